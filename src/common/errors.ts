@@ -1,0 +1,41 @@
+/** Error kinds a user can act on; each message says what went wrong and what to do. */
+export type ErrorKind =
+  | 'not-found'
+  | 'not-elf'
+  | 'unsupported'
+  | 'truncated'
+  | 'corrupt'
+  | 'stripped'
+  | 'not-go'
+  | 'no-such-symbol'
+  | 'bad-usage';
+
+/** An expected failure with a one-line, user-facing message (never a stack trace). */
+export class PeriscopeError extends Error {
+  readonly kind: ErrorKind;
+  constructor(kind: ErrorKind, message: string) {
+    super(message);
+    this.kind = kind;
+    this.name = 'PeriscopeError';
+  }
+}
+
+/** A malformed byte range in a named section: says where, so the reader can be fixed or the file blamed. */
+export class FormatError extends PeriscopeError {
+  readonly section: string;
+  readonly offset: number;
+  constructor(section: string, offset: number, message: string) {
+    super('corrupt', `${section} at offset 0x${offset.toString(16)}: ${message}`);
+    this.section = section;
+    this.offset = offset;
+    this.name = 'FormatError';
+  }
+}
+
+/** Turns any thrown value into a one-line message for the CLI. */
+export function describeError(err: unknown): string {
+  if (err instanceof PeriscopeError) return err.message;
+  if (err instanceof RangeError) return `malformed input: ${err.message}`;
+  if (err instanceof Error) return err.message.split('\n')[0] ?? String(err);
+  return String(err);
+}

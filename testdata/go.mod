@@ -1,0 +1,3 @@
+module periscope.test/testdata
+
+go 1.22
