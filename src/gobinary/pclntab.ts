@@ -1,0 +1,221 @@
+/**
+ * The Go pclntab (Go 1.18+): function table, names, files and pc-value tables. The
+ * function table is already sorted by entry, so it is indexed up front into a typed
+ * array; everything else (records, names, pc-value tables) is decoded on demand.
+ */
+import { type Address, addr, hex } from '../common/address.js';
+import { ByteReader, cstringAt } from '../common/bytes.js';
+import { FormatError } from '../common/errors.js';
+import { decodeFuncRecord, type GoFunc } from './pclntab-func.js';
+import { type PclnHeader, type PclntabLocation, parsePclnHeader } from './pclntab-header.js';
+import { type PcRange, pcValueAt, pcValueRanges } from './pclntab-pcvalue.js';
+
+/** A function's name and pc range, as listed by `functions()`. */
+export interface FuncSummary {
+  readonly index: number;
+  readonly name: string;
+  readonly entry: Address;
+  readonly end: Address;
+}
+
+/** A source position of a pc, with the (physical) function containing it. */
+export interface SourceLine {
+  readonly file: string;
+  readonly line: number;
+  readonly function: string;
+}
+
+/** Names the per-function pc-value tables. */
+export type PcTableName = 'pcsp' | 'pcfile' | 'pcln';
+
+const SECTION = '.gopclntab';
+
+/** A parsed pclntab; addresses are link-time addresses (add the load bias for a PIE process). */
+export class Pclntab {
+  readonly header: PclnHeader;
+  /** Link-time address of the table itself. */
+  readonly address: Address;
+  /** The address entry offsets are relative to (header.textStart unless overridden). */
+  readonly textStart: Address;
+  readonly nfunc: number;
+  private readonly reader: ByteReader;
+  private readonly funcnametab: Uint8Array;
+  private readonly filetab: Uint8Array;
+  private readonly pctab: Uint8Array;
+  private readonly cutab: DataView;
+  /** nfunc+1 entry offsets (the last one is the end of text). */
+  private readonly entries: Uint32Array;
+  /** nfunc offsets of _func records, relative to the function table. */
+  private readonly funcOffs: Uint32Array;
+  private readonly funcCache: (GoFunc | undefined)[];
+  private readonly fileCache = new Map<number, string>();
+  private summaries: FuncSummary[] | undefined;
+  private byName: Map<string, number> | undefined;
+
+  constructor(loc: PclntabLocation, textStartOverride?: Address) {
+    const h = parsePclnHeader(loc.data);
+    this.header = h;
+    this.address = loc.address;
+    this.reader = new ByteReader(loc.data, SECTION);
+    this.textStart = textStartOverride ?? h.textStart;
+    this.nfunc = h.nfunc;
+    this.funcnametab = loc.data.subarray(h.funcnameOffset);
+    this.filetab = loc.data.subarray(h.filetabOffset);
+    this.pctab = loc.data.subarray(h.pctabOffset);
+    const cu = loc.data.subarray(h.cuOffset);
+    this.cutab = new DataView(cu.buffer, cu.byteOffset, cu.byteLength);
+    this.entries = new Uint32Array(h.nfunc + 1);
+    this.funcOffs = new Uint32Array(h.nfunc);
+    this.funcCache = new Array(h.nfunc);
+    const dv = new DataView(loc.data.buffer, loc.data.byteOffset, loc.data.byteLength);
+    const base = h.pclnOffset;
+    let prev = 0;
+    for (let i = 0; i <= h.nfunc; i++) {
+      const e = dv.getUint32(base + i * 8, true);
+      if (e < prev)
+        throw new FormatError(SECTION, base + i * 8, `function table is not sorted at entry ${i}`);
+      this.entries[i] = prev = e;
+      if (i < h.nfunc) this.funcOffs[i] = dv.getUint32(base + i * 8 + 4, true);
+    }
+  }
+
+  /** Link-time address of the end of the last function. */
+  get textEnd(): Address {
+    return addr(this.textStart + this.entries[this.nfunc]!);
+  }
+
+  /** Index of the function containing pc, or -1 (binary search over the sorted table). */
+  funcIndexForPC(pc: number): number {
+    const off = pc - this.textStart;
+    const e = this.entries;
+    if (off < 0 || off >= e[this.nfunc]!) return -1;
+    let lo = 0;
+    let hi = this.nfunc - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (e[mid]! <= off) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  /** The _func record of function `index` (decoded once, then cached). */
+  funcAt(index: number): GoFunc {
+    const cached = this.funcCache[index];
+    if (cached) return cached;
+    if (index < 0 || index >= this.nfunc) throw new RangeError(`function index ${index} out of range`);
+    const off = this.header.pclnOffset + this.funcOffs[index]!;
+    const f = decodeFuncRecord(
+      this.reader,
+      off,
+      this.header.format,
+      this.textStart,
+      index,
+      this.textStart + this.entries[index + 1]!,
+      (n) => this.funcName(n),
+    );
+    if (f.entry !== this.textStart + this.entries[index]!)
+      throw new FormatError(SECTION, off, `_func entry ${hex(f.entry)} disagrees with the function table`);
+    this.funcCache[index] = f;
+    return f;
+  }
+
+  /** The function containing pc, if any. */
+  funcForPC(pc: number): GoFunc | undefined {
+    const i = this.funcIndexForPC(pc);
+    return i < 0 ? undefined : this.funcAt(i);
+  }
+
+  /** All functions in address order (names decoded on first call). */
+  functions(): readonly FuncSummary[] {
+    if (this.summaries) return this.summaries;
+    const out: FuncSummary[] = new Array(this.nfunc);
+    const r = this.reader;
+    for (let i = 0; i < this.nfunc; i++) {
+      r.seek(this.header.pclnOffset + this.funcOffs[i]! + 4);
+      out[i] = {
+        index: i,
+        name: this.funcName(r.i32()),
+        entry: addr(this.textStart + this.entries[i]!),
+        end: addr(this.textStart + this.entries[i + 1]!),
+      };
+    }
+    this.summaries = out;
+    return out;
+  }
+
+  /** The function with this exact linker name (e.g. "main.main", "main.F[go.shape.int]"). */
+  funcByName(name: string): GoFunc | undefined {
+    if (!this.byName) {
+      this.byName = new Map();
+      for (const f of this.functions()) if (!this.byName.has(f.name)) this.byName.set(f.name, f.index);
+    }
+    const i = this.byName.get(name);
+    return i === undefined ? undefined : this.funcAt(i);
+  }
+
+  /** A name from funcnametab. */
+  funcName(nameOff: number): string {
+    return cstringAt(this.funcnametab, nameOff, 'funcnametab');
+  }
+
+  /** File name of file number `fileno` of the compilation unit at cuOffset; undefined if none. */
+  fileName(cuOffset: number, fileno: number): string | undefined {
+    const i = (cuOffset + fileno) * 4;
+    if (fileno < 0 || i + 4 > this.cutab.byteLength) return undefined;
+    const off = this.cutab.getUint32(i, true);
+    if (off === 0xffffffff) return undefined;
+    let name = this.fileCache.get(off);
+    if (name === undefined) {
+      name = cstringAt(this.filetab, off, 'filetab');
+      this.fileCache.set(off, name);
+    }
+    return name;
+  }
+
+  /** The value of one of fn's pc-value tables at pc (-1 when not covered). */
+  pcValue(fn: GoFunc, table: PcTableName, pc: number): number {
+    const off = fn[table];
+    if (off === 0) return -1;
+    return pcValueAt(this.pctab, off, fn.entry, pc, this.header.quantum);
+  }
+
+  /** The value of fn's pcdata table `index` at pc (-1 when absent or not covered). */
+  pcdataValue(fn: GoFunc, index: number, pc: number): number {
+    const off = fn.pcdata[index];
+    if (!off) return -1;
+    return pcValueAt(this.pctab, off, fn.entry, pc, this.header.quantum);
+  }
+
+  /** Every run of one of fn's tables (for tests and for planning probes). */
+  pcRanges(fn: GoFunc, table: PcTableName | number): PcRange[] {
+    const off = typeof table === 'number' ? (fn.pcdata[table] ?? 0) : fn[table];
+    if (off === 0) return [];
+    return pcValueRanges(this.pctab, off, fn.entry, this.header.quantum);
+  }
+
+  /** File and line of pc within fn (the innermost inlined position), as runtime.funcline1. */
+  fileLine(fn: GoFunc, pc: number): { file: string; line: number } | undefined {
+    const fileno = this.pcValue(fn, 'pcfile', pc);
+    const line = this.pcValue(fn, 'pcln', pc);
+    if (fileno < 0 || line < 0) return undefined;
+    const file = this.fileName(fn.cuOffset, fileno);
+    return file === undefined ? undefined : { file, line };
+  }
+
+  /** Source position of pc: innermost file:line, and the physical function containing it. */
+  lineForPC(pc: number): SourceLine | undefined {
+    const fn = this.funcForPC(pc);
+    if (!fn) return undefined;
+    const fl = this.fileLine(fn, pc);
+    return fl && { ...fl, function: fn.name };
+  }
+
+  /** Bytes the function has pushed below its return address at pc (the pcsp value), if known. */
+  spDeltaAt(pc: number): number | undefined {
+    const fn = this.funcForPC(pc);
+    if (!fn) return undefined;
+    const v = this.pcValue(fn, 'pcsp', pc);
+    return v < 0 ? undefined : v;
+  }
+}
