@@ -37,7 +37,6 @@ export interface ChildResult {
   readonly typeCount: number;
   readonly fn: string;
   readonly line: string;
-  readonly type: boolean;
 }
 
 async function main(): Promise<void> {
@@ -54,7 +53,9 @@ async function main(): Promise<void> {
   const fn = bin.findFunction(fnName);
   if (!fn) throw new Error(`${fnName} not found`);
   const type = bin.findType(typeName);
+  if (type === undefined || type === null) throw new Error(`type ${typeName} not found`);
   const line = bin.lineForPC(fn.entry);
+  if (!line) throw new Error(`no line for the entry of ${fnName}`);
   const queriedMs = performance.now();
   const ru = process.resourceUsage();
   const result: ChildResult = {
@@ -66,8 +67,7 @@ async function main(): Promise<void> {
     functionCount: bin.functionCount,
     typeCount: bin.typeCount,
     fn: `${fnName} @ 0x${fn.entry.toString(16)}`,
-    line: line ? `${line.file}:${line.line}` : 'none',
-    type: type !== undefined && type !== null,
+    line: `${line.file}:${line.line}`,
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }

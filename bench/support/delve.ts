@@ -8,7 +8,7 @@
  * goroutines). The accept loop only starts after that, so the first RPC answer is the
  * moment Delve can take commands with the binary fully loaded.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { childPids, procCpuMs, procMemory, reap, waitForExit } from './proc.js';
@@ -67,6 +67,12 @@ export class DelveClient {
     for (const w of this.waiting.values()) w.reject(e);
     this.waiting.clear();
   }
+}
+
+/** Delve's version as `dlv version` prints it, e.g. "1.27.2". */
+export function delveVersion(dlv: string): string {
+  const out = execFileSync(dlv, ['version'], { encoding: 'utf8' });
+  return /Version:\s*(\S+)/.exec(out)?.[1] ?? 'unknown';
 }
 
 /** A headless Delve started on a binary, with the time it printed its listening address. */
