@@ -169,7 +169,7 @@ async function main(): Promise<void> {
   log('docs/performance.md rows:');
   log(
     `| Cold load of gopls (${size}) to first function/type/line query, wall (median of ${opts.runs}) | ` +
-      `${pWall ? ms(pWall.median) : 'pending'} | Delve \`dlv exec --headless\`: ${ms(dWall.median)} | ` +
+      `${pWall ? ms(pWall.median) : 'pending'} | Delve ${dlvVersion} \`dlv exec --headless\`: ${ms(dWall.median)} | ` +
       `${pWall ? ratio(dWall.median, pWall.median) : 'pending'} | ${machine.short} | ${today()} |`,
   );
   log(
