@@ -126,8 +126,8 @@ function run(
   };
   const setCfaOffset = (offset: number, at: number): void => {
     const cfa = state.cfa;
-    if (cfa.kind !== 'register') return fail('DW_CFA_def_cfa_offset while the CFA is an expression', at);
-    state.cfa = { kind: 'register', register: cfa.register, offset };
+    if (cfa.kind !== 'register') fail('DW_CFA_def_cfa_offset while the CFA is an expression', at);
+    else state.cfa = { kind: 'register', register: cfa.register, offset };
   };
   while (!r.atEnd()) {
     const at = r.pos;

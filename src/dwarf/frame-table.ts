@@ -3,7 +3,7 @@
  * registers (return address included). FDEs are found by binary search; rules are
  * computed on demand by running that FDE's instructions.
  */
-import { parseDebugFrame, type Cie, type Fde, findFde, type FrameParseOptions } from './frame-entries.js';
+import { type Cie, type Fde, type FrameParseOptions, findFde, parseDebugFrame } from './frame-entries.js';
 import { type CfaRule, type FrameRow, fdeRowAt, fdeRows, type RegisterRule } from './frame-rules.js';
 
 /** The CFI of one .debug_frame section. */
