@@ -67,20 +67,24 @@ export class PcValueCursor {
   }
 }
 
-/** The table's value at target pc, or -1 when the table does not cover it (as the runtime). */
+/**
+ * The table's value at target pc, or `missing` when the table does not cover it (the
+ * runtime uses -1, which is also what the default gives).
+ */
 export function pcValueAt(
   tab: Uint8Array,
   offset: number,
   entry: number,
   target: number,
   quantum: number,
+  missing = -1,
 ): number {
-  if (target < entry) return -1;
+  if (target < entry) return missing;
   const c = new PcValueCursor(tab, offset, entry, quantum);
   while (c.next()) {
     if (target < c.pc) return c.value;
   }
-  return -1;
+  return missing;
 }
 
 /** All runs of a table, in pc order (for tests, disassembly views and probe planning). */

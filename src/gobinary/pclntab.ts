@@ -211,11 +211,14 @@ export class Pclntab {
     return fl && { ...fl, function: fn.name };
   }
 
-  /** Bytes the function has pushed below its return address at pc (the pcsp value), if known. */
+  /**
+   * Bytes the function has pushed below its return address at pc (the pcsp value; the CFA
+   * is SP + this + pointer size), if known. Negative where assembly pops its return address.
+   */
   spDeltaAt(pc: number): number | undefined {
     const fn = this.funcForPC(pc);
-    if (!fn) return undefined;
-    const v = this.pcValue(fn, 'pcsp', pc);
-    return v < 0 ? undefined : v;
+    if (!fn || fn.pcsp === 0) return undefined;
+    const v = pcValueAt(this.pctab, fn.pcsp, fn.entry, pc, this.header.quantum, Number.NaN);
+    return Number.isNaN(v) ? undefined : v;
   }
 }

@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+import { openElf } from '../../src/elf/elf-file.js';
+import { openGoSymtab } from '../../src/gobinary/pclntab-open.js';
+import { buildFixture, GO_TOOLCHAINS, goTool, ROOT, toolchainUnavailable } from '../support/go-fixtures.js';
+
+const run = promisify(execFile);
+
+/** Every function (name, entry) must be a T/t symbol of `go tool nm`, and vice versa. */
+async function compareWithNm(path: string, toolchain: string): Promise<number> {
+  const elf = await openElf(path);
+  const { pcln } = openGoSymtab(elf);
+  const nm = await goTool(toolchain, ['nm', path]);
+  const theirs = new Set<string>();
+  const markers = new Map<string, number>();
+  for (const line of nm.split('\n')) {
+    const m = /^\s*([0-9a-f]+) ([Tt]) (.+)$/.exec(line);
+    if (!m) continue;
+    const [, a, , name] = m;
+    const value = Number.parseInt(a!, 16);
+    // Section markers and C code from cgo objects are not Go functions.
+    if (name === 'runtime.text' || name === 'runtime.etext') markers.set(name, value);
+    else if (!/\(\.text[.\w]*\)$/.test(name!)) theirs.add(`${value} ${name!.replace(/\.abi0$/, '')}`);
+  }
+  // The ELF symbol table spells the linker's middle dot "·" as ".".
+  const ours = new Set(pcln.functions().map((f) => `${f.entry} ${f.name.replaceAll('·', '.')}`));
+  assert.equal(ours.size, pcln.nfunc, 'no duplicate functions');
+  assert.deepEqual([...ours].filter((x) => !theirs.has(x)).slice(0, 10), [], 'functions nm does not list');
+  assert.deepEqual([...theirs].filter((x) => !ours.has(x)).slice(0, 10), [], 'nm symbols we do not list');
+  assert.equal(pcln.textStart, markers.get('runtime.text'), 'text starts at runtime.text');
+  for (const f of pcln.functions()) {
+    assert.equal(pcln.funcIndexForPC(f.entry), f.index, `${f.name} at its entry`);
+    assert.equal(pcln.funcIndexForPC(f.end - 1), f.index, `${f.name} at its last byte`);
+    assert.equal(pcln.funcByName(f.name)?.name, f.name, `${f.name} by name`);
+  }
+  return pcln.nfunc;
+}
+
+/** lineForPC of every instruction `go tool objdump` lists agrees with its file:line. */
+async function compareWithObjdump(path: string, toolchain: string): Promise<number> {
+  const elf = await openElf(path);
+  const { pcln } = openGoSymtab(elf);
+  const out = await goTool(toolchain, ['objdump', path]);
+  let fn = '';
+  let checked = 0;
+  const bad: string[] = [];
+  for (const line of out.split('\n')) {
+    const t = /^TEXT (.+)\(SB\)/.exec(line);
+    if (t) {
+      fn = t[1]!.replace(/\.abi0$/, '');
+      continue;
+    }
+    const m = /^ {2}(.*):(-?\d+)\t+0x([0-9a-f]+)\t/.exec(line);
+    if (!m) continue;
+    const pc = Number.parseInt(m[3]!, 16);
+    const got = pcln.lineForPC(pc);
+    const want = m[2] === '-1' ? 'none' : `${m[1]}:${m[2]} in ${fn}`;
+    const have = got ? `${basename(got.file)}:${got.line} in ${got.function.replaceAll('·', '.')}` : 'none';
+    if (have !== want && bad.length < 10) bad.push(`${m[3]}: objdump ${want}, we ${have}`);
+    checked++;
+  }
+  assert.deepEqual(bad, []);
+  return checked;
+}
+
+/** spDeltaAt at every byte of every FDE agrees with readelf's CFA rule (cfa=rsp+N: N-8). */
+async function compareWithReadelfCfa(path: string): Promise<number> {
+  const elf = await openElf(path);
+  const { pcln } = openGoSymtab(elf);
+  const { stdout } = await run('readelf', ['--debug-dump=frames-interp', path], { maxBuffer: 1 << 30 });
+  let checked = 0;
+  const bad: string[] = [];
+  for (const block of stdout.split(/\n(?=[0-9a-f]{8} [0-9a-f]+ [0-9a-f]+ FDE)/)) {
+    const h = /FDE cie=[0-9a-f]+ pc=([0-9a-f]+)\.\.([0-9a-f]+)/.exec(block);
+    if (!h) continue;
+    const end = Number.parseInt(h[2]!, 16);
+    const rows = [...block.matchAll(/^([0-9a-f]{16}) (\S+)/gm)].map((r) => ({
+      loc: Number.parseInt(r[1]!, 16),
+      cfa: r[2]!,
+    }));
+    for (let i = 0; i < rows.length; i++) {
+      const { loc, cfa } = rows[i]!;
+      const m = /^rsp\+(\d+)$/.exec(cfa);
+      assert.ok(m, `unexpected CFA rule ${cfa} at ${loc.toString(16)}`);
+      const want = Number(m[1]) - 8;
+      const next = i + 1 < rows.length ? rows[i + 1]!.loc : end;
+      for (let pc = loc; pc < next; pc++) {
+        const got = pcln.spDeltaAt(pc);
+        if (got !== want && bad.length < 10) bad.push(`${pc.toString(16)}: cfa ${cfa}, spDelta ${got}`);
+        checked++;
+      }
+    }
+  }
+  assert.deepEqual(bad, []);
+  return checked;
+}
+
+for (const tc of GO_TOOLCHAINS) {
+  test(`pclntab agrees with go tool nm, go tool objdump and readelf CFI (${tc})`, async (t) => {
+    const why = await toolchainUnavailable(tc);
+    if (why) return t.skip(why);
+    const { path } = await buildFixture('inlining', { toolchain: tc });
+    const nfunc = await compareWithNm(path, tc);
+    assert.ok(nfunc > 1000);
+    const insns = await compareWithObjdump(path, tc);
+    assert.ok(insns > 100_000, `checked ${insns} instructions`);
+    const bytes = await compareWithReadelfCfa(path);
+    assert.ok(bytes > 400_000, `checked ${bytes} pcs`);
+    t.diagnostic(`${nfunc} functions, ${insns} instructions, ${bytes} pcs of CFI`);
+  });
+}
+
+test('pclntab of a large binary (gopls) agrees with go tool nm', async (t) => {
+  const gopls = join(ROOT, '.cache', 'bench', 'gopls');
+  if (!existsSync(gopls))
+    return t.skip(
+      'no .cache/bench/gopls: GOBIN=$PWD/.cache/bench go install golang.org/x/tools/gopls@latest',
+    );
+  const n = await compareWithNm(gopls, 'local');
+  assert.ok(n > 20_000);
+});
