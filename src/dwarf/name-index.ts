@@ -203,7 +203,7 @@ export function buildNameIndex(units: readonly Unit[], sections: DwarfSections):
         // A named type.
         if (slots[S_RTYPE]! >= 0) {
           const v = value(S_RTYPE);
-          if (typeof v === 'number') {
+          if (typeof v === 'number' && v !== 0) {
             runtimeTypeValues.push(v);
             runtimeTypeDies.push(start);
           }

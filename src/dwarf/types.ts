@@ -44,7 +44,10 @@ export interface DwarfType {
   readonly params: readonly InfoOffset[] | undefined;
   /** DW_AT_go_dict_index of generic shape typedefs. */
   readonly dictIndex: number | undefined;
-  /** DW_AT_go_runtime_type: the runtime type descriptor, as Go's linker writes it (see DwarfData). */
+  /**
+   * DW_AT_go_runtime_type: the runtime type descriptor as Go's linker writes it, an offset from
+   * runtime.types (0, which the runtime reads as "no type", is reported as undefined).
+   */
   readonly runtimeType: number | undefined;
 }
 
@@ -109,7 +112,16 @@ export class TypeReader {
     const type = die.ref(AT.type);
     const goKind = die.num(AT.go_kind);
     let byteSize = die.num(AT.byte_size);
-    let kind = goKind === undefined ? undefined : GO_KIND_NAMES[goKind & 0x1f];
+    // go_kind 0 (Invalid) marks types the linker synthesised, such as map internals.
+    let kind = goKind === undefined || goKind === 0 ? undefined : GO_KIND_NAMES[goKind & 0x1f];
+    // Go writes unsafe.Pointer as a bare pointer DIE without DW_AT_type (and, in some releases, without a kind).
+    if (
+      kind === undefined &&
+      tag === TAG.pointer_type &&
+      type === undefined &&
+      die.str(AT.name) === 'unsafe.Pointer'
+    )
+      kind = 'unsafe.Pointer';
     if ((byteSize === undefined || kind === undefined) && TRANSPARENT.has(tag) && type !== undefined) {
       const target = this.resolveChain(type);
       byteSize ??= target?.byteSize;
@@ -146,7 +158,7 @@ export class TypeReader {
       encoding: enc === undefined ? undefined : (ATE_NAMES[enc] ?? `0x${enc.toString(16)}`),
       params,
       dictIndex: die.num(AT.go_dict_index),
-      runtimeType: die.num(AT.go_runtime_type),
+      runtimeType: die.num(AT.go_runtime_type) || undefined,
     };
   }
 
