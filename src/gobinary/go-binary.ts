@@ -4,13 +4,13 @@
  * shared by every process that runs it; nothing here knows about processes.
  */
 import { PeriscopeError } from '../common/errors.js';
-import { type ElfFile, openElf } from '../elf/elf-file.js';
 import { asDwarfError, DwarfData } from '../dwarf/dwarf-data.js';
 import type { FunctionInfo } from '../dwarf/functions.js';
 import { LineIndex } from '../dwarf/line-index.js';
 import type { LineRow } from '../dwarf/line-table.js';
 import { dwarfSectionsOf } from '../dwarf/sections.js';
 import type { DwarfType } from '../dwarf/types.js';
+import { type ElfFile, openElf } from '../elf/elf-file.js';
 import { type BuildInfo, readBuildInfo } from './buildinfo.js';
 import { type GoSymtab, openGoSymtab } from './pclntab-open.js';
 import { deriveRuntimeLayout, type RuntimeLayout } from './runtime-layout.js';

@@ -10,18 +10,19 @@ import type { DwarfData } from '../dwarf/dwarf-data.js';
 import type { InfoOffset } from '../dwarf/sections.js';
 import type { DwarfType } from '../dwarf/types.js';
 
-/** One field of a runtime struct: byte offset, size and type name. */
+/** One field of a runtime struct: name, byte offset, size and type name. */
 export interface FieldLayout {
+  readonly name: string;
   readonly offset: number;
   readonly size: number;
   readonly type: string;
 }
 
-/** A runtime struct as read from DWARF: its size and every field by name. */
+/** A runtime struct as read from DWARF: its size and every field in order (blank `_` fields too). */
 export interface StructLayout {
   readonly name: string;
   readonly size: number;
-  readonly fields: ReadonlyMap<string, FieldLayout>;
+  readonly fields: readonly FieldLayout[];
 }
 
 /** How pprof labels hang off runtime.g.labels in this release. */
@@ -104,11 +105,10 @@ export function structLayout(dwarf: DwarfData, name: string): StructLayout {
   const s = dwarf.underlying(t);
   if (!s.fields || s.byteSize === undefined)
     throw new PeriscopeError('unsupported', `${name} is not a struct in this binary's DWARF`);
-  const fields = new Map<string, FieldLayout>();
-  for (const f of s.fields) {
+  const fields = s.fields.map((f) => {
     const ft = f.type === undefined ? undefined : dwarf.typeAt(f.type);
-    fields.set(f.name, { offset: f.offset, size: ft?.byteSize ?? 0, type: ft?.name ?? '?' });
-  }
+    return { name: f.name, offset: f.offset, size: ft?.byteSize ?? 0, type: ft?.name ?? '?' };
+  });
   return { name, size: s.byteSize, fields };
 }
 
@@ -244,9 +244,8 @@ function labelsLayout(dwarf: DwarfData): LabelsLayout {
       kind: 'absent',
       reason: 'the program does not link runtime/pprof, so its goroutines cannot carry labels',
     };
-  const u = dwarf.underlying(t);
-  if (u.kind === 'map') return { kind: 'map', mapType: t.name ?? 'runtime/pprof.labelMap' };
-  const list = findListField(dwarf, u, 0, 0);
+  if (t.kind === 'map') return { kind: 'map', mapType: t.name ?? 'runtime/pprof.labelMap' };
+  const list = findListField(dwarf, dwarf.underlying(t), 0, 0);
   if (!list) return { kind: 'absent', reason: 'runtime/pprof.labelMap has a shape Periscope does not know' };
   return list;
 }
@@ -262,10 +261,8 @@ function findListField(
   for (const f of s.fields) {
     if (f.type === undefined) continue;
     const ft = dwarf.underlying(dwarf.typeAt(f.type));
-    if (f.name === 'list' && ft.kind === 'slice') {
-      const array = ft.fields?.find((x) => x.name === 'array');
-      const ptr = array?.type === undefined ? undefined : dwarf.typeAt(array.type);
-      const elem = ptr?.elem === undefined ? undefined : dwarf.underlying(dwarf.typeAt(ptr.elem));
+    if (f.name.toLowerCase() === 'list' && ft.kind === 'slice') {
+      const elem = ft.elem === undefined ? undefined : dwarf.underlying(dwarf.typeAt(ft.elem));
       const key = elem?.fields?.find((x) => x.name.toLowerCase() === 'key');
       const value = elem?.fields?.find((x) => x.name.toLowerCase() === 'value');
       if (!elem || !key || !value || elem.byteSize === undefined) return undefined;

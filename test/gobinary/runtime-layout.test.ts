@@ -39,7 +39,7 @@ async function sourceConsts(toolchain: string, prefix: string): Promise<Record<s
 
 function assertSameLayout(ours: StructLayout, src: SourceLayout, what: string): void {
   assert.equal(ours.size, src.size, `${what}: size`);
-  const fromDwarf = [...ours.fields].map(([name, f]) => ({ name, offset: f.offset, size: f.size }));
+  const fromDwarf = ours.fields.map((f) => ({ name: f.name, offset: f.offset, size: f.size }));
   assert.deepEqual(fromDwarf, src.fields, `${what}: every field's name, offset and size`);
 }
 
