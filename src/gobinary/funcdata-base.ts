@@ -1,8 +1,8 @@
 /**
  * The funcdata base (moduledata.gofunc, the `go:func.*` symbol): _func.funcdata values
  * are offsets from it. Found through the symbol when the binary has a symbol table,
- * otherwise through runtime.firstmoduledata (the symbol, or a scan of the data segments for
- * the moduledata that points at the pclntab).
+ * or through runtime.firstmoduledata, found by scanning the data segments for the
+ * moduledata that points at the pclntab.
  */
 import { type Address, addr } from '../common/address.js';
 import { PF_W, PT_LOAD } from '../elf/elf-constants.js';
@@ -18,27 +18,39 @@ export interface FuncdataBase {
 // Offsets inside runtime.moduledata (64-bit): pcHeader, six slices, ftab, findfunctab,
 // minpc, maxpc, then text at 176. gofunc follows rodata: Go 1.20 added covctrs/ecovctrs
 // before it, so it moved from 304 to 320.
-const MD_PCHEADER = 0;
 const MD_FUNCNAMETAB = 8;
 const MD_TEXT = 176;
 const MD_GOFUNC_118 = 304;
 const MD_GOFUNC_120 = 320;
 
-/** Finds the funcdata base of the binary whose pclntab is `pcln`. */
+/**
+ * Finds the funcdata base of the binary whose pclntab is `pcln`: from the moduledata the
+ * runtime itself uses (a scan of the data segments; no symbol table needed, and cheaper
+ * than parsing one), else from the go:func.* symbol.
+ */
 export function findFuncdataBase(elf: ElfFile, pcln: Pclntab): FuncdataBase | undefined {
+  return funcdataBaseFromModuledata(elf, pcln) ?? funcdataBaseFromSymbol(elf);
+}
+
+/** The go:func.* symbol (go.func.* before Go 1.20), if the binary has a symbol table. */
+export function funcdataBaseFromSymbol(elf: ElfFile): FuncdataBase | undefined {
   for (const name of ['go:func.*', 'go.func.*']) {
     const s = elf.symbol(name);
     if (s) return { address: s.value, source: 'symbol' };
   }
-  const md = elf.symbol('runtime.firstmoduledata')?.value ?? scanForModuledata(elf, pcln);
+  return undefined;
+}
+
+/** moduledata.gofunc, with the moduledata found by scanning for the one that points at the pclntab. */
+export function funcdataBaseFromModuledata(elf: ElfFile, pcln: Pclntab): FuncdataBase | undefined {
+  const md = scanForModuledata(elf, pcln);
   if (md === undefined) return undefined;
   const off = pcln.header.format === '1.20' ? MD_GOFUNC_120 : MD_GOFUNC_118;
   const view = dataView(elf.readAt(md, off + 8));
   const gofunc = readU64(view, off);
   const text = readU64(view, MD_TEXT);
-  // Sanity: the moduledata must describe this pclntab, and gofunc must be mapped.
-  if (readU64(view, MD_PCHEADER) !== pcln.address || (text !== pcln.textStart && text !== 0))
-    return undefined;
+  // Sanity: the moduledata must describe this pclntab's text, and gofunc must be mapped.
+  if (text !== pcln.textStart && text !== 0) return undefined;
   if (gofunc === undefined || !elf.segmentForAddress(addr(gofunc))) return undefined;
   return { address: addr(gofunc), source: 'moduledata' };
 }

@@ -53,13 +53,14 @@ export function notGo(elf: ElfFile): PeriscopeError {
 }
 
 /**
- * The text start to use when the header's is 0 (a PIE linked externally leaves it to a
- * dynamic relocation): runtime.text, else the .text section.
+ * The text start to use when the header's is 0 (dynamically linked binaries, e.g. with cgo,
+ * leave it to a relocation): the .text section (where the linker puts runtime.text), else the
+ * runtime.text symbol (parsing the symbol table costs tens of milliseconds on big binaries).
  */
 function textStartFor(elf: ElfFile, data: Uint8Array): Address | undefined {
   const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
   if (data.length < 32 || dv.getUint32(24, true) !== 0 || dv.getUint32(28, true) !== 0) return undefined;
-  return elf.symbol('runtime.text')?.value ?? elf.section('.text')?.addr;
+  return elf.section('.text')?.addr ?? elf.symbol('runtime.text')?.value;
 }
 
 function safely(f: () => boolean): boolean {
