@@ -49,15 +49,13 @@ export class DwarfData {
   constructor(sections: DwarfSections) {
     this.sections = sections;
     const abbrevCache = new Map<string, AbbrevTable>();
-    const { units, error } = parseUnits({
+    const { units, errors } = parseUnits({
       sections,
       abbrevCache,
       sig8: (sig) => this.signatures.get(sig) ?? -1,
     });
-    if (error) {
-      if (units.length === 0) throw error;
-      this.errors.push(error);
-    }
+    if (units.length === 0 && errors.length > 0) throw errors[0]!;
+    this.errors.push(...errors);
     this.unitList = units;
     for (const u of units) {
       if (u.typeSignature !== undefined && u.typeOffset !== undefined)

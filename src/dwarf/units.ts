@@ -191,25 +191,34 @@ export class Unit implements FormResolver {
 
 /**
  * Parses every unit header of .debug_info and its root DIE. Stops at the first malformed
- * header and returns the units before it together with the error (partial data).
+ * header (returning the units before it and the error); a malformed root DIE is recorded
+ * and its unit kept.
  */
-export function parseUnits(ctx: UnitContext): { units: Unit[]; error: FormatError | undefined } {
+export function parseUnits(ctx: UnitContext): { units: Unit[]; errors: FormatError[] } {
   const info = ctx.sections.info;
   const units: Unit[] = [];
+  const errors: FormatError[] = [];
   let pos = 0;
-  try {
-    // Each unit takes at least its 4-byte length field, so this loop is bounded by the section size.
-    while (pos < info.length) {
-      const u = new Unit(ctx, pos);
-      u.readRoot();
-      units.push(u);
-      pos = u.end;
+  // Each unit takes at least its 4-byte length field, so this loop is bounded by the section size.
+  while (pos < info.length) {
+    let u: Unit;
+    try {
+      u = new Unit(ctx, pos);
+    } catch (e) {
+      if (!(e instanceof FormatError)) throw e;
+      errors.push(e);
+      break; // without a valid length the next unit cannot be found
     }
-  } catch (e) {
-    if (e instanceof FormatError) return { units, error: e };
-    throw e;
+    try {
+      u.readRoot();
+    } catch (e) {
+      if (!(e instanceof FormatError)) throw e;
+      errors.push(e); // a malformed root DIE: keep the unit (its header is sound) and go on
+    }
+    units.push(u);
+    pos = u.end;
   }
-  return { units, error: undefined };
+  return { units, errors };
 }
 
 /** The unit containing a .debug_info offset (binary search over units sorted by offset). */
