@@ -3,12 +3,13 @@ import { execFile } from 'node:child_process';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { FormatError } from '../../src/common/errors.js';
-import { CallFrameTable } from '../../src/dwarf/frame-table.js';
 import type { CfaRule, RegisterRule } from '../../src/dwarf/frame-rules.js';
+import { CallFrameTable } from '../../src/dwarf/frame-table.js';
 import { AMD64_REGISTERS } from '../../src/dwarf/regs.amd64.js';
 import { dwarfSectionsOf } from '../../src/dwarf/sections.js';
 import { openElf } from '../../src/elf/elf-file.js';
 import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../support/go-fixtures.js';
+import { buildCFixture, C_DWARF_VERSIONS } from './line-c-fixture.js';
 
 const run = promisify(execFile);
 
@@ -78,45 +79,70 @@ function ruleText(rule: RegisterRule | undefined): string {
   }
 }
 
+/** Compares every row of every FDE of .debug_frame with readelf -wF; returns the table and row count. */
+async function compareFramesInterp(path: string) {
+  const elf = await openElf(path);
+  const sections = dwarfSectionsOf(elf);
+  assert.ok(sections);
+  const cfi = CallFrameTable.parse(sections.frame);
+  const { stdout } = await run('readelf', ['-W', '--debug-dump=frames-interp', path], { maxBuffer: 1 << 30 });
+  const oracle = parseFramesInterp(stdout.slice(stdout.indexOf('Contents of the .debug_frame section')));
+  assert.equal(cfi.fdes.length, oracle.length, 'FDE count');
+  const byOffset = new Map(cfi.fdes.map((f) => [f.offset as number, f]));
+  let rows = 0;
+  for (const o of oracle) {
+    const fde = byOffset.get(o.offset);
+    assert.ok(fde, `FDE at 0x${o.offset.toString(16)}`);
+    assert.deepEqual([fde.lo, fde.hi], [o.lo, o.hi], `FDE 0x${o.offset.toString(16)} range`);
+    const ours = cfi.rowsOf(fde);
+    rows += ours.length;
+    // readelf prints no table for an FDE without instructions: the CIE's rules hold throughout.
+    if (o.rows.length === 0) {
+      assert.equal(ours.length, 1, `FDE 0x${o.offset.toString(16)} has one row`);
+      continue;
+    }
+    const raColumn = fde.cie.returnAddressRegister;
+    const cols = o.columns.map((c) => (c === 'ra' ? raColumn : AMD64_REGISTERS.number(c)));
+    const render = ours.map((r) => ({
+      loc: r.lo,
+      cells: [cfaText(r.cfa), ...cols.map((c) => ruleText(c === undefined ? undefined : r.registers.get(c)))],
+    }));
+    assert.deepEqual(render, o.rows, `FDE 0x${o.offset.toString(16)} rows`);
+    // The lookup path (binary search + partial execution) agrees with the full table.
+    for (const r of ours) {
+      for (const pc of [r.lo, r.hi - 1]) {
+        assert.deepEqual(cfi.cfaRuleAt(pc), r.cfa, `cfaRuleAt 0x${pc.toString(16)}`);
+        assert.deepEqual(cfi.returnAddressRuleAt(pc), r.registers.get(raColumn) ?? { kind: 'same-value' });
+      }
+    }
+  }
+  return { elf, cfi, rows };
+}
+
+for (const v of C_DWARF_VERSIONS) {
+  test(`CFI of gcc output agrees with readelf -wF (DWARF ${v}: frame pointer, callee-saved registers)`, async (t) => {
+    const fx = await buildCFixture(v);
+    if (!fx.path) return t.skip(fx.skip);
+    const { cfi } = await compareFramesInterp(fx.path);
+    const kinds = new Set(
+      cfi.fdes.flatMap((f) => cfi.rowsOf(f).map((r) => (r.cfa.kind === 'register' ? r.cfa.register : -1))),
+    );
+    assert.ok(kinds.has(6), 'some CFA is rbp-based');
+  });
+}
+
 for (const tc of GO_TOOLCHAINS) {
   test(`CFA and register rules of every FDE agree with readelf -wF (${tc})`, async (t) => {
     const why = await toolchainUnavailable(tc);
     if (why) return t.skip(why);
     const fx = await buildFixture('lines', { toolchain: tc });
-    const elf = await openElf(fx.path);
-    const sections = dwarfSectionsOf(elf);
-    assert.ok(sections);
-    const cfi = CallFrameTable.parse(sections.frame);
-    const { stdout } = await run('readelf', ['-W', '--debug-dump=frames-interp', fx.path], {
-      maxBuffer: 1 << 30,
-    });
-    const oracle = parseFramesInterp(stdout);
-    assert.equal(cfi.fdes.length, oracle.length, 'FDE count');
-    const byOffset = new Map(cfi.fdes.map((f) => [f.offset as number, f]));
-    let rows = 0;
-    for (const o of oracle) {
-      const fde = byOffset.get(o.offset);
-      assert.ok(fde, `FDE at 0x${o.offset.toString(16)}`);
-      assert.deepEqual([fde.lo, fde.hi], [o.lo, o.hi], `FDE 0x${o.offset.toString(16)} range`);
-      const ours = cfi.rowsOf(fde);
-      const raColumn = fde.cie.returnAddressRegister;
-      const cols = o.columns.map((c) => (c === 'ra' ? raColumn : AMD64_REGISTERS.number(c)));
-      const render = ours.map((r) => ({
-        loc: r.lo,
-        cells: [
-          cfaText(r.cfa),
-          ...cols.map((c) => ruleText(c === undefined ? undefined : r.registers.get(c))),
-        ],
-      }));
-      assert.deepEqual(render, o.rows, `FDE 0x${o.offset.toString(16)} rows`);
-      // The lookup path (binary search + partial execution) agrees with the full table.
-      for (const r of ours) {
-        for (const pc of [r.lo, r.hi - 1]) {
-          assert.deepEqual(cfi.cfaRuleAt(pc), r.cfa, `cfaRuleAt 0x${pc.toString(16)}`);
-          assert.deepEqual(cfi.returnAddressRuleAt(pc), { kind: 'offset', offset: -8 });
-        }
-      }
-      rows += ours.length;
+    const { elf, cfi, rows } = await compareFramesInterp(fx.path);
+    for (const f of cfi.fdes) {
+      assert.deepEqual(
+        cfi.returnAddressRuleAt(f.lo),
+        { kind: 'offset', offset: -8 },
+        'Go: return address at CFA-8',
+      );
     }
     const main = elf.symbol('main.describe');
     assert.ok(main);
