@@ -77,7 +77,7 @@ function classify(body: readonly ExprInstruction[], opts: DisassembleOptions): L
   const [first, second, third] = ops;
   if (!first) return { kind: 'empty' };
   const n = (v: bigint): number => Number(v);
-  const regOf = (op: number, a: bigint): number => (op === OP.regx || op === OP.bregx ? n(a) : op & 0x1f);
+  const regOf = (op: number, a: bigint): number => (op === OP.regx ? n(a) : op - OP.reg0);
   if (ops.length === 1) {
     if ((first.op >= OP.reg0 && first.op < OP.breg0) || first.op === OP.regx) {
       const reg = regOf(first.op, first.a);
