@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import type { ChildResult } from './support/binary-load-child.js';
 import { type DelveLoadRun, delveVersion, timeDelveLoad } from './support/delve.js';
 import { DELVE, ensureGoInstall, GOPLS } from './support/go-install.js';
-import { describeMachine, today } from './support/machine.js';
+import { describeMachine, loadAverage, today } from './support/machine.js';
 import { timeNodeScript } from './support/proc.js';
 import { ratio, type Summary, summarize } from './support/stats.js';
 import { formatTable, mib, ms } from './support/table.js';
@@ -79,7 +79,9 @@ async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   const machine = describeMachine();
   log('binary-load: cold load of a large Go binary until functions, types and lines can be queried');
-  log(`machine: ${machine.short}; ${machine.node}; ${machine.go}; date ${today()}`);
+  log(
+    `machine: ${machine.short}; ${machine.node}; ${machine.go}; date ${today()}; load average ${machine.load}`,
+  );
 
   const dlv = await ensureGoInstall(DELVE, log);
   const target = opts.binary
@@ -124,7 +126,8 @@ async function main(): Promise<void> {
           ourRuns.push(p);
           log(
             `  run ${i + 1} periscope: ${ms(p.readyMs)} ready (imports done ${ms(p.importedMs)}, ` +
-              `opened ${ms(p.openedMs)}, queried ${ms(p.queriedMs)} after process start), ` +
+              `opened ${ms(p.openedMs)}, queried ${ms(p.queriedMs)} after process start; function ${ms(p.queryMs.fn)}, ` +
+              `type ${ms(p.queryMs.type)}, line ${ms(p.queryMs.line)}), ` +
               `peak ${mib(p.maxRssKiB)}, cpu ${ms(p.cpuMs)}; ${p.functionCount} functions, ` +
               `${p.typeCount} types; ${p.fn} -> ${p.line}`,
           );
@@ -140,6 +143,8 @@ async function main(): Promise<void> {
   const dRss = summarize(delveRuns.map((d) => d.peakRssKiB));
   const pWall = ourRuns.length ? summarize(ourRuns.map((p) => p.readyMs)) : undefined;
   const pRss = ourRuns.length ? summarize(ourRuns.map((p) => p.maxRssKiB)) : undefined;
+  const dCpu = summarize(delveRuns.map((d) => d.cpuMs));
+  const pCpu = ourRuns.length ? summarize(ourRuns.map((p) => p.cpuMs)) : undefined;
   log('');
   log(
     `results over ${opts.runs} runs each: median (min); ratio = Delve / Periscope, above 1 is better for us`,
@@ -154,7 +159,16 @@ async function main(): Promise<void> {
         pWall ? ratio(dWall.median, pWall.median) : 'pending',
       ],
       ['peak RSS', cell(pRss, mib), cell(dRss, mib), pRss ? ratio(dRss.median, pRss.median) : 'pending'],
+      [
+        'CPU time (user+sys), until ready',
+        cell(pCpu, ms),
+        cell(dCpu, ms),
+        pCpu ? ratio(dCpu.median, pCpu.median) : 'pending',
+      ],
     ]),
+  );
+  log(
+    `load average now ${loadAverage()} (${machine.load} at start): wall figures are noisy when the machine is busy`,
   );
   log('');
   if (pWall) {
@@ -175,6 +189,10 @@ async function main(): Promise<void> {
   log(
     `| Same, peak RSS | ${pRss ? mib(pRss.median) : 'pending'} | Delve: ${mib(dRss.median)} | ` +
       `${pRss ? ratio(dRss.median, pRss.median) : 'pending'} | ${machine.short} | ${today()} |`,
+  );
+  log(
+    `| Same, CPU time (user+sys) | ${pCpu ? ms(pCpu.median) : 'pending'} | Delve: ${ms(dCpu.median)} | ` +
+      `${pCpu ? ratio(dCpu.median, pCpu.median) : 'pending'} | ${machine.short} | ${today()} |`,
   );
   if (ourError !== undefined) process.exitCode = 2;
 }

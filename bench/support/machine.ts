@@ -1,7 +1,7 @@
 /** Describes the machine and the date of a benchmark run, for the figures it prints. */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { availableParallelism, totalmem } from 'node:os';
+import { availableParallelism, loadavg, totalmem } from 'node:os';
 
 /** What a figure was measured on. */
 export interface Machine {
@@ -10,6 +10,8 @@ export interface Machine {
   readonly memGiB: number;
   readonly node: string;
   readonly go: string;
+  /** 1-minute load average when described: other work on the machine makes figures noisy. */
+  readonly load: string;
   /** Short form for tables, e.g. "AMD EPYC, 2 cores, 24 GiB". */
   readonly short: string;
 }
@@ -30,10 +32,23 @@ export function describeMachine(): Machine {
   } catch {
     // Keep 'go not found'.
   }
-  return { cpu, cores, memGiB, node: process.version, go, short: `${cpu}, ${cores} cores, ${memGiB} GiB` };
+  return {
+    cpu,
+    cores,
+    memGiB,
+    node: process.version,
+    go,
+    load: loadAverage(),
+    short: `${cpu}, ${cores} cores, ${memGiB} GiB`,
+  };
 }
 
 /** Today's date as YYYY-MM-DD (UTC). */
 export function today(): string {
   return new Date().toISOString().slice(0, 10);
+}
+
+/** The 1-minute load average, formatted with two decimals. */
+export function loadAverage(): string {
+  return loadavg()[0]!.toFixed(2);
 }
