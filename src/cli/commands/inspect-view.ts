@@ -15,6 +15,7 @@ import type { GoBinary } from '../../gobinary/go-binary.js';
 export interface BinarySummary {
   path: string;
   goVersion: string | null;
+  mainPackage: string | null;
   mainModule: string | null;
   mainVersion: string | null;
   vcsRevision: string | null;
@@ -38,7 +39,8 @@ export function binarySummary(bin: GoBinary): BinarySummary {
   return {
     path: bin.path,
     goVersion: bin.goVersion ?? null,
-    mainModule: bi?.main?.path ?? (bi?.path || null),
+    mainPackage: bi?.path || null,
+    mainModule: bi?.main?.path ?? null,
     mainVersion: bi?.main?.version ?? null,
     vcsRevision: setting('vcs.revision'),
     buildId: bin.elf.gnuBuildId() ?? null,
