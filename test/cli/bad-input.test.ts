@@ -176,7 +176,12 @@ test('corrupted Go binaries (headers, DWARF, pclntab, line tables) give Periscop
       cases++;
     }
   }
-  t.diagnostic(`${cases} damaged binaries: ${outcomes.ok} still answered, ${outcomes.error} gave a clear error`);
+  t.diagnostic(
+    `${cases} damaged binaries: ${outcomes.ok} still answered, ${outcomes.error} gave a clear error`,
+  );
   assert.ok(cases >= 100);
-  assert.ok(outcomes.ok > 0 && outcomes.error > 0, 'damage is sometimes survivable and sometimes not: the cases reach the parsers');
+  assert.ok(
+    outcomes.ok > 0 && outcomes.error > 0,
+    'damage is sometimes survivable and sometimes not: the cases reach the parsers',
+  );
 });
