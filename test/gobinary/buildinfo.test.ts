@@ -10,7 +10,8 @@ import { ElfFile, openElf } from '../../src/elf/elf-file.js';
 import { type BuildInfo, buildSetting, readBuildInfo } from '../../src/gobinary/buildinfo.js';
 import { compareGoVersions, parseGoVersion } from '../../src/gobinary/go-version.js';
 import { openGoSymtab } from '../../src/gobinary/pclntab-open.js';
-import { buildFixture, GO_TOOLCHAINS, ROOT, toolchainUnavailable } from '../support/go-fixtures.js';
+import { buildFixture, ROOT, toolchainUnavailable } from '../support/go-fixtures.js';
+import { PCLNTAB_TOOLCHAINS } from './toolchains.js';
 
 const run = promisify(execFile);
 
@@ -60,7 +61,7 @@ async function compareWithGoVersion(path: string, toolchain = 'local'): Promise<
   return bi;
 }
 
-for (const tc of GO_TOOLCHAINS) {
+for (const tc of PCLNTAB_TOOLCHAINS) {
   test(`build info agrees with go version -m (${tc})`, async (t) => {
     const why = await toolchainUnavailable(tc);
     if (why) return t.skip(why);

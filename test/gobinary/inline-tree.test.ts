@@ -5,7 +5,8 @@ import { promisify } from 'node:util';
 import { openElf } from '../../src/elf/elf-file.js';
 import { funcdataBaseFromSymbol } from '../../src/gobinary/funcdata-base.js';
 import { openGoSymtab } from '../../src/gobinary/pclntab-open.js';
-import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../support/go-fixtures.js';
+import { buildFixture, toolchainUnavailable } from '../support/go-fixtures.js';
+import { PCLNTAB_TOOLCHAINS } from './toolchains.js';
 
 const run = promisify(execFile);
 
@@ -27,7 +28,7 @@ const VARIANTS = [
   { label: 'PIE', flags: ['-buildmode=pie'], pie: true },
 ] as const;
 
-for (const tc of GO_TOOLCHAINS) {
+for (const tc of PCLNTAB_TOOLCHAINS) {
   for (const v of VARIANTS) {
     test(`inlinedFramesAt matches runtime.CallersFrames (${tc}, ${v.label})`, async (t) => {
       const why = await toolchainUnavailable(tc);

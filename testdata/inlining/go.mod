@@ -1,0 +1,3 @@
+module periscope.test/inlining
+
+go 1.18
