@@ -144,7 +144,7 @@ export function unquoteGo(lit: string, at = 0): string {
       if (digits.length !== len || Number.isNaN(v) || v > 255)
         throw new FormatError(SECTION, at, `bad escape \\${e}${digits}`);
       bytes.push(v);
-      i += e === 'x' ? 4 : 4;
+      i += 4; // \xHH and \ooo are both four characters
     } else if (e === 'u' || e === 'U') {
       const len = e === 'u' ? 4 : 8;
       const digits = body.slice(i + 2, i + 2 + len);

@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { PeriscopeError } from '../../src/common/errors.js';
+import { FormatError, PeriscopeError } from '../../src/common/errors.js';
 import { ElfFile, openElf } from '../../src/elf/elf-file.js';
 import { type BuildInfo, buildSetting, readBuildInfo } from '../../src/gobinary/buildinfo.js';
+import { parseModuleInfo, unquoteGo } from '../../src/gobinary/buildinfo-text.js';
 import { compareGoVersions, parseGoVersion } from '../../src/gobinary/go-version.js';
 import { openGoSymtab } from '../../src/gobinary/pclntab-open.js';
 import { buildFixture, ROOT, toolchainUnavailable } from '../support/go-fixtures.js';
@@ -175,4 +176,23 @@ test('Go versions parse and order like the toolchain', () => {
   }
   assert.equal(parseGoVersion('go1.24.0 X:boringcrypto').minor, 24);
   assert.throws(() => parseGoVersion('1.2.3'), PeriscopeError);
+});
+
+test('module-info text: Go string escapes and malformed lines', () => {
+  assert.equal(unquoteGo('"a\\tb\\"c\\\\d\\x41\\101\\u00e9\\U0001F600"'), 'a\tb"c\\dAAé😀');
+  assert.equal(unquoteGo('`raw\\n`'), 'raw\\n');
+  const bad = [
+    'mod\tonly-one-column',
+    '=>\ta\tb\tc',
+    'build\t=novalue',
+    'build\t"unterminated=x',
+    'build\tk="\\q"',
+  ];
+  for (const text of bad)
+    assert.throws(() => parseModuleInfo(`path\tx\n${text}\n`), FormatError, JSON.stringify(text));
+  const mi = parseModuleInfo(
+    'path\tp\nmod\tm\t(devel)\t\ndep\td\tv1\th1:x\n=>\t../d\t\t\nbuild\t"a b"="c\\td"\n',
+  );
+  assert.deepEqual(mi.deps[0]?.replace, { path: '../d', version: '', sum: '' });
+  assert.deepEqual(mi.settings, [{ key: 'a b', value: 'c\td' }]);
 });
