@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { openElf } from '../../src/elf/elf-file.js';
+import { ElfFile, openElf } from '../../src/elf/elf-file.js';
 import { funcNameForPrint } from '../../src/gobinary/inline-tree.js';
 import { openGoSymtab } from '../../src/gobinary/pclntab-open.js';
 import { buildFixture, goTool, ROOT, toolchainUnavailable } from '../support/go-fixtures.js';
@@ -129,4 +129,30 @@ test('pclntab of a large binary (gopls) agrees with go tool nm', async (t) => {
     );
   const n = await compareWithNm(gopls, 'local');
   assert.ok(n > 20_000);
+});
+
+test('the pclntab is found without its section (symbol range) and without symbols (header scan)', async () => {
+  const { path } = await buildFixture('inlining');
+  const elf = await openElf(path);
+  const want = openGoSymtab(elf).pcln.functions();
+  const rename = (bytes: Uint8Array, from: string, to: string): Uint8Array => {
+    const copy = Buffer.from(bytes);
+    let n = 0;
+    for (let i = copy.indexOf(`${from}\0`); i >= 0; i = copy.indexOf(`${from}\0`, i + 1), n++)
+      copy.write(to, i);
+    assert.ok(n > 0, `${from} occurs`);
+    return new Uint8Array(copy.buffer, copy.byteOffset, copy.length);
+  };
+  const noSection = rename(elf.bytes, '.gopclntab', '.xopclntab');
+  const bySymbol = openGoSymtab(new ElfFile(noSection, path));
+  assert.equal(bySymbol.source, 'symbol');
+  assert.deepEqual(bySymbol.pcln.functions(), want);
+  const noSymbols = rename(
+    rename(noSection, 'runtime.pclntab', 'runtime.xclntab'),
+    'runtime.epclntab',
+    'runtime.exclntab',
+  );
+  const byScan = openGoSymtab(new ElfFile(noSymbols, path));
+  assert.equal(byScan.source, 'scan');
+  assert.deepEqual(byScan.pcln.functions(), want);
 });
