@@ -34,9 +34,13 @@ export class ProcMemFile implements Memory {
       this.fd = openSync(`/proc/${pid}/mem`, 'r');
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') throw new PeriscopeError('not-found', `process ${pid} does not exist (it may have exited)`);
+      if (code === 'ENOENT')
+        throw new PeriscopeError('not-found', `process ${pid} does not exist (it may have exited)`);
       if (code === 'EACCES' || code === 'EPERM') {
-        throw new PeriscopeError('bad-usage', `not permitted to read the memory of process ${pid}; run as root or with CAP_SYS_PTRACE`);
+        throw new PeriscopeError(
+          'bad-usage',
+          `not permitted to read the memory of process ${pid}; run as root or with CAP_SYS_PTRACE`,
+        );
       }
       throw e;
     }

@@ -1,0 +1,65 @@
+/**
+ * The few libc calls the proc layer needs, bound through koffi once and lazily. Pointers to
+ * memory we own are passed as Buffers; the caller reads `errno()` right after a failed call.
+ */
+import koffi from 'koffi';
+
+/** Typed entry points into libc (each returns -1 and sets errno on failure). */
+export interface Libc {
+  /** process_vm_readv(pid, local iovecs, count, remote iovecs, count, 0): bytes read or -1. */
+  processVmReadv(pid: number, local: Buffer, localCount: number, remote: Buffer, remoteCount: number): number;
+  /** ptrace with word-sized addr and data (SEIZE, INTERRUPT, DETACH with a signal number). */
+  ptraceWord(request: number, tid: number, addr: number, data: number): number;
+  /** ptrace whose data argument points into a Buffer (GETREGS, GETSIGINFO). */
+  ptraceBuf(request: number, tid: number, addr: number, data: Buffer): number;
+  /** waitpid(tid, &status, options): tid, 0 (WNOHANG, nothing yet) or -1; status in status[0]. */
+  waitpid(tid: number, status: [number], options: number): number;
+  /** errno as left by the last call made through koffi on this thread. */
+  errno(): number;
+}
+
+let bound: Libc | undefined;
+let loadError: Error | undefined;
+
+/** Binds libc on first use; throws the same error on every call if it cannot be loaded. */
+export function libc(): Libc {
+  if (bound) return bound;
+  if (loadError) throw loadError;
+  try {
+    const lib = koffi.load('libc.so.6');
+    const pvr = lib.func(
+      'long process_vm_readv(int pid, void *local, unsigned long lcnt, void *remote, unsigned long rcnt, unsigned long flags)',
+    );
+    const ptw = lib.func('long ptrace(long req, int pid, uintptr_t addr, uintptr_t data)');
+    const ptb = lib.func('long ptrace(long req, int pid, uintptr_t addr, void *data)');
+    const wp = lib.func('int waitpid(int pid, _Out_ int *status, int options)');
+    bound = {
+      processVmReadv: (pid, local, lc, remote, rc) => pvr(pid, local, lc, remote, rc, 0) as number,
+      ptraceWord: (req, tid, a, d) => Number(ptw(req, tid, a, d)),
+      ptraceBuf: (req, tid, a, d) => Number(ptb(req, tid, a, d)),
+      waitpid: (tid, status, options) => wp(tid, status, options) as number,
+      errno: () => koffi.errno(),
+    };
+    return bound;
+  } catch (e) {
+    loadError = e instanceof Error ? e : new Error(String(e));
+    throw loadError;
+  }
+}
+
+/** The address of a Buffer's first byte, for iovecs we build ourselves. */
+export function bufferAddress(buf: Buffer): number {
+  return Number(koffi.address(buf));
+}
+
+/** Linux errno values the proc layer distinguishes. */
+export const Errno = {
+  EPERM: 1,
+  ESRCH: 3,
+  EINTR: 4,
+  EIO: 5,
+  ECHILD: 10,
+  EFAULT: 14,
+  EINVAL: 22,
+  ENOSYS: 38,
+} as const;

@@ -1,0 +1,234 @@
+/**
+ * Pausing a live process with ptrace, invisibly to it: PTRACE_SEIZE and PTRACE_INTERRUPT
+ * every thread (no signal is ever sent), collect every thread's registers, and detach.
+ * The target is never left stopped: errors and the deadline detach everything, and if this
+ * process dies the kernel detaches its tracees, which run on.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { PeriscopeError } from '../common/errors.js';
+import { Errno } from './libc.js';
+import { tracerOf } from './process-info.js';
+import { getRegs, interrupt, pollStop, seize } from './ptrace.js';
+import type { Registers } from './regs.amd64.js';
+import { type HeldThread, type ReleaseResult, releaseThreads } from './release.js';
+import { listTids, threadInfo } from './threads.js';
+
+/** Tuning of one pause. */
+export interface PauseOptions {
+  /** Longest the stopping of all threads may take before we give up and resume, in ms (default 2000). */
+  readonly budgetMs?: number;
+  /** Longest the pause may be held before it is resumed automatically (needs the event loop to turn; default 2000). */
+  readonly maxHoldMs?: number;
+}
+
+/** One stopped thread. */
+export interface PausedThread {
+  readonly tid: number;
+  /** interrupt: stopped by us; signal: stopped while a signal was being delivered (held, re-injected on resume); group-stop: the process was stopped by a stop signal (stays stopped after resume). */
+  readonly stop: 'interrupt' | 'signal' | 'group-stop';
+  /** The signal held for re-injection (0 for none). */
+  readonly signal: number;
+  readonly regs: Registers;
+}
+
+/** How long each phase took, in nanoseconds. */
+export interface PauseTimings {
+  /** From the first PTRACE_SEIZE to every thread stopped. */
+  readonly stopNs: number;
+  /** Reading every thread's registers. */
+  readonly regsNs: number;
+  /** Detaching every thread (0 until resumed). */
+  resumeNs: number;
+  /** Passes over /proc/PID/task until no new thread appeared. */
+  readonly rounds: number;
+}
+
+/** A paused process; call resume() (idempotent, never throws) as soon as possible. */
+export interface Paused {
+  readonly pid: number;
+  readonly threads: readonly PausedThread[];
+  readonly timings: PauseTimings;
+  /** Whether resume() has run (by the caller or by the hold watchdog). */
+  readonly resumed: boolean;
+  /** Detaches every thread and reports what happened; later calls return the first result. */
+  resume(): ReleaseResult;
+}
+
+/** Signals that the pause took longer than its budget; everything was resumed. */
+export class PauseTimeoutError extends PeriscopeError {
+  constructor(message: string) {
+    super('unsupported', message);
+    this.name = 'PauseTimeoutError';
+  }
+}
+
+const now = (): number => Number(process.hrtime.bigint());
+const nap = new Int32Array(new SharedArrayBuffer(4));
+
+function exited(pid: number): PeriscopeError {
+  return new PeriscopeError('not-found', `process ${pid} exited`);
+}
+
+function traced(pid: number, tracer: { pid: number; name: string }): PeriscopeError {
+  if (tracer.pid === process.pid) {
+    return new PeriscopeError(
+      'bad-usage',
+      `process ${pid} is already paused by this process; resume it first`,
+    );
+  }
+  return new PeriscopeError(
+    'bad-usage',
+    `process ${pid} is being traced by PID ${tracer.pid} (${tracer.name}), e.g. a debugger; detach it first`,
+  );
+}
+
+function notPermitted(pid: number): PeriscopeError {
+  const tracer = tracerOf(pid);
+  if (!tracer) return exited(pid);
+  if (tracer.pid) return traced(pid, tracer);
+  let yama = '';
+  try {
+    yama = readFileSync('/proc/sys/kernel/yama/ptrace_scope', 'utf8').trim();
+  } catch {
+    // No Yama on this kernel.
+  }
+  if (yama === '3') {
+    return new PeriscopeError(
+      'bad-usage',
+      `cannot pause process ${pid}: ptrace is disabled on this machine (kernel.yama.ptrace_scope = 3, which only a reboot resets)`,
+    );
+  }
+  const yamaNote = yama && yama !== '0' ? ` (kernel.yama.ptrace_scope = ${yama} also requires it)` : '';
+  return new PeriscopeError(
+    'bad-usage',
+    `not permitted to pause process ${pid}: run as root or with CAP_SYS_PTRACE${yamaNote}; a security module (SELinux, AppArmor) may also forbid ptrace`,
+  );
+}
+
+/** Stops every thread of a process without sending it a signal and reads their registers. */
+export function pauseProcess(pid: number, opts: PauseOptions = {}): Paused {
+  const budgetMs = opts.budgetMs ?? 2000;
+  if (pid === process.pid)
+    throw new PeriscopeError('bad-usage', `cannot pause this process itself (pid ${pid})`);
+  const tracer = tracerOf(pid);
+  if (!tracer)
+    throw new PeriscopeError(
+      'not-found',
+      `process ${pid} does not exist (it may have exited); check the pid`,
+    );
+  if (tracer.pid) throw traced(pid, tracer);
+
+  const t0 = now();
+  const deadline = t0 + budgetMs * 1e6;
+  const held = new Map<number, HeldThread>();
+  let rounds = 0;
+  try {
+    for (;;) {
+      const tids = listTids(pid);
+      if (!tids || !existsSync(`/proc/${pid}/exe`)) throw exited(pid);
+      const fresh = tids.filter((t) => !held.has(t));
+      if (fresh.length === 0) break;
+      rounds++;
+      for (const tid of fresh) attach(pid, tid, held);
+      waitForStops(pid, held, deadline, budgetMs);
+    }
+    const t1 = now();
+    const threads: PausedThread[] = [];
+    for (const t of held.values()) {
+      if (t.state !== 'stopped') continue;
+      const regs = getRegs(t.tid);
+      if (!regs) continue; // killed while stopped: resume() collects its exit
+      threads.push({ tid: t.tid, stop: stopKind.get(t) ?? 'interrupt', signal: t.signal, regs });
+    }
+    if (threads.length === 0) throw exited(pid);
+    const t2 = now();
+    return makePaused(pid, threads, held, { stopNs: t1 - t0, regsNs: t2 - t1, resumeNs: 0, rounds }, opts);
+  } catch (e) {
+    releaseThreads(held.values());
+    throw e;
+  }
+}
+
+const stopKind = new WeakMap<HeldThread, PausedThread['stop']>();
+
+/** Seizes and interrupts one thread; a thread that is exiting is skipped. */
+function attach(pid: number, tid: number, held: Map<number, HeldThread>): void {
+  const r = seize(tid);
+  if (!r.ok) {
+    const info = threadInfo(pid, tid);
+    if (r.errno === Errno.ESRCH || !info || info.state === 'Z' || info.state === 'X') {
+      held.set(tid, { tid, state: 'gone', signal: 0 }); // exited meanwhile
+      return;
+    }
+    if (r.errno === Errno.EPERM) throw notPermitted(pid);
+    throw new PeriscopeError(
+      'unsupported',
+      `PTRACE_SEIZE of thread ${tid} of process ${pid} failed (errno ${r.errno})`,
+    );
+  }
+  const t: HeldThread = { tid, state: 'attached', signal: 0 };
+  held.set(tid, t);
+  // ESRCH here means the thread is already exiting: its exit will be reported to us.
+  interrupt(tid);
+}
+
+/** Polls the attached threads until each has stopped or exited, or the deadline passes. */
+function waitForStops(pid: number, held: Map<number, HeldThread>, deadline: number, budgetMs: number): void {
+  let pending = [...held.values()].filter((t) => t.state === 'attached');
+  let idle = 0;
+  while (pending.length > 0) {
+    const before = pending.length;
+    pending = pending.filter((t) => {
+      const o = pollStop(t.tid);
+      if (o.kind === 'running') return true;
+      if (o.kind === 'gone') t.state = 'gone';
+      else {
+        t.state = 'stopped';
+        if (o.kind === 'signal-stop') t.signal = o.signal;
+        stopKind.set(
+          t,
+          o.kind === 'signal-stop' ? 'signal' : o.kind === 'group-stop' ? 'group-stop' : 'interrupt',
+        );
+      }
+      return false;
+    });
+    if (pending.length > 0 && now() > deadline) {
+      const late = pending.map((t) => `${t.tid} (state ${threadInfo(pid, t.tid)?.state ?? '?'})`).join(', ');
+      throw new PauseTimeoutError(
+        `pausing process ${pid} took longer than ${budgetMs} ms (threads not stopped: ${late}); it was resumed. ` +
+          'A thread in state D is blocked in the kernel: retry later, or raise the pause budget',
+      );
+    }
+    idle = pending.length === before ? idle + 1 : 0;
+    if (idle > 100) Atomics.wait(nap, 0, 0, 0.05); // no progress: sleep 50 us between polls
+  }
+}
+
+function makePaused(
+  pid: number,
+  threads: PausedThread[],
+  held: Map<number, HeldThread>,
+  timings: PauseTimings,
+  opts: PauseOptions,
+): Paused {
+  let result: ReleaseResult | undefined;
+  const watchdog = setTimeout(() => paused.resume(), opts.maxHoldMs ?? 2000);
+  watchdog.unref();
+  const paused: Paused = {
+    pid,
+    threads,
+    timings,
+    get resumed() {
+      return result !== undefined;
+    },
+    resume() {
+      if (result) return result;
+      clearTimeout(watchdog);
+      const t = now();
+      result = releaseThreads(held.values());
+      timings.resumeNs = now() - t;
+      return result;
+    },
+  };
+  return paused;
+}

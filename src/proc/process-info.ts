@@ -1,0 +1,146 @@
+/**
+ * Facts about one live process from /proc: whether it exists, its executable, command line,
+ * selected environment variables, hostname, tracer, start time (to detect pid reuse), and a
+ * quick "is this a Go program" check.
+ */
+import { readFileSync, readlinkSync } from 'node:fs';
+import { hostname as machineHostname } from 'node:os';
+import { PeriscopeError } from '../common/errors.js';
+import { ElfFile } from '../elf/elf-file.js';
+import { parseThreadStat, type ThreadInfo } from './threads.js';
+
+/** Environment variables reported by default (values of others are never read out). */
+export const DEFAULT_ENV_ALLOW = ['HOSTNAME', 'GOMAXPROCS', 'GOGC', 'GOMEMLIMIT', 'GODEBUG', 'GOTRACEBACK'];
+
+/** What Periscope records about a process. */
+export interface ProcessInfo {
+  readonly pid: number;
+  /** Path of the executable (" (deleted)" removed; see `exeDeleted`). */
+  readonly exePath: string;
+  readonly exeDeleted: boolean;
+  readonly cmdline: string[];
+  /** Allow-listed environment variables that are set. */
+  readonly env: Record<string, string>;
+  /** Hostname as the process sees it (its UTS namespace when readable, else the machine's). */
+  readonly hostname: string;
+  /** PID of the process tracing it (a debugger), 0 when none. */
+  readonly tracerPid: number;
+  /** Start time in clock ticks since boot; with the pid, identifies the process across pid reuse. */
+  readonly startTime: number;
+  /** Whether the executable looks like a Go program (Go build info section or build ID note). */
+  readonly isGo: boolean;
+}
+
+/** Whether a process with this pid exists (a zombie counts as gone). */
+export function processExists(pid: number): boolean {
+  const st = readStat(pid);
+  return st !== undefined && st.state !== 'Z' && st.state !== 'X';
+}
+
+function readStat(pid: number): (ThreadInfo & { startTime: number }) | undefined {
+  const text = readProc(pid, 'stat');
+  if (text === undefined) return undefined;
+  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return { ...parseThreadStat(pid, text), startTime: Number(f[19]) }; // field 22
+}
+
+function readProc(pid: number, file: string): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/${file}`, 'latin1');
+  } catch {
+    return undefined;
+  }
+}
+
+function gone(pid: number): PeriscopeError {
+  return new PeriscopeError('not-found', `process ${pid} does not exist (it may have exited); check the pid`);
+}
+
+/** The start time of a process (clock ticks since boot); throws not-found when it is gone. */
+export function startTime(pid: number): number {
+  const st = readStat(pid);
+  if (!st) throw gone(pid);
+  return st.startTime;
+}
+
+/** The PID tracing a process (0 for none) and that tracer's name; undefined when the process is gone. */
+export function tracerOf(pid: number): { pid: number; name: string } | undefined {
+  const status = readProc(pid, 'status');
+  if (status === undefined) return undefined;
+  const tracer = Number(/^TracerPid:\s*(\d+)/m.exec(status)?.[1] ?? 0);
+  const name = tracer ? (readProc(tracer, 'comm')?.trim() ?? '?') : '';
+  return { pid: tracer, name };
+}
+
+/** The executable's path as /proc/PID/exe names it; throws not-found when the process is gone. */
+export function exePath(pid: number): { path: string; deleted: boolean } {
+  let link: string;
+  try {
+    link = readlinkSync(`/proc/${pid}/exe`);
+  } catch {
+    throw gone(pid);
+  }
+  const deleted = link.endsWith(' (deleted)');
+  return { path: deleted ? link.slice(0, -' (deleted)'.length) : link, deleted };
+}
+
+/** Reads the executable's ELF image through /proc/PID/exe (works even if the file was deleted or replaced). */
+export function readExecutable(pid: number): ElfFile {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(`/proc/${pid}/exe`);
+  } catch {
+    throw gone(pid);
+  }
+  return new ElfFile(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), exePath(pid).path);
+}
+
+/** Whether an ELF image is a Go program (quick check; the gobinary layer does the full one). */
+export function looksLikeGo(elf: ElfFile): boolean {
+  return elf.section('.go.buildinfo') !== undefined || elf.goBuildId() !== undefined;
+}
+
+function hostnameOf(pid: number): string {
+  try {
+    if (readlinkSync(`/proc/${pid}/ns/uts`) !== readlinkSync('/proc/self/ns/uts')) {
+      const name = readFileSync(`/proc/${pid}/root/etc/hostname`, 'utf8').trim();
+      if (name) return name;
+    }
+  } catch {
+    // Namespace or its /etc/hostname not readable: report the machine's name.
+  }
+  return machineHostname();
+}
+
+/** Collects ProcessInfo; throws PeriscopeError 'not-found' when the process does not exist. */
+export function processInfo(pid: number, envAllow: readonly string[] = DEFAULT_ENV_ALLOW): ProcessInfo {
+  const st = readStat(pid);
+  if (!st || st.state === 'Z' || st.state === 'X') throw gone(pid);
+  const exe = exePath(pid);
+  const cmdline = (readProc(pid, 'cmdline') ?? '').split('\0');
+  if (cmdline.at(-1) === '') cmdline.pop();
+  const env: Record<string, string> = {};
+  const allow = new Set(envAllow);
+  for (const kv of (readProc(pid, 'environ') ?? '').split('\0')) {
+    const eq = kv.indexOf('=');
+    if (eq > 0 && allow.has(kv.slice(0, eq))) env[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  let isGo = false;
+  try {
+    isGo = looksLikeGo(readExecutable(pid));
+  } catch (e) {
+    if (e instanceof PeriscopeError && e.kind === 'not-found') throw e;
+    // Not an ELF we can parse: not a Go program as far as we can tell.
+  }
+  return {
+    pid,
+    exePath: exe.path,
+    exeDeleted: exe.deleted,
+    cmdline,
+    env,
+    hostname: hostnameOf(pid),
+    tracerPid: tracerOf(pid)?.pid ?? 0,
+    startTime: st.startTime,
+    isGo,
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * amd64 Linux `struct user_regs_struct` (what PTRACE_GETREGS fills): 27 u64 fields, decoded
+ * by name, plus the architecture-neutral view the layers above use (pc, sp, fp, tls).
+ */
+import { type Address, addr } from '../common/address.js';
+
+/** Field names of user_regs_struct, in memory order. */
+export const USER_REGS_NAMES = [
+  'r15',
+  'r14',
+  'r13',
+  'r12',
+  'rbp',
+  'rbx',
+  'r11',
+  'r10',
+  'r9',
+  'r8',
+  'rax',
+  'rcx',
+  'rdx',
+  'rsi',
+  'rdi',
+  'orig_rax',
+  'rip',
+  'cs',
+  'eflags',
+  'rsp',
+  'ss',
+  'fs_base',
+  'gs_base',
+  'ds',
+  'es',
+  'fs',
+  'gs',
+] as const;
+
+/** One field of user_regs_struct. */
+export type RegName = (typeof USER_REGS_NAMES)[number];
+
+/** Size in bytes of user_regs_struct (the PTRACE_GETREGS buffer). */
+export const USER_REGS_SIZE = USER_REGS_NAMES.length * 8;
+
+/** The architecture this file decodes (as Node's process.arch spells it). */
+export const ARCH = 'x64';
+
+/** A thread's registers: every field exact (bigint), and the usual ones as addresses. */
+export interface Registers {
+  /** Every user_regs_struct field by name, as unsigned 64-bit values. */
+  readonly all: Readonly<Record<RegName, bigint>>;
+  /** Program counter (rip). */
+  readonly pc: Address;
+  /** Stack pointer (rsp). */
+  readonly sp: Address;
+  /** Frame pointer (rbp). */
+  readonly fp: Address;
+  /** Thread-local storage base (fs_base). */
+  readonly tls: Address;
+}
+
+/** Decodes a PTRACE_GETREGS buffer into named registers. */
+export function decodeUserRegs(bytes: Uint8Array): Registers {
+  if (bytes.length < USER_REGS_SIZE) throw new RangeError(`user_regs_struct needs ${USER_REGS_SIZE} bytes`);
+  const words = new BigUint64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + USER_REGS_SIZE));
+  const all = {} as Record<RegName, bigint>;
+  USER_REGS_NAMES.forEach((name, i) => {
+    all[name] = words[i];
+  });
+  return {
+    all,
+    pc: addr(Number(all.rip)),
+    sp: addr(Number(all.rsp)),
+    fp: addr(Number(all.rbp)),
+    tls: addr(Number(all.fs_base)),
+  };
+}

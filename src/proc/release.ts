@@ -1,0 +1,83 @@
+/**
+ * Letting go of traced threads: detach the stopped ones (re-injecting any signal we held),
+ * reap the ones that died while traced (so their real parent hears of it), and keep polling
+ * in the background for threads that had not stopped yet when we gave up on them.
+ */
+
+import { Errno } from './libc.js';
+import { detach, pollStop, reap } from './ptrace.js';
+
+/** A thread we are the tracer of, and what we know about it. */
+export interface HeldThread {
+  readonly tid: number;
+  /** attached: seized and interrupted, stop not seen yet; stopped: in a ptrace stop; gone: exited. */
+  state: 'attached' | 'stopped' | 'gone';
+  /** Signal dequeued by a signal-delivery-stop, to re-inject on detach (0 for none). */
+  signal: number;
+}
+
+/** What releasing a set of threads did. */
+export interface ReleaseResult {
+  /** Threads detached and running again. */
+  readonly detached: number;
+  /** Threads found dead (their exit was collected, or will be in the background). */
+  readonly gone: number;
+  /** Threads not stopped yet, handed to the background poller to detach when they stop. */
+  readonly lingering: number;
+}
+
+const lingering = new Map<number, number>(); // tid -> signal to re-inject
+let timer: NodeJS.Timeout | undefined;
+
+/** How long release() waits, synchronously, for threads killed mid-pause to finish dying. */
+const REAP_SYNC_MS = 20;
+
+/** Detaches every stopped thread, reaps dead ones; never throws. */
+export function releaseThreads(threads: Iterable<HeldThread>): ReleaseResult {
+  let detached = 0;
+  let gone = 0;
+  const dying: number[] = [];
+  const late: HeldThread[] = [];
+  for (const t of threads) {
+    if (t.state === 'stopped') {
+      const r = detach(t.tid, t.signal);
+      if (r.ok) detached++;
+      else if (r.errno === Errno.ESRCH) dying.push(t.tid);
+    } else if (t.state === 'attached') late.push(t);
+    t.state = 'gone';
+  }
+  // Threads killed while stopped (e.g. SIGKILL of the process) report their exit to us.
+  const until = Date.now() + REAP_SYNC_MS;
+  let rest = dying;
+  while (rest.length > 0 && Date.now() < until) rest = rest.filter((tid) => !reap(tid));
+  gone += dying.length;
+  for (const tid of rest) lingering.set(tid, 0);
+  for (const t of late) lingering.set(t.tid, t.signal);
+  if (lingering.size > 0 && !timer) {
+    timer = setInterval(pollLingering, 5);
+    timer.unref();
+  }
+  return { detached, gone, lingering: late.length };
+}
+
+/** Background step: detach lingering threads that have stopped, forget the ones that died. */
+function pollLingering(): void {
+  for (const [tid, held] of lingering) {
+    const o = pollStop(tid);
+    if (o.kind === 'running') continue;
+    if (o.kind !== 'gone') {
+      const sig = o.kind === 'signal-stop' ? o.signal : held;
+      detach(tid, sig);
+    }
+    lingering.delete(tid);
+  }
+  if (lingering.size === 0 && timer) {
+    clearInterval(timer);
+    timer = undefined;
+  }
+}
+
+/** Thread ids still waiting to be detached or reaped in the background (for tests and diagnostics). */
+export function lingeringThreads(): number[] {
+  return [...lingering.keys()];
+}
