@@ -1,0 +1,90 @@
+/**
+ * Test support: runs a fixture program as a child, records its stdout lines with the time
+ * they arrived, and kills it at the end (never leaving it stopped).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+/** One line of the target's output and when it arrived (performance.now() ms). */
+export interface Line {
+  readonly t: number;
+  readonly text: string;
+}
+
+/** A running fixture. */
+export interface Target {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  readonly lines: Line[];
+  /** Resolves with the first line (arrived at or after `since`) matching `re`; rejects after `ms`. */
+  waitFor(re: RegExp, ms?: number, since?: number): Promise<Line>;
+  /** Whether the process has exited. */
+  exited(): boolean;
+  /** SIGKILLs the target (if still running) and waits for its exit. */
+  kill(): Promise<void>;
+}
+
+/** Starts a fixture and waits for its "ready" line. */
+export async function startTarget(
+  path: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+): Promise<Target> {
+  const child = spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const lines: Line[] = [];
+  const waiters = new Set<() => void>();
+  let done = false;
+  const exitP = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.once('exit', () => {
+    done = true;
+    for (const w of waiters) w();
+  });
+  const onLine = (text: string): void => {
+    lines.push({ t: performance.now(), text });
+    for (const w of waiters) w();
+  };
+  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', onLine);
+  createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (s) => onLine(`stderr: ${s}`));
+  const target: Target = {
+    child,
+    pid: child.pid as number,
+    lines,
+    waitFor(re, ms = 5000, since = 0) {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          const hit = lines.find((l) => l.t >= since && re.test(l.text));
+          if (hit) finish(() => resolve(hit));
+          else if (done)
+            finish(() => reject(new Error(`target exited before printing ${re}: ${tail(lines)}`)));
+        };
+        const timer = setTimeout(
+          () => finish(() => reject(new Error(`no ${re} within ${ms} ms: ${tail(lines)}`))),
+          ms,
+        );
+        const finish = (f: () => void): void => {
+          clearTimeout(timer);
+          waiters.delete(check);
+          f();
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+    exited: () => done,
+    async kill() {
+      if (!done) child.kill('SIGKILL');
+      await exitP;
+    },
+  };
+  await target.waitFor(/^ready/, 20000);
+  return target;
+}
+
+function tail(lines: Line[]): string {
+  return JSON.stringify(lines.slice(-5).map((l) => l.text));
+}
+
+/** Signal-related lines a fixture printed (it prints "got signal X" when notified of one). */
+export function signalLines(t: Target): string[] {
+  return t.lines.filter((l) => /got signal/.test(l.text)).map((l) => l.text);
+}
