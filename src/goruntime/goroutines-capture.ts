@@ -1,0 +1,330 @@
+/**
+ * The capture phase of a goroutine snapshot, run while the process is paused: read
+ * runtime.allgs, copy every g header, the m's the g's point at, the pprof label sets, and
+ * each live goroutine's used stack [sp, stack.hi). Only the few fields needed to decide what
+ * to copy are decoded here; everything else waits until the process runs again.
+ * The plan (symbol addresses, offsets) is made once per binary, outside the pause.
+ */
+import { type Address, addr, hex } from '../common/address.js';
+import { PeriscopeError } from '../common/errors.js';
+import type { GoBinary } from '../gobinary/go-binary.js';
+import type { RuntimeLayout } from '../gobinary/runtime-layout.js';
+import type { Memory } from '../proc/memory.js';
+import type { MemRange } from '../proc/vm-reader.js';
+import { CopiedMemory, u32At, u64At } from './copied-memory.js';
+import { captureLabels } from './labels.js';
+
+/** A paused thread's pc and sp (from the proc layer's registers). */
+export interface ThreadState {
+  readonly tid: number;
+  readonly pc: number;
+  readonly sp: number;
+}
+
+/** A memory source that reads many ranges per call (the proc layer's VmReader). */
+export interface BatchMemory {
+  /** One result per range; undefined where the range was not readable. */
+  readBatch(ranges: readonly MemRange[]): (Uint8Array | undefined)[];
+}
+
+/** Where a goroutine's stack walk starts (values of GoroutineCapture.source). */
+export const StartSource = {
+  /** Dead, or its header could not be read: no stack. */
+  None: 0,
+  /** g.sched (a parked goroutine). */
+  Sched: 1,
+  /** g.syscallsp/syscallpc (in, or on the way into, a system call). */
+  Syscall: 2,
+  /** The registers of the thread running it. */
+  Thread: 3,
+  /** m.vdsoSP/vdsoPC (running inside the vDSO). */
+  Vdso: 4,
+  /** Running, but its thread's sp was not on its stack (g0 / signal stack): g.sched, possibly stale. */
+  SchedStale: 5,
+} as const;
+/** One of the StartSource values. */
+export type StartSource = (typeof StartSource)[keyof typeof StartSource];
+
+/** Names of the StartSource values, as reported per goroutine. */
+export const START_SOURCE_NAMES = ['none', 'sched', 'syscall', 'thread', 'vdso', 'sched-stale'] as const;
+
+/** Offsets and addresses computed once per binary, outside the pause. */
+export interface GoroutineCapturePlan {
+  readonly layout: RuntimeLayout;
+  /** Load bias of the executable in the process (0 for non-PIE, Go's default). */
+  readonly bias: number;
+  readonly allglen: Address;
+  readonly allgs: Address;
+  readonly allgptr: Address | undefined;
+  /** Bytes of runtime.g copied per goroutine. */
+  readonly gSize: number;
+  /** The part of runtime.m copied per m: [start, start+size) within it. */
+  readonly mStart: number;
+  readonly mSize: number;
+  readonly mVdsoSp: number | undefined;
+  readonly mVdsoPc: number | undefined;
+  readonly scanBit: number;
+  readonly running: number;
+  readonly syscall: number;
+  readonly dead: ReadonlySet<number>;
+  readonly maxGoroutines: number;
+  readonly maxStackBytes: number;
+  readonly maxTotalStackBytes: number;
+}
+
+/** Go's largest goroutine stack on 64-bit systems (runtime.maxstacksize): larger bounds are garbage. */
+const MAX_GO_STACK = 1 << 30;
+
+/** Options of planGoroutineCapture. */
+export interface CapturePlanOptions {
+  bias?: number;
+  /** At most this many goroutines are copied (the rest are counted, not read). Default 1,000,000. */
+  maxGoroutines?: number;
+  /** At most this many bytes of one goroutine's stack. Default 64 MiB. */
+  maxStackBytes?: number;
+  /** At most this many stack bytes in all (stacks past it are not copied). Default 512 MiB. */
+  maxTotalStackBytes?: number;
+}
+
+/** Everything copied during the pause, ready to decode after resuming. */
+export interface GoroutineCapture {
+  readonly plan: GoroutineCapturePlan;
+  readonly memory: CopiedMemory;
+  /** Addresses of the g's, in allgs order (nil and duplicate entries dropped). */
+  readonly gs: Float64Array;
+  readonly startPc: Float64Array;
+  readonly startSp: Float64Array;
+  readonly source: Uint8Array;
+  /** Tid of the thread whose registers started the walk (source Thread), else 0. */
+  readonly threadOf: Int32Array;
+  readonly threads: readonly ThreadState[];
+  /** CLOCK_MONOTONIC (the clock of runtime.nanotime) when the capture started. */
+  readonly monotonicNs: bigint;
+  /** runtime.allglen as read. */
+  readonly allglen: number;
+  /** More goroutines existed than maxGoroutines. */
+  readonly truncated: boolean;
+  /** Duration of the capture in milliseconds. */
+  readonly ms: number;
+}
+
+/** Prepares a capture for a binary: symbol addresses and runtime offsets, derived from DWARF. */
+export function planGoroutineCapture(bin: GoBinary, opts: CapturePlanOptions = {}): GoroutineCapturePlan {
+  const layout = bin.runtimeLayout();
+  const bias = opts.bias ?? 0;
+  const sym = (name: string) => bin.elf.symbol(name);
+  const allglen = sym('runtime.allglen');
+  const allgs = sym('runtime.allgs');
+  if (!allglen || !allgs)
+    throw new PeriscopeError(
+      'stripped',
+      `${bin.path} has no symbol runtime.allgs/runtime.allglen; rebuild without -ldflags=-s and do not strip it`,
+    );
+  const allgptr = sym('runtime.allgptr');
+  const mf = (name: string) => layout.m.fields.find((f) => f.name === name)?.offset;
+  const mVdsoSp = mf('vdsoSP');
+  const mVdsoPc = mf('vdsoPC');
+  const mo = layout.mOffsets;
+  const mOffs = [mo.procid, mo.curg, mo.id, mo.g0, mVdsoSp, mVdsoPc].filter((x) => x !== undefined);
+  const mStart = Math.min(...mOffs);
+  const sv = layout.statusValues;
+  const dead = new Set<number>();
+  for (const n of ['_Gdead', '_Gdeadextra']) if (sv.has(n)) dead.add(sv.get(n)!);
+  return {
+    layout,
+    bias,
+    allglen: addr(allglen.value + bias),
+    allgs: addr(allgs.value + bias),
+    allgptr: allgptr ? addr(allgptr.value + bias) : undefined,
+    gSize: layout.g.size,
+    mStart,
+    mSize: Math.max(...mOffs) + 8 - mStart,
+    mVdsoSp,
+    mVdsoPc,
+    scanBit: sv.get('_Gscan') ?? 0x1000,
+    running: sv.get('_Grunning')!,
+    syscall: sv.get('_Gsyscall') ?? -1,
+    dead,
+    maxGoroutines: opts.maxGoroutines ?? 1_000_000,
+    maxStackBytes: opts.maxStackBytes ?? 64 << 20,
+    maxTotalStackBytes: opts.maxTotalStackBytes ?? 512 << 20,
+  };
+}
+
+/** Options of captureGoroutines. */
+export interface CaptureOptions {
+  /** Memory to read through when decoding needs bytes that were not copied (e.g. the live process). */
+  fallback?: Memory;
+}
+
+/** Copies what a goroutine snapshot needs from a paused process (fast; decodes almost nothing). */
+export function captureGoroutines(
+  plan: GoroutineCapturePlan,
+  mem: BatchMemory,
+  threads: readonly ThreadState[],
+  opts: CaptureOptions = {},
+): GoroutineCapture {
+  const t0 = performance.now();
+  const monotonicNs = process.hrtime.bigint();
+  const copied = new CopiedMemory(opts.fallback);
+  const o = plan.layout.gOffsets;
+
+  // 1. allglen, then allgptr / the allgs slice header (read in this order, like the runtime).
+  const globals: MemRange[] = [
+    { address: plan.allglen, size: 8 },
+    { address: plan.allgs, size: 24 },
+  ];
+  if (plan.allgptr !== undefined) globals.push({ address: plan.allgptr, size: 8 });
+  const gl = mem.readBatch(globals);
+  if (!gl[0] || !gl[1])
+    throw new PeriscopeError('corrupt', `cannot read runtime.allglen/allgs at ${hex(plan.allglen)}`);
+  const allglen = u64At(gl[0], 0);
+  const sliceLen = u64At(gl[1], 8);
+  const base = gl[2] ? u64At(gl[2], 0) : u64At(gl[1], 0);
+  let n = Math.min(allglen, sliceLen);
+  const truncated = n > plan.maxGoroutines;
+  if (truncated) n = plan.maxGoroutines;
+
+  // 2. The array of *g.
+  const arr = n > 0 ? mem.readBatch([{ address: addr(base), size: n * 8 }])[0] : new Uint8Array();
+  if (!arr)
+    throw new PeriscopeError('corrupt', `cannot read the ${n} entries of runtime.allgs at ${hex(base)}`);
+  const seen = new Set<number>();
+  const gsList: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const gp = u64At(arr, i * 8);
+    if (gp !== 0 && !seen.has(gp)) {
+      seen.add(gp);
+      gsList.push(gp);
+    }
+  }
+  const count = gsList.length;
+  const gs = Float64Array.from(gsList);
+
+  // 3. Every g header.
+  const gRanges: MemRange[] = new Array(count);
+  for (let i = 0; i < count; i++) gRanges[i] = { address: addr(gs[i]!), size: plan.gSize };
+  const headers = mem.readBatch(gRanges);
+  for (let i = 0; i < count; i++) if (headers[i]) copied.add(gRanges[i]!.address, headers[i]!);
+
+  // 4. The m's the g's run on or are locked to, and the label sets they carry.
+  const ms = new Set<number>();
+  const labelPtrs = new Set<number>();
+  for (let i = 0; i < count; i++) {
+    const h = headers[i];
+    if (!h) continue;
+    const m = u64At(h, o.m);
+    const locked = u64At(h, o.lockedm);
+    if (m !== 0) ms.add(m);
+    if (locked !== 0) ms.add(locked);
+    const l = u64At(h, o.labels);
+    if (l !== 0) labelPtrs.add(l);
+  }
+  const mList = [...ms];
+  const mBytes = mem.readBatch(mList.map((m) => ({ address: addr(m + plan.mStart), size: plan.mSize })));
+  const mInfo = new Map<number, { tid: number; curg: number; vdsoSp: number; vdsoPc: number }>();
+  const mo = plan.layout.mOffsets;
+  for (let i = 0; i < mList.length; i++) {
+    const b = mBytes[i];
+    if (!b) continue;
+    copied.add(addr(mList[i]! + plan.mStart), b);
+    const at = (off: number | undefined) => (off === undefined ? 0 : u64At(b, off - plan.mStart));
+    mInfo.set(mList[i]!, {
+      tid: at(mo.procid),
+      curg: at(mo.curg),
+      vdsoSp: at(plan.mVdsoSp),
+      vdsoPc: at(plan.mVdsoPc),
+    });
+  }
+  if (labelPtrs.size > 0) captureLabels(plan.layout, mem, [...labelPtrs], copied);
+
+  // 5. Where each stack starts, and the used part of each stack.
+  const byTid = new Map<number, ThreadState>();
+  for (const t of threads) byTid.set(t.tid, t);
+  const startPc = new Float64Array(count);
+  const startSp = new Float64Array(count);
+  const source = new Uint8Array(count);
+  const threadOf = new Int32Array(count);
+  const stackRanges: MemRange[] = [];
+  let stackBytes = 0;
+  for (let i = 0; i < count; i++) {
+    const h = headers[i];
+    if (!h) continue;
+    const status = u32At(h, o.atomicstatus) & ~plan.scanBit;
+    if (plan.dead.has(status)) continue;
+    const lo = u64At(h, o.stackLo);
+    const hi = u64At(h, o.stackHi);
+    const syscallsp = u64At(h, o.syscallsp);
+    let pc = u64At(h, o.schedPc);
+    let sp = u64At(h, o.schedSp);
+    let src: StartSource = StartSource.Sched;
+    if (syscallsp !== 0) {
+      pc = u64At(h, o.syscallpc);
+      sp = syscallsp;
+      src = StartSource.Syscall;
+    }
+    const mp = u64At(h, o.m);
+    const m = mp === 0 ? undefined : mInfo.get(mp);
+    if (m && m.curg === gs[i] && m.vdsoSp !== 0 && m.vdsoSp >= lo && m.vdsoSp < hi) {
+      pc = m.vdsoPc;
+      sp = m.vdsoSp;
+      src = StartSource.Vdso;
+    } else if (status === plan.running && syscallsp === 0) {
+      const t = m && m.curg === gs[i] ? byTid.get(m.tid) : undefined;
+      if (t && t.sp >= lo && t.sp < hi) {
+        pc = t.pc;
+        sp = t.sp;
+        src = StartSource.Thread;
+        threadOf[i] = t.tid;
+      } else src = StartSource.SchedStale;
+    }
+    startPc[i] = pc;
+    startSp[i] = sp;
+    source[i] = src;
+    const size = Math.min(hi - sp, plan.maxStackBytes);
+    if (
+      sp >= lo &&
+      sp < hi &&
+      lo > 0 &&
+      hi - lo <= MAX_GO_STACK &&
+      stackBytes + size <= plan.maxTotalStackBytes
+    ) {
+      stackRanges.push({ address: addr(sp), size });
+      stackBytes += size;
+    }
+  }
+  const stacks = mem.readBatch(stackRanges);
+  for (let i = 0; i < stackRanges.length; i++) {
+    const b = stacks[i];
+    if (b) copied.add(stackRanges[i]!.address, b);
+  }
+  return {
+    plan,
+    memory: copied,
+    gs,
+    startPc,
+    startSp,
+    source,
+    threadOf,
+    threads,
+    monotonicNs,
+    allglen,
+    truncated,
+    ms: performance.now() - t0,
+  };
+}
+
+/** Adapts a plain Memory (e.g. /proc/PID/mem) to BatchMemory: one read per range. */
+export function batchFromMemory(mem: Memory): BatchMemory {
+  return {
+    readBatch(ranges) {
+      return ranges.map((r) => {
+        try {
+          return mem.read(r.address, r.size);
+        } catch {
+          return undefined;
+        }
+      });
+    },
+  };
+}
