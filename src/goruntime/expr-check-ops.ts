@@ -8,8 +8,8 @@ import type { Variable } from '../dwarf/functions.js';
 import type { DwarfType } from '../dwarf/types.js';
 import type { Expr } from './expr-ast.js';
 import type { GlobalVar } from './expr-globals.js';
-import { isPackageName, lookupGlobal, resolveTypeExpr, sample } from './expr-scope.js';
 import type { FunctionScope } from './expr-scope.js';
+import { isPackageName, lookupGlobal, resolveTypeExpr, sample } from './expr-scope.js';
 import {
   elemOf,
   isFloatKind,
