@@ -7,7 +7,7 @@ import { addr } from '../common/address.js';
 import type { DwarfType } from '../dwarf/types.js';
 import { elemOf, fieldOffset, kindOf, lookupField, typeName } from './expr-types.js';
 import {
-  EvalError,
+  ExprEvalError,
   encodeNumber,
   indexOf,
   load,
@@ -27,7 +27,7 @@ import { mapLength, mapLookup } from './value-maps.js';
 type GoVal = Val & { k: 'go' };
 
 function requireGo(v: Val, what: string): GoVal {
-  if (v.k !== 'go') throw new EvalError(`cannot ${what} an untyped ${v.k}`);
+  if (v.k !== 'go') throw new ExprEvalError(`cannot ${what} an untyped ${v.k}`);
   return v;
 }
 
@@ -35,27 +35,29 @@ function requireGo(v: Val, what: string): GoVal {
 export function dereference(ctx: ValueContext, v: Val): Val {
   const g = requireGo(v, 'dereference');
   if (kindOf(ctx.dwarf, g.t) !== 'ptr')
-    throw new EvalError(`cannot dereference ${typeName(g.t)}: not a pointer`);
+    throw new ExprEvalError(`cannot dereference ${typeName(g.t)}: not a pointer`);
   const elem = elemOf(ctx.dwarf, g.t);
-  if (!elem) throw new EvalError(`pointer type ${typeName(g.t)} has no element type`);
+  if (!elem) throw new ExprEvalError(`pointer type ${typeName(g.t)} has no element type`);
   const p = ptrAt(load(ctx, g), 0);
-  if (p === 0) throw new EvalError(`nil pointer dereference (a nil ${typeName(g.t)})`);
+  if (p === 0) throw new ExprEvalError(`nil pointer dereference (a nil ${typeName(g.t)})`);
   return lvalue(elem, p);
 }
 
 /** The dynamic value held by an interface (an error for a nil interface or an unknown type). */
 export function unbox(ctx: ValueContext, v: GoVal): GoVal {
   const parts = interfaceParts(ctx, v.t, load(ctx, v));
-  if (parts.typeDescriptor === 0) throw new EvalError(`the ${typeName(v.t)} interface is nil`);
+  if (parts.typeDescriptor === 0) throw new ExprEvalError(`the ${typeName(v.t)} interface is nil`);
   const dt = parts.dynamicType;
   if (!dt)
-    throw new EvalError(`the dynamic type of this ${typeName(v.t)} is not described in the binary's DWARF`);
+    throw new ExprEvalError(
+      `the dynamic type of this ${typeName(v.t)} is not described in the binary's DWARF`,
+    );
   if (isDirectIface(ctx, dt)) {
     const word = new Uint8Array(8);
     new DataView(word.buffer).setBigUint64(0, BigInt(parts.data), true);
     return rvalue(dt, word.subarray(0, dt.byteSize ?? 8)) as GoVal;
   }
-  if (parts.data === 0) throw new EvalError(`the ${typeName(v.t)} interface holds a nil data pointer`);
+  if (parts.data === 0) throw new ExprEvalError(`the ${typeName(v.t)} interface holds a nil data pointer`);
   return lvalue(dt, parts.data) as GoVal;
 }
 
@@ -70,10 +72,10 @@ export function selectField(ctx: ValueContext, v: Val, name: string): Val {
     else break;
   }
   if (kindOf(d, g.t) !== 'struct')
-    throw new EvalError(`${typeName(g.t)} is not a struct: it has no field ${name}`);
+    throw new ExprEvalError(`${typeName(g.t)} is not a struct: it has no field ${name}`);
   const f = lookupField(d, g.t, name);
   if (!f.ok)
-    throw new EvalError(
+    throw new ExprEvalError(
       `${f.reason === 'ambiguous' ? 'ambiguous selector' : 'no field'} ${name} in ${typeName(g.t)}`,
     );
   let cur: Val = g;
@@ -90,7 +92,7 @@ export function indexValue(ctx: ValueContext, xv: Val, iv: Val): Val {
   if (xv.k === 'string') {
     const i = indexOf(ctx, iv);
     if (i >= xv.v.length)
-      throw new EvalError(`index ${i} out of range [0:${xv.v.length}] of a string constant`);
+      throw new ExprEvalError(`index ${i} out of range [0:${xv.v.length}] of a string constant`);
     return { k: 'int', v: BigInt(xv.v[i]!) };
   }
   let x = requireGo(xv, 'index');
@@ -102,37 +104,37 @@ export function indexValue(ctx: ValueContext, xv: Val, iv: Val): Val {
   if (k === 'map') {
     const key = mapKeyOf(ctx, iv);
     const elem = elemOf(d, x.t);
-    if (!elem) throw new EvalError(`map type ${typeName(x.t)} has no element type`);
+    if (!elem) throw new ExprEvalError(`map type ${typeName(x.t)} has no element type`);
     const p = ptrAt(load(ctx, x), 0);
     const shown = typeof key === 'string' ? JSON.stringify(key) : String(key);
-    if (p === 0) throw new EvalError(`key ${shown} not found: the map is nil`);
+    if (p === 0) throw new ExprEvalError(`key ${shown} not found: the map is nil`);
     const at = mapLookup(ctx, x.t, p, key);
-    if (at === undefined) throw new EvalError(`key ${shown} not found in the map`);
+    if (at === undefined) throw new ExprEvalError(`key ${shown} not found in the map`);
     return lvalue(elem, at);
   }
   const i = indexOf(ctx, iv);
   if (k === 'array') {
     const elem = elemOf(d, x.t);
     const n = ctx.dwarf.underlying(x.t).count ?? 0;
-    if (!elem) throw new EvalError(`array type ${typeName(x.t)} has no element type`);
-    if (i >= n) throw new EvalError(`index ${i} out of range [0:${n}] of ${typeName(x.t)}`);
+    if (!elem) throw new ExprEvalError(`array type ${typeName(x.t)} has no element type`);
+    if (i >= n) throw new ExprEvalError(`index ${i} out of range [0:${n}] of ${typeName(x.t)}`);
     return part(ctx, x, i * (elem.byteSize ?? 0), elem);
   }
   if (k === 'slice' || k === 'string') {
     const b = load(ctx, x);
     const ptr = ptrAt(b, fieldOffset(d, x.t, k === 'slice' ? 'array' : 'str') ?? 0);
     const len = u64At(b, fieldOffset(d, x.t, 'len') ?? 8);
-    if (i >= len) throw new EvalError(`index ${i} out of range [0:${len}] of ${typeName(x.t)}`);
+    if (i >= len) throw new ExprEvalError(`index ${i} out of range [0:${len}] of ${typeName(x.t)}`);
     if (k === 'string') {
       const byte = d.findType('uint8');
       if (!byte) return { k: 'int', v: BigInt(readMem(ctx, addr(ptr + i), 1)[0]!) };
       return lvalue(byte, addr(ptr + i));
     }
     const elem = elemOf(d, x.t);
-    if (!elem) throw new EvalError(`slice type ${typeName(x.t)} has no element type`);
+    if (!elem) throw new ExprEvalError(`slice type ${typeName(x.t)} has no element type`);
     return lvalue(elem, addr(ptr + i * (elem.byteSize ?? 0)));
   }
-  throw new EvalError(`cannot index ${typeName(x.t)} (kind ${k})`);
+  throw new ExprEvalError(`cannot index ${typeName(x.t)} (kind ${k})`);
 }
 
 /** `len(x)` or `cap(x)`; the result is typed `int` when the binary has it. */
@@ -160,18 +162,19 @@ function rawLength(ctx: ValueContext, fn: 'len' | 'cap', v: Val): number {
     if (p === 0) return 0;
     const hchan = d.findType('runtime.hchan');
     const off = hchan ? fieldOffset(d, hchan, fn === 'len' ? 'qcount' : 'dataqsiz') : undefined;
-    if (off === undefined) throw new EvalError('runtime.hchan is not in the binary: cannot read a channel');
+    if (off === undefined)
+      throw new ExprEvalError('runtime.hchan is not in the binary: cannot read a channel');
     return u64At(readMem(ctx, addr(p + off), 8), 0);
   }
-  throw new EvalError(`invalid argument: ${typeName(x.t)} (kind ${k}) for ${fn}`);
+  throw new ExprEvalError(`invalid argument: ${typeName(x.t)} (kind ${k}) for ${fn}`);
 }
 
 /** `x.(T)`: the dynamic value when its type is T, else an error naming the dynamic type. */
 export function typeAssert(ctx: ValueContext, v: Val, target: DwarfType): Val {
   const g = requireGo(v, 'assert the type of');
-  if (kindOf(ctx.dwarf, g.t) !== 'interface') throw new EvalError(`${typeName(g.t)} is not an interface`);
+  if (kindOf(ctx.dwarf, g.t) !== 'interface') throw new ExprEvalError(`${typeName(g.t)} is not an interface`);
   const parts = interfaceParts(ctx, g.t, load(ctx, g));
-  if (parts.typeDescriptor === 0) throw new EvalError(`interface is nil, not ${typeName(target)}`);
+  if (parts.typeDescriptor === 0) throw new ExprEvalError(`interface is nil, not ${typeName(target)}`);
   const dt = parts.dynamicType;
   const same =
     dt !== undefined &&
@@ -179,7 +182,7 @@ export function typeAssert(ctx: ValueContext, v: Val, target: DwarfType): Val {
       (dt.name !== undefined && dt.name === target.name) ||
       ctx.dwarf.runtimeAddressOf(target) === parts.typeDescriptor - ctx.typesBase);
   if (!same)
-    throw new EvalError(
+    throw new ExprEvalError(
       `dynamic type is ${dt ? typeName(dt) : 'not described in DWARF'}, not ${typeName(target)}`,
     );
   return unbox(ctx, g);

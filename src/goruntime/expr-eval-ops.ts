@@ -6,7 +6,7 @@
 import type { DwarfType } from '../dwarf/types.js';
 import type { BinaryOp } from './expr-ast.js';
 import { isFloatKind, kindOf, typeName } from './expr-types.js';
-import { EvalError, encodeNumber, type Scalar, scalarOf, scalarText, type Val } from './expr-values.js';
+import { ExprEvalError, encodeNumber, type Scalar, scalarOf, scalarText, type Val } from './expr-values.js';
 import type { ValueContext } from './value-context.js';
 
 /** Applies a comparison operator to two values. */
@@ -43,7 +43,7 @@ function order(a: Scalar, b: Scalar): number | undefined {
   const word = (s: Scalar): number | undefined => (s.c === 'nil' ? 0 : s.c === 'word' ? s.v : undefined);
   const [p, q] = [word(a), word(b)];
   if (p !== undefined && q !== undefined) return p === q ? 0 : 1;
-  throw new EvalError(`cannot compare ${scalarText(a)} with ${scalarText(b)}`);
+  throw new ExprEvalError(`cannot compare ${scalarText(a)} with ${scalarText(b)}`);
 }
 
 /** Applies an arithmetic operator; the result takes the typed operand's type (if any). */
@@ -52,14 +52,14 @@ export function arithmetic(ctx: ValueContext, op: BinaryOp, x: Val, y: Val): Val
   const b = scalarOf(ctx, y);
   const typed = x.k === 'go' ? x.t : y.k === 'go' ? y.t : undefined;
   if (a.c === 'string' && b.c === 'string') {
-    if (op !== '+') throw new EvalError(`operator ${op} is not defined on strings`);
+    if (op !== '+') throw new ExprEvalError(`operator ${op} is not defined on strings`);
     const out = new Uint8Array(a.v.length + b.v.length);
     out.set(a.v, 0);
     out.set(b.v, a.v.length);
     return { k: 'string', v: out };
   }
   if ((a.c !== 'int' && a.c !== 'float') || (b.c !== 'int' && b.c !== 'float'))
-    throw new EvalError(`operator ${op} needs numbers, not ${scalarText(a)} and ${scalarText(b)}`);
+    throw new ExprEvalError(`operator ${op} needs numbers, not ${scalarText(a)} and ${scalarText(b)}`);
   const float =
     a.c === 'float' || b.c === 'float' || (typed !== undefined && isFloatKind(kindOf(ctx.dwarf, typed)));
   if (float) {
@@ -81,7 +81,7 @@ function floatOp(op: BinaryOp, p: number, q: number): number {
     case '/':
       return p / q;
     default:
-      throw new EvalError(`operator ${op} is not defined on floats`);
+      throw new ExprEvalError(`operator ${op} is not defined on floats`);
   }
 }
 
@@ -95,10 +95,10 @@ function intOp(op: BinaryOp, p: bigint, q: bigint): bigint {
       return p * q;
     case '/':
     case '%':
-      if (q === 0n) throw new EvalError('integer division by zero');
+      if (q === 0n) throw new ExprEvalError('integer division by zero');
       return op === '/' ? p / q : p % q;
     default:
-      throw new EvalError(`operator ${op} is not defined on integers`);
+      throw new ExprEvalError(`operator ${op} is not defined on integers`);
   }
 }
 
@@ -106,7 +106,7 @@ function intOp(op: BinaryOp, p: bigint, q: bigint): bigint {
 export function negate(ctx: ValueContext, op: '-' | '+', x: Val): Val {
   const s = scalarOf(ctx, x);
   if (s.c !== 'int' && s.c !== 'float')
-    throw new EvalError(`operator ${op} needs a number, not ${scalarText(s)}`);
+    throw new ExprEvalError(`operator ${op} needs a number, not ${scalarText(s)}`);
   if (op === '+') return x;
   const r = s.c === 'int' ? -s.v : -s.v;
   if (x.k === 'go') return encodeNumber(ctx, x.t, r);
@@ -116,7 +116,7 @@ export function negate(ctx: ValueContext, op: '-' | '+', x: Val): Val {
 /** The truth value of a bool-valued value. */
 export function truth(ctx: ValueContext, x: Val): boolean {
   const s = scalarOf(ctx, x);
-  if (s.c !== 'bool') throw new EvalError(`expected a bool, got ${scalarText(s)}`);
+  if (s.c !== 'bool') throw new ExprEvalError(`expected a bool, got ${scalarText(s)}`);
   return s.v;
 }
 

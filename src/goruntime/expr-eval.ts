@@ -12,7 +12,7 @@ import type { Binding, CompiledExpression } from './expr-check.js';
 import { dereference, indexValue, lengthOf, selectField, typeAssert } from './expr-eval-access.js';
 import { arithmetic, compare, negate, truth, valTypeName } from './expr-eval-ops.js';
 import { kindOf, typeName } from './expr-types.js';
-import { EvalError, load, lvalue, rvalue, type Val } from './expr-values.js';
+import { ExprEvalError, load, lvalue, rvalue, type Val } from './expr-values.js';
 import { type FrameContext, inRanges, readVariable } from './frame-context.js';
 import type { ValueContext } from './value-context.js';
 import { decodeValue, type GoValue } from './value-decode.js';
@@ -70,7 +70,7 @@ function envOf(plan: CompiledExpression, frame: FrameContext | ValueContext): En
 }
 
 function failure(e: unknown): ConditionFailure {
-  if (e instanceof EvalError) return { error: e.message, unavailable: e.unavailable };
+  if (e instanceof ExprEvalError) return { error: e.message, unavailable: e.unavailable };
   if (e instanceof RangeError) return { error: `malformed target memory: ${e.message}`, unavailable: false };
   if (e instanceof Error) return { error: e.message, unavailable: false };
   return { error: String(e), unavailable: false };
@@ -125,7 +125,7 @@ function evalNode(env: Env, e: Expr): Val {
     }
     case 'assert': {
       const b = env.plan.bindings.get(e);
-      if (b?.kind !== 'assert') throw new EvalError('type assertion was not checked');
+      if (b?.kind !== 'assert') throw new ExprEvalError('type assertion was not checked');
       return typeAssert(ctx, evalNode(env, e.x), b.type);
     }
     case 'unary': {
@@ -156,22 +156,22 @@ function evalName(env: Env, e: Expr & { kind: 'ident' | 'pkgvar' }): Val {
     if (e.name === 'true' || e.name === 'false') return { k: 'bool', v: e.name === 'true' };
     if (e.name === 'nil') return { k: 'nil' };
   }
-  throw new EvalError(`${e.name} was not resolved when the expression was checked`);
+  throw new ExprEvalError(`${e.name} was not resolved when the expression was checked`);
 }
 
 /** The value of a name the checker bound. */
 function bound(env: Env, b: Binding, e: Expr): Val {
   if (b.kind === 'global') return lvalue(b.type, addr(b.global.address + env.ctx.bias));
-  if (b.kind !== 'local') throw new EvalError(`unexpected binding for ${e.kind}`);
+  if (b.kind !== 'local') throw new ExprEvalError(`unexpected binding for ${e.kind}`);
   const frame = env.frame;
   if (!frame)
-    throw new EvalError(`${b.name} is a local variable: it needs a frame of ${env.plan.functionName}`);
+    throw new ExprEvalError(`${b.name} is a local variable: it needs a frame of ${env.plan.functionName}`);
   const pc = frame.pc - env.ctx.bias;
   const inScope = b.vars.filter((v) => inRanges(v.scope, pc));
   if (inScope.length === 0) {
     const line = env.ctx.bin.lineForPC(pc)?.line;
     const decl = b.vars[0]?.declLine;
-    throw new EvalError(
+    throw new ExprEvalError(
       `${b.name} is not in scope at line ${line ?? '?'}${decl ? ` (declared at line ${decl})` : ''}`,
       true,
     );
@@ -182,7 +182,7 @@ function bound(env: Env, b: Binding, e: Expr): Val {
   const v = inScope.reduce((best, x) => (span(x.scope) < span(best.scope) ? x : best));
   const varType = env.plan.dwarf.typeAt(v.type!);
   const r = readVariable(v, varType.byteSize ?? 0, frame);
-  if (!r.ok) throw new EvalError(`${b.name}: ${r.reason}`, true);
+  if (!r.ok) throw new ExprEvalError(`${b.name}: ${r.reason}`, true);
   const val: Val =
     r.address !== undefined
       ? { k: 'go', t: varType, address: r.address, bytes: r.bytes }
@@ -192,9 +192,9 @@ function bound(env: Env, b: Binding, e: Expr): Val {
 
 function addressOf(env: Env, v: Val): Val {
   if (v.k !== 'go' || v.address === undefined)
-    throw new EvalError(`cannot take the address of a ${valTypeName(v)} that is not in memory`);
+    throw new ExprEvalError(`cannot take the address of a ${valTypeName(v)} that is not in memory`);
   const pt = env.plan.dwarf.findType(`*${typeName(v.t)}`);
-  if (!pt) throw new EvalError(`type *${typeName(v.t)} is not in the binary`);
+  if (!pt) throw new ExprEvalError(`type *${typeName(v.t)} is not in the binary`);
   const b = new Uint8Array(8);
   new DataView(b.buffer).setBigUint64(0, BigInt(v.address), true);
   return rvalue(pt, b);

@@ -48,17 +48,17 @@ export function globalIndex(dwarf: DwarfData): GlobalIndex {
       byName.set(name, { name, address, type });
       const split = splitQualified(name);
       if (!split) continue;
-      let list = byPackage.get(split.pkg);
-      if (!list) byPackage.set(split.pkg, (list = []));
-      list.push(split.name);
+      const list = byPackage.get(split.pkg);
+      if (list) list.push(split.name);
+      else byPackage.set(split.pkg, [split.name]);
     }
   }
   const byShortName = new Map<string, string[]>();
   for (const pkg of byPackage.keys()) {
     const short = pkg.slice(pkg.lastIndexOf('/') + 1);
-    let list = byShortName.get(short);
-    if (!list) byShortName.set(short, (list = []));
-    list.push(pkg);
+    const list = byShortName.get(short);
+    if (list) list.push(pkg);
+    else byShortName.set(short, [pkg]);
   }
   idx = { byName, byPackage, byShortName };
   cache.set(dwarf, idx);

@@ -26,9 +26,9 @@ export function functionScope(dwarf: DwarfData, name: string, pc?: number): Func
   const vars = new Map<string, Variable[]>();
   const add = (vs: readonly Variable[]): void => {
     for (const v of vs) {
-      let list = vars.get(v.name);
-      if (!list) vars.set(v.name, (list = []));
-      list.push(v);
+      const list = vars.get(v.name);
+      if (list) list.push(v);
+      else vars.set(v.name, [v]);
     }
   };
   const fn = dwarf.findFunction(name);

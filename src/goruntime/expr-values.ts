@@ -35,7 +35,7 @@ export type Val =
   | { readonly k: 'nil' };
 
 /** A failure that ends the evaluation with a message (index out of range, nil dereference, ...). */
-export class EvalError extends Error {
+export class ExprEvalError extends Error {
   /** True when the cause is a value not available at this PC (the result is null with the reason). */
   readonly unavailable: boolean;
   constructor(message: string, unavailable = false) {
@@ -59,19 +59,19 @@ export function load(ctx: ValueContext, v: Val & { k: 'go' }): Uint8Array {
   if (v.bytes) return v.bytes;
   const size = v.t.byteSize ?? 0;
   if (v.address === undefined)
-    throw new EvalError(`value of type ${typeName(v.t)} has neither bytes nor address`);
+    throw new ExprEvalError(`value of type ${typeName(v.t)} has neither bytes nor address`);
   v.bytes = readMem(ctx, v.address, size);
   return v.bytes;
 }
 
-/** Reads target memory, turning unreadable ranges into an EvalError that names the address. */
+/** Reads target memory, turning unreadable ranges into an ExprEvalError that names the address. */
 export function readMem(ctx: ValueContext, a: Address, size: number): Uint8Array {
-  if (a === 0) throw new EvalError('nil pointer dereference');
+  if (a === 0) throw new ExprEvalError('nil pointer dereference');
   try {
     return ctx.memory.read(a, size);
   } catch (e) {
     if (e instanceof MemoryError)
-      throw new EvalError(`cannot read ${size} bytes at ${hex(a)}: target memory is unreadable`);
+      throw new ExprEvalError(`cannot read ${size} bytes at ${hex(a)}: target memory is unreadable`);
     throw e;
   }
 }
@@ -82,7 +82,7 @@ export function part(ctx: ValueContext, v: Val & { k: 'go' }, offset: number, t:
   const b = load(ctx, v);
   const size = t.byteSize ?? 0;
   if (offset + size > b.length)
-    throw new EvalError(`field at offset ${offset} lies outside its ${typeName(v.t)}`);
+    throw new ExprEvalError(`field at offset ${offset} lies outside its ${typeName(v.t)}`);
   const sub = b.subarray(offset, offset + size);
   return { k: 'go', t, address: v.address === undefined ? undefined : addr(v.address + offset), bytes: sub };
 }
@@ -124,7 +124,7 @@ export function scalarOf(ctx: ValueContext, v: Val): Scalar {
   if (POINTER_KINDS.has(k)) return { c: 'word', v: ptrAt(b, 0) };
   if (k === 'slice') return { c: 'word', v: ptrAt(b, fieldOffset(d, v.t, 'array') ?? 0) };
   if (k === 'interface') return { c: 'word', v: interfaceParts(ctx, v.t, b).typeDescriptor };
-  throw new EvalError(`${typeName(v.t)} (kind ${k}) cannot be used as a scalar`);
+  throw new ExprEvalError(`${typeName(v.t)} (kind ${k}) cannot be used as a scalar`);
 }
 
 /** The bytes of a Go string value, read in full (an error beyond the hard limit). */
@@ -134,7 +134,7 @@ export function stringBytes(ctx: ValueContext, t: DwarfType, b: Uint8Array): Uin
   const len = u64At(b, fieldOffset(d, t, 'len') ?? 8);
   if (len === 0) return new Uint8Array(0);
   if (len > HARD_LIMITS.stringBytes)
-    throw new EvalError(
+    throw new ExprEvalError(
       `string of ${len} bytes is longer than ${HARD_LIMITS.stringBytes}, too long to compare`,
     );
   return readMem(ctx, ptr, len);
@@ -159,7 +159,7 @@ export function encodeNumber(ctx: ValueContext, t: DwarfType, n: bigint | number
     else dv.setFloat64(0, x, true);
   } else {
     if (typeof n === 'number' && !Number.isInteger(n))
-      throw new EvalError(`${n} is not an integer and cannot be a ${typeName(t)}`);
+      throw new ExprEvalError(`${n} is not an integer and cannot be a ${typeName(t)}`);
     let v = BigInt.asUintN(size * 8, BigInt(n));
     for (let i = 0; i < size; i++) {
       out[i] = Number(v & 0xffn);
@@ -174,14 +174,14 @@ export function mapKeyOf(ctx: ValueContext, v: Val): string | bigint | boolean {
   const s = scalarOf(ctx, v);
   if (s.c === 'string') return new TextDecoder().decode(s.v);
   if (s.c === 'int' || s.c === 'bool') return s.v;
-  throw new EvalError(`map key must be a string, an integer or a bool, not ${s.c}`);
+  throw new ExprEvalError(`map key must be a string, an integer or a bool, not ${s.c}`);
 }
 
 /** An index value as a safe integer (bounds are checked by the caller). */
 export function indexOf(ctx: ValueContext, v: Val): number {
   const s = scalarOf(ctx, v);
-  if (s.c !== 'int') throw new EvalError(`index must be an integer, not ${s.c}`);
-  if (s.v < 0n) throw new EvalError(`index ${s.v} is negative`);
+  if (s.c !== 'int') throw new ExprEvalError(`index must be an integer, not ${s.c}`);
+  if (s.v < 0n) throw new ExprEvalError(`index ${s.v} is negative`);
   return s.v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(s.v);
 }
 
