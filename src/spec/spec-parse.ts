@@ -1,0 +1,314 @@
+/**
+ * Parsing and validating a spec document (YAML) with errors that give the line and column
+ * and say what is wrong. Checking it against a binary is another module's job.
+ */
+import { readFile } from 'node:fs/promises';
+import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type YAMLMap } from 'yaml';
+import { PeriscopeError } from '../common/errors.js';
+import {
+  type CaptureSpec,
+  DEFAULT_LIMITS,
+  type DerivedTableSpec,
+  type FunctionSpec,
+  type LinkSpec,
+  type ProgramSpec,
+  type Spec,
+  type SpecPosition,
+  type ValueLimits,
+} from './spec-types.js';
+
+/** One problem in a spec document, with where it is. */
+export interface SpecIssue {
+  readonly line: number;
+  readonly column: number;
+  readonly message: string;
+}
+
+/** A spec that does not validate: every issue found, not just the first. */
+export class SpecError extends PeriscopeError {
+  readonly issues: readonly SpecIssue[];
+  constructor(source: string, issues: readonly SpecIssue[]) {
+    const first = issues[0]!;
+    const more =
+      issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';
+    super('bad-usage', `${source}:${first.line}:${first.column}: ${first.message}${more}`);
+    this.issues = issues;
+  }
+}
+
+const SQL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Table name for a function without an explicit one: `main.(*Server).handle` -> `main_server_handle`. */
+export function defaultTableName(fn: string): string {
+  const base = fn.split('/').pop() ?? fn;
+  return base
+    .replace(/[^A-Za-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .toLowerCase();
+}
+
+class Ctx {
+  readonly issues: SpecIssue[] = [];
+  constructor(private readonly lines: LineCounter) {}
+  pos(node: Node | null | undefined): SpecPosition {
+    const off = node?.range?.[0] ?? 0;
+    const p = this.lines.linePos(off);
+    return { line: p.line, column: p.col };
+  }
+  fail(node: Node | null | undefined, message: string): void {
+    this.issues.push({ ...this.pos(node), message });
+  }
+}
+
+function str(ctx: Ctx, map: YAMLMap, key: string, what: string, required = true): string | undefined {
+  const node = map.get(key, true) as Node | undefined;
+  if (node === undefined) {
+    if (required) ctx.fail(map, `${what} needs "${key}"`);
+    return undefined;
+  }
+  if (!isScalar(node) || (typeof node.value !== 'string' && typeof node.value !== 'number')) {
+    ctx.fail(node, `"${key}" of ${what} must be a string`);
+    return undefined;
+  }
+  return String(node.value);
+}
+
+function checkKeys(ctx: Ctx, map: YAMLMap, allowed: string[], what: string): void {
+  for (const pair of map.items) {
+    const k = isScalar(pair.key) ? String(pair.key.value) : '?';
+    if (!allowed.includes(k))
+      ctx.fail(pair.key as Node, `unknown key "${k}" in ${what}; expected one of: ${allowed.join(', ')}`);
+  }
+}
+
+function seqOf(ctx: Ctx, root: YAMLMap, key: string): YAMLMap[] {
+  const node = root.get(key, true) as Node | undefined;
+  if (node === undefined || (isScalar(node) && node.value === null)) return [];
+  if (!isSeq(node)) {
+    ctx.fail(node, `"${key}" must be a list`);
+    return [];
+  }
+  const out: YAMLMap[] = [];
+  for (const item of node.items) {
+    if (isMap(item)) out.push(item);
+    else ctx.fail(item as Node, `each entry of "${key}" must be a mapping`);
+  }
+  return out;
+}
+
+function parseFunction(ctx: Ctx, m: YAMLMap, tables: Map<string, SpecPosition>): FunctionSpec | undefined {
+  checkKeys(ctx, m, ['function', 'table', 'capture', 'columns'], 'a function');
+  const fn = str(ctx, m, 'function', 'a function entry');
+  if (fn === undefined) return undefined;
+  const table = str(ctx, m, 'table', 'a function entry', false) ?? defaultTableName(fn);
+  const tnode = m.get('table', true) as Node | undefined;
+  if (!SQL_NAME.test(table))
+    ctx.fail(tnode ?? m, `table name "${table}" must be letters, digits and _ (not starting with a digit)`);
+  const seen = tables.get(table);
+  if (seen) ctx.fail(tnode ?? m, `table "${table}" is already defined at line ${seen.line}`);
+  tables.set(table, ctx.pos(tnode ?? m));
+  const capture: CaptureSpec[] = [];
+  const cnode = m.get('capture', true) as Node | undefined;
+  if (cnode !== undefined && !isMap(cnode))
+    ctx.fail(cnode, '"capture" must map column names to Go expressions, e.g. user: req.User.ID');
+  if (isMap(cnode)) {
+    for (const pair of cnode.items) {
+      const col = isScalar(pair.key) ? String(pair.key.value) : '';
+      const v = pair.value as Node | null;
+      if (!SQL_NAME.test(col))
+        ctx.fail(pair.key as Node, `column name "${col}" must be letters, digits and _`);
+      if (!isScalar(v) || typeof v.value !== 'string' || v.value.trim() === '') {
+        ctx.fail(v ?? (pair.key as Node), `capture "${col}" needs a Go expression as a string`);
+        continue;
+      }
+      capture.push({ column: col, expr: v.value, at: ctx.pos(v) });
+    }
+  }
+  const columns: FunctionSpec['columns'][number][] = [];
+  const colNode = m.get('columns', true) as Node | undefined;
+  if (colNode !== undefined && !isMap(colNode))
+    ctx.fail(colNode, '"columns" must map column names to SQL expressions');
+  if (isMap(colNode)) {
+    for (const pair of colNode.items) {
+      const name = isScalar(pair.key) ? String(pair.key.value) : '';
+      const v = pair.value as Node | null;
+      if (!SQL_NAME.test(name))
+        ctx.fail(pair.key as Node, `column name "${name}" must be letters, digits and _`);
+      if (capture.some((c) => c.column === name))
+        ctx.fail(pair.key as Node, `column "${name}" is both captured and computed`);
+      if (!isScalar(v) || typeof v.value !== 'string')
+        ctx.fail(v ?? (pair.key as Node), `column "${name}" needs an SQL expression as a string`);
+      else columns.push({ name, sql: v.value, at: ctx.pos(v) });
+    }
+  }
+  return { function: fn, table, capture, columns, at: ctx.pos(m) };
+}
+
+function parseProgram(ctx: Ctx, m: YAMLMap): ProgramSpec | undefined {
+  checkKeys(ctx, m, ['name', 'match'], 'a program');
+  const name = str(ctx, m, 'name', 'a program');
+  const node = m.get('match', true) as Node | undefined;
+  if (!isMap(node)) {
+    ctx.fail(
+      node ?? m,
+      'a program needs "match": label name -> regular expression, e.g. executable: "orders$"',
+    );
+    return undefined;
+  }
+  const match: Record<string, string> = {};
+  for (const pair of node.items) {
+    const label = isScalar(pair.key) ? String(pair.key.value) : '';
+    const v = pair.value as Node | null;
+    if (!isScalar(v) || (typeof v.value !== 'string' && typeof v.value !== 'number')) {
+      ctx.fail(v ?? (pair.key as Node), `label "${label}" needs a regular expression as a string`);
+      continue;
+    }
+    try {
+      new RegExp(String(v.value));
+    } catch (e) {
+      ctx.fail(
+        v,
+        `label "${label}": ${(e as Error).message.replace(/^Invalid regular expression: /, 'invalid regular expression ')}`,
+      );
+    }
+    match[label] = String(v.value);
+  }
+  return name === undefined ? undefined : { name, match, at: ctx.pos(m) };
+}
+
+function parseDerived(ctx: Ctx, m: YAMLMap): DerivedTableSpec | undefined {
+  checkKeys(ctx, m, ['name', 'sql'], 'a derived table');
+  const name = str(ctx, m, 'name', 'a derived table');
+  const sql = str(ctx, m, 'sql', 'a derived table');
+  if (name !== undefined && !SQL_NAME.test(name))
+    ctx.fail(m.get('name', true) as Node, `table name "${name}" must be letters, digits and _`);
+  return name === undefined || sql === undefined ? undefined : { name, sql, at: ctx.pos(m) };
+}
+
+function parseEnd(ctx: Ctx, m: YAMLMap, key: 'from' | 'to'): LinkSpec['from'] | undefined {
+  const node = m.get(key, true) as Node | undefined;
+  if (!isMap(node)) {
+    ctx.fail(node ?? m, `a link needs "${key}": { table: NAME, columns: [COL, …] }`);
+    return undefined;
+  }
+  const table = str(ctx, node, 'table', `"${key}" of a link`);
+  const cols = node.get('columns', true) as Node | undefined;
+  if (
+    !isSeq(cols) ||
+    cols.items.length === 0 ||
+    !cols.items.every((c) => isScalar(c) && typeof c.value === 'string')
+  ) {
+    ctx.fail(cols ?? node, `"${key}.columns" must be a non-empty list of column names`);
+    return undefined;
+  }
+  return table === undefined
+    ? undefined
+    : { table, columns: cols.items.map((c) => String((c as { value: unknown }).value)) };
+}
+
+function parseLink(ctx: Ctx, m: YAMLMap): LinkSpec | undefined {
+  checkKeys(ctx, m, ['name', 'description', 'from', 'to'], 'a link');
+  const name = str(ctx, m, 'name', 'a link');
+  const description = str(ctx, m, 'description', 'a link', false) ?? '';
+  const from = parseEnd(ctx, m, 'from');
+  const to = parseEnd(ctx, m, 'to');
+  if (from && to && from.columns.length !== to.columns.length) {
+    ctx.fail(
+      m,
+      `link "${name}" pairs ${from.columns.length} column(s) with ${to.columns.length}; they must pair one to one`,
+    );
+  }
+  return name === undefined || !from || !to ? undefined : { name, description, from, to, at: ctx.pos(m) };
+}
+
+function parseLimits(ctx: Ctx, root: YAMLMap): ValueLimits {
+  const node = root.get('limits', true) as Node | undefined;
+  if (node === undefined) return DEFAULT_LIMITS;
+  if (!isMap(node)) {
+    ctx.fail(node, '"limits" must be a mapping: maxString, maxElements, maxDepth');
+    return DEFAULT_LIMITS;
+  }
+  checkKeys(ctx, node, ['maxString', 'maxElements', 'maxDepth'], 'limits');
+  const num = (key: keyof ValueLimits): number => {
+    const v = node.get(key, true) as Node | undefined;
+    if (v === undefined) return DEFAULT_LIMITS[key];
+    if (!isScalar(v) || typeof v.value !== 'number' || !Number.isInteger(v.value) || v.value < 0) {
+      ctx.fail(v, `limits.${key} must be a non-negative integer`);
+      return DEFAULT_LIMITS[key];
+    }
+    return v.value;
+  };
+  return { maxString: num('maxString'), maxElements: num('maxElements'), maxDepth: num('maxDepth') };
+}
+
+/** Parses and validates a spec from YAML text; throws SpecError listing every problem. */
+export function parseSpec(text: string, source = 'spec'): Spec {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const ctx = new Ctx(lines);
+  for (const e of doc.errors) {
+    const p = lines.linePos(e.pos[0]);
+    ctx.issues.push({ line: p.line, column: p.col, message: e.message.split('\n')[0]! });
+  }
+  if (ctx.issues.length > 0) throw new SpecError(source, ctx.issues);
+  const root = doc.contents;
+  if (root === null || (isScalar(root) && root.value === null))
+    return { version: 1, programs: [], functions: [], derived: [], links: [], limits: DEFAULT_LIMITS };
+  if (!isMap(root))
+    throw new SpecError(source, [
+      {
+        ...ctx.pos(root),
+        message: 'a spec is a mapping with keys version, programs, functions, derived, links, limits',
+      },
+    ]);
+  checkKeys(ctx, root, ['version', 'programs', 'functions', 'derived', 'links', 'limits'], 'the spec');
+  const v = root.get('version', true) as Node | undefined;
+  if (v !== undefined && !(isScalar(v) && v.value === 1)) ctx.fail(v, 'this Periscope reads spec version 1');
+  const tables = new Map<string, SpecPosition>();
+  const keep = <T>(x: T | undefined): x is T => x !== undefined;
+  const spec: Spec = {
+    version: 1,
+    programs: seqOf(ctx, root, 'programs')
+      .map((m) => parseProgram(ctx, m))
+      .filter(keep),
+    functions: seqOf(ctx, root, 'functions')
+      .map((m) => parseFunction(ctx, m, tables))
+      .filter(keep),
+    derived: seqOf(ctx, root, 'derived')
+      .map((m) => parseDerived(ctx, m))
+      .filter(keep),
+    links: seqOf(ctx, root, 'links')
+      .map((m) => parseLink(ctx, m))
+      .filter(keep),
+    limits: parseLimits(ctx, root),
+  };
+  for (const d of spec.derived) {
+    const seen = tables.get(d.name);
+    if (seen)
+      ctx.issues.push({
+        ...(d.at ?? { line: 0, column: 0 }),
+        message: `table "${d.name}" is already defined at line ${seen.line}`,
+      });
+    tables.set(d.name, d.at ?? { line: 0, column: 0 });
+  }
+  if (ctx.issues.length > 0)
+    throw new SpecError(
+      source,
+      ctx.issues.sort((a, b) => a.line - b.line || a.column - b.column),
+    );
+  return spec;
+}
+
+/** Reads and parses a spec file. */
+export async function loadSpecFile(path: string): Promise<Spec> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new PeriscopeError(
+      'not-found',
+      `cannot read spec ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
+  }
+  return parseSpec(text, path);
+}

@@ -1,0 +1,86 @@
+/**
+ * The spec: one versioned document that says what to capture and how to tabulate it.
+ * This module holds only the shape; parsing and validation live beside it.
+ */
+
+/** Where something was written in the spec file (1-based), for precise error messages. */
+export interface SpecPosition {
+  readonly line: number;
+  readonly column: number;
+}
+
+/** One value to capture on each frame of a function: a column name and a Go expression. */
+export interface CaptureSpec {
+  readonly column: string;
+  readonly expr: string;
+  readonly at?: SpecPosition;
+}
+
+/** What to capture on the frames of one function, and the table it fills. */
+export interface FunctionSpec {
+  /** Fully qualified Go name, e.g. `main.(*Server).handle`. */
+  readonly function: string;
+  /** Name of the function table (default: derived from the function name). */
+  readonly table: string;
+  readonly capture: readonly CaptureSpec[];
+  /** Extra columns: name -> SQL expression over the captured columns. */
+  readonly columns: readonly { readonly name: string; readonly sql: string; readonly at?: SpecPosition }[];
+  readonly at?: SpecPosition;
+}
+
+/** A rule that picks processes by their labels (regular expressions per label). */
+export interface ProgramSpec {
+  readonly name: string;
+  /** Label name (executable, cmdline, hostname, pid, env.NAME, container, pod, …) -> regex. */
+  readonly match: Readonly<Record<string, string>>;
+  readonly at?: SpecPosition;
+}
+
+/** A table defined by SQL over other tables. */
+export interface DerivedTableSpec {
+  readonly name: string;
+  readonly sql: string;
+  readonly at?: SpecPosition;
+}
+
+/** Columns of one table equal to columns of another, possibly in other processes. */
+export interface LinkSpec {
+  readonly name: string;
+  readonly description: string;
+  readonly from: { readonly table: string; readonly columns: readonly string[] };
+  readonly to: { readonly table: string; readonly columns: readonly string[] };
+  readonly at?: SpecPosition;
+}
+
+/** Limits on how much of each captured value is kept. */
+export interface ValueLimits {
+  /** Bytes of a string kept (default 512). */
+  readonly maxString: number;
+  /** Elements of an array, slice or map kept (default 64). */
+  readonly maxElements: number;
+  /** Levels of nesting followed (default 4). */
+  readonly maxDepth: number;
+}
+
+/** The whole spec document. */
+export interface Spec {
+  readonly version: 1;
+  readonly programs: readonly ProgramSpec[];
+  readonly functions: readonly FunctionSpec[];
+  readonly derived: readonly DerivedTableSpec[];
+  readonly links: readonly LinkSpec[];
+  readonly limits: ValueLimits;
+}
+
+/** The defaults of value limits. */
+export const DEFAULT_LIMITS: ValueLimits = { maxString: 512, maxElements: 64, maxDepth: 4 };
+
+/** An empty spec: capture stacks only. */
+export const EMPTY_SPEC: Spec = {
+  version: 1,
+  programs: [],
+  functions: [],
+  derived: [],
+  links: [],
+  limits: DEFAULT_LIMITS,
+};
