@@ -6,6 +6,13 @@
  */
 import { type Address, addr } from '../common/address.js';
 import { type Memory, MemoryError } from '../proc/memory.js';
+import type { MemRange } from '../proc/vm-reader.js';
+
+/** A memory source that reads many ranges per call (the proc layer's VmReader). */
+export interface BatchMemory {
+  /** One result per range; undefined where the range was not readable. */
+  readBatch(ranges: readonly MemRange[]): (Uint8Array | undefined)[];
+}
 
 const TWO32 = 0x1_0000_0000;
 /** How many earlier (overlapping) ranges a lookup inspects when the nearest one falls short. */
@@ -149,4 +156,61 @@ export function u64At(b: Uint8Array, o: number): number {
 /** A little-endian u32 at offset o of b. */
 export function u32At(b: Uint8Array, o: number): number {
   return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)) + b[o + 3]! * 0x100_0000;
+}
+
+/**
+ * Copies ranges given in ascending address order into `out`, reading neighbours closer than
+ * `maxGap` bytes as one range (each range read costs about as much as a kilobyte of copying).
+ * Returns a view per range, undefined where unreadable; a merged read that fails is retried
+ * range by range, so one unmapped range costs only itself.
+ */
+export function copyCoalesced(
+  mem: BatchMemory,
+  out: CopiedMemory,
+  addrs: ArrayLike<number>,
+  size: number,
+  maxGap: number,
+): (Uint8Array | undefined)[] {
+  const n = addrs.length;
+  const merged: MemRange[] = [];
+  const first: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const a = addrs[i]!;
+    const last = merged[merged.length - 1];
+    if (last && a >= last.address && a - (last.address + last.size) <= maxGap) {
+      merged[merged.length - 1] = {
+        address: last.address,
+        size: Math.max(last.size, a + size - last.address),
+      };
+    } else {
+      merged.push({ address: addr(a), size });
+      first.push(i);
+    }
+  }
+  first.push(n);
+  const got = mem.readBatch(merged);
+  const views: (Uint8Array | undefined)[] = new Array(n);
+  const retry: number[] = [];
+  for (let k = 0; k < merged.length; k++) {
+    const b = got[k];
+    if (b) out.add(merged[k]!.address, b);
+    for (let i = first[k]!; i < first[k + 1]!; i++) {
+      if (!b) retry.push(i);
+      else {
+        const off = addrs[i]! - merged[k]!.address;
+        views[i] = b.subarray(off, off + size);
+      }
+    }
+  }
+  if (retry.length > 0 && retry.length < n) {
+    const again = mem.readBatch(retry.map((i) => ({ address: addr(addrs[i]!), size })));
+    for (let j = 0; j < retry.length; j++) {
+      const b = again[j];
+      if (b) {
+        out.add(addr(addrs[retry[j]!]!), b);
+        views[retry[j]!] = b;
+      }
+    }
+  }
+  return views;
 }

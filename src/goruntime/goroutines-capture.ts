@@ -11,7 +11,10 @@ import type { GoBinary } from '../gobinary/go-binary.js';
 import type { RuntimeLayout } from '../gobinary/runtime-layout.js';
 import type { Memory } from '../proc/memory.js';
 import type { MemRange } from '../proc/vm-reader.js';
-import { CopiedMemory, u32At, u64At } from './copied-memory.js';
+import { type BatchMemory, CopiedMemory, copyCoalesced, u32At, u64At } from './copied-memory.js';
+
+export type { BatchMemory } from './copied-memory.js';
+
 import { captureLabels } from './labels.js';
 
 /** A paused thread's pc and sp (from the proc layer's registers). */
@@ -19,12 +22,6 @@ export interface ThreadState {
   readonly tid: number;
   readonly pc: number;
   readonly sp: number;
-}
-
-/** A memory source that reads many ranges per call (the proc layer's VmReader). */
-export interface BatchMemory {
-  /** One result per range; undefined where the range was not readable. */
-  readBatch(ranges: readonly MemRange[]): (Uint8Array | undefined)[];
 }
 
 /** Where a goroutine's stack walk starts (values of GoroutineCapture.source). */
@@ -72,6 +69,9 @@ export interface GoroutineCapturePlan {
   readonly maxTotalStackBytes: number;
 }
 
+/** Ranges closer than this are read as one: a range costs about what a kilobyte of copying does. */
+const COALESCE_GAP = 1024;
+
 /** Go's largest goroutine stack on 64-bit systems (runtime.maxstacksize): larger bounds are garbage. */
 const MAX_GO_STACK = 1 << 30;
 
@@ -90,7 +90,7 @@ export interface CapturePlanOptions {
 export interface GoroutineCapture {
   readonly plan: GoroutineCapturePlan;
   readonly memory: CopiedMemory;
-  /** Addresses of the g's, in allgs order (nil and duplicate entries dropped). */
+  /** Addresses of the g's in ascending order (nil and duplicate entries dropped). */
   readonly gs: Float64Array;
   readonly startPc: Float64Array;
   readonly startSp: Float64Array;
@@ -106,6 +106,8 @@ export interface GoroutineCapture {
   readonly truncated: boolean;
   /** Duration of the capture in milliseconds. */
   readonly ms: number;
+  /** Milliseconds per step: globals, headers (allgs and g's), ms-labels, plan-stacks, stacks. */
+  readonly phases: Readonly<Record<string, number>>;
 }
 
 /** Prepares a capture for a binary: symbol addresses and runtime offsets, derived from DWARF. */
@@ -185,28 +187,30 @@ export function captureGoroutines(
   const truncated = n > plan.maxGoroutines;
   if (truncated) n = plan.maxGoroutines;
 
+  const phases: Record<string, number> = {};
+  let tp = performance.now();
+  const phase = (name: string) => {
+    const t = performance.now();
+    phases[name] = t - tp;
+    tp = t;
+  };
+  phase('globals');
   // 2. The array of *g.
   const arr = n > 0 ? mem.readBatch([{ address: addr(base), size: n * 8 }])[0] : new Uint8Array();
   if (!arr)
     throw new PeriscopeError('corrupt', `cannot read the ${n} entries of runtime.allgs at ${hex(base)}`);
-  const seen = new Set<number>();
-  const gsList: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const gp = u64At(arr, i * 8);
-    if (gp !== 0 && !seen.has(gp)) {
-      seen.add(gp);
-      gsList.push(gp);
-    }
-  }
-  const count = gsList.length;
-  const gs = Float64Array.from(gsList);
+  const all = new Float64Array(n);
+  for (let i = 0; i < n; i++) all[i] = u64At(arr, i * 8);
+  all.sort();
+  let count = 0;
+  for (let i = 0; i < n; i++)
+    if (all[i] !== 0 && (count === 0 || all[i] !== all[count - 1])) all[count++] = all[i]!;
+  const gs = all.slice(0, count);
 
-  // 3. Every g header.
-  const gRanges: MemRange[] = new Array(count);
-  for (let i = 0; i < count; i++) gRanges[i] = { address: addr(gs[i]!), size: plan.gSize };
-  const headers = mem.readBatch(gRanges);
-  for (let i = 0; i < count; i++) if (headers[i]) copied.add(gRanges[i]!.address, headers[i]!);
+  // 3. Every g header; g's sit next to each other in heap spans, so neighbours are read as one range.
+  const headers = copyCoalesced(mem, copied, gs, plan.gSize, COALESCE_GAP);
 
+  phase('headers');
   // 4. The m's the g's run on or are locked to, and the label sets they carry.
   const ms = new Set<number>();
   const labelPtrs = new Set<number>();
@@ -238,6 +242,7 @@ export function captureGoroutines(
   }
   if (labelPtrs.size > 0) captureLabels(plan.layout, mem, [...labelPtrs], copied);
 
+  phase('ms-labels');
   // 5. Where each stack starts, and the used part of each stack.
   const byTid = new Map<number, ThreadState>();
   for (const t of threads) byTid.set(t.tid, t);
@@ -293,11 +298,13 @@ export function captureGoroutines(
       stackBytes += size;
     }
   }
+  phase('plan-stacks');
   const stacks = mem.readBatch(stackRanges);
   for (let i = 0; i < stackRanges.length; i++) {
     const b = stacks[i];
     if (b) copied.add(stackRanges[i]!.address, b);
   }
+  phase('stacks');
   return {
     plan,
     memory: copied,
@@ -311,6 +318,7 @@ export function captureGoroutines(
     allglen,
     truncated,
     ms: performance.now() - t0,
+    phases,
   };
 }
 

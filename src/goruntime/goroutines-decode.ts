@@ -49,6 +49,8 @@ export function decodeGoroutines(
   const maxFrames = opts.maxFrames ?? DEFAULT_MAX_FRAMES;
   const out: Goroutine[] = [];
   let dead = 0;
+  const creators = new Map<number, Omit<CreatedBy, 'parentId'> | null>();
+  const starts = new Map<number, { name: string | undefined; system: boolean }>();
   for (let i = 0; i < capture.gs.length; i++) {
     const gp = addr(capture.gs[i]!);
     let h: Uint8Array;
@@ -99,7 +101,19 @@ export function decodeGoroutines(
       );
       if (stack.end === 'error') errors.push(`stack: ${stack.error}`);
     }
-    const startFn = sym.funcAt(startPc - plan.bias);
+    let start = starts.get(startPc);
+    if (!start) {
+      const fn = sym.funcAt(startPc - plan.bias);
+      start = { name: fn && funcNameForPrint(fn.name), system: sym.isSystemStart(startPc - plan.bias) };
+      starts.set(startPc, start);
+    }
+    const gopc = u64At(h, o.gopc);
+    let creator = creators.get(gopc);
+    if (creator === undefined) {
+      creator = createdBy(sym, plan.bias, gopc) ?? null;
+      creators.set(gopc, creator);
+    }
+    const parent = o.parentGoid === undefined ? 0 : u64At(h, o.parentGoid);
     out.push({
       address: gp,
       id,
@@ -110,16 +124,11 @@ export function decodeGoroutines(
       waitSinceNs: blocked && waitsince > 0 ? waitsince : undefined,
       waitDurationNs: blocked && waitsince > 0 ? Math.max(0, nowNs - waitsince) : undefined,
       labels,
-      createdBy: createdBy(
-        sym,
-        plan.bias,
-        id,
-        u64At(h, o.gopc),
-        o.parentGoid === undefined ? 0 : u64At(h, o.parentGoid),
-      ),
-      startFunction: startFn ? funcNameForPrint(startFn.name) : undefined,
+      createdBy:
+        creator && id !== 1 ? { ...creator, parentId: parent === 0 ? undefined : parent } : undefined,
+      startFunction: start.name,
       startPc: addr(startPc),
-      system: sym.isSystemStart(startPc - plan.bias),
+      system: start.system,
       threadId: threadOf(capture, i, u64At(h, o.m), lockedm),
       lockedToThread: lockedm !== 0,
       stackLo: addr(lo),
@@ -129,6 +138,7 @@ export function decodeGoroutines(
       errors,
     });
   }
+  out.sort((a, b) => a.id - b.id);
   const st = mem.stats();
   return {
     goroutines: out,
@@ -145,15 +155,9 @@ export function decodeGoroutines(
   };
 }
 
-/** Go's printcreatedby: the physical function at gopc, its file:line at the call; none for goroutine 1. */
-function createdBy(
-  sym: StackSymbols,
-  bias: number,
-  id: number,
-  gopc: number,
-  parent: number,
-): CreatedBy | undefined {
-  if (gopc === 0 || id === 1) return undefined;
+/** Go's printcreatedby: the physical function at gopc and its file:line at the call (goroutine 1 has none). */
+function createdBy(sym: StackSymbols, bias: number, gopc: number): Omit<CreatedBy, 'parentId'> | undefined {
+  if (gopc === 0) return undefined;
   const fn = sym.funcAt(gopc - bias);
   if (!fn || !sym.showFrame(fn.name, fn.funcID, false, FUNC_ID_NORMAL)) return undefined;
   const tracepc = gopc - bias > fn.entry ? gopc - bias - 1 : gopc - bias;
@@ -163,23 +167,21 @@ function createdBy(
     file: fl?.file ?? '?',
     line: fl?.line ?? 0,
     pc: addr(gopc),
-    parentId: parent === 0 ? undefined : parent,
   };
 }
 
 /** m.procid of the m the goroutine runs on (g.m) or is locked to (g.lockedm), if copied. */
 function threadOf(capture: GoroutineCapture, i: number, m: number, lockedm: number): number | undefined {
   if (capture.threadOf[i]) return capture.threadOf[i];
-  const procid = capture.plan.layout.mOffsets.procid;
-  for (const mp of [m, lockedm]) {
-    if (mp === 0) continue;
-    const a: Address = addr(mp + procid);
-    if (capture.memory.has(a, 8)) {
-      const tid = capture.memory.readU64(a);
-      if (tid > 0) return tid;
-    }
-  }
-  return undefined;
+  return procidOf(capture, m) ?? procidOf(capture, lockedm);
+}
+
+function procidOf(capture: GoroutineCapture, mp: number): number | undefined {
+  if (mp === 0) return undefined;
+  const a: Address = addr(mp + capture.plan.layout.mOffsets.procid);
+  if (!capture.memory.has(a, 8)) return undefined;
+  const tid = capture.memory.readU64(a);
+  return tid > 0 && tid < 0x8000_0000 ? tid : undefined;
 }
 
 function unreadable(gp: Address, e: unknown): Goroutine {

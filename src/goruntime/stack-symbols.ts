@@ -37,6 +37,7 @@ export class StackSymbols {
   readonly ids: SpecialFuncIds;
   private readonly symtab: GoSymtab;
   private readonly deltas = new Map<number, number>();
+  private readonly funcs = new Map<number, GoFunc | null>();
   private readonly logical = new Map<number, readonly InlinedFrame[]>();
 
   constructor(bin: GoBinary) {
@@ -59,9 +60,15 @@ export class StackSymbols {
     };
   }
 
-  /** The function containing a link-time pc. */
+  /** The function containing a link-time pc (cached per pc). */
   funcAt(pc: number): GoFunc | undefined {
-    return this.pcln.funcForPC(pc);
+    let f = this.funcs.get(pc);
+    if (f === undefined) {
+      f = this.pcln.funcForPC(pc) ?? null;
+      if (this.funcs.size >= MAX_CACHED) this.funcs.clear();
+      this.funcs.set(pc, f);
+    }
+    return f ?? undefined;
   }
 
   /** Bytes the function at pc has pushed below its return address (pcsp), or undefined. */
