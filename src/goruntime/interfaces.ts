@@ -10,7 +10,8 @@ import type { DwarfType } from '../dwarf/types.js';
 import { unreadable } from './render-limits.js';
 import { ptrAt, readPtr } from './value-bytes.js';
 import type { ValueContext } from './value-context.js';
-import { elemOf, fieldOf, type GoValue, type Walk, kindOf } from './value-walk.js';
+import { runtimeTypeInfo, standInFor } from './value-rtype.js';
+import { elemOf, fieldOf, type GoValue, kindOf, type Walk } from './value-walk.js';
 
 /** The parts of one interface value: its runtime type descriptor and data word. */
 export interface InterfaceParts {
@@ -64,9 +65,8 @@ export function isDirectIface(ctx: ValueContext, t: DwarfType, depth = 0): boole
     case 'unsafe.Pointer':
       return true;
     case 'struct': {
-      const f = u.fields;
-      if (!f || f.length !== 1 || f[0]!.type === undefined) return false;
-      return isDirectIface(ctx, ctx.dwarf.typeAt(f[0]!.type), depth + 1);
+      const only = u.fields?.length === 1 ? u.fields[0]!.type : undefined;
+      return only !== undefined && isDirectIface(ctx, ctx.dwarf.typeAt(only), depth + 1);
     }
     case 'array': {
       const e = elemOf(ctx, u);
@@ -97,10 +97,12 @@ export function renderInterface(w: Walk, t: DwarfType, bytes: Uint8Array, depth:
   if (parts.typeDescriptor === 0) return null;
   const dyn = parts.dynamicType;
   if (!dyn) {
-    return {
-      type: `?${hex(parts.typeDescriptor)}`,
-      value: unreadable('?', 'dynamic type not described in DWARF', parts.data),
-    };
+    // No DWARF for the dynamic type: name it from its descriptor; scalars still decode.
+    const info = runtimeTypeInfo(w.ctx, parts.typeDescriptor);
+    const standIn = info ? standInFor(w.ctx, info.kind) : undefined;
+    if (info && standIn) return { type: info.name, value: boxed(w, standIn, parts.data, depth + 1) };
+    const name = info?.name ?? `?${hex(parts.typeDescriptor)}`;
+    return { type: name, value: unreadable(name, 'dynamic type not described in DWARF', parts.data) };
   }
   return { type: w.typeName(dyn), value: boxed(w, dyn, parts.data, depth + 1) };
 }

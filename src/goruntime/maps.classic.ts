@@ -44,7 +44,10 @@ const shapes = new WeakMap<DwarfData, Map<number, ClassicShape>>();
 
 function classicShape(ctx: ValueContext, mapType: DwarfType): ClassicShape {
   let perDwarf = shapes.get(ctx.dwarf);
-  if (!perDwarf) shapes.set(ctx.dwarf, (perDwarf = new Map()));
+  if (!perDwarf) {
+    perDwarf = new Map();
+    shapes.set(ctx.dwarf, perDwarf);
+  }
   const cached = perDwarf.get(mapType.offset);
   if (cached) return cached;
   const { key, value, header } = mapTypes(ctx, mapType);

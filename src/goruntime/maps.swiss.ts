@@ -54,7 +54,10 @@ function corruptMapType(what: string, mapType: DwarfType): Error {
 /** The layout of a swiss map type, derived from its DWARF (cached per type). */
 function swissShape(ctx: ValueContext, mapType: DwarfType): SwissShape {
   let perDwarf = shapes.get(ctx.dwarf);
-  if (!perDwarf) shapes.set(ctx.dwarf, (perDwarf = new Map()));
+  if (!perDwarf) {
+    perDwarf = new Map();
+    shapes.set(ctx.dwarf, perDwarf);
+  }
   const cached = perDwarf.get(mapType.offset);
   if (cached) return cached;
   const { key, value, header } = mapTypes(ctx, mapType);

@@ -11,7 +11,7 @@ import type { DwarfType } from '../dwarf/types.js';
 import { interfaceParts, renderInterface } from './interfaces.js';
 import { HARD_LIMITS } from './render-limits.js';
 import type { ValueContext } from './value-context.js';
-import { elemOf, fieldOf, type GoValue, type Walk, kindOf } from './value-walk.js';
+import { elemOf, fieldOf, type GoValue, kindOf, type Walk } from './value-walk.js';
 
 /** Offset and type of a field found by name in a struct or its embedded structs. */
 function findField(

@@ -7,8 +7,7 @@
  */
 import { type Address, addr } from '../common/address.js';
 import type { DwarfType } from '../dwarf/types.js';
-import { renderInterface } from './interfaces.js';
-import { interfaceParts } from './interfaces.js';
+import { interfaceParts, renderInterface } from './interfaces.js';
 import { HARD_LIMITS, isMarker } from './render-limits.js';
 import { ptrAt, u64At } from './value-bytes.js';
 import type { ValueContext } from './value-context.js';

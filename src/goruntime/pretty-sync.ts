@@ -8,7 +8,7 @@
  */
 import type { DwarfType } from '../dwarf/types.js';
 import type { ValueContext } from './value-context.js';
-import { fieldOf, type GoValue, goConstant, type Walk, kindOf } from './value-walk.js';
+import { fieldOf, type GoValue, goConstant, kindOf, type Walk } from './value-walk.js';
 
 /** Finds an int32 field by name, looking into nested structs (mu.state, readerCount.v), and its offset. */
 function int32Field(

@@ -1,8 +1,8 @@
 /**
  * How much of a value to render, and the markers that say where something was cut. Every
- * marker is a JSON object with the key "…" (U+2026), which no decoded Go value carries
- * (maps whose keys include "…" are rendered in the array form), so a consumer can tell a
- * cut from a value with one test. See docs/values.md.
+ * marker is a JSON object whose member "…" (U+2026) is a string naming the kind of cut; no
+ * decoded Go value has that shape (maps whose keys include "…" are rendered in the array
+ * form), so a consumer can tell a cut from a value with one test. See docs/values.md.
  */
 import { hex } from '../common/address.js';
 
@@ -87,7 +87,15 @@ export function unreadable(type: string, error: string, address?: number): Marke
     : { [MARK]: 'unreadable', type, address: hex(address), error };
 }
 
-/** Whether a rendered value is a marker. */
+/**
+ * Whether a rendered value is a marker: an object whose "…" member is a string. (A cut map
+ * rendered as an object also has a "…" member, but its value is itself a marker object.)
+ */
 export function isMarker(v: unknown): v is Marker {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && MARK in v;
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    !Array.isArray(v) &&
+    typeof (v as Record<string, unknown>)[MARK] === 'string'
+  );
 }

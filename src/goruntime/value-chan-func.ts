@@ -4,11 +4,11 @@
  * as the name of the function its closure's code pointer enters (from the pclntab).
  */
 import { type Address, addr, hex } from '../common/address.js';
+import type { DwarfType } from '../dwarf/types.js';
 import { moreElements, unreadable } from './render-limits.js';
 import { ptrAt, readPtr, uintAt } from './value-bytes.js';
 import type { ValueContext } from './value-context.js';
 import { elemOf, fieldOf, type GoValue, type Walk } from './value-walk.js';
-import type { DwarfType } from '../dwarf/types.js';
 
 /** Renders a chan as {address, len, cap, elemType, closed, items}, or null when nil. */
 export function renderChan(w: Walk, t: DwarfType, p: Address, depth: number): GoValue {

@@ -5,8 +5,8 @@
  * in their own modules and are reached through the Walk.
  */
 import { type Address, addr, hex } from '../common/address.js';
+import { PeriscopeError } from '../common/errors.js';
 import type { DwarfType } from '../dwarf/types.js';
-import { MemoryError } from '../proc/memory.js';
 import { renderInterface } from './interfaces.js';
 import { prettyFormFor } from './pretty-registry.js';
 import { cutString, cycle, moreElements, tooDeep, unreadable } from './render-limits.js';
@@ -15,7 +15,7 @@ import { renderChan, renderFunc } from './value-chan-func.js';
 import type { ValueContext } from './value-context.js';
 import { renderMap } from './value-maps.js';
 import { decodeComplex, decodeFloat, decodeInt, goStringText } from './value-scalars.js';
-import { elemOf, fieldOf, type GoValue, type Walk, kindOf } from './value-walk.js';
+import { elemOf, fieldOf, type GoValue, kindOf, type Walk } from './value-walk.js';
 
 export type { GoValue } from './value-walk.js';
 
@@ -74,7 +74,7 @@ class Renderer implements Walk {
       if (p !== undefined) return p;
       return this.plain(t, kind, bytes, address, depth);
     } catch (e) {
-      if (e instanceof MemoryError || e instanceof RangeError)
+      if (e instanceof PeriscopeError || e instanceof RangeError)
         return unreadable(this.typeName(t), errorText(e), address);
       throw e;
     } finally {

@@ -12,9 +12,9 @@ import { swissCount, swissSlots } from './maps.swiss.js';
 import { MARK, moreElements } from './render-limits.js';
 import { ptrAt, u64At } from './value-bytes.js';
 import type { ValueContext } from './value-context.js';
-import { kindOf } from './value-walk.js';
 import { type MapSlot, mapTypes } from './value-map-shape.js';
 import type { GoValue, Walk } from './value-walk.js';
+import { kindOf } from './value-walk.js';
 
 export type { MapSlot } from './value-map-shape.js';
 

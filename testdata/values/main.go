@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -312,8 +313,44 @@ func fill() {
 	vErrJoined = errors.Join(vErrNew, vErrCustom)
 }
 
+// expectations prints, as one JSON line, what the program itself says about the values
+// with pretty forms (the oracle for those, as Delve shows only their fields).
+func expectations() {
+	errText := func(e error) string { return e.Error() }
+	exp := map[string]any{
+		"vTime":          vTime.Format(time.RFC3339Nano),
+		"vTimeString":    vTime.String(),
+		"vTimeUTC":       vTimeUTC.Format(time.RFC3339Nano),
+		"vTimeZero":      vTimeZero.Format(time.RFC3339Nano),
+		"vTimeFixed":     vTimeFixed.Format(time.RFC3339Nano),
+		"vDuration":      vDuration.String(),
+		"vDurationNeg":   vDurationNeg.String(),
+		"vDurationTiny":  vDurationTiny.String(),
+		"vDurationBig":   vDurationBig.String(),
+		"vIPv4":          vIPv4.String(),
+		"vIPv6":          vIPv6.String(),
+		"vErrNew":        errText(vErrNew),
+		"vErrWrapped":    errText(vErrWrapped),
+		"vErrJoined":     errText(vErrJoined),
+		"vMutexLocked":   !vMutex.TryLock(),
+		"vCtxDeadline":   "",
+		"vCtxUser":       vCtx.Value(ctxKey("user")),
+		"vCtxRequest":    vCtx.Value(ctxKey("request")),
+		"vMapGrowingLen": len(vMapGrowing),
+	}
+	if d, ok := vCtx.Deadline(); ok {
+		exp["vCtxDeadline"] = d.Format(time.RFC3339Nano)
+	}
+	b, err := json.Marshal(exp)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(string(b))
+}
+
 func main() {
 	fill()
+	expectations()
 	fmt.Println("ready")
 	os.Stdout.Sync()
 	// Keep readers of vMapGrowing and friends from being optimised away; block forever.
