@@ -163,18 +163,30 @@ export class TypeReader {
   }
 
   /** The first non-transparent type reached from `offset` (undefined on a cycle or a dangling chain). */
-  private resolveChain(offset: InfoOffset): DwarfType | undefined {
+  private resolveChain(
+    offset: InfoOffset,
+  ): { byteSize: number | undefined; kind: string | undefined } | undefined {
+    // The first DW_AT_go_kind / DW_AT_byte_size along the chain wins: Go emits typedef
+    // chains such as `context.Context` -> `context.Context` (with the kind) -> struct.
     let off: InfoOffset | undefined = offset;
+    let byteSize: number | undefined;
+    let kind: string | undefined;
     const seen = new Set<number>();
     for (let i = 0; i < MAX_CHAIN && off !== undefined && !seen.has(off); i++) {
       seen.add(off);
       const cached = this.cache.get(off);
-      if (cached) return cached;
+      if (cached) return { byteSize: byteSize ?? cached.byteSize, kind: kind ?? cached.kind };
       const die = this.dieAt(off);
-      if (!TRANSPARENT.has(die.tag)) return this.typeAt(off);
+      if (!TRANSPARENT.has(die.tag)) {
+        const t = this.typeAt(off);
+        return { byteSize: byteSize ?? t.byteSize, kind: kind ?? t.kind };
+      }
+      byteSize ??= die.num(AT.byte_size);
+      const k = die.num(AT.go_kind);
+      if (kind === undefined && k !== undefined) kind = GO_KIND_NAMES[k & 0x1f];
       off = die.ref(AT.type);
     }
-    return undefined;
+    return byteSize === undefined && kind === undefined ? undefined : { byteSize, kind };
   }
 }
 
