@@ -19,6 +19,8 @@ import { u64At } from './copied-memory.js';
 export const MAX_LABELS = 64;
 /** Longer label keys and values are cut to this many bytes. */
 export const MAX_LABEL_BYTES = 4096;
+/** At most this many bytes of label data are copied in one pause (label sets are shared and small). */
+export const MAX_LABEL_COPY_BYTES = 1 << 20;
 
 const STRING = 16;
 const SLOTS = 8;
@@ -26,6 +28,8 @@ const SLOTS = 8;
 const MIN_TOP_HASH = 5;
 /** Map buckets copied during the pause only for maps this small (1 << B buckets). */
 const MAX_COPIED_B = 4;
+/** Label maps with more than 2^this buckets are not label maps (pprof label sets are small). */
+const MAX_WALKED_B = 8;
 /** Overflow buckets followed per bucket chain. */
 const MAX_OVERFLOW = 16;
 const BUCKET = SLOTS + SLOTS * STRING * 2 + 8;
@@ -48,10 +52,14 @@ export function captureLabels(
     for (let i = 0; i < ranges.length; i++) if (got[i]) out.add(ranges[i]!.address, got[i]!);
     return got;
   };
+  let budget = MAX_LABEL_COPY_BYTES;
   const addString = (b: Uint8Array, off: number) => {
     const p = u64At(b, off);
     const n = Math.min(u64At(b, off + 8), MAX_LABEL_BYTES);
-    if (p !== 0 && n > 0) strings.push({ address: addr(p), size: n });
+    if (p !== 0 && n > 0 && n <= budget) {
+      strings.push({ address: addr(p), size: n });
+      budget -= n;
+    }
   };
   if (l.kind === 'list') {
     const heads = copy(ptrs.map((p) => ({ address: addr(p), size: l.listOffset + 24 })));
@@ -59,7 +67,10 @@ export function captureLabels(
     for (const h of heads) {
       if (!h) continue;
       const n = Math.min(u64At(h, l.listOffset + 8), MAX_LABELS);
-      if (n > 0) lists.push({ address: addr(u64At(h, l.listOffset)), size: n * l.elemSize });
+      if (n > 0 && n * l.elemSize <= budget) {
+        lists.push({ address: addr(u64At(h, l.listOffset)), size: n * l.elemSize });
+        budget -= n * l.elemSize;
+      }
     }
     for (const b of copy(lists)) {
       if (!b) continue;
@@ -77,7 +88,8 @@ export function captureLabels(
     for (const h of copy(hs.map((p) => ({ address: addr(p), size: hmap.size })))) {
       if (!h) continue;
       const b = h[f.B]!;
-      if (b > MAX_COPIED_B) continue;
+      if (b > MAX_COPIED_B || (1 << b) * BUCKET * 2 > budget) continue;
+      budget -= (1 << b) * BUCKET * 2;
       const bk = u64At(h, f.buckets);
       const old = u64At(h, f.oldbuckets);
       if (bk !== 0) buckets.push({ address: addr(bk), size: (1 << b) * BUCKET });
@@ -130,7 +142,7 @@ function walkClassicStringMap(maps: MapLayout, mem: Memory, hp: Address, out: [s
   const f = hmapFields(maps.hmap);
   const h = mem.read(hp, maps.hmap.size);
   const B = h[f.B]!;
-  if (B > 16) throw new RangeError(`map has 2^${B} buckets; not a label map`);
+  if (B > MAX_WALKED_B) throw new RangeError(`map has 2^${B} buckets; not a label map`);
   const seen = new Set<string>();
   const walk = (bucketsAt: number, nb: number) => {
     for (let i = 0; i < nb && out.length < MAX_LABELS; i++) {
