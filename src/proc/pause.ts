@@ -10,7 +10,7 @@ import { Errno } from './libc.js';
 import { tracerOf } from './process-info.js';
 import { getRegs, interrupt, pollStop, seize } from './ptrace.js';
 import type { Registers } from './regs.amd64.js';
-import { type HeldThread, type ReleaseResult, releaseThreads } from './release.js';
+import { type HeldThread, type ReleaseResult, releaseThreads, settleLingering } from './release.js';
 import { listTids, threadInfo } from './threads.js';
 
 /** Tuning of one pause. */
@@ -83,6 +83,12 @@ function traced(pid: number, tracer: { pid: number; name: string }): PeriscopeEr
 }
 
 function notPermitted(pid: number): PeriscopeError {
+  if (!settleLingering(pid, 100)) {
+    throw new PeriscopeError(
+      'bad-usage',
+      `process ${pid} is still being released from an earlier pause that timed out (a thread is blocked in the kernel); retry later`,
+    );
+  }
   const tracer = tracerOf(pid);
   if (!tracer) return exited(pid);
   if (tracer.pid) return traced(pid, tracer);
@@ -110,6 +116,12 @@ export function pauseProcess(pid: number, opts: PauseOptions = {}): Paused {
   const budgetMs = opts.budgetMs ?? 2000;
   if (pid === process.pid)
     throw new PeriscopeError('bad-usage', `cannot pause this process itself (pid ${pid})`);
+  if (!settleLingering(pid, 100)) {
+    throw new PeriscopeError(
+      'bad-usage',
+      `process ${pid} is still being released from an earlier pause that timed out (a thread is blocked in the kernel); retry later`,
+    );
+  }
   const tracer = tracerOf(pid);
   if (!tracer)
     throw new PeriscopeError(
@@ -144,7 +156,7 @@ export function pauseProcess(pid: number, opts: PauseOptions = {}): Paused {
     const t2 = now();
     return makePaused(pid, threads, held, { stopNs: t1 - t0, regsNs: t2 - t1, resumeNs: 0, rounds }, opts);
   } catch (e) {
-    releaseThreads(held.values());
+    releaseThreads(pid, held.values());
     throw e;
   }
 }
@@ -225,7 +237,7 @@ function makePaused(
       if (result) return result;
       clearTimeout(watchdog);
       const t = now();
-      result = releaseThreads(held.values());
+      result = releaseThreads(pid, held.values());
       timings.resumeNs = now() - t;
       return result;
     },

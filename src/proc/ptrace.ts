@@ -7,6 +7,7 @@ import { decodeUserRegs, type Registers, USER_REGS_SIZE } from './regs.amd64.js'
 
 const PTRACE_GETREGS = 12;
 const PTRACE_DETACH = 17;
+const PTRACE_GETSIGINFO = 0x4202;
 const PTRACE_SEIZE = 0x4206;
 const PTRACE_INTERRUPT = 0x4207;
 const PTRACE_EVENT_STOP = 128;
@@ -90,4 +91,25 @@ const regsBuf = Buffer.alloc(USER_REGS_SIZE);
 export function getRegs(tid: number): Registers | undefined {
   if (libc().ptraceBuf(PTRACE_GETREGS, tid, 0, regsBuf) === -1) return undefined;
   return decodeUserRegs(regsBuf);
+}
+
+const siginfoBuf = Buffer.alloc(128);
+/** si_code of the siginfo a PTRACE_EVENT_STOP reports: SIGTRAP | PTRACE_EVENT_STOP << 8. */
+const EVENT_STOP_CODE = 5 | (PTRACE_EVENT_STOP << 8);
+
+/**
+ * The signal to re-inject when detaching a thread found in a ptrace stop without its waitpid
+ * status (someone else's waitpid, e.g. Node's own child reaping, may have consumed it):
+ * 0 for our interrupt or a group-stop, the signal for a signal-delivery-stop; undefined when
+ * the thread is not in a ptrace stop (still running, or gone).
+ */
+export function stopSignal(tid: number): number | undefined {
+  const lib = libc();
+  if (lib.ptraceBuf(PTRACE_GETSIGINFO, tid, 0, siginfoBuf) === -1) {
+    // EINVAL: a group-stop (no siginfo); ESRCH: not stopped, or not ours.
+    return lib.errno() === Errno.EINVAL ? 0 : undefined;
+  }
+  const signo = siginfoBuf.readInt32LE(0);
+  const code = siginfoBuf.readInt32LE(8);
+  return code === EVENT_STOP_CODE && signo === 5 ? 0 : signo;
 }

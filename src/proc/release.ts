@@ -3,9 +3,9 @@
  * reap the ones that died while traced (so their real parent hears of it), and keep polling
  * in the background for threads that had not stopped yet when we gave up on them.
  */
-
+import { existsSync } from 'node:fs';
 import { Errno } from './libc.js';
-import { detach, pollStop, reap } from './ptrace.js';
+import { detach, pollStop, reap, stopSignal } from './ptrace.js';
 
 /** A thread we are the tracer of, and what we know about it. */
 export interface HeldThread {
@@ -26,14 +26,15 @@ export interface ReleaseResult {
   readonly lingering: number;
 }
 
-const lingering = new Map<number, number>(); // tid -> signal to re-inject
+/** Threads to detach or reap in the background: tid -> its process and the signal to re-inject. */
+const lingering = new Map<number, { pid: number; signal: number }>();
 let timer: NodeJS.Timeout | undefined;
 
 /** How long release() waits, synchronously, for threads killed mid-pause to finish dying. */
 const REAP_SYNC_MS = 20;
 
 /** Detaches every stopped thread, reaps dead ones; never throws. */
-export function releaseThreads(threads: Iterable<HeldThread>): ReleaseResult {
+export function releaseThreads(pid: number, threads: Iterable<HeldThread>): ReleaseResult {
   let detached = 0;
   let gone = 0;
   const dying: number[] = [];
@@ -51,8 +52,8 @@ export function releaseThreads(threads: Iterable<HeldThread>): ReleaseResult {
   let rest = dying;
   while (rest.length > 0 && Date.now() < until) rest = rest.filter((tid) => !reap(tid));
   gone += dying.length;
-  for (const tid of rest) lingering.set(tid, 0);
-  for (const t of late) lingering.set(t.tid, t.signal);
+  for (const tid of rest) lingering.set(tid, { pid, signal: 0 });
+  for (const t of late) lingering.set(t.tid, { pid, signal: t.signal });
   if (lingering.size > 0 && !timer) {
     timer = setInterval(pollLingering, 5);
     timer.unref();
@@ -60,21 +61,43 @@ export function releaseThreads(threads: Iterable<HeldThread>): ReleaseResult {
   return { detached, gone, lingering: late.length };
 }
 
-/** Background step: detach lingering threads that have stopped, forget the ones that died. */
+/**
+ * Background step: detach lingering threads that have stopped, forget the ones that died.
+ * It does not rely on waitpid alone: when the target is a child of this process, Node's own
+ * child reaping may consume the stop status, so a stop is also recognised by PTRACE_GETSIGINFO.
+ */
 function pollLingering(): void {
-  for (const [tid, held] of lingering) {
+  for (const [tid, { signal: held }] of lingering) {
     const o = pollStop(tid);
-    if (o.kind === 'running') continue;
-    if (o.kind !== 'gone') {
-      const sig = o.kind === 'signal-stop' ? o.signal : held;
-      detach(tid, sig);
+    if (o.kind === 'gone') {
+      lingering.delete(tid);
+      continue;
     }
-    lingering.delete(tid);
+    if (o.kind !== 'running') {
+      detach(tid, o.kind === 'signal-stop' ? o.signal : held);
+      lingering.delete(tid);
+      continue;
+    }
+    const sig = stopSignal(tid);
+    if (sig !== undefined) {
+      if (detach(tid, sig || held).ok) lingering.delete(tid);
+    } else if (!existsSync(`/proc/${tid}`)) lingering.delete(tid);
   }
   if (lingering.size === 0 && timer) {
     clearInterval(timer);
     timer = undefined;
   }
+}
+
+/**
+ * Finishes, synchronously, the background release of a process's threads (polling for up to
+ * `ms`); true when none is left, so that a new pause of the process can start.
+ */
+export function settleLingering(pid: number, ms: number): boolean {
+  const until = Date.now() + ms;
+  const mine = (): boolean => [...lingering.values()].some((l) => l.pid === pid);
+  while (mine() && Date.now() < until) pollLingering();
+  return !mine();
 }
 
 /** Thread ids still waiting to be detached or reaped in the background (for tests and diagnostics). */

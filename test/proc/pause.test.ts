@@ -20,7 +20,7 @@ function summary(xs: number[]): string {
   return `median ${us(s[Math.floor(s.length / 2)])}, max ${us(s[s.length - 1])}`;
 }
 
-describe('pauseProcess on a program notified of every signal', () => {
+describe('pauseProcess on a program notified of every signal', { timeout: 120_000 }, () => {
   let target: Target;
   before(async () => {
     target = await startTarget((await buildFixture('signalnotify')).path);
@@ -85,7 +85,7 @@ describe('pauseProcess on a program notified of every signal', () => {
   });
 });
 
-describe('pauseProcess on a program with many threads', () => {
+describe('pauseProcess on a program with many threads', { timeout: 120_000 }, () => {
   const targets: Target[] = [];
   after(async () => {
     for (const t of targets) await t.kill();

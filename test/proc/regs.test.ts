@@ -21,7 +21,7 @@ async function symbolExtent(binary: string, name: string): Promise<[number, numb
   throw new Error(`${name} not in go tool nm output`);
 }
 
-describe('registers of a paused thread', () => {
+describe('registers of a paused thread', { timeout: 120_000 }, () => {
   const targets: Target[] = [];
   after(async () => {
     for (const t of targets) await t.kill();

@@ -1,6 +1,8 @@
 /**
- * Test support: runs a fixture program as a child, records its stdout lines with the time
- * they arrived, and kills it at the end (never leaving it stopped).
+ * Test support: runs a fixture program, records its stdout lines with the time they
+ * arrived, and kills it at the end (never leaving it stopped). The fixture runs under a
+ * `sh` that waits for it, so, as in production, it is not a child of the process pausing it
+ * (Node's own child reaping would otherwise compete with our waitpid for its ptrace stops).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -13,13 +15,17 @@ export interface Line {
 
 /** A running fixture. */
 export interface Target {
+  /** The `sh` running the fixture; it exits with the fixture's exit status. */
   readonly child: ChildProcess;
+  /** The fixture's pid (from its "ready PID" line). */
   readonly pid: number;
   readonly lines: Line[];
   /** Resolves with the first line (arrived at or after `since`) matching `re`; rejects after `ms`. */
   waitFor(re: RegExp, ms?: number, since?: number): Promise<Line>;
   /** Whether the process has exited. */
   exited(): boolean;
+  /** Resolves with the fixture's exit code (or the signal that killed it). */
+  exitStatus(): Promise<number | string>;
   /** SIGKILLs the target (if still running) and waits for its exit. */
   kill(): Promise<void>;
 }
@@ -30,12 +36,20 @@ export async function startTarget(
   args: string[] = [],
   env: Record<string, string> = {},
 ): Promise<Target> {
-  const child = spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const child = spawn('sh', ['-c', '"$0" "$@"; exit $?', path, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   const lines: Line[] = [];
   const waiters = new Set<() => void>();
   let done = false;
-  const exitP = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.once('exit', () => {
+  const exitP = new Promise<number | string>((resolve) =>
+    child.once('close', (code, sig) =>
+      resolve(code !== null && code > 128 ? `signal ${code - 128}` : (code ?? `${sig}`)),
+    ),
+  );
+  let pid = 0;
+  child.once('close', () => {
     done = true;
     for (const w of waiters) w();
   });
@@ -47,7 +61,9 @@ export async function startTarget(
   createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (s) => onLine(`stderr: ${s}`));
   const target: Target = {
     child,
-    pid: child.pid as number,
+    get pid() {
+      return pid;
+    },
     lines,
     waitFor(re, ms = 5000, since = 0) {
       return new Promise((resolve, reject) => {
@@ -71,12 +87,20 @@ export async function startTarget(
       });
     },
     exited: () => done,
+    exitStatus: () => exitP,
     async kill() {
+      if (!done && pid) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }
       if (!done) child.kill('SIGKILL');
       await exitP;
     },
   };
-  await target.waitFor(/^ready/, 20000);
+  pid = Number(/^ready (\d+)/.exec((await target.waitFor(/^ready \d+/, 20000)).text)?.[1]);
   return target;
 }
 

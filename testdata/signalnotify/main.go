@@ -38,7 +38,7 @@ func main() {
 	}
 	fmt.Printf("ready %d\n", os.Getpid())
 	for n := 0; ; n++ {
-		fmt.Printf("tick %d\n", n)
+		fmt.Printf("tick %d %d\n", n, time.Now().UnixMilli())
 		time.Sleep(50 * time.Millisecond)
 	}
 }
