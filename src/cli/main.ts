@@ -2,8 +2,9 @@
 import { describeError, PeriscopeError } from '../common/errors.js';
 import { type Command, parseCommandArgs, usage } from './command.js';
 import { inspectCommand } from './commands/inspect.js';
+import { snapshotCommand } from './commands/snapshot.js';
 
-const commands: Command[] = [inspectCommand];
+const commands: Command[] = [inspectCommand, snapshotCommand];
 
 function topUsage(): string {
   const lines = [

@@ -1,0 +1,88 @@
+/** The readable summary of `periscope snapshot`: goroutines grouped by stack, with captured values. */
+import { formatDuration } from '../../goruntime/pretty-duration.js';
+import type { ProcessSnapshot, SnapshotGoroutine } from '../../snapshot/snapshot-types.js';
+import { groupByStack, type StackGroup, visibleFrames } from '../../snapshot/stack-groups.js';
+
+const ms = (ns: number) => `${(ns / 1e6).toFixed(2)} ms`;
+
+function kib(bytes: number): string {
+  return bytes >= 1 << 20 ? `${(bytes / (1 << 20)).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`;
+}
+
+/** The header line: what was read and what it cost the process. */
+export function renderHeader(s: ProcessSnapshot): string {
+  const cost =
+    s.mode === 'paused'
+      ? `paused ${ms(s.pauseNs)} (stop ${ms(s.phasesNs.stop)}, copy ${ms(s.phasesNs.copy)}${s.phasesNs.values ? `, values ${ms(s.phasesNs.values)}` : ''}, resume ${ms(s.phasesNs.resume)}; ${s.threads} threads)`
+      : 'not paused (--no-pause: stacks may be inconsistent)';
+  return [
+    `process ${s.pid}  ${s.executable}  ${s.goVersion ?? ''}`,
+    `${s.goroutines.length} goroutines, ${cost}, ${kib(s.bytesRead)} read, decoded in ${ms(s.decodeNs)}`,
+  ].join('\n');
+}
+
+function renderCaptures(g: SnapshotGoroutine, indent: string): string[] {
+  const lines: string[] = [];
+  for (const c of g.captures) {
+    const vals = c.values.map(
+      (v) => `${v.column}=${v.value === null ? `<${v.error ?? 'unavailable'}>` : JSON.stringify(v.value)}`,
+    );
+    lines.push(`${indent}${c.function} [frame ${c.depth}]: ${vals.join('  ')}`);
+  }
+  return lines;
+}
+
+function renderGroup(group: StackGroup, maxCaptured: number): string[] {
+  const first = group.goroutines[0]!;
+  const n = group.goroutines.length;
+  const states = group.states
+    .map((s) => (group.states.length > 1 ? `${s.state} ×${s.count}` : s.state))
+    .join(', ');
+  const wait = group.longestWaitNs
+    ? `, ${n > 1 ? 'longest ' : ''}${formatDuration(BigInt(group.longestWaitNs))}`
+    : '';
+  const ids =
+    group.goroutines
+      .slice(0, 8)
+      .map((g) => g.id)
+      .join(' ') + (n > 8 ? ' …' : '');
+  const thread = n === 1 && first.threadId !== undefined ? ` on thread ${first.threadId}` : '';
+  const labels =
+    n === 1 && first.labels.length > 0
+      ? `  labels {${first.labels.map(([k, v]) => `${k}=${v}`).join(', ')}}`
+      : '';
+  const lines = [`${n} goroutine${n > 1 ? 's' : ''} [${states}${wait}]${thread}  ids: ${ids}${labels}`];
+  for (const f of visibleFrames(first))
+    lines.push(`    ${f.function}${f.inlined ? ' (inlined)' : ''}`, `        ${f.file}:${f.line}`);
+  if (first.stack.end === 'truncated') lines.push('    … (stack cut at the frame limit)');
+  if (first.stack.error) lines.push(`    … (${first.stack.error})`);
+  if (first.createdBy)
+    lines.push(
+      `    created by ${first.createdBy.function}${first.createdBy.parentId ? ` in goroutine ${first.createdBy.parentId}` : ''}`,
+      `        ${first.createdBy.file}:${first.createdBy.line}`,
+    );
+  const withCaptures = group.goroutines.filter((g) => g.captures.length > 0);
+  for (const g of withCaptures.slice(0, maxCaptured)) {
+    lines.push(`  goroutine ${g.id}:`, ...renderCaptures(g, '    '));
+  }
+  if (withCaptures.length > maxCaptured)
+    lines.push(`  … ${withCaptures.length - maxCaptured} more goroutines with captured values (see --json)`);
+  return lines;
+}
+
+/** Renders the whole summary; runtime-internal goroutines are counted but not listed unless asked. */
+export function renderSnapshot(s: ProcessSnapshot, opts: { system?: boolean } = {}): string {
+  const groups = groupByStack(s);
+  const shown = opts.system ? groups : groups.filter((g) => !g.system);
+  const hidden = groups.filter((g) => !shown.includes(g)).reduce((n, g) => n + g.goroutines.length, 0);
+  const out = [renderHeader(s), ''];
+  for (const g of shown) out.push(...renderGroup(g, 5), '');
+  if (hidden > 0) out.push(`(${hidden} runtime goroutines not shown; --system shows them)`);
+  const inconsistent = s.goroutines.filter((g) => g.inconsistent).length;
+  if (inconsistent > 0)
+    out.push(`(${inconsistent} goroutines changed while being read; their stacks may be wrong)`);
+  if (s.specFunctionsAbsent.length > 0)
+    out.push(`(spec functions not in this binary: ${s.specFunctionsAbsent.join(', ')})`);
+  if (s.truncated) out.push(`(only the first ${s.goroutines.length} of ${s.allglen} goroutines were read)`);
+  return out.join('\n').trimEnd();
+}

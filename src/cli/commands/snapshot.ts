@@ -1,0 +1,60 @@
+/** `periscope snapshot --pid PID [--spec FILE] [--no-pause] [--json | --out FILE]`. */
+import { writeFile } from 'node:fs/promises';
+import { PeriscopeError } from '../../common/errors.js';
+import { snapshotProcess } from '../../snapshot/take-snapshot.js';
+import { loadSpecFile } from '../../spec/spec-parse.js';
+import { EMPTY_SPEC } from '../../spec/spec-types.js';
+import type { Command } from '../command.js';
+import { printJson } from '../output.js';
+import { renderSnapshot } from './snapshot-view.js';
+
+export const snapshotCommand: Command = {
+  name: 'snapshot',
+  summary:
+    'Every goroutine of a running Go process with its stack and captured values, pausing it for about a millisecond.',
+  args: '--pid PID',
+  options: {
+    pid: { type: 'string', value: 'PID', help: 'the process to snapshot' },
+    spec: {
+      type: 'string',
+      value: 'FILE',
+      help: 'a spec (YAML) naming functions and the expressions to capture on their frames',
+    },
+    'no-pause': {
+      type: 'boolean',
+      help: 'read while the process runs (no ptrace); goroutines that moved are marked',
+    },
+    system: { type: 'boolean', help: 'also list runtime-internal goroutines in the summary' },
+    json: { type: 'boolean', help: 'print the full snapshot as JSON' },
+    out: {
+      type: 'string',
+      value: 'FILE',
+      help: 'write the full snapshot as JSON to FILE (the summary still prints)',
+    },
+  },
+  details:
+    'Needs root or CAP_SYS_PTRACE. The process is stopped with ptrace (no signal is delivered to it)\n' +
+    'only while memory is copied; decoding happens after it runs again.\n\n' +
+    'Examples:\n  periscope snapshot --pid 4242\n  periscope snapshot --pid 4242 --spec periscope.yaml --json',
+  async run(positionals, values) {
+    if (positionals.length > 0)
+      throw new PeriscopeError(
+        'bad-usage',
+        `unexpected argument "${positionals[0]}"; see \`periscope snapshot --help\``,
+      );
+    const pidText = values.pid;
+    if (typeof pidText !== 'string' || !/^[1-9]\d*$/.test(pidText)) {
+      throw new PeriscopeError('bad-usage', 'give the process with --pid PID (a positive integer)');
+    }
+    const spec = typeof values.spec === 'string' ? await loadSpecFile(values.spec) : EMPTY_SPEC;
+    const hold = Number(process.env.PERISCOPE_TEST_HOLD_PAUSE_MS ?? 0);
+    const snap = snapshotProcess(Number(pidText), {
+      spec,
+      noPause: values['no-pause'] === true,
+      ...(hold > 0 ? { holdPauseMs: hold } : {}),
+    });
+    if (typeof values.out === 'string') await writeFile(values.out, JSON.stringify(snap));
+    if (values.json === true) printJson(snap);
+    else console.log(renderSnapshot(snap, { system: values.system === true }));
+  },
+};

@@ -1,0 +1,59 @@
+/**
+ * Capturing the spec's expressions on the frames of spec'd functions. Runs while the
+ * process is paused, so that the values are consistent with the stacks; reads go through
+ * a PauseMemory, which keeps every byte it read.
+ */
+import { type Address, addr } from '../common/address.js';
+import { amd64UserRegsField } from '../dwarf/regs.amd64.js';
+import { evaluate } from '../goruntime/expr-eval.js';
+import type { FrameContext } from '../goruntime/frame-context.js';
+import type { Goroutine } from '../goruntime/goroutines.js';
+import type { ValueContext } from '../goruntime/value-context.js';
+import type { Registers } from '../proc/regs.amd64.js';
+import { type CapturePlan, matchName } from './capture-plan.js';
+import type { CapturedValue, FrameCapture } from './snapshot-types.js';
+
+/** Registers of a thread as DWARF register number -> value. */
+function dwarfRegisters(regs: Registers): (reg: number) => bigint | undefined {
+  return (reg) => {
+    const field = amd64UserRegsField(reg);
+    return field === undefined ? undefined : regs.all[field as keyof Registers['all']];
+  };
+}
+
+/** The captures of one goroutine: every frame whose function the spec names. */
+export function captureFrames(
+  plan: CapturePlan,
+  ctx: ValueContext,
+  g: Goroutine,
+  threadRegs: ReadonlyMap<number, Registers>,
+): FrameCapture[] {
+  const out: FrameCapture[] = [];
+  const frames = g.stack.frames;
+  // The innermost physical frame: the first frame not inlined into an outer one.
+  let innermostPhysical = 0;
+  while (innermostPhysical < frames.length && frames[innermostPhysical]!.inlined) innermostPhysical++;
+  const regs =
+    g.stackSource === 'thread' && g.threadId !== undefined ? threadRegs.get(g.threadId) : undefined;
+  for (let depth = 0; depth < frames.length; depth++) {
+    const f = frames[depth]!;
+    const fp = plan.functions.get(matchName(f.function));
+    if (!fp) continue;
+    const innermost = depth <= innermostPhysical;
+    const frame: FrameContext = {
+      ctx,
+      // Callers' pcs are return addresses: look variables up inside the call instruction.
+      pc: addr(innermost ? f.pc : f.pc - 1) as Address,
+      cfa: f.cfa,
+      ...(innermost && regs ? { registers: dwarfRegisters(regs) } : {}),
+    };
+    const values: CapturedValue[] = fp.captures.map((c) => {
+      const r = evaluate(c.plan, frame);
+      return r.ok
+        ? { column: c.column, expr: c.expr, value: r.value }
+        : { column: c.column, expr: c.expr, value: null, error: r.error };
+    });
+    out.push({ depth, function: f.function, table: fp.spec.table, values });
+  }
+  return out;
+}

@@ -1,0 +1,67 @@
+/**
+ * A snapshot of one process as plain, JSON-ready data: every goroutine with its stack, the
+ * values captured on the frames the spec names, and what the snapshot cost the process.
+ */
+import type { Goroutine } from '../goruntime/goroutines.js';
+import type { GoValue } from '../goruntime/value-walk.js';
+
+/** One captured expression on one frame. `value` is null when it could not be read, with why. */
+export interface CapturedValue {
+  readonly column: string;
+  readonly expr: string;
+  readonly value: GoValue | null;
+  /** Why the value is null: not available at this PC, a failed lookup, unreadable memory. */
+  readonly error?: string;
+}
+
+/** The values captured on one frame of a spec'd function. */
+export interface FrameCapture {
+  /** Index of the (logical) frame in the goroutine's stack, 0 = innermost. */
+  readonly depth: number;
+  readonly function: string;
+  /** The function table of the spec this frame feeds. */
+  readonly table: string;
+  readonly values: readonly CapturedValue[];
+}
+
+/** A goroutine in a snapshot: the decoded goroutine plus its captured frames. */
+export interface SnapshotGoroutine extends Goroutine {
+  readonly captures: readonly FrameCapture[];
+  /** --no-pause only: status or stack pointer changed while it was read; its stack may be wrong. */
+  readonly inconsistent?: boolean;
+}
+
+/** How a process was read. */
+export type SnapshotMode = 'paused' | 'no-pause';
+
+/** One process's snapshot. */
+export interface ProcessSnapshot {
+  readonly pid: number;
+  readonly executable: string;
+  readonly buildId: string | undefined;
+  readonly goVersion: string | undefined;
+  /** When the capture started (wall clock, ISO 8601). */
+  readonly takenAt: string;
+  readonly mode: SnapshotMode;
+  /** How long the process was stopped, in ns (0 in no-pause mode). */
+  readonly pauseNs: number;
+  /** Stopping all threads, copying, capturing values, resuming: ns each. */
+  readonly phasesNs: {
+    readonly stop: number;
+    readonly copy: number;
+    readonly values: number;
+    readonly resume: number;
+  };
+  /** Bytes read from the process. */
+  readonly bytesRead: number;
+  /** Time to decode after the process was resumed, in ns. */
+  readonly decodeNs: number;
+  readonly threads: number;
+  readonly goroutines: readonly SnapshotGoroutine[];
+  /** runtime.allglen; more than goroutines.length when dead ones were skipped. */
+  readonly allglen: number;
+  /** More goroutines existed than the limit; the rest were not read. */
+  readonly truncated: boolean;
+  /** Spec functions this binary does not have (the spec may serve other programs too). */
+  readonly specFunctionsAbsent: readonly string[];
+}

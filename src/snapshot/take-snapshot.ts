@@ -1,0 +1,224 @@
+/**
+ * Taking a snapshot of one process: prepare outside the pause, pause (ptrace, no signal
+ * reaches the target), copy goroutine headers and used stacks, capture the spec's values,
+ * resume, and only then decode. With `noPause`, read while the process runs and mark the
+ * goroutines that changed under us.
+ */
+import { type Address, addr } from '../common/address.js';
+import { PeriscopeError } from '../common/errors.js';
+import type { GoroutineSnapshot } from '../goruntime/goroutines.js';
+import { captureGoroutines, type GoroutineCapture } from '../goruntime/goroutines-capture.js';
+import { decodeGoroutines } from '../goruntime/goroutines-decode.js';
+import { makeValueContext } from '../goruntime/value-context.js';
+import { executableImage } from '../proc/maps.js';
+import { type PauseOptions, pauseProcess } from '../proc/pause.js';
+import { processExists } from '../proc/process-info.js';
+import type { Registers } from '../proc/regs.amd64.js';
+import { VmReader } from '../proc/vm-reader.js';
+import { EMPTY_SPEC, type Spec } from '../spec/spec-types.js';
+import { binaryFor } from './binary-cache.js';
+import { type CapturePlan, prepareCapture } from './capture-plan.js';
+import { captureFrames } from './capture-values.js';
+import { PauseMemory } from './pause-memory.js';
+import type { FrameCapture, ProcessSnapshot, SnapshotGoroutine } from './snapshot-types.js';
+
+/** How to take a snapshot. */
+export interface SnapshotOptions {
+  readonly spec?: Spec;
+  /** Read while the process runs (no ptrace): nothing stops, but stacks may be inconsistent. */
+  readonly noPause?: boolean;
+  readonly pause?: PauseOptions;
+  /** Logical frames kept per goroutine (default 1024). */
+  readonly maxFrames?: number;
+  /**
+   * Testing aid: keep the process paused this long after copying (to test that killing the
+   * snapshotting process mid-pause never leaves the target stopped).
+   */
+  readonly holdPauseMs?: number;
+}
+
+/** Prepares a capture of `pid`: reads its executable, loads the binary (cached), compiles the spec. */
+export function prepareProcess(pid: number, spec: Spec = EMPTY_SPEC): CapturePlan & { executable: string } {
+  if (!processExists(pid))
+    throw new PeriscopeError('not-found', `process ${pid} does not exist (it may have exited)`);
+  const image = executableImage(pid);
+  const bin = binaryFor(image.elf);
+  return { ...prepareCapture(bin, spec, image.bias), executable: image.path };
+}
+
+function busyWait(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    // Deliberately synchronous: the pause must not yield to the event loop.
+  }
+}
+
+/** Takes a snapshot of one process. */
+export function snapshotProcess(pid: number, opts: SnapshotOptions = {}): ProcessSnapshot {
+  const plan = prepareProcess(pid, opts.spec);
+  if (opts.noPause) return snapshotRunning(pid, plan, opts);
+  // The first capture of values in a process runs cold code (JIT, lazy DWARF); run it once
+  // on the live process, outside the pause, so the pause itself is short.
+  if (plan.functions.size > 0 && !warmed.has(plan)) {
+    warmed.add(plan);
+    try {
+      snapshotRunning(pid, plan, opts);
+    } catch {
+      // Only a warm-up: the real capture reports its own errors.
+    }
+  }
+  return snapshotPaused(pid, plan, opts);
+}
+
+const warmed = new WeakSet<CapturePlan>();
+
+function snapshotPaused(
+  pid: number,
+  plan: CapturePlan & { executable: string },
+  opts: SnapshotOptions,
+): ProcessSnapshot {
+  const reader = new VmReader(pid);
+  const takenAt = new Date().toISOString();
+  try {
+    const t0 = performance.now();
+    const paused = pauseProcess(pid, opts.pause);
+    const tStopped = performance.now();
+    let capture: GoroutineCapture;
+    let decoded: GoroutineSnapshot | undefined;
+    let captures = new Map<Address, FrameCapture[]>();
+    let tCopied = tStopped;
+    let tValues = tStopped;
+    try {
+      const threads = paused.threads.map((t) => ({ tid: t.tid, pc: t.regs.pc, sp: t.regs.sp }));
+      capture = captureGoroutines(plan.goroutines, reader, threads);
+      tCopied = performance.now();
+      if (plan.functions.size > 0) {
+        // Values must be consistent with the stacks: find the frames and read what the
+        // expressions reach while the process is still stopped.
+        decoded = decodeGoroutines(plan.bin, capture, { maxFrames: opts.maxFrames });
+        const regs = new Map<number, Registers>(paused.threads.map((t) => [t.tid, t.regs]));
+        const ctx = makeValueContext(
+          plan.bin,
+          new PauseMemory(capture.memory, reader),
+          plan.bias,
+          plan.limits,
+        );
+        captures = new Map(decoded.goroutines.map((g) => [g.address, captureFrames(plan, ctx, g, regs)]));
+      }
+      tValues = performance.now();
+      if (opts.holdPauseMs) busyWait(opts.holdPauseMs);
+    } finally {
+      paused.resume();
+    }
+    const tResumed = performance.now();
+    decoded ??= decodeGoroutines(plan.bin, capture, { maxFrames: opts.maxFrames });
+    const tDecoded = performance.now();
+    const goroutines: SnapshotGoroutine[] = decoded.goroutines.map((g) => ({
+      ...g,
+      captures: captures.get(g.address) ?? [],
+    }));
+    return {
+      pid,
+      executable: plan.executable,
+      buildId: plan.bin.buildId,
+      goVersion: plan.bin.goVersion,
+      takenAt,
+      mode: 'paused',
+      pauseNs: Math.round((tResumed - t0) * 1e6),
+      phasesNs: {
+        stop: Math.round((tStopped - t0) * 1e6),
+        copy: Math.round((tCopied - tStopped) * 1e6),
+        values: Math.round((tValues - tCopied) * 1e6),
+        resume: paused.timings.resumeNs,
+      },
+      bytesRead: reader.stats().bytesRead,
+      decodeNs:
+        Math.round((tDecoded - tResumed) * 1e6) +
+        (plan.functions.size > 0 ? Math.round((tValues - tCopied) * 1e6) : 0),
+      threads: paused.threads.length,
+      goroutines,
+      allglen: decoded.stats.allglen,
+      truncated: decoded.truncated,
+      specFunctionsAbsent: plan.functionsAbsent,
+    };
+  } finally {
+    reader.close();
+  }
+}
+
+/** --no-pause: copy while running, then re-read each g's status and saved SP to find what moved. */
+function snapshotRunning(
+  pid: number,
+  plan: CapturePlan & { executable: string },
+  opts: SnapshotOptions,
+): ProcessSnapshot {
+  const reader = new VmReader(pid);
+  const takenAt = new Date().toISOString();
+  try {
+    const t0 = performance.now();
+    const capture = captureGoroutines(plan.goroutines, reader, []);
+    const tCopied = performance.now();
+    const moved = changedGoroutines(plan, capture, reader);
+    const decoded = decodeGoroutines(plan.bin, capture, { maxFrames: opts.maxFrames });
+    const ctx =
+      plan.functions.size > 0
+        ? makeValueContext(plan.bin, new PauseMemory(capture.memory, reader), plan.bias, plan.limits)
+        : undefined;
+    const goroutines: SnapshotGoroutine[] = decoded.goroutines.map((g) => ({
+      ...g,
+      captures: ctx ? captureFrames(plan, ctx, g, new Map()) : [],
+      // A running goroutine has no saved registers to read without stopping its thread.
+      inconsistent: moved.has(g.address) || g.status === 'running',
+    }));
+    const tDone = performance.now();
+    return {
+      pid,
+      executable: plan.executable,
+      buildId: plan.bin.buildId,
+      goVersion: plan.bin.goVersion,
+      takenAt,
+      mode: 'no-pause',
+      pauseNs: 0,
+      phasesNs: { stop: 0, copy: Math.round((tCopied - t0) * 1e6), values: 0, resume: 0 },
+      bytesRead: reader.stats().bytesRead,
+      decodeNs: Math.round((tDone - tCopied) * 1e6),
+      threads: 0,
+      goroutines,
+      allglen: decoded.stats.allglen,
+      truncated: decoded.truncated,
+      specFunctionsAbsent: plan.functionsAbsent,
+    };
+  } finally {
+    reader.close();
+  }
+}
+
+/** The g's whose atomicstatus or sched.sp differ between the copy and a second read. */
+function changedGoroutines(plan: CapturePlan, capture: GoroutineCapture, reader: VmReader): Set<Address> {
+  const off = plan.bin.runtimeLayout().gOffsets;
+  const ranges: { address: Address; size: number }[] = [];
+  for (const g of capture.gs) {
+    ranges.push(
+      { address: addr(g + off.atomicstatus), size: 4 },
+      { address: addr(g + off.schedSp), size: 8 },
+    );
+  }
+  const again = reader.readBatch(ranges);
+  const moved = new Set<Address>();
+  for (let i = 0; i < capture.gs.length; i++) {
+    const g = addr(capture.gs[i]!);
+    for (const k of [2 * i, 2 * i + 1]) {
+      const r = ranges[k]!;
+      const now = again[k];
+      if (!now) {
+        moved.add(g);
+        continue;
+      }
+      const before = capture.memory.has(r.address, r.size)
+        ? capture.memory.read(r.address, r.size)
+        : undefined;
+      if (!before || !before.every((b, j) => b === now[j])) moved.add(g);
+    }
+  }
+  return moved;
+}
