@@ -8,6 +8,9 @@ export type ErrorKind =
   | 'stripped'
   | 'not-go'
   | 'no-such-symbol'
+  | 'bad-spec'
+  | 'permission'
+  | 'timeout'
   | 'bad-usage';
 
 /** An expected failure with a one-line, user-facing message (never a stack trace). */

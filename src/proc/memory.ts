@@ -38,7 +38,7 @@ export class ProcMemFile implements Memory {
         throw new PeriscopeError('not-found', `process ${pid} does not exist (it may have exited)`);
       if (code === 'EACCES' || code === 'EPERM') {
         throw new PeriscopeError(
-          'bad-usage',
+          'permission',
           `not permitted to read the memory of process ${pid}; run as root or with CAP_SYS_PTRACE`,
         );
       }

@@ -57,7 +57,7 @@ export interface Paused {
 /** Signals that the pause took longer than its budget; everything was resumed. */
 export class PauseTimeoutError extends PeriscopeError {
   constructor(message: string) {
-    super('unsupported', message);
+    super('timeout', message);
     this.name = 'PauseTimeoutError';
   }
 }
@@ -106,7 +106,7 @@ function notPermitted(pid: number): PeriscopeError {
   }
   const yamaNote = yama && yama !== '0' ? ` (kernel.yama.ptrace_scope = ${yama} also requires it)` : '';
   return new PeriscopeError(
-    'bad-usage',
+    'permission',
     `not permitted to pause process ${pid}: run as root or with CAP_SYS_PTRACE${yamaNote}; a security module (SELinux, AppArmor) may also forbid ptrace`,
   );
 }

@@ -87,7 +87,7 @@ export function prepareCapture(bin: GoBinary, spec: Spec, bias: number): Capture
     const more =
       problems.length > 1 ? ` (and ${problems.length - 1} more: ${problems.slice(1).join('; ')})` : '';
     throw new PeriscopeError(
-      'bad-usage',
+      'bad-spec',
       `the spec does not fit ${bin.path} (${bin.goVersion ?? 'unknown Go'}): ${problems[0]}${more}`,
     );
   }

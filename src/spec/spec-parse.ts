@@ -31,7 +31,7 @@ export class SpecError extends PeriscopeError {
     const first = issues[0]!;
     const more =
       issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';
-    super('bad-usage', `${source}:${first.line}:${first.column}: ${first.message}${more}`);
+    super('bad-spec', `${source}:${first.line}:${first.column}: ${first.message}${more}`);
     this.issues = issues;
   }
 }

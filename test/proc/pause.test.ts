@@ -10,7 +10,7 @@ import { pauseProcess } from '../../src/proc/pause.js';
 import { listThreads } from '../../src/proc/threads.js';
 import { VmReader } from '../../src/proc/vm-reader.js';
 import { buildFixture } from '../support/go-fixtures.js';
-import { signalLines, startTarget, type Target } from './target.js';
+import { signalLines, startTarget, type Target } from '../support/target.js';
 
 const us = (ns: number): string => `${(ns / 1000).toFixed(0)} us`;
 

@@ -10,7 +10,7 @@ import { MemoryError, ProcMemFile } from '../../src/proc/memory.js';
 import { pauseProcess } from '../../src/proc/pause.js';
 import { MAX_IOVECS, type MemRange, VmReader } from '../../src/proc/vm-reader.js';
 import { buildFixture } from '../support/go-fixtures.js';
-import { startTarget, type Target } from './target.js';
+import { startTarget, type Target } from '../support/target.js';
 
 /** A small deterministic PRNG (mulberry32), so failures reproduce. */
 function rng(seed: number): () => number {

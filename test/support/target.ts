@@ -5,6 +5,7 @@
  * (Node's own child reaping would otherwise compete with our waitpid for its ptrace stops).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 /** One line of the target's output and when it arrived (performance.now() ms). */
@@ -30,14 +31,18 @@ export interface Target {
   kill(): Promise<void>;
 }
 
-/** Starts a fixture and waits for its "ready" line. */
+/**
+ * Starts a fixture and waits for its ready line (default /^ready/). The fixture's pid comes
+ * from a "ready PID" line, else from the children of the `sh` that runs it.
+ */
 export async function startTarget(
   path: string,
   args: string[] = [],
   env: Record<string, string> = {},
+  ready: RegExp = /^ready/,
 ): Promise<Target> {
   const child = spawn('sh', ['-c', '"$0" "$@"; exit $?', path, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'], // stdin stays open: some fixtures wait on it
     env: { ...process.env, ...env },
   });
   const lines: Line[] = [];
@@ -100,8 +105,19 @@ export async function startTarget(
       await exitP;
     },
   };
-  pid = Number(/^ready (\d+)/.exec((await target.waitFor(/^ready \d+/, 20000)).text)?.[1]);
+  const line = await target.waitFor(ready, 20000);
+  pid = Number(/^ready (\d+)/.exec(line.text)?.[1] ?? childOf(child.pid ?? 0));
   return target;
+}
+
+/** The first child process of `ppid` (the fixture under its `sh`), or 0. */
+function childOf(ppid: number): number {
+  try {
+    const kids = readFileSync(`/proc/${ppid}/task/${ppid}/children`, 'utf8').trim().split(/\s+/);
+    return Number(kids[0] ?? 0);
+  } catch {
+    return 0;
+  }
 }
 
 function tail(lines: Line[]): string {

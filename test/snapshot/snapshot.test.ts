@@ -1,0 +1,207 @@
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+import type { ProcessSnapshot } from '../../src/snapshot/snapshot-types.js';
+import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
+import { buildFixture, GO_TOOLCHAINS, ROOT, toolchainUnavailable } from '../support/go-fixtures.js';
+import { signalLines, startTarget } from '../support/target.js';
+
+const run = promisify(execFile);
+const CLI = join(ROOT, 'bin', 'periscope.js');
+const tmp = mkdtempSync(join(tmpdir(), 'periscope-snap-'));
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
+      timeout: 120_000,
+      maxBuffer: 1 << 26,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code?: number; stdout: string; stderr: string };
+    return { code: err.code ?? -1, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+test('a program that is notified of every signal keeps running through 100 snapshots', async (t) => {
+  const { path } = await buildFixture('signalnotify');
+  const target = await startTarget(path);
+  try {
+    const pauses: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      const s = snapshotProcess(target.pid);
+      assert.ok(
+        s.goroutines.some((g) => g.stack.frames.some((f) => f.function === 'main.main')),
+        'main goroutine present',
+      );
+      pauses.push(s.pauseNs / 1e6);
+    }
+    const since = performance.now();
+    await target.waitFor(/^tick/, 2000, since);
+    assert.equal(target.exited(), false);
+    assert.deepEqual(signalLines(target), []);
+    pauses.sort((a, b) => a - b);
+    t.diagnostic(
+      `pause over 100 snapshots: median ${pauses[50]!.toFixed(2)} ms, max ${pauses[99]!.toFixed(2)} ms`,
+    );
+  } finally {
+    await target.kill();
+  }
+});
+
+function processState(pid: number): string {
+  return /^State:\s+(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '?';
+}
+
+test('killing periscope snapshot with SIGKILL mid-pause: the target runs again within a second, unsignalled', async () => {
+  const { path } = await buildFixture('signalnotify');
+  const target = await startTarget(path);
+  try {
+    const snap = spawn(process.execPath, [CLI, 'snapshot', '--pid', String(target.pid)], {
+      env: { ...process.env, PERISCOPE_TEST_HOLD_PAUSE_MS: '20000' },
+      stdio: 'ignore',
+    });
+    // Wait until the target is held in a ptrace stop.
+    const deadline = Date.now() + 30_000;
+    while (!/tracing stop/.test(processState(target.pid))) {
+      assert.ok(Date.now() < deadline, `the target never stopped: ${processState(target.pid)}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const killedAt = performance.now();
+    snap.kill('SIGKILL');
+    const tick = await target.waitFor(/^tick/, 1000, killedAt);
+    assert.ok(tick.t - killedAt < 1000, `ticked ${(tick.t - killedAt).toFixed(0)} ms after the kill`);
+    assert.equal(target.exited(), false);
+    assert.deepEqual(signalLines(target), []);
+  } finally {
+    await target.kill();
+  }
+});
+
+const SPEC = `functions:
+  - function: main.park
+    table: parked
+    capture:
+      local: local
+      count: count
+      server: srv.Name
+      port: srv.Addr.Port
+      items: items
+      m: m
+      x: m["x"]
+      err: err
+      n: n
+      bad_key: m["nope"]
+  - function: somepkg.NotInThisBinary
+    capture:
+      v: v
+`;
+
+for (const tc of GO_TOOLCHAINS) {
+  test(`periscope snapshot --spec captures values on the spec'd frame (${tc})`, async (t) => {
+    const why = await toolchainUnavailable(tc);
+    if (why) return t.skip(why);
+    const { path } = await buildFixture('exprs', { toolchain: tc });
+    const spec = join(tmp, 'spec.yaml');
+    writeFileSync(spec, SPEC);
+    const target = await startTarget(path, [], {}, /^ready/);
+    try {
+      for (const mode of [[], ['--no-pause']]) {
+        const r = await cli('snapshot', '--pid', String(target.pid), '--spec', spec, '--json', ...mode);
+        assert.equal(r.code, 0, r.stderr);
+        const s = JSON.parse(r.stdout) as ProcessSnapshot;
+        assert.equal(s.mode, mode.length ? 'no-pause' : 'paused');
+        assert.deepEqual(s.specFunctionsAbsent, ['somepkg.NotInThisBinary']);
+        const parked = s.goroutines.filter((g) => g.captures.length > 0);
+        assert.equal(parked.length, 1, 'one goroutine is parked in main.park');
+        const cap = parked[0]!.captures[0]!;
+        assert.equal(cap.function, 'main.park');
+        assert.equal(cap.table, 'parked');
+        assert.equal(parked[0]!.stack.frames[cap.depth]!.function, 'main.park');
+        const v = Object.fromEntries(cap.values.map((x) => [x.column, x.value]));
+        assert.deepEqual(
+          {
+            local: v.local,
+            count: v.count,
+            server: v.server,
+            port: v.port,
+            items: v.items,
+            m: v.m,
+            x: v.x,
+            n: v.n,
+          },
+          {
+            local: 'alpha!',
+            count: 7,
+            server: 'alpha',
+            port: 80,
+            items: ['p', 'q', 'r'],
+            m: { x: 1, y: 2 },
+            x: 1,
+            n: 4,
+          },
+        );
+        assert.deepEqual(v.err, {
+          type: '*main.MyErr',
+          value: {
+            address: (v.err as { value: { address: string } }).value.address,
+            value: { Code: 404, Msg: 'not found' },
+          },
+        });
+        const bad = cap.values.find((x) => x.column === 'bad_key')!;
+        assert.equal(bad.value, null);
+        assert.match(bad.error!, /nope/);
+        if (!mode.length) {
+          assert.ok(s.pauseNs > 0 && s.bytesRead > 0 && s.threads > 0);
+          t.diagnostic(
+            `${tc}: pause ${(s.pauseNs / 1e6).toFixed(2)} ms (values ${(s.phasesNs.values / 1e6).toFixed(2)} ms)`,
+          );
+        }
+      }
+      const text = await cli('snapshot', '--pid', String(target.pid), '--spec', spec);
+      assert.match(text.stdout, /main\.park \[frame \d+\]: local="alpha!"\s+count=7/);
+      assert.match(text.stdout, /\[chan receive/);
+    } finally {
+      await target.kill();
+    }
+  });
+}
+
+test('snapshot errors: bad pid, exited process, not a Go process, a spec that does not fit', async () => {
+  const { path } = await buildFixture('exprs');
+  const usage = await cli('snapshot', '--pid', 'abc');
+  assert.equal(usage.code, 2);
+  assert.match(usage.stderr, /--pid PID/);
+  const gone = spawn('true');
+  await new Promise((r) => gone.once('exit', r));
+  const exited = await cli('snapshot', '--pid', String(gone.pid));
+  assert.equal(exited.code, 1);
+  assert.match(exited.stderr, /^periscope: process \d+ does not exist \(it may have exited\)\n$/);
+  const sleeper = spawn('sleep', ['60']);
+  try {
+    const notGo = await cli('snapshot', '--pid', String(sleeper.pid));
+    assert.equal(notGo.code, 1);
+    assert.match(notGo.stderr, /is not a Go program/);
+  } finally {
+    sleeper.kill('SIGKILL');
+  }
+  const target = await startTarget(path, [], {}, /^ready/);
+  try {
+    const spec = join(tmp, 'bad.yaml');
+    writeFileSync(
+      spec,
+      'functions:\n  - function: main.park\n    capture:\n      a: srv.Nmae\n      b: nosuchvar\n',
+    );
+    const r = await cli('snapshot', '--pid', String(target.pid), '--spec', spec);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /does not fit .*line 4: main\.park: a = srv\.Nmae: column \d+: .*Nmae/);
+    assert.match(r.stderr, /b = nosuchvar: .*nosuchvar/);
+  } finally {
+    await target.kill();
+  }
+});
