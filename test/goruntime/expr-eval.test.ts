@@ -12,9 +12,9 @@ import { GoBinary } from '../../src/gobinary/go-binary.js';
 import { checkExpression } from '../../src/goruntime/expr-check.js';
 import { evaluate, evaluateCondition } from '../../src/goruntime/expr-eval.js';
 import type { FrameContext } from '../../src/goruntime/frame-context.js';
-import { planForProcess, snapshotGoroutines } from '../../src/goruntime/goroutines-snapshot.js';
 import { makeValueContext } from '../../src/goruntime/value-context.js';
 import { ProcMemFile } from '../../src/proc/memory.js';
+import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
 import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../support/go-fixtures.js';
 import { Delve, type DlvVariable, delveUnavailable, diffWithDelve } from './expr-delve.js';
 
@@ -126,7 +126,7 @@ for (const tc of GO_TOOLCHAINS) {
       assert.match((evaluateCondition(bad.plan, ctx) as { error: string }).error, /out of range/);
 
       // The frame of main.park, from our own snapshot (taken before Delve stops the process).
-      const snap = snapshotGoroutines(child.pid!, bin, planForProcess(child.pid!, bin));
+      const snap = snapshotProcess(child.pid!);
       const g = snap.goroutines.find((x) => x.stack.frames.some((f) => f.function === 'main.park'));
       assert.ok(g, 'a goroutine parked in main.park');
       const frame = g.stack.frames.find((f) => f.function === 'main.park')!;

@@ -10,12 +10,13 @@ import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
 import { GoBinary } from '../../src/gobinary/go-binary.js';
 import type { Goroutine } from '../../src/goruntime/goroutines.js';
-import { captureGoroutines } from '../../src/goruntime/goroutines-capture.js';
+import { captureGoroutines, planGoroutineCapture } from '../../src/goruntime/goroutines-capture.js';
 import { decodeGoroutines } from '../../src/goruntime/goroutines-decode.js';
-import { planForProcess, snapshotGoroutines } from '../../src/goruntime/goroutines-snapshot.js';
 import { type DumpFrame, type DumpGoroutine, parseGoroutineDump } from '../../src/goruntime/stack-dump.js';
+import { executableImage } from '../../src/proc/maps.js';
 import { pauseProcess } from '../../src/proc/pause.js';
 import { VmReader } from '../../src/proc/vm-reader.js';
+import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
 import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../support/go-fixtures.js';
 
 /** Starts the zoo and resolves once it printed "ready"; the caller kills it. */
@@ -74,14 +75,12 @@ for (const tc of GO_TOOLCHAINS) {
     const why = await toolchainUnavailable(tc);
     if (why) return t.skip(why);
     const { path } = await buildFixture('goroutines', { toolchain: tc });
-    const bin = await GoBinary.open(path);
     const spawned = Date.now();
     const child = await startZoo(path);
     const readyAt = Date.now();
     try {
       const pid = child.pid!;
-      const plan = planForProcess(pid, bin);
-      const snap = snapshotGoroutines(pid, bin, plan);
+      const snap = snapshotProcess(pid);
       const tids = new Set(readdirSync(`/proc/${pid}/task`).map(Number));
       const dump = await goDump(child);
       const ours = new Map(snap.goroutines.map((g) => [g.id, g]));
@@ -166,7 +165,7 @@ for (const tc of GO_TOOLCHAINS) {
         assert.ok(g.waitDurationNs! <= sinceSpawn, `goroutine ${g.id}: waited at most since spawn`);
       assert.ok(timed.every((g) => g.waitDurationNs! >= 0) && sinceReady >= 0);
       t.diagnostic(
-        `${snap.goroutines.length} goroutines; pause ${snap.pause.pausedMs.toFixed(2)} ms (capture ${snap.pause.captureMs.toFixed(2)} ms); decode ${snap.stats.decodeMs.toFixed(2)} ms; ${snap.stats.bytesCopied} bytes`,
+        `${snap.goroutines.length} goroutines; pause ${(snap.pauseNs / 1e6).toFixed(2)} ms (copy ${(snap.phasesNs.copy / 1e6).toFixed(2)} ms); decode ${(snap.decodeNs / 1e6).toFixed(2)} ms; ${snap.bytesRead} bytes`,
       );
     } finally {
       child.kill('SIGKILL');
@@ -180,7 +179,7 @@ test('the frame cap truncates a deep stack and marks it', async () => {
   const child = await startZoo(path, ['-depth', '1500']);
   try {
     const pid = child.pid!;
-    const plan = planForProcess(pid, bin);
+    const plan = planGoroutineCapture(bin, { bias: executableImage(pid).bias });
     const reader = new VmReader(pid);
     const paused = pauseProcess(pid);
     let capture: ReturnType<typeof captureGoroutines>;
