@@ -217,7 +217,7 @@ function changedGoroutines(plan: CapturePlan, capture: GoroutineCapture, reader:
       const before = capture.memory.has(r.address, r.size)
         ? capture.memory.read(r.address, r.size)
         : undefined;
-      if (!before || !before.every((b, j) => b === now[j])) moved.add(g);
+      if (!before?.every((b, j) => b === now[j])) moved.add(g);
     }
   }
   return moved;
