@@ -74,3 +74,39 @@ export function decodeUserRegs(bytes: Uint8Array): Registers {
     tls: addr(Number(all.fs_base)),
   };
 }
+
+/** DWARF register number (amd64 psABI numbering) -> the user_regs_struct field holding it. */
+const FIELD_OF_DWARF_REG: Record<number, RegName> = {
+  0: 'rax',
+  1: 'rdx',
+  2: 'rcx',
+  3: 'rbx',
+  4: 'rsi',
+  5: 'rdi',
+  6: 'rbp',
+  7: 'rsp',
+  8: 'r8',
+  9: 'r9',
+  10: 'r10',
+  11: 'r11',
+  12: 'r12',
+  13: 'r13',
+  14: 'r14',
+  15: 'r15',
+  16: 'rip',
+  49: 'eflags',
+  50: 'es',
+  51: 'cs',
+  52: 'ss',
+  53: 'ds',
+  54: 'fs',
+  55: 'gs',
+  58: 'fs_base',
+  59: 'gs_base',
+};
+
+/** The value of a DWARF-numbered register in a thread's registers, or undefined (e.g. xmm registers). */
+export function dwarfRegisterValue(regs: Registers, reg: number): bigint | undefined {
+  const field = FIELD_OF_DWARF_REG[reg];
+  return field === undefined ? undefined : regs.all[field];
+}

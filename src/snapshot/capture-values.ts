@@ -4,21 +4,17 @@
  * a PauseMemory, which keeps every byte it read.
  */
 import { type Address, addr } from '../common/address.js';
-import { amd64UserRegsField } from '../dwarf/regs.amd64.js';
 import { evaluate } from '../goruntime/expr-eval.js';
 import type { FrameContext } from '../goruntime/frame-context.js';
 import type { Goroutine } from '../goruntime/goroutines.js';
 import type { ValueContext } from '../goruntime/value-context.js';
-import type { Registers } from '../proc/regs.amd64.js';
+import { dwarfRegisterValue, type Registers } from '../proc/regs.amd64.js';
 import { type CapturePlan, matchName } from './capture-plan.js';
 import type { CapturedValue, FrameCapture } from './snapshot-types.js';
 
 /** Registers of a thread as DWARF register number -> value. */
 function dwarfRegisters(regs: Registers): (reg: number) => bigint | undefined {
-  return (reg) => {
-    const field = amd64UserRegsField(reg);
-    return field === undefined ? undefined : regs.all[field as keyof Registers['all']];
-  };
+  return (reg) => dwarfRegisterValue(regs, reg);
 }
 
 /** The captures of one goroutine: every frame whose function the spec names. */
