@@ -1,0 +1,81 @@
+/**
+ * The target of the pause benchmark (testdata/pausebench): starts it with N parked
+ * goroutines and talks to it over HTTP on 127.0.0.1 — the longest gap its ticker thread saw,
+ * runtime.Stack(all) on request, and net/http/pprof's goroutine?debug=2.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { buildFixture } from '../../test/support/go-fixtures.js';
+
+/** The longest gap the target's ticker thread saw in one window (CLOCK_MONOTONIC ns). */
+export interface Gap {
+  /** Longest time between two consecutive clock readings of the ticker. */
+  readonly maxNs: number;
+  /** When that gap ended. */
+  readonly endNs: number;
+  /** Clock readings in the window (how often the ticker looked). */
+  readonly loops: number;
+}
+
+/** A running pausebench process. */
+export interface PauseTarget {
+  readonly pid: number;
+  readonly port: number;
+  readonly goroutines: number;
+  /** Ends the current gap window and starts a new one; returns the ended window's longest gap. */
+  gap(): Promise<Gap>;
+  /** Runs runtime.Stack(buf, true) in the target; returns its duration (ns) and dump size. */
+  stackAll(): Promise<{ ns: number; bytes: number; startNs: number }>;
+  /** GET /debug/pprof/goroutine?debug=2; returns the bytes received and the request's wall time (ns). */
+  debug2(): Promise<{ bytes: number; ns: number }>;
+  /** Kills the target (SIGKILL) and waits for it to exit. */
+  stop(): Promise<void>;
+}
+
+const hrNs = (): number => Number(process.hrtime.bigint());
+
+/** Builds and starts testdata/pausebench with n goroutines; resolves once they are all parked. */
+export async function startPauseTarget(n: number): Promise<PauseTarget> {
+  const { path } = await buildFixture('pausebench');
+  const child: ChildProcess = spawn(path, ['-n', String(n)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    const onData = (b: Buffer): void => {
+      out += b.toString('utf8');
+      const m = /^ready (\d+)$/m.exec(out);
+      if (m) {
+        child.stdout?.off('data', onData);
+        child.stdout?.resume();
+        resolve(Number(m[1]));
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`pausebench exited (${code}) before it was ready`)));
+    child.once('error', reject);
+  });
+  const base = `http://127.0.0.1:${port}`;
+  const json = async <T>(path: string): Promise<T> => {
+    const r = await fetch(`${base}${path}`);
+    if (!r.ok) throw new Error(`GET ${path}: HTTP ${r.status}`);
+    return (await r.json()) as T;
+  };
+  return {
+    pid: child.pid as number,
+    port,
+    goroutines: n,
+    gap: () => json<Gap>('/gap'),
+    stackAll: () => json<{ ns: number; bytes: number; startNs: number }>('/stack'),
+    async debug2() {
+      const t0 = hrNs();
+      const r = await fetch(`${base}/debug/pprof/goroutine?debug=2`);
+      const body = await r.arrayBuffer();
+      if (!r.ok) throw new Error(`GET goroutine?debug=2: HTTP ${r.status}`);
+      return { bytes: body.byteLength, ns: hrNs() - t0 };
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
