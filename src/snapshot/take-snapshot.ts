@@ -38,7 +38,7 @@ export interface SnapshotOptions {
 }
 
 /** Prepares a capture of `pid`: reads its executable, loads the binary (cached), compiles the spec. */
-export function prepareProcess(pid: number, spec: Spec = EMPTY_SPEC): CapturePlan & { executable: string } {
+export function prepareProcess(pid: number, spec: Spec = EMPTY_SPEC): PreparedProcess {
   if (!processExists(pid))
     throw new PeriscopeError('not-found', `process ${pid} does not exist (it may have exited)`);
   const image = executableImage(pid);
@@ -53,9 +53,23 @@ function busyWait(ms: number): void {
   }
 }
 
-/** Takes a snapshot of one process. */
+/** Takes a snapshot of one process: prepare, then capture. */
 export function snapshotProcess(pid: number, opts: SnapshotOptions = {}): ProcessSnapshot {
-  const plan = prepareProcess(pid, opts.spec);
+  return captureProcess(pid, prepareProcess(pid, opts.spec), opts);
+}
+
+/** A prepared process, ready to be captured (possibly many times, e.g. by an agent). */
+export type PreparedProcess = CapturePlan & { readonly executable: string };
+
+/**
+ * The capture phase alone, for a process prepared earlier (the fleet prepares every process
+ * first, then captures them all close in time).
+ */
+export function captureProcess(
+  pid: number,
+  plan: PreparedProcess,
+  opts: SnapshotOptions = {},
+): ProcessSnapshot {
   if (opts.noPause) return snapshotRunning(pid, plan, opts);
   // The first capture of values in a process runs cold code (JIT, lazy DWARF); run it once
   // on the live process, outside the pause, so the pause itself is short.
