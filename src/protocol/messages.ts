@@ -1,0 +1,155 @@
+/**
+ * The messages between agents and the server: the one source of truth for both sides.
+ * Agents connect out to the server over a WebSocket (`/v1/agent`, token in the
+ * `Authorization: Bearer` header) and exchange JSON messages of these shapes.
+ *
+ * A snapshot, end to end: the server sends `prepare` (every matching process loads its
+ * binary and compiles the spec), waits for every `prepared`, then sends `capture`; each agent
+ * answers one `captured` per process, with the snapshot or an error of a named kind.
+ */
+import type { ProcessSnapshot } from '../snapshot/snapshot-types.js';
+
+/** Version of this protocol; both sides refuse a peer with another major version. */
+export const PROTOCOL_VERSION = 1;
+
+/** Why one process could not be captured (the kinds users filter on, like Side-Eye's). */
+export type ProcessErrorKind =
+  | 'BINARY_STRIPPED'
+  | 'PROCESS_MISSING'
+  | 'NOT_GO'
+  | 'PERMISSION'
+  | 'TIMEOUT'
+  | 'SPEC_MISMATCH'
+  | 'AGENT_DISCONNECTED'
+  | 'INTERNAL';
+
+/** A per-process failure, reported instead of a snapshot. */
+export interface ProcessError {
+  readonly kind: ProcessErrorKind;
+  readonly message: string;
+}
+
+/** What an agent knows about one process it monitors (its labels are what specs select on). */
+export interface ProcessDescription {
+  /** Stable within the fleet: `hostname:pid:starttime` (pid reuse makes a new key). */
+  readonly key: string;
+  readonly hostname: string;
+  readonly pid: number;
+  readonly executable: string;
+  readonly cmdline: readonly string[];
+  /** Free-form labels: executable, exe_name, hostname, pid, env.NAME (allow-listed), container, pod, namespace, … */
+  readonly labels: Readonly<Record<string, string>>;
+  readonly goVersion?: string;
+  readonly buildId?: string;
+  /** Names of the spec's program rules this process matches. */
+  readonly programs: readonly string[];
+}
+
+// ---- agent -> server
+
+/** First message after connecting. */
+export interface HelloMessage {
+  readonly type: 'hello';
+  readonly protocol: number;
+  readonly agentId: string;
+  readonly hostname: string;
+  readonly version: string;
+}
+
+/** The full list of monitored processes (sent on connect and whenever it changes). */
+export interface ProcessesMessage {
+  readonly type: 'processes';
+  readonly processes: readonly ProcessDescription[];
+}
+
+/** The outcome of `prepare` for each requested process. */
+export interface PreparedMessage {
+  readonly type: 'prepared';
+  readonly requestId: string;
+  readonly results: readonly { readonly key: string; readonly error?: ProcessError }[];
+}
+
+/** One process's capture: its snapshot, or why there is none. */
+export interface CapturedMessage {
+  readonly type: 'captured';
+  readonly requestId: string;
+  readonly key: string;
+  /** Wall-clock ms (epoch) when the capture of this process started: the skew across the fleet. */
+  readonly startedAt: number;
+  readonly snapshot?: ProcessSnapshot;
+  readonly error?: ProcessError;
+}
+
+/** Messages an agent sends. */
+export type AgentMessage = HelloMessage | ProcessesMessage | PreparedMessage | CapturedMessage;
+
+// ---- server -> agent
+
+/** The server's answer to hello, with the current spec. */
+export interface WelcomeMessage {
+  readonly type: 'welcome';
+  readonly protocol: number;
+  readonly specVersion: number;
+  /** The spec as YAML text (agents parse it with src/spec). */
+  readonly spec: string;
+}
+
+/** The spec changed. */
+export interface SpecMessage {
+  readonly type: 'spec';
+  readonly specVersion: number;
+  readonly spec: string;
+}
+
+/** Phase 1 of a snapshot: load binaries and compile the spec for these processes. */
+export interface PrepareMessage {
+  readonly type: 'prepare';
+  readonly requestId: string;
+  readonly keys: readonly string[];
+  readonly specVersion: number;
+  readonly noPause?: boolean;
+}
+
+/** Phase 2: capture the prepared processes now. */
+export interface CaptureMessage {
+  readonly type: 'capture';
+  readonly requestId: string;
+  readonly keys: readonly string[];
+}
+
+/** Forget a request (the server gave up on it). */
+export interface AbortMessage {
+  readonly type: 'abort';
+  readonly requestId: string;
+}
+
+/** Messages the server sends. */
+export type ServerMessage = WelcomeMessage | SpecMessage | PrepareMessage | CaptureMessage | AbortMessage;
+
+const AGENT_TYPES = new Set(['hello', 'processes', 'prepared', 'captured']);
+const SERVER_TYPES = new Set(['welcome', 'spec', 'prepare', 'capture', 'abort']);
+
+function parse(text: string, types: Set<string>, from: string): { type: string } {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw new Error(`malformed message from ${from}: not JSON`);
+  }
+  if (typeof v !== 'object' || v === null || typeof (v as { type?: unknown }).type !== 'string') {
+    throw new Error(`malformed message from ${from}: no "type"`);
+  }
+  const type = (v as { type: string }).type;
+  if (!types.has(type)) throw new Error(`unknown message type "${type}" from ${from}`);
+  return v as { type: string };
+}
+
+/** Parses a message from an agent; throws a one-line Error for anything malformed. */
+export function parseAgentMessage(text: string): AgentMessage {
+  return parse(text, AGENT_TYPES, 'agent') as AgentMessage;
+}
+
+/** Parses a message from the server; throws a one-line Error for anything malformed. */
+export function parseServerMessage(text: string): ServerMessage {
+  return parse(text, SERVER_TYPES, 'server') as ServerMessage;
+}
