@@ -7,6 +7,7 @@
  * binary and compiles the spec), waits for every `prepared`, then sends `capture`; each agent
  * answers one `captured` per process, with the snapshot or an error of a named kind.
  */
+import { inflateSync } from 'node:zlib';
 import type { ProcessSnapshot } from '../snapshot/snapshot-types.js';
 
 /** Version of this protocol; both sides refuse a peer with another major version. */
@@ -77,7 +78,23 @@ export interface CapturedMessage {
   /** Wall-clock ms (epoch) when the capture of this process started: the skew across the fleet. */
   readonly startedAt: number;
   readonly snapshot?: ProcessSnapshot;
+  /**
+   * Instead of `snapshot` when it is large (100k goroutines make ~300 MB of JSON, ~20 MB
+   * deflated): base64 of the zlib-deflated JSON of the ProcessSnapshot. Read either form
+   * with `capturedSnapshot`.
+   */
+  readonly snapshotDeflated?: string;
+  /** Wall-clock ms the agent spent on this process (capture, decode, encode). */
+  readonly elapsedMs?: number;
   readonly error?: ProcessError;
+}
+
+/** The snapshot of a `captured` message, inflating `snapshotDeflated` (at most `maxBytes` of JSON). */
+export function capturedSnapshot(msg: CapturedMessage, maxBytes = 512 << 20): ProcessSnapshot | undefined {
+  if (msg.snapshot) return msg.snapshot;
+  if (msg.snapshotDeflated === undefined) return undefined;
+  const json = inflateSync(Buffer.from(msg.snapshotDeflated, 'base64'), { maxOutputLength: maxBytes });
+  return JSON.parse(json.toString('utf8')) as ProcessSnapshot;
 }
 
 /** Messages an agent sends. */
