@@ -1,0 +1,258 @@
+/**
+ * The embedded store: one DuckDB file in a data directory. Writers (snapshot, spec set,
+ * import) open it read-write; readers (query, links, export) open it read-only, with file
+ * access and extension loading switched off, so user SQL cannot change or leave the store.
+ * DuckDB never downloads extensions here (autoinstall and autoload are off).
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { PeriscopeError } from '../common/errors.js';
+import { parseSpec, SpecError } from '../spec/spec-parse.js';
+import { DB_FILE } from './data-dir.js';
+import { exportSnapshot, importSnapshot } from './export-import.js';
+import { snapshotRows, writeSnapshotRows } from './ingest.js';
+import { linksOfGoroutine } from './links-query.js';
+import { createQueryViews } from './query-views.js';
+import { prepareReadOnly, sqlError } from './read-only-sql.js';
+import { resultCells } from './result-cells.js';
+import { ensureSchema, SCHEMA_VERSION, schemaVersion } from './schema.js';
+import { addVersion, currentSpec, readVersions, versionOfText } from './spec-history.js';
+import type {
+  ExportFormat,
+  ImportResult,
+  QueryResult,
+  QueryScope,
+  SetSpecResult,
+  SnapshotInfo,
+  SnapshotInput,
+  SpecVersion,
+  Store,
+} from './store.js';
+
+/** How to open a store. */
+export interface OpenOptions {
+  /** Open for reading only (queries, export); the default opens for writing. */
+  readonly readOnly?: boolean;
+  /** How long to wait for another Periscope process that holds the store (default 10 s). */
+  readonly waitMs?: number;
+}
+
+const NO_DOWNLOADS = { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' };
+
+async function openInstance(file: string, readOnly: boolean, waitMs: number): Promise<DuckDBInstance> {
+  const options: Record<string, string> = readOnly
+    ? {
+        ...NO_DOWNLOADS,
+        access_mode: 'READ_ONLY',
+        enable_external_access: 'false',
+        lock_configuration: 'true',
+      }
+    : { ...NO_DOWNLOADS };
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      return await DuckDBInstance.create(file, options);
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      if (!/lock/i.test(msg)) throw new PeriscopeError('corrupt', `cannot open the store ${file}: ${msg}`);
+      if (Date.now() >= deadline) {
+        const holder = /PID (\d+)/.exec(msg)?.[1];
+        throw new PeriscopeError(
+          'timeout',
+          `the store ${file} is in use by another process${holder ? ` (PID ${holder})` : ''}; wait for it to finish and try again`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+/** The embedded DuckDB implementation of Store. */
+export class DuckDBStore implements Store {
+  private constructor(
+    readonly location: string,
+    private readonly instance: DuckDBInstance,
+    private readonly conn: DuckDBConnection,
+    private readonly readOnly: boolean,
+  ) {}
+
+  /** Opens (creating when writing) the store in a data directory. */
+  static async open(dir: string, opts: OpenOptions = {}): Promise<DuckDBStore> {
+    const file = join(dir, DB_FILE);
+    const readOnly = opts.readOnly === true;
+    if (readOnly && !existsSync(file))
+      throw new PeriscopeError(
+        'not-found',
+        `no store in ${dir} yet; take a snapshot with \`periscope snapshot --pid PID\` (or give --data DIR)`,
+      );
+    if (!readOnly) mkdirSync(dir, { recursive: true });
+    const instance = await openInstance(file, readOnly, opts.waitMs ?? 10_000);
+    const conn = await instance.connect();
+    try {
+      if (!readOnly) await ensureSchema(conn);
+      const v = await schemaVersion(conn);
+      if (v !== SCHEMA_VERSION)
+        throw new PeriscopeError(
+          'unsupported',
+          `${file} has store schema "${v}"; this Periscope uses ${SCHEMA_VERSION}`,
+        );
+    } catch (e) {
+      conn.closeSync();
+      instance.closeSync();
+      throw e instanceof PeriscopeError
+        ? e
+        : new PeriscopeError('corrupt', `${file}: ${(e as Error).message}`);
+    }
+    return new DuckDBStore(dir, instance, conn, readOnly);
+  }
+
+  private writable(what: string): void {
+    if (this.readOnly) throw new Error(`${what} needs a store opened for writing`);
+  }
+
+  private async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    await this.conn.run('BEGIN TRANSACTION');
+    try {
+      const out = await fn();
+      await this.conn.run('COMMIT');
+      return out;
+    } catch (e) {
+      await this.conn.run('ROLLBACK');
+      throw e;
+    }
+  }
+
+  /** Stores a snapshot and returns its id. */
+  async addSnapshot(input: SnapshotInput): Promise<number> {
+    this.writable('storing a snapshot');
+    return this.transaction(async () => {
+      const r = await this.conn.runAndReadAll('SELECT coalesce(max(snapshot_id), 0) + 1 FROM raw.snapshots');
+      const id = Number(r.getRows()[0]![0]);
+      const version = input.specText === '' ? null : await versionOfText(this.conn, input.specText);
+      await writeSnapshotRows(this.conn, snapshotRows(id, input, version));
+      return id;
+    });
+  }
+
+  /** Every snapshot, oldest first. */
+  async listSnapshots(): Promise<SnapshotInfo[]> {
+    const r = await this.conn.runAndReadAll(
+      `SELECT snapshot_id, strftime(created_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ'), labels, spec_version, process_count, goroutine_count FROM raw.snapshots ORDER BY snapshot_id`,
+    );
+    return r.getRowsJS().map(([id, at, labels, v, p, g]) => ({
+      snapshotId: Number(id),
+      createdAt: String(at),
+      labels: JSON.parse(String(labels)) as Record<string, string>,
+      specVersion: v === null ? null : Number(v),
+      processes: Number(p),
+      goroutines: Number(g),
+    }));
+  }
+
+  /** Runs a read-only statement on a fresh connection whose temp views show `scope`. */
+  private async onScopedConnection<T>(
+    scope: QueryScope,
+    fn: (conn: DuckDBConnection, snapshotIds: number[], warnings: string[]) => Promise<T>,
+  ): Promise<T> {
+    const { spec } = await currentSpec(this.conn);
+    const conn = await this.instance.connect();
+    try {
+      const built = await createQueryViews(conn, spec, scope);
+      return await fn(
+        conn,
+        built.snapshotIds,
+        built.problems.map((p) => p.message),
+      );
+    } finally {
+      conn.closeSync();
+    }
+  }
+
+  /** Runs one read-only SQL statement over the tables of the current spec. */
+  async query(sql: string, scope: QueryScope): Promise<QueryResult> {
+    return this.onScopedConnection(scope, async (conn, snapshotIds, warnings) => {
+      const prepared = await prepareReadOnly(conn, sql);
+      try {
+        const { columns, rows } = resultCells(await prepared.runAndReadAll());
+        return { columns, rows, warnings, snapshotIds };
+      } catch (e) {
+        throw sqlError(e);
+      }
+    });
+  }
+
+  /** What a goroutine links to and is linked from. */
+  async links(snapshotId: number, processId: string, goroutineId: number): Promise<QueryResult> {
+    return this.onScopedConnection({ snapshot: snapshotId }, async (conn, snapshotIds, warnings) => {
+      const { columns, rows } = resultCells(await linksOfGoroutine(conn, processId, goroutineId));
+      return { columns, rows, warnings, snapshotIds };
+    });
+  }
+
+  /** The current spec version, if any. */
+  async currentSpec(): Promise<SpecVersion | undefined> {
+    return (await readVersions(this.conn, 'current'))[0];
+  }
+
+  /** One spec version. */
+  async specVersion(version: number): Promise<SpecVersion | undefined> {
+    return (await readVersions(this.conn, version))[0];
+  }
+
+  /** Every spec version, oldest first. */
+  async specLog(): Promise<SpecVersion[]> {
+    return readVersions(this.conn);
+  }
+
+  /** Validates (YAML, names, derived-table cycles) and records a new spec version. */
+  async setSpec(yaml: string, author: string, source: string): Promise<SetSpecResult> {
+    this.writable('setting the spec');
+    const spec = parseSpec(yaml, source);
+    const conn = await this.instance.connect();
+    let warnings: string[];
+    try {
+      const built = await createQueryViews(conn, spec, { all: true });
+      const fatal = built.problems.filter((p) => /cycle|built-in|key column/.test(p.message));
+      if (fatal.length > 0)
+        throw new SpecError(
+          source,
+          fatal.map((p) => ({ line: p.at?.line ?? 1, column: p.at?.column ?? 1, message: p.message })),
+        );
+      warnings = built.problems.map((p) => `${source}:${p.at?.line ?? 1}:${p.at?.column ?? 1}: ${p.message}`);
+    } finally {
+      conn.closeSync();
+    }
+    const { version, changed } = await addVersion(this.conn, yaml, author);
+    return { version, changed, warnings };
+  }
+
+  /** Writes one snapshot as a DuckDB file or a directory of Parquet files; returns what was left out. */
+  async exportSnapshot(snapshotId: number, format: ExportFormat, out: string): Promise<void> {
+    await this.exportWithNotes(snapshotId, format, out);
+  }
+
+  /** exportSnapshot, returning the spec tables that could not be exported and why. */
+  async exportWithNotes(snapshotId: number, format: ExportFormat, out: string): Promise<string[]> {
+    this.writable('exporting (it writes files)');
+    const { spec } = await currentSpec(this.conn);
+    const conn = await this.instance.connect();
+    try {
+      return await exportSnapshot(conn, spec, snapshotId, format, out);
+    } finally {
+      conn.closeSync();
+    }
+  }
+
+  /** Reads a snapshot written by exportSnapshot. */
+  async importSnapshot(path: string): Promise<ImportResult> {
+    this.writable('importing');
+    return this.transaction(() => importSnapshot(this.conn, path));
+  }
+
+  /** Closes the database. */
+  close(): void {
+    this.conn.closeSync();
+    this.instance.closeSync();
+  }
+}

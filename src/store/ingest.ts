@@ -1,0 +1,194 @@
+/**
+ * Turning a snapshot (plain data) into rows of the raw tables and appending them. Stacks are
+ * deduplicated by content (function, file, line, inlined, hidden of every frame), so the same
+ * code path has the same `stack_id` in every process and every snapshot.
+ */
+import { createHash } from 'node:crypto';
+import { basename } from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { SnapshotGoroutine } from '../snapshot/snapshot-types.js';
+import { TableWriter } from './bulk-append.js';
+import { CAPTURED, FRAMES, GOROUTINES, PROCESSES, SNAPSHOTS, STACKS } from './schema.js';
+import type { SnapshotInput } from './store.js';
+
+/** The process id of a process in a snapshot: "hostname:pid". */
+export function processId(hostname: string, pid: number): string {
+  return `${hostname}:${pid}`;
+}
+
+/** A stack's content key and its id (16 hex digits of SHA-256 of the key). */
+export function stackKey(g: SnapshotGoroutine): { key: string; id: string } {
+  const key = g.stack.frames
+    .map((f) => `${f.function}\u0000${f.file}\u0000${f.line}\u0000${f.inlined ? 1 : 0}${f.hidden ? 1 : 0}`)
+    .join('\u0001');
+  return { key, id: createHash('sha256').update(key).digest('hex').slice(0, 16) };
+}
+
+/** Writers for every raw table of one snapshot. */
+export interface SnapshotRows {
+  readonly snapshots: TableWriter;
+  readonly processes: TableWriter;
+  readonly goroutines: TableWriter;
+  readonly frames: TableWriter;
+  readonly captured: TableWriter;
+  /** New candidate stacks (deduplicated within this snapshot; the store skips known ones). */
+  readonly stacks: TableWriter;
+  readonly stackIds: readonly string[];
+}
+
+function goroutineRows(rows: SnapshotRows, sid: number, pid: string, g: SnapshotGoroutine, stackId: string) {
+  const frames = g.stack.frames;
+  rows.goroutines.add(
+    sid,
+    pid,
+    g.id,
+    g.status,
+    g.waitReason ?? null,
+    g.waitDurationNs ?? null,
+    JSON.stringify(Object.fromEntries(g.labels)),
+    g.createdBy?.function ?? null,
+    g.createdBy?.file ?? null,
+    g.createdBy?.line ?? null,
+    g.createdBy?.parentId ?? null,
+    g.startFunction ?? null,
+    stackId,
+    frames.length,
+    frames[0]?.function ?? null,
+    g.threadId ?? null,
+    g.system,
+    g.lockedToThread,
+    g.address,
+    g.stack.end,
+    g.stack.error ?? null,
+    JSON.stringify(g.errors),
+    g.inconsistent === true,
+  );
+  for (let d = 0; d < frames.length; d++) {
+    const f = frames[d]!;
+    rows.frames.add(
+      sid,
+      pid,
+      g.id,
+      d,
+      f.function,
+      f.file,
+      f.line,
+      f.pc,
+      f.entry,
+      f.sp,
+      f.cfa,
+      f.inlined,
+      f.hidden,
+    );
+  }
+  for (const c of g.captures) {
+    for (const v of c.values) {
+      rows.captured.add(
+        sid,
+        pid,
+        g.id,
+        c.depth,
+        c.function,
+        c.table,
+        v.column,
+        v.expr,
+        v.value === null ? null : JSON.stringify(v.value),
+        v.error ?? null,
+      );
+    }
+  }
+}
+
+/** Builds the rows of one snapshot (nothing is written yet). */
+export function snapshotRows(sid: number, input: SnapshotInput, specVersion: number | null): SnapshotRows {
+  const rows: SnapshotRows = {
+    snapshots: new TableWriter('snapshots', SNAPSHOTS),
+    processes: new TableWriter('processes', PROCESSES),
+    goroutines: new TableWriter('goroutines', GOROUTINES),
+    frames: new TableWriter('frames', FRAMES),
+    captured: new TableWriter('captured', CAPTURED),
+    stacks: new TableWriter('new_stacks', STACKS),
+    stackIds: [],
+  };
+  const seen = new Map<string, string>();
+  let goroutines = 0;
+  for (const p of input.processes) {
+    const s = p.snapshot;
+    const pid = processId(p.hostname, s.pid);
+    rows.processes.add(
+      sid,
+      pid,
+      p.hostname,
+      s.pid,
+      p.program ?? basename(s.executable),
+      s.executable,
+      s.buildId ?? null,
+      s.goVersion ?? null,
+      new Date(s.takenAt),
+      s.mode,
+      s.pauseNs,
+      s.phasesNs.stop,
+      s.phasesNs.copy,
+      s.phasesNs.values,
+      s.phasesNs.resume,
+      s.bytesRead,
+      s.decodeNs,
+      s.threads,
+      s.goroutines.length,
+      s.allglen,
+      s.truncated,
+      JSON.stringify(s.specFunctionsAbsent),
+      null,
+    );
+    for (const g of s.goroutines) {
+      const { key, id } = stackKey(g);
+      const known = seen.get(key);
+      if (known === undefined) {
+        seen.set(key, id);
+        (rows.stackIds as string[]).push(id);
+        g.stack.frames.forEach((f, d) => {
+          rows.stacks.add(id, d, f.function, f.file, f.line, f.inlined, f.hidden);
+        });
+      }
+      goroutineRows(rows, sid, pid, g, known ?? id);
+      goroutines++;
+    }
+  }
+  for (const f of input.failed ?? []) {
+    const cells = new Array<null>(PROCESSES.length - 6).fill(null);
+    rows.processes.add(
+      sid,
+      processId(f.hostname, f.pid),
+      f.hostname,
+      f.pid,
+      f.program ?? (f.executable ? basename(f.executable) : null),
+      f.executable ?? null,
+      ...cells,
+      f.error,
+    );
+  }
+  rows.snapshots.add(
+    sid,
+    input.createdAt ?? new Date(),
+    JSON.stringify(input.labels ?? {}),
+    specVersion,
+    input.specText,
+    input.processes.length,
+    input.failed?.length ?? 0,
+    goroutines,
+  );
+  return rows;
+}
+
+/** Appends the rows of a snapshot, adding only the stacks the store does not have yet. */
+export async function writeSnapshotRows(conn: DuckDBConnection, rows: SnapshotRows): Promise<void> {
+  for (const w of [rows.snapshots, rows.processes, rows.goroutines, rows.frames, rows.captured])
+    await w.flush(conn, 'raw');
+  // Stacks go through a temp table so that known ones are skipped in one anti-join.
+  await conn.run('CREATE OR REPLACE TEMP TABLE new_stacks AS SELECT * FROM raw.stacks LIMIT 0');
+  await rows.stacks.flush(conn, 'main', 'temp');
+  await conn.run(
+    'INSERT INTO raw.stacks SELECT * FROM temp.new_stacks n WHERE n.stack_id NOT IN (SELECT DISTINCT stack_id FROM raw.stacks)',
+  );
+  await conn.run('DROP TABLE temp.new_stacks');
+}

@@ -1,0 +1,170 @@
+/**
+ * The stored (raw) tables of the DuckDB store, in the schema `raw`. The built-in tables users
+ * query (`goroutines`, `frames`, …) are views over these with the same columns; docs/tables.md
+ * documents every column. Column names and order are a contract: change them only with a
+ * schema version bump and a migration.
+ */
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { type ColumnList, createTableSql } from './bulk-append.js';
+
+/** The version of the raw schema written to `raw.meta`. */
+export const SCHEMA_VERSION = '1';
+
+/** Columns of `snapshots`. */
+export const SNAPSHOTS: ColumnList = [
+  ['snapshot_id', 'bigint'],
+  ['created_at', 'time'],
+  ['labels', 'json'],
+  ['spec_version', 'int'],
+  ['capture_spec', 'text'],
+  ['process_count', 'int'],
+  ['failed_processes', 'int'],
+  ['goroutine_count', 'bigint'],
+];
+
+/** Columns of `processes`. */
+export const PROCESSES: ColumnList = [
+  ['snapshot_id', 'bigint'],
+  ['process_id', 'text'],
+  ['hostname', 'text'],
+  ['pid', 'bigint'],
+  ['program', 'text'],
+  ['executable', 'text'],
+  ['build_id', 'text'],
+  ['go_version', 'text'],
+  ['taken_at', 'time'],
+  ['mode', 'text'],
+  ['pause_ns', 'bigint'],
+  ['stop_ns', 'bigint'],
+  ['copy_ns', 'bigint'],
+  ['values_ns', 'bigint'],
+  ['resume_ns', 'bigint'],
+  ['bytes_read', 'bigint'],
+  ['decode_ns', 'bigint'],
+  ['threads', 'int'],
+  ['goroutine_count', 'bigint'],
+  ['allglen', 'bigint'],
+  ['truncated', 'bool'],
+  ['spec_functions_absent', 'json'],
+  ['error', 'text'],
+];
+
+/** Columns of `goroutines`. */
+export const GOROUTINES: ColumnList = [
+  ['snapshot_id', 'bigint'],
+  ['process_id', 'text'],
+  ['goroutine_id', 'bigint'],
+  ['status', 'text'],
+  ['wait_reason', 'text'],
+  ['wait_ns', 'bigint'],
+  ['labels', 'json'],
+  ['created_by', 'text'],
+  ['created_by_file', 'text'],
+  ['created_by_line', 'int'],
+  ['created_by_goroutine', 'bigint'],
+  ['start_function', 'text'],
+  ['stack_id', 'text'],
+  ['frame_count', 'int'],
+  ['top_function', 'text'],
+  ['thread_id', 'bigint'],
+  ['system', 'bool'],
+  ['locked_to_thread', 'bool'],
+  ['address', 'bigint'],
+  ['stack_end', 'text'],
+  ['stack_error', 'text'],
+  ['errors', 'json'],
+  ['inconsistent', 'bool'],
+];
+
+/** Columns of `frames` (depth 0 = innermost). */
+export const FRAMES: ColumnList = [
+  ['snapshot_id', 'bigint'],
+  ['process_id', 'text'],
+  ['goroutine_id', 'bigint'],
+  ['depth', 'int'],
+  ['function', 'text'],
+  ['file', 'text'],
+  ['line', 'int'],
+  ['pc', 'bigint'],
+  ['entry', 'bigint'],
+  ['sp', 'bigint'],
+  ['cfa', 'bigint'],
+  ['inlined', 'bool'],
+  ['hidden', 'bool'],
+];
+
+/** Columns of `stacks` (deduplicated across snapshots by content). */
+export const STACKS: ColumnList = [
+  ['stack_id', 'text'],
+  ['depth', 'int'],
+  ['function', 'text'],
+  ['file', 'text'],
+  ['line', 'int'],
+  ['inlined', 'bool'],
+  ['hidden', 'bool'],
+];
+
+/** Columns of `captured` (every captured value, long form). */
+export const CAPTURED: ColumnList = [
+  ['snapshot_id', 'bigint'],
+  ['process_id', 'text'],
+  ['goroutine_id', 'bigint'],
+  ['depth', 'int'],
+  ['function', 'text'],
+  ['table_name', 'text'],
+  ['column', 'text'],
+  ['expr', 'text'],
+  ['value', 'json'],
+  ['error', 'text'],
+];
+
+/** Columns of `spec_versions`. */
+export const SPEC_VERSIONS: ColumnList = [
+  ['version', 'int'],
+  ['created_at', 'time'],
+  ['author', 'text'],
+  ['yaml', 'text'],
+  ['diff', 'text'],
+];
+
+/** The per-snapshot raw tables, in the order they are written, exported and imported. */
+export const SNAPSHOT_TABLES: readonly (readonly [string, ColumnList])[] = [
+  ['snapshots', SNAPSHOTS],
+  ['processes', PROCESSES],
+  ['goroutines', GOROUTINES],
+  ['frames', FRAMES],
+  ['captured', CAPTURED],
+];
+
+/** Every built-in table name (spec tables may not take these names). */
+export const BUILTIN_TABLES = [
+  'snapshots',
+  'processes',
+  'goroutines',
+  'frames',
+  'stacks',
+  'captured',
+  'spec_versions',
+  'links',
+] as const;
+
+/** Creates the raw schema if it is missing and checks its version. */
+export async function ensureSchema(conn: DuckDBConnection): Promise<void> {
+  await conn.run('CREATE SCHEMA IF NOT EXISTS raw');
+  for (const [name, cols] of SNAPSHOT_TABLES) await conn.run(createTableSql(`raw.${name}`, cols));
+  await conn.run(createTableSql('raw.stacks', STACKS));
+  await conn.run(createTableSql('raw.spec_versions', SPEC_VERSIONS));
+  await conn.run(
+    'CREATE TABLE IF NOT EXISTS raw.imports (snapshot_id BIGINT, original_snapshot_id BIGINT, path VARCHAR, format VARCHAR, imported_at TIMESTAMPTZ)',
+  );
+  await conn.run('CREATE TABLE IF NOT EXISTS raw.meta (key VARCHAR PRIMARY KEY, value VARCHAR)');
+  await conn.run(`INSERT OR IGNORE INTO raw.meta VALUES ('schema_version', '${SCHEMA_VERSION}')`);
+}
+
+/** Reads the schema version of an open store ('' when it has none). */
+export async function schemaVersion(conn: DuckDBConnection): Promise<string> {
+  const r = await conn.runAndReadAll(
+    "SELECT value FROM raw.meta WHERE key = 'schema_version' UNION ALL SELECT '' LIMIT 1",
+  );
+  return String(r.getRows()[0]?.[0] ?? '');
+}

@@ -1,0 +1,124 @@
+/**
+ * The store: where snapshots live and how they are asked about. This module holds only the
+ * interface and its plain-data types; `duckdb-store.ts` is the embedded DuckDB implementation.
+ * A server may implement the same interface over another backend (see docs/tables.md).
+ */
+import type { ProcessSnapshot } from '../snapshot/snapshot-types.js';
+
+/** A process that was snapshotted, with where it runs. */
+export interface StoredProcessInput {
+  readonly hostname: string;
+  /** Program name (a spec `programs` entry); defaults to the executable's base name. */
+  readonly program?: string;
+  readonly snapshot: ProcessSnapshot;
+}
+
+/** A process that could not be snapshotted: it is kept as a `processes` row with `error`. */
+export interface FailedProcessInput {
+  readonly hostname: string;
+  readonly pid: number;
+  readonly program?: string;
+  readonly executable?: string;
+  readonly error: string;
+}
+
+/** Everything one snapshot stores. */
+export interface SnapshotInput {
+  readonly processes: readonly StoredProcessInput[];
+  readonly failed?: readonly FailedProcessInput[];
+  readonly labels?: Readonly<Record<string, string>>;
+  /** The YAML text of the spec that captured the values ('' for none). */
+  readonly specText: string;
+  /** Defaults to now. */
+  readonly createdAt?: Date;
+}
+
+/** One stored snapshot, as listed. */
+export interface SnapshotInfo {
+  readonly snapshotId: number;
+  readonly createdAt: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly specVersion: number | null;
+  readonly processes: number;
+  readonly goroutines: number;
+}
+
+/** One version of the spec. */
+export interface SpecVersion {
+  readonly version: number;
+  readonly createdAt: string;
+  readonly author: string;
+  readonly yaml: string;
+  /** Unified diff against the previous version ('' for the first). */
+  readonly diff: string;
+}
+
+/** What a query sees: one snapshot (the latest by default) or all of them. */
+export type QueryScope = { readonly snapshot: number } | { readonly all: true } | { readonly latest: true };
+
+/** A column of a result: its name and DuckDB type (JSON for structured values). */
+export interface ResultColumn {
+  readonly name: string;
+  readonly type: string;
+}
+
+/** Cell values are JSON-ready: numbers, strings, booleans, null, and parsed JSON for JSON columns. */
+export type Cell = null | boolean | number | string | Cell[] | { [key: string]: Cell };
+
+/** Rows of a query with their columns and anything the user should know (e.g. a broken derived table). */
+export interface QueryResult {
+  readonly columns: readonly ResultColumn[];
+  readonly rows: readonly (readonly Cell[])[];
+  readonly warnings: readonly string[];
+  /** The snapshots the query's tables showed (empty when the store has none). */
+  readonly snapshotIds: readonly number[];
+}
+
+/** Formats a snapshot can be exported in. */
+export type ExportFormat = 'duckdb' | 'parquet';
+
+/** What an import did. */
+export interface ImportResult {
+  readonly snapshotId: number;
+  /** Set when the snapshot's id was already used here and it got a new one. */
+  readonly originalId?: number;
+  /** Spec versions that came along (into a store that had none). */
+  readonly specVersionsImported: number;
+}
+
+/** What `setSpec` did. */
+export interface SetSpecResult {
+  readonly version: number;
+  /** False when the text was the current version already. */
+  readonly changed: boolean;
+  /** Derived tables or links that could not be built over the stored data (not fatal). */
+  readonly warnings: readonly string[];
+}
+
+/** A storage backend for snapshots, the spec history and SQL over them. */
+export interface Store {
+  /** Where the data lives (a directory for DuckDB), for messages. */
+  readonly location: string;
+  /** Stores a snapshot and returns its id. */
+  addSnapshot(input: SnapshotInput): Promise<number>;
+  /** Every snapshot, oldest first. */
+  listSnapshots(): Promise<SnapshotInfo[]>;
+  /** Runs one read-only SQL statement over the tables of the current spec. */
+  query(sql: string, scope: QueryScope): Promise<QueryResult>;
+  /** What a goroutine links to and is linked from, through the current spec's links. */
+  links(snapshotId: number, processId: string, goroutineId: number): Promise<QueryResult>;
+  /** The current spec version, if any was set. */
+  currentSpec(): Promise<SpecVersion | undefined>;
+  /** One spec version. */
+  specVersion(version: number): Promise<SpecVersion | undefined>;
+  /** Every spec version, oldest first. */
+  specLog(): Promise<SpecVersion[]>;
+  /** Validates and records a new spec version (if the text changed). */
+  setSpec(yaml: string, author: string, source: string): Promise<SetSpecResult>;
+  /** Writes one snapshot as a standalone DuckDB file or a directory of Parquet files. */
+  exportSnapshot(snapshotId: number, format: ExportFormat, out: string): Promise<void>;
+  /** Reads a snapshot written by exportSnapshot. */
+  importSnapshot(path: string): Promise<ImportResult>;
+  /** Releases the store (files, locks). */
+  close(): void;
+}
