@@ -1,0 +1,43 @@
+/** Routes about the fleet: health, agents and the processes they monitor. */
+
+import type { ServerContext } from './context.js';
+import { SERVER_VERSION } from './context.js';
+import { sendJson } from './http-io.js';
+import type { Route } from './http-router.js';
+import { parseSelector } from './selector.js';
+
+/** GET /v1/health, GET /v1/agents, GET /v1/processes. */
+export function fleetRoutes(ctx: ServerContext): Route[] {
+  return [
+    {
+      method: 'GET',
+      path: '/v1/health',
+      need: 'public',
+      handle: ({ res }) => {
+        const agents = ctx.registry.agents();
+        sendJson(res, 200, {
+          status: 'ok',
+          version: SERVER_VERSION,
+          startedAt: ctx.startedAt.toISOString(),
+          agentsConnected: agents.filter((a) => a.connected).length,
+          snapshotsInFlight: ctx.orchestrator.inFlight(),
+        });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/agents',
+      need: 'user',
+      handle: ({ res }) => sendJson(res, 200, { agents: ctx.registry.agents() }),
+    },
+    {
+      method: 'GET',
+      path: '/v1/processes',
+      need: 'user',
+      handle: ({ res, url }) => {
+        const selector = parseSelector(url.searchParams.get('select') ?? undefined);
+        sendJson(res, 200, { selector: selector.text, processes: ctx.registry.processes(selector) });
+      },
+    },
+  ];
+}

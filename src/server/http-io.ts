@@ -1,0 +1,89 @@
+/** Reading requests and writing responses of the JSON API (bounded bodies, no framework). */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HttpError } from './http-errors.js';
+
+/** Largest request body accepted (a spec or a SQL text is far smaller). */
+export const MAX_BODY = 4 << 20;
+
+/** Reads the whole body as text; 413 when it is too large. */
+export async function readBody(req: IncomingMessage, limit = MAX_BODY): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const b = chunk as Buffer;
+    size += b.length;
+    if (size > limit) throw new HttpError(413, 'too-large', `request body over ${limit} bytes`);
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Reads a JSON object body; 400 with the parser's message when it is not one. An empty body is {}. */
+export async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const text = await readBody(req);
+  if (text.trim() === '') return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new HttpError(400, 'bad-json', `request body is not valid JSON: ${(e as Error).message}`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new HttpError(400, 'bad-json', 'request body must be a JSON object');
+  return v as Record<string, unknown>;
+}
+
+/** Sends a JSON response. */
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = `${JSON.stringify(body)}\n`;
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+/** Sends a text response of the given content type. */
+export function sendText(res: ServerResponse, status: number, type: string, body: string): void {
+  res.writeHead(status, { 'content-type': `${type}; charset=utf-8`, 'cache-control': 'no-store' });
+  res.end(body);
+}
+
+/** Sends an error as `{ "error": { "code", "message" } }`. */
+export function sendError(res: ServerResponse, err: HttpError): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendJson(res, err.status, { error: { code: err.code, message: err.message } });
+}
+
+/** A string field of a JSON body (undefined when absent); 400 when it has another type. */
+export function optString(body: Record<string, unknown>, name: string): string | undefined {
+  const v = body[name];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw new HttpError(400, 'bad-request', `"${name}" must be a string`);
+  return v;
+}
+
+/** A boolean field of a JSON body (false when absent); 400 when it has another type. */
+export function optBool(body: Record<string, unknown>, name: string): boolean {
+  const v = body[name];
+  if (v === undefined || v === null) return false;
+  if (typeof v !== 'boolean') throw new HttpError(400, 'bad-request', `"${name}" must be true or false`);
+  return v;
+}
+
+/** A string→string map field of a JSON body ({} when absent); 400 otherwise. */
+export function optLabels(body: Record<string, unknown>, name: string): Record<string, string> {
+  const v = body[name];
+  if (v === undefined || v === null) return {};
+  if (typeof v !== 'object' || Array.isArray(v))
+    throw new HttpError(400, 'bad-request', `"${name}" must be an object of string values`);
+  const out: Record<string, string> = {};
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    if (typeof x !== 'string' && typeof x !== 'number' && typeof x !== 'boolean')
+      throw new HttpError(400, 'bad-request', `"${name}.${k}" must be a string`);
+    if (k === '' || k.length > 200)
+      throw new HttpError(400, 'bad-request', `label names must be 1 to 200 characters`);
+    out[k] = String(x);
+  }
+  return out;
+}

@@ -1,0 +1,137 @@
+/**
+ * The route table of the JSON API and its dispatcher: match method and path (`{name}`
+ * segments become params), authenticate the bearer token, check the role, run the handler,
+ * and turn every error into a JSON error response. The table is also what the OpenAPI
+ * document is checked against.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HttpError, toHttpError } from './http-errors.js';
+import { sendError } from './http-io.js';
+import { type Role, roleAllows, type TokenInfo, type TokenStore } from './tokens.js';
+
+/** HTTP methods the API uses. */
+export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+/** What a route needs: no token, or a token whose role allows this role's actions. */
+export type Need = 'public' | Role;
+
+/** What a handler gets. */
+export interface RouteContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly url: URL;
+  readonly params: Readonly<Record<string, string>>;
+  /** The caller's token (undefined on public routes). */
+  readonly token: TokenInfo | undefined;
+}
+
+/** One API route. */
+export interface Route {
+  readonly method: Method;
+  /** OpenAPI-style path, e.g. `/v1/snapshots/{id}`. */
+  readonly path: string;
+  readonly need: Need;
+  handle(ctx: RouteContext): Promise<void> | void;
+}
+
+interface Compiled {
+  readonly route: Route;
+  readonly re: RegExp;
+  readonly names: string[];
+}
+
+/** The bearer token of a request (from `Authorization: Bearer …`). */
+export function bearer(req: IncomingMessage): string | undefined {
+  const h = req.headers.authorization;
+  if (typeof h !== 'string') return undefined;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
+  return m?.[1];
+}
+
+/** Checks a request's token against a need; throws 401/403 with what to do. */
+export function authorize(tokens: TokenStore, req: IncomingMessage, need: Need): TokenInfo | undefined {
+  if (need === 'public') return undefined;
+  const given = bearer(req);
+  const token = tokens.verify(given);
+  if (!token)
+    throw new HttpError(
+      401,
+      'unauthorized',
+      given
+        ? 'the token is not valid (unknown, mistyped or revoked); create one with `periscope token create`'
+        : 'no token; send `Authorization: Bearer TOKEN` (the CLI takes --token or $PERISCOPE_TOKEN)',
+    );
+  if (!roleAllows(token.role, need)) {
+    const wanted =
+      need === 'admin' ? 'an admin token' : need === 'user' ? 'a user or admin token' : 'an agent token';
+    throw new HttpError(
+      403,
+      'forbidden',
+      `this is ${article(token.role)} ${token.role} token; this needs ${wanted}`,
+    );
+  }
+  return token;
+}
+
+function article(role: Role): string {
+  return role === 'agent' || role === 'admin' ? 'an' : 'a';
+}
+
+/** Dispatches requests to routes. */
+export class Router {
+  private readonly compiled: Compiled[];
+
+  constructor(
+    readonly routes: readonly Route[],
+    private readonly tokens: TokenStore,
+  ) {
+    this.compiled = routes.map((route) => {
+      const names: string[] = [];
+      const pattern = route.path
+        .split('/')
+        .map((seg) => {
+          const m = /^\{(\w+)\}$/.exec(seg);
+          if (!m) return seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+          names.push(m[1] ?? '');
+          return '([^/]+)';
+        })
+        .join('/');
+      return { route, re: new RegExp(`^${pattern}$`), names };
+    });
+  }
+
+  /** Handles a request under /v1; false when no route has this path (the caller serves static files). */
+  async dispatch(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+    const byPath = this.compiled.filter((c) => c.re.test(url.pathname));
+    if (byPath.length === 0) return false;
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
+    const hit = byPath.find((c) => c.route.method === method);
+    try {
+      if (!hit) {
+        res.setHeader('allow', byPath.map((c) => c.route.method).join(', '));
+        throw new HttpError(405, 'method-not-allowed', `${req.method} is not allowed on ${url.pathname}`);
+      }
+      const m = hit.re.exec(url.pathname);
+      const params: Record<string, string> = {};
+      hit.names.forEach((n, i) => {
+        params[n] = safeDecode(m?.[i + 1] ?? '');
+      });
+      const token = authorize(this.tokens, req, hit.route.need);
+      await hit.route.handle({ req, res, url, params, token });
+    } catch (e) {
+      const err = toHttpError(e);
+      if (err.status === 500) console.error(`periscope server: ${req.method} ${url.pathname}:`, e);
+      if (err.status === 401) res.setHeader('www-authenticate', 'Bearer');
+      sendError(res, err);
+    }
+    return true;
+  }
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new HttpError(400, 'bad-request', `malformed percent-encoding in "${s}"`);
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * Snapshot orchestration: select processes, prepare and capture them on their agents (see
+ * SnapshotRun), store what came back with per-process errors and the capture skew, and return
+ * the snapshot id. Concurrent requests are independent: each has its own request id, and agent
+ * messages are routed by it.
+ */
+import { randomUUID } from 'node:crypto';
+import type { CapturedMessage, PreparedMessage } from '../protocol/messages.js';
+import type { FailedProcessInput, Store, StoredProcessInput } from '../store/store.js';
+import { HttpError } from './http-errors.js';
+import type { Registry } from './registry.js';
+import type { Selector } from './selector.js';
+import type { ProcessResult, SnapshotMeta, SnapshotMetaLog } from './snapshot-meta.js';
+import { type ProcessOutcome, SnapshotRun } from './snapshot-run.js';
+
+/** What a user asks for. */
+export interface SnapshotRequest {
+  readonly selector: Selector;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly noPause?: boolean;
+  /** Name of the token that asked. */
+  readonly requestedBy: string;
+}
+
+/** The outcome of a snapshot request. */
+export interface SnapshotResult extends SnapshotMeta {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly specVersion: number | null;
+}
+
+/** Timeouts of the two phases. */
+export interface OrchestratorOptions {
+  readonly prepareTimeoutMs: number;
+  readonly captureTimeoutMs: number;
+}
+
+/** Runs snapshot requests across the agents of a registry and stores the results. */
+export class Orchestrator {
+  private readonly runs = new Map<string, SnapshotRun>();
+  private storing: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly registry: Registry,
+    private readonly store: Store,
+    private readonly meta: SnapshotMetaLog,
+    private readonly opts: OrchestratorOptions,
+  ) {
+    registry.onDisconnect((agentId) => {
+      for (const run of this.runs.values()) run.agentGone(agentId);
+    });
+  }
+
+  /** Takes a snapshot of every selected process and stores it; one process failing never fails it. */
+  async snapshot(req: SnapshotRequest): Promise<SnapshotResult> {
+    const t0 = performance.now();
+    const targets = this.registry.processes(req.selector).map((p) => ({ agentId: p.agentId, process: p }));
+    if (targets.length === 0) {
+      const what = req.selector.text ? `matches "${req.selector.text}"` : 'is monitored';
+      throw new HttpError(
+        422,
+        'no-processes',
+        `no process of a connected agent ${what}; GET /v1/processes (or \`periscope processes\`) shows what is monitored`,
+      );
+    }
+    const spec = await this.store.currentSpec();
+    const requestId = randomUUID();
+    const run = new SnapshotRun(
+      requestId,
+      targets,
+      (agentId, msg) => this.registry.connection(agentId)?.send(msg) ?? false,
+      { ...this.opts, specVersion: spec?.version ?? 0, ...(req.noPause ? { noPause: true } : {}) },
+    );
+    this.runs.set(requestId, run);
+    let outcomes: ProcessOutcome[];
+    try {
+      outcomes = await run.run();
+    } finally {
+      this.runs.delete(requestId);
+    }
+    for (const agentId of run.agents()) this.registry.connection(agentId)?.send({ type: 'abort', requestId });
+    const snapshotId = await this.save(outcomes, req, spec?.yaml ?? '');
+    const meta: SnapshotMeta = {
+      snapshotId,
+      requestId,
+      selector: req.selector.text,
+      requestedBy: req.requestedBy,
+      captureSkewMs: skew(outcomes),
+      durationMs: Math.round(performance.now() - t0),
+      processes: outcomes.map(result),
+    };
+    this.meta.add(meta);
+    return { ...meta, labels: req.labels, specVersion: spec?.version ?? null };
+  }
+
+  /** Routes an agent's `prepared` to its request (unknown request ids are ignored). */
+  prepared(agentId: string, msg: PreparedMessage): void {
+    this.runs.get(String(msg.requestId))?.prepared(agentId, msg);
+  }
+
+  /** Routes an agent's `captured` to its request (unknown request ids are ignored). */
+  captured(agentId: string, msg: CapturedMessage): void {
+    this.runs.get(String(msg.requestId))?.captured(agentId, msg);
+  }
+
+  /** Requests in flight. */
+  inFlight(): number {
+    return this.runs.size;
+  }
+
+  private save(outcomes: readonly ProcessOutcome[], req: SnapshotRequest, specText: string): Promise<number> {
+    const processes: StoredProcessInput[] = [];
+    const failed: FailedProcessInput[] = [];
+    for (const o of outcomes) {
+      const p = o.target.process;
+      const program = p.programs[0];
+      if (o.snapshot)
+        processes.push({ hostname: p.hostname, ...(program ? { program } : {}), snapshot: o.snapshot });
+      else
+        failed.push({
+          hostname: p.hostname,
+          pid: p.pid,
+          executable: p.executable,
+          ...(program ? { program } : {}),
+          error: `${o.error?.kind ?? 'INTERNAL'}: ${o.error?.message ?? 'unknown'}`,
+        });
+    }
+    // One write at a time: the embedded store has a single writer.
+    const next = this.storing.then(() =>
+      this.store.addSnapshot({ processes, failed, labels: req.labels, specText }),
+    );
+    this.storing = next.catch(() => undefined);
+    return next;
+  }
+}
+
+function skew(outcomes: readonly ProcessOutcome[]): number {
+  const starts = outcomes.flatMap((o) => (o.snapshot && o.startedAt !== undefined ? [o.startedAt] : []));
+  return starts.length < 2 ? 0 : Math.max(...starts) - Math.min(...starts);
+}
+
+function result(o: ProcessOutcome): ProcessResult {
+  const p = o.target.process;
+  const program = p.programs[0];
+  return {
+    key: p.key,
+    agentId: o.target.agentId,
+    hostname: p.hostname,
+    pid: p.pid,
+    ...(program ? { program } : {}),
+    executable: p.executable,
+    ok: o.snapshot !== undefined,
+    ...(o.error ? { error: o.error } : {}),
+    ...(o.startedAt !== undefined ? { startedAt: new Date(o.startedAt).toISOString() } : {}),
+    ...(o.snapshot ? { pauseNs: o.snapshot.pauseNs, goroutines: o.snapshot.goroutines.length } : {}),
+  };
+}

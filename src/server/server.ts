@@ -1,0 +1,150 @@
+/**
+ * `periscope server` as a library: one process with the HTTP API, the agents' WebSocket
+ * endpoint, the registry, the orchestrator, tokens and the embedded store in a data directory.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DuckDBStore } from '../store/duckdb-store.js';
+import type { Store } from '../store/store.js';
+import { AgentEndpoint } from './agent-endpoint.js';
+import type { ServerContext } from './context.js';
+import { dataRoutes } from './http-data.js';
+import { HttpError } from './http-errors.js';
+import { fleetRoutes } from './http-fleet.js';
+import { sendError } from './http-io.js';
+import { type Route, Router } from './http-router.js';
+import { snapshotRoutes } from './http-snapshots.js';
+import { openApiRoute, serveStatic } from './http-static.js';
+import { tokenRoutes } from './http-tokens.js';
+import { Orchestrator } from './orchestrator.js';
+import { Registry } from './registry.js';
+import { SnapshotMetaLog } from './snapshot-meta.js';
+import { TokenStore } from './tokens.js';
+
+/** How to run a server. */
+export interface ServerOptions {
+  readonly host?: string;
+  /** 0 picks a free port. */
+  readonly port?: number;
+  readonly dataDir: string;
+  /** The web app's files; a placeholder page when absent. */
+  readonly staticDir?: string;
+  readonly prepareTimeoutMs?: number;
+  readonly captureTimeoutMs?: number;
+  readonly helloTimeoutMs?: number;
+  readonly pingIntervalMs?: number;
+  /** Another Store backend (default: the embedded DuckDB store in dataDir). */
+  readonly store?: Store;
+}
+
+/** Tokens created on the first start of a data directory (shown once). */
+export interface FirstTokens {
+  readonly admin: string;
+  readonly agent: string;
+}
+
+/** A running server. */
+export interface RunningServer {
+  readonly url: string;
+  readonly port: number;
+  readonly context: ServerContext;
+  readonly routes: readonly Route[];
+  readonly agents: AgentEndpoint;
+  /** Set when this start created the first tokens. */
+  readonly firstTokens?: FirstTokens;
+  close(): Promise<void>;
+}
+
+/** The agent endpoint as a route, so plain GETs get a 426 and the OpenAPI check sees it. */
+function agentRoute(): Route {
+  return {
+    method: 'GET',
+    path: '/v1/agent',
+    need: 'agent',
+    handle: () => {
+      throw new HttpError(426, 'upgrade-required', '/v1/agent is a WebSocket endpoint for `periscope agent`');
+    },
+  };
+}
+
+/** Starts a server and resolves when it listens. */
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const tokens = new TokenStore(opts.dataDir);
+  let firstTokens: FirstTokens | undefined;
+  if (tokens.list().length === 0) {
+    firstTokens = {
+      admin: tokens.create('admin', 'first-admin').token,
+      agent: tokens.create('agent', 'first-agent').token,
+    };
+  }
+  const store = opts.store ?? (await DuckDBStore.open(opts.dataDir, { waitMs: 2000 }));
+  const registry = new Registry();
+  const meta = new SnapshotMetaLog(opts.dataDir);
+  const orchestrator = new Orchestrator(registry, store, meta, {
+    prepareTimeoutMs: opts.prepareTimeoutMs ?? 30_000,
+    captureTimeoutMs: opts.captureTimeoutMs ?? 60_000,
+  });
+  const context: ServerContext = {
+    registry,
+    orchestrator,
+    store,
+    tokens,
+    meta,
+    dataDir: opts.dataDir,
+    startedAt: new Date(),
+  };
+  const routes: Route[] = [
+    ...fleetRoutes(context),
+    agentRoute(),
+    ...snapshotRoutes(context),
+    ...dataRoutes(context),
+    ...tokenRoutes(context),
+    openApiRoute(),
+  ];
+  const router = new Router(routes, tokens);
+  const agents = new AgentEndpoint(context, {
+    ...(opts.helloTimeoutMs ? { helloTimeoutMs: opts.helloTimeoutMs } : {}),
+    ...(opts.pingIntervalMs ? { pingIntervalMs: opts.pingIntervalMs } : {}),
+  });
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    router
+      .dispatch(req, res, url)
+      .then((handled) => (handled ? undefined : serveStatic(opts.staticDir, req, res, url)))
+      .catch((e: unknown) => {
+        console.error('periscope server:', e);
+        sendError(res, new HttpError(500, 'internal', 'internal error; the server log has details'));
+      });
+  });
+  server.on('upgrade', (req, socket, head) => agents.upgrade(req, socket, head));
+  server.on('clientError', (_e, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 7070, opts.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  }).catch((e: unknown) => {
+    if (!opts.store) store.close();
+    throw e;
+  });
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  return {
+    url: `http://${host}:${addr.port}`,
+    port: addr.port,
+    context,
+    routes,
+    agents,
+    ...(firstTokens ? { firstTokens } : {}),
+    close: async () => {
+      agents.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      store.close();
+    },
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * What the store does not keep about a fleet snapshot yet: the request id, the selector, who
+ * asked, the capture skew and duration, and each process's agent, key and error kind. One JSON
+ * line per snapshot in `fleet-snapshots.jsonl` of the data directory, appended after the store
+ * has the snapshot. (A stop-gap until the store's `snapshots` table has a column for it.)
+ */
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ProcessErrorKind } from '../protocol/messages.js';
+
+/** One process of a fleet snapshot, as the API reports it. */
+export interface ProcessResult {
+  readonly key: string;
+  readonly agentId: string;
+  readonly hostname: string;
+  readonly pid: number;
+  readonly program?: string;
+  readonly executable: string;
+  readonly ok: boolean;
+  readonly error?: { readonly kind: ProcessErrorKind; readonly message: string };
+  readonly startedAt?: string;
+  readonly pauseNs?: number;
+  readonly goroutines?: number;
+}
+
+/** The server-side facts of one fleet snapshot. */
+export interface SnapshotMeta {
+  readonly snapshotId: number;
+  readonly requestId: string;
+  readonly selector: string;
+  readonly requestedBy: string;
+  /** Max minus min capture start across processes, ms (0 with fewer than two). */
+  readonly captureSkewMs: number;
+  /** From request to stored, ms. */
+  readonly durationMs: number;
+  readonly processes: readonly ProcessResult[];
+}
+
+/** The file of snapshot metadata in a data directory. */
+export const META_FILE = 'fleet-snapshots.jsonl';
+
+/** Append-only metadata of fleet snapshots, indexed in memory by snapshot id. */
+export class SnapshotMetaLog {
+  private readonly path: string;
+  private readonly byId = new Map<number, SnapshotMeta>();
+
+  constructor(dataDir: string) {
+    mkdirSync(dataDir, { recursive: true });
+    this.path = join(dataDir, META_FILE);
+    let text = '';
+    try {
+      text = readFileSync(this.path, 'utf8');
+    } catch {
+      return;
+    }
+    for (const line of text.split('\n')) {
+      if (!line.trim()) continue;
+      try {
+        const m = JSON.parse(line) as SnapshotMeta;
+        if (typeof m.snapshotId === 'number') this.byId.set(m.snapshotId, m);
+      } catch {
+        // A torn last line (crash mid-append) loses only that snapshot's metadata.
+      }
+    }
+  }
+
+  /** Records a snapshot's metadata. */
+  add(meta: SnapshotMeta): void {
+    this.byId.set(meta.snapshotId, meta);
+    appendFileSync(this.path, `${JSON.stringify(meta)}\n`);
+  }
+
+  /** The metadata of one snapshot, if it was taken by this server. */
+  get(snapshotId: number): SnapshotMeta | undefined {
+    return this.byId.get(snapshotId);
+  }
+}
