@@ -1,10 +1,11 @@
 /** Entry point of the `periscope` CLI: dispatches to a subcommand and turns errors into one line. */
 import { describeError, PeriscopeError } from '../common/errors.js';
 import { type Command, parseCommandArgs, usage } from './command.js';
+import { agentCommand } from './commands/agent.js';
 import { inspectCommand } from './commands/inspect.js';
 import { snapshotCommand } from './commands/snapshot.js';
 
-const commands: Command[] = [inspectCommand, snapshotCommand];
+const commands: Command[] = [inspectCommand, snapshotCommand, agentCommand];
 
 function topUsage(): string {
   const lines = [
