@@ -1,0 +1,164 @@
+/**
+ * The agent: discovery, the connection to the server and the executor of snapshot requests,
+ * wired together. Sends the process list after every welcome and whenever it changes; keeps
+ * the spec the server sends and matches processes against its program rules.
+ */
+import { hostname as machineHostname } from 'node:os';
+import { describeError } from '../common/errors.js';
+import type { ProcessDescription, ServerMessage, WelcomeMessage } from '../protocol/messages.js';
+import { parseSpec } from '../spec/spec-parse.js';
+import { Connection } from './connection.js';
+import { Discovery } from './discovery.js';
+import { Executor, type ExecutorOptions } from './executor.js';
+
+/** The agent's version, sent in hello. */
+export const AGENT_VERSION = '0.1.0';
+
+/** Everything an agent is configured with. */
+export interface AgentOptions {
+  readonly server: string;
+  readonly token: string;
+  /** This machine's name (default: the OS hostname). */
+  readonly hostname?: string;
+  /** Agent id sent in hello (default: the hostname). */
+  readonly agentId?: string;
+  readonly envAllow: readonly string[];
+  /** Full discovery pass every this many ms (default 2000). */
+  readonly intervalMs?: number;
+  /** Agent-local label rules (--match): only processes matching all of them are reported. */
+  readonly localMatch?: Readonly<Record<string, string>>;
+  readonly minBackoffMs?: number;
+  readonly maxBackoffMs?: number;
+  readonly pingMs?: number;
+  readonly executor?: ExecutorOptions;
+  /** One line per event (default: console.log with a timestamp). */
+  readonly log?: (line: string) => void;
+}
+
+/** A running agent. */
+export class Agent {
+  private readonly discovery: Discovery;
+  private readonly connection: Connection;
+  private readonly executor: Executor;
+  private spec: { version: number; text: string } | undefined;
+  private readonly log: (line: string) => void;
+  private sendTimer: NodeJS.Timeout | undefined;
+  private lastCount = -1;
+
+  constructor(opts: AgentOptions) {
+    const node = opts.hostname ?? machineHostname();
+    this.log = opts.log ?? ((line) => console.log(`${new Date().toISOString()} ${line}`));
+    this.discovery = new Discovery({
+      node,
+      envAllow: opts.envAllow,
+      intervalMs: opts.intervalMs,
+      localMatch: opts.localMatch,
+      onChange: () => this.processesChanged(),
+    });
+    this.executor = new Executor(
+      {
+        lookup: (key) => this.discovery.lookup(key),
+        spec: () => this.spec,
+        send: (text) => this.connection.send(text),
+        log: this.log,
+      },
+      opts.executor,
+    );
+    this.connection = new Connection({
+      server: opts.server,
+      token: opts.token,
+      hello: { agentId: opts.agentId ?? node, hostname: node, version: AGENT_VERSION },
+      minBackoffMs: opts.minBackoffMs,
+      maxBackoffMs: opts.maxBackoffMs,
+      pingMs: opts.pingMs,
+      log: this.log,
+      onWelcome: (w) => this.welcome(w),
+      onMessage: (m) => this.message(m),
+      onDisconnect: () => this.executor.reset(),
+    });
+  }
+
+  /** Starts discovering and connecting. */
+  start(): void {
+    this.discovery.start();
+    this.connection.start();
+  }
+
+  /** Stops everything (no target is ever left paused: pauses are synchronous and short). */
+  stop(): void {
+    if (this.sendTimer) clearTimeout(this.sendTimer);
+    this.discovery.stop();
+    this.executor.close();
+    this.connection.close();
+  }
+
+  /** The processes currently reported. */
+  processes(): readonly ProcessDescription[] {
+    return this.discovery.processes();
+  }
+
+  /** Whether the server has welcomed this agent on the current connection. */
+  get connected(): boolean {
+    return this.connection.connected;
+  }
+
+  private welcome(w: WelcomeMessage): void {
+    this.useSpec(w.specVersion, w.spec);
+    this.sendProcesses();
+  }
+
+  private message(m: ServerMessage): void {
+    switch (m.type) {
+      case 'spec':
+        this.useSpec(m.specVersion, m.spec);
+        return;
+      case 'prepare':
+        this.executor.prepare(m);
+        return;
+      case 'capture':
+        this.executor.capture(m);
+        return;
+      case 'abort':
+        if (typeof m.requestId === 'string') this.executor.abort(m.requestId);
+        return;
+      case 'welcome':
+        this.log('ignored a second welcome from the server');
+    }
+  }
+
+  private useSpec(version: unknown, text: unknown): void {
+    if (typeof version !== 'number' || typeof text !== 'string') {
+      this.log('ignored a spec from the server without a numeric version and YAML text');
+      return;
+    }
+    if (this.spec?.version === version && this.spec.text === text) return;
+    try {
+      const spec = text.trim() === '' ? undefined : parseSpec(text, `spec version ${version}`);
+      this.spec = { version, text };
+      this.discovery.setPrograms(spec?.programs ?? []);
+      this.log(`spec version ${version}: ${spec?.programs.length ?? 0} program rules`);
+    } catch (e) {
+      // Keep matching with the previous rules; requests for this version will fail per process.
+      this.spec = { version, text };
+      this.log(
+        `spec version ${version} does not parse (${describeError(e)}); keeping the previous program rules`,
+      );
+    }
+  }
+
+  private processesChanged(): void {
+    // Coalesce bursts (a deploy starts many processes at once).
+    if (this.sendTimer) return;
+    this.sendTimer = setTimeout(() => {
+      this.sendTimer = undefined;
+      this.sendProcesses();
+    }, 100);
+  }
+
+  private sendProcesses(): void {
+    const processes = this.discovery.processes();
+    if (!this.connection.send(JSON.stringify({ type: 'processes', processes }))) return;
+    if (processes.length !== this.lastCount) this.log(`monitoring ${processes.length} Go processes`);
+    this.lastCount = processes.length;
+  }
+}

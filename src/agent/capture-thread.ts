@@ -1,0 +1,100 @@
+/**
+ * The main thread's handle on the capture thread: one request at a time, each with a time
+ * budget. A request over its budget terminates the thread (the kernel releases any process
+ * it had paused) and a fresh one starts; its generation number tells callers that whatever
+ * was prepared in the old one is gone.
+ */
+import { Worker } from 'node:worker_threads';
+import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
+
+type Pending = { resolve: (r: WorkerReply) => void; timer: NodeJS.Timeout };
+
+/** Distributes WorkerRequest without its id. */
+export type RequestBody = WorkerRequest extends infer R
+  ? R extends WorkerRequest
+    ? Omit<R, 'id'>
+    : never
+  : never;
+
+/** A restartable capture thread. */
+export class CaptureThread {
+  private worker: Worker | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  /** Increments each time a new thread starts: prepared slots of older generations are gone. */
+  generation = 0;
+  /** Binaries the thread's cache holds, as of its last reply. */
+  binaries = 0;
+
+  constructor(private readonly log: (line: string) => void) {}
+
+  /** Sends a request; resolves with the reply, or a 'timeout' failure after `budgetMs` (the thread is then replaced). */
+  call(body: RequestBody, budgetMs: number): Promise<WorkerReply> {
+    const w = this.ensure();
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        this.log(`capture thread: ${body.op} took over ${budgetMs} ms; restarting the thread`);
+        this.restart();
+        resolve({
+          id,
+          ok: false,
+          kind: 'timeout',
+          message: `${body.op} took longer than ${budgetMs} ms`,
+          binaries: 0,
+        });
+      }, budgetMs);
+      this.pending.set(id, { resolve, timer });
+      w.postMessage({ ...body, id } as WorkerRequest);
+    });
+  }
+
+  /** Stops the thread (it restarts on the next call); pending calls fail. */
+  restart(): void {
+    const w = this.worker;
+    this.worker = undefined;
+    this.binaries = 0;
+    for (const [id, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.resolve({
+        id,
+        ok: false,
+        kind: 'internal',
+        message: 'the capture thread was restarted',
+        binaries: 0,
+      });
+    }
+    this.pending.clear();
+    if (w) void w.terminate();
+  }
+
+  /** Stops the thread for good. */
+  close(): void {
+    this.restart();
+  }
+
+  private ensure(): Worker {
+    if (this.worker) return this.worker;
+    const w = new Worker(new URL('./capture-worker.js', import.meta.url));
+    this.generation++;
+    w.unref();
+    w.on('message', (reply: WorkerReply) => {
+      const p = this.pending.get(reply.id);
+      if (!p) return;
+      this.pending.delete(reply.id);
+      clearTimeout(p.timer);
+      this.binaries = reply.binaries;
+      p.resolve(reply);
+    });
+    w.on('error', (e) => {
+      this.log(`capture thread failed: ${e.message.split('\n')[0]}; restarting it`);
+      if (this.worker === w) this.restart();
+    });
+    w.on('exit', () => {
+      if (this.worker === w) this.restart();
+    });
+    this.worker = w;
+    return w;
+  }
+}

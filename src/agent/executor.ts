@@ -1,0 +1,364 @@
+/**
+ * Snapshot requests on the agent: `prepare` (load each binary once per build ID, compile the
+ * spec) answered by one `prepared`, then `capture` answered by one `captured` per process as
+ * soon as it is done. Work runs one process at a time on the capture thread, captures before
+ * prepares, each with a time budget; prepared state is dropped after capture, on abort, or
+ * when it expires.
+ */
+import type { CaptureMessage, PrepareMessage, ProcessError, ProcessErrorKind } from '../protocol/messages.js';
+import { CaptureThread } from './capture-thread.js';
+import { statFacts } from './discovery.js';
+import type { WorkerReply } from './worker-protocol.js';
+
+/** Tuning of the executor. */
+export interface ExecutorOptions {
+  /** Budget of one process's prepare, ms (default 60000). */
+  readonly prepareBudgetMs?: number;
+  /** Budget of one process's capture, decode and encoding, ms (default 60000). */
+  readonly captureBudgetMs?: number;
+  /** Prepared state is dropped this long after `prepared` when no capture came, ms (default 60000). */
+  readonly preparedTtlMs?: number;
+  /** Snapshots whose JSON is longer than this are deflated (default 256 KiB). */
+  readonly deflateOver?: number;
+  /** Largest message sent; a bigger snapshot is reported as an error (default 96 MiB). */
+  readonly maxMessageBytes?: number;
+  /** Recycle the capture thread when idle and holding more binaries than this (default 16). */
+  readonly maxBinaries?: number;
+}
+
+/** What the executor needs from the rest of the agent. */
+export interface ExecutorHost {
+  /** The pid and start time behind a process key, if it is monitored. */
+  lookup(key: string): { pid: number; startTime: number } | undefined;
+  /** The current spec (version and YAML text). */
+  spec(): { version: number; text: string } | undefined;
+  /** Sends a message (JSON text) to the server; false when not connected. */
+  send(text: string): boolean;
+  log(line: string): void;
+}
+
+type EntryState = 'pending' | 'ready' | 'failed' | 'done';
+
+interface Entry {
+  readonly key: string;
+  readonly pid: number;
+  readonly startTime: number;
+  readonly slot: string;
+  state: EntryState;
+  generation: number;
+  error?: ProcessError;
+}
+
+interface Request {
+  readonly id: string;
+  readonly noPause: boolean;
+  readonly specVersion: number;
+  readonly entries: Map<string, Entry>;
+  readonly t0: number;
+  expiry?: NodeJS.Timeout;
+  stats: { ok: number; failed: number; pausesNs: number[] };
+}
+
+const KIND_OF: Record<string, ProcessErrorKind> = {
+  stripped: 'BINARY_STRIPPED',
+  'not-found': 'PROCESS_MISSING',
+  'not-go': 'NOT_GO',
+  'not-elf': 'NOT_GO',
+  permission: 'PERMISSION',
+  timeout: 'TIMEOUT',
+  'bad-spec': 'SPEC_MISMATCH',
+};
+
+/** Maps a PeriscopeError kind to the protocol's per-process error kinds. */
+export function protocolKind(kind: string): ProcessErrorKind {
+  return KIND_OF[kind] ?? 'INTERNAL';
+}
+
+const MAX_KEYS = 10_000;
+let slotSeq = 0;
+
+/** Runs the snapshot requests of one agent. */
+export class Executor {
+  private readonly thread: CaptureThread;
+  private readonly requests = new Map<string, Request>();
+  private readonly captures: (() => Promise<void>)[] = [];
+  private readonly prepares: (() => Promise<void>)[] = [];
+  private running = false;
+
+  constructor(
+    private readonly host: ExecutorHost,
+    private readonly opts: ExecutorOptions = {},
+  ) {
+    this.thread = new CaptureThread((l) => host.log(l));
+  }
+
+  /** Phase 1: prepare the named processes, then send one `prepared`. */
+  prepare(msg: PrepareMessage): void {
+    if (
+      typeof msg.requestId !== 'string' ||
+      !Array.isArray(msg.keys) ||
+      typeof msg.specVersion !== 'number'
+    ) {
+      this.host.log('ignored a malformed prepare message (needs requestId, keys, specVersion)');
+      return;
+    }
+    this.abort(msg.requestId);
+    const keys = [...new Set(msg.keys.filter((k): k is string => typeof k === 'string'))].slice(0, MAX_KEYS);
+    const req: Request = {
+      id: msg.requestId,
+      noPause: msg.noPause === true,
+      specVersion: msg.specVersion,
+      entries: new Map(),
+      t0: performance.now(),
+      stats: { ok: 0, failed: 0, pausesNs: [] },
+    };
+    this.requests.set(req.id, req);
+    const spec = this.host.spec();
+    for (const key of keys) {
+      const where = this.host.lookup(key);
+      const entry: Entry = {
+        key,
+        pid: where?.pid ?? 0,
+        startTime: where?.startTime ?? 0,
+        slot: `${req.id}/${slotSeq++}`,
+        state: 'pending',
+        generation: 0,
+      };
+      req.entries.set(key, entry);
+      if (!where)
+        this.fail(
+          entry,
+          'PROCESS_MISSING',
+          `process ${key} is not monitored by this agent (it may have exited)`,
+        );
+      else if (!spec || spec.version !== msg.specVersion)
+        this.fail(
+          entry,
+          'SPEC_MISMATCH',
+          `the agent has spec version ${spec?.version ?? 'none'}, the request wants ${msg.specVersion}`,
+        );
+      else this.prepares.push(() => this.prepareEntry(req, entry));
+    }
+    this.maybePrepared(req);
+    this.pump();
+  }
+
+  /** Phase 2: capture the prepared processes, one `captured` per process as soon as it is done. */
+  capture(msg: CaptureMessage): void {
+    if (typeof msg.requestId !== 'string' || !Array.isArray(msg.keys)) {
+      this.host.log('ignored a malformed capture message (needs requestId, keys)');
+      return;
+    }
+    const req = this.requests.get(msg.requestId);
+    if (req?.expiry) clearTimeout(req.expiry);
+    for (const key of new Set(msg.keys.filter((k): k is string => typeof k === 'string'))) {
+      const entry = req?.entries.get(key);
+      if (!req || !entry) {
+        this.sendCaptured(msg.requestId, key, Date.now(), {
+          error: {
+            kind: 'INTERNAL',
+            message: `process ${key} was not prepared for request ${msg.requestId} (or the preparation expired)`,
+          },
+        });
+        continue;
+      }
+      if (entry.state === 'failed' || entry.state === 'done') {
+        // Not captured again: a failed prepare is reported once more so every key gets its answer.
+        this.sendCaptured(req.id, key, Date.now(), { error: entry.error });
+        entry.state = 'done';
+        continue;
+      }
+      this.captures.push(() => this.captureEntry(req, entry));
+    }
+    if (req) this.captures.push(async () => this.finish(req));
+    this.pump();
+  }
+
+  /** Forgets a request: queued work for it is skipped and its prepared state dropped. */
+  abort(requestId: string): void {
+    const req = this.requests.get(requestId);
+    if (!req) return;
+    this.requests.delete(requestId);
+    if (req.expiry) clearTimeout(req.expiry);
+    for (const e of req.entries.values()) if (e.state === 'pending' || e.state === 'ready') e.state = 'done';
+    void this.thread.call({ op: 'drop', slots: [...req.entries.values()].map((e) => e.slot) }, 5000);
+  }
+
+  /** Forgets every request (the connection to the server was lost). */
+  reset(): void {
+    for (const id of [...this.requests.keys()]) this.abort(id);
+  }
+
+  /** Stops the capture thread. */
+  close(): void {
+    this.reset();
+    this.captures.length = 0;
+    this.prepares.length = 0;
+    this.thread.close();
+  }
+
+  private async pump(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      for (;;) {
+        const job = this.captures.shift() ?? this.prepares.shift();
+        if (!job) break;
+        try {
+          await job();
+        } catch (e) {
+          this.host.log(`internal error in a snapshot request: ${(e as Error).message}`);
+        }
+      }
+      if (this.requests.size === 0 && this.thread.binaries > (this.opts.maxBinaries ?? 16)) {
+        this.host.log(`capture thread holds ${this.thread.binaries} binaries; recycling it to free memory`);
+        this.thread.restart();
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async prepareEntry(req: Request, entry: Entry): Promise<void> {
+    if (entry.state !== 'pending' || this.requests.get(req.id) !== req) return;
+    await this.runPrepare(req, entry);
+    this.maybePrepared(req);
+  }
+
+  private async runPrepare(req: Request, entry: Entry): Promise<boolean> {
+    const spec = this.host.spec();
+    if (!spec || spec.version !== req.specVersion) {
+      this.fail(entry, 'SPEC_MISMATCH', `the spec changed to version ${spec?.version} during the request`);
+      return false;
+    }
+    const generation = this.thread.generation;
+    const reply = await this.thread.call(
+      { op: 'prepare', slot: entry.slot, pid: entry.pid, specVersion: spec.version, spec: spec.text },
+      this.opts.prepareBudgetMs ?? 60_000,
+    );
+    if (!reply.ok) {
+      this.fail(entry, this.kindAfter(entry, reply.kind), reply.message);
+      return false;
+    }
+    entry.state = 'ready';
+    // A thread that started during the call is the one that prepared it.
+    entry.generation = Math.max(generation, this.thread.generation);
+    return true;
+  }
+
+  private maybePrepared(req: Request): void {
+    if ([...req.entries.values()].some((e) => e.state === 'pending')) return;
+    if (req.expiry) return; // already answered
+    const results = [...req.entries.values()].map((e) =>
+      e.error ? { key: e.key, error: e.error } : { key: e.key },
+    );
+    this.host.send(JSON.stringify({ type: 'prepared', requestId: req.id, results }));
+    const failed = results.filter((r) => r.error).length;
+    this.host.log(
+      `request ${req.id}: prepared ${results.length - failed} of ${results.length} processes in ${Math.round(performance.now() - req.t0)} ms`,
+    );
+    req.expiry = setTimeout(() => {
+      if (this.requests.get(req.id) !== req) return;
+      this.host.log(`request ${req.id}: no capture within ${this.opts.preparedTtlMs ?? 60_000} ms; dropped`);
+      this.abort(req.id);
+    }, this.opts.preparedTtlMs ?? 60_000);
+    req.expiry.unref();
+  }
+
+  private async captureEntry(req: Request, entry: Entry): Promise<void> {
+    if (this.requests.get(req.id) !== req || entry.state === 'done') return;
+    const t0 = Date.now();
+    const now = statFacts(entry.pid);
+    if (!now || now.zombie || now.startTime !== entry.startTime) {
+      this.fail(entry, 'PROCESS_MISSING', `process ${entry.pid} exited before its capture`);
+    } else if (entry.state === 'pending' || entry.generation !== this.thread.generation) {
+      // Not prepared yet, or prepared in a capture thread that has since been replaced.
+      entry.state = 'pending';
+      await this.runPrepare(req, entry);
+    }
+    if (entry.state === 'ready') {
+      const reply = await this.thread.call(
+        {
+          op: 'capture',
+          slot: entry.slot,
+          pid: entry.pid,
+          noPause: req.noPause,
+          deflateOver: this.opts.deflateOver ?? 256 << 10,
+        },
+        this.opts.captureBudgetMs ?? 60_000,
+      );
+      if (reply.ok && reply.bytes) {
+        this.sendSnapshot(req, entry, reply);
+        return;
+      }
+      this.fail(
+        entry,
+        reply.ok ? 'INTERNAL' : this.kindAfter(entry, reply.kind),
+        reply.ok ? 'no snapshot' : reply.message,
+      );
+    }
+    this.sendCaptured(req.id, entry.key, t0, { error: entry.error, elapsedMs: Date.now() - t0 });
+    entry.state = 'done';
+    req.stats.failed++;
+  }
+
+  private sendSnapshot(req: Request, entry: Entry, reply: WorkerReply & { ok: true }): void {
+    const bytes = Buffer.from(reply.bytes!.buffer, reply.bytes!.byteOffset, reply.bytes!.byteLength);
+    const head = {
+      type: 'captured',
+      requestId: req.id,
+      key: entry.key,
+      startedAt: reply.startedAt ?? Date.now(),
+      elapsedMs: Math.round(reply.elapsedMs),
+    };
+    const body = reply.deflated
+      ? `"snapshotDeflated":"${bytes.toString('base64')}"`
+      : `"snapshot":${bytes.toString('utf8')}`;
+    const text = `${JSON.stringify(head).slice(0, -1)},${body}}`;
+    entry.state = 'done';
+    if (text.length > (this.opts.maxMessageBytes ?? 96 << 20)) {
+      this.fail(
+        entry,
+        'INTERNAL',
+        `the snapshot is too large to send (${(text.length / 2 ** 20).toFixed(1)} MiB compressed)`,
+      );
+      this.sendCaptured(req.id, entry.key, head.startedAt, { error: entry.error });
+      req.stats.failed++;
+      return;
+    }
+    this.host.send(text);
+    req.stats.ok++;
+    req.stats.pausesNs.push(reply.pauseNs ?? 0);
+  }
+
+  private finish(req: Request): void {
+    if (this.requests.get(req.id) !== req) return;
+    const { ok, failed, pausesNs } = req.stats;
+    const maxPause = pausesNs.length ? (Math.max(...pausesNs) / 1e6).toFixed(2) : '-';
+    this.host.log(
+      `request ${req.id}: captured ${ok} processes, ${failed} errors, longest pause ${maxPause} ms, ${Math.round(performance.now() - req.t0)} ms since prepare`,
+    );
+    this.abort(req.id);
+  }
+
+  /** The error kind after a failure: PROCESS_MISSING whenever the process is gone, whatever failed. */
+  private kindAfter(entry: Entry, kind: string): ProcessErrorKind {
+    const now = statFacts(entry.pid);
+    if (!now || now.zombie || now.startTime !== entry.startTime) return 'PROCESS_MISSING';
+    return protocolKind(kind);
+  }
+
+  private fail(entry: Entry, kind: ProcessErrorKind, message: string): void {
+    entry.state = 'failed';
+    entry.error = { kind, message };
+  }
+
+  private sendCaptured(
+    requestId: string,
+    key: string,
+    startedAt: number,
+    extra: { error?: ProcessError; elapsedMs?: number },
+  ): void {
+    this.host.send(JSON.stringify({ type: 'captured', requestId, key, startedAt, ...extra }));
+  }
+}

@@ -1,0 +1,111 @@
+/** `periscope agent --server URL --token TOKEN [--env-allow A,B] [--interval S] [--hostname NAME] [--match L=RE]`. */
+import { Agent } from '../../agent/agent.js';
+import { agentUrl } from '../../agent/connection.js';
+import { PeriscopeError } from '../../common/errors.js';
+import { DEFAULT_ENV_ALLOW } from '../../proc/process-info.js';
+import type { Command } from '../command.js';
+
+function usageError(message: string): PeriscopeError {
+  return new PeriscopeError('bad-usage', `${message}; see \`periscope agent --help\``);
+}
+
+/** Parses `--match label=regex` values into agent-local label rules. */
+export function parseMatch(values: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of values) {
+    const eq = v.indexOf('=');
+    if (eq <= 0) throw usageError(`--match wants LABEL=REGEX, got "${v}"`);
+    const [label, re] = [v.slice(0, eq), v.slice(eq + 1)];
+    try {
+      new RegExp(re);
+    } catch (e) {
+      throw usageError(`--match ${label}: ${(e as Error).message}`);
+    }
+    out[label] = re;
+  }
+  return out;
+}
+
+export const agentCommand: Command = {
+  name: 'agent',
+  summary:
+    'Run the agent of this machine: discover Go processes, report them to the server, take snapshots on request.',
+  args: '--server URL --token TOKEN',
+  options: {
+    server: {
+      type: 'string',
+      value: 'URL',
+      help: 'the server, e.g. https://periscope:7070 (env PERISCOPE_SERVER); connects to URL/v1/agent',
+    },
+    token: {
+      type: 'string',
+      value: 'TOKEN',
+      help: 'an agent token made on the server (env PERISCOPE_TOKEN)',
+    },
+    'env-allow': {
+      type: 'string',
+      value: 'A,B',
+      help: `environment variables reported as env.NAME labels (default ${DEFAULT_ENV_ALLOW.join(',')})`,
+    },
+    interval: { type: 'string', value: 'S', help: 'seconds between full scans of /proc (default 2)' },
+    hostname: {
+      type: 'string',
+      value: 'NAME',
+      help: "this machine's name in process keys (default: the OS hostname)",
+    },
+    match: {
+      type: 'string',
+      multiple: true,
+      value: 'LABEL=RE',
+      help: 'report only processes whose label matches (repeatable; all must match)',
+    },
+  },
+  details:
+    'Runs as root, or with CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH (see docs/agent.md). Connects out to the\n' +
+    'server and reconnects with backoff; logs one line per event. Stops on SIGINT or SIGTERM.\n\n' +
+    'Labels: executable, exe_name, cmdline, hostname, node, pid, env.NAME, container, container_runtime,\n' +
+    'pod_uid, pod, namespace, go_version, build_id, stripped.\n\n' +
+    'Examples:\n' +
+    '  periscope agent --server https://periscope.internal:7070 --token "$(cat /etc/periscope/token)"\n' +
+    '  PERISCOPE_SERVER=ws://127.0.0.1:7070 PERISCOPE_TOKEN=... periscope agent --env-allow GOMAXPROCS,APP_ENV',
+  async run(positionals, values) {
+    if (positionals.length > 0) throw usageError(`unexpected argument "${positionals[0]}"`);
+    const server = (values.server as string | undefined) ?? process.env.PERISCOPE_SERVER;
+    const token = (values.token as string | undefined) ?? process.env.PERISCOPE_TOKEN;
+    if (!server) throw usageError('give the server with --server URL (or PERISCOPE_SERVER)');
+    if (!token) throw usageError('give the agent token with --token TOKEN (or PERISCOPE_TOKEN)');
+    try {
+      agentUrl(server);
+    } catch {
+      throw usageError(`--server "${server}" is not an http(s):// or ws(s):// URL`);
+    }
+    const interval = values.interval === undefined ? 2 : Number(values.interval);
+    if (!Number.isFinite(interval) || interval < 0.1 || interval > 3600)
+      throw usageError('--interval wants seconds between 0.1 and 3600');
+    const envText = values['env-allow'] as string | undefined;
+    const envAllow =
+      envText === undefined ? DEFAULT_ENV_ALLOW : envText.split(',').filter((s) => s.trim() !== '');
+    const raw = values.match as unknown;
+    const localMatch = parseMatch(
+      Array.isArray(raw) ? (raw as string[]) : typeof raw === 'string' ? [raw] : [],
+    );
+    const agent = new Agent({
+      server,
+      token,
+      hostname: values.hostname as string | undefined,
+      envAllow: envAllow.map((s) => s.trim()),
+      intervalMs: interval * 1000,
+      ...(Object.keys(localMatch).length > 0 ? { localMatch } : {}),
+    });
+    agent.start();
+    await new Promise<void>((resolve) => {
+      const stop = (sig: string): void => {
+        console.log(`${new Date().toISOString()} ${sig}: agent stopping`);
+        agent.stop();
+        resolve();
+      };
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
+    });
+  },
+};
