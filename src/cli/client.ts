@@ -1,0 +1,205 @@
+/**
+ * The HTTP client CLI commands use with `--server URL`: JSON requests with the bearer token
+ * (`--token` or $PERISCOPE_TOKEN), and errors a user can act on for a refused connection, a
+ * missing or wrong token (401) and a token without the right role (403).
+ */
+import { PeriscopeError } from '../common/errors.js';
+import type { SnapshotResult } from '../server/orchestrator.js';
+import type { AgentView, ProcessView } from '../server/registry.js';
+import type { ProcessResult } from '../server/snapshot-meta.js';
+import type { TokenInfo } from '../server/tokens.js';
+import type { QueryResult, SnapshotInfo } from '../store/store.js';
+
+/** The default server when neither --server nor $PERISCOPE_SERVER is given. */
+export const DEFAULT_SERVER = 'http://127.0.0.1:7070';
+
+/** Where and as whom to connect. */
+export interface ServerTarget {
+  readonly server: string;
+  readonly token: string | undefined;
+}
+
+/** The server and token from flags, then the environment ($PERISCOPE_SERVER, $PERISCOPE_TOKEN). */
+export function serverTarget(
+  values: Record<string, string | boolean | undefined>,
+  env: NodeJS.ProcessEnv = process.env,
+): ServerTarget {
+  const server = typeof values.server === 'string' ? values.server : env.PERISCOPE_SERVER || DEFAULT_SERVER;
+  const token = typeof values.token === 'string' ? values.token : env.PERISCOPE_TOKEN || undefined;
+  return { server, token };
+}
+
+/** The options every command talking to a server takes. */
+export const SERVER_OPTIONS = {
+  server: {
+    type: 'string',
+    value: 'URL',
+    help: `the Periscope server (default $PERISCOPE_SERVER, else ${DEFAULT_SERVER})`,
+  },
+  token: { type: 'string', value: 'TOKEN', help: 'API token (default $PERISCOPE_TOKEN)' },
+} as const;
+
+/** A snapshot as GET /v1/snapshots/{id} returns it. */
+export type SnapshotDetail = SnapshotInfo &
+  Partial<Pick<SnapshotResult, 'requestId' | 'selector' | 'requestedBy' | 'captureSkewMs' | 'durationMs'>> & {
+    readonly processes: readonly ProcessResult[];
+  };
+
+/** What to snapshot through the server. */
+export interface SnapshotRequestBody {
+  readonly select?: string;
+  readonly all?: boolean;
+  readonly labels?: Record<string, string>;
+  readonly noPause?: boolean;
+}
+
+/** A typed client of the /v1 API. */
+export class ApiClient {
+  readonly base: string;
+
+  constructor(
+    server: string,
+    private readonly token: string | undefined,
+  ) {
+    let url: URL;
+    try {
+      url = new URL(server.includes('://') ? server : `http://${server}`);
+    } catch {
+      throw new PeriscopeError(
+        'bad-usage',
+        `"${server}" is not a server URL; give e.g. --server http://host:7070`,
+      );
+    }
+    this.base = url.origin;
+  }
+
+  /** GET /v1/agents. */
+  async agents(): Promise<AgentView[]> {
+    return (await this.request<{ agents: AgentView[] }>('GET', '/v1/agents')).agents;
+  }
+
+  /** GET /v1/processes?select=…. */
+  async processes(select?: string): Promise<ProcessView[]> {
+    const q = select ? `?select=${encodeURIComponent(select)}` : '';
+    return (await this.request<{ processes: ProcessView[] }>('GET', `/v1/processes${q}`)).processes;
+  }
+
+  /** POST /v1/snapshots: takes a snapshot across the fleet and waits until it is stored. */
+  snapshot(body: SnapshotRequestBody): Promise<SnapshotResult> {
+    return this.request('POST', '/v1/snapshots', body);
+  }
+
+  /** GET /v1/snapshots?label=…: newest first. */
+  async snapshots(labels: readonly string[] = [], limit?: number): Promise<SnapshotInfo[]> {
+    const q = new URLSearchParams();
+    for (const l of labels) q.append('label', l);
+    if (limit !== undefined) q.set('limit', String(limit));
+    const qs = q.size > 0 ? `?${q}` : '';
+    return (await this.request<{ snapshots: SnapshotInfo[] }>('GET', `/v1/snapshots${qs}`)).snapshots;
+  }
+
+  /** GET /v1/snapshots/{id}. */
+  snapshotDetail(id: number): Promise<SnapshotDetail> {
+    return this.request('GET', `/v1/snapshots/${id}`);
+  }
+
+  /** POST /v1/query as JSON. */
+  query(sql: string, scope: { snapshot?: number; all?: boolean } = {}): Promise<QueryResult> {
+    return this.request('POST', '/v1/query', { sql, ...scope, format: 'json' });
+  }
+
+  /** POST /v1/query as CSV text. */
+  queryCsv(sql: string, scope: { snapshot?: number; all?: boolean } = {}): Promise<string> {
+    return this.request('POST', '/v1/query', { sql, ...scope, format: 'csv' }, 'text');
+  }
+
+  /** GET /v1/tokens (admin). */
+  async tokens(): Promise<TokenInfo[]> {
+    return (await this.request<{ tokens: TokenInfo[] }>('GET', '/v1/tokens')).tokens;
+  }
+
+  /** POST /v1/tokens (admin): the answer holds the token, shown once. */
+  createToken(role: string, name?: string): Promise<TokenInfo & { token: string }> {
+    return this.request('POST', '/v1/tokens', { role, ...(name ? { name } : {}) });
+  }
+
+  /** DELETE /v1/tokens/{id} (admin). */
+  revokeToken(id: string): Promise<TokenInfo> {
+    return this.request('DELETE', `/v1/tokens/${encodeURIComponent(id)}`);
+  }
+
+  /** One request; JSON in, JSON (or text) out; failures become PeriscopeErrors that say what to do. */
+  async request<T>(method: string, path: string, body?: unknown, as: 'json' | 'text' = 'json'): Promise<T> {
+    const headers: Record<string, string> = { accept: as === 'json' ? 'application/json' : '*/*' };
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let res: Response;
+    try {
+      res = await fetch(`${this.base}${path}`, {
+        method,
+        headers,
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+    } catch (e) {
+      throw this.connectionError(e);
+    }
+    const text = await res.text();
+    if (!res.ok) throw this.httpError(res.status, text);
+    if (as === 'text') return text as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new PeriscopeError(
+        'corrupt',
+        `${this.base} answered ${method} ${path} with something that is not JSON`,
+      );
+    }
+  }
+
+  private connectionError(e: unknown): PeriscopeError {
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    const code = cause?.code ?? '';
+    if (code === 'ECONNREFUSED')
+      return new PeriscopeError(
+        'not-found',
+        `cannot connect to ${this.base} (connection refused); is \`periscope server\` running there? Check --server or $PERISCOPE_SERVER`,
+      );
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+      return new PeriscopeError('not-found', `cannot resolve the host of ${this.base}; check --server`);
+    if (code === 'ETIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT')
+      return new PeriscopeError(
+        'timeout',
+        `${this.base} did not answer (timeout); check --server and the network`,
+      );
+    return new PeriscopeError(
+      'not-found',
+      `cannot reach ${this.base}: ${cause?.message ?? (e as Error).message}`,
+    );
+  }
+
+  private httpError(status: number, text: string): PeriscopeError {
+    let message = text.trim().slice(0, 500);
+    try {
+      const m = (JSON.parse(text) as { error?: { message?: string } }).error?.message;
+      if (m) message = m;
+    } catch {
+      // not JSON: keep the text
+    }
+    if (status === 401)
+      return new PeriscopeError(
+        'permission',
+        `the server refused the token (401): ${message}. Give a valid one with --token or $PERISCOPE_TOKEN`,
+      );
+    if (status === 403) return new PeriscopeError('permission', `not allowed (403): ${message}`);
+    if (status === 404) return new PeriscopeError('not-found', message);
+    if (status === 400 || status === 422) return new PeriscopeError('bad-usage', message);
+    if (status === 504) return new PeriscopeError('timeout', message);
+    return new PeriscopeError('corrupt', `the server failed (${status}): ${message}`);
+  }
+}
+
+/** A client from command flags and the environment. */
+export function clientFrom(values: Record<string, string | boolean | undefined>): ApiClient {
+  const { server, token } = serverTarget(values);
+  return new ApiClient(server, token);
+}

@@ -1,0 +1,113 @@
+/** `periscope server [--listen HOST:PORT] [--data DIR] [--static DIR]`: the fleet server, embedded storage. */
+import { PeriscopeError } from '../../common/errors.js';
+import { startServer } from '../../server/server.js';
+import { resolveDataDir } from '../../store/data-dir.js';
+import type { Command } from '../command.js';
+
+/** Splits `HOST:PORT` (or `:PORT`, `PORT`, `[v6]:PORT`). */
+export function parseListen(text: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(text) ?? /^()()(\d+)$/.exec(text);
+  const port = Number(m?.[3]);
+  if (!m || !Number.isInteger(port) || port < 0 || port > 65535)
+    throw new PeriscopeError(
+      'bad-usage',
+      `--listen "${text}" is not HOST:PORT (e.g. 127.0.0.1:7070 or 0.0.0.0:7070)`,
+    );
+  return { host: m[1] || m[2] || '127.0.0.1', port };
+}
+
+function ms(values: Record<string, string | boolean | undefined>, name: string): number | undefined {
+  const v = values[name];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (typeof v !== 'string' || !Number.isInteger(n) || n < 1)
+    throw new PeriscopeError('bad-usage', `--${name} must be a positive number of milliseconds`);
+  return n;
+}
+
+export const serverCommand: Command = {
+  name: 'server',
+  summary: 'Run the Periscope server: HTTP API, the endpoint agents connect to, and the embedded store.',
+  args: '',
+  options: {
+    listen: { type: 'string', value: 'HOST:PORT', help: 'where to listen (default 127.0.0.1:7070)' },
+    data: {
+      type: 'string',
+      value: 'DIR',
+      help: 'data directory: store, tokens (default $PERISCOPE_DATA, else ~/.local/share/periscope)',
+    },
+    static: {
+      type: 'string',
+      value: 'DIR',
+      help: 'serve the web app from DIR (default: a placeholder page)',
+    },
+    'prepare-timeout': {
+      type: 'string',
+      value: 'MS',
+      help: 'how long agents get to prepare (default 30000)',
+    },
+    'capture-timeout': {
+      type: 'string',
+      value: 'MS',
+      help: 'how long agents get to capture (default 60000)',
+    },
+  },
+  details:
+    'On the first start of a data directory the server creates an admin token and an agent token\n' +
+    'and prints them once. More tokens: `periscope token create --role user|agent|admin --data DIR`.\n' +
+    'Agents connect with `periscope agent --server URL --token AGENT_TOKEN`.\n\n' +
+    'Examples:\n  periscope server\n  periscope server --listen 0.0.0.0:7070 --data /var/lib/periscope',
+  async run(positionals, values) {
+    if (positionals.length > 0)
+      throw new PeriscopeError(
+        'bad-usage',
+        `unexpected argument "${positionals[0]}"; see \`periscope server --help\``,
+      );
+    const { host, port } = parseListen(typeof values.listen === 'string' ? values.listen : '127.0.0.1:7070');
+    const dataDir = resolveDataDir(typeof values.data === 'string' ? values.data : undefined);
+    const prepareTimeoutMs = ms(values, 'prepare-timeout');
+    const captureTimeoutMs = ms(values, 'capture-timeout');
+    const running = await startServer({
+      host,
+      port,
+      dataDir,
+      ...(typeof values.static === 'string' ? { staticDir: values.static } : {}),
+      ...(prepareTimeoutMs ? { prepareTimeoutMs } : {}),
+      ...(captureTimeoutMs ? { captureTimeoutMs } : {}),
+    }).catch((e: unknown) => {
+      const code = (e as { code?: string }).code;
+      if (code === 'EADDRINUSE')
+        throw new PeriscopeError(
+          'bad-usage',
+          `${host}:${port} is in use; choose another with --listen HOST:PORT`,
+        );
+      if (code === 'EACCES')
+        throw new PeriscopeError(
+          'permission',
+          `not allowed to listen on ${host}:${port}; pick a port above 1024`,
+        );
+      throw e;
+    });
+    console.log(`Periscope server listening on ${running.url}`);
+    console.log(`data directory: ${dataDir}`);
+    if (running.firstTokens) {
+      console.log('');
+      console.log('First start: these tokens are shown only now; keep them somewhere safe.');
+      console.log(`  admin token: ${running.firstTokens.admin}`);
+      console.log(`  agent token: ${running.firstTokens.agent}`);
+      console.log('');
+      console.log(`  agents:  periscope agent --server ${running.url} --token AGENT_TOKEN`);
+      console.log(`  users:   PERISCOPE_TOKEN=ADMIN_TOKEN periscope agents --server ${running.url}`);
+    }
+    await new Promise<void>((resolve) => {
+      const stop = () => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        console.log('stopping');
+        running.close().then(resolve, resolve);
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+  },
+};
