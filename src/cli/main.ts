@@ -2,10 +2,22 @@
 import { describeError, PeriscopeError } from '../common/errors.js';
 import { type Command, parseCommandArgs, usage } from './command.js';
 import { agentCommand } from './commands/agent.js';
+import { agentsCommand } from './commands/agents.js';
 import { inspectCommand } from './commands/inspect.js';
+import { processesCommand } from './commands/processes.js';
+import { serverCommand } from './commands/server.js';
 import { snapshotCommand } from './commands/snapshot.js';
+import { tokenCommand } from './commands/token.js';
 
-const commands: Command[] = [inspectCommand, snapshotCommand, agentCommand];
+const commands: Command[] = [
+  inspectCommand,
+  snapshotCommand,
+  agentCommand,
+  serverCommand,
+  agentsCommand,
+  processesCommand,
+  tokenCommand,
+];
 
 function topUsage(): string {
   const lines = [
