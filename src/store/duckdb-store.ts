@@ -247,7 +247,7 @@ export class DuckDBStore implements Store {
   /** Reads a snapshot written by exportSnapshot. */
   async importSnapshot(path: string): Promise<ImportResult> {
     this.writable('importing');
-    return this.transaction(() => importSnapshot(this.conn, path));
+    return importSnapshot(this.conn, path, (fn) => this.transaction(fn));
   }
 
   /** Closes the database. */

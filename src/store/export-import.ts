@@ -80,8 +80,15 @@ async function one(conn: DuckDBConnection, sql: string): Promise<unknown> {
   return (await conn.runAndReadAll(sql)).getRows()[0]?.[0];
 }
 
-/** Imports an export into the store on `conn` (inside the caller's transaction). */
-export async function importSnapshot(conn: DuckDBConnection, input: string): Promise<ImportResult> {
+/** Runs a function in one transaction. */
+export type InTransaction = <T>(fn: () => Promise<T>) => Promise<T>;
+
+/** Imports an export into the store on `conn`; the rows go in through one transaction. */
+export async function importSnapshot(
+  conn: DuckDBConnection,
+  input: string,
+  inTransaction: InTransaction,
+): Promise<ImportResult> {
   const path = resolve(input);
   if (!existsSync(path)) throw new PeriscopeError('not-found', `${path} does not exist`);
   const dir = statSync(path).isDirectory();
@@ -92,55 +99,57 @@ export async function importSnapshot(conn: DuckDBConnection, input: string): Pro
     );
   if (!dir) await conn.run(`ATTACH ${literal(path)} AS imp (READ_ONLY)`);
   try {
-    let meta: Map<string, string>;
-    try {
-      const r = await conn.runAndReadAll(`SELECT key, value FROM ${source(path, dir, 'periscope_export')}`);
-      meta = new Map(r.getRows().map(([k, v]) => [String(k), String(v)]));
-    } catch {
-      throw new PeriscopeError('bad-usage', `${path} is not a Periscope export (no periscope_export table)`);
-    }
-    const original = Number(meta.get('snapshot_id'));
-    if (meta.get('schema_version') !== SCHEMA_VERSION)
-      throw new PeriscopeError(
-        'unsupported',
-        `${path} has store schema ${meta.get('schema_version')}; this Periscope reads schema ${SCHEMA_VERSION}`,
-      );
-    const taken =
-      Number(await one(conn, `SELECT count(*) FROM raw.snapshots WHERE snapshot_id = ${original}`)) > 0;
-    const id = taken
-      ? Number(await one(conn, 'SELECT coalesce(max(snapshot_id), 0) + 1 FROM raw.snapshots'))
-      : original;
-    // Spec history: all of it into an empty history, else map the capturing version by its text.
-    let specVersionsImported = 0;
-    const haveSpecs = Number(await one(conn, 'SELECT count(*) FROM raw.spec_versions')) > 0;
-    const srcSpecs = source(path, dir, 'spec_versions');
-    let specVersionSql = 'spec_version';
-    if (!haveSpecs) {
-      specVersionsImported = Number(await one(conn, `SELECT count(*) FROM ${srcSpecs}`));
-      await conn.run(`INSERT INTO raw.spec_versions BY NAME SELECT * FROM ${srcSpecs}`);
-    } else {
-      specVersionSql =
-        `(SELECT max(t.version) FROM raw.spec_versions t JOIN ${srcSpecs} s ON t.yaml = s.yaml ` +
-        `WHERE s.version = src.spec_version)`;
-    }
-    for (const [t] of SNAPSHOT_TABLES) {
-      const replace =
-        t === 'snapshots'
-          ? `${id} AS snapshot_id, ${specVersionSql} AS spec_version`
-          : `${id} AS snapshot_id`;
-      await conn.run(
-        `INSERT INTO raw.${t} BY NAME SELECT * REPLACE (${replace}) FROM ${source(path, dir, t)} src`,
-      );
-    }
-    await conn.run(
-      `INSERT INTO raw.stacks BY NAME SELECT * FROM ${source(path, dir, 'stacks')} s ` +
-        'WHERE s.stack_id NOT IN (SELECT DISTINCT stack_id FROM raw.stacks)',
-    );
-    await conn.run(
-      `INSERT INTO raw.imports VALUES (${id}, ${original}, ${literal(path)}, ${literal(dir ? 'parquet' : 'duckdb')}, now())`,
-    );
-    return { snapshotId: id, ...(taken ? { originalId: original } : {}), specVersionsImported };
+    return await inTransaction(() => importRows(conn, path, dir));
   } finally {
     if (!dir) await conn.run('DETACH imp');
   }
+}
+
+async function importRows(conn: DuckDBConnection, path: string, dir: boolean): Promise<ImportResult> {
+  let meta: Map<string, string>;
+  try {
+    const r = await conn.runAndReadAll(`SELECT key, value FROM ${source(path, dir, 'periscope_export')}`);
+    meta = new Map(r.getRows().map(([k, v]) => [String(k), String(v)]));
+  } catch {
+    throw new PeriscopeError('bad-usage', `${path} is not a Periscope export (no periscope_export table)`);
+  }
+  const original = Number(meta.get('snapshot_id'));
+  if (meta.get('schema_version') !== SCHEMA_VERSION)
+    throw new PeriscopeError(
+      'unsupported',
+      `${path} has store schema ${meta.get('schema_version')}; this Periscope reads schema ${SCHEMA_VERSION}`,
+    );
+  const taken =
+    Number(await one(conn, `SELECT count(*) FROM raw.snapshots WHERE snapshot_id = ${original}`)) > 0;
+  const id = taken
+    ? Number(await one(conn, 'SELECT coalesce(max(snapshot_id), 0) + 1 FROM raw.snapshots'))
+    : original;
+  // Spec history: all of it into an empty history, else map the capturing version by its text.
+  let specVersionsImported = 0;
+  const haveSpecs = Number(await one(conn, 'SELECT count(*) FROM raw.spec_versions')) > 0;
+  const srcSpecs = source(path, dir, 'spec_versions');
+  let specVersionSql = 'spec_version';
+  if (!haveSpecs) {
+    specVersionsImported = Number(await one(conn, `SELECT count(*) FROM ${srcSpecs}`));
+    await conn.run(`INSERT INTO raw.spec_versions BY NAME SELECT * FROM ${srcSpecs}`);
+  } else {
+    specVersionSql =
+      `(SELECT max(t.version) FROM raw.spec_versions t JOIN ${srcSpecs} s ON t.yaml = s.yaml ` +
+      `WHERE s.version = src.spec_version)`;
+  }
+  for (const [t] of SNAPSHOT_TABLES) {
+    const replace =
+      t === 'snapshots' ? `${id} AS snapshot_id, ${specVersionSql} AS spec_version` : `${id} AS snapshot_id`;
+    await conn.run(
+      `INSERT INTO raw.${t} BY NAME SELECT * REPLACE (${replace}) FROM ${source(path, dir, t)} src`,
+    );
+  }
+  await conn.run(
+    `INSERT INTO raw.stacks BY NAME SELECT * FROM ${source(path, dir, 'stacks')} s ` +
+      'WHERE s.stack_id NOT IN (SELECT DISTINCT stack_id FROM raw.stacks)',
+  );
+  await conn.run(
+    `INSERT INTO raw.imports VALUES (${id}, ${original}, ${literal(path)}, ${literal(dir ? 'parquet' : 'duckdb')}, now())`,
+  );
+  return { snapshotId: id, ...(taken ? { originalId: original } : {}), specVersionsImported };
 }
