@@ -24,12 +24,12 @@ export interface ContainerRef {
 
 const CONTAINER_PATTERNS: readonly [RegExp, string][] = [
   [/\/docker-([0-9a-f]{64})\.scope/, 'docker'],
-  [/\/docker\/([0-9a-f]{64})/, 'docker'],
+  [/\/docker\/([0-9a-f]{64})(?![0-9a-f])/, 'docker'],
   [/\/cri-containerd-([0-9a-f]{64})\.scope/, 'containerd'],
   [/\/crio-(?:conmon-)?([0-9a-f]{64})\.scope/, 'cri-o'],
   [/\/libpod-(?:conmon-)?([0-9a-f]{64})\.scope/, 'podman'],
   [/\/kubepods[^\n]*\/([0-9a-f]{64})(?:\/|$)/, 'kubernetes'],
-  [/\/containerd\/([0-9a-f]{64})/, 'containerd'],
+  [/\/containerd\/([0-9a-f]{64})(?![0-9a-f])/, 'containerd'],
 ];
 
 /** Finds the container id in the text of /proc/PID/cgroup (cgroup v1 or v2), if any. */
