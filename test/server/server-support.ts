@@ -1,0 +1,230 @@
+/**
+ * Test support for the server: a real server on 127.0.0.1:0 with a temp data directory, a
+ * small JSON API caller, and a fake agent that speaks the protocol over a real WebSocket
+ * (the real agent is written concurrently). Its `captured` answers carry real snapshots of a
+ * fixture process, taken with snapshotProcess.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+import {
+  type AgentMessage,
+  type CaptureMessage,
+  PROTOCOL_VERSION,
+  type PrepareMessage,
+  type ProcessDescription,
+  type ProcessError,
+  type ServerMessage,
+} from '../../src/protocol/messages.js';
+import { type RunningServer, type ServerOptions, startServer } from '../../src/server/server.js';
+import type { ProcessSnapshot } from '../../src/snapshot/snapshot-types.js';
+import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
+import { buildFixture } from '../support/go-fixtures.js';
+import { startTarget, type Target } from '../support/target.js';
+
+/** A fresh temp data directory. */
+export function tempDataDir(): string {
+  return mkdtempSync(join(tmpdir(), 'periscope-server-'));
+}
+
+/** Starts a server on a free port (short timeouts so fault tests stay fast). */
+export function testServer(
+  dataDir = tempDataDir(),
+  opts: Partial<ServerOptions> = {},
+): Promise<RunningServer> {
+  return startServer({ port: 0, dataDir, prepareTimeoutMs: 3000, captureTimeoutMs: 3000, ...opts });
+}
+
+/** An API answer: status, parsed JSON (or text) and headers. */
+export interface Answer<T = Record<string, unknown>> {
+  readonly status: number;
+  readonly body: T;
+  readonly text: string;
+  readonly headers: Headers;
+}
+
+/** Calls the API; `body` strings are sent as they are (to test malformed JSON). */
+export async function api<T = Record<string, unknown>>(
+  base: string,
+  token: string | undefined,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<Answer<T>> {
+  const headers: Record<string, string> = {};
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers,
+    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON
+  }
+  return { status: res.status, body: parsed as T, text, headers: res.headers };
+}
+
+/** What a fake agent does when asked to capture one process. */
+export type CaptureBehaviour =
+  | { readonly snapshot: ProcessSnapshot }
+  | { readonly error: ProcessError }
+  | { readonly hang: true }
+  | { readonly disconnect: true };
+
+/** A process description for tests. */
+export function describeProcess(
+  hostname: string,
+  pid: number,
+  programs: string[],
+  labels: Record<string, string> = {},
+) {
+  const p: ProcessDescription = {
+    key: `${hostname}:${pid}:1000`,
+    hostname,
+    pid,
+    executable: `/usr/bin/${programs[0] ?? 'app'}`,
+    cmdline: [`/usr/bin/${programs[0] ?? 'app'}`],
+    labels: { hostname, pid: String(pid), exe_name: programs[0] ?? 'app', ...labels },
+    goVersion: 'go1.24',
+    programs,
+  };
+  return p;
+}
+
+/** The result of opening a WebSocket: the socket, or the HTTP status of the refused upgrade. */
+export function openSocket(url: string, token: string | undefined): Promise<WebSocket | number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/v1/agent`, {
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+    });
+    ws.once('open', () => resolve(ws));
+    ws.once('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      ws.terminate();
+    });
+    ws.once('error', reject);
+  });
+}
+
+/** A fake agent over a real WebSocket. */
+export class FakeAgent {
+  readonly received: ServerMessage[] = [];
+  /** Per process key: what to do on capture (default: the agent's default snapshot). */
+  readonly behaviour = new Map<string, CaptureBehaviour>();
+  /** Per process key: an error to answer `prepare` with. */
+  readonly prepareErrors = new Map<string, ProcessError>();
+  private ws: WebSocket | undefined;
+  private welcomeWaiters: ((m: ServerMessage) => void)[] = [];
+
+  constructor(
+    readonly id: string,
+    readonly hostname: string,
+    readonly processes: ProcessDescription[],
+    readonly defaultSnapshot: () => ProcessSnapshot,
+  ) {}
+
+  /** Connects, says hello, waits for welcome, and reports its processes. */
+  async connect(url: string, token: string): Promise<ServerMessage> {
+    const ws = await openSocket(url, token);
+    if (typeof ws === 'number') throw new Error(`agent upgrade refused with ${ws}`);
+    this.ws = ws;
+    ws.on('message', (data) => this.onMessage(JSON.parse(data.toString()) as ServerMessage));
+    const welcome = new Promise<ServerMessage>((resolve) => this.welcomeWaiters.push(resolve));
+    this.send({
+      type: 'hello',
+      protocol: PROTOCOL_VERSION,
+      agentId: this.id,
+      hostname: this.hostname,
+      version: 'test',
+    });
+    const w = await welcome;
+    this.send({ type: 'processes', processes: this.processes });
+    return w;
+  }
+
+  /** Sends a message (or raw text). */
+  send(msg: AgentMessage | string): void {
+    this.ws?.send(typeof msg === 'string' ? msg : JSON.stringify(msg));
+  }
+
+  /** Closes the connection abruptly. */
+  drop(): void {
+    this.ws?.terminate();
+  }
+
+  /** Closes the connection cleanly and waits for it to end. */
+  async close(): Promise<void> {
+    const ws = this.ws;
+    if (!ws || ws.readyState === ws.CLOSED) return;
+    await new Promise<void>((resolve) => {
+      ws.once('close', () => resolve());
+      ws.close();
+    });
+  }
+
+  private onMessage(msg: ServerMessage): void {
+    this.received.push(msg);
+    if (msg.type === 'welcome') for (const w of this.welcomeWaiters.splice(0)) w(msg);
+    if (msg.type === 'prepare') this.prepare(msg);
+    if (msg.type === 'capture') this.capture(msg);
+  }
+
+  private prepare(msg: PrepareMessage): void {
+    const results = msg.keys.map((key) => {
+      const error = this.prepareErrors.get(key);
+      return error ? { key, error } : { key };
+    });
+    this.send({ type: 'prepared', requestId: msg.requestId, results });
+  }
+
+  private capture(msg: CaptureMessage): void {
+    for (const key of msg.keys) {
+      const b = this.behaviour.get(key) ?? { snapshot: this.defaultSnapshot() };
+      if ('hang' in b) continue;
+      if ('disconnect' in b) {
+        this.drop();
+        return;
+      }
+      const pid = this.processes.find((p) => p.key === key)?.pid ?? 0;
+      this.send({
+        type: 'captured',
+        requestId: msg.requestId,
+        key,
+        startedAt: Date.now(),
+        ...('snapshot' in b ? { snapshot: { ...b.snapshot, pid } } : { error: b.error }),
+      });
+    }
+  }
+}
+
+/** A running fixture and one real snapshot of it (taken once per test file). */
+export interface RealSnapshot {
+  readonly target: Target;
+  readonly snapshot: ProcessSnapshot;
+}
+
+/** Starts the `goroutines` fixture and snapshots it for real. */
+export async function realSnapshot(): Promise<RealSnapshot> {
+  const { path } = await buildFixture('goroutines');
+  const target = await startTarget(path);
+  return { target, snapshot: snapshotProcess(target.pid) };
+}
+
+/** Waits until `cond` holds (polling), or fails after `ms`. */
+export async function eventually(
+  cond: () => boolean | Promise<boolean>,
+  ms = 3000,
+  what = 'condition',
+): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
