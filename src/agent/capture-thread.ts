@@ -21,7 +21,7 @@ export class CaptureThread {
   private worker: Worker | undefined;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
-  /** Increments each time a new thread starts: prepared slots of older generations are gone. */
+  /** Increments each time the thread is stopped: slots prepared in an older generation are gone. */
   generation = 0;
   /** Binaries the thread's cache holds, as of its last reply. */
   binaries = 0;
@@ -55,6 +55,7 @@ export class CaptureThread {
     const w = this.worker;
     this.worker = undefined;
     this.binaries = 0;
+    if (w) this.generation++;
     for (const [id, p] of this.pending) {
       clearTimeout(p.timer);
       p.resolve({
@@ -77,7 +78,6 @@ export class CaptureThread {
   private ensure(): Worker {
     if (this.worker) return this.worker;
     const w = new Worker(new URL('./capture-worker.js', import.meta.url));
-    this.generation++;
     w.unref();
     w.on('message', (reply: WorkerReply) => {
       const p = this.pending.get(reply.id);

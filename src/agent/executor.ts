@@ -231,7 +231,6 @@ export class Executor {
       this.fail(entry, 'SPEC_MISMATCH', `the spec changed to version ${spec?.version} during the request`);
       return false;
     }
-    const generation = this.thread.generation;
     const reply = await this.thread.call(
       { op: 'prepare', slot: entry.slot, pid: entry.pid, specVersion: spec.version, spec: spec.text },
       this.opts.prepareBudgetMs ?? 60_000,
@@ -241,8 +240,8 @@ export class Executor {
       return false;
     }
     entry.state = 'ready';
-    // A thread that started during the call is the one that prepared it.
-    entry.generation = Math.max(generation, this.thread.generation);
+    // A success means the thread that answered is still the current one.
+    entry.generation = this.thread.generation;
     return true;
   }
 
