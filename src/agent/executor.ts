@@ -7,7 +7,7 @@
  */
 import type { CaptureMessage, PrepareMessage, ProcessError, ProcessErrorKind } from '../protocol/messages.js';
 import { CaptureThread } from './capture-thread.js';
-import { statFacts } from './discovery.js';
+import { capturedErrorText, capturedText, kindAfterFailure, processGone } from './results.js';
 import type { WorkerReply } from './worker-protocol.js';
 
 /** Tuning of the executor. */
@@ -57,21 +57,6 @@ interface Request {
   readonly t0: number;
   expiry?: NodeJS.Timeout;
   stats: { ok: number; failed: number; pausesNs: number[] };
-}
-
-const KIND_OF: Record<string, ProcessErrorKind> = {
-  stripped: 'BINARY_STRIPPED',
-  'not-found': 'PROCESS_MISSING',
-  'not-go': 'NOT_GO',
-  'not-elf': 'NOT_GO',
-  permission: 'PERMISSION',
-  timeout: 'TIMEOUT',
-  'bad-spec': 'SPEC_MISMATCH',
-};
-
-/** Maps a PeriscopeError kind to the protocol's per-process error kinds. */
-export function protocolKind(kind: string): ProcessErrorKind {
-  return KIND_OF[kind] ?? 'INTERNAL';
 }
 
 const MAX_KEYS = 10_000;
@@ -236,7 +221,7 @@ export class Executor {
       this.opts.prepareBudgetMs ?? 60_000,
     );
     if (!reply.ok) {
-      this.fail(entry, this.kindAfter(entry, reply.kind), reply.message);
+      this.fail(entry, kindAfterFailure(entry.pid, entry.startTime, reply.kind), reply.message);
       return false;
     }
     entry.state = 'ready';
@@ -267,8 +252,7 @@ export class Executor {
   private async captureEntry(req: Request, entry: Entry): Promise<void> {
     if (this.requests.get(req.id) !== req || entry.state === 'done') return;
     const t0 = Date.now();
-    const now = statFacts(entry.pid);
-    if (!now || now.zombie || now.startTime !== entry.startTime) {
+    if (processGone(entry.pid, entry.startTime)) {
       this.fail(entry, 'PROCESS_MISSING', `process ${entry.pid} exited before its capture`);
     } else if (entry.state === 'pending' || entry.generation !== this.thread.generation) {
       // Not prepared yet, or prepared in a capture thread that has since been replaced.
@@ -292,7 +276,7 @@ export class Executor {
       }
       this.fail(
         entry,
-        reply.ok ? 'INTERNAL' : this.kindAfter(entry, reply.kind),
+        reply.ok ? 'INTERNAL' : kindAfterFailure(entry.pid, entry.startTime, reply.kind),
         reply.ok ? 'no snapshot' : reply.message,
       );
     }
@@ -302,25 +286,17 @@ export class Executor {
   }
 
   private sendSnapshot(req: Request, entry: Entry, reply: WorkerReply & { ok: true }): void {
-    const bytes = Buffer.from(reply.bytes!.buffer, reply.bytes!.byteOffset, reply.bytes!.byteLength);
     const head = {
-      type: 'captured',
       requestId: req.id,
       key: entry.key,
       startedAt: reply.startedAt ?? Date.now(),
       elapsedMs: Math.round(reply.elapsedMs),
     };
-    const body = reply.deflated
-      ? `"snapshotDeflated":"${bytes.toString('base64')}"`
-      : `"snapshot":${bytes.toString('utf8')}`;
-    const text = `${JSON.stringify(head).slice(0, -1)},${body}}`;
+    const text = capturedText(head, reply.bytes!, reply.deflated === true);
     entry.state = 'done';
     if (text.length > (this.opts.maxMessageBytes ?? 96 << 20)) {
-      this.fail(
-        entry,
-        'INTERNAL',
-        `the snapshot is too large to send (${(text.length / 2 ** 20).toFixed(1)} MiB compressed)`,
-      );
+      const mib = (text.length / 2 ** 20).toFixed(1);
+      this.fail(entry, 'INTERNAL', `the snapshot is too large to send (${mib} MiB encoded)`);
       this.sendCaptured(req.id, entry.key, head.startedAt, { error: entry.error });
       req.stats.failed++;
       return;
@@ -340,13 +316,6 @@ export class Executor {
     this.abort(req.id);
   }
 
-  /** The error kind after a failure: PROCESS_MISSING whenever the process is gone, whatever failed. */
-  private kindAfter(entry: Entry, kind: string): ProcessErrorKind {
-    const now = statFacts(entry.pid);
-    if (!now || now.zombie || now.startTime !== entry.startTime) return 'PROCESS_MISSING';
-    return protocolKind(kind);
-  }
-
   private fail(entry: Entry, kind: ProcessErrorKind, message: string): void {
     entry.state = 'failed';
     entry.error = { kind, message };
@@ -358,6 +327,6 @@ export class Executor {
     startedAt: number,
     extra: { error?: ProcessError; elapsedMs?: number },
   ): void {
-    this.host.send(JSON.stringify({ type: 'captured', requestId, key, startedAt, ...extra }));
+    this.host.send(capturedErrorText({ requestId, key, startedAt, ...extra }));
   }
 }
