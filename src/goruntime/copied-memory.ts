@@ -12,6 +12,22 @@ import type { MemRange } from '../proc/vm-reader.js';
 export interface BatchMemory {
   /** One result per range; undefined where the range was not readable. */
   readBatch(ranges: readonly MemRange[]): (Uint8Array | undefined)[];
+  /**
+   * Optional fast path (VmReader.readInto): reads ranges back to back into dest from
+   * destOffset, ok[i] = 1 where range i was read; neighbours at most joinGap apart are read
+   * as one remote range. Returns the number of unreadable ranges.
+   */
+  readInto?(
+    addresses: ArrayLike<number>,
+    sizes: ArrayLike<number>,
+    count: number,
+    dest: Buffer,
+    destOffset: number,
+    ok: Uint8Array,
+    joinGap?: number,
+  ): number;
+  /** Optional: a buffer for readInto, preferably from memory reserved (pre-faulted) before the pause. */
+  takeBuffer?(size: number): Buffer;
 }
 
 const TWO32 = 0x1_0000_0000;
@@ -26,11 +42,27 @@ export interface CopiedMemoryStats {
   readonly misses: number;
 }
 
-/** Memory made of ranges copied from the target; implements Memory over the copies. */
+/** Ranges read back to back into one buffer, added without a view per range (see addPacked). */
+interface PackedBlock {
+  readonly buf: Uint8Array;
+  readonly addresses: ArrayLike<number>;
+  readonly sizes: ArrayLike<number>;
+  readonly ok: Uint8Array;
+  readonly count: number;
+  readonly offset: number;
+}
+
+/**
+ * Memory made of ranges copied from the target; implements Memory over the copies. Ranges
+ * added during a pause are only recorded; the index (sorted by address) is built on the
+ * first lookup, normally after the process has resumed.
+ */
 export class CopiedMemory implements Memory {
   private starts: number[] = [];
   private ends: number[] = [];
-  private chunks: Uint8Array[] = [];
+  private bufs: Uint8Array[] = [];
+  private offs: number[] = [];
+  private pending: PackedBlock[] = [];
   private sorted = true;
   private bytes = 0;
   private fallbackReads = 0;
@@ -45,12 +77,23 @@ export class CopiedMemory implements Memory {
   /** Adds a copied range (any order; the bytes are kept, not copied again). */
   add(address: Address, data: Uint8Array): void {
     if (data.length === 0) return;
-    const n = this.starts.length;
-    if (n > 0 && address < this.starts[n - 1]!) this.sorted = false;
-    this.starts.push(address);
-    this.ends.push(address + data.length);
-    this.chunks.push(data);
-    this.bytes += data.length;
+    this.push(address, data.length, data, 0);
+  }
+
+  /**
+   * Adds ranges read back to back into `buf` from `offset` (as VmReader.readInto leaves
+   * them): range i, if ok[i], is at offset + sizes[0..i) and is `sizes[i]` bytes long. The
+   * arrays are kept, not copied: do not change them afterwards.
+   */
+  addPacked(
+    buf: Uint8Array,
+    offset: number,
+    addresses: ArrayLike<number>,
+    sizes: ArrayLike<number>,
+    ok: Uint8Array,
+    count: number,
+  ): void {
+    this.pending.push({ buf, addresses, sizes, ok, count, offset });
   }
 
   /** Whether [address, address+size) lies inside one copied range. */
@@ -62,8 +105,8 @@ export class CopiedMemory implements Memory {
   read(address: Address, size: number): Uint8Array {
     const i = this.find(address, size);
     if (i >= 0) {
-      const off = address - this.starts[i]!;
-      return this.chunks[i]!.subarray(off, off + size);
+      const off = this.offs[i]! + address - this.starts[i]!;
+      return this.bufs[i]!.subarray(off, off + size);
     }
     return this.miss(address, size);
   }
@@ -75,14 +118,14 @@ export class CopiedMemory implements Memory {
       const b = this.miss(address, 8);
       return u64At(b, 0);
     }
-    return u64At(this.chunks[i]!, address - this.starts[i]!);
+    return u64At(this.bufs[i]!, this.offs[i]! + address - this.starts[i]!);
   }
 
   /** Reads a little-endian u32. */
   readU32(address: Address): number {
     const i = this.find(address, 4);
-    const b = i < 0 ? this.miss(address, 4) : this.chunks[i]!;
-    const o = i < 0 ? 0 : address - this.starts[i]!;
+    const b = i < 0 ? this.miss(address, 4) : this.bufs[i]!;
+    const o = i < 0 ? 0 : this.offs[i]! + address - this.starts[i]!;
     return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)) + b[o + 3]! * 0x100_0000;
   }
 
@@ -96,6 +139,7 @@ export class CopiedMemory implements Memory {
 
   /** Counters: ranges and bytes copied, fallback reads and misses during decoding. */
   stats(): CopiedMemoryStats {
+    this.unpack();
     return {
       ranges: this.starts.length,
       bytesCopied: this.bytes,
@@ -110,6 +154,30 @@ export class CopiedMemory implements Memory {
     return this.starts.map((s, i) => [addr(s), addr(this.ends[i]!)]);
   }
 
+  private push(address: number, size: number, buf: Uint8Array, off: number): void {
+    const n = this.starts.length;
+    if (n > 0 && address < this.starts[n - 1]!) this.sorted = false;
+    this.starts.push(address);
+    this.ends.push(address + size);
+    this.bufs.push(buf);
+    this.offs.push(off);
+    this.bytes += size;
+  }
+
+  /** Moves the ranges of packed blocks into the index. */
+  private unpack(): void {
+    if (this.pending.length === 0) return;
+    for (const b of this.pending) {
+      let off = b.offset;
+      for (let i = 0; i < b.count; i++) {
+        const size = b.sizes[i]!;
+        if (b.ok[i] && size > 0) this.push(b.addresses[i]!, size, b.buf, off);
+        off += size;
+      }
+    }
+    this.pending = [];
+  }
+
   private miss(address: Address, size: number): Uint8Array {
     this.misses++;
     if (!this.fallback) throw new MemoryError(address, size, 'not copied during the pause');
@@ -119,7 +187,7 @@ export class CopiedMemory implements Memory {
 
   /** Index of a range containing [address, address+size), or -1. */
   private find(address: number, size: number): number {
-    if (!this.sorted) this.sort();
+    this.sort();
     const starts = this.starts;
     let lo = 0;
     let hi = starts.length - 1;
@@ -135,13 +203,17 @@ export class CopiedMemory implements Memory {
   }
 
   private sort(): void {
+    this.unpack();
     if (this.sorted) return;
-    const order = this.starts.map((_, i) => i);
+    const starts = this.starts;
+    const ends = this.ends;
+    const order = starts.map((_, i) => i);
     // Among equal starts the longest sorts last, where the binary search lands.
-    order.sort((a, b) => this.starts[a]! - this.starts[b]! || this.ends[a]! - this.ends[b]!);
-    this.starts = order.map((i) => this.starts[i]!);
-    this.ends = order.map((i) => this.ends[i]!);
-    this.chunks = order.map((i) => this.chunks[i]!);
+    order.sort((a, b) => starts[a]! - starts[b]! || ends[a]! - ends[b]!);
+    this.starts = order.map((i) => starts[i]!);
+    this.ends = order.map((i) => ends[i]!);
+    this.bufs = order.map((i) => this.bufs[i]!);
+    this.offs = order.map((i) => this.offs[i]!);
     this.sorted = true;
   }
 }
@@ -159,10 +231,57 @@ export function u32At(b: Uint8Array, o: number): number {
 }
 
 /**
- * Copies ranges given in ascending address order into `out`, reading neighbours closer than
+ * Reads ranges (addresses[i], sizes[i]) through the fast path when `mem` has one, else range by
+ * range with readBatch, back to back into one buffer; records them in `out` (no view per range)
+ * and returns the buffer and which ranges were read. `joinGap` as in BatchMemory.readInto.
+ */
+export function readPacked(
+  mem: BatchMemory,
+  out: CopiedMemory,
+  addresses: Float64Array,
+  sizes: Float64Array,
+  count: number,
+  joinGap = 0,
+): { buf: Buffer; ok: Uint8Array; bad: number } {
+  let total = 0;
+  for (let i = 0; i < count; i++) total += sizes[i]!;
+  const buf = mem.takeBuffer ? mem.takeBuffer(total) : Buffer.allocUnsafeSlow(total);
+  const ok = new Uint8Array(count);
+  let bad = 0;
+  if (mem.readInto) bad = mem.readInto(addresses, sizes, count, buf, 0, ok, joinGap);
+  else {
+    const ranges: MemRange[] = new Array(count);
+    for (let i = 0; i < count; i++) ranges[i] = { address: addr(addresses[i]!), size: sizes[i]! };
+    const got = mem.readBatch(ranges);
+    let off = 0;
+    for (let i = 0; i < count; i++) {
+      const b = got[i];
+      if (b && b.length === sizes[i]) {
+        buf.set(b, off);
+        ok[i] = 1;
+      } else bad++;
+      off += sizes[i]!;
+    }
+  }
+  out.addPacked(buf, 0, addresses, sizes, ok, count);
+  return { buf, ok, bad };
+}
+
+/** Headers copied with copyCoalesced: header i is at offsets[i] of bufs[which[i]] (which[i] = 255: unreadable). */
+export interface CoalescedCopy {
+  readonly bufs: readonly Buffer[];
+  readonly which: Uint8Array;
+  readonly offsets: Float64Array;
+}
+
+/** Marks an unreadable entry of CoalescedCopy.which. */
+export const UNREAD = 255;
+
+/**
+ * Copies `size` bytes at each of `addrs` (ascending) into `out`, reading neighbours closer than
  * `maxGap` bytes as one range (each range read costs about as much as a kilobyte of copying).
- * Returns a view per range, undefined where unreadable; a merged read that fails is retried
- * range by range, so one unmapped range costs only itself.
+ * Says where each copy landed, without a view per entry; a merged read that fails is retried
+ * entry by entry, so one unmapped entry costs only itself.
  */
 export function copyCoalesced(
   mem: BatchMemory,
@@ -170,47 +289,55 @@ export function copyCoalesced(
   addrs: ArrayLike<number>,
   size: number,
   maxGap: number,
-): (Uint8Array | undefined)[] {
+): CoalescedCopy {
   const n = addrs.length;
-  const merged: MemRange[] = [];
-  const first: number[] = [];
+  const mAddr = new Float64Array(n);
+  const mSize = new Float64Array(n);
+  const mergedOf = new Int32Array(n);
+  let m = 0;
   for (let i = 0; i < n; i++) {
     const a = addrs[i]!;
-    const last = merged[merged.length - 1];
-    if (last && a >= last.address && a - (last.address + last.size) <= maxGap) {
-      merged[merged.length - 1] = {
-        address: last.address,
-        size: Math.max(last.size, a + size - last.address),
-      };
+    const lastEnd = m > 0 ? mAddr[m - 1]! + mSize[m - 1]! : 0;
+    if (m > 0 && a >= mAddr[m - 1]! && a - lastEnd <= maxGap) {
+      mSize[m - 1] = Math.max(mSize[m - 1]!, a + size - mAddr[m - 1]!);
     } else {
-      merged.push({ address: addr(a), size });
-      first.push(i);
+      mAddr[m] = a;
+      mSize[m] = size;
+      m++;
+    }
+    mergedOf[i] = m - 1;
+  }
+  const mOff = new Float64Array(m);
+  for (let k = 1; k < m; k++) mOff[k] = mOff[k - 1]! + mSize[k - 1]!;
+  const first = readPacked(mem, out, mAddr, mSize, m);
+  const which = new Uint8Array(n);
+  const offsets = new Float64Array(n);
+  const bufs: Buffer[] = [first.buf];
+  let retry = 0;
+  for (let i = 0; i < n; i++) {
+    const k = mergedOf[i]!;
+    if (first.ok[k]) offsets[i] = mOff[k]! + addrs[i]! - mAddr[k]!;
+    else {
+      which[i] = UNREAD;
+      retry++;
     }
   }
-  first.push(n);
-  const got = mem.readBatch(merged);
-  const views: (Uint8Array | undefined)[] = new Array(n);
-  const retry: number[] = [];
-  for (let k = 0; k < merged.length; k++) {
-    const b = got[k];
-    if (b) out.add(merged[k]!.address, b);
-    for (let i = first[k]!; i < first[k + 1]!; i++) {
-      if (!b) retry.push(i);
-      else {
-        const off = addrs[i]! - merged[k]!.address;
-        views[i] = b.subarray(off, off + size);
-      }
+  if (retry > 0 && retry < n) {
+    const rAddr = new Float64Array(retry);
+    const rIdx = new Int32Array(retry);
+    let r = 0;
+    for (let i = 0; i < n; i++) {
+      if (which[i] !== UNREAD) continue;
+      rAddr[r] = addrs[i]!;
+      rIdx[r++] = i;
+    }
+    const again = readPacked(mem, out, rAddr, new Float64Array(retry).fill(size), retry);
+    bufs.push(again.buf);
+    for (let j = 0; j < retry; j++) {
+      if (!again.ok[j]) continue;
+      which[rIdx[j]!] = 1;
+      offsets[rIdx[j]!] = j * size;
     }
   }
-  if (retry.length > 0 && retry.length < n) {
-    const again = mem.readBatch(retry.map((i) => ({ address: addr(addrs[i]!), size })));
-    for (let j = 0; j < retry.length; j++) {
-      const b = again[j];
-      if (b) {
-        out.add(addr(addrs[retry[j]!]!), b);
-        views[retry[j]!] = b;
-      }
-    }
-  }
-  return views;
+  return { bufs, which, offsets };
 }

@@ -41,6 +41,8 @@ var (
 	gapEnd  atomic.Int64 // CLOCK_MONOTONIC at the end of that gap
 	resetAt atomic.Int64 // set by /gap: the ticker starts a new window
 	loops   atomic.Int64
+	// armedUntil: the ticker spins until this time (CLOCK_MONOTONIC), 20 s after the last /gap.
+	armedUntil atomic.Int64
 )
 
 //go:noinline
@@ -78,7 +80,8 @@ func d2(x int) int { return d3(x+2) + 1 }
 func d1(x int) { sink.Add(int64(d2(x + 1))) }
 
 // ticker spins on its own thread, recording the longest gap between consecutive readings
-// of the clock; /gap reads the record and asks for a fresh window.
+// of the clock; /gap reads the record and asks for a fresh window. It spins only while
+// someone asks for gaps (armedUntil), so an idle target does not burn a core.
 func ticker() {
 	runtime.LockOSThread()
 	last := nanotime()
@@ -86,6 +89,11 @@ func ticker() {
 	var max, end int64
 	for {
 		now := nanotime()
+		if now > armedUntil.Load() {
+			time.Sleep(5 * time.Millisecond)
+			last = nanotime()
+			continue
+		}
 		if r := resetAt.Load(); r != window {
 			window, max, end = r, 0, 0
 			gapMax.Store(0)
@@ -125,8 +133,14 @@ func main() {
 	var stackMu sync.Mutex
 	var stackBuf []byte
 	http.HandleFunc("/gap", func(w http.ResponseWriter, _ *http.Request) {
-		// Wait a moment so the ticker has surely looked at the clock since the action ended.
+		armed := nanotime() < armedUntil.Load()
+		armedUntil.Store(nanotime() + 20e9)
+		// Wait a moment so the ticker has surely looked at the clock since the action ended
+		// (or, if it was idle, has started spinning).
 		time.Sleep(2 * time.Millisecond)
+		if !armed {
+			time.Sleep(10 * time.Millisecond)
+		}
 		rep := gapReport{MaxNs: gapMax.Load(), EndNs: gapEnd.Load(), Loops: loops.Load()}
 		resetAt.Add(1)                   // only the ticker writes the record: it starts a new window
 		time.Sleep(1 * time.Millisecond) // the ticker has seen the reset when we answer
