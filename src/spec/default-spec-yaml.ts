@@ -25,6 +25,8 @@ functions:
       remote_port: t.(*"google.golang.org/grpc/internal/transport".http2Server).peer.Addr.(*net.TCPAddr).Port
   # Client, grpc-go >= 1.69 (transport.ClientStream): a call waiting for the response headers
   # (a unary RPC whose handler has not returned; a stream before the server's first header).
+  # (The names of the fields that lead from the call to its transport stream changed across
+  # releases, so each release's own waitOnHeader is captured instead.)
   - function: google.golang.org/grpc/internal/transport.(*ClientStream).waitOnHeader
     table: grpc_client_awaiting_headers
     capture:
@@ -34,17 +36,8 @@ functions:
       local_port: s.ct.localAddr.(*net.TCPAddr).Port
       remote_ip: s.ct.remoteAddr.(*net.TCPAddr).IP
       remote_port: s.ct.remoteAddr.(*net.TCPAddr).Port
-  # Client, grpc-go >= 1.69: a call reading the next message (RecvMsg after the headers came).
-  - function: google.golang.org/grpc/internal/transport.(*ClientStream).Read
-    table: grpc_client_awaiting_messages
-    capture:
-      stream_id: s.id
-      method: s.method
-      local_ip: s.ct.localAddr.(*net.TCPAddr).IP
-      local_port: s.ct.localAddr.(*net.TCPAddr).Port
-      remote_ip: s.ct.remoteAddr.(*net.TCPAddr).IP
-      remote_port: s.ct.remoteAddr.(*net.TCPAddr).Port
   # Client, grpc-go <= 1.68 (one transport.Stream type for both sides; ct is an interface).
+  # The function does not exist in later releases, so there it is skipped.
   - function: google.golang.org/grpc/internal/transport.(*Stream).waitOnHeader
     table: grpc_client_awaiting_headers_v1
     capture:
@@ -54,15 +47,21 @@ functions:
       local_port: s.ct.(*"google.golang.org/grpc/internal/transport".http2Client).localAddr.(*net.TCPAddr).Port
       remote_ip: s.ct.(*"google.golang.org/grpc/internal/transport".http2Client).remoteAddr.(*net.TCPAddr).IP
       remote_port: s.ct.(*"google.golang.org/grpc/internal/transport".http2Client).remoteAddr.(*net.TCPAddr).Port
-  - function: google.golang.org/grpc/internal/transport.(*Stream).Read
-    table: grpc_client_awaiting_messages_v1
+  # Client, every version: a call reading a response message (RecvMsg after the headers
+  # came). The parser's reader is an interface holding the client's transport stream, so
+  # these fields are looked up on its dynamic value when captured: the same expressions fit
+  # transport.ClientStream (>= 1.69) and transport.Stream (<= 1.68, whose ct is an interface
+  # too). Servers read requests through the same function: their rows have a stream_id and
+  # method but no addresses (a server stream has no ct), so they never join.
+  - function: google.golang.org/grpc.(*parser).recvMsg
+    table: grpc_client_awaiting_messages
     capture:
-      stream_id: s.id
-      method: s.method
-      local_ip: s.ct.(*"google.golang.org/grpc/internal/transport".http2Client).localAddr.(*net.TCPAddr).IP
-      local_port: s.ct.(*"google.golang.org/grpc/internal/transport".http2Client).localAddr.(*net.TCPAddr).Port
-      remote_ip: s.ct.(*"google.golang.org/grpc/internal/transport".http2Client).remoteAddr.(*net.TCPAddr).IP
-      remote_port: s.ct.(*"google.golang.org/grpc/internal/transport".http2Client).remoteAddr.(*net.TCPAddr).Port
+      stream_id: p.r.id
+      method: p.r.method
+      local_ip: p.r.ct.localAddr.(*net.TCPAddr).IP
+      local_port: p.r.ct.localAddr.(*net.TCPAddr).Port
+      remote_ip: p.r.ct.remoteAddr.(*net.TCPAddr).IP
+      remote_port: p.r.ct.remoteAddr.(*net.TCPAddr).Port
   # --- net/http (HTTP/1.x over TCP) ---------------------------------------------------
   # Client: a request written on a connection, waiting for its response.
   - function: net/http.(*persistConn).roundTrip
@@ -98,10 +97,6 @@ links:
   - name: grpc_awaiting_headers_v1
     description: the same as grpc_awaiting_headers, for grpc-go 1.68 and older
     from: { table: grpc_client_awaiting_headers_v1, columns: [local_ip, local_port, remote_ip, remote_port, stream_id] }
-    to: { table: grpc_server_streams, columns: [remote_ip, remote_port, local_ip, local_port, stream_id] }
-  - name: grpc_awaiting_messages_v1
-    description: the same as grpc_awaiting_messages, for grpc-go 1.68 and older
-    from: { table: grpc_client_awaiting_messages_v1, columns: [local_ip, local_port, remote_ip, remote_port, stream_id] }
     to: { table: grpc_server_streams, columns: [remote_ip, remote_port, local_ip, local_port, stream_id] }
   # HTTP/1.x carries one request at a time per connection: the 4-tuple is enough.
   - name: http_call

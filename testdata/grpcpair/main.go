@@ -3,8 +3,9 @@
 // the client goroutine waiting in the RPC and the server goroutine handling it.
 //
 //	grpcpair server                      prints "ready PID listening ADDR"
-//	grpcpair client ADDR [unary|stream|both]
+//	grpcpair client ADDR [unary|stream|both [N]]
 //	                                     prints "ready PID" once its RPCs are being handled
+//	                                     (and the server has N handlers blocked in all)
 //
 // The service is described by hand (a grpc.ServiceDesc, messages from wrapperspb), so no
 // generated code is needed.
@@ -16,6 +17,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -134,7 +136,7 @@ func runServer() {
 //go:noinline
 func callUnary(conn *grpc.ClientConn, done chan<- error) {
 	out := new(wrapperspb.StringValue)
-	err := conn.Invoke(context.Background(), "/"+service+"/Block", wrapperspb.String("unary"), out)
+	err := conn.Invoke(context.Background(), "/"+service+"/Block", wrapperspb.String(fmt.Sprintf("unary %d", os.Getpid())), out)
 	done <- err
 }
 
@@ -148,7 +150,7 @@ func callStream(conn *grpc.ClientConn, done chan<- error) {
 		done <- err
 		return
 	}
-	if err := stream.SendMsg(wrapperspb.String("stream")); err != nil {
+	if err := stream.SendMsg(wrapperspb.String(fmt.Sprintf("stream %d", os.Getpid()))); err != nil {
 		done <- err
 		return
 	}
@@ -156,7 +158,7 @@ func callStream(conn *grpc.ClientConn, done chan<- error) {
 	done <- stream.RecvMsg(out)
 }
 
-func runClient(addr, mode string) {
+func runClient(addr, mode string, atLeast int) {
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		fail(err)
@@ -171,19 +173,22 @@ func runClient(addr, mode string) {
 		go callStream(conn, done)
 		want++
 	}
-	// Ready once the server has entered every handler (it counts them across clients, so
-	// ask how many it has now and wait for ours on top of the ones before us).
+	// Ready once the server has this many handlers blocked (ours, plus those of clients
+	// started before us: the test says how many in all).
+	if atLeast < want {
+		atLeast = want
+	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		n := new(wrapperspb.Int64Value)
 		if err := conn.Invoke(context.Background(), "/"+service+"/Blocked", wrapperspb.String(""), n); err != nil {
 			fail(err)
 		}
-		if n.GetValue() >= int64(want) {
+		if n.GetValue() >= int64(atLeast) {
 			break
 		}
 		if time.Now().After(deadline) {
-			fail(fmt.Errorf("the server has %d handlers blocked, want %d", n.GetValue(), want))
+			fail(fmt.Errorf("the server has %d handlers blocked, want %d", n.GetValue(), atLeast))
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -212,11 +217,18 @@ func main() {
 		if len(os.Args) < 3 {
 			fail(fmt.Errorf("usage: grpcpair client ADDR [unary|stream|both]"))
 		}
-		mode := "both"
+		mode, atLeast := "both", 0
 		if len(os.Args) > 3 {
 			mode = os.Args[3]
 		}
-		runClient(os.Args[2], mode)
+		if len(os.Args) > 4 {
+			n, err := strconv.Atoi(os.Args[4])
+			if err != nil {
+				fail(err)
+			}
+			atLeast = n
+		}
+		runClient(os.Args[2], mode, atLeast)
 	default:
 		fail(fmt.Errorf("unknown role %q", os.Args[1]))
 	}
