@@ -4,6 +4,7 @@
  * -modfile), each with the Go toolchains its go directive allows.
  */
 import { type BuiltFixture, buildFixture, GO_TOOLCHAINS, type Toolchain } from '../support/go-fixtures.js';
+import { startTarget, type Target } from '../support/target.js';
 
 /** One grpc-go release the fixture pins, and the toolchains to build it with. */
 export interface GrpcVariant {
@@ -28,4 +29,22 @@ export function buildGrpcPair(v: GrpcVariant, toolchain: Toolchain): Promise<Bui
 /** Builds httpchain (standard library only) with a toolchain. */
 export function buildHttpChain(toolchain: Toolchain): Promise<BuiltFixture> {
   return buildFixture('httpchain', { toolchain });
+}
+
+/** Starts C, B and A of httpchain (A -> B -> C; pushed onto `targets` to kill), once C's handler runs. */
+export async function startChain(
+  path: string,
+  targets: Target[],
+): Promise<{ a: Target; b: Target; c: Target }> {
+  const c = await startTarget(path, ['-role', 'c']);
+  targets.push(c);
+  const cAddr = /listening (\S+)/.exec(c.lines[0]!.text)![1]!;
+  const b = await startTarget(path, ['-role', 'b', '-next', cAddr]);
+  targets.push(b);
+  const bAddr = /listening (\S+)/.exec(b.lines[0]!.text)![1]!;
+  const a = await startTarget(path, ['-role', 'a', '-next', bAddr]);
+  targets.push(a);
+  await b.waitFor(/^handling \/b/);
+  await c.waitFor(/^handling \/c/);
+  return { a, b, c };
 }
