@@ -1,0 +1,102 @@
+/**
+ * What `periscope snapshot` does with the store: which spec to capture with (--spec FILE, else
+ * the store's current spec), and storing the snapshot with its labels. A --spec file that
+ * differs from the current spec becomes the store's next spec version (author $USER), so the
+ * tables of what was captured can be queried.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { hostname, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { PeriscopeError } from '../../common/errors.js';
+import type { ProcessSnapshot } from '../../snapshot/snapshot-types.js';
+import { parseSpec } from '../../spec/spec-parse.js';
+import { EMPTY_SPEC, type Spec } from '../../spec/spec-types.js';
+import { DB_FILE, resolveDataDir } from '../../store/data-dir.js';
+import { DuckDBStore } from '../../store/duckdb-store.js';
+import type { OptionSpec } from '../command.js';
+import { DATA_OPTION } from './store-options.js';
+
+type Values = Record<string, unknown>;
+
+/** The options `periscope snapshot` adds for the store. */
+export const SNAPSHOT_STORE_OPTIONS: Record<string, OptionSpec> = {
+  label: {
+    type: 'string',
+    multiple: true,
+    value: 'KEY=VALUE',
+    help: 'a label of the stored snapshot (repeatable)',
+  },
+  'no-store': { type: 'boolean', help: 'do not store the snapshot (only print it)' },
+  data: DATA_OPTION,
+};
+
+/** The spec to capture with and its YAML text ('' for none). */
+export async function snapshotSpec(values: Values): Promise<{ spec: Spec; text: string }> {
+  if (typeof values.spec === 'string') {
+    let text: string;
+    try {
+      text = await readFile(values.spec, 'utf8');
+    } catch (e) {
+      throw new PeriscopeError(
+        'not-found',
+        `cannot read the spec ${values.spec}: ${(e as NodeJS.ErrnoException).code}`,
+      );
+    }
+    return { spec: parseSpec(text, values.spec), text };
+  }
+  const dir = resolveDataDir(typeof values.data === 'string' ? values.data : undefined);
+  if (!existsSync(join(dir, DB_FILE))) return { spec: EMPTY_SPEC, text: '' };
+  const store = await DuckDBStore.open(dir, { readOnly: true });
+  try {
+    const v = await store.currentSpec();
+    return v
+      ? { spec: parseSpec(v.yaml, `spec version ${v.version}`), text: v.yaml }
+      : { spec: EMPTY_SPEC, text: '' };
+  } finally {
+    store.close();
+  }
+}
+
+function labelsOf(values: Values): Record<string, string> {
+  const raw = values.label === undefined ? [] : Array.isArray(values.label) ? values.label : [values.label];
+  const out: Record<string, string> = {};
+  for (const l of raw as string[]) {
+    const eq = l.indexOf('=');
+    if (eq <= 0) throw new PeriscopeError('bad-usage', `--label takes KEY=VALUE, not "${l}"`);
+    out[l.slice(0, eq)] = l.slice(eq + 1);
+  }
+  return out;
+}
+
+/** Checks the store options before the process is paused. */
+export function checkSnapshotStoreOptions(values: Values): void {
+  labelsOf(values);
+}
+
+/** Stores the snapshot unless --no-store; returns the line to print, or undefined. */
+export async function storeSnapshot(
+  values: Values,
+  snap: ProcessSnapshot,
+  specText: string,
+): Promise<string | undefined> {
+  if (values['no-store'] === true) return undefined;
+  const dir = resolveDataDir(typeof values.data === 'string' ? values.data : undefined);
+  const store = await DuckDBStore.open(dir);
+  try {
+    if (specText !== '' && typeof values.spec === 'string') {
+      let who = process.env.USER ?? '';
+      if (who === '') who = userInfo().username;
+      const r = await store.setSpec(specText, who, values.spec);
+      if (r.changed) process.stderr.write(`periscope: ${values.spec} stored as spec version ${r.version}\n`);
+    }
+    const id = await store.addSnapshot({
+      processes: [{ hostname: hostname(), snapshot: snap }],
+      labels: labelsOf(values),
+      specText,
+    });
+    return `snapshot ${id} stored in ${dir}`;
+  } finally {
+    store.close();
+  }
+}
