@@ -1,11 +1,15 @@
-/** `periscope snapshot --pid PID [--spec FILE] [--no-pause] [--json | --out FILE]`. */
+/** `periscope snapshot --pid PID [--spec FILE] [--no-pause] [--json | --out FILE] [--label K=V] [--no-store]`. */
 import { writeFile } from 'node:fs/promises';
 import { PeriscopeError } from '../../common/errors.js';
 import { snapshotProcess } from '../../snapshot/take-snapshot.js';
-import { loadSpecFile } from '../../spec/spec-parse.js';
-import { EMPTY_SPEC } from '../../spec/spec-types.js';
 import type { Command } from '../command.js';
 import { printJson } from '../output.js';
+import {
+  checkSnapshotStoreOptions,
+  SNAPSHOT_STORE_OPTIONS,
+  snapshotSpec,
+  storeSnapshot,
+} from './snapshot-store.js';
 import { renderSnapshot } from './snapshot-view.js';
 
 export const snapshotCommand: Command = {
@@ -31,6 +35,7 @@ export const snapshotCommand: Command = {
       value: 'FILE',
       help: 'write the full snapshot as JSON to FILE (the summary still prints)',
     },
+    ...SNAPSHOT_STORE_OPTIONS,
   },
   details:
     'Needs root or CAP_SYS_PTRACE. The process is stopped with ptrace (no signal is delivered to it)\n' +
@@ -46,7 +51,8 @@ export const snapshotCommand: Command = {
     if (typeof pidText !== 'string' || !/^[1-9]\d*$/.test(pidText)) {
       throw new PeriscopeError('bad-usage', 'give the process with --pid PID (a positive integer)');
     }
-    const spec = typeof values.spec === 'string' ? await loadSpecFile(values.spec) : EMPTY_SPEC;
+    checkSnapshotStoreOptions(values);
+    const { spec, text: specText } = await snapshotSpec(values);
     const hold = Number(process.env.PERISCOPE_TEST_HOLD_PAUSE_MS ?? 0);
     const snap = snapshotProcess(Number(pidText), {
       spec,
@@ -56,5 +62,7 @@ export const snapshotCommand: Command = {
     if (typeof values.out === 'string') await writeFile(values.out, JSON.stringify(snap));
     if (values.json === true) printJson(snap);
     else console.log(renderSnapshot(snap, { system: values.system === true }));
+    const stored = await storeSnapshot(values, snap, specText);
+    if (stored) (values.json === true ? console.error : console.log)(stored);
   },
 };
