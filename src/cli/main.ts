@@ -3,15 +3,25 @@ import { describeError, PeriscopeError } from '../common/errors.js';
 import { type Command, parseCommandArgs, usage } from './command.js';
 import { agentCommand } from './commands/agent.js';
 import { agentsCommand } from './commands/agents.js';
+import { exportCommand } from './commands/export.js';
+import { importCommand } from './commands/import.js';
 import { inspectCommand } from './commands/inspect.js';
+import { linksCommand } from './commands/links.js';
 import { processesCommand } from './commands/processes.js';
+import { queryCommand } from './commands/query.js';
 import { serverCommand } from './commands/server.js';
 import { snapshotCommand } from './commands/snapshot.js';
+import { specCommand } from './commands/spec.js';
 import { tokenCommand } from './commands/token.js';
 
 const commands: Command[] = [
   inspectCommand,
   snapshotCommand,
+  queryCommand,
+  linksCommand,
+  specCommand,
+  exportCommand,
+  importCommand,
   agentCommand,
   serverCommand,
   agentsCommand,
