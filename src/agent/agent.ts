@@ -60,6 +60,7 @@ export class Agent {
         lookup: (key) => this.discovery.lookup(key),
         spec: () => this.spec,
         send: (text) => this.connection.send(text),
+        buffered: () => this.connection.buffered,
         log: this.log,
       },
       opts.executor,

@@ -50,6 +50,11 @@ export class CaptureThread {
     });
   }
 
+  /** Forgets prepared slots; no answer awaited (it queues behind any running request, which it must not time out). */
+  drop(slots: readonly string[]): void {
+    this.worker?.postMessage({ op: 'drop', id: 0, slots } satisfies WorkerRequest);
+  }
+
   /** Stops the thread (it restarts on the next call); pending calls fail. */
   restart(): void {
     const w = this.worker;

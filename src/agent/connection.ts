@@ -77,6 +77,11 @@ export class Connection {
     return true;
   }
 
+  /** Bytes queued on the socket and not yet sent (0 when not connected). */
+  get buffered(): number {
+    return this.ws?.bufferedAmount ?? 0;
+  }
+
   /** Closes the connection for good. */
   close(): void {
     this.closed = true;

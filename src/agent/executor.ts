@@ -34,6 +34,8 @@ export interface ExecutorHost {
   spec(): { version: number; text: string } | undefined;
   /** Sends a message (JSON text) to the server; false when not connected. */
   send(text: string): boolean;
+  /** Bytes queued on the connection and not yet sent. */
+  buffered?(): number;
   log(line: string): void;
 }
 
@@ -166,7 +168,7 @@ export class Executor {
     this.requests.delete(requestId);
     if (req.expiry) clearTimeout(req.expiry);
     for (const e of req.entries.values()) if (e.state === 'pending' || e.state === 'ready') e.state = 'done';
-    void this.thread.call({ op: 'drop', slots: [...req.entries.values()].map((e) => e.slot) }, 5000);
+    this.thread.drop([...req.entries.values()].map((e) => e.slot));
   }
 
   /** Forgets every request (the connection to the server was lost). */
@@ -189,6 +191,7 @@ export class Executor {
       for (;;) {
         const job = this.captures.shift() ?? this.prepares.shift();
         if (!job) break;
+        await this.drain();
         try {
           await job();
         } catch (e) {
@@ -202,6 +205,13 @@ export class Executor {
     } finally {
       this.running = false;
     }
+  }
+
+  /** Waits (up to 60 s) while more than 64 MiB wait to be sent: snapshots never pile up in memory. */
+  private async drain(): Promise<void> {
+    const t0 = performance.now();
+    while ((this.host.buffered?.() ?? 0) > 64 << 20 && performance.now() - t0 < 60_000)
+      await new Promise((r) => setTimeout(r, 50));
   }
 
   private async prepareEntry(req: Request, entry: Entry): Promise<void> {
