@@ -13,9 +13,10 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { delveVersion } from '../test/support/delve.js';
+import { DELVE, ensureGoTool, GOPLS } from '../test/support/go-tools.js';
 import type { ChildResult } from './support/binary-load-child.js';
-import { type DelveLoadRun, delveVersion, timeDelveLoad } from './support/delve.js';
-import { DELVE, ensureGoInstall, GOPLS } from './support/go-install.js';
+import { type DelveLoadRun, timeDelveLoad } from './support/delve.js';
 import { describeMachine, loadAverage, today } from './support/machine.js';
 import { timeNodeScript } from './support/proc.js';
 import { ratio, type Summary, summarize } from './support/stats.js';
@@ -83,15 +84,15 @@ async function main(): Promise<void> {
     `machine: ${machine.short}; ${machine.node}; ${machine.go}; date ${today()}; load average ${machine.load}`,
   );
 
-  const dlv = await ensureGoInstall(DELVE, log);
+  const dlv = await ensureGoTool(DELVE, log);
   const target = opts.binary
     ? { path: opts.binary, bytes: statSync(opts.binary).size, built: false }
-    : await ensureGoInstall(GOPLS, log);
+    : await ensureGoTool(GOPLS, log);
   log(
     `binary: ${target.path} (${(target.bytes / 2 ** 20).toFixed(1)} MiB${target.built ? ', built now' : ''})`,
   );
   if (target.bytes < MIN_BYTES) log(`warning: the binary is under ${MIN_BYTES / 2 ** 20} MiB`);
-  const dlvVersion = delveVersion(dlv.path);
+  const dlvVersion = await delveVersion(dlv.path);
   log(`anchor: Delve ${dlvVersion} (${dlv.path}); queries: function ${FUNCTION}, type ${TYPE}, pc -> line`);
   if (opts.facade)
     log(`facade: ${opts.facade} -- a stand-in, NOT src/gobinary/go-binary.ts: figures are not Periscope's`);

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { PeriscopeError } from '../../src/common/errors.js';
 import { exerciseBinary } from '../support/exercise-binary.js';
 import { buildFixture, ROOT, TESTDATA } from '../support/go-fixtures.js';
+import { prng } from '../support/prng.js';
 
 const run = promisify(execFile);
 const CLI = join(ROOT, 'bin', 'periscope.js');
@@ -90,17 +91,6 @@ test('a stripped Go binary: the summary says so, --func and --type say how to re
     assertOneLineError(await cli('inspect', bin, '--type', 'main.Point'), /no DWARF debug information/);
   }
 });
-
-/** Deterministic PRNG (mulberry32) so that a failing case can be reproduced. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function survives(bytes: Uint8Array, what: string): 'ok' | 'error' {
   try {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -11,7 +11,8 @@ import { type BuildInfo, buildSetting, readBuildInfo } from '../../src/gobinary/
 import { parseModuleInfo, unquoteGo } from '../../src/gobinary/buildinfo-text.js';
 import { compareGoVersions, parseGoVersion } from '../../src/gobinary/go-version.js';
 import { openGoSymtab } from '../../src/gobinary/pclntab-open.js';
-import { buildFixture, ROOT, toolchainUnavailable } from '../support/go-fixtures.js';
+import { buildFixture, toolchainUnavailable } from '../support/go-fixtures.js';
+import { DELVE, ensureGoTool, STRINGER } from '../support/go-tools.js';
 import { PCLNTAB_TOOLCHAINS } from './toolchains.js';
 
 const run = promisify(execFile);
@@ -80,13 +81,16 @@ for (const tc of PCLNTAB_TOOLCHAINS) {
   });
 }
 
-test('build info of binaries with dependencies (stringer, gopls) agrees with go version -m', async (t) => {
-  const bins = ['stringer', 'gopls'].map((b) => join(ROOT, '.cache', 'bench', b)).filter(existsSync);
-  if (bins.length === 0)
-    return t.skip('no .cache/bench/{stringer,gopls}: go install them with GOBIN=.cache/bench');
-  for (const b of bins) {
-    const bi = await compareWithGoVersion(b);
-    assert.ok(bi.deps.length >= 2, `${b} has dependencies`);
+// Real programs from the module proxy, installed into .cache/tools on first use (a failed
+// install fails the test): stringer (x/tools, 2 dependencies) and Delve (18 dependencies).
+test('build info of binaries with dependencies (stringer, dlv) agrees with go version -m', async (t) => {
+  for (const tool of [STRINGER, DELVE]) {
+    const { path, built, ms } = await ensureGoTool(tool);
+    if (built) t.diagnostic(`built ${tool.pkg}@${tool.version} in ${(ms / 1000).toFixed(1)} s`);
+    const bi = await compareWithGoVersion(path);
+    assert.equal(bi.path, tool.pkg);
+    assert.equal(bi.main?.version, tool.version);
+    assert.ok(bi.deps.length >= 2, `${path} has dependencies`);
     assert.ok(bi.deps.every((d) => d.sum.startsWith('h1:')));
   }
 });

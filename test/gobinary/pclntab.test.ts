@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { ElfFile, openElf } from '../../src/elf/elf-file.js';
 import { funcNameForPrint } from '../../src/gobinary/inline-tree.js';
 import { openGoSymtab } from '../../src/gobinary/pclntab-open.js';
-import { buildFixture, goTool, ROOT, toolchainUnavailable } from '../support/go-fixtures.js';
+import { buildFixture, goTool, toolchainUnavailable } from '../support/go-fixtures.js';
+import { DELVE, ensureGoTool } from '../support/go-tools.js';
 import { PCLNTAB_TOOLCHAINS } from './toolchains.js';
 
 const run = promisify(execFile);
@@ -121,14 +121,13 @@ for (const tc of PCLNTAB_TOOLCHAINS) {
   });
 }
 
-test('pclntab of a large binary (gopls) agrees with go tool nm', async (t) => {
-  const gopls = join(ROOT, '.cache', 'bench', 'gopls');
-  if (!existsSync(gopls))
-    return t.skip(
-      'no .cache/bench/gopls: GOBIN=$PWD/.cache/bench go install golang.org/x/tools/gopls@latest',
-    );
-  const n = await compareWithNm(gopls, 'local');
-  assert.ok(n > 20_000);
+// A large real program from the module proxy: Delve (23 MB, ~15,000 functions, 18 modules,
+// cgo off), installed into .cache/tools on first use; the value tests need it anyway.
+test('pclntab of a large binary (dlv) agrees with go tool nm', async (t) => {
+  const { path, built, ms } = await ensureGoTool(DELVE);
+  if (built) t.diagnostic(`built ${DELVE.pkg}@${DELVE.version} in ${(ms / 1000).toFixed(1)} s`);
+  const n = await compareWithNm(path, 'local');
+  assert.ok(n > 10_000, `${n} functions`);
 });
 
 test('the pclntab is found without its section (symbol range) and without symbols (header scan)', async () => {

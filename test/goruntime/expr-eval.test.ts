@@ -5,7 +5,6 @@
  * the frame's PC and CFA from our goroutine snapshot, against Delve's Eval in that frame.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { test } from 'node:test';
 import { addr } from '../../src/common/address.js';
 import { GoBinary } from '../../src/gobinary/go-binary.js';
@@ -15,25 +14,10 @@ import type { FrameContext } from '../../src/goruntime/frame-context.js';
 import { makeValueContext } from '../../src/goruntime/value-context.js';
 import { ProcMemFile } from '../../src/proc/memory.js';
 import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
+import { DEFAULT_LOAD, Delve, type DlvVariable, delvePath } from '../support/delve.js';
 import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../support/go-fixtures.js';
-import { Delve, type DlvVariable, delveUnavailable, diffWithDelve } from './expr-delve.js';
-
-async function start(path: string): Promise<ChildProcessWithoutNullStreams> {
-  const child = spawn(path, [], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`exprs not ready: ${out}`)), 20_000);
-    child.on('exit', (c) => reject(new Error(`exprs exited with ${c}: ${out}`)));
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('ready\n')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-  return child;
-}
+import { startTarget } from '../support/target.js';
+import { diffWithDelve } from './expr-delve.js';
 
 /** [expression, expected JSON value, or an error pattern]; `delve` marks those Delve can evaluate too. */
 const GLOBALS: [string, unknown, boolean][] = [
@@ -102,11 +86,12 @@ for (const tc of GO_TOOLCHAINS) {
   test(`expressions evaluate on a live process (${tc})`, async (t) => {
     const why = await toolchainUnavailable(tc);
     if (why) return t.skip(why);
+    const dlvPath = await delvePath(); // built into .cache/tools on first use
     const fx = await buildFixture('exprs', { toolchain: tc });
     const bin = await GoBinary.open(fx.path);
-    const child = await start(fx.path);
+    const child = await startTarget(fx.path);
     let dlv: Delve | undefined;
-    const mem = new ProcMemFile(child.pid!);
+    const mem = new ProcMemFile(child.pid);
     try {
       const ctx = makeValueContext(bin, mem);
       for (const [src, want] of GLOBALS) {
@@ -126,7 +111,7 @@ for (const tc of GO_TOOLCHAINS) {
       assert.match((evaluateCondition(bad.plan, ctx) as { error: string }).error, /out of range/);
 
       // The frame of main.park, from our own snapshot (taken before Delve stops the process).
-      const snap = snapshotProcess(child.pid!);
+      const snap = snapshotProcess(child.pid);
       const g = snap.goroutines.find((x) => x.stack.frames.some((f) => f.function === 'main.park'));
       assert.ok(g, 'a goroutine parked in main.park');
       const frame = g.stack.frames.find((f) => f.function === 'main.park')!;
@@ -155,16 +140,7 @@ for (const tc of GO_TOOLCHAINS) {
       assert.ok(!outside.ok && outside.unavailable);
       assert.match(outside.error, /srv is not in scope at line \d+ \(declared at line \d+\)/);
 
-      const noDelve = delveUnavailable();
-      if (noDelve) {
-        t.diagnostic(`no Delve comparison: ${noDelve}`);
-        for (const [src, want] of LOCALS) {
-          const r = ours.get(src)!;
-          if (r.ok) assert.deepEqual(r.value, want, src);
-        }
-        return;
-      }
-      dlv = await Delve.attach(child.pid!);
+      dlv = await Delve.attach(dlvPath, child.pid);
       for (const [src, want] of GLOBALS) {
         if (!GLOBALS.find((x) => x[0] === src)?.[2] || want instanceof RegExp) continue;
         const c = checkExpression(bin, undefined, src);
@@ -172,23 +148,17 @@ for (const tc of GO_TOOLCHAINS) {
         const dv: DlvVariable = await dlv.eval(src);
         assert.deepEqual(diffWithDelve(r?.ok ? r.value : null, dv), [], `${src} vs Delve`);
       }
-      const st = await dlv.call<{
-        Locations: { pc: number; function?: { name: string }; FrameOffset: number }[];
-      }>('Stacktrace', { Id: g.id, Depth: 30 });
-      const idx = st.Locations.findIndex((l) => l.function?.name === 'main.park');
+      const st = await dlv.stacktrace(g.id, 30);
+      const idx = st.findIndex((l) => l.function?.name === 'main.park');
       assert.ok(idx >= 0, 'Delve sees main.park on the goroutine');
-      assert.equal(
-        g.stackHi + st.Locations[idx]!.FrameOffset,
-        frame.cfa,
-        'our CFA is Delve frame offset + stack.hi',
-      );
+      assert.equal(g.stackHi + st[idx]!.FrameOffset!, frame.cfa, 'our CFA is Delve frame offset + stack.hi');
       let available = 0;
       for (const [src, want] of LOCALS) {
         const r = ours.get(src)!;
         let dv: DlvVariable | undefined;
         let dErr = '';
         try {
-          dv = await dlv.eval(src, g.id, idx);
+          dv = await dlv.eval(src, DEFAULT_LOAD, { goroutine: g.id, frame: idx });
         } catch (e) {
           dErr = String(e);
         }
@@ -208,9 +178,9 @@ for (const tc of GO_TOOLCHAINS) {
       }
       assert.ok(available >= 6, `at least 6 of the frame's expressions are available (got ${available})`);
     } finally {
-      dlv?.close();
+      await dlv?.close();
       mem.close();
-      child.kill('SIGKILL');
+      await child.kill();
     }
   });
 }

@@ -5,7 +5,6 @@
  * addresses that lead nowhere stops at the frame cap.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { test } from 'node:test';
 import { addr } from '../../src/common/address.js';
 import { PeriscopeError } from '../../src/common/errors.js';
@@ -21,39 +20,21 @@ import { stackSymbolsFor } from '../../src/goruntime/stack-symbols.js';
 import { unwindAmd64 } from '../../src/goruntime/unwind.amd64.js';
 import { VmReader } from '../../src/proc/vm-reader.js';
 import { buildFixture } from '../support/go-fixtures.js';
-
-/** A small deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../support/prng.js';
+import { startTarget } from '../support/target.js';
 
 /** Captures the zoo once (no pause needed for damage tests: the bytes are what matters). */
 async function zooCapture(): Promise<{ bin: GoBinary; capture: GoroutineCapture }> {
   const { path } = await buildFixture('goroutines');
   const bin = await GoBinary.open(path);
-  const child = spawn(path, [], { stdio: ['pipe', 'pipe', 'ignore'] });
+  const zoo = await startTarget(path);
   try {
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      child.on('exit', () => reject(new Error('zoo exited')));
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('ready\n')) resolve();
-      });
-    });
-    const reader = new VmReader(child.pid!);
+    const reader = new VmReader(zoo.pid);
     const capture = captureGoroutines(planGoroutineCapture(bin), reader, []);
     reader.close();
     return { bin, capture };
   } finally {
-    child.kill('SIGKILL');
+    await zoo.kill();
   }
 }
 

@@ -5,7 +5,6 @@
  * wait durations, and the frame cap.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
 import { GoBinary } from '../../src/gobinary/go-binary.js';
@@ -18,36 +17,17 @@ import { pauseProcess } from '../../src/proc/pause.js';
 import { VmReader } from '../../src/proc/vm-reader.js';
 import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
 import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../support/go-fixtures.js';
+import { startTarget, type Target } from '../support/target.js';
 
-/** Starts the zoo and resolves once it printed "ready"; the caller kills it. */
-async function startZoo(path: string, args: string[] = []): Promise<ChildProcessWithoutNullStreams> {
-  const child = spawn(path, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`zoo not ready after 20 s: ${out}`)), 20_000);
-    child.on('exit', (code) => reject(new Error(`zoo exited with ${code}: ${out}`)));
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('ready\n')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-  return child;
-}
-
-/** Asks the zoo for runtime.Stack(all) and parses it. */
-async function goDump(child: ChildProcessWithoutNullStreams): Promise<DumpGoroutine[]> {
-  let out = '';
-  const done = new Promise<void>((resolve) => {
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('END-OF-DUMP')) resolve();
-    });
-  });
-  child.stdin.write('\n');
-  await done;
+/** Asks the zoo for runtime.Stack(all) (it answers a line on stdin) and parses it. */
+async function goDump(zoo: Target): Promise<DumpGoroutine[]> {
+  const since = performance.now();
+  zoo.child.stdin?.write('\n');
+  await zoo.waitFor(/END-OF-DUMP/, 20_000, since);
+  const out = zoo.lines
+    .filter((l) => l.t >= since && !l.text.startsWith('stderr: '))
+    .map((l) => `${l.text}\n`)
+    .join('');
   return parseGoroutineDump(out);
 }
 
@@ -76,10 +56,10 @@ for (const tc of GO_TOOLCHAINS) {
     if (why) return t.skip(why);
     const { path } = await buildFixture('goroutines', { toolchain: tc });
     const spawned = Date.now();
-    const child = await startZoo(path);
+    const child = await startTarget(path);
     const readyAt = Date.now();
     try {
-      const pid = child.pid!;
+      const pid = child.pid;
       const snap = snapshotProcess(pid);
       const tids = new Set(readdirSync(`/proc/${pid}/task`).map(Number));
       const dump = await goDump(child);
@@ -168,7 +148,7 @@ for (const tc of GO_TOOLCHAINS) {
         `${snap.goroutines.length} goroutines; pause ${(snap.pauseNs / 1e6).toFixed(2)} ms (copy ${(snap.phasesNs.copy / 1e6).toFixed(2)} ms); decode ${(snap.decodeNs / 1e6).toFixed(2)} ms; ${snap.bytesRead} bytes`,
       );
     } finally {
-      child.kill('SIGKILL');
+      await child.kill();
     }
   });
 }
@@ -176,9 +156,9 @@ for (const tc of GO_TOOLCHAINS) {
 test('the frame cap truncates a deep stack and marks it', async () => {
   const { path } = await buildFixture('goroutines');
   const bin = await GoBinary.open(path);
-  const child = await startZoo(path, ['-depth', '1500']);
+  const child = await startTarget(path, ['-depth', '1500']);
   try {
-    const pid = child.pid!;
+    const pid = child.pid;
     const plan = planGoroutineCapture(bin, { bias: executableImage(pid).bias });
     const reader = new VmReader(pid);
     const paused = pauseProcess(pid);
@@ -202,6 +182,6 @@ test('the frame cap truncates a deep stack and marks it', async () => {
     assert.equal(capped.stack.end, 'truncated');
     assert.equal(capped.stack.frames.length, 1024);
   } finally {
-    child.kill('SIGKILL');
+    await child.kill();
   }
 });

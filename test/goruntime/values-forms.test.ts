@@ -17,7 +17,7 @@ import { mapEntries, mapLookup } from '../../src/goruntime/value-maps.js';
 import { fieldOf } from '../../src/goruntime/value-walk.js';
 import { type Memory, ProcMemFile } from '../../src/proc/memory.js';
 import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../support/go-fixtures.js';
-import { startValues } from './values-fixture.js';
+import { startTarget } from '../support/target.js';
 
 type Obj = { [k: string]: GoValue };
 const get = (ctx: ValueContext, name: string): GoValue => {
@@ -42,12 +42,15 @@ for (const tc of GO_TOOLCHAINS) {
     const why = await toolchainUnavailable(tc);
     if (why) return t.skip(why);
     const fx = await buildFixture('values', { toolchain: tc });
-    const proc = await startValues(fx.path);
+    const proc = await startTarget(fx.path);
     const mem = new ProcMemFile(proc.pid);
     try {
       const bin = await GoBinary.open(fx.path);
       const ctx = makeValueContext(bin, mem, 0, { maxDepth: 8 });
-      const exp = proc.expect;
+      // The JSON line the program printed about its own values (Go's String()/Format/Error output).
+      const printed = proc.lines.find((l) => l.text.startsWith('{'));
+      assert.ok(printed, 'the fixture printed its expectations');
+      const exp = JSON.parse(printed.text) as Record<string, unknown>;
 
       await t.test('pretty forms match the program', () => {
         for (const n of ['vTimeUTC', 'vTimeZero', 'vTimeFixed', 'vDuration', 'vDurationNeg', 'vDurationTiny'])
@@ -265,7 +268,7 @@ for (const tc of GO_TOOLCHAINS) {
       });
     } finally {
       mem.close();
-      proc.kill();
+      await proc.kill();
     }
   });
 }

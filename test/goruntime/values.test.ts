@@ -12,10 +12,10 @@ import { findGlobal, globalNames } from '../../src/goruntime/globals.js';
 import { makeValueContext, type ValueContext, withoutPretty } from '../../src/goruntime/value-context.js';
 import { decodeValueAt, type GoValue } from '../../src/goruntime/value-decode.js';
 import { ProcMemFile } from '../../src/proc/memory.js';
+import { Delve, type DlvLoadConfig, type DlvVariable, delvePath } from '../support/delve.js';
 import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../support/go-fixtures.js';
+import { startTarget } from '../support/target.js';
 import { type Comparison, compareWithDelve } from './values-compare.js';
-import { Delve, type DlvLoadConfig, type DlvVariable, delveUnavailable } from './values-delve.js';
-import { startValues } from './values-fixture.js';
 
 const DELVE_CFG: DlvLoadConfig = {
   FollowPointers: true,
@@ -34,10 +34,11 @@ export function globalValue(ctx: ValueContext, name: string): GoValue {
 
 for (const tc of GO_TOOLCHAINS) {
   test(`values match Delve (${tc})`, { timeout: 600_000 }, async (t) => {
-    const why = (await toolchainUnavailable(tc)) ?? delveUnavailable();
+    const why = await toolchainUnavailable(tc);
     if (why) return t.skip(why);
+    const dlvPath = await delvePath(); // built into .cache/tools on first use
     const fx = await buildFixture('values', { toolchain: tc });
-    const proc = await startValues(fx.path);
+    const proc = await startTarget(fx.path);
     const mem = new ProcMemFile(proc.pid);
     try {
       const bin = await GoBinary.open(fx.path);
@@ -52,7 +53,7 @@ for (const tc of GO_TOOLCHAINS) {
           decodeValueAt(ctx, findGlobal(ctx.dwarf, n)!.type, findGlobal(ctx.dwarf, n)!.address),
         ]),
       );
-      const dlv = await Delve.attach(proc.pid);
+      const dlv = await Delve.attach(dlvPath, proc.pid);
       let vars: DlvVariable[];
       try {
         vars = await dlv.packageVars('^main\\.v', DELVE_CFG);
@@ -78,7 +79,7 @@ for (const tc of GO_TOOLCHAINS) {
       assert.deepEqual(result.problems, []);
     } finally {
       mem.close();
-      proc.kill();
+      await proc.kill();
     }
   });
 }

@@ -10,18 +10,8 @@ import { MemoryError, ProcMemFile } from '../../src/proc/memory.js';
 import { pauseProcess } from '../../src/proc/pause.js';
 import { MAX_IOVECS, type MemRange, VmReader } from '../../src/proc/vm-reader.js';
 import { buildFixture } from '../support/go-fixtures.js';
+import { prng } from '../support/prng.js';
 import { startTarget, type Target } from '../support/target.js';
-
-/** A small deterministic PRNG (mulberry32), so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Readable mappings, and for each whether unmapped memory follows it. */
 function readable(maps: Mapping[]): { m: Mapping; gapAfter: boolean }[] {
@@ -32,7 +22,7 @@ function readable(maps: Mapping[]): { m: Mapping; gapAfter: boolean }[] {
 }
 
 function randomRanges(maps: Mapping[], n: number, seed: number): { ranges: MemRange[]; crossing: number } {
-  const rand = rng(seed);
+  const rand = prng(seed);
   const regions = readable(maps);
   const ranges: MemRange[] = [];
   let crossing = 0;
