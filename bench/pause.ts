@@ -13,7 +13,7 @@ import { captureGoroutines } from '../src/goruntime/goroutines-capture.js';
 import { pauseProcess } from '../src/proc/pause.js';
 import { VmReader } from '../src/proc/vm-reader.js';
 import { prepareProcess, snapshotProcess } from '../src/snapshot/take-snapshot.js';
-import { describeMachine, today } from './support/machine.js';
+import { describeMachine, loadAverage, today } from './support/machine.js';
 import { type Gap, type PauseTarget, startPauseTarget } from './support/pause-target.js';
 import { median, ratio } from './support/stats.js';
 import { formatTable } from './support/table.js';
@@ -73,6 +73,10 @@ interface Result {
   idleGap: Series;
   phases: Map<string, Series>;
   maxRss: number;
+  /** The first snapshot of the process: nothing reserved yet, so the copy faults fresh pages. */
+  coldGap: number;
+  coldPause: number;
+  load: string;
 }
 
 const held = (): number => {
@@ -152,16 +156,23 @@ function newResult(n: number): Result {
     idleGap: new Series(),
     phases: new Map(),
     maxRss: 0,
+    coldGap: 0,
+    coldPause: 0,
+    load: '',
   };
 }
 
 async function measure(n: number): Promise<Result> {
   const t = await startPauseTarget(n);
   const r = newResult(n);
-
+  const loadBefore = loadAverage();
   try {
     // Warm-up: binary load and JIT on our side, the dump buffers on the target's.
-    for (let i = 0; i < 2; i++) await periscopeOnce(t, newResult(n));
+    const cold = newResult(n);
+    await periscopeOnce(t, cold);
+    r.coldGap = cold.periscopeGap.xs[0]!;
+    r.coldPause = cold.pause.xs[0]!;
+    await periscopeOnce(t, newResult(n));
     await t.debug2();
     await t.stackAll();
     for (let i = 0; i < 3; i++) {
@@ -191,6 +202,7 @@ async function measure(n: number): Promise<Result> {
       captureOnce(t.pid, r);
     }
     r.maxRss = process.resourceUsage().maxRSS * 1024;
+    r.load = `${loadBefore} -> ${loadAverage()}`;
     return r;
   } finally {
     await t.stop();
@@ -205,8 +217,17 @@ function report(r: Result): string {
   ];
   const aim = AIM_MS[r.n];
   const rows: string[][] = [
-    [`N = ${r.n} goroutines (${r.threads} threads), ${r.periscopeGap.xs.length} runs each`, 'median', 'max'],
+    [
+      `N = ${r.n} goroutines (${r.threads} threads), ${r.periscopeGap.xs.length} runs each, load ${r.load}`,
+      'median',
+      'max',
+    ],
     row('Periscope snapshot: longest gap seen by the ticker', r.periscopeGap),
+    [
+      '  first snapshot of the process (nothing reserved yet): gap, pause',
+      fmtMs(r.coldGap),
+      fmtMs(r.coldPause),
+    ],
     row('  Periscope pause (its own figure, pauseNs)', r.pause),
     row('    stop (seize + interrupt + registers)', r.stop),
     row('    copy (headers, stacks)', r.copy),
@@ -281,3 +302,13 @@ console.log(
     ]),
   ]),
 );
+console.log('\nrows for docs/performance.md:');
+for (const r of results) {
+  const m = `${machine.short}; Node ${machine.node}, ${machine.go}; load ${r.load}`;
+  console.log(
+    `| Pause of a snapshot, ${r.n} goroutines at depth 10: longest gap seen by a ticker thread, median of ${r.periscopeGap.xs.length} (max) | ${fmtMs(r.periscopeGap.med)} (${fmtMs(r.periscopeGap.max)}) | \`goroutine?debug=2\`: ${fmtMs(r.debug2Gap.med)} (${fmtMs(r.debug2Gap.max)}) | ${ratio(r.debug2Gap.med, r.periscopeGap.med)} | ${m} | ${today()} |`,
+  );
+  console.log(
+    `| Same, anchor \`runtime.Stack(buf, true)\` | ${fmtMs(r.periscopeGap.med)} | ${fmtMs(r.stackGap.med)} (${fmtMs(r.stackGap.max)}) | ${ratio(r.stackGap.med, r.periscopeGap.med)} | ${m} | ${today()} |`,
+  );
+}
