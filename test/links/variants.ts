@@ -14,10 +14,14 @@ export interface GrpcVariant {
   readonly toolchains: readonly Toolchain[];
 }
 
-/** grpc-go 1.68 (the last with one transport.Stream type), 1.70 (go 1.22), and the newest (go 1.26). */
+/**
+ * grpc-go 1.68 (the last with one transport.Stream type), 1.70 (go 1.22; ClientStream embeds
+ * *Stream), 1.78 (go 1.24; it embeds Stream by value) and the newest (go 1.26).
+ */
 export const GRPC_VARIANTS: readonly GrpcVariant[] = [
   { grpc: 'v1.68.2', flags: ['-modfile=go.v168.mod'], toolchains: ['go1.22.12', 'local'] },
   { grpc: 'v1.70.0', flags: [], toolchains: GO_TOOLCHAINS },
+  { grpc: 'v1.78.0', flags: ['-modfile=go.v178.mod'], toolchains: ['go1.24.13', 'go1.25.9'] },
   { grpc: 'v1.85.0', flags: ['-modfile=go.latest.mod'], toolchains: ['local'] },
 ];
 
