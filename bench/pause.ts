@@ -7,9 +7,14 @@
  * `runtime.Stack(buf, true)`, the anchors; Periscope's own pause figure, its phases, total
  * time, bytes read and memory; and the ratios anchor gap / Periscope gap.
  *
- * Usage: npx tsc -p . && node dist/bench/pause.js [--n 1000,10000,100000] [--reps K]
+ * Both sides run at nice -10 (this process's main thread and every thread of the target;
+ * --nice N to change, --nice 0 to leave them): on a busy machine other work otherwise
+ * deschedules the ticker for milliseconds, and the gaps would measure the scheduler.
+ *
+ * Usage: npx tsc -p . && node dist/bench/pause.js [--n 1000,10000,100000] [--reps K] [--nice N]
  */
-import { captureGoroutines } from '../src/goruntime/goroutines-capture.js';
+import { setPriority } from 'node:os';
+import { captureGoroutines, reserveForCapture } from '../src/goruntime/goroutines-capture.js';
 import { pauseProcess } from '../src/proc/pause.js';
 import { VmReader } from '../src/proc/vm-reader.js';
 import { prepareProcess, snapshotProcess } from '../src/snapshot/take-snapshot.js';
@@ -24,6 +29,7 @@ const arg = (name: string): string | undefined => {
 };
 const SIZES = (arg('--n') ?? '1000,10000,100000').split(',').map(Number);
 const REPS_ARG = arg('--reps');
+const NICE = Number(arg('--nice') ?? -10);
 /** Repetitions per method: fewer at 100k, where each debug=2 moves ~150 MB. */
 const repsFor = (n: number): number =>
   REPS_ARG ? Number(REPS_ARG) : n >= 100_000 ? 5 : n >= 10_000 ? 9 : 15;
@@ -113,6 +119,7 @@ function captureOnce(pid: number, r: Result): void {
   const plan = prepareProcess(pid);
   const reader = new VmReader(pid);
   try {
+    reserveForCapture(plan.goroutines, reader); // what take-snapshot should do before pausing
     const paused = pauseProcess(pid);
     let phases: Readonly<Record<string, number>> = {};
     try {
@@ -163,7 +170,7 @@ function newResult(n: number): Result {
 }
 
 async function measure(n: number): Promise<Result> {
-  const t = await startPauseTarget(n);
+  const t = await startPauseTarget(n, NICE === 0 ? undefined : NICE);
   const r = newResult(n);
   const loadBefore = loadAverage();
   try {
@@ -271,8 +278,19 @@ function report(r: Result): string {
   return formatTable(rows);
 }
 
+let niced = 'not reniced';
+if (NICE !== 0) {
+  try {
+    setPriority(NICE);
+    niced = `nice ${NICE}`;
+  } catch {
+    niced = `nice ${NICE} not permitted`;
+  }
+}
 const machine = describeMachine();
-console.log(`pause: ${machine.short}; Node ${machine.node}, ${machine.go}; load ${machine.load}; ${today()}`);
+console.log(
+  `pause: ${machine.short}; Node ${machine.node}, ${machine.go}; load ${machine.load}; ${niced}; ${today()}`,
+);
 const t0 = performance.now();
 const results: Result[] = [];
 for (const n of SIZES) {

@@ -4,6 +4,8 @@
  * runtime.Stack(all) on request, and net/http/pprof's goroutine?debug=2.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { buildFixture } from '../../test/support/go-fixtures.js';
 
 /** The longest gap the target's ticker thread saw in one window (CLOCK_MONOTONIC ns). */
@@ -33,8 +35,25 @@ export interface PauseTarget {
 
 const hrNs = (): number => Number(process.hrtime.bigint());
 
-/** Builds and starts testdata/pausebench with n goroutines; resolves once they are all parked. */
-export async function startPauseTarget(n: number): Promise<PauseTarget> {
+/**
+ * Sets the nice value of every thread of a process (setpriority is per thread on Linux);
+ * returns false when not permitted. Threads created later inherit it from their creator.
+ */
+export function reniceThreads(pid: number, nice: number): boolean {
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) setPriority(Number(tid), nice);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Builds and starts testdata/pausebench with n goroutines; resolves once they are all parked.
+ * With `nice`, every thread of the target runs at that nice value (on a busy machine, so
+ * that the ticker is not descheduled by other work: the gaps it sees are then ours).
+ */
+export async function startPauseTarget(n: number, nice?: number): Promise<PauseTarget> {
   const { path } = await buildFixture('pausebench');
   const child: ChildProcess = spawn(path, ['-n', String(n)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
@@ -52,6 +71,7 @@ export async function startPauseTarget(n: number): Promise<PauseTarget> {
     child.once('exit', (code) => reject(new Error(`pausebench exited (${code}) before it was ready`)));
     child.once('error', reject);
   });
+  if (nice !== undefined) reniceThreads(child.pid as number, nice);
   const base = `http://127.0.0.1:${port}`;
   const json = async <T>(path: string): Promise<T> => {
     const r = await fetch(`${base}${path}`);

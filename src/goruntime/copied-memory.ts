@@ -28,6 +28,8 @@ export interface BatchMemory {
   ): number;
   /** Optional: a buffer for readInto, preferably from memory reserved (pre-faulted) before the pause. */
   takeBuffer?(size: number): Buffer;
+  /** Optional: pre-faults this many bytes for takeBuffer (call outside a pause). */
+  reserve?(bytes: number): void;
 }
 
 const TWO32 = 0x1_0000_0000;
@@ -270,6 +272,8 @@ export function readPacked(
 /** Headers copied with copyCoalesced: header i is at offsets[i] of bufs[which[i]] (which[i] = 255: unreadable). */
 export interface CoalescedCopy {
   readonly bufs: readonly Buffer[];
+  /** Bytes read (merged ranges and retries). */
+  readonly bytes: number;
   readonly which: Uint8Array;
   readonly offsets: Float64Array;
 }
@@ -339,5 +343,5 @@ export function copyCoalesced(
       offsets[rIdx[j]!] = j * size;
     }
   }
-  return { bufs, which, offsets };
+  return { bufs, which, offsets, bytes: bufs.reduce((t, b) => t + b.length, 0) };
 }

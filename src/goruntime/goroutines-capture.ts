@@ -88,6 +88,27 @@ export interface GoroutineCapture {
   readonly phases: Readonly<Record<string, number>>;
 }
 
+/** Bytes copied per goroutine by the last capture made with a plan (to size the next reserve). */
+const bytesPerGoroutine = new WeakMap<GoroutineCapturePlan, number>();
+
+/**
+ * Call before pausing: reserves (pre-faults) the memory the capture will copy into, so that
+ * the copy does not take page faults inside the pause. Sized from runtime.allglen, read now
+ * from the running process, and the bytes per goroutine of the plan's last capture (or a
+ * guess: the g header plus 1 KiB of stack). Returns the bytes reserved (0 when the memory
+ * cannot reserve or allglen cannot be read).
+ */
+export function reserveForCapture(plan: GoroutineCapturePlan, mem: BatchMemory): number {
+  if (!mem.reserve) return 0;
+  const got = mem.readBatch([{ address: plan.allglen, size: 8 }])[0];
+  if (!got) return 0;
+  const n = Math.min(u64At(got, 0), plan.maxGoroutines);
+  const per = bytesPerGoroutine.get(plan) ?? plan.gSize + 1024;
+  const bytes = Math.ceil(n * per * 1.25) + (256 << 10);
+  mem.reserve(bytes);
+  return bytes;
+}
+
 /** Options of captureGoroutines. */
 export interface CaptureOptions {
   /** Memory to read through when decoding needs bytes that were not copied (e.g. the live process). */
@@ -251,6 +272,7 @@ export function captureGoroutines(
   phase('plan-stacks');
   const join = stacks.disjoint ? STACK_JOIN_GAP : 0;
   readPacked(mem, copied, stacks.addresses, stacks.sizes, nStacks, join);
+  if (count > 0) bytesPerGoroutine.set(plan, (hdr.bytes + stackBytes) / count);
   phase('stacks');
   return {
     plan,
