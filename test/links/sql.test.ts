@@ -34,6 +34,21 @@ FROM chain c JOIN processes p ON p.process_id = c.process_id
   JOIN goroutines g ON g.process_id = c.process_id AND g.goroutine_id = c.goroutine_id
 ORDER BY c.hop`;
 
+// The query of docs/links.md, as written there.
+const DOC_SQL = `
+WITH RECURSIVE chain(hop, process_id, goroutine_id, link) AS (
+  SELECT 0, process_id, goroutine_id, NULL::VARCHAR FROM frames WHERE function = 'main.callB'
+  UNION ALL
+  SELECT c.hop + 1, l.to_process_id, l.to_goroutine_id, l.link
+  FROM chain c JOIN links l
+    ON l.from_process_id = c.process_id AND l.from_goroutine_id = c.goroutine_id
+  WHERE c.hop < 10
+)
+SELECT c.hop, c.link, p.hostname, p.pid, c.goroutine_id, g.wait_reason
+FROM chain c JOIN processes p USING (process_id)
+  JOIN goroutines g USING (process_id, goroutine_id)
+ORDER BY c.hop;`;
+
 const GRPC_SQL = `
 SELECT l.link, pf.hostname AS client_host, l.from_goroutine_id AS client_goroutine,
   pt.hostname AS server_host, l.to_goroutine_id AS server_goroutine, s.method
@@ -93,6 +108,12 @@ test('SQL through the default links: A -> B -> C over HTTP and a gRPC pair, one 
     assert.equal(chain[2]!.wait_reason, 'sync.Mutex.Lock');
     assert.deepEqual(chain[2]!.main_frames, ['main.handleC']);
     assert.deepEqual(chain[1]!.main_frames, ['main.callNext', 'main.handleB']);
+
+    const doc = objects(await store.query(DOC_SQL, { latest: true }));
+    assert.deepEqual(
+      doc.map((r) => [r.hop, r.link, r.hostname, r.goroutine_id, r.wait_reason]),
+      chain.map((r) => [r.hop, r.link, r.hostname, r.goroutine_id, r.wait_reason]),
+    );
 
     const pairs = objects(await store.query(GRPC_SQL, { latest: true }));
     assert.deepEqual(
