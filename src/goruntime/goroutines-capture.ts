@@ -315,6 +315,12 @@ export function sortedOrder(keys: ArrayLike<number>): Uint32Array {
     if (k > max) max = k;
   }
   if (sorted) return order;
+  if (n < 4096) {
+    // Below this the radix passes over 64Ki counters cost more than a comparison sort.
+    const small = Array.from(order).sort((x, y) => keys[x]! - keys[y]!);
+    order.set(small);
+    return order;
+  }
   let tmp = new Uint32Array(n);
   const counts = new Uint32Array(65536);
   for (let div = 1; (max - min) / div >= 1; div *= 65536) {
