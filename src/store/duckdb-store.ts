@@ -12,10 +12,8 @@ import { parseSpec, SpecError } from '../spec/spec-parse.js';
 import { DB_FILE } from './data-dir.js';
 import { exportSnapshot, importSnapshot } from './export-import.js';
 import { snapshotRows, writeSnapshotRows } from './ingest.js';
-import { linksOfGoroutine } from './links-query.js';
+import { DuckDBQuerySession } from './query-session.js';
 import { createQueryViews } from './query-views.js';
-import { prepareReadOnly, sqlError } from './read-only-sql.js';
-import { resultCells } from './result-cells.js';
 import { ensureSchema, SCHEMA_VERSION, schemaVersion } from './schema.js';
 import { addVersion, currentSpec, readVersions, versionOfText } from './spec-history.js';
 import type {
@@ -150,44 +148,30 @@ export class DuckDBStore implements Store {
     }));
   }
 
-  /** Runs a read-only statement on a fresh connection whose temp views show `scope`. */
-  private async onScopedConnection<T>(
-    scope: QueryScope,
-    fn: (conn: DuckDBConnection, snapshotIds: number[], warnings: string[]) => Promise<T>,
-  ): Promise<T> {
+  /** Opens a session: a connection whose views show `scope`, for many queries. */
+  async session(scope: QueryScope): Promise<DuckDBQuerySession> {
     const { spec } = await currentSpec(this.conn);
-    const conn = await this.instance.connect();
-    try {
-      const built = await createQueryViews(conn, spec, scope);
-      return await fn(
-        conn,
-        built.snapshotIds,
-        built.problems.map((p) => p.message),
-      );
-    } finally {
-      conn.closeSync();
-    }
+    return DuckDBQuerySession.open(this.instance, spec, scope);
   }
 
   /** Runs one read-only SQL statement over the tables of the current spec. */
   async query(sql: string, scope: QueryScope): Promise<QueryResult> {
-    return this.onScopedConnection(scope, async (conn, snapshotIds, warnings) => {
-      const prepared = await prepareReadOnly(conn, sql);
-      try {
-        const { columns, rows } = resultCells(await prepared.runAndReadAll());
-        return { columns, rows, warnings, snapshotIds };
-      } catch (e) {
-        throw sqlError(e);
-      }
-    });
+    const s = await this.session(scope);
+    try {
+      return await s.query(sql);
+    } finally {
+      s.close();
+    }
   }
 
   /** What a goroutine links to and is linked from. */
   async links(snapshotId: number, processId: string, goroutineId: number): Promise<QueryResult> {
-    return this.onScopedConnection({ snapshot: snapshotId }, async (conn, snapshotIds, warnings) => {
-      const { columns, rows } = resultCells(await linksOfGoroutine(conn, processId, goroutineId));
-      return { columns, rows, warnings, snapshotIds };
-    });
+    const s = await this.session({ snapshot: snapshotId });
+    try {
+      return await s.links(processId, goroutineId);
+    } finally {
+      s.close();
+    }
   }
 
   /** The current spec version, if any. */

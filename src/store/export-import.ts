@@ -11,7 +11,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { PeriscopeError } from '../common/errors.js';
 import type { Spec } from '../spec/spec-types.js';
 import { createQueryViews } from './query-views.js';
-import { SCHEMA_VERSION, SNAPSHOT_TABLES } from './schema.js';
+import { recordValueTypes, SCHEMA_VERSION, SNAPSHOT_TABLES } from './schema.js';
 import { ident, literal } from './sql-text.js';
 import type { ExportFormat, ImportResult } from './store.js';
 
@@ -148,6 +148,7 @@ async function importRows(conn: DuckDBConnection, path: string, dir: boolean): P
     `INSERT INTO raw.stacks BY NAME SELECT * FROM ${source(path, dir, 'stacks')} s ` +
       'WHERE s.stack_id NOT IN (SELECT DISTINCT stack_id FROM raw.stacks)',
   );
+  await recordValueTypes(conn, id);
   await conn.run(
     `INSERT INTO raw.imports VALUES (${id}, ${original}, ${literal(path)}, ${literal(dir ? 'parquet' : 'duckdb')}, now())`,
   );

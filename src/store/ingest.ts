@@ -8,7 +8,7 @@ import { basename } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { SnapshotGoroutine } from '../snapshot/snapshot-types.js';
 import { TableWriter } from './bulk-append.js';
-import { CAPTURED, FRAMES, GOROUTINES, PROCESSES, SNAPSHOTS, STACKS } from './schema.js';
+import { CAPTURED, FRAMES, GOROUTINES, PROCESSES, recordValueTypes, SNAPSHOTS, STACKS } from './schema.js';
 import type { SnapshotInput } from './store.js';
 
 /** The process id of a process in a snapshot: "hostname:pid". */
@@ -34,6 +34,7 @@ export interface SnapshotRows {
   /** New candidate stacks (deduplicated within this snapshot; the store skips known ones). */
   readonly stacks: TableWriter;
   readonly stackIds: readonly string[];
+  readonly snapshotId: number;
 }
 
 function goroutineRows(rows: SnapshotRows, sid: number, pid: string, g: SnapshotGoroutine, stackId: string) {
@@ -109,6 +110,7 @@ export function snapshotRows(sid: number, input: SnapshotInput, specVersion: num
     captured: new TableWriter('captured', CAPTURED),
     stacks: new TableWriter('new_stacks', STACKS),
     stackIds: [],
+    snapshotId: sid,
   };
   const seen = new Map<string, string>();
   let goroutines = 0;
@@ -191,4 +193,5 @@ export async function writeSnapshotRows(conn: DuckDBConnection, rows: SnapshotRo
     'INSERT INTO raw.stacks SELECT * FROM temp.new_stacks n WHERE n.stack_id NOT IN (SELECT DISTINCT stack_id FROM raw.stacks)',
   );
   await conn.run('DROP TABLE temp.new_stacks');
+  await recordValueTypes(conn, rows.snapshotId);
 }

@@ -55,8 +55,7 @@ async function valueTypes(conn: DuckDBConnection, spec: Spec): Promise<Map<strin
   if (spec.functions.length === 0) return out;
   const fns = spec.functions.map((f) => literal(f.function)).join(', ');
   const r = await conn.runAndReadAll(
-    `SELECT function, expr, list(DISTINCT json_type(value)) FILTER (WHERE value IS NOT NULL) ` +
-      `FROM raw.captured WHERE function IN (${fns}) GROUP BY function, expr`,
+    `SELECT function, expr, list(DISTINCT json_type) FROM raw.value_types WHERE function IN (${fns}) GROUP BY function, expr`,
   );
   for (const [fn, expr, types] of r.getRowsJS())
     out.set(typeKey(String(fn), String(expr)), columnType(((types as string[] | null) ?? []).map(String)));

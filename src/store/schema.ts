@@ -157,8 +157,28 @@ export async function ensureSchema(conn: DuckDBConnection): Promise<void> {
   await conn.run(
     'CREATE TABLE IF NOT EXISTS raw.imports (snapshot_id BIGINT, original_snapshot_id BIGINT, path VARCHAR, format VARCHAR, imported_at TIMESTAMPTZ)',
   );
+  const had = await conn.runAndReadAll(
+    "SELECT 1 FROM duckdb_tables() WHERE schema_name = 'raw' AND table_name = 'value_types'",
+  );
+  await conn.run(
+    'CREATE TABLE IF NOT EXISTS raw.value_types (function VARCHAR, expr VARCHAR, json_type VARCHAR)',
+  );
+  if (had.currentRowCount === 0) await recordValueTypes(conn);
   await conn.run('CREATE TABLE IF NOT EXISTS raw.meta (key VARCHAR PRIMARY KEY, value VARCHAR)');
   await conn.run(`INSERT OR IGNORE INTO raw.meta VALUES ('schema_version', '${SCHEMA_VERSION}')`);
+}
+
+/**
+ * Adds to `raw.value_types` the JSON types of the captured values of one snapshot (or all):
+ * the distinct (function, expression, json_type) triples that decide function-table column
+ * types, kept so that queries need not scan every captured value.
+ */
+export async function recordValueTypes(conn: DuckDBConnection, snapshotId?: number): Promise<void> {
+  const only = snapshotId === undefined ? '' : ` AND snapshot_id = ${snapshotId}`;
+  await conn.run(
+    `INSERT INTO raw.value_types SELECT DISTINCT function, expr, json_type(value) FROM raw.captured ` +
+      `WHERE value IS NOT NULL${only} EXCEPT SELECT * FROM raw.value_types`,
+  );
 }
 
 /** Reads the schema version of an open store ('' when it has none). */

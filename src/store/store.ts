@@ -74,6 +74,17 @@ export interface QueryResult {
   readonly snapshotIds: readonly number[];
 }
 
+/** A connection whose tables show one scope: set up once, then as many queries as wanted. */
+export interface QuerySession {
+  readonly snapshotIds: readonly number[];
+  /** Parts of the spec that could not be built (their tables are missing). */
+  readonly warnings: readonly string[];
+  /** Runs one read-only SQL statement. */
+  query(sql: string): Promise<QueryResult>;
+  /** Releases the connection. */
+  close(): void;
+}
+
 /** Formats a snapshot can be exported in. */
 export type ExportFormat = 'duckdb' | 'parquet';
 
@@ -105,6 +116,8 @@ export interface Store {
   listSnapshots(): Promise<SnapshotInfo[]>;
   /** Runs one read-only SQL statement over the tables of the current spec. */
   query(sql: string, scope: QueryScope): Promise<QueryResult>;
+  /** Opens a session for many queries over one scope (the tables are set up once). */
+  session(scope: QueryScope): Promise<QuerySession>;
   /** What a goroutine links to and is linked from, through the current spec's links. */
   links(snapshotId: number, processId: string, goroutineId: number): Promise<QueryResult>;
   /** The current spec version, if any was set. */
