@@ -124,6 +124,15 @@ for (const v of GRPC_VARIANTS)
       ]);
     });
 
+for (const v of [GRPC_VARIANTS[0]!, GRPC_VARIANTS.at(-1)!])
+  test(`grpc-go ${v.grpc}: the default spec also fits binaries built with only the server's or only the client's code`, async () => {
+    // The expressions type-check (prepare throws otherwise). grpc-go links both transports
+    // and the Server's methods into either kind of program, so the same functions are found.
+    const full = await absentIn((await buildGrpcPair(v, 'local')).path);
+    for (const sides of ['serveronly', 'clientonly'] as const)
+      assert.deepEqual(await absentIn((await buildGrpcPair(v, 'local', sides)).path), full, sides);
+  });
+
 for (const tc of GO_TOOLCHAINS)
   test(`every default expression type-checks against httpchain (net/http), ${tc}; hello has none of the functions`, async (t) => {
     const why = await toolchainUnavailable(tc);

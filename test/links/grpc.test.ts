@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ProcessSnapshot } from '../../src/snapshot/snapshot-types.js';
 import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
-import { withDefaultSpec } from '../../src/spec/default-spec.js';
+import { defaultSpec, withDefaultSpec } from '../../src/spec/default-spec.js';
 import { parseSpec } from '../../src/spec/spec-parse.js';
 import { toolchainUnavailable } from '../support/go-fixtures.js';
 import { startTarget, type Target } from '../support/target.js';
@@ -90,3 +90,33 @@ for (const v of GRPC_VARIANTS) {
     });
   }
 }
+
+for (const v of [GRPC_VARIANTS[0]!, GRPC_VARIANTS.at(-1)!])
+  test(`grpc-go ${v.grpc}: a server-only binary and a client-only binary link the same way`, async () => {
+    const server = await buildGrpcPair(v, 'local', 'serveronly');
+    const client = await buildGrpcPair(v, 'local', 'clientonly');
+    const targets: Target[] = [];
+    try {
+      const s = await startTarget(server.path, ['server']);
+      targets.push(s);
+      const addr = /listening (\S+)/.exec(s.lines[0]!.text)![1]!;
+      const c = await startTarget(client.path, ['client', addr, 'both']);
+      targets.push(c);
+      const spec = defaultSpec();
+      const [ss, sc] = [s, c].map((p) => snapshotProcess(p.pid, { spec })) as [
+        ProcessSnapshot,
+        ProcessSnapshot,
+      ];
+      const pairs = joinLinks(spec, [ss, sc]);
+      assert.deepEqual(
+        pairs.map((p) => `${gkey(p.from.pid, p.from.goroutine)} -> ${gkey(p.to.pid, p.to.goroutine)}`).sort(),
+        [
+          `${gkey(sc.pid, goroutineIn(sc, 'main.callUnary').id)} -> ${gkey(ss.pid, goroutineIn(ss, 'main.(*server).blockUnary').id)}`,
+          `${gkey(sc.pid, goroutineIn(sc, 'main.callStream').id)} -> ${gkey(ss.pid, goroutineIn(ss, 'main.(*server).blockStream').id)}`,
+        ].sort(),
+        describePairs(pairs),
+      );
+    } finally {
+      for (const x of targets.reverse()) await x.kill();
+    }
+  });

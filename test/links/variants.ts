@@ -25,9 +25,17 @@ export const GRPC_VARIANTS: readonly GrpcVariant[] = [
   { grpc: 'v1.85.0', flags: ['-modfile=go.latest.mod'], toolchains: ['local'] },
 ];
 
+/** Which side's code a grpcpair build has: both, or one (-tags serveronly / clientonly). */
+export type GrpcSides = 'both' | 'serveronly' | 'clientonly';
+
 /** Builds grpcpair for one grpc-go release and toolchain. */
-export function buildGrpcPair(v: GrpcVariant, toolchain: Toolchain): Promise<BuiltFixture> {
-  return buildFixture('grpcpair', { toolchain, flags: [...v.flags] });
+export function buildGrpcPair(
+  v: GrpcVariant,
+  toolchain: Toolchain,
+  sides: GrpcSides = 'both',
+): Promise<BuiltFixture> {
+  const tags = sides === 'both' ? [] : [`-tags=${sides}`];
+  return buildFixture('grpcpair', { toolchain, flags: [...v.flags, ...tags] });
 }
 
 /** Builds httpchain (standard library only) with a toolchain. */
