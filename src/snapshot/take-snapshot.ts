@@ -7,7 +7,11 @@
 import { type Address, addr } from '../common/address.js';
 import { PeriscopeError } from '../common/errors.js';
 import type { GoroutineSnapshot } from '../goruntime/goroutines.js';
-import { captureGoroutines, type GoroutineCapture } from '../goruntime/goroutines-capture.js';
+import {
+  captureGoroutines,
+  type GoroutineCapture,
+  reserveForCapture,
+} from '../goruntime/goroutines-capture.js';
 import { decodeGoroutines } from '../goruntime/goroutines-decode.js';
 import { makeValueContext } from '../goruntime/value-context.js';
 import { executableImage } from '../proc/maps.js';
@@ -94,6 +98,9 @@ function snapshotPaused(
   const reader = new VmReader(pid);
   const takenAt = new Date().toISOString();
   try {
+    // Fault in the buffer the copy will land in before stopping anything: first touches of
+    // fresh pages cost microseconds each on VMs.
+    reserveForCapture(plan.goroutines, reader);
     const t0 = performance.now();
     const paused = pauseProcess(pid, opts.pause);
     const tStopped = performance.now();
