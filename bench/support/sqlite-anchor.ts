@@ -7,7 +7,7 @@
 import { createRequire } from 'node:module';
 import type { ProcessSnapshot } from '../../src/snapshot/snapshot-types.js';
 import type { ColumnList } from '../../src/store/bulk-append.js';
-import { processId, stackKey } from '../../src/store/ingest.js';
+import { processId, StackIds } from '../../src/store/ingest.js';
 import { CAPTURED, FRAMES, GOROUTINES, PROCESSES, SNAPSHOTS, STACKS } from '../../src/store/schema.js';
 
 /** The part of better-sqlite3's statement API used here (the package ships no types). */
@@ -88,12 +88,11 @@ export function sqliteIngest(path: string, s: ProcessSnapshot, specText: string)
       '[]',
       null,
     );
-    const seen = new Set<string>();
+    const stackIds = new StackIds();
     for (const g of s.goroutines) {
-      const { key, id } = stackKey(g);
+      const { id, first } = stackIds.of(g);
       const f = g.stack.frames;
-      if (!seen.has(key)) {
-        seen.add(key);
+      if (first) {
         f.forEach(
           (x, d) => void ins.stacks.run(id, d, x.function, x.file, x.line, b(x.inlined), b(x.hidden)),
         );
@@ -105,7 +104,7 @@ export function sqliteIngest(path: string, s: ProcessSnapshot, specText: string)
         g.status,
         g.waitReason ?? null,
         g.waitDurationNs ?? null,
-        JSON.stringify(Object.fromEntries(g.labels)),
+        g.labels.length === 0 ? '{}' : JSON.stringify(Object.fromEntries(g.labels)),
         g.createdBy?.function ?? null,
         g.createdBy?.file ?? null,
         g.createdBy?.line ?? null,
@@ -120,7 +119,7 @@ export function sqliteIngest(path: string, s: ProcessSnapshot, specText: string)
         g.address,
         g.stack.end,
         g.stack.error ?? null,
-        JSON.stringify(g.errors),
+        g.errors.length === 0 ? '[]' : JSON.stringify(g.errors),
         b(g.inconsistent === true),
       );
       f.forEach(

@@ -6,6 +6,7 @@
 import {
   BOOLEAN,
   DOUBLE,
+  type DuckDBAppender,
   type DuckDBConnection,
   DuckDBDataChunk,
   type DuckDBType,
@@ -65,54 +66,62 @@ function convert(kind: ColumnKind, v: CellInput): DuckDBValue {
   }
 }
 
-/** Collects rows for one table and appends them in chunks. */
+/**
+ * Rows for one table, appended one vector (2048 rows) at a time. Opened first (`open`), it
+ * streams: each full vector goes to DuckDB as it fills, so memory stays small; not opened,
+ * it collects every row until `flush`.
+ */
 export class TableWriter {
-  private readonly columns: CellInput[][];
+  private columns: DuckDBValue[][];
   private count = 0;
-  private rows = 0;
+  private appender: DuckDBAppender | undefined;
+  private readonly types: DuckDBType[];
 
   constructor(
-    private readonly table: string,
+    readonly table: string,
     private readonly kinds: ColumnList,
   ) {
     this.columns = kinds.map(() => []);
+    this.types = kinds.map(([, k]) => CHUNK_TYPE[k]);
+  }
+
+  /** Opens the appender: from now on full vectors are appended as rows are added. */
+  async open(conn: DuckDBConnection, schema?: string, catalog?: string): Promise<void> {
+    this.appender ??= await conn.createAppender(this.table, schema ?? null, catalog ?? null);
   }
 
   /** Adds one row; values in column order. */
   add(...values: CellInput[]): void {
-    for (let i = 0; i < this.columns.length; i++) this.columns[i]!.push(values[i]);
-    this.count++;
+    const kinds = this.kinds;
+    for (let i = 0; i < kinds.length; i++) this.columns[i]!.push(convert(kinds[i]![1], values[i]));
+    if (++this.count >= VECTOR && this.appender) this.appendCollected();
   }
 
-  /** Rows added so far. */
-  get size(): number {
-    return this.rows + this.count;
+  private appendCollected(): void {
+    const appender = this.appender!;
+    for (let off = 0; off < this.count; off += VECTOR) {
+      const n = Math.min(VECTOR, this.count - off);
+      const chunk = DuckDBDataChunk.create(this.types, n);
+      chunk.setColumns(
+        off === 0 && n === this.count ? this.columns : this.columns.map((c) => c.slice(off, off + n)),
+      );
+      appender.appendDataChunk(chunk);
+    }
+    this.columns = this.kinds.map(() => []);
+    this.count = 0;
   }
 
-  /** Appends every collected row to the table through one appender. */
+  /** Appends what is left (opening the appender if needed) and closes the appender. */
   async flush(conn: DuckDBConnection, schema?: string, catalog?: string): Promise<void> {
-    if (this.count === 0) return;
-    const appender = await conn.createAppender(this.table, schema ?? null, catalog ?? null);
-    const types = this.kinds.map(([, k]) => CHUNK_TYPE[k]);
+    if (!this.appender && this.count === 0) return;
+    await this.open(conn, schema, catalog);
+    const appender = this.appender!;
     try {
-      for (let off = 0; off < this.count; off += VECTOR) {
-        const n = Math.min(VECTOR, this.count - off);
-        const cols: DuckDBValue[][] = this.kinds.map(([, kind], ci) => {
-          const src = this.columns[ci]!;
-          const out = new Array<DuckDBValue>(n);
-          for (let j = 0; j < n; j++) out[j] = convert(kind, src[off + j]);
-          return out;
-        });
-        const chunk = DuckDBDataChunk.create(types, n);
-        chunk.setColumns(cols);
-        appender.appendDataChunk(chunk);
-      }
+      if (this.count > 0) this.appendCollected();
       appender.flushSync();
     } finally {
       appender.closeSync();
+      this.appender = undefined;
     }
-    this.rows += this.count;
-    this.count = 0;
-    for (const c of this.columns) c.length = 0;
   }
 }

@@ -12,7 +12,7 @@ import { withDefaultSpec } from '../spec/default-spec.js';
 import { parseSpec, SpecError } from '../spec/spec-parse.js';
 import { DB_FILE } from './data-dir.js';
 import { exportSnapshot, importSnapshot } from './export-import.js';
-import { snapshotRows, writeSnapshotRows } from './ingest.js';
+import { writeSnapshot } from './ingest.js';
 import { DuckDBQuerySession } from './query-session.js';
 import { createQueryViews } from './query-views.js';
 import { ensureSchema, SCHEMA_VERSION, schemaVersion } from './schema.js';
@@ -129,7 +129,7 @@ export class DuckDBStore implements Store {
       const r = await this.conn.runAndReadAll('SELECT coalesce(max(snapshot_id), 0) + 1 FROM raw.snapshots');
       const id = Number(r.getRows()[0]![0]);
       const version = input.specText === '' ? null : await versionOfText(this.conn, input.specText);
-      await writeSnapshotRows(this.conn, snapshotRows(id, input, version));
+      await writeSnapshot(this.conn, id, input, version);
       return id;
     });
   }

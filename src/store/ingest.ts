@@ -24,6 +24,29 @@ export function stackKey(g: SnapshotGoroutine): { key: string; id: string } {
   return { key, id: createHash('sha256').update(key).digest('hex').slice(0, 16) };
 }
 
+/**
+ * Stack ids of one process's goroutines, cached by the frames' pcs: within one binary the pcs
+ * (and inlined flags) of a stack decide its functions, files and lines, so the content key
+ * is built and hashed once per distinct stack, not once per goroutine.
+ */
+export class StackIds {
+  private readonly byPcs = new Map<string, string>();
+  private readonly known = new Set<string>();
+
+  /** The goroutine's stack id, and whether this is the first time the id was seen here. */
+  of(g: SnapshotGoroutine): { id: string; first: boolean } {
+    let pcs = '';
+    for (const f of g.stack.frames) pcs += f.inlined ? `${f.pc}i,` : `${f.pc},`;
+    const cached = this.byPcs.get(pcs);
+    if (cached !== undefined) return { id: cached, first: false };
+    const { id } = stackKey(g);
+    this.byPcs.set(pcs, id);
+    const first = !this.known.has(id);
+    this.known.add(id);
+    return { id, first };
+  }
+}
+
 /** Writers for every raw table of one snapshot. */
 export interface SnapshotRows {
   readonly snapshots: TableWriter;
@@ -33,7 +56,6 @@ export interface SnapshotRows {
   readonly captured: TableWriter;
   /** New candidate stacks (deduplicated within this snapshot; the store skips known ones). */
   readonly stacks: TableWriter;
-  readonly stackIds: readonly string[];
   readonly snapshotId: number;
 }
 
@@ -46,7 +68,7 @@ function goroutineRows(rows: SnapshotRows, sid: number, pid: string, g: Snapshot
     g.status,
     g.waitReason ?? null,
     g.waitDurationNs ?? null,
-    JSON.stringify(Object.fromEntries(g.labels)),
+    g.labels.length === 0 ? '{}' : JSON.stringify(Object.fromEntries(g.labels)),
     g.createdBy?.function ?? null,
     g.createdBy?.file ?? null,
     g.createdBy?.line ?? null,
@@ -61,7 +83,7 @@ function goroutineRows(rows: SnapshotRows, sid: number, pid: string, g: Snapshot
     g.address,
     g.stack.end,
     g.stack.error ?? null,
-    JSON.stringify(g.errors),
+    g.errors.length === 0 ? '[]' : JSON.stringify(g.errors),
     g.inconsistent === true,
   );
   for (let d = 0; d < frames.length; d++) {
@@ -100,19 +122,23 @@ function goroutineRows(rows: SnapshotRows, sid: number, pid: string, g: Snapshot
   }
 }
 
-/** Builds the rows of one snapshot (nothing is written yet). */
-export function snapshotRows(sid: number, input: SnapshotInput, specVersion: number | null): SnapshotRows {
-  const rows: SnapshotRows = {
+/** Writers for the raw tables of snapshot `sid` (not yet opened). */
+export function snapshotWriters(sid: number): SnapshotRows {
+  return {
     snapshots: new TableWriter('snapshots', SNAPSHOTS),
     processes: new TableWriter('processes', PROCESSES),
     goroutines: new TableWriter('goroutines', GOROUTINES),
     frames: new TableWriter('frames', FRAMES),
     captured: new TableWriter('captured', CAPTURED),
     stacks: new TableWriter('new_stacks', STACKS),
-    stackIds: [],
     snapshotId: sid,
   };
-  const seen = new Map<string, string>();
+}
+
+/** Adds the rows of one snapshot to its writers (streamed to DuckDB when they are open). */
+export function fillSnapshotRows(rows: SnapshotRows, input: SnapshotInput, specVersion: number | null): void {
+  const sid = rows.snapshotId;
+  const stored = new Set<string>();
   let goroutines = 0;
   for (const p of input.processes) {
     const s = p.snapshot;
@@ -142,17 +168,16 @@ export function snapshotRows(sid: number, input: SnapshotInput, specVersion: num
       JSON.stringify(s.specFunctionsAbsent),
       null,
     );
+    const stackIds = new StackIds();
     for (const g of s.goroutines) {
-      const { key, id } = stackKey(g);
-      const known = seen.get(key);
-      if (known === undefined) {
-        seen.set(key, id);
-        (rows.stackIds as string[]).push(id);
+      const { id, first } = stackIds.of(g);
+      if (first && !stored.has(id)) {
+        stored.add(id);
         g.stack.frames.forEach((f, d) => {
           rows.stacks.add(id, d, f.function, f.file, f.line, f.inlined, f.hidden);
         });
       }
-      goroutineRows(rows, sid, pid, g, known ?? id);
+      goroutineRows(rows, sid, pid, g, id);
       goroutines++;
     }
   }
@@ -179,19 +204,30 @@ export function snapshotRows(sid: number, input: SnapshotInput, specVersion: num
     input.failed?.length ?? 0,
     goroutines,
   );
-  return rows;
 }
 
-/** Appends the rows of a snapshot, adding only the stacks the store does not have yet. */
-export async function writeSnapshotRows(conn: DuckDBConnection, rows: SnapshotRows): Promise<void> {
-  for (const w of [rows.snapshots, rows.processes, rows.goroutines, rows.frames, rows.captured])
-    await w.flush(conn, 'raw');
+/**
+ * Writes snapshot `sid` to the raw tables (inside the caller's transaction): rows stream to
+ * DuckDB a vector at a time as they are made; only stacks the store does not have are added.
+ */
+export async function writeSnapshot(
+  conn: DuckDBConnection,
+  sid: number,
+  input: SnapshotInput,
+  specVersion: number | null,
+): Promise<void> {
+  const rows = snapshotWriters(sid);
   // Stacks go through a temp table so that known ones are skipped in one anti-join.
   await conn.run('CREATE OR REPLACE TEMP TABLE new_stacks AS SELECT * FROM raw.stacks LIMIT 0');
+  const raw = [rows.snapshots, rows.processes, rows.goroutines, rows.frames, rows.captured];
+  for (const w of raw) await w.open(conn, 'raw');
+  await rows.stacks.open(conn, 'main', 'temp');
+  fillSnapshotRows(rows, input, specVersion);
+  for (const w of raw) await w.flush(conn, 'raw');
   await rows.stacks.flush(conn, 'main', 'temp');
   await conn.run(
     'INSERT INTO raw.stacks SELECT * FROM temp.new_stacks n WHERE n.stack_id NOT IN (SELECT DISTINCT stack_id FROM raw.stacks)',
   );
   await conn.run('DROP TABLE temp.new_stacks');
-  await recordValueTypes(conn, rows.snapshotId);
+  await recordValueTypes(conn, sid);
 }
