@@ -5,18 +5,7 @@ import { DwarfData } from '../../src/dwarf/dwarf-data.js';
 import { type DwarfSections, dwarfSectionsOf } from '../../src/dwarf/sections.js';
 import { openElf } from '../../src/elf/elf-file.js';
 import { buildFixture } from '../support/go-fixtures.js';
-
-/** A small deterministic PRNG (mulberry32), so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../support/prng.js';
 
 /** Uses the reader the way a debugger would; returns how many things it managed to read. */
 function exercise(sections: DwarfSections): number {

@@ -8,18 +8,7 @@ import { InlineExpander } from '../../src/gobinary/inline-tree.js';
 import { Pclntab } from '../../src/gobinary/pclntab.js';
 import { locatePclntab, parsePclnHeader } from '../../src/gobinary/pclntab-header.js';
 import { buildFixture } from '../support/go-fixtures.js';
-
-/** A small deterministic PRNG (mulberry32), so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../support/prng.js';
 
 /** Runs every query on a (possibly damaged) table; returns the error if one was thrown. */
 function exercise(

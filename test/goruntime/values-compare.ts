@@ -15,7 +15,7 @@ import { hex } from '../../src/common/address.js';
 import { isMarker } from '../../src/goruntime/render-limits.js';
 import type { GoValue } from '../../src/goruntime/value-decode.js';
 import { goStringText } from '../../src/goruntime/value-scalars.js';
-import type { DlvVariable } from './values-delve.js';
+import type { DlvVariable } from '../support/delve.js';
 
 /** Outcome of one comparison. */
 export interface Comparison {
