@@ -13,7 +13,9 @@ const demo = join(cache, 'demo');
 try {
   execFileSync('go', ['build', '-o', demo, './exprs'], { cwd: join(root, 'testdata'), stdio: 'inherit' });
 } catch {
-  console.error('npm start: building the demo Go program failed; is Go (1.22 or newer) installed and on PATH?');
+  console.error(
+    'npm start: building the demo Go program failed; is Go (1.22 or newer) installed and on PATH?',
+  );
   process.exit(1);
 }
 const cli = join(root, 'bin', 'periscope.js');
@@ -27,7 +29,9 @@ periscope('inspect', demo);
 periscope('inspect', demo, '--func', 'main.park');
 
 if (process.getuid?.() !== 0) {
-  console.log('\nSnapshots pause the target with ptrace and read its memory: run `npm start` as root (or with CAP_SYS_PTRACE) to see one.');
+  console.log(
+    '\nSnapshots pause the target with ptrace and read its memory: run `npm start` as root (or with CAP_SYS_PTRACE) to see one.',
+  );
   process.exit(0);
 }
 // The demo waits on stdin; keep it open and close it to stop the demo.
@@ -44,7 +48,15 @@ await new Promise((ok, fail) => {
   child.stdout.on('data', (d) => d.toString().includes('ready') && ok());
   child.once('exit', () => fail(new Error('the demo exited early')));
 });
-const status = periscope('snapshot', '--pid', String(child.pid), '--spec', join(root, 'demo', 'spec', 'exprs.yaml'));
+const status = periscope(
+  'snapshot',
+  '--pid',
+  String(child.pid),
+  '--spec',
+  join(root, 'demo', 'spec', 'exprs.yaml'),
+);
 stop();
-console.log('\nNext: `npx periscope snapshot --help`, `npx periscope inspect --help`; the server, SQL and the demo fleet are on the way (see docs/).');
+console.log(
+  '\nNext: `npx periscope snapshot --help`, `npx periscope inspect --help`; the server, SQL and the demo fleet are on the way (see docs/).',
+);
 process.exit(status);
