@@ -8,7 +8,7 @@ import type { SnapshotResult } from '../server/orchestrator.js';
 import type { AgentView, ProcessView } from '../server/registry.js';
 import type { ProcessResult } from '../server/snapshot-meta.js';
 import type { TokenInfo } from '../server/tokens.js';
-import type { QueryResult, SnapshotInfo } from '../store/store.js';
+import type { QueryResult, QueryScope, SnapshotInfo } from '../store/store.js';
 
 /** The default server when neither --server nor $PERISCOPE_SERVER is given. */
 export const DEFAULT_SERVER = 'http://127.0.0.1:7070';
@@ -202,4 +202,61 @@ export class ApiClient {
 export function clientFrom(values: Record<string, string | boolean | undefined>): ApiClient {
   const { server, token } = serverTarget(values);
   return new ApiClient(server, token);
+}
+
+// ---- what `periscope snapshot --server` and `periscope query --server` run
+
+/** Parses repeated `--label key=value` flags into a label map. */
+export function parseLabels(flag: unknown): Record<string, string> {
+  const list = Array.isArray(flag) ? flag : typeof flag === 'string' ? [flag] : [];
+  const out: Record<string, string> = {};
+  for (const item of list) {
+    const m = /^([^=]+)=(.*)$/.exec(String(item));
+    if (!m?.[1])
+      throw new PeriscopeError(
+        'bad-usage',
+        `--label "${String(item)}" is not key=value (e.g. --label incident=42)`,
+      );
+    out[m[1].trim()] = m[2] ?? '';
+  }
+  return out;
+}
+
+/** The request body of a query scope. */
+export function scopeBody(scope: QueryScope): { snapshot?: number; all?: boolean } {
+  if ('snapshot' in scope) return { snapshot: scope.snapshot };
+  return 'all' in scope ? { all: true } : {};
+}
+
+/** One line per process of a fleet snapshot, failures with their kind. */
+export function renderSnapshotResult(r: SnapshotResult): string {
+  const ok = r.processes.filter((p) => p.ok).length;
+  const lines = [
+    `snapshot ${r.snapshotId}: ${ok} of ${r.processes.length} processes captured, skew ${r.captureSkewMs} ms, ${r.durationMs} ms in all`,
+  ];
+  for (const p of r.processes) {
+    const what = p.ok
+      ? `${p.goroutines ?? 0} goroutines, paused ${((p.pauseNs ?? 0) / 1e6).toFixed(2)} ms`
+      : `${p.error?.kind}: ${p.error?.message}`;
+    lines.push(`  ${`${p.hostname}:${p.pid}`.padEnd(28)} ${(p.program ?? '-').padEnd(16)} ${what}`);
+  }
+  return lines.join('\n');
+}
+
+/** `periscope snapshot --server URL (--select SEL | --all) [--label k=v]… [--no-pause] [--json]`. */
+export async function remoteSnapshot(values: Record<string, unknown>): Promise<SnapshotResult> {
+  const select = typeof values.select === 'string' ? values.select : undefined;
+  const all = values.all === true;
+  if (!select && !all)
+    throw new PeriscopeError(
+      'bad-usage',
+      'with --server, say which processes: --select program=NAME (or a label selector), or --all',
+    );
+  const flags = values as Record<string, string | boolean | undefined>;
+  return clientFrom(flags).snapshot({
+    ...(select ? { select } : {}),
+    ...(all ? { all: true } : {}),
+    labels: parseLabels(values.label),
+    ...(values['no-pause'] === true ? { noPause: true } : {}),
+  });
 }
