@@ -19,6 +19,7 @@ import { tokenRoutes } from './http-tokens.js';
 import { Orchestrator } from './orchestrator.js';
 import { Registry } from './registry.js';
 import { SnapshotMetaLog } from './snapshot-meta.js';
+import { lockDownStore } from './store-lockdown.js';
 import { TokenStore } from './tokens.js';
 
 /** How to run a server. */
@@ -78,6 +79,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     };
   }
   const store = opts.store ?? (await DuckDBStore.open(opts.dataDir, { waitMs: 2000 }));
+  try {
+    await lockDownStore(store, tokens.path);
+  } catch (e) {
+    if (!opts.store) store.close();
+    throw e;
+  }
   const registry = new Registry();
   const meta = new SnapshotMetaLog(opts.dataDir);
   const orchestrator = new Orchestrator(registry, store, meta, {
