@@ -110,7 +110,9 @@ export function syntheticSnapshot(goroutines: number, frames: number, stacks = 3
       stackSource: 'sched',
       stack: {
         frames: shape.map((f, d) => ({
-          ...f,
+          function: f.function,
+          file: f.file,
+          line: f.line,
           pc: addr(0x400000 + ((s * 97 + d * 13) % 100000) * 16),
           entry: addr(0x400000 + ((s * 97 + d * 13) % 100000) * 16 - 32),
           sp: addr(0xc100000000 + i * 0x2000 + 0x1000 - d * 64),

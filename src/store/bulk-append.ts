@@ -11,6 +11,7 @@ import {
   DuckDBDataChunk,
   type DuckDBType,
   type DuckDBValue,
+  type DuckDBVector,
   INTEGER,
   TIMESTAMPTZ,
   timestampTZValue,
@@ -67,57 +68,69 @@ function convert(kind: ColumnKind, v: CellInput): DuckDBValue {
 }
 
 /**
- * Rows for one table, appended one vector (2048 rows) at a time. Opened first (`open`), it
- * streams: each full vector goes to DuckDB as it fills, so memory stays small; not opened,
- * it collects every row until `flush`.
+ * Rows for one table, written straight into DuckDB vectors (no intermediate JS arrays, so
+ * numbers are not boxed) and appended one full vector (2048 rows) at a time. Opened first
+ * (`open`), it streams: each full chunk goes to DuckDB as it fills; not opened, it keeps the
+ * chunks until `flush`.
  */
 export class TableWriter {
-  private columns: DuckDBValue[][];
-  private count = 0;
+  private chunk: DuckDBDataChunk | undefined;
+  private vectors: DuckDBVector[] = [];
+  private row = 0;
+  private readonly pending: DuckDBDataChunk[] = [];
   private appender: DuckDBAppender | undefined;
   private readonly types: DuckDBType[];
+  /** Columns whose values need converting (Date -> TIMESTAMPTZ). */
+  private readonly timed: boolean[];
 
   constructor(
     readonly table: string,
-    private readonly kinds: ColumnList,
+    kinds: ColumnList,
   ) {
-    this.columns = kinds.map(() => []);
     this.types = kinds.map(([, k]) => CHUNK_TYPE[k]);
+    this.timed = kinds.map(([, k]) => k === 'time');
   }
 
-  /** Opens the appender: from now on full vectors are appended as rows are added. */
+  /** Opens the appender: from now on full chunks are appended as rows are added. */
   async open(conn: DuckDBConnection, schema?: string, catalog?: string): Promise<void> {
     this.appender ??= await conn.createAppender(this.table, schema ?? null, catalog ?? null);
+    for (const c of this.pending.splice(0)) this.appender.appendDataChunk(c);
   }
 
   /** Adds one row; values in column order. */
   add(...values: CellInput[]): void {
-    const kinds = this.kinds;
-    for (let i = 0; i < kinds.length; i++) this.columns[i]!.push(convert(kinds[i]![1], values[i]));
-    if (++this.count >= VECTOR && this.appender) this.appendCollected();
+    if (!this.chunk) {
+      this.chunk = DuckDBDataChunk.create(this.types, VECTOR);
+      this.vectors = this.types.map((_, i) => this.chunk!.getColumnVector(i));
+    }
+    const vs = this.vectors;
+    const row = this.row;
+    for (let i = 0; i < vs.length; i++) {
+      const v = values[i];
+      vs[i]!.setItem(row, this.timed[i] ? convert('time', v) : v === undefined ? null : (v as DuckDBValue));
+    }
+    if (++this.row === VECTOR) this.emit();
   }
 
-  private appendCollected(): void {
-    const appender = this.appender!;
-    for (let off = 0; off < this.count; off += VECTOR) {
-      const n = Math.min(VECTOR, this.count - off);
-      const chunk = DuckDBDataChunk.create(this.types, n);
-      chunk.setColumns(
-        off === 0 && n === this.count ? this.columns : this.columns.map((c) => c.slice(off, off + n)),
-      );
-      appender.appendDataChunk(chunk);
-    }
-    this.columns = this.kinds.map(() => []);
-    this.count = 0;
+  private emit(): void {
+    const chunk = this.chunk;
+    if (!chunk) return;
+    for (const v of this.vectors) v.flush();
+    if (this.row < VECTOR) chunk.rowCount = this.row;
+    if (this.appender) this.appender.appendDataChunk(chunk);
+    else this.pending.push(chunk);
+    this.chunk = undefined;
+    this.vectors = [];
+    this.row = 0;
   }
 
   /** Appends what is left (opening the appender if needed) and closes the appender. */
   async flush(conn: DuckDBConnection, schema?: string, catalog?: string): Promise<void> {
-    if (!this.appender && this.count === 0) return;
+    if (this.row > 0) this.emit();
+    if (!this.appender && this.pending.length === 0) return;
     await this.open(conn, schema, catalog);
     const appender = this.appender!;
     try {
-      if (this.count > 0) this.appendCollected();
       appender.flushSync();
     } finally {
       appender.closeSync();

@@ -30,17 +30,31 @@ export function stackKey(g: SnapshotGoroutine): { key: string; id: string } {
  * is built and hashed once per distinct stack, not once per goroutine.
  */
 export class StackIds {
-  private readonly byPcs = new Map<string, string>();
+  /** Numeric hash of the pcs -> stacks with that hash (pcs and inlined flags, and the id). */
+  private readonly byPcs = new Map<number, { frames: SnapshotGoroutine['stack']['frames']; id: string }[]>();
   private readonly known = new Set<string>();
+
+  private static same(
+    a: SnapshotGoroutine['stack']['frames'],
+    b: SnapshotGoroutine['stack']['frames'],
+  ): boolean {
+    if (a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++)
+      if (a[i]!.pc !== b[i]!.pc || a[i]!.inlined !== b[i]!.inlined) return false;
+    return true;
+  }
 
   /** The goroutine's stack id, and whether this is the first time the id was seen here. */
   of(g: SnapshotGoroutine): { id: string; first: boolean } {
-    let pcs = '';
-    for (const f of g.stack.frames) pcs += f.inlined ? `${f.pc}i,` : `${f.pc},`;
-    const cached = this.byPcs.get(pcs);
-    if (cached !== undefined) return { id: cached, first: false };
+    const frames = g.stack.frames;
+    let h = frames.length;
+    for (const f of frames) h = (Math.imul(h, 31) + (f.pc % 0x7fffffff) * 2 + (f.inlined ? 1 : 0)) | 0;
+    const bucket = this.byPcs.get(h);
+    const hit = bucket?.find((c) => StackIds.same(c.frames, frames));
+    if (hit) return { id: hit.id, first: false };
     const { id } = stackKey(g);
-    this.byPcs.set(pcs, id);
+    if (bucket) bucket.push({ frames, id });
+    else this.byPcs.set(h, [{ frames, id }]);
     const first = !this.known.has(id);
     this.known.add(id);
     return { id, first };
