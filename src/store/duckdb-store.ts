@@ -35,19 +35,29 @@ export interface OpenOptions {
   readonly readOnly?: boolean;
   /** How long to wait for another Periscope process that holds the store (default 10 s). */
   readonly waitMs?: number;
+  /**
+   * Switch DuckDB's file access off for a writable store too (a served store: user SQL then
+   * cannot read the server's files). Export and import need file access and are refused.
+   */
+  readonly noExternalAccess?: boolean;
 }
 
 const NO_DOWNLOADS = { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' };
 
-async function openInstance(file: string, readOnly: boolean, waitMs: number): Promise<DuckDBInstance> {
-  const options: Record<string, string> = readOnly
-    ? {
-        ...NO_DOWNLOADS,
-        access_mode: 'READ_ONLY',
-        enable_external_access: 'false',
-        lock_configuration: 'true',
-      }
-    : { ...NO_DOWNLOADS };
+async function openInstance(
+  file: string,
+  readOnly: boolean,
+  noFiles: boolean,
+  waitMs: number,
+): Promise<DuckDBInstance> {
+  const locked: Record<string, string> = noFiles
+    ? { enable_external_access: 'false', lock_configuration: 'true' }
+    : {};
+  const options: Record<string, string> = {
+    ...NO_DOWNLOADS,
+    ...locked,
+    ...(readOnly ? { access_mode: 'READ_ONLY' } : ({} as Record<string, string>)),
+  };
   const deadline = Date.now() + waitMs;
   for (;;) {
     try {
@@ -74,6 +84,7 @@ export class DuckDBStore implements Store {
     private readonly instance: DuckDBInstance,
     private readonly conn: DuckDBConnection,
     private readonly readOnly: boolean,
+    private readonly noFiles: boolean,
   ) {}
 
   /** Opens (creating when writing) the store in a data directory. */
@@ -86,7 +97,8 @@ export class DuckDBStore implements Store {
         `no store in ${dir} yet; take a snapshot with \`periscope snapshot --pid PID\` (or give --data DIR)`,
       );
     if (!readOnly) mkdirSync(dir, { recursive: true });
-    const instance = await openInstance(file, readOnly, opts.waitMs ?? 10_000);
+    const noFiles = readOnly || opts.noExternalAccess === true;
+    const instance = await openInstance(file, readOnly, noFiles, opts.waitMs ?? 10_000);
     const conn = await instance.connect();
     try {
       if (!readOnly) await ensureSchema(conn);
@@ -103,11 +115,16 @@ export class DuckDBStore implements Store {
         ? e
         : new PeriscopeError('corrupt', `${file}: ${(e as Error).message}`);
     }
-    return new DuckDBStore(dir, instance, conn, readOnly);
+    return new DuckDBStore(dir, instance, conn, readOnly, noFiles);
   }
 
-  private writable(what: string): void {
+  private writable(what: string, files = false): void {
     if (this.readOnly) throw new Error(`${what} needs a store opened for writing`);
+    if (files && this.noFiles)
+      throw new PeriscopeError(
+        'unsupported',
+        `${what} needs file access, which this store has switched off; run it with the CLI on the data directory (${this.location})`,
+      );
   }
 
   private async transaction<T>(fn: () => Promise<T>): Promise<T> {
@@ -219,7 +236,7 @@ export class DuckDBStore implements Store {
 
   /** exportSnapshot, returning the spec tables that could not be exported and why. */
   async exportWithNotes(snapshotId: number, format: ExportFormat, out: string): Promise<string[]> {
-    this.writable('exporting (it writes files)');
+    this.writable('exporting a snapshot', true);
     const { spec } = await currentSpec(this.conn);
     const conn = await this.instance.connect();
     try {
@@ -231,7 +248,7 @@ export class DuckDBStore implements Store {
 
   /** Reads a snapshot written by exportSnapshot. */
   async importSnapshot(path: string): Promise<ImportResult> {
-    this.writable('importing');
+    this.writable('importing a snapshot', true);
     return importSnapshot(this.conn, path, (fn) => this.transaction(fn));
   }
 
