@@ -78,7 +78,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       agent: tokens.create('agent', 'first-agent').token,
     };
   }
-  const store = opts.store ?? (await DuckDBStore.open(opts.dataDir, { waitMs: 2000 }));
+  const store =
+    opts.store ?? (await DuckDBStore.open(opts.dataDir, { waitMs: 2000, noExternalAccess: true }));
   try {
     await lockDownStore(store, tokens.path);
   } catch (e) {

@@ -196,7 +196,8 @@ export function fillSnapshotRows(rows: SnapshotRows, input: SnapshotInput, specV
     }
   }
   for (const f of input.failed ?? []) {
-    const cells = new Array<null>(PROCESSES.length - 6).fill(null);
+    // snapshot_id, process_id, hostname, pid, program, executable ... error: the rest are null.
+    const cells = new Array<null>(PROCESSES.length - 7).fill(null);
     rows.processes.add(
       sid,
       processId(f.hostname, f.pid),

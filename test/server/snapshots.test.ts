@@ -205,9 +205,7 @@ test('a snapshot across two agents stores real data, with a per-process error fo
   await b.close();
 });
 
-test('per-process errors are in the processes table', {
-  todo: 'store: ingest.ts writes failed processes with PROCESSES.length - 6 nulls, which pushes `error` off the row',
-}, async () => {
+test('per-process errors are in the processes table', async () => {
   const r = { snapshotId: twoAgentsSnapshot };
   const errs = await api<QueryResult>(server.url, admin, 'POST', '/v1/query', {
     sql: 'select pid, error from processes where error is not null order by pid',
