@@ -2,7 +2,8 @@
 // Runs every compiled test file (dist/test/**/*.test.js) with Node's test runner.
 // Arguments filter by substring of the path: `node scripts/test.js dwarf elf`.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 function find(dir) {
@@ -24,5 +25,11 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...files], { stdio: 'inherit' });
+// Snapshots taken by tests go to a throw-away store, never the user's.
+const data = mkdtempSync(join(tmpdir(), 'periscope-test-data-'));
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...files], {
+  stdio: 'inherit',
+  env: { ...process.env, PERISCOPE_DATA: data },
+});
+rmSync(data, { recursive: true, force: true });
 process.exit(r.status ?? 1);

@@ -10,6 +10,7 @@ import { deflateSync } from 'node:zlib';
 import { PeriscopeError } from '../common/errors.js';
 import { cachedBinaries } from '../snapshot/binary-cache.js';
 import { captureProcess, type PreparedProcess, prepareProcess } from '../snapshot/take-snapshot.js';
+import { withDefaultSpec } from '../spec/default-spec.js';
 import { parseSpec } from '../spec/spec-parse.js';
 import { EMPTY_SPEC, type Spec } from '../spec/spec-types.js';
 import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
@@ -20,7 +21,8 @@ const specs = new Map<number, Spec>();
 function specFor(version: number, text: string): Spec {
   let spec = specs.get(version);
   if (!spec) {
-    spec = text.trim() === '' ? EMPTY_SPEC : parseSpec(text, `spec version ${version}`);
+    // The built-in spec (gRPC and net/http links) applies under the fleet's spec, as in the store.
+    spec = withDefaultSpec(text.trim() === '' ? EMPTY_SPEC : parseSpec(text, `spec version ${version}`));
     if (specs.size >= 4) specs.delete(specs.keys().next().value as number);
     specs.set(version, spec);
   }

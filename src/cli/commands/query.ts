@@ -2,6 +2,7 @@
 import { PeriscopeError } from '../../common/errors.js';
 import { formatResult, RESULT_FORMATS, type ResultFormat } from '../../store/result-format.js';
 import type { QueryScope } from '../../store/store.js';
+import { clientFrom, SERVER_OPTIONS, scopeBody } from '../client.js';
 import type { Command } from '../command.js';
 import { DATA_OPTION, openCliStore, snapshotIdOption } from './store-options.js';
 
@@ -26,6 +27,7 @@ export const queryCommand: Command = {
     },
     format: { type: 'string', value: 'FORMAT', help: 'table (default), json or csv' },
     data: DATA_OPTION,
+    ...SERVER_OPTIONS,
   },
   details:
     'Tables: snapshots, processes, goroutines, frames, stacks, captured, spec_versions, links, and\n' +
@@ -50,6 +52,12 @@ export const queryCommand: Command = {
         `--format is one of ${RESULT_FORMATS.join(', ')}, not "${format}"`,
       );
     const scope = scopeOf(values);
+    if (typeof values.server === 'string') {
+      const r = await clientFrom(values).query(positionals[0]!, scopeBody(scope));
+      for (const w of r.warnings) process.stderr.write(`periscope: warning: ${w}\n`);
+      process.stdout.write(formatResult(r, format as ResultFormat));
+      return;
+    }
     const store = await openCliStore(values, true);
     try {
       const r = await store.query(positionals[0]!, scope);

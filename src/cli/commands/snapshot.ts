@@ -2,6 +2,8 @@
 import { writeFile } from 'node:fs/promises';
 import { PeriscopeError } from '../../common/errors.js';
 import { snapshotProcess } from '../../snapshot/take-snapshot.js';
+import { withDefaultSpec } from '../../spec/default-spec.js';
+import { remoteSnapshot, renderSnapshotResult, SERVER_OPTIONS } from '../client.js';
 import type { Command } from '../command.js';
 import { printJson } from '../output.js';
 import {
@@ -16,7 +18,7 @@ export const snapshotCommand: Command = {
   name: 'snapshot',
   summary:
     'Every goroutine of a running Go process with its stack and captured values, pausing it for about a millisecond.',
-  args: '--pid PID',
+  args: '--pid PID | --server URL --select SELECTOR',
   options: {
     pid: { type: 'string', value: 'PID', help: 'the process to snapshot' },
     spec: {
@@ -35,18 +37,37 @@ export const snapshotCommand: Command = {
       value: 'FILE',
       help: 'write the full snapshot as JSON to FILE (the summary still prints)',
     },
+    'no-default-spec': {
+      type: 'boolean',
+      help: 'capture without the built-in spec (gRPC and net/http client/server tables and links)',
+    },
+    select: {
+      type: 'string',
+      value: 'SELECTOR',
+      help: 'with --server: the processes, e.g. program=orders or env.ZONE=eu,exe_name~^api',
+    },
+    all: { type: 'boolean', help: 'with --server: every monitored process' },
     ...SNAPSHOT_STORE_OPTIONS,
+    ...SERVER_OPTIONS,
   },
   details:
     'Needs root or CAP_SYS_PTRACE. The process is stopped with ptrace (no signal is delivered to it)\n' +
     'only while memory is copied; decoding happens after it runs again.\n\n' +
-    'Examples:\n  periscope snapshot --pid 4242\n  periscope snapshot --pid 4242 --spec periscope.yaml --json',
+    'With --server, the server snapshots every selected process of the fleet at once.\n\n' +
+    'Examples:\n  periscope snapshot --pid 4242\n  periscope snapshot --pid 4242 --spec periscope.yaml --json\n' +
+    '  periscope snapshot --server http://127.0.0.1:7070 --select program=orders --label incident=42',
   async run(positionals, values) {
     if (positionals.length > 0)
       throw new PeriscopeError(
         'bad-usage',
         `unexpected argument "${positionals[0]}"; see \`periscope snapshot --help\``,
       );
+    if (typeof values.server === 'string') {
+      const r = await remoteSnapshot(values);
+      if (values.json === true) printJson(r);
+      else console.log(renderSnapshotResult(r));
+      return;
+    }
     const pidText = values.pid;
     if (typeof pidText !== 'string' || !/^[1-9]\d*$/.test(pidText)) {
       throw new PeriscopeError('bad-usage', 'give the process with --pid PID (a positive integer)');
@@ -55,7 +76,7 @@ export const snapshotCommand: Command = {
     const { spec, text: specText } = await snapshotSpec(values);
     const hold = Number(process.env.PERISCOPE_TEST_HOLD_PAUSE_MS ?? 0);
     const snap = snapshotProcess(Number(pidText), {
-      spec,
+      spec: withDefaultSpec(spec, { defaults: values['no-default-spec'] !== true }),
       noPause: values['no-pause'] === true,
       ...(hold > 0 ? { holdPauseMs: hold } : {}),
     });
