@@ -90,11 +90,29 @@ export function captureProcess(
 
 const warmed = new WeakSet<CapturePlan>();
 
-function snapshotPaused(
+/** The fields of a ProcessSnapshot that do not depend on how it was read. */
+function describe(
   pid: number,
-  plan: CapturePlan & { executable: string },
-  opts: SnapshotOptions,
-): ProcessSnapshot {
+  plan: PreparedProcess,
+  takenAt: string,
+  decoded: GoroutineSnapshot,
+): Pick<
+  ProcessSnapshot,
+  'pid' | 'executable' | 'buildId' | 'goVersion' | 'takenAt' | 'allglen' | 'truncated' | 'specFunctionsAbsent'
+> {
+  return {
+    pid,
+    executable: plan.executable,
+    buildId: plan.bin.buildId,
+    goVersion: plan.bin.goVersion,
+    takenAt,
+    allglen: decoded.stats.allglen,
+    truncated: decoded.truncated,
+    specFunctionsAbsent: plan.functionsAbsent,
+  };
+}
+
+function snapshotPaused(pid: number, plan: PreparedProcess, opts: SnapshotOptions): ProcessSnapshot {
   const reader = new VmReader(pid);
   const takenAt = new Date().toISOString();
   try {
@@ -139,11 +157,7 @@ function snapshotPaused(
       captures: captures.get(g.address) ?? [],
     }));
     return {
-      pid,
-      executable: plan.executable,
-      buildId: plan.bin.buildId,
-      goVersion: plan.bin.goVersion,
-      takenAt,
+      ...describe(pid, plan, takenAt, decoded),
       mode: 'paused',
       pauseNs: Math.round((tResumed - t0) * 1e6),
       phasesNs: {
@@ -158,9 +172,6 @@ function snapshotPaused(
         (plan.functions.size > 0 ? Math.round((tValues - tCopied) * 1e6) : 0),
       threads: paused.threads.length,
       goroutines,
-      allglen: decoded.stats.allglen,
-      truncated: decoded.truncated,
-      specFunctionsAbsent: plan.functionsAbsent,
     };
   } finally {
     reader.close();
@@ -168,11 +179,7 @@ function snapshotPaused(
 }
 
 /** --no-pause: copy while running, then re-read each g's status and saved SP to find what moved. */
-function snapshotRunning(
-  pid: number,
-  plan: CapturePlan & { executable: string },
-  opts: SnapshotOptions,
-): ProcessSnapshot {
+function snapshotRunning(pid: number, plan: PreparedProcess, opts: SnapshotOptions): ProcessSnapshot {
   const reader = new VmReader(pid);
   const takenAt = new Date().toISOString();
   try {
@@ -193,11 +200,7 @@ function snapshotRunning(
     }));
     const tDone = performance.now();
     return {
-      pid,
-      executable: plan.executable,
-      buildId: plan.bin.buildId,
-      goVersion: plan.bin.goVersion,
-      takenAt,
+      ...describe(pid, plan, takenAt, decoded),
       mode: 'no-pause',
       pauseNs: 0,
       phasesNs: { stop: 0, copy: Math.round((tCopied - t0) * 1e6), values: 0, resume: 0 },
@@ -205,9 +208,6 @@ function snapshotRunning(
       decodeNs: Math.round((tDone - tCopied) * 1e6),
       threads: 0,
       goroutines,
-      allglen: decoded.stats.allglen,
-      truncated: decoded.truncated,
-      specFunctionsAbsent: plan.functionsAbsent,
     };
   } finally {
     reader.close();
