@@ -1,62 +1,259 @@
 #!/usr/bin/env node
-// `npm start`: the main job on the embedded defaults. Until the server, agent and demo fleet
-// exist, it runs what works end to end: builds a demo Go program, inspects its binary,
-// starts it, takes a snapshot of every goroutine with values captured by a spec, and stops it.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+// `npm start`: the demo on the embedded defaults. Starts `periscope server` (data directory
+// under .cache/demo), the demo fleet (demo/: loadgen -> gateway -> orders -> inventory, built
+// with the machine's Go), stores the starter spec (demo/spec/starter.yaml), starts an agent
+// on this machine, waits until it reports the demo's processes, takes a first snapshot of the
+// fleet and prints the commands that answer the demo's questions. Ctrl-C (or SIGTERM) stops
+// everything it started.
+//
+//   node scripts/start.js [--dir DIR] [--port N] [--stuck-after DUR] [--stuck-for DUR]
+//                         [--exit-after-snapshot]
+//
+// --dir (env PERISCOPE_DEMO_DIR, default .cache/demo): binaries, data directory, logs and
+// demo.json (server URL, user token, pids). --port: 7070 unless taken, then a free one;
+// 0 picks a free one.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { buildFleet, Child, startFleet } from './demo-fleet.js';
+import { printNextSteps } from './demo-guide.js';
 
 const root = resolve(import.meta.dirname, '..');
-const cache = join(root, '.cache', 'start');
-mkdirSync(cache, { recursive: true });
-const demo = join(cache, 'demo');
-try {
-  execFileSync('go', ['build', '-o', demo, './exprs'], { cwd: join(root, 'testdata'), stdio: 'inherit' });
-} catch {
-  console.error(
-    'npm start: building the demo Go program failed; is Go (1.22 or newer) installed and on PATH?',
-  );
+const { values: opts } = parseArgs({
+  options: {
+    dir: { type: 'string' },
+    port: { type: 'string' },
+    'stuck-after': { type: 'string', default: '3s' },
+    'stuck-for': { type: 'string', default: '10m' },
+    'exit-after-snapshot': { type: 'boolean', default: false },
+  },
+});
+const dir = resolve(opts.dir ?? process.env.PERISCOPE_DEMO_DIR ?? join(root, '.cache', 'demo'));
+const dataDir = join(dir, 'data');
+const binDir = join(dir, 'bin');
+const logDir = join(dir, 'logs');
+for (const d of [dataDir, binDir, logDir]) mkdirSync(d, { recursive: true });
+const cli = join(root, 'bin', 'periscope.js');
+const say = (text) => console.log(`npm start: ${text}`);
+
+if (!existsSync(join(root, 'dist', 'src', 'cli', 'main.js'))) {
+  console.error('npm start: Periscope is not compiled yet; run `npm ci` (or `npm run build`) first');
   process.exit(1);
 }
-const cli = join(root, 'bin', 'periscope.js');
-function periscope(...args) {
-  console.log(`\n$ periscope ${args.join(' ').replaceAll(`${root}/`, '')}`);
-  const r = spawnSync(process.execPath, [cli, ...args], { stdio: 'inherit' });
-  return r.status ?? 1;
+
+/** Everything started, stopped in reverse order (load first, server last). */
+const children = [];
+let stopping;
+function stopAll(reason) {
+  if (!stopping) {
+    if (reason) say(reason);
+    stopping = (async () => {
+      const fleet = children.filter((c) => c.name !== 'agent' && c.name !== 'server').reverse();
+      await Promise.all(fleet.map((c) => c.stop('SIGTERM')));
+      for (const name of ['agent', 'server'])
+        await children.find((c) => c.name === name)?.stop('SIGINT', 10_000);
+    })();
+  }
+  return stopping;
 }
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'])
+  process.on(sig, () => {
+    stopAll(`${sig}: stopping the demo fleet, the agent and the server`).then(() => {
+      say('stopped; nothing is left running');
+      process.exit(0);
+    });
+  });
 
-periscope('inspect', demo);
-periscope('inspect', demo, '--func', 'main.park');
+async function main() {
+  const root_ = process.getuid?.() === 0;
+  if (!root_) {
+    say(
+      'not running as root. The agent pauses processes with ptrace and reads their memory\n' +
+        '  (process_vm_readv): that needs root or CAP_SYS_PTRACE for processes of other users, and,\n' +
+        '  where kernel.yama.ptrace_scope >= 1, also for your own. The demo runs everything as you;\n' +
+        '  if snapshots fail with PERMISSION, run `sudo npm start` (see docs/agent.md).',
+    );
+  }
 
-if (process.getuid?.() !== 0) {
-  console.log(
-    '\nSnapshots pause the target with ptrace and read its memory: run `npm start` as root (or with CAP_SYS_PTRACE) to see one.',
+  say(`building the demo services (demo/) into ${rel(binDir)}`);
+  buildFleet(root, binDir);
+
+  const tokens = ensureTokens();
+  const port = await choosePort(opts.port);
+  const server = new Child(
+    'server',
+    process.execPath,
+    [cli, 'server', '--listen', `127.0.0.1:${port}`, '--data', dataDir],
+    {
+      logDir,
+    },
   );
-  process.exit(0);
+  children.push(server);
+  const [, url] = await server.line(/listening on (\S+)/);
+  say(`server ${url} (data ${rel(dataDir)}, log ${rel(server.logPath)})`);
+  const api = apiClient(url, tokens.user);
+
+  const spec = readFileSync(join(root, 'demo', 'spec', 'starter.yaml'), 'utf8');
+  const set = await api('PUT', '/v1/spec', spec, 'application/yaml');
+  say(
+    set.changed
+      ? `stored the starter spec as version ${set.version}`
+      : `starter spec unchanged (version ${set.version})`,
+  );
+
+  const fleet = await startFleet(binDir, logDir, {
+    stuckAfter: opts['stuck-after'],
+    stuckFor: opts['stuck-for'],
+  });
+  children.push(...fleet.children);
+  const startedAt = Date.now();
+  say(
+    `demo fleet: ${fleet.children.map((c) => `${c.name} (pid ${c.pid})`).join(', ')}; gateway http://${fleet.gatewayAddr}`,
+  );
+
+  const agent = new Child(
+    'agent',
+    process.execPath,
+    [cli, 'agent', '--server', url, '--match', `executable=^${escapeRe(binDir)}/`, '--interval', '1'],
+    { logDir, env: { ...process.env, PERISCOPE_TOKEN: tokens.agent } },
+  );
+  children.push(agent);
+  say(`agent on ${hostname()} (pid ${agent.pid}, log ${rel(agent.logPath)})`);
+
+  const pids = new Set(fleet.children.map((c) => c.pid));
+  await waitFor(
+    async () => {
+      const { processes } = await api('GET', '/v1/processes');
+      return processes.filter((p) => pids.has(p.pid)).length === pids.size;
+    },
+    30_000,
+    'the agent to report the demo processes (see its log)',
+  );
+  say('the agent reports all four demo processes');
+
+  // Let the load run until the stuck request has been stuck for a moment.
+  const settle = goDurationMs(opts['stuck-after']) + 3000 - (Date.now() - startedAt);
+  if (settle > 0) await sleep(settle);
+  const snap = await api(
+    'POST',
+    '/v1/snapshots',
+    JSON.stringify({ all: true, labels: { source: 'npm-start' } }),
+  );
+  const failed = snap.processes.filter((p) => !p.ok);
+  say(
+    `snapshot ${snap.snapshotId}: ${snap.processes.length} processes, ` +
+      `${snap.processes.reduce((n, p) => n + (p.goroutines ?? 0), 0)} goroutines, ` +
+      `pauses ${snap.processes
+        .filter((p) => p.ok)
+        .map((p) => `${(p.pauseNs / 1e6).toFixed(1)} ms`)
+        .join(', ')}`,
+  );
+  for (const p of failed) say(`  ${p.program} (pid ${p.pid}) failed: ${p.error.kind}: ${p.error.message}`);
+  if (failed.some((p) => p.error.kind === 'PERMISSION'))
+    say('snapshots need ptrace rights over the demo processes: run `sudo npm start` (see docs/agent.md)');
+
+  const info = {
+    server: url,
+    userToken: tokens.user,
+    dataDir,
+    snapshotId: snap.snapshotId,
+    pids: Object.fromEntries([...children].map((c) => [c.name, c.pid])),
+    gateway: `http://${fleet.gatewayAddr}`,
+  };
+  writeFileSync(join(dir, 'demo.json'), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+  writeFileSync(join(dir, 'env'), `export PERISCOPE_SERVER=${url} PERISCOPE_TOKEN=${tokens.user}\n`, {
+    mode: 0o600,
+  });
+  printNextSteps({ url, token: tokens.user, envFile: rel(join(dir, 'env')), logDir: rel(logDir) });
+
+  if (opts['exit-after-snapshot']) return stopAll('--exit-after-snapshot: stopping');
+  say('running; Ctrl-C stops the demo fleet, the agent and the server');
+  // A child that dies on its own is reported; the rest keeps running.
+  for (const c of children)
+    c.exited.then(({ code, signal }) => {
+      if (!stopping) say(`${c.name} exited (${signal ?? `code ${code}`}); its log: ${rel(c.logPath)}`);
+    });
+  setInterval(() => {}, 1 << 30);
+  await new Promise(() => {});
 }
-// The demo waits on stdin; keep it open and close it to stop the demo.
-const child = spawn(demo, [], { stdio: ['pipe', 'pipe', 'ignore'] });
-const stop = () => {
-  child.stdin.end();
-  child.kill('SIGKILL');
-};
-process.on('SIGINT', () => {
-  stop();
-  process.exit(130);
-});
-await new Promise((ok, fail) => {
-  child.stdout.on('data', (d) => d.toString().includes('ready') && ok());
-  child.once('exit', () => fail(new Error('the demo exited early')));
-});
-const status = periscope(
-  'snapshot',
-  '--pid',
-  String(child.pid),
-  '--spec',
-  join(root, 'demo', 'spec', 'exprs.yaml'),
-);
-stop();
-console.log(
-  '\nNext: `npx periscope snapshot --help`, `npx periscope inspect --help`; the server, SQL and the demo fleet are on the way (see docs/).',
-);
-process.exit(status);
+
+/** The agent and user tokens of the demo's data directory, created on its first start. */
+function ensureTokens() {
+  const file = join(dir, 'tokens.json');
+  if (existsSync(file) && existsSync(join(dataDir, 'tokens.json')))
+    return JSON.parse(readFileSync(file, 'utf8'));
+  const create = (role) => {
+    const r = spawnSync(
+      process.execPath,
+      [cli, 'token', 'create', '--role', role, '--name', `demo-${role}`, '--data', dataDir, '--json'],
+      { encoding: 'utf8' },
+    );
+    if (r.status !== 0) throw new Error(`periscope token create --role ${role} failed: ${r.stderr}`);
+    return JSON.parse(r.stdout).token;
+  };
+  const tokens = { agent: create('agent'), user: create('user') };
+  writeFileSync(file, `${JSON.stringify(tokens)}\n`, { mode: 0o600 });
+  return tokens;
+}
+
+/** `--port`, else 7070 if free, else any free port. */
+async function choosePort(flag) {
+  if (flag !== undefined) return Number(flag) === 0 ? freePort(0) : Number(flag);
+  return (await freePort(7070).catch(() => undefined)) ?? freePort(0);
+}
+
+function freePort(port) {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.once('error', fail);
+    s.listen(port, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => ok(p));
+    });
+  });
+}
+
+/** A tiny client of the server's API with the user token; throws the server's error message. */
+function apiClient(url, token) {
+  return async (method, path, body, type = 'application/json') => {
+    const res = await fetch(url + path, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': type } : {}) },
+      body,
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+    return JSON.parse(text);
+  };
+}
+
+async function waitFor(check, ms, what) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(250);
+  }
+}
+
+function goDurationMs(text) {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text);
+  if (!m) return 0;
+  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2]];
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const rel = (p) => (p.startsWith(`${root}/`) ? p.slice(root.length + 1) : p);
+
+try {
+  await main();
+  process.exit(0);
+} catch (e) {
+  console.error(`npm start: ${e instanceof Error ? e.message : e}`);
+  await stopAll();
+  process.exit(1);
+}
