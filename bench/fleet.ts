@@ -56,13 +56,26 @@ interface Round {
   readonly pausesNs: readonly number[];
   /** Fleet only: the server's own request-to-stored figure, ms. */
   readonly serverMs?: number;
+  /** Fleet only: the slowest agent's prepare, and its prepare-to-last-capture time, ms (from its log). */
+  readonly agentPrepareMs?: number;
+  readonly agentDoneMs?: number;
   readonly failed: number;
 }
 
 const fmtMs = (x: number): string => (x >= 100 ? `${Math.round(x)} ms` : `${x.toFixed(1)} ms`);
 const fmtPause = (ns: number): string => `${(ns / 1e6).toFixed(2)} ms`;
 
-async function fleetRound(client: ApiClient, rep: number): Promise<Round> {
+const PREPARED = /request \S+: prepared \d+ of \d+ processes in (\d+) ms/;
+const CAPTURED =
+  /request \S+: captured \d+ processes, \d+ errors, longest pause \S+ ms, (\d+) ms since prepare/;
+
+/** The slowest agent's figure from the log line each agent writes per request (after `since`). */
+async function agentFigure(agents: readonly Proc[], re: RegExp, since: number): Promise<number> {
+  const lines = await Promise.all(agents.map((a) => a.waitFor(re, 5000, since)));
+  return Math.max(...lines.map((l) => Number(re.exec(l.text)![1])));
+}
+
+async function fleetRound(client: ApiClient, agents: readonly Proc[], rep: number): Promise<Round> {
   const t0 = performance.now();
   const r = await client.snapshot({ all: true, labels: { bench: 'fleet', rep: String(rep) } });
   const totalMs = performance.now() - t0;
@@ -75,6 +88,8 @@ async function fleetRound(client: ApiClient, rep: number): Promise<Round> {
   return {
     totalMs,
     serverMs: r.durationMs,
+    agentPrepareMs: await agentFigure(agents, PREPARED, t0),
+    agentDoneMs: await agentFigure(agents, CAPTURED, t0),
     skewMs: r.captureSkewMs,
     pausesNs: q.rows.map((row) => Number(row[0])),
     failed: failed.length,
@@ -156,7 +171,7 @@ async function main(): Promise<void> {
 
     const fleet: Round[] = [];
     for (let rep = 0; rep <= REPS; rep++) {
-      fleet.push(await fleetRound(client, rep));
+      fleet.push(await fleetRound(client, agents, rep));
       console.log(
         `  fleet  round ${rep}${rep === 0 ? ' (cold)' : '       '}: ${fmtMs(fleet.at(-1)!.totalMs)} ` +
           `(server ${fmtMs(fleet.at(-1)!.serverMs!)}), skew ${fmtMs(fleet.at(-1)!.skewMs)}, failed ${fleet.at(-1)!.failed}`,
@@ -187,6 +202,13 @@ async function main(): Promise<void> {
           ratio(medTotal(aWarm), medTotal(fWarm)),
         ],
         ["  same, the server's durationMs", summary(fWarm, (r) => r.serverMs ?? 0), '', ''],
+        ['  of which: prepare (slowest agent)', summary(fWarm, (r) => r.agentPrepareMs ?? 0), '', ''],
+        [
+          '  of which: prepare -> last capture sent (slowest agent)',
+          summary(fWarm, (r) => r.agentDoneMs ?? 0),
+          '',
+          '',
+        ],
         [
           'first (cold) round',
           fmtMs(fCold!.totalMs),
