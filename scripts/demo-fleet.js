@@ -22,7 +22,11 @@ export function buildFleet(root, binDir) {
   for (const s of SERVICES) {
     const out = join(binDir, `demo-${s}`);
     try {
-      execFileSync('go', ['build', '-o', out, `./${s}`], { cwd: join(root, 'demo'), env, stdio: 'pipe' });
+      execFileSync('go', ['build', '-buildvcs=false', '-o', out, `./${s}`], {
+        cwd: join(root, 'demo'),
+        env,
+        stdio: 'pipe',
+      });
     } catch (e) {
       throw new Error(`building demo/${s} failed:\n${e.stderr?.toString() ?? e.message}`);
     }

@@ -12,7 +12,7 @@
 // --dir (env PERISCOPE_DEMO_DIR, default .cache/demo): binaries, data directory, logs and
 // demo.json (server URL, user token, pids). --port: 7070 unless taken, then a free one;
 // 0 picks a free one.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { hostname } from 'node:os';
@@ -44,8 +44,24 @@ if (!existsSync(join(root, 'dist', 'src', 'cli', 'main.js'))) {
   process.exit(1);
 }
 
+// The safety net: if this script dies without stopping what it started, the reaper does.
+const reaper = spawn(process.execPath, [join(root, 'scripts', 'demo-reaper.js')], {
+  stdio: ['pipe', 'ignore', 'ignore'],
+  detached: true,
+});
+reaper.stdin.on('error', () => {});
 /** Everything started, stopped in reverse order (load first, server last). */
 const children = [];
+/** Adds started processes to `children` and tells the reaper their pids. */
+function track(...started) {
+  for (const c of started) {
+    children.push(c);
+    reaper.stdin.write(`${c.pid}\n`);
+  }
+}
+// Output may go to a pipe that closes (`npm start | head`): keep running, stop on signals only.
+process.stdout.on('error', () => {});
+process.stderr.on('error', () => {});
 let stopping;
 function stopAll(reason) {
   if (!stopping) {
@@ -68,13 +84,16 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'])
   });
 
 async function main() {
-  const root_ = process.getuid?.() === 0;
-  if (!root_) {
+  if (process.getuid?.() !== 0) {
+    const scope = ptraceScope();
     say(
       'not running as root. The agent pauses processes with ptrace and reads their memory\n' +
-        '  (process_vm_readv): that needs root or CAP_SYS_PTRACE for processes of other users, and,\n' +
-        '  where kernel.yama.ptrace_scope >= 1, also for your own. The demo runs everything as you;\n' +
-        '  if snapshots fail with PERMISSION, run `sudo npm start` (see docs/agent.md).',
+        '  (process_vm_readv): on a fleet it runs as root, or with CAP_SYS_PTRACE and\n' +
+        "  CAP_DAC_READ_SEARCH, to reach every user's processes (docs/agent.md). Here everything\n" +
+        '  runs as you, so the agent needs only to trace your own processes, ' +
+        (scope === undefined || scope === 0
+          ? 'which this kernel allows.'
+          : `which kernel.yama.ptrace_scope=${scope} forbids\n  (it allows tracing only of one's own children): snapshots will fail with PERMISSION;\n  run \`sudo npm start\` to see them.`),
     );
   }
 
@@ -91,7 +110,7 @@ async function main() {
       logDir,
     },
   );
-  children.push(server);
+  track(server);
   const [, url] = await server.line(/listening on (\S+)/);
   say(`server ${url} (data ${rel(dataDir)}, log ${rel(server.logPath)})`);
   const api = apiClient(url, tokens.user);
@@ -108,7 +127,7 @@ async function main() {
     stuckAfter: opts['stuck-after'],
     stuckFor: opts['stuck-for'],
   });
-  children.push(...fleet.children);
+  track(...fleet.children);
   const startedAt = Date.now();
   say(
     `demo fleet: ${fleet.children.map((c) => `${c.name} (pid ${c.pid})`).join(', ')}; gateway http://${fleet.gatewayAddr}`,
@@ -120,7 +139,7 @@ async function main() {
     [cli, 'agent', '--server', url, '--match', `executable=^${escapeRe(binDir)}/`, '--interval', '1'],
     { logDir, env: { ...process.env, PERISCOPE_TOKEN: tokens.agent } },
   );
-  children.push(agent);
+  track(agent);
   say(`agent on ${hostname()} (pid ${agent.pid}, log ${rel(agent.logPath)})`);
 
   const pids = new Set(fleet.children.map((c) => c.pid));
@@ -178,6 +197,15 @@ async function main() {
     });
   setInterval(() => {}, 1 << 30);
   await new Promise(() => {});
+}
+
+/** kernel.yama.ptrace_scope, or undefined without Yama. */
+function ptraceScope() {
+  try {
+    return Number(readFileSync('/proc/sys/kernel/yama/ptrace_scope', 'utf8').trim());
+  } catch {
+    return undefined;
+  }
 }
 
 /** The agent and user tokens of the demo's data directory, created on its first start. */
