@@ -340,7 +340,6 @@ test('an agent SIGKILLed mid-snapshot: AGENT_DISCONNECTED for its processes, the
   const snap = await snapP;
   const results = byPid(snap);
   assert.equal(results.get(c.pid)?.ok, false);
-  assert.match(results.get(c.pid)?.error?.kind ?? '', /^(AGENT_DISCONNECTED|TIMEOUT)$/);
   assert.equal(results.get(c.pid)?.error?.kind, 'AGENT_DISCONNECTED', JSON.stringify(results.get(c.pid)));
   for (const t of [a, b, grpcServer, grpcClient])
     assert.equal(results.get(t.pid)?.ok, true, JSON.stringify(results.get(t.pid)));
