@@ -62,18 +62,24 @@ function leftovers(prefix: string): { ours: number[]; traced: number[] } {
   return { ours, traced };
 }
 
-async function ask(id: string): Promise<Row[]> {
-  const q = questions.find((x) => x.id === id);
-  assert.ok(q, `no question ${id}`);
+/** Runs SQL on the server's latest snapshot (POST /v1/query) and returns the rows as objects. */
+async function askSql(sql: string): Promise<Row[]> {
   const res = await fetch(`${info.server}/v1/query`, {
     method: 'POST',
     headers: { authorization: `Bearer ${info.userToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ sql: q.sql }),
+    body: JSON.stringify({ sql }),
   });
   const body = (await res.json()) as { columns: { name: string }[]; rows: unknown[][]; warnings: string[] };
-  assert.equal(res.status, 200, `${id}: ${JSON.stringify(body)}`);
-  assert.deepEqual(body.warnings, [], `${id}: warnings`);
+  assert.equal(res.status, 200, `${sql}: ${JSON.stringify(body)}`);
+  assert.deepEqual(body.warnings, [], `${sql}: warnings`);
   return body.rows.map((r) => Object.fromEntries(body.columns.map((c, i) => [c.name, r[i]])));
+}
+
+/** Asks one of the questions npm start prints, with its SQL. */
+async function ask(id: string): Promise<Row[]> {
+  const q = questions.find((x) => x.id === id);
+  assert.ok(q, `no question ${id}`);
+  return askSql(q.sql);
 }
 
 before(async () => {
@@ -141,39 +147,50 @@ test('the answers name the stuck request, its user, the lock holder and the fail
   const stuckId = stuck[0]?.request_id;
   assert.ok(stuck.every((r) => r.user_id === 'dave' && r.request_id === stuckId));
   const perUser = await ask('per-user');
-  assert.equal(perUser[0]?.user_id, 'dave');
-  assert.equal(perUser[0]?.oldest_request, stuckId);
-  assert.ok(Number(perUser[0]?.oldest_ms) >= 1000, `stuck for ${perUser[0]?.oldest_ms} ms`);
-
-  // What it does: in inventory it sleeps in writeLedger (with the lock held).
-  const doing = await ask('stuck');
-  const inv = doing.find((r) => r.service === 'inventory');
-  assert.equal(inv?.request_id, stuckId);
-  assert.equal(inv?.wait_reason, 'sleep');
-  assert.equal(inv?.app_function, 'main.(*inventoryServer).writeLedger');
-  const stack = await ask('stuck-stack');
-  const ledger = stack.find((r) => r.function === 'main.(*inventoryServer).writeLedger');
-  assert.match(String(ledger?.captured), new RegExp(`request_id="${stuckId}".*stuck_item="sku-13"`));
+  const daves = perUser.find((r) => r.user_id === 'dave');
+  assert.equal(daves?.oldest_request, stuckId);
+  assert.ok(Number(daves?.oldest_ms) >= 1000, `stuck for ${daves?.oldest_ms} ms`);
 
   // The lock: every waiter on sync.Mutex.Lock is held up by the stuck request's goroutine.
   const waits = await ask('lock');
   assert.ok(waits.length >= 1, 'nobody waits for the lock');
-  const holder = (
-    await fetch(`${info.server}/v1/query`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${info.userToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        sql: `SELECT goroutine_id FROM in_flight_requests WHERE service = 'inventory' AND request_id = '${stuckId}'`,
-      }),
-    }).then((r) => r.json() as Promise<{ rows: unknown[][] }>)
-  ).rows[0]?.[0];
+  const holder = inFlight.find((r) => r.request_id === stuckId && r.service === 'inventory');
+  assert.ok(holder);
   for (const w of waits) {
     assert.equal(w.holder_request, stuckId);
     assert.equal(w.holder_user, 'dave');
     assert.equal(w.holder_item, 'sku-13');
-    assert.equal(w.holder_goroutine, holder);
     assert.equal(w.holder_function, 'main.(*inventoryServer).writeLedger');
     assert.notEqual(w.waiting_user, 'dave');
+  }
+  assert.deepEqual(
+    await askSql(
+      `SELECT goroutine_id FROM in_flight_requests WHERE service = 'inventory' AND request_id = '${stuckId}'`,
+    ),
+    [{ goroutine_id: waits[0]?.holder_goroutine }],
+  );
+
+  // The oldest request: dave's, asleep in writeLedger with the lock held. (Go's mutex lets a
+  // newcomer take the lock before a woken waiter, so once in a while a request that was
+  // already waiting when dave's took the lock is older: then it waits for dave's.)
+  const waiting = new Set(waits.map((w) => w.waiting_request));
+  const oldest = perUser[0]?.oldest_request;
+  assert.ok(
+    oldest === stuckId || waiting.has(oldest),
+    `the oldest request ${oldest} is neither stuck nor waiting`,
+  );
+  const doing = await ask('stuck');
+  const inv = doing.find((r) => r.service === 'inventory');
+  assert.equal(inv?.request_id, oldest);
+  const stack = await ask('stuck-stack');
+  if (oldest === stuckId) {
+    assert.equal(inv?.wait_reason, 'sleep');
+    assert.equal(inv?.app_function, 'main.(*inventoryServer).writeLedger');
+    const ledger = stack.find((r) => r.function === 'main.(*inventoryServer).writeLedger');
+    assert.match(String(ledger?.captured), new RegExp(`request_id="${stuckId}".*stuck_item="sku-13"`));
+  } else {
+    assert.equal(inv?.wait_reason, 'sync.Mutex.Lock');
+    assert.ok(stack.some((r) => r.function === 'main.(*inventoryServer).reserve'));
   }
   const holderStack = await ask('holder-stack');
   assert.ok(holderStack.some((r) => r.function === 'time.Sleep'));
