@@ -125,6 +125,10 @@ export async function createQueryViews(
       problems.push({ message: `function table "${f.table}": ${firstLine(e)}`, at: f.at });
     }
   }
+  // Links first over the function tables, so that derived tables may use `links`; then
+  // again with every table, for links whose ends are derived tables (views bind by name at
+  // query time, so derived tables see the final `links`).
+  await createLinksView(conn, spec, []);
   const { ordered, cycles } = orderDerived(spec.derived);
   for (const c of cycles) {
     const at = spec.derived.find((d) => d.name === c[0])?.at;
@@ -137,6 +141,12 @@ export async function createQueryViews(
       problems.push({ message: `derived table "${d.name}": ${firstLine(e)}`, at: d.at });
     }
   }
+  await createLinksView(conn, spec, problems);
+  return { snapshotIds, problems };
+}
+
+/** (Re)creates the `links` view from the spec's links whose tables exist; `problems` collects the rest. */
+async function createLinksView(conn: DuckDBConnection, spec: Spec, problems: ViewProblem[]): Promise<void> {
   const selects: string[] = [];
   for (const l of spec.links) {
     const from = await describe(conn, l.from.table);
@@ -157,5 +167,4 @@ export async function createQueryViews(
   await conn.run(
     `CREATE OR REPLACE TEMP VIEW links AS ${selects.length > 0 ? selects.join(' UNION ALL ') : EMPTY_LINKS_SQL}`,
   );
-  return { snapshotIds, problems };
 }

@@ -31,6 +31,8 @@ derived:
         ON c.snapshot_id = h.snapshot_id AND c.local = h.remote AND c.remote = h.local
   - name: pair_count
     sql: SELECT snapshot_id, count(*) AS pairs FROM call_pairs GROUP BY snapshot_id
+  - name: linked_servers
+    sql: SELECT to_goroutine_id AS server_goroutine FROM links WHERE link = 'tcp'
 links:
   - name: tcp
     description: a client's connection to the server goroutine that serves it
@@ -106,6 +108,14 @@ test('a derived table joining two function tables returns the expected rows', as
   }
   const count = await store.query('SELECT pairs FROM pair_count', { latest: true });
   assert.deepEqual(count.rows, [[2]]);
+  // A derived table may use the links.
+  const linked = objects(
+    await store.query('SELECT server_goroutine FROM linked_servers ORDER BY 1', { latest: true }),
+  );
+  assert.deepEqual(
+    linked.map((r) => r.server_goroutine),
+    rows.map((r) => r.server_goroutine).sort((a, b) => Number(a) - Number(b)),
+  );
 });
 
 test('the tcp link joins each client frame to the server frame that serves it', async () => {

@@ -32,7 +32,8 @@ export const queryCommand: Command = {
   details:
     'Tables: snapshots, processes, goroutines, frames, stacks, captured, spec_versions, links, and\n' +
     'one table per function and derived table of the current spec (see docs/tables.md). The\n' +
-    'current spec applies to old snapshots too. One read-only statement per query.\n\n' +
+    'current spec applies to old snapshots too. One read-only statement per query.\n' +
+    'With --server (or $PERISCOPE_SERVER, unless --data is given) the server runs the query.\n\n' +
     'Examples:\n' +
     '  periscope query "SELECT status, count(*) FROM goroutines GROUP BY ALL ORDER BY 2 DESC"\n' +
     '  periscope query --all "SELECT snapshot_id, count(*) FROM goroutines GROUP BY 1"\n' +
@@ -52,7 +53,8 @@ export const queryCommand: Command = {
         `--format is one of ${RESULT_FORMATS.join(', ')}, not "${format}"`,
       );
     const scope = scopeOf(values);
-    if (typeof values.server === 'string') {
+    // A server given by flag, or by $PERISCOPE_SERVER unless a local --data dir is named.
+    if (typeof values.server === 'string' || (process.env.PERISCOPE_SERVER && values.data === undefined)) {
       const r = await clientFrom(values).query(positionals[0]!, scopeBody(scope));
       for (const w of r.warnings) process.stderr.write(`periscope: warning: ${w}\n`);
       process.stdout.write(formatResult(r, format as ResultFormat));
