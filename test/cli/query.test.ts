@@ -118,7 +118,10 @@ test('periscope query refuses statements that would change or leave the store', 
 test('a bad query gets DuckDB’s message and the position, never a crash', async () => {
   const syntax = await cli('query', '--data', data, 'SELEC * FROM goroutines');
   assert.equal(syntax.code, 2);
-  assert.match(syntax.stderr, /^periscope: query failed: Parser Error: syntax error at or near "SELEC"\n\nLINE 1: SELEC \* FROM goroutines\n {8}\^/);
+  assert.match(
+    syntax.stderr,
+    /^periscope: query failed: Parser Error: syntax error at or near "SELEC"\n\nLINE 1: SELEC \* FROM goroutines\n {8}\^/,
+  );
   const parse = await cli('query', '--data', data, 'SELECT * FORM goroutines');
   assert.equal(parse.code, 2);
   assert.match(parse.stderr, /query failed: Parser Error: syntax error at or near "goroutines"/);
