@@ -316,6 +316,17 @@ export function procState(pid: number): string {
   }
 }
 
+/** Waits until a killed process has finished exiting (gone, or a zombie); its threads take a moment. */
+export async function exited(pid: number, ms = 5000): Promise<string> {
+  const deadline = performance.now() + ms;
+  let state = procState(pid);
+  while (!/^(gone|Z|X)$/.test(state) && performance.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 10));
+    state = procState(pid);
+  }
+  return state;
+}
+
 /** A process result of a fleet snapshot, as `periscope snapshot --server … --json` prints it. */
 export interface FleetProcessResult {
   readonly key: string;
