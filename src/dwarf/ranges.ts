@@ -1,7 +1,7 @@
 import { type Address, addr } from '../common/address.js';
 import { ByteReader } from '../common/bytes.js';
 import { FORM, RLE } from './constants.js';
-import { listOffsetFromIndex, MAX_ADDRESS, readListAddress } from './list-reader.js';
+import { listOffsetFromIndex, walkLegacyList, walkList5 } from './list-reader.js';
 import type { DwarfSections } from './sections.js';
 import type { Unit } from './units.js';
 
@@ -25,71 +25,19 @@ export function readRanges(sections: DwarfSections, unit: Unit, value: number, f
 }
 
 function readDebugRanges(data: Uint8Array, unit: Unit, offset: number): PcRange[] {
-  const r = new ByteReader(data, '.debug_ranges');
-  r.seek(offset);
+  const r = new ByteReader(data, '.debug_ranges').seek(offset);
   const out: PcRange[] = [];
-  let base: number = unit.lowPc;
-  // Each entry consumes 2 * addrSize bytes; reading past the end throws, so this terminates.
-  for (;;) {
-    const begin = readListAddress(r, unit.addrSize);
-    const end = readListAddress(r, unit.addrSize);
-    if (begin === 0 && end === 0) return out;
-    if (begin === MAX_ADDRESS) {
-      base = end;
-      continue;
-    }
-    if (end > begin) out.push({ low: addr(base + begin), high: addr(base + end) });
-  }
+  walkLegacyList(r, unit, (low, high) => {
+    if (high > low) out.push({ low: addr(low), high: addr(high) });
+  });
+  return out;
 }
 
 function readRnglist(r: ByteReader, unit: Unit, offset: number): PcRange[] {
   r.seek(offset);
   const out: PcRange[] = [];
-  let base: number = unit.lowPc;
-  const size = unit.addrSize;
-  const push = (low: number, high: number) => {
+  walkList5(r, unit, RLE, 'range list', (low, high) => {
     if (high > low) out.push({ low: addr(low), high: addr(high) });
-  };
-  // Each entry consumes at least one byte; reading past the end throws, so this terminates.
-  for (;;) {
-    const at = r.pos;
-    const kind = r.u8();
-    switch (kind) {
-      case RLE.end_of_list:
-        return out;
-      case RLE.base_addressx:
-        base = unit.addrx(r.uleb());
-        break;
-      case RLE.startx_endx: {
-        const low = unit.addrx(r.uleb());
-        push(low, unit.addrx(r.uleb()));
-        break;
-      }
-      case RLE.startx_length: {
-        const low = unit.addrx(r.uleb());
-        push(low, low + r.uleb());
-        break;
-      }
-      case RLE.offset_pair: {
-        const low = base + r.uleb();
-        push(low, base + r.uleb());
-        break;
-      }
-      case RLE.base_address:
-        base = readListAddress(r, size);
-        break;
-      case RLE.start_end: {
-        const low = readListAddress(r, size);
-        push(low, readListAddress(r, size));
-        break;
-      }
-      case RLE.start_length: {
-        const low = readListAddress(r, size);
-        push(low, low + r.uleb());
-        break;
-      }
-      default:
-        r.fail(`unknown range list entry kind 0x${kind.toString(16)}`, at);
-    }
-  }
+  });
+  return out;
 }
