@@ -1,8 +1,9 @@
-import { inflateSync } from 'node:zlib';
 import { type Address, addr, type FileOffset, fileOffset, hex } from '../common/address.js';
 import { ByteReader, cstringAt, decodeUtf8 } from '../common/bytes.js';
 import { FormatError, PeriscopeError } from '../common/errors.js';
+import { decompressLegacy, decompressSection } from './elf-compression.js';
 import * as C from './elf-constants.js';
+import { PHDR_SIZE, readSectionHeaders, readSegments, SHDR_SIZE } from './elf-headers.js';
 
 /** One section header, with its name resolved. */
 export interface Section {
@@ -40,8 +41,6 @@ export interface ElfSymbol {
   readonly sectionIndex: number;
 }
 
-const SHDR_SIZE = 64;
-const PHDR_SIZE = 56;
 const SYM_SIZE = 24;
 
 /**
@@ -330,91 +329,6 @@ function pageDown(x: number): number {
 
 function align4(x: number): number {
   return (x + 3) & ~3;
-}
-
-interface RawSection {
-  nameOff: number;
-  type: number;
-  flags: number;
-  addr: number;
-  offset: number;
-  size: number;
-  link: number;
-  info: number;
-  addralign: number;
-  entsize: number;
-}
-
-function readSectionHeaders(bytes: Uint8Array, shoff: number, shnum: number): RawSection[] {
-  const r = new ByteReader(bytes, 'section headers', shoff);
-  const out: RawSection[] = [];
-  for (let i = 0; i < shnum; i++) {
-    r.seek(shoff + i * SHDR_SIZE);
-    const nameOff = r.u32();
-    const type = r.u32();
-    const flags = r.u64();
-    const a = r.u64();
-    const offset = r.u64();
-    const size = r.u64();
-    const link = r.u32();
-    const info = r.u32();
-    const addralign = r.u64();
-    const entsize = r.u64();
-    out.push({ nameOff, type, flags, addr: a, offset, size, link, info, addralign, entsize });
-  }
-  return out;
-}
-
-function readSegments(bytes: Uint8Array, phoff: number, phnum: number): Segment[] {
-  const r = new ByteReader(bytes, 'program headers', phoff);
-  const out: Segment[] = [];
-  for (let i = 0; i < phnum; i++) {
-    r.seek(phoff + i * PHDR_SIZE);
-    const type = r.u32();
-    const flags = r.u32();
-    const offset = fileOffset(r.u64());
-    const vaddr = addr(r.u64());
-    r.u64(); // paddr
-    const filesz = r.u64();
-    const memsz = r.u64();
-    const align = r.u64();
-    out.push({ type, flags, offset, vaddr, filesz, memsz, align });
-  }
-  return out;
-}
-
-function decompressSection(sec: Section, data: Uint8Array): Uint8Array {
-  const r = new ByteReader(data, sec.name);
-  const chType = r.u32();
-  r.u32(); // reserved
-  const size = r.u64();
-  r.u64(); // addralign
-  if (chType === C.ELFCOMPRESS_ZSTD) {
-    throw new PeriscopeError(
-      'unsupported',
-      `section ${sec.name} is zstd-compressed, which this Node.js cannot inflate; rebuild with -ldflags=-compressdwarf=false or zlib compression`,
-    );
-  }
-  if (chType !== C.ELFCOMPRESS_ZLIB) throw new FormatError(sec.name, 0, `unknown compression type ${chType}`);
-  return inflateChecked(sec.name, data.subarray(24), size);
-}
-
-function decompressLegacy(sec: Section, data: Uint8Array): Uint8Array {
-  if (data.length < 12 || decodeUtf8(data.subarray(0, 4)) !== 'ZLIB') return data;
-  const size = new DataView(data.buffer, data.byteOffset + 4, 8).getBigUint64(0, false);
-  return inflateChecked(sec.name, data.subarray(12), Number(size));
-}
-
-function inflateChecked(name: string, compressed: Uint8Array, size: number): Uint8Array {
-  let out: Buffer;
-  try {
-    out = inflateSync(compressed, { maxOutputLength: Math.max(size, 1) });
-  } catch (e) {
-    throw new FormatError(name, 0, `cannot decompress: ${(e as Error).message}`);
-  }
-  if (out.length !== size)
-    throw new FormatError(name, 0, `decompressed to ${out.length} bytes, header says ${size}`);
-  return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }
 
 /** Reads an ELF file from disk, with a clear error if it cannot be read. */
