@@ -321,6 +321,7 @@ export function sortedOrder(keys: ArrayLike<number>): Uint32Array {
     order.set(small);
     return order;
   }
+  if (max - min < 0x1_0000_0000) return radixU32(keys, min, max - min, order);
   let tmp = new Uint32Array(n);
   const counts = new Uint32Array(65536);
   for (let div = 1; (max - min) / div >= 1; div *= 65536) {
@@ -330,6 +331,45 @@ export function sortedOrder(keys: ArrayLike<number>): Uint32Array {
     for (let j = n - 1; j >= 0; j--) {
       const i = order[j]!;
       tmp[--counts[Math.floor((keys[i]! - min) / div) % 65536]!] = i;
+    }
+    [order, tmp] = [tmp, order];
+  }
+  return order;
+}
+
+/** Bits per digit of radixU32: 2 KiB buckets stay in the L1 cache. */
+const DIGIT_BITS = 11;
+
+/**
+ * sortedOrder for keys within 2^32 of `min`: keys - min as u32, then LSD passes of 11 bits
+ * with integer arithmetic only (as many passes as `span` needs, at most three).
+ */
+function radixU32(
+  keys: ArrayLike<number>,
+  min: number,
+  span: number,
+  first: Uint32Array<ArrayBuffer>,
+): Uint32Array<ArrayBuffer> {
+  let order = first;
+  const n = keys.length;
+  const k32 = new Uint32Array(n);
+  for (let i = 0; i < n; i++) k32[i] = keys[i]! - min;
+  let tmp = new Uint32Array(n);
+  const radix = 1 << DIGIT_BITS;
+  const mask = radix - 1;
+  const counts = new Uint32Array(radix);
+  for (let shift = 0; shift < 32 && span >>> shift !== 0; shift += DIGIT_BITS) {
+    counts.fill(0);
+    for (let i = 0; i < n; i++) counts[(k32[i]! >>> shift) & mask]!++;
+    let sum = 0;
+    for (let d = 0; d < radix; d++) {
+      const c = counts[d]!;
+      counts[d] = sum;
+      sum += c;
+    }
+    for (let j = 0; j < n; j++) {
+      const i = order[j]!;
+      tmp[counts[(k32[i]! >>> shift) & mask]!++] = i;
     }
     [order, tmp] = [tmp, order];
   }

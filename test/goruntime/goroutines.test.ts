@@ -9,7 +9,11 @@ import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
 import { GoBinary } from '../../src/gobinary/go-binary.js';
 import type { Goroutine } from '../../src/goruntime/goroutines.js';
-import { captureGoroutines, planGoroutineCapture } from '../../src/goruntime/goroutines-capture.js';
+import {
+  captureGoroutines,
+  planGoroutineCapture,
+  sortedOrder,
+} from '../../src/goruntime/goroutines-capture.js';
 import { decodeGoroutines } from '../../src/goruntime/goroutines-decode.js';
 import { type DumpFrame, type DumpGoroutine, parseGoroutineDump } from '../../src/goruntime/stack-dump.js';
 import { executableImage } from '../../src/proc/maps.js';
@@ -183,5 +187,29 @@ test('the frame cap truncates a deep stack and marks it', async () => {
     assert.equal(capped.stack.frames.length, 1024);
   } finally {
     await child.kill();
+  }
+});
+
+test('sortedOrder: a stable ascending permutation for small, 32-bit and wide key spans', () => {
+  let seed = 7;
+  const rand = (): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648;
+  };
+  for (const [n, span] of [
+    [100, 1e6],
+    [20_000, 2 ** 31],
+    [20_000, 2 ** 32 - 1],
+    [20_000, 2 ** 40],
+    [20_000, 64],
+  ] as const) {
+    const keys = Array.from({ length: n }, () => 0xc000000000 + Math.floor(rand() * span));
+    const order = sortedOrder(keys);
+    assert.equal(order.length, n);
+    for (let i = 1; i < n; i++) {
+      const a = keys[order[i - 1]!]!;
+      const b = keys[order[i]!]!;
+      assert.ok(a < b || (a === b && order[i - 1]! < order[i]!), `n ${n} span ${span} at ${i}`);
+    }
   }
 });
