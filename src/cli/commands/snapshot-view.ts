@@ -3,6 +3,12 @@ import { formatDuration } from '../../goruntime/pretty-duration.js';
 import type { ProcessSnapshot, SnapshotGoroutine } from '../../snapshot/snapshot-types.js';
 import { groupByStack, type StackGroup, visibleFrames } from '../../snapshot/stack-groups.js';
 
+/** Rounds a wait to what a reader needs: ms below a minute, whole seconds above. */
+export function roundForHumans(ns: number): number {
+  const unit = ns >= 60e9 ? 1e9 : ns >= 1e6 ? 1e6 : 1e3;
+  return Math.round(ns / unit) * unit;
+}
+
 const ms = (ns: number) => `${(ns / 1e6).toFixed(2)} ms`;
 
 function kib(bytes: number): string {
@@ -39,7 +45,7 @@ function renderGroup(group: StackGroup, maxCaptured: number): string[] {
     .map((s) => (group.states.length > 1 ? `${s.state} ×${s.count}` : s.state))
     .join(', ');
   const wait = group.longestWaitNs
-    ? `, ${n > 1 ? 'longest ' : ''}${formatDuration(BigInt(group.longestWaitNs))}`
+    ? `, ${n > 1 ? 'longest ' : ''}${formatDuration(BigInt(roundForHumans(group.longestWaitNs)))}`
     : '';
   const ids =
     group.goroutines
