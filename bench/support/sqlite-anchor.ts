@@ -6,8 +6,16 @@
  */
 import { createRequire } from 'node:module';
 import type { ProcessSnapshot } from '../../src/snapshot/snapshot-types.js';
-import type { ColumnList } from '../../src/store/bulk-append.js';
-import { processId, StackIds } from '../../src/store/ingest.js';
+import type { CellInput, ColumnList } from '../../src/store/bulk-append.js';
+import {
+  capturedCells,
+  frameCells,
+  goroutineCells,
+  processCells,
+  processId,
+  StackIds,
+  stackCells,
+} from '../../src/store/ingest.js';
 import { CAPTURED, FRAMES, GOROUTINES, PROCESSES, SNAPSHOTS, STACKS } from '../../src/store/schema.js';
 
 /** The part of better-sqlite3's statement API used here (the package ships no types). */
@@ -45,7 +53,12 @@ function create(db: SqliteDatabase, name: string, cols: ColumnList): SqliteState
   return db.prepare(`INSERT INTO ${name} VALUES (${cols.map(() => '?').join(', ')})`);
 }
 
-const b = (x: boolean) => (x ? 1 : 0);
+/** The same row as Periscope stores it, in SQLite's types (booleans as 0/1, times as ISO text). */
+function sqliteRow(cells: CellInput[]): unknown[] {
+  return cells.map((c) =>
+    typeof c === 'boolean' ? (c ? 1 : 0) : c instanceof Date ? c.toISOString() : (c ?? null),
+  );
+}
 
 /** Creates the database at `path` and ingests the snapshot; returns the time spent on indexes. */
 export function sqliteIngest(path: string, s: ProcessSnapshot, specText: string): { indexMs: number } {
@@ -63,97 +76,15 @@ export function sqliteIngest(path: string, s: ProcessSnapshot, specText: string)
   const pid = processId('bench', s.pid);
   db.transaction(() => {
     ins.snapshots.run(1, new Date().toISOString(), '{}', 1, specText, 1, 0, s.goroutines.length);
-    ins.processes.run(
-      1,
-      pid,
-      'bench',
-      s.pid,
-      'api',
-      s.executable,
-      s.buildId,
-      s.goVersion,
-      s.takenAt,
-      s.mode,
-      s.pauseNs,
-      s.phasesNs.stop,
-      s.phasesNs.copy,
-      s.phasesNs.values,
-      s.phasesNs.resume,
-      s.bytesRead,
-      s.decodeNs,
-      s.threads,
-      s.goroutines.length,
-      s.allglen,
-      0,
-      '[]',
-      null,
-    );
+    ins.processes.run(...sqliteRow(processCells(1, 'bench', 'api', s)));
     const stackIds = new StackIds();
     for (const g of s.goroutines) {
       const { id, first } = stackIds.of(g);
       const f = g.stack.frames;
-      if (first) {
-        f.forEach(
-          (x, d) => void ins.stacks.run(id, d, x.function, x.file, x.line, b(x.inlined), b(x.hidden)),
-        );
-      }
-      ins.goroutines.run(
-        1,
-        pid,
-        g.id,
-        g.status,
-        g.waitReason ?? null,
-        g.waitDurationNs ?? null,
-        g.labels.length === 0 ? '{}' : JSON.stringify(Object.fromEntries(g.labels)),
-        g.createdBy?.function ?? null,
-        g.createdBy?.file ?? null,
-        g.createdBy?.line ?? null,
-        g.createdBy?.parentId ?? null,
-        g.startFunction ?? null,
-        id,
-        f.length,
-        f[0]?.function ?? null,
-        g.threadId ?? null,
-        b(g.system),
-        b(g.lockedToThread),
-        g.address,
-        g.stack.end,
-        g.stack.error ?? null,
-        g.errors.length === 0 ? '[]' : JSON.stringify(g.errors),
-        b(g.inconsistent === true),
-      );
-      f.forEach(
-        (x, d) =>
-          void ins.frames.run(
-            1,
-            pid,
-            g.id,
-            d,
-            x.function,
-            x.file,
-            x.line,
-            x.pc,
-            x.entry,
-            x.sp,
-            x.cfa,
-            b(x.inlined),
-            b(x.hidden),
-          ),
-      );
-      for (const c of g.captures)
-        for (const v of c.values)
-          ins.captured.run(
-            1,
-            pid,
-            g.id,
-            c.depth,
-            c.function,
-            c.table,
-            v.column,
-            v.expr,
-            v.value === null ? null : JSON.stringify(v.value),
-            v.error ?? null,
-          );
+      if (first) f.forEach((x, d) => void ins.stacks.run(...sqliteRow(stackCells(id, d, x))));
+      ins.goroutines.run(...sqliteRow(goroutineCells(1, pid, g, id)));
+      f.forEach((x, d) => void ins.frames.run(...sqliteRow(frameCells(1, pid, g.id, d, x))));
+      for (const row of capturedCells(1, pid, g)) ins.captured.run(...sqliteRow(row));
     }
   })();
   const t0 = performance.now();

@@ -6,8 +6,8 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { SnapshotGoroutine } from '../snapshot/snapshot-types.js';
-import { TableWriter } from './bulk-append.js';
+import type { ProcessSnapshot, SnapshotGoroutine } from '../snapshot/snapshot-types.js';
+import { type CellInput, TableWriter } from './bulk-append.js';
 import { CAPTURED, FRAMES, GOROUTINES, PROCESSES, recordValueTypes, SNAPSHOTS, STACKS } from './schema.js';
 import type { SnapshotInput } from './store.js';
 
@@ -73,9 +73,10 @@ export interface SnapshotRows {
   readonly snapshotId: number;
 }
 
-function goroutineRows(rows: SnapshotRows, sid: number, pid: string, g: SnapshotGoroutine, stackId: string) {
+/** The `goroutines` row of one goroutine, in column order. */
+export function goroutineCells(sid: number, pid: string, g: SnapshotGoroutine, stackId: string): CellInput[] {
   const frames = g.stack.frames;
-  rows.goroutines.add(
+  return [
     sid,
     pid,
     g.id,
@@ -99,28 +100,27 @@ function goroutineRows(rows: SnapshotRows, sid: number, pid: string, g: Snapshot
     g.stack.error ?? null,
     g.errors.length === 0 ? '[]' : JSON.stringify(g.errors),
     g.inconsistent === true,
-  );
-  for (let d = 0; d < frames.length; d++) {
-    const f = frames[d]!;
-    rows.frames.add(
-      sid,
-      pid,
-      g.id,
-      d,
-      f.function,
-      f.file,
-      f.line,
-      f.pc,
-      f.entry,
-      f.sp,
-      f.cfa,
-      f.inlined,
-      f.hidden,
-    );
-  }
+  ];
+}
+
+type Frame = SnapshotGoroutine['stack']['frames'][number];
+
+/** The `frames` row of frame `d` of goroutine `gid`, in column order. */
+export function frameCells(sid: number, pid: string, gid: number, d: number, f: Frame): CellInput[] {
+  return [sid, pid, gid, d, f.function, f.file, f.line, f.pc, f.entry, f.sp, f.cfa, f.inlined, f.hidden];
+}
+
+/** The `stacks` row of frame `d` of stack `id`, in column order. */
+export function stackCells(id: string, d: number, f: Frame): CellInput[] {
+  return [id, d, f.function, f.file, f.line, f.inlined, f.hidden];
+}
+
+/** The `captured` rows of one goroutine, in column order. */
+export function capturedCells(sid: number, pid: string, g: SnapshotGoroutine): CellInput[][] {
+  const out: CellInput[][] = [];
   for (const c of g.captures) {
     for (const v of c.values) {
-      rows.captured.add(
+      out.push([
         sid,
         pid,
         g.id,
@@ -131,9 +131,52 @@ function goroutineRows(rows: SnapshotRows, sid: number, pid: string, g: Snapshot
         v.expr,
         v.value === null ? null : JSON.stringify(v.value),
         v.error ?? null,
-      );
+      ]);
     }
   }
+  return out;
+}
+
+/** The `processes` row of a captured process, in column order. */
+export function processCells(
+  sid: number,
+  hostname: string,
+  program: string | undefined,
+  s: ProcessSnapshot,
+): CellInput[] {
+  return [
+    sid,
+    processId(hostname, s.pid),
+    hostname,
+    s.pid,
+    program ?? basename(s.executable),
+    s.executable,
+    s.buildId ?? null,
+    s.goVersion ?? null,
+    new Date(s.takenAt),
+    s.mode,
+    s.pauseNs,
+    s.phasesNs.stop,
+    s.phasesNs.copy,
+    s.phasesNs.values,
+    s.phasesNs.resume,
+    s.bytesRead,
+    s.decodeNs,
+    s.threads,
+    s.goroutines.length,
+    s.allglen,
+    s.truncated,
+    JSON.stringify(s.specFunctionsAbsent),
+    null,
+  ];
+}
+
+function goroutineRows(rows: SnapshotRows, sid: number, pid: string, g: SnapshotGoroutine, stackId: string) {
+  rows.goroutines.add(...goroutineCells(sid, pid, g, stackId));
+  g.stack.frames.forEach((f, d) => {
+    rows.frames.add(...frameCells(sid, pid, g.id, d, f));
+  });
+  for (const row of capturedCells(sid, pid, g)) rows.captured.add(...row);
 }
 
 /** Writers for the raw tables of snapshot `sid` (not yet opened). */
@@ -157,38 +200,14 @@ export function fillSnapshotRows(rows: SnapshotRows, input: SnapshotInput, specV
   for (const p of input.processes) {
     const s = p.snapshot;
     const pid = processId(p.hostname, s.pid);
-    rows.processes.add(
-      sid,
-      pid,
-      p.hostname,
-      s.pid,
-      p.program ?? basename(s.executable),
-      s.executable,
-      s.buildId ?? null,
-      s.goVersion ?? null,
-      new Date(s.takenAt),
-      s.mode,
-      s.pauseNs,
-      s.phasesNs.stop,
-      s.phasesNs.copy,
-      s.phasesNs.values,
-      s.phasesNs.resume,
-      s.bytesRead,
-      s.decodeNs,
-      s.threads,
-      s.goroutines.length,
-      s.allglen,
-      s.truncated,
-      JSON.stringify(s.specFunctionsAbsent),
-      null,
-    );
+    rows.processes.add(...processCells(sid, p.hostname, p.program, s));
     const stackIds = new StackIds();
     for (const g of s.goroutines) {
       const { id, first } = stackIds.of(g);
       if (first && !stored.has(id)) {
         stored.add(id);
         g.stack.frames.forEach((f, d) => {
-          rows.stacks.add(id, d, f.function, f.file, f.line, f.inlined, f.hidden);
+          rows.stacks.add(...stackCells(id, d, f));
         });
       }
       goroutineRows(rows, sid, pid, g, id);
