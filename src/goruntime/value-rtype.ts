@@ -48,26 +48,8 @@ function readName(ctx: ValueContext, at: Address): string | undefined {
   return new TextDecoder().decode(ctx.memory.read(addr(at + i + 1), len));
 }
 
-const SCALAR_KINDS = new Set([
-  'bool',
-  'int',
-  'int8',
-  'int16',
-  'int32',
-  'int64',
-  'uint',
-  'uint8',
-  'uint16',
-  'uint32',
-  'uint64',
-  'uintptr',
-  'float32',
-  'float64',
-  'complex64',
-  'complex128',
-  'string',
-  'unsafe.Pointer',
-]);
+// bool through complex128 (reflect.Kind 1..16), plus strings and unsafe.Pointer.
+const SCALAR_KINDS = new Set([...GO_KIND_NAMES.slice(1, 17), 'string', 'unsafe.Pointer']);
 
 /** A DWARF type with the same representation as a scalar kind (e.g. `string` for a named string type). */
 export function standInFor(ctx: ValueContext, kind: string): DwarfType | undefined {
