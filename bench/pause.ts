@@ -119,12 +119,12 @@ function captureOnce(pid: number, r: Result): void {
   const plan = prepareProcess(pid);
   const reader = new VmReader(pid);
   try {
-    reserveForCapture(plan.goroutines, reader); // what take-snapshot should do before pausing
+    const reserved = reserveForCapture(plan.goroutines, reader); // as take-snapshot does before pausing
     const paused = pauseProcess(pid);
     let phases: Readonly<Record<string, number>> = {};
     try {
       const threads = paused.threads.map((x) => ({ tid: x.tid, pc: x.regs.pc, sp: x.regs.sp }));
-      phases = captureGoroutines(plan.goroutines, reader, threads).phases;
+      phases = captureGoroutines(plan.goroutines, reader, threads, { scratch: reserved.scratch }).phases;
     } finally {
       paused.resume();
     }

@@ -5,6 +5,7 @@
  * reads through to a fallback (the live process) only when the caller allowed that.
  */
 import { type Address, addr } from '../common/address.js';
+import { HEAP, type TypedAlloc } from '../common/typed-arena.js';
 import { type Memory, MemoryError } from '../proc/memory.js';
 import type { MemRange } from '../proc/vm-reader.js';
 
@@ -244,11 +245,12 @@ export function readPacked(
   sizes: Float64Array,
   count: number,
   joinGap = 0,
+  alloc: TypedAlloc = HEAP,
 ): { buf: Buffer; ok: Uint8Array; bad: number } {
   let total = 0;
   for (let i = 0; i < count; i++) total += sizes[i]!;
   const buf = mem.takeBuffer ? mem.takeBuffer(total) : Buffer.allocUnsafeSlow(total);
-  const ok = new Uint8Array(count);
+  const ok = alloc.u8(count);
   let bad = 0;
   if (mem.readInto) bad = mem.readInto(addresses, sizes, count, buf, 0, ok, joinGap);
   else {
@@ -293,11 +295,12 @@ export function copyCoalesced(
   addrs: ArrayLike<number>,
   size: number,
   maxGap: number,
+  alloc: TypedAlloc = HEAP,
 ): CoalescedCopy {
   const n = addrs.length;
-  const mAddr = new Float64Array(n);
-  const mSize = new Float64Array(n);
-  const mergedOf = new Int32Array(n);
+  const mAddr = alloc.f64(n);
+  const mSize = alloc.f64(n);
+  const mergedOf = alloc.i32(n);
   let m = 0;
   for (let i = 0; i < n; i++) {
     const a = addrs[i]!;
@@ -311,11 +314,11 @@ export function copyCoalesced(
     }
     mergedOf[i] = m - 1;
   }
-  const mOff = new Float64Array(m);
+  const mOff = alloc.f64(m);
   for (let k = 1; k < m; k++) mOff[k] = mOff[k - 1]! + mSize[k - 1]!;
-  const first = readPacked(mem, out, mAddr, mSize, m);
-  const which = new Uint8Array(n);
-  const offsets = new Float64Array(n);
+  const first = readPacked(mem, out, mAddr.subarray(0, m), mSize.subarray(0, m), m, 0, alloc);
+  const which = alloc.u8(n);
+  const offsets = alloc.f64(n);
   const bufs: Buffer[] = [first.buf];
   let retry = 0;
   for (let i = 0; i < n; i++) {

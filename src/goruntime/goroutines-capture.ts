@@ -8,9 +8,19 @@
  */
 import { addr, hex } from '../common/address.js';
 import { PeriscopeError } from '../common/errors.js';
+import { sortedOrder } from '../common/radix-order.js';
+import { HEAP, type TypedAlloc, TypedArena } from '../common/typed-arena.js';
 import type { Memory } from '../proc/memory.js';
 import type { MemRange } from '../proc/vm-reader.js';
-import { type BatchMemory, CopiedMemory, copyCoalesced, readPacked, UNREAD, u64At } from './copied-memory.js';
+import {
+  type BatchMemory,
+  type CoalescedCopy,
+  CopiedMemory,
+  copyCoalesced,
+  readPacked,
+  UNREAD,
+  u64At,
+} from './copied-memory.js';
 
 export type { BatchMemory } from './copied-memory.js';
 
@@ -68,7 +78,10 @@ const MAX_GO_STACK = 1 << 30;
 export interface GoroutineCapture {
   readonly plan: GoroutineCapturePlan;
   readonly memory: CopiedMemory;
-  /** Addresses of the g's in ascending order (nil and duplicate entries dropped). */
+  /**
+   * Addresses of the g's in runtime.allgs order (nil entries dropped; nothing is sorted
+   * inside the pause, so a damaged allgs may list a g twice: decoding dedupes).
+   */
   readonly gs: Float64Array;
   readonly startPc: Float64Array;
   readonly startSp: Float64Array;
@@ -91,28 +104,41 @@ export interface GoroutineCapture {
 /** Bytes copied per goroutine by the last capture made with a plan (to size the next reserve). */
 const bytesPerGoroutine = new WeakMap<GoroutineCapturePlan, number>();
 
+/** Bytes of scratch arrays a capture uses per goroutine (sorting, the header scan, the stack plan). */
+const SCRATCH_PER_GOROUTINE = 320;
+
+/** Memory set aside before a pause by reserveForCapture. */
+export interface CaptureReserve {
+  /** Bytes reserved for the copies (0 when the memory cannot reserve or allglen cannot be read). */
+  readonly bytes: number;
+  /** Pre-faulted scratch for the capture's own arrays: pass it as CaptureOptions.scratch. */
+  readonly scratch: TypedArena;
+}
+
 /**
- * Call before pausing: reserves (pre-faults) the memory the capture will copy into, so that
- * the copy does not take page faults inside the pause. Sized from runtime.allglen, read now
- * from the running process, and the bytes per goroutine of the plan's last capture (or a
- * guess: the g header plus 1 KiB of stack). Returns the bytes reserved (0 when the memory
- * cannot reserve or allglen cannot be read).
+ * Call before pausing: reserves (pre-faults) the memory the capture will copy into and the
+ * scratch arrays it will use, so that the pause takes no page faults. Sized from
+ * runtime.allglen, read now from the running process, and the bytes per goroutine of the
+ * plan's last capture (or a guess: the g header plus 1 KiB of stack).
  */
-export function reserveForCapture(plan: GoroutineCapturePlan, mem: BatchMemory): number {
-  if (!mem.reserve) return 0;
+export function reserveForCapture(plan: GoroutineCapturePlan, mem: BatchMemory): CaptureReserve {
   const got = mem.readBatch([{ address: plan.allglen, size: 8 }])[0];
-  if (!got) return 0;
-  const n = Math.min(u64At(got, 0), plan.maxGoroutines);
+  const n = got ? Math.min(u64At(got, 0), plan.maxGoroutines) : 0;
+  const expected = Math.ceil(n * 1.25) + 64;
+  const scratch = new TypedArena(expected * SCRATCH_PER_GOROUTINE);
+  if (!mem.reserve || !got) return { bytes: 0, scratch };
   const per = bytesPerGoroutine.get(plan) ?? plan.gSize + 1024;
-  const bytes = Math.ceil(n * per * 1.25) + (256 << 10);
+  const bytes = Math.ceil(expected * per) + (256 << 10);
   mem.reserve(bytes);
-  return bytes;
+  return { bytes, scratch };
 }
 
 /** Options of captureGoroutines. */
 export interface CaptureOptions {
   /** Memory to read through when decoding needs bytes that were not copied (e.g. the live process). */
   fallback?: Memory;
+  /** Where the capture's own arrays come from (reserveForCapture's scratch; default: fresh memory). */
+  scratch?: TypedAlloc;
 }
 
 /** Copies what a goroutine snapshot needs from a paused process (fast; decodes almost nothing). */
@@ -125,9 +151,60 @@ export function captureGoroutines(
   const t0 = performance.now();
   const monotonicNs = process.hrtime.bigint();
   const copied = new CopiedMemory(opts.fallback);
-  const o = plan.layout.gOffsets;
+  const alloc = opts.scratch ?? HEAP;
+  const phases: Record<string, number> = {};
+  let tp = t0;
+  const phase = (name: string) => {
+    const t = performance.now();
+    phases[name] = t - tp;
+    tp = t;
+  };
+  // 1. allglen, allgs, and the array of *g in address order.
+  const { allglen, truncated, gs } = readAllgs(plan, mem, alloc);
+  phase('globals');
+  // 2. Every g header; g's sit next to each other in heap spans, so neighbours are read as one range.
+  const hdr = copyCoalesced(mem, copied, gs, plan.gSize, COALESCE_GAP, alloc);
+  phase('headers');
+  // 3. One pass over the headers: where each stack starts, the m's and the label sets.
+  const scan = scanHeaders(plan, gs, hdr, alloc);
+  const mInfo = readMs(plan, mem, copied, scan.ms);
+  if (scan.labels.length > 0) captureLabels(plan.layout, mem, scan.labels, copied);
+  phase('ms-labels');
+  // 4. Running goroutines start from their thread's registers; then the used part of each stack.
+  const threadOf = startOnThreads(plan, gs, scan, mInfo, threads, alloc);
+  const stacks = usedStacks(plan, scan, alloc);
+  phase('plan-stacks');
+  readPacked(mem, copied, stacks.addresses, stacks.sizes, stacks.addresses.length, STACK_JOIN_GAP, alloc);
+  if (gs.length > 0) bytesPerGoroutine.set(plan, (hdr.bytes + stacks.bytes) / gs.length);
+  phase('stacks');
+  return {
+    plan,
+    memory: copied,
+    gs,
+    startPc: scan.pc,
+    startSp: scan.sp,
+    source: scan.source,
+    threadOf,
+    threads,
+    monotonicNs,
+    allglen,
+    truncated,
+    ms: performance.now() - t0,
+    phases,
+  };
+}
 
-  // 1. allglen, then allgptr / the allgs slice header (read in this order, like the runtime).
+/**
+ * Reads runtime.allglen and runtime.allgs; returns the g addresses in allgs order, nil entries
+ * dropped. allgs is mostly ascending (g's are allocated one after another), which is all the
+ * coalescing of header reads needs; sorting waits until after the pause.
+ */
+function readAllgs(
+  plan: GoroutineCapturePlan,
+  mem: BatchMemory,
+  alloc: TypedAlloc,
+): { allglen: number; truncated: boolean; gs: Float64Array } {
+  // allglen first, then allgptr / the allgs slice header (in this order, like the runtime).
   const globals: MemRange[] = [
     { address: plan.allglen, size: 8 },
     { address: plan.allgs, size: 24 },
@@ -142,153 +219,241 @@ export function captureGoroutines(
   let n = Math.min(allglen, sliceLen);
   const truncated = n > plan.maxGoroutines;
   if (truncated) n = plan.maxGoroutines;
-
-  const phases: Record<string, number> = {};
-  let tp = performance.now();
-  const phase = (name: string) => {
-    const t = performance.now();
-    phases[name] = t - tp;
-    tp = t;
-  };
-  phase('globals');
-  // 2. The array of *g.
-  const arr = n > 0 ? mem.readBatch([{ address: addr(base), size: n * 8 }])[0] : new Uint8Array();
+  const arr = n > 0 ? mem.readBatch([{ address: addr(base), size: n * 8 }])[0] : new Uint8Array(8);
   if (!arr)
     throw new PeriscopeError('corrupt', `cannot read the ${n} entries of runtime.allgs at ${hex(base)}`);
-  const raw = new Float64Array(n);
-  for (let i = 0; i < n; i++) raw[i] = u64At(arr, i * 8);
-  const byAddress = sortedOrder(raw);
-  const all = new Float64Array(n);
+  const w = words(arr);
+  const all = alloc.f64(n);
   let count = 0;
-  for (let k = 0; k < n; k++) {
-    const g = raw[byAddress[k]!]!;
-    if (g !== 0 && (count === 0 || g !== all[count - 1])) all[count++] = g;
+  for (let i = 0; i < n; i++) {
+    if ((w[2 * i]! | w[2 * i + 1]!) !== 0) all[count++] = u64w(w, 2 * i);
   }
-  const gs = all.slice(0, count);
+  return { allglen, truncated, gs: all.subarray(0, count) };
+}
 
-  // 3. Every g header; g's sit next to each other in heap spans, so neighbours are read as one range.
-  const hdr = copyCoalesced(mem, copied, gs, plan.gSize, COALESCE_GAP);
-  const hw = hdr.which;
-  const ho = hdr.offsets;
-  // Fields are read through u32 views (g's and their fields are 8-aligned, and so are the copies).
-  const hb = hdr.bufs.map(words);
-  const f64 = (w: Uint32Array, at: number): number => w[(at >> 2) + 1]! * 0x1_0000_0000 + w[at >> 2]!;
+/** Marks, in HeaderScan.status, a g that is dead, unreadable or misaligned (no stack to copy). */
+const NO_STACK = 0xffff_ffff;
 
-  phase('headers');
-  // 4. The m's the g's run on or are locked to, and the label sets they carry.
+/** What one pass over the copied g headers found. */
+interface HeaderScan {
+  /** atomicstatus without the scan bit, or NO_STACK. */
+  readonly status: Uint32Array;
+  readonly lo: Float64Array;
+  readonly hi: Float64Array;
+  /** Where the walk starts (g.sched or g.syscall*), before thread registers are considered. */
+  readonly pc: Float64Array;
+  readonly sp: Float64Array;
+  readonly source: Uint8Array;
+  /** Indices of the g's with g.m set (running, in a system call, or on their way), and their g.m. */
+  readonly onM: Int32Array;
+  readonly onMPtr: Float64Array;
+  /** Distinct m pointers (g.m and g.lockedm). */
+  readonly ms: number[];
+  /** Distinct label-set pointers (g.labels). */
+  readonly labels: number[];
+}
+
+/**
+ * One pass over the g headers, through u32 views of the copies (g's and their fields are
+ * 8-aligned, and so are the copies): no object and no boxed number per goroutine.
+ */
+function scanHeaders(
+  plan: GoroutineCapturePlan,
+  gs: Float64Array,
+  hdr: CoalescedCopy,
+  alloc: TypedAlloc,
+): HeaderScan {
+  const n = gs.length;
+  const o = plan.layout.gOffsets;
+  const views = hdr.bufs.map(words);
+  const which = hdr.which;
+  const offsets = hdr.offsets;
+  const status = alloc.u32(n);
+  const lo = alloc.f64(n);
+  const hi = alloc.f64(n);
+  const pc = alloc.f64(n);
+  const sp = alloc.f64(n);
+  const source = alloc.u8(n);
+  const onM = alloc.i32(n);
+  const onMPtr = alloc.f64(n);
+  const labelPtrs = alloc.f64(n);
   const ms = new Set<number>();
-  const labelPtrs = new Set<number>();
-  for (let i = 0; i < count; i++) {
-    if (hw[i] === UNREAD || gs[i]! % 8 !== 0) continue; // a g is 8-aligned: this one is garbage
-    const w = hb[hw[i]!]!;
-    const at = ho[i]!;
-    const m = f64(w, at + o.m);
-    const locked = f64(w, at + o.lockedm);
-    if (m !== 0) ms.add(m);
-    if (locked !== 0) ms.add(locked);
-    const l = f64(w, at + o.labels);
-    if (l !== 0) labelPtrs.add(l);
+  let nOnM = 0;
+  let nLabels = 0;
+  const wStatus = o.atomicstatus >> 2;
+  const wLo = o.stackLo >> 2;
+  const wHi = o.stackHi >> 2;
+  const wSchedPc = o.schedPc >> 2;
+  const wSchedSp = o.schedSp >> 2;
+  const wSyscallPc = o.syscallpc >> 2;
+  const wSyscallSp = o.syscallsp >> 2;
+  const wM = o.m >> 2;
+  const wLocked = o.lockedm >> 2;
+  const wLabels = o.labels >> 2;
+  const scanBit = plan.scanBit;
+  const running = plan.running;
+  for (let i = 0; i < n; i++) {
+    const k = which[i]!;
+    if (k === UNREAD || gs[i]! % 8 !== 0) {
+      status[i] = NO_STACK; // unreadable, or not 8-aligned: garbage
+      continue;
+    }
+    const w = views[k]!;
+    const b = offsets[i]! / 4;
+    const st = w[b + wStatus]! & ~scanBit;
+    if ((w[b + wLabels]! | w[b + wLabels + 1]!) !== 0) labelPtrs[nLabels++] = u64w(w, b + wLabels);
+    if ((w[b + wLocked]! | w[b + wLocked + 1]!) !== 0) ms.add(u64w(w, b + wLocked));
+    if ((w[b + wM]! | w[b + wM + 1]!) !== 0) {
+      const m = u64w(w, b + wM);
+      ms.add(m);
+      onM[nOnM] = i;
+      onMPtr[nOnM++] = m;
+    }
+    if (plan.dead.has(st)) {
+      status[i] = NO_STACK;
+      continue;
+    }
+    status[i] = st;
+    lo[i] = u64w(w, b + wLo);
+    hi[i] = u64w(w, b + wHi);
+    if ((w[b + wSyscallSp]! | w[b + wSyscallSp + 1]!) !== 0) {
+      pc[i] = u64w(w, b + wSyscallPc);
+      sp[i] = u64w(w, b + wSyscallSp);
+      source[i] = StartSource.Syscall;
+    } else {
+      pc[i] = u64w(w, b + wSchedPc);
+      sp[i] = u64w(w, b + wSchedSp);
+      // A running goroutine's g.sched is stale; its thread's registers replace it (startOnThreads).
+      source[i] = st === running ? StartSource.SchedStale : StartSource.Sched;
+    }
   }
-  const mList = [...ms];
-  const mBytes = mem.readBatch(mList.map((m) => ({ address: addr(m + plan.mStart), size: plan.mSize })));
-  const mInfo = new Map<number, { tid: number; curg: number; vdsoSp: number; vdsoPc: number }>();
+  return {
+    status,
+    lo,
+    hi,
+    pc,
+    sp,
+    source,
+    onM: onM.subarray(0, nOnM),
+    onMPtr: onMPtr.subarray(0, nOnM),
+    ms: [...ms],
+    labels: distinct(labelPtrs.subarray(0, nLabels), alloc),
+  };
+}
+
+/** What a capture needs of one m. */
+interface MInfo {
+  readonly tid: number;
+  readonly curg: number;
+  readonly vdsoSp: number;
+  readonly vdsoPc: number;
+}
+
+/** Copies the part of each m that says which thread runs it, its current g and vDSO state. */
+function readMs(
+  plan: GoroutineCapturePlan,
+  mem: BatchMemory,
+  copied: CopiedMemory,
+  ms: readonly number[],
+): Map<number, MInfo> {
+  const bytes = mem.readBatch(ms.map((m) => ({ address: addr(m + plan.mStart), size: plan.mSize })));
+  const out = new Map<number, MInfo>();
   const mo = plan.layout.mOffsets;
-  for (let i = 0; i < mList.length; i++) {
-    const b = mBytes[i];
+  for (let i = 0; i < ms.length; i++) {
+    const b = bytes[i];
     if (!b) continue;
-    copied.add(addr(mList[i]! + plan.mStart), b);
+    copied.add(addr(ms[i]! + plan.mStart), b);
     const at = (off: number | undefined) => (off === undefined ? 0 : u64At(b, off - plan.mStart));
-    mInfo.set(mList[i]!, {
+    out.set(ms[i]!, {
       tid: at(mo.procid),
       curg: at(mo.curg),
       vdsoSp: at(plan.mVdsoSp),
       vdsoPc: at(plan.mVdsoPc),
     });
   }
-  if (labelPtrs.size > 0) captureLabels(plan.layout, mem, [...labelPtrs], copied);
+  return out;
+}
 
-  phase('ms-labels');
-  // 5. Where each stack starts, and the used part of each stack.
+/**
+ * For the g's on an m: a goroutine inside the vDSO starts at m.vdsoPC/SP, a running one at its
+ * thread's registers (when its thread's sp is on its stack). Updates the scan in place and
+ * returns, per g, the tid whose registers were used (0 for none).
+ */
+function startOnThreads(
+  plan: GoroutineCapturePlan,
+  gs: Float64Array,
+  scan: HeaderScan,
+  mInfo: ReadonlyMap<number, MInfo>,
+  threads: readonly ThreadState[],
+  alloc: TypedAlloc,
+): Int32Array {
+  const threadOf = alloc.i32(gs.length);
   const byTid = new Map<number, ThreadState>();
   for (const t of threads) byTid.set(t.tid, t);
-  const startPc = new Float64Array(count);
-  const startSp = new Float64Array(count);
-  const source = new Uint8Array(count);
-  const threadOf = new Int32Array(count);
-  const stackLo = new Float64Array(count);
-  const stackEnd = new Float64Array(count);
-  let nStacks = 0;
-  let stackBytes = 0;
-  for (let i = 0; i < count; i++) {
-    if (hw[i] === UNREAD || gs[i]! % 8 !== 0) continue;
-    const w = hb[hw[i]!]!;
-    const at = ho[i]!;
-    const status = w[(at + o.atomicstatus) >> 2]! & ~plan.scanBit;
-    if (plan.dead.has(status)) continue;
-    const lo = f64(w, at + o.stackLo);
-    const hi = f64(w, at + o.stackHi);
-    const syscallsp = f64(w, at + o.syscallsp);
-    let pc = f64(w, at + o.schedPc);
-    let sp = f64(w, at + o.schedSp);
-    let src: StartSource = StartSource.Sched;
-    if (syscallsp !== 0) {
-      pc = f64(w, at + o.syscallpc);
-      sp = syscallsp;
-      src = StartSource.Syscall;
-    }
-    const mp = f64(w, at + o.m);
-    const m = mp === 0 ? undefined : mInfo.get(mp);
-    if (m && m.curg === gs[i] && m.vdsoSp !== 0 && m.vdsoSp >= lo && m.vdsoSp < hi) {
-      pc = m.vdsoPc;
-      sp = m.vdsoSp;
-      src = StartSource.Vdso;
-    } else if (status === plan.running && syscallsp === 0) {
-      const t = m && m.curg === gs[i] ? byTid.get(m.tid) : undefined;
-      if (t && t.sp >= lo && t.sp < hi) {
-        pc = t.pc;
-        sp = t.sp;
-        src = StartSource.Thread;
+  const { status, lo, hi, pc, sp, source } = scan;
+  for (let j = 0; j < scan.onM.length; j++) {
+    const i = scan.onM[j]!;
+    const st = status[i]!;
+    const m = mInfo.get(scan.onMPtr[j]!);
+    if (st === NO_STACK || !m || m.curg !== gs[i]) continue;
+    if (m.vdsoSp !== 0 && m.vdsoSp >= lo[i]! && m.vdsoSp < hi[i]!) {
+      pc[i] = m.vdsoPc;
+      sp[i] = m.vdsoSp;
+      source[i] = StartSource.Vdso;
+    } else if (st === plan.running && source[i] !== StartSource.Syscall) {
+      const t = byTid.get(m.tid);
+      if (t && t.sp >= lo[i]! && t.sp < hi[i]!) {
+        pc[i] = t.pc;
+        sp[i] = t.sp;
+        source[i] = StartSource.Thread;
         threadOf[i] = t.tid;
-      } else src = StartSource.SchedStale;
-    }
-    startPc[i] = pc;
-    startSp[i] = sp;
-    source[i] = src;
-    const size = Math.min(hi - sp, plan.maxStackBytes);
-    if (
-      sp >= lo &&
-      sp < hi &&
-      lo > 0 &&
-      hi - lo <= MAX_GO_STACK &&
-      stackBytes + size <= plan.maxTotalStackBytes
-    ) {
-      stackLo[nStacks] = sp;
-      stackEnd[nStacks++] = sp + size;
-      stackBytes += size;
+      }
     }
   }
-  // Read the stacks in address order, so that neighbours can be joined.
-  const stacks = orderRanges(stackLo.subarray(0, nStacks), stackEnd.subarray(0, nStacks));
-  phase('plan-stacks');
-  const join = stacks.disjoint ? STACK_JOIN_GAP : 0;
-  readPacked(mem, copied, stacks.addresses, stacks.sizes, nStacks, join);
-  if (count > 0) bytesPerGoroutine.set(plan, (hdr.bytes + stackBytes) / count);
-  phase('stacks');
-  return {
-    plan,
-    memory: copied,
-    gs,
-    startPc,
-    startSp,
-    source,
-    threadOf,
-    threads,
-    monotonicNs,
-    allglen,
-    truncated,
-    ms: performance.now() - t0,
-    phases,
-  };
+  return threadOf;
+}
+
+/**
+ * The used part [sp, stack.hi) of every live stack that looks sane, in g order: stacks are
+ * allocated about as the g's are, so neighbours mostly follow each other and are joined into
+ * one remote range; an out-of-order one only starts a range of its own (joining is safe for
+ * any order and overlaps, see VmReader.readInto), which costs less than sorting in the pause.
+ */
+function usedStacks(
+  plan: GoroutineCapturePlan,
+  scan: HeaderScan,
+  alloc: TypedAlloc,
+): { addresses: Float64Array; sizes: Float64Array; bytes: number } {
+  const { status, lo, hi, sp } = scan;
+  const n = status.length;
+  const starts = alloc.f64(n);
+  const sizes = alloc.f64(n);
+  let count = 0;
+  let bytes = 0;
+  for (let i = 0; i < n; i++) {
+    if (status[i] === NO_STACK) continue;
+    const s = sp[i]!;
+    const l = lo[i]!;
+    const h = hi[i]!;
+    const size = Math.min(h - s, plan.maxStackBytes);
+    if (s >= l && s < h && l > 0 && h - l <= MAX_GO_STACK && bytes + size <= plan.maxTotalStackBytes) {
+      starts[count] = s;
+      sizes[count++] = size;
+      bytes += size;
+    }
+  }
+  return { addresses: starts.subarray(0, count), sizes: sizes.subarray(0, count), bytes };
+}
+
+/** The distinct values of `xs`, ascending. */
+function distinct(xs: Float64Array, alloc: TypedAlloc): number[] {
+  const order = sortedOrder(xs, alloc);
+  const out: number[] = [];
+  for (let k = 0; k < order.length; k++) {
+    const x = xs[order[k]!]!;
+    if (out.length === 0 || out[out.length - 1] !== x) out.push(x);
+  }
+  return out;
 }
 
 /** A u32 view of a buffer (copied first if it is not 4-aligned). */
@@ -297,105 +462,11 @@ function words(b: Uint8Array): Uint32Array {
   return new Uint32Array(a.buffer, a.byteOffset, a.length >> 2);
 }
 
-/**
- * The permutation that sorts `keys` ascending: an LSD radix sort on 16-bit digits of
- * key - min (stable, no comparator calls, no garbage; 100k keys in about a millisecond).
- */
-export function sortedOrder(keys: ArrayLike<number>): Uint32Array {
-  const n = keys.length;
-  let order = new Uint32Array(n);
-  let min = Number.POSITIVE_INFINITY;
-  let max = Number.NEGATIVE_INFINITY;
-  let sorted = true;
-  for (let i = 0; i < n; i++) {
-    const k = keys[i]!;
-    order[i] = i;
-    if (k < max) sorted = false;
-    if (k < min) min = k;
-    if (k > max) max = k;
-  }
-  if (sorted) return order;
-  if (n < 4096) {
-    // Below this the radix passes over 64Ki counters cost more than a comparison sort.
-    const small = Array.from(order).sort((x, y) => keys[x]! - keys[y]!);
-    order.set(small);
-    return order;
-  }
-  if (max - min < 0x1_0000_0000) return radixU32(keys, min, max - min, order);
-  let tmp = new Uint32Array(n);
-  const counts = new Uint32Array(65536);
-  for (let div = 1; (max - min) / div >= 1; div *= 65536) {
-    counts.fill(0);
-    for (let i = 0; i < n; i++) counts[Math.floor((keys[i]! - min) / div) % 65536]!++;
-    for (let d = 1; d < 65536; d++) counts[d]! += counts[d - 1]!;
-    for (let j = n - 1; j >= 0; j--) {
-      const i = order[j]!;
-      tmp[--counts[Math.floor((keys[i]! - min) / div) % 65536]!] = i;
-    }
-    [order, tmp] = [tmp, order];
-  }
-  return order;
-}
+const TWO32 = 0x1_0000_0000;
 
-/** Bits per digit of radixU32: 2 KiB buckets stay in the L1 cache. */
-const DIGIT_BITS = 11;
-
-/**
- * sortedOrder for keys within 2^32 of `min`: keys - min as u32, then LSD passes of 11 bits
- * with integer arithmetic only (as many passes as `span` needs, at most three).
- */
-function radixU32(
-  keys: ArrayLike<number>,
-  min: number,
-  span: number,
-  first: Uint32Array<ArrayBuffer>,
-): Uint32Array<ArrayBuffer> {
-  let order = first;
-  const n = keys.length;
-  const k32 = new Uint32Array(n);
-  for (let i = 0; i < n; i++) k32[i] = keys[i]! - min;
-  let tmp = new Uint32Array(n);
-  const radix = 1 << DIGIT_BITS;
-  const mask = radix - 1;
-  const counts = new Uint32Array(radix);
-  for (let shift = 0; shift < 32 && span >>> shift !== 0; shift += DIGIT_BITS) {
-    counts.fill(0);
-    for (let i = 0; i < n; i++) counts[(k32[i]! >>> shift) & mask]!++;
-    let sum = 0;
-    for (let d = 0; d < radix; d++) {
-      const c = counts[d]!;
-      counts[d] = sum;
-      sum += c;
-    }
-    for (let j = 0; j < n; j++) {
-      const i = order[j]!;
-      tmp[counts[(k32[i]! >>> shift) & mask]!++] = i;
-    }
-    [order, tmp] = [tmp, order];
-  }
-  return order;
-}
-
-/**
- * Ranges [starts[i], ends[i]) in address order, with their sizes; `disjoint` says whether
- * no two overlap (the condition to join neighbours).
- */
-function orderRanges(
-  starts: Float64Array,
-  ends: Float64Array,
-): { addresses: Float64Array; sizes: Float64Array; disjoint: boolean } {
-  const n = starts.length;
-  const order = sortedOrder(starts);
-  const addresses = new Float64Array(n);
-  const sizes = new Float64Array(n);
-  let disjoint = true;
-  for (let k = 0; k < n; k++) {
-    const i = order[k]!;
-    addresses[k] = starts[i]!;
-    sizes[k] = ends[i]! - starts[i]!;
-    if (k > 0 && addresses[k - 1]! + sizes[k - 1]! > addresses[k]!) disjoint = false;
-  }
-  return { addresses, sizes, disjoint };
+/** The little-endian u64 at word index k of a u32 view, as a number. */
+function u64w(w: Uint32Array, k: number): number {
+  return w[k + 1]! * TWO32 + w[k]!;
 }
 
 /** Adapts a plain Memory (e.g. /proc/PID/mem) to BatchMemory: one read per range. */

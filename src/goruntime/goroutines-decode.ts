@@ -4,6 +4,7 @@
  * goroutine yields errors on that goroutine, never a failed snapshot.
  */
 import { type Address, addr } from '../common/address.js';
+import { sortedOrder } from '../common/radix-order.js';
 import { FUNC_ID_NORMAL } from '../gobinary/func-id.js';
 import type { GoBinary } from '../gobinary/go-binary.js';
 import { funcNameForPrint } from '../gobinary/inline-tree.js';
@@ -51,8 +52,14 @@ export function decodeGoroutines(
   let dead = 0;
   const creators = new Map<number, Omit<CreatedBy, 'parentId'> | null>();
   const starts = new Map<number, { name: string | undefined; system: boolean }>();
-  for (let i = 0; i < capture.gs.length; i++) {
-    const gp = addr(capture.gs[i]!);
+  // The capture keeps runtime.allgs order (no sorting inside the pause): report goroutines
+  // in address order, each once even if a damaged allgs lists it twice.
+  const gs = capture.gs;
+  const order = sortedOrder(gs);
+  for (let k = 0; k < order.length; k++) {
+    const i = order[k]!;
+    if (k > 0 && gs[i] === gs[order[k - 1]!]) continue;
+    const gp = addr(gs[i]!);
     let h: Uint8Array;
     try {
       h = mem.read(gp, plan.gSize);

@@ -118,7 +118,7 @@ function snapshotPaused(pid: number, plan: PreparedProcess, opts: SnapshotOption
   try {
     // Fault in the buffer the copy will land in before stopping anything: first touches of
     // fresh pages cost microseconds each on VMs.
-    reserveForCapture(plan.goroutines, reader);
+    const reserved = reserveForCapture(plan.goroutines, reader);
     const t0 = performance.now();
     const paused = pauseProcess(pid, opts.pause);
     const tStopped = performance.now();
@@ -129,7 +129,7 @@ function snapshotPaused(pid: number, plan: PreparedProcess, opts: SnapshotOption
     let tValues = tStopped;
     try {
       const threads = paused.threads.map((t) => ({ tid: t.tid, pc: t.regs.pc, sp: t.regs.sp }));
-      capture = captureGoroutines(plan.goroutines, reader, threads);
+      capture = captureGoroutines(plan.goroutines, reader, threads, { scratch: reserved.scratch });
       tCopied = performance.now();
       if (plan.functions.size > 0) {
         // Values must be consistent with the stacks: find the frames and read what the

@@ -7,13 +7,10 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
+import { sortedOrder } from '../../src/common/radix-order.js';
 import { GoBinary } from '../../src/gobinary/go-binary.js';
 import type { Goroutine } from '../../src/goruntime/goroutines.js';
-import {
-  captureGoroutines,
-  planGoroutineCapture,
-  sortedOrder,
-} from '../../src/goruntime/goroutines-capture.js';
+import { captureGoroutines, planGoroutineCapture } from '../../src/goruntime/goroutines-capture.js';
 import { decodeGoroutines } from '../../src/goruntime/goroutines-decode.js';
 import { type DumpFrame, type DumpGoroutine, parseGoroutineDump } from '../../src/goruntime/stack-dump.js';
 import { executableImage } from '../../src/proc/maps.js';
