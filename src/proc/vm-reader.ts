@@ -8,11 +8,23 @@
  * than `joinGap` are read as one remote range, the bytes between them going to a scratch
  * buffer), and the first write to a fresh page of our own memory costs a page fault
  * (1.5–5 µs), so a reader can reserve pre-faulted memory before a pause (`reserve`).
+ * Large reads are shared with a second thread (copy-helper.ts; the loop itself is in
+ * vm-read-ranges.ts), since the target is stopped and our second core idle.
  */
 import type { Address } from '../common/address.js';
 import { PeriscopeError } from '../common/errors.js';
-import { bufferAddress, Errno, type Libc, libc } from './libc.js';
+import {
+  armCopyHelper,
+  copyThreadsDisabled,
+  DEFAULT_ARM_MS,
+  readSplit,
+  startCopyHelper,
+} from './copy-helper.js';
+import { bufferAddress, type Libc, libc } from './libc.js';
 import { type Memory, MemoryError, ProcMemFile } from './memory.js';
+import { clampJoinGap, RangeReadState, ReadStatus, readRanges } from './vm-read-ranges.js';
+
+export { MAX_IOVECS, MAX_JOIN_GAP } from './vm-read-ranges.js';
 
 /** One range of target memory to read. */
 export interface MemRange {
@@ -49,13 +61,13 @@ export interface VmReaderOptions {
    * each time); 0 reserves nothing.
    */
   reserveBytes?: number;
+  /**
+   * Threads for large readInto calls: 2 (default) lets this thread's copy helper read part
+   * of them (copy-helper.ts), 1 reads on the calling thread only. PERISCOPE_COPY_THREADS=1
+   * forces 1.
+   */
+  threads?: 1 | 2;
 }
-
-/** Most iovecs the kernel accepts per call (IOV_MAX). */
-export const MAX_IOVECS = 1024;
-
-/** Largest gap readInto joins over (the scratch buffer's size). */
-export const MAX_JOIN_GAP = 64 << 10;
 
 /** Bytes taken with takeBuffer by the last reader of each process (bounded, oldest dropped). */
 const takenByPid = new Map<number, number>();
@@ -66,25 +78,12 @@ export class VmReader implements Memory {
   readonly pid: number;
   private lib: Libc | undefined;
   private procMem: ProcMemFile | undefined;
-  private readonly localIov = Buffer.alloc(MAX_IOVECS * 16);
-  private readonly remoteIov = Buffer.alloc(MAX_IOVECS * 16);
-  private readonly local32 = new Uint32Array(this.localIov.buffer, this.localIov.byteOffset, MAX_IOVECS * 4);
-  private readonly remote32 = new Uint32Array(
-    this.remoteIov.buffer,
-    this.remoteIov.byteOffset,
-    MAX_IOVECS * 4,
-  );
-  /** Per range of the current call: index, end of its bytes in the call's local stream, dest offset. */
-  private readonly callIdx = new Int32Array(MAX_IOVECS);
-  private readonly callEnd = new Float64Array(MAX_IOVECS);
-  private readonly callDest = new Float64Array(MAX_IOVECS);
-  private scratch: Buffer | undefined;
+  private readonly threads: 1 | 2;
+  /** Iovecs and scratch of this thread's reads; bytesRead, gapBytes and calls (the helper's part added). */
+  private readonly state = new RangeReadState();
   private arena: Buffer | undefined;
   private arenaUsed = 0;
   private counts = {
-    bytesRead: 0,
-    gapBytes: 0,
-    calls: 0,
     ranges: 0,
     unreadable: 0,
     buffered: 0,
@@ -94,6 +93,7 @@ export class VmReader implements Memory {
   /** A reader for process `pid` (see VmReaderOptions for the fallback and the reserve). */
   constructor(pid: number, opts: VmReaderOptions = {}) {
     this.pid = pid;
+    this.threads = opts.threads === 1 || copyThreadsDisabled() ? 1 : 2;
     if (opts.forceFallback) this.procMem = new ProcMemFile(pid);
     else {
       try {
@@ -109,15 +109,33 @@ export class VmReader implements Memory {
 
   /**
    * Reserves `bytes` of pre-faulted memory that takeBuffer hands out first. Call it outside
-   * a pause: touching fresh pages is what makes it slow.
+   * a pause: touching fresh pages is what makes it slow. Also starts the copy helper.
    */
   reserve(bytes: number): void {
+    this.startHelper();
     const free = this.arena ? this.arena.length - this.arenaUsed : 0;
     if (bytes <= free) return;
     const arena = Buffer.allocUnsafeSlow(bytes);
     arena.fill(0); // fault every page in now
     this.arena = arena;
     this.arenaUsed = 0;
+  }
+
+  /**
+   * Starts this thread's copy helper unless this reader reads on one thread (idempotent;
+   * it is usable tens of milliseconds later, until then reads run on one thread). Call it
+   * outside a pause.
+   */
+  startHelper(): void {
+    if (this.threads > 1 && !this.procMem) startCopyHelper();
+  }
+
+  /**
+   * Call right before pausing: the copy helper spins for `ms` milliseconds instead of
+   * sleeping, so that reads during the pause start on both threads at once.
+   */
+  armHelper(ms = DEFAULT_ARM_MS): void {
+    if (this.threads > 1 && !this.procMem) armCopyHelper(ms);
   }
 
   /**
@@ -179,7 +197,8 @@ export class VmReader implements Memory {
    * read entirely, else 0. Makes no object per range. A range that starts at most `joinGap`
    * bytes after the previous one ends is read with it as one remote range (pass ranges in
    * ascending address order to benefit); a failed joined read is retried without joining,
-   * so a gap that is unmapped costs nothing but time. Returns the number of unreadable ranges.
+   * so a gap that is unmapped costs nothing but time. Large reads are shared with the copy
+   * helper when it is running (startHelper). Returns the number of unreadable ranges.
    */
   readInto(
     addresses: ArrayLike<number>,
@@ -191,24 +210,20 @@ export class VmReader implements Memory {
     joinGap = 0,
   ): number {
     this.counts.ranges += count;
-    const gap = Math.min(Math.max(joinGap, 0), MAX_JOIN_GAP);
-    if (gap > 0 && (!this.scratch || this.scratch.length < gap)) this.scratch = Buffer.alloc(gap);
-    let i = 0;
-    let off = destOffset;
-    let noJoinBefore = 0;
-    while (i < count) {
-      if (this.procMem) {
-        for (; i < count; i++) {
-          ok[i] = this.readFallback(addresses[i]!, sizes[i]!, dest, off) ? 1 : 0;
-          off += sizes[i]!;
-        }
-        break;
-      }
-      const next = this.readChunk(addresses, sizes, count, dest, i, off, ok, gap, noJoinBefore);
-      i = next.index;
-      off = next.offset;
-      noJoinBefore = next.noJoinBefore;
-    }
+    const gap = clampJoinGap(joinGap);
+    this.state.ensureScratch(gap);
+    const base = bufferAddress(dest);
+    const readHere = (first: number, end: number, offset: number): void =>
+      this.readSpan(addresses, sizes, first, end, dest, base, offset, ok, gap);
+    const helped =
+      this.threads > 1 && !this.procMem
+        ? readSplit(this.pid, addresses, sizes, count, dest, destOffset, ok, gap, readHere)
+        : undefined;
+    if (helped) {
+      this.state.bytesRead += helped.bytesRead;
+      this.state.gapBytes += helped.gapBytes;
+      this.state.calls += helped.calls;
+    } else readHere(0, count, destOffset);
     let bad = 0;
     for (let k = 0; k < count; k++) if (!ok[k]) bad++;
     this.counts.unreadable += bad;
@@ -217,7 +232,8 @@ export class VmReader implements Memory {
 
   /** Counters since the reader was made. */
   stats(): ReadStats {
-    return { ...this.counts, fallback: this.procMem !== undefined };
+    const { bytesRead, gapBytes, calls } = this.state;
+    return { bytesRead, gapBytes, calls, ...this.counts, fallback: this.procMem !== undefined };
   }
 
   /** Releases the /proc/PID/mem descriptor, if the fallback opened one. */
@@ -226,125 +242,63 @@ export class VmReader implements Memory {
   }
 
   /**
-   * One process_vm_readv call for ranges[first...]; returns where to go on: the next range,
-   * its offset in dest, and the first range that may be joined to its predecessor again.
+   * Reads ranges first..end-1 on this thread from `offset` of dest (at address `base`): with
+   * process_vm_readv, or /proc/PID/mem once that is found unavailable.
    */
-  private readChunk(
+  private readSpan(
     addresses: ArrayLike<number>,
     sizes: ArrayLike<number>,
-    count: number,
-    dest: Buffer,
     first: number,
-    firstOffset: number,
+    end: number,
+    dest: Buffer,
+    base: number,
+    offset: number,
     ok: Uint8Array,
-    joinGap: number,
-    noJoinBefore: number,
-  ): { index: number; offset: number; noJoinBefore: number } {
-    const lib = this.lib as Libc;
-    const base = bufferAddress(dest);
-    const scratch = joinGap > 0 ? bufferAddress(this.scratch as Buffer) : 0;
-    const local = this.local32;
-    const remote = this.remote32;
-    let nl = 0; // local iovecs
-    let nr = 0; // remote iovecs
-    let k = 0; // ranges in this call
-    let pos = 0; // bytes of the local stream
-    let runEnd = -1;
+    gap: number,
+  ): void {
     let i = first;
-    let off = firstOffset;
-    for (; i < count; i++) {
-      const a = addresses[i]!;
-      const size = sizes[i]!;
-      if (size === 0) {
-        ok[i] = 1;
-        continue;
+    let off = offset;
+    while (i < end) {
+      if (this.procMem) {
+        for (; i < end; i++) {
+          ok[i] = this.readFallback(addresses[i]!, sizes[i]!, dest, off) ? 1 : 0;
+          off += sizes[i]!;
+        }
+        return;
       }
-      const d = a - runEnd;
-      if (nr > 0 && i >= noJoinBefore && d >= 0 && d <= joinGap) {
-        if (nl + (d > 0 ? 2 : 1) > MAX_IOVECS) break;
-        if (d > 0) setIov(local, nl++, scratch, d);
-        setIov(local, nl++, base + off, size);
-        const rl = (nr - 1) * 4 + 2;
-        setU64(remote, rl, getU64(remote, rl) + d + size);
-        pos += d;
-      } else {
-        if (nl + 1 > MAX_IOVECS) break;
-        setIov(local, nl++, base + off, size);
-        setIov(remote, nr++, a, size);
-      }
-      pos += size;
-      runEnd = a + size;
-      this.callIdx[k] = i;
-      this.callEnd[k] = pos;
-      this.callDest[k] = off;
-      k++;
-      off += size;
+      const st = readRanges(
+        this.lib as Libc,
+        this.pid,
+        addresses,
+        sizes,
+        i,
+        end,
+        base,
+        off,
+        ok,
+        gap,
+        this.state,
+      );
+      if (st === ReadStatus.Done) return;
+      if (st === ReadStatus.Exited) throw new PeriscopeError('not-found', `process ${this.pid} exited`);
+      this.procMem = new ProcMemFile(this.pid); // ENOSYS or EPERM: go on through /proc/PID/mem
+      i = this.state.stopIndex;
+      off = this.state.stopOffset;
     }
-    if (k === 0) return { index: i, offset: off, noJoinBefore };
-    let n = lib.processVmReadv(this.pid, this.localIov, nl, this.remoteIov, nr);
-    this.counts.calls++;
-    if (n < 0) {
-      const errno = lib.errno();
-      if (errno === Errno.ESRCH) throw new PeriscopeError('not-found', `process ${this.pid} exited`);
-      if (errno === Errno.ENOSYS || errno === Errno.EPERM) {
-        this.procMem = new ProcMemFile(this.pid);
-        return { index: first, offset: firstOffset, noJoinBefore };
-      }
-      n = 0; // EFAULT (or anything else): nothing was copied, so the first range is unreadable
-    }
-    let useful = 0;
-    for (let j = 0; j < k; j++) {
-      const end = this.callEnd[j]!;
-      const idx = this.callIdx[j]!;
-      const size = sizes[idx]!;
-      if (end <= n) {
-        ok[idx] = 1;
-        useful += size;
-        continue;
-      }
-      this.counts.bytesRead += useful;
-      this.counts.gapBytes += Math.max(0, Math.min(n, pos) - useful);
-      if (n < end - size) {
-        // The copy stopped in the gap before this range: read it again on its own.
-        return { index: idx, offset: this.callDest[j]!, noJoinBefore: idx + 1 };
-      }
-      ok[idx] = 0; // the copy stopped inside this range: unreadable
-      return { index: idx + 1, offset: this.callDest[j]! + size, noJoinBefore: idx + 2 };
-    }
-    this.counts.bytesRead += useful;
-    this.counts.gapBytes += pos - useful;
-    return { index: i, offset: off, noJoinBefore };
   }
 
   private readFallback(address: number, size: number, dest: Buffer, offset: number): boolean {
     if (size === 0) return true;
     try {
       const bytes = (this.procMem as ProcMemFile).read(address as Address, size);
-      this.counts.calls++;
-      this.counts.bytesRead += size;
+      this.state.calls++;
+      this.state.bytesRead += size;
       dest.set(bytes, offset);
       return true;
     } catch (e) {
-      this.counts.calls++;
+      this.state.calls++;
       if (e instanceof MemoryError) return false;
       throw e;
     }
   }
-}
-
-/** Writes iovec k (base, len) into a u32 view of an iovec array. */
-function setIov(view: Uint32Array, k: number, base: number, len: number): void {
-  setU64(view, k * 4, base);
-  setU64(view, k * 4 + 2, len);
-}
-
-/** Writes a non-negative integer below 2^53 as a little-endian u64 at word index k of a u32 view. */
-function setU64(view: Uint32Array, k: number, value: number): void {
-  view[k] = value >>> 0;
-  view[k + 1] = Math.floor(value / 0x1_0000_0000);
-}
-
-/** Reads the little-endian u64 at word index k of a u32 view. */
-function getU64(view: Uint32Array, k: number): number {
-  return view[k + 1]! * 0x1_0000_0000 + view[k]!;
 }
