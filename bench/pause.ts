@@ -121,11 +121,13 @@ function captureOnce(pid: number, r: Result): void {
   try {
     const reserved = reserveForCapture(plan.goroutines, reader); // as take-snapshot does before pausing
     const paused = pauseProcess(pid);
+    reader.armHelper(1000, reserved.bytes);
     let phases: Readonly<Record<string, number>> = {};
     try {
       const threads = paused.threads.map((x) => ({ tid: x.tid, pc: x.regs.pc, sp: x.regs.sp }));
       phases = captureGoroutines(plan.goroutines, reader, threads, { scratch: reserved.scratch }).phases;
     } finally {
+      reader.disarmHelper();
       paused.resume();
     }
     const add = (name: string, ns: number): void => {

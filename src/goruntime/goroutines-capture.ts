@@ -24,6 +24,7 @@ import {
 
 export type { BatchMemory } from './copied-memory.js';
 
+import type { PackedStacks } from './frame-hosts.js';
 import type { GoroutineCapturePlan } from './goroutines-plan.js';
 import { captureLabels } from './labels.js';
 
@@ -89,6 +90,8 @@ export interface GoroutineCapture {
   /** Tid of the thread whose registers started the walk (source Thread), else 0. */
   readonly threadOf: Int32Array;
   readonly threads: readonly ThreadState[];
+  /** The copied stacks back to back, with the goroutine each belongs to (for scans without the index). */
+  readonly packedStacks: PackedStacks;
   /** CLOCK_MONOTONIC (the clock of runtime.nanotime) when the capture started. */
   readonly monotonicNs: bigint;
   /** runtime.allglen as read. */
@@ -174,7 +177,15 @@ export function captureGoroutines(
   const threadOf = startOnThreads(plan, gs, scan, mInfo, threads, alloc);
   const stacks = usedStacks(plan, scan, alloc);
   phase('plan-stacks');
-  readPacked(mem, copied, stacks.addresses, stacks.sizes, stacks.addresses.length, STACK_JOIN_GAP, alloc);
+  const packed = readPacked(
+    mem,
+    copied,
+    stacks.addresses,
+    stacks.sizes,
+    stacks.addresses.length,
+    STACK_JOIN_GAP,
+    alloc,
+  );
   if (gs.length > 0) bytesPerGoroutine.set(plan, (hdr.bytes + stacks.bytes) / gs.length);
   phase('stacks');
   return {
@@ -186,6 +197,7 @@ export function captureGoroutines(
     source: scan.source,
     threadOf,
     threads,
+    packedStacks: { buf: packed.buf, sizes: stacks.sizes, ok: packed.ok, owner: stacks.owner },
     monotonicNs,
     allglen,
     truncated,
@@ -423,11 +435,12 @@ function usedStacks(
   plan: GoroutineCapturePlan,
   scan: HeaderScan,
   alloc: TypedAlloc,
-): { addresses: Float64Array; sizes: Float64Array; bytes: number } {
+): { addresses: Float64Array; sizes: Float64Array; owner: Int32Array; bytes: number } {
   const { status, lo, hi, sp } = scan;
   const n = status.length;
   const starts = alloc.f64(n);
   const sizes = alloc.f64(n);
+  const owner = alloc.i32(n);
   let count = 0;
   let bytes = 0;
   for (let i = 0; i < n; i++) {
@@ -438,11 +451,17 @@ function usedStacks(
     const size = Math.min(h - s, plan.maxStackBytes);
     if (s >= l && s < h && l > 0 && h - l <= MAX_GO_STACK && bytes + size <= plan.maxTotalStackBytes) {
       starts[count] = s;
+      owner[count] = i;
       sizes[count++] = size;
       bytes += size;
     }
   }
-  return { addresses: starts.subarray(0, count), sizes: sizes.subarray(0, count), bytes };
+  return {
+    addresses: starts.subarray(0, count),
+    sizes: sizes.subarray(0, count),
+    owner: owner.subarray(0, count),
+    bytes,
+  };
 }
 
 /** The distinct values of `xs`, ascending. */

@@ -22,6 +22,8 @@ export interface DecodeOptions {
   maxFrames?: number;
   /** Report dead goroutines too (default: skip them, as Go's traceback does). */
   includeDead?: boolean;
+  /** Decode only the goroutines i with only[i] set (indices into capture.gs). */
+  only?: Uint8Array;
 }
 
 const NO_STACK: Stack = {
@@ -59,6 +61,7 @@ export function decodeGoroutines(
   for (let k = 0; k < order.length; k++) {
     const i = order[k]!;
     if (k > 0 && gs[i] === gs[order[k - 1]!]) continue;
+    if (opts.only && !opts.only[i]) continue;
     const gp = addr(gs[i]!);
     let h: Uint8Array;
     try {

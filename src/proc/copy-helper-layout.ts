@@ -29,6 +29,8 @@ export const Ctl = {
   JOB_SEQ: 10,
   /** 1 while the helper spins (a job starts within microseconds), 0 while it sleeps. */
   SPINNING: 11,
+  /** The CPU the poster ran on when it armed the helper (-1: unknown): the helper moves off it. */
+  POSTER_CPU: 12,
 } as const;
 
 /** Words in the control block. */

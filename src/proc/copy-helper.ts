@@ -25,14 +25,16 @@ import {
   type SharedRanges,
   type SharedRangesMessage,
 } from './copy-helper-layout.js';
-import { bufferAddress } from './libc.js';
+import { bufferAddress, libc } from './libc.js';
 
 /**
- * Reads below this many bytes stay on one thread while the helper spins (armed): below it
- * the hand-off costs about what it saves (measured: 234 KiB of 600-byte ranges, 146 µs on one
- * thread and 144 µs on two; 469 KiB, 288 µs and 181 µs).
+ * Reads below this many bytes stay on one thread while the helper spins (armed). In
+ * isolation the hand-off pays from about 400 KiB (234 KiB of 600-byte ranges: 146 µs on one
+ * thread, 144 µs on two; 469 KiB: 288 µs and 181 µs), but inside a whole snapshot of 1k
+ * goroutines (1 MB copied) a split pause was no shorter and more often longer, on this
+ * 2-core VM: the second core is also the one the target's threads and V8's own threads need.
  */
-export const MIN_SPLIT_BYTES = 256 << 10;
+export const MIN_SPLIT_BYTES = 2 << 20;
 
 /**
  * The same while the helper sleeps: waking it costs 50 µs to milliseconds, so only reads
@@ -169,9 +171,24 @@ export function armCopyHelper(ms = DEFAULT_ARM_MS): void {
   const h = helper;
   if (!h || h.dead || h.disabled || Atomics.load(h.ctl, Ctl.READY) !== 1) return;
   Atomics.store(h.ctl, Ctl.ARM_MS, Math.max(0, Math.min(Math.round(ms), 1000)));
+  Atomics.store(h.ctl, Ctl.POSTER_CPU, ms > 0 ? posterCpu() : -1);
   Atomics.add(h.ctl, Ctl.ARM_SEQ, 1);
   Atomics.add(h.ctl, Ctl.WAKE, 1);
   Atomics.notify(h.ctl, Ctl.WAKE);
+}
+
+/** The CPU this thread runs on, or -1. */
+function posterCpu(): number {
+  try {
+    return libc().currentCpu();
+  } catch {
+    return -1;
+  }
+}
+
+/** Call right after resuming: the helper stops spinning and sleeps until the next job or arm. */
+export function disarmCopyHelper(): void {
+  armCopyHelper(0);
 }
 
 /**

@@ -14,9 +14,20 @@ export interface Libc {
   ptraceBuf(request: number, tid: number, addr: number, data: Buffer): number;
   /** waitpid(tid, &status, options): tid, 0 (WNOHANG, nothing yet) or -1; status in status[0]. */
   waitpid(tid: number, status: [number], options: number): number;
+  /** sched_yield(): lets another runnable thread have this CPU (e.g. a target thread that must run to stop). */
+  schedYield(): void;
+  /** sched_getcpu(): the CPU this thread runs on now (-1 when unknown). */
+  currentCpu(): number;
+  /** The CPUs this thread may run on (sched_getaffinity); empty when unknown. */
+  threadCpus(): number[];
+  /** Restricts this thread to `cpus` (sched_setaffinity); false when refused. */
+  setThreadCpus(cpus: readonly number[]): boolean;
   /** errno as left by the last call made through koffi on this thread. */
   errno(): number;
 }
+
+/** Bytes of a cpu_set_t (1024 CPUs). */
+const CPU_SET_BYTES = 128;
 
 let bound: Libc | undefined;
 let loadError: Error | undefined;
@@ -33,11 +44,32 @@ export function libc(): Libc {
     const ptw = lib.func('long ptrace(long req, int pid, uintptr_t addr, uintptr_t data)');
     const ptb = lib.func('long ptrace(long req, int pid, uintptr_t addr, void *data)');
     const wp = lib.func('int waitpid(int pid, _Out_ int *status, int options)');
+    const sy = lib.func('int sched_yield()');
+    const gc = lib.func('int sched_getcpu()');
+    const gaff = lib.func('int sched_getaffinity(int pid, size_t size, void *mask)');
+    const saff = lib.func('int sched_setaffinity(int pid, size_t size, void *mask)');
+    const mask = Buffer.alloc(CPU_SET_BYTES);
     bound = {
       processVmReadv: (pid, local, lc, remote, rc) => pvr(pid, local, lc, remote, rc, 0) as number,
       ptraceWord: (req, tid, a, d) => Number(ptw(req, tid, a, d)),
       ptraceBuf: (req, tid, a, d) => Number(ptb(req, tid, a, d)),
       waitpid: (tid, status, options) => wp(tid, status, options) as number,
+      schedYield: () => {
+        sy();
+      },
+      currentCpu: () => gc() as number,
+      threadCpus: () => {
+        mask.fill(0);
+        if ((gaff(0, CPU_SET_BYTES, mask) as number) !== 0) return [];
+        const out: number[] = [];
+        for (let c = 0; c < CPU_SET_BYTES * 8; c++) if (mask[c >> 3]! & (1 << (c & 7))) out.push(c);
+        return out;
+      },
+      setThreadCpus: (cpus) => {
+        mask.fill(0);
+        for (const c of cpus) if (c >= 0 && c < CPU_SET_BYTES * 8) mask[c >> 3]! |= 1 << (c & 7);
+        return (saff(0, CPU_SET_BYTES, mask) as number) === 0;
+      },
       errno: () => koffi.errno(),
     };
     return bound;

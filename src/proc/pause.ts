@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { PeriscopeError } from '../common/errors.js';
-import { Errno } from './libc.js';
+import { Errno, libc } from './libc.js';
 import { tracerOf } from './process-info.js';
 import { getRegs, interrupt, pollStop, seize } from './ptrace.js';
 import type { Registers } from './regs.amd64.js';
@@ -141,7 +141,10 @@ export function pauseProcess(pid: number, opts: PauseOptions = {}): Paused {
       const fresh = tids.filter((t) => !held.has(t));
       if (fresh.length === 0) break;
       rounds++;
-      for (const tid of fresh) attach(pid, tid, held);
+      // Seizing stops nothing: seize every new thread first, then interrupt them back to
+      // back, so that the first thread stops only microseconds before the last.
+      const seized = fresh.filter((tid) => attach(pid, tid, held));
+      for (const tid of seized) interrupt(tid); // ESRCH: already exiting, its exit is reported to us
       waitForStops(pid, held, deadline, budgetMs);
     }
     const t1 = now();
@@ -163,14 +166,14 @@ export function pauseProcess(pid: number, opts: PauseOptions = {}): Paused {
 
 const stopKind = new WeakMap<HeldThread, PausedThread['stop']>();
 
-/** Seizes and interrupts one thread; a thread that is exiting is skipped. */
-function attach(pid: number, tid: number, held: Map<number, HeldThread>): void {
+/** Seizes one thread (it runs on); false for a thread that is exiting (skipped). */
+function attach(pid: number, tid: number, held: Map<number, HeldThread>): boolean {
   const r = seize(tid);
   if (!r.ok) {
     const info = threadInfo(pid, tid);
     if (r.errno === Errno.ESRCH || !info || info.state === 'Z' || info.state === 'X') {
       held.set(tid, { tid, state: 'gone', signal: 0 }); // exited meanwhile
-      return;
+      return false;
     }
     if (r.errno === Errno.EPERM) throw notPermitted(pid);
     throw new PeriscopeError(
@@ -178,10 +181,8 @@ function attach(pid: number, tid: number, held: Map<number, HeldThread>): void {
       `PTRACE_SEIZE of thread ${tid} of process ${pid} failed (errno ${r.errno})`,
     );
   }
-  const t: HeldThread = { tid, state: 'attached', signal: 0 };
-  held.set(tid, t);
-  // ESRCH here means the thread is already exiting: its exit will be reported to us.
-  interrupt(tid);
+  held.set(tid, { tid, state: 'attached', signal: 0 });
+  return true;
 }
 
 /** Polls the attached threads until each has stopped or exited, or the deadline passes. */
@@ -212,8 +213,15 @@ function waitForStops(pid: number, held: Map<number, HeldThread>, deadline: numb
       );
     }
     idle = pending.length === before ? idle + 1 : 0;
-    if (idle > 100) Atomics.wait(nap, 0, 0, 0.05); // no progress: sleep 50 us between polls
+    // No progress: let the threads we wait for have this CPU (they must run to stop), and
+    // after a while sleep between polls.
+    if (idle > 0) yieldCpu();
+    if (idle > 1000) Atomics.wait(nap, 0, 0, 0.05);
   }
+}
+
+function yieldCpu(): void {
+  libc().schedYield();
 }
 
 function makePaused(

@@ -17,6 +17,8 @@ import {
   armCopyHelper,
   copyThreadsDisabled,
   DEFAULT_ARM_MS,
+  disarmCopyHelper,
+  MIN_SPLIT_BYTES,
   readSplit,
   startCopyHelper,
 } from './copy-helper.js';
@@ -131,11 +133,18 @@ export class VmReader implements Memory {
   }
 
   /**
-   * Call right before pausing: the copy helper spins for `ms` milliseconds instead of
-   * sleeping, so that reads during the pause start on both threads at once.
+   * Call when a pause starts: the copy helper spins for `ms` milliseconds instead of
+   * sleeping, so that reads during the pause start on both threads at once. With
+   * `expectedBytes` (what the pause will copy), only when that is enough to be shared: a
+   * spinning helper that gets no work only takes CPU time from this thread.
    */
-  armHelper(ms = DEFAULT_ARM_MS): void {
-    if (this.threads > 1 && !this.procMem) armCopyHelper(ms);
+  armHelper(ms = DEFAULT_ARM_MS, expectedBytes = Number.POSITIVE_INFINITY): void {
+    if (this.threads > 1 && !this.procMem && expectedBytes >= 2 * MIN_SPLIT_BYTES) armCopyHelper(ms);
+  }
+
+  /** Call right after resuming: the helper stops spinning (it would take a core from the target). */
+  disarmHelper(): void {
+    if (this.threads > 1 && !this.procMem) disarmCopyHelper();
   }
 
   /**

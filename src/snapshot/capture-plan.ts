@@ -9,6 +9,7 @@ import { PeriscopeError } from '../common/errors.js';
 import type { GoBinary } from '../gobinary/go-binary.js';
 import { type CompiledExpression, checkExpression } from '../goruntime/expr-check.js';
 import { functionScope } from '../goruntime/expr-scope.js';
+import { frameHostRanges, type HostRanges } from '../goruntime/frame-hosts.js';
 import { type GoroutineCapturePlan, planGoroutineCapture } from '../goruntime/goroutines-capture.js';
 import { stackSymbolsFor } from '../goruntime/stack-symbols.js';
 import type { FunctionSpec, Spec, ValueLimits } from '../spec/spec-types.js';
@@ -34,6 +35,8 @@ export interface CapturePlan {
   readonly functions: ReadonlyMap<string, FunctionPlan>;
   readonly functionsAbsent: readonly string[];
   readonly limits: ValueLimits;
+  /** Where frames of the spec'd functions can be (the functions and those they are inlined into). */
+  readonly frameHosts: HostRanges;
 }
 
 /** `main.Map[go.shape.int].Get` and `main.Map[...].Get` both become `main.Map[].Get`. */
@@ -92,6 +95,7 @@ export function prepareCapture(bin: GoBinary, spec: Spec, bias: number): Capture
     );
   }
   warmUp(bin, functions.size > 0);
+  const frameHosts = frameHostRanges(bin, new Set(functions.keys()), matchName);
   return {
     bin,
     bias,
@@ -99,6 +103,7 @@ export function prepareCapture(bin: GoBinary, spec: Spec, bias: number): Capture
     functions,
     functionsAbsent: absent,
     limits: spec.limits,
+    frameHosts,
   };
 }
 

@@ -6,6 +6,8 @@
  */
 import { type Address, addr } from '../common/address.js';
 import { PeriscopeError } from '../common/errors.js';
+import { collectGarbageNow } from '../common/gc.js';
+import { mayHaveFrames } from '../goruntime/frame-hosts.js';
 import type { GoroutineSnapshot } from '../goruntime/goroutines.js';
 import {
   captureGoroutines,
@@ -75,9 +77,11 @@ export function captureProcess(
   opts: SnapshotOptions = {},
 ): ProcessSnapshot {
   if (opts.noPause) return snapshotRunning(pid, plan, opts);
-  // The first capture of values in a process runs cold code (JIT, lazy DWARF); run it once
-  // on the live process, outside the pause, so the pause itself is short.
-  if (plan.functions.size > 0 && !warmed.has(plan)) {
+  // The first capture in a Node process (and the first capture of values with a plan) runs
+  // cold code: the interpreter, then compilation, would add tens of milliseconds to the
+  // pause. Run it once on the live process, outside any pause, so the pause runs compiled code.
+  if (!warmedThread || (plan.functions.size > 0 && !warmed.has(plan))) {
+    warmedThread = true;
     warmed.add(plan);
     try {
       snapshotRunning(pid, plan, opts);
@@ -88,6 +92,10 @@ export function captureProcess(
   return snapshotPaused(pid, plan, opts);
 }
 
+let warmedThread = false;
+
+/** Longest the copy helper spins during one pause (it is disarmed as soon as the pause ends). */
+const HELPER_ARM_MS = 1000;
 const warmed = new WeakSet<CapturePlan>();
 
 /** The fields of a ProcessSnapshot that do not depend on how it was read. */
@@ -116,14 +124,19 @@ function snapshotPaused(pid: number, plan: PreparedProcess, opts: SnapshotOption
   const reader = new VmReader(pid);
   const takenAt = new Date().toISOString();
   try {
-    // Fault in the buffer the copy will land in before stopping anything: first touches of
-    // fresh pages cost microseconds each on VMs.
+    // Our own garbage first (else a collection may start inside the pause), then fault in
+    // the buffers the copy will land in: first touches of fresh pages cost microseconds each
+    // on VMs.
+    collectGarbageNow();
     const reserved = reserveForCapture(plan.goroutines, reader);
     const t0 = performance.now();
     const paused = pauseProcess(pid, opts.pause);
+    // The copy helper spins (instead of sleeping) while the target is stopped, when there is
+    // enough to copy to share: the second core is idle then. Armed after the stop, so that it
+    // does not compete with the target's threads for a core while they enter their stops.
+    reader.armHelper(HELPER_ARM_MS, reserved.bytes);
     const tStopped = performance.now();
     let capture: GoroutineCapture;
-    let decoded: GoroutineSnapshot | undefined;
     let captures = new Map<Address, FrameCapture[]>();
     let tCopied = tStopped;
     let tValues = tStopped;
@@ -132,9 +145,19 @@ function snapshotPaused(pid: number, plan: PreparedProcess, opts: SnapshotOption
       capture = captureGoroutines(plan.goroutines, reader, threads, { scratch: reserved.scratch });
       tCopied = performance.now();
       if (plan.functions.size > 0) {
-        // Values must be consistent with the stacks: find the frames and read what the
-        // expressions reach while the process is still stopped.
-        decoded = decodeGoroutines(plan.bin, capture, { maxFrames: opts.maxFrames });
+        // Values must be consistent with the stacks: read what the expressions reach while
+        // the process is still stopped. Only the goroutines whose stacks hold a pc of a
+        // spec'd function (or of one it was inlined into) are unwound now.
+        const only = mayHaveFrames(
+          capture.startPc,
+          capture.packedStacks,
+          capture.gs.length,
+          plan.frameHosts,
+          plan.bias,
+        );
+        const some = only.includes(1)
+          ? decodeGoroutines(plan.bin, capture, { maxFrames: opts.maxFrames, only })
+          : { goroutines: [] };
         const regs = new Map<number, Registers>(paused.threads.map((t) => [t.tid, t.regs]));
         const ctx = makeValueContext(
           plan.bin,
@@ -142,15 +165,16 @@ function snapshotPaused(pid: number, plan: PreparedProcess, opts: SnapshotOption
           plan.bias,
           plan.limits,
         );
-        captures = new Map(decoded.goroutines.map((g) => [g.address, captureFrames(plan, ctx, g, regs)]));
+        captures = new Map(some.goroutines.map((g) => [g.address, captureFrames(plan, ctx, g, regs)]));
       }
       tValues = performance.now();
       if (opts.holdPauseMs) busyWait(opts.holdPauseMs);
     } finally {
+      reader.disarmHelper(); // before the target's threads run again and want both cores
       paused.resume();
     }
     const tResumed = performance.now();
-    decoded ??= decodeGoroutines(plan.bin, capture, { maxFrames: opts.maxFrames });
+    const decoded = decodeGoroutines(plan.bin, capture, { maxFrames: opts.maxFrames });
     const tDecoded = performance.now();
     const goroutines: SnapshotGoroutine[] = decoded.goroutines.map((g) => ({
       ...g,
