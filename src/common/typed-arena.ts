@@ -14,14 +14,6 @@ export interface TypedAlloc {
   u8(n: number): Uint8Array;
 }
 
-/** Plain allocation (fresh, zeroed memory). */
-export const HEAP: TypedAlloc = {
-  f64: (n) => new Float64Array(n),
-  u32: (n) => new Uint32Array(n),
-  i32: (n) => new Int32Array(n),
-  u8: (n) => new Uint8Array(n),
-};
-
 /** A bump allocator over one pre-faulted buffer; views are 8-aligned, zeroed and never reused. */
 export class TypedArena implements TypedAlloc {
   private readonly buffer: ArrayBuffer;
@@ -31,7 +23,7 @@ export class TypedArena implements TypedAlloc {
 
   /** Reserves `bytes` and faults every page in now (call it outside a pause). */
   constructor(bytes: number) {
-    this.buffer = new ArrayBuffer(Math.max(8, Math.ceil(bytes / 8) * 8));
+    this.buffer = new ArrayBuffer(Math.ceil(Math.max(0, bytes) / 8) * 8);
     new Uint8Array(this.buffer).fill(0);
   }
 
@@ -72,3 +64,10 @@ export class TypedArena implements TypedAlloc {
     return at;
   }
 }
+
+/**
+ * Plain allocation (fresh, zeroed memory): an arena that holds nothing. The same class as a
+ * reserved arena, so that code called with either stays monomorphic (a capture warmed up
+ * with one and run in the pause with the other would otherwise be deoptimized there).
+ */
+export const HEAP: TypedAlloc = new TypedArena(0);

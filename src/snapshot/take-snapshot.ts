@@ -77,26 +77,50 @@ export function captureProcess(
   opts: SnapshotOptions = {},
 ): ProcessSnapshot {
   if (opts.noPause) return snapshotRunning(pid, plan, opts);
-  // The first capture in a Node process (and the first capture of values with a plan) runs
-  // cold code: the interpreter, then compilation, would add tens of milliseconds to the
-  // pause. Run it once on the live process, outside any pause, so the pause runs compiled code.
-  if (!warmedThread || (plan.functions.size > 0 && !warmed.has(plan))) {
-    warmedThread = true;
-    warmed.add(plan);
-    try {
-      snapshotRunning(pid, plan, opts);
-    } catch {
-      // Only a warm-up: the real capture reports its own errors.
-    }
-  }
+  warmUp(pid, plan, opts);
   return snapshotPaused(pid, plan, opts);
 }
 
+/** Captures run on the live process to warm up a thread's code, and the most it spends on them. */
+const WARM_UP_RUNS = 3;
+const WARM_UP_BUDGET_MS = 250;
+
 let warmedThread = false;
+const warmed = new WeakSet<CapturePlan>();
 
 /** Longest the copy helper spins during one pause (it is disarmed as soon as the pause ends). */
 const HELPER_ARM_MS = 1000;
-const warmed = new WeakSet<CapturePlan>();
+
+/**
+ * The first captures in a Node thread (and the first capture of values with a plan) run cold
+ * code: interpreted, then compiled on the fly, they took 3–4x longer (at 10k goroutines, a
+ * 10 ms pause became 30–50 ms in a fresh process). So before the first pause, the code that
+ * runs inside it — the copy, the stack scan, the values — runs a few times on the live
+ * process (which costs the target nothing), until it is compiled or the budget is spent.
+ */
+function warmUp(pid: number, plan: PreparedProcess, opts: SnapshotOptions): void {
+  const values = plan.functions.size > 0 && !warmed.has(plan);
+  if (warmedThread && !values) return;
+  warmedThread = true;
+  warmed.add(plan);
+  const until = performance.now() + WARM_UP_BUDGET_MS;
+  try {
+    for (let run = 0; run < WARM_UP_RUNS && performance.now() < until; run++) {
+      const reader = new VmReader(pid);
+      try {
+        const { scratch } = reserveForCapture(plan.goroutines, reader);
+        const capture = captureGoroutines(plan.goroutines, reader, [], { scratch });
+        if (plan.functions.size > 0) captureValues(plan, capture, reader, new Map(), opts.maxFrames);
+      } finally {
+        reader.close();
+      }
+    }
+  } catch {
+    // Only a warm-up: the real capture reports its own errors.
+  }
+}
+
+
 
 /** The fields of a ProcessSnapshot that do not depend on how it was read. */
 function describe(
@@ -146,26 +170,9 @@ function snapshotPaused(pid: number, plan: PreparedProcess, opts: SnapshotOption
       tCopied = performance.now();
       if (plan.functions.size > 0) {
         // Values must be consistent with the stacks: read what the expressions reach while
-        // the process is still stopped. Only the goroutines whose stacks hold a pc of a
-        // spec'd function (or of one it was inlined into) are unwound now.
-        const only = mayHaveFrames(
-          capture.startPc,
-          capture.packedStacks,
-          capture.gs.length,
-          plan.frameHosts,
-          plan.bias,
-        );
-        const some = only.includes(1)
-          ? decodeGoroutines(plan.bin, capture, { maxFrames: opts.maxFrames, only })
-          : { goroutines: [] };
+        // the process is still stopped.
         const regs = new Map<number, Registers>(paused.threads.map((t) => [t.tid, t.regs]));
-        const ctx = makeValueContext(
-          plan.bin,
-          new PauseMemory(capture.memory, reader),
-          plan.bias,
-          plan.limits,
-        );
-        captures = new Map(some.goroutines.map((g) => [g.address, captureFrames(plan, ctx, g, regs)]));
+        captures = captureValues(plan, capture, reader, regs, opts.maxFrames);
       }
       tValues = performance.now();
       if (opts.holdPauseMs) busyWait(opts.holdPauseMs);
@@ -208,17 +215,16 @@ function snapshotRunning(pid: number, plan: PreparedProcess, opts: SnapshotOptio
   const takenAt = new Date().toISOString();
   try {
     const t0 = performance.now();
-    const capture = captureGoroutines(plan.goroutines, reader, []);
+    const { scratch } = reserveForCapture(plan.goroutines, reader);
+    const capture = captureGoroutines(plan.goroutines, reader, [], { scratch });
     const tCopied = performance.now();
     const moved = changedGoroutines(plan, capture, reader);
+    const captures =
+      plan.functions.size > 0 ? captureValues(plan, capture, reader, new Map(), opts.maxFrames) : new Map();
     const decoded = decodeGoroutines(plan.bin, capture, { maxFrames: opts.maxFrames });
-    const ctx =
-      plan.functions.size > 0
-        ? makeValueContext(plan.bin, new PauseMemory(capture.memory, reader), plan.bias, plan.limits)
-        : undefined;
     const goroutines: SnapshotGoroutine[] = decoded.goroutines.map((g) => ({
       ...g,
-      captures: ctx ? captureFrames(plan, ctx, g, new Map()) : [],
+      captures: captures.get(g.address) ?? [],
       // A running goroutine has no saved registers to read without stopping its thread.
       inconsistent: moved.has(g.address) || g.status === 'running',
     }));
@@ -236,6 +242,31 @@ function snapshotRunning(pid: number, plan: PreparedProcess, opts: SnapshotOptio
   } finally {
     reader.close();
   }
+}
+
+/**
+ * The spec's values on every frame of a spec'd function. Only the goroutines whose start pc
+ * or copied stack holds a pc of such a function (or of one it was inlined into) are unwound
+ * for it: inside a pause, unwinding every goroutine would cost more than the copy.
+ */
+function captureValues(
+  plan: PreparedProcess,
+  capture: GoroutineCapture,
+  reader: VmReader,
+  regs: ReadonlyMap<number, Registers>,
+  maxFrames: number | undefined,
+): Map<Address, FrameCapture[]> {
+  const only = mayHaveFrames(
+    capture.startPc,
+    capture.packedStacks,
+    capture.gs.length,
+    plan.frameHosts,
+    plan.bias,
+  );
+  if (!only.includes(1)) return new Map();
+  const some = decodeGoroutines(plan.bin, capture, { maxFrames, only });
+  const ctx = makeValueContext(plan.bin, new PauseMemory(capture.memory, reader), plan.bias, plan.limits);
+  return new Map(some.goroutines.map((g) => [g.address, captureFrames(plan, ctx, g, regs)]));
 }
 
 /** The g's whose atomicstatus or sched.sp differ between the copy and a second read. */
