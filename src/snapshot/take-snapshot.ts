@@ -120,8 +120,6 @@ function warmUp(pid: number, plan: PreparedProcess, opts: SnapshotOptions): void
   }
 }
 
-
-
 /** The fields of a ProcessSnapshot that do not depend on how it was read. */
 function describe(
   pid: number,
