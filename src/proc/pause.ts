@@ -33,6 +33,11 @@ export interface PausedThread {
 
 /** How long each phase took, in nanoseconds. */
 export interface PauseTimings {
+  /**
+   * performance.now() when the first thread was asked to stop: where the target's pause
+   * begins (the checks before it, e.g. for another tracer, stop nothing).
+   */
+  readonly startedAt: number;
   /** From the first PTRACE_SEIZE to every thread stopped. */
   readonly stopNs: number;
   /** Reading every thread's registers. */
@@ -134,6 +139,7 @@ export function pauseProcess(pid: number, opts: PauseOptions = {}): Paused {
   const deadline = t0 + budgetMs * 1e6;
   const held = new Map<number, HeldThread>();
   let rounds = 0;
+  let startedAt = 0;
   try {
     for (;;) {
       const tids = listTids(pid);
@@ -144,6 +150,7 @@ export function pauseProcess(pid: number, opts: PauseOptions = {}): Paused {
       // Seizing stops nothing: seize every new thread first, then interrupt them back to
       // back, so that the first thread stops only microseconds before the last.
       const seized = fresh.filter((tid) => attach(pid, tid, held));
+      if (startedAt === 0) startedAt = performance.now();
       for (const tid of seized) interrupt(tid); // ESRCH: already exiting, its exit is reported to us
       waitForStops(pid, held, deadline, budgetMs);
     }
@@ -157,7 +164,13 @@ export function pauseProcess(pid: number, opts: PauseOptions = {}): Paused {
     }
     if (threads.length === 0) throw exited(pid);
     const t2 = now();
-    return makePaused(pid, threads, held, { stopNs: t1 - t0, regsNs: t2 - t1, resumeNs: 0, rounds }, opts);
+    return makePaused(
+      pid,
+      threads,
+      held,
+      { startedAt, stopNs: t1 - t0, regsNs: t2 - t1, resumeNs: 0, rounds },
+      opts,
+    );
   } catch (e) {
     releaseThreads(pid, held.values());
     throw e;
@@ -215,7 +228,7 @@ function waitForStops(pid: number, held: Map<number, HeldThread>, deadline: numb
     idle = pending.length === before ? idle + 1 : 0;
     // No progress: let the threads we wait for have this CPU (they must run to stop), and
     // after a while sleep between polls.
-    if (idle > 0) yieldCpu();
+    if (idle > 0 && process.env.NO_YIELD !== '1') yieldCpu();
     if (idle > 1000) Atomics.wait(nap, 0, 0, 0.05);
   }
 }

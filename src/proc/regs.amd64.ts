@@ -58,20 +58,32 @@ export interface Registers {
   readonly tls: Address;
 }
 
-/** Decodes a PTRACE_GETREGS buffer into named registers. */
+/**
+ * Decodes a PTRACE_GETREGS buffer into named registers. The bytes are copied; the named
+ * fields (27 bigints) are made on first use of `all`, so that reading registers inside a
+ * pause costs a copy and four numbers per thread.
+ */
 export function decodeUserRegs(bytes: Uint8Array): Registers {
   if (bytes.length < USER_REGS_SIZE) throw new RangeError(`user_regs_struct needs ${USER_REGS_SIZE} bytes`);
-  const words = new BigUint64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + USER_REGS_SIZE));
-  const all = {} as Record<RegName, bigint>;
-  USER_REGS_NAMES.forEach((name, i) => {
-    all[name] = words[i];
-  });
+  const copy = Uint8Array.prototype.slice.call(bytes, 0, USER_REGS_SIZE); // a copy, also of a Buffer
+  const view = new DataView(copy.buffer, copy.byteOffset, USER_REGS_SIZE);
+  const num = (name: RegName) => Number(view.getBigUint64(USER_REGS_NAMES.indexOf(name) * 8, true));
+  let all: Record<RegName, bigint> | undefined;
   return {
-    all,
-    pc: addr(Number(all.rip)),
-    sp: addr(Number(all.rsp)),
-    fp: addr(Number(all.rbp)),
-    tls: addr(Number(all.fs_base)),
+    get all() {
+      if (!all) {
+        const named = {} as Record<RegName, bigint>;
+        USER_REGS_NAMES.forEach((name, i) => {
+          named[name] = view.getBigUint64(i * 8, true);
+        });
+        all = named;
+      }
+      return all;
+    },
+    pc: addr(num('rip')),
+    sp: addr(num('rsp')),
+    fp: addr(num('rbp')),
+    tls: addr(num('fs_base')),
   };
 }
 

@@ -146,13 +146,14 @@ function snapshotPaused(pid: number, plan: PreparedProcess, opts: SnapshotOption
   const reader = new VmReader(pid);
   const takenAt = new Date().toISOString();
   try {
-    // Our own garbage first (else a collection may start inside the pause), then fault in
-    // the buffers the copy will land in: first touches of fresh pages cost microseconds each
-    // on VMs.
-    collectGarbageNow();
+    // Fault in the buffers the copy will land in (first touches of fresh pages cost
+    // microseconds each on VMs), then collect our own garbage, the new buffers counted:
+    // otherwise a collection may start inside the pause.
     const reserved = reserveForCapture(plan.goroutines, reader);
-    const t0 = performance.now();
+    collectGarbageNow();
     const paused = pauseProcess(pid, opts.pause);
+    // The pause starts when the first thread is asked to stop (the checks before stop nothing).
+    const t0 = paused.timings.startedAt;
     // The copy helper spins (instead of sleeping) while the target is stopped, when there is
     // enough to copy to share: the second core is idle then. Armed after the stop, so that it
     // does not compete with the target's threads for a core while they enter their stops.
