@@ -77,9 +77,32 @@ export class CopiedMemory implements Memory {
     this.fallback = fallback;
   }
 
-  /** Adds a copied range (any order; the bytes are kept, not copied again). */
+  /**
+   * Adds a copied range (any order; the bytes are kept, not copied again). Once the index is
+   * built, a range is inserted in place: values read during a pause add ranges one at a time
+   * between lookups, and re-sorting every range for each would cost milliseconds a read.
+   */
   add(address: Address, data: Uint8Array): void {
     if (data.length === 0) return;
+    const n = this.starts.length;
+    if (this.sorted && this.pending.length === 0 && n > 0 && address < this.starts[n - 1]!) {
+      const end = address + data.length;
+      // After every range that sorts before it (by start, then end: the longest last).
+      let lo = 0;
+      let hi = n;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        const s = this.starts[mid]!;
+        if (s < address || (s === address && this.ends[mid]! <= end)) lo = mid + 1;
+        else hi = mid;
+      }
+      this.starts.splice(lo, 0, address);
+      this.ends.splice(lo, 0, end);
+      this.bufs.splice(lo, 0, data);
+      this.offs.splice(lo, 0, 0);
+      this.bytes += data.length;
+      return;
+    }
     this.push(address, data.length, data, 0);
   }
 

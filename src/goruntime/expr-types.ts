@@ -90,8 +90,29 @@ export type FieldLookup =
   | { readonly ok: true; readonly steps: readonly FieldStep[] }
   | { readonly ok: false; readonly reason: 'missing' | 'ambiguous'; readonly fields: readonly string[] };
 
-/** Looks up field `name` in struct type `t` (not a pointer), promoting through embedded fields. */
+/** Field lookups already made, per type (types are immutable and shared, as DWARF decodes them once). */
+const lookups = new WeakMap<DwarfType, Map<string, FieldLookup>>();
+
+/**
+ * Looks up field `name` in struct type `t` (not a pointer), promoting through embedded fields.
+ * Remembered per type and name: expressions evaluated inside a pause look the same fields up
+ * on every frame they capture.
+ */
 export function lookupField(dwarf: DwarfData, t: DwarfType, name: string): FieldLookup {
+  let byName = lookups.get(t);
+  if (!byName) {
+    byName = new Map();
+    lookups.set(t, byName);
+  }
+  let found = byName.get(name);
+  if (!found) {
+    found = searchField(dwarf, t, name);
+    byName.set(name, found);
+  }
+  return found;
+}
+
+function searchField(dwarf: DwarfData, t: DwarfType, name: string): FieldLookup {
   type Cand = { type: DwarfType; steps: FieldStep[]; viaPtr: boolean };
   let level: Cand[] = [{ type: t, steps: [], viaPtr: false }];
   const seen = new Set<number>();

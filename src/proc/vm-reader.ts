@@ -81,6 +81,7 @@ export class VmReader implements Memory {
   private lib: Libc | undefined;
   private procMem: ProcMemFile | undefined;
   private readonly threads: 1 | 2;
+  private armed = false;
   /** Iovecs and scratch of this thread's reads; bytesRead, gapBytes and calls (the helper's part added). */
   private readonly state = new RangeReadState();
   private arena: Buffer | undefined;
@@ -139,12 +140,17 @@ export class VmReader implements Memory {
    * spinning helper that gets no work only takes CPU time from this thread.
    */
   armHelper(ms = DEFAULT_ARM_MS, expectedBytes = Number.POSITIVE_INFINITY): void {
-    if (this.threads > 1 && !this.procMem && expectedBytes >= 2 * MIN_SPLIT_BYTES) armCopyHelper(ms);
+    if (this.threads > 1 && !this.procMem && expectedBytes >= 2 * MIN_SPLIT_BYTES) {
+      armCopyHelper(ms);
+      this.armed = true;
+    }
   }
 
-  /** Call right after resuming: the helper stops spinning (it would take a core from the target). */
+  /** Call before resuming, after armHelper: the helper stops spinning (it would take a core from the target). */
   disarmHelper(): void {
-    if (this.threads > 1 && !this.procMem) disarmCopyHelper();
+    if (!this.armed) return;
+    this.armed = false;
+    disarmCopyHelper();
   }
 
   /**

@@ -7,6 +7,14 @@ import type { Address } from '../common/address.js';
 import type { CopiedMemory } from '../goruntime/copied-memory.js';
 import { type Memory, MemoryError } from '../proc/memory.js';
 
+/**
+ * A live read smaller than this reads this much (within its page, so never into a mapping it
+ * did not touch): expressions and their values read a field, then its neighbour, then what
+ * it points at, 4–24 bytes at a time, and each live read is a system call.
+ */
+const READ_AHEAD = 256;
+const PAGE = 4096;
+
 /** Reads through a copy to the live process, keeping what it read. */
 export class PauseMemory implements Memory {
   private liveReads = 0;
@@ -18,9 +26,11 @@ export class PauseMemory implements Memory {
 
   read(address: Address, size: number): Uint8Array {
     if (this.copy.has(address, size)) return this.copy.read(address, size);
+    const toPageEnd = PAGE - (address % PAGE);
+    const ahead = size < READ_AHEAD && size <= toPageEnd ? Math.min(READ_AHEAD, toPageEnd) : size;
     let bytes: Uint8Array;
     try {
-      bytes = this.live.read(address, size);
+      bytes = this.live.read(address, ahead);
     } catch (e) {
       if (e instanceof MemoryError) throw e;
       throw new MemoryError(address, size, (e as Error).message);
@@ -29,8 +39,8 @@ export class PauseMemory implements Memory {
     const kept = new Uint8Array(bytes);
     this.copy.add(address, kept);
     this.liveReads++;
-    this.liveBytes += size;
-    return kept;
+    this.liveBytes += ahead;
+    return kept.subarray(0, size);
   }
 
   /** Reads that went to the process, and their bytes. */
