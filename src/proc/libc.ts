@@ -22,9 +22,17 @@ export interface Libc {
   threadCpus(): number[];
   /** Restricts this thread to `cpus` (sched_setaffinity); false when refused. */
   setThreadCpus(cpus: readonly number[]): boolean;
+  /**
+   * Sets this thread's scheduling policy: SCHED_FIFO at `priority` (1–99), or back to
+   * SCHED_OTHER with priority 0; false when refused (real-time needs CAP_SYS_NICE).
+   */
+  setRealtime(priority: number): boolean;
   /** errno as left by the last call made through koffi on this thread. */
   errno(): number;
 }
+
+const SCHED_OTHER = 0;
+const SCHED_FIFO = 1;
 
 /** Bytes of a cpu_set_t (1024 CPUs). */
 const CPU_SET_BYTES = 128;
@@ -49,6 +57,8 @@ export function libc(): Libc {
     const gaff = lib.func('int sched_getaffinity(int pid, size_t size, void *mask)');
     const saff = lib.func('int sched_setaffinity(int pid, size_t size, void *mask)');
     const mask = Buffer.alloc(CPU_SET_BYTES);
+    const ssch = lib.func('int sched_setscheduler(int pid, int policy, void *param)');
+    const schedParam = Buffer.alloc(4);
     bound = {
       processVmReadv: (pid, local, lc, remote, rc) => pvr(pid, local, lc, remote, rc, 0) as number,
       ptraceWord: (req, tid, a, d) => Number(ptw(req, tid, a, d)),
@@ -64,6 +74,10 @@ export function libc(): Libc {
         const out: number[] = [];
         for (let c = 0; c < CPU_SET_BYTES * 8; c++) if (mask[c >> 3]! & (1 << (c & 7))) out.push(c);
         return out;
+      },
+      setRealtime: (priority) => {
+        schedParam.writeInt32LE(priority, 0);
+        return (ssch(0, priority > 0 ? SCHED_FIFO : SCHED_OTHER, schedParam) as number) === 0;
       },
       setThreadCpus: (cpus) => {
         mask.fill(0);

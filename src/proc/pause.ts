@@ -163,6 +163,7 @@ export function pauseProcess(pid: number, opts: PauseOptions = {}): Paused {
       threads.push({ tid: t.tid, stop: stopKind.get(t) ?? 'interrupt', signal: t.signal, regs });
     }
     if (threads.length === 0) throw exited(pid);
+    raisePriority();
     const t2 = now();
     return makePaused(
       pid,
@@ -173,6 +174,7 @@ export function pauseProcess(pid: number, opts: PauseOptions = {}): Paused {
     );
   } catch (e) {
     releaseThreads(pid, held.values());
+    restorePriority();
     throw e;
   }
 }
@@ -233,6 +235,36 @@ function waitForStops(pid: number, held: Map<number, HeldThread>, deadline: numb
   }
 }
 
+/** Real-time priority of this thread while every thread of the target is stopped. */
+const PAUSE_PRIORITY = 1;
+let raised = false;
+
+/**
+ * Once every thread is stopped, this thread runs SCHED_FIFO until the last one is detached:
+ * on a busy machine an ordinary thread is preempted for milliseconds at a time — by other
+ * work, and by the very threads it has just detached — while the rest of the target stays
+ * stopped. Not during the stop itself: the target's threads must get a CPU to stop. Needs
+ * CAP_SYS_NICE (root has it); without it nothing changes. Bounded: the pause has a budget,
+ * and the kernel keeps 5% of each CPU for ordinary threads.
+ */
+function raisePriority(): void {
+  try {
+    raised = libc().setRealtime(PAUSE_PRIORITY);
+  } catch {
+    raised = false;
+  }
+}
+
+function restorePriority(): void {
+  if (!raised) return;
+  raised = false;
+  try {
+    libc().setRealtime(0);
+  } catch {
+    // Nothing to restore.
+  }
+}
+
 function yieldCpu(): void {
   libc().schedYield();
 }
@@ -260,6 +292,7 @@ function makePaused(
       const t = now();
       result = releaseThreads(pid, held.values());
       timings.resumeNs = now() - t;
+      restorePriority();
       return result;
     },
   };

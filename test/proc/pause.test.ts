@@ -3,6 +3,7 @@
  * running after 100 pause/resume cycles, and every thread's registers must be read each time.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { addr } from '../../src/common/address.js';
 import { readMaps } from '../../src/proc/maps.js';
@@ -111,6 +112,23 @@ describe('pauseProcess on a program with many threads', { timeout: 120_000 }, ()
     t.diagnostic(`manythreads (GOMAXPROCS=2), ${n} threads, 20 pauses: stop ${summary(stop)}`);
     t.diagnostic(`  registers ${summary(regs)}; detach ${summary(resume)}`);
     await target.waitFor(/^tick/, 2000, performance.now());
+  });
+
+  it('runs this thread real-time (SCHED_FIFO) only while the target is stopped', async () => {
+    const target = await startTarget((await buildFixture('manythreads')).path, [], { GOMAXPROCS: '2' });
+    targets.push(target);
+    // Field 41 of /proc/PID/task/TID/stat is the scheduling policy (0 SCHED_OTHER, 1 SCHED_FIFO).
+    const policy = (): number => {
+      const text = readFileSync(`/proc/${process.pid}/task/${process.pid}/stat`, 'latin1');
+      return Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[38]);
+    };
+    assert.equal(policy(), 0);
+    const paused = pauseProcess(target.pid);
+    const during = policy();
+    paused.resume();
+    assert.equal(policy(), 0, 'ordinary again after the resume');
+    // Root (CAP_SYS_NICE) may use real-time scheduling; anyone else keeps the ordinary policy.
+    assert.equal(during, process.getuid?.() === 0 ? 1 : 0);
   });
 
   it('catches threads created while attaching, and threads that exit meanwhile', async (t) => {
