@@ -8,14 +8,26 @@
 import { parentPort } from 'node:worker_threads';
 import { deflateSync } from 'node:zlib';
 import { PeriscopeError } from '../common/errors.js';
+import { collectGarbageNow } from '../common/gc.js';
 import { cachedBinaries } from '../snapshot/binary-cache.js';
-import { captureProcess, type PreparedProcess, prepareProcess } from '../snapshot/take-snapshot.js';
+import { type CopiedProcess, pauseAndCopy, warmUpCapture } from '../snapshot/paused-capture.js';
+import {
+  captureProcess,
+  finishSnapshot,
+  type PreparedProcess,
+  prepareProcess,
+} from '../snapshot/take-snapshot.js';
 import { withDefaultSpec } from '../spec/default-spec.js';
 import { parseSpec } from '../spec/spec-parse.js';
 import { EMPTY_SPEC, type Spec } from '../spec/spec-types.js';
 import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
 
 const prepared = new Map<string, PreparedProcess>();
+/** What `copy` paused and copied, or the error it met, per slot, until its `capture`. */
+const copies = new Map<string, { copied: CopiedProcess } | { error: unknown }>();
+
+/** Most bytes of copies held at once: past it, the remaining processes are captured whole. */
+const MAX_COPIED_BYTES = 256 << 20;
 const specs = new Map<number, Spec>();
 
 function specFor(version: number, text: string): Spec {
@@ -36,11 +48,44 @@ function handle(req: WorkerRequest): WorkerReply {
       prepared.set(req.slot, prepareProcess(req.pid, specFor(req.specVersion, req.spec)));
       return { id: req.id, ok: true, elapsedMs: performance.now() - t0, binaries: cachedBinaries() };
     }
+    case 'copy': {
+      const done: string[] = [];
+      const plans = req.slots.flatMap((s) => {
+        const plan = prepared.get(s.slot);
+        return plan ? [{ ...s, plan }] : [];
+      });
+      for (const { pid, plan } of plans) warmUpCapture(pid, plan);
+      collectGarbageNow(); // once, before all the pauses
+      let held = 0;
+      for (const { slot, pid, plan } of plans) {
+        if (held > MAX_COPIED_BYTES) break;
+        try {
+          const copied = pauseAndCopy(pid, plan, {}, { collect: false });
+          held += copied.bytesRead;
+          copies.set(slot, { copied });
+        } catch (e) {
+          copies.set(slot, { error: e });
+        }
+        done.push(slot);
+      }
+      return {
+        id: req.id,
+        ok: true,
+        elapsedMs: performance.now() - t0,
+        binaries: cachedBinaries(),
+        copied: done,
+      };
+    }
     case 'capture': {
       const plan = prepared.get(req.slot);
       if (!plan) return fail(req.id, 'internal', 'not prepared in this capture thread');
-      const startedAt = Date.now();
-      const snap = captureProcess(req.pid, plan, { noPause: req.noPause });
+      const early = req.noPause ? undefined : copies.get(req.slot);
+      copies.delete(req.slot);
+      if (early && 'error' in early) throw early.error;
+      const startedAt = early ? early.copied.startedAtMs : Date.now();
+      const snap = early
+        ? finishSnapshot(early.copied)
+        : captureProcess(req.pid, plan, { noPause: req.noPause });
       const json = JSON.stringify(snap);
       const deflated = json.length > req.deflateOver;
       const bytes = deflated ? deflateSync(json, { level: 1 }) : Buffer.from(json, 'utf8');
@@ -57,7 +102,10 @@ function handle(req: WorkerRequest): WorkerReply {
       };
     }
     case 'drop': {
-      for (const s of req.slots) prepared.delete(s);
+      for (const s of req.slots) {
+        prepared.delete(s);
+        copies.delete(s);
+      }
       return { id: req.id, ok: true, elapsedMs: 0, binaries: cachedBinaries() };
     }
   }

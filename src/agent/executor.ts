@@ -130,7 +130,11 @@ export class Executor {
     this.pump();
   }
 
-  /** Phase 2: capture the prepared processes, one `captured` per process as soon as it is done. */
+  /**
+   * Phase 2: capture the prepared processes, one `captured` per process as soon as it is done.
+   * The processes ready for it are first paused and copied one right after another (a `copy`
+   * on the capture thread); decoding, encoding and sending follow, process by process.
+   */
   capture(msg: CaptureMessage): void {
     if (typeof msg.requestId !== 'string' || !Array.isArray(msg.keys)) {
       this.host.log('ignored a malformed capture message (needs requestId, keys)');
@@ -138,6 +142,7 @@ export class Executor {
     }
     const req = this.requests.get(msg.requestId);
     if (req?.expiry) clearTimeout(req.expiry);
+    const toCapture: Entry[] = [];
     for (const key of new Set(msg.keys.filter((k): k is string => typeof k === 'string'))) {
       const entry = req?.entries.get(key);
       if (!req || !entry) {
@@ -155,8 +160,10 @@ export class Executor {
         entry.state = 'done';
         continue;
       }
-      this.captures.push(() => this.captureEntry(req, entry));
+      toCapture.push(entry);
     }
+    if (req && toCapture.length > 1) this.captures.push(() => this.copyEntries(req, toCapture));
+    for (const entry of toCapture) this.captures.push(() => this.captureEntry(req as Request, entry));
     if (req) this.captures.push(async () => this.finish(req));
     this.pump();
   }
@@ -257,6 +264,27 @@ export class Executor {
       this.abort(req.id);
     }, this.opts.preparedTtlMs ?? 60_000);
     req.expiry.unref();
+  }
+
+  /** Pauses and copies, back to back, the entries prepared in the current capture thread. */
+  private async copyEntries(req: Request, entries: readonly Entry[]): Promise<void> {
+    if (this.requests.get(req.id) !== req || req.noPause) return;
+    const ready = entries.filter(
+      (e) =>
+        e.state === 'ready' && e.generation === this.thread.generation && !processGone(e.pid, e.startTime),
+    );
+    if (ready.length < 2) return;
+    const reply = await this.thread.call(
+      { op: 'copy', slots: ready.map((e) => ({ slot: e.slot, pid: e.pid })) },
+      this.opts.captureBudgetMs ?? 60_000,
+    );
+    // On failure each process is simply captured whole by its own `capture`.
+    if (!reply.ok)
+      this.host.log(`request ${req.id}: copying ahead failed (${reply.message}); capturing one by one`);
+    else
+      this.host.log(
+        `request ${req.id}: paused and copied ${reply.copied?.length ?? 0} processes back to back in ${Math.round(reply.elapsedMs)} ms`,
+      );
   }
 
   private async captureEntry(req: Request, entry: Entry): Promise<void> {

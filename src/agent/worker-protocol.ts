@@ -20,6 +20,17 @@ export interface WorkerCapture {
   readonly deflateOver: number;
 }
 
+/**
+ * Pause and copy the processes prepared under `slots`, one after another, keeping what was
+ * copied for their `capture` (which then only decodes): the pauses of an agent's processes
+ * come close together instead of each waiting for the previous one's decoding and sending.
+ */
+export interface WorkerCopy {
+  readonly op: 'copy';
+  readonly id: number;
+  readonly slots: readonly { readonly slot: string; readonly pid: number }[];
+}
+
 /** Forget prepared slots. */
 export interface WorkerDrop {
   readonly op: 'drop';
@@ -28,7 +39,7 @@ export interface WorkerDrop {
 }
 
 /** A request to the capture thread. */
-export type WorkerRequest = WorkerPrepare | WorkerCapture | WorkerDrop;
+export type WorkerRequest = WorkerPrepare | WorkerCopy | WorkerCapture | WorkerDrop;
 
 /** A success; captures carry the encoded snapshot. */
 export interface WorkerOk {
@@ -43,6 +54,8 @@ export interface WorkerOk {
   readonly deflated?: boolean;
   /** The snapshot's JSON, deflated when `deflated`. */
   readonly bytes?: Uint8Array;
+  /** For `copy`: the slots copied (the others will be captured whole, or fail, on `capture`). */
+  readonly copied?: readonly string[];
 }
 
 /** A failure: the PeriscopeError kind ('internal' for anything else) and its message. */

@@ -6,10 +6,15 @@
 import { type Address, addr } from '../common/address.js';
 import { evaluate } from '../goruntime/expr-eval.js';
 import type { FrameContext } from '../goruntime/frame-context.js';
+import { mayHaveFrames } from '../goruntime/frame-hosts.js';
 import type { Goroutine } from '../goruntime/goroutines.js';
-import type { ValueContext } from '../goruntime/value-context.js';
+import type { GoroutineCapture } from '../goruntime/goroutines-capture.js';
+import { decodeGoroutines } from '../goruntime/goroutines-decode.js';
+import { makeValueContext, type ValueContext } from '../goruntime/value-context.js';
+import type { Memory } from '../proc/memory.js';
 import { dwarfRegisterValue, type Registers } from '../proc/regs.amd64.js';
 import { type CapturePlan, matchName } from './capture-plan.js';
+import { PauseMemory } from './pause-memory.js';
 import type { CapturedValue, FrameCapture } from './snapshot-types.js';
 
 /** Registers of a thread as DWARF register number -> value. */
@@ -52,4 +57,29 @@ export function captureFrames(
     out.push({ depth, function: f.function, table: fp.spec.table, values });
   }
   return out;
+}
+
+/**
+ * The spec's values on every frame of a spec'd function. Only the goroutines whose start pc
+ * or copied stack holds a pc of such a function (or of one it was inlined into) are unwound
+ * for it: inside a pause, unwinding every goroutine would cost more than the copy.
+ */
+export function captureValues(
+  plan: CapturePlan,
+  capture: GoroutineCapture,
+  reader: Memory,
+  regs: ReadonlyMap<number, Registers>,
+  maxFrames: number | undefined,
+): Map<Address, FrameCapture[]> {
+  const only = mayHaveFrames(
+    capture.startPc,
+    capture.packedStacks,
+    capture.gs.length,
+    plan.frameHosts,
+    plan.bias,
+  );
+  if (!only.includes(1)) return new Map();
+  const some = decodeGoroutines(plan.bin, capture, { maxFrames, only });
+  const ctx = makeValueContext(plan.bin, new PauseMemory(capture.memory, reader), plan.bias, plan.limits);
+  return new Map(some.goroutines.map((g) => [g.address, captureFrames(plan, ctx, g, regs)]));
 }

@@ -57,6 +57,8 @@ test('prepare then capture: a snapshot of each process with its values; deflated
       const values = Object.fromEntries(parked.captures[0]!.values.map((v) => [v.column, v.value]));
       assert.deepEqual(values.n, 4);
     }
+    // Both were paused and copied first, back to back, then decoded and sent.
+    await a.waitLog(/request r1: paused and copied 2 processes back to back/);
     await a.waitLog(/request r1: captured 2 processes, 0 errors/);
     // A capture after the request finished: the state is gone, the answer says so.
     server.send({ type: 'capture', requestId: 'r1', keys: [keys[0]] });

@@ -1,0 +1,157 @@
+/**
+ * The paused part of a snapshot: pause the process (ptrace, no signal reaches it), copy
+ * goroutine headers and used stacks, read the spec's values, resume. Decoding is left to
+ * take-snapshot's finishSnapshot, after the process runs again, so that a caller with many
+ * processes (an agent) can pause and copy them all first, close together in time, and
+ * decode afterwards. Also the warm-up that makes the code of the pause run compiled.
+ */
+import type { Address } from '../common/address.js';
+import { collectGarbageNow } from '../common/gc.js';
+import {
+  captureGoroutines,
+  type GoroutineCapture,
+  reserveForCapture,
+} from '../goruntime/goroutines-capture.js';
+import { pauseProcess } from '../proc/pause.js';
+import type { Registers } from '../proc/regs.amd64.js';
+import { VmReader } from '../proc/vm-reader.js';
+import type { CapturePlan } from './capture-plan.js';
+import { captureValues } from './capture-values.js';
+import type { FrameCapture } from './snapshot-types.js';
+import type { PreparedProcess, SnapshotOptions } from './take-snapshot.js';
+
+/** What a pause copied, ready to decode. */
+export interface CopiedProcess {
+  readonly pid: number;
+  readonly plan: PreparedProcess;
+  readonly takenAt: string;
+  /** Date.now() when the pause began. */
+  readonly startedAtMs: number;
+  readonly capture: GoroutineCapture;
+  /** The spec's values, per goroutine address (read during the pause). */
+  readonly captures: ReadonlyMap<Address, FrameCapture[]>;
+  /** performance.now() at the first interrupt, all stopped, copied, values read, resumed. */
+  readonly at: {
+    readonly started: number;
+    readonly stopped: number;
+    readonly copied: number;
+    readonly valued: number;
+    readonly resumed: number;
+  };
+  readonly resumeNs: number;
+  readonly threads: number;
+  readonly bytesRead: number;
+}
+
+/** Options of pauseAndCopy beyond the snapshot's. */
+export interface PauseCopyOptions {
+  /** Collect our own garbage before the pause (default true; a batch does it once for all). */
+  readonly collect?: boolean;
+}
+
+/** Longest the copy helper spins during one pause (it is disarmed as soon as the pause ends). */
+const HELPER_ARM_MS = 1000;
+
+/** Pauses the process, copies what its snapshot needs (and the spec's values), resumes it. */
+export function pauseAndCopy(
+  pid: number,
+  plan: PreparedProcess,
+  opts: SnapshotOptions = {},
+  how: PauseCopyOptions = {},
+): CopiedProcess {
+  const reader = new VmReader(pid);
+  const takenAt = new Date().toISOString();
+  try {
+    // Fault in the buffers the copy will land in (first touches of fresh pages cost
+    // microseconds each on VMs), then collect our own garbage, the new buffers counted:
+    // otherwise a collection may start inside the pause.
+    const reserved = reserveForCapture(plan.goroutines, reader);
+    if (how.collect !== false) collectGarbageNow();
+    const startedAtMs = Date.now();
+    const paused = pauseProcess(pid, opts.pause);
+    // The pause starts when the first thread is asked to stop (the checks before stop nothing).
+    const started = paused.timings.startedAt;
+    // The copy helper spins (instead of sleeping) while the target is stopped, when there is
+    // enough to copy to share: the second core is idle then. Armed after the stop, so that it
+    // does not compete with the target's threads for a core while they enter their stops.
+    reader.armHelper(HELPER_ARM_MS, reserved.bytes);
+    const stopped = performance.now();
+    let capture: GoroutineCapture;
+    let captures = new Map<Address, FrameCapture[]>();
+    let copied = stopped;
+    let valued = stopped;
+    try {
+      const threads = paused.threads.map((t) => ({ tid: t.tid, pc: t.regs.pc, sp: t.regs.sp }));
+      capture = captureGoroutines(plan.goroutines, reader, threads, { scratch: reserved.scratch });
+      copied = performance.now();
+      if (plan.functions.size > 0) {
+        // Values must be consistent with the stacks: read what the expressions reach while
+        // the process is still stopped.
+        const regs = new Map<number, Registers>(paused.threads.map((t) => [t.tid, t.regs]));
+        captures = captureValues(plan, capture, reader, regs, opts.maxFrames);
+      }
+      valued = performance.now();
+      if (opts.holdPauseMs) busyWait(opts.holdPauseMs);
+    } finally {
+      reader.disarmHelper(); // before the target's threads run again and want both cores
+      paused.resume();
+    }
+    return {
+      pid,
+      plan,
+      takenAt,
+      startedAtMs,
+      capture,
+      captures,
+      at: { started, stopped, copied, valued, resumed: performance.now() },
+      resumeNs: paused.timings.resumeNs,
+      threads: paused.threads.length,
+      bytesRead: reader.stats().bytesRead,
+    };
+  } finally {
+    reader.close();
+  }
+}
+
+function busyWait(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    // Deliberately synchronous: the pause must not yield to the event loop.
+  }
+}
+
+/** Captures run on the live process to warm up a thread's code, and the most it spends on them. */
+const WARM_UP_RUNS = 3;
+const WARM_UP_BUDGET_MS = 250;
+
+let warmedThread = false;
+const warmed = new WeakSet<CapturePlan>();
+
+/**
+ * The first captures in a Node thread (and the first capture of values with a plan) run cold
+ * code: interpreted, then compiled on the fly, they took 3–4x longer (at 10k goroutines, a
+ * 10 ms pause became 30–50 ms in a fresh process). So before the first pause, the code that
+ * runs inside it — the copy, the stack scan, the values — runs a few times on the live
+ * process (which costs the target nothing), until it is compiled or the budget is spent.
+ */
+export function warmUpCapture(pid: number, plan: PreparedProcess, opts: SnapshotOptions = {}): void {
+  const values = plan.functions.size > 0 && !warmed.has(plan);
+  if (warmedThread && !values) return;
+  warmedThread = true;
+  warmed.add(plan);
+  const until = performance.now() + WARM_UP_BUDGET_MS;
+  try {
+    for (let run = 0; run < WARM_UP_RUNS && performance.now() < until; run++) {
+      const reader = new VmReader(pid);
+      try {
+        const { scratch } = reserveForCapture(plan.goroutines, reader);
+        const capture = captureGoroutines(plan.goroutines, reader, [], { scratch });
+        if (plan.functions.size > 0) captureValues(plan, capture, reader, new Map(), opts.maxFrames);
+      } finally {
+        reader.close();
+      }
+    }
+  } catch {
+    // Only a warm-up: the real capture reports its own errors.
+  }
+}
