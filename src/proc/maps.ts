@@ -6,7 +6,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { type Address, addr } from '../common/address.js';
 import { PeriscopeError } from '../common/errors.js';
 import type { ElfFile } from '../elf/elf-file.js';
-import { readExecutable } from './process-info.js';
+import { exePath, readExecutable } from './process-info.js';
 
 /** One line of /proc/PID/maps. */
 export interface Mapping {
@@ -89,16 +89,17 @@ function hex2(n: number): string {
 /** Reads the executable of a live process, finds its mappings and computes the load bias. */
 export function executableImage(pid: number): ExecutableImage {
   const elf = readExecutable(pid);
+  const path = exePath(pid).path;
   const mappings = executableMappings(pid);
   if (mappings.length === 0) {
     throw new PeriscopeError(
       'not-found',
-      `process ${pid} has no mapping of its executable ${elf.path}; it may be exiting`,
+      `process ${pid} has no mapping of its executable ${path}; it may be exiting`,
     );
   }
   const first = mappings.reduce((a, b) => (b.offset < a.offset ? b : a));
   return {
-    path: elf.path,
+    path,
     elf,
     buildId: elf.buildId(),
     mappings,

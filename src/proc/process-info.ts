@@ -3,7 +3,7 @@
  * selected environment variables, hostname, tracer, start time (to detect pid reuse), and a
  * quick "is this a Go program" check.
  */
-import { readFileSync, readlinkSync } from 'node:fs';
+import { readFileSync, readlinkSync, statSync } from 'node:fs';
 import { hostname as machineHostname } from 'node:os';
 import { PeriscopeError } from '../common/errors.js';
 import { ElfFile } from '../elf/elf-file.js';
@@ -84,15 +84,41 @@ export function exePath(pid: number): { path: string; deleted: boolean } {
   return { path: deleted ? link.slice(0, -' (deleted)'.length) : link, deleted };
 }
 
-/** Reads the executable's ELF image through /proc/PID/exe (works even if the file was deleted or replaced). */
+/** Executables read lately, by the identity of the file (device, inode, size, mtime), newest last. */
+const images = new Map<string, ElfFile>();
+/** Bounded: an image holds the whole file (the binary cache holds the same objects). */
+const MAX_IMAGES = 8;
+
+/**
+ * Reads the executable's ELF image through /proc/PID/exe (works even if the file was deleted
+ * or replaced). Processes running the same file share one image: reading a 40 MB binary again
+ * for every process of a fleet cost milliseconds each. The image's path is the first process's;
+ * ask exePath for each process's own.
+ */
 export function readExecutable(pid: number): ElfFile {
+  let key: string;
+  try {
+    const st = statSync(`/proc/${pid}/exe`);
+    key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+  } catch {
+    throw gone(pid);
+  }
+  const hit = images.get(key);
+  if (hit) {
+    images.delete(key);
+    images.set(key, hit);
+    return hit;
+  }
   let bytes: Buffer;
   try {
     bytes = readFileSync(`/proc/${pid}/exe`);
   } catch {
     throw gone(pid);
   }
-  return new ElfFile(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), exePath(pid).path);
+  const elf = new ElfFile(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), exePath(pid).path);
+  images.set(key, elf);
+  if (images.size > MAX_IMAGES) images.delete(images.keys().next().value as string);
+  return elf;
 }
 
 /** Whether an ELF image is a Go program (quick check; the gobinary layer does the full one). */

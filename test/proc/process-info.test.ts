@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, linkSync, mkdtempSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { PeriscopeError } from '../../src/common/errors.js';
 import { openElf } from '../../src/elf/elf-file.js';
@@ -69,6 +70,33 @@ describe('process info and executable image', { timeout: 120_000 }, () => {
       if (!pie) assert.equal(image.bias, 0);
     });
   }
+
+  it('processes running one file share its image, each with its own path and bias', async () => {
+    const bin = await buildFixture('signalnotify', { flags: ['-buildmode=pie'] });
+    // The same file under a second name (a hard link: same inode), as in another container.
+    // Next to the binary: a hard link cannot cross file systems.
+    const dir = mkdtempSync(join(dirname(bin.path), 'link-'));
+    const other = join(dir, 'renamed');
+    linkSync(bin.path, other);
+    const a = await startTarget(bin.path);
+    const b = await startTarget(other);
+    targets.push(a, b);
+    const ia = executableImage(a.pid);
+    const ib = executableImage(b.pid);
+    rmSync(dir, { recursive: true, force: true }); // the running process keeps its inode
+    assert.equal(ib.elf, ia.elf, 'read once, shared');
+    assert.equal(ia.path, bin.path);
+    assert.equal(ib.path, other, 'each process keeps its own path');
+    assert.ok(ia.mappings.length >= 2 && ib.mappings.length >= 2);
+    // Each PIE has its own load bias, from its own mappings.
+    for (const [img, t] of [
+      [ia, a],
+      [ib, b],
+    ] as const) {
+      const text = img.mappings.find((m) => m.perms.includes('x'))!;
+      assert.ok(img.elf.entry + img.bias >= text.start && img.elf.entry + img.bias < text.end, `${t.pid}`);
+    }
+  });
 
   it('a non-Go process is not Go; a gone one is not-found', async () => {
     const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
