@@ -121,8 +121,8 @@ function busyWait(ms: number): void {
 }
 
 /** Captures run on the live process to warm up a thread's code, and the most it spends on them. */
-const WARM_UP_RUNS = 3;
-const WARM_UP_BUDGET_MS = 250;
+const WARM_UP_RUNS = 30;
+const WARM_UP_BUDGET_MS = 150;
 
 let warmedThread = false;
 const warmed = new WeakSet<CapturePlan>();
