@@ -48,6 +48,8 @@ interface Entry {
   readonly slot: string;
   state: EntryState;
   generation: number;
+  /** Paused and copied ahead by a `copy` in this generation of the thread: only decoding is left. */
+  copied?: boolean;
   error?: ProcessError;
 }
 
@@ -281,16 +283,21 @@ export class Executor {
     // On failure each process is simply captured whole by its own `capture`.
     if (!reply.ok)
       this.host.log(`request ${req.id}: copying ahead failed (${reply.message}); capturing one by one`);
-    else
+    else {
+      const copied = new Set(reply.copied ?? []);
+      for (const e of ready) if (copied.has(e.slot)) e.copied = true;
       this.host.log(
-        `request ${req.id}: paused and copied ${reply.copied?.length ?? 0} processes back to back in ${Math.round(reply.elapsedMs)} ms`,
+        `request ${req.id}: paused and copied ${copied.size} processes back to back in ${Math.round(reply.elapsedMs)} ms`,
       );
+    }
   }
 
   private async captureEntry(req: Request, entry: Entry): Promise<void> {
     if (this.requests.get(req.id) !== req || entry.state === 'done') return;
     const t0 = Date.now();
-    if (processGone(entry.pid, entry.startTime)) {
+    const copied = entry.copied === true && entry.generation === this.thread.generation;
+    // A process copied ahead is decoded even if it has exited since: its data was taken.
+    if (!copied && processGone(entry.pid, entry.startTime)) {
       this.fail(entry, 'PROCESS_MISSING', `process ${entry.pid} exited before its capture`);
     } else if (entry.state === 'pending' || entry.generation !== this.thread.generation) {
       // Not prepared yet, or prepared in a capture thread that has since been replaced.
