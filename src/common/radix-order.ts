@@ -14,7 +14,7 @@ const TWO32 = 0x1_0000_0000;
 /**
  * The permutation that sorts `keys` (non-negative integers below 2^53) ascending, stable.
  * Keys within 2^32 of their minimum take at most three 11-bit passes; wider spans take
- * 16-bit passes over key - min.
+ * three more per 32 bits of span above that.
  */
 export function sortedOrder(keys: ArrayLike<number>, alloc: TypedAlloc = HEAP): Uint32Array {
   const n = keys.length;
@@ -68,7 +68,11 @@ function radix32(
   return order;
 }
 
-/** sortedOrder for wide spans: 16-bit digits of key - min, with float division. */
+/**
+ * sortedOrder for wide spans: key - min split into its low and high 32 bits, then 11-bit LSD
+ * passes over the low word and as many over the high word as its span needs (integer
+ * operations only).
+ */
 function radixWide(
   keys: ArrayLike<number>,
   min: number,
@@ -77,16 +81,33 @@ function radixWide(
   alloc: TypedAlloc,
 ): Uint32Array {
   const n = keys.length;
+  const lo = alloc.u32(n);
+  const hi = alloc.u32(n);
+  for (let i = 0; i < n; i++) {
+    const k = keys[i]! - min;
+    const h = Math.floor(k / TWO32);
+    hi[i] = h;
+    lo[i] = k - h * TWO32;
+  }
   let order: Uint32Array = first;
   let tmp: Uint32Array = alloc.u32(n);
-  const counts = new Uint32Array(65536);
-  for (let div = 1; span / div >= 1; div *= 65536) {
+  const counts = new Uint32Array(RADIX);
+  const spanHi = Math.floor(span / TWO32);
+  const passes: [Uint32Array, number][] = [];
+  for (let shift = 0; shift < 32; shift += DIGIT_BITS) passes.push([lo, shift]);
+  for (let shift = 0; shift < 32 && spanHi >>> shift !== 0; shift += DIGIT_BITS) passes.push([hi, shift]);
+  for (const [word, shift] of passes) {
     counts.fill(0);
-    for (let i = 0; i < n; i++) counts[Math.floor((keys[i]! - min) / div) % 65536]!++;
-    for (let d = 1; d < 65536; d++) counts[d]! += counts[d - 1]!;
-    for (let j = n - 1; j >= 0; j--) {
+    for (let i = 0; i < n; i++) counts[(word[i]! >>> shift) & MASK]!++;
+    let sum = 0;
+    for (let d = 0; d < RADIX; d++) {
+      const c = counts[d]!;
+      counts[d] = sum;
+      sum += c;
+    }
+    for (let j = 0; j < n; j++) {
       const i = order[j]!;
-      tmp[--counts[Math.floor((keys[i]! - min) / div) % 65536]!] = i;
+      tmp[counts[(word[i]! >>> shift) & MASK]!++] = i;
     }
     const t = order;
     order = tmp;

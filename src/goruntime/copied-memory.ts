@@ -5,6 +5,7 @@
  * reads through to a fallback (the live process) only when the caller allowed that.
  */
 import { type Address, addr } from '../common/address.js';
+import { sortedOrder } from '../common/radix-order.js';
 import { HEAP, type TypedAlloc } from '../common/typed-arena.js';
 import { type Memory, MemoryError } from '../proc/memory.js';
 import type { MemRange } from '../proc/vm-reader.js';
@@ -233,13 +234,35 @@ export class CopiedMemory implements Memory {
     if (this.sorted) return;
     const starts = this.starts;
     const ends = this.ends;
-    const order = starts.map((_, i) => i);
-    // Among equal starts the longest sorts last, where the binary search lands.
-    order.sort((a, b) => starts[a]! - starts[b]! || ends[a]! - ends[b]!);
-    this.starts = order.map((i) => starts[i]!);
-    this.ends = order.map((i) => ends[i]!);
-    this.bufs = order.map((i) => this.bufs[i]!);
-    this.offs = order.map((i) => this.offs[i]!);
+    // A radix order (stable, by start): the index may be built inside a pause (values), and a
+    // comparator sort of 100k ranges took 25–30 ms.
+    const order = sortedOrder(starts);
+    // Among equal starts the longest sorts last, where the binary search lands (runs are short).
+    for (let k = 1; k < order.length; k++) {
+      const i = order[k]!;
+      let j = k - 1;
+      while (j >= 0 && starts[order[j]!] === starts[i] && ends[order[j]!]! > ends[i]!) {
+        order[j + 1] = order[j]!;
+        j--;
+      }
+      order[j + 1] = i;
+    }
+    const n = order.length;
+    const s2 = new Array<number>(n);
+    const e2 = new Array<number>(n);
+    const b2 = new Array<Uint8Array>(n);
+    const o2 = new Array<number>(n);
+    for (let k = 0; k < n; k++) {
+      const i = order[k]!;
+      s2[k] = starts[i]!;
+      e2[k] = ends[i]!;
+      b2[k] = this.bufs[i]!;
+      o2[k] = this.offs[i]!;
+    }
+    this.starts = s2;
+    this.ends = e2;
+    this.bufs = b2;
+    this.offs = o2;
     this.sorted = true;
   }
 }
