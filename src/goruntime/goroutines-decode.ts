@@ -22,8 +22,8 @@ export interface DecodeOptions {
   maxFrames?: number;
   /** Report dead goroutines too (default: skip them, as Go's traceback does). */
   includeDead?: boolean;
-  /** Decode only the goroutines i with only[i] set (indices into capture.gs). */
-  only?: Uint8Array;
+  /** Decode only these goroutines (indices into capture.gs), in this order. */
+  indices?: ArrayLike<number>;
 }
 
 const NO_STACK: Stack = {
@@ -57,11 +57,10 @@ export function decodeGoroutines(
   // The capture keeps runtime.allgs order (no sorting inside the pause): report goroutines
   // in address order, each once even if a damaged allgs lists it twice.
   const gs = capture.gs;
-  const order = sortedOrder(gs);
+  const order = opts.indices ?? sortedOrder(gs);
   for (let k = 0; k < order.length; k++) {
     const i = order[k]!;
-    if (k > 0 && gs[i] === gs[order[k - 1]!]) continue;
-    if (opts.only && !opts.only[i]) continue;
+    if (!opts.indices && k > 0 && gs[i] === gs[order[k - 1]!]) continue;
     const gp = addr(gs[i]!);
     let h: Uint8Array;
     try {

@@ -70,16 +70,54 @@ export function captureValues(
   reader: Memory,
   regs: ReadonlyMap<number, Registers>,
   maxFrames: number | undefined,
-): Map<Address, FrameCapture[]> {
-  const only = mayHaveFrames(
-    capture.startPc,
-    capture.packedStacks,
-    capture.gs.length,
-    plan.frameHosts,
-    plan.bias,
-  );
-  if (!only.includes(1)) return new Map();
-  const some = decodeGoroutines(plan.bin, capture, { maxFrames, only });
+  opts: ValuesOptions = {},
+): ValuesResult {
+  const candidates =
+    opts.only ??
+    mayHaveFrames(capture.startPc, capture.packedStacks, capture.gs.length, plan.frameHosts, plan.bias);
+  const indices: number[] = [];
+  for (let i = 0; i < candidates.length; i++) if (candidates[i]) indices.push(i);
+  const captures = new Map<Address, FrameCapture[]>();
+  if (indices.length === 0) return { captures, pending: undefined, frames: 0 };
   const ctx = makeValueContext(plan.bin, new PauseMemory(capture.memory, reader), plan.bias, plan.limits);
-  return new Map(some.goroutines.map((g) => [g.address, captureFrames(plan, ctx, g, regs)]));
+  let frames = 0;
+  for (let k = 0; k < indices.length; k += VALUES_CHUNK) {
+    if (k > 0 && opts.deadline !== undefined && performance.now() > opts.deadline) {
+      const pending = new Uint8Array(capture.gs.length);
+      for (let j = k; j < indices.length; j++) pending[indices[j]!] = 1;
+      return { captures, pending, frames };
+    }
+    const some = decodeGoroutines(plan.bin, capture, {
+      maxFrames,
+      indices: indices.slice(k, k + VALUES_CHUNK),
+    });
+    for (const g of some.goroutines) {
+      const fc = captureFrames(plan, ctx, g, regs);
+      frames += fc.length;
+      captures.set(g.address, opts.afterPause ? fc.map((f) => ({ ...f, afterPause: true })) : fc);
+    }
+  }
+  return { captures, pending: undefined, frames };
+}
+
+/** Goroutines unwound and evaluated between two looks at the deadline. */
+const VALUES_CHUNK = 16;
+
+/** Options of captureValues. */
+export interface ValuesOptions {
+  /** Evaluate only these goroutines (a mask over capture.gs); default: those whose stacks may hold a spec'd frame. */
+  readonly only?: Uint8Array;
+  /** performance.now() past which no new goroutine is started; the rest are returned as pending. */
+  readonly deadline?: number;
+  /** Mark the frames as read after the pause (from the running process). */
+  readonly afterPause?: boolean;
+}
+
+/** What captureValues read, and what it left for later. */
+export interface ValuesResult {
+  readonly captures: Map<Address, FrameCapture[]>;
+  /** Goroutines left when the deadline passed (a mask over capture.gs), if any. */
+  readonly pending: Uint8Array | undefined;
+  /** Frames captured. */
+  readonly frames: number;
 }

@@ -30,6 +30,8 @@ export interface CopiedProcess {
   readonly capture: GoroutineCapture;
   /** The spec's values, per goroutine address (read during the pause). */
   readonly captures: ReadonlyMap<Address, FrameCapture[]>;
+  /** Goroutines whose values the pause had no time for (a mask over capture.gs): read them after. */
+  readonly pendingValues: Uint8Array | undefined;
   /** performance.now() at the first interrupt, all stopped, copied, values read, resumed. */
   readonly at: {
     readonly started: number;
@@ -48,6 +50,14 @@ export interface PauseCopyOptions {
   /** Collect our own garbage before the pause (default true; a batch does it once for all). */
   readonly collect?: boolean;
 }
+
+/**
+ * How long a pause may spend on the spec's values (default of SnapshotOptions.valuesBudgetMs).
+ * Evaluating costs about 0.1 ms per captured frame: a server with 10,000 connections in
+ * net/http.(*conn).serve (a frame the built-in spec captures) would otherwise stay paused
+ * for a second. Frames past the budget are read right after the resume, and marked.
+ */
+export const DEFAULT_VALUES_BUDGET_MS = 5;
 
 /** Longest the copy helper spins during one pause (it is disarmed as soon as the pause ends). */
 const HELPER_ARM_MS = 1000;
@@ -78,6 +88,7 @@ export function pauseAndCopy(
     const stopped = performance.now();
     let capture: GoroutineCapture;
     let captures = new Map<Address, FrameCapture[]>();
+    let pendingValues: Uint8Array | undefined;
     let copied = stopped;
     let valued = stopped;
     try {
@@ -88,7 +99,12 @@ export function pauseAndCopy(
         // Values must be consistent with the stacks: read what the expressions reach while
         // the process is still stopped.
         const regs = new Map<number, Registers>(paused.threads.map((t) => [t.tid, t.regs]));
-        captures = captureValues(plan, capture, reader, regs, opts.maxFrames);
+        const budget = opts.valuesBudgetMs ?? DEFAULT_VALUES_BUDGET_MS;
+        const r = captureValues(plan, capture, reader, regs, opts.maxFrames, {
+          deadline: performance.now() + budget,
+        });
+        captures = r.captures;
+        pendingValues = r.pending;
       }
       valued = performance.now();
       if (opts.holdPauseMs) busyWait(opts.holdPauseMs);
@@ -103,6 +119,7 @@ export function pauseAndCopy(
       startedAtMs,
       capture,
       captures,
+      pendingValues,
       at: { started, stopped, copied, valued, resumed: performance.now() },
       resumeNs: paused.timings.resumeNs,
       threads: paused.threads.length,
@@ -146,7 +163,10 @@ export function warmUpCapture(pid: number, plan: PreparedProcess, opts: Snapshot
       try {
         const { scratch } = reserveForCapture(plan.goroutines, reader);
         const capture = captureGoroutines(plan.goroutines, reader, [], { scratch });
-        if (plan.functions.size > 0) captureValues(plan, capture, reader, new Map(), opts.maxFrames);
+        if (plan.functions.size > 0)
+          captureValues(plan, capture, reader, new Map(), opts.maxFrames, {
+            deadline: performance.now() + DEFAULT_VALUES_BUDGET_MS,
+          });
       } finally {
         reader.close();
       }

@@ -22,6 +22,11 @@ export interface FrameCapture {
   /** The function table of the spec this frame feeds. */
   readonly table: string;
   readonly values: readonly CapturedValue[];
+  /**
+   * The values were read after the process resumed (the pause's budget for values was spent):
+   * the stack is the paused one, but what the expressions reached may have changed since.
+   */
+  readonly afterPause?: boolean;
 }
 
 /** A goroutine in a snapshot: the decoded goroutine plus its captured frames. */
@@ -64,4 +69,6 @@ export interface ProcessSnapshot {
   readonly truncated: boolean;
   /** Spec functions this binary does not have (the spec may serve other programs too). */
   readonly specFunctionsAbsent: readonly string[];
+  /** Frames whose values were read after the pause, its budget for values spent (see FrameCapture.afterPause). */
+  readonly valuesAfterPause?: number;
 }

@@ -22,7 +22,7 @@ import { binaryFor } from './binary-cache.js';
 import { type CapturePlan, prepareCapture } from './capture-plan.js';
 import { captureValues } from './capture-values.js';
 import { type CopiedProcess, pauseAndCopy, warmUpCapture } from './paused-capture.js';
-import type { ProcessSnapshot, SnapshotGoroutine } from './snapshot-types.js';
+import type { FrameCapture, ProcessSnapshot, SnapshotGoroutine } from './snapshot-types.js';
 
 /** How to take a snapshot. */
 export interface SnapshotOptions {
@@ -32,6 +32,11 @@ export interface SnapshotOptions {
   readonly pause?: PauseOptions;
   /** Logical frames kept per goroutine (default 1024). */
   readonly maxFrames?: number;
+  /**
+   * Most time a pause spends on the spec's values, ms (default 5): the values of frames past
+   * it are read right after the resume and marked `afterPause`.
+   */
+  readonly valuesBudgetMs?: number;
   /**
    * Testing aid: keep the process paused this long after copying (to test that killing the
    * snapshotting process mid-pause never leaves the target stopped).
@@ -98,8 +103,9 @@ function snapshotPaused(pid: number, plan: PreparedProcess, opts: SnapshotOption
 
 /** Decodes what a pause copied (after the process runs again) into its snapshot. */
 export function finishSnapshot(copied: CopiedProcess, opts: SnapshotOptions = {}): ProcessSnapshot {
-  const { pid, plan, capture, captures, at } = copied;
+  const { pid, plan, capture, at } = copied;
   const tResumed = performance.now();
+  const { captures, late } = withPendingValues(copied, opts);
   const decoded = decodeGoroutines(plan.bin, capture, { maxFrames: opts.maxFrames });
   const tDecoded = performance.now();
   const goroutines: SnapshotGoroutine[] = decoded.goroutines.map((g) => ({
@@ -122,7 +128,33 @@ export function finishSnapshot(copied: CopiedProcess, opts: SnapshotOptions = {}
       Math.round((tDecoded - tResumed) * 1e6) + (hasValues ? Math.round((at.valued - at.copied) * 1e6) : 0),
     threads: copied.threads,
     goroutines,
+    ...(late > 0 ? { valuesAfterPause: late } : {}),
   };
+}
+
+/**
+ * The pause's values plus those it had no time for, read now from the running process
+ * (marked afterPause); `late` counts those frames.
+ */
+function withPendingValues(
+  copied: CopiedProcess,
+  opts: SnapshotOptions,
+): { captures: ReadonlyMap<Address, FrameCapture[]>; late: number } {
+  if (!copied.pendingValues) return { captures: copied.captures, late: 0 };
+  const captures = new Map(copied.captures);
+  const live = new VmReader(copied.pid);
+  try {
+    const r = captureValues(copied.plan, copied.capture, live, new Map(), opts.maxFrames, {
+      only: copied.pendingValues,
+      afterPause: true,
+    });
+    for (const [a, fc] of r.captures) captures.set(a, fc);
+    return { captures, late: r.frames };
+  } catch {
+    return { captures, late: 0 }; // the process exited meanwhile: those frames have no values
+  } finally {
+    live.close();
+  }
 }
 
 /** --no-pause: copy while running, then re-read each g's status and saved SP to find what moved. */
@@ -136,7 +168,9 @@ function snapshotRunning(pid: number, plan: PreparedProcess, opts: SnapshotOptio
     const tCopied = performance.now();
     const moved = changedGoroutines(plan, capture, reader);
     const captures =
-      plan.functions.size > 0 ? captureValues(plan, capture, reader, new Map(), opts.maxFrames) : new Map();
+      plan.functions.size > 0
+        ? captureValues(plan, capture, reader, new Map(), opts.maxFrames).captures
+        : new Map<Address, FrameCapture[]>();
     const decoded = decodeGoroutines(plan.bin, capture, { maxFrames: opts.maxFrames });
     const goroutines: SnapshotGoroutine[] = decoded.goroutines.map((g) => ({
       ...g,

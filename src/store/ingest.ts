@@ -131,6 +131,7 @@ export function capturedCells(sid: number, pid: string, g: SnapshotGoroutine): C
         v.expr,
         v.value === null ? null : JSON.stringify(v.value),
         v.error ?? null,
+        c.afterPause === true,
       ]);
     }
   }

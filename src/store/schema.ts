@@ -116,6 +116,7 @@ export const CAPTURED: ColumnList = [
   ['expr', 'text'],
   ['value', 'json'],
   ['error', 'text'],
+  ['after_pause', 'bool'],
 ];
 
 /** Columns of `spec_versions`. */
@@ -153,6 +154,8 @@ export async function ensureSchema(conn: DuckDBConnection): Promise<void> {
   await conn.run('CREATE SCHEMA IF NOT EXISTS raw');
   for (const [name, cols] of SNAPSHOT_TABLES) await conn.run(createTableSql(`raw.${name}`, cols));
   await conn.run(createTableSql('raw.stacks', STACKS));
+  // Added after the first stores were written (additive, so the schema version stays).
+  await conn.run('ALTER TABLE raw.captured ADD COLUMN IF NOT EXISTS after_pause BOOLEAN');
   await conn.run(createTableSql('raw.spec_versions', SPEC_VERSIONS));
   await conn.run(
     'CREATE TABLE IF NOT EXISTS raw.imports (snapshot_id BIGINT, original_snapshot_id BIGINT, path VARCHAR, format VARCHAR, imported_at TIMESTAMPTZ)',

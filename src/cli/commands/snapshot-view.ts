@@ -21,10 +21,15 @@ export function renderHeader(s: ProcessSnapshot): string {
     s.mode === 'paused'
       ? `paused ${ms(s.pauseNs)} (stop ${ms(s.phasesNs.stop)}, copy ${ms(s.phasesNs.copy)}${s.phasesNs.values ? `, values ${ms(s.phasesNs.values)}` : ''}, resume ${ms(s.phasesNs.resume)}; ${s.threads} threads)`
       : 'not paused (--no-pause: stacks may be inconsistent)';
-  return [
+  const lines = [
     `process ${s.pid}  ${s.executable}  ${s.goVersion ?? ''}`,
     `${s.goroutines.length} goroutines, ${cost}, ${kib(s.bytesRead)} read, decoded in ${ms(s.decodeNs)}`,
-  ].join('\n');
+  ];
+  if (s.valuesAfterPause)
+    lines.push(
+      `values of ${s.valuesAfterPause} frames were read after the pause (its budget for values was spent); they may not match the stacks`,
+    );
+  return lines.join('\n');
 }
 
 function renderCaptures(g: SnapshotGoroutine, indent: string): string[] {

@@ -1,0 +1,63 @@
+/**
+ * The pause spends a bounded time on the spec's values: frames past the budget are read
+ * right after the resume, from the running process, and marked. On pausebench, 200
+ * goroutines each with a frame of main.d5 (whose argument is optimized out there, so the
+ * spec reads the channel they all block on): with a budget of 0 ms, a first group is read
+ * during the pause and the rest after; every frame has its value either way.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { startPauseTarget } from '../../bench/support/pause-target.js';
+import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
+import { parseSpec } from '../../src/spec/spec-parse.js';
+import { freshDataDir, inputOf, openStore } from '../store/store-support.js';
+
+const SPEC = `
+functions:
+  - function: main.d5
+    capture:
+      block: main.block
+`;
+
+test('values past the pause budget are read after the resume and marked', async () => {
+  const n = 200;
+  const target = await startPauseTarget(n);
+  try {
+    const spec = parseSpec(SPEC, 'test.yaml');
+    const all = snapshotProcess(target.pid, { spec });
+    assert.equal(all.valuesAfterPause, undefined, 'the default budget covers 200 frames');
+    const tight = snapshotProcess(target.pid, { spec, valuesBudgetMs: 0 });
+    const frames = tight.goroutines.flatMap((g) => g.captures.filter((c) => c.function === 'main.d5'));
+    assert.equal(frames.length, n, 'every goroutine in main.d5 has its capture');
+    const late = frames.filter((c) => c.afterPause === true);
+    assert.ok(late.length > 0 && late.length < n, `some read during the pause, some after (${late.length})`);
+    assert.equal(tight.valuesAfterPause, late.length);
+    const expected = JSON.stringify(frames[0]!.values[0]!.value);
+    assert.match(expected, /"len":0,"cap":0,"elemType":"int","closed":false/);
+    for (const c of frames)
+      assert.equal(JSON.stringify(c.values[0]!.value), expected, 'the same value either way');
+
+    // The store keeps the mark: captured.after_pause.
+    const store = await openStore(freshDataDir());
+    try {
+      const id = await store.addSnapshot(inputOf(tight, SPEC));
+      const r = await store.query(
+        'SELECT after_pause, count(*) AS n FROM captured GROUP BY ALL ORDER BY ALL',
+        {
+          snapshot: id,
+        },
+      );
+      assert.deepEqual(
+        r.rows.map((row) => [row[0], Number(row[1])]),
+        [
+          [false, n - late.length],
+          [true, late.length],
+        ],
+      );
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await target.stop();
+  }
+});
