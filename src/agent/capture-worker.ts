@@ -9,6 +9,7 @@ import { parentPort } from 'node:worker_threads';
 import { deflateSync } from 'node:zlib';
 import { PeriscopeError } from '../common/errors.js';
 import { collectGarbageNow } from '../common/gc.js';
+import { encodeSnapshot } from '../protocol/snapshot-wire.js';
 import { cachedBinaries } from '../snapshot/binary-cache.js';
 import { type CopiedProcess, pauseAndCopy, warmUpCapture } from '../snapshot/paused-capture.js';
 import {
@@ -86,7 +87,7 @@ function handle(req: WorkerRequest): WorkerReply {
       const snap = early
         ? finishSnapshot(early.copied)
         : captureProcess(req.pid, plan, { noPause: req.noPause });
-      const json = JSON.stringify(snap);
+      const json = encodeSnapshot(snap);
       const deflated = json.length > req.deflateOver;
       const bytes = deflated ? deflateSync(json, { level: 1 }) : Buffer.from(json, 'utf8');
       return {

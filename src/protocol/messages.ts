@@ -9,6 +9,7 @@
  */
 import { inflateSync } from 'node:zlib';
 import type { ProcessSnapshot } from '../snapshot/snapshot-types.js';
+import { decodeSnapshot } from './snapshot-wire.js';
 
 /** Version of this protocol; both sides refuse a peer with another major version. */
 export const PROTOCOL_VERSION = 1;
@@ -77,11 +78,11 @@ export interface CapturedMessage {
   readonly key: string;
   /** Wall-clock ms (epoch) when the capture of this process started: the skew across the fleet. */
   readonly startedAt: number;
+  /** The snapshot, in the wire form of snapshot-wire.ts (stacks listed once) or plain. */
   readonly snapshot?: ProcessSnapshot;
   /**
-   * Instead of `snapshot` when it is large (100k goroutines make ~300 MB of JSON, ~20 MB
-   * deflated): base64 of the zlib-deflated JSON of the ProcessSnapshot. Read either form
-   * with `capturedSnapshot`.
+   * Instead of `snapshot` when it is large: base64 of the zlib-deflated JSON of the
+   * snapshot's wire form. Read either form with `capturedSnapshot`.
    */
   readonly snapshotDeflated?: string;
   /** Wall-clock ms the agent spent on this process (capture, decode, encode). */
@@ -91,10 +92,10 @@ export interface CapturedMessage {
 
 /** The snapshot of a `captured` message, inflating `snapshotDeflated` (at most `maxBytes` of JSON). */
 export function capturedSnapshot(msg: CapturedMessage, maxBytes = 512 << 20): ProcessSnapshot | undefined {
-  if (msg.snapshot) return msg.snapshot;
+  if (msg.snapshot) return decodeSnapshot(msg.snapshot);
   if (msg.snapshotDeflated === undefined) return undefined;
   const json = inflateSync(Buffer.from(msg.snapshotDeflated, 'base64'), { maxOutputLength: maxBytes });
-  return JSON.parse(json.toString('utf8')) as ProcessSnapshot;
+  return decodeSnapshot(JSON.parse(json.toString('utf8')));
 }
 
 /** Messages an agent sends. */
