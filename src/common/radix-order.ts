@@ -34,7 +34,7 @@ export function sortedOrder(keys: ArrayLike<number>, alloc: TypedAlloc = HEAP): 
   return radixWide(keys, min, max - min, order, alloc);
 }
 
-/** sortedOrder for keys within 2^32 of `min`: keys - min as u32, 11 bits per pass. */
+/** sortedOrder for keys within 2^32 of `min`: keys - min as one u32 word. */
 function radix32(
   keys: ArrayLike<number>,
   min: number,
@@ -45,34 +45,10 @@ function radix32(
   const n = keys.length;
   const k32 = alloc.u32(n);
   for (let i = 0; i < n; i++) k32[i] = keys[i]! - min;
-  let order: Uint32Array = first;
-  let tmp: Uint32Array = alloc.u32(n);
-  const counts = new Uint32Array(RADIX);
-  for (let shift = 0; shift < 32 && span >>> shift !== 0; shift += DIGIT_BITS) {
-    counts.fill(0);
-    for (let i = 0; i < n; i++) counts[(k32[i]! >>> shift) & MASK]!++;
-    let sum = 0;
-    for (let d = 0; d < RADIX; d++) {
-      const c = counts[d]!;
-      counts[d] = sum;
-      sum += c;
-    }
-    for (let j = 0; j < n; j++) {
-      const i = order[j]!;
-      tmp[counts[(k32[i]! >>> shift) & MASK]!++] = i;
-    }
-    const t = order;
-    order = tmp;
-    tmp = t;
-  }
-  return order;
+  return radixWords([[k32, span]], first, alloc);
 }
 
-/**
- * sortedOrder for wide spans: key - min split into its low and high 32 bits, then 11-bit LSD
- * passes over the low word and as many over the high word as its span needs (integer
- * operations only).
- */
+/** sortedOrder for wide spans: key - min split into its low and high 32-bit words. */
 function radixWide(
   keys: ArrayLike<number>,
   min: number,
@@ -89,29 +65,43 @@ function radixWide(
     hi[i] = h;
     lo[i] = k - h * TWO32;
   }
+  return radixWords(
+    [
+      [lo, 0xffff_ffff],
+      [hi, Math.floor(span / TWO32)],
+    ],
+    first,
+    alloc,
+  );
+}
+
+/**
+ * LSD radix passes of 11 bits (integer operations only) over u32 words, least significant
+ * word first, each for as many digits as its span needs; returns the sorted permutation.
+ */
+function radixWords(words: [Uint32Array, number][], first: Uint32Array, alloc: TypedAlloc): Uint32Array {
+  const n = first.length;
   let order: Uint32Array = first;
   let tmp: Uint32Array = alloc.u32(n);
   const counts = new Uint32Array(RADIX);
-  const spanHi = Math.floor(span / TWO32);
-  const passes: [Uint32Array, number][] = [];
-  for (let shift = 0; shift < 32; shift += DIGIT_BITS) passes.push([lo, shift]);
-  for (let shift = 0; shift < 32 && spanHi >>> shift !== 0; shift += DIGIT_BITS) passes.push([hi, shift]);
-  for (const [word, shift] of passes) {
-    counts.fill(0);
-    for (let i = 0; i < n; i++) counts[(word[i]! >>> shift) & MASK]!++;
-    let sum = 0;
-    for (let d = 0; d < RADIX; d++) {
-      const c = counts[d]!;
-      counts[d] = sum;
-      sum += c;
+  for (const [word, span] of words) {
+    for (let shift = 0; shift < 32 && span >>> shift !== 0; shift += DIGIT_BITS) {
+      counts.fill(0);
+      for (let i = 0; i < n; i++) counts[(word[i]! >>> shift) & MASK]!++;
+      let sum = 0;
+      for (let d = 0; d < RADIX; d++) {
+        const c = counts[d]!;
+        counts[d] = sum;
+        sum += c;
+      }
+      for (let j = 0; j < n; j++) {
+        const i = order[j]!;
+        tmp[counts[(word[i]! >>> shift) & MASK]!++] = i;
+      }
+      const t = order;
+      order = tmp;
+      tmp = t;
     }
-    for (let j = 0; j < n; j++) {
-      const i = order[j]!;
-      tmp[counts[(word[i]! >>> shift) & MASK]!++] = i;
-    }
-    const t = order;
-    order = tmp;
-    tmp = t;
   }
   return order;
 }

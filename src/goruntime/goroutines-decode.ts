@@ -26,6 +26,8 @@ export interface DecodeOptions {
   indices?: ArrayLike<number>;
 }
 
+const UNAVAILABLE: Stack = { frames: [], end: 'unavailable' };
+
 const NO_STACK: Stack = {
   frames: [],
   end: 'error',
@@ -96,7 +98,10 @@ export function decodeGoroutines(
       }
     }
     let stack = NO_STACK;
-    if (src !== StartSource.None) {
+    if (src === StartSource.SchedStale && capture.startSp[i] === 0) {
+      // gogo clears g.sched when a goroutine starts running: nothing to walk from.
+      stack = UNAVAILABLE;
+    } else if (src !== StartSource.None) {
       stack = unwindAmd64(
         sym,
         mem,

@@ -38,6 +38,12 @@ export type StackEnd =
   | 'no-frame-info'
   /** The frame cap was reached. */
   | 'truncated'
+  /**
+   * Running, but its thread was not on this goroutine's stack (in the scheduler or a runtime
+   * call on the system stack) and its saved context was cleared: no frames, as Go's own
+   * traceback prints "goroutine running on other thread; stack unavailable".
+   */
+  | 'unavailable'
   /** Something was wrong: see `error`. */
   | 'error';
 

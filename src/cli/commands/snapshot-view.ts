@@ -66,6 +66,10 @@ function renderGroup(group: StackGroup, maxCaptured: number): string[] {
   for (const f of visibleFrames(first))
     lines.push(`    ${f.function}${f.inlined ? ' (inlined)' : ''}`, `        ${f.file}:${f.line}`);
   if (first.stack.end === 'truncated') lines.push('    … (stack cut at the frame limit)');
+  if (first.stack.end === 'unavailable')
+    lines.push(
+      '    (running on a thread that was not on its stack, e.g. in the scheduler: stack unavailable)',
+    );
   if (first.stack.error) lines.push(`    … (${first.stack.error})`);
   if (first.createdBy)
     lines.push(
