@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { PeriscopeError } from '../common/errors.js';
 import { Errno, libc } from './libc.js';
+import { armPauseWatchdog, disarmPauseWatchdog, startPauseWatchdog } from './pause-watchdog.js';
 import { tracerOf } from './process-info.js';
 import { getRegs, interrupt, pollStop, seize } from './ptrace.js';
 import type { Registers } from './regs.amd64.js';
@@ -17,7 +18,12 @@ import { listTids, threadInfo } from './threads.js';
 export interface PauseOptions {
   /** Longest the stopping of all threads may take before we give up and resume, in ms (default 2000). */
   readonly budgetMs?: number;
-  /** Longest the pause may be held before it is resumed automatically (needs the event loop to turn; default 2000). */
+  /**
+   * Longest the pause may be held before it is resumed automatically (needs the event loop to
+   * turn; default 2000). If this thread is stuck instead, the pause watchdog kills this
+   * process once the stop's budget plus twice this has passed, and the kernel releases the
+   * target.
+   */
   readonly maxHoldMs?: number;
 }
 
@@ -135,6 +141,8 @@ export function pauseProcess(pid: number, opts: PauseOptions = {}): Paused {
     );
   if (tracer.pid) throw traced(pid, tracer);
 
+  startPauseWatchdog(); // before anything stops: starting a thread takes milliseconds
+  const hold = opts.maxHoldMs ?? 2000;
   const t0 = now();
   const deadline = t0 + budgetMs * 1e6;
   const held = new Map<number, HeldThread>();
@@ -150,7 +158,10 @@ export function pauseProcess(pid: number, opts: PauseOptions = {}): Paused {
       // Seizing stops nothing: seize every new thread first, then interrupt them back to
       // back, so that the first thread stops only microseconds before the last.
       const seized = fresh.filter((tid) => attach(pid, tid, held));
-      if (startedAt === 0) startedAt = performance.now();
+      if (startedAt === 0) {
+        startedAt = performance.now();
+        armPauseWatchdog(pid, budgetMs + 2 * hold);
+      }
       for (const tid of seized) interrupt(tid); // ESRCH: already exiting, its exit is reported to us
       waitForStops(pid, held, deadline, budgetMs);
     }
@@ -174,6 +185,7 @@ export function pauseProcess(pid: number, opts: PauseOptions = {}): Paused {
     );
   } catch (e) {
     releaseThreads(pid, held.values());
+    disarmPauseWatchdog();
     restorePriority();
     throw e;
   }
@@ -292,6 +304,7 @@ function makePaused(
       const t = now();
       result = releaseThreads(pid, held.values());
       timings.resumeNs = now() - t;
+      disarmPauseWatchdog();
       restorePriority();
       return result;
     },

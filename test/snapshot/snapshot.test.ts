@@ -82,6 +82,37 @@ test('killing periscope snapshot with SIGKILL mid-pause: the target runs again w
   }
 });
 
+test('a snapshot process stuck inside a pause is killed by its watchdog, and the target runs on', async () => {
+  const { path } = await buildFixture('signalnotify');
+  const target = await startTarget(path);
+  try {
+    // Held synchronously for a minute (the event loop cannot turn), allowed 300 ms: the
+    // watchdog fires after the stop's budget (2 s) plus twice that.
+    const startedAt = performance.now();
+    const r = await new Promise<{ signal: NodeJS.Signals | null; stderr: string }>((resolve) => {
+      const snap = spawn(process.execPath, [CLI, 'snapshot', '--pid', String(target.pid), '--no-store'], {
+        env: { ...process.env, PERISCOPE_TEST_HOLD_PAUSE_MS: '60000', PERISCOPE_TEST_MAX_HOLD_MS: '300' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      snap.stderr.on('data', (b: Buffer) => {
+        stderr += b.toString('utf8');
+      });
+      snap.once('exit', (_code, signal) => resolve({ signal, stderr }));
+    });
+    const killedAt = performance.now();
+    assert.equal(r.signal, 'SIGKILL');
+    assert.match(r.stderr, new RegExp(`process ${target.pid} has been paused longer than allowed`));
+    assert.ok(killedAt - startedAt < 30_000, `killed after ${(killedAt - startedAt).toFixed(0)} ms`);
+    const tick = await target.waitFor(/^tick/, 1000, killedAt);
+    assert.ok(tick.t - killedAt < 1000, `ticked ${(tick.t - killedAt).toFixed(0)} ms after the kill`);
+    assert.equal(target.exited(), false);
+    assert.deepEqual(signalLines(target), []);
+  } finally {
+    await target.kill();
+  }
+});
+
 const SPEC = `functions:
   - function: main.park
     table: parked

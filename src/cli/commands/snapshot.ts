@@ -74,11 +74,14 @@ export const snapshotCommand: Command = {
     }
     checkSnapshotStoreOptions(values);
     const { spec, text: specText } = await snapshotSpec(values);
+    // Testing aids: hold the pause (synchronously) this long; allow it at most this long.
     const hold = Number(process.env.PERISCOPE_TEST_HOLD_PAUSE_MS ?? 0);
+    const maxHold = Number(process.env.PERISCOPE_TEST_MAX_HOLD_MS ?? 0);
     const snap = snapshotProcess(Number(pidText), {
       spec: withDefaultSpec(spec, { defaults: values['no-default-spec'] !== true }),
       noPause: values['no-pause'] === true,
       ...(hold > 0 ? { holdPauseMs: hold } : {}),
+      ...(maxHold > 0 ? { pause: { maxHoldMs: maxHold } } : {}),
     });
     if (typeof values.out === 'string') await writeFile(values.out, JSON.stringify(snap));
     if (values.json === true) printJson(snap);

@@ -1,0 +1,36 @@
+/**
+ * The pause watchdog's thread (pause-watchdog.ts): waits for a pause to be armed, then for
+ * its deadline; if the same pause is still armed then, says so on stderr (a direct write:
+ * the main thread, which would forward a worker's console, may be the one that is stuck) and
+ * SIGKILLs the process, so that the kernel releases the stopped target.
+ */
+import { writeSync } from 'node:fs';
+import { workerData } from 'node:worker_threads';
+
+const { ctl, deadline } = workerData as { ctl: Int32Array; deadline: Float64Array };
+
+for (;;) {
+  const armed = Atomics.load(ctl, 0);
+  if (armed === 0) {
+    Atomics.wait(ctl, 0, 0);
+    continue;
+  }
+  const left = deadline[0]! - Date.now();
+  if (left > 0) {
+    // Woken early when the pause ends (or another one is armed).
+    Atomics.wait(ctl, 0, armed, left);
+    continue;
+  }
+  if (Atomics.load(ctl, 0) !== armed) continue;
+  const pid = Atomics.load(ctl, 1);
+  try {
+    writeSync(
+      2,
+      `periscope: process ${pid} has been paused longer than allowed and this process is not responding; ` +
+        'killing this process so that the kernel releases it\n',
+    );
+  } catch {
+    // stderr may be closed: the kill matters, not the message.
+  }
+  process.kill(process.pid, 'SIGKILL');
+}
