@@ -8,7 +8,7 @@ import type { SnapshotResult } from '../server/orchestrator.js';
 import type { AgentView, ProcessView } from '../server/registry.js';
 import type { ProcessResult } from '../server/snapshot-meta.js';
 import type { TokenInfo } from '../server/tokens.js';
-import type { QueryResult, QueryScope, SnapshotInfo } from '../store/store.js';
+import type { QueryResult, QueryScope, SnapshotInfo, SpecVersion } from '../store/store.js';
 
 /** The default server when neither --server nor $PERISCOPE_SERVER is given. */
 export const DEFAULT_SERVER = 'http://127.0.0.1:7070';
@@ -27,6 +27,17 @@ export function serverTarget(
   const server = typeof values.server === 'string' ? values.server : env.PERISCOPE_SERVER || DEFAULT_SERVER;
   const token = typeof values.token === 'string' ? values.token : env.PERISCOPE_TOKEN || undefined;
   return { server, token };
+}
+
+/**
+ * Whether a command that can work on a local store or a server should use the server: one
+ * given by --server, or by $PERISCOPE_SERVER unless a local --data directory is named.
+ */
+export function wantsServer(
+  values: Record<string, string | boolean | undefined>,
+  env: NodeJS.ProcessEnv = process.env,
+): boolean {
+  return typeof values.server === 'string' || (Boolean(env.PERISCOPE_SERVER) && values.data === undefined);
 }
 
 /** The options every command talking to a server takes. */
@@ -111,6 +122,26 @@ export class ApiClient {
   /** POST /v1/query as CSV text. */
   queryCsv(sql: string, scope: { snapshot?: number; all?: boolean } = {}): Promise<string> {
     return this.request('POST', '/v1/query', { sql, ...scope, format: 'csv' }, 'text');
+  }
+
+  /** PUT /v1/spec: stores a new spec version (the server names the token as its author). */
+  setSpec(yaml: string): Promise<{ version: number; changed: boolean; warnings?: string[] }> {
+    return this.request('PUT', '/v1/spec', { yaml });
+  }
+
+  /** GET /v1/spec, or GET /v1/spec/versions/{version}. */
+  specVersion(version?: number): Promise<SpecVersion> {
+    return this.request('GET', version === undefined ? '/v1/spec' : `/v1/spec/versions/${version}`);
+  }
+
+  /** GET /v1/spec/versions: oldest first, without texts. */
+  async specVersions(): Promise<Pick<SpecVersion, 'version' | 'createdAt' | 'author'>[]> {
+    return (
+      await this.request<{ versions: Pick<SpecVersion, 'version' | 'createdAt' | 'author'>[] }>(
+        'GET',
+        '/v1/spec/versions',
+      )
+    ).versions;
   }
 
   /** GET /v1/tokens (admin). */

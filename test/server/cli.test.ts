@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -188,4 +189,33 @@ test('periscope token list and revoke on the data directory; revoked tokens stop
   assert.match(unknown.stderr, /no token with id/);
   const badRole = await cli({}, 'token', 'create', '--role', 'root', '--data', dataDir);
   assert.equal(badRole.code, 2);
+});
+
+test('periscope spec set, show and log against a server: the agents are sent the new version', async () => {
+  const env = { PERISCOPE_TOKEN: userToken, PERISCOPE_SERVER: server.url };
+  const file = join(tempDataDir(), 'spec.yaml');
+  writeFileSync(file, 'functions:\n  - function: main.handle\n    capture:\n      n: n\n');
+  const set = await cli(env, 'spec', 'set', file);
+  assert.equal(set.code, 0, set.stderr);
+  const version = Number(/spec version (\d+) stored/.exec(set.stdout)?.[1]);
+  assert.ok(version >= 1, set.stdout);
+  await eventually(async () => agent.received.some((m) => m.type === 'spec' && m.specVersion === version));
+  const again = await cli(env, 'spec', 'set', file);
+  assert.match(again.stdout, new RegExp(`spec unchanged: still version ${version}`));
+  const show = await cli(env, 'spec', 'show');
+  assert.equal(show.stdout, readFileSync(file, 'utf8'));
+  const log = await cli(env, 'spec', 'log', '--diff');
+  assert.equal(log.code, 0, log.stderr);
+  assert.match(
+    log.stdout,
+    new RegExp(`^version ${version}  \\S+  bob  \\+4 -0`, 'm'),
+    'the token names the author',
+  );
+  assert.match(log.stdout, /^\+ {6}n: n$/m);
+  const missing = await cli(env, 'spec', 'show', '--version', '999');
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /no spec version 999/);
+  // --data names a local store: the server is not asked.
+  const local = await cli(env, 'spec', 'log', '--data', tempDataDir());
+  assert.match(local.stderr, /no store in .* yet/);
 });

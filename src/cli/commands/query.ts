@@ -2,7 +2,7 @@
 import { PeriscopeError } from '../../common/errors.js';
 import { formatResult, RESULT_FORMATS, type ResultFormat } from '../../store/result-format.js';
 import type { QueryScope } from '../../store/store.js';
-import { clientFrom, SERVER_OPTIONS, scopeBody } from '../client.js';
+import { clientFrom, SERVER_OPTIONS, scopeBody, wantsServer } from '../client.js';
 import type { Command } from '../command.js';
 import { DATA_OPTION, openCliStore, snapshotIdOption } from './store-options.js';
 
@@ -53,8 +53,7 @@ export const queryCommand: Command = {
         `--format is one of ${RESULT_FORMATS.join(', ')}, not "${format}"`,
       );
     const scope = scopeOf(values);
-    // A server given by flag, or by $PERISCOPE_SERVER unless a local --data dir is named.
-    if (typeof values.server === 'string' || (process.env.PERISCOPE_SERVER && values.data === undefined)) {
+    if (wantsServer(values)) {
       const r = await clientFrom(values).query(positionals[0]!, scopeBody(scope));
       for (const w of r.warnings) process.stderr.write(`periscope: warning: ${w}\n`);
       process.stdout.write(formatResult(r, format as ResultFormat));

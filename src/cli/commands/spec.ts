@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { PeriscopeError } from '../../common/errors.js';
 import type { SpecVersion } from '../../store/store.js';
+import { clientFrom, SERVER_OPTIONS, wantsServer } from '../client.js';
 import type { Command } from '../command.js';
 import { DATA_OPTION, openCliStore } from './store-options.js';
 
@@ -33,51 +34,106 @@ async function readSpecFile(path: string): Promise<string> {
   }
 }
 
+/** Where spec versions live: a local store, or a server's (the same calls on either). */
+interface SpecSource {
+  set(
+    text: string,
+    author: string,
+    source: string,
+  ): Promise<{ version: number; changed: boolean; warnings: readonly string[] }>;
+  version(n?: number): Promise<SpecVersion | undefined>;
+  log(): Promise<SpecVersion[]>;
+  close(): void;
+}
+
+async function localSource(
+  values: Record<string, string | boolean | undefined>,
+  readOnly: boolean,
+): Promise<SpecSource> {
+  const store = await openCliStore(values, readOnly);
+  return {
+    set: (text, who, source) => store.setSpec(text, who, source),
+    version: (n) => (n === undefined ? store.currentSpec() : store.specVersion(n)),
+    log: () => store.specLog(),
+    close: () => store.close(),
+  };
+}
+
+function serverSource(values: Record<string, string | boolean | undefined>): SpecSource {
+  const client = clientFrom(values);
+  const orUndefined = async (p: Promise<SpecVersion>): Promise<SpecVersion | undefined> => {
+    try {
+      return await p;
+    } catch (e) {
+      if (
+        e instanceof PeriscopeError &&
+        e.kind === 'not-found' &&
+        !/cannot (connect|reach|resolve)/.test(e.message)
+      )
+        return undefined;
+      throw e;
+    }
+  };
+  return {
+    // The server records the token's name as the author.
+    set: async (text) => {
+      const r = await client.setSpec(text);
+      return { ...r, warnings: r.warnings ?? [] };
+    },
+    version: (n) => orUndefined(client.specVersion(n)),
+    log: async () => Promise.all((await client.specVersions()).map((v) => client.specVersion(v.version))),
+    close: () => {},
+  };
+}
+
 export const specCommand: Command = {
   name: 'spec',
   summary: 'The versioned spec: set a new version, show one, or list every change with who and when.',
   args: 'set FILE | show | log',
   options: {
-    author: { type: 'string', value: 'NAME', help: 'spec set: who made the change (default $USER)' },
+    author: {
+      type: 'string',
+      value: 'NAME',
+      help: 'spec set: who made the change (default $USER; with a server, the token’s name)',
+    },
     version: { type: 'string', value: 'N', help: 'spec show: this version (default: the current one)' },
     diff: { type: 'boolean', help: 'spec log: print each version’s unified diff' },
     data: DATA_OPTION,
+    ...SERVER_OPTIONS,
   },
   details:
     'The current (newest) spec says what `periscope snapshot` captures and which tables, derived\n' +
-    'tables and links every query sees, for old snapshots too.\n\n' +
-    'Examples:\n  periscope spec set periscope.yaml --author ann\n  periscope spec log --diff\n  periscope spec show --version 2',
+    'tables and links every query sees, for old snapshots too. With --server (or $PERISCOPE_SERVER,\n' +
+    'unless --data is given) the server’s spec, which its agents capture with.\n\n' +
+    'Examples:\n  periscope spec set periscope.yaml --author ann\n  periscope spec log --diff\n  periscope spec show --version 2\n' +
+    '  periscope spec set demo/spec/starter.yaml --server http://127.0.0.1:7070',
   async run(positionals, values) {
     const [sub, ...rest] = positionals;
-    if (sub === 'set') {
-      if (rest.length !== 1)
-        throw new PeriscopeError('bad-usage', 'give the spec file: periscope spec set FILE');
-      const text = await readSpecFile(rest[0]!);
-      const store = await openCliStore(values, false);
-      try {
-        const r = await store.setSpec(text, author(values), rest[0]!);
-        for (const w of r.warnings) process.stderr.write(`periscope: warning: ${w}\n`);
-        console.log(
-          r.changed ? `spec version ${r.version} stored` : `spec unchanged: still version ${r.version}`,
-        );
-      } finally {
-        store.close();
-      }
-      return;
-    }
-    if (sub !== 'show' && sub !== 'log')
+    if (sub !== 'set' && sub !== 'show' && sub !== 'log')
       throw new PeriscopeError(
         'bad-usage',
         'give a subcommand: periscope spec set FILE | show [--version N] | log',
       );
-    if (rest.length > 0) throw new PeriscopeError('bad-usage', `unexpected argument "${rest[0]}"`);
-    const store = await openCliStore(values, true);
+    if (sub === 'set' && rest.length !== 1)
+      throw new PeriscopeError('bad-usage', 'give the spec file: periscope spec set FILE');
+    if (sub !== 'set' && rest.length > 0)
+      throw new PeriscopeError('bad-usage', `unexpected argument "${rest[0]}"`);
+    const n = values.version;
+    if (sub === 'show' && n !== undefined && (typeof n !== 'string' || !/^[1-9]\d*$/.test(n)))
+      throw new PeriscopeError('bad-usage', '--version takes a version number');
+    const text = sub === 'set' ? await readSpecFile(rest[0]!) : '';
+    const src = wantsServer(values) ? serverSource(values) : await localSource(values, sub !== 'set');
     try {
+      if (sub === 'set') {
+        const r = await src.set(text, author(values), rest[0]!);
+        for (const w of r.warnings) process.stderr.write(`periscope: warning: ${w}\n`);
+        console.log(
+          r.changed ? `spec version ${r.version} stored` : `spec unchanged: still version ${r.version}`,
+        );
+        return;
+      }
       if (sub === 'show') {
-        const n = values.version;
-        if (n !== undefined && (typeof n !== 'string' || !/^[1-9]\d*$/.test(n)))
-          throw new PeriscopeError('bad-usage', '--version takes a version number');
-        const v = n === undefined ? await store.currentSpec() : await store.specVersion(Number(n));
+        const v = await src.version(n === undefined ? undefined : Number(n));
         if (!v)
           throw new PeriscopeError(
             'not-found',
@@ -86,14 +142,14 @@ export const specCommand: Command = {
         process.stdout.write(v.yaml.endsWith('\n') || v.yaml === '' ? v.yaml : `${v.yaml}\n`);
         return;
       }
-      const log = await store.specLog();
+      const log = await src.log();
       if (log.length === 0) console.log('no spec has been set; periscope spec set FILE');
       for (const v of [...log].reverse()) {
         console.log(`version ${v.version}  ${v.createdAt}  ${v.author}  ${changeCounts(v)}`);
         if (values.diff === true) process.stdout.write(`${v.diff}\n`);
       }
     } finally {
-      store.close();
+      src.close();
     }
   },
 };
