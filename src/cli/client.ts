@@ -144,6 +144,13 @@ export class ApiClient {
     ).versions;
   }
 
+  /** GET /v1/links: what a goroutine (PROCESS:GOID) links to, in a snapshot (default the latest). */
+  links(goroutine: string, snapshot?: number): Promise<QueryResult> {
+    const q = new URLSearchParams({ goroutine });
+    if (snapshot !== undefined) q.set('snapshot', String(snapshot));
+    return this.request('GET', `/v1/links?${q}`);
+  }
+
   /** GET /v1/tokens (admin). */
   async tokens(): Promise<TokenInfo[]> {
     return (await this.request<{ tokens: TokenInfo[] }>('GET', '/v1/tokens')).tokens;

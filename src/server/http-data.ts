@@ -1,6 +1,7 @@
 /** Routes over stored data: SQL queries (JSON or CSV) and the versioned spec. */
 import type { IncomingMessage } from 'node:http';
 import { PeriscopeError } from '../common/errors.js';
+import { parseGoroutineRef } from '../store/links-query.js';
 import type { QueryResult, QueryScope } from '../store/store.js';
 import type { ServerContext } from './context.js';
 import { HttpError } from './http-errors.js';
@@ -67,6 +68,33 @@ export function dataRoutes(ctx: ServerContext): Route[] {
         }
         if (format === 'csv') sendText(res, 200, 'text/csv', toCsv(result));
         else sendJson(res, 200, result);
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/links',
+      need: 'user',
+      handle: async ({ res, url }) => {
+        const ref = url.searchParams.get('goroutine');
+        if (!ref) throw new HttpError(400, 'bad-request', 'give the goroutine as ?goroutine=PROCESS:GOID');
+        let goroutine: { processId: string; goroutineId: number };
+        try {
+          goroutine = parseGoroutineRef(ref);
+        } catch (e) {
+          throw new HttpError(400, 'bad-request', (e as Error).message.replace('--goroutine', 'goroutine'));
+        }
+        const snap = url.searchParams.get('snapshot');
+        let id: number | undefined;
+        if (snap !== null) {
+          id = Number(snap);
+          if (!Number.isInteger(id) || id < 1)
+            throw new HttpError(400, 'bad-request', `snapshot "${snap}" is not a positive integer`);
+        } else {
+          const list = await ctx.store.listSnapshots();
+          id = list[list.length - 1]?.snapshotId;
+          if (id === undefined) throw new HttpError(404, 'not-found', 'no snapshot has been stored yet');
+        }
+        sendJson(res, 200, await ctx.store.links(id, goroutine.processId, goroutine.goroutineId));
       },
     },
     {

@@ -3,6 +3,18 @@
  * with the goroutine at the other end: its status, wait reason and innermost function.
  */
 import type { DuckDBConnection, DuckDBResultReader } from '@duckdb/node-api';
+import { PeriscopeError } from '../common/errors.js';
+
+/** Splits "host:pid:goid" (process id "host:pid") at its last colon. */
+export function parseGoroutineRef(text: string): { processId: string; goroutineId: number } {
+  const m = /^(.+):(\d+)$/.exec(text);
+  if (!m || !/:\d+$/.test(m[1]!))
+    throw new PeriscopeError(
+      'bad-usage',
+      `--goroutine takes PROCESS:GOID where PROCESS is a process_id (hostname:pid), e.g. web-1:4242:17; got "${text}"`,
+    );
+  return { processId: m[1]!, goroutineId: Number(m[2]) };
+}
 
 /** Columns of the result, in order. */
 export const GOROUTINE_LINK_COLUMNS = [

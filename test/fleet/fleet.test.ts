@@ -233,6 +233,34 @@ test('one snapshot of three agents; one SQL query through the links follows A ->
   assert.ok(fns[2]!.includes('main.handleC') && fns[2]!.includes('sync.(*Mutex).Lock'), fns[2]!.join(' '));
   storedChain = chain;
 
+  // The same two hops from B's point of view, through `periscope links --server`.
+  const links = await cliJson<Row[]>(
+    [
+      'links',
+      '--server',
+      server!.url,
+      '--snapshot',
+      String(snap.snapshotId),
+      '--goroutine',
+      `host-b:${b.pid}:${gB.id}`,
+      '--format',
+      'json',
+    ],
+    env(),
+  );
+  const ends = links
+    .filter((r) => r.link === 'http_call')
+    .map((r) => [r.direction, r.other_process_id, r.other_goroutine_id])
+    .sort();
+  assert.deepEqual(
+    ends,
+    [
+      ['->', `host-c:${c.pid}`, gC.id],
+      ['<-', `host-a:${a.pid}`, gA.id],
+    ],
+    JSON.stringify(links),
+  );
+
   const grpcOwn = [grpcClient, grpcServer].map((t) => snapshotProcess(t.pid));
   const pairs = await query(GRPC_SQL, snap.snapshotId);
   assert.deepEqual(
