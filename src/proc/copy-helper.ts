@@ -126,7 +126,12 @@ export function startCopyHelper(): void {
     workerData: init,
     transferList: [port2],
   });
-  worker.unref();
+  // Referenced until it is ready: a process that exits while the thread is loading koffi's
+  // native module dies with SIGABRT (seen when a short test ended right after a reserve).
+  worker.on('message', (m: unknown) => {
+    if (m === 'ready') worker.unref();
+  });
+  setTimeout(() => worker.unref(), 5000).unref(); // never hold an exit longer than that
   port1.unref();
   const h: Helper = {
     worker,

@@ -5,7 +5,7 @@
  * every thread). Spins instead of sleeping while armed, so a job posted during a pause
  * starts within microseconds.
  */
-import { receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import {
   Ctl,
   type HelperInit,
@@ -141,6 +141,9 @@ function main(): void {
   }
   Atomics.store(ctl, Ctl.READY, 1);
   Atomics.notify(ctl, Ctl.READY);
+  // The poster keeps its process alive until this (a process exiting while this thread loads
+  // the native libc binding aborts).
+  parentPort?.postMessage('ready');
   let seenArm = Atomics.load(ctl, Ctl.ARM_SEQ);
   let spinUntil = 0;
   let spinning = 0;

@@ -112,10 +112,11 @@ export class VmReader implements Memory {
 
   /**
    * Reserves `bytes` of pre-faulted memory that takeBuffer hands out first. Call it outside
-   * a pause: touching fresh pages is what makes it slow. Also starts the copy helper.
+   * a pause: touching fresh pages is what makes it slow. Also starts the copy helper when
+   * that much is worth sharing between two threads.
    */
   reserve(bytes: number): void {
-    this.startHelper();
+    if (bytes >= 2 * MIN_SPLIT_BYTES) this.startHelper();
     const free = this.arena ? this.arena.length - this.arenaUsed : 0;
     if (bytes <= free) return;
     const arena = Buffer.allocUnsafeSlow(bytes);
