@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { addr } from '../../src/common/address.js';
+import { libc } from '../../src/proc/libc.js';
 import { readMaps } from '../../src/proc/maps.js';
 import { pauseProcess } from '../../src/proc/pause.js';
 import { listThreads } from '../../src/proc/threads.js';
@@ -127,8 +128,11 @@ describe('pauseProcess on a program with many threads', { timeout: 120_000 }, ()
     const during = policy();
     paused.resume();
     assert.equal(policy(), 0, 'ordinary again after the resume');
-    // Root (CAP_SYS_NICE) may use real-time scheduling; anyone else keeps the ordinary policy.
-    assert.equal(during, process.getuid?.() === 0 ? 1 : 0);
+    // Where this thread may use real-time scheduling (root, or RLIMIT_RTPRIO), the pause does.
+    const allowed = libc().setRealtime(1);
+    libc().setRealtime(0);
+    assert.equal(during, allowed ? 1 : 0);
+    assert.equal(policy(), 0);
   });
 
   it('catches threads created while attaching, and threads that exit meanwhile', async (t) => {
