@@ -11,7 +11,8 @@ import { PeriscopeError } from '../common/errors.js';
 import { HEAP, type TypedAlloc, TypedArena } from '../common/typed-arena.js';
 import type { Memory } from '../proc/memory.js';
 import type { MemRange } from '../proc/vm-reader.js';
-import { type BatchMemory, CopiedMemory, copyCoalesced, readPacked, u64At } from './copied-memory.js';
+import { type BatchMemory, CopiedMemory, u64At } from './copied-memory.js';
+import { copyCoalesced, readPacked } from './copy-batches.js';
 
 export type { BatchMemory } from './copied-memory.js';
 

@@ -7,7 +7,7 @@
  */
 import { sortedOrder } from '../common/radix-order.js';
 import type { TypedAlloc } from '../common/typed-arena.js';
-import { type CoalescedCopy, UNREAD } from './copied-memory.js';
+import { type CoalescedCopy, UNREAD } from './copy-batches.js';
 import type { GoroutineCapturePlan } from './goroutines-plan.js';
 
 /** A paused thread's pc and sp (from the proc layer's registers). */
