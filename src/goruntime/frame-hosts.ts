@@ -124,17 +124,35 @@ export function mayHaveFrames(
     if (pc >= lo && pc <= hi && inHost(ranges, pc - bias)) mask[i] = 1;
   }
   const { buf, sizes, ok, owner } = stacks;
+  // Words are compared as two u32 halves: when every host lies in one 4 GiB window (the
+  // usual case), a word whose high half differs is rejected with one integer compare.
+  const hiWord = Math.floor(lo / TWO32);
+  const oneWindow = Math.floor(hi / TWO32) === hiWord && buf.byteOffset % 4 === 0;
+  const loLow = lo - hiWord * TWO32;
+  const hiLow = hi - hiWord * TWO32;
+  const words = oneWindow ? new Uint32Array(buf.buffer, buf.byteOffset, buf.byteLength >> 2) : undefined;
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   let off = 0;
   for (let j = 0; j < owner.length; j++) {
     const size = sizes[j]!;
     const i = owner[j]!;
     if (ok[j] && !mask[i]) {
-      for (let at = off; at + 8 <= off + size; at += 8) {
-        const v = view.getUint32(at + 4, true) * TWO32 + view.getUint32(at, true);
-        if (v >= lo && v <= hi && inHost(ranges, v - bias)) {
-          mask[i] = 1;
-          break;
+      if (words && off % 4 === 0) {
+        for (let k = off >> 2, end = (off + size) >> 2; k + 1 < end; k += 2) {
+          if (words[k + 1] !== hiWord) continue;
+          const low = words[k]!;
+          if (low >= loLow && low <= hiLow && inHost(ranges, hiWord * TWO32 + low - bias)) {
+            mask[i] = 1;
+            break;
+          }
+        }
+      } else {
+        for (let at = off; at + 8 <= off + size; at += 8) {
+          const v = view.getUint32(at + 4, true) * TWO32 + view.getUint32(at, true);
+          if (v >= lo && v <= hi && inHost(ranges, v - bias)) {
+            mask[i] = 1;
+            break;
+          }
         }
       }
     }

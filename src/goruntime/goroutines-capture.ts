@@ -12,7 +12,7 @@ import { HEAP, type TypedAlloc, TypedArena } from '../common/typed-arena.js';
 import type { Memory } from '../proc/memory.js';
 import type { MemRange } from '../proc/vm-reader.js';
 import { type BatchMemory, CopiedMemory, u64At } from './copied-memory.js';
-import { copyCoalesced, readPacked } from './copy-batches.js';
+import { type CoalescedCopy, copyCoalesced, readPacked, UNREAD } from './copy-batches.js';
 
 export type { BatchMemory } from './copied-memory.js';
 
@@ -65,6 +65,8 @@ export interface GoroutineCapture {
   readonly threads: readonly ThreadState[];
   /** The copied stacks back to back, with the goroutine each belongs to (for scans without the index). */
   readonly packedStacks: PackedStacks;
+  /** Where each g header was copied (see copy-batches.ts). */
+  readonly headers: CoalescedCopy;
   /** CLOCK_MONOTONIC (the clock of runtime.nanotime) when the capture started. */
   readonly monotonicNs: bigint;
   /** runtime.allglen as read. */
@@ -171,6 +173,7 @@ export function captureGoroutines(
     threadOf,
     threads,
     packedStacks: { buf: packed.buf, sizes: stacks.sizes, ok: packed.ok, owner: stacks.owner },
+    headers: hdr,
     monotonicNs,
     allglen,
     truncated,
@@ -237,6 +240,30 @@ function readMs(
       vdsoSp: at(plan.mVdsoSp),
       vdsoPc: at(plan.mVdsoPc),
     });
+  }
+  return out;
+}
+
+/**
+ * A memory holding only the g headers and copied stacks of the goroutines in `mask` (a mask
+ * over capture.gs), reading anything else through `fallback`. Inside a pause, unwinding a few
+ * goroutines this way avoids indexing every copied range (about 14 ms at 100k goroutines).
+ */
+export function memoryOf(capture: GoroutineCapture, mask: Uint8Array, fallback: Memory): CopiedMemory {
+  const out = new CopiedMemory(fallback);
+  const { gs, headers, packedStacks, plan } = capture;
+  for (let i = 0; i < gs.length; i++) {
+    if (!mask[i] || headers.which[i] === UNREAD) continue;
+    const buf = headers.bufs[headers.which[i]!]!;
+    const off = headers.offsets[i]!;
+    out.add(addr(gs[i]!), buf.subarray(off, off + plan.gSize));
+  }
+  const { buf, sizes, ok, owner } = packedStacks;
+  let off = 0;
+  for (let j = 0; j < owner.length; j++) {
+    const size = sizes[j]!;
+    if (ok[j] && mask[owner[j]!]) out.add(addr(capture.startSp[owner[j]!]!), buf.subarray(off, off + size));
+    off += size;
   }
   return out;
 }

@@ -8,7 +8,7 @@ import { evaluate } from '../goruntime/expr-eval.js';
 import type { FrameContext } from '../goruntime/frame-context.js';
 import { mayHaveFrames } from '../goruntime/frame-hosts.js';
 import type { Goroutine } from '../goruntime/goroutines.js';
-import type { GoroutineCapture } from '../goruntime/goroutines-capture.js';
+import { type GoroutineCapture, memoryOf } from '../goruntime/goroutines-capture.js';
 import { decodeGoroutines } from '../goruntime/goroutines-decode.js';
 import { makeValueContext, type ValueContext } from '../goruntime/value-context.js';
 import type { Memory } from '../proc/memory.js';
@@ -79,7 +79,11 @@ export function captureValues(
   for (let i = 0; i < candidates.length; i++) if (candidates[i]) indices.push(i);
   const captures = new Map<Address, FrameCapture[]>();
   if (indices.length === 0) return { captures, pending: undefined, frames: 0 };
-  const ctx = makeValueContext(plan.bin, new PauseMemory(capture.memory, reader), plan.bias, plan.limits);
+  // Only the candidates' headers and stacks, the rest read through `reader` (the paused
+  // process, or the running one for values read after the pause).
+  const mem = memoryOf(capture, candidates, reader);
+  const some: GoroutineCapture = { ...capture, memory: mem };
+  const ctx = makeValueContext(plan.bin, new PauseMemory(mem, reader), plan.bias, plan.limits);
   let frames = 0;
   for (let k = 0; k < indices.length; k += VALUES_CHUNK) {
     if (k > 0 && opts.deadline !== undefined && performance.now() > opts.deadline) {
@@ -87,11 +91,11 @@ export function captureValues(
       for (let j = k; j < indices.length; j++) pending[indices[j]!] = 1;
       return { captures, pending, frames };
     }
-    const some = decodeGoroutines(plan.bin, capture, {
+    const chunk = decodeGoroutines(plan.bin, some, {
       maxFrames,
       indices: indices.slice(k, k + VALUES_CHUNK),
     });
-    for (const g of some.goroutines) {
+    for (const g of chunk.goroutines) {
       const fc = captureFrames(plan, ctx, g, regs);
       frames += fc.length;
       captures.set(g.address, opts.afterPause ? fc.map((f) => ({ ...f, afterPause: true })) : fc);
