@@ -142,7 +142,7 @@ function withPendingValues(
 ): { captures: ReadonlyMap<Address, FrameCapture[]>; late: number } {
   if (!copied.pendingValues) return { captures: copied.captures, late: 0 };
   const captures = new Map(copied.captures);
-  const live = new VmReader(copied.pid);
+  const live = new VmReader(copied.pid, { reserveBytes: 0 }); // a few small reads: nothing to reserve
   try {
     const r = captureValues(copied.plan, copied.capture, live, new Map(), opts.maxFrames, {
       only: copied.pendingValues,
