@@ -242,7 +242,7 @@ function waitForStops(pid: number, held: Map<number, HeldThread>, deadline: numb
     idle = pending.length === before ? idle + 1 : 0;
     // No progress: let the threads we wait for have this CPU (they must run to stop), and
     // after a while sleep between polls.
-    if (idle > 0 && process.env.NO_YIELD !== '1') yieldCpu();
+    if (idle > 0) yieldCpu();
     if (idle > 1000) Atomics.wait(nap, 0, 0, 0.05);
   }
 }
