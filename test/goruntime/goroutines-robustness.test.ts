@@ -14,6 +14,7 @@ import {
   captureGoroutines,
   type GoroutineCapture,
   planGoroutineCapture,
+  StartSource,
 } from '../../src/goruntime/goroutines-capture.js';
 import { decodeGoroutines } from '../../src/goruntime/goroutines-decode.js';
 import { stackSymbolsFor } from '../../src/goruntime/stack-symbols.js';
@@ -141,4 +142,28 @@ test('a stack of return addresses that lead nowhere stops at the frame cap', asy
   );
   assert.ok(stack.frames.length <= 1024);
   assert.ok(stack.end === 'truncated' || stack.end === 'error', `ended by ${stack.end}`);
+});
+
+test('a running goroutine whose saved context is cleared and whose thread is off its stack: stack unavailable, not an error', async () => {
+  const { bin, capture } = await zooCapture();
+  // What a goroutine in a signal handler on its thread's signal stack looks like: status
+  // running, no usable thread registers (source sched-stale), g.sched.sp cleared by gogo.
+  const i = capture.source.findIndex((s) => s === StartSource.Sched);
+  assert.ok(i >= 0);
+  const startSp = Float64Array.from(capture.startSp);
+  const source = Uint8Array.from(capture.source);
+  startSp[i] = 0;
+  source[i] = StartSource.SchedStale;
+  const decoded = decodeGoroutines(bin, { ...capture, startSp, source });
+  const g = decoded.goroutines.find((x) => x.address === capture.gs[i]);
+  assert.ok(g);
+  assert.equal(g.stack.end, 'unavailable');
+  assert.deepEqual(g.stack.frames, []);
+  assert.deepEqual(g.errors, []);
+  // The rule is that narrow: a zero sp from any other source is still an error.
+  source[i] = StartSource.Sched;
+  const other = decodeGoroutines(bin, { ...capture, startSp, source }).goroutines.find(
+    (x) => x.address === capture.gs[i],
+  );
+  assert.equal(other?.stack.end, 'error');
 });
