@@ -148,7 +148,7 @@ test('a running goroutine whose saved context is cleared and whose thread is off
   const { bin, capture } = await zooCapture();
   // What a goroutine in a signal handler on its thread's signal stack looks like: status
   // running, no usable thread registers (source sched-stale), g.sched.sp cleared by gogo.
-  const i = capture.source.findIndex((s) => s === StartSource.Sched);
+  const i = capture.source.indexOf(StartSource.Sched);
   assert.ok(i >= 0);
   const startSp = Float64Array.from(capture.startSp);
   const source = Uint8Array.from(capture.source);
