@@ -42,7 +42,7 @@ export const START_SOURCE_NAMES = ['none', 'sched', 'syscall', 'thread', 'vdso',
 const MAX_GO_STACK = 1 << 30;
 
 /** Marks, in HeaderScan.status, a g that is dead, unreadable or misaligned (no stack to copy). */
-export const NO_STACK = 0xffff_ffff;
+const NO_STACK = 0xffff_ffff;
 
 /** What one pass over the copied g headers found. */
 export interface HeaderScan {
