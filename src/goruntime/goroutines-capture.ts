@@ -31,6 +31,7 @@ export { START_SOURCE_NAMES, StartSource, type ThreadState } from './goroutines-
 
 import type { GoroutineCapturePlan } from './goroutines-plan.js';
 import { captureLabels } from './labels.js';
+import { startInSignalHandlers } from './signal-frames.js';
 
 export {
   type CapturePlanOptions,
@@ -60,7 +61,7 @@ export interface GoroutineCapture {
   readonly startPc: Float64Array;
   readonly startSp: Float64Array;
   readonly source: Uint8Array;
-  /** Tid of the thread whose registers started the walk (source Thread), else 0. */
+  /** Tid of the thread whose registers started the walk (source Thread or Signal), else 0. */
   readonly threadOf: Int32Array;
   readonly threads: readonly ThreadState[];
   /** The copied stacks back to back, with the goroutine each belongs to (for scans without the index). */
@@ -148,8 +149,10 @@ export function captureGoroutines(
   const mInfo = readMs(plan, mem, copied, scan.ms);
   if (scan.labels.length > 0) captureLabels(plan.layout, mem, scan.labels, copied);
   phase('ms-labels');
-  // 4. Running goroutines start from their thread's registers; then the used part of each stack.
+  // 4. Running goroutines start from their thread's registers (or the context its signal
+  //    handler interrupted); then the used part of each stack.
   const threadOf = startOnThreads(plan, gs, scan, mInfo, threads, alloc);
+  startInSignalHandlers(plan, mem, gs, scan, mInfo, threads, threadOf);
   const stacks = usedStacks(plan, scan, alloc);
   phase('plan-stacks');
   const packed = readPacked(
@@ -239,6 +242,7 @@ function readMs(
       curg: at(mo.curg),
       vdsoSp: at(plan.mVdsoSp),
       vdsoPc: at(plan.mVdsoPc),
+      gsignal: at(plan.mGsignal),
     });
   }
   return out;

@@ -108,7 +108,7 @@ export function decodeGoroutines(
         {
           pc: capture.startPc[i]!,
           sp: capture.startSp[i]!,
-          trap: src === StartSource.Thread,
+          trap: src === StartSource.Thread || src === StartSource.Signal,
           syscall: src === StartSource.Syscall,
         },
         { lo, hi, maxFrames, bias: plan.bias },

@@ -7,10 +7,13 @@ import { type Address, addr } from '../common/address.js';
 import { PeriscopeError } from '../common/errors.js';
 import type { GoBinary } from '../gobinary/go-binary.js';
 import type { RuntimeLayout } from '../gobinary/runtime-layout.js';
+import { type StackSymbols, stackSymbolsFor } from './stack-symbols.js';
 
 /** Offsets and addresses computed once per binary, outside the pause. */
 export interface GoroutineCapturePlan {
   readonly layout: RuntimeLayout;
+  /** The binary's stack symbols (a signal handler's frames are walked inside the pause). */
+  readonly sym: StackSymbols;
   /** Load bias of the executable in the process (0 for non-PIE, Go's default). */
   readonly bias: number;
   readonly allglen: Address;
@@ -23,6 +26,8 @@ export interface GoroutineCapturePlan {
   readonly mSize: number;
   readonly mVdsoSp: number | undefined;
   readonly mVdsoPc: number | undefined;
+  /** Offset of m.gsignal (the g of the signal stack). */
+  readonly mGsignal: number | undefined;
   readonly scanBit: number;
   readonly running: number;
   readonly syscall: number;
@@ -59,14 +64,16 @@ export function planGoroutineCapture(bin: GoBinary, opts: CapturePlanOptions = {
   const mf = (name: string) => layout.m.fields.find((f) => f.name === name)?.offset;
   const mVdsoSp = mf('vdsoSP');
   const mVdsoPc = mf('vdsoPC');
+  const mGsignal = mf('gsignal');
   const mo = layout.mOffsets;
-  const mOffs = [mo.procid, mo.curg, mo.id, mo.g0, mVdsoSp, mVdsoPc].filter((x) => x !== undefined);
+  const mOffs = [mo.procid, mo.curg, mo.id, mo.g0, mVdsoSp, mVdsoPc, mGsignal].filter((x) => x !== undefined);
   const mStart = Math.min(...mOffs);
   const sv = layout.statusValues;
   const dead = new Set<number>();
   for (const n of ['_Gdead', '_Gdeadextra']) if (sv.has(n)) dead.add(sv.get(n)!);
   return {
     layout,
+    sym: stackSymbolsFor(bin),
     bias,
     allglen: addr(allglen.value + bias),
     allgs: addr(allgs.value + bias),
@@ -76,6 +83,7 @@ export function planGoroutineCapture(bin: GoBinary, opts: CapturePlanOptions = {
     mSize: Math.max(...mOffs) + 8 - mStart,
     mVdsoSp,
     mVdsoPc,
+    mGsignal,
     scanBit: sv.get('_Gscan') ?? 0x1000,
     running: sv.get('_Grunning')!,
     syscall: sv.get('_Gsyscall') ?? -1,

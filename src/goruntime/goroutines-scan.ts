@@ -31,12 +31,22 @@ export const StartSource = {
   Vdso: 4,
   /** Running, but its thread's sp was not on its stack (g0 / signal stack): g.sched, possibly stale. */
   SchedStale: 5,
+  /** The context its thread's signal handler interrupted (the ucontext on the signal stack). */
+  Signal: 6,
 } as const;
 /** One of the StartSource values. */
 export type StartSource = (typeof StartSource)[keyof typeof StartSource];
 
 /** Names of the StartSource values, as reported per goroutine. */
-export const START_SOURCE_NAMES = ['none', 'sched', 'syscall', 'thread', 'vdso', 'sched-stale'] as const;
+export const START_SOURCE_NAMES = [
+  'none',
+  'sched',
+  'syscall',
+  'thread',
+  'vdso',
+  'sched-stale',
+  'signal',
+] as const;
 
 /** Go's largest goroutine stack on 64-bit systems (runtime.maxstacksize): larger bounds are garbage. */
 const MAX_GO_STACK = 1 << 30;
@@ -157,6 +167,8 @@ export interface MInfo {
   readonly curg: number;
   readonly vdsoSp: number;
   readonly vdsoPc: number;
+  /** m.gsignal: the g whose stack is the thread's signal stack (0 when unknown). */
+  readonly gsignal: number;
 }
 
 /**

@@ -6,7 +6,7 @@ import type { Address } from '../common/address.js';
 import type { Stack } from './unwind.js';
 
 /** Where a goroutine's stack walk started: see StartSource in goroutines-capture.ts. */
-export type StackSource = 'none' | 'sched' | 'syscall' | 'thread' | 'vdso' | 'sched-stale';
+export type StackSource = 'none' | 'sched' | 'syscall' | 'thread' | 'vdso' | 'sched-stale' | 'signal';
 
 /** The `go` statement that created a goroutine, as Go prints "created by F in goroutine N". */
 export interface CreatedBy {

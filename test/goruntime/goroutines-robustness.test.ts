@@ -146,8 +146,9 @@ test('a stack of return addresses that lead nowhere stops at the frame cap', asy
 
 test('a running goroutine whose saved context is cleared and whose thread is off its stack: stack unavailable, not an error', async () => {
   const { bin, capture } = await zooCapture();
-  // What a goroutine in a signal handler on its thread's signal stack looks like: status
-  // running, no usable thread registers (source sched-stale), g.sched.sp cleared by gogo.
+  // A goroutine whose thread is off its stack where no saved context can be found (see
+  // signal-frames.test.ts for the signal handler, where one is): status running, no usable
+  // thread registers (source sched-stale), g.sched.sp cleared by gogo.
   const i = capture.source.indexOf(StartSource.Sched);
   assert.ok(i >= 0);
   const startSp = Float64Array.from(capture.startSp);
