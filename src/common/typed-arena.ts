@@ -14,7 +14,7 @@ export interface TypedAlloc {
   u8(n: number): Uint8Array;
 }
 
-/** A bump allocator over one pre-faulted buffer; views are 8-aligned, zeroed and never reused. */
+/** A bump allocator over one pre-faulted buffer; views are 8-aligned, zeroed and not reused until reset(). */
 export class TypedArena implements TypedAlloc {
   private readonly buffer: ArrayBuffer;
   private used = 0;
@@ -50,6 +50,17 @@ export class TypedArena implements TypedAlloc {
   u8(n: number): Uint8Array {
     const at = this.take(n);
     return at < 0 ? new Uint8Array(n) : new Uint8Array(this.buffer, at, n);
+  }
+
+  /**
+   * Takes every view back (zeroing what was handed out): for a caller that has dropped all of
+   * them, e.g. between the warm-up runs of a capture, which would otherwise fault in a fresh
+   * arena each time.
+   */
+  reset(): void {
+    new Uint8Array(this.buffer, 0, this.used).fill(0);
+    this.used = 0;
+    this.overflow = 0;
   }
 
   /** Offset of `bytes` fresh bytes in the buffer, or -1 when they do not fit. */

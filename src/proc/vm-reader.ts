@@ -126,6 +126,14 @@ export class VmReader implements Memory {
   }
 
   /**
+   * Makes the whole reserve available again: for a caller that has dropped every buffer read
+   * so far (the warm-up runs of a capture), which would otherwise reserve afresh each time.
+   */
+  recycleReserve(): void {
+    this.arenaUsed = 0;
+  }
+
+  /**
    * Starts this thread's copy helper unless this reader reads on one thread (idempotent;
    * it is usable tens of milliseconds later, until then reads run on one thread). Call it
    * outside a pause.

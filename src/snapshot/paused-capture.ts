@@ -157,21 +157,23 @@ export function warmUpCapture(pid: number, plan: PreparedProcess, opts: Snapshot
   warmedThread = true;
   warmed.add(plan);
   const until = performance.now() + WARM_UP_BUDGET_MS;
+  // One reader and one scratch arena for every run: faulting in fresh ones each time (tens
+  // of megabytes at 10k goroutines) would leave the budget only a few runs.
+  const reader = new VmReader(pid);
   try {
+    const { scratch } = reserveForCapture(plan.goroutines, reader);
     for (let run = 0; run < WARM_UP_RUNS && performance.now() < until; run++) {
-      const reader = new VmReader(pid);
-      try {
-        const { scratch } = reserveForCapture(plan.goroutines, reader);
-        const capture = captureGoroutines(plan.goroutines, reader, [], { scratch });
-        if (plan.functions.size > 0)
-          captureValues(plan, capture, reader, new Map(), opts.maxFrames, {
-            deadline: performance.now() + DEFAULT_VALUES_BUDGET_MS,
-          });
-      } finally {
-        reader.close();
-      }
+      scratch.reset();
+      reader.recycleReserve();
+      const capture = captureGoroutines(plan.goroutines, reader, [], { scratch });
+      if (plan.functions.size > 0)
+        captureValues(plan, capture, reader, new Map(), opts.maxFrames, {
+          deadline: performance.now() + DEFAULT_VALUES_BUDGET_MS,
+        });
     }
   } catch {
     // Only a warm-up: the real capture reports its own errors.
+  } finally {
+    reader.close();
   }
 }

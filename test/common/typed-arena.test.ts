@@ -33,3 +33,17 @@ test('TypedArena hands out zeroed, aligned, disjoint views and overflows to fres
   assert.ok(big.every((x) => x === 0));
   assert.equal(arena.overflow, 8000);
 });
+
+test('reset takes every view back: the next views start at the beginning again, zeroed', () => {
+  const arena = new TypedArena(256);
+  const a = arena.u8(100);
+  a.fill(0xab);
+  arena.f64(1000); // overflow
+  arena.reset();
+  assert.equal(arena.taken, 0);
+  assert.equal(arena.overflow, 0);
+  const b = arena.u8(200);
+  assert.equal(b.buffer, a.buffer);
+  assert.equal(b.byteOffset, a.byteOffset, 'the same bytes handed out again');
+  assert.ok(b.every((x) => x === 0), 'zeroed');
+});
