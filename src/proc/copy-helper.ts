@@ -249,13 +249,16 @@ export function readSplit(
   const blocks = h.blocks;
   let trusted = false;
   try {
+    // Indices and offsets as small integers (`| 0`; offsets stay far below 2^31): read from
+    // a Float64Array they would be doubles, which deoptimizes readRanges, compiled for the
+    // integers of unsplit reads, inside the pause.
     mine[0] = 1;
-    readHere(blocks[0]!, blocks[2]!, blocks[1]!);
+    readHere(blocks[0]! | 0, blocks[2]! | 0, blocks[1]! | 0);
     for (;;) {
       const b = Atomics.add(ctl, Ctl.NEXT_BLOCK, 1);
       if (b >= nb) break;
       mine[b] = 1;
-      readHere(blocks[b * 2]!, blocks[b * 2 + 2]!, blocks[b * 2 + 1]!);
+      readHere(blocks[b * 2]! | 0, blocks[b * 2 + 2]! | 0, blocks[b * 2 + 1]! | 0);
     }
   } finally {
     trusted = finishJob(h, dest, t0);
@@ -271,12 +274,12 @@ export function readSplit(
   const sharedOk = h.ranges.ok;
   for (let b = 1; b < nb; b++) {
     if (mine[b]) continue;
-    const first = blocks[b * 2]!;
-    const end = blocks[b * 2 + 2]!;
+    const first = blocks[b * 2]! | 0;
+    const end = blocks[b * 2 + 2]! | 0;
     if (trusted && Atomics.load(h.blockDone, b) === seq) {
       ok.set(sharedOk.subarray(first, end), first);
       splitStats.helperBlocks++;
-    } else readHere(first, end, blocks[b * 2 + 1]!);
+    } else readHere(first, end, blocks[b * 2 + 1]! | 0);
   }
   splitStats.splits++;
   splitStats.blocks += nb;

@@ -63,8 +63,9 @@ function runJob(lib: Libc): void {
     if (Atomics.load(ctl, Ctl.STATE) === JobState.Cancel) break;
     const b = Atomics.add(ctl, Ctl.NEXT_BLOCK, 1);
     if (b >= n) break;
-    const first = blocks[b * 2]!;
-    const end = blocks[b * 2 + 2]!;
+    // Small integers, as in warmUp (doubles from the Float64Array would deoptimize readRanges).
+    const first = blocks[b * 2]! | 0;
+    const end = blocks[b * 2 + 2]! | 0;
     state.bytesRead = 0;
     state.gapBytes = 0;
     state.calls = 0;
@@ -76,7 +77,7 @@ function runJob(lib: Libc): void {
       first,
       end,
       dest,
-      blocks[b * 2 + 1]!,
+      blocks[b * 2 + 1]! | 0,
       ranges.ok,
       gap,
       state,
@@ -102,9 +103,10 @@ function warmUp(lib: Libc): void {
   const src = Buffer.alloc(64 << 10);
   const dst = Buffer.alloc(64 << 10);
   const n = 1000;
-  const addresses = new Float64Array(n);
-  const sizes = new Float64Array(n);
-  const ok = new Uint8Array(n);
+  // Over shared memory, like the ranges of a job.
+  const addresses = new Float64Array(new SharedArrayBuffer(n * 8));
+  const sizes = new Float64Array(new SharedArrayBuffer(n * 8));
+  const ok = new Uint8Array(new SharedArrayBuffer(n));
   const base = bufferAddress(src);
   for (let i = 0; i < n; i++) {
     addresses[i] = base + i * 64 + (i % 3) * 8;

@@ -28,6 +28,9 @@ import { clampJoinGap, RangeReadState, ReadStatus, readRanges } from './vm-read-
 
 export { MAX_IOVECS, MAX_JOIN_GAP } from './vm-read-ranges.js';
 
+/** A capture of at least this many bytes has its copy shared with the helper thread (reserve, armHelper). */
+export const HELPER_MIN_BYTES = 2 * MIN_SPLIT_BYTES;
+
 /** One range of target memory to read. */
 export interface MemRange {
   readonly address: Address;
@@ -116,7 +119,7 @@ export class VmReader implements Memory {
    * that much is worth sharing between two threads.
    */
   reserve(bytes: number): void {
-    if (bytes >= 2 * MIN_SPLIT_BYTES) this.startHelper();
+    if (bytes >= HELPER_MIN_BYTES) this.startHelper();
     const free = this.arena ? this.arena.length - this.arenaUsed : 0;
     if (bytes <= free) return;
     const arena = Buffer.allocUnsafeSlow(bytes);
@@ -149,7 +152,7 @@ export class VmReader implements Memory {
    * spinning helper that gets no work only takes CPU time from this thread.
    */
   armHelper(ms = DEFAULT_ARM_MS, expectedBytes = Number.POSITIVE_INFINITY): void {
-    if (this.threads > 1 && !this.procMem && expectedBytes >= 2 * MIN_SPLIT_BYTES) {
+    if (this.threads > 1 && !this.procMem && expectedBytes >= HELPER_MIN_BYTES) {
       armCopyHelper(ms);
       this.armed = true;
     }

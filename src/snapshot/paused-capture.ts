@@ -10,6 +10,7 @@ import { collectGarbageNow } from '../common/gc.js';
 import {
   captureGoroutines,
   type GoroutineCapture,
+  planGoroutineCapture,
   reserveForCapture,
 } from '../goruntime/goroutines-capture.js';
 import { pauseProcess } from '../proc/pause.js';
@@ -158,7 +159,6 @@ export function warmUpCapture(pid: number, plan: PreparedProcess, opts: Snapshot
   if (warmedThread && !values) return;
   warmedThread = true;
   warmed.add(plan);
-  let until = Number.POSITIVE_INFINITY;
   // One reader and one scratch arena for every run: faulting in fresh ones each time (tens
   // of megabytes at 10k goroutines) would leave the budget only a few runs.
   const reader = new VmReader(pid);
@@ -167,20 +167,24 @@ export function warmUpCapture(pid: number, plan: PreparedProcess, opts: Snapshot
     // The first run reads every goroutine (it sizes the pause's reserve); the others only
     // the first few thousand: the same code, compiled as soon, in a fraction of the time (at
     // 10k goroutines a full cold run took the whole budget, and the pause ran cold code).
-    const small = {
-      ...plan.goroutines,
+    // Made like the full plan (not spread from it): an object of another shape here would
+    // leave the capture's code compiled for that shape, and deoptimized inside the pause.
+    const small = planGoroutineCapture(plan.bin, {
+      bias: plan.bias,
       maxGoroutines: Math.min(plan.goroutines.maxGoroutines, WARM_UP_GOROUTINES),
-    };
-    for (let run = 0; run < WARM_UP_RUNS && performance.now() < until; run++) {
-      if (run === 1) until = performance.now() + WARM_UP_BUDGET_MS;
+    });
+    const once = (goroutines: typeof small): void => {
       scratch.reset();
       reader.recycleReserve();
-      const capture = captureGoroutines(run === 0 ? plan.goroutines : small, reader, [], { scratch });
+      const capture = captureGoroutines(goroutines, reader, [], { scratch });
       if (plan.functions.size > 0)
         captureValues(plan, capture, reader, new Map(), opts.maxFrames, {
           deadline: performance.now() + DEFAULT_VALUES_BUDGET_MS,
         });
-    }
+    };
+    once(plan.goroutines);
+    const until = performance.now() + WARM_UP_BUDGET_MS;
+    for (let run = 1; run < WARM_UP_RUNS && performance.now() < until; run++) once(small);
   } catch {
     // Only a warm-up: the real capture reports its own errors.
   } finally {
