@@ -4,7 +4,7 @@
  * runtime.Stack(all) on request, and net/http/pprof's goroutine?debug=2.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { buildFixture } from '../../test/support/go-fixtures.js';
 
@@ -34,6 +34,15 @@ export interface PauseTarget {
 }
 
 const hrNs = (): number => Number(process.hrtime.bigint());
+
+/** Whether a process exists and is not a zombie. */
+function isRunning(pid: number): boolean {
+  try {
+    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Sets the nice value of every thread of a process (setpriority is per thread on Linux);
@@ -92,10 +101,16 @@ export async function startPauseTarget(n: number, nice?: number): Promise<PauseT
       return { bytes: body.byteLength, ns: hrNs() - t0 };
     },
     async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGKILL');
-      await exited;
+      // By pid, and waiting on /proc rather than on Node's 'exit': a pause taken from a
+      // worker thread lets libuv reap a ptrace stop of this child, which it reports as the
+      // child's exit (bench/pause-ab.ts does that), after which child.kill() sends nothing.
+      try {
+        process.kill(child.pid as number, 'SIGKILL');
+      } catch {
+        return; // already gone
+      }
+      for (let i = 0; i < 200 && isRunning(child.pid as number); i++)
+        await new Promise((r) => setTimeout(r, 10));
     },
   };
 }

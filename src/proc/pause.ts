@@ -9,7 +9,7 @@ import { PeriscopeError } from '../common/errors.js';
 import { Errno, libc } from './libc.js';
 import { armPauseWatchdog, disarmPauseWatchdog, startPauseWatchdog } from './pause-watchdog.js';
 import { tracerOf } from './process-info.js';
-import { getRegs, interrupt, pollStop, seize } from './ptrace.js';
+import { getRegs, interrupt, pollStop, seize, stopWithoutStatus } from './ptrace.js';
 import type { Registers } from './regs.amd64.js';
 import { type HeldThread, type ReleaseResult, releaseThreads, settleLingering } from './release.js';
 import { listTids, threadInfo } from './threads.js';
@@ -25,6 +25,11 @@ export interface PauseOptions {
    * target.
    */
   readonly maxHoldMs?: number;
+  /**
+   * Run this thread SCHED_FIFO from the last stop to the last detach, when permitted
+   * (default true; false keeps its scheduling, e.g. to measure what real-time priority buys).
+   */
+  readonly realtime?: boolean;
 }
 
 /** One stopped thread. */
@@ -174,7 +179,7 @@ export function pauseProcess(pid: number, opts: PauseOptions = {}): Paused {
       threads.push({ tid: t.tid, stop: stopKind.get(t) ?? 'interrupt', signal: t.signal, regs });
     }
     if (threads.length === 0) throw exited(pid);
-    raisePriority();
+    if (opts.realtime !== false) raisePriority();
     const t2 = now();
     return makePaused(
       pid,
@@ -212,6 +217,9 @@ function attach(pid: number, tid: number, held: Map<number, HeldThread>): boolea
   return true;
 }
 
+/** Polls without progress after which a pending thread is also asked directly whether it has stopped. */
+const ASK_THREAD_AFTER = 8;
+
 /** Polls the attached threads until each has stopped or exited, or the deadline passes. */
 function waitForStops(pid: number, held: Map<number, HeldThread>, deadline: number, budgetMs: number): void {
   let pending = [...held.values()].filter((t) => t.state === 'attached');
@@ -219,7 +227,9 @@ function waitForStops(pid: number, held: Map<number, HeldThread>, deadline: numb
   while (pending.length > 0) {
     const before = pending.length;
     pending = pending.filter((t) => {
-      const o = pollStop(t.tid);
+      let o = pollStop(t.tid);
+      // Slow to report: perhaps stopped, its status taken by another waitpid (stopWithoutStatus).
+      if (o.kind === 'running' && idle >= ASK_THREAD_AFTER) o = stopWithoutStatus(t.tid);
       if (o.kind === 'running') return true;
       if (o.kind === 'gone') t.state = 'gone';
       else {

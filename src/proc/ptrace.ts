@@ -98,6 +98,27 @@ const siginfoBuf = Buffer.alloc(128);
 const EVENT_STOP_CODE = 5 | (PTRACE_EVENT_STOP << 8);
 
 /**
+ * What stop a traced thread is in, asked of the thread itself (PTRACE_GETSIGINFO) rather
+ * than of waitpid: for a stop whose waitpid status someone else consumed. A thread that is
+ * our child's main thread reports its stops to waitpid(its pid), and Node's own child
+ * reaping (libuv, on the main thread) calls that while a pause runs on a worker thread
+ * (libuv then also takes that status for the child's exit). 'running' when the thread is not
+ * in a ptrace stop (or not ours).
+ */
+export function stopWithoutStatus(tid: number): WaitOutcome {
+  const lib = libc();
+  if (lib.ptraceBuf(PTRACE_GETSIGINFO, tid, 0, siginfoBuf) === -1) {
+    // EINVAL: a group-stop (it has no siginfo); ESRCH: not stopped, or not ours.
+    return lib.errno() === Errno.EINVAL ? { kind: 'group-stop', signal: 0 } : { kind: 'running' };
+  }
+  const signo = siginfoBuf.readInt32LE(0);
+  const code = siginfoBuf.readInt32LE(8);
+  return code === EVENT_STOP_CODE && signo === 5
+    ? { kind: 'interrupt-stop' }
+    : { kind: 'signal-stop', signal: signo };
+}
+
+/**
  * The signal to re-inject when detaching a thread found in a ptrace stop without its waitpid
  * status (someone else's waitpid, e.g. Node's own child reaping, may have consumed it):
  * 0 for our interrupt or a group-stop, the signal for a signal-delivery-stop; undefined when

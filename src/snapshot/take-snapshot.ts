@@ -38,6 +38,11 @@ export interface SnapshotOptions {
    */
   readonly valuesBudgetMs?: number;
   /**
+   * Before this thread's first pause, run the code of the pause on the live process until
+   * it is compiled (default true; false only to measure what the warm-up buys).
+   */
+  readonly warmUp?: boolean;
+  /**
    * Testing aid: keep the process paused this long after copying (to test that killing the
    * snapshotting process mid-pause never leaves the target stopped).
    */
@@ -71,7 +76,7 @@ export function captureProcess(
   opts: SnapshotOptions = {},
 ): ProcessSnapshot {
   if (opts.noPause) return snapshotRunning(pid, plan, opts);
-  warmUpCapture(pid, plan, opts);
+  if (opts.warmUp !== false) warmUpCapture(pid, plan, opts);
   return snapshotPaused(pid, plan, opts);
 }
 

@@ -45,5 +45,8 @@ test('reset takes every view back: the next views start at the beginning again, 
   const b = arena.u8(200);
   assert.equal(b.buffer, a.buffer);
   assert.equal(b.byteOffset, a.byteOffset, 'the same bytes handed out again');
-  assert.ok(b.every((x) => x === 0), 'zeroed');
+  assert.ok(
+    b.every((x) => x === 0),
+    'zeroed',
+  );
 });

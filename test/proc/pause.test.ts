@@ -3,8 +3,10 @@
  * running after 100 pause/resume cycles, and every thread's registers must be read each time.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, test } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import { addr } from '../../src/common/address.js';
 import { libc } from '../../src/proc/libc.js';
 import { readMaps } from '../../src/proc/maps.js';
@@ -154,4 +156,33 @@ describe('pauseProcess on a program with many threads', { timeout: 120_000 }, ()
     await target.waitFor(/^tick/, 2000, performance.now());
     assert.equal(target.exited(), false);
   });
+});
+
+test('a pause on a worker thread stops our own child, whose stops Node may reap first', async () => {
+  // The child's main thread reports its ptrace stops to waitpid(child pid), which Node's
+  // child reaping (libuv, on the main thread) also calls: 1 pause in 20 timed out before
+  // the pause learned to ask a slow thread directly (stopWithoutStatus). (libuv then also
+  // reports the child as exited: pausing one's own children from a worker confuses Node.)
+  const { path } = await buildFixture('spinloop');
+  const child = spawn(path, [], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout?.once('data', () => resolve());
+      child.once('error', reject);
+    });
+    const worker = new Worker(new URL('../support/pause-worker.js', import.meta.url), {
+      workerData: { pid: child.pid, n: 100 },
+    });
+    const r = await new Promise<{ failures: string[]; threads: number }>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    assert.deepEqual(r.failures, [], 'every pause stopped every thread');
+    assert.ok(r.threads >= 2, `all threads paused (${r.threads})`);
+  } finally {
+    // By pid: libuv took the first stop status it reaped for the child's exit, so Node
+    // believes it exited and child.kill() would send nothing.
+    process.kill(child.pid!, 'SIGKILL');
+    child.stdout?.destroy();
+  }
 });

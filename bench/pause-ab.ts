@@ -1,0 +1,154 @@
+/**
+ * Interleaved A/B runs of three choices made for the pause, each against itself switched off,
+ * in one process on one target, so that the machine's noise hits both sides alike (comparing
+ * two separate runs on this VM is not meaningful: they vary by ±30%):
+ *
+ *   gc      collecting our own garbage right before the pause (pauseAndCopy's `collect`) or
+ *           not, with each snapshot decoded between pauses, as an agent does (10k goroutines);
+ *   fifo    SCHED_FIFO from the last stop to the last detach (PauseOptions.realtime) or not,
+ *           while two busy loops compete for both CPUs (1k goroutines);
+ *   warmup  the first snapshot of a fresh thread (a worker: a new V8 isolate) with the
+ *           warm-up (SnapshotOptions.warmUp) or without (1k and 10k goroutines).
+ *
+ * The target is testdata/pausebench; the figure is the longest gap its ticker thread saw
+ * (gc, fifo) or Periscope's own pause (warmup: a worker's start is not part of the gap).
+ *
+ * Usage: npx tsc -p . && node dist/bench/pause-ab.js [--only gc|fifo|warmup] [--rounds K]
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
+import { pauseAndCopy } from '../src/snapshot/paused-capture.js';
+import { finishSnapshot, prepareProcess } from '../src/snapshot/take-snapshot.js';
+import { describeMachine, loadAverage, today } from './support/machine.js';
+import { type PauseTarget, startPauseTarget } from './support/pause-target.js';
+import { median, ratio } from './support/stats.js';
+import { formatTable } from './support/table.js';
+
+const arg = (name: string): string | undefined => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
+const ONLY = arg('--only');
+const ROUNDS = Number(arg('--rounds') ?? 15);
+const fmtMs = (ms: number): string => `${ms >= 10 ? ms.toFixed(1) : ms.toFixed(2)} ms`;
+const p90 = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(0.9 * (xs.length - 1))]!;
+
+interface Row {
+  experiment: string;
+  figure: string;
+  on: number[];
+  off: number[];
+}
+const rows: Row[] = [];
+
+/** Runs `sample(on)` ROUNDS times per side, alternating which side goes first. */
+async function ab(sample: (on: boolean) => Promise<number>): Promise<{ on: number[]; off: number[] }> {
+  const on: number[] = [];
+  const off: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const side of r % 2 === 0 ? [true, false] : [false, true])
+      (side ? on : off).push(await sample(side));
+  }
+  return { on, off };
+}
+
+/** The ticker's longest gap (ms) over `act`. */
+async function gapOver(target: PauseTarget, act: () => void): Promise<number> {
+  await target.gap();
+  act();
+  return (await target.gap()).maxNs / 1e6;
+}
+
+async function gcExperiment(): Promise<void> {
+  const target = await startPauseTarget(10_000, -10);
+  try {
+    const plan = prepareProcess(target.pid);
+    finishSnapshot(pauseAndCopy(target.pid, plan)); // warm
+    const r = await ab((on) =>
+      gapOver(target, () => {
+        const copied = pauseAndCopy(target.pid, plan, {}, { collect: on });
+        finishSnapshot(copied); // an agent's garbage: the decoded snapshot
+      }),
+    );
+    rows.push({ experiment: 'gc before the pause (10k)', figure: 'ticker gap', ...r });
+  } finally {
+    await target.stop();
+  }
+}
+
+async function fifoExperiment(): Promise<void> {
+  const target = await startPauseTarget(1000, 0);
+  const busy: ChildProcess[] = [];
+  try {
+    const plan = prepareProcess(target.pid);
+    pauseAndCopy(target.pid, plan); // warm
+    for (let i = 0; i < 2; i++)
+      busy.push(spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+    await new Promise((r) => setTimeout(r, 200));
+    const r = await ab((on) =>
+      gapOver(target, () => {
+        pauseAndCopy(target.pid, plan, { pause: { realtime: on } });
+      }),
+    );
+    rows.push({ experiment: 'SCHED_FIFO in the pause, two busy loops (1k)', figure: 'ticker gap', ...r });
+  } finally {
+    for (const b of busy) b.kill('SIGKILL');
+    await target.stop();
+  }
+}
+
+function firstSnapshot(pid: number, warmUp: boolean): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(new URL('./support/first-snapshot-worker.js', import.meta.url), {
+      workerData: { pid, warmUp },
+    });
+    w.once('message', (m: { pauseMs: number }) => resolve(m.pauseMs));
+    w.once('error', reject);
+    w.once('exit', (code) => (code !== 0 ? reject(new Error(`worker exited with ${code}`)) : undefined));
+  });
+}
+
+async function warmUpExperiment(): Promise<void> {
+  for (const n of [1000, 10_000]) {
+    const target = await startPauseTarget(n, -10);
+    try {
+      const r = await ab((on) => firstSnapshot(target.pid, on));
+      rows.push({
+        experiment: `warm-up before a thread's first pause (${n / 1000}k)`,
+        figure: 'pause',
+        ...r,
+      });
+    } finally {
+      await target.stop();
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const m = describeMachine();
+  console.log(`pause-ab: ${m.short}; load ${loadAverage()}; ${ROUNDS} rounds per side; ${today()}\n`);
+  if (!ONLY || ONLY === 'gc') await gcExperiment();
+  if (!ONLY || ONLY === 'fifo') await fifoExperiment();
+  if (!ONLY || ONLY === 'warmup') await warmUpExperiment();
+  console.log(
+    formatTable([
+      ['choice', 'figure', 'on: median', 'p90', 'off: median', 'p90', 'off / on'],
+      ...rows.map((r) => [
+        r.experiment,
+        r.figure,
+        fmtMs(median(r.on)),
+        fmtMs(p90(r.on)),
+        fmtMs(median(r.off)),
+        fmtMs(p90(r.off)),
+        ratio(median(r.off), median(r.on)),
+      ]),
+    ]),
+  );
+  console.log('\nrows for docs/performance.md:');
+  for (const r of rows)
+    console.log(
+      `| ${r.experiment}: ${r.figure}, median (p90) of ${r.on.length} | ${fmtMs(median(r.on))} (${fmtMs(p90(r.on))}) | switched off: ${fmtMs(median(r.off))} (${fmtMs(p90(r.off))}) | ${ratio(median(r.off), median(r.on))} | ${m.short}; load ${loadAverage()} | ${today()} |`,
+    );
+}
+
+await main();
