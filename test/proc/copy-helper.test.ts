@@ -2,7 +2,8 @@
  * Large readInto calls shared with the copy helper thread give the same bytes, the same ok
  * flags and the same counts as reads on one thread, on a paused target,
  * with unreadable ranges and joined neighbours across unmapped gaps; the helper's absence
- * and a target that exits are handled.
+ * and a target that exits are handled. copy-helper-paths.test.ts tests the helper switched off,
+ * a helper that does not come back in time, and errors met by the helper.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -13,73 +14,12 @@ import {
   MIN_SPLIT_BYTES,
   startCopyHelper,
 } from '../../src/proc/copy-helper.js';
-import { type Mapping, readMaps } from '../../src/proc/maps.js';
+import { readMaps } from '../../src/proc/maps.js';
 import { pauseProcess } from '../../src/proc/pause.js';
-import { type ReadStats, VmReader } from '../../src/proc/vm-reader.js';
+import { VmReader } from '../../src/proc/vm-reader.js';
 import { buildFixture } from '../support/go-fixtures.js';
-import { prng } from '../support/prng.js';
 import { startTarget, type Target } from '../support/target.js';
-
-const JOIN_GAP = 4096;
-
-/** Ranges in ascending address order over the target's readable mappings, with ones that run into unmapped memory. */
-function ascendingRanges(
-  maps: Mapping[],
-  n: number,
-  seed: number,
-): { addresses: Float64Array; sizes: Float64Array } {
-  const rand = prng(seed);
-  const sorted = [...maps].sort((a, b) => a.start - b.start);
-  const regions = sorted.filter(
-    (m) => m.perms[0] === 'r' && !/^\[(vvar|vsyscall|vvar_vclock)\]$/.test(m.path),
-  );
-  const list: [number, number][] = [[0x1000, 16]]; // unmapped
-  for (let i = 0; i < n; i++) {
-    const m = regions[Math.floor(rand() * regions.length)]!;
-    const span = m.end - m.start;
-    const size = Math.min(span, 1 + Math.floor(rand() ** 3 * 8192));
-    if (rand() < 0.05) {
-      // Across the end of the mapping (unreadable when nothing is mapped right after it),
-      // and a range just past the end: joined with the one before over an unmapped gap.
-      list.push([m.end - 100, 200]);
-      list.push([m.end + 64, 32]);
-      continue;
-    }
-    list.push([m.start + Math.floor(rand() * (span - size + 1)), size]);
-  }
-  list.sort((a, b) => a[0] - b[0]);
-  return { addresses: Float64Array.from(list, (r) => r[0]), sizes: Float64Array.from(list, (r) => r[1]) };
-}
-
-interface Read {
-  dest: Buffer;
-  ok: Uint8Array;
-  bad: number;
-  stats: ReadStats;
-}
-
-function readAll(reader: VmReader, r: { addresses: Float64Array; sizes: Float64Array }): Read {
-  const total = r.sizes.reduce((a, b) => a + b, 0);
-  const dest = Buffer.alloc(total + 8);
-  const ok = new Uint8Array(r.addresses.length);
-  const bad = reader.readInto(r.addresses, r.sizes, r.addresses.length, dest, 8, ok, JOIN_GAP);
-  // An unreadable range may hold part of its bytes (the copy stopped inside it): blank it.
-  let off = 8;
-  for (let i = 0; i < ok.length; i++) {
-    if (!ok[i]) dest.fill(0, off, off + r.sizes[i]!);
-    off += r.sizes[i]!;
-  }
-  return { dest, ok, bad, stats: reader.stats() };
-}
-
-function assertSame(got: Read, want: Read, what: string): void {
-  assert.deepEqual(got.ok, want.ok, `${what}: ok flags`);
-  assert.equal(got.bad, want.bad, `${what}: unreadable count`);
-  assert.ok(got.dest.equals(want.dest), `${what}: bytes`);
-  assert.equal(got.stats.bytesRead, want.stats.bytesRead, `${what}: bytesRead`);
-  assert.equal(got.stats.unreadable, want.stats.unreadable, `${what}: unreadable`);
-  assert.equal(got.stats.ranges, want.stats.ranges, `${what}: ranges`);
-}
+import { ascendingRanges, assertSame, readAll } from './copy-helper-reads.js';
 
 describe('copy helper', { timeout: 60_000 }, () => {
   let target: Target;
