@@ -7,16 +7,17 @@
  *           not, with each snapshot decoded between pauses, as an agent does (10k goroutines);
  *   fifo    SCHED_FIFO from the last stop to the last detach (PauseOptions.realtime) or not,
  *           while two busy loops compete for both CPUs (1k goroutines);
- *   warmup  the first snapshot of a fresh thread (a worker: a new V8 isolate) with the
- *           warm-up (SnapshotOptions.warmUp) or without (1k and 10k goroutines).
+ *   warmup  the first snapshot of a fresh Node process with the warm-up
+ *           (SnapshotOptions.warmUp) or without (1k and 10k goroutines).
  *
- * The target is testdata/pausebench; the figure is the longest gap its ticker thread saw
- * (gc, fifo) or Periscope's own pause (warmup: a worker's start is not part of the gap).
+ * The target is testdata/pausebench; the figure is the longest gap its ticker thread saw (gc),
+ * our part of the pause from the last stop to the last detach (fifo), or Periscope's own pause
+ * (warmup: a process's start is not part of the gap).
  *
  * Usage: npx tsc -p . && node dist/bench/pause-ab.js [--only gc|fifo|warmup] [--rounds K]
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { Worker } from 'node:worker_threads';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { pauseAndCopy } from '../src/snapshot/paused-capture.js';
 import { finishSnapshot, prepareProcess } from '../src/snapshot/take-snapshot.js';
 import { describeMachine, loadAverage, today } from './support/machine.js';
@@ -28,6 +29,7 @@ const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(name);
   return i > 0 ? process.argv[i + 1] : undefined;
 };
+const run = promisify(execFile);
 const ONLY = arg('--only');
 const ROUNDS = Number(arg('--rounds') ?? 15);
 const fmtMs = (ms: number): string => `${ms >= 10 ? ms.toFixed(1) : ms.toFixed(2)} ms`;
@@ -85,27 +87,25 @@ async function fifoExperiment(): Promise<void> {
     for (let i = 0; i < 2; i++)
       busy.push(spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
     await new Promise((r) => setTimeout(r, 200));
-    const r = await ab((on) =>
-      gapOver(target, () => {
-        pauseAndCopy(target.pid, plan, { pause: { realtime: on } });
-      }),
-    );
-    rows.push({ experiment: 'SCHED_FIFO in the pause, two busy loops (1k)', figure: 'ticker gap', ...r });
+    // Our own part of the pause, from the last thread stopped to the last detached (where
+    // SCHED_FIFO applies): the ticker's gap here is mostly the busy loops taking its CPU.
+    const r = await ab(async (on) => {
+      const { at } = pauseAndCopy(target.pid, plan, { pause: { realtime: on } });
+      return at.resumed - at.stopped;
+    });
+    rows.push({ experiment: 'SCHED_FIFO in the pause, two busy loops (1k)', figure: 'copy + detach', ...r });
   } finally {
     for (const b of busy) b.kill('SIGKILL');
     await target.stop();
   }
 }
 
-function firstSnapshot(pid: number, warmUp: boolean): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const w = new Worker(new URL('./support/first-snapshot-worker.js', import.meta.url), {
-      workerData: { pid, warmUp },
-    });
-    w.once('message', (m: { pauseMs: number }) => resolve(m.pauseMs));
-    w.once('error', reject);
-    w.once('exit', (code) => (code !== 0 ? reject(new Error(`worker exited with ${code}`)) : undefined));
-  });
+const FIRST_SNAPSHOT = new URL('./support/first-snapshot.js', import.meta.url).pathname;
+
+/** The pause (ms) of the first snapshot taken by a fresh Node process. */
+async function firstSnapshot(pid: number, warmUp: boolean): Promise<number> {
+  const { stdout } = await run(process.execPath, [FIRST_SNAPSHOT, String(pid), warmUp ? 'on' : 'off']);
+  return (JSON.parse(stdout) as { pauseMs: number }).pauseMs;
 }
 
 async function warmUpExperiment(): Promise<void> {
@@ -114,7 +114,7 @@ async function warmUpExperiment(): Promise<void> {
     try {
       const r = await ab((on) => firstSnapshot(target.pid, on));
       rows.push({
-        experiment: `warm-up before a thread's first pause (${n / 1000}k)`,
+        experiment: `warm-up before a process's first pause (${n / 1000}k)`,
         figure: 'pause',
         ...r,
       });
