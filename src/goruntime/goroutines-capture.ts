@@ -64,6 +64,11 @@ export interface GoroutineCapture {
   /** Tid of the thread whose registers started the walk (source Thread or Signal), else 0. */
   readonly threadOf: Int32Array;
   readonly threads: readonly ThreadState[];
+  /**
+   * For goroutines whose thread was in a signal handler (source Signal), by g address: the
+   * general registers the kernel saved of the interrupted context (SIGCONTEXT_NAMES order).
+   */
+  readonly signalContexts: ReadonlyMap<number, Uint8Array>;
   /** The copied stacks back to back, with the goroutine each belongs to (for scans without the index). */
   readonly packedStacks: PackedStacks;
   /** Where each g header was copied (see copy-batches.ts). */
@@ -152,7 +157,7 @@ export function captureGoroutines(
   // 4. Running goroutines start from their thread's registers (or the context its signal
   //    handler interrupted); then the used part of each stack.
   const threadOf = startOnThreads(plan, gs, scan, mInfo, threads, alloc);
-  startInSignalHandlers(plan, mem, gs, scan, mInfo, threads, threadOf);
+  const signalContexts = startInSignalHandlers(plan, mem, gs, scan, mInfo, threads, threadOf);
   const stacks = usedStacks(plan, scan, alloc);
   phase('plan-stacks');
   const packed = readPacked(
@@ -175,6 +180,7 @@ export function captureGoroutines(
     source: scan.source,
     threadOf,
     threads,
+    signalContexts,
     packedStacks: { buf: packed.buf, sizes: stacks.sizes, ok: packed.ok, owner: stacks.owner },
     headers: hdr,
     monotonicNs,

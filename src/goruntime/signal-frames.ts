@@ -12,6 +12,7 @@
  * interrupted sp like any other.
  */
 import { addr } from '../common/address.js';
+import { SIGCONTEXT_GREGS_SIZE, SIGCONTEXT_NAMES } from '../proc/regs.amd64.js';
 import type { BatchMemory } from './copied-memory.js';
 import { CopiedMemory, u64At } from './copied-memory.js';
 import type { GoroutineCapturePlan } from './goroutines-plan.js';
@@ -26,8 +27,8 @@ import type { Frame, StackMemory } from './unwind.js';
  * rdx, rax, rcx, rsp, rip). The same layout as the Go runtime's own ucontext/sigcontext.
  */
 export const UC_MCONTEXT = 40;
-export const UC_RSP = UC_MCONTEXT + 15 * 8;
-export const UC_RIP = UC_MCONTEXT + 16 * 8;
+export const UC_RSP = UC_MCONTEXT + SIGCONTEXT_NAMES.indexOf('rsp') * 8;
+export const UC_RIP = UC_MCONTEXT + SIGCONTEXT_NAMES.indexOf('rip') * 8;
 
 /** A signal handler interrupted by another signal on the same stack: at most this many levels are followed. */
 const MAX_NESTED = 4;
@@ -71,11 +72,18 @@ export interface InterruptedContext {
   readonly sp: number;
 }
 
+/** An interrupted context as found on a signal stack: also where its ucontext lies. */
+export interface FoundContext extends InterruptedContext {
+  readonly ucontext: number;
+}
+
 /**
  * For each running goroutine left without a start (source sched-stale, g.sched.sp cleared)
  * whose thread is on its m's signal stack: copies that signal stack, finds the interrupted
  * context and starts the goroutine's walk there (source Signal, the thread recorded in
- * `threadOf`). Updates `scan` in place. Costs one loop over the g's on an m when none is.
+ * `threadOf`). Updates `scan` in place; returns the saved general registers of each such
+ * goroutine (SIGCONTEXT_NAMES order) by g address. Costs one loop over the g's on an m when
+ * none is.
  */
 export function startInSignalHandlers(
   plan: GoroutineCapturePlan,
@@ -85,7 +93,8 @@ export function startInSignalHandlers(
   mInfo: ReadonlyMap<number, MInfo>,
   threads: readonly ThreadState[],
   threadOf: Int32Array,
-): void {
+): Map<number, Uint8Array> {
+  const contexts = new Map<number, Uint8Array>();
   const { status, lo, hi, pc, sp, source } = scan;
   const found: { i: number; t: ThreadState; gsignal: number }[] = [];
   for (let j = 0; j < scan.onM.length; j++) {
@@ -96,7 +105,7 @@ export function startInSignalHandlers(
     const t = threads.find((x) => x.tid === m.tid);
     if (t) found.push({ i, t, gsignal: m.gsignal });
   }
-  if (found.length === 0) return;
+  if (found.length === 0) return contexts;
   const o = plan.layout.gOffsets;
   const first = Math.min(o.stackLo, o.stackHi);
   const bounds = mem.readBatch(found.map((f) => ({ address: addr(f.gsignal + first), size: 16 })));
@@ -121,7 +130,9 @@ export function startInSignalHandlers(
     sp[i] = ctx.sp;
     source[i] = StartSource.Signal;
     threadOf[i] = t.tid;
+    contexts.set(gs[i]!, stack.read(addr(ctx.ucontext + UC_MCONTEXT), SIGCONTEXT_GREGS_SIZE));
   }
+  return contexts;
 }
 
 /**
@@ -137,7 +148,7 @@ export function interruptedContext(
   start: InterruptedContext & { readonly atRestorer?: boolean },
   stack: { lo: number; hi: number },
   bias: number,
-): InterruptedContext | undefined {
+): FoundContext | undefined {
   let at: InterruptedContext = start;
   try {
     for (let level = 0; level < MAX_NESTED; level++) {
@@ -154,7 +165,7 @@ export function interruptedContext(
               ).frames,
             );
       if (uc === undefined) return undefined;
-      const next = { pc: mem.readU64(addr(uc + UC_RIP)), sp: mem.readU64(addr(uc + UC_RSP)) };
+      const next = { pc: mem.readU64(addr(uc + UC_RIP)), sp: mem.readU64(addr(uc + UC_RSP)), ucontext: uc };
       if (next.sp < stack.lo || next.sp >= stack.hi) return next;
       at = next;
     }

@@ -87,6 +87,52 @@ export function decodeUserRegs(bytes: Uint8Array): Registers {
   };
 }
 
+/**
+ * The general registers at the start of the kernel's struct sigcontext (amd64 Linux ABI), in
+ * memory order: what a signal frame's ucontext saved of the interrupted context.
+ */
+export const SIGCONTEXT_NAMES = [
+  'r8',
+  'r9',
+  'r10',
+  'r11',
+  'r12',
+  'r13',
+  'r14',
+  'r15',
+  'rdi',
+  'rsi',
+  'rbp',
+  'rbx',
+  'rdx',
+  'rax',
+  'rcx',
+  'rsp',
+  'rip',
+  'eflags',
+] as const satisfies readonly RegName[];
+
+/** Bytes of the general registers of a struct sigcontext (SIGCONTEXT_NAMES). */
+export const SIGCONTEXT_GREGS_SIZE = SIGCONTEXT_NAMES.length * 8;
+
+/**
+ * The registers of a context a signal interrupted: the general registers saved in its
+ * sigcontext (`gregs`, SIGCONTEXT_GREGS_SIZE bytes), the rest (segments, fs_base) from the
+ * same thread's registers `base`, which a signal does not change.
+ */
+export function withSigcontext(base: Registers, gregs: Uint8Array): Registers {
+  if (gregs.length < SIGCONTEXT_GREGS_SIZE)
+    throw new RangeError(`sigcontext needs ${SIGCONTEXT_GREGS_SIZE} bytes`);
+  const out = new Uint8Array(USER_REGS_SIZE);
+  const view = new DataView(out.buffer);
+  const from = new DataView(gregs.buffer, gregs.byteOffset, SIGCONTEXT_GREGS_SIZE);
+  USER_REGS_NAMES.forEach((name, i) => {
+    const k = (SIGCONTEXT_NAMES as readonly RegName[]).indexOf(name);
+    view.setBigUint64(i * 8, k >= 0 ? from.getBigUint64(k * 8, true) : base.all[name], true);
+  });
+  return decodeUserRegs(out);
+}
+
 /** DWARF register number (amd64 psABI numbering) -> the user_regs_struct field holding it. */
 const FIELD_OF_DWARF_REG: Record<number, RegName> = {
   0: 'rax',

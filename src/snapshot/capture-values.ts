@@ -12,7 +12,7 @@ import { type GoroutineCapture, memoryOf } from '../goruntime/goroutines-capture
 import { decodeGoroutines } from '../goruntime/goroutines-decode.js';
 import { makeValueContext, type ValueContext } from '../goruntime/value-context.js';
 import type { Memory } from '../proc/memory.js';
-import { dwarfRegisterValue, type Registers } from '../proc/regs.amd64.js';
+import { dwarfRegisterValue, type Registers, withSigcontext } from '../proc/regs.amd64.js';
 import { type CapturePlan, matchName } from './capture-plan.js';
 import { PauseMemory } from './pause-memory.js';
 import type { CapturedValue, FrameCapture } from './snapshot-types.js';
@@ -28,14 +28,14 @@ export function captureFrames(
   ctx: ValueContext,
   g: Goroutine,
   threadRegs: ReadonlyMap<number, Registers>,
+  signalContexts: ReadonlyMap<number, Uint8Array> = new Map(),
 ): FrameCapture[] {
   const out: FrameCapture[] = [];
   const frames = g.stack.frames;
   // The innermost physical frame: the first frame not inlined into an outer one.
   let innermostPhysical = 0;
   while (innermostPhysical < frames.length && frames[innermostPhysical]!.inlined) innermostPhysical++;
-  const regs =
-    g.stackSource === 'thread' && g.threadId !== undefined ? threadRegs.get(g.threadId) : undefined;
+  const regs = registersOf(g, threadRegs, signalContexts);
   for (let depth = 0; depth < frames.length; depth++) {
     const f = frames[depth]!;
     const fp = plan.functions.get(matchName(f.function));
@@ -57,6 +57,22 @@ export function captureFrames(
     out.push({ depth, function: f.function, table: fp.spec.table, values });
   }
   return out;
+}
+
+/**
+ * The registers of a goroutine's innermost frame: its thread's when it was running there, the
+ * context its thread's signal handler interrupted (saved general registers, the rest from the
+ * thread), or none for a parked goroutine (its frames keep nothing in registers).
+ */
+function registersOf(
+  g: Goroutine,
+  threadRegs: ReadonlyMap<number, Registers>,
+  signalContexts: ReadonlyMap<number, Uint8Array>,
+): Registers | undefined {
+  const thread = g.threadId === undefined ? undefined : threadRegs.get(g.threadId);
+  if (g.stackSource === 'thread') return thread;
+  const saved = g.stackSource === 'signal' ? signalContexts.get(g.address) : undefined;
+  return thread && saved ? withSigcontext(thread, saved) : undefined;
 }
 
 /**
@@ -96,7 +112,7 @@ export function captureValues(
       indices: indices.slice(k, k + VALUES_CHUNK),
     });
     for (const g of chunk.goroutines) {
-      const fc = captureFrames(plan, ctx, g, regs);
+      const fc = captureFrames(plan, ctx, g, regs, capture.signalContexts);
       frames += fc.length;
       captures.set(g.address, opts.afterPause ? fc.map((f) => ({ ...f, afterPause: true })) : fc);
     }

@@ -4,7 +4,8 @@
  * preemption sends) and single-stepped into the handler the kernel sets up; at every step
  * the goroutine's stack must be the one it had before the signal (the context the kernel
  * saved), walked from the signal stack's ucontext, whatever handler instruction the thread is
- * at, through to the restorer's rt_sigreturn. When preemption was requested, the handler
+ * at, through to the restorer's rt_sigreturn, and its saved registers must be the thread's
+ * before the signal. When preemption was requested, the handler
  * rewrites that context to call runtime.asyncPreempt; from then on the stack is the same with
  * asyncPreempt on top.
  */
@@ -19,6 +20,7 @@ import { libc } from '../../src/proc/libc.js';
 import { executableImage } from '../../src/proc/maps.js';
 import { pauseProcess } from '../../src/proc/pause.js';
 import { getRegs } from '../../src/proc/ptrace.js';
+import { SIGCONTEXT_NAMES, withSigcontext } from '../../src/proc/regs.amd64.js';
 import { VmReader } from '../../src/proc/vm-reader.js';
 import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../support/go-fixtures.js';
 import { startTarget } from '../support/target.js';
@@ -68,10 +70,11 @@ for (const { tc, cgo } of variants) {
     const paused = pauseProcess(pid, { maxHoldMs: 30_000 });
     try {
       const threads = paused.threads.map((x) => ({ tid: x.tid, pc: x.regs.pc, sp: x.regs.sp }));
-      const snapshot = () => decodeGoroutines(bin, captureGoroutines(plan, reader, threads));
+      const snapshot = (capture = captureGoroutines(plan, reader, threads)) => decodeGoroutines(bin, capture);
       const before = snapshot().goroutines.find((g) => g.stackSource === 'thread' && spinning(g));
       assert.ok(before?.threadId, 'a spinner running on a thread');
       const tid = before.threadId;
+      const regsBefore = paused.threads.find((x) => x.tid === tid)!.regs;
       const where = (g: Goroutine) => g.stack.frames.map((f) => `${f.function}@${f.pc.toString(16)}/${f.sp}`);
 
       // SIGURG is queued on the thread; on its way back to user mode it reports the signal
@@ -103,7 +106,8 @@ for (const { tc, cgo } of variants) {
         const rewriting = fn === 'runtime.doSigPreempt' || fn === 'runtime.(*sigctxt).pushCall';
         if (!rewriting && (k < 40 || fn !== last || k % 7 === 0)) {
           threads[threads.findIndex((x) => x.tid === tid)] = { tid, pc: regs.pc, sp: regs.sp };
-          const g: Goroutine | undefined = snapshot().goroutines.find((x) => x.id === before.id);
+          const capture = captureGoroutines(plan, reader, threads);
+          const g: Goroutine | undefined = snapshot(capture).goroutines.find((x) => x.id === before.id);
           assert.ok(g);
           checked.add(fn);
           assert.deepEqual(g.errors, [], `step ${k} in ${fn}: no errors`);
@@ -116,6 +120,16 @@ for (const { tc, cgo } of variants) {
             where(before),
             `step ${k} in ${fn}: the stack before the signal${injected ? ', under asyncPreempt' : ''}`,
           );
+          // The registers of the interrupted context are the thread's before the signal (but
+          // for the call to asyncPreempt the handler may have pushed).
+          const saved = capture.signalContexts.get(g.address);
+          assert.ok(saved, `step ${k} in ${fn}: the saved registers`);
+          const got = withSigcontext(regs, saved).all;
+          for (const name of SIGCONTEXT_NAMES) {
+            if (name === 'eflags' || (injected && (name === 'rip' || name === 'rsp'))) continue;
+            assert.equal(got[name], regsBefore.all[name], `step ${k} in ${fn}: ${name}`);
+          }
+          if (injected) assert.equal(got.rsp, regsBefore.all.rsp - 8n, `step ${k}: rsp under asyncPreempt`);
         }
         last = fn;
         assert.equal(step(tid, 0), SIGTRAP);
