@@ -14,6 +14,7 @@
  * does not come back in time, the poster cancels, and reads every unfinished block itself.
  */
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
+import { PeriscopeError } from '../common/errors.js';
 import {
   CTL_WORDS,
   Ctl,
@@ -203,6 +204,8 @@ export function disarmCopyHelper(): void {
  * (the caller then reads everything itself). `readHere` reads a block on this thread
  * (setting ok[] and counting); it may throw, after which the helper has stopped writing.
  * The helper's ok flags land in `ok`; blocks it did not finish are read with `readHere`.
+ * Throws a PeriscopeError when the helper had to be disabled while inside its read (its late
+ * write would corrupt `dest`).
  */
 export function readSplit(
   pid: number,
@@ -263,20 +266,24 @@ export function readSplit(
   } finally {
     trusted = finishJob(h, dest, t0);
   }
-  let bytesRead = 0;
-  let gapBytes = 0;
-  let calls = 0;
-  if (trusted) {
-    bytesRead = h.num[Num.BYTES_READ]!;
-    gapBytes = h.num[Num.GAP_BYTES]!;
-    calls = h.num[Num.CALLS]!;
+  if (!trusted) {
+    // Still inside its read: when the kernel completes it, the helper writes into `dest`,
+    // over whatever we would put there, from a process that may be running again by then.
+    throw new PeriscopeError(
+      'timeout',
+      `the copy helper thread did not finish its part of a read of process ${pid} and may still write into the copy, so this copy is discarded; retry (reads now use one thread)`,
+    );
   }
+  const bytesRead = h.num[Num.BYTES_READ]!;
+  const gapBytes = h.num[Num.GAP_BYTES]!;
+  const calls = h.num[Num.CALLS]!;
   const sharedOk = h.ranges.ok;
   for (let b = 1; b < nb; b++) {
     if (mine[b]) continue;
     const first = blocks[b * 2]! | 0;
     const end = blocks[b * 2 + 2]! | 0;
-    if (trusted && Atomics.load(h.blockDone, b) === seq) {
+    // Finished by the helper in this job: its flags; else (not taken, or cancelled) ours.
+    if (Atomics.load(h.blockDone, b) === seq) {
       ok.set(sharedOk.subarray(first, end), first);
       splitStats.helperBlocks++;
     } else readHere(first, end, blocks[b * 2 + 1]! | 0);
