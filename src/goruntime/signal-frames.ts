@@ -130,7 +130,9 @@ export function startInSignalHandlers(
     sp[i] = ctx.sp;
     source[i] = StartSource.Signal;
     threadOf[i] = t.tid;
-    contexts.set(gs[i]!, stack.read(addr(ctx.ucontext + UC_MCONTEXT), SIGCONTEXT_GREGS_SIZE));
+    const gregs = addr(ctx.ucontext + UC_MCONTEXT);
+    if (stack.has(gregs, SIGCONTEXT_GREGS_SIZE))
+      contexts.set(gs[i]!, stack.read(gregs, SIGCONTEXT_GREGS_SIZE));
   }
   return contexts;
 }
