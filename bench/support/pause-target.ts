@@ -4,9 +4,10 @@
  * runtime.Stack(all) on request, and net/http/pprof's goroutine?debug=2.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { buildFixture } from '../../test/support/go-fixtures.js';
+import { alive } from './proc.js';
 
 /** The longest gap the target's ticker thread saw in one window (CLOCK_MONOTONIC ns). */
 export interface Gap {
@@ -34,15 +35,6 @@ export interface PauseTarget {
 }
 
 const hrNs = (): number => Number(process.hrtime.bigint());
-
-/** Whether a process exists and is not a zombie. */
-function isRunning(pid: number): boolean {
-  try {
-    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Sets the nice value of every thread of a process (setpriority is per thread on Linux);
@@ -109,8 +101,7 @@ export async function startPauseTarget(n: number, nice?: number): Promise<PauseT
       } catch {
         return; // already gone
       }
-      for (let i = 0; i < 200 && isRunning(child.pid as number); i++)
-        await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 200 && alive(child.pid as number); i++) await new Promise((r) => setTimeout(r, 10));
     },
   };
 }

@@ -56,7 +56,7 @@ const SYSCALL = [0x0f, 0x05];
  * cgo installs its handlers through libc, whose restorer (__restore_rt) has no Go symbol;
  * gdb recognises it by these bytes too.
  */
-export function isRestorer(code: Uint8Array, at: number): boolean {
+function isRestorer(code: Uint8Array, at: number): boolean {
   const matches = (off: number, bytes: readonly number[]) =>
     off >= 0 && off + bytes.length <= code.length && bytes.every((b, k) => code[off + k] === b);
   return RESTORER_MOVS.some(
@@ -73,7 +73,7 @@ export interface InterruptedContext {
 }
 
 /** An interrupted context as found on a signal stack: also where its ucontext lies. */
-export interface FoundContext extends InterruptedContext {
+interface FoundContext extends InterruptedContext {
   readonly ucontext: number;
 }
 
@@ -144,7 +144,7 @@ export function startInSignalHandlers(
  * symbol (isRestorer). Undefined when the handler's frames do not lead to runtime.sigtramp
  * (e.g. a handler that is not Go's).
  */
-export function interruptedContext(
+function interruptedContext(
   sym: StackSymbols,
   mem: StackMemory,
   start: InterruptedContext & { readonly atRestorer?: boolean },
