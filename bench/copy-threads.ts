@@ -9,7 +9,7 @@
  *
  * Usage: npx tsc -p . && node dist/bench/copy-threads.js [--n 100000] [--reps 9]
  */
-import { captureGoroutines, reserveForCapture } from '../src/goruntime/goroutines-capture.js';
+import { captureGoroutines, reserveForCapture } from '../src/goruntime/goroutines/index.js';
 import { copyHelperReady, copySplitStats } from '../src/proc/copy-helper.js';
 import { readMaps } from '../src/proc/maps.js';
 import { pauseProcess } from '../src/proc/pause.js';

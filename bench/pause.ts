@@ -16,7 +16,7 @@
  *                           target serves net/http, so its values are read inside the pause
  */
 import { setPriority } from 'node:os';
-import { captureGoroutines, reserveForCapture } from '../src/goruntime/goroutines-capture.js';
+import { captureGoroutines, reserveForCapture } from '../src/goruntime/goroutines/index.js';
 import { pauseProcess } from '../src/proc/pause.js';
 import { VmReader } from '../src/proc/vm-reader.js';
 import { captureProcess, prepareProcess } from '../src/snapshot/take-snapshot.js';

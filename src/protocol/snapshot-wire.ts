@@ -6,8 +6,7 @@
  * of it. Decoding gives back the same ProcessSnapshot, frame for frame.
  */
 import type { Address } from '../common/address.js';
-import type { Goroutine } from '../goruntime/goroutines.js';
-import type { Frame, Stack } from '../goruntime/unwind.js';
+import type { Frame, Goroutine, Stack } from '../goruntime/goroutines/index.js';
 import type { ProcessSnapshot, SnapshotGoroutine } from '../snapshot/snapshot-types.js';
 
 /** Marks the wire form (a plain ProcessSnapshot has no `wire` field). */

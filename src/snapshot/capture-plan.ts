@@ -7,11 +7,14 @@
  */
 import { PeriscopeError } from '../common/errors.js';
 import type { GoBinary } from '../gobinary/go-binary.js';
-import { type CompiledExpression, checkExpression } from '../goruntime/expr-check.js';
-import { functionScope } from '../goruntime/expr-scope.js';
-import { frameHostRanges, type HostRanges } from '../goruntime/frame-hosts.js';
-import { type GoroutineCapturePlan, planGoroutineCapture } from '../goruntime/goroutines-capture.js';
-import { stackSymbolsFor } from '../goruntime/stack-symbols.js';
+import { type CompiledExpression, checkExpression, functionScope } from '../goruntime/expr/index.js';
+import {
+  frameHostRanges,
+  type GoroutineCapturePlan,
+  type HostRanges,
+  planGoroutineCapture,
+  stackSymbolsFor,
+} from '../goruntime/goroutines/index.js';
 import type { FunctionSpec, Spec, ValueLimits } from '../spec/spec-types.js';
 
 /** One spec'd function compiled for one binary. */

@@ -4,13 +4,15 @@
  * a PauseMemory, which keeps every byte it read.
  */
 import { type Address, addr } from '../common/address.js';
-import { evaluate } from '../goruntime/expr-eval.js';
-import type { FrameContext } from '../goruntime/frame-context.js';
-import { mayHaveFrames } from '../goruntime/frame-hosts.js';
-import type { Goroutine } from '../goruntime/goroutines.js';
-import { type GoroutineCapture, memoryOf } from '../goruntime/goroutines-capture.js';
-import { decodeGoroutines } from '../goruntime/goroutines-decode.js';
-import { makeValueContext, type ValueContext } from '../goruntime/value-context.js';
+import { evaluate, type FrameContext } from '../goruntime/expr/index.js';
+import {
+  decodeGoroutines,
+  type Goroutine,
+  type GoroutineCapture,
+  mayHaveFrames,
+  memoryOf,
+} from '../goruntime/goroutines/index.js';
+import { makeValueContext, type ValueContext } from '../goruntime/values/index.js';
 import type { Memory } from '../proc/memory.js';
 import { dwarfRegisterValue, type Registers, withSigcontext } from '../proc/regs.amd64.js';
 import { type CapturePlan, matchName } from './capture-plan.js';

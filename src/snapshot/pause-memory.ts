@@ -4,7 +4,7 @@
  * the copy, so that everything a captured expression reached is in the snapshot.
  */
 import type { Address } from '../common/address.js';
-import type { CopiedMemory } from '../goruntime/copied-memory.js';
+import type { CopiedMemory } from '../proc/copied-memory.js';
 import { type Memory, MemoryError } from '../proc/memory.js';
 
 /**

@@ -12,7 +12,7 @@ import {
   type GoroutineCapture,
   planGoroutineCapture,
   reserveForCapture,
-} from '../goruntime/goroutines-capture.js';
+} from '../goruntime/goroutines/index.js';
 import { pauseProcess } from '../proc/pause.js';
 import type { Registers } from '../proc/regs.amd64.js';
 import { VmReader } from '../proc/vm-reader.js';

@@ -2,8 +2,8 @@
  * A snapshot of one process as plain, JSON-ready data: every goroutine with its stack, the
  * values captured on the frames the spec names, and what the snapshot cost the process.
  */
-import type { Goroutine } from '../goruntime/goroutines.js';
-import type { GoValue } from '../goruntime/value-walk.js';
+import type { Goroutine } from '../goruntime/goroutines/index.js';
+import type { GoValue } from '../goruntime/values/index.js';
 
 /** One captured expression on one frame. `value` is null when it could not be read, with why. */
 export interface CapturedValue {

@@ -6,13 +6,13 @@
  */
 import { type Address, addr } from '../common/address.js';
 import { PeriscopeError } from '../common/errors.js';
-import type { GoroutineSnapshot } from '../goruntime/goroutines.js';
 import {
   captureGoroutines,
+  decodeGoroutines,
   type GoroutineCapture,
+  type GoroutineSnapshot,
   reserveForCapture,
-} from '../goruntime/goroutines-capture.js';
-import { decodeGoroutines } from '../goruntime/goroutines-decode.js';
+} from '../goruntime/goroutines/index.js';
 import { executableImage } from '../proc/maps.js';
 import type { PauseOptions } from '../proc/pause.js';
 import { processExists } from '../proc/process-info.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { roundForHumans } from '../../src/cli/commands/snapshot-view.js';
-import { formatDuration } from '../../src/goruntime/pretty-duration.js';
+import { formatDuration } from '../../src/common/go-duration.js';
 
 test('waits in the summary are rounded to what a reader needs', () => {
   const shown = (ns: number) => formatDuration(BigInt(roundForHumans(ns)));

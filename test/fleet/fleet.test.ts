@@ -16,7 +16,7 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { parseGoroutineDump } from '../../src/goruntime/stack-dump.js';
+import { parseGoroutineDump } from '../../src/goruntime/goroutines/stack-dump.js';
 import type { ProcessSnapshot } from '../../src/snapshot/snapshot-types.js';
 import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
 import { goroutineIn } from '../links/link-join.js';

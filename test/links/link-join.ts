@@ -3,7 +3,7 @@
  * defines it (rows of the two function tables whose link columns are equal, column by
  * column, NULL never equal), plus helpers to find goroutines and to run the fixtures.
  */
-import type { GoValue } from '../../src/goruntime/value-walk.js';
+import type { GoValue } from '../../src/goruntime/values/walk.js';
 import type { ProcessSnapshot, SnapshotGoroutine } from '../../src/snapshot/snapshot-types.js';
 import type { LinkSpec, Spec } from '../../src/spec/spec-types.js';
 

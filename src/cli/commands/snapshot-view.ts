@@ -1,5 +1,5 @@
 /** The readable summary of `periscope snapshot`: goroutines grouped by stack, with captured values. */
-import { formatDuration } from '../../goruntime/pretty-duration.js';
+import { formatDuration } from '../../common/go-duration.js';
 import type { ProcessSnapshot, SnapshotGoroutine } from '../../snapshot/snapshot-types.js';
 import { groupByStack, type StackGroup, visibleFrames } from '../../snapshot/stack-groups.js';
 

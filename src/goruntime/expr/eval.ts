@@ -1,0 +1,206 @@
+/**
+ * Evaluates a checked expression on one frame (or, for package variables only, on a
+ * process): walks the syntax tree with the bindings the checker resolved, reading only the
+ * memory each step needs, and decodes the result to JSON with decodeValue. Values that are
+ * not available at the frame's PC give null and the reason; runtime errors (index out of
+ * range, nil dereference, wrong dynamic type) give the error, never a crash.
+ */
+import { addr } from '../../common/address.js';
+import type { DwarfType } from '../../dwarf/types.js';
+import type { ValueContext } from '../values/context.js';
+import { decodeValue, type GoValue } from '../values/decode.js';
+import type { Expr } from './ast.js';
+import type { Binding, CompiledExpression } from './check.js';
+import { dereference, indexValue, lengthOf, selectField, typeAssert } from './eval-access.js';
+import { arithmetic, compare, negate, truth, valTypeName } from './eval-ops.js';
+import { type FrameContext, inRanges, readVariable } from './frame-context.js';
+import { kindOf, typeName } from './types.js';
+import { ExprEvalError, load, lvalue, rvalue, type Val } from './values.js';
+
+/** The outcome of evaluating an expression on a frame. */
+export type ExprResult =
+  | { readonly ok: true; readonly value: GoValue; readonly type: string }
+  | {
+      readonly ok: false;
+      readonly value: null;
+      readonly error: string;
+      /** The value is not available at this PC (optimized out, in an outer frame's register, out of scope). */
+      readonly unavailable: boolean;
+    };
+
+/** A condition that could not be decided, and why. */
+export interface ConditionFailure {
+  readonly error: string;
+  readonly unavailable: boolean;
+}
+
+/** Where an evaluation reads from: the process, and the frame when there is one. */
+type Env = {
+  readonly ctx: ValueContext;
+  readonly frame: FrameContext | undefined;
+  readonly plan: CompiledExpression;
+};
+
+/** Evaluates a compiled expression on a frame; package-variable-only expressions accept a bare ValueContext. */
+export function evaluate(plan: CompiledExpression, frame: FrameContext | ValueContext): ExprResult {
+  const env = envOf(plan, frame);
+  try {
+    const v = evalNode(env, plan.ast);
+    return { ok: true, value: toJson(env.ctx, v), type: valTypeName(v) };
+  } catch (e) {
+    return { ok: false, value: null, ...failure(e) };
+  }
+}
+
+/** Evaluates a compiled bool expression as a probe condition. */
+export function evaluateCondition(
+  plan: CompiledExpression,
+  frame: FrameContext | ValueContext,
+): boolean | ConditionFailure {
+  const env = envOf(plan, frame);
+  try {
+    return truth(env.ctx, evalNode(env, plan.ast));
+  } catch (e) {
+    return failure(e);
+  }
+}
+
+function envOf(plan: CompiledExpression, frame: FrameContext | ValueContext): Env {
+  return 'ctx' in frame ? { ctx: frame.ctx, frame, plan } : { ctx: frame, frame: undefined, plan };
+}
+
+function failure(e: unknown): ConditionFailure {
+  if (e instanceof ExprEvalError) return { error: e.message, unavailable: e.unavailable };
+  if (e instanceof RangeError) return { error: `malformed target memory: ${e.message}`, unavailable: false };
+  if (e instanceof Error) return { error: e.message, unavailable: false };
+  return { error: String(e), unavailable: false };
+}
+
+/** The JSON form of a value. */
+function toJson(ctx: ValueContext, v: Val): GoValue {
+  switch (v.k) {
+    case 'go':
+      return decodeValue(ctx, v.t, load(ctx, v), v.address);
+    case 'int':
+      return v.v >= BigInt(Number.MIN_SAFE_INTEGER) && v.v <= BigInt(Number.MAX_SAFE_INTEGER)
+        ? Number(v.v)
+        : v.v.toString();
+    case 'float':
+      return Number.isFinite(v.v) ? v.v : String(v.v);
+    case 'string':
+      return new TextDecoder().decode(v.v);
+    case 'bool':
+      return v.v;
+    case 'nil':
+      return null;
+  }
+}
+
+function evalNode(env: Env, e: Expr): Val {
+  const { ctx } = env;
+  switch (e.kind) {
+    case 'int':
+      return { k: 'int', v: e.value };
+    case 'rune':
+      return { k: 'int', v: BigInt(e.value) };
+    case 'float':
+      return { k: 'float', v: e.value };
+    case 'string':
+      return { k: 'string', v: e.bytes };
+    case 'paren':
+      return evalNode(env, e.x);
+    case 'ident':
+    case 'pkgvar':
+      return evalName(env, e);
+    case 'selector': {
+      const b = env.plan.bindings.get(e);
+      if (b) return bound(env, b, e);
+      return selectField(ctx, evalNode(env, e.x), e.name);
+    }
+    case 'index':
+      return indexValue(ctx, evalNode(env, e.x), evalNode(env, e.index));
+    case 'call': {
+      const name = (e.fn as { name: string }).name;
+      return lengthOf(ctx, name === 'cap' ? 'cap' : 'len', evalNode(env, e.args[0]!), intType(env));
+    }
+    case 'assert': {
+      const b = env.plan.bindings.get(e);
+      if (b?.kind !== 'assert') throw new ExprEvalError('type assertion was not checked');
+      return typeAssert(ctx, evalNode(env, e.x), b.type);
+    }
+    case 'unary': {
+      if (e.op === '!') return { k: 'bool', v: !truth(ctx, evalNode(env, e.x)) };
+      if (e.op === '*') return dereference(ctx, evalNode(env, e.x));
+      if (e.op === '&') return addressOf(env, evalNode(env, e.x));
+      return negate(ctx, e.op, evalNode(env, e.x));
+    }
+    case 'binary': {
+      const { op } = e;
+      if (op === '&&' || op === '||') {
+        const x = truth(ctx, evalNode(env, e.x));
+        if (op === '&&' ? !x : x) return { k: 'bool', v: x };
+        return { k: 'bool', v: truth(ctx, evalNode(env, e.y)) };
+      }
+      const x = evalNode(env, e.x);
+      const y = evalNode(env, e.y);
+      if (['==', '!=', '<', '<=', '>', '>='].includes(op)) return { k: 'bool', v: compare(ctx, op, x, y) };
+      return arithmetic(ctx, op, x, y);
+    }
+  }
+}
+
+function evalName(env: Env, e: Expr & { kind: 'ident' | 'pkgvar' }): Val {
+  const b = env.plan.bindings.get(e);
+  if (b) return bound(env, b, e);
+  if (e.kind === 'ident') {
+    if (e.name === 'true' || e.name === 'false') return { k: 'bool', v: e.name === 'true' };
+    if (e.name === 'nil') return { k: 'nil' };
+  }
+  throw new ExprEvalError(`${e.name} was not resolved when the expression was checked`);
+}
+
+/** The value of a name the checker bound. */
+function bound(env: Env, b: Binding, e: Expr): Val {
+  if (b.kind === 'global') return lvalue(b.type, addr(b.global.address + env.ctx.bias));
+  if (b.kind !== 'local') throw new ExprEvalError(`unexpected binding for ${e.kind}`);
+  const frame = env.frame;
+  if (!frame)
+    throw new ExprEvalError(`${b.name} is a local variable: it needs a frame of ${env.plan.functionName}`);
+  const pc = frame.pc - env.ctx.bias;
+  const inScope = b.vars.filter((v) => inRanges(v.scope, pc));
+  if (inScope.length === 0) {
+    const line = env.ctx.bin.lineForPC(pc)?.line;
+    const decl = b.vars[0]?.declLine;
+    throw new ExprEvalError(
+      `${b.name} is not in scope at line ${line ?? '?'}${decl ? ` (declared at line ${decl})` : ''}`,
+      true,
+    );
+  }
+  // The innermost block wins (the smallest scope holding the PC).
+  const span = (r: readonly { low: number; high: number }[]): number =>
+    r.reduce((n, x) => n + x.high - x.low, 0);
+  const v = inScope.reduce((best, x) => (span(x.scope) < span(best.scope) ? x : best));
+  const varType = env.plan.dwarf.typeAt(v.type!);
+  const r = readVariable(v, varType.byteSize ?? 0, frame);
+  if (!r.ok) throw new ExprEvalError(`${b.name}: ${r.reason}`, true);
+  const val: Val =
+    r.address !== undefined
+      ? { k: 'go', t: varType, address: r.address, bytes: r.bytes }
+      : rvalue(varType, r.bytes);
+  return b.heap ? dereference(env.ctx, val) : val;
+}
+
+function addressOf(env: Env, v: Val): Val {
+  if (v.k !== 'go' || v.address === undefined)
+    throw new ExprEvalError(`cannot take the address of a ${valTypeName(v)} that is not in memory`);
+  const pt = env.plan.dwarf.findType(`*${typeName(v.t)}`);
+  if (!pt) throw new ExprEvalError(`type *${typeName(v.t)} is not in the binary`);
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, BigInt(v.address), true);
+  return rvalue(pt, b);
+}
+
+function intType(env: Env): DwarfType | undefined {
+  const t = env.plan.dwarf.findType('int');
+  return t && kindOf(env.plan.dwarf, t) === 'int' ? t : undefined;
+}

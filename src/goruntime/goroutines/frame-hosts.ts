@@ -1,0 +1,162 @@
+/**
+ * Which goroutines can have a frame of a given function, decided from copied stack bytes
+ * without unwinding: a frame of F on a stack means a pc inside a function that hosts F (F
+ * itself, or a function F was inlined into) — the goroutine's start pc, or a return address
+ * on its stack. Used during a pause to find the goroutines whose values a spec captures, so
+ * that only those are unwound before the process runs again.
+ */
+import type { GoBinary } from '../../gobinary/go-binary.js';
+import { FUNCDATA_INL_TREE, PCDATA_INL_TREE_INDEX } from '../../gobinary/pclntab-func.js';
+
+/** Link-time pc ranges [start, end] (end inclusive: a return address may equal a function's end), sorted. */
+export interface HostRanges {
+  readonly starts: Float64Array;
+  readonly ends: Float64Array;
+}
+
+/** Inline trees read per binary are bounded, so a corrupt index cannot make us read without end. */
+const MAX_INLINE_ENTRIES = 1 << 16;
+
+const cache = new WeakMap<GoBinary, Map<string, HostRanges>>();
+
+/**
+ * The pc ranges of every function that hosts a frame whose name, passed through `normalize`,
+ * is in `names`: the functions themselves and those they were inlined into. Walks every
+ * function's inline tree once per binary and name set (cached; call it outside a pause).
+ */
+export function frameHostRanges(
+  bin: GoBinary,
+  names: ReadonlySet<string>,
+  normalize: (name: string) => string,
+): HostRanges {
+  const key = [...names].sort().join('\n');
+  let perBin = cache.get(bin);
+  if (!perBin) {
+    perBin = new Map();
+    cache.set(bin, perBin);
+  }
+  const hit = perBin.get(key);
+  if (hit) return hit;
+  const pcln = bin.symtab.pcln;
+  const inline = bin.symtab.inline;
+  const byNameOff = new Map<number, boolean>();
+  const wanted = (nameOff: number): boolean => {
+    let w = byNameOff.get(nameOff);
+    if (w === undefined) {
+      w = names.has(normalize(pcln.funcName(nameOff)));
+      byNameOff.set(nameOff, w);
+    }
+    return w;
+  };
+  const starts: number[] = [];
+  const ends: number[] = [];
+  for (let i = 0; i < pcln.nfunc; i++) {
+    const fn = pcln.funcAt(i);
+    let hosts = names.has(normalize(fn.name));
+    const tree = fn.funcdata[FUNCDATA_INL_TREE];
+    if (!hosts && tree !== undefined && bin.symtab.funcdataBase !== undefined) {
+      let max = -1;
+      for (const r of pcln.pcRanges(fn, PCDATA_INL_TREE_INDEX)) if (r.value > max) max = r.value;
+      for (let ix = 0; ix <= Math.min(max, MAX_INLINE_ENTRIES) && !hosts; ix++) {
+        try {
+          hosts = wanted(inline.inlinedCall(fn, tree, ix).nameOff);
+        } catch {
+          hosts = true; // an inline tree we cannot read: keep the function, to be safe
+        }
+      }
+    }
+    if (hosts) {
+      starts.push(fn.entry);
+      ends.push(fn.end);
+    }
+  }
+  // pclntab lists functions in address order, so the ranges are sorted already.
+  const out = { starts: Float64Array.from(starts), ends: Float64Array.from(ends) };
+  perBin.set(key, out);
+  return out;
+}
+
+/** Whether link-time pc `pc` lies in one of the ranges (binary search). */
+export function inHost(ranges: HostRanges, pc: number): boolean {
+  const { starts, ends } = ranges;
+  let lo = 0;
+  let hi = starts.length - 1;
+  if (hi < 0 || pc < starts[0]! || pc > ends[hi]!) return false;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    if (starts[mid]! <= pc) lo = mid;
+    else hi = mid - 1;
+  }
+  return pc <= ends[lo]!;
+}
+
+const TWO32 = 0x1_0000_0000;
+
+/** The copied stacks of a capture, back to back (see GoroutineCapture.packedStacks). */
+export interface PackedStacks {
+  readonly buf: Uint8Array;
+  readonly sizes: Float64Array;
+  readonly ok: Uint8Array;
+  /** Index (into the capture's g list) of the goroutine each stack belongs to. */
+  readonly owner: Int32Array;
+}
+
+/**
+ * Marks the goroutines that may have a frame in `ranges`: a start pc, or any word of the
+ * copied stack, inside a host function (`bias` is the executable's load bias). Never misses
+ * one (every frame above the innermost is a return address on the stack); may include some
+ * that have none (a stale word that looks like a pc), which only costs an unwind.
+ */
+export function mayHaveFrames(
+  startPc: Float64Array,
+  stacks: PackedStacks,
+  count: number,
+  ranges: HostRanges,
+  bias: number,
+): Uint8Array {
+  const mask = new Uint8Array(count);
+  const last = ranges.starts.length - 1;
+  if (last < 0) return mask;
+  const lo = ranges.starts[0]! + bias;
+  const hi = ranges.ends[last]! + bias;
+  for (let i = 0; i < count; i++) {
+    const pc = startPc[i]!;
+    if (pc >= lo && pc <= hi && inHost(ranges, pc - bias)) mask[i] = 1;
+  }
+  const { buf, sizes, ok, owner } = stacks;
+  // Words are compared as two u32 halves: when every host lies in one 4 GiB window (the
+  // usual case), a word whose high half differs is rejected with one integer compare.
+  const hiWord = Math.floor(lo / TWO32);
+  const oneWindow = Math.floor(hi / TWO32) === hiWord && buf.byteOffset % 4 === 0;
+  const loLow = lo - hiWord * TWO32;
+  const hiLow = hi - hiWord * TWO32;
+  const words = oneWindow ? new Uint32Array(buf.buffer, buf.byteOffset, buf.byteLength >> 2) : undefined;
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  let off = 0;
+  for (let j = 0; j < owner.length; j++) {
+    const size = sizes[j]!;
+    const i = owner[j]!;
+    if (ok[j] && !mask[i]) {
+      if (words && off % 4 === 0) {
+        for (let k = off >> 2, end = (off + size) >> 2; k + 1 < end; k += 2) {
+          if (words[k + 1] !== hiWord) continue;
+          const low = words[k]!;
+          if (low >= loLow && low <= hiLow && inHost(ranges, hiWord * TWO32 + low - bias)) {
+            mask[i] = 1;
+            break;
+          }
+        }
+      } else {
+        for (let at = off; at + 8 <= off + size; at += 8) {
+          const v = view.getUint32(at + 4, true) * TWO32 + view.getUint32(at, true);
+          if (v >= lo && v <= hi && inHost(ranges, v - bias)) {
+            mask[i] = 1;
+            break;
+          }
+        }
+      }
+    }
+    off += size;
+  }
+  return mask;
+}

@@ -1,0 +1,8 @@
+/**
+ * Go values read from a process's memory as JSON-able data, the entry of this room for the
+ * layers below: the context decoding needs (binary, memory, load bias, limits) and the value
+ * type. The expression room reaches further in (it builds on the decoders themselves).
+ */
+export { makeValueContext, type ValueContext, withLimits, withoutPretty } from './context.js';
+export { decodeValue, decodeValueAt } from './decode.js';
+export type { GoValue } from './walk.js';

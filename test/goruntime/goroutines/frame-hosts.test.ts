@@ -1,0 +1,78 @@
+/**
+ * Values are captured inside the pause only for goroutines whose copied stacks hold a pc of
+ * a spec'd function or of a function it was inlined into (goroutine/frame-hosts.ts). The
+ * check: on the goroutine zoo, whose inlOuter -> inlMiddle -> inlInner chain is inlined
+ * into inlinedChain, every goroutine that has a frame of a spec'd function (as the full
+ * decode after the pause shows) has its capture, and no other goroutine has one.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { GoBinary } from '../../../src/gobinary/go-binary.js';
+import { frameHostRanges, inHost } from '../../../src/goruntime/goroutines/frame-hosts.js';
+import { matchName } from '../../../src/snapshot/capture-plan.js';
+import { snapshotProcess } from '../../../src/snapshot/take-snapshot.js';
+import { parseSpec } from '../../../src/spec/spec-parse.js';
+import { buildFixture } from '../../support/go-fixtures.js';
+import { startTarget } from '../../support/target.js';
+
+const SPEC = `
+functions:
+  - function: main.inlInner
+    capture:
+      ch: ch
+  - function: main.inlOuter
+    capture:
+      ch: ch
+  - function: main.recurse
+    capture:
+      depth: depth
+`;
+
+test('the hosts of an inlined function include the function it was inlined into', async () => {
+  const { path } = await buildFixture('goroutines');
+  const bin = await GoBinary.open(path);
+  const hosts = frameHostRanges(bin, new Set(['main.inlInner']), matchName);
+  const chain = bin.symtab.pcln.funcByName('main.inlinedChain');
+  assert.ok(chain, 'main.inlinedChain is in the binary');
+  assert.ok(inHost(hosts, chain.entry), 'inlinedChain hosts inlInner');
+  assert.ok(inHost(hosts, chain.end), 'a return address at the end of a host counts');
+  const main = bin.symtab.pcln.funcByName('main.main');
+  assert.ok(main && !inHost(hosts, main.entry), 'main.main does not host inlInner');
+  // Every pc whose inline expansion shows inlInner lies in a host.
+  for (const fn of bin.symtab.pcln.functions()) {
+    if (!fn.name.startsWith('main.')) continue;
+    for (let pc = fn.entry; pc < fn.end; pc++) {
+      const frames = bin.symtab.inlinedFramesAt(pc);
+      if (frames.some((f) => f.function === 'main.inlInner')) {
+        assert.ok(inHost(hosts, pc), `pc ${pc.toString(16)} in ${fn.name} shows inlInner`);
+        break;
+      }
+    }
+  }
+});
+
+test('a paused snapshot captures values on exactly the goroutines that have a spec’d frame', async () => {
+  const { path } = await buildFixture('goroutines');
+  const child = await startTarget(path);
+  try {
+    const snap = snapshotProcess(child.pid, { spec: parseSpec(SPEC, 'test.yaml') });
+    assert.equal(snap.mode, 'paused');
+    const spec = new Set(['main.inlInner', 'main.inlOuter', 'main.recurse']);
+    let withFrames = 0;
+    for (const g of snap.goroutines) {
+      const expected = g.stack.frames.flatMap((f, depth) => (spec.has(f.function) ? [depth] : []));
+      const got = g.captures.map((c) => c.depth);
+      assert.deepEqual(got, expected, `goroutine ${g.id}: captures at the depths of its spec'd frames`);
+      if (expected.length > 0) withFrames++;
+    }
+    assert.ok(withFrames >= 2, `the zoo has goroutines in inlinedChain and recurse (${withFrames})`);
+    const inlined = snap.goroutines.find((g) => g.stack.frames.some((f) => f.function === 'main.inlInner'));
+    assert.ok(inlined, 'a goroutine blocked in the inlined chain');
+    assert.ok(
+      inlined.stack.frames.find((f) => f.function === 'main.inlInner')?.inlined,
+      'its inlInner frame is an inlined one',
+    );
+  } finally {
+    await child.kill();
+  }
+});
