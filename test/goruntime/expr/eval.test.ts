@@ -57,12 +57,12 @@ const GLOBALS: [string, unknown, boolean][] = [
   ['main.nilUser == nil', true, true],
   ['main.nilErr == nil && main.anyErr != nil', true, true],
   ['main.greet + "!" == "héllo, world!"', true, false],
-  ['main.nums[3]', /index 3 out of range \[0:3\] of \[\]int/, false],
+  ['main.nums[3]', /index out of range \[3\] with length 3/, false],
   ['main.users["zed"]', /key "zed" not found in the map/, false],
   ['main.nilUser.Name', /nil pointer dereference/, false],
-  ['main.anyErr.(*main.User)', /dynamic type is \*main\.MyErr, not \*main\.User/, false],
-  ['main.nilErr.(*main.MyErr)', /interface is nil/, false],
-  ['main.nums[0] / (main.nums[0] - 10)', /integer division by zero/, false],
+  ['main.anyErr.(*main.User)', /interface conversion: error is \*main\.MyErr, not \*main\.User/, false],
+  ['main.nilErr.(*main.MyErr)', /interface conversion: error is nil, not \*main\.MyErr/, false],
+  ['main.nums[0] / (main.nums[0] - 10)', /integer divide by zero/, false],
 ];
 
 /** Expressions on main.park's frame, with the values the fixture passes in. */
