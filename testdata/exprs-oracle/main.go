@@ -23,12 +23,15 @@ var (
 func main() {
 	go park()
 	<-parked
-	fmt.Println("ready")
+	fmt.Println("ready", os.Getpid())
 	buf := make([]byte, 1)
 	os.Stdin.Read(buf)
 	close(block)
 	<-done
 }
+
+//go:noinline
+func keep(vs ...any) {}
 
 func digest(vs ...any) string {
 	return fmt.Sprintf("%x", sha256.Sum256([]byte(fmt.Sprintf("%#v", vs))))[:16]
@@ -433,7 +436,12 @@ func park() {
 	close(parked)
 	<-block
 	fmt.Println("digest", digest(b, i, i8, u64, f32, s, bs, ints, arr, pt, m, mk, outer, bigbs[:64]))
-	// Keep every local alive (and used) until here.
-	_, _, _, _, _, _, _ = empty, nilfn, sh, huge, fk, ws, nilch
+	// Every local stays live until here: else the collector may free what escaped to the heap
+	// once its last use is behind, and the stack slot would point at reused memory.
+	keep(b, bf, i, i8, i16, i32, i64, u, u8, u16, u32, u64, uptr, n, big, neg, zero, f32, f64, fneg, fbig,
+		nan, inf, nz, c64, c128, s, empty, bad, name, r, by, surrogate, bigr, negr, bs, runes, ints, mb, is,
+		nilInts, arr, a5, arr8, parr, mi, mi8, cel, pt, pt2, pt3, pp, anon, p, p2, p3, nilp, k, k2, arrk, m,
+		mk, mp, mf, mia, marr, mptr, mi8k, fn, nilfn, e, e2, nile, a, a2, a3, nila, sh, ch, nilch, ws, wsa,
+		outer, outer2, bl, fk, huge, bigbs, bigs)
 	close(done)
 }

@@ -129,6 +129,7 @@ export function updateType(s: CheckState, e: Expr, t: SType): void {
 }
 
 function checkShiftOperand(s: CheckState, e: Expr, t: SType): void {
+  if (t.k !== 'go') return; // not final yet
   s.shiftLhs.delete(e);
   const k = constKind(s.dwarf, t);
   if (t.k === 'go' && !(k !== undefined && isIntKind(k)))

@@ -88,7 +88,7 @@ export function overflow(s: CheckState, x: Operand, opPos: number, op: string): 
     }
     return recordConst(s, { ...x, val: v });
   }
-  if (x.val.k === 'num' && x.val.re.n.toString(2).length > 513) {
+  if (is.integer(s, x.type) && x.val.k === 'num' && x.val.re.n.toString(2).length > 513) {
     s.error({ pos: opPos }, `constant ${OP_NAMES[op] ? `${OP_NAMES[op]} ` : ''}overflow`);
     return invalid(x.expr);
   }

@@ -257,14 +257,17 @@ function shortG(x: number): string {
   return `${mant}e${n < 0 ? '-' : '+'}${String(Math.abs(n)).padStart(2, '0')}`;
 }
 
-/** A constant as go/constant's String() shows it in messages: integers exactly, floats as %.6g. */
-export function constText(c: Const): string {
+/**
+ * A constant as go/constant's String() shows it in messages: integers exactly, floats (also
+ * integral ones of a float kind, `asFloat`) as %.6g.
+ */
+export function constText(c: Const, asFloat = false): string {
   if (c.k === 'bool') return String(c.v);
   if (c.k === 'string') {
     const s = JSON.stringify(new TextDecoder().decode(c.v));
     return s.length > 72 ? `${s.slice(0, 69)}..."` : s;
   }
-  const r = (x: Rat): string => (isIntRat(x) ? x.n.toString() : shortG(roundRat(x, 53)));
+  const r = (x: Rat): string => (isIntRat(x) && !asFloat ? x.n.toString() : shortG(roundRat(x, 53)));
   if (c.im.n === 0n) return r(c.re);
   return `(${r(c.re)} + ${r(c.im)}i)`;
 }

@@ -92,7 +92,7 @@ function outOfRange(i: bigint, len: number): ExprEvalError {
 /** `x[i]` for arrays, pointers to arrays, slices, strings and maps. */
 export function indexValue(ctx: ValueContext, xv: Val, iv: Val): GoVal {
   const d = ctx.dwarf;
-  let x = requireGo(xv, 'index');
+  let x = xv.k === 'const' ? constToGo(ctx, basicType(d, 'string'), xv.c) : requireGo(xv, 'index');
   let k = kindOf(d, x.t);
   if (k === 'interface') {
     x = unbox(ctx, x);

@@ -8,7 +8,7 @@
 import type { DwarfType } from '../../dwarf/types.js';
 import type { ValueContext } from '../values/context.js';
 import type { BinaryOp } from './ast.js';
-import { represent } from './constants.js';
+import { constText, represent } from './constants.js';
 import { equalGo } from './eval-equal.js';
 import { BASIC_KINDS, identical } from './gotypes.js';
 import { constToGo, encodeNumber, newString, type Scalar, scalarOf, scalarText } from './scalar.js';
@@ -24,10 +24,17 @@ export function coerce(ctx: ValueContext, v: Val, to: Val): Val {
   if (!BASIC_KINDS.has(k))
     throw new ExprEvalError(`mismatched types ${typeName(to.t)} and untyped ${v.base}`);
   const r = represent(v.c, k);
-  if (typeof r === 'string')
+  if (typeof r === 'string') {
+    const what = `${constText(v.c, v.base === 'float' || v.base === 'complex')} (untyped ${v.base} constant)`;
+    const t = typeName(to.t);
     throw new ExprEvalError(
-      `constant ${v.base} value ${r === 'invalid' ? 'cannot be' : `${r}`} ${typeName(to.t)}`,
+      r === 'overflows'
+        ? `${what} overflows ${t}`
+        : r === 'truncated'
+          ? `${what} truncated to ${t}`
+          : `cannot convert ${what} to type ${t}`,
     );
+  }
   return constToGo(ctx, to.t, r);
 }
 

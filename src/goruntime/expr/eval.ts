@@ -11,6 +11,7 @@ import { decodeValue, type GoValue } from '../values/decode.js';
 import { floatJson, goStringText } from '../values/scalars.js';
 import { type Expr, exprText } from './ast.js';
 import type { Binding, CompiledExpression, ConstInfo } from './check.js';
+import { roundRat } from './constants.js';
 import { dereference, indexValue, lengthOf, selectField, typeAssert } from './eval-access.js';
 import { convert, realImag } from './eval-convert.js';
 import { arithmetic, compare, shiftOp, truth, unaryOp, valTypeName } from './eval-ops.js';
@@ -89,6 +90,10 @@ function toJson(ctx: ValueContext, v: Val): GoValue {
     case 'go':
       return decodeValue(ctx, v.t, load(ctx, v), v.address);
     case 'const': {
+      if (v.c.k === 'num' && (v.base === 'float' || v.base === 'complex')) {
+        const [re, im] = [roundRat(v.c.re, 53), roundRat(v.c.im, 53)];
+        return v.base === 'float' ? floatJson(re) : { real: floatJson(re), imag: floatJson(im) };
+      }
       const s = constScalar(v.c);
       if (s.c === 'int')
         return s.v >= BigInt(Number.MIN_SAFE_INTEGER) && s.v <= BigInt(Number.MAX_SAFE_INTEGER)

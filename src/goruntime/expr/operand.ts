@@ -105,7 +105,11 @@ export function describe(d: DwarfData, x: Operand): string {
   if (t.k === 'untyped') s += `untyped ${t.base} `;
   s += MODE_TEXT[x.mode];
   if (x.mode === 'constant' && x.val) {
-    const v = constText(x.val);
+    const k = t.k === 'untyped' ? t.base : t.k === 'go' ? kindOf(d, t.t) : '';
+    const v = constText(
+      x.val,
+      ['float', 'complex', 'float32', 'float64', 'complex64', 'complex128'].includes(k),
+    );
     if (v !== expr) s += ` ${v}`;
   }
   if (t.k === 'go' && x.mode !== 'typexpr') {

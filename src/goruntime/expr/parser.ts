@@ -219,7 +219,7 @@ class Parser {
       case 'op':
         if (t.text === '[') {
           const type = this.type();
-          if (!this.isOp('('))
+          if (!this.isOp('(') && !this.isOp(')'))
             throw new ExprSyntaxError(
               this.peek().pos,
               `expected '(' after the type ${typeExprText(type)}: composite literals are not supported, conversions are`,
