@@ -69,6 +69,8 @@ func park() {
 	var nilfn func(int) int
 	var e error = &MyErr{7}
 	e2 := e
+	me := &MyErr{9}
+	var e3 error = me
 	var nile error
 	var a, a2, a3, nila any = 42, "str", pt, nil
 	var sh Shape = Sq{2}
@@ -222,6 +224,14 @@ func park() {
 	c("e == nil", e == nil)
 	c("e == e2", e == e2)
 	c("nile == nil", nile == nil)
+	c("e == me", e == me)
+	c("e3 == me", e3 == me)
+	c("me == e3", me == e3)
+	c("error(me)", error(me))
+	c("error(me) == e3", error(me) == e3)
+	c("any(pt) == a3", any(pt) == a3)
+	c("any(e) == any(e2)", any(e) == any(e2))
+	c("any(mk[k])", any(mk[k]))
 	c("a == 42", a == 42)
 	c("a == 42.0", a == 42.0)
 	c("a == a2", a == a2)
@@ -441,7 +451,7 @@ func park() {
 	keep(b, bf, i, i8, i16, i32, i64, u, u8, u16, u32, u64, uptr, n, big, neg, zero, f32, f64, fneg, fbig,
 		nan, inf, nz, c64, c128, s, empty, bad, name, r, by, surrogate, bigr, negr, bs, runes, ints, mb, is,
 		nilInts, arr, a5, arr8, parr, mi, mi8, cel, pt, pt2, pt3, pp, anon, p, p2, p3, nilp, k, k2, arrk, m,
-		mk, mp, mf, mia, marr, mptr, mi8k, fn, nilfn, e, e2, nile, a, a2, a3, nila, sh, ch, nilch, ws, wsa,
+		mk, mp, mf, mia, marr, mptr, mi8k, fn, nilfn, e, e2, me, e3, nile, a, a2, a3, nila, sh, ch, nilch, ws, wsa,
 		outer, outer2, bl, fk, huge, bigbs, bigs)
 	close(done)
 }

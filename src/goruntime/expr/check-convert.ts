@@ -137,7 +137,11 @@ export function checkConversion(s: CheckState, e: Expr & { kind: 'call' }, t: Dw
     return recordConst(s, { mode: 'constant', type: T, val: v, expr: e });
   }
   if (!convertible(s, x, t)) {
-    s.error(x.expr, `cannot convert ${describe(d, x)} to type ${typeName(t)}`);
+    const cause =
+      tk === 'interface' && x.type.k === 'go'
+        ? `: ${typeName(x.type.t)} does not implement ${typeName(t)} (as far as the binary tells: it has no itab for the pair, as the program never converts one to the other)`
+        : '';
+    s.error(x.expr, `cannot convert ${describe(d, x)} to type ${typeName(t)}${cause}`);
     return invalid(e);
   }
   if (isUntyped(x.type) && x.type.base !== 'nil') {

@@ -116,6 +116,10 @@ export const CHECKS: string[] = [
   '&(i + 1)',
   '&m["a"]',
   'a + 1',
+  'e == pt',
+  'sh == e',
+  'error(pt)',
+  'me == pt',
   'e + 1',
   // Accepted, for their types (and, for constants, their values).
   'f64 / 0',
