@@ -257,6 +257,25 @@ function shortG(x: number): string {
   return `${mant}e${n < 0 ? '-' : '+'}${String(Math.abs(n)).padStart(2, '0')}`;
 }
 
+/** %.6g of an exact rational, also beyond float64's range (`1e+400`). */
+function ratG(r: Rat): string {
+  const x = roundRat(r, 53);
+  if (Number.isFinite(x) && (x !== 0 || r.n === 0n)) return shortG(x);
+  const a = abs(r.n);
+  let e = a.toString().length - r.d.toString().length;
+  const digits = (k: number): bigint => {
+    const [num, den] = k >= 5 ? [a, r.d * 10n ** BigInt(k - 5)] : [a * 10n ** BigInt(5 - k), r.d];
+    const q = num / den;
+    return 2n * (num % den) >= den ? q + 1n : q;
+  };
+  let m = digits(e);
+  while (m >= 1_000_000n) m = digits(++e);
+  while (m < 100_000n) m = digits(--e);
+  const mant = `${m}`.replace(/0+$/, '');
+  const text = mant.length > 1 ? `${mant[0]}.${mant.slice(1)}` : mant;
+  return `${r.n < 0n ? '-' : ''}${text}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
+}
+
 /**
  * A constant as go/constant's String() shows it in messages: integers exactly, floats (also
  * integral ones of a float kind, `asFloat`) as %.6g.
@@ -267,7 +286,7 @@ export function constText(c: Const, asFloat = false): string {
     const s = JSON.stringify(new TextDecoder().decode(c.v));
     return s.length > 72 ? `${s.slice(0, 69)}..."` : s;
   }
-  const r = (x: Rat): string => (isIntRat(x) && !asFloat ? x.n.toString() : shortG(roundRat(x, 53)));
+  const r = (x: Rat): string => (isIntRat(x) && !asFloat ? x.n.toString() : ratG(x));
   if (c.im.n === 0n) return r(c.re);
   return `(${r(c.re)} + ${r(c.im)}i)`;
 }

@@ -158,6 +158,8 @@ export const CHECKS: string[] = [
   'mia[1]',
   'mia[Point{}]',
   'i + 2.0',
+  '1e400 / 1e390',
+  'f64 + 1e400',
 ];
 
 /** Periscope's extensions, which go/types rejects on purpose (docs/expressions.md). */
