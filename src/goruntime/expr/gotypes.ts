@@ -91,13 +91,7 @@ export function underKey(d: DwarfData, t: DwarfType): string {
   return `${k} of ${typeName(t)}`;
 }
 
-/** The basic kind of a type's underlying type ('int8', 'string', ...), or undefined. */
-export function basicKind(d: DwarfData, t: DwarfType): string | undefined {
-  const k = kindOf(d, t);
-  return BASIC_KINDS.has(k) ? k : undefined;
-}
-
-/** Integer, float, complex, string, bool kinds. */
+/** Complex kinds. */
 export const isComplexKind = (k: string): boolean => k === 'complex64' || k === 'complex128';
 /** Numeric kinds. */
 export const isNumericKind = (k: string): boolean => isIntKind(k) || isFloatKind(k) || isComplexKind(k);
