@@ -101,6 +101,7 @@ function writtenType(s: CheckState, t: TypeExpr): DwarfType | null {
   return null;
 }
 
+/** Checks the conversion `T(x)` of call `e` to type `t`. */
 export function checkConversion(s: CheckState, e: Expr & { kind: 'call' }, t: DwarfType): Operand {
   const d = s.dwarf;
   if (e.args.length !== 1) {

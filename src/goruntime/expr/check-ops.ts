@@ -166,6 +166,10 @@ function checkIdent(s: CheckState, e: Expr & { kind: 'ident' }): Operand {
       expr: e,
     });
   if (e.name === 'nil') return { mode: 'value', type: untyped('nil'), expr: e };
+  // As in Go code of the function's package: its package variables need no qualifier.
+  const pkg = packageOf(s);
+  if (pkg !== undefined && lookupGlobal(s.dwarf, pkg, e.name, true).ok)
+    return checkGlobal(s, e, pkg, e.name, true);
   if (['len', 'cap', 'real', 'imag'].includes(e.name)) {
     s.error(e, `${e.name} (built-in) must be called`);
     return invalid(e);

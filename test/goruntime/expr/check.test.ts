@@ -46,6 +46,8 @@ const VALID: [string | undefined, string, string][] = [
   ['main.park', 'err.(*main.MyErr).Msg', 'string'],
   ['main.park', 'local + "?"', 'string'],
   ['main.park', 'count', 'int'],
+  ['main.park', 'cfg.Mode', 'uint8'],
+  ['main.park', 'len(nums) + n', 'int'],
   ['main.park', 'total > 0 && main.ok', 'bool'],
 ];
 

@@ -92,6 +92,7 @@ const LOCALS: [string, unknown][] = [
   ['local', 'alpha!'],
   ['u.Age', 42],
   ['u.Name', 'Bob'],
+  ['cfg.Servers[1].Name', 'beta'],
 ];
 
 for (const tc of GO_TOOLCHAINS) {
