@@ -18,9 +18,7 @@ import {
   type PreparedProcess,
   prepareProcess,
 } from '../snapshot/take-snapshot.js';
-import { withDefaultSpec } from '../spec/default-spec.js';
-import { parseSpec } from '../spec/spec-parse.js';
-import { EMPTY_SPEC, type Spec } from '../spec/spec-types.js';
+import { type EffectiveSpec, effectiveSpecOfText } from '../spec/effective-spec.js';
 import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
 
 const prepared = new Map<string, PreparedProcess>();
@@ -29,13 +27,12 @@ const copies = new Map<string, { copied: CopiedProcess } | { error: unknown }>()
 
 /** Most bytes of copies held at once: past it, the remaining processes are captured whole. */
 const MAX_COPIED_BYTES = 256 << 20;
-const specs = new Map<number, Spec>();
+const specs = new Map<number, EffectiveSpec>();
 
-function specFor(version: number, text: string): Spec {
+function specFor(version: number, text: string): EffectiveSpec {
   let spec = specs.get(version);
   if (!spec) {
-    // The built-in spec (gRPC and net/http links) applies under the fleet's spec, as in the store.
-    spec = withDefaultSpec(text.trim() === '' ? EMPTY_SPEC : parseSpec(text, `spec version ${version}`));
+    spec = effectiveSpecOfText(text, `spec version ${version}`);
     if (specs.size >= 4) specs.delete(specs.keys().next().value as number);
     specs.set(version, spec);
   }
@@ -96,6 +93,7 @@ function handle(req: WorkerRequest): WorkerReply {
         startedAt,
         pauseNs: snap.pauseNs,
         goroutines: snap.goroutines.length,
+        captureErrors: snap.captureErrors?.length ?? 0,
         deflated,
         bytes,
         elapsedMs: performance.now() - t0,

@@ -60,7 +60,8 @@ interface Request {
   readonly entries: Map<string, Entry>;
   readonly t0: number;
   expiry?: NodeJS.Timeout;
-  stats: { ok: number; failed: number; pausesNs: number[] };
+  /** Processes captured, failed, their pauses, and spec entries their binaries could not capture. */
+  stats: { ok: number; failed: number; pausesNs: number[]; specProblems: number };
 }
 
 const MAX_KEYS = 10_000;
@@ -99,7 +100,7 @@ export class Executor {
       specVersion: msg.specVersion,
       entries: new Map(),
       t0: performance.now(),
-      stats: { ok: 0, failed: 0, pausesNs: [] },
+      stats: { ok: 0, failed: 0, pausesNs: [], specProblems: 0 },
     };
     this.requests.set(req.id, req);
     const spec = this.host.spec();
@@ -159,6 +160,7 @@ export class Executor {
       if (entry.state === 'failed' || entry.state === 'done') {
         // Not captured again: a failed prepare is reported once more so every key gets its answer.
         this.sendCaptured(req.id, key, Date.now(), { error: entry.error });
+        if (entry.state === 'failed') req.stats.failed++;
         entry.state = 'done';
         continue;
       }
@@ -349,14 +351,19 @@ export class Executor {
     this.host.send(text);
     req.stats.ok++;
     req.stats.pausesNs.push(reply.pauseNs ?? 0);
+    req.stats.specProblems += reply.captureErrors ?? 0;
   }
 
   private finish(req: Request): void {
     if (this.requests.get(req.id) !== req) return;
-    const { ok, failed, pausesNs } = req.stats;
+    const { ok, failed, pausesNs, specProblems } = req.stats;
     const maxPause = pausesNs.length ? (Math.max(...pausesNs) / 1e6).toFixed(2) : '-';
+    const spec =
+      specProblems > 0
+        ? `, ${specProblems} spec entries not captured (the capture_errors table says why)`
+        : '';
     this.host.log(
-      `request ${req.id}: captured ${ok} processes, ${failed} errors, longest pause ${maxPause} ms, ${Math.round(performance.now() - req.t0)} ms since prepare`,
+      `request ${req.id}: captured ${ok} processes, ${failed} errors${spec}, longest pause ${maxPause} ms, ${Math.round(performance.now() - req.t0)} ms since prepare`,
     );
     this.abort(req.id);
   }

@@ -51,6 +51,8 @@ export interface WorkerOk {
   readonly startedAt?: number;
   readonly pauseNs?: number;
   readonly goroutines?: number;
+  /** Spec entries the captured process's binary could not capture (they are in the snapshot). */
+  readonly captureErrors?: number;
   readonly deflated?: boolean;
   /** The snapshot's JSON, deflated when `deflated`. */
   readonly bytes?: Uint8Array;

@@ -273,8 +273,11 @@ export function renderSnapshotResult(r: SnapshotResult): string {
     `snapshot ${r.snapshotId}: ${ok} of ${r.processes.length} processes captured, skew ${r.captureSkewMs} ms, ${r.durationMs} ms in all`,
   ];
   for (const p of r.processes) {
+    const problems = p.captureErrors
+      ? `; ${p.captureErrors} spec entries not captured (SELECT * FROM capture_errors)`
+      : '';
     const what = p.ok
-      ? `${p.goroutines ?? 0} goroutines, paused ${((p.pauseNs ?? 0) / 1e6).toFixed(2)} ms`
+      ? `${p.goroutines ?? 0} goroutines, paused ${((p.pauseNs ?? 0) / 1e6).toFixed(2)} ms${problems}`
       : `${p.error?.kind}: ${p.error?.message}`;
     lines.push(`  ${`${p.hostname}:${p.pid}`.padEnd(28)} ${(p.program ?? '-').padEnd(16)} ${what}`);
   }

@@ -8,8 +8,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { PeriscopeError } from '../common/errors.js';
-import { withDefaultSpec } from '../spec/default-spec.js';
-import { parseSpec, SpecError } from '../spec/spec-parse.js';
+import { effectiveSpecOfText } from '../spec/effective-spec.js';
+import { SpecError } from '../spec/spec-parse.js';
 import { DB_FILE } from './data-dir.js';
 import { exportSnapshot, importSnapshot } from './export-import.js';
 import { writeSnapshot } from './ingest.js';
@@ -210,7 +210,7 @@ export class DuckDBStore implements Store {
   /** Validates (YAML, names, derived-table cycles) and records a new spec version. */
   async setSpec(yaml: string, author: string, source: string): Promise<SetSpecResult> {
     this.writable('setting the spec');
-    const spec = withDefaultSpec(parseSpec(yaml, source));
+    const spec = effectiveSpecOfText(yaml, source);
     const conn = await this.instance.connect();
     let warnings: string[];
     try {

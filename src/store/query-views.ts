@@ -6,6 +6,7 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { PeriscopeError } from '../common/errors.js';
+import type { EffectiveSpec } from '../spec/effective-spec.js';
 import type { Spec, SpecPosition } from '../spec/spec-types.js';
 import { orderDerived } from './derived-order.js';
 import {
@@ -99,7 +100,7 @@ function nameProblems(spec: Spec): ViewProblem[] {
 /** Creates every view a query sees on `conn`; problems with spec parts are returned, not thrown. */
 export async function createQueryViews(
   conn: DuckDBConnection,
-  spec: Spec,
+  spec: EffectiveSpec,
   scope: QueryScope,
 ): Promise<ViewBuild> {
   const snapshotIds = await scopeIds(conn, scope);
