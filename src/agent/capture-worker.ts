@@ -7,11 +7,15 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { deflateSync } from 'node:zlib';
-import { PeriscopeError } from '../common/errors.js';
+import { describeError, PeriscopeError } from '../common/errors.js';
 import { collectGarbageNow } from '../common/gc.js';
+import type { GoBinary } from '../gobinary/go-binary.js';
+import { executableImage } from '../proc/maps.js';
+import type { BinaryCheck } from '../protocol/messages.js';
 import { encodeSnapshot } from '../protocol/snapshot-wire.js';
-import { cachedBinaries } from '../snapshot/binary-cache.js';
+import { binaryAt, binaryFor, cachedBinaries } from '../snapshot/binary-cache.js';
 import { type CopiedProcess, pauseAndCopy, warmUpCapture } from '../snapshot/paused-capture.js';
+import { checkSpecFit } from '../snapshot/spec-fit.js';
 import {
   captureProcess,
   finishSnapshot,
@@ -19,7 +23,7 @@ import {
   prepareProcess,
 } from '../snapshot/take-snapshot.js';
 import { type EffectiveSpec, effectiveSpecOfText } from '../spec/effective-spec.js';
-import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
+import type { CheckTarget, WorkerReply, WorkerRequest } from './worker-protocol.js';
 
 const prepared = new Map<string, PreparedProcess>();
 /** What `copy` paused and copied, or the error it met, per slot, until its `capture`. */
@@ -37,6 +41,42 @@ function specFor(version: number, text: string): EffectiveSpec {
     specs.set(version, spec);
   }
   return spec;
+}
+
+/** Checks the spec against one target binary; what cannot be checked says why. */
+function checkTarget(t: CheckTarget, spec: EffectiveSpec): BinaryCheck {
+  const base = {
+    ...(t.buildId ? { buildId: t.buildId } : {}),
+    executable: t.executable,
+    ...(t.goVersion ? { goVersion: t.goVersion } : {}),
+    processes: t.processes,
+  };
+  let bin: GoBinary | undefined;
+  try {
+    bin =
+      t.pid !== undefined
+        ? binaryFor(executableImage(t.pid).elf)
+        : t.path && t.buildId
+          ? binaryAt(t.path, t.buildId)
+          : undefined;
+    if (!bin)
+      return {
+        ...base,
+        problems: [],
+        functionsAbsent: [],
+        notChecked: `${t.path ?? t.executable} is no longer there with build ID ${t.buildId ?? '?'}`,
+      };
+    const fit = checkSpecFit(bin, spec);
+    const buildId = bin.buildId ?? t.buildId;
+    return {
+      ...base,
+      ...(buildId ? { buildId } : {}),
+      problems: fit.errors,
+      functionsAbsent: fit.functionsAbsent,
+    };
+  } catch (e) {
+    return { ...base, problems: [], functionsAbsent: [], notChecked: describeError(e) };
+  }
 }
 
 function handle(req: WorkerRequest): WorkerReply {
@@ -99,6 +139,11 @@ function handle(req: WorkerRequest): WorkerReply {
         elapsedMs: performance.now() - t0,
         binaries: cachedBinaries(),
       };
+    }
+    case 'check': {
+      const spec = effectiveSpecOfText(req.spec, req.source);
+      const checks = req.targets.map((t) => checkTarget(t, spec));
+      return { id: req.id, ok: true, elapsedMs: performance.now() - t0, binaries: cachedBinaries(), checks };
     }
     case 'drop': {
       for (const s of req.slots) {

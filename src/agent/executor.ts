@@ -3,12 +3,21 @@
  * spec) answered by one `prepared`, then `capture` answered by one `captured` per process as
  * soon as it is done. Work runs one process at a time on the capture thread, captures before
  * prepares, each with a time budget; prepared state is dropped after capture, on abort, or
- * when it expires.
+ * when it expires. `check-spec` (a spec checked against each distinct binary, before the
+ * server makes it current) queues with the prepares and is answered by one `spec-checked`.
  */
-import type { CaptureMessage, PrepareMessage, ProcessError, ProcessErrorKind } from '../protocol/messages.js';
+import type {
+  BinaryCheck,
+  CaptureMessage,
+  CheckSpecMessage,
+  PrepareMessage,
+  ProcessDescription,
+  ProcessError,
+  ProcessErrorKind,
+} from '../protocol/messages.js';
 import { CaptureThread } from './capture-thread.js';
 import { capturedErrorText, capturedText, kindAfterFailure, processGone } from './results.js';
-import type { WorkerReply } from './worker-protocol.js';
+import type { CheckTarget, WorkerReply } from './worker-protocol.js';
 
 /** Tuning of the executor. */
 export interface ExecutorOptions {
@@ -32,6 +41,8 @@ export interface ExecutorHost {
   lookup(key: string): { pid: number; startTime: number } | undefined;
   /** The current spec (version and YAML text). */
   spec(): { version: number; text: string } | undefined;
+  /** The processes monitored now (their binaries are what `check-spec` checks). */
+  processes?(): readonly ProcessDescription[];
   /** Sends a message (JSON text) to the server; false when not connected. */
   send(text: string): boolean;
   /** Bytes queued on the connection and not yet sent. */
@@ -65,6 +76,8 @@ interface Request {
 }
 
 const MAX_KEYS = 10_000;
+/** Stored snapshots' binaries one `check-spec` may ask about. */
+const MAX_STORED_CHECKS = 256;
 let slotSeq = 0;
 
 /** Runs the snapshot requests of one agent. */
@@ -169,6 +182,73 @@ export class Executor {
     if (req && toCapture.length > 1) this.captures.push(() => this.copyEntries(req, toCapture));
     for (const entry of toCapture) this.captures.push(() => this.captureEntry(req as Request, entry));
     if (req) this.captures.push(async () => this.finish(req));
+    this.pump();
+  }
+
+  /**
+   * Checks a spec against one process of each distinct binary this agent monitors, and the
+   * stored snapshots' binaries it still has (loaded, or the same file where it ran from);
+   * answers one `spec-checked`.
+   */
+  checkSpec(msg: CheckSpecMessage): void {
+    if (typeof msg.requestId !== 'string' || typeof msg.spec !== 'string' || typeof msg.source !== 'string') {
+      this.host.log('ignored a malformed check-spec message (needs requestId, spec, source)');
+      return;
+    }
+    const targets = new Map<string, CheckTarget & { processes: string[] }>();
+    for (const p of this.host.processes?.() ?? []) {
+      const id = p.buildId ?? `${p.executable}`;
+      const t = targets.get(id);
+      if (t) t.processes.push(p.key);
+      else
+        targets.set(id, {
+          pid: p.pid,
+          ...(p.buildId ? { buildId: p.buildId } : {}),
+          executable: p.executable,
+          ...(p.goVersion ? { goVersion: p.goVersion } : {}),
+          processes: [p.key],
+        });
+    }
+    const stored = Array.isArray(msg.stored) ? msg.stored : [];
+    for (const s of stored.slice(0, MAX_STORED_CHECKS)) {
+      if (typeof s?.buildId !== 'string' || typeof s.executable !== 'string' || targets.has(s.buildId))
+        continue;
+      targets.set(s.buildId, {
+        path: s.executable,
+        buildId: s.buildId,
+        executable: s.executable,
+        processes: [],
+      });
+    }
+    this.prepares.push(async () => {
+      const t0 = performance.now();
+      const list = [...targets.values()];
+      const reply =
+        list.length === 0
+          ? undefined
+          : await this.thread.call(
+              { op: 'check', spec: msg.spec, source: msg.source, targets: list },
+              this.opts.prepareBudgetMs ?? 60_000,
+            );
+      const binaries: BinaryCheck[] =
+        reply === undefined
+          ? []
+          : reply.ok
+            ? [...(reply.checks ?? [])]
+            : list.map((t) => ({
+                ...(t.buildId ? { buildId: t.buildId } : {}),
+                executable: t.executable,
+                processes: t.processes,
+                problems: [],
+                functionsAbsent: [],
+                notChecked: reply.message,
+              }));
+      this.host.send(JSON.stringify({ type: 'spec-checked', requestId: msg.requestId, binaries }));
+      const bad = binaries.filter((b) => b.problems.length > 0).length;
+      this.host.log(
+        `spec check ${msg.requestId}: ${binaries.length} binaries checked, ${bad} with problems, in ${Math.round(performance.now() - t0)} ms`,
+      );
+    });
     this.pump();
   }
 

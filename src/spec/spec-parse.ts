@@ -24,14 +24,27 @@ export interface SpecIssue {
   readonly message: string;
 }
 
-/** A spec that does not validate: every issue found, not just the first. */
+/** `FILE:LINE:COLUMN: message`: one issue of a spec, naming the file the user gave. */
+export function issueText(source: string, issue: SpecIssue): string {
+  return `${source}:${issue.line}:${issue.column}: ${issue.message}`;
+}
+
+/**
+ * A spec that does not validate: every issue found, not just the first. The message is the
+ * first issue and a count; with a `headline`, the headline and then every issue, one a line.
+ */
 export class SpecError extends PeriscopeError {
   readonly issues: readonly SpecIssue[];
-  constructor(source: string, issues: readonly SpecIssue[]) {
+  constructor(source: string, issues: readonly SpecIssue[], headline?: string) {
     const first = issues[0]!;
     const more =
       issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';
-    super('bad-spec', `${source}:${first.line}:${first.column}: ${first.message}${more}`);
+    super(
+      'bad-spec',
+      headline === undefined
+        ? `${issueText(source, first)}${more}`
+        : [headline, ...issues.map((i) => `  ${issueText(source, i)}`)].join('\n'),
+    );
     this.issues = issues;
   }
 }

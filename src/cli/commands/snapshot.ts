@@ -7,6 +7,7 @@ import { remoteSnapshot, renderSnapshotResult, SERVER_OPTIONS } from '../client.
 import type { Command } from '../command.js';
 import { printJson } from '../output.js';
 import {
+  checkSnapshotSpec,
   checkSnapshotStoreOptions,
   SNAPSHOT_STORE_OPTIONS,
   snapshotSpec,
@@ -74,6 +75,7 @@ export const snapshotCommand: Command = {
     }
     checkSnapshotStoreOptions(values);
     const { spec, text: specText } = await snapshotSpec(values);
+    await checkSnapshotSpec(values, specText);
     // Testing aids: hold the pause (synchronously) this long; allow it at most this long.
     const hold = Number(process.env.PERISCOPE_TEST_HOLD_PAUSE_MS ?? 0);
     const maxHold = Number(process.env.PERISCOPE_TEST_MAX_HOLD_MS ?? 0);
