@@ -17,7 +17,8 @@ import type {
 } from '../protocol/messages.js';
 import { CaptureThread } from './capture-thread.js';
 import { capturedErrorText, capturedText, kindAfterFailure, processGone } from './results.js';
-import type { CheckTarget, WorkerReply } from './worker-protocol.js';
+import { checkTargets, notChecked } from './spec-targets.js';
+import type { WorkerReply } from './worker-protocol.js';
 
 /** Tuning of the executor. */
 export interface ExecutorOptions {
@@ -76,8 +77,6 @@ interface Request {
 }
 
 const MAX_KEYS = 10_000;
-/** Stored snapshots' binaries one `check-spec` may ask about. */
-const MAX_STORED_CHECKS = 256;
 let slotSeq = 0;
 
 /** Runs the snapshot requests of one agent. */
@@ -195,58 +194,25 @@ export class Executor {
       this.host.log('ignored a malformed check-spec message (needs requestId, spec, source)');
       return;
     }
-    const targets = new Map<string, CheckTarget & { processes: string[] }>();
-    for (const p of this.host.processes?.() ?? []) {
-      const id = p.buildId ?? `${p.executable}`;
-      const t = targets.get(id);
-      if (t) t.processes.push(p.key);
-      else
-        targets.set(id, {
-          pid: p.pid,
-          ...(p.buildId ? { buildId: p.buildId } : {}),
-          executable: p.executable,
-          ...(p.goVersion ? { goVersion: p.goVersion } : {}),
-          processes: [p.key],
-        });
-    }
-    const stored = Array.isArray(msg.stored) ? msg.stored : [];
-    for (const s of stored.slice(0, MAX_STORED_CHECKS)) {
-      if (typeof s?.buildId !== 'string' || typeof s.executable !== 'string' || targets.has(s.buildId))
-        continue;
-      targets.set(s.buildId, {
-        path: s.executable,
-        buildId: s.buildId,
-        executable: s.executable,
-        processes: [],
-      });
-    }
+    const targets = checkTargets(this.host.processes?.() ?? [], msg.stored);
     this.prepares.push(async () => {
       const t0 = performance.now();
-      const list = [...targets.values()];
       const reply =
-        list.length === 0
+        targets.length === 0
           ? undefined
           : await this.thread.call(
-              { op: 'check', spec: msg.spec, source: msg.source, targets: list },
+              { op: 'check', spec: msg.spec, source: msg.source, targets },
               this.opts.prepareBudgetMs ?? 60_000,
             );
-      const binaries: BinaryCheck[] =
-        reply === undefined
-          ? []
-          : reply.ok
-            ? [...(reply.checks ?? [])]
-            : list.map((t) => ({
-                ...(t.buildId ? { buildId: t.buildId } : {}),
-                executable: t.executable,
-                processes: t.processes,
-                problems: [],
-                functionsAbsent: [],
-                notChecked: reply.message,
-              }));
+      const binaries: BinaryCheck[] = !reply
+        ? []
+        : reply.ok
+          ? [...(reply.checks ?? [])]
+          : notChecked(targets, reply.message);
       this.host.send(JSON.stringify({ type: 'spec-checked', requestId: msg.requestId, binaries }));
       const bad = binaries.filter((b) => b.problems.length > 0).length;
       this.host.log(
-        `spec check ${msg.requestId}: ${binaries.length} binaries checked, ${bad} with problems, in ${Math.round(performance.now() - t0)} ms`,
+        `spec check ${msg.requestId}: ${binaries.length} binaries, ${bad} with problems, in ${Math.round(performance.now() - t0)} ms`,
       );
     });
     this.pump();
