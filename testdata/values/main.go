@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand"
 	"net"
 	"os"
 	"strings"
@@ -155,6 +156,7 @@ var (
 	vTimeUTC      time.Time
 	vTimeZero     time.Time
 	vTimeFixed    time.Time
+	vTimes        []time.Time
 	vDuration     time.Duration
 	vDurationNeg  time.Duration
 	vDurationTiny time.Duration
@@ -288,6 +290,7 @@ func fill() {
 	vTime = time.Now()
 	vTimeUTC = time.Date(2024, 2, 29, 13, 14, 15, 123456789, time.UTC)
 	vTimeFixed = time.Date(2023, 12, 31, 23, 59, 59, 5, time.FixedZone("X", -(3*3600+30*60)))
+	vTimes = timesAcrossRange()
 	vDuration = 1500 * time.Millisecond
 	vDurationNeg = -(2*time.Hour + 3*time.Minute + 4*time.Second + 5*time.Millisecond)
 	vDurationTiny = 1234 * time.Nanosecond
@@ -313,6 +316,56 @@ func fill() {
 	vErrJoined = errors.Join(vErrNew, vErrCustom)
 }
 
+// timesAcrossRange spans what a time.Time can hold: the zero time, Unix 0, both ends of
+// int64 seconds (Go's arithmetic wraps there, and in zones whose offset pushes past them),
+// negative years, leap days of every rule, both absolute epochs Go has used (go1.23's
+// January 1, -292277022399 and go1.24's March 1, -292277022400) and the seconds before
+// them, offsets that are not whole minutes, and random instants over the whole range.
+func timesAcrossRange() []time.Time {
+	east := time.FixedZone("E", 5*3600+30*60)
+	west := time.FixedZone("W", -(4*3600 + 56*60 + 2))
+	tiny := time.FixedZone("T", -30)
+	epoch23 := time.Date(-292277022399, 1, 1, 0, 0, 0, 0, time.UTC)
+	epoch24 := time.Date(-292277022400, 3, 1, 0, 0, 0, 0, time.UTC)
+	ts := []time.Time{
+		{},
+		time.Unix(0, 0).UTC(),
+		time.Unix(math.MinInt64, 0).UTC(),
+		time.Unix(math.MaxInt64, 999999999).UTC(),
+		time.Unix(math.MaxInt64, 0).In(east),
+		time.Unix(math.MinInt64, 0).In(west),
+		time.Date(300000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-1, 12, 31, 23, 59, 59, 1, time.UTC),
+		time.Date(0, 2, 29, 12, 0, 0, 0, time.UTC),
+		time.Date(-4, 2, 29, 0, 0, 0, 0, time.UTC),
+		time.Date(-100, 2, 28, 0, 0, 0, 0, time.UTC).Add(24 * time.Hour),
+		time.Date(1900, 2, 28, 0, 0, 0, 0, time.UTC).Add(24 * time.Hour),
+		time.Date(2000, 2, 29, 0, 0, 0, 0, time.UTC),
+		time.Date(2100, 2, 28, 23, 59, 59, 999999999, time.UTC).Add(time.Nanosecond),
+		time.Date(2400, 2, 29, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		epoch23,
+		epoch23.Add(-time.Second),
+		epoch24,
+		epoch24.Add(-time.Second),
+		time.Date(1970, 1, 1, 0, 0, 0, 0, east),
+		time.Date(2024, 6, 1, 12, 0, 0, 0, west),
+		time.Date(2024, 6, 1, 12, 0, 0, 0, tiny),
+		time.Date(-5000, 6, 1, 12, 0, 0, 0, east),
+	}
+	r := rand.New(rand.NewSource(1))
+	for i := 0; i < 100; i++ {
+		ts = append(ts, time.Unix(int64(r.Uint64()), r.Int63n(1e9)).UTC())
+	}
+	const year = 31556952
+	for i := 0; i < 40; i++ {
+		t := time.Unix(r.Int63n(2e6*year)-1e6*year, r.Int63n(1e9))
+		ts = append(ts, t.In([]*time.Location{time.UTC, east, west, tiny}[i%4]))
+	}
+	return ts
+}
+
 // expectations prints, as one JSON line, what the program itself says about the values
 // with pretty forms (the oracle for those, as Delve shows only their fields).
 func expectations() {
@@ -323,6 +376,7 @@ func expectations() {
 		"vTimeUTC":       vTimeUTC.Format(time.RFC3339Nano),
 		"vTimeZero":      vTimeZero.Format(time.RFC3339Nano),
 		"vTimeFixed":     vTimeFixed.Format(time.RFC3339Nano),
+		"vTimes":         formatAll(vTimes),
 		"vDuration":      vDuration.String(),
 		"vDurationNeg":   vDurationNeg.String(),
 		"vDurationTiny":  vDurationTiny.String(),
@@ -346,6 +400,14 @@ func expectations() {
 		panic(err)
 	}
 	fmt.Println(string(b))
+}
+
+func formatAll(ts []time.Time) []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = t.Format(time.RFC3339Nano)
+	}
+	return out
 }
 
 func main() {

@@ -9,7 +9,7 @@ import { type Address, addr, hex } from '../../../src/common/address.js';
 import { PeriscopeError } from '../../../src/common/errors.js';
 import { GoBinary } from '../../../src/gobinary/go-binary.js';
 import { ptrAt, readPtr } from '../../../src/goruntime/values/bytes.js';
-import { makeValueContext, type ValueContext } from '../../../src/goruntime/values/context.js';
+import { makeValueContext, type ValueContext, withLimits } from '../../../src/goruntime/values/context.js';
 import { decodeValue, decodeValueAt, type GoValue } from '../../../src/goruntime/values/decode.js';
 import { mapTypes } from '../../../src/goruntime/values/map-shape.js';
 import { mapEntries, mapLookup } from '../../../src/goruntime/values/maps.js';
@@ -99,6 +99,15 @@ for (const tc of GO_TOOLCHAINS) {
           type: 'context.backgroundCtx',
           chain: [{ type: 'context.backgroundCtx' }],
         });
+      });
+
+      await t.test('times across the whole range print as Go formats them', () => {
+        const want = exp.vTimes as string[];
+        assert.ok(want.length > 150, 'the fixture printed its times');
+        const all = globalValue(withLimits(ctx, { maxElements: 1000 }), 'vTimes') as GoValue[];
+        assert.equal(all.length, want.length);
+        const wrong = all.flatMap((v, i) => (v === want[i] ? [] : [`[${i}] ${String(v)} vs Go ${want[i]}`]));
+        assert.deepEqual(wrong, []);
       });
 
       await t.test('map layout per release', () => {
