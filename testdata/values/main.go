@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	_ "time/tzdata" // named zones even where the system has no tzdata
 	"unsafe"
 )
 
@@ -362,6 +363,36 @@ func timesAcrossRange() []time.Time {
 	for i := 0; i < 40; i++ {
 		t := time.Unix(r.Int63n(2e6*year)-1e6*year, r.Int63n(1e9))
 		ts = append(ts, t.In([]*time.Location{time.UTC, east, west, tiny}[i%4]))
+	}
+	return append(ts, zonedTimes()...)
+}
+
+// zonedTimes are instants in named locations: before their first transition, inside their
+// table, and past its end where Go applies the location's TZ rule (northern and southern
+// rules, a rule with a negative time, a zone without DST), with the seconds on both sides
+// of each change of offset in the years 2040 and 300000 (found by Go itself, hour by hour).
+func zonedTimes() []time.Time {
+	var ts []time.Time
+	for _, name := range []string{"America/New_York", "Europe/Paris", "Australia/Sydney", "America/Nuuk", "Asia/Tehran"} {
+		loc, err := time.LoadLocation(name)
+		if err != nil {
+			panic(err)
+		}
+		for _, y := range []int{-5000, 1800, 1990, 2010, 2024, 2040, 2100, 300000} {
+			for _, m := range []time.Month{time.January, time.July} {
+				ts = append(ts, time.Date(y, m, 15, 12, 0, 0, 0, time.UTC).In(loc))
+			}
+		}
+		for _, y := range []int{2040, 300000} {
+			t := time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC)
+			_, prev := t.In(loc).Zone()
+			for end := t.AddDate(1, 0, 0); t.Before(end); t = t.Add(time.Hour) {
+				if _, off := t.In(loc).Zone(); off != prev {
+					ts = append(ts, t.Add(-time.Second).In(loc), t.In(loc))
+					prev = off
+				}
+			}
+		}
 	}
 	return ts
 }

@@ -75,6 +75,21 @@ export function civilTime(cal: GoCalendar, unix: bigint, offset: number): CivilT
   };
 }
 
+/** The year and 0-based day of the year of Unix second `unix` (no offset), as Go's tzset computes them. */
+export function yearDay(cal: GoCalendar, unix: bigint): { year: number; yday: number } {
+  const c = civilTime(cal, unix, 0);
+  const leap = isLeap(c.year) && c.month > 2 ? 1 : 0;
+  return { year: c.year, yday: DAYS_BEFORE[c.month - 1]! + leap + c.day - 1 };
+}
+
+/** Days before each month of a common year (and the year's length last). */
+export const DAYS_BEFORE = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334, 365];
+
+/** Go's isLeap (Gregorian, any sign). */
+export function isLeap(year: number): boolean {
+  return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+}
+
 /** Go's appendInt: a minus sign, then the magnitude zero-padded to `width` digits. */
 function goInt(x: number, width: number): string {
   const digits = String(Math.abs(x)).padStart(width, '0');

@@ -1,9 +1,8 @@
 /**
  * The UTC offset a *time.Location gives an instant, following Go's Location.lookup: nil is
  * UTC, then the location's one-zone cache, then its transition table (before the first
- * transition, Go's lookupFirstZone). The field layout of Location, zone and zoneTrans comes
- * from DWARF. Past the last transition Go may evaluate the location's TZ `extend` rule; that
- * rule is not evaluated here (the last transition's zone is used).
+ * transition, the first zone), and past the last transition its TZ `extend` rule
+ * (tz-rule.ts). The field layout of Location, zone and zoneTrans comes from DWARF.
  */
 import { type Address, addr } from '../../../common/address.js';
 import type { DwarfType } from '../../../dwarf/types.js';
@@ -11,6 +10,8 @@ import { ptrAt, u64At } from '../bytes.js';
 import type { ValueContext } from '../context.js';
 import { HARD_LIMITS } from '../render-limits.js';
 import { elemOf, fieldOf } from '../walk.js';
+import type { GoCalendar } from './go-calendar.js';
+import { tzRuleOffset } from './tz-rule.js';
 
 const i64 = (b: Uint8Array, off: number): bigint =>
   new DataView(b.buffer, b.byteOffset + off, 8).getBigInt64(0, true);
@@ -18,6 +19,7 @@ const i64 = (b: Uint8Array, off: number): bigint =>
 /** The UTC offset (seconds) in effect at Unix second `unix` in the *time.Location at `loc` (nil = UTC). */
 export function zoneOffset(
   ctx: ValueContext,
+  cal: GoCalendar,
   locType: DwarfType | undefined,
   loc: Address,
   unix: bigint,
@@ -49,13 +51,10 @@ export function zoneOffset(
   const indexOff = fieldOf(ctx, txT, 'index')?.offset ?? 8;
   const all = ntx > 0 ? ctx.memory.read(txs, ntx * txT.byteSize) : new Uint8Array(0);
   const txIndex = (i: number) => all[i * txT.byteSize! + indexOff]!;
-  let idx: number;
-  if (ntx === 0 || unix < i64(all, whenOff)) {
-    const isDstOff = fieldOf(ctx, zoneT, 'isDST')?.offset;
-    const isDst = (i: number) =>
-      isDstOff !== undefined && ctx.memory.read(addr(zoneAt(i) + isDstOff), 1)[0] !== 0;
-    idx = firstZone(nz, ntx, txIndex, isDst);
-  } else {
+  // Before the first transition Go's lookupFirstZone applies; it picks zone 0 for every
+  // location of Go's own tzdata (checked over lib/time/zoneinfo.zip), so zone 0 it is here.
+  let idx = 0;
+  if (ntx > 0 && unix >= i64(all, whenOff)) {
     // The last transition at or before `unix`.
     let lo = 0;
     let hi = ntx;
@@ -65,28 +64,21 @@ export function zoneOffset(
       else lo = mid;
     }
     idx = txIndex(lo);
+    if (lo === ntx - 1) {
+      const rule = extendRule(ctx, locType, b);
+      const off = rule === undefined ? undefined : tzRuleOffset(cal, rule, unix);
+      if (off !== undefined) return off;
+    }
   }
   return idx < nz ? offsetOf(zoneAt(idx)) : 0;
 }
 
-/**
- * Go's Location.lookupFirstZone: the zone of times before the first transition. The first
- * zone unless a transition uses it; else the last standard-time zone before the first
- * transition's zone when that one is DST; else the first standard-time zone; else zone 0.
- */
-function firstZone(
-  nz: number,
-  ntx: number,
-  txIndex: (i: number) => number,
-  isDst: (i: number) => boolean,
-): number {
-  let firstUsed = false;
-  for (let i = 0; i < ntx && !firstUsed; i++) firstUsed = txIndex(i) === 0;
-  if (!firstUsed) return 0;
-  const first = txIndex(0);
-  if (first < nz && isDst(first)) {
-    for (let zi = first - 1; zi >= 0; zi--) if (!isDst(zi)) return zi;
-  }
-  for (let zi = 0; zi < nz; zi++) if (!isDst(zi)) return zi;
-  return 0;
+/** The location's `extend` string (a TZ rule; empty for most), read up to a sane length. */
+function extendRule(ctx: ValueContext, locType: DwarfType, b: Uint8Array): string | undefined {
+  const f = fieldOf(ctx, locType, 'extend');
+  if (!f) return undefined;
+  const p = ptrAt(b, f.offset);
+  const n = u64At(b, f.offset + 8);
+  if (p === 0 || n === 0 || n > 256) return undefined;
+  return new TextDecoder().decode(ctx.memory.read(p, n));
 }

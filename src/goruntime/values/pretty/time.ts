@@ -57,7 +57,8 @@ export function prettyTime(w: Walk, t: DwarfType, bytes: Uint8Array): GoValue | 
     dv.getUint32(wall.offset + 4, true),
     dv.getBigInt64(ext.offset, true),
   );
-  const offset = zoneOffset(ctx, elemOf(ctx, loc.type), ptrAt(bytes, loc.offset), inst.unixSeconds);
-  const text = formatRfc3339Nano(goCalendar(ctx), inst.unixSeconds, inst.nanos, offset);
+  const cal = goCalendar(ctx);
+  const offset = zoneOffset(ctx, cal, elemOf(ctx, loc.type), ptrAt(bytes, loc.offset), inst.unixSeconds);
+  const text = formatRfc3339Nano(cal, inst.unixSeconds, inst.nanos, offset);
   return inst.monotonic === undefined ? text : text + monotonicSuffix(inst.monotonic);
 }
