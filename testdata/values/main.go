@@ -441,7 +441,39 @@ func formatAll(ts []time.Time) []string {
 	return out
 }
 
+// parkedPartial blocks on a receive holding variables only part of which stay live across
+// it: afterwards only b's pointer and length (not its capacity) and err's type word
+// (err != nil; not its data word) are used, so their locations there cover part of them.
+// (The first receive, from a closed channel, makes the compiler spill them before the
+// second: at a call, a variable's location is the one from before the call.)
+//
+//go:noinline
+func parkedPartial(first, ch chan int, b []byte, err error) {
+	<-first
+	<-ch
+	if err != nil {
+		b[0] = byte(len(b))
+	}
+}
+
+// parkedShort blocks on a receive holding b, whose capacity is never used: its location
+// has pieces for the pointer and the length only (16 of its 24 bytes).
+//
+//go:noinline
+func parkedShort(first, ch chan int) {
+	b, err := json.Marshal("short")
+	<-first
+	<-ch
+	if err == nil {
+		fmt.Println(string(b))
+	}
+}
+
 func main() {
+	closed := make(chan int)
+	close(closed)
+	go parkedShort(closed, make(chan int))
+	go parkedPartial(closed, make(chan int), make([]byte, 3, 8), errors.New("partial"))
 	fill()
 	expectations()
 	fmt.Println("ready")

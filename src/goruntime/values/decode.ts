@@ -29,6 +29,11 @@ export function decodeValueAt(ctx: ValueContext, t: DwarfType, address: Address)
   return new Renderer(ctx, address).valueAt(t, address, 0);
 }
 
+/** A fresh walk over ctx (for decoders that assemble a value part by part, e.g. partial.ts). */
+export function newWalk(ctx: ValueContext): Walk {
+  return new Renderer(ctx, undefined);
+}
+
 const INT_KINDS = new Set(['int', 'int8', 'int16', 'int32', 'int64']);
 const UINT_KINDS = new Set(['uint', 'uint8', 'uint16', 'uint32', 'uint64', 'uintptr']);
 /** Kinds replaced by a depth marker below limits.maxDepth (pointers, interfaces and channels keep their header). */
@@ -148,17 +153,20 @@ class Renderer implements Walk {
   }
 
   private slice(t: DwarfType, b: Uint8Array, depth: number): GoValue {
-    const arr = fieldOf(this.ctx, t, 'array');
     const lenF = fieldOf(this.ctx, t, 'len');
     const capF = fieldOf(this.ctx, t, 'cap');
+    const arr = fieldOf(this.ctx, t, 'array');
+    if (!arr || !lenF || !capF) return unreadable(this.typeName(t), 'slice type without array/len/cap');
+    return this.sliceOf(t, ptrAt(b, arr.offset), u64At(b, lenF.offset), u64At(b, capF.offset), depth);
+  }
+
+  sliceOf(t: DwarfType, data: Address, len: number, cap: number | undefined, depth: number): GoValue {
+    const arr = fieldOf(this.ctx, t, 'array');
     const elem = elemOf(this.ctx, t) ?? (arr ? elemOf(this.ctx, arr.type) : undefined);
-    if (!arr || !lenF || !capF || !elem)
-      return unreadable(this.typeName(t), 'slice type without array/len/cap');
-    const data = ptrAt(b, arr.offset);
-    const len = u64At(b, lenF.offset);
-    const cap = u64At(b, capF.offset);
+    if (!elem) return unreadable(this.typeName(t), 'slice type without element type');
     if (data === 0 && len === 0) return null;
-    if (len > cap) return unreadable(this.typeName(t), `slice len ${len} exceeds cap ${cap}`);
+    if (cap !== undefined && len > cap)
+      return unreadable(this.typeName(t), `slice len ${len} exceeds cap ${cap}`);
     const esize = elem.byteSize ?? 0;
     const shown = Math.min(len, this.ctx.limits.maxElements);
     const bytes = shown * esize === 0 ? new Uint8Array(0) : this.ctx.memory.read(data, shown * esize);

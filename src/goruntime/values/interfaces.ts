@@ -91,11 +91,25 @@ function boxed(w: Walk, dyn: DwarfType, data: Address, depth: number): GoValue {
   return w.valueAt(dyn, data, depth);
 }
 
-/** Renders an interface as {"type": dynamic type name, "value": the unboxed value}, or null when nil. */
-export function renderInterface(w: Walk, t: DwarfType, bytes: Uint8Array, depth: number): GoValue {
+/**
+ * Renders an interface as {"type": dynamic type name, "value": the unboxed value}, or null
+ * when nil. With `dataMissing`, the data word is not known (only the type word is): the value
+ * is an unreadable marker giving that reason.
+ */
+export function renderInterface(
+  w: Walk,
+  t: DwarfType,
+  bytes: Uint8Array,
+  depth: number,
+  dataMissing?: string,
+): GoValue {
   const parts = interfaceParts(w.ctx, t, bytes);
   if (parts.typeDescriptor === 0) return null;
   const dyn = parts.dynamicType;
+  if (dataMissing !== undefined) {
+    const name = dyn ? w.typeName(dyn) : (runtimeTypeInfo(w.ctx, parts.typeDescriptor)?.name ?? '?');
+    return { type: name, value: unreadable(name, dataMissing) };
+  }
   if (!dyn) {
     // No DWARF for the dynamic type: name it from its descriptor; scalars still decode.
     const info = runtimeTypeInfo(w.ctx, parts.typeDescriptor);

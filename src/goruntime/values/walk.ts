@@ -20,6 +20,8 @@ export interface Walk {
   valueAt(t: DwarfType, address: Address, depth: number): GoValue;
   /** The Go spelling of a type, for "type" fields and markers. */
   typeName(t: DwarfType): string;
+  /** Renders a slice of type `t` from its header's words (`cap` undefined when not known). */
+  sliceOf(t: DwarfType, data: Address, len: number, cap: number | undefined, depth: number): GoValue;
 }
 
 /** A pretty form: renders a value of a known named type, or returns undefined to fall back to the plain form. */
