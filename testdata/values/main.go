@@ -137,6 +137,8 @@ var (
 	vShape       Shape
 	vShapeNil    Shape
 	vStringer    fmt.Stringer
+	vIfaceAny    any   // **interface{}
+	vIfaceKinds  []any // dynamic types only ever converted to an interface (go1.22 has no DWARF for some)
 
 	vChanNil      chan int
 	vChanBuffered chan int
@@ -269,6 +271,12 @@ func fill() {
 	vIfaceMap = map[string]int{"x": 1}
 	vShape = Square{Side: 2}
 	vStringer = time.Duration(1500) * time.Millisecond
+	var inner any = 7
+	pInner := &inner
+	vIfaceAny = &pInner
+	pt := &Point{1, 2}
+	vIfaceKinds = []any{&pt, []*Point{pt}, [2]*Point{pt, nil}, make(chan *Point, 3), map[string]*Point{"p": pt},
+		struct{ A, B int }{3, 4}, &struct{ S string }{"anon"}, []Point{{5, 6}}, new(int), [1]bool{true}}
 
 	vChanBuffered = make(chan int, 5)
 	vChanBuffered <- 1

@@ -7,6 +7,7 @@
 import { type Address, addr, hex } from '../../common/address.js';
 import { PeriscopeError } from '../../common/errors.js';
 import type { DwarfType } from '../../dwarf/types.js';
+import { typeAtOffset } from './built-types.js';
 import { ptrAt, u64At } from './bytes.js';
 import { renderChan, renderFunc } from './chan-func.js';
 import type { ValueContext } from './context.js';
@@ -198,7 +199,7 @@ class Renderer implements Walk {
     const out: { [k: string]: GoValue } = {};
     for (const f of this.ctx.dwarf.underlying(t).fields ?? []) {
       if (f.name === '_' || f.type === undefined) continue;
-      const ft = this.ctx.dwarf.typeAt(f.type);
+      const ft = typeAtOffset(this.ctx.dwarf, f.type);
       const size = ft.byteSize ?? 0;
       const at = address === undefined ? undefined : addr(address + f.offset);
       out[f.name] = this.value(ft, b.subarray(f.offset, f.offset + size), at, depth + 1);

@@ -6,6 +6,7 @@
  * is known shows its dynamic type; a slice whose cap alone is missing shows its elements.
  */
 import type { DwarfType } from '../../dwarf/types.js';
+import { typeAtOffset } from './built-types.js';
 import { ptrAt, u64At } from './bytes.js';
 import type { ValueContext } from './context.js';
 import { newWalk } from './decode.js';
@@ -52,7 +53,7 @@ function partial(
       const out: { [k: string]: GoValue } = {};
       for (const f of ctx.dwarf.underlying(t).fields ?? []) {
         if (f.name === '_' || f.type === undefined) continue;
-        out[f.name] = sub(ctx.dwarf.typeAt(f.type), f.offset);
+        out[f.name] = sub(typeAtOffset(ctx.dwarf, f.type), f.offset);
       }
       return out;
     }
