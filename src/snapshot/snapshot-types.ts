@@ -40,8 +40,10 @@ export interface FrameCapture {
   readonly table: string;
   readonly values: readonly CapturedValue[];
   /**
-   * The values were read after the process resumed (the pause's budget for values was spent):
-   * the stack is the paused one, but what the expressions reached may have changed since.
+   * The values were read after the process resumed (the pause's budget for values was spent
+   * before this frame, or while reading it: then its first values are from the pause and the
+   * rest from after): the stack is the paused one, but what the expressions reached may have
+   * changed since.
    */
   readonly afterPause?: boolean;
 }

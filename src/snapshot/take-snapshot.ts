@@ -162,6 +162,7 @@ function withPendingValues(
     const r = captureValues(copied.plan, copied.capture, live, new Map(), opts.maxFrames, {
       only: copied.pendingValues,
       afterPause: true,
+      prior: copied.captures,
     });
     for (const [a, fc] of r.captures) captures.set(a, fc);
     return { captures, late: r.frames };
