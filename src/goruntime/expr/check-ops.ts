@@ -9,6 +9,7 @@ import type { DwarfData } from '../../dwarf/dwarf-data.js';
 import type { Variable } from '../../dwarf/functions.js';
 import type { DwarfType } from '../../dwarf/types.js';
 import type { GoBinary } from '../../gobinary/go-binary.js';
+import { typeAtOffset } from '../values/built-types.js';
 import { type Expr, typeExprText } from './ast.js';
 import { checkBinary } from './check-binary.js';
 import { checkCall } from './check-call.js';
@@ -139,7 +140,7 @@ export function resolveLocal(
   if (v.type === undefined) return `variable ${node.name} has no type in DWARF`;
   if (!vars.some(everLocated))
     return `variable ${node.name} is optimized out everywhere in ${scope.functionName}`;
-  let type = s.dwarf.typeAt(v.type);
+  let type = typeAtOffset(s.dwarf, v.type);
   if (heapVars) {
     const inner = elemOf(s.dwarf, type);
     if (!inner) return `variable ${node.name} escaped to the heap but its pointer has no element type`;
@@ -190,7 +191,7 @@ function checkGlobal(s: CheckState, e: Expr, pkg: string, name: string, quoted: 
     s.error(e, r.message);
     return invalid(e);
   }
-  const type = s.dwarf.typeAt(r.global.type);
+  const type = typeAtOffset(s.dwarf, r.global.type);
   s.bindings.set(e, { kind: 'global', global: r.global, type });
   return { mode: 'variable', type: goType(type), expr: e };
 }

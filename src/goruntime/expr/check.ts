@@ -11,7 +11,6 @@ import { type Binding, type CheckState, type ConstInfo, checkNode } from './chec
 import { defaultType, goType, type SType, stypeName } from './operand.js';
 import { ExprSyntaxError, parseExpression } from './parser.js';
 import { type FunctionScope, functionScope, similarFunctions } from './scope.js';
-import { exprDwarf } from './synthetic-types.js';
 
 export type { Binding, ConstInfo } from './check-ops.js';
 export type { SType } from './operand.js';
@@ -63,7 +62,7 @@ export function checkExpression(
       return { ok: false, errors: [{ column: e.column, message: e.message }] };
     throw e;
   }
-  const dwarf = exprDwarf(bin.requireDwarf('checking expressions'));
+  const dwarf = bin.requireDwarf('checking expressions');
   let scope: FunctionScope | undefined;
   if (functionName !== undefined) {
     scope = functionScope(dwarf, functionName, opts.pc);

@@ -5,6 +5,7 @@
  * then value (a dynamic type that is not comparable is Go's run-time panic, an error here).
  */
 import type { DwarfType } from '../../dwarf/types.js';
+import { typeAtOffset } from '../values/built-types.js';
 import type { ValueContext } from '../values/context.js';
 import { interfaceParts } from '../values/interfaces.js';
 import { unbox } from './eval-access.js';
@@ -38,7 +39,7 @@ export function equalGo(ctx: ValueContext, a: GoVal, b: GoVal, depth = 0): boole
   if (ka === 'struct') {
     for (const f of d.underlying(canonical(d, a.t)).fields ?? []) {
       if (f.name === '_' || f.type === undefined) continue;
-      const ft = d.typeAt(f.type);
+      const ft = typeAtOffset(d, f.type);
       if (!equalGo(ctx, part(ctx, a, f.offset, ft), part(ctx, b, f.offset, ft), depth + 1)) return false;
     }
     return true;

@@ -6,8 +6,10 @@
  * range, nil dereference, wrong dynamic type) give the error, never a crash.
  */
 import { addr } from '../../common/address.js';
+import { typeAtOffset } from '../values/built-types.js';
 import type { ValueContext } from '../values/context.js';
 import { decodeValue, type GoValue } from '../values/decode.js';
+import { decodePartial } from '../values/partial.js';
 import { floatJson, goStringText } from '../values/scalars.js';
 import { type Expr, exprText } from './ast.js';
 import type { Binding, CompiledExpression, ConstInfo } from './check.js';
@@ -19,7 +21,7 @@ import { sliceValue } from './eval-slice.js';
 import { type FrameContext, inRanges, readVariable } from './frame-context.js';
 import { constScalar, constToGo, encodeNumber } from './scalar.js';
 import { ScratchMemory } from './scratch.js';
-import { basicType, exprDwarf, pointerTo } from './synthetic-types.js';
+import { basicType, pointerTo } from './synthetic-types.js';
 import { ExprEvalError, type GoVal, load, lvalue, rvalue, type Val } from './values.js';
 
 /** The outcome of evaluating an expression on a frame. */
@@ -70,10 +72,10 @@ export function evaluateCondition(
   }
 }
 
-/** The evaluation's context: the process, with the expression's DWARF view and scratch memory for computed values. */
+/** The evaluation's context: the process, with scratch memory for the values it computes. */
 function envOf(plan: CompiledExpression, frame: FrameContext | ValueContext): Env {
   const base = 'ctx' in frame ? frame.ctx : frame;
-  const ctx: ValueContext = { ...base, dwarf: exprDwarf(base.dwarf), memory: new ScratchMemory(base.memory) };
+  const ctx: ValueContext = { ...base, memory: new ScratchMemory(base.memory) };
   return 'ctx' in frame ? { ctx, frame, plan } : { ctx, frame: undefined, plan };
 }
 
@@ -88,7 +90,9 @@ function failure(e: unknown): ConditionFailure {
 function toJson(ctx: ValueContext, v: Val): GoValue {
   switch (v.k) {
     case 'go':
-      return decodeValue(ctx, v.t, load(ctx, v), v.address);
+      return v.missing
+        ? decodePartial(ctx, v.t, v.bytes ?? new Uint8Array(0), v.missing)
+        : decodeValue(ctx, v.t, load(ctx, v), v.address);
     case 'const': {
       if (v.c.k === 'num' && (v.base === 'float' || v.base === 'complex')) {
         const [re, im] = [roundRat(v.c.re, 53), roundRat(v.c.im, 53)];
@@ -206,13 +210,15 @@ function bound(env: Env, b: Binding, e: Expr): Val {
   const span = (r: readonly { low: number; high: number }[]): number =>
     r.reduce((n, x) => n + x.high - x.low, 0);
   const v = inScope.reduce((best, x) => (span(x.scope) < span(best.scope) ? x : best));
-  const varType = env.plan.dwarf.typeAt(v.type!);
+  const varType = typeAtOffset(env.plan.dwarf, v.type!);
   const r = readVariable(v, varType.byteSize ?? 0, { ...frame, ctx: env.ctx });
   if (!r.ok) throw new ExprEvalError(`${b.name}: ${r.reason}`, true);
   const val: GoVal =
     r.address !== undefined
       ? { k: 'go', t: varType, address: r.address, bytes: r.bytes }
-      : rvalue(varType, r.bytes);
+      : r.missing
+        ? { k: 'go', t: varType, address: undefined, bytes: r.bytes, missing: r.missing }
+        : rvalue(varType, r.bytes);
   return b.heap ? dereference(env.ctx, val) : val;
 }
 

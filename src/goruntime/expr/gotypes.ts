@@ -6,6 +6,7 @@
  */
 import type { DwarfData } from '../../dwarf/dwarf-data.js';
 import type { DwarfType } from '../../dwarf/types.js';
+import { typeAtOffset } from '../values/built-types.js';
 import { canonical, elemOf, isFloatKind, isIntKind, keyOf, kindOf, typeName } from './types.js';
 
 /** The kinds of Go's basic types. */
@@ -81,7 +82,7 @@ export function underKey(d: DwarfData, t: DwarfType): string {
       return `chan ${el()}`;
     case 'struct': {
       const fields = (d.underlying(canonical(d, t)).fields ?? []).map((f) => {
-        const ft = f.type === undefined ? '?' : typeName(d.typeAt(f.type));
+        const ft = f.type === undefined ? '?' : typeName(typeAtOffset(d, f.type));
         return f.embedded ? ft : `${f.name} ${ft}`;
       });
       return fields.length === 0 ? 'struct {}' : `struct { ${fields.join('; ')} }`;
@@ -124,7 +125,7 @@ function nestedCause(d: DwarfData, t: DwarfType, depth: number): string | undefi
   if (k === 'struct') {
     for (const f of d.underlying(canonical(d, t)).fields ?? []) {
       if (f.type === undefined) continue;
-      const ft = d.typeAt(f.type);
+      const ft = typeAtOffset(d, f.type);
       if (nestedCause(d, ft, depth + 1) !== undefined)
         return `struct containing ${typeName(ft)} cannot be compared`;
     }

@@ -7,7 +7,7 @@
 import { type Address, addr } from '../../common/address.js';
 import { type Memory, MemoryError } from '../../proc/memory.js';
 
-/** Where scratch addresses start: above every x86-64 user-space address, within 53 bits. */
+/** Where scratch addresses start: above x86-64's 47-bit user space (mappings above it must be asked for; Go never does), within 53 bits. */
 export const SCRATCH_BASE = 2 ** 52;
 /** Bytes one evaluation may compute (a bound on what an expression can make Periscope allocate). */
 export const SCRATCH_LIMIT = 64 << 20;

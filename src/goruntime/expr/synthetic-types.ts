@@ -1,63 +1,33 @@
 /**
  * Types the expression language needs that a binary's DWARF may lack: the `[]int16` of
  * `arr[1:3]`, the `*[2]int` of `(*[2]int)(s)`, `complex128` in a program that never uses it.
- * DWARF only describes the types a program uses, so Periscope builds the missing ones and
- * serves them beside the binary's through a view of its DwarfData (one per binary, so that the
- * caches keyed by DwarfData stay warm). Built types have negative offsets, which no DIE has.
+ * DWARF only describes the types a program uses, so Periscope builds the missing ones, in the
+ * registry of built types the value decoders read (values/built-types.ts: negative offsets,
+ * resolved with typeAtOffset), and finds them again by name.
  */
 import { TAG } from '../../dwarf/constants.js';
 import type { DwarfData } from '../../dwarf/dwarf-data.js';
-import type { InfoOffset } from '../../dwarf/sections.js';
 import type { DwarfType } from '../../dwarf/types.js';
+import { addBuiltType } from '../values/built-types.js';
 
-interface Registry {
-  readonly byOffset: Map<number, DwarfType>;
-  readonly byName: Map<string, DwarfType>;
-  next: number;
-}
+const byName = new WeakMap<DwarfData, Map<string, DwarfType>>();
 
-const views = new WeakMap<DwarfData, DwarfData>();
-const registries = new WeakMap<DwarfData, Registry>();
-
-/**
- * The DwarfData of a binary as the expression language sees it: the binary's types plus
- * those built by the functions below. Every other question goes to the binary's DwarfData.
- */
-export function exprDwarf(dwarf: DwarfData): DwarfData {
-  if (registries.has(dwarf)) return dwarf;
-  let view = views.get(dwarf);
-  if (view) return view;
-  const reg: Registry = { byOffset: new Map(), byName: new Map(), next: -16 };
-  const v = Object.create(dwarf) as Record<string, unknown>;
-  // Delegate every method to the binary's DwarfData (its lazily built caches live there).
-  for (let proto = Object.getPrototypeOf(dwarf); proto && proto !== Object.prototype; ) {
-    for (const name of Object.getOwnPropertyNames(proto)) {
-      const desc = Object.getOwnPropertyDescriptor(proto, name);
-      if (name === 'constructor' || !desc || name in Object.getOwnPropertyDescriptors(v)) continue;
-      if (typeof desc.value === 'function') {
-        const f = desc.value as (...a: unknown[]) => unknown;
-        v[name] = (...a: unknown[]) => f.apply(dwarf, a);
-      } else if (desc.get) Object.defineProperty(v, name, { get: () => desc.get!.call(dwarf) });
-    }
-    proto = Object.getPrototypeOf(proto);
-  }
-  v.typeAt = (off: InfoOffset) => reg.byOffset.get(off) ?? dwarf.typeAt(off);
-  v.findType = (name: string) => dwarf.findType(name) ?? reg.byName.get(name);
-  view = v as unknown as DwarfData;
-  views.set(dwarf, view);
-  registries.set(view, reg);
-  return view;
+/** A type by its Go name: the binary's, or one built here before. */
+function find(d: DwarfData, name: string): DwarfType | undefined {
+  return d.findType(name) ?? byName.get(d)?.get(name);
 }
 
 function register(d: DwarfData, t: Omit<DwarfType, 'offset'>): DwarfType {
-  const reg = registries.get(exprDwarf(d))!;
-  const known = reg.byName.get(t.name!);
+  let names = byName.get(d);
+  if (!names) {
+    names = new Map();
+    byName.set(d, names);
+  }
+  const known = names.get(t.name!);
   if (known) return known;
-  const full: DwarfType = { ...t, offset: reg.next as InfoOffset };
-  reg.next -= 16;
-  reg.byOffset.set(full.offset, full);
-  reg.byName.set(t.name!, full);
-  return full;
+  const built = addBuiltType(d, t);
+  names.set(t.name!, built);
+  return built;
 }
 
 const NONE = {
@@ -93,7 +63,7 @@ const BASIC_SIZES: Readonly<Record<string, [number, string]>> = {
 
 /** A predeclared type by name (`int`, `complex128`, `string`, ...): the binary's, or built. */
 export function basicType(d: DwarfData, name: string): DwarfType {
-  const found = exprDwarf(d).findType(name);
+  const found = find(d, name);
   if (found) return found;
   if (name === 'string') {
     const u8 = pointerTo(d, basicType(d, 'uint8'));
@@ -127,7 +97,7 @@ export function basicType(d: DwarfData, name: string): DwarfType {
 export function pointerTo(d: DwarfData, elem: DwarfType): DwarfType {
   const name = `*${elem.name}`;
   return (
-    exprDwarf(d).findType(name) ??
+    find(d, name) ??
     register(d, {
       ...NONE,
       tag: TAG.pointer_type,
@@ -144,7 +114,7 @@ export function pointerTo(d: DwarfData, elem: DwarfType): DwarfType {
 /** The type `[]elem`. */
 export function sliceOf(d: DwarfData, elem: DwarfType): DwarfType {
   const name = `[]${elem.name}`;
-  const found = exprDwarf(d).findType(name);
+  const found = find(d, name);
   if (found) return found;
   const ptr = pointerTo(d, elem);
   const int = basicType(d, 'int');
@@ -168,7 +138,7 @@ export function sliceOf(d: DwarfData, elem: DwarfType): DwarfType {
 export function arrayOf(d: DwarfData, elem: DwarfType, n: number): DwarfType {
   const name = `[${n}]${elem.name}`;
   return (
-    exprDwarf(d).findType(name) ??
+    find(d, name) ??
     register(d, {
       ...NONE,
       tag: TAG.array_type,
