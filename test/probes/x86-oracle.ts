@@ -13,6 +13,9 @@ const run = promisify(execFile);
 export interface GoObjdumpFunction {
   readonly name: string;
   readonly addresses: number[];
+  /** Each instruction's file:line (e.g. "main.go:22") and its Go assembly text. */
+  readonly positions: string[];
+  readonly texts: string[];
   /** Whether it printed '?' somewhere in the function (it lost its way there). */
   unknown: boolean;
   /** The address after the last instruction. */
@@ -26,17 +29,26 @@ export async function goObjdump(path: string): Promise<Map<number, GoObjdumpFunc
   let cur: GoObjdumpFunction | undefined;
   for (const line of out.split('\n')) {
     if (line.startsWith('TEXT ')) {
-      cur = { name: line.slice(5, line.indexOf('(SB)')), addresses: [], unknown: false, end: 0 };
+      cur = {
+        name: line.slice(5, line.indexOf('(SB)')),
+        addresses: [],
+        positions: [],
+        texts: [],
+        unknown: false,
+        end: 0,
+      };
       continue;
     }
     if (!cur) continue;
-    const m = /^\s+\S+\t+0x([0-9a-f]+)\t+([0-9a-f]+)\t+(.*)$/.exec(line);
+    const m = /^\s+(\S+)\t+0x([0-9a-f]+)\t+([0-9a-f]+)\t+(.*)$/.exec(line);
     if (!m) continue;
-    const a = Number.parseInt(m[1]!, 16);
+    const a = Number.parseInt(m[2]!, 16);
     if (cur.addresses.length === 0) byEntry.set(a, cur);
     cur.addresses.push(a);
-    cur.end = a + m[2]!.length / 2;
-    if (m[3]!.trim() === '?') cur.unknown = true;
+    cur.positions.push(m[1]!);
+    cur.texts.push(m[4]!.trim());
+    cur.end = a + m[3]!.length / 2;
+    if (m[4]!.trim() === '?') cur.unknown = true;
   }
   return byEntry;
 }
