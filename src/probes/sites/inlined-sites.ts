@@ -8,7 +8,7 @@
 import { hex } from '../../common/address.js';
 import type { InlinedCall } from '../../dwarf/functions.js';
 import type { GoBinary } from '../../gobinary/go-binary.js';
-import { FUNCDATA_INL_TREE, PCDATA_INL_TREE_INDEX } from '../../gobinary/pclntab-func.js';
+import { FUNCDATA_INL_TREE, type GoFunc, PCDATA_INL_TREE_INDEX } from '../../gobinary/pclntab-func.js';
 import { functionCode } from './function-code.js';
 import { type ProbeSite, siteAt } from './site.js';
 
@@ -52,23 +52,27 @@ export function inlinedSites(bin: GoBinary, name: string): ProbeSite[] {
   return out.sort((a, b) => a.address - b.address);
 }
 
-/** Functions whose inline tree names `name`. */
-function hostsOf(bin: GoBinary, name: string) {
+/** Functions whose inline tree names `name` (a tree that cannot be read is skipped: never guess a site). */
+function hostsOf(bin: GoBinary, name: string): GoFunc[] {
   const pcln = bin.symtab.pcln;
   const inline = bin.symtab.inline;
-  const hosts = [];
-  if (bin.symtab.funcdataBase === undefined) return [];
+  const hosts: GoFunc[] = [];
+  if (bin.symtab.funcdataBase === undefined) return hosts;
   for (let i = 0; i < pcln.nfunc; i++) {
     const fn = pcln.funcAt(i);
     const tree = fn.funcdata[FUNCDATA_INL_TREE];
     if (tree === undefined) continue;
-    let max = -1;
-    for (const r of pcln.pcRanges(fn, PCDATA_INL_TREE_INDEX)) if (r.value > max) max = r.value;
-    for (let ix = 0; ix <= Math.min(max, MAX_INLINE_ENTRIES); ix++) {
-      if (pcln.funcName(inline.inlinedCall(fn, tree, ix).nameOff) === name) {
-        hosts.push(fn);
-        break;
+    try {
+      let max = -1;
+      for (const r of pcln.pcRanges(fn, PCDATA_INL_TREE_INDEX)) if (r.value > max) max = r.value;
+      for (let ix = 0; ix <= Math.min(max, MAX_INLINE_ENTRIES); ix++) {
+        if (pcln.funcName(inline.inlinedCall(fn, tree, ix).nameOff) === name) {
+          hosts.push(fn);
+          break;
+        }
       }
+    } catch {
+      // A corrupt inline tree: its copies, if any, are not offered.
     }
   }
   return hosts;
