@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startPauseTarget } from '../../bench/support/pause-target.js';
 import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
+import { effectiveSpec } from '../../src/spec/effective-spec.js';
 import { parseSpec } from '../../src/spec/spec-parse.js';
 import { freshDataDir, inputOf, openStore } from '../store/store-support.js';
 
@@ -23,7 +24,7 @@ test('values past the pause budget are read after the resume and marked', async 
   const n = 200;
   const target = await startPauseTarget(n);
   try {
-    const spec = parseSpec(SPEC, 'test.yaml');
+    const spec = effectiveSpec(parseSpec(SPEC, 'test.yaml'), { defaults: false });
     // A budget that cannot run out: every value is read during the pause (no timing assumed).
     const all = snapshotProcess(target.pid, { spec, valuesBudgetMs: 60_000 });
     assert.equal(all.valuesAfterPause, undefined);
