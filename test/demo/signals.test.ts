@@ -80,6 +80,7 @@ describe('npm start stops everything it started', { concurrency: 3, timeout: 600
       assert.deepEqual(left, [], `still running after ${c.name}:\n${run.output()}`);
       assert.notEqual(exited, 'timeout', `npm did not exit after ${c.name}`);
       assert.deepEqual(tracedDemoProcesses(dir), []);
+      await run.closed; // the script's last lines, read by now
       assert.match(run.output(), /npm start: stopped; nothing is left running/);
     });
   });

@@ -217,6 +217,7 @@ test('Ctrl-C (SIGINT to npm start’s process group) stops everything, nothing l
   clearTimeout(timer);
   assert.deepEqual(await waitDemoGone(dir, 30_000), [], demo.output());
   assert.deepEqual(exited, { code: 0, signal: null }, demo.output());
+  await demo.closed; // the script's last lines, read by now
   assert.match(demo.output(), /npm start: stopped; nothing is left running/);
   for (const [name, pid] of Object.entries(info.pids))
     assert.ok(!demoProcesses(dir).includes(pid), `${name} (pid ${pid}) is still running`);

@@ -26,6 +26,11 @@ export interface DemoRun {
   readonly output: () => string;
   /** Resolves when npm has exited. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /**
+   * Resolves when npm has exited and its output pipes are closed: then every process writing
+   * to them (the script too, even when npm died first) has exited and `output` is complete.
+   */
+  readonly closed: Promise<void>;
   readonly info: DemoInfo;
 }
 
@@ -63,6 +68,7 @@ export async function startDemo(dir: string, args: string[] = [], readyMs = 240_
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     npm.once('exit', (code, signal) => resolve({ code, signal })),
   );
+  const closed = new Promise<void>((resolve) => npm.once('close', () => resolve()));
   const deadline = Date.now() + readyMs;
   for (;;) {
     if (/npm start: running/.test(text)) break;
@@ -73,7 +79,7 @@ export async function startDemo(dir: string, args: string[] = [], readyMs = 240_
     await sleep(200);
   }
   const info = JSON.parse(readFileSync(join(dir, 'demo.json'), 'utf8')) as DemoInfo;
-  return { dir, npm, output: () => text, exited, info };
+  return { dir, npm, output: () => text, exited, closed, info };
 }
 
 /** The pid of scripts/start.js of the run in `dir` (npm's child, or the shell's if npm runs one). */
