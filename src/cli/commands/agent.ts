@@ -1,8 +1,8 @@
 /** `periscope agent --server URL --token TOKEN [--env-allow A,B] [--interval S] [--hostname NAME] [--match L=RE]`. */
 import { Agent } from '../../agent/agent.js';
 import { agentUrl } from '../../agent/connection.js';
+import { DEFAULT_ENV_ALLOW } from '../../agent/labels.js';
 import { PeriscopeError } from '../../common/errors.js';
-import { DEFAULT_ENV_ALLOW } from '../../proc/process-info.js';
 import type { Command } from '../command.js';
 
 function usageError(message: string): PeriscopeError {
