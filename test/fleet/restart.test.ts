@@ -224,7 +224,7 @@ test('a server restart while agents are connected: they reconnect by themselves;
     })
   ).json()) as { captureSkewMs?: number; processes: { agentId?: string }[] };
   assert.equal(detail.captureSkewMs, before.captureSkewMs);
-  assert.deepEqual(detail.processes.map((p) => p.agentId).sort(), ['host-x', 'host-y']);
+  assert.deepEqual(detail.processes.map((p) => p.agentId).sort(), ['host-x', 'host-y'].map(agentIdOf));
 });
 
 test('refused agents keep retrying (the restarted server refuses them too)', async () => {
