@@ -98,13 +98,20 @@ function traced(pid: number, tracer: { pid: number; name: string }): PeriscopeEr
   );
 }
 
+/**
+ * Finishes the release of an earlier pause of `pid` whose threads had not all stopped; throws
+ * when one is still held (a thread blocked in the kernel), since it cannot be seized again yet.
+ */
+function settleEarlierPause(pid: number): void {
+  if (settleLingering(pid, 100)) return;
+  throw new PeriscopeError(
+    'bad-usage',
+    `process ${pid} is still being released from an earlier pause that timed out (a thread is blocked in the kernel); retry later`,
+  );
+}
+
 function notPermitted(pid: number): PeriscopeError {
-  if (!settleLingering(pid, 100)) {
-    throw new PeriscopeError(
-      'bad-usage',
-      `process ${pid} is still being released from an earlier pause that timed out (a thread is blocked in the kernel); retry later`,
-    );
-  }
+  settleEarlierPause(pid);
   const tracer = tracerOf(pid);
   if (!tracer) return exited(pid);
   if (tracer.pid) return traced(pid, tracer);
@@ -132,12 +139,7 @@ export function pauseProcess(pid: number, opts: PauseOptions = {}): Paused {
   const budgetMs = opts.budgetMs ?? 2000;
   if (pid === process.pid)
     throw new PeriscopeError('bad-usage', `cannot pause this process itself (pid ${pid})`);
-  if (!settleLingering(pid, 100)) {
-    throw new PeriscopeError(
-      'bad-usage',
-      `process ${pid} is still being released from an earlier pause that timed out (a thread is blocked in the kernel); retry later`,
-    );
-  }
+  settleEarlierPause(pid);
   const tracer = tracerOf(pid);
   if (!tracer)
     throw new PeriscopeError(
