@@ -3,14 +3,14 @@
  * the funcdata base, and wire up inline expansion; a clear 'not-go' error when the file
  * is not a Go program at all.
  */
-import type { Address } from '../common/address.js';
+import { type Address, addr } from '../common/address.js';
 import { PeriscopeError } from '../common/errors.js';
 import type { ElfFile } from '../elf/elf-file.js';
 import { readBuildInfo } from './buildinfo.js';
-import { type FuncdataBase, findFuncdataBase } from './funcdata-base.js';
 import { type InlinedFrame, InlineExpander } from './inline-tree.js';
+import { type FuncdataBase, findFuncdataBase, findModuledata, type Moduledata } from './moduledata.js';
 import { Pclntab } from './pclntab.js';
-import { locatePclntab } from './pclntab-header.js';
+import { locatePclntab, parsePclnHeader } from './pclntab-header.js';
 
 /** A binary's pclntab with inline expansion ready to use. */
 export interface GoSymtab {
@@ -28,8 +28,10 @@ export interface GoSymtab {
 export function openGoSymtab(elf: ElfFile): GoSymtab {
   const loc = locatePclntab(elf);
   if (!loc) throw notGo(elf);
-  const pcln = new Pclntab(loc, loc.data.length > 0 ? textStartFor(elf, loc.data) : undefined);
-  const funcdataBase = findFuncdataBase(elf, pcln);
+  const header = parsePclnHeader(loc.data);
+  const md = findModuledata(elf, loc.address, header);
+  const pcln = new Pclntab(loc, header.textStart === 0 ? textStartFor(elf, md) : undefined);
+  const funcdataBase = findFuncdataBase(elf, pcln, md);
   const inline = new InlineExpander(pcln, funcdataBase?.address, (a, n) => elf.readAt(a, n));
   return {
     pcln,
@@ -53,14 +55,15 @@ export function notGo(elf: ElfFile): PeriscopeError {
 }
 
 /**
- * The text start to use when the header's is 0 (dynamically linked binaries, e.g. with cgo,
- * leave it to a relocation): the .text section (where the linker puts runtime.text), else the
- * runtime.text symbol (parsing the symbol table costs tens of milliseconds on big binaries).
+ * The text start to use when the header's is 0: the system linker (cgo with C code of its
+ * own) leaves it to a relocation, and puts C start-up code at the start of .text, before
+ * runtime.text. The moduledata's text field (the file holds its link-time value), else the
+ * runtime.text symbol (parsing the symbol table costs tens of milliseconds on big binaries),
+ * else the .text section.
  */
-function textStartFor(elf: ElfFile, data: Uint8Array): Address | undefined {
-  const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  if (data.length < 32 || dv.getUint32(24, true) !== 0 || dv.getUint32(28, true) !== 0) return undefined;
-  return elf.section('.text')?.addr ?? elf.symbol('runtime.text')?.value;
+function textStartFor(elf: ElfFile, md: Moduledata | undefined): Address | undefined {
+  if (md?.text) return addr(md.text);
+  return elf.symbol('runtime.text')?.value ?? elf.section('.text')?.addr;
 }
 
 function safely(f: () => boolean): boolean {

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { openElf } from '../../src/elf/elf-file.js';
-import { funcdataBaseFromSymbol } from '../../src/gobinary/funcdata-base.js';
+import { funcdataBaseFromSymbol } from '../../src/gobinary/moduledata.js';
 import { openGoSymtab } from '../../src/gobinary/pclntab-open.js';
 import { buildFixture, toolchainUnavailable } from '../support/go-fixtures.js';
 import { PCLNTAB_TOOLCHAINS } from './toolchains.js';

@@ -19,15 +19,21 @@ async function compareWithNm(path: string, toolchain: string): Promise<number> {
   const nm = await goTool(toolchain, ['nm', path]);
   const theirs = new Set<string>();
   const markers = new Map<string, number>();
+  const text: [number, string][] = [];
   for (const line of nm.split('\n')) {
     const m = /^\s*([0-9a-f]+) ([Tt]) (.+)$/.exec(line);
     if (!m) continue;
     const [, a, , name] = m;
     const value = Number.parseInt(a!, 16);
-    // Section markers and C code from cgo objects are not Go functions.
     if (name === 'runtime.text' || name === 'runtime.etext') markers.set(name, value);
-    else if (!/\(\.text[.\w]*\)$/.test(name!)) {
-      const plain = name!.replace(/\.abi0$/, '');
+    else text.push([value, name!]);
+  }
+  const [lo, hi] = [markers.get('runtime.text')!, markers.get('runtime.etext')!];
+  for (const [value, name] of text) {
+    // C code from cgo objects is not Go: named after its section when the Go linker linked
+    // it, outside [runtime.text, runtime.etext) when the system linker did.
+    if (value >= lo && value < hi && !/\(\.text[.\w]*\)$/.test(name)) {
+      const plain = name.replace(/\.abi0$/, '');
       // Go 1.18/1.19 linkers wrote bracketed names into the pclntab as "[...]".
       theirs.add(`${value} ${pcln.header.format === '1.18' ? funcNameForPrint(plain) : plain}`);
     }
@@ -118,6 +124,18 @@ for (const tc of PCLNTAB_TOOLCHAINS) {
     const bytes = await compareWithReadelfCfa(path);
     assert.ok(bytes > 400_000, `checked ${bytes} pcs`);
     t.diagnostic(`${nfunc} functions, ${insns} instructions, ${bytes} pcs of CFI`);
+  });
+}
+
+// The system linker (a program with C code of its own) puts C start-up code before
+// runtime.text and leaves the pclntab's text start to a relocation.
+for (const pie of [false, true]) {
+  test(`pclntab of a program linked by the system linker (cgo${pie ? ', PIE' : ''}) agrees with go tool nm`, async () => {
+    const { path } = await buildFixture('cgocalls', {
+      env: { CGO_ENABLED: '1' },
+      flags: pie ? ['-buildmode=pie'] : [],
+    });
+    assert.ok((await compareWithNm(path, 'local')) > 1000);
   });
 }
 

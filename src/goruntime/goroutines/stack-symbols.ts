@@ -25,6 +25,7 @@ export interface SpecialFuncIds {
   /** runtime.runfinq (≤1.25) / runtime.runFinalizers (1.26+). */
   readonly runFinalizers: number;
   readonly runCleanups: number;
+  readonly cgocallback: number;
 }
 
 /** Bound on the caches, so a scan over garbage pcs cannot grow them without limit. */
@@ -57,6 +58,7 @@ export class StackSymbols {
       handleAsyncEvent: id('handleAsyncEvent'),
       runFinalizers: ids.idOf('runFinalizers') ?? id('runfinq'),
       runCleanups: id('runCleanups'),
+      cgocallback: id('cgocallback'),
     };
   }
 
@@ -98,6 +100,11 @@ export class StackSymbols {
     if (funcID === FUNC_ID_NORMAL) return false;
     const i = this.ids;
     return funcID === i.sigpanic || funcID === i.asyncPreempt || funcID === i.debugCallV2;
+  }
+
+  /** Whether a function is runtime.cgocallback, whose SP write Go's unwinder walks through. */
+  isCgocallback(funcID: number): boolean {
+    return funcID !== FUNC_ID_NORMAL && funcID === this.ids.cgocallback;
   }
 
   /** Go's elideWrapperCalling: a wrapper is hidden unless it called a panic function. */

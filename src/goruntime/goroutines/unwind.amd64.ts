@@ -2,7 +2,7 @@
  * Go's own stack walk on amd64 (runtime/traceback.go's unwinder): at (pc, sp) the pcsp
  * table gives the frame size, the return address sits just below the caller's sp
  * (sp + frame size + 8), and the walk ends at a TOPFRAME function (goexit, mstart,
- * rt0_go), an SPWRITE function, a function without frame information, or a frame that
+ * rt0_go), an SPWRITE function (but runtime.cgocallback), a function without frame information, or a frame that
  * leaves the goroutine's stack. Every step is bounded; bad memory ends the walk with an error.
  */
 import { addr, hex } from '../../common/address.js';
@@ -60,7 +60,10 @@ export function unwindAmd64(
       const symPc = !trap && pc > fn.entry + bias ? pc - 1 : pc;
       if (!out.addPhysical(fn, symPc - bias, pc, sp, cfa, bias)) return out.finish('truncated');
       let flag = fn.flag;
-      if (depth === 0 && start.syscall) flag &= ~FUNC_FLAG_SPWRITE;
+      // Entered through entersyscall's saved pc/sp, a later SP write does not matter; and
+      // runtime.cgocallback keeps a frame to unwind through on both stacks it switches
+      // between, so a walk goes on from Go called back by C into the Go code that called C.
+      if ((depth === 0 && start.syscall) || sym.isCgocallback(fn.funcID)) flag &= ~FUNC_FLAG_SPWRITE;
       if (flag & FUNC_FLAG_TOPFRAME) return out.finish('top');
       if (flag & FUNC_FLAG_SPWRITE) return out.finish('spwrite');
       if (cfa > limits.hi)
