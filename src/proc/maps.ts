@@ -86,9 +86,11 @@ function hex2(n: number): string {
   return n.toString(16).padStart(2, '0');
 }
 
-/** Reads the executable of a live process, finds its mappings and computes the load bias. */
-export function executableImage(pid: number): ExecutableImage {
-  const elf = readExecutable(pid);
+/**
+ * The executable of a live process, its mappings and its load bias; `elf` is its image when
+ * the caller holds it already (e.g. read for another process running the same file).
+ */
+export function executableImage(pid: number, elf: ElfFile = readExecutable(pid)): ExecutableImage {
   const path = exePath(pid).path;
   const mappings = executableMappings(pid);
   if (mappings.length === 0) {

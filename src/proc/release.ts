@@ -14,6 +14,8 @@ export interface HeldThread {
   state: 'attached' | 'stopped' | 'gone';
   /** Signal dequeued by a signal-delivery-stop, to re-inject on detach (0 for none). */
   signal: number;
+  /** Once stopped: by our interrupt, in a signal-delivery-stop, or in a group-stop. */
+  stop: 'interrupt' | 'signal' | 'group-stop';
 }
 
 /** What releasing a set of threads did. */

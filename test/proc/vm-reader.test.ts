@@ -108,6 +108,20 @@ describe('VmReader', { timeout: 120_000 }, () => {
     fallback.close();
   });
 
+  it('a reader reserves what it is asked for, whatever earlier readers of the process took', () => {
+    const first = new VmReader(target.pid);
+    first.takeBuffer(4 << 20);
+    first.close();
+    const second = new VmReader(target.pid);
+    second.takeBuffer(1 << 20);
+    assert.equal(second.stats().bufferedReserved, 0, 'nothing reserved unasked: a fresh buffer');
+    second.close();
+    const asked = new VmReader(target.pid, { reserveBytes: 2 << 20 });
+    asked.takeBuffer(1 << 20);
+    assert.equal(asked.stats().bufferedReserved, 1 << 20, 'from the reserve asked for');
+    asked.close();
+  });
+
   it('says the process exited when it is gone', async () => {
     const short = await startTarget((await buildFixture('signalnotify')).path);
     const reader = new VmReader(short.pid);

@@ -17,7 +17,13 @@ export interface HostRanges {
 /** Inline trees read per binary are bounded, so a corrupt index cannot make us read without end. */
 const MAX_INLINE_ENTRIES = 1 << 16;
 
+/**
+ * Host ranges per binary (as long as it lives) and set of names (the spec's functions): a
+ * few sets per binary, the oldest dropped, so that a long-lived agent whose spec changes
+ * does not keep every earlier version's.
+ */
 const cache = new WeakMap<GoBinary, Map<string, HostRanges>>();
+const MAX_NAME_SETS = 8;
 
 /**
  * The pc ranges of every function that hosts a frame whose name, passed through `normalize`,
@@ -73,6 +79,7 @@ export function frameHostRanges(
   // pclntab lists functions in address order, so the ranges are sorted already.
   const out = { starts: Float64Array.from(starts), ends: Float64Array.from(ends) };
   perBin.set(key, out);
+  if (perBin.size > MAX_NAME_SETS) perBin.delete(perBin.keys().next().value as string);
   return out;
 }
 
