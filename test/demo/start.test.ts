@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { ROOT } from '../support/go-fixtures.js';
+import { ROOT } from '../../support/go-fixtures.js';
 
 interface Question {
   readonly id: string;

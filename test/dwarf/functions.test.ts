@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { FunctionInfo, InlinedCall, Variable } from '../../src/dwarf/functions.js';
-import { buildFixture, GO_TOOLCHAINS, goTool, toolchainUnavailable } from '../support/go-fixtures.js';
+import { buildFixture, GO_TOOLCHAINS, goTool, toolchainUnavailable } from '../../support/go-fixtures.js';
 import { loadDwarf, sourceLine } from './dwarf-fixture.js';
 
 /** Text symbols from `go tool nm`: name -> addresses (an assembly function F is "F.abi0" in nm, "F" in DWARF). */

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ROOT, TESTDATA } from '../support/go-fixtures.js';
+import { ROOT, TESTDATA } from '../../support/go-fixtures.js';
 
 const run = promisify(execFile);
 

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { LineIndex } from '../../src/dwarf/line-index.js';
 import { dwarfSectionsOf } from '../../src/dwarf/sections.js';
 import { openElf } from '../../src/elf/elf-file.js';
-import { buildFixture, GO_TOOLCHAINS, goTool, toolchainUnavailable } from '../support/go-fixtures.js';
+import { buildFixture, GO_TOOLCHAINS, goTool, toolchainUnavailable } from '../../support/go-fixtures.js';
 import { buildCFixture, C_DWARF_VERSIONS } from './line-c-fixture.js';
 
 const run = promisify(execFile);

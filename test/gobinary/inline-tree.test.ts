@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { openElf } from '../../src/elf/elf-file.js';
 import { funcdataBaseFromSymbol } from '../../src/gobinary/moduledata.js';
 import { openGoSymtab } from '../../src/gobinary/pclntab-open.js';
-import { buildFixture, toolchainUnavailable } from '../support/go-fixtures.js';
+import { buildFixture, toolchainUnavailable } from '../../support/go-fixtures.js';
 import { PCLNTAB_TOOLCHAINS } from './toolchains.js';
 
 const run = promisify(execFile);

@@ -7,8 +7,8 @@ import { InlineExpander } from '../../src/gobinary/inline-tree.js';
 import { findFuncdataBase } from '../../src/gobinary/moduledata.js';
 import { Pclntab } from '../../src/gobinary/pclntab.js';
 import { locatePclntab, parsePclnHeader } from '../../src/gobinary/pclntab-header.js';
-import { buildFixture } from '../support/go-fixtures.js';
-import { prng } from '../support/prng.js';
+import { buildFixture } from '../../support/go-fixtures.js';
+import { prng } from '../../support/prng.js';
 
 /** Runs every query on a (possibly damaged) table; returns the error if one was thrown. */
 function exercise(

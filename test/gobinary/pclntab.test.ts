@@ -6,8 +6,8 @@ import { promisify } from 'node:util';
 import { ElfFile, openElf } from '../../src/elf/elf-file.js';
 import { funcNameForPrint } from '../../src/gobinary/inline-tree.js';
 import { openGoSymtab } from '../../src/gobinary/pclntab-open.js';
-import { buildFixture, goTool, toolchainUnavailable } from '../support/go-fixtures.js';
-import { DELVE, ensureGoTool } from '../support/go-tools.js';
+import { buildFixture, goTool, toolchainUnavailable } from '../../support/go-fixtures.js';
+import { DELVE, ensureGoTool } from '../../support/go-tools.js';
 import { PCLNTAB_TOOLCHAINS } from './toolchains.js';
 
 const run = promisify(execFile);

@@ -5,7 +5,7 @@ import { prepareCapture } from '../../src/snapshot/capture-plan.js';
 import { defaultSpec, isBuiltIn, withDefaultSpec } from '../../src/spec/default-spec.js';
 import { parseSpec } from '../../src/spec/spec-parse.js';
 import { EMPTY_SPEC } from '../../src/spec/spec-types.js';
-import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../support/go-fixtures.js';
+import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../../support/go-fixtures.js';
 import { buildGrpcPair, buildHttpChain, GRPC_VARIANTS } from './variants.js';
 
 const GRPC_SERVER = 'google.golang.org/grpc.(*Server).handleStream';

@@ -4,8 +4,8 @@ import type { ProcessSnapshot } from '../../src/snapshot/snapshot-types.js';
 import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
 import { defaultSpec, withDefaultSpec } from '../../src/spec/default-spec.js';
 import { parseSpec } from '../../src/spec/spec-parse.js';
-import { toolchainUnavailable } from '../support/go-fixtures.js';
-import { startTarget, type Target } from '../support/target.js';
+import { toolchainUnavailable } from '../../support/go-fixtures.js';
+import { startTarget, type Target } from '../../support/target.js';
 import { describePairs, gkey, goroutineIn, goroutinesIn, joinLinks, tableRows } from './link-join.js';
 import { buildGrpcPair, GRPC_VARIANTS } from './variants.js';
 

@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import type { ProcessSnapshot } from '../../src/snapshot/snapshot-types.js';
 import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
 import { defaultSpec } from '../../src/spec/default-spec.js';
-import { GO_TOOLCHAINS, toolchainUnavailable } from '../support/go-fixtures.js';
-import type { Target } from '../support/target.js';
+import { GO_TOOLCHAINS, toolchainUnavailable } from '../../support/go-fixtures.js';
+import type { Target } from '../../support/target.js';
 import { describePairs, gkey, goroutineIn, joinLinks } from './link-join.js';
 import { buildHttpChain, startChain } from './variants.js';
 

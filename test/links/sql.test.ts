@@ -9,8 +9,8 @@ import { defaultSpec } from '../../src/spec/default-spec.js';
 import { DEFAULT_SPEC_YAML } from '../../src/spec/default-spec-yaml.js';
 import { DuckDBStore } from '../../src/store/duckdb-store.js';
 import type { Cell, QueryResult } from '../../src/store/store.js';
-import type { Target } from '../support/target.js';
-import { startTarget } from '../support/target.js';
+import type { Target } from '../../support/target.js';
+import { startTarget } from '../../support/target.js';
 import { goroutineIn } from './link-join.js';
 import { buildGrpcPair, buildHttpChain, GRPC_VARIANTS, startChain } from './variants.js';
 

@@ -12,8 +12,8 @@ import { PeriscopeError } from '../../src/common/errors.js';
 import { openElf } from '../../src/elf/elf-file.js';
 import { executableImage, parseMaps } from '../../src/proc/maps.js';
 import { exeIdentity, processExists, processInfo, startTime } from '../../src/proc/process-info.js';
-import { buildFixture, goTool } from '../support/go-fixtures.js';
-import { startTarget, type Target } from '../support/target.js';
+import { buildFixture, goTool } from '../../support/go-fixtures.js';
+import { startTarget, type Target } from '../../support/target.js';
 
 describe('process info and executable image', { timeout: 120_000 }, () => {
   const targets: Target[] = [];

@@ -8,8 +8,8 @@ import { after, describe, it } from 'node:test';
 import { executableImage } from '../../src/proc/maps.js';
 import { pauseProcess } from '../../src/proc/pause.js';
 import { USER_REGS_NAMES } from '../../src/proc/regs.amd64.js';
-import { buildFixture, goTool } from '../support/go-fixtures.js';
-import { startTarget, type Target } from '../support/target.js';
+import { buildFixture, goTool } from '../../support/go-fixtures.js';
+import { startTarget, type Target } from '../../support/target.js';
 
 /** [entry, end) of a symbol per `go tool nm -size`. */
 async function symbolExtent(binary: string, name: string): Promise<[number, number]> {

@@ -9,9 +9,9 @@ import { type Mapping, readMaps } from '../../src/proc/maps.js';
 import { MemoryError, ProcMemFile } from '../../src/proc/memory.js';
 import { pauseProcess } from '../../src/proc/pause.js';
 import { MAX_IOVECS, type MemRange, VmReader } from '../../src/proc/vm-reader.js';
-import { buildFixture } from '../support/go-fixtures.js';
-import { prng } from '../support/prng.js';
-import { startTarget, type Target } from '../support/target.js';
+import { buildFixture } from '../../support/go-fixtures.js';
+import { prng } from '../../support/prng.js';
+import { startTarget, type Target } from '../../support/target.js';
 
 /** Readable mappings, and for each whether unmapped memory follows it. */
 function readable(maps: Mapping[]): { m: Mapping; gapAfter: boolean }[] {

@@ -9,8 +9,8 @@ import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { openElf } from '../../src/elf/elf-file.js';
 import { BinaryCache } from '../../src/snapshot/binary-cache.js';
-import { buildFixture } from '../support/go-fixtures.js';
-import { startTarget, type Target } from '../support/target.js';
+import { buildFixture } from '../../support/go-fixtures.js';
+import { startTarget, type Target } from '../../support/target.js';
 
 describe('binary cache', { timeout: 120_000 }, () => {
   const targets: Target[] = [];

@@ -7,9 +7,9 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startPauseTarget } from '../../bench/support/pause-target.js';
 import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
 import { parseSpec } from '../../src/spec/spec-parse.js';
+import { startPauseTarget } from '../../support/pause-target.js';
 import { freshDataDir, inputOf, openStore } from '../store/store-support.js';
 
 const SPEC = `

@@ -14,9 +14,9 @@ import type { FrameContext } from '../../../src/goruntime/expr/frame-context.js'
 import { makeValueContext } from '../../../src/goruntime/values/context.js';
 import { ProcMemFile } from '../../../src/proc/memory.js';
 import { snapshotProcess } from '../../../src/snapshot/take-snapshot.js';
-import { DEFAULT_LOAD, Delve, type DlvVariable, delvePath } from '../../support/delve.js';
-import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../../support/go-fixtures.js';
-import { startTarget } from '../../support/target.js';
+import { DEFAULT_LOAD, Delve, type DlvVariable, delvePath } from '../../../support/delve.js';
+import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../../../support/go-fixtures.js';
+import { startTarget } from '../../../support/target.js';
 import { diffWithDelve } from './delve.js';
 
 /** [expression, expected JSON value, or an error pattern]; `delve` marks those Delve can evaluate too. */

@@ -10,8 +10,8 @@ import { test } from 'node:test';
 import { type DumpGoroutine, parseGoroutineDump } from '../../../src/goruntime/goroutines/stack-dump.js';
 import type { Goroutine } from '../../../src/goruntime/goroutines/types.js';
 import { snapshotProcess } from '../../../src/snapshot/take-snapshot.js';
-import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../../support/go-fixtures.js';
-import { startTarget, type Target } from '../../support/target.js';
+import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../../../support/go-fixtures.js';
+import { startTarget, type Target } from '../../../support/target.js';
 
 /** Asks the fixture for runtime.Stack(all) (it answers a line on stdin) and parses it. */
 async function goDump(target: Target): Promise<DumpGoroutine[]> {

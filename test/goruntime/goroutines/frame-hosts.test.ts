@@ -12,8 +12,8 @@ import { frameHostRanges, inHost } from '../../../src/goruntime/goroutines/frame
 import { matchName } from '../../../src/snapshot/capture-plan.js';
 import { snapshotProcess } from '../../../src/snapshot/take-snapshot.js';
 import { parseSpec } from '../../../src/spec/spec-parse.js';
-import { buildFixture } from '../../support/go-fixtures.js';
-import { startTarget } from '../../support/target.js';
+import { buildFixture } from '../../../support/go-fixtures.js';
+import { startTarget } from '../../../support/target.js';
 
 const SPEC = `
 functions:

@@ -20,9 +20,9 @@ import { stackSymbolsFor } from '../../../src/goruntime/goroutines/stack-symbols
 import { unwindAmd64 } from '../../../src/goruntime/goroutines/unwind.amd64.js';
 import { type BatchMemory, CopiedMemory } from '../../../src/proc/copied-memory.js';
 import { VmReader } from '../../../src/proc/vm-reader.js';
-import { buildFixture } from '../../support/go-fixtures.js';
-import { prng } from '../../support/prng.js';
-import { startTarget } from '../../support/target.js';
+import { buildFixture } from '../../../support/go-fixtures.js';
+import { prng } from '../../../support/prng.js';
+import { startTarget } from '../../../support/target.js';
 
 /** Captures the zoo once (no pause needed for damage tests: the bytes are what matters). */
 async function zooCapture(): Promise<{ bin: GoBinary; capture: GoroutineCapture }> {

@@ -22,8 +22,8 @@ import { pauseProcess } from '../../../src/proc/pause.js';
 import { getRegs } from '../../../src/proc/ptrace.js';
 import { SIGCONTEXT_NAMES, withSigcontext } from '../../../src/proc/regs.amd64.js';
 import { VmReader } from '../../../src/proc/vm-reader.js';
-import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../../support/go-fixtures.js';
-import { startTarget } from '../../support/target.js';
+import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../../../support/go-fixtures.js';
+import { startTarget } from '../../../support/target.js';
 
 const PTRACE_SINGLESTEP = 9;
 const WALL = 0x40000000;

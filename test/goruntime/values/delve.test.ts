@@ -12,9 +12,9 @@ import { makeValueContext, type ValueContext, withoutPretty } from '../../../src
 import { decodeValueAt, type GoValue } from '../../../src/goruntime/values/decode.js';
 import { findGlobal, globalNames } from '../../../src/goruntime/values/globals.js';
 import { ProcMemFile } from '../../../src/proc/memory.js';
-import { Delve, type DlvLoadConfig, type DlvVariable, delvePath } from '../../support/delve.js';
-import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../../support/go-fixtures.js';
-import { startTarget } from '../../support/target.js';
+import { Delve, type DlvLoadConfig, type DlvVariable, delvePath } from '../../../support/delve.js';
+import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../../../support/go-fixtures.js';
+import { startTarget } from '../../../support/target.js';
 import { type Comparison, compareWithDelve } from './compare.js';
 
 const DELVE_CFG: DlvLoadConfig = {

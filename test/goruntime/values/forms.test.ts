@@ -16,8 +16,8 @@ import { mapTypes } from '../../../src/goruntime/values/map-shape.js';
 import { mapEntries, mapLookup } from '../../../src/goruntime/values/maps.js';
 import { fieldOf } from '../../../src/goruntime/values/walk.js';
 import { type Memory, ProcMemFile } from '../../../src/proc/memory.js';
-import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../../support/go-fixtures.js';
-import { startTarget } from '../../support/target.js';
+import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../../../support/go-fixtures.js';
+import { startTarget } from '../../../support/target.js';
 
 type Obj = { [k: string]: GoValue };
 const get = (ctx: ValueContext, name: string): GoValue => {

@@ -5,8 +5,8 @@
  * pivot the long-form captured values.
  */
 import { createRequire } from 'node:module';
-import type { ProcessSnapshot } from '../../src/snapshot/snapshot-types.js';
-import type { CellInput, ColumnList } from '../../src/store/bulk-append.js';
+import type { ProcessSnapshot } from '../src/snapshot/snapshot-types.js';
+import type { CellInput, ColumnList } from '../src/store/bulk-append.js';
 import {
   capturedCells,
   frameCells,
@@ -15,8 +15,8 @@ import {
   processId,
   StackIds,
   stackCells,
-} from '../../src/store/ingest.js';
-import { CAPTURED, FRAMES, GOROUTINES, PROCESSES, SNAPSHOTS, STACKS } from '../../src/store/schema.js';
+} from '../src/store/ingest.js';
+import { CAPTURED, FRAMES, GOROUTINES, PROCESSES, SNAPSHOTS, STACKS } from '../src/store/schema.js';
 
 /** The part of better-sqlite3's statement API used here (the package ships no types). */
 export interface SqliteStatement {
