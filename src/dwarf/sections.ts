@@ -5,9 +5,6 @@ import type { ElfFile } from '../elf/elf-file.js';
 export type InfoOffset = Brand<number, 'InfoOffset'>;
 export type AbbrevOffset = Brand<number, 'AbbrevOffset'>;
 export type LineOffset = Brand<number, 'LineOffset'>;
-export type StrOffset = Brand<number, 'StrOffset'>;
-export type LocOffset = Brand<number, 'LocOffset'>;
-export type RangesOffset = Brand<number, 'RangesOffset'>;
 
 /** The raw (decompressed) DWARF sections of one binary; a missing section is an empty array. */
 export interface DwarfSections {

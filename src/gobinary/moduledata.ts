@@ -5,7 +5,7 @@
  * i.e. with cgo) and the funcdata base (moduledata.gofunc, the `go:func.*` symbol), which
  * _func.funcdata values are offsets from.
  */
-import { type Address, addr } from '../common/address.js';
+import { type LinkAddress, linkAddr } from '../common/address.js';
 import { PF_W, PT_LOAD } from '../elf/elf-constants.js';
 import type { ElfFile } from '../elf/elf-file.js';
 import type { Pclntab } from './pclntab.js';
@@ -13,13 +13,13 @@ import type { PclnHeader } from './pclntab-header.js';
 
 /** How the funcdata base was found. */
 export interface FuncdataBase {
-  readonly address: Address;
+  readonly address: LinkAddress;
   readonly source: 'symbol' | 'moduledata';
 }
 
 /** The fields of a moduledata that opening a binary needs (link-time values, as the file holds them). */
 export interface Moduledata {
-  readonly address: Address;
+  readonly address: LinkAddress;
   /** moduledata.text: the address _func entry offsets are relative to; undefined when unreadable. */
   readonly text: number | undefined;
   /** moduledata.gofunc; undefined when unreadable. */
@@ -37,7 +37,7 @@ const MD_GOFUNC_120 = 320;
 /** The moduledata that points at the pclntab at `pclnAddress`, if a scan of the writable segments finds it. */
 export function findModuledata(
   elf: ElfFile,
-  pclnAddress: Address,
+  pclnAddress: LinkAddress,
   header: PclnHeader,
 ): Moduledata | undefined {
   const md = scanForModuledata(elf, pclnAddress, pclnAddress + header.funcnameOffset);
@@ -77,12 +77,12 @@ function funcdataBaseFromModuledata(
 ): FuncdataBase | undefined {
   if (md === undefined) return undefined;
   if (md.text !== pcln.textStart && md.text !== 0) return undefined;
-  if (md.gofunc === undefined || !elf.segmentForAddress(addr(md.gofunc))) return undefined;
-  return { address: addr(md.gofunc), source: 'moduledata' };
+  if (md.gofunc === undefined || !elf.segmentForAddress(linkAddr(md.gofunc))) return undefined;
+  return { address: linkAddr(md.gofunc), source: 'moduledata' };
 }
 
 /** Looks in writable segments for {pcHeader = pclntab, funcnametab.ptr = pclntab + funcnameOffset}. */
-function scanForModuledata(elf: ElfFile, want: number, wantNames: number): Address | undefined {
+function scanForModuledata(elf: ElfFile, want: number, wantNames: number): LinkAddress | undefined {
   for (const seg of elf.segments) {
     if (seg.type !== PT_LOAD || !(seg.flags & PF_W) || seg.filesz === 0) continue;
     const bytes = elf.bytes.subarray(seg.offset, Math.min(elf.bytes.length, seg.offset + seg.filesz));
@@ -91,7 +91,7 @@ function scanForModuledata(elf: ElfFile, want: number, wantNames: number): Addre
     for (let i = (8 - (seg.vaddr % 8)) % 8; i + MD_GOFUNC_120 + 8 <= bytes.length; i += 8) {
       if (view.getUint32(i, true) !== lo) continue;
       if (readU64(view, i) === want && readU64(view, i + MD_FUNCNAMETAB) === wantNames)
-        return addr(seg.vaddr + i);
+        return linkAddr(seg.vaddr + i);
     }
   }
   return undefined;

@@ -3,7 +3,7 @@
  * the funcdata base, and wire up inline expansion; a clear 'not-go' error when the file
  * is not a Go program at all.
  */
-import { type Address, addr } from '../common/address.js';
+import { type LinkAddress, linkAddr } from '../common/address.js';
 import { PeriscopeError } from '../common/errors.js';
 import type { ElfFile } from '../elf/elf-file.js';
 import { readBuildInfo } from './buildinfo.js';
@@ -21,7 +21,7 @@ export interface GoSymtab {
   /** Where the pclntab was found. */
   readonly source: 'section' | 'symbol' | 'scan';
   /** Logical frames at pc, innermost first (see InlineExpander.framesAt). */
-  inlinedFramesAt(pc: number): InlinedFrame[];
+  inlinedFramesAt(pc: LinkAddress): InlinedFrame[];
 }
 
 /** Loads the pclntab of a Go binary; throws PeriscopeError('not-go') when it has none. */
@@ -61,8 +61,8 @@ export function notGo(elf: ElfFile): PeriscopeError {
  * runtime.text symbol (parsing the symbol table costs tens of milliseconds on big binaries),
  * else the .text section.
  */
-function textStartFor(elf: ElfFile, md: Moduledata | undefined): Address | undefined {
-  if (md?.text) return addr(md.text);
+function textStartFor(elf: ElfFile, md: Moduledata | undefined): LinkAddress | undefined {
+  if (md?.text) return linkAddr(md.text);
   return elf.symbol('runtime.text')?.value ?? elf.section('.text')?.addr;
 }
 

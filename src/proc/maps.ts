@@ -3,7 +3,7 @@
  * executable's load bias (runtime address = link-time address + bias; 0 unless PIE).
  */
 import { readFileSync, statSync } from 'node:fs';
-import { type Address, addr } from '../common/address.js';
+import { type Address, addr, type LoadBias } from '../common/address.js';
 import { PeriscopeError } from '../common/errors.js';
 import type { ElfFile } from '../elf/elf-file.js';
 import { exePath, readExecutable } from './process-info.js';
@@ -63,7 +63,7 @@ export interface ExecutableImage {
   readonly buildId: string | undefined;
   readonly mappings: readonly Mapping[];
   /** Runtime address minus link-time address. */
-  readonly bias: number;
+  readonly bias: LoadBias;
 }
 
 /** Mappings of the file whose inode and device match /proc/PID/exe (robust to deleted or renamed binaries). */

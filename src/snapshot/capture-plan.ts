@@ -5,6 +5,7 @@
  * against a function the binary has is an error that names the function, the expression
  * and why.
  */
+import type { LoadBias } from '../common/address.js';
 import { PeriscopeError } from '../common/errors.js';
 import type { GoBinary } from '../gobinary/go-binary.js';
 import { type CompiledExpression, checkExpression, functionScope } from '../goruntime/expr/index.js';
@@ -32,7 +33,8 @@ export interface FunctionPlan {
 /** Everything a capture of one process needs, computed before pausing it. */
 export interface CapturePlan {
   readonly bin: GoBinary;
-  readonly bias: number;
+  /** The executable's load bias in the process. */
+  readonly bias: LoadBias;
   readonly goroutines: GoroutineCapturePlan;
   /** Spec'd functions present in the binary, by match name. */
   readonly functions: ReadonlyMap<string, FunctionPlan>;
@@ -67,7 +69,7 @@ function hasFunction(bin: GoBinary, name: string): boolean {
 }
 
 /** Compiles the spec against a binary; throws one error listing every expression that does not fit. */
-export function prepareCapture(bin: GoBinary, spec: Spec, bias: number): CapturePlan {
+export function prepareCapture(bin: GoBinary, spec: Spec, bias: LoadBias): CapturePlan {
   const functions = new Map<string, FunctionPlan>();
   const absent: string[] = [];
   const problems: string[] = [];

@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { basename } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
+import { linkAddr } from '../../src/common/address.js';
 import { ElfFile, openElf } from '../../src/elf/elf-file.js';
 import { funcNameForPrint } from '../../src/gobinary/inline-tree.js';
 import { openGoSymtab } from '../../src/gobinary/pclntab-open.js';
@@ -46,7 +47,7 @@ async function compareWithNm(path: string, toolchain: string): Promise<number> {
   assert.equal(pcln.textStart, markers.get('runtime.text'), 'text starts at runtime.text');
   for (const f of pcln.functions()) {
     assert.equal(pcln.funcIndexForPC(f.entry), f.index, `${f.name} at its entry`);
-    assert.equal(pcln.funcIndexForPC(f.end - 1), f.index, `${f.name} at its last byte`);
+    assert.equal(pcln.funcIndexForPC(linkAddr(f.end - 1)), f.index, `${f.name} at its last byte`);
     assert.equal(pcln.funcByName(f.name)?.name, f.name, `${f.name} by name`);
   }
   return pcln.nfunc;
@@ -69,7 +70,7 @@ async function compareWithObjdump(path: string, toolchain: string): Promise<numb
     }
     const m = /^ {2}(.*):(-?\d+)\t+0x([0-9a-f]+)\t/.exec(line);
     if (!m) continue;
-    const pc = Number.parseInt(m[3]!, 16);
+    const pc = linkAddr(Number.parseInt(m[3]!, 16));
     const got = pcln.lineForPC(pc);
     const want = m[2] === '-1' ? 'none' : `${m[1]}:${m[2]} in ${fn}`;
     const have = got ? `${basename(got.file)}:${got.line} in ${got.function.replaceAll('·', '.')}` : 'none';
@@ -102,7 +103,7 @@ async function compareWithReadelfCfa(path: string): Promise<number> {
       const want = Number(m[1]) - 8;
       const next = i + 1 < rows.length ? rows[i + 1]!.loc : end;
       for (let pc = loc; pc < next; pc++) {
-        const got = pcln.spDeltaAt(pc);
+        const got = pcln.spDeltaAt(linkAddr(pc));
         if (got !== want && bad.length < 10) bad.push(`${pc.toString(16)}: cfa ${cfa}, spDelta ${got}`);
         checked++;
       }

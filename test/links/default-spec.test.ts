@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { NO_BIAS } from '../../src/common/address.js';
 import { GoBinary } from '../../src/gobinary/go-binary.js';
 import { prepareCapture } from '../../src/snapshot/capture-plan.js';
 import { defaultSpec, isBuiltIn, withDefaultSpec } from '../../src/spec/default-spec.js';
@@ -107,7 +108,7 @@ limits: { maxString: 64 }
 /** Prepares the default spec for a binary (throws if any expression does not type-check) and lists what is absent. */
 async function absentIn(path: string): Promise<string[]> {
   const bin = await GoBinary.open(path);
-  return [...prepareCapture(bin, defaultSpec(), 0).functionsAbsent];
+  return [...prepareCapture(bin, defaultSpec(), NO_BIAS).functionsAbsent];
 }
 
 for (const v of GRPC_VARIANTS)

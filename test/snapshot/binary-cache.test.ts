@@ -52,7 +52,7 @@ describe('binary cache', { timeout: 120_000 }, () => {
       [pc, c],
     ] as const) {
       const text = p.image.mappings.find((m) => m.perms.includes('x'))!;
-      const entry = p.bin.elf.entry + p.image.bias;
+      const entry = p.image.bias.toRuntime(p.bin.elf.entry);
       assert.ok(entry >= text.start && entry < text.end, `process ${t.pid}: its own load bias`);
     }
   });

@@ -3,7 +3,7 @@
  * compile unit, with a static address (DW_AT_location = DW_OP_addr A). The index of every
  * global is built on first use, one pass over the units' top-level DIEs.
  */
-import { type Address, addr } from '../../common/address.js';
+import { type LinkAddress, linkAddr } from '../../common/address.js';
 import { AT, TAG } from '../../dwarf/constants.js';
 import type { DwarfData } from '../../dwarf/dwarf-data.js';
 import type { InfoOffset } from '../../dwarf/sections.js';
@@ -12,7 +12,7 @@ import type { DwarfType } from '../../dwarf/types.js';
 /** A package-level variable: its link-time address (add the load bias for a PIE process) and type. */
 export interface GlobalVariable {
   readonly name: string;
-  readonly address: Address;
+  readonly address: LinkAddress;
   readonly type: DwarfType;
 }
 
@@ -47,7 +47,7 @@ export function findGlobal(dwarf: DwarfData, name: string): GlobalVariable | und
     indexes.set(dwarf, index);
   }
   const g = index.get(name);
-  return g ? { name, address: addr(g.address), type: dwarf.typeAt(g.type) } : undefined;
+  return g ? { name, address: linkAddr(g.address), type: dwarf.typeAt(g.type) } : undefined;
 }
 
 /** Names of every package-level variable whose name starts with `prefix` (e.g. "main."). */

@@ -127,7 +127,7 @@ for (const tc of GO_TOOLCHAINS) {
       const noCfa = evaluate(nPlan.plan, { ...fc, cfa: undefined });
       assert.ok(!noCfa.ok && noCfa.unavailable, 'without a CFA, stack variables are unavailable');
       // At park's entry srv is in a register (RAX): on a frame without registers it is unavailable.
-      const entry = addr(bin.findFunction('main.park')!.lowPc + ctx.bias);
+      const entry = ctx.bias.toRuntime(bin.findFunction('main.park')!.lowPc);
       const srv = checkExpression(bin, 'main.park', 'srv');
       assert.ok(srv.ok);
       const atEntry = evaluate(srv.plan, { ...fc, pc: entry });
@@ -135,7 +135,7 @@ for (const tc of GO_TOOLCHAINS) {
       assert.match(atEntry.error, /in a register of an outer frame/);
       const outside = evaluate(srv.plan, {
         ...fc,
-        pc: addr(bin.findFunction('main.main')!.lowPc + ctx.bias),
+        pc: ctx.bias.toRuntime(bin.findFunction('main.main')!.lowPc),
       });
       assert.ok(!outside.ok && outside.unavailable);
       assert.match(outside.error, /srv is not in scope at line \d+ \(declared at line \d+\)/);

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { addr } from '../../../src/common/address.js';
+import { addr, NO_BIAS } from '../../../src/common/address.js';
 import { PeriscopeError } from '../../../src/common/errors.js';
 import { GoBinary } from '../../../src/gobinary/go-binary.js';
 import {
@@ -138,7 +138,7 @@ test('a stack of return addresses that lead nowhere stops at the frame cap', asy
     sym,
     mem,
     { pc: spin.entry, sp: lo, trap: true, syscall: false },
-    { lo, hi: lo + words.length, maxFrames: 1024, bias: 0 },
+    { lo, hi: lo + words.length, maxFrames: 1024, bias: NO_BIAS },
   );
   assert.ok(stack.frames.length <= 1024);
   assert.ok(stack.end === 'truncated' || stack.end === 'error', `ended by ${stack.end}`);

@@ -9,9 +9,11 @@
  * rewrites that context to call runtime.asyncPreempt; from then on the stack is the same with
  * asyncPreempt on top.
  */
+
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import koffi from 'koffi';
+import { addr } from '../../../src/common/address.js';
 import { GoBinary } from '../../../src/gobinary/go-binary.js';
 import { captureGoroutines, planGoroutineCapture } from '../../../src/goruntime/goroutines/capture.js';
 import { decodeGoroutines } from '../../../src/goruntime/goroutines/decode.js';
@@ -99,7 +101,7 @@ for (const { tc, cgo } of variants) {
           break;
         }
         inHandler++;
-        const fn = bin.symtab.pcln.funcForPC(regs.pc - plan.bias)?.name ?? 'libc';
+        const fn = bin.symtab.pcln.funcForPC(plan.bias.toLink(addr(regs.pc)))?.name ?? 'libc';
         // Every step at first (sigtramp's pushes move sp each time), then every step that
         // enters another function, and every seventh.
         // doSigPreempt's two writes (sp, then pc) leave a context that is neither: not checked there.

@@ -5,8 +5,10 @@
  * for the normalisations). Pretty forms are checked against what the program itself printed
  * (Go's String(), Format and Error output).
  */
+
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { NO_BIAS } from '../../../src/common/address.js';
 import { GoBinary } from '../../../src/gobinary/go-binary.js';
 import { makeValueContext, type ValueContext, withoutPretty } from '../../../src/goruntime/values/context.js';
 import { decodeValueAt, type GoValue } from '../../../src/goruntime/values/decode.js';
@@ -29,7 +31,7 @@ const DELVE_CFG: DlvLoadConfig = {
 export function globalValue(ctx: ValueContext, name: string): GoValue {
   const g = findGlobal(ctx.dwarf, `main.${name}`);
   assert.ok(g, `global main.${name} not found`);
-  return decodeValueAt(ctx, g.type, g.address);
+  return decodeValueAt(ctx, g.type, ctx.bias.toRuntime(g.address));
 }
 
 for (const tc of GO_TOOLCHAINS) {
@@ -43,14 +45,18 @@ for (const tc of GO_TOOLCHAINS) {
     try {
       const bin = await GoBinary.open(fx.path);
       const ctx = withoutPretty(
-        makeValueContext(bin, mem, 0, { maxString: 512, maxElements: 64, maxDepth: 10 }),
+        makeValueContext(bin, mem, NO_BIAS, { maxString: 512, maxElements: 64, maxDepth: 10 }),
       );
       const names = globalNames(ctx.dwarf, 'main.v');
       assert.ok(names.length > 100, `expected the fixture's globals, found ${names.length}`);
       const ours = new Map(
         names.map((n) => [
           n,
-          decodeValueAt(ctx, findGlobal(ctx.dwarf, n)!.type, findGlobal(ctx.dwarf, n)!.address),
+          decodeValueAt(
+            ctx,
+            findGlobal(ctx.dwarf, n)!.type,
+            ctx.bias.toRuntime(findGlobal(ctx.dwarf, n)!.address),
+          ),
         ]),
       );
       const dlv = await Delve.attach(dlvPath, proc.pid);

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type Address, addr, hex } from '../../../src/common/address.js';
+import { type Address, addr, hex, NO_BIAS } from '../../../src/common/address.js';
 import { PeriscopeError } from '../../../src/common/errors.js';
 import { GoBinary } from '../../../src/gobinary/go-binary.js';
 import { ptrAt, readPtr } from '../../../src/goruntime/values/bytes.js';
@@ -23,11 +23,11 @@ type Obj = { [k: string]: GoValue };
 const get = (ctx: ValueContext, name: string): GoValue => {
   const g = findGlobal(ctx.dwarf, `main.${name}`);
   assert.ok(g, name);
-  return decodeValueAt(ctx, g.type, g.address);
+  return decodeValueAt(ctx, g.type, ctx.bias.toRuntime(g.address));
 };
 const mapOf = (ctx: ValueContext, name: string) => {
   const g = findGlobal(ctx.dwarf, `main.${name}`)!;
-  return { type: g.type, ptr: readPtr(ctx.memory, g.address) };
+  return { type: g.type, ptr: readPtr(ctx.memory, ctx.bias.toRuntime(g.address)) };
 };
 const intAt = (ctx: ValueContext, a: Address): number =>
   Number(ctx.memory.read(a, 8).reduceRight((x, b) => x * 256 + b, 0));
@@ -46,7 +46,7 @@ for (const tc of GO_TOOLCHAINS) {
     const mem = new ProcMemFile(proc.pid);
     try {
       const bin = await GoBinary.open(fx.path);
-      const ctx = makeValueContext(bin, mem, 0, { maxDepth: 8 });
+      const ctx = makeValueContext(bin, mem, NO_BIAS, { maxDepth: 8 });
       // The JSON line the program printed about its own values (Go's String()/Format/Error output).
       const printed = proc.lines.find((l) => l.text.startsWith('{'));
       assert.ok(printed, 'the fixture printed its expectations');
@@ -185,10 +185,10 @@ for (const tc of GO_TOOLCHAINS) {
       });
 
       await t.test('cut markers under small limits', () => {
-        const small = makeValueContext(bin, mem, 0, { maxString: 5, maxElements: 2, maxDepth: 1 });
+        const small = makeValueContext(bin, mem, NO_BIAS, { maxString: 5, maxElements: 2, maxDepth: 1 });
         assert.deepEqual(get(small, 'vString'), { '…': 'truncated', string: 'hello', len: 12 });
         assert.deepEqual(get(small, 'vUnicode'), { '…': 'truncated', string: 'héll', len: 18 });
-        const s2 = makeValueContext(bin, mem, 0, { maxString: 2 });
+        const s2 = makeValueContext(bin, mem, NO_BIAS, { maxString: 2 });
         assert.deepEqual(get(s2, 'vUnicode'), { '…': 'truncated', string: 'h', len: 18 }, 'no half rune');
         assert.deepEqual(get(small, 'vSliceLong'), [
           0,
@@ -200,7 +200,7 @@ for (const tc of GO_TOOLCHAINS) {
         const cutKeys = get(small, 'vMapLargeStr') as GoValue[];
         assert.equal(((cutKeys[0] as Obj).key as Obj)['…'], 'truncated');
         assert.deepEqual(cutKeys[2], { '…': 'truncated', len: 2000, shown: 2 });
-        const few = makeValueContext(bin, mem, 0, { maxElements: 2 });
+        const few = makeValueContext(bin, mem, NO_BIAS, { maxElements: 2 });
         const ms = get(few, 'vMapLargeStr') as Obj;
         assert.deepEqual(ms['…'], { '…': 'truncated', len: 2000, shown: 2 });
         assert.equal(Object.keys(ms).length, 3);
@@ -240,7 +240,7 @@ for (const tc of GO_TOOLCHAINS) {
             return b;
           },
         };
-        const bad = makeValueContext(bin, garbage, 0, { maxElements: 16, maxDepth: 3 });
+        const bad = makeValueContext(bin, garbage, NO_BIAS, { maxElements: 16, maxDepth: 3 });
         for (const n of [
           'vMapLarge',
           'vMapStrInt',
@@ -253,7 +253,8 @@ for (const tc of GO_TOOLCHAINS) {
           'vTime',
         ]) {
           const g = findGlobal(ctx.dwarf, `main.${n}`)!;
-          for (let i = 0; i < 20; i++) JSON.stringify(decodeValueAt(bad, g.type, g.address));
+          for (let i = 0; i < 20; i++)
+            JSON.stringify(decodeValueAt(bad, g.type, bad.bias.toRuntime(g.address)));
         }
         const unmapped: Memory = {
           read(a: Address, n: number): Uint8Array {
@@ -262,7 +263,7 @@ for (const tc of GO_TOOLCHAINS) {
         };
         const none = makeValueContext(bin, unmapped);
         const g = findGlobal(ctx.dwarf, 'main.vOuter')!;
-        const v = decodeValueAt(none, g.type, g.address) as Obj;
+        const v = decodeValueAt(none, g.type, none.bias.toRuntime(g.address)) as Obj;
         assert.equal(v['…'], 'unreadable');
         assert.equal(ptrAt(new Uint8Array(8), 0), 0);
       });
