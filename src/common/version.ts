@@ -4,8 +4,11 @@
  * package's root is three directories up, in a checkout and in an installed package alike.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** The version of this Periscope (package.json's "version"). */
 export const PERISCOPE_VERSION: string = (
-  JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+  JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', '..', 'package.json'), 'utf8')) as {
+    version: string;
+  }
 ).version;
