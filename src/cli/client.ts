@@ -7,6 +7,7 @@ import { PeriscopeError } from '../common/errors.js';
 import type { SnapshotResult } from '../server/orchestrator.js';
 import type { AgentView, ProcessView } from '../server/registry.js';
 import type { ProcessResult } from '../server/snapshot-meta.js';
+import type { SpecCheckReport } from '../server/spec-report.js';
 import type { TokenInfo } from '../server/tokens.js';
 import type { QueryResult, QueryScope, SnapshotInfo, SpecVersion } from '../store/store.js';
 
@@ -124,9 +125,20 @@ export class ApiClient {
     return this.request('POST', '/v1/query', { sql, ...scope, format: 'csv' }, 'text');
   }
 
-  /** PUT /v1/spec: stores a new spec version (the server names the token as its author). */
-  setSpec(yaml: string): Promise<{ version: number; changed: boolean; warnings?: string[] }> {
-    return this.request('PUT', '/v1/spec', { yaml });
+  /**
+   * PUT /v1/spec: stores a new spec version (the server names the token as its author) once
+   * it fits the stored tables and the fleet's binaries; refused (422, every problem in the
+   * error's message) unless `force`. `source` is the file name errors give.
+   */
+  setSpec(
+    yaml: string,
+    opts: { source?: string; force?: boolean } = {},
+  ): Promise<{ version: number; changed: boolean; warnings?: string[]; check?: SpecCheckReport }> {
+    return this.request('PUT', '/v1/spec', {
+      yaml,
+      ...(opts.source ? { source: opts.source } : {}),
+      ...(opts.force ? { force: true } : {}),
+    });
   }
 
   /** GET /v1/spec, or GET /v1/spec/versions/{version}. */
@@ -273,8 +285,11 @@ export function renderSnapshotResult(r: SnapshotResult): string {
     `snapshot ${r.snapshotId}: ${ok} of ${r.processes.length} processes captured, skew ${r.captureSkewMs} ms, ${r.durationMs} ms in all`,
   ];
   for (const p of r.processes) {
+    const problems = p.captureErrors
+      ? `; ${p.captureErrors} spec entries not captured (SELECT * FROM capture_errors)`
+      : '';
     const what = p.ok
-      ? `${p.goroutines ?? 0} goroutines, paused ${((p.pauseNs ?? 0) / 1e6).toFixed(2)} ms`
+      ? `${p.goroutines ?? 0} goroutines, paused ${((p.pauseNs ?? 0) / 1e6).toFixed(2)} ms${problems}`
       : `${p.error?.kind}: ${p.error?.message}`;
     lines.push(`  ${`${p.hostname}:${p.pid}`.padEnd(28)} ${(p.program ?? '-').padEnd(16)} ${what}`);
   }

@@ -56,10 +56,11 @@ export function notGo(elf: ElfFile): PeriscopeError {
 
 /**
  * The text start to use when the header's is 0: the system linker (cgo with C code of its
- * own) leaves it to a relocation, and puts C start-up code at the start of .text, before
- * runtime.text. The moduledata's text field (the file holds its link-time value), else the
- * runtime.text symbol (parsing the symbol table costs tens of milliseconds on big binaries),
- * else the .text section.
+ * own) leaves it to a relocation, and starts .text with gcc's own code (crt1's _start and
+ * friends, 0x100 bytes with Debian's gcc 12) before runtime.text, so .text would put every Go
+ * function off by that much. The moduledata's text field (the file holds its link-time
+ * value; found without a symbol table, so stripped binaries work too), else the runtime.text
+ * symbol (parsing the symbol table costs tens of milliseconds on big binaries), else .text.
  */
 function textStartFor(elf: ElfFile, md: Moduledata | undefined): LinkAddress | undefined {
   if (md?.text) return linkAddr(md.text);

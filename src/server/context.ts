@@ -4,6 +4,7 @@ import type { Store } from '../store/store.js';
 import type { Orchestrator } from './orchestrator.js';
 import type { Registry } from './registry.js';
 import type { SnapshotMetaLog } from './snapshot-meta.js';
+import type { SpecChecks } from './spec-check.js';
 import type { TokenStore } from './tokens.js';
 
 /** The version the server reports (health, welcome). */
@@ -13,6 +14,8 @@ export const SERVER_VERSION = PERISCOPE_VERSION;
 export interface ServerContext {
   readonly registry: Registry;
   readonly orchestrator: Orchestrator;
+  /** Checks of a new spec against the agents' binaries. */
+  readonly specChecks: SpecChecks;
   readonly store: Store;
   readonly tokens: TokenStore;
   readonly meta: SnapshotMetaLog;

@@ -7,6 +7,7 @@ import type { ServerContext } from './context.js';
 import { HttpError } from './http-errors.js';
 import { optBool, optString, readBody, readJson, sendJson, sendText } from './http-io.js';
 import type { Route } from './http-router.js';
+import { updateSpec } from './spec-update.js';
 
 function csvCell(v: unknown): string {
   if (v === null || v === undefined) return '';
@@ -33,16 +34,26 @@ function scopeOf(body: Record<string, unknown>): QueryScope {
   return all ? { all: true } : { latest: true };
 }
 
-async function specText(req: IncomingMessage): Promise<string> {
+/** A PUT /v1/spec request: the YAML (JSON `yaml`, or the body), the file name and force (JSON or query). */
+async function specRequest(
+  req: IncomingMessage,
+  url: URL,
+): Promise<{ yaml: string; source: string; force: boolean }> {
   const type = String(req.headers['content-type'] ?? '');
-  if (type.includes('json')) {
-    const body = await readJson(req);
-    const yaml = optString(body, 'yaml');
-    if (yaml === undefined)
-      throw new HttpError(400, 'bad-request', 'a JSON body needs "yaml": the spec text');
-    return yaml;
-  }
-  return readBody(req);
+  const body = type.includes('json') ? await readJson(req) : undefined;
+  const yaml = body ? optString(body, 'yaml') : await readBody(req);
+  if (yaml === undefined) throw new HttpError(400, 'bad-request', 'a JSON body needs "yaml": the spec text');
+  const source = (body && optString(body, 'source')) ?? url.searchParams.get('source') ?? 'spec';
+  if (source === '' || source.length > 300 || /[\r\n]/.test(source))
+    throw new HttpError(
+      400,
+      'bad-request',
+      '"source" must be a file name of 1 to 300 characters on one line',
+    );
+  const flag = url.searchParams.get('force');
+  if (flag !== null && flag !== 'true' && flag !== 'false')
+    throw new HttpError(400, 'bad-request', `?force takes true or false, not "${flag}"`);
+  return { yaml, source, force: (body !== undefined && optBool(body, 'force')) || flag === 'true' };
 }
 
 /** POST /v1/query and the /v1/spec routes. */
@@ -116,14 +127,15 @@ export function dataRoutes(ctx: ServerContext): Route[] {
       method: 'PUT',
       path: '/v1/spec',
       need: 'user',
-      handle: async ({ req, res, token }) => {
-        const yaml = await specText(req);
-        const result = await ctx.store.setSpec(yaml, token?.name ?? 'api', 'api');
-        if (result.changed) {
-          for (const conn of ctx.registry.connections())
-            conn.send({ type: 'spec', specVersion: result.version, spec: yaml });
-        }
-        sendJson(res, 200, result);
+      handle: async ({ req, res, url, token }) => {
+        const spec = await specRequest(req, url);
+        const out = await updateSpec(ctx, { ...spec, author: token?.name ?? 'api' });
+        if (out.stored) sendJson(res, 200, out.result);
+        else
+          sendJson(res, 422, {
+            error: { code: 'spec-does-not-fit', message: out.message },
+            check: out.check,
+          });
       },
     },
     {

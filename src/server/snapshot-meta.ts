@@ -21,6 +21,8 @@ export interface ProcessResult {
   readonly startedAt?: string;
   readonly pauseNs?: number;
   readonly goroutines?: number;
+  /** Spec entries its binary could not capture (rows of `capture_errors`); the rest was captured. */
+  readonly captureErrors?: number;
 }
 
 /** The server-side facts of one fleet snapshot. */

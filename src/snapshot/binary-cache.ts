@@ -4,8 +4,8 @@
  * found without reading the file again for a process whose executable has a known identity
  * (device, inode, size, mtime). Bounded: the least recently used binaries are dropped.
  */
-import { statSync } from 'node:fs';
-import type { ElfFile } from '../elf/elf-file.js';
+import { readFileSync, statSync } from 'node:fs';
+import { ElfFile } from '../elf/elf-file.js';
 import { GoBinary } from '../gobinary/go-binary.js';
 import { type ExecutableImage, executableImage } from '../proc/maps.js';
 import { exeIdentity } from '../proc/process-info.js';
@@ -22,6 +22,8 @@ export interface BinaryCacheLimits {
 }
 
 const DEFAULT_MAX_BINARIES = 16;
+/** Largest file `binaryAt` reads. */
+const MAX_BINARY_BYTES = 2 ** 31;
 const DEFAULT_MAX_FILE_BYTES = 1 << 30;
 
 /** Go binaries by build ID, least recently used first, with a bound on their number and size. */
@@ -63,6 +65,29 @@ export class BinaryCache {
     this.fileBytes += elf.bytes.length;
     this.evict();
     return bin;
+  }
+
+  /** The binary with this build ID, if one is held. */
+  cached(buildId: string): GoBinary | undefined {
+    return this.use(buildId);
+  }
+
+  /**
+   * The binary at `path` if it is a regular file whose build ID is `buildId` (a binary that no
+   * process runs any more, found where it ran from), loaded once per build ID; else undefined.
+   */
+  binaryAt(path: string, buildId: string): GoBinary | undefined {
+    const hit = this.use(buildId);
+    if (hit) return hit;
+    try {
+      const st = statSync(path);
+      if (!st.isFile() || st.size > MAX_BINARY_BYTES) return undefined;
+      const bytes = readFileSync(path);
+      const elf = new ElfFile(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), path);
+      return elf.buildId() === buildId ? this.binaryFor(elf) : undefined;
+    } catch {
+      return undefined; // gone, unreadable or not an ELF file: not that binary
+    }
   }
 
   /** Number of binaries held. */
@@ -122,4 +147,19 @@ export const threadBinaries = new BinaryCache();
 /** Number of binaries this thread's cache holds (for reports). */
 export function cachedBinaries(): number {
   return threadBinaries.size;
+}
+
+/** threadBinaries.binaryFor: the GoBinary for an ELF image already read. */
+export function binaryFor(elf: ElfFile): GoBinary {
+  return threadBinaries.binaryFor(elf);
+}
+
+/** threadBinaries.cached: the binary with this build ID, if this thread holds it. */
+export function cachedBinary(buildId: string): GoBinary | undefined {
+  return threadBinaries.cached(buildId);
+}
+
+/** threadBinaries.binaryAt: the binary at `path` if its build ID is `buildId`. */
+export function binaryAt(path: string, buildId: string): GoBinary | undefined {
+  return threadBinaries.binaryAt(path, buildId);
 }

@@ -16,7 +16,7 @@ import {
 import type { PauseOptions } from '../proc/pause.js';
 import { processExists } from '../proc/process-info.js';
 import { VmReader } from '../proc/vm-reader.js';
-import { EMPTY_SPEC, type Spec } from '../spec/spec-types.js';
+import { type EffectiveSpec, STACKS_ONLY } from '../spec/effective-spec.js';
 import { type BinaryCache, threadBinaries } from './binary-cache.js';
 import { type CapturePlan, prepareCapture } from './capture-plan.js';
 import { captureValues } from './capture-values.js';
@@ -25,7 +25,8 @@ import type { FrameCapture, ProcessSnapshot, SnapshotGoroutine } from './snapsho
 
 /** How to take a snapshot. */
 export interface SnapshotOptions {
-  readonly spec?: Spec;
+  /** The spec in effect (spec/effective-spec.ts); default: stacks only. */
+  readonly spec?: EffectiveSpec;
   /** Read while the process runs (no ptrace): nothing stops, but stacks may be inconsistent. */
   readonly noPause?: boolean;
   readonly pause?: PauseOptions;
@@ -54,7 +55,7 @@ export interface SnapshotOptions {
  */
 export function prepareProcess(
   pid: number,
-  spec: Spec = EMPTY_SPEC,
+  spec: EffectiveSpec = STACKS_ONLY,
   binaries: BinaryCache = threadBinaries,
 ): PreparedProcess {
   if (!processExists(pid))
@@ -93,7 +94,15 @@ function describe(
   decoded: GoroutineSnapshot,
 ): Pick<
   ProcessSnapshot,
-  'pid' | 'executable' | 'buildId' | 'goVersion' | 'takenAt' | 'allglen' | 'truncated' | 'specFunctionsAbsent'
+  | 'pid'
+  | 'executable'
+  | 'buildId'
+  | 'goVersion'
+  | 'takenAt'
+  | 'allglen'
+  | 'truncated'
+  | 'specFunctionsAbsent'
+  | 'captureErrors'
 > {
   return {
     pid,
@@ -104,6 +113,7 @@ function describe(
     allglen: decoded.stats.allglen,
     truncated: decoded.truncated,
     specFunctionsAbsent: plan.functionsAbsent,
+    captureErrors: plan.captureErrors,
   };
 }
 
@@ -157,6 +167,7 @@ function withPendingValues(
     const r = captureValues(copied.plan, copied.capture, live, new Map(), opts.maxFrames, {
       only: copied.pendingValues,
       afterPause: true,
+      prior: copied.captures,
     });
     for (const [a, fc] of r.captures) captures.set(a, fc);
     return { captures, late: r.frames };

@@ -10,7 +10,7 @@ import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { PeriscopeError } from '../../common/errors.js';
 import type { ProcessSnapshot } from '../../snapshot/snapshot-types.js';
-import { parseSpec } from '../../spec/spec-parse.js';
+import { parseSpec, SpecError } from '../../spec/spec-parse.js';
 import { EMPTY_SPEC, type Spec } from '../../spec/spec-types.js';
 import { DB_FILE, resolveDataDir } from '../../store/data-dir.js';
 import { DuckDBStore } from '../../store/duckdb-store.js';
@@ -74,6 +74,29 @@ export function checkSnapshotStoreOptions(values: Values): void {
   labelsOf(values);
 }
 
+/**
+ * Before the pause: a --spec file that will become the store's next version must build its
+ * derived tables and links over the stored data, or nothing is captured (a snapshot taken
+ * and then refused by the store would be lost).
+ */
+export async function checkSnapshotSpec(values: Values, specText: string): Promise<void> {
+  if (values['no-store'] === true || typeof values.spec !== 'string' || specText === '') return;
+  const dir = resolveDataDir(typeof values.data === 'string' ? values.data : undefined);
+  const store = await DuckDBStore.open(dir, { readOnly: existsSync(join(dir, DB_FILE)) });
+  try {
+    if ((await store.currentSpec())?.yaml === specText) return;
+    const problems = await store.checkSpec(specText, values.spec);
+    if (problems.length > 0)
+      throw new SpecError(
+        values.spec,
+        problems,
+        `nothing was captured: ${values.spec} would become the spec of ${dir}, and its derived tables or links do not build (fix it, store it anyway with \`periscope spec set ${values.spec} --force\`, or snapshot with --no-store):`,
+      );
+  } finally {
+    store.close();
+  }
+}
+
 /** Stores the snapshot unless --no-store; returns the line to print, or undefined. */
 export async function storeSnapshot(
   values: Values,
@@ -87,7 +110,8 @@ export async function storeSnapshot(
     if (specText !== '' && typeof values.spec === 'string') {
       let who = process.env.USER ?? '';
       if (who === '') who = userInfo().username;
-      const r = await store.setSpec(specText, who, values.spec);
+      // Checked before the pause (checkSnapshotSpec): store the snapshot whatever changed since.
+      const r = await store.setSpec(specText, who, values.spec, { force: true });
       if (r.changed) process.stderr.write(`periscope: ${values.spec} stored as spec version ${r.version}\n`);
     }
     const id = await store.addSnapshot({

@@ -2,11 +2,12 @@
 import { writeFile } from 'node:fs/promises';
 import { PeriscopeError } from '../../common/errors.js';
 import { snapshotProcess } from '../../snapshot/take-snapshot.js';
-import { withDefaultSpec } from '../../spec/default-spec.js';
+import { effectiveSpec } from '../../spec/effective-spec.js';
 import { remoteSnapshot, renderSnapshotResult, SERVER_OPTIONS } from '../client.js';
 import type { Command } from '../command.js';
 import { printJson } from '../output.js';
 import {
+  checkSnapshotSpec,
   checkSnapshotStoreOptions,
   SNAPSHOT_STORE_OPTIONS,
   snapshotSpec,
@@ -74,18 +75,25 @@ export const snapshotCommand: Command = {
     }
     checkSnapshotStoreOptions(values);
     const { spec, text: specText } = await snapshotSpec(values);
+    await checkSnapshotSpec(values, specText);
     // Testing aids: hold the pause (synchronously) this long; allow it at most this long.
     const hold = Number(process.env.PERISCOPE_TEST_HOLD_PAUSE_MS ?? 0);
     const maxHold = Number(process.env.PERISCOPE_TEST_MAX_HOLD_MS ?? 0);
     const snap = snapshotProcess(Number(pidText), {
-      spec: withDefaultSpec(spec, { defaults: values['no-default-spec'] !== true }),
+      spec: effectiveSpec(spec, { defaults: values['no-default-spec'] !== true }),
       noPause: values['no-pause'] === true,
       ...(hold > 0 ? { holdPauseMs: hold } : {}),
       ...(maxHold > 0 ? { pause: { maxHoldMs: maxHold } } : {}),
     });
     if (typeof values.out === 'string') await writeFile(values.out, JSON.stringify(snap));
     if (values.json === true) printJson(snap);
-    else console.log(renderSnapshot(snap, { system: values.system === true }));
+    else
+      console.log(
+        renderSnapshot(snap, {
+          system: values.system === true,
+          specSource: spec.source,
+        }),
+      );
     const stored = await storeSnapshot(values, snap, specText);
     if (stored) (values.json === true ? console.error : console.log)(stored);
   },

@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { PeriscopeError } from '../../common/errors.js';
+import type { SpecCheckReport } from '../../server/spec-report.js';
 import type { SpecVersion } from '../../store/store.js';
 import { clientFrom, SERVER_OPTIONS, wantsServer } from '../client.js';
 import type { Command } from '../command.js';
@@ -34,13 +35,32 @@ async function readSpecFile(path: string): Promise<string> {
   }
 }
 
+/** What a server's check found that the user should see once the spec was stored (forced). */
+function checkLines(c: SpecCheckReport): string[] {
+  const out: string[] = [];
+  for (const b of c.binaries) {
+    const where = `${b.executable}${b.goVersion ? ` (${b.goVersion})` : ''} on ${b.hosts.join(', ')}`;
+    if (b.status === 'does-not-fit') {
+      out.push(`does not fit ${where}; these entries will not be captured there:`);
+      for (const p of b.problems) out.push(`  ${p.text}`);
+    } else if (b.status === 'not-checked') out.push(`not checked: ${where}: ${b.reason ?? ''}`);
+  }
+  return [...out, ...c.warnings];
+}
+
 /** Where spec versions live: a local store, or a server's (the same calls on either). */
 interface SpecSource {
   set(
     text: string,
     author: string,
     source: string,
-  ): Promise<{ version: number; changed: boolean; warnings: readonly string[] }>;
+    force: boolean,
+  ): Promise<{
+    version: number;
+    changed: boolean;
+    warnings: readonly string[];
+    check?: SpecCheckReport;
+  }>;
   version(n?: number): Promise<SpecVersion | undefined>;
   log(): Promise<SpecVersion[]>;
   close(): void;
@@ -52,7 +72,7 @@ async function localSource(
 ): Promise<SpecSource> {
   const store = await openCliStore(values, readOnly);
   return {
-    set: (text, who, source) => store.setSpec(text, who, source),
+    set: (text, who, source, force) => store.setSpec(text, who, source, { force }),
     version: (n) => (n === undefined ? store.currentSpec() : store.specVersion(n)),
     log: () => store.specLog(),
     close: () => store.close(),
@@ -76,8 +96,8 @@ function serverSource(values: Record<string, string | boolean | undefined>): Spe
   };
   return {
     // The server records the token's name as the author.
-    set: async (text) => {
-      const r = await client.setSpec(text);
+    set: async (text, _who, source, force) => {
+      const r = await client.setSpec(text, { source, force });
       return { ...r, warnings: r.warnings ?? [] };
     },
     version: (n) => orUndefined(client.specVersion(n)),
@@ -98,6 +118,10 @@ export const specCommand: Command = {
     },
     version: { type: 'string', value: 'N', help: 'spec show: this version (default: the current one)' },
     diff: { type: 'boolean', help: 'spec log: print each version’s unified diff' },
+    force: {
+      type: 'boolean',
+      help: 'spec set: store it even though it does not fit (derived tables or links that do not build; with a server, binaries an expression does not fit); the problems are printed',
+    },
     data: DATA_OPTION,
     ...SERVER_OPTIONS,
   },
@@ -105,6 +129,11 @@ export const specCommand: Command = {
     'The current (newest) spec says what `periscope snapshot` captures and which tables, derived\n' +
     'tables and links every query sees, for old snapshots too. With --server (or $PERISCOPE_SERVER,\n' +
     'unless --data is given) the server’s spec, which its agents capture with.\n\n' +
+    '`spec set` checks the spec before it becomes current: its derived tables and links must build\n' +
+    'over the stored tables, and, with a server, every expression must fit every binary its agents\n' +
+    'run (and the stored snapshots’ binaries they still have). A spec that does not fit is refused\n' +
+    'with every problem at FILE:LINE:COLUMN and a non-zero exit; --force stores it anyway and prints\n' +
+    'what does not fit where.\n\n' +
     'Examples:\n  periscope spec set periscope.yaml --author ann\n  periscope spec log --diff\n  periscope spec show --version 2\n' +
     '  periscope spec set demo/spec/starter.yaml --server http://127.0.0.1:7070',
   async run(positionals, values) {
@@ -125,8 +154,9 @@ export const specCommand: Command = {
     const src = wantsServer(values) ? serverSource(values) : await localSource(values, sub !== 'set');
     try {
       if (sub === 'set') {
-        const r = await src.set(text, author(values), rest[0]!);
-        for (const w of r.warnings) process.stderr.write(`periscope: warning: ${w}\n`);
+        const r = await src.set(text, author(values), rest[0]!, values.force === true);
+        for (const w of [...r.warnings, ...(r.check ? checkLines(r.check) : [])])
+          process.stderr.write(`periscope: warning: ${w}\n`);
         console.log(
           r.changed ? `spec version ${r.version} stored` : `spec unchanged: still version ${r.version}`,
         );
