@@ -140,6 +140,16 @@ for (const pie of [false, true]) {
   });
 }
 
+test('a stripped program linked by the system linker finds its text start without symbols', async () => {
+  const env = { CGO_ENABLED: '1' };
+  const full = await buildFixture('cgocalls', { env });
+  const stripped = await buildFixture('cgocalls', { env, flags: ['-ldflags=-s'] });
+  const elf = await openElf(stripped.path);
+  assert.equal(elf.symbol('runtime.text'), undefined, 'no symbol table');
+  const text = (await openElf(full.path)).symbol('runtime.text')!.value;
+  assert.equal(openGoSymtab(elf).pcln.textStart, text, 'the moduledata says where text starts');
+});
+
 // A large real program from the module proxy: Delve (23 MB, ~15,000 functions, 18 modules,
 // cgo off), installed into .cache/tools on first use; the value tests need it anyway.
 test('pclntab of a large binary (dlv) agrees with go tool nm', async (t) => {
