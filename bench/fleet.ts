@@ -20,6 +20,7 @@ import { snapshotProcess } from '../src/snapshot/take-snapshot.js';
 import { effectiveSpec } from '../src/spec/effective-spec.js';
 import { EMPTY_SPEC } from '../src/spec/spec-types.js';
 import { DuckDBStore } from '../src/store/duckdb-store.js';
+import { type Distribution, distribution, formatDistribution } from '../support/distribution.js';
 import {
   createToken,
   fleetTag,
@@ -30,13 +31,12 @@ import {
   startTagged,
   tempDir,
   waitForFleet,
-} from '../test/fleet/fleet-support.js';
-import { buildFixture } from '../test/support/go-fixtures.js';
-import type { Target } from '../test/support/target.js';
-import { type Distribution, distribution, formatDistribution } from './support/distribution.js';
-import { describeMachine, loadAverage, today } from './support/machine.js';
-import { median, ratio } from './support/stats.js';
-import { formatTable } from './support/table.js';
+} from '../support/fleet.js';
+import { buildFixture } from '../support/go-fixtures.js';
+import { describeMachine, loadAverage, today } from '../support/machine.js';
+import { median, ratio } from '../support/stats.js';
+import { formatTable } from '../support/table.js';
+import type { Target } from '../support/target.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);

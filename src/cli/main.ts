@@ -1,5 +1,6 @@
 /** Entry point of the `periscope` CLI: dispatches to a subcommand and turns errors into one line. */
 import { describeError, PeriscopeError } from '../common/errors.js';
+import { PERISCOPE_VERSION } from '../common/version.js';
 import { type Command, parseCommandArgs, usage } from './command.js';
 import { agentCommand } from './commands/agent.js';
 import { agentsCommand } from './commands/agents.js';
@@ -49,7 +50,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (name === '--version') {
-    console.log('periscope 0.1.0');
+    console.log(`periscope ${PERISCOPE_VERSION}`);
     return 0;
   }
   const cmd = commands.find((c) => c.name === name);

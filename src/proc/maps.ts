@@ -3,7 +3,7 @@
  * executable's load bias (runtime address = link-time address + bias; 0 unless PIE).
  */
 import { readFileSync, statSync } from 'node:fs';
-import { type Address, addr } from '../common/address.js';
+import { type Address, addr, type LoadBias } from '../common/address.js';
 import { PeriscopeError } from '../common/errors.js';
 import type { ElfFile } from '../elf/elf-file.js';
 import { exePath, readExecutable } from './process-info.js';
@@ -63,7 +63,7 @@ export interface ExecutableImage {
   readonly buildId: string | undefined;
   readonly mappings: readonly Mapping[];
   /** Runtime address minus link-time address. */
-  readonly bias: number;
+  readonly bias: LoadBias;
 }
 
 /** Mappings of the file whose inode and device match /proc/PID/exe (robust to deleted or renamed binaries). */
@@ -86,9 +86,11 @@ function hex2(n: number): string {
   return n.toString(16).padStart(2, '0');
 }
 
-/** Reads the executable of a live process, finds its mappings and computes the load bias. */
-export function executableImage(pid: number): ExecutableImage {
-  const elf = readExecutable(pid);
+/**
+ * The executable of a live process, its mappings and its load bias; `elf` is its image when
+ * the caller holds it already (e.g. read for another process running the same file).
+ */
+export function executableImage(pid: number, elf: ElfFile = readExecutable(pid)): ExecutableImage {
   const path = exePath(pid).path;
   const mappings = executableMappings(pid);
   if (mappings.length === 0) {

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import type { Target } from '../../support/target.js';
 import { cli, freshDataDir, startFixture } from '../store/store-support.js';
-import type { Target } from '../support/target.js';
 
 const SPEC = `functions:
   - function: main.park

@@ -20,10 +20,6 @@ import { after, before, test } from 'node:test';
 import { parseGoroutineDump } from '../../src/goruntime/goroutines/stack-dump.js';
 import type { ProcessSnapshot } from '../../src/snapshot/snapshot-types.js';
 import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
-import { goroutineIn } from '../links/link-join.js';
-import { buildGrpcPair, buildHttpChain, GRPC_VARIANTS } from '../links/variants.js';
-import { buildFixture } from '../support/go-fixtures.js';
-import type { Target } from '../support/target.js';
 import {
   agentIdOf,
   cli,
@@ -41,7 +37,11 @@ import {
   startTagged,
   tempDir,
   waitForFleet,
-} from './fleet-support.js';
+} from '../../support/fleet.js';
+import { buildFixture } from '../../support/go-fixtures.js';
+import type { Target } from '../../support/target.js';
+import { goroutineIn } from '../links/link-join.js';
+import { buildGrpcPair, buildHttpChain, GRPC_VARIANTS } from '../links/variants.js';
 
 type Row = Record<string, unknown>;
 

@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { ApiClient, remoteSnapshot, renderSnapshotResult } from '../../src/cli/client.js';
 import type { RunningServer } from '../../src/server/server.js';
-import { ROOT } from '../support/go-fixtures.js';
+import { ROOT } from '../../support/go-fixtures.js';
 import {
   describeProcess,
   eventually,

@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import type { ProcessSnapshot } from '../../src/snapshot/snapshot-types.js';
 import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
-import { buildFixture, GO_TOOLCHAINS, ROOT, toolchainUnavailable } from '../support/go-fixtures.js';
-import { signalLines, startTarget } from '../support/target.js';
+import { buildFixture, GO_TOOLCHAINS, ROOT, toolchainUnavailable } from '../../support/go-fixtures.js';
+import { signalLines, startTarget } from '../../support/target.js';
 
 const run = promisify(execFile);
 const CLI = join(ROOT, 'bin', 'periscope.js');

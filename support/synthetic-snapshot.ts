@@ -3,8 +3,8 @@
  * few hundred distinct stacks, statuses and wait reasons in realistic proportions, and values
  * captured on two spec'd functions (an HTTP handler and a database call beneath it).
  */
-import { addr } from '../../src/common/address.js';
-import type { ProcessSnapshot, SnapshotGoroutine } from '../../src/snapshot/snapshot-types.js';
+import { addr } from '../src/common/address.js';
+import type { ProcessSnapshot, SnapshotGoroutine } from '../src/snapshot/snapshot-types.js';
 
 /** The spec that matches the synthetic captures. */
 export const SYNTHETIC_SPEC = `functions:

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 
 /** Repository root (tests run from dist/test/..., sources are read from the checkout). */
-export const ROOT = resolve(import.meta.dirname, '..', '..', '..');
+export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const TESTDATA = join(ROOT, 'testdata');
 const CACHE = join(ROOT, '.cache', 'fixtures');
 

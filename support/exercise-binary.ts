@@ -2,9 +2,9 @@
  * Runs every query `periscope inspect` can make on a binary's bytes, so that robustness
  * tests can feed it damaged files: it must return or throw a PeriscopeError, nothing else.
  */
-import { binarySummary, functionView, typeView } from '../../src/cli/commands/inspect-view.js';
-import { ElfFile } from '../../src/elf/elf-file.js';
-import { GoBinary } from '../../src/gobinary/go-binary.js';
+import { binarySummary, functionView, typeView } from '../src/cli/commands/inspect-view.js';
+import { ElfFile } from '../src/elf/elf-file.js';
+import { GoBinary } from '../src/gobinary/go-binary.js';
 
 /** Opens the bytes as a Go binary and queries functions, types, lines, runtime layout and inline frames. */
 export function exerciseBinary(bytes: Uint8Array): void {

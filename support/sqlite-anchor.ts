@@ -13,8 +13,8 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import type { ProcessSnapshot } from '../../src/snapshot/snapshot-types.js';
-import type { CellInput, ColumnList } from '../../src/store/bulk-append.js';
+import type { ProcessSnapshot } from '../src/snapshot/snapshot-types.js';
+import type { CellInput, ColumnList } from '../src/store/bulk-append.js';
 import {
   capturedCells,
   frameCells,
@@ -23,8 +23,8 @@ import {
   processId,
   StackIds,
   stackCells,
-} from '../../src/store/ingest.js';
-import { CAPTURED, FRAMES, GOROUTINES, PROCESSES, SNAPSHOTS, STACKS } from '../../src/store/schema.js';
+} from '../src/store/ingest.js';
+import { CAPTURED, FRAMES, GOROUTINES, PROCESSES, SNAPSHOTS, STACKS } from '../src/store/schema.js';
 
 /** The part of better-sqlite3's statement API used here (the package ships no types). */
 export interface SqliteStatement {
@@ -48,7 +48,7 @@ type DatabaseConstructor = new (path: string, options?: { readonly?: boolean }) 
  * of bench/sqlite-anchor's package.json and lockfile) when missing or when the lockfile changed.
  */
 export function sqliteAnchorDir(): string {
-  const root = resolve(import.meta.dirname, '..', '..', '..');
+  const root = resolve(import.meta.dirname, '..', '..');
   const source = join(root, 'bench', 'sqlite-anchor');
   const dir = join(root, '.cache', 'bench', 'sqlite-anchor');
   const lock = readFileSync(join(source, 'package-lock.json'), 'utf8');

@@ -3,7 +3,7 @@
  * (non-main) thread while the main thread's event loop runs, and posts what happened.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { pauseProcess } from '../../src/proc/pause.js';
+import { pauseProcess } from '../src/proc/pause.js';
 
 const { pid, n } = workerData as { pid: number; n: number };
 const failures: string[] = [];

@@ -1,6 +1,6 @@
 /**
  * Delve as a benchmark anchor: times `dlv exec --headless` on a binary until it answered
- * the same queries as ours (through the shared client, test/support/delve.ts), and shuts
+ * the same queries as ours (through the shared client, support/delve.ts), and shuts
  * it and its target down cleanly.
  *
  * Delve prints "API server listening at" from rpccommon.NewServer, *before*
@@ -9,7 +9,7 @@
  * goroutines). The accept loop only starts after that, so the first RPC answer is the
  * moment Delve can take commands with the binary fully loaded.
  */
-import { Delve } from '../../test/support/delve.js';
+import { Delve } from './delve.js';
 import { childPids, procCpuMs, procMemory, reap } from './proc.js';
 
 /** Detaches Delve killing its target, waits for both to exit and SIGKILLs leftovers; returns PIDs it had to kill. */

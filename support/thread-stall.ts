@@ -15,7 +15,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { Errno, libc } from '../../src/proc/libc.js';
+import { Errno, libc } from '../src/proc/libc.js';
 
 const PTRACE_SYSCALL = 24;
 const PTRACE_DETACH = 17;

@@ -5,11 +5,11 @@
  * other than the main one lets Node's child reaping take a ptrace stop for the child's exit,
  * and close its pipes).
  *
- * Usage: node dist/bench/support/first-snapshot.js PID on|off
+ * Usage: node dist/support/first-snapshot.js PID on|off
  */
-import { prepareProcess, snapshotProcess } from '../../src/snapshot/take-snapshot.js';
-import { effectiveSpec } from '../../src/spec/effective-spec.js';
-import { EMPTY_SPEC } from '../../src/spec/spec-types.js';
+import { prepareProcess, snapshotProcess } from '../src/snapshot/take-snapshot.js';
+import { effectiveSpec } from '../src/spec/effective-spec.js';
+import { EMPTY_SPEC } from '../src/spec/spec-types.js';
 
 const pid = Number(process.argv[2]);
 const warmUp = process.argv[3] !== 'off';

@@ -10,9 +10,9 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { deriveAgentId, readMachineIdentity } from '../../src/agent/agent-id.js';
-import { ROOT } from '../support/go-fixtures.js';
-import { startTarget, type Target } from '../support/target.js';
+import { deriveAgentId, readMachineIdentity } from '../src/agent/agent-id.js';
+import { ROOT } from './go-fixtures.js';
+import { startTarget, type Target } from './target.js';
 
 /** The CLI entry point. */
 export const CLI = join(ROOT, 'bin', 'periscope.js');

@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { setPriority } from 'node:os';
-import { buildFixture } from '../../test/support/go-fixtures.js';
+import { buildFixture } from './go-fixtures.js';
 import { alive } from './proc.js';
 
 /** The longest gap the target's ticker thread saw in one window (CLOCK_MONOTONIC ns). */

@@ -11,7 +11,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { GoBinary } from '../../src/gobinary/go-binary.js';
+import { GoBinary } from '../src/gobinary/go-binary.js';
 
 /** The part of GoBinary's API the benchmark uses. */
 type LoaderFacade = Pick<typeof GoBinary, 'open'>;
