@@ -16,11 +16,11 @@ import {
   parseAgentMessage,
   type ServerMessage,
 } from '../protocol/messages.js';
+import type { TokenInfo } from '../store/token-types.js';
 import type { ServerContext } from './context.js';
 import { toHttpError } from './http-errors.js';
 import { authorize } from './http-router.js';
 import type { AgentConnection } from './registry.js';
-import type { TokenInfo } from './tokens.js';
 
 /** Tunables of the agent endpoint. */
 export interface AgentEndpointOptions {

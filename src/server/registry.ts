@@ -4,6 +4,7 @@
  * disconnects keeps its entry, marked disconnected; its processes are no longer offered for
  * snapshots. A reconnecting agent (same id) takes its entry over.
  */
+import type { AgentView, ProcessView } from '../api/responses.js';
 import type { ProcessDescription, ServerMessage } from '../protocol/messages.js';
 import { matches, type Selector } from './selector.js';
 
@@ -12,26 +13,6 @@ export interface AgentConnection {
   /** Sends a message; false when the connection is no longer open. */
   send(msg: ServerMessage): boolean;
   close(code: number, reason: string): void;
-}
-
-/** An agent as listed by the API. */
-export interface AgentView {
-  readonly id: string;
-  readonly hostname: string;
-  readonly version: string;
-  readonly connected: boolean;
-  readonly connectedAt: string;
-  readonly lastSeen: string;
-  readonly disconnectedAt?: string;
-  readonly remoteAddress?: string;
-  /** Name of the token it authenticated with. */
-  readonly tokenName?: string;
-  readonly processes: number;
-}
-
-/** A monitored process and the agent that monitors it. */
-export interface ProcessView extends ProcessDescription {
-  readonly agentId: string;
 }
 
 interface AgentEntry {

@@ -212,12 +212,12 @@ test('snapshot errors: bad pid, exited process, not a Go process, a spec that do
   const gone = spawn('true');
   await new Promise((r) => gone.once('exit', r));
   const exited = await cli('snapshot', '--pid', String(gone.pid));
-  assert.equal(exited.code, 1);
+  assert.equal(exited.code, 4, 'no process captured');
   assert.match(exited.stderr, /^periscope: process \d+ does not exist \(it may have exited\)\n$/);
   const sleeper = spawn('sleep', ['60']);
   try {
     const notGo = await cli('snapshot', '--pid', String(sleeper.pid));
-    assert.equal(notGo.code, 1);
+    assert.equal(notGo.code, 4, 'no process captured');
     assert.match(notGo.stderr, /is not a Go program/);
   } finally {
     sleeper.kill('SIGKILL');
@@ -230,7 +230,7 @@ test('snapshot errors: bad pid, exited process, not a Go process, a spec that do
       'functions:\n  - function: main.park\n    capture:\n      a: srv.Nmae\n      b: nosuchvar\n',
     );
     const r = await cli('snapshot', '--pid', String(target.pid), '--spec', spec);
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 4, 'no process captured');
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.match(r.stderr, /does not fit .*line 4: main\.park: a = srv\.Nmae: column \d+: .*Nmae/);
     assert.match(r.stderr, /b = nosuchvar: .*nosuchvar/);
