@@ -36,7 +36,7 @@ test('periscope snapshot stores the snapshot and prints its id', async () => {
     '--label',
     'env=test',
     '--label',
-    'round=1',
+    ' round =1', // the key is trimmed, as on a server
   );
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /goroutines/);
