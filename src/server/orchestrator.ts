@@ -141,8 +141,9 @@ function result(o: ProcessOutcome): ProcessResult {
     agentId: o.target.agentId,
     hostname: p.hostname,
     pid: p.pid,
-    // The name the store's `processes` table gives it: the first program rule, else the executable's base name.
-    program: p.programs[0] ?? basename(p.executable),
+    // The name the store's `processes` table gives it: the first program rule, else the base
+    // name of the executable (the snapshot's when captured).
+    program: p.programs[0] ?? basename(o.snapshot?.executable ?? p.executable),
     executable: p.executable,
     ok: o.snapshot !== undefined,
     ...(o.error ? { error: o.error } : {}),
