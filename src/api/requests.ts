@@ -128,6 +128,13 @@ export function parseSpecRequest(body: unknown): string {
   return yaml;
 }
 
+/** Builds the JSON form of a PUT /v1/spec body. */
+export function specRequestBody(yaml: string): SpecRequestBody {
+  const body = { yaml };
+  parseSpecRequest(body);
+  return body;
+}
+
 // ---- POST /v1/tokens
 
 /** The body of POST /v1/tokens. */

@@ -6,6 +6,7 @@ import {
   queryRequestBody,
   type SnapshotRequestBody,
   snapshotsQuery,
+  specRequestBody,
   tokenRequestBody,
 } from '../api/requests.js';
 import type {
@@ -87,7 +88,7 @@ export class ApiClient {
 
   /** PUT /v1/spec: stores a new spec version (the server names the token as its author). */
   setSpec(yaml: string): Promise<SetSpecResult> {
-    return this.http.json('PUT', '/v1/spec', { yaml });
+    return this.http.json('PUT', '/v1/spec', specRequestBody(yaml));
   }
 
   /** GET /v1/spec, or GET /v1/spec/versions/{version}. */
