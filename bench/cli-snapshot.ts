@@ -16,7 +16,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { ProcessSnapshot } from '../src/snapshot/snapshot-types.js';
 import { snapshotProcess } from '../src/snapshot/take-snapshot.js';
-import { withDefaultSpec } from '../src/spec/default-spec.js';
+import { effectiveSpec } from '../src/spec/effective-spec.js';
 import { EMPTY_SPEC } from '../src/spec/spec-types.js';
 import { describeMachine, loadAverage, today } from './support/machine.js';
 import { startPauseTarget } from './support/pause-target.js';
@@ -57,7 +57,7 @@ interface Sample {
 async function main(): Promise<void> {
   const target = await startPauseTarget(N, -10);
   const dir = mkdtempSync(join(tmpdir(), 'periscope-cli-bench-'));
-  const spec = withDefaultSpec(EMPTY_SPEC);
+  const spec = effectiveSpec(EMPTY_SPEC);
   const samples = new Map<string, Sample[]>();
   const add = (name: string, p: ProcessSnapshot, gapNs: number): void => {
     const list = samples.get(name) ?? [];

@@ -17,7 +17,7 @@ import { rmSync } from 'node:fs';
 import { ApiClient } from '../src/cli/api-client.js';
 import type { ProcessSnapshot } from '../src/snapshot/snapshot-types.js';
 import { snapshotProcess } from '../src/snapshot/take-snapshot.js';
-import { withDefaultSpec } from '../src/spec/default-spec.js';
+import { effectiveSpec } from '../src/spec/effective-spec.js';
 import { EMPTY_SPEC } from '../src/spec/spec-types.js';
 import { DuckDBStore } from '../src/store/duckdb-store.js';
 import {
@@ -97,7 +97,7 @@ async function fleetRound(client: ApiClient, agents: readonly Proc[], rep: numbe
 }
 
 async function anchorRound(pids: readonly number[], dataDir: string): Promise<Round> {
-  const spec = withDefaultSpec(EMPTY_SPEC);
+  const spec = effectiveSpec(EMPTY_SPEC);
   const store = await DuckDBStore.open(dataDir);
   try {
     const t0 = performance.now();

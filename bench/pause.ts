@@ -20,7 +20,7 @@ import { captureGoroutines, reserveForCapture } from '../src/goruntime/goroutine
 import { pauseProcess } from '../src/proc/pause.js';
 import { VmReader } from '../src/proc/vm-reader.js';
 import { captureProcess, prepareProcess } from '../src/snapshot/take-snapshot.js';
-import { withDefaultSpec } from '../src/spec/default-spec.js';
+import { effectiveSpec } from '../src/spec/effective-spec.js';
 import { EMPTY_SPEC } from '../src/spec/spec-types.js';
 import { describeMachine, loadAverage, today } from './support/machine.js';
 import { type Gap, type PauseTarget, startPauseTarget } from './support/pause-target.js';
@@ -35,7 +35,7 @@ const SIZES = (arg('--n') ?? '1000,10000,100000').split(',').map(Number);
 const REPS_ARG = arg('--reps');
 const NICE = Number(arg('--nice') ?? -10);
 /** Snapshot with the built-in spec (net/http, gRPC), whose values are read inside the pause. */
-const SPEC = process.argv.includes('--builtin-spec') ? withDefaultSpec(EMPTY_SPEC) : undefined;
+const SPEC = process.argv.includes('--builtin-spec') ? effectiveSpec(EMPTY_SPEC) : undefined;
 /** Repetitions per method: fewer at 100k, where each debug=2 moves ~150 MB. */
 const repsFor = (n: number): number =>
   REPS_ARG ? Number(REPS_ARG) : n >= 100_000 ? 5 : n >= 10_000 ? 9 : 15;

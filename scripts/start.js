@@ -116,7 +116,8 @@ async function main() {
   const api = apiClient(url, tokens.user);
 
   const spec = readFileSync(join(root, 'demo', 'spec', 'starter.yaml'), 'utf8');
-  const set = await api('PUT', '/v1/spec', spec, 'application/yaml');
+  // ?source: the server's errors then name demo/spec/starter.yaml:LINE:COLUMN.
+  const set = await api('PUT', '/v1/spec?source=demo/spec/starter.yaml', spec, 'application/yaml');
   say(
     set.changed
       ? `stored the starter spec as version ${set.version}`

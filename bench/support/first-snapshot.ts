@@ -8,12 +8,12 @@
  * Usage: node dist/bench/support/first-snapshot.js PID on|off
  */
 import { prepareProcess, snapshotProcess } from '../../src/snapshot/take-snapshot.js';
-import { withDefaultSpec } from '../../src/spec/default-spec.js';
+import { effectiveSpec } from '../../src/spec/effective-spec.js';
 import { EMPTY_SPEC } from '../../src/spec/spec-types.js';
 
 const pid = Number(process.argv[2]);
 const warmUp = process.argv[3] !== 'off';
-const spec = withDefaultSpec(EMPTY_SPEC);
+const spec = effectiveSpec(EMPTY_SPEC);
 prepareProcess(pid, spec); // the binary loaded and the spec compiled, as in any first snapshot
 const snap = snapshotProcess(pid, { spec, warmUp });
 console.log(

@@ -59,6 +59,7 @@ export class Agent {
       {
         lookup: (key) => this.discovery.lookup(key),
         spec: () => this.spec,
+        processes: () => this.discovery.processes(),
         send: (text) => this.connection.send(text),
         buffered: () => this.connection.buffered,
         log: this.log,
@@ -121,6 +122,9 @@ export class Agent {
         return;
       case 'abort':
         if (typeof m.requestId === 'string') this.executor.abort(m.requestId);
+        return;
+      case 'check-spec':
+        this.executor.checkSpec(m);
         return;
       case 'welcome':
         this.log('ignored a second welcome from the server');

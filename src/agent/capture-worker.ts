@@ -7,21 +7,23 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { deflateSync } from 'node:zlib';
-import { PeriscopeError } from '../common/errors.js';
+import { describeError, PeriscopeError } from '../common/errors.js';
 import { collectGarbageNow } from '../common/gc.js';
+import type { GoBinary } from '../gobinary/go-binary.js';
+import { executableImage } from '../proc/maps.js';
+import type { BinaryCheck } from '../protocol/messages.js';
 import { encodeSnapshot } from '../protocol/snapshot-wire.js';
-import { cachedBinaries } from '../snapshot/binary-cache.js';
+import { binaryAt, binaryFor, cachedBinaries } from '../snapshot/binary-cache.js';
 import { type CopiedProcess, pauseAndCopy, warmUpCapture } from '../snapshot/paused-capture.js';
+import { checkSpecFit } from '../snapshot/spec-fit.js';
 import {
   captureProcess,
   finishSnapshot,
   type PreparedProcess,
   prepareProcess,
 } from '../snapshot/take-snapshot.js';
-import { withDefaultSpec } from '../spec/default-spec.js';
-import { parseSpec } from '../spec/spec-parse.js';
-import { EMPTY_SPEC, type Spec } from '../spec/spec-types.js';
-import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
+import { type EffectiveSpec, effectiveSpecOfText } from '../spec/effective-spec.js';
+import type { CheckTarget, WorkerReply, WorkerRequest } from './worker-protocol.js';
 
 const prepared = new Map<string, PreparedProcess>();
 /** What `copy` paused and copied, or the error it met, per slot, until its `capture`. */
@@ -29,17 +31,52 @@ const copies = new Map<string, { copied: CopiedProcess } | { error: unknown }>()
 
 /** Most bytes of copies held at once: past it, the remaining processes are captured whole. */
 const MAX_COPIED_BYTES = 256 << 20;
-const specs = new Map<number, Spec>();
+const specs = new Map<number, EffectiveSpec>();
 
-function specFor(version: number, text: string): Spec {
+function specFor(version: number, text: string): EffectiveSpec {
   let spec = specs.get(version);
   if (!spec) {
-    // The built-in spec (gRPC and net/http links) applies under the fleet's spec, as in the store.
-    spec = withDefaultSpec(text.trim() === '' ? EMPTY_SPEC : parseSpec(text, `spec version ${version}`));
+    spec = effectiveSpecOfText(text, `spec version ${version}`);
     if (specs.size >= 4) specs.delete(specs.keys().next().value as number);
     specs.set(version, spec);
   }
   return spec;
+}
+
+/** Checks the spec against one target binary; what cannot be checked says why. */
+function checkTarget(t: CheckTarget, spec: EffectiveSpec): BinaryCheck {
+  const base = {
+    ...(t.buildId ? { buildId: t.buildId } : {}),
+    executable: t.executable,
+    ...(t.goVersion ? { goVersion: t.goVersion } : {}),
+    processes: t.processes,
+  };
+  let bin: GoBinary | undefined;
+  try {
+    bin =
+      t.pid !== undefined
+        ? binaryFor(executableImage(t.pid).elf)
+        : t.path && t.buildId
+          ? binaryAt(t.path, t.buildId)
+          : undefined;
+    if (!bin)
+      return {
+        ...base,
+        problems: [],
+        functionsAbsent: [],
+        notChecked: `${t.path ?? t.executable} is no longer there with build ID ${t.buildId ?? '?'}`,
+      };
+    const fit = checkSpecFit(bin, spec);
+    const buildId = bin.buildId ?? t.buildId;
+    return {
+      ...base,
+      ...(buildId ? { buildId } : {}),
+      problems: fit.errors,
+      functionsAbsent: fit.functionsAbsent,
+    };
+  } catch (e) {
+    return { ...base, problems: [], functionsAbsent: [], notChecked: describeError(e) };
+  }
 }
 
 function handle(req: WorkerRequest): WorkerReply {
@@ -96,11 +133,17 @@ function handle(req: WorkerRequest): WorkerReply {
         startedAt,
         pauseNs: snap.pauseNs,
         goroutines: snap.goroutines.length,
+        captureErrors: snap.captureErrors?.length ?? 0,
         deflated,
         bytes,
         elapsedMs: performance.now() - t0,
         binaries: cachedBinaries(),
       };
+    }
+    case 'check': {
+      const spec = effectiveSpecOfText(req.spec, req.source);
+      const checks = req.targets.map((t) => checkTarget(t, spec));
+      return { id: req.id, ok: true, elapsedMs: performance.now() - t0, binaries: cachedBinaries(), checks };
     }
     case 'drop': {
       for (const s of req.slots) {

@@ -3,11 +3,21 @@
  * spec) answered by one `prepared`, then `capture` answered by one `captured` per process as
  * soon as it is done. Work runs one process at a time on the capture thread, captures before
  * prepares, each with a time budget; prepared state is dropped after capture, on abort, or
- * when it expires.
+ * when it expires. `check-spec` (a spec checked against each distinct binary, before the
+ * server makes it current) queues with the prepares and is answered by one `spec-checked`.
  */
-import type { CaptureMessage, PrepareMessage, ProcessError, ProcessErrorKind } from '../protocol/messages.js';
+import type {
+  BinaryCheck,
+  CaptureMessage,
+  CheckSpecMessage,
+  PrepareMessage,
+  ProcessDescription,
+  ProcessError,
+  ProcessErrorKind,
+} from '../protocol/messages.js';
 import { CaptureThread } from './capture-thread.js';
 import { capturedErrorText, capturedText, kindAfterFailure, processGone } from './results.js';
+import { checkTargets, notChecked } from './spec-targets.js';
 import type { WorkerReply } from './worker-protocol.js';
 
 /** Tuning of the executor. */
@@ -32,6 +42,8 @@ export interface ExecutorHost {
   lookup(key: string): { pid: number; startTime: number } | undefined;
   /** The current spec (version and YAML text). */
   spec(): { version: number; text: string } | undefined;
+  /** The processes monitored now (their binaries are what `check-spec` checks). */
+  processes?(): readonly ProcessDescription[];
   /** Sends a message (JSON text) to the server; false when not connected. */
   send(text: string): boolean;
   /** Bytes queued on the connection and not yet sent. */
@@ -60,7 +72,8 @@ interface Request {
   readonly entries: Map<string, Entry>;
   readonly t0: number;
   expiry?: NodeJS.Timeout;
-  stats: { ok: number; failed: number; pausesNs: number[] };
+  /** Processes captured, failed, their pauses, and spec entries their binaries could not capture. */
+  stats: { ok: number; failed: number; pausesNs: number[]; specProblems: number };
 }
 
 const MAX_KEYS = 10_000;
@@ -99,7 +112,7 @@ export class Executor {
       specVersion: msg.specVersion,
       entries: new Map(),
       t0: performance.now(),
-      stats: { ok: 0, failed: 0, pausesNs: [] },
+      stats: { ok: 0, failed: 0, pausesNs: [], specProblems: 0 },
     };
     this.requests.set(req.id, req);
     const spec = this.host.spec();
@@ -159,6 +172,7 @@ export class Executor {
       if (entry.state === 'failed' || entry.state === 'done') {
         // Not captured again: a failed prepare is reported once more so every key gets its answer.
         this.sendCaptured(req.id, key, Date.now(), { error: entry.error });
+        if (entry.state === 'failed') req.stats.failed++;
         entry.state = 'done';
         continue;
       }
@@ -167,6 +181,40 @@ export class Executor {
     if (req && toCapture.length > 1) this.captures.push(() => this.copyEntries(req, toCapture));
     for (const entry of toCapture) this.captures.push(() => this.captureEntry(req as Request, entry));
     if (req) this.captures.push(async () => this.finish(req));
+    this.pump();
+  }
+
+  /**
+   * Checks a spec against one process of each distinct binary this agent monitors, and the
+   * stored snapshots' binaries it still has (loaded, or the same file where it ran from);
+   * answers one `spec-checked`.
+   */
+  checkSpec(msg: CheckSpecMessage): void {
+    if (typeof msg.requestId !== 'string' || typeof msg.spec !== 'string' || typeof msg.source !== 'string') {
+      this.host.log('ignored a malformed check-spec message (needs requestId, spec, source)');
+      return;
+    }
+    const targets = checkTargets(this.host.processes?.() ?? [], msg.stored);
+    this.prepares.push(async () => {
+      const t0 = performance.now();
+      const reply =
+        targets.length === 0
+          ? undefined
+          : await this.thread.call(
+              { op: 'check', spec: msg.spec, source: msg.source, targets },
+              this.opts.prepareBudgetMs ?? 60_000,
+            );
+      const binaries: BinaryCheck[] = !reply
+        ? []
+        : reply.ok
+          ? [...(reply.checks ?? [])]
+          : notChecked(targets, reply.message);
+      this.host.send(JSON.stringify({ type: 'spec-checked', requestId: msg.requestId, binaries }));
+      const bad = binaries.filter((b) => b.problems.length > 0).length;
+      this.host.log(
+        `spec check ${msg.requestId}: ${binaries.length} binaries, ${bad} with problems, in ${Math.round(performance.now() - t0)} ms`,
+      );
+    });
     this.pump();
   }
 
@@ -349,14 +397,19 @@ export class Executor {
     this.host.send(text);
     req.stats.ok++;
     req.stats.pausesNs.push(reply.pauseNs ?? 0);
+    req.stats.specProblems += reply.captureErrors ?? 0;
   }
 
   private finish(req: Request): void {
     if (this.requests.get(req.id) !== req) return;
-    const { ok, failed, pausesNs } = req.stats;
+    const { ok, failed, pausesNs, specProblems } = req.stats;
     const maxPause = pausesNs.length ? (Math.max(...pausesNs) / 1e6).toFixed(2) : '-';
+    const spec =
+      specProblems > 0
+        ? `, ${specProblems} spec entries not captured (the capture_errors table says why)`
+        : '';
     this.host.log(
-      `request ${req.id}: captured ${ok} processes, ${failed} errors, longest pause ${maxPause} ms, ${Math.round(performance.now() - req.t0)} ms since prepare`,
+      `request ${req.id}: captured ${ok} processes, ${failed} errors${spec}, longest pause ${maxPause} ms, ${Math.round(performance.now() - req.t0)} ms since prepare`,
     );
     this.abort(req.id);
   }

@@ -1,4 +1,5 @@
 /** Messages between the agent's main thread and its capture thread (capture-worker.ts). */
+import type { BinaryCheck } from '../protocol/messages.js';
 
 /** Load the binary of `pid` and compile the spec for it, keeping the result under `slot`. */
 export interface WorkerPrepare {
@@ -38,8 +39,30 @@ export interface WorkerDrop {
   readonly slots: readonly string[];
 }
 
+/** One binary to check a spec against: a running process's, or a file a stored snapshot's ran from. */
+export interface CheckTarget {
+  /** A process running it (its /proc/PID/exe is read). */
+  readonly pid?: number;
+  /** Else: where it was, and the build ID the file there must still have. */
+  readonly path?: string;
+  readonly buildId?: string;
+  readonly executable: string;
+  readonly goVersion?: string;
+  /** Keys of the agent's processes running it. */
+  readonly processes: readonly string[];
+}
+
+/** Check a spec (YAML) against binaries, without keeping anything but the loaded binaries. */
+export interface WorkerCheck {
+  readonly op: 'check';
+  readonly id: number;
+  readonly spec: string;
+  readonly source: string;
+  readonly targets: readonly CheckTarget[];
+}
+
 /** A request to the capture thread. */
-export type WorkerRequest = WorkerPrepare | WorkerCopy | WorkerCapture | WorkerDrop;
+export type WorkerRequest = WorkerPrepare | WorkerCopy | WorkerCapture | WorkerDrop | WorkerCheck;
 
 /** A success; captures carry the encoded snapshot. */
 export interface WorkerOk {
@@ -51,11 +74,15 @@ export interface WorkerOk {
   readonly startedAt?: number;
   readonly pauseNs?: number;
   readonly goroutines?: number;
+  /** Spec entries the captured process's binary could not capture (they are in the snapshot). */
+  readonly captureErrors?: number;
   readonly deflated?: boolean;
   /** The snapshot's JSON, deflated when `deflated`. */
   readonly bytes?: Uint8Array;
   /** For `copy`: the slots copied (the others will be captured whole, or fail, on `capture`). */
   readonly copied?: readonly string[];
+  /** For `check`: one result per target, in order. */
+  readonly checks?: readonly BinaryCheck[];
 }
 
 /** A failure: the PeriscopeError kind ('internal' for anything else) and its message. */

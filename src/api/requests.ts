@@ -114,24 +114,58 @@ export function queryRequestBody(sql: string, scope: QueryScope, format: QueryFo
   return body;
 }
 
-// ---- PUT /v1/spec (a YAML body, or this JSON body)
+// ---- PUT /v1/spec (a YAML body, or this JSON body; source and force also as ?source= and ?force=)
 
 /** The JSON form of a PUT /v1/spec body. */
 export interface SpecRequestBody {
   readonly yaml: string;
+  /** The file name errors give (default "spec"). */
+  readonly source?: string;
+  /** Store it even though it does not fit (the answer's `check` says what does not). */
+  readonly force?: boolean;
 }
 
-/** Checks the JSON form of a PUT /v1/spec body; the spec's YAML text. */
-export function parseSpecRequest(body: unknown): string {
-  const yaml = optString(jsonObject(body), 'yaml');
+/** What a PUT /v1/spec asks for, checked. */
+export interface ParsedSpecRequest {
+  readonly yaml: string;
+  readonly source: string;
+  readonly force: boolean;
+}
+
+/** Longest `source` file name accepted. */
+export const MAX_SPEC_SOURCE = 300;
+
+/**
+ * Checks a PUT /v1/spec: its body as parsed JSON (`{ json }`) or the YAML text itself
+ * (`{ yaml }`), and the query string (`?source=`, `?force=true|false`; the JSON body wins).
+ */
+export function parseSpecRequest(
+  body: { readonly json: unknown } | { readonly yaml: string },
+  q: URLSearchParams = new URLSearchParams(),
+): ParsedSpecRequest {
+  const json = 'json' in body ? jsonObject(body.json) : undefined;
+  const yaml = json ? optString(json, 'yaml') : 'yaml' in body ? body.yaml : undefined;
   if (yaml === undefined) throw new BadRequest('a JSON body needs "yaml": the spec text');
-  return yaml;
+  const source = (json && optString(json, 'source')) ?? q.get('source') ?? 'spec';
+  if (source === '' || source.length > MAX_SPEC_SOURCE || /[\r\n]/.test(source))
+    throw new BadRequest(`"source" must be a file name of 1 to ${MAX_SPEC_SOURCE} characters on one line`);
+  const flag = q.get('force');
+  if (flag !== null && flag !== 'true' && flag !== 'false')
+    throw new BadRequest(`?force takes true or false, not "${flag}"`);
+  return { yaml, source, force: (json !== undefined && optBool(json, 'force')) || flag === 'true' };
 }
 
-/** Builds the JSON form of a PUT /v1/spec body. */
-export function specRequestBody(yaml: string): SpecRequestBody {
-  const body = { yaml };
-  parseSpecRequest(body);
+/** Builds the JSON form of a PUT /v1/spec body (checked as the server will check it). */
+export function specRequestBody(
+  yaml: string,
+  opts: { source?: string; force?: boolean } = {},
+): SpecRequestBody {
+  const body: SpecRequestBody = {
+    yaml,
+    ...(opts.source ? { source: opts.source } : {}),
+    ...(opts.force ? { force: true } : {}),
+  };
+  parseSpecRequest({ json: body });
   return body;
 }
 

@@ -4,7 +4,14 @@
  * partial-snapshot note; no Node imports.
  */
 import type { ProcessDescription, ProcessErrorKind } from '../protocol/messages.js';
-import type { QueryResult, SetSpecResult, SnapshotInfo, SpecVersion } from '../store/store.js';
+import type { CaptureError } from '../snapshot/snapshot-types.js';
+import type {
+  QueryResult,
+  SetSpecResult,
+  SnapshotInfo,
+  SpecSqlProblem,
+  SpecVersion,
+} from '../store/store.js';
 import type { Role, TokenInfo } from '../store/token-types.js';
 
 export type { QueryResult, Role, SetSpecResult, SnapshotInfo, SpecVersion, TokenInfo };
@@ -69,6 +76,8 @@ export interface ProcessResult {
   readonly startedAt?: string;
   readonly pauseNs?: number;
   readonly goroutines?: number;
+  /** Spec entries its binary could not capture (rows of `capture_errors`); the rest was captured. */
+  readonly captureErrors?: number;
 }
 
 /** POST /v1/snapshots (201): the stored snapshot and each process's outcome. */
@@ -135,6 +144,46 @@ export function describePartialSnapshot(p: PartialSnapshot): string {
   const n = (k: number) => `${k} process${k === 1 ? '' : 'es'}`;
   return `answered from snapshot ${p.snapshotId}, the latest${taken}: it holds ${n(p.processes)} of the ${n(p.fleetProcesses)} the fleet monitors`;
 }
+
+// ---- PUT /v1/spec: what checking a new spec found
+
+/** A capture problem with its text (`FILE:LINE:COLUMN: function: column = expression: why`). */
+export type ReportedProblem = CaptureError & { readonly text: string };
+
+/** One binary and how the spec fits it. */
+export interface BinaryReport {
+  readonly buildId?: string;
+  readonly executable: string;
+  readonly goVersion?: string;
+  readonly hosts: readonly string[];
+  readonly status: 'fits' | 'does-not-fit' | 'not-checked';
+  /** The agent that checked it. */
+  readonly checkedBy?: string;
+  /** Processes running it now. */
+  readonly processes: number;
+  /** The newest stored snapshot holding it, if any. */
+  readonly lastSnapshot?: number;
+  readonly problems: readonly ReportedProblem[];
+  /** Why it was not checked. */
+  readonly reason?: string;
+}
+
+/** Everything a spec check found. */
+export interface SpecCheckReport {
+  readonly source: string;
+  /** True when nothing is wrong: every checked binary fits and every derived table and link builds. */
+  readonly fits: boolean;
+  readonly sql: readonly (SpecSqlProblem & { readonly text: string })[];
+  readonly binaries: readonly BinaryReport[];
+  /** Not problems, but worth a look: e.g. a function none of the checked binaries has. */
+  readonly warnings: readonly string[];
+}
+
+/** PUT /v1/spec (200): the version stored, and what the check found. */
+export type SpecSetResponse = SetSpecResult & { readonly check?: SpecCheckReport };
+
+/** PUT /v1/spec (422 `spec-does-not-fit`): refused; the message lists every problem, `check` has them. */
+export type SpecRefusedResponse = ErrorResponse & { readonly check: SpecCheckReport };
 
 /** One entry of GET /v1/spec/versions. */
 export type SpecVersionEntry = Pick<SpecVersion, 'version' | 'createdAt' | 'author'>;

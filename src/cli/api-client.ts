@@ -16,11 +16,11 @@ import type {
   ProcessesResponse,
   ProcessView,
   QueryResponse,
-  SetSpecResult,
   SnapshotDetail,
   SnapshotInfo,
   SnapshotsResponse,
   SnapshotTaken,
+  SpecSetResponse,
   SpecVersion,
   SpecVersionEntry,
   SpecVersionsResponse,
@@ -86,9 +86,13 @@ export class ApiClient {
     return this.http.json('GET', `/v1/links${linksQuery({ goroutine, ...(snapshot ? { snapshot } : {}) })}`);
   }
 
-  /** PUT /v1/spec: stores a new spec version (the server names the token as its author). */
-  setSpec(yaml: string): Promise<SetSpecResult> {
-    return this.http.json('PUT', '/v1/spec', specRequestBody(yaml));
+  /**
+   * PUT /v1/spec: stores a new spec version (the server names the token as its author) once
+   * it fits the stored tables and the fleet's binaries; refused (422, every problem in the
+   * error's message) unless `force`. `source` is the file name errors give.
+   */
+  setSpec(yaml: string, opts: { source?: string; force?: boolean } = {}): Promise<SpecSetResponse> {
+    return this.http.json('PUT', '/v1/spec', specRequestBody(yaml, opts));
   }
 
   /** GET /v1/spec, or GET /v1/spec/versions/{version}. */

@@ -6,9 +6,12 @@
  * A snapshot, end to end: the server sends `prepare` (every matching process loads its
  * binary and compiles the spec), waits for every `prepared`, then sends `capture`; each agent
  * answers one `captured` per process, with the snapshot or an error of a named kind.
+ *
+ * A new spec, before it becomes current: the server sends `check-spec` to every agent, which
+ * checks it against each binary it can reach and answers one `spec-checked`.
  */
 import { inflateSync } from 'node:zlib';
-import type { ProcessSnapshot } from '../snapshot/snapshot-types.js';
+import type { CaptureError, ProcessSnapshot } from '../snapshot/snapshot-types.js';
 import { decodeSnapshot } from './snapshot-wire.js';
 
 /** Version of this protocol; both sides refuse a peer with another major version. */
@@ -98,8 +101,35 @@ export function capturedSnapshot(msg: CapturedMessage, maxBytes = 512 << 20): Pr
   return decodeSnapshot(JSON.parse(json.toString('utf8')));
 }
 
+/** One binary an agent checked a spec against (for `spec-checked`). */
+export interface BinaryCheck {
+  readonly buildId?: string;
+  readonly executable: string;
+  readonly goVersion?: string;
+  /** Keys of the agent's processes that run it (none: a stored snapshot's binary the agent still has). */
+  readonly processes: readonly string[];
+  /** The spec's entries that do not fit it, one per problem. */
+  readonly problems: readonly CaptureError[];
+  /** Spec functions it does not have (not a problem: a spec serves many programs). */
+  readonly functionsAbsent: readonly string[];
+  /** Why it could not be checked (no DWARF, unreadable, no longer there), when it was not. */
+  readonly notChecked?: string;
+}
+
+/** The answer to `check-spec`: every binary the agent checked. */
+export interface SpecCheckedMessage {
+  readonly type: 'spec-checked';
+  readonly requestId: string;
+  readonly binaries: readonly BinaryCheck[];
+}
+
 /** Messages an agent sends. */
-export type AgentMessage = HelloMessage | ProcessesMessage | PreparedMessage | CapturedMessage;
+export type AgentMessage =
+  | HelloMessage
+  | ProcessesMessage
+  | PreparedMessage
+  | CapturedMessage
+  | SpecCheckedMessage;
 
 // ---- server -> agent
 
@@ -141,11 +171,37 @@ export interface AbortMessage {
   readonly requestId: string;
 }
 
-/** Messages the server sends. */
-export type ServerMessage = WelcomeMessage | SpecMessage | PrepareMessage | CaptureMessage | AbortMessage;
+/** A binary a stored snapshot was taken of on the agent's host: checked too if the agent still has it. */
+export interface StoredBinaryRef {
+  readonly buildId: string;
+  readonly executable: string;
+}
 
-const AGENT_TYPES = new Set(['hello', 'processes', 'prepared', 'captured']);
-const SERVER_TYPES = new Set(['welcome', 'spec', 'prepare', 'capture', 'abort']);
+/**
+ * Check a spec (not yet current) against every distinct binary among the agent's processes,
+ * and the stored snapshots' binaries it still has; answered by one `spec-checked`.
+ */
+export interface CheckSpecMessage {
+  readonly type: 'check-spec';
+  readonly requestId: string;
+  /** The spec as YAML text. */
+  readonly spec: string;
+  /** The name of the spec file the user gave, for positions (`starter.yaml`). */
+  readonly source: string;
+  readonly stored?: readonly StoredBinaryRef[];
+}
+
+/** Messages the server sends. */
+export type ServerMessage =
+  | WelcomeMessage
+  | SpecMessage
+  | PrepareMessage
+  | CaptureMessage
+  | AbortMessage
+  | CheckSpecMessage;
+
+const AGENT_TYPES = new Set(['hello', 'processes', 'prepared', 'captured', 'spec-checked']);
+const SERVER_TYPES = new Set(['welcome', 'spec', 'prepare', 'capture', 'abort', 'check-spec']);
 
 function parse(text: string, types: Set<string>, from: string): { type: string } {
   let v: unknown;

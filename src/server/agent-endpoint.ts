@@ -199,6 +199,9 @@ export class AgentEndpoint {
       case 'captured':
         this.ctx.orchestrator.captured(agentId, msg);
         return;
+      case 'spec-checked':
+        this.ctx.specChecks.answered(agentId, msg);
+        return;
       case 'hello':
         this.malformed++;
         return;

@@ -4,6 +4,7 @@ import type { TokenStore } from '../store/tokens.js';
 import type { Orchestrator } from './orchestrator.js';
 import type { Registry } from './registry.js';
 import type { SnapshotMetaLog } from './snapshot-meta.js';
+import type { SpecChecks } from './spec-check.js';
 
 /** The version the server reports (health, welcome). */
 export const SERVER_VERSION = '0.1.0';
@@ -12,6 +13,8 @@ export const SERVER_VERSION = '0.1.0';
 export interface ServerContext {
   readonly registry: Registry;
   readonly orchestrator: Orchestrator;
+  /** Checks of a new spec against the agents' binaries. */
+  readonly specChecks: SpecChecks;
   readonly store: Store;
   readonly tokens: TokenStore;
   readonly meta: SnapshotMetaLog;

@@ -1,6 +1,7 @@
 /** Routes over stored data: SQL queries (JSON or CSV) and the versioned spec. */
 import type { IncomingMessage } from 'node:http';
 import {
+  type ParsedSpecRequest,
   parseLinksParams,
   parseQueryRequest,
   parseSpecRequest,
@@ -10,6 +11,8 @@ import {
   PARTIAL_SNAPSHOT_HEADER,
   partialSnapshotHeader,
   type QueryResponse,
+  type SpecRefusedResponse,
+  type SpecSetResponse,
   type SpecVersionsResponse,
 } from '../api/responses.js';
 import { PeriscopeError } from '../common/errors.js';
@@ -20,13 +23,13 @@ import { HttpError } from './http-errors.js';
 import { readBody, readJson, sendJson, sendText } from './http-io.js';
 import type { Route } from './http-router.js';
 import { partialSnapshot } from './partial-snapshot.js';
+import { updateSpec } from './spec-update.js';
 
-async function specText(req: IncomingMessage): Promise<string> {
+/** A PUT /v1/spec request: the YAML (JSON `yaml`, or the body), the file name and force (JSON or query). */
+async function specRequest(req: IncomingMessage, url: URL): Promise<ParsedSpecRequest> {
   const type = String(req.headers['content-type'] ?? '');
-  if (type.includes('json')) {
-    return parseSpecRequest(await readJson(req));
-  }
-  return readBody(req);
+  const body = type.includes('json') ? { json: await readJson(req) } : { yaml: await readBody(req) };
+  return parseSpecRequest(body, url.searchParams);
 }
 
 /** POST /v1/query and the /v1/spec routes. */
@@ -92,14 +95,15 @@ export function dataRoutes(ctx: ServerContext): Route[] {
       method: 'PUT',
       path: '/v1/spec',
       need: 'user',
-      handle: async ({ req, res, token }) => {
-        const yaml = await specText(req);
-        const result = await ctx.store.setSpec(yaml, token?.name ?? 'api', 'api');
-        if (result.changed) {
-          for (const conn of ctx.registry.connections())
-            conn.send({ type: 'spec', specVersion: result.version, spec: yaml });
-        }
-        sendJson(res, 200, result);
+      handle: async ({ req, res, url, token }) => {
+        const spec = await specRequest(req, url);
+        const out = await updateSpec(ctx, { ...spec, author: token?.name ?? 'api' });
+        if (out.stored) sendJson(res, 200, out.result satisfies SpecSetResponse);
+        else
+          sendJson(res, 422, {
+            error: { code: 'spec-does-not-fit', message: out.message },
+            check: out.check,
+          } satisfies SpecRefusedResponse);
       },
     },
     {

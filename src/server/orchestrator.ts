@@ -149,5 +149,6 @@ function result(o: ProcessOutcome): ProcessResult {
     ...(o.error ? { error: o.error } : {}),
     ...(o.startedAt !== undefined ? { startedAt: new Date(o.startedAt).toISOString() } : {}),
     ...(o.snapshot ? { pauseNs: o.snapshot.pauseNs, goroutines: o.snapshot.goroutines.length } : {}),
+    ...(o.snapshot?.captureErrors?.length ? { captureErrors: o.snapshot.captureErrors.length } : {}),
   };
 }

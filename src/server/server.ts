@@ -20,6 +20,7 @@ import { tokenRoutes } from './http-tokens.js';
 import { Orchestrator } from './orchestrator.js';
 import { Registry } from './registry.js';
 import { SnapshotMetaLog } from './snapshot-meta.js';
+import { SpecChecks } from './spec-check.js';
 import { lockDownStore } from './store-lockdown.js';
 
 /** How to run a server. */
@@ -95,6 +96,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const context: ServerContext = {
     registry,
     orchestrator,
+    // A spec check loads binaries on the agents, as a prepare does: it gets as long.
+    specChecks: new SpecChecks(registry, opts.prepareTimeoutMs ?? 30_000),
     store,
     tokens,
     meta,

@@ -2,10 +2,11 @@
  * Preparing a snapshot, outside any pause: the binary's goroutine capture plan and the
  * spec's expressions compiled against this binary. A spec serves many programs, so a
  * function this binary lacks is noted, not an error; an expression that does not type-check
- * against a function the binary has is an error that names the function, the expression
- * and why.
+ * against a function the binary has costs only that expression: it is recorded as a
+ * CaptureError (function, column, expression, where in the spec, why) and everything else is
+ * captured.
  */
-import { PeriscopeError } from '../common/errors.js';
+import { describeError } from '../common/errors.js';
 import type { GoBinary } from '../gobinary/go-binary.js';
 import { type CompiledExpression, checkExpression, functionScope } from '../goruntime/expr/index.js';
 import {
@@ -15,7 +16,9 @@ import {
   planGoroutineCapture,
   stackSymbolsFor,
 } from '../goruntime/goroutines/index.js';
-import type { FunctionSpec, Spec, ValueLimits } from '../spec/spec-types.js';
+import type { EffectiveSpec } from '../spec/effective-spec.js';
+import type { CaptureSpec, FunctionSpec, Spec, ValueLimits } from '../spec/spec-types.js';
+import type { CaptureError } from './snapshot-types.js';
 
 /** One spec'd function compiled for one binary. */
 export interface FunctionPlan {
@@ -37,6 +40,8 @@ export interface CapturePlan {
   /** Spec'd functions present in the binary, by match name. */
   readonly functions: ReadonlyMap<string, FunctionPlan>;
   readonly functionsAbsent: readonly string[];
+  /** Spec entries that do not fit this binary: not captured, everything else is. */
+  readonly captureErrors: readonly CaptureError[];
   readonly limits: ValueLimits;
   /** Where frames of the spec'd functions can be (the functions and those they are inlined into). */
   readonly frameHosts: HostRanges;
@@ -66,37 +71,79 @@ function hasFunction(bin: GoBinary, name: string): boolean {
   return functionScope(dwarf, name) !== undefined;
 }
 
-/** Compiles the spec against a binary; throws one error listing every expression that does not fit. */
-export function prepareCapture(bin: GoBinary, spec: Spec, bias: number): CapturePlan {
+/** The spec's functions compiled against one binary. */
+export interface CompiledFunctions {
+  /** Spec'd functions present in the binary, by match name. */
+  readonly functions: ReadonlyMap<string, FunctionPlan>;
+  readonly absent: readonly string[];
+  readonly errors: readonly CaptureError[];
+}
+
+/** The problem of one expression as a CaptureError, at its own column of the spec file when known. */
+function expressionError(f: FunctionSpec, c: CaptureSpec, column: number, message: string): CaptureError {
+  // The checker's messages may repeat what the error already says: the column and the function.
+  let why = message.startsWith(`column ${column}: `) ? message.slice(`column ${column}: `.length) : message;
+  if (why.startsWith(`in ${f.function}: `)) why = why.slice(`in ${f.function}: `.length);
+  const at = c.exprAt
+    ? { line: c.exprAt.line, column: c.exprAt.column + column - 1 }
+    : c.at
+      ? { line: c.at.line, column: c.at.column }
+      : undefined;
+  const where = c.exprAt || column <= 1 ? '' : ` (column ${column} of the expression)`;
+  return {
+    function: f.function,
+    table: f.table,
+    column: c.column,
+    expr: c.expr,
+    ...(at ? { at } : {}),
+    message: `${why}${where}`,
+  };
+}
+
+/**
+ * Compiles each function and capture of the spec against a binary. What does not fit is
+ * returned as errors, one per problem, never thrown: one bad entry costs only itself.
+ * A binary without DWARF cannot capture any value: that throws (`stripped`).
+ */
+export function compileFunctions(bin: GoBinary, spec: Spec): CompiledFunctions {
   const functions = new Map<string, FunctionPlan>();
   const absent: string[] = [];
-  const problems: string[] = [];
+  const errors: CaptureError[] = [];
   if (spec.functions.length > 0) bin.requireDwarf('capturing values of the spec');
   for (const f of spec.functions) {
-    if (!hasFunction(bin, f.function)) {
-      absent.push(f.function);
+    try {
+      if (!hasFunction(bin, f.function)) {
+        absent.push(f.function);
+        continue;
+      }
+    } catch (e) {
+      errors.push({
+        function: f.function,
+        table: f.table,
+        ...(f.at ? { at: f.at } : {}),
+        message: describeError(e),
+      });
       continue;
     }
     const captures: FunctionPlan['captures'][number][] = [];
     for (const c of f.capture) {
-      const r = checkExpression(bin, f.function, c.expr);
-      if (r.ok) captures.push({ column: c.column, expr: c.expr, plan: r.plan });
-      else {
-        const at = c.at ? `line ${c.at.line}: ` : '';
-        for (const e of r.errors)
-          problems.push(`${at}${f.function}: ${c.column} = ${c.expr}: column ${e.column}: ${e.message}`);
+      try {
+        const r = checkExpression(bin, f.function, c.expr);
+        if (r.ok) captures.push({ column: c.column, expr: c.expr, plan: r.plan });
+        else for (const e of r.errors) errors.push(expressionError(f, c, e.column, e.message));
+      } catch (e) {
+        // A binary whose DWARF the checker cannot read for this expression: this entry only.
+        errors.push(expressionError(f, c, 1, describeError(e)));
       }
     }
     functions.set(matchName(f.function), { spec: f, matchName: matchName(f.function), captures });
   }
-  if (problems.length > 0) {
-    const more =
-      problems.length > 1 ? ` (and ${problems.length - 1} more: ${problems.slice(1).join('; ')})` : '';
-    throw new PeriscopeError(
-      'bad-spec',
-      `the spec does not fit ${bin.path} (${bin.goVersion ?? 'unknown Go'}): ${problems[0]}${more}`,
-    );
-  }
+  return { functions, absent, errors };
+}
+
+/** Compiles the spec against a binary: what fits is planned, what does not is in `captureErrors`. */
+export function prepareCapture(bin: GoBinary, spec: EffectiveSpec, bias: number): CapturePlan {
+  const { functions, absent, errors } = compileFunctions(bin, spec);
   warmUp(bin, functions.size > 0);
   const frameHosts = frameHostRanges(bin, new Set(functions.keys()), matchName);
   return {
@@ -105,6 +152,7 @@ export function prepareCapture(bin: GoBinary, spec: Spec, bias: number): Capture
     goroutines: planGoroutineCapture(bin, { bias }),
     functions,
     functionsAbsent: absent,
+    captureErrors: errors,
     limits: spec.limits,
     frameHosts,
   };

@@ -24,24 +24,55 @@ function dwarfRegisters(regs: Registers): (reg: number) => bigint | undefined {
   return (reg) => dwarfRegisterValue(regs, reg);
 }
 
-/** The captures of one goroutine: every frame whose function the spec names. */
+/** How captureFrames spends the pause's budget for values, and what it continues from. */
+export interface FrameBudget {
+  /** performance.now() past which no further expression is started (undefined: no limit). */
+  readonly deadline: number | undefined;
+  /** Expressions evaluated so far in this pass: the first always is, so every pause makes progress. */
+  evaluated: number;
+}
+
+/** The frames captureFrames read, whether it got through them all, and how many it evaluated in. */
+export interface FramesResult {
+  readonly frames: FrameCapture[];
+  /** False when the budget ran out first: the last frame may hold only its first values. */
+  readonly complete: boolean;
+  /** Frames in which this call evaluated at least one expression. */
+  readonly evaluatedFrames: number;
+}
+
+/**
+ * The captures of one goroutine: every frame whose function the spec names. The budget is
+ * looked at before each expression, so one frame with many expressions cannot outlast it.
+ * `prior` holds what an earlier pass read of this goroutine (values in the pause): those
+ * values are kept and only the rest are evaluated; frames given values here are marked
+ * `afterPause` when `afterPause` is set.
+ */
 export function captureFrames(
   plan: CapturePlan,
   ctx: ValueContext,
   g: Goroutine,
   threadRegs: ReadonlyMap<number, Registers>,
   signalContexts: ReadonlyMap<number, Uint8Array> = new Map(),
-): FrameCapture[] {
+  pass: { budget?: FrameBudget; prior?: readonly FrameCapture[]; afterPause?: boolean } = {},
+): FramesResult {
   const out: FrameCapture[] = [];
   const frames = g.stack.frames;
+  const { budget, prior } = pass;
   // The innermost physical frame: the first frame not inlined into an outer one.
   let innermostPhysical = 0;
   while (innermostPhysical < frames.length && frames[innermostPhysical]!.inlined) innermostPhysical++;
   const regs = registersOf(g, threadRegs, signalContexts);
+  let evaluatedFrames = 0;
   for (let depth = 0; depth < frames.length; depth++) {
     const f = frames[depth]!;
     const fp = plan.functions.get(matchName(f.function));
     if (!fp) continue;
+    const before = prior?.find((p) => p.depth === depth);
+    if (before && before.values.length === fp.captures.length) {
+      out.push(before);
+      continue;
+    }
     const innermost = depth <= innermostPhysical;
     const frame: FrameContext = {
       ctx,
@@ -50,15 +81,40 @@ export function captureFrames(
       cfa: f.cfa,
       ...(innermost && regs ? { registers: dwarfRegisters(regs) } : {}),
     };
-    const values: CapturedValue[] = fp.captures.map((c) => {
+    const values: CapturedValue[] = before ? [...before.values] : [];
+    let cut = false;
+    for (let i = values.length; i < fp.captures.length; i++) {
+      if (
+        budget &&
+        budget.evaluated > 0 &&
+        budget.deadline !== undefined &&
+        performance.now() >= budget.deadline
+      ) {
+        cut = true;
+        break;
+      }
+      const c = fp.captures[i]!;
       const r = evaluate(c.plan, frame);
-      return r.ok
-        ? { column: c.column, expr: c.expr, value: r.value }
-        : { column: c.column, expr: c.expr, value: null, error: r.error };
+      if (budget) budget.evaluated++;
+      values.push(
+        r.ok
+          ? { column: c.column, expr: c.expr, value: r.value }
+          : { column: c.column, expr: c.expr, value: null, error: r.error },
+      );
+    }
+    const touched = values.length > (before?.values.length ?? 0);
+    if (touched) evaluatedFrames++;
+    const late = (touched && pass.afterPause) || before?.afterPause;
+    out.push({
+      depth,
+      function: f.function,
+      table: fp.spec.table,
+      values,
+      ...(late ? { afterPause: true } : {}),
     });
-    out.push({ depth, function: f.function, table: fp.spec.table, values });
+    if (cut) return { frames: out, complete: false, evaluatedFrames };
   }
-  return out;
+  return { frames: out, complete: true, evaluatedFrames };
 }
 
 /**
@@ -102,24 +158,50 @@ export function captureValues(
   const mem = memoryOf(capture, candidates, reader);
   const some: GoroutineCapture = { ...capture, memory: mem };
   const ctx = makeValueContext(plan.bin, new PauseMemory(mem, reader), plan.bias, plan.limits);
+  const budget: FrameBudget = { deadline: opts.deadline, evaluated: 0 };
   let frames = 0;
   for (let k = 0; k < indices.length; k += VALUES_CHUNK) {
-    if (k > 0 && opts.deadline !== undefined && performance.now() > opts.deadline) {
-      const pending = new Uint8Array(capture.gs.length);
-      for (let j = k; j < indices.length; j++) pending[indices[j]!] = 1;
-      return { captures, pending, frames };
-    }
+    if (k > 0 && opts.deadline !== undefined && performance.now() >= opts.deadline)
+      return { captures, pending: pendingFrom(capture, indices, k, captures), frames };
     const chunk = decodeGoroutines(plan.bin, some, {
       maxFrames,
       indices: indices.slice(k, k + VALUES_CHUNK),
     });
     for (const g of chunk.goroutines) {
-      const fc = captureFrames(plan, ctx, g, regs, capture.signalContexts);
-      frames += fc.length;
-      captures.set(g.address, opts.afterPause ? fc.map((f) => ({ ...f, afterPause: true })) : fc);
+      const r = captureFrames(plan, ctx, g, regs, capture.signalContexts, {
+        budget,
+        prior: opts.prior?.get(g.address),
+        afterPause: opts.afterPause,
+      });
+      frames += opts.afterPause ? r.evaluatedFrames : r.frames.length;
+      captures.set(g.address, r.frames);
+      if (!r.complete) {
+        const pending = pendingFrom(capture, indices, k, captures);
+        pending[indexOf(capture, indices, k, g.address)] = 1;
+        return { captures, pending, frames };
+      }
     }
   }
   return { captures, pending: undefined, frames };
+}
+
+/** The goroutines of indices[k..] whose values were not all read (a mask over capture.gs). */
+function pendingFrom(
+  capture: GoroutineCapture,
+  indices: readonly number[],
+  k: number,
+  done: ReadonlyMap<Address, FrameCapture[]>,
+): Uint8Array {
+  const pending = new Uint8Array(capture.gs.length);
+  for (let j = k; j < indices.length; j++)
+    if (!done.has(addr(capture.gs[indices[j]!]!))) pending[indices[j]!] = 1;
+  return pending;
+}
+
+/** The index in capture.gs of the goroutine at `g` among indices[k..]. */
+function indexOf(capture: GoroutineCapture, indices: readonly number[], k: number, g: Address): number {
+  for (let j = k; j < indices.length; j++) if (capture.gs[indices[j]!] === g) return indices[j]!;
+  return indices[k]!;
 }
 
 /** Goroutines unwound and evaluated between two looks at the deadline. */
@@ -129,10 +211,15 @@ const VALUES_CHUNK = 16;
 export interface ValuesOptions {
   /** Evaluate only these goroutines (a mask over capture.gs); default: those whose stacks may hold a spec'd frame. */
   readonly only?: Uint8Array;
-  /** performance.now() past which no new goroutine is started; the rest are returned as pending. */
+  /**
+   * performance.now() past which no new expression is started; the goroutines not read to the
+   * end are returned as pending (the first expression of the call is always evaluated).
+   */
   readonly deadline?: number;
   /** Mark the frames as read after the pause (from the running process). */
   readonly afterPause?: boolean;
+  /** What the pause read of the pending goroutines (a frame the budget cut holds its first values): kept, the rest read. */
+  readonly prior?: ReadonlyMap<Address, readonly FrameCapture[]>;
 }
 
 /** What captureValues read, and what it left for later. */
@@ -140,6 +227,6 @@ export interface ValuesResult {
   readonly captures: Map<Address, FrameCapture[]>;
   /** Goroutines left when the deadline passed (a mask over capture.gs), if any. */
   readonly pending: Uint8Array | undefined;
-  /** Frames captured. */
+  /** Frames captured (with `afterPause`: frames given values by this call). */
   readonly frames: number;
 }

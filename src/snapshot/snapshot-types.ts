@@ -4,6 +4,23 @@
  */
 import type { Goroutine } from '../goruntime/goroutines/index.js';
 import type { GoValue } from '../goruntime/values/index.js';
+import type { SpecPosition } from '../spec/spec-types.js';
+
+/**
+ * A spec entry this binary cannot capture, and why. It costs only that entry: every other
+ * entry and every stack of the process is still captured.
+ */
+export interface CaptureError {
+  readonly function: string;
+  readonly table: string;
+  /** The capture's column and expression (absent when the function itself could not be looked up). */
+  readonly column?: string;
+  readonly expr?: string;
+  /** Where in the spec file (1-based): the problem's own column when the expression is on one line. */
+  readonly at?: SpecPosition;
+  /** Why, without the position (e.g. `srv has no field Nmae; fields: Name, …`). */
+  readonly message: string;
+}
 
 /** One captured expression on one frame. `value` is null when it could not be read, with why. */
 export interface CapturedValue {
@@ -23,8 +40,10 @@ export interface FrameCapture {
   readonly table: string;
   readonly values: readonly CapturedValue[];
   /**
-   * The values were read after the process resumed (the pause's budget for values was spent):
-   * the stack is the paused one, but what the expressions reached may have changed since.
+   * The values were read after the process resumed (the pause's budget for values was spent
+   * before this frame, or while reading it: then its first values are from the pause and the
+   * rest from after): the stack is the paused one, but what the expressions reached may have
+   * changed since.
    */
   readonly afterPause?: boolean;
 }
@@ -69,6 +88,8 @@ export interface ProcessSnapshot {
   readonly truncated: boolean;
   /** Spec functions this binary does not have (the spec may serve other programs too). */
   readonly specFunctionsAbsent: readonly string[];
+  /** Spec entries that do not fit this binary (not captured; everything else was). */
+  readonly captureErrors?: readonly CaptureError[];
   /** Frames whose values were read after the pause, its budget for values spent (see FrameCapture.afterPause). */
   readonly valuesAfterPause?: number;
 }

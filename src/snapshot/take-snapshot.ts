@@ -17,7 +17,7 @@ import { executableImage } from '../proc/maps.js';
 import type { PauseOptions } from '../proc/pause.js';
 import { processExists } from '../proc/process-info.js';
 import { VmReader } from '../proc/vm-reader.js';
-import { EMPTY_SPEC, type Spec } from '../spec/spec-types.js';
+import { type EffectiveSpec, STACKS_ONLY } from '../spec/effective-spec.js';
 import { binaryFor } from './binary-cache.js';
 import { type CapturePlan, prepareCapture } from './capture-plan.js';
 import { captureValues } from './capture-values.js';
@@ -26,7 +26,8 @@ import type { FrameCapture, ProcessSnapshot, SnapshotGoroutine } from './snapsho
 
 /** How to take a snapshot. */
 export interface SnapshotOptions {
-  readonly spec?: Spec;
+  /** The spec in effect (spec/effective-spec.ts); default: stacks only. */
+  readonly spec?: EffectiveSpec;
   /** Read while the process runs (no ptrace): nothing stops, but stacks may be inconsistent. */
   readonly noPause?: boolean;
   readonly pause?: PauseOptions;
@@ -50,7 +51,7 @@ export interface SnapshotOptions {
 }
 
 /** Prepares a capture of `pid`: reads its executable, loads the binary (cached), compiles the spec. */
-export function prepareProcess(pid: number, spec: Spec = EMPTY_SPEC): PreparedProcess {
+export function prepareProcess(pid: number, spec: EffectiveSpec = STACKS_ONLY): PreparedProcess {
   if (!processExists(pid))
     throw new PeriscopeError('not-found', `process ${pid} does not exist (it may have exited)`);
   const image = executableImage(pid);
@@ -88,7 +89,15 @@ function describe(
   decoded: GoroutineSnapshot,
 ): Pick<
   ProcessSnapshot,
-  'pid' | 'executable' | 'buildId' | 'goVersion' | 'takenAt' | 'allglen' | 'truncated' | 'specFunctionsAbsent'
+  | 'pid'
+  | 'executable'
+  | 'buildId'
+  | 'goVersion'
+  | 'takenAt'
+  | 'allglen'
+  | 'truncated'
+  | 'specFunctionsAbsent'
+  | 'captureErrors'
 > {
   return {
     pid,
@@ -99,6 +108,7 @@ function describe(
     allglen: decoded.stats.allglen,
     truncated: decoded.truncated,
     specFunctionsAbsent: plan.functionsAbsent,
+    captureErrors: plan.captureErrors,
   };
 }
 
@@ -152,6 +162,7 @@ function withPendingValues(
     const r = captureValues(copied.plan, copied.capture, live, new Map(), opts.maxFrames, {
       only: copied.pendingValues,
       afterPause: true,
+      prior: copied.captures,
     });
     for (const [a, fc] of r.captures) captures.set(a, fc);
     return { captures, late: r.frames };

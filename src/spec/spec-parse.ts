@@ -24,14 +24,27 @@ export interface SpecIssue {
   readonly message: string;
 }
 
-/** A spec that does not validate: every issue found, not just the first. */
+/** `FILE:LINE:COLUMN: message`: one issue of a spec, naming the file the user gave. */
+export function issueText(source: string, issue: SpecIssue): string {
+  return `${source}:${issue.line}:${issue.column}: ${issue.message}`;
+}
+
+/**
+ * A spec that does not validate: every issue found, not just the first. The message is the
+ * first issue and a count; with a `headline`, the headline and then every issue, one a line.
+ */
 export class SpecError extends PeriscopeError {
   readonly issues: readonly SpecIssue[];
-  constructor(source: string, issues: readonly SpecIssue[]) {
+  constructor(source: string, issues: readonly SpecIssue[], headline?: string) {
     const first = issues[0]!;
     const more =
       issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';
-    super('bad-spec', `${source}:${first.line}:${first.column}: ${first.message}${more}`);
+    super(
+      'bad-spec',
+      headline === undefined
+        ? `${issueText(source, first)}${more}`
+        : [headline, ...issues.map((i) => `  ${issueText(source, i)}`)].join('\n'),
+    );
     this.issues = issues;
   }
 }
@@ -49,11 +62,25 @@ export function defaultTableName(fn: string): string {
 
 class Ctx {
   readonly issues: SpecIssue[] = [];
-  constructor(private readonly lines: LineCounter) {}
+  constructor(
+    private readonly lines: LineCounter,
+    private readonly text: string,
+  ) {}
   pos(node: Node | null | undefined): SpecPosition {
     const off = node?.range?.[0] ?? 0;
     const p = this.lines.linePos(off);
     return { line: p.line, column: p.col };
+  }
+  /** Where `value` starts in the text of `node`, if it is written there as it is, on one line. */
+  verbatimAt(node: Node, value: string): SpecPosition | undefined {
+    const off = node.range?.[0];
+    if (off === undefined || value.includes('\n')) return undefined;
+    for (const start of [off, off + 1])
+      if (this.text.startsWith(value, start)) {
+        const p = this.lines.linePos(start);
+        return { line: p.line, column: p.col };
+      }
+    return undefined;
   }
   fail(node: Node | null | undefined, message: string): void {
     this.issues.push({ ...this.pos(node), message });
@@ -121,7 +148,8 @@ function parseFunction(ctx: Ctx, m: YAMLMap, tables: Map<string, SpecPosition>):
         ctx.fail(v ?? (pair.key as Node), `capture "${col}" needs a Go expression as a string`);
         continue;
       }
-      capture.push({ column: col, expr: v.value, at: ctx.pos(v) });
+      const exprAt = ctx.verbatimAt(v, v.value);
+      capture.push({ column: col, expr: v.value, at: ctx.pos(v), ...(exprAt ? { exprAt } : {}) });
     }
   }
   const columns: FunctionSpec['columns'][number][] = [];
@@ -245,7 +273,7 @@ function parseLimits(ctx: Ctx, root: YAMLMap): ValueLimits {
 export function parseSpec(text: string, source = 'spec'): Spec {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  const ctx = new Ctx(lines);
+  const ctx = new Ctx(lines, text);
   for (const e of doc.errors) {
     const p = lines.linePos(e.pos[0]);
     ctx.issues.push({ line: p.line, column: p.col, message: e.message.split('\n')[0]! });
@@ -253,7 +281,15 @@ export function parseSpec(text: string, source = 'spec'): Spec {
   if (ctx.issues.length > 0) throw new SpecError(source, ctx.issues);
   const root = doc.contents;
   if (root === null || (isScalar(root) && root.value === null))
-    return { version: 1, programs: [], functions: [], derived: [], links: [], limits: DEFAULT_LIMITS };
+    return {
+      version: 1,
+      source,
+      programs: [],
+      functions: [],
+      derived: [],
+      links: [],
+      limits: DEFAULT_LIMITS,
+    };
   if (!isMap(root))
     throw new SpecError(source, [
       {
@@ -268,6 +304,7 @@ export function parseSpec(text: string, source = 'spec'): Spec {
   const keep = <T>(x: T | undefined): x is T => x !== undefined;
   const spec: Spec = {
     version: 1,
+    source,
     programs: seqOf(ctx, root, 'programs')
       .map((m) => parseProgram(ctx, m))
       .filter(keep),

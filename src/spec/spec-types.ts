@@ -13,7 +13,14 @@ export interface SpecPosition {
 export interface CaptureSpec {
   readonly column: string;
   readonly expr: string;
+  /** Where the value starts (its opening quote, if quoted). */
   readonly at?: SpecPosition;
+  /**
+   * Where the expression's first character is, when the expression's columns are the file's
+   * columns on that line (a plain or quoted scalar without escapes on one line), so that a
+   * problem at column N of the expression is at `exprAt.column + N - 1` of the file.
+   */
+  readonly exprAt?: SpecPosition;
 }
 
 /** What to capture on the frames of one function, and the table it fills. */
@@ -65,6 +72,8 @@ export interface ValueLimits {
 /** The whole spec document. */
 export interface Spec {
   readonly version: 1;
+  /** The name errors give the document: the file the user gave (e.g. `starter.yaml`). */
+  readonly source?: string;
   readonly programs: readonly ProgramSpec[];
   readonly functions: readonly FunctionSpec[];
   readonly derived: readonly DerivedTableSpec[];

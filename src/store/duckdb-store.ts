@@ -8,8 +8,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { PeriscopeError } from '../common/errors.js';
-import { withDefaultSpec } from '../spec/default-spec.js';
-import { parseSpec, SpecError } from '../spec/spec-parse.js';
+import { effectiveSpecOfText } from '../spec/effective-spec.js';
+import { issueText, SpecError } from '../spec/spec-parse.js';
 import { DB_FILE } from './data-dir.js';
 import { exportSnapshot, importSnapshot } from './export-import.js';
 import { writeSnapshot } from './ingest.js';
@@ -22,11 +22,14 @@ import type {
   ImportResult,
   QueryResult,
   QueryScope,
+  SetSpecOptions,
   SetSpecResult,
   SnapshotInfo,
   SnapshotInput,
+  SpecSqlProblem,
   SpecVersion,
   Store,
+  StoredBinary,
 } from './store.js';
 
 /** How to open a store. */
@@ -207,26 +210,62 @@ export class DuckDBStore implements Store {
     return readVersions(this.conn);
   }
 
-  /** Validates (YAML, names, derived-table cycles) and records a new spec version. */
-  async setSpec(yaml: string, author: string, source: string): Promise<SetSpecResult> {
-    this.writable('setting the spec');
-    const spec = withDefaultSpec(parseSpec(yaml, source));
+  /** Builds the spec's tables over every stored snapshot on a throw-away connection; returns what does not build. */
+  async checkSpec(yaml: string, source: string): Promise<SpecSqlProblem[]> {
+    const spec = effectiveSpecOfText(yaml, source);
     const conn = await this.instance.connect();
-    let warnings: string[];
     try {
-      const built = await createQueryViews(conn, spec, { all: true });
-      const fatal = built.problems.filter((p) => /cycle|built-in|key column/.test(p.message));
-      if (fatal.length > 0)
-        throw new SpecError(
-          source,
-          fatal.map((p) => ({ line: p.at?.line ?? 1, column: p.at?.column ?? 1, message: p.message })),
-        );
-      warnings = built.problems.map((p) => `${source}:${p.at?.line ?? 1}:${p.at?.column ?? 1}: ${p.message}`);
+      const built = await createQueryViews(conn, spec, { all: true }, { check: true });
+      const issues = built.problems.map((p) => ({
+        line: p.at?.line ?? 1,
+        column: p.at?.column ?? 1,
+        message: p.message,
+      }));
+      const fatal = issues.filter((p) => /cycle|built-in|key column/.test(p.message));
+      if (fatal.length > 0) throw new SpecError(source, fatal);
+      return issues;
     } finally {
       conn.closeSync();
     }
+  }
+
+  /**
+   * Validates (YAML, names, derived-table cycles, the SQL of derived tables and links over the
+   * stored data) and records a new spec version; SQL that does not build refuses the spec
+   * unless `force` (then each problem is a warning and that table is left out of queries).
+   */
+  async setSpec(
+    yaml: string,
+    author: string,
+    source: string,
+    opts: SetSpecOptions = {},
+  ): Promise<SetSpecResult> {
+    this.writable('setting the spec');
+    const problems = await this.checkSpec(yaml, source);
+    const current = (await readVersions(this.conn, 'current'))[0];
+    if (problems.length > 0 && opts.force !== true && current?.yaml !== yaml)
+      throw new SpecError(
+        source,
+        problems,
+        `${source} was not stored: ${problems.length === 1 ? 'a derived table or link does' : `${problems.length} derived tables or links do`} not build over the stored tables (fix the spec, or store it anyway with --force):`,
+      );
     const { version, changed } = await addVersion(this.conn, yaml, author);
-    return { version, changed, warnings };
+    return { version, changed, warnings: problems.map((p) => issueText(source, p)) };
+  }
+
+  /** The distinct binaries of stored snapshots (processes that were captured), newest first. */
+  async storedBinaries(): Promise<StoredBinary[]> {
+    const r = await this.conn.runAndReadAll(
+      'SELECT build_id, executable, any_value(go_version), list(DISTINCT hostname ORDER BY hostname), max(snapshot_id) AS last ' +
+        'FROM raw.processes WHERE error IS NULL AND executable IS NOT NULL GROUP BY build_id, executable ORDER BY last DESC, executable',
+    );
+    return r.getRowsJS().map(([buildId, executable, goVersion, hosts, last]) => ({
+      ...(buildId ? { buildId: String(buildId) } : {}),
+      executable: String(executable),
+      ...(goVersion ? { goVersion: String(goVersion) } : {}),
+      hostnames: ((hosts as unknown[] | null) ?? []).map(String),
+      lastSnapshot: Number(last),
+    }));
   }
 
   /** Writes one snapshot as a DuckDB file or a directory of Parquet files; returns what was left out. */

@@ -9,9 +9,9 @@ import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { PeriscopeError } from '../common/errors.js';
-import type { Spec } from '../spec/spec-types.js';
+import type { EffectiveSpec } from '../spec/effective-spec.js';
 import { createQueryViews } from './query-views.js';
-import { recordValueTypes, SCHEMA_VERSION, SNAPSHOT_TABLES } from './schema.js';
+import { LATER_SNAPSHOT_TABLES, recordValueTypes, SCHEMA_VERSION, SNAPSHOT_TABLES } from './schema.js';
 import { ident, literal } from './sql-text.js';
 import type { ExportFormat, ImportResult } from './store.js';
 
@@ -40,7 +40,7 @@ function exportSources(id: number): [string, string][] {
 /** Writes snapshot `id` to `out` (a new DuckDB file, or a new directory of Parquet files). */
 export async function exportSnapshot(
   conn: DuckDBConnection,
-  spec: Spec,
+  spec: EffectiveSpec,
   id: number,
   format: ExportFormat,
   out: string,
@@ -74,6 +74,16 @@ export async function exportSnapshot(
 
 function source(path: string, dir: boolean, table: string): string {
   return dir ? `read_parquet(${literal(join(path, `${table}.parquet`))})` : `imp.main.${table}`;
+}
+
+/** Whether an export holds a table (one written before the table existed does not). */
+async function hasTable(conn: DuckDBConnection, path: string, dir: boolean, table: string): Promise<boolean> {
+  if (dir) return existsSync(join(path, `${table}.parquet`));
+  const n = await one(
+    conn,
+    `SELECT count(*) FROM duckdb_tables() WHERE database_name = 'imp' AND table_name = ${literal(table)}`,
+  );
+  return Number(n) > 0;
 }
 
 async function one(conn: DuckDBConnection, sql: string): Promise<unknown> {
@@ -138,6 +148,7 @@ async function importRows(conn: DuckDBConnection, path: string, dir: boolean): P
       `WHERE s.version = src.spec_version)`;
   }
   for (const [t] of SNAPSHOT_TABLES) {
+    if (LATER_SNAPSHOT_TABLES.has(t) && !(await hasTable(conn, path, dir, t))) continue;
     const replace =
       t === 'snapshots' ? `${id} AS snapshot_id, ${specVersionSql} AS spec_version` : `${id} AS snapshot_id`;
     await conn.run(

@@ -49,12 +49,23 @@ export function typeKey(fn: string, expr: string): string {
   return `${fn}\u0000${expr}`;
 }
 
-/** The SELECT of a function table over the (scoped) `frames` and `captured` views. */
-export function functionTableSql(f: FunctionSpec, types: ReadonlyMap<string, ValueType>): string {
+/**
+ * The SELECT of a function table over the (scoped) `frames` and `captured` views. A capture
+ * with no stored value yet has no known type: JSON for queries; `untyped` (a check of a new
+ * spec) makes it an untyped NULL, which binds wherever a value of the right type would, so
+ * SQL over it is judged by what does not depend on the values (names, functions, tables).
+ */
+export function functionTableSql(
+  f: FunctionSpec,
+  types: ReadonlyMap<string, ValueType>,
+  unknown: 'JSON' | 'untyped' = 'JSON',
+): string {
   const fn = literal(f.function);
   const caps = f.capture.map((c) => {
+    const t = types.get(typeKey(f.function, c.expr));
+    if (t === undefined && unknown === 'untyped') return `NULL AS ${ident(c.column)}`;
     const v = `any_value(value) FILTER (WHERE expr = ${literal(c.expr)})`;
-    return `${typed(v, types.get(typeKey(f.function, c.expr)) ?? 'JSON')} AS ${ident(c.column)}`;
+    return `${typed(v, t ?? 'JSON')} AS ${ident(c.column)}`;
   });
   const keys = FUNCTION_TABLE_KEYS.join(', ');
   const cap =

@@ -8,7 +8,16 @@ import { basename } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { ProcessSnapshot, SnapshotGoroutine } from '../snapshot/snapshot-types.js';
 import { type CellInput, TableWriter } from './bulk-append.js';
-import { CAPTURED, FRAMES, GOROUTINES, PROCESSES, recordValueTypes, SNAPSHOTS, STACKS } from './schema.js';
+import {
+  CAPTURE_ERRORS,
+  CAPTURED,
+  FRAMES,
+  GOROUTINES,
+  PROCESSES,
+  recordValueTypes,
+  SNAPSHOTS,
+  STACKS,
+} from './schema.js';
 import type { SnapshotInput } from './store.js';
 
 /** The process id of a process in a snapshot: "hostname:pid". */
@@ -68,6 +77,7 @@ export interface SnapshotRows {
   readonly goroutines: TableWriter;
   readonly frames: TableWriter;
   readonly captured: TableWriter;
+  readonly captureErrors: TableWriter;
   /** New candidate stacks (deduplicated within this snapshot; the store skips known ones). */
   readonly stacks: TableWriter;
   readonly snapshotId: number;
@@ -138,6 +148,21 @@ export function capturedCells(sid: number, pid: string, g: SnapshotGoroutine): C
   return out;
 }
 
+/** The `capture_errors` rows of one process, in column order. */
+export function captureErrorCells(sid: number, pid: string, s: ProcessSnapshot): CellInput[][] {
+  return (s.captureErrors ?? []).map((e) => [
+    sid,
+    pid,
+    e.function,
+    e.table,
+    e.column ?? null,
+    e.expr ?? null,
+    e.at?.line ?? null,
+    e.at?.column ?? null,
+    e.message,
+  ]);
+}
+
 /** The `processes` row of a captured process, in column order. */
 export function processCells(
   sid: number,
@@ -188,6 +213,7 @@ export function snapshotWriters(sid: number): SnapshotRows {
     goroutines: new TableWriter('goroutines', GOROUTINES),
     frames: new TableWriter('frames', FRAMES),
     captured: new TableWriter('captured', CAPTURED),
+    captureErrors: new TableWriter('capture_errors', CAPTURE_ERRORS),
     stacks: new TableWriter('new_stacks', STACKS),
     snapshotId: sid,
   };
@@ -202,6 +228,7 @@ export function fillSnapshotRows(rows: SnapshotRows, input: SnapshotInput, specV
     const s = p.snapshot;
     const pid = processId(p.hostname, s.pid);
     rows.processes.add(...processCells(sid, p.hostname, p.program, s));
+    for (const row of captureErrorCells(sid, pid, s)) rows.captureErrors.add(...row);
     const stackIds = new StackIds();
     for (const g of s.goroutines) {
       const { id, first } = stackIds.of(g);
@@ -254,7 +281,14 @@ export async function writeSnapshot(
   const rows = snapshotWriters(sid);
   // Stacks go through a temp table so that known ones are skipped in one anti-join.
   await conn.run('CREATE OR REPLACE TEMP TABLE new_stacks AS SELECT * FROM raw.stacks LIMIT 0');
-  const raw = [rows.snapshots, rows.processes, rows.goroutines, rows.frames, rows.captured];
+  const raw = [
+    rows.snapshots,
+    rows.processes,
+    rows.goroutines,
+    rows.frames,
+    rows.captured,
+    rows.captureErrors,
+  ];
   for (const w of raw) await w.open(conn, 'raw');
   await rows.stacks.open(conn, 'main', 'temp');
   fillSnapshotRows(rows, input, specVersion);

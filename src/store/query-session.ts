@@ -4,7 +4,7 @@
  * server or a benchmark keeps one open for many.
  */
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import type { Spec } from '../spec/spec-types.js';
+import type { EffectiveSpec } from '../spec/effective-spec.js';
 import { linksOfGoroutine } from './links-query.js';
 import { createQueryViews } from './query-views.js';
 import { prepareReadOnly, sqlError } from './read-only-sql.js';
@@ -20,7 +20,11 @@ export class DuckDBQuerySession implements QuerySession {
   ) {}
 
   /** Connects and builds the views of `spec` over `scope`. */
-  static async open(instance: DuckDBInstance, spec: Spec, scope: QueryScope): Promise<DuckDBQuerySession> {
+  static async open(
+    instance: DuckDBInstance,
+    spec: EffectiveSpec,
+    scope: QueryScope,
+  ): Promise<DuckDBQuerySession> {
     const conn = await instance.connect();
     try {
       const built = await createQueryViews(conn, spec, scope);

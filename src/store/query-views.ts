@@ -6,6 +6,7 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { PeriscopeError } from '../common/errors.js';
+import type { EffectiveSpec } from '../spec/effective-spec.js';
 import type { Spec, SpecPosition } from '../spec/spec-types.js';
 import { orderDerived } from './derived-order.js';
 import {
@@ -96,11 +97,21 @@ function nameProblems(spec: Spec): ViewProblem[] {
   return out;
 }
 
+/** Options of createQueryViews. */
+export interface ViewOptions {
+  /**
+   * Building to check a new spec: captures with no stored value yet are untyped (see
+   * functionTableSql), so only what the data cannot change is a problem.
+   */
+  readonly check?: boolean;
+}
+
 /** Creates every view a query sees on `conn`; problems with spec parts are returned, not thrown. */
 export async function createQueryViews(
   conn: DuckDBConnection,
-  spec: Spec,
+  spec: EffectiveSpec,
   scope: QueryScope,
+  opts: ViewOptions = {},
 ): Promise<ViewBuild> {
   const snapshotIds = await scopeIds(conn, scope);
   const all = 'all' in scope;
@@ -120,7 +131,8 @@ export async function createQueryViews(
   const types = await valueTypes(conn, spec);
   for (const f of spec.functions) {
     try {
-      await conn.run(`CREATE OR REPLACE TEMP VIEW ${ident(f.table)} AS ${functionTableSql(f, types)}`);
+      const sql = functionTableSql(f, types, opts.check ? 'untyped' : 'JSON');
+      await conn.run(`CREATE OR REPLACE TEMP VIEW ${ident(f.table)} AS ${sql}`);
     } catch (e) {
       problems.push({ message: `function table "${f.table}": ${firstLine(e)}`, at: f.at });
     }

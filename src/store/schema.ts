@@ -119,6 +119,19 @@ export const CAPTURED: ColumnList = [
   ['after_pause', 'bool'],
 ];
 
+/** Columns of `capture_errors`: spec entries a process's binary could not capture, and why. */
+export const CAPTURE_ERRORS: ColumnList = [
+  ['snapshot_id', 'bigint'],
+  ['process_id', 'text'],
+  ['function', 'text'],
+  ['table_name', 'text'],
+  ['column', 'text'],
+  ['expr', 'text'],
+  ['spec_line', 'int'],
+  ['spec_column', 'int'],
+  ['error', 'text'],
+];
+
 /** Columns of `spec_versions`. */
 export const SPEC_VERSIONS: ColumnList = [
   ['version', 'int'],
@@ -135,7 +148,11 @@ export const SNAPSHOT_TABLES: readonly (readonly [string, ColumnList])[] = [
   ['goroutines', GOROUTINES],
   ['frames', FRAMES],
   ['captured', CAPTURED],
+  ['capture_errors', CAPTURE_ERRORS],
 ];
+
+/** Per-snapshot tables added after the first exports were written: an export may lack them. */
+export const LATER_SNAPSHOT_TABLES: ReadonlySet<string> = new Set(['capture_errors']);
 
 /** Every built-in table name (spec tables may not take these names). */
 export const BUILTIN_TABLES = [
@@ -145,6 +162,7 @@ export const BUILTIN_TABLES = [
   'frames',
   'stacks',
   'captured',
+  'capture_errors',
   'spec_versions',
   'links',
 ] as const;

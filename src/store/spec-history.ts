@@ -3,9 +3,7 @@
  * and a unified diff against the one before. The newest version is the current spec.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { withDefaultSpec } from '../spec/default-spec.js';
-import { parseSpec } from '../spec/spec-parse.js';
-import { EMPTY_SPEC, type Spec } from '../spec/spec-types.js';
+import { type EffectiveSpec, effectiveSpecOfText } from '../spec/effective-spec.js';
 import { TableWriter } from './bulk-append.js';
 import { SPEC_VERSIONS } from './schema.js';
 import type { SpecVersion } from './store.js';
@@ -38,14 +36,13 @@ export async function readVersions(
   return r.getRowObjectsJson().map((row) => toVersion(row));
 }
 
-/**
- * The spec whose tables queries see: the current version (or the empty spec when none was
- * set) with the built-in entries of the default spec added (docs/links.md: the user's win).
- */
-export async function currentSpec(conn: DuckDBConnection): Promise<{ spec: Spec; version?: SpecVersion }> {
+/** The spec whose tables queries see: the current version (none set: the built-in entries alone) in effect. */
+export async function currentSpec(
+  conn: DuckDBConnection,
+): Promise<{ spec: EffectiveSpec; version?: SpecVersion }> {
   const [v] = await readVersions(conn, 'current');
-  if (!v) return { spec: withDefaultSpec(EMPTY_SPEC) };
-  return { spec: withDefaultSpec(parseSpec(v.yaml, `spec version ${v.version}`)), version: v };
+  if (!v) return { spec: effectiveSpecOfText('', 'no spec') };
+  return { spec: effectiveSpecOfText(v.yaml, `spec version ${v.version}`), version: v };
 }
 
 /** Appends a version (the caller has validated it); returns its number, or the current one if unchanged. */

@@ -102,8 +102,35 @@ export interface SetSpecResult {
   readonly version: number;
   /** False when the text was the current version already. */
   readonly changed: boolean;
-  /** Derived tables or links that could not be built over the stored data (not fatal). */
+  /**
+   * Derived tables or links that could not be built over the stored data, as
+   * `FILE:LINE:COLUMN: why`: stored anyway because forced (or unchanged).
+   */
   readonly warnings: readonly string[];
+}
+
+/** Options of `setSpec`. */
+export interface SetSpecOptions {
+  /** Store it even though derived tables or links do not build (they are left out of queries). */
+  readonly force?: boolean;
+}
+
+/** A problem of a spec's SQL against the stored tables, at its place in the spec file. */
+export interface SpecSqlProblem {
+  readonly line: number;
+  readonly column: number;
+  readonly message: string;
+}
+
+/** A binary that stored snapshots were taken of (the server checks a new spec against it too). */
+export interface StoredBinary {
+  readonly buildId?: string;
+  readonly executable: string;
+  readonly goVersion?: string;
+  /** Hosts its processes ran on. */
+  readonly hostnames: readonly string[];
+  /** The newest snapshot that holds it. */
+  readonly lastSnapshot: number;
 }
 
 /** A storage backend for snapshots, the spec history and SQL over them. */
@@ -126,8 +153,19 @@ export interface Store {
   specVersion(version: number): Promise<SpecVersion | undefined>;
   /** Every spec version, oldest first. */
   specLog(): Promise<SpecVersion[]>;
-  /** Validates and records a new spec version (if the text changed). */
-  setSpec(yaml: string, author: string, source: string): Promise<SetSpecResult>;
+  /**
+   * Validates and records a new spec version (if the text changed); refuses (SpecError) a spec
+   * whose derived tables or links do not build over the stored data, unless forced.
+   */
+  setSpec(yaml: string, author: string, source: string, opts?: SetSpecOptions): Promise<SetSpecResult>;
+  /**
+   * Builds a spec's tables over every stored snapshot on a throw-away connection and returns
+   * the derived tables and links that do not build; throws SpecError for a spec that cannot be
+   * stored at all (syntax, names, cycles). Stores nothing.
+   */
+  checkSpec(yaml: string, source: string): Promise<SpecSqlProblem[]>;
+  /** The distinct binaries of stored snapshots (processes that were captured). */
+  storedBinaries(): Promise<StoredBinary[]>;
   /** Writes one snapshot as a standalone DuckDB file or a directory of Parquet files. */
   exportSnapshot(snapshotId: number, format: ExportFormat, out: string): Promise<void>;
   /** Reads a snapshot written by exportSnapshot. */

@@ -137,6 +137,8 @@ test('errors per process: exited between prepare and capture, stripped binary, u
       [keys[1]!]: 'BINARY_STRIPPED',
       'test-node:1:1': 'PROCESS_MISSING',
     });
+    // Every failure counts, those of the prepare too.
+    await a.waitLog(/request e1: captured 0 processes, 3 errors/, 5000);
 
     server.send({ type: 'prepare', requestId: 'e2', keys: [keys[1]], specVersion: 99 });
     const mismatch = await server.waitFor('prepared', (m) => m.requestId === 'e2', 5000);
@@ -148,10 +150,10 @@ test('errors per process: exited between prepare and capture, stripped binary, u
   }
 });
 
-test('a spec whose expression does not type-check: SPEC_MISMATCH naming the expression', async () => {
+test('a spec whose expression does not type-check: the process is captured, the expression recorded as a capture error', async () => {
   const bin = await buildFixture('exprs');
   const { server, a } = await setup(
-    'version: 1\nfunctions:\n  - function: main.park\n    capture:\n      a: srv.Nmae\n',
+    'version: 1\nfunctions:\n  - function: main.park\n    capture:\n      a: srv.Nmae\n      n: n\n',
   );
   let t: Target | undefined;
   try {
@@ -159,8 +161,23 @@ test('a spec whose expression does not type-check: SPEC_MISMATCH naming the expr
     const key = await keyOf(server, t);
     server.send({ type: 'prepare', requestId: 's1', keys: [key], specVersion: 3 });
     const p = await server.waitFor('prepared', (m) => m.requestId === 's1', 20_000);
-    assert.equal(p.results[0]?.error?.kind, 'SPEC_MISMATCH');
-    assert.match(p.results[0]!.error!.message, /Nmae/);
+    assert.deepEqual(p.results, [{ key }]);
+    server.send({ type: 'capture', requestId: 's1', keys: [key] });
+    const c = await server.waitFor('captured', (m) => m.requestId === 's1', 20_000);
+    assert.equal(c.error, undefined, c.error?.message);
+    const snap = capturedSnapshot(c)!;
+    assert.deepEqual(
+      snap.captureErrors?.map((e) => [e.function, e.column, e.expr, e.at]),
+      [['main.park', 'a', 'srv.Nmae', { line: 5, column: 14 }]],
+    );
+    assert.match(snap.captureErrors![0]!.message, /no field Nmae/);
+    const parked = snap.goroutines.flatMap((g) => g.captures).find((f) => f.function === 'main.park');
+    assert.deepEqual(
+      parked?.values.map((v) => [v.column, v.value]),
+      [['n', 4]],
+    );
+    // The agent's log counts it (it used to say "0 errors" while a process was dropped).
+    await a.waitLog(/request s1: captured 1 processes, 0 errors, 1 spec entries not captured/, 5000);
   } finally {
     await t?.kill();
     a.stop();

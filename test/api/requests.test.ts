@@ -59,8 +59,26 @@ test('each request body: what the builder makes, the parser accepts; what it ref
   refused(() => parseQueryRequest({ sql: 'x', snapshot: 1.5 }), /"snapshot" must be a positive integer/);
   refused(() => parseQueryRequest({ sql: 'x', format: 'xml' }), /"format" must be json or csv/);
 
-  assert.equal(parseSpecRequest(specRequestBody('functions: []\n')), 'functions: []\n');
-  refused(() => parseSpecRequest({ text: 'x' }), /needs "yaml"/);
+  assert.deepEqual(
+    parseSpecRequest({ json: specRequestBody('functions: []\n', { source: 'a.yaml', force: true }) }),
+    {
+      yaml: 'functions: []\n',
+      source: 'a.yaml',
+      force: true,
+    },
+  );
+  assert.deepEqual(parseSpecRequest({ yaml: 'x' }, new URLSearchParams('source=b.yaml&force=true')), {
+    yaml: 'x',
+    source: 'b.yaml',
+    force: true,
+  });
+  assert.equal(parseSpecRequest({ yaml: 'x' }).source, 'spec');
+  refused(() => parseSpecRequest({ json: { text: 'x' } }), /needs "yaml"/);
+  refused(
+    () => parseSpecRequest({ yaml: 'x' }, new URLSearchParams('force=yes')),
+    /\?force takes true or false/,
+  );
+  refused(() => specRequestBody('x', { source: 'a\nb' }), /"source" must be a file name/);
   assert.deepEqual(parseTokenRequest(tokenRequestBody('user', 'ann')), { role: 'user', name: 'ann' });
   refused(() => tokenRequestBody('root'), /"role" must be one of agent, user, admin/);
   refused(() => tokenRequestBody('user', 'x'.repeat(201)), /longer than 200/);

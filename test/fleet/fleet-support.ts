@@ -338,6 +338,7 @@ export interface FleetProcessResult {
   readonly startedAt?: string;
   readonly pauseNs?: number;
   readonly goroutines?: number;
+  readonly captureErrors?: number;
 }
 
 /** `periscope snapshot --server … --json` output. */

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { GoBinary } from '../../src/gobinary/go-binary.js';
 import { prepareCapture } from '../../src/snapshot/capture-plan.js';
-import { defaultSpec, isBuiltIn, withDefaultSpec } from '../../src/spec/default-spec.js';
+import { defaultSpec, isBuiltIn } from '../../src/spec/default-spec.js';
+import { effectiveSpec } from '../../src/spec/effective-spec.js';
 import { parseSpec } from '../../src/spec/spec-parse.js';
 import { EMPTY_SPEC } from '../../src/spec/spec-types.js';
 import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../support/go-fixtures.js';
@@ -50,9 +51,9 @@ test('the default spec parses, and each link pairs columns its tables capture', 
   assert.ok(!isBuiltIn('table', 'orders'));
 });
 
-test('withDefaultSpec: the user spec comes with the built-in entries; the user wins conflicts', () => {
-  assert.deepEqual(withDefaultSpec(EMPTY_SPEC).functions, defaultSpec().functions);
-  assert.equal(withDefaultSpec(EMPTY_SPEC, { defaults: false }), EMPTY_SPEC);
+test('effectiveSpec: the user spec comes with the built-in entries; the user wins conflicts', () => {
+  assert.deepEqual(effectiveSpec(EMPTY_SPEC).functions, defaultSpec().functions);
+  assert.equal(effectiveSpec(EMPTY_SPEC, { defaults: false }), EMPTY_SPEC);
   const user = parseSpec(
     `programs:
   - name: orders
@@ -74,7 +75,7 @@ limits: { maxString: 64 }
 `,
     'user.yaml',
   );
-  const merged = withDefaultSpec(user);
+  const merged = effectiveSpec(user);
   const fns = merged.functions.map((f) => `${f.function} -> ${f.table}`);
   assert.deepEqual(fns, [
     `${CLIENT_HEADERS} -> grpc_client_awaiting_headers`,
@@ -107,7 +108,7 @@ limits: { maxString: 64 }
 /** Prepares the default spec for a binary (throws if any expression does not type-check) and lists what is absent. */
 async function absentIn(path: string): Promise<string[]> {
   const bin = await GoBinary.open(path);
-  return [...prepareCapture(bin, defaultSpec(), 0).functionsAbsent];
+  return [...prepareCapture(bin, effectiveSpec(EMPTY_SPEC), 0).functionsAbsent];
 }
 
 for (const v of GRPC_VARIANTS)

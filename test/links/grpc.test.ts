@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ProcessSnapshot } from '../../src/snapshot/snapshot-types.js';
 import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
-import { defaultSpec, withDefaultSpec } from '../../src/spec/default-spec.js';
+import { effectiveSpec } from '../../src/spec/effective-spec.js';
 import { parseSpec } from '../../src/spec/spec-parse.js';
+import { EMPTY_SPEC } from '../../src/spec/spec-types.js';
 import { toolchainUnavailable } from '../support/go-fixtures.js';
 import { startTarget, type Target } from '../support/target.js';
 import { describePairs, gkey, goroutineIn, goroutinesIn, joinLinks, tableRows } from './link-join.js';
@@ -19,7 +20,7 @@ const USER_SPEC = parseSpec(
 `,
   'test spec',
 );
-const SPEC = withDefaultSpec(USER_SPEC);
+const SPEC = effectiveSpec(USER_SPEC);
 
 const UNARY = '/periscope.test.Pair/Block';
 const STREAM = '/periscope.test.Pair/Chat';
@@ -102,7 +103,7 @@ for (const v of [GRPC_VARIANTS[0]!, GRPC_VARIANTS.at(-1)!])
       const addr = /listening (\S+)/.exec(s.lines[0]!.text)![1]!;
       const c = await startTarget(client.path, ['client', addr, 'both']);
       targets.push(c);
-      const spec = defaultSpec();
+      const spec = effectiveSpec(EMPTY_SPEC);
       const [ss, sc] = [s, c].map((p) => snapshotProcess(p.pid, { spec })) as [
         ProcessSnapshot,
         ProcessSnapshot,

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ProcessSnapshot } from '../../src/snapshot/snapshot-types.js';
 import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
-import { defaultSpec } from '../../src/spec/default-spec.js';
+import { effectiveSpec } from '../../src/spec/effective-spec.js';
+import { EMPTY_SPEC } from '../../src/spec/spec-types.js';
 import { GO_TOOLCHAINS, toolchainUnavailable } from '../support/go-fixtures.js';
 import type { Target } from '../support/target.js';
 import { describePairs, gkey, goroutineIn, joinLinks } from './link-join.js';
@@ -33,7 +34,7 @@ for (const tc of GO_TOOLCHAINS) {
     const targets: Target[] = [];
     try {
       const { a, b, c } = await startChain(path, targets);
-      const spec = defaultSpec();
+      const spec = effectiveSpec(EMPTY_SPEC);
       await lockedInC(c.pid);
       const snaps = [a, b, c].map((p) => snapshotProcess(p.pid, { spec }));
       const [sa, sb, sc] = snaps as [ProcessSnapshot, ProcessSnapshot, ProcessSnapshot];

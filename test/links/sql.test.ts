@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { ProcessSnapshot } from '../../src/snapshot/snapshot-types.js';
 import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
-import { defaultSpec } from '../../src/spec/default-spec.js';
 import { DEFAULT_SPEC_YAML } from '../../src/spec/default-spec-yaml.js';
+import { effectiveSpec } from '../../src/spec/effective-spec.js';
+import { EMPTY_SPEC } from '../../src/spec/spec-types.js';
 import { DuckDBStore } from '../../src/store/duckdb-store.js';
 import type { Cell, QueryResult } from '../../src/store/store.js';
 import type { Target } from '../support/target.js';
@@ -79,7 +80,7 @@ test('SQL through the default links: A -> B -> C over HTTP and a gRPC pair, one 
     }
 
     await store.setSpec(DEFAULT_SPEC_YAML, 'test', 'the default spec');
-    const spec = defaultSpec();
+    const spec = effectiveSpec(EMPTY_SPEC);
     const named: [string, Target][] = [
       ['host-a', a],
       ['host-b', b],

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import {
   type AgentMessage,
+  type BinaryCheck,
   type CaptureMessage,
   PROTOCOL_VERSION,
   type PrepareMessage,
@@ -119,6 +120,8 @@ export class FakeAgent {
   readonly behaviour = new Map<string, CaptureBehaviour>();
   /** Per process key: an error to answer `prepare` with. */
   readonly prepareErrors = new Map<string, ProcessError>();
+  /** What to answer `check-spec` with (default: no binaries checked); undefined: no answer at all. */
+  specCheck: ((spec: string) => BinaryCheck[]) | undefined = () => [];
   private ws: WebSocket | undefined;
   private welcomeWaiters: ((m: ServerMessage) => void)[] = [];
 
@@ -173,6 +176,8 @@ export class FakeAgent {
     if (msg.type === 'welcome') for (const w of this.welcomeWaiters.splice(0)) w(msg);
     if (msg.type === 'prepare') this.prepare(msg);
     if (msg.type === 'capture') this.capture(msg);
+    if (msg.type === 'check-spec' && this.specCheck)
+      this.send({ type: 'spec-checked', requestId: msg.requestId, binaries: this.specCheck(msg.spec) });
   }
 
   private prepare(msg: PrepareMessage): void {

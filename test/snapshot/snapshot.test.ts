@@ -204,8 +204,7 @@ for (const tc of GO_TOOLCHAINS) {
   });
 }
 
-test('snapshot errors: bad pid, exited process, not a Go process, a spec that does not fit', async () => {
-  const { path } = await buildFixture('exprs');
+test('snapshot errors: bad pid, exited process, not a Go process', async () => {
   const usage = await cli('snapshot', '--pid', 'abc');
   assert.equal(usage.code, 2);
   assert.match(usage.stderr, /--pid PID/);
@@ -222,18 +221,60 @@ test('snapshot errors: bad pid, exited process, not a Go process, a spec that do
   } finally {
     sleeper.kill('SIGKILL');
   }
+});
+
+// Each problem sits at its own line and column of the file: the `N` of Nmae, the start of
+// nosuchvar, and the end of the unfinished expression (inside its quotes).
+const MISFIT = `functions:
+  - function: main.park
+    table: parked
+    capture:
+      a: srv.Nmae
+      b: nosuchvar
+      c: "srv.Name +"
+      name: srv.Name
+      count: count
+`;
+
+test('a spec entry that does not fit the binary costs only that entry: the rest is captured, the problems recorded where they are', async () => {
+  const { path } = await buildFixture('exprs');
   const target = await startTarget(path, [], {}, /^ready/);
   try {
-    const spec = join(tmp, 'bad.yaml');
-    writeFileSync(
-      spec,
-      'functions:\n  - function: main.park\n    capture:\n      a: srv.Nmae\n      b: nosuchvar\n',
+    const spec = join(tmp, 'misfit.yaml');
+    writeFileSync(spec, MISFIT);
+    const r = await cli('snapshot', '--pid', String(target.pid), '--spec', spec, '--no-store', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const s = JSON.parse(r.stdout) as ProcessSnapshot;
+    assert.ok(s.goroutines.length > 0, 'the process is in the snapshot');
+    const park = s.goroutines.flatMap((g) => g.captures).find((c) => c.function === 'main.park');
+    assert.deepEqual(
+      park?.values.map((v) => [v.column, v.value]),
+      [
+        ['name', 'alpha'],
+        ['count', 7],
+      ],
+      'the entries that fit are captured',
     );
-    const r = await cli('snapshot', '--pid', String(target.pid), '--spec', spec);
-    assert.equal(r.code, 4, 'no process captured');
-    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-    assert.match(r.stderr, /does not fit .*line 4: main\.park: a = srv\.Nmae: column \d+: .*Nmae/);
-    assert.match(r.stderr, /b = nosuchvar: .*nosuchvar/);
+    assert.deepEqual(
+      s.captureErrors?.map((e) => [e.column, e.expr, e.at?.line, e.at?.column]),
+      [
+        ['a', 'srv.Nmae', 5, 14],
+        ['b', 'nosuchvar', 6, 10],
+        ['c', 'srv.Name +', 7, 21],
+      ],
+    );
+    assert.match(s.captureErrors![0]!.message, /no field Nmae in main\.Server; its fields: .*Name/);
+
+    const text = await cli('snapshot', '--pid', String(target.pid), '--spec', spec, '--no-store');
+    assert.equal(text.code, 0, text.stderr);
+    const lines = text.stdout.split('\n');
+    const at = lines.findIndex((l) => /^3 spec problems with this binary/.test(l));
+    assert.ok(at > 0, text.stdout);
+    assert.match(lines[at + 1]!, new RegExp(`^  ${spec}:5:14: main\\.park: a = srv\\.Nmae: no field Nmae`));
+    assert.match(lines[at + 2]!, new RegExp(`^  ${spec}:6:10: main\\.park: b = nosuchvar: unknown variable`));
+    assert.match(lines[at + 3]!, new RegExp(`^  ${spec}:7:21: main\\.park: c = srv\\.Name \\+: expected`));
+    assert.doesNotMatch(text.stdout, /column \d+: column \d+:|in main\.park: /, 'nothing said twice');
+    assert.match(text.stdout, /main\.park \[frame \d+\]: name="alpha"\s+count=7/);
   } finally {
     await target.kill();
   }

@@ -8,7 +8,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startPauseTarget } from '../../bench/support/pause-target.js';
-import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
+import { pauseAndCopy } from '../../src/snapshot/paused-capture.js';
+import { finishSnapshot, prepareProcess, snapshotProcess } from '../../src/snapshot/take-snapshot.js';
+import { effectiveSpec } from '../../src/spec/effective-spec.js';
 import { parseSpec } from '../../src/spec/spec-parse.js';
 import { freshDataDir, inputOf, openStore } from '../store/store-support.js';
 
@@ -23,7 +25,7 @@ test('values past the pause budget are read after the resume and marked', async 
   const n = 200;
   const target = await startPauseTarget(n);
   try {
-    const spec = parseSpec(SPEC, 'test.yaml');
+    const spec = effectiveSpec(parseSpec(SPEC, 'test.yaml'), { defaults: false });
     // A budget that cannot run out: every value is read during the pause (no timing assumed).
     const all = snapshotProcess(target.pid, { spec, valuesBudgetMs: 60_000 });
     assert.equal(all.valuesAfterPause, undefined);
@@ -59,6 +61,50 @@ test('values past the pause budget are read after the resume and marked', async 
     } finally {
       await store.close();
     }
+  } finally {
+    await target.stop();
+  }
+});
+
+/** A spec capturing `n` expressions on main.d5's frame. */
+const manyExpressions = (n: number): string =>
+  `functions:\n  - function: main.d5\n    capture:\n${Array.from({ length: n }, (_, i) => `      c${i}: main.block\n`).join('')}`;
+
+test('the budget is looked at within a frame too: one frame with many expressions', async () => {
+  const n = 240;
+  const target = await startPauseTarget(1);
+  try {
+    const spec = effectiveSpec(parseSpec(manyExpressions(n), 'test.yaml'), { defaults: false });
+    const plan = prepareProcess(target.pid, spec);
+    // A budget of 0 ms: the pause evaluates the first expression (each pause makes progress)
+    // and looks at the budget before the second, whatever the machine's speed.
+    const copied = pauseAndCopy(target.pid, plan, { valuesBudgetMs: 0 });
+    const inPause = [...copied.captures.values()].flat().filter((c) => c.function === 'main.d5');
+    assert.equal(inPause.length, 1, 'the frame was started in the pause');
+    assert.equal(inPause[0]!.values.length, 1, 'only its first expression was evaluated in the pause');
+    assert.ok(
+      copied.pendingValues?.some((x) => x === 1),
+      'its goroutine is left for after the pause',
+    );
+    // After the resume the rest of the frame is read; the frame is marked, its first value kept.
+    const done = finishSnapshot(copied, { valuesBudgetMs: 0 });
+    const frame = done.goroutines.flatMap((g) => g.captures).find((c) => c.function === 'main.d5');
+    assert.ok(frame);
+    assert.equal(frame.values.length, n);
+    assert.equal(frame.afterPause, true);
+    assert.equal(done.valuesAfterPause, 1);
+    assert.equal(frame.values[0], inPause[0]!.values[0], 'the value read in the pause is the one reported');
+    assert.deepEqual(
+      frame.values.map((v) => v.column),
+      Array.from({ length: n }, (_, i) => `c${i}`),
+    );
+    const expected = JSON.stringify(frame.values[0]!.value);
+    for (const v of frame.values) assert.equal(JSON.stringify(v.value), expected);
+    // With a budget that cannot run out, the whole frame is read in the pause.
+    const all = snapshotProcess(target.pid, { spec, valuesBudgetMs: 60_000 });
+    const whole = all.goroutines.flatMap((g) => g.captures).find((c) => c.function === 'main.d5');
+    assert.equal(whole?.values.length, n);
+    assert.equal(whole?.afterPause, undefined);
   } finally {
     await target.stop();
   }

@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { freshDataDir, inputOf, objects, openStore, startFixture, takeSnapshot } from './store-support.js';
+import {
+  cli,
+  freshDataDir,
+  inputOf,
+  objects,
+  openStore,
+  startFixture,
+  takeSnapshot,
+} from './store-support.js';
 
 const V1 = `functions:
   - function: main.park
@@ -130,4 +140,70 @@ test('a query across three snapshots: goroutines blocked in all of them', async 
     snaps.map((s, i) => [i + 1, s.goroutines.length]),
   );
   store.close();
+});
+
+// Line 7: a misspelled SQL function. `n - 100` is over a capture with no value stored yet
+// (its type is unknown): that alone must not refuse the spec.
+const MISSPELLED = `functions:
+  - function: main.park
+    table: parked
+    capture: { n: n }
+    columns: { n_minus: n - 100 }
+derived:
+  - name: per_n
+    sql: SELECT n, coutn(*) AS c FROM parked GROUP BY n
+`;
+
+test('spec set refuses a derived table whose SQL does not build, at its line and column; --force stores it', async () => {
+  const dir = freshDataDir();
+  const store = await openStore(dir);
+  try {
+    await assert.rejects(store.setSpec(MISSPELLED, 'ann', 'starter.yaml'), (e: Error) => {
+      assert.equal(
+        e.message.split('\n').slice(0, 1)[0],
+        'starter.yaml was not stored: a derived table or link does not build over the stored tables (fix the spec, or store it anyway with --force):',
+      );
+      assert.match(
+        e.message.split('\n')[1]!,
+        /^ {2}starter\.yaml:7:5: derived table "per_n": .*coutn does not exist/,
+      );
+      assert.equal(e.message.split('\n').length, 2, 'n - 100 over a capture without values is not a problem');
+      return true;
+    });
+    assert.equal(await store.currentSpec(), undefined, 'nothing stored');
+    const forced = await store.setSpec(MISSPELLED, 'ann', 'starter.yaml', { force: true });
+    assert.equal(forced.version, 1);
+    assert.match(forced.warnings[0]!, /^starter\.yaml:7:5: derived table "per_n"/);
+    // Unchanged, it is not refused again (it is current already).
+    assert.equal((await store.setSpec(MISSPELLED, 'ann', 'starter.yaml')).changed, false);
+  } finally {
+    store.close();
+  }
+});
+
+test('periscope spec set and snapshot --spec refuse such a spec (non-zero, before any pause); spec set --force stores it', async () => {
+  const dir = freshDataDir();
+  const file = join(dir, 'starter.yaml');
+  writeFileSync(file, MISSPELLED);
+  const set = await cli('spec', 'set', file, '--data', dir);
+  assert.equal(set.code, 1, set.stderr);
+  assert.match(
+    set.stderr,
+    new RegExp(`^periscope: ${file} was not stored: .*\\n {2}${file}:7:5: derived table "per_n"`),
+  );
+  const t = await startFixture('exprs');
+  try {
+    const snap = await cli('snapshot', '--pid', String(t.pid), '--spec', file, '--data', dir);
+    assert.equal(snap.code, 1, snap.stderr);
+    assert.match(snap.stderr, /^periscope: nothing was captured: /);
+    assert.equal(snap.stdout, '', 'no summary: nothing was paused');
+    const forced = await cli('spec', 'set', file, '--data', dir, '--force');
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.match(forced.stderr, new RegExp(`warning: ${file}:7:5: derived table "per_n"`));
+    // Now it is the current spec: a snapshot with it is taken and stored.
+    const again = await cli('snapshot', '--pid', String(t.pid), '--spec', file, '--data', dir);
+    assert.equal(again.code, 0, again.stderr);
+  } finally {
+    await t.kill();
+  }
 });

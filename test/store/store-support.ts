@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { ProcessSnapshot } from '../../src/snapshot/snapshot-types.js';
 import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
-import { parseSpec } from '../../src/spec/spec-parse.js';
+import { effectiveSpecOfText } from '../../src/spec/effective-spec.js';
 import { DuckDBStore } from '../../src/store/duckdb-store.js';
 import type { Cell, QueryResult, SnapshotInput } from '../../src/store/store.js';
 import { buildFixture, ROOT } from '../support/go-fixtures.js';
@@ -29,9 +29,9 @@ export async function startFixture(name: string): Promise<Target> {
   return startTarget(path, [], {}, /^ready/);
 }
 
-/** Snapshots a running process with a spec (YAML text). */
+/** Snapshots a running process with a spec (YAML text), without the built-in entries. */
 export function takeSnapshot(pid: number, specText = ''): ProcessSnapshot {
-  return snapshotProcess(pid, { spec: parseSpec(specText, 'test spec') });
+  return snapshotProcess(pid, { spec: effectiveSpecOfText(specText, 'test spec', { defaults: false }) });
 }
 
 /** The input that stores one process snapshot taken on this host. */

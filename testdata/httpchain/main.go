@@ -5,6 +5,7 @@
 //	httpchain -role c             prints "ready PID listening ADDR"; "handling PATH" per request
 //	httpchain -role b -next ADDR  the same; its handler calls ADDR/c
 //	httpchain -role a -next ADDR  calls ADDR/b in a goroutine; prints "ready PID"
+//	httpchain -role loop          C and A in one process: A's call goes to its own stuck handler
 package main
 
 import (
@@ -80,11 +81,16 @@ func callB(done chan<- string) {
 	done <- body
 }
 
-func serve(h http.HandlerFunc) {
+func listen() net.Listener {
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		fail(err)
 	}
+	return lis
+}
+
+func serve(h http.HandlerFunc) {
+	lis := listen()
 	fmt.Printf("ready %d listening %s\n", os.Getpid(), lis.Addr())
 	fail(http.Serve(lis, h))
 }
@@ -109,7 +115,17 @@ func main() {
 		go callB(done)
 		fmt.Printf("ready %d\n", os.Getpid())
 		fmt.Println("answer:", <-done)
+	case "loop":
+		locked := make(chan struct{})
+		go holdLock(locked)
+		<-locked
+		lis := listen()
+		*next = lis.Addr().String()
+		done := make(chan string)
+		go callB(done)
+		fmt.Printf("ready %d listening %s\n", os.Getpid(), lis.Addr())
+		fail(http.Serve(lis, http.HandlerFunc(handleC)))
 	default:
-		fail(fmt.Errorf("-role must be a, b or c"))
+		fail(fmt.Errorf("-role must be a, b, c or loop"))
 	}
 }

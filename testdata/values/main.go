@@ -8,11 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand"
 	"net"
 	"os"
 	"strings"
 	"sync"
 	"time"
+	_ "time/tzdata" // named zones even where the system has no tzdata
 	"unsafe"
 )
 
@@ -135,6 +137,8 @@ var (
 	vShape       Shape
 	vShapeNil    Shape
 	vStringer    fmt.Stringer
+	vIfaceAny    any   // **interface{}
+	vIfaceKinds  []any // dynamic types only ever converted to an interface (go1.22 has no DWARF for some)
 
 	vChanNil      chan int
 	vChanBuffered chan int
@@ -155,6 +159,7 @@ var (
 	vTimeUTC      time.Time
 	vTimeZero     time.Time
 	vTimeFixed    time.Time
+	vTimes        []time.Time
 	vDuration     time.Duration
 	vDurationNeg  time.Duration
 	vDurationTiny time.Duration
@@ -266,6 +271,12 @@ func fill() {
 	vIfaceMap = map[string]int{"x": 1}
 	vShape = Square{Side: 2}
 	vStringer = time.Duration(1500) * time.Millisecond
+	var inner any = 7
+	pInner := &inner
+	vIfaceAny = &pInner
+	pt := &Point{1, 2}
+	vIfaceKinds = []any{&pt, []*Point{pt}, [2]*Point{pt, nil}, make(chan *Point, 3), map[string]*Point{"p": pt},
+		struct{ A, B int }{3, 4}, &struct{ S string }{"anon"}, []Point{{5, 6}}, new(int), [1]bool{true}}
 
 	vChanBuffered = make(chan int, 5)
 	vChanBuffered <- 1
@@ -288,6 +299,7 @@ func fill() {
 	vTime = time.Now()
 	vTimeUTC = time.Date(2024, 2, 29, 13, 14, 15, 123456789, time.UTC)
 	vTimeFixed = time.Date(2023, 12, 31, 23, 59, 59, 5, time.FixedZone("X", -(3*3600+30*60)))
+	vTimes = timesAcrossRange()
 	vDuration = 1500 * time.Millisecond
 	vDurationNeg = -(2*time.Hour + 3*time.Minute + 4*time.Second + 5*time.Millisecond)
 	vDurationTiny = 1234 * time.Nanosecond
@@ -313,6 +325,86 @@ func fill() {
 	vErrJoined = errors.Join(vErrNew, vErrCustom)
 }
 
+// timesAcrossRange spans what a time.Time can hold: the zero time, Unix 0, both ends of
+// int64 seconds (Go's arithmetic wraps there, and in zones whose offset pushes past them),
+// negative years, leap days of every rule, both absolute epochs Go has used (go1.23's
+// January 1, -292277022399 and go1.24's March 1, -292277022400) and the seconds before
+// them, offsets that are not whole minutes, and random instants over the whole range.
+func timesAcrossRange() []time.Time {
+	east := time.FixedZone("E", 5*3600+30*60)
+	west := time.FixedZone("W", -(4*3600 + 56*60 + 2))
+	tiny := time.FixedZone("T", -30)
+	epoch23 := time.Date(-292277022399, 1, 1, 0, 0, 0, 0, time.UTC)
+	epoch24 := time.Date(-292277022400, 3, 1, 0, 0, 0, 0, time.UTC)
+	ts := []time.Time{
+		{},
+		time.Unix(0, 0).UTC(),
+		time.Unix(math.MinInt64, 0).UTC(),
+		time.Unix(math.MaxInt64, 999999999).UTC(),
+		time.Unix(math.MaxInt64, 0).In(east),
+		time.Unix(math.MinInt64, 0).In(west),
+		time.Date(300000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-1, 12, 31, 23, 59, 59, 1, time.UTC),
+		time.Date(0, 2, 29, 12, 0, 0, 0, time.UTC),
+		time.Date(-4, 2, 29, 0, 0, 0, 0, time.UTC),
+		time.Date(-100, 2, 28, 0, 0, 0, 0, time.UTC).Add(24 * time.Hour),
+		time.Date(1900, 2, 28, 0, 0, 0, 0, time.UTC).Add(24 * time.Hour),
+		time.Date(2000, 2, 29, 0, 0, 0, 0, time.UTC),
+		time.Date(2100, 2, 28, 23, 59, 59, 999999999, time.UTC).Add(time.Nanosecond),
+		time.Date(2400, 2, 29, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		epoch23,
+		epoch23.Add(-time.Second),
+		epoch24,
+		epoch24.Add(-time.Second),
+		time.Date(1970, 1, 1, 0, 0, 0, 0, east),
+		time.Date(2024, 6, 1, 12, 0, 0, 0, west),
+		time.Date(2024, 6, 1, 12, 0, 0, 0, tiny),
+		time.Date(-5000, 6, 1, 12, 0, 0, 0, east),
+	}
+	r := rand.New(rand.NewSource(1))
+	for i := 0; i < 100; i++ {
+		ts = append(ts, time.Unix(int64(r.Uint64()), r.Int63n(1e9)).UTC())
+	}
+	const year = 31556952
+	for i := 0; i < 40; i++ {
+		t := time.Unix(r.Int63n(2e6*year)-1e6*year, r.Int63n(1e9))
+		ts = append(ts, t.In([]*time.Location{time.UTC, east, west, tiny}[i%4]))
+	}
+	return append(ts, zonedTimes()...)
+}
+
+// zonedTimes are instants in named locations: before their first transition, inside their
+// table, and past its end where Go applies the location's TZ rule (northern and southern
+// rules, a rule with a negative time, a zone without DST), with the seconds on both sides
+// of each change of offset in the years 2040 and 300000 (found by Go itself, hour by hour).
+func zonedTimes() []time.Time {
+	var ts []time.Time
+	for _, name := range []string{"America/New_York", "Europe/Paris", "Australia/Sydney", "America/Nuuk", "Asia/Tehran"} {
+		loc, err := time.LoadLocation(name)
+		if err != nil {
+			panic(err)
+		}
+		for _, y := range []int{-5000, 1800, 1990, 2010, 2024, 2040, 2100, 300000} {
+			for _, m := range []time.Month{time.January, time.July} {
+				ts = append(ts, time.Date(y, m, 15, 12, 0, 0, 0, time.UTC).In(loc))
+			}
+		}
+		for _, y := range []int{2040, 300000} {
+			t := time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC)
+			_, prev := t.In(loc).Zone()
+			for end := t.AddDate(1, 0, 0); t.Before(end); t = t.Add(time.Hour) {
+				if _, off := t.In(loc).Zone(); off != prev {
+					ts = append(ts, t.Add(-time.Second).In(loc), t.In(loc))
+					prev = off
+				}
+			}
+		}
+	}
+	return ts
+}
+
 // expectations prints, as one JSON line, what the program itself says about the values
 // with pretty forms (the oracle for those, as Delve shows only their fields).
 func expectations() {
@@ -323,6 +415,7 @@ func expectations() {
 		"vTimeUTC":       vTimeUTC.Format(time.RFC3339Nano),
 		"vTimeZero":      vTimeZero.Format(time.RFC3339Nano),
 		"vTimeFixed":     vTimeFixed.Format(time.RFC3339Nano),
+		"vTimes":         formatAll(vTimes),
 		"vDuration":      vDuration.String(),
 		"vDurationNeg":   vDurationNeg.String(),
 		"vDurationTiny":  vDurationTiny.String(),
@@ -348,7 +441,47 @@ func expectations() {
 	fmt.Println(string(b))
 }
 
+func formatAll(ts []time.Time) []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = t.Format(time.RFC3339Nano)
+	}
+	return out
+}
+
+// parkedPartial blocks on a receive holding variables only part of which stay live across
+// it: afterwards only b's pointer and length (not its capacity) and err's type word
+// (err != nil; not its data word) are used, so their locations there cover part of them.
+// (The first receive, from a closed channel, makes the compiler spill them before the
+// second: at a call, a variable's location is the one from before the call.)
+//
+//go:noinline
+func parkedPartial(first, ch chan int, b []byte, err error) {
+	<-first
+	<-ch
+	if err != nil {
+		b[0] = byte(len(b))
+	}
+}
+
+// parkedShort blocks on a receive holding b, whose capacity is never used: its location
+// has pieces for the pointer and the length only (16 of its 24 bytes).
+//
+//go:noinline
+func parkedShort(first, ch chan int) {
+	b, err := json.Marshal("short")
+	<-first
+	<-ch
+	if err == nil {
+		fmt.Println(string(b))
+	}
+}
+
 func main() {
+	closed := make(chan int)
+	close(closed)
+	go parkedShort(closed, make(chan int))
+	go parkedPartial(closed, make(chan int), make([]byte, 3, 8), errors.New("partial"))
 	fill()
 	expectations()
 	fmt.Println("ready")

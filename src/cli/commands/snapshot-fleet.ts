@@ -25,8 +25,11 @@ export function renderSnapshotTaken(r: SnapshotTaken): string {
     `snapshot ${r.snapshotId}: ${ok} of ${r.processes.length} processes captured, skew ${r.captureSkewMs} ms, ${r.durationMs} ms in all`,
   ];
   for (const p of r.processes) {
+    const problems = p.captureErrors
+      ? `; ${p.captureErrors} spec entries not captured (SELECT * FROM capture_errors)`
+      : '';
     const what = p.ok
-      ? `${p.goroutines ?? 0} goroutines, paused ${((p.pauseNs ?? 0) / 1e6).toFixed(2)} ms`
+      ? `${p.goroutines ?? 0} goroutines, paused ${((p.pauseNs ?? 0) / 1e6).toFixed(2)} ms${problems}`
       : `${p.error?.kind}: ${p.error?.message}`;
     // Servers before the program was always set: the name the processes table gives it.
     const program = p.program ?? basename(p.executable);

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { PeriscopeError } from '../../common/errors.js';
 import type { ProcessSnapshot } from '../../snapshot/snapshot-types.js';
 import { snapshotProcess } from '../../snapshot/take-snapshot.js';
-import { withDefaultSpec } from '../../spec/default-spec.js';
-import { parseSpec } from '../../spec/spec-parse.js';
+import { effectiveSpec } from '../../spec/effective-spec.js';
+import { parseSpec, SpecError } from '../../spec/spec-parse.js';
 import { EMPTY_SPEC, type Spec } from '../../spec/spec-types.js';
 import { DB_FILE } from '../../store/data-dir.js';
 import { DuckDBStore } from '../../store/duckdb-store.js';
@@ -61,6 +61,28 @@ async function snapshotSpec(o: LocalSnapshotOptions): Promise<{ spec: Spec; text
   }
 }
 
+/**
+ * Before the pause: a --spec file that will become the store's next version must build its
+ * derived tables and links over the stored data, or nothing is captured (a snapshot taken
+ * and then refused by the store would be lost).
+ */
+async function checkSnapshotSpec(o: LocalSnapshotOptions, specText: string): Promise<void> {
+  if (!o.store || o.specFile === undefined || specText === '') return;
+  const store = await DuckDBStore.open(o.dataDir, { readOnly: existsSync(join(o.dataDir, DB_FILE)) });
+  try {
+    if ((await store.currentSpec())?.yaml === specText) return;
+    const problems = await store.checkSpec(specText, o.specFile);
+    if (problems.length > 0)
+      throw new SpecError(
+        o.specFile,
+        problems,
+        `nothing was captured: ${o.specFile} would become the spec of ${o.dataDir}, and its derived tables or links do not build (fix it, store it anyway with \`periscope spec set ${o.specFile} --force\`, or snapshot with --no-store):`,
+      );
+  } finally {
+    store.close();
+  }
+}
+
 /** Stores the snapshot; returns the line to print. */
 async function storeSnapshot(
   o: LocalSnapshotOptions,
@@ -72,7 +94,8 @@ async function storeSnapshot(
     if (specText !== '' && o.specFile !== undefined) {
       let who = process.env.USER ?? '';
       if (who === '') who = userInfo().username;
-      const r = await store.setSpec(specText, who, o.specFile);
+      // Checked before the pause (checkSnapshotSpec): store the snapshot whatever changed since.
+      const r = await store.setSpec(specText, who, o.specFile, { force: true });
       if (r.changed) process.stderr.write(`periscope: ${o.specFile} stored as spec version ${r.version}\n`);
     }
     const id = await store.addSnapshot({
@@ -89,13 +112,14 @@ async function storeSnapshot(
 /** Snapshots one local process, prints it, stores it; a process not captured exits with EXIT.noneCaptured. */
 export async function localSnapshot(o: LocalSnapshotOptions): Promise<number> {
   const { spec, text: specText } = await snapshotSpec(o);
+  await checkSnapshotSpec(o, specText);
   // Testing aids: hold the pause (synchronously) this long; allow it at most this long.
   const hold = Number(process.env.PERISCOPE_TEST_HOLD_PAUSE_MS ?? 0);
   const maxHold = Number(process.env.PERISCOPE_TEST_MAX_HOLD_MS ?? 0);
   let snap: ProcessSnapshot;
   try {
     snap = snapshotProcess(o.pid, {
-      spec: withDefaultSpec(spec, { defaults: o.defaultSpec }),
+      spec: effectiveSpec(spec, { defaults: o.defaultSpec }),
       noPause: o.noPause,
       ...(hold > 0 ? { holdPauseMs: hold } : {}),
       ...(maxHold > 0 ? { pause: { maxHoldMs: maxHold } } : {}),
@@ -105,7 +129,7 @@ export async function localSnapshot(o: LocalSnapshotOptions): Promise<number> {
   }
   if (o.outFile !== undefined) await writeFile(o.outFile, JSON.stringify(snap));
   if (o.json) printJson(snap);
-  else out(renderSnapshot(snap, { system: o.system }));
+  else out(renderSnapshot(snap, { system: o.system, specSource: spec.source }));
   if (o.store) {
     const stored = await storeSnapshot(o, snap, specText);
     if (o.json) process.stderr.write(`${stored}\n`);

@@ -1,6 +1,7 @@
 /** The readable summary of `periscope snapshot`: goroutines grouped by stack, with captured values. */
 import { formatDuration } from '../../common/go-duration.js';
 import type { ProcessSnapshot, SnapshotGoroutine } from '../../snapshot/snapshot-types.js';
+import { captureErrorText } from '../../snapshot/spec-fit.js';
 import { groupByStack, type StackGroup, visibleFrames } from '../../snapshot/stack-groups.js';
 
 /** Rounds a wait to what a reader needs: ms below a minute, whole seconds above. */
@@ -85,12 +86,27 @@ function renderGroup(group: StackGroup, maxCaptured: number): string[] {
   return lines;
 }
 
+/** The spec entries this binary could not capture, one line each (none: no lines). */
+function renderCaptureErrors(s: ProcessSnapshot, source: string | undefined): string[] {
+  const errors = s.captureErrors ?? [];
+  if (errors.length === 0) return [];
+  const n = errors.length;
+  return [
+    `${n} spec problem${n > 1 ? 's' : ''} with this binary (those entries were not captured; everything else was):`,
+    ...errors.map((e) => `  ${captureErrorText(e, source)}`),
+    '',
+  ];
+}
+
 /** Renders the whole summary; runtime-internal goroutines are counted but not listed unless asked. */
-export function renderSnapshot(s: ProcessSnapshot, opts: { system?: boolean } = {}): string {
+export function renderSnapshot(
+  s: ProcessSnapshot,
+  opts: { system?: boolean; specSource?: string } = {},
+): string {
   const groups = groupByStack(s);
   const shown = opts.system ? groups : groups.filter((g) => !g.system);
   const hidden = groups.filter((g) => !shown.includes(g)).reduce((n, g) => n + g.goroutines.length, 0);
-  const out = [renderHeader(s), ''];
+  const out = [renderHeader(s), '', ...renderCaptureErrors(s, opts.specSource)];
   for (const g of shown) out.push(...renderGroup(g, 5), '');
   if (hidden > 0) out.push(`(${hidden} runtime goroutines not shown; --system shows them)`);
   const inconsistent = s.goroutines.filter((g) => g.inconsistent).length;

@@ -1,6 +1,7 @@
 /** `periscope spec set FILE | show [--version N] | log [--diff]`: the versioned spec of a store or server. */
 import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
+import type { SpecCheckReport } from '../../api/responses.js';
 import { PeriscopeError } from '../../common/errors.js';
 import type { SpecVersion } from '../../store/store.js';
 import { ApiClient } from '../api-client.js';
@@ -36,13 +37,32 @@ async function readSpecFile(path: string): Promise<string> {
   }
 }
 
+/** What a server's check found that the user should see once the spec was stored (forced). */
+function checkLines(c: SpecCheckReport): string[] {
+  const out: string[] = [];
+  for (const b of c.binaries) {
+    const where = `${b.executable}${b.goVersion ? ` (${b.goVersion})` : ''} on ${b.hosts.join(', ')}`;
+    if (b.status === 'does-not-fit') {
+      out.push(`does not fit ${where}; these entries will not be captured there:`);
+      for (const p of b.problems) out.push(`  ${p.text}`);
+    } else if (b.status === 'not-checked') out.push(`not checked: ${where}: ${b.reason ?? ''}`);
+  }
+  return [...out, ...c.warnings];
+}
+
 /** Where spec versions live: a local store, or a server's (the same calls on either). */
 interface SpecSource {
   set(
     text: string,
     author: string,
     source: string,
-  ): Promise<{ version: number; changed: boolean; warnings: readonly string[] }>;
+    force: boolean,
+  ): Promise<{
+    version: number;
+    changed: boolean;
+    warnings: readonly string[];
+    check?: SpecCheckReport;
+  }>;
   version(n?: number): Promise<SpecVersion | undefined>;
   log(): Promise<SpecVersion[]>;
   close(): void;
@@ -51,7 +71,7 @@ interface SpecSource {
 async function localSource(dataDir: string, readOnly: boolean): Promise<SpecSource> {
   const store = await openCliStore(dataDir, readOnly ? 'read' : 'create');
   return {
-    set: (text, who, source) => store.setSpec(text, who, source),
+    set: (text, who, source, force) => store.setSpec(text, who, source, { force }),
     version: (n) => (n === undefined ? store.currentSpec() : store.specVersion(n)),
     log: () => store.specLog(),
     close: () => store.close(),
@@ -74,7 +94,7 @@ function serverSource(client: ApiClient): SpecSource {
   };
   return {
     // The server records the token's name as the author.
-    set: (text) => client.setSpec(text),
+    set: (text, _who, source, force) => client.setSpec(text, { source, force }),
     version: (n) => orUndefined(client.specVersion(n)),
     log: async () => Promise.all((await client.specVersions()).map((v) => client.specVersion(v.version))),
     close: () => {},
@@ -82,7 +102,7 @@ function serverSource(client: ApiClient): SpecSource {
 }
 
 type SpecAction =
-  | { readonly action: 'set'; readonly file: string; readonly author: string }
+  | { readonly action: 'set'; readonly file: string; readonly author: string; readonly force: boolean }
   | { readonly action: 'show'; readonly version: number | undefined }
   | { readonly action: 'log'; readonly diff: boolean };
 
@@ -98,6 +118,10 @@ export const specCommand = defineCommand({
     },
     version: { type: 'string', value: 'N', help: 'spec show: this version (default: the current one)' },
     diff: { type: 'boolean', help: 'spec log: print each version’s unified diff' },
+    force: {
+      type: 'boolean',
+      help: 'spec set: store it even though it does not fit (derived tables or links that do not build; with a server, binaries an expression does not fit); the problems are printed',
+    },
     ...SERVER_OR_LOCAL_OPTIONS,
   },
   positionals: {
@@ -109,6 +133,11 @@ export const specCommand = defineCommand({
     'The current (newest) spec says what `periscope snapshot` captures and which tables, derived\n' +
     'tables and links every query sees, for old snapshots too. On a server: the server’s spec,\n' +
     `which its agents capture with. ${WHERE_RULE}\n\n` +
+    '`spec set` checks the spec before it becomes current: its derived tables and links must build\n' +
+    'over the stored tables, and, with a server, every expression must fit every binary its agents\n' +
+    'run (and the stored snapshots’ binaries they still have). A spec that does not fit is refused\n' +
+    'with every problem at FILE:LINE:COLUMN and a non-zero exit; --force stores it anyway and prints\n' +
+    'what does not fit where.\n\n' +
     'Examples:\n  periscope spec set periscope.yaml --author ann\n  periscope spec log --diff\n  periscope spec show --version 2\n' +
     '  periscope spec set demo/spec/starter.yaml --server http://127.0.0.1:7070',
   parse(values, positionals): SpecAction & { readonly where: Where } {
@@ -117,7 +146,13 @@ export const specCommand = defineCommand({
     if (sub === 'set') {
       if (file === undefined)
         throw new PeriscopeError('bad-usage', 'give the spec file: periscope spec set FILE');
-      return { action: 'set', file, author: textOption(values, 'author') || defaultAuthor(), where };
+      return {
+        action: 'set',
+        file,
+        author: textOption(values, 'author') || defaultAuthor(),
+        force: flagOption(values, 'force'),
+        where,
+      };
     }
     if (sub !== 'show' && sub !== 'log')
       throw new PeriscopeError(
@@ -137,8 +172,8 @@ export const specCommand = defineCommand({
         : await localSource(o.where.dataDir, o.action !== 'set');
     try {
       if (o.action === 'set') {
-        const r = await src.set(text, o.author, o.file);
-        for (const w of r.warnings) warn(w);
+        const r = await src.set(text, o.author, o.file, o.force);
+        for (const w of [...r.warnings, ...(r.check ? checkLines(r.check) : [])]) warn(w);
         out(r.changed ? `spec version ${r.version} stored` : `spec unchanged: still version ${r.version}`);
         return;
       }

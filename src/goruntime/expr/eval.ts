@@ -9,6 +9,7 @@ import { addr } from '../../common/address.js';
 import type { DwarfType } from '../../dwarf/types.js';
 import type { ValueContext } from '../values/context.js';
 import { decodeValue, type GoValue } from '../values/decode.js';
+import { decodePartial } from '../values/partial.js';
 import type { Expr } from './ast.js';
 import type { Binding, CompiledExpression } from './check.js';
 import { dereference, indexValue, lengthOf, selectField, typeAssert } from './eval-access.js';
@@ -80,7 +81,9 @@ function failure(e: unknown): ConditionFailure {
 function toJson(ctx: ValueContext, v: Val): GoValue {
   switch (v.k) {
     case 'go':
-      return decodeValue(ctx, v.t, load(ctx, v), v.address);
+      return v.missing
+        ? decodePartial(ctx, v.t, v.bytes ?? new Uint8Array(0), v.missing)
+        : decodeValue(ctx, v.t, load(ctx, v), v.address);
     case 'int':
       return v.v >= BigInt(Number.MIN_SAFE_INTEGER) && v.v <= BigInt(Number.MAX_SAFE_INTEGER)
         ? Number(v.v)
@@ -186,7 +189,9 @@ function bound(env: Env, b: Binding, e: Expr): Val {
   const val: Val =
     r.address !== undefined
       ? { k: 'go', t: varType, address: r.address, bytes: r.bytes }
-      : rvalue(varType, r.bytes);
+      : r.missing
+        ? { k: 'go', t: varType, address: undefined, bytes: r.bytes, missing: r.missing }
+        : rvalue(varType, r.bytes);
   return b.heap ? dereference(env.ctx, val) : val;
 }
 

@@ -9,6 +9,7 @@ import type { InlinedCall, Variable } from '../../dwarf/functions.js';
 import { type EvaluatedPiece, evaluateLocation } from '../../dwarf/location-expr-eval.js';
 import type { InfoOffset } from '../../dwarf/sections.js';
 import type { ValueContext } from '../values/context.js';
+import { allMissing, type MissingBytes } from '../values/missing.js';
 
 /** What evaluating an expression on one frame reads from. */
 export interface FrameContext {
@@ -29,9 +30,18 @@ export interface FrameContext {
   readonly inlinedCall?: InfoOffset;
 }
 
-/** A variable's value on a frame: its bytes (and address when it lives in memory), or why not. */
+/**
+ * A variable's value on a frame: its bytes (and address when it lives in memory), or why not.
+ * `missing` lists the parts its location does not give (pieces optimized out at this PC or
+ * unreadable, a location shorter than the type); their bytes are zero.
+ */
 export type VariableRead =
-  | { readonly ok: true; readonly bytes: Uint8Array; readonly address: Address | undefined }
+  | {
+      readonly ok: true;
+      readonly bytes: Uint8Array;
+      readonly address: Address | undefined;
+      readonly missing?: readonly MissingBytes[];
+    }
   | { readonly ok: false; readonly reason: string };
 
 /** Whether a link-time PC is inside a list of ranges. */
@@ -75,7 +85,9 @@ export function inlineChainAt(calls: readonly InlinedCall[], pc: number): Inline
 
 /**
  * Reads a variable of `size` bytes on a frame. Register pieces need the frame's registers
- * (innermost frame only); memory pieces are read through the context's memory.
+ * (innermost frame only); memory pieces are read through the context's memory. A variable
+ * none of whose bytes can be had is not ok; one only some of whose pieces can be had is,
+ * with the rest listed as missing.
  */
 export function readVariable(v: Variable, size: number, frame: FrameContext): VariableRead {
   const linkPc = frame.pc - frame.ctx.bias;
@@ -101,7 +113,7 @@ export function readVariable(v: Variable, size: number, frame: FrameContext): Va
     return { ok: false, reason: `malformed location: ${e instanceof Error ? e.message : String(e)}` };
   }
   const one = pieces.length === 1 ? pieces[0]! : undefined;
-  if (one?.kind === 'memory') {
+  if (one?.kind === 'memory' && (one.size === undefined || one.size >= size)) {
     const address = addr(one.address);
     try {
       return { ok: true, bytes: mem.read(address, size), address };
@@ -109,17 +121,24 @@ export function readVariable(v: Variable, size: number, frame: FrameContext): Va
       return { ok: false, reason: `cannot read ${size} bytes at ${hex(address)}: ${errText(e)}` };
     }
   }
+  // Pieces: each one that cannot be had leaves its bytes missing, not the whole variable.
   const out = new Uint8Array(size);
+  const missing: MissingBytes[] = [];
   let at = 0;
   for (const p of pieces) {
     const n = p.size ?? size - at;
     if (at + n > size) return { ok: false, reason: 'location pieces are larger than the variable' };
     const r = pieceBytes(p, n, frame);
-    if (typeof r === 'string') return { ok: false, reason: r };
-    out.set(r.subarray(0, n), at);
+    if (typeof r === 'string') missing.push({ offset: at, size: n, reason: r });
+    else out.set(r.subarray(0, n), at);
     at += n;
   }
-  return { ok: true, bytes: out, address: undefined };
+  if (at < size)
+    missing.push({ offset: at, size: size - at, reason: `location covers ${at} of ${size} bytes` });
+  if (missing.length === 0) return { ok: true, bytes: out, address: undefined };
+  if (allMissing(missing, size))
+    return { ok: false, reason: [...new Set(missing.map((m) => m.reason))].join('; ') };
+  return { ok: true, bytes: out, address: undefined, missing };
 }
 
 /** The bytes of one piece, or why they cannot be had. */

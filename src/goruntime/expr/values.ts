@@ -9,6 +9,7 @@ import { MemoryError } from '../../proc/memory.js';
 import { ptrAt, u64At } from '../values/bytes.js';
 import type { ValueContext } from '../values/context.js';
 import { interfaceParts } from '../values/interfaces.js';
+import { type MissingBytes, missingIn, missingText, missingWithin } from '../values/missing.js';
 import { HARD_LIMITS } from '../values/render-limits.js';
 import { fieldOffset, INT_KINDS, isFloatKind, isIntKind, kindOf, POINTER_KINDS, typeName } from './types.js';
 
@@ -19,6 +20,8 @@ export type Val =
       readonly t: DwarfType;
       readonly address: Address | undefined;
       bytes: Uint8Array | undefined;
+      /** Parts of `bytes` the variable's location did not give (see values/missing.ts). */
+      readonly missing?: readonly MissingBytes[];
     }
   | { readonly k: 'int'; readonly v: bigint }
   | { readonly k: 'float'; readonly v: number }
@@ -46,8 +49,14 @@ export function rvalue(t: DwarfType, bytes: Uint8Array): Val {
   return { k: 'go', t, address: undefined, bytes };
 }
 
-/** The bytes of a Go value, read from memory on first use. */
+/** The bytes of a Go value, read from memory on first use; unavailable when some are missing. */
 export function load(ctx: ValueContext, v: Val & { k: 'go' }): Uint8Array {
+  const gap = v.missing?.[0];
+  if (gap)
+    throw new ExprEvalError(
+      `part of this ${typeName(v.t)} is not available: ${missingText(gap, v.t.byteSize ?? 0)}`,
+      true,
+    );
   if (v.bytes) return v.bytes;
   const size = v.t.byteSize ?? 0;
   if (v.address === undefined)
@@ -71,8 +80,20 @@ export function readMem(ctx: ValueContext, a: Address, size: number): Uint8Array
 /** A sub-value at `offset` of type `t`: an lvalue when the parent has an address, else a slice of its bytes. */
 export function part(ctx: ValueContext, v: Val & { k: 'go' }, offset: number, t: DwarfType): Val {
   if (v.address !== undefined && !v.bytes) return lvalue(t, addr(v.address + offset));
-  const b = load(ctx, v);
   const size = t.byteSize ?? 0;
+  if (v.missing && v.bytes) {
+    // A part of a partly available variable: available unless its own bytes are missing.
+    const gap = missingIn(v.missing, offset, size);
+    if (gap && gap.offset <= offset && gap.offset + gap.size >= offset + size)
+      throw new ExprEvalError(
+        `the ${typeName(t)} at offset ${offset} of ${typeName(v.t)}: ${gap.reason}`,
+        true,
+      );
+    const missing = missingWithin(v.missing, offset, size);
+    const bytes = v.bytes.subarray(offset, offset + size);
+    return { k: 'go', t, address: undefined, bytes, ...(missing.length > 0 ? { missing } : {}) };
+  }
+  const b = load(ctx, v);
   if (offset + size > b.length)
     throw new ExprEvalError(`field at offset ${offset} lies outside its ${typeName(v.t)}`);
   const sub = b.subarray(offset, offset + size);

@@ -7,6 +7,7 @@
 import { type Address, addr, hex } from '../../common/address.js';
 import { PeriscopeError } from '../../common/errors.js';
 import type { DwarfType } from '../../dwarf/types.js';
+import { typeAtOffset } from './built-types.js';
 import { ptrAt, u64At } from './bytes.js';
 import { renderChan, renderFunc } from './chan-func.js';
 import type { ValueContext } from './context.js';
@@ -27,6 +28,11 @@ export function decodeValue(ctx: ValueContext, t: DwarfType, bytes: Uint8Array, 
 /** Reads and decodes the value of type `t` stored at `address` in ctx.memory. */
 export function decodeValueAt(ctx: ValueContext, t: DwarfType, address: Address): GoValue {
   return new Renderer(ctx, address).valueAt(t, address, 0);
+}
+
+/** A fresh walk over ctx (for decoders that assemble a value part by part, e.g. partial.ts). */
+export function newWalk(ctx: ValueContext): Walk {
+  return new Renderer(ctx, undefined);
 }
 
 const INT_KINDS = new Set(['int', 'int8', 'int16', 'int32', 'int64']);
@@ -148,17 +154,20 @@ class Renderer implements Walk {
   }
 
   private slice(t: DwarfType, b: Uint8Array, depth: number): GoValue {
-    const arr = fieldOf(this.ctx, t, 'array');
     const lenF = fieldOf(this.ctx, t, 'len');
     const capF = fieldOf(this.ctx, t, 'cap');
+    const arr = fieldOf(this.ctx, t, 'array');
+    if (!arr || !lenF || !capF) return unreadable(this.typeName(t), 'slice type without array/len/cap');
+    return this.sliceOf(t, ptrAt(b, arr.offset), u64At(b, lenF.offset), u64At(b, capF.offset), depth);
+  }
+
+  sliceOf(t: DwarfType, data: Address, len: number, cap: number | undefined, depth: number): GoValue {
+    const arr = fieldOf(this.ctx, t, 'array');
     const elem = elemOf(this.ctx, t) ?? (arr ? elemOf(this.ctx, arr.type) : undefined);
-    if (!arr || !lenF || !capF || !elem)
-      return unreadable(this.typeName(t), 'slice type without array/len/cap');
-    const data = ptrAt(b, arr.offset);
-    const len = u64At(b, lenF.offset);
-    const cap = u64At(b, capF.offset);
+    if (!elem) return unreadable(this.typeName(t), 'slice type without element type');
     if (data === 0 && len === 0) return null;
-    if (len > cap) return unreadable(this.typeName(t), `slice len ${len} exceeds cap ${cap}`);
+    if (cap !== undefined && len > cap)
+      return unreadable(this.typeName(t), `slice len ${len} exceeds cap ${cap}`);
     const esize = elem.byteSize ?? 0;
     const shown = Math.min(len, this.ctx.limits.maxElements);
     const bytes = shown * esize === 0 ? new Uint8Array(0) : this.ctx.memory.read(data, shown * esize);
@@ -190,7 +199,7 @@ class Renderer implements Walk {
     const out: { [k: string]: GoValue } = {};
     for (const f of this.ctx.dwarf.underlying(t).fields ?? []) {
       if (f.name === '_' || f.type === undefined) continue;
-      const ft = this.ctx.dwarf.typeAt(f.type);
+      const ft = typeAtOffset(this.ctx.dwarf, f.type);
       const size = ft.byteSize ?? 0;
       const at = address === undefined ? undefined : addr(address + f.offset);
       out[f.name] = this.value(ft, b.subarray(f.offset, f.offset + size), at, depth + 1);

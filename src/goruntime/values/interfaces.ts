@@ -7,10 +7,12 @@
 import type { Address } from '../../common/address.js';
 import { hex } from '../../common/address.js';
 import type { DwarfType } from '../../dwarf/types.js';
+import { typeAtOffset } from './built-types.js';
 import { ptrAt, readPtr } from './bytes.js';
 import type { ValueContext } from './context.js';
 import { unreadable } from './render-limits.js';
-import { runtimeTypeInfo, standInFor } from './rtype.js';
+import { runtimeTypeInfo } from './rtype.js';
+import { typeOfDescriptor } from './rtype-build.js';
 import { elemOf, fieldOf, type GoValue, kindOf, type Walk } from './walk.js';
 
 /** The parts of one interface value: its runtime type descriptor and data word. */
@@ -66,7 +68,7 @@ export function isDirectIface(ctx: ValueContext, t: DwarfType, depth = 0): boole
       return true;
     case 'struct': {
       const only = u.fields?.length === 1 ? u.fields[0]!.type : undefined;
-      return only !== undefined && isDirectIface(ctx, ctx.dwarf.typeAt(only), depth + 1);
+      return only !== undefined && isDirectIface(ctx, typeAtOffset(ctx.dwarf, only), depth + 1);
     }
     case 'array': {
       const e = elemOf(ctx, u);
@@ -91,18 +93,38 @@ function boxed(w: Walk, dyn: DwarfType, data: Address, depth: number): GoValue {
   return w.valueAt(dyn, data, depth);
 }
 
-/** Renders an interface as {"type": dynamic type name, "value": the unboxed value}, or null when nil. */
-export function renderInterface(w: Walk, t: DwarfType, bytes: Uint8Array, depth: number): GoValue {
+/**
+ * Renders an interface as {"type": dynamic type name, "value": the unboxed value}, or null
+ * when nil. With `dataMissing`, the data word is not known (only the type word is): the value
+ * is an unreadable marker giving that reason.
+ */
+export function renderInterface(
+  w: Walk,
+  t: DwarfType,
+  bytes: Uint8Array,
+  depth: number,
+  dataMissing?: string,
+): GoValue {
   const parts = interfaceParts(w.ctx, t, bytes);
   if (parts.typeDescriptor === 0) return null;
   const dyn = parts.dynamicType;
+  if (dataMissing !== undefined) {
+    const name = dyn ? w.typeName(dyn) : (runtimeTypeInfo(w.ctx, parts.typeDescriptor)?.name ?? '?');
+    return { type: name, value: unreadable(name, dataMissing) };
+  }
   if (!dyn) {
-    // No DWARF for the dynamic type: name it from its descriptor; scalars still decode.
-    const info = runtimeTypeInfo(w.ctx, parts.typeDescriptor);
-    const standIn = info ? standInFor(w.ctx, info.kind) : undefined;
-    if (info && standIn) return { type: info.name, value: boxed(w, standIn, parts.data, depth + 1) };
-    const name = info?.name ?? `?${hex(parts.typeDescriptor)}`;
-    return { type: name, value: unreadable(name, 'dynamic type not described in DWARF', parts.data) };
+    // No DWARF for the dynamic type: build it from its runtime type descriptor.
+    const built = typeOfDescriptor(w.ctx, parts.typeDescriptor);
+    if (built) return { type: w.typeName(built), value: boxed(w, built, parts.data, depth + 1) };
+    const name = runtimeTypeInfo(w.ctx, parts.typeDescriptor)?.name ?? `?${hex(parts.typeDescriptor)}`;
+    return {
+      type: name,
+      value: unreadable(
+        name,
+        'dynamic type not described in DWARF, nor buildable from its descriptor',
+        parts.data,
+      ),
+    };
   }
   return { type: w.typeName(dyn), value: boxed(w, dyn, parts.data, depth + 1) };
 }

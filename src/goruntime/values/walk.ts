@@ -6,6 +6,7 @@
 import type { Address } from '../../common/address.js';
 import type { DwarfType } from '../../dwarf/types.js';
 import { packageConstants } from '../../gobinary/runtime-layout.js';
+import { typeAtOffset } from './built-types.js';
 import type { ValueContext } from './context.js';
 
 /** A decoded Go value, ready for JSON.stringify (see docs/values.md for the shape of each kind). */
@@ -20,6 +21,8 @@ export interface Walk {
   valueAt(t: DwarfType, address: Address, depth: number): GoValue;
   /** The Go spelling of a type, for "type" fields and markers. */
   typeName(t: DwarfType): string;
+  /** Renders a slice of type `t` from its header's words (`cap` undefined when not known). */
+  sliceOf(t: DwarfType, data: Address, len: number, cap: number | undefined, depth: number): GoValue;
 }
 
 /** A pretty form: renders a value of a known named type, or returns undefined to fall back to the plain form. */
@@ -39,13 +42,13 @@ export function fieldOf(
 ): { offset: number; type: DwarfType } | undefined {
   const f = ctx.dwarf.underlying(t).fields?.find((x) => x.name === name);
   if (!f || f.type === undefined) return undefined;
-  return { offset: f.offset, type: ctx.dwarf.typeAt(f.type) };
+  return { offset: f.offset, type: typeAtOffset(ctx.dwarf, f.type) };
 }
 
 /** The type a pointer, slice, array, channel or map type's DW_AT_go_elem / DW_AT_type names. */
 export function elemOf(ctx: ValueContext, t: DwarfType): DwarfType | undefined {
   const e = t.elem ?? ctx.dwarf.underlying(t).elem;
-  return e === undefined ? undefined : ctx.dwarf.typeAt(e);
+  return e === undefined ? undefined : typeAtOffset(ctx.dwarf, e);
 }
 
 const constantCache = new WeakMap<object, Map<string, Map<string, number>>>();
@@ -74,7 +77,7 @@ export function goConstant(ctx: ValueContext, name: string, fallback: number): n
 export function kindOf(ctx: ValueContext, t: DwarfType): string | undefined {
   let cur = t;
   for (let i = 0; i < 8 && cur.tagName === 'typedef' && cur.type !== undefined; i++) {
-    const next = ctx.dwarf.typeAt(cur.type);
+    const next = typeAtOffset(ctx.dwarf, cur.type);
     if (next.tagName !== 'typedef' || next.name !== cur.name) break;
     cur = next;
   }

@@ -11,6 +11,7 @@ import { GoBinary } from '../../../src/gobinary/go-binary.js';
 import { frameHostRanges, inHost } from '../../../src/goruntime/goroutines/frame-hosts.js';
 import { matchName } from '../../../src/snapshot/capture-plan.js';
 import { snapshotProcess } from '../../../src/snapshot/take-snapshot.js';
+import { effectiveSpec } from '../../../src/spec/effective-spec.js';
 import { parseSpec } from '../../../src/spec/spec-parse.js';
 import { buildFixture } from '../../support/go-fixtures.js';
 import { startTarget } from '../../support/target.js';
@@ -55,7 +56,9 @@ test('a paused snapshot captures values on exactly the goroutines that have a sp
   const { path } = await buildFixture('goroutines');
   const child = await startTarget(path);
   try {
-    const snap = snapshotProcess(child.pid, { spec: parseSpec(SPEC, 'test.yaml') });
+    const snap = snapshotProcess(child.pid, {
+      spec: effectiveSpec(parseSpec(SPEC, 'test.yaml'), { defaults: false }),
+    });
     assert.equal(snap.mode, 'paused');
     const spec = new Set(['main.inlInner', 'main.inlOuter', 'main.recurse']);
     let withFrames = 0;

@@ -1,21 +1,22 @@
 /**
  * Value decoding against Delve, for every toolchain: each package-level variable of
- * testdata/values is decoded by Periscope (plain forms) and by Delve (ListPackageVars with
- * the same string and element limits) and compared field by field (see compare.ts
- * for the normalisations). Pretty forms are checked against what the program itself printed
+ * testdata/values is read by Periscope as a spec would (the expression checker and the
+ * evaluator, plain forms) and by Delve (ListPackageVars with the same string and element
+ * limits) and compared field by field (see compare.ts for the normalisations). Pretty forms are checked against what the program itself printed
  * (Go's String(), Format and Error output).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { GoBinary } from '../../../src/gobinary/go-binary.js';
-import { makeValueContext, type ValueContext, withoutPretty } from '../../../src/goruntime/values/context.js';
-import { decodeValueAt, type GoValue } from '../../../src/goruntime/values/decode.js';
-import { findGlobal, globalNames } from '../../../src/goruntime/values/globals.js';
+import { globalIndex } from '../../../src/goruntime/expr/globals.js';
+import { makeValueContext, withoutPretty } from '../../../src/goruntime/values/context.js';
+import type { GoValue } from '../../../src/goruntime/values/decode.js';
 import { ProcMemFile } from '../../../src/proc/memory.js';
 import { Delve, type DlvLoadConfig, type DlvVariable, delvePath } from '../../support/delve.js';
 import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../../support/go-fixtures.js';
 import { startTarget } from '../../support/target.js';
 import { type Comparison, compareWithDelve } from './compare.js';
+import { evaluateGlobal } from './read-global.js';
 
 const DELVE_CFG: DlvLoadConfig = {
   FollowPointers: true,
@@ -24,13 +25,6 @@ const DELVE_CFG: DlvLoadConfig = {
   MaxArrayValues: 64,
   MaxStructFields: -1,
 };
-
-/** Decodes a global by its short name (main.<name>). */
-export function globalValue(ctx: ValueContext, name: string): GoValue {
-  const g = findGlobal(ctx.dwarf, `main.${name}`);
-  assert.ok(g, `global main.${name} not found`);
-  return decodeValueAt(ctx, g.type, g.address);
-}
 
 for (const tc of GO_TOOLCHAINS) {
   test(`values match Delve (${tc})`, { timeout: 600_000 }, async (t) => {
@@ -45,14 +39,15 @@ for (const tc of GO_TOOLCHAINS) {
       const ctx = withoutPretty(
         makeValueContext(bin, mem, 0, { maxString: 512, maxElements: 64, maxDepth: 10 }),
       );
-      const names = globalNames(ctx.dwarf, 'main.v');
+      const names = (globalIndex(ctx.dwarf).byPackage.get('main') ?? [])
+        .filter((n) => n.startsWith('v'))
+        .map((n) => `main.${n}`);
       assert.ok(names.length > 100, `expected the fixture's globals, found ${names.length}`);
-      const ours = new Map(
-        names.map((n) => [
-          n,
-          decodeValueAt(ctx, findGlobal(ctx.dwarf, n)!.type, findGlobal(ctx.dwarf, n)!.address),
-        ]),
-      );
+      const ours = new Map<string, GoValue>();
+      for (const n of names) {
+        const r = evaluateGlobal(ctx, n);
+        ours.set(n, r.ok ? r.value : { evaluationFailed: r.error });
+      }
       const dlv = await Delve.attach(dlvPath, proc.pid);
       let vars: DlvVariable[];
       try {
@@ -65,7 +60,7 @@ for (const tc of GO_TOOLCHAINS) {
       for (const v of vars) {
         const mine = ours.get(v.name);
         if (mine === undefined) {
-          result.problems.push(`${v.name}: Delve lists it, Periscope's findGlobal does not`);
+          result.problems.push(`${v.name}: Delve lists it, the expression checker does not know it`);
           continue;
         }
         seen.add(v.name);

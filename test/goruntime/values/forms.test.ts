@@ -9,24 +9,20 @@ import { type Address, addr, hex } from '../../../src/common/address.js';
 import { PeriscopeError } from '../../../src/common/errors.js';
 import { GoBinary } from '../../../src/gobinary/go-binary.js';
 import { ptrAt, readPtr } from '../../../src/goruntime/values/bytes.js';
-import { makeValueContext, type ValueContext } from '../../../src/goruntime/values/context.js';
+import { makeValueContext, type ValueContext, withLimits } from '../../../src/goruntime/values/context.js';
 import { decodeValue, decodeValueAt, type GoValue } from '../../../src/goruntime/values/decode.js';
-import { findGlobal } from '../../../src/goruntime/values/globals.js';
 import { mapTypes } from '../../../src/goruntime/values/map-shape.js';
 import { mapEntries, mapLookup } from '../../../src/goruntime/values/maps.js';
 import { fieldOf } from '../../../src/goruntime/values/walk.js';
 import { type Memory, ProcMemFile } from '../../../src/proc/memory.js';
 import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../../support/go-fixtures.js';
 import { startTarget } from '../../support/target.js';
+import { evaluateGlobal, globalPlace, globalValue } from './read-global.js';
 
 type Obj = { [k: string]: GoValue };
-const get = (ctx: ValueContext, name: string): GoValue => {
-  const g = findGlobal(ctx.dwarf, `main.${name}`);
-  assert.ok(g, name);
-  return decodeValueAt(ctx, g.type, g.address);
-};
+const get = globalValue;
 const mapOf = (ctx: ValueContext, name: string) => {
-  const g = findGlobal(ctx.dwarf, `main.${name}`)!;
+  const g = globalPlace(ctx, name);
   return { type: g.type, ptr: readPtr(ctx.memory, g.address) };
 };
 const intAt = (ctx: ValueContext, a: Address): number =>
@@ -103,6 +99,38 @@ for (const tc of GO_TOOLCHAINS) {
           type: 'context.backgroundCtx',
           chain: [{ type: 'context.backgroundCtx' }],
         });
+      });
+
+      await t.test('times across the whole range print as Go formats them', () => {
+        const want = exp.vTimes as string[];
+        assert.ok(want.length > 150, 'the fixture printed its times');
+        const all = globalValue(withLimits(ctx, { maxElements: 1000 }), 'vTimes') as GoValue[];
+        assert.equal(all.length, want.length);
+        const wrong = all.flatMap((v, i) => (v === want[i] ? [] : [`[${i}] ${String(v)} vs Go ${want[i]}`]));
+        assert.deepEqual(wrong, []);
+      });
+
+      await t.test('dynamic types without DWARF are built from their runtime type descriptors', () => {
+        const kinds = get(ctx, 'vIfaceKinds') as Obj[];
+        const of = (type: string) => kinds.find((k) => k.type === type)?.value as GoValue;
+        const point = { X: 1, Y: 2 };
+        const ps = of('[]*main.Point') as Obj[];
+        assert.equal(ps.length, 1);
+        assert.deepEqual(ps[0]!.value, point);
+        assert.deepEqual(of('[]main.Point'), [{ X: 5, Y: 6 }]);
+        assert.deepEqual(of('[1]bool'), [true]);
+        assert.deepEqual((of('[2]*main.Point') as Obj[])[0]!.value, point);
+        assert.equal((of('[2]*main.Point') as GoValue[])[1], null);
+        assert.deepEqual(((of('**main.Point') as Obj).value as Obj).value, point);
+        const ch = of('chan *main.Point') as Obj;
+        assert.deepEqual([ch.len, ch.cap, ch.elemType, ch.closed], [0, 3, '*main.Point', false]);
+        const pp = get(ctx, 'vIfaceAny') as Obj;
+        assert.equal(pp.type, '**interface {}');
+        assert.deepEqual(((pp.value as Obj).value as Obj).value, { type: 'int', value: 7 });
+        // The real case: go1.22 leaves some of these types out of DWARF.
+        const undescribed = kinds.map((k) => String(k.type)).filter((n) => !ctx.dwarf.findType(n));
+        if (tc === 'go1.22.12') assert.deepEqual(undescribed, ['[]*main.Point', '[]main.Point', '[1]bool']);
+        t.diagnostic(`${fx.goVersion}: dynamic types without DWARF: ${undescribed.join(', ') || 'none'}`);
       });
 
       await t.test('map layout per release', () => {
@@ -207,7 +235,7 @@ for (const tc of GO_TOOLCHAINS) {
         const mi = get(small, 'vMapIntStr') as GoValue[];
         assert.deepEqual(mi[2], { '…': 'truncated', len: 3, shown: 2 });
         const outer = get(small, 'vOuter') as Obj;
-        const g = findGlobal(ctx.dwarf, 'main.vOuter')!;
+        const g = globalPlace(ctx, 'vOuter');
         const pt = (outer.Point as Obj).address!;
         assert.deepEqual(outer.Point, {
           address: pt,
@@ -252,8 +280,12 @@ for (const tc of GO_TOOLCHAINS) {
           'vSliceLong',
           'vTime',
         ]) {
-          const g = findGlobal(ctx.dwarf, `main.${n}`)!;
-          for (let i = 0; i < 20; i++) JSON.stringify(decodeValueAt(bad, g.type, g.address));
+          for (let i = 0; i < 20; i++) {
+            // The root's bytes always read here: a failed evaluation would be a decoder that threw.
+            const r = evaluateGlobal(bad, `main.${n}`);
+            assert.ok(r.ok, `${n}: ${r.ok ? '' : r.error}`);
+            JSON.stringify(r.value);
+          }
         }
         const unmapped: Memory = {
           read(a: Address, n: number): Uint8Array {
@@ -261,9 +293,13 @@ for (const tc of GO_TOOLCHAINS) {
           },
         };
         const none = makeValueContext(bin, unmapped);
-        const g = findGlobal(ctx.dwarf, 'main.vOuter')!;
-        const v = decodeValueAt(none, g.type, g.address) as Obj;
-        assert.equal(v['…'], 'unreadable');
+        const v = evaluateGlobal(none, 'main.vOuter');
+        assert.equal(v.ok, false);
+        assert.match(v.ok ? '' : v.error, /cannot read \d+ bytes at 0x/);
+        // Below the root, an unreadable pointee is a marker and the rest still renders.
+        const g = globalPlace(ctx, 'vPtr');
+        const p = decodeValue(none, g.type, mem.read(g.address, 8)) as Obj;
+        assert.equal((p.value as Obj)['…'], 'unreadable');
         assert.equal(ptrAt(new Uint8Array(8), 0), 0);
       });
     } finally {
