@@ -14,7 +14,7 @@
  * Usage: npx tsc -p . && node dist/bench/fleet.js [--procs 50] [--agents 5] [--reps 5]
  */
 import { rmSync } from 'node:fs';
-import { ApiClient } from '../src/cli/client.js';
+import { ApiClient } from '../src/cli/api-client.js';
 import type { ProcessSnapshot } from '../src/snapshot/snapshot-types.js';
 import { snapshotProcess } from '../src/snapshot/take-snapshot.js';
 import { effectiveSpec } from '../src/spec/effective-spec.js';
@@ -167,7 +167,7 @@ async function main(): Promise<void> {
       `${PROCS} processes started and reported by ${AGENTS} agents in ${fmtMs(performance.now() - t0)}`,
     );
     const pids = targets.map((t) => t.pid);
-    const client = new ApiClient(server.url, userToken);
+    const client = new ApiClient({ server: server.url, token: userToken });
 
     const fleet: Round[] = [];
     for (let rep = 0; rep <= REPS; rep++) {

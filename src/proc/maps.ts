@@ -6,6 +6,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { type Address, addr, type LoadBias } from '../common/address.js';
 import { PeriscopeError } from '../common/errors.js';
 import type { ElfFile } from '../elf/elf-file.js';
+import { procReadError } from './proc-errors.js';
 import { exePath, readExecutable } from './process-info.js';
 
 /** One line of /proc/PID/maps. */
@@ -47,11 +48,8 @@ export function parseMaps(text: string): Mapping[] {
 export function readMaps(pid: number): Mapping[] {
   try {
     return parseMaps(readFileSync(`/proc/${pid}/maps`, 'latin1'));
-  } catch {
-    throw new PeriscopeError(
-      'not-found',
-      `process ${pid} does not exist (it may have exited); check the pid`,
-    );
+  } catch (e) {
+    throw procReadError(pid, e);
   }
 }
 
@@ -71,11 +69,8 @@ export function executableMappings(pid: number, maps: readonly Mapping[] = readM
   let st: ReturnType<typeof statSync>;
   try {
     st = statSync(`/proc/${pid}/exe`);
-  } catch {
-    throw new PeriscopeError(
-      'not-found',
-      `process ${pid} does not exist (it may have exited); check the pid`,
-    );
+  } catch (e) {
+    throw procReadError(pid, e);
   }
   const major = Math.floor(Number(st.dev) / 256) & 0xfff; // new_encode_dev: major in bits 8..19
   const minor = (Number(st.dev) & 0xff) | ((Number(st.dev) >> 12) & 0xfff00);

@@ -6,8 +6,8 @@
  */
 import { readFileSync, readlinkSync, statSync } from 'node:fs';
 import { hostname as machineHostname } from 'node:os';
-import { PeriscopeError } from '../common/errors.js';
 import { ElfFile } from '../elf/elf-file.js';
+import { processGone as gone, procReadError } from './proc-errors.js';
 import { parseThreadStat, type ThreadInfo } from './threads.js';
 
 /** What Periscope records about a process. */
@@ -48,10 +48,6 @@ function readProc(pid: number, file: string): string | undefined {
   }
 }
 
-function gone(pid: number): PeriscopeError {
-  return new PeriscopeError('not-found', `process ${pid} does not exist (it may have exited); check the pid`);
-}
-
 /** The start time of a process (clock ticks since boot); throws not-found when it is gone. */
 export function startTime(pid: number): number {
   const st = readStat(pid);
@@ -73,8 +69,8 @@ export function exePath(pid: number): { path: string; deleted: boolean } {
   let link: string;
   try {
     link = readlinkSync(`/proc/${pid}/exe`);
-  } catch {
-    throw gone(pid);
+  } catch (e) {
+    throw procReadError(pid, e);
   }
   const deleted = link.endsWith(' (deleted)');
   return { path: deleted ? link.slice(0, -' (deleted)'.length) : link, deleted };
@@ -89,8 +85,8 @@ export function exeIdentity(pid: number): string {
   try {
     const st = statSync(`/proc/${pid}/exe`);
     return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
-  } catch {
-    throw gone(pid);
+  } catch (e) {
+    throw procReadError(pid, e);
   }
 }
 
@@ -103,8 +99,8 @@ export function readExecutable(pid: number): ElfFile {
   let bytes: Buffer;
   try {
     bytes = readFileSync(`/proc/${pid}/exe`);
-  } catch {
-    throw gone(pid);
+  } catch (e) {
+    throw procReadError(pid, e);
   }
   return new ElfFile(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), exePath(pid).path);
 }

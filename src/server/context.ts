@@ -1,11 +1,11 @@
 /** What the HTTP routes and the agent endpoint share: the registry, the store, the tokens. */
 import { PERISCOPE_VERSION } from '../common/version.js';
 import type { Store } from '../store/store.js';
+import type { TokenStore } from '../store/tokens.js';
 import type { Orchestrator } from './orchestrator.js';
 import type { Registry } from './registry.js';
 import type { SnapshotMetaLog } from './snapshot-meta.js';
 import type { SpecChecks } from './spec-check.js';
-import type { TokenStore } from './tokens.js';
 
 /** The version the server reports (health, welcome). */
 export const SERVER_VERSION = PERISCOPE_VERSION;

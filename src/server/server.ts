@@ -6,6 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DuckDBStore } from '../store/duckdb-store.js';
 import type { Store } from '../store/store.js';
+import { TokenStore } from '../store/tokens.js';
 import { AgentEndpoint } from './agent-endpoint.js';
 import type { ServerContext } from './context.js';
 import { dataRoutes } from './http-data.js';
@@ -21,7 +22,6 @@ import { Registry } from './registry.js';
 import { SnapshotMetaLog } from './snapshot-meta.js';
 import { SpecChecks } from './spec-check.js';
 import { lockDownStore } from './store-lockdown.js';
-import { TokenStore } from './tokens.js';
 
 /** How to run a server. */
 export interface ServerOptions {

@@ -96,10 +96,19 @@ let storedChain: Row[] = [];
 const env = () => ({ PERISCOPE_TOKEN: userToken });
 
 async function snapshotAll(...labels: string[]): Promise<FleetSnapshot> {
-  return cliJson<FleetSnapshot>(
-    ['snapshot', '--server', server!.url, '--all', ...labels.flatMap((l) => ['--label', l]), '--json'],
-    env(),
-  );
+  const args = [
+    'snapshot',
+    '--server',
+    server!.url,
+    '--all',
+    ...labels.flatMap((l) => ['--label', l]),
+    '--json',
+  ];
+  const r = await cli(args, env());
+  // Exit 3: stored, but some processes were not captured (what the fault tests cause).
+  if (r.code !== 0 && r.code !== 3)
+    throw new Error(`periscope ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+  return JSON.parse(r.stdout) as FleetSnapshot;
 }
 
 async function query(sql: string, snapshotId: number): Promise<Row[]> {

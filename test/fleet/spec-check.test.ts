@@ -14,7 +14,7 @@ import { realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { SpecCheckReport } from '../../src/server/spec-report.js';
+import type { SpecCheckReport } from '../../src/api/responses.js';
 import {
   agentIdOf,
   cli,

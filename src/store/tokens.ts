@@ -11,21 +11,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PeriscopeError } from '../common/errors.js';
-
-/** What a token allows: connecting as an agent, using the API, or also managing tokens. */
-export type Role = 'agent' | 'user' | 'admin';
-
-/** The roles, for validation and help texts. */
-export const ROLES: readonly Role[] = ['agent', 'user', 'admin'];
-
-/** A token as listed (never its secret). */
-export interface TokenInfo {
-  readonly id: string;
-  readonly name: string;
-  readonly role: Role;
-  readonly createdAt: string;
-  readonly revokedAt?: string;
-}
+import { isRole, ROLES, type Role, type TokenInfo } from './token-types.js';
 
 interface TokenRecord extends TokenInfo {
   /** Hex SHA-256 of the secret part. */
@@ -46,19 +32,14 @@ function sha256(text: string): Buffer {
   return createHash('sha256').update(text).digest();
 }
 
-/** Whether a string is a role. */
-export function isRole(v: unknown): v is Role {
-  return typeof v === 'string' && (ROLES as readonly string[]).includes(v);
-}
-
 /** The hashed tokens of one data directory. */
 export class TokenStore {
   readonly path: string;
   private records: TokenRecord[] = [];
   private stamp = '';
 
-  constructor(dataDir: string) {
-    mkdirSync(dataDir, { recursive: true });
+  /** Reads the tokens of a data directory; the directory is created only when a token is saved. */
+  constructor(readonly dataDir: string) {
     this.path = join(dataDir, TOKENS_FILE);
     this.reload();
   }
@@ -160,6 +141,7 @@ export class TokenStore {
   }
 
   private save(): void {
+    mkdirSync(this.dataDir, { recursive: true });
     const body: TokenFile = { version: 1, tokens: this.records };
     const tmp = `${this.path}.${process.pid}.tmp`;
     writeFileSync(tmp, `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600 });
@@ -177,11 +159,4 @@ function publicInfo(r: TokenRecord): TokenInfo {
     createdAt: r.createdAt,
     ...(r.revokedAt ? { revokedAt: r.revokedAt } : {}),
   };
-}
-
-/** Whether a token of role `have` may do what needs role `need` (admin ⊇ user; agent is separate). */
-export function roleAllows(have: Role, need: Role): boolean {
-  if (need === 'agent') return have === 'agent';
-  if (need === 'user') return have === 'user' || have === 'admin';
-  return have === 'admin';
 }
