@@ -9,7 +9,7 @@ import { asDwarfError, DwarfData } from '../dwarf/dwarf-data.js';
 import type { FunctionInfo } from '../dwarf/functions.js';
 import { LineIndex } from '../dwarf/line-index.js';
 import type { LineRow } from '../dwarf/line-table.js';
-import { dwarfSectionsOf } from '../dwarf/sections.js';
+import { dwarfSectionsOf, LIST_SECTIONS } from '../dwarf/sections.js';
 import type { DwarfType } from '../dwarf/types.js';
 import { type ElfFile, openElf } from '../elf/elf-file.js';
 import { type BuildInfo, readBuildInfo } from './buildinfo.js';
@@ -45,12 +45,25 @@ export class GoBinary {
     this.elf = elf;
     this.buildInfo = readBuildInfo(elf);
     this.symtab = openGoSymtab(elf);
+    this.preloadFuncdata();
     const sections = dwarfSectionsOf(elf);
     try {
       this.dwarf = sections ? new DwarfData(sections) : undefined;
     } catch (e) {
       throw asDwarfError(e);
     }
+  }
+
+  /**
+   * Reads the funcdata (inline trees, which unwinding inside a pause reads) now, so that no
+   * pause waits on the file: Go 1.26 puts it in the pclntab, held already; earlier releases
+   * at the end of .rodata, from go:func.* to the end of that section.
+   */
+  private preloadFuncdata(): void {
+    const base = this.symtab.funcdataBase?.address;
+    if (base === undefined) return;
+    const sec = this.elf.sectionForAddress(base);
+    if (sec && !this.elf.holdsSection(sec)) this.elf.preload(base, sec.addr + sec.size - base);
   }
 
   /** Opens a Go executable; throws a one-line PeriscopeError for anything that is not one. */
@@ -66,6 +79,34 @@ export class GoBinary {
   /** The Go version that built the binary (e.g. "go1.24.13"), if known. */
   get goVersion(): string | undefined {
     return this.buildInfo?.goVersion;
+  }
+
+  /**
+   * Builds now what every snapshot of the binary needs: the DWARF name index, the runtime
+   * layout and the wait reasons (each is otherwise built on first use). Never throws: what
+   * fails is reported when it is used.
+   */
+  loadIndexes(): void {
+    try {
+      if (this.dwarf) {
+        this.dwarf.index();
+        this.runtimeLayout();
+      }
+      this.waitReasons();
+    } catch {
+      // The same call fails again where its result is needed, with its error.
+    }
+  }
+
+  /**
+   * Drops what only compiling a spec reads (location and range lists, 15% of a large binary's
+   * size): the next prepare reads them again. Call between prepares, never during one.
+   */
+  trim(): void {
+    for (const name of LIST_SECTIONS) {
+      const sec = this.elf.sectionByName(name);
+      if (sec) this.elf.dropSection(sec);
+    }
   }
 
   /** The GNU build ID, else the Go build ID: the key under which binary info is cached. */

@@ -4,7 +4,8 @@
  * found without reading the file again for a process whose executable has a known identity
  * (device, inode, size, mtime). Bounded: the least recently used binaries are dropped.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { collectGarbageNow } from '../common/gc.js';
 import { ElfFile } from '../elf/elf-file.js';
 import { GoBinary } from '../gobinary/go-binary.js';
 import { type ExecutableImage, executableImage } from '../proc/maps.js';
@@ -52,7 +53,9 @@ export class BinaryCache {
     this.files.set(identity, this.keyOf(image.elf));
     // Each binary is usually run from one file; a few more identities per binary at most.
     if (this.files.size > 4 * this.maxBinaries) this.files.delete(this.files.keys().next().value as string);
-    return { bin, image: bin.elf === image.elf ? image : { ...image, elf: bin.elf } };
+    if (bin.elf === image.elf) return { bin, image };
+    image.elf.close(); // a copy of a binary held already: its headers were all that was needed
+    return { bin, image: { ...image, elf: bin.elf } };
   }
 
   /** The GoBinary for an ELF image already read, loaded once per build ID. */
@@ -61,8 +64,11 @@ export class BinaryCache {
     const hit = this.use(key);
     if (hit) return hit;
     const bin = GoBinary.fromElf(elf);
+    bin.loadIndexes();
+    // Loading leaves tens of megabytes of garbage: collected now, before a prepare adds its own.
+    collectGarbageNow(0, 0);
     this.binaries.set(key, bin);
-    this.fileBytes += elf.bytes.length;
+    this.fileBytes += elf.fileSize;
     this.evict();
     return bin;
   }
@@ -82,9 +88,10 @@ export class BinaryCache {
     try {
       const st = statSync(path);
       if (!st.isFile() || st.size > MAX_BINARY_BYTES) return undefined;
-      const bytes = readFileSync(path);
-      const elf = new ElfFile(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), path);
-      return elf.buildId() === buildId ? this.binaryFor(elf) : undefined;
+      const elf = ElfFile.open(path);
+      if (elf.buildId() === buildId) return this.binaryFor(elf);
+      elf.close();
+      return undefined;
     } catch {
       return undefined; // gone, unreadable or not an ELF file: not that binary
     }
@@ -123,7 +130,7 @@ export class BinaryCache {
     ) {
       const [key, bin] = this.binaries.entries().next().value as [string, GoBinary];
       this.binaries.delete(key);
-      this.fileBytes -= bin.elf.bytes.length;
+      this.fileBytes -= bin.elf.fileSize;
       for (const [identity, k] of this.files) if (k === key) this.files.delete(identity);
     }
   }
