@@ -47,6 +47,9 @@ export interface NameIndex {
   readonly runtimeTypeDies: Float64Array;
   /** Units whose DIEs could not all be read, with the error. */
   readonly errors: FormatError[];
+  /** Number of units and the highest DWARF version among them (known without the units). */
+  readonly unitCount: number;
+  readonly version: number;
 }
 
 /** Flag of a types entry: it is a typedef that won its name (a later DIE of that name does not replace it). */
@@ -259,6 +262,8 @@ export function buildNameIndex(units: readonly Unit[], sections: DwarfSections):
     runtimeTypeValues: Float64Array.from(runtimeTypeValues),
     runtimeTypeDies: Float64Array.from(runtimeTypeDies),
     errors,
+    unitCount: units.length,
+    version: units.reduce((v, u) => Math.max(v, u.version), 0),
   };
 }
 

@@ -40,6 +40,8 @@ export interface Segment {
 const EHDR_SIZE = 64;
 /** Static data is read and kept in chunks of this many bytes. */
 const CHUNK = 64 << 10;
+/** Symbol lookups remembered (a prepare makes a few dozen; checking expressions, more). */
+const MAX_REMEMBERED_SYMBOLS = 4096;
 
 /**
  * A 64-bit little-endian ELF file, read on demand from a FileSource: the headers when it is
@@ -62,6 +64,8 @@ export class ElfFile {
   /** Chunks of static data read by readAt, by file offset / CHUNK. */
   private readonly chunks = new Map<number, Uint8Array>();
   private symbolTable: SymbolTable | null | undefined;
+  private readonly symbolAnswers = new Map<string, ElfSymbol | null>();
+  private copies: ((name: string) => Uint8Array | undefined) | undefined;
   private buildIdCache: string | null | undefined;
 
   /** Reads the headers of an ELF file: its bytes in memory, or a FileSource (which it then owns). */
@@ -165,6 +169,11 @@ export class ElfFile {
     return this.source.size;
   }
 
+  /** Modification time of the file when it was opened (undefined when the bytes were handed in memory). */
+  get fileMtimeMs(): number | undefined {
+    return this.source.mtimeMs;
+  }
+
   /** Reads from the file so far (0 when the bytes were handed in memory): for tests of what is read when. */
   get fileReads(): number {
     return this.source.reads;
@@ -231,8 +240,30 @@ export class ElfFile {
     return this.dataCache.has(sec.index);
   }
 
+  /**
+   * Where decompressed copies of compressed sections may be had without inflating them (a
+   * cache of an earlier run); a copy it does not have, or refuses, is inflated as usual.
+   */
+  useDecompressedCopies(copies: (name: string) => Uint8Array | undefined): void {
+    this.copies = copies;
+  }
+
+  /** The compressed sections held, decompressed (to store them for a later run). */
+  decompressedSections(): [string, Uint8Array][] {
+    const out: [string, Uint8Array][] = [];
+    for (const [i, data] of this.dataCache) {
+      const sec = this.sections[i]!;
+      if (isCompressed(sec)) out.push([sec.name, data]);
+    }
+    return out;
+  }
+
   private readSection(sec: Section): Uint8Array {
     if (sec.type === C.SHT_NOBITS) return new Uint8Array(sec.size);
+    if (isCompressed(sec)) {
+      const copy = this.copies?.(sec.name);
+      if (copy) return copy;
+    }
     const raw = this.source.read(sec.offset, sec.size, `section ${sec.name}`);
     if (sec.flags & C.SHF_COMPRESSED) return decompressSection(sec, raw);
     if (sec.name.startsWith('.zdebug_')) return decompressLegacy(sec, raw);
@@ -356,9 +387,28 @@ export class ElfFile {
     return this.sections.some((s) => s.type === C.SHT_SYMTAB);
   }
 
-  /** The first symbol with this exact name (a hash lookup; the index is built on first use). */
+  /**
+   * The first symbol with this exact name: a hash lookup (the index is built on first use),
+   * and the answer remembered, so that what a prepare looked up costs no read later (inside
+   * a pause) nor, once stored, in the next process (see rememberSymbols).
+   */
   symbol(name: string): ElfSymbol | undefined {
-    return this.symtab()?.lookup(name);
+    const known = this.symbolAnswers.get(name);
+    if (known !== undefined) return known ?? undefined;
+    const found = this.symtab()?.lookup(name);
+    if (this.symbolAnswers.size >= MAX_REMEMBERED_SYMBOLS) this.symbolAnswers.clear();
+    this.symbolAnswers.set(name, found ?? null);
+    return found;
+  }
+
+  /** The symbols looked up so far and the answers (null: no such symbol). */
+  symbolsLookedUp(): ReadonlyMap<string, ElfSymbol | null> {
+    return this.symbolAnswers;
+  }
+
+  /** Answers to lookups learned from another copy of the same bytes (see symbolsLookedUp). */
+  rememberSymbols(answers: ReadonlyMap<string, ElfSymbol | null>): void {
+    for (const [name, sym] of answers) this.symbolAnswers.set(name, sym);
   }
 
   /** The GNU build ID (hex), or the Go build ID, or undefined. */
@@ -461,6 +511,11 @@ export class ElfFile {
       );
     return new LoadBias(mapStart - (pageDown(s.vaddr) + (mapFileOffset - pageDown(s.offset))));
   }
+}
+
+/** Whether a section's bytes are compressed in the file (SHF_COMPRESSED, or a legacy .zdebug_ one). */
+function isCompressed(s: Section): boolean {
+  return s.type !== C.SHT_NOBITS && ((s.flags & C.SHF_COMPRESSED) !== 0 || s.name.startsWith('.zdebug_'));
 }
 
 /** Whether a section is part of the loaded image, as the file holds it (not compressed, not .bss). */

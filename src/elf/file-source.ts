@@ -11,6 +11,8 @@ import { PeriscopeError } from '../common/errors.js';
 export interface FileSource {
   /** Size of the file in bytes. */
   readonly size: number;
+  /** Modification time of the file (ms since the epoch) when opened; undefined for bytes in memory. */
+  readonly mtimeMs: number | undefined;
   /**
    * `length` bytes at `offset`: a view for bytes in memory, a new buffer for a file. Throws
    * 'truncated' when the file ends before `offset + length`.
@@ -26,6 +28,7 @@ export interface FileSource {
 
 /** A FileSource over bytes already in memory (a test's edited copy, a file read by someone else). */
 export class MemorySource implements FileSource {
+  readonly mtimeMs = undefined;
   readonly reads = 0;
   readonly bytesRead = 0;
   private readonly bytes: Uint8Array;
@@ -60,6 +63,7 @@ const unclosed = new FinalizationRegistry<number>((fd) => {
 /** A FileSource reading an open file descriptor with pread; it owns the descriptor. */
 export class FdSource implements FileSource {
   readonly size: number;
+  readonly mtimeMs: number;
   reads = 0;
   bytesRead = 0;
   private fd: number | undefined;
@@ -69,7 +73,9 @@ export class FdSource implements FileSource {
   constructor(fd: number, path: string) {
     this.fd = fd;
     this.path = path;
-    this.size = fstatSync(fd).size;
+    const st = fstatSync(fd);
+    this.size = st.size;
+    this.mtimeMs = st.mtimeMs;
     unclosed.register(this, fd, this);
   }
 

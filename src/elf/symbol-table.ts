@@ -1,7 +1,7 @@
 /**
  * An ELF symbol table kept as its raw entries (24 bytes a symbol) with a hash index of the
  * names, for lookups by name. The string table is read whole only while the index is built;
- * after that, a lookup reads the few names whose hash matches (and remembers its answer). A
+ * after that, a lookup reads the few names whose hash matches. A
  * large Go binary has hundreds of thousands of symbols and an 18 MB string table: as
  * JavaScript objects they took more memory than the whole table, and each lookup was a
  * linear search.
@@ -33,8 +33,6 @@ export interface StringTable {
 
 /** Size of one Elf64_Sym. */
 export const SYM_SIZE = 24;
-/** Answers remembered, so that what a prepare looked up costs no read later (in a pause). */
-const MAX_REMEMBERED = 4096;
 /** Bytes read at once when decoding a name whose length is not known. */
 const NAME_WINDOW = 256;
 
@@ -46,7 +44,6 @@ export class SymbolTable {
   private readonly view: DataView;
   private readonly strs: StringTable;
   private slots: HashSlots | undefined;
-  private readonly answers = new Map<string, ElfSymbol | null>();
 
   constructor(syms: Uint8Array, strs: StringTable) {
     this.syms = syms;
@@ -81,16 +78,11 @@ export class SymbolTable {
 
   /** The first symbol (in table order) with exactly this name. */
   lookup(name: string): ElfSymbol | undefined {
-    const known = this.answers.get(name);
-    if (known !== undefined) return known ?? undefined;
     this.slots ??= this.buildIndex();
     const slots = this.slots;
     const want = nameBytes(name);
     const slot = slots.find(hashName(want), (i) => this.nameIs(i, want));
-    const found = slot < 0 ? undefined : this.decode(slots.valueAt(slot), name);
-    if (this.answers.size >= MAX_REMEMBERED) this.answers.clear();
-    this.answers.set(name, found ?? null);
-    return found;
+    return slot < 0 ? undefined : this.decode(slots.valueAt(slot), name);
   }
 
   private nameOff(index: number): number {

@@ -7,11 +7,13 @@ import type { LinkAddress } from '../common/address.js';
 import { PeriscopeError } from '../common/errors.js';
 import { asDwarfError, DwarfData } from '../dwarf/dwarf-data.js';
 import type { FunctionInfo } from '../dwarf/functions.js';
-import { LineIndex } from '../dwarf/line-index.js';
+import type { LineStrings } from '../dwarf/line-header.js';
+import { LineIndex, type LineIndexData, type LineIndexOptions } from '../dwarf/line-index.js';
 import type { LineRow } from '../dwarf/line-table.js';
 import { dwarfSectionsOf, LIST_SECTIONS } from '../dwarf/sections.js';
 import type { DwarfType } from '../dwarf/types.js';
 import { type ElfFile, openElf } from '../elf/elf-file.js';
+import type { BinaryFacts, LearnedFacts } from './binary-facts.js';
 import { type BuildInfo, readBuildInfo } from './buildinfo.js';
 import { type GoSymtab, openGoSymtab } from './pclntab-open.js';
 import { deriveRuntimeLayout, type RuntimeLayout } from './runtime-layout.js';
@@ -40,7 +42,7 @@ export class GoBinary {
   private layout: RuntimeLayout | undefined;
   private waitReasonTable: string[] | undefined;
 
-  private constructor(elf: ElfFile) {
+  private constructor(elf: ElfFile, facts: BinaryFacts | undefined) {
     this.path = elf.path;
     this.elf = elf;
     this.buildInfo = readBuildInfo(elf);
@@ -48,10 +50,33 @@ export class GoBinary {
     this.preloadFuncdata();
     const sections = dwarfSectionsOf(elf);
     try {
-      this.dwarf = sections ? new DwarfData(sections) : undefined;
+      this.dwarf = sections ? new DwarfData(sections, facts?.nameIndex?.(sections)) : undefined;
+      // Facts stored for these very bytes were learned from a sound .debug_info: without
+      // them, its unit headers are checked now, so that a damaged one is reported on open.
+      if (!facts?.nameIndex) this.dwarf?.check();
     } catch (e) {
       throw asDwarfError(e);
     }
+    if (facts) {
+      this.layout = facts.runtimeLayout;
+      this.waitReasonTable = facts.waitReasons?.slice();
+      if (facts.lines && sections) this.lineIndex = this.makeLineIndex(facts.lines);
+      if (facts.symbols) elf.rememberSymbols(facts.symbols);
+    }
+  }
+
+  /**
+   * What was learned about the binary so far that is costly to learn again (see
+   * BinaryFacts), for storing it; `GoBinary.fromElf(elf, facts)` starts from it.
+   */
+  facts(): LearnedFacts {
+    return {
+      nameIndex: this.dwarf?.builtIndex,
+      lines: this.lineIndex?.data(),
+      runtimeLayout: this.layout,
+      waitReasons: this.waitReasonTable,
+      symbols: this.elf.symbolsLookedUp(),
+    };
   }
 
   /**
@@ -71,9 +96,9 @@ export class GoBinary {
     return GoBinary.fromElf(await openElf(path));
   }
 
-  /** Wraps an already-read ELF file. */
-  static fromElf(elf: ElfFile): GoBinary {
-    return new GoBinary(elf);
+  /** Wraps an ELF file already opened; `facts` were stored for a binary with the same bytes. */
+  static fromElf(elf: ElfFile, facts?: BinaryFacts): GoBinary {
+    return new GoBinary(elf, facts);
   }
 
   /** The Go version that built the binary (e.g. "go1.24.13"), if known. */
@@ -142,15 +167,41 @@ export class GoBinary {
   get lines(): LineIndex {
     if (!this.lineIndex) {
       const dwarf = this.requireDwarf('line tables');
-      const compDirs = new Map<number, string | undefined>();
-      for (const u of dwarf.units()) if (u.stmtList !== undefined) compDirs.set(u.stmtList, u.compDir);
       const s = dwarf.sections;
-      this.lineIndex = LineIndex.build(
-        { line: s.line, lineStr: s.lineStr, str: s.str },
-        { compDirOf: (off) => compDirs.get(off) },
-      );
+      this.lineIndex = LineIndex.build({ line: s.line, lineStr: s.lineStr, str: s.str }, this.lineOptions());
     }
     return this.lineIndex;
+  }
+
+  private makeLineIndex(data: LineIndexData): LineIndex {
+    const s = this.requireDwarf('line tables').sections;
+    const strings: LineStrings = {
+      get line() {
+        return s.line;
+      },
+      get lineStr() {
+        return s.lineStr;
+      },
+      get str() {
+        return s.str;
+      },
+    };
+    return LineIndex.fromData(strings, this.lineOptions(), data);
+  }
+
+  /** Comp dirs of the programs' units, looked up when a program's header is first read. */
+  private lineOptions(): LineIndexOptions {
+    let compDirs: Map<number, string | undefined> | undefined;
+    return {
+      compDirOf: (off) => {
+        if (!compDirs) {
+          compDirs = new Map();
+          for (const u of this.requireDwarf('line tables').units())
+            if (u.stmtList !== undefined) compDirs.set(u.stmtList, u.compDir);
+        }
+        return compDirs.get(off);
+      },
+    };
   }
 
   /** The DWARF description of a function by fully qualified name. */

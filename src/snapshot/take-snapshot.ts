@@ -62,6 +62,7 @@ export function prepareProcess(
     throw new PeriscopeError('not-found', `process ${pid} does not exist (it may have exited)`);
   const { bin, image } = binaries.forProcess(pid);
   const plan = prepareCapture(bin, spec, image.bias);
+  binaries.persist(bin);
   bin.trim(); // the compiled plan holds what it needs of the location lists
   return { ...plan, executable: image.path };
 }

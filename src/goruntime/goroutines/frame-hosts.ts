@@ -85,6 +85,24 @@ export function frameHostRanges(
   return out;
 }
 
+/** The host ranges computed for a binary so far, by name set (a key frameHostRanges made), to store. */
+export function frameHostsOf(bin: GoBinary): [string, HostRanges][] {
+  return [...(cache.get(bin) ?? [])];
+}
+
+/**
+ * Host ranges computed earlier for a binary with the same bytes (stored by frameHostsOf):
+ * frameHostRanges then answers that name set without walking the inline trees.
+ */
+export function seedFrameHosts(bin: GoBinary, key: string, ranges: HostRanges): void {
+  let perBin = cache.get(bin);
+  if (!perBin) {
+    perBin = new Map();
+    cache.set(bin, perBin);
+  }
+  if (perBin.size < MAX_NAME_SETS) perBin.set(key, ranges);
+}
+
 /** Whether link-time pc `pc` lies in one of the ranges (binary search). */
 export function inHost(ranges: HostRanges, pc: LinkAddress): boolean {
   const { starts, ends } = ranges;
