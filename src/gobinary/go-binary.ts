@@ -224,6 +224,14 @@ export class GoBinary {
     return l ? { file: l.file, line: l.line, function: l.function } : undefined;
   }
 
+  /**
+   * PC -> line as Go's traceback prints it, from the pclntab alone: reads no DWARF (so an
+   * agent need not hold the line tables, 10% of a large binary, for an error message).
+   */
+  goLineForPC(pc: LinkAddress): number | undefined {
+    return this.symtab.pcln.lineForPC(pc)?.line;
+  }
+
   /** The runtime's data layout, derived from DWARF (cached). */
   runtimeLayout(): RuntimeLayout {
     this.layout ??= deriveRuntimeLayout(this.requireDwarf('the Go runtime layout'));

@@ -32,7 +32,7 @@ import type { HostRanges } from '../goruntime/goroutines/index.js';
 import { decodeFacts, encodeFacts, type FactsKey } from './facts-file.js';
 import { SectionsFile, writeSectionsFile } from './sections-file.js';
 
-/** What an entry holds: the parts of gobinary/binary-facts.ts as stored, and frame-host ranges. */
+/** What an entry holds: the parts of gobinary/binary-facts.ts as stored, frame-host ranges and inlined-only answers. */
 export interface StoredFacts {
   readonly nameIndex?: {
     readonly functions: NameMapData;
@@ -51,6 +51,10 @@ export interface StoredFacts {
   readonly symbols?: ReadonlyMap<string, ElfSymbol | null>;
   /** Frame-host ranges by name set (goroutines/frame-hosts.ts). */
   readonly frameHosts?: readonly (readonly [string, HostRanges])[];
+  /** Whether functions absent from the pclntab exist inlined (snapshot/capture-plan.ts). */
+  readonly inlinedOnly?: readonly (readonly [string, boolean])[];
+  /** The import paths that qualify a type name (goruntime/expr/scope.ts). */
+  readonly typePackages?: readonly string[];
 }
 
 /** Where and how much a BinaryDiskCache keeps. */

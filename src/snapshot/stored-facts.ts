@@ -10,8 +10,10 @@ import type { DwarfSections } from '../dwarf/sections.js';
 import type { ElfFile } from '../elf/elf-file.js';
 import type { BinaryFacts } from '../gobinary/binary-facts.js';
 import type { GoBinary } from '../gobinary/go-binary.js';
+import { seedTypePackages, typePackagesOf } from '../goruntime/expr/index.js';
 import { frameHostsOf, type HostRanges, seedFrameHosts } from '../goruntime/goroutines/index.js';
 import type { StoredFacts } from './binary-disk-cache.js';
+import { inlinedOnlyOf, seedInlinedOnly } from './capture-plan.js';
 import type { FactsKey } from './facts-file.js';
 
 /** The key of a binary's entry: build ID (or path), file size, mtime and this Periscope's version; undefined when it has no file. */
@@ -30,6 +32,7 @@ export function factsKey(elf: ElfFile): FactsKey | undefined {
 export function storedFactsOf(bin: GoBinary): StoredFacts {
   const f = bin.facts();
   const idx = f.nameIndex;
+  const typePackages = bin.dwarf && typePackagesOf(bin.dwarf);
   return {
     // An index built around malformed units would hide their errors from the next run.
     ...(idx && idx.errors.length === 0
@@ -52,6 +55,8 @@ export function storedFactsOf(bin: GoBinary): StoredFacts {
     ...(f.waitReasons ? { waitReasons: f.waitReasons } : {}),
     symbols: f.symbols,
     frameHosts: frameHostsOf(bin),
+    inlinedOnly: inlinedOnlyOf(bin),
+    ...(typePackages ? { typePackages } : {}),
   };
 }
 
@@ -64,6 +69,8 @@ export function factsSignature(s: StoredFacts): string {
     s.waitReasons ? 'w' : '',
     `s${s.symbols?.size ?? 0}`,
     ...(s.frameHosts ?? []).map(([k]) => k).sort(),
+    `i${s.inlinedOnly?.length ?? 0}`,
+    s.typePackages ? 't' : '',
   ].join('\u0000');
 }
 
@@ -79,9 +86,11 @@ export function factsOfStored(s: StoredFacts): BinaryFacts {
   };
 }
 
-/** Gives a binary the frame-host ranges stored with it. */
+/** Gives a binary the frame-host ranges, inlined-only answers and type packages stored with it. */
 export function seedStoredFrameHosts(bin: GoBinary, s: StoredFacts): void {
   for (const [key, ranges] of s.frameHosts ?? []) if (isHostRanges(ranges)) seedFrameHosts(bin, key, ranges);
+  if (s.inlinedOnly) seedInlinedOnly(bin, s.inlinedOnly);
+  if (s.typePackages && bin.dwarf) seedTypePackages(bin.dwarf, s.typePackages);
 }
 
 /** Checks the shape of a stored entry (its arrays' kinds); throws RangeError when it is not one. */
@@ -120,6 +129,19 @@ export function checkStoredFacts(s: unknown): asserts s is StoredFacts {
   if (o.waitReasons && !o.waitReasons.every((w) => typeof w === 'string'))
     throw new RangeError('wait reasons');
   if (o.frameHosts && !Array.isArray(o.frameHosts)) throw new RangeError('frame hosts');
+  if (
+    o.inlinedOnly &&
+    !(
+      Array.isArray(o.inlinedOnly) &&
+      o.inlinedOnly.every((e) => Array.isArray(e) && typeof e[0] === 'string' && typeof e[1] === 'boolean')
+    )
+  )
+    throw new RangeError('inlined-only functions');
+  if (
+    o.typePackages &&
+    !(Array.isArray(o.typePackages) && o.typePackages.every((p) => typeof p === 'string'))
+  )
+    throw new RangeError('type packages');
 }
 
 const NO_LINES = { line: new Uint8Array(), lineStr: new Uint8Array(), str: new Uint8Array() };

@@ -51,10 +51,17 @@ async function cli(cacheDir: string, ...args: string[]): Promise<Run> {
   return { stdout, cacheLog };
 }
 
-/** The goroutines of a snapshot without what changes while a goroutine waits (how long). */
+/**
+ * The goroutines of a snapshot (without what changes while a goroutine waits: how long), and
+ * what the spec's compilation said (the spec functions absent, the entries that do not fit).
+ */
 function goroutinesOf(r: Run): unknown {
   const s = JSON.parse(r.stdout) as ProcessSnapshot;
-  return s.goroutines.map(({ waitSinceNs: _s, waitDurationNs: _d, ...g }) => g);
+  return {
+    goroutines: s.goroutines.map(({ waitSinceNs: _s, waitDurationNs: _d, ...g }) => g),
+    specFunctionsAbsent: s.specFunctionsAbsent,
+    captureErrors: s.captureErrors,
+  };
 }
 
 const has = (r: Run, re: RegExp): boolean => r.cacheLog.some((l) => re.test(l));
@@ -96,7 +103,8 @@ describe('binary disk cache', { timeout: 600_000 }, () => {
     assert.ok(has(second, /^hit /), second.cacheLog.join('\n'));
     assert.ok(has(second, /^sections /), second.cacheLog.join('\n'));
     assert.ok(!has(second, /^stored /), 'nothing new learned: nothing written');
-    const { goroutines } = JSON.parse(second.stdout) as ProcessSnapshot;
+    const { goroutines, specFunctionsAbsent } = JSON.parse(second.stdout) as ProcessSnapshot;
+    assert.ok(specFunctionsAbsent.length > 0, 'the built-in spec has functions this program lacks');
     assert.ok(
       goroutines.some((g) => g.captures.some((c) => c.function === 'main.park')),
       'the spec is captured from the cache',

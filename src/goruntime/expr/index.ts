@@ -6,4 +6,4 @@
 export { type CheckOptions, type CheckResult, type CompiledExpression, checkExpression } from './check.js';
 export { type ConditionFailure, type ExprResult, evaluate, evaluateCondition } from './eval.js';
 export type { FrameContext } from './frame-context.js';
-export { type FunctionScope, functionScope } from './scope.js';
+export { type FunctionScope, functionScope, seedTypePackages, typePackagesOf } from './scope.js';
