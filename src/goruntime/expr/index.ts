@@ -3,7 +3,22 @@
  * expression checked against a function's DWARF before any capture (`checkExpression`,
  * `functionScope`), then evaluated on one frame of a paused process (`evaluate`).
  */
+
+export { type BinaryOp, type Expr, exprText } from './ast.js';
 export { type CheckOptions, type CheckResult, type CompiledExpression, checkExpression } from './check.js';
+export { type Binding, type CheckState, category, checkNode, type SType, stypeName } from './check-ops.js';
 export { type ConditionFailure, type ExprResult, evaluate, evaluateCondition } from './eval.js';
 export type { FrameContext } from './frame-context.js';
+export { inlineChainAt } from './frame-context.js';
+export { ExprSyntaxError, parseExpression } from './parser.js';
 export { type FunctionScope, functionScope } from './scope.js';
+export {
+  elemOf,
+  INT_KINDS,
+  isFloatKind,
+  isIntKind,
+  kindOf,
+  lookupField,
+  POINTER_KINDS,
+  typeName,
+} from './types.js';

@@ -1,0 +1,97 @@
+/**
+ * Parsing and type-checking a probe's expression with the snapshot expression checker,
+ * against the function's DWARF scope at the site's PC (an inlined copy's own variables at
+ * its site). At RET sites Go's unnamed results (`~r0`, `~r1`, which no expression can spell)
+ * are also named `r0`, `r1`, … unless a variable already has that name.
+ */
+import type { DwarfData } from '../../dwarf/dwarf-data.js';
+import type { Variable } from '../../dwarf/functions.js';
+import type { DwarfType } from '../../dwarf/types.js';
+import {
+  type Binding,
+  type CheckState,
+  checkNode,
+  type Expr,
+  ExprSyntaxError,
+  type FunctionScope,
+  functionScope,
+  parseExpression,
+  type SType,
+  stypeName,
+} from '../../goruntime/expr/index.js';
+
+/** A checked expression at one site. */
+export type SiteCheck =
+  | {
+      readonly ok: true;
+      readonly ast: Expr;
+      readonly bindings: ReadonlyMap<Expr, Binding>;
+      readonly type: SType;
+    }
+  | { readonly ok: false; readonly message: string };
+
+/** Checks `source` in the scope of `functionName` at link-time `pc`. */
+export function checkAtSite(
+  dwarf: DwarfData,
+  functionName: string,
+  source: string,
+  pc: number,
+  atReturn: boolean,
+): SiteCheck {
+  let ast: Expr;
+  try {
+    ast = parseExpression(source);
+  } catch (e) {
+    if (e instanceof ExprSyntaxError) return { ok: false, message: `column ${e.column}: ${e.message}` };
+    throw e;
+  }
+  const base = functionScope(dwarf, functionName, pc);
+  if (!base)
+    return { ok: false, message: `function ${functionName} has no DWARF description in this binary` };
+  const scope = atReturn ? withResultNames(base) : base;
+  const errors: { column: number; message: string }[] = [];
+  const state: CheckState = {
+    dwarf,
+    scope,
+    bindings: new Map(),
+    errors,
+    error(node, message) {
+      errors.push({ column: node.pos, message });
+      return { k: 'error' };
+    },
+  };
+  const type = checkNode(state, ast);
+  if (errors.length > 0)
+    return { ok: false, message: errors.map((e) => `column ${e.column}: ${e.message}`).join('; ') };
+  return { ok: true, ast, bindings: state.bindings, type };
+}
+
+/**
+ * The scope at a RET: results are located (Go leaves them without a location; the register
+ * ABI puts them, see site-frame.ts), and each unnamed result `~rN` is also `rN`.
+ */
+function withResultNames(scope: FunctionScope): FunctionScope {
+  const vars = new Map<string, readonly Variable[]>();
+  for (const [name, vs] of scope.variables)
+    vars.set(
+      name,
+      vs.map((v) => (v.isReturn ? { ...v, location: ABI_LOCATED } : v)),
+    );
+  for (const [name, vs] of [...vars]) {
+    const m = /^~r(\d+)$/.exec(name);
+    if (m && !vars.has(`r${m[1]}`)) vars.set(`r${m[1]}`, vs);
+  }
+  return { ...scope, variables: vars };
+}
+
+/** A stand-in location for results at a RET (never read: the ABI assignment is used there). */
+const ABI_LOCATED = { kind: 'expr', expr: Uint8Array.of(0x9c) } as const;
+
+/** The DWARF type a capture's static type is recorded as, or why it cannot be captured. */
+export function captureType(dwarf: DwarfData, t: SType): DwarfType | string {
+  if (t.k === 'go') return t.t;
+  if (t.k === 'dynamic')
+    return 'its type is only known at run time (through an interface): assert the dynamic type first, e.g. x.(*pkg.T).Field';
+  if (t.k === 'untyped' && t.base === 'bool') return dwarf.findType('bool') ?? 'the binary has no bool type';
+  return `it is a constant (${stypeName(t)}): nothing to capture`;
+}
