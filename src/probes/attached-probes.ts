@@ -165,6 +165,8 @@ export class AttachedProbes {
     const i = this.indexOf(name);
     const out: Record<string, number> = {};
     for (const [k, s] of Object.entries(STAT)) out[k] = this.sum(this.m.stats, i * STATS_PER_PROBE + s);
+    if (this.probes[i]!.recordBytes > 0) out.matched = out.events! + out.ringFull!;
+    out.hits = out.matched! + out.rateLimited! + out.rejected! + out.conditionErrors!;
     return out as ProbeStats;
   }
 

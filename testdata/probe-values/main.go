@@ -189,6 +189,20 @@ func small(a int, s string, p *Point, b bool, xs []int) int {
 	return a - len(xs)
 }
 
+// work is the benchmark's function: five arguments of five kinds, and a call, so that it has
+// a frame and a stack check and its entry site is the PUSHQ BP the kernel emulates.
+//
+//go:noinline
+func work(a int, s string, p *Point, b bool, xs []int) int {
+	if b {
+		return mix(a+len(s)) + p.X + len(xs)
+	}
+	return a - len(xs)
+}
+
+//go:noinline
+func mix(x int) int { return x ^ 0x5a }
+
 // goid is the current goroutine's id, from the runtime's own traceback header.
 func goid() int {
 	var buf [64]byte
@@ -331,14 +345,33 @@ func main() {
 			})
 			close(stop)
 			fmt.Printf("done preempt %d %d goids %s\n", g, k, gs)
-		case "bench": // bench N: N calls of small, timed
+		case "bench": // bench N: N calls of work, timed
 			n := arg(1)
 			p := &Point{1, 2}
 			t0 := time.Now()
 			for i := 0; i < n; i++ {
-				sink += small(i, "hello", p, true, xs[:3])
+				sink += work(i, "hello", p, true, xs[:3])
 			}
 			fmt.Printf("done bench %d ns %d\n", n, time.Since(t0).Nanoseconds())
+		case "flood": // flood G MS: G goroutines call work in a loop for MS milliseconds
+			g, ms := arg(1), arg(2)
+			end := time.Now().Add(time.Duration(ms) * time.Millisecond)
+			var total int64
+			var mu sync.Mutex
+			ids(g, func(i int) {
+				p := &Point{i, 0}
+				n := int64(0)
+				for time.Now().Before(end) {
+					for j := 0; j < 100; j++ {
+						sink += work(j, "hello", p, true, nil)
+					}
+					n += 100
+				}
+				mu.Lock()
+				total += n
+				mu.Unlock()
+			})
+			fmt.Printf("done flood %d calls %d\n", g, total)
 		case "spin": // spin MS: small in a loop for MS milliseconds
 			end := time.Now().Add(time.Duration(arg(1)) * time.Millisecond)
 			p := &Point{1, 2}

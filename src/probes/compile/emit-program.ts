@@ -72,7 +72,6 @@ export function emitSiteProgram(spec: SiteProgramSpec, maps: ProbeMapFds, bias: 
   const a = e.a;
   const stat = (s: keyof typeof STAT) => e.count(maps.stats, spec.probe * STATS_PER_PROBE + STAT[s]);
   a.mov64(CTX, R1);
-  if (spec.main) stat('hits');
   const now = e.alloc(8);
   const dur = e.alloc(8);
   const flags = e.alloc(8);
@@ -101,8 +100,8 @@ export function emitSiteProgram(spec: SiteProgramSpec, maps: ProbeMapFds, bias: 
     a.label(pass);
   }
   if (spec.rate) emitRateLimit(e, spec.probe, spec.rate, maps, now, () => stat('rateLimited'));
-  stat('matched');
   if (spec.recordBytes === 0) {
+    stat('matched'); // a probe that emits counts events and drops instead: matched is their sum
     a.mov64(R0, 0).exit();
     return a.assemble();
   }

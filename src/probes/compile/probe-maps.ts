@@ -19,11 +19,15 @@ export interface ProbeMapFds {
   readonly stackFrames: number;
 }
 
-/** Counters per probe, in the stats map at probe * STATS_PER_PROBE + stat. */
+/**
+ * Counters per probe, in the stats map at probe * STATS_PER_PROBE + stat. One is added per
+ * hit, by outcome; `hits` (all outcomes) and, for probes that emit, `matched` (events plus
+ * ring-full drops) are sums made in user space, which saves the program two map updates.
+ */
 export const STAT = {
-  /** Every time a site of the probe ran. */
+  /** Every time a main site of the probe ran (derived). */
   hits: 0,
-  /** Hits whose condition held and that the rate limit let through. */
+  /** Hits whose condition held and that the rate limit let through (counted only by probes that do not emit). */
   matched: 1,
   /** Events written to the ring buffer. */
   events: 2,

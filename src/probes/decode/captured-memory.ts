@@ -40,7 +40,8 @@ export class StaticData {
 /** Memory made of an event's regions and the binary's read-only data. */
 export class CapturedMemory implements Memory {
   constructor(
-    private readonly regions: readonly CapturedRegion[],
+    /** The regions of the value being decoded (a decoder reuses one CapturedMemory, replacing them). */
+    public regions: readonly CapturedRegion[],
     private readonly statics: StaticData,
   ) {}
 

@@ -60,6 +60,12 @@ export class EventDecoder {
   private readonly ctx: ValueContext | undefined;
   private readonly statics: StaticData;
   private readonly clockOffset: bigint;
+  /** Each site's description, made once. */
+  private readonly siteInfo: EventSite[];
+  /** Per probe: the value context its captures decode with (limits set), over `memory`. */
+  private readonly contexts = new Map<CompiledProbe, ValueContext>();
+  /** The memory of the record being decoded (its regions are replaced per capture). */
+  private readonly memory: CapturedMemory;
 
   constructor(
     private readonly sites: readonly AttachedSite[],
@@ -70,7 +76,15 @@ export class EventDecoder {
     this.ctx =
       bin && makeValueContext(bin, { read: (a, n) => this.statics.read(a, n) ?? new Uint8Array(n) }, bias);
     this.statics = new StaticData(bin!.elf, bias);
+    this.memory = new CapturedMemory([], this.statics);
     this.clockOffset = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
+    this.siteInfo = sites.map(({ site: { site: s } }) => ({
+      kind: s.kind,
+      function: s.function,
+      address: hex(s.address),
+      ...(s.file !== undefined ? { file: s.file } : {}),
+      ...(s.line !== undefined ? { line: s.line } : {}),
+    }));
   }
 
   /** The event a record holds. */
@@ -79,22 +93,15 @@ export class EventDecoder {
     const siteNo = dv.getUint32(HDR.site, true);
     const at = this.sites[siteNo];
     if (!at) throw new RangeError(`a probe record names site ${siteNo}, which this probe set does not have`);
-    const { probe, site } = at;
+    const { probe } = at;
     const flags = dv.getUint32(HDR.flags, true);
     const monotonicNs = dv.getBigUint64(HDR.time, true);
     const values: { [k: string]: ExprResult } = {};
     for (const c of probe.captures)
       values[c.source] = this.capture(probe, record, dv, c.slot.off, c.slot.size, c.type, c.slot.regions);
-    const s = site.site;
     return {
       probe: probe.spec.name,
-      site: {
-        kind: s.kind,
-        function: s.function,
-        address: hex(s.address),
-        ...(s.file !== undefined ? { file: s.file } : {}),
-        ...(s.line !== undefined ? { line: s.line } : {}),
-      },
+      site: this.siteInfo[siteNo]!,
       pid: this.pid,
       tid: dv.getUint32(HDR.tid, true),
       goid: Number(dv.getBigUint64(HDR.goid, true)),
@@ -154,11 +161,12 @@ export class EventDecoder {
         bytes: record.subarray(r.off + REGION.bytes, r.off + REGION.bytes + Math.min(n, r.max)),
       });
     }
-    const ctx: ValueContext = {
-      ...this.ctx!,
-      memory: new CapturedMemory(copied, this.statics),
-      limits: probe.limits,
-    };
+    let ctx = this.contexts.get(probe);
+    if (!ctx) {
+      ctx = { ...this.ctx!, memory: this.memory, limits: probe.limits };
+      this.contexts.set(probe, ctx);
+    }
+    this.memory.regions = copied;
     return decodeValue(ctx, type, bytes, address);
   }
 
