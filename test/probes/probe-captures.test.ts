@@ -211,3 +211,32 @@ function lineOf(text: string): number {
   assert.ok(i >= 0, text);
   return i + 1;
 }
+
+test('perf-event attachment (a program per site) gives the same events as uprobe_multi links', async () => {
+  const specs = [
+    { name: 'handle', at: { kind: 'entry', function: 'main.handle' }, captures: ['user', 'n', 'req.ID'] },
+    { name: 'divide', at: { kind: 'return', function: 'main.divide' }, captures: ['q'], duration: true },
+  ] as const;
+  await withProbes(
+    specs,
+    async (run) => {
+      await run.command('handle 9');
+      await run.command('divide 8');
+      await run.drain(() => run.events.length >= 17);
+      assert.deepEqual(
+        run.of('handle').map((e) => [captured(e, 'user'), captured(e, 'n'), captured(e, 'req.ID')]),
+        Array.from({ length: 9 }, (_, i) => [USERS[i % 3], i, i * 7]),
+      );
+      assert.deepEqual(
+        run.of('divide').map((e) => captured(e, 'q')),
+        Array.from({ length: 8 }, (_, i) => (i % 4 === 0 ? 0 : Math.trunc(i / (i % 4)))),
+      );
+      assert.ok(run.of('divide').every((e) => e.durationNs !== undefined));
+      assert.equal(
+        run.probes.attachmentFds.length,
+        run.compiled.reduce((n, p) => n + p.sites.length, 0),
+      );
+    },
+    { attach: 'perf' },
+  );
+});

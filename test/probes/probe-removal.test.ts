@@ -36,6 +36,7 @@ const SPECS: ProbeSpec[] = [
     condition: 'b',
     rateLimit: { perSecond: 1e6 },
   },
+  { name: 'work', at: { kind: 'entry', function: 'main.work' }, captures: ['a', 's'] },
 ];
 const FUNCTIONS = ['main.handle', 'main.divide', 'main.useDouble', 'main.small'];
 
@@ -68,12 +69,19 @@ test('closing probes restores every probed function byte for byte and closes eve
   });
 });
 
-test('a SIGKILLed prober leaves no program, link or breakpoint; the target runs on', async () => {
+test('a SIGKILLed prober leaves no program, link or breakpoint; the target runs on', async (t) => {
   const bin = await fixtureBinary();
   const target = await startTarget(bin.path);
+  const perCall = async (n = 2_000_000): Promise<number> => {
+    const since = performance.now();
+    target.child.stdin!.write(`bench ${n}\n`);
+    const done = await target.waitFor(/^done bench/, 60_000, since);
+    return Number(/ns (\d+)/.exec(done.text)![1]) / n;
+  };
   try {
     const f = bin.symtab.pcln.funcByName('main.small')!;
     const original = readTarget(target.pid, f.entry, f.end - f.entry);
+    const before = await perCall();
     const holder = spawn(
       process.execPath,
       [
@@ -91,6 +99,7 @@ test('a SIGKILLed prober leaves no program, link or breakpoint; the target runs 
     const { programIds, linkIds } = JSON.parse(line) as { programIds: number[]; linkIds: number[] };
     assert.ok(programIds.length >= 4 && linkIds.length >= 4);
     assert.equal(readTarget(target.pid, f.entry, 1)[0], INT3, 'small is probed at its first instruction');
+    const during = await perCall(100_000);
     const since = performance.now();
     target.child.stdin!.write('spin 400\n'); // events streaming while the prober dies
     await sleep(150);
@@ -103,10 +112,11 @@ test('a SIGKILLed prober leaves no program, link or breakpoint; the target runs 
     assert.deepEqual(programIds.filter(programExists), [], 'no program left');
     assert.deepEqual(linkIds.filter(linkExists), [], 'no link left');
     assert.deepEqual(readTarget(target.pid, f.entry, f.end - f.entry), original, 'the code is as it was');
-    const t0 = performance.now();
-    target.child.stdin!.write('bench 2000000\n');
-    const bench = await target.waitFor(/^done bench/, 30_000, t0);
-    assert.match(bench.text, /^done bench 2000000 ns \d+/, 'the target runs on');
+    const after = await perCall();
+    // A diagnostic, not a pass/fail timing: with no breakpoint left there is no trap to pay.
+    t.diagnostic(
+      `main.work per call: ${before.toFixed(1)} ns before, ${during.toFixed(1)} ns probed, ${after.toFixed(1)} ns after the prober died`,
+    );
   } finally {
     await target.kill();
   }
