@@ -1,16 +1,14 @@
 /**
- * Facts about one live process from /proc: whether it exists, its executable, command line,
- * selected environment variables, hostname, tracer, start time (to detect pid reuse), and a
- * quick "is this a Go program" check.
+ * Facts about one live process from /proc: whether it exists, its executable (path and ELF
+ * image), command line, the environment variables a caller asks for, hostname, tracer and
+ * start time (to detect pid reuse). Whether the executable is Go is the gobinary layer's
+ * question (`gobinary/go-check.ts`); which variables to read is the caller's policy.
  */
 import { readFileSync, readlinkSync, statSync } from 'node:fs';
 import { hostname as machineHostname } from 'node:os';
 import { PeriscopeError } from '../common/errors.js';
 import { ElfFile } from '../elf/elf-file.js';
 import { parseThreadStat, type ThreadInfo } from './threads.js';
-
-/** Environment variables reported by default (values of others are never read out). */
-export const DEFAULT_ENV_ALLOW = ['HOSTNAME', 'GOMAXPROCS', 'GOGC', 'GOMEMLIMIT', 'GODEBUG', 'GOTRACEBACK'];
 
 /** What Periscope records about a process. */
 export interface ProcessInfo {
@@ -19,7 +17,7 @@ export interface ProcessInfo {
   readonly exePath: string;
   readonly exeDeleted: boolean;
   readonly cmdline: string[];
-  /** Allow-listed environment variables that are set. */
+  /** The asked-for environment variables that are set (no other value is read out). */
   readonly env: Record<string, string>;
   /** Hostname as the process sees it (its UTS namespace when readable, else the machine's). */
   readonly hostname: string;
@@ -27,8 +25,6 @@ export interface ProcessInfo {
   readonly tracerPid: number;
   /** Start time in clock ticks since boot; with the pid, identifies the process across pid reuse. */
   readonly startTime: number;
-  /** Whether the executable looks like a Go program (Go build info section or build ID note). */
-  readonly isGo: boolean;
 }
 
 /** Whether a process with this pid exists (a zombie counts as gone). */
@@ -121,11 +117,6 @@ export function readExecutable(pid: number): ElfFile {
   return elf;
 }
 
-/** Whether an ELF image is a Go program (quick check; the gobinary layer does the full one). */
-export function looksLikeGo(elf: ElfFile): boolean {
-  return elf.section('.go.buildinfo') !== undefined || elf.goBuildId() !== undefined;
-}
-
 function hostnameOf(pid: number): string {
   try {
     if (readlinkSync(`/proc/${pid}/ns/uts`) !== readlinkSync('/proc/self/ns/uts')) {
@@ -138,8 +129,8 @@ function hostnameOf(pid: number): string {
   return machineHostname();
 }
 
-/** Collects ProcessInfo; throws PeriscopeError 'not-found' when the process does not exist. */
-export function processInfo(pid: number, envAllow: readonly string[] = DEFAULT_ENV_ALLOW): ProcessInfo {
+/** Collects ProcessInfo with the values of `envAllow`; throws PeriscopeError 'not-found' when the process does not exist. */
+export function processInfo(pid: number, envAllow: readonly string[]): ProcessInfo {
   const st = readStat(pid);
   if (!st || st.state === 'Z' || st.state === 'X') throw gone(pid);
   const exe = exePath(pid);
@@ -151,13 +142,6 @@ export function processInfo(pid: number, envAllow: readonly string[] = DEFAULT_E
     const eq = kv.indexOf('=');
     if (eq > 0 && allow.has(kv.slice(0, eq))) env[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
-  let isGo = false;
-  try {
-    isGo = looksLikeGo(readExecutable(pid));
-  } catch (e) {
-    if (e instanceof PeriscopeError && e.kind === 'not-found') throw e;
-    // Not an ELF we can parse: not a Go program as far as we can tell.
-  }
   return {
     pid,
     exePath: exe.path,
@@ -167,6 +151,5 @@ export function processInfo(pid: number, envAllow: readonly string[] = DEFAULT_E
     hostname: hostnameOf(pid),
     tracerPid: tracerOf(pid)?.pid ?? 0,
     startTime: st.startTime,
-    isGo,
   };
 }

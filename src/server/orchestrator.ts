@@ -48,6 +48,10 @@ export class Orchestrator {
     registry.onDisconnect((agentId) => {
       for (const run of this.runs.values()) run.agentGone(agentId);
     });
+    registry.onUnresponsive((agentId) => {
+      const message = this.unresponsiveMessage(agentId);
+      if (message) for (const run of this.runs.values()) run.agentUnresponsive(agentId, message);
+    });
   }
 
   /** Takes a snapshot of every selected process and stores it; one process failing never fails it. */
@@ -70,6 +74,10 @@ export class Orchestrator {
       (agentId, msg) => this.registry.connection(agentId)?.send(msg) ?? false,
       { ...this.opts, specVersion: spec?.version ?? 0, ...(req.noPause ? { noPause: true } : {}) },
     );
+    for (const agentId of run.agents()) {
+      const message = this.unresponsiveMessage(agentId);
+      if (message) run.agentUnresponsive(agentId, message);
+    }
     this.runs.set(requestId, run);
     let outcomes: ProcessOutcome[];
     try {
@@ -100,6 +108,16 @@ export class Orchestrator {
   /** Routes an agent's `captured` to its request (unknown request ids are ignored). */
   captured(agentId: string, msg: CapturedMessage): void {
     this.runs.get(String(msg.requestId))?.captured(agentId, msg);
+  }
+
+  private unresponsiveMessage(agentId: string): string | undefined {
+    const since = this.registry.unresponsiveSince(agentId);
+    if (!since) return undefined;
+    const s = ((Date.now() - since.getTime()) / 1000).toFixed(1);
+    return (
+      `the agent has not answered heartbeats since ${since.toISOString()} (${s} s): it is connected but ` +
+      "hung or stopped; see `periscope agents` and the agent's log"
+    );
   }
 
   /** Requests in flight. */

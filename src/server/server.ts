@@ -34,7 +34,12 @@ export interface ServerOptions {
   readonly prepareTimeoutMs?: number;
   readonly captureTimeoutMs?: number;
   readonly helloTimeoutMs?: number;
+  /** An agent silent this long (ms, default 5000) is marked unresponsive. */
+  readonly agentTimeoutMs?: number;
+  /** Heartbeat interval, ms (default: a fifth of agentTimeoutMs, at most 1000). */
   readonly pingIntervalMs?: number;
+  /** Where agent events (connected, refused, unresponsive, …) are logged (default: stdout). */
+  readonly agentLog?: (line: string) => void;
   /** Another Store backend (default: the embedded DuckDB store in dataDir). */
   readonly store?: Store;
 }
@@ -116,6 +121,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const agents = new AgentEndpoint(context, {
     ...(opts.helloTimeoutMs ? { helloTimeoutMs: opts.helloTimeoutMs } : {}),
     ...(opts.pingIntervalMs ? { pingIntervalMs: opts.pingIntervalMs } : {}),
+    ...(opts.agentTimeoutMs ? { agentTimeoutMs: opts.agentTimeoutMs } : {}),
+    ...(opts.agentLog ? { log: opts.agentLog } : {}),
   });
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');

@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { deriveAgentId, readMachineIdentity } from '../../src/agent/agent-id.js';
 import { ROOT } from '../support/go-fixtures.js';
 import { startTarget, type Target } from '../support/target.js';
 
@@ -189,9 +190,15 @@ export function tagEnv(tag: string, host: string): Record<string, string> {
   return { [TAG_VAR]: `${tag}:${host}` };
 }
 
+/** The id an agent started with `--hostname host` and no `--id` takes on this machine. */
+export function agentIdOf(host: string): string {
+  return deriveAgentId(host, readMachineIdentity()).id;
+}
+
 /**
- * Starts `periscope agent` for `host` (its --hostname and agent id), reporting only fixtures
- * started with tagEnv(tag, host). The token goes in the environment, as docs/agent.md advises.
+ * Starts `periscope agent` for `host` (its --hostname; its id is the default, agentIdOf(host)),
+ * reporting only fixtures started with tagEnv(tag, share): by default its own, `host`. The
+ * token goes in the environment, as docs/agent.md advises.
  */
 export function startAgentProc(
   serverUrl: string,
@@ -199,9 +206,10 @@ export function startAgentProc(
   host: string,
   tag: string,
   args: readonly string[] = [],
+  share = host,
 ): Proc {
   return spawnPeriscope(
-    `agent ${host}`,
+    `agent ${host}${share === host ? '' : ` (${share})`}`,
     [
       'agent',
       '--server',
@@ -211,7 +219,7 @@ export function startAgentProc(
       '--env-allow',
       TAG_VAR,
       '--match',
-      `env.${TAG_VAR}=^${tag}:${host}$`,
+      `env.${TAG_VAR}=^${tag}:${share}$`,
       '--interval',
       '0.5',
       ...args,
@@ -220,15 +228,16 @@ export function startAgentProc(
   );
 }
 
-/** Starts a fixture reported by the agent of `host`. */
+/** Starts a fixture reported by the agent of `host` (ready within `readyMs`). */
 export function startTagged(
   path: string,
   args: string[],
   tag: string,
   host: string,
   extraEnv: Record<string, string> = {},
+  readyMs?: number,
 ): Promise<Target> {
-  return startTarget(path, args, { ...tagEnv(tag, host), ...extraEnv });
+  return startTarget(path, args, { ...tagEnv(tag, host), ...extraEnv }, /^ready/, readyMs);
 }
 
 /** A fresh temp directory. */
@@ -265,8 +274,14 @@ export interface ListedProcess {
 export interface ListedAgent {
   readonly id: string;
   readonly hostname: string;
+  readonly state: 'connected' | 'unresponsive' | 'refused' | 'disconnected';
   readonly connected: boolean;
+  readonly lastSeen: string;
   readonly processes: number;
+  readonly instance?: string;
+  readonly unresponsiveSince?: string;
+  readonly refusal?: string;
+  readonly attempts?: number;
 }
 
 /** Polls `periscope processes --json` until each host reports exactly the given pids. */

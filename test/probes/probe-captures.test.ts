@@ -31,6 +31,11 @@ const HANDLE_CAPTURES = [
   'v.(string)',
   '*req.Where',
   'n % 4 == 0 && user != "bob"',
+  'n<<2 | 1',
+  'int8(n * 50)',
+  'n &^ 1',
+  '^n',
+  '1 << (n - 2)',
 ];
 
 /** What handle's i-th call must show for each capture. */
@@ -91,6 +96,21 @@ function expectHandle(e: ProbeEvent, i: number, maxElements: number): void {
   if (i % 3 === 1) assert.equal(captured(e, 'v.(string)'), `s${i}`);
   else assert.match(s.ok ? '' : s.error, /^type assertion failed: the interface holds (int|nil)$/);
   assert.equal(captured(e, 'n % 4 == 0 && user != "bob"'), i % 4 === 0 && i % 3 !== 1);
+  assert.equal(captured(e, 'n<<2 | 1'), (i << 2) | 1);
+  assert.equal(captured(e, 'int8(n * 50)'), (((i * 50) & 0xff) << 24) >> 24, 'wraps as Go converts');
+  assert.equal(captured(e, 'n &^ 1'), i & ~1);
+  assert.equal(captured(e, '^n'), -i - 1);
+  if (i < 2)
+    assert.deepEqual(e.values['1 << (n - 2)'], {
+      ok: false,
+      value: null,
+      error: `negative shift amount ${i - 2}`,
+      unavailable: false,
+    });
+  else {
+    const v = BigInt.asIntN(64, 1n << BigInt(i - 2)); // 0 from 64 on, as in Go
+    assert.equal(captured(e, '1 << (n - 2)'), Number.isSafeInteger(Number(v)) ? Number(v) : v.toString());
+  }
 }
 
 for (const toolchain of GO_TOOLCHAINS) {

@@ -1,7 +1,7 @@
 /**
- * Process facts and the executable image: exe path, command line, allow-listed environment,
- * start time, the Go check, mappings, build ID and load bias (checked against the file on disk
- * and `go tool buildid`).
+ * Process facts and the executable image: exe path, command line, the asked-for environment,
+ * start time, mappings, build ID and load bias (checked against the file on disk and
+ * `go tool buildid`). The Go check is gobinary's (test/gobinary/go-check.test.ts).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -46,14 +46,12 @@ describe('process info and executable image', { timeout: 120_000 }, () => {
       const bin = await buildFixture('signalnotify', { flags: pie ? ['-buildmode=pie'] : [] });
       const target = await startTarget(bin.path, ['an arg'], { GOGC: '123', SECRET_TOKEN: 'x' });
       targets.push(target);
-      const info = processInfo(target.pid);
+      const info = processInfo(target.pid, ['GOGC', 'NOT_SET']);
       assert.equal(info.exePath, bin.path);
       assert.equal(info.exeDeleted, false);
       assert.deepEqual(info.cmdline, [bin.path, 'an arg']);
-      assert.equal(info.env.GOGC, '123');
-      assert.equal(info.env.SECRET_TOKEN, undefined, 'only allow-listed variables are read out');
+      assert.deepEqual(info.env, { GOGC: '123' }, 'only the asked-for variables are read out');
       assert.equal(info.tracerPid, 0);
-      assert.equal(info.isGo, true);
       assert.ok(info.hostname.length > 0);
       assert.equal(startTime(target.pid), info.startTime);
       assert.ok(processExists(target.pid));
@@ -98,12 +96,12 @@ describe('process info and executable image', { timeout: 120_000 }, () => {
     }
   });
 
-  it('a non-Go process is not Go; a gone one is not-found', async () => {
+  it('a non-Go process is described too; a gone one is not-found', async () => {
     const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
     try {
       await new Promise((r) => setTimeout(r, 50));
-      const info = processInfo(sleeper.pid as number);
-      assert.equal(info.isGo, false);
+      const info = processInfo(sleeper.pid as number, []);
+      assert.deepEqual(info.env, {});
       assert.match(info.exePath, /sleep$/);
     } finally {
       sleeper.kill('SIGKILL');
@@ -113,7 +111,7 @@ describe('process info and executable image', { timeout: 120_000 }, () => {
     while (existsSync(`/proc/${pid}`)) pid--;
     assert.equal(processExists(pid), false);
     assert.throws(
-      () => processInfo(pid),
+      () => processInfo(pid, []),
       (e: unknown) => e instanceof PeriscopeError && e.kind === 'not-found',
     );
     assert.throws(

@@ -29,12 +29,19 @@ export function tempDataDir(): string {
   return mkdtempSync(join(tmpdir(), 'periscope-server-'));
 }
 
-/** Starts a server on a free port (short timeouts so fault tests stay fast). */
+/** Starts a server on a free port (short timeouts so fault tests stay fast; agent events not logged). */
 export function testServer(
   dataDir = tempDataDir(),
   opts: Partial<ServerOptions> = {},
 ): Promise<RunningServer> {
-  return startServer({ port: 0, dataDir, prepareTimeoutMs: 3000, captureTimeoutMs: 3000, ...opts });
+  return startServer({
+    port: 0,
+    dataDir,
+    prepareTimeoutMs: 3000,
+    captureTimeoutMs: 3000,
+    agentLog: () => undefined,
+    ...opts,
+  });
 }
 
 /** An API answer: status, parsed JSON (or text) and headers. */

@@ -32,14 +32,16 @@ export interface Target {
 }
 
 /**
- * Starts a fixture and waits for its ready line (default /^ready/). The fixture's pid comes
- * from a "ready PID" line, else from the children of the `sh` that runs it.
+ * Starts a fixture and waits for its ready line (default /^ready/, up to `readyMs`); one that
+ * is not ready in time is killed. The fixture's pid comes from a "ready PID" line, else from
+ * the children of the `sh` that runs it.
  */
 export async function startTarget(
   path: string,
   args: string[] = [],
   env: Record<string, string> = {},
   ready: RegExp = /^ready/,
+  readyMs = 20_000,
 ): Promise<Target> {
   const child = spawn('sh', ['-c', '"$0" "$@"; exit $?', path, ...args], {
     stdio: ['pipe', 'pipe', 'pipe'], // stdin stays open: some fixtures wait on it
@@ -105,7 +107,11 @@ export async function startTarget(
       await exitP;
     },
   };
-  const line = await target.waitFor(ready, 20000);
+  const line = await target.waitFor(ready, readyMs).catch(async (e: unknown) => {
+    pid = childOf(child.pid ?? 0); // kill the fixture, not only its sh
+    await target.kill();
+    throw e;
+  });
   pid = Number(/^ready (\d+)/.exec(line.text)?.[1] ?? childOf(child.pid ?? 0));
   return target;
 }

@@ -1,8 +1,8 @@
-/** `periscope agent --server URL --token TOKEN [--env-allow A,B] [--interval S] [--hostname NAME] [--match L=RE]`. */
+/** `periscope agent --server URL --token TOKEN [--env-allow A,B] [--interval S] [--hostname NAME] [--id ID] [--match L=RE]`. */
 import { Agent } from '../../agent/agent.js';
 import { agentUrl } from '../../agent/connection.js';
+import { DEFAULT_ENV_ALLOW } from '../../agent/labels.js';
 import { PeriscopeError } from '../../common/errors.js';
-import { DEFAULT_ENV_ALLOW } from '../../proc/process-info.js';
 import type { Command } from '../command.js';
 
 function usageError(message: string): PeriscopeError {
@@ -53,6 +53,11 @@ export const agentCommand: Command = {
       value: 'NAME',
       help: "this machine's name in process keys (default: the OS hostname)",
     },
+    id: {
+      type: 'string',
+      value: 'ID',
+      help: "this agent's id on the server, unique in the fleet (default: HOSTNAME-HASH of the machine's identity)",
+    },
     match: {
       type: 'string',
       multiple: true,
@@ -89,10 +94,14 @@ export const agentCommand: Command = {
     const localMatch = parseMatch(
       Array.isArray(raw) ? (raw as string[]) : typeof raw === 'string' ? [raw] : [],
     );
+    const id = values.id as string | undefined;
+    if (id !== undefined && (id.length === 0 || id.length > 200))
+      throw usageError('--id wants a name of 1 to 200 characters');
     const agent = new Agent({
       server,
       token,
       hostname: values.hostname as string | undefined,
+      ...(id !== undefined ? { agentId: id } : {}),
       envAllow: envAllow.map((s) => s.trim()),
       intervalMs: interval * 1000,
       ...(Object.keys(localMatch).length > 0 ? { localMatch } : {}),

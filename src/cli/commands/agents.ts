@@ -35,7 +35,8 @@ export function noPositionals(name: string, positionals: string[]): void {
 
 export const agentsCommand: Command = {
   name: 'agents',
-  summary: 'List the agents of a Periscope server: connected or not, since when, how many processes.',
+  summary:
+    'List the agents of a Periscope server: connected, unresponsive, refused or disconnected, since when, how many processes.',
   args: '',
   options: { ...SERVER_OPTIONS, json: { type: 'boolean', help: 'print JSON' } },
   details: 'Example:\n  periscope agents --server http://periscope:7070 --token $TOKEN',
@@ -54,11 +55,13 @@ export const agentsCommand: Command = {
           a.id,
           a.hostname,
           a.version,
-          a.connected ? 'connected' : 'disconnected',
+          a.state ?? (a.connected ? 'connected' : 'disconnected'),
           String(a.processes),
           ago(a.lastSeen),
         ]),
       ),
     );
+    for (const a of agents)
+      if (a.refusal) console.log(`\nrefused ${a.id} (${a.remoteAddress ?? '?'}): ${a.refusal}`);
   },
 };

@@ -51,6 +51,11 @@ export const serverCommand: Command = {
       value: 'MS',
       help: 'how long agents get to capture (default 60000)',
     },
+    'agent-timeout': {
+      type: 'string',
+      value: 'MS',
+      help: 'an agent silent this long is unresponsive: its processes fail with AGENT_UNRESPONSIVE (default 5000)',
+    },
   },
   details:
     'On the first start of a data directory the server creates an admin token and an agent token\n' +
@@ -67,6 +72,7 @@ export const serverCommand: Command = {
     const dataDir = resolveDataDir(typeof values.data === 'string' ? values.data : undefined);
     const prepareTimeoutMs = ms(values, 'prepare-timeout');
     const captureTimeoutMs = ms(values, 'capture-timeout');
+    const agentTimeoutMs = ms(values, 'agent-timeout');
     const running = await startServer({
       host,
       port,
@@ -74,6 +80,7 @@ export const serverCommand: Command = {
       ...(typeof values.static === 'string' ? { staticDir: values.static } : {}),
       ...(prepareTimeoutMs ? { prepareTimeoutMs } : {}),
       ...(captureTimeoutMs ? { captureTimeoutMs } : {}),
+      ...(agentTimeoutMs ? { agentTimeoutMs } : {}),
     }).catch((e: unknown) => {
       const code = (e as { code?: string }).code;
       if (code === 'EADDRINUSE')

@@ -4,12 +4,14 @@
  * `functionScope`), then evaluated on one frame of a paused process (`evaluate`).
  */
 
+export { updateType } from './assign.js';
 export { type BinaryOp, type Expr, exprText } from './ast.js';
 export { type CheckOptions, type CheckResult, type CompiledExpression, checkExpression } from './check.js';
-export { type Binding, type CheckState, category, checkNode, type SType, stypeName } from './check-ops.js';
+export { type Binding, type CheckState, type ConstInfo, checkNode } from './check-ops.js';
 export { type ConditionFailure, type ExprResult, evaluate, evaluateCondition } from './eval.js';
 export type { FrameContext } from './frame-context.js';
 export { inlineChainAt } from './frame-context.js';
+export { defaultType, goType, type Operand, type SType, stypeName } from './operand.js';
 export { ExprSyntaxError, parseExpression } from './parser.js';
 export { type FunctionScope, functionScope } from './scope.js';
 export {

@@ -7,17 +7,22 @@
 import type { DwarfData } from '../../dwarf/dwarf-data.js';
 import type { Variable } from '../../dwarf/functions.js';
 import type { DwarfType } from '../../dwarf/types.js';
+import type { GoBinary } from '../../gobinary/go-binary.js';
 import {
   type Binding,
   type CheckState,
+  type ConstInfo,
   checkNode,
+  defaultType,
   type Expr,
   ExprSyntaxError,
   type FunctionScope,
   functionScope,
+  goType,
   parseExpression,
   type SType,
   stypeName,
+  updateType,
 } from '../../goruntime/expr/index.js';
 
 /** A checked expression at one site. */
@@ -26,12 +31,17 @@ export type SiteCheck =
       readonly ok: true;
       readonly ast: Expr;
       readonly bindings: ReadonlyMap<Expr, Binding>;
+      /** Constant subexpressions, folded by the checker with their final types. */
+      readonly consts: ReadonlyMap<Expr, ConstInfo>;
       readonly type: SType;
+      /** The whole expression is a constant. */
+      readonly constant: boolean;
     }
   | { readonly ok: false; readonly message: string };
 
 /** Checks `source` in the scope of `functionName` at link-time `pc`. */
 export function checkAtSite(
+  bin: GoBinary,
   dwarf: DwarfData,
   functionName: string,
   source: string,
@@ -51,19 +61,36 @@ export function checkAtSite(
   const scope = atReturn ? withResultNames(base) : base;
   const errors: { column: number; message: string }[] = [];
   const state: CheckState = {
+    bin,
     dwarf,
     scope,
     bindings: new Map(),
+    consts: new Map(),
+    shiftLhs: new Set(),
     errors,
     error(node, message) {
       errors.push({ column: node.pos, message });
       return { k: 'error' };
     },
   };
-  const type = checkNode(state, ast);
+  const x = checkNode(state, ast);
+  // As checkExpression does: an untyped value that is not a constant takes its default type.
+  if (x.type.k === 'untyped' && x.mode !== 'constant' && x.type.base !== 'nil')
+    updateType(state, ast, goType(defaultType(dwarf, x.type.base)));
   if (errors.length > 0)
     return { ok: false, message: errors.map((e) => `column ${e.column}: ${e.message}`).join('; ') };
-  return { ok: true, ast, bindings: state.bindings, type };
+  const type =
+    x.type.k === 'untyped' && x.mode !== 'constant' && x.type.base !== 'nil'
+      ? goType(defaultType(dwarf, x.type.base))
+      : x.type;
+  return {
+    ok: true,
+    ast,
+    bindings: state.bindings,
+    consts: state.consts,
+    type,
+    constant: x.mode === 'constant',
+  };
 }
 
 /**

@@ -11,6 +11,7 @@
 import { PeriscopeError } from '../../common/errors.js';
 import type { DwarfType } from '../../dwarf/types.js';
 import type { GoBinary } from '../../gobinary/go-binary.js';
+import { stypeName } from '../../goruntime/expr/index.js';
 import type { SiteIdSource } from '../event-program.js';
 import { type CaptureLimits, captureLimits, type ProbeSpec, validateProbeSpec } from '../probe-spec.js';
 import type { ProbeSite } from '../sites/site.js';
@@ -109,17 +110,20 @@ export function compileProbe(bin: GoBinary, spec: ProbeSpec): CompiledProbe {
   const types0: (DwarfType | undefined)[] = sources.map(() => undefined);
   const perSite = placed.sites.map((p) => {
     const frame = siteFrame(bin, p.site);
-    const env = { bin, dwarf, frame, bindings: new Map(), typesBase: types.value };
+    const env = { bin, dwarf, frame, bindings: new Map(), consts: new Map(), typesBase: types.value };
     const check = (src: string, what: string): SiteExpr & { type: DwarfType } => {
-      const c = checkAtSite(dwarf, p.scopeFunction, src, frame.pc, p.site.kind === 'return');
+      const c = checkAtSite(bin, dwarf, p.scopeFunction, src, frame.pc, p.site.kind === 'return');
       if (!c.ok) return refuse(`${what} ${JSON.stringify(src)}: ${c.message}`);
-      const t = captureType(dwarf, c.type);
+      const t =
+        c.constant && what === 'capture'
+          ? `it is a constant (${stypeName(c.type)}): nothing to capture`
+          : captureType(dwarf, c.type);
       if (typeof t === 'string') return refuse(`${what} ${JSON.stringify(src)} cannot be captured: ${t}`);
-      return { ast: c.ast, bindings: c.bindings, type: t };
+      return { ast: c.ast, bindings: c.bindings, consts: c.consts, type: t };
     };
     const trial = (x: SiteExpr, what: string, src: string): string | undefined => {
       try {
-        new ExprCompiler(new Emitter(0), { ...env, bindings: x.bindings }).value(x.ast);
+        new ExprCompiler(new Emitter(0), { ...env, bindings: x.bindings, consts: x.consts }).value(x.ast);
         return undefined;
       } catch (e) {
         if (e instanceof SiteUnavailable) return e.message;
@@ -201,7 +205,7 @@ export function compileProbe(bin: GoBinary, spec: ProbeSpec): CompiledProbe {
     return emitSiteProgram(
       {
         probe,
-        env: { bin, dwarf, frame: s.frame, bindings: new Map(), typesBase: types.value },
+        env: { bin, dwarf, frame: s.frame, bindings: new Map(), consts: new Map(), typesBase: types.value },
         siteId,
         timestamp: s.timestamp,
         duration: s.duration,

@@ -24,7 +24,8 @@ export type CVal =
   | { readonly k: 'mem'; readonly t: DwarfType; readonly slot: number; readonly add: number }
   /** Its bytes at a place in BPF memory. */
   | { readonly k: 'bytes'; readonly t: DwarfType; readonly at: Place }
-  | { readonly k: 'const'; readonly v: Const };
+  /** A constant; `t` is its type when the checker gave it one. */
+  | { readonly k: 'const'; readonly v: Const; readonly t?: DwarfType };
 
 /** A type's size in bytes. */
 export function sizeOf(d: DwarfData, t: DwarfType): number {

@@ -8,7 +8,7 @@
  * filled with the header, each capture and its regions, the labels and the stack, and
  * submitted. Nothing is dropped silently.
  */
-import type { Binding, Expr } from '../../goruntime/expr/index.js';
+import type { Binding, ConstInfo, Expr } from '../../goruntime/expr/index.js';
 import { R0, R1, R2, R3, R8, R10 } from '../bpf/isa.js';
 import type { SiteIdSource } from '../event-program.js';
 import { GO_G_REG, PT_REGS } from '../pt-regs.amd64.js';
@@ -25,6 +25,7 @@ import type { RegionPlan } from './value-plan.js';
 export interface SiteExpr {
   readonly ast: Expr;
   readonly bindings: ReadonlyMap<Expr, Binding>;
+  readonly consts: ReadonlyMap<Expr, ConstInfo>;
 }
 
 /** Where a capture goes in the record, and what it reads beyond its own bytes. */
@@ -85,7 +86,11 @@ export function emitSiteProgram(spec: SiteProgramSpec, maps: ProbeMapFds, bias: 
   if (spec.condition) {
     const [pass, reject, error] = [e.label('pass'), e.label('reject'), e.label('conderr')];
     e.errorLabel = error;
-    const c = new ExprCompiler(e, { ...spec.env, bindings: spec.condition.bindings });
+    const c = new ExprCompiler(e, {
+      ...spec.env,
+      bindings: spec.condition.bindings,
+      consts: spec.condition.consts,
+    });
     const m = e.mark();
     condition(c, spec.condition.ast, pass, reject);
     e.release(m);
@@ -160,7 +165,7 @@ function emitCapture(e: Emitter, spec: SiteProgramSpec, c: SiteCapture): void {
   const [failed, done] = [e.label('capfail'), e.label('capdone')];
   e.errorLabel = failed;
   const m = e.mark();
-  const x = new ExprCompiler(e, { ...spec.env, bindings: c.expr.bindings });
+  const x = new ExprCompiler(e, { ...spec.env, bindings: c.expr.bindings, consts: c.expr.consts });
   const dest = { base: 'record' as const, off: off + SLOT.bytes };
   const v = x.value(c.expr.ast, dest);
   const size = c.slot.size;

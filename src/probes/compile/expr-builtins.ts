@@ -1,18 +1,52 @@
 /**
- * The builtins and assertions of the expression language in BPF: len and cap (a string's
- * or slice's own words, an array's constant, the count in a map's or channel's runtime
- * structure, 0 when nil) and type assertions (the interface's type word, through the itab
- * for non-empty interfaces, compared with the asserted type's descriptor).
+ * The builtins, conversions, constants and assertions of the expression language in BPF:
+ * len and cap (a string's or slice's own words, an array's constant, the count in a map's
+ * or channel's runtime structure, 0 when nil), integer conversions (Go's wrap-around) and
+ * conversions that only rename the type, the checker's folded constants (integers, bools,
+ * strings; a non-integer number is floating point, refused), and type assertions (the
+ * interface's type word, through the itab for non-empty interfaces, compared with the
+ * asserted type's descriptor).
  */
 import type { DwarfData } from '../../dwarf/dwarf-data.js';
 import type { DwarfType } from '../../dwarf/types.js';
 import type { GoBinary } from '../../gobinary/go-binary.js';
-import { kindOf, typeName } from '../../goruntime/expr/index.js';
+import { type ConstInfo, INT_KINDS, kindOf, typeName } from '../../goruntime/expr/index.js';
 import { R0, R8, R9, R10 } from '../bpf/isa.js';
-import { atAddress, type CVal, deref, fieldOff, loadScalar, spill, view } from './cval.js';
+import { atAddress, type CVal, deref, fieldOff, loadScalar, normalize, sizeOf, spill, view } from './cval.js';
 import { type Place, Refusal } from './emitter.js';
 import type { ExprCompiler } from './expr-values.js';
 import { CAPTURE } from './record-layout.js';
+
+/** A constant the checker folded, as an operand. */
+export function constant(c: ConstInfo): CVal {
+  const v = c.val;
+  const t = c.type.k === 'go' ? { t: c.type.t } : {};
+  if (v.k === 'bool') return { k: 'const', v: { c: 'bool', v: v.v }, ...t };
+  if (v.k === 'string') return { k: 'const', v: { c: 'string', v: v.v }, ...t };
+  if (v.im.n !== 0n || v.re.d !== 1n)
+    throw new Refusal(
+      'floating point cannot be computed in a probe (BPF has none): capture the value itself',
+    );
+  return { k: 'const', v: { c: 'int', v: v.re.n }, ...t };
+}
+
+const WORD_KINDS = new Set(['ptr', 'unsafe.Pointer', 'uintptr']);
+
+/** T(x) for a non-constant x: between integer types (wrapping), or a new name for the same bits. */
+export function convert(c: ExprCompiler, v: CVal, t: DwarfType): CVal {
+  const d = c.d;
+  const from = c.typeOf(v);
+  const [fk, tk] = [kindOf(d, from), kindOf(d, t)];
+  if (fk in INT_KINDS && tk in INT_KINDS) {
+    loadScalar(c.e, d, v, R8);
+    normalize(c.e, d, t, R8);
+    return spill(c.e, t, R8);
+  }
+  const sameBits =
+    sizeOf(d, from) === sizeOf(d, t) && (fk === tk || (WORD_KINDS.has(fk) && WORD_KINDS.has(tk)));
+  if (sameBits && tk !== 'interface') return view(v, 0, t);
+  throw new Refusal(`the conversion of ${typeName(from)} to ${typeName(t)} cannot run in a probe`);
+}
 
 /** len(v) or cap(v): views of strings and slices, constants for arrays, a runtime count for maps and channels. */
 export function lenCap(c: ExprCompiler, fn: string, v: CVal): CVal {

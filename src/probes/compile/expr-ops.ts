@@ -8,7 +8,15 @@
  * point, and a bounded loop for ordering is not worth its verifier cost.
  */
 import type { DwarfData } from '../../dwarf/dwarf-data.js';
-import { type BinaryOp, category, type Expr, INT_KINDS, kindOf } from '../../goruntime/expr/index.js';
+import {
+  type BinaryOp,
+  type Expr,
+  INT_KINDS,
+  isFloatKind,
+  isIntKind,
+  kindOf,
+  POINTER_KINDS,
+} from '../../goruntime/expr/index.js';
 import { type JmpOp, R0, R1, R2, R3, R8, R9, R10 } from '../bpf/isa.js';
 import { type Const, type CVal, fieldOff, loadScalar, normalize, spill, view } from './cval.js';
 import { Refusal } from './emitter.js';
@@ -75,9 +83,15 @@ function isCmp(op: BinaryOp): op is Cmp {
   return op === '==' || op === '!=' || op === '<' || op === '<=' || op === '>' || op === '>=';
 }
 
+/** An operand's category for operators: int, float (and complex), string, bool, nil, interface, nilable (pointer-like, slice), other. */
 function cat(d: DwarfData, v: CVal): string {
   if (v.k === 'const') return v.v.c;
-  return category(d, { k: 'go', t: v.t });
+  const k = kindOf(d, v.t);
+  if (isIntKind(k)) return 'int';
+  if (isFloatKind(k) || k === 'complex64' || k === 'complex128') return 'float';
+  if (k === 'string' || k === 'bool' || k === 'interface') return k;
+  if (POINTER_KINDS.has(k) || k === 'slice') return 'nilable';
+  return 'other';
 }
 
 function signed(d: DwarfData, v: CVal): boolean | undefined {
@@ -115,6 +129,12 @@ function compare(c: ExprCompiler, op: Cmp, x: CVal, y: CVal, t: string, f: strin
     a.jmp(op === '==' ? 'jeq' : 'jne', R8, 0, t).ja(f);
     return;
   }
+  if (cx === 'interface' || cy === 'interface')
+    throw new Refusal(
+      'interface values can only be compared with nil in a probe: assert the dynamic type first',
+    );
+  if (cx === 'other' || cy === 'other')
+    throw new Refusal('structs and arrays cannot be compared in a probe: compare their fields');
   const sx = signed(d, x);
   const s = sx ?? signed(d, y) ?? false;
   const [lx, ly] = [cx === 'nilable' ? nilWord(c, x) : x, cy === 'nilable' ? nilWord(c, y) : y];
@@ -230,20 +250,30 @@ function strings(c: ExprCompiler, op: Cmp, xv: CVal, yv: CVal, t: string, f: str
   a.ja(eq);
 }
 
-/** x op y on integers (Go's wrap-around at the result type's size); division by zero is an error. */
-export function arithmetic(c: ExprCompiler, op: '+' | '-' | '*' | '/' | '%', x: CVal, y: CVal): CVal {
+/** The arithmetic operators a probe computes. */
+export type ArithOp = Exclude<BinaryOp, '&&' | '||' | Cmp>;
+
+/** Whether a binary operator is arithmetic (not a comparison or logical operator). */
+export function isArith(op: BinaryOp): op is ArithOp {
+  return op !== '&&' && op !== '||' && !isCmp(op);
+}
+
+const ALU_OF = { '+': 'add', '-': 'sub', '*': 'mul', '&': 'and', '|': 'or', '^': 'xor' } as const;
+
+/**
+ * x op y on integers, at the result type's size with Go's wrap-around: + - * / % & | ^ &^
+ * << >>. Division by zero and negative shift counts are errors, as they panic in Go; shifts
+ * of 64 or more give 0 (or -1 for a negative signed value shifted right), as in Go.
+ */
+export function arithmetic(c: ExprCompiler, op: ArithOp, x: CVal, y: CVal): CVal {
   const d = c.d;
   const [cx, cy] = [cat(d, x), cat(d, y)];
   if (cx === 'float' || cy === 'float')
     throw new Refusal('floating point cannot be computed in a probe (BPF has no floating point)');
   if (cx !== 'int' || cy !== 'int') throw new Refusal(`operator ${op} works on integers only in a probe`);
-  if (x.k === 'const' && y.k === 'const' && x.v.c === 'int' && y.v.c === 'int') {
-    const [p, q] = [x.v.v, y.v.v];
-    if ((op === '/' || op === '%') && q === 0n) throw new Refusal('division by zero');
-    const v = op === '+' ? p + q : op === '-' ? p - q : op === '*' ? p * q : op === '/' ? p / q : p % q;
-    return { k: 'const', v: { c: 'int', v } };
-  }
-  const rt = x.k !== 'const' ? x.t : c.typeOf(y);
+  const shift = op === '<<' || op === '>>';
+  const rt = x.t ?? (shift ? undefined : y.t); // a shift has its left operand's type
+  if (!rt) throw new Refusal(`internal: no result type for ${op}`);
   const a = c.e.a;
   loadScalar(c.e, d, x, R8);
   loadScalar(c.e, d, y, R9);
@@ -256,20 +286,33 @@ export function arithmetic(c: ExprCompiler, op: '+' | '-' | '*' | '/' | '%', x: 
     const name = op === '/' ? 'div' : 'mod';
     if (isSigned) a.signed64(name, R8, R9);
     else a.alu64(name, R8, R9);
-  } else a.alu64(op === '+' ? 'add' : op === '-' ? 'sub' : 'mul', R8, R9);
+  } else if (shift) {
+    if (y.k !== 'const' && INT_KINDS[kindOf(d, y.t)] === true) {
+      const ok = c.e.label('count');
+      a.jmp('jsge', R9, 0, ok);
+      c.e.fail(CAPTURE.shift, R9);
+      a.label(ok);
+    }
+    const [small, done] = [c.e.label('shift'), c.e.label('shifted')];
+    a.jmp('jlt', R9, 64, small);
+    if (op === '>>' && isSigned) a.alu64('arsh', R8, 63);
+    else a.mov64(R8, 0);
+    a.ja(done).label(small);
+    a.alu64(op === '<<' ? 'lsh' : isSigned ? 'arsh' : 'rsh', R8, R9);
+    a.label(done);
+  } else if (op === '&^') a.alu64('xor', R9, -1).alu64('and', R8, R9);
+  else a.alu64(ALU_OF[op], R8, R9);
   normalize(c.e, d, rt, R8);
   return spill(c.e, rt, R8);
 }
 
-/** -x on an integer. */
-export function negate(c: ExprCompiler, x: CVal): CVal {
-  if (x.k === 'const') {
-    if (x.v.c !== 'int') throw new Refusal('unary minus works on integers only in a probe');
-    return { k: 'const', v: { c: 'int', v: -x.v.v } };
-  }
-  if (cat(c.d, x) !== 'int') throw new Refusal('unary minus works on integers only in a probe');
+/** -x or ^x on an integer. */
+export function negate(c: ExprCompiler, op: '-' | '^', x: CVal): CVal {
+  if (x.k === 'const' || cat(c.d, x) !== 'int')
+    throw new Refusal(`unary ${op} works on integers only in a probe`);
   loadScalar(c.e, c.d, x, R8);
-  c.e.a.alu64('neg', R8, 0);
+  if (op === '-') c.e.a.alu64('neg', R8, 0);
+  else c.e.a.alu64('xor', R8, -1);
   normalize(c.e, c.d, x.t, R8);
   return spill(c.e, x.t, R8);
 }

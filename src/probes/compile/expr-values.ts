@@ -12,8 +12,10 @@ import type { DwarfType } from '../../dwarf/types.js';
 import type { GoBinary } from '../../gobinary/go-binary.js';
 import {
   type Binding,
+  type ConstInfo,
   type Expr,
   elemOf,
+  exprText,
   kindOf,
   lookupField,
   typeName,
@@ -22,8 +24,8 @@ import { R0, R1, R8, R9, R10 } from '../bpf/isa.js';
 import { PT_REGS } from '../pt-regs.amd64.js';
 import { atAddress, type CVal, deref, fieldOff, loadScalar, sizeOf, spill, view } from './cval.js';
 import { CTX, type Emitter, type Place, Refusal } from './emitter.js';
-import { lenCap, typeAssert } from './expr-builtins.js';
-import { arithmetic, conditionValue, negate } from './expr-ops.js';
+import { constant, convert, lenCap, typeAssert } from './expr-builtins.js';
+import { arithmetic, conditionValue, isArith, negate } from './expr-ops.js';
 import { CAPTURE } from './record-layout.js';
 import { type SiteFrame, type SourcePiece, variableSource } from './site-frame.js';
 
@@ -36,6 +38,8 @@ export interface CompileEnv {
   readonly dwarf: DwarfData;
   readonly frame: SiteFrame;
   readonly bindings: ReadonlyMap<Expr, Binding>;
+  /** The checker's constant subexpressions (exact values, final types). */
+  readonly consts: ReadonlyMap<Expr, ConstInfo>;
   /** Link-time address of runtime.types (type descriptors are offsets from it). */
   readonly typesBase: number;
 }
@@ -53,6 +57,8 @@ export class ExprCompiler {
 
   /** The compiled value of `x`; `dest` is where a variable assembled from registers may go directly. */
   value(x: Expr, dest?: Place): CVal {
+    const c = this.env.consts.get(x);
+    if (c) return constant(c);
     switch (x.kind) {
       case 'int':
         return { k: 'const', v: { c: 'int', v: x.value } };
@@ -61,8 +67,15 @@ export class ExprCompiler {
       case 'string':
         return { k: 'const', v: { c: 'string', v: x.bytes } };
       case 'float':
+      case 'imag':
         throw new Refusal(
           'floating point cannot be computed in a probe (BPF has none): capture the value itself',
+        );
+      case 'type':
+        throw new Refusal('internal: a type used as a value');
+      case 'slice':
+        throw new Refusal(
+          'slicing cannot run in a probe: capture the slice itself (its first elements come with it)',
         );
       case 'paren':
         return this.value(x.x, dest);
@@ -75,8 +88,13 @@ export class ExprCompiler {
       }
       case 'index':
         return this.index(this.value(x.x), this.value(x.index));
-      case 'call':
-        return lenCap(this, (x.fn as { name: string }).name, this.value(x.args[0]!));
+      case 'call': {
+        const b = this.env.bindings.get(x);
+        if (b?.kind === 'convert') return convert(this, this.value(x.args[0]!), b.type);
+        if (b?.kind === 'builtin' && (b.name === 'len' || b.name === 'cap'))
+          return lenCap(this, b.name, this.value(x.args[0]!));
+        throw new Refusal(`${exprText(x.fn)} cannot run in a probe (complex numbers are floating point)`);
+      }
       case 'assert': {
         const b = this.env.bindings.get(x);
         if (b?.kind !== 'assert') throw new Refusal('internal: an unchecked type assertion');
@@ -90,10 +108,9 @@ export class ExprCompiler {
         if (x.op === '&') return this.addressOf(this.value(x.x));
         if (x.op === '!') return conditionValue(this, x);
         if (x.op === '+') return this.value(x.x);
-        return negate(this, this.value(x.x));
+        return negate(this, x.op, this.value(x.x));
       case 'binary':
-        if (x.op === '+' || x.op === '-' || x.op === '*' || x.op === '/' || x.op === '%')
-          return arithmetic(this, x.op, this.value(x.x), this.value(x.y));
+        if (isArith(x.op)) return arithmetic(this, x.op, this.value(x.x), this.value(x.y));
         return conditionValue(this, x);
     }
   }

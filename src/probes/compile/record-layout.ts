@@ -80,6 +80,8 @@ export const CAPTURE = {
   unavailable: 6,
   /** A string too long to compare in the kernel (aux: its length). */
   tooLong: 7,
+  /** A negative shift count (aux: the count). */
+  shift: 8,
 } as const;
 
 /** Rounds up to a multiple of 8. */

@@ -197,6 +197,8 @@ export class EventDecoder {
       }
       case CAPTURE.unavailable:
         return { error: probe.reasons[Number(aux)] ?? 'not available at this site', unavailable: true };
+      case CAPTURE.shift:
+        return { error: `negative shift amount ${BigInt.asIntN(64, aux)}`, unavailable: false };
       case CAPTURE.tooLong:
         return { error: `a string of ${aux} bytes is too long to compare in a probe`, unavailable: false };
       default:
