@@ -126,6 +126,31 @@ func recurse(depth int, tag string) int {
 	return r + int(pad[depth%512]&0)
 }
 
+var release = make(chan int)
+
+// Held is what hold keeps of its arguments, for a snapshot to read.
+type Held struct {
+	User  string
+	N     int
+	Req   *Request
+	Xs    []int
+	Shape Shape
+	V     any
+}
+
+// held[n] is hold's n-th call's arguments (package memory a snapshot can always read: at the
+// waiting PC Go's DWARF leaves some arguments in registers of an outer frame).
+var held [64]Held
+
+// hold keeps its arguments (handle's kinds) in held and waits: the test compares what a probe
+// at its entry captured with what a snapshot shows of the same values.
+//
+//go:noinline
+func hold(user string, n int, req *Request, xs []int, shape Shape, v any) int {
+	held[n%64] = Held{user, n, req, xs, shape, v}
+	return <-release
+}
+
 // double is small enough to be inlined into useDouble, with statements of its own so that
 // its inlined copy keeps its position.
 func double(x int) int {
@@ -398,6 +423,22 @@ func main() {
 				}
 			}
 			fmt.Printf("done spin %d\n", n)
+		case "hold": // hold N: N goroutines call hold with handle's i-th arguments and wait in it
+			n := arg(1)
+			for i := 0; i < n; i++ {
+				ys := make([]int, i%6)
+				for k := range ys {
+					ys[k] = i + k
+				}
+				go func(i int) { sink += hold(users[i%3], i, request(i), ys, shapes[i%2], value(i)) }(i)
+			}
+			fmt.Printf("done hold %d\n", n)
+		case "release": // release N: lets N waiting hold calls return
+			n := arg(1)
+			for i := 0; i < n; i++ {
+				release <- 1
+			}
+			fmt.Printf("done release %d\n", n)
 		case "labeled": // labeled N: small(i, "l", ...) N times under pprof labels user=alice, calls=N
 			n := arg(1)
 			pprof.Do(context.Background(), pprof.Labels("user", "alice", "calls", strconv.Itoa(n)), func(context.Context) {
