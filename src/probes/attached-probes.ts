@@ -5,6 +5,7 @@
  * over CPUs, duration histograms, stacks by hash. Everything is tied to fds: `close()` (or
  * the death of this process) removes every probe and frees every kernel object.
  */
+import { type Stats, statSync } from 'node:fs';
 import type { FileOffset } from '../common/address.js';
 import { PeriscopeError } from '../common/errors.js';
 import { executableMappings } from '../proc/maps.js';
@@ -42,6 +43,22 @@ export interface DurationHistogram {
   readonly sumNs: number;
 }
 
+/**
+ * Requires `a` and `b` to be one file (device and inode): a uprobe goes on an inode at a
+ * file offset, and offsets computed from another build would land inside instructions.
+ */
+function sameFile(a: string, b: string, why: string): void {
+  let x: Stats;
+  let y: Stats;
+  try {
+    [x, y] = [statSync(a), statSync(b)];
+  } catch (e) {
+    throw new PeriscopeError('not-found', `${why}: ${(e as Error).message}`);
+  }
+  if (x.dev !== y.dev || x.ino !== y.ino)
+    throw new PeriscopeError('bad-usage', `${why}: compile the probes for the binary the process runs`);
+}
+
 /** Probes attached to a process. */
 export class AttachedProbes {
   private constructor(
@@ -67,6 +84,9 @@ export class AttachedProbes {
       names.add(p.spec.name);
     }
     const path = o.path ?? bin.path;
+    sameFile(path, `/proc/${o.pid}/exe`, `process ${o.pid} does not run ${path}`);
+    if (path !== bin.path)
+      sameFile(path, bin.path, `${path} is not the file the probes were compiled for (${bin.path})`);
     const mappings = executableMappings(o.pid);
     if (mappings.length === 0)
       throw new PeriscopeError('not-found', `process ${o.pid} does not map its executable`);
@@ -141,8 +161,20 @@ export class AttachedProbes {
 
   /** Decodes and hands over the events waiting in the ring buffer (at most `max`); returns how many. */
   poll(onEvent: (e: ProbeEvent) => void, max?: number): number {
-    return this.reader.poll((rec) => onEvent(this.decoder.decode(rec)), max);
+    return this.reader.poll((rec) => {
+      let e: ProbeEvent;
+      try {
+        e = this.decoder.decode(rec);
+      } catch {
+        this.undecodable++; // never expected: the records are our programs'; never fatal either
+        return;
+      }
+      onEvent(e);
+    }, max);
   }
+
+  /** Records that could not be decoded (0 unless something is badly wrong). */
+  undecodable = 0;
 
   /** Hands over the raw records waiting (views valid during the call only); returns how many. */
   pollRaw(onRecord: (record: Uint8Array) => void, max?: number): number {

@@ -12,9 +12,11 @@ import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { addr } from '../../src/common/address.js';
+import { AttachedProbes } from '../../src/probes/attached-probes.js';
 import { linkExists, programExists } from '../../src/probes/bpf/info.js';
+import { compileProbe } from '../../src/probes/compile/compile-probe.js';
 import type { ProbeSpec } from '../../src/probes/probe-spec.js';
-import { ROOT } from '../support/go-fixtures.js';
+import { buildFixture, ROOT } from '../support/go-fixtures.js';
 import { startTarget } from '../support/target.js';
 import { fixtureBinary, withProbes } from './probe-run.js';
 import { bpfAndPerfFds, readTarget, uprobeEvents } from './probe-support.js';
@@ -116,6 +118,36 @@ test('a SIGKILLed prober leaves no program, link or breakpoint; the target runs 
     // A diagnostic, not a pass/fail timing: with no breakpoint left there is no trap to pay.
     t.diagnostic(
       `main.work per call: ${before.toFixed(1)} ns before, ${during.toFixed(1)} ns probed, ${after.toFixed(1)} ns after the prober died`,
+    );
+  } finally {
+    await target.kill();
+  }
+});
+
+test('probes compiled for one binary are refused on a process running another', async () => {
+  const bin = await fixtureBinary();
+  const other = await buildFixture('probe-target');
+  const target = await startTarget(other.path);
+  try {
+    const probe = compileProbe(bin, {
+      name: 'h',
+      at: { kind: 'entry', function: 'main.handle' },
+      captures: ['n'],
+    });
+    await assert.rejects(AttachedProbes.attach([probe], { pid: target.pid }), /does not run/);
+    // Naming the process's own file does not help: the offsets are another build's.
+    await assert.rejects(
+      AttachedProbes.attach([probe], { pid: target.pid, path: other.path }),
+      /is not the file the probes were compiled for/,
+    );
+    assert.match(
+      await (async () => {
+        const since = performance.now();
+        target.child.stdin!.write('calls 10\n');
+        return (await target.waitFor(/^done calls/, 30_000, since)).text;
+      })(),
+      /^done calls 10/,
+      'the target runs on',
     );
   } finally {
     await target.kill();
