@@ -21,20 +21,20 @@ import type { ProbeSpec } from '../src/probes/probe-spec.js';
 import { functionCode } from '../src/probes/sites/function-code.js';
 import { functionSites } from '../src/probes/sites/function-sites.js';
 import { siteAt } from '../src/probes/sites/site.js';
-import { fixtureBinary } from '../test/probes/probe-run.js';
-import { prng } from '../test/support/prng.js';
-import { startTarget, type Target } from '../test/support/target.js';
-import { describeMachine, loadAverage } from './support/machine.js';
+import { describeMachine, loadAverage } from '../support/machine.js';
+import { prng } from '../support/prng.js';
 import {
   bpftraceAvailable,
   bpftraceCounter,
   definedButOff,
   type Running,
   tracefsProbe,
-} from './support/probe-anchors.js';
-import { measureDrain } from './support/probe-drain.js';
-import { median } from './support/stats.js';
-import { formatTable } from './support/table.js';
+} from '../support/probe-anchors.js';
+import { measureDrain } from '../support/probe-drain.js';
+import { fixtureBinary } from '../support/probe-fixture.js';
+import { median } from '../support/stats.js';
+import { formatTable } from '../support/table.js';
+import { startTarget, type Target } from '../support/target.js';
 
 const roundsArg = process.argv.indexOf('--rounds');
 const ROUNDS = roundsArg > 0 ? Number(process.argv[roundsArg + 1]) : 5;

@@ -111,13 +111,13 @@ export class AttachedProbes {
         for (const [si, site] of probe.sites.entries()) {
           const id = sites.push({ probe, site }) - 1;
           if (o.attach === 'perf') {
-            const insns = probe.program(si, pi, { kind: 'constant', id }, fds, bias);
+            const insns = probe.program(si, pi, { kind: 'constant', id }, fds, bias.value);
             const prog = loadProgram({ name: name(`${programs.length}`), insns });
             programs.push(prog);
             attachments.push(await attachPerfUprobes(prog, path, [site.site.fileOffset], o.pid));
             continue;
           }
-          const insns = probe.program(si, pi, { kind: 'cookie' }, fds, bias);
+          const insns = probe.program(si, pi, { kind: 'cookie' }, fds, bias.value);
           const key = Buffer.from(insns).toString('base64');
           const g = groups.get(key) ?? { insns, offsets: [], cookies: [] };
           g.offsets.push(site.site.fileOffset);

@@ -6,6 +6,7 @@
  * CaptureError (function, column, expression, where in the spec, why) and everything else is
  * captured.
  */
+import type { LoadBias } from '../common/address.js';
 import { describeError } from '../common/errors.js';
 import type { GoBinary } from '../gobinary/go-binary.js';
 import { type CompiledExpression, checkExpression, functionScope } from '../goruntime/expr/index.js';
@@ -35,7 +36,8 @@ export interface FunctionPlan {
 /** Everything a capture of one process needs, computed before pausing it. */
 export interface CapturePlan {
   readonly bin: GoBinary;
-  readonly bias: number;
+  /** The executable's load bias in the process. */
+  readonly bias: LoadBias;
   readonly goroutines: GoroutineCapturePlan;
   /** Spec'd functions present in the binary, by match name. */
   readonly functions: ReadonlyMap<string, FunctionPlan>;
@@ -142,7 +144,7 @@ export function compileFunctions(bin: GoBinary, spec: Spec): CompiledFunctions {
 }
 
 /** Compiles the spec against a binary: what fits is planned, what does not is in `captureErrors`. */
-export function prepareCapture(bin: GoBinary, spec: EffectiveSpec, bias: number): CapturePlan {
+export function prepareCapture(bin: GoBinary, spec: EffectiveSpec, bias: LoadBias): CapturePlan {
   const { functions, absent, errors } = compileFunctions(bin, spec);
   warmUp(bin, functions.size > 0);
   const frameHosts = frameHostRanges(bin, new Set(functions.keys()), matchName);

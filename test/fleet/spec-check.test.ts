@@ -14,9 +14,7 @@ import { realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { SpecCheckReport } from '../../src/server/spec-report.js';
-import { buildFixture } from '../support/go-fixtures.js';
-import { startTarget, type Target } from '../support/target.js';
+import type { SpecCheckReport } from '../../src/api/responses.js';
 import {
   agentIdOf,
   cli,
@@ -31,7 +29,9 @@ import {
   startTagged,
   tempDir,
   waitForFleet,
-} from './fleet-support.js';
+} from '../../support/fleet.js';
+import { buildFixture } from '../../support/go-fixtures.js';
+import { startTarget, type Target } from '../../support/target.js';
 
 type Row = Record<string, unknown>;
 

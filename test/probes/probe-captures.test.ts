@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { ProbeEvent } from '../../src/probes/decode/record-decode.js';
-import { GO_TOOLCHAINS, TESTDATA, toolchainUnavailable } from '../support/go-fixtures.js';
+import { GO_TOOLCHAINS, TESTDATA, toolchainUnavailable } from '../../support/go-fixtures.js';
 import { captured, withProbes } from './probe-run.js';
 
 const USERS = ['alice', 'bob', 'carol'];

@@ -13,7 +13,7 @@ import { ATTACH_UPROBE_MULTI, loadProgram } from '../../src/probes/bpf/program.j
 import { compileProbe } from '../../src/probes/compile/compile-probe.js';
 import { createProbeMaps } from '../../src/probes/create-probe-maps.js';
 import type { ProbeSpec } from '../../src/probes/probe-spec.js';
-import { GO_TOOLCHAINS, toolchainUnavailable } from '../support/go-fixtures.js';
+import { GO_TOOLCHAINS, toolchainUnavailable } from '../../support/go-fixtures.js';
 import { fixtureBinary } from './probe-run.js';
 
 const entry = (fn: string) => ({ kind: 'entry', function: fn }) as const;

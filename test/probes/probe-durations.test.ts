@@ -11,6 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { linkAddr } from '../../src/common/address.js';
 import { captured, withProbes } from './probe-run.js';
 
 const entry = (fn: string) => ({ kind: 'entry', function: fn }) as const;
@@ -79,7 +80,7 @@ test('deep recursion whose stacks are copied: every entry once, every return pai
     const s = run.probes.stats('out');
     assert.deepEqual([s.durations, s.unpaired], [4 * 301, 0]);
     // Stacks: deep frames return into main.recurse; one stack per distinct chain of return addresses.
-    const funcAt = (pc: number) => run.bin.symtab.pcln.funcForPC(pc - 1)?.name;
+    const funcAt = (pc: number) => run.bin.symtab.pcln.funcForPC(linkAddr(pc - 1))?.name;
     const deep = run.of('in').filter((e) => (captured(e, 'depth') as number) < 290);
     for (const e of deep.slice(0, 20))
       assert.deepEqual(run.probes.stack(e.stack!).map(funcAt), Array(6).fill('main.recurse'));

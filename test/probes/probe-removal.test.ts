@@ -11,13 +11,12 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { addr } from '../../src/common/address.js';
 import { AttachedProbes } from '../../src/probes/attached-probes.js';
 import { linkExists, programExists } from '../../src/probes/bpf/info.js';
 import { compileProbe } from '../../src/probes/compile/compile-probe.js';
 import type { ProbeSpec } from '../../src/probes/probe-spec.js';
-import { buildFixture, ROOT } from '../support/go-fixtures.js';
-import { startTarget } from '../support/target.js';
+import { buildFixture, ROOT } from '../../support/go-fixtures.js';
+import { startTarget } from '../../support/target.js';
 import { fixtureBinary, withProbes } from './probe-run.js';
 import { bpfAndPerfFds, readTarget, uprobeEvents } from './probe-support.js';
 
@@ -62,7 +61,7 @@ test('closing probes restores every probed function byte for byte and closes eve
     await run.drain(() => run.events.length >= 10);
     await run.probes.close();
     for (const f of fns) {
-      const file = Buffer.from(run.bin.elf.readAt(addr(f.entry), f.end - f.entry));
+      const file = Buffer.from(run.bin.elf.readAt(f.entry, f.end - f.entry));
       assert.deepEqual(code(f), file, `${f.name}: the code is the binary's again`);
     }
     assert.deepEqual(bpfAndPerfFds(), fdsBefore, 'no fd left');

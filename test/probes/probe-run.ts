@@ -4,13 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GoBinary } from '../../src/gobinary/go-binary.js';
+import type { GoBinary } from '../../src/gobinary/go-binary.js';
 import { AttachedProbes, type AttachOptions } from '../../src/probes/attached-probes.js';
 import { type CompiledProbe, compileProbe } from '../../src/probes/compile/compile-probe.js';
 import type { ProbeEvent } from '../../src/probes/decode/record-decode.js';
 import type { ProbeSpec } from '../../src/probes/probe-spec.js';
-import { buildFixture, type Toolchain } from '../support/go-fixtures.js';
-import { startTarget, type Target } from '../support/target.js';
+import type { Toolchain } from '../../support/go-fixtures.js';
+import { fixtureBinary } from '../../support/probe-fixture.js';
+import { startTarget, type Target } from '../../support/target.js';
 
 /** A target with probes attached. */
 export interface ProbeRun {
@@ -26,15 +27,6 @@ export interface ProbeRun {
   drain(until: () => boolean): Promise<void>;
   /** The events of probe `name`. */
   of(name: string): ProbeEvent[];
-}
-
-/** The fixture's binary (probe-values, or another testdata program). */
-export async function fixtureBinary(
-  toolchain: Toolchain = 'local',
-  program = 'probe-values',
-): Promise<GoBinary> {
-  const { path } = await buildFixture(program, { toolchain });
-  return GoBinary.open(path);
 }
 
 /** Runs `body` with the fixture started and `specs` attached; everything is removed after. */
@@ -86,3 +78,5 @@ export function captured(e: ProbeEvent, expr: string): unknown {
   assert.ok(r.ok, `${expr}: ${r.ok ? '' : r.error}`);
   return r.value;
 }
+
+export { fixtureBinary };

@@ -4,6 +4,7 @@
  * its site). At RET sites Go's unnamed results (`~r0`, `~r1`, which no expression can spell)
  * are also named `r0`, `r1`, … unless a variable already has that name.
  */
+import type { LinkAddress } from '../../common/address.js';
 import type { DwarfData } from '../../dwarf/dwarf-data.js';
 import type { Variable } from '../../dwarf/functions.js';
 import type { DwarfType } from '../../dwarf/types.js';
@@ -45,7 +46,7 @@ export function checkAtSite(
   dwarf: DwarfData,
   functionName: string,
   source: string,
-  pc: number,
+  pc: LinkAddress,
   atReturn: boolean,
 ): SiteCheck {
   let ast: Expr;

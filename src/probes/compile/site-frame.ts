@@ -7,6 +7,7 @@
  * leaves unlocated, come from the register ABI. What cannot be read from a uprobe is
  * 'unavailable' with the reason (optimized out here, a float register, a computed location).
  */
+import type { LinkAddress } from '../../common/address.js';
 import type { Variable } from '../../dwarf/functions.js';
 import { describeLocation } from '../../dwarf/location-expr.js';
 import type { InfoOffset } from '../../dwarf/sections.js';
@@ -39,7 +40,7 @@ export type ValueSource =
 export interface SiteFrame {
   readonly site: ProbeSite;
   /** Link-time PC of the site. */
-  readonly pc: number;
+  readonly pc: LinkAddress;
   /** Bytes pushed below the return address at the site: CFA = sp + spDelta + 8. */
   readonly spDelta: number;
   /** The function's results by DWARF variable offset, as the ABI assigns them (RET sites only). */
@@ -69,7 +70,7 @@ const DWARF_TO_PT: readonly (PtReg | undefined)[] = [
 
 /** The frame of a site of `bin`. */
 export function siteFrame(bin: GoBinary, site: ProbeSite): SiteFrame {
-  const pc = site.address as number;
+  const pc = site.address;
   const spDelta = bin.symtab.pcln.spDeltaAt(pc) ?? 0;
   const results = new Map<InfoOffset, AbiAssignment>();
   if (site.kind === 'return') {

@@ -5,7 +5,7 @@
  * process). Anything else was not captured by the probe, and reading it fails with that
  * reason, which the decoder shows as an unreadable marker.
  */
-import type { Address } from '../../common/address.js';
+import { type Address, linkAddr } from '../../common/address.js';
 import { PF_W, PT_LOAD } from '../../elf/elf-constants.js';
 import type { ElfFile } from '../../elf/elf-file.js';
 import { type Memory, MemoryError } from '../../proc/memory.js';
@@ -32,7 +32,7 @@ export class StaticData {
   read(address: number, size: number): Uint8Array | undefined {
     for (const r of this.ranges)
       if (address >= r.lo && address + size <= r.hi)
-        return this.elf.readAt((address - this.bias) as Address, size);
+        return this.elf.readAt(linkAddr(address - this.bias), size);
     return undefined;
   }
 }

@@ -5,7 +5,7 @@
  * snapshot value decoder from the bytes and regions the probe copied), or `{ok: false,
  * value: null, error, unavailable}` — and the goroutine's pprof labels when asked.
  */
-import { type Address, addr, hex } from '../../common/address.js';
+import { type Address, addr, hex, type LoadBias } from '../../common/address.js';
 import type { DwarfType } from '../../dwarf/types.js';
 import type { ExprResult } from '../../goruntime/expr/index.js';
 import {
@@ -70,12 +70,12 @@ export class EventDecoder {
   constructor(
     private readonly sites: readonly AttachedSite[],
     private readonly pid: number,
-    bias: number,
+    bias: LoadBias,
   ) {
     const bin = sites[0]?.probe.bin;
     this.ctx =
       bin && makeValueContext(bin, { read: (a, n) => this.statics.read(a, n) ?? new Uint8Array(n) }, bias);
-    this.statics = new StaticData(bin!.elf, bias);
+    this.statics = new StaticData(bin!.elf, bias.value);
     this.memory = new CapturedMemory([], this.statics);
     this.clockOffset = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
     this.siteInfo = sites.map(({ site: { site: s } }) => ({
