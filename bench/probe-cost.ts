@@ -68,7 +68,7 @@ async function timedCalls(t: Target, calls: number): Promise<{ cpu: number; wall
 
 /** Attaches compiled probes and drains their records (copied out, as an agent would before sending). */
 async function attached(t: Target, probes: CompiledProbe[]) {
-  const set = await AttachedProbes.attach(probes, { pid: t.pid });
+  const set = await AttachedProbes.attach(probes, { pid: t.pid, ringBytes: RING_BYTES });
   let events = 0;
   const sink = Buffer.alloc(1 << 20);
   const drain = setInterval(() => {
