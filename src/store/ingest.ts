@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { ProcessSnapshot, SnapshotGoroutine } from '../snapshot/snapshot-types.js';
+import { visibleFrames } from '../snapshot/stack-groups.js';
 import { type CellInput, TableWriter } from './bulk-append.js';
 import {
   CAPTURE_ERRORS,
@@ -101,7 +102,8 @@ export function goroutineCells(sid: number, pid: string, g: SnapshotGoroutine, s
     g.startFunction ?? null,
     stackId,
     frames.length,
-    frames[0]?.function ?? null,
+    // The first frame Go's own traceback prints (runtime.gopark and the like are hidden).
+    visibleFrames(g)[0]?.function ?? null,
     g.threadId ?? null,
     g.system,
     g.lockedToThread,
