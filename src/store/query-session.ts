@@ -19,20 +19,20 @@ export class DuckDBQuerySession implements QuerySession {
     readonly warnings: readonly string[],
   ) {}
 
-  /** Connects and builds the views of `spec` over `scope`. */
+  /** Connects and builds the views of `spec` over `scope`; `notes` join the warnings of every result. */
   static async open(
     instance: DuckDBInstance,
     spec: EffectiveSpec,
     scope: QueryScope,
+    notes: readonly string[] = [],
   ): Promise<DuckDBQuerySession> {
     const conn = await instance.connect();
     try {
       const built = await createQueryViews(conn, spec, scope);
-      return new DuckDBQuerySession(
-        conn,
-        built.snapshotIds,
-        built.problems.map((p) => p.message),
-      );
+      return new DuckDBQuerySession(conn, built.snapshotIds, [
+        ...notes,
+        ...built.problems.map((p) => p.message),
+      ]);
     } catch (e) {
       conn.closeSync();
       throw e;

@@ -1,8 +1,10 @@
 /**
  * What `periscope snapshot` does with the store: which spec to capture with (--spec FILE, else
- * the store's current spec), and storing the snapshot with its labels. A --spec file that
- * differs from the current spec becomes the store's next spec version (author $USER), so the
- * tables of what was captured can be queried.
+ * the store's current spec), and storing the snapshot with its labels. A --spec file is a
+ * one-off: the snapshot keeps its text, and its tables show when that snapshot is queried
+ * (store/spec-history.ts), while the store's spec, which every other snapshot is read with,
+ * stays as it was. With --set-current the file becomes the store's next spec version
+ * (author $USER) instead, checked before the pause like `periscope spec set`.
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -28,6 +30,10 @@ export const SNAPSHOT_STORE_OPTIONS: Record<string, OptionSpec> = {
     help: 'a label of the stored snapshot (repeatable)',
   },
   'no-store': { type: 'boolean', help: 'do not store the snapshot (only print it)' },
+  'set-current': {
+    type: 'boolean',
+    help: "with --spec: make FILE the store's spec, for every snapshot (checked like `periscope spec set`)",
+  },
   data: DATA_OPTION,
 };
 
@@ -72,15 +78,22 @@ function labelsOf(values: Values): Record<string, string> {
 /** Checks the store options before the process is paused. */
 export function checkSnapshotStoreOptions(values: Values): void {
   labelsOf(values);
+  if (values['set-current'] === true && typeof values.spec !== 'string')
+    throw new PeriscopeError(
+      'bad-usage',
+      '--set-current makes the --spec FILE the store’s spec; give --spec FILE',
+    );
+  if (values['set-current'] === true && values['no-store'] === true)
+    throw new PeriscopeError('bad-usage', '--set-current and --no-store contradict each other: choose one');
 }
 
 /**
- * Before the pause: a --spec file that will become the store's next version must build its
- * derived tables and links over the stored data, or nothing is captured (a snapshot taken
- * and then refused by the store would be lost).
+ * Before the pause: a --spec file that will become the store's next version (--set-current)
+ * must build its derived tables and links over the stored data, or nothing is captured (a
+ * snapshot taken and then refused by the store would be lost).
  */
 export async function checkSnapshotSpec(values: Values, specText: string): Promise<void> {
-  if (values['no-store'] === true || typeof values.spec !== 'string' || specText === '') return;
+  if (values['set-current'] !== true || typeof values.spec !== 'string' || specText === '') return;
   const dir = resolveDataDir(typeof values.data === 'string' ? values.data : undefined);
   const store = await DuckDBStore.open(dir, { readOnly: existsSync(join(dir, DB_FILE)) });
   try {
@@ -107,18 +120,26 @@ export async function storeSnapshot(
   const dir = resolveDataDir(typeof values.data === 'string' ? values.data : undefined);
   const store = await DuckDBStore.open(dir);
   try {
-    if (specText !== '' && typeof values.spec === 'string') {
+    const file = typeof values.spec === 'string' ? values.spec : undefined;
+    if (specText !== '' && file !== undefined && values['set-current'] === true) {
       let who = process.env.USER ?? '';
       if (who === '') who = userInfo().username;
       // Checked before the pause (checkSnapshotSpec): store the snapshot whatever changed since.
-      const r = await store.setSpec(specText, who, values.spec, { force: true });
-      if (r.changed) process.stderr.write(`periscope: ${values.spec} stored as spec version ${r.version}\n`);
+      const r = await store.setSpec(specText, who, file, { force: true });
+      if (r.changed) process.stderr.write(`periscope: ${file} stored as spec version ${r.version}\n`);
     }
+    const current = file === undefined ? undefined : await store.currentSpec();
     const id = await store.addSnapshot({
       processes: [{ hostname: hostname(), snapshot: snap }],
       labels: labelsOf(values),
       specText,
     });
+    if (file !== undefined && specText !== '' && current?.yaml !== specText)
+      process.stderr.write(
+        `periscope: ${file} captured snapshot ${id} only: its tables show when that snapshot is queried; ` +
+          `the store's spec (${current ? `version ${current.version}` : 'none set'}) is unchanged ` +
+          `(--set-current or \`periscope spec set ${file}\` would make it the spec of every snapshot)\n`,
+      );
     return `snapshot ${id} stored in ${dir}`;
   } finally {
     store.close();

@@ -25,7 +25,7 @@ export const snapshotCommand: Command = {
     spec: {
       type: 'string',
       value: 'FILE',
-      help: 'a spec (YAML) naming functions and the expressions to capture on their frames',
+      help: "a spec (YAML) naming functions and the expressions to capture on their frames; its tables show for this snapshot only, the store's spec is unchanged (see --set-current)",
     },
     'no-pause': {
       type: 'boolean',
@@ -54,6 +54,10 @@ export const snapshotCommand: Command = {
   details:
     'Needs root or CAP_SYS_PTRACE. The process is stopped with ptrace (no signal is delivered to it)\n' +
     'only while memory is copied; decoding happens after it runs again.\n\n' +
+    'Without --spec the store’s current spec is captured with. A --spec FILE is a one-off: the\n' +
+    'snapshot keeps it, its tables show when that snapshot is queried (beside the store’s spec’s\n' +
+    'tables, which win a name both define), and every other snapshot is still read with the\n' +
+    'store’s spec. --set-current makes FILE the store’s spec instead (like `periscope spec set`).\n\n' +
     'With --server, the server snapshots every selected process of the fleet at once.\n\n' +
     'Examples:\n  periscope snapshot --pid 4242\n  periscope snapshot --pid 4242 --spec periscope.yaml --json\n' +
     '  periscope snapshot --server http://127.0.0.1:7070 --select program=orders --label incident=42',
