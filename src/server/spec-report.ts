@@ -34,14 +34,29 @@ export interface BinaryReport {
   readonly reason?: string;
 }
 
+/** A function of the user's spec that none of the checked binaries has (a misspelled name, most often). */
+export interface MissingFunction {
+  readonly function: string;
+  readonly at?: { readonly line: number; readonly column: number };
+  /** The checked binaries' functions with the nearest names, most often suggested first. */
+  readonly nearest: readonly string[];
+  /** `FILE:LINE:COLUMN: F is in none of the N binaries checked; nearest: …`. */
+  readonly text: string;
+}
+
 /** Everything a spec check found. */
 export interface SpecCheckReport {
   readonly source: string;
-  /** True when nothing is wrong: every checked binary fits and every derived table and link builds. */
+  /**
+   * True when nothing is wrong: every checked binary fits, every derived table and link
+   * builds, and each of the user's functions is in at least one checked binary.
+   */
   readonly fits: boolean;
   readonly sql: readonly (SpecSqlProblem & { readonly text: string })[];
   readonly binaries: readonly BinaryReport[];
-  /** Not problems, but worth a look: e.g. a function none of the checked binaries has. */
+  /** The user's functions none of the checked binaries has (none when no binary was checked). */
+  readonly functionsMissing: readonly MissingFunction[];
+  /** Not problems, but worth a look. */
   readonly warnings: readonly string[];
 }
 
@@ -52,7 +67,7 @@ interface Entry {
   hosts: Set<string>;
   processes: number;
   lastSnapshot?: number;
-  check?: { by: string; problems: CaptureError[]; absent: string[] };
+  check?: { by: string; problems: CaptureError[]; absent: string[]; nearest?: Map<string, string[]> };
   reason?: string;
 }
 
@@ -108,6 +123,7 @@ export function buildReport(
           by: agent.id,
           problems: wellFormed(b),
           absent: Array.isArray(b.functionsAbsent) ? b.functionsAbsent.filter(str) : [],
+          ...(b.nearest && typeof b.nearest === 'object' ? { nearest: nearestOf(b.nearest) } : {}),
         };
       reported.add(b.buildId ?? b.executable);
     }
@@ -153,21 +169,60 @@ export function buildReport(
     };
   });
   const checked = [...entries.values()].flatMap((e) => (e.check ? [e.check] : []));
-  const warnings =
+  const functionsMissing =
     checked.length === 0
       ? []
       : userFunctions
           .filter((f) => checked.every((c) => c.absent.includes(f.function)))
-          .map(
-            (f) =>
-              `${f.at ? `${source}:${f.at.line}:${f.at.column}` : source}: ${f.function} is in none of the ${checked.length} binaries checked (a typo, or a program not running yet?)`,
-          );
+          .map((f) => missingFunction(source, f, checked));
   return {
     source,
-    fits: sql.length === 0 && binaries.every((b) => b.status !== 'does-not-fit'),
+    fits:
+      sql.length === 0 && functionsMissing.length === 0 && binaries.every((b) => b.status !== 'does-not-fit'),
     sql: sql.map((p) => ({ ...p, text: issueText(source, p) })),
     binaries,
-    warnings,
+    functionsMissing,
+    warnings: [],
+  };
+}
+
+/** The nearest names an agent sent, kept only where they have the expected shape (it is input). */
+function nearestOf(raw: object): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [fn, names] of Object.entries(raw))
+    if (Array.isArray(names)) out.set(fn, names.filter(str).slice(0, 10));
+  return out;
+}
+
+/** A user function no checked binary has, with the names the binaries suggest most often first. */
+function missingFunction(
+  source: string,
+  f: { readonly function: string; readonly at?: { line: number; column: number } },
+  checked: readonly NonNullable<Entry['check']>[],
+): MissingFunction {
+  const votes = new Map<string, number>();
+  let asked = false;
+  for (const c of checked) {
+    const names = c.nearest?.get(f.function);
+    if (!names) continue;
+    asked = true;
+    names.forEach((n, i) => {
+      votes.set(n, (votes.get(n) ?? 0) + names.length - i);
+    });
+  }
+  const nearest = [...votes]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, 3)
+    .map(([n]) => n);
+  const where = f.at ? `${source}:${f.at.line}:${f.at.column}` : source;
+  const n = checked.length;
+  const near =
+    nearest.length > 0 ? `; nearest: ${nearest.join(', ')}` : asked ? '; no function has a similar name' : '';
+  return {
+    function: f.function,
+    ...(f.at ? { at: f.at } : {}),
+    nearest,
+    text: `${where}: ${f.function} is in none of the ${n} binar${n === 1 ? 'y' : 'ies'} checked${near}`,
   };
 }
 
@@ -187,6 +242,7 @@ export function reportText(r: SpecCheckReport, headline: string): string {
     for (const b of bins) lines.push(`      in ${binaryName(b)}`);
   }
   for (const p of r.sql) lines.push(`  ${p.text}`);
+  for (const m of r.functionsMissing) lines.push(`  ${m.text}`);
   const unchecked = r.binaries.filter((b) => b.status === 'not-checked');
   if (unchecked.length > 0) {
     lines.push(`not checked (${unchecked.length}):`);
@@ -206,6 +262,10 @@ export function reportSummary(r: SpecCheckReport): string {
       ? 'no binary known to check it against'
       : `${n('does-not-fit')} of ${total} binar${total === 1 ? 'y' : 'ies'} ${n('does-not-fit') === 1 ? 'does' : 'do'} not fit${unchecked}`,
   ];
+  if (r.functionsMissing.length > 0)
+    parts.push(
+      `${r.functionsMissing.length} function${r.functionsMissing.length === 1 ? ' is' : 's are'} in none of the binaries`,
+    );
   if (r.sql.length > 0)
     parts.push(
       `${r.sql.length} derived table${r.sql.length === 1 ? ' or link does' : 's or links do'} not build`,

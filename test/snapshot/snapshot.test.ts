@@ -279,3 +279,36 @@ test('a spec entry that does not fit the binary costs only that entry: the rest 
     await target.kill();
   }
 });
+
+// main.prak is a typo of main.park; the built-in gRPC and net/http functions exprs lacks too.
+const MISSPELLED = `functions:
+  - function: main.park
+    capture: { n: n }
+  - function: main.prak
+    capture: { n: n }
+`;
+
+test('a --spec function the binary lacks is an error before the pause, with the nearest names; built-in ones stay silent', async () => {
+  const { path } = await buildFixture('exprs');
+  const target = await startTarget(path, [], {}, /^ready/);
+  try {
+    const spec = join(tmp, 'misspelled.yaml');
+    writeFileSync(spec, MISSPELLED);
+    const r = await cli('snapshot', '--pid', String(target.pid), '--spec', spec, '--no-store');
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stdout, '', 'nothing was captured');
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.match(
+      lines[0]!,
+      /^periscope: nothing was captured: a function of \S+ is not in this binary \(\S+exprs\S*\):$/,
+    );
+    assert.deepEqual(lines.slice(1), [`  ${spec}:4:5: main.prak is not in this binary; nearest: main.park`]);
+    // Without the typo: no line for the built-in functions this program does not have.
+    writeFileSync(spec, MISSPELLED.split('\n').slice(0, 3).join('\n'));
+    const ok = await cli('snapshot', '--pid', String(target.pid), '--spec', spec, '--no-store');
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.doesNotMatch(ok.stdout, /not in this binary/);
+  } finally {
+    await target.kill();
+  }
+});

@@ -3,6 +3,7 @@ import { formatDuration } from '../../common/go-duration.js';
 import type { ProcessSnapshot, SnapshotGoroutine } from '../../snapshot/snapshot-types.js';
 import { captureErrorText } from '../../snapshot/spec-fit.js';
 import { groupByStack, type StackGroup, visibleFrames } from '../../snapshot/stack-groups.js';
+import { isBuiltIn } from '../../spec/default-spec.js';
 
 /** Rounds a wait to what a reader needs: ms below a minute, whole seconds above. */
 export function roundForHumans(ns: number): number {
@@ -112,8 +113,9 @@ export function renderSnapshot(
   const inconsistent = s.goroutines.filter((g) => g.inconsistent).length;
   if (inconsistent > 0)
     out.push(`(${inconsistent} goroutines changed while being read; their stacks may be wrong)`);
-  if (s.specFunctionsAbsent.length > 0)
-    out.push(`(spec functions not in this binary: ${s.specFunctionsAbsent.join(', ')})`);
+  // Built-in entries serve every program: those a binary lacks are expected, not worth a line.
+  const absent = s.specFunctionsAbsent.filter((f) => !isBuiltIn('function', f));
+  if (absent.length > 0) out.push(`(spec functions not in this binary: ${absent.join(', ')})`);
   if (s.truncated) out.push(`(only the first ${s.goroutines.length} of ${s.allglen} goroutines were read)`);
   return out.join('\n').trimEnd();
 }

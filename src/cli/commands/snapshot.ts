@@ -1,8 +1,10 @@
 /** `periscope snapshot --pid PID [--spec FILE] [--no-pause] [--json | --out FILE] [--label K=V] [--no-store]`. */
 import { writeFile } from 'node:fs/promises';
 import { PeriscopeError } from '../../common/errors.js';
-import { snapshotProcess } from '../../snapshot/take-snapshot.js';
-import { effectiveSpec } from '../../spec/effective-spec.js';
+import { absentFunctionMessage, absentUserFunctions } from '../../snapshot/spec-fit.js';
+import { captureProcess, type PreparedProcess, prepareProcess } from '../../snapshot/take-snapshot.js';
+import { type EffectiveSpec, effectiveSpec } from '../../spec/effective-spec.js';
+import { SpecError } from '../../spec/spec-parse.js';
 import { remoteSnapshot, renderSnapshotResult, SERVER_OPTIONS } from '../client.js';
 import type { Command } from '../command.js';
 import { printJson } from '../output.js';
@@ -83,8 +85,11 @@ export const snapshotCommand: Command = {
     // Testing aids: hold the pause (synchronously) this long; allow it at most this long.
     const hold = Number(process.env.PERISCOPE_TEST_HOLD_PAUSE_MS ?? 0);
     const maxHold = Number(process.env.PERISCOPE_TEST_MAX_HOLD_MS ?? 0);
-    const snap = snapshotProcess(Number(pidText), {
-      spec: effectiveSpec(spec, { defaults: values['no-default-spec'] !== true }),
+    const effective = effectiveSpec(spec, { defaults: values['no-default-spec'] !== true });
+    const plan = prepareProcess(Number(pidText), effective);
+    if (typeof values.spec === 'string') refuseAbsentFunctions(plan, effective, values.spec);
+    const snap = captureProcess(Number(pidText), plan, {
+      spec: effective,
       noPause: values['no-pause'] === true,
       ...(hold > 0 ? { holdPauseMs: hold } : {}),
       ...(maxHold > 0 ? { pause: { maxHoldMs: maxHold } } : {}),
@@ -102,3 +107,22 @@ export const snapshotCommand: Command = {
     if (stored) (values.json === true ? console.error : console.log)(stored);
   },
 };
+
+/**
+ * A function of the --spec FILE that this process's binary does not have is a mistake (the
+ * file was given for this process): refused before the pause, with the nearest names. The
+ * built-in entries a binary lacks are expected and stay silent.
+ */
+function refuseAbsentFunctions(plan: PreparedProcess, spec: EffectiveSpec, file: string): void {
+  const absent = absentUserFunctions(plan.bin, spec, plan.functionsAbsent);
+  if (absent.length === 0) return;
+  throw new SpecError(
+    file,
+    absent.map((a) => ({
+      line: a.at?.line ?? 1,
+      column: a.at?.column ?? 1,
+      message: absentFunctionMessage(a, 'this binary'),
+    })),
+    `nothing was captured: ${absent.length === 1 ? 'a function' : `${absent.length} functions`} of ${file} ${absent.length === 1 ? 'is' : 'are'} not in this binary (${plan.executable}):`,
+  );
+}
