@@ -5,7 +5,7 @@
  */
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { EffectiveSpec } from '../spec/effective-spec.js';
-import { linksOfGoroutine } from './links-query.js';
+import { linkNoteWarnings, linksOfGoroutine } from './links-query.js';
 import { createQueryViews } from './query-views.js';
 import { prepareReadOnly, sqlError } from './read-only-sql.js';
 import { resultCells } from './result-cells.js';
@@ -53,9 +53,11 @@ export class DuckDBQuerySession implements QuerySession {
     }
   }
 
-  /** What a goroutine links to and is linked from. */
+  /** What a goroutine links to and is linked from; the links that cannot resolve somewhere are in its warnings. */
   async links(processId: string, goroutineId: number): Promise<QueryResult> {
-    return this.result(await linksOfGoroutine(this.conn, processId, goroutineId));
+    const r = this.result(await linksOfGoroutine(this.conn, processId, goroutineId));
+    const notes = await linkNoteWarnings(this.conn);
+    return notes.length > 0 ? { ...r, warnings: [...r.warnings, ...notes] } : r;
   }
 
   /** Closes the connection. */

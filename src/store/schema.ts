@@ -132,6 +132,18 @@ export const CAPTURE_ERRORS: ColumnList = [
   ['error', 'text'],
 ];
 
+/** Columns of `link_notes`: links that cannot resolve (fully) in a process, once per link, table and reason. */
+export const LINK_NOTES: ColumnList = [
+  ['snapshot_id', 'bigint'],
+  ['process_id', 'text'],
+  ['link', 'text'],
+  ['table_name', 'text'],
+  ['column', 'text'],
+  ['frames', 'bigint'],
+  ['of_frames', 'bigint'],
+  ['note', 'text'],
+];
+
 /** Columns of `spec_versions`. */
 export const SPEC_VERSIONS: ColumnList = [
   ['version', 'int'],
@@ -149,10 +161,11 @@ export const SNAPSHOT_TABLES: readonly (readonly [string, ColumnList])[] = [
   ['frames', FRAMES],
   ['captured', CAPTURED],
   ['capture_errors', CAPTURE_ERRORS],
+  ['link_notes', LINK_NOTES],
 ];
 
 /** Per-snapshot tables added after the first exports were written: an export may lack them. */
-export const LATER_SNAPSHOT_TABLES: ReadonlySet<string> = new Set(['capture_errors']);
+export const LATER_SNAPSHOT_TABLES: ReadonlySet<string> = new Set(['capture_errors', 'link_notes']);
 
 /** Every built-in table name (spec tables may not take these names). */
 export const BUILTIN_TABLES = [
@@ -163,6 +176,7 @@ export const BUILTIN_TABLES = [
   'stacks',
   'captured',
   'capture_errors',
+  'link_notes',
   'spec_versions',
   'links',
 ] as const;
