@@ -1,37 +1,11 @@
-// The demo fleet for `npm start` (scripts/start.js): builds the Go services under demo/ and
-// runs them as child processes, and stops every process it started.
+// The demo fleet for `npm start` (scripts/start.js): runs the Go services built from demo/
+// (scripts/demo-build.js) as child processes, and stops every process it started.
 //
 // Each service gets -lifeline and a pipe as its stdin: when this Node process dies, however it
 // dies, the pipe closes and the services exit, so no demo process is ever left behind.
-import { execFileSync, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
-
-/** The demo's services, in start order (each is given the address of the one before). */
-export const SERVICES = ['inventory', 'orders', 'gateway', 'loadgen'];
-
-/** Builds demo/<service> into binDir/demo-<service> with the machine's Go; throws a clear error. */
-export function buildFleet(root, binDir) {
-  mkdirSync(binDir, { recursive: true });
-  try {
-    execFileSync('go', ['version'], { stdio: 'ignore' });
-  } catch {
-    throw new Error('Go is not on PATH: the demo services are Go programs built here (Go 1.22 or newer)');
-  }
-  const env = { ...process.env, GOFLAGS: `${process.env.GOFLAGS ?? ''} -mod=readonly`.trim() };
-  for (const s of SERVICES) {
-    const out = join(binDir, `demo-${s}`);
-    try {
-      execFileSync('go', ['build', '-buildvcs=false', '-o', out, `./${s}`], {
-        cwd: join(root, 'demo'),
-        env,
-        stdio: 'pipe',
-      });
-    } catch (e) {
-      throw new Error(`building demo/${s} failed:\n${e.stderr?.toString() ?? e.message}`);
-    }
-  }
-}
 
 /** A child process whose output goes to a log file; `line(re)` waits for a matching line. */
 export class Child {
@@ -39,9 +13,13 @@ export class Child {
     this.name = name;
     this.logPath = join(logDir, `${name}.log`);
     const log = createWriteStream(this.logPath, { flags: 'a' });
+    // Its own process group (and session): a signal to npm start's process group (Ctrl-C)
+    // reaches the script only, which stops the children once each and in order (load first,
+    // server last). A server or agent signalled twice would die in the middle of its own stop.
     this.proc = spawn(command, args, {
       stdio: [lifeline ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       env: env ?? process.env,
+      detached: true,
     });
     this.pid = this.proc.pid;
     this.exited = new Promise((resolve) =>
@@ -122,7 +100,8 @@ function tail(text) {
 
 /**
  * Starts the fleet from binDir: inventory, orders, gateway, then the load generator pointed at
- * the gateway. `opts`: stuckAfter, stuckFor, stuckEvery (Go durations). Returns the children.
+ * the gateway. `opts`: stuckAfter, stuckFor, stuckEvery (Go durations), onStart (called with
+ * each child as soon as it is started). Returns the children.
  */
 export async function startFleet(binDir, logDir, opts = {}) {
   const bin = (s) => join(binDir, `demo-${s}`);
@@ -130,6 +109,7 @@ export async function startFleet(binDir, logDir, opts = {}) {
   const run = async (name, args) => {
     const c = new Child(name, bin(name), ['-lifeline', ...args], { logDir, lifeline: true });
     started.push(c);
+    opts.onStart?.(c);
     return c;
   };
   try {

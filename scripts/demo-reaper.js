@@ -3,11 +3,12 @@
 // pid of every process it starts, one per line. When the pipe closes without a final "done"
 // line, start.js died without stopping them (SIGKILL, a crash): this stops them (SIGINT, then
 // SIGKILL after 10 s), so a dead `npm start` leaves no server or agent behind. The demo's Go
-// services also exit by themselves when their own stdin closes (-lifeline).
+// services also exit by themselves when their own stdin closes (-lifeline). Its one argument,
+// the demo directory, is not used: it tells this process apart in `ps`.
 const pids = new Set();
 let done = false;
 let buffered = '';
-process.on('SIGINT', () => {}); // Ctrl-C reaches the whole process group: start.js handles it
+process.on('SIGINT', () => {}); // start.js handles signals; this one must outlive it
 process.on('SIGTERM', () => {});
 process.stdin.on('data', (d) => {
   buffered += d.toString();

@@ -3,8 +3,16 @@
 // under .cache/demo), the demo fleet (demo/: loadgen -> gateway -> orders -> inventory, built
 // with the machine's Go), stores the starter spec (demo/spec/starter.yaml), starts an agent
 // on this machine, waits until it reports the demo's processes, takes a first snapshot of the
-// fleet and prints the commands that answer the demo's questions. Ctrl-C (or SIGTERM) stops
-// everything it started.
+// fleet and prints the commands that answer the demo's questions.
+//
+// Stopping: SIGINT, SIGTERM or SIGHUP to this script stops everything it started, once each
+// and in order (load first, server last; the children have their own process group, so Ctrl-C
+// reaches only this script). package.json runs it as `exec node scripts/start.js`: npm forwards
+// SIGINT and SIGTERM to its child, and the `sh -c` npm runs scripts with would otherwise be that
+// child (dash holds a SIGINT until its child exits and dies of a SIGTERM, leaving this script
+// running). If npm goes away without a word (SIGKILL, a shell that does not exec), this script
+// sees its parent change and stops everything too. If this script itself is killed, the Go
+// services exit when their stdin closes (-lifeline) and scripts/demo-reaper.js stops the rest.
 //
 //   node scripts/start.js [--dir DIR] [--port N] [--stuck-after DUR] [--stuck-for DUR]
 //                         [--exit-after-snapshot]
@@ -18,7 +26,8 @@ import { createServer } from 'node:net';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildFleet, Child, startFleet } from './demo-fleet.js';
+import { buildFleet } from './demo-build.js';
+import { Child, startFleet } from './demo-fleet.js';
 import { printNextSteps } from './demo-guide.js';
 
 const root = resolve(import.meta.dirname, '..');
@@ -44,44 +53,64 @@ if (!existsSync(join(root, 'dist', 'src', 'cli', 'main.js'))) {
   process.exit(1);
 }
 
-// The safety net: if this script dies without stopping what it started, the reaper does.
-const reaper = spawn(process.execPath, [join(root, 'scripts', 'demo-reaper.js')], {
+// The safety net: if this script dies without stopping what it started, the reaper does. It
+// gets the demo directory as an argument only so that it can be told apart in `ps`.
+const reaper = spawn(process.execPath, [join(root, 'scripts', 'demo-reaper.js'), dir], {
   stdio: ['pipe', 'ignore', 'ignore'],
   detached: true,
 });
 reaper.stdin.on('error', () => {});
+/** Aborts the Go build if a stop comes while it runs. */
+const build = new AbortController();
 /** Everything started, stopped in reverse order (load first, server last). */
 const children = [];
-/** Adds started processes to `children` and tells the reaper their pids. */
-function track(...started) {
-  for (const c of started) {
-    children.push(c);
-    reaper.stdin.write(`${c.pid}\n`);
-  }
+/** Adds a started process to `children` and tells the reaper its pid; once stopping, kills it. */
+function track(c) {
+  children.push(c);
+  reaper.stdin.write(`${c.pid}\n`);
+  if (stopping) c.stop('SIGKILL');
 }
 // Output may go to a pipe that closes (`npm start | head`): keep running, stop on signals only.
 process.stdout.on('error', () => {});
 process.stderr.on('error', () => {});
 let stopping;
+/** Stops every child (and a build in progress); resolves when none is left. */
 function stopAll(reason) {
   if (!stopping) {
     if (reason) say(reason);
     stopping = (async () => {
-      const fleet = children.filter((c) => c.name !== 'agent' && c.name !== 'server').reverse();
-      await Promise.all(fleet.map((c) => c.stop('SIGTERM')));
-      for (const name of ['agent', 'server'])
-        await children.find((c) => c.name === name)?.stop('SIGINT', 10_000);
+      build.abort();
+      const running = () => children.filter((c) => !c.done);
+      for (let left = running(); left.length > 0; left = running()) {
+        const fleet = left.filter((c) => c.name !== 'agent' && c.name !== 'server').reverse();
+        await Promise.all(fleet.map((c) => c.stop('SIGTERM')));
+        for (const name of ['agent', 'server']) await left.find((c) => c.name === name)?.stop('SIGINT', 10_000);
+      }
+      reaper.stdin.end('done\n');
     })();
   }
   return stopping;
 }
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'])
-  process.on(sig, () => {
-    stopAll(`${sig}: stopping the demo fleet, the agent and the server`).then(() => {
-      say('stopped; nothing is left running');
-      process.exit(0);
-    });
+/** Stops everything, says so and exits. */
+function shutdown(reason) {
+  stopAll(reason).then(() => {
+    say('stopped; nothing is left running');
+    process.exit(0);
   });
+}
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'])
+  process.on(sig, () => shutdown(`${sig}: stopping the demo fleet, the agent and the server`));
+
+// npm (or whatever started this script) gone: the parent changes to init or a subreaper.
+// (process.ppid is read once at start in Node 20; /proc/self/stat has the current one.)
+const parentAtStart = parentPid();
+const parentWatch = setInterval(() => {
+  const now = parentPid();
+  if (parentAtStart === undefined || now === undefined || now === parentAtStart) return;
+  clearInterval(parentWatch);
+  shutdown(`the process that started this script (pid ${parentAtStart}) is gone: stopping everything`);
+}, 500);
+parentWatch.unref();
 
 async function main() {
   if (process.getuid?.() !== 0) {
@@ -97,8 +126,7 @@ async function main() {
     );
   }
 
-  say(`building the demo services (demo/) into ${rel(binDir)}`);
-  buildFleet(root, binDir);
+  await buildFleet(root, binDir, { say, signal: build.signal, shownAs: rel(binDir) });
 
   const tokens = ensureTokens();
   const port = await choosePort(opts.port);
@@ -127,8 +155,8 @@ async function main() {
   const fleet = await startFleet(binDir, logDir, {
     stuckAfter: opts['stuck-after'],
     stuckFor: opts['stuck-for'],
+    onStart: track,
   });
-  track(...fleet.children);
   const startedAt = Date.now();
   say(
     `demo fleet: ${fleet.children.map((c) => `${c.name} (pid ${c.pid})`).join(', ')}; gateway http://${fleet.gatewayAddr}`,
@@ -190,7 +218,7 @@ async function main() {
   printNextSteps({ url, token: tokens.user, envFile: rel(join(dir, 'env')), logDir: rel(logDir) });
 
   if (opts['exit-after-snapshot']) return stopAll('--exit-after-snapshot: stopping');
-  say('running; Ctrl-C stops the demo fleet, the agent and the server');
+  say('running; Ctrl-C (or SIGTERM) stops the demo fleet, the agent and the server');
   // A child that dies on its own is reported; the rest keeps running.
   for (const c of children)
     c.exited.then(({ code, signal }) => {
@@ -198,6 +226,16 @@ async function main() {
     });
   setInterval(() => {}, 1 << 30);
   await new Promise(() => {});
+}
+
+/** The current parent pid (field 4 of /proc/self/stat), or undefined if unreadable. */
+function parentPid() {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
 }
 
 /** kernel.yama.ptrace_scope, or undefined without Yama. */
@@ -282,7 +320,8 @@ try {
   await main();
   process.exit(0);
 } catch (e) {
-  console.error(`npm start: ${e instanceof Error ? e.message : e}`);
+  // A stop during the start makes the step in progress fail: that is no error to report.
+  if (!stopping) console.error(`npm start: ${e instanceof Error ? e.message : e}`);
   await stopAll();
-  process.exit(1);
+  process.exit(stopping ? 0 : 1);
 }

@@ -3,8 +3,16 @@
  * used), with the same tables and columns as Periscope's raw tables, prepared inserts in one
  * transaction, the indexes the benchmark's queries want, and function tables as views that
  * pivot the long-form captured values.
+ *
+ * better-sqlite3 is not a dependency of the project: with no prebuilt binary to fetch it
+ * compiles SQLite from source (about 2 minutes of a fresh machine's `npm ci`, for a benchmark
+ * only). It is installed on first use from bench/sqlite-anchor's lockfile into
+ * .cache/bench/sqlite-anchor, when this module is loaded (before anything is timed).
  */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
 import type { ProcessSnapshot } from '../../src/snapshot/snapshot-types.js';
 import type { CellInput, ColumnList } from '../../src/store/bulk-append.js';
 import {
@@ -33,10 +41,42 @@ export interface SqliteDatabase {
   close(): void;
 }
 
-const Database = createRequire(import.meta.url)('better-sqlite3') as new (
-  path: string,
-  options?: { readonly?: boolean },
-) => SqliteDatabase;
+type DatabaseConstructor = new (path: string, options?: { readonly?: boolean }) => SqliteDatabase;
+
+/**
+ * The directory holding the anchor's node_modules: .cache/bench/sqlite-anchor, installed (npm ci
+ * of bench/sqlite-anchor's package.json and lockfile) when missing or when the lockfile changed.
+ */
+export function sqliteAnchorDir(): string {
+  const root = resolve(import.meta.dirname, '..', '..', '..');
+  const source = join(root, 'bench', 'sqlite-anchor');
+  const dir = join(root, '.cache', 'bench', 'sqlite-anchor');
+  const lock = readFileSync(join(source, 'package-lock.json'), 'utf8');
+  const installedLock = join(dir, 'package-lock.json');
+  if (
+    existsSync(join(dir, 'node_modules', 'better-sqlite3', 'package.json')) &&
+    existsSync(installedLock) &&
+    readFileSync(installedLock, 'utf8') === lock
+  )
+    return dir;
+  mkdirSync(dir, { recursive: true });
+  for (const f of ['package.json', 'package-lock.json']) copyFileSync(join(source, f), join(dir, f));
+  console.error(
+    'bench: installing the SQLite anchor (bench/sqlite-anchor: better-sqlite3) into .cache/bench/sqlite-anchor,\n' +
+      '  once; without a prebuilt binary to fetch it compiles SQLite (a few minutes)',
+  );
+  const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], {
+    cwd: dir,
+    stdio: 'inherit',
+  });
+  if (r.status !== 0)
+    throw new Error(`installing the SQLite anchor failed (npm ci in ${dir}, exit ${r.status ?? r.signal})`);
+  return dir;
+}
+
+const Database = createRequire(join(sqliteAnchorDir(), 'package.json'))(
+  'better-sqlite3',
+) as DatabaseConstructor;
 
 const SQLITE_TYPE = {
   bigint: 'INTEGER',

@@ -54,13 +54,15 @@ export function notGo(elf: ElfFile): PeriscopeError {
 
 /**
  * The text start to use when the header's is 0 (dynamically linked binaries, e.g. with cgo,
- * leave it to a relocation): the .text section (where the linker puts runtime.text), else the
- * runtime.text symbol (parsing the symbol table costs tens of milliseconds on big binaries).
+ * leave it to a relocation): the runtime.text symbol, else the .text section. Not .text
+ * first: an externally linked cgo binary starts .text with gcc's own code (crt1's _start and
+ * friends, 0x100 bytes with Debian's gcc 12), so every Go function would be off by that much.
+ * Parsing the symbol table costs tens of milliseconds on big binaries, only for these.
  */
 function textStartFor(elf: ElfFile, data: Uint8Array): Address | undefined {
   const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
   if (data.length < 32 || dv.getUint32(24, true) !== 0 || dv.getUint32(28, true) !== 0) return undefined;
-  return elf.section('.text')?.addr ?? elf.symbol('runtime.text')?.value;
+  return elf.symbol('runtime.text')?.value ?? elf.section('.text')?.addr;
 }
 
 function safely(f: () => boolean): boolean {

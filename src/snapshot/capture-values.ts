@@ -58,7 +58,7 @@ function inPhase(fp: FunctionPlan, phase: Phase): boolean {
 function socketValue(c: CapturePlanEntry, frame: FrameContext): CapturedValue {
   const r = evaluateRef(c.plan, frame);
   if (!r.ok) return { column: c.column, expr: c.expr, value: null, error: r.error };
-  const s = socketOf(frame.ctx, r.type, r.bytes, r.address);
+  const s = socketOf(r.ctx, r.type, r.bytes, r.address);
   if (!s.ok)
     return { column: c.column, expr: c.expr, value: { socket: null, peer: null, unresolved: s.error } };
   const { network, local, remote, fd, via } = s.socket;

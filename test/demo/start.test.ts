@@ -1,66 +1,45 @@
-// `npm start` end to end: runs scripts/start.js (server, agent, the demo fleet under load,
-// the starter spec, a first snapshot) in a throw-away directory on a free port, asks the
-// server the demo's questions with the SQL the script prints (demo-guide.js), checks that
-// the answers name the stuck request, its user, the goroutine holding the lock and the
-// failing user, then stops it with SIGINT and checks that nothing it started is left running
-// or stopped by a tracer.
+// `npm start` end to end, as a user runs it: `npm start` in its own process group (a shell's
+// foreground job) runs scripts/start.js (server, agent, the demo fleet under load, the starter
+// spec, a first snapshot) in a throw-away directory on a free port. The test asks the server
+// the demo's questions with the SQL the script prints (demo-guide.js) and checks that the
+// answers name the stuck request, its user, the goroutine holding the lock and the failing
+// user; runs every `npx periscope` command of README.md as printed and compares the shape of
+// its output with the README's; then presses Ctrl-C (SIGINT to the process group) and checks
+// that nothing it started is left running or stopped by a tracer.
+// (The other ways to stop it are in signals.test.ts.)
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import {
+  type DemoInfo,
+  type DemoRun,
+  demoProcesses,
+  killDemo,
+  startDemo,
+  tracedDemoProcesses,
+  waitDemoGone,
+} from '../support/demo-run.js';
 import { ROOT } from '../support/go-fixtures.js';
+import { checkoutPaths, outputShape, readmeCommands } from '../support/readme-commands.js';
 
 interface Question {
   readonly id: string;
   readonly question: string;
   readonly sql: string;
 }
-interface DemoInfo {
-  readonly server: string;
-  readonly userToken: string;
-  readonly snapshotId: number;
-  readonly pids: Record<string, number>;
-}
 type Row = Record<string, unknown>;
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'periscope-demo-'));
-let start: ChildProcess | undefined;
+let demo: DemoRun | undefined;
 let output = '';
 let info: DemoInfo;
 let questions: readonly Question[];
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Processes whose executable lives under `prefix`, and every process in tracing stop. */
-function leftovers(prefix: string): { ours: number[]; traced: number[] } {
-  const ours: number[] = [];
-  const traced: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      if (readlinkSync(`/proc/${name}/exe`).startsWith(prefix)) ours.push(Number(name));
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-      if (state === 't' && readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(dir))
-        traced.push(Number(name));
-    } catch {
-      // exited meanwhile, or not ours to read
-    }
-  }
-  return { ours, traced };
-}
 
 /** Runs SQL on the server's latest snapshot (POST /v1/query) and returns the rows as objects. */
 async function askSql(sql: string): Promise<Row[]> {
@@ -86,48 +65,13 @@ before(async () => {
   ({ QUESTIONS: questions } = (await import(pathToFileURL(join(ROOT, 'scripts', 'demo-guide.js')).href)) as {
     QUESTIONS: readonly Question[];
   });
-  start = spawn(
-    process.execPath,
-    [
-      join(ROOT, 'scripts', 'start.js'),
-      '--dir',
-      dir,
-      '--port',
-      '0',
-      '--stuck-after',
-      '2s',
-      '--stuck-for',
-      '5m',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const child = start;
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`npm start was not ready in 150 s:\n${output}`)),
-      150_000,
-    );
-    const onData = (d: Buffer) => {
-      output += d.toString();
-      if (output.includes('Ctrl-C stops')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`npm start exited (${code}) before it was ready:\n${output}`));
-    });
-  });
-  info = JSON.parse(readFileSync(join(dir, 'demo.json'), 'utf8')) as DemoInfo;
+  demo = await startDemo(dir, ['--stuck-after', '2s', '--stuck-for', '5m']);
+  output = demo.output();
+  info = demo.info;
 });
 
-after(async () => {
-  if (start && start.exitCode === null && start.signalCode === null) start.kill('SIGKILL');
-  for (const pid of Object.values(info?.pids ?? {})) if (alive(pid)) process.kill(pid, 'SIGKILL');
-  for (const pid of leftovers(join(dir, 'bin')).ours) process.kill(pid, 'SIGKILL');
+after(() => {
+  killDemo(dir);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -217,38 +161,65 @@ test('the answers name the stuck request, its user, the lock holder and the fail
   assert.match(String(failures[0]?.last_error), /no billing account for user "carol"/);
 });
 
-test('a printed command works as printed (periscope query --server)', async () => {
-  const q = questions.find((x) => x.id === 'failures');
-  assert.ok(q);
-  const { stdout } = await run(
-    process.execPath,
-    [join(ROOT, 'bin', 'periscope.js'), 'query', '--server', info.server, q.sql],
-    {
+test('every npx periscope command of README.md works as printed; its output has the README’s shape', async () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const commands = readmeCommands(readme);
+  assert.ok(commands.length >= 10, `only ${commands.length} commands found in README.md`);
+  // The README's server is npm start's default address; this demo runs on a free port.
+  const urls = new Set(commands.flatMap((c) => [...c.command.matchAll(/--server (\S+)/g)].map((m) => m[1])));
+  assert.deepEqual([...urls], ['http://127.0.0.1:7070']);
+  const runOne = async (c: (typeof commands)[number]): Promise<void> => {
+    const command = c.command.replaceAll('http://127.0.0.1:7070', info.server);
+    const where = `README.md:${c.line}: ${c.command}`;
+    // Request ids and snapshot ids differ from run to run (and a second npm start keeps the
+    // first run's snapshots): a command that names one works only in the run it was copied from.
+    assert.doesNotMatch(c.command, /req-\d+|--snapshot \d+/, `${where}: names a value of one run`);
+    const r = await run('sh', ['-c', command], {
+      cwd: ROOT,
       env: { ...process.env, PERISCOPE_TOKEN: info.userToken },
-      timeout: 30_000,
-    },
-  );
-  assert.match(stdout, /carol/);
+      timeout: 60_000,
+      maxBuffer: 16 << 20,
+    }).catch((e: { code?: number; stdout?: string; stderr?: string }) =>
+      assert.fail(`${where}\nexit ${e.code}: ${e.stderr}${e.stdout}`),
+    );
+    assert.doesNotMatch(r.stderr, /warning/i, `${where}\n${r.stderr}`);
+    if (c.shown === undefined) return;
+    const want = outputShape(c.shown);
+    const got = outputShape(r.stdout.split('\n'));
+    const both = `${where}\nREADME:\n${c.shown.join('\n')}\nnow:\n${r.stdout}`;
+    assert.deepEqual(got.columns, want.columns, `columns differ: ${both}`);
+    if (want.columns === undefined) assert.equal(got.rows, want.rows, `lines differ: ${both}`);
+    else if (want.rows > 0) assert.ok(got.rows > 0, `no rows: ${both}`);
+  };
+  // Queries first, three at a time; then the commands that add a snapshot or a spec version.
+  const changes = (c: (typeof commands)[number]): boolean =>
+    /periscope (snapshot|spec set)\b/.test(c.command);
+  const queries = commands.filter((c) => !changes(c));
+  for (let i = 0; i < queries.length; i += 3) await Promise.all(queries.slice(i, i + 3).map(runOne));
+  for (const c of commands.filter(changes)) await runOne(c);
 });
 
-test('SIGINT stops everything: no demo process, agent or server, nothing left in tracing stop', async () => {
-  const child = start;
-  assert.ok(child);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  child.kill('SIGINT');
+test('README.md shows no absolute path of a checkout', () => {
+  assert.deepEqual(checkoutPaths(readFileSync(join(ROOT, 'README.md'), 'utf8'), ROOT), []);
+});
+
+test('Ctrl-C (SIGINT to npm start’s process group) stops everything, nothing left in tracing stop', async () => {
+  assert.ok(demo?.npm.pid);
+  assert.ok(demoProcesses(dir).length >= 7, 'the demo is not running');
+  process.kill(-demo.npm.pid, 'SIGINT');
   let timer: NodeJS.Timeout | undefined;
-  const code = await Promise.race([
-    exited,
-    new Promise<string>((r) => {
-      timer = setTimeout(() => r('timeout'), 30_000);
+  const exited = await Promise.race([
+    demo.exited,
+    new Promise<'timeout'>((r) => {
+      timer = setTimeout(() => r('timeout'), 60_000);
     }),
   ]);
   clearTimeout(timer);
-  assert.equal(code, 0, output);
-  assert.match(output, /stopped; nothing is left running/);
+  assert.deepEqual(await waitDemoGone(dir, 30_000), [], demo.output());
+  assert.deepEqual(exited, { code: 0, signal: null }, demo.output());
+  await demo.closed; // the script's last lines, read by now
+  assert.match(demo.output(), /npm start: stopped; nothing is left running/);
   for (const [name, pid] of Object.entries(info.pids))
-    assert.ok(!alive(pid), `${name} (pid ${pid}) is still running`);
-  const left = leftovers(join(dir, 'bin'));
-  assert.deepEqual(left.ours, [], 'demo processes left');
-  assert.deepEqual(left.traced, [], 'processes in tracing stop');
+    assert.ok(!demoProcesses(dir).includes(pid), `${name} (pid ${pid}) is still running`);
+  assert.deepEqual(tracedDemoProcesses(dir), [], 'processes in tracing stop');
 });

@@ -11,9 +11,28 @@ export interface Span {
 }
 
 /** A binary operator. */
-export type BinaryOp = '||' | '&&' | '==' | '!=' | '<' | '<=' | '>' | '>=' | '+' | '-' | '*' | '/' | '%';
-/** A unary operator: negation, logical not, dereference, address-of. */
-export type UnaryOp = '-' | '+' | '!' | '*' | '&';
+export type BinaryOp =
+  | '||'
+  | '&&'
+  | '=='
+  | '!='
+  | '<'
+  | '<='
+  | '>'
+  | '>='
+  | '+'
+  | '-'
+  | '*'
+  | '/'
+  | '%'
+  | '<<'
+  | '>>'
+  | '&'
+  | '|'
+  | '^'
+  | '&^';
+/** A unary operator: negation, logical not, bitwise complement, dereference, address-of. */
+export type UnaryOp = '-' | '+' | '!' | '^' | '*' | '&';
 
 /** An expression node. */
 export type Expr =
@@ -22,16 +41,35 @@ export type Expr =
   | (Span & { readonly kind: 'pkgvar'; readonly path: string; readonly name: string })
   | (Span & { readonly kind: 'int'; readonly value: bigint; readonly text: string })
   | (Span & { readonly kind: 'float'; readonly value: number; readonly text: string })
+  /** An imaginary literal (`2i`, `1.5e3i`); `text` is the literal without its `i`. */
+  | (Span & { readonly kind: 'imag'; readonly text: string })
   /** A string literal: the bytes Go would store (escapes may produce invalid UTF-8). */
   | (Span & { readonly kind: 'string'; readonly bytes: Uint8Array; readonly text: string })
   | (Span & { readonly kind: 'rune'; readonly value: number; readonly text: string })
   | (Span & { readonly kind: 'paren'; readonly x: Expr })
   | (Span & { readonly kind: 'selector'; readonly x: Expr; readonly name: string; readonly namePos: number })
   | (Span & { readonly kind: 'index'; readonly x: Expr; readonly index: Expr })
+  /** `x[low:high]` or `x[low:high:max]` (absent bounds are undefined). */
+  | (Span & {
+      readonly kind: 'slice';
+      readonly x: Expr;
+      readonly low: Expr | undefined;
+      readonly high: Expr | undefined;
+      readonly max: Expr | undefined;
+    })
+  /** A type in operand position, the callee of a conversion: `[]byte(s)`, `map[K]V(m)`. */
+  | (Span & { readonly kind: 'type'; readonly type: TypeExpr })
   | (Span & { readonly kind: 'call'; readonly fn: Expr; readonly args: readonly Expr[] })
   | (Span & { readonly kind: 'assert'; readonly x: Expr; readonly type: TypeExpr })
   | (Span & { readonly kind: 'unary'; readonly op: UnaryOp; readonly x: Expr })
-  | (Span & { readonly kind: 'binary'; readonly op: BinaryOp; readonly x: Expr; readonly y: Expr });
+  | (Span & {
+      readonly kind: 'binary';
+      readonly op: BinaryOp;
+      readonly x: Expr;
+      readonly y: Expr;
+      /** The operator's column. */
+      readonly opPos: number;
+    });
 
 /** A type written in a type assertion: `*pkg.T`, `[]byte`, `map[string]int`, `pkg.G[int]`. */
 export type TypeExpr =
@@ -84,6 +122,14 @@ export function exprText(e: Expr): string {
     case 'string':
     case 'rune':
       return e.text;
+    case 'imag':
+      return `${e.text}i`;
+    case 'slice': {
+      const b = (x: Expr | undefined): string => (x === undefined ? '' : exprText(x));
+      return `${exprText(e.x)}[${b(e.low)}:${b(e.high)}${e.max === undefined ? '' : `:${b(e.max)}`}]`;
+    }
+    case 'type':
+      return typeExprText(e.type);
     case 'paren':
       return `(${exprText(e.x)})`;
     case 'selector':

@@ -5,12 +5,15 @@
  */
 import type { DwarfData } from '../../dwarf/dwarf-data.js';
 import type { GoBinary } from '../../gobinary/go-binary.js';
+import { updateType } from './assign.js';
 import { type Expr, exprText } from './ast.js';
-import { type Binding, type CheckState, checkNode, type SType, stypeName } from './check-ops.js';
+import { type Binding, type CheckState, type ConstInfo, checkNode } from './check-ops.js';
+import { defaultType, goType, type SType, stypeName } from './operand.js';
 import { ExprSyntaxError, parseExpression } from './parser.js';
 import { type FunctionScope, functionScope, similarFunctions } from './scope.js';
 
-export type { Binding, SType } from './check-ops.js';
+export type { Binding, ConstInfo } from './check-ops.js';
+export type { SType } from './operand.js';
 
 /** A checked expression, ready to evaluate on frames of its function (or anywhere, for globals only). */
 export interface CompiledExpression {
@@ -19,6 +22,8 @@ export interface CompiledExpression {
   readonly functionName: string | undefined;
   readonly scope: FunctionScope | undefined;
   readonly bindings: ReadonlyMap<Expr, Binding>;
+  /** The constant subexpressions, with their exact values and final types (folded, never evaluated). */
+  readonly consts: ReadonlyMap<Expr, ConstInfo>;
   /** The static type: a Go type name, 'untyped bool' etc., or 'dynamic' (through an interface). */
   readonly resultType: string;
   readonly staticType: SType;
@@ -76,17 +81,24 @@ export function checkExpression(
   }
   const errors: ExprProblem[] = [];
   const state: CheckState = {
+    bin,
     dwarf,
     scope,
     bindings: new Map(),
+    consts: new Map(),
+    shiftLhs: new Set(),
     errors,
     error(node, message) {
       errors.push({ column: node.pos, message: `${exprPrefix(functionName)}${message}` });
       return { k: 'error' };
     },
   };
-  const t = checkNode(state, ast);
+  const x = checkNode(state, ast);
+  // An untyped value that is not a constant (a comparison, `1 << n`) is evaluated in its default type.
+  if (x.type.k === 'untyped' && x.mode !== 'constant' && x.type.base !== 'nil')
+    updateType(state, ast, goType(defaultType(dwarf, x.type.base)));
   if (errors.length > 0) return { ok: false, errors };
+  const t = x.type;
   return {
     ok: true,
     plan: {
@@ -95,6 +107,7 @@ export function checkExpression(
       functionName,
       scope,
       bindings: state.bindings,
+      consts: state.consts,
       resultType: stypeName(t),
       staticType: t,
       dwarf,

@@ -7,16 +7,23 @@
  */
 import { type Address, addr } from '../../common/address.js';
 import type { DwarfType } from '../../dwarf/types.js';
+import { typeAtOffset } from '../values/built-types.js';
 import type { ValueContext } from '../values/context.js';
 import { decodeValue, type GoValue } from '../values/decode.js';
 import { decodePartial } from '../values/partial.js';
-import type { Expr } from './ast.js';
-import type { Binding, CompiledExpression } from './check.js';
+import { floatJson, goStringText } from '../values/scalars.js';
+import { type Expr, exprText } from './ast.js';
+import type { Binding, CompiledExpression, ConstInfo } from './check.js';
+import { roundRat } from './constants.js';
 import { dereference, indexValue, lengthOf, selectField, typeAssert } from './eval-access.js';
-import { arithmetic, compare, negate, truth, valTypeName } from './eval-ops.js';
+import { convert, realImag } from './eval-convert.js';
+import { arithmetic, compare, shiftOp, truth, unaryOp, valTypeName } from './eval-ops.js';
+import { sliceValue } from './eval-slice.js';
 import { type FrameContext, inRanges, readVariable } from './frame-context.js';
-import { kindOf, typeName } from './types.js';
-import { ExprEvalError, load, lvalue, rvalue, type Val } from './values.js';
+import { constScalar, constToGo, encodeNumber } from './scalar.js';
+import { ScratchMemory } from './scratch.js';
+import { basicType, pointerTo } from './synthetic-types.js';
+import { ExprEvalError, type GoVal, load, lvalue, rvalue, type Val } from './values.js';
 
 /** The outcome of evaluating an expression on a frame. */
 export type ExprResult =
@@ -58,9 +65,11 @@ export type RefResult =
   | {
       readonly ok: true;
       readonly type: DwarfType;
-      /** Where it is in memory (undefined for a value held in registers or computed). */
+      /** Where it is in memory (undefined for a value held in registers); read it through `ctx`. */
       readonly address: Address | undefined;
       readonly bytes: Uint8Array;
+      /** The evaluation's context: its memory also holds the values the expression computed. */
+      readonly ctx: ValueContext;
     }
   | { readonly ok: false; readonly error: string; readonly unavailable: boolean };
 
@@ -70,7 +79,7 @@ export function evaluateRef(plan: CompiledExpression, frame: FrameContext | Valu
   try {
     const v = evalNode(env, plan.ast);
     if (v.k !== 'go') return { ok: false, error: `an untyped ${v.k}, not a Go value`, unavailable: false };
-    return { ok: true, type: v.t, address: v.address, bytes: load(env.ctx, v) };
+    return { ok: true, type: v.t, address: v.address, bytes: load(env.ctx, v), ctx: env.ctx };
   } catch (e) {
     return { ok: false, ...failure(e) };
   }
@@ -89,8 +98,11 @@ export function evaluateCondition(
   }
 }
 
+/** The evaluation's context: the process, with scratch memory for the values it computes. */
 function envOf(plan: CompiledExpression, frame: FrameContext | ValueContext): Env {
-  return 'ctx' in frame ? { ctx: frame.ctx, frame, plan } : { ctx: frame, frame: undefined, plan };
+  const base = 'ctx' in frame ? frame.ctx : frame;
+  const ctx: ValueContext = { ...base, memory: new ScratchMemory(base.memory) };
+  return 'ctx' in frame ? { ctx, frame, plan } : { ctx, frame: undefined, plan };
 }
 
 function failure(e: unknown): ConditionFailure {
@@ -107,14 +119,21 @@ function toJson(ctx: ValueContext, v: Val): GoValue {
       return v.missing
         ? decodePartial(ctx, v.t, v.bytes ?? new Uint8Array(0), v.missing)
         : decodeValue(ctx, v.t, load(ctx, v), v.address);
-    case 'int':
-      return v.v >= BigInt(Number.MIN_SAFE_INTEGER) && v.v <= BigInt(Number.MAX_SAFE_INTEGER)
-        ? Number(v.v)
-        : v.v.toString();
-    case 'float':
-      return Number.isFinite(v.v) ? v.v : String(v.v);
-    case 'string':
-      return new TextDecoder().decode(v.v);
+    case 'const': {
+      if (v.c.k === 'num' && (v.base === 'float' || v.base === 'complex')) {
+        const [re, im] = [roundRat(v.c.re, 53), roundRat(v.c.im, 53)];
+        return v.base === 'float' ? floatJson(re) : { real: floatJson(re), imag: floatJson(im) };
+      }
+      const s = constScalar(v.c);
+      if (s.c === 'int')
+        return s.v >= BigInt(Number.MIN_SAFE_INTEGER) && s.v <= BigInt(Number.MAX_SAFE_INTEGER)
+          ? Number(s.v)
+          : s.v.toString();
+      if (s.c === 'float') return floatJson(s.v);
+      if (s.c === 'complex') return { real: floatJson(s.re), imag: floatJson(s.im) };
+      if (s.c === 'string') return goStringText(s.v);
+      return s.c === 'bool' ? s.v : null;
+    }
     case 'bool':
       return v.v;
     case 'nil':
@@ -124,15 +143,9 @@ function toJson(ctx: ValueContext, v: Val): GoValue {
 
 function evalNode(env: Env, e: Expr): Val {
   const { ctx } = env;
+  const c = env.plan.consts.get(e);
+  if (c) return constVal(env, c);
   switch (e.kind) {
-    case 'int':
-      return { k: 'int', v: e.value };
-    case 'rune':
-      return { k: 'int', v: BigInt(e.value) };
-    case 'float':
-      return { k: 'float', v: e.value };
-    case 'string':
-      return { k: 'string', v: e.bytes };
     case 'paren':
       return evalNode(env, e.x);
     case 'ident':
@@ -145,10 +158,12 @@ function evalNode(env: Env, e: Expr): Val {
     }
     case 'index':
       return indexValue(ctx, evalNode(env, e.x), evalNode(env, e.index));
-    case 'call': {
-      const name = (e.fn as { name: string }).name;
-      return lengthOf(ctx, name === 'cap' ? 'cap' : 'len', evalNode(env, e.args[0]!), intType(env));
+    case 'slice': {
+      const opt = (x: Expr | undefined) => (x === undefined ? undefined : evalNode(env, x));
+      return sliceValue(ctx, evalNode(env, e.x), opt(e.low), opt(e.high), opt(e.max));
     }
+    case 'call':
+      return evalCall(env, e);
     case 'assert': {
       const b = env.plan.bindings.get(e);
       if (b?.kind !== 'assert') throw new ExprEvalError('type assertion was not checked');
@@ -158,7 +173,7 @@ function evalNode(env: Env, e: Expr): Val {
       if (e.op === '!') return { k: 'bool', v: !truth(ctx, evalNode(env, e.x)) };
       if (e.op === '*') return dereference(ctx, evalNode(env, e.x));
       if (e.op === '&') return addressOf(env, evalNode(env, e.x));
-      return negate(ctx, e.op, evalNode(env, e.x));
+      return unaryOp(ctx, e.op, evalNode(env, e.x));
     }
     case 'binary': {
       const { op } = e;
@@ -169,19 +184,34 @@ function evalNode(env: Env, e: Expr): Val {
       }
       const x = evalNode(env, e.x);
       const y = evalNode(env, e.y);
+      if (op === '<<' || op === '>>') return shiftOp(ctx, op, x, y);
       if (['==', '!=', '<', '<=', '>', '>='].includes(op)) return { k: 'bool', v: compare(ctx, op, x, y) };
       return arithmetic(ctx, op, x, y);
     }
   }
+  throw new ExprEvalError(`${exprText(e)} was not resolved when the expression was checked`);
+}
+
+/** A constant with its final type: a typed Go value, or an untyped constant. */
+function constVal(env: Env, c: ConstInfo): Val {
+  if (c.type.k === 'go') return constToGo(env.ctx, c.type.t, c.val);
+  if (c.val.k === 'bool') return { k: 'bool', v: c.val.v };
+  return { k: 'const', c: c.val, base: c.type.k === 'untyped' ? c.type.base : 'int' };
+}
+
+function evalCall(env: Env, e: Expr & { kind: 'call' }): Val {
+  const b = env.plan.bindings.get(e);
+  const arg = evalNode(env, e.args[0]!);
+  if (b?.kind === 'convert') return convert(env.ctx, arg, b.type, b.itab);
+  if (b?.kind !== 'builtin') throw new ExprEvalError('call was not checked');
+  if (b.name === 'real' || b.name === 'imag') return realImag(env.ctx, b.name, arg);
+  return encodeNumber(env.ctx, basicType(env.ctx.dwarf, 'int'), BigInt(lengthOf(env.ctx, b.name, arg)));
 }
 
 function evalName(env: Env, e: Expr & { kind: 'ident' | 'pkgvar' }): Val {
   const b = env.plan.bindings.get(e);
   if (b) return bound(env, b, e);
-  if (e.kind === 'ident') {
-    if (e.name === 'true' || e.name === 'false') return { k: 'bool', v: e.name === 'true' };
-    if (e.name === 'nil') return { k: 'nil' };
-  }
+  if (e.kind === 'ident' && e.name === 'nil') return { k: 'nil' };
   throw new ExprEvalError(`${e.name} was not resolved when the expression was checked`);
 }
 
@@ -206,10 +236,10 @@ function bound(env: Env, b: Binding, e: Expr): Val {
   const span = (r: readonly { low: number; high: number }[]): number =>
     r.reduce((n, x) => n + x.high - x.low, 0);
   const v = inScope.reduce((best, x) => (span(x.scope) < span(best.scope) ? x : best));
-  const varType = env.plan.dwarf.typeAt(v.type!);
-  const r = readVariable(v, varType.byteSize ?? 0, frame);
+  const varType = typeAtOffset(env.plan.dwarf, v.type!);
+  const r = readVariable(v, varType.byteSize ?? 0, { ...frame, ctx: env.ctx });
   if (!r.ok) throw new ExprEvalError(`${b.name}: ${r.reason}`, true);
-  const val: Val =
+  const val: GoVal =
     r.address !== undefined
       ? { k: 'go', t: varType, address: r.address, bytes: r.bytes }
       : r.missing
@@ -221,14 +251,7 @@ function bound(env: Env, b: Binding, e: Expr): Val {
 function addressOf(env: Env, v: Val): Val {
   if (v.k !== 'go' || v.address === undefined)
     throw new ExprEvalError(`cannot take the address of a ${valTypeName(v)} that is not in memory`);
-  const pt = env.plan.dwarf.findType(`*${typeName(v.t)}`);
-  if (!pt) throw new ExprEvalError(`type *${typeName(v.t)} is not in the binary`);
   const b = new Uint8Array(8);
   new DataView(b.buffer).setBigUint64(0, BigInt(v.address), true);
-  return rvalue(pt, b);
-}
-
-function intType(env: Env): DwarfType | undefined {
-  const t = env.plan.dwarf.findType('int');
-  return t && kindOf(env.plan.dwarf, t) === 'int' ? t : undefined;
+  return rvalue(pointerTo(env.ctx.dwarf, v.t), b);
 }

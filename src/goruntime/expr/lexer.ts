@@ -16,7 +16,7 @@ export class ExprSyntaxError extends PeriscopeError {
 
 /** A token: its kind, source text, 1-based column, and decoded value for literals. */
 export interface Token {
-  readonly kind: 'ident' | 'int' | 'float' | 'string' | 'rune' | 'op' | 'eof';
+  readonly kind: 'ident' | 'int' | 'float' | 'imag' | 'string' | 'rune' | 'op' | 'eof';
   readonly text: string;
   readonly pos: number;
   readonly end: number;
@@ -82,6 +82,13 @@ function lexNumber(src: string, start: number): Token {
   const text = m?.[0] ?? '';
   const end = start + text.length;
   const next = src[end];
+  const after = src[end + 1];
+  if (next === 'i' && text !== '' && (after === undefined || !isIdentChar(after))) {
+    // An imaginary literal: decimal digits stay decimal even with a leading 0 (Go's rule).
+    if (text.includes('__') || text.endsWith('_'))
+      throw new ExprSyntaxError(start + 1, `malformed number literal ${JSON.stringify(`${text}i`)}`);
+    return { kind: 'imag', text, pos: start + 1, end: end + 2 };
+  }
   if (next !== undefined && (isIdentChar(next) || next === '.'))
     throw new ExprSyntaxError(
       end + 1,
@@ -100,9 +107,8 @@ function lexNumber(src: string, start: number): Token {
     return { kind: 'int', ...tok, int: BigInt(radix + digits) };
   }
   if (/[.eE]/.test(clean)) {
-    const v = Number(clean);
-    if (!Number.isFinite(v)) bad();
-    return { kind: 'float', ...tok, float: v };
+    // Beyond float64 (1e400) the value is Infinity here; the checker keeps constants exact from the text.
+    return { kind: 'float', ...tok, float: Number(clean) };
   }
   if (clean.length > 1 && clean.startsWith('0')) {
     if (!/^[0-7]+$/.test(clean)) bad();

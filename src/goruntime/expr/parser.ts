@@ -3,12 +3,12 @@
  * call, type-assertion, unary and binary expression syntax with Go's precedences. Errors
  * name the column and what was expected; the parser never recurses without consuming input.
  */
-import type { BinaryOp, Expr, TypeExpr, UnaryOp } from './ast.js';
+import { type BinaryOp, type Expr, type TypeExpr, typeExprText, type UnaryOp } from './ast.js';
 import { ExprSyntaxError, type Token, tokenize } from './lexer.js';
 
 export { ExprSyntaxError } from './lexer.js';
 
-/** Go's binary precedences (higher binds tighter); operators we parse but do not support are absent. */
+/** Go's binary precedences (higher binds tighter). */
 const PRECEDENCE: Readonly<Record<string, number>> = {
   '||': 1,
   '&&': 2,
@@ -20,11 +20,18 @@ const PRECEDENCE: Readonly<Record<string, number>> = {
   '>=': 3,
   '+': 4,
   '-': 4,
+  '|': 4,
+  '^': 4,
   '*': 5,
   '/': 5,
   '%': 5,
+  '<<': 5,
+  '>>': 5,
+  '&': 5,
+  '&^': 5,
 };
-const UNSUPPORTED_BINARY = new Set(['|', '^', '<<', '>>', '&^', '&']);
+/** Keywords that start a type in operand position (the callee of a conversion). */
+const TYPE_KEYWORDS = new Set(['map', 'chan', 'interface']);
 const MAX_DEPTH = 200;
 const MAX_LENGTH = 10_000;
 
@@ -83,16 +90,11 @@ class Parser {
     for (;;) {
       const t = this.peek();
       if (t.kind !== 'op') break;
-      if (UNSUPPORTED_BINARY.has(t.text))
-        throw new ExprSyntaxError(
-          t.pos,
-          `operator '${t.text}' is not supported (supported: || && == != < <= > >= + - * / %)`,
-        );
       const prec = PRECEDENCE[t.text];
       if (prec === undefined || prec <= minPrec) break;
       this.next();
       const y = this.expr(prec);
-      x = { kind: 'binary', op: t.text as BinaryOp, x, y, pos: x.pos, end: y.end };
+      x = { kind: 'binary', op: t.text as BinaryOp, x, y, opPos: t.pos, pos: x.pos, end: y.end };
     }
     this.depth--;
     return x;
@@ -100,15 +102,15 @@ class Parser {
 
   private unary(): Expr {
     const t = this.peek();
-    if (t.kind === 'op' && ['-', '+', '!', '*', '&'].includes(t.text)) {
+    if (t.kind === 'op' && ['-', '+', '!', '^', '*', '&'].includes(t.text)) {
       this.next();
       this.enter(t);
       const x = this.unary();
       this.depth--;
       return { kind: 'unary', op: t.text as UnaryOp, x, pos: t.pos, end: x.end };
     }
-    if (t.kind === 'op' && (t.text === '^' || t.text === '<-'))
-      throw new ExprSyntaxError(t.pos, `unary operator '${t.text}' is not supported`);
+    if (t.kind === 'op' && t.text === '<-')
+      throw new ExprSyntaxError(t.pos, 'channel receive is not supported: it would change the program');
     return this.primary();
   }
 
@@ -137,16 +139,7 @@ class Parser {
         this.next();
         x = { kind: 'selector', x, name: name.text, namePos: name.pos, pos: x.pos, end: name.end };
       } else if (this.isOp('[')) {
-        const open = this.next();
-        if (this.isOp(']'))
-          throw new ExprSyntaxError(this.peek().pos, "expected an index expression, found ']'");
-        if (this.isOp(':')) throw new ExprSyntaxError(this.peek().pos, 'slice expressions are not supported');
-        const index = this.expr(0);
-        if (this.isOp(':')) throw new ExprSyntaxError(this.peek().pos, 'slice expressions are not supported');
-        if (this.isOp(','))
-          throw new ExprSyntaxError(this.peek().pos, 'generic instantiation is not supported in expressions');
-        const close = this.expect(']', `to close '[' at column ${open.pos}`);
-        x = { kind: 'index', x, index, pos: x.pos, end: close.end };
+        x = this.indexOrSlice(x);
       } else if (this.isOp('(')) {
         const open = this.next();
         const args: Expr[] = [];
@@ -161,10 +154,43 @@ class Parser {
     }
   }
 
+  /** `x[i]`, `x[low:high]` or `x[low:high:max]`, after x. */
+  private indexOrSlice(x: Expr): Expr {
+    const open = this.next();
+    if (this.isOp(']')) throw new ExprSyntaxError(this.peek().pos, "expected an index expression, found ']'");
+    const bound = (): Expr | undefined => (this.isOp(':') || this.isOp(']') ? undefined : this.expr(0));
+    const low = bound();
+    if (this.isOp(','))
+      throw new ExprSyntaxError(this.peek().pos, 'generic instantiation is not supported in expressions');
+    const closing = `to close '[' at column ${open.pos}`;
+    if (!this.isOp(':')) {
+      const close = this.expect(']', closing);
+      return { kind: 'index', x, index: low!, pos: x.pos, end: close.end };
+    }
+    this.next();
+    const high = bound();
+    let max: Expr | undefined;
+    if (this.isOp(':')) {
+      const colon = this.next();
+      if (high === undefined) throw new ExprSyntaxError(colon.pos, 'middle index required in 3-index slice');
+      max = bound();
+      if (max === undefined)
+        throw new ExprSyntaxError(this.peek().pos, 'final index required in 3-index slice');
+    }
+    const close = this.expect(']', closing);
+    return { kind: 'slice', x, low, high, max, pos: x.pos, end: close.end };
+  }
+
   private operand(): Expr {
     const t = this.peek();
     switch (t.kind) {
       case 'ident':
+        if (TYPE_KEYWORDS.has(t.text)) {
+          const type = this.type();
+          return { kind: 'type', type, pos: t.pos, end: type.end };
+        }
+        if (t.text === 'func')
+          throw new ExprSyntaxError(t.pos, 'function literals and func types are not supported');
         this.next();
         return { kind: 'ident', name: t.text, pos: t.pos, end: t.end };
       case 'int':
@@ -173,6 +199,9 @@ class Parser {
       case 'float':
         this.next();
         return { kind: 'float', value: t.float!, text: t.text, pos: t.pos, end: t.end };
+      case 'imag':
+        this.next();
+        return { kind: 'imag', text: t.text, pos: t.pos, end: t.end };
       case 'rune':
         this.next();
         return { kind: 'rune', value: Number(t.int!), text: t.text, pos: t.pos, end: t.end };
@@ -188,6 +217,15 @@ class Parser {
         return { kind: 'string', bytes: t.bytes!, text: t.text, pos: t.pos, end: t.end };
       }
       case 'op':
+        if (t.text === '[') {
+          const type = this.type();
+          if (!this.isOp('(') && !this.isOp(')'))
+            throw new ExprSyntaxError(
+              this.peek().pos,
+              `expected '(' after the type ${typeExprText(type)}: composite literals are not supported, conversions are`,
+            );
+          return { kind: 'type', type, pos: t.pos, end: type.end };
+        }
         if (t.text === '(') {
           this.next();
           const x = this.expr(0);

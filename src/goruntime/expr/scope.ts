@@ -123,15 +123,19 @@ function packagesOfTypes(dwarf: DwarfData): Set<string> {
 
 const BUILTIN_TYPES: Readonly<Record<string, string>> = { any: 'interface {}', byte: 'uint8', rune: 'int32' };
 
-/** Resolves a type written in an assertion to the DWARF type, or a message with suggestions. */
+/**
+ * Resolves a written type to the DWARF type, or a message with suggestions. Unqualified names
+ * are predeclared types, or types of `defaultPkg` (the checked function's package, as in Go).
+ */
 export function resolveTypeExpr(
   dwarf: DwarfData,
   t: TypeExpr,
+  defaultPkg?: string,
 ): { ok: true; type: DwarfType } | { ok: false; message: string } {
   const pkgs = packagesOfTypes(dwarf);
   const choices = (pkg: string, quoted: boolean): string[] =>
     quoted ? [pkg] : [...pkgs].filter((p) => p === pkg || p.endsWith(`/${pkg}`));
-  const names = render(t, choices);
+  const names = render(t, choices, defaultPkg);
   for (const n of names) {
     const found = dwarf.findType(n);
     if (found) return { ok: true, type: found };
@@ -152,7 +156,7 @@ export function resolveTypeExpr(
 }
 
 /** Every DWARF spelling a type expression may have (one per choice of package path). */
-function render(t: TypeExpr, choices: (pkg: string, quoted: boolean) => string[]): string[] {
+function render(t: TypeExpr, choices: (pkg: string, quoted: boolean) => string[], dflt?: string): string[] {
   const cross = (parts: string[][], join: (p: string[]) => string): string[] => {
     let acc: string[][] = [[]];
     for (const opts of parts) acc = acc.flatMap((a) => opts.slice(0, 4).map((o) => [...a, o]));
@@ -160,26 +164,30 @@ function render(t: TypeExpr, choices: (pkg: string, quoted: boolean) => string[]
   };
   switch (t.kind) {
     case 'tname': {
-      const args = t.args.map((a) => render(a, choices));
+      const args = t.args.map((a) => render(a, choices, dflt));
       const suffix = (p: string[]): string => (p.length === 0 ? '' : `[${p.join(',')}]`);
       if (t.pkg === undefined) {
         const base = BUILTIN_TYPES[t.name] ?? t.name;
-        return cross(args, (p) => base + suffix(p));
+        const heads = dflt === undefined || base !== t.name ? [base] : [base, `${dflt}.${t.name}`];
+        return cross([heads, ...args], ([h, ...p]) => h + suffix(p));
       }
       const pkgs = choices(t.pkg, t.quoted);
       const heads = pkgs.length > 0 ? pkgs : [t.pkg];
       return cross([heads, ...args], ([h, ...p]) => `${h}.${t.name}${suffix(p)}`);
     }
     case 'tptr':
-      return render(t.elem, choices).map((e) => `*${e}`);
+      return render(t.elem, choices, dflt).map((e) => `*${e}`);
     case 'tslice':
-      return render(t.elem, choices).map((e) => `[]${e}`);
+      return render(t.elem, choices, dflt).map((e) => `[]${e}`);
     case 'tarray':
-      return render(t.elem, choices).map((e) => `[${t.len}]${e}`);
+      return render(t.elem, choices, dflt).map((e) => `[${t.len}]${e}`);
     case 'tmap':
-      return cross([render(t.key, choices), render(t.elem, choices)], ([k, v]) => `map[${k}]${v}`);
+      return cross(
+        [render(t.key, choices, dflt), render(t.elem, choices, dflt)],
+        ([k, v]) => `map[${k}]${v}`,
+      );
     case 'tchan':
-      return render(t.elem, choices).map((e) => `chan ${e}`);
+      return render(t.elem, choices, dflt).map((e) => `chan ${e}`);
     case 'tiface':
       return ['interface {}'];
   }

@@ -6,6 +6,7 @@
  */
 import type { DwarfData } from '../../dwarf/dwarf-data.js';
 import type { DwarfType } from '../../dwarf/types.js';
+import { typeAtOffset } from '../values/built-types.js';
 
 /** A type's Go kind ('int', 'struct', 'ptr', ...), or 'unknown'. */
 export function kindOf(dwarf: DwarfData, t: DwarfType): string {
@@ -56,11 +57,11 @@ export function elemOf(dwarf: DwarfData, type: DwarfType): DwarfType | undefined
   const t = canonical(dwarf, type);
   const u = dwarf.underlying(t);
   const el = t.elem ?? u.elem;
-  if (el !== undefined) return dwarf.typeAt(el);
+  if (el !== undefined) return typeAtOffset(dwarf, el);
   if (kindOf(dwarf, t) === 'slice') {
     const arr = u.fields?.find((f) => f.name === 'array');
-    const p = arr?.type === undefined ? undefined : dwarf.typeAt(arr.type);
-    return p?.elem === undefined ? undefined : dwarf.typeAt(p.elem);
+    const p = arr?.type === undefined ? undefined : typeAtOffset(dwarf, arr.type);
+    return p?.elem === undefined ? undefined : typeAtOffset(dwarf, p.elem);
   }
   return undefined;
 }
@@ -70,7 +71,7 @@ export function keyOf(dwarf: DwarfData, type: DwarfType): DwarfType | undefined 
   const t = canonical(dwarf, type);
   const u = dwarf.underlying(t);
   const k = t.key ?? u.key;
-  return k === undefined ? undefined : dwarf.typeAt(k);
+  return k === undefined ? undefined : typeAtOffset(dwarf, k);
 }
 
 /** Byte offset of a named field of a struct type (strings, slices and interfaces included). */
@@ -125,7 +126,7 @@ function searchField(dwarf: DwarfData, t: DwarfType, name: string): FieldLookup 
       seen.add(u.offset);
       for (const f of u.fields ?? []) {
         if (f.type === undefined) continue;
-        const ft = dwarf.typeAt(f.type);
+        const ft = typeAtOffset(dwarf, f.type);
         const steps = [...c.steps, { deref: c.viaPtr, offset: f.offset, type: ft }];
         if (f.name === name) found.push(steps);
         if (!f.embedded) continue;
@@ -151,7 +152,7 @@ export function fieldNames(dwarf: DwarfData, t: DwarfType): string[] {
   for (const f of dwarf.underlying(t).fields ?? []) {
     out.push(f.name);
     if (!f.embedded || f.type === undefined) continue;
-    let ft = dwarf.typeAt(f.type);
+    let ft = typeAtOffset(dwarf, f.type);
     if (kindOf(dwarf, ft) === 'ptr') ft = elemOf(dwarf, ft) ?? ft;
     for (const g of dwarf.underlying(ft).fields ?? []) if (!out.includes(g.name)) out.push(g.name);
   }

@@ -37,6 +37,18 @@ const GLOBALS: [string, unknown, boolean][] = [
   ['main.anyErr.(*main.MyErr).Code', 404, true],
   ['main.pathErr.(*fs.PathError).Path', '/nope', false],
   ['main.anyErr.Code', 404, false],
+  ['main.anyErr.Code + 1', 405, false],
+  ['main.anyErr.Code * 2 == 808', true, false],
+  ['main.anyErr.Code + 1.5', /1\.5 \(untyped float constant\) truncated to int/, false],
+  ['main.anyErr.Code + main.pi', /mismatched types int and float64/, false],
+  ['main.arr[1:3]', [-2, 3], false],
+  ['len(main.greet[1:])', 12, false],
+  ['main.greet[:1] + "!"', 'h!', false],
+  ['[]byte(main.greet)[1]', 0xc3, false],
+  ['string(main.r)', 'ü', false],
+  ['uint8(main.neg)', 0, false],
+  ['main.cfg.Limits == main.cfg.Limits', true, false],
+  ['main.users[main.users["bob"].Name] ', /key "Bob" not found in the map/, false],
   ['main.anyVal.(int) + 1', 43, false],
   ['main.anyUser.(main.User).Name', 'Boxed', true],
   ['main.shape.(main.Square).Side * 2', 6, false],
@@ -57,12 +69,12 @@ const GLOBALS: [string, unknown, boolean][] = [
   ['main.nilUser == nil', true, true],
   ['main.nilErr == nil && main.anyErr != nil', true, true],
   ['main.greet + "!" == "héllo, world!"', true, false],
-  ['main.nums[3]', /index 3 out of range \[0:3\] of \[\]int/, false],
+  ['main.nums[3]', /index out of range \[3\] with length 3/, false],
   ['main.users["zed"]', /key "zed" not found in the map/, false],
   ['main.nilUser.Name', /nil pointer dereference/, false],
-  ['main.anyErr.(*main.User)', /dynamic type is \*main\.MyErr, not \*main\.User/, false],
-  ['main.nilErr.(*main.MyErr)', /interface is nil/, false],
-  ['main.nums[0] / (main.nums[0] - 10)', /integer division by zero/, false],
+  ['main.anyErr.(*main.User)', /interface conversion: error is \*main\.MyErr, not \*main\.User/, false],
+  ['main.nilErr.(*main.MyErr)', /interface conversion: error is nil, not \*main\.MyErr/, false],
+  ['main.nums[0] / (main.nums[0] - 10)', /integer divide by zero/, false],
 ];
 
 /** Expressions on main.park's frame, with the values the fixture passes in. */
@@ -80,6 +92,7 @@ const LOCALS: [string, unknown][] = [
   ['local', 'alpha!'],
   ['u.Age', 42],
   ['u.Name', 'Bob'],
+  ['cfg.Servers[1].Name', 'beta'],
 ];
 
 for (const tc of GO_TOOLCHAINS) {

@@ -1,0 +1,2 @@
+long zoo_sum(long n);
+double zoo_scale(double x);
