@@ -61,7 +61,7 @@ function socketValue(c: CapturePlanEntry, frame: FrameContext): CapturedValue {
   const s = socketOf(r.ctx, r.type, r.bytes, r.address);
   if (!s.ok)
     return { column: c.column, expr: c.expr, value: { socket: null, peer: null, unresolved: s.error } };
-  const { network, local, remote, fd, via } = s.socket;
+  const { network, local, remote, fd, via, localIp, localPort, remoteIp, remotePort } = s.socket;
   // TCP and UDP ends are named by their addresses, the same from both sides; Unix ones by
   // kernel inodes, filled in after the pause.
   const named = !network.startsWith('unix');
@@ -69,6 +69,10 @@ function socketValue(c: CapturePlanEntry, frame: FrameContext): CapturedValue {
     network,
     local,
     remote,
+    ...(localIp !== undefined ? { local_ip: localIp } : {}),
+    ...(localPort !== undefined ? { local_port: localPort } : {}),
+    ...(remoteIp !== undefined ? { remote_ip: remoteIp } : {}),
+    ...(remotePort !== undefined ? { remote_port: remotePort } : {}),
     fd,
     via: [...via],
     socket: named ? `${network} ${local}` : null,

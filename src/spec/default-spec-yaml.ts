@@ -6,12 +6,20 @@
  * explains every entry; test/links checks them against real client and server processes.
  */
 
-/** The SQL columns every built-in table derives from its `conn` capture (the link columns `socket` and `peer`). */
+/**
+ * The SQL columns every built-in table derives from its `conn` capture: the link columns
+ * `socket` and `peer`, the addresses, and for IP sockets each end's IP and port (the columns
+ * these tables had before they captured `conn`, which queries may use).
+ */
 const SOCKET_COLUMNS = `    columns:
       socket: conn->>'$.socket'
       peer: conn->>'$.peer'
       local: conn->>'$.local'
       remote: conn->>'$.remote'
+      local_ip: conn->>'$.local_ip'
+      local_port: CAST(conn->>'$.local_port' AS BIGINT)
+      remote_ip: conn->>'$.remote_ip'
+      remote_port: CAST(conn->>'$.remote_port' AS BIGINT)
 `;
 
 /** The default spec document (YAML, spec version 1). */

@@ -80,6 +80,9 @@ for (const v of GRPC_VARIANTS) {
           assert.equal(p.from.values.remote, addr);
           assert.equal(p.from.values.socket, `tcp ${p.from.values.local}`);
           assert.equal(p.to.values.peer, p.from.values.socket);
+          // The IP and port columns the tables had before they captured the connection.
+          assert.equal(p.from.values.local_ip, '127.0.0.1');
+          assert.equal(p.from.values.remote_port, Number(addr.split(':')[1]));
           assert.equal(typeof p.from.values.stream_id, 'number');
         }
         // The two clients' connections differ.

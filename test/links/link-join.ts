@@ -25,13 +25,13 @@ export interface LinkPair {
 }
 
 /**
- * The spec's SQL columns of the one form the built-in spec uses, `capture->>'$.key'` (a key of
- * a captured JSON object), as functions of the captured values.
+ * The spec's SQL columns of the forms the built-in spec uses, `capture->>'$.key'` (a key of a
+ * captured JSON object, possibly cast to BIGINT), as functions of the captured values.
  */
 function jsonColumns(spec: Spec | undefined, table: string): [string, string, string][] {
   const f = spec?.functions.find((x) => x.table === table);
   return (f?.columns ?? []).flatMap((c) => {
-    const m = /^(\w+)->>'\$\.(\w+)'$/.exec(c.sql);
+    const m = /^(?:CAST\()?(\w+)->>'\$\.(\w+)'(?: AS BIGINT\))?$/.exec(c.sql);
     return m ? [[c.name, m[1]!, m[2]!] as [string, string, string]] : [];
   });
 }
@@ -53,7 +53,12 @@ export function tableRows(snaps: readonly ProcessSnapshot[], table: string, spec
         for (const [name, from, key] of derived) {
           const o = values[from];
           const x = o !== null && typeof o === 'object' && !Array.isArray(o) ? o[key] : undefined;
-          values[name] = x === undefined || x === null ? null : typeof x === 'string' ? x : JSON.stringify(x);
+          values[name] =
+            x === undefined || x === null
+              ? null
+              : typeof x === 'number' || typeof x === 'string'
+                ? x
+                : JSON.stringify(x);
         }
         rows.push({ table, pid: s.pid, goroutine: g.id, depth: c.depth, values, errors });
       }

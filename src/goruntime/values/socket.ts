@@ -36,6 +36,11 @@ export interface SocketEnd {
   /** The local address as Go prints it (`127.0.0.1:5000`, `[::1]:5000`, a socket path, or ''). */
   readonly local: string;
   readonly remote: string;
+  /** IP sockets: each end's IP (as Go prints a net.IP) and port. */
+  readonly localIp?: string;
+  readonly localPort?: number;
+  readonly remoteIp?: string;
+  readonly remotePort?: number;
   /** The file descriptor (poll.FD.Sysfd). */
   readonly fd: number;
   /** The dynamic types unboxed on the way, outermost first (`*main.timeoutConn`, `*net.TCPConn`). */
@@ -248,33 +253,44 @@ function stringOf(ctx: ValueContext, v: Held): string {
 function netFD(ctx: ValueContext, fd: Held, via: readonly string[]): SocketEnd {
   const sysfd = intOf(ctx, field(ctx, field(ctx, fd, 'pfd'), 'Sysfd'));
   const network = stringOf(ctx, field(ctx, fd, 'net')).replace(/[46]$/, '');
+  const local = addrOf(ctx, field(ctx, fd, 'laddr'));
+  const remote = addrOf(ctx, field(ctx, fd, 'raddr'));
   return {
     network,
-    local: addrText(ctx, field(ctx, fd, 'laddr')),
-    remote: addrText(ctx, field(ctx, fd, 'raddr')),
+    local: local.text,
+    remote: remote.text,
+    ...(local.ip !== undefined ? { localIp: local.ip } : {}),
+    ...(local.port !== undefined ? { localPort: local.port } : {}),
+    ...(remote.ip !== undefined ? { remoteIp: remote.ip } : {}),
+    ...(remote.port !== undefined ? { remotePort: remote.port } : {}),
     fd: sysfd,
     via,
   };
 }
 
-/** A net.Addr as Go's String() prints it ('' for a nil address). */
-function addrText(ctx: ValueContext, a: Held): string {
+/** A net.Addr: as Go's String() prints it ('' for a nil address), and an IP address's parts. */
+function addrOf(ctx: ValueContext, a: Held): { text: string; ip?: string; port?: number } {
   const parts = interfaceParts(ctx, a.t, bytesOf(ctx, a));
   const dt = parts.dynamicType;
-  if (parts.typeDescriptor === 0 || !dt || parts.data === 0) return '';
+  if (parts.typeDescriptor === 0 || !dt || parts.data === 0) return { text: '' };
   const u = ctx.dwarf.underlying(dt);
   const e = u.elem ?? u.type;
-  if (goKind(ctx.dwarf, dt) !== 'ptr' || e === undefined) return '';
+  if (goKind(ctx.dwarf, dt) !== 'ptr' || e === undefined) return { text: '' };
   const st = typeAtOffset(ctx.dwarf, e);
   const v = decodeValue(ctx, st, read(ctx, parts.data, st.byteSize ?? 0), parts.data);
-  return addrString(v);
+  return addrParts(v);
 }
 
-function addrString(v: GoValue): string {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) return '';
-  if (typeof v.Name === 'string') return v.Name;
-  if (typeof v.IP !== 'string') return '';
+function addrParts(v: GoValue): { text: string; ip?: string; port?: number } {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return { text: '' };
+  if (typeof v.Name === 'string') return { text: v.Name };
+  if (typeof v.IP !== 'string') return { text: '' };
   const zone = typeof v.Zone === 'string' && v.Zone !== '' ? `%${v.Zone}` : '';
   const host = v.IP.includes(':') ? `[${v.IP}${zone}]` : `${v.IP}${zone}`;
-  return typeof v.Port === 'number' ? `${host}:${v.Port}` : host;
+  const port = typeof v.Port === 'number' ? v.Port : undefined;
+  return {
+    text: port === undefined ? host : `${host}:${port}`,
+    ip: v.IP,
+    ...(port !== undefined ? { port } : {}),
+  };
 }
