@@ -17,11 +17,11 @@ import { ProbeSet } from '../src/probes/probe-set.js';
 import { functionCode } from '../src/probes/sites/function-code.js';
 import { functionSites } from '../src/probes/sites/function-sites.js';
 import { siteAt } from '../src/probes/sites/site.js';
-import { buildFixture } from '../test/support/go-fixtures.js';
-import { startTarget, type Target } from '../test/support/target.js';
-import { describeMachine, loadAverage } from './support/machine.js';
-import { median } from './support/stats.js';
-import { formatTable } from './support/table.js';
+import { buildFixture } from '../support/go-fixtures.js';
+import { describeMachine, loadAverage } from '../support/machine.js';
+import { median } from '../support/stats.js';
+import { formatTable } from '../support/table.js';
+import { startTarget, type Target } from '../support/target.js';
 
 const roundsArg = process.argv.indexOf('--rounds');
 const ROUNDS = roundsArg > 0 ? Number(process.argv[roundsArg + 1]) : 5;

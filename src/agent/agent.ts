@@ -3,16 +3,19 @@
  * wired together. Sends the process list after every welcome and whenever it changes; keeps
  * the spec the server sends and matches processes against its program rules.
  */
+import { randomBytes } from 'node:crypto';
 import { hostname as machineHostname } from 'node:os';
 import { describeError } from '../common/errors.js';
+import { PERISCOPE_VERSION } from '../common/version.js';
 import type { ProcessDescription, ServerMessage, WelcomeMessage } from '../protocol/messages.js';
 import { parseSpec } from '../spec/spec-parse.js';
+import { deriveAgentId, readMachineIdentity } from './agent-id.js';
 import { Connection } from './connection.js';
 import { Discovery } from './discovery.js';
 import { Executor, type ExecutorOptions } from './executor.js';
 
 /** The agent's version, sent in hello. */
-export const AGENT_VERSION = '0.1.0';
+export const AGENT_VERSION = PERISCOPE_VERSION;
 
 /** Everything an agent is configured with. */
 export interface AgentOptions {
@@ -20,7 +23,7 @@ export interface AgentOptions {
   readonly token: string;
   /** This machine's name (default: the OS hostname). */
   readonly hostname?: string;
-  /** Agent id sent in hello (default: the hostname). */
+  /** Agent id sent in hello (default: the hostname and a hash of the machine's identity, see agent-id.ts). */
   readonly agentId?: string;
   readonly envAllow: readonly string[];
   /** Full discovery pass every this many ms (default 2000). */
@@ -30,6 +33,7 @@ export interface AgentOptions {
   readonly minBackoffMs?: number;
   readonly maxBackoffMs?: number;
   readonly pingMs?: number;
+  readonly serverTimeoutMs?: number;
   readonly executor?: ExecutorOptions;
   /** One line per event (default: console.log with a timestamp). */
   readonly log?: (line: string) => void;
@@ -44,10 +48,26 @@ export class Agent {
   private readonly log: (line: string) => void;
   private sendTimer: NodeJS.Timeout | undefined;
   private lastCount = -1;
+  /** The id this agent says hello with. */
+  readonly id: string;
+  /** Random per agent process: the server tells this agent reconnecting from another with the same id. */
+  readonly instance = randomBytes(8).toString('hex');
+  private readonly idOrigin: string;
 
   constructor(opts: AgentOptions) {
     const node = opts.hostname ?? machineHostname();
     this.log = opts.log ?? ((line) => console.log(`${new Date().toISOString()} ${line}`));
+    if (opts.agentId !== undefined) {
+      this.id = opts.agentId;
+      this.idOrigin = 'given with --id';
+    } else {
+      const derived = deriveAgentId(node, readMachineIdentity());
+      this.id = derived.id;
+      this.idOrigin =
+        derived.sources.length > 0
+          ? `the hostname and a hash of the ${derived.sources.join(' and ')}`
+          : 'the hostname alone: no machine id, hardware UUID or network card address is readable; if hostnames repeat, give each agent its own --id';
+    }
     this.discovery = new Discovery({
       node,
       envAllow: opts.envAllow,
@@ -69,10 +89,11 @@ export class Agent {
     this.connection = new Connection({
       server: opts.server,
       token: opts.token,
-      hello: { agentId: opts.agentId ?? node, hostname: node, version: AGENT_VERSION },
+      hello: { agentId: this.id, hostname: node, version: AGENT_VERSION, instance: this.instance },
       minBackoffMs: opts.minBackoffMs,
       maxBackoffMs: opts.maxBackoffMs,
       pingMs: opts.pingMs,
+      serverTimeoutMs: opts.serverTimeoutMs,
       log: this.log,
       onWelcome: (w) => this.welcome(w),
       onMessage: (m) => this.message(m),
@@ -82,6 +103,7 @@ export class Agent {
 
   /** Starts discovering and connecting. */
   start(): void {
+    this.log(`agent id ${this.id} (${this.idOrigin}), instance ${this.instance}`);
     this.discovery.start();
     this.connection.start();
   }
@@ -128,6 +150,9 @@ export class Agent {
         return;
       case 'welcome':
         this.log('ignored a second welcome from the server');
+        return;
+      case 'refused':
+        this.log('ignored a refusal from the server after its welcome');
     }
   }
 

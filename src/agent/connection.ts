@@ -1,8 +1,11 @@
 /**
  * The agent's connection to the server: an outbound WebSocket to `/v1/agent` with the token
  * as a Bearer header, hello → welcome, then messages both ways. Reconnects with exponential
- * backoff and full jitter (capped), slowly after a rejected token, and detects a dead peer
- * with pings. Malformed messages from the server are logged and ignored.
+ * backoff and full jitter (capped), slowly after a rejected token or a refusal (another agent
+ * holds this agent's id). Heartbeats: a ping every `pingMs`; a server silent (no message, ping
+ * or pong) for `serverTimeoutMs` is taken for dead and the connection is made again. Silence
+ * is counted in ticks of this thread's own timer, so an agent that was itself stopped (SIGSTOP)
+ * or stalled does not blame the server for it. Malformed messages are logged and ignored.
  */
 import { WebSocket } from 'ws';
 import {
@@ -23,8 +26,10 @@ export interface ConnectionOptions {
   readonly minBackoffMs?: number;
   /** Longest retry delay, ms (default 30000); also the delay after a rejected token. */
   readonly maxBackoffMs?: number;
-  /** Ping interval, ms (default 15000); no pong by the next ping closes the connection. */
+  /** Heartbeat interval, ms (default 2000). */
   readonly pingMs?: number;
+  /** A server silent this long (ms, default 20000) is taken for dead: reconnect. */
+  readonly serverTimeoutMs?: number;
   /** Largest message accepted from the server, bytes (default 64 MiB). */
   readonly maxPayload?: number;
   readonly log: (line: string) => void;
@@ -54,6 +59,9 @@ export class Connection {
   private retry: NodeJS.Timeout | undefined;
   private pinger: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Heartbeat ticks since the server was last heard from. */
+  private silentTicks = 0;
+  private lastHeard = 0;
   private readonly url: string;
 
   constructor(private readonly opts: ConnectionOptions) {
@@ -95,6 +103,9 @@ export class Connection {
   private connect(): void {
     if (this.closed) return;
     let rejected: string | undefined;
+    /** Retry slowly: a rejected token or a refusal does not go away by retrying fast. */
+    let slow = false;
+    let retryAfterMs = 0;
     const ws = new WebSocket(this.url, {
       headers: { Authorization: `Bearer ${this.opts.token}` },
       maxPayload: this.opts.maxPayload ?? 64 << 20,
@@ -103,10 +114,10 @@ export class Connection {
     this.ws = ws;
     ws.on('unexpected-response', (_req, res) => {
       const code = res.statusCode ?? 0;
-      rejected =
-        code === 401 || code === 403
-          ? `server ${this.url} rejected the agent token (HTTP ${code}); check --token / PERISCOPE_TOKEN (an agent token made with the server's CLI)`
-          : `server ${this.url} refused the WebSocket upgrade (HTTP ${code} ${res.statusMessage ?? ''})`.trim();
+      slow = code === 401 || code === 403;
+      rejected = slow
+        ? `server ${this.url} rejected the agent token (HTTP ${code}); check --token / PERISCOPE_TOKEN (an agent token made with the server's CLI)`
+        : `server ${this.url} refused the WebSocket upgrade (HTTP ${code} ${res.statusMessage ?? ''})`.trim();
       res.resume();
       ws.terminate();
     });
@@ -115,15 +126,20 @@ export class Connection {
       this.startPing(ws);
     });
     ws.on('message', (data, isBinary) => {
+      this.heard();
       if (isBinary) {
         this.opts.log('ignored a binary message from the server');
         return;
       }
-      this.receive(ws, data.toString());
+      const refusal = this.receive(ws, data.toString());
+      if (refusal) {
+        slow = true;
+        retryAfterMs = refusal.retryAfterMs;
+        rejected = `server ${this.url} refused this agent: ${refusal.message}`;
+      }
     });
-    ws.on('pong', () => {
-      (ws as WebSocket & { alive?: boolean }).alive = true;
-    });
+    ws.on('pong', () => this.heard());
+    ws.on('ping', () => this.heard());
     ws.on('error', (e) => {
       if (!rejected) rejected = `cannot reach server ${this.url}: ${e.message.split('\n')[0]}`;
     });
@@ -139,8 +155,7 @@ export class Connection {
         this.opts.onDisconnect();
       }
       if (this.closed) return;
-      const slow = rejected?.includes('token') === true;
-      const delay = this.nextDelay(slow);
+      const delay = Math.max(this.nextDelay(slow), retryAfterMs);
       this.opts.log(
         `${rejected ?? `connection to ${this.url} closed (${code})`}; retrying in ${(delay / 1000).toFixed(1)} s`,
       );
@@ -148,7 +163,8 @@ export class Connection {
     });
   }
 
-  private receive(ws: WebSocket, text: string): void {
+  /** Handles one message; returns the server's refusal, if that is what it was. */
+  private receive(ws: WebSocket, text: string): { message: string; retryAfterMs: number } | undefined {
     let msg: ServerMessage;
     try {
       msg = parseServerMessage(text);
@@ -157,6 +173,14 @@ export class Connection {
       return;
     }
     if (!this.welcomed) {
+      if (msg.type === 'refused') {
+        ws.close(1000, 'refused');
+        const retry = Number(msg.retryAfterMs);
+        return {
+          message: typeof msg.message === 'string' ? msg.message.slice(0, 2000) : 'no reason given',
+          retryAfterMs: Number.isFinite(retry) ? Math.min(Math.max(retry, 0), 3_600_000) : 0,
+        };
+      }
       if (msg.type !== 'welcome') {
         this.opts.log(`ignored a "${msg.type}" message before the server's welcome`);
         return;
@@ -193,19 +217,28 @@ export class Connection {
     return min / 2 + Math.random() * (ceiling - min / 2);
   }
 
+  private heard(): void {
+    this.silentTicks = 0;
+    this.lastHeard = Date.now();
+  }
+
   private startPing(ws: WebSocket): void {
     this.stopPing();
-    const alive = ws as WebSocket & { alive?: boolean };
-    alive.alive = true;
+    this.heard();
+    const every = this.opts.pingMs ?? 2000;
+    // Ticks, not wall time: after this thread was stopped, the first tick runs before the
+    // server's queued messages are read, so it can count at most one tick too many.
+    const limit = Math.max(2, Math.ceil((this.opts.serverTimeoutMs ?? 20_000) / every));
     this.pinger = setInterval(() => {
-      if (!alive.alive) {
-        this.opts.log(`no answer from ${this.url} to a ping; reconnecting`);
+      if (++this.silentTicks >= limit) {
+        const s = ((Date.now() - this.lastHeard) / 1000).toFixed(1);
+        this.opts.log(`no heartbeat from ${this.url} for ${s} s; reconnecting`);
+        this.stopPing();
         ws.terminate();
         return;
       }
-      alive.alive = false;
-      ws.ping();
-    }, this.opts.pingMs ?? 15_000);
+      if (ws.readyState === WebSocket.OPEN) ws.ping();
+    }, every);
     this.pinger.unref();
   }
 

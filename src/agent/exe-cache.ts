@@ -7,7 +7,7 @@
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { ElfFile } from '../elf/elf-file.js';
 import { readBuildInfo } from '../gobinary/buildinfo.js';
-import { looksLikeGo } from '../proc/process-info.js';
+import { goSections, looksLikeGo } from '../gobinary/go-check.js';
 
 /** What discovery needs to know about an executable. */
 export interface ExeFacts {
@@ -50,13 +50,6 @@ export function sectionNames(fd: number): string[] | undefined {
     names.push(strs.toString('latin1', at, end < 0 ? strSize : end));
   }
   return names;
-}
-
-/** Whether these section names belong to a Go executable. */
-export function goSections(names: readonly string[]): boolean {
-  return (
-    names.includes('.go.buildinfo') || names.includes('.note.go.buildid') || names.includes('.gopclntab')
-  );
 }
 
 /** Caches ExeFacts by file identity. */

@@ -6,6 +6,20 @@
 import { readFileSync, readlinkSync } from 'node:fs';
 import type { ProgramSpec } from '../spec/spec-types.js';
 
+/**
+ * Environment variables reported as `env.NAME` labels unless `--env-allow` says otherwise:
+ * the Go runtime's tuning knobs and the hostname, none of which carries a secret. The values
+ * of other variables are never read out.
+ */
+export const DEFAULT_ENV_ALLOW: readonly string[] = [
+  'HOSTNAME',
+  'GOMAXPROCS',
+  'GOGC',
+  'GOMEMLIMIT',
+  'GODEBUG',
+  'GOTRACEBACK',
+];
+
 /** Environment variables that name a Kubernetes pod (set them with the downward API). */
 export const POD_NAME_ENV = ['KUBERNETES_POD_NAME', 'POD_NAME', 'MY_POD_NAME'];
 /** Environment variables that name a Kubernetes namespace (downward API). */

@@ -1,16 +1,14 @@
 /**
- * Facts about one live process from /proc: whether it exists, its executable, command line,
- * selected environment variables, hostname, tracer, start time (to detect pid reuse), and a
- * quick "is this a Go program" check.
+ * Facts about one live process from /proc: whether it exists, its executable (path and ELF
+ * image), command line, the environment variables a caller asks for, hostname, tracer and
+ * start time (to detect pid reuse). Whether the executable is Go is the gobinary layer's
+ * question (`gobinary/go-check.ts`); which variables to read is the caller's policy.
  */
 import { readFileSync, readlinkSync, statSync } from 'node:fs';
 import { hostname as machineHostname } from 'node:os';
-import { PeriscopeError } from '../common/errors.js';
 import { ElfFile } from '../elf/elf-file.js';
+import { processGone as gone, procReadError } from './proc-errors.js';
 import { parseThreadStat, type ThreadInfo } from './threads.js';
-
-/** Environment variables reported by default (values of others are never read out). */
-export const DEFAULT_ENV_ALLOW = ['HOSTNAME', 'GOMAXPROCS', 'GOGC', 'GOMEMLIMIT', 'GODEBUG', 'GOTRACEBACK'];
 
 /** What Periscope records about a process. */
 export interface ProcessInfo {
@@ -19,7 +17,7 @@ export interface ProcessInfo {
   readonly exePath: string;
   readonly exeDeleted: boolean;
   readonly cmdline: string[];
-  /** Allow-listed environment variables that are set. */
+  /** The asked-for environment variables that are set (no other value is read out). */
   readonly env: Record<string, string>;
   /** Hostname as the process sees it (its UTS namespace when readable, else the machine's). */
   readonly hostname: string;
@@ -27,8 +25,6 @@ export interface ProcessInfo {
   readonly tracerPid: number;
   /** Start time in clock ticks since boot; with the pid, identifies the process across pid reuse. */
   readonly startTime: number;
-  /** Whether the executable looks like a Go program (Go build info section or build ID note). */
-  readonly isGo: boolean;
 }
 
 /** Whether a process with this pid exists (a zombie counts as gone). */
@@ -52,10 +48,6 @@ function readProc(pid: number, file: string): string | undefined {
   }
 }
 
-function gone(pid: number): PeriscopeError {
-  return new PeriscopeError('not-found', `process ${pid} does not exist (it may have exited); check the pid`);
-}
-
 /** The start time of a process (clock ticks since boot); throws not-found when it is gone. */
 export function startTime(pid: number): number {
   const st = readStat(pid);
@@ -77,53 +69,40 @@ export function exePath(pid: number): { path: string; deleted: boolean } {
   let link: string;
   try {
     link = readlinkSync(`/proc/${pid}/exe`);
-  } catch {
-    throw gone(pid);
+  } catch (e) {
+    throw procReadError(pid, e);
   }
   const deleted = link.endsWith(' (deleted)');
   return { path: deleted ? link.slice(0, -' (deleted)'.length) : link, deleted };
 }
 
-/** Executables read lately, by the identity of the file (device, inode, size, mtime), newest last. */
-const images = new Map<string, ElfFile>();
-/** Bounded: an image holds the whole file (the binary cache holds the same objects). */
-const MAX_IMAGES = 8;
+/**
+ * The identity of the file a process runs (device, inode, size, mtime of /proc/PID/exe):
+ * processes with the same identity run the same bytes, whatever path each names it by.
+ * Throws not-found when the process is gone.
+ */
+export function exeIdentity(pid: number): string {
+  try {
+    const st = statSync(`/proc/${pid}/exe`);
+    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+  } catch (e) {
+    throw procReadError(pid, e);
+  }
+}
 
 /**
  * Reads the executable's ELF image through /proc/PID/exe (works even if the file was deleted
- * or replaced). Processes running the same file share one image: reading a 40 MB binary again
- * for every process of a fleet cost milliseconds each. The image's path is the first process's;
- * ask exePath for each process's own.
+ * or replaced); the image's path is the process's. Reads the whole file: callers that see
+ * many processes keep images by exeIdentity (the snapshot layer's BinaryCache does).
  */
 export function readExecutable(pid: number): ElfFile {
-  let key: string;
-  try {
-    const st = statSync(`/proc/${pid}/exe`);
-    key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
-  } catch {
-    throw gone(pid);
-  }
-  const hit = images.get(key);
-  if (hit) {
-    images.delete(key);
-    images.set(key, hit);
-    return hit;
-  }
   let bytes: Buffer;
   try {
     bytes = readFileSync(`/proc/${pid}/exe`);
-  } catch {
-    throw gone(pid);
+  } catch (e) {
+    throw procReadError(pid, e);
   }
-  const elf = new ElfFile(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), exePath(pid).path);
-  images.set(key, elf);
-  if (images.size > MAX_IMAGES) images.delete(images.keys().next().value as string);
-  return elf;
-}
-
-/** Whether an ELF image is a Go program (quick check; the gobinary layer does the full one). */
-export function looksLikeGo(elf: ElfFile): boolean {
-  return elf.section('.go.buildinfo') !== undefined || elf.goBuildId() !== undefined;
+  return new ElfFile(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), exePath(pid).path);
 }
 
 function hostnameOf(pid: number): string {
@@ -138,8 +117,8 @@ function hostnameOf(pid: number): string {
   return machineHostname();
 }
 
-/** Collects ProcessInfo; throws PeriscopeError 'not-found' when the process does not exist. */
-export function processInfo(pid: number, envAllow: readonly string[] = DEFAULT_ENV_ALLOW): ProcessInfo {
+/** Collects ProcessInfo with the values of `envAllow`; throws PeriscopeError 'not-found' when the process does not exist. */
+export function processInfo(pid: number, envAllow: readonly string[]): ProcessInfo {
   const st = readStat(pid);
   if (!st || st.state === 'Z' || st.state === 'X') throw gone(pid);
   const exe = exePath(pid);
@@ -151,13 +130,6 @@ export function processInfo(pid: number, envAllow: readonly string[] = DEFAULT_E
     const eq = kv.indexOf('=');
     if (eq > 0 && allow.has(kv.slice(0, eq))) env[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
-  let isGo = false;
-  try {
-    isGo = looksLikeGo(readExecutable(pid));
-  } catch (e) {
-    if (e instanceof PeriscopeError && e.kind === 'not-found') throw e;
-    // Not an ELF we can parse: not a Go program as far as we can tell.
-  }
   return {
     pid,
     exePath: exe.path,
@@ -167,6 +139,5 @@ export function processInfo(pid: number, envAllow: readonly string[] = DEFAULT_E
     hostname: hostnameOf(pid),
     tracerPid: tracerOf(pid)?.pid ?? 0,
     startTime: st.startTime,
-    isGo,
   };
 }

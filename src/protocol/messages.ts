@@ -26,6 +26,7 @@ export type ProcessErrorKind =
   | 'TIMEOUT'
   | 'SPEC_MISMATCH'
   | 'AGENT_DISCONNECTED'
+  | 'AGENT_UNRESPONSIVE'
   | 'INTERNAL';
 
 /** A per-process failure, reported instead of a snapshot. */
@@ -59,6 +60,12 @@ export interface HelloMessage {
   readonly agentId: string;
   readonly hostname: string;
   readonly version: string;
+  /**
+   * Random per agent process, the same on every reconnection of that process: the server
+   * tells the same agent reconnecting (it takes its place over) from a second agent with the
+   * same id (refused). Agents before it sent none.
+   */
+  readonly instance?: string;
 }
 
 /** The full list of monitored processes (sent on connect and whenever it changes). */
@@ -193,6 +200,18 @@ export interface CheckSpecMessage {
   readonly stored?: readonly StoredBinaryRef[];
 }
 
+/**
+ * Instead of `welcome`: the server will not take this agent, says why and what to do, and
+ * closes the connection. The agent retries no sooner than `retryAfterMs`.
+ */
+export interface RefusedMessage {
+  readonly type: 'refused';
+  /** `duplicate-id`: another agent process is connected with this agent id. */
+  readonly reason: 'duplicate-id';
+  readonly message: string;
+  readonly retryAfterMs: number;
+}
+
 /** Messages the server sends. */
 export type ServerMessage =
   | WelcomeMessage
@@ -200,10 +219,11 @@ export type ServerMessage =
   | PrepareMessage
   | CaptureMessage
   | AbortMessage
-  | CheckSpecMessage;
+  | CheckSpecMessage
+  | RefusedMessage;
 
 const AGENT_TYPES = new Set(['hello', 'processes', 'prepared', 'captured', 'spec-checked']);
-const SERVER_TYPES = new Set(['welcome', 'spec', 'prepare', 'capture', 'abort', 'check-spec']);
+const SERVER_TYPES = new Set(['welcome', 'spec', 'prepare', 'capture', 'abort', 'check-spec', 'refused']);
 
 function parse(text: string, types: Set<string>, from: string): { type: string } {
   let v: unknown;

@@ -1,9 +1,11 @@
 /**
  * The WebSocket endpoint agents connect to (`/v1/agent`): authenticates the upgrade with an
  * agent token (401 without a valid one, 403 for user and admin tokens), waits for `hello`,
- * answers `welcome` with the current spec, then feeds `processes` to the registry and
- * `prepared`/`captured` to the orchestrator. Malformed messages are ignored (and counted);
- * they never close the server or another agent's connection.
+ * answers `welcome` with the current spec (or `refused` when another agent holds the id),
+ * then feeds `processes` to the registry and `prepared`/`captured` to the orchestrator, and
+ * keeps heartbeats with each agent (agent-heartbeat.ts). Malformed messages are ignored (and
+ * counted); they never close the server or another agent's connection. Logs one line per
+ * agent event.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -16,19 +18,30 @@ import {
   parseAgentMessage,
   type ServerMessage,
 } from '../protocol/messages.js';
+import type { TokenInfo } from '../store/token-types.js';
+import { Heartbeats } from './agent-heartbeat.js';
 import type { ServerContext } from './context.js';
 import { toHttpError } from './http-errors.js';
 import { authorize } from './http-router.js';
-import type { AgentConnection } from './registry.js';
-import type { TokenInfo } from './tokens.js';
+import type { AgentConnection, AgentHello } from './registry.js';
 
 /** Tunables of the agent endpoint. */
 export interface AgentEndpointOptions {
   readonly helloTimeoutMs?: number;
+  /** An agent silent this long (ms, default 5000) is unresponsive: its snapshots fail with AGENT_UNRESPONSIVE. */
+  readonly agentTimeoutMs?: number;
+  /** Heartbeat interval, ms (default: a fifth of the agent timeout, at most 1000). */
   readonly pingIntervalMs?: number;
   /** Largest message accepted (a `captured` carries a whole process snapshot). */
   readonly maxMessageBytes?: number;
+  /** One line per agent event (default: stdout with a timestamp). */
+  readonly log?: (line: string) => void;
 }
+
+/** How long a refused agent is asked to wait before it tries again, ms. */
+export const REFUSED_RETRY_MS = 15_000;
+/** An agent unresponsive this long (or 12 timeouts, whichever is longer) is disconnected. */
+const CLOSE_UNRESPONSIVE_MS = 60_000;
 
 function reject(socket: Duplex, status: number, reason: string, message: string): void {
   const body = JSON.stringify({ error: { code: reason, message } });
@@ -64,8 +77,8 @@ export function validProcesses(list: unknown): ProcessDescription[] {
 /** The agents' WebSocket endpoint. */
 export class AgentEndpoint {
   private readonly wss: WebSocketServer;
-  private readonly alive = new WeakMap<WebSocket, boolean>();
-  private readonly pinger: NodeJS.Timeout;
+  private readonly heartbeats: Heartbeats;
+  private readonly log: (line: string) => void;
   /** Messages ignored because they were malformed (for tests and the health page). */
   malformed = 0;
 
@@ -74,8 +87,13 @@ export class AgentEndpoint {
     private readonly opts: AgentEndpointOptions = {},
   ) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxMessageBytes ?? 1 << 30 });
-    this.pinger = setInterval(() => this.ping(), opts.pingIntervalMs ?? 20_000);
-    this.pinger.unref();
+    const timeoutMs = opts.agentTimeoutMs ?? 5000;
+    this.heartbeats = new Heartbeats({
+      intervalMs: opts.pingIntervalMs ?? Math.min(1000, Math.max(50, timeoutMs / 5)),
+      timeoutMs,
+      closeAfterMs: Math.max(CLOSE_UNRESPONSIVE_MS, 12 * timeoutMs),
+    });
+    this.log = opts.log ?? ((line) => console.log(`${new Date().toISOString()} ${line}`));
   }
 
   /** Handles an HTTP upgrade request (any path; only /v1/agent is accepted). */
@@ -94,17 +112,17 @@ export class AgentEndpoint {
       reject(socket, err.status, err.status === 401 ? 'Unauthorized' : 'Forbidden', err.message);
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, token));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, socket, token));
   }
 
   /** Closes every agent connection. */
   close(): void {
-    clearInterval(this.pinger);
+    this.heartbeats.close();
     for (const ws of this.wss.clients) ws.terminate();
     this.wss.close();
   }
 
-  private accept(ws: WebSocket, req: IncomingMessage, token: TokenInfo | undefined): void {
+  private accept(ws: WebSocket, req: IncomingMessage, socket: Duplex, token: TokenInfo | undefined): void {
     const conn: AgentConnection = {
       send: (msg: ServerMessage) => {
         if (ws.readyState !== ws.OPEN) return false;
@@ -115,18 +133,34 @@ export class AgentEndpoint {
     };
     let agentId: string | undefined;
     let chain: Promise<void> = Promise.resolve();
-    this.alive.set(ws, true);
     const helloTimer = setTimeout(() => {
       if (!agentId) ws.close(4002, 'no hello received; the first message must be "hello"');
     }, this.opts.helloTimeoutMs ?? 10_000);
+    this.heartbeats.track(ws, socket, {
+      unresponsive: (lastHeard) => {
+        if (!agentId || !this.ctx.registry.isCurrent(agentId, conn)) return;
+        this.log(
+          `agent ${agentId} is unresponsive: nothing heard since ${lastHeard.toISOString()} ` +
+            `(${seconds(Date.now() - lastHeard.getTime())} s); its processes fail with AGENT_UNRESPONSIVE until it answers`,
+        );
+        this.ctx.registry.unresponsive(agentId, conn, lastHeard);
+      },
+      answered: (silentMs) => {
+        if (!agentId || !this.ctx.registry.isCurrent(agentId, conn)) return;
+        this.log(`agent ${agentId} answers again after ${seconds(silentMs)} s of silence`);
+        this.ctx.registry.responsive(agentId, conn);
+      },
+    });
     ws.on('pong', () => {
-      this.alive.set(ws, true);
       if (agentId) this.ctx.registry.touch(agentId, conn);
     });
     ws.on('error', () => ws.terminate());
-    ws.on('close', () => {
+    ws.on('close', (code) => {
       clearTimeout(helloTimer);
-      if (agentId) this.ctx.registry.disconnect(agentId, conn);
+      if (agentId && this.ctx.registry.isCurrent(agentId, conn)) {
+        this.log(`agent ${agentId} disconnected (${code})`);
+        this.ctx.registry.disconnect(agentId, conn);
+      }
     });
     ws.on('message', (data, isBinary) => {
       let msg: AgentMessage;
@@ -160,9 +194,17 @@ export class AgentEndpoint {
     req: IncomingMessage,
     token: TokenInfo | undefined,
   ): Promise<string | undefined> {
-    if (!str(msg.agentId, 200) || typeof msg.hostname !== 'string' || typeof msg.version !== 'string') {
+    if (
+      !str(msg.agentId, 200) ||
+      typeof msg.hostname !== 'string' ||
+      typeof msg.version !== 'string' ||
+      (msg.instance !== undefined && !str(msg.instance, 100))
+    ) {
       this.malformed++;
-      conn.close(4003, 'hello needs "agentId", "hostname" and "version" strings');
+      conn.close(
+        4003,
+        'hello needs "agentId", "hostname" and "version" strings (and "instance", if any, a string)',
+      );
       return undefined;
     }
     if (msg.protocol !== PROTOCOL_VERSION) {
@@ -173,10 +215,33 @@ export class AgentEndpoint {
       return undefined;
     }
     const spec = await this.ctx.store.currentSpec();
-    this.ctx.registry.connect(msg, conn, {
-      ...(req.socket.remoteAddress ? { remoteAddress: req.socket.remoteAddress } : {}),
+    const hello: AgentHello = {
+      agentId: msg.agentId,
+      hostname: msg.hostname.slice(0, 500),
+      version: msg.version.slice(0, 100),
+      ...(msg.instance !== undefined ? { instance: msg.instance } : {}),
+    };
+    const from = req.socket.remoteAddress;
+    const admission = this.ctx.registry.connect(hello, conn, {
+      ...(from ? { remoteAddress: from } : {}),
       ...(token ? { tokenName: token.name } : {}),
     });
+    if (!admission.admitted) {
+      this.log(
+        `refused agent ${hello.agentId} from ${from ?? '?'} (hostname ${hello.hostname}): ${admission.message}`,
+      );
+      conn.send({
+        type: 'refused',
+        reason: 'duplicate-id',
+        message: admission.message,
+        retryAfterMs: REFUSED_RETRY_MS,
+      });
+      conn.close(4005, 'agent id in use by another agent');
+      return undefined;
+    }
+    this.log(
+      `agent ${hello.agentId} connected from ${from ?? '?'} (hostname ${hello.hostname}, version ${hello.version})`,
+    );
     conn.send({
       type: 'welcome',
       protocol: PROTOCOL_VERSION,
@@ -207,15 +272,8 @@ export class AgentEndpoint {
         return;
     }
   }
+}
 
-  private ping(): void {
-    for (const ws of this.wss.clients) {
-      if (this.alive.get(ws) === false) {
-        ws.terminate();
-        continue;
-      }
-      this.alive.set(ws, false);
-      ws.ping();
-    }
-  }
+function seconds(ms: number): string {
+  return (ms / 1000).toFixed(1);
 }

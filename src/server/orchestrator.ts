@@ -5,12 +5,14 @@
  * messages are routed by it.
  */
 import { randomUUID } from 'node:crypto';
+import { basename } from 'node:path';
+import type { ProcessResult, SnapshotTaken } from '../api/responses.js';
 import type { CapturedMessage, PreparedMessage } from '../protocol/messages.js';
 import type { FailedProcessInput, Store, StoredProcessInput } from '../store/store.js';
 import { HttpError } from './http-errors.js';
 import type { Registry } from './registry.js';
 import type { Selector } from './selector.js';
-import type { ProcessResult, SnapshotMeta, SnapshotMetaLog } from './snapshot-meta.js';
+import type { SnapshotMeta, SnapshotMetaLog } from './snapshot-meta.js';
 import { type ProcessOutcome, SnapshotRun } from './snapshot-run.js';
 
 /** What a user asks for. */
@@ -20,12 +22,6 @@ export interface SnapshotRequest {
   readonly noPause?: boolean;
   /** Name of the token that asked. */
   readonly requestedBy: string;
-}
-
-/** The outcome of a snapshot request. */
-export interface SnapshotResult extends SnapshotMeta {
-  readonly labels: Readonly<Record<string, string>>;
-  readonly specVersion: number | null;
 }
 
 /** Timeouts of the two phases. */
@@ -48,10 +44,14 @@ export class Orchestrator {
     registry.onDisconnect((agentId) => {
       for (const run of this.runs.values()) run.agentGone(agentId);
     });
+    registry.onUnresponsive((agentId) => {
+      const message = this.unresponsiveMessage(agentId);
+      if (message) for (const run of this.runs.values()) run.agentUnresponsive(agentId, message);
+    });
   }
 
   /** Takes a snapshot of every selected process and stores it; one process failing never fails it. */
-  async snapshot(req: SnapshotRequest): Promise<SnapshotResult> {
+  async snapshot(req: SnapshotRequest): Promise<SnapshotTaken> {
     const t0 = performance.now();
     const targets = this.registry.processes(req.selector).map((p) => ({ agentId: p.agentId, process: p }));
     if (targets.length === 0) {
@@ -70,6 +70,10 @@ export class Orchestrator {
       (agentId, msg) => this.registry.connection(agentId)?.send(msg) ?? false,
       { ...this.opts, specVersion: spec?.version ?? 0, ...(req.noPause ? { noPause: true } : {}) },
     );
+    for (const agentId of run.agents()) {
+      const message = this.unresponsiveMessage(agentId);
+      if (message) run.agentUnresponsive(agentId, message);
+    }
     this.runs.set(requestId, run);
     let outcomes: ProcessOutcome[];
     try {
@@ -100,6 +104,16 @@ export class Orchestrator {
   /** Routes an agent's `captured` to its request (unknown request ids are ignored). */
   captured(agentId: string, msg: CapturedMessage): void {
     this.runs.get(String(msg.requestId))?.captured(agentId, msg);
+  }
+
+  private unresponsiveMessage(agentId: string): string | undefined {
+    const since = this.registry.unresponsiveSince(agentId);
+    if (!since) return undefined;
+    const s = ((Date.now() - since.getTime()) / 1000).toFixed(1);
+    return (
+      `the agent has not answered heartbeats since ${since.toISOString()} (${s} s): it is connected but ` +
+      "hung or stopped; see `periscope agents` and the agent's log"
+    );
   }
 
   /** Requests in flight. */
@@ -140,13 +154,14 @@ function skew(outcomes: readonly ProcessOutcome[]): number {
 
 function result(o: ProcessOutcome): ProcessResult {
   const p = o.target.process;
-  const program = p.programs[0];
   return {
     key: p.key,
     agentId: o.target.agentId,
     hostname: p.hostname,
     pid: p.pid,
-    ...(program ? { program } : {}),
+    // The name the store's `processes` table gives it: the first program rule, else the base
+    // name of the executable (the snapshot's when captured).
+    program: p.programs[0] ?? basename(o.snapshot?.executable ?? p.executable),
     executable: p.executable,
     ok: o.snapshot !== undefined,
     ...(o.error ? { error: o.error } : {}),

@@ -46,6 +46,7 @@ const KINDS = new Set<string>([
   'TIMEOUT',
   'SPEC_MISMATCH',
   'AGENT_DISCONNECTED',
+  'AGENT_UNRESPONSIVE',
   'INTERNAL',
 ]);
 
@@ -181,6 +182,12 @@ export class SnapshotRun {
   /** The agent's connection ended: its unfinished processes fail with AGENT_DISCONNECTED. */
   agentGone(agentId: string): void {
     this.failAgent(agentId, 'AGENT_DISCONNECTED', 'the agent disconnected during the snapshot');
+    this.wake?.();
+  }
+
+  /** The agent stopped answering heartbeats: its unfinished processes fail with AGENT_UNRESPONSIVE. */
+  agentUnresponsive(agentId: string, message: string): void {
+    this.failAgent(agentId, 'AGENT_UNRESPONSIVE', message);
     this.wake?.();
   }
 

@@ -6,59 +6,13 @@
  * checked against the stored tables. The refusal's text lists it all the way the local check
  * words it.
  */
+import type { BinaryReport, MissingFunction, SpecCheckReport } from '../api/responses.js';
 import type { BinaryCheck } from '../protocol/messages.js';
 import type { CaptureError } from '../snapshot/snapshot-types.js';
 import { captureErrorText } from '../snapshot/spec-fit.js';
 import { issueText } from '../spec/spec-parse.js';
 import type { SpecSqlProblem, StoredBinary } from '../store/store.js';
 import type { AgentAnswer } from './spec-check.js';
-
-/** A capture problem with its text (`FILE:LINE:COLUMN: function: column = expression: why`). */
-export type ReportedProblem = CaptureError & { readonly text: string };
-
-/** One binary and how the spec fits it. */
-export interface BinaryReport {
-  readonly buildId?: string;
-  readonly executable: string;
-  readonly goVersion?: string;
-  readonly hosts: readonly string[];
-  readonly status: 'fits' | 'does-not-fit' | 'not-checked';
-  /** The agent that checked it. */
-  readonly checkedBy?: string;
-  /** Processes running it now. */
-  readonly processes: number;
-  /** The newest stored snapshot holding it, if any. */
-  readonly lastSnapshot?: number;
-  readonly problems: readonly ReportedProblem[];
-  /** Why it was not checked. */
-  readonly reason?: string;
-}
-
-/** A function of the user's spec that none of the checked binaries has (a misspelled name, most often). */
-export interface MissingFunction {
-  readonly function: string;
-  readonly at?: { readonly line: number; readonly column: number };
-  /** The checked binaries' functions with the nearest names, most often suggested first. */
-  readonly nearest: readonly string[];
-  /** `FILE:LINE:COLUMN: F is in none of the N binaries checked; nearest: …`. */
-  readonly text: string;
-}
-
-/** Everything a spec check found. */
-export interface SpecCheckReport {
-  readonly source: string;
-  /**
-   * True when nothing is wrong: every checked binary fits, every derived table and link
-   * builds, and each of the user's functions is in at least one checked binary.
-   */
-  readonly fits: boolean;
-  readonly sql: readonly (SpecSqlProblem & { readonly text: string })[];
-  readonly binaries: readonly BinaryReport[];
-  /** The user's functions none of the checked binaries has (none when no binary was checked). */
-  readonly functionsMissing: readonly MissingFunction[];
-  /** Not problems, but worth a look. */
-  readonly warnings: readonly string[];
-}
 
 interface Entry {
   buildId?: string;

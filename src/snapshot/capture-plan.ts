@@ -11,6 +11,7 @@
  * capture's static type cannot hold a socket in this binary can never link here: it is left
  * out of the plan, so the pause spends nothing on it, and a link note says why.
  */
+import type { LoadBias } from '../common/address.js';
 import { describeError } from '../common/errors.js';
 import type { GoBinary } from '../gobinary/go-binary.js';
 import { type CompiledExpression, checkExpression, functionScope } from '../goruntime/expr/index.js';
@@ -52,7 +53,8 @@ export interface FunctionPlan {
 /** Everything a capture of one process needs, computed before pausing it. */
 export interface CapturePlan {
   readonly bin: GoBinary;
-  readonly bias: number;
+  /** The executable's load bias in the process. */
+  readonly bias: LoadBias;
   readonly goroutines: GoroutineCapturePlan;
   /** Spec'd functions present in the binary, by match name. */
   readonly functions: ReadonlyMap<string, FunctionPlan>;
@@ -213,7 +215,7 @@ function unlinkable(
 }
 
 /** Compiles the spec against a binary: what fits is planned, what does not is in `captureErrors`. */
-export function prepareCapture(bin: GoBinary, spec: EffectiveSpec, bias: number): CapturePlan {
+export function prepareCapture(bin: GoBinary, spec: EffectiveSpec, bias: LoadBias): CapturePlan {
   const compiled = compileFunctions(bin, spec);
   const { names, notes } = unlinkable(bin, compiled.functions, spec.links);
   const functions = new Map([...compiled.functions].filter(([n]) => !names.has(n)));

@@ -13,12 +13,11 @@ import {
   type GoroutineSnapshot,
   reserveForCapture,
 } from '../goruntime/goroutines/index.js';
-import { executableImage } from '../proc/maps.js';
 import type { PauseOptions } from '../proc/pause.js';
 import { processExists } from '../proc/process-info.js';
 import { VmReader } from '../proc/vm-reader.js';
 import { type EffectiveSpec, STACKS_ONLY } from '../spec/effective-spec.js';
-import { binaryFor } from './binary-cache.js';
+import { type BinaryCache, threadBinaries } from './binary-cache.js';
 import { type CapturePlan, prepareCapture } from './capture-plan.js';
 import { captureValues } from './capture-values.js';
 import { type CopiedProcess, pauseAndCopy, warmUpCapture } from './paused-capture.js';
@@ -51,12 +50,18 @@ export interface SnapshotOptions {
   readonly holdPauseMs?: number;
 }
 
-/** Prepares a capture of `pid`: reads its executable, loads the binary (cached), compiles the spec. */
-export function prepareProcess(pid: number, spec: EffectiveSpec = STACKS_ONLY): PreparedProcess {
+/**
+ * Prepares a capture of `pid`: finds its binary in `binaries` (read and loaded on first use),
+ * compiles the spec.
+ */
+export function prepareProcess(
+  pid: number,
+  spec: EffectiveSpec = STACKS_ONLY,
+  binaries: BinaryCache = threadBinaries,
+): PreparedProcess {
   if (!processExists(pid))
     throw new PeriscopeError('not-found', `process ${pid} does not exist (it may have exited)`);
-  const image = executableImage(pid);
-  const bin = binaryFor(image.elf);
+  const { bin, image } = binaries.forProcess(pid);
   return { ...prepareCapture(bin, spec, image.bias), executable: image.path };
 }
 
@@ -162,7 +167,7 @@ function withPendingValues(
 ): { captures: ReadonlyMap<Address, FrameCapture[]>; late: number } {
   if (!copied.pendingValues) return { captures: copied.captures, late: 0 };
   const captures = new Map(copied.captures);
-  const live = new VmReader(copied.pid, { reserveBytes: 0 }); // a few small reads: nothing to reserve
+  const live = new VmReader(copied.pid); // a few small reads: nothing to reserve
   try {
     const r = captureValues(copied.plan, copied.capture, live, new Map(), opts.maxFrames, {
       only: copied.pendingValues,

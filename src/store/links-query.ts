@@ -1,22 +1,12 @@
 /**
  * What one goroutine links to (it is the `from` end) and is linked from (the `to` end),
- * with the goroutine at the other end: its status, wait reason and the first frame Go
- * prints of it; and the links that cannot resolve in some program of the snapshot, once
- * per program, link and reason (from `link_notes`).
+ * with the goroutine at the other end: its status and wait reason, and the function of its
+ * frame the link was made on (the frame of its row in the link's table, e.g. main.handle), not
+ * its innermost frame (where it waits: runtime.gopark and the like); and the links that
+ * cannot resolve in some program of the snapshot, once per program, link and reason (from
+ * `link_notes`).
  */
 import type { DuckDBConnection, DuckDBResultReader } from '@duckdb/node-api';
-import { PeriscopeError } from '../common/errors.js';
-
-/** Splits "host:pid:goid" (process id "host:pid") at its last colon. */
-export function parseGoroutineRef(text: string): { processId: string; goroutineId: number } {
-  const m = /^(.+):(\d+)$/.exec(text);
-  if (!m || !/:\d+$/.test(m[1]!))
-    throw new PeriscopeError(
-      'bad-usage',
-      `--goroutine takes PROCESS:GOID where PROCESS is a process_id (hostname:pid), e.g. web-1:4242:17; got "${text}"`,
-    );
-  return { processId: m[1]!, goroutineId: Number(m[2]) };
-}
 
 /** Columns of the result, in order. */
 export const GOROUTINE_LINK_COLUMNS = [
@@ -38,8 +28,10 @@ function side(dir: '->' | '<-', self: 'from' | 'to', other: 'from' | 'to'): stri
     `SELECT '${dir}' AS direction, l.link, l.${self}_depth AS depth, l.${other}_table AS other_table, ` +
     `l.${other}_process_id AS other_process_id, l.${other}_goroutine_id AS other_goroutine_id, ` +
     `l.${other}_depth AS other_depth, g.status AS other_status, g.wait_reason AS other_wait_reason, ` +
-    `g.top_function AS other_function, l.key FROM links l LEFT JOIN goroutines g ` +
+    `coalesce(f.function, g.top_function) AS other_function, l.key FROM links l LEFT JOIN goroutines g ` +
     `ON g.process_id = l.${other}_process_id AND g.goroutine_id = l.${other}_goroutine_id ` +
+    `LEFT JOIN frames f ON f.process_id = l.${other}_process_id ` +
+    `AND f.goroutine_id = l.${other}_goroutine_id AND f.depth = l.${other}_depth ` +
     `WHERE l.${self}_process_id = $1 AND l.${self}_goroutine_id = $2`
   );
 }

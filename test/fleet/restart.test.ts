@@ -9,9 +9,8 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { buildGrpcPair, GRPC_VARIANTS } from '../links/variants.js';
-import type { Target } from '../support/target.js';
 import {
+  agentIdOf,
   cli,
   cliJson,
   createToken,
@@ -26,7 +25,9 @@ import {
   startTagged,
   tempDir,
   waitForFleet,
-} from './fleet-support.js';
+} from '../../support/fleet.js';
+import type { Target } from '../../support/target.js';
+import { buildGrpcPair, GRPC_VARIANTS } from '../links/variants.js';
 
 type Row = Record<string, unknown>;
 
@@ -67,7 +68,7 @@ async function connectedAgents(): Promise<string[]> {
   if (r.code !== 0) return [];
   return (JSON.parse(r.stdout) as ListedAgent[])
     .filter((x) => x.connected && x.processes > 0)
-    .map((x) => x.id)
+    .map((x) => x.hostname)
     .sort();
 }
 
@@ -111,7 +112,11 @@ test('a wrong token: the agent logs one clear line and stays up to retry; the CL
     assert.equal(refused.get(which)!.exited(), false, 'the agent keeps running');
   }
   const listed = await cliJson<ListedAgent[]>(['agents', '--server', server!.url, '--json'], env());
-  assert.deepEqual(listed.map((x) => x.id).sort(), ['host-x', 'host-y'], 'refused agents are never listed');
+  assert.deepEqual(
+    listed.map((x) => x.id).sort(),
+    ['host-x', 'host-y'].map(agentIdOf),
+    'agents with a refused token are never listed',
+  );
 
   for (const args of [
     ['snapshot', '--server', server!.url, '--all', '--label', 'test=wrong-token'],
@@ -219,7 +224,7 @@ test('a server restart while agents are connected: they reconnect by themselves;
     })
   ).json()) as { captureSkewMs?: number; processes: { agentId?: string }[] };
   assert.equal(detail.captureSkewMs, before.captureSkewMs);
-  assert.deepEqual(detail.processes.map((p) => p.agentId).sort(), ['host-x', 'host-y']);
+  assert.deepEqual(detail.processes.map((p) => p.agentId).sort(), ['host-x', 'host-y'].map(agentIdOf));
 });
 
 test('refused agents keep retrying (the restarted server refuses them too)', async () => {

@@ -14,10 +14,9 @@ import { realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { SpecCheckReport } from '../../src/server/spec-report.js';
-import { buildFixture } from '../support/go-fixtures.js';
-import { startTarget, type Target } from '../support/target.js';
+import type { SpecCheckReport } from '../../src/api/responses.js';
 import {
+  agentIdOf,
   cli,
   cliJson,
   createToken,
@@ -30,7 +29,9 @@ import {
   startTagged,
   tempDir,
   waitForFleet,
-} from './fleet-support.js';
+} from '../../support/fleet.js';
+import { buildFixture } from '../../support/go-fixtures.js';
+import { startTarget, type Target } from '../../support/target.js';
 
 type Row = Record<string, unknown>;
 
@@ -225,7 +226,7 @@ test("a stored snapshot's binary whose process is gone is checked by the agent t
   const check = r.body.check as SpecCheckReport;
   const ex = check.binaries.find((b) => b.executable === exprsPath);
   assert.equal(ex?.status, 'does-not-fit');
-  assert.equal(ex?.checkedBy, 'host-s');
+  assert.equal(ex?.checkedBy, agentIdOf('host-s'));
   assert.equal(ex?.processes, 0, 'no process runs it now');
   assert.deepEqual(
     ex?.problems.map((p) => p.text.split(': ').slice(0, 3).join(': ')),

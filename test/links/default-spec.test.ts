@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { NO_BIAS } from '../../src/common/address.js';
 import { GoBinary } from '../../src/gobinary/go-binary.js';
 import { prepareCapture } from '../../src/snapshot/capture-plan.js';
 import { defaultSpec, isBuiltIn } from '../../src/spec/default-spec.js';
 import { effectiveSpec } from '../../src/spec/effective-spec.js';
 import { parseSpec } from '../../src/spec/spec-parse.js';
 import { EMPTY_SPEC } from '../../src/spec/spec-types.js';
-import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../support/go-fixtures.js';
+import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../../support/go-fixtures.js';
 import { buildGrpcPair, buildHttpChain, GRPC_VARIANTS } from './variants.js';
 
 const GRPC_SERVER = 'google.golang.org/grpc.(*Server).handleStream';
@@ -108,7 +109,7 @@ limits: { maxString: 64 }
 /** Prepares the default spec for a binary (throws if any expression does not type-check) and lists what is absent. */
 async function absentIn(path: string): Promise<string[]> {
   const bin = await GoBinary.open(path);
-  return [...prepareCapture(bin, effectiveSpec(EMPTY_SPEC), 0).functionsAbsent];
+  return [...prepareCapture(bin, effectiveSpec(EMPTY_SPEC), NO_BIAS).functionsAbsent];
 }
 
 for (const v of GRPC_VARIANTS)

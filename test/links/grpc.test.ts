@@ -5,8 +5,8 @@ import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
 import { effectiveSpec } from '../../src/spec/effective-spec.js';
 import { parseSpec } from '../../src/spec/spec-parse.js';
 import { EMPTY_SPEC } from '../../src/spec/spec-types.js';
-import { toolchainUnavailable } from '../support/go-fixtures.js';
-import { startTarget, type Target } from '../support/target.js';
+import { toolchainUnavailable } from '../../support/go-fixtures.js';
+import { startTarget, type Target } from '../../support/target.js';
 import { describePairs, gkey, goroutineIn, goroutinesIn, joinLinks, tableRows } from './link-join.js';
 import { buildGrpcPair, GRPC_VARIANTS } from './variants.js';
 

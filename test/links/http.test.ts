@@ -4,8 +4,8 @@ import type { ProcessSnapshot } from '../../src/snapshot/snapshot-types.js';
 import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
 import { effectiveSpec } from '../../src/spec/effective-spec.js';
 import { EMPTY_SPEC } from '../../src/spec/spec-types.js';
-import { GO_TOOLCHAINS, toolchainUnavailable } from '../support/go-fixtures.js';
-import type { Target } from '../support/target.js';
+import { GO_TOOLCHAINS, toolchainUnavailable } from '../../support/go-fixtures.js';
+import type { Target } from '../../support/target.js';
 import { describePairs, gkey, goroutineIn, joinLinks } from './link-join.js';
 import { buildHttpChain, startChain } from './variants.js';
 

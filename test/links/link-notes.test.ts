@@ -10,15 +10,16 @@
 import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
 import { test } from 'node:test';
+import { NO_BIAS } from '../../src/common/address.js';
 import { GoBinary } from '../../src/gobinary/go-binary.js';
 import { prepareCapture } from '../../src/snapshot/capture-plan.js';
 import { SKIPPED } from '../../src/snapshot/capture-values.js';
 import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
 import { effectiveSpec } from '../../src/spec/effective-spec.js';
 import { EMPTY_SPEC } from '../../src/spec/spec-types.js';
+import { buildFixture } from '../../support/go-fixtures.js';
+import { startTarget } from '../../support/target.js';
 import { cli, freshDataDir } from '../store/store-support.js';
-import { buildFixture } from '../support/go-fixtures.js';
-import { startTarget } from '../support/target.js';
 import { goroutineIn, tableRows } from './link-join.js';
 import { buildConnPair } from './variants.js';
 
@@ -90,7 +91,7 @@ test('a connection with no socket behind it: one note per link and table, everyw
 test('a built-in function whose connection type can hold no socket in this binary is left out of the pause, with a note per link', async () => {
   const { path } = await buildFixture('fakegrpc');
   const bin = await GoBinary.open(path);
-  const plan = prepareCapture(bin, SPEC, 0);
+  const plan = prepareCapture(bin, SPEC, NO_BIAS);
   const handleStream = 'google.golang.org/grpc.(*Server).handleStream';
   assert.ok(!plan.functionsAbsent.includes(handleStream), 'the binary has it');
   assert.ok(

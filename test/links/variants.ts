@@ -3,8 +3,8 @@
  * several grpc-go releases (one go.mod per release in testdata/grpcpair, picked with
  * -modfile), each with the Go toolchains its go directive allows.
  */
-import { type BuiltFixture, buildFixture, GO_TOOLCHAINS, type Toolchain } from '../support/go-fixtures.js';
-import { startTarget, type Target } from '../support/target.js';
+import { type BuiltFixture, buildFixture, GO_TOOLCHAINS, type Toolchain } from '../../support/go-fixtures.js';
+import { startTarget, type Target } from '../../support/target.js';
 
 /** One grpc-go release the fixture pins, and the toolchains to build it with. */
 export interface GrpcVariant {

@@ -12,8 +12,8 @@ import type { ProcessSnapshot } from '../../src/snapshot/snapshot-types.js';
 import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
 import { effectiveSpec } from '../../src/spec/effective-spec.js';
 import { EMPTY_SPEC } from '../../src/spec/spec-types.js';
+import type { Target } from '../../support/target.js';
 import { freshDataDir, objects, openStore } from '../store/store-support.js';
-import type { Target } from '../support/target.js';
 import { describePairs, gkey, goroutineIn, joinLinks } from './link-join.js';
 import { buildConnPair, type ConnMode, startConnPair } from './variants.js';
 

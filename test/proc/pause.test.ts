@@ -13,8 +13,8 @@ import { readMaps } from '../../src/proc/maps.js';
 import { pauseProcess } from '../../src/proc/pause.js';
 import { listThreads } from '../../src/proc/threads.js';
 import { VmReader } from '../../src/proc/vm-reader.js';
-import { buildFixture } from '../support/go-fixtures.js';
-import { signalLines, startTarget, type Target } from '../support/target.js';
+import { buildFixture } from '../../support/go-fixtures.js';
+import { signalLines, startTarget, type Target } from '../../support/target.js';
 
 const us = (ns: number): string => `${(ns / 1000).toFixed(0)} us`;
 
@@ -170,7 +170,7 @@ test('a pause on a worker thread stops our own child, whose stops Node may reap 
       child.stdout?.once('data', () => resolve());
       child.once('error', reject);
     });
-    const worker = new Worker(new URL('../support/pause-worker.js', import.meta.url), {
+    const worker = new Worker(new URL('../../support/pause-worker.js', import.meta.url), {
       workerData: { pid: child.pid, n: 100 },
     });
     const r = await new Promise<{ failures: string[]; threads: number }>((resolve, reject) => {

@@ -9,9 +9,9 @@ import { type Mapping, readMaps } from '../../src/proc/maps.js';
 import { MemoryError, ProcMemFile } from '../../src/proc/memory.js';
 import { pauseProcess } from '../../src/proc/pause.js';
 import { MAX_IOVECS, type MemRange, VmReader } from '../../src/proc/vm-reader.js';
-import { buildFixture } from '../support/go-fixtures.js';
-import { prng } from '../support/prng.js';
-import { startTarget, type Target } from '../support/target.js';
+import { buildFixture } from '../../support/go-fixtures.js';
+import { prng } from '../../support/prng.js';
+import { startTarget, type Target } from '../../support/target.js';
 
 /** Readable mappings, and for each whether unmapped memory follows it. */
 function readable(maps: Mapping[]): { m: Mapping; gapAfter: boolean }[] {
@@ -106,6 +106,20 @@ describe('VmReader', { timeout: 120_000 }, () => {
     assert.equal(fallback.stats().fallback, true);
     assert.equal(reader.stats().fallback, false);
     fallback.close();
+  });
+
+  it('a reader reserves what it is asked for, whatever earlier readers of the process took', () => {
+    const first = new VmReader(target.pid);
+    first.takeBuffer(4 << 20);
+    first.close();
+    const second = new VmReader(target.pid);
+    second.takeBuffer(1 << 20);
+    assert.equal(second.stats().bufferedReserved, 0, 'nothing reserved unasked: a fresh buffer');
+    second.close();
+    const asked = new VmReader(target.pid, { reserveBytes: 2 << 20 });
+    asked.takeBuffer(1 << 20);
+    assert.equal(asked.stats().bufferedReserved, 1 << 20, 'from the reserve asked for');
+    asked.close();
   });
 
   it('says the process exited when it is gone', async () => {

@@ -21,20 +21,27 @@ import {
 import { type RunningServer, type ServerOptions, startServer } from '../../src/server/server.js';
 import type { ProcessSnapshot } from '../../src/snapshot/snapshot-types.js';
 import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
-import { buildFixture } from '../support/go-fixtures.js';
-import { startTarget, type Target } from '../support/target.js';
+import { buildFixture } from '../../support/go-fixtures.js';
+import { startTarget, type Target } from '../../support/target.js';
 
 /** A fresh temp data directory. */
 export function tempDataDir(): string {
   return mkdtempSync(join(tmpdir(), 'periscope-server-'));
 }
 
-/** Starts a server on a free port (short timeouts so fault tests stay fast). */
+/** Starts a server on a free port (short timeouts so fault tests stay fast; agent events not logged). */
 export function testServer(
   dataDir = tempDataDir(),
   opts: Partial<ServerOptions> = {},
 ): Promise<RunningServer> {
-  return startServer({ port: 0, dataDir, prepareTimeoutMs: 3000, captureTimeoutMs: 3000, ...opts });
+  return startServer({
+    port: 0,
+    dataDir,
+    prepareTimeoutMs: 3000,
+    captureTimeoutMs: 3000,
+    agentLog: () => undefined,
+    ...opts,
+  });
 }
 
 /** An API answer: status, parsed JSON (or text) and headers. */

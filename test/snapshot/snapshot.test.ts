@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import type { ProcessSnapshot } from '../../src/snapshot/snapshot-types.js';
 import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
-import { buildFixture, GO_TOOLCHAINS, ROOT, toolchainUnavailable } from '../support/go-fixtures.js';
-import { signalLines, startTarget } from '../support/target.js';
+import { buildFixture, GO_TOOLCHAINS, ROOT, toolchainUnavailable } from '../../support/go-fixtures.js';
+import { signalLines, startTarget } from '../../support/target.js';
 
 const run = promisify(execFile);
 const CLI = join(ROOT, 'bin', 'periscope.js');
@@ -208,12 +208,12 @@ test('snapshot errors: bad pid, exited process, not a Go process', async () => {
   const gone = spawn('true');
   await new Promise((r) => gone.once('exit', r));
   const exited = await cli('snapshot', '--pid', String(gone.pid));
-  assert.equal(exited.code, 1);
+  assert.equal(exited.code, 4, 'no process captured');
   assert.match(exited.stderr, /^periscope: process \d+ does not exist \(it may have exited\)\n$/);
   const sleeper = spawn('sleep', ['60']);
   try {
     const notGo = await cli('snapshot', '--pid', String(sleeper.pid));
-    assert.equal(notGo.code, 1);
+    assert.equal(notGo.code, 4, 'no process captured');
     assert.match(notGo.stderr, /is not a Go program/);
   } finally {
     sleeper.kill('SIGKILL');

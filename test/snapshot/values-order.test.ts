@@ -10,8 +10,8 @@ import { pauseAndCopy } from '../../src/snapshot/paused-capture.js';
 import { finishSnapshot, prepareProcess } from '../../src/snapshot/take-snapshot.js';
 import { effectiveSpec } from '../../src/spec/effective-spec.js';
 import { parseSpec } from '../../src/spec/spec-parse.js';
+import type { Target } from '../../support/target.js';
 import { buildConnPair, startConnPair } from '../links/variants.js';
-import type { Target } from '../support/target.js';
 
 const USER = `functions:
   - function: main.afterward

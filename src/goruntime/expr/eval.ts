@@ -5,7 +5,7 @@
  * not available at the frame's PC give null and the reason; runtime errors (index out of
  * range, nil dereference, wrong dynamic type) give the error, never a crash.
  */
-import { type Address, addr } from '../../common/address.js';
+import type { Address } from '../../common/address.js';
 import type { DwarfType } from '../../dwarf/types.js';
 import { typeAtOffset } from '../values/built-types.js';
 import type { ValueContext } from '../values/context.js';
@@ -217,12 +217,12 @@ function evalName(env: Env, e: Expr & { kind: 'ident' | 'pkgvar' }): Val {
 
 /** The value of a name the checker bound. */
 function bound(env: Env, b: Binding, e: Expr): Val {
-  if (b.kind === 'global') return lvalue(b.type, addr(b.global.address + env.ctx.bias));
+  if (b.kind === 'global') return lvalue(b.type, env.ctx.bias.toRuntime(b.global.address));
   if (b.kind !== 'local') throw new ExprEvalError(`unexpected binding for ${e.kind}`);
   const frame = env.frame;
   if (!frame)
     throw new ExprEvalError(`${b.name} is a local variable: it needs a frame of ${env.plan.functionName}`);
-  const pc = frame.pc - env.ctx.bias;
+  const pc = env.ctx.bias.toLink(frame.pc);
   const inScope = b.vars.filter((v) => inRanges(v.scope, pc));
   if (inScope.length === 0) {
     const line = env.ctx.bin.lineForPC(pc)?.line;
