@@ -19,7 +19,7 @@ function socketObject(v: CapturedValue): SocketObject | undefined {
   return v.value !== null && typeof v.value === 'object' && !Array.isArray(v.value) ? v.value : undefined;
 }
 
-/** Whether the value at index `i` of a frame capture is a socket capture of the plan. */
+/** Whether a value of a frame capture is one of the plan's socket captures. */
 function isSocket(plan: CapturePlan, fc: FrameCapture, v: CapturedValue): boolean {
   return (
     plan.functions.get(matchName(fc.function))?.captures.some((c) => c.column === v.column && c.socket) ===
