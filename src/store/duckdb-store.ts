@@ -17,7 +17,7 @@ import { writeSnapshot } from './ingest.js';
 import { DuckDBQuerySession } from './query-session.js';
 import { createQueryViews } from './query-views.js';
 import { ensureSchema, SCHEMA_VERSION, schemaVersion } from './schema.js';
-import { addVersion, currentSpec, readVersions, versionOfText } from './spec-history.js';
+import { addVersion, readVersions, specForScope, versionOfText } from './spec-history.js';
 import type {
   ExportFormat,
   ImportResult,
@@ -176,8 +176,8 @@ export class DuckDBStore implements Store {
 
   /** Opens a session: a connection whose views show `scope`, for many queries. */
   async session(scope: QueryScope): Promise<DuckDBQuerySession> {
-    const { spec } = await currentSpec(this.conn);
-    return DuckDBQuerySession.open(this.instance, spec, scope);
+    const { spec, notes } = await specForScope(this.conn, scope);
+    return DuckDBQuerySession.open(this.instance, spec, scope, notes);
   }
 
   /** Runs one read-only SQL statement over the tables of the current spec. */
@@ -281,7 +281,7 @@ export class DuckDBStore implements Store {
   /** exportSnapshot, returning the spec tables that could not be exported and why. */
   async exportWithNotes(snapshotId: number, format: ExportFormat, out: string): Promise<string[]> {
     this.writable('exporting a snapshot', true);
-    const { spec } = await currentSpec(this.conn);
+    const { spec } = await specForScope(this.conn, { snapshot: snapshotId });
     const conn = await this.instance.connect();
     try {
       return await exportSnapshot(conn, spec, snapshotId, format, out);

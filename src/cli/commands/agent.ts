@@ -109,13 +109,19 @@ export const agentCommand = defineCommand({
     const agent = new Agent(options);
     agent.start();
     await new Promise<void>((resolve) => {
+      // Installed until the process exits: a second signal while stopping is noted, not fatal.
+      let stopping = false;
       const stop = (sig: string): void => {
-        console.log(`${new Date().toISOString()} ${sig}: agent stopping`);
+        console.log(
+          `${new Date().toISOString()} ${sig}: ${stopping ? 'already stopping' : 'agent stopping'}`,
+        );
+        if (stopping) return;
+        stopping = true;
         agent.stop();
         resolve();
       };
-      process.once('SIGINT', () => stop('SIGINT'));
-      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
     });
   },
 });

@@ -47,7 +47,7 @@ function checkLines(c: SpecCheckReport): string[] {
       for (const p of b.problems) out.push(`  ${p.text}`);
     } else if (b.status === 'not-checked') out.push(`not checked: ${where}: ${b.reason ?? ''}`);
   }
-  return [...out, ...c.warnings];
+  return [...out, ...(c.functionsMissing ?? []).map((m) => m.text), ...c.warnings];
 }
 
 /** Where spec versions live: a local store, or a server's (the same calls on either). */
