@@ -7,7 +7,16 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  truncateSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -52,13 +61,18 @@ async function cli(cacheDir: string, ...args: string[]): Promise<Run> {
 }
 
 /**
- * The goroutines of a snapshot (without what changes while a goroutine waits: how long), and
- * what the spec's compilation said (the spec functions absent, the entries that do not fit).
+ * The goroutines of a snapshot and their captured values, and what the spec's compilation
+ * said (the spec functions absent, the entries that do not fit); without what depends on
+ * time: how long a goroutine has waited, and whether the pause's budget let its values be
+ * read inside the pause (on a busy machine it may not: `afterPause`).
  */
 function goroutinesOf(r: Run): unknown {
   const s = JSON.parse(r.stdout) as ProcessSnapshot;
   return {
-    goroutines: s.goroutines.map(({ waitSinceNs: _s, waitDurationNs: _d, ...g }) => g),
+    goroutines: s.goroutines.map(({ waitSinceNs: _s, waitDurationNs: _d, captures, ...g }) => ({
+      ...g,
+      captures: captures.map(({ afterPause: _a, ...c }) => c),
+    })),
     specFunctionsAbsent: s.specFunctionsAbsent,
     captureErrors: s.captureErrors,
   };
@@ -120,6 +134,33 @@ describe('binary disk cache', { timeout: 600_000 }, () => {
       const plain = await cli('off', 'inspect', path, ...args);
       assert.deepEqual(JSON.parse(inspected.stdout), JSON.parse(plain.stdout), `inspect ${args.join(' ')}`);
     }
+  });
+
+  it('a binary replaced at the same path, or touched, is not answered from the old entry', async () => {
+    const dir = newDir();
+    const bins = newDir();
+    const path = join(bins, 'prog');
+    const summary = async (): Promise<{ run: Run; buildId: string }> => {
+      const run = await cli(dir, 'inspect', path, '--json');
+      return { run, buildId: (JSON.parse(run.stdout) as { buildId: string }).buildId };
+    };
+    copyFileSync((await buildFixture('exprs')).path, path);
+    const exprs = await summary();
+    assert.ok(has(exprs.run, /^miss /));
+    assert.ok(has((await summary()).run, /^hit /));
+    // Another program at the same path: another build ID and size.
+    copyFileSync((await buildFixture('hello')).path, path);
+    const hello = await summary();
+    assert.ok(has(hello.run, /^miss /), hello.run.cacheLog.join('\n'));
+    assert.notEqual(hello.buildId, exprs.buildId);
+    assert.deepEqual(
+      JSON.parse(hello.run.stdout),
+      JSON.parse((await cli('off', 'inspect', path, '--json')).stdout),
+    );
+    // The same bytes written again (a new mtime): not trusted to be the same file.
+    const later = new Date(Date.now() + 60_000);
+    utimesSync(path, later, later);
+    assert.ok(has((await summary()).run, /^miss /));
   });
 
   it('a damaged, truncated, foreign or outdated entry is ignored and rebuilt, and the goroutines are right', async () => {
