@@ -104,12 +104,15 @@ export class Discovery {
     return this.reported;
   }
 
-  /** The pid and start time behind a reported key, or undefined when it is not (or no longer) reported. */
-  lookup(key: string): { pid: number; startTime: number } | undefined {
+  /**
+   * The pid, start time and matching program rules behind a reported key, or undefined when it
+   * is not (or no longer) reported.
+   */
+  lookup(key: string): { pid: number; startTime: number; programs: readonly string[] } | undefined {
     const d = this.reported.find((p) => p.key === key);
     if (!d) return undefined;
     const t = this.tracked.get(d.pid);
-    return t ? { pid: t.pid, startTime: t.startTime } : undefined;
+    return t ? { pid: t.pid, startTime: t.startTime, programs: d.programs } : undefined;
   }
 
   /** Whole binaries read so far (each Go binary once). */

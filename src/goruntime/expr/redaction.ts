@@ -1,0 +1,64 @@
+/**
+ * Whether a compiled expression reads a secret by name: a variable, field or string map key
+ * it names (`apiToken`, `cfg.Password`, `h["Authorization"]`), or a variable, conversion or
+ * assertion of a secret type. Such a capture is replaced by a redaction mark without being
+ * evaluated, so nothing derived from the secret (its length, a byte, a comparison) leaves
+ * either. Values reached without being named (a struct's `Password` field inside `cfg`) are
+ * redacted while they are decoded (values/redaction.ts).
+ */
+import type { Redactor } from '../values/redaction.js';
+import type { Expr } from './ast.js';
+import type { CompiledExpression } from './check.js';
+import { typeName } from './types.js';
+
+/** The rule an expression matches and the type it names, or undefined when it reads no secret by name. */
+export function secretInExpression(
+  plan: CompiledExpression,
+  redactor: Redactor,
+): { readonly rule: string; readonly type?: string } | undefined {
+  for (const b of plan.bindings.values()) {
+    if (b.kind === 'builtin') continue;
+    const name = typeName(b.type);
+    const rule = redactor.byType(name);
+    if (rule !== undefined) return { rule, type: name };
+  }
+  const byResult = redactor.byType(plan.resultType);
+  if (byResult !== undefined) return { rule: byResult, type: plan.resultType };
+  const rule = namedSecret(plan.ast, redactor);
+  return rule === undefined ? undefined : { rule, type: plan.resultType };
+}
+
+/** The rule of the first name or string literal in the tree that matches, if any. */
+function namedSecret(e: Expr, r: Redactor): string | undefined {
+  switch (e.kind) {
+    case 'ident':
+    case 'pkgvar':
+      return r.byName(e.name);
+    case 'string':
+      return r.byName(new TextDecoder().decode(e.bytes));
+    case 'selector':
+      return r.byName(e.name) ?? namedSecret(e.x, r);
+    case 'paren':
+    case 'unary':
+    case 'assert':
+      return namedSecret(e.x, r);
+    case 'index':
+      return namedSecret(e.x, r) ?? namedSecret(e.index, r);
+    case 'slice':
+      for (const x of [e.x, e.low, e.high, e.max]) {
+        const hit = x === undefined ? undefined : namedSecret(x, r);
+        if (hit !== undefined) return hit;
+      }
+      return undefined;
+    case 'call':
+      for (const x of [e.fn, ...e.args]) {
+        const hit = namedSecret(x, r);
+        if (hit !== undefined) return hit;
+      }
+      return undefined;
+    case 'binary':
+      return namedSecret(e.x, r) ?? namedSecret(e.y, r);
+    default:
+      return undefined;
+  }
+}
