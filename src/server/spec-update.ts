@@ -34,7 +34,8 @@ export type SpecUpdateOutcome =
 export async function updateSpec(ctx: ServerContext, u: SpecUpdate): Promise<SpecUpdateOutcome> {
   const user = parseSpec(u.yaml, u.source);
   const current = await ctx.store.currentSpec();
-  if (!u.admin) refuseRedactionChange(user, current === undefined ? undefined : parseSpec(current.yaml, 'current'));
+  if (!u.admin)
+    refuseRedactionChange(user, current === undefined ? undefined : parseSpec(current.yaml, 'current'));
   const sql = await ctx.store.checkSpec(u.yaml, u.source);
   const stored = await ctx.store.storedBinaries();
   const answers = await ctx.specChecks.ask(u.yaml, u.source, stored);
@@ -56,17 +57,17 @@ function redactionOff(spec: Spec | undefined): string[] {
 }
 
 /**
- * Refuses (403) a spec from a non-admin that changes where redaction is off: adding or
- * removing a program, or `*`. Names and types may be added by anyone (they only redact more).
+ * Refuses (403) a spec from a non-admin that turns redaction off anywhere it is on now: a
+ * program (or `*`) in its `redaction.off` that the current spec's lacks. Removing one, and
+ * adding names or types, only redacts more: anyone may.
  */
 function refuseRedactionChange(next: Spec, current: Spec | undefined): void {
-  const want = redactionOff(next);
   const have = redactionOff(current);
-  if (want.join('\n') === have.join('\n')) return;
-  const list = (xs: string[]) => (xs.length === 0 ? 'none' : xs.join(', '));
+  const added = redactionOff(next).filter((p) => !have.includes(p));
+  if (added.length === 0) return;
   throw new HttpError(
     403,
     'forbidden',
-    `only an admin token may change where redaction is off (redaction.off: ${list(have)} now, ${list(want)} in this spec); keep redaction.off as it is, or ask an admin to store this spec`,
+    `only an admin token may turn redaction off: this spec's redaction.off adds ${added.map((p) => JSON.stringify(p)).join(', ')}; remove it, or ask an admin to store this spec`,
   );
 }

@@ -27,9 +27,10 @@ import {
   planGoroutineCapture,
   stackSymbolsFor,
 } from '../goruntime/goroutines/index.js';
-import { Redactor, socketReach } from '../goruntime/values/index.js';
+import { type Redactor, socketReach } from '../goruntime/values/index.js';
 import { isBuiltInEntry } from '../spec/default-spec.js';
 import type { EffectiveSpec } from '../spec/effective-spec.js';
+import { redactionFor } from '../spec/redaction.js';
 import type { CaptureSpec, FunctionSpec, LinkSpec, Spec, ValueLimits } from '../spec/spec-types.js';
 import type { CaptureError, LinkNote } from './snapshot-types.js';
 
@@ -77,17 +78,6 @@ export interface CapturePlan {
   readonly linkNotes: readonly LinkNote[];
   /** The redaction rules values are decoded with; undefined when the spec turns redaction off for this process. */
   readonly redaction: Redactor | undefined;
-}
-
-/**
- * The redaction of a process that matches `programs` (names of the spec's program rules):
- * the defaults plus the spec's rules, or none when the spec's `redaction.off` lists `*` or
- * one of those programs.
- */
-export function redactionFor(spec: Spec, programs: readonly string[] = []): Redactor | undefined {
-  const r = spec.redaction;
-  if (r?.off.some((p) => p === '*' || programs.includes(p))) return undefined;
-  return new Redactor({ names: r?.names ?? [], types: r?.types ?? [] });
 }
 
 /** `socket(EXPR)`: EXPR and where it starts in the text, or undefined for a plain expression. */
@@ -193,8 +183,7 @@ export function compileFunctions(
             socket: sock !== undefined,
             ...(secret ? { redacted: secret } : {}),
           });
-        }
-        else
+        } else
           for (const e of r.errors)
             errors.push(expressionError(f, c, e.column + (sock?.offset ?? 0), e.message));
       } catch (e) {

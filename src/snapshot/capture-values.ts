@@ -169,7 +169,11 @@ export function captureFrames(
         continue;
       }
       if (c.redacted) {
-        values.push({ column: c.column, expr: c.expr, value: redactedMark(c.redacted.rule, c.redacted.type) });
+        values.push({
+          column: c.column,
+          expr: c.expr,
+          value: redactedMark(c.redacted.rule, c.redacted.type),
+        });
         continue;
       }
       const r = evaluate(c.plan, frame);

@@ -273,7 +273,10 @@ function parseLimits(ctx: Ctx, root: YAMLMap): ValueLimits {
 function stringList(ctx: Ctx, map: YAMLMap, key: string): string[] {
   const node = map.get(key, true) as Node | undefined;
   if (node === undefined || (isScalar(node) && node.value === null)) return [];
-  if (!isSeq(node) || !node.items.every((x) => isScalar(x) && typeof x.value === 'string' && x.value !== '')) {
+  if (
+    !isSeq(node) ||
+    !node.items.every((x) => isScalar(x) && typeof x.value === 'string' && x.value !== '')
+  ) {
     ctx.fail(node, `"redaction.${key}" must be a list of non-empty strings`);
     return [];
   }
@@ -328,7 +331,8 @@ export function parseSpec(text: string, source = 'spec'): Spec {
     throw new SpecError(source, [
       {
         ...ctx.pos(root),
-        message: 'a spec is a mapping with keys version, programs, functions, derived, links, limits, redaction',
+        message:
+          'a spec is a mapping with keys version, programs, functions, derived, links, limits, redaction',
       },
     ]);
   checkKeys(

@@ -9,6 +9,7 @@
 import type { Redactor } from '../values/redaction.js';
 import type { Expr } from './ast.js';
 import type { CompiledExpression } from './check.js';
+import { parseExpression } from './parser.js';
 import { typeName } from './types.js';
 
 /** The rule an expression matches and the type it names, or undefined when it reads no secret by name. */
@@ -26,6 +27,29 @@ export function secretInExpression(
   if (byResult !== undefined) return { rule: byResult, type: plan.resultType };
   const rule = namedSecret(plan.ast, redactor);
   return rule === undefined ? undefined : { rule, type: plan.resultType };
+}
+
+/**
+ * The same for an expression known only by its text and result type (a probe's capture,
+ * decoded from a record): its names and string literals, and its result type. A text that
+ * does not parse names nothing.
+ */
+export function secretInExpressionText(
+  source: string,
+  resultType: string | undefined,
+  redactor: Redactor,
+): { readonly rule: string; readonly type?: string } | undefined {
+  const byType = resultType === undefined ? undefined : redactor.byType(resultType);
+  if (byType !== undefined) return { rule: byType, type: resultType };
+  let ast: Expr;
+  try {
+    ast = parseExpression(source);
+  } catch {
+    return undefined;
+  }
+  const rule = namedSecret(ast, redactor);
+  if (rule === undefined) return undefined;
+  return resultType === undefined ? { rule } : { rule, type: resultType };
 }
 
 /** The rule of the first name or string literal in the tree that matches, if any. */

@@ -12,14 +12,6 @@ export {
 } from './context.js';
 export { decodeValue, decodeValueAt } from './decode.js';
 export {
-  type Reach,
-  type SocketEnd,
-  type SocketResult,
-  socketConnsBoxed,
-  socketOf,
-  socketReach,
-} from './socket.js';
-export {
   DEFAULT_SECRET_NAMES,
   DEFAULT_SECRET_TYPES,
   isRedacted,
@@ -27,4 +19,12 @@ export {
   Redactor,
   redactedMark,
 } from './redaction.js';
+export {
+  type Reach,
+  type SocketEnd,
+  type SocketResult,
+  socketConnsBoxed,
+  socketOf,
+  socketReach,
+} from './socket.js';
 export type { GoValue } from './walk.js';

@@ -1,0 +1,60 @@
+// Command secrets holds secrets in a live goroutine frame, for the redaction tests: a struct
+// with a Password field, a local apiToken, an http.Header with Authorization, a value of a
+// user's secret type and a field a user's name rule covers. Every secret is built at run
+// time from os.Args[1] (a per-run nonce), so its bytes exist only in this process's memory.
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"runtime"
+	"time"
+)
+
+// Secret is a type a user names in the spec's redaction.types.
+type Secret struct {
+	Value string
+}
+
+// Account has a field the default rules redact (Password), one a user's rule does (SSN),
+// and ones that stay visible.
+type Account struct {
+	User     string
+	Password string
+	SSN      string
+	Key      Secret
+	Visits   int
+}
+
+//go:noinline
+func serve(acct *Account, header http.Header, apiToken string, note string) {
+	fmt.Println("ready")
+	for {
+		time.Sleep(time.Hour)
+		runtime.KeepAlive(acct)
+		runtime.KeepAlive(header)
+		runtime.KeepAlive(apiToken)
+		runtime.KeepAlive(note)
+	}
+}
+
+func main() {
+	nonce := "nonce"
+	if len(os.Args) > 1 {
+		nonce = os.Args[1]
+	}
+	acct := &Account{
+		User:     "visible-user-" + nonce,
+		Password: "pw-SECRET-" + nonce,
+		SSN:      "ssn-SECRET-" + nonce,
+		Key:      Secret{Value: "typed-SECRET-" + nonce},
+		Visits:   7,
+	}
+	header := http.Header{}
+	header.Set("Authorization", "Bearer authz-SECRET-"+nonce)
+	header.Set("Accept", "visible-accept-"+nonce)
+	apiToken := "tok-SECRET-" + nonce
+	go serve(acct, header, apiToken, "visible-note-"+nonce)
+	select {}
+}
