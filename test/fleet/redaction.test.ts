@@ -43,6 +43,8 @@ const SPEC = `functions:
       token: apiToken
       auth: header["Authorization"]
       auth_len: len(header["Authorization"])
+      by_var: header[which]
+      key_value: acct.Key.Value
       note: note
 `;
 
@@ -104,7 +106,7 @@ async function served(args: readonly string[], env: Record<string, string> = {})
       ...args,
       '--format',
       'json',
-      'SELECT acct, header, token, auth, auth_len, note FROM served ORDER BY snapshot_id DESC LIMIT 1',
+      'SELECT acct, header, token, auth, auth_len, by_var, key_value, note FROM served ORDER BY snapshot_id DESC LIMIT 1',
     ],
     env,
   );
@@ -121,9 +123,12 @@ function assertDefaultMarks(row: Row, ssnAndKey: 'visible' | 'redacted'): void {
   if (ssnAndKey === 'visible') {
     assert.equal(acct.SSN, `ssn-${SECRET}`);
     assert.deepEqual(acct.Key, { Value: `typed-${SECRET}` });
+    assert.equal(row.key_value, `typed-${SECRET}`);
   } else {
     assert.deepEqual(acct.SSN, mark('ssn', 'string'));
     assert.deepEqual(acct.Key, mark('main.Secret', 'main.Secret'));
+    // Reached through a field of the secret type, not named by the expression.
+    assert.deepEqual(row.key_value, mark('main.Secret', 'main.Secret'));
   }
   assert.deepEqual(row.header, {
     Authorization: mark('authorization', '[]string'),
@@ -132,6 +137,8 @@ function assertDefaultMarks(row: Row, ssnAndKey: 'visible' | 'redacted'): void {
   assert.deepEqual(row.token, mark('token', 'string'));
   assert.deepEqual(row.auth, mark('authorization', '[]string'));
   assert.deepEqual(row.auth_len, mark('authorization', 'int'));
+  // The key held in a variable: matched by its value while evaluating.
+  assert.deepEqual(row.by_var, mark('authorization', '[]string'));
   assert.equal(row.note, `visible-note-${nonce}`);
 }
 

@@ -28,7 +28,7 @@ type Account struct {
 }
 
 //go:noinline
-func serve(acct *Account, header http.Header, apiToken string, note string) {
+func serve(acct *Account, header http.Header, apiToken string, note string, which string) {
 	fmt.Println("ready")
 	for {
 		time.Sleep(time.Hour)
@@ -36,6 +36,7 @@ func serve(acct *Account, header http.Header, apiToken string, note string) {
 		runtime.KeepAlive(header)
 		runtime.KeepAlive(apiToken)
 		runtime.KeepAlive(note)
+		runtime.KeepAlive(which)
 	}
 }
 
@@ -55,6 +56,7 @@ func main() {
 	header.Set("Authorization", "Bearer authz-SECRET-"+nonce)
 	header.Set("Accept", "visible-accept-"+nonce)
 	apiToken := "tok-SECRET-" + nonce
-	go serve(acct, header, apiToken, "visible-note-"+nonce)
+	// which names the Authorization entry from a variable, as a spec's h[which] reads it.
+	go serve(acct, header, apiToken, "visible-note-"+nonce, "Authorization")
 	select {}
 }

@@ -6,11 +6,32 @@
  * either. Values reached without being named (a struct's `Password` field inside `cfg`) are
  * redacted while they are decoded (values/redaction.ts).
  */
-import type { Redactor } from '../values/redaction.js';
+import type { GoValue } from '../values/decode.js';
+import { type Redactor, redactedMark } from '../values/redaction.js';
 import type { Expr } from './ast.js';
 import type { CompiledExpression } from './check.js';
 import { parseExpression } from './parser.js';
 import { typeName } from './types.js';
+
+/**
+ * Thrown while evaluating when a step reaches a value a rule covers that the expression does
+ * not name (a map entry under a key held in a variable, a value of a secret type converted to
+ * another): the whole result is the mark.
+ */
+export class RedactedRead extends Error {
+  constructor(
+    readonly rule: string,
+    readonly type: string | undefined,
+  ) {
+    super(`reads a redacted value (rule ${rule})`);
+    this.name = 'RedactedRead';
+  }
+
+  /** The mark the result becomes. */
+  mark(): GoValue {
+    return redactedMark(this.rule, this.type);
+  }
+}
 
 /** The rule an expression matches and the type it names, or undefined when it reads no secret by name. */
 export function secretInExpression(
