@@ -367,7 +367,7 @@ export function parseSpec(text: string, source = 'spec'): Spec {
   for (const p of redaction?.off ?? [])
     if (p !== '*' && !spec.programs.some((x) => x.name === p))
       ctx.fail(
-        root.get('redaction', true) as Node,
+        (root.get('redaction', true) as unknown as YAMLMap).get('off', true) as Node,
         `redaction.off names program "${p}", which "programs" does not define; name a program, or "*" for every process`,
       );
   for (const d of spec.derived) {
