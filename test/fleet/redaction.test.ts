@@ -45,6 +45,7 @@ const SPEC = `functions:
       auth_len: len(header["Authorization"])
       by_var: header[which]
       key_value: acct.Key.Value
+      ctx: main.reqCtx
       note: note
 `;
 
@@ -62,7 +63,7 @@ const nonce = randomBytes(6).toString('hex');
 const SECRET = `SECRET-${nonce}`;
 const VISIBLE = `visible-user-${nonce}`;
 /** The secrets the default rules redact (SSN and Key only a user's rules do). */
-const DEFAULT_SECRETS = [`pw-${SECRET}`, `tok-${SECRET}`, `authz-${SECRET}`];
+const DEFAULT_SECRETS = [`pw-${SECRET}`, `tok-${SECRET}`, `authz-${SECRET}`, `ctx-${SECRET}`];
 
 const tag = fleetTag();
 let dataDir = '';
@@ -106,7 +107,7 @@ async function served(args: readonly string[], env: Record<string, string> = {})
       ...args,
       '--format',
       'json',
-      'SELECT acct, header, token, auth, auth_len, by_var, key_value, note FROM served ORDER BY snapshot_id DESC LIMIT 1',
+      'SELECT acct, header, token, auth, auth_len, by_var, key_value, ctx, note FROM served ORDER BY snapshot_id DESC LIMIT 1',
     ],
     env,
   );
@@ -140,6 +141,12 @@ function assertDefaultMarks(row: Row, ssnAndKey: 'visible' | 'redacted'): void {
   // The key held in a variable: matched by its value while evaluating.
   assert.deepEqual(row.by_var, mark('authorization', '[]string'));
   assert.equal(row.note, `visible-note-${nonce}`);
+  // A context value under a key whose value names a secret; the other key's value shows.
+  const chain = (row.ctx as { chain: { key?: unknown; value?: unknown }[] }).chain;
+  assert.deepEqual(
+    chain.filter((l) => l.key !== undefined).map((l) => l.value),
+    [{ type: 'string', value: `visible-request-${nonce}` }, mark('token', 'interface {}')],
+  );
 }
 
 before(async () => {

@@ -1,10 +1,12 @@
 // Command secrets holds secrets in a live goroutine frame, for the redaction tests: a struct
 // with a Password field, a local apiToken, an http.Header with Authorization, a value of a
-// user's secret type and a field a user's name rule covers. Every secret is built at run
+// user's secret type and a field a user's name rule covers; and a context value under a key
+// that names a secret. Every secret is built at run
 // time from os.Args[1] (a per-run nonce), so its bytes exist only in this process's memory.
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -16,6 +18,12 @@ import (
 type Secret struct {
 	Value string
 }
+
+// ctxKey is a context key type; its value "authToken" names a secret.
+type ctxKey string
+
+// reqCtx holds a context value under a key that names a secret (read as main.reqCtx).
+var reqCtx context.Context
 
 // Account has a field the default rules redact (Password), one a user's rule does (SSN),
 // and ones that stay visible.
@@ -57,6 +65,8 @@ func main() {
 	header.Set("Accept", "visible-accept-"+nonce)
 	apiToken := "tok-SECRET-" + nonce
 	// which names the Authorization entry from a variable, as a spec's h[which] reads it.
+	ctx := context.WithValue(context.Background(), ctxKey("authToken"), "ctx-SECRET-"+nonce)
+	reqCtx = context.WithValue(ctx, ctxKey("requestID"), "visible-request-"+nonce)
 	go serve(acct, header, apiToken, "visible-note-"+nonce, "Authorization")
 	select {}
 }
