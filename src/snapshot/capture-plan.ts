@@ -142,13 +142,16 @@ function expressionError(f: FunctionSpec, c: CaptureSpec, column: number, messag
 /**
  * Compiles each function and capture of the spec against a binary. What does not fit is
  * returned as errors, one per problem, never thrown: one bad entry costs only itself.
- * A binary without DWARF cannot capture any value: that throws (`stripped`).
+ * A binary without DWARF cannot capture any value: that throws (`stripped`). A capture whose
+ * expression names a secret under the redaction of `programs` (spec/redaction.ts) is marked
+ * `redacted`.
  */
 export function compileFunctions(
   bin: GoBinary,
   spec: Spec,
-  redaction: Redactor | undefined = redactionFor(spec),
+  programs: readonly string[] = [],
 ): CompiledFunctions {
+  const redaction = redactionFor(spec, programs);
   const functions = new Map<string, FunctionPlan>();
   const absent: string[] = [];
   const errors: CaptureError[] = [];
@@ -248,8 +251,7 @@ export function prepareCapture(
   bias: LoadBias,
   programs: readonly string[] = [],
 ): CapturePlan {
-  const redaction = redactionFor(spec, programs);
-  const compiled = compileFunctions(bin, spec, redaction);
+  const compiled = compileFunctions(bin, spec, programs);
   const { names, notes } = unlinkable(bin, compiled.functions, spec.links);
   const functions = new Map([...compiled.functions].filter(([n]) => !names.has(n)));
   warmUp(bin, functions.size > 0);
@@ -265,7 +267,7 @@ export function prepareCapture(
     frameHosts,
     links: spec.links,
     linkNotes: notes,
-    redaction,
+    redaction: redactionFor(spec, programs),
   };
 }
 

@@ -54,8 +54,12 @@ const USER_RULES = `${SPEC}redaction:
   types: [main.Secret]
 `;
 
-const OFF = `${SPEC}redaction:
-  off: ["*"]
+// Off for one program, which the agent applies to the processes matching its rule.
+const OFF = `programs:
+  - name: vault
+    match: { executable: "/secrets$" }
+${SPEC}redaction:
+  off: [vault]
 `;
 
 const nonce = randomBytes(6).toString('hex');
@@ -201,10 +205,7 @@ test('through the server and the agent: marked in the stored rows, absent from t
   assert.equal(set.code, 0, set.stderr);
   const from = relay!.messages.length;
   const snap = await cliJson<FleetSnapshot>(['snapshot', '--server', server!.url, '--all', '--json'], env);
-  assert.ok(
-    snap.processes.every((p) => p.ok),
-    JSON.stringify(snap.processes),
-  );
+  assert.ok(snap.processes.length === 1 && snap.processes.every((p) => p.ok), JSON.stringify(snap.processes));
   assertDefaultMarks(await served(['--server', server!.url], env), 'visible');
   const wire = relay!.messages.slice(from).join('\n');
   assert.ok(wire.includes('"captured"') && wire.includes(VISIBLE), 'the relay saw the snapshot');
@@ -220,14 +221,14 @@ test("a user's names and types add to the rules", async () => {
   assert.equal(set.code, 0, set.stderr);
   const from = relay!.messages.length;
   const snap = await cliJson<FleetSnapshot>(['snapshot', '--server', server!.url, '--all', '--json'], env);
-  assert.ok(snap.processes.every((p) => p.ok));
+  assert.ok(snap.processes.length === 1 && snap.processes.every((p) => p.ok), JSON.stringify(snap.processes));
   assertDefaultMarks(await served(['--server', server!.url], env), 'redacted');
   const wire = relay!.messages.slice(from).join('\n');
   assert.ok(wire.includes(VISIBLE));
   assert.ok(!wire.includes(SECRET), 'no secret crossed the wire');
 });
 
-test('turning redaction off: refused from a user token, stored from an admin token (then the secrets do cross)', async () => {
+test("turning redaction off for a program: refused from a user token, stored from an admin token (then the program's secrets do cross)", async () => {
   const put = (token: string) =>
     fetch(`${server!.url}/v1/spec`, {
       method: 'PUT',
@@ -239,7 +240,10 @@ test('turning redaction off: refused from a user token, stored from an admin tok
   assert.equal(refused.status, 403);
   const body = (await refused.json()) as { error: { code: string; message: string } };
   assert.equal(body.error.code, 'forbidden');
-  assert.match(body.error.message, /only an admin token may turn redaction off: .*redaction\.off adds "\*"/);
+  assert.match(
+    body.error.message,
+    /only an admin token may turn redaction off: .*redaction\.off adds "vault"/,
+  );
   const viaCli = await cli(['spec', 'set', file('off.yaml', OFF), '--server', server!.url], {
     PERISCOPE_TOKEN: userToken,
   });
@@ -257,7 +261,7 @@ test('turning redaction off: refused from a user token, stored from an admin tok
   const snap = await cliJson<FleetSnapshot>(['snapshot', '--server', server!.url, '--all', '--json'], {
     PERISCOPE_TOKEN: userToken,
   });
-  assert.ok(snap.processes.every((p) => p.ok));
+  assert.ok(snap.processes.length === 1 && snap.processes.every((p) => p.ok), JSON.stringify(snap.processes));
   const row = await served(['--server', server!.url], { PERISCOPE_TOKEN: userToken });
   assert.equal(row.token, `tok-${SECRET}`);
   assert.ok(
