@@ -16,7 +16,7 @@
  * that excludes start-up; printed as % of one core. Also prints what one plain scan of
  * /proc costs here (readdir + every /proc/PID/stat), the work a polling design repeats.
  *
- * Usage: npx tsc -p . && node dist/bench/agent-idle.js [--procs 70,500] [--seconds 30] [--go 0]
+ * Usage: npx tsc -p . && node dist/bench/agent-idle.js [--procs 70,500] [--seconds 30] [--warmup 15] [--go 0]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -45,7 +45,8 @@ function arg(name: string, def: string): string {
 const COUNTS = arg('procs', '70,500').split(',').map(Number);
 const SECONDS = Number(arg('seconds', '30'));
 const GO = Number(arg('go', '0'));
-const WARMUP_MS = 5000;
+/** Start-up (JIT compilation of the hot paths, the first passes) is over well before this. */
+const WARMUP_MS = Number(arg('warmup', '15')) * 1000;
 
 const TAG_VAR = 'BENCH_AGENT';
 
@@ -122,6 +123,22 @@ interface Row {
   readonly scanMs: number;
   readonly cpuNs: Map<string, number>;
   readonly windowMs: number;
+  /** How discovery alone worked (events or polling), and the machine's process activity it saw in the window. */
+  readonly mode: string;
+  readonly activity: string;
+}
+
+type Stats = Record<'execEvents' | 'exitEvents' | 'binariesRead', number> & { mode: string };
+
+/** The two counter lines the discovery child printed on SIGUSR2 since `since`. */
+async function statsLines(p: Proc, since: number): Promise<[Stats, Stats]> {
+  const deadline = performance.now() + 5000;
+  for (;;) {
+    const lines = p.matching(/^\{/, since);
+    if (lines.length >= 2) return [JSON.parse(lines[0]!.text), JSON.parse(lines[1]!.text)] as [Stats, Stats];
+    if (performance.now() > deadline) throw new Error(`no counters from ${p.name}: ${p.tail()}`);
+    await sleep(20);
+  }
 }
 
 async function measure(
@@ -166,14 +183,18 @@ async function measure(
     await Promise.all(
       agents.map((a) => a.waitFor(new RegExp(`monitoring ${reported} Go processes`), 60_000)),
     );
-    await Promise.all(discoveries.map((d) => d.waitFor(/ready/, 30_000)));
+    await Promise.all(discoveries.map((d) => d.waitFor(/^ready/, 30_000)));
     await sleep(WARMUP_MS);
+    const statsAt = performance.now();
+    discoveries[0]!.signal('SIGUSR2');
     const before = measured.map((m) => procCpuNs(m.pid) ?? NaN);
     const procsAtStart = machineProcesses();
     const t0 = performance.now();
     await sleep(SECONDS * 1000);
     const after = measured.map((m) => procCpuNs(m.pid) ?? NaN);
     const windowMs = performance.now() - t0;
+    discoveries[0]!.signal('SIGUSR2');
+    const [s0, s1] = await statsLines(discoveries[0]!, statsAt);
     const procsAtEnd = machineProcesses();
     const cpuNs = new Map(measured.map((m, i) => [m.name, after[i]! - before[i]!]));
     for (const a of agents) if (a.exited()) throw new Error(`${a.name} exited: ${a.tail()}`);
@@ -183,6 +204,8 @@ async function measure(
       scanMs: scanCostMs(),
       cpuNs,
       windowMs,
+      mode: String(s1.mode),
+      activity: `${s1.execEvents - s0.execEvents} execs, ${s1.exitEvents - s0.exitEvents} exits, ${s1.binariesRead - s0.binariesRead} Go binaries read`,
     };
   } finally {
     await Promise.all(measured.map((m) => m.stop()));
@@ -211,6 +234,7 @@ async function main(): Promise<void> {
       rows.push(row);
       const parts = [...row.cpuNs].map(([k, v]) => `${k} ${pct(v, row.windowMs)}`);
       console.log(`  N=${n} (${row.machine} processes on the machine): ${parts.join(', ')}`);
+      console.log(`    discovery alone: ${row.mode}; in the window the machine had ${row.activity}`);
     }
   } finally {
     await server.proc.stop();
