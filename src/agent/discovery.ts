@@ -1,20 +1,20 @@
 /**
- * Discovery of the Go processes on this machine. The kernel tells of every exec and exit
- * (the proc connector, `proc/proc-events.ts`): an exec has that one pid looked at, an exit
- * drops it, and a full pass over /proc every `rescanMs` (and at once after the kernel
- * dropped events) is the safety net. Where the connector cannot be used (no CAP_NET_ADMIN
- * before Linux 6.6, not in the initial PID namespace, switched off), it polls instead: a
- * listing of /proc several times a second (new and exited pids are examined at once) and a
- * full pass every `intervalMs`. Each process is labelled once and matched against the
- * spec's program rules; what is known is kept per pid and per executable identity
- * (`process-table.ts`), so an idle machine costs almost nothing.
+ * Discovery of the Go processes on this machine, labelled and matched against the spec's
+ * program rules. The work runs on a thread of its own (discovery.worker.ts): the kernel
+ * tells it of every exec and exit (the proc connector), an exec has that one pid looked at,
+ * an exit drops it, and a full pass over /proc every `rescanMs` (and after the kernel dropped
+ * events) is the safety net. Where the connector cannot be used (no CAP_NET_ADMIN before
+ * Linux 6.6, not in the initial PID and user namespaces, switched off), the thread polls
+ * /proc: a listing every `quickMs` (new and gone pids) and a full pass every `intervalMs`.
+ * What is known is kept per pid and per executable identity (process-table.ts), so a pid
+ * costs nothing until it changes, and this thread hears only of changes to the list of Go
+ * processes. Where no thread can be started, the same passes run on this thread.
  */
-import { readdirSync } from 'node:fs';
-import { type ProcEventBatch, ProcEvents } from '../proc/proc-events.js';
 import type { ProcessDescription } from '../protocol/messages.js';
 import type { ProgramSpec } from '../spec/spec-types.js';
+import { DiscoveryThread } from './discovery-thread.js';
 import { type CompiledProgram, compilePrograms, matchPrograms } from './labels.js';
-import { ProcessTable } from './process-table.js';
+import { COUNTERS, Counter, type GoProcess, ProcessWatch } from './process-watch.js';
 
 export { statFacts } from './process-table.js';
 
@@ -36,16 +36,18 @@ export interface DiscoveryOptions {
   readonly localMatch?: Readonly<Record<string, string>>;
   /** Called with the reported processes whenever that list changes. */
   readonly onChange?: (processes: readonly ProcessDescription[]) => void;
-  /** One line when the way discovery works is settled or changes, and when events were lost. */
+  /** One line when the way discovery works is settled or changes. */
   readonly log?: (line: string) => void;
 }
 
-/** How discovery is working: before start, waiting for the kernel's answer, on events, polling, stopped. */
+/** How discovery works: before start, waiting for the kernel's answer, on events, polling, stopped. */
 export type DiscoveryMode = 'idle' | 'starting' | 'events' | 'polling' | 'stopped';
 
 /** Counters, for tests and the benchmark. */
 export interface DiscoveryStats {
   readonly mode: DiscoveryMode;
+  /** Where the work runs: its own thread, or the agent's main thread (no thread could be started). */
+  readonly thread: 'own' | 'main';
   readonly fullPasses: number;
   readonly quickPasses: number;
   readonly execEvents: number;
@@ -53,49 +55,65 @@ export interface DiscoveryStats {
   readonly overruns: number;
   /** Pids known (every live one, Go or not, kernel threads included). */
   readonly known: number;
-  /** Processes examined (executable identified), and whole binaries read (each Go binary once). */
+  /** Processes examined (executable identified), and Go binaries read (each once). */
   readonly examined: number;
   readonly binariesRead: number;
 }
 
+/** After a batch of events, wait this long for more before the next one. */
+const COALESCE_MS = 250;
+
 /** Discovers, labels and matches the Go processes of this machine. */
 export class Discovery {
-  private readonly table: ProcessTable;
-  private readonly local: CompiledProgram[];
+  private readonly localCounters = new Int32Array(COUNTERS);
+  /** The passes on this thread: for tests (scan) and where no thread can be started. */
+  private readonly local: ProcessWatch;
+  private thread: DiscoveryThread | undefined;
   private programs: CompiledProgram[] = [];
+  private go: readonly GoProcess[] = [];
   private reported: ProcessDescription[] = [];
   private signature = '';
   private timers: NodeJS.Timeout[] = [];
-  private events: ProcEvents | undefined;
   private state: DiscoveryMode = 'idle';
-  private readonly counts = { fullPasses: 0, quickPasses: 0, execEvents: 0, exitEvents: 0, overruns: 0 };
 
   constructor(private readonly opts: DiscoveryOptions) {
-    this.table = new ProcessTable({ node: opts.node, envAllow: new Set(opts.envAllow) });
-    this.local = opts.localMatch ? compilePrograms([{ name: 'local', match: opts.localMatch }]) : [];
+    this.local = new ProcessWatch(
+      { node: opts.node, envAllow: opts.envAllow, localMatch: opts.localMatch, self: process.pid },
+      this.localCounters,
+    );
   }
 
-  /** Scans now, then keeps the list current until stop(). */
+  /** Starts watching (the first list comes from the thread within a moment) until stop(). */
   start(): void {
     if (this.state !== 'idle') return;
-    this.scan(true);
-    if (this.opts.procEvents === false) {
-      this.poll('kernel process events switched off');
-      return;
-    }
     this.state = 'starting';
-    this.events = ProcEvents.start({
-      ready: () => this.eventsReady(),
-      batch: (b) => this.onEvents(b),
-      failed: (reason) => this.eventsFailed(reason),
-    });
+    const { opts } = this;
+    try {
+      this.thread = DiscoveryThread.start(
+        {
+          watch: { node: opts.node, envAllow: opts.envAllow, localMatch: opts.localMatch, self: process.pid },
+          events: opts.procEvents !== false,
+          rescanMs: opts.rescanMs ?? 60_000,
+          intervalMs: opts.intervalMs ?? 2000,
+          quickMs: opts.quickMs ?? 250,
+          coalesceMs: COALESCE_MS,
+        },
+        {
+          mode: (mode, reason) => this.settled(mode, reason),
+          list: (processes) => this.received(processes),
+          failed: (reason) => this.onThisThread(`the discovery thread stopped (${reason})`),
+        },
+      );
+    } catch (e) {
+      this.onThisThread(`no discovery thread (${e instanceof Error ? e.message : String(e)})`);
+    }
   }
 
   /** Stops watching. */
   stop(): void {
     this.state = 'stopped';
-    this.events?.close();
-    this.events = undefined;
+    this.thread?.close();
+    this.thread = undefined;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
   }
@@ -113,104 +131,66 @@ export class Discovery {
 
   /** The pid and start time behind a reported key, or undefined when it is not (or no longer) reported. */
   lookup(key: string): { pid: number; startTime: number } | undefined {
-    const d = this.reported.find((p) => p.key === key);
-    if (!d) return undefined;
-    const t = this.table.tracked.get(d.pid);
-    return t ? { pid: t.pid, startTime: t.startTime } : undefined;
+    if (!this.reported.some((p) => p.key === key)) return undefined;
+    const g = this.go.find((p) => p.base.key === key);
+    return g ? { pid: g.base.pid, startTime: g.startTime } : undefined;
   }
 
-  /** Whole binaries read so far (each Go binary once). */
+  /** Go binaries read so far (each once). */
   get binariesRead(): number {
-    return this.table.exes.reads;
+    return this.stats().binariesRead;
   }
 
   /** How discovery works now and what it has done. */
   stats(): DiscoveryStats {
+    const c = this.thread?.counters ?? this.localCounters;
+    const at = (i: number): number => Atomics.load(c, i);
     return {
       mode: this.state,
-      ...this.counts,
-      known: this.table.tracked.size,
-      examined: this.table.examined,
-      binariesRead: this.table.exes.reads,
+      thread: this.thread ? 'own' : 'main',
+      fullPasses: at(Counter.FULL_PASSES),
+      quickPasses: at(Counter.QUICK_PASSES),
+      execEvents: at(Counter.EXEC_EVENTS),
+      exitEvents: at(Counter.EXIT_EVENTS),
+      overruns: at(Counter.OVERRUNS),
+      known: at(Counter.KNOWN),
+      examined: at(Counter.EXAMINED),
+      binariesRead: at(Counter.BINARIES_READ),
     };
   }
 
   /**
-   * One pass over /proc: a quick one examines only pids that appeared and forgets those
-   * that went; a full one also re-checks every known pid (pid reuse, exec of another
-   * program) by its start time and executable identity.
+   * One pass over /proc on this thread (quick: new and gone pids; full: every known pid
+   * re-checked); for tests, and the work of discovery where no thread can be started.
    */
   scan(full: boolean): void {
-    let names: string[];
-    try {
-      names = readdirSync('/proc');
-    } catch {
-      return;
-    }
-    if (full) this.counts.fullPasses++;
-    else this.counts.quickPasses++;
-    const { tracked } = this.table;
-    const seen = new Set<number>();
-    let changed = false;
-    for (const name of names) {
-      const c = name.charCodeAt(0);
-      if (c < 48 || c > 57) continue;
-      const pid = Number(name);
-      if (pid === process.pid) continue;
-      seen.add(pid);
-      const known = tracked.get(pid);
-      if (!known) changed = this.table.add(pid) || changed;
-      else if (full) changed = this.table.recheck(pid, known) || changed;
-    }
-    for (const pid of tracked.keys()) {
-      if (!seen.has(pid)) changed = this.table.drop(pid) || changed;
-    }
-    if (changed) this.publish();
+    this.local.scan(full);
+    const list = this.local.changedList();
+    if (list) this.received(list);
   }
 
-  private onEvents(b: ProcEventBatch): void {
-    if (this.state !== 'events') return;
-    this.counts.execEvents += b.execs.length;
-    this.counts.exitEvents += b.exits.length;
-    let changed = false;
-    for (const pid of b.exits) changed = this.table.drop(pid) || changed;
-    for (const pid of b.execs) if (pid !== process.pid) changed = this.table.refresh(pid) || changed;
-    if (changed) this.publish();
-    if (b.overrun) {
-      if (this.counts.overruns++ === 0)
-        this.opts.log?.(
-          'discovery: the kernel dropped process events (socket buffer full); rescanning /proc',
-        );
-      this.scan(true);
-    }
+  private settled(mode: 'events' | 'polling', reason?: string): void {
+    if (this.state === 'stopped') return;
+    this.state = mode;
+    const { opts } = this;
+    if (mode === 'events')
+      opts.log?.(
+        `discovery: kernel process events (proc connector), a full pass over /proc every ${(opts.rescanMs ?? 60_000) / 1000} s`,
+      );
+    else
+      opts.log?.(
+        `discovery: ${reason}; polling /proc every ${opts.quickMs ?? 250} ms, a full pass every ${(opts.intervalMs ?? 2000) / 1000} s`,
+      );
   }
 
-  private eventsReady(): void {
-    if (this.state !== 'starting') return;
-    this.state = 'events';
-    const every = this.opts.rescanMs ?? 60_000;
-    this.opts.log?.(
-      `discovery: kernel process events (proc connector), a full pass over /proc every ${every / 1000} s`,
-    );
-    this.scan(true); // what started between the first pass and the subscription
-    this.every(every, () => this.scan(true));
-  }
-
-  private eventsFailed(reason: string): void {
-    if (this.state !== 'starting' && this.state !== 'events') return;
-    this.events?.close();
-    this.events = undefined;
-    for (const t of this.timers) clearInterval(t);
-    this.timers = [];
-    this.poll(`kernel process events unavailable: ${reason}`);
-    this.scan(true);
-  }
-
-  private poll(why: string): void {
+  private onThisThread(why: string): void {
+    if (this.state === 'stopped') return;
+    this.thread = undefined;
     this.state = 'polling';
     const quick = this.opts.quickMs ?? 250;
     const full = this.opts.intervalMs ?? 2000;
-    this.opts.log?.(`discovery: ${why}; polling /proc every ${quick} ms, a full pass every ${full / 1000} s`);
+    this.opts.log?.(`discovery: ${why}; polling /proc on the main thread every ${quick} ms`);
+    this.scan(true);
     this.every(full, () => this.scan(true));
     this.every(quick, () => this.scan(false));
   }
@@ -221,17 +201,18 @@ export class Discovery {
     this.timers.push(t);
   }
 
+  private received(processes: readonly GoProcess[]): void {
+    this.go = processes;
+    this.publish();
+  }
+
   private publish(): void {
     const out: ProcessDescription[] = [];
-    for (const t of this.table.tracked.values()) {
-      if (!t.base) continue;
-      if (this.local.length > 0 && matchPrograms(t.base.labels, this.local).length === 0) continue;
-      const programs = matchPrograms(t.base.labels, this.programs);
+    for (const { base } of this.go) {
+      const programs = matchPrograms(base.labels, this.programs);
       if (this.programs.length > 0 && programs.length === 0) continue;
-      out.push({ ...t.base, programs });
+      out.push({ ...base, programs });
     }
-    out.sort((a, b) => a.pid - b.pid);
-    // The executable is part of it: a process that exec'd another Go program keeps its key.
     const signature = out
       .map((p) => `${p.key}=${p.executable}@${p.buildId}=${p.programs.join(',')}`)
       .join(';');

@@ -2,7 +2,7 @@
  * The kernel's process events connector (NETLINK_CONNECTOR, group CN_IDX_PROC): a netlink
  * socket on which the kernel multicasts one message per exec, exit, fork, … of every task on
  * the machine. This file holds the wire format (subscribe messages, event decoding) and the
- * socket calls through koffi; `proc-events.ts` runs them on a thread of their own.
+ * socket calls through koffi; `proc-event-reader.ts` reads events with them.
  *
  * Kernel facts this relies on (drivers/connector/cn_proc.c): the listener must be in the
  * initial PID and user namespaces (else its subscription is silently ignored, no answer);

@@ -1,9 +1,9 @@
-/** Child of proc-events.test.ts: starts a ProcEvents reader, prints how it failed, and lets the process end. */
-import { ProcEvents } from '../../src/proc/proc-events.js';
+/** Child of proc-events.test.ts: opens a ProcEventReader and prints why it could not, if it could not. */
+import { ConnectorUnavailable, ProcEventReader, wakeEventFd } from '../../src/proc/proc-event-reader.js';
 
-ProcEvents.start({
-  ready: () => console.log('ready'),
-  batch: () => {},
-  failed: (reason) => console.log(`failed: ${reason}`),
-});
-process.on('exit', () => console.log('exited'));
+try {
+  ProcEventReader.open(wakeEventFd())?.close();
+  console.log('opened');
+} catch (e) {
+  console.log(e instanceof ConnectorUnavailable ? `unavailable: ${e.message}` : `error: ${String(e)}`);
+}
