@@ -10,6 +10,9 @@ import { Worker } from 'node:worker_threads';
 import { wakeEventFd } from '../proc/proc-event-reader.js';
 import { COUNTERS, type GoProcess, type WatchOptions } from './process-watch.js';
 
+/** The discovery thread's name, as `top -H` and /proc/PID/task/TID/comm show it. */
+export const DISCOVERY_THREAD_NAME = 'periscope-disc';
+
 /** workerData of the discovery thread. */
 export interface DiscoveryThreadInit {
   readonly watch: WatchOptions;

@@ -6,9 +6,14 @@
  * clock. Every sleep also ends when the owner writes the wake-up eventfd (stop, or exit).
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { libc } from '../proc/libc.js';
 import { ConnectorError } from '../proc/proc-connector.js';
 import { ConnectorUnavailable, ProcEventReader, sleepOn } from '../proc/proc-event-reader.js';
-import type { DiscoveryThreadInit, DiscoveryThreadMessage } from './discovery-thread.js';
+import {
+  DISCOVERY_THREAD_NAME,
+  type DiscoveryThreadInit,
+  type DiscoveryThreadMessage,
+} from './discovery-thread.js';
 import { ProcessWatch } from './process-watch.js';
 
 const init = workerData as DiscoveryThreadInit;
@@ -79,6 +84,7 @@ function run(): void {
 }
 
 try {
+  libc().setThreadName(DISCOVERY_THREAD_NAME);
   run();
 } catch (e) {
   post({ type: 'failed', reason: e instanceof Error ? e.message : String(e) });
