@@ -1,7 +1,7 @@
 /**
  * The discovery thread seen from the agent's main thread: starts it (discovery.worker.ts),
- * hands it a wake-up eventfd (written to stop it, and at this process's exit: a thread
- * asleep in poll() would hold the exit up), shares its counters, and passes on what it
+ * hands it a wake-up eventfd (written to stop it: nothing else ends a sleep in poll()),
+ * shares its counters, and passes on what it
  * says: how it works (events or polling, and why), the list of Go processes when it
  * changes, and a failure.
  */
@@ -46,7 +46,6 @@ export class DiscoveryThread {
   readonly counters: Int32Array;
   private closed = false;
   private ended = false;
-  private readonly onExit = (): void => this.wake();
 
   private constructor(
     private readonly worker: Worker,
@@ -94,11 +93,9 @@ export class DiscoveryThread {
     worker.on('error', (e) => fail(`the discovery thread failed (${e.message})`));
     worker.on('exit', () => {
       t.ended = true;
-      process.off('exit', t.onExit);
       closeSync(wakeFd);
       fail('the discovery thread ended');
     });
-    process.on('exit', t.onExit);
     return t;
   }
 
