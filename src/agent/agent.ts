@@ -32,8 +32,10 @@ export interface AgentOptions {
    * unless the environment has PERISCOPE_PROC_EVENTS=0); false polls /proc.
    */
   readonly procEvents?: boolean;
-  /** With process events: a full pass over /proc every this many ms, the safety net (default 60000). */
+  /** With process events, the safety net: a full pass over /proc every this many ms (default 600000). */
   readonly rescanMs?: number;
+  /** With process events, the safety net: a listing of /proc (new and gone pids) every this many ms (default 60000). */
+  readonly checkMs?: number;
   /** Agent-local label rules (--match): only processes matching all of them are reported. */
   readonly localMatch?: Readonly<Record<string, string>>;
   readonly minBackoffMs?: number;
@@ -80,6 +82,7 @@ export class Agent {
       intervalMs: opts.intervalMs,
       procEvents: opts.procEvents ?? process.env.PERISCOPE_PROC_EVENTS !== '0',
       rescanMs: opts.rescanMs,
+      checkMs: opts.checkMs,
       localMatch: opts.localMatch,
       onChange: () => this.processesChanged(),
       log: this.log,

@@ -21,9 +21,12 @@ export interface DiscoveryThreadInit {
   /** Use the kernel's process events (else poll from the start). */
   readonly events: boolean;
   readonly rescanMs: number;
+  readonly checkMs: number;
   readonly intervalMs: number;
   readonly quickMs: number;
   readonly coalesceMs: number;
+  /** The connector socket's receive buffer in bytes (default: the reader's). */
+  readonly rcvbuf?: number;
 }
 
 /** Messages from the discovery thread. */

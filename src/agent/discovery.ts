@@ -26,8 +26,22 @@ export interface DiscoveryOptions {
   readonly envAllow: readonly string[];
   /** Learn of new processes from the kernel's process events where it allows (default true); false: poll /proc. */
   readonly procEvents?: boolean;
-  /** With process events: a full pass over /proc every this many ms, the safety net (default 60000). */
+  /**
+   * With process events, the safety net: a full pass over /proc (every pid re-checked) every
+   * this many ms (default 600000; ~20 ms of CPU at 500 processes), and at once when the
+   * kernel reports lost events.
+   */
   readonly rescanMs?: number;
+  /** With process events, the safety net: a listing of /proc (new and gone pids; ~1 ms at 500) every this many ms (default 60000). */
+  readonly checkMs?: number;
+  /**
+   * With process events: after a batch, wait this long for more before the next (default
+   * 1000). A busy machine's churn (thread exits, mostly) then costs one wake-up a second;
+   * the first event after a quiet spell is handled at once.
+   */
+  readonly coalesceMs?: number;
+  /** With process events: the socket's receive buffer in bytes (default 4 MiB; tests make it tiny to cause overruns). */
+  readonly rcvbuf?: number;
   /** Polling: a full pass every this many ms (default 2000). */
   readonly intervalMs?: number;
   /** Polling: look for new and exited pids every this many ms (default 250). */
@@ -61,7 +75,9 @@ export interface DiscoveryStats {
 }
 
 /** After a batch of events, wait this long for more before the next one. */
-const COALESCE_MS = 250;
+const COALESCE_MS = 1000;
+const RESCAN_MS = 600_000;
+const CHECK_MS = 60_000;
 
 /** Discovers, labels and matches the Go processes of this machine. */
 export class Discovery {
@@ -93,10 +109,12 @@ export class Discovery {
         {
           watch: { node: opts.node, envAllow: opts.envAllow, localMatch: opts.localMatch, self: process.pid },
           events: opts.procEvents !== false,
-          rescanMs: opts.rescanMs ?? 60_000,
+          rescanMs: opts.rescanMs ?? RESCAN_MS,
+          checkMs: opts.checkMs ?? CHECK_MS,
           intervalMs: opts.intervalMs ?? 2000,
           quickMs: opts.quickMs ?? 250,
-          coalesceMs: COALESCE_MS,
+          coalesceMs: opts.coalesceMs ?? COALESCE_MS,
+          ...(opts.rcvbuf === undefined ? {} : { rcvbuf: opts.rcvbuf }),
         },
         {
           mode: (mode, reason) => this.settled(mode, reason),
@@ -175,7 +193,7 @@ export class Discovery {
     const { opts } = this;
     if (mode === 'events')
       opts.log?.(
-        `discovery: kernel process events (proc connector), a full pass over /proc every ${(opts.rescanMs ?? 60_000) / 1000} s`,
+        `discovery: kernel process events (proc connector); a listing of /proc every ${(opts.checkMs ?? CHECK_MS) / 1000} s and a full pass every ${(opts.rescanMs ?? RESCAN_MS) / 1000} s, at once when the kernel reports lost events`,
       );
     else
       opts.log?.(

@@ -29,13 +29,20 @@ function onEvents(reader: ProcEventReader): void {
   watch.scan(true); // what started before the subscription
   post({ type: 'mode', mode: 'events' });
   publish();
-  let nextPass = Date.now() + init.rescanMs;
+  // The safety net: a listing of /proc every checkMs (a lost exit, or a new pid whose exec
+  // was lost), every pid re-checked every rescanMs (a lost exec in a known pid). The kernel
+  // reports lost events itself (recv fails with ENOBUFS: the socket's buffer overran), and
+  // apply() then makes a full pass at once.
+  let nextFull = Date.now() + init.rescanMs;
+  let nextCheck = Date.now() + init.checkMs;
   for (;;) {
-    const b = reader.next(nextPass - Date.now());
+    const b = reader.next(Math.min(nextFull, nextCheck) - Date.now());
     if (b === 'stopped') return;
     if (b === undefined) {
-      if (watch.scan(true)) publish();
-      nextPass = Date.now() + init.rescanMs;
+      const full = Date.now() >= nextFull;
+      if (watch.scan(full)) publish();
+      if (full) nextFull = Date.now() + init.rescanMs;
+      nextCheck = Date.now() + init.checkMs;
       continue;
     }
     if (watch.apply(b)) publish();
@@ -64,7 +71,7 @@ function run(): void {
   }
   let reader: ProcEventReader | undefined;
   try {
-    reader = ProcEventReader.open(init.wakeFd);
+    reader = ProcEventReader.open(init.wakeFd, init.rcvbuf);
   } catch (e) {
     if (!(e instanceof ConnectorUnavailable)) throw e;
     onPolling(`kernel process events unavailable: ${e.message}`);

@@ -1,9 +1,10 @@
 /**
  * Discovery through the kernel's process events, with a real agent and real processes: the
- * full pass over /proc is set to ten minutes, so only an event can make these tests pass
+ * passes over /proc are set ten minutes apart, so only an event can make these tests pass
  * (each also checks that no pass ran meanwhile). A process started after the agent, its
  * exit, a shell that exec's a Go program, a Go program that exec's `sleep` or another Go
- * program. Then the fallbacks: events switched off, and a discovery in a user namespace
+ * program; events the kernel dropped (an overrun of a tiny receive buffer), which bring a full
+ * pass at once. Then the fallbacks: events switched off, and a discovery in a user namespace
  * (where the kernel ignores the subscription) that polls and still finds its process.
  */
 import assert from 'node:assert/strict';
@@ -12,6 +13,7 @@ import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
+import { Discovery } from '../../src/agent/discovery.js';
 import type { ProcessDescription } from '../../src/protocol/messages.js';
 import { buildFixture, ROOT } from '../support/go-fixtures.js';
 import { startTarget, type Target } from '../support/target.js';
@@ -21,16 +23,22 @@ import { startAgent, type TestAgent } from './harness.js';
 const TOKEN = 'agent-token';
 const LONG = 600_000;
 
-/** An agent on events whose full passes are ten minutes apart, with its server. */
+/** An agent on events whose passes over /proc (listings and full ones) are ten minutes apart, with its server. */
 async function eventAgent(): Promise<{ server: FakeServer; a: TestAgent; passes: () => number }> {
   const server = await FakeServer.start(TOKEN);
-  const a = startAgent(server.url, TOKEN, { rescanMs: LONG });
-  await a.waitLog(/discovery: kernel process events \(proc connector\), a full pass over \/proc every 600 s/);
+  const a = startAgent(server.url, TOKEN, { rescanMs: LONG, checkMs: LONG });
+  await a.waitLog(
+    /discovery: kernel process events \(proc connector\); a listing of \/proc every 600 s and a full pass every 600 s, at once when the kernel reports lost events/,
+  );
   await server.waitFor('processes');
   const stats = a.agent.discoveryStats();
   assert.equal(stats.mode, 'events');
-  const at = stats.fullPasses;
-  return { server, a, passes: () => a.agent.discoveryStats().fullPasses - at };
+  const count = (): number => {
+    const s = a.agent.discoveryStats();
+    return s.fullPasses + s.quickPasses;
+  };
+  const at = count();
+  return { server, a, passes: () => count() - at };
 }
 
 /** Spawns a process of this test (tagged for the agent) with stdin kept open. */
@@ -157,3 +165,49 @@ test('where the kernel ignores the subscription (a user namespace), discovery po
     stdout,
   );
 });
+
+test('events the kernel dropped are noticed: a full pass runs at once and finds what they told', async () => {
+  const bin = await buildFixture('exprs');
+  const tag = `overrun-${process.pid}`;
+  let found: number | undefined;
+  let target: Target | undefined;
+  // The smallest receive buffer: a burst of processes overruns it; the passes over /proc
+  // are ten minutes apart, so only the overrun can bring a full pass.
+  const d = new Discovery({
+    node: 'overrun',
+    envAllow: ['PERISCOPE_TEST_ID'],
+    localMatch: { 'env.PERISCOPE_TEST_ID': `^${tag}$` },
+    rescanMs: LONG,
+    checkMs: LONG,
+    rcvbuf: 1,
+    onChange: (list) => {
+      if (target && list.some((p) => p.pid === target!.pid)) found = target.pid;
+    },
+  });
+  d.start();
+  try {
+    await waitUntil(() => d.stats().mode !== 'starting');
+    assert.equal(d.stats().mode, 'events');
+    const before = d.stats();
+    target = await startTarget(bin.path, [], { PERISCOPE_TEST_ID: tag });
+    await promisify(execFile)('sh', ['-c', 'for i in $(seq 200); do /bin/true; done']);
+    await waitUntil(() => found !== undefined && d.stats().overruns > before.overruns, 20_000);
+    const after = d.stats();
+    assert.ok(
+      after.fullPasses > before.fullPasses,
+      `${after.fullPasses} full passes, ${before.fullPasses} before`,
+    );
+    assert.equal(after.quickPasses, before.quickPasses);
+  } finally {
+    d.stop();
+    await target?.kill();
+  }
+});
+
+async function waitUntil(ok: () => boolean, ms = 10_000): Promise<void> {
+  const end = performance.now() + ms;
+  while (!ok()) {
+    if (performance.now() > end) throw new Error(`not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -3,7 +3,7 @@
  * processes: an exec and the exit of the process are reported with its pid; a burst of
  * short-lived processes read at once gives one batch in which each process's last event
  * only appears; thread exits are not process exits; a write to the wake-up eventfd ends a
- * wait at once; where the connector cannot be used (a user namespace: the kernel ignores
+ * wait at once; events the kernel dropped are reported as an overrun; where the connector cannot be used (a user namespace: the kernel ignores
  * subscriptions from outside the initial one), opening says why.
  */
 import assert from 'node:assert/strict';
@@ -143,4 +143,19 @@ test('outside the initial user namespace, opening says why', async () => {
     stdout.trim(),
     'unavailable: no answer to the subscription within 2000 ms (the agent must run in the initial PID and user namespaces)',
   );
+});
+
+test('events the kernel dropped (a full receive buffer) are reported as an overrun', () => {
+  // The smallest buffer the kernel allows (a few events), then 100 processes unread.
+  const wake = wakeEventFd();
+  const reader = ProcEventReader.open(wake, 1)!;
+  try {
+    spawnSync('sh', ['-c', 'for i in $(seq 100); do /bin/true; done']);
+    const b = reader.next(5000);
+    assert.ok(b && b !== 'stopped');
+    assert.equal(b.overrun, true, `${b.execs.length} execs and ${b.exits.length} exits read, no overrun`);
+  } finally {
+    reader.close();
+    closeSync(wake);
+  }
 });
