@@ -11,12 +11,14 @@
  *   - the agent's discovery alone in a Node process (both ways), to tell discovery's cost
  *     from the rest of the agent (connection, heartbeats, capture thread),
  *   - the anchor: a bare `node -e 'setInterval(() => {}, 250)'`, the floor of an idle Node
- *     process that wakes four times a second.
+ *     process that wakes four times a second,
+ *   - with --baseline DIR, the agent of another build (a checkout of main, built: DIR/bin/periscope.js)
+ *     beside this one, for a before/after in the same window.
  * CPU time is the sum of every thread's schedstat (ns) over the window, after a warm-up
  * that excludes start-up; printed as % of one core. Also prints what one plain scan of
  * /proc costs here (readdir + every /proc/PID/stat), the work a polling design repeats.
  *
- * Usage: npx tsc -p . && node dist/bench/agent-idle.js [--procs 70,500] [--seconds 30] [--warmup 15] [--go 0]
+ * Usage: npx tsc -p . && node dist/bench/agent-idle.js [--procs 70,500] [--seconds 30] [--warmup 15] [--go 0] [--baseline DIR]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -49,6 +51,7 @@ const GO = Number(arg('go', '0'));
 const WARMUP_MS = Number(arg('warmup', '15')) * 1000;
 
 const TAG_VAR = 'BENCH_AGENT';
+const BASELINE = arg('baseline', '');
 
 /** A measured process: a name, and how to stop it. */
 interface Measured {
@@ -71,8 +74,9 @@ function startAgent(
   tag: string,
   name: string,
   env: Record<string, string>,
+  cli = CLI,
 ) {
-  const args = [CLI, 'agent', '--server', server.url, '--hostname', name, '--id', `${name}-${tag}`];
+  const args = [cli, 'agent', '--server', server.url, '--hostname', name, '--id', `${name}-${tag}`];
   args.push('--env-allow', TAG_VAR, '--match', `env.${TAG_VAR}=^${tag}$`);
   return spawnProc(name, args, { PERISCOPE_TOKEN: token, ...env });
 }
@@ -153,8 +157,8 @@ async function measure(
   const measured: Measured[] = [];
   try {
     const goCount = GO;
-    // Five measured processes join below; each Go fixture runs under an `sh`.
-    const missing = n - machineProcesses() - 5 - goCount * 2;
+    // Five (six) measured processes join below; each Go fixture runs under an `sh`.
+    const missing = n - machineProcesses() - (BASELINE ? 6 : 5) - goCount * 2;
     for (let i = 0; i < missing; i++) {
       sleepers.push(spawn('sleep', ['86400'], { stdio: 'ignore' }));
     }
@@ -166,6 +170,10 @@ async function measure(
       startAgent(server, token, tag, `idle-events-${n}`, {}),
       startAgent(server, token, tag, `idle-polling-${n}`, { PERISCOPE_PROC_EVENTS: '0' }),
     ];
+    if (BASELINE)
+      agents.push(
+        startAgent(server, token, tag, `idle-baseline-${n}`, {}, join(BASELINE, 'bin', 'periscope.js')),
+      );
     const child = join(ROOT, 'dist', 'bench', 'support', 'discovery-child.js');
     const discoveries = [
       spawnProc('discovery-events', [child, 'events'], {}),
@@ -179,6 +187,8 @@ async function measure(
       { name: 'discovery, polling', pid: discoveries[1]!.pid, stop: () => discoveries[1]!.stop() },
       { name: 'anchor: idle node', pid: floor.pid ?? 0, stop: () => stopChild(floor) },
     );
+    if (agents[2])
+      measured.push({ name: 'agent, baseline', pid: agents[2].pid, stop: () => agents[2]!.stop() });
     const reported = Math.ceil(goCount / 2);
     await Promise.all(
       agents.map((a) => a.waitFor(new RegExp(`monitoring ${reported} Go processes`), 60_000)),
