@@ -32,13 +32,13 @@ import {
   sleep,
   startServerProc,
   tempDir,
-} from '../test/fleet/fleet-support.js';
-import { buildFixture, ROOT } from '../test/support/go-fixtures.js';
-import { startTarget, type Target } from '../test/support/target.js';
-import { describeMachine, loadAverage, today } from './support/machine.js';
-import { procCpuNs } from './support/proc.js';
-import { median, ratio } from './support/stats.js';
-import { formatTable } from './support/table.js';
+} from '../support/fleet.js';
+import { buildFixture, ROOT } from '../support/go-fixtures.js';
+import { describeMachine, loadAverage, today } from '../support/machine.js';
+import { procCpuNs } from '../support/proc.js';
+import { median, ratio } from '../support/stats.js';
+import { formatTable } from '../support/table.js';
+import { startTarget, type Target } from '../support/target.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -174,7 +174,7 @@ async function measure(
       agents.push(
         startAgent(server, token, tag, `idle-baseline-${n}`, {}, join(BASELINE, 'bin', 'periscope.js')),
       );
-    const child = join(ROOT, 'dist', 'bench', 'support', 'discovery-child.js');
+    const child = join(ROOT, 'dist', 'support', 'discovery-child.js');
     const discoveries = [
       spawnProc('discovery-events', [child, 'events'], {}),
       spawnProc('discovery-polling', [child, 'polling'], {}),

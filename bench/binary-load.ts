@@ -13,14 +13,14 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { delveVersion } from '../test/support/delve.js';
-import { DELVE, ensureGoTool, GOPLS } from '../test/support/go-tools.js';
-import type { ChildResult } from './support/binary-load-child.js';
-import { type DelveLoadRun, timeDelveLoad } from './support/delve.js';
-import { describeMachine, loadAverage, today } from './support/machine.js';
-import { timeNodeScript } from './support/proc.js';
-import { ratio, type Summary, summarize } from './support/stats.js';
-import { formatTable, mib, ms } from './support/table.js';
+import type { ChildResult } from '../support/binary-load-child.js';
+import { delveVersion } from '../support/delve.js';
+import { type DelveLoadRun, timeDelveLoad } from '../support/delve-anchor.js';
+import { DELVE, ensureGoTool, GOPLS } from '../support/go-tools.js';
+import { describeMachine, loadAverage, today } from '../support/machine.js';
+import { timeNodeScript } from '../support/proc.js';
+import { ratio, type Summary, summarize } from '../support/stats.js';
+import { formatTable, mib, ms } from '../support/table.js';
 
 const FUNCTION = 'main.main';
 const TYPE = 'runtime.g';
@@ -65,7 +65,7 @@ interface PeriscopeRun extends ChildResult {
 }
 
 async function timePeriscopeLoad(binary: string, facade: string | undefined): Promise<PeriscopeRun> {
-  const child = join(import.meta.dirname, 'support', 'binary-load-child.js');
+  const child = join(import.meta.dirname, '..', 'support', 'binary-load-child.js');
   const r = await timeNodeScript(child, [binary, FUNCTION, TYPE, ...(facade ? [facade] : [])]);
   return { ...(r.json as ChildResult), readyMs: r.readyMs ?? r.wallMs };
 }

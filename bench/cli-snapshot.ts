@@ -18,10 +18,10 @@ import type { ProcessSnapshot } from '../src/snapshot/snapshot-types.js';
 import { snapshotProcess } from '../src/snapshot/take-snapshot.js';
 import { effectiveSpec } from '../src/spec/effective-spec.js';
 import { EMPTY_SPEC } from '../src/spec/spec-types.js';
-import { describeMachine, loadAverage, today } from './support/machine.js';
-import { startPauseTarget } from './support/pause-target.js';
-import { median, ratio } from './support/stats.js';
-import { formatTable } from './support/table.js';
+import { describeMachine, loadAverage, today } from '../support/machine.js';
+import { startPauseTarget } from '../support/pause-target.js';
+import { median, ratio } from '../support/stats.js';
+import { formatTable } from '../support/table.js';
 
 const run = promisify(execFile);
 const arg = (name: string): string | undefined => {

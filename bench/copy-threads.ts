@@ -15,10 +15,10 @@ import { readMaps } from '../src/proc/maps.js';
 import { pauseProcess } from '../src/proc/pause.js';
 import { VmReader } from '../src/proc/vm-reader.js';
 import { prepareProcess } from '../src/snapshot/take-snapshot.js';
-import { describeMachine, loadAverage } from './support/machine.js';
-import { startPauseTarget } from './support/pause-target.js';
-import { median, ratio } from './support/stats.js';
-import { formatTable } from './support/table.js';
+import { describeMachine, loadAverage } from '../support/machine.js';
+import { startPauseTarget } from '../support/pause-target.js';
+import { median, ratio } from '../support/stats.js';
+import { formatTable } from '../support/table.js';
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(name);

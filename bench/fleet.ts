@@ -14,12 +14,13 @@
  * Usage: npx tsc -p . && node dist/bench/fleet.js [--procs 50] [--agents 5] [--reps 5]
  */
 import { rmSync } from 'node:fs';
-import { ApiClient } from '../src/cli/client.js';
+import { ApiClient } from '../src/cli/api-client.js';
 import type { ProcessSnapshot } from '../src/snapshot/snapshot-types.js';
 import { snapshotProcess } from '../src/snapshot/take-snapshot.js';
 import { effectiveSpec } from '../src/spec/effective-spec.js';
 import { EMPTY_SPEC } from '../src/spec/spec-types.js';
 import { DuckDBStore } from '../src/store/duckdb-store.js';
+import { type Distribution, distribution, formatDistribution } from '../support/distribution.js';
 import {
   createToken,
   fleetTag,
@@ -30,13 +31,12 @@ import {
   startTagged,
   tempDir,
   waitForFleet,
-} from '../test/fleet/fleet-support.js';
-import { buildFixture } from '../test/support/go-fixtures.js';
-import type { Target } from '../test/support/target.js';
-import { type Distribution, distribution, formatDistribution } from './support/distribution.js';
-import { describeMachine, loadAverage, today } from './support/machine.js';
-import { median, ratio } from './support/stats.js';
-import { formatTable } from './support/table.js';
+} from '../support/fleet.js';
+import { buildFixture } from '../support/go-fixtures.js';
+import { describeMachine, loadAverage, today } from '../support/machine.js';
+import { median, ratio } from '../support/stats.js';
+import { formatTable } from '../support/table.js';
+import type { Target } from '../support/target.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -167,7 +167,7 @@ async function main(): Promise<void> {
       `${PROCS} processes started and reported by ${AGENTS} agents in ${fmtMs(performance.now() - t0)}`,
     );
     const pids = targets.map((t) => t.pid);
-    const client = new ApiClient(server.url, userToken);
+    const client = new ApiClient({ server: server.url, token: userToken });
 
     const fleet: Round[] = [];
     for (let rep = 0; rep <= REPS; rep++) {

@@ -11,11 +11,11 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBStore } from '../src/store/duckdb-store.js';
-import { describeMachine, loadAverage } from './support/machine.js';
-import { type SqliteDatabase, sqliteIngest, sqliteOpen } from './support/sqlite-anchor.js';
-import { ratio, summarize } from './support/stats.js';
-import { SYNTHETIC_SPEC, syntheticSnapshot } from './support/synthetic-snapshot.js';
-import { formatTable, ms } from './support/table.js';
+import { describeMachine, loadAverage } from '../support/machine.js';
+import { type SqliteDatabase, sqliteIngest, sqliteOpen } from '../support/sqlite-anchor.js';
+import { ratio, summarize } from '../support/stats.js';
+import { SYNTHETIC_SPEC, syntheticSnapshot } from '../support/synthetic-snapshot.js';
+import { formatTable, ms } from '../support/table.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);

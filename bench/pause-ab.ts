@@ -20,10 +20,10 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { pauseAndCopy } from '../src/snapshot/paused-capture.js';
 import { finishSnapshot, prepareProcess } from '../src/snapshot/take-snapshot.js';
-import { describeMachine, loadAverage, today } from './support/machine.js';
-import { type PauseTarget, startPauseTarget } from './support/pause-target.js';
-import { median, ratio } from './support/stats.js';
-import { formatTable } from './support/table.js';
+import { describeMachine, loadAverage, today } from '../support/machine.js';
+import { type PauseTarget, startPauseTarget } from '../support/pause-target.js';
+import { median, ratio } from '../support/stats.js';
+import { formatTable } from '../support/table.js';
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(name);
@@ -100,7 +100,7 @@ async function fifoExperiment(): Promise<void> {
   }
 }
 
-const FIRST_SNAPSHOT = new URL('./support/first-snapshot.js', import.meta.url).pathname;
+const FIRST_SNAPSHOT = new URL('../support/first-snapshot.js', import.meta.url).pathname;
 
 /** The pause (ms) of the first snapshot taken by a fresh Node process. */
 async function firstSnapshot(pid: number, warmUp: boolean): Promise<number> {

@@ -9,10 +9,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { pauseProcess } from '../src/proc/pause.js';
 import { listThreads } from '../src/proc/threads.js';
-import { buildFixture } from '../test/support/go-fixtures.js';
-import { describeMachine, loadAverage } from './support/machine.js';
-import { ratio, summarize } from './support/stats.js';
-import { formatTable } from './support/table.js';
+import { buildFixture } from '../support/go-fixtures.js';
+import { describeMachine, loadAverage } from '../support/machine.js';
+import { ratio, summarize } from '../support/stats.js';
+import { formatTable } from '../support/table.js';
 
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 200;

@@ -22,10 +22,10 @@ import { VmReader } from '../src/proc/vm-reader.js';
 import { captureProcess, prepareProcess } from '../src/snapshot/take-snapshot.js';
 import { effectiveSpec } from '../src/spec/effective-spec.js';
 import { EMPTY_SPEC } from '../src/spec/spec-types.js';
-import { describeMachine, loadAverage, today } from './support/machine.js';
-import { type Gap, type PauseTarget, startPauseTarget } from './support/pause-target.js';
-import { median, ratio } from './support/stats.js';
-import { formatTable } from './support/table.js';
+import { describeMachine, loadAverage, today } from '../support/machine.js';
+import { type Gap, type PauseTarget, startPauseTarget } from '../support/pause-target.js';
+import { median, ratio } from '../support/stats.js';
+import { formatTable } from '../support/table.js';
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(name);

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname as machineHostname } from 'node:os';
 import { describeError } from '../common/errors.js';
+import { PERISCOPE_VERSION } from '../common/version.js';
 import type { ProcessDescription, ServerMessage, WelcomeMessage } from '../protocol/messages.js';
 import { parseSpec } from '../spec/spec-parse.js';
 import { deriveAgentId, readMachineIdentity } from './agent-id.js';
@@ -14,7 +15,7 @@ import { Discovery, type DiscoveryStats } from './discovery.js';
 import { Executor, type ExecutorOptions } from './executor.js';
 
 /** The agent's version, sent in hello. */
-export const AGENT_VERSION = '0.1.0';
+export const AGENT_VERSION = PERISCOPE_VERSION;
 
 /** Everything an agent is configured with. */
 export interface AgentOptions {

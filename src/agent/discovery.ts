@@ -99,10 +99,16 @@ export class Discovery {
     );
   }
 
-  /** Starts watching (the first list comes from the thread within a moment) until stop(). */
+  /**
+   * Lists the processes now, on this thread, then watches from the discovery thread until
+   * stop(). The first list is there when start() returns: the agent's first report to the
+   * server, and the requests that follow it, must not wait for the thread to start and
+   * subscribe (tens of ms to 2 s); the thread's own first list replaces it.
+   */
   start(): void {
     if (this.state !== 'idle') return;
     this.state = 'starting';
+    this.scan(true);
     const { opts } = this;
     try {
       this.thread = DiscoveryThread.start(

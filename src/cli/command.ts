@@ -1,24 +1,93 @@
-import { type ParseArgsConfig, parseArgs } from 'node:util';
+/**
+ * What a CLI command is: its usage text, its options, how its flags become typed options (once,
+ * before anything runs), and what it runs. Usage errors carry the command's usage line.
+ */
 import { PeriscopeError } from '../common/errors.js';
+import { type OptionSpec, type OptionValues, parseArgv } from './argv.js';
 
-/** The options table of a command, in node:util parseArgs form, with help text per option. */
-export type OptionSpec = NonNullable<ParseArgsConfig['options']>[string] & { help: string; value?: string };
+export type { OptionSpec, OptionValues };
 
-/** One CLI subcommand: its usage text and the function that runs it. */
+/** Exit codes of `periscope` (docs/api.md lists them). */
+export const EXIT = {
+  ok: 0,
+  /** Something failed; the message on stderr says what and what to do. */
+  error: 1,
+  /** The command line is wrong. */
+  usage: 2,
+  /** `periscope snapshot`: some processes were captured, some were not. */
+  someCaptured: 3,
+  /** `periscope snapshot`: no process was captured. */
+  noneCaptured: 4,
+  /** Standard output was closed early (e.g. piped into `head`), as for tools killed by SIGPIPE. */
+  outputClosed: 141,
+} as const;
+
+/** A wrong command line: the message, then the command's usage line and where its help is. */
+export class UsageError extends PeriscopeError {
+  constructor(
+    message: string,
+    /** `Usage: periscope CMD ARGS [options]; run \`periscope CMD --help\` for the options`. */
+    readonly usageLine: string,
+  ) {
+    super('bad-usage', message);
+    this.name = 'UsageError';
+  }
+}
+
+/** An error that ends the command with a given exit code; `error` is reported like any error. */
+export class ExitError extends Error {
+  constructor(
+    readonly exitCode: number,
+    readonly error: unknown,
+  ) {
+    super(error instanceof Error ? error.message : String(error));
+    this.name = 'ExitError';
+  }
+}
+
+/** How many positional arguments a command takes, and what to say when one is missing. */
+export interface Positionals {
+  readonly min: number;
+  readonly max: number;
+  /** The message when fewer than `min` are given (default: "missing ARGS"). */
+  readonly missing?: string;
+  /** The message when more than `max` are given (default names the first one too many). */
+  readonly extra?: string;
+}
+
+/** A command as written: metadata, typed options parsed from flags, and the run. */
+export interface CommandSpec<O> {
+  readonly name: string;
+  readonly summary: string;
+  /** Positional arguments and required options in the usage line, e.g. 'BINARY'. */
+  readonly args: string;
+  readonly options: Readonly<Record<string, OptionSpec>>;
+  /** Longer description and examples, shown by --help. */
+  readonly details?: string;
+  /** Default: none. */
+  readonly positionals?: Positionals;
+  /** Turns flags and arguments into the command's typed options; a bad-usage error here is a usage error. */
+  parse(values: OptionValues, positionals: readonly string[]): O;
+  /** Runs the command; resolves to its exit code (default 0). */
+  run(opts: O): Promise<number | undefined> | Promise<void>;
+}
+
+/** A command ready to run. */
 export interface Command {
   readonly name: string;
   readonly summary: string;
-  /** Positional arguments, e.g. 'BINARY'. */
-  readonly args: string;
-  readonly options: Record<string, OptionSpec>;
-  /** Longer description and examples, shown by --help. */
-  readonly details?: string;
-  run(positionals: string[], values: Record<string, string | boolean | undefined>): Promise<void>;
+  /** Runs the command on the arguments after its name; resolves to the exit code. */
+  execute(argv: readonly string[]): Promise<number>;
+}
+
+/** `Usage: periscope CMD ARGS [options]`. */
+export function usageLine(cmd: Pick<CommandSpec<unknown>, 'name' | 'args'>): string {
+  return `Usage: periscope ${cmd.name}${cmd.args ? ` ${cmd.args}` : ''} [options]`;
 }
 
 /** Renders `periscope CMD --help`. */
-export function usage(cmd: Command): string {
-  const lines = [`Usage: periscope ${cmd.name} ${cmd.args} [options]`, '', cmd.summary, ''];
+export function usage(cmd: CommandSpec<unknown>): string {
+  const lines = [usageLine(cmd), '', cmd.summary, ''];
   if (cmd.details) lines.push(cmd.details, '');
   lines.push('Options:');
   const opts = { ...cmd.options, help: { type: 'boolean', help: 'show this help' } as OptionSpec };
@@ -29,19 +98,49 @@ export function usage(cmd: Command): string {
   return lines.join('\n');
 }
 
-/** Parses argv for a command; unknown options become a usage error that names them. */
-export function parseCommandArgs(cmd: Command, argv: string[]) {
-  const options: NonNullable<ParseArgsConfig['options']> = { help: { type: 'boolean', short: 'h' } };
-  for (const [name, o] of Object.entries(cmd.options)) {
-    const { help: _h, value: _v, ...rest } = o;
-    options[name] = rest;
-  }
-  try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-  } catch (e) {
+function checkPositionals(cmd: CommandSpec<unknown>, positionals: readonly string[]): void {
+  const { min, max, missing, extra } = cmd.positionals ?? { min: 0, max: 0 };
+  if (positionals.length > max)
     throw new PeriscopeError(
       'bad-usage',
-      `${(e as Error).message.split('\n')[0]}; see \`periscope ${cmd.name} --help\``,
+      extra ??
+        (max === 0
+          ? `unexpected argument "${positionals[max]}"`
+          : `too many arguments: "${positionals[max]}"`),
     );
+  if (positionals.length < min) throw new PeriscopeError('bad-usage', missing ?? `missing ${cmd.args}`);
+}
+
+/** Runs `fn`; a bad-usage PeriscopeError from it becomes a UsageError with the command's usage line. */
+function asUsage<T>(cmd: CommandSpec<unknown>, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof PeriscopeError && e.kind === 'bad-usage' && !(e instanceof UsageError))
+      throw new UsageError(
+        e.message,
+        `${usageLine(cmd)}; \`periscope ${cmd.name} --help\` explains the options`,
+      );
+    throw e;
   }
+}
+
+/** Makes a runnable command: argv parsed once into typed options, then run. */
+export function defineCommand<O>(spec: CommandSpec<O>): Command {
+  return {
+    name: spec.name,
+    summary: spec.summary,
+    async execute(argv) {
+      const { values, positionals } = asUsage(spec, () => parseArgv(spec.options, argv));
+      if (values.help === true) {
+        process.stdout.write(`${usage(spec)}\n`);
+        return EXIT.ok;
+      }
+      const opts = asUsage(spec, () => {
+        checkPositionals(spec, positionals);
+        return spec.parse(values, positionals);
+      });
+      return (await spec.run(opts)) ?? EXIT.ok;
+    },
+  };
 }

@@ -1,6 +1,7 @@
-/** Entry point of the `periscope` CLI: dispatches to a subcommand and turns errors into one line. */
+/** Entry point of the `periscope` CLI: dispatches to a subcommand and turns errors into one line and an exit code. */
 import { describeError, PeriscopeError } from '../common/errors.js';
-import { type Command, parseCommandArgs, usage } from './command.js';
+import { PERISCOPE_VERSION } from '../common/version.js';
+import { type Command, EXIT, ExitError, UsageError } from './command.js';
 import { agentCommand } from './commands/agent.js';
 import { agentsCommand } from './commands/agents.js';
 import { exportCommand } from './commands/export.js';
@@ -13,8 +14,9 @@ import { serverCommand } from './commands/server.js';
 import { snapshotCommand } from './commands/snapshot.js';
 import { specCommand } from './commands/spec.js';
 import { tokenCommand } from './commands/token.js';
+import { exitQuietlyWhenOutputCloses } from './output.js';
 
-const commands: Command[] = [
+const commands: readonly Command[] = [
   inspectCommand,
   snapshotCommand,
   queryCommand,
@@ -42,38 +44,41 @@ function topUsage(): string {
   return lines.join('\n');
 }
 
-async function main(argv: string[]): Promise<number> {
+async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    console.log(topUsage());
-    return 0;
+    process.stdout.write(`${topUsage()}\n`);
+    return EXIT.ok;
   }
   if (name === '--version') {
-    console.log('periscope 0.1.0');
-    return 0;
+    process.stdout.write(`periscope ${PERISCOPE_VERSION}\n`);
+    return EXIT.ok;
   }
   const cmd = commands.find((c) => c.name === name);
   if (!cmd)
     throw new PeriscopeError('bad-usage', `unknown command "${name}"; run \`periscope --help\` for the list`);
-  const { values, positionals } = parseCommandArgs(cmd, rest);
-  if (values.help) {
-    console.log(usage(cmd));
-    return 0;
-  }
-  await cmd.run(positionals, values as Record<string, string | boolean | undefined>);
-  return 0;
+  return cmd.execute(rest);
 }
 
+/** Prints an error as one line (a usage error also gets its usage line) and returns the exit code. */
+function report(err: unknown): number {
+  const shown = err instanceof ExitError ? err.error : err;
+  const internal = !(shown instanceof PeriscopeError);
+  process.stderr.write(
+    `periscope: ${describeError(shown)}${internal ? ' (internal error; set PERISCOPE_DEBUG=1 for details)' : ''}\n`,
+  );
+  if (shown instanceof UsageError) process.stderr.write(`${shown.usageLine}\n`);
+  if (process.env.PERISCOPE_DEBUG && shown instanceof Error) process.stderr.write(`${shown.stack}\n`);
+  if (err instanceof ExitError) return err.exitCode;
+  return shown instanceof PeriscopeError && shown.kind === 'bad-usage' ? EXIT.usage : EXIT.error;
+}
+
+exitQuietlyWhenOutputCloses();
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
   (err: unknown) => {
-    const internal = !(err instanceof PeriscopeError);
-    console.error(
-      `periscope: ${describeError(err)}${internal ? ' (internal error; set PERISCOPE_DEBUG=1 for details)' : ''}`,
-    );
-    if (process.env.PERISCOPE_DEBUG && err instanceof Error) console.error(err.stack);
-    process.exitCode = err instanceof PeriscopeError && err.kind === 'bad-usage' ? 2 : 1;
+    process.exitCode = report(err);
   },
 );

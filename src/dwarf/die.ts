@@ -1,6 +1,6 @@
 import { ByteReader } from '../common/bytes.js';
 import { FormatError } from '../common/errors.js';
-import { type Abbrev, skipAttributes } from './abbrev.js';
+import { type Abbrev, attrIndex, skipAttributes } from './abbrev.js';
 import { type AttrValue, readFormValue, skipVariableForm } from './forms.js';
 import type { InfoOffset } from './sections.js';
 import type { Unit } from './units.js';
@@ -42,13 +42,6 @@ export class Die {
     return this.abbrev.hasChildren;
   }
 
-  /** Index of attribute `at` in this DIE's abbreviation, or -1. */
-  private index(at: number): number {
-    const attrs = this.abbrev.attrs;
-    for (let i = 0; i < attrs.length; i++) if (attrs[i] === at) return i;
-    return -1;
-  }
-
   /** Position in .debug_info of the i-th attribute value. */
   private position(i: number): number {
     const fixed = this.abbrev.fixedOffsets[i]!;
@@ -65,18 +58,18 @@ export class Die {
 
   /** Whether the DIE has attribute `at`. */
   has(at: number): boolean {
-    return this.index(at) >= 0;
+    return attrIndex(this.abbrev, at) >= 0;
   }
 
   /** The form of attribute `at`, or undefined. */
   form(at: number): number | undefined {
-    const i = this.index(at);
+    const i = attrIndex(this.abbrev, at);
     return i < 0 ? undefined : this.abbrev.forms[i];
   }
 
   /** The decoded value of attribute `at` (see readFormValue), or undefined. */
   value(at: number): AttrValue | undefined {
-    const i = this.index(at);
+    const i = attrIndex(this.abbrev, at);
     if (i < 0) return undefined;
     return this.readAt(i);
   }

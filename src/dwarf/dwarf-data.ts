@@ -1,3 +1,4 @@
+import type { LinkAddress } from '../common/address.js';
 import { FormatError, PeriscopeError } from '../common/errors.js';
 import type { AbbrevTable } from './abbrev.js';
 import { TAG } from './constants.js';
@@ -125,7 +126,7 @@ export class DwarfData {
   }
 
   /** The concrete function whose code contains `pc`. */
-  functionAt(pc: number): FunctionInfo | undefined {
+  functionAt(pc: LinkAddress): FunctionInfo | undefined {
     const { pcLow, pcHigh, pcDie } = this.index();
     let lo = 0;
     let hi = pcLow.length - 1;

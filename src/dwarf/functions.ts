@@ -1,4 +1,4 @@
-import { type Address, addr } from '../common/address.js';
+import { type LinkAddress, linkAddr } from '../common/address.js';
 import { AT, FORM, TAG } from './constants.js';
 import type { Die } from './die.js';
 import { childrenOf } from './die-reader.js';
@@ -45,9 +45,9 @@ export interface InlinedCall {
 export interface FunctionInfo {
   readonly offset: InfoOffset;
   readonly name: string;
-  readonly lowPc: Address;
-  readonly highPc: Address;
-  readonly entryPc: Address;
+  readonly lowPc: LinkAddress;
+  readonly highPc: LinkAddress;
+  readonly entryPc: LinkAddress;
   readonly ranges: readonly PcRange[];
   /** File index into the unit's line program file table (see unitOffset / stmtList). */
   readonly declFile: number | undefined;
@@ -86,9 +86,9 @@ export class FunctionReader {
     return {
       offset: die.offset,
       name: this.inherited(die, (d) => d.str(AT.name)) ?? '',
-      lowPc: addr(low),
-      highPc: addr(high),
-      entryPc: addr(die.num(AT.entry_pc) ?? low),
+      lowPc: linkAddr(low),
+      highPc: linkAddr(high),
+      entryPc: linkAddr(die.num(AT.entry_pc) ?? low),
       ranges,
       declFile: this.inherited(die, (d) => d.num(AT.decl_file)),
       declLine: this.inherited(die, (d) => d.num(AT.decl_line)),
@@ -110,10 +110,10 @@ export class FunctionReader {
     if (low === undefined) return [];
     const hf = die.form(AT.high_pc);
     const hv = die.num(AT.high_pc);
-    if (hv === undefined) return [{ low: addr(low), high: addr(low + 1) }];
+    if (hv === undefined) return [{ low: linkAddr(low), high: linkAddr(low + 1) }];
     const isAddress = hf === FORM.addr || (hf! >= FORM.addrx1 && hf! <= FORM.addrx4) || hf === FORM.addrx;
     const high = isAddress ? hv : low + hv;
-    return high > low ? [{ low: addr(low), high: addr(high) }] : [];
+    return high > low ? [{ low: linkAddr(low), high: linkAddr(high) }] : [];
   }
 
   /** An attribute of a DIE or, when absent, of its abstract origin / specification chain. */

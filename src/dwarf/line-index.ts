@@ -3,7 +3,7 @@
  * unit_length chain (no .debug_info needed). Headers are parsed and sequences' address
  * ranges scanned up front; a program's rows are decoded only when a PC in it is asked for.
  */
-import { type Address, hex } from '../common/address.js';
+import { hex, type LinkAddress } from '../common/address.js';
 import { FormatError } from '../common/errors.js';
 import { type LineHeader, type LineStrings, parseLineHeader } from './line-header.js';
 import { runLineProgram } from './line-program.js';
@@ -91,7 +91,7 @@ export class LineIndex {
   }
 
   /** The program whose sequence covers pc, if any. */
-  programFor(pc: Address | number): LineHeader | undefined {
+  programFor(pc: LinkAddress): LineHeader | undefined {
     const lo = this.seqLo;
     let a = 0;
     let b = lo.length;
@@ -108,14 +108,14 @@ export class LineIndex {
   }
 
   /** The line-table row in effect at pc, binary-wide; undefined if no sequence covers pc. */
-  lineForPC(pc: Address | number): LineRow | undefined {
+  lineForPC(pc: LinkAddress): LineRow | undefined {
     const h = this.programFor(pc);
     return h ? this.tableOf(h).lineForPC(pc) : undefined;
   }
 
   /** Statement addresses of file:line over all programs (file may be a path suffix). */
-  pcsForLine(file: string, line: number): Address[] {
-    const out: Address[] = [];
+  pcsForLine(file: string, line: number): LinkAddress[] {
+    const out: LinkAddress[] = [];
     for (const h of this.headers) {
       if (!h.files.some((f) => f.path === file || f.path.endsWith(`/${file}`))) continue;
       out.push(...this.tableOf(h).pcsForLine(file, line));
@@ -124,7 +124,7 @@ export class LineIndex {
   }
 
   /** Describes an address for error messages: "0x4a0340 (main.go:24)" or just the hex. */
-  describe(pc: Address): string {
+  describe(pc: LinkAddress): string {
     const row = this.lineForPC(pc);
     return row ? `${hex(pc)} (${row.file}:${row.line})` : hex(pc);
   }

@@ -2,7 +2,7 @@
  * One decoded line-number program: its rows, PC -> file:line lookups and the statement
  * addresses of a source line.
  */
-import { type Address, addr } from '../common/address.js';
+import { type LinkAddress, linkAddr } from '../common/address.js';
 import { FormatError } from '../common/errors.js';
 import { type LineFile, type LineHeader, type LineStrings, parseLineHeader } from './line-header.js';
 import {
@@ -18,7 +18,7 @@ import type { LineOffset } from './sections.js';
 
 /** One row of a line table, with its file resolved to a full path. */
 export interface LineRow {
-  readonly address: Address;
+  readonly address: LinkAddress;
   readonly file: string;
   readonly line: number;
   readonly column: number;
@@ -85,7 +85,7 @@ export class LineTable {
     const d = this.d;
     const f = d.flags[i]!;
     return {
-      address: addr(d.addresses[i]!),
+      address: linkAddr(d.addresses[i]!),
       file: this.filePath(d.files[i]!),
       line: d.lines[i]!,
       column: d.columns[i]!,
@@ -105,7 +105,7 @@ export class LineTable {
   }
 
   /** The sequence covering pc, if any. */
-  sequenceFor(pc: number): LineSequence | undefined {
+  sequenceFor(pc: LinkAddress): LineSequence | undefined {
     const seqs = this.byAddress;
     let lo = 0;
     let hi = seqs.length;
@@ -119,13 +119,13 @@ export class LineTable {
   }
 
   /** The row in effect at pc (the last row at or below it in its sequence), if pc is covered. */
-  lineForPC(pc: Address | number): LineRow | undefined {
+  lineForPC(pc: LinkAddress): LineRow | undefined {
     const s = this.sequenceFor(pc);
     return s ? this.row(this.rowIndexIn(s, pc)) : undefined;
   }
 
   /** Index of the last row of sequence s whose address is <= pc (pc must lie in s). */
-  rowIndexIn(s: LineSequence, pc: number): number {
+  rowIndexIn(s: LineSequence, pc: LinkAddress): number {
     const a = this.d.addresses;
     let lo = s.firstRow;
     let hi = s.endRow;
@@ -147,7 +147,7 @@ export class LineTable {
   }
 
   /** Statement addresses (is_stmt rows) of file:line, sorted and unique; file may be a path suffix. */
-  pcsForLine(file: string, line: number): Address[] {
+  pcsForLine(file: string, line: number): LinkAddress[] {
     const files = this.fileMatches(file);
     if (files.size === 0) return [];
     const d = this.d;
@@ -157,6 +157,6 @@ export class LineTable {
         if (files.has(d.files[i]!)) out.add(d.addresses[i]!);
       }
     }
-    return [...out].sort((a, b) => a - b).map(addr);
+    return [...out].sort((a, b) => a - b).map(linkAddr);
   }
 }

@@ -1,4 +1,4 @@
-import { type Address, addr } from '../common/address.js';
+import { type LinkAddress, linkAddr } from '../common/address.js';
 import { ByteReader } from '../common/bytes.js';
 import { FORM, LLE } from './constants.js';
 import { listOffsetFromIndex, walkLegacyList, walkList5 } from './list-reader.js';
@@ -7,8 +7,8 @@ import type { Unit } from './units.js';
 
 /** One entry of a location list: where the value lives (a DW_OP expression) while PC is in [low, high). */
 export interface LocationListEntry {
-  readonly low: Address;
-  readonly high: Address;
+  readonly low: LinkAddress;
+  readonly high: LinkAddress;
   readonly expr: Uint8Array;
   /** A DW_LLE_default_location entry: applies wherever no other entry does (low = high = 0). */
   readonly isDefault?: boolean;
@@ -36,7 +36,7 @@ function readDebugLoc(data: Uint8Array, unit: Unit, offset: number): LocationLis
   const r = new ByteReader(data, '.debug_loc').seek(offset);
   const out: LocationListEntry[] = [];
   walkLegacyList(r, unit, (low, high) =>
-    out.push({ low: addr(low), high: addr(high), expr: r.take(r.u16()) }),
+    out.push({ low: linkAddr(low), high: linkAddr(high), expr: r.take(r.u16()) }),
   );
   return out;
 }
@@ -49,8 +49,8 @@ function readLoclist(r: ByteReader, unit: Unit, offset: number): LocationListEnt
     unit,
     LLE,
     'location list',
-    (low, high) => out.push({ low: addr(low), high: addr(high), expr: r.take(r.uleb()) }),
-    () => out.push({ low: addr(0), high: addr(0), expr: r.take(r.uleb()), isDefault: true }),
+    (low, high) => out.push({ low: linkAddr(low), high: linkAddr(high), expr: r.take(r.uleb()) }),
+    () => out.push({ low: linkAddr(0), high: linkAddr(0), expr: r.take(r.uleb()), isDefault: true }),
   );
   return out;
 }

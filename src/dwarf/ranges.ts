@@ -1,4 +1,4 @@
-import { type Address, addr } from '../common/address.js';
+import { type LinkAddress, linkAddr } from '../common/address.js';
 import { ByteReader } from '../common/bytes.js';
 import { FORM, RLE } from './constants.js';
 import { listOffsetFromIndex, walkLegacyList, walkList5 } from './list-reader.js';
@@ -7,8 +7,8 @@ import type { Unit } from './units.js';
 
 /** A half-open range of PCs [low, high). */
 export interface PcRange {
-  readonly low: Address;
-  readonly high: Address;
+  readonly low: LinkAddress;
+  readonly high: LinkAddress;
 }
 
 /**
@@ -28,7 +28,7 @@ function readDebugRanges(data: Uint8Array, unit: Unit, offset: number): PcRange[
   const r = new ByteReader(data, '.debug_ranges').seek(offset);
   const out: PcRange[] = [];
   walkLegacyList(r, unit, (low, high) => {
-    if (high > low) out.push({ low: addr(low), high: addr(high) });
+    if (high > low) out.push({ low: linkAddr(low), high: linkAddr(high) });
   });
   return out;
 }
@@ -37,7 +37,7 @@ function readRnglist(r: ByteReader, unit: Unit, offset: number): PcRange[] {
   r.seek(offset);
   const out: PcRange[] = [];
   walkList5(r, unit, RLE, 'range list', (low, high) => {
-    if (high > low) out.push({ low: addr(low), high: addr(high) });
+    if (high > low) out.push({ low: linkAddr(low), high: linkAddr(high) });
   });
   return out;
 }

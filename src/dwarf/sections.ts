@@ -5,10 +5,6 @@ import type { ElfFile } from '../elf/elf-file.js';
 export type InfoOffset = Brand<number, 'InfoOffset'>;
 export type AbbrevOffset = Brand<number, 'AbbrevOffset'>;
 export type LineOffset = Brand<number, 'LineOffset'>;
-export type StrOffset = Brand<number, 'StrOffset'>;
-export type LocOffset = Brand<number, 'LocOffset'>;
-export type RangesOffset = Brand<number, 'RangesOffset'>;
-export type FrameOffset = Brand<number, 'FrameOffset'>;
 
 /** The raw (decompressed) DWARF sections of one binary; a missing section is an empty array. */
 export interface DwarfSections {
@@ -23,7 +19,6 @@ export interface DwarfSections {
   readonly loclists: Uint8Array;
   readonly ranges: Uint8Array;
   readonly rnglists: Uint8Array;
-  readonly frame: Uint8Array;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -47,7 +42,6 @@ export function dwarfSectionsOf(elf: ElfFile): DwarfSections | undefined {
     loclists: get('.debug_loclists'),
     ranges: get('.debug_ranges'),
     rnglists: get('.debug_rnglists'),
-    frame: get('.debug_frame'),
   };
   const out = {} as Record<keyof DwarfSections, Uint8Array>;
   for (const key of Object.keys(lazy) as (keyof DwarfSections)[]) {

@@ -1,4 +1,4 @@
-import { type Address, addr } from '../common/address.js';
+import { type LinkAddress, linkAddr } from '../common/address.js';
 import { ByteReader, cstringAt } from '../common/bytes.js';
 import { FormatError } from '../common/errors.js';
 import { type AbbrevTable, parseAbbrevTable } from './abbrev.js';
@@ -55,7 +55,7 @@ export class Unit implements FormResolver {
   compDir: string | undefined;
   language: number | undefined;
   /** The base address of range and location lists (DW_AT_low_pc of the root; 0 when absent). */
-  lowPc: Address = addr(0);
+  lowPc: LinkAddress = linkAddr(0);
   /** Offset of this unit's line number program in .debug_line. */
   stmtList: LineOffset | undefined;
   bases: UnitBases;
@@ -155,7 +155,7 @@ export class Unit implements FormResolver {
     this.producer = root.str(AT.producer);
     this.compDir = root.str(AT.comp_dir);
     this.language = root.num(AT.language);
-    this.lowPc = addr(root.num(AT.low_pc) ?? 0);
+    this.lowPc = linkAddr(root.num(AT.low_pc) ?? 0);
     const stmt = root.num(AT.stmt_list);
     this.stmtList = stmt === undefined ? undefined : (stmt as LineOffset);
   }

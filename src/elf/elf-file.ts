@@ -1,4 +1,4 @@
-import { type Address, addr, type FileOffset, fileOffset, hex } from '../common/address.js';
+import { type FileOffset, fileOffset, hex, type LinkAddress, LoadBias, linkAddr } from '../common/address.js';
 import { ByteReader, cstringAt, decodeUtf8 } from '../common/bytes.js';
 import { FormatError, PeriscopeError } from '../common/errors.js';
 import { decompressLegacy, decompressSection } from './elf-compression.js';
@@ -11,7 +11,7 @@ export interface Section {
   readonly name: string;
   readonly type: number;
   readonly flags: number;
-  readonly addr: Address;
+  readonly addr: LinkAddress;
   readonly offset: FileOffset;
   readonly size: number;
   readonly link: number;
@@ -25,7 +25,7 @@ export interface Segment {
   readonly type: number;
   readonly flags: number;
   readonly offset: FileOffset;
-  readonly vaddr: Address;
+  readonly vaddr: LinkAddress;
   readonly filesz: number;
   readonly memsz: number;
   readonly align: number;
@@ -34,7 +34,7 @@ export interface Segment {
 /** One symbol table entry. */
 export interface ElfSymbol {
   readonly name: string;
-  readonly value: Address;
+  readonly value: LinkAddress;
   readonly size: number;
   readonly type: number;
   readonly bind: number;
@@ -52,7 +52,7 @@ export class ElfFile {
   readonly path: string;
   readonly type: number;
   readonly machine: number;
-  readonly entry: Address;
+  readonly entry: LinkAddress;
   readonly sections: readonly Section[];
   readonly segments: readonly Segment[];
   private readonly byName = new Map<string, Section>();
@@ -83,7 +83,7 @@ export class ElfFile {
     this.type = r.u16();
     this.machine = r.u16();
     r.u32(); // version
-    this.entry = addr(r.u64());
+    this.entry = linkAddr(r.u64());
     const phoff = r.u64();
     const shoff = r.u64();
     r.u32(); // flags
@@ -130,7 +130,7 @@ export class ElfFile {
         name,
         type: s.type,
         flags: s.flags,
-        addr: addr(s.addr),
+        addr: linkAddr(s.addr),
         offset: fileOffset(s.offset),
         size: s.size,
         link: s.link,
@@ -224,7 +224,7 @@ export class ElfFile {
       const value = r.u64();
       const size = r.u64();
       const name = nameOff < strs.length ? cstringAt(strs, nameOff, strtab.name) : '';
-      out.push({ name, value: addr(value), size, type: info & 0xf, bind: info >> 4, sectionIndex });
+      out.push({ name, value: linkAddr(value), size, type: info & 0xf, bind: info >> 4, sectionIndex });
     }
     return out;
   }
@@ -273,19 +273,19 @@ export class ElfFile {
   }
 
   /** The loadable segment that maps this link-time address, if any. */
-  segmentForAddress(a: Address): Segment | undefined {
+  segmentForAddress(a: LinkAddress): Segment | undefined {
     return this.segments.find((s) => s.type === C.PT_LOAD && a >= s.vaddr && a < s.vaddr + s.memsz);
   }
 
   /** File offset of a link-time address (for uprobes and for reading static data). */
-  addressToFileOffset(a: Address): FileOffset | undefined {
+  addressToFileOffset(a: LinkAddress): FileOffset | undefined {
     const s = this.segmentForAddress(a);
     if (!s || a - s.vaddr >= s.filesz) return undefined;
     return fileOffset(s.offset + (a - s.vaddr));
   }
 
   /** Bytes of the file image at a link-time address; zero-filled past the file-backed part (.bss). */
-  readAt(a: Address, size: number): Uint8Array {
+  readAt(a: LinkAddress, size: number): Uint8Array {
     const s = this.segmentForAddress(a);
     if (!s || a + size > s.vaddr + s.memsz)
       throw new PeriscopeError(
@@ -307,7 +307,7 @@ export class ElfFile {
    * The load bias of a running process given one of its mappings of this file
    * (start address and file offset from /proc/PID/maps): runtime address = link address + bias.
    */
-  loadBias(mapStart: number, mapFileOffset: number): number {
+  loadBias(mapStart: number, mapFileOffset: number): LoadBias {
     const s = this.segments.find(
       (x) =>
         x.type === C.PT_LOAD &&
@@ -319,7 +319,7 @@ export class ElfFile {
         'corrupt',
         `no loadable segment of ${this.path} covers file offset ${hex(mapFileOffset)}`,
       );
-    return mapStart - (pageDown(s.vaddr) + (mapFileOffset - pageDown(s.offset)));
+    return new LoadBias(mapStart - (pageDown(s.vaddr) + (mapFileOffset - pageDown(s.offset))));
   }
 }
 

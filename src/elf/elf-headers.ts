@@ -1,5 +1,5 @@
 /** Raw section and program headers of a 64-bit little-endian ELF file. */
-import { addr, fileOffset } from '../common/address.js';
+import { fileOffset, linkAddr } from '../common/address.js';
 import { ByteReader } from '../common/bytes.js';
 import type { Segment } from './elf-file.js';
 
@@ -52,7 +52,7 @@ export function readSegments(bytes: Uint8Array, phoff: number, phnum: number): S
     const type = r.u32();
     const flags = r.u32();
     const offset = fileOffset(r.u64());
-    const vaddr = addr(r.u64());
+    const vaddr = linkAddr(r.u64());
     r.u64(); // paddr
     const filesz = r.u64();
     const memsz = r.u64();

@@ -3,7 +3,7 @@
  * section headers, at a 16-aligned spot of a writable segment) holding the Go version and
  * the module-info text; `runtime.buildVersion` is the fallback for the version alone.
  */
-import { addr } from '../common/address.js';
+import { linkAddr } from '../common/address.js';
 import { ByteReader, decodeUtf8 } from '../common/bytes.js';
 import { FormatError } from '../common/errors.js';
 import { PF_W, PT_LOAD } from '../elf/elf-constants.js';
@@ -118,8 +118,8 @@ function decodeBlob(elf: ElfFile, data: Uint8Array, at: number): BuildInfo | und
 
 function headerBytes(elf: ElfFile, header: number, what: string): Uint8Array {
   if (header === 0) return new Uint8Array();
-  const r = new ByteReader(elf.readAt(addr(header), 16), what);
+  const r = new ByteReader(elf.readAt(linkAddr(header), 16), what);
   const ptr = r.u64();
   const len = r.u64();
-  return readGoStringBytes(elf, addr(ptr), len, what);
+  return readGoStringBytes(elf, linkAddr(ptr), len, what);
 }

@@ -3,6 +3,7 @@
  * (when not stripped), line tables and the runtime layout. The static facts of a binary,
  * shared by every process that runs it; nothing here knows about processes.
  */
+import type { LinkAddress } from '../common/address.js';
 import { PeriscopeError } from '../common/errors.js';
 import { asDwarfError, DwarfData } from '../dwarf/dwarf-data.js';
 import type { FunctionInfo } from '../dwarf/functions.js';
@@ -122,7 +123,7 @@ export class GoBinary {
   }
 
   /** PC -> file:line: the DWARF line table when present, else the pclntab. */
-  lineForPC(pc: number): SourcePosition | undefined {
+  lineForPC(pc: LinkAddress): SourcePosition | undefined {
     if (this.dwarf) {
       const row: LineRow | undefined = this.lines.lineForPC(pc);
       if (row) return { file: row.file, line: row.line, function: this.symtab.pcln.funcForPC(pc)?.name };

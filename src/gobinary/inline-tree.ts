@@ -4,7 +4,7 @@
  * PCDATA_InlTreeIndex names an inlinedCall in the function's FUNCDATA_InlTree; that
  * entry's parentPc is a pc in the caller whose own index and position give the next frame.
  */
-import { type Address, addr, hex } from '../common/address.js';
+import { hex, type LinkAddress, linkAddr } from '../common/address.js';
 import { ByteReader } from '../common/bytes.js';
 import { FormatError, PeriscopeError } from '../common/errors.js';
 import type { Pclntab } from './pclntab.js';
@@ -25,7 +25,7 @@ export interface InlinedFrame {
   /** Line of the function's `func` keyword (0 when the binary does not record it). */
   readonly startLine: number;
   /** The pc whose source position this frame reports (the query pc, then parentPcs). */
-  readonly pc: Address;
+  readonly pc: LinkAddress;
 }
 
 /** A decoded runtime.inlinedCall. */
@@ -38,7 +38,7 @@ export interface InlinedCall {
 }
 
 /** Reads bytes of the binary image at a link-time address. */
-export type ImageReader = (a: Address, size: number) => Uint8Array;
+export type ImageReader = (a: LinkAddress, size: number) => Uint8Array;
 
 /** Bound on inline depth, so a corrupt tree (a cycle) cannot loop forever. */
 const MAX_DEPTH = 1000;
@@ -54,18 +54,18 @@ export function funcNameForPrint(name: string): string {
 /** Expands pcs into inlined frames, reading inline trees from the binary image. */
 export class InlineExpander {
   private readonly pcln: Pclntab;
-  private readonly base: Address | undefined;
+  private readonly base: LinkAddress | undefined;
   private readonly read: ImageReader;
 
   /** `funcdataBase` is go:func.* (see findFuncdataBase); undefined if it could not be found. */
-  constructor(pcln: Pclntab, funcdataBase: Address | undefined, read: ImageReader) {
+  constructor(pcln: Pclntab, funcdataBase: LinkAddress | undefined, read: ImageReader) {
     this.pcln = pcln;
     this.base = funcdataBase;
     this.read = read;
   }
 
   /** Logical frames at pc, innermost first; [] when no function contains pc. */
-  framesAt(pc: number): InlinedFrame[] {
+  framesAt(pc: LinkAddress): InlinedFrame[] {
     const fn = this.pcln.funcForPC(pc);
     if (!fn) return [];
     const treeOff = fn.funcdata[FUNCDATA_INL_TREE];
@@ -82,7 +82,7 @@ export class InlineExpander {
       const call = this.inlinedCall(fn, treeOff!, ix);
       const name = this.pcln.funcName(call.nameOff);
       out.push(this.frame(fn, at, name, true, call.funcID, call.startLine));
-      at = fn.entry + call.parentPc;
+      at = linkAddr(fn.entry + call.parentPc);
       ix = this.pcln.pcdataValue(fn, PCDATA_INL_TREE_INDEX, at);
     }
     out.push(this.frame(fn, at, fn.name, false, fn.funcID, fn.startLine));
@@ -98,7 +98,7 @@ export class InlineExpander {
       );
     const v120 = this.pcln.header.format === '1.20';
     const size = v120 ? 16 : 20;
-    const r = new ByteReader(this.read(addr(this.base + treeOff + ix * size), size), 'inline tree');
+    const r = new ByteReader(this.read(linkAddr(this.base + treeOff + ix * size), size), 'inline tree');
     if (v120) {
       const funcID = r.u8();
       r.skip(3);
@@ -116,7 +116,7 @@ export class InlineExpander {
 
   private frame(
     fn: GoFunc,
-    pc: number,
+    pc: LinkAddress,
     name: string,
     inlined: boolean,
     funcID: number,
@@ -133,7 +133,7 @@ export class InlineExpander {
       inlined,
       funcID,
       startLine,
-      pc: addr(pc),
+      pc,
     };
   }
 }

@@ -2,7 +2,7 @@
  * One `_func` record of the pclntab (runtime._func): the per-function metadata that
  * points at the function's pc-value tables and funcdata.
  */
-import { type Address, addr } from '../common/address.js';
+import { type LinkAddress, linkAddr } from '../common/address.js';
 import type { ByteReader } from '../common/bytes.js';
 
 /** runtime._func flag bits (internal/abi.FuncFlag). */
@@ -32,9 +32,9 @@ export interface GoFunc {
   readonly index: number;
   /** Symbol name as the linker wrote it (generic shapes included: `F[go.shape.int]`). */
   readonly name: string;
-  readonly entry: Address;
+  readonly entry: LinkAddress;
   /** First pc past the function (the next function's entry, or the end of text). */
-  readonly end: Address;
+  readonly end: LinkAddress;
   /** Size of the arguments and results, in bytes. */
   readonly args: number;
   /** Offset from entry of the deferreturn call, 0 if none. */
@@ -99,8 +99,8 @@ export function decodeFuncRecord(
   return {
     index,
     name: name(nameOff),
-    entry: addr(textStart + entryOff),
-    end: addr(end),
+    entry: linkAddr(textStart + entryOff),
+    end: linkAddr(end),
     args,
     deferreturn,
     pcsp,

@@ -2,7 +2,7 @@
  * Finding the pclntab (Go's function/line table) in an ELF file and parsing its header
  * (runtime.pcHeader, Go 1.18+).
  */
-import { type Address, addr, hex } from '../common/address.js';
+import { hex, type LinkAddress, linkAddr } from '../common/address.js';
 import { ByteReader } from '../common/bytes.js';
 import { FormatError, PeriscopeError } from '../common/errors.js';
 import { PT_LOAD } from '../elf/elf-constants.js';
@@ -28,7 +28,7 @@ export interface PclnHeader {
   readonly nfunc: number;
   readonly nfiles: number;
   /** Link-time address that _func.entryOff values are relative to. */
-  readonly textStart: Address;
+  readonly textStart: LinkAddress;
   readonly funcnameOffset: number;
   readonly cuOffset: number;
   readonly filetabOffset: number;
@@ -39,7 +39,7 @@ export interface PclnHeader {
 /** Where the pclntab bytes were found. */
 export interface PclntabLocation {
   readonly data: Uint8Array;
-  readonly address: Address;
+  readonly address: LinkAddress;
   readonly source: 'section' | 'symbol' | 'scan';
 }
 
@@ -71,7 +71,7 @@ export function parsePclnHeader(data: Uint8Array): PclnHeader {
     ptrSize,
     nfunc: r.u64(),
     nfiles: r.u64(),
-    textStart: addr(r.u64()),
+    textStart: linkAddr(r.u64()),
     funcnameOffset: r.u64(),
     cuOffset: r.u64(),
     filetabOffset: r.u64(),
@@ -123,7 +123,7 @@ function scanForPclntab(elf: ElfFile): PclntabLocation | undefined {
       if ((m !== PCLN_MAGIC_118 && m !== PCLN_MAGIC_120) || dv.getUint16(i + 4, true) !== 0) continue;
       try {
         parsePclnHeader(data.subarray(i));
-        return { data: data.subarray(i), address: addr(seg.vaddr + i), source: 'scan' };
+        return { data: data.subarray(i), address: linkAddr(seg.vaddr + i), source: 'scan' };
       } catch {
         // Not a header after all: keep scanning.
       }

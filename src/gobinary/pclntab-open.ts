@@ -3,14 +3,14 @@
  * the funcdata base, and wire up inline expansion; a clear 'not-go' error when the file
  * is not a Go program at all.
  */
-import type { Address } from '../common/address.js';
+import { type LinkAddress, linkAddr } from '../common/address.js';
 import { PeriscopeError } from '../common/errors.js';
 import type { ElfFile } from '../elf/elf-file.js';
 import { readBuildInfo } from './buildinfo.js';
-import { type FuncdataBase, findFuncdataBase } from './funcdata-base.js';
 import { type InlinedFrame, InlineExpander } from './inline-tree.js';
+import { type FuncdataBase, findFuncdataBase, findModuledata, type Moduledata } from './moduledata.js';
 import { Pclntab } from './pclntab.js';
-import { locatePclntab } from './pclntab-header.js';
+import { locatePclntab, parsePclnHeader } from './pclntab-header.js';
 
 /** A binary's pclntab with inline expansion ready to use. */
 export interface GoSymtab {
@@ -21,15 +21,17 @@ export interface GoSymtab {
   /** Where the pclntab was found. */
   readonly source: 'section' | 'symbol' | 'scan';
   /** Logical frames at pc, innermost first (see InlineExpander.framesAt). */
-  inlinedFramesAt(pc: number): InlinedFrame[];
+  inlinedFramesAt(pc: LinkAddress): InlinedFrame[];
 }
 
 /** Loads the pclntab of a Go binary; throws PeriscopeError('not-go') when it has none. */
 export function openGoSymtab(elf: ElfFile): GoSymtab {
   const loc = locatePclntab(elf);
   if (!loc) throw notGo(elf);
-  const pcln = new Pclntab(loc, loc.data.length > 0 ? textStartFor(elf, loc.data) : undefined);
-  const funcdataBase = findFuncdataBase(elf, pcln);
+  const header = parsePclnHeader(loc.data);
+  const md = findModuledata(elf, loc.address, header);
+  const pcln = new Pclntab(loc, header.textStart === 0 ? textStartFor(elf, md) : undefined);
+  const funcdataBase = findFuncdataBase(elf, pcln, md);
   const inline = new InlineExpander(pcln, funcdataBase?.address, (a, n) => elf.readAt(a, n));
   return {
     pcln,
@@ -53,15 +55,15 @@ export function notGo(elf: ElfFile): PeriscopeError {
 }
 
 /**
- * The text start to use when the header's is 0 (dynamically linked binaries, e.g. with cgo,
- * leave it to a relocation): the runtime.text symbol, else the .text section. Not .text
- * first: an externally linked cgo binary starts .text with gcc's own code (crt1's _start and
- * friends, 0x100 bytes with Debian's gcc 12), so every Go function would be off by that much.
- * Parsing the symbol table costs tens of milliseconds on big binaries, only for these.
+ * The text start to use when the header's is 0: the system linker (cgo with C code of its
+ * own) leaves it to a relocation, and starts .text with gcc's own code (crt1's _start and
+ * friends, 0x100 bytes with Debian's gcc 12) before runtime.text, so .text would put every Go
+ * function off by that much. The moduledata's text field (the file holds its link-time
+ * value; found without a symbol table, so stripped binaries work too), else the runtime.text
+ * symbol (parsing the symbol table costs tens of milliseconds on big binaries), else .text.
  */
-function textStartFor(elf: ElfFile, data: Uint8Array): Address | undefined {
-  const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  if (data.length < 32 || dv.getUint32(24, true) !== 0 || dv.getUint32(28, true) !== 0) return undefined;
+function textStartFor(elf: ElfFile, md: Moduledata | undefined): LinkAddress | undefined {
+  if (md?.text) return linkAddr(md.text);
   return elf.symbol('runtime.text')?.value ?? elf.section('.text')?.addr;
 }
 

@@ -3,7 +3,7 @@
  * function table is already sorted by entry, so it is indexed up front into a typed
  * array; everything else (records, names, pc-value tables) is decoded on demand.
  */
-import { type Address, addr, hex } from '../common/address.js';
+import { hex, type LinkAddress, linkAddr } from '../common/address.js';
 import { ByteReader, cstringAt } from '../common/bytes.js';
 import { FormatError } from '../common/errors.js';
 import { decodeFuncRecord, type GoFunc } from './pclntab-func.js';
@@ -14,8 +14,8 @@ import { type PcRange, pcValueAt, pcValueRanges } from './pclntab-pcvalue.js';
 export interface FuncSummary {
   readonly index: number;
   readonly name: string;
-  readonly entry: Address;
-  readonly end: Address;
+  readonly entry: LinkAddress;
+  readonly end: LinkAddress;
 }
 
 /** A source position of a pc, with the (physical) function containing it. */
@@ -34,9 +34,9 @@ const SECTION = '.gopclntab';
 export class Pclntab {
   readonly header: PclnHeader;
   /** Link-time address of the table itself. */
-  readonly address: Address;
+  readonly address: LinkAddress;
   /** The address entry offsets are relative to (header.textStart unless overridden). */
-  readonly textStart: Address;
+  readonly textStart: LinkAddress;
   readonly nfunc: number;
   private readonly reader: ByteReader;
   private readonly funcnametab: Uint8Array;
@@ -52,7 +52,7 @@ export class Pclntab {
   private summaries: FuncSummary[] | undefined;
   private byName: Map<string, number> | undefined;
 
-  constructor(loc: PclntabLocation, textStartOverride?: Address) {
+  constructor(loc: PclntabLocation, textStartOverride?: LinkAddress) {
     const h = parsePclnHeader(loc.data);
     this.header = h;
     this.address = loc.address;
@@ -80,12 +80,12 @@ export class Pclntab {
   }
 
   /** Link-time address of the end of the last function. */
-  get textEnd(): Address {
-    return addr(this.textStart + this.entries[this.nfunc]!);
+  get textEnd(): LinkAddress {
+    return linkAddr(this.textStart + this.entries[this.nfunc]!);
   }
 
   /** Index of the function containing pc, or -1 (binary search over the sorted table). */
-  funcIndexForPC(pc: number): number {
+  funcIndexForPC(pc: LinkAddress): number {
     const off = pc - this.textStart;
     const e = this.entries;
     if (off < 0 || off >= e[this.nfunc]!) return -1;
@@ -121,7 +121,7 @@ export class Pclntab {
   }
 
   /** The function containing pc, if any. */
-  funcForPC(pc: number): GoFunc | undefined {
+  funcForPC(pc: LinkAddress): GoFunc | undefined {
     const i = this.funcIndexForPC(pc);
     return i < 0 ? undefined : this.funcAt(i);
   }
@@ -136,8 +136,8 @@ export class Pclntab {
       out[i] = {
         index: i,
         name: this.funcName(r.i32()),
-        entry: addr(this.textStart + this.entries[i]!),
-        end: addr(this.textStart + this.entries[i + 1]!),
+        entry: linkAddr(this.textStart + this.entries[i]!),
+        end: linkAddr(this.textStart + this.entries[i + 1]!),
       };
     }
     this.summaries = out;
@@ -174,14 +174,14 @@ export class Pclntab {
   }
 
   /** The value of one of fn's pc-value tables at pc (-1 when not covered). */
-  pcValue(fn: GoFunc, table: PcTableName, pc: number): number {
+  pcValue(fn: GoFunc, table: PcTableName, pc: LinkAddress): number {
     const off = fn[table];
     if (off === 0) return -1;
     return pcValueAt(this.pctab, off, fn.entry, pc, this.header.quantum);
   }
 
   /** The value of fn's pcdata table `index` at pc (-1 when absent or not covered). */
-  pcdataValue(fn: GoFunc, index: number, pc: number): number {
+  pcdataValue(fn: GoFunc, index: number, pc: LinkAddress): number {
     const off = fn.pcdata[index];
     if (!off) return -1;
     return pcValueAt(this.pctab, off, fn.entry, pc, this.header.quantum);
@@ -195,7 +195,7 @@ export class Pclntab {
   }
 
   /** File and line of pc within fn (the innermost inlined position), as runtime.funcline1. */
-  fileLine(fn: GoFunc, pc: number): { file: string; line: number } | undefined {
+  fileLine(fn: GoFunc, pc: LinkAddress): { file: string; line: number } | undefined {
     const fileno = this.pcValue(fn, 'pcfile', pc);
     const line = this.pcValue(fn, 'pcln', pc);
     if (fileno < 0 || line < 0) return undefined;
@@ -204,7 +204,7 @@ export class Pclntab {
   }
 
   /** Source position of pc: innermost file:line, and the physical function containing it. */
-  lineForPC(pc: number): SourceLine | undefined {
+  lineForPC(pc: LinkAddress): SourceLine | undefined {
     const fn = this.funcForPC(pc);
     if (!fn) return undefined;
     const fl = this.fileLine(fn, pc);
@@ -215,7 +215,7 @@ export class Pclntab {
    * Bytes the function has pushed below its return address at pc (the pcsp value; the CFA
    * is SP + this + pointer size), if known. Negative where assembly pops its return address.
    */
-  spDeltaAt(pc: number): number | undefined {
+  spDeltaAt(pc: LinkAddress): number | undefined {
     const fn = this.funcForPC(pc);
     if (!fn || fn.pcsp === 0) return undefined;
     const v = pcValueAt(this.pctab, fn.pcsp, fn.entry, pc, this.header.quantum, Number.NaN);

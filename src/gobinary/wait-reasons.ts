@@ -3,7 +3,7 @@
  * hardcoded per release: `runtime.waitReasonStrings` ([N]string indexed by waitReason) and
  * `runtime.gStatusStrings` ([N]string indexed by the goroutine status constants _Gidle...).
  */
-import { addr } from '../common/address.js';
+import { linkAddr } from '../common/address.js';
 import { FormatError } from '../common/errors.js';
 import type { ElfFile } from '../elf/elf-file.js';
 import { readGoString } from './go-strings.js';
@@ -34,6 +34,6 @@ export function readStringArray(elf: ElfFile, symbol: string): string[] | undefi
     throw new FormatError(symbol, 0, `size ${sym.size} is not that of a [N]string array`);
   const out: string[] = [];
   for (let i = 0; i < sym.size / STRING_HEADER_SIZE; i++)
-    out.push(readGoString(elf, addr(sym.value + i * STRING_HEADER_SIZE), `${symbol}[${i}]`));
+    out.push(readGoString(elf, linkAddr(sym.value + i * STRING_HEADER_SIZE), `${symbol}[${i}]`));
   return out;
 }

@@ -3,9 +3,10 @@
  * executable's load bias (runtime address = link-time address + bias; 0 unless PIE).
  */
 import { readFileSync, statSync } from 'node:fs';
-import { type Address, addr } from '../common/address.js';
+import { type Address, addr, type LoadBias } from '../common/address.js';
 import { PeriscopeError } from '../common/errors.js';
 import type { ElfFile } from '../elf/elf-file.js';
+import { procReadError } from './proc-errors.js';
 import { exePath, readExecutable } from './process-info.js';
 
 /** One line of /proc/PID/maps. */
@@ -31,13 +32,13 @@ export function parseMaps(text: string): Mapping[] {
     const m = /^([0-9a-f]+)-([0-9a-f]+) (\S+) ([0-9a-f]+) (\S+) (\d+)\s*(.*)$/.exec(line);
     if (!m) continue;
     out.push({
-      start: addr(Number.parseInt(m[1], 16)),
-      end: addr(Number.parseInt(m[2], 16)),
-      perms: m[3],
-      offset: Number.parseInt(m[4], 16),
-      dev: m[5],
-      inode: Number(m[6]),
-      path: m[7],
+      start: addr(Number.parseInt(m[1]!, 16)),
+      end: addr(Number.parseInt(m[2]!, 16)),
+      perms: m[3]!,
+      offset: Number.parseInt(m[4]!, 16),
+      dev: m[5]!,
+      inode: Number(m[6]!),
+      path: m[7]!,
     });
   }
   return out;
@@ -47,11 +48,8 @@ export function parseMaps(text: string): Mapping[] {
 export function readMaps(pid: number): Mapping[] {
   try {
     return parseMaps(readFileSync(`/proc/${pid}/maps`, 'latin1'));
-  } catch {
-    throw new PeriscopeError(
-      'not-found',
-      `process ${pid} does not exist (it may have exited); check the pid`,
-    );
+  } catch (e) {
+    throw procReadError(pid, e);
   }
 }
 
@@ -63,7 +61,7 @@ export interface ExecutableImage {
   readonly buildId: string | undefined;
   readonly mappings: readonly Mapping[];
   /** Runtime address minus link-time address. */
-  readonly bias: number;
+  readonly bias: LoadBias;
 }
 
 /** Mappings of the file whose inode and device match /proc/PID/exe (robust to deleted or renamed binaries). */
@@ -71,11 +69,8 @@ export function executableMappings(pid: number, maps: readonly Mapping[] = readM
   let st: ReturnType<typeof statSync>;
   try {
     st = statSync(`/proc/${pid}/exe`);
-  } catch {
-    throw new PeriscopeError(
-      'not-found',
-      `process ${pid} does not exist (it may have exited); check the pid`,
-    );
+  } catch (e) {
+    throw procReadError(pid, e);
   }
   const major = Math.floor(Number(st.dev) / 256) & 0xfff; // new_encode_dev: major in bits 8..19
   const minor = (Number(st.dev) & 0xff) | ((Number(st.dev) >> 12) & 0xfff00);
@@ -86,9 +81,11 @@ function hex2(n: number): string {
   return n.toString(16).padStart(2, '0');
 }
 
-/** Reads the executable of a live process, finds its mappings and computes the load bias. */
-export function executableImage(pid: number): ExecutableImage {
-  const elf = readExecutable(pid);
+/**
+ * The executable of a live process, its mappings and its load bias; `elf` is its image when
+ * the caller holds it already (e.g. read for another process running the same file).
+ */
+export function executableImage(pid: number, elf: ElfFile = readExecutable(pid)): ExecutableImage {
   const path = exePath(pid).path;
   const mappings = executableMappings(pid);
   if (mappings.length === 0) {

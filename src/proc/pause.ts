@@ -36,7 +36,7 @@ export interface PauseOptions {
 export interface PausedThread {
   readonly tid: number;
   /** interrupt: stopped by us; signal: stopped while a signal was being delivered (held, re-injected on resume); group-stop: the process was stopped by a stop signal (stays stopped after resume). */
-  readonly stop: 'interrupt' | 'signal' | 'group-stop';
+  readonly stop: HeldThread['stop'];
   /** The signal held for re-injection (0 for none). */
   readonly signal: number;
   readonly regs: Registers;
@@ -98,13 +98,20 @@ function traced(pid: number, tracer: { pid: number; name: string }): PeriscopeEr
   );
 }
 
+/**
+ * Finishes the release of an earlier pause of `pid` whose threads had not all stopped; throws
+ * when one is still held (a thread blocked in the kernel), since it cannot be seized again yet.
+ */
+function settleEarlierPause(pid: number): void {
+  if (settleLingering(pid, 100)) return;
+  throw new PeriscopeError(
+    'bad-usage',
+    `process ${pid} is still being released from an earlier pause that timed out (a thread is blocked in the kernel); retry later`,
+  );
+}
+
 function notPermitted(pid: number): PeriscopeError {
-  if (!settleLingering(pid, 100)) {
-    throw new PeriscopeError(
-      'bad-usage',
-      `process ${pid} is still being released from an earlier pause that timed out (a thread is blocked in the kernel); retry later`,
-    );
-  }
+  settleEarlierPause(pid);
   const tracer = tracerOf(pid);
   if (!tracer) return exited(pid);
   if (tracer.pid) return traced(pid, tracer);
@@ -132,12 +139,7 @@ export function pauseProcess(pid: number, opts: PauseOptions = {}): Paused {
   const budgetMs = opts.budgetMs ?? 2000;
   if (pid === process.pid)
     throw new PeriscopeError('bad-usage', `cannot pause this process itself (pid ${pid})`);
-  if (!settleLingering(pid, 100)) {
-    throw new PeriscopeError(
-      'bad-usage',
-      `process ${pid} is still being released from an earlier pause that timed out (a thread is blocked in the kernel); retry later`,
-    );
-  }
+  settleEarlierPause(pid);
   const tracer = tracerOf(pid);
   if (!tracer)
     throw new PeriscopeError(
@@ -176,7 +178,7 @@ export function pauseProcess(pid: number, opts: PauseOptions = {}): Paused {
       if (t.state !== 'stopped') continue;
       const regs = getRegs(t.tid);
       if (!regs) continue; // killed while stopped: resume() collects its exit
-      threads.push({ tid: t.tid, stop: stopKind.get(t) ?? 'interrupt', signal: t.signal, regs });
+      threads.push({ tid: t.tid, stop: t.stop, signal: t.signal, regs });
     }
     if (threads.length === 0) throw exited(pid);
     if (opts.realtime !== false) raisePriority();
@@ -196,15 +198,13 @@ export function pauseProcess(pid: number, opts: PauseOptions = {}): Paused {
   }
 }
 
-const stopKind = new WeakMap<HeldThread, PausedThread['stop']>();
-
 /** Seizes one thread (it runs on); false for a thread that is exiting (skipped). */
 function attach(pid: number, tid: number, held: Map<number, HeldThread>): boolean {
   const r = seize(tid);
   if (!r.ok) {
     const info = threadInfo(pid, tid);
     if (r.errno === Errno.ESRCH || !info || info.state === 'Z' || info.state === 'X') {
-      held.set(tid, { tid, state: 'gone', signal: 0 }); // exited meanwhile
+      held.set(tid, { tid, state: 'gone', signal: 0, stop: 'interrupt' }); // exited meanwhile
       return false;
     }
     if (r.errno === Errno.EPERM) throw notPermitted(pid);
@@ -213,7 +213,7 @@ function attach(pid: number, tid: number, held: Map<number, HeldThread>): boolea
       `PTRACE_SEIZE of thread ${tid} of process ${pid} failed (errno ${r.errno})`,
     );
   }
-  held.set(tid, { tid, state: 'attached', signal: 0 });
+  held.set(tid, { tid, state: 'attached', signal: 0, stop: 'interrupt' });
   return true;
 }
 
@@ -235,10 +235,7 @@ function waitForStops(pid: number, held: Map<number, HeldThread>, deadline: numb
       else {
         t.state = 'stopped';
         if (o.kind === 'signal-stop') t.signal = o.signal;
-        stopKind.set(
-          t,
-          o.kind === 'signal-stop' ? 'signal' : o.kind === 'group-stop' ? 'group-stop' : 'interrupt',
-        );
+        t.stop = o.kind === 'signal-stop' ? 'signal' : o.kind === 'group-stop' ? 'group-stop' : 'interrupt';
       }
       return false;
     });

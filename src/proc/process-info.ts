@@ -6,8 +6,8 @@
  */
 import { readFileSync, readlinkSync, statSync } from 'node:fs';
 import { hostname as machineHostname } from 'node:os';
-import { PeriscopeError } from '../common/errors.js';
 import { ElfFile } from '../elf/elf-file.js';
+import { processGone as gone, procReadError } from './proc-errors.js';
 import { parseThreadStat, type ThreadInfo } from './threads.js';
 
 /** What Periscope records about a process. */
@@ -48,10 +48,6 @@ function readProc(pid: number, file: string): string | undefined {
   }
 }
 
-function gone(pid: number): PeriscopeError {
-  return new PeriscopeError('not-found', `process ${pid} does not exist (it may have exited); check the pid`);
-}
-
 /** The start time of a process (clock ticks since boot); throws not-found when it is gone. */
 export function startTime(pid: number): number {
   const st = readStat(pid);
@@ -73,48 +69,40 @@ export function exePath(pid: number): { path: string; deleted: boolean } {
   let link: string;
   try {
     link = readlinkSync(`/proc/${pid}/exe`);
-  } catch {
-    throw gone(pid);
+  } catch (e) {
+    throw procReadError(pid, e);
   }
   const deleted = link.endsWith(' (deleted)');
   return { path: deleted ? link.slice(0, -' (deleted)'.length) : link, deleted };
 }
 
-/** Executables read lately, by the identity of the file (device, inode, size, mtime), newest last. */
-const images = new Map<string, ElfFile>();
-/** Bounded: an image holds the whole file (the binary cache holds the same objects). */
-const MAX_IMAGES = 8;
+/**
+ * The identity of the file a process runs (device, inode, size, mtime of /proc/PID/exe):
+ * processes with the same identity run the same bytes, whatever path each names it by.
+ * Throws not-found when the process is gone.
+ */
+export function exeIdentity(pid: number): string {
+  try {
+    const st = statSync(`/proc/${pid}/exe`);
+    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+  } catch (e) {
+    throw procReadError(pid, e);
+  }
+}
 
 /**
  * Reads the executable's ELF image through /proc/PID/exe (works even if the file was deleted
- * or replaced). Processes running the same file share one image: reading a 40 MB binary again
- * for every process of a fleet cost milliseconds each. The image's path is the first process's;
- * ask exePath for each process's own.
+ * or replaced); the image's path is the process's. Reads the whole file: callers that see
+ * many processes keep images by exeIdentity (the snapshot layer's BinaryCache does).
  */
 export function readExecutable(pid: number): ElfFile {
-  let key: string;
-  try {
-    const st = statSync(`/proc/${pid}/exe`);
-    key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
-  } catch {
-    throw gone(pid);
-  }
-  const hit = images.get(key);
-  if (hit) {
-    images.delete(key);
-    images.set(key, hit);
-    return hit;
-  }
   let bytes: Buffer;
   try {
     bytes = readFileSync(`/proc/${pid}/exe`);
-  } catch {
-    throw gone(pid);
+  } catch (e) {
+    throw procReadError(pid, e);
   }
-  const elf = new ElfFile(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), exePath(pid).path);
-  images.set(key, elf);
-  if (images.size > MAX_IMAGES) images.delete(images.keys().next().value as string);
-  return elf;
+  return new ElfFile(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), exePath(pid).path);
 }
 
 function hostnameOf(pid: number): string {

@@ -118,19 +118,7 @@ export function stopWithoutStatus(tid: number): WaitOutcome {
     : { kind: 'signal-stop', signal: signo };
 }
 
-/**
- * The signal to re-inject when detaching a thread found in a ptrace stop without its waitpid
- * status (someone else's waitpid, e.g. Node's own child reaping, may have consumed it):
- * 0 for our interrupt or a group-stop, the signal for a signal-delivery-stop; undefined when
- * the thread is not in a ptrace stop (still running, or gone).
- */
-export function stopSignal(tid: number): number | undefined {
-  const lib = libc();
-  if (lib.ptraceBuf(PTRACE_GETSIGINFO, tid, 0, siginfoBuf) === -1) {
-    // EINVAL: a group-stop (no siginfo); ESRCH: not stopped, or not ours.
-    return lib.errno() === Errno.EINVAL ? 0 : undefined;
-  }
-  const signo = siginfoBuf.readInt32LE(0);
-  const code = siginfoBuf.readInt32LE(8);
-  return code === EVENT_STOP_CODE && signo === 5 ? 0 : signo;
+/** The signal to re-inject when detaching a thread in this stop: a dequeued signal, else `held` (0 for none). */
+export function signalToReinject(o: WaitOutcome, held: number): number {
+  return o.kind === 'signal-stop' ? o.signal : held;
 }

@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { Errno } from './libc.js';
-import { detach, pollStop, reap, stopSignal } from './ptrace.js';
+import { detach, pollStop, reap, signalToReinject, stopWithoutStatus } from './ptrace.js';
 
 /** A thread we are the tracer of, and what we know about it. */
 export interface HeldThread {
@@ -14,6 +14,8 @@ export interface HeldThread {
   state: 'attached' | 'stopped' | 'gone';
   /** Signal dequeued by a signal-delivery-stop, to re-inject on detach (0 for none). */
   signal: number;
+  /** Once stopped: by our interrupt, in a signal-delivery-stop, or in a group-stop. */
+  stop: 'interrupt' | 'signal' | 'group-stop';
 }
 
 /** What releasing a set of threads did. */
@@ -74,13 +76,13 @@ function pollLingering(): void {
       continue;
     }
     if (o.kind !== 'running') {
-      detach(tid, o.kind === 'signal-stop' ? o.signal : held);
+      detach(tid, signalToReinject(o, held));
       lingering.delete(tid);
       continue;
     }
-    const sig = stopSignal(tid);
-    if (sig !== undefined) {
-      if (detach(tid, sig || held).ok) lingering.delete(tid);
+    const asked = stopWithoutStatus(tid);
+    if (asked.kind !== 'running') {
+      if (detach(tid, signalToReinject(asked, held)).ok) lingering.delete(tid);
     } else if (!existsSync(`/proc/${tid}`)) lingering.delete(tid);
   }
   if (lingering.size === 0 && timer) {

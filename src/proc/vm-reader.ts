@@ -61,9 +61,8 @@ export interface VmReaderOptions {
   /** Use /proc/PID/mem (for tests and comparisons). */
   forceFallback?: boolean;
   /**
-   * Bytes of pre-faulted memory to reserve now for takeBuffer. Default: what the previous
-   * reader of the same process took, plus a quarter (repeated snapshots copy about as much
-   * each time); 0 reserves nothing.
+   * Bytes of pre-faulted memory to reserve now for takeBuffer (default 0; a capture sizes its
+   * reserve itself, from the process's goroutine count, with `reserve`).
    */
   reserveBytes?: number;
   /**
@@ -73,10 +72,6 @@ export interface VmReaderOptions {
    */
   threads?: 1 | 2;
 }
-
-/** Bytes taken with takeBuffer by the last reader of each process (bounded, oldest dropped). */
-const takenByPid = new Map<number, number>();
-const TAKEN_HISTORY = 256;
 
 /** Reads a live process's memory in batches; `read` throws MemoryError for unreadable ranges. */
 export class VmReader implements Memory {
@@ -108,9 +103,7 @@ export class VmReader implements Memory {
         this.procMem = new ProcMemFile(pid);
       }
     }
-    const last = takenByPid.get(pid);
-    const reserve = opts.reserveBytes ?? (last ? Math.ceil(last * 1.25) + (64 << 10) : 0);
-    if (reserve > 0) this.reserve(reserve);
+    if (opts.reserveBytes) this.reserve(opts.reserveBytes);
   }
 
   /**
@@ -171,9 +164,6 @@ export class VmReader implements Memory {
    */
   takeBuffer(size: number): Buffer {
     this.counts.buffered += size;
-    takenByPid.delete(this.pid);
-    takenByPid.set(this.pid, this.counts.buffered);
-    if (takenByPid.size > TAKEN_HISTORY) takenByPid.delete(takenByPid.keys().next().value as number);
     const arena = this.arena;
     if (arena && arena.length - this.arenaUsed >= size) {
       const at = this.arenaUsed;

@@ -18,12 +18,12 @@ import {
   parseAgentMessage,
   type ServerMessage,
 } from '../protocol/messages.js';
+import type { TokenInfo } from '../store/token-types.js';
 import { Heartbeats } from './agent-heartbeat.js';
 import type { ServerContext } from './context.js';
 import { toHttpError } from './http-errors.js';
 import { authorize } from './http-router.js';
 import type { AgentConnection, AgentHello } from './registry.js';
-import type { TokenInfo } from './tokens.js';
 
 /** Tunables of the agent endpoint. */
 export interface AgentEndpointOptions {

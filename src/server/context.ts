@@ -1,13 +1,14 @@
 /** What the HTTP routes and the agent endpoint share: the registry, the store, the tokens. */
+import { PERISCOPE_VERSION } from '../common/version.js';
 import type { Store } from '../store/store.js';
+import type { TokenStore } from '../store/tokens.js';
 import type { Orchestrator } from './orchestrator.js';
 import type { Registry } from './registry.js';
 import type { SnapshotMetaLog } from './snapshot-meta.js';
 import type { SpecChecks } from './spec-check.js';
-import type { TokenStore } from './tokens.js';
 
 /** The version the server reports (health, welcome). */
-export const SERVER_VERSION = '0.1.0';
+export const SERVER_VERSION = PERISCOPE_VERSION;
 
 /** The parts of a running server. */
 export interface ServerContext {

@@ -1,4 +1,5 @@
 /** Errors the HTTP API returns: a status, a stable code and a message that says what to do. */
+import { BadRequest } from '../api/fields.js';
 import { PeriscopeError } from '../common/errors.js';
 
 /** An error with the HTTP status to answer with. */
@@ -24,6 +25,7 @@ const STATUS_OF_KIND: Record<string, number> = {
 /** Maps any thrown value to a status, code and one-line message (internal errors say so). */
 export function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
+  if (err instanceof BadRequest) return new HttpError(400, 'bad-request', err.message);
   if (err instanceof PeriscopeError)
     return new HttpError(STATUS_OF_KIND[err.kind] ?? 400, err.kind, err.message);
   const message = err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err);

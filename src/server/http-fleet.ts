@@ -1,5 +1,6 @@
 /** Routes about the fleet: health, agents and the processes they monitor. */
-
+import { parseProcessesParams } from '../api/requests.js';
+import type { AgentsResponse, HealthResponse, ProcessesResponse } from '../api/responses.js';
 import type { ServerContext } from './context.js';
 import { SERVER_VERSION } from './context.js';
 import { sendJson } from './http-io.js';
@@ -21,22 +22,26 @@ export function fleetRoutes(ctx: ServerContext): Route[] {
           startedAt: ctx.startedAt.toISOString(),
           agentsConnected: agents.filter((a) => a.connected).length,
           snapshotsInFlight: ctx.orchestrator.inFlight(),
-        });
+        } satisfies HealthResponse);
       },
     },
     {
       method: 'GET',
       path: '/v1/agents',
       need: 'user',
-      handle: ({ res }) => sendJson(res, 200, { agents: ctx.registry.agents() }),
+      handle: ({ res }) => sendJson(res, 200, { agents: ctx.registry.agents() } satisfies AgentsResponse),
     },
     {
       method: 'GET',
       path: '/v1/processes',
       need: 'user',
       handle: ({ res, url }) => {
-        const selector = parseSelector(url.searchParams.get('select') ?? undefined);
-        sendJson(res, 200, { selector: selector.text, processes: ctx.registry.processes(selector) });
+        const selector = parseSelector(parseProcessesParams(url.searchParams).select);
+        const body: ProcessesResponse = {
+          selector: selector.text,
+          processes: ctx.registry.processes(selector),
+        };
+        sendJson(res, 200, body);
       },
     },
   ];

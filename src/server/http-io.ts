@@ -54,36 +54,3 @@ export function sendError(res: ServerResponse, err: HttpError): void {
   }
   sendJson(res, err.status, { error: { code: err.code, message: err.message } });
 }
-
-/** A string field of a JSON body (undefined when absent); 400 when it has another type. */
-export function optString(body: Record<string, unknown>, name: string): string | undefined {
-  const v = body[name];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') throw new HttpError(400, 'bad-request', `"${name}" must be a string`);
-  return v;
-}
-
-/** A boolean field of a JSON body (false when absent); 400 when it has another type. */
-export function optBool(body: Record<string, unknown>, name: string): boolean {
-  const v = body[name];
-  if (v === undefined || v === null) return false;
-  if (typeof v !== 'boolean') throw new HttpError(400, 'bad-request', `"${name}" must be true or false`);
-  return v;
-}
-
-/** A string→string map field of a JSON body ({} when absent); 400 otherwise. */
-export function optLabels(body: Record<string, unknown>, name: string): Record<string, string> {
-  const v = body[name];
-  if (v === undefined || v === null) return {};
-  if (typeof v !== 'object' || Array.isArray(v))
-    throw new HttpError(400, 'bad-request', `"${name}" must be an object of string values`);
-  const out: Record<string, string> = {};
-  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-    if (typeof x !== 'string' && typeof x !== 'number' && typeof x !== 'boolean')
-      throw new HttpError(400, 'bad-request', `"${name}.${k}" must be a string`);
-    if (k === '' || k.length > 200)
-      throw new HttpError(400, 'bad-request', `label names must be 1 to 200 characters`);
-    out[k] = String(x);
-  }
-  return out;
-}

@@ -5,9 +5,10 @@
  * document is checked against.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type Role, roleAllows, type TokenInfo } from '../store/token-types.js';
+import type { TokenStore } from '../store/tokens.js';
 import { HttpError, toHttpError } from './http-errors.js';
 import { sendError } from './http-io.js';
-import { type Role, roleAllows, type TokenInfo, type TokenStore } from './tokens.js';
 
 /** HTTP methods the API uses. */
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';

@@ -1,17 +1,12 @@
 /** Routes of snapshots: take one across the fleet, list them (searchable by label), get one. */
+import { parseSnapshotIdParam, parseSnapshotRequest, parseSnapshotsParams } from '../api/requests.js';
+import type { ProcessResult, SnapshotDetail, SnapshotsResponse, SnapshotTaken } from '../api/responses.js';
 import type { SnapshotInfo } from '../store/store.js';
 import type { ServerContext } from './context.js';
 import { HttpError } from './http-errors.js';
-import { optBool, optLabels, optString, readJson, sendJson } from './http-io.js';
+import { readJson, sendJson } from './http-io.js';
 import type { Route } from './http-router.js';
 import { labelsMatch, parseSelector, type Selector } from './selector.js';
-import type { ProcessResult } from './snapshot-meta.js';
-
-function snapshotId(text: string | undefined): number {
-  if (!text || !/^[1-9]\d{0,15}$/.test(text))
-    throw new HttpError(400, 'bad-request', `snapshot id "${text}" is not a positive integer`);
-  return Number(text);
-}
 
 async function findSnapshot(ctx: ServerContext, id: number): Promise<SnapshotInfo> {
   const info = (await ctx.store.listSnapshots()).find((s) => s.snapshotId === id);
@@ -57,23 +52,11 @@ export function snapshotRoutes(ctx: ServerContext): Route[] {
       path: '/v1/snapshots',
       need: 'user',
       handle: async ({ req, res, token }) => {
-        const body = await readJson(req);
-        const select = optString(body, 'select');
-        const program = optString(body, 'program');
-        const all = optBool(body, 'all');
-        if (!select && !program && !all)
-          throw new HttpError(
-            400,
-            'bad-request',
-            'say which processes: "select" (e.g. "program=orders,hostname~web-.*"), "program", or "all": true',
-          );
-        const text = [program ? `program=${program}` : '', all ? '' : (select ?? '')]
-          .filter(Boolean)
-          .join(',');
-        const result = await ctx.orchestrator.snapshot({
-          selector: parseSelector(text),
-          labels: optLabels(body, 'labels'),
-          noPause: optBool(body, 'noPause'),
+        const ask = parseSnapshotRequest(await readJson(req));
+        const result: SnapshotTaken = await ctx.orchestrator.snapshot({
+          selector: parseSelector(ask.selector),
+          labels: ask.labels,
+          noPause: ask.noPause,
           requestedBy: token?.name ?? '',
         });
         sendJson(res, 201, result);
@@ -84,14 +67,12 @@ export function snapshotRoutes(ctx: ServerContext): Route[] {
       path: '/v1/snapshots',
       need: 'user',
       handle: async ({ res, url }) => {
-        const filters: Selector[] = url.searchParams.getAll('label').map((l) => parseSelector(l));
-        const limitText = url.searchParams.get('limit');
-        const limit = limitText === null ? 100 : Number(limitText);
-        if (!Number.isInteger(limit) || limit < 1)
-          throw new HttpError(400, 'bad-request', `"limit" must be a positive integer, not "${limitText}"`);
+        const params = parseSnapshotsParams(url.searchParams);
+        const filters: Selector[] = params.labels.map((l) => parseSelector(l));
         const all = await ctx.store.listSnapshots();
         const hits = all.filter((s) => filters.every((f) => labelsMatch(f, s.labels))).reverse();
-        sendJson(res, 200, { snapshots: hits.slice(0, limit), total: hits.length });
+        const body: SnapshotsResponse = { snapshots: hits.slice(0, params.limit), total: hits.length };
+        sendJson(res, 200, body);
       },
     },
     {
@@ -99,11 +80,11 @@ export function snapshotRoutes(ctx: ServerContext): Route[] {
       path: '/v1/snapshots/{id}',
       need: 'user',
       handle: async ({ res, params }) => {
-        const id = snapshotId(params.id);
+        const id = parseSnapshotIdParam(params.id);
         const info = await findSnapshot(ctx, id);
         const meta = ctx.meta.get(id);
         const processes = meta?.processes ?? (await storedProcesses(ctx, id));
-        sendJson(res, 200, {
+        const body: SnapshotDetail = {
           ...info,
           ...(meta
             ? {
@@ -115,7 +96,8 @@ export function snapshotRoutes(ctx: ServerContext): Route[] {
               }
             : {}),
           processes,
-        });
+        };
+        sendJson(res, 200, body);
       },
     },
   ];

@@ -5,12 +5,14 @@
  * messages are routed by it.
  */
 import { randomUUID } from 'node:crypto';
+import { basename } from 'node:path';
+import type { ProcessResult, SnapshotTaken } from '../api/responses.js';
 import type { CapturedMessage, PreparedMessage } from '../protocol/messages.js';
 import type { FailedProcessInput, Store, StoredProcessInput } from '../store/store.js';
 import { HttpError } from './http-errors.js';
 import type { Registry } from './registry.js';
 import type { Selector } from './selector.js';
-import type { ProcessResult, SnapshotMeta, SnapshotMetaLog } from './snapshot-meta.js';
+import type { SnapshotMeta, SnapshotMetaLog } from './snapshot-meta.js';
 import { type ProcessOutcome, SnapshotRun } from './snapshot-run.js';
 
 /** What a user asks for. */
@@ -20,12 +22,6 @@ export interface SnapshotRequest {
   readonly noPause?: boolean;
   /** Name of the token that asked. */
   readonly requestedBy: string;
-}
-
-/** The outcome of a snapshot request. */
-export interface SnapshotResult extends SnapshotMeta {
-  readonly labels: Readonly<Record<string, string>>;
-  readonly specVersion: number | null;
 }
 
 /** Timeouts of the two phases. */
@@ -55,7 +51,7 @@ export class Orchestrator {
   }
 
   /** Takes a snapshot of every selected process and stores it; one process failing never fails it. */
-  async snapshot(req: SnapshotRequest): Promise<SnapshotResult> {
+  async snapshot(req: SnapshotRequest): Promise<SnapshotTaken> {
     const t0 = performance.now();
     const targets = this.registry.processes(req.selector).map((p) => ({ agentId: p.agentId, process: p }));
     if (targets.length === 0) {
@@ -158,13 +154,14 @@ function skew(outcomes: readonly ProcessOutcome[]): number {
 
 function result(o: ProcessOutcome): ProcessResult {
   const p = o.target.process;
-  const program = p.programs[0];
   return {
     key: p.key,
     agentId: o.target.agentId,
     hostname: p.hostname,
     pid: p.pid,
-    ...(program ? { program } : {}),
+    // The name the store's `processes` table gives it: the first program rule, else the base
+    // name of the executable (the snapshot's when captured).
+    program: p.programs[0] ?? basename(o.snapshot?.executable ?? p.executable),
     executable: p.executable,
     ok: o.snapshot !== undefined,
     ...(o.error ? { error: o.error } : {}),

@@ -7,6 +7,7 @@
  * the first is connected and answering heartbeats, and listed as refused for a while. An agent
  * that stops answering heartbeats stays connected but is marked unresponsive.
  */
+import type { AgentState, AgentView, ProcessView } from '../api/responses.js';
 import type { ProcessDescription, ServerMessage } from '../protocol/messages.js';
 import { matches, type Selector } from './selector.js';
 
@@ -15,42 +16,6 @@ export interface AgentConnection {
   /** Sends a message; false when the connection is no longer open. */
   send(msg: ServerMessage): boolean;
   close(code: number, reason: string): void;
-}
-
-/** Where an agent stands. */
-export type AgentState = 'connected' | 'unresponsive' | 'refused' | 'disconnected';
-
-/** An agent as listed by the API. */
-export interface AgentView {
-  readonly id: string;
-  readonly hostname: string;
-  readonly version: string;
-  /** connected; unresponsive (connected, silent past the heartbeat timeout); refused (its id is taken); disconnected. */
-  readonly state: AgentState;
-  /** Whether its connection is open (connected or unresponsive). */
-  readonly connected: boolean;
-  /** For a refused agent: its first refused attempt. */
-  readonly connectedAt: string;
-  /** For a refused agent: its latest attempt. */
-  readonly lastSeen: string;
-  readonly disconnectedAt?: string;
-  /** Since when it has not been heard from (state unresponsive). */
-  readonly unresponsiveSince?: string;
-  /** Why it was refused and what to do (state refused). */
-  readonly refusal?: string;
-  /** Refused attempts so far (state refused). */
-  readonly attempts?: number;
-  /** The agent process's random instance id. */
-  readonly instance?: string;
-  readonly remoteAddress?: string;
-  /** Name of the token it authenticated with. */
-  readonly tokenName?: string;
-  readonly processes: number;
-}
-
-/** A monitored process and the agent that monitors it. */
-export interface ProcessView extends ProcessDescription {
-  readonly agentId: string;
 }
 
 /** What an agent said in hello. */

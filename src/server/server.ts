@@ -6,6 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DuckDBStore } from '../store/duckdb-store.js';
 import type { Store } from '../store/store.js';
+import { TokenStore } from '../store/tokens.js';
 import { AgentEndpoint } from './agent-endpoint.js';
 import type { ServerContext } from './context.js';
 import { dataRoutes } from './http-data.js';
@@ -21,7 +22,6 @@ import { Registry } from './registry.js';
 import { SnapshotMetaLog } from './snapshot-meta.js';
 import { SpecChecks } from './spec-check.js';
 import { lockDownStore } from './store-lockdown.js';
-import { TokenStore } from './tokens.js';
 
 /** How to run a server. */
 export interface ServerOptions {
@@ -40,7 +40,10 @@ export interface ServerOptions {
   readonly pingIntervalMs?: number;
   /** Where agent events (connected, refused, unresponsive, …) are logged (default: stdout). */
   readonly agentLog?: (line: string) => void;
-  /** Another Store backend (default: the embedded DuckDB store in dataDir). */
+  /**
+   * Another Store backend (default: the embedded DuckDB store in dataDir, which the server
+   * opens and closes). The caller owns a store passed here: the server never closes it.
+   */
   readonly store?: Store;
 }
 
@@ -59,6 +62,7 @@ export interface RunningServer {
   readonly agents: AgentEndpoint;
   /** Set when this start created the first tokens. */
   readonly firstTokens?: FirstTokens;
+  /** Stops serving and closes the store the server opened (not one passed in ServerOptions.store). */
   close(): Promise<void>;
 }
 
@@ -162,7 +166,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       agents.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      store.close();
+      if (!opts.store) store.close();
     },
   };
 }

@@ -6,24 +6,7 @@
  */
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ProcessErrorKind } from '../protocol/messages.js';
-
-/** One process of a fleet snapshot, as the API reports it. */
-export interface ProcessResult {
-  readonly key: string;
-  readonly agentId: string;
-  readonly hostname: string;
-  readonly pid: number;
-  readonly program?: string;
-  readonly executable: string;
-  readonly ok: boolean;
-  readonly error?: { readonly kind: ProcessErrorKind; readonly message: string };
-  readonly startedAt?: string;
-  readonly pauseNs?: number;
-  readonly goroutines?: number;
-  /** Spec entries its binary could not capture (rows of `capture_errors`); the rest was captured. */
-  readonly captureErrors?: number;
-}
+import type { ProcessResult } from '../api/responses.js';
 
 /** The server-side facts of one fleet snapshot. */
 export interface SnapshotMeta {

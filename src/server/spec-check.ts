@@ -5,9 +5,10 @@
  * answers mean is spec-report.ts's job.
  */
 import { randomBytes } from 'node:crypto';
+import type { AgentView, ProcessView } from '../api/responses.js';
 import type { SpecCheckedMessage, StoredBinaryRef } from '../protocol/messages.js';
 import type { StoredBinary } from '../store/store.js';
-import type { AgentView, ProcessView, Registry } from './registry.js';
+import type { Registry } from './registry.js';
 
 /** One agent asked, with its processes at the time and its answer (undefined: none in time). */
 export interface AgentAnswer {

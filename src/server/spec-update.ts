@@ -6,10 +6,12 @@
  * at its line and column of the user's file, unless forced; then it is stored and the report
  * says per binary what does not fit. Stored, it goes to every agent.
  */
+
+import type { SpecCheckReport } from '../api/responses.js';
 import { parseSpec } from '../spec/spec-parse.js';
 import type { SetSpecResult } from '../store/store.js';
 import type { ServerContext } from './context.js';
-import { buildReport, reportSummary, reportText, type SpecCheckReport } from './spec-report.js';
+import { buildReport, reportSummary, reportText } from './spec-report.js';
 
 /** A spec to set: its text, the file name the user gave, who sets it, and whether to force it. */
 export interface SpecUpdate {

@@ -13,16 +13,16 @@ import {
   type GoroutineSnapshot,
   reserveForCapture,
 } from '../goruntime/goroutines/index.js';
-import { executableImage } from '../proc/maps.js';
 import type { PauseOptions } from '../proc/pause.js';
 import { processExists } from '../proc/process-info.js';
 import { VmReader } from '../proc/vm-reader.js';
 import { type EffectiveSpec, STACKS_ONLY } from '../spec/effective-spec.js';
-import { binaryFor } from './binary-cache.js';
+import { type BinaryCache, threadBinaries } from './binary-cache.js';
 import { type CapturePlan, prepareCapture } from './capture-plan.js';
 import { captureValues } from './capture-values.js';
 import { type CopiedProcess, pauseAndCopy, warmUpCapture } from './paused-capture.js';
 import type { FrameCapture, ProcessSnapshot, SnapshotGoroutine } from './snapshot-types.js';
+import { identifySockets, linkNotes } from './socket-identity.js';
 
 /** How to take a snapshot. */
 export interface SnapshotOptions {
@@ -50,12 +50,18 @@ export interface SnapshotOptions {
   readonly holdPauseMs?: number;
 }
 
-/** Prepares a capture of `pid`: reads its executable, loads the binary (cached), compiles the spec. */
-export function prepareProcess(pid: number, spec: EffectiveSpec = STACKS_ONLY): PreparedProcess {
+/**
+ * Prepares a capture of `pid`: finds its binary in `binaries` (read and loaded on first use),
+ * compiles the spec.
+ */
+export function prepareProcess(
+  pid: number,
+  spec: EffectiveSpec = STACKS_ONLY,
+  binaries: BinaryCache = threadBinaries,
+): PreparedProcess {
   if (!processExists(pid))
     throw new PeriscopeError('not-found', `process ${pid} does not exist (it may have exited)`);
-  const image = executableImage(pid);
-  const bin = binaryFor(image.elf);
+  const { bin, image } = binaries.forProcess(pid);
   return { ...prepareCapture(bin, spec, image.bias), executable: image.path };
 }
 
@@ -120,7 +126,10 @@ function snapshotPaused(pid: number, plan: PreparedProcess, opts: SnapshotOption
 export function finishSnapshot(copied: CopiedProcess, opts: SnapshotOptions = {}): ProcessSnapshot {
   const { pid, plan, capture, at } = copied;
   const tResumed = performance.now();
-  const { captures, late } = withPendingValues(copied, opts);
+  const pending = withPendingValues(copied, opts);
+  const captures = identifySockets(plan, pid, pending.captures);
+  const { late } = pending;
+  const notes = linkNotes(plan, captures);
   const decoded = decodeGoroutines(plan.bin, capture, { maxFrames: opts.maxFrames });
   const tDecoded = performance.now();
   const goroutines: SnapshotGoroutine[] = decoded.goroutines.map((g) => ({
@@ -144,6 +153,7 @@ export function finishSnapshot(copied: CopiedProcess, opts: SnapshotOptions = {}
     threads: copied.threads,
     goroutines,
     ...(late > 0 ? { valuesAfterPause: late } : {}),
+    ...(notes.length > 0 ? { linkNotes: notes } : {}),
   };
 }
 
@@ -157,7 +167,7 @@ function withPendingValues(
 ): { captures: ReadonlyMap<Address, FrameCapture[]>; late: number } {
   if (!copied.pendingValues) return { captures: copied.captures, late: 0 };
   const captures = new Map(copied.captures);
-  const live = new VmReader(copied.pid, { reserveBytes: 0 }); // a few small reads: nothing to reserve
+  const live = new VmReader(copied.pid); // a few small reads: nothing to reserve
   try {
     const r = captureValues(copied.plan, copied.capture, live, new Map(), opts.maxFrames, {
       only: copied.pendingValues,
@@ -183,10 +193,14 @@ function snapshotRunning(pid: number, plan: PreparedProcess, opts: SnapshotOptio
     const capture = captureGoroutines(plan.goroutines, reader, [], { scratch });
     const tCopied = performance.now();
     const moved = changedGoroutines(plan, capture, reader);
-    const captures =
+    const captures = identifySockets(
+      plan,
+      pid,
       plan.functions.size > 0
         ? captureValues(plan, capture, reader, new Map(), opts.maxFrames).captures
-        : new Map<Address, FrameCapture[]>();
+        : new Map<Address, FrameCapture[]>(),
+    );
+    const notes = linkNotes(plan, captures);
     const decoded = decodeGoroutines(plan.bin, capture, { maxFrames: opts.maxFrames });
     const goroutines: SnapshotGoroutine[] = decoded.goroutines.map((g) => ({
       ...g,
@@ -204,6 +218,7 @@ function snapshotRunning(pid: number, plan: PreparedProcess, opts: SnapshotOptio
       decodeNs: Math.round((tDone - tCopied) * 1e6),
       threads: 0,
       goroutines,
+      ...(notes.length > 0 ? { linkNotes: notes } : {}),
     };
   } finally {
     reader.close();

@@ -1,7 +1,8 @@
 /**
  * The embedded store: one DuckDB file in a data directory. Writers (snapshot, spec set,
- * import) open it read-write; readers (query, links, export) open it read-only, with file
- * access and extension loading switched off, so user SQL cannot change or leave the store.
+ * import, and export, which attaches a new DuckDB file or writes Parquet files) open it
+ * read-write; readers (query, links) open it read-only, with file access and extension
+ * loading switched off, so user SQL cannot change or leave the store.
  * DuckDB never downloads extensions here (autoinstall and autoload are off).
  */
 import { existsSync, mkdirSync } from 'node:fs';
@@ -16,7 +17,7 @@ import { writeSnapshot } from './ingest.js';
 import { DuckDBQuerySession } from './query-session.js';
 import { createQueryViews } from './query-views.js';
 import { ensureSchema, SCHEMA_VERSION, schemaVersion } from './schema.js';
-import { addVersion, currentSpec, readVersions, versionOfText } from './spec-history.js';
+import { addVersion, readVersions, specForScope, versionOfText } from './spec-history.js';
 import type {
   ExportFormat,
   ImportResult,
@@ -34,7 +35,7 @@ import type {
 
 /** How to open a store. */
 export interface OpenOptions {
-  /** Open for reading only (queries, export); the default opens for writing. */
+  /** Open for reading only (queries, links); the default opens for writing (export needs it too). */
   readonly readOnly?: boolean;
   /** How long to wait for another Periscope process that holds the store (default 10 s). */
   readonly waitMs?: number;
@@ -122,7 +123,11 @@ export class DuckDBStore implements Store {
   }
 
   private writable(what: string, files = false): void {
-    if (this.readOnly) throw new Error(`${what} needs a store opened for writing`);
+    if (this.readOnly)
+      throw new PeriscopeError(
+        'bad-usage',
+        `${what} needs the store in ${this.location} opened for writing; it was opened read-only`,
+      );
     if (files && this.noFiles)
       throw new PeriscopeError(
         'unsupported',
@@ -171,8 +176,8 @@ export class DuckDBStore implements Store {
 
   /** Opens a session: a connection whose views show `scope`, for many queries. */
   async session(scope: QueryScope): Promise<DuckDBQuerySession> {
-    const { spec } = await currentSpec(this.conn);
-    return DuckDBQuerySession.open(this.instance, spec, scope);
+    const { spec, notes } = await specForScope(this.conn, scope);
+    return DuckDBQuerySession.open(this.instance, spec, scope, notes);
   }
 
   /** Runs one read-only SQL statement over the tables of the current spec. */
@@ -268,7 +273,7 @@ export class DuckDBStore implements Store {
     }));
   }
 
-  /** Writes one snapshot as a DuckDB file or a directory of Parquet files; returns what was left out. */
+  /** Writes one snapshot as a DuckDB file or a directory of Parquet files (exportWithNotes says what was left out). */
   async exportSnapshot(snapshotId: number, format: ExportFormat, out: string): Promise<void> {
     await this.exportWithNotes(snapshotId, format, out);
   }
@@ -276,7 +281,7 @@ export class DuckDBStore implements Store {
   /** exportSnapshot, returning the spec tables that could not be exported and why. */
   async exportWithNotes(snapshotId: number, format: ExportFormat, out: string): Promise<string[]> {
     this.writable('exporting a snapshot', true);
-    const { spec } = await currentSpec(this.conn);
+    const { spec } = await specForScope(this.conn, { snapshot: snapshotId });
     const conn = await this.instance.connect();
     try {
       return await exportSnapshot(conn, spec, snapshotId, format, out);

@@ -5,7 +5,7 @@
  */
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { EffectiveSpec } from '../spec/effective-spec.js';
-import { linksOfGoroutine } from './links-query.js';
+import { linkNoteWarnings, linksOfGoroutine } from './links-query.js';
 import { createQueryViews } from './query-views.js';
 import { prepareReadOnly, sqlError } from './read-only-sql.js';
 import { resultCells } from './result-cells.js';
@@ -19,20 +19,20 @@ export class DuckDBQuerySession implements QuerySession {
     readonly warnings: readonly string[],
   ) {}
 
-  /** Connects and builds the views of `spec` over `scope`. */
+  /** Connects and builds the views of `spec` over `scope`; `notes` join the warnings of every result. */
   static async open(
     instance: DuckDBInstance,
     spec: EffectiveSpec,
     scope: QueryScope,
+    notes: readonly string[] = [],
   ): Promise<DuckDBQuerySession> {
     const conn = await instance.connect();
     try {
       const built = await createQueryViews(conn, spec, scope);
-      return new DuckDBQuerySession(
-        conn,
-        built.snapshotIds,
-        built.problems.map((p) => p.message),
-      );
+      return new DuckDBQuerySession(conn, built.snapshotIds, [
+        ...notes,
+        ...built.problems.map((p) => p.message),
+      ]);
     } catch (e) {
       conn.closeSync();
       throw e;
@@ -53,9 +53,11 @@ export class DuckDBQuerySession implements QuerySession {
     }
   }
 
-  /** What a goroutine links to and is linked from. */
+  /** What a goroutine links to and is linked from; the links that cannot resolve somewhere are in its warnings. */
   async links(processId: string, goroutineId: number): Promise<QueryResult> {
-    return this.result(await linksOfGoroutine(this.conn, processId, goroutineId));
+    const r = this.result(await linksOfGoroutine(this.conn, processId, goroutineId));
+    const notes = await linkNoteWarnings(this.conn);
+    return notes.length > 0 ? { ...r, warnings: [...r.warnings, ...notes] } : r;
   }
 
   /** Closes the connection. */

@@ -1,6 +1,7 @@
 /**
- * Query results as text: an aligned table for people, CSV (RFC 4180) and JSON (an array of
- * objects, JSON columns as nested values) for programs.
+ * Query results as text: an aligned table for people, CSV (RFC 4180: CRLF line ends, fields with
+ * a comma, quote or line break quoted; structured cells as JSON) and JSON (an array of objects,
+ * JSON columns as nested values) for programs. The CLI and the server's CSV answers both use it.
  */
 import type { Cell, QueryResult } from './store.js';
 
@@ -33,7 +34,7 @@ export function formatResult(r: QueryResult, format: ResultFormat): string {
       names.map(csvField).join(','),
       ...r.rows.map((row) => row.map((c) => csvField(text(c))).join(',')),
     ];
-    return `${lines.join('\n')}\n`;
+    return `${lines.join('\r\n')}\r\n`;
   }
   const cells = r.rows.map((row) =>
     row.map((c) => {
@@ -41,7 +42,10 @@ export function formatResult(r: QueryResult, format: ResultFormat): string {
       return t.length > MAX_CELL ? `${t.slice(0, MAX_CELL - 1)}…` : t;
     }),
   );
-  const widths = names.map((n, i) => Math.max(n.length, ...cells.map((row) => row[i]!.length)));
+  // A loop, not Math.max(...column): a spread of 200k cells overflows the call stack.
+  const widths = names.map((n) => n.length);
+  for (const row of cells)
+    for (let i = 0; i < widths.length; i++) widths[i] = Math.max(widths[i]!, row[i]!.length);
   const numeric = r.columns.map((c) => /INT|DOUBLE|FLOAT|DECIMAL/.test(c.type));
   const line = (row: string[]) =>
     row

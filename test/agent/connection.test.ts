@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { test } from 'node:test';
-import { buildFixture } from '../support/go-fixtures.js';
-import { startTarget, type Target } from '../support/target.js';
+import { buildFixture } from '../../support/go-fixtures.js';
+import { startTarget, type Target } from '../../support/target.js';
 import { FakeServer } from './fake-server.js';
 import { startAgent } from './harness.js';
 

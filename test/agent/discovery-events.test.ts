@@ -15,8 +15,8 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { Discovery } from '../../src/agent/discovery.js';
 import type { ProcessDescription } from '../../src/protocol/messages.js';
-import { buildFixture, ROOT } from '../support/go-fixtures.js';
-import { startTarget, type Target } from '../support/target.js';
+import { buildFixture, ROOT } from '../../support/go-fixtures.js';
+import { startTarget, type Target } from '../../support/target.js';
 import { FakeServer } from './fake-server.js';
 import { startAgent, type TestAgent } from './harness.js';
 

@@ -10,7 +10,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { test } from 'node:test';
 import { Discovery } from '../../src/agent/discovery.js';
 import { DISCOVERY_THREAD_NAME } from '../../src/agent/discovery-thread.js';
-import { CLI, Proc } from '../fleet/fleet-support.js';
+import { CLI, Proc } from '../../support/fleet.js';
 
 const NETLINK_CONNECTOR = 11;
 

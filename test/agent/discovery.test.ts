@@ -4,8 +4,8 @@ import { realpathSync } from 'node:fs';
 import { test } from 'node:test';
 import { Discovery } from '../../src/agent/discovery.js';
 import { ExeCache } from '../../src/agent/exe-cache.js';
-import { buildFixture } from '../support/go-fixtures.js';
-import { startTarget, type Target } from '../support/target.js';
+import { buildFixture } from '../../support/go-fixtures.js';
+import { startTarget, type Target } from '../../support/target.js';
 import { FakeServer } from './fake-server.js';
 import { startAgent } from './harness.js';
 

@@ -16,8 +16,8 @@ import { ProcessTable, statFacts } from '../../src/agent/process-table.js';
 import { ElfFile } from '../../src/elf/elf-file.js';
 import { readBuildInfo } from '../../src/gobinary/buildinfo.js';
 import { looksLikeGo } from '../../src/gobinary/go-check.js';
-import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../support/go-fixtures.js';
-import { startTarget } from '../support/target.js';
+import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../../support/go-fixtures.js';
+import { startTarget } from '../../support/target.js';
 
 /** The facts as read from an image: Go or not, version, build ID. */
 function factsOf(image: Uint8Array, path: string): [boolean, string | undefined, string | undefined] {

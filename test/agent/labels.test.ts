@@ -9,8 +9,8 @@ import {
   parseEnviron,
   readLabels,
 } from '../../src/agent/labels.js';
-import { buildFixture } from '../support/go-fixtures.js';
-import { startTarget } from '../support/target.js';
+import { buildFixture } from '../../support/go-fixtures.js';
+import { startTarget } from '../../support/target.js';
 
 const ID = `${'a'.repeat(32)}0123456789abcdef0123456789abcdef`;
 

@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { capturedSnapshot } from '../../src/protocol/messages.js';
-import { buildFixture } from '../support/go-fixtures.js';
-import { startTarget, type Target } from '../support/target.js';
+import { buildFixture } from '../../support/go-fixtures.js';
+import { startTarget, type Target } from '../../support/target.js';
 import { FakeServer } from './fake-server.js';
 import { startAgent } from './harness.js';
 

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { test } from 'node:test';
-import { ROOT } from '../support/go-fixtures.js';
+import { ROOT } from '../../support/go-fixtures.js';
 
 const SRC = join(ROOT, 'src');
 const MAP = readFileSync(join(ROOT, 'docs', 'architecture.md'), 'utf8');
@@ -127,4 +127,27 @@ test('the check catches an import against the order, between peers, and into a r
   // A room whose entry module is another file reports the layers below importing index.ts.
   const rooms = new Map([...map.rooms].map(([r]) => [r, 'no-such-entry.ts']));
   assert.ok(violations({ ...map, rooms }).some((v) => v.includes('is entered through no-such-entry.ts')));
+});
+
+/** Imports of the files under `from` (a top directory) into any of the `into` top directories. */
+function importsInto(from: string, into: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const file of sources(join(ROOT, from)))
+    for (const target of importsOf(file)) {
+      const top = relative(ROOT, target).split('/')[0] as string;
+      if (into.includes(top)) out.push(`${relative(ROOT, file)} -> ${relative(ROOT, target)}`);
+    }
+  return out;
+}
+
+test('tests and benchmarks share support/ and never import each other', () => {
+  assert.deepEqual(
+    [
+      ...importsInto('test', ['bench']),
+      ...importsInto('bench', ['test']),
+      ...importsInto('support', ['test', 'bench']),
+    ],
+    [],
+  );
+  assert.ok(importsInto('bench', ['support']).length > 0, 'the check sees what benchmarks import');
 });

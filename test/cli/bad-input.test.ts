@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { PeriscopeError } from '../../src/common/errors.js';
-import { exerciseBinary } from '../support/exercise-binary.js';
-import { buildFixture, ROOT, TESTDATA } from '../support/go-fixtures.js';
-import { prng } from '../support/prng.js';
+import { exerciseBinary } from '../../support/exercise-binary.js';
+import { buildFixture, ROOT, TESTDATA } from '../../support/go-fixtures.js';
+import { prng } from '../../support/prng.js';
 
 const run = promisify(execFile);
 const CLI = join(ROOT, 'bin', 'periscope.js');

@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import type { BinarySummary, FunctionView, TypeView } from '../../src/cli/commands/inspect-view.js';
-import { buildFixture, GO_TOOLCHAINS, goTool, ROOT, toolchainUnavailable } from '../support/go-fixtures.js';
+import {
+  buildFixture,
+  GO_TOOLCHAINS,
+  goTool,
+  ROOT,
+  toolchainUnavailable,
+} from '../../support/go-fixtures.js';
 
 const run = promisify(execFile);
 const CLI = join(ROOT, 'bin', 'periscope.js');

@@ -47,6 +47,8 @@ test('periscope links --goroutine lists what a goroutine links to, both ways', a
   assert.equal(rows[0]!.direction, '->');
   assert.equal(rows[0]!.other_table, 'server_handlers');
   assert.equal(rows[0]!.other_process_id, proc);
+  // The frame the link was made on (its server_handlers row), not where that goroutine waits.
+  assert.equal(rows[0]!.other_function, 'main.handle');
   const back = await cli(
     'links',
     '--data',
@@ -58,6 +60,7 @@ test('periscope links --goroutine lists what a goroutine links to, both ways', a
   );
   assert.equal(back.code, 0, back.stderr);
   assert.match(back.stdout, new RegExp(`^<-\\s+tcp\\s+\\d+\\s+client_calls\\s+${proc}\\s+${client}\\s`, 'm'));
+  assert.match(back.stdout, /\smain\.call\s/, 'the client side at its main.call frame');
   const bad = await cli('links', '--data', data, '--goroutine', '17');
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--goroutine takes PROCESS:GOID/);

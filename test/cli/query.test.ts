@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import type { Target } from '../../support/target.js';
 import { cli, freshDataDir, startFixture } from '../store/store-support.js';
-import type { Target } from '../support/target.js';
 
 const SPEC = `functions:
   - function: main.park
@@ -31,12 +31,13 @@ test('periscope snapshot stores the snapshot and prints its id', async () => {
     String(target.pid),
     '--spec',
     join(files, 'spec.yaml'),
+    '--set-current',
     '--data',
     data,
     '--label',
     'env=test',
     '--label',
-    'round=1',
+    ' round =1', // the key is trimmed, as on a server
   );
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /goroutines/);
@@ -79,7 +80,7 @@ test('periscope query: the latest snapshot by default, --snapshot, --all, three 
     'csv',
     'SELECT snapshot_id, server FROM parked ORDER BY 1',
   );
-  assert.equal(c.stdout, 'snapshot_id,server\n1,alpha\n2,alpha\n');
+  assert.equal(c.stdout, 'snapshot_id,server\r\n1,alpha\r\n2,alpha\r\n', 'RFC 4180: CRLF');
   const both = await cli('query', '--data', data, '--all', '--snapshot', '1', 'SELECT 1');
   assert.equal(both.code, 2);
   const missing = await cli('query', '--data', data, '--snapshot', '9', 'SELECT 1');

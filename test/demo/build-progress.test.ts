@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { ROOT } from '../support/go-fixtures.js';
+import { ROOT } from '../../support/go-fixtures.js';
 
 interface BuildOptions {
   say?: (text: string) => void;

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ROOT } from '../support/go-fixtures.js';
+import { ROOT } from '../../support/go-fixtures.js';
 
 interface LockEntry {
   readonly version?: string;

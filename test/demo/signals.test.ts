@@ -18,7 +18,7 @@ import {
   startDemo,
   tracedDemoProcesses,
   waitDemoGone,
-} from '../support/demo-run.js';
+} from '../../support/demo-run.js';
 
 interface Case {
   readonly name: string;

@@ -23,9 +23,9 @@ import {
   startDemo,
   tracedDemoProcesses,
   waitDemoGone,
-} from '../support/demo-run.js';
-import { ROOT } from '../support/go-fixtures.js';
-import { checkoutPaths, outputShape, readmeCommands } from '../support/readme-commands.js';
+} from '../../support/demo-run.js';
+import { ROOT } from '../../support/go-fixtures.js';
+import { checkoutPaths, outputShape, readmeCommands } from '../../support/readme-commands.js';
 
 interface Question {
   readonly id: string;

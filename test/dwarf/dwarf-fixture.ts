@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DwarfData } from '../../src/dwarf/dwarf-data.js';
 import { dwarfSectionsOf } from '../../src/dwarf/sections.js';
 import { type ElfFile, openElf } from '../../src/elf/elf-file.js';
-import { TESTDATA } from '../support/go-fixtures.js';
+import { TESTDATA } from '../../support/go-fixtures.js';
 
 /** Opens a binary and its DWARF (throws when it has none). */
 export async function loadDwarf(path: string): Promise<{ elf: ElfFile; dwarf: DwarfData }> {

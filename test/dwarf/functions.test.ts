@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { linkAddr } from '../../src/common/address.js';
 import type { FunctionInfo, InlinedCall, Variable } from '../../src/dwarf/functions.js';
-import { buildFixture, GO_TOOLCHAINS, goTool, toolchainUnavailable } from '../support/go-fixtures.js';
+import { buildFixture, GO_TOOLCHAINS, goTool, toolchainUnavailable } from '../../support/go-fixtures.js';
 import { loadDwarf, sourceLine } from './dwarf-fixture.js';
 
 /** Text symbols from `go tool nm`: name -> addresses (an assembly function F is "F.abi0" in nm, "F" in DWARF). */
@@ -35,7 +36,11 @@ for (const tc of GO_TOOLCHAINS) {
       assert.ok(nm.get(symbolName(name))?.includes(f.lowPc), `${name} (${goVersion}): DWARF low PC vs nm`);
       assert.ok(f.highPc > f.lowPc, name);
       assert.equal(dwarf.functionAt(f.lowPc)?.name, name, `functionAt(low PC of ${name})`);
-      assert.equal(dwarf.functionAt(f.highPc - 1)?.name, name, `functionAt(high PC - 1 of ${name})`);
+      assert.equal(
+        dwarf.functionAt(linkAddr(f.highPc - 1))?.name,
+        name,
+        `functionAt(high PC - 1 of ${name})`,
+      );
     }
     // Every Go function of main and runtime has DWARF; the linker omits only a few assembly stubs.
     const have = new Set(names.map(symbolName));

@@ -1,13 +1,13 @@
 /**
- * Builds testdata/lines/c/exprs.c with gcc (DWARF 4 and 5): expressions, line tables and
- * CFI beyond what Go emits. Resolves to a skip reason when gcc is missing.
+ * Builds testdata/lines/c/exprs.c with gcc (DWARF 4 and 5): expressions and line tables
+ * beyond what Go emits. Resolves to a skip reason when gcc is missing.
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ROOT, TESTDATA } from '../support/go-fixtures.js';
+import { ROOT, TESTDATA } from '../../support/go-fixtures.js';
 
 const run = promisify(execFile);
 

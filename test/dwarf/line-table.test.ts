@@ -3,10 +3,11 @@ import { execFile } from 'node:child_process';
 import { basename } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
+import { linkAddr } from '../../src/common/address.js';
 import { LineIndex } from '../../src/dwarf/line-index.js';
 import { dwarfSectionsOf } from '../../src/dwarf/sections.js';
 import { openElf } from '../../src/elf/elf-file.js';
-import { buildFixture, GO_TOOLCHAINS, goTool, toolchainUnavailable } from '../support/go-fixtures.js';
+import { buildFixture, GO_TOOLCHAINS, goTool, toolchainUnavailable } from '../../support/go-fixtures.js';
 import { buildCFixture, C_DWARF_VERSIONS } from './line-c-fixture.js';
 
 const run = promisify(execFile);
@@ -139,7 +140,7 @@ for (const tc of GO_TOOLCHAINS) {
       }
       const m = /^\s+(\S+):(\d+)\s+(0x[0-9a-f]+)\s/.exec(l);
       if (!m) continue;
-      const pc = Number.parseInt(m[3]!, 16);
+      const pc = linkAddr(Number.parseInt(m[3]!, 16));
       const row = index.lineForPC(pc);
       assert.ok(row, `${fn} 0x${pc.toString(16)} is covered by a line table`);
       assert.equal(`${basename(row.file)}:${row.line}`, `${m[1]}:${m[2]}`, `${fn} at 0x${pc.toString(16)}`);
@@ -163,5 +164,5 @@ test('line index is lazy: building decodes nothing, a query decodes one program'
   assert.equal(row?.file.endsWith('/testdata/lines/main.go'), true);
   assert.equal(row?.line, 24);
   assert.equal(index.decodedCount, 1);
-  assert.equal(index.lineForPC(1), undefined, 'an address below every sequence');
+  assert.equal(index.lineForPC(linkAddr(1)), undefined, 'an address below every sequence');
 });

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { AT, FORM, TAG } from '../../src/dwarf/constants.js';
 import type { Die } from '../../src/dwarf/die.js';
 import type { DwarfData } from '../../src/dwarf/dwarf-data.js';
-import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../support/go-fixtures.js';
+import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../../support/go-fixtures.js';
 import { loadDwarf } from './dwarf-fixture.js';
 
 const run = promisify(execFile);

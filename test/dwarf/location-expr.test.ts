@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { ByteReader } from '../../src/common/bytes.js';
 import { disassemble } from '../../src/dwarf/location-expr.js';
 import { openElf } from '../../src/elf/elf-file.js';
-import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../support/go-fixtures.js';
+import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../../support/go-fixtures.js';
 import { buildCFixture, C_DWARF_VERSIONS } from './line-c-fixture.js';
 
 const run = promisify(execFile);

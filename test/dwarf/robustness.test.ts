@@ -4,8 +4,8 @@ import { PeriscopeError } from '../../src/common/errors.js';
 import { DwarfData } from '../../src/dwarf/dwarf-data.js';
 import { type DwarfSections, dwarfSectionsOf } from '../../src/dwarf/sections.js';
 import { openElf } from '../../src/elf/elf-file.js';
-import { buildFixture } from '../support/go-fixtures.js';
-import { prng } from '../support/prng.js';
+import { buildFixture } from '../../support/go-fixtures.js';
+import { prng } from '../../support/prng.js';
 
 /** Uses the reader the way a debugger would; returns how many things it managed to read. */
 function exercise(sections: DwarfSections): number {

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { openElf } from '../../src/elf/elf-file.js';
-import { buildFixture } from '../support/go-fixtures.js';
+import { buildFixture } from '../../support/go-fixtures.js';
 
 const run = promisify(execFile);
 

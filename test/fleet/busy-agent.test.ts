@@ -13,8 +13,6 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { buildFixture } from '../support/go-fixtures.js';
-import type { Target } from '../support/target.js';
 import {
   agentIdOf,
   createToken,
@@ -29,7 +27,9 @@ import {
   startTagged,
   tempDir,
   waitForFleet,
-} from './fleet-support.js';
+} from '../../support/fleet.js';
+import { buildFixture } from '../../support/go-fixtures.js';
+import type { Target } from '../../support/target.js';
 
 const tag = fleetTag();
 const HOST = 'host-busy';

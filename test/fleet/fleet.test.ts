@@ -20,10 +20,6 @@ import { after, before, test } from 'node:test';
 import { parseGoroutineDump } from '../../src/goruntime/goroutines/stack-dump.js';
 import type { ProcessSnapshot } from '../../src/snapshot/snapshot-types.js';
 import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
-import { goroutineIn } from '../links/link-join.js';
-import { buildGrpcPair, buildHttpChain, GRPC_VARIANTS } from '../links/variants.js';
-import { buildFixture } from '../support/go-fixtures.js';
-import type { Target } from '../support/target.js';
 import {
   agentIdOf,
   cli,
@@ -41,7 +37,11 @@ import {
   startTagged,
   tempDir,
   waitForFleet,
-} from './fleet-support.js';
+} from '../../support/fleet.js';
+import { buildFixture } from '../../support/go-fixtures.js';
+import type { Target } from '../../support/target.js';
+import { goroutineIn } from '../links/link-join.js';
+import { buildGrpcPair, buildHttpChain, GRPC_VARIANTS } from '../links/variants.js';
 
 type Row = Record<string, unknown>;
 
@@ -96,10 +96,19 @@ let storedChain: Row[] = [];
 const env = () => ({ PERISCOPE_TOKEN: userToken });
 
 async function snapshotAll(...labels: string[]): Promise<FleetSnapshot> {
-  return cliJson<FleetSnapshot>(
-    ['snapshot', '--server', server!.url, '--all', ...labels.flatMap((l) => ['--label', l]), '--json'],
-    env(),
-  );
+  const args = [
+    'snapshot',
+    '--server',
+    server!.url,
+    '--all',
+    ...labels.flatMap((l) => ['--label', l]),
+    '--json',
+  ];
+  const r = await cli(args, env());
+  // Exit 3: stored, but some processes were not captured (what the fault tests cause).
+  if (r.code !== 0 && r.code !== 3)
+    throw new Error(`periscope ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+  return JSON.parse(r.stdout) as FleetSnapshot;
 }
 
 async function query(sql: string, snapshotId: number): Promise<Row[]> {
@@ -411,8 +420,12 @@ test('an agent SIGKILLed mid-snapshot: AGENT_DISCONNECTED for its processes, the
 
 test("Go's own goroutine dump (SIGQUIT) names the goroutines the stored chain followed", async (t) => {
   if (storedChain.length !== 3) return t.skip('the first test did not store a chain');
-  // A first: once B or C are gone, A's call would return.
+  // Once one of them is gone, the others' calls would return: stop all three, queue the
+  // SIGQUIT, then let them run: each takes its signal (and Go freezes the world to dump)
+  // before any of its goroutines runs again.
+  for (const x of [a, b, c]) process.kill(x.pid, 'SIGSTOP');
   for (const x of [a, b, c]) process.kill(x.pid, 'SIGQUIT');
+  for (const x of [a, b, c]) process.kill(x.pid, 'SIGCONT');
   const dumps = await Promise.all(
     [a, b, c].map(async (x) => {
       await x.exitStatus();

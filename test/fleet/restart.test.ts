@@ -9,8 +9,6 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { buildGrpcPair, GRPC_VARIANTS } from '../links/variants.js';
-import type { Target } from '../support/target.js';
 import {
   agentIdOf,
   cli,
@@ -27,7 +25,9 @@ import {
   startTagged,
   tempDir,
   waitForFleet,
-} from './fleet-support.js';
+} from '../../support/fleet.js';
+import type { Target } from '../../support/target.js';
+import { buildGrpcPair, GRPC_VARIANTS } from '../links/variants.js';
 
 type Row = Record<string, unknown>;
 

@@ -11,8 +11,8 @@ import { type BuildInfo, buildSetting, readBuildInfo } from '../../src/gobinary/
 import { parseModuleInfo, unquoteGo } from '../../src/gobinary/buildinfo-text.js';
 import { compareGoVersions, parseGoVersion } from '../../src/gobinary/go-version.js';
 import { openGoSymtab } from '../../src/gobinary/pclntab-open.js';
-import { buildFixture, toolchainUnavailable } from '../support/go-fixtures.js';
-import { DELVE, ensureGoTool, STRINGER } from '../support/go-tools.js';
+import { buildFixture, toolchainUnavailable } from '../../support/go-fixtures.js';
+import { DELVE, ensureGoTool, STRINGER } from '../../support/go-tools.js';
 import { PCLNTAB_TOOLCHAINS } from './toolchains.js';
 
 const run = promisify(execFile);

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { openElf } from '../../src/elf/elf-file.js';
 import { deriveFuncIds, funcFlagNames } from '../../src/gobinary/func-id.js';
 import { openGoSymtab } from '../../src/gobinary/pclntab-open.js';
-import { buildFixture, GO_TOOLCHAINS, TESTDATA, toolchainUnavailable } from '../support/go-fixtures.js';
+import { buildFixture, GO_TOOLCHAINS, TESTDATA, toolchainUnavailable } from '../../support/go-fixtures.js';
 
 const run = promisify(execFile);
 

@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { openElf } from '../../src/elf/elf-file.js';
 import { goSections, looksLikeGo } from '../../src/gobinary/go-check.js';
-import { buildFixture, TESTDATA } from '../support/go-fixtures.js';
+import { buildFixture, TESTDATA } from '../../support/go-fixtures.js';
 
 const run = promisify(execFile);
 

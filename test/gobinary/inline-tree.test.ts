@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
+import { linkAddr } from '../../src/common/address.js';
 import { openElf } from '../../src/elf/elf-file.js';
-import { funcdataBaseFromSymbol } from '../../src/gobinary/funcdata-base.js';
+import { funcdataBaseFromSymbol } from '../../src/gobinary/moduledata.js';
 import { openGoSymtab } from '../../src/gobinary/pclntab-open.js';
-import { buildFixture, toolchainUnavailable } from '../support/go-fixtures.js';
+import { buildFixture, toolchainUnavailable } from '../../support/go-fixtures.js';
 import { PCLNTAB_TOOLCHAINS } from './toolchains.js';
 
 const run = promisify(execFile);
@@ -69,7 +70,7 @@ async function checkInlining(path: string, pie: boolean, stripped: boolean): Pro
     while (i < c.pcs.length) {
       // A physical frame: its first pc expands into the whole inline chain; the runtime
       // lists each inlined caller as parentPc+1, so every later pc maps to the next frame.
-      const mine = sym.inlinedFramesAt(c.pcs[i]! - 1);
+      const mine = sym.inlinedFramesAt(linkAddr(c.pcs[i]! - 1));
       assert.ok(mine.length > 0, `${c.name}: pc ${c.pcs[i]} is in a function`);
       for (let j = 0; j < mine.length; j++) {
         const want = c.frames[i + j];
@@ -83,7 +84,7 @@ async function checkInlining(path: string, pie: boolean, stripped: boolean): Pro
         assert.equal(got.inlined, j < mine.length - 1);
         assert.equal(c.pcs[i + j]! - 1, got.pc, `${c.name}: runtime pc of frame ${i + j}`);
         // Starting from an inlined caller's pc gives the rest of the same chain.
-        assert.deepEqual(sym.inlinedFramesAt(c.pcs[i + j]! - 1), mine.slice(j));
+        assert.deepEqual(sym.inlinedFramesAt(linkAddr(c.pcs[i + j]! - 1)), mine.slice(j));
         if (got.inlined) inlinedSeen++;
         compared++;
       }

@@ -1,22 +1,22 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type Address, addr } from '../../src/common/address.js';
+import { type LinkAddress, linkAddr } from '../../src/common/address.js';
 import { PeriscopeError } from '../../src/common/errors.js';
 import { openElf } from '../../src/elf/elf-file.js';
-import { findFuncdataBase } from '../../src/gobinary/funcdata-base.js';
 import { InlineExpander } from '../../src/gobinary/inline-tree.js';
+import { findFuncdataBase } from '../../src/gobinary/moduledata.js';
 import { Pclntab } from '../../src/gobinary/pclntab.js';
 import { locatePclntab, parsePclnHeader } from '../../src/gobinary/pclntab-header.js';
-import { buildFixture } from '../support/go-fixtures.js';
-import { prng } from '../support/prng.js';
+import { buildFixture } from '../../support/go-fixtures.js';
+import { prng } from '../../support/prng.js';
 
 /** Runs every query on a (possibly damaged) table; returns the error if one was thrown. */
 function exercise(
   data: Uint8Array,
-  address: Address,
-  base: Address,
-  pcs: number[],
-  read: (a: Address, n: number) => Uint8Array,
+  address: LinkAddress,
+  base: LinkAddress,
+  pcs: LinkAddress[],
+  read: (a: LinkAddress, n: number) => Uint8Array,
 ): unknown {
   try {
     const pcln = new Pclntab({ data, address, source: 'section' });
@@ -39,12 +39,12 @@ test('damaged pclntab bytes give FormatError or PeriscopeError, never a crash or
   const loc = locatePclntab(elf)!;
   const good = new Pclntab(loc);
   const base = findFuncdataBase(elf, good)!.address;
-  const read = (a: Address, n: number) => elf.readAt(a, n);
+  const read = (a: LinkAddress, n: number) => elf.readAt(a, n);
   const rand = prng(1234);
   const fns = good.functions();
   const pcs = Array.from({ length: 40 }, () => {
     const f = fns[Math.floor(rand() * fns.length)]!;
-    return addr(f.entry + Math.floor(rand() * (f.end - f.entry)));
+    return linkAddr(f.entry + Math.floor(rand() * (f.end - f.entry)));
   });
   assert.equal(exercise(loc.data, loc.address, base, pcs, read), undefined, 'the intact table works');
 

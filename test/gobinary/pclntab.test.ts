@@ -3,11 +3,12 @@ import { execFile } from 'node:child_process';
 import { basename } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
+import { linkAddr } from '../../src/common/address.js';
 import { ElfFile, openElf } from '../../src/elf/elf-file.js';
 import { funcNameForPrint } from '../../src/gobinary/inline-tree.js';
 import { openGoSymtab } from '../../src/gobinary/pclntab-open.js';
-import { buildFixture, goTool, toolchainUnavailable } from '../support/go-fixtures.js';
-import { DELVE, ensureGoTool } from '../support/go-tools.js';
+import { buildFixture, goTool, toolchainUnavailable } from '../../support/go-fixtures.js';
+import { DELVE, ensureGoTool } from '../../support/go-tools.js';
 import { PCLNTAB_TOOLCHAINS } from './toolchains.js';
 
 const run = promisify(execFile);
@@ -19,15 +20,21 @@ async function compareWithNm(path: string, toolchain: string): Promise<number> {
   const nm = await goTool(toolchain, ['nm', path]);
   const theirs = new Set<string>();
   const markers = new Map<string, number>();
+  const text: [number, string][] = [];
   for (const line of nm.split('\n')) {
     const m = /^\s*([0-9a-f]+) ([Tt]) (.+)$/.exec(line);
     if (!m) continue;
     const [, a, , name] = m;
     const value = Number.parseInt(a!, 16);
-    // Section markers and C code from cgo objects are not Go functions.
     if (name === 'runtime.text' || name === 'runtime.etext') markers.set(name, value);
-    else if (!/\(\.text[.\w]*\)$/.test(name!)) {
-      const plain = name!.replace(/\.abi0$/, '');
+    else text.push([value, name!]);
+  }
+  const [lo, hi] = [markers.get('runtime.text')!, markers.get('runtime.etext')!];
+  for (const [value, name] of text) {
+    // C code from cgo objects is not Go: named after its section when the Go linker linked
+    // it, outside [runtime.text, runtime.etext) when the system linker did.
+    if (value >= lo && value < hi && !/\(\.text[.\w]*\)$/.test(name)) {
+      const plain = name.replace(/\.abi0$/, '');
       // Go 1.18/1.19 linkers wrote bracketed names into the pclntab as "[...]".
       theirs.add(`${value} ${pcln.header.format === '1.18' ? funcNameForPrint(plain) : plain}`);
     }
@@ -40,7 +47,7 @@ async function compareWithNm(path: string, toolchain: string): Promise<number> {
   assert.equal(pcln.textStart, markers.get('runtime.text'), 'text starts at runtime.text');
   for (const f of pcln.functions()) {
     assert.equal(pcln.funcIndexForPC(f.entry), f.index, `${f.name} at its entry`);
-    assert.equal(pcln.funcIndexForPC(f.end - 1), f.index, `${f.name} at its last byte`);
+    assert.equal(pcln.funcIndexForPC(linkAddr(f.end - 1)), f.index, `${f.name} at its last byte`);
     assert.equal(pcln.funcByName(f.name)?.name, f.name, `${f.name} by name`);
   }
   return pcln.nfunc;
@@ -63,7 +70,7 @@ async function compareWithObjdump(path: string, toolchain: string): Promise<numb
     }
     const m = /^ {2}(.*):(-?\d+)\t+0x([0-9a-f]+)\t/.exec(line);
     if (!m) continue;
-    const pc = Number.parseInt(m[3]!, 16);
+    const pc = linkAddr(Number.parseInt(m[3]!, 16));
     const got = pcln.lineForPC(pc);
     const want = m[2] === '-1' ? 'none' : `${m[1]}:${m[2]} in ${fn}`;
     const have = got ? `${basename(got.file)}:${got.line} in ${got.function.replaceAll('·', '.')}` : 'none';
@@ -96,7 +103,7 @@ async function compareWithReadelfCfa(path: string): Promise<number> {
       const want = Number(m[1]) - 8;
       const next = i + 1 < rows.length ? rows[i + 1]!.loc : end;
       for (let pc = loc; pc < next; pc++) {
-        const got = pcln.spDeltaAt(pc);
+        const got = pcln.spDeltaAt(linkAddr(pc));
         if (got !== want && bad.length < 10) bad.push(`${pc.toString(16)}: cfa ${cfa}, spDelta ${got}`);
         checked++;
       }
@@ -120,6 +127,28 @@ for (const tc of PCLNTAB_TOOLCHAINS) {
     t.diagnostic(`${nfunc} functions, ${insns} instructions, ${bytes} pcs of CFI`);
   });
 }
+
+// The system linker (a program with C code of its own) puts C start-up code before
+// runtime.text and leaves the pclntab's text start to a relocation.
+for (const pie of [false, true]) {
+  test(`pclntab of a program linked by the system linker (cgo${pie ? ', PIE' : ''}) agrees with go tool nm`, async () => {
+    const { path } = await buildFixture('cgocalls', {
+      env: { CGO_ENABLED: '1' },
+      flags: pie ? ['-buildmode=pie'] : [],
+    });
+    assert.ok((await compareWithNm(path, 'local')) > 1000);
+  });
+}
+
+test('a stripped program linked by the system linker finds its text start without symbols', async () => {
+  const env = { CGO_ENABLED: '1' };
+  const full = await buildFixture('cgocalls', { env });
+  const stripped = await buildFixture('cgocalls', { env, flags: ['-ldflags=-s'] });
+  const elf = await openElf(stripped.path);
+  assert.equal(elf.symbol('runtime.text'), undefined, 'no symbol table');
+  const text = (await openElf(full.path)).symbol('runtime.text')!.value;
+  assert.equal(openGoSymtab(elf).pcln.textStart, text, 'the moduledata says where text starts');
+});
 
 // A large real program from the module proxy: Delve (23 MB, ~15,000 functions, 18 modules,
 // cgo off), installed into .cache/tools on first use; the value tests need it anyway.

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { GoBinary } from '../../src/gobinary/go-binary.js';
 import { parseGoVersion } from '../../src/gobinary/go-version.js';
 import type { StructLayout } from '../../src/gobinary/runtime-layout.js';
-import { buildFixture, GO_TOOLCHAINS, TESTDATA, toolchainUnavailable } from '../support/go-fixtures.js';
+import { buildFixture, GO_TOOLCHAINS, TESTDATA, toolchainUnavailable } from '../../support/go-fixtures.js';
 
 const run = promisify(execFile);
 

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { openElf } from '../../src/elf/elf-file.js';
 import { readGoroutineStatusNames, readWaitReasons } from '../../src/gobinary/wait-reasons.js';
-import { buildFixture, GO_TOOLCHAINS, TESTDATA, toolchainUnavailable } from '../support/go-fixtures.js';
+import { buildFixture, GO_TOOLCHAINS, TESTDATA, toolchainUnavailable } from '../../support/go-fixtures.js';
 
 const run = promisify(execFile);
 

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { NO_BIAS } from '../../src/common/address.js';
 import { GoBinary } from '../../src/gobinary/go-binary.js';
 import { prepareCapture } from '../../src/snapshot/capture-plan.js';
 import { defaultSpec, isBuiltIn } from '../../src/spec/default-spec.js';
 import { effectiveSpec } from '../../src/spec/effective-spec.js';
 import { parseSpec } from '../../src/spec/spec-parse.js';
 import { EMPTY_SPEC } from '../../src/spec/spec-types.js';
-import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../support/go-fixtures.js';
+import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../../support/go-fixtures.js';
 import { buildGrpcPair, buildHttpChain, GRPC_VARIANTS } from './variants.js';
 
 const GRPC_SERVER = 'google.golang.org/grpc.(*Server).handleStream';
@@ -16,7 +17,7 @@ const CLIENT_MESSAGES = 'google.golang.org/grpc.(*parser).recvMsg';
 const HTTP_CLIENT = 'net/http.(*persistConn).roundTrip';
 const HTTP_SERVER = 'net/http.(*conn).serve';
 
-test('the default spec parses, and each link pairs columns its tables capture', () => {
+test('the default spec parses, and each link pairs columns its tables have', () => {
   const spec = defaultSpec();
   assert.deepEqual(
     spec.functions.map((f) => f.table),
@@ -39,7 +40,7 @@ test('the default spec parses, and each link pairs columns its tables capture', 
       assert.ok(f, `${l.name}: table ${end.table}`);
       for (const c of end.columns)
         assert.ok(
-          f.capture.some((x) => x.column === c),
+          f.capture.some((x) => x.column === c) || f.columns.some((x) => x.name === c),
           `${l.name}: ${end.table}.${c}`,
         );
     }
@@ -108,7 +109,7 @@ limits: { maxString: 64 }
 /** Prepares the default spec for a binary (throws if any expression does not type-check) and lists what is absent. */
 async function absentIn(path: string): Promise<string[]> {
   const bin = await GoBinary.open(path);
-  return [...prepareCapture(bin, effectiveSpec(EMPTY_SPEC), 0).functionsAbsent];
+  return [...prepareCapture(bin, effectiveSpec(EMPTY_SPEC), NO_BIAS).functionsAbsent];
 }
 
 for (const v of GRPC_VARIANTS)

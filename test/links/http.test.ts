@@ -4,8 +4,8 @@ import type { ProcessSnapshot } from '../../src/snapshot/snapshot-types.js';
 import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
 import { effectiveSpec } from '../../src/spec/effective-spec.js';
 import { EMPTY_SPEC } from '../../src/spec/spec-types.js';
-import { GO_TOOLCHAINS, toolchainUnavailable } from '../support/go-fixtures.js';
-import type { Target } from '../support/target.js';
+import { GO_TOOLCHAINS, toolchainUnavailable } from '../../support/go-fixtures.js';
+import type { Target } from '../../support/target.js';
 import { describePairs, gkey, goroutineIn, joinLinks } from './link-join.js';
 import { buildHttpChain, startChain } from './variants.js';
 
@@ -59,7 +59,7 @@ for (const tc of GO_TOOLCHAINS) {
       assert.deepEqual([ab.from.values.method, ab.from.values.path], ['GET', '/b']);
       assert.deepEqual([bc.from.values.method, bc.from.values.path], ['GET', '/c']);
       // The server's own string for the peer agrees with the captured IP and port.
-      assert.equal(ab.to.values.remote_addr, `${ab.from.values.local_ip}:${ab.from.values.local_port}`);
+      assert.equal(ab.to.values.remote_addr, ab.from.values.local);
       for (const p of pairs) assert.deepEqual({ ...p.from.errors, ...p.to.errors }, {});
     } finally {
       for (const x of targets.reverse()) await x.kill();

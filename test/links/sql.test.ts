@@ -10,8 +10,8 @@ import { effectiveSpec } from '../../src/spec/effective-spec.js';
 import { EMPTY_SPEC } from '../../src/spec/spec-types.js';
 import { DuckDBStore } from '../../src/store/duckdb-store.js';
 import type { Cell, QueryResult } from '../../src/store/store.js';
-import type { Target } from '../support/target.js';
-import { startTarget } from '../support/target.js';
+import type { Target } from '../../support/target.js';
+import { startTarget } from '../../support/target.js';
 import { goroutineIn } from './link-join.js';
 import { buildGrpcPair, buildHttpChain, GRPC_VARIANTS, startChain } from './variants.js';
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { addr, hex } from '../../src/common/address.js';
+import { hex } from '../../src/common/address.js';
 import { PeriscopeError } from '../../src/common/errors.js';
 import { GoBinary } from '../../src/gobinary/go-binary.js';
 import { functionCode } from '../../src/probes/sites/function-code.js';
@@ -17,7 +17,7 @@ import { inlinedSites } from '../../src/probes/sites/inlined-sites.js';
 import { lineSites } from '../../src/probes/sites/line-sites.js';
 import { siteAt } from '../../src/probes/sites/site.js';
 import { decodeInstruction, type Instruction } from '../../src/probes/x86/decode.js';
-import { buildFixture, GO_TOOLCHAINS, TESTDATA, toolchainUnavailable } from '../support/go-fixtures.js';
+import { buildFixture, GO_TOOLCHAINS, TESTDATA, toolchainUnavailable } from '../../support/go-fixtures.js';
 import { type GoObjdumpFunction, goObjdump } from './x86-oracle.js';
 
 const SOURCE = readFileSync(join(TESTDATA, 'probe-target', 'main.go'), 'utf8').split('\n');
@@ -173,7 +173,7 @@ test('a site on an instruction the kernel refuses is a clear error', async () =>
     () =>
       siteAt(
         bin,
-        { address: addr(entry), insn: int3 },
+        { address: entry, insn: int3 },
         { kind: 'line', function: 'main.target', host: 'main.target' },
       ),
     /cannot probe main\.target at 0x[0-9a-f]+ \(line\): the kernel's uprobe table refuses opcode 0xcc/,

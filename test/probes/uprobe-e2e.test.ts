@@ -20,8 +20,8 @@ import { linkExists, programExists, programInfo } from '../../src/probes/bpf/inf
 import type { ProbeEvent } from '../../src/probes/event-program.js';
 import { ProbeSet } from '../../src/probes/probe-set.js';
 import { functionSites } from '../../src/probes/sites/function-sites.js';
-import { buildFixture, ROOT } from '../support/go-fixtures.js';
-import { startTarget, type Target } from '../support/target.js';
+import { buildFixture, ROOT } from '../../support/go-fixtures.js';
+import { startTarget, type Target } from '../../support/target.js';
 import { bpfAndPerfFds, readTarget, uprobeEvents } from './probe-support.js';
 
 const INT3 = 0xcc;

@@ -11,8 +11,8 @@ import { type ElfFile, openElf } from '../../src/elf/elf-file.js';
 import { openGoSymtab } from '../../src/gobinary/pclntab-open.js';
 import { instructionKind } from '../../src/probes/x86/classify.js';
 import { decodeCode } from '../../src/probes/x86/code.js';
-import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../support/go-fixtures.js';
-import { ensureGoTool, STRINGER } from '../support/go-tools.js';
+import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../../support/go-fixtures.js';
+import { ensureGoTool, STRINGER } from '../../support/go-tools.js';
 import { addressesIn, type BinutilsListing, binutilsListing, goObjdump } from './x86-oracle.js';
 
 const STT_FUNC = 2;

@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { goTool } from '../support/go-fixtures.js';
+import { goTool } from '../../support/go-fixtures.js';
 
 const run = promisify(execFile);
 

@@ -2,7 +2,7 @@
  * The copy helper's less travelled paths, with real threads and a real Go target:
  * - switched off (PERISCOPE_COPY_THREADS=1, or a reader with threads: 1), large reads stay on
  *   one thread and read what a split read reads;
- * - a helper that does not come back in time: a tracer process (test/support/thread-stall.ts) holds the
+ * - a helper that does not come back in time: a tracer process (support/thread-stall.ts) holds the
  *   helper thread at the entry of its first process_vm_readv of a job, so it has taken a
  *   block and copied nothing; the poster cancels, then uses the helper's block when it comes
  *   back in time, or disables it and discards the copy with an error when it does not (the
@@ -27,9 +27,9 @@ import {
 import { readMaps } from '../../src/proc/maps.js';
 import { pauseProcess } from '../../src/proc/pause.js';
 import { HELPER_MIN_BYTES, VmReader } from '../../src/proc/vm-reader.js';
-import { buildFixture } from '../support/go-fixtures.js';
-import { prng } from '../support/prng.js';
-import { startTarget, type Target } from '../support/target.js';
+import { buildFixture } from '../../support/go-fixtures.js';
+import { prng } from '../../support/prng.js';
+import { startTarget, type Target } from '../../support/target.js';
 import {
   ascendingRanges,
   assertSame,
@@ -39,7 +39,7 @@ import {
   readAll,
 } from './copy-helper-reads.js';
 
-const STALL = join(import.meta.dirname, '..', 'support', 'thread-stall.js');
+const STALL = join(import.meta.dirname, '..', '..', 'support', 'thread-stall.js');
 
 /** How long the poster waits for a helper that took a job before it cancels, then before it disables it. */
 const CANCEL_MS = 100;

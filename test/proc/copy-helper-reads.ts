@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import type { Mapping } from '../../src/proc/maps.js';
 import type { ReadStats, VmReader } from '../../src/proc/vm-reader.js';
-import { prng } from '../support/prng.js';
+import { prng } from '../../support/prng.js';
 
 export const JOIN_GAP = 4096;
 

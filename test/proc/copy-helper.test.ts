@@ -17,8 +17,8 @@ import {
 import { readMaps } from '../../src/proc/maps.js';
 import { pauseProcess } from '../../src/proc/pause.js';
 import { VmReader } from '../../src/proc/vm-reader.js';
-import { buildFixture } from '../support/go-fixtures.js';
-import { startTarget, type Target } from '../support/target.js';
+import { buildFixture } from '../../support/go-fixtures.js';
+import { startTarget, type Target } from '../../support/target.js';
 import { ascendingRanges, assertSame, readAll } from './copy-helper-reads.js';
 
 describe('copy helper', { timeout: 60_000 }, () => {

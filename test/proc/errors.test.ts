@@ -11,8 +11,8 @@ import { PeriscopeError } from '../../src/common/errors.js';
 import { PauseTimeoutError, pauseProcess } from '../../src/proc/pause.js';
 import { lingeringThreads } from '../../src/proc/release.js';
 import { listThreads } from '../../src/proc/threads.js';
-import { buildFixture } from '../support/go-fixtures.js';
-import { signalLines, startTarget, type Target } from '../support/target.js';
+import { buildFixture } from '../../support/go-fixtures.js';
+import { signalLines, startTarget, type Target } from '../../support/target.js';
 
 const HOLDER = join(import.meta.dirname, 'pause-holder.js');
 

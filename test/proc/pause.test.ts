@@ -13,15 +13,15 @@ import { readMaps } from '../../src/proc/maps.js';
 import { pauseProcess } from '../../src/proc/pause.js';
 import { listThreads } from '../../src/proc/threads.js';
 import { VmReader } from '../../src/proc/vm-reader.js';
-import { buildFixture } from '../support/go-fixtures.js';
-import { signalLines, startTarget, type Target } from '../support/target.js';
+import { buildFixture } from '../../support/go-fixtures.js';
+import { signalLines, startTarget, type Target } from '../../support/target.js';
 
 const us = (ns: number): string => `${(ns / 1000).toFixed(0)} us`;
 
 /** Median and max of a list of numbers. */
 function summary(xs: number[]): string {
   const s = [...xs].sort((a, b) => a - b);
-  return `median ${us(s[Math.floor(s.length / 2)])}, max ${us(s[s.length - 1])}`;
+  return `median ${us(s[Math.floor(s.length / 2)]!)}, max ${us(s[s.length - 1]!)}`;
 }
 
 describe('pauseProcess on a program notified of every signal', { timeout: 120_000 }, () => {
@@ -170,7 +170,7 @@ test('a pause on a worker thread stops our own child, whose stops Node may reap 
       child.stdout?.once('data', () => resolve());
       child.once('error', reject);
     });
-    const worker = new Worker(new URL('../support/pause-worker.js', import.meta.url), {
+    const worker = new Worker(new URL('../../support/pause-worker.js', import.meta.url), {
       workerData: { pid: child.pid, n: 100 },
     });
     const r = await new Promise<{ failures: string[]; threads: number }>((resolve, reject) => {

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { type ProcEventBatch, ProcEventReader, wakeEventFd } from '../../src/proc/proc-event-reader.js';
-import { ROOT } from '../support/go-fixtures.js';
+import { ROOT } from '../../support/go-fixtures.js';
 
 /** A reader and its wake-up eventfd; close both with `done`. */
 function open(): { reader: ProcEventReader; wake: number; done: () => void } {

@@ -7,8 +7,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { listThreads } from '../../src/proc/threads.js';
-import { buildFixture } from '../support/go-fixtures.js';
-import { signalLines, startTarget, type Target } from '../support/target.js';
+import { buildFixture } from '../../support/go-fixtures.js';
+import { signalLines, startTarget, type Target } from '../../support/target.js';
 
 const HOLDER = join(import.meta.dirname, 'pause-holder.js');
 

@@ -7,8 +7,8 @@ import { after, describe, it } from 'node:test';
 import { PeriscopeError } from '../../src/common/errors.js';
 import { type Paused, pauseProcess } from '../../src/proc/pause.js';
 import { listThreads } from '../../src/proc/threads.js';
-import { buildFixture } from '../support/go-fixtures.js';
-import { startTarget, type Target } from '../support/target.js';
+import { buildFixture } from '../../support/go-fixtures.js';
+import { startTarget, type Target } from '../../support/target.js';
 
 describe('signals around a pause', { timeout: 120_000 }, () => {
   const targets: Target[] = [];

@@ -6,11 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startPauseTarget } from '../../bench/support/pause-target.js';
 import { decodeSnapshot, encodeSnapshot } from '../../src/protocol/snapshot-wire.js';
 import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
-import { buildFixture } from '../support/go-fixtures.js';
-import { startTarget } from '../support/target.js';
+import { buildFixture } from '../../support/go-fixtures.js';
+import { startPauseTarget } from '../../support/pause-target.js';
+import { startTarget } from '../../support/target.js';
 
 test('the goroutine zoo survives the wire form, frame for frame', async () => {
   const { path } = await buildFixture('goroutines');

@@ -9,9 +9,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import WebSocket from 'ws';
+import type { AgentView, SnapshotTaken } from '../../src/api/responses.js';
 import { PROTOCOL_VERSION, type ServerMessage } from '../../src/protocol/messages.js';
-import type { SnapshotResult } from '../../src/server/orchestrator.js';
-import type { AgentView } from '../../src/server/registry.js';
 import type { RunningServer } from '../../src/server/server.js';
 import { api, describeProcess, eventually, testServer } from './server-support.js';
 
@@ -140,7 +139,7 @@ test('a holder that stops answering: unresponsive, AGENT_UNRESPONSIVE in snapsho
   assert.ok(view?.unresponsiveSince);
   assert.ok(logs.some((l) => /^agent mute is unresponsive: nothing heard since /.test(l)));
 
-  const res = await api<SnapshotResult>(server.url, admin, 'POST', '/v1/snapshots', { program: 'mute' });
+  const res = await api<SnapshotTaken>(server.url, admin, 'POST', '/v1/snapshots', { program: 'mute' });
   assert.equal(res.status, 201, res.text);
   assert.deepEqual(
     res.body.processes.map((p) => [p.pid, p.error?.kind]),

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import WebSocket from 'ws';
+import type { AgentView, ProcessView } from '../../src/api/responses.js';
 import { PROTOCOL_VERSION } from '../../src/protocol/messages.js';
-import type { AgentView, ProcessView } from '../../src/server/registry.js';
 import type { RunningServer } from '../../src/server/server.js';
-import { TokenStore } from '../../src/server/tokens.js';
+import { TokenStore } from '../../src/store/tokens.js';
 import {
   api,
   describeProcess,

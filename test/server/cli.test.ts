@@ -5,9 +5,11 @@ import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { ApiClient, remoteSnapshot, renderSnapshotResult } from '../../src/cli/client.js';
+import type { SnapshotTaken } from '../../src/api/responses.js';
+import { ApiClient } from '../../src/cli/api-client.js';
+import { renderSnapshotTaken } from '../../src/cli/commands/snapshot-fleet.js';
 import type { RunningServer } from '../../src/server/server.js';
-import { ROOT } from '../support/go-fixtures.js';
+import { ROOT } from '../../support/go-fixtures.js';
 import {
   describeProcess,
   eventually,
@@ -85,7 +87,7 @@ before(async () => {
     () => real.snapshot,
   );
   await agent.connect(server.url, agentTok.token);
-  const c = new ApiClient(server.url, userToken);
+  const c = new ApiClient({ server: server.url, token: userToken });
   await eventually(async () => (await c.processes()).length === 2);
 });
 
@@ -128,18 +130,29 @@ test('periscope agents and processes against a server, as text and JSON', async 
 });
 
 test('snapshot and query through the client: labels stored and searchable', async () => {
-  const r = await remoteSnapshot({
-    server: server.url,
-    token: userToken,
-    select: 'program=orders',
-    label: ['incident=42', 'test=cli'],
-  });
+  const env = { PERISCOPE_TOKEN: userToken };
+  const snap = await cli(
+    env,
+    'snapshot',
+    '--server',
+    server.url,
+    '--select',
+    'program=orders',
+    '--label',
+    'incident=42',
+    '--label',
+    ' test =cli',
+    '--json',
+  );
+  assert.equal(snap.code, 0, snap.stderr);
+  const r = JSON.parse(snap.stdout) as SnapshotTaken;
   assert.deepEqual(
     r.processes.map((p) => [p.pid, p.ok]),
     [[31, true]],
   );
-  assert.match(renderSnapshotResult(r), new RegExp(`^snapshot ${r.snapshotId}: 1 of 1 processes captured`));
-  const c = new ApiClient(server.url, userToken);
+  assert.deepEqual(r.labels, { incident: '42', test: 'cli' }, 'label keys are trimmed, values kept');
+  assert.match(renderSnapshotTaken(r), new RegExp(`^snapshot ${r.snapshotId}: 1 of 1 processes captured`));
+  const c = new ApiClient({ server: server.url, token: userToken });
   assert.deepEqual(
     (await c.snapshots(['incident=42'])).map((s) => s.snapshotId),
     [r.snapshotId],
@@ -148,11 +161,12 @@ test('snapshot and query through the client: labels stored and searchable', asyn
   assert.equal(Number(q.rows[0]?.[0]), real.snapshot.goroutines.length);
   const csv = await c.queryCsv('select 1 as one');
   assert.equal(csv, 'one\r\n1\r\n');
-  await assert.rejects(remoteSnapshot({ server: server.url, token: userToken }), /--select/);
-  await assert.rejects(
-    remoteSnapshot({ server: server.url, token: userToken, all: true, label: 'nolabel' }),
-    /key=value/,
-  );
+  const noSelect = await cli(env, 'snapshot', '--server', server.url);
+  assert.equal(noSelect.code, 2);
+  assert.match(noSelect.stderr, /--select/);
+  const badLabel = await cli(env, 'snapshot', '--server', server.url, '--all', '--label', 'nolabel');
+  assert.equal(badLabel.code, 2);
+  assert.match(badLabel.stderr, /--label takes KEY=VALUE, not "nolabel"/);
 });
 
 test('clear errors: connection refused, no token, wrong token, agent token', async () => {

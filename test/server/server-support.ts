@@ -21,8 +21,8 @@ import {
 import { type RunningServer, type ServerOptions, startServer } from '../../src/server/server.js';
 import type { ProcessSnapshot } from '../../src/snapshot/snapshot-types.js';
 import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
-import { buildFixture } from '../support/go-fixtures.js';
-import { startTarget, type Target } from '../support/target.js';
+import { buildFixture } from '../../support/go-fixtures.js';
+import { startTarget, type Target } from '../../support/target.js';
 
 /** A fresh temp data directory. */
 export function tempDataDir(): string {

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { SnapshotResult } from '../../src/server/orchestrator.js';
-import type { AgentView, ProcessView } from '../../src/server/registry.js';
+import type { AgentView, ProcessView, SnapshotTaken } from '../../src/api/responses.js';
 import type { RunningServer } from '../../src/server/server.js';
 import type { QueryResult, SnapshotInfo } from '../../src/store/store.js';
 import {
@@ -125,7 +124,7 @@ test('a snapshot across two agents stores real data, with a per-process error fo
         )
       ).body.processes.length === 4,
   );
-  const res = await api<SnapshotResult>(server.url, admin, 'POST', '/v1/snapshots', {
+  const res = await api<SnapshotTaken>(server.url, admin, 'POST', '/v1/snapshots', {
     select: 'program=checkout',
     labels: { test: 'two-agents', incident: '42' },
   });
@@ -242,7 +241,7 @@ test('an agent that disconnects mid-snapshot gives AGENT_DISCONNECTED; one that 
       ).body.processes.length === 4,
   );
   const t0 = Date.now();
-  const res = await api<SnapshotResult>(server.url, admin, 'POST', '/v1/snapshots', {
+  const res = await api<SnapshotTaken>(server.url, admin, 'POST', '/v1/snapshots', {
     program: 'payments',
     labels: { test: 'faults' },
   });
@@ -286,11 +285,11 @@ test('concurrent snapshot requests do not interfere', async () => {
       ).body.processes.length === 2,
   );
   const [x, y] = await Promise.all([
-    api<SnapshotResult>(server.url, admin, 'POST', '/v1/snapshots', {
+    api<SnapshotTaken>(server.url, admin, 'POST', '/v1/snapshots', {
       select: 'program=alpha',
       labels: { run: 'x' },
     }),
-    api<SnapshotResult>(server.url, admin, 'POST', '/v1/snapshots', {
+    api<SnapshotTaken>(server.url, admin, 'POST', '/v1/snapshots', {
       select: 'program=beta',
       labels: { run: 'y' },
     }),

@@ -7,9 +7,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import type { SpecCheckReport } from '../../src/api/responses.js';
 import type { BinaryCheck, CheckSpecMessage } from '../../src/protocol/messages.js';
 import type { RunningServer } from '../../src/server/server.js';
-import type { SpecCheckReport } from '../../src/server/spec-report.js';
 import { api, describeProcess, eventually, FakeAgent, testServer } from './server-support.js';
 
 let server: RunningServer;

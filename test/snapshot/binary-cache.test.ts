@@ -1,16 +1,91 @@
 /**
- * binaryAt: a stored snapshot's binary found again where its process ran from, only when the
- * file there still has the build ID the snapshot recorded (a rebuilt binary at the same path
- * is another binary).
+ * The binary cache: processes running one file share one binary (read once, each process with
+ * its own path and load bias), a binary's copy under another inode is found by build ID, and
+ * the cache holds at most its limits, dropping the binary used least recently. binaryAt: a
+ * stored snapshot's binary found again where its process ran from, only when the file there
+ * still has the build ID the snapshot recorded (a rebuilt binary at the same path is another
+ * binary).
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, linkSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { test } from 'node:test';
+import { dirname, join } from 'node:path';
+import { after, describe, it, test } from 'node:test';
 import { openElf } from '../../src/elf/elf-file.js';
-import { binaryAt, cachedBinary } from '../../src/snapshot/binary-cache.js';
-import { buildFixture } from '../support/go-fixtures.js';
+import { BinaryCache, binaryAt, cachedBinary } from '../../src/snapshot/binary-cache.js';
+import { buildFixture } from '../../support/go-fixtures.js';
+import { startTarget, type Target } from '../../support/target.js';
+
+describe('binary cache', { timeout: 120_000 }, () => {
+  const targets: Target[] = [];
+  const dirs: string[] = [];
+  after(async () => {
+    for (const t of targets) await t.kill();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('processes running one file share one binary, each with its own path and bias', async () => {
+    const bin = await buildFixture('signalnotify', { flags: ['-buildmode=pie'] });
+    // A hard link (same inode: the same file under another name) and a copy (another inode,
+    // the same build ID). Next to the binary: a hard link cannot cross file systems.
+    const dir = mkdtempSync(join(dirname(bin.path), 'cache-'));
+    dirs.push(dir);
+    const linked = join(dir, 'linked');
+    const copied = join(dir, 'copied');
+    linkSync(bin.path, linked);
+    copyFileSync(bin.path, copied);
+    const [a, b, c] = [await startTarget(bin.path), await startTarget(linked), await startTarget(copied)];
+    targets.push(a, b, c);
+    const cache = new BinaryCache();
+    const pa = cache.forProcess(a.pid);
+    const pb = cache.forProcess(b.pid);
+    const pc = cache.forProcess(c.pid);
+    assert.equal(cache.size, 1);
+    assert.equal(pb.bin, pa.bin, 'the same file: one binary');
+    assert.equal(pb.image.elf, pa.image.elf, 'read once');
+    assert.equal(pc.bin, pa.bin, 'a copy: found by build ID');
+    assert.equal(pc.image.elf, pa.bin.elf, 'its image is the binary held');
+    assert.deepEqual(
+      [pa.image.path, pb.image.path, pc.image.path],
+      [bin.path, linked, copied].map((p) => realpathSync(p)), // the kernel names files by their real path
+      'each process keeps its own path',
+    );
+    for (const [p, t] of [
+      [pa, a],
+      [pb, b],
+      [pc, c],
+    ] as const) {
+      const text = p.image.mappings.find((m) => m.perms.includes('x'))!;
+      const entry = p.image.bias.toRuntime(p.bin.elf.entry);
+      assert.ok(entry >= text.start && entry < text.end, `process ${t.pid}: its own load bias`);
+    }
+  });
+
+  it('holds at most its limits, dropping the binary used least recently', async () => {
+    const paths = await Promise.all(
+      [[], ['-buildmode=pie'], ['-ldflags=-X main.unused=1']].map(
+        async (flags) => (await buildFixture('signalnotify', { flags })).path,
+      ),
+    );
+    const elves = await Promise.all(paths.map((p) => openElf(p)));
+    assert.equal(new Set(elves.map((e) => e.buildId())).size, 3, 'three binaries');
+    const cache = new BinaryCache({ maxBinaries: 2 });
+    const [b0, b1] = [cache.binaryFor(elves[0]!), cache.binaryFor(elves[1]!)];
+    assert.equal(cache.binaryFor(elves[0]!), b0, 'held: the same object');
+    cache.binaryFor(elves[2]!); // drops elves[1], used least recently
+    assert.equal(cache.size, 2);
+    assert.equal(cache.binaryFor(elves[0]!), b0, 'used recently: kept');
+    assert.notEqual(cache.binaryFor(elves[1]!), b1, 'dropped: loaded again');
+
+    const bytes = elves.reduce((n, e) => n + e.bytes.length, 0);
+    const small = new BinaryCache({ maxFileBytes: bytes - 1 });
+    for (const e of elves) small.binaryFor(e);
+    assert.equal(small.size, 2, 'file bytes bounded');
+    const tiny = new BinaryCache({ maxFileBytes: 1 });
+    assert.equal(tiny.binaryFor(elves[0]!), tiny.binaryFor(elves[0]!), 'the binary used last stays');
+    assert.equal(tiny.size, 1);
+  });
+});
 
 test('binaryAt loads the file only when its build ID is the one asked for', async () => {
   const { path } = await buildFixture('hello');

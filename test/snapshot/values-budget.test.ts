@@ -7,11 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startPauseTarget } from '../../bench/support/pause-target.js';
 import { pauseAndCopy } from '../../src/snapshot/paused-capture.js';
 import { finishSnapshot, prepareProcess, snapshotProcess } from '../../src/snapshot/take-snapshot.js';
 import { effectiveSpec } from '../../src/spec/effective-spec.js';
 import { parseSpec } from '../../src/spec/spec-parse.js';
+import { startPauseTarget } from '../../support/pause-target.js';
 import { freshDataDir, inputOf, openStore } from '../store/store-support.js';
 
 const SPEC = `

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { PeriscopeError } from '../../src/common/errors.js';
 import { DuckDBStore } from '../../src/store/duckdb-store.js';
 import { freshDataDir } from './store-support.js';
 
@@ -33,5 +34,26 @@ test('a writable store opened without file access stores and queries, but user S
     await again.exportSnapshot(1, 'parquet', join(dir, 'out'));
   } finally {
     again.close();
+  }
+});
+
+test('writing to a store opened read-only is a usage error that says so, not an internal one', async () => {
+  const dir = freshDataDir();
+  (await DuckDBStore.open(dir)).close(); // create it
+  const store = await DuckDBStore.open(dir, { readOnly: true });
+  try {
+    const usage = (what: string) => (e: unknown) =>
+      e instanceof PeriscopeError &&
+      e.kind === 'bad-usage' &&
+      e.message.startsWith(what) &&
+      /opened for writing/.test(e.message);
+    await assert.rejects(store.setSpec('functions: []\n', 'tester', 'spec.yaml'), usage('setting the spec'));
+    await assert.rejects(
+      store.addSnapshot({ processes: [], specText: '', labels: {} }),
+      usage('storing a snapshot'),
+    );
+    await assert.rejects(store.exportSnapshot(1, 'parquet', join(dir, 'out')), usage('exporting a snapshot'));
+  } finally {
+    store.close();
   }
 });

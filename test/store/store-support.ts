@@ -12,8 +12,8 @@ import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
 import { effectiveSpecOfText } from '../../src/spec/effective-spec.js';
 import { DuckDBStore } from '../../src/store/duckdb-store.js';
 import type { Cell, QueryResult, SnapshotInput } from '../../src/store/store.js';
-import { buildFixture, ROOT } from '../support/go-fixtures.js';
-import { startTarget, type Target } from '../support/target.js';
+import { buildFixture, ROOT } from '../../support/go-fixtures.js';
+import { startTarget, type Target } from '../../support/target.js';
 
 const run = promisify(execFile);
 const CLI = join(ROOT, 'bin', 'periscope.js');

@@ -3,10 +3,11 @@ import { Agent } from '../../agent/agent.js';
 import { agentUrl } from '../../agent/connection.js';
 import { DEFAULT_ENV_ALLOW } from '../../agent/labels.js';
 import { PeriscopeError } from '../../common/errors.js';
-import type { Command } from '../command.js';
+import { defineCommand } from '../command.js';
+import { listOption, textOption } from '../options.js';
 
 function usageError(message: string): PeriscopeError {
-  return new PeriscopeError('bad-usage', `${message}; see \`periscope agent --help\``);
+  return new PeriscopeError('bad-usage', message);
 }
 
 /** Parses `--match label=regex` values into agent-local label rules. */
@@ -26,7 +27,7 @@ export function parseMatch(values: readonly string[]): Record<string, string> {
   return out;
 }
 
-export const agentCommand: Command = {
+export const agentCommand = defineCommand({
   name: 'agent',
   summary:
     'Run the agent of this machine: discover Go processes, report them to the server, take snapshots on request.',
@@ -73,10 +74,9 @@ export const agentCommand: Command = {
     'Examples:\n' +
     '  periscope agent --server https://periscope.internal:7070 --token "$(cat /etc/periscope/token)"\n' +
     '  PERISCOPE_SERVER=ws://127.0.0.1:7070 PERISCOPE_TOKEN=... periscope agent --env-allow GOMAXPROCS,APP_ENV',
-  async run(positionals, values) {
-    if (positionals.length > 0) throw usageError(`unexpected argument "${positionals[0]}"`);
-    const server = (values.server as string | undefined) ?? process.env.PERISCOPE_SERVER;
-    const token = (values.token as string | undefined) ?? process.env.PERISCOPE_TOKEN;
+  parse(values) {
+    const server = textOption(values, 'server') ?? process.env.PERISCOPE_SERVER;
+    const token = textOption(values, 'token') ?? process.env.PERISCOPE_TOKEN;
     if (!server) throw usageError('give the server with --server URL (or PERISCOPE_SERVER)');
     if (!token) throw usageError('give the agent token with --token TOKEN (or PERISCOPE_TOKEN)');
     try {
@@ -84,37 +84,44 @@ export const agentCommand: Command = {
     } catch {
       throw usageError(`--server "${server}" is not an http(s):// or ws(s):// URL`);
     }
-    const interval = values.interval === undefined ? 2 : Number(values.interval);
+    const intervalText = textOption(values, 'interval');
+    const interval = intervalText === undefined ? 2 : Number(intervalText);
     if (!Number.isFinite(interval) || interval < 0.1 || interval > 3600)
       throw usageError('--interval wants seconds between 0.1 and 3600');
-    const envText = values['env-allow'] as string | undefined;
+    const envText = textOption(values, 'env-allow');
     const envAllow =
       envText === undefined ? DEFAULT_ENV_ALLOW : envText.split(',').filter((s) => s.trim() !== '');
-    const raw = values.match as unknown;
-    const localMatch = parseMatch(
-      Array.isArray(raw) ? (raw as string[]) : typeof raw === 'string' ? [raw] : [],
-    );
-    const id = values.id as string | undefined;
+    const localMatch = parseMatch(listOption(values, 'match'));
+    const id = textOption(values, 'id');
     if (id !== undefined && (id.length === 0 || id.length > 200))
       throw usageError('--id wants a name of 1 to 200 characters');
-    const agent = new Agent({
+    return {
       server,
       token,
-      hostname: values.hostname as string | undefined,
+      hostname: textOption(values, 'hostname'),
       ...(id !== undefined ? { agentId: id } : {}),
       envAllow: envAllow.map((s) => s.trim()),
       intervalMs: interval * 1000,
       ...(Object.keys(localMatch).length > 0 ? { localMatch } : {}),
-    });
+    };
+  },
+  async run(options) {
+    const agent = new Agent(options);
     agent.start();
     await new Promise<void>((resolve) => {
+      // Installed until the process exits: a second signal while stopping is noted, not fatal.
+      let stopping = false;
       const stop = (sig: string): void => {
-        console.log(`${new Date().toISOString()} ${sig}: agent stopping`);
+        console.log(
+          `${new Date().toISOString()} ${sig}: ${stopping ? 'already stopping' : 'agent stopping'}`,
+        );
+        if (stopping) return;
+        stopping = true;
         agent.stop();
         resolve();
       };
-      process.once('SIGINT', () => stop('SIGINT'));
-      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
     });
   },
-};
+});

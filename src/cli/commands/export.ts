@@ -1,10 +1,13 @@
 /** `periscope export --snapshot ID --format duckdb|parquet --out PATH`. */
 import { PeriscopeError } from '../../common/errors.js';
 import type { ExportFormat } from '../../store/store.js';
-import type { Command } from '../command.js';
-import { DATA_OPTION, noPositionals, openCliStore, snapshotIdOption } from './store-options.js';
+import { defineCommand } from '../command.js';
+import { choiceOption, snapshotIdOption, textOption } from '../options.js';
+import { out, warn } from '../output.js';
+import { DATA_OPTION, localDataDir } from '../target.js';
+import { openCliStore } from './store-options.js';
 
-export const exportCommand: Command = {
+export const exportCommand = defineCommand({
   name: 'export',
   summary: 'Write one snapshot as a standalone DuckDB file or a directory of Parquet files.',
   args: '--snapshot ID --out PATH',
@@ -21,24 +24,24 @@ export const exportCommand: Command = {
   details:
     'The export holds the snapshot’s rows of every built-in table, the spec history, and the\n' +
     'current spec’s function tables, derived tables and links (materialized, for other tools).\n' +
-    '`periscope import PATH` reads it back.\n\n' +
+    '`periscope import PATH` reads it back. Works on the local store (a data directory).\n\n' +
     'Example:\n  periscope export --snapshot 3 --format parquet --out snap3/',
-  async run(positionals, values) {
-    noPositionals('export', positionals);
-    const id = snapshotIdOption(values.snapshot);
+  parse(values) {
+    const id = snapshotIdOption(values);
     if (id === undefined) throw new PeriscopeError('bad-usage', 'give the snapshot with --snapshot ID');
-    if (typeof values.out !== 'string')
-      throw new PeriscopeError('bad-usage', 'give where to write with --out PATH');
-    const format = (values.format ?? 'duckdb') as string;
-    if (format !== 'duckdb' && format !== 'parquet')
-      throw new PeriscopeError('bad-usage', `--format is duckdb or parquet, not "${format}"`);
-    const store = await openCliStore(values, false);
+    const path = textOption(values, 'out');
+    if (path === undefined) throw new PeriscopeError('bad-usage', 'give where to write with --out PATH');
+    const format = choiceOption<ExportFormat>(values, 'format', ['duckdb', 'parquet'], 'duckdb');
+    return { id, path, format, dataDir: localDataDir(values) };
+  },
+  async run({ id, path, format, dataDir }) {
+    const store = await openCliStore(dataDir, 'update');
     try {
-      const notes = await store.exportWithNotes(id, format as ExportFormat, values.out);
-      for (const n of notes) process.stderr.write(`periscope: warning: ${n}\n`);
-      console.log(`snapshot ${id} exported to ${values.out} (${format})`);
+      const notes = await store.exportWithNotes(id, format, path);
+      for (const n of notes) warn(n);
+      out(`snapshot ${id} exported to ${path} (${format})`);
     } finally {
       store.close();
     }
   },
-};
+});

@@ -1,8 +1,9 @@
 /** `periscope inspect BINARY [--func NAME | --type NAME] [--json]`: what the binary reader sees. */
 import { PeriscopeError } from '../../common/errors.js';
 import { GoBinary, REBUILD_WITH_DWARF } from '../../gobinary/go-binary.js';
-import type { Command } from '../command.js';
-import { printJson } from '../output.js';
+import { defineCommand } from '../command.js';
+import { flagOption, textOption } from '../options.js';
+import { out, printJson } from '../output.js';
 import {
   type BinarySummary,
   binarySummary,
@@ -15,7 +16,7 @@ import {
   type VariableView,
 } from './inspect-view.js';
 
-export const inspectCommand: Command = {
+export const inspectCommand = defineCommand({
   name: 'inspect',
   summary:
     'Show what Periscope reads from a Go binary: version, functions, variable locations, type layouts.',
@@ -35,37 +36,42 @@ export const inspectCommand: Command = {
   },
   details:
     'Examples:\n  periscope inspect ./server\n  periscope inspect ./server --func main.handle\n  periscope inspect ./server --type runtime.g --json',
-  async run(positionals, values) {
-    if (positionals.length !== 1)
-      throw new PeriscopeError(
-        'bad-usage',
-        'inspect takes exactly one BINARY; see `periscope inspect --help`',
-      );
-    if (values.func !== undefined && values.type !== undefined)
+  positionals: {
+    min: 1,
+    max: 1,
+    missing: 'inspect takes exactly one BINARY',
+    extra: 'inspect takes exactly one BINARY',
+  },
+  parse(values, positionals) {
+    const func = textOption(values, 'func');
+    const type = textOption(values, 'type');
+    if (func !== undefined && type !== undefined)
       throw new PeriscopeError('bad-usage', 'give --func or --type, not both');
-    const bin = await GoBinary.open(positionals[0]!);
-    const json = values.json === true;
-    if (typeof values.func === 'string') {
+    return { binary: positionals[0]!, func, type, json: flagOption(values, 'json') };
+  },
+  async run({ binary, func, type, json }) {
+    const bin = await GoBinary.open(binary);
+    if (func !== undefined) {
       const dwarf = bin.requireDwarf(`--func`);
-      const view = functionView(bin, dwarf, values.func);
-      if (!view) throw notFound('function', values.func, dwarf.functionNames());
-      return json ? printJson(view) : console.log(renderFunction(view));
+      const view = functionView(bin, dwarf, func);
+      if (!view) throw notFound('function', func, dwarf.functionNames());
+      return json ? printJson(view) : out(renderFunction(view));
     }
-    if (typeof values.type === 'string') {
+    if (type !== undefined) {
       const dwarf = bin.requireDwarf(`--type`);
-      const view = typeView(dwarf, values.type);
-      if (!view) throw notFound('type', values.type, dwarf.typeNames());
-      return json ? printJson(view) : console.log(renderType(view));
+      const view = typeView(dwarf, type);
+      if (!view) throw notFound('type', type, dwarf.typeNames());
+      return json ? printJson(view) : out(renderType(view));
     }
     const summary = binarySummary(bin);
     if (json) printJson(summary);
-    else console.log(renderSummary(summary));
+    else out(renderSummary(summary));
     if (summary.stripped)
-      console.error(
-        `warning: no DWARF: snapshots cannot read variables or types of this binary; ${REBUILD_WITH_DWARF}`,
+      process.stderr.write(
+        `warning: no DWARF: snapshots cannot read variables or types of this binary; ${REBUILD_WITH_DWARF}\n`,
       );
   },
-};
+});
 
 function notFound(what: string, name: string, names: Iterable<string>): PeriscopeError {
   const near = similarNames(names, name);

@@ -1,11 +1,11 @@
 /** `periscope processes [--select SELECTOR] [--server URL] [--json]`: what the fleet monitors now. */
+import { ApiClient } from '../api-client.js';
+import { defineCommand } from '../command.js';
+import { flagOption, textOption } from '../options.js';
+import { out, printJson, renderTable } from '../output.js';
+import { SERVER_OPTIONS, serverTarget } from '../target.js';
 
-import { clientFrom, SERVER_OPTIONS } from '../client.js';
-import type { Command } from '../command.js';
-import { printJson } from '../output.js';
-import { noPositionals, renderTable } from './agents.js';
-
-export const processesCommand: Command = {
+export const processesCommand = defineCommand({
   name: 'processes',
   summary: 'List the processes the agents of a Periscope server monitor now, with their labels.',
   args: '',
@@ -23,15 +23,19 @@ export const processesCommand: Command = {
     'Selector keys: program (a spec program rule), hostname, pid, executable, and any label\n' +
     '(exe_name, env.NAME, container, pod, namespace, …).\n\n' +
     'Examples:\n  periscope processes --select program=orders\n  periscope processes --select "hostname~web-.*,env.ENV=prod" --json',
-  async run(positionals, values) {
-    noPositionals('processes', positionals);
-    const select = typeof values.select === 'string' ? values.select : undefined;
-    const procs = await clientFrom(values).processes(select);
-    if (values.json === true) return printJson(procs);
-    if (procs.length === 0) {
-      console.log(select ? `no monitored process matches "${select}"` : 'no monitored process');
-      return;
-    }
+  parse(values) {
+    return {
+      target: serverTarget(values),
+      select: textOption(values, 'select'),
+      labels: flagOption(values, 'labels'),
+      json: flagOption(values, 'json'),
+    };
+  },
+  async run({ target, select, labels, json }) {
+    const procs = await new ApiClient(target).processes(select);
+    if (json) return printJson(procs);
+    if (procs.length === 0)
+      return out(select ? `no monitored process matches "${select}"` : 'no monitored process');
     const rows = procs.map((p) => [
       p.hostname,
       String(p.pid),
@@ -40,11 +44,11 @@ export const processesCommand: Command = {
       p.agentId,
       p.executable,
     ]);
-    console.log(renderTable(['HOSTNAME', 'PID', 'PROGRAMS', 'GO', 'AGENT', 'EXECUTABLE'], rows));
-    if (values.labels === true)
+    out(renderTable(['HOSTNAME', 'PID', 'PROGRAMS', 'GO', 'AGENT', 'EXECUTABLE'], rows));
+    if (labels)
       for (const p of procs) {
-        const labels = Object.entries(p.labels).map(([k, v]) => `${k}=${v}`);
-        console.log(`\n${p.key}\n  ${labels.join('\n  ')}`);
+        const list = Object.entries(p.labels).map(([k, v]) => `${k}=${v}`);
+        out(`\n${p.key}\n  ${list.join('\n  ')}`);
       }
   },
-};
+});

@@ -1,8 +1,9 @@
 /** `periscope server [--listen HOST:PORT] [--data DIR] [--static DIR]`: the fleet server, embedded storage. */
 import { PeriscopeError } from '../../common/errors.js';
 import { startServer } from '../../server/server.js';
-import { resolveDataDir } from '../../store/data-dir.js';
-import type { Command } from '../command.js';
+import { defineCommand, type OptionValues } from '../command.js';
+import { textOption } from '../options.js';
+import { localDataDir } from '../target.js';
 
 /** Splits `HOST:PORT` (or `:PORT`, `PORT`, `[v6]:PORT`). */
 export function parseListen(text: string): { host: string; port: number } {
@@ -16,16 +17,16 @@ export function parseListen(text: string): { host: string; port: number } {
   return { host: m[1] || m[2] || '127.0.0.1', port };
 }
 
-function ms(values: Record<string, string | boolean | undefined>, name: string): number | undefined {
-  const v = values[name];
+function ms(values: OptionValues, name: string): number | undefined {
+  const v = textOption(values, name);
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (typeof v !== 'string' || !Number.isInteger(n) || n < 1)
+  if (!Number.isInteger(n) || n < 1)
     throw new PeriscopeError('bad-usage', `--${name} must be a positive number of milliseconds`);
   return n;
 }
 
-export const serverCommand: Command = {
+export const serverCommand = defineCommand({
   name: 'server',
   summary: 'Run the Periscope server: HTTP API, the endpoint agents connect to, and the embedded store.',
   args: '',
@@ -62,26 +63,40 @@ export const serverCommand: Command = {
     'and prints them once. More tokens: `periscope token create --role user|agent|admin --data DIR`.\n' +
     'Agents connect with `periscope agent --server URL --token AGENT_TOKEN`.\n\n' +
     'Examples:\n  periscope server\n  periscope server --listen 0.0.0.0:7070 --data /var/lib/periscope',
-  async run(positionals, values) {
-    if (positionals.length > 0)
-      throw new PeriscopeError(
-        'bad-usage',
-        `unexpected argument "${positionals[0]}"; see \`periscope server --help\``,
-      );
-    const { host, port } = parseListen(typeof values.listen === 'string' ? values.listen : '127.0.0.1:7070');
-    const dataDir = resolveDataDir(typeof values.data === 'string' ? values.data : undefined);
+  parse(values) {
+    const { host, port } = parseListen(textOption(values, 'listen') ?? '127.0.0.1:7070');
+    const staticDir = textOption(values, 'static');
     const prepareTimeoutMs = ms(values, 'prepare-timeout');
     const captureTimeoutMs = ms(values, 'capture-timeout');
     const agentTimeoutMs = ms(values, 'agent-timeout');
-    const running = await startServer({
+    return {
       host,
       port,
-      dataDir,
-      ...(typeof values.static === 'string' ? { staticDir: values.static } : {}),
+      dataDir: localDataDir(values),
+      ...(staticDir !== undefined ? { staticDir } : {}),
       ...(prepareTimeoutMs ? { prepareTimeoutMs } : {}),
       ...(captureTimeoutMs ? { captureTimeoutMs } : {}),
       ...(agentTimeoutMs ? { agentTimeoutMs } : {}),
-    }).catch((e: unknown) => {
+    };
+  },
+  async run(options) {
+    const { host, port, dataDir } = options;
+    // Signal handlers go in before the server starts and stay while it closes: a signal that
+    // arrives right after "listening" is printed, or a second one (a process group's Ctrl-C on
+    // top of a supervisor's SIGTERM), must neither kill it half-way nor be lost.
+    let stopSignal: string | undefined;
+    let onStop: (() => void) | undefined;
+    const stop = (sig: string): void => {
+      if (stopSignal !== undefined) {
+        console.log(`${sig}: already stopping`);
+        return;
+      }
+      stopSignal = sig;
+      onStop?.();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    const running = await startServer(options).catch((e: unknown) => {
       const code = (e as { code?: string }).code;
       if (code === 'EADDRINUSE')
         throw new PeriscopeError(
@@ -107,14 +122,11 @@ export const serverCommand: Command = {
       console.log(`  users:   PERISCOPE_TOKEN=ADMIN_TOKEN periscope agents --server ${running.url}`);
     }
     await new Promise<void>((resolve) => {
-      const stop = () => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
+      onStop = () => {
         console.log('stopping');
         running.close().then(resolve, resolve);
       };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
+      if (stopSignal !== undefined) onStop();
     });
   },
-};
+});

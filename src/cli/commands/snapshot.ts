@@ -1,31 +1,41 @@
-/** `periscope snapshot --pid PID [--spec FILE] [--no-pause] [--json | --out FILE] [--label K=V] [--no-store]`. */
-import { writeFile } from 'node:fs/promises';
+/**
+ * `periscope snapshot --pid PID [--spec FILE] …` (a process of this machine, into the local store)
+ * or `periscope snapshot --select SELECTOR | --all` (the fleet, through a server).
+ */
+import { snapshotRequestBody } from '../../api/requests.js';
 import { PeriscopeError } from '../../common/errors.js';
-import { snapshotProcess } from '../../snapshot/take-snapshot.js';
-import { effectiveSpec } from '../../spec/effective-spec.js';
-import { remoteSnapshot, renderSnapshotResult, SERVER_OPTIONS } from '../client.js';
-import type { Command } from '../command.js';
-import { printJson } from '../output.js';
-import {
-  checkSnapshotSpec,
-  checkSnapshotStoreOptions,
-  SNAPSHOT_STORE_OPTIONS,
-  snapshotSpec,
-  storeSnapshot,
-} from './snapshot-store.js';
-import { renderSnapshot } from './snapshot-view.js';
+import { defineCommand, type OptionValues } from '../command.js';
+import { flagOption, labelOptions, textOption } from '../options.js';
+import { SERVER_OR_LOCAL_OPTIONS, WHERE_RULE, whereTo } from '../target.js';
+import { type FleetSnapshotOptions, fleetSnapshot } from './snapshot-fleet.js';
+import { type LocalSnapshotOptions, localSnapshot } from './snapshot-local.js';
 
-export const snapshotCommand: Command = {
+/** Options that only mean something for a snapshot of a local process. */
+const LOCAL_ONLY = ['spec', 'set-current', 'out', 'system', 'no-default-spec', 'no-store'];
+
+function given(values: OptionValues, names: readonly string[]): string[] {
+  return names.filter((n) => values[n] !== undefined).map((n) => `--${n}`);
+}
+
+type SnapshotOptions =
+  | ({ readonly kind: 'local' } & LocalSnapshotOptions)
+  | ({ readonly kind: 'server' } & FleetSnapshotOptions);
+
+export const snapshotCommand = defineCommand({
   name: 'snapshot',
   summary:
     'Every goroutine of a running Go process with its stack and captured values, pausing it for about a millisecond.',
-  args: '--pid PID | --server URL --select SELECTOR',
+  args: '--pid PID | --select SELECTOR | --all',
   options: {
-    pid: { type: 'string', value: 'PID', help: 'the process to snapshot' },
+    pid: { type: 'string', value: 'PID', help: 'the local process to snapshot (into the local store)' },
     spec: {
       type: 'string',
       value: 'FILE',
-      help: 'a spec (YAML) naming functions and the expressions to capture on their frames',
+      help: "a spec (YAML) naming functions and the expressions to capture on their frames; its tables show for this snapshot only, the store's spec is unchanged (see --set-current)",
+    },
+    'set-current': {
+      type: 'boolean',
+      help: "with --spec: make FILE the store's spec, for every snapshot (checked like `periscope spec set`)",
     },
     'no-pause': {
       type: 'boolean',
@@ -45,56 +55,102 @@ export const snapshotCommand: Command = {
     select: {
       type: 'string',
       value: 'SELECTOR',
-      help: 'with --server: the processes, e.g. program=orders or env.ZONE=eu,exe_name~^api',
+      help: 'on a server: the processes, e.g. program=orders or env.ZONE=eu,exe_name~^api',
     },
-    all: { type: 'boolean', help: 'with --server: every monitored process' },
-    ...SNAPSHOT_STORE_OPTIONS,
-    ...SERVER_OPTIONS,
+    all: { type: 'boolean', help: 'on a server: every monitored process' },
+    label: {
+      type: 'string',
+      multiple: true,
+      value: 'KEY=VALUE',
+      help: 'a label of the stored snapshot (repeatable)',
+    },
+    'no-store': { type: 'boolean', help: 'do not store the snapshot (only print it)' },
+    ...SERVER_OR_LOCAL_OPTIONS,
   },
   details:
     'Needs root or CAP_SYS_PTRACE. The process is stopped with ptrace (no signal is delivered to it)\n' +
     'only while memory is copied; decoding happens after it runs again.\n\n' +
-    'With --server, the server snapshots every selected process of the fleet at once.\n\n' +
+    'Without --spec the store’s current spec is captured with. A --spec FILE is a one-off: the\n' +
+    'snapshot keeps it, its tables show when that snapshot is queried (beside the store’s spec’s\n' +
+    'tables, which win a name both define), and every other snapshot is still read with the\n' +
+    'store’s spec. --set-current makes FILE the store’s spec instead (like `periscope spec set`).\n' +
+    'A function of FILE that the process’s binary does not have is an error (nothing is captured).\n\n' +
+    'On a server, the server snapshots every selected process of the fleet at once, with its spec.\n' +
+    `${WHERE_RULE}\n\n` +
+    'Exit codes: 0 every process was captured; 3 some were captured, some not (the snapshot is\n' +
+    'stored with the failures); 4 no process was captured; 1 another error; 2 a wrong command line.\n\n' +
     'Examples:\n  periscope snapshot --pid 4242\n  periscope snapshot --pid 4242 --spec periscope.yaml --json\n' +
     '  periscope snapshot --server http://127.0.0.1:7070 --select program=orders --label incident=42',
-  async run(positionals, values) {
-    if (positionals.length > 0)
+  parse(values): SnapshotOptions {
+    const where = whereTo(values);
+    const labels = labelOptions(values);
+    const noPause = flagOption(values, 'no-pause');
+    const json = flagOption(values, 'json');
+    if (where.kind === 'server') {
+      const named = textOption(values, 'server') !== undefined ? '--server' : '$PERISCOPE_SERVER';
+      if (values.pid !== undefined)
+        throw new PeriscopeError(
+          'bad-usage',
+          `--pid snapshots a process of this machine into the local store, but ${named} names a server: give --data DIR to use the local store, or --select pid=PID,hostname=HOST to snapshot through the server`,
+        );
+      const localOnly = given(values, LOCAL_ONLY);
+      if (localOnly.length > 0)
+        throw new PeriscopeError(
+          'bad-usage',
+          `${localOnly.join(', ')} only apply to a snapshot of a local process (--pid); the server captures with its spec (periscope spec set)`,
+        );
+      const select = textOption(values, 'select');
+      const all = flagOption(values, 'all');
+      if (select === undefined && !all)
+        throw new PeriscopeError(
+          'bad-usage',
+          'on a server, say which processes: --select SELECTOR (e.g. program=orders) or --all',
+        );
+      return {
+        kind: 'server',
+        target: where.target,
+        request: snapshotRequestBody({ select, all, labels, noPause }),
+        json,
+      };
+    }
+    const fleetOnly = given(values, ['select', 'all']);
+    if (fleetOnly.length > 0)
       throw new PeriscopeError(
         'bad-usage',
-        `unexpected argument "${positionals[0]}"; see \`periscope snapshot --help\``,
+        `${fleetOnly.join(' and ')} select processes of a fleet and need a server: give --server URL or set $PERISCOPE_SERVER (here: the local store ${where.dataDir})`,
       );
-    if (typeof values.server === 'string') {
-      const r = await remoteSnapshot(values);
-      if (values.json === true) printJson(r);
-      else console.log(renderSnapshotResult(r));
-      return;
-    }
-    const pidText = values.pid;
-    if (typeof pidText !== 'string' || !/^[1-9]\d*$/.test(pidText)) {
-      throw new PeriscopeError('bad-usage', 'give the process with --pid PID (a positive integer)');
-    }
-    checkSnapshotStoreOptions(values);
-    const { spec, text: specText } = await snapshotSpec(values);
-    await checkSnapshotSpec(values, specText);
-    // Testing aids: hold the pause (synchronously) this long; allow it at most this long.
-    const hold = Number(process.env.PERISCOPE_TEST_HOLD_PAUSE_MS ?? 0);
-    const maxHold = Number(process.env.PERISCOPE_TEST_MAX_HOLD_MS ?? 0);
-    const snap = snapshotProcess(Number(pidText), {
-      spec: effectiveSpec(spec, { defaults: values['no-default-spec'] !== true }),
-      noPause: values['no-pause'] === true,
-      ...(hold > 0 ? { holdPauseMs: hold } : {}),
-      ...(maxHold > 0 ? { pause: { maxHoldMs: maxHold } } : {}),
-    });
-    if (typeof values.out === 'string') await writeFile(values.out, JSON.stringify(snap));
-    if (values.json === true) printJson(snap);
-    else
-      console.log(
-        renderSnapshot(snap, {
-          system: values.system === true,
-          specSource: spec.source,
-        }),
+    const pidText = textOption(values, 'pid');
+    if (pidText === undefined || !/^[1-9]\d{0,9}$/.test(pidText))
+      throw new PeriscopeError(
+        'bad-usage',
+        `give the process with --pid PID (a positive integer)${pidText === undefined ? '' : `, not "${pidText}"`}`,
       );
-    const stored = await storeSnapshot(values, snap, specText);
-    if (stored) (values.json === true ? console.error : console.log)(stored);
+    const pid = Number(pidText);
+    const specFile = textOption(values, 'spec');
+    const setCurrent = flagOption(values, 'set-current');
+    if (setCurrent && specFile === undefined)
+      throw new PeriscopeError(
+        'bad-usage',
+        '--set-current makes the --spec FILE the store’s spec; give --spec FILE',
+      );
+    if (setCurrent && flagOption(values, 'no-store'))
+      throw new PeriscopeError('bad-usage', '--set-current and --no-store contradict each other: choose one');
+    return {
+      kind: 'local',
+      pid,
+      dataDir: where.dataDir,
+      specFile,
+      setCurrent,
+      defaultSpec: !flagOption(values, 'no-default-spec'),
+      noPause,
+      labels,
+      store: !flagOption(values, 'no-store'),
+      json,
+      outFile: textOption(values, 'out'),
+      system: flagOption(values, 'system'),
+    };
   },
-};
+  run(o) {
+    return o.kind === 'server' ? fleetSnapshot(o) : localSnapshot(o);
+  },
+});

@@ -1,15 +1,17 @@
-/** `periscope spec set FILE | show [--version N] | log [--diff]`: the versioned spec of a store. */
+/** `periscope spec set FILE | show [--version N] | log [--diff]`: the versioned spec of a store or server. */
 import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
+import type { SpecCheckReport } from '../../api/responses.js';
 import { PeriscopeError } from '../../common/errors.js';
-import type { SpecCheckReport } from '../../server/spec-report.js';
 import type { SpecVersion } from '../../store/store.js';
-import { clientFrom, SERVER_OPTIONS, wantsServer } from '../client.js';
-import type { Command } from '../command.js';
-import { DATA_OPTION, openCliStore } from './store-options.js';
+import { ApiClient } from '../api-client.js';
+import { defineCommand } from '../command.js';
+import { flagOption, positiveIntOption, textOption } from '../options.js';
+import { out, warn } from '../output.js';
+import { SERVER_OR_LOCAL_OPTIONS, WHERE_RULE, type Where, whereTo } from '../target.js';
+import { openCliStore } from './store-options.js';
 
-function author(values: Record<string, string | boolean | undefined>): string {
-  if (typeof values.author === 'string' && values.author !== '') return values.author;
+function defaultAuthor(): string {
   try {
     return process.env.USER || userInfo().username;
   } catch {
@@ -45,7 +47,7 @@ function checkLines(c: SpecCheckReport): string[] {
       for (const p of b.problems) out.push(`  ${p.text}`);
     } else if (b.status === 'not-checked') out.push(`not checked: ${where}: ${b.reason ?? ''}`);
   }
-  return [...out, ...c.warnings];
+  return [...out, ...(c.functionsMissing ?? []).map((m) => m.text), ...c.warnings];
 }
 
 /** Where spec versions live: a local store, or a server's (the same calls on either). */
@@ -66,11 +68,8 @@ interface SpecSource {
   close(): void;
 }
 
-async function localSource(
-  values: Record<string, string | boolean | undefined>,
-  readOnly: boolean,
-): Promise<SpecSource> {
-  const store = await openCliStore(values, readOnly);
+async function localSource(dataDir: string, readOnly: boolean): Promise<SpecSource> {
+  const store = await openCliStore(dataDir, readOnly ? 'read' : 'create');
   return {
     set: (text, who, source, force) => store.setSpec(text, who, source, { force }),
     version: (n) => (n === undefined ? store.currentSpec() : store.specVersion(n)),
@@ -79,8 +78,7 @@ async function localSource(
   };
 }
 
-function serverSource(values: Record<string, string | boolean | undefined>): SpecSource {
-  const client = clientFrom(values);
+function serverSource(client: ApiClient): SpecSource {
   const orUndefined = async (p: Promise<SpecVersion>): Promise<SpecVersion | undefined> => {
     try {
       return await p;
@@ -96,17 +94,19 @@ function serverSource(values: Record<string, string | boolean | undefined>): Spe
   };
   return {
     // The server records the token's name as the author.
-    set: async (text, _who, source, force) => {
-      const r = await client.setSpec(text, { source, force });
-      return { ...r, warnings: r.warnings ?? [] };
-    },
+    set: (text, _who, source, force) => client.setSpec(text, { source, force }),
     version: (n) => orUndefined(client.specVersion(n)),
     log: async () => Promise.all((await client.specVersions()).map((v) => client.specVersion(v.version))),
     close: () => {},
   };
 }
 
-export const specCommand: Command = {
+type SpecAction =
+  | { readonly action: 'set'; readonly file: string; readonly author: string; readonly force: boolean }
+  | { readonly action: 'show'; readonly version: number | undefined }
+  | { readonly action: 'log'; readonly diff: boolean };
+
+export const specCommand = defineCommand({
   name: 'spec',
   summary: 'The versioned spec: set a new version, show one, or list every change with who and when.',
   args: 'set FILE | show | log',
@@ -122,13 +122,17 @@ export const specCommand: Command = {
       type: 'boolean',
       help: 'spec set: store it even though it does not fit (derived tables or links that do not build; with a server, binaries an expression does not fit); the problems are printed',
     },
-    data: DATA_OPTION,
-    ...SERVER_OPTIONS,
+    ...SERVER_OR_LOCAL_OPTIONS,
+  },
+  positionals: {
+    min: 1,
+    max: 2,
+    missing: 'give a subcommand: periscope spec set FILE | show [--version N] | log',
   },
   details:
     'The current (newest) spec says what `periscope snapshot` captures and which tables, derived\n' +
-    'tables and links every query sees, for old snapshots too. With --server (or $PERISCOPE_SERVER,\n' +
-    'unless --data is given) the server’s spec, which its agents capture with.\n\n' +
+    'tables and links every query sees, for old snapshots too. On a server: the server’s spec,\n' +
+    `which its agents capture with. ${WHERE_RULE}\n\n` +
     '`spec set` checks the spec before it becomes current: its derived tables and links must build\n' +
     'over the stored tables, and, with a server, every expression must fit every binary its agents\n' +
     'run (and the stored snapshots’ binaries they still have). A spec that does not fit is refused\n' +
@@ -136,50 +140,63 @@ export const specCommand: Command = {
     'what does not fit where.\n\n' +
     'Examples:\n  periscope spec set periscope.yaml --author ann\n  periscope spec log --diff\n  periscope spec show --version 2\n' +
     '  periscope spec set demo/spec/starter.yaml --server http://127.0.0.1:7070',
-  async run(positionals, values) {
-    const [sub, ...rest] = positionals;
-    if (sub !== 'set' && sub !== 'show' && sub !== 'log')
+  parse(values, positionals): SpecAction & { readonly where: Where } {
+    const [sub, file] = positionals;
+    const where = whereTo(values);
+    if (sub === 'set') {
+      if (file === undefined)
+        throw new PeriscopeError('bad-usage', 'give the spec file: periscope spec set FILE');
+      return {
+        action: 'set',
+        file,
+        author: textOption(values, 'author') || defaultAuthor(),
+        force: flagOption(values, 'force'),
+        where,
+      };
+    }
+    if (sub !== 'show' && sub !== 'log')
       throw new PeriscopeError(
         'bad-usage',
-        'give a subcommand: periscope spec set FILE | show [--version N] | log',
+        `unknown subcommand "${sub}"; give one of: periscope spec set FILE | show [--version N] | log`,
       );
-    if (sub === 'set' && rest.length !== 1)
-      throw new PeriscopeError('bad-usage', 'give the spec file: periscope spec set FILE');
-    if (sub !== 'set' && rest.length > 0)
-      throw new PeriscopeError('bad-usage', `unexpected argument "${rest[0]}"`);
-    const n = values.version;
-    if (sub === 'show' && n !== undefined && (typeof n !== 'string' || !/^[1-9]\d*$/.test(n)))
-      throw new PeriscopeError('bad-usage', '--version takes a version number');
-    const text = sub === 'set' ? await readSpecFile(rest[0]!) : '';
-    const src = wantsServer(values) ? serverSource(values) : await localSource(values, sub !== 'set');
+    if (file !== undefined) throw new PeriscopeError('bad-usage', `unexpected argument "${file}"`);
+    if (sub === 'show')
+      return { action: 'show', version: positiveIntOption(values, 'version', 'a version number'), where };
+    return { action: 'log', diff: flagOption(values, 'diff'), where };
+  },
+  async run(o) {
+    const text = o.action === 'set' ? await readSpecFile(o.file) : '';
+    const src =
+      o.where.kind === 'server'
+        ? serverSource(new ApiClient(o.where.target))
+        : await localSource(o.where.dataDir, o.action !== 'set');
     try {
-      if (sub === 'set') {
-        const r = await src.set(text, author(values), rest[0]!, values.force === true);
-        for (const w of [...r.warnings, ...(r.check ? checkLines(r.check) : [])])
-          process.stderr.write(`periscope: warning: ${w}\n`);
-        console.log(
-          r.changed ? `spec version ${r.version} stored` : `spec unchanged: still version ${r.version}`,
-        );
+      if (o.action === 'set') {
+        const r = await src.set(text, o.author, o.file, o.force);
+        for (const w of [...r.warnings, ...(r.check ? checkLines(r.check) : [])]) warn(w);
+        out(r.changed ? `spec version ${r.version} stored` : `spec unchanged: still version ${r.version}`);
         return;
       }
-      if (sub === 'show') {
-        const v = await src.version(n === undefined ? undefined : Number(n));
+      if (o.action === 'show') {
+        const v = await src.version(o.version);
         if (!v)
           throw new PeriscopeError(
             'not-found',
-            n === undefined ? 'no spec has been set; periscope spec set FILE' : `no spec version ${n}`,
+            o.version === undefined
+              ? 'no spec has been set; periscope spec set FILE'
+              : `no spec version ${o.version}`,
           );
-        process.stdout.write(v.yaml.endsWith('\n') || v.yaml === '' ? v.yaml : `${v.yaml}\n`);
+        if (v.yaml !== '') out(v.yaml);
         return;
       }
       const log = await src.log();
-      if (log.length === 0) console.log('no spec has been set; periscope spec set FILE');
+      if (log.length === 0) out('no spec has been set; periscope spec set FILE');
       for (const v of [...log].reverse()) {
-        console.log(`version ${v.version}  ${v.createdAt}  ${v.author}  ${changeCounts(v)}`);
-        if (values.diff === true) process.stdout.write(`${v.diff}\n`);
+        out(`version ${v.version}  ${v.createdAt}  ${v.author}  ${changeCounts(v)}`);
+        if (o.diff) process.stdout.write(`${v.diff}\n`);
       }
     } finally {
       src.close();
     }
   },
-};
+});

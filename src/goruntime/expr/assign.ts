@@ -5,6 +5,7 @@
  * get their final type recorded down the tree, and a value is assignable to a type when Go
  * says so (identical types, identical underlying types with one side unnamed, interfaces).
  */
+import type { LinkAddress } from '../../common/address.js';
 import type { DwarfType } from '../../dwarf/types.js';
 import { type Expr, exprText } from './ast.js';
 import { type CheckState, invalid, recordConst } from './check-ops.js';
@@ -148,7 +149,7 @@ export function implementsIface(s: CheckState, v: DwarfType, t: DwarfType): bool
  * methods; the linker keeps an itab for each pair the program converts, so its presence says
  * v implements t (an absent one means the program never makes such a value).
  */
-export function itabAddress(s: CheckState, v: DwarfType, t: DwarfType): number | undefined {
+export function itabAddress(s: CheckState, v: DwarfType, t: DwarfType): LinkAddress | undefined {
   const elf = s.bin.elf;
   for (const prefix of ['go:itab.', 'go.itab.']) {
     const sym = elf.symbol(`${prefix}${typeName(v)},${typeName(t)}`);

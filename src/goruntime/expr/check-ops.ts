@@ -5,6 +5,7 @@
  * (go/types): each node yields an operand, untyped constants are exact and take a type only
  * when an operation gives them one, and errors are worded as go/types words them.
  */
+import type { LinkAddress } from '../../common/address.js';
 import type { DwarfData } from '../../dwarf/dwarf-data.js';
 import type { Variable } from '../../dwarf/functions.js';
 import type { DwarfType } from '../../dwarf/types.js';
@@ -36,7 +37,7 @@ export type Binding =
   | { readonly kind: 'global'; readonly global: GlobalVar; readonly type: DwarfType }
   | { readonly kind: 'assert'; readonly type: DwarfType }
   /** A conversion `T(x)`; `itab` is the link-time address of the itab for a non-empty interface T. */
-  | { readonly kind: 'convert'; readonly type: DwarfType; readonly itab?: number }
+  | { readonly kind: 'convert'; readonly type: DwarfType; readonly itab?: LinkAddress }
   | { readonly kind: 'builtin'; readonly name: 'len' | 'cap' | 'real' | 'imag' };
 
 /** A constant subexpression with the type it finally has (the evaluator uses it as is). */

@@ -3,6 +3,7 @@
  * resolves every name (parameters, locals, package variables, asserted types) and checks
  * every operation against the DWARF types, so a spec that no longer fits the code says so.
  */
+import type { LinkAddress } from '../../common/address.js';
 import type { DwarfData } from '../../dwarf/dwarf-data.js';
 import type { GoBinary } from '../../gobinary/go-binary.js';
 import { updateType } from './assign.js';
@@ -41,7 +42,7 @@ export type CheckResult =
 /** Options of checkExpression. */
 export interface CheckOptions {
   /** A link-time PC in the function, to resolve an inlined function's variables at that site. */
-  readonly pc?: number;
+  readonly pc?: LinkAddress;
 }
 
 /**

@@ -6,7 +6,7 @@
  * UTF-8 into scratch memory), integers to one-rune strings, values boxed into interfaces;
  * otherwise the same bits under the new type. Also real and imag.
  */
-import { addr } from '../../common/address.js';
+import { addr, type LinkAddress } from '../../common/address.js';
 import type { DwarfType } from '../../dwarf/types.js';
 import { ptrAt, u64At } from '../values/bytes.js';
 import type { ValueContext } from '../values/context.js';
@@ -32,7 +32,7 @@ import {
 } from './values.js';
 
 /** `T(x)`; `itab` is the runtime address of the itab when T is a non-empty interface and x concrete. */
-export function convert(ctx: ValueContext, v: Val, t: DwarfType, itab: number | undefined): GoVal {
+export function convert(ctx: ValueContext, v: Val, t: DwarfType, itab: LinkAddress | undefined): GoVal {
   const d = ctx.dwarf;
   const tk = kindOf(d, t);
   if (v.k === 'nil') return rvalue(t, new Uint8Array(t.byteSize ?? 8));
@@ -183,14 +183,14 @@ function sliceToArray(ctx: ValueContext, v: GoVal, t: DwarfType, tk: string): Go
 }
 
 /** A concrete value boxed in an interface of type t: the type word (or itab) and the data word. */
-function box(ctx: ValueContext, v: GoVal, t: DwarfType, itab: number | undefined): GoVal {
+function box(ctx: ValueContext, v: GoVal, t: DwarfType, itab: LinkAddress | undefined): GoVal {
   const d = ctx.dwarf;
   const nonEmpty = (d.underlying(t).fields ?? []).some((f) => f.name === 'tab');
   let word0: number;
   if (nonEmpty) {
     if (itab === undefined)
       throw new ExprEvalError(`the binary has no itab for ${typeName(v.t)} as ${typeName(t)}`);
-    word0 = itab + ctx.bias;
+    word0 = ctx.bias.toRuntime(itab);
   } else {
     const rt = d.runtimeAddressOf(v.t);
     if (rt === undefined)

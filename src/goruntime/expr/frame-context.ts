@@ -90,7 +90,7 @@ export function inlineChainAt(calls: readonly InlinedCall[], pc: number): Inline
  * with the rest listed as missing.
  */
 export function readVariable(v: Variable, size: number, frame: FrameContext): VariableRead {
-  const linkPc = frame.pc - frame.ctx.bias;
+  const linkPc = frame.ctx.bias.toLink(frame.pc);
   const expr = locationAt(v, linkPc);
   if (!expr || expr.length === 0) return { ok: false, reason: 'optimized out at this PC' };
   const mem = frame.ctx.memory;

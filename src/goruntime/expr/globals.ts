@@ -3,7 +3,7 @@
  * level of a unit with a static address (DW_OP_addr), by full name ("net/http.DefaultClient")
  * and by package short name ("http" -> the import paths whose last element is "http").
  */
-import { type Address, addr } from '../../common/address.js';
+import { type LinkAddress, linkAddr } from '../../common/address.js';
 import { AT, TAG } from '../../dwarf/constants.js';
 import type { DwarfData } from '../../dwarf/dwarf-data.js';
 import type { InfoOffset } from '../../dwarf/sections.js';
@@ -11,7 +11,7 @@ import type { InfoOffset } from '../../dwarf/sections.js';
 /** A package variable: link-time address and type DIE offset. */
 export interface GlobalVar {
   readonly name: string;
-  readonly address: Address;
+  readonly address: LinkAddress;
   readonly type: InfoOffset;
 }
 
@@ -43,7 +43,7 @@ export function globalIndex(dwarf: DwarfData): GlobalIndex {
       const loc = d.bytes(AT.location);
       if (!name || type === undefined || !loc || loc.length !== 9 || loc[0] !== OP_ADDR) continue;
       const dv = new DataView(loc.buffer, loc.byteOffset + 1, 8);
-      const address = addr(dv.getUint32(4, true) * 2 ** 32 + dv.getUint32(0, true));
+      const address = linkAddr(dv.getUint32(4, true) * 2 ** 32 + dv.getUint32(0, true));
       if (byName.has(name)) continue;
       byName.set(name, { name, address, type });
       const split = splitQualified(name);

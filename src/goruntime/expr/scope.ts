@@ -3,6 +3,7 @@
  * calls of a function that was inlined), package variables by full or short package name,
  * and type names written in assertions resolved to the names DWARF gives them.
  */
+import type { LinkAddress } from '../../common/address.js';
 import type { DwarfData } from '../../dwarf/dwarf-data.js';
 import type { Variable } from '../../dwarf/functions.js';
 import type { DwarfType } from '../../dwarf/types.js';
@@ -22,7 +23,7 @@ export interface FunctionScope {
 const MAX_SCAN = 5000;
 
 /** Finds a function's variables: a concrete function, else its inlined copies (at `pc`, or in its package). */
-export function functionScope(dwarf: DwarfData, name: string, pc?: number): FunctionScope | undefined {
+export function functionScope(dwarf: DwarfData, name: string, pc?: LinkAddress): FunctionScope | undefined {
   const vars = new Map<string, Variable[]>();
   const add = (vs: readonly Variable[]): void => {
     for (const v of vs) {

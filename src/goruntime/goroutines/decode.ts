@@ -3,7 +3,7 @@
  * header, label set and stack is read from the copies made during the pause. One bad
  * goroutine yields errors on that goroutine, never a failed snapshot.
  */
-import { type Address, addr } from '../../common/address.js';
+import { type Address, addr, type LoadBias, linkAddr } from '../../common/address.js';
 import { sortedOrder } from '../../common/radix-order.js';
 import { FUNC_ID_NORMAL } from '../../gobinary/func-id.js';
 import type { GoBinary } from '../../gobinary/go-binary.js';
@@ -117,8 +117,9 @@ export function decodeGoroutines(
     }
     let start = starts.get(startPc);
     if (!start) {
-      const fn = sym.funcAt(startPc - plan.bias);
-      start = { name: fn && funcNameForPrint(fn.name), system: sym.isSystemStart(startPc - plan.bias) };
+      const linkPc = plan.bias.toLink(addr(startPc));
+      const fn = sym.funcAt(linkPc);
+      start = { name: fn && funcNameForPrint(fn.name), system: sym.isSystemStart(linkPc) };
       starts.set(startPc, start);
     }
     const gopc = u64At(h, o.gopc);
@@ -170,11 +171,13 @@ export function decodeGoroutines(
 }
 
 /** Go's printcreatedby: the physical function at gopc and its file:line at the call (goroutine 1 has none). */
-function createdBy(sym: StackSymbols, bias: number, gopc: number): Omit<CreatedBy, 'parentId'> | undefined {
+function createdBy(sym: StackSymbols, bias: LoadBias, gopc: number): Omit<CreatedBy, 'parentId'> | undefined {
   if (gopc === 0) return undefined;
-  const fn = sym.funcAt(gopc - bias);
+  const linkPc = bias.toLink(addr(gopc));
+  const fn = sym.funcAt(linkPc);
   if (!fn || !sym.showFrame(fn.name, fn.funcID, false, FUNC_ID_NORMAL)) return undefined;
-  const tracepc = gopc - bias > fn.entry ? gopc - bias - 1 : gopc - bias;
+  // gopc is the return address of the go statement's call: its line is that of gopc - 1.
+  const tracepc = linkPc > fn.entry ? linkAddr(linkPc - 1) : linkPc;
   const fl = sym.pcln.fileLine(fn, tracepc);
   return {
     function: funcNameForPrint(fn.name),

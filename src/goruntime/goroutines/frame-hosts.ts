@@ -5,6 +5,7 @@
  * on its stack. Used during a pause to find the goroutines whose values a spec captures, so
  * that only those are unwound before the process runs again.
  */
+import { addr, type LinkAddress, type LoadBias, linkAddr } from '../../common/address.js';
 import type { GoBinary } from '../../gobinary/go-binary.js';
 import { FUNCDATA_INL_TREE, PCDATA_INL_TREE_INDEX } from '../../gobinary/pclntab-func.js';
 
@@ -17,7 +18,13 @@ export interface HostRanges {
 /** Inline trees read per binary are bounded, so a corrupt index cannot make us read without end. */
 const MAX_INLINE_ENTRIES = 1 << 16;
 
+/**
+ * Host ranges per binary (as long as it lives) and set of names (the spec's functions): a
+ * few sets per binary, the oldest dropped, so that a long-lived agent whose spec changes
+ * does not keep every earlier version's.
+ */
 const cache = new WeakMap<GoBinary, Map<string, HostRanges>>();
+const MAX_NAME_SETS = 8;
 
 /**
  * The pc ranges of every function that hosts a frame whose name, passed through `normalize`,
@@ -73,11 +80,12 @@ export function frameHostRanges(
   // pclntab lists functions in address order, so the ranges are sorted already.
   const out = { starts: Float64Array.from(starts), ends: Float64Array.from(ends) };
   perBin.set(key, out);
+  if (perBin.size > MAX_NAME_SETS) perBin.delete(perBin.keys().next().value as string);
   return out;
 }
 
 /** Whether link-time pc `pc` lies in one of the ranges (binary search). */
-export function inHost(ranges: HostRanges, pc: number): boolean {
+export function inHost(ranges: HostRanges, pc: LinkAddress): boolean {
   const { starts, ends } = ranges;
   let lo = 0;
   let hi = starts.length - 1;
@@ -112,16 +120,16 @@ export function mayHaveFrames(
   stacks: PackedStacks,
   count: number,
   ranges: HostRanges,
-  bias: number,
+  bias: LoadBias,
 ): Uint8Array {
   const mask = new Uint8Array(count);
   const last = ranges.starts.length - 1;
   if (last < 0) return mask;
-  const lo = ranges.starts[0]! + bias;
-  const hi = ranges.ends[last]! + bias;
+  const lo = bias.toRuntime(linkAddr(ranges.starts[0]!));
+  const hi = bias.toRuntime(linkAddr(ranges.ends[last]!));
   for (let i = 0; i < count; i++) {
     const pc = startPc[i]!;
-    if (pc >= lo && pc <= hi && inHost(ranges, pc - bias)) mask[i] = 1;
+    if (pc >= lo && pc <= hi && inHost(ranges, bias.toLink(addr(pc)))) mask[i] = 1;
   }
   const { buf, sizes, ok, owner } = stacks;
   // Words are compared as two u32 halves: when every host lies in one 4 GiB window (the
@@ -141,7 +149,7 @@ export function mayHaveFrames(
         for (let k = off >> 2, end = (off + size) >> 2; k + 1 < end; k += 2) {
           if (words[k + 1] !== hiWord) continue;
           const low = words[k]!;
-          if (low >= loLow && low <= hiLow && inHost(ranges, hiWord * TWO32 + low - bias)) {
+          if (low >= loLow && low <= hiLow && inHost(ranges, bias.toLink(addr(hiWord * TWO32 + low)))) {
             mask[i] = 1;
             break;
           }
@@ -149,7 +157,7 @@ export function mayHaveFrames(
       } else {
         for (let at = off; at + 8 <= off + size; at += 8) {
           const v = view.getUint32(at + 4, true) * TWO32 + view.getUint32(at, true);
-          if (v >= lo && v <= hi && inHost(ranges, v - bias)) {
+          if (v >= lo && v <= hi && inHost(ranges, bias.toLink(addr(v)))) {
             mask[i] = 1;
             break;
           }

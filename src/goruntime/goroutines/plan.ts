@@ -3,7 +3,7 @@
  * pause: addresses of runtime.allgs and friends, the parts of runtime.g and runtime.m to
  * copy, the status constants, and the limits that bound a capture of damaged memory.
  */
-import { type Address, addr } from '../../common/address.js';
+import { type Address, type LoadBias, NO_BIAS } from '../../common/address.js';
 import { PeriscopeError } from '../../common/errors.js';
 import type { GoBinary } from '../../gobinary/go-binary.js';
 import type { RuntimeLayout } from '../../gobinary/runtime-layout.js';
@@ -15,7 +15,7 @@ export interface GoroutineCapturePlan {
   /** The binary's stack symbols (a signal handler's frames are walked inside the pause). */
   readonly sym: StackSymbols;
   /** Load bias of the executable in the process (0 for non-PIE, Go's default). */
-  readonly bias: number;
+  readonly bias: LoadBias;
   readonly allglen: Address;
   readonly allgs: Address;
   readonly allgptr: Address | undefined;
@@ -39,7 +39,8 @@ export interface GoroutineCapturePlan {
 
 /** Options of planGoroutineCapture. */
 export interface CapturePlanOptions {
-  bias?: number;
+  /** Default NO_BIAS. */
+  bias?: LoadBias;
   /** At most this many goroutines are copied (the rest are counted, not read). Default 1,000,000. */
   maxGoroutines?: number;
   /** At most this many bytes of one goroutine's stack. Default 64 MiB. */
@@ -51,7 +52,7 @@ export interface CapturePlanOptions {
 /** Prepares a capture for a binary: symbol addresses and runtime offsets, derived from DWARF. */
 export function planGoroutineCapture(bin: GoBinary, opts: CapturePlanOptions = {}): GoroutineCapturePlan {
   const layout = bin.runtimeLayout();
-  const bias = opts.bias ?? 0;
+  const bias = opts.bias ?? NO_BIAS;
   const sym = (name: string) => bin.elf.symbol(name);
   const allglen = sym('runtime.allglen');
   const allgs = sym('runtime.allgs');
@@ -75,9 +76,9 @@ export function planGoroutineCapture(bin: GoBinary, opts: CapturePlanOptions = {
     layout,
     sym: stackSymbolsFor(bin),
     bias,
-    allglen: addr(allglen.value + bias),
-    allgs: addr(allgs.value + bias),
-    allgptr: allgptr ? addr(allgptr.value + bias) : undefined,
+    allglen: bias.toRuntime(allglen.value),
+    allgs: bias.toRuntime(allgs.value),
+    allgptr: allgptr ? bias.toRuntime(allgptr.value) : undefined,
     gSize: layout.g.size,
     mStart,
     mSize: Math.max(...mOffs) + 8 - mStart,

@@ -11,7 +11,7 @@
  * rare goroutine in that state: the copy of the goroutine's own stack then starts at the
  * interrupted sp like any other.
  */
-import { addr } from '../../common/address.js';
+import { addr, type LoadBias } from '../../common/address.js';
 import type { BatchMemory } from '../../proc/copied-memory.js';
 import { CopiedMemory, u64At } from '../../proc/copied-memory.js';
 import { SIGCONTEXT_GREGS_SIZE, SIGCONTEXT_NAMES } from '../../proc/regs.amd64.js';
@@ -149,7 +149,7 @@ function interruptedContext(
   mem: StackMemory,
   start: InterruptedContext & { readonly atRestorer?: boolean },
   stack: { lo: number; hi: number },
-  bias: number,
+  bias: LoadBias,
 ): FoundContext | undefined {
   let at: InterruptedContext = start;
   try {

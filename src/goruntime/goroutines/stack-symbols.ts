@@ -4,6 +4,7 @@
  * runtime functions a traceback treats specially. One instance per binary, shared by every
  * snapshot of every process running it; pcs here are link-time (subtract the load bias).
  */
+import type { LinkAddress } from '../../common/address.js';
 import { deriveFuncIds, FUNC_ID_NORMAL } from '../../gobinary/func-id.js';
 import type { GoBinary } from '../../gobinary/go-binary.js';
 import type { InlinedFrame } from '../../gobinary/inline-tree.js';
@@ -25,6 +26,7 @@ export interface SpecialFuncIds {
   /** runtime.runfinq (≤1.25) / runtime.runFinalizers (1.26+). */
   readonly runFinalizers: number;
   readonly runCleanups: number;
+  readonly cgocallback: number;
 }
 
 /** Bound on the caches, so a scan over garbage pcs cannot grow them without limit. */
@@ -57,11 +59,12 @@ export class StackSymbols {
       handleAsyncEvent: id('handleAsyncEvent'),
       runFinalizers: ids.idOf('runFinalizers') ?? id('runfinq'),
       runCleanups: id('runCleanups'),
+      cgocallback: id('cgocallback'),
     };
   }
 
   /** The function containing a link-time pc (cached per pc). */
-  funcAt(pc: number): GoFunc | undefined {
+  funcAt(pc: LinkAddress): GoFunc | undefined {
     let f = this.funcs.get(pc);
     if (f === undefined) {
       f = this.pcln.funcForPC(pc) ?? null;
@@ -72,7 +75,7 @@ export class StackSymbols {
   }
 
   /** Bytes the function at pc has pushed below its return address (pcsp), or undefined. */
-  frameSize(pc: number): number | undefined {
+  frameSize(pc: LinkAddress): number | undefined {
     let d = this.deltas.get(pc);
     if (d === undefined) {
       d = this.pcln.spDeltaAt(pc) ?? NO_DELTA;
@@ -83,7 +86,7 @@ export class StackSymbols {
   }
 
   /** Logical frames at a (symbolic) pc, innermost first; throws FormatError on a corrupt inline tree. */
-  logicalFrames(symPc: number): readonly InlinedFrame[] {
+  logicalFrames(symPc: LinkAddress): readonly InlinedFrame[] {
     let f = this.logical.get(symPc);
     if (!f) {
       f = this.symtab.inlinedFramesAt(symPc);
@@ -98,6 +101,11 @@ export class StackSymbols {
     if (funcID === FUNC_ID_NORMAL) return false;
     const i = this.ids;
     return funcID === i.sigpanic || funcID === i.asyncPreempt || funcID === i.debugCallV2;
+  }
+
+  /** Whether a function is runtime.cgocallback, whose SP write Go's unwinder walks through. */
+  isCgocallback(funcID: number): boolean {
+    return funcID !== FUNC_ID_NORMAL && funcID === this.ids.cgocallback;
   }
 
   /** Go's elideWrapperCalling: a wrapper is hidden unless it called a panic function. */
@@ -126,7 +134,7 @@ export class StackSymbols {
    * goroutines count as system ones (the runtime decides by whether they are running user
    * code at the moment, which a snapshot does not read).
    */
-  isSystemStart(startPc: number): boolean {
+  isSystemStart(startPc: LinkAddress): boolean {
     const f = this.funcAt(startPc);
     if (!f) return false;
     const i = this.ids;

@@ -2,10 +2,10 @@
  * Go's own stack walk on amd64 (runtime/traceback.go's unwinder): at (pc, sp) the pcsp
  * table gives the frame size, the return address sits just below the caller's sp
  * (sp + frame size + 8), and the walk ends at a TOPFRAME function (goexit, mstart,
- * rt0_go), an SPWRITE function, a function without frame information, or a frame that
+ * rt0_go), an SPWRITE function (but runtime.cgocallback), a function without frame information, or a frame that
  * leaves the goroutine's stack. Every step is bounded; bad memory ends the walk with an error.
  */
-import { addr, hex } from '../../common/address.js';
+import { addr, hex, linkAddr } from '../../common/address.js';
 import { FUNC_FLAG_SPWRITE, FUNC_FLAG_TOPFRAME } from '../../gobinary/pclntab-func.js';
 import type { StackSymbols } from './stack-symbols.js';
 import {
@@ -25,9 +25,9 @@ export function unwindAmd64(
   start: UnwindStart,
   limits: UnwindLimits,
 ): Stack {
-  const out = new FrameCollector(sym, limits.maxFrames);
   const bias = limits.bias;
-  let pc = start.pc;
+  const out = new FrameCollector(sym, limits.maxFrames, bias);
+  let pc = addr(start.pc);
   let sp = start.sp;
   let trap = start.trap;
   try {
@@ -35,7 +35,7 @@ export function unwindAmd64(
       // A call through a nil function value: start in the caller (as Go's initAt does).
       if (sp < limits.lo || sp + PTR > limits.hi)
         return out.finish('error', `pc 0 and sp ${hex(sp)} outside the stack`);
-      pc = mem.readU64(addr(sp));
+      pc = addr(mem.readU64(addr(sp)));
       sp += PTR;
       trap = false;
     }
@@ -47,20 +47,25 @@ export function unwindAmd64(
           'error',
           `sp ${hex(sp)} is outside the stack [${hex(limits.lo)}, ${hex(limits.hi)})`,
         );
-      const fn = sym.funcAt(pc - bias);
+      const linkPc = bias.toLink(pc);
+      const fn = sym.funcAt(linkPc);
       if (!fn) return out.finish('error', `unknown pc ${hex(pc)}`);
       if (fn.pcsp === 0) {
-        out.addPhysical(fn, pc - bias, pc, sp, sp, bias);
+        out.addPhysical(fn, linkPc, pc, addr(sp), addr(sp));
         return out.finish('no-frame-info');
       }
-      const size = sym.frameSize(pc - bias);
+      const size = sym.frameSize(linkPc);
       if (size === undefined || size < 0)
         return out.finish('error', `no frame size for ${fn.name} at pc ${hex(pc)}`);
       const cfa = sp + size + PTR;
-      const symPc = !trap && pc > fn.entry + bias ? pc - 1 : pc;
-      if (!out.addPhysical(fn, symPc - bias, pc, sp, cfa, bias)) return out.finish('truncated');
+      // A return address is just past its call: the call's line and inlining are at pc - 1.
+      const symPc = !trap && linkPc > fn.entry ? linkAddr(linkPc - 1) : linkPc;
+      if (!out.addPhysical(fn, symPc, pc, addr(sp), addr(cfa))) return out.finish('truncated');
       let flag = fn.flag;
-      if (depth === 0 && start.syscall) flag &= ~FUNC_FLAG_SPWRITE;
+      // Entered through entersyscall's saved pc/sp, a later SP write does not matter; and
+      // runtime.cgocallback keeps a frame to unwind through on both stacks it switches
+      // between, so a walk goes on from Go called back by C into the Go code that called C.
+      if ((depth === 0 && start.syscall) || sym.isCgocallback(fn.funcID)) flag &= ~FUNC_FLAG_SPWRITE;
       if (flag & FUNC_FLAG_TOPFRAME) return out.finish('top');
       if (flag & FUNC_FLAG_SPWRITE) return out.finish('spwrite');
       if (cfa > limits.hi)
@@ -68,9 +73,9 @@ export function unwindAmd64(
           'error',
           `frame of ${fn.name} at sp ${hex(sp)} runs past the stack top ${hex(limits.hi)}`,
         );
-      const lr = mem.readU64(addr(cfa - PTR));
+      const lr = addr(mem.readU64(addr(cfa - PTR)));
       if (lr === 0) return out.finish('top');
-      if (!sym.funcAt(lr - bias))
+      if (!sym.funcAt(bias.toLink(lr)))
         return out.finish('error', `unexpected return pc ${hex(lr)} for ${fn.name} at sp ${hex(sp)}`);
       if (lr === pc && cfa === sp) return out.finish('error', `traceback stuck at pc ${hex(pc)}`);
       trap = sym.isInjectedCall(fn.funcID);

@@ -4,7 +4,7 @@
  * into logical (inlined) frames marked the way Go's traceback would print them. The walk
  * itself is per architecture (unwind.amd64.ts).
  */
-import { type Address, addr } from '../../common/address.js';
+import type { Address, LinkAddress, LoadBias } from '../../common/address.js';
 import type { GoFunc } from '../../gobinary/pclntab-func.js';
 import type { StackSymbols } from './stack-symbols.js';
 
@@ -78,7 +78,7 @@ export interface UnwindLimits {
   /** At most this many logical frames (then end = 'truncated'). */
   readonly maxFrames: number;
   /** Load bias of the executable (0 for Go's default non-PIE builds). */
-  readonly bias: number;
+  readonly bias: LoadBias;
 }
 
 /** Default cap on logical frames per stack. */
@@ -91,17 +91,20 @@ export class FrameCollector {
   private shown = 0;
   private callee = 0;
   private readonly max: number;
+  private readonly bias: LoadBias;
 
-  constructor(sym: StackSymbols, maxFrames: number) {
+  constructor(sym: StackSymbols, maxFrames: number, bias: LoadBias) {
     this.sym = sym;
     this.max = maxFrames;
+    this.bias = bias;
   }
 
   /**
-   * Adds the logical frames of one physical frame; returns false when the cap was hit.
-   * `symPc` is the link-time pc to look up (pc-1 for return addresses).
+   * Adds the logical frames of one physical frame of `fn`, at `pc` in the process with stack
+   * pointer `sp` and canonical frame address `cfa`; returns false when the cap was hit.
+   * `symPc` is the link-time pc to look up (that of pc - 1 for return addresses).
    */
-  addPhysical(fn: GoFunc, symPc: number, pc: number, sp: number, cfa: number, bias: number): boolean {
+  addPhysical(fn: GoFunc, symPc: LinkAddress, pc: Address, sp: Address, cfa: Address): boolean {
     const logical = this.sym.logicalFrames(symPc);
     for (const lf of logical) {
       if (this.frames.length >= this.max) return false;
@@ -112,10 +115,10 @@ export class FrameCollector {
         function: lf.function,
         file: lf.file,
         line: lf.line,
-        pc: addr(pc),
-        entry: addr(fn.entry + bias),
-        sp: addr(sp),
-        cfa: addr(cfa),
+        pc,
+        entry: this.bias.toRuntime(fn.entry),
+        sp,
+        cfa,
         inlined: lf.inlined,
         hidden: !show,
       });

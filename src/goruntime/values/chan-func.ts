@@ -51,5 +51,5 @@ export function renderFunc(ctx: ValueContext, funcval: Address): GoValue {
 
 /** The function containing runtime pc `pc` (adjusted by the load bias), per the pclntab. */
 export function funcNameAt(ctx: ValueContext, pc: number): string | undefined {
-  return ctx.bin.symtab.pcln.funcForPC(pc - ctx.bias)?.name;
+  return ctx.bin.symtab.pcln.funcForPC(ctx.bias.toLink(addr(pc)))?.name;
 }

@@ -4,7 +4,7 @@
  * descriptors and the render limits. Plain data, so a decoder can also run over a copy of
  * memory taken during a pause.
  */
-import { type Address, addr } from '../../common/address.js';
+import { type Address, type LoadBias, NO_BIAS } from '../../common/address.js';
 import { PeriscopeError } from '../../common/errors.js';
 import type { DwarfData } from '../../dwarf/dwarf-data.js';
 import type { GoBinary } from '../../gobinary/go-binary.js';
@@ -19,7 +19,7 @@ export interface ValueContext {
   readonly memory: Memory;
   readonly layout: RuntimeLayout;
   /** Load bias: runtime address minus link-time address (0 for non-PIE binaries). */
-  readonly bias: number;
+  readonly bias: LoadBias;
   /** Runtime address of the `runtime.types` symbol (type descriptors are offsets from it). */
   readonly typesBase: Address;
   readonly limits: RenderLimits;
@@ -31,7 +31,7 @@ export interface ValueContext {
 export function makeValueContext(
   bin: GoBinary,
   memory: Memory,
-  bias = 0,
+  bias: LoadBias = NO_BIAS,
   limits: Partial<RenderLimits> = {},
 ): ValueContext {
   const dwarf = bin.requireDwarf('decoding Go values');
@@ -48,7 +48,7 @@ export function makeValueContext(
     memory,
     layout: bin.runtimeLayout(),
     bias,
-    typesBase: addr(types.value + bias),
+    typesBase: bias.toRuntime(types.value),
     limits: renderLimits(limits),
     pretty: true,
   };

@@ -3,7 +3,7 @@
  * its direct branches (to know what can be jumped to), and where its stack-growth check
  * ends. The facts every kind of site is chosen from.
  */
-import { type Address, addr, hex } from '../../common/address.js';
+import { hex, type LinkAddress, linkAddr } from '../../common/address.js';
 import { PeriscopeError } from '../../common/errors.js';
 import type { GoBinary } from '../../gobinary/go-binary.js';
 import type { GoFunc } from '../../gobinary/pclntab-func.js';
@@ -13,8 +13,8 @@ import type { Instruction } from '../x86/decode.js';
 
 /** A direct branch: its address and where it goes. */
 export interface Branch {
-  readonly from: Address;
-  readonly to: Address;
+  readonly from: LinkAddress;
+  readonly to: LinkAddress;
 }
 
 /** A decoded Go function. */
@@ -32,7 +32,7 @@ export interface FunctionCode {
    */
   readonly bodyStart: number | undefined;
   /** [start, end) of the code the check jumps to (spill, CALL morestack, JMP back), if any. */
-  readonly morestackBlock: { readonly start: Address; readonly end: Address } | undefined;
+  readonly morestackBlock: { readonly start: LinkAddress; readonly end: LinkAddress } | undefined;
 }
 
 /** How far into a function the stack check can be: huge frames use five instructions. */
@@ -63,14 +63,14 @@ export function functionCode(bin: GoBinary, fn: GoFunc): FunctionCode {
   const branches: Branch[] = [];
   for (const p of code.instructions) {
     const to = directTarget(bytes, p.address - fn.entry, p.address, p.insn);
-    if (to !== undefined) branches.push({ from: p.address, to: addr(to) });
+    if (to !== undefined) branches.push({ from: p.address, to: linkAddr(to) });
   }
   const decoded = { fn, instructions: code.instructions, indexOf, branches };
   const check = findStackCheck(bin, decoded, bytes);
   const result: FunctionCode = {
     ...decoded,
     bodyStart: check?.bodyStart,
-    morestackBlock: check && { start: addr(check.blockStart), end: addr(check.blockEnd) },
+    morestackBlock: check && { start: linkAddr(check.blockStart), end: linkAddr(check.blockEnd) },
   };
   perBin.set(fn.entry, result);
   return result;
@@ -168,7 +168,7 @@ export function goFunction(bin: GoBinary, name: string): GoFunc {
 }
 
 /** The Go function whose code holds `pc`, or a clear error. */
-export function goFunctionAt(bin: GoBinary, pc: number): GoFunc {
+export function goFunctionAt(bin: GoBinary, pc: LinkAddress): GoFunc {
   const f = bin.symtab.pcln.funcForPC(pc);
   if (!f) throw new PeriscopeError('no-such-symbol', `${hex(pc)} is not in any Go function of ${bin.path}`);
   return f;

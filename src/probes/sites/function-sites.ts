@@ -13,7 +13,7 @@
  * the kernel. A tail JMP out of the function (Go emits them in wrappers) leaves without RET;
  * such exits are listed so a caller pairing entries and returns knows.
  */
-import { type Address, addr } from '../../common/address.js';
+import { type LinkAddress, linkAddr } from '../../common/address.js';
 import type { GoBinary } from '../../gobinary/go-binary.js';
 import { instructionKind, isReturn } from '../x86/classify.js';
 import { functionCode, goFunction } from './function-code.js';
@@ -27,7 +27,7 @@ export interface FunctionSites {
   readonly hasStackCheck: boolean;
   readonly returns: readonly ProbeSite[];
   /** Addresses of JMPs that leave the function's code (tail calls): exits without a RET. */
-  readonly tailJumps: readonly Address[];
+  readonly tailJumps: readonly LinkAddress[];
 }
 
 /** Chooses the entry and return sites of the Go function `name`. */
@@ -45,11 +45,11 @@ export function functionSites(bin: GoBinary, name: string): FunctionSites {
   const returns: ProbeSite[] = [];
   for (const p of code.instructions)
     if (isReturn(p.insn)) returns.push(siteAt(bin, p, { kind: 'return', function: fn.name, host: fn.name }));
-  const tailJumps: Address[] = [];
+  const tailJumps: LinkAddress[] = [];
   for (const b of code.branches) {
     const i = code.indexOf.get(b.from)!;
     if (instructionKind(code.instructions[i]!.insn) === 'jmp' && (b.to < fn.entry || b.to >= fn.end))
-      tailJumps.push(addr(b.from));
+      tailJumps.push(linkAddr(b.from));
   }
   return { function: fn.name, entry, hasStackCheck, returns, tailJumps };
 }

@@ -2,7 +2,7 @@
  * A probe site: one instruction where a uprobe goes, what it is, how the kernel will handle
  * a hit there (the cost differs 20–100x), and the file offset the uprobe is registered at.
  */
-import { type Address, type FileOffset, hex } from '../../common/address.js';
+import { type FileOffset, hex, type LinkAddress } from '../../common/address.js';
 import { PeriscopeError } from '../../common/errors.js';
 import type { GoBinary } from '../../gobinary/go-binary.js';
 import { type InstructionKind, instructionKind } from '../x86/classify.js';
@@ -20,7 +20,7 @@ export interface ProbeSite {
   /** The function whose machine code holds the site. */
   readonly host: string;
   /** Link-time address (add the load bias for a running PIE). */
-  readonly address: Address;
+  readonly address: LinkAddress;
   /** Offset in the executable file: what a uprobe is registered with. */
   readonly fileOffset: FileOffset;
   readonly instruction: InstructionKind;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { GoBinary } from '../../../src/gobinary/go-binary.js';
 import { checkExpression } from '../../../src/goruntime/expr/check.js';
-import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../../support/go-fixtures.js';
+import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../../../support/go-fixtures.js';
 
 /** [function (undefined: globals only), expression, static type]. */
 const VALID: [string | undefined, string, string][] = [

@@ -1,8 +1,8 @@
 /**
  * The expression tests' comparison of our decoded JSON with Delve's api.Variable (the
- * client is test/support/delve.ts).
+ * client is support/delve.ts).
  */
-import type { DlvVariable } from '../../support/delve.js';
+import type { DlvVariable } from '../../../support/delve.js';
 
 const KIND_BOOL = 1;
 const KIND_FLOAT = [13, 14];

@@ -14,9 +14,9 @@ import type { FrameContext } from '../../../src/goruntime/expr/frame-context.js'
 import { makeValueContext } from '../../../src/goruntime/values/context.js';
 import { ProcMemFile } from '../../../src/proc/memory.js';
 import { snapshotProcess } from '../../../src/snapshot/take-snapshot.js';
-import { DEFAULT_LOAD, Delve, type DlvVariable, delvePath } from '../../support/delve.js';
-import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../../support/go-fixtures.js';
-import { startTarget } from '../../support/target.js';
+import { DEFAULT_LOAD, Delve, type DlvVariable, delvePath } from '../../../support/delve.js';
+import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../../../support/go-fixtures.js';
+import { startTarget } from '../../../support/target.js';
 import { diffWithDelve } from './delve.js';
 
 /** [expression, expected JSON value, or an error pattern]; `delve` marks those Delve can evaluate too. */
@@ -140,7 +140,7 @@ for (const tc of GO_TOOLCHAINS) {
       const noCfa = evaluate(nPlan.plan, { ...fc, cfa: undefined });
       assert.ok(!noCfa.ok && noCfa.unavailable, 'without a CFA, stack variables are unavailable');
       // At park's entry srv is in a register (RAX): on a frame without registers it is unavailable.
-      const entry = addr(bin.findFunction('main.park')!.lowPc + ctx.bias);
+      const entry = ctx.bias.toRuntime(bin.findFunction('main.park')!.lowPc);
       const srv = checkExpression(bin, 'main.park', 'srv');
       assert.ok(srv.ok);
       const atEntry = evaluate(srv.plan, { ...fc, pc: entry });
@@ -148,7 +148,7 @@ for (const tc of GO_TOOLCHAINS) {
       assert.match(atEntry.error, /in a register of an outer frame/);
       const outside = evaluate(srv.plan, {
         ...fc,
-        pc: addr(bin.findFunction('main.main')!.lowPc + ctx.bias),
+        pc: ctx.bias.toRuntime(bin.findFunction('main.main')!.lowPc),
       });
       assert.ok(!outside.ok && outside.unavailable);
       assert.match(outside.error, /srv is not in scope at line \d+ \(declared at line \d+\)/);

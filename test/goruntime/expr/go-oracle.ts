@@ -8,7 +8,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { buildFixture, TESTDATA } from '../../support/go-fixtures.js';
+import { buildFixture, TESTDATA } from '../../../support/go-fixtures.js';
 
 const run = promisify(execFile);
 

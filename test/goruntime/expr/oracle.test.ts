@@ -17,8 +17,8 @@ import type { FrameContext } from '../../../src/goruntime/expr/frame-context.js'
 import { makeValueContext } from '../../../src/goruntime/values/context.js';
 import { ProcMemFile } from '../../../src/proc/memory.js';
 import { snapshotProcess } from '../../../src/snapshot/take-snapshot.js';
-import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../../support/go-fixtures.js';
-import { startTarget } from '../../support/target.js';
+import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../../../support/go-fixtures.js';
+import { startTarget } from '../../../support/target.js';
 import { type GoReport, goTypes, normalizeTypes, sortMapEntries } from './go-oracle.js';
 import { CHECKS, EXTENSIONS, REFUSED } from './oracle-checks.js';
 

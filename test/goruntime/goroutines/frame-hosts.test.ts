@@ -13,8 +13,8 @@ import { matchName } from '../../../src/snapshot/capture-plan.js';
 import { snapshotProcess } from '../../../src/snapshot/take-snapshot.js';
 import { effectiveSpec } from '../../../src/spec/effective-spec.js';
 import { parseSpec } from '../../../src/spec/spec-parse.js';
-import { buildFixture } from '../../support/go-fixtures.js';
-import { startTarget } from '../../support/target.js';
+import { buildFixture } from '../../../support/go-fixtures.js';
+import { startTarget } from '../../../support/target.js';
 
 const SPEC = `
 functions:
@@ -50,6 +50,18 @@ test('the hosts of an inlined function include the function it was inlined into'
       }
     }
   }
+});
+
+test('host ranges are kept per binary for the last few sets of names only', async () => {
+  const { path } = await buildFixture('goroutines');
+  const bin = await GoBinary.open(path);
+  const first = frameHostRanges(bin, new Set(['main.inlInner']), matchName);
+  assert.equal(frameHostRanges(bin, new Set(['main.inlInner']), matchName), first, 'cached');
+  // A long-lived agent whose spec changes asks for many sets over time.
+  for (let i = 0; i < 8; i++) frameHostRanges(bin, new Set([`main.absent${i}`]), matchName);
+  const again = frameHostRanges(bin, new Set(['main.inlInner']), matchName);
+  assert.notEqual(again, first, 'the oldest set was dropped, and is computed again');
+  assert.deepEqual(again, first);
 });
 
 test('a paused snapshot captures values on exactly the goroutines that have a spec’d frame', async () => {

@@ -21,8 +21,8 @@ import { executableImage } from '../../../src/proc/maps.js';
 import { pauseProcess } from '../../../src/proc/pause.js';
 import { VmReader } from '../../../src/proc/vm-reader.js';
 import { snapshotProcess } from '../../../src/snapshot/take-snapshot.js';
-import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../../support/go-fixtures.js';
-import { startTarget, type Target } from '../../support/target.js';
+import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../../../support/go-fixtures.js';
+import { startTarget, type Target } from '../../../support/target.js';
 
 /** Asks the zoo for runtime.Stack(all) (it answers a line on stdin) and parses it. */
 async function goDump(zoo: Target): Promise<DumpGoroutine[]> {

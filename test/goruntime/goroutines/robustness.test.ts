@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { addr } from '../../../src/common/address.js';
+import { addr, NO_BIAS } from '../../../src/common/address.js';
 import { PeriscopeError } from '../../../src/common/errors.js';
 import { GoBinary } from '../../../src/gobinary/go-binary.js';
 import {
@@ -20,9 +20,9 @@ import { stackSymbolsFor } from '../../../src/goruntime/goroutines/stack-symbols
 import { unwindAmd64 } from '../../../src/goruntime/goroutines/unwind.amd64.js';
 import { type BatchMemory, CopiedMemory } from '../../../src/proc/copied-memory.js';
 import { VmReader } from '../../../src/proc/vm-reader.js';
-import { buildFixture } from '../../support/go-fixtures.js';
-import { prng } from '../../support/prng.js';
-import { startTarget } from '../../support/target.js';
+import { buildFixture } from '../../../support/go-fixtures.js';
+import { prng } from '../../../support/prng.js';
+import { startTarget } from '../../../support/target.js';
 
 /** Captures the zoo once (no pause needed for damage tests: the bytes are what matters). */
 async function zooCapture(): Promise<{ bin: GoBinary; capture: GoroutineCapture }> {
@@ -138,7 +138,7 @@ test('a stack of return addresses that lead nowhere stops at the frame cap', asy
     sym,
     mem,
     { pc: spin.entry, sp: lo, trap: true, syscall: false },
-    { lo, hi: lo + words.length, maxFrames: 1024, bias: 0 },
+    { lo, hi: lo + words.length, maxFrames: 1024, bias: NO_BIAS },
   );
   assert.ok(stack.frames.length <= 1024);
   assert.ok(stack.end === 'truncated' || stack.end === 'error', `ended by ${stack.end}`);

@@ -9,9 +9,11 @@
  * rewrites that context to call runtime.asyncPreempt; from then on the stack is the same with
  * asyncPreempt on top.
  */
+
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import koffi from 'koffi';
+import { addr } from '../../../src/common/address.js';
 import { GoBinary } from '../../../src/gobinary/go-binary.js';
 import { captureGoroutines, planGoroutineCapture } from '../../../src/goruntime/goroutines/capture.js';
 import { decodeGoroutines } from '../../../src/goruntime/goroutines/decode.js';
@@ -22,8 +24,8 @@ import { pauseProcess } from '../../../src/proc/pause.js';
 import { getRegs } from '../../../src/proc/ptrace.js';
 import { SIGCONTEXT_NAMES, withSigcontext } from '../../../src/proc/regs.amd64.js';
 import { VmReader } from '../../../src/proc/vm-reader.js';
-import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../../support/go-fixtures.js';
-import { startTarget } from '../../support/target.js';
+import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../../../support/go-fixtures.js';
+import { startTarget } from '../../../support/target.js';
 
 const PTRACE_SINGLESTEP = 9;
 const WALL = 0x40000000;
@@ -99,7 +101,7 @@ for (const { tc, cgo } of variants) {
           break;
         }
         inHandler++;
-        const fn = bin.symtab.pcln.funcForPC(regs.pc - plan.bias)?.name ?? 'libc';
+        const fn = bin.symtab.pcln.funcForPC(plan.bias.toLink(addr(regs.pc)))?.name ?? 'libc';
         // Every step at first (sigtramp's pushes move sp each time), then every step that
         // enters another function, and every seventh.
         // doSigPreempt's two writes (sp, then pc) leave a context that is neither: not checked there.

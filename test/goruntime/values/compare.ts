@@ -15,7 +15,7 @@ import { hex } from '../../../src/common/address.js';
 import type { GoValue } from '../../../src/goruntime/values/decode.js';
 import { isMarker } from '../../../src/goruntime/values/render-limits.js';
 import { goStringText } from '../../../src/goruntime/values/scalars.js';
-import type { DlvVariable } from '../../support/delve.js';
+import type { DlvVariable } from '../../../support/delve.js';
 
 /** Outcome of one comparison. */
 export interface Comparison {

@@ -5,16 +5,18 @@
  * limits) and compared field by field (see compare.ts for the normalisations). Pretty forms are checked against what the program itself printed
  * (Go's String(), Format and Error output).
  */
+
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { NO_BIAS } from '../../../src/common/address.js';
 import { GoBinary } from '../../../src/gobinary/go-binary.js';
 import { globalIndex } from '../../../src/goruntime/expr/globals.js';
 import { makeValueContext, withoutPretty } from '../../../src/goruntime/values/context.js';
 import type { GoValue } from '../../../src/goruntime/values/decode.js';
 import { ProcMemFile } from '../../../src/proc/memory.js';
-import { Delve, type DlvLoadConfig, type DlvVariable, delvePath } from '../../support/delve.js';
-import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../../support/go-fixtures.js';
-import { startTarget } from '../../support/target.js';
+import { Delve, type DlvLoadConfig, type DlvVariable, delvePath } from '../../../support/delve.js';
+import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../../../support/go-fixtures.js';
+import { startTarget } from '../../../support/target.js';
 import { type Comparison, compareWithDelve } from './compare.js';
 import { evaluateGlobal } from './read-global.js';
 
@@ -37,7 +39,7 @@ for (const tc of GO_TOOLCHAINS) {
     try {
       const bin = await GoBinary.open(fx.path);
       const ctx = withoutPretty(
-        makeValueContext(bin, mem, 0, { maxString: 512, maxElements: 64, maxDepth: 10 }),
+        makeValueContext(bin, mem, NO_BIAS, { maxString: 512, maxElements: 64, maxDepth: 10 }),
       );
       const names = (globalIndex(ctx.dwarf).byPackage.get('main') ?? [])
         .filter((n) => n.startsWith('v'))

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type Address, addr, hex } from '../../../src/common/address.js';
+import { type Address, addr, hex, NO_BIAS } from '../../../src/common/address.js';
 import { PeriscopeError } from '../../../src/common/errors.js';
 import { GoBinary } from '../../../src/gobinary/go-binary.js';
 import { ptrAt, readPtr } from '../../../src/goruntime/values/bytes.js';
@@ -15,8 +15,8 @@ import { mapTypes } from '../../../src/goruntime/values/map-shape.js';
 import { mapEntries, mapLookup } from '../../../src/goruntime/values/maps.js';
 import { fieldOf } from '../../../src/goruntime/values/walk.js';
 import { type Memory, ProcMemFile } from '../../../src/proc/memory.js';
-import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../../support/go-fixtures.js';
-import { startTarget } from '../../support/target.js';
+import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../../../support/go-fixtures.js';
+import { startTarget } from '../../../support/target.js';
 import { evaluateGlobal, globalPlace, globalValue } from './read-global.js';
 
 type Obj = { [k: string]: GoValue };
@@ -42,7 +42,7 @@ for (const tc of GO_TOOLCHAINS) {
     const mem = new ProcMemFile(proc.pid);
     try {
       const bin = await GoBinary.open(fx.path);
-      const ctx = makeValueContext(bin, mem, 0, { maxDepth: 8 });
+      const ctx = makeValueContext(bin, mem, NO_BIAS, { maxDepth: 8 });
       // The JSON line the program printed about its own values (Go's String()/Format/Error output).
       const printed = proc.lines.find((l) => l.text.startsWith('{'));
       assert.ok(printed, 'the fixture printed its expectations');
@@ -213,10 +213,10 @@ for (const tc of GO_TOOLCHAINS) {
       });
 
       await t.test('cut markers under small limits', () => {
-        const small = makeValueContext(bin, mem, 0, { maxString: 5, maxElements: 2, maxDepth: 1 });
+        const small = makeValueContext(bin, mem, NO_BIAS, { maxString: 5, maxElements: 2, maxDepth: 1 });
         assert.deepEqual(get(small, 'vString'), { '…': 'truncated', string: 'hello', len: 12 });
         assert.deepEqual(get(small, 'vUnicode'), { '…': 'truncated', string: 'héll', len: 18 });
-        const s2 = makeValueContext(bin, mem, 0, { maxString: 2 });
+        const s2 = makeValueContext(bin, mem, NO_BIAS, { maxString: 2 });
         assert.deepEqual(get(s2, 'vUnicode'), { '…': 'truncated', string: 'h', len: 18 }, 'no half rune');
         assert.deepEqual(get(small, 'vSliceLong'), [
           0,
@@ -228,7 +228,7 @@ for (const tc of GO_TOOLCHAINS) {
         const cutKeys = get(small, 'vMapLargeStr') as GoValue[];
         assert.equal(((cutKeys[0] as Obj).key as Obj)['…'], 'truncated');
         assert.deepEqual(cutKeys[2], { '…': 'truncated', len: 2000, shown: 2 });
-        const few = makeValueContext(bin, mem, 0, { maxElements: 2 });
+        const few = makeValueContext(bin, mem, NO_BIAS, { maxElements: 2 });
         const ms = get(few, 'vMapLargeStr') as Obj;
         assert.deepEqual(ms['…'], { '…': 'truncated', len: 2000, shown: 2 });
         assert.equal(Object.keys(ms).length, 3);
@@ -268,7 +268,7 @@ for (const tc of GO_TOOLCHAINS) {
             return b;
           },
         };
-        const bad = makeValueContext(bin, garbage, 0, { maxElements: 16, maxDepth: 3 });
+        const bad = makeValueContext(bin, garbage, NO_BIAS, { maxElements: 16, maxDepth: 3 });
         for (const n of [
           'vMapLarge',
           'vMapStrInt',

@@ -18,8 +18,8 @@ import type { ProcessSnapshot } from '../../../src/snapshot/snapshot-types.js';
 import { snapshotProcess } from '../../../src/snapshot/take-snapshot.js';
 import { effectiveSpec } from '../../../src/spec/effective-spec.js';
 import { parseSpec } from '../../../src/spec/spec-parse.js';
-import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../../support/go-fixtures.js';
-import { startTarget } from '../../support/target.js';
+import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../../../support/go-fixtures.js';
+import { startTarget } from '../../../support/target.js';
 
 const OUT = { '…': 'unreadable', error: 'optimized out at this PC' };
 

@@ -4,7 +4,7 @@
  * The values tests go through this path, so their oracles check the code that runs.
  */
 import assert from 'node:assert/strict';
-import { type Address, addr } from '../../../src/common/address.js';
+import type { Address } from '../../../src/common/address.js';
 import type { DwarfType } from '../../../src/dwarf/types.js';
 import { checkExpression, type ExprResult, evaluate } from '../../../src/goruntime/expr/index.js';
 import type { ValueContext } from '../../../src/goruntime/values/context.js';
@@ -30,5 +30,5 @@ export function globalPlace(ctx: ValueContext, name: string): { address: Address
   assert.ok(c.ok, name);
   const b = [...c.plan.bindings.values()][0];
   assert.ok(b?.kind === 'global', `main.${name} is bound to a package variable`);
-  return { address: addr(b.global.address + ctx.bias), type: b.type };
+  return { address: ctx.bias.toRuntime(b.global.address), type: b.type };
 }

@@ -1,0 +1,293 @@
+/**
+ * The requests of the HTTP API (`/v1`): each body and query string as a type, the one parser the
+ * server checks it with, and the builder a client makes it with (which runs the same parser, so a
+ * request the server would refuse fails before it is sent, with the same message).
+ */
+import type { QueryScope } from '../store/store.js';
+import { isRole, ROLES, type Role } from '../store/token-types.js';
+import {
+  BadRequest,
+  jsonObject,
+  labelsField,
+  optBool,
+  optPositiveInt,
+  optString,
+  positiveIntText,
+} from './fields.js';
+
+// ---- POST /v1/snapshots
+
+/** The body of POST /v1/snapshots: which processes (one of select, program, all), labels, no pause. */
+export interface SnapshotRequestBody {
+  /** A process selector, e.g. `program=orders,hostname~web-.*`. */
+  readonly select?: string;
+  /** Shorthand for `select: "program=NAME"`. */
+  readonly program?: string;
+  /** Every monitored process. */
+  readonly all?: boolean;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly noPause?: boolean;
+}
+
+/** What a POST /v1/snapshots asks for, checked. */
+export interface ParsedSnapshotRequest {
+  /** The selector text ('' selects every monitored process). */
+  readonly selector: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly noPause: boolean;
+}
+
+/** Checks a POST /v1/snapshots body. */
+export function parseSnapshotRequest(body: unknown): ParsedSnapshotRequest {
+  const b = jsonObject(body);
+  const select = optString(b, 'select');
+  const program = optString(b, 'program');
+  const all = optBool(b, 'all');
+  if (!select && !program && !all)
+    throw new BadRequest(
+      'say which processes: "select" (e.g. "program=orders,hostname~web-.*"), "program", or "all": true',
+    );
+  const selector = [program ? `program=${program}` : '', all ? '' : (select ?? '')].filter(Boolean).join(',');
+  return { selector, labels: labelsField(b.labels), noPause: optBool(b, 'noPause') };
+}
+
+/** Builds a POST /v1/snapshots body (checked as the server will check it). */
+export function snapshotRequestBody(r: {
+  select?: string | undefined;
+  all?: boolean;
+  labels?: Readonly<Record<string, string>>;
+  noPause?: boolean;
+}): SnapshotRequestBody {
+  const body: SnapshotRequestBody = {
+    ...(r.select !== undefined ? { select: r.select } : {}),
+    ...(r.all ? { all: true } : {}),
+    ...(r.labels && Object.keys(r.labels).length > 0 ? { labels: r.labels } : {}),
+    ...(r.noPause ? { noPause: true } : {}),
+  };
+  parseSnapshotRequest(body);
+  return body;
+}
+
+// ---- POST /v1/query
+
+/** Formats POST /v1/query answers in. */
+export type QueryFormat = 'json' | 'csv';
+
+/** The body of POST /v1/query: the SQL and its scope (default the latest snapshot). */
+export interface QueryRequestBody {
+  readonly sql: string;
+  readonly snapshot?: number;
+  readonly all?: boolean;
+  readonly format?: QueryFormat;
+}
+
+/** What a POST /v1/query asks for, checked. */
+export interface ParsedQueryRequest {
+  readonly sql: string;
+  readonly scope: QueryScope;
+  readonly format: QueryFormat;
+}
+
+/** Checks a POST /v1/query body; `formatParam` is `?format=` (the body's `format` wins). */
+export function parseQueryRequest(body: unknown, formatParam?: string | null): ParsedQueryRequest {
+  const b = jsonObject(body);
+  const sql = optString(b, 'sql');
+  if (!sql?.trim()) throw new BadRequest('give the SQL in "sql"');
+  const format = optString(b, 'format') ?? formatParam ?? 'json';
+  if (format !== 'json' && format !== 'csv')
+    throw new BadRequest(`"format" must be json or csv, not "${format}"`);
+  const all = optBool(b, 'all');
+  const snapshot = optPositiveInt(b, 'snapshot', 'snapshot id');
+  if (snapshot !== undefined && all) throw new BadRequest('give "snapshot" or "all", not both');
+  const scope: QueryScope = snapshot !== undefined ? { snapshot } : all ? { all: true } : { latest: true };
+  return { sql, scope, format };
+}
+
+/** Builds a POST /v1/query body (checked as the server will check it). */
+export function queryRequestBody(sql: string, scope: QueryScope, format: QueryFormat): QueryRequestBody {
+  const body: QueryRequestBody = {
+    sql,
+    ...('snapshot' in scope ? { snapshot: scope.snapshot } : 'all' in scope ? { all: true } : {}),
+    format,
+  };
+  parseQueryRequest(body);
+  return body;
+}
+
+// ---- PUT /v1/spec (a YAML body, or this JSON body; source and force also as ?source= and ?force=)
+
+/** The JSON form of a PUT /v1/spec body. */
+export interface SpecRequestBody {
+  readonly yaml: string;
+  /** The file name errors give (default "spec"). */
+  readonly source?: string;
+  /** Store it even though it does not fit (the answer's `check` says what does not). */
+  readonly force?: boolean;
+}
+
+/** What a PUT /v1/spec asks for, checked. */
+export interface ParsedSpecRequest {
+  readonly yaml: string;
+  readonly source: string;
+  readonly force: boolean;
+}
+
+/** Longest `source` file name accepted. */
+export const MAX_SPEC_SOURCE = 300;
+
+/**
+ * Checks a PUT /v1/spec: its body as parsed JSON (`{ json }`) or the YAML text itself
+ * (`{ yaml }`), and the query string (`?source=`, `?force=true|false`; the JSON body wins).
+ */
+export function parseSpecRequest(
+  body: { readonly json: unknown } | { readonly yaml: string },
+  q: URLSearchParams = new URLSearchParams(),
+): ParsedSpecRequest {
+  const json = 'json' in body ? jsonObject(body.json) : undefined;
+  const yaml = json ? optString(json, 'yaml') : 'yaml' in body ? body.yaml : undefined;
+  if (yaml === undefined) throw new BadRequest('a JSON body needs "yaml": the spec text');
+  const source = (json && optString(json, 'source')) ?? q.get('source') ?? 'spec';
+  if (source === '' || source.length > MAX_SPEC_SOURCE || /[\r\n]/.test(source))
+    throw new BadRequest(`"source" must be a file name of 1 to ${MAX_SPEC_SOURCE} characters on one line`);
+  const flag = q.get('force');
+  if (flag !== null && flag !== 'true' && flag !== 'false')
+    throw new BadRequest(`?force takes true or false, not "${flag}"`);
+  return { yaml, source, force: (json !== undefined && optBool(json, 'force')) || flag === 'true' };
+}
+
+/** Builds the JSON form of a PUT /v1/spec body (checked as the server will check it). */
+export function specRequestBody(
+  yaml: string,
+  opts: { source?: string; force?: boolean } = {},
+): SpecRequestBody {
+  const body: SpecRequestBody = {
+    yaml,
+    ...(opts.source ? { source: opts.source } : {}),
+    ...(opts.force ? { force: true } : {}),
+  };
+  parseSpecRequest({ json: body });
+  return body;
+}
+
+// ---- POST /v1/tokens
+
+/** The body of POST /v1/tokens. */
+export interface TokenRequestBody {
+  readonly role: Role;
+  readonly name?: string;
+}
+
+/** Longest token name accepted. */
+export const MAX_TOKEN_NAME = 200;
+
+/** Checks a POST /v1/tokens body. */
+export function parseTokenRequest(body: unknown): TokenRequestBody {
+  const b = jsonObject(body);
+  const role = optString(b, 'role');
+  if (!isRole(role)) throw new BadRequest(`"role" must be one of ${ROLES.join(', ')}`);
+  const name = optString(b, 'name');
+  if (name !== undefined && name.length > MAX_TOKEN_NAME)
+    throw new BadRequest(`"name" is longer than ${MAX_TOKEN_NAME} characters`);
+  return { role, ...(name !== undefined ? { name } : {}) };
+}
+
+/** Builds a POST /v1/tokens body (checked as the server will check it). */
+export function tokenRequestBody(role: string, name?: string): TokenRequestBody {
+  return parseTokenRequest({ role, ...(name !== undefined ? { name } : {}) });
+}
+
+// ---- query strings and path parameters
+
+/** GET /v1/processes?select=SEL. */
+export interface ProcessesParams {
+  readonly select?: string;
+}
+
+/** Reads GET /v1/processes parameters. */
+export function parseProcessesParams(q: URLSearchParams): ProcessesParams {
+  const select = q.get('select');
+  return select === null ? {} : { select };
+}
+
+/** The query string of GET /v1/processes ('' or `?…`). */
+export function processesQuery(p: ProcessesParams): string {
+  return p.select ? `?${new URLSearchParams({ select: p.select })}` : '';
+}
+
+/** GET /v1/snapshots?label=SEL&label=…&limit=N. */
+export interface SnapshotsParams {
+  /** Label filters in selector syntax, all of which must hold. */
+  readonly labels: readonly string[];
+  readonly limit: number;
+}
+
+/** How many snapshots GET /v1/snapshots lists when no limit is given. */
+export const DEFAULT_SNAPSHOT_LIMIT = 100;
+
+/** Reads GET /v1/snapshots parameters. */
+export function parseSnapshotsParams(q: URLSearchParams): SnapshotsParams {
+  const limit = q.get('limit');
+  return {
+    labels: q.getAll('label'),
+    limit: limit === null ? DEFAULT_SNAPSHOT_LIMIT : positiveIntText(limit, '"limit"'),
+  };
+}
+
+/** The query string of GET /v1/snapshots ('' or `?…`). */
+export function snapshotsQuery(p: Partial<SnapshotsParams>): string {
+  const q = new URLSearchParams();
+  for (const l of p.labels ?? []) q.append('label', l);
+  if (p.limit !== undefined) q.set('limit', String(p.limit));
+  return q.size > 0 ? `?${q}` : '';
+}
+
+/** One goroutine of one process: `PROCESS:GOID`, where PROCESS is a process_id (hostname:pid). */
+export interface GoroutineRef {
+  readonly processId: string;
+  readonly goroutineId: number;
+}
+
+/** Splits "host:pid:goid" at its last colon; `field` names the input in the error. */
+export function parseGoroutineRef(text: string, field = 'goroutine'): GoroutineRef {
+  const m = /^(.+):(\d+)$/.exec(text);
+  if (!m?.[1] || !/:\d+$/.test(m[1]))
+    throw new BadRequest(
+      `${field} takes PROCESS:GOID where PROCESS is a process_id (hostname:pid), e.g. web-1:4242:17; got "${text}"`,
+    );
+  return { processId: m[1], goroutineId: Number(m[2]) };
+}
+
+/** GET /v1/links?goroutine=PROCESS:GOID&snapshot=ID. */
+export interface LinksParams {
+  readonly goroutine: GoroutineRef;
+  /** Default: the latest snapshot. */
+  readonly snapshot?: number;
+}
+
+/** Reads GET /v1/links parameters. */
+export function parseLinksParams(q: URLSearchParams): LinksParams {
+  const ref = q.get('goroutine');
+  if (!ref) throw new BadRequest('give the goroutine as ?goroutine=PROCESS:GOID');
+  const snap = q.get('snapshot');
+  return {
+    goroutine: parseGoroutineRef(ref),
+    ...(snap !== null ? { snapshot: positiveIntText(snap, 'snapshot') } : {}),
+  };
+}
+
+/** The query string of GET /v1/links. */
+export function linksQuery(p: LinksParams): string {
+  const q = new URLSearchParams({ goroutine: `${p.goroutine.processId}:${p.goroutine.goroutineId}` });
+  if (p.snapshot !== undefined) q.set('snapshot', String(p.snapshot));
+  return `?${q}`;
+}
+
+/** The `{id}` of /v1/snapshots/{id}. */
+export function parseSnapshotIdParam(text: string | undefined): number {
+  return positiveIntText(text, 'snapshot id');
+}
+
+/** The `{version}` of /v1/spec/versions/{version}. */
+export function parseSpecVersionParam(text: string | undefined): number {
+  return positiveIntText(text, 'spec version');
+}

@@ -1,0 +1,234 @@
+/**
+ * The answers of the HTTP API (`/v1`), one type per route, shared by the server that sends
+ * them and the clients that read them (the CLI, the web app). Types only, plus the text of the
+ * partial-snapshot note; no Node imports.
+ */
+import type { ProcessDescription, ProcessErrorKind } from '../protocol/messages.js';
+import type { CaptureError } from '../snapshot/snapshot-types.js';
+import type {
+  QueryResult,
+  SetSpecResult,
+  SnapshotInfo,
+  SpecSqlProblem,
+  SpecVersion,
+} from '../store/store.js';
+import type { Role, TokenInfo } from '../store/token-types.js';
+
+export type { QueryResult, Role, SetSpecResult, SnapshotInfo, SpecVersion, TokenInfo };
+
+/** Every error: `{"error": {"code", "message"}}`; the message says what to do. */
+export interface ErrorResponse {
+  readonly error: { readonly code: string; readonly message: string };
+}
+
+/** GET /v1/health. */
+export interface HealthResponse {
+  readonly status: 'ok';
+  readonly version: string;
+  readonly startedAt: string;
+  readonly agentsConnected: number;
+  readonly snapshotsInFlight: number;
+}
+
+/** An agent as listed by the API. */
+/** Where an agent stands. */
+export type AgentState = 'connected' | 'unresponsive' | 'refused' | 'disconnected';
+
+/** An agent as listed by the API. */
+export interface AgentView {
+  readonly id: string;
+  readonly hostname: string;
+  readonly version: string;
+  /** connected; unresponsive (connected, silent past the heartbeat timeout); refused (its id is taken); disconnected. */
+  readonly state: AgentState;
+  /** Whether its connection is open (connected or unresponsive). */
+  readonly connected: boolean;
+  /** For a refused agent: its first refused attempt. */
+  readonly connectedAt: string;
+  /** For a refused agent: its latest attempt. */
+  readonly lastSeen: string;
+  readonly disconnectedAt?: string;
+  /** Since when it has not been heard from (state unresponsive). */
+  readonly unresponsiveSince?: string;
+  /** Why it was refused and what to do (state refused). */
+  readonly refusal?: string;
+  /** Refused attempts so far (state refused). */
+  readonly attempts?: number;
+  /** The agent process's random instance id. */
+  readonly instance?: string;
+  readonly remoteAddress?: string;
+  /** Name of the token it authenticated with. */
+  readonly tokenName?: string;
+  readonly processes: number;
+}
+
+/** GET /v1/agents. */
+export interface AgentsResponse {
+  readonly agents: readonly AgentView[];
+}
+
+/** A monitored process and the agent that monitors it. */
+export interface ProcessView extends ProcessDescription {
+  readonly agentId: string;
+}
+
+/** GET /v1/processes. */
+export interface ProcessesResponse {
+  readonly selector: string;
+  readonly processes: readonly ProcessView[];
+}
+
+/** One process of a snapshot: captured, or why not. */
+export interface ProcessResult {
+  readonly key: string;
+  /** Empty for snapshots not taken through the server. */
+  readonly agentId: string;
+  readonly hostname: string;
+  readonly pid: number;
+  /** The program name the `processes` table holds (a spec program, else the executable's base name). */
+  readonly program?: string;
+  readonly executable: string;
+  readonly ok: boolean;
+  readonly error?: { readonly kind: ProcessErrorKind; readonly message: string };
+  readonly startedAt?: string;
+  readonly pauseNs?: number;
+  readonly goroutines?: number;
+  /** Spec entries its binary could not capture (rows of `capture_errors`); the rest was captured. */
+  readonly captureErrors?: number;
+}
+
+/** POST /v1/snapshots (201): the stored snapshot and each process's outcome. */
+export interface SnapshotTaken {
+  readonly snapshotId: number;
+  readonly requestId: string;
+  readonly selector: string;
+  /** Name of the token that asked. */
+  readonly requestedBy: string;
+  /** Latest minus earliest capture start among captured processes, ms. */
+  readonly captureSkewMs: number;
+  /** From request to stored, ms. */
+  readonly durationMs: number;
+  readonly processes: readonly ProcessResult[];
+  readonly labels: Readonly<Record<string, string>>;
+  readonly specVersion: number | null;
+}
+
+/** GET /v1/snapshots: newest first. */
+export interface SnapshotsResponse {
+  readonly snapshots: readonly SnapshotInfo[];
+  /** Matching snapshots, before the limit. */
+  readonly total: number;
+}
+
+/**
+ * GET /v1/snapshots/{id}: the listing's facts, with `processes` the per-process outcomes instead
+ * of their count; the request's facts are present for snapshots taken through the server.
+ */
+export type SnapshotDetail = Omit<SnapshotInfo, 'processes'> &
+  Partial<Pick<SnapshotTaken, 'requestId' | 'selector' | 'requestedBy' | 'captureSkewMs' | 'durationMs'>> & {
+    readonly processes: readonly ProcessResult[];
+  };
+
+/**
+ * Set on an answer from the latest snapshot when it holds fewer processes than the fleet
+ * monitors now (e.g. it was taken with a selector): which snapshot answered, and how much of
+ * the fleet it holds.
+ */
+export interface PartialSnapshot {
+  readonly snapshotId: number;
+  /** Processes the snapshot holds data of. */
+  readonly processes: number;
+  /** Processes the connected agents monitor now. */
+  readonly fleetProcesses: number;
+  /** The selector it was taken with, when the server took it. */
+  readonly selector?: string;
+}
+
+/** POST /v1/query as JSON, and GET /v1/links. */
+export type QueryResponse = QueryResult & { readonly partial?: PartialSnapshot };
+
+/** The header of a CSV answer that carries `partial` (`snapshot=7; processes=1; fleet=3`). */
+export const PARTIAL_SNAPSHOT_HEADER = 'periscope-partial-snapshot';
+
+/** The value of PARTIAL_SNAPSHOT_HEADER. */
+export function partialSnapshotHeader(p: PartialSnapshot): string {
+  return `snapshot=${p.snapshotId}; processes=${p.processes}; fleet=${p.fleetProcesses}`;
+}
+
+/** One sentence for people: which snapshot answered and how much of the fleet it holds. */
+export function describePartialSnapshot(p: PartialSnapshot): string {
+  const taken = p.selector ? ` (taken for "${p.selector}")` : '';
+  const n = (k: number) => `${k} process${k === 1 ? '' : 'es'}`;
+  return `answered from snapshot ${p.snapshotId}, the latest${taken}: it holds ${n(p.processes)} of the ${n(p.fleetProcesses)} the fleet monitors`;
+}
+
+// ---- PUT /v1/spec: what checking a new spec found
+
+/** A capture problem with its text (`FILE:LINE:COLUMN: function: column = expression: why`). */
+export type ReportedProblem = CaptureError & { readonly text: string };
+
+/** One binary and how the spec fits it. */
+export interface BinaryReport {
+  readonly buildId?: string;
+  readonly executable: string;
+  readonly goVersion?: string;
+  readonly hosts: readonly string[];
+  readonly status: 'fits' | 'does-not-fit' | 'not-checked';
+  /** The agent that checked it. */
+  readonly checkedBy?: string;
+  /** Processes running it now. */
+  readonly processes: number;
+  /** The newest stored snapshot holding it, if any. */
+  readonly lastSnapshot?: number;
+  readonly problems: readonly ReportedProblem[];
+  /** Why it was not checked. */
+  readonly reason?: string;
+}
+
+/** A function of the user's spec that none of the checked binaries has (a misspelled name, most often). */
+export interface MissingFunction {
+  readonly function: string;
+  readonly at?: { readonly line: number; readonly column: number };
+  /** The checked binaries' functions with the nearest names, most often suggested first. */
+  readonly nearest: readonly string[];
+  /** `FILE:LINE:COLUMN: F is in none of the N binaries checked; nearest: …`. */
+  readonly text: string;
+}
+
+/** Everything a spec check found. */
+export interface SpecCheckReport {
+  readonly source: string;
+  /**
+   * True when nothing is wrong: every checked binary fits, every derived table and link
+   * builds, and each of the user's functions is in at least one checked binary.
+   */
+  readonly fits: boolean;
+  readonly sql: readonly (SpecSqlProblem & { readonly text: string })[];
+  readonly binaries: readonly BinaryReport[];
+  /** The user's functions none of the checked binaries has (none when no binary was checked). */
+  readonly functionsMissing: readonly MissingFunction[];
+  /** Not problems, but worth a look. */
+  readonly warnings: readonly string[];
+}
+
+/** PUT /v1/spec (200): the version stored, and what the check found. */
+export type SpecSetResponse = SetSpecResult & { readonly check?: SpecCheckReport };
+
+/** PUT /v1/spec (422 `spec-does-not-fit`): refused; the message lists every problem, `check` has them. */
+export type SpecRefusedResponse = ErrorResponse & { readonly check: SpecCheckReport };
+
+/** One entry of GET /v1/spec/versions. */
+export type SpecVersionEntry = Pick<SpecVersion, 'version' | 'createdAt' | 'author'>;
+
+/** GET /v1/spec/versions: oldest first, without texts. */
+export interface SpecVersionsResponse {
+  readonly versions: readonly SpecVersionEntry[];
+}
+
+/** GET /v1/tokens. */
+export interface TokensResponse {
+  readonly tokens: readonly TokenInfo[];
+}
+
+/** POST /v1/tokens (201): the only time the token itself is shown. */
+export type CreatedToken = TokenInfo & { readonly token: string };

@@ -1,0 +1,122 @@
+/** The typed client of the server's /v1 API: one method per route, requests built by src/api/. */
+import {
+  type GoroutineRef,
+  linksQuery,
+  processesQuery,
+  queryRequestBody,
+  type SnapshotRequestBody,
+  snapshotsQuery,
+  specRequestBody,
+  tokenRequestBody,
+} from '../api/requests.js';
+import type {
+  AgentsResponse,
+  AgentView,
+  CreatedToken,
+  ProcessesResponse,
+  ProcessView,
+  QueryResponse,
+  SnapshotDetail,
+  SnapshotInfo,
+  SnapshotsResponse,
+  SnapshotTaken,
+  SpecSetResponse,
+  SpecVersion,
+  SpecVersionEntry,
+  SpecVersionsResponse,
+  TokenInfo,
+  TokensResponse,
+} from '../api/responses.js';
+import type { QueryScope } from '../store/store.js';
+import { HttpTransport } from './http-transport.js';
+import type { ServerTarget } from './target.js';
+
+/** Calls the /v1 API of one server. */
+export class ApiClient {
+  private readonly http: HttpTransport;
+
+  constructor(target: ServerTarget) {
+    this.http = new HttpTransport(target);
+  }
+
+  /** The server's origin, for messages. */
+  get base(): string {
+    return this.http.base;
+  }
+
+  /** GET /v1/agents. */
+  async agents(): Promise<readonly AgentView[]> {
+    return (await this.http.json<AgentsResponse>('GET', '/v1/agents')).agents;
+  }
+
+  /** GET /v1/processes?select=…. */
+  async processes(select?: string): Promise<readonly ProcessView[]> {
+    const q = processesQuery(select ? { select } : {});
+    return (await this.http.json<ProcessesResponse>('GET', `/v1/processes${q}`)).processes;
+  }
+
+  /** POST /v1/snapshots: takes a snapshot across the fleet and waits until it is stored. */
+  snapshot(body: SnapshotRequestBody): Promise<SnapshotTaken> {
+    return this.http.json('POST', '/v1/snapshots', body);
+  }
+
+  /** GET /v1/snapshots?label=…: newest first. */
+  async snapshots(labels: readonly string[] = [], limit?: number): Promise<readonly SnapshotInfo[]> {
+    const q = snapshotsQuery({ labels, ...(limit !== undefined ? { limit } : {}) });
+    return (await this.http.json<SnapshotsResponse>('GET', `/v1/snapshots${q}`)).snapshots;
+  }
+
+  /** GET /v1/snapshots/{id}. */
+  snapshotDetail(id: number): Promise<SnapshotDetail> {
+    return this.http.json('GET', `/v1/snapshots/${id}`);
+  }
+
+  /** POST /v1/query as JSON. */
+  query(sql: string, scope: QueryScope = { latest: true }): Promise<QueryResponse> {
+    return this.http.json('POST', '/v1/query', queryRequestBody(sql, scope, 'json'));
+  }
+
+  /** POST /v1/query as CSV text. */
+  queryCsv(sql: string, scope: QueryScope = { latest: true }): Promise<string> {
+    return this.http.text('POST', '/v1/query', queryRequestBody(sql, scope, 'csv'));
+  }
+
+  /** GET /v1/links: what a goroutine links to, in a snapshot (default the latest). */
+  links(goroutine: GoroutineRef, snapshot?: number): Promise<QueryResponse> {
+    return this.http.json('GET', `/v1/links${linksQuery({ goroutine, ...(snapshot ? { snapshot } : {}) })}`);
+  }
+
+  /**
+   * PUT /v1/spec: stores a new spec version (the server names the token as its author) once
+   * it fits the stored tables and the fleet's binaries; refused (422, every problem in the
+   * error's message) unless `force`. `source` is the file name errors give.
+   */
+  setSpec(yaml: string, opts: { source?: string; force?: boolean } = {}): Promise<SpecSetResponse> {
+    return this.http.json('PUT', '/v1/spec', specRequestBody(yaml, opts));
+  }
+
+  /** GET /v1/spec, or GET /v1/spec/versions/{version}. */
+  specVersion(version?: number): Promise<SpecVersion> {
+    return this.http.json('GET', version === undefined ? '/v1/spec' : `/v1/spec/versions/${version}`);
+  }
+
+  /** GET /v1/spec/versions: oldest first, without texts. */
+  async specVersions(): Promise<readonly SpecVersionEntry[]> {
+    return (await this.http.json<SpecVersionsResponse>('GET', '/v1/spec/versions')).versions;
+  }
+
+  /** GET /v1/tokens (admin). */
+  async tokens(): Promise<readonly TokenInfo[]> {
+    return (await this.http.json<TokensResponse>('GET', '/v1/tokens')).tokens;
+  }
+
+  /** POST /v1/tokens (admin): the answer holds the token, shown once. */
+  createToken(role: string, name?: string): Promise<CreatedToken> {
+    return this.http.json('POST', '/v1/tokens', tokenRequestBody(role, name));
+  }
+
+  /** DELETE /v1/tokens/{id} (admin). */
+  revokeToken(id: string): Promise<TokenInfo> {
+    return this.http.json('DELETE', `/v1/tokens/${encodeURIComponent(id)}`);
+  }
+}

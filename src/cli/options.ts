@@ -1,0 +1,91 @@
+/**
+ * Reading option values into typed ones, with the one message per mistake: text, flags, lists,
+ * positive integers, choices, `--label KEY=VALUE`, `--snapshot ID | --all`, `--format`.
+ */
+import { labelsField } from '../api/fields.js';
+import { PeriscopeError } from '../common/errors.js';
+import { RESULT_FORMATS, type ResultFormat } from '../store/result-format.js';
+import type { QueryScope } from '../store/store.js';
+import type { OptionValues } from './argv.js';
+
+function usageError(message: string): PeriscopeError {
+  return new PeriscopeError('bad-usage', message);
+}
+
+/** A text option (undefined when not given). */
+export function textOption(values: OptionValues, name: string): string | undefined {
+  const v = values[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** A flag. */
+export function flagOption(values: OptionValues, name: string): boolean {
+  return values[name] === true;
+}
+
+/** Every value of a repeatable text option, in order. */
+export function listOption(values: OptionValues, name: string): string[] {
+  const v = values[name];
+  const list = Array.isArray(v) ? v : v === undefined ? [] : [v];
+  return list.filter((x): x is string => typeof x === 'string');
+}
+
+/** A positive integer option (undefined when not given). */
+export function positiveIntOption(values: OptionValues, name: string, what: string): number | undefined {
+  const text = textOption(values, name);
+  if (text === undefined) return undefined;
+  if (!/^[1-9]\d{0,15}$/.test(text) || !Number.isSafeInteger(Number(text)))
+    throw usageError(`--${name} takes ${what} (a positive integer), not "${text}"`);
+  return Number(text);
+}
+
+/** An option with a fixed set of values. */
+export function choiceOption<T extends string>(
+  values: OptionValues,
+  name: string,
+  choices: readonly T[],
+  fallback: T,
+): T {
+  const text = textOption(values, name) ?? fallback;
+  if (!(choices as readonly string[]).includes(text))
+    throw usageError(`--${name} is one of ${choices.join(', ')}, not "${text}"`);
+  return text as T;
+}
+
+/**
+ * Every `--label KEY=VALUE`, as a map: the key is trimmed (spaces around it are never meant), the
+ * value kept as given; the names must be what the server accepts.
+ */
+export function labelOptions(values: OptionValues, name = 'label'): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of listOption(values, name)) {
+    const eq = item.indexOf('=');
+    const key = eq < 0 ? '' : item.slice(0, eq).trim();
+    if (key === '') throw usageError(`--${name} takes KEY=VALUE, not "${item}" (e.g. --${name} incident=42)`);
+    out[key] = item.slice(eq + 1);
+  }
+  try {
+    return labelsField(out, name);
+  } catch (e) {
+    throw usageError(`--${name}: ${(e as Error).message}`);
+  }
+}
+
+/** `--snapshot ID` (undefined when not given). */
+export function snapshotIdOption(values: OptionValues, name = 'snapshot'): number | undefined {
+  return positiveIntOption(values, name, 'a snapshot id');
+}
+
+/** The snapshots a query sees: `--snapshot ID`, `--all`, else the latest. */
+export function scopeOption(values: OptionValues): QueryScope {
+  const id = snapshotIdOption(values);
+  const all = flagOption(values, 'all');
+  if (id !== undefined && all) throw usageError('give --snapshot ID or --all, not both');
+  if (id !== undefined) return { snapshot: id };
+  return all ? { all: true } : { latest: true };
+}
+
+/** `--format table|json|csv` of query results (default table). */
+export function formatOption(values: OptionValues): ResultFormat {
+  return choiceOption(values, 'format', RESULT_FORMATS, 'table');
+}

@@ -1,0 +1,29 @@
+/**
+ * Whether an answer from "the latest snapshot" covers the fleet: a snapshot taken with a
+ * selector (or one where processes failed) holds fewer processes than the agents monitor, and
+ * every query of the latest snapshot answers from it until the next one. The answer then says
+ * which snapshot it came from and how much of the fleet that holds.
+ */
+import type { PartialSnapshot } from '../api/responses.js';
+import type { QueryScope } from '../store/store.js';
+import type { ServerContext } from './context.js';
+import { parseSelector } from './selector.js';
+
+/** The partial-snapshot note of an answer over `scope` from `snapshotId`, or undefined when none is due. */
+export async function partialSnapshot(
+  ctx: ServerContext,
+  scope: QueryScope,
+  snapshotId: number | undefined,
+): Promise<PartialSnapshot | undefined> {
+  if (!('latest' in scope) || snapshotId === undefined) return undefined;
+  const fleetProcesses = ctx.registry.processes(parseSelector(undefined)).length;
+  const info = (await ctx.store.listSnapshots()).find((s) => s.snapshotId === snapshotId);
+  if (!info || info.processes >= fleetProcesses) return undefined;
+  const selector = ctx.meta.get(snapshotId)?.selector;
+  return {
+    snapshotId,
+    processes: info.processes,
+    fleetProcesses,
+    ...(selector ? { selector } : {}),
+  };
+}

@@ -1,0 +1,162 @@
+/**
+ * Tokens: who may talk to the server. Agent tokens let an agent connect to `/v1/agent`; user
+ * tokens read data, take snapshots and edit the spec; admin tokens also manage tokens. Only a
+ * SHA-256 of each token's secret is kept, in `tokens.json` of the data directory (mode 0600);
+ * the token itself is shown once, when created. Verification compares in constant time.
+ *
+ * The file is re-read when it changes on disk, so `periscope token revoke` on the server's
+ * machine takes effect without a restart.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PeriscopeError } from '../common/errors.js';
+import { isRole, ROLES, type Role, type TokenInfo } from './token-types.js';
+
+interface TokenRecord extends TokenInfo {
+  /** Hex SHA-256 of the secret part. */
+  readonly hash: string;
+}
+
+interface TokenFile {
+  readonly version: 1;
+  readonly tokens: TokenRecord[];
+}
+
+/** The file that holds the hashed tokens inside a data directory. */
+export const TOKENS_FILE = 'tokens.json';
+
+const TOKEN_RE = /^psk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
+
+function sha256(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+/** The hashed tokens of one data directory. */
+export class TokenStore {
+  readonly path: string;
+  private records: TokenRecord[] = [];
+  private stamp = '';
+
+  /** Reads the tokens of a data directory; the directory is created only when a token is saved. */
+  constructor(readonly dataDir: string) {
+    this.path = join(dataDir, TOKENS_FILE);
+    this.reload();
+  }
+
+  /** Creates a token; the returned `token` string is the only time the secret exists in clear. */
+  create(role: Role, name?: string): { token: string; info: TokenInfo } {
+    if (!isRole(role))
+      throw new PeriscopeError('bad-usage', `unknown role "${String(role)}"; use one of ${ROLES.join(', ')}`);
+    this.reload();
+    const id = randomBytes(6).toString('hex');
+    const secret = randomBytes(32).toString('base64url');
+    const record: TokenRecord = {
+      id,
+      name: name?.trim() || `${role}-${id.slice(0, 4)}`,
+      role,
+      createdAt: new Date().toISOString(),
+      hash: sha256(secret).toString('hex'),
+    };
+    this.records.push(record);
+    this.save();
+    return { token: `psk_${id}_${secret}`, info: publicInfo(record) };
+  }
+
+  /** Every token ever created (revoked ones too, marked), oldest first. */
+  list(): TokenInfo[] {
+    this.reload();
+    return this.records.map(publicInfo);
+  }
+
+  /** Revokes a token by id; it stops working at once (the server re-reads the file). */
+  revoke(id: string): TokenInfo {
+    this.reload();
+    const i = this.records.findIndex((r) => r.id === id);
+    const found = this.records[i];
+    if (!found)
+      throw new PeriscopeError(
+        'not-found',
+        `no token with id "${id}"; \`periscope token list\` shows the ids`,
+      );
+    if (found.revokedAt) return publicInfo(found);
+    const revoked = { ...found, revokedAt: new Date().toISOString() };
+    this.records[i] = revoked;
+    this.save();
+    return publicInfo(revoked);
+  }
+
+  /** Whether at least one token that is not revoked has this role. */
+  hasActive(role: Role): boolean {
+    this.reload();
+    return this.records.some((r) => r.role === role && !r.revokedAt);
+  }
+
+  /** The token's identity if it is valid and not revoked, else undefined. */
+  verify(token: string | undefined): TokenInfo | undefined {
+    if (!token) return undefined;
+    const m = TOKEN_RE.exec(token);
+    const hash = sha256(m?.[2] ?? token);
+    this.reload();
+    const record = m ? this.records.find((r) => r.id === m[1]) : undefined;
+    // Compare even when the id is unknown, so timing does not tell which ids exist.
+    const expected = record ? Buffer.from(record.hash, 'hex') : sha256('');
+    const equal = expected.length === hash.length && timingSafeEqual(expected, hash);
+    if (!record || !equal || record.revokedAt) return undefined;
+    return publicInfo(record);
+  }
+
+  private reload(): void {
+    let stamp: string;
+    try {
+      const st = statSync(this.path);
+      stamp = `${st.mtimeMs}:${st.size}:${st.ino}`;
+    } catch {
+      this.records = [];
+      this.stamp = '';
+      return;
+    }
+    if (stamp === this.stamp) return;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(this.path, 'utf8'));
+    } catch (e) {
+      throw new PeriscopeError(
+        'corrupt',
+        `${this.path} is not valid JSON (${(e as Error).message}); restore it from a backup or move it away to start without tokens`,
+      );
+    }
+    const tokens = (parsed as Partial<TokenFile> | null)?.tokens;
+    if (!Array.isArray(tokens))
+      throw new PeriscopeError('corrupt', `${this.path} has no "tokens" list; restore it or move it away`);
+    this.records = tokens.filter(
+      (r): r is TokenRecord =>
+        typeof r === 'object' &&
+        r !== null &&
+        typeof r.id === 'string' &&
+        typeof r.hash === 'string' &&
+        isRole(r.role),
+    );
+    this.stamp = stamp;
+  }
+
+  private save(): void {
+    mkdirSync(this.dataDir, { recursive: true });
+    const body: TokenFile = { version: 1, tokens: this.records };
+    const tmp = `${this.path}.${process.pid}.tmp`;
+    writeFileSync(tmp, `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600 });
+    renameSync(tmp, this.path);
+    this.stamp = '';
+    this.reload();
+  }
+}
+
+function publicInfo(r: TokenRecord): TokenInfo {
+  return {
+    id: r.id,
+    name: r.name,
+    role: r.role,
+    createdAt: r.createdAt,
+    ...(r.revokedAt ? { revokedAt: r.revokedAt } : {}),
+  };
+}
