@@ -164,6 +164,7 @@ test('where the kernel ignores the subscription (a user namespace), discovery po
     lines.some((l) => /^found \d+ polling$/.test(l)),
     stdout,
   );
+  assert.equal(lines.filter((l) => l.startsWith('log discovery:')).length, 1, `said once: ${stdout}`);
 });
 
 test('events the kernel dropped are noticed: a full pass runs at once and finds what they told', async () => {
