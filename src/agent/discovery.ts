@@ -2,8 +2,8 @@
  * Discovery of the Go processes on this machine, labelled and matched against the spec's
  * program rules. The work runs on a thread of its own (discovery.worker.ts): the kernel
  * tells it of every exec and exit (the proc connector), an exec has that one pid looked at,
- * an exit drops it, and a full pass over /proc every `rescanMs` (and after the kernel dropped
- * events) is the safety net. Where the connector cannot be used (no CAP_NET_ADMIN before
+ * an exit drops it; a listing of /proc every `checkMs`, a full pass every `rescanMs` and one
+ * at once when the kernel reports dropped events (an overrun) are the safety net. Where the connector cannot be used (no CAP_NET_ADMIN before
  * Linux 6.6, not in the initial PID and user namespaces, switched off), the thread polls
  * /proc: a listing every `quickMs` (new and gone pids) and a full pass every `intervalMs`.
  * What is known is kept per pid and per executable identity (process-table.ts), so a pid
