@@ -6,7 +6,7 @@
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { EffectiveSpec } from '../spec/effective-spec.js';
 import { linkNoteWarnings, linksOfGoroutine } from './links-query.js';
-import { ALL_TABLES, tablesOfQuery } from './query-tables.js';
+import { tablesOfQuery } from './query-tables.js';
 import { QueryViews } from './query-views.js';
 import { prepareReadOnly, sqlError } from './read-only-sql.js';
 import { resultCells } from './result-cells.js';
@@ -30,7 +30,7 @@ export class DuckDBQuerySession implements QuerySession {
 
   private constructor(
     private readonly conn: DuckDBConnection,
-    private readonly views: QueryViews,
+    private views: QueryViews,
   ) {}
 
   /**
@@ -46,8 +46,10 @@ export class DuckDBQuerySession implements QuerySession {
     const conn = await instance.connect();
     try {
       let session: DuckDBQuerySession | undefined;
+      let loaded: Promise<SessionSpec> | undefined;
       const views = await QueryViews.open(conn, scope, async () => {
-        const s = await loadSpec();
+        loaded ??= loadSpec();
+        const s = await loaded;
         if (session) session.notes = s.notes;
         return s.spec;
       });
@@ -78,8 +80,10 @@ export class DuckDBQuerySession implements QuerySession {
     const prepared = await prepareReadOnly(this.conn, sql, async () => {
       await this.views.build(await this.views.viewsFor(await tablesOfQuery(this.conn, sql)));
     }).catch(async (e: unknown) => {
-      // A view the statement reads in a way the name search missed: build them all, once more.
+      // A view the statement reads in a way the name search missed (a view built without a
+      // view it reads failed, too): build every view again from scratch, and prepare again.
       if (!this.views.complete && /Catalog Error/.test((e as Error).message)) {
+        this.views = this.views.anew();
         await this.views.build('all');
         return prepareReadOnly(this.conn, sql);
       }
@@ -90,11 +94,6 @@ export class DuckDBQuerySession implements QuerySession {
     } catch (e) {
       throw sqlError(e);
     }
-  }
-
-  /** Builds every view now (what a session did before views were built per query). */
-  async buildAll(): Promise<void> {
-    await this.views.build(await this.views.viewsFor(ALL_TABLES));
   }
 
   /** What a goroutine links to and is linked from; the links that cannot resolve somewhere are in its warnings. */

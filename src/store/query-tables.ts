@@ -5,9 +5,10 @@
  *
  * When the answer is not certain the query gets every view: a statement the serializer does
  * not take (EXPLAIN, PIVOT … ON), a table function (`duckdb_views()`, `query_table('x')`:
- * they may list or name tables), `SHOW`, or a table with a schema other than `raw`
- * (`information_schema.tables`). Names the caller does not know (a typo) also get every view,
- * so that DuckDB's "Did you mean …" sees them all.
+ * they may list or name tables), `SHOW`/`DESCRIBE`, or a table in a schema other than the
+ * views' own (`main`, `temp`, `temp.main`) or `raw` (`information_schema.tables`). Names
+ * the caller does not know (a typo) also get every view, so that DuckDB's "Did you mean …"
+ * sees them all.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 
@@ -17,7 +18,7 @@ export type QueryTables =
   | { readonly all?: false; readonly names: ReadonlySet<string>; readonly ctes: ReadonlySet<string> };
 
 /** The answer that builds every view. */
-export const ALL_TABLES: QueryTables = { all: true };
+const ALL_TABLES: QueryTables = { all: true };
 
 interface Found {
   readonly names: Set<string>;
@@ -34,10 +35,13 @@ function walk(node: unknown, found: Found): void {
   const o = node as Record<string, unknown>;
   switch (o.type) {
     case 'BASE_TABLE': {
-      const schema = String(o.schema_name ?? '');
-      const catalog = String(o.catalog_name ?? '');
-      if (catalog !== '' || (schema !== '' && schema.toLowerCase() !== 'raw')) found.uncertain = true;
-      else if (schema === '') found.names.add(String(o.table_name ?? '').toLowerCase());
+      const catalog = String(o.catalog_name ?? '').toLowerCase();
+      const schema = String(o.schema_name ?? '').toLowerCase();
+      const name = String(o.table_name ?? '').toLowerCase();
+      // The views are temporary: `x`, `main.x`, `temp.x` and `temp.main.x` all name view x.
+      if (catalog === '' && (schema === '' || schema === 'main' || schema === 'temp')) found.names.add(name);
+      else if (catalog === 'temp' && schema === 'main') found.names.add(name);
+      else if (catalog !== '' || schema !== 'raw') found.uncertain = true;
       break;
     }
     case 'TABLE_FUNCTION':

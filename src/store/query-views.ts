@@ -150,6 +150,14 @@ export class QueryViews {
     return new QueryViews(conn, await scopeIds(conn, scope), 'all' in scope, loadSpec, opts);
   }
 
+  /**
+   * A new set of views over the same connection and snapshots, none built: for building them
+   * all again from scratch (views that failed for want of one the name search missed retry).
+   */
+  anew(): QueryViews {
+    return new QueryViews(this.conn, this.snapshotIds, this.all, this.loadSpec, this.opts);
+  }
+
   /** The views a query naming `tables` needs; the spec is loaded only if it names others than BASE_VIEWS. */
   async viewsFor(tables: QueryTables): Promise<ViewSet> {
     if (tables.all) return 'all';

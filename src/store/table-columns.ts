@@ -1,7 +1,7 @@
 /**
  * The columns of the raw tables as Periscope writes them: their kinds, the JS values a cell
- * takes, and the CREATE TABLE for them. Free of DuckDB, so that rows can be made on a thread
- * that never loads it (the server's snapshot decoder).
+ * takes, and the CREATE TABLE for them. Apart from bulk-append.ts because that one loads
+ * DuckDB's values, and schema.ts (which every store open reads) needs only these.
  */
 
 /** How a column is written: `json` columns take text, `time` takes a Date. */
