@@ -16,7 +16,9 @@
  * (postgresql); a missing anchor is reported and left out.
  *
  * Usage: npx tsc -p . && node dist/bench/cli-latency.js [--runs N] [--goroutines N] [--cli PATH]
- * (--cli: another checkout's bin/periscope.js, e.g. a build of an older commit, to compare.)
+ *   [--before PATH]
+ * (--cli: the bin/periscope.js to time; --before: another checkout's bin/periscope.js, e.g. a
+ * build of main, timed in the same rounds for --help and the two local queries.)
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -38,7 +40,10 @@ function arg(name: string): string | undefined {
 const RUNS = Number(arg('runs') ?? 15);
 const GOROUTINES = Number(arg('goroutines') ?? 2000);
 const CLI = arg('cli') ?? join(ROOT, 'bin', 'periscope.js');
+const BEFORE = arg('before');
 const ONE_ROW = 'SELECT goroutine_id, status FROM goroutines ORDER BY goroutine_id LIMIT 1';
+const ONE_ROW_RAW =
+  'SELECT goroutine_id, status FROM raw.goroutines WHERE snapshot_id = 3 ORDER BY goroutine_id LIMIT 1';
 const SPEC_ROW = 'SELECT goroutine_id, path FROM handle ORDER BY goroutine_id LIMIT 1';
 const DUCKDB_CLI_VERSION = '1.5.6';
 
@@ -49,12 +54,17 @@ interface Case {
   readonly args: readonly string[];
   readonly expect: string;
   readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
 }
 
 function timeOnce(c: Case): Promise<number> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(c.cmd, c.args, { stdio: ['ignore', 'pipe', 'pipe'], env: c.env ?? process.env });
+    const child = spawn(c.cmd, c.args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: c.env ?? process.env,
+      cwd: c.cwd ?? process.cwd(),
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -198,6 +208,23 @@ async function main(): Promise<void> {
       expect: '(1 row)',
     },
   ];
+  if (BEFORE !== undefined)
+    for (const c of cases.slice(1, 4))
+      cases.push({ ...c, name: `before: ${c.name}`, args: [BEFORE, ...c.args.slice(1)] });
+  // The floor of a Node CLI over DuckDB: Node, @duckdb/node-api (required, as duckdb-api.ts
+  // does), the store opened read-only, the same query over the raw table of snapshot 3.
+  const floorScript =
+    "const { DuckDBInstance } = require('@duckdb/node-api');" +
+    '(async () => { const db = await DuckDBInstance.create(process.argv[1], { access_mode: "READ_ONLY" });' +
+    'const c = await db.connect(); const r = await c.runAndReadAll(process.argv[2]);' +
+    'console.log(JSON.stringify(r.getRowsJS(), (k, v) => (typeof v === "bigint" ? Number(v) : v))); })();';
+  cases.push({
+    name: 'node -e: @duckdb/node-api opens the store, same query (floor of a Node CLI)',
+    cmd: node,
+    args: ['-e', floorScript, join(local, DB_FILE), ONE_ROW_RAW],
+    expect: '[[',
+    cwd: ROOT,
+  });
   const notes: string[] = [];
   const duck = duckdbCli();
   if (typeof duck === 'string') {
@@ -209,11 +236,16 @@ async function main(): Promise<void> {
       expect: 'goroutine_id',
     });
   } else notes.push(`DuckDB CLI not measured: ${duck.missing}`);
-  cases.push({ name: 'psql --version', cmd: 'psql', args: ['--version'], expect: 'psql' });
-  const pg = startPostgres(join(root, 'pg'));
+  let pg: ReturnType<typeof startPostgres>;
+  try {
+    pg = startPostgres(join(root, 'pg'));
+  } catch (e) {
+    pg = { missing: `PostgreSQL did not start: ${(e as Error).message.split('\n')[0]}` };
+  }
   if ('psql' in pg) {
     execFileSync('psql', [...pg.psql, '-c', pgCreate]);
     execFileSync('psql', [...pg.psql, '-c', `\\copy goroutines FROM '${csv}' CSV HEADER`]);
+    cases.push({ name: 'psql --version', cmd: 'psql', args: ['--version'], expect: 'psql' });
     cases.push({
       name: 'psql -c (same query, same goroutines, PostgreSQL on a Unix socket)',
       cmd: 'psql',
@@ -244,8 +276,12 @@ async function main(): Promise<void> {
   }
   console.log(formatTable(rows));
   const q = median(samples.get(cases[2]!.name)!);
-  for (const c of cases.slice(5))
-    console.log(`ratio ${c.name} / periscope query (local): ${ratio(median(samples.get(c.name)!), q)}`);
+  for (const c of cases.slice(5)) {
+    const m = median(samples.get(c.name)!);
+    if (c.name.startsWith('before: '))
+      console.log(`ratio ${c.name} / now: ${ratio(m, median(samples.get(c.name.slice(8))!))}`);
+    else console.log(`ratio ${c.name} / periscope query (local): ${ratio(m, q)}`);
+  }
   for (const n of notes) console.log(`note: ${n}`);
   console.log(`load after: ${loadAverage()}`);
 }
