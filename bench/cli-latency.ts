@@ -15,13 +15,24 @@
  * DuckDB release as @duckdb/node-api); PostgreSQL's client and server come from Debian
  * (postgresql); a missing anchor is reported and left out.
  *
+ * Each is timed by wall clock and by CPU time (GNU time, package `time`).
+ *
  * Usage: npx tsc -p . && node dist/bench/cli-latency.js [--runs N] [--goroutines N] [--cli PATH]
  *   [--before PATH]
  * (--cli: the bin/periscope.js to time; --before: another checkout's bin/periscope.js, e.g. a
  * build of main, timed in the same rounds for --help and the two local queries.)
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from '../src/server/server.js';
@@ -57,10 +68,20 @@ interface Case {
   readonly cwd?: string;
 }
 
-function timeOnce(c: Case): Promise<number> {
+/** Wall time from spawn to exit, and the CPU time (user + system) of the process and its threads. */
+interface Sample {
+  readonly wall: number;
+  readonly cpu: number;
+}
+
+// CPU time comes from GNU time (`-o FILE`): a machine shared with other work stretches wall
+// time, much less the CPU a command uses.
+const GNU_TIME = '/usr/bin/time';
+
+function timeOnce(c: Case, cpuFile: string): Promise<Sample> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(c.cmd, c.args, {
+    const child = spawn(GNU_TIME, ['-f', '%U %S', '-o', cpuFile, c.cmd, ...c.args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: c.env ?? process.env,
       cwd: c.cwd ?? process.cwd(),
@@ -75,12 +96,15 @@ function timeOnce(c: Case): Promise<number> {
     });
     child.on('error', reject);
     child.on('close', (code) => {
-      const t = performance.now() - t0;
+      const wall = performance.now() - t0;
       if (code !== 0 || !out.includes(c.expect))
         reject(
           new Error(`${c.name}: exit ${code}, stdout ${JSON.stringify(out.slice(0, 300))}, stderr ${err}`),
         );
-      else resolve(t);
+      else {
+        const [user, sys] = readFileSync(cpuFile, 'utf8').trim().split(/\s+/).map(Number);
+        resolve({ wall, cpu: ((user ?? 0) + (sys ?? 0)) * 1000 });
+      }
     });
   });
 }
@@ -208,6 +232,13 @@ async function main(): Promise<void> {
       expect: '(1 row)',
     },
   ];
+  cases.push({
+    name: 'npx periscope --help (npm finds the local bin first)',
+    cmd: 'npx',
+    args: ['--no-install', 'periscope', '--help'],
+    expect: 'Usage: periscope',
+    cwd: ROOT,
+  });
   if (BEFORE !== undefined)
     for (const c of cases.slice(1, 4))
       cases.push({ ...c, name: `before: ${c.name}`, args: [BEFORE, ...c.args.slice(1)] });
@@ -254,13 +285,15 @@ async function main(): Promise<void> {
     });
   } else notes.push(`psql query not measured: ${pg.missing}`);
 
-  const samples = new Map<string, number[]>(cases.map((c) => [c.name, []]));
+  if (!existsSync(GNU_TIME)) throw new Error(`${GNU_TIME} is missing (apt-get install time)`);
+  const cpuFile = join(root, 'cpu.txt');
+  const samples = new Map<string, Sample[]>(cases.map((c) => [c.name, []]));
   try {
-    for (const c of cases) await timeOnce(c); // warm the page cache
+    for (const c of cases) await timeOnce(c, cpuFile); // warm the page cache
     for (let r = 0; r < RUNS; r++) {
       for (let i = 0; i < cases.length; i++) {
         const c = cases[(i + r) % cases.length]!;
-        samples.get(c.name)!.push(await timeOnce(c));
+        samples.get(c.name)!.push(await timeOnce(c, cpuFile));
       }
     }
   } finally {
@@ -268,19 +301,30 @@ async function main(): Promise<void> {
     if ('stop' in pg) pg.stop();
     rmSync(root, { recursive: true, force: true });
   }
-  const floor = median(samples.get(cases[0]!.name)!);
-  const rows = [['command', 'median', 'p90', 'min', 'above the floor (median)']];
+  const wall = (name: string) => samples.get(name)!.map((x) => x.wall);
+  const cpu = (name: string) => samples.get(name)!.map((x) => x.cpu);
+  const floor = median(wall(cases[0]!.name));
+  const rows = [['command', 'wall median', 'p90', 'min', 'above the floor', 'CPU median']];
   for (const c of cases) {
-    const s = samples.get(c.name)!;
-    rows.push([c.name, ms(median(s)), ms(quantile(s, 0.9)), ms(Math.min(...s)), ms(median(s) - floor)]);
+    const s = wall(c.name);
+    rows.push([
+      c.name,
+      ms(median(s)),
+      ms(quantile(s, 0.9)),
+      ms(Math.min(...s)),
+      ms(median(s) - floor),
+      ms(median(cpu(c.name))),
+    ]);
   }
   console.log(formatTable(rows));
-  const q = median(samples.get(cases[2]!.name)!);
+  // Ratios of medians, wall (CPU).
+  const both = (a: string, b: string) =>
+    `${ratio(median(wall(a)), median(wall(b)))} (CPU ${ratio(median(cpu(a)), median(cpu(b)))})`;
   for (const c of cases.slice(5)) {
-    const m = median(samples.get(c.name)!);
-    if (c.name.startsWith('before: '))
-      console.log(`ratio ${c.name} / now: ${ratio(m, median(samples.get(c.name.slice(8))!))}`);
-    else console.log(`ratio ${c.name} / periscope query (local): ${ratio(m, q)}`);
+    if (c.name.startsWith('before: ')) console.log(`ratio ${c.name} / now: ${both(c.name, c.name.slice(8))}`);
+    else if (c.cmd === 'npx')
+      console.log(`ratio ${c.name} / periscope --help: ${both(c.name, cases[1]!.name)}`);
+    else console.log(`ratio ${c.name} / periscope query (local): ${both(c.name, cases[2]!.name)}`);
   }
   for (const n of notes) console.log(`note: ${n}`);
   console.log(`load after: ${loadAverage()}`);
