@@ -20,7 +20,7 @@ const CLI = join(ROOT, 'bin', 'periscope.js');
 // Preloaded into the CLI's process: at exit, prints which heavy packages are in Node's
 // module cache (CommonJS packages land there whether imported or required).
 const REPORT = `import { createRequire } from 'node:module';
-const cache = createRequire(import.meta.url)('node:module')._cache;
+const cache = createRequire(import.meta.url).cache;
 process.on('exit', () => {
   const keys = Object.keys(cache);
   const loaded = ['@duckdb/node-api', 'koffi'].filter((p) => keys.some((k) => k.includes('/node_modules/' + p + '/')));
