@@ -52,17 +52,18 @@ export interface SnapshotOptions {
 
 /**
  * Prepares a capture of `pid`: finds its binary in `binaries` (read and loaded on first use),
- * compiles the spec.
+ * compiles the spec. `programs`: the spec's program rules the process matches (for `redaction.off`).
  */
 export function prepareProcess(
   pid: number,
   spec: EffectiveSpec = STACKS_ONLY,
   binaries: BinaryCache = threadBinaries,
+  programs: readonly string[] = [],
 ): PreparedProcess {
   if (!processExists(pid))
     throw new PeriscopeError('not-found', `process ${pid} does not exist (it may have exited)`);
   const { bin, image } = binaries.forProcess(pid);
-  const plan = prepareCapture(bin, spec, image.bias);
+  const plan = prepareCapture(bin, spec, image.bias, programs);
   binaries.persist(bin);
   bin.trim(); // the compiled plan holds what it needs of the location lists
   return { ...plan, executable: image.path };

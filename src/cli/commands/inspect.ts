@@ -4,6 +4,7 @@ import { type GoBinary, REBUILD_WITH_DWARF } from '../../gobinary/go-binary.js';
 import { threadBinaries } from '../../snapshot/binary-cache.js';
 import { useBinaryDiskCache } from '../binary-cache-dir.js';
 import { defineCommand } from '../command.js';
+import { summaryOf } from '../command-list.js';
 import { flagOption, textOption } from '../options.js';
 import { out, printJson } from '../output.js';
 import {
@@ -20,8 +21,7 @@ import {
 
 export const inspectCommand = defineCommand({
   name: 'inspect',
-  summary:
-    'Show what Periscope reads from a Go binary: version, functions, variable locations, type layouts.',
+  summary: summaryOf('inspect'),
   args: 'BINARY',
   options: {
     func: {
