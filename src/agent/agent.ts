@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname as machineHostname } from 'node:os';
 import { describeError } from '../common/errors.js';
+import type { ClientTlsConfig } from '../common/tls-client.js';
 import { PERISCOPE_VERSION } from '../common/version.js';
 import type { ProcessDescription, ServerMessage, WelcomeMessage } from '../protocol/messages.js';
 import { parseSpec } from '../spec/spec-parse.js';
@@ -21,6 +22,8 @@ export const AGENT_VERSION = PERISCOPE_VERSION;
 export interface AgentOptions {
   readonly server: string;
   readonly token: string;
+  /** TLS to the server: CA, pins, client certificate; plain ws:// to another machine only when allowed. */
+  readonly tls?: ClientTlsConfig;
   /** This machine's name (default: the OS hostname). */
   readonly hostname?: string;
   /** Agent id sent in hello (default: the hostname and a hash of the machine's identity, see agent-id.ts). */
@@ -89,6 +92,7 @@ export class Agent {
     this.connection = new Connection({
       server: opts.server,
       token: opts.token,
+      ...(opts.tls ? { tls: opts.tls } : {}),
       hello: { agentId: this.id, hostname: node, version: AGENT_VERSION, instance: this.instance },
       minBackoffMs: opts.minBackoffMs,
       maxBackoffMs: opts.maxBackoffMs,

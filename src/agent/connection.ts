@@ -7,7 +7,14 @@
  * is counted in ticks of this thread's own timer, so an agent that was itself stopped (SIGSTOP)
  * or stalled does not blame the server for it. Malformed messages are logged and ignored.
  */
+import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { WebSocket } from 'ws';
+import {
+  type ClientTlsConfig,
+  clientTlsOptions,
+  describeTlsError,
+  requireTlsOffHost,
+} from '../common/tls-client.js';
 import {
   type HelloMessage,
   PROTOCOL_VERSION,
@@ -21,6 +28,11 @@ export interface ConnectionOptions {
   /** Server base URL (http(s):// or ws(s)://); `/v1/agent` is appended unless the path already ends with it. */
   readonly server: string;
   readonly token: string;
+  /**
+   * What the agent trusts and presents over TLS (CA, pins, client certificate; files re-read
+   * at each connection), and whether plain ws:// to another machine is allowed.
+   */
+  readonly tls?: ClientTlsConfig;
   readonly hello: Omit<HelloMessage, 'type' | 'protocol'>;
   /** First retry delay, ms (default 500); doubles up to `maxBackoffMs`. */
   readonly minBackoffMs?: number;
@@ -51,6 +63,16 @@ export function agentUrl(server: string): string {
   return u.toString();
 }
 
+/** The `error.message` of a JSON error body, if that is what it is. */
+function serverMessage(body: string): string | undefined {
+  try {
+    const m = (JSON.parse(body) as { error?: { message?: unknown } }).error?.message;
+    return typeof m === 'string' ? m.slice(0, 1000) : undefined;
+  } catch {
+    return body.trim() ? body.trim().slice(0, 300) : undefined;
+  }
+}
+
 /** A self-healing connection to the server. */
 export class Connection {
   private ws: WebSocket | undefined;
@@ -64,8 +86,11 @@ export class Connection {
   private lastHeard = 0;
   private readonly url: string;
 
+  /** Checks the URL and the TLS files once (throws a PeriscopeError saying what is wrong). */
   constructor(private readonly opts: ConnectionOptions) {
     this.url = agentUrl(opts.server);
+    requireTlsOffHost(new URL(this.url), opts.tls?.allowPlaintext, '--server');
+    clientTlsOptions(opts.tls ?? {});
   }
 
   /** Starts connecting (and reconnecting until close()). */
@@ -106,7 +131,16 @@ export class Connection {
     /** Retry slowly: a rejected token or a refusal does not go away by retrying fast. */
     let slow = false;
     let retryAfterMs = 0;
+    let tls: TlsOptions = {};
+    if (this.url.startsWith('wss:'))
+      try {
+        tls = clientTlsOptions(this.opts.tls ?? {});
+      } catch (e) {
+        // A CA or certificate file that went away since the start: say so, keep trying.
+        this.opts.log(`${(e as Error).message}; retrying`);
+      }
     const ws = new WebSocket(this.url, {
+      ...tls,
       headers: { Authorization: `Bearer ${this.opts.token}` },
       maxPayload: this.opts.maxPayload ?? 64 << 20,
       handshakeTimeout: 10_000,
@@ -114,12 +148,22 @@ export class Connection {
     this.ws = ws;
     ws.on('unexpected-response', (_req, res) => {
       const code = res.statusCode ?? 0;
-      slow = code === 401 || code === 403;
-      rejected = slow
-        ? `server ${this.url} rejected the agent token (HTTP ${code}); check --token / PERISCOPE_TOKEN (an agent token made with the server's CLI)`
-        : `server ${this.url} refused the WebSocket upgrade (HTTP ${code} ${res.statusMessage ?? ''})`.trim();
-      res.resume();
-      ws.terminate();
+      slow = code === 400 || code === 401 || code === 403;
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size <= 8192) chunks.push(c);
+      });
+      res.on('end', () => {
+        const said = serverMessage(Buffer.concat(chunks).toString('utf8'));
+        rejected =
+          code === 401 || (code === 403 && !/certificate/.test(said ?? ''))
+            ? `server ${this.url} rejected the agent token (HTTP ${code}); check --token / PERISCOPE_TOKEN (an agent token made with the server's CLI)${said ? `. The server said: ${said}` : ''}`
+            : `server ${this.url} refused the WebSocket upgrade (HTTP ${code}${said ? `: ${said}` : ` ${res.statusMessage ?? ''}`.trimEnd()})`;
+        ws.terminate();
+      });
+      res.on('error', () => ws.terminate());
     });
     ws.on('open', () => {
       ws.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, ...this.opts.hello }));
@@ -141,7 +185,11 @@ export class Connection {
     ws.on('pong', () => this.heard());
     ws.on('ping', () => this.heard());
     ws.on('error', (e) => {
-      if (!rejected) rejected = `cannot reach server ${this.url}: ${e.message.split('\n')[0]}`;
+      if (rejected) return;
+      const tlsProblem = describeTlsError(e, `server ${this.url}`);
+      // A certificate problem does not go away by retrying fast.
+      if (tlsProblem) slow = true;
+      rejected = tlsProblem ?? `cannot reach server ${this.url}: ${e.message.split('\n')[0]}`;
     });
     ws.on('close', (code, reason) => {
       if (this.ws !== ws) return;

@@ -1,10 +1,16 @@
 /**
- * HTTP to a Periscope server: JSON requests with the bearer token, and failures turned into
- * errors a user can act on: a refused connection, an unknown host, a timeout, a missing or wrong
- * token (401), a token without the right role (403), and the server's own error messages.
+ * HTTP(S) to a Periscope server: JSON requests with the bearer token, and failures turned into
+ * errors a user can act on: a refused connection, an unknown host, a timeout, a certificate
+ * this client does not trust or whose key is not the pinned one, a TLS server asked in plain
+ * HTTP and back, a missing or wrong token (401), a token without the right role (403), and the
+ * server's own error messages. A token goes in clear only to this machine unless allowed.
  */
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { ConnectionOptions } from 'node:tls';
 import type { ErrorResponse } from '../api/responses.js';
 import { PeriscopeError } from '../common/errors.js';
+import { clientTlsOptions, describeTlsError, requireTlsOffHost } from '../common/tls-client.js';
 import type { ServerTarget } from './target.js';
 
 /** Requests to one server as one token. */
@@ -12,6 +18,7 @@ export class HttpTransport {
   /** The server's origin, e.g. http://127.0.0.1:7070. */
   readonly base: string;
   private readonly token: string | undefined;
+  private readonly tls: ConnectionOptions;
 
   constructor(target: ServerTarget) {
     let url: URL;
@@ -23,8 +30,15 @@ export class HttpTransport {
         `"${target.server}" is not a server URL; give e.g. --server http://host:7070`,
       );
     }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new PeriscopeError(
+        'bad-usage',
+        `"${target.server}" is not an http:// or https:// URL; give e.g. --server https://host:7070`,
+      );
+    if (target.token) requireTlsOffHost(url, target.tls?.allowPlaintext, '--server');
     this.base = url.origin;
     this.token = target.token;
+    this.tls = url.protocol === 'https:' ? clientTlsOptions(target.tls ?? {}) : {};
   }
 
   /** One request: JSON in, JSON out; failures become PeriscopeErrors that say what to do. */
@@ -48,24 +62,49 @@ export class HttpTransport {
   private async send(method: string, path: string, body: unknown, accept: string): Promise<string> {
     const headers: Record<string, string> = { accept };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    let res: Response;
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    if (payload) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = String(payload.length);
+    }
+    let res: { status: number; text: string };
     try {
-      res = await fetch(`${this.base}${path}`, {
-        method,
-        headers,
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      });
+      res = await this.exchange(method, path, headers, payload);
     } catch (e) {
       throw this.connectionError(e);
     }
-    const text = await res.text();
-    if (!res.ok) throw this.httpError(res.status, text);
-    return text;
+    if (res.status < 200 || res.status > 299) throw this.httpError(res.status, res.text);
+    return res.text;
+  }
+
+  /** One request over a connection of its own (nothing lingers after the command). */
+  private exchange(
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    payload: Buffer | undefined,
+  ): Promise<{ status: number; text: string }> {
+    const url = new URL(path, this.base);
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    return new Promise((resolve, reject) => {
+      const req = send(url, { method, headers, agent: false, ...this.tls }, (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+        );
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
   }
 
   private connectionError(e: unknown): PeriscopeError {
-    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    const tlsProblem = describeTlsError(e, this.base);
+    if (tlsProblem) return new PeriscopeError('permission', tlsProblem);
+    const err = e as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+    const cause = err.cause ?? err;
     const code = cause?.code ?? '';
     if (code === 'ECONNREFUSED')
       return new PeriscopeError(
@@ -74,6 +113,11 @@ export class HttpTransport {
       );
     if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
       return new PeriscopeError('not-found', `cannot resolve the host of ${this.base}; check --server`);
+    if (code === 'ECONNRESET' && this.base.startsWith('http:'))
+      return new PeriscopeError(
+        'not-found',
+        `${this.base} closed the connection; if that server speaks HTTPS, use https:// (and --ca for a private CA)`,
+      );
     if (code === 'ETIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT')
       return new PeriscopeError(
         'timeout',

@@ -9,6 +9,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import { type WebSocket, WebSocketServer } from 'ws';
 import {
   type AgentMessage,
@@ -36,6 +37,8 @@ export interface AgentEndpointOptions {
   readonly maxMessageBytes?: number;
   /** One line per agent event (default: stdout with a timestamp). */
   readonly log?: (line: string) => void;
+  /** Mutual TLS: refuse an agent whose connection did not present a certificate the server's client CA signed. */
+  readonly requireClientCert?: boolean;
 }
 
 /** How long a refused agent is asked to wait before it tries again, ms. */
@@ -103,6 +106,22 @@ export class AgentEndpoint {
     if (path !== '/v1/agent') {
       reject(socket, 404, 'Not Found', 'the agent endpoint is /v1/agent');
       return;
+    }
+    if (this.opts.requireClientCert) {
+      const tlsSocket = req.socket as Partial<TLSSocket>;
+      if (tlsSocket.authorized !== true) {
+        const why = tlsSocket.getPeerCertificate?.()?.subject
+          ? `its certificate was not accepted (${String(tlsSocket.authorizationError ?? 'not signed by the client CA')})`
+          : 'it presented no certificate';
+        this.log(`refused an agent from ${req.socket.remoteAddress ?? '?'}: mutual TLS, ${why}`);
+        reject(
+          socket,
+          403,
+          'Forbidden',
+          `this server requires agents to present a client certificate signed by its --tls-client-ca, and ${why}; give the agent --client-cert FILE and --client-key FILE`,
+        );
+        return;
+      }
     }
     let token: TokenInfo | undefined;
     try {
