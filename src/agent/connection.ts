@@ -89,7 +89,7 @@ export class Connection {
   /** Checks the URL and the TLS files once (throws a PeriscopeError saying what is wrong). */
   constructor(private readonly opts: ConnectionOptions) {
     this.url = agentUrl(opts.server);
-    requireTlsOffHost(new URL(this.url), opts.tls?.allowPlaintext, '--server');
+    requireTlsOffHost(new URL(this.url), opts.tls?.insecurePlain, '--server');
     clientTlsOptions(opts.tls ?? {});
   }
 

@@ -35,7 +35,7 @@ export class HttpTransport {
         'bad-usage',
         `"${target.server}" is not an http:// or https:// URL; give e.g. --server https://host:7070`,
       );
-    if (target.token) requireTlsOffHost(url, target.tls?.allowPlaintext, '--server');
+    if (target.token) requireTlsOffHost(url, target.tls?.insecurePlain, '--server');
     this.base = url.origin;
     this.token = target.token;
     this.tls = url.protocol === 'https:' ? clientTlsOptions(target.tls ?? {}) : {};

@@ -4,10 +4,10 @@
  * store of the default data directory ($PERISCOPE_DATA, else ~/.local/share/periscope).
  */
 import { PeriscopeError } from '../common/errors.js';
-import { type ClientTlsConfig, clientTlsFromEnv } from '../common/tls-client.js';
+import { type ClientTlsConfig, checkPin, clientTlsFromEnv } from '../common/tls-client.js';
 import { resolveDataDir } from '../store/data-dir.js';
 import type { OptionSpec, OptionValues } from './argv.js';
-import { textOption } from './options.js';
+import { flagOption, listOption, textOption } from './options.js';
 
 /** The server when neither --server nor $PERISCOPE_SERVER names one (commands that need a server). */
 export const DEFAULT_SERVER = 'http://127.0.0.1:7070';
@@ -38,6 +38,16 @@ export const SERVER_OPTIONS = {
     value: 'FILE',
     help: "PEM CA of an https:// server's certificate, instead of the system roots (default $PERISCOPE_CA)",
   },
+  pin: {
+    type: 'string',
+    multiple: true,
+    value: 'PIN',
+    help: 'accept only a server with this certificate SHA-256 (hex) or public key sha256/BASE64 (repeatable; default $PERISCOPE_PIN)',
+  },
+  'insecure-plain': {
+    type: 'boolean',
+    help: 'send the token over plain http:// to another machine, in clear (default $PERISCOPE_INSECURE_PLAIN=1)',
+  },
 } as const satisfies Record<string, OptionSpec>;
 
 /** The --data option of a command that works on the local store only. */
@@ -55,6 +65,8 @@ export const SERVER_OR_LOCAL_OPTIONS = {
   },
   token: SERVER_OPTIONS.token,
   ca: SERVER_OPTIONS.ca,
+  pin: SERVER_OPTIONS.pin,
+  'insecure-plain': SERVER_OPTIONS['insecure-plain'],
   data: {
     type: 'string',
     value: 'DIR',
@@ -72,10 +84,17 @@ function tokenOf(values: OptionValues, env: NodeJS.ProcessEnv): string | undefin
   return textOption(values, 'token') ?? (env.PERISCOPE_TOKEN || undefined);
 }
 
-/** --ca, else $PERISCOPE_CA; pins from $PERISCOPE_PIN; plain text off this machine from $PERISCOPE_ALLOW_PLAINTEXT. */
+/** --ca, --pin, --insecure-plain, each else its environment variable ($PERISCOPE_CA, $PERISCOPE_PIN, $PERISCOPE_INSECURE_PLAIN). */
 function tlsOf(values: OptionValues, env: NodeJS.ProcessEnv): ClientTlsConfig {
   const caFile = textOption(values, 'ca');
-  return clientTlsFromEnv(caFile !== undefined ? { caFile } : {}, env);
+  return clientTlsFromEnv(
+    {
+      ...(caFile !== undefined ? { caFile } : {}),
+      pins: listOption(values, 'pin').map(checkPin),
+      insecurePlain: flagOption(values, 'insecure-plain'),
+    },
+    env,
+  );
 }
 
 /** A server for commands that only talk to one: --server, $PERISCOPE_SERVER, else the default. */

@@ -15,16 +15,17 @@ import { PeriscopeError } from './errors.js';
 export interface ClientTlsConfig {
   /** PEM file of the CA (or CAs) that signed the server's certificate; replaces the system roots. */
   readonly caFile?: string;
-  /** `sha256/BASE64` pins of the server's public key (SPKI); any one must match. */
+  /** Pins of the server: a certificate's SHA-256 (hex) or a public key's `sha256/BASE64`; any one must match. */
   readonly pins?: readonly string[];
   /** PEM client certificate and key, for servers that require agents to present one (mTLS). */
   readonly certFile?: string;
   readonly keyFile?: string;
   /** Send a token over plain http:// or ws:// to a machine other than this one. */
-  readonly allowPlaintext?: boolean;
+  readonly insecurePlain?: boolean;
 }
 
-const PIN_RE = /^sha256\/([A-Za-z0-9+/]{43}=)$/;
+const SPKI_PIN_RE = /^sha256\/([A-Za-z0-9+/]{43}=)$/;
+const CERT_PIN_RE = /^(?:[0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$/;
 
 /** The pin of a certificate's public key: `sha256/` and the base64 SHA-256 of its DER SubjectPublicKeyInfo. */
 export function spkiPin(cert: X509Certificate): string {
@@ -32,14 +33,23 @@ export function spkiPin(cert: X509Certificate): string {
   return `sha256/${createHash('sha256').update(der).digest('base64')}`;
 }
 
-/** Checks a pin's spelling; throws a usage error naming the expected form. */
+/** The SHA-256 of a whole certificate in `openssl x509 -fingerprint -sha256` form (AA:BB:…). */
+export function certPin(cert: X509Certificate): string {
+  return cert.fingerprint256;
+}
+
+/**
+ * Checks a pin's spelling and returns it normalised: `sha256/BASE64` pins the public key (it
+ * survives a renewal that keeps the key), 64 hex digits (colons optional) pin the certificate.
+ */
 export function checkPin(pin: string): string {
-  if (!PIN_RE.test(pin))
-    throw new PeriscopeError(
-      'bad-usage',
-      `pin "${pin}" is not sha256/BASE64 (44 characters of base64); get it with \`openssl x509 -in CERT -pubkey -noout | openssl pkey -pubin -outform DER | openssl dgst -sha256 -binary | base64\``,
-    );
-  return pin;
+  const p = pin.trim();
+  if (SPKI_PIN_RE.test(p)) return p;
+  if (CERT_PIN_RE.test(p)) return (p.replace(/:/g, '').toUpperCase().match(/../g) ?? []).join(':');
+  throw new PeriscopeError(
+    'bad-usage',
+    `pin "${pin}" is neither a certificate's SHA-256 (64 hex digits, as \`openssl x509 -in CERT -noout -fingerprint -sha256\` prints) nor a public key's sha256/BASE64 (\`openssl x509 -in CERT -pubkey -noout | openssl pkey -pubin -outform DER | openssl dgst -sha256 -binary | base64\`)`,
+  );
 }
 
 /** Whether a URL's host is this machine (a loopback address or `localhost`), where plain HTTP stays private. */
@@ -55,13 +65,13 @@ export function isLoopbackHost(hostname: string): boolean {
  * Refuses a plain-text URL (http:, ws:) to another machine unless allowed: the bearer token
  * would cross the network in clear. `what` names the option that gives the URL.
  */
-export function requireTlsOffHost(url: URL, allowPlaintext: boolean | undefined, what: string): void {
+export function requireTlsOffHost(url: URL, insecurePlain: boolean | undefined, what: string): void {
   if (url.protocol !== 'http:' && url.protocol !== 'ws:') return;
-  if (allowPlaintext || isLoopbackHost(url.hostname)) return;
+  if (insecurePlain || isLoopbackHost(url.hostname)) return;
   throw new PeriscopeError(
     'bad-usage',
     `${what} ${url.origin} is plain ${url.protocol.slice(0, -1)}:// to another machine: the token would travel in clear. ` +
-      `Use https:// (the server takes --tls-cert and --tls-key), or allow plain text with --allow-plaintext (or PERISCOPE_ALLOW_PLAINTEXT=1) on a network you trust`,
+      `Use https:// (the server takes --tls-cert and --tls-key), or allow plain text with --insecure-plain (or PERISCOPE_INSECURE_PLAIN=1) on a network you trust`,
   );
 }
 
@@ -89,10 +99,11 @@ export function clientTlsOptions(config: ClientTlsConfig): ConnectionOptions {
     checkServerIdentity: (host: string, cert: PeerCertificate): Error | undefined => {
       const wrongName = checkServerIdentity(host, cert);
       if (wrongName) return wrongName;
-      const pin = spkiPin(new X509Certificate(cert.raw));
-      if (pins.includes(pin)) return undefined;
+      const x509 = new X509Certificate(cert.raw);
+      const pin = spkiPin(x509);
+      if (pins.includes(pin) || pins.includes(certPin(x509))) return undefined;
       const err = new Error(
-        `the server's public key ${pin} is not the pinned one (${pins.join(', ')}): its certificate was replaced by one with another key, or this is not your server. If the key was rotated on purpose, update the pin`,
+        `the server's certificate (SHA-256 ${certPin(x509)}, public key ${pin}) is not the pinned one (${pins.join(', ')}): it was replaced, or this is not your server. If it was renewed on purpose, update the pin`,
       );
       (err as { code?: string }).code = 'ERR_PERISCOPE_PIN_MISMATCH';
       return err;
@@ -110,25 +121,26 @@ export function clientTlsFromEnv(
   const pins = given.pins?.length ? given.pins : pinText ? pinText.split(',').map((p) => p.trim()) : [];
   const certFile = given.certFile ?? (env.PERISCOPE_CLIENT_CERT || undefined);
   const keyFile = given.keyFile ?? (env.PERISCOPE_CLIENT_KEY || undefined);
-  const allow = given.allowPlaintext || /^(1|true|yes)$/i.test(env.PERISCOPE_ALLOW_PLAINTEXT ?? '');
+  const allow = given.insecurePlain || /^(1|true|yes)$/i.test(env.PERISCOPE_INSECURE_PLAIN ?? '');
   return {
     ...(caFile ? { caFile } : {}),
     ...(pins.length ? { pins } : {}),
     ...(certFile ? { certFile } : {}),
     ...(keyFile ? { keyFile } : {}),
-    ...(allow ? { allowPlaintext: true } : {}),
+    ...(allow ? { insecurePlain: true } : {}),
   };
 }
+
+const UNTRUSTED =
+  'its certificate is signed by a CA this client does not trust (or its chain lacks an intermediate); give that CA with --ca FILE or PERISCOPE_CA';
 
 const TLS_HINTS: Record<string, string> = {
   DEPTH_ZERO_SELF_SIGNED_CERT:
     'its certificate is self-signed; give its certificate (or the CA that signed it) with --ca FILE or PERISCOPE_CA',
-  SELF_SIGNED_CERT_IN_CHAIN:
-    'its certificate is signed by a CA this client does not trust; give that CA with --ca FILE or PERISCOPE_CA',
-  UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
-    'its certificate is signed by a CA this client does not trust; give that CA with --ca FILE or PERISCOPE_CA',
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-    'its certificate chain cannot be verified (a missing intermediate, or a CA this client does not trust); give the CA with --ca FILE or PERISCOPE_CA',
+  SELF_SIGNED_CERT_IN_CHAIN: UNTRUSTED,
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: UNTRUSTED,
+  UNABLE_TO_GET_ISSUER_CERT: UNTRUSTED,
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: UNTRUSTED,
   CERT_HAS_EXPIRED:
     'its certificate has expired; renew it on the server (the server reloads it without a restart)',
   CERT_NOT_YET_VALID: 'its certificate is not valid yet; check the clocks of both machines',

@@ -60,9 +60,9 @@ export function createListener(handler: RequestListener, tls?: TlsMaterial): Lis
         answerPlainOnTls(socket, head);
         return;
       }
+      // tls.TLSSocket feeds bytes already read from the socket (its readable buffer) to OpenSSL.
       socket.unshift(head);
       https.emit('connection', socket);
-      socket.resume();
     });
   });
   accept.on('close', () => tls.close());

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -150,7 +151,7 @@ test('a certificate the CLI does not trust is refused with what to do', async ()
   assert.equal(noCa.code, 1);
   assert.match(
     noCa.stderr,
-    /TLS to https:\/\/127\.0\.0\.1:\d+ failed .*CA this client does not trust.*--ca FILE/,
+    /TLS to https:\/\/127\.0\.0\.1:\d+ failed \(\w+\): its certificate is signed by a CA this client does not trust.*--ca FILE/,
   );
   const wrongCa = await cli(
     { PERISCOPE_TOKEN: admin },
@@ -161,7 +162,7 @@ test('a certificate the CLI does not trust is refused with what to do', async ()
     otherCa.cert,
   );
   assert.equal(wrongCa.code, 1);
-  assert.match(wrongCa.stderr, /does not trust; give that CA with --ca/);
+  assert.match(wrongCa.stderr, /signed by a CA this client does not trust .*give that CA with --ca FILE/);
   assert.doesNotMatch(`${noCa.stderr}${wrongCa.stderr}`, /\n\s+at /, 'no stack trace');
 });
 
@@ -196,7 +197,7 @@ test('a token is not sent in clear to another machine unless allowed', async () 
   assert.equal(cliRefused.code, 2);
   assert.match(
     cliRefused.stderr,
-    /plain http:\/\/ to another machine: the token would travel in clear.*--allow-plaintext/,
+    /plain http:\/\/ to another machine: the token would travel in clear.*--insecure-plain/,
   );
   const agentRefused = await cli({}, 'agent', '--server', 'ws://192.0.2.1:7070', '--token', 'x');
   assert.equal(agentRefused.code, 2);
@@ -206,12 +207,21 @@ test('a token is not sent in clear to another machine unless allowed', async () 
   assert.equal(loopback.code, 1, 'plain.url has another token; the point is that it was sent');
   assert.match(loopback.stderr, /refused the token \(401\)/);
   const allowed = await cli(
-    { PERISCOPE_TOKEN: admin, PERISCOPE_ALLOW_PLAINTEXT: '1' },
+    { PERISCOPE_TOKEN: admin, PERISCOPE_INSECURE_PLAIN: '1' },
     'agents',
     '--server',
     'http://192.0.2.1:1',
   );
   assert.doesNotMatch(allowed.stderr, /in clear/);
+  const allowedByFlag = await cli(
+    { PERISCOPE_TOKEN: admin },
+    'agents',
+    '--insecure-plain',
+    '--server',
+    'http://192.0.2.1:1',
+  );
+  assert.doesNotMatch(allowedByFlag.stderr, /in clear/);
+  assert.match(allowedByFlag.stderr, /192\.0\.2\.1/, 'it tried to connect');
 });
 
 test('an agent connects over TLS with the test CA; with another CA it says why it cannot', async () => {
@@ -232,7 +242,7 @@ test('an agent connects over TLS with the test CA; with another CA it says why i
       return r.stdout.includes(good.agent.id);
     }, 10_000);
     const line = await bad.waitLog(/TLS to server wss:.* failed/);
-    assert.match(line, /CA this client does not trust; give that CA with --ca FILE/);
+    assert.match(line, /signed by a CA this client does not trust .*give that CA with --ca FILE/);
     assert.equal(bad.agent.connected, false);
   } finally {
     good.stop();
@@ -280,8 +290,36 @@ test('a renewed certificate is served without a restart; a pin of the old key th
   assert.equal(pinRefused.code, 1);
   assert.match(
     pinRefused.stderr,
-    /failed the pin check: the server's public key sha256\/\S+ is not the pinned one/,
+    /failed the pin check: the server's certificate \(SHA-256 [0-9A-F:]{95}, public key sha256\/\S+\) is not the pinned one/,
   );
+  // A pin of the whole certificate's SHA-256, as openssl prints it (lower case without colons works too).
+  const fingerprint = (f: string) => new X509Certificate(readFileSync(f)).fingerprint256;
+  const byCertPin = await cli(
+    { PERISCOPE_TOKEN: admin },
+    'agents',
+    '--server',
+    server.url,
+    '--ca',
+    ca.cert,
+    '--pin',
+    fingerprint(renewed.cert).replace(/:/g, '').toLowerCase(),
+  );
+  assert.equal(byCertPin.code, 0, byCertPin.stderr);
+  const byOldCertPin = await cli(
+    { PERISCOPE_TOKEN: admin },
+    'agents',
+    '--server',
+    server.url,
+    '--ca',
+    ca.cert,
+    '--pin',
+    fingerprint(first.cert),
+  );
+  assert.equal(byOldCertPin.code, 1);
+  assert.match(byOldCertPin.stderr, /failed the pin check/);
+  const badPin = await cli({ PERISCOPE_TOKEN: admin }, 'agents', '--server', server.url, '--pin', 'abc');
+  assert.equal(badPin.code, 2);
+  assert.match(badPin.stderr, /pin "abc" is neither a certificate's SHA-256/);
   const agent = startAgent(server.url, agentToken, { tls: { caFile: ca.cert, pins: [first.pin] } });
   try {
     await agent.waitLog(/failed the pin check/);

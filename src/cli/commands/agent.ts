@@ -87,9 +87,9 @@ export const agentCommand = defineCommand({
       value: 'FILE',
       help: "the client certificate's key (env PERISCOPE_CLIENT_KEY)",
     },
-    'allow-plaintext': {
+    'insecure-plain': {
       type: 'boolean',
-      help: 'allow plain ws:// or http:// to another machine (the token travels in clear; env PERISCOPE_ALLOW_PLAINTEXT=1)',
+      help: 'allow plain ws:// or http:// to another machine (the token travels in clear; env PERISCOPE_INSECURE_PLAIN=1)',
     },
   },
   details:
@@ -104,7 +104,7 @@ export const agentCommand = defineCommand({
     '    --client-cert /etc/periscope/agent.pem --client-key /etc/periscope/agent.key\n\n' +
     'TLS: an https:// server is verified against the system roots, or the CA of --ca; --pin also\n' +
     'requires its public key. Plain ws:// or http:// is refused to any machine but this one, unless\n' +
-    '--allow-plaintext (see docs/security.md).',
+    '--insecure-plain (see docs/security.md).',
   parse(values) {
     const server = textOption(values, 'server') ?? process.env.PERISCOPE_SERVER;
     const token = textOption(values, 'token') ?? process.env.PERISCOPE_TOKEN;
@@ -124,9 +124,9 @@ export const agentCommand = defineCommand({
       pins: listOption(values, 'pin').map(checkPin),
       ...(certFile !== undefined ? { certFile } : {}),
       ...(keyFile !== undefined ? { keyFile } : {}),
-      allowPlaintext: flagOption(values, 'allow-plaintext'),
+      insecurePlain: flagOption(values, 'insecure-plain'),
     });
-    requireTlsOffHost(url, tls.allowPlaintext, '--server');
+    requireTlsOffHost(url, tls.insecurePlain, '--server');
     // The files are read now, so a wrong path stops the start instead of every connection.
     clientTlsOptions(tls);
     const intervalText = textOption(values, 'interval');
