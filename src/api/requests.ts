@@ -3,6 +3,7 @@
  * server checks it with, and the builder a client makes it with (which runs the same parser, so a
  * request the server would refuse fails before it is sent, with the same message).
  */
+import { AUDIT_ACTIONS, type AuditAction, type AuditFilter, isAuditAction } from '../store/audit-types.js';
 import type { QueryScope } from '../store/store.js';
 import { isRole, ROLES, type Role } from '../store/token-types.js';
 import {
@@ -290,4 +291,51 @@ export function parseSnapshotIdParam(text: string | undefined): number {
 /** The `{version}` of /v1/spec/versions/{version}. */
 export function parseSpecVersionParam(text: string | undefined): number {
   return positiveIntText(text, 'spec version');
+}
+
+// ---- GET /v1/audit
+
+/** An ISO time parameter (a date or a date and time), normalised to UTC ISO. */
+function isoParam(text: string, name: string): string {
+  const t = Date.parse(text);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(t))
+    throw new BadRequest(
+      `"${name}" must be an ISO date or time (2026-12-04 or 2026-12-04T10:00:00Z); got "${text}"`,
+    );
+  return new Date(t).toISOString();
+}
+
+/** Reads GET /v1/audit parameters: since, until (ISO), action (repeatable or comma-separated), actor, limit. */
+export function parseAuditParams(q: URLSearchParams): AuditFilter {
+  const since = q.get('since');
+  const until = q.get('until');
+  const actor = q.get('actor');
+  const limit = q.get('limit');
+  const actions = q
+    .getAll('action')
+    .flatMap((a) => a.split(','))
+    .map((a) => a.trim())
+    .filter(Boolean);
+  for (const a of actions)
+    if (!isAuditAction(a))
+      throw new BadRequest(`unknown audit action "${a}"; use one of ${AUDIT_ACTIONS.join(', ')}`);
+  return {
+    ...(since ? { since: isoParam(since, 'since') } : {}),
+    ...(until ? { until: isoParam(until, 'until') } : {}),
+    ...(actions.length ? { actions: actions as AuditAction[] } : {}),
+    ...(actor ? { actor } : {}),
+    ...(limit !== null ? { limit: positiveIntText(limit, '"limit"') } : {}),
+  };
+}
+
+/** The query string of GET /v1/audit ('' or `?…`), checked as the server will check it. */
+export function auditQuery(f: AuditFilter): string {
+  const q = new URLSearchParams();
+  if (f.since) q.set('since', f.since);
+  if (f.until) q.set('until', f.until);
+  for (const a of f.actions ?? []) q.append('action', a);
+  if (f.actor) q.set('actor', f.actor);
+  if (f.limit !== undefined) q.set('limit', String(f.limit));
+  parseAuditParams(q);
+  return q.size > 0 ? `?${q}` : '';
 }

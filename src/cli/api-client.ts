@@ -1,5 +1,6 @@
 /** The typed client of the server's /v1 API: one method per route, requests built by src/api/. */
 import {
+  auditQuery,
   type GoroutineRef,
   linksQuery,
   processesQuery,
@@ -12,6 +13,7 @@ import {
 import type {
   AgentsResponse,
   AgentView,
+  AuditResponse,
   CreatedToken,
   ProcessesResponse,
   ProcessView,
@@ -27,6 +29,7 @@ import type {
   TokenInfo,
   TokensResponse,
 } from '../api/responses.js';
+import type { AuditFilter } from '../store/audit-types.js';
 import type { QueryScope } from '../store/store.js';
 import { HttpTransport } from './http-transport.js';
 import type { ServerTarget } from './target.js';
@@ -113,6 +116,16 @@ export class ApiClient {
   /** POST /v1/tokens (admin): the answer holds the token, shown once. */
   createToken(role: string, name?: string): Promise<CreatedToken> {
     return this.http.json('POST', '/v1/tokens', tokenRequestBody(role, name));
+  }
+
+  /** GET /v1/audit (admin): entries that match, oldest first, and whether the hash chain holds. */
+  audit(filter: AuditFilter): Promise<AuditResponse> {
+    return this.http.json('GET', `/v1/audit${auditQuery(filter)}`);
+  }
+
+  /** GET /v1/audit/export (admin): the log as stored, one JSON entry per line. */
+  auditExport(): Promise<string> {
+    return this.http.text('GET', '/v1/audit/export');
   }
 
   /** DELETE /v1/tokens/{id} (admin). */

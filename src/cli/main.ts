@@ -4,6 +4,7 @@ import { PERISCOPE_VERSION } from '../common/version.js';
 import { type Command, EXIT, ExitError, UsageError } from './command.js';
 import { agentCommand } from './commands/agent.js';
 import { agentsCommand } from './commands/agents.js';
+import { auditCommand } from './commands/audit.js';
 import { exportCommand } from './commands/export.js';
 import { importCommand } from './commands/import.js';
 import { inspectCommand } from './commands/inspect.js';
@@ -29,6 +30,7 @@ const commands: readonly Command[] = [
   agentsCommand,
   processesCommand,
   tokenCommand,
+  auditCommand,
 ];
 
 function topUsage(): string {

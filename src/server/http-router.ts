@@ -85,6 +85,13 @@ export class Router {
   constructor(
     readonly routes: readonly Route[],
     private readonly tokens: TokenStore,
+    /** Told of each request refused for its token's role (403), for the audit log. */
+    private readonly onDenied?: (
+      req: IncomingMessage,
+      token: TokenInfo | undefined,
+      path: string,
+      message: string,
+    ) => void,
   ) {
     this.compiled = routes.map((route) => {
       const names: string[] = [];
@@ -121,6 +128,8 @@ export class Router {
       await hit.route.handle({ req, res, url, params, token });
     } catch (e) {
       const err = toHttpError(e);
+      if (err.status === 403 && this.onDenied)
+        this.onDenied(req, this.tokens.verify(bearer(req)), url.pathname, err.message);
       if (err.status === 500) console.error(`periscope server: ${req.method} ${url.pathname}:`, e);
       if (err.status === 401) res.setHeader('www-authenticate', 'Bearer');
       sendError(res, err);

@@ -1,6 +1,7 @@
 /** Admin routes: list, create and revoke tokens (the CLI can do the same on the data directory). */
 import { parseTokenRequest } from '../api/requests.js';
 import type { CreatedToken, TokenInfo, TokensResponse } from '../api/responses.js';
+import { audit } from './audit.js';
 import type { ServerContext } from './context.js';
 import { readJson, sendJson } from './http-io.js';
 import type { Route } from './http-router.js';
@@ -18,9 +19,10 @@ export function tokenRoutes(ctx: ServerContext): Route[] {
       method: 'POST',
       path: '/v1/tokens',
       need: 'admin',
-      handle: async ({ req, res }) => {
+      handle: async ({ req, res, token: caller }) => {
         const { role, name } = parseTokenRequest(await readJson(req));
         const { token, info } = ctx.tokens.create(role, name);
+        audit(ctx, { req, token: caller }, 'token.create', 'ok', { id: info.id, name: info.name, role });
         sendJson(res, 201, { ...info, token } satisfies CreatedToken);
       },
     },
@@ -28,7 +30,11 @@ export function tokenRoutes(ctx: ServerContext): Route[] {
       method: 'DELETE',
       path: '/v1/tokens/{id}',
       need: 'admin',
-      handle: ({ res, params }) => sendJson(res, 200, ctx.tokens.revoke(params.id ?? '') satisfies TokenInfo),
+      handle: ({ req, res, params, token }) => {
+        const info = ctx.tokens.revoke(params.id ?? '');
+        audit(ctx, { req, token }, 'token.revoke', 'ok', { id: info.id, name: info.name, role: info.role });
+        sendJson(res, 200, info satisfies TokenInfo);
+      },
     },
   ];
 }

@@ -3,11 +3,14 @@
  * endpoint, the registry, the orchestrator, tokens and the embedded store in a data directory.
  */
 import type { AddressInfo } from 'node:net';
+import { AuditLog } from '../store/audit-log.js';
 import { DuckDBStore } from '../store/duckdb-store.js';
 import type { Store } from '../store/store.js';
 import { TokenStore } from '../store/tokens.js';
 import { AgentEndpoint } from './agent-endpoint.js';
+import { audit } from './audit.js';
 import type { ServerContext } from './context.js';
+import { auditRoutes } from './http-audit.js';
 import { dataRoutes } from './http-data.js';
 import { HttpError } from './http-errors.js';
 import { fleetRoutes } from './http-fleet.js';
@@ -112,6 +115,20 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     prepareTimeoutMs: opts.prepareTimeoutMs ?? 30_000,
     captureTimeoutMs: opts.captureTimeoutMs ?? 60_000,
   });
+  const auditLog = new AuditLog(opts.dataDir);
+  for (const [name, role] of firstTokens
+    ? ([
+        ['first-admin', 'admin'],
+        ['first-agent', 'agent'],
+      ] as const)
+    : [])
+    auditLog.append({
+      action: 'token.create',
+      actor: { name: 'server' },
+      source: 'local',
+      outcome: 'ok',
+      details: { id: tokens.list().find((t) => t.name === name)?.id ?? '', name, role },
+    });
   const context: ServerContext = {
     registry,
     orchestrator,
@@ -119,6 +136,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     specChecks: new SpecChecks(registry, opts.prepareTimeoutMs ?? 30_000),
     store,
     tokens,
+    audit: auditLog,
     meta,
     dataDir: opts.dataDir,
     startedAt: new Date(),
@@ -129,9 +147,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     ...snapshotRoutes(context),
     ...dataRoutes(context),
     ...tokenRoutes(context),
+    ...auditRoutes(context),
     openApiRoute(),
   ];
-  const router = new Router(routes, tokens);
+  const router = new Router(routes, tokens, (req, token, path, message) =>
+    audit(context, { req, token }, 'denied', 'refused', { method: req.method, path, message }),
+  );
   const agents = new AgentEndpoint(context, {
     ...(opts.helloTimeoutMs ? { helloTimeoutMs: opts.helloTimeoutMs } : {}),
     ...(opts.pingIntervalMs ? { pingIntervalMs: opts.pingIntervalMs } : {}),

@@ -5,6 +5,7 @@
  */
 import type { CreatedToken, TokenInfo } from '../../api/responses.js';
 import { PeriscopeError } from '../../common/errors.js';
+import { AuditLog, localActor } from '../../store/audit-log.js';
 import { isRole, ROLES, type Role } from '../../store/token-types.js';
 import { TokenStore } from '../../store/tokens.js';
 import { ApiClient } from '../api-client.js';
@@ -37,13 +38,28 @@ function backend(where: Where): TokenBackend {
   }
   // Reading never creates the data directory; creating the first token does.
   const store = new TokenStore(where.dataDir);
+  const log = new AuditLog(where.dataDir);
+  const record = (action: 'token.create' | 'token.revoke', info: TokenInfo): void => {
+    log.append({
+      action,
+      actor: localActor(),
+      source: 'local',
+      outcome: 'ok',
+      details: { id: info.id, name: info.name, role: info.role },
+    });
+  };
   return {
     create: async (role, name) => {
       const { token, info } = store.create(role, name);
+      record('token.create', info);
       return { ...info, token };
     },
     list: async () => store.list(),
-    revoke: async (id) => store.revoke(id),
+    revoke: async (id) => {
+      const info = store.revoke(id);
+      record('token.revoke', info);
+      return info;
+    },
     location: where.dataDir,
   };
 }
