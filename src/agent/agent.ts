@@ -22,6 +22,8 @@ export const AGENT_VERSION = PERISCOPE_VERSION;
 export interface AgentOptions {
   readonly server: string;
   readonly token: string;
+  /** A file holding the token, re-read at each reconnection (rotation without a restart). */
+  readonly tokenFile?: string;
   /** TLS to the server: CA, pins, client certificate; plain ws:// to another machine only when allowed. */
   readonly tls?: ClientTlsConfig;
   /** This machine's name (default: the OS hostname). */
@@ -92,6 +94,7 @@ export class Agent {
     this.connection = new Connection({
       server: opts.server,
       token: opts.token,
+      ...(opts.tokenFile ? { tokenFile: opts.tokenFile } : {}),
       ...(opts.tls ? { tls: opts.tls } : {}),
       hello: { agentId: this.id, hostname: node, version: AGENT_VERSION, instance: this.instance },
       minBackoffMs: opts.minBackoffMs,

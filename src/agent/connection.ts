@@ -7,6 +7,7 @@
  * is counted in ticks of this thread's own timer, so an agent that was itself stopped (SIGSTOP)
  * or stalled does not blame the server for it. Malformed messages are logged and ignored.
  */
+import { readFileSync } from 'node:fs';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { WebSocket } from 'ws';
 import {
@@ -27,7 +28,10 @@ import {
 export interface ConnectionOptions {
   /** Server base URL (http(s):// or ws(s)://); `/v1/agent` is appended unless the path already ends with it. */
   readonly server: string;
+  /** The agent token; with `tokenFile`, the token read at start (the file is re-read at each connection). */
   readonly token: string;
+  /** A file holding the token, re-read before each connection: a rotated token needs no restart. */
+  readonly tokenFile?: string;
   /**
    * What the agent trusts and presents over TLS (CA, pins, client certificate; files re-read
    * at each connection), and whether plain ws:// to another machine is allowed.
@@ -85,6 +89,7 @@ export class Connection {
   private silentTicks = 0;
   private lastHeard = 0;
   private readonly url: string;
+  private lastToken: string | undefined;
 
   /** Checks the URL and the TLS files once (throws a PeriscopeError saying what is wrong). */
   constructor(private readonly opts: ConnectionOptions) {
@@ -141,7 +146,7 @@ export class Connection {
       }
     const ws = new WebSocket(this.url, {
       ...tls,
-      headers: { Authorization: `Bearer ${this.opts.token}` },
+      headers: { Authorization: `Bearer ${this.currentToken()}` },
       maxPayload: this.opts.maxPayload ?? 64 << 20,
       handshakeTimeout: 10_000,
     });
@@ -209,6 +214,20 @@ export class Connection {
       );
       this.retry = setTimeout(() => this.connect(), delay);
     });
+  }
+
+  /** The token to present now: the token file's content when there is one (else the last one read). */
+  private currentToken(): string {
+    if (!this.opts.tokenFile) return this.opts.token;
+    try {
+      const text = readFileSync(this.opts.tokenFile, 'utf8').trim();
+      if (text) this.lastToken = text;
+    } catch (e) {
+      this.opts.log(
+        `cannot read the token file ${this.opts.tokenFile} (${(e as Error).message}); using the last token read`,
+      );
+    }
+    return this.lastToken ?? this.opts.token;
   }
 
   /** Handles one message; returns the server's refusal, if that is what it was. */

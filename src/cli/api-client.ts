@@ -5,6 +5,8 @@ import {
   linksQuery,
   processesQuery,
   queryRequestBody,
+  type RotateRequestBody,
+  rotateRequestBody,
   type SnapshotRequestBody,
   snapshotsQuery,
   specRequestBody,
@@ -18,6 +20,7 @@ import type {
   ProcessesResponse,
   ProcessView,
   QueryResponse,
+  RotatedToken,
   SnapshotDetail,
   SnapshotInfo,
   SnapshotsResponse,
@@ -114,8 +117,13 @@ export class ApiClient {
   }
 
   /** POST /v1/tokens (admin): the answer holds the token, shown once. */
-  createToken(role: string, name?: string): Promise<CreatedToken> {
-    return this.http.json('POST', '/v1/tokens', tokenRequestBody(role, name));
+  createToken(role: string, name?: string, expiresAt?: string): Promise<CreatedToken> {
+    return this.http.json('POST', '/v1/tokens', tokenRequestBody(role, name, expiresAt));
+  }
+
+  /** POST /v1/tokens/{id}/rotate (admin): the new token, shown once, and the old one. */
+  rotateToken(id: string, body: RotateRequestBody): Promise<RotatedToken> {
+    return this.http.json('POST', `/v1/tokens/${encodeURIComponent(id)}/rotate`, rotateRequestBody(body));
   }
 
   /** GET /v1/audit (admin): entries that match, oldest first, and whether the hash chain holds. */

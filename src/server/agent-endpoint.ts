@@ -23,7 +23,7 @@ import type { TokenInfo } from '../store/token-types.js';
 import { Heartbeats } from './agent-heartbeat.js';
 import type { ServerContext } from './context.js';
 import { toHttpError } from './http-errors.js';
-import { authorize } from './http-router.js';
+import { authorize, bearer } from './http-router.js';
 import type { AgentConnection, AgentHello } from './registry.js';
 
 /** Tunables of the agent endpoint. */
@@ -170,7 +170,15 @@ export class AgentEndpoint {
         this.ctx.registry.responsive(agentId, conn);
       },
     });
+    const presented = bearer(req);
     ws.on('pong', () => {
+      // A token revoked, expired or rotated away while connected ends the connection.
+      if (!this.ctx.tokens.verify(presented)) {
+        const why = this.ctx.tokens.refusal(presented) ?? 'the agent token is no longer valid';
+        this.log(`disconnected agent ${agentId ?? '?'}: ${why}`);
+        ws.close(4006, `${why}; the agent needs its new token`.slice(0, 120));
+        return;
+      }
       if (agentId) this.ctx.registry.touch(agentId, conn);
     });
     ws.on('error', () => ws.terminate());

@@ -59,7 +59,9 @@ export function authorize(tokens: TokenStore, req: IncomingMessage, need: Need):
       401,
       'unauthorized',
       given
-        ? 'the token is not valid (unknown, mistyped or revoked); create one with `periscope token create`'
+        ? tokens.refusal(given)
+          ? `${tokens.refusal(given)}; use its replacement, or create one with \`periscope token create\``
+          : 'the token is not valid (unknown, mistyped or revoked); create one with `periscope token create`'
         : 'no token; send `Authorization: Bearer TOKEN` (the CLI takes --token or $PERISCOPE_TOKEN)',
     );
   if (!roleAllows(token.role, need)) {

@@ -1,4 +1,5 @@
 /** `periscope agent --server URL --token TOKEN [--env-allow A,B] [--interval S] [--hostname NAME] [--id ID] [--match L=RE]`. */
+import { readFileSync } from 'node:fs';
 import { Agent } from '../../agent/agent.js';
 import { agentUrl } from '../../agent/connection.js';
 import { DEFAULT_ENV_ALLOW } from '../../agent/labels.js';
@@ -66,6 +67,11 @@ export const agentCommand = defineCommand({
       value: 'LABEL=RE',
       help: 'report only processes whose label matches (repeatable; all must match)',
     },
+    'token-file': {
+      type: 'string',
+      value: 'FILE',
+      help: 'read the token from FILE, again at each reconnection: a rotated token needs no restart (env PERISCOPE_TOKEN_FILE)',
+    },
     ca: {
       type: 'string',
       value: 'FILE',
@@ -107,9 +113,19 @@ export const agentCommand = defineCommand({
     '--insecure-plain (see docs/security.md).',
   parse(values) {
     const server = textOption(values, 'server') ?? process.env.PERISCOPE_SERVER;
-    const token = textOption(values, 'token') ?? process.env.PERISCOPE_TOKEN;
+    const tokenFile = textOption(values, 'token-file') ?? (process.env.PERISCOPE_TOKEN_FILE || undefined);
+    let token = textOption(values, 'token') ?? process.env.PERISCOPE_TOKEN;
+    if (tokenFile !== undefined) {
+      try {
+        token = readFileSync(tokenFile, 'utf8').trim();
+      } catch (e) {
+        throw usageError(`cannot read --token-file ${tokenFile}: ${(e as Error).message}`);
+      }
+      if (!token) throw usageError(`--token-file ${tokenFile} is empty; write the agent token in it`);
+    }
     if (!server) throw usageError('give the server with --server URL (or PERISCOPE_SERVER)');
-    if (!token) throw usageError('give the agent token with --token TOKEN (or PERISCOPE_TOKEN)');
+    if (!token)
+      throw usageError('give the agent token with --token TOKEN, --token-file FILE (or PERISCOPE_TOKEN)');
     let url: URL;
     try {
       url = new URL(agentUrl(server));
@@ -143,6 +159,7 @@ export const agentCommand = defineCommand({
     return {
       server,
       token,
+      ...(tokenFile !== undefined ? { tokenFile } : {}),
       tls,
       hostname: textOption(values, 'hostname'),
       ...(id !== undefined ? { agentId: id } : {}),
