@@ -10,7 +10,7 @@ import { TokenStore } from '../store/tokens.js';
 import { AgentEndpoint } from './agent-endpoint.js';
 import { audit } from './audit.js';
 import type { ServerContext } from './context.js';
-import { auditRoutes } from './http-audit.js';
+import { auditRoutes, retentionRoute } from './http-audit.js';
 import { dataRoutes } from './http-data.js';
 import { HttpError } from './http-errors.js';
 import { fleetRoutes } from './http-fleet.js';
@@ -22,6 +22,7 @@ import { tokenRoutes } from './http-tokens.js';
 import { createListener } from './listener.js';
 import { Orchestrator } from './orchestrator.js';
 import { Registry } from './registry.js';
+import { Retention, type RetentionOptions } from './retention-run.js';
 import { SnapshotMetaLog } from './snapshot-meta.js';
 import { SpecChecks } from './spec-check.js';
 import { lockDownStore } from './store-lockdown.js';
@@ -51,6 +52,8 @@ export interface ServerOptions {
   readonly store?: Store;
   /** Serve HTTPS (API and agents' WebSocket) with this certificate and key, reloaded when they change. */
   readonly tls?: ServerTlsConfig;
+  /** Delete snapshots older than their program's rule, hourly (see retention-run.ts). */
+  readonly retention?: RetentionOptions;
   /** Where server events (TLS reloads, …) are logged (default: stderr with a timestamp). */
   readonly log?: (line: string) => void;
 }
@@ -141,6 +144,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     dataDir: opts.dataDir,
     startedAt: new Date(),
   };
+  const retention = new Retention(context, opts.retention?.rules ?? [], log);
   const routes: Route[] = [
     ...fleetRoutes(context),
     agentRoute(),
@@ -148,6 +152,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     ...dataRoutes(context),
     ...tokenRoutes(context),
     ...auditRoutes(context),
+    retentionRoute(retention),
     openApiRoute(),
   ];
   const router = new Router(routes, tokens, (req, token, path, message) =>
@@ -187,6 +192,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (!opts.store) store.close();
     throw e;
   });
+  if (opts.retention && opts.retention.rules.length > 0)
+    retention.start(opts.retention.intervalMs ?? 3_600_000);
   const addr = listener.accept.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   return {
@@ -201,6 +208,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     },
     close: async () => {
       agents.close();
+      await retention.close();
       tls?.close();
       listener.closeAll();
       await new Promise<void>((resolve) => listener.accept.close(() => resolve()));

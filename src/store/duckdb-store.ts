@@ -16,6 +16,7 @@ import { exportSnapshot, importSnapshot } from './export-import.js';
 import { writeSnapshot } from './ingest.js';
 import { DuckDBQuerySession } from './query-session.js';
 import { createQueryViews } from './query-views.js';
+import { compactStore, deleteExpired, type RetentionResult, type RetentionRule } from './retention.js';
 import { ensureSchema, SCHEMA_VERSION, schemaVersion } from './schema.js';
 import { addVersion, readVersions, specForScope, versionOfText } from './spec-history.js';
 import type {
@@ -85,11 +86,35 @@ async function openInstance(
 export class DuckDBStore implements Store {
   private constructor(
     readonly location: string,
-    private readonly instance: DuckDBInstance,
-    private readonly conn: DuckDBConnection,
+    private instance: DuckDBInstance,
+    private conn: DuckDBConnection,
     private readonly readOnly: boolean,
     private readonly noFiles: boolean,
   ) {}
+
+  /** Deletes the processes (and snapshots left empty) that the retention rules no longer keep. */
+  async applyRetention(rules: readonly RetentionRule[], now = new Date()): Promise<RetentionResult> {
+    this.writable('deleting old snapshots');
+    return deleteExpired(this.conn, rules, now);
+  }
+
+  /**
+   * Gives deleted space back to the file system by rewriting the database file (see
+   * retention.ts). The store is closed for the moment of the copy: sessions open across it fail.
+   */
+  async compact(): Promise<{ before: number; after: number }> {
+    this.writable('compacting the store');
+    const file = join(this.location, DB_FILE);
+    await this.conn.run('CHECKPOINT');
+    this.conn.closeSync();
+    this.instance.closeSync();
+    try {
+      return await compactStore(file);
+    } finally {
+      this.instance = await openInstance(file, false, this.noFiles, 10_000);
+      this.conn = await this.instance.connect();
+    }
+  }
 
   /** Opens (creating when writing) the store in a data directory. */
   static async open(dir: string, opts: OpenOptions = {}): Promise<DuckDBStore> {
@@ -151,7 +176,10 @@ export class DuckDBStore implements Store {
   async addSnapshot(input: SnapshotInput): Promise<number> {
     this.writable('storing a snapshot');
     return this.transaction(async () => {
-      const r = await this.conn.runAndReadAll('SELECT coalesce(max(snapshot_id), 0) + 1 FROM raw.snapshots');
+      // Ids are never reused, also after retention deleted the newest snapshots (retention.ts keeps the mark).
+      const r = await this.conn.runAndReadAll(
+        "SELECT greatest(coalesce(max(snapshot_id), 0), coalesce((SELECT max(value::BIGINT) FROM raw.meta WHERE key = 'max_snapshot_id'), 0)) + 1 FROM raw.snapshots",
+      );
       const id = Number(r.getRows()[0]![0]);
       const version = input.specText === '' ? null : await versionOfText(this.conn, input.specText);
       await writeSnapshot(this.conn, id, input, version);

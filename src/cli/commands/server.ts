@@ -2,8 +2,9 @@
 import { PeriscopeError } from '../../common/errors.js';
 import { isLoopbackHost } from '../../common/tls-client.js';
 import { startServer } from '../../server/server.js';
+import { parseRetentionRule } from '../../store/retention.js';
 import { defineCommand, type OptionValues } from '../command.js';
-import { textOption } from '../options.js';
+import { listOption, textOption } from '../options.js';
 import { localDataDir } from '../target.js';
 
 /** Splits `HOST:PORT` (or `:PORT`, `PORT`, `[v6]:PORT`). */
@@ -53,6 +54,12 @@ export const serverCommand = defineCommand({
       value: 'MS',
       help: 'how long agents get to capture (default 60000)',
     },
+    retain: {
+      type: 'string',
+      multiple: true,
+      value: 'PROGRAM=AGE',
+      help: 'delete snapshots of PROGRAM older than AGE (30d, 12h, …; * = every program without a rule of its own), hourly and at start (repeatable)',
+    },
     'tls-cert': {
       type: 'string',
       value: 'FILE',
@@ -99,9 +106,11 @@ export const serverCommand = defineCommand({
         'bad-usage',
         '--tls-client-ca needs --tls-cert and --tls-key (mutual TLS is TLS)',
       );
+    const rules = listOption(values, 'retain').map(parseRetentionRule);
     return {
       host,
       port,
+      ...(rules.length ? { retention: { rules } } : {}),
       dataDir: localDataDir(values),
       ...(staticDir !== undefined ? { staticDir } : {}),
       ...(prepareTimeoutMs ? { prepareTimeoutMs } : {}),
