@@ -181,7 +181,11 @@ export class AgentEndpoint {
       }
       if (agentId) this.ctx.registry.touch(agentId, conn);
     });
-    ws.on('error', () => ws.terminate());
+    // A protocol error (a message over the limit: 1009) is closed by ws itself with its code,
+    // before this runs; anything else (a reset socket) ends the connection here.
+    ws.on('error', () => {
+      if (ws.readyState !== ws.CLOSING) ws.terminate();
+    });
     ws.on('close', (code) => {
       clearTimeout(helloTimer);
       if (agentId && this.ctx.registry.isCurrent(agentId, conn)) {

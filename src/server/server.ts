@@ -45,6 +45,8 @@ export interface ServerOptions {
   readonly pingIntervalMs?: number;
   /** Where agent events (connected, refused, unresponsive, …) are logged (default: stdout). */
   readonly agentLog?: (line: string) => void;
+  /** Largest message an agent may send, bytes (default 1 GiB); a bigger one closes its connection (1009). */
+  readonly maxAgentMessageBytes?: number;
   /**
    * Another Store backend (default: the embedded DuckDB store in dataDir, which the server
    * opens and closes). The caller owns a store passed here: the server never closes it.
@@ -163,6 +165,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     ...(opts.pingIntervalMs ? { pingIntervalMs: opts.pingIntervalMs } : {}),
     ...(opts.agentTimeoutMs ? { agentTimeoutMs: opts.agentTimeoutMs } : {}),
     ...(opts.agentLog ? { log: opts.agentLog } : {}),
+    ...(opts.maxAgentMessageBytes ? { maxMessageBytes: opts.maxAgentMessageBytes } : {}),
     ...(tls?.requiresClientCert ? { requireClientCert: true } : {}),
   });
   const listener = createListener((req, res) => {
@@ -177,8 +180,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   }, tls);
   const server = listener.http;
   server.on('upgrade', (req, socket, head) => agents.upgrade(req, socket, head));
-  server.on('clientError', (_e, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  server.on('clientError', (e: NodeJS.ErrnoException, socket) => {
+    const status =
+      e.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
     else socket.destroy();
   });
   await new Promise<void>((resolve, reject) => {

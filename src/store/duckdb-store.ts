@@ -32,6 +32,7 @@ import type {
   SpecVersion,
   Store,
   StoredBinary,
+  StoredProcessInput,
 } from './store.js';
 
 /** How to open a store. */
@@ -91,6 +92,26 @@ export class DuckDBStore implements Store {
     private readonly readOnly: boolean,
     private readonly noFiles: boolean,
   ) {}
+
+  /**
+   * Why one process's rows cannot be stored (a value of the wrong type, a missing part), found
+   * by writing them into a scratch in-memory database the way addSnapshot would; undefined
+   * when they can. For finding the culprit after a failed addSnapshot.
+   */
+  async processProblem(p: StoredProcessInput): Promise<string | undefined> {
+    const instance = await DuckDBInstance.create(':memory:', NO_DOWNLOADS);
+    const conn = await instance.connect();
+    try {
+      await ensureSchema(conn);
+      await writeSnapshot(conn, 1, { processes: [p], specText: '' }, null);
+      return undefined;
+    } catch (e) {
+      return (e instanceof Error ? e.message : String(e)).slice(0, 500);
+    } finally {
+      conn.closeSync();
+      instance.closeSync();
+    }
+  }
 
   /** Deletes the processes (and snapshots left empty) that the retention rules no longer keep. */
   async applyRetention(rules: readonly RetentionRule[], now = new Date()): Promise<RetentionResult> {
