@@ -22,6 +22,8 @@ export const AGENT_VERSION = PERISCOPE_VERSION;
 export interface AgentOptions {
   readonly server: string;
   readonly token: string;
+  /** Largest message the server may send, bytes (default 64 MiB); a bigger one ends the connection (1009), which is then made again. */
+  readonly maxServerMessageBytes?: number;
   /** A file holding the token, re-read at each reconnection (rotation without a restart). */
   readonly tokenFile?: string;
   /** TLS to the server: CA, pins, client certificate; plain ws:// to another machine only when allowed. */
@@ -99,6 +101,7 @@ export class Agent {
       hello: { agentId: this.id, hostname: node, version: AGENT_VERSION, instance: this.instance },
       minBackoffMs: opts.minBackoffMs,
       maxBackoffMs: opts.maxBackoffMs,
+      ...(opts.maxServerMessageBytes ? { maxPayload: opts.maxServerMessageBytes } : {}),
       pingMs: opts.pingMs,
       serverTimeoutMs: opts.serverTimeoutMs,
       log: this.log,

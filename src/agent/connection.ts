@@ -191,6 +191,10 @@ export class Connection {
     ws.on('ping', () => this.heard());
     ws.on('error', (e) => {
       if (rejected) return;
+      if ((e as { code?: string }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        rejected = `server ${this.url} sent a message over this agent's limit of ${this.opts.maxPayload ?? 64 << 20} bytes; the connection was dropped`;
+        return;
+      }
       const tlsProblem = describeTlsError(e, `server ${this.url}`);
       // A certificate problem does not go away by retrying fast.
       if (tlsProblem) slow = true;
