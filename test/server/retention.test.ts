@@ -150,3 +150,29 @@ test('snapshot ids are not reused after retention deleted the newest', async () 
   }
   assert.throws(() => parseRetentionRule('orders=7'), /is not PROGRAM=AGE/);
 });
+
+test('queries that arrive during a compaction wait for it and succeed', async () => {
+  const dir = tempDataDir();
+  const store = await DuckDBStore.open(dir, { noExternalAccess: true });
+  try {
+    for (let i = 0; i < 4; i++) await store.addSnapshot(input(5));
+    await store.addSnapshot(input(0));
+    await store.applyRetention([parseRetentionRule('*=1d')]);
+    const [sizes, ...answers] = await Promise.all([
+      store.compact(),
+      ...[1, 2, 3].map(() =>
+        store.query('select count(distinct snapshot_id) from goroutines', { all: true }),
+      ),
+      store.listSnapshots(),
+    ]);
+    assert.ok(sizes.after <= sizes.before, `${sizes.before} → ${sizes.after}`);
+    for (const a of answers.slice(0, 3))
+      assert.deepEqual((a as unknown as { rows: unknown[][] }).rows, [[1]]);
+    assert.deepEqual(
+      (answers[3] as unknown as { snapshotId: number }[]).map((s) => s.snapshotId),
+      [5],
+    );
+  } finally {
+    store.close();
+  }
+});
