@@ -1,12 +1,10 @@
 /**
  * HTTP(S) to a Periscope server: JSON requests with the bearer token, and failures turned into
  * errors a user can act on: a refused connection, an unknown host, a timeout, a certificate
- * this client does not trust or whose key is not the pinned one, a TLS server asked in plain
- * HTTP and back, a missing or wrong token (401), a token without the right role (403), and the
+ * this client does not trust or that is not the pinned one, a TLS server asked in plain HTTP
+ * and back, a missing or wrong token (401), a token without the right role (403), and the
  * server's own error messages. A token goes in clear only to this machine unless allowed.
  */
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import type { ConnectionOptions } from 'node:tls';
 import type { ErrorResponse } from '../api/responses.js';
 import { PeriscopeError } from '../common/errors.js';
@@ -59,17 +57,32 @@ export class HttpTransport {
     return this.send(method, path, body, '*/*');
   }
 
+  // node:http rather than fetch: Node 20 loads fetch's implementation (undici) on first use,
+  // which took longer than the rest of a `periscope query --server` (docs/performance.md).
   private async send(method: string, path: string, body: unknown, accept: string): Promise<string> {
     const headers: Record<string, string> = { accept };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
-    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    if (payload) {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    if (payload !== undefined) {
       headers['content-type'] = 'application/json';
-      headers['content-length'] = String(payload.length);
+      headers['content-length'] = String(Buffer.byteLength(payload));
     }
+    const url = new URL(path, this.base);
+    const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
     let res: { status: number; text: string };
     try {
-      res = await this.exchange(method, path, headers, payload);
+      res = await new Promise((resolve, reject) => {
+        const req = request(url, { method, headers, agent: false, ...this.tls }, (r) => {
+          const chunks: Buffer[] = [];
+          r.on('data', (c: Buffer) => chunks.push(c));
+          r.on('end', () =>
+            resolve({ status: r.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+          );
+          r.on('error', reject);
+        });
+        req.on('error', reject);
+        req.end(payload);
+      });
     } catch (e) {
       throw this.connectionError(e);
     }
@@ -77,35 +90,12 @@ export class HttpTransport {
     return res.text;
   }
 
-  /** One request over a connection of its own (nothing lingers after the command). */
-  private exchange(
-    method: string,
-    path: string,
-    headers: Record<string, string>,
-    payload: Buffer | undefined,
-  ): Promise<{ status: number; text: string }> {
-    const url = new URL(path, this.base);
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    return new Promise((resolve, reject) => {
-      const req = send(url, { method, headers, agent: false, ...this.tls }, (res: IncomingMessage) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
-        );
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-      req.end(payload);
-    });
-  }
-
   private connectionError(e: unknown): PeriscopeError {
     const tlsProblem = describeTlsError(e, this.base);
     if (tlsProblem) return new PeriscopeError('permission', tlsProblem);
-    const err = e as { code?: string; message?: string; cause?: { code?: string; message?: string } };
-    const cause = err.cause ?? err;
-    const code = cause?.code ?? '';
+    const err = e as { code?: string; cause?: { code?: string; message?: string } };
+    const cause = err.cause;
+    const code = err.code ?? cause?.code ?? '';
     if (code === 'ECONNREFUSED')
       return new PeriscopeError(
         'not-found',

@@ -123,7 +123,11 @@ export function dataRoutes(ctx: ServerContext): Route[] {
         };
         let out: Awaited<ReturnType<typeof updateSpec>>;
         try {
-          out = await updateSpec(ctx, { ...spec, author: token?.name ?? 'api' });
+          out = await updateSpec(ctx, {
+            ...spec,
+            author: token?.name ?? 'api',
+            admin: token?.role === 'admin',
+          });
         } catch (e) {
           audit(ctx, { req, token }, 'spec.set', 'error', { ...asked, ...failure(e) });
           throw e;

@@ -4,22 +4,22 @@
  * read-write; readers (query, links) open it read-only, with file access and extension
  * loading switched off, so user SQL cannot change or leave the store.
  * DuckDB never downloads extensions here (autoinstall and autoload are off).
+ *
+ * What only some uses need is imported when first used (the spec parser and YAML, ingest,
+ * export and import): `periscope query` over built-in tables loads none of it.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { PeriscopeError } from '../common/errors.js';
-import { effectiveSpecOfText } from '../spec/effective-spec.js';
-import { issueText, SpecError } from '../spec/spec-parse.js';
 import { DB_FILE } from './data-dir.js';
-import { exportSnapshot, importSnapshot } from './export-import.js';
-import { writeSnapshot } from './ingest.js';
+import { DuckDBInstance } from './duckdb-api.js';
 import { DuckDBQuerySession } from './query-session.js';
 import { createQueryViews } from './query-views.js';
-import { compactStore, deleteExpired, type RetentionResult, type RetentionRule } from './retention.js';
+import type { RetentionResult, RetentionRule } from './retention.js';
 import { ensureSchema, SCHEMA_VERSION, schemaVersion } from './schema.js';
-import { addVersion, readVersions, specForScope, versionOfText } from './spec-history.js';
+import { addVersion, readVersions, versionOfText } from './spec-history.js';
 import type {
   ExportFormat,
   ImportResult,
@@ -120,6 +120,7 @@ export class DuckDBStore implements Store {
    * when they can. For finding the culprit after a failed addSnapshot.
    */
   async processProblem(p: StoredProcessInput): Promise<string | undefined> {
+    const { writeSnapshot } = await import('./ingest.js');
     const instance = await DuckDBInstance.create(':memory:', NO_DOWNLOADS);
     const conn = await instance.connect();
     try {
@@ -138,6 +139,7 @@ export class DuckDBStore implements Store {
   async applyRetention(rules: readonly RetentionRule[], now = new Date()): Promise<RetentionResult> {
     return this.use(async () => {
       this.writable('deleting old snapshots');
+      const { deleteExpired } = await import('./retention.js');
       return deleteExpired(this.conn, rules, now);
     });
   }
@@ -149,6 +151,7 @@ export class DuckDBStore implements Store {
    */
   async compact(): Promise<{ before: number; after: number }> {
     this.writable('compacting the store');
+    const { compactStore } = await import('./retention.js');
     while (this.compacting) await this.compacting;
     let done = (): void => undefined;
     this.compacting = new Promise<void>((resolve) => {
@@ -240,6 +243,7 @@ export class DuckDBStore implements Store {
         );
         const id = Number(r.getRows()[0]![0]);
         const version = input.specText === '' ? null : await versionOfText(this.conn, input.specText);
+        const { writeSnapshot } = await import('./ingest.js');
         await writeSnapshot(this.conn, id, input, version);
         return id;
       });
@@ -266,8 +270,10 @@ export class DuckDBStore implements Store {
   /** Opens a session: a connection whose views show `scope`, for many queries. */
   async session(scope: QueryScope): Promise<DuckDBQuerySession> {
     return this.use(async () => {
-      const { spec, notes } = await specForScope(this.conn, scope);
-      return DuckDBQuerySession.open(this.instance, spec, scope, notes);
+      return DuckDBQuerySession.open(this.instance, scope, async () => {
+        const { specForScope } = await import('./scope-spec.js');
+        return specForScope(this.conn, scope);
+      });
     });
   }
 
@@ -319,6 +325,10 @@ export class DuckDBStore implements Store {
   /** Builds the spec's tables over every stored snapshot on a throw-away connection; returns what does not build. */
   async checkSpec(yaml: string, source: string): Promise<SpecSqlProblem[]> {
     return this.use(async () => {
+      const [{ effectiveSpecOfText }, { SpecError }] = await Promise.all([
+        import('../spec/effective-spec.js'),
+        import('../spec/spec-parse.js'),
+      ]);
       const spec = effectiveSpecOfText(yaml, source);
       const conn = await this.instance.connect();
       try {
@@ -350,6 +360,7 @@ export class DuckDBStore implements Store {
   ): Promise<SetSpecResult> {
     return this.use(async () => {
       this.writable('setting the spec');
+      const { issueText, SpecError } = await import('../spec/spec-parse.js');
       const problems = await this.checkSpec(yaml, source);
       const current = (await readVersions(this.conn, 'current'))[0];
       if (problems.length > 0 && opts.force !== true && current?.yaml !== yaml)
@@ -389,6 +400,10 @@ export class DuckDBStore implements Store {
   async exportWithNotes(snapshotId: number, format: ExportFormat, out: string): Promise<string[]> {
     return this.use(async () => {
       this.writable('exporting a snapshot', true);
+      const [{ specForScope }, { exportSnapshot }] = await Promise.all([
+        import('./scope-spec.js'),
+        import('./export-import.js'),
+      ]);
       const { spec } = await specForScope(this.conn, { snapshot: snapshotId });
       const conn = await this.instance.connect();
       try {
@@ -403,6 +418,7 @@ export class DuckDBStore implements Store {
   async importSnapshot(path: string): Promise<ImportResult> {
     return this.use(async () => {
       this.writable('importing a snapshot', true);
+      const { importSnapshot } = await import('./export-import.js');
       return importSnapshot(this.conn, path, (fn) => this.transaction(fn));
     });
   }

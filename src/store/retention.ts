@@ -8,8 +8,9 @@
  * `compactStore` does that and swaps the files.
  */
 import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
-import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { PeriscopeError } from '../common/errors.js';
+import { DuckDBInstance } from './duckdb-api.js';
 import { SNAPSHOT_TABLES } from './schema.js';
 
 /** One rule: processes of `program` (or of every program: `*`) are kept for `maxAgeSeconds`. */

@@ -6,6 +6,7 @@ import { DEFAULT_ENV_ALLOW } from '../../agent/labels.js';
 import { PeriscopeError } from '../../common/errors.js';
 import { checkPin, clientTlsFromEnv, clientTlsOptions, requireTlsOffHost } from '../../common/tls-client.js';
 import { defineCommand } from '../command.js';
+import { summaryOf } from '../command-list.js';
 import { flagOption, listOption, textOption } from '../options.js';
 
 function usageError(message: string): PeriscopeError {
@@ -31,8 +32,7 @@ export function parseMatch(values: readonly string[]): Record<string, string> {
 
 export const agentCommand = defineCommand({
   name: 'agent',
-  summary:
-    'Run the agent of this machine: discover Go processes, report them to the server, take snapshots on request.',
+  summary: summaryOf('agent'),
   args: '--server URL --token TOKEN',
   options: {
     server: {

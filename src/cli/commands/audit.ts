@@ -9,6 +9,7 @@ import type { AuditEntry, AuditFilter } from '../../store/audit-types.js';
 import { AUDIT_ACTIONS } from '../../store/audit-types.js';
 import { ApiClient } from '../api-client.js';
 import { defineCommand } from '../command.js';
+import { summaryOf } from '../command-list.js';
 import { flagOption, listOption, textOption } from '../options.js';
 import { out, printJson, renderTable } from '../output.js';
 import { SERVER_OR_LOCAL_OPTIONS, WHERE_RULE, whereTo } from '../target.js';
@@ -39,8 +40,7 @@ function what(e: AuditEntry): string {
 
 export const auditCommand = defineCommand({
   name: 'audit',
-  summary:
-    'Show or export the audit log: who took which snapshot, ran which query, changed the spec or tokens.',
+  summary: summaryOf('audit'),
   args: '',
   options: {
     since: { type: 'string', value: 'TIME', help: 'entries at or after this ISO date or time' },

@@ -4,6 +4,7 @@ import { isLoopbackHost } from '../../common/tls-client.js';
 import { startServer } from '../../server/server.js';
 import { parseRetentionRule } from '../../store/retention.js';
 import { defineCommand, type OptionValues } from '../command.js';
+import { summaryOf } from '../command-list.js';
 import { listOption, textOption } from '../options.js';
 import { localDataDir } from '../target.js';
 
@@ -30,7 +31,7 @@ function ms(values: OptionValues, name: string): number | undefined {
 
 export const serverCommand = defineCommand({
   name: 'server',
-  summary: 'Run the Periscope server: HTTP API, the endpoint agents connect to, and the embedded store.',
+  summary: summaryOf('server'),
   args: '',
   options: {
     listen: { type: 'string', value: 'HOST:PORT', help: 'where to listen (default 127.0.0.1:7070)' },
