@@ -25,11 +25,12 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-// Snapshots taken by tests go to a throw-away store, never the user's.
+// Snapshots taken by tests go to a throw-away store, never the user's; so do the one-shot
+// commands' binary cache entries.
 const data = mkdtempSync(join(tmpdir(), 'periscope-test-data-'));
 const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...files], {
   stdio: 'inherit',
-  env: { ...process.env, PERISCOPE_DATA: data },
+  env: { ...process.env, PERISCOPE_DATA: data, PERISCOPE_CACHE_DIR: join(data, 'cache') },
 });
 rmSync(data, { recursive: true, force: true });
 process.exit(r.status ?? 1);

@@ -39,7 +39,7 @@ export class DwarfData {
   readonly sections: DwarfSections;
   /** Malformed parts that were skipped (the data before them stays usable). */
   readonly errors: FormatError[] = [];
-  private readonly unitList: Unit[];
+  private unitCache: Unit[] | undefined;
   private readonly signatures = new Map<string, number>();
   private readonly typeReader: TypeReader;
   private readonly functionReader: FunctionReader;
@@ -47,31 +47,60 @@ export class DwarfData {
   private indexCache: NameIndex | undefined;
   private runtimeMap: Map<number, number> | undefined;
 
-  constructor(sections: DwarfSections) {
+  /**
+   * The DWARF of `sections`. Unit headers are parsed on first use (when `index` is given, a
+   * name index stored earlier for the same bytes, lookups by name need no pass over
+   * .debug_info), so that opening a binary reads no DWARF.
+   */
+  constructor(sections: DwarfSections, index?: NameIndex) {
     this.sections = sections;
-    const abbrevCache = new Map<string, AbbrevTable>();
-    const { units, errors } = parseUnits({
-      sections,
-      abbrevCache,
-      sig8: (sig) => this.signatures.get(sig) ?? -1,
-    });
-    if (units.length === 0 && errors.length > 0) throw errors[0]!;
-    this.errors.push(...errors);
-    this.unitList = units;
-    for (const u of units) {
-      if (u.typeSignature !== undefined && u.typeOffset !== undefined)
-        this.signatures.set(u.typeSignature, u.typeOffset);
-    }
+    this.indexCache = index;
     const dieAt = (offset: number) => this.dieAt(offset as InfoOffset);
     this.typeReader = new TypeReader(dieAt);
     this.functionReader = new FunctionReader(sections, dieAt);
   }
 
+  /** The unit headers, parsed on first use; throws when .debug_info has none that can be read. */
+  private get unitList(): Unit[] {
+    if (this.unitCache) return this.unitCache;
+    const abbrevCache = new Map<string, AbbrevTable>();
+    const { units, errors } = parseUnits({
+      sections: this.sections,
+      abbrevCache,
+      sig8: (sig) => this.signatures.get(sig) ?? -1,
+    });
+    if (units.length === 0 && errors.length > 0) throw errors[0]!;
+    this.errors.push(...errors);
+    for (const u of units) {
+      if (u.typeSignature !== undefined && u.typeOffset !== undefined)
+        this.signatures.set(u.typeSignature, u.typeOffset);
+    }
+    this.unitCache = units;
+    return units;
+  }
+
+  /** Parses the unit headers now (to surface a malformed .debug_info at once). */
+  check(): void {
+    void this.unitList;
+  }
+
+  /** The name index if it was built or loaded already (for storing it). */
+  get builtIndex(): NameIndex | undefined {
+    return this.indexCache;
+  }
+
   /** The highest DWARF version among the units. */
   get version(): number {
+    if (!this.unitCache && this.indexCache) return this.indexCache.version;
     let v = 0;
     for (const u of this.unitList) v = Math.max(v, u.version);
     return v;
+  }
+
+  /** Number of units (known from a stored name index without reading .debug_info). */
+  get unitCount(): number {
+    if (!this.unitCache && this.indexCache) return this.indexCache.unitCount;
+    return this.unitList.length;
   }
 
   /** Every unit's header and root summary, in section order. */

@@ -76,7 +76,12 @@ export function joinPath(dir: string, name: string): string {
 }
 
 /** Parses the program header at `offset`; compDir resolves relative directories (v2–v4). */
-export function parseLineHeader(strings: LineStrings, offset: LineOffset, compDir?: string): LineHeader {
+export function parseLineHeader(
+  strings: LineStrings,
+  offset: LineOffset,
+  compDir?: string,
+  opts: { readonly tables?: boolean } = {},
+): LineHeader {
   const r = new ByteReader(strings.line, SECTION, offset);
   let unitLength = r.u32();
   let offsetSize: 4 | 8 = 4;
@@ -114,7 +119,11 @@ export function parseLineHeader(strings: LineStrings, offset: LineOffset, compDi
   const hr = new ByteReader(strings.line.subarray(0, programStart), SECTION, r.pos);
   let directories: string[];
   let files: LineFile[];
-  if (version >= 5) {
+  if (opts.tables === false) {
+    // A scan of the program's sequences needs no directory or file names.
+    directories = [];
+    files = [];
+  } else if (version >= 5) {
     const ctx = { strings, offsetSize, addressSize };
     const dirRows = readEntries(hr, ctx);
     directories = dirRows.map((e) => e.path ?? '');

@@ -130,7 +130,7 @@ export function runLineProgram(bytes: Uint8Array, header: LineHeader, scanOnly =
           const dirIndex = r.uleb();
           r.uleb();
           r.uleb();
-          fileTable.push(legacyFile(r, dirs, name, dirIndex));
+          if (!scanOnly) fileTable.push(legacyFile(r, dirs, name, dirIndex));
         } else if (sub === 4) {
           discriminator = r.uleb();
         }

@@ -17,7 +17,8 @@ export interface LocationListEntry {
 /**
  * Reads the location list a DW_AT_location (or similar) value names: from .debug_loc
  * (DWARF 2-4, with base-address selection entries) or .debug_loclists (DWARF 5, every
- * DW_LLE_* kind; DW_FORM_loclistx indexes go through the unit's loclists_base).
+ * DW_LLE_* kind; DW_FORM_loclistx indexes go through the unit's loclists_base). The
+ * expressions are copies, so that the section can be dropped while they are kept.
  */
 export function readLocationList(
   sections: DwarfSections,
@@ -36,7 +37,7 @@ function readDebugLoc(data: Uint8Array, unit: Unit, offset: number): LocationLis
   const r = new ByteReader(data, '.debug_loc').seek(offset);
   const out: LocationListEntry[] = [];
   walkLegacyList(r, unit, (low, high) =>
-    out.push({ low: linkAddr(low), high: linkAddr(high), expr: r.take(r.u16()) }),
+    out.push({ low: linkAddr(low), high: linkAddr(high), expr: r.take(r.u16()).slice() }),
   );
   return out;
 }
@@ -49,8 +50,8 @@ function readLoclist(r: ByteReader, unit: Unit, offset: number): LocationListEnt
     unit,
     LLE,
     'location list',
-    (low, high) => out.push({ low: linkAddr(low), high: linkAddr(high), expr: r.take(r.uleb()) }),
-    () => out.push({ low: linkAddr(0), high: linkAddr(0), expr: r.take(r.uleb()), isDefault: true }),
+    (low, high) => out.push({ low: linkAddr(low), high: linkAddr(high), expr: r.take(r.uleb()).slice() }),
+    () => out.push({ low: linkAddr(0), high: linkAddr(0), expr: r.take(r.uleb()).slice(), isDefault: true }),
   );
   return out;
 }

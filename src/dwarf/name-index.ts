@@ -1,10 +1,10 @@
-import { Buffer } from 'node:buffer';
 import { ByteReader } from '../common/bytes.js';
 import { FormatError } from '../common/errors.js';
 import { type Abbrev, skipAttributes } from './abbrev.js';
 import { AT, FORM, TAG } from './constants.js';
 import { INFO } from './die.js';
 import { readFormValue, skipVariableForm } from './forms.js';
+import { type NameBytes, type NameMap, NameMapBuilder } from './name-map.js';
 import { readRanges } from './ranges.js';
 import type { DwarfSections } from './sections.js';
 import type { Unit } from './units.js';
@@ -35,19 +35,25 @@ for (const t of [
 /** What one pass over every top-level DIE found: function and type names, PC table, runtime types. */
 export interface NameIndex {
   /** Concrete function name -> offset of its (first) DW_TAG_subprogram. */
-  readonly functions: Map<string, number>;
+  readonly functions: NameMap;
   /** Concrete functions sorted by low PC: parallel arrays (ranges-only functions use their lowest range). */
   readonly pcLow: Float64Array;
   readonly pcHigh: Float64Array;
   readonly pcDie: Float64Array;
   /** Type name -> canonical DIE offset (Go's typedef when both a typedef and its target carry the name). */
-  readonly types: Map<string, number>;
+  readonly types: NameMap;
   /** DW_AT_go_runtime_type values and the DIEs carrying them (parallel). */
-  readonly runtimeTypeValues: number[];
-  readonly runtimeTypeDies: number[];
+  readonly runtimeTypeValues: Float64Array;
+  readonly runtimeTypeDies: Float64Array;
   /** Units whose DIEs could not all be read, with the error. */
   readonly errors: FormatError[];
+  /** Number of units and the highest DWARF version among them (known without the units). */
+  readonly unitCount: number;
+  readonly version: number;
 }
+
+/** Flag of a types entry: it is a typedef that won its name (a later DIE of that name does not replace it). */
+const TYPEDEF_WINNER = 1;
 
 /** Slots of the attributes the pass captures. */
 const S_NAME = 0;
@@ -72,28 +78,23 @@ const SLOT_OF = new Map<number, number>([
   [AT.specification, S_SPEC],
 ]);
 
-/** Decodes a NUL-terminated string of .debug_info with Node's native UTF-8 slicing. */
-function inlineString(buf: Buffer, pos: number): string {
-  const z = buf.indexOf(0, pos);
-  if (z < 0) throw new FormatError(INFO, pos, 'unterminated string');
-  return buf.toString('utf8', pos, z);
-}
-
 /**
  * Builds the name index in one pass over every unit: reads the abbreviation code of every
  * DIE, decodes attributes only of top-level subprograms and named types, and skips the rest
  * by precomputed sizes. A unit whose DIEs are malformed is skipped and its error kept.
  */
 export function buildNameIndex(units: readonly Unit[], sections: DwarfSections): NameIndex {
-  const functions = new Map<string, number>();
-  const types = new Map<string, number>();
-  const typedefWinners = new Set<number>();
+  const names: NameBytes = { info: sections.info, str: sections.str };
+  const functions = new NameMapBuilder(names);
+  const types = new NameMapBuilder(names);
+  const otherTypedefWinners = new Set<number>();
   const lows: number[] = [];
   const highs: number[] = [];
   const dies: number[] = [];
   const rangedFunctions: [number, number][] = [];
   const pendingOrigins: number[] = []; // pairs: concrete die, origin
-  const abstractNames = new Map<number, string>();
+  /** Abstract subprogram offset -> where its name is (NamePos), or its name when in another form. */
+  const abstractNames = new Map<number, number | string>();
   const runtimeTypeValues: number[] = [];
   const runtimeTypeDies: number[] = [];
   const errors: FormatError[] = [];
@@ -104,7 +105,6 @@ export function buildNameIndex(units: readonly Unit[], sections: DwarfSections):
   for (let ui = 0; ui < units.length; ui++) {
     const u = units[ui]!;
     const b = u.info;
-    const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
     const r = new ByteReader(b, INFO);
     const value = (slot: number) => {
       r.pos = slots[slot]!;
@@ -160,10 +160,15 @@ export function buildNameIndex(units: readonly Unit[], sections: DwarfSections):
         if (pos > end) throw new FormatError(INFO, start, 'DIE runs past the end of its unit');
         if (a.hasChildren) depth++;
         if (slots[S_DECL]! >= 0 && value(S_DECL) === true) continue;
-        let name: string | undefined;
+        // Where the name is (a NamePos), or the name itself when its form puts it elsewhere.
+        let name: number | string | undefined;
         if (slots[S_NAME]! >= 0) {
-          if (slotForms[S_NAME] === FORM.string) name = inlineString(buf, slots[S_NAME]!);
-          else {
+          const form = slotForms[S_NAME]!;
+          if (form === FORM.string) name = slots[S_NAME]!;
+          else if (form === FORM.strp) {
+            r.pos = slots[S_NAME]!;
+            name = -r.uint(u.offsetSize) - 1;
+          } else {
             const v = value(S_NAME);
             if (typeof v === 'string') name = v;
           }
@@ -191,7 +196,7 @@ export function buildNameIndex(units: readonly Unit[], sections: DwarfSections):
             if (originSlot < 0) continue;
             pendingOrigins.push(start, value(originSlot) as number);
           } else if (low >= 0 || slots[S_RANGES]! >= 0) {
-            if (!functions.has(name)) functions.set(name, start);
+            addFirst(functions, name, start);
           }
           if (low >= 0) {
             lows.push(low);
@@ -209,13 +214,7 @@ export function buildNameIndex(units: readonly Unit[], sections: DwarfSections):
           }
         }
         if (name === undefined) continue;
-        const prev = types.get(name);
-        if (prev === undefined) types.set(name, start);
-        else if (tag === TAG.typedef && !typedefWinners.has(prev)) {
-          types.set(name, start);
-          typedefWinners.add(start);
-        }
-        if (prev === undefined && tag === TAG.typedef) typedefWinners.add(start);
+        addType(types, name, start, tag === TAG.typedef, otherTypedefWinners);
       }
     } catch (e) {
       if (!(e instanceof FormatError)) throw e;
@@ -242,7 +241,7 @@ export function buildNameIndex(units: readonly Unit[], sections: DwarfSections):
   // Concrete out-of-line copies of inlined functions are named by their abstract origin.
   for (let i = 0; i < pendingOrigins.length; i += 2) {
     const name = abstractNames.get(pendingOrigins[i + 1]!);
-    if (name !== undefined && !functions.has(name)) functions.set(name, pendingOrigins[i]!);
+    if (name !== undefined) addFirst(functions, name, pendingOrigins[i]!);
   }
   const order = lows.map((_, i) => i).sort((x, y) => lows[x]! - lows[y]! || highs[y]! - highs[x]!);
   const pcLow = new Float64Array(order.length);
@@ -253,7 +252,50 @@ export function buildNameIndex(units: readonly Unit[], sections: DwarfSections):
     pcHigh[i] = highs[k]!;
     pcDie[i] = dies[k]!;
   });
-  return { functions, pcLow, pcHigh, pcDie, types, runtimeTypeValues, runtimeTypeDies, errors };
+  const bytes = (): NameBytes => ({ info: sections.info, str: sections.str });
+  return {
+    functions: functions.finish(bytes),
+    pcLow,
+    pcHigh,
+    pcDie,
+    types: types.finish(bytes),
+    runtimeTypeValues: Float64Array.from(runtimeTypeValues),
+    runtimeTypeDies: Float64Array.from(runtimeTypeDies),
+    errors,
+    unitCount: units.length,
+    version: units.reduce((v, u) => Math.max(v, u.version), 0),
+  };
+}
+
+/** Adds a function name unless it is there already (the first DIE of a name wins). */
+function addFirst(m: NameMapBuilder, name: number | string, die: number): void {
+  if (typeof name === 'string') {
+    if (m.otherGet(name) === undefined) m.otherSet(name, die);
+  } else if (m.find(name) < 0) m.add(name, die);
+}
+
+/**
+ * Adds a type name: the first DIE of a name wins, except that a typedef replaces a
+ * non-typedef (Go names both a type and its typedef; the typedef is the canonical one).
+ */
+function addType(
+  m: NameMapBuilder,
+  name: number | string,
+  die: number,
+  typedef: boolean,
+  otherWinners: Set<number>,
+): void {
+  if (typeof name === 'string') {
+    const prev = m.otherGet(name);
+    if (prev === undefined || (typedef && !otherWinners.has(prev))) {
+      m.otherSet(name, die);
+      if (typedef) otherWinners.add(die);
+    }
+    return;
+  }
+  const e = m.find(name);
+  if (e < 0) m.add(name, die, typedef ? TYPEDEF_WINNER : 0);
+  else if (typedef && !(m.flagsOf(e) & TYPEDEF_WINNER)) m.replace(e, die, TYPEDEF_WINNER);
 }
 
 function isAddrx(form: number): boolean {

@@ -25,34 +25,41 @@ const EMPTY = new Uint8Array(0);
 
 /**
  * The DWARF sections of an ELF file, or undefined when it has no .debug_info (stripped).
- * Sections are decompressed lazily, on first access.
+ * Each access asks the ElfFile, which reads (and decompresses) a section on first use and
+ * keeps it until it is dropped (see `LIST_SECTIONS`).
  */
 export function dwarfSectionsOf(elf: ElfFile): DwarfSections | undefined {
   if (!elf.section('.debug_info') && !elf.section('.zdebug_info')) return undefined;
-  const get = (name: string) => () => elf.sectionDataByName(name) ?? EMPTY;
-  const lazy: Record<keyof DwarfSections, () => Uint8Array> = {
-    info: get('.debug_info'),
-    abbrev: get('.debug_abbrev'),
-    str: get('.debug_str'),
-    strOffsets: get('.debug_str_offsets'),
-    addr: get('.debug_addr'),
-    line: get('.debug_line'),
-    lineStr: get('.debug_line_str'),
-    loc: get('.debug_loc'),
-    loclists: get('.debug_loclists'),
-    ranges: get('.debug_ranges'),
-    rnglists: get('.debug_rnglists'),
-  };
   const out = {} as Record<keyof DwarfSections, Uint8Array>;
-  for (const key of Object.keys(lazy) as (keyof DwarfSections)[]) {
-    let v: Uint8Array | undefined;
-    Object.defineProperty(out, key, {
-      enumerable: true,
-      get: () => {
-        v ??= lazy[key]();
-        return v;
-      },
-    });
+  for (const [key, name] of Object.entries(SECTION_NAMES) as [keyof DwarfSections, string][]) {
+    Object.defineProperty(out, key, { enumerable: true, get: () => elf.sectionDataByName(name) ?? EMPTY });
   }
   return out;
 }
+
+/** The section each field of DwarfSections is read from. */
+const SECTION_NAMES: Record<keyof DwarfSections, string> = {
+  info: '.debug_info',
+  abbrev: '.debug_abbrev',
+  str: '.debug_str',
+  strOffsets: '.debug_str_offsets',
+  addr: '.debug_addr',
+  line: '.debug_line',
+  lineStr: '.debug_line_str',
+  loc: '.debug_loc',
+  loclists: '.debug_loclists',
+  ranges: '.debug_ranges',
+  rnglists: '.debug_rnglists',
+};
+
+/**
+ * Sections read only while functions are compiled (their variables' locations and ranges):
+ * what they describe is copied into the FunctionInfo that needs it, so they can be dropped
+ * after a prepare and read again by the next one.
+ */
+export const LIST_SECTIONS: readonly string[] = [
+  '.debug_loc',
+  '.debug_loclists',
+  '.debug_ranges',
+  '.debug_rnglists',
+];

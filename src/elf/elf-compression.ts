@@ -29,10 +29,20 @@ export function decompressLegacy(sec: Section, data: Uint8Array): Uint8Array {
   return inflateChecked(sec.name, data.subarray(12), Number(size));
 }
 
+/** Largest output chunk zlib accepts (buffer.kMaxLength bounds it; 1 GiB is far above any section). */
+const MAX_CHUNK = 1 << 30;
+const SPARE = 64;
+
 function inflateChecked(name: string, compressed: Uint8Array, size: number): Uint8Array {
   let out: Buffer;
   try {
-    out = inflateSync(compressed, { maxOutputLength: Math.max(size, 1) });
+    // One output chunk a little larger than the announced size: zlib fills that one buffer
+    // and stops with room to spare. With the default 16 KiB chunks, or a chunk of exactly
+    // the size (zlib then asks for another one), the section was held twice for a moment.
+    out = inflateSync(compressed, {
+      maxOutputLength: size + SPARE,
+      chunkSize: Math.min(size + SPARE, MAX_CHUNK),
+    });
   } catch (e) {
     throw new FormatError(name, 0, `cannot decompress: ${(e as Error).message}`);
   }

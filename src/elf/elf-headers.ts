@@ -22,12 +22,12 @@ export interface RawSection {
   entsize: number;
 }
 
-/** Reads `shnum` section headers at `shoff`. */
-export function readSectionHeaders(bytes: Uint8Array, shoff: number, shnum: number): RawSection[] {
-  const r = new ByteReader(bytes, 'section headers', shoff);
+/** Reads `shnum` section headers from the bytes of the section header table. */
+export function readSectionHeaders(table: Uint8Array, shnum: number): RawSection[] {
+  const r = new ByteReader(table, 'section headers');
   const out: RawSection[] = [];
   for (let i = 0; i < shnum; i++) {
-    r.seek(shoff + i * SHDR_SIZE);
+    r.seek(i * SHDR_SIZE);
     const nameOff = r.u32();
     const type = r.u32();
     const flags = r.u64();
@@ -43,12 +43,12 @@ export function readSectionHeaders(bytes: Uint8Array, shoff: number, shnum: numb
   return out;
 }
 
-/** Reads `phnum` program headers at `phoff`. */
-export function readSegments(bytes: Uint8Array, phoff: number, phnum: number): Segment[] {
-  const r = new ByteReader(bytes, 'program headers', phoff);
+/** Reads `phnum` program headers from the bytes of the program header table. */
+export function readSegments(table: Uint8Array, phnum: number): Segment[] {
+  const r = new ByteReader(table, 'program headers');
   const out: Segment[] = [];
   for (let i = 0; i < phnum; i++) {
-    r.seek(phoff + i * PHDR_SIZE);
+    r.seek(i * PHDR_SIZE);
     const type = r.u32();
     const flags = r.u32();
     const offset = fileOffset(r.u64());
@@ -57,7 +57,7 @@ export function readSegments(bytes: Uint8Array, phoff: number, phnum: number): S
     const filesz = r.u64();
     const memsz = r.u64();
     const align = r.u64();
-    out.push({ type, flags, offset, vaddr, filesz, memsz, align });
+    out.push({ index: i, type, flags, offset, vaddr, filesz, memsz, align });
   }
   return out;
 }

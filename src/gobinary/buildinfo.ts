@@ -69,7 +69,7 @@ function findBlob(elf: ElfFile): { data: Uint8Array; offset: number } | undefine
   }
   for (const seg of elf.segments) {
     if (seg.type !== PT_LOAD || !(seg.flags & PF_W)) continue;
-    const data = elf.bytes.subarray(seg.offset, Math.min(elf.bytes.length, seg.offset + seg.filesz));
+    const data = elf.segmentData(seg);
     // The blob is 16-aligned in memory; segments are page-aligned, so offsets keep the alignment.
     const skew = (16 - (seg.vaddr % 16)) % 16;
     for (let i = data.indexOf(0xff, skew); i >= 0 && i < data.length; i = data.indexOf(0xff, i + 1)) {

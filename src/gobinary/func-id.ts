@@ -21,21 +21,23 @@ export interface FuncIds {
 
 /** Derives the FuncID numbering of this binary from which functions carry which FuncID. */
 export function deriveFuncIds(pcln: Pclntab): FuncIds {
-  const names = new Map<number, Set<string>>();
+  // Per funcID: the name of its one function, or null once a second one carries it.
+  const only = new Map<number, string | null>();
   for (let i = 0; i < pcln.nfunc; i++) {
-    const f = pcln.funcAt(i);
-    if (f.funcID === FUNC_ID_NORMAL) continue;
-    const s = names.get(f.funcID) ?? new Set<string>();
-    s.add(f.name);
-    names.set(f.funcID, s);
+    const id = pcln.funcIdAt(i);
+    if (id === FUNC_ID_NORMAL) continue;
+    const prev = only.get(id);
+    if (prev === null) continue; // shared already (FuncIDWrapper): no need to read more names
+    const name = pcln.funcName(pcln.nameOffAt(i));
+    only.set(id, prev === undefined || prev === name ? name : null);
   }
   const byId = new Map<number, string>([[FUNC_ID_NORMAL, 'normal']]);
-  for (const [id, fns] of names) {
-    const only = fns.size === 1 ? [...fns][0]! : undefined;
+  for (const [id, name] of only) {
     // Several functions, or runtime.deferreturn, share FuncIDWrapper.
-    if (!only || only === 'runtime.deferreturn' || !only.startsWith('runtime.')) byId.set(id, 'wrapper');
-    else if (only === 'runtime.main') byId.set(id, 'runtime_main');
-    else byId.set(id, only.slice('runtime.'.length));
+    if (name === null || name === 'runtime.deferreturn' || !name.startsWith('runtime.'))
+      byId.set(id, 'wrapper');
+    else if (name === 'runtime.main') byId.set(id, 'runtime_main');
+    else byId.set(id, name.slice('runtime.'.length));
   }
   const byName = new Map([...byId].map(([id, n]) => [n, id]));
   return { nameOf: (id) => byId.get(id), idOf: (n) => byName.get(n) };

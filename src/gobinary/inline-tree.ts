@@ -89,6 +89,20 @@ export class InlineExpander {
     return out;
   }
 
+  /** The funcnametab offset of the callee of entry ix of the inline tree at treeOff (nothing else decoded). */
+  inlinedNameOff(treeOff: number, ix: number): number {
+    if (this.base === undefined)
+      throw new PeriscopeError(
+        'stripped',
+        'cannot expand inlined calls: the funcdata base (go:func.*) was not found',
+      );
+    const v120 = this.pcln.header.format === '1.20';
+    const size = v120 ? 16 : 20;
+    const b = this.read(linkAddr(this.base + treeOff + ix * size), size);
+    const at = v120 ? 4 : 12;
+    return b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24) | 0;
+  }
+
   /** Entry ix of fn's inline tree. */
   inlinedCall(fn: GoFunc, treeOff: number, ix: number): InlinedCall {
     if (this.base === undefined)

@@ -85,7 +85,7 @@ function funcdataBaseFromModuledata(
 function scanForModuledata(elf: ElfFile, want: number, wantNames: number): LinkAddress | undefined {
   for (const seg of elf.segments) {
     if (seg.type !== PT_LOAD || !(seg.flags & PF_W) || seg.filesz === 0) continue;
-    const bytes = elf.bytes.subarray(seg.offset, Math.min(elf.bytes.length, seg.offset + seg.filesz));
+    const bytes = elf.segmentData(seg);
     const view = dataView(bytes);
     const lo = want % 0x1_0000_0000;
     for (let i = (8 - (seg.vaddr % 8)) % 8; i + MD_GOFUNC_120 + 8 <= bytes.length; i += 8) {

@@ -115,7 +115,7 @@ export function locatePclntab(elf: ElfFile): PclntabLocation | undefined {
 function scanForPclntab(elf: ElfFile): PclntabLocation | undefined {
   for (const seg of elf.segments) {
     if (seg.type !== PT_LOAD || seg.filesz === 0) continue;
-    const data = elf.bytes.subarray(seg.offset, Math.min(elf.bytes.length, seg.offset + seg.filesz));
+    const data = elf.segmentData(seg);
     const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
     for (let i = 0; i + 64 <= data.length; i += 8) {
       if (data[i] !== 0xf0 && data[i] !== 0xf1) continue;

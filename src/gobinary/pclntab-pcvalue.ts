@@ -98,3 +98,15 @@ export function pcValueRanges(tab: Uint8Array, offset: number, entry: number, qu
   }
   return out;
 }
+
+/** The largest value of a table's runs (-1 when it has none). */
+export function pcValueMax(tab: Uint8Array, offset: number, entry: number, quantum: number): number {
+  const c = new PcValueCursor(tab, offset, entry, quantum);
+  let start = entry;
+  let max = -1;
+  while (c.next()) {
+    if (c.pc > start && c.value > max) max = c.value;
+    start = c.pc;
+  }
+  return max;
+}

@@ -6,9 +6,10 @@
 import { hex, type LinkAddress, linkAddr } from '../common/address.js';
 import { ByteReader, cstringAt } from '../common/bytes.js';
 import { FormatError } from '../common/errors.js';
-import { decodeFuncRecord, type GoFunc } from './pclntab-func.js';
+import { cstringEquals, HashSlots, hashCString, hashName, nameBytes } from '../common/name-hash.js';
+import { decodeFuncRecord, funcRecordSize, type GoFunc } from './pclntab-func.js';
 import { type PclnHeader, type PclntabLocation, parsePclnHeader } from './pclntab-header.js';
-import { type PcRange, pcValueAt, pcValueRanges } from './pclntab-pcvalue.js';
+import { type PcRange, pcValueAt, pcValueMax, pcValueRanges } from './pclntab-pcvalue.js';
 
 /** A function's name and pc range, as listed by `functions()`. */
 export interface FuncSummary {
@@ -29,6 +30,10 @@ export interface SourceLine {
 export type PcTableName = 'pcsp' | 'pcfile' | 'pcln';
 
 const SECTION = '.gopclntab';
+/** Decoded _func records kept: far more than the functions on the stacks of a snapshot. */
+const MAX_CACHED_FUNCS = 1 << 15;
+/** Offset of funcID in a _func record of each format. */
+const FUNC_ID_OFFSET = { '1.18': 36, '1.20': 40 } as const;
 
 /** A parsed pclntab; addresses are link-time addresses (add the load bias for a PIE process). */
 export class Pclntab {
@@ -47,10 +52,13 @@ export class Pclntab {
   private readonly entries: Uint32Array;
   /** nfunc offsets of _func records, relative to the function table. */
   private readonly funcOffs: Uint32Array;
-  private readonly funcCache: (GoFunc | undefined)[];
+  /**
+   * Decoded records, bounded: a scan of every function (func IDs, frame hosts) would
+   * otherwise keep one object per function (75 MB of heap for a 184 MB binary).
+   */
+  private readonly funcCache = new Map<number, GoFunc>();
   private readonly fileCache = new Map<number, string>();
-  private summaries: FuncSummary[] | undefined;
-  private byName: Map<string, number> | undefined;
+  private byName: HashSlots | undefined;
 
   constructor(loc: PclntabLocation, textStartOverride?: LinkAddress) {
     const h = parsePclnHeader(loc.data);
@@ -66,7 +74,6 @@ export class Pclntab {
     this.cutab = new DataView(cu.buffer, cu.byteOffset, cu.byteLength);
     this.entries = new Uint32Array(h.nfunc + 1);
     this.funcOffs = new Uint32Array(h.nfunc);
-    this.funcCache = new Array(h.nfunc);
     const dv = new DataView(loc.data.buffer, loc.data.byteOffset, loc.data.byteLength);
     const base = h.pclnOffset;
     let prev = 0;
@@ -99,10 +106,21 @@ export class Pclntab {
     return lo;
   }
 
-  /** The _func record of function `index` (decoded once, then cached). */
+  /** The _func record of function `index` (decoded, and kept while fewer than 2^15 are). */
   funcAt(index: number): GoFunc {
-    const cached = this.funcCache[index];
+    const cached = this.funcCache.get(index);
     if (cached) return cached;
+    const f = this.decodeFunc(index);
+    if (this.funcCache.size >= MAX_CACHED_FUNCS) this.funcCache.clear();
+    this.funcCache.set(index, f);
+    return f;
+  }
+
+  /**
+   * The _func record of function `index`, decoded anew and not kept: for scans over every
+   * function, whose records would otherwise crowd the cache and outlive the scan.
+   */
+  decodeFunc(index: number): GoFunc {
     if (index < 0 || index >= this.nfunc) throw new RangeError(`function index ${index} out of range`);
     const off = this.header.pclnOffset + this.funcOffs[index]!;
     const f = decodeFuncRecord(
@@ -116,8 +134,50 @@ export class Pclntab {
     );
     if (f.entry !== this.textStart + this.entries[index]!)
       throw new FormatError(SECTION, off, `_func entry ${hex(f.entry)} disagrees with the function table`);
-    this.funcCache[index] = f;
     return f;
+  }
+
+  /** Entry address of function `index`. */
+  entryOf(index: number): LinkAddress {
+    return linkAddr(this.textStart + this.entries[index]!);
+  }
+
+  /** First address past function `index`. */
+  endOf(index: number): LinkAddress {
+    return linkAddr(this.textStart + this.entries[index + 1]!);
+  }
+
+  /**
+   * Function `index`'s funcdata `k` (an offset from the funcdata base), read without decoding
+   * the record; undefined when absent.
+   */
+  funcdataOf(index: number, k: number): number | undefined {
+    const off = this.header.pclnOffset + this.funcOffs[index]!;
+    const fixed = funcRecordSize(this.header.format);
+    const r = this.reader;
+    const npcdata = r.seek(off + 28).u32();
+    const nfuncdata = r.seek(off + fixed - 1).u8();
+    if (k >= nfuncdata) return undefined;
+    const v = r.seek(off + fixed + npcdata * 4 + k * 4).u32();
+    return v === 0xffffffff ? undefined : v;
+  }
+
+  /** The largest value of function `index`'s pcdata table `k` (-1 when absent), decoding nothing else. */
+  maxPcdataValue(index: number, k: number): number {
+    const off = this.header.pclnOffset + this.funcOffs[index]!;
+    const r = this.reader;
+    if (k >= r.seek(off + 28).u32()) return -1;
+    const table = r.seek(off + funcRecordSize(this.header.format) + k * 4).u32();
+    if (table === 0) return -1;
+    return pcValueMax(this.pctab, table, this.entryOf(index), this.header.quantum);
+  }
+
+  /** The funcID of function `index`, read without decoding its record. */
+  funcIdAt(index: number): number {
+    if (index < 0 || index >= this.nfunc) throw new RangeError(`function index ${index} out of range`);
+    return this.reader
+      .seek(this.header.pclnOffset + this.funcOffs[index]! + FUNC_ID_OFFSET[this.header.format])
+      .u8();
   }
 
   /** The function containing pc, if any. */
@@ -126,32 +186,46 @@ export class Pclntab {
     return i < 0 ? undefined : this.funcAt(i);
   }
 
-  /** All functions in address order (names decoded on first call). */
-  functions(): readonly FuncSummary[] {
-    if (this.summaries) return this.summaries;
+  /** All functions in address order (decoded anew on each call: a large binary has 300,000). */
+  functions(): FuncSummary[] {
     const out: FuncSummary[] = new Array(this.nfunc);
-    const r = this.reader;
     for (let i = 0; i < this.nfunc; i++) {
-      r.seek(this.header.pclnOffset + this.funcOffs[i]! + 4);
       out[i] = {
         index: i,
-        name: this.funcName(r.i32()),
+        name: this.funcName(this.nameOffAt(i)),
         entry: linkAddr(this.textStart + this.entries[i]!),
         end: linkAddr(this.textStart + this.entries[i + 1]!),
       };
     }
-    this.summaries = out;
     return out;
   }
 
   /** The function with this exact linker name (e.g. "main.main", "main.F[go.shape.int]"). */
   funcByName(name: string): GoFunc | undefined {
-    if (!this.byName) {
-      this.byName = new Map();
-      for (const f of this.functions()) if (!this.byName.has(f.name)) this.byName.set(f.name, f.index);
+    this.byName ??= this.buildNameIndex();
+    const slots = this.byName;
+    const want = nameBytes(name);
+    const slot = slots.find(hashName(want), (i) => cstringEquals(this.funcnametab, this.nameOffAt(i), want));
+    return slot < 0 ? undefined : this.funcAt(slots.valueAt(slot));
+  }
+
+  /** Hashes every function name where funcnametab holds it; the first function of a name wins. */
+  private buildNameIndex(): HashSlots {
+    const slots = new HashSlots(this.nfunc);
+    const names = this.funcnametab;
+    for (let i = 0; i < this.nfunc; i++) {
+      const off = this.nameOffAt(i);
+      if (off < 0 || off >= names.length) continue;
+      const h = hashCString(names, off);
+      if (slots.find(h, (j) => this.nameOffAt(j) === off || sameName(names, this.nameOffAt(j), off)) < 0)
+        slots.add(h, i);
     }
-    const i = this.byName.get(name);
-    return i === undefined ? undefined : this.funcAt(i);
+    return slots;
+  }
+
+  /** The funcnametab offset of function `index`'s name (see funcName). */
+  nameOffAt(index: number): number {
+    return this.reader.seek(this.header.pclnOffset + this.funcOffs[index]! + 4).i32();
   }
 
   /** A name from funcnametab. */
@@ -187,6 +261,13 @@ export class Pclntab {
     return pcValueAt(this.pctab, off, fn.entry, pc, this.header.quantum);
   }
 
+  /** The largest value one of fn's tables takes (-1 when it is absent), without listing its runs. */
+  maxPcValue(fn: GoFunc, table: PcTableName | number): number {
+    const off = typeof table === 'number' ? (fn.pcdata[table] ?? 0) : fn[table];
+    if (off === 0) return -1;
+    return pcValueMax(this.pctab, off, fn.entry, this.header.quantum);
+  }
+
   /** Every run of one of fn's tables (for tests and for planning probes). */
   pcRanges(fn: GoFunc, table: PcTableName | number): PcRange[] {
     const off = typeof table === 'number' ? (fn.pcdata[table] ?? 0) : fn[table];
@@ -220,5 +301,15 @@ export class Pclntab {
     if (!fn || fn.pcsp === 0) return undefined;
     const v = pcValueAt(this.pctab, fn.pcsp, fn.entry, pc, this.header.quantum, Number.NaN);
     return Number.isNaN(v) ? undefined : v;
+  }
+}
+
+/** Whether the NUL-terminated names at offsets a and b of `names` are equal. */
+function sameName(names: Uint8Array, a: number, b: number): boolean {
+  if (a < 0 || a >= names.length) return false;
+  for (;;) {
+    const x = names[a++];
+    if (x !== names[b++]) return false;
+    if (x === 0 || x === undefined) return true;
   }
 }

@@ -4,9 +4,10 @@
  * start time (to detect pid reuse). Whether the executable is Go is the gobinary layer's
  * question (`gobinary/go-check.ts`); which variables to read is the caller's policy.
  */
-import { readFileSync, readlinkSync, statSync } from 'node:fs';
+import { openSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { hostname as machineHostname } from 'node:os';
 import { ElfFile } from '../elf/elf-file.js';
+import { FdSource } from '../elf/file-source.js';
 import { processGone as gone, procReadError } from './proc-errors.js';
 import { parseThreadStat, type ThreadInfo } from './threads.js';
 
@@ -91,18 +92,24 @@ export function exeIdentity(pid: number): string {
 }
 
 /**
- * Reads the executable's ELF image through /proc/PID/exe (works even if the file was deleted
- * or replaced); the image's path is the process's. Reads the whole file: callers that see
- * many processes keep images by exeIdentity (the snapshot layer's BinaryCache does).
+ * Opens the executable's ELF image through /proc/PID/exe (the file the process runs even if it
+ * was deleted or replaced since: the descriptor stays open, the path is never reopened); the
+ * image's path is the process's. Reads only the headers: the rest is read on first use.
  */
 export function readExecutable(pid: number): ElfFile {
-  let bytes: Buffer;
+  const path = exePath(pid).path;
+  let source: FdSource;
   try {
-    bytes = readFileSync(`/proc/${pid}/exe`);
+    source = new FdSource(openSync(`/proc/${pid}/exe`, 'r'), path);
   } catch (e) {
     throw procReadError(pid, e);
   }
-  return new ElfFile(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), exePath(pid).path);
+  try {
+    return new ElfFile(source, path);
+  } catch (e) {
+    source.close();
+    throw e;
+  }
 }
 
 function hostnameOf(pid: number): string {

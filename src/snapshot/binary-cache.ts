@@ -4,11 +4,21 @@
  * found without reading the file again for a process whose executable has a known identity
  * (device, inode, size, mtime). Bounded: the least recently used binaries are dropped.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { collectGarbageNow } from '../common/gc.js';
 import { ElfFile } from '../elf/elf-file.js';
 import { GoBinary } from '../gobinary/go-binary.js';
 import { type ExecutableImage, executableImage } from '../proc/maps.js';
 import { exeIdentity } from '../proc/process-info.js';
+import type { BinaryDiskCache, StoredFacts } from './binary-disk-cache.js';
+import {
+  checkStoredFacts,
+  factsKey,
+  factsOfStored,
+  factsSignature,
+  seedStoredFrameHosts,
+  storedFactsOf,
+} from './stored-facts.js';
 
 /** How much a BinaryCache holds. */
 export interface BinaryCacheLimits {
@@ -35,6 +45,11 @@ export class BinaryCache {
   /** Executable identity → build-ID key of the binary read from it. */
   private readonly files = new Map<string, string>();
   private fileBytes = 0;
+  private disk: BinaryDiskCache | undefined;
+  /** What of each binary is in the disk cache (factsSignature), to store only what is new. */
+  private readonly storedAs = new WeakMap<GoBinary, string>();
+  /** The sections each file's stored copy holds. */
+  private readonly copiesHeld = new WeakMap<ElfFile, string[]>();
 
   constructor(limits: BinaryCacheLimits = {}) {
     this.maxBinaries = Math.max(1, limits.maxBinaries ?? DEFAULT_MAX_BINARIES);
@@ -52,7 +67,17 @@ export class BinaryCache {
     this.files.set(identity, this.keyOf(image.elf));
     // Each binary is usually run from one file; a few more identities per binary at most.
     if (this.files.size > 4 * this.maxBinaries) this.files.delete(this.files.keys().next().value as string);
-    return { bin, image: bin.elf === image.elf ? image : { ...image, elf: bin.elf } };
+    if (bin.elf === image.elf) return { bin, image };
+    image.elf.close(); // a copy of a binary held already: its headers were all that was needed
+    return { bin, image: { ...image, elf: bin.elf } };
+  }
+
+  /**
+   * Keeps what is learned about each binary in `disk` too, and starts each binary not held
+   * yet from what `disk` has for it (undefined: no more).
+   */
+  useDisk(disk: BinaryDiskCache | undefined): void {
+    this.disk = disk;
   }
 
   /** The GoBinary for an ELF image already read, loaded once per build ID. */
@@ -60,11 +85,34 @@ export class BinaryCache {
     const key = this.keyOf(elf);
     const hit = this.use(key);
     if (hit) return hit;
-    const bin = GoBinary.fromElf(elf);
+    const stored = this.loadStored(elf);
+    this.loadCopies(elf);
+    const bin = GoBinary.fromElf(elf, stored && factsOfStored(stored));
+    if (stored) {
+      seedStoredFrameHosts(bin, stored);
+      this.storedAs.set(bin, factsSignature(stored));
+    } else {
+      bin.loadIndexes();
+      // Loading leaves tens of megabytes of garbage: collected now, before a prepare adds its own.
+      collectGarbageNow(0, 0);
+    }
     this.binaries.set(key, bin);
-    this.fileBytes += elf.bytes.length;
+    this.fileBytes += elf.fileSize;
     this.evict();
     return bin;
+  }
+
+  /** The Go binary at `path` (opened for reading on demand), loaded once per build ID. */
+  open(path: string): GoBinary {
+    const elf = ElfFile.open(path);
+    try {
+      const bin = this.binaryFor(elf);
+      if (bin.elf !== elf) elf.close();
+      return bin;
+    } catch (e) {
+      elf.close();
+      throw e;
+    }
   }
 
   /** The binary with this build ID, if one is held. */
@@ -82,11 +130,71 @@ export class BinaryCache {
     try {
       const st = statSync(path);
       if (!st.isFile() || st.size > MAX_BINARY_BYTES) return undefined;
-      const bytes = readFileSync(path);
-      const elf = new ElfFile(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), path);
-      return elf.buildId() === buildId ? this.binaryFor(elf) : undefined;
+      const elf = ElfFile.open(path);
+      if (elf.buildId() === buildId) return this.binaryFor(elf);
+      elf.close();
+      return undefined;
     } catch {
       return undefined; // gone, unreadable or not an ELF file: not that binary
+    }
+  }
+
+  /**
+   * Stores in the disk cache (if one is used) what was learned about `bin` since it was
+   * loaded or last stored (indexes, the frame hosts of the specs compiled): call after a
+   * prepare or a command's queries. Never throws.
+   */
+  persist(bin: GoBinary): void {
+    const disk = this.disk;
+    const key = disk && factsKey(bin.elf);
+    if (!disk || !key) return;
+    try {
+      const facts = storedFactsOf(bin);
+      const signature = factsSignature(facts);
+      if (this.storedAs.get(bin) !== signature) {
+        disk.store(key, facts);
+        this.storedAs.set(bin, signature);
+      }
+      const held = bin.elf.decompressedSections();
+      const have = this.copiesHeld.get(bin.elf) ?? [];
+      if (held.some(([name]) => !have.includes(name))) {
+        disk.storeSections(key, held);
+        this.copiesHeld.set(
+          bin.elf,
+          held.map(([name]) => name),
+        );
+      }
+    } catch {
+      // A cache: a binary it cannot store is read again next time.
+    }
+  }
+
+  /** Points `elf` at the decompressed sections stored for it, if any. */
+  private loadCopies(elf: ElfFile): void {
+    const key = this.disk && factsKey(elf);
+    const file = key && this.disk?.loadSections(key);
+    if (!file) return;
+    const held = file.names;
+    elf.useDecompressedCopies((name) => {
+      const copy = file.read(name);
+      // A copy refused (damaged) is inflated from the binary, and the file stored again.
+      if (!copy && held.includes(name)) held.splice(held.indexOf(name), 1);
+      return copy;
+    });
+    this.copiesHeld.set(elf, held);
+  }
+
+  private loadStored(elf: ElfFile): StoredFacts | undefined {
+    const key = this.disk && factsKey(elf);
+    if (!this.disk || !key) return undefined;
+    const stored = this.disk.load(key);
+    if (!stored) return undefined;
+    try {
+      checkStoredFacts(stored);
+      return stored;
+    } catch (e) {
+      this.disk.discard(key, (e as Error).message);
+      return undefined;
     }
   }
 
@@ -123,7 +231,7 @@ export class BinaryCache {
     ) {
       const [key, bin] = this.binaries.entries().next().value as [string, GoBinary];
       this.binaries.delete(key);
-      this.fileBytes -= bin.elf.bytes.length;
+      this.fileBytes -= bin.elf.fileSize;
       for (const [identity, k] of this.files) if (k === key) this.files.delete(identity);
     }
   }

@@ -106,8 +106,35 @@ function hasFunction(bin: GoBinary, name: string): boolean {
   if (bin.symtab.pcln.funcByName(name)) return true;
   const dwarf = bin.dwarf;
   if (!dwarf) return false;
-  // Also functions that exist only inlined into others.
-  return functionScope(dwarf, name) !== undefined;
+  // Also functions that exist only inlined into others: a scan of the package's functions'
+  // inline trees (most of a prepare of the built-in spec on a large binary), remembered.
+  let known = inlinedOnly.get(bin);
+  if (!known) {
+    known = new Map();
+    inlinedOnly.set(bin, known);
+  }
+  let found = known.get(name);
+  if (found === undefined) {
+    found = functionScope(dwarf, name) !== undefined;
+    if (known.size < MAX_INLINED_ONLY) known.set(name, found);
+  }
+  return found;
+}
+
+/** Per binary: whether a function absent from the pclntab exists inlined (DWARF), by name. */
+const inlinedOnly = new WeakMap<GoBinary, Map<string, boolean>>();
+const MAX_INLINED_ONLY = 4096;
+
+/** The answers hasFunction learned about `bin` by scanning its inline trees, to store them. */
+export function inlinedOnlyOf(bin: GoBinary): [string, boolean][] {
+  return [...(inlinedOnly.get(bin) ?? [])];
+}
+
+/** Answers learned earlier for a binary with the same bytes (see inlinedOnlyOf). */
+export function seedInlinedOnly(bin: GoBinary, answers: readonly (readonly [string, boolean])[]): void {
+  const known = inlinedOnly.get(bin) ?? new Map<string, boolean>();
+  for (const [name, found] of answers) if (known.size < MAX_INLINED_ONLY) known.set(name, found);
+  inlinedOnly.set(bin, known);
 }
 
 /** The spec's functions compiled against one binary. */
@@ -276,8 +303,5 @@ function warmUp(bin: GoBinary, values: boolean): void {
   stackSymbolsFor(bin);
   bin.waitReasons();
   bin.runtimeLayout();
-  if (values) {
-    bin.elf.symbol('runtime.types');
-    bin.lines;
-  }
+  if (values) bin.elf.symbol('runtime.types');
 }

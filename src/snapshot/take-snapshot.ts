@@ -63,7 +63,10 @@ export function prepareProcess(
   if (!processExists(pid))
     throw new PeriscopeError('not-found', `process ${pid} does not exist (it may have exited)`);
   const { bin, image } = binaries.forProcess(pid);
-  return { ...prepareCapture(bin, spec, image.bias, programs), executable: image.path };
+  const plan = prepareCapture(bin, spec, image.bias, programs);
+  binaries.persist(bin);
+  bin.trim(); // the compiled plan holds what it needs of the location lists
+  return { ...plan, executable: image.path };
 }
 
 /** Takes a snapshot of one process: prepare, then capture. */

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
@@ -171,7 +172,7 @@ test('the pclntab is found without its section (symbol range) and without symbol
     assert.ok(n > 0, `${from} occurs`);
     return new Uint8Array(copy.buffer, copy.byteOffset, copy.length);
   };
-  const noSection = rename(elf.bytes, '.gopclntab', '.xopclntab');
+  const noSection = rename(readFileSync(path), '.gopclntab', '.xopclntab');
   const bySymbol = openGoSymtab(new ElfFile(noSection, path));
   assert.equal(bySymbol.source, 'symbol');
   assert.deepEqual(bySymbol.pcln.functions(), want);

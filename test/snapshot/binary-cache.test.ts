@@ -77,7 +77,7 @@ describe('binary cache', { timeout: 120_000 }, () => {
     assert.equal(cache.binaryFor(elves[0]!), b0, 'used recently: kept');
     assert.notEqual(cache.binaryFor(elves[1]!), b1, 'dropped: loaded again');
 
-    const bytes = elves.reduce((n, e) => n + e.bytes.length, 0);
+    const bytes = elves.reduce((n, e) => n + e.fileSize, 0);
     const small = new BinaryCache({ maxFileBytes: bytes - 1 });
     for (const e of elves) small.binaryFor(e);
     assert.equal(small.size, 2, 'file bytes bounded');

@@ -49,7 +49,7 @@ export function binarySummary(bin: GoBinary): BinarySummary {
     pie: bin.elf.isPIE,
     stripped: bin.stripped,
     dwarfVersion: bin.dwarf?.version ?? null,
-    compileUnits: bin.dwarf?.units().length ?? 0,
+    compileUnits: bin.dwarf?.unitCount ?? 0,
     functions: bin.functionCount,
     dwarfFunctions: bin.dwarf?.functionCount ?? null,
     types: bin.typeCount,

@@ -1,6 +1,8 @@
 /** `periscope inspect BINARY [--func NAME | --type NAME] [--json]`: what the binary reader sees. */
 import { PeriscopeError } from '../../common/errors.js';
-import { GoBinary, REBUILD_WITH_DWARF } from '../../gobinary/go-binary.js';
+import { type GoBinary, REBUILD_WITH_DWARF } from '../../gobinary/go-binary.js';
+import { threadBinaries } from '../../snapshot/binary-cache.js';
+import { useBinaryDiskCache } from '../binary-cache-dir.js';
 import { defineCommand } from '../command.js';
 import { summaryOf } from '../command-list.js';
 import { flagOption, textOption } from '../options.js';
@@ -50,28 +52,47 @@ export const inspectCommand = defineCommand({
     return { binary: positionals[0]!, func, type, json: flagOption(values, 'json') };
   },
   async run({ binary, func, type, json }) {
-    const bin = await GoBinary.open(binary);
-    if (func !== undefined) {
-      const dwarf = bin.requireDwarf(`--func`);
-      const view = functionView(bin, dwarf, func);
-      if (!view) throw notFound('function', func, dwarf.functionNames());
-      return json ? printJson(view) : out(renderFunction(view));
+    useBinaryDiskCache();
+    const bin = threadBinaries.open(binary);
+    try {
+      inspectBinary(bin, func, type, json);
+    } finally {
+      threadBinaries.persist(bin);
     }
-    if (type !== undefined) {
-      const dwarf = bin.requireDwarf(`--type`);
-      const view = typeView(dwarf, type);
-      if (!view) throw notFound('type', type, dwarf.typeNames());
-      return json ? printJson(view) : out(renderType(view));
-    }
-    const summary = binarySummary(bin);
-    if (json) printJson(summary);
-    else out(renderSummary(summary));
-    if (summary.stripped)
-      process.stderr.write(
-        `warning: no DWARF: snapshots cannot read variables or types of this binary; ${REBUILD_WITH_DWARF}\n`,
-      );
   },
 });
+
+/** Prints what the command was asked about one binary. */
+function inspectBinary(
+  bin: GoBinary,
+  func: string | undefined,
+  type: string | undefined,
+  json: boolean,
+): void {
+  if (func !== undefined) {
+    const dwarf = bin.requireDwarf(`--func`);
+    const view = functionView(bin, dwarf, func);
+    if (!view) throw notFound('function', func, dwarf.functionNames());
+    if (json) printJson(view);
+    else out(renderFunction(view));
+    return;
+  }
+  if (type !== undefined) {
+    const dwarf = bin.requireDwarf(`--type`);
+    const view = typeView(dwarf, type);
+    if (!view) throw notFound('type', type, dwarf.typeNames());
+    if (json) printJson(view);
+    else out(renderType(view));
+    return;
+  }
+  const summary = binarySummary(bin);
+  if (json) printJson(summary);
+  else out(renderSummary(summary));
+  if (summary.stripped)
+    process.stderr.write(
+      `warning: no DWARF: snapshots cannot read variables or types of this binary; ${REBUILD_WITH_DWARF}\n`,
+    );
+}
 
 function notFound(what: string, name: string, names: Iterable<string>): PeriscopeError {
   const near = similarNames(names, name);

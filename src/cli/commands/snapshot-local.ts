@@ -20,6 +20,7 @@ import { parseSpec, SpecError } from '../../spec/spec-parse.js';
 import { EMPTY_SPEC, type Spec } from '../../spec/spec-types.js';
 import { DB_FILE } from '../../store/data-dir.js';
 import { DuckDBStore } from '../../store/duckdb-store.js';
+import { useBinaryDiskCache } from '../binary-cache-dir.js';
 import { EXIT, ExitError } from '../command.js';
 import { out, printJson } from '../output.js';
 import { renderSnapshot } from './snapshot-view.js';
@@ -130,6 +131,7 @@ export async function localSnapshot(o: LocalSnapshotOptions): Promise<number> {
   // Testing aids: hold the pause (synchronously) this long; allow it at most this long.
   const hold = Number(process.env.PERISCOPE_TEST_HOLD_PAUSE_MS ?? 0);
   const maxHold = Number(process.env.PERISCOPE_TEST_MAX_HOLD_MS ?? 0);
+  useBinaryDiskCache();
   const effective = effectiveSpec(spec, { defaults: o.defaultSpec });
   let plan: PreparedProcess;
   try {

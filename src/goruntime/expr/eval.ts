@@ -236,7 +236,7 @@ function bound(env: Env, b: Binding, e: Expr): Val {
   const pc = env.ctx.bias.toLink(frame.pc);
   const inScope = b.vars.filter((v) => inRanges(v.scope, pc));
   if (inScope.length === 0) {
-    const line = env.ctx.bin.lineForPC(pc)?.line;
+    const line = env.ctx.bin.goLineForPC(pc);
     const decl = b.vars[0]?.declLine;
     throw new ExprEvalError(
       `${b.name} is not in scope at line ${line ?? '?'}${decl ? ` (declared at line ${decl})` : ''}`,

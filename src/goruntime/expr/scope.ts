@@ -108,6 +108,20 @@ export function isPackageName(dwarf: DwarfData, name: string): boolean {
 
 const typePackages = new WeakMap<DwarfData, Set<string>>();
 
+/**
+ * The import paths that qualify a type name in the binary, if a check has needed them (a
+ * pass over every type name): to store them.
+ */
+export function typePackagesOf(dwarf: DwarfData): string[] | undefined {
+  const s = typePackages.get(dwarf);
+  return s && [...s];
+}
+
+/** The import paths learned earlier for DWARF of the same bytes (see typePackagesOf). */
+export function seedTypePackages(dwarf: DwarfData, pkgs: readonly string[]): void {
+  if (!typePackages.has(dwarf)) typePackages.set(dwarf, new Set(pkgs));
+}
+
 /** Import paths that qualify some type name in the binary. */
 function packagesOfTypes(dwarf: DwarfData): Set<string> {
   let s = typePackages.get(dwarf);

@@ -57,24 +57,25 @@ export function frameHostRanges(
   };
   const starts: number[] = [];
   const ends: number[] = [];
+  // Fields are read from each record in place: decoding 300,000 records into objects made
+  // this scan the largest source of garbage of a prepare.
+  const base = bin.symtab.funcdataBase;
   for (let i = 0; i < pcln.nfunc; i++) {
-    const fn = pcln.funcAt(i);
-    let hosts = names.has(normalize(fn.name));
-    const tree = fn.funcdata[FUNCDATA_INL_TREE];
-    if (!hosts && tree !== undefined && bin.symtab.funcdataBase !== undefined) {
-      let max = -1;
-      for (const r of pcln.pcRanges(fn, PCDATA_INL_TREE_INDEX)) if (r.value > max) max = r.value;
+    let hosts = names.has(normalize(pcln.funcName(pcln.nameOffAt(i))));
+    const tree = hosts || base === undefined ? undefined : pcln.funcdataOf(i, FUNCDATA_INL_TREE);
+    if (tree !== undefined) {
+      const max = pcln.maxPcdataValue(i, PCDATA_INL_TREE_INDEX);
       for (let ix = 0; ix <= Math.min(max, MAX_INLINE_ENTRIES) && !hosts; ix++) {
         try {
-          hosts = wanted(inline.inlinedCall(fn, tree, ix).nameOff);
+          hosts = wanted(inline.inlinedNameOff(tree, ix));
         } catch {
           hosts = true; // an inline tree we cannot read: keep the function, to be safe
         }
       }
     }
     if (hosts) {
-      starts.push(fn.entry);
-      ends.push(fn.end);
+      starts.push(pcln.entryOf(i));
+      ends.push(pcln.endOf(i));
     }
   }
   // pclntab lists functions in address order, so the ranges are sorted already.
@@ -82,6 +83,24 @@ export function frameHostRanges(
   perBin.set(key, out);
   if (perBin.size > MAX_NAME_SETS) perBin.delete(perBin.keys().next().value as string);
   return out;
+}
+
+/** The host ranges computed for a binary so far, by name set (a key frameHostRanges made), to store. */
+export function frameHostsOf(bin: GoBinary): [string, HostRanges][] {
+  return [...(cache.get(bin) ?? [])];
+}
+
+/**
+ * Host ranges computed earlier for a binary with the same bytes (stored by frameHostsOf):
+ * frameHostRanges then answers that name set without walking the inline trees.
+ */
+export function seedFrameHosts(bin: GoBinary, key: string, ranges: HostRanges): void {
+  let perBin = cache.get(bin);
+  if (!perBin) {
+    perBin = new Map();
+    cache.set(bin, perBin);
+  }
+  if (perBin.size < MAX_NAME_SETS) perBin.set(key, ranges);
 }
 
 /** Whether link-time pc `pc` lies in one of the ranges (binary search). */

@@ -14,7 +14,14 @@ export {
   reserveForCapture,
 } from './capture.js';
 export { type DecodeOptions, decodeGoroutines } from './decode.js';
-export { frameHostRanges, type HostRanges, inHost, mayHaveFrames } from './frame-hosts.js';
+export {
+  frameHostRanges,
+  frameHostsOf,
+  type HostRanges,
+  inHost,
+  mayHaveFrames,
+  seedFrameHosts,
+} from './frame-hosts.js';
 export { type StackSymbols, stackSymbolsFor } from './stack-symbols.js';
 export type {
   CreatedBy,
