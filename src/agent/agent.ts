@@ -13,6 +13,7 @@ import { deriveAgentId, readMachineIdentity } from './agent-id.js';
 import { Connection } from './connection.js';
 import { Discovery } from './discovery.js';
 import { Executor, type ExecutorOptions } from './executor.js';
+import { ProbeRunner, type ProbeRunnerOptions } from './probe-runner.js';
 
 /** The agent's version, sent in hello. */
 export const AGENT_VERSION = PERISCOPE_VERSION;
@@ -35,6 +36,8 @@ export interface AgentOptions {
   readonly pingMs?: number;
   readonly serverTimeoutMs?: number;
   readonly executor?: ExecutorOptions;
+  /** How probes run here (docs/probes.md). */
+  readonly probes?: ProbeRunnerOptions;
   /** One line per event (default: console.log with a timestamp). */
   readonly log?: (line: string) => void;
 }
@@ -44,6 +47,7 @@ export class Agent {
   private readonly discovery: Discovery;
   private readonly connection: Connection;
   private readonly executor: Executor;
+  private readonly probes: ProbeRunner;
   private spec: { version: number; text: string } | undefined;
   private readonly log: (line: string) => void;
   private sendTimer: NodeJS.Timeout | undefined;
@@ -86,6 +90,14 @@ export class Agent {
       },
       opts.executor,
     );
+    this.probes = new ProbeRunner(
+      {
+        send: (text) => this.connection.send(text),
+        buffered: () => this.connection.buffered,
+        log: this.log,
+      },
+      opts.probes,
+    );
     this.connection = new Connection({
       server: opts.server,
       token: opts.token,
@@ -104,7 +116,9 @@ export class Agent {
   /** Starts discovering and connecting. */
   start(): void {
     this.log(`agent id ${this.id} (${this.idOrigin}), instance ${this.instance}`);
+    this.probes.start();
     this.discovery.start();
+    this.probes.setProcesses(this.discovery.processes());
     this.connection.start();
   }
 
@@ -112,6 +126,7 @@ export class Agent {
   stop(): void {
     if (this.sendTimer) clearTimeout(this.sendTimer);
     this.discovery.stop();
+    this.probes.stop();
     this.executor.close();
     this.connection.close();
   }
@@ -129,6 +144,7 @@ export class Agent {
   private welcome(w: WelcomeMessage): void {
     this.useSpec(w.specVersion, w.spec);
     this.sendProcesses();
+    this.probes.welcomed();
   }
 
   private message(m: ServerMessage): void {
@@ -147,6 +163,9 @@ export class Agent {
         return;
       case 'check-spec':
         this.executor.checkSpec(m);
+        return;
+      case 'probes':
+        this.probes.setOrders(m);
         return;
       case 'welcome':
         this.log('ignored a second welcome from the server');
@@ -177,6 +196,7 @@ export class Agent {
   }
 
   private processesChanged(): void {
+    this.probes.setProcesses(this.discovery.processes());
     // Coalesce bursts (a deploy starts many processes at once).
     if (this.sendTimer) return;
     this.sendTimer = setTimeout(() => {

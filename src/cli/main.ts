@@ -4,10 +4,12 @@ import { PERISCOPE_VERSION } from '../common/version.js';
 import { type Command, EXIT, ExitError, UsageError } from './command.js';
 import { agentCommand } from './commands/agent.js';
 import { agentsCommand } from './commands/agents.js';
+import { eventsCommand } from './commands/events.js';
 import { exportCommand } from './commands/export.js';
 import { importCommand } from './commands/import.js';
 import { inspectCommand } from './commands/inspect.js';
 import { linksCommand } from './commands/links.js';
+import { probeCommand } from './commands/probe.js';
 import { processesCommand } from './commands/processes.js';
 import { queryCommand } from './commands/query.js';
 import { serverCommand } from './commands/server.js';
@@ -22,6 +24,8 @@ const commands: readonly Command[] = [
   queryCommand,
   linksCommand,
   specCommand,
+  probeCommand,
+  eventsCommand,
   exportCommand,
   importCommand,
   agentCommand,

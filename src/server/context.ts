@@ -3,6 +3,8 @@ import { PERISCOPE_VERSION } from '../common/version.js';
 import type { Store } from '../store/store.js';
 import type { TokenStore } from '../store/tokens.js';
 import type { Orchestrator } from './orchestrator.js';
+import type { ProbeBook } from './probe-book.js';
+import type { ProbeOrders } from './probe-orders.js';
 import type { Registry } from './registry.js';
 import type { SnapshotMetaLog } from './snapshot-meta.js';
 import type { SpecChecks } from './spec-check.js';
@@ -17,6 +19,10 @@ export interface ServerContext {
   /** Checks of a new spec against the agents' binaries. */
   readonly specChecks: SpecChecks;
   readonly store: Store;
+  /** The probes of the current spec and their times to live. */
+  readonly probeOrders: ProbeOrders;
+  /** The agents' probe status, their batches stored, and the waiters for new events. */
+  readonly probes: ProbeBook;
   readonly tokens: TokenStore;
   readonly meta: SnapshotMetaLog;
   readonly dataDir: string;

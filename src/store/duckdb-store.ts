@@ -14,6 +14,7 @@ import { issueText, SpecError } from '../spec/spec-parse.js';
 import { DB_FILE } from './data-dir.js';
 import { exportSnapshot, importSnapshot } from './export-import.js';
 import { writeSnapshot } from './ingest.js';
+import { lastProbeSeq, readProbeEvents, readValueTypes, writeProbeBatch } from './probe-store.js';
 import { DuckDBQuerySession } from './query-session.js';
 import { createQueryViews } from './query-views.js';
 import { ensureSchema, SCHEMA_VERSION, schemaVersion } from './schema.js';
@@ -21,6 +22,8 @@ import { addVersion, readVersions, specForScope, versionOfText } from './spec-hi
 import type {
   ExportFormat,
   ImportResult,
+  ProbeBatchInput,
+  ProbeEventQuery,
   QueryResult,
   QueryScope,
   SetSpecOptions,
@@ -31,6 +34,7 @@ import type {
   SpecVersion,
   Store,
   StoredBinary,
+  StoredProbeEvent,
 } from './store.js';
 
 /** How to open a store. */
@@ -294,6 +298,37 @@ export class DuckDBStore implements Store {
   async importSnapshot(path: string): Promise<ImportResult> {
     this.writable('importing a snapshot', true);
     return importSnapshot(this.conn, path, (fn) => this.transaction(fn));
+  }
+
+  private probeState: Promise<{ seq: number; types: Set<string> }> | undefined;
+  private probeChain: Promise<unknown> = Promise.resolve();
+
+  /** Appends a batch of probe data; events get the next seq numbers. Returns the last seq. */
+  async addProbeBatch(batch: ProbeBatchInput): Promise<number> {
+    this.writable('storing probe events');
+    const run = this.probeChain.then(async () => {
+      this.probeState ??= (async () => ({
+        seq: await lastProbeSeq(this.conn),
+        types: await readValueTypes(this.conn),
+      }))();
+      const state = await this.probeState;
+      let next: number;
+      try {
+        next = await this.transaction(() => writeProbeBatch(this.conn, state.seq + 1, batch, state.types));
+      } catch (e) {
+        this.probeState = undefined; // the types noted for the failed batch: read them again
+        throw e;
+      }
+      state.seq = next - 1;
+      return state.seq;
+    });
+    this.probeChain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Probe events after a cursor, oldest first. */
+  async probeEvents(q: ProbeEventQuery): Promise<StoredProbeEvent[]> {
+    return readProbeEvents(this.conn, q);
   }
 
   /** Closes the database. */

@@ -17,6 +17,7 @@ import {
   type ValueType,
 } from './function-tables.js';
 import { EMPTY_LINKS_SQL, linkProblem, linkSelectSql, type TableColumns } from './links-sql.js';
+import { createProbeViews } from './probe-views.js';
 import { BUILTIN_TABLES, SNAPSHOT_TABLES } from './schema.js';
 import { ident, literal } from './sql-text.js';
 import type { QueryScope } from './store.js';
@@ -137,6 +138,7 @@ export async function createQueryViews(
       problems.push({ message: `function table "${f.table}": ${firstLine(e)}`, at: f.at });
     }
   }
+  problems.push(...(await createProbeViews(conn, spec, opts.check === true)));
   // Links first over the function tables, so that derived tables may use `links`; then
   // again with every table, for links whose ends are derived tables (views bind by name at
   // query time, so derived tables see the final `links`).

@@ -4,6 +4,9 @@
  * A server may implement the same interface over another backend (see docs/tables.md).
  */
 import type { ProcessSnapshot } from '../snapshot/snapshot-types.js';
+import type { ProbeBatchInput, ProbeEventQuery, StoredProbeEvent } from './probe-store.js';
+
+export type { ProbeBatchInput, ProbeEventQuery, StoredProbeEvent };
 
 /** A process that was snapshotted, with where it runs. */
 export interface StoredProcessInput {
@@ -170,6 +173,10 @@ export interface Store {
   exportSnapshot(snapshotId: number, format: ExportFormat, out: string): Promise<void>;
   /** Reads a snapshot written by exportSnapshot. */
   importSnapshot(path: string): Promise<ImportResult>;
+  /** Appends what an agent's probes saw (events get increasing `seq` numbers); returns the last seq. */
+  addProbeBatch(batch: ProbeBatchInput): Promise<number>;
+  /** Probe events after a cursor (`seq`), oldest first. */
+  probeEvents(q: ProbeEventQuery): Promise<StoredProbeEvent[]>;
   /** Releases the store (files, locks). */
   close(): void;
 }

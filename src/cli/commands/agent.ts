@@ -4,7 +4,7 @@ import { agentUrl } from '../../agent/connection.js';
 import { DEFAULT_ENV_ALLOW } from '../../agent/labels.js';
 import { PeriscopeError } from '../../common/errors.js';
 import { defineCommand } from '../command.js';
-import { listOption, textOption } from '../options.js';
+import { choiceOption, listOption, positiveIntOption, textOption } from '../options.js';
 
 function usageError(message: string): PeriscopeError {
   return new PeriscopeError('bad-usage', message);
@@ -65,6 +65,26 @@ export const agentCommand = defineCommand({
       value: 'LABEL=RE',
       help: 'report only processes whose label matches (repeatable; all must match)',
     },
+    probes: {
+      type: 'string',
+      value: 'HOW',
+      help: 'how probes run: auto (eBPF, else tracefs uprobe_events), bpf, tracefs, off (default auto)',
+    },
+    'runtime-dir': {
+      type: 'string',
+      value: 'DIR',
+      help: 'where the agent notes that it has probes on, to notice its own crash (default /run/periscope)',
+    },
+    'probe-crash-wait': {
+      type: 'string',
+      value: 'S',
+      help: 'seconds to wait before placing probes after a crash with probes on, doubled per crash in a row (default 60)',
+    },
+    'probe-max-events': {
+      type: 'string',
+      value: 'N',
+      help: 'events a second one process may send over all its probes; the rest are dropped and counted (default 5000)',
+    },
   },
   details:
     'Runs as root, or with CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH (see docs/agent.md). Connects out to the\n' +
@@ -92,6 +112,13 @@ export const agentCommand = defineCommand({
     const envAllow =
       envText === undefined ? DEFAULT_ENV_ALLOW : envText.split(',').filter((s) => s.trim() !== '');
     const localMatch = parseMatch(listOption(values, 'match'));
+    const probes = choiceOption(values, 'probes', ['auto', 'bpf', 'tracefs', 'off'] as const, 'auto');
+    const crashWait = textOption(values, 'probe-crash-wait');
+    const wait = crashWait === undefined ? 60 : Number(crashWait);
+    if (!Number.isFinite(wait) || wait < 0 || wait > 86_400)
+      throw usageError('--probe-crash-wait wants seconds from 0 to 86400');
+    const maxEvents = positiveIntOption(values, 'probe-max-events', 'events a second');
+    const runtimeDir = textOption(values, 'runtime-dir');
     const id = textOption(values, 'id');
     if (id !== undefined && (id.length === 0 || id.length > 200))
       throw usageError('--id wants a name of 1 to 200 characters');
@@ -103,6 +130,12 @@ export const agentCommand = defineCommand({
       envAllow: envAllow.map((s) => s.trim()),
       intervalMs: interval * 1000,
       ...(Object.keys(localMatch).length > 0 ? { localMatch } : {}),
+      probes: {
+        backend: probes,
+        crashBackoffMs: wait * 1000,
+        ...(runtimeDir !== undefined ? { runtimeDir } : {}),
+        ...(maxEvents !== undefined ? { limits: { maxEventsPerProcess: maxEvents } } : {}),
+      },
     };
   },
   async run(options) {

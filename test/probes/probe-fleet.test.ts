@@ -1,0 +1,221 @@
+/**
+ * Probes end to end, as a user has them: a real `periscope server`, a real `periscope agent`
+ * and testdata/probe-values, probes added and removed with the CLI. Events arrive in SQL with
+ * the values each call had (every argument of main.handle's i-th call is a function of i),
+ * with exact counts; conditions and rate limits show in the counts; a process started after
+ * the probe was added gets it; the time to live removes a probe and `probe rm` removes one,
+ * and with it the kernel's breakpoint (the code bytes are the binary's again); a probe that
+ * costs a spinning process more than its CPU share is switched off and the user told; a
+ * SIGKILLed agent leaves no program, link or breakpoint of ours and nothing in tracefs, and
+ * the next agent waits before placing probes again.
+ */
+import assert from 'node:assert/strict';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { GoBinary } from '../../src/gobinary/go-binary.js';
+import { linkExists, programExists } from '../../src/probes/bpf/info.js';
+import { ourEvents } from '../../src/probes/tracefs/tracefs.js';
+import {
+  cli,
+  cliJson,
+  createToken,
+  fleetTag,
+  type Proc,
+  type ServerProc,
+  sleep,
+  startAgentProc,
+  startServerProc,
+  startTagged,
+  tempDir,
+  waitForFleet,
+} from '../../support/fleet.js';
+import { fixtureBinary } from '../../support/probe-fixture.js';
+import type { Target } from '../../support/target.js';
+import { readTarget } from './probe-support.js';
+
+type Row = Record<string, unknown>;
+const INT3 = 0xcc;
+const HOST = 'host-p';
+const USERS = ['alice', 'bob', 'carol'];
+
+const tag = fleetTag();
+let dataDir = '';
+let runtimeDir = '';
+let server: ServerProc | undefined;
+let agent: Proc | undefined;
+let agentToken = '';
+let userToken = '';
+let path = '';
+let bin: GoBinary;
+const targets: Target[] = [];
+
+const env = () => ({ PERISCOPE_TOKEN: userToken, PERISCOPE_SERVER: server!.url });
+const query = (sql: string) => cliJson<Row[]>(['query', '--format', 'json', sql], env());
+const startAgent = () =>
+  startAgentProc(server!.url, agentToken, HOST, tag, [
+    '--runtime-dir',
+    runtimeDir,
+    '--probe-crash-wait',
+    '2',
+  ]);
+
+async function command(t: Target, line: string): Promise<string> {
+  const since = performance.now();
+  t.child.stdin!.write(`${line}\n`);
+  return (await t.waitFor(/^done /, 30_000, since)).text;
+}
+
+/** Polls `sql` until its rows are `want` (deep equal) or `ms` pass; returns the last rows. */
+async function until(sql: string, ok: (rows: Row[]) => boolean, ms = 15_000): Promise<Row[]> {
+  const end = Date.now() + ms;
+  let rows = await query(sql);
+  while (!ok(rows) && Date.now() < end) {
+    await sleep(300);
+    rows = await query(sql);
+  }
+  return rows;
+}
+
+/** The first instruction of the entry site of `fn` (after its stack check), as the process has it. */
+function entrySiteByte(pid: number, fn: string): number {
+  const f = bin.symtab.pcln.funcByName(fn)!;
+  const code = readTarget(pid, f.entry, f.end - f.entry);
+  return code.indexOf(INT3) >= 0 ? INT3 : 0;
+}
+
+/** Whether process `pid`'s code of `fn` is byte for byte the binary's. */
+function codeIsBinarys(pid: number, fn: string): boolean {
+  const f = bin.symtab.pcln.funcByName(fn)!;
+  return readTarget(pid, f.entry, f.end - f.entry).equals(
+    Buffer.from(bin.elf.readAt(f.entry, f.end - f.entry)),
+  );
+}
+
+async function waitFor(cond: () => boolean, ms = 10_000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!cond() && Date.now() < end) await sleep(50);
+  return cond();
+}
+
+before(async () => {
+  dataDir = tempDir('periscope-probes-');
+  runtimeDir = join(dataDir, 'run');
+  bin = await fixtureBinary();
+  path = bin.path;
+  userToken = await createToken(dataDir, 'user', 'probe-user');
+  agentToken = await createToken(dataDir, 'agent', 'probe-agent');
+  server = await startServerProc(dataDir);
+  agent = startAgent();
+  targets.push(await startTagged(path, [], tag, HOST));
+  await waitForFleet(server.url, userToken, { [HOST]: [targets[0]!.pid] });
+  const spec = join(dataDir, 'spec.yaml');
+  writeFileSync(spec, `programs:\n  - name: pv\n    match: { env.FLEET_AGENT: "^${tag}:${HOST}$" }\n`);
+  const set = await cli(['spec', 'set', spec], env());
+  assert.equal(set.code, 0, set.stderr);
+});
+
+after(async () => {
+  await agent?.stop();
+  for (const t of targets) await t.kill();
+  await server?.proc.stop();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+test('probe add: events arrive in SQL with each call’s values; conditions and rate limits show in the counts', async () => {
+  const add = (args: string[]) =>
+    cli(['probe', 'add', ...args, '--program', 'pv', '--function', 'main.handle'], env());
+  for (const args of [
+    [
+      'calls',
+      '--capture',
+      'user',
+      '--capture',
+      'n',
+      '--capture',
+      'id=req.ID',
+      '--capture',
+      'tags=len(req.Tags)',
+    ],
+    ['big', '--capture', 'n', '--if', 'n >= 50'],
+    ['limited', '--capture', 'n', '--rate', '1', '--burst', '5'],
+  ]) {
+    const r = await add(args);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^probe ${args[0]} added: spec version \\d+`));
+  }
+  const t = targets[0]!;
+  await agent!.waitFor(new RegExp(`attached .*limited.* to process ${t.pid}`), 30_000);
+  assert.match(await command(t, 'handle 70'), /^done handle 70/);
+  const rows = await until(
+    'SELECT n, "user", id, tags, process_id FROM calls ORDER BY n',
+    (r) => r.length >= 70,
+  );
+  assert.deepEqual(
+    rows,
+    Array.from({ length: 70 }, (_, i) => ({
+      n: i,
+      user: USERS[i % 3],
+      id: i * 7,
+      tags: i % 4,
+      process_id: `${HOST}:${t.pid}`,
+    })),
+  );
+  const counts = await until(
+    'SELECT probe, sum(hits)::INT AS hits, sum(events)::INT AS events, sum(rejected)::INT AS rejected, sum(rate_limited)::INT AS rate_limited FROM probe_counts GROUP BY probe ORDER BY probe',
+    (r) => r.length === 3 && r.every((x) => x.hits === 70),
+  );
+  assert.deepEqual(counts, [
+    { probe: 'big', hits: 70, events: 20, rejected: 50, rate_limited: 0 },
+    { probe: 'calls', hits: 70, events: 70, rejected: 0, rate_limited: 0 },
+    { probe: 'limited', hits: 70, events: 5, rejected: 0, rate_limited: 65 },
+  ]);
+  assert.deepEqual(
+    await query('SELECT n FROM big ORDER BY n'),
+    Array.from({ length: 20 }, (_, i) => ({ n: 50 + i })),
+  );
+  const list = await cliJson<{
+    probes: { name: string; totals: { hits: number }; binaries: { attached: string[] }[] }[];
+  }>(['probe', 'list', '--json'], env());
+  assert.deepEqual(
+    list.probes.map((p) => [p.name, p.binaries.flatMap((b) => b.attached)]),
+    ['calls', 'big', 'limited'].map((n) => [n, [`${HOST}:${t.pid}`]]),
+  );
+  const ev = await cli(['events', '--probe', 'calls', '--last', '2'], env());
+  assert.equal(ev.code, 0, ev.stderr);
+  assert.match(
+    ev.stdout.split('\n')[1]!,
+    /calls {2}host-p:\d+ {2}g\d+ {2}main\.handle {2}user="alice" {2}n=69 {2}id=483 {2}tags=1$/,
+  );
+});
+
+test('a process started after the probe was added gets it', async () => {
+  const late = await startTagged(path, [], tag, HOST);
+  targets.push(late);
+  await agent!.waitFor(new RegExp(`attached .*calls.* to process ${late.pid}`), 30_000);
+  await command(late, 'handle 10');
+  const rows = await until(
+    `SELECT count(*)::INT AS n FROM calls WHERE process_id = '${HOST}:${late.pid}'`,
+    (r) => r[0]?.n === 10,
+  );
+  assert.deepEqual(rows, [{ n: 10 }]);
+});
+
+test('probe rm removes the probe: the code bytes are the binary’s again and no event follows', async () => {
+  for (const name of ['big', 'limited']) {
+    const r = await cli(['probe', 'rm', name], env());
+    assert.equal(r.code, 0, r.stderr);
+  }
+  const r = await cli(['probe', 'rm', 'calls'], env());
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^probe calls removed: spec version \d+/);
+  for (const t of targets)
+    assert.ok(
+      await waitFor(() => codeIsBinarys(t.pid, 'main.handle')),
+      `process ${t.pid}: main.handle restored`,
+    );
+  const before = await query('SELECT count(*)::INT AS n FROM probe_events');
+  await command(targets[0]!, 'handle 5');
+  await sleep(1500);
+  assert.deepEqual(await query('SELECT count(*)::INT AS n FROM probe_events'), before);
+});
