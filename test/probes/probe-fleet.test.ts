@@ -77,11 +77,12 @@ async function until(sql: string, ok: (rows: Row[]) => boolean, ms = 15_000): Pr
   return rows;
 }
 
-/** The first instruction of the entry site of `fn` (after its stack check), as the process has it. */
-function entrySiteByte(pid: number, fn: string): number {
+/** Whether process `pid`'s code of `fn` holds a breakpoint (a uprobe shows as INT3 in /proc/PID/mem). */
+function hasBreakpoint(pid: number, fn: string): boolean {
   const f = bin.symtab.pcln.funcByName(fn)!;
-  const code = readTarget(pid, f.entry, f.end - f.entry);
-  return code.indexOf(INT3) >= 0 ? INT3 : 0;
+  const now = readTarget(pid, f.entry, f.end - f.entry);
+  const file = Buffer.from(bin.elf.readAt(f.entry, f.end - f.entry));
+  return now.some((b, i) => b === INT3 && file[i] !== INT3);
 }
 
 /** Whether process `pid`'s code of `fn` is byte for byte the binary's. */
@@ -218,4 +219,43 @@ test('probe rm removes the probe: the code bytes are the binary’s again and no
   await command(targets[0]!, 'handle 5');
   await sleep(1500);
   assert.deepEqual(await query('SELECT count(*)::INT AS n FROM probe_events'), before);
+});
+
+test('a SIGKILLed agent leaves no program, link, breakpoint or tracefs event of ours; the next agent waits before placing probes', async () => {
+  const t = targets[0]!;
+  const r = await cli(
+    ['probe', 'add', 'crash', '--program', 'pv', '--function', 'main.handle', '--capture', 'n'],
+    env(),
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const line = await agent!.waitFor(
+    new RegExp(`attached .*crash.* to process ${t.pid} \\(programs ([\\d,]+), links ([\\d,-]+)\\)`),
+    30_000,
+  );
+  const m = /programs ([\d,]+), links ([\d,-]+)/.exec(line.text)!;
+  const programs = m[1]!.split(',').map(Number);
+  const links = m[2] === '-' ? [] : m[2]!.split(',').map(Number);
+  assert.ok(programs.length > 0 && programs.every(programExists), `programs ${programs} exist`);
+  assert.ok(links.every(linkExists), `links ${links} exist`);
+  assert.ok(hasBreakpoint(t.pid, 'main.handle'), 'the probe is in the code');
+  agent!.signal('SIGKILL');
+  await agent!.exitStatus();
+  assert.ok(
+    await waitFor(() => !programs.some(programExists) && !links.some(linkExists)),
+    'no program or link of the killed agent remains',
+  );
+  assert.ok(await waitFor(() => codeIsBinarys(t.pid, 'main.handle')), 'main.handle restored');
+  assert.deepEqual(ourEvents(), [], 'no tracefs event of ours');
+  assert.match(await command(t, 'handle 3'), /^done handle 3/, 'the target runs on');
+  const since = performance.now();
+  agent = startAgent();
+  await agent.waitFor(
+    /stopped without removing them .*waiting 2 s before placing probes again/,
+    30_000,
+    since,
+  );
+  await agent.waitFor(new RegExp(`attached .*crash.* to process ${t.pid}`), 30_000, since);
+  const rm = await cli(['probe', 'rm', 'crash'], env());
+  assert.equal(rm.code, 0, rm.stderr);
+  assert.ok(await waitFor(() => codeIsBinarys(t.pid, 'main.handle')), 'main.handle restored after rm');
 });
