@@ -221,6 +221,74 @@ test('probe rm removes the probe: the code bytes are the binary’s again and no
   assert.deepEqual(await query('SELECT count(*)::INT AS n FROM probe_events'), before);
 });
 
+test('durations land in probe_durations; the time to live removes the probe', async () => {
+  const t = targets[0]!;
+  const r = await cli(
+    ['probe', 'add', 'timed', '--program', 'pv', '--function', 'main.sleepy', '--duration', '--ttl', '10s'],
+    env(),
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const since = performance.now();
+  await agent!.waitFor(new RegExp(`attached .*timed.* to process ${t.pid}`), 30_000);
+  assert.match(await command(t, 'sleepy 3 10'), /^done sleepy 3/);
+  const rows = await until(
+    "SELECT sum(count)::INT AS n, min(lt_ns)::BIGINT AS lt FROM probe_durations WHERE probe = 'timed'",
+    (x) => x[0]?.n === 3,
+  );
+  assert.equal(rows[0]?.n, 3);
+  // 10 ms sleeps: every one in a log2 bucket whose upper bound is above 10 ms.
+  assert.ok(Number(rows[0]?.lt) > 10_000_000, `bucket bound ${rows[0]?.lt}`);
+  await agent!.waitFor(/timed: its time to live ended; removing it/, 30_000, since);
+  assert.ok(await waitFor(() => codeIsBinarys(t.pid, 'main.sleepy')), 'main.sleepy restored');
+  const list = await cliJson<{ probes: { name: string; expired: boolean }[] }>(
+    ['probe', 'list', '--json'],
+    env(),
+  );
+  assert.deepEqual(
+    list.probes.filter((p) => p.name === 'timed').map((p) => p.expired),
+    [true],
+  );
+  assert.equal((await cli(['probe', 'rm', 'timed'], env())).code, 0);
+});
+
+test('the circuit breaker switches off a probe that costs a process more than its CPU share, and says so', async () => {
+  const t = targets[0]!;
+  const r = await cli(
+    [
+      'probe',
+      'add',
+      'hot',
+      '--program',
+      'pv',
+      '--function',
+      'main.small',
+      '--capture',
+      'a',
+      '--max-cpu',
+      '1%',
+    ],
+    env(),
+  );
+  assert.equal(r.code, 0, r.stderr);
+  await agent!.waitFor(new RegExp(`attached .*hot.* to process ${t.pid}`), 30_000);
+  assert.ok(hasBreakpoint(t.pid, 'main.small'));
+  const since = performance.now();
+  assert.match(await command(t, 'spin 6000'), /^done spin/);
+  await agent!.waitFor(/hot switched off on process \d+: it cost the process/, 10_000, since);
+  assert.ok(await waitFor(() => codeIsBinarys(t.pid, 'main.small')), 'main.small restored');
+  const list = await cli(['probe', 'list'], env());
+  assert.match(
+    list.stdout,
+    new RegExp(`hot: switched off on ${HOST}:${t.pid}: it cost the process [\\d.]+% of its CPU time`),
+  );
+  const notices = await until(
+    "SELECT kind, process_id FROM probe_notices WHERE probe = 'hot'",
+    (x) => x.length > 0,
+  );
+  assert.deepEqual(notices, [{ kind: 'circuit-breaker', process_id: `${HOST}:${t.pid}` }]);
+  assert.equal((await cli(['probe', 'rm', 'hot'], env())).code, 0);
+});
+
 test('a SIGKILLed agent leaves no program, link, breakpoint or tracefs event of ours; the next agent waits before placing probes', async () => {
   const t = targets[0]!;
   const r = await cli(
