@@ -8,6 +8,7 @@
 import { closeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { describeError } from '../common/errors.js';
+import { cleanTracefs } from '../probes/tracefs/tracefs.js';
 import type {
   ProbeBatchMessage,
   ProbeBinaryStatus,
@@ -237,6 +238,13 @@ export class ProbeRunner {
           // already closed
         }
       this.fds = [];
+      // tracefs probes are tied to no fd: remove Periscope's (the thread's were all of them).
+      if (this.backend.kind === 'tracefs')
+        try {
+          cleanTracefs();
+        } catch (e) {
+          this.host.log(`probes: could not remove the dead thread's tracefs probes: ${describeError(e)}`);
+        }
       this.states = [];
       this.sent.clear();
       if (this.stopped) return;

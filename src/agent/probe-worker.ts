@@ -17,7 +17,7 @@ import { probeDefinitionKey } from '../spec/probe-parse.js';
 import type { ProbeEntry } from '../spec/spec-types.js';
 import { ProcessProbes } from './probe-process.js';
 import { BpfSession, type ProbeSession } from './probe-session.js';
-import { TracefsSession } from './probe-session-tracefs.js';
+import { prepareTracefs, TracefsSession } from './probe-session-tracefs.js';
 import { probeSpecOf } from './probe-spec-of.js';
 import type { ProbeSetup, ProbeThreadReply, ProbeThreadRequest, ProbeWant } from './probe-worker-protocol.js';
 
@@ -297,7 +297,12 @@ parentPort?.on('message', (m: ProbeThreadRequest) => {
   switch (m.op) {
     case 'setup':
       setup = m;
-      if (setup.backend === 'tracefs') TracefsSession.prepare(setup.tag);
+      if (setup.backend === 'tracefs')
+        try {
+          prepareTracefs();
+        } catch (e) {
+          log(`tracefs: could not create Periscope's instance: ${describeError(e)}`);
+        }
       setTimeout(tick, DRAIN_MS);
       return;
     case 'want':

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { GoBinary } from '../../src/gobinary/go-binary.js';
 import { linkExists, programExists } from '../../src/probes/bpf/info.js';
-import { ourEvents } from '../../src/probes/tracefs/tracefs.js';
+import { ourEvents, writeUprobeEvents } from '../../src/probes/tracefs/tracefs.js';
 import {
   cli,
   cliJson,
@@ -326,4 +326,50 @@ test('a SIGKILLed agent leaves no program, link, breakpoint or tracefs event of 
   const rm = await cli(['probe', 'rm', 'crash'], env());
   assert.equal(rm.code, 0, rm.stderr);
   assert.ok(await waitFor(() => codeIsBinarys(t.pid, 'main.handle')), 'main.handle restored after rm');
+});
+
+test('where eBPF is not used, probes run on tracefs: stale events of ours are removed at start, names are captured, what tracefs cannot do is said', async () => {
+  const t = targets[0]!;
+  await agent!.stop();
+  // What a crashed tracefs agent leaves: an event in Periscope's group (defined, not enabled).
+  const f = bin.symtab.pcln.funcByName('main.handle')!;
+  const off = bin.elf.addressToFileOffset(f.entry)!;
+  writeUprobeEvents(`p:periscope/stale_leftover ${path}:0x${Number(off).toString(16)}`);
+  assert.ok(ourEvents().includes('stale_leftover'));
+  const since = performance.now();
+  agent = startAgentProc(server!.url, agentToken, HOST, tag, [
+    '--runtime-dir',
+    runtimeDir,
+    '--probes',
+    'tracefs',
+  ]);
+  await agent.waitFor(/removed 1 tracefs probe\(s\) a previous agent left/, 30_000, since);
+  assert.deepEqual(ourEvents(), []);
+  const add = (args: string[]) =>
+    cli(['probe', 'add', ...args, '--program', 'pv', '--function', 'main.handle'], env());
+  assert.equal((await add(['tf', '--capture', 'user', '--capture', 'n', '--capture', 'id=req.ID'])).code, 0);
+  assert.equal((await add(['tfc', '--capture', 'n', '--if', 'n > 3'])).code, 0);
+  await agent.waitFor(new RegExp(`attached .*tf.* to process ${t.pid}`), 30_000, since);
+  assert.ok(hasBreakpoint(t.pid, 'main.handle'));
+  assert.match(await command(t, 'handle 12'), /^done handle 12/);
+  const rows = await until(
+    `SELECT n, "user", id FROM tf WHERE process_id = '${HOST}:${t.pid}' ORDER BY n`,
+    (r) => r.length >= 12,
+  );
+  assert.deepEqual(
+    rows,
+    Array.from({ length: 12 }, (_, i) => ({ n: i, user: USERS[i % 3], id: null })),
+  );
+  const [why] = await query(
+    "SELECT errors->>'req.ID' AS e, goroutine_id > 0 AS g FROM probe_events WHERE probe = 'tf' LIMIT 1",
+  );
+  assert.match(String(why?.e), /tracefs can only capture a variable by its name/);
+  assert.equal(why?.g, true);
+  const list = await cli(['probe', 'list'], env());
+  assert.match(list.stdout, /tfc: not on .*tracefs uprobe_events here \(no eBPF\), which has no conditions/);
+  assert.match(list.stdout, /probes run on tracefs/);
+  for (const name of ['tf', 'tfc']) assert.equal((await cli(['probe', 'rm', name], env())).code, 0);
+  for (const x of targets)
+    assert.ok(await waitFor(() => codeIsBinarys(x.pid, 'main.handle')), `process ${x.pid}: restored`);
+  assert.ok(await waitFor(() => ourEvents().length === 0), 'no tracefs event of ours left');
 });
