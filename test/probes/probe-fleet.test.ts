@@ -10,13 +10,16 @@
  * the next agent waits before placing probes again.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { after, before, test } from 'node:test';
 import type { GoBinary } from '../../src/gobinary/go-binary.js';
 import { linkExists, programExists } from '../../src/probes/bpf/info.js';
 import { ourEvents, writeUprobeEvents } from '../../src/probes/tracefs/tracefs.js';
 import {
+  CLI,
   cli,
   cliJson,
   createToken,
@@ -194,12 +197,43 @@ test('a process started after the probe was added gets it', async () => {
   const late = await startTagged(path, [], tag, HOST);
   targets.push(late);
   await agent!.waitFor(new RegExp(`attached .*calls.* to process ${late.pid}`), 30_000);
-  await command(late, 'handle 10');
+  // `events --follow` prints the new events as they are stored.
+  const follow = spawn(
+    process.execPath,
+    [CLI, 'events', '--probe', 'calls', '--follow', '--json', '--last', '1'],
+    {
+      env: { ...process.env, ...env() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const followed: { process: string; values: { n: number } }[] = [];
+  createInterface({ input: follow.stdout }).on('line', (l) => followed.push(JSON.parse(l)));
+  try {
+    assert.ok(await waitFor(() => followed.length >= 1, 20_000), 'events --follow printed the latest event');
+    await command(late, 'handle 10');
+    assert.ok(await waitFor(() => followed.length >= 11, 20_000), `followed ${followed.length - 1} of 10`);
+  } finally {
+    follow.kill();
+  }
+  assert.deepEqual(
+    followed.slice(1).map((e) => [e.process, e.values.n]),
+    Array.from({ length: 10 }, (_, i) => [`${HOST}:${late.pid}`, i]),
+  );
   const rows = await until(
     `SELECT count(*)::INT AS n FROM calls WHERE process_id = '${HOST}:${late.pid}'`,
     (r) => r[0]?.n === 10,
   );
   assert.deepEqual(rows, [{ n: 10 }]);
+  // Events join snapshot tables on process and goroutine: the calls ran on the goroutine that
+  // reads the fixture's commands, which a snapshot finds waiting for the next one.
+  const snap = await cli(['snapshot', '--select', 'program=pv'], env());
+  assert.equal(snap.code, 0, snap.stderr);
+  assert.deepEqual(
+    await query(
+      `SELECT count(*)::INT AS n FROM calls c JOIN goroutines g USING (process_id, goroutine_id) WHERE c.process_id = '${HOST}:${late.pid}'`,
+    ),
+    [{ n: 10 }],
+  );
 });
 
 test('probe rm removes the probe: the code bytes are the binary’s again and no event follows', async () => {
