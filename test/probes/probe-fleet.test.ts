@@ -7,7 +7,9 @@
  * and with it the kernel's breakpoint (the code bytes are the binary's again); a probe that
  * costs a spinning process more than its CPU share is switched off and the user told; a
  * SIGKILLed agent leaves no program, link or breakpoint of ours and nothing in tracefs, and
- * the next agent waits before placing probes again.
+ * the next agent waits before placing probes again. `events --follow` streams new events,
+ * events join a snapshot's goroutines, a probe that does not resolve in a binary is reported
+ * for it, and an agent on tracefs runs the same probes as far as tracefs can, saying what not.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -55,12 +57,13 @@ const targets: Target[] = [];
 
 const env = () => ({ PERISCOPE_TOKEN: userToken, PERISCOPE_SERVER: server!.url });
 const query = (sql: string) => cliJson<Row[]>(['query', '--format', 'json', sql], env());
-const startAgent = () =>
+const startAgent = (more: string[] = []) =>
   startAgentProc(server!.url, agentToken, HOST, tag, [
     '--runtime-dir',
     runtimeDir,
     '--probe-crash-wait',
     '2',
+    ...more,
   ]);
 
 async function command(t: Target, line: string): Promise<string> {
@@ -323,6 +326,23 @@ test('the circuit breaker switches off a probe that costs a process more than it
   assert.equal((await cli(['probe', 'rm', 'hot'], env())).code, 0);
 });
 
+test('a probe that does not resolve in a binary is refused, and when forced, probe list says where and why', async () => {
+  const args = ['probe', 'add', 'gone', '--program', 'pv', '--function', 'main.nosuch', '--capture', 'n'];
+  const refused = await cli(args, env());
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /has no function main\.nosuch/);
+  const forced = await cli([...args, '--force'], env());
+  assert.equal(forced.code, 0, forced.stderr);
+  let text = '';
+  const end = Date.now() + 30_000;
+  while (!/gone: not on /.test(text) && Date.now() < end) {
+    await sleep(300);
+    text = (await cli(['probe', 'list'], env())).stdout;
+  }
+  assert.match(text, /gone: not on \S+ .*has no function main\.nosuch/);
+  assert.equal((await cli(['probe', 'rm', 'gone'], env())).code, 0);
+});
+
 test('a SIGKILLed agent leaves no program, link, breakpoint or tracefs event of ours; the next agent waits before placing probes', async () => {
   const t = targets[0]!;
   const r = await cli(
@@ -350,13 +370,42 @@ test('a SIGKILLed agent leaves no program, link, breakpoint or tracefs event of 
   assert.deepEqual(ourEvents(), [], 'no tracefs event of ours');
   assert.match(await command(t, 'handle 3'), /^done handle 3/, 'the target runs on');
   const since = performance.now();
-  agent = startAgent();
+  agent = startAgent(['--probe-max-event-bytes', '256']);
   await agent.waitFor(
     /stopped without removing them .*waiting 2 s before placing probes again/,
     30_000,
     since,
   );
   await agent.waitFor(new RegExp(`attached .*crash.* to process ${t.pid}`), 30_000, since);
+  // This agent takes events of at most 256 bytes: a probe with larger ones is refused, with the sizes.
+  const big = await cli(
+    [
+      'probe',
+      'add',
+      'wide',
+      '--program',
+      'pv',
+      '--function',
+      'main.handle',
+      '--capture',
+      'req',
+      '--capture',
+      'user',
+    ],
+    env(),
+  );
+  assert.equal(big.code, 0, big.stderr);
+  let text = '';
+  const end = Date.now() + 30_000;
+  while (!/wide: not on /.test(text) && Date.now() < end) {
+    await sleep(300);
+    text = (await cli(['probe', 'list'], env())).stdout;
+  }
+  assert.match(
+    text,
+    /wide: not on \S+ .*its events are \d+ bytes, over the agent's limit of 256 bytes per event/,
+  );
+  assert.equal((await cli(['probe', 'rm', 'wide'], env())).code, 0);
   const rm = await cli(['probe', 'rm', 'crash'], env());
   assert.equal(rm.code, 0, rm.stderr);
   assert.ok(await waitFor(() => codeIsBinarys(t.pid, 'main.handle')), 'main.handle restored after rm');

@@ -80,6 +80,11 @@ export const agentCommand = defineCommand({
       value: 'S',
       help: 'seconds to wait before placing probes after a crash with probes on, doubled per crash in a row (default 60)',
     },
+    'probe-max-event-bytes': {
+      type: 'string',
+      value: 'N',
+      help: 'the largest event a probe may write, bytes; a probe with larger events is refused (default 8192)',
+    },
     'probe-max-events': {
       type: 'string',
       value: 'N',
@@ -118,6 +123,9 @@ export const agentCommand = defineCommand({
     if (!Number.isFinite(wait) || wait < 0 || wait > 86_400)
       throw usageError('--probe-crash-wait wants seconds from 0 to 86400');
     const maxEvents = positiveIntOption(values, 'probe-max-events', 'events a second');
+    const maxEventBytes = positiveIntOption(values, 'probe-max-event-bytes', 'bytes');
+    if (maxEventBytes !== undefined && (maxEventBytes < 64 || maxEventBytes > 65_536))
+      throw usageError('--probe-max-event-bytes wants bytes from 64 to 65536');
     const runtimeDir = textOption(values, 'runtime-dir');
     const id = textOption(values, 'id');
     if (id !== undefined && (id.length === 0 || id.length > 200))
@@ -134,7 +142,10 @@ export const agentCommand = defineCommand({
         backend: probes,
         crashBackoffMs: wait * 1000,
         ...(runtimeDir !== undefined ? { runtimeDir } : {}),
-        ...(maxEvents !== undefined ? { limits: { maxEventsPerProcess: maxEvents } } : {}),
+        limits: {
+          ...(maxEvents !== undefined ? { maxEventsPerProcess: maxEvents } : {}),
+          ...(maxEventBytes !== undefined ? { maxEventBytes } : {}),
+        },
       },
     };
   },
