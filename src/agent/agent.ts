@@ -122,12 +122,16 @@ export class Agent {
     this.connection.start();
   }
 
-  /** Stops everything (no target is ever left paused: pauses are synchronous and short). */
-  stop(): void {
+  /**
+   * Stops everything (no target is ever left paused: pauses are synchronous and short);
+   * resolves when the probes are removed and the connection, which carried their last events,
+   * is closed.
+   */
+  async stop(): Promise<void> {
     if (this.sendTimer) clearTimeout(this.sendTimer);
     this.discovery.stop();
-    this.probes.stop();
     this.executor.close();
+    await this.probes.stop();
     this.connection.close();
   }
 

@@ -41,6 +41,9 @@ export interface ProbeRunnerOptions {
   readonly sendEveryMs?: number;
 }
 
+/** How long stopping waits for the probe thread to remove its probes, ms. */
+const STOP_WAIT_MS = 10_000;
+
 /** The defaults of the agent's probe limits. */
 export const DEFAULT_PROBE_LIMITS: ProbeLimits = {
   maxEventBytes: 8192,
@@ -97,6 +100,7 @@ export class ProbeRunner {
   private marker: ProbeMarker | undefined;
   private droppedOffline = 0;
   private stopped = false;
+  private onStopped: (() => void)[] = [];
   private readonly limits: ProbeLimits;
 
   constructor(
@@ -170,13 +174,32 @@ export class ProbeRunner {
     this.sendStatus(true);
   }
 
-  /** Removes every probe (the agent stops): the marker goes at once, the probes with the process if not before. */
-  stop(): void {
+  /**
+   * Removes every probe (the agent stops); resolves when the probe thread has removed them, or
+   * after STOP_WAIT_MS. The marker goes at once. eBPF probes would go with the process anyway;
+   * tracefs probes would not.
+   */
+  stop(): Promise<void> {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     if (this.ttlTimer) clearTimeout(this.ttlTimer);
-    this.worker?.postMessage({ op: 'stop' } satisfies ProbeThreadRequest);
     this.marker?.detached();
+    const w = this.worker;
+    if (!w) return Promise.resolve();
+    w.ref(); // the process must not exit before the thread has removed them
+    w.postMessage({ op: 'stop' } satisfies ProbeThreadRequest);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.host.log('probes: the probe thread did not remove its probes in time; exiting anyway');
+        finish();
+      }, STOP_WAIT_MS);
+      const finish = () => {
+        clearTimeout(timer);
+        w.unref();
+        resolve();
+      };
+      this.onStopped.push(finish);
+    });
   }
 
   /** Works out which probes each process should have now and tells the probe thread what changed. */
@@ -247,7 +270,7 @@ export class ProbeRunner {
         }
       this.states = [];
       this.sent.clear();
-      if (this.stopped) return;
+      if (this.stopped) return this.stoppedNow();
       this.host.log(`probes: the probe thread stopped (${why}); its probes were removed; starting it again`);
       setTimeout(() => this.evaluate(), 1000).unref();
     };
@@ -302,10 +325,18 @@ export class ProbeRunner {
         return;
       case 'stopped':
         this.marker?.detached();
+        this.sendBatch(); // the last events, before the connection closes
+        this.stoppedNow();
         return;
       case 'log':
         this.host.log(`probes: ${m.line}`);
     }
+  }
+
+  private stoppedNow(): void {
+    const waiters = this.onStopped;
+    this.onStopped = [];
+    for (const f of waiters) f();
   }
 
   private sendBatch(): void {

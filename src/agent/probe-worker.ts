@@ -11,6 +11,7 @@ import { describeError } from '../common/errors.js';
 import { enableRunTimeStats } from '../probes/bpf/prog-stats.js';
 import { syscalls } from '../probes/bpf/syscalls.js';
 import { type CompiledProbe, compileProbe } from '../probes/compile/compile-probe.js';
+import { cleanTracefs } from '../probes/tracefs/tracefs.js';
 import type { ProbeNotice, WireProbeEvent } from '../protocol/messages.js';
 import { threadBinaries } from '../snapshot/binary-cache.js';
 import { probeDefinitionKey } from '../spec/probe-parse.js';
@@ -289,6 +290,12 @@ async function stop(): Promise<void> {
   stopping = true;
   await Promise.all(all.map((p) => p.session?.close()));
   procs.clear();
+  if (setup?.backend === 'tracefs')
+    try {
+      cleanTracefs(); // the instance too
+    } catch (e) {
+      log(`tracefs: ${describeError(e)}`);
+    }
   sendStatus();
   post({ op: 'stopped' });
 }

@@ -108,8 +108,7 @@ test('a Go binary with random bytes changed in a parsed section loads or fails w
         if (e instanceof PeriscopeError) {
           refused++;
           if (process.env.FUZZ_VERBOSE) console.log(`seed ${seed} ${sec.name}: ${e.message.slice(0, 150)}`);
-        }
-        else
+        } else
           failures.push(
             `seed ${seed} (${sec.name}, ${flips} bytes): ${(e as Error).stack?.split('\n').slice(0, 3).join(' | ')}`,
           );

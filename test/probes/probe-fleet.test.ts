@@ -13,13 +13,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, test } from 'node:test';
 import type { GoBinary } from '../../src/gobinary/go-binary.js';
 import { linkExists, programExists } from '../../src/probes/bpf/info.js';
-import { ourEvents, writeUprobeEvents } from '../../src/probes/tracefs/tracefs.js';
+import { instanceDir, ourEvents, writeUprobeEvents } from '../../src/probes/tracefs/tracefs.js';
 import {
   CLI,
   cli,
@@ -451,8 +451,11 @@ test('where eBPF is not used, probes run on tracefs: stale events of ours are re
   const list = await cli(['probe', 'list'], env());
   assert.match(list.stdout, /tfc: not on .*tracefs uprobe_events here \(no eBPF\), which has no conditions/);
   assert.match(list.stdout, /probes run on tracefs/);
+  assert.ok(ourEvents().length > 0);
+  // tracefs probes are tied to no fd: the agent removes them before it exits.
+  assert.equal(await agent.stop(), 0);
+  assert.deepEqual(ourEvents(), [], 'no tracefs event of ours left after the agent exits');
+  assert.ok(!existsSync(instanceDir()), 'nor our tracing instance');
+  for (const x of targets) assert.ok(codeIsBinarys(x.pid, 'main.handle'), `process ${x.pid}: restored`);
   for (const name of ['tf', 'tfc']) assert.equal((await cli(['probe', 'rm', name], env())).code, 0);
-  for (const x of targets)
-    assert.ok(await waitFor(() => codeIsBinarys(x.pid, 'main.handle')), `process ${x.pid}: restored`);
-  assert.ok(await waitFor(() => ourEvents().length === 0), 'no tracefs event of ours left');
 });

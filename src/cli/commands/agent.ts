@@ -161,8 +161,7 @@ export const agentCommand = defineCommand({
         );
         if (stopping) return;
         stopping = true;
-        agent.stop();
-        resolve();
+        void agent.stop().then(resolve);
       };
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
