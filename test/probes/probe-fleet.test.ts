@@ -370,13 +370,22 @@ test('a SIGKILLed agent leaves no program, link, breakpoint or tracefs event of 
   assert.deepEqual(ourEvents(), [], 'no tracefs event of ours');
   assert.match(await command(t, 'handle 3'), /^done handle 3/, 'the target runs on');
   const since = performance.now();
-  agent = startAgent(['--probe-max-event-bytes', '256']);
+  agent = startAgent(['--probe-max-event-bytes', '256', '--probe-max-events', '20']);
   await agent.waitFor(
     /stopped without removing them .*waiting 2 s before placing probes again/,
     30_000,
     since,
   );
   await agent.waitFor(new RegExp(`attached .*crash.* to process ${t.pid}`), 30_000, since);
+  // This agent sends at most 20 events a second per process: the rest are counted as dropped.
+  assert.match(await command(t, 'handle 50'), /^done handle 50/);
+  const sent = await until(
+    "SELECT (SELECT count(*) FROM crash)::INT AS stored, (SELECT sum(agent_dropped) FROM probe_counts WHERE probe = 'crash')::INT AS dropped",
+    (r) => Number(r[0]?.stored) + Number(r[0]?.dropped) >= 50,
+  );
+  const { stored, dropped } = sent[0] as { stored: number; dropped: number };
+  assert.equal(stored + dropped, 50, `stored ${stored} + dropped ${dropped}`);
+  assert.ok(stored >= 20 && stored <= 22, `stored ${stored}: the budget of 20 a second`);
   // This agent takes events of at most 256 bytes: a probe with larger ones is refused, with the sizes.
   const big = await cli(
     [
