@@ -4,21 +4,20 @@
  * read-write; readers (query, links) open it read-only, with file access and extension
  * loading switched off, so user SQL cannot change or leave the store.
  * DuckDB never downloads extensions here (autoinstall and autoload are off).
+ *
+ * What only some uses need is imported when first used (the spec parser and YAML, ingest,
+ * export and import): `periscope query` over built-in tables loads none of it.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { PeriscopeError } from '../common/errors.js';
-import { effectiveSpecOfText } from '../spec/effective-spec.js';
-import { issueText, SpecError } from '../spec/spec-parse.js';
 import { DB_FILE } from './data-dir.js';
-import { exportSnapshot, importSnapshot } from './export-import.js';
-import { writeSnapshot } from './ingest.js';
-import { lastProbeSeq, readProbeEvents, readValueTypes, writeProbeBatch } from './probe-store.js';
+import { DuckDBInstance } from './duckdb-api.js';
 import { DuckDBQuerySession } from './query-session.js';
 import { createQueryViews } from './query-views.js';
 import { ensureSchema, SCHEMA_VERSION, schemaVersion } from './schema.js';
-import { addVersion, readVersions, specForScope, versionOfText } from './spec-history.js';
+import { addVersion, readVersions, versionOfText } from './spec-history.js';
 import type {
   ExportFormat,
   ImportResult,
@@ -140,16 +139,25 @@ export class DuckDBStore implements Store {
   }
 
   private async transaction<T>(fn: () => Promise<T>): Promise<T> {
-    await this.conn.run('BEGIN TRANSACTION');
-    try {
-      const out = await fn();
-      await this.conn.run('COMMIT');
-      return out;
-    } catch (e) {
-      await this.conn.run('ROLLBACK');
-      throw e;
-    }
+    // One connection, one transaction at a time: probe batches arrive every second while a
+    // snapshot is stored, and a second BEGIN on the connection fails and aborts the first.
+    const run = this.writes.then(async () => {
+      await this.conn.run('BEGIN TRANSACTION');
+      try {
+        const out = await fn();
+        await this.conn.run('COMMIT');
+        return out;
+      } catch (e) {
+        await this.conn.run('ROLLBACK');
+        throw e;
+      }
+    });
+    this.writes = run.catch(() => undefined);
+    return run;
   }
+
+  /** The last write transaction queued (transactions on `conn` run one after another). */
+  private writes: Promise<unknown> = Promise.resolve();
 
   /** Stores a snapshot and returns its id. */
   async addSnapshot(input: SnapshotInput): Promise<number> {
@@ -158,6 +166,7 @@ export class DuckDBStore implements Store {
       const r = await this.conn.runAndReadAll('SELECT coalesce(max(snapshot_id), 0) + 1 FROM raw.snapshots');
       const id = Number(r.getRows()[0]![0]);
       const version = input.specText === '' ? null : await versionOfText(this.conn, input.specText);
+      const { writeSnapshot } = await import('./ingest.js');
       await writeSnapshot(this.conn, id, input, version);
       return id;
     });
@@ -180,8 +189,10 @@ export class DuckDBStore implements Store {
 
   /** Opens a session: a connection whose views show `scope`, for many queries. */
   async session(scope: QueryScope): Promise<DuckDBQuerySession> {
-    const { spec, notes } = await specForScope(this.conn, scope);
-    return DuckDBQuerySession.open(this.instance, spec, scope, notes);
+    return DuckDBQuerySession.open(this.instance, scope, async () => {
+      const { specForScope } = await import('./scope-spec.js');
+      return specForScope(this.conn, scope);
+    });
   }
 
   /** Runs one read-only SQL statement over the tables of the current spec. */
@@ -221,6 +232,10 @@ export class DuckDBStore implements Store {
 
   /** Builds the spec's tables over every stored snapshot on a throw-away connection; returns what does not build. */
   async checkSpec(yaml: string, source: string): Promise<SpecSqlProblem[]> {
+    const [{ effectiveSpecOfText }, { SpecError }] = await Promise.all([
+      import('../spec/effective-spec.js'),
+      import('../spec/spec-parse.js'),
+    ]);
     const spec = effectiveSpecOfText(yaml, source);
     const conn = await this.instance.connect();
     try {
@@ -250,6 +265,7 @@ export class DuckDBStore implements Store {
     opts: SetSpecOptions = {},
   ): Promise<SetSpecResult> {
     this.writable('setting the spec');
+    const { issueText, SpecError } = await import('../spec/spec-parse.js');
     const problems = await this.checkSpec(yaml, source);
     const current = (await readVersions(this.conn, 'current'))[0];
     if (problems.length > 0 && opts.force !== true && current?.yaml !== yaml)
@@ -258,7 +274,7 @@ export class DuckDBStore implements Store {
         problems,
         `${source} was not stored: ${problems.length === 1 ? 'a derived table or link does' : `${problems.length} derived tables or links do`} not build over the stored tables (fix the spec, or store it anyway with --force):`,
       );
-    const { version, changed } = await addVersion(this.conn, yaml, author);
+    const { version, changed } = await this.transaction(() => addVersion(this.conn, yaml, author));
     return { version, changed, warnings: problems.map((p) => issueText(source, p)) };
   }
 
@@ -285,6 +301,10 @@ export class DuckDBStore implements Store {
   /** exportSnapshot, returning the spec tables that could not be exported and why. */
   async exportWithNotes(snapshotId: number, format: ExportFormat, out: string): Promise<string[]> {
     this.writable('exporting a snapshot', true);
+    const [{ specForScope }, { exportSnapshot }] = await Promise.all([
+      import('./scope-spec.js'),
+      import('./export-import.js'),
+    ]);
     const { spec } = await specForScope(this.conn, { snapshot: snapshotId });
     const conn = await this.instance.connect();
     try {
@@ -297,6 +317,7 @@ export class DuckDBStore implements Store {
   /** Reads a snapshot written by exportSnapshot. */
   async importSnapshot(path: string): Promise<ImportResult> {
     this.writable('importing a snapshot', true);
+    const { importSnapshot } = await import('./export-import.js');
     return importSnapshot(this.conn, path, (fn) => this.transaction(fn));
   }
 
@@ -306,6 +327,7 @@ export class DuckDBStore implements Store {
   /** Appends a batch of probe data; events get the next seq numbers. Returns the last seq. */
   async addProbeBatch(batch: ProbeBatchInput): Promise<number> {
     this.writable('storing probe events');
+    const { lastProbeSeq, readValueTypes, writeProbeBatch } = await import('./probe-store.js');
     const run = this.probeChain.then(async () => {
       this.probeState ??= (async () => ({
         seq: await lastProbeSeq(this.conn),
@@ -328,6 +350,7 @@ export class DuckDBStore implements Store {
 
   /** Probe events after a cursor, oldest first. */
   async probeEvents(q: ProbeEventQuery): Promise<StoredProbeEvent[]> {
+    const { readProbeEvents } = await import('./probe-store.js');
     return readProbeEvents(this.conn, q);
   }
 

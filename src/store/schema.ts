@@ -5,8 +5,8 @@
  * schema version bump and a migration.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { type ColumnList, createTableSql } from './bulk-append.js';
 import { ensureProbeSchema, PROBE_BUILTIN_TABLES } from './probe-schema.js';
+import { type ColumnList, createTableSql } from './table-columns.js';
 
 /** The version of the raw schema written to `raw.meta`. */
 export const SCHEMA_VERSION = '1';

@@ -4,6 +4,7 @@ import { agentUrl } from '../../agent/connection.js';
 import { DEFAULT_ENV_ALLOW } from '../../agent/labels.js';
 import { PeriscopeError } from '../../common/errors.js';
 import { defineCommand } from '../command.js';
+import { summaryOf } from '../command-list.js';
 import { choiceOption, listOption, positiveIntOption, textOption } from '../options.js';
 
 function usageError(message: string): PeriscopeError {
@@ -29,8 +30,7 @@ export function parseMatch(values: readonly string[]): Record<string, string> {
 
 export const agentCommand = defineCommand({
   name: 'agent',
-  summary:
-    'Run the agent of this machine: discover Go processes, report them to the server, take snapshots on request.',
+  summary: summaryOf('agent'),
   args: '--server URL --token TOKEN',
   options: {
     server: {

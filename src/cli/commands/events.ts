@@ -7,6 +7,7 @@
 import type { ProbeEventView } from '../../api/responses.js';
 import { ApiClient } from '../api-client.js';
 import { defineCommand } from '../command.js';
+import { summaryOf } from '../command-list.js';
 import { flagOption, positiveIntOption, textOption } from '../options.js';
 import { out } from '../output.js';
 import { SERVER_OPTIONS, serverTarget } from '../target.js';
@@ -40,7 +41,7 @@ export function eventLine(e: ProbeEventView, columns: ReadonlyMap<string, string
 
 export const eventsCommand = defineCommand({
   name: 'events',
-  summary: 'Print the events of the server’s probes; --follow keeps printing new ones.',
+  summary: summaryOf('events'),
   args: '',
   options: {
     probe: { type: 'string', value: 'NAME', help: 'only this probe’s events' },

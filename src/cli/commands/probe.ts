@@ -8,6 +8,7 @@ import type { ProbesResponse } from '../../api/responses.js';
 import { PeriscopeError } from '../../common/errors.js';
 import { ApiClient } from '../api-client.js';
 import { defineCommand } from '../command.js';
+import { summaryOf } from '../command-list.js';
 import { flagOption, listOption, textOption } from '../options.js';
 import { ago, out, printJson, renderTable, warn } from '../output.js';
 import { SERVER_OPTIONS, type ServerTarget, serverTarget } from '../target.js';
@@ -83,7 +84,7 @@ async function run(target: ServerTarget, o: ProbeAction & { readonly json: boole
 
 export const probeCommand = defineCommand({
   name: 'probe',
-  summary: 'Probes (dynamic logs) in the server’s spec: add one, list them, remove one.',
+  summary: summaryOf('probe'),
   args: 'add NAME | list | rm NAME',
   options: {
     program: { type: 'string', value: 'NAME', help: 'add: the spec program whose processes it goes to' },

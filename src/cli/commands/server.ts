@@ -2,6 +2,7 @@
 import { PeriscopeError } from '../../common/errors.js';
 import { startServer } from '../../server/server.js';
 import { defineCommand, type OptionValues } from '../command.js';
+import { summaryOf } from '../command-list.js';
 import { textOption } from '../options.js';
 import { localDataDir } from '../target.js';
 
@@ -28,7 +29,7 @@ function ms(values: OptionValues, name: string): number | undefined {
 
 export const serverCommand = defineCommand({
   name: 'server',
-  summary: 'Run the Periscope server: HTTP API, the endpoint agents connect to, and the embedded store.',
+  summary: summaryOf('server'),
   args: '',
   options: {
     listen: { type: 'string', value: 'HOST:PORT', help: 'where to listen (default 127.0.0.1:7070)' },

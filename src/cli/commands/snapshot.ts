@@ -5,10 +5,11 @@
 import { snapshotRequestBody } from '../../api/requests.js';
 import { PeriscopeError } from '../../common/errors.js';
 import { defineCommand, type OptionValues } from '../command.js';
+import { summaryOf } from '../command-list.js';
 import { flagOption, labelOptions, textOption } from '../options.js';
 import { SERVER_OR_LOCAL_OPTIONS, WHERE_RULE, whereTo } from '../target.js';
-import { type FleetSnapshotOptions, fleetSnapshot } from './snapshot-fleet.js';
-import { type LocalSnapshotOptions, localSnapshot } from './snapshot-local.js';
+import type { FleetSnapshotOptions } from './snapshot-fleet.js';
+import type { LocalSnapshotOptions } from './snapshot-local.js';
 
 /** Options that only mean something for a snapshot of a local process. */
 const LOCAL_ONLY = ['spec', 'set-current', 'out', 'system', 'no-default-spec', 'no-store'];
@@ -23,8 +24,7 @@ type SnapshotOptions =
 
 export const snapshotCommand = defineCommand({
   name: 'snapshot',
-  summary:
-    'Every goroutine of a running Go process with its stack and captured values, pausing it for about a millisecond.',
+  summary: summaryOf('snapshot'),
   args: '--pid PID | --select SELECTOR | --all',
   options: {
     pid: { type: 'string', value: 'PID', help: 'the local process to snapshot (into the local store)' },
@@ -150,7 +150,9 @@ export const snapshotCommand = defineCommand({
       system: flagOption(values, 'system'),
     };
   },
-  run(o) {
-    return o.kind === 'server' ? fleetSnapshot(o) : localSnapshot(o);
+  // Imported here: a local snapshot loads the DWARF stack, koffi and DuckDB, a fleet one only HTTP.
+  async run(o) {
+    if (o.kind === 'server') return (await import('./snapshot-fleet.js')).fleetSnapshot(o);
+    return (await import('./snapshot-local.js')).localSnapshot(o);
   },
 });
