@@ -442,6 +442,8 @@ test('where eBPF is not used, probes run on tracefs: stale events of ours are re
   assert.equal((await add(['tf', '--capture', 'user', '--capture', 'n', '--capture', 'id=req.ID'])).code, 0);
   assert.equal((await add(['tfc', '--capture', 'n', '--if', 'n > 3'])).code, 0);
   await agent.waitFor(new RegExp(`attached .*tf.* to process ${t.pid}`), 30_000, since);
+  // tfc's refusal ends the re-attachment its arrival caused (calls during it are not seen).
+  await agent.waitFor(new RegExp(`tfc not attached to process ${t.pid}`), 30_000, since);
   assert.ok(hasBreakpoint(t.pid, 'main.handle'));
   assert.match(await command(t, 'handle 12'), /^done handle 12/);
   const rows = await until(
