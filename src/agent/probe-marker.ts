@@ -1,6 +1,7 @@
 /**
- * The agent's note that it has probes on: a file in its runtime directory while any probe is
- * attached, removed when none is (and on a clean exit). Found at start with its writer dead,
+ * The agent's note that it has probes on: a file in its runtime directory from the moment it
+ * starts placing a probe while any is wanted or attached, removed when none is (and on a clean
+ * exit). Found at start with its writer dead,
  * it means the agent crashed with probes on; the next agent waits before placing probes
  * again, twice as long after each crash in a row (a probe that crashes its agent must not
  * crash it in a loop).

@@ -236,6 +236,8 @@ export class ProbeRunner {
     if ((this.sent.get(p.pid) ?? '') === key) return;
     if (key === '') this.sent.delete(p.pid);
     else this.sent.set(p.pid, key);
+    // Noted before the probes are placed: a crash while placing them is the one to back off from.
+    if (this.sent.size > 0) this.marker?.attached();
     this.thread().postMessage({
       op: 'want',
       pid: p.pid,
@@ -310,7 +312,7 @@ export class ProbeRunner {
         }
         const on = m.processes.some((s) => s.attached.length > 0);
         if (on) this.marker?.attached();
-        else this.marker?.detached();
+        else if (this.sent.size === 0) this.marker?.detached();
         this.sendStatus(false);
         return;
       }
