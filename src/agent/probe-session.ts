@@ -13,6 +13,8 @@ import type { CompiledProbe } from '../probes/compile/compile-probe.js';
 import { HDR } from '../probes/compile/record-layout.js';
 import type { ProbeEvent } from '../probes/decode/record-decode.js';
 import type { ProbeFrame, WireProbeEvent } from '../protocol/messages.js';
+import { redactionFor } from '../spec/redaction.js';
+import { EMPTY_SPEC } from '../spec/spec-types.js';
 
 /** Cumulative counters of one probe on one process since it was attached. */
 export interface ProbeTotals {
@@ -59,6 +61,9 @@ export interface ProbeSession {
   close(): Promise<void>;
 }
 
+/** Probe events are decoded with the default redaction rules (docs/security.md). */
+const DEFAULT_REDACTION = redactionFor(EMPTY_SPEC);
+
 /** Records held per process before decoding; more are dropped and counted. */
 const MAX_QUEUED = 50_000;
 
@@ -94,7 +99,13 @@ export class BpfSession implements ProbeSession {
       measured: () => boolean;
     },
   ): Promise<BpfSession> {
-    const probes = await AttachedProbes.attach(compiled, { pid: o.pid, path: o.path, tag: o.tag });
+    // The default redaction rules: the probe thread does not have the spec's additions or its `off`.
+    const probes = await AttachedProbes.attach(compiled, {
+      pid: o.pid,
+      path: o.path,
+      tag: o.tag,
+      redaction: DEFAULT_REDACTION,
+    });
     return new BpfSession(probes, o.process, compiled[0]!.bin, o.bias, o.trapNs, o.measured);
   }
 

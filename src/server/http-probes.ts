@@ -121,6 +121,7 @@ export function probeRoutes(ctx: ServerContext): Route[] {
             yaml,
             source: 'spec',
             author: token?.name ?? 'api',
+            admin: token?.role === 'admin',
             force: force === true,
           });
         });
@@ -142,7 +143,13 @@ export function probeRoutes(ctx: ServerContext): Route[] {
           const current = await ctx.store.currentSpec();
           const yaml = removeProbeFromSpec(current?.yaml ?? '', name);
           // Removing a probe never waits on whether the rest of the spec fits every binary.
-          return updateSpec(ctx, { yaml, source: 'spec', author: token?.name ?? 'api', force: true });
+          return updateSpec(ctx, {
+            yaml,
+            source: 'spec',
+            author: token?.name ?? 'api',
+            admin: token?.role === 'admin',
+            force: true,
+          });
         });
         if (out.stored) sendJson(res, 200, { ...out.result, probe: name } satisfies ProbeChangeResponse);
       },
