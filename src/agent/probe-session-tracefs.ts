@@ -16,10 +16,14 @@ import type { CompiledProbe } from '../probes/compile/compile-probe.js';
 import { GROUP, instanceDir, writeUprobeEvents } from '../probes/tracefs/tracefs.js';
 import { type TracefsSiteDef, tracefsDefinitions } from '../probes/tracefs/tracefs-probe.js';
 import type { WireProbeEvent } from '../protocol/messages.js';
+import { redactionFor } from '../spec/redaction.js';
+import { EMPTY_SPEC } from '../spec/spec-types.js';
 import type { ProbeSession, ProbeTotals, TrapCosts } from './probe-session.js';
 
 /** A tracefs hit's cost, ns: about 20 us on these VMs (PLATFORM.md), trap included. */
 const TRACEFS_HIT_NS = 20_000;
+/** The default redaction rules (the probe thread does not have the spec's additions). */
+const TRACEFS_REDACTION = redactionFor(EMPTY_SPEC);
 /** Records held per process before decoding; more are dropped and counted. */
 const MAX_QUEUED = 50_000;
 
@@ -146,7 +150,7 @@ export class TracefsSession implements ProbeSession {
   ) {
     this.state = compiled.map((c) => ({
       compiled: c,
-      defs: tracefsDefinitions(c),
+      defs: tracefsDefinitions(c, TRACEFS_REDACTION),
       hits: 0,
       events: 0,
       rateLimited: 0,
@@ -245,6 +249,7 @@ export class TracefsSession implements ProbeSession {
       const how = def.captures[i]!;
       const raw = args.get(`c${i}`);
       if ('unavailable' in how) errors[c.source] = how.unavailable;
+      else if ('redacted' in how) values[c.source] = how.redacted;
       else if (raw === undefined || raw === '(fault)')
         errors[c.source] = `tracefs could not read ${c.source}`;
       else if (how.kind === 'bool') values[c.source] = Number(raw) !== 0;

@@ -8,6 +8,7 @@
  */
 import { PeriscopeError } from '../../common/errors.js';
 import type { DwarfType } from '../../dwarf/types.js';
+import { type GoValue, type Redactor, redactedMark } from '../../goruntime/values/index.js';
 import type { CompiledProbe, CompiledSite } from '../compile/compile-probe.js';
 import { type SourcePiece, variableSource } from '../compile/site-frame.js';
 import type { PtReg } from '../pt-regs.amd64.js';
@@ -15,13 +16,19 @@ import type { PtReg } from '../pt-regs.amd64.js';
 /** How a capture's fetch arguments decode into a value. */
 export type TracefsCaptureKind = 'int' | 'uint' | 'bool' | 'string';
 
+/** Per capture at a site: how to decode it, its redaction (never fetched), or why it is unavailable. */
+export type TracefsCapture =
+  | { readonly kind: TracefsCaptureKind }
+  | { readonly redacted: GoValue }
+  | { readonly unavailable: string };
+
 /** One site's definition: where, and the fetch arguments after the goroutine id. */
 export interface TracefsSiteDef {
   readonly fileOffset: number;
   /** `cN=…` (and for strings `cNl=…` the length) per capture that translates at this site. */
   readonly args: readonly string[];
   /** Per capture: its kind here, or why it is unavailable here. */
-  readonly captures: readonly ({ readonly kind: TracefsCaptureKind } | { readonly unavailable: string })[];
+  readonly captures: readonly TracefsCapture[];
 }
 
 /** Bytes of a string fetched: tracefs arrays hold at most 64 elements. */
@@ -55,7 +62,8 @@ function captureArgs(
   probe: CompiledProbe,
   site: CompiledSite,
   i: number,
-): { args: string[]; kind: TracefsCaptureKind } | { unavailable: string } {
+  redactor: Redactor | undefined,
+): { args: string[]; kind: TracefsCaptureKind } | { redacted: GoValue } | { unavailable: string } {
   const c = site.captures[i];
   const source = probe.captures[i]?.source ?? '?';
   if (!c) return { unavailable: `${source} is not at this site` };
@@ -66,6 +74,8 @@ function captureArgs(
       unavailable: `tracefs can only capture a variable by its name (an integer, bool or string), not ${source}`,
     };
   const dwarf = probe.bin.requireDwarf('tracefs probes');
+  const rule = redactor?.byName(b.name) ?? (b.type.name ? redactor?.byType(b.type.name) : undefined);
+  if (rule !== undefined) return { redacted: redactedMark(rule, b.type.name) };
   let t = b.type;
   for (let n = 0; t.tagName === 'typedef' && t.type !== undefined && n < 8; n++) t = dwarf.typeAt(t.type);
   const kind = kindOf(t);
@@ -125,8 +135,11 @@ export function tracefsRefusal(probe: CompiledProbe): string | undefined {
   return `probes run on tracefs uprobe_events here (no eBPF), which has no ${no.join(', ')}: remove them from the probe or run the agent where eBPF is allowed`;
 }
 
-/** The tracefs definitions of `probe`'s main sites; a PeriscopeError when it cannot run on tracefs. */
-export function tracefsDefinitions(probe: CompiledProbe): TracefsSiteDef[] {
+/**
+ * The tracefs definitions of `probe`'s main sites; a PeriscopeError when it cannot run on
+ * tracefs. A capture naming a secret under `redactor` is not fetched: its value is the mark.
+ */
+export function tracefsDefinitions(probe: CompiledProbe, redactor?: Redactor): TracefsSiteDef[] {
   const refusal = tracefsRefusal(probe);
   if (refusal) throw new PeriscopeError('unsupported', `probe ${probe.spec.name}: ${refusal}`);
   return probe.sites
@@ -134,8 +147,8 @@ export function tracefsDefinitions(probe: CompiledProbe): TracefsSiteDef[] {
     .map((site) => {
       const args: string[] = [];
       const captures = probe.captures.map((_, i) => {
-        const r = captureArgs(probe, site, i);
-        if ('unavailable' in r) return r;
+        const r = captureArgs(probe, site, i, redactor);
+        if (!('args' in r)) return r;
         args.push(...r.args);
         return { kind: r.kind };
       });
