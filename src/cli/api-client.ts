@@ -1,5 +1,6 @@
 /** The typed client of the server's /v1 API: one method per route, requests built by src/api/. */
 import {
+  auditQuery,
   type EventsParams,
   eventsQuery,
   type GoroutineRef,
@@ -7,6 +8,8 @@ import {
   probeRequestBody,
   processesQuery,
   queryRequestBody,
+  type RotateRequestBody,
+  rotateRequestBody,
   type SnapshotRequestBody,
   snapshotsQuery,
   specRequestBody,
@@ -15,6 +18,7 @@ import {
 import type {
   AgentsResponse,
   AgentView,
+  AuditResponse,
   CreatedToken,
   EventsResponse,
   ProbeChangeResponse,
@@ -22,6 +26,7 @@ import type {
   ProcessesResponse,
   ProcessView,
   QueryResponse,
+  RotatedToken,
   SnapshotDetail,
   SnapshotInfo,
   SnapshotsResponse,
@@ -33,6 +38,7 @@ import type {
   TokenInfo,
   TokensResponse,
 } from '../api/responses.js';
+import type { AuditFilter } from '../store/audit-types.js';
 import type { QueryScope } from '../store/store.js';
 import { HttpTransport } from './http-transport.js';
 import type { ServerTarget } from './target.js';
@@ -137,8 +143,23 @@ export class ApiClient {
   }
 
   /** POST /v1/tokens (admin): the answer holds the token, shown once. */
-  createToken(role: string, name?: string): Promise<CreatedToken> {
-    return this.http.json('POST', '/v1/tokens', tokenRequestBody(role, name));
+  createToken(role: string, name?: string, expiresAt?: string): Promise<CreatedToken> {
+    return this.http.json('POST', '/v1/tokens', tokenRequestBody(role, name, expiresAt));
+  }
+
+  /** POST /v1/tokens/{id}/rotate (admin): the new token, shown once, and the old one. */
+  rotateToken(id: string, body: RotateRequestBody): Promise<RotatedToken> {
+    return this.http.json('POST', `/v1/tokens/${encodeURIComponent(id)}/rotate`, rotateRequestBody(body));
+  }
+
+  /** GET /v1/audit (admin): entries that match, oldest first, and whether the hash chain holds. */
+  audit(filter: AuditFilter): Promise<AuditResponse> {
+    return this.http.json('GET', `/v1/audit${auditQuery(filter)}`);
+  }
+
+  /** GET /v1/audit/export (admin): the log as stored, one JSON entry per line. */
+  auditExport(): Promise<string> {
+    return this.http.text('GET', '/v1/audit/export');
   }
 
   /** DELETE /v1/tokens/{id} (admin). */

@@ -5,6 +5,8 @@
  * the same way), and `GET /v1/events` (events after a cursor, waiting for new ones when asked:
  * long polling, which `periscope events --follow` loops on).
  */
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseEventsParams, parseProbeRequest, probeName } from '../api/requests.js';
 import type {
   AgentProbeView,
@@ -17,6 +19,8 @@ import type {
 } from '../api/responses.js';
 import { addProbeToSpec, removeProbeFromSpec } from '../spec/probe-edit.js';
 import { probeSiteText } from '../spec/probe-parse.js';
+import type { TokenInfo } from '../store/token-types.js';
+import { audit } from './audit.js';
 import type { ServerContext } from './context.js';
 import { readJson, sendJson } from './http-io.js';
 import type { Route } from './http-router.js';
@@ -125,19 +129,14 @@ export function probeRoutes(ctx: ServerContext): Route[] {
             force: force === true,
           });
         });
-        if (out.stored) sendJson(res, 200, { ...out.result, probe: name } satisfies ProbeChangeResponse);
-        else
-          sendJson(res, 422, {
-            error: { code: 'spec-does-not-fit', message: out.message },
-            check: out.check,
-          } satisfies SpecRefusedResponse);
+        answer(ctx, req, res, token, { probe: name, change: 'add', force: force === true }, out);
       },
     },
     {
       method: 'DELETE',
       path: '/v1/probes/{name}',
       need: 'user',
-      handle: async ({ res, params, token }) => {
+      handle: async ({ req, res, params, token }) => {
         const name = probeName(params.name);
         const out = await serial(async () => {
           const current = await ctx.store.currentSpec();
@@ -151,7 +150,7 @@ export function probeRoutes(ctx: ServerContext): Route[] {
             force: true,
           });
         });
-        if (out.stored) sendJson(res, 200, { ...out.result, probe: name } satisfies ProbeChangeResponse);
+        answer(ctx, req, res, token, { probe: name, change: 'remove', force: true }, out);
       },
     },
     {
@@ -175,4 +174,29 @@ export function probeRoutes(ctx: ServerContext): Route[] {
       },
     },
   ];
+}
+
+/** Audits a probe's spec change (as `spec.set`) and answers: the new version, or the refusal. */
+function answer(
+  ctx: ServerContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  token: TokenInfo | undefined,
+  asked: { readonly probe: string; readonly change: 'add' | 'remove'; readonly force: boolean },
+  out: Awaited<ReturnType<typeof updateSpec>>,
+): void {
+  if (out.stored) {
+    audit(ctx, { req, token }, 'spec.set', 'ok', {
+      ...asked,
+      version: out.result.version,
+      changed: out.result.changed,
+    });
+    sendJson(res, 200, { ...out.result, probe: asked.probe } satisfies ProbeChangeResponse);
+    return;
+  }
+  audit(ctx, { req, token }, 'spec.set', 'refused', { ...asked, message: out.message.slice(0, 2000) });
+  sendJson(res, 422, {
+    error: { code: 'spec-does-not-fit', message: out.message },
+    check: out.check,
+  } satisfies SpecRefusedResponse);
 }

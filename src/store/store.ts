@@ -8,6 +8,8 @@ import type { ProbeBatchInput, ProbeEventQuery, StoredProbeEvent } from './probe
 
 export type { ProbeBatchInput, ProbeEventQuery, StoredProbeEvent };
 
+import type { RetentionResult, RetentionRule } from './retention.js';
+
 /** A process that was snapshotted, with where it runs. */
 export interface StoredProcessInput {
   readonly hostname: string;
@@ -177,6 +179,12 @@ export interface Store {
   addProbeBatch(batch: ProbeBatchInput): Promise<number>;
   /** Probe events after a cursor (`seq`), oldest first. */
   probeEvents(q: ProbeEventQuery): Promise<StoredProbeEvent[]>;
+  /** Why one process's rows cannot be stored (wrong value types, missing parts); undefined when they can. */
+  processProblem(p: StoredProcessInput): Promise<string | undefined>;
+  /** Deletes the processes (and snapshots left empty) older than their program's retention rule. */
+  applyRetention(rules: readonly RetentionRule[], now?: Date): Promise<RetentionResult>;
+  /** Gives deleted space back to the file system; returns the file's size before and after, bytes. */
+  compact(): Promise<{ before: number; after: number }>;
   /** Releases the store (files, locks). */
   close(): void;
 }
