@@ -14,6 +14,7 @@ import { deriveAgentId, readMachineIdentity } from './agent-id.js';
 import { Connection } from './connection.js';
 import { Discovery, type DiscoveryStats } from './discovery.js';
 import { Executor, type ExecutorOptions } from './executor.js';
+import { ProbeRunner, type ProbeRunnerOptions } from './probe-runner.js';
 
 /** The agent's version, sent in hello. */
 export const AGENT_VERSION = PERISCOPE_VERSION;
@@ -51,6 +52,8 @@ export interface AgentOptions {
   readonly pingMs?: number;
   readonly serverTimeoutMs?: number;
   readonly executor?: ExecutorOptions;
+  /** How probes run here (docs/probes.md). */
+  readonly probes?: ProbeRunnerOptions;
   /** One line per event (default: console.log with a timestamp). */
   readonly log?: (line: string) => void;
 }
@@ -60,6 +63,7 @@ export class Agent {
   private readonly discovery: Discovery;
   private readonly connection: Connection;
   private readonly executor: Executor;
+  private readonly probes: ProbeRunner;
   private spec: { version: number; text: string } | undefined;
   private readonly log: (line: string) => void;
   private sendTimer: NodeJS.Timeout | undefined;
@@ -106,6 +110,14 @@ export class Agent {
       },
       opts.executor,
     );
+    this.probes = new ProbeRunner(
+      {
+        send: (text) => this.connection.send(text),
+        buffered: () => this.connection.buffered,
+        log: this.log,
+      },
+      opts.probes,
+    );
     this.connection = new Connection({
       server: opts.server,
       token: opts.token,
@@ -127,15 +139,22 @@ export class Agent {
   /** Starts discovering and connecting. */
   start(): void {
     this.log(`agent id ${this.id} (${this.idOrigin}), instance ${this.instance}`);
+    this.probes.start();
     this.discovery.start();
+    this.probes.setProcesses(this.discovery.processes());
     this.connection.start();
   }
 
-  /** Stops everything (no target is ever left paused: pauses are synchronous and short). */
-  stop(): void {
+  /**
+   * Stops everything (no target is ever left paused: pauses are synchronous and short);
+   * resolves when the probes are removed and the connection, which carried their last events,
+   * is closed.
+   */
+  async stop(): Promise<void> {
     if (this.sendTimer) clearTimeout(this.sendTimer);
     this.discovery.stop();
     this.executor.close();
+    await this.probes.stop();
     this.connection.close();
   }
 
@@ -157,6 +176,7 @@ export class Agent {
   private welcome(w: WelcomeMessage): void {
     this.useSpec(w.specVersion, w.spec);
     this.sendProcesses();
+    this.probes.welcomed();
   }
 
   private message(m: ServerMessage): void {
@@ -175,6 +195,9 @@ export class Agent {
         return;
       case 'check-spec':
         this.executor.checkSpec(m);
+        return;
+      case 'probes':
+        this.probes.setOrders(m);
         return;
       case 'welcome':
         this.log('ignored a second welcome from the server');
@@ -205,6 +228,7 @@ export class Agent {
   }
 
   private processesChanged(): void {
+    this.probes.setProcesses(this.discovery.processes());
     // Coalesce bursts (a deploy starts many processes at once).
     if (this.sendTimer) return;
     this.sendTimer = setTimeout(() => {

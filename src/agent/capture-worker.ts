@@ -23,6 +23,8 @@ import {
   prepareProcess,
 } from '../snapshot/take-snapshot.js';
 import { type EffectiveSpec, effectiveSpecOfText } from '../spec/effective-spec.js';
+import { DEFAULT_PROBE_LIMITS } from './probe-runner.js';
+import { probeProblems } from './probe-spec-of.js';
 import type { CheckTarget, WorkerReply, WorkerRequest } from './worker-protocol.js';
 
 const prepared = new Map<string, PreparedProcess>();
@@ -68,10 +70,14 @@ function checkTarget(t: CheckTarget, spec: EffectiveSpec): BinaryCheck {
       };
     const fit = checkSpecFit(bin, spec);
     const buildId = bin.buildId ?? t.buildId;
+    const probes = (spec.probes ?? []).filter((p) => t.probes?.includes(p.name));
+    const probeErrors = probes.flatMap((p) =>
+      probeProblems(bin!, p, DEFAULT_PROBE_LIMITS.defaultRatePerProbe),
+    );
     return {
       ...base,
       ...(buildId ? { buildId } : {}),
-      problems: fit.errors,
+      problems: [...fit.errors, ...probeErrors],
       functionsAbsent: fit.functionsAbsent,
       nearest: fit.nearest,
     };

@@ -15,9 +15,10 @@ import type {
   ProcessError,
   ProcessErrorKind,
 } from '../protocol/messages.js';
+import { parseSpec } from '../spec/spec-parse.js';
 import { CaptureThread } from './capture-thread.js';
 import { capturedErrorText, capturedText, kindAfterFailure, processGone } from './results.js';
-import { checkTargets, notChecked } from './spec-targets.js';
+import { checkTargets, notChecked, probeSelector } from './spec-targets.js';
 import type { WorkerReply } from './worker-protocol.js';
 
 /** Tuning of the executor. */
@@ -197,7 +198,13 @@ export class Executor {
       this.host.log('ignored a malformed check-spec message (needs requestId, spec, source)');
       return;
     }
-    const targets = checkTargets(this.host.processes?.() ?? [], msg.stored);
+    let probesOf: ((p: ProcessDescription) => string[]) | undefined;
+    try {
+      probesOf = probeSelector(parseSpec(msg.spec, msg.source));
+    } catch {
+      // A spec that does not parse is the capture thread's to report.
+    }
+    const targets = checkTargets(this.host.processes?.() ?? [], msg.stored, probesOf);
     this.prepares.push(async () => {
       const t0 = performance.now();
       const reply =

@@ -52,6 +52,8 @@ export interface CheckTarget {
   readonly goVersion?: string;
   /** Keys of the agent's processes running it. */
   readonly processes: readonly string[];
+  /** The spec's probes whose program selector picks one of those processes (checked against it too). */
+  readonly probes?: readonly string[];
 }
 
 /** Check a spec (YAML) against binaries, without keeping anything but the loaded binaries. */

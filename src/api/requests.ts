@@ -346,6 +346,98 @@ export function parseSpecVersionParam(text: string | undefined): number {
   return positiveIntText(text, 'spec version');
 }
 
+// ---- probes: POST /v1/probes, DELETE /v1/probes/{name}, GET /v1/events
+
+/** The body of POST /v1/probes: a probe as a `probes:` entry of the spec (docs/spec.md), and force. */
+export interface ProbeRequestBody {
+  /** name, program or match, function | return | line, capture, condition, rateLimit, burst, stack, duration, labels, ttl, maxCpu, limits. */
+  readonly probe: Readonly<Record<string, unknown>>;
+  /** Store the new spec version even though the probe does not fit some binary. */
+  readonly force?: boolean;
+}
+
+/** Longest probe name (its table's name). */
+export const MAX_PROBE_NAME = 63;
+
+/** Checks a probe name: letters, digits and _, not starting with a digit (it names a table). */
+export function probeName(text: string | undefined, field = 'probe name'): string {
+  if (text === undefined || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(text) || text.length > MAX_PROBE_NAME)
+    throw new BadRequest(
+      `${field} "${text ?? ''}" must be 1 to ${MAX_PROBE_NAME} letters, digits and _, not starting with a digit`,
+    );
+  return text;
+}
+
+/** Checks a POST /v1/probes body (the probe's fields are the spec parser's to check). */
+export function parseProbeRequest(body: unknown): ProbeRequestBody {
+  const b = jsonObject(body);
+  const p = b.probe;
+  if (typeof p !== 'object' || p === null || Array.isArray(p))
+    throw new BadRequest(
+      'give the probe in "probe": an object with the keys of a probes entry (docs/spec.md)',
+    );
+  const probe = p as Record<string, unknown>;
+  probeName(typeof probe.name === 'string' ? probe.name : undefined, '"probe.name"');
+  return { probe, ...(optBool(b, 'force') ? { force: true } : {}) };
+}
+
+/** Builds a POST /v1/probes body (checked as the server will check it). */
+export function probeRequestBody(probe: Readonly<Record<string, unknown>>, force = false): ProbeRequestBody {
+  return parseProbeRequest({ probe, ...(force ? { force: true } : {}) });
+}
+
+/** GET /v1/events?probe=NAME&after=SEQ&limit=N&wait=MS. */
+export interface EventsParams {
+  readonly probe?: string;
+  /** Events after this cursor (the `next` of the previous answer; 0: from the first). */
+  readonly after: number;
+  readonly limit: number;
+  /** Wait up to this long (ms) for an event when there is none yet (long polling; 0: answer at once). */
+  readonly waitMs: number;
+  /** Instead of events after `after`: the latest `last` events (still oldest first). */
+  readonly last?: number;
+}
+
+/** Most events one GET /v1/events answers with. */
+export const MAX_EVENTS_LIMIT = 10_000;
+/** Longest wait of one GET /v1/events, ms. */
+export const MAX_EVENTS_WAIT_MS = 60_000;
+
+/** Reads GET /v1/events parameters. */
+export function parseEventsParams(q: URLSearchParams): EventsParams {
+  const probe = q.get('probe');
+  const after = q.get('after');
+  const limit = q.get('limit');
+  const wait = q.get('wait');
+  const last = q.get('last');
+  const n = (text: string | null, what: string, max: number, fallback: number): number => {
+    if (text === null) return fallback;
+    if (text === '0') return 0;
+    const v = positiveIntText(text, what);
+    if (v > max) throw new BadRequest(`${what} is at most ${max}`);
+    return v;
+  };
+  return {
+    ...(probe !== null ? { probe: probeName(probe, '?probe') } : {}),
+    after: n(after, '?after', Number.MAX_SAFE_INTEGER, 0),
+    limit: Math.max(1, n(limit, '?limit', MAX_EVENTS_LIMIT, 1000)),
+    waitMs: n(wait, '?wait', MAX_EVENTS_WAIT_MS, 0),
+    ...(last !== null ? { last: Math.max(1, n(last, '?last', MAX_EVENTS_LIMIT, 1)) } : {}),
+  };
+}
+
+/** The query string of GET /v1/events. */
+export function eventsQuery(p: Partial<EventsParams>): string {
+  const q = new URLSearchParams();
+  if (p.probe !== undefined) q.set('probe', p.probe);
+  if (p.after) q.set('after', String(p.after));
+  if (p.limit !== undefined) q.set('limit', String(p.limit));
+  if (p.waitMs) q.set('wait', String(p.waitMs));
+  if (p.last !== undefined) q.set('last', String(p.last));
+  parseEventsParams(q);
+  return q.size > 0 ? `?${q}` : '';
+}
+
 // ---- GET /v1/audit
 
 /** An ISO time parameter (a date or a date and time), normalised to UTC ISO. */

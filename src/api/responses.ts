@@ -234,6 +234,103 @@ export interface TokensResponse {
 /** POST /v1/tokens (201): the only time the token itself is shown. */
 export type CreatedToken = TokenInfo & { readonly token: string };
 
+// ---- probes: GET/POST /v1/probes, DELETE /v1/probes/{name}, GET /v1/events
+
+/** One binary of one agent and a probe there. */
+export interface ProbeBinaryView {
+  readonly agentId: string;
+  readonly executable: string;
+  readonly buildId?: string;
+  /** Processes (`hostname:pid`) it is attached to. */
+  readonly attached: readonly string[];
+  /** Why it is not attached there: it no longer resolves (no such function, an expression that does not fit), or a limit. */
+  readonly error?: string;
+  /** Processes where the CPU circuit breaker switched it off, and why. */
+  readonly switchedOff?: readonly { readonly process: string; readonly reason: string }[];
+}
+
+/** A probe of the current spec and where it stands. */
+export interface ProbeView {
+  readonly name: string;
+  readonly program?: string;
+  readonly match?: Readonly<Record<string, string>>;
+  /** `main.handle` (entry and inlined copies), `return main.handle`, or `main.go:42`. */
+  readonly site: string;
+  /** Column -> expression. */
+  readonly captures: Readonly<Record<string, string>>;
+  readonly condition?: string;
+  readonly rateLimit?: { readonly perSecond: number; readonly burst?: number };
+  readonly stack: number;
+  readonly duration: boolean;
+  readonly labels: boolean;
+  readonly ttlMs: number;
+  readonly maxCpu: number;
+  /** The spec version it has been as it is since (its time to live counts from then). */
+  readonly since: number;
+  readonly expiresAt: string;
+  readonly expired: boolean;
+  /** Since `since`, over every process: hits, events stored, and what was dropped or refused. */
+  readonly totals: {
+    readonly hits: number;
+    readonly events: number;
+    readonly rejected: number;
+    readonly rateLimited: number;
+    readonly dropped: number;
+  };
+  readonly binaries: readonly ProbeBinaryView[];
+}
+
+/** How probes run on one agent. */
+export interface AgentProbeView {
+  readonly agentId: string;
+  readonly backend: 'bpf' | 'tracefs' | 'none';
+  readonly backendNote?: string;
+  /** Set while the agent waits, after a crash with probes on, before placing probes. */
+  readonly backoffUntil?: string;
+}
+
+/** GET /v1/probes. */
+export interface ProbesResponse {
+  readonly specVersion: number;
+  readonly probes: readonly ProbeView[];
+  readonly agents: readonly AgentProbeView[];
+}
+
+/** POST /v1/probes and DELETE /v1/probes/{name} (200): the spec version made, and the check. */
+export type ProbeChangeResponse = SpecSetResponse & { readonly probe: string };
+
+/** One event as GET /v1/events gives it. */
+export interface ProbeEventView {
+  /** Its cursor: ask for events after it. */
+  readonly seq: number;
+  readonly probe: string;
+  readonly agentId: string;
+  /** `hostname:pid`, as snapshot tables name processes. */
+  readonly process: string;
+  readonly timeUs: number;
+  readonly goroutine: number;
+  readonly thread: number;
+  readonly site: {
+    readonly kind: string;
+    readonly function: string;
+    readonly file?: string;
+    readonly line?: number;
+  };
+  readonly durationNs?: number;
+  readonly stack?: readonly unknown[];
+  /** Values by expression (docs/values.md). */
+  readonly values: Readonly<Record<string, unknown>>;
+  /** Captures that could not be read, by expression: why. */
+  readonly errors?: Readonly<Record<string, string>>;
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+/** GET /v1/events: events after the cursor, oldest first, and the cursor to ask from next. */
+export interface EventsResponse {
+  readonly events: readonly ProbeEventView[];
+  readonly next: number;
+}
+
 /** POST /v1/tokens/{id}/rotate (201): the new token (shown once) and the old one as it is now. */
 export type RotatedToken = CreatedToken & { readonly replaced: TokenInfo };
 

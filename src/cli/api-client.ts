@@ -1,8 +1,11 @@
 /** The typed client of the server's /v1 API: one method per route, requests built by src/api/. */
 import {
   auditQuery,
+  type EventsParams,
+  eventsQuery,
   type GoroutineRef,
   linksQuery,
+  probeRequestBody,
   processesQuery,
   queryRequestBody,
   type RotateRequestBody,
@@ -17,6 +20,9 @@ import type {
   AgentView,
   AuditResponse,
   CreatedToken,
+  EventsResponse,
+  ProbeChangeResponse,
+  ProbesResponse,
   ProcessesResponse,
   ProcessView,
   QueryResponse,
@@ -109,6 +115,26 @@ export class ApiClient {
   /** GET /v1/spec/versions: oldest first, without texts. */
   async specVersions(): Promise<readonly SpecVersionEntry[]> {
     return (await this.http.json<SpecVersionsResponse>('GET', '/v1/spec/versions')).versions;
+  }
+
+  /** GET /v1/probes: the current spec's probes and where each stands. */
+  probes(): Promise<ProbesResponse> {
+    return this.http.json('GET', '/v1/probes');
+  }
+
+  /** POST /v1/probes: a new spec version with this probe (a `probes:` entry's keys); refused (422) when it does not fit, unless `force`. */
+  addProbe(probe: Readonly<Record<string, unknown>>, force = false): Promise<ProbeChangeResponse> {
+    return this.http.json('POST', '/v1/probes', probeRequestBody(probe, force));
+  }
+
+  /** DELETE /v1/probes/{name}: a new spec version without it. */
+  removeProbe(name: string): Promise<ProbeChangeResponse> {
+    return this.http.json('DELETE', `/v1/probes/${encodeURIComponent(name)}`);
+  }
+
+  /** GET /v1/events: events after a cursor (waiting up to waitMs for one), or the latest `last`. */
+  events(p: Partial<EventsParams>): Promise<EventsResponse> {
+    return this.http.json('GET', `/v1/events${eventsQuery(p)}`);
   }
 
   /** GET /v1/tokens (admin). */

@@ -43,6 +43,16 @@ export const COMMANDS: readonly ListedCommand[] = [
     load: async () => (await import('./commands/spec.js')).specCommand,
   },
   {
+    name: 'probe',
+    summary: 'Probes (dynamic logs) in the server’s spec: add one, list them, remove one.',
+    load: async () => (await import('./commands/probe.js')).probeCommand,
+  },
+  {
+    name: 'events',
+    summary: 'Print the events of the server’s probes; --follow keeps printing new ones.',
+    load: async () => (await import('./commands/events.js')).eventsCommand,
+  },
+  {
     name: 'export',
     summary: 'Write one snapshot as a standalone DuckDB file or a directory of Parquet files.',
     load: async () => (await import('./commands/export.js')).exportCommand,

@@ -40,3 +40,33 @@ export function formatDuration(ns: bigint): string {
   }
   return neg ? `-${out}` : out;
 }
+
+const UNIT_NS: Readonly<Record<string, number>> = {
+  ns: 1,
+  us: 1e3,
+  µs: 1e3,
+  μs: 1e3,
+  ms: 1e6,
+  s: 1e9,
+  m: 60e9,
+  h: 3600e9,
+};
+
+/**
+ * Reads a duration as Go's time.ParseDuration does ("90s", "1h30m", "1.5h", "250ms"; no
+ * sign): nanoseconds, or undefined for text that is not one.
+ */
+export function parseDuration(text: string): number | undefined {
+  if (text === '0') return 0;
+  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y;
+  let ns = 0;
+  let at = 0;
+  while (at < text.length) {
+    re.lastIndex = at;
+    const m = re.exec(text);
+    if (!m) return undefined;
+    ns += Number(m[1]) * UNIT_NS[m[2]!]!;
+    at = re.lastIndex;
+  }
+  return at === 0 ? undefined : ns;
+}

@@ -36,6 +36,15 @@ export interface AttachOptions {
   readonly redaction?: Redactor;
 }
 
+/** How the kernel handles a hit at a site: emulated (cheap) or single-stepped (a second trap). */
+export type SiteHandling = CompiledProbe['sites'][number]['site']['handling'];
+
+/** Which probe a program belongs to, and the handling of each site it is attached at. */
+interface ProgramOwner {
+  readonly probe: number;
+  readonly handlings: SiteHandling[];
+}
+
 /** Counters of one probe on one process, summed over CPUs. */
 export type ProbeStats = { readonly [k in StatName]: number };
 
@@ -73,6 +82,7 @@ export class AttachedProbes {
     private readonly reader: RingBufferReader,
     private readonly decoder: EventDecoder,
     private readonly m: { ring: BpfMap; stats: BpfMap; histogram: BpfMap; stacks: BpfMap },
+    private readonly owners: readonly ProgramOwner[],
   ) {}
 
   /** Attaches `probes` (compiled for the binary `pid` runs) to process `pid`; on failure nothing stays. */
@@ -101,6 +111,7 @@ export class AttachedProbes {
     const name = (s: string) => `periscope_${tag}${s}`;
     const maps: BpfMap[] = [];
     const programs: BpfProgram[] = [];
+    const owners: ProgramOwner[] = [];
     const attachments: Attachment[] = [];
     let reader: RingBufferReader | undefined;
     try {
@@ -109,7 +120,16 @@ export class AttachedProbes {
       reader = new RingBufferReader(ring);
       // Site numbers across the set; sites whose programs are the same bytes share one program.
       const sites: AttachedSite[] = [];
-      const groups = new Map<string, { insns: Uint8Array; offsets: FileOffset[]; cookies: bigint[] }>();
+      const groups = new Map<
+        string,
+        {
+          insns: Uint8Array;
+          offsets: FileOffset[];
+          cookies: bigint[];
+          probe: number;
+          handlings: SiteHandling[];
+        }
+      >();
       for (const [pi, probe] of probes.entries())
         for (const [si, site] of probe.sites.entries()) {
           const id = sites.push({ probe, site }) - 1;
@@ -117,14 +137,16 @@ export class AttachedProbes {
             const insns = probe.program(si, pi, { kind: 'constant', id }, fds, bias.value);
             const prog = loadProgram({ name: name(`${programs.length}`), insns });
             programs.push(prog);
+            owners.push({ probe: pi, handlings: [site.site.handling] });
             attachments.push(await attachPerfUprobes(prog, path, [site.site.fileOffset], o.pid));
             continue;
           }
           const insns = probe.program(si, pi, { kind: 'cookie' }, fds, bias.value);
           const key = Buffer.from(insns).toString('base64');
-          const g = groups.get(key) ?? { insns, offsets: [], cookies: [] };
+          const g = groups.get(key) ?? { insns, offsets: [], cookies: [], probe: pi, handlings: [] };
           g.offsets.push(site.site.fileOffset);
           g.cookies.push(BigInt(id));
+          g.handlings.push(site.site.handling);
           groups.set(key, g);
         }
       for (const g of groups.values()) {
@@ -134,15 +156,26 @@ export class AttachedProbes {
           expectedAttachType: ATTACH_UPROBE_MULTI,
         });
         programs.push(prog);
+        owners.push({ probe: g.probe, handlings: g.handlings });
         attachments.push(attachUprobeMulti(prog, path, g.offsets, o.pid, g.cookies));
       }
       const decoder = new EventDecoder(sites, o.pid, bias, o.redaction);
-      return new AttachedProbes(probes, o.pid, maps, programs, attachments, reader, decoder, {
-        ring,
-        stats,
-        histogram,
-        stacks,
-      });
+      return new AttachedProbes(
+        probes,
+        o.pid,
+        maps,
+        programs,
+        attachments,
+        reader,
+        decoder,
+        {
+          ring,
+          stats,
+          histogram,
+          stacks,
+        },
+        owners,
+      );
     } catch (e) {
       await Promise.all(attachments.map((a) => a.detach()));
       reader?.close();
@@ -155,6 +188,14 @@ export class AttachedProbes {
   /** The programs' fds (for their kernel ids). */
   get programFds(): number[] {
     return this.programs.map((p) => p.fd);
+  }
+
+  /** The programs of probe `name`, each with how the kernel handles a hit at each of its sites. */
+  programsOf(name: string): { readonly fd: number; readonly handlings: readonly SiteHandling[] }[] {
+    const i = this.indexOf(name);
+    return this.owners.flatMap((o, k) =>
+      o.probe === i ? [{ fd: this.programs[k]!.fd, handlings: o.handlings }] : [],
+    );
   }
 
   /** The attachments' fds (links or perf events). */
@@ -187,6 +228,11 @@ export class AttachedProbes {
   /** Decodes one raw record (a copy taken in pollRaw). */
   decode(record: Uint8Array): ProbeEvent {
     return this.decoder.decode(record);
+  }
+
+  /** Bytes of records waiting in the ring buffer. */
+  pendingBytes(): number {
+    return this.reader.pending();
   }
 
   /** Resolves when the ring buffer has data or `timeoutMs` passed (epoll on a pool thread). */

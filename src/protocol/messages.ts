@@ -12,6 +12,7 @@
  */
 import { inflateSync } from 'node:zlib';
 import type { CaptureError, ProcessSnapshot } from '../snapshot/snapshot-types.js';
+import type { ProbeEntry } from '../spec/spec-types.js';
 import { decodeSnapshot } from './snapshot-wire.js';
 
 /** Version of this protocol; both sides refuse a peer with another major version. */
@@ -138,7 +139,9 @@ export type AgentMessage =
   | ProcessesMessage
   | PreparedMessage
   | CapturedMessage
-  | SpecCheckedMessage;
+  | SpecCheckedMessage
+  | ProbeBatchMessage
+  | ProbeStatusMessage;
 
 // ---- server -> agent
 
@@ -220,10 +223,167 @@ export type ServerMessage =
   | CaptureMessage
   | AbortMessage
   | CheckSpecMessage
-  | RefusedMessage;
+  | RefusedMessage
+  | ProbesMessage;
 
-const AGENT_TYPES = new Set(['hello', 'processes', 'prepared', 'captured', 'spec-checked']);
-const SERVER_TYPES = new Set(['welcome', 'spec', 'prepare', 'capture', 'abort', 'check-spec', 'refused']);
+// ---- probes (dynamic logs and events, docs/probes.md)
+//
+// The server tells every agent the probes in effect (`probes`, after `welcome` and whenever
+// the spec or a time to live changes them); each agent compiles them per binary, attaches
+// them to the processes their selectors pick, and streams what they see in `probe-batch`
+// messages (events, and per interval the counters, duration histograms and notices), and
+// where each probe stands per binary in `probe-status`.
+
+/** One probe to apply: its spec entry, and how long it has left. */
+export interface ProbeOrder {
+  readonly probe: ProbeEntry;
+  /** Ms left of its time to live when the message was sent (agents count from receipt). */
+  readonly expiresInMs: number;
+}
+
+/** server -> agent: the probes in effect now; a probe not listed is removed. */
+export interface ProbesMessage {
+  readonly type: 'probes';
+  /** The spec version they come from. */
+  readonly specVersion: number;
+  readonly probes: readonly ProbeOrder[];
+}
+
+/** A frame of an event's stack. */
+export interface ProbeFrame {
+  readonly function: string;
+  readonly file?: string;
+  readonly line?: number;
+}
+
+/** One event of a probe, as an agent ships it (values decoded on the agent). */
+export interface WireProbeEvent {
+  readonly probe: string;
+  /** The process as snapshots name it: `hostname:pid`. */
+  readonly process: string;
+  /** Wall-clock time of the hit, microseconds since the Unix epoch. */
+  readonly timeUs: number;
+  readonly goroutine: number;
+  readonly thread: number;
+  readonly site: {
+    readonly kind: string;
+    readonly function: string;
+    readonly file?: string;
+    readonly line?: number;
+  };
+  readonly durationNs?: number;
+  readonly stack?: readonly ProbeFrame[];
+  /** Each capture that was read, by expression, in the JSON form of docs/values.md. */
+  readonly values: Readonly<Record<string, unknown>>;
+  /** Each capture that was not, by expression: why. */
+  readonly errors?: Readonly<Record<string, string>>;
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+/** What one probe did on one process in one interval (counter deltas). */
+export interface ProbeCounts {
+  readonly probe: string;
+  readonly process: string;
+  readonly startUs: number;
+  readonly endUs: number;
+  /** Times a site of the probe ran. */
+  readonly hits: number;
+  /** Hits whose condition held and that the rate limit let through. */
+  readonly matched: number;
+  /** Events written by the kernel. */
+  readonly events: number;
+  /** Hits whose condition was false. */
+  readonly rejected: number;
+  /** Hits whose condition could not be evaluated (a nil pointer, unreadable memory). */
+  readonly conditionErrors: number;
+  /** Matched hits the rate limit dropped. */
+  readonly rateLimited: number;
+  /** Events dropped because the ring buffer was full. */
+  readonly ringFull: number;
+  /** Events the agent dropped (its per-process limit, or no connection to send them on). */
+  readonly agentDropped: number;
+  /** Calls timed (durations). */
+  readonly durations: number;
+  readonly durationSumNs: number;
+  /** The probe's measured cost to the process: BPF run time plus the traps, ns. */
+  readonly costNs: number;
+  /** The process's CPU time in the interval, ns. */
+  readonly cpuNs: number;
+}
+
+/** A duration histogram of one probe on one process in one interval: counts under each bound. */
+export interface ProbeHistogram {
+  readonly probe: string;
+  readonly process: string;
+  readonly startUs: number;
+  readonly endUs: number;
+  readonly buckets: readonly (readonly [ltNs: number, count: number])[];
+}
+
+/** Something the user must know about a probe on a process (it was switched off, and why). */
+export interface ProbeNotice {
+  readonly probe: string;
+  readonly process: string;
+  readonly timeUs: number;
+  /** `circuit-breaker`: switched off for its CPU cost; `limit`: refused by a limit; `error`: failed there. */
+  readonly kind: 'circuit-breaker' | 'limit' | 'error';
+  readonly message: string;
+}
+
+/** agent -> server: what the probes saw since the last batch. */
+export interface ProbeBatchMessage {
+  readonly type: 'probe-batch';
+  readonly events: readonly WireProbeEvent[];
+  readonly counts: readonly ProbeCounts[];
+  readonly histograms: readonly ProbeHistogram[];
+  readonly notices: readonly ProbeNotice[];
+}
+
+/** Where one probe stands on one binary of an agent. */
+export interface ProbeBinaryStatus {
+  readonly probe: string;
+  readonly buildId?: string;
+  readonly executable: string;
+  /** Processes (`hostname:pid`) it is attached to. */
+  readonly attached: readonly string[];
+  /** Why it is not attached to this binary's processes (no longer resolves, refused by a limit). */
+  readonly error?: string;
+  /** Processes where it was switched off, and why. */
+  readonly switchedOff?: readonly { readonly process: string; readonly reason: string }[];
+}
+
+/** agent -> server: every probe's state on this agent (sent whenever it changes). */
+export interface ProbeStatusMessage {
+  readonly type: 'probe-status';
+  readonly specVersion: number;
+  /** How probes run here: eBPF, tracefs uprobe_events (with what it cannot do), or not at all. */
+  readonly backend: 'bpf' | 'tracefs' | 'none';
+  /** Why probes run on tracefs or not at all here. */
+  readonly backendNote?: string;
+  /** Set while the agent waits before placing probes again after a crash with probes on. */
+  readonly backoffUntil?: string;
+  readonly binaries: readonly ProbeBinaryStatus[];
+}
+
+const AGENT_TYPES = new Set([
+  'hello',
+  'processes',
+  'prepared',
+  'captured',
+  'spec-checked',
+  'probe-batch',
+  'probe-status',
+]);
+const SERVER_TYPES = new Set([
+  'welcome',
+  'spec',
+  'prepare',
+  'capture',
+  'abort',
+  'check-spec',
+  'refused',
+  'probes',
+]);
 
 function parse(text: string, types: Set<string>, from: string): { type: string } {
   let v: unknown;

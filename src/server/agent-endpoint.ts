@@ -279,6 +279,7 @@ export class AgentEndpoint {
       specVersion: spec?.version ?? 0,
       spec: spec?.yaml ?? '',
     });
+    conn.send(await this.ctx.probeOrders.message());
     return msg.agentId;
   }
 
@@ -297,6 +298,12 @@ export class AgentEndpoint {
         return;
       case 'spec-checked':
         this.ctx.specChecks.answered(agentId, msg);
+        return;
+      case 'probe-batch':
+        void this.ctx.probes.batch(agentId, msg);
+        return;
+      case 'probe-status':
+        this.ctx.probes.status(agentId, msg);
         return;
       case 'hello':
         this.malformed++;

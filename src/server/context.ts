@@ -4,6 +4,8 @@ import type { AuditLog } from '../store/audit-log.js';
 import type { Store } from '../store/store.js';
 import type { TokenStore } from '../store/tokens.js';
 import type { Orchestrator } from './orchestrator.js';
+import type { ProbeBook } from './probe-book.js';
+import type { ProbeOrders } from './probe-orders.js';
 import type { Registry } from './registry.js';
 import type { SnapshotMetaLog } from './snapshot-meta.js';
 import type { SpecChecks } from './spec-check.js';
@@ -18,6 +20,10 @@ export interface ServerContext {
   /** Checks of a new spec against the agents' binaries. */
   readonly specChecks: SpecChecks;
   readonly store: Store;
+  /** The probes of the current spec and their times to live. */
+  readonly probeOrders: ProbeOrders;
+  /** The agents' probe status, their batches stored, and the waiters for new events. */
+  readonly probes: ProbeBook;
   readonly tokens: TokenStore;
   /** The append-only log of who did what (audit.ts writes it). */
   readonly audit: AuditLog;

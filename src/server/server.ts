@@ -15,12 +15,15 @@ import { dataRoutes } from './http-data.js';
 import { HttpError } from './http-errors.js';
 import { fleetRoutes } from './http-fleet.js';
 import { sendError } from './http-io.js';
+import { probeRoutes } from './http-probes.js';
 import { type Route, Router } from './http-router.js';
 import { snapshotRoutes } from './http-snapshots.js';
 import { openApiRoute, serveStatic } from './http-static.js';
 import { tokenRoutes } from './http-tokens.js';
 import { createListener } from './listener.js';
 import { Orchestrator } from './orchestrator.js';
+import { ProbeBook } from './probe-book.js';
+import { ProbeOrders } from './probe-orders.js';
 import { Registry } from './registry.js';
 import { Retention, type RetentionOptions } from './retention-run.js';
 import { SnapshotMetaLog } from './snapshot-meta.js';
@@ -120,6 +123,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     prepareTimeoutMs: opts.prepareTimeoutMs ?? 30_000,
     captureTimeoutMs: opts.captureTimeoutMs ?? 60_000,
   });
+  const agentLog = opts.agentLog ?? ((line: string) => console.log(`${new Date().toISOString()} ${line}`));
   const auditLog = new AuditLog(opts.dataDir);
   for (const [name, role] of firstTokens
     ? ([
@@ -136,6 +140,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
   const context: ServerContext = {
     registry,
+    probeOrders: new ProbeOrders(store),
+    probes: new ProbeBook(store, agentLog),
     orchestrator,
     // A spec check loads binaries on the agents, as a prepare does: it gets as long.
     specChecks: new SpecChecks(registry, opts.prepareTimeoutMs ?? 30_000),
@@ -152,6 +158,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     agentRoute(),
     ...snapshotRoutes(context),
     ...dataRoutes(context),
+    ...probeRoutes(context),
     ...tokenRoutes(context),
     ...auditRoutes(context),
     retentionRoute(retention),

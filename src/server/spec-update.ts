@@ -45,9 +45,13 @@ export async function updateSpec(ctx: ServerContext, u: SpecUpdate): Promise<Spe
     return { stored: false, message: reportText(check, headline), check };
   }
   const result = await ctx.store.setSpec(u.yaml, u.author, u.source, { force: true });
-  if (result.changed)
-    for (const conn of ctx.registry.connections())
+  if (result.changed) {
+    const probes = await ctx.probeOrders.message();
+    for (const conn of ctx.registry.connections()) {
       conn.send({ type: 'spec', specVersion: result.version, spec: u.yaml });
+      conn.send(probes);
+    }
+  }
   return { stored: true, result: { ...result, check } };
 }
 

@@ -5,12 +5,14 @@
 import { readFile } from 'node:fs/promises';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type YAMLMap } from 'yaml';
 import { PeriscopeError } from '../common/errors.js';
+import { parseProbe } from './probe-parse.js';
 import {
   type CaptureSpec,
   DEFAULT_LIMITS,
   type DerivedTableSpec,
   type FunctionSpec,
   type LinkSpec,
+  type ProbeEntry,
   type ProgramSpec,
   type RedactionSpec,
   type Spec,
@@ -332,13 +334,13 @@ export function parseSpec(text: string, source = 'spec'): Spec {
       {
         ...ctx.pos(root),
         message:
-          'a spec is a mapping with keys version, programs, functions, derived, links, limits, redaction',
+          'a spec is a mapping with keys version, programs, functions, derived, links, limits, redaction, probes',
       },
     ]);
   checkKeys(
     ctx,
     root,
-    ['version', 'programs', 'functions', 'derived', 'links', 'limits', 'redaction'],
+    ['version', 'programs', 'functions', 'derived', 'links', 'limits', 'redaction', 'probes'],
     'the spec',
   );
   const v = root.get('version', true) as Node | undefined;
@@ -362,6 +364,10 @@ export function parseSpec(text: string, source = 'spec'): Spec {
       .filter(keep),
     limits: parseLimits(ctx, root),
   };
+  const probes = seqOf(ctx, root, 'probes')
+    .map((m) => parseProbe(ctx, m))
+    .filter(keep);
+  if (probes.length > 0) checkProbes(ctx, spec, probes, tables);
   const redaction = parseRedaction(ctx, root);
   if (redaction) spec = { ...spec, redaction };
   for (const p of redaction?.off ?? [])
@@ -384,7 +390,32 @@ export function parseSpec(text: string, source = 'spec'): Spec {
       source,
       ctx.issues.sort((a, b) => a.line - b.line || a.column - b.column),
     );
-  return spec;
+  return probes.length > 0 ? { ...spec, probes } : spec;
+}
+
+/** Probe names are unique table names, and a probe's program is one the spec defines. */
+function checkProbes(
+  ctx: Ctx,
+  spec: Spec,
+  probes: readonly ProbeEntry[],
+  tables: Map<string, SpecPosition>,
+): void {
+  const programs = new Set(spec.programs.map((p) => p.name));
+  for (const p of probes) {
+    const at = p.at ?? { line: 0, column: 0 };
+    const seen = tables.get(p.name);
+    if (seen)
+      ctx.issues.push({
+        ...at,
+        message: `table "${p.name}" (probe "${p.name}") is already defined at line ${seen.line}`,
+      });
+    tables.set(p.name, at);
+    if (p.program !== undefined && !programs.has(p.program))
+      ctx.issues.push({
+        ...at,
+        message: `probe "${p.name}": no program named "${p.program}" in "programs"${programs.size > 0 ? `; the programs are: ${[...programs].join(', ')}` : ''}`,
+      });
+  }
 }
 
 /** Reads and parses a spec file. */

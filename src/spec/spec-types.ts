@@ -59,6 +59,53 @@ export interface LinkSpec {
   readonly at?: SpecPosition;
 }
 
+/** Where a probe fires: a function's entry (and every inlined copy of it), its returns, or a source line. */
+export type ProbeSite =
+  | { readonly kind: 'entry'; readonly function: string }
+  | { readonly kind: 'return'; readonly function: string }
+  | { readonly kind: 'line'; readonly file: string; readonly line: number };
+
+/** An expression with where it was written (a probe's condition). */
+export interface SpecExpr {
+  readonly expr: string;
+  readonly at?: SpecPosition;
+  /** As CaptureSpec.exprAt. */
+  readonly exprAt?: SpecPosition;
+}
+
+/**
+ * A probe (a dynamic log): on the processes its program selector picks, at its site, capture
+ * these expressions under the condition, at most `rateLimit` events a second per process, for
+ * `ttlMs` from the spec version that brought it. Its events make the table named `name`.
+ */
+export interface ProbeEntry {
+  /** Unique among the probes, and the name of its table (letters, digits and _). */
+  readonly name: string;
+  /** The spec program whose processes it goes to. */
+  readonly program?: string;
+  /** Or label regular expressions, as a program rule's (all must match). */
+  readonly match?: Readonly<Record<string, string>>;
+  readonly site: ProbeSite;
+  /** Column -> Go expression, evaluated at each hit. None: the probe only counts. */
+  readonly capture: readonly CaptureSpec[];
+  readonly condition?: SpecExpr;
+  /** Events a second per process (token bucket in the kernel), bursts of `burst`. */
+  readonly rateLimit?: { readonly perSecond: number; readonly burst?: number };
+  /** Frames of the goroutine's stack kept per event (0: none). */
+  readonly stack: number;
+  /** Time each call from entry to return (function sites). */
+  readonly duration: boolean;
+  /** Copy the goroutine's pprof labels into each event. */
+  readonly labels: boolean;
+  /** How long the probe stays on, from the first spec version that has it as it is, ms. */
+  readonly ttlMs: number;
+  /** The CPU share of a process (0–1) the probe may cost it before it is switched off there. */
+  readonly maxCpu: number;
+  /** How much of each value is copied (defaults: maxString 64, maxElements 8, maxDepth 2). */
+  readonly limits?: Partial<ValueLimits>;
+  readonly at?: SpecPosition;
+}
+
 /** Limits on how much of each captured value is kept. */
 export interface ValueLimits {
   /** Bytes of a string kept (default 512). */
@@ -96,6 +143,8 @@ export interface Spec {
   readonly derived: readonly DerivedTableSpec[];
   readonly links: readonly LinkSpec[];
   readonly limits: ValueLimits;
+  /** Probes (absent: none). */
+  readonly probes?: readonly ProbeEntry[];
   /** Redaction rules added to the defaults, and where it is off (absent: the defaults everywhere). */
   readonly redaction?: RedactionSpec;
 }

@@ -23,6 +23,8 @@ import { addVersion, readVersions, versionOfText } from './spec-history.js';
 import type {
   ExportFormat,
   ImportResult,
+  ProbeBatchInput,
+  ProbeEventQuery,
   QueryResult,
   QueryScope,
   SetSpecOptions,
@@ -33,6 +35,7 @@ import type {
   SpecVersion,
   Store,
   StoredBinary,
+  StoredProbeEvent,
   StoredProcessInput,
 } from './store.js';
 
@@ -140,7 +143,7 @@ export class DuckDBStore implements Store {
     return this.use(async () => {
       this.writable('deleting old snapshots');
       const { deleteExpired } = await import('./retention.js');
-      return deleteExpired(this.conn, rules, now);
+      return this.serial(() => deleteExpired(this.conn, rules, now)); // its own transaction
     });
   }
 
@@ -220,17 +223,33 @@ export class DuckDBStore implements Store {
       );
   }
 
-  private async transaction<T>(fn: () => Promise<T>): Promise<T> {
-    await this.conn.run('BEGIN TRANSACTION');
-    try {
-      const out = await fn();
-      await this.conn.run('COMMIT');
-      return out;
-    } catch (e) {
-      await this.conn.run('ROLLBACK');
-      throw e;
-    }
+  /**
+   * Runs `fn` when the writes queued before it are done. One connection, one transaction at a
+   * time: probe batches arrive every second while a snapshot is stored, and a second BEGIN on
+   * the connection fails and aborts the first.
+   */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.writes.then(fn);
+    this.writes = run.catch(() => undefined);
+    return run;
   }
+
+  private async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    return this.serial(async () => {
+      await this.conn.run('BEGIN TRANSACTION');
+      try {
+        const out = await fn();
+        await this.conn.run('COMMIT');
+        return out;
+      } catch (e) {
+        await this.conn.run('ROLLBACK');
+        throw e;
+      }
+    });
+  }
+
+  /** The last write transaction queued (transactions on `conn` run one after another). */
+  private writes: Promise<unknown> = Promise.resolve();
 
   /** Stores a snapshot and returns its id. */
   async addSnapshot(input: SnapshotInput): Promise<number> {
@@ -369,7 +388,7 @@ export class DuckDBStore implements Store {
           problems,
           `${source} was not stored: ${problems.length === 1 ? 'a derived table or link does' : `${problems.length} derived tables or links do`} not build over the stored tables (fix the spec, or store it anyway with --force):`,
         );
-      const { version, changed } = await addVersion(this.conn, yaml, author);
+      const { version, changed } = await this.transaction(() => addVersion(this.conn, yaml, author));
       return { version, changed, warnings: problems.map((p) => issueText(source, p)) };
     });
   }
@@ -421,6 +440,43 @@ export class DuckDBStore implements Store {
       const { importSnapshot } = await import('./export-import.js');
       return importSnapshot(this.conn, path, (fn) => this.transaction(fn));
     });
+  }
+
+  private probeState: Promise<{ seq: number; types: Set<string> }> | undefined;
+  private probeChain: Promise<unknown> = Promise.resolve();
+
+  /** Appends a batch of probe data; events get the next seq numbers. Returns the last seq. */
+  async addProbeBatch(batch: ProbeBatchInput): Promise<number> {
+    return this.use(() => this.addProbeBatchNow(batch));
+  }
+
+  private async addProbeBatchNow(batch: ProbeBatchInput): Promise<number> {
+    this.writable('storing probe events');
+    const { lastProbeSeq, readValueTypes, writeProbeBatch } = await import('./probe-store.js');
+    const run = this.probeChain.then(async () => {
+      this.probeState ??= (async () => ({
+        seq: await lastProbeSeq(this.conn),
+        types: await readValueTypes(this.conn),
+      }))();
+      const state = await this.probeState;
+      let next: number;
+      try {
+        next = await this.transaction(() => writeProbeBatch(this.conn, state.seq + 1, batch, state.types));
+      } catch (e) {
+        this.probeState = undefined; // the types noted for the failed batch: read them again
+        throw e;
+      }
+      state.seq = next - 1;
+      return state.seq;
+    });
+    this.probeChain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Probe events after a cursor, oldest first. */
+  async probeEvents(q: ProbeEventQuery): Promise<StoredProbeEvent[]> {
+    const { readProbeEvents } = await import('./probe-store.js');
+    return this.use(() => readProbeEvents(this.conn, q));
   }
 
   /** Closes the database. */

@@ -21,6 +21,7 @@ import {
   type ValueType,
 } from './function-tables.js';
 import { EMPTY_LINKS_SQL, linkProblem, linkSelectSql, type TableColumns } from './links-sql.js';
+import { createProbeViews, PROBE_VIEWS } from './probe-views.js';
 import type { QueryTables } from './query-tables.js';
 import { BUILTIN_TABLES, SNAPSHOT_TABLES } from './schema.js';
 import { ident, literal } from './sql-text.js';
@@ -219,6 +220,12 @@ export class QueryViews {
         this.built.add(f.table.toLowerCase());
         this.problems.push({ message: `function table "${f.table}": ${firstLine(e)}`, at: f.at });
       }
+    }
+    // Probe views (the built-in ones and one per probe) are few and cheap: all or none.
+    const probeNames = [...PROBE_VIEWS.map(([n]) => n), ...(spec.probes ?? []).map((p) => p.name)];
+    if (probeNames.some((n) => wants(n))) {
+      this.problems.push(...(await createProbeViews(this.conn, spec, this.opts.check === true)));
+      for (const n of probeNames) this.built.add(n.toLowerCase());
     }
     // Links first over the function tables, so that derived tables may use `links`; then
     // again with every table, for links whose ends are derived tables (views bind by name at

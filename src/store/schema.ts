@@ -5,6 +5,7 @@
  * schema version bump and a migration.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { ensureProbeSchema, PROBE_BUILTIN_TABLES } from './probe-schema.js';
 import { type ColumnList, createTableSql } from './table-columns.js';
 
 /** The version of the raw schema written to `raw.meta`. */
@@ -179,6 +180,7 @@ export const BUILTIN_TABLES = [
   'link_notes',
   'spec_versions',
   'links',
+  ...PROBE_BUILTIN_TABLES,
 ] as const;
 
 /** Creates the raw schema if it is missing and checks its version. */
@@ -199,6 +201,7 @@ export async function ensureSchema(conn: DuckDBConnection): Promise<void> {
     'CREATE TABLE IF NOT EXISTS raw.value_types (function VARCHAR, expr VARCHAR, json_type VARCHAR)',
   );
   if (had.currentRowCount === 0) await recordValueTypes(conn);
+  await ensureProbeSchema(conn);
   await conn.run('CREATE TABLE IF NOT EXISTS raw.meta (key VARCHAR PRIMARY KEY, value VARCHAR)');
   await conn.run(`INSERT OR IGNORE INTO raw.meta VALUES ('schema_version', '${SCHEMA_VERSION}')`);
   const fixed = await conn.runAndReadAll("SELECT 1 FROM raw.meta WHERE key = 'top_function'");

@@ -4,6 +4,10 @@
  * A server may implement the same interface over another backend (see docs/tables.md).
  */
 import type { ProcessSnapshot } from '../snapshot/snapshot-types.js';
+import type { ProbeBatchInput, ProbeEventQuery, StoredProbeEvent } from './probe-store.js';
+
+export type { ProbeBatchInput, ProbeEventQuery, StoredProbeEvent };
+
 import type { RetentionResult, RetentionRule } from './retention.js';
 
 /** A process that was snapshotted, with where it runs. */
@@ -171,6 +175,10 @@ export interface Store {
   exportSnapshot(snapshotId: number, format: ExportFormat, out: string): Promise<void>;
   /** Reads a snapshot written by exportSnapshot. */
   importSnapshot(path: string): Promise<ImportResult>;
+  /** Appends what an agent's probes saw (events get increasing `seq` numbers); returns the last seq. */
+  addProbeBatch(batch: ProbeBatchInput): Promise<number>;
+  /** Probe events after a cursor (`seq`), oldest first. */
+  probeEvents(q: ProbeEventQuery): Promise<StoredProbeEvent[]>;
   /** Why one process's rows cannot be stored (wrong value types, missing parts); undefined when they can. */
   processProblem(p: StoredProcessInput): Promise<string | undefined>;
   /** Deletes the processes (and snapshots left empty) older than their program's retention rule. */

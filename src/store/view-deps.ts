@@ -22,6 +22,7 @@ export function knownViews(spec: Spec): Set<string> {
     ...BUILTIN_TABLES,
     ...spec.functions.map((f) => f.table.toLowerCase()),
     ...spec.derived.map((d) => d.name.toLowerCase()),
+    ...(spec.probes ?? []).map((p) => p.name.toLowerCase()),
   ]);
 }
 

@@ -7,7 +7,7 @@ import { PeriscopeError } from '../../common/errors.js';
 import { checkPin, clientTlsFromEnv, clientTlsOptions, requireTlsOffHost } from '../../common/tls-client.js';
 import { defineCommand } from '../command.js';
 import { summaryOf } from '../command-list.js';
-import { flagOption, listOption, textOption } from '../options.js';
+import { choiceOption, flagOption, listOption, positiveIntOption, textOption } from '../options.js';
 
 function usageError(message: string): PeriscopeError {
   return new PeriscopeError('bad-usage', message);
@@ -66,6 +66,31 @@ export const agentCommand = defineCommand({
       multiple: true,
       value: 'LABEL=RE',
       help: 'report only processes whose label matches (repeatable; all must match)',
+    },
+    probes: {
+      type: 'string',
+      value: 'HOW',
+      help: 'how probes run: auto (eBPF, else tracefs uprobe_events), bpf, tracefs, off (default auto)',
+    },
+    'runtime-dir': {
+      type: 'string',
+      value: 'DIR',
+      help: 'where the agent notes that it has probes on, to notice its own crash (default /run/periscope)',
+    },
+    'probe-crash-wait': {
+      type: 'string',
+      value: 'S',
+      help: 'seconds to wait before placing probes after a crash with probes on, doubled per crash in a row (default 60)',
+    },
+    'probe-max-event-bytes': {
+      type: 'string',
+      value: 'N',
+      help: 'the largest event a probe may write, bytes; a probe with larger events is refused (default 8192)',
+    },
+    'probe-max-events': {
+      type: 'string',
+      value: 'N',
+      help: 'events a second one process may send over all its probes; the rest are dropped and counted (default 5000)',
     },
     'token-file': {
       type: 'string',
@@ -153,6 +178,16 @@ export const agentCommand = defineCommand({
     const envAllow =
       envText === undefined ? DEFAULT_ENV_ALLOW : envText.split(',').filter((s) => s.trim() !== '');
     const localMatch = parseMatch(listOption(values, 'match'));
+    const probes = choiceOption(values, 'probes', ['auto', 'bpf', 'tracefs', 'off'] as const, 'auto');
+    const crashWait = textOption(values, 'probe-crash-wait');
+    const wait = crashWait === undefined ? 60 : Number(crashWait);
+    if (!Number.isFinite(wait) || wait < 0 || wait > 86_400)
+      throw usageError('--probe-crash-wait wants seconds from 0 to 86400');
+    const maxEvents = positiveIntOption(values, 'probe-max-events', 'events a second');
+    const maxEventBytes = positiveIntOption(values, 'probe-max-event-bytes', 'bytes');
+    if (maxEventBytes !== undefined && (maxEventBytes < 64 || maxEventBytes > 65_536))
+      throw usageError('--probe-max-event-bytes wants bytes from 64 to 65536');
+    const runtimeDir = textOption(values, 'runtime-dir');
     const id = textOption(values, 'id');
     if (id !== undefined && (id.length === 0 || id.length > 200))
       throw usageError('--id wants a name of 1 to 200 characters');
@@ -166,6 +201,15 @@ export const agentCommand = defineCommand({
       envAllow: envAllow.map((s) => s.trim()),
       intervalMs: interval * 1000,
       ...(Object.keys(localMatch).length > 0 ? { localMatch } : {}),
+      probes: {
+        backend: probes,
+        crashBackoffMs: wait * 1000,
+        ...(runtimeDir !== undefined ? { runtimeDir } : {}),
+        limits: {
+          ...(maxEvents !== undefined ? { maxEventsPerProcess: maxEvents } : {}),
+          ...(maxEventBytes !== undefined ? { maxEventBytes } : {}),
+        },
+      },
     };
   },
   async run(options) {
@@ -180,8 +224,7 @@ export const agentCommand = defineCommand({
         );
         if (stopping) return;
         stopping = true;
-        agent.stop();
-        resolve();
+        void agent.stop().then(resolve);
       };
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);

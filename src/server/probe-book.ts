@@ -1,0 +1,172 @@
+/**
+ * What the server knows of probes between requests: each agent's latest `probe-status`
+ * (where each probe is attached, what no longer resolves where, what was switched off), the
+ * batches agents send stored as they come (checked first: they are input), and the waiters
+ * of `GET /v1/events?wait=…` woken when new events are stored.
+ */
+import type {
+  ProbeBatchMessage,
+  ProbeBinaryStatus,
+  ProbeCounts,
+  ProbeHistogram,
+  ProbeNotice,
+  ProbeStatusMessage,
+  WireProbeEvent,
+} from '../protocol/messages.js';
+import type { Store } from '../store/store.js';
+
+/** An agent's probe status and when it came. */
+export interface AgentProbeStatus {
+  readonly agentId: string;
+  readonly at: string;
+  readonly status: ProbeStatusMessage;
+}
+
+const str = (v: unknown, max = 2000): v is string => typeof v === 'string' && v.length <= max;
+const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const obj = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+const list = <T>(v: unknown, ok: (x: unknown) => x is T, max = 100_000): T[] =>
+  Array.isArray(v) ? v.slice(0, max).filter(ok) : [];
+
+function isEvent(e: unknown): e is WireProbeEvent {
+  if (!obj(e)) return false;
+  const s = e.site;
+  return (
+    str(e.probe, 200) &&
+    str(e.process, 600) &&
+    num(e.timeUs) &&
+    num(e.goroutine) &&
+    num(e.thread) &&
+    obj(s) &&
+    str(s.kind, 50) &&
+    str(s.function) &&
+    obj(e.values) &&
+    (e.errors === undefined || obj(e.errors)) &&
+    (e.labels === undefined || obj(e.labels)) &&
+    (e.stack === undefined || Array.isArray(e.stack)) &&
+    (e.durationNs === undefined || num(e.durationNs))
+  );
+}
+
+const COUNT_FIELDS = [
+  'startUs',
+  'endUs',
+  'hits',
+  'matched',
+  'events',
+  'rejected',
+  'conditionErrors',
+  'rateLimited',
+  'ringFull',
+  'agentDropped',
+  'durations',
+  'durationSumNs',
+  'costNs',
+  'cpuNs',
+] as const;
+
+function isCounts(c: unknown): c is ProbeCounts {
+  return obj(c) && str(c.probe, 200) && str(c.process, 600) && COUNT_FIELDS.every((f) => num(c[f]));
+}
+
+function isHistogram(h: unknown): h is ProbeHistogram {
+  return (
+    obj(h) &&
+    str(h.probe, 200) &&
+    str(h.process, 600) &&
+    num(h.startUs) &&
+    num(h.endUs) &&
+    Array.isArray(h.buckets) &&
+    h.buckets.every((b) => Array.isArray(b) && b.length === 2 && num(b[0]) && num(b[1]))
+  );
+}
+
+function isNotice(n: unknown): n is ProbeNotice {
+  return (
+    obj(n) &&
+    str(n.probe, 200) &&
+    str(n.process, 600) &&
+    num(n.timeUs) &&
+    str(n.kind, 50) &&
+    str(n.message, 4000)
+  );
+}
+
+/** Probe state and events on the server. */
+export class ProbeBook {
+  private readonly statuses = new Map<string, AgentProbeStatus>();
+  private readonly waiters = new Set<() => void>();
+  /** Batches that could not be stored (for the log). */
+  failed = 0;
+
+  constructor(
+    private readonly store: Store,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** Keeps an agent's latest status (only well-formed entries). */
+  status(agentId: string, m: ProbeStatusMessage): void {
+    const binaries = list(
+      m.binaries,
+      (b): b is ProbeBinaryStatus =>
+        obj(b) && str(b.probe, 200) && str(b.executable) && Array.isArray(b.attached),
+      10_000,
+    );
+    this.statuses.set(agentId, {
+      agentId,
+      at: new Date().toISOString(),
+      status: {
+        type: 'probe-status',
+        specVersion: num(m.specVersion) ? m.specVersion : 0,
+        backend: m.backend === 'bpf' || m.backend === 'tracefs' ? m.backend : 'none',
+        ...(str(m.backendNote) ? { backendNote: m.backendNote } : {}),
+        ...(str(m.backoffUntil, 100) ? { backoffUntil: m.backoffUntil } : {}),
+        binaries,
+      },
+    });
+  }
+
+  /** Every agent's latest status. */
+  statusList(): AgentProbeStatus[] {
+    return [...this.statuses.values()];
+  }
+
+  /** Stores a batch; malformed entries are left out. */
+  async batch(agentId: string, m: ProbeBatchMessage): Promise<void> {
+    const events = list(m.events, isEvent);
+    const b = {
+      agentId,
+      events,
+      counts: list(m.counts, isCounts),
+      histograms: list(m.histograms, isHistogram),
+      notices: list(m.notices, isNotice),
+    };
+    if (b.events.length + b.counts.length + b.histograms.length + b.notices.length === 0) return;
+    for (const n of b.notices)
+      this.log(`probe ${n.probe} on ${n.process} (agent ${agentId}): ${n.kind}: ${n.message}`);
+    try {
+      await this.store.addProbeBatch(b);
+    } catch (e) {
+      if (this.failed++ % 100 === 0)
+        this.log(`could not store probe data from agent ${agentId}: ${(e as Error).message.split('\n')[0]}`);
+      return;
+    }
+    if (events.length > 0) for (const w of [...this.waiters]) w();
+  }
+
+  /** Resolves when new events are stored, or after `ms`. */
+  waitForEvents(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.waiters.add(done);
+      signal?.addEventListener('abort', done);
+    });
+  }
+}

@@ -1,0 +1,247 @@
+/**
+ * Probe data in and out of the raw tables: a batch an agent sent (events, counters,
+ * histograms, notices) appended in one go, each event numbered (`seq`, in arrival order, the
+ * cursor `periscope events --follow` reads after), and the JSON types of the new values
+ * recorded for the typed columns of probe tables; events read back by cursor.
+ */
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { TableWriter } from './bulk-append.js';
+import {
+  PROBE_COUNTS,
+  PROBE_DURATIONS,
+  PROBE_EVENTS,
+  PROBE_NOTICES,
+  PROBE_VALUE_TYPES,
+} from './probe-schema.js';
+import { literal } from './sql-text.js';
+
+/** One event (protocol's WireProbeEvent). */
+export interface ProbeEventInput {
+  readonly probe: string;
+  readonly process: string;
+  readonly timeUs: number;
+  readonly goroutine: number;
+  readonly thread: number;
+  readonly site: {
+    readonly kind: string;
+    readonly function: string;
+    readonly file?: string;
+    readonly line?: number;
+  };
+  readonly durationNs?: number;
+  readonly stack?: readonly unknown[];
+  readonly values: Readonly<Record<string, unknown>>;
+  readonly errors?: Readonly<Record<string, string>>;
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+/** Counters of one probe on one process in one interval (protocol's ProbeCounts). */
+export interface ProbeCountsInput {
+  readonly probe: string;
+  readonly process: string;
+  readonly startUs: number;
+  readonly endUs: number;
+  readonly hits: number;
+  readonly matched: number;
+  readonly events: number;
+  readonly rejected: number;
+  readonly conditionErrors: number;
+  readonly rateLimited: number;
+  readonly ringFull: number;
+  readonly agentDropped: number;
+  readonly durations: number;
+  readonly durationSumNs: number;
+  readonly costNs: number;
+  readonly cpuNs: number;
+}
+
+/** A duration histogram of one interval (protocol's ProbeHistogram). */
+export interface ProbeHistogramInput {
+  readonly probe: string;
+  readonly process: string;
+  readonly startUs: number;
+  readonly endUs: number;
+  readonly buckets: readonly (readonly [number, number])[];
+}
+
+/** A notice (protocol's ProbeNotice). */
+export interface ProbeNoticeInput {
+  readonly probe: string;
+  readonly process: string;
+  readonly timeUs: number;
+  readonly kind: string;
+  readonly message: string;
+}
+
+/** What one agent's batch brings. */
+export interface ProbeBatchInput {
+  readonly agentId: string;
+  readonly events: readonly ProbeEventInput[];
+  readonly counts: readonly ProbeCountsInput[];
+  readonly histograms: readonly ProbeHistogramInput[];
+  readonly notices: readonly ProbeNoticeInput[];
+}
+
+/** An event as stored: its cursor and agent. */
+export type StoredProbeEvent = ProbeEventInput & { readonly seq: number; readonly agentId: string };
+
+/** Which events to read: after a cursor, of one probe, at most `limit`. */
+export interface ProbeEventQuery {
+  readonly probe?: string;
+  /** Only events with a larger seq (0: from the first). */
+  readonly after: number;
+  readonly limit: number;
+  /** Instead: the latest `last` events (oldest first). */
+  readonly last?: number;
+}
+
+/** The JSON type of a value as DuckDB's json_type names it (what columnType reads). */
+function jsonType(v: unknown): string {
+  if (v === null || v === undefined) return 'NULL';
+  if (typeof v === 'boolean') return 'BOOLEAN';
+  if (typeof v === 'number') return Number.isInteger(v) ? (v < 0 ? 'BIGINT' : 'UBIGINT') : 'DOUBLE';
+  if (typeof v === 'string') return 'VARCHAR';
+  return Array.isArray(v) ? 'ARRAY' : 'OBJECT';
+}
+
+const json = (v: unknown): string | null => (v === undefined ? null : JSON.stringify(v));
+
+/** Appends a batch; events get seq numbers from `nextSeq` on. Returns the next free seq. */
+export async function writeProbeBatch(
+  conn: DuckDBConnection,
+  nextSeq: number,
+  b: ProbeBatchInput,
+  knownTypes: Set<string>,
+): Promise<number> {
+  const events = new TableWriter('probe_events', PROBE_EVENTS);
+  const types = new TableWriter('probe_value_types', PROBE_VALUE_TYPES);
+  let seq = nextSeq;
+  for (const e of b.events) {
+    events.add(
+      seq++,
+      e.probe,
+      e.process,
+      b.agentId,
+      e.timeUs,
+      e.goroutine,
+      e.thread,
+      e.site.kind,
+      e.site.function,
+      e.site.file ?? null,
+      e.site.line ?? null,
+      e.durationNs ?? null,
+      json(e.stack),
+      JSON.stringify(e.values),
+      json(e.errors),
+      json(e.labels),
+    );
+    for (const [expr, v] of Object.entries(e.values)) {
+      const k = `${e.probe}\u0000${expr}\u0000${jsonType(v)}`;
+      if (knownTypes.has(k)) continue;
+      knownTypes.add(k);
+      types.add(e.probe, expr, jsonType(v));
+    }
+  }
+  const counts = new TableWriter('probe_counts', PROBE_COUNTS);
+  for (const c of b.counts)
+    counts.add(
+      c.probe,
+      c.process,
+      b.agentId,
+      c.startUs,
+      c.endUs,
+      c.hits,
+      c.matched,
+      c.events,
+      c.rejected,
+      c.conditionErrors,
+      c.rateLimited,
+      c.ringFull,
+      c.agentDropped,
+      c.durations,
+      c.durationSumNs,
+      c.costNs,
+      c.cpuNs,
+    );
+  const hist = new TableWriter('probe_durations', PROBE_DURATIONS);
+  for (const h of b.histograms)
+    for (const [lt, n] of h.buckets) hist.add(h.probe, h.process, b.agentId, h.startUs, h.endUs, lt, n);
+  const notices = new TableWriter('probe_notices', PROBE_NOTICES);
+  for (const n of b.notices) notices.add(n.timeUs, n.probe, n.process, b.agentId, n.kind, n.message);
+  for (const w of [events, types, counts, hist, notices]) await w.flush(conn, 'raw');
+  return seq;
+}
+
+/** The types seen so far (to fill the known-types set when a store opens). */
+export async function readValueTypes(conn: DuckDBConnection): Promise<Set<string>> {
+  const r = await conn.runAndReadAll('SELECT probe, expr, json_type FROM raw.probe_value_types');
+  return new Set(r.getRowsJS().map(([p, e, t]) => `${p}\u0000${e}\u0000${t}`));
+}
+
+/** The largest seq stored (0 when none). */
+export async function lastProbeSeq(conn: DuckDBConnection): Promise<number> {
+  const r = await conn.runAndReadAll('SELECT coalesce(max(seq), 0) FROM raw.probe_events');
+  return Number(r.getRowsJS()[0]?.[0] ?? 0);
+}
+
+const parse = (v: unknown): unknown => (v === null || v === undefined ? undefined : JSON.parse(String(v)));
+
+/** Events after a cursor, oldest first. */
+export async function readProbeEvents(
+  conn: DuckDBConnection,
+  q: ProbeEventQuery,
+): Promise<StoredProbeEvent[]> {
+  const where = [
+    `seq > ${Math.max(0, Math.floor(q.after))}`,
+    ...(q.probe ? [`probe = ${literal(q.probe)}`] : []),
+  ];
+  const cols = PROBE_EVENTS.map(([c]) => `"${c}"`).join(', ');
+  const r = await conn.runAndReadAll(
+    q.last !== undefined
+      ? `SELECT * FROM (SELECT ${cols} FROM raw.probe_events${q.probe ? ` WHERE probe = ${literal(q.probe)}` : ''} ORDER BY seq DESC LIMIT ${Math.max(1, Math.floor(q.last))}) ORDER BY seq`
+      : `SELECT ${cols} FROM raw.probe_events WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ${Math.max(1, Math.floor(q.limit))}`,
+  );
+  return r.getRowsJS().map((row) => {
+    const [
+      seq,
+      probe,
+      process,
+      agentId,
+      timeUs,
+      goroutine,
+      thread,
+      kind,
+      fn,
+      file,
+      line,
+      dur,
+      stack,
+      captures,
+      errors,
+      labels,
+    ] = row;
+    const errs = parse(errors) as Record<string, string> | undefined;
+    const labs = parse(labels) as Record<string, string> | undefined;
+    const st = parse(stack) as unknown[] | undefined;
+    return {
+      seq: Number(seq),
+      agentId: String(agentId),
+      probe: String(probe),
+      process: String(process),
+      timeUs: Number(timeUs),
+      goroutine: Number(goroutine),
+      thread: Number(thread),
+      site: {
+        kind: String(kind),
+        function: String(fn),
+        ...(file !== null ? { file: String(file) } : {}),
+        ...(line !== null ? { line: Number(line) } : {}),
+      },
+      ...(dur !== null ? { durationNs: Number(dur) } : {}),
+      ...(st ? { stack: st } : {}),
+      values: (parse(captures) ?? {}) as Record<string, unknown>,
+      ...(errs ? { errors: errs } : {}),
+      ...(labs ? { labels: labs } : {}),
+    };
+  });
+}
