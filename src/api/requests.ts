@@ -291,3 +291,14 @@ export function parseSnapshotIdParam(text: string | undefined): number {
 export function parseSpecVersionParam(text: string | undefined): number {
   return positiveIntText(text, 'spec version');
 }
+
+/** GET /v1/tables?snapshot=ID (default: the latest snapshot). */
+export interface TablesParams {
+  readonly snapshot?: number;
+}
+
+/** Reads GET /v1/tables parameters. */
+export function parseTablesParams(q: URLSearchParams): TablesParams {
+  const snap = q.get('snapshot');
+  return snap !== null ? { snapshot: positiveIntText(snap, 'snapshot') } : {};
+}

@@ -14,14 +14,17 @@ import { HttpError } from './http-errors.js';
 import { fleetRoutes } from './http-fleet.js';
 import { sendError } from './http-io.js';
 import { type Route, Router } from './http-router.js';
+import { sessionRoutes } from './http-session.js';
 import { snapshotRoutes } from './http-snapshots.js';
-import { openApiRoute, serveStatic } from './http-static.js';
+import { defaultWebRoot, openApiRoute, serveStatic } from './http-static.js';
+import { tableRoutes } from './http-tables.js';
 import { tokenRoutes } from './http-tokens.js';
 import { Orchestrator } from './orchestrator.js';
 import { Registry } from './registry.js';
 import { SnapshotMetaLog } from './snapshot-meta.js';
 import { SpecChecks } from './spec-check.js';
 import { lockDownStore } from './store-lockdown.js';
+import { WebSessions } from './web-sessions.js';
 
 /** How to run a server. */
 export interface ServerOptions {
@@ -29,7 +32,7 @@ export interface ServerOptions {
   /** 0 picks a free port. */
   readonly port?: number;
   readonly dataDir: string;
-  /** The web app's files; a placeholder page when absent. */
+  /** The web app's files (default: dist/web/ of this installation; a placeholder page when not built). */
   readonly staticDir?: string;
   readonly prepareTimeoutMs?: number;
   readonly captureTimeoutMs?: number;
@@ -113,15 +116,19 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     dataDir: opts.dataDir,
     startedAt: new Date(),
   };
+  const sessions = new WebSessions(tokens);
   const routes: Route[] = [
     ...fleetRoutes(context),
     agentRoute(),
     ...snapshotRoutes(context),
     ...dataRoutes(context),
+    ...tableRoutes(context),
     ...tokenRoutes(context),
+    ...sessionRoutes(sessions),
     openApiRoute(),
   ];
-  const router = new Router(routes, tokens);
+  const router = new Router(routes, tokens, sessions);
+  const webRoot = opts.staticDir ?? defaultWebRoot();
   const agents = new AgentEndpoint(context, {
     ...(opts.helloTimeoutMs ? { helloTimeoutMs: opts.helloTimeoutMs } : {}),
     ...(opts.pingIntervalMs ? { pingIntervalMs: opts.pingIntervalMs } : {}),
@@ -132,7 +139,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     router
       .dispatch(req, res, url)
-      .then((handled) => (handled ? undefined : serveStatic(opts.staticDir, req, res, url)))
+      .then((handled) => (handled ? undefined : serveStatic(webRoot, req, res, url)))
       .catch((e: unknown) => {
         console.error('periscope server:', e);
         sendError(res, new HttpError(500, 'internal', 'internal error; the server log has details'));
