@@ -26,10 +26,10 @@ export function filterCondition(f: GoroutineFilters): string {
   const c: string[] = [];
   if (f.fn)
     c.push(
-      `g.stack_id IN (SELECT stack_id FROM stacks WHERE contains(lower(function), lower(${lit(f.fn)})))`,
+      `g.stack_id IN (SELECT stack_id FROM stacks WHERE NOT hidden AND contains(lower(function), lower(${lit(f.fn)})))`,
     );
   if (f.pkg)
-    c.push(`g.stack_id IN (SELECT stack_id FROM stacks WHERE starts_with(function, ${lit(`${f.pkg}.`)}))`);
+    c.push(`g.stack_id IN (SELECT stack_id FROM stacks WHERE NOT hidden AND starts_with(function, ${lit(`${f.pkg}.`)}))`);
   if (f.prefix && f.prefix.length > 0) {
     const terms = f.prefix.map((fn, i) => `(pos = ${i} AND function = ${lit(fn)})`).join(' OR ');
     c.push(

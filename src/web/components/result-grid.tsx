@@ -20,8 +20,25 @@ function compare(a: Cell, b: Cell): number {
   return text(a).localeCompare(text(b), undefined, { numeric: true });
 }
 
+/**
+ * Where a row's goroutine opens: rows with `process_id` and `goroutine_id` columns (and a
+ * `snapshot_id`, or a result of one snapshot) get a link to that goroutine.
+ */
+function goroutineLink(result: QueryResponse): ((row: readonly Cell[]) => string | undefined) | undefined {
+  const col = (n: string) => result.columns.findIndex((c) => c.name === n);
+  const [p, g, s] = [col('process_id'), col('goroutine_id'), col('snapshot_id')];
+  const only = result.snapshotIds.length === 1 ? result.snapshotIds[0] : undefined;
+  if (p < 0 || g < 0 || (s < 0 && only === undefined)) return undefined;
+  return (row) => {
+    const snap = s >= 0 ? row[s] : only;
+    if (row[p] === null || row[g] === null || snap === null || snap === undefined) return undefined;
+    return `/snapshots/${snap}?g=${encodeURIComponent(`${row[p]}:${row[g]}`)}`;
+  };
+}
+
 /** The grid of one result. */
 export function ResultGrid({ result }: { result: QueryResponse }) {
+  const link = useMemo(() => goroutineLink(result), [result]);
   const [sort, setSort] = useState<{ col: number; desc: boolean } | undefined>();
   const [page, setPage] = useState(0);
   const rows = useMemo(() => {
@@ -68,6 +85,11 @@ export function ResultGrid({ result }: { result: QueryResponse }) {
         <table class="grid" aria-label="Query results">
           <thead>
             <tr>
+              {link && (
+                <th>
+                  <span class="sr-only">goroutine</span>
+                </th>
+              )}
               {result.columns.map((c, i) => (
                 <th
                   key={c.name}
@@ -90,6 +112,20 @@ export function ResultGrid({ result }: { result: QueryResponse }) {
           <tbody>
             {shown.map((row, ri) => (
               <tr key={at * PAGE + ri}>
+                {link && (
+                  <td>
+                    {link(row) && (
+                      <a
+                        href={link(row)}
+                        class="linkto"
+                        title="Open this goroutine"
+                        aria-label="Open this row's goroutine"
+                      >
+                        ⇢
+                      </a>
+                    )}
+                  </td>
+                )}
                 {row.map((c, ci) => (
                   <td
                     key={ci}

@@ -22,6 +22,8 @@ interface DiffRow {
   file: string | null;
   line: number | null;
   longest_wait_ns: number | null;
+  /** Time between the two snapshots. */
+  between_ns: number;
   example: string;
 }
 
@@ -38,10 +40,11 @@ d AS (
   FROM ga FULL JOIN gb USING (process_id, goroutine_id)
 )
 SELECT d.kind, d.stack_id, count(*) AS goroutines, max(d.wait_ns) AS longest_wait_ns,
+       (SELECT epoch_ns(max(created_at)) - epoch_ns(min(created_at)) FROM snapshots WHERE snapshot_id IN (${a}, ${b})) AS between_ns,
        arg_max(d.process_id || ':' || d.goroutine_id, coalesce(d.wait_ns, -1)) AS example,
        any_value(s.function) AS function, any_value(s.file) AS file, any_value(s.line) AS line
-FROM d LEFT JOIN (SELECT DISTINCT ON (stack_id) stack_id, function, file, line FROM stacks
-                  WHERE NOT hidden AND function NOT LIKE 'runtime.%' AND function NOT LIKE 'internal/%' ORDER BY stack_id, depth) s
+FROM d LEFT JOIN (SELECT DISTINCT ON (stack_id) stack_id, function, file, line FROM stacks WHERE NOT hidden
+                  ORDER BY stack_id, (function LIKE 'runtime.%' OR function LIKE 'internal/%'), depth) s
   USING (stack_id)
 WHERE d.kind <> 'moved'
 GROUP BY d.kind, d.stack_id ORDER BY d.kind, goroutines DESC, longest_wait_ns DESC NULLS LAST LIMIT 3000`;
@@ -104,7 +107,12 @@ export function DiffView({ r }: { r: DiffRoute }) {
                   <tr>
                     <th class="num">goroutines</th>
                     <th>where</th>
-                    <th class="num">{kind === 'still' ? 'blocked for' : 'longest wait'}</th>
+                    <th
+                      class="num"
+                      title="Go's wait time when the runtime recorded it; else at least the time between the snapshots"
+                    >
+                      {kind === 'still' ? 'blocked for' : 'longest wait'}
+                    </th>
                     <th>example</th>
                   </tr>
                 </thead>
@@ -116,7 +124,13 @@ export function DiffView({ r }: { r: DiffRoute }) {
                         <span class="fname">{x.function}</span>{' '}
                         <span class="muted">{x.file ? `${shortFile(x.file)}:${x.line}` : ''}</span>
                       </td>
-                      <td class="num">{duration(x.longest_wait_ns)}</td>
+                      <td class="num">
+                        {x.longest_wait_ns !== null
+                          ? duration(x.longest_wait_ns)
+                          : kind === 'still'
+                            ? `≥ ${duration(x.between_ns)}`
+                            : ''}
+                      </td>
                       <td>
                         <a
                           href={routeUrl({
