@@ -29,7 +29,9 @@ export function filterCondition(f: GoroutineFilters): string {
       `g.stack_id IN (SELECT stack_id FROM stacks WHERE NOT hidden AND contains(lower(function), lower(${lit(f.fn)})))`,
     );
   if (f.pkg)
-    c.push(`g.stack_id IN (SELECT stack_id FROM stacks WHERE NOT hidden AND starts_with(function, ${lit(`${f.pkg}.`)}))`);
+    c.push(
+      `g.stack_id IN (SELECT stack_id FROM stacks WHERE NOT hidden AND starts_with(function, ${lit(`${f.pkg}.`)}))`,
+    );
   if (f.prefix && f.prefix.length > 0) {
     const terms = f.prefix.map((fn, i) => `(pos = ${i} AND function = ${lit(fn)})`).join(' OR ');
     c.push(

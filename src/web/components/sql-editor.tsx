@@ -45,6 +45,8 @@ export function SqlEditor(p: SqlEditorProps) {
   const look = useRef(new Compartment());
   const cb = useRef(p);
   cb.current = p;
+  /** The text last reported through onChange: a `value` equal to it is our own echo, not a change from outside. */
+  const emitted = useRef(p.value);
   useEffect(() => {
     if (!host.current) return;
     const runQuery = (): boolean => {
@@ -73,7 +75,9 @@ export function SqlEditor(p: SqlEditorProps) {
           EditorView.lineWrapping,
           EditorView.contentAttributes.of({ 'aria-label': 'SQL query' }),
           EditorView.updateListener.of((u) => {
-            if (u.docChanged) cb.current.onChange(u.state.doc.toString());
+            if (!u.docChanged) return;
+            emitted.current = u.state.doc.toString();
+            cb.current.onChange(emitted.current);
           }),
         ],
       }),
@@ -94,9 +98,12 @@ export function SqlEditor(p: SqlEditorProps) {
     });
   }, [p.dark]);
   useEffect(() => {
+    // While typing, renders lag behind the editor: replacing its text with such a value would
+    // undo keystrokes and loop (the echo reports the old text, which is rendered again).
     const v = view.current;
-    if (v && v.state.doc.toString() !== p.value)
-      v.dispatch({ changes: { from: 0, to: v.state.doc.length, insert: p.value } });
+    if (!v || p.value === emitted.current) return;
+    emitted.current = p.value;
+    if (v.state.doc.toString() !== p.value) v.dispatch({ changes: { from: 0, to: v.state.doc.length, insert: p.value } });
   }, [p.value]);
   return <div class="sql-editor" ref={host} />;
 }

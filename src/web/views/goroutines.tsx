@@ -3,7 +3,7 @@
  * flame graph, stack groups with count, status and longest wait (virtualized, keyboard
  * navigable, each expandable to its frames and goroutines), and the selected goroutine.
  */
-import { useCallback, useMemo, useState } from 'preact/hooks';
+import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import { getSnapshot, listSnapshots, query } from '../api.js';
 import { ErrorBox } from '../components/error-box.js';
 import { FlameGraph } from '../components/flame-graph.js';
@@ -62,6 +62,11 @@ export function GoroutinesView({ r }: { r: GoroutinesRoute }) {
   );
   const [open, setOpen] = useState<Record<string, GoroutineRow[] | 'loading'>>({});
   const [focus, setFocus] = useState(0);
+  // Opened groups list goroutines of the filters they were opened under: closed when those change.
+  useEffect(() => {
+    setOpen({});
+    setFocus(0);
+  }, [r.snapshot, key]);
   const set = (filters: GoroutineFilters) => go({ ...r, filters });
   const toggle = useCallback(
     async (g: GroupRow) => {
