@@ -29,7 +29,14 @@ const darkHighlight = HighlightStyle.define([
 
 /** Props of the editor. */
 export interface SqlEditorProps {
+  /** The text at mount. */
   readonly value: string;
+  /**
+   * A text set from outside (a table picked, a link followed): replaces the editor's text when
+   * `n` changes. Echoes of typing never come back through here: feeding them back as `value`
+   * lagged behind fast typing and two stale echoes could replace each other forever.
+   */
+  readonly replace?: { readonly text: string; readonly n: number };
   readonly onChange: (sql: string) => void;
   readonly onRun: () => void;
   /** Table name → column names, for completion. */
@@ -37,7 +44,7 @@ export interface SqlEditorProps {
   readonly dark: boolean;
 }
 
-/** The editor (uncontrolled after mount: `value` changes from outside replace the text). */
+/** The editor (uncontrolled after mount: only `replace` changes its text from outside). */
 export function SqlEditor(p: SqlEditorProps) {
   const host = useRef<HTMLDivElement>(null);
   const view = useRef<EditorView | undefined>(undefined);
@@ -45,8 +52,6 @@ export function SqlEditor(p: SqlEditorProps) {
   const look = useRef(new Compartment());
   const cb = useRef(p);
   cb.current = p;
-  /** The text last reported through onChange: a `value` equal to it is our own echo, not a change from outside. */
-  const emitted = useRef(p.value);
   useEffect(() => {
     if (!host.current) return;
     const runQuery = (): boolean => {
@@ -75,9 +80,7 @@ export function SqlEditor(p: SqlEditorProps) {
           EditorView.lineWrapping,
           EditorView.contentAttributes.of({ 'aria-label': 'SQL query' }),
           EditorView.updateListener.of((u) => {
-            if (!u.docChanged) return;
-            emitted.current = u.state.doc.toString();
-            cb.current.onChange(emitted.current);
+            if (u.docChanged) cb.current.onChange(u.state.doc.toString());
           }),
         ],
       }),
@@ -98,13 +101,11 @@ export function SqlEditor(p: SqlEditorProps) {
     });
   }, [p.dark]);
   useEffect(() => {
-    // While typing, renders lag behind the editor: replacing its text with such a value would
-    // undo keystrokes and loop (the echo reports the old text, which is rendered again).
     const v = view.current;
-    if (!v || p.value === emitted.current) return;
-    emitted.current = p.value;
-    if (v.state.doc.toString() !== p.value) v.dispatch({ changes: { from: 0, to: v.state.doc.length, insert: p.value } });
-  }, [p.value]);
+    const text = p.replace?.text;
+    if (v && text !== undefined && v.state.doc.toString() !== text)
+      v.dispatch({ changes: { from: 0, to: v.state.doc.length, insert: text } });
+  }, [p.replace?.n]);
   return <div class="sql-editor" ref={host} />;
 }
 

@@ -66,6 +66,10 @@ export function DiffView({ r }: { r: DiffRoute }) {
     async () => (a && b ? rowsOf<DiffRow>(await query(diffSql(a, b), { all: true })) : []),
     [a, b],
   );
+  /** Snapshots of the URL that do not exist (the diff would show everything as gone or new). */
+  const missing = list.value
+    ? [a, b].filter((x) => x !== undefined && !snaps.some((s) => s.snapshotId === x))
+    : [];
   const pick = (which: 'a' | 'b', v: string) => go({ ...r, a, b, [which]: Number(v) });
   return (
     <div class="page">
@@ -91,9 +95,15 @@ export function DiffView({ r }: { r: DiffRoute }) {
         </div>
         {(list.error ?? data.error) !== undefined && <ErrorBox error={list.error ?? data.error} />}
         {snaps.length < 2 && list.value && <p class="empty">A diff needs two snapshots.</p>}
+        {missing.length > 0 && (
+          <p class="error" role="alert">
+            There is no snapshot {missing.join(' or ')}: pick two from the lists.
+          </p>
+        )}
       </section>
       {a &&
         b &&
+        missing.length === 0 &&
         (['still', 'new', 'gone'] as const).map((kind) => {
           const rows = (data.value ?? []).filter((x) => x.kind === kind);
           const total = rows.reduce((s, x) => s + x.goroutines, 0);

@@ -103,7 +103,7 @@ export function FilterBar({ filters, facets, processes, sort, onChange, onSort }
         </select>
       </label>
       <label>
-        Waiting ≥ (ms)
+        Min. wait (ms)
         <input
           name="minwait"
           type="number"
@@ -129,7 +129,9 @@ export function FilterBar({ filters, facets, processes, sort, onChange, onSort }
       <button type="submit">Filter</button>
       {(filters.prefix?.length ?? 0) > 0 && (
         <span class="chip prefix" title={(filters.prefix ?? []).join('\n→ ')}>
-          stack starts with {(filters.prefix ?? []).length} frames … {(filters.prefix ?? []).at(-1)}
+          stack starts with{' '}
+          {(filters.prefix ?? []).length === 1 ? '' : `${(filters.prefix ?? []).length} frames … `}
+          {(filters.prefix ?? []).at(-1)}
           <button
             type="button"
             class="icon"

@@ -38,13 +38,31 @@ type Item =
   | { kind: 'goroutine'; g: GroupRow; row: GoroutineRow }
   | { kind: 'more'; text: string };
 
-/** The first frame worth naming for a group: the innermost outside the runtime, else the innermost. */
-function headline(g: GroupRow): { fn: string; where: string } {
+/** Whether a function belongs to Go's standard library (its path's first element has no dot, and is not main). */
+function isStd(fn: string): boolean {
+  const slash = fn.indexOf('/');
+  const first = slash >= 0 ? fn.slice(0, slash) : fn.slice(0, fn.indexOf('.'));
+  return first !== 'main' && !first.includes('.');
+}
+
+/**
+ * The frame a group is named by: the innermost of the program's own code (main or a module
+ * path), else the innermost outside the runtime, else the innermost; with the innermost
+ * function when it is another (where the goroutines are parked, e.g. time.Sleep).
+ */
+function headline(g: GroupRow): { fn: string; where: string; parked: string } {
   const frames = g.frames ?? [];
   const f =
+    frames.find((x) => !isStd(x.function)) ??
     frames.find((x) => !x.function.startsWith('runtime.') && !x.function.startsWith('internal/')) ??
     frames[0];
-  return f ? { fn: f.function, where: `${shortFile(f.file)}:${f.line}` } : { fn: '(no frames)', where: '' };
+  if (!f) return { fn: '(no frames)', where: '', parked: '' };
+  const inner = frames[0]?.function ?? '';
+  return {
+    fn: f.function,
+    where: `${shortFile(f.file)}:${f.line}`,
+    parked: inner !== f.function ? inner : '',
+  };
 }
 
 /** The goroutines page of one snapshot. */
@@ -166,6 +184,7 @@ export function GoroutinesView({ r }: { r: GoroutinesRoute }) {
             <span class="gcount">{count(it.g.goroutines)}</span>
             <span class="gfn">
               <span class="fname">{h.fn}</span> <span class="muted">{h.where}</span>
+              {h.parked && <span class="muted"> · in {h.parked}</span>}
               <br />
               <span class="gstat">
                 {it.g.statuses.map((s) => (
@@ -184,8 +203,12 @@ export function GoroutinesView({ r }: { r: GoroutinesRoute }) {
                 longest {duration(it.g.longest_wait_ns)}
               </a>
             ) : (
-              <a href={gUrl(it.g.longest)} class="muted">
-                a goroutine
+              <a
+                href={gUrl(it.g.longest)}
+                class="muted"
+                title="One goroutine of this group (Go recorded no wait time)"
+              >
+                open one
               </a>
             )}
           </span>

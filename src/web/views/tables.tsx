@@ -4,7 +4,7 @@
  * (a new spec version).
  */
 import type { ComponentType } from 'preact';
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { QueryResponse, TableView } from '../../api/responses.js';
 import type { QueryScope } from '../../store/store.js';
 import { currentSpec, listSnapshots, putSpec, query, queryText, tables } from '../api.js';
@@ -42,12 +42,20 @@ export function TablesView({ r }: { r: TablesRoute }) {
   const [error, setError] = useState<unknown>();
   const [running, setRunning] = useState(false);
   const [Editor, setEditor] = useState<ComponentType<SqlEditorProps> | undefined>();
+  const [replace, setReplace] = useState({ text: sql, n: 0 });
+  const current = useRef(sql);
+  current.current = sql;
+  /** Puts a query in the editor from outside (not typed there). */
+  const load = (text: string) => {
+    setSql(text);
+    setReplace((x) => ({ text, n: x.n + 1 }));
+  };
   const meta = useAsync(() => Promise.all([tables(r.snapshot), listSnapshots([], 1000)]), [r.snapshot]);
   useEffect(() => {
     loadEditor().then((E) => setEditor(() => E), setError);
   }, []);
   useEffect(() => {
-    if (r.sql) setSql(r.sql);
+    if (r.sql && r.sql !== current.current) load(r.sql);
   }, [r.sql]);
   const scope: QueryScope =
     scopeText === 'all'
@@ -107,7 +115,7 @@ export function TablesView({ r }: { r: TablesRoute }) {
                         title={t.function ?? t.sql ?? `SELECT * FROM ${t.name}`}
                         onClick={() => {
                           const q = `SELECT * FROM ${t.name} LIMIT 100`;
-                          setSql(q);
+                          load(q);
                           void run(q);
                         }}
                       >
@@ -165,6 +173,7 @@ export function TablesView({ r }: { r: TablesRoute }) {
         {Editor ? (
           <Editor
             value={sql}
+            replace={replace}
             onChange={setSql}
             onRun={() => run()}
             schema={schema}
