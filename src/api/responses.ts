@@ -196,6 +196,12 @@ export interface SpecCheckReport {
   readonly warnings: readonly string[];
 }
 
+/** POST /v1/spec/check: what a PUT would find, nothing stored; `message` lists the problems when it does not fit. */
+export interface SpecCheckResponse {
+  readonly check: SpecCheckReport;
+  readonly message?: string;
+}
+
 /** PUT /v1/spec (200): the version stored, and what the check found. */
 export type SpecSetResponse = SetSpecResult & { readonly check?: SpecCheckReport };
 

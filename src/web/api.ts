@@ -23,6 +23,7 @@ import type {
   SnapshotDetail,
   SnapshotsResponse,
   SnapshotTaken,
+  SpecCheckResponse,
   SpecRefusedResponse,
   SpecSetResponse,
   SpecVersion,
@@ -177,6 +178,11 @@ export async function currentSpec(): Promise<SpecVersion | undefined> {
     if (e instanceof ApiError && e.status === 404) return undefined;
     throw e;
   }
+}
+
+/** POST /v1/spec/check: what storing this spec would find, storing nothing. */
+export function checkSpec(yaml: string, source: string): Promise<SpecCheckResponse> {
+  return call('POST', '/v1/spec/check', specRequestBody(yaml, { source }));
 }
 
 /** PUT /v1/spec: a new version, or the refusal with its check report. */

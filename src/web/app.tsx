@@ -10,12 +10,14 @@ import { DiffView } from './views/diff.js';
 import { GoroutinesView } from './views/goroutines.js';
 import { SignInView } from './views/sign-in.js';
 import { SnapshotsView } from './views/snapshots.js';
+import { SpecView } from './views/spec.js';
 import { TablesView } from './views/tables.js';
 
 const NAV = [
   { view: 'snapshots', label: 'Snapshots', href: '/snapshots' },
   { view: 'diff', label: 'Diff', href: '/diff' },
   { view: 'tables', label: 'Tables', href: '/tables' },
+  { view: 'spec', label: 'Spec', href: '/spec' },
   { view: 'agents', label: 'Agents', href: '/agents' },
 ] as const;
 
@@ -87,6 +89,8 @@ function View() {
       return <TablesView r={r} />;
     case 'agents':
       return <AgentsView />;
+    case 'spec':
+      return <SpecView r={r} />;
     case 'signin':
       return null;
     case 'not-found':

@@ -52,6 +52,8 @@ export type Route =
   | { readonly view: 'diff'; readonly a?: number; readonly b?: number; readonly filters: GoroutineFilters }
   | { readonly view: 'tables'; readonly sql?: string; readonly snapshot?: number }
   | { readonly view: 'agents' }
+  /** The spec editor: a program, one of its binaries and a function picked. */
+  | { readonly view: 'spec'; readonly program?: string; readonly binary?: string; readonly fn?: string }
   | { readonly view: 'not-found'; readonly path: string };
 
 const FILTER_KEYS = ['fn', 'pkg', 'status', 'wait', 'label', 'value', 'process'] as const;
@@ -136,6 +138,14 @@ export function parseRoute(pathname: string, search: string): Route {
     return { view: 'tables', ...(sql ? { sql } : {}), ...(snapshot !== undefined ? { snapshot } : {}) };
   }
   if (first === 'agents' && parts.length === 1) return { view: 'agents' };
+  if (first === 'spec' && parts.length === 1) {
+    const out: { view: 'spec'; program?: string; binary?: string; fn?: string } = { view: 'spec' };
+    for (const k of ['program', 'binary', 'fn'] as const) {
+      const v = q.get(k);
+      if (v) out[k] = v;
+    }
+    return out;
+  }
   return { view: 'not-found', path: pathname };
 }
 
@@ -170,6 +180,9 @@ export function routeUrl(r: Route): string {
       return withQuery('/tables', q);
     case 'agents':
       return '/agents';
+    case 'spec':
+      for (const k of ['program', 'binary', 'fn'] as const) if (r[k]) q.set(k, r[k]);
+      return withQuery('/spec', q);
     case 'not-found':
       return r.path;
   }

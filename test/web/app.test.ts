@@ -2,7 +2,8 @@
 // (one `npm start` run for the whole file): sign in; take a snapshot; find the stuck request
 // by its age and follow its links across the processes; filter goroutines, use the flame graph
 // and the keyboard; run SQL with completion and save it as a derived table; the agents and
-// diff views; open a deep link in a fresh browser. Screenshots of each main view go to
+// diff views; add a capture in the spec editor and see it in the next snapshot; open a deep
+// link in a fresh browser. Screenshots of each main view go to
 // test-artifacts/web/ (gitignored) for a person to look at.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -238,11 +239,53 @@ test('SQL with completion of tables, results, save as a derived table', { timeou
     .waitFor();
 });
 
+test('spec: pick a binary and a function, add a capture checked live, see it in the next snapshot', {
+  timeout: 120_000,
+}, async () => {
+  await page.getByRole('link', { name: 'Spec', exact: true }).click();
+  await page.getByRole('combobox', { name: 'Program', exact: true }).selectOption('inventory');
+  await page
+    .getByRole('combobox', { name: 'Binary', exact: true })
+    .locator('option')
+    .first()
+    .waitFor({ state: 'attached' });
+  await page.getByRole('searchbox', { name: 'Search functions' }).fill('writeledger');
+  const fn = 'main.(*inventoryServer).writeLedger';
+  await page.getByRole('list', { name: 'Functions' }).getByRole('button', { name: fn, exact: true }).click();
+  await page.waitForURL(/\/spec\?program=inventory.*fn=main/);
+  const captures = page.getByRole('table', { name: 'Captures of this function' });
+  await captures.getByRole('cell', { name: 's.stuckItem' }).waitFor();
+  // A wrong field: the check against the real binary says so, naming the fields there are.
+  await page.getByLabel('Column').fill('web_qty');
+  await page.getByLabel('Expression').fill('req.Nope');
+  const check = page.getByRole('status', { name: 'Check of the capture' });
+  await check.getByText(/no field Nope .*Quantity/s).waitFor({ timeout: 60_000 });
+  assert.equal(await page.getByRole('button', { name: 'Save', exact: true }).isDisabled(), true);
+  await screenshot(page, '09-spec-invalid');
+  await page.getByLabel('Expression').fill('req.Quantity');
+  await check.getByText(/Fits every checked binary/).waitFor({ timeout: 60_000 });
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await check.getByText(/Saved: spec version \d+ captures web_qty/).waitFor({ timeout: 60_000 });
+  await captures.getByRole('cell', { name: 'req.Quantity' }).waitFor();
+  await screenshot(page, '10-spec');
+  // The next snapshot captures it on the stuck request's inventory goroutine.
+  await page.getByRole('link', { name: 'Snapshots' }).click();
+  await page.getByLabel('Snapshot labels').fill('case=web-spec');
+  await page.getByRole('button', { name: 'Take snapshot' }).click();
+  const status = page.getByRole('status').filter({ hasText: /Snapshot \d+: 4 of 4 processes captured/ });
+  await status.waitFor({ timeout: 60_000 });
+  const next = Number(/Snapshot (\d+)/.exec((await status.textContent()) ?? '')?.[1]);
+  assert.ok(next > snapshotId);
+  await page.goto(deepLink.replace(`/snapshots/${snapshotId}?`, `/snapshots/${next}?`));
+  const ledger = page.locator('section.detail li.frame').filter({ hasText: fn });
+  await ledger.getByText('web_qty').waitFor();
+});
+
 test('the diff of two snapshots', { timeout: 90_000 }, async () => {
   await page.goto(`${info.server}/diff?a=${info.snapshotId}&b=${snapshotId}`);
   const still = page.getByRole('region', { name: 'Still blocked at the same place' });
   await still.getByRole('row').nth(1).waitFor();
-  await screenshot(page, '09-diff');
+  await screenshot(page, '11-diff');
 });
 
 test('a deep link opens in a fresh browser after signing in, on the same goroutine', {

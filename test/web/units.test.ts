@@ -11,7 +11,7 @@ import { DuckDBStore } from '../../src/store/duckdb-store.js';
 import { flameBoxes } from '../../src/web/flame-layout.js';
 import { filterCondition, groupsSql } from '../../src/web/goroutine-sql.js';
 import { parseRoute, type Route, routeUrl } from '../../src/web/routes.js';
-import { withDerivedTable } from '../../src/web/spec-yaml.js';
+import { capturesOf, withCapture, withDerivedTable } from '../../src/web/spec-yaml.js';
 import { rowsOf } from '../../src/web/sql.js';
 import { buildFixture } from '../../support/go-fixtures.js';
 import { startTarget, type Target } from '../../support/target.js';
@@ -35,6 +35,8 @@ test('every route survives URL and back', () => {
     { view: 'diff', a: 3, b: 4, filters: {} },
     { view: 'tables', sql: "SELECT 'a&b' -- ?", snapshot: 2 },
     { view: 'agents' },
+    { view: 'spec' },
+    { view: 'spec', program: 'inventory', binary: 'abc/def', fn: 'main.(*s).run' },
     { view: 'signin', next: '/snapshots/7?g=a:1:2' },
   ];
   for (const r of routes) {
@@ -124,4 +126,28 @@ test('the goroutines view’s SQL groups and filters a real snapshot in the data
   );
   assert.equal(quoted.rows.length, 0);
   assert.equal(filterCondition({}), 'true');
+});
+
+test('a capture is added to the entry of its function and table, or as a new entry; comments kept', () => {
+  const yaml =
+    'version: 1\nfunctions:\n  # the lock\n  - function: main.f\n    table: t\n    capture:\n      a: x.A\n';
+  const out = withCapture(yaml, { fn: 'main.f', table: 't', column: 'b', expr: 'x.B' });
+  assert.match(out, /# the lock/);
+  assert.deepEqual(capturesOf(out, 'main.f'), [
+    { table: 't', column: 'a', expr: 'x.A' },
+    { table: 't', column: 'b', expr: 'x.B' },
+  ]);
+  // The same column again replaces its expression; another table is another entry.
+  const again = withCapture(out, { fn: 'main.f', table: 't', column: 'b', expr: 'x.C' });
+  assert.equal(capturesOf(again, 'main.f').find((c) => c.column === 'b')?.expr, 'x.C');
+  const other = withCapture(again, { fn: 'main.f', table: 'u', column: 'c', expr: 'y' });
+  assert.equal(other.match(/function: main.f/g)?.length, 2);
+  assert.deepEqual(
+    capturesOf(withCapture('', { fn: 'main.g', table: 'v', column: 'd', expr: 'z' }), 'main.g'),
+    [{ table: 'v', column: 'd', expr: 'z' }],
+  );
+  assert.throws(
+    () => withCapture('- a\n', { fn: 'f', table: 't', column: 'c', expr: 'e' }),
+    /not a YAML map/,
+  );
 });
