@@ -201,7 +201,7 @@ function FunctionCaptures(p: { fn: string; program: string; yaml: string; onSave
       <h2 id="spec-fn" class="fname">
         {p.fn}
       </h2>
-      <table aria-label="Captures of this function">
+      <table class="grid compact" aria-label="Captures of this function">
         <thead>
           <tr>
             <th>table</th>
