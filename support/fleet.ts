@@ -46,10 +46,17 @@ export function cli(args: readonly string[], env: Record<string, string> = {}, t
   });
 }
 
-/** Runs the CLI and parses its stdout as JSON; throws with its stderr when it failed. */
-export async function cliJson<T>(args: readonly string[], env: Record<string, string> = {}): Promise<T> {
+/**
+ * Runs the CLI and parses its stdout as JSON; throws with its stderr when it exits with another
+ * code than `code` (0; `periscope snapshot` exits 3 when only some processes were captured).
+ */
+export async function cliJson<T>(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  code = 0,
+): Promise<T> {
   const r = await cli(args, env);
-  if (r.code !== 0) throw new Error(`periscope ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+  if (r.code !== code) throw new Error(`periscope ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
   return JSON.parse(r.stdout) as T;
 }
 

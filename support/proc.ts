@@ -159,3 +159,26 @@ export async function timeNodeScript(
     throw new Error(`${script} did not print a JSON result line; stdout was:\n${r.stdout}`);
   }
 }
+
+/**
+ * CPU time a live process has used so far, in ns, summed over its threads' schedstat
+ * (nanosecond resolution, where /proc/PID/stat counts 10 ms ticks); time of threads that
+ * have already exited is not included. Undefined when the process is gone.
+ */
+export function procCpuNs(pid: number): number | undefined {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return undefined;
+  }
+  let sum = 0;
+  for (const tid of tids) {
+    try {
+      sum += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1').split(' ')[0]);
+    } catch {
+      // The thread exited between the listing and the read.
+    }
+  }
+  return sum;
+}

@@ -28,3 +28,10 @@ export function ratio(anchor: number, ours: number): string {
   const r = anchor / ours;
   return `${r >= 10 ? r.toFixed(0) : r.toFixed(2)}x`;
 }
+
+/** The q-quantile of the samples (nearest rank: p90 of 15 samples is the 14th smallest). */
+export function quantile(samples: readonly number[], q: number): number {
+  if (samples.length === 0) throw new Error('quantile of no samples');
+  const s = [...samples].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
+}

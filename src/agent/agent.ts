@@ -11,7 +11,7 @@ import type { ProcessDescription, ServerMessage, WelcomeMessage } from '../proto
 import { parseSpec } from '../spec/spec-parse.js';
 import { deriveAgentId, readMachineIdentity } from './agent-id.js';
 import { Connection } from './connection.js';
-import { Discovery } from './discovery.js';
+import { Discovery, type DiscoveryStats } from './discovery.js';
 import { Executor, type ExecutorOptions } from './executor.js';
 
 /** The agent's version, sent in hello. */
@@ -26,8 +26,17 @@ export interface AgentOptions {
   /** Agent id sent in hello (default: the hostname and a hash of the machine's identity, see agent-id.ts). */
   readonly agentId?: string;
   readonly envAllow: readonly string[];
-  /** Full discovery pass every this many ms (default 2000). */
+  /** Polling discovery (when kernel process events are unavailable): a full pass every this many ms (default 2000). */
   readonly intervalMs?: number;
+  /**
+   * Learn of new processes from the kernel's process events where it allows (default: yes,
+   * unless the environment has PERISCOPE_PROC_EVENTS=0); false polls /proc.
+   */
+  readonly procEvents?: boolean;
+  /** With process events, the safety net: a full pass over /proc every this many ms (default 600000). */
+  readonly rescanMs?: number;
+  /** With process events, the safety net: a listing of /proc (new and gone pids) every this many ms (default 60000). */
+  readonly checkMs?: number;
   /** Agent-local label rules (--match): only processes matching all of them are reported. */
   readonly localMatch?: Readonly<Record<string, string>>;
   readonly minBackoffMs?: number;
@@ -72,8 +81,12 @@ export class Agent {
       node,
       envAllow: opts.envAllow,
       intervalMs: opts.intervalMs,
+      procEvents: opts.procEvents ?? process.env.PERISCOPE_PROC_EVENTS !== '0',
+      rescanMs: opts.rescanMs,
+      checkMs: opts.checkMs,
       localMatch: opts.localMatch,
       onChange: () => this.processesChanged(),
+      log: this.log,
     });
     this.executor = new Executor(
       {
@@ -119,6 +132,11 @@ export class Agent {
   /** The processes currently reported. */
   processes(): readonly ProcessDescription[] {
     return this.discovery.processes();
+  }
+
+  /** How discovery works now and what it has done (for tests and benchmarks). */
+  discoveryStats(): DiscoveryStats {
+    return this.discovery.stats();
   }
 
   /** Whether the server has welcomed this agent on the current connection. */

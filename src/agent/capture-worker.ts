@@ -73,6 +73,7 @@ function checkTarget(t: CheckTarget, spec: EffectiveSpec): BinaryCheck {
       ...(buildId ? { buildId } : {}),
       problems: fit.errors,
       functionsAbsent: fit.functionsAbsent,
+      nearest: fit.nearest,
     };
   } catch (e) {
     return { ...base, problems: [], functionsAbsent: [], notChecked: describeError(e) };

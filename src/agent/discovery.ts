@@ -1,16 +1,22 @@
 /**
- * Discovery of the Go processes on this machine: a cheap look at the list of pids several
- * times a second (new and exited processes are examined at once), and a full pass every
- * interval that also notices a process that exec'd another program. Each process is
- * labelled once and matched against the spec's program rules.
+ * Discovery of the Go processes on this machine, labelled and matched against the spec's
+ * program rules. The work runs on a thread of its own (discovery.worker.ts): the kernel
+ * tells it of every exec and exit (the proc connector), an exec has that one pid looked at,
+ * an exit drops it; a listing of /proc every `checkMs`, a full pass every `rescanMs` and one
+ * at once when the kernel reports dropped events (an overrun) are the safety net. Where the connector cannot be used (no CAP_NET_ADMIN before
+ * Linux 6.6, not in the initial PID and user namespaces, switched off), the thread polls
+ * /proc: a listing every `quickMs` (new and gone pids) and a full pass every `intervalMs`.
+ * What is known is kept per pid and per executable identity (process-table.ts), so a pid
+ * costs nothing until it changes, and this thread hears only of changes to the list of Go
+ * processes. Where no thread can be started, the same passes run on this thread.
  */
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import type { ProcessDescription } from '../protocol/messages.js';
 import type { ProgramSpec } from '../spec/spec-types.js';
-import { ExeCache } from './exe-cache.js';
-import { type CompiledProgram, compilePrograms, matchPrograms, readLabels } from './labels.js';
+import { DiscoveryThread } from './discovery-thread.js';
+import { type CompiledProgram, compilePrograms, matchPrograms } from './labels.js';
+import { COUNTERS, Counter, type GoProcess, ProcessWatch } from './process-watch.js';
 
-const PF_KTHREAD = 0x00200000;
+export { statFacts } from './process-table.js';
 
 /** How discovery runs. */
 export interface DiscoveryOptions {
@@ -18,77 +24,120 @@ export interface DiscoveryOptions {
   readonly node: string;
   /** Environment variables whose values become `env.NAME` labels. */
   readonly envAllow: readonly string[];
-  /** Full pass every this many ms (default 2000). */
+  /** Learn of new processes from the kernel's process events where it allows (default true); false: poll /proc. */
+  readonly procEvents?: boolean;
+  /**
+   * With process events, the safety net: a full pass over /proc (every pid re-checked) every
+   * this many ms (default 600000; ~20 ms of CPU at 500 processes), and at once when the
+   * kernel reports lost events.
+   */
+  readonly rescanMs?: number;
+  /** With process events, the safety net: a listing of /proc (new and gone pids; ~1 ms at 500) every this many ms (default 60000). */
+  readonly checkMs?: number;
+  /**
+   * With process events: after a batch, wait this long for more before the next (default
+   * 1000). A busy machine's churn (thread exits, mostly) then costs one wake-up a second;
+   * the first event after a quiet spell is handled at once.
+   */
+  readonly coalesceMs?: number;
+  /** With process events: the socket's receive buffer in bytes (default 4 MiB; tests make it tiny to cause overruns). */
+  readonly rcvbuf?: number;
+  /** Polling: a full pass every this many ms (default 2000). */
   readonly intervalMs?: number;
-  /** Look for new and exited pids every this many ms (default 250). */
+  /** Polling: look for new and exited pids every this many ms (default 250). */
   readonly quickMs?: number;
   /** Agent-local rules (--match): a process must match all of them to be reported at all. */
   readonly localMatch?: Readonly<Record<string, string>>;
   /** Called with the reported processes whenever that list changes. */
   readonly onChange?: (processes: readonly ProcessDescription[]) => void;
+  /** One line when the way discovery works is settled or changes. */
+  readonly log?: (line: string) => void;
 }
 
-interface Tracked {
-  readonly pid: number;
-  readonly startTime: number;
-  readonly comm: string;
-  /** Present for Go processes (before program matching). */
-  readonly base?: Omit<ProcessDescription, 'programs'>;
+/** How discovery works: before start, waiting for the kernel's answer, on events, polling, stopped. */
+export type DiscoveryMode = 'idle' | 'starting' | 'events' | 'polling' | 'stopped';
+
+/** Counters, for tests and the benchmark. */
+export interface DiscoveryStats {
+  readonly mode: DiscoveryMode;
+  /** Where the work runs: its own thread, or the agent's main thread (no thread could be started). */
+  readonly thread: 'own' | 'main';
+  readonly fullPasses: number;
+  readonly quickPasses: number;
+  readonly execEvents: number;
+  readonly exitEvents: number;
+  readonly overruns: number;
+  /** Pids known (every live one, Go or not, kernel threads included). */
+  readonly known: number;
+  /** Processes examined (executable identified), and Go binaries read (each once). */
+  readonly examined: number;
+  readonly binariesRead: number;
 }
 
-interface StatFacts {
-  readonly startTime: number;
-  readonly comm: string;
-  readonly kernel: boolean;
-  readonly zombie: boolean;
-}
-
-/** Reads the identity of a process from /proc/PID/stat; undefined when it is gone. */
-export function statFacts(pid: number): StatFacts | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  } catch {
-    return undefined;
-  }
-  const close = text.lastIndexOf(')');
-  const f = text.slice(close + 2).split(' ');
-  return {
-    startTime: Number(f[19]),
-    comm: text.slice(text.indexOf('(') + 1, close),
-    kernel: (Number(f[6]) & PF_KTHREAD) !== 0,
-    zombie: f[0] === 'Z' || f[0] === 'X',
-  };
-}
+/** After a batch of events, wait this long for more before the next one. */
+const COALESCE_MS = 1000;
+const RESCAN_MS = 600_000;
+const CHECK_MS = 60_000;
 
 /** Discovers, labels and matches the Go processes of this machine. */
 export class Discovery {
-  private readonly tracked = new Map<number, Tracked>();
-  private readonly exes = new ExeCache();
-  private readonly envAllow: ReadonlySet<string>;
-  private readonly local: CompiledProgram[];
+  private readonly localCounters = new Int32Array(COUNTERS);
+  /** The passes on this thread: for tests (scan) and where no thread can be started. */
+  private readonly local: ProcessWatch;
+  private thread: DiscoveryThread | undefined;
   private programs: CompiledProgram[] = [];
+  private go: readonly GoProcess[] = [];
   private reported: ProcessDescription[] = [];
   private signature = '';
   private timers: NodeJS.Timeout[] = [];
+  private state: DiscoveryMode = 'idle';
 
   constructor(private readonly opts: DiscoveryOptions) {
-    this.envAllow = new Set(opts.envAllow);
-    this.local = opts.localMatch ? compilePrograms([{ name: 'local', match: opts.localMatch }]) : [];
-  }
-
-  /** Scans now, then keeps scanning until stop(). */
-  start(): void {
-    this.scan(true);
-    this.timers.push(
-      setInterval(() => this.scan(true), this.opts.intervalMs ?? 2000),
-      setInterval(() => this.scan(false), this.opts.quickMs ?? 250),
+    this.local = new ProcessWatch(
+      { node: opts.node, envAllow: opts.envAllow, localMatch: opts.localMatch, self: process.pid },
+      this.localCounters,
     );
-    for (const t of this.timers) t.unref();
   }
 
-  /** Stops scanning. */
+  /**
+   * Lists the processes now, on this thread, then watches from the discovery thread until
+   * stop(). The first list is there when start() returns: the agent's first report to the
+   * server, and the requests that follow it, must not wait for the thread to start and
+   * subscribe (tens of ms to 2 s); the thread's own first list replaces it.
+   */
+  start(): void {
+    if (this.state !== 'idle') return;
+    this.state = 'starting';
+    this.scan(true);
+    const { opts } = this;
+    try {
+      this.thread = DiscoveryThread.start(
+        {
+          watch: { node: opts.node, envAllow: opts.envAllow, localMatch: opts.localMatch, self: process.pid },
+          events: opts.procEvents !== false,
+          rescanMs: opts.rescanMs ?? RESCAN_MS,
+          checkMs: opts.checkMs ?? CHECK_MS,
+          intervalMs: opts.intervalMs ?? 2000,
+          quickMs: opts.quickMs ?? 250,
+          coalesceMs: opts.coalesceMs ?? COALESCE_MS,
+          ...(opts.rcvbuf === undefined ? {} : { rcvbuf: opts.rcvbuf }),
+        },
+        {
+          mode: (mode, reason) => this.settled(mode, reason),
+          list: (processes) => this.received(processes),
+          failed: (reason) => this.onThisThread(`the discovery thread stopped (${reason})`),
+        },
+      );
+    } catch (e) {
+      this.onThisThread(`no discovery thread (${e instanceof Error ? e.message : String(e)})`);
+    }
+  }
+
+  /** Stops watching. */
   stop(): void {
+    this.state = 'stopped';
+    this.thread?.close();
+    this.thread = undefined;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
   }
@@ -106,112 +155,94 @@ export class Discovery {
 
   /** The pid and start time behind a reported key, or undefined when it is not (or no longer) reported. */
   lookup(key: string): { pid: number; startTime: number } | undefined {
-    const d = this.reported.find((p) => p.key === key);
-    if (!d) return undefined;
-    const t = this.tracked.get(d.pid);
-    return t ? { pid: t.pid, startTime: t.startTime } : undefined;
+    if (!this.reported.some((p) => p.key === key)) return undefined;
+    const g = this.go.find((p) => p.base.key === key);
+    return g ? { pid: g.base.pid, startTime: g.startTime } : undefined;
   }
 
-  /** Whole binaries read so far (each Go binary once). */
+  /** Go binaries read so far (each once). */
   get binariesRead(): number {
-    return this.exes.fullReads;
+    return this.stats().binariesRead;
+  }
+
+  /** How discovery works now and what it has done. */
+  stats(): DiscoveryStats {
+    const c = this.thread?.counters ?? this.localCounters;
+    const at = (i: number): number => Atomics.load(c, i);
+    return {
+      mode: this.state,
+      thread: this.thread ? 'own' : 'main',
+      fullPasses: at(Counter.FULL_PASSES),
+      quickPasses: at(Counter.QUICK_PASSES),
+      execEvents: at(Counter.EXEC_EVENTS),
+      exitEvents: at(Counter.EXIT_EVENTS),
+      overruns: at(Counter.OVERRUNS),
+      known: at(Counter.KNOWN),
+      examined: at(Counter.EXAMINED),
+      binariesRead: at(Counter.BINARIES_READ),
+    };
   }
 
   /**
-   * One pass: a quick one examines only pids that appeared and forgets those that went;
-   * a full one also re-checks every known pid (pid reuse, exec of another program).
+   * One pass over /proc on this thread (quick: new and gone pids; full: every known pid
+   * re-checked); for tests, and the work of discovery where no thread can be started.
    */
   scan(full: boolean): void {
-    let names: string[];
-    try {
-      names = readdirSync('/proc');
-    } catch {
-      return;
-    }
-    const seen = new Set<number>();
-    let changed = false;
-    for (const name of names) {
-      const c = name.charCodeAt(0);
-      if (c < 48 || c > 57) continue;
-      const pid = Number(name);
-      if (pid === process.pid) continue;
-      seen.add(pid);
-      const known = this.tracked.get(pid);
-      if (known && !full) continue;
-      const st = statFacts(pid);
-      if (!st || st.kernel || st.zombie) {
-        if (known) changed = this.tracked.delete(pid) || changed;
-        continue;
-      }
-      if (known && known.startTime === st.startTime && known.comm === st.comm) continue;
-      const t = this.examine(pid, st);
-      if (t) this.tracked.set(pid, t);
-      else this.tracked.delete(pid);
-      changed = changed || t?.base !== undefined || known?.base !== undefined;
-    }
-    for (const [pid, t] of this.tracked) {
-      if (seen.has(pid)) continue;
-      this.tracked.delete(pid);
-      if (t.base) changed = true;
-    }
-    if (changed) this.publish();
+    this.local.scan(full);
+    const list = this.local.changedList();
+    if (list) this.received(list);
   }
 
-  private examine(pid: number, st: StatFacts): Tracked | undefined {
-    const facts = this.exes.factsFor(pid);
-    if (!facts) return undefined; // exe unreadable (exited, or no permission): look again next pass
-    if (!facts.isGo) return { pid, startTime: st.startTime, comm: st.comm };
-    let executable: string;
-    try {
-      executable = readExeLink(pid);
-    } catch {
-      return undefined;
-    }
-    const { cmdline, hostname, labels } = readLabels({
-      pid,
-      executable,
-      node: this.opts.node,
-      envAllow: this.envAllow,
-      goVersion: facts.goVersion,
-      buildId: facts.buildId,
-      stripped: facts.stripped,
-    });
-    return {
-      pid,
-      startTime: st.startTime,
-      comm: st.comm,
-      base: {
-        key: `${this.opts.node}:${pid}:${st.startTime}`,
-        hostname,
-        pid,
-        executable,
-        cmdline,
-        labels,
-        ...(facts.goVersion ? { goVersion: facts.goVersion } : {}),
-        ...(facts.buildId ? { buildId: facts.buildId } : {}),
-      },
-    };
+  private settled(mode: 'events' | 'polling', reason?: string): void {
+    if (this.state === 'stopped') return;
+    this.state = mode;
+    const { opts } = this;
+    if (mode === 'events')
+      opts.log?.(
+        `discovery: kernel process events (proc connector); a listing of /proc every ${(opts.checkMs ?? CHECK_MS) / 1000} s and a full pass every ${(opts.rescanMs ?? RESCAN_MS) / 1000} s, at once when the kernel reports lost events`,
+      );
+    else
+      opts.log?.(
+        `discovery: ${reason}; polling /proc every ${opts.quickMs ?? 250} ms, a full pass every ${(opts.intervalMs ?? 2000) / 1000} s`,
+      );
+  }
+
+  private onThisThread(why: string): void {
+    if (this.state === 'stopped') return;
+    this.thread = undefined;
+    this.state = 'polling';
+    const quick = this.opts.quickMs ?? 250;
+    const full = this.opts.intervalMs ?? 2000;
+    this.opts.log?.(`discovery: ${why}; polling /proc on the main thread every ${quick} ms`);
+    this.scan(true);
+    this.every(full, () => this.scan(true));
+    this.every(quick, () => this.scan(false));
+  }
+
+  private every(ms: number, f: () => void): void {
+    const t = setInterval(f, ms);
+    t.unref();
+    this.timers.push(t);
+  }
+
+  private received(processes: readonly GoProcess[]): void {
+    this.go = processes;
+    this.publish();
   }
 
   private publish(): void {
     const out: ProcessDescription[] = [];
-    for (const t of this.tracked.values()) {
-      if (!t.base) continue;
-      if (this.local.length > 0 && matchPrograms(t.base.labels, this.local).length === 0) continue;
-      const programs = matchPrograms(t.base.labels, this.programs);
+    for (const { base } of this.go) {
+      const programs = matchPrograms(base.labels, this.programs);
       if (this.programs.length > 0 && programs.length === 0) continue;
-      out.push({ ...t.base, programs });
+      out.push({ ...base, programs });
     }
-    out.sort((a, b) => a.pid - b.pid);
-    const signature = out.map((p) => `${p.key}=${p.programs.join(',')}`).join(';');
+    const signature = out
+      .map((p) => `${p.key}=${p.executable}@${p.buildId}=${p.programs.join(',')}`)
+      .join(';');
     this.reported = out;
     if (signature === this.signature) return;
     this.signature = signature;
     this.opts.onChange?.(out);
   }
-}
-
-function readExeLink(pid: number): string {
-  const link = readlinkSync(`/proc/${pid}/exe`);
-  return link.endsWith(' (deleted)') ? link.slice(0, -' (deleted)'.length) : link;
 }

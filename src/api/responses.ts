@@ -185,14 +185,29 @@ export interface BinaryReport {
   readonly reason?: string;
 }
 
+/** A function of the user's spec that none of the checked binaries has (a misspelled name, most often). */
+export interface MissingFunction {
+  readonly function: string;
+  readonly at?: { readonly line: number; readonly column: number };
+  /** The checked binaries' functions with the nearest names, most often suggested first. */
+  readonly nearest: readonly string[];
+  /** `FILE:LINE:COLUMN: F is in none of the N binaries checked; nearest: …`. */
+  readonly text: string;
+}
+
 /** Everything a spec check found. */
 export interface SpecCheckReport {
   readonly source: string;
-  /** True when nothing is wrong: every checked binary fits and every derived table and link builds. */
+  /**
+   * True when nothing is wrong: every checked binary fits, every derived table and link
+   * builds, and each of the user's functions is in at least one checked binary.
+   */
   readonly fits: boolean;
   readonly sql: readonly (SpecSqlProblem & { readonly text: string })[];
   readonly binaries: readonly BinaryReport[];
-  /** Not problems, but worth a look: e.g. a function none of the checked binaries has. */
+  /** The user's functions none of the checked binaries has (none when no binary was checked). */
+  readonly functionsMissing: readonly MissingFunction[];
+  /** Not problems, but worth a look. */
   readonly warnings: readonly string[];
 }
 

@@ -45,28 +45,43 @@ export class HttpTransport {
     return this.send(method, path, body, '*/*');
   }
 
+  // node:http rather than fetch: Node 20 loads fetch's implementation (undici) on first use,
+  // which took longer than the rest of a `periscope query --server` (docs/performance.md).
   private async send(method: string, path: string, body: unknown, accept: string): Promise<string> {
     const headers: Record<string, string> = { accept };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    let res: Response;
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    if (payload !== undefined) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = String(Buffer.byteLength(payload));
+    }
+    const url = new URL(path, this.base);
+    const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
+    let res: { status: number; text: string };
     try {
-      res = await fetch(`${this.base}${path}`, {
-        method,
-        headers,
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      res = await new Promise((resolve, reject) => {
+        const req = request(url, { method, headers }, (r) => {
+          const chunks: Buffer[] = [];
+          r.on('data', (c: Buffer) => chunks.push(c));
+          r.on('end', () =>
+            resolve({ status: r.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+          );
+          r.on('error', reject);
+        });
+        req.on('error', reject);
+        req.end(payload);
       });
     } catch (e) {
       throw this.connectionError(e);
     }
-    const text = await res.text();
-    if (!res.ok) throw this.httpError(res.status, text);
-    return text;
+    if (res.status < 200 || res.status > 299) throw this.httpError(res.status, res.text);
+    return res.text;
   }
 
   private connectionError(e: unknown): PeriscopeError {
-    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    const code = cause?.code ?? '';
+    const err = e as { code?: string; cause?: { code?: string; message?: string } };
+    const cause = err.cause;
+    const code = err.code ?? cause?.code ?? '';
     if (code === 'ECONNREFUSED')
       return new PeriscopeError(
         'not-found',

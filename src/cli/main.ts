@@ -1,35 +1,9 @@
 /** Entry point of the `periscope` CLI: dispatches to a subcommand and turns errors into one line and an exit code. */
 import { describeError, PeriscopeError } from '../common/errors.js';
 import { PERISCOPE_VERSION } from '../common/version.js';
-import { type Command, EXIT, ExitError, UsageError } from './command.js';
-import { agentCommand } from './commands/agent.js';
-import { agentsCommand } from './commands/agents.js';
-import { exportCommand } from './commands/export.js';
-import { importCommand } from './commands/import.js';
-import { inspectCommand } from './commands/inspect.js';
-import { linksCommand } from './commands/links.js';
-import { processesCommand } from './commands/processes.js';
-import { queryCommand } from './commands/query.js';
-import { serverCommand } from './commands/server.js';
-import { snapshotCommand } from './commands/snapshot.js';
-import { specCommand } from './commands/spec.js';
-import { tokenCommand } from './commands/token.js';
+import { EXIT, ExitError, UsageError } from './command.js';
+import { COMMANDS } from './command-list.js';
 import { exitQuietlyWhenOutputCloses } from './output.js';
-
-const commands: readonly Command[] = [
-  inspectCommand,
-  snapshotCommand,
-  queryCommand,
-  linksCommand,
-  specCommand,
-  exportCommand,
-  importCommand,
-  agentCommand,
-  serverCommand,
-  agentsCommand,
-  processesCommand,
-  tokenCommand,
-];
 
 function topUsage(): string {
   const lines = [
@@ -39,7 +13,7 @@ function topUsage(): string {
     '',
     'Commands:',
   ];
-  for (const c of commands) lines.push(`  ${c.name.padEnd(12)} ${c.summary}`);
+  for (const c of COMMANDS) lines.push(`  ${c.name.padEnd(12)} ${c.summary}`);
   lines.push('', 'Run `periscope COMMAND --help` for the options of a command.');
   return lines.join('\n');
 }
@@ -54,10 +28,10 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`periscope ${PERISCOPE_VERSION}\n`);
     return EXIT.ok;
   }
-  const cmd = commands.find((c) => c.name === name);
-  if (!cmd)
+  const listed = COMMANDS.find((c) => c.name === name);
+  if (!listed)
     throw new PeriscopeError('bad-usage', `unknown command "${name}"; run \`periscope --help\` for the list`);
-  return cmd.execute(rest);
+  return (await listed.load()).execute(rest);
 }
 
 /** Prints an error as one line (a usage error also gets its usage line) and returns the exit code. */

@@ -254,7 +254,7 @@ export function evaluateLocation(expr: Uint8Array, ctx: LocationContext = {}): E
 
   function peek(x: ExprInstruction, depth: number): bigint {
     const v = stack[stack.length - 1 - depth];
-    if (v === undefined) fail(x, 'stack underflow');
+    if (v === undefined) return fail(x, 'stack underflow');
     return v;
   }
 

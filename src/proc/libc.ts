@@ -27,12 +27,15 @@ export interface Libc {
    * SCHED_OTHER with priority 0; false when refused (real-time needs CAP_SYS_NICE).
    */
   setRealtime(priority: number): boolean;
+  /** Names this thread (prctl PR_SET_NAME; at most 15 bytes kept), as `top -H` and /proc/PID/task/TID/comm show it. */
+  setThreadName(name: string): boolean;
   /** errno as left by the last call made through koffi on this thread. */
   errno(): number;
 }
 
 const SCHED_OTHER = 0;
 const SCHED_FIFO = 1;
+const PR_SET_NAME = 15;
 
 /** Bytes of a cpu_set_t (1024 CPUs). */
 const CPU_SET_BYTES = 128;
@@ -59,6 +62,9 @@ export function libc(): Libc {
     const mask = Buffer.alloc(CPU_SET_BYTES);
     const ssch = lib.func('int sched_setscheduler(int pid, int policy, void *param)');
     const schedParam = Buffer.alloc(4);
+    const prctl = lib.func(
+      'int prctl(int option, const char *arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)',
+    );
     bound = {
       processVmReadv: (pid, local, lc, remote, rc) => pvr(pid, local, lc, remote, rc, 0) as number,
       ptraceWord: (req, tid, a, d) => Number(ptw(req, tid, a, d)),
@@ -84,6 +90,7 @@ export function libc(): Libc {
         for (const c of cpus) if (c >= 0 && c < CPU_SET_BYTES * 8) mask[c >> 3]! |= 1 << (c & 7);
         return (saff(0, CPU_SET_BYTES, mask) as number) === 0;
       },
+      setThreadName: (name) => (prctl(PR_SET_NAME, name.slice(0, 15), 0, 0, 0) as number) === 0,
       errno: () => koffi.errno(),
     };
     return bound;

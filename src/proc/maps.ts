@@ -32,13 +32,13 @@ export function parseMaps(text: string): Mapping[] {
     const m = /^([0-9a-f]+)-([0-9a-f]+) (\S+) ([0-9a-f]+) (\S+) (\d+)\s*(.*)$/.exec(line);
     if (!m) continue;
     out.push({
-      start: addr(Number.parseInt(m[1], 16)),
-      end: addr(Number.parseInt(m[2], 16)),
-      perms: m[3],
-      offset: Number.parseInt(m[4], 16),
-      dev: m[5],
-      inode: Number(m[6]),
-      path: m[7],
+      start: addr(Number.parseInt(m[1]!, 16)),
+      end: addr(Number.parseInt(m[2]!, 16)),
+      perms: m[3]!,
+      offset: Number.parseInt(m[4]!, 16),
+      dev: m[5]!,
+      inode: Number(m[6]!),
+      path: m[7]!,
     });
   }
   return out;

@@ -6,6 +6,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { type Address, hex } from '../common/address.js';
 import { PeriscopeError } from '../common/errors.js';
+import { notPermittedToRead, processGone } from './proc-errors.js';
 
 /** A source of target memory. `read` throws MemoryError when a range is not mapped. */
 export interface Memory {
@@ -34,14 +35,8 @@ export class ProcMemFile implements Memory {
       this.fd = openSync(`/proc/${pid}/mem`, 'r');
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT')
-        throw new PeriscopeError('not-found', `process ${pid} does not exist (it may have exited)`);
-      if (code === 'EACCES' || code === 'EPERM') {
-        throw new PeriscopeError(
-          'permission',
-          `not permitted to read the memory of process ${pid}; run as root or with CAP_SYS_PTRACE`,
-        );
-      }
+      if (code === 'ENOENT') throw processGone(pid);
+      if (code === 'EACCES' || code === 'EPERM') throw notPermittedToRead(pid);
       throw e;
     }
   }

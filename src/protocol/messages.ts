@@ -119,6 +119,8 @@ export interface BinaryCheck {
   readonly problems: readonly CaptureError[];
   /** Spec functions it does not have (not a problem: a spec serves many programs). */
   readonly functionsAbsent: readonly string[];
+  /** For the user's functions among them: the binary's functions with the nearest names. */
+  readonly nearest?: Readonly<Record<string, readonly string[]>>;
   /** Why it could not be checked (no DWARF, unreadable, no longer there), when it was not. */
   readonly notChecked?: string;
 }

@@ -6,7 +6,7 @@
  * checked against the stored tables. The refusal's text lists it all the way the local check
  * words it.
  */
-import type { BinaryReport, SpecCheckReport } from '../api/responses.js';
+import type { BinaryReport, MissingFunction, SpecCheckReport } from '../api/responses.js';
 import type { BinaryCheck } from '../protocol/messages.js';
 import type { CaptureError } from '../snapshot/snapshot-types.js';
 import { captureErrorText } from '../snapshot/spec-fit.js';
@@ -21,7 +21,7 @@ interface Entry {
   hosts: Set<string>;
   processes: number;
   lastSnapshot?: number;
-  check?: { by: string; problems: CaptureError[]; absent: string[] };
+  check?: { by: string; problems: CaptureError[]; absent: string[]; nearest?: Map<string, string[]> };
   reason?: string;
 }
 
@@ -77,6 +77,7 @@ export function buildReport(
           by: agent.id,
           problems: wellFormed(b),
           absent: Array.isArray(b.functionsAbsent) ? b.functionsAbsent.filter(str) : [],
+          ...(b.nearest && typeof b.nearest === 'object' ? { nearest: nearestOf(b.nearest) } : {}),
         };
       reported.add(b.buildId ?? b.executable);
     }
@@ -122,21 +123,60 @@ export function buildReport(
     };
   });
   const checked = [...entries.values()].flatMap((e) => (e.check ? [e.check] : []));
-  const warnings =
+  const functionsMissing =
     checked.length === 0
       ? []
       : userFunctions
           .filter((f) => checked.every((c) => c.absent.includes(f.function)))
-          .map(
-            (f) =>
-              `${f.at ? `${source}:${f.at.line}:${f.at.column}` : source}: ${f.function} is in none of the ${checked.length} binaries checked (a typo, or a program not running yet?)`,
-          );
+          .map((f) => missingFunction(source, f, checked));
   return {
     source,
-    fits: sql.length === 0 && binaries.every((b) => b.status !== 'does-not-fit'),
+    fits:
+      sql.length === 0 && functionsMissing.length === 0 && binaries.every((b) => b.status !== 'does-not-fit'),
     sql: sql.map((p) => ({ ...p, text: issueText(source, p) })),
     binaries,
-    warnings,
+    functionsMissing,
+    warnings: [],
+  };
+}
+
+/** The nearest names an agent sent, kept only where they have the expected shape (it is input). */
+function nearestOf(raw: object): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [fn, names] of Object.entries(raw))
+    if (Array.isArray(names)) out.set(fn, names.filter(str).slice(0, 10));
+  return out;
+}
+
+/** A user function no checked binary has, with the names the binaries suggest most often first. */
+function missingFunction(
+  source: string,
+  f: { readonly function: string; readonly at?: { line: number; column: number } },
+  checked: readonly NonNullable<Entry['check']>[],
+): MissingFunction {
+  const votes = new Map<string, number>();
+  let asked = false;
+  for (const c of checked) {
+    const names = c.nearest?.get(f.function);
+    if (!names) continue;
+    asked = true;
+    names.forEach((n, i) => {
+      votes.set(n, (votes.get(n) ?? 0) + names.length - i);
+    });
+  }
+  const nearest = [...votes]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, 3)
+    .map(([n]) => n);
+  const where = f.at ? `${source}:${f.at.line}:${f.at.column}` : source;
+  const n = checked.length;
+  const near =
+    nearest.length > 0 ? `; nearest: ${nearest.join(', ')}` : asked ? '; no function has a similar name' : '';
+  return {
+    function: f.function,
+    ...(f.at ? { at: f.at } : {}),
+    nearest,
+    text: `${where}: ${f.function} is in none of the ${n} binar${n === 1 ? 'y' : 'ies'} checked${near}`,
   };
 }
 
@@ -156,6 +196,7 @@ export function reportText(r: SpecCheckReport, headline: string): string {
     for (const b of bins) lines.push(`      in ${binaryName(b)}`);
   }
   for (const p of r.sql) lines.push(`  ${p.text}`);
+  for (const m of r.functionsMissing) lines.push(`  ${m.text}`);
   const unchecked = r.binaries.filter((b) => b.status === 'not-checked');
   if (unchecked.length > 0) {
     lines.push(`not checked (${unchecked.length}):`);
@@ -175,6 +216,10 @@ export function reportSummary(r: SpecCheckReport): string {
       ? 'no binary known to check it against'
       : `${n('does-not-fit')} of ${total} binar${total === 1 ? 'y' : 'ies'} ${n('does-not-fit') === 1 ? 'does' : 'do'} not fit${unchecked}`,
   ];
+  if (r.functionsMissing.length > 0)
+    parts.push(
+      `${r.functionsMissing.length} function${r.functionsMissing.length === 1 ? ' is' : 's are'} in none of the binaries`,
+    );
   if (r.sql.length > 0)
     parts.push(
       `${r.sql.length} derived table${r.sql.length === 1 ? ' or link does' : 's or links do'} not build`,

@@ -5,6 +5,11 @@
  * against a function the binary has costs only that expression: it is recorded as a
  * CaptureError (function, column, expression, where in the spec, why) and everything else is
  * captured.
+ *
+ * A capture written `socket(EXPR)` reads the socket behind the connection EXPR evaluates to
+ * (goruntime/values/socket.ts) instead of EXPR's value. A built-in function whose socket
+ * capture's static type cannot hold a socket in this binary can never link here: it is left
+ * out of the plan, so the pause spends nothing on it, and a link note says why.
  */
 import type { LoadBias } from '../common/address.js';
 import { describeError } from '../common/errors.js';
@@ -17,20 +22,32 @@ import {
   planGoroutineCapture,
   stackSymbolsFor,
 } from '../goruntime/goroutines/index.js';
+import { socketReach } from '../goruntime/values/index.js';
+import { isBuiltInEntry } from '../spec/default-spec.js';
 import type { EffectiveSpec } from '../spec/effective-spec.js';
-import type { CaptureSpec, FunctionSpec, Spec, ValueLimits } from '../spec/spec-types.js';
-import type { CaptureError } from './snapshot-types.js';
+import type { CaptureSpec, FunctionSpec, LinkSpec, Spec, ValueLimits } from '../spec/spec-types.js';
+import type { CaptureError, LinkNote } from './snapshot-types.js';
+
+/** One capture of a function compiled for one binary. */
+export interface CapturePlanEntry {
+  readonly column: string;
+  /** The expression as the spec writes it (`socket(c.rwc)` for a socket capture). */
+  readonly expr: string;
+  /** The compiled expression (for a socket capture: the connection inside `socket(…)`). */
+  readonly plan: CompiledExpression;
+  /** `socket(EXPR)`: the socket behind EXPR is captured, not EXPR's value. */
+  readonly socket: boolean;
+}
 
 /** One spec'd function compiled for one binary. */
 export interface FunctionPlan {
   readonly spec: FunctionSpec;
   /** The function name with generic type arguments erased, as frames are matched. */
   readonly matchName: string;
-  readonly captures: readonly {
-    readonly column: string;
-    readonly expr: string;
-    readonly plan: CompiledExpression;
-  }[];
+  /** A built-in entry (its values are read after the user's, and only where it can link). */
+  readonly builtIn: boolean;
+  /** In evaluation order: for a built-in entry, its socket captures first (the rest is skipped when they find none). */
+  readonly captures: readonly CapturePlanEntry[];
 }
 
 /** Everything a capture of one process needs, computed before pausing it. */
@@ -47,6 +64,16 @@ export interface CapturePlan {
   readonly limits: ValueLimits;
   /** Where frames of the spec'd functions can be (the functions and those they are inlined into). */
   readonly frameHosts: HostRanges;
+  /** The spec's links (to say which cannot resolve here). */
+  readonly links: readonly LinkSpec[];
+  /** Links that cannot resolve in this binary whatever it runs (built-in functions left out of the plan). */
+  readonly linkNotes: readonly LinkNote[];
+}
+
+/** `socket(EXPR)`: EXPR and where it starts in the text, or undefined for a plain expression. */
+export function socketExpression(expr: string): { inner: string; offset: number } | undefined {
+  const m = /^(\s*socket\(\s*)([\s\S]*?)\s*\)\s*$/.exec(expr);
+  return m ? { inner: m[2]!, offset: m[1]!.length } : undefined;
 }
 
 /** `main.Map[go.shape.int].Get` and `main.Map[...].Get` both become `main.Map[].Get`. */
@@ -127,25 +154,71 @@ export function compileFunctions(bin: GoBinary, spec: Spec): CompiledFunctions {
       });
       continue;
     }
-    const captures: FunctionPlan['captures'][number][] = [];
+    const captures: CapturePlanEntry[] = [];
     for (const c of f.capture) {
+      const sock = socketExpression(c.expr);
       try {
-        const r = checkExpression(bin, f.function, c.expr);
-        if (r.ok) captures.push({ column: c.column, expr: c.expr, plan: r.plan });
-        else for (const e of r.errors) errors.push(expressionError(f, c, e.column, e.message));
+        const r = checkExpression(bin, f.function, sock ? sock.inner : c.expr);
+        if (r.ok) captures.push({ column: c.column, expr: c.expr, plan: r.plan, socket: sock !== undefined });
+        else
+          for (const e of r.errors)
+            errors.push(expressionError(f, c, e.column + (sock?.offset ?? 0), e.message));
       } catch (e) {
         // A binary whose DWARF the checker cannot read for this expression: this entry only.
         errors.push(expressionError(f, c, 1, describeError(e)));
       }
     }
-    functions.set(matchName(f.function), { spec: f, matchName: matchName(f.function), captures });
+    const builtIn = isBuiltInEntry(f);
+    if (builtIn) captures.sort((a, b) => Number(b.socket) - Number(a.socket));
+    functions.set(matchName(f.function), { spec: f, matchName: matchName(f.function), builtIn, captures });
   }
   return { functions, absent, errors };
 }
 
+/**
+ * The built-in functions whose socket captures cannot hold a socket in this binary (their
+ * static type leads to none), each with the notes of the links it feeds: left out of the
+ * pause, since nothing they read could link.
+ */
+function unlinkable(
+  bin: GoBinary,
+  functions: ReadonlyMap<string, FunctionPlan>,
+  links: readonly LinkSpec[],
+): { names: Set<string>; notes: LinkNote[] } {
+  const names = new Set<string>();
+  const notes: LinkNote[] = [];
+  const dwarf = bin.dwarf;
+  if (!dwarf) return { names, notes };
+  for (const [name, fp] of functions) {
+    if (!fp.builtIn) continue;
+    const dead = fp.captures.find(
+      (c) => c.socket && c.plan.staticType.k === 'go' && socketReach(dwarf, c.plan.staticType.t) === 'no',
+    );
+    if (!dead) continue;
+    names.add(name);
+    const type = dead.plan.resultType;
+    const why =
+      dead.plan.staticType.k === 'go' &&
+      (dead.plan.staticType.t.kind ?? dwarf.underlying(dead.plan.staticType.t).kind) === 'interface'
+        ? 'no socket-backed connection (*net.TCPConn, *net.UnixConn, …) is ever stored in an interface in this binary'
+        : `a ${type} holds no socket, nor a net.Conn or anything else that could lead to one`;
+    for (const l of links)
+      if (l.from.table === fp.spec.table || l.to.table === fp.spec.table)
+        notes.push({
+          link: l.name,
+          table: fp.spec.table,
+          column: dead.column,
+          message: `not captured in this binary, it could not link: ${dead.expr}: ${why}`,
+        });
+  }
+  return { names, notes };
+}
+
 /** Compiles the spec against a binary: what fits is planned, what does not is in `captureErrors`. */
 export function prepareCapture(bin: GoBinary, spec: EffectiveSpec, bias: LoadBias): CapturePlan {
-  const { functions, absent, errors } = compileFunctions(bin, spec);
+  const compiled = compileFunctions(bin, spec);
+  const { names, notes } = unlinkable(bin, compiled.functions, spec.links);
+  const functions = new Map([...compiled.functions].filter(([n]) => !names.has(n)));
   warmUp(bin, functions.size > 0);
   const frameHosts = frameHostRanges(bin, new Set(functions.keys()), matchName);
   return {
@@ -153,10 +226,12 @@ export function prepareCapture(bin: GoBinary, spec: EffectiveSpec, bias: LoadBia
     bias,
     goroutines: planGoroutineCapture(bin, { bias }),
     functions,
-    functionsAbsent: absent,
-    captureErrors: errors,
+    functionsAbsent: compiled.absent,
+    captureErrors: compiled.errors,
     limits: spec.limits,
     frameHosts,
+    links: spec.links,
+    linkNotes: notes,
   };
 }
 

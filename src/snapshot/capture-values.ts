@@ -2,9 +2,15 @@
  * Capturing the spec's expressions on the frames of spec'd functions. Runs while the
  * process is paused, so that the values are consistent with the stacks; reads go through
  * a PauseMemory, which keeps every byte it read.
+ *
+ * The pause's budget goes to the user's captures first: every goroutine that may hold a
+ * spec'd frame is unwound once, its frames of the user's functions evaluated, and only then
+ * the built-in ones (gRPC and net/http links), so a server with thousands of connections in
+ * built-in frames cannot push the user's values past the budget. A built-in frame whose
+ * connection leads to no socket cannot link: its other captures are not read.
  */
 import { type Address, addr } from '../common/address.js';
-import { evaluate, type FrameContext } from '../goruntime/expr/index.js';
+import { evaluate, evaluateRef, type FrameContext } from '../goruntime/expr/index.js';
 import {
   decodeGoroutines,
   type Goroutine,
@@ -12,10 +18,10 @@ import {
   mayHaveFrames,
   memoryOf,
 } from '../goruntime/goroutines/index.js';
-import { makeValueContext, type ValueContext } from '../goruntime/values/index.js';
+import { type GoValue, makeValueContext, socketOf, type ValueContext } from '../goruntime/values/index.js';
 import type { Memory } from '../proc/memory.js';
 import { dwarfRegisterValue, type Registers, withSigcontext } from '../proc/regs.amd64.js';
-import { type CapturePlan, matchName } from './capture-plan.js';
+import { type CapturePlan, type CapturePlanEntry, type FunctionPlan, matchName } from './capture-plan.js';
 import { PauseMemory } from './pause-memory.js';
 import type { CapturedValue, FrameCapture } from './snapshot-types.js';
 
@@ -41,12 +47,53 @@ export interface FramesResult {
   readonly evaluatedFrames: number;
 }
 
+/** Which frames a pass evaluates: the user's functions, the built-in ones, or all. */
+export type Phase = 'user' | 'built-in' | 'all';
+
+function inPhase(fp: FunctionPlan, phase: Phase): boolean {
+  return phase === 'all' || (phase === 'built-in') === fp.builtIn;
+}
+
+/** The value of a socket capture: the socket's description, or why there is none (see socket-identity.ts). */
+function socketValue(c: CapturePlanEntry, frame: FrameContext): CapturedValue {
+  const r = evaluateRef(c.plan, frame);
+  if (!r.ok) return { column: c.column, expr: c.expr, value: null, error: r.error };
+  const s = socketOf(r.ctx, r.type, r.bytes, r.address);
+  if (!s.ok)
+    return { column: c.column, expr: c.expr, value: { socket: null, peer: null, unresolved: s.error } };
+  const { network, local, remote, fd, via, localIp, localPort, remoteIp, remotePort } = s.socket;
+  // TCP and UDP ends are named by their addresses, the same from both sides; Unix ones by
+  // kernel inodes, filled in after the pause.
+  const named = !network.startsWith('unix');
+  const value: { [k: string]: GoValue } = {
+    network,
+    local,
+    remote,
+    ...(localIp !== undefined ? { local_ip: localIp } : {}),
+    ...(localPort !== undefined ? { local_port: localPort } : {}),
+    ...(remoteIp !== undefined ? { remote_ip: remoteIp } : {}),
+    ...(remotePort !== undefined ? { remote_port: remotePort } : {}),
+    fd,
+    via: [...via],
+    socket: named ? `${network} ${local}` : null,
+    peer: named ? `${network} ${remote}` : null,
+  };
+  return { column: c.column, expr: c.expr, value };
+}
+
+/** Whether a socket capture found no socket (its frame cannot link). */
+function noSocket(v: CapturedValue): boolean {
+  return (
+    v.value === null || (typeof v.value === 'object' && !Array.isArray(v.value) && 'unresolved' in v.value)
+  );
+}
+
 /**
- * The captures of one goroutine: every frame whose function the spec names. The budget is
- * looked at before each expression, so one frame with many expressions cannot outlast it.
- * `prior` holds what an earlier pass read of this goroutine (values in the pause): those
- * values are kept and only the rest are evaluated; frames given values here are marked
- * `afterPause` when `afterPause` is set.
+ * The captures of one goroutine: every frame whose function the spec names (in `phase`;
+ * the others keep what `prior` has of them). The budget is looked at before each
+ * expression, so one frame with many expressions cannot outlast it. `prior` holds what an
+ * earlier pass read of this goroutine: those values are kept and only the rest are
+ * evaluated; frames given values here are marked `afterPause` when `afterPause` is set.
  */
 export function captureFrames(
   plan: CapturePlan,
@@ -54,11 +101,17 @@ export function captureFrames(
   g: Goroutine,
   threadRegs: ReadonlyMap<number, Registers>,
   signalContexts: ReadonlyMap<number, Uint8Array> = new Map(),
-  pass: { budget?: FrameBudget; prior?: readonly FrameCapture[]; afterPause?: boolean } = {},
+  pass: {
+    budget?: FrameBudget;
+    prior?: readonly FrameCapture[];
+    afterPause?: boolean;
+    phase?: Phase;
+  } = {},
 ): FramesResult {
   const out: FrameCapture[] = [];
   const frames = g.stack.frames;
   const { budget, prior } = pass;
+  const phase = pass.phase ?? 'all';
   // The innermost physical frame: the first frame not inlined into an outer one.
   let innermostPhysical = 0;
   while (innermostPhysical < frames.length && frames[innermostPhysical]!.inlined) innermostPhysical++;
@@ -69,8 +122,8 @@ export function captureFrames(
     const fp = plan.functions.get(matchName(f.function));
     if (!fp) continue;
     const before = prior?.find((p) => p.depth === depth);
-    if (before && before.values.length === fp.captures.length) {
-      out.push(before);
+    if (!inPhase(fp, phase) || (before && before.values.length === fp.captures.length)) {
+      if (before) out.push(before);
       continue;
     }
     const innermost = depth <= innermostPhysical;
@@ -94,6 +147,20 @@ export function captureFrames(
         break;
       }
       const c = fp.captures[i]!;
+      if (c.socket) {
+        const v = socketValue(c, frame);
+        values.push(v);
+        if (budget) budget.evaluated++;
+        if (fp.builtIn && noSocket(v)) {
+          // A built-in frame exists to be linked; without a socket its other values are noise.
+          for (let j = i + 1; j < fp.captures.length; j++) {
+            const rest = fp.captures[j]!;
+            values.push({ column: rest.column, expr: rest.expr, value: null, error: SKIPPED });
+          }
+          break;
+        }
+        continue;
+      }
       const r = evaluate(c.plan, frame);
       if (budget) budget.evaluated++;
       values.push(
@@ -117,6 +184,9 @@ export function captureFrames(
   return { frames: out, complete: true, evaluatedFrames };
 }
 
+/** The error of a built-in capture not read because its frame's connection has no socket. */
+export const SKIPPED = "not read: this frame's connection leads to no socket, so it cannot link";
+
 /**
  * The registers of a goroutine's innermost frame: its thread's when it was running there, the
  * context its thread's signal handler interrupted (saved general registers, the rest from the
@@ -136,7 +206,9 @@ function registersOf(
 /**
  * The spec's values on every frame of a spec'd function. Only the goroutines whose start pc
  * or copied stack holds a pc of such a function (or of one it was inlined into) are unwound
- * for it: inside a pause, unwinding every goroutine would cost more than the copy.
+ * for it: inside a pause, unwinding every goroutine would cost more than the copy. Each is
+ * unwound once: a first pass evaluates the frames of the user's functions, a second those
+ * of the built-in ones.
  */
 export function captureValues(
   plan: CapturePlan,
@@ -159,10 +231,21 @@ export function captureValues(
   const some: GoroutineCapture = { ...capture, memory: mem };
   const ctx = makeValueContext(plan.bin, new PauseMemory(mem, reader), plan.bias, plan.limits);
   const budget: FrameBudget = { deadline: opts.deadline, evaluated: 0 };
+  const hasUser = [...plan.functions.values()].some((f) => !f.builtIn);
+  const hasBuiltIn = [...plan.functions.values()].some((f) => f.builtIn);
+  const twoPasses = hasUser && hasBuiltIn;
+  /** Goroutines the first pass unwound that hold built-in frames, in order, for the second. */
+  const later: Goroutine[] = [];
   let frames = 0;
+  const pendingAt = (k: number, cut: Goroutine | undefined): Uint8Array => {
+    const pending = pendingFrom(capture, indices, k, captures);
+    const at = indexByAddress(capture, indices);
+    for (const g of later) pending[at.get(g.address)!] = 1;
+    if (cut) pending[at.get(cut.address)!] = 1;
+    return pending;
+  };
   for (let k = 0; k < indices.length; k += VALUES_CHUNK) {
-    if (k > 0 && opts.deadline !== undefined && performance.now() >= opts.deadline)
-      return { captures, pending: pendingFrom(capture, indices, k, captures), frames };
+    if (k > 0 && pastDeadline(budget)) return { captures, pending: pendingAt(k, undefined), frames };
     const chunk = decodeGoroutines(plan.bin, some, {
       maxFrames,
       indices: indices.slice(k, k + VALUES_CHUNK),
@@ -172,17 +255,40 @@ export function captureValues(
         budget,
         prior: opts.prior?.get(g.address),
         afterPause: opts.afterPause,
+        phase: twoPasses ? 'user' : 'all',
       });
-      frames += opts.afterPause ? r.evaluatedFrames : r.frames.length;
+      frames += r.evaluatedFrames;
       captures.set(g.address, r.frames);
-      if (!r.complete) {
-        const pending = pendingFrom(capture, indices, k, captures);
-        pending[indexOf(capture, indices, k, g.address)] = 1;
-        return { captures, pending, frames };
-      }
+      if (!r.complete) return { captures, pending: pendingAt(k, g), frames };
+      if (twoPasses && holdsBuiltIn(plan, g)) later.push(g);
     }
   }
+  while (later.length > 0) {
+    const g = later[0]!;
+    const r = captureFrames(plan, ctx, g, regs, capture.signalContexts, {
+      budget,
+      prior: captures.get(g.address),
+      afterPause: opts.afterPause,
+      phase: 'built-in',
+    });
+    frames += r.evaluatedFrames;
+    captures.set(g.address, r.frames);
+    if (!r.complete) return { captures, pending: pendingAt(indices.length, undefined), frames };
+    later.shift();
+    if (later.length > 0 && pastDeadline(budget))
+      return { captures, pending: pendingAt(indices.length, undefined), frames };
+  }
   return { captures, pending: undefined, frames };
+}
+
+/** Whether the budget is spent (never before the first expression: every pause makes progress). */
+function pastDeadline(budget: FrameBudget): boolean {
+  return budget.evaluated > 0 && budget.deadline !== undefined && performance.now() >= budget.deadline;
+}
+
+/** Whether a goroutine has a frame of a built-in spec'd function. */
+function holdsBuiltIn(plan: CapturePlan, g: Goroutine): boolean {
+  return g.stack.frames.some((f) => plan.functions.get(matchName(f.function))?.builtIn === true);
 }
 
 /** The goroutines of indices[k..] whose values were not all read (a mask over capture.gs). */
@@ -198,10 +304,11 @@ function pendingFrom(
   return pending;
 }
 
-/** The index in capture.gs of the goroutine at `g` among indices[k..]. */
-function indexOf(capture: GoroutineCapture, indices: readonly number[], k: number, g: Address): number {
-  for (let j = k; j < indices.length; j++) if (capture.gs[indices[j]!] === g) return indices[j]!;
-  return indices[k]!;
+/** The index in capture.gs of each goroutine among `indices`, by address. */
+function indexByAddress(capture: GoroutineCapture, indices: readonly number[]): Map<Address, number> {
+  const out = new Map<Address, number>();
+  for (const i of indices) out.set(addr(capture.gs[i]!), i);
+  return out;
 }
 
 /** Goroutines unwound and evaluated between two looks at the deadline. */
@@ -227,6 +334,6 @@ export interface ValuesResult {
   readonly captures: Map<Address, FrameCapture[]>;
   /** Goroutines left when the deadline passed (a mask over capture.gs), if any. */
   readonly pending: Uint8Array | undefined;
-  /** Frames captured (with `afterPause`: frames given values by this call). */
+  /** Frames given values by this call. */
   readonly frames: number;
 }

@@ -22,6 +22,23 @@ export interface CaptureError {
   readonly message: string;
 }
 
+/**
+ * A link that cannot resolve (fully) in one process, said once per process rather than in
+ * every row: the connection of one of its tables leads to no socket identity there.
+ */
+export interface LinkNote {
+  readonly link: string;
+  /** The link's table (an end) whose rows lack an identity here, and its socket capture's column. */
+  readonly table: string;
+  readonly column: string;
+  /** Frames of that table without an identity, for this reason (absent: none was read, see message). */
+  readonly frames?: number;
+  /** Frames of that table in this process. */
+  readonly of?: number;
+  /** Why (the same for each of `frames`). */
+  readonly message: string;
+}
+
 /** One captured expression on one frame. `value` is null when it could not be read, with why. */
 export interface CapturedValue {
   readonly column: string;
@@ -92,4 +109,6 @@ export interface ProcessSnapshot {
   readonly captureErrors?: readonly CaptureError[];
   /** Frames whose values were read after the pause, its budget for values spent (see FrameCapture.afterPause). */
   readonly valuesAfterPause?: number;
+  /** Links that cannot resolve here, or not for every row: once per link, table and reason. */
+  readonly linkNotes?: readonly LinkNote[];
 }

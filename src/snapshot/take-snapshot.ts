@@ -22,6 +22,7 @@ import { type CapturePlan, prepareCapture } from './capture-plan.js';
 import { captureValues } from './capture-values.js';
 import { type CopiedProcess, pauseAndCopy, warmUpCapture } from './paused-capture.js';
 import type { FrameCapture, ProcessSnapshot, SnapshotGoroutine } from './snapshot-types.js';
+import { identifySockets, linkNotes } from './socket-identity.js';
 
 /** How to take a snapshot. */
 export interface SnapshotOptions {
@@ -125,7 +126,10 @@ function snapshotPaused(pid: number, plan: PreparedProcess, opts: SnapshotOption
 export function finishSnapshot(copied: CopiedProcess, opts: SnapshotOptions = {}): ProcessSnapshot {
   const { pid, plan, capture, at } = copied;
   const tResumed = performance.now();
-  const { captures, late } = withPendingValues(copied, opts);
+  const pending = withPendingValues(copied, opts);
+  const captures = identifySockets(plan, pid, pending.captures);
+  const { late } = pending;
+  const notes = linkNotes(plan, captures);
   const decoded = decodeGoroutines(plan.bin, capture, { maxFrames: opts.maxFrames });
   const tDecoded = performance.now();
   const goroutines: SnapshotGoroutine[] = decoded.goroutines.map((g) => ({
@@ -149,6 +153,7 @@ export function finishSnapshot(copied: CopiedProcess, opts: SnapshotOptions = {}
     threads: copied.threads,
     goroutines,
     ...(late > 0 ? { valuesAfterPause: late } : {}),
+    ...(notes.length > 0 ? { linkNotes: notes } : {}),
   };
 }
 
@@ -188,10 +193,14 @@ function snapshotRunning(pid: number, plan: PreparedProcess, opts: SnapshotOptio
     const capture = captureGoroutines(plan.goroutines, reader, [], { scratch });
     const tCopied = performance.now();
     const moved = changedGoroutines(plan, capture, reader);
-    const captures =
+    const captures = identifySockets(
+      plan,
+      pid,
       plan.functions.size > 0
         ? captureValues(plan, capture, reader, new Map(), opts.maxFrames).captures
-        : new Map<Address, FrameCapture[]>();
+        : new Map<Address, FrameCapture[]>(),
+    );
+    const notes = linkNotes(plan, captures);
     const decoded = decodeGoroutines(plan.bin, capture, { maxFrames: opts.maxFrames });
     const goroutines: SnapshotGoroutine[] = decoded.goroutines.map((g) => ({
       ...g,
@@ -209,6 +218,7 @@ function snapshotRunning(pid: number, plan: PreparedProcess, opts: SnapshotOptio
       decodeNs: Math.round((tDone - tCopied) * 1e6),
       threads: 0,
       goroutines,
+      ...(notes.length > 0 ? { linkNotes: notes } : {}),
     };
   } finally {
     reader.close();

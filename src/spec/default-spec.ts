@@ -5,7 +5,7 @@
  */
 import { DEFAULT_SPEC_YAML } from './default-spec-yaml.js';
 import { parseSpec } from './spec-parse.js';
-import type { Spec } from './spec-types.js';
+import type { FunctionSpec, Spec } from './spec-types.js';
 
 let parsed: Spec | undefined;
 
@@ -30,10 +30,20 @@ export function defaultSpec(): Spec {
   return parsed;
 }
 
-/** Whether a table or link of a spec comes from the built-in spec (by name). */
-export function isBuiltIn(kind: 'table' | 'link', name: string): boolean {
+/** Whether a table, link or Go function of a spec comes from the built-in spec (by name). */
+export function isBuiltIn(kind: 'table' | 'link' | 'function', name: string): boolean {
   const base = defaultSpec();
+  if (kind === 'function') return base.functions.some((f) => f.function === name);
   return kind === 'link'
     ? base.links.some((l) => l.name === name)
     : base.functions.some((f) => f.table === name) || base.derived.some((d) => d.name === name);
+}
+
+/**
+ * Whether a function entry of a spec in effect is a built-in one: effectiveSpec keeps the
+ * built-in entries as they are, so they are these very objects (a user's entry for the same
+ * Go function is another object, and the user's).
+ */
+export function isBuiltInEntry(f: FunctionSpec): boolean {
+  return defaultSpec().functions.includes(f);
 }

@@ -59,3 +59,63 @@ export function effectiveSpecOfText(text: string, source: string, opts: EffectOp
 
 /** Stacks only: no user spec and no built-in entries (library callers that want no values). */
 export const STACKS_ONLY: EffectiveSpec = effectiveSpec(EMPTY_SPEC, { defaults: false });
+
+/** A spec that captured some stored snapshots without becoming the store's spec, and which ones. */
+export interface AttachedSpec {
+  readonly spec: Spec;
+  /** The snapshots it captured, for messages (e.g. `snapshot 7`). */
+  readonly snapshots: string;
+}
+
+/**
+ * The tables a query sees when its snapshots include some captured with a one-off spec:
+ * the spec in effect, plus each attached spec's function tables, derived tables and links
+ * whose names it does not define (the first attached spec wins among them; a link is added
+ * only when both its tables are there). A name both define differently keeps the spec in
+ * effect's definition, and a note says so.
+ */
+export function withAttachedSpecs(
+  spec: EffectiveSpec,
+  attached: readonly AttachedSpec[],
+): { spec: EffectiveSpec; notes: string[] } {
+  if (attached.length === 0) return { spec, notes: [] };
+  const functions = [...spec.functions];
+  const derived = [...spec.derived];
+  const links = [...spec.links];
+  const notes: string[] = [];
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  const bare = <T extends { at?: unknown }>({ at: _at, ...rest }: T) => rest;
+  const bareFunction = (f: FunctionSpec) => ({
+    ...bare(f),
+    capture: f.capture.map(({ at: _a, exprAt: _e, ...c }) => c),
+    columns: f.columns.map(bare),
+  });
+  for (const { spec: one, snapshots } of attached) {
+    const tables = new Map<string, unknown>([
+      ...functions.map((f): [string, unknown] => [f.table, bareFunction(f)]),
+      ...derived.map((d): [string, unknown] => [d.name, bare(d)]),
+    ]);
+    const clash = (kind: string, name: string) =>
+      notes.push(
+        `${kind} "${name}" of the spec that captured ${snapshots} differs from the store's spec; the store's spec's is shown`,
+      );
+    for (const f of one.functions) {
+      const had = tables.get(f.table);
+      if (had === undefined) functions.push(f);
+      else if (!same(had, bareFunction(f))) clash('table', f.table);
+    }
+    for (const d of one.derived) {
+      const had = tables.get(d.name);
+      if (had === undefined) derived.push(d);
+      else if (!same(had, bare(d))) clash('derived table', d.name);
+    }
+    const names = new Set([...functions.map((f) => f.table), ...derived.map((d) => d.name)]);
+    for (const l of one.links) {
+      const had = links.find((x) => x.name === l.name);
+      if (had === undefined) {
+        if (names.has(l.from.table) && names.has(l.to.table)) links.push(l);
+      } else if (!same(bare(had), bare(l))) clash('link', l.name);
+    }
+  }
+  return { spec: inEffectAs({ ...spec, functions, derived, links }), notes };
+}

@@ -3,39 +3,26 @@
  * 2048 rows (one DuckDB vector) at a time as data chunks, which is the fastest path the Node
  * API offers (about 1 s per million 9-column rows on the reference machine).
  */
+import type {
+  DuckDBAppender,
+  DuckDBConnection,
+  DuckDBType,
+  DuckDBValue,
+  DuckDBVector,
+} from '@duckdb/node-api';
 import {
   BOOLEAN,
   DOUBLE,
-  type DuckDBAppender,
-  type DuckDBConnection,
   DuckDBDataChunk,
-  type DuckDBType,
-  type DuckDBValue,
-  type DuckDBVector,
   INTEGER,
   TIMESTAMPTZ,
   timestampTZValue,
   VARCHAR,
-} from '@duckdb/node-api';
+} from './duckdb-api.js';
+import type { CellInput, ColumnKind, ColumnList } from './table-columns.js';
 
-/** How a column is written: `json` columns take text, `time` takes a Date. */
-export type ColumnKind = 'bigint' | 'int' | 'double' | 'bool' | 'text' | 'json' | 'time';
-
-/** A table's columns, in the order of its CREATE TABLE. */
-export type ColumnList = readonly (readonly [string, ColumnKind])[];
-
-/** A JS value for a cell of the given kind (null for SQL NULL). */
-export type CellInput = number | string | boolean | Date | null | undefined;
-
-const SQL_TYPE: Record<ColumnKind, string> = {
-  bigint: 'BIGINT',
-  int: 'INTEGER',
-  double: 'DOUBLE',
-  bool: 'BOOLEAN',
-  text: 'VARCHAR',
-  json: 'JSON',
-  time: 'TIMESTAMPTZ',
-};
+export type { CellInput, ColumnKind, ColumnList } from './table-columns.js';
+export { createTableSql } from './table-columns.js';
 
 // BIGINT columns are appended from DOUBLE vectors (the appender casts): every value Periscope
 // stores there (ids, addresses, nanoseconds) is an integer below 2^53, and it saves a BigInt
@@ -49,11 +36,6 @@ const CHUNK_TYPE: Record<ColumnKind, DuckDBType> = {
   json: VARCHAR,
   time: TIMESTAMPTZ,
 };
-
-/** `CREATE TABLE IF NOT EXISTS name (...)` for a column list. */
-export function createTableSql(name: string, columns: ColumnList): string {
-  return `CREATE TABLE IF NOT EXISTS ${name} (${columns.map(([c, k]) => `"${c}" ${SQL_TYPE[k]}`).join(', ')})`;
-}
 
 const VECTOR = 2048;
 

@@ -12,7 +12,8 @@ export interface DerivedOrder {
   readonly cycles: readonly string[][];
 }
 
-function mentions(sql: string, name: string): boolean {
+/** Whether `sql` mentions table `name` (as a whole word or quoted identifier, any case). */
+export function mentions(sql: string, name: string): boolean {
   const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   return new RegExp(`(^|[^A-Za-z0-9_"])"?${escaped}"?($|[^A-Za-z0-9_"])`, 'i').test(sql);
 }

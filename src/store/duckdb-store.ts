@@ -4,20 +4,20 @@
  * read-write; readers (query, links) open it read-only, with file access and extension
  * loading switched off, so user SQL cannot change or leave the store.
  * DuckDB never downloads extensions here (autoinstall and autoload are off).
+ *
+ * What only some uses need is imported when first used (the spec parser and YAML, ingest,
+ * export and import): `periscope query` over built-in tables loads none of it.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { PeriscopeError } from '../common/errors.js';
-import { effectiveSpecOfText } from '../spec/effective-spec.js';
-import { issueText, SpecError } from '../spec/spec-parse.js';
 import { DB_FILE } from './data-dir.js';
-import { exportSnapshot, importSnapshot } from './export-import.js';
-import { writeSnapshot } from './ingest.js';
+import { DuckDBInstance } from './duckdb-api.js';
 import { DuckDBQuerySession } from './query-session.js';
 import { createQueryViews } from './query-views.js';
 import { ensureSchema, SCHEMA_VERSION, schemaVersion } from './schema.js';
-import { addVersion, currentSpec, readVersions, versionOfText } from './spec-history.js';
+import { addVersion, readVersions, versionOfText } from './spec-history.js';
 import type {
   ExportFormat,
   ImportResult,
@@ -154,6 +154,7 @@ export class DuckDBStore implements Store {
       const r = await this.conn.runAndReadAll('SELECT coalesce(max(snapshot_id), 0) + 1 FROM raw.snapshots');
       const id = Number(r.getRows()[0]![0]);
       const version = input.specText === '' ? null : await versionOfText(this.conn, input.specText);
+      const { writeSnapshot } = await import('./ingest.js');
       await writeSnapshot(this.conn, id, input, version);
       return id;
     });
@@ -176,8 +177,10 @@ export class DuckDBStore implements Store {
 
   /** Opens a session: a connection whose views show `scope`, for many queries. */
   async session(scope: QueryScope): Promise<DuckDBQuerySession> {
-    const { spec } = await currentSpec(this.conn);
-    return DuckDBQuerySession.open(this.instance, spec, scope);
+    return DuckDBQuerySession.open(this.instance, scope, async () => {
+      const { specForScope } = await import('./scope-spec.js');
+      return specForScope(this.conn, scope);
+    });
   }
 
   /** Runs one read-only SQL statement over the tables of the current spec. */
@@ -217,6 +220,10 @@ export class DuckDBStore implements Store {
 
   /** Builds the spec's tables over every stored snapshot on a throw-away connection; returns what does not build. */
   async checkSpec(yaml: string, source: string): Promise<SpecSqlProblem[]> {
+    const [{ effectiveSpecOfText }, { SpecError }] = await Promise.all([
+      import('../spec/effective-spec.js'),
+      import('../spec/spec-parse.js'),
+    ]);
     const spec = effectiveSpecOfText(yaml, source);
     const conn = await this.instance.connect();
     try {
@@ -246,6 +253,7 @@ export class DuckDBStore implements Store {
     opts: SetSpecOptions = {},
   ): Promise<SetSpecResult> {
     this.writable('setting the spec');
+    const { issueText, SpecError } = await import('../spec/spec-parse.js');
     const problems = await this.checkSpec(yaml, source);
     const current = (await readVersions(this.conn, 'current'))[0];
     if (problems.length > 0 && opts.force !== true && current?.yaml !== yaml)
@@ -281,7 +289,11 @@ export class DuckDBStore implements Store {
   /** exportSnapshot, returning the spec tables that could not be exported and why. */
   async exportWithNotes(snapshotId: number, format: ExportFormat, out: string): Promise<string[]> {
     this.writable('exporting a snapshot', true);
-    const { spec } = await currentSpec(this.conn);
+    const [{ specForScope }, { exportSnapshot }] = await Promise.all([
+      import('./scope-spec.js'),
+      import('./export-import.js'),
+    ]);
+    const { spec } = await specForScope(this.conn, { snapshot: snapshotId });
     const conn = await this.instance.connect();
     try {
       return await exportSnapshot(conn, spec, snapshotId, format, out);
@@ -293,6 +305,7 @@ export class DuckDBStore implements Store {
   /** Reads a snapshot written by exportSnapshot. */
   async importSnapshot(path: string): Promise<ImportResult> {
     this.writable('importing a snapshot', true);
+    const { importSnapshot } = await import('./export-import.js');
     return importSnapshot(this.conn, path, (fn) => this.transaction(fn));
   }
 

@@ -11,7 +11,13 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { PeriscopeError } from '../common/errors.js';
 import type { EffectiveSpec } from '../spec/effective-spec.js';
 import { createQueryViews } from './query-views.js';
-import { LATER_SNAPSHOT_TABLES, recordValueTypes, SCHEMA_VERSION, SNAPSHOT_TABLES } from './schema.js';
+import {
+  fixTopFunctions,
+  LATER_SNAPSHOT_TABLES,
+  recordValueTypes,
+  SCHEMA_VERSION,
+  SNAPSHOT_TABLES,
+} from './schema.js';
 import { ident, literal } from './sql-text.js';
 import type { ExportFormat, ImportResult } from './store.js';
 
@@ -160,6 +166,7 @@ async function importRows(conn: DuckDBConnection, path: string, dir: boolean): P
       'WHERE s.stack_id NOT IN (SELECT DISTINCT stack_id FROM raw.stacks)',
   );
   await recordValueTypes(conn, id);
+  await fixTopFunctions(conn, id);
   await conn.run(
     `INSERT INTO raw.imports VALUES (${id}, ${original}, ${literal(path)}, ${literal(dir ? 'parquet' : 'duckdb')}, now())`,
   );

@@ -7,12 +7,14 @@ import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { ProcessSnapshot, SnapshotGoroutine } from '../snapshot/snapshot-types.js';
+import { visibleFrames } from '../snapshot/stack-groups.js';
 import { type CellInput, TableWriter } from './bulk-append.js';
 import {
   CAPTURE_ERRORS,
   CAPTURED,
   FRAMES,
   GOROUTINES,
+  LINK_NOTES,
   PROCESSES,
   recordValueTypes,
   SNAPSHOTS,
@@ -78,6 +80,7 @@ export interface SnapshotRows {
   readonly frames: TableWriter;
   readonly captured: TableWriter;
   readonly captureErrors: TableWriter;
+  readonly linkNotes: TableWriter;
   /** New candidate stacks (deduplicated within this snapshot; the store skips known ones). */
   readonly stacks: TableWriter;
   readonly snapshotId: number;
@@ -101,7 +104,8 @@ export function goroutineCells(sid: number, pid: string, g: SnapshotGoroutine, s
     g.startFunction ?? null,
     stackId,
     frames.length,
-    frames[0]?.function ?? null,
+    // The first frame Go's own traceback prints (runtime.gopark and the like are hidden).
+    visibleFrames(g)[0]?.function ?? null,
     g.threadId ?? null,
     g.system,
     g.lockedToThread,
@@ -163,6 +167,20 @@ export function captureErrorCells(sid: number, pid: string, s: ProcessSnapshot):
   ]);
 }
 
+/** The `link_notes` rows of one process, in column order. */
+export function linkNoteCells(sid: number, pid: string, s: ProcessSnapshot): CellInput[][] {
+  return (s.linkNotes ?? []).map((n) => [
+    sid,
+    pid,
+    n.link,
+    n.table,
+    n.column,
+    n.frames ?? null,
+    n.of ?? null,
+    n.message,
+  ]);
+}
+
 /** The `processes` row of a captured process, in column order. */
 export function processCells(
   sid: number,
@@ -214,6 +232,7 @@ export function snapshotWriters(sid: number): SnapshotRows {
     frames: new TableWriter('frames', FRAMES),
     captured: new TableWriter('captured', CAPTURED),
     captureErrors: new TableWriter('capture_errors', CAPTURE_ERRORS),
+    linkNotes: new TableWriter('link_notes', LINK_NOTES),
     stacks: new TableWriter('new_stacks', STACKS),
     snapshotId: sid,
   };
@@ -229,6 +248,7 @@ export function fillSnapshotRows(rows: SnapshotRows, input: SnapshotInput, specV
     const pid = processId(p.hostname, s.pid);
     rows.processes.add(...processCells(sid, p.hostname, p.program, s));
     for (const row of captureErrorCells(sid, pid, s)) rows.captureErrors.add(...row);
+    for (const row of linkNoteCells(sid, pid, s)) rows.linkNotes.add(...row);
     const stackIds = new StackIds();
     for (const g of s.goroutines) {
       const { id, first } = stackIds.of(g);
@@ -288,6 +308,7 @@ export async function writeSnapshot(
     rows.frames,
     rows.captured,
     rows.captureErrors,
+    rows.linkNotes,
   ];
   for (const w of raw) await w.open(conn, 'raw');
   await rows.stacks.open(conn, 'main', 'temp');

@@ -2,7 +2,9 @@
  * What one goroutine links to (it is the `from` end) and is linked from (the `to` end),
  * with the goroutine at the other end: its status and wait reason, and the function of its
  * frame the link was made on (the frame of its row in the link's table, e.g. main.handle), not
- * its innermost frame (where it waits: runtime.gopark and the like).
+ * its innermost frame (where it waits: runtime.gopark and the like); and the links that
+ * cannot resolve in some program of the snapshot, once per program, link and reason (from
+ * `link_notes`).
  */
 import type { DuckDBConnection, DuckDBResultReader } from '@duckdb/node-api';
 
@@ -46,4 +48,23 @@ export async function linksOfGoroutine(
   p.bindVarchar(1, processId);
   p.bindBigInt(2, BigInt(goroutineId));
   return p.runAndReadAll();
+}
+
+/**
+ * The snapshot's link notes as warnings, one per program, link, table and reason:
+ * `link http_call cannot resolve everywhere in program orders (2 processes): http_server_conns.conn: 3 of 5 frames: why`.
+ */
+export async function linkNoteWarnings(conn: DuckDBConnection): Promise<string[]> {
+  const r = await conn.runAndReadAll(
+    'SELECT link, program, count(DISTINCT process_id) AS processes, table_name, "column", ' +
+      'sum(frames) AS frames, sum(of_frames) AS of_frames, note FROM (' +
+      'SELECT n.*, coalesce(p.program, n.process_id) AS program FROM link_notes n ' +
+      'LEFT JOIN processes p ON p.snapshot_id = n.snapshot_id AND p.process_id = n.process_id) ' +
+      'GROUP BY link, program, table_name, "column", note ORDER BY link, program, table_name, frames DESC NULLS FIRST',
+  );
+  return r.getRowsJS().map(([link, program, processes, table, column, frames, of, note]) => {
+    const n = Number(processes);
+    const count = frames === null ? '' : `${Number(frames)} of ${Number(of)} frames: `;
+    return `link ${String(link)} cannot resolve everywhere in program ${String(program)} (${n} process${n === 1 ? '' : 'es'}): ${String(table)}.${String(column)}: ${count}${String(note)}`;
+  });
 }

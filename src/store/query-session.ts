@@ -1,42 +1,74 @@
 /**
- * A query session on the DuckDB store: its own connection with the scope's views built once,
- * then read-only statements one at a time. `periscope query` uses one session per query; a
- * server or a benchmark keeps one open for many.
+ * A query session on the DuckDB store: its own connection, on which each read-only statement
+ * gets the views it names (and what those read) built before it runs, and kept for the next.
+ * `periscope query` uses one session per query; a server or a benchmark keeps one open for many.
  */
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { EffectiveSpec } from '../spec/effective-spec.js';
-import { linksOfGoroutine } from './links-query.js';
-import { createQueryViews } from './query-views.js';
+import { linkNoteWarnings, linksOfGoroutine } from './links-query.js';
+import { tablesOfQuery } from './query-tables.js';
+import { QueryViews } from './query-views.js';
 import { prepareReadOnly, sqlError } from './read-only-sql.js';
 import { resultCells } from './result-cells.js';
 import type { QueryResult, QueryScope, QuerySession } from './store.js';
 
+/** The spec a session's views are built from, and notes for the user about it. */
+export interface SessionSpec {
+  readonly spec: EffectiveSpec;
+  readonly notes: readonly string[];
+}
+
+/** The tables the links of a goroutine read. */
+const LINK_TABLES = {
+  names: new Set(['links', 'goroutines', 'frames', 'link_notes', 'processes']),
+  ctes: new Set<string>(),
+};
+
 /** The DuckDB QuerySession, with the links lookup beside it. */
 export class DuckDBQuerySession implements QuerySession {
+  private notes: readonly string[] = [];
+
   private constructor(
     private readonly conn: DuckDBConnection,
-    readonly snapshotIds: readonly number[],
-    readonly warnings: readonly string[],
+    private views: QueryViews,
   ) {}
 
-  /** Connects and builds the views of `spec` over `scope`. */
+  /**
+   * Connects and resolves the scope; `loadSpec` is called the first time a query names a
+   * table of the spec (a query of built-in tables never parses it), and its notes then join
+   * the warnings of every result.
+   */
   static async open(
     instance: DuckDBInstance,
-    spec: EffectiveSpec,
     scope: QueryScope,
+    loadSpec: () => Promise<SessionSpec>,
   ): Promise<DuckDBQuerySession> {
     const conn = await instance.connect();
     try {
-      const built = await createQueryViews(conn, spec, scope);
-      return new DuckDBQuerySession(
-        conn,
-        built.snapshotIds,
-        built.problems.map((p) => p.message),
-      );
+      let session: DuckDBQuerySession | undefined;
+      let loaded: Promise<SessionSpec> | undefined;
+      const views = await QueryViews.open(conn, scope, async () => {
+        loaded ??= loadSpec();
+        const s = await loaded;
+        if (session) session.notes = s.notes;
+        return s.spec;
+      });
+      session = new DuckDBQuerySession(conn, views);
+      return session;
     } catch (e) {
       conn.closeSync();
       throw e;
     }
+  }
+
+  /** The snapshots the session's tables show. */
+  get snapshotIds(): readonly number[] {
+    return this.views.snapshotIds;
+  }
+
+  /** Notes about the spec and the parts of it that could not be built (so far). */
+  get warnings(): readonly string[] {
+    return [...this.notes, ...this.views.problems.map((p) => p.message)];
   }
 
   private result(r: Parameters<typeof resultCells>[0]): QueryResult {
@@ -45,7 +77,18 @@ export class DuckDBQuerySession implements QuerySession {
 
   /** Runs one read-only SQL statement. */
   async query(sql: string): Promise<QueryResult> {
-    const prepared = await prepareReadOnly(this.conn, sql);
+    const prepared = await prepareReadOnly(this.conn, sql, async () => {
+      await this.views.build(await this.views.viewsFor(await tablesOfQuery(this.conn, sql)));
+    }).catch(async (e: unknown) => {
+      // A view the statement reads in a way the name search missed (a view built without a
+      // view it reads failed, too): build every view again from scratch, and prepare again.
+      if (!this.views.complete && /Catalog Error/.test((e as Error).message)) {
+        this.views = this.views.anew();
+        await this.views.build('all');
+        return prepareReadOnly(this.conn, sql);
+      }
+      throw e;
+    });
     try {
       return this.result(await prepared.runAndReadAll());
     } catch (e) {
@@ -53,9 +96,12 @@ export class DuckDBQuerySession implements QuerySession {
     }
   }
 
-  /** What a goroutine links to and is linked from. */
+  /** What a goroutine links to and is linked from; the links that cannot resolve somewhere are in its warnings. */
   async links(processId: string, goroutineId: number): Promise<QueryResult> {
-    return this.result(await linksOfGoroutine(this.conn, processId, goroutineId));
+    await this.views.build(await this.views.viewsFor(LINK_TABLES));
+    const r = this.result(await linksOfGoroutine(this.conn, processId, goroutineId));
+    const notes = await linkNoteWarnings(this.conn);
+    return notes.length > 0 ? { ...r, warnings: [...r.warnings, ...notes] } : r;
   }
 
   /** Closes the connection. */

@@ -3,6 +3,10 @@
  * filtered to the query's snapshots, then the current spec's function tables, derived tables
  * (in dependency order) and links on top of them. Nothing is materialized: the current spec
  * applies to every stored snapshot, old ones included.
+ *
+ * A session builds the views as its queries need them (`QueryViews.build` with the tables a
+ * query names, view-deps.ts adds what they read); `createQueryViews` builds them all (a spec
+ * check, an export). The spec is loaded only when a query names a table of it.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { PeriscopeError } from '../common/errors.js';
@@ -17,9 +21,11 @@ import {
   type ValueType,
 } from './function-tables.js';
 import { EMPTY_LINKS_SQL, linkProblem, linkSelectSql, type TableColumns } from './links-sql.js';
+import type { QueryTables } from './query-tables.js';
 import { BUILTIN_TABLES, SNAPSHOT_TABLES } from './schema.js';
 import { ident, literal } from './sql-text.js';
 import type { QueryScope } from './store.js';
+import { BASE_VIEWS, knownViews, viewClosure } from './view-deps.js';
 
 /** A problem with one part of the spec found while building its views. */
 export interface ViewProblem {
@@ -51,10 +57,13 @@ async function scopeIds(conn: DuckDBConnection, scope: QueryScope): Promise<numb
   return r.getRows().map((row) => Number(row[0]));
 }
 
-async function valueTypes(conn: DuckDBConnection, spec: Spec): Promise<Map<string, ValueType>> {
+async function valueTypes(
+  conn: DuckDBConnection,
+  functions: readonly Spec['functions'][number][],
+): Promise<Map<string, ValueType>> {
   const out = new Map<string, ValueType>();
-  if (spec.functions.length === 0) return out;
-  const fns = spec.functions.map((f) => literal(f.function)).join(', ');
+  if (functions.length === 0) return out;
+  const fns = functions.map((f) => literal(f.function)).join(', ');
   const r = await conn.runAndReadAll(
     `SELECT function, expr, list(DISTINCT json_type) FROM raw.value_types WHERE function IN (${fns}) GROUP BY function, expr`,
   );
@@ -106,6 +115,140 @@ export interface ViewOptions {
   readonly check?: boolean;
 }
 
+/** Which views to build: every one, or these names (lower case) and what they read. */
+export type ViewSet = 'all' | ReadonlySet<string>;
+
+/**
+ * The views of one connection over one scope, built on demand and kept: a later query builds
+ * only what earlier ones did not. Problems with spec parts are collected, not thrown.
+ */
+export class QueryViews {
+  /** Views built, or tried and found broken (lower case). */
+  private readonly built = new Set<string>();
+  /** Whether every view was built (or tried). */
+  complete = false;
+  private spec: EffectiveSpec | undefined;
+  /** Spec names that hide built-in tables or key columns: then no spec table is built. */
+  private badNames = false;
+  readonly problems: ViewProblem[] = [];
+
+  private constructor(
+    private readonly conn: DuckDBConnection,
+    readonly snapshotIds: number[],
+    private readonly all: boolean,
+    private readonly loadSpec: () => Promise<EffectiveSpec>,
+    private readonly opts: ViewOptions,
+  ) {}
+
+  /** Resolves the scope's snapshots (a missing snapshot is a not-found error); builds nothing yet. */
+  static async open(
+    conn: DuckDBConnection,
+    scope: QueryScope,
+    loadSpec: () => Promise<EffectiveSpec>,
+    opts: ViewOptions = {},
+  ): Promise<QueryViews> {
+    return new QueryViews(conn, await scopeIds(conn, scope), 'all' in scope, loadSpec, opts);
+  }
+
+  /**
+   * A new set of views over the same connection and snapshots, none built: for building them
+   * all again from scratch (views that failed for want of one the name search missed retry).
+   */
+  anew(): QueryViews {
+    return new QueryViews(this.conn, this.snapshotIds, this.all, this.loadSpec, this.opts);
+  }
+
+  /** The views a query naming `tables` needs; the spec is loaded only if it names others than BASE_VIEWS. */
+  async viewsFor(tables: QueryTables): Promise<ViewSet> {
+    if (tables.all) return 'all';
+    const named = [...tables.names];
+    if (named.every((n) => BASE_VIEWS.has(n) || tables.ctes.has(n)))
+      return new Set(
+        named.filter((n) => BASE_VIEWS.has(n)).flatMap((n) => (n === 'stacks' ? [n, 'goroutines'] : [n])),
+      );
+    const spec = await this.specInEffect();
+    const known = knownViews(spec);
+    if (named.some((n) => !known.has(n) && !tables.ctes.has(n))) return 'all';
+    return viewClosure(
+      spec,
+      named.filter((n) => known.has(n)),
+    );
+  }
+
+  private async specInEffect(): Promise<EffectiveSpec> {
+    if (!this.spec) {
+      this.spec = await this.loadSpec();
+      const bad = nameProblems(this.spec);
+      this.badNames = bad.length > 0;
+      this.problems.push(...bad);
+    }
+    return this.spec;
+  }
+
+  /** Builds the views in `which` that are not built yet, in dependency order. */
+  async build(which: ViewSet): Promise<void> {
+    const wants = (name: string) =>
+      !this.built.has(name.toLowerCase()) && (which === 'all' || which.has(name.toLowerCase()));
+    const create = async (name: string, sql: string) => {
+      await this.conn.run(`CREATE OR REPLACE TEMP VIEW ${ident(name)} AS ${sql}`);
+      this.built.add(name.toLowerCase());
+    };
+    const filter = this.all ? '' : ` WHERE snapshot_id = ${this.snapshotIds[0] ?? 'NULL'}`;
+    for (const [name] of SNAPSHOT_TABLES)
+      if (wants(name)) await create(name, `SELECT * FROM raw.${name}${filter}`);
+    if (wants('stacks'))
+      await create(
+        'stacks',
+        `SELECT * FROM raw.stacks${this.all ? '' : ' WHERE stack_id IN (SELECT stack_id FROM goroutines)'}`,
+      );
+    if (wants('spec_versions')) await create('spec_versions', 'SELECT * FROM raw.spec_versions');
+    const rest = which === 'all' ? undefined : [...which].filter((n) => !BASE_VIEWS.has(n));
+    if (rest?.length === 0) return;
+    const spec = await this.specInEffect();
+    if (this.badNames) {
+      if (wants('links')) await create('links', EMPTY_LINKS_SQL);
+      if (which === 'all') this.complete = true;
+      return;
+    }
+    const functions = spec.functions.filter((f) => wants(f.table));
+    const types = await valueTypes(this.conn, functions);
+    for (const f of functions) {
+      try {
+        await create(f.table, functionTableSql(f, types, this.opts.check ? 'untyped' : 'JSON'));
+      } catch (e) {
+        this.built.add(f.table.toLowerCase());
+        this.problems.push({ message: `function table "${f.table}": ${firstLine(e)}`, at: f.at });
+      }
+    }
+    // Links first over the function tables, so that derived tables may use `links`; then
+    // again with every table, for links whose ends are derived tables (views bind by name at
+    // query time, so derived tables see the final `links`).
+    const links = wants('links');
+    if (links) await createLinksView(this.conn, spec, []);
+    const { ordered, cycles } = orderDerived(spec.derived);
+    for (const c of cycles) {
+      if (!c.some((n) => wants(n))) continue;
+      const at = spec.derived.find((d) => d.name === c[0])?.at;
+      this.problems.push({ message: `derived tables refer to each other in a cycle: ${c.join(' -> ')}`, at });
+      for (const n of c) this.built.add(n.toLowerCase());
+    }
+    for (const d of ordered) {
+      if (!wants(d.name)) continue;
+      try {
+        await create(d.name, d.sql);
+      } catch (e) {
+        this.built.add(d.name.toLowerCase());
+        this.problems.push({ message: `derived table "${d.name}": ${firstLine(e)}`, at: d.at });
+      }
+    }
+    if (links) {
+      await createLinksView(this.conn, spec, this.problems);
+      this.built.add('links');
+    }
+    if (which === 'all') this.complete = true;
+  }
+}
+
 /** Creates every view a query sees on `conn`; problems with spec parts are returned, not thrown. */
 export async function createQueryViews(
   conn: DuckDBConnection,
@@ -113,48 +256,9 @@ export async function createQueryViews(
   scope: QueryScope,
   opts: ViewOptions = {},
 ): Promise<ViewBuild> {
-  const snapshotIds = await scopeIds(conn, scope);
-  const all = 'all' in scope;
-  const filter = all ? '' : ` WHERE snapshot_id = ${snapshotIds[0] ?? 'NULL'}`;
-  for (const [name] of SNAPSHOT_TABLES)
-    await conn.run(`CREATE OR REPLACE TEMP VIEW ${name} AS SELECT * FROM raw.${name}${filter}`);
-  await conn.run(
-    `CREATE OR REPLACE TEMP VIEW stacks AS SELECT * FROM raw.stacks${all ? '' : ' WHERE stack_id IN (SELECT stack_id FROM goroutines)'}`,
-  );
-  await conn.run('CREATE OR REPLACE TEMP VIEW spec_versions AS SELECT * FROM raw.spec_versions');
-
-  const problems = nameProblems(spec);
-  if (problems.length > 0) {
-    await conn.run(`CREATE OR REPLACE TEMP VIEW links AS ${EMPTY_LINKS_SQL}`);
-    return { snapshotIds, problems };
-  }
-  const types = await valueTypes(conn, spec);
-  for (const f of spec.functions) {
-    try {
-      const sql = functionTableSql(f, types, opts.check ? 'untyped' : 'JSON');
-      await conn.run(`CREATE OR REPLACE TEMP VIEW ${ident(f.table)} AS ${sql}`);
-    } catch (e) {
-      problems.push({ message: `function table "${f.table}": ${firstLine(e)}`, at: f.at });
-    }
-  }
-  // Links first over the function tables, so that derived tables may use `links`; then
-  // again with every table, for links whose ends are derived tables (views bind by name at
-  // query time, so derived tables see the final `links`).
-  await createLinksView(conn, spec, []);
-  const { ordered, cycles } = orderDerived(spec.derived);
-  for (const c of cycles) {
-    const at = spec.derived.find((d) => d.name === c[0])?.at;
-    problems.push({ message: `derived tables refer to each other in a cycle: ${c.join(' -> ')}`, at });
-  }
-  for (const d of ordered) {
-    try {
-      await conn.run(`CREATE OR REPLACE TEMP VIEW ${ident(d.name)} AS ${d.sql}`);
-    } catch (e) {
-      problems.push({ message: `derived table "${d.name}": ${firstLine(e)}`, at: d.at });
-    }
-  }
-  await createLinksView(conn, spec, problems);
-  return { snapshotIds, problems };
+  const views = await QueryViews.open(conn, scope, async () => spec, opts);
+  await views.build('all');
+  return { snapshotIds: views.snapshotIds, problems: views.problems };
 }
 
 /** (Re)creates the `links` view from the spec's links whose tables exist; `problems` collects the rest. */

@@ -5,8 +5,9 @@
  * the first guard; the second is the database itself, opened read-only by the CLI with file
  * access, extension installs and extension loading switched off.
  */
-import { type DuckDBConnection, type DuckDBPreparedStatement, StatementType } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBPreparedStatement } from '@duckdb/node-api';
 import { PeriscopeError } from '../common/errors.js';
+import { StatementType } from './duckdb-api.js';
 
 const READING = new Set([
   'SELECT',
@@ -47,8 +48,16 @@ function refuse(what: string): never {
   );
 }
 
-/** Parses and prepares one read-only statement, or throws a PeriscopeError saying why not. */
-export async function prepareReadOnly(conn: DuckDBConnection, sql: string): Promise<DuckDBPreparedStatement> {
+/**
+ * Parses and prepares one read-only statement, or throws a PeriscopeError saying why not.
+ * `ready` runs once the text passed the checks, before DuckDB binds it (a session builds the
+ * views the statement names there).
+ */
+export async function prepareReadOnly(
+  conn: DuckDBConnection,
+  sql: string,
+  ready?: () => Promise<void>,
+): Promise<DuckDBPreparedStatement> {
   if (lead(sql).trim() === '')
     throw new PeriscopeError('bad-usage', 'the query is empty; give one SELECT statement');
   let count: number;
@@ -65,6 +74,7 @@ export async function prepareReadOnly(conn: DuckDBConnection, sql: string): Prom
     const next = w1 === 'ANALYZE' ? w2 : w1;
     if (!READING.has(next ?? '')) refuse(next ?? 'these');
   }
+  await ready?.();
   let prepared: DuckDBPreparedStatement;
   try {
     prepared = await conn.prepare(sql);

@@ -2,7 +2,8 @@
  * DuckDB results as JSON-ready rows: integers as numbers when they fit a double exactly (else
  * decimal strings), JSON columns parsed, timestamps and other types as DuckDB prints them.
  */
-import { type DuckDBResultReader, DuckDBTypeId } from '@duckdb/node-api';
+import type { DuckDBResultReader } from '@duckdb/node-api';
+import { DuckDBTypeId } from './duckdb-api.js';
 import type { Cell, ResultColumn } from './store.js';
 
 const INTEGER_TYPES = new Set<number>([

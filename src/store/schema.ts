@@ -5,7 +5,7 @@
  * schema version bump and a migration.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { type ColumnList, createTableSql } from './bulk-append.js';
+import { type ColumnList, createTableSql } from './table-columns.js';
 
 /** The version of the raw schema written to `raw.meta`. */
 export const SCHEMA_VERSION = '1';
@@ -132,6 +132,18 @@ export const CAPTURE_ERRORS: ColumnList = [
   ['error', 'text'],
 ];
 
+/** Columns of `link_notes`: links that cannot resolve (fully) in a process, once per link, table and reason. */
+export const LINK_NOTES: ColumnList = [
+  ['snapshot_id', 'bigint'],
+  ['process_id', 'text'],
+  ['link', 'text'],
+  ['table_name', 'text'],
+  ['column', 'text'],
+  ['frames', 'bigint'],
+  ['of_frames', 'bigint'],
+  ['note', 'text'],
+];
+
 /** Columns of `spec_versions`. */
 export const SPEC_VERSIONS: ColumnList = [
   ['version', 'int'],
@@ -149,10 +161,11 @@ export const SNAPSHOT_TABLES: readonly (readonly [string, ColumnList])[] = [
   ['frames', FRAMES],
   ['captured', CAPTURED],
   ['capture_errors', CAPTURE_ERRORS],
+  ['link_notes', LINK_NOTES],
 ];
 
 /** Per-snapshot tables added after the first exports were written: an export may lack them. */
-export const LATER_SNAPSHOT_TABLES: ReadonlySet<string> = new Set(['capture_errors']);
+export const LATER_SNAPSHOT_TABLES: ReadonlySet<string> = new Set(['capture_errors', 'link_notes']);
 
 /** Every built-in table name (spec tables may not take these names). */
 export const BUILTIN_TABLES = [
@@ -163,6 +176,7 @@ export const BUILTIN_TABLES = [
   'stacks',
   'captured',
   'capture_errors',
+  'link_notes',
   'spec_versions',
   'links',
 ] as const;
@@ -187,6 +201,27 @@ export async function ensureSchema(conn: DuckDBConnection): Promise<void> {
   if (had.currentRowCount === 0) await recordValueTypes(conn);
   await conn.run('CREATE TABLE IF NOT EXISTS raw.meta (key VARCHAR PRIMARY KEY, value VARCHAR)');
   await conn.run(`INSERT OR IGNORE INTO raw.meta VALUES ('schema_version', '${SCHEMA_VERSION}')`);
+  const fixed = await conn.runAndReadAll("SELECT 1 FROM raw.meta WHERE key = 'top_function'");
+  if (fixed.currentRowCount === 0) {
+    await fixTopFunctions(conn);
+    await conn.run("INSERT INTO raw.meta VALUES ('top_function', 'first-shown')");
+  }
+}
+
+/**
+ * Sets `goroutines.top_function` to the first frame Go's own traceback prints (the first
+ * frame not `hidden`) for snapshots stored when it held the innermost frame (usually a
+ * hidden runtime frame such as runtime.gopark), or imported from such a store.
+ */
+export async function fixTopFunctions(conn: DuckDBConnection, snapshotId?: number): Promise<void> {
+  const only = snapshotId === undefined ? '' : ` AND snapshot_id = ${snapshotId}`;
+  await conn.run(
+    'UPDATE raw.goroutines g SET top_function = v.function FROM (' +
+      'SELECT snapshot_id, process_id, goroutine_id, arg_min(function, depth) AS function ' +
+      `FROM raw.frames WHERE NOT hidden${only} GROUP BY ALL) v ` +
+      'WHERE g.snapshot_id = v.snapshot_id AND g.process_id = v.process_id AND g.goroutine_id = v.goroutine_id ' +
+      'AND g.top_function IS DISTINCT FROM v.function',
+  );
 }
 
 /**

@@ -3,7 +3,6 @@
  * and a unified diff against the one before. The newest version is the current spec.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { type EffectiveSpec, effectiveSpecOfText } from '../spec/effective-spec.js';
 import { TableWriter } from './bulk-append.js';
 import { SPEC_VERSIONS } from './schema.js';
 import type { SpecVersion } from './store.js';
@@ -34,15 +33,6 @@ export async function readVersions(
     `SELECT version, strftime(created_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ') AS created_at, author, yaml, diff FROM raw.spec_versions${where}`,
   );
   return r.getRowObjectsJson().map((row) => toVersion(row));
-}
-
-/** The spec whose tables queries see: the current version (none set: the built-in entries alone) in effect. */
-export async function currentSpec(
-  conn: DuckDBConnection,
-): Promise<{ spec: EffectiveSpec; version?: SpecVersion }> {
-  const [v] = await readVersions(conn, 'current');
-  if (!v) return { spec: effectiveSpecOfText('', 'no spec') };
-  return { spec: effectiveSpecOfText(v.yaml, `spec version ${v.version}`), version: v };
 }
 
 /** Appends a version (the caller has validated it); returns its number, or the current one if unchanged. */

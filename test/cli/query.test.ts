@@ -31,6 +31,7 @@ test('periscope snapshot stores the snapshot and prints its id', async () => {
     String(target.pid),
     '--spec',
     join(files, 'spec.yaml'),
+    '--set-current',
     '--data',
     data,
     '--label',

@@ -420,8 +420,12 @@ test('an agent SIGKILLed mid-snapshot: AGENT_DISCONNECTED for its processes, the
 
 test("Go's own goroutine dump (SIGQUIT) names the goroutines the stored chain followed", async (t) => {
   if (storedChain.length !== 3) return t.skip('the first test did not store a chain');
-  // A first: once B or C are gone, A's call would return.
+  // Once one of them is gone, the others' calls would return: stop all three, queue the
+  // SIGQUIT, then let them run: each takes its signal (and Go freezes the world to dump)
+  // before any of its goroutines runs again.
+  for (const x of [a, b, c]) process.kill(x.pid, 'SIGSTOP');
   for (const x of [a, b, c]) process.kill(x.pid, 'SIGQUIT');
+  for (const x of [a, b, c]) process.kill(x.pid, 'SIGCONT');
   const dumps = await Promise.all(
     [a, b, c].map(async (x) => {
       await x.exitStatus();

@@ -236,3 +236,32 @@ test("a stored snapshot's binary whose process is gone is checked by the agent t
   assert.equal(lone?.status, 'not-checked');
   assert.equal(check.binaries.find((b) => b.processes > 0)?.status, 'fits', 'httpchain fits');
 });
+
+test('a function in none of the checked binaries refuses the spec, with the nearest names the agents found', async () => {
+  const r = await putSpec('functions:\n  - function: main.handleCc\n    capture: { w: w }\n', 'typo.yaml');
+  assert.equal(r.status, 422, JSON.stringify(r.body));
+  const check = r.body.check as SpecCheckReport;
+  assert.equal(check.fits, false);
+  assert.deepEqual(
+    check.functionsMissing.map((m) => ({ ...m, nearest: m.nearest[0] })),
+    [
+      {
+        function: 'main.handleCc',
+        at: { line: 2, column: 5 },
+        nearest: 'main.handleC',
+        text: `typo.yaml:2:5: main.handleCc is in none of the ${check.binaries.filter((b) => b.status !== 'not-checked').length} binaries checked; nearest: ${check.functionsMissing[0]!.nearest.join(', ')}`,
+      },
+    ],
+  );
+  assert.ok(
+    check.binaries.every((b) => b.status !== 'does-not-fit'),
+    'a binary without the function is no problem by itself',
+  );
+  assert.match(
+    String((r.body.error as { message?: string } | undefined)?.message),
+    /typo\.yaml:2:5: main\.handleCc is in none of the/,
+  );
+  // A function one binary has is fine, though others lack it (a spec serves many programs).
+  const ok = await putSpec('functions:\n  - function: main.handleC\n    capture: { w: w }\n', 'ok.yaml');
+  assert.equal(ok.status, 200, JSON.stringify(ok.body));
+});

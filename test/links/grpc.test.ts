@@ -76,12 +76,17 @@ for (const v of GRPC_VARIANTS) {
             method === UNARY ? `grpc_awaiting_headers${suffix}` : 'grpc_awaiting_messages',
           );
           assert.ok(method === UNARY || method === STREAM, String(method));
+          assert.match(String(p.from.values.local), /^127\.0\.0\.1:\d+$/);
+          assert.equal(p.from.values.remote, addr);
+          assert.equal(p.from.values.socket, `tcp ${p.from.values.local}`);
+          assert.equal(p.to.values.peer, p.from.values.socket);
+          // The IP and port columns the tables had before they captured the connection.
           assert.equal(p.from.values.local_ip, '127.0.0.1');
           assert.equal(p.from.values.remote_port, Number(addr.split(':')[1]));
           assert.equal(typeof p.from.values.stream_id, 'number');
         }
         // The two clients' connections differ.
-        const ports = new Set(pairs.map((p) => `${p.from.pid}:${p.from.values.local_port}`));
+        const ports = new Set(pairs.map((p) => `${p.from.pid}:${p.from.values.local}`));
         assert.equal(ports.size, 2);
         // Nothing the default spec captured failed on the in-flight frames.
         for (const p of pairs) assert.deepEqual({ ...p.from.errors, ...p.to.errors }, {});

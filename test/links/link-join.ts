@@ -24,9 +24,22 @@ export interface LinkPair {
   readonly to: TableRow;
 }
 
-/** The rows of a function table across the processes of a snapshot. */
-export function tableRows(snaps: readonly ProcessSnapshot[], table: string): TableRow[] {
+/**
+ * The spec's SQL columns of the forms the built-in spec uses, `capture->>'$.key'` (a key of a
+ * captured JSON object, possibly cast to BIGINT), as functions of the captured values.
+ */
+function jsonColumns(spec: Spec | undefined, table: string): [string, string, string][] {
+  const f = spec?.functions.find((x) => x.table === table);
+  return (f?.columns ?? []).flatMap((c) => {
+    const m = /^(?:CAST\()?(\w+)->>'\$\.(\w+)'(?: AS BIGINT\))?$/.exec(c.sql);
+    return m ? [[c.name, m[1]!, m[2]!] as [string, string, string]] : [];
+  });
+}
+
+/** The rows of a function table across the processes of a snapshot (with the spec's JSON-key columns). */
+export function tableRows(snaps: readonly ProcessSnapshot[], table: string, spec?: Spec): TableRow[] {
   const rows: TableRow[] = [];
+  const derived = jsonColumns(spec, table);
   for (const s of snaps)
     for (const g of s.goroutines)
       for (const c of g.captures) {
@@ -36,6 +49,16 @@ export function tableRows(snaps: readonly ProcessSnapshot[], table: string): Tab
         for (const v of c.values) {
           values[v.column] = v.value;
           if (v.error !== undefined) errors[v.column] = v.error;
+        }
+        for (const [name, from, key] of derived) {
+          const o = values[from];
+          const x = o !== null && typeof o === 'object' && !Array.isArray(o) ? o[key] : undefined;
+          values[name] =
+            x === undefined || x === null
+              ? null
+              : typeof x === 'number' || typeof x === 'string'
+                ? x
+                : JSON.stringify(x);
         }
         rows.push({ table, pid: s.pid, goroutine: g.id, depth: c.depth, values, errors });
       }
@@ -48,10 +71,10 @@ function sameValue(a: GoValue | null | undefined, b: GoValue | null | undefined)
 }
 
 /** The pairs one link joins: every from-row and to-row whose link columns are all equal. */
-export function joinLink(link: LinkSpec, snaps: readonly ProcessSnapshot[]): LinkPair[] {
+export function joinLink(link: LinkSpec, snaps: readonly ProcessSnapshot[], spec?: Spec): LinkPair[] {
   const out: LinkPair[] = [];
-  const to = tableRows(snaps, link.to.table);
-  for (const f of tableRows(snaps, link.from.table))
+  const to = tableRows(snaps, link.to.table, spec);
+  for (const f of tableRows(snaps, link.from.table, spec))
     for (const t of to) {
       if (f === t) continue;
       const equal = link.from.columns.every((fc, i) =>
@@ -64,7 +87,7 @@ export function joinLink(link: LinkSpec, snaps: readonly ProcessSnapshot[]): Lin
 
 /** The pairs of every link of a spec. */
 export function joinLinks(spec: Spec, snaps: readonly ProcessSnapshot[]): LinkPair[] {
-  return spec.links.flatMap((l) => joinLink(l, snaps));
+  return spec.links.flatMap((l) => joinLink(l, snaps, spec));
 }
 
 /** The goroutines of a snapshot with a frame of `fn` on their stack. */

@@ -60,3 +60,39 @@ export async function startChain(
   await c.waitFor(/^handling \/c/);
   return { a, b, c };
 }
+
+/** Builds connpair (HTTP and gRPC over wrapped connections, TCP or Unix; grpc-go 1.70). */
+export function buildConnPair(toolchain: Toolchain = 'local'): Promise<BuiltFixture> {
+  return buildFixture('connpair', { toolchain });
+}
+
+/** How connpair wraps its connections and what it talks over. */
+export interface ConnMode {
+  readonly net: 'tcp' | 'unix';
+  readonly wrap: 'none' | 'embed' | 'named' | 'deep';
+}
+
+/**
+ * Starts a connpair server and client (pushed onto `targets`), `calls` HTTP and gRPC calls in
+ * flight; `prefix` runs each under a wrapper command (e.g. a new network namespace).
+ */
+export async function startConnPair(
+  path: string,
+  mode: ConnMode,
+  targets: Target[],
+  opts: { calls?: number; prefix?: readonly string[] } = {},
+): Promise<{ server: Target; client: Target }> {
+  const calls = String(opts.calls ?? 1);
+  const flags = ['-net', mode.net, '-wrap', mode.wrap, '-calls', calls];
+  const run = (args: string[]): [string, string[]] =>
+    opts.prefix && opts.prefix.length > 0
+      ? [opts.prefix[0]!, [...opts.prefix.slice(1), path, ...args]]
+      : [path, args];
+  const server = await startTarget(...run(['server', ...flags]));
+  targets.push(server);
+  const [, h, g] = /^ready \d+ listening (\S+) (\S+)/.exec(server.lines[0]!.text)!;
+  const client = await startTarget(...run(['client', ...flags, '-http', h!, '-grpc', g!]));
+  targets.push(client);
+  await server.waitFor(/^all in flight/);
+  return { server, client };
+}

@@ -21,7 +21,7 @@ const us = (ns: number): string => `${(ns / 1000).toFixed(0)} us`;
 /** Median and max of a list of numbers. */
 function summary(xs: number[]): string {
   const s = [...xs].sort((a, b) => a - b);
-  return `median ${us(s[Math.floor(s.length / 2)])}, max ${us(s[s.length - 1])}`;
+  return `median ${us(s[Math.floor(s.length / 2)]!)}, max ${us(s[s.length - 1]!)}`;
 }
 
 describe('pauseProcess on a program notified of every signal', { timeout: 120_000 }, () => {

@@ -37,8 +37,8 @@ describe('process info and executable image', { timeout: 120_000 }, () => {
       inode: 1234,
       path: '/tmp/my prog',
     });
-    assert.equal(maps[1].path, '');
-    assert.equal(maps[2].path, '[stack]');
+    assert.equal(maps[1]!.path, '');
+    assert.equal(maps[2]!.path, '[stack]');
   });
 
   for (const pie of [false, true]) {

@@ -18,7 +18,7 @@ async function symbolExtent(binary: string, name: string): Promise<[number, numb
   const out = await goTool('local', ['nm', '-size', binary]);
   for (const line of out.split('\n')) {
     const f = line.trim().split(/\s+/);
-    if (f[3] === name) return [Number.parseInt(f[0], 16), Number.parseInt(f[0], 16) + Number(f[1])];
+    if (f[3] === name) return [Number.parseInt(f[0]!, 16), Number.parseInt(f[0]!, 16) + Number(f[1]!)];
   }
   throw new Error(`${name} not in go tool nm output`);
 }

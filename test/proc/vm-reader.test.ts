@@ -17,7 +17,7 @@ import { startTarget, type Target } from '../../support/target.js';
 function readable(maps: Mapping[]): { m: Mapping; gapAfter: boolean }[] {
   const sorted = [...maps].sort((a, b) => a.start - b.start);
   return sorted
-    .map((m, i) => ({ m, gapAfter: i + 1 === sorted.length || sorted[i + 1].start > m.end }))
+    .map((m, i) => ({ m, gapAfter: i + 1 === sorted.length || sorted[i + 1]!.start > m.end }))
     .filter(({ m }) => m.perms[0] === 'r' && !/^\[(vvar|vsyscall|vvar_vclock)\]$/.test(m.path));
 }
 
@@ -27,7 +27,7 @@ function randomRanges(maps: Mapping[], n: number, seed: number): { ranges: MemRa
   const ranges: MemRange[] = [];
   let crossing = 0;
   for (let i = 0; i < n; i++) {
-    const { m, gapAfter } = regions[Math.floor(rand() * regions.length)];
+    const { m, gapAfter } = regions[Math.floor(rand() * regions.length)]!;
     const size = 1 + Math.floor(rand() ** 3 * 16384);
     if (gapAfter && rand() < 0.1) {
       // Starts inside the mapping and runs past its end into unmapped memory.
@@ -73,12 +73,12 @@ describe('VmReader', { timeout: 120_000 }, () => {
       const ns = Number(process.hrtime.bigint() - t0);
       let unreadable = 0;
       for (let i = 0; i < ranges.length; i++) {
-        const want = oracle(mem, ranges[i]);
+        const want = oracle(mem, ranges[i]!);
         if (!want) unreadable++;
         assert.deepEqual(
           got[i],
           want,
-          `range ${i} at 0x${ranges[i].address.toString(16)} +${ranges[i].size}`,
+          `range ${i} at 0x${ranges[i]!.address.toString(16)} +${ranges[i]!.size}`,
         );
       }
       assert.ok(unreadable >= crossing, 'ranges that cross into unmapped memory are unreadable');

@@ -181,7 +181,7 @@ test('spec set refuses a derived table whose SQL does not build, at its line and
   }
 });
 
-test('periscope spec set and snapshot --spec refuse such a spec (non-zero, before any pause); spec set --force stores it', async () => {
+test('periscope spec set and snapshot --spec --set-current refuse such a spec (non-zero, before any pause); spec set --force stores it', async () => {
   const dir = freshDataDir();
   const file = join(dir, 'starter.yaml');
   writeFileSync(file, MISSPELLED);
@@ -193,7 +193,16 @@ test('periscope spec set and snapshot --spec refuse such a spec (non-zero, befor
   );
   const t = await startFixture('exprs');
   try {
-    const snap = await cli('snapshot', '--pid', String(t.pid), '--spec', file, '--data', dir);
+    const snap = await cli(
+      'snapshot',
+      '--pid',
+      String(t.pid),
+      '--spec',
+      file,
+      '--set-current',
+      '--data',
+      dir,
+    );
     assert.equal(snap.code, 1, snap.stderr);
     assert.match(snap.stderr, /^periscope: nothing was captured: /);
     assert.equal(snap.stdout, '', 'no summary: nothing was paused');
@@ -201,8 +210,94 @@ test('periscope spec set and snapshot --spec refuse such a spec (non-zero, befor
     assert.equal(forced.code, 0, forced.stderr);
     assert.match(forced.stderr, new RegExp(`warning: ${file}:7:5: derived table "per_n"`));
     // Now it is the current spec: a snapshot with it is taken and stored.
-    const again = await cli('snapshot', '--pid', String(t.pid), '--spec', file, '--data', dir);
+    const again = await cli(
+      'snapshot',
+      '--pid',
+      String(t.pid),
+      '--spec',
+      file,
+      '--set-current',
+      '--data',
+      dir,
+    );
     assert.equal(again.code, 0, again.stderr);
+  } finally {
+    await t.kill();
+  }
+});
+
+// A one-off spec: its own table, a link, and a derived table named like a table of the team's spec.
+const ONE_OFF = `functions:
+  - function: main.park
+    table: mine
+    capture:
+      n: n
+      total: total
+derived:
+  - name: parked
+    sql: SELECT n FROM mine
+links:
+  - name: self
+    description: a frame of mine -> the frame of parked with the same n
+    from: { table: mine, columns: [n] }
+    to: { table: parked, columns: [n] }
+`;
+
+test("snapshot --spec FILE is a one-off: its tables show for that snapshot, the store's spec and old snapshots are untouched", async () => {
+  const dir = freshDataDir();
+  const team = join(dir, 'team.yaml');
+  const mine = join(dir, 'mine.yaml');
+  writeFileSync(team, V1);
+  writeFileSync(mine, ONE_OFF);
+  const t = await startFixture('exprs');
+  try {
+    assert.equal((await cli('spec', 'set', team, '--data', dir)).code, 0);
+    const first = await cli('snapshot', '--pid', String(t.pid), '--data', dir);
+    assert.equal(first.code, 0, first.stderr);
+    const once = await cli('snapshot', '--pid', String(t.pid), '--spec', mine, '--data', dir);
+    assert.equal(once.code, 0, once.stderr);
+    assert.match(once.stderr, /captured snapshot 2 only: .* the store's spec \(version 1\) is unchanged/);
+    const store = await openStore(dir);
+    try {
+      assert.equal((await store.currentSpec())?.version, 1, "the team's spec is still current");
+      assert.equal((await store.specLog()).length, 1);
+      // The old snapshot keeps the team's tables (no Catalog Error), and so does the one-off's
+      // (the same expression n was captured: its value shows in the team's table too).
+      const old = await store.query('SELECT server, n FROM parked', { snapshot: 1 });
+      assert.deepEqual(objects(old), [{ server: 'alpha', n: 4 }]);
+      assert.deepEqual(old.warnings, []);
+      assert.deepEqual(objects(await store.query('SELECT server, n FROM parked', { snapshot: 2 })), [
+        { server: null, n: 4 },
+      ]);
+      // The one-off's own table and link show for its snapshot (the latest), not for the old one.
+      const own = await store.query('SELECT total FROM mine', { latest: true });
+      assert.equal(own.rows.length, 1);
+      assert.match(
+        own.warnings.join('\n'),
+        /derived table "parked" of the spec that captured snapshot 2 differs from the store's spec/,
+      );
+      assert.equal(
+        (await store.query("SELECT * FROM links WHERE link = 'self'", { snapshot: 2 })).rows.length,
+        1,
+      );
+      await assert.rejects(store.query('SELECT * FROM mine', { snapshot: 1 }), /mine/);
+      // Across all snapshots: the team's table for both, the one-off's rows in its table.
+      const all = await store.query('SELECT snapshot_id, n FROM parked ORDER BY 1', { all: true });
+      assert.deepEqual(objects(all), [
+        { snapshot_id: 1, n: 4 },
+        { snapshot_id: 2, n: 4 },
+      ]);
+      // (A function table has a row per frame of its function: snapshot 1's has no values.)
+      const mineAll = await store.query('SELECT snapshot_id, total IS NOT NULL FROM mine ORDER BY 1', {
+        all: true,
+      });
+      assert.deepEqual(mineAll.rows, [
+        [1, false],
+        [2, true],
+      ]);
+    } finally {
+      store.close();
+    }
   } finally {
     await t.kill();
   }

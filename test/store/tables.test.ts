@@ -110,7 +110,7 @@ test('goroutines holds exactly the goroutines of the snapshot', async () => {
         thread: g.threadId ?? null,
         system: g.system,
         frames: g.stack.frames.length,
-        top: g.stack.frames[0]?.function ?? null,
+        top: (g.stack.frames.find((f) => !f.hidden) ?? g.stack.frames[0])?.function ?? null,
       },
     );
   });

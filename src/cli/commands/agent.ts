@@ -4,6 +4,7 @@ import { agentUrl } from '../../agent/connection.js';
 import { DEFAULT_ENV_ALLOW } from '../../agent/labels.js';
 import { PeriscopeError } from '../../common/errors.js';
 import { defineCommand } from '../command.js';
+import { summaryOf } from '../command-list.js';
 import { listOption, textOption } from '../options.js';
 
 function usageError(message: string): PeriscopeError {
@@ -29,8 +30,7 @@ export function parseMatch(values: readonly string[]): Record<string, string> {
 
 export const agentCommand = defineCommand({
   name: 'agent',
-  summary:
-    'Run the agent of this machine: discover Go processes, report them to the server, take snapshots on request.',
+  summary: summaryOf('agent'),
   args: '--server URL --token TOKEN',
   options: {
     server: {
@@ -109,13 +109,19 @@ export const agentCommand = defineCommand({
     const agent = new Agent(options);
     agent.start();
     await new Promise<void>((resolve) => {
+      // Installed until the process exits: a second signal while stopping is noted, not fatal.
+      let stopping = false;
       const stop = (sig: string): void => {
-        console.log(`${new Date().toISOString()} ${sig}: agent stopping`);
+        console.log(
+          `${new Date().toISOString()} ${sig}: ${stopping ? 'already stopping' : 'agent stopping'}`,
+        );
+        if (stopping) return;
+        stopping = true;
         agent.stop();
         resolve();
       };
-      process.once('SIGINT', () => stop('SIGINT'));
-      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
     });
   },
 });

@@ -1,14 +1,14 @@
 /** `periscope agents [--server URL] [--json]`: the agents the server knows, connected or not. */
 import { ApiClient } from '../api-client.js';
 import { defineCommand } from '../command.js';
+import { summaryOf } from '../command-list.js';
 import { flagOption } from '../options.js';
 import { ago, out, printJson, renderTable } from '../output.js';
 import { SERVER_OPTIONS, serverTarget } from '../target.js';
 
 export const agentsCommand = defineCommand({
   name: 'agents',
-  summary:
-    'List the agents of a Periscope server: connected, unresponsive, refused or disconnected, since when, how many processes.',
+  summary: summaryOf('agents'),
   args: '',
   options: { ...SERVER_OPTIONS, json: { type: 'boolean', help: 'print JSON' } },
   details: 'Example:\n  periscope agents --server http://periscope:7070 --token $TOKEN',

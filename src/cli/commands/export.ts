@@ -2,6 +2,7 @@
 import { PeriscopeError } from '../../common/errors.js';
 import type { ExportFormat } from '../../store/store.js';
 import { defineCommand } from '../command.js';
+import { summaryOf } from '../command-list.js';
 import { choiceOption, snapshotIdOption, textOption } from '../options.js';
 import { out, warn } from '../output.js';
 import { DATA_OPTION, localDataDir } from '../target.js';
@@ -9,7 +10,7 @@ import { openCliStore } from './store-options.js';
 
 export const exportCommand = defineCommand({
   name: 'export',
-  summary: 'Write one snapshot as a standalone DuckDB file or a directory of Parquet files.',
+  summary: summaryOf('export'),
   args: '--snapshot ID --out PATH',
   options: {
     snapshot: { type: 'string', value: 'ID', help: 'the snapshot to export' },

@@ -1,12 +1,13 @@
 /** `periscope import PATH`: a snapshot written by `periscope export`, into this store. */
 import { defineCommand } from '../command.js';
+import { summaryOf } from '../command-list.js';
 import { out } from '../output.js';
 import { DATA_OPTION, localDataDir } from '../target.js';
 import { openCliStore } from './store-options.js';
 
 export const importCommand = defineCommand({
   name: 'import',
-  summary: 'Read a snapshot written by `periscope export` (DuckDB file or Parquet directory) into the store.',
+  summary: summaryOf('import'),
   args: 'PATH',
   options: { data: DATA_OPTION },
   positionals: { min: 1, max: 1, missing: 'give the exported file or directory: periscope import PATH' },

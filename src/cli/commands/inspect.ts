@@ -2,6 +2,7 @@
 import { PeriscopeError } from '../../common/errors.js';
 import { GoBinary, REBUILD_WITH_DWARF } from '../../gobinary/go-binary.js';
 import { defineCommand } from '../command.js';
+import { summaryOf } from '../command-list.js';
 import { flagOption, textOption } from '../options.js';
 import { out, printJson } from '../output.js';
 import {
@@ -18,8 +19,7 @@ import {
 
 export const inspectCommand = defineCommand({
   name: 'inspect',
-  summary:
-    'Show what Periscope reads from a Go binary: version, functions, variable locations, type layouts.',
+  summary: summaryOf('inspect'),
   args: 'BINARY',
   options: {
     func: {

@@ -3,6 +3,7 @@ import { parseGoroutineRef } from '../../api/requests.js';
 import { PeriscopeError } from '../../common/errors.js';
 import { ApiClient } from '../api-client.js';
 import { defineCommand } from '../command.js';
+import { summaryOf } from '../command-list.js';
 import { formatOption, snapshotIdOption, textOption } from '../options.js';
 import { printResult } from '../output.js';
 import { SERVER_OR_LOCAL_OPTIONS, WHERE_RULE, whereTo } from '../target.js';
@@ -10,7 +11,7 @@ import { openCliStore } from './store-options.js';
 
 export const linksCommand = defineCommand({
   name: 'links',
-  summary: 'What a goroutine links to and is linked from, through the spec’s links (across processes).',
+  summary: summaryOf('links'),
   args: '--goroutine PROCESS:GOID',
   options: {
     goroutine: {

@@ -1,13 +1,14 @@
 /** `periscope processes [--select SELECTOR] [--server URL] [--json]`: what the fleet monitors now. */
 import { ApiClient } from '../api-client.js';
 import { defineCommand } from '../command.js';
+import { summaryOf } from '../command-list.js';
 import { flagOption, textOption } from '../options.js';
 import { out, printJson, renderTable } from '../output.js';
 import { SERVER_OPTIONS, serverTarget } from '../target.js';
 
 export const processesCommand = defineCommand({
   name: 'processes',
-  summary: 'List the processes the agents of a Periscope server monitor now, with their labels.',
+  summary: summaryOf('processes'),
   args: '',
   options: {
     ...SERVER_OPTIONS,

@@ -1,6 +1,7 @@
 /** `periscope query [--snapshot ID | --all] [--format table|json|csv] [--server URL | --data DIR] "SQL"`. */
 import { ApiClient } from '../api-client.js';
 import { defineCommand } from '../command.js';
+import { summaryOf } from '../command-list.js';
 import { formatOption, scopeOption } from '../options.js';
 import { printResult, warn } from '../output.js';
 import { SERVER_OR_LOCAL_OPTIONS, WHERE_RULE, whereTo } from '../target.js';
@@ -8,7 +9,7 @@ import { openCliStore } from './store-options.js';
 
 export const queryCommand = defineCommand({
   name: 'query',
-  summary: 'SQL over stored snapshots: goroutines, frames, captured values, the spec’s tables and links.',
+  summary: summaryOf('query'),
   args: '"SQL"',
   options: {
     snapshot: { type: 'string', value: 'ID', help: 'query this snapshot (default: the latest)' },

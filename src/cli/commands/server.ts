@@ -2,6 +2,7 @@
 import { PeriscopeError } from '../../common/errors.js';
 import { startServer } from '../../server/server.js';
 import { defineCommand, type OptionValues } from '../command.js';
+import { summaryOf } from '../command-list.js';
 import { textOption } from '../options.js';
 import { localDataDir } from '../target.js';
 
@@ -28,7 +29,7 @@ function ms(values: OptionValues, name: string): number | undefined {
 
 export const serverCommand = defineCommand({
   name: 'server',
-  summary: 'Run the Periscope server: HTTP API, the endpoint agents connect to, and the embedded store.',
+  summary: summaryOf('server'),
   args: '',
   options: {
     listen: { type: 'string', value: 'HOST:PORT', help: 'where to listen (default 127.0.0.1:7070)' },
@@ -81,6 +82,21 @@ export const serverCommand = defineCommand({
   },
   async run(options) {
     const { host, port, dataDir } = options;
+    // Signal handlers go in before the server starts and stay while it closes: a signal that
+    // arrives right after "listening" is printed, or a second one (a process group's Ctrl-C on
+    // top of a supervisor's SIGTERM), must neither kill it half-way nor be lost.
+    let stopSignal: string | undefined;
+    let onStop: (() => void) | undefined;
+    const stop = (sig: string): void => {
+      if (stopSignal !== undefined) {
+        console.log(`${sig}: already stopping`);
+        return;
+      }
+      stopSignal = sig;
+      onStop?.();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
     const running = await startServer(options).catch((e: unknown) => {
       const code = (e as { code?: string }).code;
       if (code === 'EADDRINUSE')
@@ -107,14 +123,11 @@ export const serverCommand = defineCommand({
       console.log(`  users:   PERISCOPE_TOKEN=ADMIN_TOKEN periscope agents --server ${running.url}`);
     }
     await new Promise<void>((resolve) => {
-      const stop = () => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
+      onStop = () => {
         console.log('stopping');
         running.close().then(resolve, resolve);
       };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
+      if (stopSignal !== undefined) onStop();
     });
   },
 });

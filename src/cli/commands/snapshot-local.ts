@@ -1,8 +1,11 @@
 /**
  * `periscope snapshot --pid PID`: one process of this machine, captured here. Which spec to
  * capture with (--spec FILE, else the local store's current spec), and storing the snapshot with
- * its labels. A --spec file that differs from the current spec becomes the store's next spec
- * version (author $USER), so the tables of what was captured can be queried.
+ * its labels. A --spec file is a one-off: the snapshot keeps its text, and its tables show when
+ * that snapshot is queried (store/spec-history.ts), while the store's spec, which every other
+ * snapshot is read with, stays as it was. With --set-current the file becomes the store's next
+ * spec version (author $USER) instead, checked before the pause like `periscope spec set`. A
+ * function of the file that the binary lacks is refused before the pause, with the nearest names.
  */
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -10,8 +13,9 @@ import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { PeriscopeError } from '../../common/errors.js';
 import type { ProcessSnapshot } from '../../snapshot/snapshot-types.js';
-import { snapshotProcess } from '../../snapshot/take-snapshot.js';
-import { effectiveSpec } from '../../spec/effective-spec.js';
+import { absentFunctionMessage, absentUserFunctions } from '../../snapshot/spec-fit.js';
+import { captureProcess, type PreparedProcess, prepareProcess } from '../../snapshot/take-snapshot.js';
+import { type EffectiveSpec, effectiveSpec } from '../../spec/effective-spec.js';
 import { parseSpec, SpecError } from '../../spec/spec-parse.js';
 import { EMPTY_SPEC, type Spec } from '../../spec/spec-types.js';
 import { DB_FILE } from '../../store/data-dir.js';
@@ -26,6 +30,8 @@ export interface LocalSnapshotOptions {
   readonly pid: number;
   readonly dataDir: string;
   readonly specFile: string | undefined;
+  /** Make the --spec file the store's spec (else it is attached to this snapshot only). */
+  readonly setCurrent: boolean;
   readonly defaultSpec: boolean;
   readonly noPause: boolean;
   readonly labels: Readonly<Record<string, string>>;
@@ -62,12 +68,12 @@ async function snapshotSpec(o: LocalSnapshotOptions): Promise<{ spec: Spec; text
 }
 
 /**
- * Before the pause: a --spec file that will become the store's next version must build its
- * derived tables and links over the stored data, or nothing is captured (a snapshot taken
- * and then refused by the store would be lost).
+ * Before the pause: a --spec file that will become the store's next version (--set-current)
+ * must build its derived tables and links over the stored data, or nothing is captured (a
+ * snapshot taken and then refused by the store would be lost).
  */
 async function checkSnapshotSpec(o: LocalSnapshotOptions, specText: string): Promise<void> {
-  if (!o.store || o.specFile === undefined || specText === '') return;
+  if (!o.store || !o.setCurrent || o.specFile === undefined || specText === '') return;
   const store = await DuckDBStore.open(o.dataDir, { readOnly: existsSync(join(o.dataDir, DB_FILE)) });
   try {
     if ((await store.currentSpec())?.yaml === specText) return;
@@ -91,18 +97,26 @@ async function storeSnapshot(
 ): Promise<string> {
   const store = await openCliStore(o.dataDir, 'create');
   try {
-    if (specText !== '' && o.specFile !== undefined) {
+    const file = o.specFile;
+    if (specText !== '' && file !== undefined && o.setCurrent) {
       let who = process.env.USER ?? '';
       if (who === '') who = userInfo().username;
       // Checked before the pause (checkSnapshotSpec): store the snapshot whatever changed since.
-      const r = await store.setSpec(specText, who, o.specFile, { force: true });
-      if (r.changed) process.stderr.write(`periscope: ${o.specFile} stored as spec version ${r.version}\n`);
+      const r = await store.setSpec(specText, who, file, { force: true });
+      if (r.changed) process.stderr.write(`periscope: ${file} stored as spec version ${r.version}\n`);
     }
+    const current = file === undefined ? undefined : await store.currentSpec();
     const id = await store.addSnapshot({
       processes: [{ hostname: hostname(), snapshot: snap }],
       labels: o.labels,
       specText,
     });
+    if (file !== undefined && specText !== '' && current?.yaml !== specText)
+      process.stderr.write(
+        `periscope: ${file} captured snapshot ${id} only: its tables show when that snapshot is queried; ` +
+          `the store's spec (${current ? `version ${current.version}` : 'none set'}) is unchanged ` +
+          `(--set-current or \`periscope spec set ${file}\` would make it the spec of every snapshot)\n`,
+      );
     return `snapshot ${id} stored in ${o.dataDir}`;
   } finally {
     store.close();
@@ -116,10 +130,18 @@ export async function localSnapshot(o: LocalSnapshotOptions): Promise<number> {
   // Testing aids: hold the pause (synchronously) this long; allow it at most this long.
   const hold = Number(process.env.PERISCOPE_TEST_HOLD_PAUSE_MS ?? 0);
   const maxHold = Number(process.env.PERISCOPE_TEST_MAX_HOLD_MS ?? 0);
+  const effective = effectiveSpec(spec, { defaults: o.defaultSpec });
+  let plan: PreparedProcess;
+  try {
+    plan = prepareProcess(o.pid, effective);
+  } catch (e) {
+    throw new ExitError(EXIT.noneCaptured, e);
+  }
+  if (o.specFile !== undefined) refuseAbsentFunctions(plan, effective, o.specFile);
   let snap: ProcessSnapshot;
   try {
-    snap = snapshotProcess(o.pid, {
-      spec: effectiveSpec(spec, { defaults: o.defaultSpec }),
+    snap = captureProcess(o.pid, plan, {
+      spec: effective,
       noPause: o.noPause,
       ...(hold > 0 ? { holdPauseMs: hold } : {}),
       ...(maxHold > 0 ? { pause: { maxHoldMs: maxHold } } : {}),
@@ -136,4 +158,23 @@ export async function localSnapshot(o: LocalSnapshotOptions): Promise<number> {
     else out(stored);
   }
   return EXIT.ok;
+}
+
+/**
+ * A function of the --spec FILE that this process's binary does not have is a mistake (the
+ * file was given for this process): refused before the pause, with the nearest names. The
+ * built-in entries a binary lacks are expected and stay silent.
+ */
+function refuseAbsentFunctions(plan: PreparedProcess, spec: EffectiveSpec, file: string): void {
+  const absent = absentUserFunctions(plan.bin, spec, plan.functionsAbsent);
+  if (absent.length === 0) return;
+  throw new SpecError(
+    file,
+    absent.map((a) => ({
+      line: a.at?.line ?? 1,
+      column: a.at?.column ?? 1,
+      message: absentFunctionMessage(a, 'this binary'),
+    })),
+    `nothing was captured: ${absent.length === 1 ? 'a function' : `${absent.length} functions`} of ${file} ${absent.length === 1 ? 'is' : 'are'} not in this binary (${plan.executable}):`,
+  );
 }

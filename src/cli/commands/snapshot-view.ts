@@ -1,8 +1,11 @@
 /** The readable summary of `periscope snapshot`: goroutines grouped by stack, with captured values. */
 import { formatDuration } from '../../common/go-duration.js';
+import { SKIPPED } from '../../snapshot/capture-values.js';
 import type { ProcessSnapshot, SnapshotGoroutine } from '../../snapshot/snapshot-types.js';
+import { linkNoteText } from '../../snapshot/socket-identity.js';
 import { captureErrorText } from '../../snapshot/spec-fit.js';
 import { groupByStack, type StackGroup, visibleFrames } from '../../snapshot/stack-groups.js';
+import { isBuiltIn } from '../../spec/default-spec.js';
 
 /** Rounds a wait to what a reader needs: ms below a minute, whole seconds above. */
 export function roundForHumans(ns: number): number {
@@ -33,12 +36,19 @@ export function renderHeader(s: ProcessSnapshot): string {
   return lines.join('\n');
 }
 
+/** A value as the summary shows it: a socket without identity and what was not read for it are said once, in the link notes. */
+function renderValue(v: SnapshotGoroutine['captures'][number]['values'][number]): string | undefined {
+  if (v.error === SKIPPED) return undefined;
+  const o = v.value;
+  if (o !== null && typeof o === 'object' && !Array.isArray(o) && typeof o.unresolved === 'string')
+    return `${v.column}=<no socket identity: see the link notes>`;
+  return `${v.column}=${v.value === null ? `<${v.error ?? 'unavailable'}>` : JSON.stringify(v.value)}`;
+}
+
 function renderCaptures(g: SnapshotGoroutine, indent: string): string[] {
   const lines: string[] = [];
   for (const c of g.captures) {
-    const vals = c.values.map(
-      (v) => `${v.column}=${v.value === null ? `<${v.error ?? 'unavailable'}>` : JSON.stringify(v.value)}`,
-    );
+    const vals = c.values.flatMap((v) => renderValue(v) ?? []);
     lines.push(`${indent}${c.function} [frame ${c.depth}]: ${vals.join('  ')}`);
   }
   return lines;
@@ -98,6 +108,17 @@ function renderCaptureErrors(s: ProcessSnapshot, source: string | undefined): st
   ];
 }
 
+/** The links that cannot resolve in this process (or not for every row), once each. */
+function renderLinkNotes(s: ProcessSnapshot): string[] {
+  const notes = s.linkNotes ?? [];
+  if (notes.length === 0) return [];
+  return [
+    `link${notes.length > 1 ? 's' : ''} that cannot resolve here (SELECT * FROM link_notes):`,
+    ...notes.map((n) => `  ${linkNoteText(n)}`),
+    '',
+  ];
+}
+
 /** Renders the whole summary; runtime-internal goroutines are counted but not listed unless asked. */
 export function renderSnapshot(
   s: ProcessSnapshot,
@@ -106,14 +127,15 @@ export function renderSnapshot(
   const groups = groupByStack(s);
   const shown = opts.system ? groups : groups.filter((g) => !g.system);
   const hidden = groups.filter((g) => !shown.includes(g)).reduce((n, g) => n + g.goroutines.length, 0);
-  const out = [renderHeader(s), '', ...renderCaptureErrors(s, opts.specSource)];
+  const out = [renderHeader(s), '', ...renderCaptureErrors(s, opts.specSource), ...renderLinkNotes(s)];
   for (const g of shown) out.push(...renderGroup(g, 5), '');
   if (hidden > 0) out.push(`(${hidden} runtime goroutines not shown; --system shows them)`);
   const inconsistent = s.goroutines.filter((g) => g.inconsistent).length;
   if (inconsistent > 0)
     out.push(`(${inconsistent} goroutines changed while being read; their stacks may be wrong)`);
-  if (s.specFunctionsAbsent.length > 0)
-    out.push(`(spec functions not in this binary: ${s.specFunctionsAbsent.join(', ')})`);
+  // Built-in entries serve every program: those a binary lacks are expected, not worth a line.
+  const absent = s.specFunctionsAbsent.filter((f) => !isBuiltIn('function', f));
+  if (absent.length > 0) out.push(`(spec functions not in this binary: ${absent.join(', ')})`);
   if (s.truncated) out.push(`(only the first ${s.goroutines.length} of ${s.allglen} goroutines were read)`);
   return out.join('\n').trimEnd();
 }

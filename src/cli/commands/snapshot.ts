@@ -5,13 +5,14 @@
 import { snapshotRequestBody } from '../../api/requests.js';
 import { PeriscopeError } from '../../common/errors.js';
 import { defineCommand, type OptionValues } from '../command.js';
+import { summaryOf } from '../command-list.js';
 import { flagOption, labelOptions, textOption } from '../options.js';
 import { SERVER_OR_LOCAL_OPTIONS, WHERE_RULE, whereTo } from '../target.js';
-import { type FleetSnapshotOptions, fleetSnapshot } from './snapshot-fleet.js';
-import { type LocalSnapshotOptions, localSnapshot } from './snapshot-local.js';
+import type { FleetSnapshotOptions } from './snapshot-fleet.js';
+import type { LocalSnapshotOptions } from './snapshot-local.js';
 
 /** Options that only mean something for a snapshot of a local process. */
-const LOCAL_ONLY = ['spec', 'out', 'system', 'no-default-spec', 'no-store'];
+const LOCAL_ONLY = ['spec', 'set-current', 'out', 'system', 'no-default-spec', 'no-store'];
 
 function given(values: OptionValues, names: readonly string[]): string[] {
   return names.filter((n) => values[n] !== undefined).map((n) => `--${n}`);
@@ -23,15 +24,18 @@ type SnapshotOptions =
 
 export const snapshotCommand = defineCommand({
   name: 'snapshot',
-  summary:
-    'Every goroutine of a running Go process with its stack and captured values, pausing it for about a millisecond.',
+  summary: summaryOf('snapshot'),
   args: '--pid PID | --select SELECTOR | --all',
   options: {
     pid: { type: 'string', value: 'PID', help: 'the local process to snapshot (into the local store)' },
     spec: {
       type: 'string',
       value: 'FILE',
-      help: 'a spec (YAML) naming functions and the expressions to capture on their frames',
+      help: "a spec (YAML) naming functions and the expressions to capture on their frames; its tables show for this snapshot only, the store's spec is unchanged (see --set-current)",
+    },
+    'set-current': {
+      type: 'boolean',
+      help: "with --spec: make FILE the store's spec, for every snapshot (checked like `periscope spec set`)",
     },
     'no-pause': {
       type: 'boolean',
@@ -66,6 +70,11 @@ export const snapshotCommand = defineCommand({
   details:
     'Needs root or CAP_SYS_PTRACE. The process is stopped with ptrace (no signal is delivered to it)\n' +
     'only while memory is copied; decoding happens after it runs again.\n\n' +
+    'Without --spec the store’s current spec is captured with. A --spec FILE is a one-off: the\n' +
+    'snapshot keeps it, its tables show when that snapshot is queried (beside the store’s spec’s\n' +
+    'tables, which win a name both define), and every other snapshot is still read with the\n' +
+    'store’s spec. --set-current makes FILE the store’s spec instead (like `periscope spec set`).\n' +
+    'A function of FILE that the process’s binary does not have is an error (nothing is captured).\n\n' +
     'On a server, the server snapshots every selected process of the fleet at once, with its spec.\n' +
     `${WHERE_RULE}\n\n` +
     'Exit codes: 0 every process was captured; 3 some were captured, some not (the snapshot is\n' +
@@ -117,11 +126,21 @@ export const snapshotCommand = defineCommand({
         `give the process with --pid PID (a positive integer)${pidText === undefined ? '' : `, not "${pidText}"`}`,
       );
     const pid = Number(pidText);
+    const specFile = textOption(values, 'spec');
+    const setCurrent = flagOption(values, 'set-current');
+    if (setCurrent && specFile === undefined)
+      throw new PeriscopeError(
+        'bad-usage',
+        '--set-current makes the --spec FILE the store’s spec; give --spec FILE',
+      );
+    if (setCurrent && flagOption(values, 'no-store'))
+      throw new PeriscopeError('bad-usage', '--set-current and --no-store contradict each other: choose one');
     return {
       kind: 'local',
       pid,
       dataDir: where.dataDir,
-      specFile: textOption(values, 'spec'),
+      specFile,
+      setCurrent,
       defaultSpec: !flagOption(values, 'no-default-spec'),
       noPause,
       labels,
@@ -131,7 +150,9 @@ export const snapshotCommand = defineCommand({
       system: flagOption(values, 'system'),
     };
   },
-  run(o) {
-    return o.kind === 'server' ? fleetSnapshot(o) : localSnapshot(o);
+  // Imported here: a local snapshot loads the DWARF stack, koffi and DuckDB, a fleet one only HTTP.
+  async run(o) {
+    if (o.kind === 'server') return (await import('./snapshot-fleet.js')).fleetSnapshot(o);
+    return (await import('./snapshot-local.js')).localSnapshot(o);
   },
 });

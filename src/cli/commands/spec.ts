@@ -6,6 +6,7 @@ import { PeriscopeError } from '../../common/errors.js';
 import type { SpecVersion } from '../../store/store.js';
 import { ApiClient } from '../api-client.js';
 import { defineCommand } from '../command.js';
+import { summaryOf } from '../command-list.js';
 import { flagOption, positiveIntOption, textOption } from '../options.js';
 import { out, warn } from '../output.js';
 import { SERVER_OR_LOCAL_OPTIONS, WHERE_RULE, type Where, whereTo } from '../target.js';
@@ -47,7 +48,7 @@ function checkLines(c: SpecCheckReport): string[] {
       for (const p of b.problems) out.push(`  ${p.text}`);
     } else if (b.status === 'not-checked') out.push(`not checked: ${where}: ${b.reason ?? ''}`);
   }
-  return [...out, ...c.warnings];
+  return [...out, ...(c.functionsMissing ?? []).map((m) => m.text), ...c.warnings];
 }
 
 /** Where spec versions live: a local store, or a server's (the same calls on either). */
@@ -108,7 +109,7 @@ type SpecAction =
 
 export const specCommand = defineCommand({
   name: 'spec',
-  summary: 'The versioned spec: set a new version, show one, or list every change with who and when.',
+  summary: summaryOf('spec'),
   args: 'set FILE | show | log',
   options: {
     author: {

@@ -9,6 +9,7 @@ import { isRole, ROLES, type Role } from '../../store/token-types.js';
 import { TokenStore } from '../../store/tokens.js';
 import { ApiClient } from '../api-client.js';
 import { defineCommand } from '../command.js';
+import { summaryOf } from '../command-list.js';
 import { flagOption, textOption } from '../options.js';
 import { out, printJson, renderTable } from '../output.js';
 import { SERVER_OR_LOCAL_OPTIONS, WHERE_RULE, type Where, whereTo } from '../target.js';
@@ -55,7 +56,7 @@ type TokenAction =
 
 export const tokenCommand = defineCommand({
   name: 'token',
-  summary: 'Create, list and revoke the tokens of a Periscope server (agent, user, admin).',
+  summary: summaryOf('token'),
   args: 'create|list|revoke [ID]',
   options: {
     role: { type: 'string', value: 'ROLE', help: `create: ${ROLES.join(' | ')}` },

@@ -5,6 +5,8 @@
  * not available at the frame's PC give null and the reason; runtime errors (index out of
  * range, nil dereference, wrong dynamic type) give the error, never a crash.
  */
+import type { Address } from '../../common/address.js';
+import type { DwarfType } from '../../dwarf/types.js';
 import { typeAtOffset } from '../values/built-types.js';
 import type { ValueContext } from '../values/context.js';
 import { decodeValue, type GoValue } from '../values/decode.js';
@@ -55,6 +57,31 @@ export function evaluate(plan: CompiledExpression, frame: FrameContext | ValueCo
     return { ok: true, value: toJson(env.ctx, v), type: valTypeName(v) };
   } catch (e) {
     return { ok: false, value: null, ...failure(e) };
+  }
+}
+
+/** The Go value an expression evaluates to, unrendered, for callers that read on from it themselves. */
+export type RefResult =
+  | {
+      readonly ok: true;
+      readonly type: DwarfType;
+      /** Where it is in memory (undefined for a value held in registers); read it through `ctx`. */
+      readonly address: Address | undefined;
+      readonly bytes: Uint8Array;
+      /** The evaluation's context: its memory also holds the values the expression computed. */
+      readonly ctx: ValueContext;
+    }
+  | { readonly ok: false; readonly error: string; readonly unavailable: boolean };
+
+/** Evaluates a compiled expression to its typed value, without decoding it to JSON. */
+export function evaluateRef(plan: CompiledExpression, frame: FrameContext | ValueContext): RefResult {
+  const env = envOf(plan, frame);
+  try {
+    const v = evalNode(env, plan.ast);
+    if (v.k !== 'go') return { ok: false, error: `an untyped ${v.k}, not a Go value`, unavailable: false };
+    return { ok: true, type: v.t, address: v.address, bytes: load(env.ctx, v), ctx: env.ctx };
+  } catch (e) {
+    return { ok: false, ...failure(e) };
   }
 }
 

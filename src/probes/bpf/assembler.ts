@@ -8,6 +8,7 @@ import {
   ALU,
   type AluOp,
   ATOMIC_ADD,
+  ATOMIC_CMPXCHG,
   CLASS,
   HELPERS,
   type Helper,
@@ -69,6 +70,12 @@ export class Assembler {
   /** dst = (u32)(dst OP src) (32-bit, zero-extends the result). */
   alu32(op: AluOp, dst: Reg, src: Reg | number): this {
     return this.alu(CLASS.ALU, op, dst, src);
+  }
+
+  /** dst = dst s/ src or dst s% src (64-bit signed division, BPF ISA v4: offset 1); x/0 is 0, x%0 is x. */
+  signed64(op: 'div' | 'mod', dst: Reg, src: Reg): this {
+    writable(dst);
+    return this.push({ code: CLASS.ALU64 | ALU[op] | SRC_X, dst: dst.n, src: src.n, off: 1, imm: 0 });
   }
 
   /** dst = src (64-bit move). */
@@ -133,6 +140,20 @@ export class Assembler {
       src: src.n,
       off: s16(off),
       imm: ATOMIC_ADD,
+    });
+  }
+
+  /**
+   * Atomic compare-and-exchange of the u64 at dst + off: if it equals r0, it becomes src;
+   * either way r0 receives the value it had.
+   */
+  atomicCmpxchg(dst: Reg, off: number, src: Reg): this {
+    return this.push({
+      code: CLASS.STX | SIZE.dw | MODE.ATOMIC,
+      dst: dst.n,
+      src: src.n,
+      off: s16(off),
+      imm: ATOMIC_CMPXCHG,
     });
   }
 

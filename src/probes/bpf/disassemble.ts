@@ -4,6 +4,7 @@
  */
 import {
   ALU,
+  ATOMIC_CMPXCHG,
   CLASS,
   helperName,
   INSN_BYTES,
@@ -73,6 +74,8 @@ export function disassemble(prog: Uint8Array): string[] {
       const w = cls === CLASS.ALU ? 'w' : 'r';
       const d = `${w}${regs & 0xf}`;
       if (op === ALU.neg) text = `${d} = -${d}`;
+      else if (off === 1 && (op === ALU.div || op === ALU.mod))
+        text = `${d} s${op === ALU.div ? '/' : '%'}= ${x ? `${w}${regs >> 4}` : imm}`;
       else text = `${d} ${ALU_SYMBOL[op] ?? `alu?${op}`} ${x ? `${w}${regs >> 4}` : imm}`;
     } else if (cls === CLASS.JMP || cls === CLASS.JMP32) {
       const op = code & 0xf0;
@@ -83,6 +86,8 @@ export function disassemble(prog: Uint8Array): string[] {
       else
         text = `if ${w}${regs & 0xf} ${JMP_SYMBOL[op] ?? `jmp?${op}`} ${x ? `${w}${regs >> 4}` : `0x${(imm >>> 0).toString(16)}`} goto pc${sign(off)}`;
     } else if (cls === CLASS.LDX) text = `${dst} = *(${SIZE_NAME[code & 0x18]} *)(${src} ${sign(off)})`;
+    else if (cls === CLASS.STX && (code & 0xe0) === MODE.ATOMIC && imm === ATOMIC_CMPXCHG)
+      text = `r0 = cmpxchg_64(${dst} ${sign(off)}, r0, ${src})`;
     else if (cls === CLASS.STX && (code & 0xe0) === MODE.ATOMIC)
       text = `lock *(${SIZE_NAME[code & 0x18]} *)(${dst} ${sign(off)}) += ${src}`;
     else if (cls === CLASS.STX) text = `*(${SIZE_NAME[code & 0x18]} *)(${dst} ${sign(off)}) = ${src}`;

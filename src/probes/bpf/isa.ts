@@ -113,6 +113,8 @@ export const PSEUDO_MAP_FD = 1;
 
 /** Atomic operation codes (in the immediate of an ATOMIC store). */
 export const ATOMIC_ADD = 0x00;
+/** Compare and exchange: if *(dst + off) == r0 then *(dst + off) = src; r0 = the old value. */
+export const ATOMIC_CMPXCHG = 0xf1;
 
 /** Helper functions by name (enum bpf_func_id). */
 export const HELPERS = {

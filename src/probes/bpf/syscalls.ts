@@ -30,11 +30,14 @@ export interface Syscalls {
   view(ptr: unknown, len: number): ArrayBuffer;
   /** errno as left by the last koffi call on this thread. */
   errno(): number;
+  /** poll(2) for POLLIN on `fd` on a libuv pool thread: true when readable, false after `timeoutMs`. */
+  pollReadable(fd: number, timeoutMs: number): Promise<boolean>;
 }
 
 export const PROT_READ = 1;
 export const PROT_WRITE = 2;
 const MAP_SHARED = 1;
+const POLLIN = 1;
 
 let bound: Syscalls | undefined;
 
@@ -50,6 +53,7 @@ export function syscalls(): Syscalls {
   const close = lib.func('int close(int fd)');
   const mmap = lib.func('void *mmap(void *addr, size_t len, int prot, int flags, int fd, intptr_t offset)');
   const munmap = lib.func('int munmap(void *addr, size_t len)');
+  const poll = lib.func('int poll(void *fds, unsigned long nfds, int timeout)');
   bound = {
     bpf: (cmd, attr) => Number(bpf(SYS_BPF, cmd, attr, attr.length)),
     perfEventOpen: (attr, pid, cpu, group, flags) =>
@@ -68,6 +72,16 @@ export function syscalls(): Syscalls {
     munmap: (ptr, len) => munmap(ptr, len) as number,
     view: (ptr, len) => koffi.view(ptr, len),
     errno: () => koffi.errno(),
+    pollReadable: (fd, timeoutMs) => {
+      const pfd = Buffer.alloc(8); // struct pollfd { int fd; short events; short revents; }
+      pfd.writeInt32LE(fd, 0);
+      pfd.writeInt16LE(POLLIN, 4);
+      return new Promise((resolve, reject) =>
+        poll.async(pfd, 1, Math.max(0, Math.round(timeoutMs)), (err: unknown, r: number) =>
+          err ? reject(err) : resolve(r > 0 && (pfd.readInt16LE(6) & POLLIN) !== 0),
+        ),
+      );
+    },
   };
   return bound;
 }
