@@ -285,6 +285,12 @@ test('the diff of two snapshots', { timeout: 90_000 }, async () => {
   await page.goto(`${info.server}/diff?a=${info.snapshotId}&b=${snapshotId}`);
   const still = page.getByRole('region', { name: 'Still blocked at the same place' });
   await still.getByRole('row').nth(1).waitFor();
+  // Named as the goroutines view names groups: the program's own frame, then where it is parked.
+  await still
+    .getByRole('row')
+    .filter({ hasText: /main\.\(\*inventoryServer\)\.\w+ inventory\/main\.go:\d+ · in / })
+    .first()
+    .waitFor();
   await screenshot(page, '11-diff');
 });
 

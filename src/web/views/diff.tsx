@@ -21,11 +21,20 @@ interface DiffRow {
   function: string | null;
   file: string | null;
   line: number | null;
+  /** The innermost function, when another than `function` (where the goroutines are parked). */
+  parked: string | null;
   longest_wait_ns: number | null;
   /** Time between the two snapshots. */
   between_ns: number;
   example: string;
 }
+
+/**
+ * True for a frame outside the program's own code (Go's standard library: the first element
+ * of its package path has no dot and is not main); as views/goroutines.tsx names groups.
+ */
+const NOT_OWN_CODE = `(CASE WHEN contains(function, '/') THEN split_part(function, '/', 1) ELSE split_part(function, '.', 1) END) NOT LIKE '%.%'
+    AND NOT starts_with(function, 'main.')`;
 
 /** SQL of the diff between snapshots a (older) and b (newer), by stack group. */
 export function diffSql(a: number, b: number): string {
@@ -42,9 +51,12 @@ d AS (
 SELECT d.kind, d.stack_id, count(*) AS goroutines, max(d.wait_ns) AS longest_wait_ns,
        (SELECT epoch_ns(max(created_at)) - epoch_ns(min(created_at)) FROM snapshots WHERE snapshot_id IN (${a}, ${b})) AS between_ns,
        arg_max(d.process_id || ':' || d.goroutine_id, coalesce(d.wait_ns, -1)) AS example,
-       any_value(s.function) AS function, any_value(s.file) AS file, any_value(s.line) AS line
+       any_value(s.function) AS function, any_value(s.file) AS file, any_value(s.line) AS line,
+       nullif(any_value(p.parked), any_value(s.function)) AS parked
 FROM d LEFT JOIN (SELECT DISTINCT ON (stack_id) stack_id, function, file, line FROM stacks WHERE NOT hidden
-                  ORDER BY stack_id, (function LIKE 'runtime.%' OR function LIKE 'internal/%'), depth) s
+                  ORDER BY stack_id, ${NOT_OWN_CODE}, (function LIKE 'runtime.%' OR function LIKE 'internal/%'), depth) s
+  USING (stack_id)
+  LEFT JOIN (SELECT stack_id, arg_min(function, depth) AS parked FROM stacks WHERE NOT hidden GROUP BY stack_id) p
   USING (stack_id)
 WHERE d.kind <> 'moved'
 GROUP BY d.kind, d.stack_id ORDER BY d.kind, goroutines DESC, longest_wait_ns DESC NULLS LAST LIMIT 3000`;
@@ -112,7 +124,8 @@ export function DiffView({ r }: { r: DiffRoute }) {
               <h2>
                 {TITLES[kind]} <span class="muted">{count(total)} goroutines</span>
               </h2>
-              <table class="grid compact">
+              {data.value && rows.length === 0 && <p class="empty">None.</p>}
+              <table class="grid compact" hidden={rows.length === 0}>
                 <thead>
                   <tr>
                     <th class="num">goroutines</th>
@@ -133,6 +146,7 @@ export function DiffView({ r }: { r: DiffRoute }) {
                       <td>
                         <span class="fname">{x.function}</span>{' '}
                         <span class="muted">{x.file ? `${shortFile(x.file)}:${x.line}` : ''}</span>
+                        {x.parked && <span class="muted"> · in {x.parked}</span>}
                       </td>
                       <td class="num">
                         {x.longest_wait_ns !== null
