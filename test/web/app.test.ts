@@ -194,6 +194,16 @@ test('goroutines: filters in the URL and kept across snapshots, the flame graph 
   // Dark theme, for a look.
   await page.goto(deepLink);
   await page.locator('section.detail li.frame').first().waitFor();
+  // The arrow keys walk the goroutine's stack, frame by frame.
+  const frames = page.getByRole('list', { name: 'Frames, innermost first' }).locator('li.frame');
+  await frames.first().focus();
+  await page.keyboard.press('ArrowDown');
+  assert.match((await page.locator('li.frame:focus .fname').textContent()) ?? '', /writeLedger/);
+  await page.keyboard.press('ArrowUp');
+  assert.equal(
+    await page.locator('li.frame:focus .fname').textContent(),
+    await frames.first().locator('.fname').textContent(),
+  );
   await page.getByRole('button', { name: 'Switch to the dark theme' }).click();
   assert.equal(await page.evaluate('document.documentElement.dataset.theme'), 'dark');
   await screenshot(page, '07-goroutine-dark');
