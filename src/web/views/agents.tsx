@@ -69,10 +69,12 @@ export function AgentsView() {
                   {x.hostname}:{x.pid}
                 </td>
                 <td>{x.programs.join(', ')}</td>
-                <td class="mono">{x.executable}</td>
-                <td>{x.agentId}</td>
+                <td class="mono nowrap" title={x.executable}>
+                  {x.executable.slice(x.executable.lastIndexOf('/') + 1)}
+                </td>
+                <td class="nowrap">{x.agentId}</td>
                 <td>
-                  {x.goVersion && <span class="chip">{x.goVersion}</span>}
+                  {x.goVersion && !('go_version' in x.labels) && <span class="chip">{x.goVersion}</span>}
                   {Object.entries(x.labels)
                     .filter(([k]) => k !== 'hostname' && k !== 'pid' && k !== 'executable')
                     .map(([k, v]) => (

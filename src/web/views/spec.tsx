@@ -244,7 +244,7 @@ function FunctionCaptures(p: { fn: string; program: string; yaml: string; onSave
               required
             />
           </label>
-          <label class="grow">
+          <label class="wide">
             Expression
             <input
               class="mono"
