@@ -27,6 +27,7 @@ import type {
   SpecRefusedResponse,
   SpecSetResponse,
   SpecVersion,
+  SpecVersionsResponse,
   TablesResponse,
 } from '../api/responses.js';
 import type { QueryScope } from '../store/store.js';
@@ -178,6 +179,16 @@ export async function currentSpec(): Promise<SpecVersion | undefined> {
     if (e instanceof ApiError && e.status === 404) return undefined;
     throw e;
   }
+}
+
+/** GET /v1/spec/versions: every version, oldest first (without texts). */
+export function specVersions(): Promise<SpecVersionsResponse> {
+  return call('GET', '/v1/spec/versions');
+}
+
+/** GET /v1/spec/versions/{version}: one version with its text and its diff against the previous one. */
+export function specVersion(version: number): Promise<SpecVersion> {
+  return call('GET', `/v1/spec/versions/${Math.trunc(version)}`);
 }
 
 /** POST /v1/spec/check: what storing this spec would find, storing nothing. */

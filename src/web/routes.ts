@@ -53,7 +53,14 @@ export type Route =
   | { readonly view: 'tables'; readonly sql?: string; readonly snapshot?: number }
   | { readonly view: 'agents' }
   /** The spec editor: a program, one of its binaries and a function picked. */
-  | { readonly view: 'spec'; readonly program?: string; readonly binary?: string; readonly fn?: string }
+  | {
+      readonly view: 'spec';
+      readonly program?: string;
+      readonly binary?: string;
+      readonly fn?: string;
+      /** A version of the history shown with its diff. */
+      readonly version?: number;
+    }
   | { readonly view: 'not-found'; readonly path: string };
 
 const FILTER_KEYS = ['fn', 'pkg', 'status', 'wait', 'label', 'value', 'process'] as const;
@@ -139,11 +146,15 @@ export function parseRoute(pathname: string, search: string): Route {
   }
   if (first === 'agents' && parts.length === 1) return { view: 'agents' };
   if (first === 'spec' && parts.length === 1) {
-    const out: { view: 'spec'; program?: string; binary?: string; fn?: string } = { view: 'spec' };
+    const out: { view: 'spec'; program?: string; binary?: string; fn?: string; version?: number } = {
+      view: 'spec',
+    };
     for (const k of ['program', 'binary', 'fn'] as const) {
       const v = q.get(k);
       if (v) out[k] = v;
     }
+    const version = positive(q.get('version'));
+    if (version !== undefined) out.version = version;
     return out;
   }
   return { view: 'not-found', path: pathname };
@@ -182,6 +193,7 @@ export function routeUrl(r: Route): string {
       return '/agents';
     case 'spec':
       for (const k of ['program', 'binary', 'fn'] as const) if (r[k]) q.set(k, r[k]);
+      if (r.version !== undefined) q.set('version', String(r.version));
       return withQuery('/spec', q);
     case 'not-found':
       return r.path;

@@ -277,6 +277,12 @@ test('spec: pick a binary and a function, add a capture checked live, see it in 
   await page.getByRole('button', { name: 'Save', exact: true }).click();
   await check.getByText(/Saved: spec version \d+ captures web_qty/).waitFor({ timeout: 60_000 });
   await captures.getByRole('cell', { name: 'req.Quantity' }).waitFor();
+  // The history: the newest version, picked, shows what it changed.
+  const versions = page.getByRole('list', { name: 'Spec versions' });
+  await versions.getByRole('link').first().click();
+  await page.waitForURL(/[?&]version=\d+/);
+  await screenshot(page, '10-spec');
+  await page.locator('pre.diff span.add').filter({ hasText: 'web_qty: req.Quantity' }).waitFor();
   await screenshot(page, '10-spec');
   // The next snapshot captures it on the stuck request's inventory goroutine.
   await page.getByRole('link', { name: 'Snapshots' }).click();

@@ -36,7 +36,7 @@ test('every route survives URL and back', () => {
     { view: 'tables', sql: "SELECT 'a&b' -- ?", snapshot: 2 },
     { view: 'agents' },
     { view: 'spec' },
-    { view: 'spec', program: 'inventory', binary: 'abc/def', fn: 'main.(*s).run' },
+    { view: 'spec', program: 'inventory', binary: 'abc/def', fn: 'main.(*s).run', version: 3 },
     { view: 'signin', next: '/snapshots/7?g=a:1:2' },
   ];
   for (const r of routes) {

@@ -6,12 +6,12 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import type { SpecCheckResponse } from '../../api/responses.js';
-import { checkSpec, currentSpec, putSpec, query } from '../api.js';
+import { checkSpec, currentSpec, putSpec, query, specVersion, specVersions } from '../api.js';
 import { ErrorBox } from '../components/error-box.js';
 import { useAsync } from '../components/use-async.js';
-import { count, shortFile } from '../format.js';
+import { count, shortFile, when } from '../format.js';
 import { go } from '../router.js';
-import type { Route } from '../routes.js';
+import { type Route, routeUrl } from '../routes.js';
 import { capturesOf, withCapture } from '../spec-yaml.js';
 import { lit, rowsOf } from '../sql.js';
 
@@ -135,14 +135,73 @@ export function SpecView({ r }: { r: SpecRoute }) {
           </section>
         )}
       </div>
-      <section class="panel" aria-labelledby="spec-text">
-        <h2 id="spec-text">
-          Current spec {spec.value ? <span class="muted">version {spec.value.version}</span> : null}
-        </h2>
-        {spec.error !== undefined && <ErrorBox error={spec.error} />}
-        <pre class="spec-yaml">{spec.value?.yaml ?? '(no spec yet)'}</pre>
-      </section>
+      <History r={r} current={spec.value?.version} />
     </div>
+  );
+}
+
+/** The spec's versions, newest first; one picked shows its diff against the one before, else the current text. */
+function History({ r, current }: { r: SpecRoute; current: number | undefined }) {
+  const list = useAsync(() => specVersions(), [current]);
+  const shown = r.version ?? current;
+  const one = useAsync(async () => (shown !== undefined ? specVersion(shown) : undefined), [shown]);
+  const versions = [...(list.value?.versions ?? [])].reverse();
+  return (
+    <section class="panel history" aria-labelledby="spec-text">
+      <h2 id="spec-text">
+        Spec versions {current !== undefined && <span class="muted">(current: {current})</span>}
+      </h2>
+      {(list.error ?? one.error) !== undefined && <ErrorBox error={list.error ?? one.error} />}
+      <div class="history-body">
+        <ol class="versions" aria-label="Spec versions">
+          {versions.map((v) => (
+            <li key={v.version}>
+              <a
+                href={routeUrl({ ...r, version: v.version })}
+                aria-current={v.version === shown ? 'true' : undefined}
+                class={v.version === shown ? 'sel' : ''}
+              >
+                version {v.version}
+              </a>{' '}
+              <span class="muted">
+                {v.author} · {when(v.createdAt)}
+              </span>
+            </li>
+          ))}
+        </ol>
+        {one.value && (
+          <div class="version-text">
+            <h3>
+              Version {one.value.version}
+              {one.value.version === current ? ' (current)' : ''}: {one.value.diff ? 'changes' : 'text'}
+            </h3>
+            {one.value.diff ? (
+              <pre class="spec-yaml diff">
+                {one.value.diff.split('\n').map((line, i) => (
+                  <span
+                    key={i}
+                    class={
+                      line.startsWith('+')
+                        ? 'add'
+                        : line.startsWith('-')
+                          ? 'del'
+                          : line.startsWith('@@')
+                            ? 'hunk'
+                            : ''
+                    }
+                  >
+                    {line}
+                    {'\n'}
+                  </span>
+                ))}
+              </pre>
+            ) : (
+              <pre class="spec-yaml">{one.value.yaml}</pre>
+            )}
+          </div>
+        )}
+      </div>
+    </section>
   );
 }
 
