@@ -84,7 +84,10 @@ function handle(req: WorkerRequest): WorkerReply {
   const t0 = performance.now();
   switch (req.op) {
     case 'prepare': {
-      prepared.set(req.slot, prepareProcess(req.pid, specFor(req.specVersion, req.spec)));
+      prepared.set(
+        req.slot,
+        prepareProcess(req.pid, specFor(req.specVersion, req.spec), undefined, req.programs),
+      );
       return { id: req.id, ok: true, elapsedMs: performance.now() - t0, binaries: cachedBinaries() };
     }
     case 'copy': {

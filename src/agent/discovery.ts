@@ -153,11 +153,15 @@ export class Discovery {
     return this.reported;
   }
 
-  /** The pid and start time behind a reported key, or undefined when it is not (or no longer) reported. */
-  lookup(key: string): { pid: number; startTime: number } | undefined {
-    if (!this.reported.some((p) => p.key === key)) return undefined;
+  /**
+   * The pid, start time and matching program rules behind a reported key, or undefined when it
+   * is not (or no longer) reported.
+   */
+  lookup(key: string): { pid: number; startTime: number; programs: readonly string[] } | undefined {
+    const d = this.reported.find((p) => p.key === key);
+    if (!d) return undefined;
     const g = this.go.find((p) => p.base.key === key);
-    return g ? { pid: g.base.pid, startTime: g.startTime } : undefined;
+    return g ? { pid: g.base.pid, startTime: g.startTime, programs: d.programs } : undefined;
   }
 
   /** Go binaries read so far (each once). */

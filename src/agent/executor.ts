@@ -38,8 +38,8 @@ export interface ExecutorOptions {
 
 /** What the executor needs from the rest of the agent. */
 export interface ExecutorHost {
-  /** The pid and start time behind a process key, if it is monitored. */
-  lookup(key: string): { pid: number; startTime: number } | undefined;
+  /** The pid, start time and matching program rules (absent: none) behind a process key, if it is monitored. */
+  lookup(key: string): { pid: number; startTime: number; programs?: readonly string[] } | undefined;
   /** The current spec (version and YAML text). */
   spec(): { version: number; text: string } | undefined;
   /** The processes monitored now (their binaries are what `check-spec` checks). */
@@ -57,6 +57,8 @@ interface Entry {
   readonly key: string;
   readonly pid: number;
   readonly startTime: number;
+  /** The spec's program rules the process matches (where `redaction.off` may apply). */
+  readonly programs: readonly string[];
   readonly slot: string;
   state: EntryState;
   generation: number;
@@ -122,6 +124,7 @@ export class Executor {
         key,
         pid: where?.pid ?? 0,
         startTime: where?.startTime ?? 0,
+        programs: where?.programs ?? [],
         slot: `${req.id}/${slotSeq++}`,
         state: 'pending',
         generation: 0,
@@ -284,7 +287,14 @@ export class Executor {
       return false;
     }
     const reply = await this.thread.call(
-      { op: 'prepare', slot: entry.slot, pid: entry.pid, specVersion: spec.version, spec: spec.text },
+      {
+        op: 'prepare',
+        slot: entry.slot,
+        pid: entry.pid,
+        specVersion: spec.version,
+        spec: spec.text,
+        programs: entry.programs,
+      },
       this.opts.prepareBudgetMs ?? 60_000,
     );
     if (!reply.ok) {

@@ -9,6 +9,8 @@ export interface WorkerPrepare {
   readonly pid: number;
   readonly specVersion: number;
   readonly spec: string;
+  /** The spec's program rules the process matches (where `redaction.off` may apply). */
+  readonly programs: readonly string[];
 }
 
 /** Capture the process prepared under `slot`; deflate the JSON when longer than `deflateOver`. */

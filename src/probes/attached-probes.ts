@@ -8,6 +8,7 @@
 import { type Stats, statSync } from 'node:fs';
 import type { FileOffset } from '../common/address.js';
 import { PeriscopeError } from '../common/errors.js';
+import type { Redactor } from '../goruntime/values/index.js';
 import { executableMappings } from '../proc/maps.js';
 import type { Attachment } from './bpf/attach.js';
 import { attachPerfUprobes, attachUprobeMulti } from './bpf/attach.js';
@@ -31,6 +32,8 @@ export interface AttachOptions {
   readonly ringBytes?: number;
   /** Up to 3 characters for kernel object names (periscope_<tag>…). */
   readonly tag?: string;
+  /** The redaction events are decoded with (spec/redaction.ts `redactionFor`); absent: none. */
+  readonly redaction?: Redactor;
 }
 
 /** Counters of one probe on one process, summed over CPUs. */
@@ -133,7 +136,7 @@ export class AttachedProbes {
         programs.push(prog);
         attachments.push(attachUprobeMulti(prog, path, g.offsets, o.pid, g.cookies));
       }
-      const decoder = new EventDecoder(sites, o.pid, bias);
+      const decoder = new EventDecoder(sites, o.pid, bias, o.redaction);
       return new AttachedProbes(probes, o.pid, maps, programs, attachments, reader, decoder, {
         ring,
         stats,

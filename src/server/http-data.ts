@@ -98,7 +98,11 @@ export function dataRoutes(ctx: ServerContext): Route[] {
       need: 'user',
       handle: async ({ req, res, url, token }) => {
         const spec = await specRequest(req, url);
-        const out = await updateSpec(ctx, { ...spec, author: token?.name ?? 'api' });
+        const out = await updateSpec(ctx, {
+          ...spec,
+          author: token?.name ?? 'api',
+          admin: token?.role === 'admin',
+        });
         if (out.stored) sendJson(res, 200, out.result satisfies SpecSetResponse);
         else
           sendJson(res, 422, {

@@ -9,8 +9,10 @@
 
 import type { SpecCheckReport } from '../api/responses.js';
 import { parseSpec } from '../spec/spec-parse.js';
+import type { Spec } from '../spec/spec-types.js';
 import type { SetSpecResult } from '../store/store.js';
 import type { ServerContext } from './context.js';
+import { HttpError } from './http-errors.js';
 import { buildReport, reportSummary, reportText } from './spec-report.js';
 
 /** A spec to set: its text, the file name the user gave, who sets it, and whether to force it. */
@@ -18,6 +20,8 @@ export interface SpecUpdate {
   readonly yaml: string;
   readonly source: string;
   readonly author: string;
+  /** The author's token is an admin's: only then may the spec change where redaction is off. */
+  readonly admin: boolean;
   readonly force: boolean;
 }
 
@@ -46,8 +50,13 @@ export function checkMessage(check: SpecCheckReport): string | undefined {
 
 /** Checks a spec against the stored tables and the fleet's binaries, then stores it or refuses it. */
 export async function updateSpec(ctx: ServerContext, u: SpecUpdate): Promise<SpecUpdateOutcome> {
-  const check = await checkSpecText(ctx, u.yaml, u.source);
   const current = await ctx.store.currentSpec();
+  if (!u.admin)
+    refuseRedactionChange(
+      parseSpec(u.yaml, u.source),
+      current === undefined ? undefined : parseSpec(current.yaml, 'current'),
+    );
+  const check = await checkSpecText(ctx, u.yaml, u.source);
   if (!check.fits && !u.force && current?.yaml !== u.yaml) {
     const headline = `${u.source} was not stored: ${reportSummary(check)}. Fix it, or store it anyway with --force (PUT /v1/spec?force=true):`;
     return { stored: false, message: reportText(check, headline), check };
@@ -57,4 +66,25 @@ export async function updateSpec(ctx: ServerContext, u: SpecUpdate): Promise<Spe
     for (const conn of ctx.registry.connections())
       conn.send({ type: 'spec', specVersion: result.version, spec: u.yaml });
   return { stored: true, result: { ...result, check } };
+}
+
+/** The programs a spec turns redaction off for, as a sorted set. */
+function redactionOff(spec: Spec | undefined): string[] {
+  return [...new Set(spec?.redaction?.off ?? [])].sort();
+}
+
+/**
+ * Refuses (403) a spec from a non-admin that turns redaction off anywhere it is on now: a
+ * program (or `*`) in its `redaction.off` that the current spec's lacks. Removing one, and
+ * adding names or types, only redacts more: anyone may.
+ */
+function refuseRedactionChange(next: Spec, current: Spec | undefined): void {
+  const have = redactionOff(current);
+  const added = redactionOff(next).filter((p) => !have.includes(p));
+  if (added.length === 0) return;
+  throw new HttpError(
+    403,
+    'forbidden',
+    `only an admin token may turn redaction off: this spec's redaction.off adds ${added.map((p) => JSON.stringify(p)).join(', ')}; remove it, or ask an admin to store this spec`,
+  );
 }

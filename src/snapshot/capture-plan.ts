@@ -14,7 +14,12 @@
 import type { LoadBias } from '../common/address.js';
 import { describeError } from '../common/errors.js';
 import type { GoBinary } from '../gobinary/go-binary.js';
-import { type CompiledExpression, checkExpression, functionScope } from '../goruntime/expr/index.js';
+import {
+  type CompiledExpression,
+  checkExpression,
+  functionScope,
+  secretInExpression,
+} from '../goruntime/expr/index.js';
 import {
   frameHostRanges,
   type GoroutineCapturePlan,
@@ -22,9 +27,10 @@ import {
   planGoroutineCapture,
   stackSymbolsFor,
 } from '../goruntime/goroutines/index.js';
-import { socketReach } from '../goruntime/values/index.js';
+import { type Redactor, socketReach } from '../goruntime/values/index.js';
 import { isBuiltInEntry } from '../spec/default-spec.js';
 import type { EffectiveSpec } from '../spec/effective-spec.js';
+import { redactionFor } from '../spec/redaction.js';
 import type { CaptureSpec, FunctionSpec, LinkSpec, Spec, ValueLimits } from '../spec/spec-types.js';
 import type { CaptureError, LinkNote } from './snapshot-types.js';
 
@@ -37,6 +43,8 @@ export interface CapturePlanEntry {
   readonly plan: CompiledExpression;
   /** `socket(EXPR)`: the socket behind EXPR is captured, not EXPR's value. */
   readonly socket: boolean;
+  /** The expression names a secret (redaction rule and type): it is not evaluated, its value is the mark. */
+  readonly redacted?: { readonly rule: string; readonly type?: string };
 }
 
 /** One spec'd function compiled for one binary. */
@@ -68,6 +76,8 @@ export interface CapturePlan {
   readonly links: readonly LinkSpec[];
   /** Links that cannot resolve in this binary whatever it runs (built-in functions left out of the plan). */
   readonly linkNotes: readonly LinkNote[];
+  /** The redaction rules values are decoded with; undefined when the spec turns redaction off for this process. */
+  readonly redaction: Redactor | undefined;
 }
 
 /** `socket(EXPR)`: EXPR and where it starts in the text, or undefined for a plain expression. */
@@ -132,9 +142,16 @@ function expressionError(f: FunctionSpec, c: CaptureSpec, column: number, messag
 /**
  * Compiles each function and capture of the spec against a binary. What does not fit is
  * returned as errors, one per problem, never thrown: one bad entry costs only itself.
- * A binary without DWARF cannot capture any value: that throws (`stripped`).
+ * A binary without DWARF cannot capture any value: that throws (`stripped`). A capture whose
+ * expression names a secret under the redaction of `programs` (spec/redaction.ts) is marked
+ * `redacted`.
  */
-export function compileFunctions(bin: GoBinary, spec: Spec): CompiledFunctions {
+export function compileFunctions(
+  bin: GoBinary,
+  spec: Spec,
+  programs: readonly string[] = [],
+): CompiledFunctions {
+  const redaction = redactionFor(spec, programs);
   const functions = new Map<string, FunctionPlan>();
   const absent: string[] = [];
   const errors: CaptureError[] = [];
@@ -159,8 +176,17 @@ export function compileFunctions(bin: GoBinary, spec: Spec): CompiledFunctions {
       const sock = socketExpression(c.expr);
       try {
         const r = checkExpression(bin, f.function, sock ? sock.inner : c.expr);
-        if (r.ok) captures.push({ column: c.column, expr: c.expr, plan: r.plan, socket: sock !== undefined });
-        else
+        if (r.ok) {
+          // A socket's description holds addresses only: never a secret, whatever its connection is named.
+          const secret = sock || !redaction ? undefined : secretInExpression(r.plan, redaction);
+          captures.push({
+            column: c.column,
+            expr: c.expr,
+            plan: r.plan,
+            socket: sock !== undefined,
+            ...(secret ? { redacted: secret } : {}),
+          });
+        } else
           for (const e of r.errors)
             errors.push(expressionError(f, c, e.column + (sock?.offset ?? 0), e.message));
       } catch (e) {
@@ -214,9 +240,18 @@ function unlinkable(
   return { names, notes };
 }
 
-/** Compiles the spec against a binary: what fits is planned, what does not is in `captureErrors`. */
-export function prepareCapture(bin: GoBinary, spec: EffectiveSpec, bias: LoadBias): CapturePlan {
-  const compiled = compileFunctions(bin, spec);
+/**
+ * Compiles the spec against a binary: what fits is planned, what does not is in
+ * `captureErrors`. `programs` are the spec's program rules the process matches (where
+ * `redaction.off` may apply).
+ */
+export function prepareCapture(
+  bin: GoBinary,
+  spec: EffectiveSpec,
+  bias: LoadBias,
+  programs: readonly string[] = [],
+): CapturePlan {
+  const compiled = compileFunctions(bin, spec, programs);
   const { names, notes } = unlinkable(bin, compiled.functions, spec.links);
   const functions = new Map([...compiled.functions].filter(([n]) => !names.has(n)));
   warmUp(bin, functions.size > 0);
@@ -232,6 +267,7 @@ export function prepareCapture(bin: GoBinary, spec: EffectiveSpec, bias: LoadBia
     frameHosts,
     links: spec.links,
     linkNotes: notes,
+    redaction: redactionFor(spec, programs),
   };
 }
 

@@ -18,7 +18,14 @@ import {
   mayHaveFrames,
   memoryOf,
 } from '../goruntime/goroutines/index.js';
-import { type GoValue, makeValueContext, socketOf, type ValueContext } from '../goruntime/values/index.js';
+import {
+  type GoValue,
+  makeValueContext,
+  redactedMark,
+  socketOf,
+  type ValueContext,
+  withRedaction,
+} from '../goruntime/values/index.js';
 import type { Memory } from '../proc/memory.js';
 import { dwarfRegisterValue, type Registers, withSigcontext } from '../proc/regs.amd64.js';
 import { type CapturePlan, type CapturePlanEntry, type FunctionPlan, matchName } from './capture-plan.js';
@@ -161,6 +168,14 @@ export function captureFrames(
         }
         continue;
       }
+      if (c.redacted) {
+        values.push({
+          column: c.column,
+          expr: c.expr,
+          value: redactedMark(c.redacted.rule, c.redacted.type),
+        });
+        continue;
+      }
       const r = evaluate(c.plan, frame);
       if (budget) budget.evaluated++;
       values.push(
@@ -229,7 +244,10 @@ export function captureValues(
   // process, or the running one for values read after the pause).
   const mem = memoryOf(capture, candidates, reader);
   const some: GoroutineCapture = { ...capture, memory: mem };
-  const ctx = makeValueContext(plan.bin, new PauseMemory(mem, reader), plan.bias, plan.limits);
+  const ctx = withRedaction(
+    makeValueContext(plan.bin, new PauseMemory(mem, reader), plan.bias, plan.limits),
+    plan.redaction,
+  );
   const budget: FrameBudget = { deadline: opts.deadline, evaluated: 0 };
   const hasUser = [...plan.functions.values()].some((f) => !f.builtIn);
   const hasBuiltIn = [...plan.functions.values()].some((f) => f.builtIn);

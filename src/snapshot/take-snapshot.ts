@@ -52,17 +52,18 @@ export interface SnapshotOptions {
 
 /**
  * Prepares a capture of `pid`: finds its binary in `binaries` (read and loaded on first use),
- * compiles the spec.
+ * compiles the spec. `programs`: the spec's program rules the process matches (for `redaction.off`).
  */
 export function prepareProcess(
   pid: number,
   spec: EffectiveSpec = STACKS_ONLY,
   binaries: BinaryCache = threadBinaries,
+  programs: readonly string[] = [],
 ): PreparedProcess {
   if (!processExists(pid))
     throw new PeriscopeError('not-found', `process ${pid} does not exist (it may have exited)`);
   const { bin, image } = binaries.forProcess(pid);
-  return { ...prepareCapture(bin, spec, image.bias), executable: image.path };
+  return { ...prepareCapture(bin, spec, image.bias, programs), executable: image.path };
 }
 
 /** Takes a snapshot of one process: prepare, then capture. */

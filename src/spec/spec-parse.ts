@@ -12,6 +12,7 @@ import {
   type FunctionSpec,
   type LinkSpec,
   type ProgramSpec,
+  type RedactionSpec,
   type Spec,
   type SpecPosition,
   type ValueLimits,
@@ -269,6 +270,42 @@ function parseLimits(ctx: Ctx, root: YAMLMap): ValueLimits {
   return { maxString: num('maxString'), maxElements: num('maxElements'), maxDepth: num('maxDepth') };
 }
 
+function stringList(ctx: Ctx, map: YAMLMap, key: string): string[] {
+  const node = map.get(key, true) as Node | undefined;
+  if (node === undefined || (isScalar(node) && node.value === null)) return [];
+  if (
+    !isSeq(node) ||
+    !node.items.every((x) => isScalar(x) && typeof x.value === 'string' && x.value !== '')
+  ) {
+    ctx.fail(node, `"redaction.${key}" must be a list of non-empty strings`);
+    return [];
+  }
+  return node.items.map((x) => String((x as { value: unknown }).value));
+}
+
+function parseRedaction(ctx: Ctx, root: YAMLMap): RedactionSpec | undefined {
+  const node = root.get('redaction', true) as Node | undefined;
+  if (node === undefined || (isScalar(node) && node.value === null)) return undefined;
+  if (!isMap(node)) {
+    ctx.fail(node, '"redaction" must be a mapping: names, types, off');
+    return undefined;
+  }
+  checkKeys(ctx, node, ['names', 'types', 'off'], 'redaction');
+  const types = stringList(ctx, node, 'types');
+  for (const t of types)
+    if (!/^[^\s.]+(\/[^\s]+)*\.[^\s.]+$/.test(t))
+      ctx.fail(
+        node.get('types', true) as Node,
+        `redaction type "${t}" must be a Go type name with its import path, e.g. crypto/tls.Certificate or main.Secret`,
+      );
+  return {
+    names: stringList(ctx, node, 'names'),
+    types,
+    off: stringList(ctx, node, 'off'),
+    at: ctx.pos(node),
+  };
+}
+
 /** Parses and validates a spec from YAML text; throws SpecError listing every problem. */
 export function parseSpec(text: string, source = 'spec'): Spec {
   const lines = new LineCounter();
@@ -294,15 +331,21 @@ export function parseSpec(text: string, source = 'spec'): Spec {
     throw new SpecError(source, [
       {
         ...ctx.pos(root),
-        message: 'a spec is a mapping with keys version, programs, functions, derived, links, limits',
+        message:
+          'a spec is a mapping with keys version, programs, functions, derived, links, limits, redaction',
       },
     ]);
-  checkKeys(ctx, root, ['version', 'programs', 'functions', 'derived', 'links', 'limits'], 'the spec');
+  checkKeys(
+    ctx,
+    root,
+    ['version', 'programs', 'functions', 'derived', 'links', 'limits', 'redaction'],
+    'the spec',
+  );
   const v = root.get('version', true) as Node | undefined;
   if (v !== undefined && !(isScalar(v) && v.value === 1)) ctx.fail(v, 'this Periscope reads spec version 1');
   const tables = new Map<string, SpecPosition>();
   const keep = <T>(x: T | undefined): x is T => x !== undefined;
-  const spec: Spec = {
+  let spec: Spec = {
     version: 1,
     source,
     programs: seqOf(ctx, root, 'programs')
@@ -319,6 +362,14 @@ export function parseSpec(text: string, source = 'spec'): Spec {
       .filter(keep),
     limits: parseLimits(ctx, root),
   };
+  const redaction = parseRedaction(ctx, root);
+  if (redaction) spec = { ...spec, redaction };
+  for (const p of redaction?.off ?? [])
+    if (p !== '*' && !spec.programs.some((x) => x.name === p))
+      ctx.fail(
+        (root.get('redaction', true) as unknown as YAMLMap).get('off', true) as Node,
+        `redaction.off names program "${p}", which "programs" does not define; name a program, or "*" for every process`,
+      );
   for (const d of spec.derived) {
     const seen = tables.get(d.name);
     if (seen)

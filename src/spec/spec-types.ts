@@ -69,6 +69,23 @@ export interface ValueLimits {
   readonly maxDepth: number;
 }
 
+/**
+ * What is redacted besides the built-in rules (goruntime/values/redaction.ts), and where
+ * redaction is off. See docs/security.md.
+ */
+export interface RedactionSpec {
+  /** Name patterns added to the defaults (fields, variables, string map keys). */
+  readonly names: readonly string[];
+  /** Go type names added to the defaults, exactly as Go spells them (`crypto/tls.Certificate`). */
+  readonly types: readonly string[];
+  /**
+   * Programs (names of `programs` entries; `*`: every process) whose values are not redacted.
+   * A server stores a spec that changes this list only from an admin token.
+   */
+  readonly off: readonly string[];
+  readonly at?: SpecPosition;
+}
+
 /** The whole spec document. */
 export interface Spec {
   readonly version: 1;
@@ -79,6 +96,8 @@ export interface Spec {
   readonly derived: readonly DerivedTableSpec[];
   readonly links: readonly LinkSpec[];
   readonly limits: ValueLimits;
+  /** Redaction rules added to the defaults, and where it is off (absent: the defaults everywhere). */
+  readonly redaction?: RedactionSpec;
 }
 
 /** The defaults of value limits. */

@@ -13,6 +13,7 @@ import { interfaceParts, isDirectIface } from '../values/interfaces.js';
 import { mapLength, mapSlots } from '../values/maps.js';
 import { equalGo } from './eval-equal.js';
 import { defaultType } from './operand.js';
+import { RedactedRead } from './redaction.js';
 import { constToGo, intValue, stringHeader } from './scalar.js';
 import { basicType } from './synthetic-types.js';
 import { elemOf, fieldOffset, keyOf, kindOf, lookupField, typeName } from './types.js';
@@ -136,6 +137,12 @@ function mapIndex(ctx: ValueContext, m: GoVal, key: Val): GoVal {
       ? constToGo(ctx, kindOf(d, kt) === 'interface' ? defaultType(d, key.base) : kt, key.c)
       : requireGo(key, `look up in ${typeName(m.t)} with`);
   const shown = (): string => JSON.stringify(decodeValue(ctx, want.t, load(ctx, want), want.address));
+  // A key the expression does not spell (a variable) can still name a secret entry.
+  if (ctx.redact !== undefined && kindOf(d, kt) === 'string') {
+    const text = decodeValue(ctx, want.t, load(ctx, want), want.address);
+    const rule = typeof text === 'string' ? ctx.redact.byName(text) : undefined;
+    if (rule !== undefined) throw new RedactedRead(rule, typeName(elem));
+  }
   const p = ptrAt(load(ctx, m), 0);
   if (p === 0) throw new ExprEvalError(`key ${shown()} not found: the map is nil`);
   for (const slot of mapSlots(ctx, m.t, p)) {

@@ -20,6 +20,7 @@ import { convert, realImag } from './eval-convert.js';
 import { arithmetic, compare, shiftOp, truth, unaryOp, valTypeName } from './eval-ops.js';
 import { sliceValue } from './eval-slice.js';
 import { type FrameContext, inRanges, readVariable } from './frame-context.js';
+import { RedactedRead } from './redaction.js';
 import { constScalar, constToGo, encodeNumber } from './scalar.js';
 import { ScratchMemory } from './scratch.js';
 import { basicType, pointerTo } from './synthetic-types.js';
@@ -56,6 +57,7 @@ export function evaluate(plan: CompiledExpression, frame: FrameContext | ValueCo
     const v = evalNode(env, plan.ast);
     return { ok: true, value: toJson(env.ctx, v), type: valTypeName(v) };
   } catch (e) {
+    if (e instanceof RedactedRead) return { ok: true, value: e.mark(), type: plan.resultType };
     return { ok: false, value: null, ...failure(e) };
   }
 }
@@ -141,7 +143,16 @@ function toJson(ctx: ValueContext, v: Val): GoValue {
   }
 }
 
+/** One step, and the redaction check of what it reached: a value of a secret type ends the evaluation. */
 function evalNode(env: Env, e: Expr): Val {
+  const v = evalStep(env, e);
+  const name = v.k === 'go' ? v.t.name : undefined;
+  const rule = name === undefined ? undefined : env.ctx.redact?.byType(name);
+  if (rule !== undefined) throw new RedactedRead(rule, name);
+  return v;
+}
+
+function evalStep(env: Env, e: Expr): Val {
   const { ctx } = env;
   const c = env.plan.consts.get(e);
   if (c) return constVal(env, c);

@@ -21,6 +21,7 @@ export type { FrameContext } from './frame-context.js';
 export { inlineChainAt } from './frame-context.js';
 export { defaultType, goType, type Operand, type SType, stypeName } from './operand.js';
 export { ExprSyntaxError, parseExpression } from './parser.js';
+export { secretInExpression, secretInExpressionText } from './redaction.js';
 export { type FunctionScope, functionScope } from './scope.js';
 export {
   elemOf,

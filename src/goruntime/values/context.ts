@@ -10,6 +10,7 @@ import type { DwarfData } from '../../dwarf/dwarf-data.js';
 import type { GoBinary } from '../../gobinary/go-binary.js';
 import type { RuntimeLayout } from '../../gobinary/runtime-layout.js';
 import type { Memory } from '../../proc/memory.js';
+import type { Redactor } from './redaction.js';
 import { type RenderLimits, renderLimits } from './render-limits.js';
 
 /** Everything a value decoder reads from: binary facts, process memory, limits. */
@@ -25,6 +26,8 @@ export interface ValueContext {
   readonly limits: RenderLimits;
   /** Whether well-known types (time.Time, sync.Mutex, ...) get their pretty forms (default true). */
   readonly pretty: boolean;
+  /** Secret-looking names and types whose values are replaced by a mark (redaction.ts); none when absent. */
+  readonly redact?: Redactor;
 }
 
 /** Builds a ValueContext for a process running `bin` (throws 'stripped' without DWARF). */
@@ -62,4 +65,13 @@ export function withLimits(ctx: ValueContext, limits: Partial<RenderLimits>): Va
 /** The same context without pretty forms: every value in its plain structural form. */
 export function withoutPretty(ctx: ValueContext): ValueContext {
   return { ...ctx, pretty: false };
+}
+
+/** The same context with values matching `redactor`'s rules replaced by marks (undefined: none). */
+export function withRedaction(ctx: ValueContext, redactor: Redactor | undefined): ValueContext {
+  if (redactor === undefined) {
+    const { redact: _r, ...rest } = ctx;
+    return rest;
+  }
+  return { ...ctx, redact: redactor };
 }

@@ -14,6 +14,7 @@ import type { ValueContext } from './context.js';
 import { renderInterface } from './interfaces.js';
 import { renderMap } from './maps.js';
 import { prettyFormFor } from './pretty/registry.js';
+import { redactedMark } from './redaction.js';
 import { cutString, cycle, moreElements, tooDeep, unreadable } from './render-limits.js';
 import { decodeComplex, decodeFloat, decodeInt, goStringText } from './scalars.js';
 import { elemOf, fieldOf, type GoValue, kindOf, type Walk } from './walk.js';
@@ -75,6 +76,8 @@ class Renderer implements Walk {
     const first = key !== undefined && depth === 0 && address === this.root;
     if (first) this.onPath.add(key);
     try {
+      const secret = t.name === undefined ? undefined : this.ctx.redact?.byType(t.name);
+      if (secret !== undefined) return redactedMark(secret, t.name);
       const pretty = t.name === undefined || !this.ctx.pretty ? undefined : prettyFormFor(t.name);
       const p = pretty?.(this, t, bytes, address, depth);
       if (p !== undefined) return p;
@@ -201,6 +204,11 @@ class Renderer implements Walk {
       if (f.name === '_' || f.type === undefined) continue;
       const ft = typeAtOffset(this.ctx.dwarf, f.type);
       const size = ft.byteSize ?? 0;
+      const secret = this.ctx.redact?.byName(f.name);
+      if (secret !== undefined) {
+        out[f.name] = redactedMark(secret, this.typeName(ft));
+        continue;
+      }
       const at = address === undefined ? undefined : addr(address + f.offset);
       out[f.name] = this.value(ft, b.subarray(f.offset, f.offset + size), at, depth + 1);
     }

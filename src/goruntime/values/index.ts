@@ -3,8 +3,22 @@
  * layers below: the context decoding needs (binary, memory, load bias, limits), the value
  * type, and the socket behind a connection value (`socket.ts`). The expression room reaches further in (it builds on the decoders themselves).
  */
-export { makeValueContext, type ValueContext, withLimits, withoutPretty } from './context.js';
+export {
+  makeValueContext,
+  type ValueContext,
+  withLimits,
+  withoutPretty,
+  withRedaction,
+} from './context.js';
 export { decodeValue, decodeValueAt } from './decode.js';
+export {
+  DEFAULT_SECRET_NAMES,
+  DEFAULT_SECRET_TYPES,
+  isRedacted,
+  type RedactionRules,
+  Redactor,
+  redactedMark,
+} from './redaction.js';
 export {
   type Reach,
   type SocketEnd,

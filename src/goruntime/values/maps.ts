@@ -12,6 +12,7 @@ import type { ValueContext } from './context.js';
 import { type MapSlot, mapTypes } from './map-shape.js';
 import { classicCount, classicSlots } from './maps.classic.js';
 import { swissCount, swissSlots } from './maps.swiss.js';
+import { redactedMark } from './redaction.js';
 import { MARK, moreElements } from './render-limits.js';
 import type { GoValue, Walk } from './walk.js';
 import { kindOf } from './walk.js';
@@ -137,16 +138,21 @@ export function renderMap(w: Walk, mapType: DwarfType, p: Address, depth: number
   if (p === 0) return null;
   const ctx = w.ctx;
   const listing = mapEntries(ctx, mapType, p, ctx.limits.maxElements);
-  const pairs: { key: GoValue; value: GoValue }[] = listing.entries.map((e) => ({
-    key: e.keyBytes
-      ? w.value(listing.keyType, e.keyBytes, e.key, depth + 1)
-      : w.valueAt(listing.keyType, e.key, depth + 1),
-    value: e.valueBytes
-      ? w.value(listing.valueType, e.valueBytes, e.value, depth + 1)
-      : w.valueAt(listing.valueType, e.value, depth + 1),
-  }));
-  const cut = listing.len > pairs.length ? moreElements(listing.len, pairs.length) : undefined;
   const keyKind = kindOf(ctx, listing.keyType);
+  const pairs: { key: GoValue; value: GoValue }[] = listing.entries.map((e) => {
+    const key = e.keyBytes
+      ? w.value(listing.keyType, e.keyBytes, e.key, depth + 1)
+      : w.valueAt(listing.keyType, e.key, depth + 1);
+    // A string key names its element (an http.Header's "Authorization"): the element is
+    // redacted by the key's name, before any of its bytes is read.
+    const secret = keyKind === 'string' ? secretKey(ctx, key) : undefined;
+    if (secret !== undefined) return { key, value: redactedMark(secret, w.typeName(listing.valueType)) };
+    const value = e.valueBytes
+      ? w.value(listing.valueType, e.valueBytes, e.value, depth + 1)
+      : w.valueAt(listing.valueType, e.value, depth + 1);
+    return { key, value };
+  });
+  const cut = listing.len > pairs.length ? moreElements(listing.len, pairs.length) : undefined;
   const stringKeys = keyKind === 'string' && pairs.every((x) => typeof x.key === 'string' && x.key !== MARK);
   if (stringKeys && new Set(pairs.map((x) => x.key)).size === pairs.length) {
     const obj: { [k: string]: GoValue } = {};
@@ -157,4 +163,13 @@ export function renderMap(w: Walk, mapType: DwarfType, p: Address, depth: number
   const arr: GoValue[] = pairs;
   if (cut) arr.push(cut);
   return arr;
+}
+
+/** The rule a decoded string key matches (a cut key by its first bytes), or undefined. */
+function secretKey(ctx: ValueContext, key: GoValue): string | undefined {
+  if (ctx.redact === undefined) return undefined;
+  if (typeof key === 'string') return ctx.redact.byName(key);
+  if (typeof key === 'object' && key !== null && !Array.isArray(key) && typeof key.string === 'string')
+    return ctx.redact.byName(key.string);
+  return undefined;
 }

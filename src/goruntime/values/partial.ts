@@ -12,6 +12,7 @@ import type { ValueContext } from './context.js';
 import { newWalk } from './decode.js';
 import { renderInterface } from './interfaces.js';
 import { allMissing, type MissingBytes, missingIn, missingText, missingWithin } from './missing.js';
+import { redactedMark } from './redaction.js';
 import { moreElements, tooDeep, unreadable } from './render-limits.js';
 import { elemOf, fieldOf, type GoValue, kindOf, type Walk } from './walk.js';
 
@@ -40,6 +41,8 @@ function partial(
   const size = sizeOf(ctx, t);
   if (missing.length === 0) return w.value(t, b, undefined, depth);
   const name = w.typeName(t);
+  const secretType = t.name === undefined ? undefined : ctx.redact?.byType(t.name);
+  if (secretType !== undefined) return redactedMark(secretType, t.name);
   const why = () => [...new Set(missing.map((m) => missingText(m, size)))].join('; ');
   if (allMissing(missing, size)) return unreadable(name, why());
   const kind = kindOf(ctx, t);
@@ -53,7 +56,9 @@ function partial(
       const out: { [k: string]: GoValue } = {};
       for (const f of ctx.dwarf.underlying(t).fields ?? []) {
         if (f.name === '_' || f.type === undefined) continue;
-        out[f.name] = sub(typeAtOffset(ctx.dwarf, f.type), f.offset);
+        const ft = typeAtOffset(ctx.dwarf, f.type);
+        const secret = ctx.redact?.byName(f.name);
+        out[f.name] = secret === undefined ? sub(ft, f.offset) : redactedMark(secret, w.typeName(ft));
       }
       return out;
     }

@@ -4,15 +4,23 @@
  * — `{ok: true, value, type}` with the value in the JSON form of snapshots (decoded by the
  * snapshot value decoder from the bytes and regions the probe copied), or `{ok: false,
  * value: null, error, unavailable}` — and the goroutine's pprof labels when asked.
+ *
+ * Redaction happens here, in the agent, before an event goes anywhere: given a `Redactor`
+ * (spec/redaction.ts `redactionFor(spec, programs)`), a capture whose expression names a
+ * secret (`apiToken`, `req.Header["Authorization"]`) is the redaction mark, and secret
+ * fields, string map keys and types inside a value are marked while it is decoded.
  */
 import { type Address, addr, hex, type LoadBias } from '../../common/address.js';
 import type { DwarfType } from '../../dwarf/types.js';
-import type { ExprResult } from '../../goruntime/expr/index.js';
+import { type ExprResult, secretInExpressionText } from '../../goruntime/expr/index.js';
 import {
   decodeValue,
   type GoValue,
   makeValueContext,
+  type Redactor,
+  redactedMark,
   type ValueContext,
+  withRedaction,
 } from '../../goruntime/values/index.js';
 import type { CompiledProbe, CompiledSite } from '../compile/compile-probe.js';
 import { CAPTURE, FLAG_DURATION, FLAG_STACK, HDR, REGION, SLOT } from '../compile/record-layout.js';
@@ -66,15 +74,23 @@ export class EventDecoder {
   private readonly contexts = new Map<CompiledProbe, ValueContext>();
   /** The memory of the record being decoded (its regions are replaced per capture). */
   private readonly memory: CapturedMemory;
+  /** Per probe: the redaction mark of each capture whose expression names a secret (by source). */
+  private readonly secrets = new Map<CompiledProbe, ReadonlyMap<string, GoValue>>();
 
+  /** `redaction`: the rules values are decoded with (undefined: none, where a spec turns it off). */
   constructor(
     private readonly sites: readonly AttachedSite[],
     private readonly pid: number,
     bias: LoadBias,
+    private readonly redaction?: Redactor,
   ) {
     const bin = sites[0]?.probe.bin;
     this.ctx =
-      bin && makeValueContext(bin, { read: (a, n) => this.statics.read(a, n) ?? new Uint8Array(n) }, bias);
+      bin &&
+      withRedaction(
+        makeValueContext(bin, { read: (a, n) => this.statics.read(a, n) ?? new Uint8Array(n) }, bias),
+        redaction,
+      );
     this.statics = new StaticData(bin!.elf, bias.value);
     this.memory = new CapturedMemory([], this.statics);
     this.clockOffset = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
@@ -97,8 +113,14 @@ export class EventDecoder {
     const flags = dv.getUint32(HDR.flags, true);
     const monotonicNs = dv.getBigUint64(HDR.time, true);
     const values: { [k: string]: ExprResult } = {};
-    for (const c of probe.captures)
-      values[c.source] = this.capture(probe, record, dv, c.slot.off, c.slot.size, c.type, c.slot.regions);
+    const secrets = this.secretsOf(probe);
+    for (const c of probe.captures) {
+      const mark = secrets.get(c.source);
+      values[c.source] =
+        mark !== undefined
+          ? { ok: true, value: mark, type: c.type.name ?? '?' }
+          : this.capture(probe, record, dv, c.slot.off, c.slot.size, c.type, c.slot.regions);
+    }
     return {
       probe: probe.spec.name,
       site: this.siteInfo[siteNo]!,
@@ -112,6 +134,22 @@ export class EventDecoder {
       values,
       ...(probe.labels ? { labels: this.labels(probe, record, dv) } : {}),
     };
+  }
+
+  /** The captures of `probe` whose expressions name a secret, with their marks (worked out once per probe). */
+  private secretsOf(probe: CompiledProbe): ReadonlyMap<string, GoValue> {
+    let out = this.secrets.get(probe);
+    if (!out) {
+      const marks = new Map<string, GoValue>();
+      if (this.redaction)
+        for (const c of probe.captures) {
+          const s = secretInExpressionText(c.source, c.type.name, this.redaction);
+          if (s) marks.set(c.source, redactedMark(s.rule, s.type));
+        }
+      out = marks;
+      this.secrets.set(probe, out);
+    }
+    return out;
   }
 
   private capture(

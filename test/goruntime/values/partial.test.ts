@@ -8,6 +8,7 @@
  * - testdata/values main.parkedPartial: pieces for b's pointer and length (its cap optimized
  *   out), for err's type word (its data word optimized out);
  * - testdata/values main.parkedShort: b's location has two pieces, 16 of its 24 bytes.
+ * A redaction rule (a spec's `redaction.names`) marks a field of a value decoded piece by piece.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -87,6 +88,18 @@ for (const tc of GO_TOOLCHAINS) {
         assert.equal(v.name?.value, hello.path);
         assert.equal(v.x?.value, null);
         assert.match(v.x?.error ?? '', /optimized out at this PC/);
+        // Redaction reaches the fields of a value decoded piece by piece.
+        const r = await parkedIn(
+          proc.pid,
+          `${spec}redaction:\n  names: [Name]\n`,
+          'main.main',
+          /^time\.Sleep$/,
+        );
+        assert.deepEqual(captured(r, 'main.main').p?.value, {
+          X: { ...OUT, type: 'int' },
+          Y: { ...OUT, type: 'int' },
+          Name: { '…': 'redacted', rule: 'Name', type: 'string' },
+        });
       } finally {
         await proc.kill();
       }

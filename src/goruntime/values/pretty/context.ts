@@ -10,6 +10,7 @@ import { addr } from '../../../common/address.js';
 import type { DwarfType } from '../../../dwarf/types.js';
 import type { ValueContext } from '../context.js';
 import { interfaceParts, renderInterface } from '../interfaces.js';
+import { redactedMark } from '../redaction.js';
 import { HARD_LIMITS } from '../render-limits.js';
 import { elemOf, fieldOf, type GoValue, kindOf, type Walk } from '../walk.js';
 
@@ -77,7 +78,9 @@ export function prettyContext(
     const val = fieldOf(ctx, st, 'val');
     if (key && val) {
       link.key = at(key);
-      link.value = at(val);
+      // A value stored under a key that names a secret (ctxKey("authToken")) is redacted.
+      const secret = contextKeySecret(w, link.key);
+      link.value = secret === undefined ? at(val) : redactedMark(secret, w.typeName(val.type));
     }
     const deadline = fieldOf(ctx, st, 'deadline');
     if (deadline) link.deadline = at(deadline);
@@ -104,4 +107,19 @@ export function prettyContext(
   }
   if (outer === undefined) return null;
   return { type: outer, chain };
+}
+
+/**
+ * The redaction rule a context key matches: its string value (`ctxKey("authToken")`), or its
+ * type's name (`main.sessionTokenKey{}`).
+ */
+function contextKeySecret(w: Walk, key: GoValue): string | undefined {
+  const r = w.ctx.redact;
+  if (r === undefined || key === null || typeof key !== 'object' || Array.isArray(key)) return undefined;
+  const { type, value } = key;
+  if (typeof value === 'string') {
+    const rule = r.byName(value);
+    if (rule !== undefined) return rule;
+  }
+  return typeof type === 'string' ? r.byName(type.slice(type.lastIndexOf('.') + 1)) : undefined;
 }
