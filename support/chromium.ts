@@ -31,12 +31,18 @@ export function ensureChromium(): string {
       `${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) or run as root`,
     );
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  execFileSync('apt-get', ['update', '-qq'], { stdio: 'ignore', env, timeout: 300_000 });
-  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'chromium'], {
-    stdio: 'ignore',
-    env,
-    timeout: 600_000,
-  });
+  try {
+    execFileSync('apt-get', ['update', '-qq'], { stdio: 'ignore', env, timeout: 300_000 });
+    execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'chromium'], {
+      stdio: 'ignore',
+      env,
+      timeout: 600_000,
+    });
+  } catch (e) {
+    throw new Error(
+      `${CHROMIUM} is missing and apt-get install chromium failed (${(e as Error).message}): install Debian's chromium, then run the tests again`,
+    );
+  }
   if (!existsSync(CHROMIUM)) throw new Error(`apt-get install chromium did not provide ${CHROMIUM}`);
   return CHROMIUM;
 }
