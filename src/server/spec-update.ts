@@ -30,13 +30,22 @@ export type SpecUpdateOutcome =
   | { readonly stored: true; readonly result: SetSpecResult & { readonly check: SpecCheckReport } }
   | { readonly stored: false; readonly message: string; readonly check: SpecCheckReport };
 
-/** Checks a spec against the stored tables and the fleet's binaries, storing nothing (also `POST /v1/spec/check`). */
+/**
+ * Checks a spec against the stored tables and the fleet's binaries, storing nothing (also
+ * `POST /v1/spec/check`); a non-admin's spec that turns redaction off is refused first, as a
+ * PUT would refuse it.
+ */
 export async function checkSpecText(
   ctx: ServerContext,
   yaml: string,
   source: string,
+  admin: boolean,
 ): Promise<SpecCheckReport> {
   const user = parseSpec(yaml, source);
+  if (!admin) {
+    const current = await ctx.store.currentSpec();
+    refuseRedactionChange(user, current === undefined ? undefined : parseSpec(current.yaml, 'current'));
+  }
   const sql = await ctx.store.checkSpec(yaml, source);
   const stored = await ctx.store.storedBinaries();
   const answers = await ctx.specChecks.ask(yaml, source, stored);
@@ -50,13 +59,8 @@ export function checkMessage(check: SpecCheckReport): string | undefined {
 
 /** Checks a spec against the stored tables and the fleet's binaries, then stores it or refuses it. */
 export async function updateSpec(ctx: ServerContext, u: SpecUpdate): Promise<SpecUpdateOutcome> {
+  const check = await checkSpecText(ctx, u.yaml, u.source, u.admin);
   const current = await ctx.store.currentSpec();
-  if (!u.admin)
-    refuseRedactionChange(
-      parseSpec(u.yaml, u.source),
-      current === undefined ? undefined : parseSpec(current.yaml, 'current'),
-    );
-  const check = await checkSpecText(ctx, u.yaml, u.source);
   if (!check.fits && !u.force && current?.yaml !== u.yaml) {
     const headline = `${u.source} was not stored: ${reportSummary(check)}. Fix it, or store it anyway with --force (PUT /v1/spec?force=true):`;
     return { stored: false, message: reportText(check, headline), check };

@@ -190,3 +190,17 @@ test('POST /v1/spec/check answers what PUT would find and stores nothing', async
     'nothing was stored',
   );
 });
+
+test('POST /v1/spec/check refuses a non-admin spec that turns redaction off, as PUT does', async () => {
+  const created = await api<{ token: string }>(server.url, admin, 'POST', '/v1/tokens', {
+    role: 'user',
+    name: 'spec-check-user',
+  });
+  const user = created.body.token;
+  const yaml = 'redaction:\n  off: ["*"]\n';
+  const asUser = await api(server.url, user, 'POST', '/v1/spec/check', { yaml });
+  assert.equal(asUser.status, 403, asUser.text);
+  assert.match(asUser.text, /only an admin token may turn redaction off/);
+  const asAdmin = await api(server.url, admin, 'POST', '/v1/spec/check', { yaml });
+  assert.equal(asAdmin.status, 200, asAdmin.text);
+});
