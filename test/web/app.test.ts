@@ -308,6 +308,10 @@ test('the diff of two snapshots', { timeout: 90_000 }, async () => {
     .first()
     .waitFor();
   await screenshot(page, '11-diff');
+  // A snapshot of the URL that does not exist is said so (not shown as everything gone).
+  await page.goto(`${info.server}/diff?a=${info.snapshotId}&b=99999`);
+  await page.getByRole('alert').filter({ hasText: 'There is no snapshot 99999' }).waitFor();
+  assert.equal(await page.getByRole('region', { name: 'Gone since the first snapshot' }).count(), 0);
 });
 
 test('a deep link opens in a fresh browser after signing in, on the same goroutine', {
