@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname as machineHostname } from 'node:os';
 import { describeError } from '../common/errors.js';
+import type { ClientTlsConfig } from '../common/tls-client.js';
 import { PERISCOPE_VERSION } from '../common/version.js';
 import type { ProcessDescription, ServerMessage, WelcomeMessage } from '../protocol/messages.js';
 import { parseSpec } from '../spec/spec-parse.js';
@@ -21,6 +22,12 @@ export const AGENT_VERSION = PERISCOPE_VERSION;
 export interface AgentOptions {
   readonly server: string;
   readonly token: string;
+  /** Largest message the server may send, bytes (default 64 MiB); a bigger one ends the connection (1009), which is then made again. */
+  readonly maxServerMessageBytes?: number;
+  /** A file holding the token, re-read at each reconnection (rotation without a restart). */
+  readonly tokenFile?: string;
+  /** TLS to the server: CA, pins, client certificate; plain ws:// to another machine only when allowed. */
+  readonly tls?: ClientTlsConfig;
   /** This machine's name (default: the OS hostname). */
   readonly hostname?: string;
   /** Agent id sent in hello (default: the hostname and a hash of the machine's identity, see agent-id.ts). */
@@ -102,9 +109,12 @@ export class Agent {
     this.connection = new Connection({
       server: opts.server,
       token: opts.token,
+      ...(opts.tokenFile ? { tokenFile: opts.tokenFile } : {}),
+      ...(opts.tls ? { tls: opts.tls } : {}),
       hello: { agentId: this.id, hostname: node, version: AGENT_VERSION, instance: this.instance },
       minBackoffMs: opts.minBackoffMs,
       maxBackoffMs: opts.maxBackoffMs,
+      ...(opts.maxServerMessageBytes ? { maxPayload: opts.maxServerMessageBytes } : {}),
       pingMs: opts.pingMs,
       serverTimeoutMs: opts.serverTimeoutMs,
       log: this.log,

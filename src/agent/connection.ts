@@ -7,7 +7,15 @@
  * is counted in ticks of this thread's own timer, so an agent that was itself stopped (SIGSTOP)
  * or stalled does not blame the server for it. Malformed messages are logged and ignored.
  */
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { WebSocket } from 'ws';
+import {
+  type ClientTlsConfig,
+  clientTlsOptions,
+  describeTlsError,
+  requireTlsOffHost,
+} from '../common/tls-client.js';
 import {
   type HelloMessage,
   PROTOCOL_VERSION,
@@ -20,7 +28,15 @@ import {
 export interface ConnectionOptions {
   /** Server base URL (http(s):// or ws(s)://); `/v1/agent` is appended unless the path already ends with it. */
   readonly server: string;
+  /** The agent token; with `tokenFile`, the token read at start (the file is re-read at each connection). */
   readonly token: string;
+  /** A file holding the token, re-read before each connection: a rotated token needs no restart. */
+  readonly tokenFile?: string;
+  /**
+   * What the agent trusts and presents over TLS (CA, pins, client certificate; files re-read
+   * at each connection), and whether plain ws:// to another machine is allowed.
+   */
+  readonly tls?: ClientTlsConfig;
   readonly hello: Omit<HelloMessage, 'type' | 'protocol'>;
   /** First retry delay, ms (default 500); doubles up to `maxBackoffMs`. */
   readonly minBackoffMs?: number;
@@ -51,6 +67,16 @@ export function agentUrl(server: string): string {
   return u.toString();
 }
 
+/** The `error.message` of a JSON error body, if that is what it is. */
+function serverMessage(body: string): string | undefined {
+  try {
+    const m = (JSON.parse(body) as { error?: { message?: unknown } }).error?.message;
+    return typeof m === 'string' ? m.slice(0, 1000) : undefined;
+  } catch {
+    return body.trim() ? body.trim().slice(0, 300) : undefined;
+  }
+}
+
 /** A self-healing connection to the server. */
 export class Connection {
   private ws: WebSocket | undefined;
@@ -63,9 +89,13 @@ export class Connection {
   private silentTicks = 0;
   private lastHeard = 0;
   private readonly url: string;
+  private lastToken: string | undefined;
 
+  /** Checks the URL and the TLS files once (throws a PeriscopeError saying what is wrong). */
   constructor(private readonly opts: ConnectionOptions) {
     this.url = agentUrl(opts.server);
+    requireTlsOffHost(new URL(this.url), opts.tls?.insecurePlain, '--server');
+    clientTlsOptions(opts.tls ?? {});
   }
 
   /** Starts connecting (and reconnecting until close()). */
@@ -106,20 +136,39 @@ export class Connection {
     /** Retry slowly: a rejected token or a refusal does not go away by retrying fast. */
     let slow = false;
     let retryAfterMs = 0;
+    let tls: TlsOptions = {};
+    if (this.url.startsWith('wss:'))
+      try {
+        tls = clientTlsOptions(this.opts.tls ?? {});
+      } catch (e) {
+        // A CA or certificate file that went away since the start: say so, keep trying.
+        this.opts.log(`${(e as Error).message}; retrying`);
+      }
     const ws = new WebSocket(this.url, {
-      headers: { Authorization: `Bearer ${this.opts.token}` },
+      ...tls,
+      headers: { Authorization: `Bearer ${this.currentToken()}` },
       maxPayload: this.opts.maxPayload ?? 64 << 20,
       handshakeTimeout: 10_000,
     });
     this.ws = ws;
     ws.on('unexpected-response', (_req, res) => {
       const code = res.statusCode ?? 0;
-      slow = code === 401 || code === 403;
-      rejected = slow
-        ? `server ${this.url} rejected the agent token (HTTP ${code}); check --token / PERISCOPE_TOKEN (an agent token made with the server's CLI)`
-        : `server ${this.url} refused the WebSocket upgrade (HTTP ${code} ${res.statusMessage ?? ''})`.trim();
-      res.resume();
-      ws.terminate();
+      slow = code === 400 || code === 401 || code === 403;
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size <= 8192) chunks.push(c);
+      });
+      res.on('end', () => {
+        const said = serverMessage(Buffer.concat(chunks).toString('utf8'));
+        rejected =
+          code === 401 || (code === 403 && !/certificate/.test(said ?? ''))
+            ? `server ${this.url} rejected the agent token (HTTP ${code}); check --token / PERISCOPE_TOKEN (an agent token made with the server's CLI)${said ? `. The server said: ${said}` : ''}`
+            : `server ${this.url} refused the WebSocket upgrade (HTTP ${code}${said ? `: ${said}` : ` ${res.statusMessage ?? ''}`.trimEnd()})`;
+        ws.terminate();
+      });
+      res.on('error', () => ws.terminate());
     });
     ws.on('open', () => {
       ws.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, ...this.opts.hello }));
@@ -141,7 +190,15 @@ export class Connection {
     ws.on('pong', () => this.heard());
     ws.on('ping', () => this.heard());
     ws.on('error', (e) => {
-      if (!rejected) rejected = `cannot reach server ${this.url}: ${e.message.split('\n')[0]}`;
+      if (rejected) return;
+      if ((e as { code?: string }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        rejected = `server ${this.url} sent a message over this agent's limit of ${this.opts.maxPayload ?? 64 << 20} bytes; the connection was dropped`;
+        return;
+      }
+      const tlsProblem = describeTlsError(e, `server ${this.url}`);
+      // A certificate problem does not go away by retrying fast.
+      if (tlsProblem) slow = true;
+      rejected = tlsProblem ?? `cannot reach server ${this.url}: ${e.message.split('\n')[0]}`;
     });
     ws.on('close', (code, reason) => {
       if (this.ws !== ws) return;
@@ -161,6 +218,20 @@ export class Connection {
       );
       this.retry = setTimeout(() => this.connect(), delay);
     });
+  }
+
+  /** The token to present now: the token file's content when there is one (else the last one read). */
+  private currentToken(): string {
+    if (!this.opts.tokenFile) return this.opts.token;
+    try {
+      const text = readFileSync(this.opts.tokenFile, 'utf8').trim();
+      if (text) this.lastToken = text;
+    } catch (e) {
+      this.opts.log(
+        `cannot read the token file ${this.opts.tokenFile} (${(e as Error).message}); using the last token read`,
+      );
+    }
+    return this.lastToken ?? this.opts.token;
   }
 
   /** Handles one message; returns the server's refusal, if that is what it was. */

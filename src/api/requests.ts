@@ -3,10 +3,12 @@
  * server checks it with, and the builder a client makes it with (which runs the same parser, so a
  * request the server would refuse fails before it is sent, with the same message).
  */
+import { AUDIT_ACTIONS, type AuditAction, type AuditFilter, isAuditAction } from '../store/audit-types.js';
 import type { QueryScope } from '../store/store.js';
 import { isRole, ROLES, type Role } from '../store/token-types.js';
 import {
   BadRequest,
+  type JsonObject,
   jsonObject,
   labelsField,
   optBool,
@@ -175,10 +177,23 @@ export function specRequestBody(
 export interface TokenRequestBody {
   readonly role: Role;
   readonly name?: string;
+  /** ISO time after which the token stops working. */
+  readonly expiresAt?: string;
 }
 
 /** Longest token name accepted. */
 export const MAX_TOKEN_NAME = 200;
+
+/** An optional ISO time field, normalised; it must lie in the future. */
+function optFutureTime(b: JsonObject, name: string): string | undefined {
+  const text = optString(b, name);
+  if (text === undefined) return undefined;
+  const t = Date.parse(text);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(t))
+    throw new BadRequest(`"${name}" must be an ISO time, e.g. 2027-01-31T00:00:00Z; got "${text}"`);
+  if (t <= Date.now()) throw new BadRequest(`"${name}" ${text} is not in the future`);
+  return new Date(t).toISOString();
+}
 
 /** Checks a POST /v1/tokens body. */
 export function parseTokenRequest(body: unknown): TokenRequestBody {
@@ -188,12 +203,51 @@ export function parseTokenRequest(body: unknown): TokenRequestBody {
   const name = optString(b, 'name');
   if (name !== undefined && name.length > MAX_TOKEN_NAME)
     throw new BadRequest(`"name" is longer than ${MAX_TOKEN_NAME} characters`);
-  return { role, ...(name !== undefined ? { name } : {}) };
+  const expiresAt = optFutureTime(b, 'expiresAt');
+  return { role, ...(name !== undefined ? { name } : {}), ...(expiresAt ? { expiresAt } : {}) };
 }
 
 /** Builds a POST /v1/tokens body (checked as the server will check it). */
-export function tokenRequestBody(role: string, name?: string): TokenRequestBody {
-  return parseTokenRequest({ role, ...(name !== undefined ? { name } : {}) });
+export function tokenRequestBody(role: string, name?: string, expiresAt?: string): TokenRequestBody {
+  return parseTokenRequest({
+    role,
+    ...(name !== undefined ? { name } : {}),
+    ...(expiresAt !== undefined ? { expiresAt } : {}),
+  });
+}
+
+// ---- POST /v1/tokens/{id}/rotate
+
+/** The body of POST /v1/tokens/{id}/rotate: the new token's expiry, and how long the old one keeps working. */
+export interface RotateRequestBody {
+  readonly expiresAt?: string;
+  /** Seconds the old token keeps working (default 0: revoked at once). */
+  readonly graceSeconds?: number;
+}
+
+/** Longest grace period of a rotation: 30 days. */
+export const MAX_GRACE_SECONDS = 30 * 86_400;
+
+/** Checks a POST /v1/tokens/{id}/rotate body. */
+export function parseRotateRequest(body: unknown): RotateRequestBody {
+  const b = jsonObject(body);
+  const expiresAt = optFutureTime(b, 'expiresAt');
+  const grace = b.graceSeconds;
+  if (
+    grace !== undefined &&
+    grace !== null &&
+    (typeof grace !== 'number' || !Number.isInteger(grace) || grace < 0 || grace > MAX_GRACE_SECONDS)
+  )
+    throw new BadRequest(`"graceSeconds" must be an integer from 0 to ${MAX_GRACE_SECONDS}`);
+  return {
+    ...(expiresAt ? { expiresAt } : {}),
+    ...(typeof grace === 'number' && grace > 0 ? { graceSeconds: grace } : {}),
+  };
+}
+
+/** Builds a POST /v1/tokens/{id}/rotate body (checked as the server will check it). */
+export function rotateRequestBody(r: RotateRequestBody): RotateRequestBody {
+  return parseRotateRequest(r);
 }
 
 // ---- query strings and path parameters
@@ -301,4 +355,51 @@ export interface TablesParams {
 export function parseTablesParams(q: URLSearchParams): TablesParams {
   const snap = q.get('snapshot');
   return snap !== null ? { snapshot: positiveIntText(snap, 'snapshot') } : {};
+}
+
+// ---- GET /v1/audit
+
+/** An ISO time parameter (a date or a date and time), normalised to UTC ISO. */
+function isoParam(text: string, name: string): string {
+  const t = Date.parse(text);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(t))
+    throw new BadRequest(
+      `"${name}" must be an ISO date or time (2026-12-04 or 2026-12-04T10:00:00Z); got "${text}"`,
+    );
+  return new Date(t).toISOString();
+}
+
+/** Reads GET /v1/audit parameters: since, until (ISO), action (repeatable or comma-separated), actor, limit. */
+export function parseAuditParams(q: URLSearchParams): AuditFilter {
+  const since = q.get('since');
+  const until = q.get('until');
+  const actor = q.get('actor');
+  const limit = q.get('limit');
+  const actions = q
+    .getAll('action')
+    .flatMap((a) => a.split(','))
+    .map((a) => a.trim())
+    .filter(Boolean);
+  for (const a of actions)
+    if (!isAuditAction(a))
+      throw new BadRequest(`unknown audit action "${a}"; use one of ${AUDIT_ACTIONS.join(', ')}`);
+  return {
+    ...(since ? { since: isoParam(since, 'since') } : {}),
+    ...(until ? { until: isoParam(until, 'until') } : {}),
+    ...(actions.length ? { actions: actions as AuditAction[] } : {}),
+    ...(actor ? { actor } : {}),
+    ...(limit !== null ? { limit: positiveIntText(limit, '"limit"') } : {}),
+  };
+}
+
+/** The query string of GET /v1/audit ('' or `?…`), checked as the server will check it. */
+export function auditQuery(f: AuditFilter): string {
+  const q = new URLSearchParams();
+  if (f.since) q.set('since', f.since);
+  if (f.until) q.set('until', f.until);
+  for (const a of f.actions ?? []) q.append('action', a);
+  if (f.actor) q.set('actor', f.actor);
+  if (f.limit !== undefined) q.set('limit', String(f.limit));
+  parseAuditParams(q);
+  return q.size > 0 ? `?${q}` : '';
 }

@@ -5,6 +5,7 @@
  */
 import type { ProcessDescription, ProcessErrorKind } from '../protocol/messages.js';
 import type { CaptureError } from '../snapshot/snapshot-types.js';
+import type { AuditEntry, AuditIntegrity } from '../store/audit-types.js';
 import type {
   QueryResult,
   SetSpecResult,
@@ -275,4 +276,15 @@ export interface TablesResponse {
   readonly tables: readonly TableView[];
   /** Spec tables that could not be built (they are missing from `tables`). */
   readonly warnings: readonly string[];
+}
+
+/** POST /v1/tokens/{id}/rotate (201): the new token (shown once) and the old one as it is now. */
+export type RotatedToken = CreatedToken & { readonly replaced: TokenInfo };
+
+/** GET /v1/audit: matching entries oldest first (the newest `limit`), and whether the hash chain holds. */
+export interface AuditResponse {
+  readonly entries: readonly AuditEntry[];
+  /** Matching entries, before the limit. */
+  readonly total: number;
+  readonly integrity: AuditIntegrity;
 }

@@ -1,9 +1,12 @@
 /** The typed client of the server's /v1 API: one method per route, requests built by src/api/. */
 import {
+  auditQuery,
   type GoroutineRef,
   linksQuery,
   processesQuery,
   queryRequestBody,
+  type RotateRequestBody,
+  rotateRequestBody,
   type SnapshotRequestBody,
   snapshotsQuery,
   specRequestBody,
@@ -12,10 +15,12 @@ import {
 import type {
   AgentsResponse,
   AgentView,
+  AuditResponse,
   CreatedToken,
   ProcessesResponse,
   ProcessView,
   QueryResponse,
+  RotatedToken,
   SnapshotDetail,
   SnapshotInfo,
   SnapshotsResponse,
@@ -27,6 +32,7 @@ import type {
   TokenInfo,
   TokensResponse,
 } from '../api/responses.js';
+import type { AuditFilter } from '../store/audit-types.js';
 import type { QueryScope } from '../store/store.js';
 import { HttpTransport } from './http-transport.js';
 import type { ServerTarget } from './target.js';
@@ -111,8 +117,23 @@ export class ApiClient {
   }
 
   /** POST /v1/tokens (admin): the answer holds the token, shown once. */
-  createToken(role: string, name?: string): Promise<CreatedToken> {
-    return this.http.json('POST', '/v1/tokens', tokenRequestBody(role, name));
+  createToken(role: string, name?: string, expiresAt?: string): Promise<CreatedToken> {
+    return this.http.json('POST', '/v1/tokens', tokenRequestBody(role, name, expiresAt));
+  }
+
+  /** POST /v1/tokens/{id}/rotate (admin): the new token, shown once, and the old one. */
+  rotateToken(id: string, body: RotateRequestBody): Promise<RotatedToken> {
+    return this.http.json('POST', `/v1/tokens/${encodeURIComponent(id)}/rotate`, rotateRequestBody(body));
+  }
+
+  /** GET /v1/audit (admin): entries that match, oldest first, and whether the hash chain holds. */
+  audit(filter: AuditFilter): Promise<AuditResponse> {
+    return this.http.json('GET', `/v1/audit${auditQuery(filter)}`);
+  }
+
+  /** GET /v1/audit/export (admin): the log as stored, one JSON entry per line. */
+  auditExport(): Promise<string> {
+    return this.http.text('GET', '/v1/audit/export');
   }
 
   /** DELETE /v1/tokens/{id} (admin). */

@@ -77,8 +77,14 @@ export const COMMANDS: readonly ListedCommand[] = [
   },
   {
     name: 'token',
-    summary: 'Create, list and revoke the tokens of a Periscope server (agent, user, admin).',
+    summary: 'Create, list, rotate and revoke the tokens of a Periscope server (agent, user, admin).',
     load: async () => (await import('./commands/token.js')).tokenCommand,
+  },
+  {
+    name: 'audit',
+    summary:
+      'Show or export the audit log: who took which snapshot, ran which query, changed the spec or tokens.',
+    load: async () => (await import('./commands/audit.js')).auditCommand,
   },
 ];
 

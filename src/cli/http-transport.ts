@@ -1,10 +1,14 @@
 /**
- * HTTP to a Periscope server: JSON requests with the bearer token, and failures turned into
- * errors a user can act on: a refused connection, an unknown host, a timeout, a missing or wrong
- * token (401), a token without the right role (403), and the server's own error messages.
+ * HTTP(S) to a Periscope server: JSON requests with the bearer token, and failures turned into
+ * errors a user can act on: a refused connection, an unknown host, a timeout, a certificate
+ * this client does not trust or that is not the pinned one, a TLS server asked in plain HTTP
+ * and back, a missing or wrong token (401), a token without the right role (403), and the
+ * server's own error messages. A token goes in clear only to this machine unless allowed.
  */
+import type { ConnectionOptions } from 'node:tls';
 import type { ErrorResponse } from '../api/responses.js';
 import { PeriscopeError } from '../common/errors.js';
+import { clientTlsOptions, describeTlsError, requireTlsOffHost } from '../common/tls-client.js';
 import type { ServerTarget } from './target.js';
 
 /** Requests to one server as one token. */
@@ -12,6 +16,7 @@ export class HttpTransport {
   /** The server's origin, e.g. http://127.0.0.1:7070. */
   readonly base: string;
   private readonly token: string | undefined;
+  private readonly tls: ConnectionOptions;
 
   constructor(target: ServerTarget) {
     let url: URL;
@@ -23,8 +28,15 @@ export class HttpTransport {
         `"${target.server}" is not a server URL; give e.g. --server http://host:7070`,
       );
     }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new PeriscopeError(
+        'bad-usage',
+        `"${target.server}" is not an http:// or https:// URL; give e.g. --server https://host:7070`,
+      );
+    if (target.token) requireTlsOffHost(url, target.tls?.insecurePlain, '--server');
     this.base = url.origin;
     this.token = target.token;
+    this.tls = url.protocol === 'https:' ? clientTlsOptions(target.tls ?? {}) : {};
   }
 
   /** One request: JSON in, JSON out; failures become PeriscopeErrors that say what to do. */
@@ -60,7 +72,7 @@ export class HttpTransport {
     let res: { status: number; text: string };
     try {
       res = await new Promise((resolve, reject) => {
-        const req = request(url, { method, headers }, (r) => {
+        const req = request(url, { method, headers, agent: false, ...this.tls }, (r) => {
           const chunks: Buffer[] = [];
           r.on('data', (c: Buffer) => chunks.push(c));
           r.on('end', () =>
@@ -79,6 +91,8 @@ export class HttpTransport {
   }
 
   private connectionError(e: unknown): PeriscopeError {
+    const tlsProblem = describeTlsError(e, this.base);
+    if (tlsProblem) return new PeriscopeError('permission', tlsProblem);
     const err = e as { code?: string; cause?: { code?: string; message?: string } };
     const cause = err.cause;
     const code = err.code ?? cause?.code ?? '';
@@ -89,6 +103,11 @@ export class HttpTransport {
       );
     if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
       return new PeriscopeError('not-found', `cannot resolve the host of ${this.base}; check --server`);
+    if (code === 'ECONNRESET' && this.base.startsWith('http:'))
+      return new PeriscopeError(
+        'not-found',
+        `${this.base} closed the connection; if that server speaks HTTPS, use https:// (and --ca for a private CA)`,
+      );
     if (code === 'ETIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT')
       return new PeriscopeError(
         'timeout',

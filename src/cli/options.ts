@@ -89,3 +89,27 @@ export function scopeOption(values: OptionValues): QueryScope {
 export function formatOption(values: OptionValues): ResultFormat {
   return choiceOption(values, 'format', RESULT_FORMATS, 'table');
 }
+
+const DURATION_UNITS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
+
+/** A duration option like `90s`, `45m`, `12h`, `30d`, `2w`, in seconds (undefined when not given). */
+export function durationOption(values: OptionValues, name: string): number | undefined {
+  const text = textOption(values, name);
+  if (text === undefined) return undefined;
+  const m = /^(\d{1,9})([smhdw])$/.exec(text.trim());
+  if (!m) throw usageError(`--${name} takes a duration like 90s, 45m, 12h, 30d or 2w, not "${text}"`);
+  return Number(m[1]) * (DURATION_UNITS[m[2] ?? 's'] ?? 1);
+}
+
+/** An expiry option: a duration from now (`30d`) or an ISO time; returned as an ISO time. */
+export function expiryOption(values: OptionValues, name: string, now = Date.now()): string | undefined {
+  const text = textOption(values, name);
+  if (text === undefined) return undefined;
+  if (/^\d{4}-\d{2}-\d{2}/.test(text)) {
+    const t = Date.parse(text);
+    if (Number.isNaN(t)) throw usageError(`--${name} "${text}" is not a valid ISO time`);
+    return new Date(t).toISOString();
+  }
+  const seconds = durationOption(values, name) ?? 0;
+  return new Date(now + seconds * 1000).toISOString();
+}

@@ -4,9 +4,10 @@
  * store of the default data directory ($PERISCOPE_DATA, else ~/.local/share/periscope).
  */
 import { PeriscopeError } from '../common/errors.js';
+import { type ClientTlsConfig, checkPin, clientTlsFromEnv } from '../common/tls-client.js';
 import { resolveDataDir } from '../store/data-dir.js';
 import type { OptionSpec, OptionValues } from './argv.js';
-import { textOption } from './options.js';
+import { flagOption, listOption, textOption } from './options.js';
 
 /** The server when neither --server nor $PERISCOPE_SERVER names one (commands that need a server). */
 export const DEFAULT_SERVER = 'http://127.0.0.1:7070';
@@ -15,6 +16,8 @@ export const DEFAULT_SERVER = 'http://127.0.0.1:7070';
 export interface ServerTarget {
   readonly server: string;
   readonly token: string | undefined;
+  /** The CA and pins an https:// server is checked against; whether plain http:// may leave this machine. */
+  readonly tls?: ClientTlsConfig;
 }
 
 /** A server, or a local data directory. */
@@ -30,6 +33,21 @@ export const SERVER_OPTIONS = {
     help: `the Periscope server (default $PERISCOPE_SERVER, else ${DEFAULT_SERVER})`,
   },
   token: { type: 'string', value: 'TOKEN', help: 'API token (default $PERISCOPE_TOKEN)' },
+  ca: {
+    type: 'string',
+    value: 'FILE',
+    help: "PEM CA of an https:// server's certificate, instead of the system roots (default $PERISCOPE_CA)",
+  },
+  pin: {
+    type: 'string',
+    multiple: true,
+    value: 'PIN',
+    help: 'accept only a server with this certificate SHA-256 (hex) or public key sha256/BASE64 (repeatable; default $PERISCOPE_PIN)',
+  },
+  'insecure-plain': {
+    type: 'boolean',
+    help: 'send the token over plain http:// to another machine, in clear (default $PERISCOPE_INSECURE_PLAIN=1)',
+  },
 } as const satisfies Record<string, OptionSpec>;
 
 /** The --data option of a command that works on the local store only. */
@@ -46,6 +64,9 @@ export const SERVER_OR_LOCAL_OPTIONS = {
     help: 'use this Periscope server (default $PERISCOPE_SERVER, unless --data is given)',
   },
   token: SERVER_OPTIONS.token,
+  ca: SERVER_OPTIONS.ca,
+  pin: SERVER_OPTIONS.pin,
+  'insecure-plain': SERVER_OPTIONS['insecure-plain'],
   data: {
     type: 'string',
     value: 'DIR',
@@ -63,11 +84,25 @@ function tokenOf(values: OptionValues, env: NodeJS.ProcessEnv): string | undefin
   return textOption(values, 'token') ?? (env.PERISCOPE_TOKEN || undefined);
 }
 
+/** --ca, --pin, --insecure-plain, each else its environment variable ($PERISCOPE_CA, $PERISCOPE_PIN, $PERISCOPE_INSECURE_PLAIN). */
+function tlsOf(values: OptionValues, env: NodeJS.ProcessEnv): ClientTlsConfig {
+  const caFile = textOption(values, 'ca');
+  return clientTlsFromEnv(
+    {
+      ...(caFile !== undefined ? { caFile } : {}),
+      pins: listOption(values, 'pin').map(checkPin),
+      insecurePlain: flagOption(values, 'insecure-plain'),
+    },
+    env,
+  );
+}
+
 /** A server for commands that only talk to one: --server, $PERISCOPE_SERVER, else the default. */
 export function serverTarget(values: OptionValues, env: NodeJS.ProcessEnv = process.env): ServerTarget {
   return {
     server: textOption(values, 'server') ?? (env.PERISCOPE_SERVER || DEFAULT_SERVER),
     token: tokenOf(values, env),
+    tls: tlsOf(values, env),
   };
 }
 
@@ -77,9 +112,13 @@ export function whereTo(values: OptionValues, env: NodeJS.ProcessEnv = process.e
   const data = textOption(values, 'data');
   if (server !== undefined && data !== undefined)
     throw new PeriscopeError('bad-usage', 'give --server URL or --data DIR, not both');
-  if (server !== undefined) return { kind: 'server', target: { server, token: tokenOf(values, env) } };
+  const tls = tlsOf(values, env);
+  if (server !== undefined) return { kind: 'server', target: { server, token: tokenOf(values, env), tls } };
   if (data === undefined && env.PERISCOPE_SERVER)
-    return { kind: 'server', target: { server: env.PERISCOPE_SERVER, token: tokenOf(values, env) } };
+    return {
+      kind: 'server',
+      target: { server: env.PERISCOPE_SERVER, token: tokenOf(values, env), tls },
+    };
   return { kind: 'local', dataDir: resolveDataDir(data, env) };
 }
 

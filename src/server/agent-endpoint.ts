@@ -9,6 +9,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import { type WebSocket, WebSocketServer } from 'ws';
 import {
   type AgentMessage,
@@ -22,7 +23,7 @@ import type { TokenInfo } from '../store/token-types.js';
 import { Heartbeats } from './agent-heartbeat.js';
 import type { ServerContext } from './context.js';
 import { toHttpError } from './http-errors.js';
-import { authorize } from './http-router.js';
+import { authorize, bearer } from './http-router.js';
 import type { AgentConnection, AgentHello } from './registry.js';
 
 /** Tunables of the agent endpoint. */
@@ -36,6 +37,8 @@ export interface AgentEndpointOptions {
   readonly maxMessageBytes?: number;
   /** One line per agent event (default: stdout with a timestamp). */
   readonly log?: (line: string) => void;
+  /** Mutual TLS: refuse an agent whose connection did not present a certificate the server's client CA signed. */
+  readonly requireClientCert?: boolean;
 }
 
 /** How long a refused agent is asked to wait before it tries again, ms. */
@@ -104,6 +107,22 @@ export class AgentEndpoint {
       reject(socket, 404, 'Not Found', 'the agent endpoint is /v1/agent');
       return;
     }
+    if (this.opts.requireClientCert) {
+      const tlsSocket = req.socket as Partial<TLSSocket>;
+      if (tlsSocket.authorized !== true) {
+        const why = tlsSocket.getPeerCertificate?.()?.subject
+          ? `its certificate was not accepted (${String(tlsSocket.authorizationError ?? 'not signed by the client CA')})`
+          : 'it presented no certificate';
+        this.log(`refused an agent from ${req.socket.remoteAddress ?? '?'}: mutual TLS, ${why}`);
+        reject(
+          socket,
+          403,
+          'Forbidden',
+          `this server requires agents to present a client certificate signed by its --tls-client-ca, and ${why}; give the agent --client-cert FILE and --client-key FILE`,
+        );
+        return;
+      }
+    }
     let token: TokenInfo | undefined;
     try {
       token = authorize(this.ctx.tokens, req, 'agent');
@@ -151,10 +170,22 @@ export class AgentEndpoint {
         this.ctx.registry.responsive(agentId, conn);
       },
     });
+    const presented = bearer(req);
     ws.on('pong', () => {
+      // A token revoked, expired or rotated away while connected ends the connection.
+      if (!this.ctx.tokens.verify(presented)) {
+        const why = this.ctx.tokens.refusal(presented) ?? 'the agent token is no longer valid';
+        this.log(`disconnected agent ${agentId ?? '?'}: ${why}`);
+        ws.close(4006, `${why}; the agent needs its new token`.slice(0, 120));
+        return;
+      }
       if (agentId) this.ctx.registry.touch(agentId, conn);
     });
-    ws.on('error', () => ws.terminate());
+    // A protocol error (a message over the limit: 1009) is closed by ws itself with its code,
+    // before this runs; anything else (a reset socket) ends the connection here.
+    ws.on('error', () => {
+      if (ws.readyState !== ws.CLOSING) ws.terminate();
+    });
     ws.on('close', (code) => {
       clearTimeout(helloTimer);
       if (agentId && this.ctx.registry.isCurrent(agentId, conn)) {

@@ -1,5 +1,6 @@
 /** What the HTTP routes and the agent endpoint share: the registry, the store, the tokens. */
 import { PERISCOPE_VERSION } from '../common/version.js';
+import type { AuditLog } from '../store/audit-log.js';
 import type { Store } from '../store/store.js';
 import type { TokenStore } from '../store/tokens.js';
 import type { Orchestrator } from './orchestrator.js';
@@ -18,6 +19,8 @@ export interface ServerContext {
   readonly specChecks: SpecChecks;
   readonly store: Store;
   readonly tokens: TokenStore;
+  /** The append-only log of who did what (audit.ts writes it). */
+  readonly audit: AuditLog;
   readonly meta: SnapshotMetaLog;
   readonly dataDir: string;
   readonly startedAt: Date;

@@ -1,4 +1,5 @@
 /** Routes over stored data: SQL queries (JSON or CSV) and the versioned spec. */
+import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import {
   type ParsedSpecRequest,
@@ -17,8 +18,10 @@ import {
   type SpecVersionsResponse,
 } from '../api/responses.js';
 import { PeriscopeError } from '../common/errors.js';
+import { auditText } from '../store/audit-log.js';
 import { formatResult } from '../store/result-format.js';
 import type { QueryResult } from '../store/store.js';
+import { audit, failure } from './audit.js';
 import type { ServerContext } from './context.js';
 import { HttpError } from './http-errors.js';
 import { readBody, readJson, sendJson, sendText } from './http-io.js';
@@ -40,15 +43,22 @@ export function dataRoutes(ctx: ServerContext): Route[] {
       method: 'POST',
       path: '/v1/query',
       need: 'user',
-      handle: async ({ req, res, url }) => {
+      handle: async ({ req, res, url, token }) => {
         const ask = parseQueryRequest(await readJson(req), url.searchParams.get('format'));
+        const asked = { sql: auditText(ask.sql), scope: ask.scope };
         let result: QueryResult;
         try {
           result = await ctx.store.query(ask.sql, ask.scope);
         } catch (e) {
+          audit(ctx, { req, token }, 'query', 'error', { ...asked, ...failure(e) });
           if (e instanceof PeriscopeError || e instanceof HttpError) throw e;
           throw new HttpError(400, 'bad-query', (e as Error).message ?? String(e));
         }
+        audit(ctx, { req, token }, 'query', 'ok', {
+          ...asked,
+          rowCount: result.rows.length,
+          snapshotIds: result.snapshotIds,
+        });
         const partial = await partialSnapshot(ctx, ask.scope, result.snapshotIds[0]);
         if (ask.format === 'csv') {
           if (partial) res.setHeader(PARTIAL_SNAPSHOT_HEADER, partialSnapshotHeader(partial));
@@ -60,7 +70,7 @@ export function dataRoutes(ctx: ServerContext): Route[] {
       method: 'GET',
       path: '/v1/links',
       need: 'user',
-      handle: async ({ res, url }) => {
+      handle: async ({ req, res, url, token }) => {
         const { goroutine, snapshot } = parseLinksParams(url.searchParams);
         let id = snapshot;
         if (id === undefined) {
@@ -68,7 +78,15 @@ export function dataRoutes(ctx: ServerContext): Route[] {
           id = list[list.length - 1]?.snapshotId;
           if (id === undefined) throw new HttpError(404, 'not-found', 'no snapshot has been stored yet');
         }
-        const result = await ctx.store.links(id, goroutine.processId, goroutine.goroutineId);
+        const asked = { links: `${goroutine.processId}:${goroutine.goroutineId}`, scope: { snapshot: id } };
+        let result: QueryResult;
+        try {
+          result = await ctx.store.links(id, goroutine.processId, goroutine.goroutineId);
+        } catch (e) {
+          audit(ctx, { req, token }, 'query', 'error', { ...asked, ...failure(e) });
+          throw e;
+        }
+        audit(ctx, { req, token }, 'query', 'ok', { ...asked, rowCount: result.rows.length });
         const partial = await partialSnapshot(
           ctx,
           snapshot === undefined ? { latest: true } : { snapshot },
@@ -98,11 +116,35 @@ export function dataRoutes(ctx: ServerContext): Route[] {
       need: 'user',
       handle: async ({ req, res, url, token }) => {
         const spec = await specRequest(req, url);
-        const out = await updateSpec(ctx, {
-          ...spec,
-          author: token?.name ?? 'api',
-          admin: token?.role === 'admin',
-        });
+        const asked = {
+          source: spec.source,
+          force: spec.force,
+          sha256: createHash('sha256').update(spec.yaml).digest('hex'),
+          bytes: Buffer.byteLength(spec.yaml),
+        };
+        let out: Awaited<ReturnType<typeof updateSpec>>;
+        try {
+          out = await updateSpec(ctx, {
+            ...spec,
+            author: token?.name ?? 'api',
+            admin: token?.role === 'admin',
+          });
+        } catch (e) {
+          audit(ctx, { req, token }, 'spec.set', 'error', { ...asked, ...failure(e) });
+          throw e;
+        }
+        if (out.stored)
+          audit(ctx, { req, token }, 'spec.set', 'ok', {
+            ...asked,
+            version: out.result.version,
+            changed: out.result.changed,
+            fits: out.result.check.fits,
+          });
+        else
+          audit(ctx, { req, token }, 'spec.set', 'refused', {
+            ...asked,
+            message: out.message.slice(0, 2000),
+          });
         if (out.stored) sendJson(res, 200, out.result satisfies SpecSetResponse);
         else
           sendJson(res, 422, {

@@ -5,6 +5,12 @@ import { HttpError } from './http-errors.js';
 /** Largest request body accepted (a spec or a SQL text is far smaller). */
 export const MAX_BODY = 4 << 20;
 
+/**
+ * How much of a too-large body is read and dropped before the 413, so that the client, still
+ * sending, reads the answer instead of a reset connection; past it the connection is dropped.
+ */
+const DRAIN_MAX = 32 << 20;
+
 /** Reads the whole body as text; 413 when it is too large. */
 export async function readBody(req: IncomingMessage, limit = MAX_BODY): Promise<string> {
   const chunks: Buffer[] = [];
@@ -12,9 +18,10 @@ export async function readBody(req: IncomingMessage, limit = MAX_BODY): Promise<
   for await (const chunk of req) {
     const b = chunk as Buffer;
     size += b.length;
-    if (size > limit) throw new HttpError(413, 'too-large', `request body over ${limit} bytes`);
-    chunks.push(b);
+    if (size > limit + DRAIN_MAX) break;
+    if (size <= limit) chunks.push(b);
   }
+  if (size > limit) throw new HttpError(413, 'too-large', `request body over ${limit} bytes`);
   return Buffer.concat(chunks).toString('utf8');
 }
 

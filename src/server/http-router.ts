@@ -72,7 +72,9 @@ export function authorize(
       cookie !== undefined
         ? 'the session has ended (signed out, unused for 12 hours, its token revoked, or the server restarted); sign in again'
         : given
-          ? 'the token is not valid (unknown, mistyped or revoked); create one with `periscope token create`'
+          ? tokens.refusal(given)
+            ? `${tokens.refusal(given)}; use its replacement, or create one with \`periscope token create\``
+            : 'the token is not valid (unknown, mistyped or revoked); create one with `periscope token create`'
           : 'no token; send `Authorization: Bearer TOKEN` (the CLI takes --token or $PERISCOPE_TOKEN)',
     );
   if (cookie !== undefined && req.method !== 'GET' && req.method !== 'HEAD' && !req.headers[CLIENT_HEADER])
@@ -105,6 +107,13 @@ export class Router {
     readonly routes: readonly Route[],
     private readonly tokens: TokenStore,
     private readonly sessions?: WebSessions,
+    /** Told of each request refused for its token's role (403), for the audit log. */
+    private readonly onDenied?: (
+      req: IncomingMessage,
+      token: TokenInfo | undefined,
+      path: string,
+      message: string,
+    ) => void,
   ) {
     this.compiled = routes.map((route) => {
       const names: string[] = [];
@@ -141,6 +150,13 @@ export class Router {
       await hit.route.handle({ req, res, url, params, token });
     } catch (e) {
       const err = toHttpError(e);
+      if (err.status === 403 && this.onDenied)
+        this.onDenied(
+          req,
+          this.tokens.verify(bearer(req)) ?? this.sessions?.tokenOf(sessionCookie(req)),
+          url.pathname,
+          err.message,
+        );
       if (err.status === 500) console.error(`periscope server: ${req.method} ${url.pathname}:`, e);
       if (err.status === 401) res.setHeader('www-authenticate', 'Bearer');
       sendError(res, err);

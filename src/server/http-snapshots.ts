@@ -2,6 +2,7 @@
 import { parseSnapshotIdParam, parseSnapshotRequest, parseSnapshotsParams } from '../api/requests.js';
 import type { ProcessResult, SnapshotDetail, SnapshotsResponse, SnapshotTaken } from '../api/responses.js';
 import type { SnapshotInfo } from '../store/store.js';
+import { audit, failure } from './audit.js';
 import type { ServerContext } from './context.js';
 import { HttpError } from './http-errors.js';
 import { readJson, sendJson } from './http-io.js';
@@ -53,11 +54,31 @@ export function snapshotRoutes(ctx: ServerContext): Route[] {
       need: 'user',
       handle: async ({ req, res, token }) => {
         const ask = parseSnapshotRequest(await readJson(req));
-        const result: SnapshotTaken = await ctx.orchestrator.snapshot({
-          selector: parseSelector(ask.selector),
-          labels: ask.labels,
-          noPause: ask.noPause,
-          requestedBy: token?.name ?? '',
+        const asked = { selector: ask.selector, labels: ask.labels, noPause: ask.noPause };
+        let result: SnapshotTaken;
+        try {
+          result = await ctx.orchestrator.snapshot({
+            selector: parseSelector(ask.selector),
+            labels: ask.labels,
+            noPause: ask.noPause,
+            requestedBy: token?.name ?? '',
+          });
+        } catch (e) {
+          audit(ctx, { req, token }, 'snapshot', 'error', { ...asked, ...failure(e) });
+          throw e;
+        }
+        audit(ctx, { req, token }, 'snapshot', 'ok', {
+          ...asked,
+          snapshotId: result.snapshotId,
+          requestId: result.requestId,
+          specVersion: result.specVersion,
+          processes: result.processes.map((p) => ({
+            hostname: p.hostname,
+            pid: p.pid,
+            ...(p.program ? { program: p.program } : {}),
+            executable: p.executable,
+            ok: p.ok,
+          })),
         });
         sendJson(res, 201, result);
       },

@@ -1,11 +1,12 @@
 /** Admin routes: list, create and revoke tokens (the CLI can do the same on the data directory). */
-import { parseTokenRequest } from '../api/requests.js';
-import type { CreatedToken, TokenInfo, TokensResponse } from '../api/responses.js';
+import { parseRotateRequest, parseTokenRequest } from '../api/requests.js';
+import type { CreatedToken, RotatedToken, TokenInfo, TokensResponse } from '../api/responses.js';
+import { audit } from './audit.js';
 import type { ServerContext } from './context.js';
 import { readJson, sendJson } from './http-io.js';
 import type { Route } from './http-router.js';
 
-/** GET/POST /v1/tokens, DELETE /v1/tokens/{id}. */
+/** GET/POST /v1/tokens, POST /v1/tokens/{id}/rotate, DELETE /v1/tokens/{id}. */
 export function tokenRoutes(ctx: ServerContext): Route[] {
   return [
     {
@@ -18,17 +19,47 @@ export function tokenRoutes(ctx: ServerContext): Route[] {
       method: 'POST',
       path: '/v1/tokens',
       need: 'admin',
-      handle: async ({ req, res }) => {
-        const { role, name } = parseTokenRequest(await readJson(req));
-        const { token, info } = ctx.tokens.create(role, name);
+      handle: async ({ req, res, token: caller }) => {
+        const { role, name, expiresAt } = parseTokenRequest(await readJson(req));
+        const { token, info } = ctx.tokens.create(role, name, expiresAt ? { expiresAt } : {});
+        audit(ctx, { req, token: caller }, 'token.create', 'ok', {
+          id: info.id,
+          name: info.name,
+          role,
+          ...(expiresAt ? { expiresAt } : {}),
+        });
         sendJson(res, 201, { ...info, token } satisfies CreatedToken);
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/tokens/{id}/rotate',
+      need: 'admin',
+      handle: async ({ req, res, params, token: caller }) => {
+        const ask = parseRotateRequest(await readJson(req));
+        const { token, info, old } = ctx.tokens.rotate(params.id ?? '', {
+          ...(ask.expiresAt ? { expiresAt: ask.expiresAt } : {}),
+          ...(ask.graceSeconds ? { graceMs: ask.graceSeconds * 1000 } : {}),
+        });
+        audit(ctx, { req, token: caller }, 'token.rotate', 'ok', {
+          id: old.id,
+          newId: info.id,
+          name: info.name,
+          role: info.role,
+          ...(old.expiresAt && !old.revokedAt ? { oldWorksUntil: old.expiresAt } : {}),
+        });
+        sendJson(res, 201, { ...info, token, replaced: old } satisfies RotatedToken);
       },
     },
     {
       method: 'DELETE',
       path: '/v1/tokens/{id}',
       need: 'admin',
-      handle: ({ res, params }) => sendJson(res, 200, ctx.tokens.revoke(params.id ?? '') satisfies TokenInfo),
+      handle: ({ req, res, params, token }) => {
+        const info = ctx.tokens.revoke(params.id ?? '');
+        audit(ctx, { req, token }, 'token.revoke', 'ok', { id: info.id, name: info.name, role: info.role });
+        sendJson(res, 200, info satisfies TokenInfo);
+      },
     },
   ];
 }

@@ -82,7 +82,33 @@ export class Orchestrator {
       this.runs.delete(requestId);
     }
     for (const agentId of run.agents()) this.registry.connection(agentId)?.send({ type: 'abort', requestId });
-    const snapshotId = await this.save(outcomes, req, spec?.yaml ?? '');
+    let snapshotId: number;
+    try {
+      snapshotId = await this.save(outcomes, req, spec?.yaml ?? '');
+    } catch (e) {
+      // Damaged values the shape check let through: find the processes whose rows cannot be
+      // written, fail them alone, and store the rest (the failed write stored nothing).
+      const damaged = new Map<ProcessOutcome, string>();
+      for (const o of outcomes) {
+        if (!o.snapshot) continue;
+        const problem = await this.store.processProblem({
+          hostname: o.target.process.hostname,
+          snapshot: o.snapshot,
+        });
+        if (problem) damaged.set(o, problem);
+      }
+      if (damaged.size === 0) throw e;
+      outcomes = outcomes.map((o) => {
+        const problem = damaged.get(o);
+        if (!problem) return o;
+        const { snapshot: _dropped, ...rest } = o;
+        return {
+          ...rest,
+          error: { kind: 'INTERNAL', message: `the agent sent a snapshot that cannot be stored: ${problem}` },
+        };
+      });
+      snapshotId = await this.save(outcomes, req, spec?.yaml ?? '');
+    }
     const meta: SnapshotMeta = {
       snapshotId,
       requestId,

@@ -2,13 +2,15 @@
  * `periscope server` as a library: one process with the HTTP API, the agents' WebSocket
  * endpoint, the registry, the orchestrator, tokens and the embedded store in a data directory.
  */
-import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { AuditLog } from '../store/audit-log.js';
 import { DuckDBStore } from '../store/duckdb-store.js';
 import type { Store } from '../store/store.js';
 import { TokenStore } from '../store/tokens.js';
 import { AgentEndpoint } from './agent-endpoint.js';
+import { audit } from './audit.js';
 import type { ServerContext } from './context.js';
+import { auditRoutes, retentionRoute } from './http-audit.js';
 import { dataRoutes } from './http-data.js';
 import { HttpError } from './http-errors.js';
 import { fleetRoutes } from './http-fleet.js';
@@ -19,11 +21,14 @@ import { snapshotRoutes } from './http-snapshots.js';
 import { defaultWebRoot, openApiRoute, serveStatic } from './http-static.js';
 import { tableRoutes } from './http-tables.js';
 import { tokenRoutes } from './http-tokens.js';
+import { createListener } from './listener.js';
 import { Orchestrator } from './orchestrator.js';
 import { Registry } from './registry.js';
+import { Retention, type RetentionOptions } from './retention-run.js';
 import { SnapshotMetaLog } from './snapshot-meta.js';
 import { SpecChecks } from './spec-check.js';
 import { lockDownStore } from './store-lockdown.js';
+import { type LoadedTls, type ServerTlsConfig, TlsMaterial } from './tls-material.js';
 import { WebSessions } from './web-sessions.js';
 
 /** How to run a server. */
@@ -43,11 +48,19 @@ export interface ServerOptions {
   readonly pingIntervalMs?: number;
   /** Where agent events (connected, refused, unresponsive, …) are logged (default: stdout). */
   readonly agentLog?: (line: string) => void;
+  /** Largest message an agent may send, bytes (default 1 GiB); a bigger one closes its connection (1009). */
+  readonly maxAgentMessageBytes?: number;
   /**
    * Another Store backend (default: the embedded DuckDB store in dataDir, which the server
    * opens and closes). The caller owns a store passed here: the server never closes it.
    */
   readonly store?: Store;
+  /** Serve HTTPS (API and agents' WebSocket) with this certificate and key, reloaded when they change. */
+  readonly tls?: ServerTlsConfig;
+  /** Delete snapshots older than their program's rule, hourly (see retention-run.ts). */
+  readonly retention?: RetentionOptions;
+  /** Where server events (TLS reloads, …) are logged (default: stderr with a timestamp). */
+  readonly log?: (line: string) => void;
 }
 
 /** Tokens created on the first start of a data directory (shown once). */
@@ -65,6 +78,8 @@ export interface RunningServer {
   readonly agents: AgentEndpoint;
   /** Set when this start created the first tokens. */
   readonly firstTokens?: FirstTokens;
+  /** The certificate served now (HTTPS only). */
+  readonly tls?: LoadedTls;
   /** Stops serving and closes the store the server opened (not one passed in ServerOptions.store). */
   close(): Promise<void>;
 }
@@ -83,6 +98,9 @@ function agentRoute(): Route {
 
 /** Starts a server and resolves when it listens. */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const log = opts.log ?? ((line: string) => console.error(`${new Date().toISOString()} ${line}`));
+  // Read before anything is created: a wrong certificate or key stops the start with its reason.
+  const tls = opts.tls ? new TlsMaterial(opts.tls, log) : undefined;
   const tokens = new TokenStore(opts.dataDir);
   let firstTokens: FirstTokens | undefined;
   if (tokens.list().length === 0) {
@@ -105,6 +123,20 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     prepareTimeoutMs: opts.prepareTimeoutMs ?? 30_000,
     captureTimeoutMs: opts.captureTimeoutMs ?? 60_000,
   });
+  const auditLog = new AuditLog(opts.dataDir);
+  for (const [name, role] of firstTokens
+    ? ([
+        ['first-admin', 'admin'],
+        ['first-agent', 'agent'],
+      ] as const)
+    : [])
+    auditLog.append({
+      action: 'token.create',
+      actor: { name: 'server' },
+      source: 'local',
+      outcome: 'ok',
+      details: { id: tokens.list().find((t) => t.name === name)?.id ?? '', name, role },
+    });
   const context: ServerContext = {
     registry,
     orchestrator,
@@ -112,11 +144,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     specChecks: new SpecChecks(registry, opts.prepareTimeoutMs ?? 30_000),
     store,
     tokens,
+    audit: auditLog,
     meta,
     dataDir: opts.dataDir,
     startedAt: new Date(),
   };
   const sessions = new WebSessions(tokens);
+  const retention = new Retention(context, opts.retention?.rules ?? [], log);
   const routes: Route[] = [
     ...fleetRoutes(context),
     agentRoute(),
@@ -125,17 +159,23 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     ...tableRoutes(context),
     ...tokenRoutes(context),
     ...sessionRoutes(sessions),
+    ...auditRoutes(context),
+    retentionRoute(retention),
     openApiRoute(),
   ];
-  const router = new Router(routes, tokens, sessions);
+  const router = new Router(routes, tokens, sessions, (req, token, path, message) =>
+    audit(context, { req, token }, 'denied', 'refused', { method: req.method, path, message }),
+  );
   const webRoot = opts.staticDir ?? defaultWebRoot();
   const agents = new AgentEndpoint(context, {
     ...(opts.helloTimeoutMs ? { helloTimeoutMs: opts.helloTimeoutMs } : {}),
     ...(opts.pingIntervalMs ? { pingIntervalMs: opts.pingIntervalMs } : {}),
     ...(opts.agentTimeoutMs ? { agentTimeoutMs: opts.agentTimeoutMs } : {}),
     ...(opts.agentLog ? { log: opts.agentLog } : {}),
+    ...(opts.maxAgentMessageBytes ? { maxMessageBytes: opts.maxAgentMessageBytes } : {}),
+    ...(tls?.requiresClientCert ? { requireClientCert: true } : {}),
   });
-  const server: Server = createServer((req, res) => {
+  const listener = createListener((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     router
       .dispatch(req, res, url)
@@ -144,35 +184,46 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         console.error('periscope server:', e);
         sendError(res, new HttpError(500, 'internal', 'internal error; the server log has details'));
       });
-  });
+  }, tls);
+  const server = listener.http;
   server.on('upgrade', (req, socket, head) => agents.upgrade(req, socket, head));
-  server.on('clientError', (_e, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  server.on('clientError', (e: NodeJS.ErrnoException, socket) => {
+    const status =
+      e.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
     else socket.destroy();
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 7070, opts.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
+    listener.accept.once('error', reject);
+    listener.accept.listen(opts.port ?? 7070, opts.host ?? '127.0.0.1', () => {
+      listener.accept.off('error', reject);
       resolve();
     });
   }).catch((e: unknown) => {
+    tls?.close();
     if (!opts.store) store.close();
     throw e;
   });
-  const addr = server.address() as AddressInfo;
+  if (opts.retention && opts.retention.rules.length > 0)
+    retention.start(opts.retention.intervalMs ?? 3_600_000);
+  const addr = listener.accept.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   return {
-    url: `http://${host}:${addr.port}`,
+    url: `${listener.scheme}://${host}:${addr.port}`,
     port: addr.port,
     context,
     routes,
     agents,
     ...(firstTokens ? { firstTokens } : {}),
+    get tls() {
+      return tls?.current;
+    },
     close: async () => {
       agents.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await retention.close();
+      tls?.close();
+      listener.closeAll();
+      await new Promise<void>((resolve) => listener.accept.close(() => resolve()));
       if (!opts.store) store.close();
     },
   };

@@ -8,6 +8,7 @@
  * What only some uses need is imported when first used (the spec parser and YAML, ingest,
  * export and import): `periscope query` over built-in tables loads none of it.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -16,6 +17,7 @@ import { DB_FILE } from './data-dir.js';
 import { DuckDBInstance } from './duckdb-api.js';
 import { DuckDBQuerySession } from './query-session.js';
 import { createQueryViews } from './query-views.js';
+import type { RetentionResult, RetentionRule } from './retention.js';
 import { ensureSchema, SCHEMA_VERSION, schemaVersion } from './schema.js';
 import { addVersion, readVersions, versionOfText } from './spec-history.js';
 import type {
@@ -31,6 +33,7 @@ import type {
   SpecVersion,
   Store,
   StoredBinary,
+  StoredProcessInput,
 } from './store.js';
 
 /** How to open a store. */
@@ -85,11 +88,93 @@ async function openInstance(
 export class DuckDBStore implements Store {
   private constructor(
     readonly location: string,
-    private readonly instance: DuckDBInstance,
-    private readonly conn: DuckDBConnection,
+    private instance: DuckDBInstance,
+    private conn: DuckDBConnection,
     private readonly readOnly: boolean,
     private readonly noFiles: boolean,
   ) {}
+
+  /** Set while compact() has the file closed. */
+  private compacting: Promise<void> | undefined;
+  /** Operations running on the connection (compact() waits for none). */
+  private busy = 0;
+  private readonly idle: (() => void)[] = [];
+  /** Marks calls made from inside an operation, which must not wait for a compaction. */
+  private readonly inside = new AsyncLocalStorage<true>();
+
+  /** Runs an operation on the store's connection, after a compaction in progress (nested calls pass through). */
+  private async use<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.inside.getStore()) return fn();
+    while (this.compacting) await this.compacting;
+    this.busy++;
+    try {
+      return await this.inside.run(true, fn);
+    } finally {
+      if (--this.busy === 0) for (const wake of this.idle.splice(0)) wake();
+    }
+  }
+
+  /**
+   * Why one process's rows cannot be stored (a value of the wrong type, a missing part), found
+   * by writing them into a scratch in-memory database the way addSnapshot would; undefined
+   * when they can. For finding the culprit after a failed addSnapshot.
+   */
+  async processProblem(p: StoredProcessInput): Promise<string | undefined> {
+    const { writeSnapshot } = await import('./ingest.js');
+    const instance = await DuckDBInstance.create(':memory:', NO_DOWNLOADS);
+    const conn = await instance.connect();
+    try {
+      await ensureSchema(conn);
+      await writeSnapshot(conn, 1, { processes: [p], specText: '' }, null);
+      return undefined;
+    } catch (e) {
+      return (e instanceof Error ? e.message : String(e)).slice(0, 500);
+    } finally {
+      conn.closeSync();
+      instance.closeSync();
+    }
+  }
+
+  /** Deletes the processes (and snapshots left empty) that the retention rules no longer keep. */
+  async applyRetention(rules: readonly RetentionRule[], now = new Date()): Promise<RetentionResult> {
+    return this.use(async () => {
+      this.writable('deleting old snapshots');
+      const { deleteExpired } = await import('./retention.js');
+      return deleteExpired(this.conn, rules, now);
+    });
+  }
+
+  /**
+   * Gives deleted space back to the file system by rewriting the database file (see
+   * retention.ts). Operations in progress finish first and new ones wait until it is done;
+   * a session kept open across it (session(), not query()) fails.
+   */
+  async compact(): Promise<{ before: number; after: number }> {
+    this.writable('compacting the store');
+    const { compactStore } = await import('./retention.js');
+    while (this.compacting) await this.compacting;
+    let done = (): void => undefined;
+    this.compacting = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    try {
+      // Operations in progress finish first; new ones wait in use() until the store is back.
+      while (this.busy > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
+      const file = join(this.location, DB_FILE);
+      await this.conn.run('CHECKPOINT');
+      this.conn.closeSync();
+      this.instance.closeSync();
+      try {
+        return await compactStore(file);
+      } finally {
+        this.instance = await openInstance(file, false, this.noFiles, 10_000);
+        this.conn = await this.instance.connect();
+      }
+    } finally {
+      this.compacting = undefined;
+      done();
+    }
+  }
 
   /** Opens (creating when writing) the store in a data directory. */
   static async open(dir: string, opts: OpenOptions = {}): Promise<DuckDBStore> {
@@ -149,96 +234,117 @@ export class DuckDBStore implements Store {
 
   /** Stores a snapshot and returns its id. */
   async addSnapshot(input: SnapshotInput): Promise<number> {
-    this.writable('storing a snapshot');
-    return this.transaction(async () => {
-      const r = await this.conn.runAndReadAll('SELECT coalesce(max(snapshot_id), 0) + 1 FROM raw.snapshots');
-      const id = Number(r.getRows()[0]![0]);
-      const version = input.specText === '' ? null : await versionOfText(this.conn, input.specText);
-      const { writeSnapshot } = await import('./ingest.js');
-      await writeSnapshot(this.conn, id, input, version);
-      return id;
+    return this.use(async () => {
+      this.writable('storing a snapshot');
+      return this.transaction(async () => {
+        // Ids are never reused, also after retention deleted the newest snapshots (retention.ts keeps the mark).
+        const r = await this.conn.runAndReadAll(
+          "SELECT greatest(coalesce(max(snapshot_id), 0), coalesce((SELECT max(value::BIGINT) FROM raw.meta WHERE key = 'max_snapshot_id'), 0)) + 1 FROM raw.snapshots",
+        );
+        const id = Number(r.getRows()[0]![0]);
+        const version = input.specText === '' ? null : await versionOfText(this.conn, input.specText);
+        const { writeSnapshot } = await import('./ingest.js');
+        await writeSnapshot(this.conn, id, input, version);
+        return id;
+      });
     });
   }
 
   /** Every snapshot, oldest first. */
   async listSnapshots(): Promise<SnapshotInfo[]> {
-    const r = await this.conn.runAndReadAll(
-      `SELECT snapshot_id, strftime(created_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ'), labels, spec_version, process_count, goroutine_count FROM raw.snapshots ORDER BY snapshot_id`,
-    );
-    return r.getRowsJS().map(([id, at, labels, v, p, g]) => ({
-      snapshotId: Number(id),
-      createdAt: String(at),
-      labels: JSON.parse(String(labels)) as Record<string, string>,
-      specVersion: v === null ? null : Number(v),
-      processes: Number(p),
-      goroutines: Number(g),
-    }));
+    return this.use(async () => {
+      const r = await this.conn.runAndReadAll(
+        `SELECT snapshot_id, strftime(created_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ'), labels, spec_version, process_count, goroutine_count FROM raw.snapshots ORDER BY snapshot_id`,
+      );
+      return r.getRowsJS().map(([id, at, labels, v, p, g]) => ({
+        snapshotId: Number(id),
+        createdAt: String(at),
+        labels: JSON.parse(String(labels)) as Record<string, string>,
+        specVersion: v === null ? null : Number(v),
+        processes: Number(p),
+        goroutines: Number(g),
+      }));
+    });
   }
 
   /** Opens a session: a connection whose views show `scope`, for many queries. */
   async session(scope: QueryScope): Promise<DuckDBQuerySession> {
-    return DuckDBQuerySession.open(this.instance, scope, async () => {
-      const { specForScope } = await import('./scope-spec.js');
-      return specForScope(this.conn, scope);
+    return this.use(async () => {
+      return DuckDBQuerySession.open(this.instance, scope, async () => {
+        const { specForScope } = await import('./scope-spec.js');
+        return specForScope(this.conn, scope);
+      });
     });
   }
 
   /** Runs one read-only SQL statement over the tables of the current spec. */
   async query(sql: string, scope: QueryScope): Promise<QueryResult> {
-    const s = await this.session(scope);
-    try {
-      return await s.query(sql);
-    } finally {
-      s.close();
-    }
+    return this.use(async () => {
+      const s = await this.session(scope);
+      try {
+        return await s.query(sql);
+      } finally {
+        s.close();
+      }
+    });
   }
 
   /** What a goroutine links to and is linked from. */
   async links(snapshotId: number, processId: string, goroutineId: number): Promise<QueryResult> {
-    const s = await this.session({ snapshot: snapshotId });
-    try {
-      return await s.links(processId, goroutineId);
-    } finally {
-      s.close();
-    }
+    return this.use(async () => {
+      const s = await this.session({ snapshot: snapshotId });
+      try {
+        return await s.links(processId, goroutineId);
+      } finally {
+        s.close();
+      }
+    });
   }
 
   /** The current spec version, if any. */
   async currentSpec(): Promise<SpecVersion | undefined> {
-    return (await readVersions(this.conn, 'current'))[0];
+    return this.use(async () => {
+      return (await readVersions(this.conn, 'current'))[0];
+    });
   }
 
   /** One spec version. */
   async specVersion(version: number): Promise<SpecVersion | undefined> {
-    return (await readVersions(this.conn, version))[0];
+    return this.use(async () => {
+      return (await readVersions(this.conn, version))[0];
+    });
   }
 
   /** Every spec version, oldest first. */
   async specLog(): Promise<SpecVersion[]> {
-    return readVersions(this.conn);
+    return this.use(async () => {
+      return readVersions(this.conn);
+    });
   }
 
   /** Builds the spec's tables over every stored snapshot on a throw-away connection; returns what does not build. */
   async checkSpec(yaml: string, source: string): Promise<SpecSqlProblem[]> {
-    const [{ effectiveSpecOfText }, { SpecError }] = await Promise.all([
-      import('../spec/effective-spec.js'),
-      import('../spec/spec-parse.js'),
-    ]);
-    const spec = effectiveSpecOfText(yaml, source);
-    const conn = await this.instance.connect();
-    try {
-      const built = await createQueryViews(conn, spec, { all: true }, { check: true });
-      const issues = built.problems.map((p) => ({
-        line: p.at?.line ?? 1,
-        column: p.at?.column ?? 1,
-        message: p.message,
-      }));
-      const fatal = issues.filter((p) => /cycle|built-in|key column/.test(p.message));
-      if (fatal.length > 0) throw new SpecError(source, fatal);
-      return issues;
-    } finally {
-      conn.closeSync();
-    }
+    return this.use(async () => {
+      const [{ effectiveSpecOfText }, { SpecError }] = await Promise.all([
+        import('../spec/effective-spec.js'),
+        import('../spec/spec-parse.js'),
+      ]);
+      const spec = effectiveSpecOfText(yaml, source);
+      const conn = await this.instance.connect();
+      try {
+        const built = await createQueryViews(conn, spec, { all: true }, { check: true });
+        const issues = built.problems.map((p) => ({
+          line: p.at?.line ?? 1,
+          column: p.at?.column ?? 1,
+          message: p.message,
+        }));
+        const fatal = issues.filter((p) => /cycle|built-in|key column/.test(p.message));
+        if (fatal.length > 0) throw new SpecError(source, fatal);
+        return issues;
+      } finally {
+        conn.closeSync();
+      }
+    });
   }
 
   /**
@@ -252,33 +358,37 @@ export class DuckDBStore implements Store {
     source: string,
     opts: SetSpecOptions = {},
   ): Promise<SetSpecResult> {
-    this.writable('setting the spec');
-    const { issueText, SpecError } = await import('../spec/spec-parse.js');
-    const problems = await this.checkSpec(yaml, source);
-    const current = (await readVersions(this.conn, 'current'))[0];
-    if (problems.length > 0 && opts.force !== true && current?.yaml !== yaml)
-      throw new SpecError(
-        source,
-        problems,
-        `${source} was not stored: ${problems.length === 1 ? 'a derived table or link does' : `${problems.length} derived tables or links do`} not build over the stored tables (fix the spec, or store it anyway with --force):`,
-      );
-    const { version, changed } = await addVersion(this.conn, yaml, author);
-    return { version, changed, warnings: problems.map((p) => issueText(source, p)) };
+    return this.use(async () => {
+      this.writable('setting the spec');
+      const { issueText, SpecError } = await import('../spec/spec-parse.js');
+      const problems = await this.checkSpec(yaml, source);
+      const current = (await readVersions(this.conn, 'current'))[0];
+      if (problems.length > 0 && opts.force !== true && current?.yaml !== yaml)
+        throw new SpecError(
+          source,
+          problems,
+          `${source} was not stored: ${problems.length === 1 ? 'a derived table or link does' : `${problems.length} derived tables or links do`} not build over the stored tables (fix the spec, or store it anyway with --force):`,
+        );
+      const { version, changed } = await addVersion(this.conn, yaml, author);
+      return { version, changed, warnings: problems.map((p) => issueText(source, p)) };
+    });
   }
 
   /** The distinct binaries of stored snapshots (processes that were captured), newest first. */
   async storedBinaries(): Promise<StoredBinary[]> {
-    const r = await this.conn.runAndReadAll(
-      'SELECT build_id, executable, any_value(go_version), list(DISTINCT hostname ORDER BY hostname), max(snapshot_id) AS last ' +
-        'FROM raw.processes WHERE error IS NULL AND executable IS NOT NULL GROUP BY build_id, executable ORDER BY last DESC, executable',
-    );
-    return r.getRowsJS().map(([buildId, executable, goVersion, hosts, last]) => ({
-      ...(buildId ? { buildId: String(buildId) } : {}),
-      executable: String(executable),
-      ...(goVersion ? { goVersion: String(goVersion) } : {}),
-      hostnames: ((hosts as unknown[] | null) ?? []).map(String),
-      lastSnapshot: Number(last),
-    }));
+    return this.use(async () => {
+      const r = await this.conn.runAndReadAll(
+        'SELECT build_id, executable, any_value(go_version), list(DISTINCT hostname ORDER BY hostname), max(snapshot_id) AS last ' +
+          'FROM raw.processes WHERE error IS NULL AND executable IS NOT NULL GROUP BY build_id, executable ORDER BY last DESC, executable',
+      );
+      return r.getRowsJS().map(([buildId, executable, goVersion, hosts, last]) => ({
+        ...(buildId ? { buildId: String(buildId) } : {}),
+        executable: String(executable),
+        ...(goVersion ? { goVersion: String(goVersion) } : {}),
+        hostnames: ((hosts as unknown[] | null) ?? []).map(String),
+        lastSnapshot: Number(last),
+      }));
+    });
   }
 
   /** Writes one snapshot as a DuckDB file or a directory of Parquet files (exportWithNotes says what was left out). */
@@ -288,25 +398,29 @@ export class DuckDBStore implements Store {
 
   /** exportSnapshot, returning the spec tables that could not be exported and why. */
   async exportWithNotes(snapshotId: number, format: ExportFormat, out: string): Promise<string[]> {
-    this.writable('exporting a snapshot', true);
-    const [{ specForScope }, { exportSnapshot }] = await Promise.all([
-      import('./scope-spec.js'),
-      import('./export-import.js'),
-    ]);
-    const { spec } = await specForScope(this.conn, { snapshot: snapshotId });
-    const conn = await this.instance.connect();
-    try {
-      return await exportSnapshot(conn, spec, snapshotId, format, out);
-    } finally {
-      conn.closeSync();
-    }
+    return this.use(async () => {
+      this.writable('exporting a snapshot', true);
+      const [{ specForScope }, { exportSnapshot }] = await Promise.all([
+        import('./scope-spec.js'),
+        import('./export-import.js'),
+      ]);
+      const { spec } = await specForScope(this.conn, { snapshot: snapshotId });
+      const conn = await this.instance.connect();
+      try {
+        return await exportSnapshot(conn, spec, snapshotId, format, out);
+      } finally {
+        conn.closeSync();
+      }
+    });
   }
 
   /** Reads a snapshot written by exportSnapshot. */
   async importSnapshot(path: string): Promise<ImportResult> {
-    this.writable('importing a snapshot', true);
-    const { importSnapshot } = await import('./export-import.js');
-    return importSnapshot(this.conn, path, (fn) => this.transaction(fn));
+    return this.use(async () => {
+      this.writable('importing a snapshot', true);
+      const { importSnapshot } = await import('./export-import.js');
+      return importSnapshot(this.conn, path, (fn) => this.transaction(fn));
+    });
   }
 
   /** Closes the database. */

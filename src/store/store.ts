@@ -4,6 +4,7 @@
  * A server may implement the same interface over another backend (see docs/tables.md).
  */
 import type { ProcessSnapshot } from '../snapshot/snapshot-types.js';
+import type { RetentionResult, RetentionRule } from './retention.js';
 
 /** A process that was snapshotted, with where it runs. */
 export interface StoredProcessInput {
@@ -170,6 +171,12 @@ export interface Store {
   exportSnapshot(snapshotId: number, format: ExportFormat, out: string): Promise<void>;
   /** Reads a snapshot written by exportSnapshot. */
   importSnapshot(path: string): Promise<ImportResult>;
+  /** Why one process's rows cannot be stored (wrong value types, missing parts); undefined when they can. */
+  processProblem(p: StoredProcessInput): Promise<string | undefined>;
+  /** Deletes the processes (and snapshots left empty) older than their program's retention rule. */
+  applyRetention(rules: readonly RetentionRule[], now?: Date): Promise<RetentionResult>;
+  /** Gives deleted space back to the file system; returns the file's size before and after, bytes. */
+  compact(): Promise<{ before: number; after: number }>;
   /** Releases the store (files, locks). */
   close(): void;
 }

@@ -16,6 +16,17 @@ export interface TokenInfo {
   readonly role: Role;
   readonly createdAt: string;
   readonly revokedAt?: string;
+  /** ISO time after which the token no longer works (absent: it does not expire). */
+  readonly expiresAt?: string;
+  /** The id of the token that replaced this one (`token rotate`). */
+  readonly rotatedTo?: string;
+}
+
+/** Whether a token is usable now: not revoked and not expired. */
+export function tokenState(t: TokenInfo, now = Date.now()): 'active' | 'revoked' | 'expired' {
+  if (t.revokedAt) return 'revoked';
+  if (t.expiresAt && Date.parse(t.expiresAt) <= now) return 'expired';
+  return 'active';
 }
 
 /** Whether a string is a role. */

@@ -11,7 +11,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PeriscopeError } from '../common/errors.js';
-import { isRole, ROLES, type Role, type TokenInfo } from './token-types.js';
+import { isRole, ROLES, type Role, type TokenInfo, tokenState } from './token-types.js';
 
 interface TokenRecord extends TokenInfo {
   /** Hex SHA-256 of the secret part. */
@@ -32,6 +32,33 @@ function sha256(text: string): Buffer {
   return createHash('sha256').update(text).digest();
 }
 
+/** An ISO time that must lie in the future (a token that expires at once is a mistake). */
+function futureTime(iso: string): string {
+  const t = Date.parse(iso);
+  if (Number.isNaN(t))
+    throw new PeriscopeError(
+      'bad-usage',
+      `expiry "${iso}" is not a time; give an ISO time or a duration like 30d`,
+    );
+  if (t <= Date.now()) throw new PeriscopeError('bad-usage', `expiry ${iso} is not in the future`);
+  return new Date(t).toISOString();
+}
+
+/** A new token and its record (the secret only in `token`). */
+function newRecord(role: Role, name: string | undefined, expiresAt: string | undefined) {
+  const id = randomBytes(6).toString('hex');
+  const secret = randomBytes(32).toString('base64url');
+  const record: TokenRecord = {
+    id,
+    name: name?.trim() || `${role}-${id.slice(0, 4)}`,
+    role,
+    createdAt: new Date().toISOString(),
+    ...(expiresAt ? { expiresAt } : {}),
+    hash: sha256(secret).toString('hex'),
+  };
+  return { token: `psk_${id}_${secret}`, record };
+}
+
 /** The hashed tokens of one data directory. */
 export class TokenStore {
   readonly path: string;
@@ -44,23 +71,56 @@ export class TokenStore {
     this.reload();
   }
 
-  /** Creates a token; the returned `token` string is the only time the secret exists in clear. */
-  create(role: Role, name?: string): { token: string; info: TokenInfo } {
+  /**
+   * Creates a token; the returned `token` string is the only time the secret exists in clear.
+   * With `expiresAt` (ISO, in the future) it stops working then.
+   */
+  create(role: Role, name?: string, opts: { expiresAt?: string } = {}): { token: string; info: TokenInfo } {
     if (!isRole(role))
       throw new PeriscopeError('bad-usage', `unknown role "${String(role)}"; use one of ${ROLES.join(', ')}`);
+    const expiresAt = opts.expiresAt === undefined ? undefined : futureTime(opts.expiresAt);
     this.reload();
-    const id = randomBytes(6).toString('hex');
-    const secret = randomBytes(32).toString('base64url');
-    const record: TokenRecord = {
-      id,
-      name: name?.trim() || `${role}-${id.slice(0, 4)}`,
-      role,
-      createdAt: new Date().toISOString(),
-      hash: sha256(secret).toString('hex'),
-    };
+    const { token, record } = newRecord(role, name, expiresAt);
     this.records.push(record);
     this.save();
-    return { token: `psk_${id}_${secret}`, info: publicInfo(record) };
+    return { token, info: publicInfo(record) };
+  }
+
+  /**
+   * Replaces a token by a new one with the same role and name (and `expiresAt`, if given).
+   * The old one is revoked at once, or, with `graceMs`, expires after that long so that what
+   * uses it can be switched over without an outage.
+   */
+  rotate(
+    id: string,
+    opts: { expiresAt?: string; graceMs?: number } = {},
+  ): { token: string; info: TokenInfo; old: TokenInfo } {
+    const expiresAt = opts.expiresAt === undefined ? undefined : futureTime(opts.expiresAt);
+    this.reload();
+    const i = this.records.findIndex((r) => r.id === id);
+    const found = this.records[i];
+    if (!found)
+      throw new PeriscopeError(
+        'not-found',
+        `no token with id "${id}"; \`periscope token list\` shows the ids`,
+      );
+    if (tokenState(found) !== 'active')
+      throw new PeriscopeError(
+        'bad-usage',
+        `token ${id} is ${tokenState(found)}; rotate an active token, or create a new one with \`periscope token create\``,
+      );
+    const { token, record } = newRecord(found.role, found.name, expiresAt);
+    const now = Date.now();
+    const graceEnd =
+      opts.graceMs && opts.graceMs > 0 ? new Date(now + opts.graceMs).toISOString() : undefined;
+    const keepUntil = graceEnd && found.expiresAt && found.expiresAt < graceEnd ? found.expiresAt : graceEnd;
+    const old: TokenRecord = keepUntil
+      ? { ...found, expiresAt: keepUntil, rotatedTo: record.id }
+      : { ...found, revokedAt: new Date(now).toISOString(), rotatedTo: record.id };
+    this.records[i] = old;
+    this.records.push(record);
+    this.save();
+    return { token, info: publicInfo(record), old: publicInfo(old) };
   }
 
   /** Every token ever created (revoked ones too, marked), oldest first. */
@@ -89,7 +149,7 @@ export class TokenStore {
   /** Whether at least one token that is not revoked has this role. */
   hasActive(role: Role): boolean {
     this.reload();
-    return this.records.some((r) => r.role === role && !r.revokedAt);
+    return this.records.some((r) => r.role === role && tokenState(r) === 'active');
   }
 
   /** The token's identity if it is valid and not revoked, else undefined. */
@@ -102,8 +162,26 @@ export class TokenStore {
     // Compare even when the id is unknown, so timing does not tell which ids exist.
     const expected = record ? Buffer.from(record.hash, 'hex') : sha256('');
     const equal = expected.length === hash.length && timingSafeEqual(expected, hash);
-    if (!record || !equal || record.revokedAt) return undefined;
+    if (!record || !equal || tokenState(record) !== 'active') return undefined;
     return publicInfo(record);
+  }
+
+  /** Why a token that `verify` refuses is refused, when it is a real token: revoked or expired (and when). */
+  refusal(token: string | undefined): string | undefined {
+    const m = token ? TOKEN_RE.exec(token) : null;
+    if (!m) return undefined;
+    this.reload();
+    const record = this.records.find((r) => r.id === m[1]);
+    if (!record) return undefined;
+    const hash = sha256(m[2] ?? '');
+    const expected = Buffer.from(record.hash, 'hex');
+    if (expected.length !== hash.length || !timingSafeEqual(expected, hash)) return undefined;
+    const state = tokenState(record);
+    if (state === 'revoked')
+      return `token ${record.id} (${record.name}) was ${record.rotatedTo ? `rotated (replaced by ${record.rotatedTo})` : 'revoked'} at ${record.revokedAt}`;
+    if (state === 'expired')
+      return `token ${record.id} (${record.name}) expired at ${record.expiresAt}${record.rotatedTo ? ` (rotated: replaced by ${record.rotatedTo})` : ''}`;
+    return undefined;
   }
 
   private reload(): void {
@@ -158,5 +236,7 @@ function publicInfo(r: TokenRecord): TokenInfo {
     role: r.role,
     createdAt: r.createdAt,
     ...(r.revokedAt ? { revokedAt: r.revokedAt } : {}),
+    ...(r.expiresAt ? { expiresAt: r.expiresAt } : {}),
+    ...(r.rotatedTo ? { rotatedTo: r.rotatedTo } : {}),
   };
 }

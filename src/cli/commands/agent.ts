@@ -1,11 +1,13 @@
 /** `periscope agent --server URL --token TOKEN [--env-allow A,B] [--interval S] [--hostname NAME] [--id ID] [--match L=RE]`. */
+import { readFileSync } from 'node:fs';
 import { Agent } from '../../agent/agent.js';
 import { agentUrl } from '../../agent/connection.js';
 import { DEFAULT_ENV_ALLOW } from '../../agent/labels.js';
 import { PeriscopeError } from '../../common/errors.js';
+import { checkPin, clientTlsFromEnv, clientTlsOptions, requireTlsOffHost } from '../../common/tls-client.js';
 import { defineCommand } from '../command.js';
 import { summaryOf } from '../command-list.js';
-import { listOption, textOption } from '../options.js';
+import { flagOption, listOption, textOption } from '../options.js';
 
 function usageError(message: string): PeriscopeError {
   return new PeriscopeError('bad-usage', message);
@@ -65,6 +67,36 @@ export const agentCommand = defineCommand({
       value: 'LABEL=RE',
       help: 'report only processes whose label matches (repeatable; all must match)',
     },
+    'token-file': {
+      type: 'string',
+      value: 'FILE',
+      help: 'read the token from FILE, again at each reconnection: a rotated token needs no restart (env PERISCOPE_TOKEN_FILE)',
+    },
+    ca: {
+      type: 'string',
+      value: 'FILE',
+      help: "PEM CA that signed the server's certificate, instead of the system roots (env PERISCOPE_CA)",
+    },
+    pin: {
+      type: 'string',
+      multiple: true,
+      value: 'sha256/B64',
+      help: 'accept only a server whose public key has this pin (repeatable; env PERISCOPE_PIN, comma-separated)',
+    },
+    'client-cert': {
+      type: 'string',
+      value: 'FILE',
+      help: 'PEM client certificate, for a server that requires one (mutual TLS; env PERISCOPE_CLIENT_CERT)',
+    },
+    'client-key': {
+      type: 'string',
+      value: 'FILE',
+      help: "the client certificate's key (env PERISCOPE_CLIENT_KEY)",
+    },
+    'insecure-plain': {
+      type: 'boolean',
+      help: 'allow plain ws:// or http:// to another machine (the token travels in clear; env PERISCOPE_INSECURE_PLAIN=1)',
+    },
   },
   details:
     'Runs as root, or with CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH (see docs/agent.md). Connects out to the\n' +
@@ -73,17 +105,46 @@ export const agentCommand = defineCommand({
     'pod_uid, pod, namespace, go_version, build_id, stripped.\n\n' +
     'Examples:\n' +
     '  periscope agent --server https://periscope.internal:7070 --token "$(cat /etc/periscope/token)"\n' +
-    '  PERISCOPE_SERVER=ws://127.0.0.1:7070 PERISCOPE_TOKEN=... periscope agent --env-allow GOMAXPROCS,APP_ENV',
+    '  PERISCOPE_SERVER=ws://127.0.0.1:7070 PERISCOPE_TOKEN=... periscope agent --env-allow GOMAXPROCS,APP_ENV\n' +
+    '  periscope agent --server https://periscope.internal:7070 --ca /etc/periscope/ca.pem \\\n' +
+    '    --client-cert /etc/periscope/agent.pem --client-key /etc/periscope/agent.key\n\n' +
+    'TLS: an https:// server is verified against the system roots, or the CA of --ca; --pin also\n' +
+    'requires its public key. Plain ws:// or http:// is refused to any machine but this one, unless\n' +
+    '--insecure-plain (see docs/security.md).',
   parse(values) {
     const server = textOption(values, 'server') ?? process.env.PERISCOPE_SERVER;
-    const token = textOption(values, 'token') ?? process.env.PERISCOPE_TOKEN;
+    const tokenFile = textOption(values, 'token-file') ?? (process.env.PERISCOPE_TOKEN_FILE || undefined);
+    let token = textOption(values, 'token') ?? process.env.PERISCOPE_TOKEN;
+    if (tokenFile !== undefined) {
+      try {
+        token = readFileSync(tokenFile, 'utf8').trim();
+      } catch (e) {
+        throw usageError(`cannot read --token-file ${tokenFile}: ${(e as Error).message}`);
+      }
+      if (!token) throw usageError(`--token-file ${tokenFile} is empty; write the agent token in it`);
+    }
     if (!server) throw usageError('give the server with --server URL (or PERISCOPE_SERVER)');
-    if (!token) throw usageError('give the agent token with --token TOKEN (or PERISCOPE_TOKEN)');
+    if (!token)
+      throw usageError('give the agent token with --token TOKEN, --token-file FILE (or PERISCOPE_TOKEN)');
+    let url: URL;
     try {
-      agentUrl(server);
+      url = new URL(agentUrl(server));
     } catch {
       throw usageError(`--server "${server}" is not an http(s):// or ws(s):// URL`);
     }
+    const caFile = textOption(values, 'ca');
+    const certFile = textOption(values, 'client-cert');
+    const keyFile = textOption(values, 'client-key');
+    const tls = clientTlsFromEnv({
+      ...(caFile !== undefined ? { caFile } : {}),
+      pins: listOption(values, 'pin').map(checkPin),
+      ...(certFile !== undefined ? { certFile } : {}),
+      ...(keyFile !== undefined ? { keyFile } : {}),
+      insecurePlain: flagOption(values, 'insecure-plain'),
+    });
+    requireTlsOffHost(url, tls.insecurePlain, '--server');
+    // The files are read now, so a wrong path stops the start instead of every connection.
+    clientTlsOptions(tls);
     const intervalText = textOption(values, 'interval');
     const interval = intervalText === undefined ? 2 : Number(intervalText);
     if (!Number.isFinite(interval) || interval < 0.1 || interval > 3600)
@@ -98,6 +159,8 @@ export const agentCommand = defineCommand({
     return {
       server,
       token,
+      ...(tokenFile !== undefined ? { tokenFile } : {}),
+      tls,
       hostname: textOption(values, 'hostname'),
       ...(id !== undefined ? { agentId: id } : {}),
       envAllow: envAllow.map((s) => s.trim()),

@@ -1,9 +1,11 @@
 /** `periscope server [--listen HOST:PORT] [--data DIR] [--static DIR]`: the fleet server, embedded storage. */
 import { PeriscopeError } from '../../common/errors.js';
+import { isLoopbackHost } from '../../common/tls-client.js';
 import { startServer } from '../../server/server.js';
+import { parseRetentionRule } from '../../store/retention.js';
 import { defineCommand, type OptionValues } from '../command.js';
 import { summaryOf } from '../command-list.js';
-import { textOption } from '../options.js';
+import { listOption, textOption } from '../options.js';
 import { localDataDir } from '../target.js';
 
 /** Splits `HOST:PORT` (or `:PORT`, `PORT`, `[v6]:PORT`). */
@@ -53,6 +55,27 @@ export const serverCommand = defineCommand({
       value: 'MS',
       help: 'how long agents get to capture (default 60000)',
     },
+    retain: {
+      type: 'string',
+      multiple: true,
+      value: 'PROGRAM=AGE',
+      help: 'delete snapshots of PROGRAM older than AGE (30d, 12h, …; * = every program without a rule of its own), hourly and at start (repeatable)',
+    },
+    'tls-cert': {
+      type: 'string',
+      value: 'FILE',
+      help: 'serve HTTPS with this PEM certificate (chain after it); re-read when it changes (env PERISCOPE_TLS_CERT)',
+    },
+    'tls-key': {
+      type: 'string',
+      value: 'FILE',
+      help: "the certificate's PEM key, re-read with it (env PERISCOPE_TLS_KEY)",
+    },
+    'tls-client-ca': {
+      type: 'string',
+      value: 'FILE',
+      help: 'mutual TLS: agents must present a certificate this PEM CA signed (env PERISCOPE_TLS_CLIENT_CA)',
+    },
     'agent-timeout': {
       type: 'string',
       value: 'MS',
@@ -63,21 +86,40 @@ export const serverCommand = defineCommand({
     'On the first start of a data directory the server creates an admin token and an agent token\n' +
     'and prints them once. More tokens: `periscope token create --role user|agent|admin --data DIR`.\n' +
     'Agents connect with `periscope agent --server URL --token AGENT_TOKEN`.\n\n' +
-    'Examples:\n  periscope server\n  periscope server --listen 0.0.0.0:7070 --data /var/lib/periscope',
+    "TLS: with --tls-cert and --tls-key the API and the agents' WebSocket are HTTPS only; the files\n" +
+    'are re-read when they change (a renewed certificate needs no restart).\n\n' +
+    'Examples:\n  periscope server\n  periscope server --listen 0.0.0.0:7070 --data /var/lib/periscope \\\n' +
+    '    --tls-cert /etc/periscope/server.pem --tls-key /etc/periscope/server.key',
   parse(values) {
     const { host, port } = parseListen(textOption(values, 'listen') ?? '127.0.0.1:7070');
     const staticDir = textOption(values, 'static');
     const prepareTimeoutMs = ms(values, 'prepare-timeout');
     const captureTimeoutMs = ms(values, 'capture-timeout');
     const agentTimeoutMs = ms(values, 'agent-timeout');
+    const certFile = textOption(values, 'tls-cert') ?? (process.env.PERISCOPE_TLS_CERT || undefined);
+    const keyFile = textOption(values, 'tls-key') ?? (process.env.PERISCOPE_TLS_KEY || undefined);
+    const clientCaFile =
+      textOption(values, 'tls-client-ca') ?? (process.env.PERISCOPE_TLS_CLIENT_CA || undefined);
+    if ((certFile === undefined) !== (keyFile === undefined))
+      throw new PeriscopeError('bad-usage', 'give --tls-cert and --tls-key together');
+    if (clientCaFile !== undefined && certFile === undefined)
+      throw new PeriscopeError(
+        'bad-usage',
+        '--tls-client-ca needs --tls-cert and --tls-key (mutual TLS is TLS)',
+      );
+    const rules = listOption(values, 'retain').map(parseRetentionRule);
     return {
       host,
       port,
+      ...(rules.length ? { retention: { rules } } : {}),
       dataDir: localDataDir(values),
       ...(staticDir !== undefined ? { staticDir } : {}),
       ...(prepareTimeoutMs ? { prepareTimeoutMs } : {}),
       ...(captureTimeoutMs ? { captureTimeoutMs } : {}),
       ...(agentTimeoutMs ? { agentTimeoutMs } : {}),
+      ...(certFile !== undefined && keyFile !== undefined
+        ? { tls: { certFile, keyFile, ...(clientCaFile !== undefined ? { clientCaFile } : {}) } }
+        : {}),
     };
   },
   async run(options) {
@@ -113,6 +155,14 @@ export const serverCommand = defineCommand({
     });
     console.log(`Periscope server listening on ${running.url}`);
     console.log(`data directory: ${dataDir}`);
+    if (options.tls) {
+      const tls = running.tls;
+      console.log(`TLS: ${tls?.subject ?? '?'}, valid until ${tls?.validTo ?? '?'}`);
+      if (options.tls.clientCaFile) console.log('agents must present a client certificate (mutual TLS)');
+    } else if (!isLoopbackHost(host))
+      console.log(
+        `warning: plain HTTP on ${host}: tokens and data cross the network in clear; serve HTTPS with --tls-cert and --tls-key (docs/security.md)`,
+      );
     if (running.firstTokens) {
       console.log('');
       console.log('First start: these tokens are shown only now; keep them somewhere safe.');

@@ -3,23 +3,25 @@
  * on a data directory they work on its token file directly (how the first tokens come to exist,
  * and a way back in when every admin token is lost).
  */
-import type { CreatedToken, TokenInfo } from '../../api/responses.js';
+import type { CreatedToken, RotatedToken, TokenInfo } from '../../api/responses.js';
 import { PeriscopeError } from '../../common/errors.js';
-import { isRole, ROLES, type Role } from '../../store/token-types.js';
+import { AuditLog, localActor } from '../../store/audit-log.js';
+import { isRole, ROLES, type Role, tokenState } from '../../store/token-types.js';
 import { TokenStore } from '../../store/tokens.js';
 import { ApiClient } from '../api-client.js';
 import { defineCommand } from '../command.js';
 import { summaryOf } from '../command-list.js';
-import { flagOption, textOption } from '../options.js';
+import { durationOption, expiryOption, flagOption, textOption } from '../options.js';
 import { out, printJson, renderTable } from '../output.js';
 import { SERVER_OR_LOCAL_OPTIONS, WHERE_RULE, type Where, whereTo } from '../target.js';
 
 const USAGE =
-  'use `periscope token create --role ROLE [--name N]`, `periscope token list` or `periscope token revoke ID`';
+  'use `periscope token create --role ROLE [--name N] [--expires 30d]`, `periscope token list`, `periscope token rotate ID [--grace 1h]` or `periscope token revoke ID`';
 
 /** Where tokens live: a server's admin API, or a data directory's token file. */
 interface TokenBackend {
-  create(role: Role, name?: string): Promise<CreatedToken>;
+  create(role: Role, name?: string, expiresAt?: string): Promise<CreatedToken>;
+  rotate(id: string, expiresAt?: string, graceSeconds?: number): Promise<RotatedToken>;
   list(): Promise<readonly TokenInfo[]>;
   revoke(id: string): Promise<TokenInfo>;
   /** Where, for messages. */
@@ -30,7 +32,12 @@ function backend(where: Where): TokenBackend {
   if (where.kind === 'server') {
     const c = new ApiClient(where.target);
     return {
-      create: (r, n) => c.createToken(r, n),
+      create: (r, n, e) => c.createToken(r, n, e),
+      rotate: (id, expiresAt, graceSeconds) =>
+        c.rotateToken(id, {
+          ...(expiresAt ? { expiresAt } : {}),
+          ...(graceSeconds ? { graceSeconds } : {}),
+        }),
       list: () => c.tokens(),
       revoke: (id) => c.revokeToken(id),
       location: c.base,
@@ -38,29 +45,80 @@ function backend(where: Where): TokenBackend {
   }
   // Reading never creates the data directory; creating the first token does.
   const store = new TokenStore(where.dataDir);
+  const log = new AuditLog(where.dataDir);
+  const record = (
+    action: 'token.create' | 'token.revoke' | 'token.rotate',
+    info: TokenInfo,
+    more: Record<string, unknown> = {},
+  ): void => {
+    log.append({
+      action,
+      actor: localActor(),
+      source: 'local',
+      outcome: 'ok',
+      details: { id: info.id, name: info.name, role: info.role, ...more },
+    });
+  };
   return {
-    create: async (role, name) => {
-      const { token, info } = store.create(role, name);
+    create: async (role, name, expiresAt) => {
+      const { token, info } = store.create(role, name, expiresAt ? { expiresAt } : {});
+      record('token.create', info, expiresAt ? { expiresAt } : {});
       return { ...info, token };
     },
+    rotate: async (id, expiresAt, graceSeconds) => {
+      const { token, info, old } = store.rotate(id, {
+        ...(expiresAt ? { expiresAt } : {}),
+        ...(graceSeconds ? { graceMs: graceSeconds * 1000 } : {}),
+      });
+      record('token.rotate', old, {
+        newId: info.id,
+        ...(old.expiresAt && !old.revokedAt ? { oldWorksUntil: old.expiresAt } : {}),
+      });
+      return { ...info, token, replaced: old };
+    },
     list: async () => store.list(),
-    revoke: async (id) => store.revoke(id),
+    revoke: async (id) => {
+      const info = store.revoke(id);
+      record('token.revoke', info);
+      return info;
+    },
     location: where.dataDir,
   };
 }
 
 type TokenAction =
-  | { readonly action: 'create'; readonly role: Role; readonly name: string | undefined }
+  | {
+      readonly action: 'create';
+      readonly role: Role;
+      readonly name: string | undefined;
+      readonly expiresAt: string | undefined;
+    }
+  | {
+      readonly action: 'rotate';
+      readonly id: string;
+      readonly expiresAt: string | undefined;
+      readonly graceSeconds: number | undefined;
+    }
   | { readonly action: 'list' }
   | { readonly action: 'revoke'; readonly id: string };
 
 export const tokenCommand = defineCommand({
   name: 'token',
   summary: summaryOf('token'),
-  args: 'create|list|revoke [ID]',
+  args: 'create|list|rotate|revoke [ID]',
   options: {
     role: { type: 'string', value: 'ROLE', help: `create: ${ROLES.join(' | ')}` },
     name: { type: 'string', value: 'NAME', help: 'create: a name to recognise the token by' },
+    expires: {
+      type: 'string',
+      value: 'WHEN',
+      help: 'create, rotate: the (new) token stops working after this duration (30d, 12h, …) or ISO time',
+    },
+    grace: {
+      type: 'string',
+      value: 'DURATION',
+      help: 'rotate: the old token keeps working this long (default: revoked at once)',
+    },
     ...SERVER_OR_LOCAL_OPTIONS,
     token: {
       ...SERVER_OR_LOCAL_OPTIONS.token,
@@ -72,12 +130,28 @@ export const tokenCommand = defineCommand({
   details:
     'Roles: agent tokens only connect agents; user tokens read data, take snapshots and edit the\n' +
     'spec; admin tokens also manage tokens. A token is printed once, when created; only its hash\n' +
-    'is stored. Revoking takes effect at once, also on a running server.\n' +
+    'is stored. Revoking, expiry and rotation take effect at once, also on a running server (an\n' +
+    'agent connected with a token that stops working is disconnected). `rotate` makes a new token\n' +
+    'with the same role and name and revokes the old one, or lets it work for --grace longer.\n' +
     `${WHERE_RULE} On a data directory, give\nthe server's (--data DIR); listing never creates it.\n\n` +
-    'Examples:\n  periscope token create --role agent --name rack-7 --data /var/lib/periscope\n  periscope token list\n  periscope token revoke 3f9a0c12b4de',
+    'Examples:\n  periscope token create --role agent --name rack-7 --data /var/lib/periscope\n  periscope token create --role user --name ci --expires 30d\n  periscope token list\n  periscope token rotate 3f9a0c12b4de --grace 1h\n  periscope token revoke 3f9a0c12b4de',
   parse(values, positionals): TokenAction & { readonly where: Where; readonly json: boolean } {
     const [action, id] = positionals;
     const common = { where: whereTo(values), json: flagOption(values, 'json') };
+    if (action === 'rotate') {
+      if (!id)
+        throw new PeriscopeError(
+          'bad-usage',
+          'give the id of the token to rotate (see `periscope token list`)',
+        );
+      return {
+        action,
+        id,
+        expiresAt: expiryOption(values, 'expires'),
+        graceSeconds: durationOption(values, 'grace'),
+        ...common,
+      };
+    }
     if (action === 'revoke') {
       if (!id)
         throw new PeriscopeError(
@@ -93,16 +167,32 @@ export const tokenCommand = defineCommand({
     const role = textOption(values, 'role');
     if (role === undefined) throw new PeriscopeError('bad-usage', `give --role ${ROLES.join('|')}`);
     if (!isRole(role)) throw new PeriscopeError('bad-usage', `--role must be one of ${ROLES.join(', ')}`);
-    return { action, role, name: textOption(values, 'name'), ...common };
+    return {
+      action,
+      role,
+      name: textOption(values, 'name'),
+      expiresAt: expiryOption(values, 'expires'),
+      ...common,
+    };
   },
   async run(o) {
     const b = backend(o.where);
     if (o.action === 'create') {
-      const created = await b.create(o.role, o.name);
+      const created = await b.create(o.role, o.name, o.expiresAt);
       if (o.json) return printJson(created);
       out(created.token);
       process.stderr.write(
-        `created ${created.role} token ${created.id} (${created.name}); it is shown only now\n`,
+        `created ${created.role} token ${created.id} (${created.name})${created.expiresAt ? `, expires ${created.expiresAt}` : ''}; it is shown only now\n`,
+      );
+      return;
+    }
+    if (o.action === 'rotate') {
+      const rotated = await b.rotate(o.id, o.expiresAt, o.graceSeconds);
+      if (o.json) return printJson(rotated);
+      out(rotated.token);
+      const old = rotated.replaced;
+      process.stderr.write(
+        `rotated ${old.role} token ${old.id} (${old.name}): the new one is ${rotated.id}${rotated.expiresAt ? `, expires ${rotated.expiresAt}` : ''}, shown only now; the old one ${old.revokedAt ? 'is revoked' : `works until ${old.expiresAt}`}\n`,
       );
       return;
     }
@@ -110,14 +200,22 @@ export const tokenCommand = defineCommand({
       const list = await b.list();
       if (o.json) return printJson(list);
       if (list.length === 0) return out(`no tokens yet (${b.location})`);
-      const rows = list.map((t) => [
-        t.id,
-        t.role,
-        t.revokedAt ? `revoked ${t.revokedAt}` : 'active',
-        t.createdAt,
-        t.name,
-      ]);
-      return out(renderTable(['ID', 'ROLE', 'STATE', 'CREATED', 'NAME'], rows));
+      const rows = list.map((t) => {
+        const state = tokenState(t);
+        return [
+          t.id,
+          t.role,
+          state === 'revoked'
+            ? `revoked ${t.revokedAt}`
+            : state === 'expired'
+              ? `expired ${t.expiresAt}`
+              : 'active',
+          t.createdAt,
+          state === 'active' && t.expiresAt ? t.expiresAt : '-',
+          t.name,
+        ];
+      });
+      return out(renderTable(['ID', 'ROLE', 'STATE', 'CREATED', 'EXPIRES', 'NAME'], rows));
     }
     const info = await b.revoke(o.id);
     if (o.json) return printJson(info);

@@ -1,0 +1,79 @@
+/**
+ * The server's retention: on a timer (and on an admin's request), the processes older than
+ * their program's rule are deleted from the store, the file is compacted when anything was
+ * deleted, and the deletion is written to the audit log.
+ */
+import type { RetentionResult, RetentionRule } from '../store/retention.js';
+import type { ServerContext } from './context.js';
+
+/** How the server applies retention. */
+export interface RetentionOptions {
+  readonly rules: readonly RetentionRule[];
+  /** How often, ms (default one hour); the first pass runs at start. */
+  readonly intervalMs?: number;
+}
+
+/** What one pass did. */
+export interface RetentionPass extends RetentionResult {
+  /** The store file's size before and after compaction, bytes (absent when nothing was deleted). */
+  readonly bytesBefore?: number;
+  readonly bytesAfter?: number;
+}
+
+/** Runs retention passes one at a time. */
+export class Retention {
+  private running: Promise<RetentionPass> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly ctx: ServerContext,
+    readonly rules: readonly RetentionRule[],
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** Starts the timer (unref'd) with a first pass now. */
+  start(intervalMs: number): void {
+    void this.run('server').catch((e: unknown) => this.log(`retention failed: ${(e as Error).message}`));
+    this.timer = setInterval(
+      () =>
+        void this.run('server').catch((e: unknown) => this.log(`retention failed: ${(e as Error).message}`)),
+      intervalMs,
+    );
+    this.timer.unref();
+  }
+
+  /** One pass now (or the one in progress); `actor` is recorded with it. */
+  run(actor: string, source = 'local'): Promise<RetentionPass> {
+    this.running ??= this.pass(actor, source).finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  /** Stops the timer and waits for a pass in progress. */
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.running?.catch(() => undefined);
+  }
+
+  private async pass(actor: string, source: string): Promise<RetentionPass> {
+    const result = await this.ctx.store.applyRetention(this.rules);
+    let pass: RetentionPass = result;
+    if (result.processes > 0) {
+      const { before, after } = await this.ctx.store.compact();
+      pass = { ...result, bytesBefore: before, bytesAfter: after };
+      this.log(
+        `retention deleted ${result.processes} processes (${result.snapshotIds.length} whole snapshots); store ${before} → ${after} bytes`,
+      );
+    }
+    if (result.processes > 0 || actor !== 'server')
+      this.ctx.audit.append({
+        action: 'retention.delete',
+        actor: { name: actor },
+        source,
+        outcome: 'ok',
+        details: { rules: this.rules, ...pass },
+      });
+    return pass;
+  }
+}

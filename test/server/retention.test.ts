@@ -1,0 +1,178 @@
+/**
+ * Retention: processes older than their program's rule are deleted from every table (snapshots
+ * left empty go whole), the store file shrinks, snapshot ids are never reused, and each pass
+ * is in the audit log; only admins can run a pass.
+ */
+import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { AuditResponse, CreatedToken, QueryResponse } from '../../src/api/responses.js';
+import type { RunningServer } from '../../src/server/server.js';
+import { DB_FILE } from '../../src/store/data-dir.js';
+import { DuckDBStore } from '../../src/store/duckdb-store.js';
+import { parseRetentionRule } from '../../src/store/retention.js';
+import {
+  api,
+  eventually,
+  type RealSnapshot,
+  realSnapshot,
+  tempDataDir,
+  testServer,
+} from './server-support.js';
+
+const DAY = 86_400_000;
+let real: RealSnapshot;
+let server: RunningServer;
+let dataDir: string;
+let sizeBefore: number;
+
+function input(daysAgo: number) {
+  return {
+    processes: [
+      { hostname: 'host-a', program: 'orders', snapshot: real.snapshot },
+      { hostname: 'host-b', program: 'billing', snapshot: real.snapshot },
+    ],
+    specText: '',
+    createdAt: new Date(Date.now() - daysAgo * DAY),
+  };
+}
+
+before(async () => {
+  real = await realSnapshot();
+  dataDir = tempDataDir();
+  const store = await DuckDBStore.open(dataDir);
+  for (let i = 0; i < 12; i++) await store.addSnapshot(input(40)); // ids 1..12
+  await store.addSnapshot(input(10)); // 13
+  await store.addSnapshot(input(0)); // 14
+  store.close();
+  sizeBefore = statSync(join(dataDir, DB_FILE)).size;
+  server = await testServer(dataDir, {
+    retention: { rules: ['orders=7d', '*=30d'].map(parseRetentionRule) },
+    log: () => undefined,
+  });
+});
+
+after(async () => {
+  await server.close();
+  await real.target.kill();
+});
+
+test('a pass at start deletes what the rules no longer keep, per program, and the store shrinks', async (t) => {
+  const admin = server.firstTokens?.admin ?? '';
+  let entry: AuditResponse['entries'][number] | undefined;
+  await eventually(
+    async () => {
+      const r = await api<AuditResponse>(server.url, admin, 'GET', '/v1/audit?action=retention.delete');
+      entry = r.body.entries[0];
+      return entry !== undefined;
+    },
+    60_000,
+    'the retention pass',
+  );
+  assert.equal(entry?.actor.name, 'server');
+  assert.deepEqual(entry?.details.snapshotIds, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+  assert.deepEqual(entry?.details.trimmedSnapshotIds, [13]);
+  assert.equal(entry?.details.processes, 12 * 2 + 1);
+  const rows = await api<QueryResponse>(server.url, admin, 'POST', '/v1/query', {
+    sql: 'select snapshot_id, program from processes order by 1, 2',
+    all: true,
+  });
+  assert.equal(rows.status, 200, rows.text);
+  assert.deepEqual(rows.body.rows, [
+    [13, 'billing'],
+    [14, 'billing'],
+    [14, 'orders'],
+  ]);
+  // Nothing of a deleted process is left in any per-snapshot table.
+  for (const table of ['goroutines', 'frames', 'captured', 'capture_errors', 'link_notes']) {
+    const left = await api<QueryResponse>(server.url, admin, 'POST', '/v1/query', {
+      sql: `select count(*) from ${table} where snapshot_id < 13 or (snapshot_id = 13 and process_id like 'host-a:%')`,
+      all: true,
+    });
+    assert.deepEqual(left.body.rows, [[0]], table);
+  }
+  const listed = await api<{ snapshots: { snapshotId: number; processes: number }[] }>(
+    server.url,
+    admin,
+    'GET',
+    '/v1/snapshots',
+  );
+  assert.deepEqual(
+    listed.body.snapshots.map((s) => [s.snapshotId, s.processes]),
+    [
+      [14, 2],
+      [13, 1],
+    ],
+  );
+  // The file holds what a store of the surviving data alone holds: the deleted space is gone.
+  const ref = tempDataDir();
+  const refStore = await DuckDBStore.open(ref);
+  const old = input(10);
+  await refStore.addSnapshot({ ...old, processes: old.processes.slice(1) });
+  await refStore.addSnapshot(input(0));
+  refStore.close();
+  const refSize = statSync(join(ref, DB_FILE)).size;
+  const before = Number(entry?.details.bytesBefore);
+  const afterBytes = Number(entry?.details.bytesAfter);
+  t.diagnostic(`store ${before} → ${afterBytes} bytes; a store of the surviving data alone: ${refSize}`);
+  assert.ok(before >= sizeBefore * 0.9, `${before} vs ${sizeBefore}`);
+  assert.ok(afterBytes < before * 0.8, `compacted ${before} → ${afterBytes} bytes`);
+  assert.ok(
+    afterBytes <= refSize * 1.25,
+    `compacted to ${afterBytes}, a fresh store of the rest is ${refSize}`,
+  );
+  assert.equal(statSync(join(dataDir, DB_FILE)).size, afterBytes);
+});
+
+test('only an admin runs a pass on demand; it is recorded', async () => {
+  const admin = server.firstTokens?.admin ?? '';
+  const user = (await api<CreatedToken>(server.url, admin, 'POST', '/v1/tokens', { role: 'user' })).body;
+  assert.equal((await api(server.url, user.token, 'POST', '/v1/retention', {})).status, 403);
+  const r = await api<{ processes: number }>(server.url, admin, 'POST', '/v1/retention', {});
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.processes, 0);
+  const audit = await api<AuditResponse>(server.url, admin, 'GET', '/v1/audit?action=retention.delete');
+  assert.equal(audit.body.entries.at(-1)?.actor.name, 'first-admin');
+});
+
+test('snapshot ids are not reused after retention deleted the newest', async () => {
+  const dir = tempDataDir();
+  const store = await DuckDBStore.open(dir);
+  try {
+    await store.addSnapshot(input(2));
+    await store.addSnapshot(input(2));
+    const gone = await store.applyRetention([parseRetentionRule('*=1d')]);
+    assert.deepEqual(gone.snapshotIds, [1, 2]);
+    assert.equal(await store.addSnapshot(input(0)), 3);
+  } finally {
+    store.close();
+  }
+  assert.throws(() => parseRetentionRule('orders=7'), /is not PROGRAM=AGE/);
+});
+
+test('queries that arrive during a compaction wait for it and succeed', async () => {
+  const dir = tempDataDir();
+  const store = await DuckDBStore.open(dir, { noExternalAccess: true });
+  try {
+    for (let i = 0; i < 4; i++) await store.addSnapshot(input(5));
+    await store.addSnapshot(input(0));
+    await store.applyRetention([parseRetentionRule('*=1d')]);
+    const [sizes, ...answers] = await Promise.all([
+      store.compact(),
+      ...[1, 2, 3].map(() =>
+        store.query('select count(distinct snapshot_id) from goroutines', { all: true }),
+      ),
+      store.listSnapshots(),
+    ]);
+    assert.ok(sizes.after <= sizes.before, `${sizes.before} → ${sizes.after}`);
+    for (const a of answers.slice(0, 3))
+      assert.deepEqual((a as unknown as { rows: unknown[][] }).rows, [[1]]);
+    assert.deepEqual(
+      (answers[3] as unknown as { snapshotId: number }[]).map((s) => s.snapshotId),
+      [5],
+    );
+  } finally {
+    store.close();
+  }
+});
