@@ -438,6 +438,17 @@ export function eventsQuery(p: Partial<EventsParams>): string {
   return q.size > 0 ? `?${q}` : '';
 }
 
+/** GET /v1/tables?snapshot=ID (default: the latest snapshot). */
+export interface TablesParams {
+  readonly snapshot?: number;
+}
+
+/** Reads GET /v1/tables parameters. */
+export function parseTablesParams(q: URLSearchParams): TablesParams {
+  const snap = q.get('snapshot');
+  return snap !== null ? { snapshot: positiveIntText(snap, 'snapshot') } : {};
+}
+
 // ---- GET /v1/audit
 
 /** An ISO time parameter (a date or a date and time), normalised to UTC ISO. */

@@ -212,6 +212,12 @@ export interface SpecCheckReport {
   readonly warnings: readonly string[];
 }
 
+/** POST /v1/spec/check: what a PUT would find, nothing stored; `message` lists the problems when it does not fit. */
+export interface SpecCheckResponse {
+  readonly check: SpecCheckReport;
+  readonly message?: string;
+}
+
 /** PUT /v1/spec (200): the version stored, and what the check found. */
 export type SpecSetResponse = SetSpecResult & { readonly check?: SpecCheckReport };
 
@@ -329,6 +335,44 @@ export interface ProbeEventView {
 export interface EventsResponse {
   readonly events: readonly ProbeEventView[];
   readonly next: number;
+}
+
+/** GET and POST /v1/session: who is signed in (POST also sets the web app's session cookie). */
+export interface SessionResponse {
+  /** The token's name. */
+  readonly name: string;
+  readonly role: Role;
+  readonly tokenId: string;
+  /** How the request was authenticated. */
+  readonly via: 'cookie' | 'bearer';
+  /** A session ends after this many minutes without use. */
+  readonly idleMinutes: number;
+}
+
+/** DELETE /v1/session: the session cookie is removed (whether or not it named a live session). */
+export interface SignedOutResponse {
+  readonly signedOut: true;
+}
+
+/** What a table of the query tables is. */
+export type TableKind = 'built-in' | 'function' | 'derived';
+
+/** One table a query can name, with its columns in the scope asked for. */
+export interface TableView {
+  readonly name: string;
+  readonly kind: TableKind;
+  /** For a function table: the Go function whose frames are its rows. */
+  readonly function?: string;
+  /** For a derived table: its SQL. */
+  readonly sql?: string;
+  readonly columns: readonly { readonly name: string; readonly type: string }[];
+}
+
+/** GET /v1/tables: the tables of the current spec (built-in first), for the SQL editor. */
+export interface TablesResponse {
+  readonly tables: readonly TableView[];
+  /** Spec tables that could not be built (they are missing from `tables`). */
+  readonly warnings: readonly string[];
 }
 
 /** POST /v1/tokens/{id}/rotate (201): the new token (shown once) and the old one as it is now. */

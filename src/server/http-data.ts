@@ -12,6 +12,7 @@ import {
   PARTIAL_SNAPSHOT_HEADER,
   partialSnapshotHeader,
   type QueryResponse,
+  type SpecCheckResponse,
   type SpecRefusedResponse,
   type SpecSetResponse,
   type SpecVersionsResponse,
@@ -26,7 +27,7 @@ import { HttpError } from './http-errors.js';
 import { readBody, readJson, sendJson, sendText } from './http-io.js';
 import type { Route } from './http-router.js';
 import { partialSnapshot } from './partial-snapshot.js';
-import { updateSpec } from './spec-update.js';
+import { checkMessage, checkSpecText, updateSpec } from './spec-update.js';
 
 /** A PUT /v1/spec request: the YAML (JSON `yaml`, or the body), the file name and force (JSON or query). */
 async function specRequest(req: IncomingMessage, url: URL): Promise<ParsedSpecRequest> {
@@ -150,6 +151,17 @@ export function dataRoutes(ctx: ServerContext): Route[] {
             error: { code: 'spec-does-not-fit', message: out.message },
             check: out.check,
           } satisfies SpecRefusedResponse);
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/spec/check',
+      need: 'user',
+      handle: async ({ req, res, url, token }) => {
+        const spec = await specRequest(req, url);
+        const check = await checkSpecText(ctx, spec.yaml, spec.source, token?.role === 'admin');
+        const message = checkMessage(check);
+        sendJson(res, 200, { check, ...(message ? { message } : {}) } satisfies SpecCheckResponse);
       },
     },
     {

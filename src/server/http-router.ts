@@ -9,6 +9,7 @@ import { type Role, roleAllows, type TokenInfo } from '../store/token-types.js';
 import type { TokenStore } from '../store/tokens.js';
 import { HttpError, toHttpError } from './http-errors.js';
 import { sendError } from './http-io.js';
+import { CLIENT_HEADER, sessionCookie, type WebSessions } from './web-sessions.js';
 
 /** HTTP methods the API uses. */
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -49,20 +50,38 @@ export function bearer(req: IncomingMessage): string | undefined {
   return m?.[1];
 }
 
-/** Checks a request's token against a need; throws 401/403 with what to do. */
-export function authorize(tokens: TokenStore, req: IncomingMessage, need: Need): TokenInfo | undefined {
+/**
+ * Checks a request's token against a need; throws 401/403 with what to do. The token is the
+ * bearer token, else (when `sessions` is given) the web app's session cookie; a request other
+ * than GET authenticated by the cookie must carry the client header (CSRF guard).
+ */
+export function authorize(
+  tokens: TokenStore,
+  req: IncomingMessage,
+  need: Need,
+  sessions?: WebSessions,
+): TokenInfo | undefined {
   if (need === 'public') return undefined;
   const given = bearer(req);
-  const token = tokens.verify(given);
+  const cookie = given === undefined && sessions ? sessionCookie(req) : undefined;
+  const token = cookie !== undefined ? sessions?.tokenOf(cookie) : tokens.verify(given);
   if (!token)
     throw new HttpError(
       401,
       'unauthorized',
-      given
-        ? tokens.refusal(given)
-          ? `${tokens.refusal(given)}; use its replacement, or create one with \`periscope token create\``
-          : 'the token is not valid (unknown, mistyped or revoked); create one with `periscope token create`'
-        : 'no token; send `Authorization: Bearer TOKEN` (the CLI takes --token or $PERISCOPE_TOKEN)',
+      cookie !== undefined
+        ? 'the session has ended (signed out, unused for 12 hours, its token revoked, or the server restarted); sign in again'
+        : given
+          ? tokens.refusal(given)
+            ? `${tokens.refusal(given)}; use its replacement, or create one with \`periscope token create\``
+            : 'the token is not valid (unknown, mistyped or revoked); create one with `periscope token create`'
+          : 'no token; send `Authorization: Bearer TOKEN` (the CLI takes --token or $PERISCOPE_TOKEN)',
+    );
+  if (cookie !== undefined && req.method !== 'GET' && req.method !== 'HEAD' && !req.headers[CLIENT_HEADER])
+    throw new HttpError(
+      403,
+      'forbidden',
+      `a request signed in by the session cookie must carry the ${CLIENT_HEADER} header (the web app sends it)`,
     );
   if (!roleAllows(token.role, need)) {
     const wanted =
@@ -87,6 +106,7 @@ export class Router {
   constructor(
     readonly routes: readonly Route[],
     private readonly tokens: TokenStore,
+    private readonly sessions?: WebSessions,
     /** Told of each request refused for its token's role (403), for the audit log. */
     private readonly onDenied?: (
       req: IncomingMessage,
@@ -126,12 +146,17 @@ export class Router {
       hit.names.forEach((n, i) => {
         params[n] = safeDecode(m?.[i + 1] ?? '');
       });
-      const token = authorize(this.tokens, req, hit.route.need);
+      const token = authorize(this.tokens, req, hit.route.need, this.sessions);
       await hit.route.handle({ req, res, url, params, token });
     } catch (e) {
       const err = toHttpError(e);
       if (err.status === 403 && this.onDenied)
-        this.onDenied(req, this.tokens.verify(bearer(req)), url.pathname, err.message);
+        this.onDenied(
+          req,
+          this.tokens.verify(bearer(req)) ?? this.sessions?.tokenOf(sessionCookie(req)),
+          url.pathname,
+          err.message,
+        );
       if (err.status === 500) console.error(`periscope server: ${req.method} ${url.pathname}:`, e);
       if (err.status === 401) res.setHeader('www-authenticate', 'Bearer');
       sendError(res, err);

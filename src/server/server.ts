@@ -17,8 +17,10 @@ import { fleetRoutes } from './http-fleet.js';
 import { sendError } from './http-io.js';
 import { probeRoutes } from './http-probes.js';
 import { type Route, Router } from './http-router.js';
+import { sessionRoutes } from './http-session.js';
 import { snapshotRoutes } from './http-snapshots.js';
-import { openApiRoute, serveStatic } from './http-static.js';
+import { defaultWebRoot, openApiRoute, serveStatic } from './http-static.js';
+import { tableRoutes } from './http-tables.js';
 import { tokenRoutes } from './http-tokens.js';
 import { createListener } from './listener.js';
 import { Orchestrator } from './orchestrator.js';
@@ -30,6 +32,7 @@ import { SnapshotMetaLog } from './snapshot-meta.js';
 import { SpecChecks } from './spec-check.js';
 import { lockDownStore } from './store-lockdown.js';
 import { type LoadedTls, type ServerTlsConfig, TlsMaterial } from './tls-material.js';
+import { WebSessions } from './web-sessions.js';
 
 /** How to run a server. */
 export interface ServerOptions {
@@ -37,7 +40,7 @@ export interface ServerOptions {
   /** 0 picks a free port. */
   readonly port?: number;
   readonly dataDir: string;
-  /** The web app's files; a placeholder page when absent. */
+  /** The web app's files (default: dist/web/ of this installation; a placeholder page when not built). */
   readonly staticDir?: string;
   readonly prepareTimeoutMs?: number;
   readonly captureTimeoutMs?: number;
@@ -152,6 +155,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     dataDir: opts.dataDir,
     startedAt: new Date(),
   };
+  const sessions = new WebSessions(tokens);
   const retention = new Retention(context, opts.retention?.rules ?? [], log);
   const routes: Route[] = [
     ...fleetRoutes(context),
@@ -159,14 +163,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     ...snapshotRoutes(context),
     ...dataRoutes(context),
     ...probeRoutes(context),
+    ...tableRoutes(context),
     ...tokenRoutes(context),
+    ...sessionRoutes(sessions),
     ...auditRoutes(context),
     retentionRoute(retention),
     openApiRoute(),
   ];
-  const router = new Router(routes, tokens, (req, token, path, message) =>
+  const router = new Router(routes, tokens, sessions, (req, token, path, message) =>
     audit(context, { req, token }, 'denied', 'refused', { method: req.method, path, message }),
   );
+  const webRoot = opts.staticDir ?? defaultWebRoot();
   const agents = new AgentEndpoint(context, {
     ...(opts.helloTimeoutMs ? { helloTimeoutMs: opts.helloTimeoutMs } : {}),
     ...(opts.pingIntervalMs ? { pingIntervalMs: opts.pingIntervalMs } : {}),
@@ -179,7 +186,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     router
       .dispatch(req, res, url)
-      .then((handled) => (handled ? undefined : serveStatic(opts.staticDir, req, res, url)))
+      .then((handled) => (handled ? undefined : serveStatic(webRoot, req, res, url)))
       .catch((e: unknown) => {
         console.error('periscope server:', e);
         sendError(res, new HttpError(500, 'internal', 'internal error; the server log has details'));

@@ -30,16 +30,37 @@ export type SpecUpdateOutcome =
   | { readonly stored: true; readonly result: SetSpecResult & { readonly check: SpecCheckReport } }
   | { readonly stored: false; readonly message: string; readonly check: SpecCheckReport };
 
+/**
+ * Checks a spec against the stored tables and the fleet's binaries, storing nothing (also
+ * `POST /v1/spec/check`); a non-admin's spec that turns redaction off is refused first, as a
+ * PUT would refuse it.
+ */
+export async function checkSpecText(
+  ctx: ServerContext,
+  yaml: string,
+  source: string,
+  admin: boolean,
+): Promise<SpecCheckReport> {
+  const user = parseSpec(yaml, source);
+  if (!admin) {
+    const current = await ctx.store.currentSpec();
+    refuseRedactionChange(user, current === undefined ? undefined : parseSpec(current.yaml, 'current'));
+  }
+  const sql = await ctx.store.checkSpec(yaml, source);
+  const stored = await ctx.store.storedBinaries();
+  const answers = await ctx.specChecks.ask(yaml, source, stored);
+  return buildReport(source, answers, stored, sql, user.functions, ctx.specChecks.waitMs);
+}
+
+/** The check's problems as text (what a refusal says), or undefined when it fits. */
+export function checkMessage(check: SpecCheckReport): string | undefined {
+  return check.fits ? undefined : reportText(check, `${check.source}: ${reportSummary(check)}:`);
+}
+
 /** Checks a spec against the stored tables and the fleet's binaries, then stores it or refuses it. */
 export async function updateSpec(ctx: ServerContext, u: SpecUpdate): Promise<SpecUpdateOutcome> {
-  const user = parseSpec(u.yaml, u.source);
+  const check = await checkSpecText(ctx, u.yaml, u.source, u.admin);
   const current = await ctx.store.currentSpec();
-  if (!u.admin)
-    refuseRedactionChange(user, current === undefined ? undefined : parseSpec(current.yaml, 'current'));
-  const sql = await ctx.store.checkSpec(u.yaml, u.source);
-  const stored = await ctx.store.storedBinaries();
-  const answers = await ctx.specChecks.ask(u.yaml, u.source, stored);
-  const check = buildReport(u.source, answers, stored, sql, user.functions, ctx.specChecks.waitMs);
   if (!check.fits && !u.force && current?.yaml !== u.yaml) {
     const headline = `${u.source} was not stored: ${reportSummary(check)}. Fix it, or store it anyway with --force (PUT /v1/spec?force=true):`;
     return { stored: false, message: reportText(check, headline), check };

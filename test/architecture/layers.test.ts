@@ -6,7 +6,7 @@
  * entry module).
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { test } from 'node:test';
 import { ROOT } from '../../support/go-fixtures.js';
@@ -48,18 +48,22 @@ function sources(dir: string, out: string[] = []): string[] {
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) sources(p, out);
-    else if (name.endsWith('.ts')) out.push(p);
+    else if (name.endsWith('.ts') || name.endsWith('.tsx')) out.push(p);
   }
   return out;
 }
 
-/** The src/ files a file imports (static, dynamic, type-only, re-exports and worker URLs). */
+/** The src/ files a file imports (static, dynamic, type-only, side-effect, re-exports and worker URLs). */
 function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8');
   const out: string[] = [];
-  const re = /(?:from\s+|import\s*\(\s*|new URL\(\s*)'(\.{1,2}\/[^']+)'/g;
-  for (const m of text.matchAll(re))
-    out.push(resolve(dirname(file), (m[1] as string).replace(/\.js$/, '.ts')));
+  const re = /(?:from\s+|import\s*\(\s*|import\s+|new URL\(\s*)'(\.{1,2}\/[^']+)'/g;
+  for (const m of text.matchAll(re)) {
+    const target = resolve(dirname(file), m[1] as string);
+    // `./x.js` is x.ts or (in the web app) x.tsx; other files (a stylesheet) are themselves.
+    const ts = target.replace(/\.js$/, '.ts');
+    out.push(target.endsWith('.js') && !existsSync(ts) && existsSync(`${ts}x`) ? `${ts}x` : ts);
+  }
   return out;
 }
 
@@ -124,6 +128,9 @@ test('the check catches an import against the order, between peers, and into a r
   assert.ok(violations(reversed).some((v) => v.includes('a layer below it')));
   // Without its exceptions, the peer rule reports the CLI starting the server and agent.
   assert.ok(violations({ ...map, peerExceptions: new Set() }).some((v) => v.includes('peer surfaces')));
+  // The web app's .tsx files are checked too: a map without its layer reports them.
+  const noWeb = { ...map, layers: map.layers.filter((l) => l !== 'web') };
+  assert.ok(violations(noWeb).some((v) => /^src\/web\/\S+\.tsx: layer 'web'/.test(v)));
   // A room whose entry module is another file reports the layers below importing index.ts.
   const rooms = new Map([...map.rooms].map(([r]) => [r, 'no-such-entry.ts']));
   assert.ok(violations({ ...map, rooms }).some((v) => v.includes('is entered through no-such-entry.ts')));

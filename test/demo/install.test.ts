@@ -31,20 +31,24 @@ function allows(list: readonly string[] | undefined, here: string): boolean {
 /** Whether npm installs this entry on linux/x64 (optional packages of other platforms are skipped). */
 const installedHere = (e: LockEntry): boolean => allows(e.os, 'linux') && allows(e.cpu, 'x64');
 
-test('npm ci runs no install script but koffi’s, which only picks its own prebuilt binary', () => {
+test('npm ci runs no install script but koffi’s and esbuild’s, which only pick their own prebuilt binaries', () => {
   const lock = readJson<Lock>('package-lock.json');
   const scripted = Object.entries(lock.packages)
     .filter(([name, e]) => name !== '' && e.hasInstallScript && installedHere(e))
     .map(([name]) => name);
   // koffi's install is `cnoke --prebuild`: it finds the prebuilt binary of its optional
   // package @koromix/koffi-linux-x64 and builds nothing.
-  assert.deepEqual(scripted, ['node_modules/koffi']);
+  // esbuild's (`node install.js`) checks that the binary of its optional package
+  // @esbuild/linux-x64 is there and links it in place of its JS launcher; it downloads only
+  // when that package is missing. esbuild builds the web app during `npm ci` (prepare).
+  assert.deepEqual(scripted, ['node_modules/esbuild', 'node_modules/koffi']);
+  assert.equal(lock.packages['node_modules/@esbuild/linux-x64']?.optional, true);
   assert.equal(lock.packages['node_modules/better-sqlite3'], undefined);
   // npm 11 warns about (and is to skip) install scripts that package.json does not allow. By
   // name: a pinned entry (koffi@3.3.4) is refused when the lockfile has no resolved URLs to
   // verify the version with (omit-lockfile-registry-resolved); the lockfile pins the version.
   const pkg = readJson<{ allowScripts?: Record<string, boolean> }>('package.json');
-  assert.deepEqual(pkg.allowScripts, { koffi: true });
+  assert.deepEqual(pkg.allowScripts, { esbuild: true, koffi: true });
 });
 
 test('the ingest benchmark’s anchor is pinned by its own lockfile (bench/sqlite-anchor)', () => {

@@ -159,3 +159,48 @@ test('each agent checks its binaries: a problem in one refuses the spec; a silen
   assert.equal(ok.body.check.fits, true);
   for (const a of [good, bad, silent]) await a.close();
 });
+
+test('POST /v1/spec/check answers what PUT would find and stores nothing', async () => {
+  const before = await api<{ version: number }>(server.url, admin, 'GET', '/v1/spec');
+  const checked = await api<{ check: SpecCheckReport; message?: string }>(
+    server.url,
+    admin,
+    'POST',
+    '/v1/spec/check',
+    { yaml: MISSPELLED_SQL, source: 'web' },
+  );
+  assert.equal(checked.status, 200, checked.text);
+  assert.equal(checked.body.check.fits, false);
+  assert.match(checked.body.message ?? '', /\n {2}web:7:5: derived table "per_n": .*coutn/);
+  const fine = await api<{ check: SpecCheckReport; message?: string }>(
+    server.url,
+    admin,
+    'POST',
+    '/v1/spec/check',
+    {
+      yaml: 'derived:\n  - name: one\n    sql: SELECT 1 AS x\n',
+    },
+  );
+  assert.equal(fine.status, 200, fine.text);
+  assert.equal(fine.body.message, undefined, fine.text);
+  const after = await api<{ version: number }>(server.url, admin, 'GET', '/v1/spec');
+  assert.deepEqual(
+    [after.status, after.body.version],
+    [before.status, before.body.version],
+    'nothing was stored',
+  );
+});
+
+test('POST /v1/spec/check refuses a non-admin spec that turns redaction off, as PUT does', async () => {
+  const created = await api<{ token: string }>(server.url, admin, 'POST', '/v1/tokens', {
+    role: 'user',
+    name: 'spec-check-user',
+  });
+  const user = created.body.token;
+  const yaml = 'redaction:\n  off: ["*"]\n';
+  const asUser = await api(server.url, user, 'POST', '/v1/spec/check', { yaml });
+  assert.equal(asUser.status, 403, asUser.text);
+  assert.match(asUser.text, /only an admin token may turn redaction off/);
+  const asAdmin = await api(server.url, admin, 'POST', '/v1/spec/check', { yaml });
+  assert.equal(asAdmin.status, 200, asAdmin.text);
+});

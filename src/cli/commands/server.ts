@@ -43,7 +43,7 @@ export const serverCommand = defineCommand({
     static: {
       type: 'string',
       value: 'DIR',
-      help: 'serve the web app from DIR (default: a placeholder page)',
+      help: 'serve the web app from DIR (default: the one npm run build wrote to dist/web/)',
     },
     'prepare-timeout': {
       type: 'string',

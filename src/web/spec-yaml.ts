@@ -1,0 +1,65 @@
+/** Adding a derived table to the spec's YAML text, keeping its comments and layout (the `yaml` library's documents). */
+import { isMap, isSeq, parseDocument } from 'yaml';
+
+/** The spec text with one more derived table (or the one of that name replaced); throws when the text is not a spec map. */
+export function withDerivedTable(yaml: string, name: string, sql: string): string {
+  const doc = parseDocument(yaml.trim() === '' ? 'version: 1\n' : yaml);
+  if (doc.errors.length > 0) throw new Error(`the current spec does not parse: ${doc.errors[0]?.message}`);
+  if (doc.contents !== null && !isMap(doc.contents)) throw new Error('the current spec is not a YAML map');
+  const entry = doc.createNode({ name, sql: sql.trim() });
+  const derived = doc.get('derived');
+  if (isSeq(derived)) {
+    const at = derived.items.findIndex((it) => isMap(it) && it.get('name') === name);
+    if (at >= 0) derived.items[at] = entry;
+    else derived.items.push(entry);
+  } else doc.set('derived', doc.createNode([{ name, sql: sql.trim() }]));
+  return doc.toString({ lineWidth: 0 });
+}
+
+/** One captured expression to add: on `fn`, into `table`, as `column`. */
+export interface NewCapture {
+  readonly fn: string;
+  readonly table: string;
+  readonly column: string;
+  readonly expr: string;
+}
+
+/**
+ * The spec text with one more capture: added to the entry of that function and table (or a new
+ * entry); a capture of that column is replaced. Throws when the text is not a spec map.
+ */
+export function withCapture(yaml: string, c: NewCapture): string {
+  const doc = parseDocument(yaml.trim() === '' ? 'version: 1\n' : yaml);
+  if (doc.errors.length > 0) throw new Error(`the current spec does not parse: ${doc.errors[0]?.message}`);
+  if (doc.contents !== null && !isMap(doc.contents)) throw new Error('the current spec is not a YAML map');
+  const functions = doc.get('functions');
+  const entry = isSeq(functions)
+    ? functions.items.find((it) => isMap(it) && it.get('function') === c.fn && it.get('table') === c.table)
+    : undefined;
+  if (isMap(entry)) {
+    const capture = entry.get('capture');
+    if (isMap(capture)) capture.set(c.column, c.expr);
+    else entry.set('capture', doc.createNode({ [c.column]: c.expr }));
+  } else {
+    const node = doc.createNode({ function: c.fn, table: c.table, capture: { [c.column]: c.expr } });
+    if (isSeq(functions)) functions.items.push(node);
+    else doc.set('functions', doc.createNode([node]));
+  }
+  return doc.toString({ lineWidth: 0 });
+}
+
+/** The captures the spec has on one function: table, column and expression. */
+export function capturesOf(yaml: string, fn: string): { table: string; column: string; expr: string }[] {
+  const doc = parseDocument(yaml);
+  const functions = doc.get('functions');
+  if (!isSeq(functions)) return [];
+  const out: { table: string; column: string; expr: string }[] = [];
+  for (const it of functions.items) {
+    if (!isMap(it) || it.get('function') !== fn) continue;
+    const capture = it.get('capture');
+    if (!isMap(capture)) continue;
+    for (const pair of capture.items)
+      out.push({ table: String(it.get('table')), column: String(pair.key), expr: String(pair.value) });
+  }
+  return out;
+}

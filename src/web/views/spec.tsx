@@ -1,0 +1,362 @@
+/**
+ * The spec editor: pick a program and one of its binaries, search the functions seen in its
+ * stacks, see what the spec captures on one, and add a capture, checked live against the
+ * fleet's binaries (`POST /v1/spec/check`, the check `PUT /v1/spec` runs) before it is saved
+ * as a new spec version. Below: the current spec text and its versions.
+ */
+import { useEffect, useState } from 'preact/hooks';
+import type { SpecCheckResponse } from '../../api/responses.js';
+import { checkSpec, currentSpec, putSpec, query, specVersion, specVersions } from '../api.js';
+import { ErrorBox } from '../components/error-box.js';
+import { useAsync } from '../components/use-async.js';
+import { count, shortFile, when } from '../format.js';
+import { go } from '../router.js';
+import { type Route, routeUrl } from '../routes.js';
+import { capturesOf, withCapture } from '../spec-yaml.js';
+import { lit, rowsOf } from '../sql.js';
+
+type SpecRoute = Extract<Route, { view: 'spec' }>;
+
+/** Programs and their binaries in the stored snapshots. */
+const BINARIES_SQL =
+  'SELECT program, executable, build_id, count(DISTINCT snapshot_id) AS snapshots FROM processes GROUP BY ALL ORDER BY program, snapshots DESC';
+
+/** Functions seen in the stacks of one binary (by build ID), matching a search. */
+function functionsSql(buildId: string, search: string): string {
+  return `SELECT f.function, any_value(f.file) AS file, count(*) AS frames FROM frames f
+JOIN processes p USING (snapshot_id, process_id)
+WHERE p.build_id = ${lit(buildId)} AND contains(lower(f.function), lower(${lit(search)}))
+GROUP BY f.function ORDER BY (f.function LIKE 'main.%') DESC, f.function LIMIT 200`;
+}
+
+interface BinaryRow {
+  readonly program: string;
+  readonly executable: string;
+  readonly build_id: string;
+  readonly snapshots: number;
+}
+
+interface FunctionRow {
+  readonly function: string;
+  readonly file: string;
+  readonly frames: number;
+}
+
+/** The spec page. */
+export function SpecView({ r }: { r: SpecRoute }) {
+  const bins = useAsync(async () => rowsOf<BinaryRow>(await query(BINARIES_SQL, { all: true })), []);
+  const spec = useAsync(() => currentSpec(), []);
+  const programs = [...new Set((bins.value ?? []).map((b) => b.program))];
+  const program = r.program ?? programs[0];
+  const ofProgram = (bins.value ?? []).filter((b) => b.program === program);
+  const binary = ofProgram.find((b) => b.build_id === r.binary) ?? ofProgram[0];
+  const [search, setSearch] = useState(r.fn ?? '');
+  const fns = useAsync(
+    async () =>
+      binary ? rowsOf<FunctionRow>(await query(functionsSql(binary.build_id, search), { all: true })) : [],
+    [binary?.build_id, search],
+  );
+  const set = (x: Partial<SpecRoute>) => go({ ...r, ...x }, true);
+  return (
+    <div class="page spec">
+      <section class="panel" aria-labelledby="spec-pick">
+        <h2 id="spec-pick">Program and binary</h2>
+        {bins.error !== undefined && <ErrorBox error={bins.error} />}
+        {bins.value?.length === 0 && (
+          <p class="empty">No snapshot yet: take one to see the fleet's programs.</p>
+        )}
+        <div class="row">
+          <label>
+            Program
+            <select
+              value={program ?? ''}
+              onChange={(e) => set({ program: (e.target as HTMLSelectElement).value, binary: undefined })}
+            >
+              {programs.map((p) => (
+                <option key={p} value={p}>
+                  {p}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Binary
+            <select
+              value={binary?.build_id ?? ''}
+              onChange={(e) => set({ binary: (e.target as HTMLSelectElement).value })}
+            >
+              {ofProgram.map((b) => (
+                <option key={b.build_id} value={b.build_id}>
+                  {b.executable} · build {b.build_id.slice(0, 12)}… · {count(b.snapshots)} snapshots
+                </option>
+              ))}
+            </select>
+          </label>
+        </div>
+      </section>
+      <div class="split with-detail">
+        <section class="panel" aria-labelledby="spec-fns">
+          <h2 id="spec-fns">Functions</h2>
+          <p class="muted">Seen in this binary's stacks in the stored snapshots.</p>
+          <input
+            type="search"
+            aria-label="Search functions"
+            placeholder="writeLedger"
+            value={search}
+            onInput={(e) => setSearch((e.target as HTMLInputElement).value)}
+          />
+          {fns.error !== undefined && <ErrorBox error={fns.error} />}
+          <ul class="fnlist" aria-label="Functions">
+            {(fns.value ?? []).map((f) => (
+              <li key={f.function}>
+                <button
+                  type="button"
+                  class={`link${f.function === r.fn ? ' sel' : ''}`}
+                  aria-current={f.function === r.fn}
+                  onClick={() => set({ fn: f.function })}
+                >
+                  {f.function}
+                </button>{' '}
+                <span class="muted">{shortFile(f.file)}</span>
+              </li>
+            ))}
+          </ul>
+        </section>
+        {r.fn && spec.value !== undefined ? (
+          <FunctionCaptures
+            fn={r.fn}
+            program={program ?? 'app'}
+            yaml={spec.value?.yaml ?? ''}
+            onSaved={spec.reload}
+          />
+        ) : (
+          <section class="panel">
+            <p class="empty">Pick a function to see and add its captures.</p>
+          </section>
+        )}
+      </div>
+      <History r={r} current={spec.value?.version} />
+    </div>
+  );
+}
+
+/** The spec's versions, newest first; one picked shows its diff against the one before, else the current text. */
+function History({ r, current }: { r: SpecRoute; current: number | undefined }) {
+  const list = useAsync(() => specVersions(), [current]);
+  const shown = r.version ?? current;
+  const one = useAsync(async () => (shown !== undefined ? specVersion(shown) : undefined), [shown]);
+  const versions = [...(list.value?.versions ?? [])].reverse();
+  return (
+    <section class="panel history" aria-labelledby="spec-text">
+      <h2 id="spec-text">
+        Spec versions {current !== undefined && <span class="muted">(current: {current})</span>}
+      </h2>
+      {(list.error ?? one.error) !== undefined && <ErrorBox error={list.error ?? one.error} />}
+      <div class="history-body">
+        <ol class="versions" aria-label="Spec versions">
+          {versions.map((v) => (
+            <li key={v.version}>
+              <a
+                href={routeUrl({ ...r, version: v.version })}
+                aria-current={v.version === shown ? 'true' : undefined}
+                class={v.version === shown ? 'sel' : ''}
+              >
+                version {v.version}
+              </a>{' '}
+              <span class="muted">
+                {v.author} · {when(v.createdAt)}
+              </span>
+            </li>
+          ))}
+        </ol>
+        {one.value && (
+          <div class="version-text">
+            <h3>
+              Version {one.value.version}
+              {one.value.version === current ? ' (current)' : ''}: {one.value.diff ? 'changes' : 'text'}
+            </h3>
+            {one.value.diff ? (
+              <pre class="spec-yaml diff">
+                {one.value.diff.split('\n').map((line, i) => (
+                  <span
+                    key={i}
+                    class={
+                      line.startsWith('+')
+                        ? 'add'
+                        : line.startsWith('-')
+                          ? 'del'
+                          : line.startsWith('@@')
+                            ? 'hunk'
+                            : ''
+                    }
+                  >
+                    {line}
+                    {'\n'}
+                  </span>
+                ))}
+              </pre>
+            ) : (
+              <pre class="spec-yaml">{one.value.yaml}</pre>
+            )}
+          </div>
+        )}
+      </div>
+    </section>
+  );
+}
+
+/** One function's captures in the spec, and the form that adds one (checked as it is typed). */
+function FunctionCaptures(p: { fn: string; program: string; yaml: string; onSaved: () => void }) {
+  const existing = capturesOf(p.yaml, p.fn);
+  const [table, setTable] = useState(existing[0]?.table ?? `${p.program}_${shortName(p.fn)}`);
+  const [column, setColumn] = useState('');
+  const [expr, setExpr] = useState('');
+  const [check, setCheck] = useState<{ text: string; out?: SpecCheckResponse; error?: unknown }>();
+  const [saved, setSaved] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    setTable(existing[0]?.table ?? `${p.program}_${shortName(p.fn)}`);
+    setSaved(undefined);
+  }, [p.fn]);
+  const ready = column.trim() !== '' && expr.trim() !== '' && table.trim() !== '';
+  const text = ready ? newText(p.yaml, { fn: p.fn, table, column, expr }) : undefined;
+  // Live validation: the spec with this capture, checked against every binary the fleet has,
+  // a moment after the last keystroke; answers to older texts are dropped.
+  useEffect(() => {
+    if (!text || text instanceof Error) return;
+    let live = true;
+    const t = setTimeout(() => {
+      checkSpec(text, 'web').then(
+        (out) => live && setCheck({ text, out }),
+        (error: unknown) => live && setCheck({ text, error }),
+      );
+    }, 350);
+    return () => {
+      live = false;
+      clearTimeout(t);
+    };
+  }, [text instanceof Error ? text.message : text]);
+  const current = check && check.text === text ? check : undefined;
+  const save = async (e: Event) => {
+    e.preventDefault();
+    if (!text || text instanceof Error) return;
+    setBusy(true);
+    try {
+      const out = await putSpec(text, 'web');
+      if (out.ok) {
+        setSaved(`Saved: spec version ${out.result.version} captures ${column} on ${p.fn}.`);
+        setColumn('');
+        setExpr('');
+        p.onSaved();
+      } else setSaved(out.refused.error.message);
+    } catch (err) {
+      setSaved((err as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section class="panel" aria-labelledby="spec-fn">
+      <h2 id="spec-fn" class="fname">
+        {p.fn}
+      </h2>
+      <table class="grid compact" aria-label="Captures of this function">
+        <thead>
+          <tr>
+            <th>table</th>
+            <th>column</th>
+            <th>expression</th>
+          </tr>
+        </thead>
+        <tbody>
+          {existing.map((c) => (
+            <tr key={`${c.table}.${c.column}`}>
+              <td>{c.table}</td>
+              <td>{c.column}</td>
+              <td>
+                <code>{c.expr}</code>
+              </td>
+            </tr>
+          ))}
+          {existing.length === 0 && (
+            <tr>
+              <td colSpan={3} class="muted">
+                The spec captures nothing on this function yet.
+              </td>
+            </tr>
+          )}
+        </tbody>
+      </table>
+      <form class="capture-form" onSubmit={save} aria-label="Add a capture">
+        <h3>Add a capture</h3>
+        <div class="row">
+          <label>
+            Table
+            <input value={table} onInput={(e) => setTable((e.target as HTMLInputElement).value)} required />
+          </label>
+          <label>
+            Column
+            <input
+              value={column}
+              placeholder="request_id"
+              onInput={(e) => setColumn((e.target as HTMLInputElement).value)}
+              required
+            />
+          </label>
+          <label class="wide">
+            Expression
+            <input
+              class="mono"
+              value={expr}
+              placeholder="req.RequestID"
+              onInput={(e) => setExpr((e.target as HTMLInputElement).value)}
+              required
+            />
+          </label>
+          <button
+            type="submit"
+            class="primary"
+            disabled={busy || !ready || current?.out?.check.fits !== true}
+          >
+            {busy ? 'Saving…' : 'Save'}
+          </button>
+        </div>
+        <div role="status" aria-label="Check of the capture">
+          {text instanceof Error && <p class="error">{text.message}</p>}
+          {ready && !(text instanceof Error) && !current && (
+            <p class="muted">Checking against the binaries…</p>
+          )}
+          {current?.error !== undefined && <ErrorBox error={current.error} />}
+          {current?.out?.check.fits === true && (
+            <p class="ok">
+              Fits every checked binary (
+              {current.out.check.binaries.filter((b) => b.status !== 'not-checked').length} checked).
+            </p>
+          )}
+          {current?.out?.message && <pre class="error">{current.out.message}</pre>}
+          {saved && <p class={saved.startsWith('Saved') ? 'ok' : 'error'}>{saved}</p>}
+        </div>
+      </form>
+    </section>
+  );
+}
+
+/** The spec with the capture, or the error saying why it cannot be added. */
+function newText(yaml: string, c: Parameters<typeof withCapture>[1]): string | Error {
+  try {
+    return withCapture(yaml, {
+      fn: c.fn,
+      table: c.table.trim(),
+      column: c.column.trim(),
+      expr: c.expr.trim(),
+    });
+  } catch (e) {
+    return e as Error;
+  }
+}
+
+/** A table-name-like short name of a function (`main.(*s).writeLedger` → `writeledger`). */
+function shortName(fn: string): string {
+  const last = fn.slice(fn.lastIndexOf('.') + 1);
+  return last.replace(/[^A-Za-z0-9_]/g, '_').toLowerCase() || 'values';
+}

@@ -1,0 +1,333 @@
+// The web app end to end in headless Chromium against a real server, agent and the demo fleet
+// (one `npm start` run for the whole file): sign in; take a snapshot; find the stuck request
+// by its age and follow its links across the processes; filter goroutines, use the flame graph
+// and the keyboard; run SQL with completion and save it as a derived table; the agents and
+// diff views; add a capture in the spec editor and see it in the next snapshot; open a deep
+// link in a fresh browser. Screenshots of each main view go to
+// test-artifacts/web/ (gitignored) for a person to look at.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium, screenshot } from '../../support/chromium.js';
+import { type DemoInfo, killDemo, startDemo } from '../../support/demo-run.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'periscope-web-'));
+let info: DemoInfo;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+/** The snapshot the test takes through the app. */
+let snapshotId = 0;
+/** The deep link of the stuck request's inventory goroutine. */
+let deepLink = '';
+const errors: string[] = [];
+/** The derived table the test saves (a new name per run: DEVDEMO reuses one server). */
+const derived = `web_oldest_per_user_${process.pid}`;
+
+before(async () => {
+  [info, browser] = await Promise.all([
+    process.env.DEVDEMO
+      ? Promise.resolve(JSON.parse(readFileSync(process.env.DEVDEMO, 'utf8')) as DemoInfo)
+      : startDemo(dir, ['--stuck-after', '1s', '--stuck-for', '10m']).then((d) => d.info),
+    launchChromium(),
+  ]);
+  context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  page = await context.newPage();
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.setDefaultTimeout(20_000);
+});
+
+after(async () => {
+  await browser?.close();
+  killDemo(dir);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Signs in on the sign-in page the app shows. */
+async function signIn(p: Page): Promise<void> {
+  await p.getByLabel('Token').fill(info.userToken);
+  await p.getByRole('button', { name: 'Sign in' }).click();
+}
+
+test('nothing but the sign-in page without a session; signing in goes where the link pointed', {
+  timeout: 90_000,
+}, async () => {
+  await page.goto(`${info.server}/agents`);
+  await page.waitForURL(/\/signin\?next=%2Fagents/);
+  assert.equal(await page.getByRole('navigation', { name: 'Views' }).count(), 0);
+  await screenshot(page, '01-sign-in');
+  await page.getByLabel('Token').fill('psk_000000000000_wrong');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').filter({ hasText: 'not valid' }).waitFor();
+  await signIn(page);
+  await page.waitForURL(`${info.server}/agents`);
+  await page.getByRole('table', { name: 'Agents' }).getByText('connected').waitFor();
+  const procs = page.getByRole('table', { name: 'Monitored processes' });
+  for (const program of ['inventory', 'orders', 'gateway', 'loadgen'])
+    await procs.getByRole('cell', { name: program, exact: true }).waitFor();
+  await screenshot(page, '02-agents');
+  // The token is nowhere a script can read it.
+  assert.equal(await page.evaluate('document.cookie'), '');
+  const stored = await page.evaluate<string>('JSON.stringify(sessionStorage) + JSON.stringify(localStorage)');
+  assert.ok(!stored.includes('psk_'), stored);
+});
+
+test('take a snapshot with labels; it is listed with them', { timeout: 90_000 }, async () => {
+  await page.getByRole('link', { name: 'Snapshots' }).click();
+  await page.getByLabel('Snapshot labels').fill('case=web-e2e');
+  await page.getByRole('button', { name: 'Take snapshot' }).click();
+  const status = page.getByRole('status').filter({ hasText: /Snapshot \d+: 4 of 4 processes captured/ });
+  await status.waitFor({ timeout: 60_000 });
+  snapshotId = Number(/Snapshot (\d+)/.exec((await status.textContent()) ?? '')?.[1]);
+  assert.ok(snapshotId > 1);
+  const row = page
+    .getByRole('table', { name: 'Snapshots' })
+    .getByRole('row')
+    .filter({ hasText: 'case=web-e2e' })
+    .first();
+  await row.waitFor();
+  assert.match((await row.textContent()) ?? '', /gateway, inventory, loadgen, orders/);
+  await screenshot(page, '03-snapshots');
+  // Search by label.
+  await page.getByLabel('Label filter').fill('case=web-e2e');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.waitForURL(/label=case%3Dweb-e2e/);
+  // The demo's own first snapshot has no such label: it leaves the list.
+  await page
+    .getByRole('row', { name: new RegExp(`^Compare snapshot ${info.snapshotId} `) })
+    .waitFor({ state: 'detached' });
+  await row.waitFor();
+});
+
+test('find the stuck request by its age and follow its links to the server goroutines', {
+  timeout: 90_000,
+}, async () => {
+  // The demo's in-flight requests with their age (captured request start times): the stuck one
+  // (item sku-13) is among the oldest in the load generator.
+  const sql =
+    "SELECT request_id, user_id, item, age_ms, process_id, goroutine_id FROM in_flight_requests WHERE service = 'loadgen' ORDER BY age_ms DESC";
+  await page.goto(`${info.server}/tables?snapshot=${snapshotId}&sql=${encodeURIComponent(sql)}`);
+  const grid = page.getByRole('table', { name: 'Query results' });
+  const stuck = grid.getByRole('row').filter({ hasText: 'sku-13' });
+  await stuck.waitFor();
+  const age = Number((await stuck.getByRole('cell').nth(4).textContent()) ?? 0);
+  assert.ok(age >= 500, `the stuck request is ${age} ms old`);
+  await stuck.getByRole('link', { name: "Open this row's goroutine" }).click();
+  await page.waitForURL(new RegExp(`/snapshots/${snapshotId}\\?g=`));
+
+  // loadgen -> gateway -> orders -> inventory, each by the link icon of the calling frame.
+  const detail = page.locator('section.detail');
+  const hops: string[] = [];
+  for (const program of ['loadgen', 'gateway', 'orders', 'inventory']) {
+    await detail
+      .getByRole('heading')
+      .filter({ hasText: ` in ${program} ` })
+      .waitFor();
+    hops.push(program);
+    await detail.getByText('user=dave').or(detail.getByText('"dave"')).first().waitFor();
+    if (program === 'inventory') break;
+    const icon = detail.locator('li.frame a.linkicon', { hasText: '⇢' }).first();
+    await icon.click();
+  }
+  assert.deepEqual(hops, ['loadgen', 'gateway', 'orders', 'inventory']);
+  // The inventory goroutine sleeps in writeLedger with the lock held; its captured values show it.
+  const ledger = detail.locator('li.frame').filter({ hasText: 'main.(*inventoryServer).writeLedger' });
+  await ledger.waitFor();
+  await ledger.getByText('"sku-13"').first().waitFor();
+  deepLink = page.url();
+  await screenshot(page, '04-goroutine-linked');
+  // And back: its "called by" link leads to the orders goroutine.
+  await detail
+    .getByRole('link', { name: /called by/ })
+    .first()
+    .click();
+  await detail.getByRole('heading').filter({ hasText: ' in orders ' }).waitFor();
+  await page.goBack();
+  await detail.getByRole('heading').filter({ hasText: ' in inventory ' }).waitFor();
+});
+
+test('goroutines: filters in the URL and kept across snapshots, the flame graph filters, keyboard', {
+  timeout: 90_000,
+}, async () => {
+  await page.goto(`${info.server}/snapshots/${snapshotId}`);
+  const groups = page.getByRole('list', { name: 'Goroutines grouped by identical stack' });
+  await groups.locator('button.ghead').first().waitFor();
+  await screenshot(page, '05-goroutines');
+  // Keyboard: the first group takes focus, ↓ moves on, → opens it.
+  await groups.locator('button.ghead').first().focus();
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('ArrowRight');
+  const focused = page.locator('button.ghead:focus');
+  assert.equal(
+    await focused.getAttribute('data-group-item'),
+    await groups.locator('button.ghead').nth(1).getAttribute('data-group-item'),
+  );
+  await page.locator('button.ghead[aria-expanded="true"]').waitFor();
+
+  // A flame graph box filters by its stack prefix.
+  const box = page.locator('.fbox').filter({ hasText: 'main.(*inventoryServer).reserve' }).first();
+  await box.click();
+  await page.waitForURL(/prefix=/);
+  await page.getByText(/stack starts with \d+ frames/).waitFor();
+  const heads = await groups.locator('button.ghead .fname').allTextContents();
+  assert.ok(heads.length > 0);
+  await screenshot(page, '06-goroutines-flame-filter');
+
+  // Function filter, typed; then switch to the first snapshot: the filters stay.
+  await page.getByRole('button', { name: 'Clear filters' }).click();
+  await page.getByRole('textbox', { name: 'Function' }).fill('writeLedger');
+  await page.keyboard.press('Enter');
+  await page.waitForURL(/fn=writeLedger/);
+  // Groups are named by the program's own innermost frame (not time.Sleep, where it is parked).
+  await groups.locator('button.ghead').filter({ hasText: 'writeLedger' }).first().waitFor();
+  await groups.locator('button.ghead').filter({ hasText: 'in time.Sleep' }).first().waitFor();
+  await page.getByLabel('Switch snapshot (filters are kept)').selectOption('1');
+  await page.waitForURL(/\/snapshots\/1\?fn=writeLedger/);
+  await page
+    .getByText(/Snapshot 1/)
+    .first()
+    .waitFor();
+
+  // Dark theme, for a look.
+  await page.goto(deepLink);
+  await page.locator('section.detail li.frame').first().waitFor();
+  // The arrow keys walk the goroutine's stack, frame by frame.
+  const frames = page.getByRole('list', { name: 'Frames, innermost first' }).locator('li.frame');
+  await frames.first().focus();
+  await page.keyboard.press('ArrowDown');
+  assert.match((await page.locator('li.frame:focus .fname').textContent()) ?? '', /writeLedger/);
+  await page.keyboard.press('ArrowUp');
+  assert.equal(
+    await page.locator('li.frame:focus .fname').textContent(),
+    await frames.first().locator('.fname').textContent(),
+  );
+  await page.getByRole('button', { name: 'Switch to the dark theme' }).click();
+  assert.equal(await page.evaluate('document.documentElement.dataset.theme'), 'dark');
+  await screenshot(page, '07-goroutine-dark');
+  await page.getByRole('button', { name: 'Switch to the light theme' }).click();
+});
+
+test('SQL with completion of tables, results, save as a derived table', { timeout: 90_000 }, async () => {
+  await page.goto(`${info.server}/tables`);
+  const editor = page.locator('.cm-content');
+  await editor.waitFor();
+  await editor.click();
+  await page.keyboard.press('Control+a');
+  await page.keyboard.press('Delete');
+  // Typed fast (as a person types): the editor's text must not fight the page's copy of it.
+  await page.keyboard.type('SELECT user_id, max(age_ms) AS oldest_ms FROM in_flight_re');
+  const completion = page.locator('.cm-tooltip-autocomplete');
+  if ((await completion.count()) === 0) await page.keyboard.press('Control+Space');
+  await completion.getByRole('option', { name: 'in_flight_requests' }).click();
+  assert.equal(
+    await page.locator('.cm-content').textContent(),
+    'SELECT user_id, max(age_ms) AS oldest_ms FROM in_flight_requests',
+  );
+  await page.keyboard.type(' GROUP BY user_id ORDER BY oldest_ms DESC');
+  await page.getByRole('button', { name: 'Run', exact: true }).click();
+  const grid = page.getByRole('table', { name: 'Query results' });
+  await grid.getByRole('cell', { name: 'dave', exact: true }).waitFor();
+  // Sort by a column.
+  await grid.getByRole('button', { name: /user_id/ }).click();
+  assert.equal(await grid.locator('th[aria-sort="ascending"]').count(), 1);
+  await page.getByLabel('Derived table name').fill(derived);
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page
+    .getByRole('status')
+    .filter({ hasText: new RegExp(`spec version \\d+ has the derived table ${derived}`) })
+    .waitFor({ timeout: 60_000 });
+  await page.getByRole('complementary', { name: 'Tables' }).getByText(derived).waitFor();
+  await screenshot(page, '08-tables');
+  // It is a table now.
+  await page.goto(`${info.server}/tables?sql=${encodeURIComponent(`SELECT * FROM ${derived}`)}`);
+  await page
+    .getByRole('table', { name: 'Query results' })
+    .getByRole('cell', { name: 'dave', exact: true })
+    .waitFor();
+});
+
+test('spec: pick a binary and a function, add a capture checked live, see it in the next snapshot', {
+  timeout: 120_000,
+}, async () => {
+  await page.getByRole('link', { name: 'Spec', exact: true }).click();
+  await page.getByRole('combobox', { name: 'Program', exact: true }).selectOption('inventory');
+  await page
+    .getByRole('combobox', { name: 'Binary', exact: true })
+    .locator('option')
+    .first()
+    .waitFor({ state: 'attached' });
+  await page.getByRole('searchbox', { name: 'Search functions' }).fill('writeledger');
+  const fn = 'main.(*inventoryServer).writeLedger';
+  await page.getByRole('list', { name: 'Functions' }).getByRole('button', { name: fn, exact: true }).click();
+  await page.waitForURL(/\/spec\?program=inventory.*fn=main/);
+  const captures = page.getByRole('table', { name: 'Captures of this function' });
+  await captures.getByRole('cell', { name: 's.stuckItem' }).waitFor();
+  // A wrong field: the check against the real binary says so, naming the fields there are.
+  await page.getByLabel('Column').fill('web_qty');
+  await page.getByLabel('Expression').fill('req.Nope');
+  const check = page.getByRole('status', { name: 'Check of the capture' });
+  await check.getByText(/no field Nope .*Quantity/s).waitFor({ timeout: 60_000 });
+  assert.equal(await page.getByRole('button', { name: 'Save', exact: true }).isDisabled(), true);
+  await screenshot(page, '09-spec-invalid');
+  await page.getByLabel('Expression').fill('req.Quantity');
+  await check.getByText(/Fits every checked binary/).waitFor({ timeout: 60_000 });
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await check.getByText(/Saved: spec version \d+ captures web_qty/).waitFor({ timeout: 60_000 });
+  await captures.getByRole('cell', { name: 'req.Quantity' }).waitFor();
+  // The history: the newest version, picked, shows what it changed.
+  const versions = page.getByRole('list', { name: 'Spec versions' });
+  await versions.getByRole('link').first().click();
+  await page.waitForURL(/[?&]version=\d+/);
+  await screenshot(page, '10-spec');
+  await page.locator('pre.diff span.add').filter({ hasText: 'web_qty: req.Quantity' }).waitFor();
+  await screenshot(page, '10-spec');
+  // The next snapshot captures it on the stuck request's inventory goroutine.
+  await page.getByRole('link', { name: 'Snapshots' }).click();
+  await page.getByLabel('Snapshot labels').fill('case=web-spec');
+  await page.getByRole('button', { name: 'Take snapshot' }).click();
+  const status = page.getByRole('status').filter({ hasText: /Snapshot \d+: 4 of 4 processes captured/ });
+  await status.waitFor({ timeout: 60_000 });
+  const next = Number(/Snapshot (\d+)/.exec((await status.textContent()) ?? '')?.[1]);
+  assert.ok(next > snapshotId);
+  await page.goto(deepLink.replace(`/snapshots/${snapshotId}?`, `/snapshots/${next}?`));
+  const ledger = page.locator('section.detail li.frame').filter({ hasText: fn });
+  await ledger.getByText('web_qty').waitFor();
+});
+
+test('the diff of two snapshots', { timeout: 90_000 }, async () => {
+  await page.goto(`${info.server}/diff?a=${info.snapshotId}&b=${snapshotId}`);
+  const still = page.getByRole('region', { name: 'Still blocked at the same place' });
+  await still.getByRole('row').nth(1).waitFor();
+  // Named as the goroutines view names groups: the program's own frame, then where it is parked.
+  await still
+    .getByRole('row')
+    .filter({ hasText: /main\.\(\*inventoryServer\)\.\w+ inventory\/main\.go:\d+ · in / })
+    .first()
+    .waitFor();
+  await screenshot(page, '11-diff');
+  // A snapshot of the URL that does not exist is said so (not shown as everything gone).
+  await page.goto(`${info.server}/diff?a=${info.snapshotId}&b=99999`);
+  await page.getByRole('alert').filter({ hasText: 'There is no snapshot 99999' }).waitFor();
+  assert.equal(await page.getByRole('region', { name: 'Gone since the first snapshot' }).count(), 0);
+});
+
+test('a deep link opens in a fresh browser after signing in, on the same goroutine', {
+  timeout: 90_000,
+}, async () => {
+  const fresh = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  try {
+    const p = await fresh.newPage();
+    await p.goto(deepLink);
+    await p.waitForURL(/\/signin\?next=/);
+    await signIn(p);
+    await p.waitForURL(deepLink);
+    await p.locator('section.detail').getByRole('heading').filter({ hasText: ' in inventory ' }).waitFor();
+    await p.locator('li.frame').filter({ hasText: 'writeLedger' }).waitFor();
+  } finally {
+    await fresh.close();
+  }
+  assert.deepEqual(errors, []);
+});

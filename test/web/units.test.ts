@@ -1,0 +1,153 @@
+// The web app's DOM-free parts in Node: URLs of every view round-trip, the flame graph's boxes,
+// the SQL the goroutines view sends (on a real DuckDB store with a real snapshot), and adding a
+// derived table to a spec's YAML keeping its comments.
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
+import { DuckDBStore } from '../../src/store/duckdb-store.js';
+import { flameBoxes } from '../../src/web/flame-layout.js';
+import { filterCondition, groupsSql } from '../../src/web/goroutine-sql.js';
+import { parseRoute, type Route, routeUrl } from '../../src/web/routes.js';
+import { capturesOf, withCapture, withDerivedTable } from '../../src/web/spec-yaml.js';
+import { rowsOf } from '../../src/web/sql.js';
+import { buildFixture } from '../../support/go-fixtures.js';
+import { startTarget, type Target } from '../../support/target.js';
+
+test('every route survives URL and back', () => {
+  const routes: Route[] = [
+    { view: 'snapshots', search: { label: 'incident=42', program: 'orders' } },
+    {
+      view: 'goroutines',
+      snapshot: 7,
+      sort: 'wait',
+      goroutine: 'web-1:4242:17',
+      filters: {
+        fn: 'x y',
+        pkg: 'net/http',
+        prefix: ['runtime.goexit', 'main.(*s).run'],
+        label: 'k=v&w',
+        minWaitMs: 5,
+      },
+    },
+    { view: 'diff', a: 3, b: 4, filters: {} },
+    { view: 'tables', sql: "SELECT 'a&b' -- ?", snapshot: 2 },
+    { view: 'agents' },
+    { view: 'spec' },
+    { view: 'spec', program: 'inventory', binary: 'abc/def', fn: 'main.(*s).run', version: 3 },
+    { view: 'signin', next: '/snapshots/7?g=a:1:2' },
+  ];
+  for (const r of routes) {
+    const u = new URL(routeUrl(r), 'http://x');
+    assert.deepEqual(parseRoute(u.pathname, u.search), r, routeUrl(r));
+  }
+  assert.deepEqual(parseRoute('/signin', '?next=//evil.example/'), { view: 'signin', next: '/' });
+  assert.equal(parseRoute('/snapshots/abc', '').view, 'not-found');
+});
+
+test('flame boxes: widths are shares of goroutines, children under their parent, narrow ones left out', () => {
+  const boxes = flameBoxes(
+    [
+      { functions: ['c', 'b', 'root'], count: 3 },
+      { functions: ['d', 'b', 'root'], count: 1 },
+      { functions: ['e', 'root'], count: 4 },
+      { functions: ['tiny', 'root'], count: 0.001 },
+    ],
+    0.01,
+  );
+  const at = (name: string) => boxes.find((b) => b.name === name);
+  assert.equal(at('root')?.width, 8.001 / 8.001);
+  assert.deepEqual(at('c')?.path, ['root', 'b', 'c']);
+  assert.equal(at('c')?.depth, 2);
+  assert.ok(Math.abs((at('b')?.width ?? 0) - 4 / 8.001) < 1e-9);
+  // e and b are equal (4): ordered by name, b first at x=0, e after it.
+  assert.equal(at('b')?.x, 0);
+  assert.ok(Math.abs((at('e')?.x ?? 0) - 4 / 8.001) < 1e-9);
+  assert.ok((at('d')?.x ?? 0) >= (at('c')?.x ?? 0) + (at('c')?.width ?? 0) - 1e-9, 'siblings do not overlap');
+  assert.equal(at('tiny'), undefined);
+});
+
+test('a derived table is added to the spec text, comments kept; the same name is replaced', () => {
+  const yaml = '# my spec\nversion: 1\nderived:\n  # first\n  - name: a\n    sql: SELECT 1\n';
+  const out = withDerivedTable(yaml, 'b', 'SELECT 2\n');
+  assert.match(out, /# my spec/);
+  assert.match(out, /# first/);
+  assert.match(out, /- name: b\n\s+sql: SELECT 2\n/);
+  assert.equal(withDerivedTable(out, 'b', 'SELECT 3').match(/name: b/g)?.length, 1);
+  assert.match(withDerivedTable('', 'c', 'SELECT 4'), /derived:\n\s+- name: c/);
+  assert.throws(() => withDerivedTable('- a\n', 'c', 'SELECT 1'), /not a YAML map/);
+});
+
+let target: Target;
+let store: DuckDBStore;
+
+before(async () => {
+  const { path } = await buildFixture('goroutines');
+  target = await startTarget(path, [], {}, /^ready/);
+  store = await DuckDBStore.open(mkdtempSync(join(tmpdir(), 'periscope-web-units-')));
+  const snap = await snapshotProcess(target.pid);
+  await store.addSnapshot({ processes: [{ hostname: 'h', snapshot: snap }], specText: '' });
+});
+
+after(async () => {
+  store?.close();
+  await target?.kill();
+});
+
+test('the goroutines view’s SQL groups and filters a real snapshot in the database', async () => {
+  const scope = { latest: true } as const;
+  type G = { stack_id: string; goroutines: number; total: number; frames: { function: string }[] };
+  const all = rowsOf<G>(await store.query(groupsSql({}, 'count'), scope));
+  const total = all[0]?.total ?? 0;
+  assert.equal(
+    all.reduce((s, g) => s + g.goroutines, 0),
+    total,
+  );
+  const count = Number((await store.query('SELECT count(*) FROM goroutines', scope)).rows[0]?.[0]);
+  assert.equal(total, count);
+  // Frames are innermost first; a stack prefix (outermost first) taken from a group keeps that group.
+  const big = all[0];
+  assert.ok(big?.frames.length);
+  const outer = [...(big?.frames ?? [])].reverse().map((f) => f.function);
+  const byPrefix = rowsOf<G>(await store.query(groupsSql({ prefix: outer }, 'count'), scope));
+  assert.ok(byPrefix.some((g) => g.stack_id === big?.stack_id));
+  assert.ok(byPrefix.every((g) => g.frames.length >= outer.length));
+  // Function text: case-insensitive, every group has a frame containing it.
+  const fn = outer.at(-1)?.slice(-6).toUpperCase() ?? '';
+  const byFn = rowsOf<G>(await store.query(groupsSql({ fn }, 'wait'), scope));
+  assert.ok(byFn.length > 0);
+  assert.ok(byFn.every((g) => g.frames.some((f) => f.function.toUpperCase().includes(fn))));
+  // Quotes in filter text are data, not SQL.
+  const quoted = await store.query(
+    groupsSql({ fn: "x'); DROP TABLE t; --", label: 'a"b=c\'d' }, 'count'),
+    scope,
+  );
+  assert.equal(quoted.rows.length, 0);
+  assert.equal(filterCondition({}), 'true');
+});
+
+test('a capture is added to the entry of its function and table, or as a new entry; comments kept', () => {
+  const yaml =
+    'version: 1\nfunctions:\n  # the lock\n  - function: main.f\n    table: t\n    capture:\n      a: x.A\n';
+  const out = withCapture(yaml, { fn: 'main.f', table: 't', column: 'b', expr: 'x.B' });
+  assert.match(out, /# the lock/);
+  assert.deepEqual(capturesOf(out, 'main.f'), [
+    { table: 't', column: 'a', expr: 'x.A' },
+    { table: 't', column: 'b', expr: 'x.B' },
+  ]);
+  // The same column again replaces its expression; another table is another entry.
+  const again = withCapture(out, { fn: 'main.f', table: 't', column: 'b', expr: 'x.C' });
+  assert.equal(capturesOf(again, 'main.f').find((c) => c.column === 'b')?.expr, 'x.C');
+  const other = withCapture(again, { fn: 'main.f', table: 'u', column: 'c', expr: 'y' });
+  assert.equal(other.match(/function: main.f/g)?.length, 2);
+  assert.deepEqual(
+    capturesOf(withCapture('', { fn: 'main.g', table: 'v', column: 'd', expr: 'z' }), 'main.g'),
+    [{ table: 'v', column: 'd', expr: 'z' }],
+  );
+  assert.throws(
+    () => withCapture('- a\n', { fn: 'f', table: 't', column: 'c', expr: 'e' }),
+    /not a YAML map/,
+  );
+});
