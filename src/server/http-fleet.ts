@@ -5,6 +5,7 @@ import type { ServerContext } from './context.js';
 import { SERVER_VERSION } from './context.js';
 import { sendJson } from './http-io.js';
 import type { Route } from './http-router.js';
+import { liveFacts, tokenFilter, visible } from './program-scope.js';
 import { parseSelector } from './selector.js';
 
 /** GET /v1/health, GET /v1/agents, GET /v1/processes. */
@@ -35,11 +36,12 @@ export function fleetRoutes(ctx: ServerContext): Route[] {
       method: 'GET',
       path: '/v1/processes',
       need: 'user',
-      handle: ({ res, url }) => {
+      handle: ({ res, url, token }) => {
         const selector = parseSelector(parseProcessesParams(url.searchParams).select);
+        const only = tokenFilter(token);
         const body: ProcessesResponse = {
           selector: selector.text,
-          processes: ctx.registry.processes(selector),
+          processes: ctx.registry.processes(selector).filter((p) => visible(only, liveFacts(p))),
         };
         sendJson(res, 200, body);
       },
