@@ -56,3 +56,15 @@ function termHolds(t: FilterTerm, f: ProcessFacts): boolean {
 export function visible(filter: ProcessFilter | undefined, f: ProcessFacts): boolean {
   return filter === undefined || filter.some((terms) => terms.every((t) => termHolds(t, f)));
 }
+
+/**
+ * Whether a probe for spec program `program` stays within the filter: some selector of the
+ * token decides on the program alone and lets it through. A probe without a program (only a
+ * `match` of labels) could reach any process, so it is never within a limit.
+ */
+export function programAllowed(filter: ProcessFilter | undefined, program: string | undefined): boolean {
+  if (filter === undefined) return true;
+  if (program === undefined) return false;
+  const facts: ProcessFacts = { program, hostname: '', pid: 0, executable: '' };
+  return filter.some((terms) => terms.every((t) => t.key === 'program' && termHolds(t, facts)));
+}

@@ -23,7 +23,12 @@ import { buildFixture } from '../../support/go-fixtures.js';
 import { startTarget } from '../../support/target.js';
 import { api, describeProcess, eventually, FakeAgent, tempDataDir, testServer } from './server-support.js';
 
-const SPEC = `functions:
+const SPEC = `programs:
+  - name: orders
+    match: { exe_name: "^orders$" }
+  - name: billing
+    match: { exe_name: "^billing$" }
+functions:
   - function: main.call
     table: client_calls
     capture: { local: local, remote: remote, id: id }
@@ -351,4 +356,44 @@ test('an admin changes a token programs on the running server, and lifts the lim
     programs: null,
   });
   assert.equal(denied.status, 403);
+});
+
+test('probes and events: a team adds probes only on its programs, sees only its probes and its processes events', async () => {
+  for (const team of TEAMS) {
+    const ev = await api<{ events: { process: string }[]; next: number }>(
+      server.url,
+      token(team.name),
+      'GET',
+      '/v1/events?after=0',
+    );
+    assert.equal(ev.status, 200, ev.text);
+    assert.deepEqual(
+      ev.body.events.map((e) => e.process),
+      [`${team.host}:${snap.pid}`],
+    );
+    assert.equal(ev.body.next, 2, 'the cursor passes the other team events');
+  }
+  const seen = await api<{ events: unknown[] }>(server.url, admin, 'GET', '/v1/events?after=0');
+  assert.equal(seen.body.events.length, 2);
+  const probe = (program?: string) => ({
+    probe: { name: 'calls_a', ...(program ? { program } : {}), function: 'main.call', ttl: '5m' },
+    force: true,
+  });
+  for (const body of [probe('billing'), probe(undefined)]) {
+    const r = await api(server.url, token('team-a'), 'POST', '/v1/probes', body);
+    assert.equal(r.status, 403, r.text);
+  }
+  const added = await api(server.url, token('team-a'), 'POST', '/v1/probes', probe('orders'));
+  assert.equal(added.status, 200, added.text);
+  const names = async (tok: string) =>
+    (await api<{ probes: { name: string }[] }>(server.url, tok, 'GET', '/v1/probes')).body.probes.map(
+      (p) => p.name,
+    );
+  assert.deepEqual(await names(admin), ['calls_a']);
+  assert.deepEqual(await names(token('team-a')), ['calls_a']);
+  assert.deepEqual(await names(token('team-b')), []);
+  const rm = await api(server.url, token('team-b'), 'DELETE', '/v1/probes/calls_a');
+  assert.equal(rm.status, 403, rm.text);
+  const spec = await api(server.url, token('team-a'), 'PUT', '/v1/spec', { yaml: SPEC });
+  assert.equal(spec.status, 403, 'the spec applies to every program: a limited token does not set it');
 });
