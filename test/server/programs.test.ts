@@ -7,7 +7,10 @@
  * the admin sees both.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
 import type {
   CreatedToken,
   QueryResponse,
@@ -19,7 +22,7 @@ import type { ProcessSnapshot } from '../../src/snapshot/snapshot-types.js';
 import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
 import { effectiveSpecOfText } from '../../src/spec/effective-spec.js';
 import { DuckDBStore } from '../../src/store/duckdb-store.js';
-import { buildFixture } from '../../support/go-fixtures.js';
+import { buildFixture, ROOT } from '../../support/go-fixtures.js';
 import { startTarget } from '../../support/target.js';
 import { api, describeProcess, eventually, FakeAgent, tempDataDir, testServer } from './server-support.js';
 
@@ -396,4 +399,68 @@ test('probes and events: a team adds probes only on its programs, sees only its 
   assert.equal(rm.status, 403, rm.text);
   const spec = await api(server.url, token('team-a'), 'PUT', '/v1/spec', { yaml: SPEC });
   assert.equal(spec.status, 403, 'the spec applies to every program: a limited token does not set it');
+});
+
+const run = promisify(execFile);
+
+/** Runs the CLI against the test server with a token. */
+async function cli(tok: string, ...args: string[]) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [join(ROOT, 'bin', 'periscope.js'), ...args], {
+      timeout: 60_000,
+      env: { ...process.env, PERISCOPE_TOKEN: tok, PERISCOPE_SERVER: server.url },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code?: number; stdout: string; stderr: string };
+    return { code: err.code ?? -1, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+test('the CLI: token create --programs, query --all and links as a limited token, token programs to change it', async () => {
+  const made = await cli(
+    admin,
+    'token',
+    'create',
+    '--role',
+    'user',
+    '--name',
+    'team-c',
+    '--programs',
+    'billing',
+    '--json',
+  );
+  assert.equal(made.code, 0, made.stderr);
+  const c = JSON.parse(made.stdout) as CreatedToken;
+  assert.deepEqual(c.programs, ['program=billing']);
+  const q = await cli(
+    c.token,
+    'query',
+    '--all',
+    '--format',
+    'json',
+    'SELECT DISTINCT hostname FROM goroutines JOIN processes USING (snapshot_id, process_id) ORDER BY 1',
+  );
+  assert.equal(q.code, 0, q.stderr);
+  assert.deepEqual(JSON.parse(q.stdout), [{ hostname: 'host-b' }, { hostname: 'live-host-b' }]);
+  const raw = await cli(c.token, 'query', '--all', 'SELECT count(*) FROM raw.processes');
+  assert.notEqual(raw.code, 0);
+  assert.match(raw.stderr, /limited to some programs/);
+  const list = await cli(admin, 'token', 'list');
+  assert.match(list.stdout, new RegExp(`${c.id}\\s+user\\s+active.*team-c\\s+program=billing`));
+  const lift = await cli(admin, 'token', 'programs', c.id, '--programs', 'all');
+  assert.equal(lift.code, 0, lift.stderr);
+  assert.match(lift.stdout, /sees every program/);
+  const q2 = await cli(
+    c.token,
+    'query',
+    '--all',
+    '--format',
+    'json',
+    'SELECT count(DISTINCT hostname) AS n FROM processes',
+  );
+  assert.deepEqual(JSON.parse(q2.stdout), [{ n: 4 }]);
+  const bad = await cli(admin, 'token', 'programs', c.id, '--programs', 'env.TEAM=x');
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /not stored with snapshots/);
 });
