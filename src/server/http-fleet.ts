@@ -30,7 +30,18 @@ export function fleetRoutes(ctx: ServerContext): Route[] {
       method: 'GET',
       path: '/v1/agents',
       need: 'user',
-      handle: ({ res }) => sendJson(res, 200, { agents: ctx.registry.agents() } satisfies AgentsResponse),
+      handle: ({ res, token }) => {
+        const only = tokenFilter(token);
+        let agents = ctx.registry.agents();
+        if (only) {
+          // A limited token sees the agents that report one of its processes, counting only those.
+          const mine = new Map<string, number>();
+          for (const p of ctx.registry.processes(parseSelector(undefined)))
+            if (visible(only, liveFacts(p))) mine.set(p.agentId, (mine.get(p.agentId) ?? 0) + 1);
+          agents = agents.flatMap((a) => (mine.has(a.id) ? [{ ...a, processes: mine.get(a.id) ?? 0 }] : []));
+        }
+        sendJson(res, 200, { agents } satisfies AgentsResponse);
+      },
     },
     {
       method: 'GET',

@@ -199,6 +199,16 @@ test('live processes and snapshot requests are narrowed to the team programs; an
       live.body.processes.map((p) => p.hostname),
       [`live-${team.host}`],
     );
+    const agentsSeen = await api<{ agents: { id: string; processes: number }[] }>(
+      server.url,
+      token(team.name),
+      'GET',
+      '/v1/agents',
+    );
+    assert.deepEqual(
+      agentsSeen.body.agents.map((a) => [a.id, a.processes]),
+      [[`agent-${team.host}`, 1]],
+    );
     const denied = await api(server.url, token(team.name), 'POST', '/v1/snapshots', {
       select: `program=${other(team).program}`,
     });
