@@ -88,9 +88,38 @@ before(async () => {
       site: { kind: 'entry', function: 'main.call' },
       values: { who: t.host },
     })),
-    counts: [],
-    histograms: [],
-    notices: [],
+    counts: TEAMS.map((t) => ({
+      probe: 'p',
+      process: `${t.host}:${snap.pid}`,
+      startUs: 1_000_000,
+      endUs: 2_000_000,
+      hits: 1,
+      matched: 1,
+      events: 1,
+      rejected: 0,
+      conditionErrors: 0,
+      rateLimited: 0,
+      ringFull: 0,
+      agentDropped: 0,
+      durations: 1,
+      durationSumNs: 5,
+      costNs: 1,
+      cpuNs: 1,
+    })),
+    histograms: TEAMS.map((t) => ({
+      probe: 'p',
+      process: `${t.host}:${snap.pid}`,
+      startUs: 1_000_000,
+      endUs: 2_000_000,
+      buckets: [[1024, 1]] as const,
+    })),
+    notices: TEAMS.map((t) => ({
+      probe: 'p',
+      process: `${t.host}:${snap.pid}`,
+      timeUs: 1_000_000,
+      kind: 'attached',
+      message: `on ${t.host}`,
+    })),
   });
   store.close();
   server = await testServer(dataDir);
@@ -281,7 +310,7 @@ test('every table, in every scope, shows a team only rows of its own processes',
       }
     }
   }
-  assert.ok(compared >= 20, `tables with rows of both teams were compared (${compared})`);
+  assert.ok(compared >= 30, `tables with rows of both teams were compared (${compared})`);
 });
 
 test('counts in the snapshots table and links between teams are hidden', async () => {
