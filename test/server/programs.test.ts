@@ -365,13 +365,23 @@ test('a limited token cannot reach the stored tables under the views', async () 
     'SELECT * FROM duckdb_tables()',
     'SELECT * FROM temp.main.goroutines g, raw.captured c',
     "SELECT * FROM read_text('tokens.json')",
+    "SELECT * FROM 'raw.goroutines'",
+    'SELECT * FROM "raw.goroutines"',
+    'SELECT * FROM main.goroutines',
+    'SELECT * FROM goroutines AS raw, raw.frames',
   ];
+  /** Refused by DuckDB itself (a name that is no table, a statement it splits in two): 400, still no rows. */
+  const duckdbRefuses = new Set([
+    'PIVOT raw.processes ON program',
+    "SELECT * FROM 'raw.goroutines'",
+    'SELECT * FROM "raw.goroutines"',
+  ]);
   const found = await query(admin, 'SELECT count(*) FROM raw.goroutines');
   assert.equal(found.status, 200, 'the admin may (the stored tables are there)');
   for (const sql of escapes) {
     const r = await query(token('team-a'), sql);
     // 403 from the check; PIVOT … ON is two statements to DuckDB and refused before it (400).
-    assert.equal(r.status, sql.startsWith('PIVOT') ? 400 : 403, `${sql}: ${r.text.slice(0, 300)}`);
+    assert.equal(r.status, duckdbRefuses.has(sql) ? 400 : 403, `${sql}: ${r.text.slice(0, 300)}`);
     assert.doesNotMatch(r.text, /host-b/);
   }
   const ok = await query(token('team-a'), 'SELECT count(*) FROM temp.goroutines g JOIN range(2) r ON true');
