@@ -513,3 +513,16 @@ test('the CLI: token create --programs, query --all and links as a limited token
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /not stored with snapshots/);
 });
+
+test('a rotated token keeps its programs', async () => {
+  const made = await api<CreatedToken>(server.url, admin, 'POST', '/v1/tokens', {
+    role: 'user',
+    name: 'team-d',
+    programs: ['program=orders'],
+  });
+  const rotated = await api<CreatedToken>(server.url, admin, 'POST', `/v1/tokens/${made.body.id}/rotate`, {});
+  assert.equal(rotated.status, 201, rotated.text);
+  assert.deepEqual(rotated.body.programs, ['program=orders']);
+  const q = await query(rotated.body.token, 'SELECT DISTINCT hostname FROM processes ORDER BY 1');
+  assert.deepEqual(q.body.rows, [['host-a'], ['live-host-a']]);
+});
