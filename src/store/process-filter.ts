@@ -23,7 +23,7 @@ export type ProcessFilter = readonly (readonly FilterTerm[])[];
 export const FILTER_KEYS: ReadonlySet<string> = new Set(['program', 'hostname', 'pid', 'executable']);
 
 function termSql(t: FilterTerm, alias: string): string {
-  const col = `CAST(${alias}.${t.key === 'pid' ? 'pid' : t.key} AS VARCHAR)`;
+  const col = `CAST(${alias}.${t.key} AS VARCHAR)`; // t.key is one of FILTER_KEYS, checked by the caller
   const hit =
     t.op === '=' || t.op === '!='
       ? `coalesce(${col} = ${literal(t.value)}, false)`
