@@ -2,15 +2,17 @@
  * The Prometheus text encoder against the strict parser of support/prometheus-parse.ts (written
  * from the format's specification): escaping of label values and HELP texts, special values,
  * histograms as cumulative buckets with +Inf, _sum and _count, and the series cap of a family
- * whose labels come from outside. The parser is checked too: it refuses what the format forbids.
+ * whose labels come from outside; Prometheus's own parser (expfmt) reads the same samples. The
+ * strict parser is checked too: it refuses what the format forbids.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MetricsRegistry } from '../../src/common/metrics.js';
 import { encodeFamilies, type Sample } from '../../src/common/prometheus-text.js';
+import { checkWithPrometheus } from '../../support/prometheus-oracle.js';
 import { parsePrometheusText, sampleValue } from '../../support/prometheus-parse.js';
 
-test('label values and HELP texts are escaped; they parse back to what was given', () => {
+test('label values and HELP texts are escaped; they parse back to what was given, by Prometheus too', async () => {
   const m = new MetricsRegistry();
   const c = m.counter('periscope_test_total', 'A help with \\ a backslash\nand a new line.');
   const nasty = 'a "quoted" \\ back\nslash, {brace}=x';
@@ -19,13 +21,14 @@ test('label values and HELP texts are escaped; they parse back to what was given
   const text = m.render();
   assert.match(text, /periscope_test_total\{probe="a \\"quoted\\" \\\\ back\\nslash, \{brace\}=x"\} 3\n/);
   const f = parsePrometheusText(text);
+  await checkWithPrometheus(text, f);
   assert.equal(f.get('periscope_test_total')?.help, 'A help with \\ a backslash\nand a new line.');
   assert.equal(f.get('periscope_test_total')?.type, 'counter');
   assert.equal(sampleValue(f, 'periscope_test_total', { probe: nasty }), 3);
   assert.equal(sampleValue(f, 'periscope_test_total', { probe: 'plain' }), 1);
 });
 
-test('histograms: cumulative buckets, +Inf equal to _count, _sum; values on a bound fall in it', () => {
+test('histograms: cumulative buckets, +Inf equal to _count, _sum; values on a bound fall in it', async () => {
   const m = new MetricsRegistry();
   const h = m.histogram('periscope_pause_seconds', 'Pauses.', [0.001, 0.01, 0.1]);
   for (const v of [0.0005, 0.001, 0.002, 0.05, 7]) h.observe(v, { host: 'a' });
@@ -33,6 +36,7 @@ test('histograms: cumulative buckets, +Inf equal to _count, _sum; values on a bo
   h.observe(Number.NaN, { host: 'a' });
   const text = m.render();
   const f = parsePrometheusText(text);
+  await checkWithPrometheus(text, f);
   const bucket = (le: string, host = 'a') => sampleValue(f, 'periscope_pause_seconds_bucket', { host, le });
   assert.deepEqual(
     ['0.001', '0.01', '0.1', '+Inf'].map((le) => bucket(le)),

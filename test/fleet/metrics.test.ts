@@ -1,7 +1,8 @@
 /**
  * `/metrics` on a real `periscope server` and a real `periscope agent --metrics-listen`,
  * scraped before and after real snapshots of a real Go process and parsed by the strict
- * parser of support/prometheus-parse.ts: the values are what happened (one more snapshot per
+ * parser of support/prometheus-parse.ts and by Prometheus's own (expfmt, through
+ * support/prometheus-oracle.ts), which must read the same samples: the values are what happened (one more snapshot per
  * snapshot, one pause observed per captured process with the pause the snapshot reports, the
  * request counted under its route and status, the agent's own captures, CPU time and memory).
  * The server's `/metrics` wants a user token unless started with `--metrics-public`.
@@ -22,6 +23,7 @@ import {
   waitForFleet,
 } from '../../support/fleet.js';
 import { buildFixture } from '../../support/go-fixtures.js';
+import { checkWithPrometheus } from '../../support/prometheus-oracle.js';
 import { type ParsedFamily, parsePrometheusText, sampleValue } from '../../support/prometheus-parse.js';
 import type { Target } from '../../support/target.js';
 
@@ -59,7 +61,9 @@ async function scrape(url: string, token?: string): Promise<Map<string, ParsedFa
   const text = await r.text();
   assert.equal(r.status, 200, text);
   assert.equal(r.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
-  return parsePrometheusText(text);
+  const parsed = parsePrometheusText(text);
+  await checkWithPrometheus(text, parsed);
+  return parsed;
 }
 
 async function snapshot(): Promise<FleetSnapshot> {

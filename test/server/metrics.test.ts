@@ -3,12 +3,13 @@
  * kind, and the probe counters and circuit-breaker trips agents report, received over a real
  * WebSocket from an agent that speaks the protocol (FakeAgent) and stored by the real server;
  * a probe name with quotes, backslashes and a new line comes out escaped and parses back.
- * Parsed by the strict parser of support/prometheus-parse.ts.
+ * Parsed by the strict parser of support/prometheus-parse.ts and by Prometheus's own (expfmt).
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { ProbeBatchMessage, ProbeCounts } from '../../src/protocol/messages.js';
 import type { RunningServer } from '../../src/server/server.js';
+import { checkWithPrometheus } from '../../support/prometheus-oracle.js';
 import { parsePrometheusText, sampleValue } from '../../support/prometheus-parse.js';
 import {
   api,
@@ -47,7 +48,9 @@ after(async () => {
 async function metrics() {
   const r = await api(server.url, admin, 'GET', '/metrics');
   assert.equal(r.status, 200, r.text);
-  return parsePrometheusText(r.text);
+  const parsed = parsePrometheusText(r.text);
+  await checkWithPrometheus(r.text, parsed);
+  return parsed;
 }
 
 test('per-process errors are counted by kind; the captured process by its pause', async () => {
