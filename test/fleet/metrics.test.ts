@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import {
+  cli,
   createToken,
   type FleetSnapshot,
   fleetTag,
@@ -159,4 +160,25 @@ test("the server's /metrics wants a user token unless --metrics-public; the agen
     await open.proc.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('wrong --otlp-endpoint, --otlp-header and --metrics-listen are usage errors, a port in use too', async () => {
+  const dir = tempDir('periscope-metrics-usage-');
+  try {
+    const bad = await cli(['server', '--data', dir, '--otlp-endpoint', 'ftp://collector:4318']);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /--otlp-endpoint "ftp:\/\/collector:4318" is not an http\(s\):\/\/ URL/);
+    const header = await cli(['server', '--data', dir, '--otlp-header', 'x-api-key=1']);
+    assert.equal(header.code, 2, header.stderr);
+    assert.match(header.stderr, /--otlp-header needs --otlp-endpoint/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const agentArgs = ['agent', '--server', 'http://127.0.0.1:9', '--token', 'psk_x', '--metrics-listen'];
+  const listen = await cli([...agentArgs, 'nowhere']);
+  assert.equal(listen.code, 2, listen.stderr);
+  assert.match(listen.stderr, /--metrics-listen "nowhere" is not HOST:PORT/);
+  const inUse = await cli([...agentArgs, new URL(agentMetricsUrl).host]);
+  assert.equal(inUse.code, 2, inUse.stderr);
+  assert.match(inUse.stderr, /--metrics-listen 127\.0\.0\.1:\d+ is in use; choose another port/);
 });
