@@ -50,7 +50,7 @@ export interface ExecutorHost {
   /** Bytes queued on the connection and not yet sent. */
   buffered?(): number;
   log(line: string): void;
-  /** Told of each process's capture answered: captured (with its pause, ns) or failed (metrics). */
+  /** Told of each process's capture answered: captured (with its pause, ns; none without pausing) or failed (metrics). */
   captured?(ok: boolean, pauseNs?: number): void;
 }
 
@@ -421,7 +421,7 @@ export class Executor {
     this.host.send(text);
     req.stats.ok++;
     req.stats.pausesNs.push(reply.pauseNs ?? 0);
-    this.host.captured?.(true, reply.pauseNs);
+    this.host.captured?.(true, req.noPause ? undefined : reply.pauseNs);
     req.stats.specProblems += reply.captureErrors ?? 0;
   }
 

@@ -28,8 +28,8 @@ export interface SnapshotRequest {
 export interface OrchestratorOptions {
   readonly prepareTimeoutMs: number;
   readonly captureTimeoutMs: number;
-  /** Told of each stored snapshot: its processes' outcomes and seconds from request to store (metrics). */
-  readonly onStored?: (outcomes: readonly ProcessOutcome[], seconds: number) => void;
+  /** Told of each stored snapshot: its processes' outcomes, seconds from request to store, whether it paused (metrics). */
+  readonly onStored?: (outcomes: readonly ProcessOutcome[], seconds: number, paused: boolean) => void;
 }
 
 /** Runs snapshot requests across the agents of a registry and stores the results. */
@@ -126,7 +126,7 @@ export class Orchestrator {
       processes: outcomes.map(result),
     };
     this.meta.add(meta);
-    this.opts.onStored?.(outcomes, (performance.now() - t0) / 1000);
+    this.opts.onStored?.(outcomes, (performance.now() - t0) / 1000, req.noPause !== true);
     return { ...meta, labels: req.labels, specVersion: spec?.version ?? null };
   }
 

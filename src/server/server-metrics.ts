@@ -69,7 +69,7 @@ export class ServerMetrics {
     );
     this.pause = m.histogram(
       'periscope_snapshot_pause_seconds',
-      'How long each captured process was paused, seconds (as its agent measured).',
+      'How long each captured process was paused, seconds (as its agent measured; snapshots taken without pausing are left out).',
       PAUSE_BUCKETS,
     );
     this.processesCaptured = m.counter(
@@ -128,14 +128,14 @@ export class ServerMetrics {
     addProcessMetrics(m);
   }
 
-  /** Counts a stored snapshot: its duration, each process's pause or error. */
-  snapshotTaken(outcomes: readonly ProcessOutcome[], seconds: number): void {
+  /** Counts a stored snapshot: its duration, each process's pause (unless taken without pausing) or error. */
+  snapshotTaken(outcomes: readonly ProcessOutcome[], seconds: number, paused: boolean): void {
     this.snapshots.inc();
     this.snapshotDuration.observe(seconds);
     for (const o of outcomes) {
       if (o.snapshot) {
         this.processesCaptured.inc({ outcome: 'ok' });
-        this.pause.observe(o.snapshot.pauseNs / 1e9);
+        if (paused) this.pause.observe(o.snapshot.pauseNs / 1e9);
       } else {
         this.processesCaptured.inc({ outcome: 'error' });
         this.processErrors.inc({ kind: o.error?.kind ?? 'INTERNAL' });

@@ -135,7 +135,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const orchestrator = new Orchestrator(registry, store, meta, {
     prepareTimeoutMs: opts.prepareTimeoutMs ?? 30_000,
     captureTimeoutMs: opts.captureTimeoutMs ?? 60_000,
-    onStored: (outcomes, seconds) => metrics.snapshotTaken(outcomes, seconds),
+    onStored: (outcomes, seconds, paused) => metrics.snapshotTaken(outcomes, seconds, paused),
   });
   const agentLog = opts.agentLog ?? ((line: string) => console.log(`${new Date().toISOString()} ${line}`));
   const auditLog = new AuditLog(opts.dataDir);

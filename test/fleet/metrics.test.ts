@@ -67,11 +67,11 @@ async function scrape(url: string, token?: string): Promise<Map<string, ParsedFa
   return parsed;
 }
 
-async function snapshot(): Promise<FleetSnapshot> {
+async function snapshot(noPause = false): Promise<FleetSnapshot> {
   const r = await fetch(`${server!.url}/v1/snapshots`, {
     method: 'POST',
     headers: { authorization: `Bearer ${userToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ select: `pid=${target!.pid}` }),
+    body: JSON.stringify({ select: `pid=${target!.pid}`, ...(noPause ? { noPause: true } : {}) }),
   });
   assert.equal(r.status, 201, await r.clone().text());
   return (await r.json()) as FleetSnapshot;
@@ -136,6 +136,16 @@ test("the server's /metrics counts each snapshot once, with its pause, duration 
   assert.ok(v(a, 'periscope_agent_binaries_read_total') >= 1);
   assert.ok(v(a, 'periscope_process_cpu_seconds_total') > 0);
   assert.ok(v(a, 'periscope_process_resident_memory_bytes') > 10 << 20);
+
+  // A snapshot taken without pausing counts as a snapshot and a capture, not as a pause.
+  const np = await snapshot(true);
+  assert.ok(np.processes[0]!.ok, JSON.stringify(np.processes[0]));
+  const m3 = await scrape(`${server!.url}/metrics`, userToken);
+  assert.equal(v(m3, 'periscope_snapshots_total'), 3);
+  assert.equal(v(m3, 'periscope_snapshot_pause_seconds_count'), 2);
+  const a3 = await scrape(agentMetricsUrl);
+  assert.equal(v(a3, 'periscope_agent_captures_total', { outcome: 'ok' }), 3);
+  assert.equal(v(a3, 'periscope_agent_pause_seconds_count'), 2);
 });
 
 test("the server's /metrics wants a user token unless --metrics-public; the agent's serves /metrics only", async () => {
