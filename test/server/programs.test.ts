@@ -386,6 +386,15 @@ test('a limited token cannot reach the stored tables under the views', async () 
   }
   const ok = await query(token('team-a'), 'SELECT count(*) FROM temp.goroutines g JOIN range(2) r ON true');
   assert.equal(ok.status, 200, ok.text);
+  const denied = await api<{
+    entries: { actor: { name: string }; details: { path?: string; message?: string } }[];
+  }>(server.url, admin, 'GET', '/v1/audit?action=denied&actor=team-a');
+  assert.ok(
+    denied.body.entries.some(
+      (e) => e.details.path === '/v1/query' && /limited to some programs/.test(e.details.message ?? ''),
+    ),
+    'each refusal is in the audit log as denied',
+  );
 });
 
 test('an admin changes a token programs on the running server, and lifts the limit', async () => {
