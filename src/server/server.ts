@@ -24,6 +24,7 @@ import { tableRoutes } from './http-tables.js';
 import { tokenRoutes } from './http-tokens.js';
 import { createListener } from './listener.js';
 import { Orchestrator } from './orchestrator.js';
+import { type PgListener, startPgServer } from './pg/pg-server.js';
 import { ProbeBook } from './probe-book.js';
 import { ProbeOrders } from './probe-orders.js';
 import { Registry } from './registry.js';
@@ -64,6 +65,8 @@ export interface ServerOptions {
   readonly retention?: RetentionOptions;
   /** Where server events (TLS reloads, …) are logged (default: stderr with a timestamp). */
   readonly log?: (line: string) => void;
+  /** Serve the PostgreSQL protocol on this port too (0 picks a free one; default: not served). */
+  readonly pg?: { readonly port: number; readonly insecurePlain?: boolean };
 }
 
 /** Tokens created on the first start of a data directory (shown once). */
@@ -83,6 +86,8 @@ export interface RunningServer {
   readonly firstTokens?: FirstTokens;
   /** The certificate served now (HTTPS only). */
   readonly tls?: LoadedTls;
+  /** The PostgreSQL protocol port, when served. */
+  readonly pgPort?: number;
   /** Stops serving and closes the store the server opened (not one passed in ServerOptions.store). */
   close(): Promise<void>;
 }
@@ -211,6 +216,22 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (!opts.store) store.close();
     throw e;
   });
+  let pg: PgListener | undefined;
+  if (opts.pg) {
+    try {
+      pg = await startPgServer(
+        context,
+        { host: opts.host ?? '127.0.0.1', port: opts.pg.port, insecurePlain: opts.pg.insecurePlain === true },
+        tls,
+      );
+    } catch (e) {
+      listener.closeAll();
+      await new Promise<void>((resolve) => listener.accept.close(() => resolve()));
+      tls?.close();
+      if (!opts.store) store.close();
+      throw e;
+    }
+  }
   if (opts.retention && opts.retention.rules.length > 0)
     retention.start(opts.retention.intervalMs ?? 3_600_000);
   const addr = listener.accept.address() as AddressInfo;
@@ -222,11 +243,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     routes,
     agents,
     ...(firstTokens ? { firstTokens } : {}),
+    ...(pg ? { pgPort: pg.port } : {}),
     get tls() {
       return tls?.current;
     },
     close: async () => {
       agents.close();
+      await pg?.close();
       await retention.close();
       tls?.close();
       listener.closeAll();
