@@ -1,0 +1,101 @@
+/**
+ * The PostgreSQL protocol with node-postgres: the extended protocol (Parse/Bind/Describe/
+ * Execute/Sync) with text parameters, named prepared statements used twice, type OIDs as pg
+ * parses them, errors with SQLSTATE on a connection that stays usable, the empty query, and
+ * the SQLSTATEs of refused logins.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import pg from 'pg';
+import { dataDirWithSnapshot, type PgTestServer, pgServer } from './pg-support.js';
+
+let srv: PgTestServer;
+
+function client(password: string, database = 'latest'): pg.Client {
+  return new pg.Client({ host: '127.0.0.1', port: srv.port, user: 'tester', database, password });
+}
+
+async function connected<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = client(srv.user);
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+before(async () => {
+  srv = await pgServer(await dataDirWithSnapshot());
+});
+
+after(() => srv.server.close());
+
+test('a parameterised query runs through the extended protocol, and a named statement twice', async () => {
+  await connected(async (c) => {
+    const ids = await c.query('SELECT goroutine_id FROM goroutines ORDER BY goroutine_id LIMIT 2');
+    const first = String(ids.rows[0]!.goroutine_id);
+    const r = await c.query({
+      name: 'one-goroutine',
+      text: 'SELECT goroutine_id, status, system FROM goroutines WHERE goroutine_id = $1 AND status <> $2',
+      values: [first, 'no such status'],
+    });
+    assert.equal(r.command, 'SELECT');
+    assert.equal(r.rowCount, 1);
+    assert.deepEqual(
+      r.fields.map((f) => [f.name, f.dataTypeID]),
+      [
+        ['goroutine_id', 20],
+        ['status', 25],
+        ['system', 16],
+      ],
+    );
+    assert.equal(r.rows[0]!.goroutine_id, first); // int8 arrives as a string in pg
+    assert.equal(typeof r.rows[0]!.system, 'boolean');
+    const again = await c.query({
+      name: 'one-goroutine',
+      text: 'SELECT goroutine_id, status, system FROM goroutines WHERE goroutine_id = $1 AND status <> $2',
+      values: [String(ids.rows[1]!.goroutine_id), 'x'],
+    });
+    assert.equal(String(again.rows[0]!.goroutine_id), String(ids.rows[1]!.goroutine_id));
+  });
+});
+
+test('values arrive as pg parses them by type OID: numbers, text with non-ASCII bytes, timestamps, JSON, arrays, NULL', async () => {
+  await connected(async (c) => {
+    const r = await c.query(
+      "SELECT $1::INTEGER + 1 AS n, $2 AS s, 2.5::DOUBLE AS f, TIMESTAMP '2024-01-01 12:00:00.25' AS t, '{\"a\": [1]}'::JSON AS j, ['x y', 'é'] AS l, NULL::VARCHAR AS z",
+      [41, 'grüße 👋'],
+    );
+    const row = r.rows[0]!;
+    assert.equal(row.n, 42);
+    assert.equal(row.s, 'grüße 👋');
+    assert.equal(row.f, 2.5);
+    assert.ok(row.t instanceof Date);
+    assert.equal(row.t.getFullYear(), 2024);
+    assert.equal(row.t.getMilliseconds(), 250);
+    assert.deepEqual(row.j, { a: [1] });
+    assert.deepEqual(row.l, ['x y', 'é']);
+    assert.equal(row.z, null);
+  });
+});
+
+test('errors carry SQLSTATEs and leave the connection usable; a comment-only query is empty', async () => {
+  await connected(async (c) => {
+    await assert.rejects(c.query('DROP TABLE goroutines'), (e: { code?: string }) => e.code === '25006');
+    await assert.rejects(c.query('SELECT no_such_column FROM goroutines WHERE goroutine_id = $1', [1]), (e: { code?: string }) => e.code === '42703');
+    await assert.rejects(c.query('SELECT * FROM no_such_table'), (e: { code?: string }) => e.code === '42P01');
+    await assert.rejects(c.query('SELEC 1'), (e: { code?: string }) => e.code === '42601');
+    const ping = await c.query('-- ping');
+    assert.equal(ping.rows.length, 0);
+    const ok = await c.query('SELECT $1::VARCHAR AS v', ['still here']);
+    assert.equal(ok.rows[0]!.v, 'still here');
+  });
+});
+
+test('a wrong password is refused with 28P01 and an unknown database with 3D000', async () => {
+  const wrong = client('psk_wrong_token');
+  await assert.rejects(wrong.connect(), (e: { code?: string }) => e.code === '28P01');
+  const db = client(srv.user, 'postgres');
+  await assert.rejects(db.connect(), (e: { code?: string }) => e.code === '3D000');
+});
