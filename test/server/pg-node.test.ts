@@ -83,8 +83,14 @@ test('values arrive as pg parses them by type OID: numbers, text with non-ASCII 
 test('errors carry SQLSTATEs and leave the connection usable; a comment-only query is empty', async () => {
   await connected(async (c) => {
     await assert.rejects(c.query('DROP TABLE goroutines'), (e: { code?: string }) => e.code === '25006');
-    await assert.rejects(c.query('SELECT no_such_column FROM goroutines WHERE goroutine_id = $1', [1]), (e: { code?: string }) => e.code === '42703');
-    await assert.rejects(c.query('SELECT * FROM no_such_table'), (e: { code?: string }) => e.code === '42P01');
+    await assert.rejects(
+      c.query('SELECT no_such_column FROM goroutines WHERE goroutine_id = $1', [1]),
+      (e: { code?: string }) => e.code === '42703',
+    );
+    await assert.rejects(
+      c.query('SELECT * FROM no_such_table'),
+      (e: { code?: string }) => e.code === '42P01',
+    );
     await assert.rejects(c.query('SELEC 1'), (e: { code?: string }) => e.code === '42601');
     const ping = await c.query('-- ping');
     assert.equal(ping.rows.length, 0);

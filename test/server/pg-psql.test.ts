@@ -66,7 +66,10 @@ test('a wrong password, an agent token and an unknown database are refused at lo
   assert.equal(wrong.code, 2);
   assert.match(wrong.stderr, /FATAL:\s+password authentication failed/);
   const agent = await psql(conn(), pg.agent, '-c', 'SELECT 1');
-  assert.match(agent.stderr, /FATAL:\s+this is an agent token; PostgreSQL connections need a user or admin token/);
+  assert.match(
+    agent.stderr,
+    /FATAL:\s+this is an agent token; PostgreSQL connections need a user or admin token/,
+  );
   const db = await psql(conn('postgres'), pg.user, '-c', 'SELECT 1');
   assert.match(db.stderr, /FATAL:\s+database "postgres" does not exist: name a scope/);
   const denied = pg.server.context.audit.list({}).entries.filter((e) => e.action === 'denied');
@@ -81,7 +84,9 @@ test('DROP is refused with 25006 and the connection keeps answering; the audit l
   assert.ok(Number(still.rows[0]![0]) > 0);
   const queries = pg.server.context.audit
     .list({})
-    .entries.filter((e) => e.action === 'query' && (e.details as { protocol?: string }).protocol === 'postgresql');
+    .entries.filter(
+      (e) => e.action === 'query' && (e.details as { protocol?: string }).protocol === 'postgresql',
+    );
   const drop = queries.find((e) => JSON.stringify(e.details).includes('DROP TABLE goroutines'));
   assert.equal(drop?.outcome, 'error');
   assert.equal(drop?.actor.name, 'pg-user');
@@ -89,9 +94,23 @@ test('DROP is refused with 25006 and the connection keeps answering; the audit l
 });
 
 test('the database name chooses the scope: snapshot_N and all', async () => {
-  const one = await psql(conn('snapshot_1'), pg.user, '-A', '-t', '-c', 'SELECT min(snapshot_id), max(snapshot_id) FROM goroutines');
+  const one = await psql(
+    conn('snapshot_1'),
+    pg.user,
+    '-A',
+    '-t',
+    '-c',
+    'SELECT min(snapshot_id), max(snapshot_id) FROM goroutines',
+  );
   assert.equal(one.stdout.trim(), '1|1', one.stderr);
-  const all = await psql(conn('all'), pg.user, '-A', '-t', '-c', 'SELECT count(DISTINCT snapshot_id) FROM snapshots');
+  const all = await psql(
+    conn('all'),
+    pg.user,
+    '-A',
+    '-t',
+    '-c',
+    'SELECT count(DISTINCT snapshot_id) FROM snapshots',
+  );
   assert.equal(all.stdout.trim(), '1', all.stderr);
   const none = await psql(conn('snapshot_99'), pg.user, '-A', '-t', '-c', 'SELECT 1 FROM goroutines');
   assert.match(none.stderr, /ERROR:\s+\w{5}: .*99/);

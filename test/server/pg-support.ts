@@ -65,13 +65,21 @@ export async function psql(conninfo: string, password: string, ...args: string[]
     'psql is missing: install Debian postgresql-client (.ci/run does: apt-get install postgresql-client)',
   );
   try {
-    const { stdout, stderr } = await run('/usr/bin/psql', ['-X', '-v', 'VERBOSITY=verbose', conninfo, ...args], {
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', PGPASSWORD: password, PGCONNECT_TIMEOUT: '10' },
-      timeout: 60_000,
-    });
+    const { stdout, stderr } = await run(
+      '/usr/bin/psql',
+      ['-X', '-v', 'VERBOSITY=verbose', conninfo, ...args],
+      {
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', PGPASSWORD: password, PGCONNECT_TIMEOUT: '10' },
+        timeout: 60_000,
+      },
+    );
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof err.code === 'number' ? err.code : -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
+    return {
+      code: typeof err.code === 'number' ? err.code : -1,
+      stdout: err.stdout ?? '',
+      stderr: err.stderr ?? '',
+    };
   }
 }

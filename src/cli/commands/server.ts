@@ -122,7 +122,9 @@ export const serverCommand = defineCommand({
     if (pgPort !== undefined && (!/^\d+$/.test(pgText ?? '') || pgPort > 65535))
       throw new PeriscopeError('bad-usage', `--pg-port "${pgText}" is not a port number (e.g. 5433)`);
     return {
-      ...(pgPort !== undefined ? { pg: { port: pgPort, insecurePlain: values['insecure-plain'] === true } } : {}),
+      ...(pgPort !== undefined
+        ? { pg: { port: pgPort, insecurePlain: values['insecure-plain'] === true } }
+        : {}),
       host,
       port,
       ...(rules.length ? { retention: { rules } } : {}),

@@ -7,7 +7,7 @@
  * inheritance) that DuckDB cannot run are answered with no rows: these tables have none.
  */
 import type { Answer } from './pg-connection.js';
-import { OID, type WireColumn, typeName, wireColumn } from './pg-types.js';
+import { OID, typeName, type WireColumn, wireColumn } from './pg-types.js';
 
 /** Every table of the session: [table, column, DuckDB type], in table order, columns in order. */
 export type CatalogTables = () => Promise<readonly (readonly [string, string, string])[]>;
@@ -19,7 +19,9 @@ function col(name: string, oid: number = OID.text): WireColumn {
 }
 
 /** The tables by name (sorted), each with its oid and columns. */
-async function tableList(tables: CatalogTables): Promise<{ name: string; oid: number; columns: [string, string][] }[]> {
+async function tableList(
+  tables: CatalogTables,
+): Promise<{ name: string; oid: number; columns: [string, string][] }[]> {
   const by = new Map<string, [string, string][]>();
   for (const [t, c, d] of await tables()) {
     const list = by.get(t) ?? [];
@@ -55,7 +57,9 @@ export async function catalogAnswer(sql: string, tables: CatalogTables): Promise
     const list = wantsTables ? await tableList(tables) : [];
     return {
       columns: [col('Schema'), col('Name'), col('Type'), col('Owner')],
-      rows: list.filter((t) => !pattern || pattern.test(t.name)).map((t) => ['main', t.name, 'table', 'periscope']),
+      rows: list
+        .filter((t) => !pattern || pattern.test(t.name))
+        .map((t) => ['main', t.name, 'table', 'periscope']),
     };
   }
   // \d NAME, first step: the tables a name pattern matches.
@@ -94,10 +98,22 @@ export async function catalogAnswer(sql: string, tables: CatalogTables): Promise
     };
   }
   // \d NAME, third step: the columns.
-  if (/FROM pg_catalog\.pg_attribute a/.test(sql) && /a\.attrelid = '\d+'/.test(sql) && /a\.attname/.test(sql)) {
+  if (
+    /FROM pg_catalog\.pg_attribute a/.test(sql) &&
+    /a\.attrelid = '\d+'/.test(sql) &&
+    /a\.attname/.test(sql)
+  ) {
     const oid = oidOf(sql, 'a\\.attrelid');
     const t = (await tableList(tables)).find((x) => x.oid === oid);
-    const names = ['attname', 'format_type', 'pg_get_expr', 'attnotnull', 'attcollation', 'attidentity', 'attgenerated'];
+    const names = [
+      'attname',
+      'format_type',
+      'pg_get_expr',
+      'attnotnull',
+      'attcollation',
+      'attidentity',
+      'attgenerated',
+    ];
     return {
       columns: names.map((n) => col(n)),
       rows: (t?.columns ?? []).map(([name, type]) => [
@@ -116,7 +132,11 @@ export async function catalogAnswer(sql: string, tables: CatalogTables): Promise
 
 /** The answer for a pg_catalog query DuckDB could not run: no rows (these tables have no indexes, rules or policies). */
 export function catalogFallback(sql: string): Answer | undefined {
-  if (!/\bpg_catalog\.pg_(index|policy|statistic_ext|publication|inherits|trigger|constraint|rewrite|class)\b/.test(sql))
+  if (
+    !/\bpg_catalog\.pg_(index|policy|statistic_ext|publication|inherits|trigger|constraint|rewrite|class)\b/.test(
+      sql,
+    )
+  )
     return undefined;
   return { columns: [col('?column?')], rows: [] };
 }

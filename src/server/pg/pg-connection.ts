@@ -18,8 +18,8 @@ import {
   authentication,
   BodyReader,
   backendKeyData,
-  type ClientMessage,
   CANCEL_REQUEST,
+  type ClientMessage,
   commandComplete,
   dataRow,
   empty,
@@ -51,7 +51,9 @@ export interface PgConnectionOptions {
 }
 
 /** A statement's answer: rows with their columns, or the empty query. */
-export type Answer = { readonly columns: readonly WireColumn[]; readonly rows: readonly (readonly (string | null)[])[] } | 'empty';
+export type Answer =
+  | { readonly columns: readonly WireColumn[]; readonly rows: readonly (readonly (string | null)[])[] }
+  | 'empty';
 
 interface Portal {
   readonly sql: string;
@@ -104,14 +106,16 @@ export class PgConnection {
         this.fatal('08P01', `protocol violation: ${msgs}`);
         return;
       }
-      for (const m of msgs) this.queue = this.queue.then(() => this.handle(m)).catch((e: unknown) => this.crashed(e));
+      for (const m of msgs)
+        this.queue = this.queue.then(() => this.handle(m)).catch((e: unknown) => this.crashed(e));
     });
     socket.on('error', () => this.close());
     socket.on('close', () => this.close());
   }
 
   private send(...b: Buffer[]): void {
-    if (this.state !== 'closed' && this.socket.writable) this.socket.write(b.length === 1 ? b[0]! : Buffer.concat(b));
+    if (this.state !== 'closed' && this.socket.writable)
+      this.socket.write(b.length === 1 ? b[0]! : Buffer.concat(b));
   }
 
   private fatal(code: string, message: string): void {
@@ -173,7 +177,10 @@ export class PgConnection {
       return;
     }
     if (code !== PROTOCOL_3) {
-      this.fatal('0A000', `protocol version ${code >> 16}.${code & 0xffff} is not supported; this server speaks 3.0`);
+      this.fatal(
+        '0A000',
+        `protocol version ${code >> 16}.${code & 0xffff} is not supported; this server speaks 3.0`,
+      );
       return;
     }
     const params = new Map<string, string>();
@@ -335,7 +342,10 @@ export class PgConnection {
           if (!answer) throw e;
         }
       }
-      audit('ok', { rowCount: answer === 'empty' ? 0 : answer.rows.length, snapshotIds: session.snapshotIds });
+      audit('ok', {
+        rowCount: answer === 'empty' ? 0 : answer.rows.length,
+        snapshotIds: session.snapshotIds,
+      });
       return answer;
     } catch (e) {
       audit('error', failure(e));
@@ -425,7 +435,8 @@ export class PgConnection {
   private sendRows(a: Exclude<Answer, 'empty'>, from: number, max: number): number {
     const end = max > 0 ? Math.min(a.rows.length, from + max) : a.rows.length;
     const out: Buffer[] = [];
-    for (let i = from; i < end; i++) out.push(dataRow(a.rows[i]!.map((v, j) => (v === null ? null : a.columns[j]!.text(v)))));
+    for (let i = from; i < end; i++)
+      out.push(dataRow(a.rows[i]!.map((v, j) => (v === null ? null : a.columns[j]!.text(v)))));
     if (end < a.rows.length) out.push(empty('s'));
     else out.push(commandComplete(commandTag(a.rows.length)));
     this.send(...out);

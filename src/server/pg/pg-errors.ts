@@ -20,7 +20,8 @@ export function pgErrorOf(e: unknown): PgError {
     return { code: '42601', message };
   if (/Parser Error/.test(message)) return { code: '42601', message };
   if (/Catalog Error: Table/.test(message)) return { code: '42P01', message };
-  if (/Catalog Error: Scalar Function|Catalog Error: .*Function/.test(message)) return { code: '42883', message };
+  if (/Catalog Error: Scalar Function|Catalog Error: .*Function/.test(message))
+    return { code: '42883', message };
   if (/Binder Error: .*column/i.test(message)) return { code: '42703', message };
   if (/Conversion Error|Invalid Input Error/.test(message)) return { code: '22P02', message };
   if (/Out of Memory/i.test(message)) return { code: '53200', message };

@@ -44,7 +44,12 @@ export async function startPgServer(
       ...(tls
         ? {
             startTls: (s: Socket) =>
-              new TLSSocket(s, { isServer: true, ...tls.current.options, requestCert: false, rejectUnauthorized: false }),
+              new TLSSocket(s, {
+                isServer: true,
+                ...tls.current.options,
+                requestCert: false,
+                rejectUnauthorized: false,
+              }),
           }
         : {}),
       register: (conn) => {

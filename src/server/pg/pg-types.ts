@@ -4,8 +4,9 @@
  * booleans are `t`/`f`, lists are `{…}` arrays, and timestamps keep DuckDB's printing, which is
  * PostgreSQL's (`2024-01-01 12:00:00.12`, `…+00`). Types PostgreSQL lacks travel as text.
  */
-import type { PgColumn } from './pg-messages.js';
+
 import type { ResultColumn } from '../../store/store.js';
+import type { PgColumn } from './pg-messages.js';
 
 /** PostgreSQL type OIDs this server sends. */
 export const OID = {
@@ -53,9 +54,9 @@ const SCALAR: Record<string, [number, number]> = {
   DATE: [OID.date, 4],
   TIME: [OID.time, 8],
   TIMESTAMP: [OID.timestamp, 8],
-  'TIMESTAMP_S': [OID.timestamp, 8],
-  'TIMESTAMP_MS': [OID.timestamp, 8],
-  'TIMESTAMP_NS': [OID.timestamp, 8],
+  TIMESTAMP_S: [OID.timestamp, 8],
+  TIMESTAMP_MS: [OID.timestamp, 8],
+  TIMESTAMP_NS: [OID.timestamp, 8],
   'TIMESTAMP WITH TIME ZONE': [OID.timestamptz, 8],
   INTERVAL: [OID.interval, 16],
   UUID: [OID.uuid, 16],
@@ -112,7 +113,8 @@ function arrayText(v: string): string {
 export function wireColumn(c: ResultColumn): WireColumn {
   const t = c.type.replace(/^DECIMAL\(.*$/, 'DECIMAL');
   if (t === 'DECIMAL') return { name: c.name, oid: OID.numeric, size: -1, text: same };
-  if (t === 'BOOLEAN') return { name: c.name, oid: OID.bool, size: 1, text: (v) => (v === 'true' ? 't' : 'f') };
+  if (t === 'BOOLEAN')
+    return { name: c.name, oid: OID.bool, size: 1, text: (v) => (v === 'true' ? 't' : 'f') };
   const scalar = SCALAR[t];
   if (scalar) return { name: c.name, oid: scalar[0], size: scalar[1], text: same };
   const list = /^(.*)\[\]$/.exec(t);
