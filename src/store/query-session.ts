@@ -152,6 +152,11 @@ export class DuckDBQuerySession implements QuerySession {
     return notes.length > 0 ? { ...r, warnings: [...r.warnings, ...notes] } : r;
   }
 
+  /** Stops the statement running now on this session's connection. */
+  interrupt(): void {
+    this.conn.interrupt();
+  }
+
   /** Closes the connection. */
   close(): void {
     this.conn.closeSync();

@@ -96,6 +96,8 @@ export interface QuerySession {
   queryText(sql: string, params?: readonly (string | null)[]): Promise<TextResult>;
   /** The columns and parameter count of one read-only statement, without running it. */
   describe(sql: string): Promise<{ readonly columns: readonly ResultColumn[]; readonly params: number }>;
+  /** Stops the statement running now, which then fails (a PostgreSQL client's cancel request). */
+  interrupt(): void;
   /** Releases the connection. */
   close(): void;
 }

@@ -4,6 +4,7 @@
  * (25006) on a connection that stays usable, and the audit log recording what psql ran.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { dataDirWithSnapshot, type PgTestServer, pgServer, psql } from './pg-support.js';
 
@@ -114,4 +115,34 @@ test('the database name chooses the scope: snapshot_N and all', async () => {
   assert.equal(all.stdout.trim(), '1', all.stderr);
   const none = await psql(conn('snapshot_99'), pg.user, '-A', '-t', '-c', 'SELECT 1 FROM goroutines');
   assert.match(none.stderr, /ERROR:\s+\w{5}: .*99/);
+});
+
+test("psql's cancel (Ctrl-C) stops a long query with 57014", async () => {
+  const child = spawn(
+    '/usr/bin/psql',
+    [
+      '-X',
+      '-v',
+      'VERBOSITY=verbose',
+      conn(),
+      '-c',
+      'SELECT count(*) FROM range(1000000) a, range(10000000) b',
+    ],
+    { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', PGPASSWORD: pg.user } },
+  );
+  let stderr = '';
+  child.stderr.on('data', (b: Buffer) => {
+    stderr += b.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // The query is running once the server has the session's statement in progress.
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  child.kill('SIGINT');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  const code = await exited;
+  clearTimeout(timer);
+  assert.equal(code, 1, stderr);
+  assert.match(stderr, /ERROR:\s+57014: canceling statement due to user request/);
+  const r = await psql(conn(), pg.user, '-A', '-t', '-c', 'SELECT 1');
+  assert.equal(r.stdout.trim(), '1');
 });

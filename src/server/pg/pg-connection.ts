@@ -90,6 +90,10 @@ export class PgConnection {
   private readonly portals = new Map<string, Portal>();
   /** Set after an error in an extended-protocol batch: messages are skipped until Sync. */
   private skipping = false;
+  /** Whether a query or an extended-protocol batch is in progress (until ReadyForQuery). */
+  private busy = false;
+  /** A cancel request arrived for the work in progress: what has not started yet fails too. */
+  private cancelled = false;
 
   constructor(
     socket: Socket,
@@ -133,9 +137,25 @@ export class PgConnection {
   close(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
-    this.closeSession();
+    // A client gone mid-query must not leave it running: stop it, and release the session
+    // once the handler in progress has finished.
+    if (this.busy) this.session?.interrupt();
+    this.queue = this.queue.then(() => this.closeSession());
     this.opts.unregister(this);
     this.socket.destroy();
+  }
+
+  /** A cancel request for this connection: stops the statement in progress (57014); ignored when idle. */
+  cancel(): void {
+    if (!this.busy) return;
+    this.cancelled = true;
+    this.session?.interrupt();
+  }
+
+  private idle(): void {
+    this.busy = false;
+    this.cancelled = false;
+    this.send(readyForQuery());
   }
 
   private closeSession(): void {
@@ -265,11 +285,12 @@ export class PgConnection {
     if (type === 'S') {
       this.skipping = false;
       this.closeSession();
-      this.send(readyForQuery());
+      this.idle();
       return;
     }
     if (type === 'H') return;
     if (this.skipping) return;
+    this.busy = true;
     try {
       await this.extended(type, new BodyReader(m.body));
     } catch (e) {
@@ -284,6 +305,7 @@ export class PgConnection {
 
   private async simpleQuery(sql: string): Promise<void> {
     const statements = splitStatements(sql);
+    this.busy = true;
     try {
       if (statements.length === 0) this.send(empty('I'));
       for (const s of statements) {
@@ -295,7 +317,7 @@ export class PgConnection {
     } finally {
       this.closeSession();
     }
-    this.send(readyForQuery());
+    this.idle();
   }
 
   private sendAnswer(a: Answer): void {
@@ -315,6 +337,7 @@ export class PgConnection {
   private async run(sql: string, params: readonly (string | null)[]): Promise<Answer> {
     if (splitStatements(sql).length === 0) return 'empty';
     const session = await this.openSession();
+    if (this.cancelled) throw new PgFault('57014', 'canceling statement due to user request');
     const asked = { sql: auditText(sql), scope: this.scope, protocol: 'postgresql' };
     const audit = (outcome: 'ok' | 'error', details: Record<string, unknown>): void => {
       this.opts.ctx.audit.append({
@@ -349,6 +372,7 @@ export class PgConnection {
       return answer;
     } catch (e) {
       audit('error', failure(e));
+      if (this.cancelled) throw new PgFault('57014', 'canceling statement due to user request');
       throw e;
     }
   }

@@ -61,8 +61,10 @@ export async function startPgServer(
         keys.delete(conn);
         open.delete(conn);
       },
-      // Statements run to completion: a cancel is accepted and has no effect yet.
-      cancel: () => undefined,
+      // The key must match as PostgreSQL's does: a guessed pid alone cancels nothing.
+      cancel: (pid, secret) => {
+        for (const [conn, key] of keys) if (key.pid === pid && key.secret === secret) conn.cancel();
+      },
     });
     open.add(c);
   });
