@@ -47,6 +47,10 @@ test('psql \\dt lists the tables and \\d goroutines shows its columns with Postg
   assert.match(d.stdout, /system\s+\|\s+boolean/);
   assert.match(d.stdout, /labels\s+\|\s+json/);
   assert.equal(d.stderr, '');
+  const plus = await psql(conn(), pg.user, '-c', '\\d+ goroutines');
+  assert.equal(plus.stderr, '');
+  assert.match(plus.stdout, /Column\s+\|\s+Type\s+\|.*\|\s+Storage\s+\|/);
+  assert.match(plus.stdout, /wait_reason\s+\|\s+text\s+\|/);
   const missing = await psql(conn(), pg.user, '-c', '\\d no_such_table');
   assert.match(missing.stderr, /Did not find any relation named "no_such_table"/);
 });

@@ -114,8 +114,16 @@ export async function catalogAnswer(sql: string, tables: CatalogTables): Promise
       'attidentity',
       'attgenerated',
     ];
+    // \d+ asks for more, in this order (psql reads columns by position).
+    const verbose: [string, RegExp, string | null][] = [
+      ['attstorage', /a\.attstorage/, 'x'],
+      ['attcompression', /a\.attcompression/, ''],
+      ['attstattarget', /a\.attstattarget/, null],
+      ['col_description', /col_description\(/, null],
+    ];
+    const extra = verbose.filter(([, re]) => re.test(sql));
     return {
-      columns: names.map((n) => col(n)),
+      columns: [...names, ...extra.map(([n]) => n)].map((n) => col(n)),
       rows: (t?.columns ?? []).map(([name, type]) => [
         name,
         typeName(wireColumn({ name, type }).oid),
@@ -124,6 +132,7 @@ export async function catalogAnswer(sql: string, tables: CatalogTables): Promise
         null,
         '',
         '',
+        ...extra.map(([, , v]) => v),
       ]),
     };
   }
