@@ -105,3 +105,84 @@ test('a wrong password is refused with 28P01 and an unknown database with 3D000'
   const db = client(srv.user, 'postgres');
   await assert.rejects(db.connect(), (e: { code?: string }) => e.code === '3D000');
 });
+
+/** Drives the extended protocol message by message, as JDBC does: Describe of the statement before Bind, and Execute with a row limit. */
+class Steps implements pg.Submittable {
+  readonly seen: string[] = [];
+  readonly rows: unknown[][] = [];
+  paramCount = -1;
+  fields: [string, number][] = [];
+  done: Promise<void>;
+  private resolve: () => void = () => undefined;
+  private reject: (e: unknown) => void = () => undefined;
+
+  constructor(
+    private readonly sql: string,
+    private readonly values: string[],
+  ) {
+    this.done = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+  submit(c: pg.Connection): void {
+    c.once('parameterDescription', (m: { parameterCount: number }) => {
+      this.paramCount = m.parameterCount;
+    });
+    c.parse({ name: 'steps', text: this.sql, types: [] }, true);
+    c.describe({ type: 'S', name: 'steps' }, true);
+    c.bind({ statement: 'steps', values: this.values }, true);
+    c.execute({ rows: '1' }, true); // @types/pg types the row limit as a string; pg writes it as int32
+    c.flush();
+  }
+  handleRowDescription(m: { fields: { name: string; dataTypeID: number }[] }): void {
+    this.seen.push('RowDescription');
+    this.fields = m.fields.map((f) => [f.name, f.dataTypeID]);
+  }
+  handleDataRow(m: { fields: unknown[] }): void {
+    this.seen.push('DataRow');
+    this.rows.push(m.fields);
+  }
+  handlePortalSuspended(c: pg.Connection): void {
+    this.seen.push('PortalSuspended');
+    c.execute({ rows: '0' }, true);
+    c.sync();
+  }
+  handleCommandComplete(m: { text: string }): void {
+    this.seen.push(m.text);
+  }
+  handleEmptyQuery(): void {
+    this.seen.push('EmptyQuery');
+  }
+  handleError(e: unknown): void {
+    this.reject(e);
+  }
+  handleReadyForQuery(): void {
+    this.resolve();
+  }
+}
+
+test('Describe of a statement before Bind gives its parameters and columns; Execute with a row limit suspends the portal', async () => {
+  await connected(async (c) => {
+    const steps = new Steps(
+      'SELECT goroutine_id, status FROM goroutines WHERE goroutine_id >= $1 ORDER BY goroutine_id LIMIT 3',
+      ['0'],
+    );
+    c.query(steps);
+    await steps.done;
+    assert.equal(steps.paramCount, 1);
+    assert.deepEqual(steps.fields, [
+      ['goroutine_id', 20],
+      ['status', 25],
+    ]);
+    assert.deepEqual(steps.seen, [
+      'RowDescription',
+      'DataRow',
+      'PortalSuspended',
+      'DataRow',
+      'DataRow',
+      'SELECT 2',
+    ]);
+    assert.equal(steps.rows.length, 3);
+  });
+});

@@ -462,7 +462,7 @@ export class PgConnection {
     for (let i = from; i < end; i++)
       out.push(dataRow(a.rows[i]!.map((v, j) => (v === null ? null : a.columns[j]!.text(v)))));
     if (end < a.rows.length) out.push(empty('s'));
-    else out.push(commandComplete(commandTag(a.rows.length)));
+    else out.push(commandComplete(commandTag(end - from)));
     this.send(...out);
     return end;
   }
