@@ -99,6 +99,21 @@ test('errors carry SQLSTATEs and leave the connection usable; a comment-only que
   });
 });
 
+test('a statement over the HTTP body limit is refused with 54000', async () => {
+  const c = client(srv.user);
+  c.on('error', () => undefined); // the server ends the connection after the FATAL answer
+  await c.connect();
+  await assert.rejects(
+    c.query(`SELECT '${'x'.repeat(5 << 20)}'`),
+    (e: { code?: string; message?: string }) => {
+      assert.equal(e.code, '54000');
+      assert.match(e.message ?? '', /over the limit of 4194304 bytes/);
+      return true;
+    },
+  );
+  await c.end().catch(() => undefined);
+});
+
 test('a wrong password is refused with 28P01 and an unknown database with 3D000', async () => {
   const wrong = client('psk_wrong_token');
   await assert.rejects(wrong.connect(), (e: { code?: string }) => e.code === '28P01');

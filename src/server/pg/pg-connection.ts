@@ -107,7 +107,7 @@ export class PgConnection {
     socket.on('data', (chunk: Buffer) => {
       const msgs = this.reader.push(chunk);
       if (typeof msgs === 'string') {
-        this.fatal('08P01', `protocol violation: ${msgs}`);
+        this.fatal(msgs.startsWith('protocol violation') ? '08P01' : '54000', msgs);
         return;
       }
       for (const m of msgs)

@@ -4,14 +4,16 @@
  * lengths of the UTF-8 text, never string lengths.
  */
 
+import { MAX_BODY } from '../http-io.js';
+
 /** Protocol 3.0, SSLRequest, GSSENCRequest and CancelRequest codes of an untyped first packet. */
 export const PROTOCOL_3 = 196608;
 export const SSL_REQUEST = 80877103;
 export const GSSENC_REQUEST = 80877104;
 export const CANCEL_REQUEST = 80877102;
 
-/** The largest message a client may send (a query text or a Bind with its parameters). */
-export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+/** The largest message a client may send (a query text or a Bind with its parameters): POST /v1/query's body limit. */
+export const MAX_MESSAGE_BYTES = MAX_BODY;
 
 /** One message from the client: its type byte (0 for the untyped startup packets) and body. */
 export interface ClientMessage {
@@ -33,7 +35,9 @@ export class MessageReader {
       if (this.buf.length < head) return out;
       const type = this.startup ? 0 : this.buf[0]!;
       const len = this.buf.readInt32BE(head - 4);
-      if (len < 4 || len > MAX_MESSAGE_BYTES) return `message length ${len} is out of range`;
+      if (len > MAX_MESSAGE_BYTES)
+        return `a message of ${len} bytes is over the limit of ${MAX_MESSAGE_BYTES} bytes (as for POST /v1/query)`;
+      if (len < 4) return `protocol violation: message length ${len} is out of range`;
       const total = head - 4 + len;
       if (this.buf.length < total) return out;
       out.push({ type, body: this.buf.subarray(head, total) });
