@@ -5,6 +5,7 @@
  * the SQLSTATEs of refused logins.
  */
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
 import { dataDirWithSnapshot, type PgTestServer, pgServer } from './pg-support.js';
@@ -200,4 +201,41 @@ test('Describe of a statement before Bind gives its parameters and columns; Exec
     ]);
     assert.equal(steps.rows.length, 3);
   });
+});
+
+/** Writes bytes to the PostgreSQL port in one piece and returns what came back until the server closed or 2 s passed. */
+function raw(bytes: Buffer): Promise<string> {
+  return new Promise((resolve) => {
+    const c = connect(srv.port, '127.0.0.1');
+    let got = Buffer.alloc(0);
+    const timer = setTimeout(() => c.destroy(), 2000);
+    c.on('data', (d: Buffer) => {
+      got = Buffer.concat([got, d]);
+    });
+    c.on('error', () => undefined);
+    c.on('close', () => {
+      clearTimeout(timer);
+      resolve(got.toString('utf8'));
+    });
+    c.write(bytes);
+  });
+}
+
+function frame(type: string, body: string): Buffer {
+  const b = Buffer.from(body, 'utf8');
+  const head = Buffer.alloc(type ? 5 : 4);
+  if (type) head.write(type, 0, 'latin1');
+  head.writeInt32BE(b.length + 4, type ? 1 : 0);
+  return Buffer.concat([head, b]);
+}
+
+test('a startup packet, password and query sent in one piece are all answered; an HTTP request gets 08P01', async () => {
+  const startup = frame('', '\0\x03\0\0user\0u\0database\0latest\0\0');
+  const answer = await raw(
+    Buffer.concat([startup, frame('p', `${srv.user}\0`), frame('Q', 'SELECT 1 AS one\0'), frame('X', '')]),
+  );
+  assert.match(answer, /SELECT 1\0/);
+  assert.match(answer, /one\0/);
+  const http = await raw(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+  assert.match(http, /C08P01\0Mprotocol violation: this is not a PostgreSQL startup packet/);
 });

@@ -35,6 +35,8 @@ export class MessageReader {
       if (this.buf.length < head) return out;
       const type = this.startup ? 0 : this.buf[0]!;
       const len = this.buf.readInt32BE(head - 4);
+      if (this.startup && len > 10_000)
+        return 'protocol violation: this is not a PostgreSQL startup packet (is an HTTP client talking to the PostgreSQL port?)';
       if (len > MAX_MESSAGE_BYTES)
         return `a message of ${len} bytes is over the limit of ${MAX_MESSAGE_BYTES} bytes (as for POST /v1/query)`;
       if (len < 4) return `protocol violation: message length ${len} is out of range`;
@@ -42,11 +44,12 @@ export class MessageReader {
       if (this.buf.length < total) return out;
       out.push({ type, body: this.buf.subarray(head, total) });
       this.buf = this.buf.subarray(total);
-      // A startup packet answered with SSLRequest's 'N' is followed by another untyped packet.
-      if (this.startup && out.length > 0) {
-        const code = out[out.length - 1]!.body.length >= 4 ? out[out.length - 1]!.body.readInt32BE(0) : 0;
-        if (code !== SSL_REQUEST && code !== GSSENC_REQUEST) this.startup = false;
-        return out; // the caller may switch the socket to TLS before reading on
+      if (this.startup) {
+        const code = len >= 8 ? out[out.length - 1]!.body.readInt32BE(0) : 0;
+        // An SSLRequest is answered before anything else is read: the socket may turn TLS.
+        if (code === SSL_REQUEST) return out;
+        // Answered 'N', GSSENCRequest is followed by another untyped packet.
+        if (code !== GSSENC_REQUEST) this.startup = false;
       }
     }
   }
