@@ -100,6 +100,16 @@ test('errors carry SQLSTATEs and leave the connection usable; a comment-only que
   });
 });
 
+test('a result of 300 000 rows arrives whole, through the simple and the extended protocol', async () => {
+  await connected(async (c) => {
+    const simple = await c.query('SELECT range AS i FROM range(300000)');
+    assert.equal(simple.rowCount, 300_000);
+    assert.equal(simple.rows[299_999]!.i, '299999');
+    const extended = await c.query('SELECT range AS i FROM range($1::BIGINT)', [300_000]);
+    assert.equal(extended.rowCount, 300_000);
+  });
+});
+
 test('a statement over the HTTP body limit is refused with 54000', async () => {
   const c = client(srv.user);
   c.on('error', () => undefined); // the server ends the connection after the FATAL answer

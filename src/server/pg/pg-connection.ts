@@ -310,7 +310,7 @@ export class PgConnection {
       if (statements.length === 0) this.send(empty('I'));
       for (const s of statements) {
         const a = await this.run(s, []);
-        this.sendAnswer(a);
+        await this.sendAnswer(a);
       }
     } catch (e) {
       this.sendError(pgErrorOf(e));
@@ -320,11 +320,11 @@ export class PgConnection {
     this.idle();
   }
 
-  private sendAnswer(a: Answer): void {
+  private async sendAnswer(a: Answer): Promise<void> {
     if (a === 'empty') this.send(empty('I'));
     else {
       this.send(rowDescription(a.columns));
-      this.sendRows(a, 0, 0);
+      await this.sendRows(a, 0, 0);
     }
   }
 
@@ -440,7 +440,7 @@ export class PgConnection {
         p.answer ??= await this.run(p.sql, p.params);
         // The RowDescription came with Describe; Execute sends rows only.
         if (p.answer === 'empty') this.send(empty('I'));
-        else p.sent = this.sendRows(p.answer, p.sent, max);
+        else p.sent = await this.sendRows(p.answer, p.sent, max);
         return;
       }
       case 'C': {
@@ -456,14 +456,44 @@ export class PgConnection {
     }
   }
 
-  private sendRows(a: Exclude<Answer, 'empty'>, from: number, max: number): number {
+  /**
+   * Sends rows [from, from + max) (all when max is 0) and the CommandComplete or
+   * PortalSuspended after them; writes in batches of about 64 KiB and waits for the socket
+   * to drain between them, so a million-row answer neither queues unbounded nor builds one
+   * huge buffer.
+   */
+  private async sendRows(a: Exclude<Answer, 'empty'>, from: number, max: number): Promise<number> {
     const end = max > 0 ? Math.min(a.rows.length, from + max) : a.rows.length;
-    const out: Buffer[] = [];
-    for (let i = from; i < end; i++)
-      out.push(dataRow(a.rows[i]!.map((v, j) => (v === null ? null : a.columns[j]!.text(v)))));
-    if (end < a.rows.length) out.push(empty('s'));
-    else out.push(commandComplete(commandTag(end - from)));
-    this.send(...out);
+    let batch: Buffer[] = [];
+    let bytes = 0;
+    for (let i = from; i < end; i++) {
+      const row = dataRow(a.rows[i]!.map((v, j) => (v === null ? null : a.columns[j]!.text(v))));
+      batch.push(row);
+      bytes += row.length;
+      if (bytes >= 65_536) {
+        if (!(await this.write(Buffer.concat(batch)))) return end;
+        batch = [];
+        bytes = 0;
+      }
+    }
+    batch.push(end < a.rows.length ? empty('s') : commandComplete(commandTag(end - from)));
+    await this.write(Buffer.concat(batch));
     return end;
+  }
+
+  /** Writes and waits for the socket to drain when its buffer is full; false once the client is gone. */
+  private async write(b: Buffer): Promise<boolean> {
+    if (this.state === 'closed' || !this.socket.writable) return false;
+    if (this.socket.write(b)) return true;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
+    return (this.state as string) !== 'closed' && this.socket.writable;
   }
 }
