@@ -2,8 +2,9 @@
 // (one `npm start` run for the whole file): sign in; take a snapshot; find the stuck request
 // by its age and follow its links across the processes; filter goroutines, use the flame graph
 // and the keyboard; run SQL with completion and save it as a derived table; the agents and
-// diff views; add a capture in the spec editor and see it in the next snapshot; open a deep
-// link in a fresh browser. Screenshots of each main view go to
+// diff views; add a capture in the spec editor and see it in the next snapshot (and the spec's
+// fit on each binary); add a probe from the page, see its hit rate, durations and events with
+// values, remove it; open a deep link in a fresh browser. Screenshots of each main view go to
 // test-artifacts/web/ (gitignored) for a person to look at.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -281,7 +282,13 @@ test('spec: pick a binary and a function, add a capture checked live, see it in 
   const versions = page.getByRole('list', { name: 'Spec versions' });
   await versions.getByRole('link').first().click();
   await page.waitForURL(/[?&]version=\d+/);
-  await screenshot(page, '10-spec');
+  // The current spec (with the new capture) on each binary of the fleet: it fits the inventory's.
+  await page
+    .getByRole('table', { name: 'The current spec on each binary' })
+    .getByRole('row')
+    .filter({ hasText: 'demo-inventory' })
+    .getByText('fits', { exact: true })
+    .waitFor({ timeout: 60_000 });
   await page.locator('pre.diff span.add').filter({ hasText: 'web_qty: req.Quantity' }).waitFor();
   await screenshot(page, '10-spec');
   // The next snapshot captures it on the stuck request's inventory goroutine.
@@ -295,6 +302,57 @@ test('spec: pick a binary and a function, add a capture checked live, see it in 
   await page.goto(deepLink.replace(`/snapshots/${snapshotId}?`, `/snapshots/${next}?`));
   const ledger = page.locator('section.detail li.frame').filter({ hasText: fn });
   await ledger.getByText('web_qty').waitFor();
+});
+
+test('probes: add one on a demo function from the page, see its hit rate and events with values, remove it', {
+  timeout: 90_000,
+}, async () => {
+  const name = `web_orders_${process.pid}`;
+  await page.getByRole('link', { name: 'Probes', exact: true }).click();
+  const form = page.getByRole('form', { name: 'Add a probe' });
+  await form.getByRole('textbox', { name: 'Name', exact: true }).fill(name);
+  await form.getByLabel('Program').selectOption('gateway');
+  await form.getByRole('textbox', { name: 'Function', exact: true }).fill('main.(*gateway).placeOrder');
+  // A field the type does not have: the server's check refuses it, naming the binary.
+  await form.getByLabel(/^Captures/).fill('user=req.User\nitem=req.Itme');
+  await form.getByRole('button', { name: 'Add probe' }).click();
+  const check = page.getByRole('status', { name: 'Check of the probe' });
+  await check
+    .getByRole('table', { name: 'Binaries the probe was checked against' })
+    .getByRole('row')
+    .filter({ hasText: 'demo-gateway' })
+    .getByText('does not fit')
+    .waitFor({ timeout: 60_000 });
+  await check.getByText(/Itme/).first().waitFor();
+  await screenshot(page, '12-probe-refused');
+  await form.getByLabel(/^Captures/).fill('user=req.User\nitem=req.Item');
+  await form.getByLabel('Time each call').check();
+  await form.getByRole('button', { name: 'Add probe' }).click();
+  await page.waitForURL(new RegExp(`/probes\\?probe=${name}$`));
+  // Attached to the gateway process once the agent has placed it (the list looks again every 5 s).
+  const row = page.getByRole('table', { name: 'Probes' }).getByRole('row').filter({ hasText: name });
+  await row.getByText(new RegExp(`:${info.pids.gateway}\\b`)).waitFor({ timeout: 30_000 });
+  // Its events carry the captured values of the demo's requests.
+  const events = page.getByRole('list', { name: `Events of ${name}, newest first` });
+  const event = events
+    .locator('li.event')
+    .filter({ hasText: /item: "sku-\d+"/ })
+    .first();
+  await event.waitFor({ timeout: 30_000 });
+  assert.match((await event.textContent()) ?? '', /user: "(alice|bob|carol|dave|erin)"/);
+  // The hit rate and the durations count them (a chart's name says what it shows).
+  await page
+    .getByRole('img', { name: new RegExp(`^Hit rate of ${name}: [1-9][\\d,]* hits`) })
+    .waitFor({ timeout: 30_000 });
+  await page
+    .getByRole('img', { name: new RegExp(`^Durations of ${name}: [1-9][\\d,]* calls timed`) })
+    .waitFor({ timeout: 30_000 });
+  await screenshot(page, '13-probes');
+  // Remove it: gone from the list and from the URL.
+  await row.getByRole('button', { name: `Remove probe ${name}` }).click();
+  await page.getByRole('status', { name: 'Probe changes' }).getByText(`Removed probe ${name}`).waitFor();
+  await row.waitFor({ state: 'detached' });
+  await page.waitForURL(/\/probes$/);
 });
 
 test('the diff of two snapshots', { timeout: 90_000 }, async () => {

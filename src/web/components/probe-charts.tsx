@@ -70,16 +70,20 @@ export function RateChart(p: { rows: readonly RateRow[]; minutes: number; bucket
         </text>
       </svg>
       <figcaption>
-        {summary}. <span class="key key-kept" /> events kept <span class="key key-hits" /> hits not kept as
-        events (condition false, rate limit, full buffers)
+        <div>{summary}.</div>
+        <div>
+          <span class="key key-kept" /> kept as events <span class="key key-hits" /> not kept (condition
+          false, rate limit, full buffers)
+        </div>
       </figcaption>
     </figure>
   );
 }
 
 /** Calls per log2 bucket of their duration. */
-export function DurationChart({ rows, label }: { rows: readonly DurationRow[]; label: string }) {
-  if (rows.length === 0) return null;
+export function DurationChart({ rows: given, label }: { rows: readonly DurationRow[]; label: string }) {
+  if (given.length === 0) return null;
+  const rows = log2Slots(given);
   const max = niceMax(Math.max(...rows.map((r) => r.n)));
   const plotW = W - LEFT - 6;
   const plotH = H - TOP - BOTTOM;
@@ -127,4 +131,18 @@ export function DurationChart({ rows, label }: { rows: readonly DurationRow[]; l
       <figcaption>{summary}</figcaption>
     </figure>
   );
+}
+
+/** The histogram's buckets with the empty ones between (and around, to at least 8) filled in: a gap reads as a gap. */
+function log2Slots(rows: readonly DurationRow[]): DurationRow[] {
+  const byExp = new Map(rows.map((r) => [Math.round(Math.log2(r.lt_ns)), r]));
+  let lo = Math.min(...byExp.keys());
+  let hi = Math.max(...byExp.keys());
+  while (hi - lo + 1 < 8) {
+    if (lo > 10) lo--;
+    if (hi - lo + 1 < 8) hi++;
+  }
+  const out: DurationRow[] = [];
+  for (let e = lo; e <= hi; e++) out.push(byExp.get(e) ?? { lt_ns: 2 ** e, n: 0 });
+  return out;
 }

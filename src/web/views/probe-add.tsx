@@ -145,10 +145,16 @@ export function AddProbe(p: { programs: readonly string[]; onAdded: (name: strin
           {error !== undefined && <ErrorBox error={error} />}
           {refused && (
             <>
-              <pre class="error">{refused.message}</pre>
+              <p class="error">
+                Not added: {misfitText(refused.check)} Fix it, or add it anyway: the binaries it fits get it.
+              </p>
+              <details>
+                <summary>The server's message</summary>
+                <pre class="wrap">{refused.message}</pre>
+              </details>
               <CheckReport check={refused.check} label="Binaries the probe was checked against" />
               <button type="button" onClick={() => void submit(true)} disabled={busy}>
-                Add anyway (binaries it fits get it)
+                Add anyway
               </button>
             </>
           )}
@@ -156,4 +162,13 @@ export function AddProbe(p: { programs: readonly string[]; onAdded: (name: strin
       </form>
     </section>
   );
+}
+
+/** What the check found, in one sentence. */
+function misfitText(check: SpecCheckReport): string {
+  const checked = check.binaries.filter((b) => b.status !== 'not-checked').length;
+  const misfits = check.binaries.filter((b) => b.status === 'does-not-fit').length;
+  if (misfits > 0)
+    return `it does not resolve in ${misfits} of the ${checked} binaries checked (below, with why).`;
+  return 'the spec with it does not check out (below).';
 }
