@@ -276,15 +276,17 @@ test('spec: pick a binary and a function, add a capture checked live, see it in 
   await page.getByLabel('Expression').fill('req.Quantity');
   await check.getByText(/Fits every checked binary/).waitFor({ timeout: 60_000 });
   await page.getByRole('button', { name: 'Save', exact: true }).click();
-  await check.getByText(/Saved: spec version \d+ captures web_qty/).waitFor({ timeout: 60_000 });
+  const saved = check.getByText(/Saved: spec version \d+ captures web_qty/);
+  await saved.waitFor({ timeout: 60_000 });
+  const savedVersion = /version (\d+)/.exec((await saved.textContent()) ?? '')?.[1];
   await captures.getByRole('cell', { name: 'req.Quantity' }).waitFor();
   // The history: the newest version, picked, shows what it changed.
   const versions = page.getByRole('list', { name: 'Spec versions' });
   await versions.getByRole('link').first().click();
   await page.waitForURL(/[?&]version=\d+/);
-  // The current spec (with the new capture) on each binary of the fleet: it fits the inventory's.
+  // The new version (with the capture) checked on each binary of the fleet: it fits the inventory's.
   await page
-    .getByRole('table', { name: 'The current spec on each binary' })
+    .getByRole('table', { name: `Spec version ${savedVersion} on each binary` })
     .getByRole('row')
     .filter({ hasText: 'demo-inventory' })
     .getByText('fits', { exact: true })
@@ -317,19 +319,19 @@ test('probes: add one on a demo function from the page, see its hit rate and eve
   await form.getByLabel(/^Captures/).fill('user=req.User\nitem=req.Itme');
   await form.getByRole('button', { name: 'Add probe' }).click();
   const check = page.getByRole('status', { name: 'Check of the probe' });
-  await check
+  const gateway = check
     .getByRole('table', { name: 'Binaries the probe was checked against' })
     .getByRole('row')
-    .filter({ hasText: 'demo-gateway' })
-    .getByText('does not fit')
-    .waitFor({ timeout: 60_000 });
-  await check.getByText(/Itme/).first().waitFor();
+    .filter({ hasText: 'demo-gateway' });
+  await gateway.getByText('does not fit').waitFor({ timeout: 60_000 });
+  await gateway.getByText(/no field Itme .*its fields: .*\bItem\b/).waitFor();
+  await check.getByText(/Not added: it does not resolve in 1 of the 4 binaries checked/).waitFor();
   await screenshot(page, '12-probe-refused');
   await form.getByLabel(/^Captures/).fill('user=req.User\nitem=req.Item');
   await form.getByLabel('Time each call').check();
   await form.getByRole('button', { name: 'Add probe' }).click();
   await page.waitForURL(new RegExp(`/probes\\?probe=${name}$`));
-  // Attached to the gateway process once the agent has placed it (the list looks again every 5 s).
+  // Attached to the gateway process once the agent has placed it (the list looks again every second until then).
   const row = page.getByRole('table', { name: 'Probes' }).getByRole('row').filter({ hasText: name });
   await row.getByText(new RegExp(`:${info.pids.gateway}\\b`)).waitFor({ timeout: 30_000 });
   // Its events carry the captured values of the demo's requests.
@@ -342,11 +344,17 @@ test('probes: add one on a demo function from the page, see its hit rate and eve
   assert.match((await event.textContent()) ?? '', /user: "(alice|bob|carol|dave|erin)"/);
   // The hit rate and the durations count them (a chart's name says what it shows).
   await page
-    .getByRole('img', { name: new RegExp(`^Hit rate of ${name}: [1-9][\\d,]* hits`) })
+    .getByRole('img', { name: new RegExp(`^Hit rate of ${name}: [1-9][\\d,]* hits? in`) })
     .waitFor({ timeout: 30_000 });
   await page
-    .getByRole('img', { name: new RegExp(`^Durations of ${name}: [1-9][\\d,]* calls timed`) })
+    .getByRole('img', { name: new RegExp(`^Durations of ${name}: [1-9][\\d,]* calls? timed`) })
     .waitFor({ timeout: 30_000 });
+  // The list's totals count them too (it looks again every 3 s).
+  await row
+    .locator('td.num')
+    .first()
+    .filter({ hasText: /^[1-9]/ })
+    .waitFor();
   await screenshot(page, '13-probes');
   // Remove it: gone from the list and from the URL.
   await row.getByRole('button', { name: `Remove probe ${name}` }).click();

@@ -16,6 +16,10 @@ function niceMax(v: number): number {
   return 10 * p;
 }
 
+function plural(n: number, what: string): string {
+  return `${count(n)} ${what}${n === 1 ? '' : 's'}`;
+}
+
 function rateText(perSecond: number): string {
   return perSecond >= 10 ? count(Math.round(perSecond)) : perSecond.toFixed(perSecond >= 1 ? 1 : 2);
 }
@@ -33,7 +37,7 @@ export function RateChart(p: { rows: readonly RateRow[]; minutes: number; bucket
   const barW = Math.max(1, (p.bucketMs / (to - from)) * plotW - 1);
   const total = p.rows.reduce((s, r) => s + r.hits, 0);
   const peak = Math.max(0, ...p.rows.map((r) => r.hits / secs));
-  const summary = `${p.label}: ${count(total)} hits in the last ${p.minutes} minutes, at most ${rateText(peak)} a second`;
+  const summary = `${p.label}: ${plural(total, 'hit')} in the last ${p.minutes} minutes, at most ${rateText(peak)} a second`;
   return (
     <figure class="chart">
       <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={summary}>
@@ -95,18 +99,20 @@ export function DurationChart({ rows: given, label }: { rows: readonly DurationR
     acc += r.n;
     return acc >= total / 2;
   });
-  const summary = `${label}: ${count(total)} calls timed, half under ${duration(median?.lt_ns)}`;
+  const summary = `${label}: ${plural(total, 'call')} timed, half under ${duration(median?.lt_ns)}`;
   return (
     <figure class="chart">
       <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={summary}>
-        {[0, 0.5, 1].map((f) => (
-          <g key={f}>
-            <line class="grid-line" x1={LEFT} x2={W - 6} y1={y(max * f)} y2={y(max * f)} />
-            <text class="axis" x={LEFT - 6} y={y(max * f) + 4} text-anchor="end">
-              {count(Math.round(max * f))}
-            </text>
-          </g>
-        ))}
+        {[0, 0.5, 1]
+          .filter((f) => Number.isInteger(max * f))
+          .map((f) => (
+            <g key={f}>
+              <line class="grid-line" x1={LEFT} x2={W - 6} y1={y(max * f)} y2={y(max * f)} />
+              <text class="axis" x={LEFT - 6} y={y(max * f) + 4} text-anchor="end">
+                {count(max * f)}
+              </text>
+            </g>
+          ))}
         {rows.map((r, i) => (
           <g key={r.lt_ns}>
             <title>

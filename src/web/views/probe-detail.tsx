@@ -36,7 +36,7 @@ export function ProbeDetail({ probe, r }: { probe: ProbeView; r: ProbesRoute }) 
   // The charts move with the events: counts arrive a second at a time.
   useEffect(() => {
     if (!follow) return;
-    const t = setInterval(() => setTick((x) => x + 1), 3000);
+    const t = setInterval(() => setTick((x) => x + 1), 2000);
     return () => clearInterval(t);
   }, [follow]);
   const [rate, durations] = charts.value ?? [[], []];

@@ -24,13 +24,15 @@ export function ProbesView({ r }: { r: ProbesRoute }) {
   const procs = useAsync(() => processes(), []);
   const [removing, setRemoving] = useState<string>();
   const [said, setSaid] = useState<{ text: string; bad?: boolean }>();
-  // Where probes are attached changes as agents place them: look again every few seconds.
-  useEffect(() => {
-    const t = setInterval(data.reload, 5000);
-    return () => clearInterval(t);
-  }, []);
   const programs = [...new Set((procs.value?.processes ?? []).flatMap((p) => p.programs))].sort();
   const probes = data.value?.probes ?? [];
+  // Where probes are attached changes as agents place them: look again every few seconds, every
+  // second while a live probe is attached nowhere yet (agents place a new one within a second).
+  const placing = probes.some((p) => !p.expired && p.binaries.every((b) => b.attached.length === 0));
+  useEffect(() => {
+    const t = setInterval(data.reload, placing ? 1000 : 3000);
+    return () => clearInterval(t);
+  }, [placing]);
   const picked = probes.find((p) => p.name === r.probe);
   const remove = async (name: string) => {
     setRemoving(name);

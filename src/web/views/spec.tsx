@@ -147,14 +147,16 @@ export function SpecView({ r }: { r: SpecRoute }) {
  * function or field is gone shows here, with what no longer resolves.
  */
 function FleetFit({ yaml, version }: { yaml: string; version: number }) {
-  const check = useAsync(() => checkSpec(yaml, 'web'), [version]);
-  const misfits = check.value?.check.binaries.filter((b) => b.status === 'does-not-fit').length ?? 0;
+  const check = useAsync(async () => ({ version, out: await checkSpec(yaml, 'web') }), [version]);
+  // While a new version is checked, the old version's answer is not shown as this one's.
+  const out = check.value?.version === version ? check.value.out : undefined;
+  const misfits = out?.check.binaries.filter((b) => b.status === 'does-not-fit').length ?? 0;
   return (
     <section class="panel" aria-labelledby="spec-fit">
       <div class="row between">
         <h2 id="spec-fit">
-          The current spec on each binary{' '}
-          {check.value && (
+          Spec version {version} on each binary{' '}
+          {out && (
             <span class={misfits > 0 ? 'bad' : 'muted'}>
               (
               {misfits > 0 ? `${misfits} where something no longer resolves` : 'it fits every checked binary'}
@@ -167,7 +169,7 @@ function FleetFit({ yaml, version }: { yaml: string; version: number }) {
         </button>
       </div>
       {check.error !== undefined && <ErrorBox error={check.error} />}
-      {check.value && <CheckReport check={check.value.check} label="The current spec on each binary" />}
+      {out && <CheckReport check={out.check} label={`Spec version ${version} on each binary`} />}
     </section>
   );
 }
