@@ -293,6 +293,26 @@ test('spec: pick a binary and a function, add a capture checked live, see it in 
     .waitFor({ timeout: 60_000 });
   await page.locator('pre.diff span.add').filter({ hasText: 'web_qty: req.Quantity' }).waitFor();
   await screenshot(page, '10-spec');
+  // A derived table defined here: checked as typed (a wrong column is named), then saved.
+  const derivedForm = page.getByRole('form', { name: 'Define a derived table' });
+  const table = `web_ledger_per_item_${process.pid}`;
+  await derivedForm.getByRole('textbox', { name: 'Derived table', exact: true }).fill(table);
+  const sqlBox = derivedForm.getByRole('textbox', { name: 'SQL', exact: true });
+  await sqlBox.fill('SELECT item, count(*) AS writes FROM inventory_ledger_writes GROUP BY itm');
+  const derivedCheck = page.getByRole('status', { name: 'Check of the derived table' });
+  await derivedCheck.getByText(/"itm" not found/).waitFor({ timeout: 60_000 });
+  assert.equal(await derivedForm.getByRole('button', { name: 'Save table' }).isDisabled(), true);
+  await sqlBox.fill('SELECT item, count(*) AS writes FROM inventory_ledger_writes GROUP BY item');
+  await derivedCheck.getByText("The spec's tables build with it.").waitFor({ timeout: 60_000 });
+  await derivedForm.getByRole('button', { name: 'Save table' }).click();
+  await derivedCheck
+    .getByText(new RegExp(`Saved: spec version \\d+ has the derived table ${table}`))
+    .waitFor({ timeout: 60_000 });
+  await versions.getByRole('link').first().click();
+  await page
+    .locator('pre.diff span.add')
+    .filter({ hasText: `name: ${table}` })
+    .waitFor();
   // The next snapshot captures it on the stuck request's inventory goroutine.
   await page.getByRole('link', { name: 'Snapshots' }).click();
   await page.getByLabel('Snapshot labels').fill('case=web-spec');

@@ -15,6 +15,7 @@ import { go } from '../router.js';
 import { type Route, routeUrl } from '../routes.js';
 import { capturesOf, withCapture } from '../spec-yaml.js';
 import { lit, rowsOf } from '../sql.js';
+import { DefineDerived } from './spec-derived.js';
 
 type SpecRoute = Extract<Route, { view: 'spec' }>;
 
@@ -137,6 +138,7 @@ export function SpecView({ r }: { r: SpecRoute }) {
         )}
       </div>
       {spec.value && <FleetFit yaml={spec.value.yaml} version={spec.value.version} />}
+      {spec.value !== undefined && <DefineDerived yaml={spec.value?.yaml ?? ''} onSaved={spec.reload} />}
       <History r={r} current={spec.value?.version} />
     </div>
   );
