@@ -155,7 +155,13 @@ function ProbeTable(p: {
                   <>on, {duration(left * 1e6).split(' ')[0]} left</>
                 )}
               </td>
-              <td>{attached.length === 0 ? <span class="muted">nothing yet</span> : attached.join(', ')}</td>
+              <td>
+                {attached.length > 0 ? (
+                  attached.join(', ')
+                ) : (
+                  <span class="muted">{x.expired ? 'nothing (expired)' : 'nothing yet'}</span>
+                )}
+              </td>
               <td class="num">{count(x.totals.hits)}</td>
               <td class="num">{count(x.totals.events)}</td>
               <td class="num">{count(x.totals.rejected + x.totals.rateLimited + x.totals.dropped)}</td>
