@@ -280,9 +280,9 @@ test('spec: pick a binary and a function, add a capture checked live, see it in 
   await saved.waitFor({ timeout: 60_000 });
   const savedVersion = /version (\d+)/.exec((await saved.textContent()) ?? '')?.[1];
   await captures.getByRole('cell', { name: 'req.Quantity' }).waitFor();
-  // The history: the newest version, picked, shows what it changed.
+  // The history: the new version, picked once listed, shows what it changed.
   const versions = page.getByRole('list', { name: 'Spec versions' });
-  await versions.getByRole('link').first().click();
+  await versions.getByRole('link', { name: `version ${savedVersion}`, exact: true }).click();
   await page.waitForURL(/[?&]version=\d+/);
   // The new version (with the capture) checked on each binary of the fleet: it fits the inventory's.
   await page
@@ -305,10 +305,13 @@ test('spec: pick a binary and a function, add a capture checked live, see it in 
   await sqlBox.fill('SELECT item, count(*) AS writes FROM inventory_ledger_writes GROUP BY item');
   await derivedCheck.getByText("The spec's tables build with it.").waitFor({ timeout: 60_000 });
   await derivedForm.getByRole('button', { name: 'Save table' }).click();
-  await derivedCheck
-    .getByText(new RegExp(`Saved: spec version \\d+ has the derived table ${table}`))
-    .waitFor({ timeout: 60_000 });
-  await versions.getByRole('link').first().click();
+  const derivedSaved = derivedCheck.getByText(
+    new RegExp(`Saved: spec version \\d+ has the derived table ${table}`),
+  );
+  await derivedSaved.waitFor({ timeout: 60_000 });
+  // Its version, once the history lists it, shows the table added.
+  const derivedVersion = /version (\d+)/.exec((await derivedSaved.textContent()) ?? '')?.[1];
+  await versions.getByRole('link', { name: `version ${derivedVersion}`, exact: true }).click();
   await page
     .locator('pre.diff span.add')
     .filter({ hasText: `name: ${table}` })
