@@ -365,6 +365,15 @@ test('probes: add one on a demo function from the page, see its hit rate and eve
     .first();
   await event.waitFor({ timeout: 30_000 });
   assert.match((await event.textContent()) ?? '', /user: "(alice|bob|carol|dave|erin)"/);
+  // New events come in while the page stays (long polling), newest first.
+  const firstSeen = await events.locator('li.event').count();
+  const newestBefore = await events.locator('li.event').first().textContent();
+  for (let waited = 0; ; waited += 200) {
+    const now = events.locator('li.event');
+    if ((await now.count()) > firstSeen && (await now.first().textContent()) !== newestBefore) break;
+    assert.ok(waited < 30_000, `no new event on the page in 30 s (it showed ${firstSeen})`);
+    await page.waitForTimeout(200);
+  }
   // The hit rate and the durations count them (a chart's name says what it shows).
   await page
     .getByRole('img', { name: new RegExp(`^Hit rate of ${name}: [1-9][\\d,]* hits? in`) })
