@@ -49,8 +49,10 @@ const ZERO: ProbeTotals = {
 export class ProcessProbes {
   wanted: readonly ProbeEntry[] = [];
   session: ProbeSession | undefined;
-  /** The definition keys of what the session runs. */
+  /** The definition keys of what the session runs (or was asked to, with errors). */
   runningKey = '';
+  /** The definition key of each probe the session runs, by name. */
+  running = new Map<string, string>();
   binary: { buildId?: string; executable: string } | undefined;
   errors: Record<string, string> = {};
   /** Probes switched off here by the circuit breaker, with why. */
@@ -75,11 +77,22 @@ export class ProcessProbes {
   }
 
   /** A new session starts: its counters count from zero. */
-  started(session: ProbeSession | undefined, runningKey: string): void {
+  started(session: ProbeSession | undefined, runningKey: string, running = new Map<string, string>()): void {
     this.session = session;
     this.runningKey = runningKey;
+    this.running = running;
     this.base = new Map();
     this.window = { cost: new Map(), cpu: 0, ms: 0 };
+  }
+
+  /** The session changed in place: `removed` are gone (a probe added later counts from zero). */
+  changed(runningKey: string, running: Map<string, string>, removed: readonly string[]): void {
+    this.runningKey = runningKey;
+    this.running = running;
+    for (const name of removed) {
+      this.base.delete(name);
+      this.window.cost.delete(name);
+    }
   }
 
   /** Takes one event out of the process's budget; false (and counted) when it is spent. */

@@ -57,6 +57,15 @@ export interface ProbeSession {
   kernelIds(): { programIds: number[]; linkIds: number[] };
   /** The fds it holds. */
   fds(): number[];
+  /**
+   * Removes the probes named `remove` and adds `add`, leaving the others' probes and counters
+   * as they are; false (nothing changed) when this session cannot change that way and must be
+   * placed again. What fails to attach is in the answer's `errors`; nothing of it stays.
+   */
+  change?(
+    add: readonly CompiledProbe[],
+    remove: readonly string[],
+  ): Promise<false | { errors: Record<string, unknown> }>;
   /** Removes every probe (the kernel's breakpoints with them). */
   close(): Promise<void>;
 }
@@ -72,7 +81,6 @@ export class BpfSession implements ProbeSession {
   private readonly queue: Uint8Array[] = [];
   private readonly stacks = new Map<string, ProbeFrame[]>();
   private readonly dropped = new Map<string, number>();
-  private readonly siteProbe: string[];
 
   private constructor(
     private readonly probes: AttachedProbes,
@@ -82,9 +90,7 @@ export class BpfSession implements ProbeSession {
     private readonly trapNs: TrapCosts,
     /** Whether the kernel's run-time statistics are on (else costs are estimated from hits). */
     private readonly measured: () => boolean,
-  ) {
-    this.siteProbe = probes.probes.flatMap((p) => p.sites.map(() => p.spec.name));
-  }
+  ) {}
 
   /** Attaches `compiled` (for the binary `pid` runs, from `path`) to process `pid`. */
   static async attach(
@@ -121,7 +127,9 @@ export class BpfSession implements ProbeSession {
     return this.probes.pollRaw((rec) => {
       if (this.queue.length < MAX_QUEUED) this.queue.push(rec.slice());
       else {
-        const name = this.siteProbe[new DataView(rec.buffer, rec.byteOffset).getUint32(HDR.site, true)];
+        const name = this.probes.probeOfSite(
+          new DataView(rec.buffer, rec.byteOffset).getUint32(HDR.site, true),
+        );
         if (name) this.dropped.set(name, (this.dropped.get(name) ?? 0) + 1);
       }
     }, max);
@@ -232,6 +240,24 @@ export class BpfSession implements ProbeSession {
 
   fds(): number[] {
     return [...this.probes.programFds, ...this.probes.attachmentFds];
+  }
+
+  async change(
+    add: readonly CompiledProbe[],
+    remove: readonly string[],
+  ): Promise<false | { errors: Record<string, unknown> }> {
+    const names = new Set(this.names);
+    for (const r of remove) names.delete(r);
+    if (add.some((c) => names.has(c.spec.name)) || !this.probes.canAddAll(add)) return false;
+    for (const r of remove) await this.probes.remove(r);
+    const errors: Record<string, unknown> = {};
+    for (const c of add)
+      try {
+        await this.probes.add(c);
+      } catch (e) {
+        errors[c.spec.name] = e;
+      }
+    return { errors };
   }
 
   async close(): Promise<void> {
