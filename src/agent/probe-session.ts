@@ -6,6 +6,7 @@
  */
 import { linkAddr } from '../common/address.js';
 import type { GoBinary } from '../gobinary/go-binary.js';
+import type { Redactor } from '../goruntime/values/index.js';
 import { AttachedProbes } from '../probes/attached-probes.js';
 import { linkInfo, programInfo } from '../probes/bpf/info.js';
 import { runStats } from '../probes/bpf/prog-stats.js';
@@ -13,8 +14,6 @@ import type { CompiledProbe } from '../probes/compile/compile-probe.js';
 import { HDR } from '../probes/compile/record-layout.js';
 import type { ProbeEvent } from '../probes/decode/record-decode.js';
 import type { ProbeFrame, WireProbeEvent } from '../protocol/messages.js';
-import { redactionFor } from '../spec/redaction.js';
-import { EMPTY_SPEC } from '../spec/spec-types.js';
 
 /** Cumulative counters of one probe on one process since it was attached. */
 export interface ProbeTotals {
@@ -70,9 +69,6 @@ export interface ProbeSession {
   close(): Promise<void>;
 }
 
-/** Probe events are decoded with the default redaction rules (docs/security.md). */
-const DEFAULT_REDACTION = redactionFor(EMPTY_SPEC);
-
 /** Records held per process before decoding; more are dropped and counted. */
 const MAX_QUEUED = 50_000;
 
@@ -103,14 +99,15 @@ export class BpfSession implements ProbeSession {
       tag: string;
       trapNs: TrapCosts;
       measured: () => boolean;
+      /** The rules events are decoded with (spec/redaction.ts `redactionFor`; undefined: the spec's `off`). */
+      redaction: Redactor | undefined;
     },
   ): Promise<BpfSession> {
-    // The default redaction rules: the probe thread does not have the spec's additions or its `off`.
     const probes = await AttachedProbes.attach(compiled, {
       pid: o.pid,
       path: o.path,
       tag: o.tag,
-      redaction: DEFAULT_REDACTION,
+      ...(o.redaction ? { redaction: o.redaction } : {}),
     });
     return new BpfSession(probes, o.process, compiled[0]!.bin, o.bias, o.trapNs, o.measured);
   }

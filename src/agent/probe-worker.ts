@@ -85,7 +85,14 @@ async function openSession(
   bias: number,
 ): Promise<ProbeSession> {
   if (setup!.backend === 'tracefs')
-    return TracefsSession.attach(list, { pid: p.pid, path, process: p.process, bias, trapNs: setup!.trapNs });
+    return TracefsSession.attach(list, {
+      pid: p.pid,
+      path,
+      process: p.process,
+      bias,
+      trapNs: setup!.trapNs,
+      redaction: p.redaction.redactor,
+    });
   if (statsFd === undefined)
     try {
       statsFd = enableRunTimeStats();
@@ -103,6 +110,7 @@ async function openSession(
     tag: setup!.tag,
     trapNs: setup!.trapNs,
     measured: () => statsFd !== undefined && statsFd >= 0,
+    redaction: p.redaction.redactor,
   });
 }
 
@@ -119,7 +127,8 @@ function definitions(want: readonly ProbeEntry[], attached: readonly CompiledPro
  */
 async function changeInPlace(p: ProcessProbes, want: readonly ProbeEntry[], key: string): Promise<boolean> {
   const s = p.session;
-  if (!s?.change) return false;
+  // Other redaction rules: every probe's events decode differently, so the set is placed again.
+  if (!s?.change || p.placedRedaction !== p.redaction.key) return false;
   const wanted = new Map(want.map((w) => [w.name, probeDefinitionKey(w)]));
   const removed = [...p.running].filter(([n, k]) => wanted.get(n) !== k).map(([n]) => n);
   const errors: Record<string, string> = {};
@@ -153,7 +162,7 @@ async function changeInPlace(p: ProcessProbes, want: readonly ProbeEntry[], key:
 /** Brings a process's probes to what is wanted there (minus those switched off). */
 async function reconcile(p: ProcessProbes): Promise<void> {
   const want = p.wanted.filter((w) => !p.switchedOff.has(w.name));
-  const key = want.map(probeDefinitionKey).join('\n');
+  const key = `${p.redaction.key}\n${want.map(probeDefinitionKey).join('\n')}`;
   if (key === p.runningKey && (p.session || want.length === 0)) return;
   if (want.length > 0 && !stopping && (await changeInPlace(p, want, key))) return;
   if (p.session) {
@@ -317,6 +326,7 @@ function want(m: ProbeWant): void {
     procs.set(m.pid, p);
   }
   p.wanted = m.probes;
+  p.setRedaction(m.redaction, m.programs ?? []);
   // A probe no longer wanted may come back later: its breaker verdict does not follow it.
   for (const name of [...p.switchedOff.keys()])
     if (!m.probes.some((w) => w.name === name)) p.switchedOff.delete(name);

@@ -11,7 +11,7 @@ import type {
   ProcessProbeState,
 } from '../../src/agent/probe-worker-protocol.js';
 import type { ProbeCounts, WireProbeEvent } from '../../src/protocol/messages.js';
-import type { ProbeEntry } from '../../src/spec/spec-types.js';
+import type { ProbeEntry, RedactionSpec } from '../../src/spec/spec-types.js';
 
 /** A probe entry as the spec parser makes it: `function`'s entry, capturing `capture` (column = expression). */
 export function entryProbe(
@@ -40,8 +40,12 @@ export interface ProbeThread {
   readonly logs: string[];
   /** The last status of each process. */
   status(pid: number): ProcessProbeState | undefined;
-  /** Asks for `probes` on process `pid`. */
-  want(pid: number, probes: readonly ProbeEntry[]): void;
+  /** Asks for `probes` on process `pid` (matching the spec's program rules `programs`, under `redaction`). */
+  want(
+    pid: number,
+    probes: readonly ProbeEntry[],
+    spec?: { redaction?: RedactionSpec; programs?: readonly string[] },
+  ): void;
   /** Resolves when `until()` holds (checked on every message and every 10 ms); rejects after `ms`. */
   until(what: string, until: () => boolean, ms?: number): Promise<void>;
   /** Removes every probe (the thread's `stop`) and ends the thread. */
@@ -85,7 +89,8 @@ export function startProbeThread(limits: Partial<ProbeLimits> = {}): ProbeThread
     counts,
     logs,
     status: (pid) => states.get(pid),
-    want: (pid, probes) => post({ op: 'want', pid, key: `test:${pid}`, process: `test:${pid}`, probes }),
+    want: (pid, probes, spec = {}) =>
+      post({ op: 'want', pid, key: `test:${pid}`, process: `test:${pid}`, probes, ...spec }),
     until,
     async close() {
       post({ op: 'stop' });
