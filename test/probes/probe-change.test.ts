@@ -48,8 +48,13 @@ test('adding and removing a probe leaves the other probes of the process untouch
 
     // Every call made while steady was on: an event each, and hits counted across the change.
     await thread
-      .until('every event and count of steady', () => total(thread.counts, 'steady', 'hits') >= CALLS, 10_000)
-      .catch(() => {});
+      .until(
+        'every event and count of steady',
+        // Counters and events come in separate batches (events every 250 ms): wait for both.
+        () => total(thread.counts, 'steady', 'hits') >= CALLS && of('steady') >= CALLS,
+        10_000,
+      )
+      .catch(() => {}); // the assertions below say what is missing
     assert.ok(done);
     assert.equal(of('steady'), CALLS, 'an event of steady for every call');
     assert.equal(total(thread.counts, 'steady', 'hits'), CALLS, 'steady counted every call');
