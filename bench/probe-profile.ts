@@ -104,7 +104,7 @@ async function main(): Promise<void> {
       const insns = c.probe.program(
         0,
         0,
-        c.probe.sites.length === 1 ? { kind: 'constant', id: 0 } : { kind: 'cookie' },
+        { kind: 'cookie' },
         {
           ring: { fd: 0 },
           stats: { fd: 0 },
@@ -250,7 +250,7 @@ async function main(): Promise<void> {
   console.log(`per hit of main.work, medians of ${ROUNDS} rounds of ${CALLS} calls`);
   console.log(formatTable(rows));
   console.log(
-    `${describeMachine()}; load ${loadBefore} -> ${loadAverage()}; ${new Date().toISOString().slice(0, 10)}`,
+    `${describeMachine().short}; Node ${describeMachine().node}, ${describeMachine().go}; load ${loadBefore} -> ${loadAverage()}; ${new Date().toISOString().slice(0, 10)}`,
   );
 }
 
