@@ -64,6 +64,8 @@ export interface ProbeRunnerHost {
   /** Bytes queued on the connection. */
   buffered(): number;
   log(line: string): void;
+  /** Told of each batch before it is sent (metrics): its events, and the counts and notices. */
+  batched?(b: Omit<ProbeBatchMessage, 'type'>): void;
 }
 
 interface Order {
@@ -366,6 +368,7 @@ export class ProbeRunner {
     const b = this.batch;
     if (b.events.length + b.counts.length + b.histograms.length + b.notices.length === 0) return;
     this.batch = { events: [], counts: [], histograms: [], notices: [] };
+    this.host.batched?.(b);
     if (this.host.buffered() > 32 << 20) {
       this.droppedOffline += b.events.length;
       b.events = [];
