@@ -238,6 +238,7 @@ export class Agent {
       const spec = text.trim() === '' ? undefined : parseSpec(text, `spec version ${version}`);
       this.spec = { version, text };
       this.discovery.setPrograms(spec?.programs ?? []);
+      this.probes.setRedaction(spec?.redaction);
       this.log(`spec version ${version}: ${spec?.programs.length ?? 0} program rules`);
     } catch (e) {
       // Keep matching with the previous rules; requests for this version will fail per process.

@@ -4,7 +4,8 @@
  * per-connection permissions, so the statement's parse tree (DuckDB's own parser,
  * `json_serialize_sql`) is checked before it runs: every table it names must be unqualified
  * (or `temp.`) — the stored tables live in the schema `raw`, which an unqualified name never
- * reaches — and every table function must be one that only generates values. Anything the
+ * reaches — or in the metadata schemas `information_schema` and `pg_catalog` (table names and
+ * columns, no rows: the PostgreSQL port's catalog answers read them), and every table function must be one that only generates values. Anything the
  * serializer does not take (EXPLAIN, PIVOT, SHOW, DESCRIBE, SUMMARIZE) is refused rather than
  * guessed at. Files, ATTACH and extensions are already off for the whole server (lockdown).
  * The same check applies to the SQL of derived tables a scoped session builds.
@@ -21,8 +22,11 @@ const VALUE_FUNCTIONS: ReadonlySet<string> = new Set([
   'json_tree',
 ]);
 
+/** Schemas of metadata views: names and types of tables, never their rows (psql's `\dt` reads them). */
+const METADATA_SCHEMAS: ReadonlySet<string> = new Set(['information_schema', 'pg_catalog']);
+
 function tableAllowed(catalog: string, schema: string): boolean {
-  if (catalog === '') return schema === '' || schema === 'temp';
+  if (catalog === '') return schema === '' || schema === 'temp' || METADATA_SCHEMAS.has(schema);
   return catalog === 'temp' && (schema === '' || schema === 'main');
 }
 

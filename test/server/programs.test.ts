@@ -24,6 +24,7 @@ import { effectiveSpecOfText } from '../../src/spec/effective-spec.js';
 import { DuckDBStore } from '../../src/store/duckdb-store.js';
 import { buildFixture, ROOT } from '../../support/go-fixtures.js';
 import { startTarget } from '../../support/target.js';
+import { psql } from './pg-support.js';
 import { api, describeProcess, eventually, FakeAgent, tempDataDir, testServer } from './server-support.js';
 
 const SPEC = `programs:
@@ -122,7 +123,7 @@ before(async () => {
     })),
   });
   store.close();
-  server = await testServer(dataDir);
+  server = await testServer(dataDir, { pg: { port: 0 } });
   admin = server.firstTokens?.admin ?? '';
   for (const t of TEAMS) {
     const r = await api<CreatedToken>(server.url, admin, 'POST', '/v1/tokens', {
@@ -534,4 +535,25 @@ test('a rotated token keeps its programs', async () => {
   assert.deepEqual(rotated.body.programs, ['program=orders']);
   const q = await query(rotated.body.token, 'SELECT DISTINCT hostname FROM processes ORDER BY 1');
   assert.deepEqual(q.body.rows, [['host-a'], ['live-host-a']]);
+});
+
+test('the PostgreSQL port: a limited token reads only its rows, \\dt works, the stored tables are refused', async () => {
+  const conn = `host=127.0.0.1 port=${server.pgPort} dbname=all user=team sslmode=disable`;
+  const rows = await psql(
+    conn,
+    token('team-a'),
+    '-At',
+    '-c',
+    'SELECT DISTINCT hostname FROM frames JOIN processes USING (snapshot_id, process_id) ORDER BY 1',
+  );
+  assert.equal(rows.code, 0, rows.stderr);
+  assert.deepEqual(rows.stdout.trim().split('\n'), ['host-a', 'live-host-a']);
+  const adminRows = await psql(conn, admin, '-At', '-c', 'SELECT count(DISTINCT hostname) FROM processes');
+  assert.equal(adminRows.stdout.trim(), '4');
+  const dt = await psql(conn, token('team-a'), '-c', '\\dt');
+  assert.equal(dt.code, 0, dt.stderr);
+  assert.match(dt.stdout, /client_calls/);
+  const raw = await psql(conn, token('team-a'), '-At', '-c', 'SELECT count(*) FROM raw.processes');
+  assert.notEqual(raw.code, 0);
+  assert.match(raw.stderr, /limited to some programs/);
 });
