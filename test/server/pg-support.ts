@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import type { RunningServer, ServerOptions } from '../../src/server/server.js';
+import { ensureDebianTool } from '../../support/debian-package.js';
 import { freshDataDir, inputOf, openStore, startFixture, takeSnapshot } from '../store/store-support.js';
 import { testServer } from './server-support.js';
 
@@ -60,10 +60,7 @@ export interface PsqlRun {
 
 /** Runs the real psql with a connection string and arguments; never throws. */
 export async function psql(conninfo: string, password: string, ...args: string[]): Promise<PsqlRun> {
-  assert.ok(
-    existsSync('/usr/bin/psql'),
-    'psql is missing: install Debian postgresql-client (.ci/run does: apt-get install postgresql-client)',
-  );
+  ensureDebianTool('/usr/bin/psql', 'postgresql-client');
   try {
     const { stdout, stderr } = await run(
       '/usr/bin/psql',
