@@ -4,6 +4,7 @@
  * request the server would refuse fails before it is sent, with the same message).
  */
 import { AUDIT_ACTIONS, type AuditAction, type AuditFilter, isAuditAction } from '../store/audit-types.js';
+import { programFilter } from '../store/process-filter.js';
 import type { QueryScope } from '../store/store.js';
 import { isRole, ROLES, type Role } from '../store/token-types.js';
 import {
@@ -179,6 +180,22 @@ export interface TokenRequestBody {
   readonly name?: string;
   /** ISO time after which the token stops working. */
   readonly expiresAt?: string;
+  /** Process selectors (`program=orders`) a user token is limited to; absent: every program. */
+  readonly programs?: readonly string[];
+}
+
+/** A `programs` field: a list of selector texts, checked as a token of `role` may carry them. */
+function optPrograms(b: JsonObject, role: Role): string[] | undefined {
+  const v = b.programs;
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))
+    throw new BadRequest('"programs" must be a list of selectors, e.g. ["program=orders"]');
+  try {
+    programFilter(v, role);
+  } catch (e) {
+    throw new BadRequest((e as Error).message);
+  }
+  return v;
 }
 
 /** Longest token name accepted. */
@@ -204,16 +221,43 @@ export function parseTokenRequest(body: unknown): TokenRequestBody {
   if (name !== undefined && name.length > MAX_TOKEN_NAME)
     throw new BadRequest(`"name" is longer than ${MAX_TOKEN_NAME} characters`);
   const expiresAt = optFutureTime(b, 'expiresAt');
-  return { role, ...(name !== undefined ? { name } : {}), ...(expiresAt ? { expiresAt } : {}) };
+  const programs = optPrograms(b, role);
+  return {
+    role,
+    ...(name !== undefined ? { name } : {}),
+    ...(expiresAt ? { expiresAt } : {}),
+    ...(programs ? { programs } : {}),
+  };
 }
 
 /** Builds a POST /v1/tokens body (checked as the server will check it). */
-export function tokenRequestBody(role: string, name?: string, expiresAt?: string): TokenRequestBody {
+export function tokenRequestBody(
+  role: string,
+  name?: string,
+  expiresAt?: string,
+  programs?: readonly string[],
+): TokenRequestBody {
   return parseTokenRequest({
     role,
     ...(name !== undefined ? { name } : {}),
     ...(expiresAt !== undefined ? { expiresAt } : {}),
+    ...(programs !== undefined ? { programs } : {}),
   });
+}
+
+// ---- PUT /v1/tokens/{id}/programs
+
+/** The body of PUT /v1/tokens/{id}/programs: the new selectors, or null to lift the limit. */
+export interface ProgramsRequestBody {
+  readonly programs: readonly string[] | null;
+}
+
+/** Checks a PUT /v1/tokens/{id}/programs body for a token of `role`. */
+export function parseProgramsRequest(body: unknown, role: Role): ProgramsRequestBody {
+  const b = jsonObject(body);
+  if (!('programs' in b))
+    throw new BadRequest('give "programs": a list of selectors, or null for every program');
+  return { programs: optPrograms(b, role) ?? null };
 }
 
 // ---- POST /v1/tokens/{id}/rotate

@@ -143,8 +143,18 @@ export class ApiClient {
   }
 
   /** POST /v1/tokens (admin): the answer holds the token, shown once. */
-  createToken(role: string, name?: string, expiresAt?: string): Promise<CreatedToken> {
-    return this.http.json('POST', '/v1/tokens', tokenRequestBody(role, name, expiresAt));
+  createToken(
+    role: string,
+    name?: string,
+    expiresAt?: string,
+    programs?: readonly string[],
+  ): Promise<CreatedToken> {
+    return this.http.json('POST', '/v1/tokens', tokenRequestBody(role, name, expiresAt, programs));
+  }
+
+  /** PUT /v1/tokens/{id}/programs (admin): limit a token to programs, or (null) lift the limit. */
+  setTokenPrograms(id: string, programs: readonly string[] | null): Promise<TokenInfo> {
+    return this.http.json('PUT', `/v1/tokens/${encodeURIComponent(id)}/programs`, { programs });
   }
 
   /** POST /v1/tokens/{id}/rotate (admin): the new token, shown once, and the old one. */

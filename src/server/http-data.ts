@@ -27,6 +27,7 @@ import { HttpError } from './http-errors.js';
 import { readBody, readJson, sendJson, sendText } from './http-io.js';
 import type { Route } from './http-router.js';
 import { partialSnapshot } from './partial-snapshot.js';
+import { tokenFilter } from './program-scope.js';
 import { checkMessage, checkSpecText, updateSpec } from './spec-update.js';
 
 /** A PUT /v1/spec request: the YAML (JSON `yaml`, or the body), the file name and force (JSON or query). */
@@ -46,9 +47,10 @@ export function dataRoutes(ctx: ServerContext): Route[] {
       handle: async ({ req, res, url, token }) => {
         const ask = parseQueryRequest(await readJson(req), url.searchParams.get('format'));
         const asked = { sql: auditText(ask.sql), scope: ask.scope };
+        const only = tokenFilter(token);
         let result: QueryResult;
         try {
-          result = await ctx.store.query(ask.sql, ask.scope);
+          result = await ctx.store.query(ask.sql, ask.scope, only);
         } catch (e) {
           audit(ctx, { req, token }, 'query', 'error', { ...asked, ...failure(e) });
           if (e instanceof PeriscopeError || e instanceof HttpError) throw e;
@@ -59,7 +61,7 @@ export function dataRoutes(ctx: ServerContext): Route[] {
           rowCount: result.rows.length,
           snapshotIds: result.snapshotIds,
         });
-        const partial = await partialSnapshot(ctx, ask.scope, result.snapshotIds[0]);
+        const partial = await partialSnapshot(ctx, ask.scope, result.snapshotIds[0], only);
         if (ask.format === 'csv') {
           if (partial) res.setHeader(PARTIAL_SNAPSHOT_HEADER, partialSnapshotHeader(partial));
           sendText(res, 200, 'text/csv', formatResult(result, 'csv'));
@@ -73,15 +75,16 @@ export function dataRoutes(ctx: ServerContext): Route[] {
       handle: async ({ req, res, url, token }) => {
         const { goroutine, snapshot } = parseLinksParams(url.searchParams);
         let id = snapshot;
+        const only = tokenFilter(token);
         if (id === undefined) {
-          const list = await ctx.store.listSnapshots();
+          const list = await ctx.store.listSnapshots(only);
           id = list[list.length - 1]?.snapshotId;
           if (id === undefined) throw new HttpError(404, 'not-found', 'no snapshot has been stored yet');
         }
         const asked = { links: `${goroutine.processId}:${goroutine.goroutineId}`, scope: { snapshot: id } };
         let result: QueryResult;
         try {
-          result = await ctx.store.links(id, goroutine.processId, goroutine.goroutineId);
+          result = await ctx.store.links(id, goroutine.processId, goroutine.goroutineId, only);
         } catch (e) {
           audit(ctx, { req, token }, 'query', 'error', { ...asked, ...failure(e) });
           throw e;
@@ -91,6 +94,7 @@ export function dataRoutes(ctx: ServerContext): Route[] {
           ctx,
           snapshot === undefined ? { latest: true } : { snapshot },
           id,
+          only,
         );
         sendJson(res, 200, { ...result, ...(partial ? { partial } : {}) } satisfies QueryResponse);
       },
@@ -115,6 +119,12 @@ export function dataRoutes(ctx: ServerContext): Route[] {
       path: '/v1/spec',
       need: 'user',
       handle: async ({ req, res, url, token }) => {
+        if (tokenFilter(token))
+          throw new HttpError(
+            403,
+            'forbidden',
+            'this token is limited to some programs and the spec applies to every program; ask someone with an unlimited token to change it',
+          );
         const spec = await specRequest(req, url);
         const asked = {
           source: spec.source,
@@ -158,6 +168,12 @@ export function dataRoutes(ctx: ServerContext): Route[] {
       path: '/v1/spec/check',
       need: 'user',
       handle: async ({ req, res, url, token }) => {
+        if (tokenFilter(token))
+          throw new HttpError(
+            403,
+            'forbidden',
+            'this token is limited to some programs and the spec applies to every program; ask someone with an unlimited token to change it',
+          );
         const spec = await specRequest(req, url);
         const check = await checkSpecText(ctx, spec.yaml, spec.source, token?.role === 'admin');
         const message = checkMessage(check);

@@ -5,6 +5,7 @@ import type { ServerContext } from './context.js';
 import { SERVER_VERSION } from './context.js';
 import { sendJson } from './http-io.js';
 import type { Route } from './http-router.js';
+import { liveFacts, tokenFilter, visible } from './program-scope.js';
 import { parseSelector } from './selector.js';
 
 /** GET /v1/health, GET /v1/agents, GET /v1/processes. */
@@ -29,17 +30,29 @@ export function fleetRoutes(ctx: ServerContext): Route[] {
       method: 'GET',
       path: '/v1/agents',
       need: 'user',
-      handle: ({ res }) => sendJson(res, 200, { agents: ctx.registry.agents() } satisfies AgentsResponse),
+      handle: ({ res, token }) => {
+        const only = tokenFilter(token);
+        let agents = ctx.registry.agents();
+        if (only) {
+          // A limited token sees the agents that report one of its processes, counting only those.
+          const mine = new Map<string, number>();
+          for (const p of ctx.registry.processes(parseSelector(undefined)))
+            if (visible(only, liveFacts(p))) mine.set(p.agentId, (mine.get(p.agentId) ?? 0) + 1);
+          agents = agents.flatMap((a) => (mine.has(a.id) ? [{ ...a, processes: mine.get(a.id) ?? 0 }] : []));
+        }
+        sendJson(res, 200, { agents } satisfies AgentsResponse);
+      },
     },
     {
       method: 'GET',
       path: '/v1/processes',
       need: 'user',
-      handle: ({ res, url }) => {
+      handle: ({ res, url, token }) => {
         const selector = parseSelector(parseProcessesParams(url.searchParams).select);
+        const only = tokenFilter(token);
         const body: ProcessesResponse = {
           selector: selector.text,
-          processes: ctx.registry.processes(selector),
+          processes: ctx.registry.processes(selector).filter((p) => visible(only, liveFacts(p))),
         };
         sendJson(res, 200, body);
       },

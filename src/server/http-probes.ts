@@ -19,12 +19,16 @@ import type {
 } from '../api/responses.js';
 import { addProbeToSpec, removeProbeFromSpec } from '../spec/probe-edit.js';
 import { probeSiteText } from '../spec/probe-parse.js';
+import type { ProcessFilter } from '../store/process-filter.js';
 import type { TokenInfo } from '../store/token-types.js';
 import { audit } from './audit.js';
 import type { ServerContext } from './context.js';
+import { HttpError } from './http-errors.js';
 import { readJson, sendJson } from './http-io.js';
 import type { Route } from './http-router.js';
 import type { ProbeLife } from './probe-orders.js';
+import { liveFacts, programAllowed, tokenFilter, visible } from './program-scope.js';
+import { parseSelector } from './selector.js';
 import { updateSpec } from './spec-update.js';
 
 type Totals = ProbeView['totals'];
@@ -54,6 +58,22 @@ function sqlText(s: string): string {
   return `'${s.replaceAll("'", "''")}'`;
 }
 
+/**
+ * The process ids (host:pid) a token limited to programs may see events of: its live processes
+ * and the processes of its programs in stored snapshots.
+ */
+async function visibleProcessIds(ctx: ServerContext, only: ProcessFilter): Promise<Set<string>> {
+  const ids = new Set(
+    ctx.registry
+      .processes(parseSelector(undefined))
+      .filter((p) => visible(only, liveFacts(p)))
+      .map((p) => `${p.hostname}:${p.pid}`),
+  );
+  const stored = await ctx.store.query('SELECT DISTINCT process_id FROM processes', { all: true }, only);
+  for (const [id] of stored.rows) ids.add(String(id));
+  return ids;
+}
+
 /** The probe routes. */
 export function probeRoutes(ctx: ServerContext): Route[] {
   // One spec change at a time: two probe adds must not both build on the same version.
@@ -68,8 +88,10 @@ export function probeRoutes(ctx: ServerContext): Route[] {
       method: 'GET',
       path: '/v1/probes',
       need: 'user',
-      handle: async ({ res }) => {
-        const state = await ctx.probeOrders.state();
+      handle: async ({ res, token }) => {
+        const only = tokenFilter(token);
+        const all = await ctx.probeOrders.state();
+        const state = { ...all, probes: all.probes.filter((l) => programAllowed(only, l.probe.program)) };
         const totals = await totalsOf(ctx, state.probes);
         const statuses = ctx.probes.statusList();
         const now = Date.now();
@@ -118,6 +140,13 @@ export function probeRoutes(ctx: ServerContext): Route[] {
       handle: async ({ req, res, token }) => {
         const { probe, force } = parseProbeRequest(await readJson(req));
         const name = String(probe.name);
+        const only = tokenFilter(token);
+        if (!programAllowed(only, typeof probe.program === 'string' ? probe.program : undefined))
+          throw new HttpError(
+            403,
+            'forbidden',
+            `this token is limited to ${token?.programs?.join('; ')}: a probe it adds must name one of those programs in "program"`,
+          );
         const out = await serial(async () => {
           const current = await ctx.store.currentSpec();
           const yaml = addProbeToSpec(current?.yaml ?? '', probe);
@@ -138,6 +167,12 @@ export function probeRoutes(ctx: ServerContext): Route[] {
       need: 'user',
       handle: async ({ req, res, params, token }) => {
         const name = probeName(params.name);
+        const only = tokenFilter(token);
+        if (only) {
+          const found = (await ctx.probeOrders.state()).probes.find((l) => l.probe.name === name);
+          if (found && !programAllowed(only, found.probe.program))
+            throw new HttpError(403, 'forbidden', `probe ${name} is not on a program this token may use`);
+        }
         const out = await serial(async () => {
           const current = await ctx.store.currentSpec();
           const yaml = removeProbeFromSpec(current?.yaml ?? '', name);
@@ -157,19 +192,26 @@ export function probeRoutes(ctx: ServerContext): Route[] {
       method: 'GET',
       path: '/v1/events',
       need: 'user',
-      handle: async ({ res, url }) => {
+      handle: async ({ res, url, token }) => {
         const q = parseEventsParams(url.searchParams);
+        const only = tokenFilter(token);
         const deadline = Date.now() + q.waitMs;
         const closed = new AbortController();
         res.on('close', () => closed.abort());
+        let after = q.after;
         for (;;) {
-          const events = await ctx.store.probeEvents(q);
+          const fetched = await ctx.store.probeEvents({ ...q, after });
+          const mine = only ? await visibleProcessIds(ctx, only) : undefined;
+          const events = mine ? fetched.filter((e) => mine.has(e.process)) : fetched;
+          // The cursor passes the other teams' events too, so that a poll does not stall on them.
+          const next = fetched.at(-1)?.seq ?? after;
           const left = deadline - Date.now();
           if (events.length > 0 || left <= 0 || closed.signal.aborted || q.last !== undefined) {
-            sendJson(res, 200, { events, next: events.at(-1)?.seq ?? q.after } satisfies EventsResponse);
+            sendJson(res, 200, { events, next } satisfies EventsResponse);
             return;
           }
-          await ctx.probes.waitForEvents(left, closed.signal);
+          after = next;
+          if (fetched.length === 0) await ctx.probes.waitForEvents(left, closed.signal);
         }
       },
     },

@@ -1,25 +1,36 @@
 /** Routes of snapshots: take one across the fleet, list them (searchable by label), get one. */
 import { parseSnapshotIdParam, parseSnapshotRequest, parseSnapshotsParams } from '../api/requests.js';
 import type { ProcessResult, SnapshotDetail, SnapshotsResponse, SnapshotTaken } from '../api/responses.js';
+import type { ProcessFilter } from '../store/process-filter.js';
 import type { SnapshotInfo } from '../store/store.js';
 import { audit, failure } from './audit.js';
 import type { ServerContext } from './context.js';
 import { HttpError } from './http-errors.js';
 import { readJson, sendJson } from './http-io.js';
 import type { Route } from './http-router.js';
+import { liveFacts, tokenFilter, visible } from './program-scope.js';
 import { labelsMatch, parseSelector, type Selector } from './selector.js';
 
-async function findSnapshot(ctx: ServerContext, id: number): Promise<SnapshotInfo> {
-  const info = (await ctx.store.listSnapshots()).find((s) => s.snapshotId === id);
+async function findSnapshot(
+  ctx: ServerContext,
+  id: number,
+  only: ProcessFilter | undefined,
+): Promise<SnapshotInfo> {
+  const info = (await ctx.store.listSnapshots(only)).find((s) => s.snapshotId === id);
   if (!info) throw new HttpError(404, 'not-found', `no snapshot ${id}; GET /v1/snapshots lists them`);
   return info;
 }
 
 /** Per-process results of a snapshot not taken by this server (e.g. `periscope snapshot --pid`), from the store. */
-async function storedProcesses(ctx: ServerContext, id: number): Promise<ProcessResult[]> {
+async function storedProcesses(
+  ctx: ServerContext,
+  id: number,
+  only: ProcessFilter | undefined,
+): Promise<ProcessResult[]> {
   const r = await ctx.store.query(
     'select process_id, hostname, pid, program, executable, error, pause_ns, goroutine_count from processes order by process_id',
     { snapshot: id },
+    only,
   );
   return r.rows.map((row) => {
     const [key, hostname, pid, program, executable, error, pauseNs, goroutines] = row;
@@ -55,10 +66,22 @@ export function snapshotRoutes(ctx: ServerContext): Route[] {
       handle: async ({ req, res, token }) => {
         const ask = parseSnapshotRequest(await readJson(req));
         const asked = { selector: ask.selector, labels: ask.labels, noPause: ask.noPause };
+        const only = tokenFilter(token);
+        const selector = parseSelector(ask.selector);
+        if (only) {
+          const matched = ctx.registry.processes(selector);
+          if (matched.length > 0 && !matched.some((p) => visible(only, liveFacts(p))))
+            throw new HttpError(
+              403,
+              'forbidden',
+              `the selector "${selector.text}" matches only processes of programs this token may not use (it may use ${token?.programs?.join('; ')})`,
+            );
+        }
         let result: SnapshotTaken;
         try {
           result = await ctx.orchestrator.snapshot({
-            selector: parseSelector(ask.selector),
+            selector,
+            ...(only ? { within: (p) => visible(only, liveFacts(p)) } : {}),
             labels: ask.labels,
             noPause: ask.noPause,
             requestedBy: token?.name ?? '',
@@ -87,10 +110,10 @@ export function snapshotRoutes(ctx: ServerContext): Route[] {
       method: 'GET',
       path: '/v1/snapshots',
       need: 'user',
-      handle: async ({ res, url }) => {
+      handle: async ({ res, url, token }) => {
         const params = parseSnapshotsParams(url.searchParams);
         const filters: Selector[] = params.labels.map((l) => parseSelector(l));
-        const all = await ctx.store.listSnapshots();
+        const all = await ctx.store.listSnapshots(tokenFilter(token));
         const hits = all.filter((s) => filters.every((f) => labelsMatch(f, s.labels))).reverse();
         const body: SnapshotsResponse = { snapshots: hits.slice(0, params.limit), total: hits.length };
         sendJson(res, 200, body);
@@ -100,11 +123,13 @@ export function snapshotRoutes(ctx: ServerContext): Route[] {
       method: 'GET',
       path: '/v1/snapshots/{id}',
       need: 'user',
-      handle: async ({ res, params }) => {
+      handle: async ({ res, params, token }) => {
         const id = parseSnapshotIdParam(params.id);
-        const info = await findSnapshot(ctx, id);
+        const only = tokenFilter(token);
+        const info = await findSnapshot(ctx, id, only);
         const meta = ctx.meta.get(id);
-        const processes = meta?.processes ?? (await storedProcesses(ctx, id));
+        const processes =
+          meta?.processes.filter((p) => visible(only, p)) ?? (await storedProcesses(ctx, id, only));
         const body: SnapshotDetail = {
           ...info,
           ...(meta

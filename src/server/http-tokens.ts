@@ -1,12 +1,13 @@
 /** Admin routes: list, create and revoke tokens (the CLI can do the same on the data directory). */
-import { parseRotateRequest, parseTokenRequest } from '../api/requests.js';
+import { parseProgramsRequest, parseRotateRequest, parseTokenRequest } from '../api/requests.js';
 import type { CreatedToken, RotatedToken, TokenInfo, TokensResponse } from '../api/responses.js';
 import { audit } from './audit.js';
 import type { ServerContext } from './context.js';
+import { HttpError } from './http-errors.js';
 import { readJson, sendJson } from './http-io.js';
 import type { Route } from './http-router.js';
 
-/** GET/POST /v1/tokens, POST /v1/tokens/{id}/rotate, DELETE /v1/tokens/{id}. */
+/** GET/POST /v1/tokens, POST /v1/tokens/{id}/rotate, PUT /v1/tokens/{id}/programs, DELETE /v1/tokens/{id}. */
 export function tokenRoutes(ctx: ServerContext): Route[] {
   return [
     {
@@ -20,13 +21,17 @@ export function tokenRoutes(ctx: ServerContext): Route[] {
       path: '/v1/tokens',
       need: 'admin',
       handle: async ({ req, res, token: caller }) => {
-        const { role, name, expiresAt } = parseTokenRequest(await readJson(req));
-        const { token, info } = ctx.tokens.create(role, name, expiresAt ? { expiresAt } : {});
+        const { role, name, expiresAt, programs } = parseTokenRequest(await readJson(req));
+        const { token, info } = ctx.tokens.create(role, name, {
+          ...(expiresAt ? { expiresAt } : {}),
+          ...(programs ? { programs } : {}),
+        });
         audit(ctx, { req, token: caller }, 'token.create', 'ok', {
           id: info.id,
           name: info.name,
           role,
           ...(expiresAt ? { expiresAt } : {}),
+          ...(programs ? { programs } : {}),
         });
         sendJson(res, 201, { ...info, token } satisfies CreatedToken);
       },
@@ -49,6 +54,26 @@ export function tokenRoutes(ctx: ServerContext): Route[] {
           ...(old.expiresAt && !old.revokedAt ? { oldWorksUntil: old.expiresAt } : {}),
         });
         sendJson(res, 201, { ...info, token, replaced: old } satisfies RotatedToken);
+      },
+    },
+    {
+      method: 'PUT',
+      path: '/v1/tokens/{id}/programs',
+      need: 'admin',
+      handle: async ({ req, res, params, token: caller }) => {
+        const id = params.id ?? '';
+        const found = ctx.tokens.list().find((t) => t.id === id);
+        if (!found)
+          throw new HttpError(404, 'not-found', `no token with id "${id}"; GET /v1/tokens lists them`);
+        const { programs } = parseProgramsRequest(await readJson(req), found.role);
+        const info = ctx.tokens.setPrograms(id, programs ?? undefined);
+        audit(ctx, { req, token: caller }, 'token.programs', 'ok', {
+          id: info.id,
+          name: info.name,
+          role: info.role,
+          programs: programs ?? 'all',
+        });
+        sendJson(res, 200, info satisfies TokenInfo);
       },
     },
     {

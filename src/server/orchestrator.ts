@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { basename } from 'node:path';
 import type { ProcessResult, SnapshotTaken } from '../api/responses.js';
-import type { CapturedMessage, PreparedMessage } from '../protocol/messages.js';
+import type { CapturedMessage, PreparedMessage, ProcessDescription } from '../protocol/messages.js';
 import type { FailedProcessInput, Store, StoredProcessInput } from '../store/store.js';
 import { HttpError } from './http-errors.js';
 import type { Registry } from './registry.js';
@@ -18,6 +18,8 @@ import { type ProcessOutcome, SnapshotRun } from './snapshot-run.js';
 /** What a user asks for. */
 export interface SnapshotRequest {
   readonly selector: Selector;
+  /** Only the selected processes this holds for (a token limited to programs). */
+  readonly within?: (p: ProcessDescription) => boolean;
   readonly labels: Readonly<Record<string, string>>;
   readonly noPause?: boolean;
   /** Name of the token that asked. */
@@ -55,7 +57,10 @@ export class Orchestrator {
   /** Takes a snapshot of every selected process and stores it; one process failing never fails it. */
   async snapshot(req: SnapshotRequest): Promise<SnapshotTaken> {
     const t0 = performance.now();
-    const targets = this.registry.processes(req.selector).map((p) => ({ agentId: p.agentId, process: p }));
+    const targets = this.registry
+      .processes(req.selector)
+      .filter((p) => req.within?.(p) ?? true)
+      .map((p) => ({ agentId: p.agentId, process: p }));
     if (targets.length === 0) {
       const what = req.selector.text ? `matches "${req.selector.text}"` : 'is monitored';
       throw new HttpError(

@@ -5,8 +5,10 @@
  * which snapshot it came from and how much of the fleet that holds.
  */
 import type { PartialSnapshot } from '../api/responses.js';
+import type { ProcessFilter } from '../store/process-filter.js';
 import type { QueryScope } from '../store/store.js';
 import type { ServerContext } from './context.js';
+import { liveFacts, visible } from './program-scope.js';
 import { parseSelector } from './selector.js';
 
 /** The partial-snapshot note of an answer over `scope` from `snapshotId`, or undefined when none is due. */
@@ -14,10 +16,13 @@ export async function partialSnapshot(
   ctx: ServerContext,
   scope: QueryScope,
   snapshotId: number | undefined,
+  only?: ProcessFilter,
 ): Promise<PartialSnapshot | undefined> {
   if (!('latest' in scope) || snapshotId === undefined) return undefined;
-  const fleetProcesses = ctx.registry.processes(parseSelector(undefined)).length;
-  const info = (await ctx.store.listSnapshots()).find((s) => s.snapshotId === snapshotId);
+  const fleetProcesses = ctx.registry
+    .processes(parseSelector(undefined))
+    .filter((p) => visible(only, liveFacts(p))).length;
+  const info = (await ctx.store.listSnapshots(only)).find((s) => s.snapshotId === snapshotId);
   if (!info || info.processes >= fleetProcesses) return undefined;
   const selector = ctx.meta.get(snapshotId)?.selector;
   return {

@@ -12,6 +12,7 @@ export const AUDIT_ACTIONS = [
   'token.create',
   'token.revoke',
   'token.rotate',
+  'token.programs',
   'retention.delete',
   'audit.read',
   'denied',

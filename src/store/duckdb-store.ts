@@ -15,6 +15,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { PeriscopeError } from '../common/errors.js';
 import { DB_FILE } from './data-dir.js';
 import { DuckDBInstance } from './duckdb-api.js';
+import type { ProcessFilter } from './process-filter.js';
 import { DuckDBQuerySession } from './query-session.js';
 import { createQueryViews } from './query-views.js';
 import type { RetentionResult, RetentionRule } from './retention.js';
@@ -270,7 +271,23 @@ export class DuckDBStore implements Store {
   }
 
   /** Every snapshot, oldest first. */
-  async listSnapshots(): Promise<SnapshotInfo[]> {
+  async listSnapshots(only?: ProcessFilter): Promise<SnapshotInfo[]> {
+    if (only) {
+      // The snapshots that hold a visible process, counting only those (as the `snapshots` view does).
+      const r = await this.query(
+        `SELECT snapshot_id, strftime(created_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ') AS at, labels, spec_version, process_count, goroutine_count FROM snapshots ORDER BY snapshot_id`,
+        { all: true },
+        only,
+      );
+      return r.rows.map(([id, at, labels, v, p, g]) => ({
+        snapshotId: Number(id),
+        createdAt: String(at),
+        labels: (labels ?? {}) as Record<string, string>,
+        specVersion: v === null ? null : Number(v),
+        processes: Number(p),
+        goroutines: Number(g),
+      }));
+    }
     return this.use(async () => {
       const r = await this.conn.runAndReadAll(
         `SELECT snapshot_id, strftime(created_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ'), labels, spec_version, process_count, goroutine_count FROM raw.snapshots ORDER BY snapshot_id`,
@@ -287,19 +304,24 @@ export class DuckDBStore implements Store {
   }
 
   /** Opens a session: a connection whose views show `scope`, for many queries. */
-  async session(scope: QueryScope): Promise<DuckDBQuerySession> {
+  async session(scope: QueryScope, only?: ProcessFilter): Promise<DuckDBQuerySession> {
     return this.use(async () => {
-      return DuckDBQuerySession.open(this.instance, scope, async () => {
-        const { specForScope } = await import('./scope-spec.js');
-        return specForScope(this.conn, scope);
-      });
+      return DuckDBQuerySession.open(
+        this.instance,
+        scope,
+        async () => {
+          const { specForScope } = await import('./scope-spec.js');
+          return specForScope(this.conn, scope);
+        },
+        only,
+      );
     });
   }
 
   /** Runs one read-only SQL statement over the tables of the current spec. */
-  async query(sql: string, scope: QueryScope): Promise<QueryResult> {
+  async query(sql: string, scope: QueryScope, only?: ProcessFilter): Promise<QueryResult> {
     return this.use(async () => {
-      const s = await this.session(scope);
+      const s = await this.session(scope, only);
       try {
         return await s.query(sql);
       } finally {
@@ -309,9 +331,14 @@ export class DuckDBStore implements Store {
   }
 
   /** What a goroutine links to and is linked from. */
-  async links(snapshotId: number, processId: string, goroutineId: number): Promise<QueryResult> {
+  async links(
+    snapshotId: number,
+    processId: string,
+    goroutineId: number,
+    only?: ProcessFilter,
+  ): Promise<QueryResult> {
     return this.use(async () => {
-      const s = await this.session({ snapshot: snapshotId });
+      const s = await this.session({ snapshot: snapshotId }, only);
       try {
         return await s.links(processId, goroutineId);
       } finally {

@@ -68,8 +68,12 @@ export async function createProbeViews(
   conn: DuckDBConnection,
   spec: Spec,
   check: boolean,
+  processes?: string,
 ): Promise<{ message: string; at?: { line: number; column: number } }[]> {
-  for (const [name, sql] of PROBE_VIEWS) await conn.run(`CREATE OR REPLACE TEMP VIEW ${name} AS ${sql}`);
+  // `processes`: the SQL of the process ids a token limited to programs may see (process-filter.ts).
+  const only = processes ? ` AND process_id IN (${processes})` : '';
+  for (const [name, sql] of PROBE_VIEWS)
+    await conn.run(`CREATE OR REPLACE TEMP VIEW ${name} AS SELECT * FROM (${sql}) WHERE true${only}`);
   const probes = spec.probes ?? [];
   const problems: { message: string; at?: { line: number; column: number } }[] = [];
   if (probes.length === 0) return problems;
@@ -99,7 +103,7 @@ export async function createProbeViews(
     });
     const sql =
       `SELECT seq, ${time('time_us', '"time"')}, process_id, goroutine_id, thread_id, function, file, line, duration_ns` +
-      `${cols.length > 0 ? `, ${cols.join(', ')}` : ''}, errors, stack, labels FROM raw.probe_events WHERE probe = ${literal(p.name)}`;
+      `${cols.length > 0 ? `, ${cols.join(', ')}` : ''}, errors, stack, labels FROM raw.probe_events WHERE probe = ${literal(p.name)}${only}`;
     try {
       await conn.run(`CREATE OR REPLACE TEMP VIEW ${ident(p.name)} AS ${sql}`);
     } catch (e) {

@@ -13,10 +13,12 @@ import type {
 import { PeriscopeError } from '../common/errors.js';
 import type { EffectiveSpec } from '../spec/effective-spec.js';
 import { linkNoteWarnings, linksOfGoroutine } from './links-query.js';
+import type { ProcessFilter } from './process-filter.js';
 import { tablesOfQuery } from './query-tables.js';
 import { QueryViews } from './query-views.js';
 import { prepareReadOnly, sqlError } from './read-only-sql.js';
 import { resultCells } from './result-cells.js';
+import { checkScopedSql } from './scoped-sql.js';
 import type { QueryResult, QueryScope, QuerySession, ResultColumn, TextResult } from './store.js';
 
 function columnsOf(names: readonly string[], types: readonly DuckDBType[]): ResultColumn[] {
@@ -46,29 +48,38 @@ export class DuckDBQuerySession implements QuerySession {
   private constructor(
     private readonly conn: DuckDBConnection,
     private views: QueryViews,
+    private readonly scoped: boolean,
   ) {}
 
   /**
    * Connects and resolves the scope; `loadSpec` is called the first time a query names a
    * table of the spec (a query of built-in tables never parses it), and its notes then join
-   * the warnings of every result.
+   * the warnings of every result. With `only` (a token limited to programs) the session shows
+   * only those processes, and runs only statements that read nothing but its views.
    */
   static async open(
     instance: DuckDBInstance,
     scope: QueryScope,
     loadSpec: () => Promise<SessionSpec>,
+    only?: ProcessFilter,
   ): Promise<DuckDBQuerySession> {
     const conn = await instance.connect();
     try {
       let session: DuckDBQuerySession | undefined;
       let loaded: Promise<SessionSpec> | undefined;
-      const views = await QueryViews.open(conn, scope, async () => {
-        loaded ??= loadSpec();
-        const s = await loaded;
-        if (session) session.notes = s.notes;
-        return s.spec;
-      });
-      session = new DuckDBQuerySession(conn, views);
+      const views = await QueryViews.open(
+        conn,
+        scope,
+        async () => {
+          loaded ??= loadSpec();
+          const s = await loaded;
+          if (session) session.notes = s.notes;
+          return s.spec;
+        },
+        {},
+        only,
+      );
+      session = new DuckDBQuerySession(conn, views, only !== undefined);
       return session;
     } catch (e) {
       conn.closeSync();
@@ -131,6 +142,7 @@ export class DuckDBQuerySession implements QuerySession {
 
   private async prepare(sql: string): Promise<DuckDBPreparedStatement> {
     return prepareReadOnly(this.conn, sql, async () => {
+      if (this.scoped) await checkScopedSql(this.conn, sql);
       await this.views.build(await this.views.viewsFor(await tablesOfQuery(this.conn, sql)));
     }).catch(async (e: unknown) => {
       // A view the statement reads in a way the name search missed (a view built without a

@@ -22,8 +22,15 @@ import {
 } from './function-tables.js';
 import { EMPTY_LINKS_SQL, linkProblem, linkSelectSql, type TableColumns } from './links-sql.js';
 import { createProbeViews, PROBE_VIEWS } from './probe-views.js';
+import {
+  type ProcessFilter,
+  processFilterSql,
+  visibleProcessIdsSql,
+  visibleRowSql,
+} from './process-filter.js';
 import type { QueryTables } from './query-tables.js';
 import { BUILTIN_TABLES, SNAPSHOT_TABLES } from './schema.js';
+import { scopedSqlProblem } from './scoped-sql.js';
 import { ident, literal } from './sql-text.js';
 import type { QueryScope } from './store.js';
 import { BASE_VIEWS, knownViews, viewClosure } from './view-deps.js';
@@ -40,9 +47,19 @@ export interface ViewBuild {
   readonly problems: ViewProblem[];
 }
 
-async function scopeIds(conn: DuckDBConnection, scope: QueryScope): Promise<number[]> {
+/** `raw.snapshots` rows (alias s) that hold a process the filter lets through (all without one). */
+function visibleSnapshotsSql(only: ProcessFilter | undefined): string {
+  return only
+    ? ` WHERE EXISTS (SELECT 1 FROM raw.processes p WHERE p.snapshot_id = s.snapshot_id AND (${processFilterSql(only)}))`
+    : '';
+}
+
+async function scopeIds(conn: DuckDBConnection, scope: QueryScope, only?: ProcessFilter): Promise<number[]> {
+  const visible = visibleSnapshotsSql(only);
   if ('snapshot' in scope) {
-    const r = await conn.runAndReadAll(`SELECT 1 FROM raw.snapshots WHERE snapshot_id = ${scope.snapshot}`);
+    const r = await conn.runAndReadAll(
+      `SELECT 1 FROM raw.snapshots s${visible ? `${visible} AND` : ' WHERE'} s.snapshot_id = ${scope.snapshot}`,
+    );
     if (r.currentRowCount === 0)
       throw new PeriscopeError(
         'not-found',
@@ -52,10 +69,30 @@ async function scopeIds(conn: DuckDBConnection, scope: QueryScope): Promise<numb
   }
   const sql =
     'all' in scope
-      ? 'SELECT snapshot_id FROM raw.snapshots ORDER BY snapshot_id'
-      : 'SELECT max(snapshot_id) FROM raw.snapshots HAVING count(*) > 0';
+      ? `SELECT s.snapshot_id FROM raw.snapshots s${visible} ORDER BY s.snapshot_id`
+      : `SELECT max(s.snapshot_id) FROM raw.snapshots s${visible} HAVING count(*) > 0`;
   const r = await conn.runAndReadAll(sql);
   return r.getRows().map((row) => Number(row[0]));
+}
+
+/**
+ * The SQL of a built-in view over `raw.NAME` (alias t) for the snapshots in `filter`; with a
+ * process filter, only rows of visible processes, and `snapshots` counts only those.
+ */
+function builtinViewSql(name: string, filter: string, only: ProcessFilter | undefined): string {
+  if (!only) return `SELECT * FROM raw.${name}${filter}`;
+  const where = filter === '' ? ' WHERE ' : `${filter} AND `;
+  if (name === 'snapshots')
+    return (
+      'SELECT s.snapshot_id, s.created_at, s.labels, s.spec_version, s.capture_spec, ' +
+      'CAST(count(p.process_id) FILTER (WHERE p.error IS NULL) AS INTEGER) AS process_count, ' +
+      'CAST(count(p.process_id) FILTER (WHERE p.error IS NOT NULL) AS INTEGER) AS failed_processes, ' +
+      'CAST(coalesce(sum(p.goroutine_count), 0) AS BIGINT) AS goroutine_count ' +
+      `FROM raw.snapshots s JOIN raw.processes p ON p.snapshot_id = s.snapshot_id AND (${processFilterSql(only)})` +
+      `${filter.replace('snapshot_id', 's.snapshot_id')} ` +
+      'GROUP BY s.snapshot_id, s.created_at, s.labels, s.spec_version, s.capture_spec'
+    );
+  return `SELECT * FROM raw.${name} t${where.replace('snapshot_id', 't.snapshot_id')}${visibleRowSql(only, 't')}`;
 }
 
 async function valueTypes(
@@ -139,16 +176,22 @@ export class QueryViews {
     private readonly all: boolean,
     private readonly loadSpec: () => Promise<EffectiveSpec>,
     private readonly opts: ViewOptions,
+    private readonly only: ProcessFilter | undefined,
   ) {}
 
-  /** Resolves the scope's snapshots (a missing snapshot is a not-found error); builds nothing yet. */
+  /**
+   * Resolves the scope's snapshots (a missing snapshot is a not-found error); builds nothing
+   * yet. With `only`, every view shows only the processes it lets through (process-filter.ts),
+   * and derived tables whose SQL could reach further are not built (scoped-sql.ts).
+   */
   static async open(
     conn: DuckDBConnection,
     scope: QueryScope,
     loadSpec: () => Promise<EffectiveSpec>,
     opts: ViewOptions = {},
+    only?: ProcessFilter,
   ): Promise<QueryViews> {
-    return new QueryViews(conn, await scopeIds(conn, scope), 'all' in scope, loadSpec, opts);
+    return new QueryViews(conn, await scopeIds(conn, scope, only), 'all' in scope, loadSpec, opts, only);
   }
 
   /**
@@ -156,7 +199,7 @@ export class QueryViews {
    * all again from scratch (views that failed for want of one the name search missed retry).
    */
   anew(): QueryViews {
-    return new QueryViews(this.conn, this.snapshotIds, this.all, this.loadSpec, this.opts);
+    return new QueryViews(this.conn, this.snapshotIds, this.all, this.loadSpec, this.opts, this.only);
   }
 
   /** The views a query naming `tables` needs; the spec is loaded only if it names others than BASE_VIEWS. */
@@ -196,12 +239,16 @@ export class QueryViews {
     };
     const filter = this.all ? '' : ` WHERE snapshot_id = ${this.snapshotIds[0] ?? 'NULL'}`;
     for (const [name] of SNAPSHOT_TABLES)
-      if (wants(name)) await create(name, `SELECT * FROM raw.${name}${filter}`);
-    if (wants('stacks'))
+      if (wants(name)) await create(name, builtinViewSql(name, filter, this.only));
+    if (wants('stacks')) {
+      // `stacks` is shared by content across snapshots: a scoped view shows only its goroutines' stacks.
+      if (this.only && !this.built.has('goroutines'))
+        await create('goroutines', builtinViewSql('goroutines', filter, this.only));
       await create(
         'stacks',
-        `SELECT * FROM raw.stacks${this.all ? '' : ' WHERE stack_id IN (SELECT stack_id FROM goroutines)'}`,
+        `SELECT * FROM raw.stacks${this.all && !this.only ? '' : ' WHERE stack_id IN (SELECT stack_id FROM goroutines)'}`,
       );
+    }
     if (wants('spec_versions')) await create('spec_versions', 'SELECT * FROM raw.spec_versions');
     const rest = which === 'all' ? undefined : [...which].filter((n) => !BASE_VIEWS.has(n));
     if (rest?.length === 0) return;
@@ -224,14 +271,15 @@ export class QueryViews {
     // Probe views (the built-in ones and one per probe) are few and cheap: all or none.
     const probeNames = [...PROBE_VIEWS.map(([n]) => n), ...(spec.probes ?? []).map((p) => p.name)];
     if (probeNames.some((n) => wants(n))) {
-      this.problems.push(...(await createProbeViews(this.conn, spec, this.opts.check === true)));
+      const processes = this.only ? visibleProcessIdsSql(this.only) : undefined;
+      this.problems.push(...(await createProbeViews(this.conn, spec, this.opts.check === true, processes)));
       for (const n of probeNames) this.built.add(n.toLowerCase());
     }
     // Links first over the function tables, so that derived tables may use `links`; then
     // again with every table, for links whose ends are derived tables (views bind by name at
     // query time, so derived tables see the final `links`).
     const links = wants('links');
-    if (links) await createLinksView(this.conn, spec, []);
+    if (links) await createLinksView(this.conn, spec, [], this.only);
     const { ordered, cycles } = orderDerived(spec.derived);
     for (const c of cycles) {
       if (!c.some((n) => wants(n))) continue;
@@ -241,6 +289,15 @@ export class QueryViews {
     }
     for (const d of ordered) {
       if (!wants(d.name)) continue;
+      const refused = this.only ? await scopedSqlProblem(this.conn, d.sql) : undefined;
+      if (refused) {
+        this.built.add(d.name.toLowerCase());
+        this.problems.push({
+          message: `derived table "${d.name}" is not available to a token limited to programs: ${refused}`,
+          at: d.at,
+        });
+        continue;
+      }
       try {
         await create(d.name, d.sql);
       } catch (e) {
@@ -249,7 +306,7 @@ export class QueryViews {
       }
     }
     if (links) {
-      await createLinksView(this.conn, spec, this.problems);
+      await createLinksView(this.conn, spec, this.problems, this.only);
       this.built.add('links');
     }
     if (which === 'all') this.complete = true;
@@ -268,8 +325,18 @@ export async function createQueryViews(
   return { snapshotIds: views.snapshotIds, problems: views.problems };
 }
 
-/** (Re)creates the `links` view from the spec's links whose tables exist; `problems` collects the rest. */
-async function createLinksView(conn: DuckDBConnection, spec: Spec, problems: ViewProblem[]): Promise<void> {
+/**
+ * (Re)creates the `links` view from the spec's links whose tables exist; `problems` collects the
+ * rest. `only`: only links whose both ends are visible rows (their tables are already filtered,
+ * so a link to another team's process finds no row to resolve to; the check on both process ids
+ * keeps that true for ends a derived table computes).
+ */
+async function createLinksView(
+  conn: DuckDBConnection,
+  spec: Spec,
+  problems: ViewProblem[],
+  only: ProcessFilter | undefined,
+): Promise<void> {
   const selects: string[] = [];
   for (const l of spec.links) {
     const from = await describe(conn, l.from.table);
@@ -287,7 +354,9 @@ async function createLinksView(conn: DuckDBConnection, spec: Spec, problems: Vie
       problems.push({ message: `link "${l.name}": ${firstLine(e)}`, at: l.at });
     }
   }
-  await conn.run(
-    `CREATE OR REPLACE TEMP VIEW links AS ${selects.length > 0 ? selects.join(' UNION ALL ') : EMPTY_LINKS_SQL}`,
-  );
+  const all = selects.length > 0 ? selects.join(' UNION ALL ') : EMPTY_LINKS_SQL;
+  const sql = only
+    ? `SELECT l.* FROM (${all}) l WHERE ${visibleRowSql(only, 'l', 'from_process_id')} AND ${visibleRowSql(only, 'l', 'to_process_id')}`
+    : all;
+  await conn.run(`CREATE OR REPLACE TEMP VIEW links AS ${sql}`);
 }

@@ -5,6 +5,7 @@
  */
 import type { ProcessSnapshot } from '../snapshot/snapshot-types.js';
 import type { ProbeBatchInput, ProbeEventQuery, StoredProbeEvent } from './probe-store.js';
+import type { ProcessFilter } from './process-filter.js';
 
 export type { ProbeBatchInput, ProbeEventQuery, StoredProbeEvent };
 
@@ -157,13 +158,21 @@ export interface Store {
   /** Stores a snapshot and returns its id. */
   addSnapshot(input: SnapshotInput): Promise<number>;
   /** Every snapshot, oldest first. */
-  listSnapshots(): Promise<SnapshotInfo[]>;
-  /** Runs one read-only SQL statement over the tables of the current spec. */
-  query(sql: string, scope: QueryScope): Promise<QueryResult>;
+  listSnapshots(only?: ProcessFilter): Promise<SnapshotInfo[]>;
+  /**
+   * Runs one read-only SQL statement over the tables of the current spec; with `only` (a token
+   * limited to programs), every table shows only those processes' rows.
+   */
+  query(sql: string, scope: QueryScope, only?: ProcessFilter): Promise<QueryResult>;
   /** Opens a session for many queries over one scope (the tables are set up once). */
-  session(scope: QueryScope): Promise<QuerySession>;
+  session(scope: QueryScope, only?: ProcessFilter): Promise<QuerySession>;
   /** What a goroutine links to and is linked from, through the current spec's links. */
-  links(snapshotId: number, processId: string, goroutineId: number): Promise<QueryResult>;
+  links(
+    snapshotId: number,
+    processId: string,
+    goroutineId: number,
+    only?: ProcessFilter,
+  ): Promise<QueryResult>;
   /** The current spec version, if any was set. */
   currentSpec(): Promise<SpecVersion | undefined>;
   /** One spec version. */

@@ -20,6 +20,11 @@ export interface TokenInfo {
   readonly expiresAt?: string;
   /** The id of the token that replaced this one (`token rotate`). */
   readonly rotatedTo?: string;
+  /**
+   * The programs a user or admin token may see, as process selectors (`program=orders`); any
+   * may match. Absent: every program. docs/security.md, "Permissions by program".
+   */
+  readonly programs?: readonly string[];
 }
 
 /** Whether a token is usable now: not revoked and not expired. */

@@ -45,7 +45,12 @@ function futureTime(iso: string): string {
 }
 
 /** A new token and its record (the secret only in `token`). */
-function newRecord(role: Role, name: string | undefined, expiresAt: string | undefined) {
+function newRecord(
+  role: Role,
+  name: string | undefined,
+  expiresAt: string | undefined,
+  programs: readonly string[] | undefined,
+) {
   const id = randomBytes(6).toString('hex');
   const secret = randomBytes(32).toString('base64url');
   const record: TokenRecord = {
@@ -54,6 +59,7 @@ function newRecord(role: Role, name: string | undefined, expiresAt: string | und
     role,
     createdAt: new Date().toISOString(),
     ...(expiresAt ? { expiresAt } : {}),
+    ...(programs ? { programs: [...programs] } : {}),
     hash: sha256(secret).toString('hex'),
   };
   return { token: `psk_${id}_${secret}`, record };
@@ -73,14 +79,19 @@ export class TokenStore {
 
   /**
    * Creates a token; the returned `token` string is the only time the secret exists in clear.
-   * With `expiresAt` (ISO, in the future) it stops working then.
+   * With `expiresAt` (ISO, in the future) it stops working then; with `programs` (selectors the
+   * caller has checked) it sees only those programs' processes.
    */
-  create(role: Role, name?: string, opts: { expiresAt?: string } = {}): { token: string; info: TokenInfo } {
+  create(
+    role: Role,
+    name?: string,
+    opts: { expiresAt?: string; programs?: readonly string[] } = {},
+  ): { token: string; info: TokenInfo } {
     if (!isRole(role))
       throw new PeriscopeError('bad-usage', `unknown role "${String(role)}"; use one of ${ROLES.join(', ')}`);
     const expiresAt = opts.expiresAt === undefined ? undefined : futureTime(opts.expiresAt);
     this.reload();
-    const { token, record } = newRecord(role, name, expiresAt);
+    const { token, record } = newRecord(role, name, expiresAt, opts.programs);
     this.records.push(record);
     this.save();
     return { token, info: publicInfo(record) };
@@ -109,7 +120,7 @@ export class TokenStore {
         'bad-usage',
         `token ${id} is ${tokenState(found)}; rotate an active token, or create a new one with \`periscope token create\``,
       );
-    const { token, record } = newRecord(found.role, found.name, expiresAt);
+    const { token, record } = newRecord(found.role, found.name, expiresAt, found.programs);
     const now = Date.now();
     const graceEnd =
       opts.graceMs && opts.graceMs > 0 ? new Date(now + opts.graceMs).toISOString() : undefined;
@@ -144,6 +155,26 @@ export class TokenStore {
     this.records[i] = revoked;
     this.save();
     return publicInfo(revoked);
+  }
+
+  /**
+   * Sets the programs a token may see (selectors the caller has checked), or lifts the limit
+   * (undefined); a running server uses the new value from its next request.
+   */
+  setPrograms(id: string, programs: readonly string[] | undefined): TokenInfo {
+    this.reload();
+    const i = this.records.findIndex((r) => r.id === id);
+    const found = this.records[i];
+    if (!found)
+      throw new PeriscopeError(
+        'not-found',
+        `no token with id "${id}"; \`periscope token list\` shows the ids`,
+      );
+    const { programs: _old, ...rest } = found;
+    const changed: TokenRecord = programs ? { ...rest, programs: [...programs] } : rest;
+    this.records[i] = changed;
+    this.save();
+    return publicInfo(changed);
   }
 
   /** Whether at least one token that is not revoked has this role. */
@@ -238,5 +269,6 @@ function publicInfo(r: TokenRecord): TokenInfo {
     ...(r.revokedAt ? { revokedAt: r.revokedAt } : {}),
     ...(r.expiresAt ? { expiresAt: r.expiresAt } : {}),
     ...(r.rotatedTo ? { rotatedTo: r.rotatedTo } : {}),
+    ...(Array.isArray(r.programs) ? { programs: r.programs.map(String) } : {}),
   };
 }

@@ -29,6 +29,8 @@ function what(e: AuditEntry): string {
     case 'token.revoke':
     case 'token.rotate':
       return `${d.role ?? ''} token ${d.id ?? ''} (${d.name ?? ''})`;
+    case 'token.programs':
+      return `${d.role ?? ''} token ${d.id ?? ''} (${d.name ?? ''}) → programs ${Array.isArray(d.programs) ? d.programs.join('; ') : 'all'}`;
     case 'retention.delete':
       return `${Array.isArray(d.snapshotIds) ? d.snapshotIds.length : 0} snapshots older than ${d.maxAge ?? '?'}`;
     case 'denied':

@@ -6,6 +6,7 @@
 import type { CreatedToken, RotatedToken, TokenInfo } from '../../api/responses.js';
 import { PeriscopeError } from '../../common/errors.js';
 import { AuditLog, localActor } from '../../store/audit-log.js';
+import { programFilter } from '../../store/process-filter.js';
 import { isRole, ROLES, type Role, tokenState } from '../../store/token-types.js';
 import { TokenStore } from '../../store/tokens.js';
 import { ApiClient } from '../api-client.js';
@@ -16,11 +17,34 @@ import { out, printJson, renderTable } from '../output.js';
 import { SERVER_OR_LOCAL_OPTIONS, WHERE_RULE, type Where, whereTo } from '../target.js';
 
 const USAGE =
-  'use `periscope token create --role ROLE [--name N] [--expires 30d]`, `periscope token list`, `periscope token rotate ID [--grace 1h]` or `periscope token revoke ID`';
+  'use `periscope token create --role ROLE [--name N] [--expires 30d] [--programs P]`, `periscope token list`, `periscope token programs ID --programs P|all`, `periscope token rotate ID [--grace 1h]` or `periscope token revoke ID`';
+
+/**
+ * The selectors of `--programs`: `;`-separated selectors (`program=orders,hostname~web-.*`);
+ * an item without an operator is a comma-separated list of program names (`orders,billing`).
+ * `all`: no limit (undefined).
+ */
+export function programsOption(text: string): string[] | undefined {
+  if (text.trim() === 'all') return undefined;
+  return text
+    .split(';')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .flatMap((s) =>
+      /[=~]/.test(s)
+        ? [s]
+        : s
+            .split(',')
+            .map((n) => n.trim())
+            .filter((n) => n !== '')
+            .map((n) => `program=${n}`),
+    );
+}
 
 /** Where tokens live: a server's admin API, or a data directory's token file. */
 interface TokenBackend {
-  create(role: Role, name?: string, expiresAt?: string): Promise<CreatedToken>;
+  create(role: Role, name?: string, expiresAt?: string, programs?: readonly string[]): Promise<CreatedToken>;
+  setPrograms(id: string, programs: readonly string[] | undefined): Promise<TokenInfo>;
   rotate(id: string, expiresAt?: string, graceSeconds?: number): Promise<RotatedToken>;
   list(): Promise<readonly TokenInfo[]>;
   revoke(id: string): Promise<TokenInfo>;
@@ -32,7 +56,8 @@ function backend(where: Where): TokenBackend {
   if (where.kind === 'server') {
     const c = new ApiClient(where.target);
     return {
-      create: (r, n, e) => c.createToken(r, n, e),
+      create: (r, n, e, p) => c.createToken(r, n, e, p),
+      setPrograms: (id, p) => c.setTokenPrograms(id, p ?? null),
       rotate: (id, expiresAt, graceSeconds) =>
         c.rotateToken(id, {
           ...(expiresAt ? { expiresAt } : {}),
@@ -47,7 +72,7 @@ function backend(where: Where): TokenBackend {
   const store = new TokenStore(where.dataDir);
   const log = new AuditLog(where.dataDir);
   const record = (
-    action: 'token.create' | 'token.revoke' | 'token.rotate',
+    action: 'token.create' | 'token.revoke' | 'token.rotate' | 'token.programs',
     info: TokenInfo,
     more: Record<string, unknown> = {},
   ): void => {
@@ -60,10 +85,24 @@ function backend(where: Where): TokenBackend {
     });
   };
   return {
-    create: async (role, name, expiresAt) => {
-      const { token, info } = store.create(role, name, expiresAt ? { expiresAt } : {});
-      record('token.create', info, expiresAt ? { expiresAt } : {});
+    create: async (role, name, expiresAt, programs) => {
+      if (programs) programFilter(programs, role);
+      const { token, info } = store.create(role, name, {
+        ...(expiresAt ? { expiresAt } : {}),
+        ...(programs ? { programs } : {}),
+      });
+      record('token.create', info, {
+        ...(expiresAt ? { expiresAt } : {}),
+        ...(programs ? { programs } : {}),
+      });
       return { ...info, token };
+    },
+    setPrograms: async (id, programs) => {
+      const found = store.list().find((t) => t.id === id);
+      if (found && programs) programFilter(programs, found.role);
+      const info = store.setPrograms(id, programs);
+      record('token.programs', info, { programs: programs ?? 'all' });
+      return info;
     },
     rotate: async (id, expiresAt, graceSeconds) => {
       const { token, info, old } = store.rotate(id, {
@@ -92,7 +131,9 @@ type TokenAction =
       readonly role: Role;
       readonly name: string | undefined;
       readonly expiresAt: string | undefined;
+      readonly programs: string[] | undefined;
     }
+  | { readonly action: 'programs'; readonly id: string; readonly programs: string[] | undefined }
   | {
       readonly action: 'rotate';
       readonly id: string;
@@ -105,7 +146,7 @@ type TokenAction =
 export const tokenCommand = defineCommand({
   name: 'token',
   summary: summaryOf('token'),
-  args: 'create|list|rotate|revoke [ID]',
+  args: 'create|list|programs|rotate|revoke [ID]',
   options: {
     role: { type: 'string', value: 'ROLE', help: `create: ${ROLES.join(' | ')}` },
     name: { type: 'string', value: 'NAME', help: 'create: a name to recognise the token by' },
@@ -113,6 +154,11 @@ export const tokenCommand = defineCommand({
       type: 'string',
       value: 'WHEN',
       help: 'create, rotate: the (new) token stops working after this duration (30d, 12h, …) or ISO time',
+    },
+    programs: {
+      type: 'string',
+      value: 'PROGRAMS',
+      help: 'create, programs: limit a user token to these programs: names (orders,billing) or `;`-separated selectors (program=orders;hostname~web-.*); programs: `all` lifts the limit',
     },
     grace: {
       type: 'string',
@@ -133,8 +179,10 @@ export const tokenCommand = defineCommand({
     'is stored. Revoking, expiry and rotation take effect at once, also on a running server (an\n' +
     'agent connected with a token that stops working is disconnected). `rotate` makes a new token\n' +
     'with the same role and name and revokes the old one, or lets it work for --grace longer.\n' +
+    "A user token made with --programs sees and snapshots only those programs' processes, in\n" +
+    'every API route and SQL table; `programs ID --programs P|all` changes that at once.\n' +
     `${WHERE_RULE} On a data directory, give\nthe server's (--data DIR); listing never creates it.\n\n` +
-    'Examples:\n  periscope token create --role agent --name rack-7 --data /var/lib/periscope\n  periscope token create --role user --name ci --expires 30d\n  periscope token list\n  periscope token rotate 3f9a0c12b4de --grace 1h\n  periscope token revoke 3f9a0c12b4de',
+    'Examples:\n  periscope token create --role agent --name rack-7 --data /var/lib/periscope\n  periscope token create --role user --name ci --expires 30d\n  periscope token create --role user --name team-a --programs orders,billing\n  periscope token programs 3f9a0c12b4de --programs all\n  periscope token list\n  periscope token rotate 3f9a0c12b4de --grace 1h\n  periscope token revoke 3f9a0c12b4de',
   parse(values, positionals): TokenAction & { readonly where: Where; readonly json: boolean } {
     const [action, id] = positionals;
     const common = { where: whereTo(values), json: flagOption(values, 'json') };
@@ -151,6 +199,20 @@ export const tokenCommand = defineCommand({
         graceSeconds: durationOption(values, 'grace'),
         ...common,
       };
+    }
+    if (action === 'programs') {
+      if (!id)
+        throw new PeriscopeError(
+          'bad-usage',
+          'give the id of the token to limit (see `periscope token list`)',
+        );
+      const text = textOption(values, 'programs');
+      if (text === undefined)
+        throw new PeriscopeError(
+          'bad-usage',
+          'give --programs NAMES (or selectors), or --programs all to lift the limit',
+        );
+      return { action, id, programs: programsOption(text), ...common };
     }
     if (action === 'revoke') {
       if (!id)
@@ -172,19 +234,27 @@ export const tokenCommand = defineCommand({
       role,
       name: textOption(values, 'name'),
       expiresAt: expiryOption(values, 'expires'),
+      programs: ((t) => (t === undefined ? undefined : programsOption(t)))(textOption(values, 'programs')),
       ...common,
     };
   },
   async run(o) {
     const b = backend(o.where);
     if (o.action === 'create') {
-      const created = await b.create(o.role, o.name, o.expiresAt);
+      const created = await b.create(o.role, o.name, o.expiresAt, o.programs);
       if (o.json) return printJson(created);
       out(created.token);
       process.stderr.write(
-        `created ${created.role} token ${created.id} (${created.name})${created.expiresAt ? `, expires ${created.expiresAt}` : ''}; it is shown only now\n`,
+        `created ${created.role} token ${created.id} (${created.name})${created.expiresAt ? `, expires ${created.expiresAt}` : ''}${created.programs ? `, limited to ${created.programs.join('; ')}` : ''}; it is shown only now\n`,
       );
       return;
+    }
+    if (o.action === 'programs') {
+      const info = await b.setPrograms(o.id, o.programs);
+      if (o.json) return printJson(info);
+      return out(
+        `${info.role} token ${info.id} (${info.name}) ${info.programs ? `is limited to ${info.programs.join('; ')}` : 'sees every program'}`,
+      );
     }
     if (o.action === 'rotate') {
       const rotated = await b.rotate(o.id, o.expiresAt, o.graceSeconds);
@@ -213,9 +283,10 @@ export const tokenCommand = defineCommand({
           t.createdAt,
           state === 'active' && t.expiresAt ? t.expiresAt : '-',
           t.name,
+          t.programs ? t.programs.join('; ') : 'all',
         ];
       });
-      return out(renderTable(['ID', 'ROLE', 'STATE', 'CREATED', 'EXPIRES', 'NAME'], rows));
+      return out(renderTable(['ID', 'ROLE', 'STATE', 'CREATED', 'EXPIRES', 'NAME', 'PROGRAMS'], rows));
     }
     const info = await b.revoke(o.id);
     if (o.json) return printJson(info);

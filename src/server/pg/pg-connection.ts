@@ -12,6 +12,7 @@ import type { QueryScope, QuerySession } from '../../store/store.js';
 import { roleAllows, type TokenInfo } from '../../store/token-types.js';
 import { actorOf, failure } from '../audit.js';
 import type { ServerContext } from '../context.js';
+import { tokenFilter } from '../program-scope.js';
 import { type CatalogTables, catalogAnswer, catalogFallback } from './pg-catalog.js';
 import { type PgError, PgFault, pgErrorOf } from './pg-errors.js';
 import {
@@ -329,7 +330,7 @@ export class PgConnection {
   }
 
   private async openSession(): Promise<QuerySession> {
-    this.session ??= await this.opts.ctx.store.session(this.scope);
+    this.session ??= await this.opts.ctx.store.session(this.scope, tokenFilter(this.token));
     return this.session;
   }
 
