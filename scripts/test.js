@@ -25,6 +25,9 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
+// The web app's tests serve the built app; tsc alone does not build it.
+if (files.some((f) => f.includes('/web/')) && !existsSync('dist/web/index.html'))
+  console.error('scripts/test.js: dist/web/ is not built, so the web tests will fail: run `npm run build` (or `npm run build:web`) first');
 // Snapshots taken by tests go to a throw-away store, never the user's; so do the one-shot
 // commands' binary cache entries.
 const data = mkdtempSync(join(tmpdir(), 'periscope-test-data-'));
