@@ -52,11 +52,14 @@ export function reniceThreads(pid: number, nice: number): boolean {
 /**
  * Builds and starts testdata/pausebench with n goroutines; resolves once they are all parked.
  * With `nice`, every thread of the target runs at that nice value (on a busy machine, so
- * that the ticker is not descheduled by other work: the gaps it sees are then ours).
+ * that the ticker is not descheduled by other work: the gaps it sees are then ours). With
+ * `big`, that many more goroutines each park under about 1 MiB of used stack (a slow copy).
  */
-export async function startPauseTarget(n: number, nice?: number): Promise<PauseTarget> {
+export async function startPauseTarget(n: number, nice?: number, big = 0): Promise<PauseTarget> {
   const { path } = await buildFixture('pausebench');
-  const child: ChildProcess = spawn(path, ['-n', String(n)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child: ChildProcess = spawn(path, ['-n', String(n), '-big', String(big)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     const onData = (b: Buffer): void => {
@@ -82,7 +85,7 @@ export async function startPauseTarget(n: number, nice?: number): Promise<PauseT
   return {
     pid: child.pid as number,
     port,
-    goroutines: n,
+    goroutines: n + big,
     gap: () => json<Gap>('/gap'),
     stackAll: () => json<{ ns: number; bytes: number; startNs: number }>('/stack'),
     async debug2() {
