@@ -44,6 +44,8 @@ export interface CopiedProcess {
   readonly resumeNs: number;
   readonly threads: number;
   readonly bytesRead: number;
+  /** A first pause, discarded because its stop was slow (see pauseAndCopy), ms it held the process. */
+  readonly discardedPauseMs?: number;
   /** The pause reached its cap: what it left (see ProcessSnapshot.partial). */
   readonly cut?: {
     readonly capMs: number;
@@ -93,14 +95,16 @@ export function pauseAndCopy(
   how: PauseCopyOptions = {},
 ): CopiedProcess {
   const capMs = opts.pauseCapMs ?? DEFAULT_PAUSE_CAP_MS;
+  let discardedPauseMs = capMs;
   try {
     const first = pauseAndCopyOnce(pid, plan, opts, how);
     if (!first.cut || first.at.stopped - first.at.started < capMs / 2) return first;
+    discardedPauseMs = first.at.resumed - first.at.started;
   } catch (e) {
     // A stop budget of the caller's own is theirs to keep.
     if (!(e instanceof PauseTimeoutError) || opts.pause?.budgetMs !== undefined) throw e;
   }
-  return pauseAndCopyOnce(pid, plan, opts, how);
+  return { ...pauseAndCopyOnce(pid, plan, opts, how), discardedPauseMs };
 }
 
 function pauseAndCopyOnce(

@@ -111,6 +111,11 @@ export interface ProcessSnapshot {
   readonly valuesAfterPause?: number;
   /** Links that cannot resolve here, or not for every row: once per link, table and reason. */
   readonly linkNotes?: readonly LinkNote[];
+  /**
+   * A first pause of this snapshot was cut short by its cap while the threads were still
+   * stopping (a busy machine) and discarded: how long it held the process, ns.
+   */
+  readonly discardedPauseNs?: number;
   /** The pause reached its hard cap and the process was resumed before everything was read. */
   readonly partial?: PartialSnapshot;
 }

@@ -166,6 +166,9 @@ export function finishSnapshot(copied: CopiedProcess, opts: SnapshotOptions = {}
     ...(late > 0 ? { valuesAfterPause: late } : {}),
     ...(notes.length > 0 ? { linkNotes: notes } : {}),
     ...(copied.cut ? { partial: partialOf(copied.cut, goroutines) } : {}),
+    ...(copied.discardedPauseMs !== undefined
+      ? { discardedPauseNs: Math.round(copied.discardedPauseMs * 1e6) }
+      : {}),
   };
 }
 
