@@ -9,6 +9,7 @@
  * slow stop (pauseAndCopy pauses again then).
  */
 import { getPriority, setPriority } from 'node:os';
+import type { ProcessSnapshot } from '../src/snapshot/snapshot-types.js';
 import { captureProcess, prepareProcess } from '../src/snapshot/take-snapshot.js';
 import type { EffectiveSpec } from '../src/spec/effective-spec.js';
 import { startBusyLoad } from '../support/busy-load.js';
@@ -29,6 +30,9 @@ interface Condition {
   gaps: number[];
   partial: number;
   retried: number;
+  /** Snapshots that failed (e.g. the stop gave up at the cap twice), with the first error. */
+  failed: number;
+  error?: string;
 }
 
 /** Measures the pause at `n` goroutines under each condition, `reps` times each, with `busy` spinning processes. */
@@ -42,7 +46,7 @@ export async function measureContention(
     { name: 'quiet', busy: false, realtime: true },
     { name: `${busy} spinning processes, real-time priority while paused`, busy: true, realtime: true },
     { name: `${busy} spinning processes, no priority change`, busy: true, realtime: false },
-  ].map((c) => ({ ...c, held: [], stop: [], gaps: [], partial: 0, retried: 0 }));
+  ].map((c) => ({ ...c, held: [], stop: [], gaps: [], partial: 0, retried: 0, failed: 0 }));
   let restore = 0;
   try {
     restore = getPriority();
@@ -61,7 +65,15 @@ export async function measureContention(
         if (c.busy) await load.run();
         else await load.freeze();
         await target.gap();
-        const s = captureProcess(target.pid, plan, { pause: { realtime: c.realtime } });
+        let s: ProcessSnapshot;
+        try {
+          s = captureProcess(target.pid, plan, { pause: { realtime: c.realtime } });
+        } catch (e) {
+          c.failed++;
+          c.error ??= (e as Error).message;
+          await target.gap();
+          continue;
+        }
         c.gaps.push((await target.gap()).maxNs);
         c.held.push(s.pauseNs + (s.discardedPauseNs ?? 0));
         c.stop.push(s.phasesNs.stop);
@@ -101,6 +113,7 @@ export function reportContention(
       'ticker gap median (p99)',
       'partial',
       'paused twice',
+      'failed',
     ],
   ];
   for (const c of r.conditions) {
@@ -116,8 +129,10 @@ export function reportContention(
       `${fmtMs(median(c.gaps))} (${fmtMs(quantile(c.gaps, 0.99))})`,
       String(c.partial),
       String(c.retried),
+      String(c.failed),
     ]);
   }
+  for (const c of r.conditions) if (c.error) rows.push([`${c.name}: first failure: ${c.error}`]);
   const quiet = r.conditions[0]!;
   const lines = [formatTable(rows), '', 'rows for docs/performance.md:'];
   for (const c of r.conditions.slice(1)) {

@@ -53,12 +53,19 @@ export function reniceThreads(pid: number, nice: number): boolean {
  * Builds and starts testdata/pausebench with n goroutines; resolves once they are all parked.
  * With `nice`, every thread of the target runs at that nice value (on a busy machine, so
  * that the ticker is not descheduled by other work: the gaps it sees are then ours). With
- * `big`, that many more goroutines each park under about 1 MiB of used stack (a slow copy).
+ * `big`, that many more goroutines each park under about 1 MiB of used stack (a slow copy);
+ * `env` is added to its environment (e.g. the tag an agent's --match selects).
  */
-export async function startPauseTarget(n: number, nice?: number, big = 0): Promise<PauseTarget> {
+export async function startPauseTarget(
+  n: number,
+  nice?: number,
+  big = 0,
+  env: Record<string, string> = {},
+): Promise<PauseTarget> {
   const { path } = await buildFixture('pausebench');
   const child: ChildProcess = spawn(path, ['-n', String(n), '-big', String(big)], {
     stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
   });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';

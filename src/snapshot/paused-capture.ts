@@ -15,6 +15,7 @@ import {
 } from '../goruntime/goroutines/index.js';
 import { PauseTimeoutError, pauseProcess } from '../proc/pause.js';
 import type { Registers } from '../proc/regs.amd64.js';
+import { settleLingering } from '../proc/release.js';
 import { VmReader } from '../proc/vm-reader.js';
 import type { CapturePlan } from './capture-plan.js';
 import { captureValues, valueCandidates } from './capture-values.js';
@@ -101,11 +102,20 @@ export function pauseAndCopy(
     if (!first.cut || first.at.stopped - first.at.started < capMs / 2) return first;
     discardedPauseMs = first.at.resumed - first.at.started;
   } catch (e) {
-    // A stop budget of the caller's own is theirs to keep.
+    // A stop budget of the caller's own is theirs to keep. The threads that had not stopped
+    // are released in the background as they get a CPU: pause again only once they all are.
     if (!(e instanceof PauseTimeoutError) || opts.pause?.budgetMs !== undefined) throw e;
+    if (!settleLingering(pid, SETTLE_BEFORE_RETRY_MS)) throw e;
   }
   return { ...pauseAndCopyOnce(pid, plan, opts, how), discardedPauseMs };
 }
+
+/**
+ * Longest wait, ms, for the threads of a stop given up at the cap to be released before the
+ * second pause (they run meanwhile: only the ones that had stopped were held, and those are
+ * detached already). On a busy machine they take a few scheduler slices.
+ */
+const SETTLE_BEFORE_RETRY_MS = 500;
 
 function pauseAndCopyOnce(
   pid: number,
