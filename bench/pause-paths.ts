@@ -73,6 +73,7 @@ async function main(): Promise<void> {
   const target = await startPauseTarget(N, NICE === 0 ? undefined : NICE, 0, tagEnv(tag, HOST));
   const dataDir = tempDir('periscope-bench-paths-');
   const outDir = mkdtempSync(join(tmpdir(), 'periscope-bench-paths-out-'));
+  const cliDir = join(outDir, 'store'); // the CLI's own (the server holds dataDir's store)
   let server: ServerProc | undefined;
   let agent: Proc | undefined;
   const samples = new Map<Path, Sample[]>(PATHS.map((p) => [p, []]));
@@ -113,7 +114,7 @@ async function main(): Promise<void> {
         const out = join(outDir, 'snap.json');
         await run(
           process.execPath,
-          [CLI, 'snapshot', '--pid', String(target.pid), '--no-store', '--out', out, '--data', dataDir],
+          [CLI, 'snapshot', '--pid', String(target.pid), '--no-store', '--out', out, '--data', cliDir],
           { maxBuffer: 256 << 20 },
         );
         return phases(JSON.parse(readFileSync(out, 'utf8')) as ProcessSnapshot);
