@@ -76,6 +76,8 @@ export function printNextSteps({ url, token, envFile, logDir }) {
   out.push(`  export PERISCOPE_TOKEN=${token}`);
   out.push(`  (or: source ${envFile}, which also sets PERISCOPE_SERVER)`);
   out.push('');
+  out.push(`In a browser: open ${url}/ and sign in with that token (the web app, docs/web.md).`);
+  out.push('');
   out.push('Then, in another terminal, ask:');
   for (const q of QUESTIONS) {
     out.push('');

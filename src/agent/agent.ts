@@ -4,6 +4,7 @@
  * the spec the server sends and matches processes against its program rules.
  */
 import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
 import { hostname as machineHostname } from 'node:os';
 import { describeError } from '../common/errors.js';
 import type { ClientTlsConfig } from '../common/tls-client.js';
@@ -11,6 +12,7 @@ import { PERISCOPE_VERSION } from '../common/version.js';
 import type { ProcessDescription, ServerMessage, WelcomeMessage } from '../protocol/messages.js';
 import { parseSpec } from '../spec/spec-parse.js';
 import { deriveAgentId, readMachineIdentity } from './agent-id.js';
+import { AgentMetrics, serveMetrics } from './agent-metrics.js';
 import { Connection } from './connection.js';
 import { Discovery, type DiscoveryStats } from './discovery.js';
 import { Executor, type ExecutorOptions } from './executor.js';
@@ -68,6 +70,9 @@ export class Agent {
   private readonly log: (line: string) => void;
   private sendTimer: NodeJS.Timeout | undefined;
   private lastCount = -1;
+  /** What `/metrics` shows (served only after serveMetrics). */
+  readonly metrics: AgentMetrics;
+  private metricsServer: Server | undefined;
   /** The id this agent says hello with. */
   readonly id: string;
   /** Random per agent process: the server tells this agent reconnecting from another with the same id. */
@@ -99,8 +104,14 @@ export class Agent {
       onChange: () => this.processesChanged(),
       log: this.log,
     });
+    this.metrics = new AgentMetrics({
+      processes: () => this.discovery.processes().length,
+      discovery: () => this.discovery.stats(),
+      connected: () => this.connection.connected,
+    });
     this.executor = new Executor(
       {
+        captured: (ok, pauseNs) => this.metrics.captured(ok, pauseNs),
         lookup: (key) => this.discovery.lookup(key),
         spec: () => this.spec,
         processes: () => this.discovery.processes(),
@@ -112,6 +123,7 @@ export class Agent {
     );
     this.probes = new ProbeRunner(
       {
+        batched: (b) => this.metrics.batched(b),
         send: (text) => this.connection.send(text),
         buffered: () => this.connection.buffered,
         log: this.log,
@@ -145,6 +157,14 @@ export class Agent {
     this.connection.start();
   }
 
+  /** Serves `GET /metrics` on host:port (0: a free port); resolves with its URL once listening. */
+  async serveMetrics(host: string, port: number): Promise<string> {
+    const { server, url } = await serveMetrics(this.metrics, host, port);
+    this.metricsServer = server;
+    this.log(`metrics on ${url}`);
+    return url;
+  }
+
   /**
    * Stops everything (no target is ever left paused: pauses are synchronous and short);
    * resolves when the probes are removed and the connection, which carried their last events,
@@ -156,6 +176,7 @@ export class Agent {
     this.executor.close();
     await this.probes.stop();
     this.connection.close();
+    this.metricsServer?.close();
   }
 
   /** The processes currently reported. */
@@ -217,6 +238,7 @@ export class Agent {
       const spec = text.trim() === '' ? undefined : parseSpec(text, `spec version ${version}`);
       this.spec = { version, text };
       this.discovery.setPrograms(spec?.programs ?? []);
+      this.probes.setRedaction(spec?.redaction);
       this.log(`spec version ${version}: ${spec?.programs.length ?? 0} program rules`);
     } catch (e) {
       // Keep matching with the previous rules; requests for this version will fail per process.

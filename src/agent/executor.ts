@@ -52,6 +52,8 @@ export interface ExecutorHost {
   /** Bytes queued on the connection and not yet sent. */
   buffered?(): number;
   log(line: string): void;
+  /** Told of each process's capture answered: captured (with its pause, ns; none without pausing) or failed (metrics). */
+  captured?(ok: boolean, pauseNs?: number): void;
 }
 
 type EntryState = 'pending' | 'ready' | 'failed' | 'done';
@@ -178,7 +180,10 @@ export class Executor {
       if (entry.state === 'failed' || entry.state === 'done') {
         // Not captured again: a failed prepare is reported once more so every key gets its answer.
         this.sendCaptured(req.id, key, Date.now(), { error: entry.error });
-        if (entry.state === 'failed') req.stats.failed++;
+        if (entry.state === 'failed') {
+          req.stats.failed++;
+          this.host.captured?.(false);
+        }
         entry.state = 'done';
         continue;
       }
@@ -400,6 +405,7 @@ export class Executor {
     this.sendCaptured(req.id, entry.key, t0, { error: entry.error, elapsedMs: Date.now() - t0 });
     entry.state = 'done';
     req.stats.failed++;
+    this.host.captured?.(false);
   }
 
   private sendSnapshot(req: Request, entry: Entry, reply: WorkerReply & { ok: true }): void {
@@ -416,11 +422,13 @@ export class Executor {
       this.fail(entry, 'INTERNAL', `the snapshot is too large to send (${mib} MiB encoded)`);
       this.sendCaptured(req.id, entry.key, head.startedAt, { error: entry.error });
       req.stats.failed++;
+      this.host.captured?.(false);
       return;
     }
     this.host.send(text);
     req.stats.ok++;
     req.stats.pausesNs.push(reply.pauseNs ?? 0);
+    this.host.captured?.(true, req.noPause ? undefined : reply.pauseNs);
     req.stats.specProblems += reply.captureErrors ?? 0;
   }
 

@@ -5,8 +5,10 @@
  * process's CPU time from /proc/PID/stat).
  */
 import { readFileSync } from 'node:fs';
+import type { Redactor } from '../goruntime/values/index.js';
 import type { ProbeCounts, ProbeHistogram, WireProbeEvent } from '../protocol/messages.js';
-import type { ProbeEntry } from '../spec/spec-types.js';
+import { redactionFor } from '../spec/redaction.js';
+import { EMPTY_SPEC, type ProbeEntry, type RedactionSpec } from '../spec/spec-types.js';
 import type { ProbeSession, ProbeTotals } from './probe-session.js';
 
 /** USER_HZ: the unit of utime and stime in /proc/PID/stat on Linux. */
@@ -49,12 +51,21 @@ const ZERO: ProbeTotals = {
 export class ProcessProbes {
   wanted: readonly ProbeEntry[] = [];
   session: ProbeSession | undefined;
-  /** The definition keys of what the session runs. */
+  /** The definition keys of what the session runs (or was asked to, with errors). */
   runningKey = '';
+  /** The definition key of each probe the session runs, by name. */
+  running = new Map<string, string>();
   binary: { buildId?: string; executable: string } | undefined;
   errors: Record<string, string> = {};
   /** Probes switched off here by the circuit breaker, with why. */
   readonly switchedOff = new Map<string, string>();
+  /** The redaction events are decoded with here (spec/redaction.ts), and its key. */
+  redaction: { key: string; redactor: Redactor | undefined } = {
+    key: '',
+    redactor: redactionFor(EMPTY_SPEC),
+  };
+  /** The key of the redaction the session was placed with. */
+  placedRedaction = '';
   /** Reconciliations run one after another. */
   chain: Promise<void> = Promise.resolve();
   private base = new Map<string, Baseline>();
@@ -74,12 +85,34 @@ export class ProcessProbes {
     this.tokens = maxEventsPerSecond;
   }
 
+  /** The spec's redaction section and the program rules the process matches (from `want`). */
+  setRedaction(r: RedactionSpec | undefined, programs: readonly string[]): void {
+    const key = JSON.stringify([r ?? null, programs]);
+    if (key === this.redaction.key) return;
+    this.redaction = {
+      key,
+      redactor: redactionFor(r ? { ...EMPTY_SPEC, redaction: r } : EMPTY_SPEC, programs),
+    };
+  }
+
   /** A new session starts: its counters count from zero. */
-  started(session: ProbeSession | undefined, runningKey: string): void {
+  started(session: ProbeSession | undefined, runningKey: string, running = new Map<string, string>()): void {
     this.session = session;
     this.runningKey = runningKey;
+    this.running = running;
+    this.placedRedaction = this.redaction.key;
     this.base = new Map();
     this.window = { cost: new Map(), cpu: 0, ms: 0 };
+  }
+
+  /** The session changed in place: `removed` are gone (a probe added later counts from zero). */
+  changed(runningKey: string, running: Map<string, string>, removed: readonly string[]): void {
+    this.runningKey = runningKey;
+    this.running = running;
+    for (const name of removed) {
+      this.base.delete(name);
+      this.window.cost.delete(name);
+    }
   }
 
   /** Takes one event out of the process's budget; false (and counted) when it is spent. */

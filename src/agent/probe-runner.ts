@@ -17,7 +17,7 @@ import type {
   ProcessDescription,
 } from '../protocol/messages.js';
 import { probeDefinitionKey } from '../spec/probe-parse.js';
-import type { ProbeEntry } from '../spec/spec-types.js';
+import type { ProbeEntry, RedactionSpec } from '../spec/spec-types.js';
 import { compilePrograms, matchPrograms } from './labels.js';
 import { type ProbeBackend, probeBackend } from './probe-backend.js';
 import { ProbeMarker } from './probe-marker.js';
@@ -64,6 +64,8 @@ export interface ProbeRunnerHost {
   /** Bytes queued on the connection. */
   buffered(): number;
   log(line: string): void;
+  /** Told of each batch before it is sent (metrics): its events, and the counts and notices. */
+  batched?(b: Omit<ProbeBatchMessage, 'type'>): void;
 }
 
 interface Order {
@@ -102,6 +104,7 @@ export class ProbeRunner {
   private stopped = false;
   private onStopped: (() => void)[] = [];
   private readonly limits: ProbeLimits;
+  private redaction: RedactionSpec | undefined;
 
   constructor(
     private readonly host: ProbeRunnerHost,
@@ -161,6 +164,16 @@ export class ProbeRunner {
       if (!keys.has(k.slice(k.indexOf('\u0000') + 1))) this.switchedOff.delete(k);
     this.evaluate();
     this.sendStatus(true);
+  }
+
+  /**
+   * The spec's redaction section (absent: the defaults): probe events are decoded with the
+   * same rules as snapshots, `off` included. Probes already placed are placed again with it.
+   */
+  setRedaction(r: RedactionSpec | undefined): void {
+    if (JSON.stringify(r ?? null) === JSON.stringify(this.redaction ?? null)) return;
+    this.redaction = r;
+    this.evaluate();
   }
 
   /** The processes discovery reports now. */
@@ -231,8 +244,16 @@ export class ProbeRunner {
       if (!seen.has(pid)) this.want({ pid, key: '', hostname: '' } as ProcessDescription, []);
   }
 
-  private want(p: Pick<ProcessDescription, 'pid' | 'key' | 'hostname'>, probes: ProbeEntry[]): void {
-    const key = probes.map(probeDefinitionKey).join('\n');
+  private want(
+    p: Pick<ProcessDescription, 'pid' | 'key' | 'hostname'> & { programs?: readonly string[] },
+    probes: ProbeEntry[],
+  ): void {
+    const programs = p.programs ?? [];
+    const redaction = this.redaction;
+    const key =
+      probes.length === 0
+        ? ''
+        : `${JSON.stringify([redaction ?? null, programs])}\n${probes.map(probeDefinitionKey).join('\n')}`;
     if ((this.sent.get(p.pid) ?? '') === key) return;
     if (key === '') this.sent.delete(p.pid);
     else this.sent.set(p.pid, key);
@@ -244,6 +265,8 @@ export class ProbeRunner {
       key: p.key,
       process: `${p.hostname}:${p.pid}`,
       probes,
+      ...(redaction ? { redaction } : {}),
+      programs,
     } satisfies ProbeThreadRequest);
   }
 
@@ -345,6 +368,7 @@ export class ProbeRunner {
     const b = this.batch;
     if (b.events.length + b.counts.length + b.histograms.length + b.notices.length === 0) return;
     this.batch = { events: [], counts: [], histograms: [], notices: [] };
+    this.host.batched?.(b);
     if (this.host.buffered() > 32 << 20) {
       this.droppedOffline += b.events.length;
       b.events = [];

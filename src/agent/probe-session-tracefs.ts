@@ -12,18 +12,15 @@
  */
 import { closeSync, constants, mkdirSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Redactor } from '../goruntime/values/index.js';
 import type { CompiledProbe } from '../probes/compile/compile-probe.js';
 import { GROUP, instanceDir, writeUprobeEvents } from '../probes/tracefs/tracefs.js';
 import { type TracefsSiteDef, tracefsDefinitions } from '../probes/tracefs/tracefs-probe.js';
 import type { WireProbeEvent } from '../protocol/messages.js';
-import { redactionFor } from '../spec/redaction.js';
-import { EMPTY_SPEC } from '../spec/spec-types.js';
 import type { ProbeSession, ProbeTotals, TrapCosts } from './probe-session.js';
 
 /** A tracefs hit's cost, ns: about 20 us on these VMs (PLATFORM.md), trap included. */
 const TRACEFS_HIT_NS = 20_000;
-/** The default redaction rules (the probe thread does not have the spec's additions). */
-const TRACEFS_REDACTION = redactionFor(EMPTY_SPEC);
 /** Records held per process before decoding; more are dropped and counted. */
 const MAX_QUEUED = 50_000;
 
@@ -147,10 +144,11 @@ export class TracefsSession implements ProbeSession {
     compiled: readonly CompiledProbe[],
     readonly pid: number,
     private readonly process: string,
+    redaction: Redactor | undefined,
   ) {
     this.state = compiled.map((c) => ({
       compiled: c,
-      defs: tracefsDefinitions(c, TRACEFS_REDACTION),
+      defs: tracefsDefinitions(c, redaction),
       hits: 0,
       events: 0,
       rateLimited: 0,
@@ -160,12 +158,22 @@ export class TracefsSession implements ProbeSession {
     }));
   }
 
-  /** Defines and enables an event per site of `compiled` for process `pid` (running `path`). */
+  /**
+   * Defines and enables an event per site of `compiled` for process `pid` (running `path`);
+   * a capture `redaction` marks is not fetched (undefined: none is redacted, the spec's `off`).
+   */
   static async attach(
     compiled: readonly CompiledProbe[],
-    o: { pid: number; path: string; process: string; bias: number; trapNs: TrapCosts },
+    o: {
+      pid: number;
+      path: string;
+      process: string;
+      bias: number;
+      trapNs: TrapCosts;
+      redaction: Redactor | undefined;
+    },
   ): Promise<ProbeSession> {
-    const s = new TracefsSession(compiled, o.pid, o.process);
+    const s = new TracefsSession(compiled, o.pid, o.process, o.redaction);
     try {
       s.define(o.path);
     } catch (e) {

@@ -6,6 +6,7 @@
  */
 import { linkAddr } from '../common/address.js';
 import type { GoBinary } from '../gobinary/go-binary.js';
+import type { Redactor } from '../goruntime/values/index.js';
 import { AttachedProbes } from '../probes/attached-probes.js';
 import { linkInfo, programInfo } from '../probes/bpf/info.js';
 import { runStats } from '../probes/bpf/prog-stats.js';
@@ -13,8 +14,6 @@ import type { CompiledProbe } from '../probes/compile/compile-probe.js';
 import { HDR } from '../probes/compile/record-layout.js';
 import type { ProbeEvent } from '../probes/decode/record-decode.js';
 import type { ProbeFrame, WireProbeEvent } from '../protocol/messages.js';
-import { redactionFor } from '../spec/redaction.js';
-import { EMPTY_SPEC } from '../spec/spec-types.js';
 
 /** Cumulative counters of one probe on one process since it was attached. */
 export interface ProbeTotals {
@@ -57,12 +56,18 @@ export interface ProbeSession {
   kernelIds(): { programIds: number[]; linkIds: number[] };
   /** The fds it holds. */
   fds(): number[];
+  /**
+   * Removes the probes named `remove` and adds `add`, leaving the others' probes and counters
+   * as they are; false (nothing changed) when this session cannot change that way and must be
+   * placed again. What fails to attach is in the answer's `errors`; nothing of it stays.
+   */
+  change?(
+    add: readonly CompiledProbe[],
+    remove: readonly string[],
+  ): Promise<false | { errors: Record<string, unknown> }>;
   /** Removes every probe (the kernel's breakpoints with them). */
   close(): Promise<void>;
 }
-
-/** Probe events are decoded with the default redaction rules (docs/security.md). */
-const DEFAULT_REDACTION = redactionFor(EMPTY_SPEC);
 
 /** Records held per process before decoding; more are dropped and counted. */
 const MAX_QUEUED = 50_000;
@@ -72,7 +77,6 @@ export class BpfSession implements ProbeSession {
   private readonly queue: Uint8Array[] = [];
   private readonly stacks = new Map<string, ProbeFrame[]>();
   private readonly dropped = new Map<string, number>();
-  private readonly siteProbe: string[];
 
   private constructor(
     private readonly probes: AttachedProbes,
@@ -82,9 +86,7 @@ export class BpfSession implements ProbeSession {
     private readonly trapNs: TrapCosts,
     /** Whether the kernel's run-time statistics are on (else costs are estimated from hits). */
     private readonly measured: () => boolean,
-  ) {
-    this.siteProbe = probes.probes.flatMap((p) => p.sites.map(() => p.spec.name));
-  }
+  ) {}
 
   /** Attaches `compiled` (for the binary `pid` runs, from `path`) to process `pid`. */
   static async attach(
@@ -97,14 +99,15 @@ export class BpfSession implements ProbeSession {
       tag: string;
       trapNs: TrapCosts;
       measured: () => boolean;
+      /** The rules events are decoded with (spec/redaction.ts `redactionFor`; undefined: the spec's `off`). */
+      redaction: Redactor | undefined;
     },
   ): Promise<BpfSession> {
-    // The default redaction rules: the probe thread does not have the spec's additions or its `off`.
     const probes = await AttachedProbes.attach(compiled, {
       pid: o.pid,
       path: o.path,
       tag: o.tag,
-      redaction: DEFAULT_REDACTION,
+      ...(o.redaction ? { redaction: o.redaction } : {}),
     });
     return new BpfSession(probes, o.process, compiled[0]!.bin, o.bias, o.trapNs, o.measured);
   }
@@ -121,7 +124,9 @@ export class BpfSession implements ProbeSession {
     return this.probes.pollRaw((rec) => {
       if (this.queue.length < MAX_QUEUED) this.queue.push(rec.slice());
       else {
-        const name = this.siteProbe[new DataView(rec.buffer, rec.byteOffset).getUint32(HDR.site, true)];
+        const name = this.probes.probeOfSite(
+          new DataView(rec.buffer, rec.byteOffset).getUint32(HDR.site, true),
+        );
         if (name) this.dropped.set(name, (this.dropped.get(name) ?? 0) + 1);
       }
     }, max);
@@ -232,6 +237,24 @@ export class BpfSession implements ProbeSession {
 
   fds(): number[] {
     return [...this.probes.programFds, ...this.probes.attachmentFds];
+  }
+
+  async change(
+    add: readonly CompiledProbe[],
+    remove: readonly string[],
+  ): Promise<false | { errors: Record<string, unknown> }> {
+    const names = new Set(this.names);
+    for (const r of remove) names.delete(r);
+    if (add.some((c) => names.has(c.spec.name)) || !this.probes.canAddAll(add)) return false;
+    for (const r of remove) await this.probes.remove(r);
+    const errors: Record<string, unknown> = {};
+    for (const c of add)
+      try {
+        await this.probes.add(c);
+      } catch (e) {
+        errors[c.spec.name] = e;
+      }
+    return { errors };
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,6 @@
 /** Messages between the agent's main thread and its probe thread (probe-worker.ts). */
 import type { ProbeBatchMessage } from '../protocol/messages.js';
-import type { ProbeEntry } from '../spec/spec-types.js';
+import type { ProbeEntry, RedactionSpec } from '../spec/spec-types.js';
 
 /** Limits the agent puts on every probe (docs/probes.md, "Safety"). */
 export interface ProbeLimits {
@@ -21,6 +21,10 @@ export interface ProbeWant {
   /** The process as tables name it (hostname:pid). */
   readonly process: string;
   readonly probes: readonly ProbeEntry[];
+  /** The spec's redaction section (absent: the defaults), applied to events as to snapshots. */
+  readonly redaction?: RedactionSpec;
+  /** Names of the spec's program rules the process matches (where `redaction.off` applies). */
+  readonly programs?: readonly string[];
 }
 
 /** Which backend runs probes, and the limits; sent once, before any `want`. */

@@ -85,7 +85,14 @@ async function openSession(
   bias: number,
 ): Promise<ProbeSession> {
   if (setup!.backend === 'tracefs')
-    return TracefsSession.attach(list, { pid: p.pid, path, process: p.process, bias, trapNs: setup!.trapNs });
+    return TracefsSession.attach(list, {
+      pid: p.pid,
+      path,
+      process: p.process,
+      bias,
+      trapNs: setup!.trapNs,
+      redaction: p.redaction.redactor,
+    });
   if (statsFd === undefined)
     try {
       statsFd = enableRunTimeStats();
@@ -103,14 +110,61 @@ async function openSession(
     tag: setup!.tag,
     trapNs: setup!.trapNs,
     measured: () => statsFd !== undefined && statsFd >= 0,
+    redaction: p.redaction.redactor,
   });
+}
+
+/** The definition keys of `attached` (names of `want`), by name. */
+function definitions(want: readonly ProbeEntry[], attached: readonly CompiledProbe[]): Map<string, string> {
+  const keys = new Map(want.map((w) => [w.name, probeDefinitionKey(w)]));
+  return new Map(attached.map((c) => [c.spec.name, keys.get(c.spec.name)!]));
+}
+
+/**
+ * Changes a running session in place: only the probes added, removed or changed are attached
+ * or detached; the others keep their programs, counters and every call. False when the
+ * session cannot (tracefs, no free slot, deeper stacks): then the set is placed again.
+ */
+async function changeInPlace(p: ProcessProbes, want: readonly ProbeEntry[], key: string): Promise<boolean> {
+  const s = p.session;
+  // Other redaction rules: every probe's events decode differently, so the set is placed again.
+  if (!s?.change || p.placedRedaction !== p.redaction.key) return false;
+  const wanted = new Map(want.map((w) => [w.name, probeDefinitionKey(w)]));
+  const removed = [...p.running].filter(([n, k]) => wanted.get(n) !== k).map(([n]) => n);
+  const errors: Record<string, string> = {};
+  const add: CompiledProbe[] = [];
+  for (const w of want) {
+    if (p.running.get(w.name) === wanted.get(w.name)) continue;
+    try {
+      const c = compileFor(p.pid, w);
+      if (c.probe) add.push(c.probe);
+      else errors[w.name] = c.error!;
+    } catch (e) {
+      errors[w.name] = describeError(e);
+    }
+  }
+  // The last counts of what goes, and the events it made, before it goes.
+  if (removed.length > 0) {
+    drainAll(p);
+    collectInterval(p);
+  }
+  const r = await s.change(add, removed);
+  if (r === false) return false;
+  for (const [name, e] of Object.entries(r.errors)) errors[name] = describeError(e);
+  p.errors = errors;
+  const running = new Map(p.running);
+  for (const n of removed) running.delete(n);
+  for (const c of add) if (!(c.spec.name in r.errors)) running.set(c.spec.name, wanted.get(c.spec.name)!);
+  p.changed(key, running, removed);
+  return true;
 }
 
 /** Brings a process's probes to what is wanted there (minus those switched off). */
 async function reconcile(p: ProcessProbes): Promise<void> {
   const want = p.wanted.filter((w) => !p.switchedOff.has(w.name));
-  const key = want.map(probeDefinitionKey).join('\n');
+  const key = `${p.redaction.key}\n${want.map(probeDefinitionKey).join('\n')}`;
   if (key === p.runningKey && (p.session || want.length === 0)) return;
+  if (want.length > 0 && !stopping && (await changeInPlace(p, want, key))) return;
   if (p.session) {
     drainAll(p);
     collectInterval(p);
@@ -142,7 +196,7 @@ async function reconcile(p: ProcessProbes): Promise<void> {
     return;
   }
   try {
-    p.started(await openSession(p, ok, where.path, where.bias), key);
+    p.started(await openSession(p, ok, where.path, where.bias), key, definitions(want, ok));
   } catch (e) {
     // Find which ones fail by themselves; attach the rest.
     const good: CompiledProbe[] = [];
@@ -160,7 +214,7 @@ async function reconcile(p: ProcessProbes): Promise<void> {
       return;
     }
     try {
-      p.started(await openSession(p, good, where.path, where.bias), key);
+      p.started(await openSession(p, good, where.path, where.bias), key, definitions(want, good));
     } catch (e2) {
       for (const c of good) p.errors[c.spec.name] = describeError(e2);
       p.started(undefined, key);
@@ -272,6 +326,7 @@ function want(m: ProbeWant): void {
     procs.set(m.pid, p);
   }
   p.wanted = m.probes;
+  p.setRedaction(m.redaction, m.programs ?? []);
   // A probe no longer wanted may come back later: its breaker verdict does not follow it.
   for (const name of [...p.switchedOff.keys()])
     if (!m.probes.some((w) => w.name === name)) p.switchedOff.delete(name);

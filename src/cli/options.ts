@@ -120,3 +120,12 @@ export function expiryOption(values: OptionValues, name: string, now = Date.now(
   const seconds = durationOption(values, name) ?? 0;
   return new Date(now + seconds * 1000).toISOString();
 }
+
+/** Splits `HOST:PORT` (or `:PORT`, `PORT`, `[v6]:PORT`; the host defaults to 127.0.0.1) given to `flag`. */
+export function parseListen(text: string, flag: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(text) ?? /^()()(\d+)$/.exec(text);
+  const port = Number(m?.[3]);
+  if (!m || !Number.isInteger(port) || port < 0 || port > 65535)
+    throw usageError(`${flag} "${text}" is not HOST:PORT (e.g. 127.0.0.1:7070 or 0.0.0.0:7070)`);
+  return { host: m[1] || m[2] || '127.0.0.1', port };
+}

@@ -1,9 +1,10 @@
 /**
- * Compiled probes attached to one process: the shared maps (probe-maps.ts), one program per
- * site (or one per distinct program, attached at several sites through one uprobe_multi
- * link, the site number its cookie), events decoded from the ring buffer, counters summed
- * over CPUs, duration histograms, stacks by hash. Everything is tied to fds: `close()` (or
- * the death of this process) removes every probe and frees every kernel object.
+ * Compiled probes attached to one process: the shared maps (probe-maps.ts, a counter slot per
+ * probe), and per probe its own programs — one per site, or one per distinct program attached
+ * at several sites through one uprobe_multi link, the site number its cookie — so a probe is
+ * added or removed without touching the others; events decoded from the ring buffer,
+ * counters summed over CPUs, duration histograms, stacks by hash. Everything is tied to fds:
+ * `close()` (or the death of this process) removes every probe and frees every kernel object.
  */
 import { type Stats, statSync } from 'node:fs';
 import type { FileOffset } from '../common/address.js';
@@ -17,7 +18,13 @@ import { ATTACH_UPROBE_MULTI, type BpfProgram, loadProgram } from './bpf/program
 import { RingBufferReader } from './bpf/ringbuf.js';
 import { syscalls } from './bpf/syscalls.js';
 import type { CompiledProbe } from './compile/compile-probe.js';
-import { HISTOGRAM_BUCKETS, STAT, STATS_PER_PROBE, type StatName } from './compile/probe-maps.js';
+import {
+  HISTOGRAM_BUCKETS,
+  type ProbeMapFds,
+  STAT,
+  STATS_PER_PROBE,
+  type StatName,
+} from './compile/probe-maps.js';
 import { createProbeMaps } from './create-probe-maps.js';
 import { type AttachedSite, EventDecoder, type ProbeEvent } from './decode/record-decode.js';
 
@@ -39,11 +46,23 @@ export interface AttachOptions {
 /** How the kernel handles a hit at a site: emulated (cheap) or single-stepped (a second trap). */
 export type SiteHandling = CompiledProbe['sites'][number]['site']['handling'];
 
-/** Which probe a program belongs to, and the handling of each site it is attached at. */
-interface ProgramOwner {
-  readonly probe: number;
-  readonly handlings: SiteHandling[];
+/** One probe of the set: its slot in the shared counters, its programs and their attachments. */
+interface Placed {
+  readonly probe: CompiledProbe;
+  /** Its index in the stats, histogram and rate maps (never reused within a set). */
+  readonly slot: number;
+  readonly programs: BpfProgram[];
+  /** Per program, how the kernel handles a hit at each of its sites. */
+  readonly handlings: SiteHandling[][];
+  readonly attachments: Attachment[];
 }
+
+/**
+ * Probe slots of a set's counter maps. A probe added to a set takes the next slot (a slot is
+ * never reused: a removed probe's entry times and rate state stay behind); once they are all
+ * used, the caller places the set again (attach).
+ */
+export const PROBE_SLOTS = 64;
 
 /** Counters of one probe on one process, summed over CPUs. */
 export type ProbeStats = { readonly [k in StatName]: number };
@@ -71,18 +90,37 @@ function sameFile(a: string, b: string, why: string): void {
     throw new PeriscopeError('bad-usage', `${why}: compile the probes for the binary the process runs`);
 }
 
+/** Where a set's probes are attached, fixed when the set is made. */
+interface Target {
+  readonly pid: number;
+  readonly path: string;
+  readonly bias: number;
+  readonly perf: boolean;
+  readonly name: (s: string) => string;
+}
+
+/** Detaches a probe's attachments, then frees its programs. */
+async function release(p: Placed): Promise<void> {
+  await Promise.all(p.attachments.map((a) => a.detach()));
+  for (const g of p.programs) g.close();
+}
+
 /** Probes attached to a process. */
 export class AttachedProbes {
+  private readonly placed = new Map<string, Placed>();
+  /** Every site number ever given in this set (records of a removed probe may still be read). */
+  private readonly sites: AttachedSite[] = [];
+  private nextSlot = 0;
+  private programCount = 0;
+
   private constructor(
-    readonly probes: readonly CompiledProbe[],
     readonly pid: number,
+    private readonly target: Target,
     private readonly maps: BpfMap[],
-    private readonly programs: BpfProgram[],
-    private readonly attachments: Attachment[],
+    private readonly fds: ProbeMapFds,
     private readonly reader: RingBufferReader,
     private readonly decoder: EventDecoder,
     private readonly m: { ring: BpfMap; stats: BpfMap; histogram: BpfMap; stacks: BpfMap },
-    private readonly owners: readonly ProgramOwner[],
   ) {}
 
   /** Attaches `probes` (compiled for the binary `pid` runs) to process `pid`; on failure nothing stays. */
@@ -108,99 +146,143 @@ export class AttachedProbes {
     const tag = o.tag ?? 'p';
     if (!/^[a-z0-9]{1,3}$/.test(tag))
       throw new PeriscopeError('bad-usage', 'a probe tag is 1-3 characters [a-z0-9]');
-    const name = (s: string) => `periscope_${tag}${s}`;
+    const target: Target = {
+      pid: o.pid,
+      path,
+      bias: bias.value,
+      perf: o.attach === 'perf',
+      name: (s) => `periscope_${tag}${s}`,
+    };
     const maps: BpfMap[] = [];
-    const programs: BpfProgram[] = [];
-    const owners: ProgramOwner[] = [];
-    const attachments: Attachment[] = [];
+    let set: AttachedProbes | undefined;
     let reader: RingBufferReader | undefined;
     try {
-      const fds = createProbeMaps(probes, tag, o.ringBytes ?? 1 << 23, maps);
-      const { ring, stats, histogram, stacks } = fds;
-      reader = new RingBufferReader(ring);
-      // Site numbers across the set; sites whose programs are the same bytes share one program.
-      const sites: AttachedSite[] = [];
-      const groups = new Map<
-        string,
-        {
-          insns: Uint8Array;
-          offsets: FileOffset[];
-          cookies: bigint[];
-          probe: number;
-          handlings: SiteHandling[];
-        }
-      >();
-      for (const [pi, probe] of probes.entries())
-        for (const [si, site] of probe.sites.entries()) {
-          const id = sites.push({ probe, site }) - 1;
-          if (o.attach === 'perf') {
-            const insns = probe.program(si, pi, { kind: 'constant', id }, fds, bias.value);
-            const prog = loadProgram({ name: name(`${programs.length}`), insns });
-            programs.push(prog);
-            owners.push({ probe: pi, handlings: [site.site.handling] });
-            attachments.push(await attachPerfUprobes(prog, path, [site.site.fileOffset], o.pid));
-            continue;
-          }
-          const insns = probe.program(si, pi, { kind: 'cookie' }, fds, bias.value);
-          const key = Buffer.from(insns).toString('base64');
-          const g = groups.get(key) ?? { insns, offsets: [], cookies: [], probe: pi, handlings: [] };
-          g.offsets.push(site.site.fileOffset);
-          g.cookies.push(BigInt(id));
-          g.handlings.push(site.site.handling);
-          groups.set(key, g);
-        }
-      for (const g of groups.values()) {
-        const prog = loadProgram({
-          name: name(`${programs.length}`),
-          insns: g.insns,
-          expectedAttachType: ATTACH_UPROBE_MULTI,
-        });
-        programs.push(prog);
-        owners.push({ probe: g.probe, handlings: g.handlings });
-        attachments.push(attachUprobeMulti(prog, path, g.offsets, o.pid, g.cookies));
-      }
-      const decoder = new EventDecoder(sites, o.pid, bias, o.redaction);
-      return new AttachedProbes(
-        probes,
-        o.pid,
-        maps,
-        programs,
-        attachments,
-        reader,
-        decoder,
-        {
-          ring,
-          stats,
-          histogram,
-          stacks,
-        },
-        owners,
-      );
+      const frames = Math.max(1, ...probes.map((p) => p.spec.stackFrames ?? 0));
+      const slots = Math.max(PROBE_SLOTS, probes.length);
+      const fds = createProbeMaps(slots, frames, tag, o.ringBytes ?? 1 << 23, maps);
+      reader = new RingBufferReader(fds.ring);
+      const decoder = new EventDecoder(bin, o.pid, bias, o.redaction);
+      set = new AttachedProbes(o.pid, target, maps, fds, reader, decoder, fds);
+      for (const p of probes) await set.add(p);
+      return set;
     } catch (e) {
-      await Promise.all(attachments.map((a) => a.detach()));
-      reader?.close();
-      for (const p of programs) p.close();
-      for (const m of maps) m.close();
+      if (set) await set.close();
+      else {
+        reader?.close();
+        for (const m of maps) m.close();
+      }
       throw e;
     }
   }
 
+  /** The probes attached. */
+  get probes(): CompiledProbe[] {
+    return [...this.placed.values()].map((p) => p.probe);
+  }
+
+  /**
+   * Whether `probe` can join this set without placing it again: a free slot, and stacks no
+   * deeper than the set's stacks map holds.
+   */
+  canAdd(probe: CompiledProbe): boolean {
+    return (
+      this.nextSlot < this.m.stats.maxEntries / STATS_PER_PROBE &&
+      (probe.spec.stackFrames ?? 0) <= this.fds.stackFrames &&
+      probe.bin === this.decoder.bin
+    );
+  }
+
+  /** Whether every one of `probes` can join this set, one after another (see canAdd). */
+  canAddAll(probes: readonly CompiledProbe[]): boolean {
+    return (
+      probes.every((p) => this.canAdd(p)) &&
+      this.nextSlot + probes.length <= this.m.stats.maxEntries / STATS_PER_PROBE
+    );
+  }
+
+  /**
+   * Attaches one more probe (its own programs and links; the others' programs, maps and
+   * counters are untouched); on failure nothing of it stays. Its counters start from zero.
+   */
+  async add(probe: CompiledProbe): Promise<void> {
+    const name = probe.spec.name;
+    if (this.placed.has(name)) throw new PeriscopeError('bad-spec', `two probes are named ${name}`);
+    if (!this.canAdd(probe))
+      throw new PeriscopeError(
+        'bad-usage',
+        `probe ${name} does not fit this probe set (no free slot, deeper stacks, or another binary): attach the set again`,
+      );
+    const t = this.target;
+    const slot = this.nextSlot++;
+    const p: Placed = { probe, slot, programs: [], handlings: [], attachments: [] };
+    try {
+      // Sites whose programs are the same bytes share one program (one uprobe_multi link).
+      const groups = new Map<
+        string,
+        { insns: Uint8Array; offsets: FileOffset[]; cookies: bigint[]; handlings: SiteHandling[] }
+      >();
+      for (const [si, site] of probe.sites.entries()) {
+        const id = this.sites.push({ probe, site }) - 1;
+        this.decoder.addSite({ probe, site });
+        if (t.perf) {
+          const insns = probe.program(si, slot, { kind: 'constant', id }, this.fds, t.bias);
+          const prog = loadProgram({ name: t.name(`${this.programCount++}`), insns });
+          p.programs.push(prog);
+          p.handlings.push([site.site.handling]);
+          p.attachments.push(await attachPerfUprobes(prog, t.path, [site.site.fileOffset], t.pid));
+          continue;
+        }
+        const insns = probe.program(si, slot, { kind: 'cookie' }, this.fds, t.bias);
+        const key = Buffer.from(insns).toString('base64');
+        const g = groups.get(key) ?? { insns, offsets: [], cookies: [], handlings: [] };
+        g.offsets.push(site.site.fileOffset);
+        g.cookies.push(BigInt(id));
+        g.handlings.push(site.site.handling);
+        groups.set(key, g);
+      }
+      for (const g of groups.values()) {
+        const prog = loadProgram({
+          name: t.name(`${this.programCount++}`),
+          insns: g.insns,
+          expectedAttachType: ATTACH_UPROBE_MULTI,
+        });
+        p.programs.push(prog);
+        p.handlings.push(g.handlings);
+        p.attachments.push(attachUprobeMulti(prog, t.path, g.offsets, t.pid, g.cookies));
+      }
+    } catch (e) {
+      await release(p);
+      throw e;
+    }
+    this.placed.set(name, p);
+  }
+
+  /** Detaches probe `name` and frees its programs; the others run on undisturbed. */
+  async remove(name: string): Promise<void> {
+    const p = this.placedOf(name);
+    this.placed.delete(name);
+    await release(p);
+  }
+
+  /** The name of the probe that site number `site` belongs to (also a removed one's). */
+  probeOfSite(site: number): string | undefined {
+    return this.sites[site]?.probe.spec.name;
+  }
+
   /** The programs' fds (for their kernel ids). */
   get programFds(): number[] {
-    return this.programs.map((p) => p.fd);
+    return [...this.placed.values()].flatMap((p) => p.programs.map((g) => g.fd));
   }
 
   /** The programs of probe `name`, each with how the kernel handles a hit at each of its sites. */
   programsOf(name: string): { readonly fd: number; readonly handlings: readonly SiteHandling[] }[] {
-    const i = this.indexOf(name);
-    return this.owners.flatMap((o, k) =>
-      o.probe === i ? [{ fd: this.programs[k]!.fd, handlings: o.handlings }] : [],
-    );
+    const p = this.placedOf(name);
+    return p.programs.map((g, k) => ({ fd: g.fd, handlings: p.handlings[k]! }));
   }
 
   /** The attachments' fds (links or perf events). */
   get attachmentFds(): number[] {
-    return this.attachments.flatMap((a) => [...a.fds]);
+    return [...this.placed.values()].flatMap((p) => p.attachments.flatMap((a) => [...a.fds]));
   }
 
   /** Decodes and hands over the events waiting in the ring buffer (at most `max`); returns how many. */
@@ -243,17 +325,17 @@ export class AttachedProbes {
 
   /** The counters of probe `name`, summed over CPUs. */
   stats(name: string): ProbeStats {
-    const i = this.indexOf(name);
+    const p = this.placedOf(name);
     const out: Record<string, number> = {};
-    for (const [k, s] of Object.entries(STAT)) out[k] = this.sum(this.m.stats, i * STATS_PER_PROBE + s);
-    if (this.probes[i]!.recordBytes > 0) out.matched = out.events! + out.ringFull!;
+    for (const [k, s] of Object.entries(STAT)) out[k] = this.sum(this.m.stats, p.slot * STATS_PER_PROBE + s);
+    if (p.probe.recordBytes > 0) out.matched = out.events! + out.ringFull!;
     out.hits = out.matched! + out.rateLimited! + out.rejected! + out.conditionErrors!;
     return out as ProbeStats;
   }
 
   /** The duration histogram of probe `name`. */
   histogram(name: string): DurationHistogram {
-    const i = this.indexOf(name);
+    const i = this.placedOf(name).slot;
     const buckets: { ltNs: number; count: number }[] = [];
     for (let b = 0; b < HISTOGRAM_BUCKETS; b++) {
       const count = this.sum(this.m.histogram, i * HISTOGRAM_BUCKETS + b);
@@ -280,16 +362,17 @@ export class AttachedProbes {
 
   /** Detaches every probe and frees every map and program. */
   async close(): Promise<void> {
-    await Promise.all(this.attachments.map((a) => a.detach()));
+    const all = [...this.placed.values()];
+    this.placed.clear();
+    await Promise.all(all.map(release));
     this.reader.close();
-    for (const p of this.programs) p.close();
     for (const m of this.maps) m.close();
   }
 
-  private indexOf(name: string): number {
-    const i = this.probes.findIndex((p) => p.spec.name === name);
-    if (i < 0) throw new PeriscopeError('not-found', `no probe named ${name} on process ${this.pid}`);
-    return i;
+  private placedOf(name: string): Placed {
+    const p = this.placed.get(name);
+    if (!p) throw new PeriscopeError('not-found', `no probe named ${name} on process ${this.pid}`);
+    return p;
   }
 
   private sum(map: BpfMap, key: number): number {

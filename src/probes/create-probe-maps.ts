@@ -4,7 +4,6 @@
  * the rate limiter's state, the stacks.
  */
 import { type BpfMap, createMap } from './bpf/maps.js';
-import type { CompiledProbe } from './compile/compile-probe.js';
 import {
   HISTOGRAM_BUCKETS,
   MAX_IN_FLIGHT,
@@ -16,9 +15,13 @@ import {
 /** Distinct stacks kept per probe set. */
 const MAX_STACKS = 16384;
 
-/** The maps of a probe set, each also pushed on `into` (so a failure can close what was made). */
+/**
+ * The maps of a probe set with counters for `slots` probes and stacks of `frames` return
+ * addresses, each also pushed on `into` (so a failure can close what was made).
+ */
 export function createProbeMaps(
-  probes: readonly CompiledProbe[],
+  slots: number,
+  frames: number,
   tag: string,
   ringBytes: number,
   into: BpfMap[],
@@ -29,8 +32,7 @@ export function createProbeMaps(
     into.push(m);
     return m;
   };
-  const n = probes.length;
-  const frames = Math.max(1, ...probes.map((p) => p.spec.stackFrames ?? 0));
+  const n = slots;
   return {
     ring: make({ name: name('r'), type: 'ringbuf', keySize: 0, valueSize: 0, maxEntries: ringBytes }),
     stats: make({

@@ -130,6 +130,11 @@ export class Router {
     });
   }
 
+  /** The path template of the route a path goes to (for metrics); undefined for none. */
+  routeOf(pathname: string): string | undefined {
+    return this.compiled.find((c) => c.re.test(pathname))?.route.path;
+  }
+
   /** Handles a request under /v1; false when no route has this path (the caller serves static files). */
   async dispatch(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
     const byPath = this.compiled.filter((c) => c.re.test(url.pathname));

@@ -28,6 +28,8 @@ export interface SnapshotRequest {
 export interface OrchestratorOptions {
   readonly prepareTimeoutMs: number;
   readonly captureTimeoutMs: number;
+  /** Told of each stored snapshot: its processes' outcomes, seconds from request to store, whether it paused (metrics). */
+  readonly onStored?: (outcomes: readonly ProcessOutcome[], seconds: number, paused: boolean) => void;
 }
 
 /** Runs snapshot requests across the agents of a registry and stores the results. */
@@ -68,7 +70,12 @@ export class Orchestrator {
       requestId,
       targets,
       (agentId, msg) => this.registry.connection(agentId)?.send(msg) ?? false,
-      { ...this.opts, specVersion: spec?.version ?? 0, ...(req.noPause ? { noPause: true } : {}) },
+      {
+        prepareTimeoutMs: this.opts.prepareTimeoutMs,
+        captureTimeoutMs: this.opts.captureTimeoutMs,
+        specVersion: spec?.version ?? 0,
+        ...(req.noPause ? { noPause: true } : {}),
+      },
     );
     for (const agentId of run.agents()) {
       const message = this.unresponsiveMessage(agentId);
@@ -119,6 +126,7 @@ export class Orchestrator {
       processes: outcomes.map(result),
     };
     this.meta.add(meta);
+    this.opts.onStored?.(outcomes, (performance.now() - t0) / 1000, req.noPause !== true);
     return { ...meta, labels: req.labels, specVersion: spec?.version ?? null };
   }
 

@@ -93,8 +93,19 @@ function isNotice(n: unknown): n is ProbeNotice {
   );
 }
 
+/** A well-formed batch from one agent, as stored. */
+export interface StoredProbeBatch {
+  readonly agentId: string;
+  readonly events: readonly WireProbeEvent[];
+  readonly counts: readonly ProbeCounts[];
+  readonly histograms: readonly ProbeHistogram[];
+  readonly notices: readonly ProbeNotice[];
+}
+
 /** Probe state and events on the server. */
 export class ProbeBook {
+  /** Told of each batch once stored (metrics, OTLP export). */
+  private readonly observers: ((b: StoredProbeBatch) => void)[] = [];
   private readonly statuses = new Map<string, AgentProbeStatus>();
   private readonly waiters = new Set<() => void>();
   /** Batches that could not be stored (for the log). */
@@ -135,7 +146,7 @@ export class ProbeBook {
   /** Stores a batch; malformed entries are left out. */
   async batch(agentId: string, m: ProbeBatchMessage): Promise<void> {
     const events = list(m.events, isEvent);
-    const b = {
+    const b: StoredProbeBatch = {
       agentId,
       events,
       counts: list(m.counts, isCounts),
@@ -152,7 +163,13 @@ export class ProbeBook {
         this.log(`could not store probe data from agent ${agentId}: ${(e as Error).message.split('\n')[0]}`);
       return;
     }
+    for (const o of this.observers) o(b);
     if (events.length > 0) for (const w of [...this.waiters]) w();
+  }
+
+  /** Calls `fn` with each batch once it is stored. */
+  onStored(fn: (b: StoredProbeBatch) => void): void {
+    this.observers.push(fn);
   }
 
   /** Resolves when new events are stored, or after `ms`. */

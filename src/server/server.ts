@@ -15,6 +15,7 @@ import { dataRoutes } from './http-data.js';
 import { HttpError } from './http-errors.js';
 import { fleetRoutes } from './http-fleet.js';
 import { sendError } from './http-io.js';
+import { metricsRoute } from './http-metrics.js';
 import { probeRoutes } from './http-probes.js';
 import { type Route, Router } from './http-router.js';
 import { sessionRoutes } from './http-session.js';
@@ -24,10 +25,12 @@ import { tableRoutes } from './http-tables.js';
 import { tokenRoutes } from './http-tokens.js';
 import { createListener } from './listener.js';
 import { Orchestrator } from './orchestrator.js';
+import { OtlpExporter, type OtlpOptions } from './otlp-export.js';
 import { ProbeBook } from './probe-book.js';
 import { ProbeOrders } from './probe-orders.js';
 import { Registry } from './registry.js';
 import { Retention, type RetentionOptions } from './retention-run.js';
+import { ServerMetrics } from './server-metrics.js';
 import { SnapshotMetaLog } from './snapshot-meta.js';
 import { SpecChecks } from './spec-check.js';
 import { lockDownStore } from './store-lockdown.js';
@@ -64,6 +67,10 @@ export interface ServerOptions {
   readonly retention?: RetentionOptions;
   /** Where server events (TLS reloads, …) are logged (default: stderr with a timestamp). */
   readonly log?: (line: string) => void;
+  /** Serve `/metrics` without a token (default: a user or admin token), for a scraper on a trusted network. */
+  readonly metricsPublic?: boolean;
+  /** Export probe events to an OpenTelemetry collector (OTLP/HTTP JSON logs). */
+  readonly otlp?: OtlpOptions;
 }
 
 /** Tokens created on the first start of a data directory (shown once). */
@@ -83,6 +90,8 @@ export interface RunningServer {
   readonly firstTokens?: FirstTokens;
   /** The certificate served now (HTTPS only). */
   readonly tls?: LoadedTls;
+  /** What `/metrics` shows. */
+  readonly metrics: ServerMetrics;
   /** Stops serving and closes the store the server opened (not one passed in ServerOptions.store). */
   close(): Promise<void>;
 }
@@ -121,10 +130,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     throw e;
   }
   const registry = new Registry();
+  const metrics = new ServerMetrics(registry, opts.dataDir);
   const meta = new SnapshotMetaLog(opts.dataDir);
   const orchestrator = new Orchestrator(registry, store, meta, {
     prepareTimeoutMs: opts.prepareTimeoutMs ?? 30_000,
     captureTimeoutMs: opts.captureTimeoutMs ?? 60_000,
+    onStored: (outcomes, seconds, paused) => metrics.snapshotTaken(outcomes, seconds, paused),
   });
   const agentLog = opts.agentLog ?? ((line: string) => console.log(`${new Date().toISOString()} ${line}`));
   const auditLog = new AuditLog(opts.dataDir);
@@ -155,6 +166,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     dataDir: opts.dataDir,
     startedAt: new Date(),
   };
+  context.probes.onStored((b) => metrics.probeBatch(b.events.length, b.counts, b.notices));
+  const otlp = opts.otlp ? new OtlpExporter({ log, ...opts.otlp }, metrics) : undefined;
+  if (otlp) context.probes.onStored((b) => otlp.add(b.agentId, b.events));
   const sessions = new WebSessions(tokens);
   const retention = new Retention(context, opts.retention?.rules ?? [], log);
   const routes: Route[] = [
@@ -169,6 +183,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     ...auditRoutes(context),
     retentionRoute(retention),
     openApiRoute(),
+    metricsRoute(metrics, opts.metricsPublic === true),
   ];
   const router = new Router(routes, tokens, sessions, (req, token, path, message) =>
     audit(context, { req, token }, 'denied', 'refused', { method: req.method, path, message }),
@@ -184,6 +199,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   });
   const listener = createListener((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    res.once('finish', () =>
+      metrics.http.inc({
+        route: router.routeOf(url.pathname) ?? 'static',
+        method: req.method ?? '',
+        status: String(res.statusCode),
+      }),
+    );
     router
       .dispatch(req, res, url)
       .then((handled) => (handled ? undefined : serveStatic(webRoot, req, res, url)))
@@ -221,6 +243,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     context,
     routes,
     agents,
+    metrics,
     ...(firstTokens ? { firstTokens } : {}),
     get tls() {
       return tls?.current;
@@ -228,6 +251,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     close: async () => {
       agents.close();
       await retention.close();
+      await otlp?.close();
       tls?.close();
       listener.closeAll();
       await new Promise<void>((resolve) => listener.accept.close(() => resolve()));

@@ -6,7 +6,10 @@
  */
 import { signal } from '@preact/signals';
 import {
+  type EventsParams,
+  eventsQuery,
   linksQuery,
+  probeRequestBody,
   type QueryFormat,
   queryRequestBody,
   type SnapshotRequestBody,
@@ -16,6 +19,9 @@ import {
 import type {
   AgentsResponse,
   ErrorResponse,
+  EventsResponse,
+  ProbeChangeResponse,
+  ProbesResponse,
   ProcessesResponse,
   QueryResponse,
   SessionResponse,
@@ -55,6 +61,7 @@ async function call<T>(
   path: string,
   body?: unknown,
   headers: Record<string, string> = {},
+  signal?: AbortSignal,
 ): Promise<T> {
   let res: Response;
   try {
@@ -67,8 +74,10 @@ async function call<T>(
         ...headers,
       },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      ...(signal ? { signal } : {}),
     });
   } catch (e) {
+    if (signal?.aborted) throw e;
     throw new ApiError(0, 'network', `the server did not answer (${(e as Error).message}); is it running?`);
   }
   const text = await res.text();
@@ -211,4 +220,36 @@ export async function putSpec(
       return { ok: false, refused: e.body as SpecRefusedResponse };
     throw e;
   }
+}
+
+/** GET /v1/probes: the current spec's probes, where each is attached or why not, and their counts. */
+export function listProbes(): Promise<ProbesResponse> {
+  return call('GET', '/v1/probes');
+}
+
+/** POST /v1/probes: a new spec version with this probe, or the refusal with the server's check. */
+export async function addProbe(
+  probe: Readonly<Record<string, unknown>>,
+  force = false,
+): Promise<{ ok: true; result: ProbeChangeResponse } | { ok: false; refused: SpecRefusedResponse }> {
+  try {
+    return {
+      ok: true,
+      result: await call<ProbeChangeResponse>('POST', '/v1/probes', probeRequestBody(probe, force)),
+    };
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 422 && (e.body as Partial<SpecRefusedResponse>)?.check)
+      return { ok: false, refused: e.body as SpecRefusedResponse };
+    throw e;
+  }
+}
+
+/** DELETE /v1/probes/{name}: a new spec version without it. */
+export function removeProbe(name: string): Promise<ProbeChangeResponse> {
+  return call('DELETE', `/v1/probes/${encodeURIComponent(name)}`);
+}
+
+/** GET /v1/events (with `waitMs`, a long poll that `signal` ends). */
+export function probeEvents(p: Partial<EventsParams>, signal?: AbortSignal): Promise<EventsResponse> {
+  return call('GET', `/v1/events${eventsQuery(p)}`, undefined, {}, signal);
 }

@@ -8,6 +8,7 @@ import { theme, toggleTheme } from './theme.js';
 import { AgentsView } from './views/agents.js';
 import { DiffView } from './views/diff.js';
 import { GoroutinesView } from './views/goroutines.js';
+import { ProbesView } from './views/probes.js';
 import { SignInView } from './views/sign-in.js';
 import { SnapshotsView } from './views/snapshots.js';
 import { SpecView } from './views/spec.js';
@@ -17,6 +18,7 @@ const NAV = [
   { view: 'snapshots', label: 'Snapshots', href: '/snapshots' },
   { view: 'diff', label: 'Diff', href: '/diff' },
   { view: 'tables', label: 'Tables', href: '/tables' },
+  { view: 'probes', label: 'Probes', href: '/probes' },
   { view: 'spec', label: 'Spec', href: '/spec' },
   { view: 'agents', label: 'Agents', href: '/agents' },
 ] as const;
@@ -91,6 +93,8 @@ function View() {
       return <AgentsView />;
     case 'spec':
       return <SpecView r={r} />;
+    case 'probes':
+      return <ProbesView r={r} />;
     case 'signin':
       return null;
     case 'not-found':

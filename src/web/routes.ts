@@ -52,6 +52,8 @@ export type Route =
   | { readonly view: 'diff'; readonly a?: number; readonly b?: number; readonly filters: GoroutineFilters }
   | { readonly view: 'tables'; readonly sql?: string; readonly snapshot?: number }
   | { readonly view: 'agents' }
+  /** Probes and their events: one probe picked, over the last `minutes`. */
+  | { readonly view: 'probes'; readonly probe?: string; readonly minutes: number }
   /** The spec editor: a program, one of its binaries and a function picked. */
   | {
       readonly view: 'spec';
@@ -62,6 +64,11 @@ export type Route =
       readonly version?: number;
     }
   | { readonly view: 'not-found'; readonly path: string };
+
+/** The time windows of the probes view's charts, minutes. */
+export const PROBE_WINDOWS: readonly number[] = [5, 15, 60, 360, 1440];
+/** The window the probes view opens with. */
+export const DEFAULT_PROBE_MINUTES = 15;
 
 const FILTER_KEYS = ['fn', 'pkg', 'status', 'wait', 'label', 'value', 'process'] as const;
 
@@ -145,6 +152,15 @@ export function parseRoute(pathname: string, search: string): Route {
     return { view: 'tables', ...(sql ? { sql } : {}), ...(snapshot !== undefined ? { snapshot } : {}) };
   }
   if (first === 'agents' && parts.length === 1) return { view: 'agents' };
+  if (first === 'probes' && parts.length === 1) {
+    const probe = q.get('probe');
+    const minutes = positive(q.get('minutes'));
+    return {
+      view: 'probes',
+      ...(probe && /^[A-Za-z_][A-Za-z0-9_]*$/.test(probe) ? { probe } : {}),
+      minutes: PROBE_WINDOWS.includes(minutes ?? 0) ? (minutes as number) : DEFAULT_PROBE_MINUTES,
+    };
+  }
   if (first === 'spec' && parts.length === 1) {
     const out: { view: 'spec'; program?: string; binary?: string; fn?: string; version?: number } = {
       view: 'spec',
@@ -191,6 +207,10 @@ export function routeUrl(r: Route): string {
       return withQuery('/tables', q);
     case 'agents':
       return '/agents';
+    case 'probes':
+      if (r.probe) q.set('probe', r.probe);
+      if (r.minutes !== DEFAULT_PROBE_MINUTES) q.set('minutes', String(r.minutes));
+      return withQuery('/probes', q);
     case 'spec':
       for (const k of ['program', 'binary', 'fn'] as const) if (r[k]) q.set(k, r[k]);
       if (r.version !== undefined) q.set('version', String(r.version));

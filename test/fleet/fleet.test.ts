@@ -366,6 +366,13 @@ test('a process that exits between prepare and capture: PROCESS_MISSING for it, 
 });
 
 test('an agent SIGKILLed mid-snapshot: AGENT_DISCONNECTED for its processes, the others stored, no target left stopped', async () => {
+  // The previous test's victim has exited; until host-a's discovery has reported that, a
+  // snapshot would still ask for it (PROCESS_MISSING, a second failed process).
+  await waitForFleet(server!.url, userToken, {
+    'host-a': [a.pid, grpcClient.pid],
+    'host-b': [b.pid, grpcServer.pid],
+    'host-c': [c.pid],
+  });
   const held = agents.get('host-b')!;
   const doomed = agents.get('host-c')!;
   held.signal('SIGSTOP');

@@ -154,7 +154,8 @@ for (const toolchain of GO_TOOLCHAINS) {
     const probes = ACCEPTED.filter((s) => listLabels || !s.labels).map((s) => compileProbe(bin, s));
     const maps: BpfMap[] = [];
     try {
-      const fds = createProbeMaps(probes, 'v', 1 << 16, maps);
+      const frames = Math.max(1, ...probes.map((p) => p.spec.stackFrames ?? 0));
+      const fds = createProbeMaps(probes.length, frames, 'v', 1 << 16, maps);
       let loaded = 0;
       for (const [pi, p] of probes.entries())
         for (const [si] of p.sites.entries()) {

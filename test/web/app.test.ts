@@ -2,8 +2,9 @@
 // (one `npm start` run for the whole file): sign in; take a snapshot; find the stuck request
 // by its age and follow its links across the processes; filter goroutines, use the flame graph
 // and the keyboard; run SQL with completion and save it as a derived table; the agents and
-// diff views; add a capture in the spec editor and see it in the next snapshot; open a deep
-// link in a fresh browser. Screenshots of each main view go to
+// diff views; add a capture in the spec editor and see it in the next snapshot (and the spec's
+// fit on each binary); add a probe from the page, see its hit rate, durations and events with
+// values, remove it; open a deep link in a fresh browser. Screenshots of each main view go to
 // test-artifacts/web/ (gitignored) for a person to look at.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -275,15 +276,46 @@ test('spec: pick a binary and a function, add a capture checked live, see it in 
   await page.getByLabel('Expression').fill('req.Quantity');
   await check.getByText(/Fits every checked binary/).waitFor({ timeout: 60_000 });
   await page.getByRole('button', { name: 'Save', exact: true }).click();
-  await check.getByText(/Saved: spec version \d+ captures web_qty/).waitFor({ timeout: 60_000 });
+  const saved = check.getByText(/Saved: spec version \d+ captures web_qty/);
+  await saved.waitFor({ timeout: 60_000 });
+  const savedVersion = /version (\d+)/.exec((await saved.textContent()) ?? '')?.[1];
   await captures.getByRole('cell', { name: 'req.Quantity' }).waitFor();
-  // The history: the newest version, picked, shows what it changed.
+  // The history: the new version, picked once listed, shows what it changed.
   const versions = page.getByRole('list', { name: 'Spec versions' });
-  await versions.getByRole('link').first().click();
+  await versions.getByRole('link', { name: `version ${savedVersion}`, exact: true }).click();
   await page.waitForURL(/[?&]version=\d+/);
-  await screenshot(page, '10-spec');
+  // The new version (with the capture) checked on each binary of the fleet: it fits the inventory's.
+  await page
+    .getByRole('table', { name: `Spec version ${savedVersion} on each binary` })
+    .getByRole('row')
+    .filter({ hasText: 'demo-inventory' })
+    .getByText('fits', { exact: true })
+    .waitFor({ timeout: 60_000 });
   await page.locator('pre.diff span.add').filter({ hasText: 'web_qty: req.Quantity' }).waitFor();
   await screenshot(page, '10-spec');
+  // A derived table defined here: checked as typed (a wrong column is named), then saved.
+  const derivedForm = page.getByRole('form', { name: 'Define a derived table' });
+  const table = `web_ledger_per_item_${process.pid}`;
+  await derivedForm.getByRole('textbox', { name: 'Derived table', exact: true }).fill(table);
+  const sqlBox = derivedForm.getByRole('textbox', { name: 'SQL', exact: true });
+  await sqlBox.fill('SELECT item, count(*) AS writes FROM inventory_ledger_writes GROUP BY itm');
+  const derivedCheck = page.getByRole('status', { name: 'Check of the derived table' });
+  await derivedCheck.getByText(/"itm" not found/).waitFor({ timeout: 60_000 });
+  assert.equal(await derivedForm.getByRole('button', { name: 'Save table' }).isDisabled(), true);
+  await sqlBox.fill('SELECT item, count(*) AS writes FROM inventory_ledger_writes GROUP BY item');
+  await derivedCheck.getByText("The spec's tables build with it.").waitFor({ timeout: 60_000 });
+  await derivedForm.getByRole('button', { name: 'Save table' }).click();
+  const derivedSaved = derivedCheck.getByText(
+    new RegExp(`Saved: spec version \\d+ has the derived table ${table}`),
+  );
+  await derivedSaved.waitFor({ timeout: 60_000 });
+  // Its version, once the history lists it, shows the table added.
+  const derivedVersion = /version (\d+)/.exec((await derivedSaved.textContent()) ?? '')?.[1];
+  await versions.getByRole('link', { name: `version ${derivedVersion}`, exact: true }).click();
+  await page
+    .locator('pre.diff span.add')
+    .filter({ hasText: `name: ${table}` })
+    .waitFor();
   // The next snapshot captures it on the stuck request's inventory goroutine.
   await page.getByRole('link', { name: 'Snapshots' }).click();
   await page.getByLabel('Snapshot labels').fill('case=web-spec');
@@ -295,6 +327,72 @@ test('spec: pick a binary and a function, add a capture checked live, see it in 
   await page.goto(deepLink.replace(`/snapshots/${snapshotId}?`, `/snapshots/${next}?`));
   const ledger = page.locator('section.detail li.frame').filter({ hasText: fn });
   await ledger.getByText('web_qty').waitFor();
+});
+
+test('probes: add one on a demo function from the page, see its hit rate and events with values, remove it', {
+  timeout: 90_000,
+}, async () => {
+  const name = `web_orders_${process.pid}`;
+  await page.getByRole('link', { name: 'Probes', exact: true }).click();
+  const form = page.getByRole('form', { name: 'Add a probe' });
+  await form.getByRole('textbox', { name: 'Name', exact: true }).fill(name);
+  await form.getByLabel('Program').selectOption('gateway');
+  await form.getByRole('textbox', { name: 'Function', exact: true }).fill('main.(*gateway).placeOrder');
+  // A field the type does not have: the server's check refuses it, naming the binary.
+  await form.getByLabel(/^Captures/).fill('user=req.User\nitem=req.Itme');
+  await form.getByRole('button', { name: 'Add probe' }).click();
+  const check = page.getByRole('status', { name: 'Check of the probe' });
+  const gateway = check
+    .getByRole('table', { name: 'Binaries the probe was checked against' })
+    .getByRole('row')
+    .filter({ hasText: 'demo-gateway' });
+  await gateway.getByText('does not fit').waitFor({ timeout: 60_000 });
+  await gateway.getByText(/no field Itme .*its fields: .*\bItem\b/).waitFor();
+  await check.getByText(/Not added: it does not resolve in 1 of the 4 binaries checked/).waitFor();
+  await screenshot(page, '12-probe-refused');
+  await form.getByLabel(/^Captures/).fill('user=req.User\nitem=req.Item');
+  await form.getByLabel('Time each call').check();
+  await form.getByRole('button', { name: 'Add probe' }).click();
+  await page.waitForURL(new RegExp(`/probes\\?probe=${name}$`));
+  // Attached to the gateway process once the agent has placed it (the list looks again every second until then).
+  const row = page.getByRole('table', { name: 'Probes' }).getByRole('row').filter({ hasText: name });
+  await row.getByText(new RegExp(`:${info.pids.gateway}\\b`)).waitFor({ timeout: 30_000 });
+  // Its events carry the captured values of the demo's requests.
+  const events = page.getByRole('list', { name: `Events of ${name}, newest first` });
+  const event = events
+    .locator('li.event')
+    .filter({ hasText: /item: "sku-\d+"/ })
+    .first();
+  await event.waitFor({ timeout: 30_000 });
+  assert.match((await event.textContent()) ?? '', /user: "(alice|bob|carol|dave|erin)"/);
+  // New events come in while the page stays (long polling), newest first.
+  const firstSeen = await events.locator('li.event').count();
+  const newestBefore = await events.locator('li.event').first().textContent();
+  for (let waited = 0; ; waited += 200) {
+    const now = events.locator('li.event');
+    if ((await now.count()) > firstSeen && (await now.first().textContent()) !== newestBefore) break;
+    assert.ok(waited < 30_000, `no new event on the page in 30 s (it showed ${firstSeen})`);
+    await page.waitForTimeout(200);
+  }
+  // The hit rate and the durations count them (a chart's name says what it shows).
+  await page
+    .getByRole('img', { name: new RegExp(`^Hit rate of ${name}: [1-9][\\d,]* hits? in`) })
+    .waitFor({ timeout: 30_000 });
+  await page
+    .getByRole('img', { name: new RegExp(`^Durations of ${name}: [1-9][\\d,]* calls? timed`) })
+    .waitFor({ timeout: 30_000 });
+  // The list's totals count them too (it looks again every 3 s).
+  await row
+    .locator('td.num')
+    .first()
+    .filter({ hasText: /^[1-9]/ })
+    .waitFor();
+  await screenshot(page, '13-probes');
+  // Remove it: gone from the list and from the URL.
+  await row.getByRole('button', { name: `Remove probe ${name}` }).click();
+  await page.getByRole('status', { name: 'Probe changes' }).getByText(`Removed probe ${name}`).waitFor();
+  await row.waitFor({ state: 'detached' });
+  await page.waitForURL(/\/probes$/);
 });
 
 test('the diff of two snapshots', { timeout: 90_000 }, async () => {

@@ -10,6 +10,8 @@ import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
 import { DuckDBStore } from '../../src/store/duckdb-store.js';
 import { flameBoxes } from '../../src/web/flame-layout.js';
 import { filterCondition, groupsSql } from '../../src/web/goroutine-sql.js';
+import { probeEntry } from '../../src/web/probe-form.js';
+import { bucketMs, type DurationRow, durationsSql, type RateRow, rateSql } from '../../src/web/probe-sql.js';
 import { parseRoute, type Route, routeUrl } from '../../src/web/routes.js';
 import { capturesOf, withCapture, withDerivedTable } from '../../src/web/spec-yaml.js';
 import { rowsOf } from '../../src/web/sql.js';
@@ -35,6 +37,8 @@ test('every route survives URL and back', () => {
     { view: 'diff', a: 3, b: 4, filters: {} },
     { view: 'tables', sql: "SELECT 'a&b' -- ?", snapshot: 2 },
     { view: 'agents' },
+    { view: 'probes', minutes: 15 },
+    { view: 'probes', probe: 'web_orders', minutes: 60 },
     { view: 'spec' },
     { view: 'spec', program: 'inventory', binary: 'abc/def', fn: 'main.(*s).run', version: 3 },
     { view: 'signin', next: '/snapshots/7?g=a:1:2' },
@@ -45,6 +49,126 @@ test('every route survives URL and back', () => {
   }
   assert.deepEqual(parseRoute('/signin', '?next=//evil.example/'), { view: 'signin', next: '/' });
   assert.equal(parseRoute('/snapshots/abc', '').view, 'not-found');
+  // A window the view does not offer, or a name no probe can have, falls back.
+  assert.deepEqual(parseRoute('/probes', '?minutes=7&probe=a%27b'), { view: 'probes', minutes: 15 });
+});
+
+test('the add-a-probe form makes a probes entry, or says what to fix', () => {
+  const base = {
+    name: 'logins',
+    program: 'api',
+    at: 'function',
+    where: ' main.(*Server).login ',
+    captures: 'user=req.User\n\nlen(req.Items)\nok = a == b\n',
+    condition: 'req.User == "alice"',
+    rate: '100/s',
+    ttl: '30m',
+    duration: true,
+  } as const;
+  assert.deepEqual(probeEntry(base), {
+    name: 'logins',
+    program: 'api',
+    function: 'main.(*Server).login',
+    capture: { user: 'req.User', len_req_items: 'len(req.Items)', ok: 'a == b' },
+    condition: 'req.User == "alice"',
+    rateLimit: 100,
+    duration: true,
+    ttl: '30m',
+  });
+  assert.deepEqual(
+    probeEntry({
+      ...base,
+      at: 'line',
+      where: 'main.go:42',
+      captures: '',
+      condition: '',
+      rate: '',
+      ttl: '',
+      duration: false,
+    }),
+    {
+      name: 'logins',
+      program: 'api',
+      line: 'main.go:42',
+    },
+  );
+  assert.match(String(probeEntry({ ...base, name: '9x' })), /Name/);
+  assert.match(String(probeEntry({ ...base, captures: 'a=x\na=y' })), /column a is given twice/);
+  assert.match(String(probeEntry({ ...base, rate: '-1' })), /Rate/);
+  assert.match(String(probeEntry({ ...base, ttl: 'soon' })), /Time to live/);
+  assert.match(String(probeEntry({ ...base, where: '' })), /function/);
+});
+
+test('the probes view’s SQL: hit rate per bucket and durations over the window, from the real probe tables', async () => {
+  const nowUs = Date.now() * 1000;
+  const counts = (process: string, endUs: number, hits: number) => ({
+    probe: 'web_calls',
+    process,
+    startUs: endUs - 1_000_000,
+    endUs,
+    hits,
+    matched: hits,
+    events: hits - 1,
+    rejected: 1,
+    conditionErrors: 0,
+    rateLimited: 0,
+    ringFull: 0,
+    agentDropped: 0,
+    durations: hits,
+    durationSumNs: 0,
+    costNs: 0,
+    cpuNs: 0,
+  });
+  await store.addProbeBatch({
+    agentId: 'a1',
+    events: [],
+    // Two processes in one bucket, and one interval older than the window.
+    counts: [
+      counts('h:1', nowUs - 30_000_000, 5),
+      counts('h:2', nowUs - 30_000_000, 7),
+      counts('h:1', nowUs - 1_200_000_000, 100),
+    ],
+    histograms: [
+      {
+        probe: 'web_calls',
+        process: 'h:1',
+        startUs: nowUs - 31_000_000,
+        endUs: nowUs - 30_000_000,
+        buckets: [
+          [1024, 3],
+          [4096, 1],
+        ],
+      },
+      {
+        probe: 'web_calls',
+        process: 'h:2',
+        startUs: nowUs - 31_000_000,
+        endUs: nowUs - 30_000_000,
+        buckets: [[1024, 2]],
+      },
+      {
+        probe: 'other',
+        process: 'h:2',
+        startUs: nowUs - 31_000_000,
+        endUs: nowUs - 30_000_000,
+        buckets: [[1024, 50]],
+      },
+    ],
+    notices: [],
+  });
+  const rate = rowsOf<RateRow>(await store.query(rateSql('web_calls', 15), { latest: true }));
+  assert.equal(rate.length, 1);
+  assert.deepEqual([rate[0]?.hits, rate[0]?.events, rate[0]?.dropped], [12, 10, 2]);
+  assert.equal((rate[0]?.t ?? 0) % bucketMs(15), 0);
+  assert.ok(Math.abs((rate[0]?.now ?? 0) - Date.now()) < 60_000);
+  // A window of an hour holds the older interval too.
+  assert.equal(rowsOf<RateRow>(await store.query(rateSql('web_calls', 60), { latest: true })).length, 2);
+  const durations = rowsOf<DurationRow>(await store.query(durationsSql('web_calls', 15), { latest: true }));
+  assert.deepEqual(durations, [
+    { lt_ns: 1024, n: 5 },
+    { lt_ns: 4096, n: 1 },
+  ]);
+  assert.equal(rowsOf(await store.query(rateSql("x'; --", 15), { latest: true })).length, 0);
 });
 
 test('flame boxes: widths are shares of goroutines, children under their parent, narrow ones left out', () => {

@@ -11,6 +11,7 @@ import {
   choiceOption,
   flagOption,
   listOption,
+  parseListen,
   pauseCapOption,
   positiveIntOption,
   textOption,
@@ -130,6 +131,11 @@ export const agentCommand = defineCommand({
       value: 'FILE',
       help: "the client certificate's key (env PERISCOPE_CLIENT_KEY)",
     },
+    'metrics-listen': {
+      type: 'string',
+      value: 'HOST:PORT',
+      help: 'serve Prometheus metrics at http://HOST:PORT/metrics, no token: keep it on loopback or a scrape network (off by default; docs/metrics.md)',
+    },
     'insecure-plain': {
       type: 'boolean',
       help: 'allow plain ws:// or http:// to another machine (the token travels in clear; env PERISCOPE_INSECURE_PLAIN=1)',
@@ -204,7 +210,9 @@ export const agentCommand = defineCommand({
     const id = textOption(values, 'id');
     if (id !== undefined && (id.length === 0 || id.length > 200))
       throw usageError('--id wants a name of 1 to 200 characters');
+    const metricsText = textOption(values, 'metrics-listen');
     return {
+      ...(metricsText !== undefined ? { metricsListen: parseListen(metricsText, '--metrics-listen') } : {}),
       server,
       token,
       ...(tokenFile !== undefined ? { tokenFile } : {}),
@@ -228,6 +236,18 @@ export const agentCommand = defineCommand({
   },
   async run(options) {
     const agent = new Agent(options);
+    if (options.metricsListen) {
+      const { host, port } = options.metricsListen;
+      await agent.serveMetrics(host, port).catch((e: unknown) => {
+        const code = (e as { code?: string }).code;
+        throw new PeriscopeError(
+          code === 'EACCES' ? 'permission' : 'bad-usage',
+          code === 'EADDRINUSE'
+            ? `--metrics-listen ${host}:${port} is in use; choose another port`
+            : `cannot serve metrics on ${host}:${port}: ${(e as Error).message}`,
+        );
+      });
+    }
     agent.start();
     await new Promise<void>((resolve) => {
       // Installed until the process exits: a second signal while stopping is noted, not fatal.

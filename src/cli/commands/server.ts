@@ -1,23 +1,16 @@
 /** `periscope server [--listen HOST:PORT] [--data DIR] [--static DIR]`: the fleet server, embedded storage. */
 import { PeriscopeError } from '../../common/errors.js';
 import { isLoopbackHost } from '../../common/tls-client.js';
-import { startServer } from '../../server/server.js';
+import { type ServerOptions, startServer } from '../../server/server.js';
 import { parseRetentionRule } from '../../store/retention.js';
 import { defineCommand, type OptionValues } from '../command.js';
 import { summaryOf } from '../command-list.js';
-import { listOption, textOption } from '../options.js';
+import { flagOption, listOption, parseListen as parseListenOption, textOption } from '../options.js';
 import { localDataDir } from '../target.js';
 
-/** Splits `HOST:PORT` (or `:PORT`, `PORT`, `[v6]:PORT`). */
+/** Splits `HOST:PORT` (kept here for callers of the server command's module). */
 export function parseListen(text: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(text) ?? /^()()(\d+)$/.exec(text);
-  const port = Number(m?.[3]);
-  if (!m || !Number.isInteger(port) || port < 0 || port > 65535)
-    throw new PeriscopeError(
-      'bad-usage',
-      `--listen "${text}" is not HOST:PORT (e.g. 127.0.0.1:7070 or 0.0.0.0:7070)`,
-    );
-  return { host: m[1] || m[2] || '127.0.0.1', port };
+  return parseListenOption(text, '--listen');
 }
 
 function ms(values: OptionValues, name: string): number | undefined {
@@ -27,6 +20,29 @@ function ms(values: OptionValues, name: string): number | undefined {
   if (!Number.isInteger(n) || n < 1)
     throw new PeriscopeError('bad-usage', `--${name} must be a positive number of milliseconds`);
   return n;
+}
+
+/** `--otlp-endpoint URL` and its `--otlp-header NAME=VALUE`s. */
+function otlpOption(values: OptionValues): ServerOptions['otlp'] {
+  const endpoint = textOption(values, 'otlp-endpoint');
+  const headerTexts = listOption(values, 'otlp-header');
+  if (endpoint === undefined) {
+    if (headerTexts.length > 0)
+      throw new PeriscopeError('bad-usage', '--otlp-header needs --otlp-endpoint URL');
+    return undefined;
+  }
+  if (!URL.canParse(endpoint) || !/^https?:$/.test(new URL(endpoint).protocol))
+    throw new PeriscopeError(
+      'bad-usage',
+      `--otlp-endpoint "${endpoint}" is not an http(s):// URL (e.g. http://collector:4318)`,
+    );
+  const headers: Record<string, string> = {};
+  for (const h of headerTexts) {
+    const eq = h.indexOf('=');
+    if (eq <= 0) throw new PeriscopeError('bad-usage', `--otlp-header wants NAME=VALUE, got "${h}"`);
+    headers[h.slice(0, eq).trim()] = h.slice(eq + 1);
+  }
+  return { endpoint, ...(headerTexts.length > 0 ? { headers } : {}) };
 }
 
 export const serverCommand = defineCommand({
@@ -81,6 +97,21 @@ export const serverCommand = defineCommand({
       value: 'MS',
       help: 'an agent silent this long is unresponsive: its processes fail with AGENT_UNRESPONSIVE (default 5000)',
     },
+    'metrics-public': {
+      type: 'boolean',
+      help: 'serve /metrics without a token, for a Prometheus on a trusted network (default: a user token; docs/metrics.md)',
+    },
+    'otlp-endpoint': {
+      type: 'string',
+      value: 'URL',
+      help: 'export probe events to this OpenTelemetry collector as OTLP/HTTP JSON logs, e.g. http://collector:4318 (docs/otlp.md)',
+    },
+    'otlp-header': {
+      type: 'string',
+      multiple: true,
+      value: 'NAME=VALUE',
+      help: 'a header sent with each OTLP export request, e.g. an API key (repeatable)',
+    },
   },
   details:
     'On the first start of a data directory the server creates an admin token and an agent token\n' +
@@ -108,7 +139,10 @@ export const serverCommand = defineCommand({
         '--tls-client-ca needs --tls-cert and --tls-key (mutual TLS is TLS)',
       );
     const rules = listOption(values, 'retain').map(parseRetentionRule);
+    const otlp = otlpOption(values);
     return {
+      ...(flagOption(values, 'metrics-public') ? { metricsPublic: true } : {}),
+      ...(otlp ? { otlp } : {}),
       host,
       port,
       ...(rules.length ? { retention: { rules } } : {}),
@@ -155,6 +189,7 @@ export const serverCommand = defineCommand({
     });
     console.log(`Periscope server listening on ${running.url}`);
     console.log(`data directory: ${dataDir}`);
+    if (options.otlp) console.log(`exporting probe events to ${options.otlp.endpoint} (OTLP/HTTP logs)`);
     if (options.tls) {
       const tls = running.tls;
       console.log(`TLS: ${tls?.subject ?? '?'}, valid until ${tls?.validTo ?? '?'}`);

@@ -12,6 +12,7 @@
  */
 import { type Address, addr, hex, type LoadBias } from '../../common/address.js';
 import type { DwarfType } from '../../dwarf/types.js';
+import type { GoBinary } from '../../gobinary/go-binary.js';
 import { type ExprResult, secretInExpressionText } from '../../goruntime/expr/index.js';
 import {
   decodeValue,
@@ -69,7 +70,9 @@ export class EventDecoder {
   private readonly statics: StaticData;
   private readonly clockOffset: bigint;
   /** Each site's description, made once. */
-  private readonly siteInfo: EventSite[];
+  private readonly siteInfo: EventSite[] = [];
+  /** What each site number is (sites are added as probes join the set). */
+  private readonly sites: AttachedSite[] = [];
   /** Per probe: the value context its captures decode with (limits set), over `memory`. */
   private readonly contexts = new Map<CompiledProbe, ValueContext>();
   /** The memory of the record being decoded (its regions are replaced per capture). */
@@ -79,28 +82,31 @@ export class EventDecoder {
 
   /** `redaction`: the rules values are decoded with (undefined: none, where a spec turns it off). */
   constructor(
-    private readonly sites: readonly AttachedSite[],
+    readonly bin: GoBinary,
     private readonly pid: number,
     bias: LoadBias,
     private readonly redaction?: Redactor,
   ) {
-    const bin = sites[0]?.probe.bin;
-    this.ctx =
-      bin &&
-      withRedaction(
-        makeValueContext(bin, { read: (a, n) => this.statics.read(a, n) ?? new Uint8Array(n) }, bias),
-        redaction,
-      );
-    this.statics = new StaticData(bin!.elf, bias.value);
+    this.ctx = withRedaction(
+      makeValueContext(bin, { read: (a, n) => this.statics.read(a, n) ?? new Uint8Array(n) }, bias),
+      redaction,
+    );
+    this.statics = new StaticData(bin.elf, bias.value);
     this.memory = new CapturedMemory([], this.statics);
     this.clockOffset = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
-    this.siteInfo = sites.map(({ site: { site: s } }) => ({
+  }
+
+  /** Gives the next site number to `at` (a site of a probe compiled for this binary). */
+  addSite(at: AttachedSite): void {
+    const s = at.site.site;
+    this.sites.push(at);
+    this.siteInfo.push({
       kind: s.kind,
       function: s.function,
       address: hex(s.address),
       ...(s.file !== undefined ? { file: s.file } : {}),
       ...(s.line !== undefined ? { line: s.line } : {}),
-    }));
+    });
   }
 
   /** The event a record holds. */

@@ -1,6 +1,7 @@
 /** A captured Go value as collapsible JSON: objects and arrays fold, scalars show inline. */
 
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+/** A JSON value as captured values are. */
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 function scalar(v: Json) {
   if (v === null) return <span class="j-null">null</span>;

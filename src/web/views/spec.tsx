@@ -7,6 +7,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { SpecCheckResponse } from '../../api/responses.js';
 import { checkSpec, currentSpec, putSpec, query, specVersion, specVersions } from '../api.js';
+import { CheckReport } from '../components/check-report.js';
 import { ErrorBox } from '../components/error-box.js';
 import { useAsync } from '../components/use-async.js';
 import { count, shortFile, when } from '../format.js';
@@ -14,6 +15,7 @@ import { go } from '../router.js';
 import { type Route, routeUrl } from '../routes.js';
 import { capturesOf, withCapture } from '../spec-yaml.js';
 import { lit, rowsOf } from '../sql.js';
+import { DefineDerived } from './spec-derived.js';
 
 type SpecRoute = Extract<Route, { view: 'spec' }>;
 
@@ -135,8 +137,42 @@ export function SpecView({ r }: { r: SpecRoute }) {
           </section>
         )}
       </div>
+      {spec.value && <FleetFit yaml={spec.value.yaml} version={spec.value.version} />}
+      {spec.value !== undefined && <DefineDerived yaml={spec.value?.yaml ?? ''} onSaved={spec.reload} />}
       <History r={r} current={spec.value?.version} />
     </div>
+  );
+}
+
+/**
+ * How the current spec fits each binary the fleet's agents can check: a newer build where a
+ * function or field is gone shows here, with what no longer resolves.
+ */
+function FleetFit({ yaml, version }: { yaml: string; version: number }) {
+  const check = useAsync(async () => ({ version, out: await checkSpec(yaml, 'web') }), [version]);
+  // While a new version is checked, the old version's answer is not shown as this one's.
+  const out = check.value?.version === version ? check.value.out : undefined;
+  const misfits = out?.check.binaries.filter((b) => b.status === 'does-not-fit').length ?? 0;
+  return (
+    <section class="panel" aria-labelledby="spec-fit">
+      <div class="row between">
+        <h2 id="spec-fit">
+          Spec version {version} on each binary{' '}
+          {out && (
+            <span class={misfits > 0 ? 'bad' : 'muted'}>
+              (
+              {misfits > 0 ? `${misfits} where something no longer resolves` : 'it fits every checked binary'}
+              )
+            </span>
+          )}
+        </h2>
+        <button type="button" onClick={check.reload} disabled={check.loading}>
+          {check.loading ? 'Checking…' : 'Check again'}
+        </button>
+      </div>
+      {check.error !== undefined && <ErrorBox error={check.error} />}
+      {out && <CheckReport check={out.check} label={`Spec version ${version} on each binary`} />}
+    </section>
   );
 }
 
