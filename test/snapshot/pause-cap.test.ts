@@ -8,10 +8,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { renderHeader } from '../../src/cli/commands/snapshot-view.js';
 import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
 import { effectiveSpec } from '../../src/spec/effective-spec.js';
 import { EMPTY_SPEC } from '../../src/spec/spec-types.js';
 import { startPauseTarget } from '../../support/pause-target.js';
+import { freshDataDir, inputOf, openStore } from '../store/store-support.js';
 
 const BIG = 96;
 const CAP_MS = 2;
@@ -82,6 +84,18 @@ test('a pause that reaches its cap resumes the process and marks the snapshot pa
         assert.equal(g.stack.frames.length, 0);
         assert.ok(g.errors.some((e) => e.includes('the pause reached its cap')));
       } else if (g.status !== 'running') assert.equal(names(g), names(w), `goroutine ${g.id}'s stack`);
+    }
+    // Said to people and kept in the store.
+    assert.match(renderHeader(cut), /^partial: the pause reached its cap of 2 ms/m);
+    const store = await openStore(freshDataDir());
+    try {
+      const id = await store.addSnapshot(inputOf(cut, ''));
+      const r = await store.query('SELECT partial FROM processes', { snapshot: id });
+      assert.equal(r.rows[0]?.[0], cut.partial.reason);
+      const w = await store.addSnapshot(inputOf(whole, ''));
+      assert.equal((await store.query('SELECT partial FROM processes', { snapshot: w })).rows[0]?.[0], null);
+    } finally {
+      await store.close();
     }
     const deepWhole = whole.goroutines.filter((g) => g.stack.frames.some((f) => f.function === 'main.deep'));
     assert.equal(deepWhole.length, BIG, 'the uncut snapshot has every big goroutine');
