@@ -25,6 +25,7 @@ interface Condition {
   readonly name: string;
   readonly busy: boolean;
   readonly realtime: boolean;
+  readonly sleep?: boolean;
   held: number[];
   stop: number[];
   gaps: number[];
@@ -46,6 +47,12 @@ export async function measureContention(
     { name: 'quiet', busy: false, realtime: true },
     { name: `${busy} spinning processes, real-time priority while paused`, busy: true, realtime: true },
     { name: `${busy} spinning processes, no priority change`, busy: true, realtime: false },
+    {
+      name: `${busy} spinning processes, real-time priority, sleep while threads stop`,
+      busy: true,
+      realtime: true,
+      sleep: true,
+    },
   ].map((c) => ({ ...c, held: [], stop: [], gaps: [], partial: 0, retried: 0, failed: 0 }));
   let restore = 0;
   try {
@@ -67,7 +74,9 @@ export async function measureContention(
         await target.gap();
         let s: ProcessSnapshot;
         try {
-          s = captureProcess(target.pid, plan, { pause: { realtime: c.realtime } });
+          s = captureProcess(target.pid, plan, {
+            pause: { realtime: c.realtime, sleepWhileStopping: c.sleep === true },
+          });
         } catch (e) {
           c.failed++;
           c.error ??= (e as Error).message;

@@ -39,6 +39,12 @@ export interface PauseOptions {
    * (default true; false keeps its scheduling, e.g. to measure what real-time priority buys).
    */
   readonly realtime?: boolean;
+  /**
+   * While waiting for the threads to stop, sleep between polls instead of yielding the CPU
+   * (default false; measured with bench/pause.ts --contention, where our polling competes
+   * with the very threads it waits for).
+   */
+  readonly sleepWhileStopping?: boolean;
 }
 
 /** One stopped thread. */
@@ -185,7 +191,7 @@ export function pauseProcess(pid: number, opts: PauseOptions = {}): Paused {
         armPauseWatchdog(pid, budgetMs + 2 * hold);
       }
       for (const tid of seized) interrupt(tid); // ESRCH: already exiting, its exit is reported to us
-      waitForStops(pid, held, deadline, budgetMs);
+      waitForStops(pid, held, deadline, budgetMs, opts.sleepWhileStopping === true);
     }
     const t1 = now();
     const threads: PausedThread[] = [];
@@ -236,7 +242,13 @@ function attach(pid: number, tid: number, held: Map<number, HeldThread>): boolea
 const ASK_THREAD_AFTER = 8;
 
 /** Polls the attached threads until each has stopped or exited, or the deadline passes. */
-function waitForStops(pid: number, held: Map<number, HeldThread>, deadline: number, budgetMs: number): void {
+function waitForStops(
+  pid: number,
+  held: Map<number, HeldThread>,
+  deadline: number,
+  budgetMs: number,
+  sleep: boolean,
+): void {
   let pending = [...held.values()].filter((t) => t.state === 'attached');
   let idle = 0;
   while (pending.length > 0) {
@@ -264,7 +276,8 @@ function waitForStops(pid: number, held: Map<number, HeldThread>, deadline: numb
     idle = pending.length === before ? idle + 1 : 0;
     // No progress: let the threads we wait for have this CPU (they must run to stop), and
     // after a while sleep between polls.
-    if (idle > 0) yieldCpu();
+    if (idle > 0 && sleep) Atomics.wait(nap, 0, 0, 0.05);
+    else if (idle > 0) yieldCpu();
     if (idle > 1000) Atomics.wait(nap, 0, 0, 0.05);
   }
 }
