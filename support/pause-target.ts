@@ -4,7 +4,7 @@
  * runtime.Stack(all) on request, and net/http/pprof's goroutine?debug=2.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { buildFixture } from './go-fixtures.js';
 import { alive } from './proc.js';
@@ -63,10 +63,18 @@ export async function startPauseTarget(
   env: Record<string, string> = {},
 ): Promise<PauseTarget> {
   const { path } = await buildFixture('pausebench');
-  const child: ChildProcess = spawn(path, ['-n', String(n), '-big', String(big)], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-    env: { ...process.env, ...env },
-  });
+  // Under sh, so that it is not our child, as in production: libuv reaps its children, and a
+  // ptrace stop it happens to see (a thread that stops after a pause gave up on it, reaped by
+  // the background release) was reported as the child's exit, which closed the target's
+  // stdin and so ended it (bench/pause.ts --contention lost its target that way).
+  const child: ChildProcess = spawn(
+    'sh',
+    ['-c', '"$0" "$@"; exit $?', path, '-n', String(n), '-big', String(big)],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      env: { ...process.env, ...env },
+    },
+  );
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     const onData = (b: Buffer): void => {
@@ -82,7 +90,9 @@ export async function startPauseTarget(
     child.once('exit', (code) => reject(new Error(`pausebench exited (${code}) before it was ready`)));
     child.once('error', reject);
   });
-  if (nice !== undefined) reniceThreads(child.pid as number, nice);
+  const pid = childOf(child.pid as number);
+  if (!pid) throw new Error('pausebench is ready but not found under its sh');
+  if (nice !== undefined) reniceThreads(pid, nice);
   const base = `http://127.0.0.1:${port}`;
   const json = async <T>(path: string): Promise<T> => {
     const r = await fetch(`${base}${path}`);
@@ -90,7 +100,7 @@ export async function startPauseTarget(
     return (await r.json()) as T;
   };
   return {
-    pid: child.pid as number,
+    pid,
     port,
     goroutines: n + big,
     gap: () => json<Gap>('/gap'),
@@ -107,11 +117,21 @@ export async function startPauseTarget(
       // worker thread lets libuv reap a ptrace stop of this child, which it reports as the
       // child's exit (bench/pause-ab.ts does that), after which child.kill() sends nothing.
       try {
-        process.kill(child.pid as number, 'SIGKILL');
+        process.kill(pid, 'SIGKILL');
       } catch {
         return; // already gone
       }
-      for (let i = 0; i < 200 && alive(child.pid as number); i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 200 && alive(pid); i++) await new Promise((r) => setTimeout(r, 10));
     },
   };
+}
+
+/** The first child process of `ppid` (the target under its `sh`), or 0. */
+function childOf(ppid: number): number {
+  try {
+    const kids = readFileSync(`/proc/${ppid}/task/${ppid}/children`, 'utf8').trim().split(/\s+/);
+    return Number(kids[0] ?? 0);
+  } catch {
+    return 0;
+  }
 }
