@@ -3,10 +3,10 @@
  * playwright-core (whose own browser downloads cannot reach their hosts here). When it is
  * missing and we are root (CI on a fresh machine), it is installed with apt-get.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { ensureDebianTool } from './debian-package.js';
 import { ROOT } from './go-fixtures.js';
 
 /** Where Debian installs it. */
@@ -25,26 +25,7 @@ const FLAGS = [
 
 /** Installs Debian's chromium when it is absent (as root); throws saying what to do otherwise. */
 export function ensureChromium(): string {
-  if (existsSync(CHROMIUM)) return CHROMIUM;
-  if (process.getuid?.() !== 0)
-    throw new Error(
-      `${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) or run as root`,
-    );
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  try {
-    execFileSync('apt-get', ['update', '-qq'], { stdio: 'ignore', env, timeout: 300_000 });
-    execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'chromium'], {
-      stdio: 'ignore',
-      env,
-      timeout: 600_000,
-    });
-  } catch (e) {
-    throw new Error(
-      `${CHROMIUM} is missing and apt-get install chromium failed (${(e as Error).message}): install Debian's chromium, then run the tests again`,
-    );
-  }
-  if (!existsSync(CHROMIUM)) throw new Error(`apt-get install chromium did not provide ${CHROMIUM}`);
-  return CHROMIUM;
+  return ensureDebianTool(CHROMIUM, 'chromium');
 }
 
 /** Launches headless Chromium (installing it first when needed). */

@@ -26,6 +26,7 @@ import { tokenRoutes } from './http-tokens.js';
 import { createListener } from './listener.js';
 import { Orchestrator } from './orchestrator.js';
 import { OtlpExporter, type OtlpOptions } from './otlp-export.js';
+import { type PgListener, startPgServer } from './pg/pg-server.js';
 import { ProbeBook } from './probe-book.js';
 import { ProbeOrders } from './probe-orders.js';
 import { Registry } from './registry.js';
@@ -67,6 +68,8 @@ export interface ServerOptions {
   readonly retention?: RetentionOptions;
   /** Where server events (TLS reloads, …) are logged (default: stderr with a timestamp). */
   readonly log?: (line: string) => void;
+  /** Serve the PostgreSQL protocol on this port too (0 picks a free one; default: not served). */
+  readonly pg?: { readonly port: number; readonly insecurePlain?: boolean };
   /** Serve `/metrics` without a token (default: a user or admin token), for a scraper on a trusted network. */
   readonly metricsPublic?: boolean;
   /** Export probe events to an OpenTelemetry collector (OTLP/HTTP JSON logs). */
@@ -90,6 +93,8 @@ export interface RunningServer {
   readonly firstTokens?: FirstTokens;
   /** The certificate served now (HTTPS only). */
   readonly tls?: LoadedTls;
+  /** The PostgreSQL protocol port, when served. */
+  readonly pgPort?: number;
   /** What `/metrics` shows. */
   readonly metrics: ServerMetrics;
   /** Stops serving and closes the store the server opened (not one passed in ServerOptions.store). */
@@ -233,6 +238,23 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (!opts.store) store.close();
     throw e;
   });
+  let pg: PgListener | undefined;
+  if (opts.pg) {
+    try {
+      pg = await startPgServer(
+        context,
+        { host: opts.host ?? '127.0.0.1', port: opts.pg.port, insecurePlain: opts.pg.insecurePlain === true },
+        tls,
+      );
+    } catch (e) {
+      listener.closeAll();
+      await new Promise<void>((resolve) => listener.accept.close(() => resolve()));
+      await otlp?.close();
+      tls?.close();
+      if (!opts.store) store.close();
+      throw e;
+    }
+  }
   if (opts.retention && opts.retention.rules.length > 0)
     retention.start(opts.retention.intervalMs ?? 3_600_000);
   const addr = listener.accept.address() as AddressInfo;
@@ -245,11 +267,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     agents,
     metrics,
     ...(firstTokens ? { firstTokens } : {}),
+    ...(pg ? { pgPort: pg.port } : {}),
     get tls() {
       return tls?.current;
     },
     close: async () => {
       agents.close();
+      await pg?.close();
       await retention.close();
       await otlp?.close();
       tls?.close();

@@ -3,14 +3,29 @@
  * gets the views it names (and what those read) built before it runs, and kept for the next.
  * `periscope query` uses one session per query; a server or a benchmark keeps one open for many.
  */
-import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type {
+  DuckDBConnection,
+  DuckDBInstance,
+  DuckDBPreparedStatement,
+  DuckDBType,
+  DuckDBValue,
+} from '@duckdb/node-api';
+import { PeriscopeError } from '../common/errors.js';
 import type { EffectiveSpec } from '../spec/effective-spec.js';
 import { linkNoteWarnings, linksOfGoroutine } from './links-query.js';
 import { tablesOfQuery } from './query-tables.js';
 import { QueryViews } from './query-views.js';
 import { prepareReadOnly, sqlError } from './read-only-sql.js';
 import { resultCells } from './result-cells.js';
-import type { QueryResult, QueryScope, QuerySession } from './store.js';
+import type { QueryResult, QueryScope, QuerySession, ResultColumn, TextResult } from './store.js';
+
+function columnsOf(names: readonly string[], types: readonly DuckDBType[]): ResultColumn[] {
+  return names.map((name, i) => ({ name, type: types[i]!.alias === 'JSON' ? 'JSON' : types[i]!.toString() }));
+}
+
+function textRow(row: readonly DuckDBValue[]): (string | null)[] {
+  return row.map((v) => (v === null || v === undefined ? null : String(v)));
+}
 
 /** The spec a session's views are built from, and notes for the user about it. */
 export interface SessionSpec {
@@ -77,7 +92,45 @@ export class DuckDBQuerySession implements QuerySession {
 
   /** Runs one read-only SQL statement. */
   async query(sql: string): Promise<QueryResult> {
-    const prepared = await prepareReadOnly(this.conn, sql, async () => {
+    const prepared = await this.prepare(sql);
+    try {
+      return this.result(await prepared.runAndReadAll());
+    } catch (e) {
+      throw sqlError(e);
+    }
+  }
+
+  /** Runs one read-only statement with `$n` parameters as text (DuckDB casts them to what the statement needs). */
+  async queryText(sql: string, params: readonly (string | null)[] = []): Promise<TextResult> {
+    const prepared = await this.prepare(sql);
+    try {
+      if (params.length !== prepared.parameterCount)
+        throw new PeriscopeError(
+          'bad-usage',
+          `the statement has ${prepared.parameterCount} parameters; ${params.length} were given`,
+        );
+      params.forEach((v, i) => {
+        if (v === null) prepared.bindNull(i + 1);
+        else prepared.bindVarchar(i + 1, v);
+      });
+      const r = await prepared.runAndReadAll();
+      return { columns: columnsOf(r.columnNames(), r.columnTypes()), rows: r.getRows().map(textRow) };
+    } catch (e) {
+      throw sqlError(e);
+    }
+  }
+
+  /** The columns and parameter count of one read-only statement, without running it. */
+  async describe(sql: string): Promise<{ columns: ResultColumn[]; params: number }> {
+    const prepared = await this.prepare(sql);
+    const n = prepared.columnCount;
+    const names = Array.from({ length: n }, (_, i) => prepared.columnName(i));
+    const types = Array.from({ length: n }, (_, i) => prepared.columnType(i));
+    return { columns: columnsOf(names, types), params: prepared.parameterCount };
+  }
+
+  private async prepare(sql: string): Promise<DuckDBPreparedStatement> {
+    return prepareReadOnly(this.conn, sql, async () => {
       await this.views.build(await this.views.viewsFor(await tablesOfQuery(this.conn, sql)));
     }).catch(async (e: unknown) => {
       // A view the statement reads in a way the name search missed (a view built without a
@@ -89,11 +142,6 @@ export class DuckDBQuerySession implements QuerySession {
       }
       throw e;
     });
-    try {
-      return this.result(await prepared.runAndReadAll());
-    } catch (e) {
-      throw sqlError(e);
-    }
   }
 
   /** What a goroutine links to and is linked from; the links that cannot resolve somewhere are in its warnings. */
@@ -102,6 +150,11 @@ export class DuckDBQuerySession implements QuerySession {
     const r = this.result(await linksOfGoroutine(this.conn, processId, goroutineId));
     const notes = await linkNoteWarnings(this.conn);
     return notes.length > 0 ? { ...r, warnings: [...r.warnings, ...notes] } : r;
+  }
+
+  /** Stops the statement running now on this session's connection. */
+  interrupt(): void {
+    this.conn.interrupt();
   }
 
   /** Closes the connection. */

@@ -79,6 +79,12 @@ export interface QueryResult {
   readonly snapshotIds: readonly number[];
 }
 
+/** Rows as text (DuckDB's own printing), for a wire protocol that sends text: NULL stays null. */
+export interface TextResult {
+  readonly columns: readonly ResultColumn[];
+  readonly rows: readonly (readonly (string | null)[])[];
+}
+
 /** A connection whose tables show one scope: set up once, then as many queries as wanted. */
 export interface QuerySession {
   readonly snapshotIds: readonly number[];
@@ -86,6 +92,12 @@ export interface QuerySession {
   readonly warnings: readonly string[];
   /** Runs one read-only SQL statement. */
   query(sql: string): Promise<QueryResult>;
+  /** Runs one read-only statement with `$n` parameters given as text, each value as DuckDB prints it. */
+  queryText(sql: string, params?: readonly (string | null)[]): Promise<TextResult>;
+  /** The columns and parameter count of one read-only statement, without running it. */
+  describe(sql: string): Promise<{ readonly columns: readonly ResultColumn[]; readonly params: number }>;
+  /** Stops the statement running now, which then fails (a PostgreSQL client's cancel request). */
+  interrupt(): void;
   /** Releases the connection. */
   close(): void;
 }

@@ -92,6 +92,15 @@ export const serverCommand = defineCommand({
       value: 'FILE',
       help: 'mutual TLS: agents must present a certificate this PEM CA signed (env PERISCOPE_TLS_CLIENT_CA)',
     },
+    'pg-port': {
+      type: 'string',
+      value: 'PORT',
+      help: 'also serve the PostgreSQL protocol on PORT (same host as --listen; psql, BI tools, Grafana; docs/postgresql.md); off by default',
+    },
+    'insecure-plain': {
+      type: 'boolean',
+      help: 'accept PostgreSQL connections with a cleartext token from other machines without TLS',
+    },
     'agent-timeout': {
       type: 'string',
       value: 'MS',
@@ -139,8 +148,15 @@ export const serverCommand = defineCommand({
         '--tls-client-ca needs --tls-cert and --tls-key (mutual TLS is TLS)',
       );
     const rules = listOption(values, 'retain').map(parseRetentionRule);
+    const pgText = textOption(values, 'pg-port');
+    const pgPort = pgText === undefined ? undefined : Number(pgText);
+    if (pgPort !== undefined && (!/^\d+$/.test(pgText ?? '') || pgPort > 65535))
+      throw new PeriscopeError('bad-usage', `--pg-port "${pgText}" is not a port number (e.g. 5433)`);
     const otlp = otlpOption(values);
     return {
+      ...(pgPort !== undefined
+        ? { pg: { port: pgPort, insecurePlain: values['insecure-plain'] === true } }
+        : {}),
       ...(flagOption(values, 'metrics-public') ? { metricsPublic: true } : {}),
       ...(otlp ? { otlp } : {}),
       host,
@@ -188,6 +204,10 @@ export const serverCommand = defineCommand({
       throw e;
     });
     console.log(`Periscope server listening on ${running.url}`);
+    if (running.pgPort !== undefined)
+      console.log(
+        `PostgreSQL protocol on ${host}:${running.pgPort} (databases latest, snapshot_N, all; password: a user token)`,
+      );
     console.log(`data directory: ${dataDir}`);
     if (options.otlp) console.log(`exporting probe events to ${options.otlp.endpoint} (OTLP/HTTP logs)`);
     if (options.tls) {

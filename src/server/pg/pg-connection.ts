@@ -1,0 +1,499 @@
+/**
+ * One client connection speaking PostgreSQL protocol 3.0: startup and cleartext-password
+ * authentication with a user token, then the simple and the extended query protocol. Every
+ * statement runs read-only through a store query session, as POST /v1/query does, and is
+ * recorded in the audit log. A failure answers ErrorResponse with a SQLSTATE and the
+ * connection stays usable; only a malformed stream or a failed login ends it.
+ */
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { auditText } from '../../store/audit-log.js';
+import type { QueryScope, QuerySession } from '../../store/store.js';
+import { roleAllows, type TokenInfo } from '../../store/token-types.js';
+import { actorOf, failure } from '../audit.js';
+import type { ServerContext } from '../context.js';
+import { type CatalogTables, catalogAnswer, catalogFallback } from './pg-catalog.js';
+import { type PgError, PgFault, pgErrorOf } from './pg-errors.js';
+import {
+  authentication,
+  BodyReader,
+  backendKeyData,
+  CANCEL_REQUEST,
+  type ClientMessage,
+  commandComplete,
+  dataRow,
+  empty,
+  errorResponse,
+  GSSENC_REQUEST,
+  MessageReader,
+  PROTOCOL_3,
+  parameterDescription,
+  parameterStatus,
+  readyForQuery,
+  rowDescription,
+  SSL_REQUEST,
+} from './pg-messages.js';
+import { commandTag, splitStatements } from './pg-split.js';
+import { type WireColumn, wireColumn } from './pg-types.js';
+
+/** What a connection needs from its server. */
+export interface PgConnectionOptions {
+  readonly ctx: ServerContext;
+  /** Switches the socket to TLS after 'S' was written; undefined when the server has no TLS. */
+  readonly startTls?: (socket: Socket) => TLSSocket;
+  /** Cleartext passwords from other machines without TLS are accepted (--insecure-plain). */
+  readonly insecurePlain: boolean;
+  /** Registers the connection for cancel requests; returns its key (pid, secret). */
+  readonly register: (c: PgConnection) => { pid: number; secret: number };
+  readonly unregister: (c: PgConnection) => void;
+  /** Handles a CancelRequest packet. */
+  readonly cancel: (pid: number, secret: number) => void;
+}
+
+/** A statement's answer: rows with their columns, or the empty query. */
+export type Answer =
+  | { readonly columns: readonly WireColumn[]; readonly rows: readonly (readonly (string | null)[])[] }
+  | 'empty';
+
+interface Portal {
+  readonly sql: string;
+  readonly params: readonly (string | null)[];
+  answer?: Answer;
+  sent: number;
+}
+
+/** The scope a database name chooses: `latest`, `snapshot_N` or `all`. */
+export function scopeOfDatabase(name: string): QueryScope | undefined {
+  if (name === 'latest') return { latest: true };
+  if (name === 'all') return { all: true };
+  const m = /^snapshot_(\d{1,15})$/.exec(name);
+  return m ? { snapshot: Number(m[1]) } : undefined;
+}
+
+function isLoopback(address: string | undefined): boolean {
+  return address !== undefined && /^(127\.|::1$|::ffff:127\.)/.test(address);
+}
+
+/** A client connection. */
+export class PgConnection {
+  private socket: Socket;
+  private readonly reader = new MessageReader();
+  private queue: Promise<void> = Promise.resolve();
+  private state: 'startup' | 'password' | 'ready' | 'closed' = 'startup';
+  private tls = false;
+  private scope: QueryScope = { latest: true };
+  private database = '';
+  private user = '';
+  private token: TokenInfo | undefined;
+  private session: QuerySession | undefined;
+  private readonly statements = new Map<string, string>();
+  private readonly portals = new Map<string, Portal>();
+  /** Set after an error in an extended-protocol batch: messages are skipped until Sync. */
+  private skipping = false;
+  /** Whether a query or an extended-protocol batch is in progress (until ReadyForQuery). */
+  private busy = false;
+  /** A cancel request arrived for the work in progress: what has not started yet fails too. */
+  private cancelled = false;
+
+  constructor(
+    socket: Socket,
+    private readonly opts: PgConnectionOptions,
+  ) {
+    this.socket = socket;
+    this.listen(socket);
+  }
+
+  private listen(socket: Socket): void {
+    socket.on('data', (chunk: Buffer) => {
+      const msgs = this.reader.push(chunk);
+      if (typeof msgs === 'string') {
+        this.fatal(msgs.startsWith('protocol violation') ? '08P01' : '54000', msgs);
+        return;
+      }
+      for (const m of msgs)
+        this.queue = this.queue.then(() => this.handle(m)).catch((e: unknown) => this.crashed(e));
+    });
+    socket.on('error', () => this.close());
+    socket.on('close', () => this.close());
+  }
+
+  private send(...b: Buffer[]): void {
+    if (this.state !== 'closed' && this.socket.writable)
+      this.socket.write(b.length === 1 ? b[0]! : Buffer.concat(b));
+  }
+
+  private fatal(code: string, message: string): void {
+    this.send(errorResponse(code, message, 'FATAL'));
+    this.socket.end();
+    this.close();
+  }
+
+  private crashed(e: unknown): void {
+    console.error('periscope server: PostgreSQL connection:', e);
+    this.fatal('XX000', 'internal error; the server log has details');
+  }
+
+  /** Ends the connection and releases its session. */
+  close(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    // A client gone mid-query must not leave it running: stop it, and release the session
+    // once the handler in progress has finished.
+    if (this.busy) this.session?.interrupt();
+    this.queue = this.queue.then(() => this.closeSession());
+    this.opts.unregister(this);
+    this.socket.destroy();
+  }
+
+  /** A cancel request for this connection: stops the statement in progress (57014); ignored when idle. */
+  cancel(): void {
+    if (!this.busy) return;
+    this.cancelled = true;
+    this.session?.interrupt();
+  }
+
+  private idle(): void {
+    this.busy = false;
+    this.cancelled = false;
+    this.send(readyForQuery());
+  }
+
+  private closeSession(): void {
+    this.session?.close();
+    this.session = undefined;
+  }
+
+  private async handle(m: ClientMessage): Promise<void> {
+    if (this.state === 'closed') return;
+    if (this.state === 'startup') return this.startup(m);
+    if (this.state === 'password') return this.password(m);
+    return this.ready(m);
+  }
+
+  private startup(m: ClientMessage): void {
+    const r = new BodyReader(m.body);
+    const code = r.int32();
+    if (code === SSL_REQUEST) {
+      if (!this.opts.startTls || this.tls) {
+        this.socket.write('N');
+        return;
+      }
+      this.socket.write('S');
+      this.socket.removeAllListeners('data');
+      this.socket.removeAllListeners('close');
+      this.socket.removeAllListeners('error');
+      this.socket = this.opts.startTls(this.socket);
+      this.tls = true;
+      this.listen(this.socket);
+      return;
+    }
+    if (code === GSSENC_REQUEST) {
+      this.socket.write('N');
+      return;
+    }
+    if (code === CANCEL_REQUEST) {
+      this.opts.cancel(r.int32(), r.int32());
+      this.close();
+      return;
+    }
+    if (code !== PROTOCOL_3) {
+      this.fatal(
+        '0A000',
+        `protocol version ${code >> 16}.${code & 0xffff} is not supported; this server speaks 3.0`,
+      );
+      return;
+    }
+    const params = new Map<string, string>();
+    for (;;) {
+      const k = r.cstring();
+      if (k === '') break;
+      params.set(k, r.cstring());
+    }
+    this.user = params.get('user') ?? '';
+    this.database = params.get('database') ?? this.user;
+    const scope = scopeOfDatabase(this.database);
+    if (!scope) {
+      this.fatal(
+        '3D000',
+        `database "${this.database}" does not exist: name a scope, "latest" (the newest snapshot), "snapshot_N" (one snapshot) or "all" (every snapshot)`,
+      );
+      return;
+    }
+    this.scope = scope;
+    if (!this.tls && !this.opts.insecurePlain && !isLoopback(this.socket.remoteAddress)) {
+      this.fatal(
+        '28000',
+        'the token would cross the network in clear: connect with TLS (sslmode=require; the server needs --tls-cert and --tls-key), or start the server with --insecure-plain',
+      );
+      return;
+    }
+    this.state = 'password';
+    this.send(authentication(3));
+  }
+
+  private password(m: ClientMessage): void {
+    if (m.type !== 0x70 /* p */) {
+      this.fatal('08P01', 'expected a password message');
+      return;
+    }
+    const given = new BodyReader(m.body).cstring();
+    const token = this.opts.ctx.tokens.verify(given);
+    const source = this.socket.remoteAddress ?? 'unknown';
+    if (!token || !roleAllows(token.role, 'user')) {
+      const why = token
+        ? `this is ${token.role === 'agent' ? 'an agent' : 'a'} token; PostgreSQL connections need a user or admin token`
+        : 'password authentication failed: the password must be a Periscope user token (periscope token create --role user)';
+      this.opts.ctx.audit.append({
+        action: 'denied',
+        actor: actorOf(token),
+        source,
+        outcome: 'refused',
+        details: { protocol: 'postgresql', user: this.user, database: this.database, message: why },
+      });
+      this.fatal('28P01', why);
+      return;
+    }
+    this.token = token;
+    this.state = 'ready';
+    const key = this.opts.register(this);
+    this.send(
+      authentication(0),
+      parameterStatus('server_version', '15.0'),
+      parameterStatus('server_encoding', 'UTF8'),
+      parameterStatus('client_encoding', 'UTF8'),
+      parameterStatus('DateStyle', 'ISO, MDY'),
+      parameterStatus('IntervalStyle', 'postgres'),
+      parameterStatus('TimeZone', 'UTC'),
+      parameterStatus('integer_datetimes', 'on'),
+      parameterStatus('standard_conforming_strings', 'on'),
+      parameterStatus('is_superuser', 'off'),
+      parameterStatus('session_authorization', this.user),
+      parameterStatus('application_name', ''),
+      backendKeyData(key.pid, key.secret),
+      readyForQuery(),
+    );
+  }
+
+  private async ready(m: ClientMessage): Promise<void> {
+    const type = String.fromCharCode(m.type);
+    if (type === 'X') {
+      this.socket.end();
+      this.close();
+      return;
+    }
+    if (type === 'Q') return this.simpleQuery(new BodyReader(m.body).cstring());
+    if (type === 'S') {
+      this.skipping = false;
+      this.closeSession();
+      this.idle();
+      return;
+    }
+    if (type === 'H') return;
+    if (this.skipping) return;
+    this.busy = true;
+    try {
+      await this.extended(type, new BodyReader(m.body));
+    } catch (e) {
+      this.skipping = true;
+      this.sendError(pgErrorOf(e));
+    }
+  }
+
+  private sendError(e: PgError): void {
+    this.send(errorResponse(e.code, e.message));
+  }
+
+  private async simpleQuery(sql: string): Promise<void> {
+    const statements = splitStatements(sql);
+    this.busy = true;
+    try {
+      if (statements.length === 0) this.send(empty('I'));
+      for (const s of statements) {
+        const a = await this.run(s, []);
+        await this.sendAnswer(a);
+      }
+    } catch (e) {
+      this.sendError(pgErrorOf(e));
+    } finally {
+      this.closeSession();
+    }
+    this.idle();
+  }
+
+  private async sendAnswer(a: Answer): Promise<void> {
+    if (a === 'empty') this.send(empty('I'));
+    else {
+      this.send(rowDescription(a.columns));
+      await this.sendRows(a, 0, 0);
+    }
+  }
+
+  private async openSession(): Promise<QuerySession> {
+    this.session ??= await this.opts.ctx.store.session(this.scope);
+    return this.session;
+  }
+
+  /** Runs one statement through the session, audited as a query of the HTTP API is. */
+  private async run(sql: string, params: readonly (string | null)[]): Promise<Answer> {
+    if (splitStatements(sql).length === 0) return 'empty';
+    const session = await this.openSession();
+    if (this.cancelled) throw new PgFault('57014', 'canceling statement due to user request');
+    const asked = { sql: auditText(sql), scope: this.scope, protocol: 'postgresql' };
+    const audit = (outcome: 'ok' | 'error', details: Record<string, unknown>): void => {
+      this.opts.ctx.audit.append({
+        action: 'query',
+        actor: actorOf(this.token),
+        source: this.socket.remoteAddress ?? 'unknown',
+        outcome,
+        details: { ...asked, ...details },
+      });
+    };
+    try {
+      const tables: CatalogTables = async () => {
+        const r = await session.queryText(
+          "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_catalog = 'temp' ORDER BY table_name, ordinal_position",
+        );
+        return r.rows.map(([t, c, d]) => [t ?? '', c ?? '', d ?? ''] as const);
+      };
+      let answer: Answer | undefined = await catalogAnswer(sql, tables);
+      if (!answer) {
+        try {
+          const r = await session.queryText(sql, params);
+          answer = { columns: r.columns.map(wireColumn), rows: r.rows };
+        } catch (e) {
+          answer = catalogFallback(sql);
+          if (!answer) throw e;
+        }
+      }
+      audit('ok', {
+        rowCount: answer === 'empty' ? 0 : answer.rows.length,
+        snapshotIds: session.snapshotIds,
+      });
+      return answer;
+    } catch (e) {
+      audit('error', failure(e));
+      if (this.cancelled) throw new PgFault('57014', 'canceling statement due to user request');
+      throw e;
+    }
+  }
+
+  private async extended(type: string, r: BodyReader): Promise<void> {
+    switch (type) {
+      case 'P': {
+        const name = r.cstring();
+        const sql = r.cstring();
+        if (splitStatements(sql).length > 1)
+          throw new PgFault('42601', 'cannot insert multiple commands into a prepared statement');
+        this.statements.set(name, sql);
+        this.send(empty('1'));
+        return;
+      }
+      case 'B': {
+        const portal = r.cstring();
+        const stmt = r.cstring();
+        const sql = this.statements.get(stmt);
+        if (sql === undefined) throw new PgFault('26000', `prepared statement "${stmt}" does not exist`);
+        const nFormats = r.int16();
+        const formats = Array.from({ length: nFormats }, () => r.int16());
+        const n = r.int16();
+        const params: (string | null)[] = [];
+        for (let i = 0; i < n; i++) {
+          const len = r.int32();
+          const format = formats.length === 1 ? formats[0] : formats[i];
+          if (format === 1)
+            throw new PgFault('0A000', 'binary parameters are not supported; send parameters in text format');
+          params.push(len < 0 ? null : r.bytes(len).toString('utf8'));
+        }
+        const nResult = r.int16();
+        for (let i = 0; i < nResult; i++)
+          if (r.int16() === 1)
+            throw new PgFault('0A000', 'binary results are not supported; ask for results in text format');
+        this.portals.set(portal, { sql, params, sent: 0 });
+        this.send(empty('2'));
+        return;
+      }
+      case 'D': {
+        const kind = String.fromCharCode(r.bytes(1)[0]!);
+        const name = r.cstring();
+        if (kind === 'S') {
+          const sql = this.statements.get(name);
+          if (sql === undefined) throw new PgFault('26000', `prepared statement "${name}" does not exist`);
+          if (splitStatements(sql).length === 0) {
+            this.send(parameterDescription(0), empty('n'));
+            return;
+          }
+          const d = await (await this.openSession()).describe(sql);
+          this.send(parameterDescription(d.params), rowDescription(d.columns.map(wireColumn)));
+          return;
+        }
+        const p = this.portals.get(name);
+        if (!p) throw new PgFault('34000', `portal "${name}" does not exist`);
+        p.answer ??= await this.run(p.sql, p.params);
+        this.send(p.answer === 'empty' ? empty('n') : rowDescription(p.answer.columns));
+        return;
+      }
+      case 'E': {
+        const name = r.cstring();
+        const max = r.int32();
+        const p = this.portals.get(name);
+        if (!p) throw new PgFault('34000', `portal "${name}" does not exist`);
+        p.answer ??= await this.run(p.sql, p.params);
+        // The RowDescription came with Describe; Execute sends rows only.
+        if (p.answer === 'empty') this.send(empty('I'));
+        else p.sent = await this.sendRows(p.answer, p.sent, max);
+        return;
+      }
+      case 'C': {
+        const kind = String.fromCharCode(r.bytes(1)[0]!);
+        const name = r.cstring();
+        if (kind === 'S') this.statements.delete(name);
+        else this.portals.delete(name);
+        this.send(empty('3'));
+        return;
+      }
+      default:
+        throw new PgFault('08P01', `message type "${type}" is not supported`);
+    }
+  }
+
+  /**
+   * Sends rows [from, from + max) (all when max is 0) and the CommandComplete or
+   * PortalSuspended after them; writes in batches of about 64 KiB and waits for the socket
+   * to drain between them, so a million-row answer neither queues unbounded nor builds one
+   * huge buffer.
+   */
+  private async sendRows(a: Exclude<Answer, 'empty'>, from: number, max: number): Promise<number> {
+    const end = max > 0 ? Math.min(a.rows.length, from + max) : a.rows.length;
+    let batch: Buffer[] = [];
+    let bytes = 0;
+    for (let i = from; i < end; i++) {
+      const row = dataRow(a.rows[i]!.map((v, j) => (v === null ? null : a.columns[j]!.text(v))));
+      batch.push(row);
+      bytes += row.length;
+      if (bytes >= 65_536) {
+        if (!(await this.write(Buffer.concat(batch)))) return end;
+        batch = [];
+        bytes = 0;
+      }
+    }
+    batch.push(end < a.rows.length ? empty('s') : commandComplete(commandTag(end - from)));
+    await this.write(Buffer.concat(batch));
+    return end;
+  }
+
+  /** Writes and waits for the socket to drain when its buffer is full; false once the client is gone. */
+  private async write(b: Buffer): Promise<boolean> {
+    if (this.state === 'closed' || !this.socket.writable) return false;
+    if (this.socket.write(b)) return true;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
+    return (this.state as string) !== 'closed' && this.socket.writable;
+  }
+}
