@@ -14,6 +14,10 @@
  * Usage: npx tsc -p . && node dist/bench/pause.js [--n 1000,10000,100000] [--reps K] [--nice N]
  *        [--builtin-spec]   snapshot with the built-in spec, as the CLI and agents do: the
  *                           target serves net/http, so its values are read inside the pause
+ *        [--contention]     also the pause's median and p99 with every core kept busy
+ *                           (bench/pause-contention.ts), [--contention-n N] (default 10000),
+ *                           [--contention-reps K] (default 100), [--busy K] (default 2 per core);
+ *                           --contention-only skips the quiet sections
  */
 import { setPriority } from 'node:os';
 import { captureGoroutines, reserveForCapture } from '../src/goruntime/goroutines/index.js';
@@ -26,6 +30,7 @@ import { describeMachine, loadAverage, today } from '../support/machine.js';
 import { type Gap, type PauseTarget, startPauseTarget } from '../support/pause-target.js';
 import { median, ratio } from '../support/stats.js';
 import { formatTable } from '../support/table.js';
+import { measureContention, reportContention } from './pause-contention.js';
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(name);
@@ -309,7 +314,8 @@ console.log(
 );
 const t0 = performance.now();
 const results: Result[] = [];
-for (const n of SIZES) {
+const CONTENTION_ONLY = process.argv.includes('--contention-only');
+for (const n of CONTENTION_ONLY ? [] : SIZES) {
   const r = await measure(n);
   results.push(r);
   console.log(`\n${report(r)}`);
@@ -345,4 +351,14 @@ for (const r of results) {
   console.log(
     `| Same, anchor \`runtime.Stack(buf, true)\` | ${fmtMs(r.periscopeGap.med)} | ${fmtMs(r.stackGap.med)} (${fmtMs(r.stackGap.max)}) | ${ratio(r.stackGap.med, r.periscopeGap.med)} | ${m} | ${today()} |`,
   );
+}
+
+if (process.argv.includes('--contention') || CONTENTION_ONLY) {
+  const n = Number(arg('--contention-n') ?? 10_000);
+  const reps = Number(arg('--contention-reps') ?? 100);
+  const busy = Number(arg('--busy') ?? 2 * machine.cores);
+  const loadBefore = loadAverage();
+  const r = await measureContention(n, reps, busy, SPEC);
+  console.log(`\ncontention (load ${loadBefore} -> ${loadAverage()}):`);
+  console.log(reportContention(n, r, `${machine.short}; Node ${machine.node}; load ${loadBefore}`, today()));
 }

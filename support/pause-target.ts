@@ -4,7 +4,7 @@
  * runtime.Stack(all) on request, and net/http/pprof's goroutine?debug=2.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { buildFixture } from './go-fixtures.js';
 import { alive } from './proc.js';
@@ -52,11 +52,29 @@ export function reniceThreads(pid: number, nice: number): boolean {
 /**
  * Builds and starts testdata/pausebench with n goroutines; resolves once they are all parked.
  * With `nice`, every thread of the target runs at that nice value (on a busy machine, so
- * that the ticker is not descheduled by other work: the gaps it sees are then ours).
+ * that the ticker is not descheduled by other work: the gaps it sees are then ours). With
+ * `big`, that many more goroutines each park under about 1 MiB of used stack (a slow copy);
+ * `env` is added to its environment (e.g. the tag an agent's --match selects).
  */
-export async function startPauseTarget(n: number, nice?: number): Promise<PauseTarget> {
+export async function startPauseTarget(
+  n: number,
+  nice?: number,
+  big = 0,
+  env: Record<string, string> = {},
+): Promise<PauseTarget> {
   const { path } = await buildFixture('pausebench');
-  const child: ChildProcess = spawn(path, ['-n', String(n)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  // Under sh, so that it is not our child, as in production: libuv reaps its children, and a
+  // ptrace stop it happens to see (a thread that stops after a pause gave up on it, reaped by
+  // the background release) was reported as the child's exit, which closed the target's
+  // stdin and so ended it (bench/pause.ts --contention lost its target that way).
+  const child: ChildProcess = spawn(
+    'sh',
+    ['-c', '"$0" "$@"; exit $?', path, '-n', String(n), '-big', String(big)],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      env: { ...process.env, ...env },
+    },
+  );
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     const onData = (b: Buffer): void => {
@@ -72,7 +90,9 @@ export async function startPauseTarget(n: number, nice?: number): Promise<PauseT
     child.once('exit', (code) => reject(new Error(`pausebench exited (${code}) before it was ready`)));
     child.once('error', reject);
   });
-  if (nice !== undefined) reniceThreads(child.pid as number, nice);
+  const pid = childOf(child.pid as number);
+  if (!pid) throw new Error('pausebench is ready but not found under its sh');
+  if (nice !== undefined) reniceThreads(pid, nice);
   const base = `http://127.0.0.1:${port}`;
   const json = async <T>(path: string): Promise<T> => {
     const r = await fetch(`${base}${path}`);
@@ -80,9 +100,9 @@ export async function startPauseTarget(n: number, nice?: number): Promise<PauseT
     return (await r.json()) as T;
   };
   return {
-    pid: child.pid as number,
+    pid,
     port,
-    goroutines: n,
+    goroutines: n + big,
     gap: () => json<Gap>('/gap'),
     stackAll: () => json<{ ns: number; bytes: number; startNs: number }>('/stack'),
     async debug2() {
@@ -97,11 +117,21 @@ export async function startPauseTarget(n: number, nice?: number): Promise<PauseT
       // worker thread lets libuv reap a ptrace stop of this child, which it reports as the
       // child's exit (bench/pause-ab.ts does that), after which child.kill() sends nothing.
       try {
-        process.kill(child.pid as number, 'SIGKILL');
+        process.kill(pid, 'SIGKILL');
       } catch {
         return; // already gone
       }
-      for (let i = 0; i < 200 && alive(child.pid as number); i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 200 && alive(pid); i++) await new Promise((r) => setTimeout(r, 10));
     },
   };
+}
+
+/** The first child process of `ppid` (the target under its `sh`), or 0. */
+function childOf(ppid: number): number {
+  try {
+    const kids = readFileSync(`/proc/${ppid}/task/${ppid}/children`, 'utf8').trim().split(/\s+/);
+    return Number(kids[0] ?? 0);
+  } catch {
+    return 0;
+  }
 }

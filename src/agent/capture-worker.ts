@@ -108,7 +108,8 @@ function handle(req: WorkerRequest): WorkerReply {
       for (const { slot, pid, plan } of plans) {
         if (held > MAX_COPIED_BYTES) break;
         try {
-          const copied = pauseAndCopy(pid, plan, {}, { collect: false });
+          const cap = req.pauseCapMs !== undefined ? { pauseCapMs: req.pauseCapMs } : {};
+          const copied = pauseAndCopy(pid, plan, cap, { collect: false });
           held += copied.bytesRead;
           copies.set(slot, { copied });
         } catch (e) {
@@ -133,7 +134,10 @@ function handle(req: WorkerRequest): WorkerReply {
       const startedAt = early ? early.copied.startedAtMs : Date.now();
       const snap = early
         ? finishSnapshot(early.copied)
-        : captureProcess(req.pid, plan, { noPause: req.noPause });
+        : captureProcess(req.pid, plan, {
+            noPause: req.noPause,
+            ...(req.pauseCapMs !== undefined ? { pauseCapMs: req.pauseCapMs } : {}),
+          });
       const json = encodeSnapshot(snap);
       const deflated = json.length > req.deflateOver;
       const bytes = deflated ? deflateSync(json, { level: 1 }) : Buffer.from(json, 'utf8');

@@ -35,6 +35,8 @@ export interface ExecutorOptions {
   readonly maxMessageBytes?: number;
   /** Recycle the capture thread when idle and holding more binaries than this (default 16). */
   readonly maxBinaries?: number;
+  /** The hard cap of each pause, ms (default DEFAULT_PAUSE_CAP_MS of snapshot/paused-capture.ts, 50). */
+  readonly pauseCapMs?: number;
 }
 
 /** What the executor needs from the rest of the agent. */
@@ -347,7 +349,11 @@ export class Executor {
     );
     if (ready.length < 2) return;
     const reply = await this.thread.call(
-      { op: 'copy', slots: ready.map((e) => ({ slot: e.slot, pid: e.pid })) },
+      {
+        op: 'copy',
+        slots: ready.map((e) => ({ slot: e.slot, pid: e.pid })),
+        ...(this.opts.pauseCapMs !== undefined ? { pauseCapMs: this.opts.pauseCapMs } : {}),
+      },
       this.opts.captureBudgetMs ?? 60_000,
     );
     // On failure each process is simply captured whole by its own `capture`.
@@ -382,6 +388,7 @@ export class Executor {
           pid: entry.pid,
           noPause: req.noPause,
           deflateOver: this.opts.deflateOver ?? 256 << 10,
+          ...(this.opts.pauseCapMs !== undefined ? { pauseCapMs: this.opts.pauseCapMs } : {}),
         },
         this.opts.captureBudgetMs ?? 60_000,
       );

@@ -21,6 +21,8 @@ export interface WorkerCapture {
   readonly pid: number;
   readonly noPause: boolean;
   readonly deflateOver: number;
+  /** The pause's hard cap, ms (default: the snapshot's). */
+  readonly pauseCapMs?: number;
 }
 
 /**
@@ -32,6 +34,8 @@ export interface WorkerCopy {
   readonly op: 'copy';
   readonly id: number;
   readonly slots: readonly { readonly slot: string; readonly pid: number }[];
+  /** The pause's hard cap, ms (default: the snapshot's). */
+  readonly pauseCapMs?: number;
 }
 
 /** Forget prepared slots. */

@@ -16,8 +16,17 @@ import { listTids, threadInfo } from './threads.js';
 
 /** Tuning of one pause. */
 export interface PauseOptions {
-  /** Longest the stopping of all threads may take before we give up and resume, in ms (default 2000). */
+  /**
+   * Longest the stopping of all threads may take before we give up and resume, in ms
+   * (default: capMs when given, else 2000).
+   */
   readonly budgetMs?: number;
+  /**
+   * The pause's hard cap, ms from the first interrupt: the stop gives up at it (unless
+   * budgetMs says otherwise), and the caller is to resume by it (paused-capture.ts stops
+   * copying there). Threads stopped early are held while the rest stop, so the stop counts.
+   */
+  readonly capMs?: number;
   /**
    * Longest the pause may be held before it is resumed automatically (needs the event loop to
    * turn; default 2000). If this thread is stuck instead, the pause watchdog kills this
@@ -30,6 +39,12 @@ export interface PauseOptions {
    * (default true; false keeps its scheduling, e.g. to measure what real-time priority buys).
    */
   readonly realtime?: boolean;
+  /**
+   * While waiting for the threads to stop, sleep between polls instead of yielding the CPU
+   * (default false; measured with bench/pause.ts --contention, where our polling competes
+   * with the very threads it waits for).
+   */
+  readonly sleepWhileStopping?: boolean;
 }
 
 /** One stopped thread. */
@@ -55,6 +70,12 @@ export interface PauseTimings {
   readonly regsNs: number;
   /** Detaching every thread (0 until resumed). */
   resumeNs: number;
+  /**
+   * performance.now() when the last thread was detached (0 until resumed): where the target's
+   * pause ends. Restoring this thread's priority comes after, and on a busy machine the
+   * scheduler may preempt us right there for milliseconds, while the target already runs.
+   */
+  resumedAt: number;
   /** Passes over /proc/PID/task until no new thread appeared. */
   readonly rounds: number;
 }
@@ -136,7 +157,7 @@ function notPermitted(pid: number): PeriscopeError {
 
 /** Stops every thread of a process without sending it a signal and reads their registers. */
 export function pauseProcess(pid: number, opts: PauseOptions = {}): Paused {
-  const budgetMs = opts.budgetMs ?? 2000;
+  const budgetMs = opts.budgetMs ?? opts.capMs ?? 2000;
   if (pid === process.pid)
     throw new PeriscopeError('bad-usage', `cannot pause this process itself (pid ${pid})`);
   settleEarlierPause(pid);
@@ -170,7 +191,7 @@ export function pauseProcess(pid: number, opts: PauseOptions = {}): Paused {
         armPauseWatchdog(pid, budgetMs + 2 * hold);
       }
       for (const tid of seized) interrupt(tid); // ESRCH: already exiting, its exit is reported to us
-      waitForStops(pid, held, deadline, budgetMs);
+      waitForStops(pid, held, deadline, budgetMs, opts.sleepWhileStopping === true);
     }
     const t1 = now();
     const threads: PausedThread[] = [];
@@ -187,7 +208,7 @@ export function pauseProcess(pid: number, opts: PauseOptions = {}): Paused {
       pid,
       threads,
       held,
-      { startedAt, stopNs: t1 - t0, regsNs: t2 - t1, resumeNs: 0, rounds },
+      { startedAt, stopNs: t1 - t0, regsNs: t2 - t1, resumeNs: 0, resumedAt: 0, rounds },
       opts,
     );
   } catch (e) {
@@ -221,7 +242,13 @@ function attach(pid: number, tid: number, held: Map<number, HeldThread>): boolea
 const ASK_THREAD_AFTER = 8;
 
 /** Polls the attached threads until each has stopped or exited, or the deadline passes. */
-function waitForStops(pid: number, held: Map<number, HeldThread>, deadline: number, budgetMs: number): void {
+function waitForStops(
+  pid: number,
+  held: Map<number, HeldThread>,
+  deadline: number,
+  budgetMs: number,
+  sleep: boolean,
+): void {
   let pending = [...held.values()].filter((t) => t.state === 'attached');
   let idle = 0;
   while (pending.length > 0) {
@@ -243,13 +270,14 @@ function waitForStops(pid: number, held: Map<number, HeldThread>, deadline: numb
       const late = pending.map((t) => `${t.tid} (state ${threadInfo(pid, t.tid)?.state ?? '?'})`).join(', ');
       throw new PauseTimeoutError(
         `pausing process ${pid} took longer than ${budgetMs} ms (threads not stopped: ${late}); it was resumed. ` +
-          'A thread in state D is blocked in the kernel: retry later, or raise the pause budget',
+          'A thread in state D is blocked in the kernel, or the machine is too busy for the threads to stop: retry later, or raise the pause cap (--pause-cap-ms)',
       );
     }
     idle = pending.length === before ? idle + 1 : 0;
     // No progress: let the threads we wait for have this CPU (they must run to stop), and
     // after a while sleep between polls.
-    if (idle > 0) yieldCpu();
+    if (idle > 0 && sleep) Atomics.wait(nap, 0, 0, 0.05);
+    else if (idle > 0) yieldCpu();
     if (idle > 1000) Atomics.wait(nap, 0, 0, 0.05);
   }
 }
@@ -311,6 +339,7 @@ function makePaused(
       const t = now();
       result = releaseThreads(pid, held.values());
       timings.resumeNs = now() - t;
+      timings.resumedAt = performance.now();
       disarmPauseWatchdog();
       restorePriority();
       return result;

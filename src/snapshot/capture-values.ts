@@ -218,6 +218,11 @@ function registersOf(
   return thread && saved ? withSigcontext(thread, saved) : undefined;
 }
 
+/** The goroutines (a mask over capture.gs) whose stacks may hold a frame of the spec's functions. */
+export function valueCandidates(plan: CapturePlan, capture: GoroutineCapture): Uint8Array {
+  return mayHaveFrames(capture.startPc, capture.packedStacks, capture.gs.length, plan.frameHosts, plan.bias);
+}
+
 /**
  * The spec's values on every frame of a spec'd function. Only the goroutines whose start pc
  * or copied stack holds a pc of such a function (or of one it was inlined into) are unwound
@@ -233,9 +238,7 @@ export function captureValues(
   maxFrames: number | undefined,
   opts: ValuesOptions = {},
 ): ValuesResult {
-  const candidates =
-    opts.only ??
-    mayHaveFrames(capture.startPc, capture.packedStacks, capture.gs.length, plan.frameHosts, plan.bias);
+  const candidates = opts.only ?? valueCandidates(plan, capture);
   const indices: number[] = [];
   for (let i = 0; i < candidates.length; i++) if (candidates[i]) indices.push(i);
   const captures = new Map<Address, FrameCapture[]>();

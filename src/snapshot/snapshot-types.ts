@@ -111,4 +111,23 @@ export interface ProcessSnapshot {
   readonly valuesAfterPause?: number;
   /** Links that cannot resolve here, or not for every row: once per link, table and reason. */
   readonly linkNotes?: readonly LinkNote[];
+  /**
+   * A first pause of this snapshot was cut short by its cap while the threads were still
+   * stopping (a busy machine) and discarded: how long it held the process, ns.
+   */
+  readonly discardedPauseNs?: number;
+  /** The pause reached its hard cap and the process was resumed before everything was read. */
+  readonly partial?: PartialSnapshot;
+}
+
+/** What a pause cut short by its cap left out (SnapshotOptions.pauseCapMs). */
+export interface PartialSnapshot {
+  /** The cap, ms. */
+  readonly capMs: number;
+  /** Goroutines whose stacks were not copied (reported with their headers, no frames). */
+  readonly stacksNotCopied: number;
+  /** The pause had no time left for the spec's values: they were read after the resume (afterPause). */
+  readonly valuesAfterCap: boolean;
+  /** One line for people: what was left and why. */
+  readonly reason: string;
 }

@@ -12,6 +12,7 @@ import {
   type GoroutineCapture,
   type GoroutineSnapshot,
   reserveForCapture,
+  stackNotCopied,
 } from '../goruntime/goroutines/index.js';
 import type { PauseOptions } from '../proc/pause.js';
 import { processExists } from '../proc/process-info.js';
@@ -21,7 +22,7 @@ import { type BinaryCache, threadBinaries } from './binary-cache.js';
 import { type CapturePlan, prepareCapture } from './capture-plan.js';
 import { captureValues } from './capture-values.js';
 import { type CopiedProcess, pauseAndCopy, warmUpCapture } from './paused-capture.js';
-import type { FrameCapture, ProcessSnapshot, SnapshotGoroutine } from './snapshot-types.js';
+import type { FrameCapture, PartialSnapshot, ProcessSnapshot, SnapshotGoroutine } from './snapshot-types.js';
 import { identifySockets, linkNotes } from './socket-identity.js';
 
 /** How to take a snapshot. */
@@ -38,6 +39,12 @@ export interface SnapshotOptions {
    * it are read right after the resume and marked `afterPause`.
    */
   readonly valuesBudgetMs?: number;
+  /**
+   * The pause's hard cap, ms (default DEFAULT_PAUSE_CAP_MS, 50): the process is resumed by
+   * then whatever happens inside the pause, and the snapshot is marked `partial` with what
+   * was left (stacks not copied, values read after the resume).
+   */
+  readonly pauseCapMs?: number;
   /**
    * Before this thread's first pause, run the code of the pause on the live process until
    * it is compiled (default true; false only to measure what the warm-up buys).
@@ -158,6 +165,29 @@ export function finishSnapshot(copied: CopiedProcess, opts: SnapshotOptions = {}
     goroutines,
     ...(late > 0 ? { valuesAfterPause: late } : {}),
     ...(notes.length > 0 ? { linkNotes: notes } : {}),
+    ...(copied.cut ? { partial: partialOf(copied.cut, goroutines) } : {}),
+    ...(copied.discardedPauseMs !== undefined
+      ? { discardedPauseNs: Math.round(copied.discardedPauseMs * 1e6) }
+      : {}),
+  };
+}
+
+/** The partial mark of a pause its cap cut short. */
+function partialOf(
+  cut: NonNullable<CopiedProcess['cut']>,
+  goroutines: readonly SnapshotGoroutine[],
+): PartialSnapshot {
+  // Counted as reported (dead and duplicate g's left out), not as the copy marked them.
+  const stacksNotCopied = goroutines.filter(stackNotCopied).length;
+  const left = [
+    ...(stacksNotCopied > 0 ? [`${stacksNotCopied} goroutine stacks not copied`] : []),
+    ...(cut.valuesSkipped ? ['values read after the resume'] : []),
+  ];
+  return {
+    capMs: cut.capMs,
+    stacksNotCopied,
+    valuesAfterCap: cut.valuesSkipped,
+    reason: `the pause reached its cap of ${cut.capMs} ms and the process was resumed: ${left.join(', ')}`,
   };
 }
 

@@ -212,6 +212,7 @@ export function processCells(
     s.truncated,
     JSON.stringify(s.specFunctionsAbsent),
     null,
+    s.partial?.reason ?? null,
   ];
 }
 
@@ -263,8 +264,8 @@ export function fillSnapshotRows(rows: SnapshotRows, input: SnapshotInput, specV
     }
   }
   for (const f of input.failed ?? []) {
-    // snapshot_id, process_id, hostname, pid, program, executable ... error: the rest are null.
-    const cells = new Array<null>(PROCESSES.length - 7).fill(null);
+    // snapshot_id, process_id, hostname, pid, program, executable ... error, partial: the rest are null.
+    const cells = new Array<null>(PROCESSES.length - 8).fill(null);
     rows.processes.add(
       sid,
       processId(f.hostname, f.pid),
@@ -274,6 +275,7 @@ export function fillSnapshotRows(rows: SnapshotRows, input: SnapshotInput, specV
       f.executable ?? null,
       ...cells,
       f.error,
+      null,
     );
   }
   rows.snapshots.add(

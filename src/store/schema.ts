@@ -48,6 +48,8 @@ export const PROCESSES: ColumnList = [
   ['truncated', 'bool'],
   ['spec_functions_absent', 'json'],
   ['error', 'text'],
+  /** Why the snapshot of this process is partial (its pause reached its cap); null when whole. */
+  ['partial', 'text'],
 ];
 
 /** Columns of `goroutines`. */
@@ -190,6 +192,7 @@ export async function ensureSchema(conn: DuckDBConnection): Promise<void> {
   await conn.run(createTableSql('raw.stacks', STACKS));
   // Added after the first stores were written (additive, so the schema version stays).
   await conn.run('ALTER TABLE raw.captured ADD COLUMN IF NOT EXISTS after_pause BOOLEAN');
+  await conn.run('ALTER TABLE raw.processes ADD COLUMN IF NOT EXISTS partial VARCHAR');
   await conn.run(createTableSql('raw.spec_versions', SPEC_VERSIONS));
   await conn.run(
     'CREATE TABLE IF NOT EXISTS raw.imports (snapshot_id BIGINT, original_snapshot_id BIGINT, path VARCHAR, format VARCHAR, imported_at TIMESTAMPTZ)',

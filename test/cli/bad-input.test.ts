@@ -58,6 +58,17 @@ test('a file that is not ELF, an empty file, a directory, a missing file: one-li
   assert.match(unknown.stderr, /--bogus/);
 });
 
+test('--pause-cap-ms takes milliseconds from 1 to 10000, for snapshot and agent', async () => {
+  for (const bad of ['0', '-5', 'fast', '1.5', '10001']) {
+    const r = await cli('snapshot', '--pid', '1', '--no-store', '--pause-cap-ms', bad);
+    assert.equal(r.code, 2, `--pause-cap-ms ${bad}: ${r.stderr}`);
+    assert.match(r.stderr, /--pause-cap-ms/);
+  }
+  const agent = await cli('agent', '--server', 'http://127.0.0.1:1', '--token', 't', '--pause-cap-ms', '0');
+  assert.equal(agent.code, 2, agent.stderr);
+  assert.match(agent.stderr, /--pause-cap-ms takes milliseconds/);
+});
+
 test('a C binary is not a Go program', async () => {
   const out = join(tmp, 'cprog');
   await run('gcc', ['-O1', '-g', '-o', out, join(TESTDATA, 'cprog', 'hello.c')]);

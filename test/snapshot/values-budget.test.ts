@@ -27,10 +27,10 @@ test('values past the pause budget are read after the resume and marked', async 
   try {
     const spec = effectiveSpec(parseSpec(SPEC, 'test.yaml'), { defaults: false });
     // A budget that cannot run out: every value is read during the pause (no timing assumed).
-    const all = snapshotProcess(target.pid, { spec, valuesBudgetMs: 60_000 });
+    const all = snapshotProcess(target.pid, { spec, valuesBudgetMs: 60_000, pauseCapMs: 60_000 });
     assert.equal(all.valuesAfterPause, undefined);
     assert.ok(all.goroutines.every((g) => g.captures.every((c) => c.afterPause === undefined)));
-    const tight = snapshotProcess(target.pid, { spec, valuesBudgetMs: 0 });
+    const tight = snapshotProcess(target.pid, { spec, valuesBudgetMs: 0, pauseCapMs: 60_000 });
     const frames = tight.goroutines.flatMap((g) => g.captures.filter((c) => c.function === 'main.d5'));
     assert.equal(frames.length, n, 'every goroutine in main.d5 has its capture');
     const late = frames.filter((c) => c.afterPause === true);
@@ -101,7 +101,7 @@ test('the budget is looked at within a frame too: one frame with many expression
     const expected = JSON.stringify(frame.values[0]!.value);
     for (const v of frame.values) assert.equal(JSON.stringify(v.value), expected);
     // With a budget that cannot run out, the whole frame is read in the pause.
-    const all = snapshotProcess(target.pid, { spec, valuesBudgetMs: 60_000 });
+    const all = snapshotProcess(target.pid, { spec, valuesBudgetMs: 60_000, pauseCapMs: 60_000 });
     const whole = all.goroutines.flatMap((g) => g.captures).find((c) => c.function === 'main.d5');
     assert.equal(whole?.values.length, n);
     assert.equal(whole?.afterPause, undefined);

@@ -9,6 +9,8 @@
 //   - /stack: runs runtime.Stack(buf, true) once and reports how long it took;
 //   - /debug/pprof/...: net/http/pprof (the debug=2 anchor).
 //
+// With -big K, K more goroutines each block under about 1 MiB of used stack.
+//
 // It prints "ready PORT" once all N goroutines are blocked, and exits when stdin closes.
 package main
 
@@ -79,6 +81,21 @@ func d2(x int) int { return d3(x+2) + 1 }
 //go:noinline
 func d1(x int) { sink.Add(int64(d2(x + 1))) }
 
+// deep recurses with a 64 KiB frame at each level and parks at the bottom: a goroutine whose
+// used stack is about depth*64 KiB (tests of the pause cap need a copy that takes a while).
+//
+//go:noinline
+func deep(depth int) int {
+	var pad [64 << 10]byte
+	pad[depth%len(pad)] = byte(depth)
+	if depth == 0 {
+		parked.Done()
+		v := <-block
+		return v + int(pad[0])
+	}
+	return deep(depth-1) + int(pad[depth%len(pad)])
+}
+
 // ticker spins on its own thread, recording the longest gap between consecutive readings
 // of the clock; /gap reads the record and asks for a fresh window. It spins only while
 // someone asks for gaps (armedUntil), so an idle target does not burn a core.
@@ -119,6 +136,7 @@ type gapReport struct {
 
 func main() {
 	n := flag.Int("n", 1000, "goroutines blocked at depth 10")
+	big := flag.Int("big", 0, "more goroutines, each blocked under about 1 MiB of used stack")
 	flag.Parse()
 	if runtime.GOMAXPROCS(0) < 2 {
 		runtime.GOMAXPROCS(2) // the ticker holds one P for itself
@@ -126,6 +144,10 @@ func main() {
 	parked.Add(*n)
 	for i := 0; i < *n; i++ {
 		go d1(i)
+	}
+	parked.Add(*big)
+	for i := 0; i < *big; i++ {
+		go func() { sink.Add(int64(deep(16))) }()
 	}
 	parked.Wait()
 	go ticker()

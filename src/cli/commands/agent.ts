@@ -12,6 +12,7 @@ import {
   flagOption,
   listOption,
   parseListen,
+  pauseCapOption,
   positiveIntOption,
   textOption,
 } from '../options.js';
@@ -98,6 +99,11 @@ export const agentCommand = defineCommand({
       type: 'string',
       value: 'N',
       help: 'events a second one process may send over all its probes; the rest are dropped and counted (default 5000)',
+    },
+    'pause-cap-ms': {
+      type: 'string',
+      value: 'MS',
+      help: 'the longest a snapshot may keep a process stopped; past it the process is resumed and the snapshot marked partial (default 50)',
     },
     'token-file': {
       type: 'string',
@@ -200,6 +206,7 @@ export const agentCommand = defineCommand({
     if (maxEventBytes !== undefined && (maxEventBytes < 64 || maxEventBytes > 65_536))
       throw usageError('--probe-max-event-bytes wants bytes from 64 to 65536');
     const runtimeDir = textOption(values, 'runtime-dir');
+    const pauseCapMs = pauseCapOption(values);
     const id = textOption(values, 'id');
     if (id !== undefined && (id.length === 0 || id.length > 200))
       throw usageError('--id wants a name of 1 to 200 characters');
@@ -214,6 +221,7 @@ export const agentCommand = defineCommand({
       ...(id !== undefined ? { agentId: id } : {}),
       envAllow: envAllow.map((s) => s.trim()),
       intervalMs: interval * 1000,
+      ...(pauseCapMs !== undefined ? { executor: { pauseCapMs } } : {}),
       ...(Object.keys(localMatch).length > 0 ? { localMatch } : {}),
       probes: {
         backend: probes,

@@ -35,6 +35,8 @@ export interface LocalSnapshotOptions {
   readonly setCurrent: boolean;
   readonly defaultSpec: boolean;
   readonly noPause: boolean;
+  /** The pause's hard cap, ms (default 50). */
+  readonly pauseCapMs?: number;
   readonly labels: Readonly<Record<string, string>>;
   readonly store: boolean;
   readonly json: boolean;
@@ -145,6 +147,7 @@ export async function localSnapshot(o: LocalSnapshotOptions): Promise<number> {
     snap = captureProcess(o.pid, plan, {
       spec: effective,
       noPause: o.noPause,
+      ...(o.pauseCapMs !== undefined ? { pauseCapMs: o.pauseCapMs } : {}),
       ...(hold > 0 ? { holdPauseMs: hold } : {}),
       ...(maxHold > 0 ? { pause: { maxHoldMs: maxHold } } : {}),
     });

@@ -29,6 +29,7 @@ export function renderHeader(s: ProcessSnapshot): string {
     `process ${s.pid}  ${s.executable}  ${s.goVersion ?? ''}`,
     `${s.goroutines.length} goroutines, ${cost}, ${kib(s.bytesRead)} read, decoded in ${ms(s.decodeNs)}`,
   ];
+  if (s.partial) lines.push(`partial: ${s.partial.reason}; raise --pause-cap-ms to read everything`);
   if (s.valuesAfterPause)
     lines.push(
       `values of ${s.valuesAfterPause} frames were read after the pause (its budget for values was spent); they may not match the stacks`,

@@ -6,13 +6,13 @@ import { snapshotRequestBody } from '../../api/requests.js';
 import { PeriscopeError } from '../../common/errors.js';
 import { defineCommand, type OptionValues } from '../command.js';
 import { summaryOf } from '../command-list.js';
-import { flagOption, labelOptions, textOption } from '../options.js';
+import { flagOption, labelOptions, pauseCapOption, textOption } from '../options.js';
 import { SERVER_OR_LOCAL_OPTIONS, WHERE_RULE, whereTo } from '../target.js';
 import type { FleetSnapshotOptions } from './snapshot-fleet.js';
 import type { LocalSnapshotOptions } from './snapshot-local.js';
 
 /** Options that only mean something for a snapshot of a local process. */
-const LOCAL_ONLY = ['spec', 'set-current', 'out', 'system', 'no-default-spec', 'no-store'];
+const LOCAL_ONLY = ['pause-cap-ms', 'spec', 'set-current', 'out', 'system', 'no-default-spec', 'no-store'];
 
 function given(values: OptionValues, names: readonly string[]): string[] {
   return names.filter((n) => values[n] !== undefined).map((n) => `--${n}`);
@@ -40,6 +40,11 @@ export const snapshotCommand = defineCommand({
     'no-pause': {
       type: 'boolean',
       help: 'read while the process runs (no ptrace); goroutines that moved are marked',
+    },
+    'pause-cap-ms': {
+      type: 'string',
+      value: 'MS',
+      help: 'the longest the process may stay stopped; past it it is resumed and the snapshot marked partial (default 50)',
     },
     system: { type: 'boolean', help: 'also list runtime-internal goroutines in the summary' },
     json: { type: 'boolean', help: 'print the full snapshot as JSON' },
@@ -126,6 +131,8 @@ export const snapshotCommand = defineCommand({
         `give the process with --pid PID (a positive integer)${pidText === undefined ? '' : `, not "${pidText}"`}`,
       );
     const pid = Number(pidText);
+    const capMs = pauseCapOption(values);
+    const pauseCap = capMs !== undefined ? { pauseCapMs: capMs } : {};
     const specFile = textOption(values, 'spec');
     const setCurrent = flagOption(values, 'set-current');
     if (setCurrent && specFile === undefined)
@@ -143,6 +150,7 @@ export const snapshotCommand = defineCommand({
       setCurrent,
       defaultSpec: !flagOption(values, 'no-default-spec'),
       noPause,
+      ...pauseCap,
       labels,
       store: !flagOption(values, 'no-store'),
       json,

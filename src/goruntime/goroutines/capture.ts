@@ -79,6 +79,10 @@ export interface GoroutineCapture {
   readonly allglen: number;
   /** More goroutines existed than maxGoroutines. */
   readonly truncated: boolean;
+  /** Goroutines whose stacks were not copied, the capture's deadline passed (a mask over gs). */
+  readonly notCopied?: Uint8Array;
+  /** How many goroutines notCopied marks. */
+  readonly notCopiedCount?: number;
   /** Duration of the capture in milliseconds. */
   readonly ms: number;
   /** Milliseconds per step: globals, headers (allgs and g's), ms-labels, plan-stacks, stacks. */
@@ -123,6 +127,11 @@ export interface CaptureOptions {
   fallback?: Memory;
   /** Where the capture's own arrays come from (reserveForCapture's scratch; default: fresh memory). */
   scratch?: TypedAlloc;
+  /**
+   * performance.now() (ms) past which no more stacks are copied (the pause's cap): the
+   * goroutines whose stacks were left are marked in GoroutineCapture.notCopied.
+   */
+  deadline?: number;
 }
 
 /** Copies what a goroutine snapshot needs from a paused process (fast; decodes almost nothing). */
@@ -168,7 +177,9 @@ export function captureGoroutines(
     stacks.addresses.length,
     STACK_JOIN_GAP,
     alloc,
+    opts.deadline,
   );
+  const notCopied = notCopiedMask(gs.length, stacks.owner, packed.stoppedAt);
   if (gs.length > 0) bytesPerGoroutine.set(plan, (hdr.bytes + stacks.bytes) / gs.length);
   phase('stacks');
   return {
@@ -186,9 +197,26 @@ export function captureGoroutines(
     monotonicNs,
     allglen,
     truncated,
+    ...(notCopied ? { notCopied: notCopied.mask, notCopiedCount: notCopied.count } : {}),
     ms: performance.now() - t0,
     phases,
   };
+}
+
+/** The goroutines owning the stacks from `stoppedAt` on (not read), or undefined when every stack was. */
+function notCopiedMask(
+  n: number,
+  owner: Int32Array,
+  stoppedAt: number,
+): { mask: Uint8Array; count: number } | undefined {
+  if (stoppedAt >= owner.length) return undefined;
+  const mask = new Uint8Array(n);
+  let count = 0;
+  for (let j = stoppedAt; j < owner.length; j++) {
+    if (!mask[owner[j]!]) count++;
+    mask[owner[j]!] = 1;
+  }
+  return { mask, count };
 }
 
 /**

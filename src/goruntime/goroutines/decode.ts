@@ -34,6 +34,17 @@ const NO_STACK: Stack = {
   error: 'no stack: the goroutine is dead or its header is unreadable',
 };
 
+const NOT_COPIED: Stack = {
+  frames: [],
+  end: 'error',
+  error: 'not copied: the pause reached its cap before this stack was copied (the snapshot is partial)',
+};
+
+/** Whether a decoded goroutine's stack was left uncopied by a pause cut short by its cap. */
+export function stackNotCopied(g: Goroutine): boolean {
+  return g.stack === NOT_COPIED || (g.stack.end === 'error' && g.stack.error === NOT_COPIED.error);
+}
+
 /** Decodes every goroutine of a capture. */
 export function decodeGoroutines(
   bin: GoBinary,
@@ -101,6 +112,9 @@ export function decodeGoroutines(
     if (src === StartSource.SchedStale && capture.startSp[i] === 0) {
       // gogo clears g.sched when a goroutine starts running: nothing to walk from.
       stack = UNAVAILABLE;
+    } else if (capture.notCopied?.[i]) {
+      stack = NOT_COPIED;
+      errors.push(`stack: ${NOT_COPIED.error}`);
     } else if (src !== StartSource.None) {
       stack = unwindAmd64(
         sym,

@@ -13,7 +13,7 @@ export {
   planGoroutineCapture,
   reserveForCapture,
 } from './capture.js';
-export { type DecodeOptions, decodeGoroutines } from './decode.js';
+export { type DecodeOptions, decodeGoroutines, stackNotCopied } from './decode.js';
 export {
   frameHostRanges,
   frameHostsOf,

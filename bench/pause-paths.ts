@@ -1,0 +1,181 @@
+/**
+ * The pause as users get it, three ways in one run on the same target (testdata/pausebench,
+ * N parked goroutines, net/http served so the built-in spec has frames to read): the bare
+ * pause (stacks only, a long-lived process: what bench/pause.ts measures), the same with the
+ * built-in spec in this process, a snapshot through a real `periscope server` and `periscope
+ * agent` (built-in spec; its pause from the store's processes table), and a one-shot
+ * `periscope snapshot --pid` (a fresh Node process each time). Interleaved: each rep takes
+ * one sample of every path. Prints the medians with their phases, the ticker's longest gap,
+ * and the issue's ratios: agent / bare (aim within 10%) and one-shot / agent (aim 1.5x).
+ *
+ * Everything runs at nice -10 (--nice N to change; 0 leaves it): this process, and so the
+ * server, agent and CLI it starts, and the target's threads, as bench/pause.ts does.
+ *
+ * Usage: npx tsc -p . && node dist/bench/pause-paths.js [--n 10000] [--reps 15] [--nice N]
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { setPriority, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ApiClient } from '../src/cli/api-client.js';
+import type { ProcessSnapshot } from '../src/snapshot/snapshot-types.js';
+import { captureProcess, prepareProcess } from '../src/snapshot/take-snapshot.js';
+import { effectiveSpec } from '../src/spec/effective-spec.js';
+import { EMPTY_SPEC } from '../src/spec/spec-types.js';
+import {
+  CLI,
+  createToken,
+  fleetTag,
+  type Proc,
+  type ServerProc,
+  startAgentProc,
+  startServerProc,
+  tagEnv,
+  tempDir,
+  waitForFleet,
+} from '../support/fleet.js';
+import { describeMachine, loadAverage, today } from '../support/machine.js';
+import { startPauseTarget } from '../support/pause-target.js';
+import { median } from '../support/stats.js';
+import { formatTable } from '../support/table.js';
+
+const run = promisify(execFile);
+const arg = (name: string): string | undefined => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
+const N = Number(arg('--n') ?? 10_000);
+const REPS = Number(arg('--reps') ?? 15);
+const NICE = Number(arg('--nice') ?? -10);
+const AIM_AGENT_OVER_BARE = 1.1;
+const AIM_CLI_OVER_AGENT = 1.5;
+const HOST = 'bench-paths';
+
+/** One pause, ns. */
+interface Sample {
+  pause: number;
+  stop: number;
+  copy: number;
+  values: number;
+  resume: number;
+  gap: number;
+}
+const PATHS = ['bare (stacks only)', 'built-in spec, long-lived process', 'agent', 'one-shot CLI'] as const;
+type Path = (typeof PATHS)[number];
+
+const fmtMs = (ns: number): string => `${(ns / 1e6).toFixed(2)} ms`;
+
+async function main(): Promise<void> {
+  if (NICE !== 0) setPriority(NICE); // before anything is started: children inherit it
+  const machine = describeMachine();
+  const tag = fleetTag();
+  const target = await startPauseTarget(N, NICE === 0 ? undefined : NICE, 0, tagEnv(tag, HOST));
+  const dataDir = tempDir('periscope-bench-paths-');
+  const outDir = mkdtempSync(join(tmpdir(), 'periscope-bench-paths-out-'));
+  const cliDir = join(outDir, 'store'); // the CLI's own (the server holds dataDir's store)
+  let server: ServerProc | undefined;
+  let agent: Proc | undefined;
+  const samples = new Map<Path, Sample[]>(PATHS.map((p) => [p, []]));
+  const add = (path: Path, s: Omit<Sample, 'gap'>, gap: number): void => {
+    samples.get(path)!.push({ ...s, gap });
+  };
+  const phases = (p: ProcessSnapshot): Omit<Sample, 'gap'> => ({
+    pause: p.pauseNs,
+    stop: p.phasesNs.stop,
+    copy: p.phasesNs.copy,
+    values: p.phasesNs.values,
+    resume: p.phasesNs.resume,
+  });
+  try {
+    const userToken = await createToken(dataDir, 'user', 'bench');
+    const agentToken = await createToken(dataDir, 'agent', 'bench-agent');
+    server = await startServerProc(dataDir);
+    agent = startAgentProc(server.url, agentToken, HOST, tag);
+    await waitForFleet(server.url, userToken, { [HOST]: [target.pid] }, 120_000);
+    const client = new ApiClient({ server: server.url, token: userToken });
+    const bare = prepareProcess(target.pid);
+    const spec = prepareProcess(target.pid, effectiveSpec(EMPTY_SPEC));
+    const paths: Record<Path, () => Promise<Omit<Sample, 'gap'>>> = {
+      'bare (stacks only)': async () => phases(captureProcess(target.pid, bare)),
+      'built-in spec, long-lived process': async () => phases(captureProcess(target.pid, spec)),
+      agent: async () => {
+        const r = await client.snapshot({ select: `pid=${target.pid}` });
+        const q = await client.query(
+          'SELECT pause_ns, stop_ns, copy_ns, values_ns, resume_ns, error FROM processes',
+          { snapshot: r.snapshotId },
+        );
+        const row = q.rows[0];
+        if (!row || row[5] !== null) throw new Error(`agent snapshot failed: ${JSON.stringify(row)}`);
+        const [pause, stop, copy, values, resume] = row.slice(0, 5).map(Number) as number[];
+        return { pause: pause!, stop: stop!, copy: copy!, values: values!, resume: resume! };
+      },
+      'one-shot CLI': async () => {
+        const out = join(outDir, 'snap.json');
+        await run(
+          process.execPath,
+          [CLI, 'snapshot', '--pid', String(target.pid), '--no-store', '--out', out, '--data', cliDir],
+          { maxBuffer: 256 << 20 },
+        );
+        return phases(JSON.parse(readFileSync(out, 'utf8')) as ProcessSnapshot);
+      },
+    };
+    // Warm-up, not counted: each path's first (binary load, compile, the CLI's disk cache).
+    for (const p of PATHS) await paths[p]();
+    const load0 = loadAverage();
+    for (let rep = 0; rep < REPS; rep++) {
+      for (let k = 0; k < PATHS.length; k++) {
+        const p = PATHS[(rep + k) % PATHS.length]!;
+        await target.gap();
+        const s = await paths[p]();
+        add(p, s, (await target.gap()).maxNs);
+      }
+    }
+    report(machine.short, `${load0} -> ${loadAverage()}`, samples);
+  } finally {
+    await agent?.stop();
+    await server?.proc.stop();
+    await target.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(outDir, { recursive: true, force: true });
+  }
+}
+
+function report(machine: string, load: string, samples: Map<Path, Sample[]>): void {
+  const med = (p: Path, k: keyof Sample): number => median(samples.get(p)!.map((s) => s[k]));
+  console.log(
+    `pause-paths: ${machine}; ${N} goroutines; ${REPS} reps each, interleaved; nice ${NICE}; load ${load}; ${today()}\n`,
+  );
+  const bare = med('bare (stacks only)', 'pause');
+  const agentPause = med('agent', 'pause');
+  console.log(
+    formatTable([
+      ['path (medians)', 'pause', 'stop', 'copy', 'values', 'resume', 'ticker gap', 'pause / bare'],
+      ...PATHS.map((p) => [
+        p,
+        fmtMs(med(p, 'pause')),
+        fmtMs(med(p, 'stop')),
+        fmtMs(med(p, 'copy')),
+        fmtMs(med(p, 'values')),
+        fmtMs(med(p, 'resume')),
+        fmtMs(med(p, 'gap')),
+        `${(med(p, 'pause') / bare).toFixed(2)}x`,
+      ]),
+    ]),
+  );
+  const agentRatio = agentPause / bare;
+  const cliRatio = med('one-shot CLI', 'pause') / agentPause;
+  console.log(
+    `\nagent / bare: ${agentRatio.toFixed(2)}x (aim <= ${AIM_AGENT_OVER_BARE}x: ${agentRatio <= AIM_AGENT_OVER_BARE ? 'met' : 'NOT met'})` +
+      `\none-shot CLI / agent: ${cliRatio.toFixed(2)}x (aim <= ${AIM_CLI_OVER_AGENT}x: ${cliRatio <= AIM_CLI_OVER_AGENT ? 'met' : 'NOT met'})`,
+  );
+  console.log('\nrows for docs/performance.md:');
+  console.log(
+    `| Pause of a snapshot through server and agent, built-in spec, ${N} goroutines, median of ${REPS} | ${fmtMs(agentPause)} (values ${fmtMs(med('agent', 'values'))}) | bare pause (stacks only, long-lived process), same run: ${fmtMs(bare)} | ${agentRatio.toFixed(2)}x (aim <= ${AIM_AGENT_OVER_BARE}x) | ${machine}; load ${load} | ${today()} |`,
+  );
+  console.log(
+    `| Pause of a one-shot \`periscope snapshot --pid\`, built-in spec, ${N} goroutines, median of ${REPS} | ${fmtMs(med('one-shot CLI', 'pause'))} | through server and agent, same run: ${fmtMs(agentPause)} | ${cliRatio.toFixed(2)}x (aim <= ${AIM_CLI_OVER_AGENT}x) | ${machine}; load ${load} | ${today()} |`,
+  );
+}
+
+await main();
