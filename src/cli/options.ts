@@ -39,7 +39,7 @@ export function positiveIntOption(values: OptionValues, name: string, what: stri
   return Number(text);
 }
 
-/** --pause-cap-ms: the hard cap of a pause, 1 to 10000 ms (undefined: the default, 50). */
+/** --pause-cap-ms: the hard cap of a pause, 1 to 10000 ms (undefined: the default, 100). */
 export function pauseCapOption(values: OptionValues): number | undefined {
   const ms = positiveIntOption(values, 'pause-cap-ms', 'milliseconds');
   if (ms !== undefined && ms > 10_000) throw usageError('--pause-cap-ms wants milliseconds from 1 to 10000');

@@ -40,7 +40,7 @@ export interface SnapshotOptions {
    */
   readonly valuesBudgetMs?: number;
   /**
-   * The pause's hard cap, ms (default DEFAULT_PAUSE_CAP_MS, 50): the process is resumed by
+   * The pause's hard cap, ms (default DEFAULT_PAUSE_CAP_MS, 100): the process is resumed by
    * then whatever happens inside the pause, and the snapshot is marked `partial` with what
    * was left (stacks not copied, values read after the resume).
    */

@@ -103,7 +103,7 @@ export const agentCommand = defineCommand({
     'pause-cap-ms': {
       type: 'string',
       value: 'MS',
-      help: 'the longest a snapshot may keep a process stopped; past it the process is resumed and the snapshot marked partial (default 50)',
+      help: 'the longest a snapshot may keep a process stopped; past it the process is resumed and the snapshot marked partial (default 100)',
     },
     'token-file': {
       type: 'string',

@@ -35,7 +35,7 @@ export interface LocalSnapshotOptions {
   readonly setCurrent: boolean;
   readonly defaultSpec: boolean;
   readonly noPause: boolean;
-  /** The pause's hard cap, ms (default 50). */
+  /** The pause's hard cap, ms (default 100). */
   readonly pauseCapMs?: number;
   readonly labels: Readonly<Record<string, string>>;
   readonly store: boolean;

@@ -44,7 +44,7 @@ export const snapshotCommand = defineCommand({
     'pause-cap-ms': {
       type: 'string',
       value: 'MS',
-      help: 'the longest the process may stay stopped; past it it is resumed and the snapshot marked partial (default 50)',
+      help: 'the longest the process may stay stopped; past it it is resumed and the snapshot marked partial (default 100)',
     },
     system: { type: 'boolean', help: 'also list runtime-internal goroutines in the summary' },
     json: { type: 'boolean', help: 'print the full snapshot as JSON' },
