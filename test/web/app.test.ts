@@ -112,7 +112,10 @@ test('find the stuck request by its age and follow its links to the server gorou
     "SELECT request_id, user_id, item, age_ms, process_id, goroutine_id FROM in_flight_requests WHERE service = 'loadgen' ORDER BY age_ms DESC";
   await page.goto(`${info.server}/tables?snapshot=${snapshotId}&sql=${encodeURIComponent(sql)}`);
   const grid = page.getByRole('table', { name: 'Query results' });
-  const stuck = grid.getByRole('row').filter({ hasText: 'sku-13' });
+  // By the item's own cell: a row's text runs its cells together ("sku-1" then "3561" reads "sku-13561").
+  const stuck = grid
+    .getByRole('row')
+    .filter({ has: page.getByRole('cell', { name: 'sku-13', exact: true }) });
   await stuck.waitFor();
   const age = Number((await stuck.getByRole('cell').nth(4).textContent()) ?? 0);
   assert.ok(age >= 500, `the stuck request is ${age} ms old`);
