@@ -59,14 +59,15 @@ export class Retention {
   private async pass(actor: string, source: string): Promise<RetentionPass> {
     const result = await this.ctx.store.applyRetention(this.rules);
     let pass: RetentionPass = result;
-    if (result.processes > 0) {
+    const deleted = result.processes > 0 || result.probeRows > 0;
+    if (deleted) {
       const { before, after } = await this.ctx.store.compact();
       pass = { ...result, bytesBefore: before, bytesAfter: after };
       this.log(
-        `retention deleted ${result.processes} processes (${result.snapshotIds.length} whole snapshots); store ${before} → ${after} bytes`,
+        `retention deleted ${result.processes} processes (${result.snapshotIds.length} whole snapshots) and ${result.probeRows} rows of probe data; store ${before} → ${after} bytes`,
       );
     }
-    if (result.processes > 0 || actor !== 'server')
+    if (deleted || actor !== 'server')
       this.ctx.audit.append({
         action: 'retention.delete',
         actor: { name: actor },

@@ -1,7 +1,8 @@
 /**
  * Retention: the rows of processes captured longer ago than their program's rule allows are
  * deleted from every per-snapshot table (a snapshot left without processes goes too, stacks no
- * goroutine refers to any more as well), in one transaction. DuckDB does not give deleted
+ * goroutine refers to any more as well), and probe data recorded longer ago than its
+ * process's program's rule allows, in one transaction. DuckDB does not give deleted
  * space back to the file system (measured with v1.5: a store of 223 MB with 90 % of its rows
  * deleted stays at 243 MB after CHECKPOINT, VACUUM, FORCE CHECKPOINT, and after rewriting the
  * table in place); only a copy of the database into a new file is small (20 MB), so
@@ -27,6 +28,8 @@ export interface RetentionResult {
   readonly trimmedSnapshotIds: readonly number[];
   /** Process rows deleted. */
   readonly processes: number;
+  /** Rows of probe events, counts, histograms and notices deleted. */
+  readonly probeRows: number;
 }
 
 /** Parses `PROGRAM=AGE` (AGE like 90m, 12h, 30d, 2w); `*` is every program without a rule of its own. */
@@ -46,23 +49,34 @@ function sqlString(s: string): string {
 }
 
 /**
- * The SQL condition on `raw.processes` (aliased p, joined with raw.snapshots s) that selects
- * the processes to delete at `now`: a program's own rule, else `*`; programs without either are kept.
+ * The SQL condition that selects rows to delete at `now`: a program's own rule, else `*`;
+ * programs without either are kept. `program` is the SQL of the row's program, `olderThan`
+ * the SQL condition that the row is older than a cutoff.
  */
-function expiredCondition(rules: readonly RetentionRule[], now: Date): string {
+function expiredCondition(
+  rules: readonly RetentionRule[],
+  now: Date,
+  program: string,
+  olderThan: (cutoff: Date) => string,
+): string {
   const own = rules.filter((r) => r.program !== '*');
   const star = rules.find((r) => r.program === '*');
-  const cutoff = (r: RetentionRule) =>
-    `TIMESTAMPTZ ${sqlString(new Date(now.getTime() - r.maxAgeSeconds * 1000).toISOString())}`;
-  const parts = own.map((r) => `(p.program = ${sqlString(r.program)} AND s.created_at < ${cutoff(r)})`);
+  const cutoff = (r: RetentionRule) => olderThan(new Date(now.getTime() - r.maxAgeSeconds * 1000));
+  const parts = own.map((r) => `(${program} = ${sqlString(r.program)} AND ${cutoff(r)})`);
   if (star) {
     const named = own.map((r) => sqlString(r.program)).join(', ');
-    parts.push(
-      `(${named ? `coalesce(p.program, '') NOT IN (${named}) AND ` : ''}s.created_at < ${cutoff(star)})`,
-    );
+    parts.push(`(${named ? `coalesce(${program}, '') NOT IN (${named}) AND ` : ''}${cutoff(star)})`);
   }
   return parts.length ? parts.join(' OR ') : 'false';
 }
+
+/** The probe tables and the column that says when each row was recorded (µs since the epoch). */
+const PROBE_TIMES = [
+  ['probe_events', 'time_us'],
+  ['probe_counts', 'end_us'],
+  ['probe_durations', 'end_us'],
+  ['probe_notices', 'time_us'],
+] as const;
 
 /** Deletes what the rules no longer keep, in one transaction. */
 export async function deleteExpired(
@@ -76,8 +90,22 @@ export async function deleteExpired(
       "INSERT OR REPLACE INTO raw.meta SELECT 'max_snapshot_id', CAST(greatest(coalesce(max(snapshot_id), 0), coalesce((SELECT max(value::BIGINT) FROM raw.meta WHERE key = 'max_snapshot_id'), 0)) AS VARCHAR) FROM raw.snapshots",
     );
     await conn.run(
-      `CREATE OR REPLACE TEMP TABLE expired AS SELECT p.snapshot_id, p.process_id FROM raw.processes p JOIN raw.snapshots s USING (snapshot_id) WHERE ${expiredCondition(rules, now)}`,
+      `CREATE OR REPLACE TEMP TABLE expired AS SELECT p.snapshot_id, p.process_id FROM raw.processes p JOIN raw.snapshots s USING (snapshot_id) WHERE ${expiredCondition(rules, now, 'p.program', (c) => `s.created_at < TIMESTAMPTZ ${sqlString(c.toISOString())}`)}`,
     );
+    // Probe data goes by when it was recorded, with the rule of its process's program as its
+    // latest stored snapshot names it (read before those snapshots go); a process never
+    // snapshotted has no program: the `*` rule.
+    await conn.run(
+      'CREATE OR REPLACE TEMP TABLE probe_programs AS SELECT process_id, arg_max(program, snapshot_id) AS program FROM raw.processes GROUP BY process_id',
+    );
+    let probeRows = 0;
+    for (const [table, at] of PROBE_TIMES) {
+      const r = await conn.runAndReadAll(
+        `DELETE FROM raw.${table} t WHERE ${expiredCondition(rules, now, '(SELECT pp.program FROM probe_programs pp WHERE pp.process_id = t.process_id)', (c) => `t.${at} < ${c.getTime() * 1000}`)} RETURNING 1`,
+      );
+      probeRows += r.currentRowCount;
+    }
+    await conn.run('DROP TABLE probe_programs');
     const count = await conn.runAndReadAll('SELECT count(*) FROM expired');
     const processes = Number(count.getRows()[0]?.[0] ?? 0);
     for (const [name] of SNAPSHOT_TABLES) {
@@ -111,7 +139,12 @@ export async function deleteExpired(
     await conn.run('DROP TABLE expired');
     await conn.run('COMMIT');
     const goneSet = new Set(gone);
-    return { snapshotIds: gone, trimmedSnapshotIds: ids.filter((i) => !goneSet.has(i)), processes };
+    return {
+      snapshotIds: gone,
+      trimmedSnapshotIds: ids.filter((i) => !goneSet.has(i)),
+      processes,
+      probeRows,
+    };
   } catch (e) {
     await conn.run('ROLLBACK');
     throw e;

@@ -38,6 +38,19 @@ function input(daysAgo: number) {
   };
 }
 
+/** A probe event of `process` recorded `daysAgo` days ago. */
+function event(process: string, daysAgo: number, n: number) {
+  return {
+    probe: 'p',
+    process,
+    timeUs: (Date.now() - daysAgo * DAY) * 1000,
+    goroutine: 1,
+    thread: 1,
+    site: { kind: 'entry', function: 'main.f' },
+    values: { n },
+  };
+}
+
 before(async () => {
   real = await realSnapshot();
   dataDir = tempDataDir();
@@ -45,6 +58,23 @@ before(async () => {
   for (let i = 0; i < 12; i++) await store.addSnapshot(input(40)); // ids 1..12
   await store.addSnapshot(input(10)); // 13
   await store.addSnapshot(input(0)); // 14
+  // Probe events: of host-a's process (program orders, kept 7 days), and of a process never
+  // snapshotted (no program: the `*` rule, 30 days).
+  const ordersProcess = `host-a:${real.snapshot.pid}`;
+  await store.addProbeBatch({
+    agentId: 'agent-a',
+    events: [
+      event(ordersProcess, 10, 1),
+      event(ordersProcess, 1, 2),
+      event('host-c:1', 40, 3),
+      event('host-c:1', 10, 4),
+    ],
+    counts: [],
+    histograms: [],
+    notices: [
+      { probe: 'p', process: 'host-c:1', timeUs: (Date.now() - 40 * DAY) * 1000, kind: 'k', message: 'm' },
+    ],
+  });
   store.close();
   sizeBefore = statSync(join(dataDir, DB_FILE)).size;
   server = await testServer(dataDir, {
@@ -84,6 +114,19 @@ test('a pass at start deletes what the rules no longer keep, per program, and th
     [14, 'billing'],
     [14, 'orders'],
   ]);
+  // Probe data: by its own time and its process's program's rule.
+  assert.equal(entry?.details.probeRows, 3);
+  const events = await api<QueryResponse>(server.url, admin, 'POST', '/v1/query', {
+    sql: "select process_id, captures->>'n' as n from probe_events order by n",
+  });
+  assert.deepEqual(events.body.rows, [
+    [`host-a:${real.snapshot.pid}`, '2'],
+    ['host-c:1', '4'],
+  ]);
+  const notices = await api<QueryResponse>(server.url, admin, 'POST', '/v1/query', {
+    sql: 'select count(*) from probe_notices',
+  });
+  assert.deepEqual(notices.body.rows, [[0]]);
   // Nothing of a deleted process is left in any per-snapshot table.
   for (const table of ['goroutines', 'frames', 'captured', 'capture_errors', 'link_notes']) {
     const left = await api<QueryResponse>(server.url, admin, 'POST', '/v1/query', {
@@ -111,6 +154,13 @@ test('a pass at start deletes what the rules no longer keep, per program, and th
   const old = input(10);
   await refStore.addSnapshot({ ...old, processes: old.processes.slice(1) });
   await refStore.addSnapshot(input(0));
+  await refStore.addProbeBatch({
+    agentId: 'agent-a',
+    events: [event(`host-a:${real.snapshot.pid}`, 1, 2), event('host-c:1', 10, 4)],
+    counts: [],
+    histograms: [],
+    notices: [],
+  });
   refStore.close();
   const refSize = statSync(join(ref, DB_FILE)).size;
   const before = Number(entry?.details.bytesBefore);
