@@ -3,6 +3,8 @@
  * them and the clients that read them (the CLI, the web app). Types only, plus the text of the
  * partial-snapshot note; no Node imports.
  */
+
+import type { ProbeEventRecord } from '../probes/probe-records.js';
 import type { ProcessDescription, ProcessErrorKind } from '../protocol/messages.js';
 import type { CaptureError } from '../snapshot/snapshot-types.js';
 import type { AuditEntry, AuditIntegrity } from '../store/audit-types.js';
@@ -305,31 +307,12 @@ export interface ProbesResponse {
 /** POST /v1/probes and DELETE /v1/probes/{name} (200): the spec version made, and the check. */
 export type ProbeChangeResponse = SpecSetResponse & { readonly probe: string };
 
-/** One event as GET /v1/events gives it. */
-export interface ProbeEventView {
+/** One event as GET /v1/events gives it: as the agent sent it, with its cursor and agent. */
+export type ProbeEventView = ProbeEventRecord & {
   /** Its cursor: ask for events after it. */
   readonly seq: number;
-  readonly probe: string;
   readonly agentId: string;
-  /** `hostname:pid`, as snapshot tables name processes. */
-  readonly process: string;
-  readonly timeUs: number;
-  readonly goroutine: number;
-  readonly thread: number;
-  readonly site: {
-    readonly kind: string;
-    readonly function: string;
-    readonly file?: string;
-    readonly line?: number;
-  };
-  readonly durationNs?: number;
-  readonly stack?: readonly unknown[];
-  /** Values by expression (docs/values.md). */
-  readonly values: Readonly<Record<string, unknown>>;
-  /** Captures that could not be read, by expression: why. */
-  readonly errors?: Readonly<Record<string, string>>;
-  readonly labels?: Readonly<Record<string, string>>;
-}
+};
 
 /** GET /v1/events: events after the cursor, oldest first, and the cursor to ask from next. */
 export interface EventsResponse {

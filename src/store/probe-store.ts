@@ -5,6 +5,13 @@
  * recorded for the typed columns of probe tables; events read back by cursor.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
+import type {
+  ProbeCountsRecord,
+  ProbeEventRecord,
+  ProbeFrame,
+  ProbeHistogramRecord,
+  ProbeNoticeRecord,
+} from '../probes/probe-records.js';
 import { TableWriter } from './bulk-append.js';
 import {
   PROBE_COUNTS,
@@ -15,63 +22,14 @@ import {
 } from './probe-schema.js';
 import { literal } from './sql-text.js';
 
-/** One event (protocol's WireProbeEvent). */
-export interface ProbeEventInput {
-  readonly probe: string;
-  readonly process: string;
-  readonly timeUs: number;
-  readonly goroutine: number;
-  readonly thread: number;
-  readonly site: {
-    readonly kind: string;
-    readonly function: string;
-    readonly file?: string;
-    readonly line?: number;
-  };
-  readonly durationNs?: number;
-  readonly stack?: readonly unknown[];
-  readonly values: Readonly<Record<string, unknown>>;
-  readonly errors?: Readonly<Record<string, string>>;
-  readonly labels?: Readonly<Record<string, string>>;
-}
-
+/** One event to append (protocol's WireProbeEvent). */
+export type ProbeEventInput = ProbeEventRecord;
 /** Counters of one probe on one process in one interval (protocol's ProbeCounts). */
-export interface ProbeCountsInput {
-  readonly probe: string;
-  readonly process: string;
-  readonly startUs: number;
-  readonly endUs: number;
-  readonly hits: number;
-  readonly matched: number;
-  readonly events: number;
-  readonly rejected: number;
-  readonly conditionErrors: number;
-  readonly rateLimited: number;
-  readonly ringFull: number;
-  readonly agentDropped: number;
-  readonly durations: number;
-  readonly durationSumNs: number;
-  readonly costNs: number;
-  readonly cpuNs: number;
-}
-
+export type ProbeCountsInput = ProbeCountsRecord;
 /** A duration histogram of one interval (protocol's ProbeHistogram). */
-export interface ProbeHistogramInput {
-  readonly probe: string;
-  readonly process: string;
-  readonly startUs: number;
-  readonly endUs: number;
-  readonly buckets: readonly (readonly [number, number])[];
-}
-
-/** A notice (protocol's ProbeNotice). */
-export interface ProbeNoticeInput {
-  readonly probe: string;
-  readonly process: string;
-  readonly timeUs: number;
-  readonly kind: string;
-  readonly message: string;
-}
+export type ProbeHistogramInput = ProbeHistogramRecord;
+/** A notice (protocol's ProbeNotice; the store takes any kind, as its column is text). */
+export type ProbeNoticeInput = Omit<ProbeNoticeRecord, 'kind'> & { readonly kind: string };
 
 /** What one agent's batch brings. */
 export interface ProbeBatchInput {
@@ -222,7 +180,7 @@ export async function readProbeEvents(
     ] = row;
     const errs = parse(errors) as Record<string, string> | undefined;
     const labs = parse(labels) as Record<string, string> | undefined;
-    const st = parse(stack) as unknown[] | undefined;
+    const st = parse(stack) as ProbeFrame[] | undefined;
     return {
       seq: Number(seq),
       agentId: String(agentId),
