@@ -15,6 +15,7 @@ import {
   PAUSE_BUCKETS,
 } from '../common/metrics.js';
 import { PROMETHEUS_CONTENT_TYPE } from '../common/prometheus-text.js';
+import { ProbeMetrics } from '../probes/probe-metrics.js';
 import type { ProbeBatchMessage } from '../protocol/messages.js';
 import type { DiscoveryStats } from './discovery.js';
 
@@ -30,10 +31,7 @@ export class AgentMetrics {
   readonly registry = new MetricsRegistry();
   private readonly captures: Counter;
   private readonly pause: Histogram;
-  private readonly probeHits: Counter;
-  private readonly probeEvents: Counter;
-  private readonly probeDropped: Counter;
-  private readonly probeBreakerTrips: Counter;
+  private readonly probes: ProbeMetrics;
 
   constructor(source: AgentMetricsSource) {
     const m = this.registry;
@@ -86,19 +84,7 @@ export class AgentMetrics {
       'How long each captured process was paused, seconds.',
       PAUSE_BUCKETS,
     );
-    this.probeHits = m.counter('periscope_agent_probe_hits_total', 'Times a site of a probe ran, by probe.');
-    this.probeEvents = m.counter(
-      'periscope_agent_probe_events_total',
-      'Events the kernel wrote for a probe, by probe.',
-    );
-    this.probeDropped = m.counter(
-      'periscope_agent_probe_dropped_total',
-      'Probe hits or events dropped, by probe and reason (rate_limited, ring_full, agent_dropped).',
-    );
-    this.probeBreakerTrips = m.counter(
-      'periscope_agent_probe_breaker_trips_total',
-      'Times the CPU circuit breaker switched a probe off on a process, by probe.',
-    );
+    this.probes = new ProbeMetrics(m, 'periscope_agent_probe');
     addProcessMetrics(m);
   }
 
@@ -110,16 +96,7 @@ export class AgentMetrics {
 
   /** Counts what a probe batch reports. */
   batched(b: Omit<ProbeBatchMessage, 'type'>): void {
-    for (const c of b.counts) {
-      const probe = { probe: c.probe };
-      this.probeHits.inc(probe, c.hits);
-      this.probeEvents.inc(probe, c.events);
-      this.probeDropped.inc({ ...probe, reason: 'rate_limited' }, c.rateLimited);
-      this.probeDropped.inc({ ...probe, reason: 'ring_full' }, c.ringFull);
-      this.probeDropped.inc({ ...probe, reason: 'agent_dropped' }, c.agentDropped);
-    }
-    for (const n of b.notices)
-      if (n.kind === 'circuit-breaker') this.probeBreakerTrips.inc({ probe: n.probe });
+    this.probes.count(b.counts, b.notices);
   }
 }
 

@@ -15,6 +15,7 @@ import {
   MetricsRegistry,
   PAUSE_BUCKETS,
 } from '../common/metrics.js';
+import { ProbeMetrics } from '../probes/probe-metrics.js';
 import type { ProbeCounts, ProbeNotice } from '../protocol/messages.js';
 import { DB_FILE } from '../store/data-dir.js';
 import type { Registry } from './registry.js';
@@ -31,10 +32,7 @@ export class ServerMetrics {
   readonly pause: Histogram;
   readonly processesCaptured: Counter;
   readonly processErrors: Counter;
-  readonly probeHits: Counter;
-  readonly probeEvents: Counter;
-  readonly probeDropped: Counter;
-  readonly probeBreakerTrips: Counter;
+  private readonly probes: ProbeMetrics;
   readonly probeEventsReceived: Counter;
   readonly http: Counter;
   readonly otlpExported: Counter;
@@ -80,22 +78,7 @@ export class ServerMetrics {
       'periscope_snapshot_process_errors_total',
       'Processes a snapshot could not capture, by error kind (PROCESS_MISSING, PERMISSION, TIMEOUT, …).',
     );
-    this.probeHits = m.counter(
-      'periscope_probe_hits_total',
-      'Times a site of a probe ran, by probe (as agents report).',
-    );
-    this.probeEvents = m.counter(
-      'periscope_probe_events_total',
-      'Events the kernel wrote for a probe, by probe (as agents report).',
-    );
-    this.probeDropped = m.counter(
-      'periscope_probe_dropped_total',
-      'Probe hits or events dropped, by probe and reason (rate_limited, ring_full, agent_dropped).',
-    );
-    this.probeBreakerTrips = m.counter(
-      'periscope_probe_breaker_trips_total',
-      'Times the CPU circuit breaker switched a probe off on a process, by probe.',
-    );
+    this.probes = new ProbeMetrics(m, 'periscope_probe', ' (as agents report)');
     this.probeEventsReceived = m.counter(
       'periscope_probe_events_received_total',
       'Probe events the server received from agents and stored.',
@@ -146,15 +129,7 @@ export class ServerMetrics {
   /** Counts what an agent's probe batch reports. */
   probeBatch(events: number, counts: readonly ProbeCounts[], notices: readonly ProbeNotice[]): void {
     this.probeEventsReceived.inc({}, events);
-    for (const c of counts) {
-      const probe = { probe: c.probe };
-      this.probeHits.inc(probe, c.hits);
-      this.probeEvents.inc(probe, c.events);
-      this.probeDropped.inc({ ...probe, reason: 'rate_limited' }, c.rateLimited);
-      this.probeDropped.inc({ ...probe, reason: 'ring_full' }, c.ringFull);
-      this.probeDropped.inc({ ...probe, reason: 'agent_dropped' }, c.agentDropped);
-    }
-    for (const n of notices) if (n.kind === 'circuit-breaker') this.probeBreakerTrips.inc({ probe: n.probe });
+    this.probes.count(counts, notices);
   }
 }
 
