@@ -27,6 +27,33 @@ function clean(f: Record<string, unknown>): GoroutineFilters {
   ) as GoroutineFilters;
 }
 
+/** A select of one facet's values with their goroutine counts, "any" first. */
+function FacetSelect(p: {
+  readonly label: string;
+  readonly name: string;
+  readonly value: string | undefined;
+  readonly counts: ReadonlyMap<string, number>;
+  readonly onPick: (v: string) => void;
+}) {
+  return (
+    <label>
+      {p.label}
+      <select
+        name={p.name}
+        value={p.value ?? ''}
+        onChange={(e) => p.onPick((e.target as HTMLSelectElement).value)}
+      >
+        <option value="">any</option>
+        {[...p.counts].map(([s, n]) => (
+          <option key={s} value={s}>
+            {s} ({count(n)})
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 /** The bar. */
 export function FilterBar({ filters, facets, processes, sort, onChange, onSort }: Props) {
   const [draft, setDraft] = useState<GoroutineFilters>(filters);
@@ -55,36 +82,20 @@ export function FilterBar({ filters, facets, processes, sort, onChange, onSort }
           />
         </label>
       ))}
-      <label>
-        Status
-        <select
-          name="status"
-          value={filters.status ?? ''}
-          onChange={(e) => pick('status', (e.target as HTMLSelectElement).value)}
-        >
-          <option value="">any</option>
-          {[...statuses].map(([s, n]) => (
-            <option key={s} value={s}>
-              {s} ({count(n)})
-            </option>
-          ))}
-        </select>
-      </label>
-      <label>
-        Wait reason
-        <select
-          name="wait"
-          value={filters.wait ?? ''}
-          onChange={(e) => pick('wait', (e.target as HTMLSelectElement).value)}
-        >
-          <option value="">any</option>
-          {[...waits].map(([s, n]) => (
-            <option key={s} value={s}>
-              {s} ({count(n)})
-            </option>
-          ))}
-        </select>
-      </label>
+      <FacetSelect
+        label="Status"
+        name="status"
+        value={filters.status}
+        counts={statuses}
+        onPick={(v) => pick('status', v)}
+      />
+      <FacetSelect
+        label="Wait reason"
+        name="wait"
+        value={filters.wait}
+        counts={waits}
+        onPick={(v) => pick('wait', v)}
+      />
       <label>
         Process
         <select
