@@ -107,14 +107,7 @@ export class TokenStore {
     opts: { expiresAt?: string; graceMs?: number } = {},
   ): { token: string; info: TokenInfo; old: TokenInfo } {
     const expiresAt = opts.expiresAt === undefined ? undefined : futureTime(opts.expiresAt);
-    this.reload();
-    const i = this.records.findIndex((r) => r.id === id);
-    const found = this.records[i];
-    if (!found)
-      throw new PeriscopeError(
-        'not-found',
-        `no token with id "${id}"; \`periscope token list\` shows the ids`,
-      );
+    const { i, found } = this.find(id);
     if (tokenState(found) !== 'active')
       throw new PeriscopeError(
         'bad-usage',
@@ -142,14 +135,7 @@ export class TokenStore {
 
   /** Revokes a token by id; it stops working at once (the server re-reads the file). */
   revoke(id: string): TokenInfo {
-    this.reload();
-    const i = this.records.findIndex((r) => r.id === id);
-    const found = this.records[i];
-    if (!found)
-      throw new PeriscopeError(
-        'not-found',
-        `no token with id "${id}"; \`periscope token list\` shows the ids`,
-      );
+    const { i, found } = this.find(id);
     if (found.revokedAt) return publicInfo(found);
     const revoked = { ...found, revokedAt: new Date().toISOString() };
     this.records[i] = revoked;
@@ -162,14 +148,7 @@ export class TokenStore {
    * (undefined); a running server uses the new value from its next request.
    */
   setPrograms(id: string, programs: readonly string[] | undefined): TokenInfo {
-    this.reload();
-    const i = this.records.findIndex((r) => r.id === id);
-    const found = this.records[i];
-    if (!found)
-      throw new PeriscopeError(
-        'not-found',
-        `no token with id "${id}"; \`periscope token list\` shows the ids`,
-      );
+    const { i, found } = this.find(id);
     const { programs: _old, ...rest } = found;
     const changed: TokenRecord = programs ? { ...rest, programs: [...programs] } : rest;
     this.records[i] = changed;
@@ -213,6 +192,19 @@ export class TokenStore {
     if (state === 'expired')
       return `token ${record.id} (${record.name}) expired at ${record.expiresAt}${record.rotatedTo ? ` (rotated: replaced by ${record.rotatedTo})` : ''}`;
     return undefined;
+  }
+
+  /** Reads the file again and finds a token by id: its index and record; not-found otherwise. */
+  private find(id: string): { i: number; found: TokenRecord } {
+    this.reload();
+    const i = this.records.findIndex((r) => r.id === id);
+    const found = this.records[i];
+    if (!found)
+      throw new PeriscopeError(
+        'not-found',
+        `no token with id "${id}"; \`periscope token list\` shows the ids`,
+      );
+    return { i, found };
   }
 
   private reload(): void {
