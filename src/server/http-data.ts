@@ -37,6 +37,16 @@ async function specRequest(req: IncomingMessage, url: URL): Promise<ParsedSpecRe
   return parseSpecRequest(body, url.searchParams);
 }
 
+/** A token limited to some programs may not change or check the spec: it applies to every program. */
+function refuseLimitedSpecEdit(token: Parameters<typeof tokenFilter>[0]): void {
+  if (tokenFilter(token))
+    throw new HttpError(
+      403,
+      'forbidden',
+      'this token is limited to some programs and the spec applies to every program; ask someone with an unlimited token to change it',
+    );
+}
+
 /** POST /v1/query and the /v1/spec routes. */
 export function dataRoutes(ctx: ServerContext): Route[] {
   return [
@@ -119,12 +129,7 @@ export function dataRoutes(ctx: ServerContext): Route[] {
       path: '/v1/spec',
       need: 'user',
       handle: async ({ req, res, url, token }) => {
-        if (tokenFilter(token))
-          throw new HttpError(
-            403,
-            'forbidden',
-            'this token is limited to some programs and the spec applies to every program; ask someone with an unlimited token to change it',
-          );
+        refuseLimitedSpecEdit(token);
         const spec = await specRequest(req, url);
         const asked = {
           source: spec.source,
@@ -168,12 +173,7 @@ export function dataRoutes(ctx: ServerContext): Route[] {
       path: '/v1/spec/check',
       need: 'user',
       handle: async ({ req, res, url, token }) => {
-        if (tokenFilter(token))
-          throw new HttpError(
-            403,
-            'forbidden',
-            'this token is limited to some programs and the spec applies to every program; ask someone with an unlimited token to change it',
-          );
+        refuseLimitedSpecEdit(token);
         const spec = await specRequest(req, url);
         const check = await checkSpecText(ctx, spec.yaml, spec.source, token?.role === 'admin');
         const message = checkMessage(check);
