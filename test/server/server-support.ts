@@ -155,6 +155,12 @@ export class FakeAgent {
     });
     const w = await welcome;
     this.send({ type: 'processes', processes: this.processes });
+    // The server reads frames in order and registers processes as it reads them: once it has
+    // answered a ping sent after them, a request made now sees them (tests snapshot at once).
+    await new Promise<void>((resolve) => {
+      ws.once('pong', () => resolve());
+      ws.ping();
+    });
     return w;
   }
 
