@@ -155,12 +155,14 @@ export class FakeAgent {
     });
     const w = await welcome;
     this.send({ type: 'processes', processes: this.processes });
-    // The server reads frames in order and registers processes as it reads them: once it has
-    // answered a ping sent after them, a request made now sees them (tests snapshot at once).
+    // The server handles an agent's messages one after another, the list of processes only once
+    // its hello is done (the probe orders are its last message), and it has read the list once
+    // it answers a ping sent after it: then a request made now sees them (tests snapshot at once).
     await new Promise<void>((resolve) => {
       ws.once('pong', () => resolve());
       ws.ping();
     });
+    while (!this.received.some((m) => m.type === 'probes')) await new Promise((r) => setTimeout(r, 5));
     return w;
   }
 
