@@ -2,7 +2,7 @@
  * Compiled probes attached to one process: the shared maps (probe-maps.ts, a counter slot per
  * probe), and per probe its own programs — one per site, or one per distinct program attached
  * at several sites through one uprobe_multi link, the site number its cookie — so a probe is
- * added or removed without touching the others; events decoded from the ring buffer,
+ * added or removed without touching the others; events decoded from the two ring buffers,
  * counters summed over CPUs, duration histograms, stacks by hash. Everything is tied to fds:
  * `close()` (or the death of this process) removes every probe and frees every kernel object.
  */
@@ -20,6 +20,7 @@ import { syscalls } from './bpf/syscalls.js';
 import type { CompiledProbe } from './compile/compile-probe.js';
 import {
   HISTOGRAM_BUCKETS,
+  HOT_RING_BYTES,
   type ProbeMapFds,
   STAT,
   STATS_PER_PROBE,
@@ -35,8 +36,10 @@ export interface AttachOptions {
   readonly path?: string;
   /** 'multi' (default): one uprobe_multi link per distinct program; 'perf': a perf event per site. */
   readonly attach?: 'multi' | 'perf';
-  /** Ring buffer bytes (a power of 2, at least 4096; default 8 MiB). */
+  /** Bytes of the overflow ring buffer (a power of 2, at least 4096; default 8 MiB); the small ring is 1 MiB, or this if less. */
   readonly ringBytes?: number;
+  /** Bytes of the small ring (default HOT_RING_BYTES; benchmarks set it to compare). */
+  readonly hotRingBytes?: number;
   /** Up to 3 characters for kernel object names (periscope_<tag>…). */
   readonly tag?: string;
   /** The redaction events are decoded with (spec/redaction.ts `redactionFor`); absent: none. */
@@ -118,7 +121,8 @@ export class AttachedProbes {
     private readonly target: Target,
     private readonly maps: BpfMap[],
     private readonly fds: ProbeMapFds,
-    private readonly reader: RingBufferReader,
+    /** The small ring's reader, then the overflow ring's. */
+    private readonly readers: readonly [RingBufferReader, RingBufferReader],
     private readonly decoder: EventDecoder,
     private readonly m: { ring: BpfMap; stats: BpfMap; histogram: BpfMap; stacks: BpfMap },
   ) {}
@@ -155,20 +159,22 @@ export class AttachedProbes {
     };
     const maps: BpfMap[] = [];
     let set: AttachedProbes | undefined;
-    let reader: RingBufferReader | undefined;
+    const readers: RingBufferReader[] = [];
     try {
       const frames = Math.max(1, ...probes.map((p) => p.spec.stackFrames ?? 0));
       const slots = Math.max(PROBE_SLOTS, probes.length);
-      const fds = createProbeMaps(slots, frames, tag, o.ringBytes ?? 1 << 23, maps);
-      reader = new RingBufferReader(fds.ring);
+      const ringBytes = o.ringBytes ?? 1 << 23;
+      const hot = Math.min(o.hotRingBytes ?? HOT_RING_BYTES, ringBytes);
+      const fds = createProbeMaps(slots, frames, tag, { hot, overflow: ringBytes }, maps);
+      readers.push(new RingBufferReader(fds.ring), new RingBufferReader(fds.overflow));
       const decoder = new EventDecoder(bin, o.pid, bias, o.redaction);
-      set = new AttachedProbes(o.pid, target, maps, fds, reader, decoder, fds);
+      set = new AttachedProbes(o.pid, target, maps, fds, [readers[0]!, readers[1]!], decoder, fds);
       for (const p of probes) await set.add(p);
       return set;
     } catch (e) {
       if (set) await set.close();
       else {
-        reader?.close();
+        for (const r of readers) r.close();
         for (const m of maps) m.close();
       }
       throw e;
@@ -285,9 +291,12 @@ export class AttachedProbes {
     return [...this.placed.values()].flatMap((p) => p.attachments.flatMap((a) => [...a.fds]));
   }
 
-  /** Decodes and hands over the events waiting in the ring buffer (at most `max`); returns how many. */
+  /**
+   * Decodes and hands over the events waiting in the ring buffers (at most `max`); returns how
+   * many. The small ring's come first: across the two rings, events are not in time order.
+   */
   poll(onEvent: (e: ProbeEvent) => void, max?: number): number {
-    return this.reader.poll((rec) => {
+    return this.pollRaw((rec) => {
       let e: ProbeEvent;
       try {
         e = this.decoder.decode(rec);
@@ -303,8 +312,9 @@ export class AttachedProbes {
   undecodable = 0;
 
   /** Hands over the raw records waiting (views valid during the call only); returns how many. */
-  pollRaw(onRecord: (record: Uint8Array) => void, max?: number): number {
-    return this.reader.poll(onRecord, max);
+  pollRaw(onRecord: (record: Uint8Array) => void, max = Number.POSITIVE_INFINITY): number {
+    const n = this.readers[0].poll(onRecord, max);
+    return n + this.readers[1].poll(onRecord, max - n);
   }
 
   /** Decodes one raw record (a copy taken in pollRaw). */
@@ -312,14 +322,17 @@ export class AttachedProbes {
     return this.decoder.decode(record);
   }
 
-  /** Bytes of records waiting in the ring buffer. */
+  /** Bytes of records waiting in the ring buffers. */
   pendingBytes(): number {
-    return this.reader.pending();
+    return this.readers[0].pending() + this.readers[1].pending();
   }
 
-  /** Resolves when the ring buffer has data or `timeoutMs` passed (epoll on a pool thread). */
+  /**
+   * Resolves when a ring buffer has data or `timeoutMs` passed (epoll on a pool thread). Only
+   * the small ring is waited on: the overflow ring receives only while the small one is full.
+   */
   waitForEvents(timeoutMs: number): Promise<boolean> {
-    if (this.reader.pending() > 0) return Promise.resolve(true);
+    if (this.pendingBytes() > 0) return Promise.resolve(true);
     return syscalls().pollReadable(this.m.ring.fd, timeoutMs);
   }
 
@@ -365,7 +378,7 @@ export class AttachedProbes {
     const all = [...this.placed.values()];
     this.placed.clear();
     await Promise.all(all.map(release));
-    this.reader.close();
+    for (const r of this.readers) r.close();
     for (const m of this.maps) m.close();
   }
 
