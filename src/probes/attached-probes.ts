@@ -22,6 +22,7 @@ import {
   HISTOGRAM_BUCKETS,
   HOT_RING_BYTES,
   type ProbeMapFds,
+  START_KEY_PROBE,
   STAT,
   STATS_PER_PROBE,
   type StatName,
@@ -52,7 +53,7 @@ export type SiteHandling = CompiledProbe['sites'][number]['site']['handling'];
 /** One probe of the set: its slot in the shared counters, its programs and their attachments. */
 interface Placed {
   readonly probe: CompiledProbe;
-  /** Its index in the stats, histogram and rate maps (never reused within a set). */
+  /** Its index in the stats, histogram and rate maps (and in entry-time keys); freed, cleared, when it is removed. */
   readonly slot: number;
   readonly programs: BpfProgram[];
   /** Per program, how the kernel handles a hit at each of its sites. */
@@ -61,9 +62,9 @@ interface Placed {
 }
 
 /**
- * Probe slots of a set's counter maps. A probe added to a set takes the next slot (a slot is
- * never reused: a removed probe's entry times and rate state stay behind); once they are all
- * used, the caller places the set again (attach).
+ * Probe slots of a set's counter maps. A probe added to a set takes a free slot: a removed
+ * probe's slot is freed once its programs are detached, its counters, histogram, rate state
+ * and entry times cleared. Only 64 probes on at once make the caller place the set again.
  */
 export const PROBE_SLOTS = 64;
 
@@ -114,6 +115,8 @@ export class AttachedProbes {
   /** Every site number ever given in this set (records of a removed probe may still be read). */
   private readonly sites: AttachedSite[] = [];
   private nextSlot = 0;
+  /** Slots of removed probes, cleared, to be taken again. */
+  private readonly freeSlots: number[] = [];
   private programCount = 0;
 
   private constructor(
@@ -124,7 +127,14 @@ export class AttachedProbes {
     /** The small ring's reader, then the overflow ring's. */
     private readonly readers: readonly [RingBufferReader, RingBufferReader],
     private readonly decoder: EventDecoder,
-    private readonly m: { ring: BpfMap; stats: BpfMap; histogram: BpfMap; stacks: BpfMap },
+    private readonly m: {
+      ring: BpfMap;
+      stats: BpfMap;
+      histogram: BpfMap;
+      stacks: BpfMap;
+      rate: BpfMap;
+      starts: BpfMap;
+    },
   ) {}
 
   /** Attaches `probes` (compiled for the binary `pid` runs) to process `pid`; on failure nothing stays. */
@@ -192,7 +202,7 @@ export class AttachedProbes {
    */
   canAdd(probe: CompiledProbe): boolean {
     return (
-      this.nextSlot < this.m.stats.maxEntries / STATS_PER_PROBE &&
+      this.slotsLeft() > 0 &&
       (probe.spec.stackFrames ?? 0) <= this.fds.stackFrames &&
       probe.bin === this.decoder.bin
     );
@@ -200,10 +210,11 @@ export class AttachedProbes {
 
   /** Whether every one of `probes` can join this set, one after another (see canAdd). */
   canAddAll(probes: readonly CompiledProbe[]): boolean {
-    return (
-      probes.every((p) => this.canAdd(p)) &&
-      this.nextSlot + probes.length <= this.m.stats.maxEntries / STATS_PER_PROBE
-    );
+    return probes.every((p) => this.canAdd(p)) && probes.length <= this.slotsLeft();
+  }
+
+  private slotsLeft(): number {
+    return this.m.stats.maxEntries / STATS_PER_PROBE - this.nextSlot + this.freeSlots.length;
   }
 
   /**
@@ -219,7 +230,7 @@ export class AttachedProbes {
         `probe ${name} does not fit this probe set (no free slot, deeper stacks, or another binary): attach the set again`,
       );
     const t = this.target;
-    const slot = this.nextSlot++;
+    const slot = this.freeSlots.shift() ?? this.nextSlot++;
     const p: Placed = { probe, slot, programs: [], handlings: [], attachments: [] };
     try {
       // Sites whose programs are the same bytes share one program (one uprobe_multi link).
@@ -258,6 +269,7 @@ export class AttachedProbes {
       }
     } catch (e) {
       await release(p);
+      this.freeSlot(slot);
       throw e;
     }
     this.placed.set(name, p);
@@ -268,6 +280,26 @@ export class AttachedProbes {
     const p = this.placedOf(name);
     this.placed.delete(name);
     await release(p);
+    this.freeSlot(p.slot);
+  }
+
+  /**
+   * Clears what a slot's probe left in the shared maps — counters, histogram, rate state,
+   * entry times (which a new probe's returns would otherwise pair with) — and frees the slot.
+   * Its programs are detached: nothing writes there any more.
+   */
+  private freeSlot(slot: number): void {
+    const zero = (map: BpfMap, key: number) => {
+      const k = Buffer.from(Uint32Array.of(key).buffer);
+      const v = map.lookup(k);
+      if (v) map.update(k, v.fill(0));
+    };
+    for (let s = 0; s < STATS_PER_PROBE; s++) zero(this.m.stats, slot * STATS_PER_PROBE + s);
+    for (let b = 0; b < HISTOGRAM_BUCKETS; b++) zero(this.m.histogram, slot * HISTOGRAM_BUCKETS + b);
+    zero(this.m.rate, slot);
+    for (const k of this.m.starts.keys())
+      if (k.readUInt32LE(START_KEY_PROBE) === slot) this.m.starts.delete(k);
+    this.freeSlots.push(slot);
   }
 
   /** The name of the probe that site number `site` belongs to (also a removed one's). */

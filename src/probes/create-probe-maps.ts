@@ -26,7 +26,15 @@ export function createProbeMaps(
   tag: string,
   ringBytes: { readonly hot: number; readonly overflow: number },
   into: BpfMap[],
-): ProbeMapFds & { ring: BpfMap; overflow: BpfMap; stats: BpfMap; histogram: BpfMap; stacks: BpfMap } {
+): ProbeMapFds & {
+  ring: BpfMap;
+  overflow: BpfMap;
+  stats: BpfMap;
+  histogram: BpfMap;
+  stacks: BpfMap;
+  rate: BpfMap;
+  starts: BpfMap;
+} {
   const name = (s: string) => `periscope_${tag}${s}`;
   const make = (...a: Parameters<typeof createMap>) => {
     const m = createMap(...a);

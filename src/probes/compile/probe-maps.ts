@@ -70,6 +70,8 @@ export const HISTOGRAM_BUCKETS = 65;
 
 /** Key of the entry-times map: goroutine id, the frame's distance from the stack's top, the probe. */
 export const START_KEY_BYTES = 16;
+/** Offset of the probe's slot (u32) in an entry-times key (after the goroutine id, u64, and the distance, u32). */
+export const START_KEY_PROBE = 12;
 
 /** Entries of the entry-times map (in-flight calls across all goroutines). */
 export const MAX_IN_FLIGHT = 65536;
