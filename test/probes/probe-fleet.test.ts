@@ -237,6 +237,26 @@ test('a process started after the probe was added gets it', async () => {
     ),
     [{ n: 10 }],
   );
+  // --follow --count N: the latest event, then new ones until N were printed; then it exits.
+  const counted = spawn(
+    process.execPath,
+    [CLI, 'events', '--probe', 'calls', '--follow', '--count', '3', '--json', '--last', '1'],
+    { env: { ...process.env, ...env() }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const lines: { values: { n: number } }[] = [];
+  createInterface({ input: counted.stdout }).on('line', (l) => lines.push(JSON.parse(l)));
+  const exit = new Promise<number | null>((resolve) => counted.on('exit', (code) => resolve(code)));
+  try {
+    assert.ok(await waitFor(() => lines.length >= 1, 20_000), 'events --count printed the latest event');
+    await command(late, 'handle 4');
+    assert.equal(await Promise.race([exit, sleep(20_000).then(() => 'still running')]), 0);
+  } finally {
+    counted.kill();
+  }
+  assert.deepEqual(
+    lines.map((e) => e.values.n),
+    [9, 0, 1],
+  );
 });
 
 test('probe rm removes the probe: the code bytes are the binary’s again and no event follows', async () => {
