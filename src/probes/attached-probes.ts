@@ -22,13 +22,13 @@ import {
   HISTOGRAM_BUCKETS,
   HOT_RING_BYTES,
   type ProbeMapFds,
-  START_KEY_PROBE,
   STAT,
   STATS_PER_PROBE,
   type StatName,
 } from './compile/probe-maps.js';
 import { createProbeMaps } from './create-probe-maps.js';
 import { type AttachedSite, EventDecoder, type ProbeEvent } from './decode/record-decode.js';
+import { ProbeSlots, type SlotMaps } from './probe-slots.js';
 
 /** How to attach. */
 export interface AttachOptions {
@@ -62,9 +62,8 @@ interface Placed {
 }
 
 /**
- * Probe slots of a set's counter maps. A probe added to a set takes a free slot: a removed
- * probe's slot is freed once its programs are detached, its counters, histogram, rate state
- * and entry times cleared. Only 64 probes on at once make the caller place the set again.
+ * Probe slots of a set's counter maps (probe-slots.ts: a removed probe's slot is cleared and
+ * taken again). Only more probes on at once make the caller place the set again.
  */
 export const PROBE_SLOTS = 64;
 
@@ -114,9 +113,7 @@ export class AttachedProbes {
   private readonly placed = new Map<string, Placed>();
   /** Every site number ever given in this set (records of a removed probe may still be read). */
   private readonly sites: AttachedSite[] = [];
-  private nextSlot = 0;
-  /** Slots of removed probes, cleared, to be taken again. */
-  private readonly freeSlots: number[] = [];
+  private readonly slots: ProbeSlots;
   private programCount = 0;
 
   private constructor(
@@ -127,15 +124,10 @@ export class AttachedProbes {
     /** The small ring's reader, then the overflow ring's. */
     private readonly readers: readonly [RingBufferReader, RingBufferReader],
     private readonly decoder: EventDecoder,
-    private readonly m: {
-      ring: BpfMap;
-      stats: BpfMap;
-      histogram: BpfMap;
-      stacks: BpfMap;
-      rate: BpfMap;
-      starts: BpfMap;
-    },
-  ) {}
+    private readonly m: SlotMaps & { ring: BpfMap; stacks: BpfMap },
+  ) {
+    this.slots = new ProbeSlots(m);
+  }
 
   /** Attaches `probes` (compiled for the binary `pid` runs) to process `pid`; on failure nothing stays. */
   static async attach(probes: readonly CompiledProbe[], o: AttachOptions): Promise<AttachedProbes> {
@@ -202,7 +194,7 @@ export class AttachedProbes {
    */
   canAdd(probe: CompiledProbe): boolean {
     return (
-      this.slotsLeft() > 0 &&
+      this.slots.left > 0 &&
       (probe.spec.stackFrames ?? 0) <= this.fds.stackFrames &&
       probe.bin === this.decoder.bin
     );
@@ -210,11 +202,7 @@ export class AttachedProbes {
 
   /** Whether every one of `probes` can join this set, one after another (see canAdd). */
   canAddAll(probes: readonly CompiledProbe[]): boolean {
-    return probes.every((p) => this.canAdd(p)) && probes.length <= this.slotsLeft();
-  }
-
-  private slotsLeft(): number {
-    return this.m.stats.maxEntries / STATS_PER_PROBE - this.nextSlot + this.freeSlots.length;
+    return probes.every((p) => this.canAdd(p)) && probes.length <= this.slots.left;
   }
 
   /**
@@ -230,7 +218,7 @@ export class AttachedProbes {
         `probe ${name} does not fit this probe set (no free slot, deeper stacks, or another binary): attach the set again`,
       );
     const t = this.target;
-    const slot = this.freeSlots.shift() ?? this.nextSlot++;
+    const slot = this.slots.take();
     const p: Placed = { probe, slot, programs: [], handlings: [], attachments: [] };
     try {
       // Sites whose programs are the same bytes share one program (one uprobe_multi link).
@@ -269,7 +257,7 @@ export class AttachedProbes {
       }
     } catch (e) {
       await release(p);
-      this.freeSlot(slot);
+      this.slots.free(slot);
       throw e;
     }
     this.placed.set(name, p);
@@ -280,26 +268,7 @@ export class AttachedProbes {
     const p = this.placedOf(name);
     this.placed.delete(name);
     await release(p);
-    this.freeSlot(p.slot);
-  }
-
-  /**
-   * Clears what a slot's probe left in the shared maps — counters, histogram, rate state,
-   * entry times (which a new probe's returns would otherwise pair with) — and frees the slot.
-   * Its programs are detached: nothing writes there any more.
-   */
-  private freeSlot(slot: number): void {
-    const zero = (map: BpfMap, key: number) => {
-      const k = Buffer.from(Uint32Array.of(key).buffer);
-      const v = map.lookup(k);
-      if (v) map.update(k, v.fill(0));
-    };
-    for (let s = 0; s < STATS_PER_PROBE; s++) zero(this.m.stats, slot * STATS_PER_PROBE + s);
-    for (let b = 0; b < HISTOGRAM_BUCKETS; b++) zero(this.m.histogram, slot * HISTOGRAM_BUCKETS + b);
-    zero(this.m.rate, slot);
-    for (const k of this.m.starts.keys())
-      if (k.readUInt32LE(START_KEY_PROBE) === slot) this.m.starts.delete(k);
-    this.freeSlots.push(slot);
+    this.slots.free(p.slot);
   }
 
   /** The name of the probe that site number `site` belongs to (also a removed one's). */
