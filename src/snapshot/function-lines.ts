@@ -102,6 +102,7 @@ export function describeFunction(bin: GoBinary, name: string): FunctionLines {
       return '?';
     }
   };
+  const shown = (v: Variable) => v.name !== '' && !v.name.startsWith('.') && !v.name.startsWith('~');
   const byLine = new Map<number, Map<string, LineVariable>>();
   const seen = new Set<string>();
   for (const s of stmts) {
@@ -113,8 +114,7 @@ export function describeFunction(bin: GoBinary, name: string): FunctionLines {
       byLine.set(s.line, vars);
     }
     for (const v of fn.variables) {
-      if (!v.name || v.name.startsWith('.') || v.name.startsWith('~') || vars.has(v.name) || !liveAt(v, s.pc))
-        continue;
+      if (!shown(v) || vars.has(v.name) || !liveAt(v, s.pc)) continue;
       vars.set(v.name, { name: v.name, type: typeName(v), parameter: v.isParameter });
       seen.add(v.name);
     }
@@ -125,11 +125,7 @@ export function describeFunction(bin: GoBinary, name: string): FunctionLines {
     .sort(([a], [b]) => a - b)
     .map(([line, vars]) => ({ line, variables: [...vars.values()].sort(order) }));
   const unavailable = [
-    ...new Set(
-      fn.variables
-        .filter((v) => (v.name && !v.name.startsWith('.')) || (v.name.startsWith('~') && !seen.has(v.name)))
-        .map((v) => v.name),
-    ),
+    ...new Set(fn.variables.filter((v) => shown(v) && !seen.has(v.name)).map((v) => v.name)),
   ].sort();
   return {
     function: fn.name,
