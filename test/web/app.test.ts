@@ -269,10 +269,21 @@ test('spec: pick a binary and a function, add a capture checked live, see it in 
   await page.waitForURL(/\/spec\?program=inventory.*fn=main/);
   const captures = page.getByRole('table', { name: 'Captures of this function' });
   await captures.getByRole('cell', { name: 's.stuckItem' }).waitFor();
+  // Its lines, read from the binary by the agent, with their source (readable on this machine)
+  // and the variables live at each: one clicked fills the capture form, checked at once.
+  const lines = page.getByRole('table', { name: `Lines of ${fn}` });
+  await lines.getByRole('row').filter({ hasText: 'time.Sleep(d)' }).waitFor({ timeout: 60_000 });
+  const ifLeft = lines.getByRole('row').filter({ hasText: 'if left < 0' });
+  await ifLeft.getByRole('button', { name: /^Capture req \(\*.*ReserveRequest\) at line \d+$/ }).waitFor();
+  await ifLeft.getByRole('button', { name: /^Capture left \(int\) at line \d+$/ }).click();
+  assert.equal(await page.getByLabel('Column').inputValue(), 'left');
+  assert.equal(await page.getByLabel('Expression').inputValue(), 'left');
+  const check = page.getByRole('status', { name: 'Check of the capture' });
+  await check.getByText(/Fits every checked binary/).waitFor({ timeout: 60_000 });
+  await screenshot(page, '09a-spec-lines');
   // A wrong field: the check against the real binary says so, naming the fields there are.
   await page.getByLabel('Column').fill('web_qty');
   await page.getByLabel('Expression').fill('req.Nope');
-  const check = page.getByRole('status', { name: 'Check of the capture' });
   await check.getByText(/no field Nope .*Quantity/s).waitFor({ timeout: 60_000 });
   assert.equal(await page.getByRole('button', { name: 'Save', exact: true }).isDisabled(), true);
   await screenshot(page, '09-spec-invalid');
