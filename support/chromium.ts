@@ -40,6 +40,9 @@ export const SCREENSHOTS = join(ROOT, 'test-artifacts', 'web');
 export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   const path = join(SCREENSHOTS, `${name}.png`);
+  // From the top: a full-page shot of a scrolled page draws the sticky header and table heads
+  // where the scroll left them, over the content.
+  await page.evaluate('window.scrollTo(0, 0)');
   await page.screenshot({ path, fullPage: true });
   return path;
 }

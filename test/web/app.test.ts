@@ -366,6 +366,7 @@ test('probes: add one on a demo function from the page, see its hit rate and eve
   await screenshot(page, '12-probe-refused');
   await form.getByLabel(/^Captures/).fill('user=req.User\nitem=req.Item');
   await form.getByLabel('Time each call').check();
+  await form.getByLabel('Keep stacks').check();
   await form.getByRole('button', { name: 'Add probe' }).click();
   await page.waitForURL(new RegExp(`/probes\\?probe=${name}$`));
   // Attached to the gateway process once the agent has placed it (the list looks again every second until then).
@@ -394,6 +395,14 @@ test('probes: add one on a demo function from the page, see its hit rate and eve
     .waitFor({ timeout: 30_000 });
   await page
     .getByRole('img', { name: new RegExp(`^Durations of ${name}: [1-9][\\d,]* calls? timed`) })
+    .waitFor({ timeout: 30_000 });
+  // Its events' stacks, counted by distinct stack in the database, drawn as a flame graph
+  // whose every stack goes through placeOrder.
+  const flame = page.getByRole('figure', {
+    name: `Flame graph of the stacks of ${name}'s events, outermost frame at the top`,
+  });
+  await flame
+    .getByRole('img', { name: /^main\.\(\*gateway\)\.placeOrder: [1-9][\d,]* events? \(100\.0%\)$/ })
     .waitFor({ timeout: 30_000 });
   // The list's totals count them too (it looks again every 3 s).
   await row

@@ -11,7 +11,15 @@ import { DuckDBStore } from '../../src/store/duckdb-store.js';
 import { flameBoxes } from '../../src/web/flame-layout.js';
 import { filterCondition, groupsSql } from '../../src/web/goroutine-sql.js';
 import { probeEntry } from '../../src/web/probe-form.js';
-import { bucketMs, type DurationRow, durationsSql, type RateRow, rateSql } from '../../src/web/probe-sql.js';
+import {
+  bucketMs,
+  type DurationRow,
+  durationsSql,
+  type RateRow,
+  rateSql,
+  type StackRow,
+  stacksSql,
+} from '../../src/web/probe-sql.js';
 import { parseRoute, type Route, routeUrl } from '../../src/web/routes.js';
 import { capturesOf, withCapture, withDerivedTable } from '../../src/web/spec-yaml.js';
 import { rowsOf } from '../../src/web/sql.js';
@@ -92,6 +100,7 @@ test('the add-a-probe form makes a probes entry, or says what to fix', () => {
       line: 'main.go:42',
     },
   );
+  assert.equal((probeEntry({ ...base, stack: true }) as Record<string, unknown>).stack, true);
   assert.match(String(probeEntry({ ...base, name: '9x' })), /Name/);
   assert.match(String(probeEntry({ ...base, captures: 'a=x\na=y' })), /column a is given twice/);
   assert.match(String(probeEntry({ ...base, rate: '-1' })), /Rate/);
@@ -169,6 +178,48 @@ test('the probes view’s SQL: hit rate per bucket and durations over the window
     { lt_ns: 4096, n: 1 },
   ]);
   assert.equal(rowsOf(await store.query(rateSql("x'; --", 15), { latest: true })).length, 0);
+});
+
+test("the probes view's stacks: a probe's events' distinct stacks counted in the database, in the window", async () => {
+  const nowUs = Date.now() * 1000;
+  const event = (timeUs: number, fns: string[] | undefined, probe = 'web_stacks') => ({
+    probe,
+    process: 'h:1',
+    timeUs,
+    goroutine: 7,
+    thread: 1,
+    site: { kind: 'entry', function: 'main.f' },
+    ...(fns ? { stack: fns.map((f, i) => ({ function: f, file: 'main.go', line: 10 + i })) } : {}),
+    values: {},
+  });
+  const a = ['main.f', 'main.handle', 'main.main'];
+  const b = ['main.f', 'main.other', 'main.main'];
+  await store.addProbeBatch({
+    agentId: 'a1',
+    events: [
+      event(nowUs - 5_000_000, a),
+      event(nowUs - 4_000_000, a),
+      event(nowUs - 3_000_000, a),
+      // An entry probe's stack starts at the caller: the probed function is put innermost.
+      event(nowUs - 3_000_000, a.slice(1)),
+      event(nowUs - 2_000_000, b),
+      event(nowUs - 2_000_000, undefined),
+      event(nowUs - 2_000_000, a, 'another'),
+      event(nowUs - 1_200_000_000, b),
+    ],
+    counts: [],
+    histograms: [],
+    notices: [],
+  });
+  const rows = rowsOf<StackRow>(await store.query(stacksSql('web_stacks', 15), { latest: true }));
+  assert.deepEqual(
+    rows.map((r) => [[...r.functions], r.n]),
+    [
+      [a, 4],
+      [b, 1],
+    ],
+  );
+  assert.equal(rowsOf<StackRow>(await store.query(stacksSql('web_stacks', 60), { latest: true }))[1]?.n, 2);
 });
 
 test('flame boxes: widths are shares of goroutines, children under their parent, narrow ones left out', () => {

@@ -48,7 +48,7 @@ export function FunctionLinesPanel(p: { buildId: string; fn: string; onPick: (na
                     <tr key={n} class={l ? '' : 'nostmt'}>
                       <td class="num">{n}</td>
                       {source && (
-                        <td>
+                        <td class="src-cell">
                           <code class="src">{source[n] ?? ''}</code>
                         </td>
                       )}
