@@ -244,6 +244,25 @@ test('flame boxes: widths are shares of goroutines, children under their parent,
   assert.equal(at('tiny'), undefined);
 });
 
+test('flame boxes: a big snapshot draws only boxes wide enough to see (the cost of its first view)', () => {
+  // 512 stacks as testdata/manystacks parks them: nine levels of left/right calls.
+  const stacks = Array.from({ length: 512 }, (_, i) => ({
+    functions: [
+      'main.park',
+      ...Array.from({ length: 9 }, (_, l) => ((i >> l) & 1 ? 'main.right' : 'main.left')).reverse(),
+      'main.serve',
+      'runtime.goexit',
+    ],
+    count: 20,
+  }));
+  const boxes = flameBoxes(stacks);
+  assert.ok(boxes.every((b) => b.width >= 0.004));
+  // The two outer frames, then the levels down to 1/128 of the graph (2 + 4 + … + 128 boxes);
+  // every box were 1,536.
+  assert.equal(boxes.length, 2 + 254);
+  assert.ok(boxes.some((b) => b.depth === 8 && Math.abs(b.width - 1 / 128) < 1e-9));
+});
+
 test('a derived table is added to the spec text, comments kept; the same name is replaced', () => {
   const yaml = '# my spec\nversion: 1\nderived:\n  # first\n  - name: a\n    sql: SELECT 1\n';
   const out = withDerivedTable(yaml, 'b', 'SELECT 2\n');

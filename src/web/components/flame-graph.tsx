@@ -4,7 +4,7 @@
  * filters by it).
  */
 import { useMemo } from 'preact/hooks';
-import { type FlameBox, flameBoxes, packageHue, type WeightedStack } from '../flame-layout.js';
+import { type FlameBox, flameBoxes, MIN_BOX_SHARE, packageHue, type WeightedStack } from '../flame-layout.js';
 import { count } from '../format.js';
 
 const ROW = 20;
@@ -66,7 +66,8 @@ export function FlameGraph({
       </div>
       <figcaption class="muted">
         {count(total)} {unit}; width is the share of {unit}, the outermost frame on top
-        {partial ? '; only the largest groups are drawn' : ''}
+        {partial ? '; only the largest groups are drawn' : ''}; boxes under {MIN_BOX_SHARE * 100}% are left
+        out
         {onPick ? '. Click a box to filter by that stack prefix.' : '.'}
       </figcaption>
     </figure>
