@@ -9,7 +9,13 @@ import { after, before, test } from 'node:test';
 import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
 import { DuckDBStore } from '../../src/store/duckdb-store.js';
 import { flameBoxes } from '../../src/web/flame-layout.js';
-import { filterCondition, groupsSql } from '../../src/web/goroutine-sql.js';
+import {
+  filterCondition,
+  type GroupFrameRow,
+  type GroupRow,
+  groupFramesSql,
+  groupsSql,
+} from '../../src/web/goroutine-sql.js';
 import { probeEntry } from '../../src/web/probe-form.js';
 import {
   bucketMs,
@@ -292,7 +298,7 @@ after(async () => {
 
 test('the goroutines view’s SQL groups and filters a real snapshot in the database', async () => {
   const scope = { latest: true } as const;
-  type G = { stack_id: string; goroutines: number; total: number; frames: { function: string }[] };
+  type G = GroupRow;
   const all = rowsOf<G>(await store.query(groupsSql({}, 'count'), scope));
   const total = all[0]?.total ?? 0;
   assert.equal(
@@ -301,18 +307,35 @@ test('the goroutines view’s SQL groups and filters a real snapshot in the data
   );
   const count = Number((await store.query('SELECT count(*) FROM goroutines', scope)).rows[0]?.[0]);
   assert.equal(total, count);
-  // Frames are innermost first; a stack prefix (outermost first) taken from a group keeps that group.
+  // Functions are innermost first, the same as the group's frames (loaded when it is opened); a
+  // stack prefix (outermost first) taken from a group keeps that group.
   const big = all[0];
-  assert.ok(big?.frames.length);
-  const outer = [...(big?.frames ?? [])].reverse().map((f) => f.function);
+  assert.ok(big?.functions?.length);
+  const frames = rowsOf<GroupFrameRow>(await store.query(groupFramesSql(big?.stack_id ?? ''), scope));
+  assert.deepEqual(
+    frames.map((f) => f.function),
+    big?.functions,
+  );
+  const outer = [...(big?.functions ?? [])].reverse();
   const byPrefix = rowsOf<G>(await store.query(groupsSql({ prefix: outer }, 'count'), scope));
   assert.ok(byPrefix.some((g) => g.stack_id === big?.stack_id));
-  assert.ok(byPrefix.every((g) => g.frames.length >= outer.length));
+  assert.ok(byPrefix.every((g) => (g.functions?.length ?? 0) >= outer.length));
+  // A group is named by the program's own innermost frame, with its file:line; groups parked in
+  // the runtime only (no frame of main) are named by their innermost frame outside it.
+  for (const g of all) {
+    const fns = g.functions ?? [];
+    const own = fns.find((x) => x.startsWith('main.'));
+    if (own) assert.equal(g.head_function, own, fns.join(' < '));
+    else assert.ok(fns.includes(g.head_function ?? ''), fns.join(' < '));
+    assert.match(g.head_place ?? '', /\.(go|s):\d+$/);
+  }
+  const head = frames[(big?.functions ?? []).indexOf(big?.head_function ?? '')];
+  assert.equal(big?.head_place, `${head?.file}:${head?.line}`);
   // Function text: case-insensitive, every group has a frame containing it.
   const fn = outer.at(-1)?.slice(-6).toUpperCase() ?? '';
   const byFn = rowsOf<G>(await store.query(groupsSql({ fn }, 'wait'), scope));
   assert.ok(byFn.length > 0);
-  assert.ok(byFn.every((g) => g.frames.some((f) => f.function.toUpperCase().includes(fn))));
+  assert.ok(byFn.every((g) => (g.functions ?? []).some((f) => f.toUpperCase().includes(fn))));
   // Quotes in filter text are data, not SQL.
   const quoted = await store.query(
     groupsSql({ fn: "x'); DROP TABLE t; --", label: 'a"b=c\'d' }, 'count'),
