@@ -287,6 +287,9 @@ test('spec: pick a binary and a function, add a capture checked live, see it in 
   const check = page.getByRole('status', { name: 'Check of the capture' });
   await check.getByText(/Fits every checked binary/).waitFor({ timeout: 60_000 });
   await shot(page, '09a-spec-lines');
+  await page.getByRole('button', { name: 'Switch to the dark theme' }).click();
+  await shot(page, '09b-spec-lines-dark');
+  await page.getByRole('button', { name: 'Switch to the light theme' }).click();
   // A wrong field: the check against the real binary says so, naming the fields there are.
   await page.getByLabel('Column').fill('web_qty');
   await page.getByLabel('Expression').fill('req.Nope');

@@ -345,6 +345,48 @@ test('the goroutines view’s SQL groups and filters a real snapshot in the data
   assert.equal(filterCondition({}), 'true');
 });
 
+test("an edit of the spec is an insertion into the user's text: a folded SQL block keeps its line breaks", () => {
+  const yaml = `version: 1
+functions:
+  - function: main.f # the lock
+    table: t
+    capture:
+      a: x.A
+derived:
+  - name: d
+    sql: >
+      SELECT a,
+             count(*) AS n
+      FROM t
+      GROUP BY a
+`;
+  const added = withCapture(yaml, { fn: 'main.f', table: 't', column: 'b', expr: 'x.B' });
+  assert.equal(added, yaml.replace('      a: x.A\n', '      a: x.A\n      b: x.B\n'));
+  const replaced = withCapture(yaml, { fn: 'main.f', table: 't', column: 'a', expr: 'x["k"]' });
+  assert.equal(replaced, yaml.replace('a: x.A', 'a: x["k"]'));
+  const entry = withCapture(yaml, { fn: 'main.g', table: 'u', column: 'c', expr: 'y' });
+  assert.equal(
+    entry,
+    yaml.replace(
+      '      a: x.A\n',
+      '      a: x.A\n  - function: main.g\n    table: u\n    capture:\n      c: y\n',
+    ),
+  );
+  const table = withDerivedTable(yaml, 'e', 'SELECT 1\nFROM t');
+  assert.equal(table, `${yaml}  - name: e\n    sql: |-\n      SELECT 1\n      FROM t\n`);
+  // What an insertion cannot do (a flow map) is the library's edit, the same spec.
+  const flow = withCapture('functions:\n  - function: main.f\n    table: t\n    capture: { a: x }\n', {
+    fn: 'main.f',
+    table: 't',
+    column: 'b',
+    expr: 'y',
+  });
+  assert.deepEqual(capturesOf(flow, 'main.f'), [
+    { table: 't', column: 'a', expr: 'x' },
+    { table: 't', column: 'b', expr: 'y' },
+  ]);
+});
+
 test('a capture is added to the entry of its function and table, or as a new entry; comments kept', () => {
   const yaml =
     'version: 1\nfunctions:\n  # the lock\n  - function: main.f\n    table: t\n    capture:\n      a: x.A\n';
