@@ -176,6 +176,9 @@ test('goroutines: filters in the URL and kept across snapshots, the flame graph 
     await groups.locator('button.ghead').nth(1).getAttribute('data-group-item'),
   );
   await page.locator('button.ghead[aria-expanded="true"]').waitFor();
+  // Opened, it lists its frames with file:line (fetched then) and its goroutines.
+  await groups.locator('.gframe').filter({ hasText: /\.(go|s):\d+/ }).first().waitFor();
+  await groups.locator('.grow').first().waitFor();
 
   // A flame graph box filters by its stack prefix.
   const box = page.locator('.fbox').filter({ hasText: 'main.(*inventoryServer).reserve' }).first();
