@@ -66,6 +66,8 @@ export interface ServerOptions {
   readonly tls?: ServerTlsConfig;
   /** Delete snapshots older than their program's rule, hourly (see retention-run.ts). */
   readonly retention?: RetentionOptions;
+  /** The audit log's current file is rotated past this size, bytes (default 64 MiB). */
+  readonly auditRotateBytes?: number;
   /** Where server events (TLS reloads, …) are logged (default: stderr with a timestamp). */
   readonly log?: (line: string) => void;
   /** Serve the PostgreSQL protocol on this port too (0 picks a free one; default: not served). */
@@ -143,7 +145,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     onStored: (outcomes, seconds, paused) => metrics.snapshotTaken(outcomes, seconds, paused),
   });
   const agentLog = opts.agentLog ?? ((line: string) => console.log(`${new Date().toISOString()} ${line}`));
-  const auditLog = new AuditLog(opts.dataDir);
+  const auditLog = new AuditLog(
+    opts.dataDir,
+    opts.auditRotateBytes !== undefined ? { rotateBytes: opts.auditRotateBytes } : {},
+  );
   for (const [name, role] of firstTokens
     ? ([
         ['first-admin', 'admin'],
