@@ -16,8 +16,8 @@ export interface RetentionOptions {
   readonly intervalMs?: number;
 }
 
-/** What one pass did. */
-export interface RetentionPass extends RetentionResult {
+/** What one pass did (which processes of trimmed snapshots went is not repeated: the counts say it). */
+export interface RetentionPass extends Omit<RetentionResult, 'trimmedProcesses'> {
   /** The store file's size before and after compaction, bytes (absent when nothing was deleted). */
   readonly bytesBefore?: number;
   readonly bytesAfter?: number;
@@ -62,7 +62,8 @@ export class Retention {
   }
 
   private async pass(actor: string, source: string): Promise<RetentionPass> {
-    const result = await this.ctx.store.applyRetention(this.rules);
+    const { trimmedProcesses, ...result } = await this.ctx.store.applyRetention(this.rules);
+    this.ctx.meta.applyRetention({ snapshotIds: result.snapshotIds, trimmedProcesses });
     let pass: RetentionPass = result;
     const stored = result.processes > 0 || result.probeRows > 0;
     const auditFiles = this.expiredAuditFiles();

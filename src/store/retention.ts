@@ -28,6 +28,8 @@ export interface RetentionResult {
   readonly trimmedSnapshotIds: readonly number[];
   /** Process rows deleted. */
   readonly processes: number;
+  /** The processes deleted from the trimmed snapshots (`processes.process_id`: host:pid). */
+  readonly trimmedProcesses: readonly { readonly snapshotId: number; readonly processId: string }[];
   /** Rows of probe events, counts, histograms and notices deleted. */
   readonly probeRows: number;
 }
@@ -120,6 +122,12 @@ export async function deleteExpired(
       'SELECT DISTINCT e.snapshot_id FROM expired e WHERE NOT EXISTS (SELECT 1 FROM raw.processes p WHERE p.snapshot_id = e.snapshot_id) ORDER BY 1',
     );
     const gone = empty.getRows().map((r) => Number(r[0]));
+    const trimmedRows = await conn.runAndReadAll(
+      'SELECT e.snapshot_id, e.process_id FROM expired e WHERE EXISTS (SELECT 1 FROM raw.processes p WHERE p.snapshot_id = e.snapshot_id) ORDER BY 1, 2',
+    );
+    const trimmedProcesses = trimmedRows
+      .getRows()
+      .map((r) => ({ snapshotId: Number(r[0]), processId: String(r[1]) }));
     await conn.run(
       'DELETE FROM raw.snapshots WHERE snapshot_id IN (SELECT snapshot_id FROM expired) AND snapshot_id NOT IN (SELECT snapshot_id FROM raw.processes)',
     );
@@ -143,6 +151,7 @@ export async function deleteExpired(
       snapshotIds: gone,
       trimmedSnapshotIds: ids.filter((i) => !goneSet.has(i)),
       processes,
+      trimmedProcesses,
       probeRows,
     };
   } catch (e) {
