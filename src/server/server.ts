@@ -29,6 +29,7 @@ import { OtlpExporter, type OtlpOptions } from './otlp-export.js';
 import { type PgListener, startPgServer } from './pg/pg-server.js';
 import { ProbeBook } from './probe-book.js';
 import { ProbeOrders } from './probe-orders.js';
+import { agentProcessFacts } from './program-scope.js';
 import { Registry } from './registry.js';
 import { Retention, type RetentionOptions } from './retention-run.js';
 import { ServerMetrics } from './server-metrics.js';
@@ -165,7 +166,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const context: ServerContext = {
     registry,
     probeOrders: new ProbeOrders(store),
-    probes: new ProbeBook(store, agentLog),
+    probes: new ProbeBook(store, agentLog, (agentId, processId) =>
+      agentProcessFacts(registry, agentId, processId),
+    ),
     orchestrator,
     // A spec check loads binaries on the agents, as a prepare does: it gets as long.
     specChecks: new SpecChecks(registry, opts.prepareTimeoutMs ?? 30_000),
