@@ -177,7 +177,11 @@ test('goroutines: filters in the URL and kept across snapshots, the flame graph 
   );
   await page.locator('button.ghead[aria-expanded="true"]').waitFor();
   // Opened, it lists its frames with file:line (fetched then) and its goroutines.
-  await groups.locator('.gframe').filter({ hasText: /\.(go|s):\d+/ }).first().waitFor();
+  await groups
+    .locator('.gframe')
+    .filter({ hasText: /\.(go|s):\d+/ })
+    .first()
+    .waitFor();
   await groups.locator('.grow').first().waitFor();
 
   // A flame graph box filters by its stack prefix.
