@@ -13,7 +13,7 @@ import { roleAllows, type TokenInfo } from '../../store/token-types.js';
 import { actorOf, failure } from '../audit.js';
 import type { ServerContext } from '../context.js';
 import { tokenFilter } from '../program-scope.js';
-import { type CatalogTables, catalogAnswer, catalogFallback } from './pg-catalog.js';
+import { type Answer, answerStatement, describeStatement, type Rows } from './pg-answer.js';
 import { type PgError, PgFault, pgErrorOf } from './pg-errors.js';
 import {
   authentication,
@@ -34,8 +34,9 @@ import {
   rowDescription,
   SSL_REQUEST,
 } from './pg-messages.js';
+import { type SetOutcome, setStatement } from './pg-set.js';
+import { SERVER_VERSION } from './pg-settings.js';
 import { commandTag, splitStatements } from './pg-split.js';
-import { type WireColumn, wireColumn } from './pg-types.js';
 
 /** What a connection needs from its server. */
 export interface PgConnectionOptions {
@@ -50,11 +51,6 @@ export interface PgConnectionOptions {
   /** Handles a CancelRequest packet. */
   readonly cancel: (pid: number, secret: number) => void;
 }
-
-/** A statement's answer: rows with their columns, or the empty query. */
-export type Answer =
-  | { readonly columns: readonly WireColumn[]; readonly rows: readonly (readonly (string | null)[])[] }
-  | 'empty';
 
 interface Portal {
   readonly sql: string;
@@ -259,7 +255,7 @@ export class PgConnection {
     const key = this.opts.register(this);
     this.send(
       authentication(0),
-      parameterStatus('server_version', '15.0'),
+      parameterStatus('server_version', SERVER_VERSION),
       parameterStatus('server_encoding', 'UTF8'),
       parameterStatus('client_encoding', 'UTF8'),
       parameterStatus('DateStyle', 'ISO, MDY'),
@@ -323,10 +319,15 @@ export class PgConnection {
 
   private async sendAnswer(a: Answer): Promise<void> {
     if (a === 'empty') this.send(empty('I'));
+    else if ('command' in a) this.sendCommand(a.command);
     else {
       this.send(rowDescription(a.columns));
       await this.sendRows(a, 0, 0);
     }
+  }
+
+  private sendCommand(c: SetOutcome): void {
+    this.send(commandComplete(c.tag), ...(c.report ? [parameterStatus(c.report[0], c.report[1])] : []));
   }
 
   private async openSession(): Promise<QuerySession> {
@@ -337,8 +338,6 @@ export class PgConnection {
   /** Runs one statement through the session, audited as a query of the HTTP API is. */
   private async run(sql: string, params: readonly (string | null)[]): Promise<Answer> {
     if (splitStatements(sql).length === 0) return 'empty';
-    const session = await this.openSession();
-    if (this.cancelled) throw new PgFault('57014', 'canceling statement due to user request');
     const asked = { sql: auditText(sql), scope: this.scope, protocol: 'postgresql' };
     const audit = (outcome: 'ok' | 'error', details: Record<string, unknown>): void => {
       this.opts.ctx.audit.append({
@@ -350,24 +349,18 @@ export class PgConnection {
       });
     };
     try {
-      const tables: CatalogTables = async () => {
-        const r = await session.queryText(
-          "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_catalog = 'temp' ORDER BY table_name, ordinal_position",
-        );
-        return r.rows.map(([t, c, d]) => [t ?? '', c ?? '', d ?? ''] as const);
-      };
-      let answer: Answer | undefined = await catalogAnswer(sql, tables);
-      if (!answer) {
-        try {
-          const r = await session.queryText(sql, params);
-          answer = { columns: r.columns.map(wireColumn), rows: r.rows };
-        } catch (e) {
-          answer = catalogFallback(sql);
-          if (!answer) throw e;
-        }
-      }
+      const set = setStatement(sql);
+      if (set) return { command: set };
+    } catch (e) {
+      audit('error', failure(e));
+      throw e;
+    }
+    const session = await this.openSession();
+    if (this.cancelled) throw new PgFault('57014', 'canceling statement due to user request');
+    try {
+      const answer = await answerStatement(session, sql, params);
       audit('ok', {
-        rowCount: answer === 'empty' ? 0 : answer.rows.length,
+        rowCount: answer === 'empty' || 'command' in answer ? 0 : answer.rows.length,
         snapshotIds: session.snapshotIds,
       });
       return answer;
@@ -423,14 +416,16 @@ export class PgConnection {
             this.send(parameterDescription(0), empty('n'));
             return;
           }
-          const d = await (await this.openSession()).describe(sql);
-          this.send(parameterDescription(d.params), rowDescription(d.columns.map(wireColumn)));
+          const d = await describeStatement(await this.openSession(), sql);
+          this.send(parameterDescription(d.params), d.columns ? rowDescription(d.columns) : empty('n'));
           return;
         }
         const p = this.portals.get(name);
         if (!p) throw new PgFault('34000', `portal "${name}" does not exist`);
         p.answer ??= await this.run(p.sql, p.params);
-        this.send(p.answer === 'empty' ? empty('n') : rowDescription(p.answer.columns));
+        this.send(
+          p.answer === 'empty' || 'command' in p.answer ? empty('n') : rowDescription(p.answer.columns),
+        );
         return;
       }
       case 'E': {
@@ -441,6 +436,7 @@ export class PgConnection {
         p.answer ??= await this.run(p.sql, p.params);
         // The RowDescription came with Describe; Execute sends rows only.
         if (p.answer === 'empty') this.send(empty('I'));
+        else if ('command' in p.answer) this.sendCommand(p.answer.command);
         else p.sent = await this.sendRows(p.answer, p.sent, max);
         return;
       }
@@ -463,7 +459,7 @@ export class PgConnection {
    * to drain between them, so a million-row answer neither queues unbounded nor builds one
    * huge buffer.
    */
-  private async sendRows(a: Exclude<Answer, 'empty'>, from: number, max: number): Promise<number> {
+  private async sendRows(a: Rows, from: number, max: number): Promise<number> {
     const end = max > 0 ? Math.min(a.rows.length, from + max) : a.rows.length;
     let batch: Buffer[] = [];
     let bytes = 0;
