@@ -14,6 +14,7 @@ import { actorOf, failure } from '../audit.js';
 import type { ServerContext } from '../context.js';
 import { tokenFilter } from '../program-scope.js';
 import { type Answer, answerStatement, describeStatement, type Rows } from './pg-answer.js';
+import { binaryParamText } from './pg-binary.js';
 import { type PgError, PgFault, pgErrorOf } from './pg-errors.js';
 import {
   authentication,
@@ -22,7 +23,6 @@ import {
   CANCEL_REQUEST,
   type ClientMessage,
   commandComplete,
-  dataRow,
   empty,
   errorResponse,
   GSSENC_REQUEST,
@@ -34,6 +34,7 @@ import {
   rowDescription,
   SSL_REQUEST,
 } from './pg-messages.js';
+import { cellWriters, formatOf, RowBatch } from './pg-rows.js';
 import { type SetOutcome, setStatement } from './pg-set.js';
 import { SERVER_VERSION } from './pg-settings.js';
 import { commandTag, splitStatements } from './pg-split.js';
@@ -55,6 +56,8 @@ export interface PgConnectionOptions {
 interface Portal {
   readonly sql: string;
   readonly params: readonly (string | null)[];
+  /** The Bind's result format codes (0 text, 1 binary). */
+  readonly formats: readonly number[];
   answer?: Answer;
   sent: number;
 }
@@ -83,7 +86,11 @@ export class PgConnection {
   private user = '';
   private token: TokenInfo | undefined;
   private session: QuerySession | undefined;
-  private readonly statements = new Map<string, string>();
+  /** Prepared statements: their SQL and the parameter types the client declared (0: unspecified). */
+  private readonly statements = new Map<
+    string,
+    { readonly sql: string; readonly types: readonly number[] }
+  >();
   private readonly portals = new Map<string, Portal>();
   /** Set after an error in an extended-protocol batch: messages are skipped until Sync. */
   private skipping = false;
@@ -378,15 +385,18 @@ export class PgConnection {
         const sql = r.cstring();
         if (splitStatements(sql).length > 1)
           throw new PgFault('42601', 'cannot insert multiple commands into a prepared statement');
-        this.statements.set(name, sql);
+        const nTypes = r.int16();
+        const types = Array.from({ length: nTypes }, () => r.int32());
+        this.statements.set(name, { sql, types });
         this.send(empty('1'));
         return;
       }
       case 'B': {
         const portal = r.cstring();
         const stmt = r.cstring();
-        const sql = this.statements.get(stmt);
-        if (sql === undefined) throw new PgFault('26000', `prepared statement "${stmt}" does not exist`);
+        const prepared = this.statements.get(stmt);
+        if (prepared === undefined) throw new PgFault('26000', `prepared statement "${stmt}" does not exist`);
+        const { sql, types } = prepared;
         const nFormats = r.int16();
         const formats = Array.from({ length: nFormats }, () => r.int16());
         const n = r.int16();
@@ -394,15 +404,13 @@ export class PgConnection {
         for (let i = 0; i < n; i++) {
           const len = r.int32();
           const format = formats.length === 1 ? formats[0] : formats[i];
-          if (format === 1)
-            throw new PgFault('0A000', 'binary parameters are not supported; send parameters in text format');
-          params.push(len < 0 ? null : r.bytes(len).toString('utf8'));
+          if (len < 0) params.push(null);
+          else if (format === 1) params.push(binaryParamText(types[i] ?? 0, r.bytes(len)));
+          else params.push(r.bytes(len).toString('utf8'));
         }
         const nResult = r.int16();
-        for (let i = 0; i < nResult; i++)
-          if (r.int16() === 1)
-            throw new PgFault('0A000', 'binary results are not supported; ask for results in text format');
-        this.portals.set(portal, { sql, params, sent: 0 });
+        const resultFormats = Array.from({ length: nResult }, () => r.int16());
+        this.portals.set(portal, { sql, params, formats: resultFormats, sent: 0 });
         this.send(empty('2'));
         return;
       }
@@ -410,7 +418,7 @@ export class PgConnection {
         const kind = String.fromCharCode(r.bytes(1)[0]!);
         const name = r.cstring();
         if (kind === 'S') {
-          const sql = this.statements.get(name);
+          const sql = this.statements.get(name)?.sql;
           if (sql === undefined) throw new PgFault('26000', `prepared statement "${name}" does not exist`);
           if (splitStatements(sql).length === 0) {
             this.send(parameterDescription(0), empty('n'));
@@ -423,9 +431,11 @@ export class PgConnection {
         const p = this.portals.get(name);
         if (!p) throw new PgFault('34000', `portal "${name}" does not exist`);
         p.answer ??= await this.run(p.sql, p.params);
-        this.send(
-          p.answer === 'empty' || 'command' in p.answer ? empty('n') : rowDescription(p.answer.columns),
-        );
+        if (p.answer === 'empty' || 'command' in p.answer) this.send(empty('n'));
+        else {
+          cellWriters(p.answer.columns, p.formats); // refuses a binary column it cannot encode, before any row
+          this.send(rowDescription(p.answer.columns, (i) => formatOf(p.formats, i)));
+        }
         return;
       }
       case 'E': {
@@ -437,7 +447,7 @@ export class PgConnection {
         // The RowDescription came with Describe; Execute sends rows only.
         if (p.answer === 'empty') this.send(empty('I'));
         else if ('command' in p.answer) this.sendCommand(p.answer.command);
-        else p.sent = await this.sendRows(p.answer, p.sent, max);
+        else p.sent = await this.sendRows(p.answer, p.sent, max, p.formats);
         return;
       }
       case 'C': {
@@ -459,22 +469,21 @@ export class PgConnection {
    * to drain between them, so a million-row answer neither queues unbounded nor builds one
    * huge buffer.
    */
-  private async sendRows(a: Rows, from: number, max: number): Promise<number> {
+  private async sendRows(
+    a: Rows,
+    from: number,
+    max: number,
+    formats: readonly number[] = [],
+  ): Promise<number> {
     const end = max > 0 ? Math.min(a.rows.length, from + max) : a.rows.length;
-    let batch: Buffer[] = [];
-    let bytes = 0;
+    const cells = cellWriters(a.columns, formats);
+    const batch = new RowBatch();
     for (let i = from; i < end; i++) {
-      const row = dataRow(a.rows[i]!.map((v, j) => (v === null ? null : a.columns[j]!.text(v))));
-      batch.push(row);
-      bytes += row.length;
-      if (bytes >= 65_536) {
-        if (!(await this.write(Buffer.concat(batch)))) return end;
-        batch = [];
-        bytes = 0;
-      }
+      batch.add(a.rows[i]!, cells);
+      if (batch.size >= 65_536 && !(await this.write(batch.take()))) return end;
     }
-    batch.push(end < a.rows.length ? empty('s') : commandComplete(commandTag(end - from)));
-    await this.write(Buffer.concat(batch));
+    batch.append(end < a.rows.length ? empty('s') : commandComplete(commandTag(end - from)));
+    await this.write(batch.take());
     return end;
   }
 
