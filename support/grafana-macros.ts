@@ -92,3 +92,21 @@ export function expandGrafanaMacros(sql: string, r: GrafanaRange): string {
   });
   return s;
 }
+
+/** Dashboard variables as Grafana interpolates them: `$name`/`${name}` → a multi-value's quoted list, or an All's custom value as it is. */
+export function expandGrafanaVariables(
+  sql: string,
+  values: Readonly<Record<string, { readonly all: string } | readonly string[]>>,
+): string {
+  return sql.replace(
+    /\$\{(\w+)\}|\$(\w+)/g,
+    (whole, braced: string | undefined, bare: string | undefined) => {
+      const name = braced ?? bare!;
+      if (name.startsWith('__')) return whole;
+      const v = values[name];
+      if (v === undefined) return whole;
+      if ('all' in v) return v.all;
+      return v.map((s) => `'${s.replace(/'/g, "''")}'`).join(',');
+    },
+  );
+}
