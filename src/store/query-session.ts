@@ -19,7 +19,7 @@ import { QueryViews } from './query-views.js';
 import { prepareReadOnly, sqlError } from './read-only-sql.js';
 import { resultCells } from './result-cells.js';
 import { checkScopedSql } from './scoped-sql.js';
-import type { QueryResult, QueryScope, QuerySession, ResultColumn, TextResult } from './store.js';
+import type { QueryResult, QueryScope, QuerySession, ResultColumn, TextResult, TextStream } from './store.js';
 
 function columnsOf(names: readonly string[], types: readonly DuckDBType[]): ResultColumn[] {
   return names.map((name, i) => ({ name, type: types[i]!.alias === 'JSON' ? 'JSON' : types[i]!.toString() }));
@@ -111,8 +111,8 @@ export class DuckDBQuerySession implements QuerySession {
     }
   }
 
-  /** Runs one read-only statement with `$n` parameters as text (DuckDB casts them to what the statement needs). */
-  async queryText(sql: string, params: readonly (string | null)[] = []): Promise<TextResult> {
+  /** Prepares a statement and binds its `$n` parameters as text (DuckDB casts them to what the statement needs). */
+  private async bound(sql: string, params: readonly (string | null)[]): Promise<DuckDBPreparedStatement> {
     const prepared = await this.prepare(sql);
     try {
       if (params.length !== prepared.parameterCount)
@@ -124,8 +124,39 @@ export class DuckDBQuerySession implements QuerySession {
         if (v === null) prepared.bindNull(i + 1);
         else prepared.bindVarchar(i + 1, v);
       });
+      return prepared;
+    } catch (e) {
+      throw sqlError(e);
+    }
+  }
+
+  /** Runs one read-only statement with `$n` parameters as text. */
+  async queryText(sql: string, params: readonly (string | null)[] = []): Promise<TextResult> {
+    const prepared = await this.bound(sql, params);
+    try {
       const r = await prepared.runAndReadAll();
       return { columns: columnsOf(r.columnNames(), r.columnTypes()), rows: r.getRows().map(textRow) };
+    } catch (e) {
+      throw sqlError(e);
+    }
+  }
+
+  /** As queryText, the rows read a chunk at a time: a million rows are never all in memory as values. */
+  async streamText(sql: string, params: readonly (string | null)[] = []): Promise<TextStream> {
+    const prepared = await this.bound(sql, params);
+    try {
+      const r = await prepared.stream();
+      return {
+        columns: columnsOf(r.columnNames(), r.columnTypes()),
+        next: async () => {
+          try {
+            const chunk = await r.fetchChunk();
+            return chunk && chunk.rowCount > 0 ? chunk.getRows().map(textRow) : undefined;
+          } catch (e) {
+            throw sqlError(e);
+          }
+        },
+      };
     } catch (e) {
       throw sqlError(e);
     }

@@ -3,10 +3,10 @@
  * while browsing (psql's, Grafana's) are answered from the session's own tables, the rest
  * runs in DuckDB after the PostgreSQL settings clients read are given their values.
  */
-import type { QuerySession } from '../../store/store.js';
+import type { QuerySession, TextStream } from '../../store/store.js';
 import { type CatalogTables, catalogAnswer, catalogFallback } from './pg-catalog.js';
 import { grafanaAnswer } from './pg-grafana.js';
-import { type SetOutcome, setStatement } from './pg-set.js';
+import type { SetOutcome } from './pg-set.js';
 import { pgSettingsRewrite } from './pg-settings.js';
 import { type WireColumn, wireColumn } from './pg-types.js';
 
@@ -16,8 +16,14 @@ export interface Rows {
   readonly rows: readonly (readonly (string | null)[])[];
 }
 
-/** A statement's answer: rows, a command with no rows (an accepted SET), or the empty query. */
-export type Answer = Rows | { readonly command: SetOutcome } | 'empty';
+/** Rows with their columns, read a chunk at a time as they are sent (a large answer never held whole). */
+export interface StreamedRows {
+  readonly columns: readonly WireColumn[];
+  readonly stream: TextStream;
+}
+
+/** A statement's answer: rows (held or streamed), a command with no rows (an accepted SET), or the empty query. */
+export type Answer = Rows | StreamedRows | { readonly command: SetOutcome } | 'empty';
 
 /** Every table of a session, as the catalog answers need them. */
 function tablesOf(session: QuerySession): CatalogTables {
@@ -35,15 +41,20 @@ async function knownAnswer(session: QuerySession, sql: string): Promise<Answer |
   return (await catalogAnswer(sql, tables)) ?? (await grafanaAnswer(sql, tables));
 }
 
-/** Runs one statement (not a SET, not empty) in the session and returns its answer. */
+/** Runs one statement (not a SET, not empty) in the session and returns its answer, its rows streamed when `stream`. */
 export async function answerStatement(
   session: QuerySession,
   sql: string,
   params: readonly (string | null)[],
+  stream = false,
 ): Promise<Answer> {
   const known = await knownAnswer(session, sql);
   if (known) return known;
   try {
+    if (stream) {
+      const s = await session.streamText(pgSettingsRewrite(sql), params);
+      return { columns: s.columns.map(wireColumn), stream: s };
+    }
     const r = await session.queryText(pgSettingsRewrite(sql), params);
     return { columns: r.columns.map(wireColumn), rows: r.rows };
   } catch (e) {
@@ -58,7 +69,8 @@ export async function describeStatement(
   session: QuerySession,
   sql: string,
 ): Promise<{ readonly params: number; readonly columns?: readonly WireColumn[] }> {
-  if (setStatement(sql)) return { params: 0 };
+  // A SET has no rows; one this server refuses fails (and is audited) when executed.
+  if (/^\s*(set|reset)\s/i.test(sql)) return { params: 0 };
   const known = await knownAnswer(session, sql);
   if (known)
     return { params: 0, ...(known !== 'empty' && 'columns' in known ? { columns: known.columns } : {}) };

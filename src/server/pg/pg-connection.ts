@@ -13,7 +13,13 @@ import { roleAllows, type TokenInfo } from '../../store/token-types.js';
 import { actorOf, failure } from '../audit.js';
 import type { ServerContext } from '../context.js';
 import { tokenFilter } from '../program-scope.js';
-import { type Answer, answerStatement, describeStatement, type Rows } from './pg-answer.js';
+import {
+  type Answer,
+  answerStatement,
+  describeStatement,
+  type Rows,
+  type StreamedRows,
+} from './pg-answer.js';
 import { binaryParamText } from './pg-binary.js';
 import { type PgError, PgFault, pgErrorOf } from './pg-errors.js';
 import {
@@ -312,10 +318,7 @@ export class PgConnection {
     this.busy = true;
     try {
       if (statements.length === 0) this.send(empty('I'));
-      for (const s of statements) {
-        const a = await this.run(s, []);
-        await this.sendAnswer(a);
-      }
+      for (const s of statements) await this.run(s, [], true, (a) => this.sendAnswer(a));
     } catch (e) {
       this.sendError(pgErrorOf(e));
     } finally {
@@ -333,6 +336,14 @@ export class PgConnection {
     }
   }
 
+  /** Sends what an Execute of a portal gives: rows from where the last one stopped, up to `max` (0: all). */
+  private async sendExecuted(p: Portal, a: Answer, max: number): Promise<void> {
+    // The RowDescription came with Describe; Execute sends rows only.
+    if (a === 'empty') this.send(empty('I'));
+    else if ('command' in a) this.sendCommand(a.command);
+    else p.sent = await this.sendRows(a, p.sent, max, p.formats);
+  }
+
   private sendCommand(c: SetOutcome): void {
     this.send(commandComplete(c.tag), ...(c.report ? [parameterStatus(c.report[0], c.report[1])] : []));
   }
@@ -342,9 +353,18 @@ export class PgConnection {
     return this.session;
   }
 
-  /** Runs one statement through the session, audited as a query of the HTTP API is. */
-  private async run(sql: string, params: readonly (string | null)[]): Promise<Answer> {
-    if (splitStatements(sql).length === 0) return 'empty';
+  /**
+   * Runs one statement through the session and hands its answer to `deliver` (which sends
+   * it), audited as a query of the HTTP API is: with the rows delivered, or the error.
+   * `stream`: rows are read from DuckDB as they are sent.
+   */
+  private async run(
+    sql: string,
+    params: readonly (string | null)[],
+    stream: boolean,
+    deliver: (a: Answer) => Promise<void>,
+  ): Promise<void> {
+    if (splitStatements(sql).length === 0) return deliver('empty');
     const asked = { sql: auditText(sql), scope: this.scope, protocol: 'postgresql' };
     const audit = (outcome: 'ok' | 'error', details: Record<string, unknown>): void => {
       this.opts.ctx.audit.append({
@@ -355,22 +375,32 @@ export class PgConnection {
         details: { ...asked, ...details },
       });
     };
+    let set: SetOutcome | undefined;
     try {
-      const set = setStatement(sql);
-      if (set) return { command: set };
+      set = setStatement(sql);
     } catch (e) {
       audit('error', failure(e));
       throw e;
     }
+    if (set) return deliver({ command: set });
     const session = await this.openSession();
     if (this.cancelled) throw new PgFault('57014', 'canceling statement due to user request');
     try {
-      const answer = await answerStatement(session, sql, params);
-      audit('ok', {
-        rowCount: answer === 'empty' || 'command' in answer ? 0 : answer.rows.length,
-        snapshotIds: session.snapshotIds,
-      });
-      return answer;
+      let rowCount = 0;
+      const answer = await answerStatement(session, sql, params, stream);
+      if (answer !== 'empty' && 'stream' in answer) {
+        const source = answer.stream;
+        const counted = async () => {
+          const rows = await source.next();
+          rowCount += rows?.length ?? 0;
+          return rows;
+        };
+        await deliver({ columns: answer.columns, stream: { columns: source.columns, next: counted } });
+      } else {
+        if (answer !== 'empty' && 'rows' in answer) rowCount = answer.rows.length;
+        await deliver(answer);
+      }
+      audit('ok', { rowCount, snapshotIds: session.snapshotIds });
     } catch (e) {
       audit('error', failure(e));
       if (this.cancelled) throw new PgFault('57014', 'canceling statement due to user request');
@@ -430,11 +460,23 @@ export class PgConnection {
         }
         const p = this.portals.get(name);
         if (!p) throw new PgFault('34000', `portal "${name}" does not exist`);
-        p.answer ??= await this.run(p.sql, p.params);
-        if (p.answer === 'empty' || 'command' in p.answer) this.send(empty('n'));
+        // Without parameters, the columns come without running it: Execute runs the statement
+        // and streams its rows. With parameters, DuckDB types the columns only once they are
+        // bound: it runs now and the portal holds its answer.
+        if (!p.answer && p.params.length > 0)
+          await this.run(p.sql, p.params, false, async (a) => {
+            p.answer = a;
+          });
+        const d =
+          p.answer ??
+          (splitStatements(p.sql).length === 0
+            ? 'empty'
+            : await describeStatement(await this.openSession(), p.sql));
+        const columns = d === 'empty' ? undefined : 'columns' in d ? d.columns : undefined;
+        if (!columns) this.send(empty('n'));
         else {
-          cellWriters(p.answer.columns, p.formats); // refuses a binary column it cannot encode, before any row
-          this.send(rowDescription(p.answer.columns, (i) => formatOf(p.formats, i)));
+          cellWriters(columns, p.formats); // refuses a binary column it cannot encode, before any row
+          this.send(rowDescription(columns, (i) => formatOf(p.formats, i)));
         }
         return;
       }
@@ -443,11 +485,14 @@ export class PgConnection {
         const max = r.int32();
         const p = this.portals.get(name);
         if (!p) throw new PgFault('34000', `portal "${name}" does not exist`);
-        p.answer ??= await this.run(p.sql, p.params);
-        // The RowDescription came with Describe; Execute sends rows only.
-        if (p.answer === 'empty') this.send(empty('I'));
-        else if ('command' in p.answer) this.sendCommand(p.answer.command);
-        else p.sent = await this.sendRows(p.answer, p.sent, max, p.formats);
+        if (p.answer) await this.sendExecuted(p, p.answer, max);
+        // A row limit (PortalSuspended, more Executes to come) holds the answer in the portal;
+        // without one the rows are streamed.
+        else
+          await this.run(p.sql, p.params, max === 0, async (a) => {
+            if (max > 0) p.answer = a;
+            await this.sendExecuted(p, a, max);
+          });
         return;
       }
       case 'C': {
@@ -470,14 +515,27 @@ export class PgConnection {
    * huge buffer.
    */
   private async sendRows(
-    a: Rows,
+    a: Rows | StreamedRows,
     from: number,
     max: number,
     formats: readonly number[] = [],
   ): Promise<number> {
-    const end = max > 0 ? Math.min(a.rows.length, from + max) : a.rows.length;
     const cells = cellWriters(a.columns, formats);
     const batch = new RowBatch();
+    if ('stream' in a) {
+      let n = 0;
+      for (let rows = await a.stream.next(); rows; rows = await a.stream.next()) {
+        for (const row of rows) {
+          batch.add(row, cells);
+          if (batch.size >= 65_536 && !(await this.write(batch.take()))) return n;
+        }
+        n += rows.length;
+      }
+      batch.append(commandComplete(commandTag(n)));
+      await this.write(batch.take());
+      return n;
+    }
+    const end = max > 0 ? Math.min(a.rows.length, from + max) : a.rows.length;
     for (let i = from; i < end; i++) {
       batch.add(a.rows[i]!, cells);
       if (batch.size >= 65_536 && !(await this.write(batch.take()))) return end;
