@@ -26,24 +26,20 @@ import {
   authentication,
   BodyReader,
   backendKeyData,
-  CANCEL_REQUEST,
   type ClientMessage,
   commandComplete,
   empty,
   errorResponse,
-  GSSENC_REQUEST,
   MessageReader,
-  PROTOCOL_3,
   parameterDescription,
   parameterStatus,
   readyForQuery,
   rowDescription,
-  SSL_REQUEST,
 } from './pg-messages.js';
 import { cellWriters, formatOf, RowBatch } from './pg-rows.js';
 import { type SetOutcome, setStatement } from './pg-set.js';
-import { SERVER_VERSION } from './pg-settings.js';
 import { commandTag, splitStatements } from './pg-split.js';
+import { loginOf, readStartup, sessionParameters } from './pg-startup.js';
 
 /** What a connection needs from its server. */
 export interface PgConnectionOptions {
@@ -66,18 +62,6 @@ interface Portal {
   readonly formats: readonly number[];
   answer?: Answer;
   sent: number;
-}
-
-/** The scope a database name chooses: `latest`, `snapshot_N` or `all`. */
-export function scopeOfDatabase(name: string): QueryScope | undefined {
-  if (name === 'latest') return { latest: true };
-  if (name === 'all') return { all: true };
-  const m = /^snapshot_(\d{1,15})$/.exec(name);
-  return m ? { snapshot: Number(m[1]) } : undefined;
-}
-
-function isLoopback(address: string | undefined): boolean {
-  return address !== undefined && /^(127\.|::1$|::ffff:127\.)/.test(address);
 }
 
 /** A client connection. */
@@ -181,62 +165,44 @@ export class PgConnection {
   }
 
   private startup(m: ClientMessage): void {
-    const r = new BodyReader(m.body);
-    const code = r.int32();
-    if (code === SSL_REQUEST) {
-      if (!this.opts.startTls || this.tls) {
+    const packet = readStartup(m.body);
+    switch (packet.kind) {
+      case 'ssl':
+        if (!this.opts.startTls || this.tls) {
+          this.socket.write('N');
+          return;
+        }
+        this.socket.write('S');
+        this.socket.removeAllListeners('data');
+        this.socket.removeAllListeners('close');
+        this.socket.removeAllListeners('error');
+        this.socket = this.opts.startTls(this.socket);
+        this.tls = true;
+        this.listen(this.socket);
+        return;
+      case 'gssenc':
         this.socket.write('N');
         return;
-      }
-      this.socket.write('S');
-      this.socket.removeAllListeners('data');
-      this.socket.removeAllListeners('close');
-      this.socket.removeAllListeners('error');
-      this.socket = this.opts.startTls(this.socket);
-      this.tls = true;
-      this.listen(this.socket);
+      case 'cancel':
+        this.opts.cancel(packet.pid, packet.secret);
+        this.close();
+        return;
+      case 'refused':
+        this.fatal(packet.error.code, packet.error.message);
+        return;
+    }
+    const login = loginOf(packet.params, {
+      tls: this.tls,
+      insecurePlain: this.opts.insecurePlain,
+      remote: this.socket.remoteAddress,
+    });
+    this.user = packet.params.get('user') ?? '';
+    this.database = packet.params.get('database') ?? this.user;
+    if ('code' in login) {
+      this.fatal(login.code, login.message);
       return;
     }
-    if (code === GSSENC_REQUEST) {
-      this.socket.write('N');
-      return;
-    }
-    if (code === CANCEL_REQUEST) {
-      this.opts.cancel(r.int32(), r.int32());
-      this.close();
-      return;
-    }
-    if (code !== PROTOCOL_3) {
-      this.fatal(
-        '0A000',
-        `protocol version ${code >> 16}.${code & 0xffff} is not supported; this server speaks 3.0`,
-      );
-      return;
-    }
-    const params = new Map<string, string>();
-    for (;;) {
-      const k = r.cstring();
-      if (k === '') break;
-      params.set(k, r.cstring());
-    }
-    this.user = params.get('user') ?? '';
-    this.database = params.get('database') ?? this.user;
-    const scope = scopeOfDatabase(this.database);
-    if (!scope) {
-      this.fatal(
-        '3D000',
-        `database "${this.database}" does not exist: name a scope, "latest" (the newest snapshot), "snapshot_N" (one snapshot) or "all" (every snapshot)`,
-      );
-      return;
-    }
-    this.scope = scope;
-    if (!this.tls && !this.opts.insecurePlain && !isLoopback(this.socket.remoteAddress)) {
-      this.fatal(
-        '28000',
-        'the token would cross the network in clear: connect with TLS (sslmode=require; the server needs --tls-cert and --tls-key), or start the server with --insecure-plain',
-      );
-      return;
-    }
+    this.scope = login.scope;
     this.state = 'password';
     this.send(authentication(3));
   }
@@ -268,17 +234,7 @@ export class PgConnection {
     const key = this.opts.register(this);
     this.send(
       authentication(0),
-      parameterStatus('server_version', SERVER_VERSION),
-      parameterStatus('server_encoding', 'UTF8'),
-      parameterStatus('client_encoding', 'UTF8'),
-      parameterStatus('DateStyle', 'ISO, MDY'),
-      parameterStatus('IntervalStyle', 'postgres'),
-      parameterStatus('TimeZone', 'UTC'),
-      parameterStatus('integer_datetimes', 'on'),
-      parameterStatus('standard_conforming_strings', 'on'),
-      parameterStatus('is_superuser', 'off'),
-      parameterStatus('session_authorization', this.user),
-      parameterStatus('application_name', ''),
+      ...sessionParameters(this.user),
       backendKeyData(key.pid, key.secret),
       readyForQuery(),
     );
