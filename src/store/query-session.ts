@@ -143,9 +143,8 @@ export class DuckDBQuerySession implements QuerySession {
 
   /**
    * As queryText, the rows read a chunk at a time: a million rows are never all in memory as
-   * values. Measured on 200k rows over the PostgreSQL port: twice as fast as materializing
-   * first (`run()` then chunks); each chunk is a round trip to DuckDB's threads, which costs a
-   * small query about 1 ms more on a loaded machine.
+   * values. Measured on 200k rows: 555 ms against 778 ms when materialized first (`run()`,
+   * then its chunks); a 4-row query takes the same either way (0.88 ms, 0.82 ms).
    */
   async streamText(sql: string, params: readonly (string | null)[] = []): Promise<TextStream> {
     const prepared = await this.bound(sql, params);
