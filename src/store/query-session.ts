@@ -25,8 +25,9 @@ function columnsOf(names: readonly string[], types: readonly DuckDBType[]): Resu
   return names.map((name, i) => ({ name, type: types[i]!.alias === 'JSON' ? 'JSON' : types[i]!.toString() }));
 }
 
-function textRow(row: readonly DuckDBValue[]): (string | null)[] {
-  return row.map((v) => (v === null || v === undefined ? null : String(v)));
+/** Values (a row, or a column of a chunk) as DuckDB prints them. */
+function textValues(values: readonly DuckDBValue[]): (string | null)[] {
+  return values.map((v) => (v === null || v === undefined ? null : String(v)));
 }
 
 /** The spec a session's views are built from, and notes for the user about it. */
@@ -135,7 +136,7 @@ export class DuckDBQuerySession implements QuerySession {
     const prepared = await this.bound(sql, params);
     try {
       const r = await prepared.runAndReadAll();
-      return { columns: columnsOf(r.columnNames(), r.columnTypes()), rows: r.getRows().map(textRow) };
+      return { columns: columnsOf(r.columnNames(), r.columnTypes()), rows: r.getRows().map(textValues) };
     } catch (e) {
       throw sqlError(e);
     }
@@ -155,7 +156,9 @@ export class DuckDBQuerySession implements QuerySession {
         next: async () => {
           try {
             const chunk = await r.fetchChunk();
-            return chunk && chunk.rowCount > 0 ? chunk.getRows().map(textRow) : undefined;
+            return chunk && chunk.rowCount > 0
+              ? { rowCount: chunk.rowCount, columns: chunk.getColumns().map(textValues) }
+              : undefined;
           } catch (e) {
             throw sqlError(e);
           }

@@ -347,9 +347,9 @@ export class PgConnection {
       if (answer !== 'empty' && 'stream' in answer) {
         const source = answer.stream;
         const counted = async () => {
-          const rows = await source.next();
-          rowCount += rows?.length ?? 0;
-          return rows;
+          const chunk = await source.next();
+          rowCount += chunk?.rowCount ?? 0;
+          return chunk;
         };
         await deliver({ columns: answer.columns, stream: { columns: source.columns, next: counted } });
       } else {
@@ -480,12 +480,12 @@ export class PgConnection {
     const batch = new RowBatch();
     if ('stream' in a) {
       let n = 0;
-      for (let rows = await a.stream.next(); rows; rows = await a.stream.next()) {
-        for (const row of rows) {
-          batch.add(row, cells);
+      for (let chunk = await a.stream.next(); chunk; chunk = await a.stream.next()) {
+        for (let r = 0; r < chunk.rowCount; r++) {
+          batch.addFromColumns(chunk.columns, r, cells);
           if (batch.size >= 65_536 && !(await this.write(batch.take()))) return n;
         }
-        n += rows.length;
+        n += chunk.rowCount;
       }
       batch.append(commandComplete(commandTag(n)));
       await this.write(batch.take());

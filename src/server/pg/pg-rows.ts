@@ -33,35 +33,53 @@ export class RowBatch {
 
   /** Appends one DataRow. */
   add(values: readonly (string | null)[], cells: readonly CellWriter[]): void {
+    const start = this.begin(values.length);
+    for (let i = 0; i < values.length; i++) this.cell(values[i] ?? null, cells[i]!);
+    this.end(start);
+  }
+
+  /** Appends row `r` of rows given column by column. */
+  addFromColumns(
+    columns: readonly (readonly (string | null)[])[],
+    r: number,
+    cells: readonly CellWriter[],
+  ): void {
+    const start = this.begin(columns.length);
+    for (let i = 0; i < columns.length; i++) this.cell(columns[i]![r] ?? null, cells[i]!);
+    this.end(start);
+  }
+
+  private begin(count: number): number {
     this.reserve(7);
     const start = this.at;
     this.buf[start] = 0x44; // 'D'
-    this.buf.writeInt16BE(values.length, start + 5);
+    this.buf.writeInt16BE(count, start + 5);
     this.at = start + 7;
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i];
-      if (v === null || v === undefined) {
-        this.reserve(4);
-        this.buf.writeInt32BE(-1, this.at);
-        this.at += 4;
-        continue;
-      }
-      const cell = cells[i]!;
-      if ('text' in cell) {
-        const s = cell.text(v);
-        this.reserve(4 + s.length * 3);
-        const n = this.buf.write(s, this.at + 4, 'utf8');
-        this.buf.writeInt32BE(n, this.at);
-        this.at += 4 + n;
-      } else {
-        const b = cell.binary(v);
-        this.reserve(4 + b.length);
-        this.buf.writeInt32BE(b.length, this.at);
-        b.copy(this.buf, this.at + 4);
-        this.at += 4 + b.length;
-      }
-    }
+    return start;
+  }
+
+  private end(start: number): void {
     this.buf.writeInt32BE(this.at - start - 1, start + 1);
+  }
+
+  private cell(v: string | null, cell: CellWriter): void {
+    if (v === null) {
+      this.reserve(4);
+      this.buf.writeInt32BE(-1, this.at);
+      this.at += 4;
+    } else if ('text' in cell) {
+      const s = cell.text(v);
+      this.reserve(4 + s.length * 3);
+      const n = this.buf.write(s, this.at + 4, 'utf8');
+      this.buf.writeInt32BE(n, this.at);
+      this.at += 4 + n;
+    } else {
+      const b = cell.binary(v);
+      this.reserve(4 + b.length);
+      this.buf.writeInt32BE(b.length, this.at);
+      b.copy(this.buf, this.at + 4);
+      this.at += 4 + b.length;
+    }
   }
 
   /** Appends another message as it is. */
