@@ -24,6 +24,8 @@ import type { TraceEntry } from '../spec/trace-types.js';
 const MAX_REQUEST_US = 600e6;
 /** A request that panicked and did not return within this long (µs) of its last event ends as a panic. */
 const PANIC_END_US = 1e6;
+/** A new request is not recorded while a trace holds more than this share of its memory (the rest is for requests in flight). */
+const NEW_REQUEST_SHARE = 7 / 8;
 /** Bookkeeping bytes per held event besides its values' JSON. */
 const EVENT_OVERHEAD = 96;
 
@@ -38,6 +40,8 @@ interface Request {
   bytes: number;
   readonly goroutines: Set<number>;
   panic?: string;
+  /** The last values of each path probe (held or not), for the keep condition. */
+  readonly last: Map<string, Record<string, unknown>>;
   lastUs: number;
   slowSent: boolean;
 }
@@ -135,7 +139,7 @@ export class TraceAssembler {
           return;
         }
         if (open) this.finish(b, open, open.lastUs, {});
-        if (b.bytes + EVENT_OVERHEAD > t.entry.limits.memoryBytes) {
+        if (b.bytes > t.entry.limits.memoryBytes * NEW_REQUEST_SHARE) {
           b.counts.overMemory++;
           return;
         }
@@ -149,6 +153,7 @@ export class TraceAssembler {
           eventsDropped: 0,
           bytes: 0,
           goroutines: new Set([e.goroutine]),
+          last: new Map(),
           lastUs: e.timeUs,
           slowSent: false,
         };
@@ -275,6 +280,7 @@ export class TraceAssembler {
     values: Record<string, unknown>,
   ): void {
     r.lastUs = Math.max(r.lastUs, e.timeUs);
+    r.last.set(probe, values);
     const size = EVENT_OVERHEAD + JSON.stringify(values).length;
     if (
       r.events.length >= b.trace.entry.limits.eventsPerTrace ||
@@ -306,10 +312,7 @@ export class TraceAssembler {
     const get = (name: string): unknown => {
       const dot = name.indexOf('.');
       if (dot < 0) return Object.hasOwn(r.start, name) ? r.start[name] : end[name];
-      const probe = name.slice(0, dot);
-      for (let i = r.events.length - 1; i >= 0; i--)
-        if (r.events[i]!.probe === probe) return r.events[i]!.values[name.slice(dot + 1)];
-      return undefined;
+      return r.last.get(name.slice(0, dot))?.[name.slice(dot + 1)];
     };
     const outcome: TraceOutcome | undefined =
       keep.error && err !== null && err !== undefined

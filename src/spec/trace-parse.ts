@@ -261,7 +261,7 @@ function parseKeep(
         keep = { ...keep, condition: { expr: v.value, at: ctx.pos(v), ...(exprAt ? { exprAt } : {}) } };
       } catch (e) {
         if (!(e instanceof TraceConditionError)) throw e;
-        ctx.fail(v, `${what}: keep "if" column ${e.column}: ${e.message}`);
+        ctx.fail(v, `${what}: keep "if", at column ${e.column} of the condition: ${e.message}`);
       }
     }
   }
