@@ -304,7 +304,8 @@ export function parseTtl(ctx: ParseContext, n: Node | undefined, what: string): 
   return Math.round(ms);
 }
 
-function parseShare(ctx: ParseContext, n: Node | undefined, what: string): number {
+/** A `maxCpu:` share such as 2% (default 5%). */
+export function parseShare(ctx: ParseContext, n: Node | undefined, what: string): number {
   if (n === undefined) return DEFAULT_PROBE_MAX_CPU;
   const m = isScalar(n) ? /^(\d+(?:\.\d+)?)\s*%$/.exec(String(n.value).trim()) : null;
   const share = m ? Number(m[1]) / 100 : Number.NaN;

@@ -10,6 +10,7 @@ import {
   parseCapture,
   parseMatch,
   parseProbeLimits,
+  parseShare,
   parseSite,
   parseTtl,
   withExprAt,
@@ -34,6 +35,7 @@ export const TRACE_KEYS = [
   'limits',
   'values',
   'ttl',
+  'maxCpu',
 ] as const;
 
 /** An agent's bounds on a trace per process when its entry gives none. */
@@ -115,6 +117,7 @@ export function parseTrace(ctx: ParseContext, m: YAMLMap): TraceEntry | undefine
   const limits = parseTraceLimits(ctx, node('limits'), what);
   const valueLimits = parseProbeLimits(ctx, node('values'), `${what}: values`);
   const ttlMs = parseTtl(ctx, node('ttl'), what);
+  const maxCpu = parseShare(ctx, node('maxCpu'), what);
   if (fn === undefined || keep === undefined) return undefined;
   return {
     name,
@@ -129,6 +132,7 @@ export function parseTrace(ctx: ParseContext, m: YAMLMap): TraceEntry | undefine
     limits,
     ...(valueLimits ? { valueLimits } : {}),
     ttlMs,
+    maxCpu,
     ...(builtin ? { builtin: builtinName as 'http' | 'grpc' } : {}),
     at: ctx.pos(m),
   };

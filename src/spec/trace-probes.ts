@@ -7,7 +7,6 @@
  * names hold `:`, which no probe of the spec can, and the agent hands their events to the
  * trace instead of sending them as probe events.
  */
-import { DEFAULT_PROBE_MAX_CPU } from './probe-parse.js';
 import type { CaptureSpec, ProbeEntry } from './spec-types.js';
 import type { TraceEntry } from './trace-types.js';
 
@@ -43,7 +42,7 @@ export function traceProbes(t: TraceEntry): ProbeEntry[] {
     duration: false,
     labels: false,
     ttlMs: t.ttlMs,
-    maxCpu: DEFAULT_PROBE_MAX_CPU,
+    maxCpu: t.maxCpu,
     ...(t.at ? { at: t.at } : {}),
   };
   const values = t.valueLimits ? { limits: t.valueLimits } : {};

@@ -57,6 +57,8 @@ export interface TraceEntry {
   /** Value limits of every capture of the trace. */
   readonly valueLimits?: Partial<ValueLimits>;
   readonly ttlMs: number;
+  /** The CPU share of a process each of its probes may cost before the breaker switches it off there. */
+  readonly maxCpu: number;
   /** `http`: the built-in net/http server trace it was made from. */
   readonly builtin?: 'http' | 'grpc';
   readonly at?: SpecPosition;

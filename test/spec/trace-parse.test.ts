@@ -36,6 +36,7 @@ traces:
     keep: [error, panic, { slower_than: 250ms }, { if: 'user == "bob" && pay.amount > 100' }]
     limits: { memory: 4MiB, keptPerSecond: 10 }
     ttl: 2h
+    maxCpu: 20%
 `,
   );
   const [t] = s.traces ?? [];
@@ -58,6 +59,7 @@ traces:
     eventsPerSecond: 20_000,
   });
   assert.equal(t?.ttlMs, 7_200_000);
+  assert.equal(t?.maxCpu, 0.2);
   assert.deepEqual(
     traceProbes(t!).map((p) => [p.name, p.site.kind, p.capture.map((c) => c.expr)]),
     [
@@ -114,7 +116,7 @@ test('mistakes in a trace are reported at their line and column', () => {
       '15:5 trace "c" needs "function": its entry starts a request, its returns end it',
       '15:5 trace "c" needs "keep": which finished requests are kept (the rest are only counted)',
       '17:14 trace "c": "builtin" is http (net/http servers) or grpc (grpc-go unary handlers)',
-      '18:5 unknown key "colour" in a trace; expected one of: name, builtin, program, match, function, start, end, error, probes, keep, limits, values, ttl',
+      '18:5 unknown key "colour" in a trace; expected one of: name, builtin, program, match, function, start, end, error, probes, keep, limits, values, ttl, maxCpu',
     ],
   );
 });
