@@ -9,7 +9,7 @@ import type { ProbesMessage } from '../protocol/messages.js';
 import { probeDefinitionKey } from '../spec/probe-parse.js';
 import { parseSpec } from '../spec/spec-parse.js';
 import type { ProbeEntry } from '../spec/spec-types.js';
-import { traceProbeName, traceProbes } from '../spec/trace-probes.js';
+import { specProbes, traceProbeName } from '../spec/trace-probes.js';
 import type { TraceEntry } from '../spec/trace-types.js';
 import type { SpecVersion, Store } from '../store/store.js';
 
@@ -46,8 +46,7 @@ export class ProbeOrders {
       m = new Map();
       try {
         const spec = parseSpec(v.yaml, `spec version ${v.version}`);
-        for (const p of spec.probes ?? []) m.set(p.name, p);
-        for (const t of spec.traces ?? []) for (const p of traceProbes(t)) m.set(p.name, p);
+        for (const p of specProbes(spec)) m.set(p.name, p);
         this.traces.set(v.version, [...(spec.traces ?? [])]);
       } catch {
         // A version that does not parse (stored with --force before probes existed?) has no probes.

@@ -7,7 +7,7 @@
  * names hold `:`, which no probe of the spec can, and the agent hands their events to the
  * trace instead of sending them as probe events.
  */
-import type { CaptureSpec, ProbeEntry } from './spec-types.js';
+import type { CaptureSpec, ProbeEntry, Spec } from './spec-types.js';
 import type { TraceEntry } from './trace-types.js';
 
 /** The roles of a trace's probes besides its path probes. */
@@ -95,4 +95,9 @@ export function traceProbes(t: TraceEntry): ProbeEntry[] {
       }),
     ),
   ];
+}
+
+/** A spec's probes and the probes its traces place: what agents attach and a new spec is checked with. */
+export function specProbes(spec: Spec): ProbeEntry[] {
+  return [...(spec.probes ?? []), ...(spec.traces ?? []).flatMap(traceProbes)];
 }

@@ -200,3 +200,14 @@ test('a slow request signals while in flight and is kept with its events in orde
   );
   assert.ok(ms[4]! - ms[3]! >= 1400, `the sleep is between the steps: ${ms}`);
 });
+
+test('a trace whose function a binary lacks is refused by spec set', async () => {
+  const spec = join(dataDir, 'bad.yaml');
+  writeFileSync(
+    spec,
+    `programs:\n  - name: svc\n    match: { env.FLEET_AGENT: "^${tag}:${HOST}$" }\ntraces:\n  - name: gone\n    program: svc\n    function: main.nosuch\n    keep: panic\n`,
+  );
+  const r = await cli(['spec', 'set', spec], env());
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /gone:start .*has no function main\.nosuch/);
+});
