@@ -28,7 +28,7 @@ import {
   waitForFleet,
 } from '../../support/fleet.js';
 import { buildFixture, ROOT } from '../../support/go-fixtures.js';
-import type { Target } from '../../support/target.js';
+import { startTarget, type Target } from '../../support/target.js';
 
 type Row = Record<string, unknown>;
 const HOST = 'host-t';
@@ -40,6 +40,9 @@ let target: Target | undefined;
 let userToken = '';
 let port = 0;
 const signals: (RequestSignal & { at: number })[] = [];
+const others: Target[] = [];
+let specText = '';
+let rpcServer: Target | undefined;
 
 const env = () => ({ PERISCOPE_TOKEN: userToken, PERISCOPE_SERVER: server!.url });
 const query = (sql: string) => cliJson<Row[]>(['query', '--format', 'json', sql], env());
@@ -80,13 +83,13 @@ before(async () => {
   const { path } = await buildFixture('traced-service');
   target = await startTagged(path, [], tag, HOST);
   port = Number(/port (\d+)/.exec(target.lines.find((l) => l.text.startsWith('ready'))!.text)![1]);
-  await waitForFleet(server.url, userToken, { [HOST]: [target.pid] });
+  rpcServer = await startTagged((await buildFixture('grpcpair')).path, ['server'], tag, HOST);
+  others.push(rpcServer);
+  await waitForFleet(server.url, userToken, { [HOST]: [target.pid, rpcServer.pid] });
   const spec = join(dataDir, 'spec.yaml');
-  writeFileSync(
-    spec,
-    `programs:
+  specText = `programs:
   - name: svc
-    match: { env.FLEET_AGENT: "^${tag}:${HOST}$" }
+    match: { env.FLEET_AGENT: "^${tag}:${HOST}$", executable: "traced-service$" }
 traces:
   - name: work
     program: svc
@@ -101,8 +104,8 @@ traces:
     builtin: http
     program: svc
     keep: { if: 'status.code >= 400' }
-`,
-  );
+`;
+  writeFileSync(spec, specText);
   const set = await cli(['spec', 'set', spec], env());
   assert.equal(set.code, 0, set.stderr);
   await agent.waitFor(new RegExp(`attached .*work:start.* to process ${target.pid}`), 60_000);
@@ -113,6 +116,7 @@ after(async () => {
   if (process.env.TRACE_DEBUG) console.error(agent?.lines.map((l) => l.text).join('\n'));
   await agent?.stop();
   await target?.kill();
+  for (const t of others) await t.kill();
   await server?.close();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
@@ -210,4 +214,34 @@ test('a trace whose function a binary lacks is refused by spec set', async () =>
   const r = await cli(['spec', 'set', spec], env());
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /gone:start .*has no function main\.nosuch/);
+});
+
+test('the built-in grpc trace keeps a slow unary RPC of grpc-go with its method', async () => {
+  const { path } = await buildFixture('grpcpair');
+  const srv = rpcServer!;
+  const addr = /listening (\S+)/.exec(srv.lines.find((l) => l.text.startsWith('ready'))!.text)![1]!;
+  const spec = join(dataDir, 'grpc.yaml');
+  writeFileSync(
+    spec,
+    `${specText.replace('programs:\n', `programs:\n  - name: rpc\n    match: { pid: "^${srv.pid}$" }\n`)}  - name: rpc\n    builtin: grpc\n    program: rpc\n    keep: [error, { slower_than: 100ms }]\n`,
+  );
+  const set = await cli(['spec', 'set', spec], env());
+  assert.equal(set.code, 0, set.stderr);
+  await agent!.waitFor(new RegExp(`attached .*rpc:start.* to process ${srv.pid}`), 60_000);
+  const before = signals.length;
+  const client = await startTarget(path, ['client', addr, 'unary', '1']);
+  others.push(client);
+  await sleep(400);
+  srv.child.stdin!.write('release\n');
+  const rows = await until(
+    "SELECT start_values->>'method' AS method, outcome, goroutine_id FROM traces WHERE trace = 'rpc'",
+    (r) => r.length > 0,
+  );
+  assert.deepEqual(
+    rows.map((r) => [r.method, r.outcome]),
+    [['/periscope.test.Pair/Block', 'slow']],
+  );
+  const slow = signals.slice(before).filter((x) => x.kind === 'slow' && x.trace === 'rpc');
+  assert.equal(slow.length, 1);
+  assert.equal(slow[0]!.goroutine, rows[0]!.goroutine_id);
 });
