@@ -8,7 +8,7 @@
  * achieved rate and latency percentiles of each. Several rounds; the table shows each and
  * the median. Also: the agent's CPU over the rounds, and what the trace kept and dropped.
  *
- * Usage: npx tsc -p . && node dist/bench/traces.js [--rate 1000] [--seconds 20] [--rounds 3] [--max-cpu 100%]
+ * Usage: npx tsc -p . && node dist/bench/traces.js [--rate 1000] [--seconds 20] [--rounds 3] [--max-cpu 100%] [--path mixed|entries]
  */
 import { execFile } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
@@ -43,6 +43,20 @@ const ROUNDS = Number(arg('rounds', '3'));
 const HOST = 'bench-traces';
 /** The breaker's share for the trace's probes: high, so that the cost is measured rather than switched off. */
 const MAX_CPU = arg('max-cpu', '100%');
+/** `mixed` (default): 2 of the 5 path probes at returns; `entries`: all 5 at entries (main.lookup, main.check, main.step, runtime.makechan, runtime.chanrecv1: 9 hits a request, 2 at RETs, against 10 and 5), to tell the cost of single-stepped RETs. */
+const PATH = arg('path', 'mixed');
+const PATH_PROBES =
+  PATH === 'entries'
+    ? `      - { name: lookup, function: main.lookup, capture: { user: user } }
+      - { name: check, function: main.check, capture: { user: user } }
+      - { name: step, function: main.step, capture: { i: i } }
+      - { name: makechan, function: runtime.makechan, capture: { size: size } }
+      - { name: recv, function: runtime.chanrecv1, capture: { queued: c.qcount } }`
+    : `      - { name: lookup, function: main.lookup, capture: { user: user } }
+      - { name: check, function: main.check, capture: { user: user } }
+      - { name: checked, return: main.check, capture: { err: r0 } }
+      - { name: step, function: main.step, capture: { i: i } }
+      - { name: stepped, return: main.step, capture: { n: r0 } }`;
 
 interface LoadResult {
   readonly url: string;
@@ -85,18 +99,17 @@ traces:
     start: { user: user }
     error: r0
     probes:
-      - { name: lookup, function: main.lookup, capture: { user: user } }
-      - { name: check, function: main.check, capture: { user: user } }
-      - { name: checked, return: main.check, capture: { err: r0 } }
-      - { name: step, function: main.step, capture: { i: i } }
-      - { name: stepped, return: main.step, capture: { n: r0 } }
+${PATH_PROBES}
     keep: [error, { slower_than: 200ms }]
     maxCpu: ${MAX_CPU}
 `,
     );
     const set = await cli(['spec', 'set', spec], env);
     if (set.code !== 0) throw new Error(set.stderr);
-    await agent.waitFor(new RegExp(`attached .*work:stepped.* to process ${traced.pid}`), 60_000);
+    await agent.waitFor(
+      new RegExp(`attached .*work:${PATH === 'entries' ? 'recv' : 'stepped'}.* to process ${traced.pid}`),
+      60_000,
+    );
     const urls = [traced, plain].map((t) => `http://127.0.0.1:${portOf(t)}/work`);
     const rows: string[][] = [];
     const p99: { traced: number[]; plain: number[] } = { traced: [], plain: [] };
@@ -169,7 +182,7 @@ traces:
     ];
     rows.push(med('traced'), med('plain'));
     console.log(
-      `Request traces, ${today()}, ${machine.short}, ${machine.node}, ${svc.goVersion}; ${RATE} requests/s to each process, ${ROUNDS} rounds of ${SECONDS} s; load average at each round: ${loads.join(', ')}\n`,
+      `Request traces, ${today()}, ${machine.short}, ${machine.node}, ${svc.goVersion}; path probes: ${PATH}; ${RATE} requests/s to each process, ${ROUNDS} rounds of ${SECONDS} s; load average at each round: ${loads.join(', ')}\n`,
     );
     console.log(
       formatTable([
