@@ -346,6 +346,7 @@ export class ProbeRunner {
       }
       case 'switched-off':
         this.switchedOff.set(`${m.key}\u0000${m.probe}`, m.reason);
+        this.traces.switchedOff(m.probe, m.pid);
         this.host.log(`probes: ${m.probe} switched off on process ${m.pid}: ${m.reason}`);
         this.sent.delete(m.pid);
         this.evaluate();

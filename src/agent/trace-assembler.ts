@@ -85,6 +85,8 @@ export class TraceAssembler {
   private traces = new Map<string, Compiled>();
   private books = new Map<string, Book>();
   private kept: TraceRecord[] = [];
+  /** `trace\0pid` of traces whose start or end the breaker switched off on a process. */
+  private readonly off = new Set<string>();
 
   /** The traces in effect (from the server's `probes` message); state of traces no longer there goes. */
   setTraces(list: readonly TraceEntry[]): void {
@@ -116,6 +118,8 @@ export class TraceAssembler {
       ]);
       next.set(t.name, { entry: t, ...(condition ? { condition } : {}), columns });
     }
+    for (const k of [...this.off])
+      if (this.traces.get(k.split('\u0000')[0]!) !== next.get(k.split('\u0000')[0]!)) this.off.delete(k);
     this.traces = next;
     for (const [k, b] of this.books)
       if (this.traces.get(b.trace.entry.name) !== b.trace) this.books.delete(k);
@@ -133,6 +137,10 @@ export class TraceAssembler {
     const b = this.book(t, e.process, e.timeUs);
     switch (of.role) {
       case 'start': {
+        if (this.off.size > 0 && this.off.has(`${of.trace}\u0000${pidOf(e.process)}`)) {
+          b.counts.unfinished++;
+          return;
+        }
         const open = b.active.get(e.goroutine);
         if (open && open.panic === undefined) {
           open.depth++;
@@ -220,7 +228,7 @@ export class TraceAssembler {
             trace: b.trace.entry.name,
             requestId: r.id,
             process: b.process,
-            pid: Number(b.process.slice(b.process.lastIndexOf(':') + 1)),
+            pid: pidOf(b.process),
             goroutine: r.goroutine,
             elapsedMs: Math.round(elapsedMs),
           });
@@ -228,6 +236,23 @@ export class TraceAssembler {
       }
     }
     return slow;
+  }
+
+  /**
+   * A probe of `trace` was switched off on process `pid` (the CPU circuit breaker): without
+   * its start or end the trace can record nothing whole there, so its requests in flight end
+   * as `unfinished` now, not after MAX_REQUEST_US, and its new requests there are only
+   * counted (`unfinished`) until the trace changes.
+   */
+  abandon(trace: string, pid: number): void {
+    this.off.add(`${trace}\u0000${pid}`);
+    for (const b of this.books.values()) {
+      if (b.trace.entry.name !== trace || !b.process.endsWith(`:${pid}`)) continue;
+      for (const r of [...b.active.values()]) {
+        b.counts.unfinished++;
+        this.forget(b, r);
+      }
+    }
   }
 
   /** The traces kept and the counts since the last call. */
@@ -356,6 +381,11 @@ export class TraceAssembler {
       eventsDropped: r.eventsDropped,
     });
   }
+}
+
+/** The pid of a `hostname:pid` process id. */
+function pidOf(process: string): number {
+  return Number(process.slice(process.lastIndexOf(':') + 1));
 }
 
 /** The text of a captured error or panic value: an error's message, a string, or the value's JSON. */

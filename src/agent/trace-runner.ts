@@ -5,7 +5,7 @@
  * kept traces and counts sent in `trace-batch` messages.
  */
 import type { TraceBatchMessage, TraceSlowMessage, WireProbeEvent } from '../protocol/messages.js';
-import { isTraceProbe } from '../spec/trace-probes.js';
+import { isTraceProbe, traceProbeOf } from '../spec/trace-probes.js';
 import type { TraceEntry } from '../spec/trace-types.js';
 import { TraceAssembler } from './trace-assembler.js';
 
@@ -55,6 +55,12 @@ export class TraceRunner {
     // Slowness is checked as soon as the events that show a request in flight arrive.
     if (rest.length !== events.length) this.sweep();
     return rest;
+  }
+
+  /** A probe was switched off on a process: a trace that lost its start or end there drops its requests in flight. */
+  switchedOff(probe: string, pid: number): void {
+    const of = traceProbeOf(probe);
+    if (of && (of.role === 'start' || of.role === 'end')) this.assembler.abandon(of.trace, pid);
   }
 
   /** Stops the timers and sends what is kept. */

@@ -123,3 +123,20 @@ test('a request in flight past slower_than is reported once', () => {
     [['slow', slow[0]!.requestId]],
   );
 });
+
+test('a trace whose end was switched off on a process drops its requests in flight there as unfinished, and counts new ones', () => {
+  const a = new TraceAssembler();
+  a.setTraces([trace('    keep: error\n')]);
+  a.event(ev('start', 1, { u: 'a' }));
+  a.event(ev('start', 2, { u: 'b' }));
+  a.abandon('t', 8);
+  assert.equal(a.inFlight(), 2, 'another process: nothing changes');
+  a.abandon('t', 7);
+  assert.equal(a.inFlight(), 0);
+  a.event(ev('start', 3, { u: 'c' }));
+  assert.equal(a.inFlight(), 0, 'new requests there are only counted');
+  assert.deepEqual(
+    a.take(clock).counts.map((c) => [c.requests, c.unfinished]),
+    [[0, 3]],
+  );
+});
