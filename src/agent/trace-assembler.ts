@@ -11,14 +11,14 @@ import type {
   SlowRequestRecord,
   TraceCountsRecord,
   TraceEventRecord,
-  TraceOutcome,
   TraceRecord,
 } from '../probes/trace-records.js';
 import type { WireProbeEvent } from '../protocol/messages.js';
 import type { CaptureSpec } from '../spec/spec-types.js';
-import { evalTraceCondition, parseTraceCondition, type TraceCondition } from '../spec/trace-condition.js';
+import { parseTraceCondition, type TraceCondition } from '../spec/trace-condition.js';
 import { traceProbeOf } from '../spec/trace-probes.js';
 import type { TraceEntry } from '../spec/trace-types.js';
+import { keepOutcome, pidOf, textOf } from './trace-keep.js';
 
 /** A request whose end was not seen is given up after this long (µs). */
 const MAX_REQUEST_US = 600e6;
@@ -339,16 +339,7 @@ export class TraceAssembler {
       if (dot < 0) return Object.hasOwn(r.start, name) ? r.start[name] : end[name];
       return r.last.get(name.slice(0, dot))?.[name.slice(dot + 1)];
     };
-    const outcome: TraceOutcome | undefined =
-      keep.error && err !== null && err !== undefined
-        ? 'error'
-        : keep.panic && r.panic !== undefined
-          ? 'panic'
-          : keep.slowerThanMs !== undefined && durationNs / 1e6 > keep.slowerThanMs
-            ? 'slow'
-            : t.condition && evalTraceCondition(t.condition, get)
-              ? 'condition'
-              : undefined;
+    const outcome = keepOutcome(keep, t.condition, { error: err, panic: r.panic, durationNs, get });
     if (!outcome) {
       c.dropped++;
       return;
@@ -381,24 +372,4 @@ export class TraceAssembler {
       eventsDropped: r.eventsDropped,
     });
   }
-}
-
-/** The pid of a `hostname:pid` process id. */
-function pidOf(process: string): number {
-  return Number(process.slice(process.lastIndexOf(':') + 1));
-}
-
-/** The text of a captured error or panic value: an error's message, a string, or the value's JSON. */
-function textOf(v: unknown): string | undefined {
-  if (v === null || v === undefined) return undefined;
-  if (typeof v === 'string') return v;
-  if (typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    if (typeof o.message === 'string') return o.message;
-    if ('value' in o && o.value !== v) {
-      const inner = textOf(o.value);
-      if (inner !== undefined) return inner;
-    }
-  }
-  return JSON.stringify(v);
 }

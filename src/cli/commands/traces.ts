@@ -48,6 +48,7 @@ export function traceLines(t: TraceView): string[] {
   return [head, ...events];
 }
 
+/** `periscope traces`. */
 export const tracesCommand = defineCommand({
   name: 'traces',
   summary: summaryOf('traces'),
