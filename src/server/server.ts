@@ -172,7 +172,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const context: ServerContext = {
     registry,
     requestSignals,
-    traces: new TraceBook(store, requestSignals, agentLog),
+    traces: new TraceBook(store, requestSignals, agentLog, (agentId, processId) =>
+      agentProcessFacts(registry, agentId, processId),
+    ),
     probeOrders: new ProbeOrders(store),
     probes: new ProbeBook(store, agentLog, (agentId, processId) =>
       agentProcessFacts(registry, agentId, processId),

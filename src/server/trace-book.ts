@@ -12,6 +12,7 @@ import type {
   TraceRecord,
 } from '../probes/trace-records.js';
 import type { TraceBatchMessage, TraceSlowMessage } from '../protocol/messages.js';
+import type { ProbeProcessInput } from '../store/probe-store.js';
 import type { Store } from '../store/store.js';
 import type { RequestSignals } from './request-signals.js';
 
@@ -83,10 +84,13 @@ export class TraceBook {
   /** Batches that could not be stored (for the log). */
   failed = 0;
 
+  /** `facts`: what the server knows of an agent's process, stored as for probe data (who may see it). */
   constructor(
     private readonly store: Store,
     private readonly signals: RequestSignals,
     private readonly log: (line: string) => void,
+    private readonly facts: (agentId: string, processId: string) => ProbeProcessInput | undefined = () =>
+      undefined,
   ) {}
 
   /** Stores a batch (malformed entries left out), then signals each kept trace. */
@@ -94,7 +98,19 @@ export class TraceBook {
     const traces = list(m.traces, isTrace, 10_000);
     const counts = list(m.counts, isCounts);
     if (traces.length + counts.length === 0) return;
+    // A program-limited token sees a process's traces by the facts its probe data is judged by.
+    const ids = new Set([...traces, ...counts].map((x) => x.process));
+    const processes = [...ids].flatMap((id) => this.facts(agentId, id) ?? []);
     try {
+      if (processes.length > 0)
+        await this.store.addProbeBatch({
+          agentId,
+          events: [],
+          counts: [],
+          histograms: [],
+          notices: [],
+          processes,
+        });
       await this.store.addTraceBatch({ agentId, traces, counts });
     } catch (e) {
       if (this.failed++ % 100 === 0)

@@ -21,9 +21,14 @@ const signals: RequestSignal[] = [];
 before(async () => {
   server = await testServer();
   server.context.requestSignals.subscribe((s) => signals.push(s));
-  agent = new FakeAgent('trace-agent', HOST, [describeProcess(HOST, 51, [])], () => {
-    throw new Error('no snapshots in this test');
-  });
+  agent = new FakeAgent(
+    'trace-agent',
+    HOST,
+    [describeProcess(HOST, 51, ['orders']), describeProcess(HOST, 52, ['billing'])],
+    () => {
+      throw new Error('no snapshots in this test');
+    },
+  );
   await agent.connect(server.url, server.firstTokens?.agent ?? '');
 });
 
@@ -126,4 +131,45 @@ test('trace batches are checked, stored, signalled and read back; malformed part
     sql: 'select requests, kept, dropped from trace_counts',
   });
   assert.deepEqual(counts.body.rows, [[9, 2, 7]]);
+});
+
+test('a token limited to programs sees the traces of its programs only, by the facts the agent reported', async () => {
+  const admin = server.firstTokens?.admin ?? '';
+  agent.send(
+    JSON.stringify({
+      type: 'trace-batch',
+      traces: [trace('b1', { process: `${HOST}:52`, endUs: 2_000_000 })],
+      counts: [],
+    }),
+  );
+  await eventually(
+    async () =>
+      (await api<TracesResponse>(server.url, admin, 'GET', '/v1/traces')).body.traces.some(
+        (t) => t.requestId === 'b1',
+      ),
+    10_000,
+    'the billing trace stored',
+  );
+  const team = (program: string) =>
+    server.context.tokens.create('user', `team-${program}`, { programs: [`program=${program}`] }).token;
+  for (const [program, want] of [
+    ['orders', ['r2', 'r1']],
+    ['billing', ['b1']],
+  ] as const) {
+    const r = await api<TracesResponse>(server.url, team(program), 'GET', '/v1/traces');
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(
+      r.body.traces.map((t) => t.requestId),
+      want,
+      program,
+    );
+    const q = await api<{ rows: unknown[][] }>(server.url, team(program), 'POST', '/v1/query', {
+      sql: 'select request_id from traces order by end_time desc',
+    });
+    assert.deepEqual(
+      q.body.rows.map((x) => x[0]),
+      want,
+      `${program}: SQL`,
+    );
+  }
 });
