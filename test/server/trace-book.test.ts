@@ -17,9 +17,10 @@ const HOST = 'trace-host';
 let server: RunningServer;
 let agent: FakeAgent;
 const signals: RequestSignal[] = [];
+const logs: string[] = [];
 
 before(async () => {
-  server = await testServer();
+  server = await testServer(undefined, { agentLog: (line) => logs.push(line) });
   server.context.requestSignals.subscribe((s) => signals.push(s));
   agent = new FakeAgent(
     'trace-agent',
@@ -147,8 +148,8 @@ test('a token limited to programs sees the traces of its programs only, by the f
       (await api<TracesResponse>(server.url, admin, 'GET', '/v1/traces')).body.traces.some(
         (t) => t.requestId === 'b1',
       ),
-    10_000,
-    'the billing trace stored',
+    30_000,
+    `the billing trace stored (server log: ${JSON.stringify(logs)})`,
   );
   const team = (program: string) =>
     server.context.tokens.create('user', `team-${program}`, { programs: [`program=${program}`] }).token;
