@@ -7,6 +7,7 @@
 import type { ProbeEventRecord } from '../probes/probe-records.js';
 import type { TraceRecord } from '../probes/trace-records.js';
 import type { ProcessDescription, ProcessErrorKind } from '../protocol/messages.js';
+import type { FunctionLines } from '../snapshot/function-lines.js';
 import type { CaptureError } from '../snapshot/snapshot-types.js';
 import type { AuditEntry, AuditIntegrity } from '../store/audit-types.js';
 import type {
@@ -393,4 +394,12 @@ export interface AuditResponse {
   /** Matching entries, before the limit. */
   readonly total: number;
   readonly integrity: AuditIntegrity;
+}
+
+/** GET /v1/spec/function: a function's lines, the variables live at each, and its source when the server can read it. */
+export interface FunctionResponse extends FunctionLines {
+  /** The agent that read the binary. */
+  readonly agentId: string;
+  /** The text of the lines (line number → text), when the file is readable on the server's machine. */
+  readonly source?: Readonly<Record<string, string>>;
 }

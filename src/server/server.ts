@@ -10,10 +10,12 @@ import { TokenStore } from '../store/tokens.js';
 import { AgentEndpoint } from './agent-endpoint.js';
 import { audit } from './audit.js';
 import type { ServerContext } from './context.js';
+import { FunctionDescriptions } from './function-describe.js';
 import { auditRoutes, retentionRoute } from './http-audit.js';
 import { dataRoutes } from './http-data.js';
 import { HttpError } from './http-errors.js';
 import { fleetRoutes } from './http-fleet.js';
+import { functionRoute } from './http-function.js';
 import { sendError } from './http-io.js';
 import { metricsRoute } from './http-metrics.js';
 import { probeRoutes } from './http-probes.js';
@@ -182,6 +184,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     orchestrator,
     // A spec check loads binaries on the agents, as a prepare does: it gets as long.
     specChecks: new SpecChecks(registry, opts.prepareTimeoutMs ?? 30_000),
+    functions: new FunctionDescriptions(registry, opts.prepareTimeoutMs ?? 30_000),
     store,
     tokens,
     audit: auditLog,
@@ -207,6 +210,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     ...auditRoutes(context),
     retentionRoute(retention),
     openApiRoute(),
+    functionRoute(context),
     metricsRoute(metrics, opts.metricsPublic === true),
   ];
   const router = new Router(routes, tokens, sessions, (req, token, path, message) =>
