@@ -57,11 +57,11 @@ export interface TraceCountsRecord {
   readonly dropped: number;
   /** Traces the rule kept but `keptPerSecond` did not let through. */
   readonly overRate: number;
-  /** Requests not recorded because the trace's memory was full. */
+  /** Requests not recorded because the trace held more than 7/8 of its memory. */
   readonly overMemory: number;
   /** Events over `eventsPerTrace`, summed over the interval's requests. */
   readonly eventsDropped: number;
-  /** Requests whose end was never seen (a panic that unwound past the function, an unread return). */
+  /** Requests whose end was never seen (a panic past the function, too old, or the trace's start or end switched off there). */
   readonly unfinished: number;
 }
 
