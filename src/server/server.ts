@@ -25,6 +25,7 @@ import { snapshotRoutes } from './http-snapshots.js';
 import { defaultWebRoot, openApiRoute, serveStatic } from './http-static.js';
 import { tableRoutes } from './http-tables.js';
 import { tokenRoutes } from './http-tokens.js';
+import { traceRoutes } from './http-traces.js';
 import { createListener } from './listener.js';
 import { Orchestrator } from './orchestrator.js';
 import { OtlpExporter, type OtlpOptions } from './otlp-export.js';
@@ -33,12 +34,14 @@ import { ProbeBook } from './probe-book.js';
 import { ProbeOrders } from './probe-orders.js';
 import { agentProcessFacts } from './program-scope.js';
 import { Registry } from './registry.js';
+import { RequestSignals } from './request-signals.js';
 import { Retention, type RetentionOptions } from './retention-run.js';
 import { ServerMetrics } from './server-metrics.js';
 import { SnapshotMetaLog } from './snapshot-meta.js';
 import { SpecChecks } from './spec-check.js';
 import { lockDownStore } from './store-lockdown.js';
 import { type LoadedTls, type ServerTlsConfig, TlsMaterial } from './tls-material.js';
+import { TraceBook } from './trace-book.js';
 import { WebSessions } from './web-sessions.js';
 
 /** How to run a server. */
@@ -165,8 +168,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       outcome: 'ok',
       details: { id: tokens.list().find((t) => t.name === name)?.id ?? '', name, role },
     });
+  const requestSignals = new RequestSignals((e) =>
+    log(`a request signal's listener failed: ${(e as Error).message}`),
+  );
   const context: ServerContext = {
     registry,
+    requestSignals,
+    traces: new TraceBook(store, requestSignals, agentLog, (agentId, processId) =>
+      agentProcessFacts(registry, agentId, processId),
+    ),
     probeOrders: new ProbeOrders(store),
     probes: new ProbeBook(store, agentLog, (agentId, processId) =>
       agentProcessFacts(registry, agentId, processId),
@@ -193,6 +203,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     ...snapshotRoutes(context),
     ...dataRoutes(context),
     ...probeRoutes(context),
+    ...traceRoutes(context),
     ...tableRoutes(context),
     ...tokenRoutes(context),
     ...sessionRoutes(sessions),
