@@ -38,6 +38,7 @@ const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'periscope-demo-'));
 let demo: DemoRun | undefined;
 let output = '';
+let probeCommands: (url: string) => readonly string[];
 let info: DemoInfo;
 let questions: readonly Question[];
 
@@ -62,8 +63,11 @@ async function ask(id: string): Promise<Row[]> {
 }
 
 before(async () => {
-  ({ QUESTIONS: questions } = (await import(pathToFileURL(join(ROOT, 'scripts', 'demo-guide.js')).href)) as {
+  ({ QUESTIONS: questions, probeCommands } = (await import(
+    pathToFileURL(join(ROOT, 'scripts', 'demo-guide.js')).href
+  )) as {
     QUESTIONS: readonly Question[];
+    probeCommands: (url: string) => readonly string[];
   });
   demo = await startDemo(dir, ['--stuck-after', '2s', '--stuck-for', '5m']);
   output = demo.output();
@@ -81,6 +85,12 @@ test('npm start prints the server, a user token and the commands of every questi
   assert.match(output, new RegExp(`export PERISCOPE_TOKEN=${info.userToken}`));
   for (const q of questions) assert.ok(output.includes(`--server ${info.server} "${q.sql}"`), q.id);
   assert.match(output, /snapshot \d+: 4 processes/);
+  // The probe walkthrough as printed, and as the README shows it (whose commands the README
+  // test below runs against this demo).
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  for (const c of probeCommands(info.server)) assert.ok(output.includes(c), `npm start does not print: ${c}`);
+  for (const c of probeCommands('http://127.0.0.1:7070'))
+    assert.ok(readme.includes(`$ ${c}`), `README lacks: ${c}`);
 });
 
 test('the answers name the stuck request, its user, the lock holder and the failing user', async () => {
