@@ -22,8 +22,12 @@ import { type BinaryCache, threadBinaries } from './binary-cache.js';
 import { type CapturePlan, prepareCapture } from './capture-plan.js';
 import { captureValues } from './capture-values.js';
 import { type CopiedProcess, pauseAndCopy, warmUpCapture } from './paused-capture.js';
+import { snapshotGoroutine } from './snapshot-goroutine.js';
 import type { FrameCapture, PartialSnapshot, ProcessSnapshot, SnapshotGoroutine } from './snapshot-types.js';
 import { identifySockets, linkNotes } from './socket-identity.js';
+
+/** The captures of a goroutine without any: one array for all of them. */
+const NO_CAPTURES: readonly FrameCapture[] = Object.freeze([]);
 
 /** How to take a snapshot. */
 export interface SnapshotOptions {
@@ -103,7 +107,7 @@ function describe(
   pid: number,
   plan: PreparedProcess,
   takenAt: string,
-  decoded: GoroutineSnapshot,
+  decoded: GoroutineSnapshot<SnapshotGoroutine>,
 ): Pick<
   ProcessSnapshot,
   | 'pid'
@@ -141,12 +145,11 @@ export function finishSnapshot(copied: CopiedProcess, opts: SnapshotOptions = {}
   const captures = identifySockets(plan, pid, pending.captures);
   const { late } = pending;
   const notes = linkNotes(plan, captures);
-  const decoded = decodeGoroutines(plan.bin, capture, { maxFrames: opts.maxFrames });
+  const decoded = decodeGoroutines(plan.bin, capture, { maxFrames: opts.maxFrames }, (g) =>
+    snapshotGoroutine(g, captures.get(g.address) ?? NO_CAPTURES),
+  );
   const tDecoded = performance.now();
-  const goroutines: SnapshotGoroutine[] = decoded.goroutines.map((g) => ({
-    ...g,
-    captures: captures.get(g.address) ?? [],
-  }));
+  const goroutines: SnapshotGoroutine[] = decoded.goroutines;
   const hasValues = plan.functions.size > 0;
   return {
     ...describe(pid, plan, copied.takenAt, decoded),
@@ -235,13 +238,15 @@ function snapshotRunning(pid: number, plan: PreparedProcess, opts: SnapshotOptio
         : new Map<Address, FrameCapture[]>(),
     );
     const notes = linkNotes(plan, captures);
-    const decoded = decodeGoroutines(plan.bin, capture, { maxFrames: opts.maxFrames });
-    const goroutines: SnapshotGoroutine[] = decoded.goroutines.map((g) => ({
-      ...g,
-      captures: captures.get(g.address) ?? [],
+    const decoded = decodeGoroutines(plan.bin, capture, { maxFrames: opts.maxFrames }, (g) =>
       // A running goroutine has no saved registers to read without stopping its thread.
-      inconsistent: moved.has(g.address) || g.status === 'running',
-    }));
+      snapshotGoroutine(
+        g,
+        captures.get(g.address) ?? NO_CAPTURES,
+        moved.has(g.address) || g.status === 'running',
+      ),
+    );
+    const goroutines: SnapshotGoroutine[] = decoded.goroutines;
     const tDone = performance.now();
     return {
       ...describe(pid, plan, takenAt, decoded),
