@@ -10,7 +10,7 @@
  *        [--builtin-spec] [--ingest] (also store it in a fresh DuckDB store: the server's ingest)
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BigSnapshotResult } from '../support/big-snapshot-child.js';
@@ -31,16 +31,33 @@ const INGEST = process.argv.includes('--ingest');
 const AIM_HELD = 2;
 const AIM_DECODE_MS = 500;
 
-const child = join(import.meta.dirname, '..', 'support', 'big-snapshot-child.js');
+/** dist/ of this checkout, and of the one to compare with (--baseline DIR: a built checkout). */
+const DIST = join(import.meta.dirname, '..');
+const BASELINE = arg('--baseline');
+/**
+ * The child script in a dist/ (copied into a baseline's, which may predate it: it uses only
+ * APIs older checkouts have).
+ */
+function childIn(dist: string): string {
+  const path = join(dist, 'support', 'big-snapshot-child.js');
+  if (dist !== DIST) copyFileSync(join(DIST, 'support', 'big-snapshot-child.js'), path);
+  return path;
+}
 const mib = (b: number): string => `${(b / 2 ** 20).toFixed(1)} MiB`;
 const ms = (x: number): string => `${x.toFixed(x >= 100 ? 0 : 1)} ms`;
 
-function runChild(pid: number): BigSnapshotResult {
+function runChild(pid: number, root = DIST): BigSnapshotResult {
   const dir = INGEST ? mkdtempSync(join(tmpdir(), 'periscope-bigsnap-')) : undefined;
   try {
     const out = execFileSync(
       process.execPath,
-      [child, String(pid), ...(SPEC ? ['--builtin-spec'] : []), ...(dir ? ['--ingest', dir] : [])],
+      [
+        '--expose-gc',
+        childIn(root),
+        String(pid),
+        ...(SPEC ? ['--builtin-spec'] : []),
+        ...(dir ? ['--ingest', dir] : []),
+      ],
       { encoding: 'utf8', maxBuffer: 1 << 20, stdio: ['ignore', 'pipe', 'inherit'] },
     );
     return JSON.parse(out.trim().split('\n').pop() ?? '') as BigSnapshotResult;
@@ -52,44 +69,64 @@ function runChild(pid: number): BigSnapshotResult {
 const machine = describeMachine();
 const loadBefore = loadAverage();
 const target = await startPauseTarget(N);
-const results: BigSnapshotResult[] = [];
+const ours: BigSnapshotResult[] = [];
+const base: BigSnapshotResult[] = [];
 try {
   runChild(target.pid); // the page cache and the target's first snapshot, not counted
-  for (let i = 0; i < RUNS; i++) results.push(runChild(target.pid));
+  for (let i = 0; i < RUNS; i++) {
+    // Interleaved, alternating which goes first: the machine's load moves during a run.
+    const both = [() => ours.push(runChild(target.pid)), () => base.push(runChild(target.pid, BASELINE))];
+    if (!BASELINE) both.pop();
+    if (i % 2 === 1) both.reverse();
+    for (const run of both) run();
+  }
 } finally {
   await target.stop();
 }
 const load = `${loadBefore} -> ${loadAverage()}`;
-const med = (f: (r: BigSnapshotResult) => number): number => median(results.map(f));
-const read = med((r) => r.bytesRead);
-const heldSnap = med((r) => r.heldSnapshotBytes);
-const decode = med((r) => r.decodeMs);
+
+type Pick = (r: BigSnapshotResult) => number;
+const med = (rs: BigSnapshotResult[], f: Pick): number => median(rs.map(f));
+const col = (f: Pick, fmt: (x: number) => string): string[] =>
+  BASELINE ? [fmt(med(ours, f)), fmt(med(base, f))] : [fmt(med(ours, f))];
+const x = (r: BigSnapshotResult, f: Pick): number => f(r) / r.bytesRead;
 const rows: string[][] = [
-  [`N = ${N}${SPEC ? ', built-in spec' : ''}, median of ${RUNS} fresh processes`, 'value'],
-  ['goroutines', String(results[0]?.goroutines ?? 0)],
-  ['bytes read from the target', mib(read)],
-  ['pause', ms(med((r) => r.pauseMs))],
-  ['held after the pause (the copy)', mib(med((r) => r.heldCopyBytes))],
-  ['decode (resume to ProcessSnapshot)', ms(decode)],
-  ['  CPU time (all threads; on a busy machine the steadier figure)', ms(med((r) => r.decodeCpuMs))],
-  ['  its own decodeNs', ms(med((r) => r.decodeOwnMs))],
-  ['held after decode (snapshot alive, copy dropped)', mib(heldSnap)],
-  ['  held / bytes read', `${(heldSnap / read).toFixed(2)}x`],
-  ['encode for the wire (JSON)', ms(med((r) => r.encodeMs))],
-  ['  wire JSON', mib(med((r) => r.wireBytes))],
-  ['  deflate (level 1)', `${ms(med((r) => r.deflateMs))}, ${mib(med((r) => r.deflatedBytes))}`],
-  ['server: JSON.parse', ms(med((r) => r.parseMs))],
-  ['server: expand the wire form', ms(med((r) => r.expandMs))],
-  ['server: held by the expanded snapshot', mib(med((r) => r.heldServerBytes))],
-  ...(INGEST ? [['server: store ingest (DuckDB)', ms(med((r) => r.ingestMs))]] : []),
-  ['RSS after prepare (binary loaded)', mib(med((r) => r.preparedRssBytes))],
-  ['peak RSS of the process (prepare to the deflated wire form)', mib(med((r) => r.peakRssBytes))],
-  ['server: peak RSS (parse, expand, ingest; VmHWM reset before)', mib(med((r) => r.serverPeakRssBytes))],
-  [`aim: held <= ${AIM_HELD}x bytes read`, heldSnap <= AIM_HELD * read ? 'met' : 'NOT met'],
-  [`aim: decode <= ${AIM_DECODE_MS} ms`, decode <= AIM_DECODE_MS ? 'met' : 'NOT met'],
+  [
+    `N = ${N}${SPEC ? ', built-in spec' : ''}, median of ${RUNS} fresh processes each`,
+    'this checkout',
+    ...(BASELINE ? [`baseline ${BASELINE}`] : []),
+  ],
+  ['goroutines', ...col((r) => r.goroutines, String)],
+  ['bytes read from the target', ...col((r) => r.bytesRead, mib)],
+  ['pause', ...col((r) => r.pauseMs, ms)],
+  ['held after the pause (the copy)', ...col((r) => r.heldCopyBytes, mib)],
+  ['decode (resume to ProcessSnapshot), wall', ...col((r) => r.decodeMs, ms)],
+  ['  CPU time (all threads: the collector too)', ...col((r) => r.decodeCpuMs, ms)],
+  ['held after decode (snapshot alive, copy dropped)', ...col((r) => r.heldSnapshotBytes, mib)],
+  [
+    '  held / bytes read',
+    ...col(
+      (r) => x(r, (q) => q.heldSnapshotBytes),
+      (v) => `${v.toFixed(2)}x`,
+    ),
+  ],
+  ['encode for the wire (JSON)', ...col((r) => r.encodeMs, ms)],
+  ['  wire JSON', ...col((r) => r.wireBytes, mib)],
+  ['  deflate (level 1)', ...col((r) => r.deflateMs, ms)],
+  ['  deflated', ...col((r) => r.deflatedBytes, mib)],
+  ['server: JSON.parse', ...col((r) => r.parseMs, ms)],
+  ['server: expand the wire form', ...col((r) => r.expandMs, ms)],
+  ['server: held by the expanded snapshot', ...col((r) => r.heldServerBytes, mib)],
+  ...(INGEST ? [['server: store ingest (DuckDB)', ...col((r) => r.ingestMs, ms)]] : []),
+  ['RSS after prepare and warm-up', ...col((r) => r.preparedRssBytes, mib)],
+  ['peak RSS (prepare to the deflated wire form)', ...col((r) => r.peakRssBytes, mib)],
+  ['server: peak RSS (parse, expand, ingest; VmHWM reset)', ...col((r) => r.serverPeakRssBytes, mib)],
 ];
+const heldX = med(ours, (r) => x(r, (q) => q.heldSnapshotBytes));
+const decode = med(ours, (r) => r.decodeMs);
+rows.push(
+  [`aim: held <= ${AIM_HELD}x bytes read`, heldX <= AIM_HELD ? 'met' : 'NOT met'],
+  [`aim: decode <= ${AIM_DECODE_MS} ms`, decode <= AIM_DECODE_MS ? 'met' : 'NOT met'],
+);
 console.log(`big-snapshot: ${machine.short}; Node ${machine.node}, ${machine.go}; load ${load}; ${today()}`);
 console.log(formatTable(rows));
-console.log(
-  `\nrow: | Snapshot of ${N} goroutines (pausebench${SPEC ? ', built-in spec' : ''}), median of ${RUNS} fresh processes: decode / held after decode / peak RSS | ${ms(decode)} / ${mib(heldSnap)} (${(heldSnap / read).toFixed(2)}x the ${mib(read)} read) / ${mib(med((r) => r.peakRssBytes))} | aims: ${AIM_DECODE_MS} ms / ${AIM_HELD}x | ${machine.short}; load ${load} | ${today()} |`,
-);

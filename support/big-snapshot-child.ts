@@ -5,11 +5,10 @@
  * the time of each phase, the memory held after each (after a full collection, with the
  * snapshot still referenced) and the peak RSS. Prints one JSON line.
  *
- * Usage: node big-snapshot-child.js PID [--builtin-spec] [--ingest DIR]
+ * Usage: node --expose-gc big-snapshot-child.js PID [--builtin-spec] [--ingest DIR]
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { deflateSync } from 'node:zlib';
-import { collectGarbageNow } from '../src/common/gc.js';
 import { decodeSnapshot, encodeSnapshot } from '../src/protocol/snapshot-wire.js';
 import { pauseAndCopy, warmUpCapture } from '../src/snapshot/paused-capture.js';
 import { finishSnapshot, prepareProcess } from '../src/snapshot/take-snapshot.js';
@@ -54,10 +53,12 @@ function status(field: string): number {
   return 1024 * Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? Number.NaN);
 }
 
-/** Heap and array buffers in use after a full collection. */
+/** Heap and array buffers in use after a full collection (run with --expose-gc). */
 function held(): number {
-  collectGarbageNow(0, 0);
-  collectGarbageNow(0, 0);
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('run with --expose-gc');
+  gc();
+  gc();
   const m = process.memoryUsage();
   return m.heapUsed + m.arrayBuffers;
 }
