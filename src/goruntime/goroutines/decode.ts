@@ -76,6 +76,7 @@ export function decodeGoroutines<G extends Goroutine = Goroutine>(
   const out: G[] = [];
   let dead = 0;
   const creators = new Map<number, Omit<CreatedBy, 'parentId'> | null>();
+  const creations = new Creations();
   const starts = new Map<number, { name: string | undefined; system: boolean }>();
   const shapes = new StackShapes();
   // The capture keeps runtime.allgs order (no sorting inside the pause): report goroutines
@@ -169,17 +170,7 @@ export function decodeGoroutines<G extends Goroutine = Goroutine>(
         waitSinceNs: blocked && waitsince > 0 ? waitsince : undefined,
         waitDurationNs: blocked && waitsince > 0 ? Math.max(0, nowNs - waitsince) : undefined,
         labels,
-        createdBy:
-          creator && id !== 1
-            ? // Not spread: a spread object got a map of its own in V8 (see snapshot-goroutine.ts).
-              {
-                function: creator.function,
-                file: creator.file,
-                line: creator.line,
-                pc: creator.pc,
-                parentId: parent === 0 ? undefined : parent,
-              }
-            : undefined,
+        createdBy: creator && id !== 1 ? creations.of(creator, gopc, parent) : undefined,
         startFunction: start.name,
         startPc: addr(startPc),
         system: start.system,
@@ -277,4 +268,34 @@ function byId<G extends Goroutine>(gs: G[]): G[] {
   const out = new Array<G>(gs.length);
   for (let k = 0; k < order.length; k++) out[k] = gs[order[k]!]!;
   return out;
+}
+
+/**
+ * The createdBy of goroutines, one object per go statement and parent: most goroutines of a
+ * service come from a few loops of a few goroutines (100k objects at 100k goroutines before).
+ */
+class Creations {
+  private readonly byPc = new Map<number, Map<number, CreatedBy>>();
+
+  /** The createdBy of a goroutine started at `gopc` (found as `creator`) by goroutine `parent` (0: unknown). */
+  of(creator: Omit<CreatedBy, 'parentId'>, gopc: number, parent: number): CreatedBy {
+    let byParent = this.byPc.get(gopc);
+    if (!byParent) {
+      byParent = new Map();
+      this.byPc.set(gopc, byParent);
+    }
+    let c = byParent.get(parent);
+    if (!c) {
+      // Not spread: a spread object got a map of its own in V8 (see snapshot-goroutine.ts).
+      c = {
+        function: creator.function,
+        file: creator.file,
+        line: creator.line,
+        pc: creator.pc,
+        parentId: parent === 0 ? undefined : parent,
+      };
+      byParent.set(parent, c);
+    }
+    return c;
+  }
 }
