@@ -114,6 +114,23 @@ export interface SnapshotTaken {
   readonly processes: readonly ProcessResult[];
   readonly labels: Readonly<Record<string, string>>;
   readonly specVersion: number | null;
+  /** Links that cannot resolve (everywhere) on a program, once per program, link, table and reason; absent when none. */
+  readonly linkNotes?: readonly FleetLinkNote[];
+}
+
+/** A link that cannot resolve on some frames of one program's processes in a fleet snapshot (rows of `link_notes`, summed). */
+export interface FleetLinkNote {
+  readonly link: string;
+  readonly program: string;
+  /** Processes of the program with this note. */
+  readonly processes: number;
+  /** The link's table (an end) whose rows lack an identity, and its socket capture's column. */
+  readonly table: string;
+  readonly column: string;
+  /** Frames without an identity for this reason, of `of` frames of the table (absent: nothing was read). */
+  readonly frames?: number;
+  readonly of?: number;
+  readonly message: string;
 }
 
 /** GET /v1/snapshots: newest first. */

@@ -6,9 +6,13 @@
 import type { Goroutine } from '../goruntime/goroutines/index.js';
 import type { FrameCapture, SnapshotGoroutine } from './snapshot-types.js';
 
-/** The snapshot's goroutine for `g` and its captured frames (and, --no-pause only, whether it moved). */
+/**
+ * The snapshot's goroutine for `g`, with its labels as they are kept (redacted), its captured
+ * frames and (--no-pause only) whether it moved.
+ */
 export function snapshotGoroutine(
   g: Goroutine,
+  labels: Goroutine['labels'],
   captures: readonly FrameCapture[],
   inconsistent?: boolean,
 ): SnapshotGoroutine {
@@ -21,7 +25,7 @@ export function snapshotGoroutine(
     waitReason: g.waitReason,
     waitSinceNs: g.waitSinceNs,
     waitDurationNs: g.waitDurationNs,
-    labels: g.labels,
+    labels,
     createdBy: g.createdBy,
     startFunction: g.startFunction,
     startPc: g.startPc,

@@ -9,11 +9,13 @@ import { PeriscopeError } from '../common/errors.js';
 import {
   captureGoroutines,
   decodeGoroutines,
+  type Goroutine,
   type GoroutineCapture,
   type GoroutineSnapshot,
   reserveForCapture,
   stackNotCopied,
 } from '../goruntime/goroutines/index.js';
+import { redactLabels } from '../goruntime/values/index.js';
 import type { PauseOptions } from '../proc/pause.js';
 import { processExists } from '../proc/process-info.js';
 import { VmReader } from '../proc/vm-reader.js';
@@ -146,7 +148,7 @@ export function finishSnapshot(copied: CopiedProcess, opts: SnapshotOptions = {}
   const { late } = pending;
   const notes = linkNotes(plan, captures);
   const decoded = decodeGoroutines(plan.bin, capture, { maxFrames: opts.maxFrames }, (g) =>
-    snapshotGoroutine(g, captures.get(g.address) ?? NO_CAPTURES),
+    snapshotGoroutine(g, labelsOf(g, plan), captures.get(g.address) ?? NO_CAPTURES),
   );
   const tDecoded = performance.now();
   const goroutines: SnapshotGoroutine[] = decoded.goroutines;
@@ -173,6 +175,11 @@ export function finishSnapshot(copied: CopiedProcess, opts: SnapshotOptions = {}
       ? { discardedPauseNs: Math.round(copied.discardedPauseMs * 1e6) }
       : {}),
   };
+}
+
+/** A goroutine's labels with the spec's redaction applied (most have none: no copy made then). */
+function labelsOf(g: Goroutine, plan: CapturePlan): Goroutine['labels'] {
+  return g.labels.length === 0 ? g.labels : redactLabels(g.labels, plan.redaction);
 }
 
 /** The partial mark of a pause its cap cut short. */
@@ -242,6 +249,7 @@ function snapshotRunning(pid: number, plan: PreparedProcess, opts: SnapshotOptio
       // A running goroutine has no saved registers to read without stopping its thread.
       snapshotGoroutine(
         g,
+        labelsOf(g, plan),
         captures.get(g.address) ?? NO_CAPTURES,
         moved.has(g.address) || g.status === 'running',
       ),

@@ -200,6 +200,8 @@ export interface Store {
   addProbeBatch(batch: ProbeBatchInput): Promise<number>;
   /** Probe events after a cursor (`seq`), oldest first. */
   probeEvents(q: ProbeEventQuery): Promise<StoredProbeEvent[]>;
+  /** The process ids whose probe data a token limited by `only` sees: the same rule as its probe tables. */
+  visibleProbeProcesses(only: ProcessFilter): Promise<Set<string>>;
   /** Why one process's rows cannot be stored (wrong value types, missing parts); undefined when they can. */
   processProblem(p: StoredProcessInput): Promise<string | undefined>;
   /** Deletes the processes (and snapshots left empty) older than their program's retention rule. */
