@@ -5,7 +5,9 @@
  */
 
 import type { ProbeEventRecord } from '../probes/probe-records.js';
+import type { TraceRecord } from '../probes/trace-records.js';
 import type { ProcessDescription, ProcessErrorKind } from '../protocol/messages.js';
+import type { FunctionLines } from '../snapshot/function-lines.js';
 import type { CaptureError } from '../snapshot/snapshot-types.js';
 import type { AuditEntry, AuditIntegrity } from '../store/audit-types.js';
 import type {
@@ -337,6 +339,14 @@ export interface EventsResponse {
   readonly next: number;
 }
 
+/** One kept request trace (docs/traces.md), with its events in order. */
+export type TraceView = TraceRecord & { readonly agentId: string };
+
+/** GET /v1/traces: the latest kept traces, newest first. */
+export interface TracesResponse {
+  readonly traces: readonly TraceView[];
+}
+
 /** GET and POST /v1/session: who is signed in (POST also sets the web app's session cookie). */
 export interface SessionResponse {
   /** The token's name. */
@@ -384,4 +394,12 @@ export interface AuditResponse {
   /** Matching entries, before the limit. */
   readonly total: number;
   readonly integrity: AuditIntegrity;
+}
+
+/** GET /v1/spec/function: a function's lines, the variables live at each, and its source when the server can read it. */
+export interface FunctionResponse extends FunctionLines {
+  /** The agent that read the binary. */
+  readonly agentId: string;
+  /** The text of the lines (line number → text), when the file is readable on the server's machine. */
+  readonly source?: Readonly<Record<string, string>>;
 }

@@ -9,6 +9,9 @@
  *
  * A new spec, before it becomes current: the server sends `check-spec` to every agent, which
  * checks it against each binary it can reach and answers one `spec-checked`.
+ *
+ * A function's lines and the variables live at each (the Spec view): the server sends
+ * `describe-function` to one agent that has the binary, which answers `function-described`.
  */
 import { inflateSync } from 'node:zlib';
 import type {
@@ -18,8 +21,11 @@ import type {
   ProbeHistogramRecord,
   ProbeNoticeRecord,
 } from '../probes/probe-records.js';
+import type { SlowRequestRecord, TraceCountsRecord, TraceRecord } from '../probes/trace-records.js';
+import type { FunctionLines } from '../snapshot/function-lines.js';
 import type { CaptureError, ProcessSnapshot } from '../snapshot/snapshot-types.js';
 import type { ProbeEntry } from '../spec/spec-types.js';
+import type { TraceEntry } from '../spec/trace-types.js';
 import { decodeSnapshot } from './snapshot-wire.js';
 
 /** Version of this protocol; both sides refuse a peer with another major version. */
@@ -140,14 +146,26 @@ export interface SpecCheckedMessage {
   readonly binaries: readonly BinaryCheck[];
 }
 
+/** The answer to `describe-function`: the function's lines, or why there are none. */
+export interface FunctionDescribedMessage {
+  readonly type: 'function-described';
+  readonly requestId: string;
+  readonly lines?: FunctionLines;
+  /** What went wrong (no such function, with the nearest names; no DWARF; binary gone). */
+  readonly error?: string;
+}
+
 /** Messages an agent sends. */
 export type AgentMessage =
   | HelloMessage
+  | FunctionDescribedMessage
   | ProcessesMessage
   | PreparedMessage
   | CapturedMessage
   | SpecCheckedMessage
   | ProbeBatchMessage
+  | TraceBatchMessage
+  | TraceSlowMessage
   | ProbeStatusMessage;
 
 // ---- server -> agent
@@ -211,6 +229,19 @@ export interface CheckSpecMessage {
 }
 
 /**
+ * Describe one function of one binary (by build ID: a process of the agent running it, else
+ * the file at `executable` if it still has that build ID); answered by `function-described`.
+ */
+export interface DescribeFunctionMessage {
+  readonly type: 'describe-function';
+  readonly requestId: string;
+  readonly buildId: string;
+  readonly executable: string;
+  /** The fully qualified name, e.g. `main.(*Server).handle`. */
+  readonly function: string;
+}
+
+/**
  * Instead of `welcome`: the server will not take this agent, says why and what to do, and
  * closes the connection. The agent retries no sooner than `retryAfterMs`.
  */
@@ -230,6 +261,7 @@ export type ServerMessage =
   | CaptureMessage
   | AbortMessage
   | CheckSpecMessage
+  | DescribeFunctionMessage
   | RefusedMessage
   | ProbesMessage;
 
@@ -254,6 +286,8 @@ export interface ProbesMessage {
   /** The spec version they come from. */
   readonly specVersion: number;
   readonly probes: readonly ProbeOrder[];
+  /** The request traces in effect (their probes are among `probes`; docs/traces.md). */
+  readonly traces?: readonly TraceEntry[];
 }
 
 /** A frame of an event's stack. */
@@ -302,14 +336,36 @@ export interface ProbeStatusMessage {
   readonly binaries: readonly ProbeBinaryStatus[];
 }
 
+// ---- request traces (docs/traces.md)
+//
+// A trace's probes come with the probes; the agent assembles their events into requests and
+// sends the kept ones and the counts in `trace-batch`, and a request in flight past its
+// trace's `slower_than` at once in `trace-slow`.
+
+/** agent -> server: kept traces and counts since the last batch. */
+export interface TraceBatchMessage {
+  readonly type: 'trace-batch';
+  readonly traces: readonly TraceRecord[];
+  readonly counts: readonly TraceCountsRecord[];
+}
+
+/** agent -> server: requests in flight past their trace's slowness threshold. */
+export interface TraceSlowMessage {
+  readonly type: 'trace-slow';
+  readonly slow: readonly SlowRequestRecord[];
+}
+
 const AGENT_TYPES = new Set([
   'hello',
   'processes',
   'prepared',
   'captured',
   'spec-checked',
+  'function-described',
   'probe-batch',
   'probe-status',
+  'trace-batch',
+  'trace-slow',
 ]);
 const SERVER_TYPES = new Set([
   'welcome',
@@ -318,6 +374,7 @@ const SERVER_TYPES = new Set([
   'capture',
   'abort',
   'check-spec',
+  'describe-function',
   'refused',
   'probes',
 ]);

@@ -299,11 +299,20 @@ export class AgentEndpoint {
       case 'spec-checked':
         this.ctx.specChecks.answered(agentId, msg);
         return;
+      case 'function-described':
+        this.ctx.functions.answered(agentId, msg);
+        return;
       case 'probe-batch':
         void this.ctx.probes.batch(agentId, msg);
         return;
       case 'probe-status':
         this.ctx.probes.status(agentId, msg);
+        return;
+      case 'trace-batch':
+        void this.ctx.traces.batch(agentId, msg);
+        return;
+      case 'trace-slow':
+        this.ctx.traces.slow(agentId, msg);
         return;
       case 'hello':
         this.malformed++;

@@ -10,10 +10,12 @@ import { TokenStore } from '../store/tokens.js';
 import { AgentEndpoint } from './agent-endpoint.js';
 import { audit } from './audit.js';
 import type { ServerContext } from './context.js';
+import { FunctionDescriptions } from './function-describe.js';
 import { auditRoutes, retentionRoute } from './http-audit.js';
 import { dataRoutes } from './http-data.js';
 import { HttpError } from './http-errors.js';
 import { fleetRoutes } from './http-fleet.js';
+import { functionRoute } from './http-function.js';
 import { sendError } from './http-io.js';
 import { metricsRoute } from './http-metrics.js';
 import { probeRoutes } from './http-probes.js';
@@ -23,6 +25,7 @@ import { snapshotRoutes } from './http-snapshots.js';
 import { defaultWebRoot, openApiRoute, serveStatic } from './http-static.js';
 import { tableRoutes } from './http-tables.js';
 import { tokenRoutes } from './http-tokens.js';
+import { traceRoutes } from './http-traces.js';
 import { createListener } from './listener.js';
 import { Orchestrator } from './orchestrator.js';
 import { OtlpExporter, type OtlpOptions } from './otlp-export.js';
@@ -31,12 +34,14 @@ import { ProbeBook } from './probe-book.js';
 import { ProbeOrders } from './probe-orders.js';
 import { agentProcessFacts } from './program-scope.js';
 import { Registry } from './registry.js';
+import { RequestSignals } from './request-signals.js';
 import { Retention, type RetentionOptions } from './retention-run.js';
 import { ServerMetrics } from './server-metrics.js';
 import { SnapshotMetaLog } from './snapshot-meta.js';
 import { SpecChecks } from './spec-check.js';
 import { lockDownStore } from './store-lockdown.js';
 import { type LoadedTls, type ServerTlsConfig, TlsMaterial } from './tls-material.js';
+import { TraceBook } from './trace-book.js';
 import { WebSessions } from './web-sessions.js';
 
 /** How to run a server. */
@@ -163,8 +168,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       outcome: 'ok',
       details: { id: tokens.list().find((t) => t.name === name)?.id ?? '', name, role },
     });
+  const requestSignals = new RequestSignals((e) =>
+    log(`a request signal's listener failed: ${(e as Error).message}`),
+  );
   const context: ServerContext = {
     registry,
+    requestSignals,
+    traces: new TraceBook(store, requestSignals, agentLog, (agentId, processId) =>
+      agentProcessFacts(registry, agentId, processId),
+    ),
     probeOrders: new ProbeOrders(store),
     probes: new ProbeBook(store, agentLog, (agentId, processId) =>
       agentProcessFacts(registry, agentId, processId),
@@ -172,6 +184,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     orchestrator,
     // A spec check loads binaries on the agents, as a prepare does: it gets as long.
     specChecks: new SpecChecks(registry, opts.prepareTimeoutMs ?? 30_000),
+    functions: new FunctionDescriptions(registry, opts.prepareTimeoutMs ?? 30_000),
     store,
     tokens,
     audit: auditLog,
@@ -190,12 +203,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     ...snapshotRoutes(context),
     ...dataRoutes(context),
     ...probeRoutes(context),
+    ...traceRoutes(context),
     ...tableRoutes(context),
     ...tokenRoutes(context),
     ...sessionRoutes(sessions),
     ...auditRoutes(context),
     retentionRoute(retention),
     openApiRoute(),
+    functionRoute(context),
     metricsRoute(metrics, opts.metricsPublic === true),
   ];
   const router = new Router(routes, tokens, sessions, (req, token, path, message) =>

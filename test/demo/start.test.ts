@@ -191,9 +191,19 @@ test('every npx periscope command of README.md works as printed; its output has 
     if (want.columns === undefined) assert.equal(got.rows, want.rows, `lines differ: ${both}`);
     else if (want.rows > 0) assert.ok(got.rows > 0, `no rows: ${both}`);
   };
-  // Queries first, three at a time; then the commands that add a snapshot or a spec version.
+  // Queries first, three at a time; then, one after the other in the README's order, the
+  // commands that add a snapshot or a spec version and those from a `probe add` to its
+  // `probe rm` (its events and its table exist only after it was added).
+  const inProbe = new Set<(typeof commands)[number]>();
+  let probing = false;
+  for (const c of commands) {
+    if (/periscope probe add\b/.test(c.command)) probing = true;
+    if (probing) inProbe.add(c);
+    if (/periscope probe rm\b/.test(c.command)) probing = false;
+  }
   const changes = (c: (typeof commands)[number]): boolean =>
-    /periscope (snapshot|spec set)\b/.test(c.command);
+    inProbe.has(c) || /periscope (snapshot|spec set)\b/.test(c.command);
+  assert.ok(inProbe.size >= 3, 'README.md walks through a probe on the demo');
   const queries = commands.filter((c) => !changes(c));
   for (let i = 0; i < queries.length; i += 3) await Promise.all(queries.slice(i, i + 3).map(runOne));
   for (const c of commands.filter(changes)) await runOne(c);
