@@ -123,7 +123,7 @@ export function sqliteIngest(path: string, s: ProcessSnapshot, specText: string)
       const f = g.stack.frames;
       if (first) f.forEach((x, d) => void ins.stacks.run(...sqliteRow(stackCells(id, d, x))));
       ins.goroutines.run(...sqliteRow(goroutineCells(1, pid, g, id)));
-      f.forEach((x, d) => void ins.frames.run(...sqliteRow(frameCells(1, pid, g.id, d, x))));
+      f.forEach((x, d) => void ins.frames.run(...sqliteRow(frameCells(1, pid, g, d, x))));
       for (const row of capturedCells(1, pid, g)) ins.captured.run(...sqliteRow(row));
     }
   })();

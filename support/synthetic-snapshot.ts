@@ -4,6 +4,7 @@
  * captured on two spec'd functions (an HTTP handler and a database call beneath it).
  */
 import { addr } from '../src/common/address.js';
+import type { Frame } from '../src/goruntime/goroutines/index.js';
 import type { ProcessSnapshot, SnapshotGoroutine } from '../src/snapshot/snapshot-types.js';
 
 /** The spec that matches the synthetic captures. */
@@ -58,6 +59,26 @@ export function syntheticSnapshot(goroutines: number, frames: number, stacks = 3
       return { function: fn, file: `/src/pkg${s % 37}/file${d % 5}.go`, line: 10 + ((s * 13 + d * 7) % 400) };
     }),
   );
+  // As a decode makes them: the goroutines of one stack shape share its frames.
+  const shared = new Map<number, Frame[]>();
+  const framesOf = (s: number): Frame[] => {
+    let frames = shared.get(s);
+    if (!frames) {
+      frames = shapes[s]!.map((f, d) => ({
+        function: f.function,
+        file: f.file,
+        line: f.line,
+        pc: addr(0x400000 + ((s * 97 + d * 13) % 100000) * 16),
+        entry: addr(0x400000 + ((s * 97 + d * 13) % 100000) * 16 - 32),
+        spOffset: -d * 64,
+        cfaOffset: -d * 64 + 72,
+        inlined: d % 4 === 1,
+        hidden: false,
+      }));
+      shared.set(s, frames);
+    }
+    return frames;
+  };
   const out: SnapshotGoroutine[] = [];
   for (let i = 0; i < goroutines; i++) {
     const s = Math.floor(rand() ** 2 * stacks); // a few stacks hold most goroutines
@@ -109,17 +130,8 @@ export function syntheticSnapshot(goroutines: number, frames: number, stacks = 3
       stackHi: addr(0xc100000000 + i * 0x2000 + 0x2000),
       stackSource: 'sched',
       stack: {
-        frames: shape.map((f, d) => ({
-          function: f.function,
-          file: f.file,
-          line: f.line,
-          pc: addr(0x400000 + ((s * 97 + d * 13) % 100000) * 16),
-          entry: addr(0x400000 + ((s * 97 + d * 13) % 100000) * 16 - 32),
-          sp: addr(0xc100000000 + i * 0x2000 + 0x1000 - d * 64),
-          cfa: addr(0xc100000000 + i * 0x2000 + 0x1000 - d * 64 + 72),
-          inlined: d % 4 === 1,
-          hidden: false,
-        })),
+        frames: framesOf(s),
+        sp: addr(0xc100000000 + i * 0x2000 + 0x1000),
         end: 'top',
       },
       errors: [],

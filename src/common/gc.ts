@@ -42,7 +42,10 @@ export function collectGarbageNow(minorAboveBytes = 48 << 20, majorAboveBytes = 
   const gc = gcFunction();
   if (!gc) return;
   try {
-    gc({ type: used > majorAboveBytes ? 'major' : 'minor', execution: 'sync' });
+    // A full collection is gc() without options: on Node 20 (V8 11.3) gc({ type: 'major' })
+    // collected nothing (a 220 MB dead graph stayed at 220 MB; test/common/gc.test.ts).
+    if (used > majorAboveBytes) gc();
+    else gc({ type: 'minor', execution: 'sync' });
   } catch {
     // Best effort.
   }

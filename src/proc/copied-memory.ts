@@ -70,6 +70,10 @@ export class CopiedMemory implements Memory {
   private bytes = 0;
   private fallbackReads = 0;
   private misses = 0;
+  /** Where locate's bytes start in the buffer it returned. */
+  lastOffset = 0;
+  /** Index of the range the last lookup found (any index is safe: it is checked before use). */
+  private last = 0;
   private readonly fallback: Memory | undefined;
 
   /** `fallback` (e.g. the live process) is read when a range was not copied; omit to forbid that. */
@@ -84,6 +88,7 @@ export class CopiedMemory implements Memory {
    */
   add(address: Address, data: Uint8Array): void {
     if (data.length === 0) return;
+    this.last = -1; // a new range may cover the address better (where the search would land)
     const n = this.starts.length;
     if (this.sorted && this.pending.length === 0 && n > 0 && address < this.starts[n - 1]!) {
       const end = address + data.length;
@@ -135,6 +140,18 @@ export class CopiedMemory implements Memory {
       return this.bufs[i]!.subarray(off, off + size);
     }
     return this.miss(address, size);
+  }
+
+  /**
+   * The buffer holding [address, address+size) when it was copied, without making a view
+   * (a decode reads 100k goroutine headers): the bytes start at `lastOffset`. Undefined when
+   * not copied (read() then falls back or throws).
+   */
+  locate(address: Address, size: number): Uint8Array | undefined {
+    const i = this.find(address, size);
+    if (i < 0) return undefined;
+    this.lastOffset = this.offs[i]! + address - this.starts[i]!;
+    return this.bufs[i]!;
   }
 
   /** Reads a little-endian u64 as a number (exact below 2^53; larger values lose low bits). */
@@ -215,6 +232,10 @@ export class CopiedMemory implements Memory {
   private find(address: number, size: number): number {
     this.sort();
     const starts = this.starts;
+    // Reads come in runs within one range (a stack walk, a header): try the last one first.
+    const last = this.last;
+    if (last >= 0 && last < starts.length && starts[last]! <= address && address + size <= this.ends[last]!)
+      return last;
     let lo = 0;
     let hi = starts.length - 1;
     if (hi < 0 || address < starts[0]!) return -1;
@@ -224,7 +245,12 @@ export class CopiedMemory implements Memory {
       else hi = mid - 1;
     }
     const end = address + size;
-    for (let i = lo, k = 0; i >= 0 && k <= OVERLAP_LOOKBACK; i--, k++) if (this.ends[i]! >= end) return i;
+    for (let i = lo, k = 0; i >= 0 && k <= OVERLAP_LOOKBACK; i--, k++) {
+      if (this.ends[i]! >= end) {
+        this.last = i;
+        return i;
+      }
+    }
     return -1;
   }
 

@@ -15,6 +15,7 @@ import type { Address } from '../common/address.js';
 import { PeriscopeError } from '../common/errors.js';
 import {
   armCopyHelper,
+  copyHelperReady,
   copyThreadsDisabled,
   DEFAULT_ARM_MS,
   disarmCopyHelper,
@@ -136,6 +137,14 @@ export class VmReader implements Memory {
    */
   startHelper(): void {
     if (this.threads > 1 && !this.procMem) startCopyHelper();
+  }
+
+  /**
+   * Whether this thread's copy helper takes jobs, waiting up to `waitMs` for a starting one
+   * (never inside a pause: it blocks).
+   */
+  helperReady(waitMs = 0): boolean {
+    return this.threads > 1 && !this.procMem && copyHelperReady(waitMs);
   }
 
   /**

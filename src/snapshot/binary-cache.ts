@@ -25,26 +25,53 @@ export interface BinaryCacheLimits {
   /** Most binaries held (default 16). */
   readonly maxBinaries?: number;
   /**
-   * Most bytes of executable files held (default 1 GiB; the indexes built from them come on
-   * top). The binary used last is kept even when it alone is larger.
+   * Most memory the binaries held may take, estimated from their files (estimatedMemory;
+   * default DEFAULT_MAX_MEMORY_BYTES). The binary used last is kept even when it alone is larger.
    */
-  readonly maxFileBytes?: number;
+  readonly maxMemoryBytes?: number;
 }
 
 const DEFAULT_MAX_BINARIES = 16;
 /** Largest file `binaryAt` reads. */
 const MAX_BINARY_BYTES = 2 ** 31;
-const DEFAULT_MAX_FILE_BYTES = 1 << 30;
+
+/**
+ * Memory a loaded binary takes per byte of its file: measured 1.38–1.45x on a 176 MiB binary
+ * with DWARF (bench/binary-memory.ts, docs/performance.md), rounded up.
+ */
+const MEMORY_PER_FILE_BYTE = 1.5;
+
+/** The memory a binary whose file has `fileBytes` bytes takes once loaded (an estimate, rounded up). */
+export function estimatedMemory(fileBytes: number): number {
+  return Math.ceil(fileBytes * MEMORY_PER_FILE_BYTE);
+}
+
+/**
+ * What the agent needs besides its binaries, for the default bound below: Node and the
+ * capture thread (~100 MB) and a snapshot of 100k goroutines being decoded and encoded
+ * (peak RSS ~480 MiB, bench/big-snapshot.ts), rounded up.
+ */
+export const AGENT_RUNTIME_BYTES = 640 << 20;
+
+/**
+ * The default bound on the binaries' estimated memory: two 233 MB binaries (the largest
+ * service seen, old and new build side by side in a rollout: 2 x 1.5 x 233 MB = 667 MiB)
+ * fit, and with AGENT_RUNTIME_BYTES stay under the systemd unit's MemoryMax (1536M,
+ * deploy/periscope-agent.service; test/snapshot/binary-cache.test.ts checks both). It was
+ * 1 GiB of files: at 1.4x that alone could pass the unit's limit.
+ */
+export const DEFAULT_MAX_MEMORY_BYTES = 768 << 20;
 
 /** Go binaries by build ID, least recently used first, with a bound on their number and size. */
 export class BinaryCache {
   readonly maxBinaries: number;
-  readonly maxFileBytes: number;
+  readonly maxMemoryBytes: number;
   /** Build-ID key → binary; Map order is use order (oldest first). */
   private readonly binaries = new Map<string, GoBinary>();
   /** Executable identity → build-ID key of the binary read from it. */
   private readonly files = new Map<string, string>();
-  private fileBytes = 0;
+  /** Estimated memory of the binaries held. */
+  private memoryBytes = 0;
   private disk: BinaryDiskCache | undefined;
   /** What of each binary is in the disk cache (factsSignature), to store only what is new. */
   private readonly storedAs = new WeakMap<GoBinary, string>();
@@ -53,7 +80,7 @@ export class BinaryCache {
 
   constructor(limits: BinaryCacheLimits = {}) {
     this.maxBinaries = Math.max(1, limits.maxBinaries ?? DEFAULT_MAX_BINARIES);
-    this.maxFileBytes = limits.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+    this.maxMemoryBytes = limits.maxMemoryBytes ?? DEFAULT_MAX_MEMORY_BYTES;
   }
 
   /** The binary process `pid` runs and its image in that process (path, mappings, load bias). */
@@ -97,7 +124,7 @@ export class BinaryCache {
       collectGarbageNow(0, 0);
     }
     this.binaries.set(key, bin);
-    this.fileBytes += elf.fileSize;
+    this.memoryBytes += estimatedMemory(elf.fileSize);
     this.evict();
     return bin;
   }
@@ -207,7 +234,7 @@ export class BinaryCache {
   clear(): void {
     this.binaries.clear();
     this.files.clear();
-    this.fileBytes = 0;
+    this.memoryBytes = 0;
   }
 
   private keyOf(elf: ElfFile): string {
@@ -227,11 +254,11 @@ export class BinaryCache {
   private evict(): void {
     while (
       this.binaries.size > 1 &&
-      (this.binaries.size > this.maxBinaries || this.fileBytes > this.maxFileBytes)
+      (this.binaries.size > this.maxBinaries || this.memoryBytes > this.maxMemoryBytes)
     ) {
       const [key, bin] = this.binaries.entries().next().value as [string, GoBinary];
       this.binaries.delete(key);
-      this.fileBytes -= bin.elf.fileSize;
+      this.memoryBytes -= estimatedMemory(bin.elf.fileSize);
       for (const [identity, k] of this.files) if (k === key) this.files.delete(identity);
     }
   }

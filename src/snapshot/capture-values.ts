@@ -13,6 +13,7 @@ import { type Address, addr } from '../common/address.js';
 import { evaluate, evaluateRef, type FrameContext } from '../goruntime/expr/index.js';
 import {
   decodeGoroutines,
+  frameCfa,
   type Goroutine,
   type GoroutineCapture,
   mayHaveFrames,
@@ -138,7 +139,7 @@ export function captureFrames(
       ctx,
       // Callers' pcs are return addresses: look variables up inside the call instruction.
       pc: addr(innermost ? f.pc : f.pc - 1) as Address,
-      cfa: f.cfa,
+      cfa: frameCfa(g.stack, f),
       ...(innermost && regs ? { registers: dwarfRegisters(regs) } : {}),
     };
     const values: CapturedValue[] = before ? [...before.values] : [];

@@ -16,7 +16,7 @@ import {
 import { PauseTimeoutError, pauseProcess } from '../proc/pause.js';
 import type { Registers } from '../proc/regs.amd64.js';
 import { settleLingering } from '../proc/release.js';
-import { VmReader } from '../proc/vm-reader.js';
+import { HELPER_MIN_BYTES, VmReader } from '../proc/vm-reader.js';
 import type { CapturePlan } from './capture-plan.js';
 import { captureValues, valueCandidates } from './capture-values.js';
 import type { FrameCapture } from './snapshot-types.js';
@@ -213,6 +213,9 @@ const WARM_UP_BUDGET_MS = 150;
 /** Goroutines read by each warm-up run after the first. */
 const WARM_UP_GOROUTINES = 2000;
 
+/** Longest wait for the copy helper before a thread's first pause, ms. */
+const HELPER_READY_WAIT_MS = 2000;
+
 let warmedThread = false;
 const warmed = new WeakSet<CapturePlan>();
 
@@ -232,7 +235,12 @@ export function warmUpCapture(pid: number, plan: PreparedProcess, opts: Snapshot
   // of megabytes at 10k goroutines) would leave the budget only a few runs.
   const reader = new VmReader(pid);
   try {
-    const { scratch } = reserveForCapture(plan.goroutines, reader);
+    const { scratch, bytes } = reserveForCapture(plan.goroutines, reader);
+    // The reserve started the copy helper thread if the pause will share its copy: wait for
+    // it here, so that the runs below exercise the two-thread copy and the pause has both
+    // threads. A one-shot CLI used to pause before the helper was up (loading its native
+    // binding takes 0.1–1 s on a busy machine) and copied on one thread, cold.
+    if (bytes >= HELPER_MIN_BYTES) reader.helperReady(HELPER_READY_WAIT_MS);
     // The first run reads every goroutine (it sizes the pause's reserve); the others only
     // the first few thousand: the same code, compiled as soon, in a fraction of the time (at
     // 10k goroutines a full cold run took the whole budget, and the pause ran cold code).

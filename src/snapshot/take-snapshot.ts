@@ -9,6 +9,7 @@ import { PeriscopeError } from '../common/errors.js';
 import {
   captureGoroutines,
   decodeGoroutines,
+  type Goroutine,
   type GoroutineCapture,
   type GoroutineSnapshot,
   reserveForCapture,
@@ -23,8 +24,12 @@ import { type BinaryCache, threadBinaries } from './binary-cache.js';
 import { type CapturePlan, prepareCapture } from './capture-plan.js';
 import { captureValues } from './capture-values.js';
 import { type CopiedProcess, pauseAndCopy, warmUpCapture } from './paused-capture.js';
+import { snapshotGoroutine } from './snapshot-goroutine.js';
 import type { FrameCapture, PartialSnapshot, ProcessSnapshot, SnapshotGoroutine } from './snapshot-types.js';
 import { identifySockets, linkNotes } from './socket-identity.js';
+
+/** The captures of a goroutine without any: one array for all of them. */
+const NO_CAPTURES: readonly FrameCapture[] = Object.freeze([]);
 
 /** How to take a snapshot. */
 export interface SnapshotOptions {
@@ -104,7 +109,7 @@ function describe(
   pid: number,
   plan: PreparedProcess,
   takenAt: string,
-  decoded: GoroutineSnapshot,
+  decoded: GoroutineSnapshot<SnapshotGoroutine>,
 ): Pick<
   ProcessSnapshot,
   | 'pid'
@@ -142,13 +147,11 @@ export function finishSnapshot(copied: CopiedProcess, opts: SnapshotOptions = {}
   const captures = identifySockets(plan, pid, pending.captures);
   const { late } = pending;
   const notes = linkNotes(plan, captures);
-  const decoded = decodeGoroutines(plan.bin, capture, { maxFrames: opts.maxFrames });
+  const decoded = decodeGoroutines(plan.bin, capture, { maxFrames: opts.maxFrames }, (g) =>
+    snapshotGoroutine(g, labelsOf(g, plan), captures.get(g.address) ?? NO_CAPTURES),
+  );
   const tDecoded = performance.now();
-  const goroutines: SnapshotGoroutine[] = decoded.goroutines.map((g) => ({
-    ...g,
-    labels: redactLabels(g.labels, plan.redaction),
-    captures: captures.get(g.address) ?? [],
-  }));
+  const goroutines: SnapshotGoroutine[] = decoded.goroutines;
   const hasValues = plan.functions.size > 0;
   return {
     ...describe(pid, plan, copied.takenAt, decoded),
@@ -172,6 +175,11 @@ export function finishSnapshot(copied: CopiedProcess, opts: SnapshotOptions = {}
       ? { discardedPauseNs: Math.round(copied.discardedPauseMs * 1e6) }
       : {}),
   };
+}
+
+/** A goroutine's labels with the spec's redaction applied (most have none: no copy made then). */
+function labelsOf(g: Goroutine, plan: CapturePlan): Goroutine['labels'] {
+  return g.labels.length === 0 ? g.labels : redactLabels(g.labels, plan.redaction);
 }
 
 /** The partial mark of a pause its cap cut short. */
@@ -237,14 +245,16 @@ function snapshotRunning(pid: number, plan: PreparedProcess, opts: SnapshotOptio
         : new Map<Address, FrameCapture[]>(),
     );
     const notes = linkNotes(plan, captures);
-    const decoded = decodeGoroutines(plan.bin, capture, { maxFrames: opts.maxFrames });
-    const goroutines: SnapshotGoroutine[] = decoded.goroutines.map((g) => ({
-      ...g,
-      labels: redactLabels(g.labels, plan.redaction),
-      captures: captures.get(g.address) ?? [],
+    const decoded = decodeGoroutines(plan.bin, capture, { maxFrames: opts.maxFrames }, (g) =>
       // A running goroutine has no saved registers to read without stopping its thread.
-      inconsistent: moved.has(g.address) || g.status === 'running',
-    }));
+      snapshotGoroutine(
+        g,
+        labelsOf(g, plan),
+        captures.get(g.address) ?? NO_CAPTURES,
+        moved.has(g.address) || g.status === 'running',
+      ),
+    );
+    const goroutines: SnapshotGoroutine[] = decoded.goroutines;
     const tDone = performance.now();
     return {
       ...describe(pid, plan, takenAt, decoded),

@@ -120,8 +120,10 @@ export function goroutineCells(sid: number, pid: string, g: SnapshotGoroutine, s
 type Frame = SnapshotGoroutine['stack']['frames'][number];
 
 /** The `frames` row of frame `d` of goroutine `gid`, in column order. */
-export function frameCells(sid: number, pid: string, gid: number, d: number, f: Frame): CellInput[] {
-  return [sid, pid, gid, d, f.function, f.file, f.line, f.pc, f.entry, f.sp, f.cfa, f.inlined, f.hidden];
+export function frameCells(sid: number, pid: string, g: SnapshotGoroutine, d: number, f: Frame): CellInput[] {
+  const sp = g.stack.sp + f.spOffset;
+  const cfa = g.stack.sp + f.cfaOffset;
+  return [sid, pid, g.id, d, f.function, f.file, f.line, f.pc, f.entry, sp, cfa, f.inlined, f.hidden];
 }
 
 /** The `stacks` row of frame `d` of stack `id`, in column order. */
@@ -219,7 +221,7 @@ export function processCells(
 function goroutineRows(rows: SnapshotRows, sid: number, pid: string, g: SnapshotGoroutine, stackId: string) {
   rows.goroutines.add(...goroutineCells(sid, pid, g, stackId));
   g.stack.frames.forEach((f, d) => {
-    rows.frames.add(...frameCells(sid, pid, g.id, d, f));
+    rows.frames.add(...frameCells(sid, pid, g, d, f));
   });
   for (const row of capturedCells(sid, pid, g)) rows.captured.add(...row);
 }

@@ -7,12 +7,19 @@
  * binary).
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, linkSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { copyFileSync, linkSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it, test } from 'node:test';
 import { openElf } from '../../src/elf/elf-file.js';
-import { BinaryCache, binaryAt, cachedBinary } from '../../src/snapshot/binary-cache.js';
+import {
+  AGENT_RUNTIME_BYTES,
+  BinaryCache,
+  binaryAt,
+  cachedBinary,
+  DEFAULT_MAX_MEMORY_BYTES,
+  estimatedMemory,
+} from '../../src/snapshot/binary-cache.js';
 import { buildFixture } from '../../support/go-fixtures.js';
 import { startTarget, type Target } from '../../support/target.js';
 
@@ -77,11 +84,17 @@ describe('binary cache', { timeout: 120_000 }, () => {
     assert.equal(cache.binaryFor(elves[0]!), b0, 'used recently: kept');
     assert.notEqual(cache.binaryFor(elves[1]!), b1, 'dropped: loaded again');
 
+    // Bounded by the memory the binaries take (1.5x their files), not by the files' bytes.
     const bytes = elves.reduce((n, e) => n + e.fileSize, 0);
-    const small = new BinaryCache({ maxFileBytes: bytes - 1 });
-    for (const e of elves) small.binaryFor(e);
-    assert.equal(small.size, 2, 'file bytes bounded');
-    const tiny = new BinaryCache({ maxFileBytes: 1 });
+    const files = new BinaryCache({ maxMemoryBytes: bytes });
+    for (const e of elves) files.binaryFor(e);
+    assert.ok(files.size < 3, `the files fit the bound but their memory does not (${files.size} held)`);
+    const all = new BinaryCache({
+      maxMemoryBytes: elves.reduce((n, e) => n + estimatedMemory(e.fileSize), 0),
+    });
+    for (const e of elves) all.binaryFor(e);
+    assert.equal(all.size, 3, 'their estimated memory fits');
+    const tiny = new BinaryCache({ maxMemoryBytes: 1 });
     assert.equal(tiny.binaryFor(elves[0]!), tiny.binaryFor(elves[0]!), 'the binary used last stays');
     assert.equal(tiny.size, 1);
   });
@@ -101,4 +114,18 @@ test('binaryAt loads the file only when its build ID is the one asked for', asyn
   assert.equal(bin?.buildId, id);
   assert.equal(cachedBinary(id), bin, 'kept by build ID');
   assert.equal(binaryAt(copy, id), bin, 'loaded once');
+});
+
+test("the default bound fits two of the largest binaries seen, and with the agent's own needs the unit's MemoryMax", () => {
+  const unit = readFileSync(new URL('../../../deploy/periscope-agent.service', import.meta.url), 'utf8');
+  const m = /^MemoryMax=(\d+)M$/m.exec(unit);
+  assert.ok(m, 'the unit sets MemoryMax in M');
+  const memoryMax = Number(m[1]) * 2 ** 20;
+  const largest = 233e6; // the 233 MB service binary of issue 11
+  assert.ok(2 * estimatedMemory(largest) <= DEFAULT_MAX_MEMORY_BYTES, 'two of them fit the default');
+  assert.ok(
+    DEFAULT_MAX_MEMORY_BYTES + AGENT_RUNTIME_BYTES <= memoryMax,
+    'the default and the agent fit the unit',
+  );
+  assert.equal(new BinaryCache().maxMemoryBytes, DEFAULT_MAX_MEMORY_BYTES, 'the default is the one checked');
 });

@@ -30,4 +30,4 @@ export type {
   GoroutineSnapshotStats,
   StackSource,
 } from './types.js';
-export type { Frame, Stack, StackEnd } from './unwind.js';
+export { type Frame, frameCfa, frameSp, type Stack, type StackEnd } from './unwind.js';

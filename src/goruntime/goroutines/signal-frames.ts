@@ -19,7 +19,7 @@ import type { GoroutineCapturePlan } from './plan.js';
 import { type HeaderScan, type MInfo, StartSource, type ThreadState } from './scan.js';
 import type { StackSymbols } from './stack-symbols.js';
 import { unwindAmd64 } from './unwind.amd64.js';
-import type { Frame, StackMemory } from './unwind.js';
+import { frameCfa, frameSp, type Stack, type StackMemory } from './unwind.js';
 
 /**
  * Offsets in the amd64 Linux kernel ABI (struct ucontext: uc_flags, uc_link, a 24-byte
@@ -164,7 +164,7 @@ function interruptedContext(
                 mem,
                 { pc: at.pc, sp: at.sp, trap: true, syscall: false },
                 { lo: stack.lo, hi: stack.hi, maxFrames: MAX_HANDLER_FRAMES, bias },
-              ).frames,
+              ),
             );
       if (uc === undefined) return undefined;
       const next = { pc: mem.readU64(addr(uc + UC_RIP)), sp: mem.readU64(addr(uc + UC_RSP)), ucontext: uc };
@@ -183,11 +183,13 @@ function interruptedContext(
  * in binaries with cgo), or at sp when the thread is already in the restorer
  * (runtime.sigreturn__sigaction: the handler's return popped that address).
  */
-function ucontextOf(frames: readonly Frame[]): number | undefined {
-  const top = frames[0];
+function ucontextOf(stack: Stack): number | undefined {
+  const top = stack.frames[0];
   if (!top) return undefined;
-  if (top.function === 'runtime.sigreturn__sigaction' || top.function === 'runtime.sigreturn') return top.sp;
-  if (top.function === 'runtime.cgoSigtramp') return top.cfa;
-  for (const f of frames) if (f.function === 'runtime.sigtramp' && !f.inlined) return f.cfa;
+  if (top.function === 'runtime.sigreturn__sigaction' || top.function === 'runtime.sigreturn')
+    return frameSp(stack, top);
+  if (top.function === 'runtime.cgoSigtramp') return frameCfa(stack, top);
+  for (const f of stack.frames)
+    if (f.function === 'runtime.sigtramp' && !f.inlined) return frameCfa(stack, f);
   return undefined;
 }

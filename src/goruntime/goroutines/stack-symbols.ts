@@ -4,7 +4,7 @@
  * runtime functions a traceback treats specially. One instance per binary, shared by every
  * snapshot of every process running it; pcs here are link-time (subtract the load bias).
  */
-import type { LinkAddress } from '../../common/address.js';
+import { type LinkAddress, linkAddr } from '../../common/address.js';
 import { deriveFuncIds, FUNC_ID_NORMAL } from '../../gobinary/func-id.js';
 import type { GoBinary } from '../../gobinary/go-binary.js';
 import type { InlinedFrame } from '../../gobinary/inline-tree.js';
@@ -29,6 +29,19 @@ export interface SpecialFuncIds {
   readonly cgocallback: number;
 }
 
+/**
+ * What a walk needs of one pc, answered by one lookup: the function, the frame size there
+ * (NaN when unknown), the pc whose line and inlining the frame shows (pc - 1 for a return
+ * address past its function's entry) and the number of logical frames there.
+ */
+export interface WalkStep {
+  readonly fn: GoFunc;
+  readonly size: number;
+  readonly symPc: LinkAddress;
+  /** Logical frames at symPc; -1 when not known (no pcsp, or an inline tree that failed to read). */
+  readonly logical: number;
+}
+
 /** Bound on the caches, so a scan over garbage pcs cannot grow them without limit. */
 const MAX_CACHED = 1 << 18;
 const NO_DELTA = Number.NaN;
@@ -41,6 +54,8 @@ export class StackSymbols {
   private readonly deltas = new Map<number, number>();
   private readonly funcs = new Map<number, GoFunc | null>();
   private readonly logical = new Map<number, readonly InlinedFrame[]>();
+  private readonly returnSteps = new Map<number, WalkStep | null>();
+  private readonly trapSteps = new Map<number, WalkStep | null>();
 
   constructor(bin: GoBinary) {
     this.symtab = bin.symtab;
@@ -83,6 +98,33 @@ export class StackSymbols {
       this.deltas.set(pc, d);
     }
     return Number.isNaN(d) ? undefined : d;
+  }
+
+  /**
+   * The step of a walk at link-time pc `pc` (a return address unless `trap`), cached per pc;
+   * null when no function contains it. Throws FormatError on a corrupt inline tree.
+   */
+  step(pc: LinkAddress, trap: boolean): WalkStep | null {
+    const cache = trap ? this.trapSteps : this.returnSteps;
+    let s = cache.get(pc);
+    if (s === undefined) {
+      const fn = this.funcAt(pc);
+      if (fn) {
+        const symPc = !trap && pc > fn.entry ? linkAddr(pc - 1) : pc;
+        // Only what the walk would ask of this pc: a function without pcsp gets neither.
+        const size = fn.pcsp === 0 ? undefined : this.frameSize(pc);
+        let logical = -1;
+        try {
+          if (fn.pcsp !== 0) logical = this.logicalFrames(symPc).length;
+        } catch {
+          // A corrupt inline tree: the walk asks again where it reports the error.
+        }
+        s = { fn, size: size ?? Number.NaN, symPc, logical };
+      } else s = null;
+      if (cache.size >= MAX_CACHED) cache.clear();
+      cache.set(pc, s);
+    }
+    return s;
   }
 
   /** Logical frames at a (symbolic) pc, innermost first; throws FormatError on a corrupt inline tree. */

@@ -74,9 +74,9 @@ export interface GoroutineSnapshotStats {
   readonly fallbackReads: number;
 }
 
-/** Every goroutine of a process at one instant. */
-export interface GoroutineSnapshot {
-  readonly goroutines: Goroutine[];
+/** Every goroutine of a process at one instant (as `G`: decodeGoroutines' `make`). */
+export interface GoroutineSnapshot<G extends Goroutine = Goroutine> {
+  readonly goroutines: G[];
   /** More goroutines existed than the capture's limit; the rest were not read. */
   readonly truncated: boolean;
   readonly stats: GoroutineSnapshotStats;

@@ -5,9 +5,9 @@
  * rt0_go), an SPWRITE function (but runtime.cgocallback), a function without frame information, or a frame that
  * leaves the goroutine's stack. Every step is bounded; bad memory ends the walk with an error.
  */
-import { addr, hex, linkAddr } from '../../common/address.js';
+import { addr, hex } from '../../common/address.js';
 import { FUNC_FLAG_SPWRITE, FUNC_FLAG_TOPFRAME } from '../../gobinary/pclntab-func.js';
-import type { StackSymbols } from './stack-symbols.js';
+import type { StackSymbols, WalkStep } from './stack-symbols.js';
 import {
   FrameCollector,
   type Stack,
@@ -26,7 +26,7 @@ export function unwindAmd64(
   limits: UnwindLimits,
 ): Stack {
   const bias = limits.bias;
-  const out = new FrameCollector(sym, limits.maxFrames, bias);
+  const out = new FrameCollector(sym, limits.maxFrames, bias, limits.shapes);
   let pc = addr(start.pc);
   let sp = start.sp;
   let trap = start.trap;
@@ -41,6 +41,8 @@ export function unwindAmd64(
     }
     // Each iteration consumes at least one word of stack, so this bound is never the binding one.
     const maxPhysical = Math.min(limits.maxFrames + 1, Math.floor((limits.hi - limits.lo) / PTR) + 1);
+    // The step at the next pc, looked up while checking the return address.
+    let next: WalkStep | null | undefined;
     for (let depth = 0; depth < maxPhysical; depth++) {
       if (sp < limits.lo || sp >= limits.hi)
         return out.finish(
@@ -48,19 +50,23 @@ export function unwindAmd64(
           `sp ${hex(sp)} is outside the stack [${hex(limits.lo)}, ${hex(limits.hi)})`,
         );
       const linkPc = bias.toLink(pc);
-      const fn = sym.funcAt(linkPc);
-      if (!fn) return out.finish('error', `unknown pc ${hex(pc)}`);
+      const step = next !== undefined && !trap ? next : sym.step(linkPc, trap);
+      if (!step) return out.finish('error', `unknown pc ${hex(pc)}`);
+      const fn = step.fn;
       if (fn.pcsp === 0) {
         out.addPhysical(fn, linkPc, pc, addr(sp), addr(sp));
         return out.finish('no-frame-info');
       }
-      const size = sym.frameSize(linkPc);
-      if (size === undefined || size < 0)
+      const size = step.size;
+      if (Number.isNaN(size) || size < 0)
         return out.finish('error', `no frame size for ${fn.name} at pc ${hex(pc)}`);
       const cfa = sp + size + PTR;
       // A return address is just past its call: the call's line and inlining are at pc - 1.
-      const symPc = !trap && linkPc > fn.entry ? linkAddr(linkPc - 1) : linkPc;
-      if (!out.addPhysical(fn, symPc, pc, addr(sp), addr(cfa))) return out.finish('truncated');
+      const added =
+        step.logical >= 0
+          ? out.addCounted(fn, step.symPc, step.logical, pc, addr(sp), addr(cfa))
+          : out.addPhysical(fn, step.symPc, pc, addr(sp), addr(cfa));
+      if (!added) return out.finish('truncated');
       let flag = fn.flag;
       // Entered through entersyscall's saved pc/sp, a later SP write does not matter; and
       // runtime.cgocallback keeps a frame to unwind through on both stacks it switches
@@ -75,7 +81,8 @@ export function unwindAmd64(
         );
       const lr = addr(mem.readU64(addr(cfa - PTR)));
       if (lr === 0) return out.finish('top');
-      if (!sym.funcAt(bias.toLink(lr)))
+      next = sym.step(bias.toLink(lr), false);
+      if (!next)
         return out.finish('error', `unexpected return pc ${hex(lr)} for ${fn.name} at sp ${hex(sp)}`);
       if (lr === pc && cfa === sp) return out.finish('error', `traceback stuck at pc ${hex(pc)}`);
       trap = sym.isInjectedCall(fn.funcID);

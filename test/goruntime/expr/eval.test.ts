@@ -11,6 +11,7 @@ import { GoBinary } from '../../../src/gobinary/go-binary.js';
 import { checkExpression } from '../../../src/goruntime/expr/check.js';
 import { evaluate, evaluateCondition } from '../../../src/goruntime/expr/eval.js';
 import type { FrameContext } from '../../../src/goruntime/expr/frame-context.js';
+import { frameCfa } from '../../../src/goruntime/goroutines/unwind.js';
 import { makeValueContext } from '../../../src/goruntime/values/context.js';
 import { ProcMemFile } from '../../../src/proc/memory.js';
 import { snapshotProcess } from '../../../src/snapshot/take-snapshot.js';
@@ -128,7 +129,7 @@ for (const tc of GO_TOOLCHAINS) {
       const g = snap.goroutines.find((x) => x.stack.frames.some((f) => f.function === 'main.park'));
       assert.ok(g, 'a goroutine parked in main.park');
       const frame = g.stack.frames.find((f) => f.function === 'main.park')!;
-      const fc: FrameContext = { ctx, pc: addr(frame.pc - 1), cfa: frame.cfa };
+      const fc: FrameContext = { ctx, pc: addr(frame.pc - 1), cfa: frameCfa(g.stack, frame) };
       const ours = new Map<string, ReturnType<typeof evaluate>>();
       for (const [src] of LOCALS) {
         const c = checkExpression(bin, 'main.park', src);
@@ -164,7 +165,11 @@ for (const tc of GO_TOOLCHAINS) {
       const st = await dlv.stacktrace(g.id, 30);
       const idx = st.findIndex((l) => l.function?.name === 'main.park');
       assert.ok(idx >= 0, 'Delve sees main.park on the goroutine');
-      assert.equal(g.stackHi + st[idx]!.FrameOffset!, frame.cfa, 'our CFA is Delve frame offset + stack.hi');
+      assert.equal(
+        g.stackHi + st[idx]!.FrameOffset!,
+        frameCfa(g.stack, frame),
+        'our CFA is Delve frame offset + stack.hi',
+      );
       let available = 0;
       for (const [src, want] of LOCALS) {
         const r = ours.get(src)!;

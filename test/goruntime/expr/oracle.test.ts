@@ -14,6 +14,7 @@ import { GoBinary } from '../../../src/gobinary/go-binary.js';
 import { checkExpression } from '../../../src/goruntime/expr/check.js';
 import { evaluate } from '../../../src/goruntime/expr/eval.js';
 import type { FrameContext } from '../../../src/goruntime/expr/frame-context.js';
+import { frameCfa } from '../../../src/goruntime/goroutines/unwind.js';
 import { makeValueContext } from '../../../src/goruntime/values/context.js';
 import { ProcMemFile } from '../../../src/proc/memory.js';
 import { snapshotProcess } from '../../../src/snapshot/take-snapshot.js';
@@ -71,7 +72,7 @@ for (const tc of GO_TOOLCHAINS) {
       const g = snap.goroutines.find((x) => x.stack.frames.some((f) => f.function === 'main.park'));
       assert.ok(g, 'a goroutine parked in main.park');
       const frame = g.stack.frames.find((f) => f.function === 'main.park')!;
-      const fc: FrameContext = { ctx, pc: addr(frame.pc - 1), cfa: frame.cfa };
+      const fc: FrameContext = { ctx, pc: addr(frame.pc - 1), cfa: frameCfa(g.stack, frame) };
 
       const wrong: string[] = [];
       for (const c of cases) {

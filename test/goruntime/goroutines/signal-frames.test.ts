@@ -18,6 +18,7 @@ import { GoBinary } from '../../../src/gobinary/go-binary.js';
 import { captureGoroutines, planGoroutineCapture } from '../../../src/goruntime/goroutines/capture.js';
 import { decodeGoroutines } from '../../../src/goruntime/goroutines/decode.js';
 import type { Goroutine } from '../../../src/goruntime/goroutines/types.js';
+import { frameSp } from '../../../src/goruntime/goroutines/unwind.js';
 import { libc } from '../../../src/proc/libc.js';
 import { executableImage } from '../../../src/proc/maps.js';
 import { pauseProcess } from '../../../src/proc/pause.js';
@@ -77,7 +78,8 @@ for (const { tc, cgo } of variants) {
       assert.ok(before?.threadId, 'a spinner running on a thread');
       const tid = before.threadId;
       const regsBefore = paused.threads.find((x) => x.tid === tid)!.regs;
-      const where = (g: Goroutine) => g.stack.frames.map((f) => `${f.function}@${f.pc.toString(16)}/${f.sp}`);
+      const where = (g: Goroutine) =>
+        g.stack.frames.map((f) => `${f.function}@${f.pc.toString(16)}/${frameSp(g.stack, f)}`);
 
       // SIGURG is queued on the thread; on its way back to user mode it reports the signal
       // (a signal-delivery-stop), and stepping with it makes the kernel enter the handler.
