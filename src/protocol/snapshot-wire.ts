@@ -103,7 +103,9 @@ function expandV2(stacks: readonly WireStack[], r: unknown, id: number): Stack {
 /** A version 1 reference: the frames rebuilt with offsets from the goroutine's sp and cfa lists. */
 function expandV1(stacks: readonly WireStack[], r: unknown, id: number): Stack {
   const { ref, sp, cfa } = r as WireStackRefV1;
-  const shared = stacks[ref] as { frames: FrameV1[]; end: Stack['end']; error?: string } | undefined;
+  const shared = stacks[ref] as unknown as
+    | { frames: FrameV1[]; end: Stack['end']; error?: string }
+    | undefined;
   if (!shared || sp.length !== shared.frames.length || cfa.length !== sp.length) throw misfit(id, ref);
   const base = sp[0] ?? 0;
   let at = 0;
