@@ -26,10 +26,10 @@ test('a process over its capture budget: TIMEOUT, the next process is still capt
   const [big, small] = await Promise.all([buildFixture('pausebench'), buildFixture('exprs')]);
   const server = await FakeServer.start(TOKEN);
   server.spec = { version: 1, text: '' };
-  const a = startAgent(server.url, TOKEN, { executor: { captureBudgetMs: 600, preparedTtlMs: 60_000 } });
+  const a = startAgent(server.url, TOKEN, { executor: { captureBudgetMs: 400, preparedTtlMs: 60_000 } });
   const targets: Target[] = [];
   try {
-    targets.push(await startTarget(big.path, ['-n', '30000'], a.env, /^ready \d+/));
+    targets.push(await startTarget(big.path, ['-n', '100000'], a.env, /^ready \d+/));
     targets.push(await startTarget(small.path, [], a.env));
     const [slow, fast] = targets;
     const slowPid = slow!.child.pid ? await childPid(slow!.child.pid) : 0;
@@ -51,7 +51,7 @@ test('a process over its capture budget: TIMEOUT, the next process is still capt
     assert.equal(first.error?.kind, 'TIMEOUT');
     const second = await server.waitFor('captured', (x) => x.key === keys[1], 20_000);
     assert.equal(second.error, undefined, second.error?.message);
-    await a.waitLog(/capture thread: capture took over 600 ms; restarting the thread/);
+    await a.waitLog(/capture thread: capture took over 400 ms; restarting the thread/);
     // The slow process was not left stopped or traced.
     await new Promise((r) => setTimeout(r, 200));
     const st = traced(slowPid);

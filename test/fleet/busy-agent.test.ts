@@ -1,13 +1,13 @@
 /**
  * A busy capture thread is no hang, with the real binaries: the agent's capture thread spends
- * seconds on a process with 100,000 goroutines while its main thread keeps answering the
+ * seconds on a process with 300,000 goroutines while its main thread keeps answering the
  * server's heartbeats (its `lastSeen` in /v1/agents moves on all along, and it is never
  * marked unresponsive under an agent timeout of 2 s, shorter than the capture: the default
  * 5 s was, until decoding got faster, and a test that holds only while the code is slow
- * tests nothing. The agent's pause cap is raised so the whole 100k goroutines are copied
+ * tests nothing. The agent's pause cap is raised so all the goroutines are copied
  * and decoded: the cap is not this test's subject, test/snapshot/pause-cap.test.ts is).
  *
- * The server gives up on that capture after 3 s (`--capture-timeout`), so that it never takes
+ * The server gives up on that capture after 1.5 s (`--capture-timeout`), so that it never takes
  * in the large snapshot (on a loaded machine that costs the server's main thread tens of
  * seconds, which is not this test's business). How long the capture thread was busy is read
  * from the agent's log: from the big process's `prepared` to the `prepared` of a small request
@@ -50,7 +50,7 @@ before(async () => {
   const agentToken = await createToken(dataDir, 'agent', 'busy-agent');
   server = await startServerProc(dataDir, '127.0.0.1:0', [
     '--capture-timeout',
-    '3000',
+    '1500',
     '--prepare-timeout',
     '600000',
     '--agent-timeout',
@@ -84,8 +84,8 @@ function logTime(line: { text: string }): number {
 
 test('an agent keeps answering heartbeats while its capture thread is busy', async (t) => {
   const [goroutines, exprs] = await Promise.all([buildFixture('goroutines'), buildFixture('exprs')]);
-  // 100,000 goroutines take a while to start on a busy machine.
-  const big = await startTagged(goroutines.path, ['-extra', '100000'], tag, HOST, {}, 120_000);
+  // 300,000 goroutines take a while to start on a busy machine.
+  const big = await startTagged(goroutines.path, ['-extra', '300000'], tag, HOST, {}, 120_000);
   targets.push(big);
   const small = await startTagged(exprs.path, [], tag, HOST);
   targets.push(small);
