@@ -14,6 +14,7 @@ import { auditRoutes, retentionRoute } from './http-audit.js';
 import { dataRoutes } from './http-data.js';
 import { HttpError } from './http-errors.js';
 import { fleetRoutes } from './http-fleet.js';
+import { investigationRoutes } from './http-investigations.js';
 import { sendError } from './http-io.js';
 import { metricsRoute } from './http-metrics.js';
 import { probeRoutes } from './http-probes.js';
@@ -23,6 +24,7 @@ import { snapshotRoutes } from './http-snapshots.js';
 import { defaultWebRoot, openApiRoute, serveStatic } from './http-static.js';
 import { tableRoutes } from './http-tables.js';
 import { tokenRoutes } from './http-tokens.js';
+import { Investigations } from './investigations/investigations.js';
 import { createListener } from './listener.js';
 import { Orchestrator } from './orchestrator.js';
 import { OtlpExporter, type OtlpOptions } from './otlp-export.js';
@@ -30,6 +32,7 @@ import { type PgListener, startPgServer } from './pg/pg-server.js';
 import { ProbeBook } from './probe-book.js';
 import { ProbeOrders } from './probe-orders.js';
 import { Registry } from './registry.js';
+import { RequestSignals } from './request-signals.js';
 import { Retention, type RetentionOptions } from './retention-run.js';
 import { ServerMetrics } from './server-metrics.js';
 import { SnapshotMetaLog } from './snapshot-meta.js';
@@ -97,6 +100,10 @@ export interface RunningServer {
   readonly pgPort?: number;
   /** What `/metrics` shows. */
   readonly metrics: ServerMetrics;
+  /** The bus of request signals: the trace side emits, investigations subscribe. */
+  readonly signals: RequestSignals;
+  /** The standing investigations. */
+  readonly investigations: Investigations;
   /** Stops serving and closes the store the server opened (not one passed in ServerOptions.store). */
   close(): Promise<void>;
 }
@@ -174,6 +181,22 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   context.probes.onStored((b) => metrics.probeBatch(b.events.length, b.counts, b.notices));
   const otlp = opts.otlp ? new OtlpExporter({ log, ...opts.otlp }, metrics) : undefined;
   if (otlp) context.probes.onStored((b) => otlp.add(b.agentId, b.events));
+  const signals = new RequestSignals((e) => log(`request signal: ${(e as Error).message}`));
+  const investigations = new Investigations({
+    store,
+    registry,
+    orchestrator,
+    probes: context.probes,
+    signals,
+    audit: (r) => auditLog.append(r),
+    log,
+  });
+  try {
+    await investigations.start();
+  } catch (e) {
+    if (!opts.store) store.close();
+    throw e;
+  }
   const sessions = new WebSessions(tokens);
   const retention = new Retention(context, opts.retention?.rules ?? [], log);
   const routes: Route[] = [
@@ -182,6 +205,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     ...snapshotRoutes(context),
     ...dataRoutes(context),
     ...probeRoutes(context),
+    ...investigationRoutes(context, investigations),
     ...tableRoutes(context),
     ...tokenRoutes(context),
     ...sessionRoutes(sessions),
@@ -266,12 +290,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     routes,
     agents,
     metrics,
+    signals,
+    investigations,
     ...(firstTokens ? { firstTokens } : {}),
     ...(pg ? { pgPort: pg.port } : {}),
     get tls() {
       return tls?.current;
     },
     close: async () => {
+      await investigations.stop();
       agents.close();
       await pg?.close();
       await retention.close();

@@ -5,6 +5,7 @@
  * schema version bump and a migration.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { ensureInvestigationSchema, INVESTIGATION_TABLES } from './investigation-schema.js';
 import { ensureProbeSchema, PROBE_BUILTIN_TABLES } from './probe-schema.js';
 import { type ColumnList, createTableSql } from './table-columns.js';
 
@@ -183,6 +184,7 @@ export const BUILTIN_TABLES = [
   'spec_versions',
   'links',
   ...PROBE_BUILTIN_TABLES,
+  ...INVESTIGATION_TABLES,
 ] as const;
 
 /** Creates the raw schema if it is missing and checks its version. */
@@ -205,6 +207,7 @@ export async function ensureSchema(conn: DuckDBConnection): Promise<void> {
   );
   if (had.currentRowCount === 0) await recordValueTypes(conn);
   await ensureProbeSchema(conn);
+  await ensureInvestigationSchema(conn);
   await conn.run('CREATE TABLE IF NOT EXISTS raw.meta (key VARCHAR PRIMARY KEY, value VARCHAR)');
   await conn.run(`INSERT OR IGNORE INTO raw.meta VALUES ('schema_version', '${SCHEMA_VERSION}')`);
   const fixed = await conn.runAndReadAll("SELECT 1 FROM raw.meta WHERE key = 'top_function'");
