@@ -53,6 +53,12 @@ export const COMMANDS: readonly ListedCommand[] = [
     load: async () => (await import('./commands/events.js')).eventsCommand,
   },
   {
+    name: 'investigation',
+    summary:
+      'Standing investigations: "next time this happens, capture …" — add one, list them, show its firings and reports, close it.',
+    load: async () => (await import('./commands/investigation.js')).investigationCommand,
+  },
+  {
     name: 'export',
     summary: 'Write one snapshot as a standalone DuckDB file or a directory of Parquet files.',
     load: async () => (await import('./commands/export.js')).exportCommand,

@@ -7,12 +7,17 @@
  * survives a restart (still open, counts kept, the schedule resumes).
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
 import type { InvestigationView } from '../../src/api/investigations.js';
 import type { AuditResponse, CreatedToken, QueryResponse } from '../../src/api/responses.js';
 import type { RunningServer } from '../../src/server/server.js';
+import { ROOT } from '../../support/go-fixtures.js';
 import {
   api,
   describeProcess,
@@ -25,6 +30,20 @@ import {
 } from './server-support.js';
 
 const HOST = 'inv-host';
+const run = promisify(execFile);
+
+async function cli(...args: string[]) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [join(ROOT, 'bin', 'periscope.js'), ...args], {
+      timeout: 30_000,
+      env: { ...process.env, PERISCOPE_TOKEN: alice, PERISCOPE_SERVER: server.url, PERISCOPE_DATA: '' },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code?: number; stdout: string; stderr: string };
+    return { code: err.code ?? -1, stdout: err.stdout, stderr: err.stderr };
+  }
+}
 const PID = 4242;
 
 let real: RealSnapshot;
@@ -445,4 +464,76 @@ test('investigations survive a restart: still open, counts kept, the schedule re
   assert.equal((await show('slow-checkout')).fires, slowBefore);
   const audit = await api<AuditResponse>(server.url, admin, 'GET', '/v1/audit?action=investigation.fire');
   assert.ok(audit.body.entries.some((e) => e.details.investigation === 'resumes'));
+});
+
+test('the CLI adds from a YAML file and flags, lists, shows, closes, and refuses bad input with exit code 2', async () => {
+  const file = join(dataDir, 'mutex.yaml');
+  writeFileSync(
+    file,
+    `name: cli-mutex
+question: do requests pile up on a mutex?
+triggers:
+  - schedule: { every: 1h, select: program=orders }
+  - sql: SELECT count(*) > 100 FROM goroutines WHERE wait_reason = 'sync.Mutex.Lock'
+report:
+  - name: waiters
+    sql: SELECT top_function, count(*) AS n FROM goroutines GROUP BY 1
+`,
+  );
+  const added = await cli(
+    'investigation',
+    'add',
+    '--file',
+    file,
+    '--max-fires',
+    '3',
+    '--notes',
+    'from the CLI',
+  );
+  assert.equal(added.code, 0, added.stderr);
+  assert.match(
+    added.stdout,
+    /^investigation \d+ cli-mutex added: schedule every=1h select=program=orders; sql SELECT count/,
+  );
+  const s = await show('cli-mutex');
+  assert.equal(s.notes, 'from the CLI');
+  assert.deepEqual(s.definition.limits, { maxFires: 3 });
+  const list = await cli('investigation', 'list');
+  assert.equal(list.code, 0, list.stderr);
+  assert.match(list.stdout, /cli-mutex +alice +open +0\/3 /);
+  const shown = await cli('investigation', 'show', 'cli-mutex');
+  assert.match(shown.stdout, /question: do requests pile up on a mutex\?/);
+  const flags = await cli(
+    'investigation',
+    'add',
+    'cli-probe',
+    '--slow-over',
+    '2s',
+    '--trace',
+    'checkout',
+    '--report',
+    'n=SELECT count(*) FROM goroutines',
+    '--json',
+  );
+  assert.equal(flags.code, 0, flags.stderr);
+  assert.deepEqual((JSON.parse(flags.stdout) as InvestigationView).definition.triggers, [
+    { slow: { over: '2s', trace: 'checkout' } },
+  ]);
+  const bad = await cli(
+    'investigation',
+    'add',
+    'cli-bad',
+    '--every',
+    '1m',
+    '--when',
+    'SELECT nope FROM goroutines',
+  );
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, /sql trigger does not prepare over the tables a query sees now: .*nope/);
+  const badShape = await cli('investigation', 'add', 'cli-bad', '--keep', '3');
+  assert.equal(badShape.code, 2);
+  assert.match(badShape.stderr, /--select, --keep and --keep-for go with --every/);
+  const closed = await cli('investigation', 'close', 'cli-mutex');
+  assert.equal(closed.code, 0, closed.stderr);
+  assert.match(closed.stdout, /^investigation \d+ cli-mutex closed after 0 firings/);
 });
