@@ -95,6 +95,13 @@ export class Firings {
       },
       requestedBy: `investigation:${inv.def.name}`,
     });
+    this.deps.audit({
+      action: 'snapshot',
+      actor: { name: `investigation:${inv.def.name}` },
+      source: 'server',
+      outcome: 'ok',
+      details: { selector, labels: taken.labels, snapshotId: taken.snapshotId, requestId: taken.requestId },
+    });
     return taken.snapshotId;
   }
 

@@ -49,7 +49,7 @@ export class Investigations {
 
   constructor(private readonly deps: InvestigationDeps) {
     this.firings = new Firings({ ...deps, book: this.book });
-    this.schedules = new Schedules(deps.store, deps.orchestrator, this.firings);
+    this.schedules = new Schedules(deps.store, deps.orchestrator, this.firings, deps.audit);
     this.events = new EventTriggers(deps.store, this.book, this.firings);
   }
 

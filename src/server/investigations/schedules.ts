@@ -6,6 +6,7 @@
  * After a restart the next tick comes one interval after the last firing.
  */
 import type { Trigger } from '../../api/investigations.js';
+import type { AuditRecord } from '../../store/audit-types.js';
 import type { Store } from '../../store/store.js';
 import type { Orchestrator } from '../orchestrator.js';
 import { parseSelector } from '../selector.js';
@@ -32,6 +33,7 @@ export class Schedules {
     private readonly store: Store,
     private readonly orchestrator: Orchestrator,
     private readonly firings: Firings,
+    private readonly audit: (r: AuditRecord) => void,
   ) {}
 
   /** Starts (or restarts) the timer of an investigation that has a schedule. */
@@ -81,6 +83,13 @@ export class Schedules {
         requestedBy: `investigation:${inv.def.name}`,
       });
       snapshotId = taken.snapshotId;
+      this.audit({
+        action: 'snapshot',
+        actor: { name: `investigation:${inv.def.name}` },
+        source: 'server',
+        outcome: 'ok',
+        details: { selector: s.select, labels: taken.labels, snapshotId, requestId: taken.requestId },
+      });
     } catch (e) {
       inv.lastProblem = `scheduled snapshot at ${new Date().toISOString()}: ${(e as Error).message}`;
       return;
