@@ -537,3 +537,29 @@ report:
   assert.equal(closed.code, 0, closed.stderr);
   assert.match(closed.stdout, /^investigation \d+ cli-mutex closed after 0 firings/);
 });
+
+test('roles: an agent token may not use investigations; a token limited to programs neither, and sees no rows of them', async () => {
+  const asAgent = await api(server.url, agentToken, 'GET', '/v1/investigations');
+  assert.equal(asAgent.status, 403);
+  const limited = (
+    await api<CreatedToken>(server.url, admin, 'POST', '/v1/tokens', {
+      role: 'user',
+      name: 'team-orders',
+      programs: ['program=orders'],
+    })
+  ).body.token;
+  const r = await add(limited, { name: 'mine', triggers: [{ slow: {} }] });
+  assert.equal(r.status, 403);
+  assert.match(
+    message(r.body),
+    /investigations act on the whole fleet; this token may use only program=orders/,
+  );
+  assert.equal((await api(server.url, limited, 'GET', '/v1/investigations')).status, 403);
+  const rows = await api<QueryResponse>(server.url, limited, 'POST', '/v1/query', {
+    sql: 'SELECT (SELECT count(*) FROM investigations), (SELECT count(*) FROM investigation_firings), (SELECT count(*) FROM investigation_reports)',
+    all: true,
+  });
+  assert.equal(rows.status, 200, rows.text);
+  assert.deepEqual(rows.body.rows, [[0, 0, 0]]);
+  assert.ok(Number((await sql('SELECT count(*) FROM investigation_firings')).rows[0]?.[0]) > 0);
+});
