@@ -316,6 +316,8 @@ test('a SQL condition fires only when it holds over the scheduled snapshot; rete
     'ticks of "never" with one snapshot kept',
   );
   await new Promise((res) => setTimeout(res, 2200));
+  // Closed, it ticks no more: a tick between its snapshot and its retention is not seen below.
+  assert.equal((await api(server.url, alice, 'POST', '/v1/investigations/never/close')).status, 200);
   await server.investigations.idle();
   assert.equal((await show('never')).fires, 0, 'a false condition never fires');
   const h = await show('holds');
@@ -375,6 +377,36 @@ probes:
   await server.investigations.idle();
   const f = (await show('cache-b')).firings?.[0];
   assert.equal(f?.goroutine, 13);
+  // A new deployment whose binary no longer has the probe's function: show says so.
+  agent.send({
+    type: 'probe-status',
+    specVersion: 1,
+    backend: 'bpf',
+    binaries: [
+      { probe: 'cache_get', executable: '/usr/bin/orders', buildId: 'old', attached: [`${HOST}:${PID}`] },
+      {
+        probe: 'cache_get',
+        executable: '/usr/bin/orders',
+        buildId: 'new',
+        attached: [],
+        error: 'no function main.get in this binary',
+      },
+    ],
+  });
+  await eventually(async () => ((await show('cache-b')).unresolved ?? []).length > 0, 5000, 'the status');
+  assert.deepEqual((await show('cache-b')).unresolved, [
+    {
+      probe: 'cache_get',
+      agentId: 'inv-a',
+      executable: '/usr/bin/orders',
+      buildId: 'new',
+      error: 'no function main.get in this binary',
+    },
+  ]);
+  assert.match(
+    (await cli('investigation', 'show', 'cache-b')).stdout,
+    /probe cache_get no longer resolves on \/usr\/bin\/orders \(agent inv-a\): no function main\.get in this binary/,
+  );
   assert.equal(f?.process, `${HOST}:${PID}`);
   assert.ok(f?.snapshotId, f?.error);
 });
