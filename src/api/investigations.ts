@@ -252,8 +252,12 @@ export function parseInvestigation(body: unknown): InvestigationDefinition {
     limits.maxFires === 0
       ? undefined
       : (count(limits.maxFires, '"limits.maxFires"') ?? (events ? EVENT_DEFAULTS.maxFires : undefined));
-  const minIntervalMs =
-    optDuration(limits.minInterval, '"limits.minInterval"') ?? (events ? EVENT_DEFAULTS.minIntervalMs : 0);
+  const noInterval =
+    typeof limits.minInterval === 'string' && /^0+(ms|s|m|h|d)?$/.test(limits.minInterval.trim());
+  const minIntervalMs = noInterval
+    ? 0
+    : (optDuration(limits.minInterval, '"limits.minInterval"') ??
+      (events ? EVENT_DEFAULTS.minIntervalMs : 0));
   const untilText = limits.until === undefined || limits.until === null ? undefined : String(limits.until);
   if (untilText !== undefined && Number.isNaN(Date.parse(untilText)))
     throw new BadRequest(`"limits.until" must be a date or time (ISO 8601), not "${untilText}"`);

@@ -377,6 +377,28 @@ probes:
   await server.investigations.idle();
   const f = (await show('cache-b')).firings?.[0];
   assert.equal(f?.goroutine, 13);
+  // Without an interval, each matching event of a batch fires it, up to its limit.
+  const every = await add(alice, {
+    name: 'cache-every-b',
+    triggers: [{ probe: { name: 'cache_get', where: "key = 'b'" } }],
+    snapshot: 'none',
+    limits: { minInterval: '0s', maxFires: 2 },
+  });
+  assert.equal(every.status, 201, every.text);
+  agent.send({
+    type: 'probe-batch',
+    events: [event('b', 21), event('a', 22), event('b', 23), event('b', 24)],
+    counts: [],
+    histograms: [],
+    notices: [],
+  });
+  await eventually(async () => (await show('cache-every-b')).fires === 2, 5000, 'two probe firings');
+  await server.investigations.idle();
+  assert.deepEqual(
+    (await show('cache-every-b')).firings?.map((x) => x.goroutine),
+    [23, 21],
+    'the first two matching events, newest first; the third is past the limit',
+  );
   // A new deployment whose binary no longer has the probe's function: show says so.
   agent.send({
     type: 'probe-status',

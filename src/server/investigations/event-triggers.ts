@@ -73,20 +73,26 @@ export class EventTriggers {
           });
           const upTo = Number(newest.rows[0]?.[0] ?? from);
           // While the limits refuse, events pass unexamined: they could not fire it.
+          let next = Math.max(from, upTo);
           if (refusal(inv, Date.now()) === undefined) {
             const r = await this.store.query(probeHitSql(t, from), { latest: true });
             const hit = r.rows[0];
             if (hit && Number(hit[0]) <= upTo) {
               const [seq, process, goroutine] = hit;
-              this.firings.fire(inv, {
+              const refused = this.firings.fire(inv, {
                 trigger: 'probe',
                 detail: { probe: t.probe, seq: Number(seq), ...(t.where ? { where: t.where } : {}) },
                 process: String(process),
                 goroutine: Number(goroutine),
               });
+              // Fired: the events after this one are looked at too (the limits decide).
+              if (refused === undefined && Number(seq) < upTo) {
+                next = Number(seq);
+                this.again.add(key);
+              }
             }
           }
-          this.cursors.set(key, Math.max(from, upTo));
+          this.cursors.set(key, next);
         } catch (e) {
           inv.lastProblem = `probe trigger ${t.probe}: ${(e as Error).message.split('\n')[0]}`;
         }

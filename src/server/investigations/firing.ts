@@ -180,7 +180,7 @@ export class Firings {
         ...(errors.length > 0 ? { error: errors.join('; ') } : {}),
       });
       await store.patchFiring(firingId, { webhook: outcome });
-      if (outcome !== '200' && !/^2\d\d$/.test(outcome))
+      if (!/^2\d\d$/.test(outcome))
         this.deps.log(`investigation ${inv.def.name}: webhook ${hook.url} ${outcome}`);
     }
   }
