@@ -298,7 +298,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       return tls?.current;
     },
     close: async () => {
-      await investigations.stop();
+      // Schedules and triggers stop at once; firings under way are waited for before the store closes.
+      const stopping = investigations.stop();
       agents.close();
       await pg?.close();
       await retention.close();
@@ -306,6 +307,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       tls?.close();
       listener.closeAll();
       await new Promise<void>((resolve) => listener.accept.close(() => resolve()));
+      await stopping;
       if (!opts.store) store.close();
     },
   };
