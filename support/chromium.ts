@@ -40,6 +40,33 @@ export const SCREENSHOTS = join(ROOT, 'test-artifacts', 'web');
 export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   const path = join(SCREENSHOTS, `${name}.png`);
+  // From the top: a full-page shot of a scrolled page draws the sticky header and table heads
+  // where the scroll left them, over the content.
+  await page.evaluate('window.scrollTo(0, 0)');
   await page.screenshot({ path, fullPage: true });
   return path;
+}
+
+/** Roles of the controls a user operates: each must have an accessible name. */
+const CONTROL_ROLES = [
+  'button',
+  'checkbox',
+  'combobox',
+  'link',
+  'radio',
+  'searchbox',
+  'slider',
+  'spinbutton',
+  'switch',
+  'textbox',
+];
+
+/**
+ * The controls on the page without an accessible name, as the browser computes names (its
+ * accessibility tree, through Playwright's ARIA snapshot): a line of the snapshot each.
+ */
+export async function unnamedControls(page: Page): Promise<string[]> {
+  const tree = await page.locator('body').ariaSnapshot();
+  const unnamed = new RegExp(`^\\s*- (${CONTROL_ROLES.join('|')})(\\s*\\[[^\\]]*\\])*:?( .*)?$`);
+  return tree.split('\n').filter((line) => unnamed.test(line) && !/^\s*- \w+ "/.test(line));
 }

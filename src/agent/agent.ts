@@ -217,6 +217,9 @@ export class Agent {
       case 'check-spec':
         this.executor.checkSpec(m);
         return;
+      case 'describe-function':
+        this.executor.describeFunction(m);
+        return;
       case 'probes':
         this.probes.setOrders(m);
         return;

@@ -14,6 +14,7 @@ import { executableImage } from '../proc/maps.js';
 import type { BinaryCheck } from '../protocol/messages.js';
 import { encodeSnapshot } from '../protocol/snapshot-wire.js';
 import { binaryAt, binaryFor, cachedBinaries } from '../snapshot/binary-cache.js';
+import { describeFunction } from '../snapshot/function-lines.js';
 import { type CopiedProcess, pauseAndCopy, warmUpCapture } from '../snapshot/paused-capture.js';
 import { checkSpecFit } from '../snapshot/spec-fit.js';
 import {
@@ -45,6 +46,15 @@ function specFor(version: number, text: string): EffectiveSpec {
   return spec;
 }
 
+/** The binary of a target: its process's, or the file where it was if it still has the build ID. */
+function targetBinary(t: CheckTarget): GoBinary | undefined {
+  return t.pid !== undefined
+    ? binaryFor(executableImage(t.pid).elf)
+    : t.path && t.buildId
+      ? binaryAt(t.path, t.buildId)
+      : undefined;
+}
+
 /** Checks the spec against one target binary; what cannot be checked says why. */
 function checkTarget(t: CheckTarget, spec: EffectiveSpec): BinaryCheck {
   const base = {
@@ -55,12 +65,7 @@ function checkTarget(t: CheckTarget, spec: EffectiveSpec): BinaryCheck {
   };
   let bin: GoBinary | undefined;
   try {
-    bin =
-      t.pid !== undefined
-        ? binaryFor(executableImage(t.pid).elf)
-        : t.path && t.buildId
-          ? binaryAt(t.path, t.buildId)
-          : undefined;
+    bin = targetBinary(t);
     if (!bin)
       return {
         ...base,
@@ -158,6 +163,17 @@ function handle(req: WorkerRequest): WorkerReply {
       const spec = effectiveSpecOfText(req.spec, req.source);
       const checks = req.targets.map((t) => checkTarget(t, spec));
       return { id: req.id, ok: true, elapsedMs: performance.now() - t0, binaries: cachedBinaries(), checks };
+    }
+    case 'describe': {
+      const bin = targetBinary(req.target);
+      if (!bin)
+        return fail(
+          req.id,
+          'not-found',
+          `${req.target.path ?? req.target.executable} is no longer there with build ID ${req.target.buildId ?? '?'}`,
+        );
+      const lines = describeFunction(bin, req.function);
+      return { id: req.id, ok: true, elapsedMs: performance.now() - t0, binaries: cachedBinaries(), lines };
     }
     case 'drop': {
       for (const s of req.slots) {

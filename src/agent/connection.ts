@@ -2,8 +2,11 @@
  * The agent's connection to the server: an outbound WebSocket to `/v1/agent` with the token
  * as a Bearer header, hello → welcome, then messages both ways. Reconnects with exponential
  * backoff and full jitter (capped), slowly after a rejected token or a refusal (another agent
- * holds this agent's id). Heartbeats: a ping every `pingMs`; a server silent (no message, ping
- * or pong) for `serverTimeoutMs` is taken for dead and the connection is made again. Silence
+ * holds this agent's id). Heartbeats: a ping every `pingMs`, skipped when a ping from the
+ * server arrived since the last tick (the server pings every second: ours would only repeat
+ * what its ping shows); a server silent (no message, ping or pong) for `serverTimeoutMs` is
+ * taken for dead and the connection is made again. A server that stops answering stops pinging
+ * too, so the agent's own pings resume at the next tick and the bound is unchanged. Silence
  * is counted in ticks of this thread's own timer, so an agent that was itself stopped (SIGSTOP)
  * or stalled does not blame the server for it. Malformed messages are logged and ignored.
  */
@@ -87,6 +90,8 @@ export class Connection {
   private closed = false;
   /** Heartbeat ticks since the server was last heard from. */
   private silentTicks = 0;
+  /** A ping from the server arrived since the last tick (then ours is not needed). */
+  private serverPinged = false;
   private lastHeard = 0;
   private readonly url: string;
   private lastToken: string | undefined;
@@ -188,7 +193,10 @@ export class Connection {
       }
     });
     ws.on('pong', () => this.heard());
-    ws.on('ping', () => this.heard());
+    ws.on('ping', () => {
+      this.serverPinged = true;
+      this.heard();
+    });
     ws.on('error', (e) => {
       if (rejected) return;
       if ((e as { code?: string }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
@@ -296,6 +304,7 @@ export class Connection {
   private startPing(ws: WebSocket): void {
     this.stopPing();
     this.heard();
+    this.serverPinged = false;
     const every = this.opts.pingMs ?? 2000;
     // Ticks, not wall time: after this thread was stopped, the first tick runs before the
     // server's queued messages are read, so it can count at most one tick too many.
@@ -308,7 +317,9 @@ export class Connection {
         ws.terminate();
         return;
       }
-      if (ws.readyState === WebSocket.OPEN) ws.ping();
+      const pinged = this.serverPinged;
+      this.serverPinged = false;
+      if (!pinged && ws.readyState === WebSocket.OPEN) ws.ping();
     }, every);
     this.pinger.unref();
   }

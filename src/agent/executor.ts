@@ -10,6 +10,7 @@ import type {
   BinaryCheck,
   CaptureMessage,
   CheckSpecMessage,
+  DescribeFunctionMessage,
   PrepareMessage,
   ProcessDescription,
   ProcessError,
@@ -231,6 +232,35 @@ export class Executor {
       this.host.log(
         `spec check ${msg.requestId}: ${binaries.length} binaries, ${bad} with problems, in ${Math.round(performance.now() - t0)} ms`,
       );
+    });
+    this.pump();
+  }
+
+  /**
+   * Describes one function of one binary (a process running it, else the stored snapshot's
+   * file); answers one `function-described`, with the error when there is none.
+   */
+  describeFunction(msg: DescribeFunctionMessage): void {
+    const { requestId, buildId, executable } = msg;
+    if (typeof requestId !== 'string' || typeof buildId !== 'string' || typeof msg.function !== 'string') {
+      this.host.log('ignored a malformed describe-function message (needs requestId, buildId, function)');
+      return;
+    }
+    const answer = (body: { lines?: unknown; error?: string }) =>
+      this.host.send(JSON.stringify({ type: 'function-described', requestId, ...body }));
+    const target = checkTargets(this.host.processes?.() ?? [], [
+      { buildId, executable: String(executable ?? '') },
+    ]).find((t) => t.buildId === buildId);
+    if (!target) {
+      answer({ error: `this agent has no binary with build ID ${buildId}` });
+      return;
+    }
+    this.prepares.push(async () => {
+      const reply = await this.thread.call(
+        { op: 'describe', target, function: msg.function },
+        this.opts.prepareBudgetMs ?? 60_000,
+      );
+      answer(reply.ok ? { lines: reply.lines } : { error: reply.message });
     });
     this.pump();
   }

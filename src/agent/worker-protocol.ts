@@ -1,5 +1,6 @@
 /** Messages between the agent's main thread and its capture thread (capture-worker.ts). */
 import type { BinaryCheck } from '../protocol/messages.js';
+import type { FunctionLines } from '../snapshot/function-lines.js';
 
 /** Load the binary of `pid` and compile the spec for it, keeping the result under `slot`. */
 export interface WorkerPrepare {
@@ -69,8 +70,23 @@ export interface WorkerCheck {
   readonly targets: readonly CheckTarget[];
 }
 
+/** Describe one function of a binary: its lines and the variables live at each. */
+export interface WorkerDescribe {
+  readonly op: 'describe';
+  readonly id: number;
+  /** The binary, as a spec check names it (a running process's, or a file with a build ID). */
+  readonly target: CheckTarget;
+  readonly function: string;
+}
+
 /** A request to the capture thread. */
-export type WorkerRequest = WorkerPrepare | WorkerCopy | WorkerCapture | WorkerDrop | WorkerCheck;
+export type WorkerRequest =
+  | WorkerPrepare
+  | WorkerCopy
+  | WorkerCapture
+  | WorkerDrop
+  | WorkerCheck
+  | WorkerDescribe;
 
 /** A success; captures carry the encoded snapshot. */
 export interface WorkerOk {
@@ -91,6 +107,8 @@ export interface WorkerOk {
   readonly copied?: readonly string[];
   /** For `check`: one result per target, in order. */
   readonly checks?: readonly BinaryCheck[];
+  /** For `describe`: the function's lines. */
+  readonly lines?: FunctionLines;
 }
 
 /** A failure: the PeriscopeError kind ('internal' for anything else) and its message. */

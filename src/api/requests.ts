@@ -390,6 +390,33 @@ export function parseSpecVersionParam(text: string | undefined): number {
   return positiveIntText(text, 'spec version');
 }
 
+/** GET /v1/spec/function?buildId=ID&function=NAME: a function's lines and variables. */
+export interface FunctionParams {
+  readonly buildId: string;
+  /** Fully qualified, e.g. `main.(*Server).handle`. */
+  readonly function: string;
+}
+
+/** Reads GET /v1/spec/function parameters. */
+export function parseFunctionParams(q: URLSearchParams): FunctionParams {
+  const buildId = q.get('buildId') ?? '';
+  const fn = q.get('function') ?? '';
+  if (!/^[0-9a-zA-Z_./=+-]{1,200}$/.test(buildId))
+    throw new BadRequest(
+      `give the binary's build ID as ?buildId=… (as GET /v1/processes shows it); got "${buildId}"`,
+    );
+  if (fn.length === 0 || fn.length > 1000)
+    throw new BadRequest('give the function as ?function=NAME, fully qualified (main.(*Server).handle)');
+  return { buildId, function: fn };
+}
+
+/** The query string of GET /v1/spec/function, checked as the server will check it. */
+export function functionQuery(p: FunctionParams): string {
+  const q = new URLSearchParams({ buildId: p.buildId, function: p.function });
+  parseFunctionParams(q);
+  return `?${q}`;
+}
+
 // ---- probes: POST /v1/probes, DELETE /v1/probes/{name}, GET /v1/events
 
 /** The body of POST /v1/probes: a probe as a `probes:` entry of the spec (docs/spec.md), and force. */

@@ -6,6 +6,7 @@
 
 import type { ProbeEventRecord } from '../probes/probe-records.js';
 import type { ProcessDescription, ProcessErrorKind } from '../protocol/messages.js';
+import type { FunctionLines } from '../snapshot/function-lines.js';
 import type { CaptureError } from '../snapshot/snapshot-types.js';
 import type { AuditEntry, AuditIntegrity } from '../store/audit-types.js';
 import type {
@@ -114,6 +115,23 @@ export interface SnapshotTaken {
   readonly processes: readonly ProcessResult[];
   readonly labels: Readonly<Record<string, string>>;
   readonly specVersion: number | null;
+  /** Links that cannot resolve (everywhere) on a program, once per program, link, table and reason; absent when none. */
+  readonly linkNotes?: readonly FleetLinkNote[];
+}
+
+/** A link that cannot resolve on some frames of one program's processes in a fleet snapshot (rows of `link_notes`, summed). */
+export interface FleetLinkNote {
+  readonly link: string;
+  readonly program: string;
+  /** Processes of the program with this note. */
+  readonly processes: number;
+  /** The link's table (an end) whose rows lack an identity, and its socket capture's column. */
+  readonly table: string;
+  readonly column: string;
+  /** Frames without an identity for this reason, of `of` frames of the table (absent: nothing was read). */
+  readonly frames?: number;
+  readonly of?: number;
+  readonly message: string;
 }
 
 /** GET /v1/snapshots: newest first. */
@@ -367,4 +385,12 @@ export interface AuditResponse {
   /** Matching entries, before the limit. */
   readonly total: number;
   readonly integrity: AuditIntegrity;
+}
+
+/** GET /v1/spec/function: a function's lines, the variables live at each, and its source when the server can read it. */
+export interface FunctionResponse extends FunctionLines {
+  /** The agent that read the binary. */
+  readonly agentId: string;
+  /** The text of the lines (line number → text), when the file is readable on the server's machine. */
+  readonly source?: Readonly<Record<string, string>>;
 }

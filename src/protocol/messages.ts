@@ -9,6 +9,9 @@
  *
  * A new spec, before it becomes current: the server sends `check-spec` to every agent, which
  * checks it against each binary it can reach and answers one `spec-checked`.
+ *
+ * A function's lines and the variables live at each (the Spec view): the server sends
+ * `describe-function` to one agent that has the binary, which answers `function-described`.
  */
 import { inflateSync } from 'node:zlib';
 import type {
@@ -18,6 +21,7 @@ import type {
   ProbeHistogramRecord,
   ProbeNoticeRecord,
 } from '../probes/probe-records.js';
+import type { FunctionLines } from '../snapshot/function-lines.js';
 import type { CaptureError, ProcessSnapshot } from '../snapshot/snapshot-types.js';
 import type { ProbeEntry } from '../spec/spec-types.js';
 import { decodeSnapshot } from './snapshot-wire.js';
@@ -140,9 +144,19 @@ export interface SpecCheckedMessage {
   readonly binaries: readonly BinaryCheck[];
 }
 
+/** The answer to `describe-function`: the function's lines, or why there are none. */
+export interface FunctionDescribedMessage {
+  readonly type: 'function-described';
+  readonly requestId: string;
+  readonly lines?: FunctionLines;
+  /** What went wrong (no such function, with the nearest names; no DWARF; binary gone). */
+  readonly error?: string;
+}
+
 /** Messages an agent sends. */
 export type AgentMessage =
   | HelloMessage
+  | FunctionDescribedMessage
   | ProcessesMessage
   | PreparedMessage
   | CapturedMessage
@@ -211,6 +225,19 @@ export interface CheckSpecMessage {
 }
 
 /**
+ * Describe one function of one binary (by build ID: a process of the agent running it, else
+ * the file at `executable` if it still has that build ID); answered by `function-described`.
+ */
+export interface DescribeFunctionMessage {
+  readonly type: 'describe-function';
+  readonly requestId: string;
+  readonly buildId: string;
+  readonly executable: string;
+  /** The fully qualified name, e.g. `main.(*Server).handle`. */
+  readonly function: string;
+}
+
+/**
  * Instead of `welcome`: the server will not take this agent, says why and what to do, and
  * closes the connection. The agent retries no sooner than `retryAfterMs`.
  */
@@ -230,6 +257,7 @@ export type ServerMessage =
   | CaptureMessage
   | AbortMessage
   | CheckSpecMessage
+  | DescribeFunctionMessage
   | RefusedMessage
   | ProbesMessage;
 
@@ -308,6 +336,7 @@ const AGENT_TYPES = new Set([
   'prepared',
   'captured',
   'spec-checked',
+  'function-described',
   'probe-batch',
   'probe-status',
 ]);
@@ -318,6 +347,7 @@ const SERVER_TYPES = new Set([
   'capture',
   'abort',
   'check-spec',
+  'describe-function',
   'refused',
   'probes',
 ]);

@@ -299,6 +299,9 @@ export class AgentEndpoint {
       case 'spec-checked':
         this.ctx.specChecks.answered(agentId, msg);
         return;
+      case 'function-described':
+        this.ctx.functions.answered(agentId, msg);
+        return;
       case 'probe-batch':
         void this.ctx.probes.batch(agentId, msg);
         return;

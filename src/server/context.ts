@@ -3,6 +3,7 @@ import { PERISCOPE_VERSION } from '../common/version.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { Store } from '../store/store.js';
 import type { TokenStore } from '../store/tokens.js';
+import type { FunctionDescriptions } from './function-describe.js';
 import type { Orchestrator } from './orchestrator.js';
 import type { ProbeBook } from './probe-book.js';
 import type { ProbeOrders } from './probe-orders.js';
@@ -19,6 +20,8 @@ export interface ServerContext {
   readonly orchestrator: Orchestrator;
   /** Checks of a new spec against the agents' binaries. */
   readonly specChecks: SpecChecks;
+  /** Agents asked for a function's lines and variables (the Spec view). */
+  readonly functions: FunctionDescriptions;
   readonly store: Store;
   /** The probes of the current spec and their times to live. */
   readonly probeOrders: ProbeOrders;

@@ -19,7 +19,6 @@ import type {
 } from '../api/responses.js';
 import { addProbeToSpec, removeProbeFromSpec } from '../spec/probe-edit.js';
 import { probeSiteText } from '../spec/probe-parse.js';
-import type { ProcessFilter } from '../store/process-filter.js';
 import type { TokenInfo } from '../store/token-types.js';
 import { audit } from './audit.js';
 import type { ServerContext } from './context.js';
@@ -27,8 +26,7 @@ import { HttpError } from './http-errors.js';
 import { readJson, sendJson } from './http-io.js';
 import type { Route } from './http-router.js';
 import type { ProbeLife } from './probe-orders.js';
-import { liveFacts, programAllowed, tokenFilter, visible } from './program-scope.js';
-import { parseSelector } from './selector.js';
+import { programAllowed, tokenFilter } from './program-scope.js';
 import { updateSpec } from './spec-update.js';
 
 type Totals = ProbeView['totals'];
@@ -56,22 +54,6 @@ async function totalsOf(ctx: ServerContext, lives: readonly ProbeLife[]): Promis
 
 function sqlText(s: string): string {
   return `'${s.replaceAll("'", "''")}'`;
-}
-
-/**
- * The process ids (host:pid) a token limited to programs may see events of: its live processes
- * and the processes of its programs in stored snapshots.
- */
-async function visibleProcessIds(ctx: ServerContext, only: ProcessFilter): Promise<Set<string>> {
-  const ids = new Set(
-    ctx.registry
-      .processes(parseSelector(undefined))
-      .filter((p) => visible(only, liveFacts(p)))
-      .map((p) => `${p.hostname}:${p.pid}`),
-  );
-  const stored = await ctx.store.query('SELECT DISTINCT process_id FROM processes', { all: true }, only);
-  for (const [id] of stored.rows) ids.add(String(id));
-  return ids;
 }
 
 /** The probe routes. */
@@ -201,7 +183,8 @@ export function probeRoutes(ctx: ServerContext): Route[] {
         let after = q.after;
         for (;;) {
           const fetched = await ctx.store.probeEvents({ ...q, after });
-          const mine = only ? await visibleProcessIds(ctx, only) : undefined;
+          // The store's rule, as its probe tables apply it (SQL, the pg port): the same events everywhere.
+          const mine = only ? await ctx.store.visibleProbeProcesses(only) : undefined;
           const events = mine ? fetched.filter((e) => mine.has(e.process)) : fetched;
           // The cursor passes the other teams' events too, so that a poll does not stall on them.
           const next = fetched.at(-1)?.seq ?? after;

@@ -9,6 +9,7 @@ import { basename } from 'node:path';
 import type { ProcessResult, SnapshotTaken } from '../api/responses.js';
 import type { CapturedMessage, PreparedMessage, ProcessDescription } from '../protocol/messages.js';
 import type { FailedProcessInput, Store, StoredProcessInput } from '../store/store.js';
+import { fleetLinkNotes } from './fleet-link-notes.js';
 import { HttpError } from './http-errors.js';
 import type { Registry } from './registry.js';
 import type { Selector } from './selector.js';
@@ -132,7 +133,19 @@ export class Orchestrator {
     };
     this.meta.add(meta);
     this.opts.onStored?.(outcomes, (performance.now() - t0) / 1000, req.noPause !== true);
-    return { ...meta, labels: req.labels, specVersion: spec?.version ?? null };
+    const notes = fleetLinkNotes(
+      outcomes.flatMap((o) =>
+        o.snapshot?.linkNotes?.length
+          ? [{ program: result(o).program ?? '', notes: o.snapshot.linkNotes }]
+          : [],
+      ),
+    );
+    return {
+      ...meta,
+      labels: req.labels,
+      specVersion: spec?.version ?? null,
+      ...(notes.length > 0 ? { linkNotes: notes } : {}),
+    };
   }
 
   /** Routes an agent's `prepared` to its request (unknown request ids are ignored). */

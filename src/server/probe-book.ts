@@ -13,6 +13,7 @@ import type {
   ProbeStatusMessage,
   WireProbeEvent,
 } from '../protocol/messages.js';
+import type { ProbeProcessInput } from '../store/probe-store.js';
 import type { Store } from '../store/store.js';
 
 /** An agent's probe status and when it came. */
@@ -111,9 +112,12 @@ export class ProbeBook {
   /** Batches that could not be stored (for the log). */
   failed = 0;
 
+  /** `facts`: what the server knows of an agent's process (undefined when it does not). */
   constructor(
     private readonly store: Store,
     private readonly log: (line: string) => void,
+    private readonly facts: (agentId: string, processId: string) => ProbeProcessInput | undefined = () =>
+      undefined,
   ) {}
 
   /** Keeps an agent's latest status (only well-formed entries). */
@@ -156,8 +160,12 @@ export class ProbeBook {
     if (b.events.length + b.counts.length + b.histograms.length + b.notices.length === 0) return;
     for (const n of b.notices)
       this.log(`probe ${n.probe} on ${n.process} (agent ${agentId}): ${n.kind}: ${n.message}`);
+    const ids = new Set<string>();
+    for (const part of [b.events, b.counts, b.histograms, b.notices])
+      for (const x of part) ids.add(x.process);
+    const processes = [...ids].flatMap((id) => this.facts(agentId, id) ?? []);
     try {
-      await this.store.addProbeBatch(b);
+      await this.store.addProbeBatch({ ...b, processes });
     } catch (e) {
       if (this.failed++ % 100 === 0)
         this.log(`could not store probe data from agent ${agentId}: ${(e as Error).message.split('\n')[0]}`);

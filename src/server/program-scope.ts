@@ -11,6 +11,7 @@ import type { ProcessDescription } from '../protocol/messages.js';
 import { type FilterTerm, type ProcessFilter, programFilter } from '../store/process-filter.js';
 import type { TokenInfo } from '../store/token-types.js';
 import { HttpError } from './http-errors.js';
+import type { Registry } from './registry.js';
 
 /**
  * The process filter of a token, or undefined when it sees every program. A stored list that
@@ -41,6 +42,18 @@ export function liveFacts(p: ProcessDescription): ProcessFacts {
     pid: p.pid,
     executable: p.executable,
   };
+}
+
+/** The facts of an agent's live process named host:pid, for the probe data it sends (undefined when unknown). */
+export function agentProcessFacts(
+  registry: Registry,
+  agentId: string,
+  processId: string,
+): (ProcessFacts & { processId: string; program: string }) | undefined {
+  const p = registry.agentProcesses(agentId).find((d) => `${d.hostname}:${d.pid}` === processId);
+  if (!p) return undefined;
+  const f = liveFacts(p);
+  return { ...f, program: f.program ?? basename(p.executable), processId };
 }
 
 function termHolds(t: FilterTerm, f: ProcessFacts): boolean {

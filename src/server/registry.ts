@@ -224,6 +224,11 @@ export class Registry {
     return out.sort((a, b) => a.hostname.localeCompare(b.hostname) || a.pid - b.pid);
   }
 
+  /** The processes an agent reported last (none when it is not known). */
+  agentProcesses(agentId: string): readonly ProcessDescription[] {
+    return this.entries.get(agentId)?.processes ?? [];
+  }
+
   /** Connected agents' open connections (to broadcast a spec change). */
   connections(): AgentConnection[] {
     return [...this.entries.values()].flatMap((e) => (e.conn ? [e.conn] : []));

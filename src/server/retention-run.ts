@@ -1,8 +1,11 @@
 /**
  * The server's retention: on a timer (and on an admin's request), the processes older than
  * their program's rule are deleted from the store, the file is compacted when anything was
- * deleted, and the deletion is written to the audit log.
+ * deleted, and the deletion is written to the audit log. Rotated audit files go when their
+ * newest entry is older than the longest rule, and only when a `*` rule says every program's
+ * data goes in the end (without one, some snapshots are kept forever, and so is their history).
  */
+import type { DroppedAuditFile } from '../store/audit-log.js';
 import type { RetentionResult, RetentionRule } from '../store/retention.js';
 import type { ServerContext } from './context.js';
 
@@ -13,11 +16,13 @@ export interface RetentionOptions {
   readonly intervalMs?: number;
 }
 
-/** What one pass did. */
-export interface RetentionPass extends RetentionResult {
+/** What one pass did (which processes of trimmed snapshots went is not repeated: the counts say it). */
+export interface RetentionPass extends Omit<RetentionResult, 'trimmedProcesses'> {
   /** The store file's size before and after compaction, bytes (absent when nothing was deleted). */
   readonly bytesBefore?: number;
   readonly bytesAfter?: number;
+  /** Rotated audit files deleted, each with the hash the next file's first entry chains to. */
+  readonly auditFilesDeleted?: readonly DroppedAuditFile[];
 }
 
 /** Runs retention passes one at a time. */
@@ -57,12 +62,16 @@ export class Retention {
   }
 
   private async pass(actor: string, source: string): Promise<RetentionPass> {
-    const result = await this.ctx.store.applyRetention(this.rules);
+    const { trimmedProcesses, ...result } = await this.ctx.store.applyRetention(this.rules);
+    this.ctx.meta.applyRetention({ snapshotIds: result.snapshotIds, trimmedProcesses });
     let pass: RetentionPass = result;
-    const deleted = result.processes > 0 || result.probeRows > 0;
-    if (deleted) {
+    const stored = result.processes > 0 || result.probeRows > 0;
+    const auditFiles = this.expiredAuditFiles();
+    const deleted = stored || auditFiles.length > 0;
+    if (auditFiles.length > 0) pass = { ...pass, auditFilesDeleted: auditFiles };
+    if (stored) {
       const { before, after } = await this.ctx.store.compact();
-      pass = { ...result, bytesBefore: before, bytesAfter: after };
+      pass = { ...pass, bytesBefore: before, bytesAfter: after };
       this.log(
         `retention deleted ${result.processes} processes (${result.snapshotIds.length} whole snapshots) and ${result.probeRows} rows of probe data; store ${before} → ${after} bytes`,
       );
@@ -75,6 +84,14 @@ export class Retention {
         outcome: 'ok',
         details: { rules: this.rules, ...pass },
       });
+    // Deleted only once the entry naming their last hashes is written: the chain stays checkable.
+    this.ctx.audit.drop(auditFiles);
     return pass;
+  }
+
+  private expiredAuditFiles(): DroppedAuditFile[] {
+    if (!this.rules.some((r) => r.program === '*')) return [];
+    const longest = Math.max(...this.rules.map((r) => r.maxAgeSeconds));
+    return this.ctx.audit.rotatedBefore(new Date(Date.now() - longest * 1000));
   }
 }

@@ -10,10 +10,12 @@ import { TokenStore } from '../store/tokens.js';
 import { AgentEndpoint } from './agent-endpoint.js';
 import { audit } from './audit.js';
 import type { ServerContext } from './context.js';
+import { FunctionDescriptions } from './function-describe.js';
 import { auditRoutes, retentionRoute } from './http-audit.js';
 import { dataRoutes } from './http-data.js';
 import { HttpError } from './http-errors.js';
 import { fleetRoutes } from './http-fleet.js';
+import { functionRoute } from './http-function.js';
 import { investigationRoutes } from './http-investigations.js';
 import { sendError } from './http-io.js';
 import { metricsRoute } from './http-metrics.js';
@@ -31,6 +33,7 @@ import { OtlpExporter, type OtlpOptions } from './otlp-export.js';
 import { type PgListener, startPgServer } from './pg/pg-server.js';
 import { ProbeBook } from './probe-book.js';
 import { ProbeOrders } from './probe-orders.js';
+import { agentProcessFacts } from './program-scope.js';
 import { Registry } from './registry.js';
 import { RequestSignals } from './request-signals.js';
 import { Retention, type RetentionOptions } from './retention-run.js';
@@ -69,6 +72,8 @@ export interface ServerOptions {
   readonly tls?: ServerTlsConfig;
   /** Delete snapshots older than their program's rule, hourly (see retention-run.ts). */
   readonly retention?: RetentionOptions;
+  /** The audit log's current file is rotated past this size, bytes (default 64 MiB). */
+  readonly auditRotateBytes?: number;
   /** Where server events (TLS reloads, …) are logged (default: stderr with a timestamp). */
   readonly log?: (line: string) => void;
   /** Serve the PostgreSQL protocol on this port too (0 picks a free one; default: not served). */
@@ -150,7 +155,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     onStored: (outcomes, seconds, paused) => metrics.snapshotTaken(outcomes, seconds, paused),
   });
   const agentLog = opts.agentLog ?? ((line: string) => console.log(`${new Date().toISOString()} ${line}`));
-  const auditLog = new AuditLog(opts.dataDir);
+  const auditLog = new AuditLog(
+    opts.dataDir,
+    opts.auditRotateBytes !== undefined ? { rotateBytes: opts.auditRotateBytes } : {},
+  );
   for (const [name, role] of firstTokens
     ? ([
         ['first-admin', 'admin'],
@@ -167,10 +175,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const context: ServerContext = {
     registry,
     probeOrders: new ProbeOrders(store),
-    probes: new ProbeBook(store, agentLog),
+    probes: new ProbeBook(store, agentLog, (agentId, processId) =>
+      agentProcessFacts(registry, agentId, processId),
+    ),
     orchestrator,
     // A spec check loads binaries on the agents, as a prepare does: it gets as long.
     specChecks: new SpecChecks(registry, opts.prepareTimeoutMs ?? 30_000),
+    functions: new FunctionDescriptions(registry, opts.prepareTimeoutMs ?? 30_000),
     store,
     tokens,
     audit: auditLog,
@@ -212,6 +223,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     ...auditRoutes(context),
     retentionRoute(retention),
     openApiRoute(),
+    functionRoute(context),
     metricsRoute(metrics, opts.metricsPublic === true),
   ];
   const router = new Router(routes, tokens, sessions, (req, token, path, message) =>

@@ -3,10 +3,14 @@
  * asked, the capture skew and duration, and each process's agent, key and error kind. One JSON
  * line per snapshot in `fleet-snapshots.jsonl` of the data directory, appended after the store
  * has the snapshot. (A stop-gap until the store's `snapshots` table has a column for it.)
+ * Retention rewrites it without what it deleted from the store, whole and atomically.
  */
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ProcessResult } from '../api/responses.js';
+import { writeFileAtomic } from '../common/atomic-file.js';
+import { processId } from '../store/ingest.js';
+import type { RetentionResult } from '../store/retention.js';
 
 /** The server-side facts of one fleet snapshot. */
 export interface SnapshotMeta {
@@ -53,6 +57,37 @@ export class SnapshotMetaLog {
   add(meta: SnapshotMeta): void {
     this.byId.set(meta.snapshotId, meta);
     appendFileSync(this.path, `${JSON.stringify(meta)}\n`);
+  }
+
+  /**
+   * Forgets what a retention pass deleted from the store (snapshots deleted whole, processes
+   * deleted from trimmed ones) and rewrites the file without it, atomically (a crash leaves the
+   * old file or the new one). Returns how many entries went or changed.
+   */
+  applyRetention(pass: Pick<RetentionResult, 'snapshotIds' | 'trimmedProcesses'>): number {
+    let changed = 0;
+    for (const id of pass.snapshotIds) if (this.byId.delete(id)) changed++;
+    const trimmed = new Map<number, Set<string>>();
+    for (const t of pass.trimmedProcesses) {
+      const set = trimmed.get(t.snapshotId) ?? new Set<string>();
+      set.add(t.processId);
+      trimmed.set(t.snapshotId, set);
+    }
+    for (const [id, gone] of trimmed) {
+      const m = this.byId.get(id);
+      if (!m) continue;
+      const processes = m.processes.filter((p) => !gone.has(processId(p.hostname, p.pid)));
+      if (processes.length === m.processes.length) continue;
+      this.byId.set(id, { ...m, processes });
+      changed++;
+    }
+    if (changed > 0)
+      writeFileAtomic(
+        this.path,
+        [...this.byId.values()].map((m) => `${JSON.stringify(m)}\n`).join(''),
+        0o644,
+      );
+    return changed;
   }
 
   /** The metadata of one snapshot, if it was taken by this server. */

@@ -1,8 +1,10 @@
 /**
  * Asking the agents whether a new spec fits their binaries, before it becomes current: one
  * `check-spec` to every connected agent (with the stored snapshots' binaries that ran on its
- * host), then every `spec-checked` collected until all answered or the time is up. What the
- * answers mean is spec-report.ts's job.
+ * host), then every `spec-checked` collected until all answered or the time is up. An agent
+ * the heartbeats already know to be unresponsive is not asked (it would only hold the request
+ * for the whole wait), and one that becomes unresponsive or goes while it is waited for is no
+ * longer waited for; both are reported as not checked. What the answers mean is spec-report.ts's job.
  */
 import { randomBytes } from 'node:crypto';
 import type { AgentView, ProcessView } from '../api/responses.js';
@@ -15,10 +17,15 @@ export interface AgentAnswer {
   readonly agent: AgentView;
   readonly processes: readonly ProcessView[];
   readonly answer?: SpecCheckedMessage;
+  /** Why it was not waited for: `unresponsive` (heartbeats unanswered) or `gone` (disconnected). */
+  readonly lost?: Lost;
 }
 
+/** Why an agent's answer was not waited for. */
+export type Lost = 'unresponsive' | 'gone';
+
 interface Pending {
-  readonly answers: Map<string, SpecCheckedMessage | undefined>;
+  readonly answers: Map<string, SpecCheckedMessage | Lost | undefined>;
   readonly done: () => void;
 }
 
@@ -30,17 +37,25 @@ export class SpecChecks {
     private readonly registry: Registry,
     /** How long to wait for the agents (they may have to load large binaries first). */
     private readonly timeoutMs: number,
-  ) {}
+  ) {
+    registry.onUnresponsive((agentId) => this.lose(agentId, 'unresponsive'));
+    registry.onDisconnect((agentId) => this.lose(agentId, 'gone'));
+  }
 
   /** Sends the spec to every connected agent and resolves with each one's answer (or none). */
   async ask(spec: string, source: string, stored: readonly StoredBinary[]): Promise<AgentAnswer[]> {
     const requestId = `check-${randomBytes(6).toString('hex')}`;
     const all = this.registry.processes({ text: '', terms: [] });
     const asked: { agent: AgentView; processes: ProcessView[] }[] = [];
-    const answers = new Map<string, SpecCheckedMessage | undefined>();
+    const answers = new Map<string, SpecCheckedMessage | Lost | undefined>();
     for (const agent of this.registry.agents()) {
       const conn = agent.connected ? this.registry.connection(agent.id) : undefined;
       if (!conn) continue;
+      if (agent.state === 'unresponsive') {
+        answers.set(agent.id, 'unresponsive');
+        asked.push({ agent, processes: all.filter((p) => p.agentId === agent.id) });
+        continue;
+      }
       const here: StoredBinaryRef[] = stored.flatMap((b) =>
         b.buildId && b.hostnames.includes(agent.hostname)
           ? [{ buildId: b.buildId, executable: b.executable }]
@@ -53,7 +68,7 @@ export class SpecChecks {
       answers.set(agent.id, undefined);
       asked.push({ agent, processes: all.filter((p) => p.agentId === agent.id) });
     }
-    if (asked.length > 0) {
+    if ([...answers.values()].some((a) => a === undefined)) {
       let timer: NodeJS.Timeout | undefined;
       await new Promise<void>((resolve) => {
         this.pending.set(requestId, { answers, done: resolve });
@@ -64,7 +79,8 @@ export class SpecChecks {
     }
     return asked.map(({ agent, processes }) => {
       const answer = answers.get(agent.id);
-      return answer ? { agent, processes, answer } : { agent, processes };
+      if (answer === undefined) return { agent, processes };
+      return typeof answer === 'string' ? { agent, processes, lost: answer } : { agent, processes, answer };
     });
   }
 
@@ -72,8 +88,18 @@ export class SpecChecks {
   answered(agentId: string, msg: SpecCheckedMessage): void {
     const p = this.pending.get(String(msg.requestId));
     if (!p?.answers.has(agentId) || !Array.isArray(msg.binaries)) return;
+    if (p.answers.get(agentId) !== undefined) return;
     p.answers.set(agentId, msg);
     if ([...p.answers.values()].every((a) => a !== undefined)) p.done();
+  }
+
+  /** Stops waiting for an agent that became unresponsive or went away. */
+  private lose(agentId: string, why: Lost): void {
+    for (const p of this.pending.values()) {
+      if (!p.answers.has(agentId) || p.answers.get(agentId) !== undefined) continue;
+      p.answers.set(agentId, why);
+      if ([...p.answers.values()].every((a) => a !== undefined)) p.done();
+    }
   }
 
   /** How long a check waits for the agents, ms. */

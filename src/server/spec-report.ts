@@ -64,7 +64,7 @@ export function buildReport(
     e.hosts.add(host);
     return e;
   };
-  for (const { agent, processes, answer } of answers) {
+  for (const { agent, processes, answer, lost } of answers) {
     const reported = new Set<string>();
     for (const b of answer?.binaries ?? []) {
       if (typeof b !== 'object' || b === null || !str(b.executable)) continue;
@@ -89,7 +89,11 @@ export function buildReport(
       if (p.goVersion) e.goVersion ??= p.goVersion;
       e.reason ??= answer
         ? `agent ${agent.id} did not check it`
-        : `agent ${agent.id} did not answer within ${waitMs} ms`;
+        : lost === 'unresponsive'
+          ? `agent unresponsive: ${agent.id} has not answered heartbeats${agent.unresponsiveSince ? ` since ${agent.unresponsiveSince}` : ''}`
+          : lost === 'gone'
+            ? `agent ${agent.id} disconnected before it answered`
+            : `agent ${agent.id} did not answer within ${waitMs} ms`;
     }
   }
   for (const s of stored) {

@@ -14,6 +14,7 @@ import {
   reserveForCapture,
   stackNotCopied,
 } from '../goruntime/goroutines/index.js';
+import { redactLabels } from '../goruntime/values/index.js';
 import type { PauseOptions } from '../proc/pause.js';
 import { processExists } from '../proc/process-info.js';
 import { VmReader } from '../proc/vm-reader.js';
@@ -145,6 +146,7 @@ export function finishSnapshot(copied: CopiedProcess, opts: SnapshotOptions = {}
   const tDecoded = performance.now();
   const goroutines: SnapshotGoroutine[] = decoded.goroutines.map((g) => ({
     ...g,
+    labels: redactLabels(g.labels, plan.redaction),
     captures: captures.get(g.address) ?? [],
   }));
   const hasValues = plan.functions.size > 0;
@@ -238,6 +240,7 @@ function snapshotRunning(pid: number, plan: PreparedProcess, opts: SnapshotOptio
     const decoded = decodeGoroutines(plan.bin, capture, { maxFrames: opts.maxFrames });
     const goroutines: SnapshotGoroutine[] = decoded.goroutines.map((g) => ({
       ...g,
+      labels: redactLabels(g.labels, plan.redaction),
       captures: captures.get(g.address) ?? [],
       // A running goroutine has no saved registers to read without stopping its thread.
       inconsistent: moved.has(g.address) || g.status === 'running',

@@ -2,23 +2,38 @@
  * The audit log of a data directory: `audit.jsonl`, one JSON entry per line, only ever appended
  * to (mode 0600; nothing in Periscope rewrites or truncates it). Each entry carries the SHA-256
  * of the line before it, so a line edited or removed afterwards breaks the chain, which
- * `verify` reports. User SQL cannot read it: the server's DuckDB has no file access (see
- * docs/security.md). Appends are synchronous: the entry is on disk before the answer leaves.
+ * `verify` reports. Past a size the file is rotated (renamed, `audit-files.ts`) and the chain
+ * goes on in a new one; listing, export and `verify` read all of them in order. User SQL cannot
+ * read it: the server's DuckDB has no file access (see docs/security.md). Appends are
+ * synchronous: the entry is on disk before the answer leaves.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { PeriscopeError } from '../common/errors.js';
+import {
+  AUDIT_FILE,
+  DEFAULT_AUDIT_ROTATE_BYTES,
+  lastLine,
+  rotatedAuditFiles,
+  rotatedAuditName,
+} from './audit-files.js';
 import type { AuditEntry, AuditFilter, AuditIntegrity, AuditRecord } from './audit-types.js';
 
-/** The file that holds the audit log inside a data directory. */
-export const AUDIT_FILE = 'audit.jsonl';
+export { AUDIT_FILE } from './audit-files.js';
 
 /** Longest text (SQL, spec, selector) kept in one field; longer ones are cut and marked. */
 export const MAX_AUDIT_TEXT = 64 * 1024;
-
-const TAIL_CHUNK = 256 * 1024;
 
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
@@ -42,6 +57,12 @@ export function localActor(): { name: string } {
   return { name: `local:${user}` };
 }
 
+/** A rotated file deleted by retention, and the hash its successor's first entry chains to. */
+export interface DroppedAuditFile {
+  readonly file: string;
+  readonly lastHash: string;
+}
+
 /** The append-only audit log of one data directory. */
 export class AuditLog {
   readonly path: string;
@@ -49,29 +70,31 @@ export class AuditLog {
   private knownSize = -1;
   private lastHash = '';
   private lastSeq = 0;
+  private readonly rotateBytes: number;
 
-  constructor(readonly dataDir: string) {
+  /** `rotateBytes`: the current file is rotated before an append that would take it past this size. */
+  constructor(
+    readonly dataDir: string,
+    opts: { readonly rotateBytes?: number } = {},
+  ) {
     this.path = join(dataDir, AUDIT_FILE);
+    this.rotateBytes = opts.rotateBytes ?? DEFAULT_AUDIT_ROTATE_BYTES;
   }
 
   /** Writes one entry (synchronously) and returns it as stored. */
   append(record: AuditRecord): AuditEntry {
     mkdirSync(this.dataDir, { recursive: true });
+    this.catchUp();
+    const entry = this.nextEntry(record);
+    const line = JSON.stringify(entry);
+    const bytes = Buffer.from(`${line}\n`);
+    // Rotated before the append that would pass the size (a single larger entry still goes in whole).
+    if (this.knownSize > 0 && this.knownSize + bytes.length > this.rotateBytes) {
+      renameSync(this.path, join(this.dataDir, rotatedAuditName(this.lastSeq)));
+      this.knownSize = 0;
+    }
     const fd = openSync(this.path, 'a', 0o600);
     try {
-      this.catchUp();
-      const entry: AuditEntry = {
-        seq: this.lastSeq + 1,
-        at: new Date().toISOString(),
-        action: record.action,
-        actor: record.actor,
-        source: record.source,
-        outcome: record.outcome,
-        details: record.details,
-        prev: this.lastHash,
-      };
-      const line = JSON.stringify(entry);
-      const bytes = Buffer.from(`${line}\n`);
       writeSync(fd, bytes);
       this.lastHash = sha256(line);
       this.lastSeq = entry.seq;
@@ -82,6 +105,19 @@ export class AuditLog {
     }
   }
 
+  private nextEntry(record: AuditRecord): AuditEntry {
+    return {
+      seq: this.lastSeq + 1,
+      at: new Date().toISOString(),
+      action: record.action,
+      actor: record.actor,
+      source: record.source,
+      outcome: record.outcome,
+      details: record.details,
+      prev: this.lastHash,
+    };
+  }
+
   /** The entries that match, oldest first (the newest `limit` of them). */
   list(filter: AuditFilter = {}): { entries: AuditEntry[]; total: number } {
     const hits = this.entries().filter((e) => matches(e, filter));
@@ -89,38 +125,88 @@ export class AuditLog {
     return { entries: hits.slice(Math.max(0, hits.length - limit)), total: hits.length };
   }
 
-  /** The file as stored, for export (verifiable with `verify` or by hand). */
+  /** The files as stored, oldest first, one after the other, for export (verifiable with `verify` or by hand). */
   raw(): string {
-    try {
-      return readFileSync(this.path, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return '';
-      throw e;
-    }
+    return this.files()
+      .map((f) => readText(join(this.dataDir, f)))
+      .join('');
   }
 
-  /** Checks the chain of hashes over the whole file. */
+  /**
+   * Checks the chain of hashes over every file, oldest first. When retention deleted older
+   * files, the oldest entry kept chains to a hash no longer on disk: that is accepted (and
+   * reported as `startsAfter`) only when a later `retention.delete` entry names it as the last
+   * hash of a file it deleted; otherwise the first line counts as the break.
+   */
   verify(): AuditIntegrity {
-    const lines = this.lines();
+    const files = this.files().map((file) => ({
+      file,
+      lines: splitLines(readText(join(this.dataDir, file))),
+    }));
+    const entries = files.reduce((n, f) => n + f.lines.length, 0);
+    const first = files.find((f) => f.lines.length > 0);
     let prev = '';
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i] ?? '';
-      let entry: Partial<AuditEntry>;
-      try {
-        entry = JSON.parse(line) as Partial<AuditEntry>;
-      } catch {
-        return { ok: false, entries: lines.length, brokenAtLine: i + 1 };
-      }
-      if (entry.prev !== prev) return { ok: false, entries: lines.length, brokenAtLine: i + 1 };
-      prev = sha256(line);
+    try {
+      prev = String((JSON.parse(first?.lines[0] ?? '{}') as { prev?: unknown }).prev ?? '');
+    } catch {
+      // reported below as a break at that line
     }
-    return { ok: true, entries: lines.length };
+    const startsAfter = prev === '' ? undefined : prev;
+    const anchors = new Set<string>();
+    for (const { file, lines } of files) {
+      for (let i = 0; i < lines.length; i++) {
+        const line = lines[i] ?? '';
+        let entry: Partial<AuditEntry>;
+        try {
+          entry = JSON.parse(line) as Partial<AuditEntry>;
+        } catch {
+          return { ok: false, entries, brokenAtLine: i + 1, file };
+        }
+        if (entry.prev !== prev) return { ok: false, entries, brokenAtLine: i + 1, file };
+        prev = sha256(line);
+        if (entry.action === 'retention.delete') for (const h of droppedHashes(entry)) anchors.add(h);
+      }
+    }
+    if (startsAfter === undefined) return { ok: true, entries };
+    if (!anchors.has(startsAfter))
+      return { ok: false, entries, brokenAtLine: 1, file: first?.file ?? AUDIT_FILE };
+    return { ok: true, entries, startsAfter };
+  }
+
+  /**
+   * The rotated files whose newest entry is older than `cutoff` (never the current file),
+   * oldest first, each with the hash the next file's first entry chains to; a file that does
+   * not parse ends the list (it is evidence: kept with everything after it).
+   */
+  rotatedBefore(cutoff: Date): DroppedAuditFile[] {
+    const out: DroppedAuditFile[] = [];
+    for (const file of rotatedAuditFiles(this.dataDir)) {
+      const path = join(this.dataDir, file);
+      const last = lastLine(path, statSync(path).size);
+      let at = '';
+      try {
+        at = String((JSON.parse(last) as { at?: unknown }).at ?? '');
+      } catch {
+        break;
+      }
+      if (at === '' || at >= cutoff.toISOString()) break;
+      out.push({ file, lastHash: sha256(last) });
+    }
+    return out;
+  }
+
+  /** Deletes rotated files that `rotatedBefore` listed (after an entry naming them was appended). */
+  drop(files: readonly DroppedAuditFile[]): void {
+    for (const f of files) rmSync(join(this.dataDir, f.file), { force: true });
+  }
+
+  /** The names of the log's files, oldest first: the rotated ones, then the current one. */
+  private files(): string[] {
+    return [...rotatedAuditFiles(this.dataDir), AUDIT_FILE];
   }
 
   private lines(): string[] {
-    return this.raw()
-      .split('\n')
-      .filter((l) => l !== '');
+    return splitLines(this.raw());
   }
 
   private entries(): AuditEntry[] {
@@ -145,7 +231,7 @@ export class AuditLog {
     }
     if (size === this.knownSize) return;
     this.knownSize = size;
-    const last = size === 0 ? '' : lastLine(this.path, size);
+    const last = size === 0 ? this.lastRotatedLine() : lastLine(this.path, size);
     if (last === '') {
       this.lastHash = '';
       this.lastSeq = 0;
@@ -163,22 +249,38 @@ export class AuditLog {
     this.lastHash = sha256(last);
     this.lastSeq = typeof seq === 'number' ? seq : 0;
   }
+
+  /** The last line of the newest rotated file ('' when there is none): a new current file chains to it. */
+  private lastRotatedLine(): string {
+    const newest = rotatedAuditFiles(this.dataDir).at(-1);
+    if (newest === undefined) return '';
+    const path = join(this.dataDir, newest);
+    const size = statSync(path).size;
+    return size === 0 ? '' : lastLine(path, size);
+  }
 }
 
-/** The last complete line of a file (without its newline). */
-function lastLine(path: string, size: number): string {
-  const fd = openSync(path, 'r');
+/** The last hashes of the audit files a `retention.delete` entry says it deleted. */
+function droppedHashes(entry: Partial<AuditEntry>): string[] {
+  const files = entry.details?.auditFilesDeleted;
+  if (!Array.isArray(files)) return [];
+  return files.flatMap((f: unknown) => {
+    const h = (f as { lastHash?: unknown } | null)?.lastHash;
+    return typeof h === 'string' ? [h] : [];
+  });
+}
+
+function readText(path: string): string {
   try {
-    for (let chunk = Math.min(size, TAIL_CHUNK); ; chunk = Math.min(size, chunk * 4)) {
-      const buf = Buffer.alloc(chunk);
-      readSync(fd, buf, 0, chunk, size - chunk);
-      const text = buf.toString('utf8').replace(/\n$/, '');
-      const nl = text.lastIndexOf('\n');
-      if (nl >= 0 || chunk === size) return text.slice(nl + 1);
-    }
-  } finally {
-    closeSync(fd);
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw e;
   }
+}
+
+function splitLines(text: string): string[] {
+  return text.split('\n').filter((l) => l !== '');
 }
 
 function matches(e: AuditEntry, f: AuditFilter): boolean {

@@ -77,6 +77,13 @@ export interface AuditFilter {
 export interface AuditIntegrity {
   readonly ok: boolean;
   readonly entries: number;
-  /** The first line whose `prev` is not the hash of the line before it (1-based). */
+  /** The first line whose `prev` is not the hash of the line before it (1-based, in `file`). */
   readonly brokenAtLine?: number;
+  /** The file that line is in (`audit.jsonl`, or a rotated `audit.<seq>.jsonl`). */
+  readonly file?: string;
+  /**
+   * When older rotated files were deleted by retention: the `prev` of the oldest entry kept,
+   * which the `retention.delete` entry that deleted them names as the last hash of the file deleted.
+   */
+  readonly startsAfter?: string;
 }

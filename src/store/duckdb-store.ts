@@ -15,6 +15,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { PeriscopeError } from '../common/errors.js';
 import { DB_FILE } from './data-dir.js';
 import { DuckDBInstance } from './duckdb-api.js';
+import type { ProbeWriteState } from './probe-store.js';
 import type { ProcessFilter } from './process-filter.js';
 import { DuckDBQuerySession } from './query-session.js';
 import { createQueryViews } from './query-views.js';
@@ -149,7 +150,11 @@ export class DuckDBStore implements Store {
     return this.use(async () => {
       this.writable('deleting old snapshots');
       const { deleteExpired } = await import('./retention.js');
-      return this.serial(() => deleteExpired(this.conn, rules, now)); // its own transaction
+      // Its own transaction; it may delete facts of processes the probe writer remembers as written.
+      const result = await this.serial(() => deleteExpired(this.conn, rules, now));
+      await this.probeChain;
+      this.probeState = undefined;
+      return result;
     });
   }
 
@@ -474,7 +479,7 @@ export class DuckDBStore implements Store {
     });
   }
 
-  private probeState: Promise<{ seq: number; types: Set<string> }> | undefined;
+  private probeState: Promise<{ seq: number } & ProbeWriteState> | undefined;
   private probeChain: Promise<unknown> = Promise.resolve();
 
   /** Appends a batch of probe data; events get the next seq numbers. Returns the last seq. */
@@ -489,11 +494,12 @@ export class DuckDBStore implements Store {
       this.probeState ??= (async () => ({
         seq: await lastProbeSeq(this.conn),
         types: await readValueTypes(this.conn),
+        processes: new Map<string, string>(),
       }))();
       const state = await this.probeState;
       let next: number;
       try {
-        next = await this.transaction(() => writeProbeBatch(this.conn, state.seq + 1, batch, state.types));
+        next = await this.transaction(() => writeProbeBatch(this.conn, state.seq + 1, batch, state));
       } catch (e) {
         this.probeState = undefined; // the types noted for the failed batch: read them again
         throw e;
@@ -569,6 +575,15 @@ export class DuckDBStore implements Store {
       this.writable(what);
       const m = await import('./investigation-store.js');
       return this.transaction(() => fn(m));
+    });
+  }
+
+  /** The process ids whose probe data a token limited by `only` sees (process-filter.ts, as the probe views). */
+  async visibleProbeProcesses(only: ProcessFilter): Promise<Set<string>> {
+    const { visibleProcessIdsSql } = await import('./process-filter.js');
+    return this.use(async () => {
+      const r = await this.conn.runAndReadAll(visibleProcessIdsSql(only));
+      return new Set(r.getRowsJS().map(([id]) => String(id)));
     });
   }
 

@@ -1,8 +1,10 @@
 /**
  * The raw tables of probes (schema `raw`): every event with its captures by expression, the
  * counters and duration histograms of each probe on each process per interval, the notices
- * (a probe switched off, and why), and the JSON types of each probe expression's values
- * (which type its column gets). Events are not part of a snapshot: they are kept by time,
+ * (a probe switched off, and why), the JSON types of each probe expression's values
+ * (which type its column gets), and the facts of each process probe data came from (which
+ * program it belongs to, so that a token limited to programs sees its events whether or not
+ * the process was ever snapshotted). Events are not part of a snapshot: they are kept by time,
  * in arrival order (`seq`). docs/tables.md documents the views users query over them.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -77,6 +79,19 @@ export const PROBE_VALUE_TYPES: ColumnList = [
   ['json_type', 'text'],
 ];
 
+/**
+ * Columns of `raw.probe_processes`: per process probe data came from, the facts a token's
+ * program filter is decided on (as in `raw.processes`), as the server knew them then.
+ */
+export const PROBE_PROCESSES: ColumnList = [
+  ['process_id', 'text'],
+  ['hostname', 'text'],
+  ['pid', 'bigint'],
+  ['program', 'text'],
+  ['executable', 'text'],
+  ['agent_id', 'text'],
+];
+
 /** The built-in views over the probe tables (spec tables may not take these names). */
 export const PROBE_BUILTIN_TABLES = [
   'probe_events',
@@ -93,6 +108,7 @@ export async function ensureProbeSchema(conn: DuckDBConnection): Promise<void> {
     ['probe_durations', PROBE_DURATIONS],
     ['probe_notices', PROBE_NOTICES],
     ['probe_value_types', PROBE_VALUE_TYPES],
+    ['probe_processes', PROBE_PROCESSES],
   ] as const)
     await conn.run(createTableSql(`raw.${name}`, cols));
 }

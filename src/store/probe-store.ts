@@ -18,6 +18,7 @@ import {
   PROBE_DURATIONS,
   PROBE_EVENTS,
   PROBE_NOTICES,
+  PROBE_PROCESSES,
   PROBE_VALUE_TYPES,
 } from './probe-schema.js';
 import { literal } from './sql-text.js';
@@ -31,9 +32,21 @@ export type ProbeHistogramInput = ProbeHistogramRecord;
 /** A notice (protocol's ProbeNotice; the store takes any kind, as its column is text). */
 export type ProbeNoticeInput = Omit<ProbeNoticeRecord, 'kind'> & { readonly kind: string };
 
+/** The facts of a process its agent reported, which decide which tokens see its probe data. */
+export interface ProbeProcessInput {
+  /** host:pid, as events name it. */
+  readonly processId: string;
+  readonly hostname: string;
+  readonly pid: number;
+  readonly program: string;
+  readonly executable: string;
+}
+
 /** What one agent's batch brings. */
 export interface ProbeBatchInput {
   readonly agentId: string;
+  /** The facts of the batch's processes the server knows (written when new or changed). */
+  readonly processes?: readonly ProbeProcessInput[];
   readonly events: readonly ProbeEventInput[];
   readonly counts: readonly ProbeCountsInput[];
   readonly histograms: readonly ProbeHistogramInput[];
@@ -64,13 +77,39 @@ function jsonType(v: unknown): string {
 
 const json = (v: unknown): string | null => (v === undefined ? null : JSON.stringify(v));
 
+/** What the store remembers between batches: value types seen, and each process's facts as written. */
+export interface ProbeWriteState {
+  readonly types: Set<string>;
+  readonly processes: Map<string, string>;
+}
+
+/** Writes the facts of processes that are new or changed (one row per process: the latest). */
+async function writeProbeProcesses(
+  conn: DuckDBConnection,
+  agentId: string,
+  processes: readonly ProbeProcessInput[],
+  known: Map<string, string>,
+): Promise<void> {
+  const changed = processes.filter((p) => known.get(p.processId) !== JSON.stringify([p, agentId]));
+  if (changed.length === 0) return;
+  await conn.run(
+    `DELETE FROM raw.probe_processes WHERE process_id IN (${changed.map((p) => literal(p.processId)).join(', ')})`,
+  );
+  const w = new TableWriter('probe_processes', PROBE_PROCESSES);
+  for (const p of changed) w.add(p.processId, p.hostname, p.pid, p.program, p.executable, agentId);
+  await w.flush(conn, 'raw');
+  for (const p of changed) known.set(p.processId, JSON.stringify([p, agentId]));
+}
+
 /** Appends a batch; events get seq numbers from `nextSeq` on. Returns the next free seq. */
 export async function writeProbeBatch(
   conn: DuckDBConnection,
   nextSeq: number,
   b: ProbeBatchInput,
-  knownTypes: Set<string>,
+  state: ProbeWriteState,
 ): Promise<number> {
+  const knownTypes = state.types;
+  if (b.processes) await writeProbeProcesses(conn, b.agentId, b.processes, state.processes);
   const events = new TableWriter('probe_events', PROBE_EVENTS);
   const types = new TableWriter('probe_value_types', PROBE_VALUE_TYPES);
   let seq = nextSeq;

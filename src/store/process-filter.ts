@@ -51,9 +51,15 @@ export function visibleRowSql(filter: ProcessFilter, alias: string, column = 'pr
   );
 }
 
-/** The ids of the visible processes of any snapshot (for tables that belong to no snapshot: probe events). */
+/**
+ * The ids of the visible processes whose data belongs to no snapshot (probe events, counts,
+ * …): those of any stored snapshot, and those whose agent reported them with probe data
+ * (`raw.probe_processes`, the same facts), so a process never snapshotted is judged the same
+ * way on every surface.
+ */
 export function visibleProcessIdsSql(filter: ProcessFilter): string {
-  return `SELECT DISTINCT p.process_id FROM raw.processes p WHERE ${processFilterSql(filter)}`;
+  const where = processFilterSql(filter);
+  return `SELECT p.process_id FROM raw.processes p WHERE ${where} UNION SELECT p.process_id FROM raw.probe_processes p WHERE ${where}`;
 }
 
 /** Most selectors one token may carry. */

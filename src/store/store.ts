@@ -86,6 +86,19 @@ export interface TextResult {
   readonly rows: readonly (readonly (string | null)[])[];
 }
 
+/** The rows of a statement read a chunk (about 2048 rows) at a time, for answers too large to hold whole. */
+export interface TextStream {
+  readonly columns: readonly ResultColumn[];
+  /** The next rows, column by column, each value as DuckDB prints it; undefined after the last. */
+  next(): Promise<TextChunk | undefined>;
+}
+
+/** Rows of a TextStream, column by column (`columns[c][r]`): DuckDB reads a chunk a column at a time faster than a row at a time. */
+export interface TextChunk {
+  readonly rowCount: number;
+  readonly columns: readonly (readonly (string | null)[])[];
+}
+
 /** A connection whose tables show one scope: set up once, then as many queries as wanted. */
 export interface QuerySession {
   readonly snapshotIds: readonly number[];
@@ -95,6 +108,8 @@ export interface QuerySession {
   query(sql: string): Promise<QueryResult>;
   /** Runs one read-only statement with `$n` parameters given as text, each value as DuckDB prints it. */
   queryText(sql: string, params?: readonly (string | null)[]): Promise<TextResult>;
+  /** As queryText, the rows read as they are wanted (a PostgreSQL client's large answer). */
+  streamText(sql: string, params?: readonly (string | null)[]): Promise<TextStream>;
   /** The columns and parameter count of one read-only statement, without running it. */
   describe(sql: string): Promise<{ readonly columns: readonly ResultColumn[]; readonly params: number }>;
   /** Stops the statement running now, which then fails (a PostgreSQL client's cancel request). */
@@ -271,6 +286,8 @@ export interface Store {
   addProbeBatch(batch: ProbeBatchInput): Promise<number>;
   /** Probe events after a cursor (`seq`), oldest first. */
   probeEvents(q: ProbeEventQuery): Promise<StoredProbeEvent[]>;
+  /** The process ids whose probe data a token limited by `only` sees: the same rule as its probe tables. */
+  visibleProbeProcesses(only: ProcessFilter): Promise<Set<string>>;
   /** Why one process's rows cannot be stored (wrong value types, missing parts); undefined when they can. */
   processProblem(p: StoredProcessInput): Promise<string | undefined>;
   /** Deletes the processes (and snapshots left empty) older than their program's retention rule. */

@@ -8,6 +8,7 @@ import { signal } from '@preact/signals';
 import {
   type EventsParams,
   eventsQuery,
+  functionQuery,
   linksQuery,
   probeRequestBody,
   type QueryFormat,
@@ -20,6 +21,7 @@ import type {
   AgentsResponse,
   ErrorResponse,
   EventsResponse,
+  FunctionResponse,
   ProbeChangeResponse,
   ProbesResponse,
   ProcessesResponse,
@@ -198,6 +200,11 @@ export function specVersions(): Promise<SpecVersionsResponse> {
 /** GET /v1/spec/versions/{version}: one version with its text and its diff against the previous one. */
 export function specVersion(version: number): Promise<SpecVersion> {
   return call('GET', `/v1/spec/versions/${Math.trunc(version)}`);
+}
+
+/** GET /v1/spec/function: a function's lines and the variables live at each, read by an agent. */
+export function describeFunction(buildId: string, fn: string): Promise<FunctionResponse> {
+  return call('GET', `/v1/spec/function${functionQuery({ buildId, function: fn })}`);
 }
 
 /** POST /v1/spec/check: what storing this spec would find, storing nothing. */

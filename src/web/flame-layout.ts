@@ -30,12 +30,20 @@ interface Node {
 }
 
 /**
+ * The narrowest box drawn, as a share of the graph (about 5 px at the page's width): narrower
+ * ones carry no label and cannot be aimed at, and drawing them is what made a first view slow
+ * (3,200 boxes of a 10k-goroutine snapshot on 512 stacks took about 1 s of it in headless
+ * Chromium; 512 boxes, 0.1 s; bench/web-goroutines.ts).
+ */
+export const MIN_BOX_SHARE = 0.004;
+
+/**
  * Boxes of the stacks, widest first within a row, leaving out boxes narrower than `minWidth`
  * (a fraction) and their children; `maxBoxes` bounds the work on pathological inputs.
  */
 export function flameBoxes(
   stacks: readonly WeightedStack[],
-  minWidth = 0.001,
+  minWidth = MIN_BOX_SHARE,
   maxBoxes = 20_000,
 ): FlameBox[] {
   const root: Node = { name: '', count: 0, children: new Map() };

@@ -19,6 +19,8 @@ export interface ProbeFormFields {
   /** Time to live, e.g. `30m` (empty: the server's default). */
   readonly ttl: string;
   readonly duration: boolean;
+  /** Keep each event's stack (16 frames). */
+  readonly stack?: boolean;
 }
 
 /** A column name for an expression given without one (`req.User` → `req_user`), as the CLI names it. */
@@ -64,6 +66,7 @@ export function probeEntry(f: ProbeFormFields): Record<string, unknown> | Error 
     ...(f.condition.trim() !== '' ? { condition: f.condition.trim() } : {}),
     ...(rate !== '' ? { rateLimit: Number(rate) } : {}),
     ...(f.duration ? { duration: true } : {}),
+    ...(f.stack ? { stack: true } : {}),
     ...(ttl !== '' ? { ttl } : {}),
   };
 }

@@ -41,3 +41,27 @@ export function durationsSql(probe: string, minutes: number): string {
 WHERE probe = ${lit(probe)} AND end_time > now() - to_milliseconds(${minutes * 60_000}) AND count > 0
 GROUP BY 1 ORDER BY 1`;
 }
+
+/** One distinct stack of a probe's events: its functions innermost first, and how many events had it. */
+export interface StackRow {
+  readonly functions: readonly string[];
+  readonly n: number;
+}
+
+/** Most distinct stacks sent to the page (the flame graph draws the widest anyway). */
+export const MAX_STACKS = 2000;
+
+/**
+ * The distinct stacks of one probe's events over the last `minutes`, deduplicated by the hash
+ * of their functions in the database (`probe_events.stack`, innermost frame first), most
+ * frequent first. An entry probe's stack starts at its caller: the probed function is put
+ * innermost, so the graph reads as the calls that reached it.
+ */
+export function stacksSql(probe: string, minutes: number): string {
+  return `SELECT any_value(fns) AS functions, count(*)::DOUBLE AS n FROM (
+  SELECT CASE WHEN s[1] = function THEN s ELSE list_prepend(function, s) END AS fns
+  FROM (SELECT function, json_extract_string(stack, '$[*].function') AS s, "time" FROM probe_events
+    WHERE probe = ${lit(probe)} AND stack IS NOT NULL)
+  WHERE "time" > now() - to_milliseconds(${minutes * 60_000})
+) WHERE len(fns) > 0 GROUP BY hash(fns) ORDER BY n DESC LIMIT ${MAX_STACKS}`;
+}

@@ -1,5 +1,6 @@
 /** Adding a derived table to the spec's YAML text, keeping its comments and layout (the `yaml` library's documents). */
-import { isMap, isSeq, parseDocument } from 'yaml';
+import { isMap, isScalar, isSeq, parseDocument } from 'yaml';
+import { appendItem, appendPair, keepText, replaceValue } from './yaml-splice.js';
 
 /** The spec text with one more derived table (or the one of that name replaced); throws when the text is not a spec map. */
 export function withDerivedTable(yaml: string, name: string, sql: string): string {
@@ -8,12 +9,14 @@ export function withDerivedTable(yaml: string, name: string, sql: string): strin
   if (doc.contents !== null && !isMap(doc.contents)) throw new Error('the current spec is not a YAML map');
   const entry = doc.createNode({ name, sql: sql.trim() });
   const derived = doc.get('derived');
+  let spliced: string | undefined;
   if (isSeq(derived)) {
     const at = derived.items.findIndex((it) => isMap(it) && it.get('name') === name);
+    if (at < 0) spliced = appendItem(yaml, derived, { name, sql: sql.trim() });
     if (at >= 0) derived.items[at] = entry;
     else derived.items.push(entry);
   } else doc.set('derived', doc.createNode([{ name, sql: sql.trim() }]));
-  return doc.toString({ lineWidth: 0 });
+  return keepText(spliced, doc.toString({ lineWidth: 0 }));
 }
 
 /** One captured expression to add: on `fn`, into `table`, as `column`. */
@@ -36,16 +39,22 @@ export function withCapture(yaml: string, c: NewCapture): string {
   const entry = isSeq(functions)
     ? functions.items.find((it) => isMap(it) && it.get('function') === c.fn && it.get('table') === c.table)
     : undefined;
+  let spliced: string | undefined;
   if (isMap(entry)) {
     const capture = entry.get('capture');
-    if (isMap(capture)) capture.set(c.column, c.expr);
-    else entry.set('capture', doc.createNode({ [c.column]: c.expr }));
+    if (isMap(capture)) {
+      const old = capture.get(c.column, true);
+      spliced = isScalar(old) ? replaceValue(yaml, old, c.expr) : appendPair(yaml, capture, c.column, c.expr);
+      capture.set(c.column, c.expr);
+    } else entry.set('capture', doc.createNode({ [c.column]: c.expr }));
   } else {
-    const node = doc.createNode({ function: c.fn, table: c.table, capture: { [c.column]: c.expr } });
-    if (isSeq(functions)) functions.items.push(node);
-    else doc.set('functions', doc.createNode([node]));
+    const value = { function: c.fn, table: c.table, capture: { [c.column]: c.expr } };
+    if (isSeq(functions)) {
+      spliced = appendItem(yaml, functions, value);
+      functions.items.push(doc.createNode(value));
+    } else doc.set('functions', doc.createNode([value]));
   }
-  return doc.toString({ lineWidth: 0 });
+  return keepText(spliced, doc.toString({ lineWidth: 0 }));
 }
 
 /** The captures the spec has on one function: table, column and expression. */

@@ -66,8 +66,14 @@ const nonce = randomBytes(6).toString('hex');
 /** Every secret of the fixture contains this; nothing visible does. */
 const SECRET = `SECRET-${nonce}`;
 const VISIBLE = `visible-user-${nonce}`;
-/** The secrets the default rules redact (SSN and Key only a user's rules do). */
-const DEFAULT_SECRETS = [`pw-${SECRET}`, `tok-${SECRET}`, `authz-${SECRET}`, `ctx-${SECRET}`];
+/** The secrets the default rules redact (SSN and Key only a user's rules do), pprof label included. */
+const DEFAULT_SECRETS = [
+  `pw-${SECRET}`,
+  `tok-${SECRET}`,
+  `authz-${SECRET}`,
+  `ctx-${SECRET}`,
+  `label-tok-${SECRET}`,
+];
 
 const tag = fleetTag();
 let dataDir = '';
@@ -117,6 +123,32 @@ async function served(args: readonly string[], env: Record<string, string> = {})
   );
   assert.equal(rows.length, 1, JSON.stringify(rows));
   return Object.fromEntries(Object.entries(rows[0]!).map(([k, v]) => [k, json(v)]));
+}
+
+/** The pprof labels of the goroutine in main.serve, in the latest snapshot. */
+async function servedLabels(args: readonly string[], env: Record<string, string> = {}): Promise<unknown> {
+  const rows = await cliJson<Row[]>(
+    [
+      'query',
+      ...args,
+      '--format',
+      'json',
+      "SELECT g.labels FROM goroutines g JOIN frames f USING (snapshot_id, process_id, goroutine_id) WHERE f.function = 'main.serve' ORDER BY g.snapshot_id DESC LIMIT 1",
+    ],
+    env,
+  );
+  assert.equal(rows.length, 1, JSON.stringify(rows));
+  return json(rows[0]!.labels);
+}
+
+/** The labels under the default rules (`customer_ssn` too under the user's). */
+function expectedLabels(ssn: 'visible' | 'redacted'): Row {
+  return {
+    session_token: JSON.stringify({ '…': 'redacted', rule: 'token' }),
+    customer_ssn:
+      ssn === 'visible' ? `label-ssn-${SECRET}` : JSON.stringify({ '…': 'redacted', rule: 'ssn' }),
+    tenant: `visible-tenant-${nonce}`,
+  };
 }
 
 /** What every redacted capture of SPEC holds under the default rules. */
@@ -191,6 +223,7 @@ test('the one-shot CLI: the secrets are marked, and neither its output nor its s
   assert.ok(r.stdout.includes(VISIBLE), 'the visible value is in the output');
   for (const s of DEFAULT_SECRETS) assert.ok(!r.stdout.includes(s), `${s} is not in the output`);
   assertDefaultMarks(await served(['--data', localDir]), 'visible');
+  assert.deepEqual(await servedLabels(['--data', localDir]), expectedLabels('visible'));
   const stored = filesText(localDir);
   assert.ok(
     stored.includes(VISIBLE),
@@ -207,6 +240,7 @@ test('through the server and the agent: marked in the stored rows, absent from t
   const snap = await cliJson<FleetSnapshot>(['snapshot', '--server', server!.url, '--all', '--json'], env);
   assert.ok(snap.processes.length === 1 && snap.processes.every((p) => p.ok), JSON.stringify(snap.processes));
   assertDefaultMarks(await served(['--server', server!.url], env), 'visible');
+  assert.deepEqual(await servedLabels(['--server', server!.url], env), expectedLabels('visible'));
   const wire = relay!.messages.slice(from).join('\n');
   assert.ok(wire.includes('"captured"') && wire.includes(VISIBLE), 'the relay saw the snapshot');
   for (const s of DEFAULT_SECRETS) assert.ok(!wire.includes(s), `${s} did not cross the wire`);
@@ -223,6 +257,7 @@ test("a user's names and types add to the rules", async () => {
   const snap = await cliJson<FleetSnapshot>(['snapshot', '--server', server!.url, '--all', '--json'], env);
   assert.ok(snap.processes.length === 1 && snap.processes.every((p) => p.ok), JSON.stringify(snap.processes));
   assertDefaultMarks(await served(['--server', server!.url], env), 'redacted');
+  assert.deepEqual(await servedLabels(['--server', server!.url], env), expectedLabels('redacted'));
   const wire = relay!.messages.slice(from).join('\n');
   assert.ok(wire.includes(VISIBLE));
   assert.ok(!wire.includes(SECRET), 'no secret crossed the wire');
@@ -264,6 +299,10 @@ test("turning redaction off for a program: refused from a user token, stored fro
   assert.ok(snap.processes.length === 1 && snap.processes.every((p) => p.ok), JSON.stringify(snap.processes));
   const row = await served(['--server', server!.url], { PERISCOPE_TOKEN: userToken });
   assert.equal(row.token, `tok-${SECRET}`);
+  assert.equal(
+    ((await servedLabels(['--server', server!.url], { PERISCOPE_TOKEN: userToken })) as Row).session_token,
+    `label-tok-${SECRET}`,
+  );
   assert.ok(
     relay!.messages.slice(from).join('\n').includes(`pw-${SECRET}`),
     'the search finds a secret on the wire',

@@ -14,7 +14,7 @@ import { realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { SpecCheckReport } from '../../src/api/responses.js';
+import type { FunctionResponse, SpecCheckReport } from '../../src/api/responses.js';
 import {
   agentIdOf,
   cli,
@@ -264,4 +264,46 @@ test('a function in none of the checked binaries refuses the spec, with the near
   // A function one binary has is fine, though others lack it (a spec serves many programs).
   const ok = await putSpec('functions:\n  - function: main.handleC\n    capture: { w: w }\n', 'ok.yaml');
   assert.equal(ok.status, 200, JSON.stringify(ok.body));
+});
+
+test("GET /v1/spec/function: a binary's function, its lines with the variables live at each and their source, read by the agent that has it", async () => {
+  const get = async (q: string) => {
+    const res = await fetch(`${server!.url}/v1/spec/function?${q}`, {
+      headers: { authorization: `Bearer ${userToken}` },
+    });
+    return { status: res.status, body: (await res.json()) as Row };
+  };
+  // exprs no longer runs (an earlier test stopped it): its binary is a stored snapshot's,
+  // described by the agent on its host from the file it ran from.
+  const [row] = await query(`SELECT DISTINCT build_id FROM processes WHERE pid = ${exprs.pid}`);
+  const buildId = String(row?.build_id ?? '');
+  const got = await get(new URLSearchParams({ buildId, function: 'main.park' }).toString());
+  assert.equal(got.status, 200, JSON.stringify(got.body));
+  const d = got.body as unknown as FunctionResponse;
+  assert.equal(d.function, 'main.park');
+  assert.match(d.file, /testdata\/exprs\/main\.go$/);
+  const at = (text: string) => {
+    const n = Object.entries(d.source ?? {}).find(([, t]) => t.includes(text))?.[0];
+    return d.lines.find((l) => l.line === Number(n))?.variables.map((v) => v.name) ?? [];
+  };
+  assert.match(
+    d.source?.[String(d.declLine)] ?? '',
+    /^func park\(srv \*Server/,
+    'the source, read on the server',
+  );
+  assert.ok(at('<-block').includes('local'), at('<-block').join(','));
+  assert.ok(at('<-block').includes('srv') || d.unavailable.includes('srv'));
+
+  const missing = await get(new URLSearchParams({ buildId, function: 'main.prak' }).toString());
+  assert.equal(missing.status, 404);
+  assert.match(
+    String((missing.body.error as Row).message),
+    /no function main\.prak; did you mean main\.park/,
+  );
+  const unknown = await get(new URLSearchParams({ buildId: 'f00d', function: 'main.park' }).toString());
+  assert.equal(unknown.status, 404);
+  assert.match(
+    String((unknown.body.error as Row).message),
+    /no connected agent runs or ran a binary with build ID f00d/,
+  );
 });

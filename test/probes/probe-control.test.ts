@@ -122,6 +122,6 @@ test('a probe without captures only counts; labels come with events', async () =
       l.map((e) => captured(e, 'a')),
       [0, 1, 2, 3],
     );
-    for (const e of l) assert.deepEqual(e.labels, { user: 'alice', calls: '4' });
+    for (const e of l) assert.deepEqual(e.labels, { user: 'alice', calls: '4', session_token: 'tok-4' });
   });
 });

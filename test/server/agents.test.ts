@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import WebSocket from 'ws';
-import type { AgentView, SnapshotTaken } from '../../src/api/responses.js';
+import type { AgentView, SnapshotTaken, SpecCheckReport } from '../../src/api/responses.js';
 import { PROTOCOL_VERSION, type ServerMessage } from '../../src/protocol/messages.js';
 import type { RunningServer } from '../../src/server/server.js';
 import { api, describeProcess, eventually, testServer } from './server-support.js';
@@ -165,4 +165,76 @@ test('an agent that answers again is connected again, on the same connection', a
   await eventually(async () => (await agents('wakes'))[0]?.state === 'connected', 3000, 'connected again');
   assert.ok(logs.some((l) => /^agent wakes answers again after \d+\.\d s of silence$/.test(l)));
   agent.ws.terminate();
+});
+
+test('a spec check does not wait for an agent the heartbeats know to be unresponsive: "not checked", at once', async () => {
+  const mute = await rawAgent('mute-check', 'ffff', false);
+  mute.ws.send(
+    JSON.stringify({
+      type: 'processes',
+      processes: [
+        {
+          ...describeProcess('mute-check-host', 9, ['mute']),
+          buildId: 'b-mute',
+          executable: '/usr/bin/mute',
+        },
+      ],
+    }),
+  );
+  await eventually(async () => (await agents('mute-check'))[0]?.processes === 1, 3000, 'processes listed');
+  await eventually(
+    async () => (await agents('mute-check'))[0]?.state === 'unresponsive',
+    5000,
+    'unresponsive',
+  );
+  const t0 = Date.now();
+  const checked = await api<{ check: SpecCheckReport; message?: string }>(
+    server.url,
+    admin,
+    'POST',
+    '/v1/spec/check',
+    {
+      yaml: 'functions:\n  - function: main.handle\n    table: handled\n    capture:\n      n: n\n',
+      source: 'app.yaml',
+    },
+  );
+  const waited = Date.now() - t0;
+  assert.equal(checked.status, 200, checked.text);
+  const mine = checked.body.check.binaries.find((b) => b.buildId === 'b-mute');
+  assert.equal(mine?.status, 'not-checked', JSON.stringify(checked.body.check));
+  assert.match(mine?.reason ?? '', /^agent unresponsive: mute-check has not answered heartbeats since /);
+  assert.equal(mute.received.filter((m) => m.type === 'check-spec').length, 0, 'not even asked');
+  // The server waits up to its prepare timeout (20 s here) for agents it asks.
+  assert.ok(waited < 20_000, `answered after ${waited} ms, not after the whole wait`);
+  mute.ws.terminate();
+});
+
+test('a spec check stops waiting for an agent that becomes unresponsive while it waits', async () => {
+  const mute = await rawAgent('mute-later', 'gggg', false);
+  mute.ws.send(
+    JSON.stringify({
+      type: 'processes',
+      processes: [
+        {
+          ...describeProcess('mute-later-host', 9, ['mute']),
+          buildId: 'b-later',
+          executable: '/usr/bin/mute',
+        },
+      ],
+    }),
+  );
+  await eventually(async () => (await agents('mute-later'))[0]?.processes === 1, 3000, 'processes listed');
+  assert.equal((await agents('mute-later'))[0]?.state, 'connected');
+  const t0 = Date.now();
+  const checked = await api<{ check: SpecCheckReport }>(server.url, admin, 'POST', '/v1/spec/check', {
+    yaml: 'functions:\n  - function: main.handle\n    table: handled\n    capture:\n      n: n\n',
+  });
+  const waited = Date.now() - t0;
+  assert.equal(checked.status, 200, checked.text);
+  assert.equal(mute.received.filter((m) => m.type === 'check-spec').length, 1, 'it was asked');
+  const mine = checked.body.check.binaries.find((b) => b.buildId === 'b-later');
+  assert.equal(mine?.status, 'not-checked');
+  assert.match(mine?.reason ?? '', /^agent unresponsive: mute-later has not answered heartbeats/);
+  assert.ok(waited < 20_000, `answered after ${waited} ms, not after the whole wait`);
+  mute.ws.terminate();
 });

@@ -214,7 +214,12 @@ test('the CLI lists and exports the log, records local token actions, and report
   text[at] = (text[at] ?? '').replace('"name":"alice"', '"name":"mallory"');
   writeFileSync(file, text.join('\n'));
   const r = await api<AuditResponse>(server.url, admin, 'GET', '/v1/audit');
-  assert.deepEqual(r.body.integrity, { ok: false, entries: r.body.integrity.entries, brokenAtLine: at + 2 });
+  assert.deepEqual(r.body.integrity, {
+    ok: false,
+    entries: r.body.integrity.entries,
+    brokenAtLine: at + 2,
+    file: AUDIT_FILE,
+  });
   const warned = await cli('audit', '--data', dataDir, '--limit', '1');
   assert.match(warned.stderr, new RegExp(`hash chain breaks at line ${at + 2}`));
 });

@@ -249,3 +249,26 @@ test('a startup packet, password and query sent in one piece are all answered; a
   const http = await raw(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
   assert.match(http, /C08P01\0Mprotocol violation: this is not a PostgreSQL startup packet/);
 });
+
+test('harmless SETs a driver sends on connect are accepted as no-ops; other SETs are refused with 0A000', async () => {
+  await connected(async (c) => {
+    const set = await c.query('SET extra_float_digits = 3');
+    assert.equal(set.command, 'SET');
+    await c.query("SET application_name = 'PostgreSQL JDBC Driver'");
+    await c.query("SET SESSION TimeZone TO 'UTC'");
+    await c.query({ text: 'SET client_encoding = UTF8', values: [] });
+    await c.query('RESET extra_float_digits');
+    for (const refused of [
+      "SET TimeZone = 'Europe/Paris'",
+      'SET memory_limit = 1',
+      'SET search_path = raw',
+    ]) {
+      await assert.rejects(c.query(refused), (e: Error & { code?: string }) => {
+        assert.equal(e.code, '0A000', `${refused}: ${e.message}`);
+        return true;
+      });
+    }
+    const after = await c.query('SELECT count(*) AS n FROM goroutines');
+    assert.ok(Number(after.rows[0]!.n) > 0);
+  });
+});

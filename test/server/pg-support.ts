@@ -13,14 +13,15 @@ import { testServer } from './server-support.js';
 
 const run = promisify(execFile);
 
-/** A data directory with one snapshot of the goroutines fixture. */
-export async function dataDirWithSnapshot(): Promise<string> {
+/** A data directory with snapshots (one by default) of the goroutines fixture. */
+export async function dataDirWithSnapshot(count = 1): Promise<string> {
   const dir = freshDataDir();
   const store = await openStore(dir);
   try {
     const t = await startFixture('goroutines');
     try {
-      await store.addSnapshot(inputOf(takeSnapshot(t.pid), '', { run: 'pg' }));
+      for (let i = 0; i < count; i++)
+        await store.addSnapshot(inputOf(takeSnapshot(t.pid), '', { run: 'pg' }));
     } finally {
       await t.kill();
     }

@@ -557,3 +557,61 @@ test('the PostgreSQL port: a limited token reads only its rows, \\dt works, the 
   assert.notEqual(raw.code, 0);
   assert.match(raw.stderr, /limited to some programs/);
 });
+
+test('probe events of processes never snapshotted: a limited token sees exactly its own on the API, in SQL and on the pg port', async () => {
+  // An agent whose processes were never snapshotted sends probe events of one process per team.
+  const agent = new FakeAgent(
+    'agent-host-e',
+    'live-host-e',
+    [describeProcess('live-host-e', 200, ['orders']), describeProcess('live-host-e', 201, ['billing'])],
+    () => snap,
+  );
+  await agent.connect(server.url, server.firstTokens?.agent ?? '');
+  agents.push(agent);
+  const event = (pid: number) => ({
+    probe: 'p',
+    process: `live-host-e:${pid}`,
+    timeUs: 3_000_000 + pid,
+    goroutine: 1,
+    thread: 1,
+    site: { kind: 'entry', function: 'main.call' },
+    values: { who: pid },
+  });
+  agent.send({
+    type: 'probe-batch',
+    events: [event(200), event(201)],
+    counts: [],
+    histograms: [],
+    notices: [],
+  });
+  const all = async (tok: string) =>
+    (
+      await api<{ events: { process: string }[] }>(server.url, tok, 'GET', '/v1/events?after=0&limit=1000')
+    ).body.events
+      .map((e) => e.process)
+      .filter((p) => p.startsWith('live-host-e:'))
+      .sort();
+  await eventually(async () => (await all(admin)).length === 2, 10_000, 'the events stored');
+  const conn = `host=127.0.0.1 port=${server.pgPort} dbname=all user=team sslmode=disable`;
+  const sql = "SELECT DISTINCT process_id FROM probe_events WHERE process_id LIKE 'live-host-e:%' ORDER BY 1";
+  for (const [team, pid] of [
+    ['team-a', 200],
+    ['team-b', 201],
+  ] as const) {
+    const mine = [`live-host-e:${pid}`];
+    assert.deepEqual(await all(token(team)), mine, `${team}: GET /v1/events`);
+    const q = await query(token(team), sql);
+    assert.equal(q.status, 200, q.text);
+    assert.deepEqual(
+      q.body.rows.map((r) => r[0]),
+      mine,
+      `${team}: POST /v1/query`,
+    );
+    const pg = await psql(conn, token(team), '-At', '-c', sql);
+    assert.equal(pg.code, 0, pg.stderr);
+    assert.deepEqual(pg.stdout.trim().split('\n'), mine, `${team}: the pg port`);
+  }
+  // Once the agent is gone the rule holds still: it is the stored facts that decide.
+  await agent.close();
+  assert.deepEqual(await all(token('team-a')), ['live-host-e:200']);
+});

@@ -4,11 +4,12 @@
  * is in the audit log; only admins can run a pass.
  */
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { AuditResponse, CreatedToken, QueryResponse } from '../../src/api/responses.js';
 import type { RunningServer } from '../../src/server/server.js';
+import { META_FILE, type SnapshotMeta } from '../../src/server/snapshot-meta.js';
 import { DB_FILE } from '../../src/store/data-dir.js';
 import { DuckDBStore } from '../../src/store/duckdb-store.js';
 import { parseRetentionRule } from '../../src/store/retention.js';
@@ -76,6 +77,27 @@ before(async () => {
     ],
   });
   store.close();
+  // The fleet snapshot index, as the orchestrator writes it for snapshots taken through a server.
+  const meta = (id: number) => ({
+    snapshotId: id,
+    requestId: `r${id}`,
+    selector: 'program=orders',
+    requestedBy: 'alice',
+    captureSkewMs: 0,
+    durationMs: 1,
+    processes: ['host-a', 'host-b'].map((hostname) => ({
+      key: `${hostname}/${real.snapshot.pid}`,
+      agentId: hostname,
+      hostname,
+      pid: real.snapshot.pid,
+      executable: 'x',
+      ok: true,
+    })),
+  });
+  writeFileSync(
+    join(dataDir, META_FILE),
+    Array.from({ length: 14 }, (_, i) => `${JSON.stringify(meta(i + 1))}\n`).join(''),
+  );
   sizeBefore = statSync(join(dataDir, DB_FILE)).size;
   server = await testServer(dataDir, {
     retention: { rules: ['orders=7d', '*=30d'].map(parseRetentionRule) },
@@ -104,6 +126,22 @@ test('a pass at start deletes what the rules no longer keep, per program, and th
   assert.deepEqual(entry?.details.snapshotIds, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
   assert.deepEqual(entry?.details.trimmedSnapshotIds, [13]);
   assert.equal(entry?.details.processes, 12 * 2 + 1);
+  // The fleet snapshot index keeps only what the store kept, rewritten whole (no temporary left).
+  const index = readFileSync(join(dataDir, META_FILE), 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as SnapshotMeta);
+  assert.deepEqual(
+    index.map((m) => [m.snapshotId, m.processes.map((p) => p.hostname)]),
+    [
+      [13, ['host-b']],
+      [14, ['host-a', 'host-b']],
+    ],
+  );
+  assert.deepEqual(
+    readdirSync(dataDir).filter((f) => f.startsWith(META_FILE)),
+    [META_FILE],
+  );
   const rows = await api<QueryResponse>(server.url, admin, 'POST', '/v1/query', {
     sql: 'select snapshot_id, program from processes order by 1, 2',
     all: true,

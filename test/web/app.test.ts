@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium, screenshot } from '../../support/chromium.js';
+import { launchChromium, screenshot, unnamedControls } from '../../support/chromium.js';
 import { type DemoInfo, killDemo, startDemo } from '../../support/demo-run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'periscope-web-'));
@@ -47,6 +47,12 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** A screenshot of a main view, whose every control must have an accessible name. */
+async function shot(p: Page, name: string): Promise<void> {
+  await screenshot(p, name);
+  assert.deepEqual(await unnamedControls(p), [], `controls without an accessible name in ${name}`);
+}
+
 /** Signs in on the sign-in page the app shows. */
 async function signIn(p: Page): Promise<void> {
   await p.getByLabel('Token').fill(info.userToken);
@@ -59,7 +65,7 @@ test('nothing but the sign-in page without a session; signing in goes where the 
   await page.goto(`${info.server}/agents`);
   await page.waitForURL(/\/signin\?next=%2Fagents/);
   assert.equal(await page.getByRole('navigation', { name: 'Views' }).count(), 0);
-  await screenshot(page, '01-sign-in');
+  await shot(page, '01-sign-in');
   await page.getByLabel('Token').fill('psk_000000000000_wrong');
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('alert').filter({ hasText: 'not valid' }).waitFor();
@@ -69,7 +75,7 @@ test('nothing but the sign-in page without a session; signing in goes where the 
   const procs = page.getByRole('table', { name: 'Monitored processes' });
   for (const program of ['inventory', 'orders', 'gateway', 'loadgen'])
     await procs.getByRole('cell', { name: program, exact: true }).waitFor();
-  await screenshot(page, '02-agents');
+  await shot(page, '02-agents');
   // The token is nowhere a script can read it.
   assert.equal(await page.evaluate('document.cookie'), '');
   const stored = await page.evaluate<string>('JSON.stringify(sessionStorage) + JSON.stringify(localStorage)');
@@ -91,7 +97,7 @@ test('take a snapshot with labels; it is listed with them', { timeout: 90_000 },
     .first();
   await row.waitFor();
   assert.match((await row.textContent()) ?? '', /gateway, inventory, loadgen, orders/);
-  await screenshot(page, '03-snapshots');
+  await shot(page, '03-snapshots');
   // Search by label.
   await page.getByLabel('Label filter').fill('case=web-e2e');
   await page.getByRole('button', { name: 'Search' }).click();
@@ -142,7 +148,7 @@ test('find the stuck request by its age and follow its links to the server gorou
   await ledger.waitFor();
   await ledger.getByText('"sku-13"').first().waitFor();
   deepLink = page.url();
-  await screenshot(page, '04-goroutine-linked');
+  await shot(page, '04-goroutine-linked');
   // And back: its "called by" link leads to the orders goroutine.
   await detail
     .getByRole('link', { name: /called by/ })
@@ -159,7 +165,7 @@ test('goroutines: filters in the URL and kept across snapshots, the flame graph 
   await page.goto(`${info.server}/snapshots/${snapshotId}`);
   const groups = page.getByRole('list', { name: 'Goroutines grouped by identical stack' });
   await groups.locator('button.ghead').first().waitFor();
-  await screenshot(page, '05-goroutines');
+  await shot(page, '05-goroutines');
   // Keyboard: the first group takes focus, ↓ moves on, → opens it.
   await groups.locator('button.ghead').first().focus();
   await page.keyboard.press('ArrowDown');
@@ -170,6 +176,13 @@ test('goroutines: filters in the URL and kept across snapshots, the flame graph 
     await groups.locator('button.ghead').nth(1).getAttribute('data-group-item'),
   );
   await page.locator('button.ghead[aria-expanded="true"]').waitFor();
+  // Opened, it lists its frames with file:line (fetched then) and its goroutines.
+  await groups
+    .locator('.gframe')
+    .filter({ hasText: /\.(go|s):\d+/ })
+    .first()
+    .waitFor();
+  await groups.locator('.grow').first().waitFor();
 
   // A flame graph box filters by its stack prefix.
   const box = page.locator('.fbox').filter({ hasText: 'main.(*inventoryServer).reserve' }).first();
@@ -178,7 +191,7 @@ test('goroutines: filters in the URL and kept across snapshots, the flame graph 
   await page.getByText(/stack starts with \d+ frames/).waitFor();
   const heads = await groups.locator('button.ghead .fname').allTextContents();
   assert.ok(heads.length > 0);
-  await screenshot(page, '06-goroutines-flame-filter');
+  await shot(page, '06-goroutines-flame-filter');
 
   // Function filter, typed; then switch to the first snapshot: the filters stay.
   await page.getByRole('button', { name: 'Clear filters' }).click();
@@ -210,7 +223,7 @@ test('goroutines: filters in the URL and kept across snapshots, the flame graph 
   );
   await page.getByRole('button', { name: 'Switch to the dark theme' }).click();
   assert.equal(await page.evaluate('document.documentElement.dataset.theme'), 'dark');
-  await screenshot(page, '07-goroutine-dark');
+  await shot(page, '07-goroutine-dark');
   await page.getByRole('button', { name: 'Switch to the light theme' }).click();
 });
 
@@ -244,7 +257,7 @@ test('SQL with completion of tables, results, save as a derived table', { timeou
     .filter({ hasText: new RegExp(`spec version \\d+ has the derived table ${derived}`) })
     .waitFor({ timeout: 60_000 });
   await page.getByRole('complementary', { name: 'Tables' }).getByText(derived).waitFor();
-  await screenshot(page, '08-tables');
+  await shot(page, '08-tables');
   // It is a table now.
   await page.goto(`${info.server}/tables?sql=${encodeURIComponent(`SELECT * FROM ${derived}`)}`);
   await page
@@ -269,13 +282,27 @@ test('spec: pick a binary and a function, add a capture checked live, see it in 
   await page.waitForURL(/\/spec\?program=inventory.*fn=main/);
   const captures = page.getByRole('table', { name: 'Captures of this function' });
   await captures.getByRole('cell', { name: 's.stuckItem' }).waitFor();
+  // Its lines, read from the binary by the agent, with their source (readable on this machine)
+  // and the variables live at each: one clicked fills the capture form, checked at once.
+  const lines = page.getByRole('table', { name: `Lines of ${fn}` });
+  await lines.getByRole('row').filter({ hasText: 'time.Sleep(d)' }).waitFor({ timeout: 60_000 });
+  const ifLeft = lines.getByRole('row').filter({ hasText: 'if left < 0' });
+  await ifLeft.getByRole('button', { name: /^Capture req \(\*.*ReserveRequest\) at line \d+$/ }).waitFor();
+  await ifLeft.getByRole('button', { name: /^Capture left \(int\) at line \d+$/ }).click();
+  assert.equal(await page.getByLabel('Column').inputValue(), 'left');
+  assert.equal(await page.getByLabel('Expression').inputValue(), 'left');
+  const check = page.getByRole('status', { name: 'Check of the capture' });
+  await check.getByText(/Fits every checked binary/).waitFor({ timeout: 60_000 });
+  await shot(page, '09a-spec-lines');
+  await page.getByRole('button', { name: 'Switch to the dark theme' }).click();
+  await shot(page, '09b-spec-lines-dark');
+  await page.getByRole('button', { name: 'Switch to the light theme' }).click();
   // A wrong field: the check against the real binary says so, naming the fields there are.
   await page.getByLabel('Column').fill('web_qty');
   await page.getByLabel('Expression').fill('req.Nope');
-  const check = page.getByRole('status', { name: 'Check of the capture' });
   await check.getByText(/no field Nope .*Quantity/s).waitFor({ timeout: 60_000 });
   assert.equal(await page.getByRole('button', { name: 'Save', exact: true }).isDisabled(), true);
-  await screenshot(page, '09-spec-invalid');
+  await shot(page, '09-spec-invalid');
   await page.getByLabel('Expression').fill('req.Quantity');
   await check.getByText(/Fits every checked binary/).waitFor({ timeout: 60_000 });
   await page.getByRole('button', { name: 'Save', exact: true }).click();
@@ -295,7 +322,7 @@ test('spec: pick a binary and a function, add a capture checked live, see it in 
     .getByText('fits', { exact: true })
     .waitFor({ timeout: 60_000 });
   await page.locator('pre.diff span.add').filter({ hasText: 'web_qty: req.Quantity' }).waitFor();
-  await screenshot(page, '10-spec');
+  await shot(page, '10-spec');
   // A derived table defined here: checked as typed (a wrong column is named), then saved.
   const derivedForm = page.getByRole('form', { name: 'Define a derived table' });
   const table = `web_ledger_per_item_${process.pid}`;
@@ -352,9 +379,10 @@ test('probes: add one on a demo function from the page, see its hit rate and eve
   await gateway.getByText('does not fit').waitFor({ timeout: 60_000 });
   await gateway.getByText(/no field Itme .*its fields: .*\bItem\b/).waitFor();
   await check.getByText(/Not added: it does not resolve in 1 of the 4 binaries checked/).waitFor();
-  await screenshot(page, '12-probe-refused');
+  await shot(page, '12-probe-refused');
   await form.getByLabel(/^Captures/).fill('user=req.User\nitem=req.Item');
   await form.getByLabel('Time each call').check();
+  await form.getByLabel('Keep stacks').check();
   await form.getByRole('button', { name: 'Add probe' }).click();
   await page.waitForURL(new RegExp(`/probes\\?probe=${name}$`));
   // Attached to the gateway process once the agent has placed it (the list looks again every second until then).
@@ -384,13 +412,21 @@ test('probes: add one on a demo function from the page, see its hit rate and eve
   await page
     .getByRole('img', { name: new RegExp(`^Durations of ${name}: [1-9][\\d,]* calls? timed`) })
     .waitFor({ timeout: 30_000 });
+  // Its events' stacks, counted by distinct stack in the database, drawn as a flame graph
+  // whose every stack goes through placeOrder.
+  const flame = page.getByRole('figure', {
+    name: `Flame graph of the stacks of ${name}'s events, outermost frame at the top`,
+  });
+  await flame
+    .getByRole('img', { name: /^main\.\(\*gateway\)\.placeOrder: [1-9][\d,]* events? \(100\.0%\)$/ })
+    .waitFor({ timeout: 30_000 });
   // The list's totals count them too (it looks again every 3 s).
   await row
     .locator('td.num')
     .first()
     .filter({ hasText: /^[1-9]/ })
     .waitFor();
-  await screenshot(page, '13-probes');
+  await shot(page, '13-probes');
   // Remove it: gone from the list and from the URL.
   await row.getByRole('button', { name: `Remove probe ${name}` }).click();
   await page.getByRole('status', { name: 'Probe changes' }).getByText(`Removed probe ${name}`).waitFor();
@@ -408,14 +444,14 @@ test('the diff of two snapshots', { timeout: 90_000 }, async () => {
     .filter({ hasText: /main\.\(\*inventoryServer\)\.\w+ inventory\/main\.go:\d+ · in / })
     .first()
     .waitFor();
-  await screenshot(page, '11-diff');
+  await shot(page, '11-diff');
   // A snapshot of the URL that does not exist is said so (not shown as everything gone).
   await page.goto(`${info.server}/diff?a=${info.snapshotId}&b=99999`);
   await page.getByRole('alert').filter({ hasText: 'There is no snapshot 99999' }).waitFor();
   assert.equal(await page.getByRole('region', { name: 'Gone since the first snapshot' }).count(), 0);
 });
 
-test('a deep link opens in a fresh browser after signing in, on the same goroutine', {
+test('deep links open in a fresh browser after signing in: the same goroutine, a spec function, a query', {
   timeout: 90_000,
 }, async () => {
   const fresh = await browser.newContext({ viewport: { width: 1400, height: 900 } });
@@ -427,6 +463,19 @@ test('a deep link opens in a fresh browser after signing in, on the same gorouti
     await p.waitForURL(deepLink);
     await p.locator('section.detail').getByRole('heading').filter({ hasText: ' in inventory ' }).waitFor();
     await p.locator('li.frame').filter({ hasText: 'writeLedger' }).waitFor();
+    // Other views' links open as they were: a function of the Spec view (its lines), a query
+    // of the Tables view (run).
+    const fn = 'main.(*inventoryServer).writeLedger';
+    await p.goto(`${info.server}/spec?program=inventory&fn=${encodeURIComponent(fn)}`);
+    await p
+      .getByRole('table', { name: `Lines of ${fn}` })
+      .getByRole('row')
+      .filter({ hasText: 'time.Sleep(d)' })
+      .waitFor();
+    await p.goto(
+      `${info.server}/tables?sql=${encodeURIComponent(`SELECT count(*) AS n_${process.pid} FROM goroutines`)}`,
+    );
+    await p.getByRole('table', { name: 'Query results' }).getByText(`n_${process.pid}`).waitFor();
   } finally {
     await fresh.close();
   }

@@ -9,9 +9,23 @@ import { after, before, test } from 'node:test';
 import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
 import { DuckDBStore } from '../../src/store/duckdb-store.js';
 import { flameBoxes } from '../../src/web/flame-layout.js';
-import { filterCondition, groupsSql } from '../../src/web/goroutine-sql.js';
+import {
+  filterCondition,
+  type GroupFrameRow,
+  type GroupRow,
+  groupFramesSql,
+  groupsSql,
+} from '../../src/web/goroutine-sql.js';
 import { probeEntry } from '../../src/web/probe-form.js';
-import { bucketMs, type DurationRow, durationsSql, type RateRow, rateSql } from '../../src/web/probe-sql.js';
+import {
+  bucketMs,
+  type DurationRow,
+  durationsSql,
+  type RateRow,
+  rateSql,
+  type StackRow,
+  stacksSql,
+} from '../../src/web/probe-sql.js';
 import { parseRoute, type Route, routeUrl } from '../../src/web/routes.js';
 import { capturesOf, withCapture, withDerivedTable } from '../../src/web/spec-yaml.js';
 import { rowsOf } from '../../src/web/sql.js';
@@ -92,6 +106,7 @@ test('the add-a-probe form makes a probes entry, or says what to fix', () => {
       line: 'main.go:42',
     },
   );
+  assert.equal((probeEntry({ ...base, stack: true }) as Record<string, unknown>).stack, true);
   assert.match(String(probeEntry({ ...base, name: '9x' })), /Name/);
   assert.match(String(probeEntry({ ...base, captures: 'a=x\na=y' })), /column a is given twice/);
   assert.match(String(probeEntry({ ...base, rate: '-1' })), /Rate/);
@@ -171,6 +186,48 @@ test('the probes view’s SQL: hit rate per bucket and durations over the window
   assert.equal(rowsOf(await store.query(rateSql("x'; --", 15), { latest: true })).length, 0);
 });
 
+test("the probes view's stacks: a probe's events' distinct stacks counted in the database, in the window", async () => {
+  const nowUs = Date.now() * 1000;
+  const event = (timeUs: number, fns: string[] | undefined, probe = 'web_stacks') => ({
+    probe,
+    process: 'h:1',
+    timeUs,
+    goroutine: 7,
+    thread: 1,
+    site: { kind: 'entry', function: 'main.f' },
+    ...(fns ? { stack: fns.map((f, i) => ({ function: f, file: 'main.go', line: 10 + i })) } : {}),
+    values: {},
+  });
+  const a = ['main.f', 'main.handle', 'main.main'];
+  const b = ['main.f', 'main.other', 'main.main'];
+  await store.addProbeBatch({
+    agentId: 'a1',
+    events: [
+      event(nowUs - 5_000_000, a),
+      event(nowUs - 4_000_000, a),
+      event(nowUs - 3_000_000, a),
+      // An entry probe's stack starts at the caller: the probed function is put innermost.
+      event(nowUs - 3_000_000, a.slice(1)),
+      event(nowUs - 2_000_000, b),
+      event(nowUs - 2_000_000, undefined),
+      event(nowUs - 2_000_000, a, 'another'),
+      event(nowUs - 1_200_000_000, b),
+    ],
+    counts: [],
+    histograms: [],
+    notices: [],
+  });
+  const rows = rowsOf<StackRow>(await store.query(stacksSql('web_stacks', 15), { latest: true }));
+  assert.deepEqual(
+    rows.map((r) => [[...r.functions], r.n]),
+    [
+      [a, 4],
+      [b, 1],
+    ],
+  );
+  assert.equal(rowsOf<StackRow>(await store.query(stacksSql('web_stacks', 60), { latest: true }))[1]?.n, 2);
+});
+
 test('flame boxes: widths are shares of goroutines, children under their parent, narrow ones left out', () => {
   const boxes = flameBoxes(
     [
@@ -191,6 +248,25 @@ test('flame boxes: widths are shares of goroutines, children under their parent,
   assert.ok(Math.abs((at('e')?.x ?? 0) - 4 / 8.001) < 1e-9);
   assert.ok((at('d')?.x ?? 0) >= (at('c')?.x ?? 0) + (at('c')?.width ?? 0) - 1e-9, 'siblings do not overlap');
   assert.equal(at('tiny'), undefined);
+});
+
+test('flame boxes: a big snapshot draws only boxes wide enough to see (the cost of its first view)', () => {
+  // 512 stacks as testdata/manystacks parks them: nine levels of left/right calls.
+  const stacks = Array.from({ length: 512 }, (_, i) => ({
+    functions: [
+      'main.park',
+      ...Array.from({ length: 9 }, (_, l) => ((i >> l) & 1 ? 'main.right' : 'main.left')).reverse(),
+      'main.serve',
+      'runtime.goexit',
+    ],
+    count: 20,
+  }));
+  const boxes = flameBoxes(stacks);
+  assert.ok(boxes.every((b) => b.width >= 0.004));
+  // The two outer frames, then the levels down to 1/128 of the graph (2 + 4 + … + 128 boxes);
+  // every box were 1,536.
+  assert.equal(boxes.length, 2 + 254);
+  assert.ok(boxes.some((b) => b.depth === 8 && Math.abs(b.width - 1 / 128) < 1e-9));
 });
 
 test('a derived table is added to the spec text, comments kept; the same name is replaced', () => {
@@ -222,7 +298,7 @@ after(async () => {
 
 test('the goroutines view’s SQL groups and filters a real snapshot in the database', async () => {
   const scope = { latest: true } as const;
-  type G = { stack_id: string; goroutines: number; total: number; frames: { function: string }[] };
+  type G = GroupRow;
   const all = rowsOf<G>(await store.query(groupsSql({}, 'count'), scope));
   const total = all[0]?.total ?? 0;
   assert.equal(
@@ -231,18 +307,35 @@ test('the goroutines view’s SQL groups and filters a real snapshot in the data
   );
   const count = Number((await store.query('SELECT count(*) FROM goroutines', scope)).rows[0]?.[0]);
   assert.equal(total, count);
-  // Frames are innermost first; a stack prefix (outermost first) taken from a group keeps that group.
+  // Functions are innermost first, the same as the group's frames (loaded when it is opened); a
+  // stack prefix (outermost first) taken from a group keeps that group.
   const big = all[0];
-  assert.ok(big?.frames.length);
-  const outer = [...(big?.frames ?? [])].reverse().map((f) => f.function);
+  assert.ok(big?.functions?.length);
+  const frames = rowsOf<GroupFrameRow>(await store.query(groupFramesSql(big?.stack_id ?? ''), scope));
+  assert.deepEqual(
+    frames.map((f) => f.function),
+    big?.functions,
+  );
+  const outer = [...(big?.functions ?? [])].reverse();
   const byPrefix = rowsOf<G>(await store.query(groupsSql({ prefix: outer }, 'count'), scope));
   assert.ok(byPrefix.some((g) => g.stack_id === big?.stack_id));
-  assert.ok(byPrefix.every((g) => g.frames.length >= outer.length));
+  assert.ok(byPrefix.every((g) => (g.functions?.length ?? 0) >= outer.length));
+  // A group is named by the program's own innermost frame, with its file:line; groups parked in
+  // the runtime only (no frame of main) are named by their innermost frame outside it.
+  for (const g of all) {
+    const fns = g.functions ?? [];
+    const own = fns.find((x) => x.startsWith('main.'));
+    if (own) assert.equal(g.head_function, own, fns.join(' < '));
+    else assert.ok(fns.includes(g.head_function ?? ''), fns.join(' < '));
+    assert.match(g.head_place ?? '', /\.(go|s):\d+$/);
+  }
+  const head = frames[(big?.functions ?? []).indexOf(big?.head_function ?? '')];
+  assert.equal(big?.head_place, `${head?.file}:${head?.line}`);
   // Function text: case-insensitive, every group has a frame containing it.
   const fn = outer.at(-1)?.slice(-6).toUpperCase() ?? '';
   const byFn = rowsOf<G>(await store.query(groupsSql({ fn }, 'wait'), scope));
   assert.ok(byFn.length > 0);
-  assert.ok(byFn.every((g) => g.frames.some((f) => f.function.toUpperCase().includes(fn))));
+  assert.ok(byFn.every((g) => (g.functions ?? []).some((f) => f.toUpperCase().includes(fn))));
   // Quotes in filter text are data, not SQL.
   const quoted = await store.query(
     groupsSql({ fn: "x'); DROP TABLE t; --", label: 'a"b=c\'d' }, 'count'),
@@ -250,6 +343,48 @@ test('the goroutines view’s SQL groups and filters a real snapshot in the data
   );
   assert.equal(quoted.rows.length, 0);
   assert.equal(filterCondition({}), 'true');
+});
+
+test("an edit of the spec is an insertion into the user's text: a folded SQL block keeps its line breaks", () => {
+  const yaml = `version: 1
+functions:
+  - function: main.f # the lock
+    table: t
+    capture:
+      a: x.A
+derived:
+  - name: d
+    sql: >
+      SELECT a,
+             count(*) AS n
+      FROM t
+      GROUP BY a
+`;
+  const added = withCapture(yaml, { fn: 'main.f', table: 't', column: 'b', expr: 'x.B' });
+  assert.equal(added, yaml.replace('      a: x.A\n', '      a: x.A\n      b: x.B\n'));
+  const replaced = withCapture(yaml, { fn: 'main.f', table: 't', column: 'a', expr: 'x["k"]' });
+  assert.equal(replaced, yaml.replace('a: x.A', 'a: x["k"]'));
+  const entry = withCapture(yaml, { fn: 'main.g', table: 'u', column: 'c', expr: 'y' });
+  assert.equal(
+    entry,
+    yaml.replace(
+      '      a: x.A\n',
+      '      a: x.A\n  - function: main.g\n    table: u\n    capture:\n      c: y\n',
+    ),
+  );
+  const table = withDerivedTable(yaml, 'e', 'SELECT 1\nFROM t');
+  assert.equal(table, `${yaml}  - name: e\n    sql: |-\n      SELECT 1\n      FROM t\n`);
+  // What an insertion cannot do (a flow map) is the library's edit, the same spec.
+  const flow = withCapture('functions:\n  - function: main.f\n    table: t\n    capture: { a: x }\n', {
+    fn: 'main.f',
+    table: 't',
+    column: 'b',
+    expr: 'y',
+  });
+  assert.deepEqual(capturesOf(flow, 'main.f'), [
+    { table: 't', column: 'a', expr: 'x' },
+    { table: 't', column: 'b', expr: 'y' },
+  ]);
 });
 
 test('a capture is added to the entry of its function and table, or as a new entry; comments kept', () => {

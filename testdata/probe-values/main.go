@@ -439,9 +439,10 @@ func main() {
 				release <- 1
 			}
 			fmt.Printf("done release %d\n", n)
-		case "labeled": // labeled N: small(i, "l", ...) N times under pprof labels user=alice, calls=N
+		case "labeled": // labeled N: small(i, "l", ...) N times under pprof labels user=alice, calls=N, session_token=tok-N
 			n := arg(1)
-			pprof.Do(context.Background(), pprof.Labels("user", "alice", "calls", strconv.Itoa(n)), func(context.Context) {
+			labels := pprof.Labels("user", "alice", "calls", strconv.Itoa(n), "session_token", "tok-"+strconv.Itoa(n))
+			pprof.Do(context.Background(), labels, func(context.Context) {
 				p := &Point{1, 2}
 				for i := 0; i < n; i++ {
 					sink += small(i, "l", p, true, nil)

@@ -1,7 +1,8 @@
 // Command secrets holds secrets in a live goroutine frame, for the redaction tests: a struct
 // with a Password field, a local apiToken, an http.Header with Authorization, a value of a
 // user's secret type and a field a user's name rule covers; and a context value under a key
-// that names a secret. Every secret is built at run
+// that names a secret; and pprof labels on that goroutine, one under a key the default rules
+// redact (session_token), one a user's name rule does (customer_ssn). Every secret is built at run
 // time from os.Args[1] (a per-run nonce), so its bytes exist only in this process's memory.
 package main
 
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"time"
 )
 
@@ -67,6 +69,14 @@ func main() {
 	// which names the Authorization entry from a variable, as a spec's h[which] reads it.
 	ctx := context.WithValue(context.Background(), ctxKey("authToken"), "ctx-SECRET-"+nonce)
 	reqCtx = context.WithValue(ctx, ctxKey("requestID"), "visible-request-"+nonce)
-	go serve(acct, header, apiToken, "visible-note-"+nonce, "Authorization")
+	labels := pprof.Labels(
+		"session_token", "label-tok-SECRET-"+nonce,
+		"customer_ssn", "label-ssn-SECRET-"+nonce,
+		"tenant", "visible-tenant-"+nonce,
+	)
+	// serve inherits the labels of the goroutine that starts it.
+	pprof.Do(context.Background(), labels, func(context.Context) {
+		go serve(acct, header, apiToken, "visible-note-"+nonce, "Authorization")
+	})
 	select {}
 }

@@ -100,7 +100,7 @@ export const auditCommand = defineCommand({
     if (json) return printJson(answer);
     if (!answer.integrity.ok)
       process.stderr.write(
-        `warning: the audit log's hash chain breaks at line ${answer.integrity.brokenAtLine}: a line was edited or removed\n`,
+        `warning: the audit log's hash chain breaks at line ${answer.integrity.brokenAtLine}${answer.integrity.file && answer.integrity.file !== 'audit.jsonl' ? ` of ${answer.integrity.file}` : ''}: a line was edited or removed\n`,
       );
     if (answer.entries.length === 0) return out('no audit entries match');
     out(

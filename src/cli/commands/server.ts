@@ -77,6 +77,11 @@ export const serverCommand = defineCommand({
       value: 'PROGRAM=AGE',
       help: 'delete snapshots of PROGRAM older than AGE (30d, 12h, …; * = every program without a rule of its own), hourly and at start (repeatable)',
     },
+    'audit-rotate-mb': {
+      type: 'string',
+      value: 'MB',
+      help: 'rotate the audit log past this many MiB (default 64); rotated files stay, chained, and go with --retain *=AGE (docs/security.md)',
+    },
     'tls-cert': {
       type: 'string',
       value: 'FILE',
@@ -153,7 +158,15 @@ export const serverCommand = defineCommand({
     if (pgPort !== undefined && (!/^\d+$/.test(pgText ?? '') || pgPort > 65535))
       throw new PeriscopeError('bad-usage', `--pg-port "${pgText}" is not a port number (e.g. 5433)`);
     const otlp = otlpOption(values);
+    const rotateText = textOption(values, 'audit-rotate-mb');
+    const auditRotateMb = rotateText === undefined ? undefined : Number(rotateText);
+    if (auditRotateMb !== undefined && !(auditRotateMb > 0))
+      throw new PeriscopeError(
+        'bad-usage',
+        `--audit-rotate-mb "${rotateText}" is not a positive number of MiB (e.g. 64)`,
+      );
     return {
+      ...(auditRotateMb !== undefined ? { auditRotateBytes: Math.round(auditRotateMb * 1024 * 1024) } : {}),
       ...(pgPort !== undefined
         ? { pg: { port: pgPort, insecurePlain: values['insecure-plain'] === true } }
         : {}),

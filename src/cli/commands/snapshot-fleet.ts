@@ -5,7 +5,7 @@
  */
 import { basename } from 'node:path';
 import type { SnapshotRequestBody } from '../../api/requests.js';
-import type { SnapshotTaken } from '../../api/responses.js';
+import type { FleetLinkNote, SnapshotTaken } from '../../api/responses.js';
 import { ApiClient } from '../api-client.js';
 import { EXIT } from '../command.js';
 import { out, printJson } from '../output.js';
@@ -35,7 +35,20 @@ export function renderSnapshotTaken(r: SnapshotTaken): string {
     const program = p.program ?? basename(p.executable);
     lines.push(`  ${`${p.hostname}:${p.pid}`.padEnd(28)} ${program.padEnd(16)} ${what}`);
   }
+  const notes = r.linkNotes ?? [];
+  if (notes.length > 0)
+    lines.push(
+      `link${notes.length > 1 ? 's' : ''} that cannot resolve everywhere (SELECT * FROM link_notes):`,
+      ...notes.map((n) => `  ${fleetLinkNoteText(n)}`),
+    );
   return lines.join('\n');
+}
+
+/** One note: `http_call in program orders (2 processes): http_server_conns.conn: 3 of 5 frames: why`. */
+function fleetLinkNoteText(n: FleetLinkNote): string {
+  const count = n.frames === undefined ? '' : `${n.frames} of ${n.of ?? n.frames} frames: `;
+  const procs = `${n.processes} process${n.processes === 1 ? '' : 'es'}`;
+  return `${n.link} in program ${n.program} (${procs}): ${n.table}.${n.column}: ${count}${n.message}`;
 }
 
 /** The exit code of a fleet snapshot: every process captured, some, or none. */

@@ -17,7 +17,9 @@ export {
   isRedacted,
   type RedactionRules,
   Redactor,
+  redactedLabelValue,
   redactedMark,
+  redactLabels,
 } from './redaction.js';
 export {
   type Reach,

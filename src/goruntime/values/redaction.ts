@@ -88,3 +88,23 @@ export function redactedMark(rule: string, type?: string): GoValue {
 export function isRedacted(v: GoValue | undefined): boolean {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && v['…'] === 'redacted';
 }
+
+/**
+ * The text that replaces a pprof label's value whose key matches `rule` (labels are strings,
+ * so the mark is its JSON text: `{"…":"redacted","rule":"token"}`).
+ */
+export function redactedLabelValue(rule: string): string {
+  return JSON.stringify(redactedMark(rule));
+}
+
+/** pprof labels with the values of secret-looking keys replaced (as they are without a redactor). */
+export function redactLabels(
+  labels: readonly (readonly [string, string])[],
+  redactor: Redactor | undefined,
+): (readonly [string, string])[] {
+  if (!redactor) return [...labels];
+  return labels.map(([k, v]) => {
+    const rule = redactor.byName(k);
+    return rule === undefined ? [k, v] : [k, redactedLabelValue(rule)];
+  });
+}

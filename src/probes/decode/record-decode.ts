@@ -8,7 +8,8 @@
  * Redaction happens here, in the agent, before an event goes anywhere: given a `Redactor`
  * (spec/redaction.ts `redactionFor(spec, programs)`), a capture whose expression names a
  * secret (`apiToken`, `req.Header["Authorization"]`) is the redaction mark, and secret
- * fields, string map keys and types inside a value are marked while it is decoded.
+ * fields, string map keys and types inside a value are marked while it is decoded; so are
+ * the values of pprof labels whose key looks secret (the mark's JSON text: labels are strings).
  */
 import { type Address, addr, hex, type LoadBias } from '../../common/address.js';
 import type { DwarfType } from '../../dwarf/types.js';
@@ -19,6 +20,7 @@ import {
   type GoValue,
   makeValueContext,
   type Redactor,
+  redactedLabelValue,
   redactedMark,
   type ValueContext,
   withRedaction,
@@ -263,7 +265,9 @@ export class EventDecoder {
     for (const [i, p] of l.pairs.entries()) {
       if ((i + 1) * (l.elements.max / l.pairs.length) > count) break;
       const k = text(p.key);
-      if (k !== undefined) out[k] = text(p.value) ?? '';
+      if (k === undefined) continue;
+      const rule = this.redaction?.byName(k);
+      out[k] = rule !== undefined ? redactedLabelValue(rule) : (text(p.value) ?? '');
     }
     return out;
   }

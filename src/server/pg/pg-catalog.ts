@@ -6,7 +6,7 @@
  * Other pg_catalog queries psql makes while describing (indexes, policies, publications,
  * inheritance) that DuckDB cannot run are answered with no rows: these tables have none.
  */
-import type { Answer } from './pg-connection.js';
+import type { Answer } from './pg-answer.js';
 import { OID, typeName, type WireColumn, wireColumn } from './pg-types.js';
 
 /** Every table of the session: [table, column, DuckDB type], in table order, columns in order. */

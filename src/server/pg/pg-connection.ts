@@ -13,29 +13,33 @@ import { roleAllows, type TokenInfo } from '../../store/token-types.js';
 import { actorOf, failure } from '../audit.js';
 import type { ServerContext } from '../context.js';
 import { tokenFilter } from '../program-scope.js';
-import { type CatalogTables, catalogAnswer, catalogFallback } from './pg-catalog.js';
+import {
+  type Answer,
+  answerStatement,
+  describeStatement,
+  type Rows,
+  type StreamedRows,
+} from './pg-answer.js';
+import { binaryParamText } from './pg-binary.js';
 import { type PgError, PgFault, pgErrorOf } from './pg-errors.js';
 import {
   authentication,
   BodyReader,
   backendKeyData,
-  CANCEL_REQUEST,
   type ClientMessage,
   commandComplete,
-  dataRow,
   empty,
   errorResponse,
-  GSSENC_REQUEST,
   MessageReader,
-  PROTOCOL_3,
   parameterDescription,
   parameterStatus,
   readyForQuery,
   rowDescription,
-  SSL_REQUEST,
 } from './pg-messages.js';
+import { cellWriters, formatOf, RowBatch } from './pg-rows.js';
+import { type SetOutcome, setStatement } from './pg-set.js';
 import { commandTag, splitStatements } from './pg-split.js';
-import { type WireColumn, wireColumn } from './pg-types.js';
+import { loginOf, readStartup, sessionParameters } from './pg-startup.js';
 
 /** What a connection needs from its server. */
 export interface PgConnectionOptions {
@@ -51,28 +55,13 @@ export interface PgConnectionOptions {
   readonly cancel: (pid: number, secret: number) => void;
 }
 
-/** A statement's answer: rows with their columns, or the empty query. */
-export type Answer =
-  | { readonly columns: readonly WireColumn[]; readonly rows: readonly (readonly (string | null)[])[] }
-  | 'empty';
-
 interface Portal {
   readonly sql: string;
   readonly params: readonly (string | null)[];
+  /** The Bind's result format codes (0 text, 1 binary). */
+  readonly formats: readonly number[];
   answer?: Answer;
   sent: number;
-}
-
-/** The scope a database name chooses: `latest`, `snapshot_N` or `all`. */
-export function scopeOfDatabase(name: string): QueryScope | undefined {
-  if (name === 'latest') return { latest: true };
-  if (name === 'all') return { all: true };
-  const m = /^snapshot_(\d{1,15})$/.exec(name);
-  return m ? { snapshot: Number(m[1]) } : undefined;
-}
-
-function isLoopback(address: string | undefined): boolean {
-  return address !== undefined && /^(127\.|::1$|::ffff:127\.)/.test(address);
 }
 
 /** A client connection. */
@@ -87,7 +76,11 @@ export class PgConnection {
   private user = '';
   private token: TokenInfo | undefined;
   private session: QuerySession | undefined;
-  private readonly statements = new Map<string, string>();
+  /** Prepared statements: their SQL and the parameter types the client declared (0: unspecified). */
+  private readonly statements = new Map<
+    string,
+    { readonly sql: string; readonly types: readonly number[] }
+  >();
   private readonly portals = new Map<string, Portal>();
   /** Set after an error in an extended-protocol batch: messages are skipped until Sync. */
   private skipping = false;
@@ -172,62 +165,44 @@ export class PgConnection {
   }
 
   private startup(m: ClientMessage): void {
-    const r = new BodyReader(m.body);
-    const code = r.int32();
-    if (code === SSL_REQUEST) {
-      if (!this.opts.startTls || this.tls) {
+    const packet = readStartup(m.body);
+    switch (packet.kind) {
+      case 'ssl':
+        if (!this.opts.startTls || this.tls) {
+          this.socket.write('N');
+          return;
+        }
+        this.socket.write('S');
+        this.socket.removeAllListeners('data');
+        this.socket.removeAllListeners('close');
+        this.socket.removeAllListeners('error');
+        this.socket = this.opts.startTls(this.socket);
+        this.tls = true;
+        this.listen(this.socket);
+        return;
+      case 'gssenc':
         this.socket.write('N');
         return;
-      }
-      this.socket.write('S');
-      this.socket.removeAllListeners('data');
-      this.socket.removeAllListeners('close');
-      this.socket.removeAllListeners('error');
-      this.socket = this.opts.startTls(this.socket);
-      this.tls = true;
-      this.listen(this.socket);
+      case 'cancel':
+        this.opts.cancel(packet.pid, packet.secret);
+        this.close();
+        return;
+      case 'refused':
+        this.fatal(packet.error.code, packet.error.message);
+        return;
+    }
+    const login = loginOf(packet.params, {
+      tls: this.tls,
+      insecurePlain: this.opts.insecurePlain,
+      remote: this.socket.remoteAddress,
+    });
+    this.user = packet.params.get('user') ?? '';
+    this.database = packet.params.get('database') ?? this.user;
+    if ('code' in login) {
+      this.fatal(login.code, login.message);
       return;
     }
-    if (code === GSSENC_REQUEST) {
-      this.socket.write('N');
-      return;
-    }
-    if (code === CANCEL_REQUEST) {
-      this.opts.cancel(r.int32(), r.int32());
-      this.close();
-      return;
-    }
-    if (code !== PROTOCOL_3) {
-      this.fatal(
-        '0A000',
-        `protocol version ${code >> 16}.${code & 0xffff} is not supported; this server speaks 3.0`,
-      );
-      return;
-    }
-    const params = new Map<string, string>();
-    for (;;) {
-      const k = r.cstring();
-      if (k === '') break;
-      params.set(k, r.cstring());
-    }
-    this.user = params.get('user') ?? '';
-    this.database = params.get('database') ?? this.user;
-    const scope = scopeOfDatabase(this.database);
-    if (!scope) {
-      this.fatal(
-        '3D000',
-        `database "${this.database}" does not exist: name a scope, "latest" (the newest snapshot), "snapshot_N" (one snapshot) or "all" (every snapshot)`,
-      );
-      return;
-    }
-    this.scope = scope;
-    if (!this.tls && !this.opts.insecurePlain && !isLoopback(this.socket.remoteAddress)) {
-      this.fatal(
-        '28000',
-        'the token would cross the network in clear: connect with TLS (sslmode=require; the server needs --tls-cert and --tls-key), or start the server with --insecure-plain',
-      );
-      return;
-    }
+    this.scope = login.scope;
     this.state = 'password';
     this.send(authentication(3));
   }
@@ -259,17 +234,7 @@ export class PgConnection {
     const key = this.opts.register(this);
     this.send(
       authentication(0),
-      parameterStatus('server_version', '15.0'),
-      parameterStatus('server_encoding', 'UTF8'),
-      parameterStatus('client_encoding', 'UTF8'),
-      parameterStatus('DateStyle', 'ISO, MDY'),
-      parameterStatus('IntervalStyle', 'postgres'),
-      parameterStatus('TimeZone', 'UTC'),
-      parameterStatus('integer_datetimes', 'on'),
-      parameterStatus('standard_conforming_strings', 'on'),
-      parameterStatus('is_superuser', 'off'),
-      parameterStatus('session_authorization', this.user),
-      parameterStatus('application_name', ''),
+      ...sessionParameters(this.user),
       backendKeyData(key.pid, key.secret),
       readyForQuery(),
     );
@@ -309,10 +274,7 @@ export class PgConnection {
     this.busy = true;
     try {
       if (statements.length === 0) this.send(empty('I'));
-      for (const s of statements) {
-        const a = await this.run(s, []);
-        await this.sendAnswer(a);
-      }
+      for (const s of statements) await this.run(s, [], true, (a) => this.sendAnswer(a));
     } catch (e) {
       this.sendError(pgErrorOf(e));
     } finally {
@@ -323,10 +285,23 @@ export class PgConnection {
 
   private async sendAnswer(a: Answer): Promise<void> {
     if (a === 'empty') this.send(empty('I'));
+    else if ('command' in a) this.sendCommand(a.command);
     else {
       this.send(rowDescription(a.columns));
       await this.sendRows(a, 0, 0);
     }
+  }
+
+  /** Sends what an Execute of a portal gives: rows from where the last one stopped, up to `max` (0: all). */
+  private async sendExecuted(p: Portal, a: Answer, max: number): Promise<void> {
+    // The RowDescription came with Describe; Execute sends rows only.
+    if (a === 'empty') this.send(empty('I'));
+    else if ('command' in a) this.sendCommand(a.command);
+    else p.sent = await this.sendRows(a, p.sent, max, p.formats);
+  }
+
+  private sendCommand(c: SetOutcome): void {
+    this.send(commandComplete(c.tag), ...(c.report ? [parameterStatus(c.report[0], c.report[1])] : []));
   }
 
   private async openSession(): Promise<QuerySession> {
@@ -334,11 +309,18 @@ export class PgConnection {
     return this.session;
   }
 
-  /** Runs one statement through the session, audited as a query of the HTTP API is. */
-  private async run(sql: string, params: readonly (string | null)[]): Promise<Answer> {
-    if (splitStatements(sql).length === 0) return 'empty';
-    const session = await this.openSession();
-    if (this.cancelled) throw new PgFault('57014', 'canceling statement due to user request');
+  /**
+   * Runs one statement through the session and hands its answer to `deliver` (which sends
+   * it), audited as a query of the HTTP API is: with the rows delivered, or the error.
+   * `stream`: rows are read from DuckDB as they are sent.
+   */
+  private async run(
+    sql: string,
+    params: readonly (string | null)[],
+    stream: boolean,
+    deliver: (a: Answer) => Promise<void>,
+  ): Promise<void> {
+    if (splitStatements(sql).length === 0) return deliver('empty');
     const asked = { sql: auditText(sql), scope: this.scope, protocol: 'postgresql' };
     const audit = (outcome: 'ok' | 'error', details: Record<string, unknown>): void => {
       this.opts.ctx.audit.append({
@@ -349,28 +331,32 @@ export class PgConnection {
         details: { ...asked, ...details },
       });
     };
+    let set: SetOutcome | undefined;
     try {
-      const tables: CatalogTables = async () => {
-        const r = await session.queryText(
-          "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_catalog = 'temp' ORDER BY table_name, ordinal_position",
-        );
-        return r.rows.map(([t, c, d]) => [t ?? '', c ?? '', d ?? ''] as const);
-      };
-      let answer: Answer | undefined = await catalogAnswer(sql, tables);
-      if (!answer) {
-        try {
-          const r = await session.queryText(sql, params);
-          answer = { columns: r.columns.map(wireColumn), rows: r.rows };
-        } catch (e) {
-          answer = catalogFallback(sql);
-          if (!answer) throw e;
-        }
+      set = setStatement(sql);
+    } catch (e) {
+      audit('error', failure(e));
+      throw e;
+    }
+    if (set) return deliver({ command: set });
+    const session = await this.openSession();
+    if (this.cancelled) throw new PgFault('57014', 'canceling statement due to user request');
+    try {
+      let rowCount = 0;
+      const answer = await answerStatement(session, sql, params, stream);
+      if (answer !== 'empty' && 'stream' in answer) {
+        const source = answer.stream;
+        const counted = async () => {
+          const chunk = await source.next();
+          rowCount += chunk?.rowCount ?? 0;
+          return chunk;
+        };
+        await deliver({ columns: answer.columns, stream: { columns: source.columns, next: counted } });
+      } else {
+        if (answer !== 'empty' && 'rows' in answer) rowCount = answer.rows.length;
+        await deliver(answer);
       }
-      audit('ok', {
-        rowCount: answer === 'empty' ? 0 : answer.rows.length,
-        snapshotIds: session.snapshotIds,
-      });
-      return answer;
+      audit('ok', { rowCount, snapshotIds: session.snapshotIds });
     } catch (e) {
       audit('error', failure(e));
       if (this.cancelled) throw new PgFault('57014', 'canceling statement due to user request');
@@ -385,15 +371,18 @@ export class PgConnection {
         const sql = r.cstring();
         if (splitStatements(sql).length > 1)
           throw new PgFault('42601', 'cannot insert multiple commands into a prepared statement');
-        this.statements.set(name, sql);
+        const nTypes = r.int16();
+        const types = Array.from({ length: nTypes }, () => r.int32());
+        this.statements.set(name, { sql, types });
         this.send(empty('1'));
         return;
       }
       case 'B': {
         const portal = r.cstring();
         const stmt = r.cstring();
-        const sql = this.statements.get(stmt);
-        if (sql === undefined) throw new PgFault('26000', `prepared statement "${stmt}" does not exist`);
+        const prepared = this.statements.get(stmt);
+        if (prepared === undefined) throw new PgFault('26000', `prepared statement "${stmt}" does not exist`);
+        const { sql, types } = prepared;
         const nFormats = r.int16();
         const formats = Array.from({ length: nFormats }, () => r.int16());
         const n = r.int16();
@@ -401,15 +390,13 @@ export class PgConnection {
         for (let i = 0; i < n; i++) {
           const len = r.int32();
           const format = formats.length === 1 ? formats[0] : formats[i];
-          if (format === 1)
-            throw new PgFault('0A000', 'binary parameters are not supported; send parameters in text format');
-          params.push(len < 0 ? null : r.bytes(len).toString('utf8'));
+          if (len < 0) params.push(null);
+          else if (format === 1) params.push(binaryParamText(types[i] ?? 0, r.bytes(len)));
+          else params.push(r.bytes(len).toString('utf8'));
         }
         const nResult = r.int16();
-        for (let i = 0; i < nResult; i++)
-          if (r.int16() === 1)
-            throw new PgFault('0A000', 'binary results are not supported; ask for results in text format');
-        this.portals.set(portal, { sql, params, sent: 0 });
+        const resultFormats = Array.from({ length: nResult }, () => r.int16());
+        this.portals.set(portal, { sql, params, formats: resultFormats, sent: 0 });
         this.send(empty('2'));
         return;
       }
@@ -417,20 +404,36 @@ export class PgConnection {
         const kind = String.fromCharCode(r.bytes(1)[0]!);
         const name = r.cstring();
         if (kind === 'S') {
-          const sql = this.statements.get(name);
+          const sql = this.statements.get(name)?.sql;
           if (sql === undefined) throw new PgFault('26000', `prepared statement "${name}" does not exist`);
           if (splitStatements(sql).length === 0) {
             this.send(parameterDescription(0), empty('n'));
             return;
           }
-          const d = await (await this.openSession()).describe(sql);
-          this.send(parameterDescription(d.params), rowDescription(d.columns.map(wireColumn)));
+          const d = await describeStatement(await this.openSession(), sql);
+          this.send(parameterDescription(d.params), d.columns ? rowDescription(d.columns) : empty('n'));
           return;
         }
         const p = this.portals.get(name);
         if (!p) throw new PgFault('34000', `portal "${name}" does not exist`);
-        p.answer ??= await this.run(p.sql, p.params);
-        this.send(p.answer === 'empty' ? empty('n') : rowDescription(p.answer.columns));
+        // Without parameters, the columns come without running it: Execute runs the statement
+        // and streams its rows. With parameters, DuckDB types the columns only once they are
+        // bound: it runs now and the portal holds its answer.
+        if (!p.answer && p.params.length > 0)
+          await this.run(p.sql, p.params, false, async (a) => {
+            p.answer = a;
+          });
+        const d =
+          p.answer ??
+          (splitStatements(p.sql).length === 0
+            ? 'empty'
+            : await describeStatement(await this.openSession(), p.sql));
+        const columns = d === 'empty' ? undefined : 'columns' in d ? d.columns : undefined;
+        if (!columns) this.send(empty('n'));
+        else {
+          cellWriters(columns, p.formats); // refuses a binary column it cannot encode, before any row
+          this.send(rowDescription(columns, (i) => formatOf(p.formats, i)));
+        }
         return;
       }
       case 'E': {
@@ -438,10 +441,14 @@ export class PgConnection {
         const max = r.int32();
         const p = this.portals.get(name);
         if (!p) throw new PgFault('34000', `portal "${name}" does not exist`);
-        p.answer ??= await this.run(p.sql, p.params);
-        // The RowDescription came with Describe; Execute sends rows only.
-        if (p.answer === 'empty') this.send(empty('I'));
-        else p.sent = await this.sendRows(p.answer, p.sent, max);
+        if (p.answer) await this.sendExecuted(p, p.answer, max);
+        // A row limit (PortalSuspended, more Executes to come) holds the answer in the portal;
+        // without one the rows are streamed.
+        else
+          await this.run(p.sql, p.params, max === 0, async (a) => {
+            if (max > 0) p.answer = a;
+            await this.sendExecuted(p, a, max);
+          });
         return;
       }
       case 'C': {
@@ -463,22 +470,34 @@ export class PgConnection {
    * to drain between them, so a million-row answer neither queues unbounded nor builds one
    * huge buffer.
    */
-  private async sendRows(a: Exclude<Answer, 'empty'>, from: number, max: number): Promise<number> {
-    const end = max > 0 ? Math.min(a.rows.length, from + max) : a.rows.length;
-    let batch: Buffer[] = [];
-    let bytes = 0;
-    for (let i = from; i < end; i++) {
-      const row = dataRow(a.rows[i]!.map((v, j) => (v === null ? null : a.columns[j]!.text(v))));
-      batch.push(row);
-      bytes += row.length;
-      if (bytes >= 65_536) {
-        if (!(await this.write(Buffer.concat(batch)))) return end;
-        batch = [];
-        bytes = 0;
+  private async sendRows(
+    a: Rows | StreamedRows,
+    from: number,
+    max: number,
+    formats: readonly number[] = [],
+  ): Promise<number> {
+    const cells = cellWriters(a.columns, formats);
+    const batch = new RowBatch();
+    if ('stream' in a) {
+      let n = 0;
+      for (let chunk = await a.stream.next(); chunk; chunk = await a.stream.next()) {
+        for (let r = 0; r < chunk.rowCount; r++) {
+          batch.addFromColumns(chunk.columns, r, cells);
+          if (batch.size >= 65_536 && !(await this.write(batch.take()))) return n;
+        }
+        n += chunk.rowCount;
       }
+      batch.append(commandComplete(commandTag(n)));
+      await this.write(batch.take());
+      return n;
     }
-    batch.push(end < a.rows.length ? empty('s') : commandComplete(commandTag(end - from)));
-    await this.write(Buffer.concat(batch));
+    const end = max > 0 ? Math.min(a.rows.length, from + max) : a.rows.length;
+    for (let i = from; i < end; i++) {
+      batch.add(a.rows[i]!, cells);
+      if (batch.size >= 65_536 && !(await this.write(batch.take()))) return end;
+    }
+    batch.append(end < a.rows.length ? empty('s') : commandComplete(commandTag(end - from)));
+    await this.write(batch.take());
     return end;
   }
 

@@ -133,23 +133,15 @@ export interface PgColumn {
   readonly size: number;
 }
 
-/** RowDescription: every column in text format. */
-export function rowDescription(columns: readonly PgColumn[]): Buffer {
+/** RowDescription: every column in text format, or in the format a Bind asked for (`format(i)`: 0 text, 1 binary). */
+export function rowDescription(
+  columns: readonly PgColumn[],
+  format: (i: number) => number = () => 0,
+): Buffer {
   const w = new MessageWriter('T').int16(columns.length);
-  for (const c of columns) w.cstring(c.name).int32(0).int16(0).int32(c.oid).int16(c.size).int32(-1).int16(0);
-  return w.done();
-}
-
-/** DataRow: each value's byte length (-1 for NULL) and its UTF-8 bytes. */
-export function dataRow(values: readonly (string | null)[]): Buffer {
-  const w = new MessageWriter('D').int16(values.length);
-  for (const v of values) {
-    if (v === null) w.int32(-1);
-    else {
-      const b = Buffer.from(v, 'utf8');
-      w.int32(b.length).bytes(b);
-    }
-  }
+  columns.forEach((c, i) => {
+    w.cstring(c.name).int32(0).int16(0).int32(c.oid).int16(c.size).int32(-1).int16(format(i));
+  });
   return w.done();
 }
 

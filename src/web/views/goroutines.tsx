@@ -14,7 +14,9 @@ import {
   type FacetRow,
   facetsSql,
   type GoroutineRow,
+  type GroupFrameRow,
   type GroupRow,
+  groupFramesSql,
   groupGoroutinesSql,
   groupsSql,
   MAX_GROUPS,
@@ -34,35 +36,25 @@ const G_H = 24;
 
 type Item =
   | { kind: 'group'; g: GroupRow; index: number }
-  | { kind: 'frame'; g: GroupRow; f: NonNullable<GroupRow['frames']>[number] }
+  | { kind: 'frame'; g: GroupRow; f: GroupFrameRow }
   | { kind: 'goroutine'; g: GroupRow; row: GoroutineRow }
   | { kind: 'more'; text: string };
 
-/** Whether a function belongs to Go's standard library (its path's first element has no dot, and is not main). */
-function isStd(fn: string): boolean {
-  const slash = fn.indexOf('/');
-  const first = slash >= 0 ? fn.slice(0, slash) : fn.slice(0, fn.indexOf('.'));
-  return first !== 'main' && !first.includes('.');
+/** The frame a group is named by (chosen in SQL), with where it is parked when that is another function (e.g. time.Sleep). */
+function headline(g: GroupRow): { fn: string; where: string; parked: string } {
+  if (!g.head_function) return { fn: '(no frames)', where: '', parked: '' };
+  const inner = g.functions?.[0] ?? '';
+  return {
+    fn: g.head_function,
+    where: shortPlace(g.head_place ?? ''),
+    parked: inner !== g.head_function ? inner : '',
+  };
 }
 
-/**
- * The frame a group is named by: the innermost of the program's own code (main or a module
- * path), else the innermost outside the runtime, else the innermost; with the innermost
- * function when it is another (where the goroutines are parked, e.g. time.Sleep).
- */
-function headline(g: GroupRow): { fn: string; where: string; parked: string } {
-  const frames = g.frames ?? [];
-  const f =
-    frames.find((x) => !isStd(x.function)) ??
-    frames.find((x) => !x.function.startsWith('runtime.') && !x.function.startsWith('internal/')) ??
-    frames[0];
-  if (!f) return { fn: '(no frames)', where: '', parked: '' };
-  const inner = frames[0]?.function ?? '';
-  return {
-    fn: f.function,
-    where: `${shortFile(f.file)}:${f.line}`,
-    parked: inner !== f.function ? inner : '',
-  };
+/** `inventory/main.go:42` of `/src/demo/inventory/main.go:42`. */
+function shortPlace(place: string): string {
+  const colon = place.lastIndexOf(':');
+  return colon < 0 ? place : `${shortFile(place.slice(0, colon))}${place.slice(colon)}`;
 }
 
 /** The goroutines page of one snapshot. */
@@ -78,7 +70,9 @@ export function GoroutinesView({ r }: { r: GoroutinesRoute }) {
     async () => rowsOf<FacetRow>(await query(facetsSql(), { snapshot: r.snapshot })),
     [r.snapshot],
   );
-  const [open, setOpen] = useState<Record<string, GoroutineRow[] | 'loading'>>({});
+  const [open, setOpen] = useState<
+    Record<string, { frames: GroupFrameRow[]; rows: GoroutineRow[] } | 'loading'>
+  >({});
   const [focus, setFocus] = useState(0);
   // Opened groups list goroutines of the filters they were opened under: closed when those change.
   useEffect(() => {
@@ -94,10 +88,12 @@ export function GoroutinesView({ r }: { r: GoroutinesRoute }) {
         return;
       }
       setOpen((o) => ({ ...o, [g.stack_id]: 'loading' }));
-      const rows = rowsOf<GoroutineRow>(
-        await query(groupGoroutinesSql(f, g.stack_id), { snapshot: r.snapshot }),
-      );
-      setOpen((o) => ({ ...o, [g.stack_id]: rows }));
+      const scope = { snapshot: r.snapshot };
+      const [frames, rows] = await Promise.all([
+        query(groupFramesSql(g.stack_id), scope).then((q) => rowsOf<GroupFrameRow>(q)),
+        query(groupGoroutinesSql(f, g.stack_id), scope).then((q) => rowsOf<GoroutineRow>(q)),
+      ]);
+      setOpen((o) => ({ ...o, [g.stack_id]: { frames, rows } }));
     },
     [open, key, r.snapshot],
   );
@@ -107,12 +103,12 @@ export function GoroutinesView({ r }: { r: GoroutinesRoute }) {
       out.push({ kind: 'group', g, index });
       const o = open[g.stack_id];
       if (!o) return;
-      for (const fr of g.frames ?? []) out.push({ kind: 'frame', g, f: fr });
-      if (o === 'loading') out.push({ kind: 'more', text: 'Loading goroutines…' });
+      if (o === 'loading') out.push({ kind: 'more', text: 'Loading frames and goroutines…' });
       else {
-        for (const row of o) out.push({ kind: 'goroutine', g, row });
-        if (o.length < g.goroutines)
-          out.push({ kind: 'more', text: `${count(g.goroutines - o.length)} more not listed` });
+        for (const fr of o.frames) out.push({ kind: 'frame', g, f: fr });
+        for (const row of o.rows) out.push({ kind: 'goroutine', g, row });
+        if (o.rows.length < g.goroutines)
+          out.push({ kind: 'more', text: `${count(g.goroutines - o.rows.length)} more not listed` });
       }
     });
     return out;
@@ -127,7 +123,7 @@ export function GoroutinesView({ r }: { r: GoroutinesRoute }) {
   const stacks = useMemo(
     () =>
       (groups.value ?? []).map((g) => ({
-        functions: (g.frames ?? []).map((x) => x.function),
+        functions: g.functions ?? [],
         count: g.goroutines,
       })),
     [groups.value],

@@ -16,6 +16,7 @@ const EMPTY: ProbeFormFields = {
   rate: '',
   ttl: '30m',
   duration: false,
+  stack: false,
 };
 
 /** The "add a probe" panel; `onAdded` gets the probe's name and what to tell the user. */
@@ -135,6 +136,9 @@ export function AddProbe(p: { programs: readonly string[]; onAdded: (name: strin
           </label>
           <label class="check">
             <input type="checkbox" checked={f.duration} onChange={set('duration')} /> Time each call
+          </label>
+          <label class="check">
+            <input type="checkbox" checked={f.stack === true} onChange={set('stack')} /> Keep stacks
           </label>
           <button type="submit" class="primary" disabled={busy || entry instanceof Error}>
             {busy ? 'Adding…' : 'Add probe'}

@@ -1,13 +1,26 @@
-/** One probe: its hit rate over time, the histogram of its durations, and its latest events, followed live. */
+/**
+ * One probe: its hit rate over time, the histogram of its durations, its events' stacks as a
+ * flame graph (distinct stacks counted in the database), and its latest events, followed live.
+ */
 import { useEffect, useState } from 'preact/hooks';
 import type { ProbeEventView, ProbeView } from '../../api/responses.js';
 import { probeEvents, query } from '../api.js';
 import { ErrorBox } from '../components/error-box.js';
+import { FlameGraph } from '../components/flame-graph.js';
 import { type Json, JsonTree } from '../components/json-tree.js';
 import { DurationChart, RateChart } from '../components/probe-charts.js';
 import { useAsync } from '../components/use-async.js';
 import { duration, shortFile } from '../format.js';
-import { bucketMs, type DurationRow, durationsSql, type RateRow, rateSql } from '../probe-sql.js';
+import {
+  bucketMs,
+  type DurationRow,
+  durationsSql,
+  MAX_STACKS,
+  type RateRow,
+  rateSql,
+  type StackRow,
+  stacksSql,
+} from '../probe-sql.js';
 import { go } from '../router.js';
 import { PROBE_WINDOWS, type Route } from '../routes.js';
 import { rowsOf } from '../sql.js';
@@ -30,6 +43,11 @@ export function ProbeDetail({ probe, r }: { probe: ProbeView; r: ProbesRoute }) 
         probe.duration
           ? query(durationsSql(probe.name, r.minutes), { latest: true }).then((q) => rowsOf<DurationRow>(q))
           : Promise.resolve([]),
+        probe.stack > 0
+          ? query(stacksSql(probe.name, r.minutes), { latest: true }).then((q) =>
+              rowsOf<StackRow>(q).map((x) => ({ functions: x.functions, count: x.n })),
+            )
+          : Promise.resolve([]),
       ]),
     [probe.name, r.minutes, tick],
   );
@@ -39,7 +57,7 @@ export function ProbeDetail({ probe, r }: { probe: ProbeView; r: ProbesRoute }) 
     const t = setInterval(() => setTick((x) => x + 1), 2000);
     return () => clearInterval(t);
   }, [follow]);
-  const [rate, durations] = charts.value ?? [[], []];
+  const [rate, durations, stacks] = charts.value ?? [[], [], []];
   return (
     <section class="panel probe-detail" aria-labelledby="probe-detail">
       <div class="row between">
@@ -82,6 +100,21 @@ export function ProbeDetail({ probe, r }: { probe: ProbeView; r: ProbesRoute }) 
           </div>
         )}
       </div>
+      {probe.stack > 0 && (
+        <div class="probe-stacks">
+          <h3>Stacks of its events</h3>
+          {stacks.length > 0 ? (
+            <FlameGraph
+              stacks={stacks}
+              partial={stacks.length >= MAX_STACKS}
+              unit="events"
+              label={`Flame graph of the stacks of ${probe.name}'s events, outermost frame at the top`}
+            />
+          ) : (
+            <p class="empty">No event with a stack in this window yet.</p>
+          )}
+        </div>
+      )}
       <Events probe={probe} follow={follow} setFollow={setFollow} />
     </section>
   );

@@ -4,18 +4,18 @@
  * fleet's binaries (`POST /v1/spec/check`, the check `PUT /v1/spec` runs) before it is saved
  * as a new spec version. Below: the current spec text and its versions.
  */
-import { useEffect, useState } from 'preact/hooks';
-import type { SpecCheckResponse } from '../../api/responses.js';
-import { checkSpec, currentSpec, putSpec, query, specVersion, specVersions } from '../api.js';
+import { useState } from 'preact/hooks';
+import { checkSpec, currentSpec, query, specVersion, specVersions } from '../api.js';
 import { CheckReport } from '../components/check-report.js';
 import { ErrorBox } from '../components/error-box.js';
 import { useAsync } from '../components/use-async.js';
 import { count, shortFile, when } from '../format.js';
 import { go } from '../router.js';
 import { type Route, routeUrl } from '../routes.js';
-import { capturesOf, withCapture } from '../spec-yaml.js';
 import { lit, rowsOf } from '../sql.js';
+import { FunctionCaptures, type Pick } from './spec-captures.js';
 import { DefineDerived } from './spec-derived.js';
+import { FunctionLinesPanel } from './spec-lines.js';
 
 type SpecRoute = Extract<Route, { view: 'spec' }>;
 
@@ -58,6 +58,7 @@ export function SpecView({ r }: { r: SpecRoute }) {
       binary ? rowsOf<FunctionRow>(await query(functionsSql(binary.build_id, search), { all: true })) : [],
     [binary?.build_id, search],
   );
+  const [pick, setPick] = useState<Pick>();
   const set = (x: Partial<SpecRoute>) => go({ ...r, ...x }, true);
   return (
     <div class="page spec">
@@ -130,6 +131,7 @@ export function SpecView({ r }: { r: SpecRoute }) {
             program={program ?? 'app'}
             yaml={spec.value?.yaml ?? ''}
             onSaved={spec.reload}
+            {...(pick ? { pick } : {})}
           />
         ) : (
           <section class="panel">
@@ -137,6 +139,13 @@ export function SpecView({ r }: { r: SpecRoute }) {
           </section>
         )}
       </div>
+      {r.fn && binary && (
+        <FunctionLinesPanel
+          buildId={binary.build_id}
+          fn={r.fn}
+          onPick={(name) => setPick({ name, n: (pick?.n ?? 0) + 1 })}
+        />
+      )}
       {spec.value && <FleetFit yaml={spec.value.yaml} version={spec.value.version} />}
       {spec.value !== undefined && <DefineDerived yaml={spec.value?.yaml ?? ''} onSaved={spec.reload} />}
       <History r={r} current={spec.value?.version} />
@@ -239,160 +248,4 @@ function History({ r, current }: { r: SpecRoute; current: number | undefined }) 
       </div>
     </section>
   );
-}
-
-/** One function's captures in the spec, and the form that adds one (checked as it is typed). */
-function FunctionCaptures(p: { fn: string; program: string; yaml: string; onSaved: () => void }) {
-  const existing = capturesOf(p.yaml, p.fn);
-  const [table, setTable] = useState(existing[0]?.table ?? `${p.program}_${shortName(p.fn)}`);
-  const [column, setColumn] = useState('');
-  const [expr, setExpr] = useState('');
-  const [check, setCheck] = useState<{ text: string; out?: SpecCheckResponse; error?: unknown }>();
-  const [saved, setSaved] = useState<string>();
-  const [busy, setBusy] = useState(false);
-  useEffect(() => {
-    setTable(existing[0]?.table ?? `${p.program}_${shortName(p.fn)}`);
-    setSaved(undefined);
-  }, [p.fn]);
-  const ready = column.trim() !== '' && expr.trim() !== '' && table.trim() !== '';
-  const text = ready ? newText(p.yaml, { fn: p.fn, table, column, expr }) : undefined;
-  // Live validation: the spec with this capture, checked against every binary the fleet has,
-  // a moment after the last keystroke; answers to older texts are dropped.
-  useEffect(() => {
-    if (!text || text instanceof Error) return;
-    let live = true;
-    const t = setTimeout(() => {
-      checkSpec(text, 'web').then(
-        (out) => live && setCheck({ text, out }),
-        (error: unknown) => live && setCheck({ text, error }),
-      );
-    }, 350);
-    return () => {
-      live = false;
-      clearTimeout(t);
-    };
-  }, [text instanceof Error ? text.message : text]);
-  const current = check && check.text === text ? check : undefined;
-  const save = async (e: Event) => {
-    e.preventDefault();
-    if (!text || text instanceof Error) return;
-    setBusy(true);
-    try {
-      const out = await putSpec(text, 'web');
-      if (out.ok) {
-        setSaved(`Saved: spec version ${out.result.version} captures ${column} on ${p.fn}.`);
-        setColumn('');
-        setExpr('');
-        p.onSaved();
-      } else setSaved(out.refused.error.message);
-    } catch (err) {
-      setSaved((err as Error).message);
-    } finally {
-      setBusy(false);
-    }
-  };
-  return (
-    <section class="panel" aria-labelledby="spec-fn">
-      <h2 id="spec-fn" class="fname">
-        {p.fn}
-      </h2>
-      <table class="grid compact" aria-label="Captures of this function">
-        <thead>
-          <tr>
-            <th>table</th>
-            <th>column</th>
-            <th>expression</th>
-          </tr>
-        </thead>
-        <tbody>
-          {existing.map((c) => (
-            <tr key={`${c.table}.${c.column}`}>
-              <td>{c.table}</td>
-              <td>{c.column}</td>
-              <td>
-                <code>{c.expr}</code>
-              </td>
-            </tr>
-          ))}
-          {existing.length === 0 && (
-            <tr>
-              <td colSpan={3} class="muted">
-                The spec captures nothing on this function yet.
-              </td>
-            </tr>
-          )}
-        </tbody>
-      </table>
-      <form class="capture-form" onSubmit={save} aria-label="Add a capture">
-        <h3>Add a capture</h3>
-        <div class="row">
-          <label>
-            Table
-            <input value={table} onInput={(e) => setTable((e.target as HTMLInputElement).value)} required />
-          </label>
-          <label>
-            Column
-            <input
-              value={column}
-              placeholder="request_id"
-              onInput={(e) => setColumn((e.target as HTMLInputElement).value)}
-              required
-            />
-          </label>
-          <label class="wide">
-            Expression
-            <input
-              class="mono"
-              value={expr}
-              placeholder="req.RequestID"
-              onInput={(e) => setExpr((e.target as HTMLInputElement).value)}
-              required
-            />
-          </label>
-          <button
-            type="submit"
-            class="primary"
-            disabled={busy || !ready || current?.out?.check.fits !== true}
-          >
-            {busy ? 'Saving…' : 'Save'}
-          </button>
-        </div>
-        <div role="status" aria-label="Check of the capture">
-          {text instanceof Error && <p class="error">{text.message}</p>}
-          {ready && !(text instanceof Error) && !current && (
-            <p class="muted">Checking against the binaries…</p>
-          )}
-          {current?.error !== undefined && <ErrorBox error={current.error} />}
-          {current?.out?.check.fits === true && (
-            <p class="ok">
-              Fits every checked binary (
-              {current.out.check.binaries.filter((b) => b.status !== 'not-checked').length} checked).
-            </p>
-          )}
-          {current?.out?.message && <pre class="error">{current.out.message}</pre>}
-          {saved && <p class={saved.startsWith('Saved') ? 'ok' : 'error'}>{saved}</p>}
-        </div>
-      </form>
-    </section>
-  );
-}
-
-/** The spec with the capture, or the error saying why it cannot be added. */
-function newText(yaml: string, c: Parameters<typeof withCapture>[1]): string | Error {
-  try {
-    return withCapture(yaml, {
-      fn: c.fn,
-      table: c.table.trim(),
-      column: c.column.trim(),
-      expr: c.expr.trim(),
-    });
-  } catch (e) {
-    return e as Error;
-  }
-}
-
-/** A table-name-like short name of a function (`main.(*s).writeLedger` → `writeledger`). */
-function shortName(fn: string): string {
-  const last = fn.slice(fn.lastIndexOf('.') + 1);
-  return last.replace(/[^A-Za-z0-9_]/g, '_').toLowerCase() || 'values';
 }

@@ -1,0 +1,182 @@
+/**
+ * Benchmark: the PostgreSQL protocol. Rows per second of a 1M-row query over Periscope's
+ * PostgreSQL port, over the HTTP API (POST /v1/query, CSV and JSON) for the same query, and
+ * over a real PostgreSQL server (Debian's, started here on a port of its own) holding the
+ * same rows; and the latency of a small query over an open connection, on both servers.
+ * Rows are counted by a minimal protocol client (support/pg-wire-client.ts) that parses no
+ * values, the same against both servers. Goal: within 2x of PostgreSQL on both.
+ *
+ * The store: --snapshots snapshots of a synthetic process of --goroutines goroutines each
+ * (1 frame), so the `all` scope's goroutines has snapshots × goroutines rows.
+ *
+ * Usage: npx tsc -p . && node dist/bench/pg-protocol.js [--goroutines 250000] [--snapshots 4]
+ *   [--runs 5] [--small-runs 200]
+ */
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer } from '../src/server/server.js';
+import { DB_FILE } from '../src/store/data-dir.js';
+import { DuckDBStore } from '../src/store/duckdb-store.js';
+import { describeMachine, loadAverage, today } from '../support/machine.js';
+import { WireClient } from '../support/pg-wire-client.js';
+import { startPostgres } from '../support/postgres-server.js';
+import { median, ratio } from '../support/stats.js';
+import { syntheticSnapshot } from '../support/synthetic-snapshot.js';
+import { formatTable, ms } from '../support/table.js';
+
+/** Milliseconds with two decimals below 10 ms (a small query over PostgreSQL takes a fraction of one). */
+function msFine(x: number): string {
+  return Number.isNaN(x) ? 'n/a' : x < 10 ? `${x.toFixed(2)} ms` : ms(x);
+}
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : undefined;
+}
+const GOROUTINES = Number(arg('goroutines') ?? 250_000);
+const SNAPSHOTS = Number(arg('snapshots') ?? 4);
+const RUNS = Number(arg('runs') ?? 5);
+const SMALL_RUNS = Number(arg('small-runs') ?? 200);
+const COLUMNS = 'snapshot_id, goroutine_id, status, wait_reason, wait_ns, created_by';
+const BIG = `SELECT ${COLUMNS} FROM goroutines`;
+const SMALL = 'SELECT snapshot_id, goroutine_count FROM snapshots ORDER BY snapshot_id';
+
+async function timeMs(fn: () => Promise<unknown>): Promise<number> {
+  const t = performance.now();
+  await fn();
+  return performance.now() - t;
+}
+
+/** Median time of `runs` runs of a query over one connection; checks the row count. */
+async function bigQuery(c: WireClient, rows: number): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < RUNS; i++)
+    times.push(
+      await timeMs(async () => {
+        const r = await c.query(BIG);
+        if (r.rows !== rows) throw new Error(`${r.rows} rows, expected ${rows}`);
+      }),
+    );
+  return median(times);
+}
+
+async function smallQuery(run: () => Promise<unknown>): Promise<number> {
+  for (let i = 0; i < 10; i++) await run();
+  const times: number[] = [];
+  for (let i = 0; i < SMALL_RUNS; i++) times.push(await timeMs(run));
+  return median(times);
+}
+
+async function httpQuery(url: string, token: string, sql: string, format: 'csv' | 'json'): Promise<string> {
+  const r = await fetch(`${url}/v1/query`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ sql, all: true, format }),
+  });
+  const text = await r.text();
+  if (!r.ok) throw new Error(`HTTP ${r.status}: ${text.slice(0, 200)}`);
+  return text;
+}
+
+async function main(): Promise<void> {
+  const machine = describeMachine();
+  const total = GOROUTINES * SNAPSHOTS;
+  console.log(
+    `pg-protocol: ${total} rows (${SNAPSHOTS} snapshots × ${GOROUTINES} goroutines); ${RUNS} runs, ${SMALL_RUNS} small; ${machine.short}; Node ${machine.node}; load ${loadAverage()}; ${today()}`,
+  );
+  const root = mkdtempSync(join(tmpdir(), 'periscope-bench-pg-'));
+  chmodSync(root, 0o755);
+  const dataDir = join(root, 'data');
+  const csv = join(root, 'goroutines.csv');
+  const snapCsv = join(root, 'snapshots.csv');
+  {
+    const store = await DuckDBStore.open(dataDir);
+    for (let i = 0; i < SNAPSHOTS; i++)
+      await store.addSnapshot({
+        processes: [{ hostname: 'bench', snapshot: syntheticSnapshot(GOROUTINES, 1) }],
+        specText: '',
+      });
+    store.close();
+  }
+  {
+    // The same rows for PostgreSQL, read from the store's file.
+    const { DuckDBInstance } = await import('../src/store/duckdb-api.js');
+    const db = await DuckDBInstance.create(join(dataDir, DB_FILE), { access_mode: 'READ_ONLY' });
+    const conn = await db.connect();
+    await conn.run(`COPY (SELECT ${COLUMNS} FROM raw.goroutines) TO '${csv}' (HEADER, FORMAT csv)`);
+    await conn.run(
+      `COPY (SELECT snapshot_id, goroutine_count FROM raw.snapshots) TO '${snapCsv}' (HEADER, FORMAT csv)`,
+    );
+    conn.closeSync();
+    db.closeSync();
+    chmodSync(csv, 0o644);
+    chmodSync(snapCsv, 0o644);
+  }
+  const server = await startServer({ dataDir, port: 0, pg: { port: 0 }, agentLog: () => undefined });
+  const token = server.context.tokens.create('user', 'bench').token;
+  const pgPort = server.pgPort!;
+  const rows: string[][] = [['measure', 'Periscope', 'PostgreSQL', 'ratio (PostgreSQL/Periscope)']];
+  const notes: string[] = [];
+  try {
+    const ours = await WireClient.connect({ port: pgPort, user: 'bench', database: 'all', password: token });
+    const oursBig = await bigQuery(ours, total);
+    const oursSmall = await smallQuery(() => ours.query(SMALL));
+    ours.close();
+    const csvTimes: number[] = [];
+    for (let i = 0; i < RUNS; i++)
+      csvTimes.push(await timeMs(() => httpQuery(server.url, token, BIG, 'csv')));
+    const csvMs = median(csvTimes);
+    const jsonTimes: number[] = [];
+    for (let i = 0; i < RUNS; i++)
+      jsonTimes.push(await timeMs(() => httpQuery(server.url, token, BIG, 'json')));
+    const httpSmall = await smallQuery(() => httpQuery(server.url, token, SMALL, 'json'));
+
+    let pgBig = Number.NaN;
+    let pgSmall = Number.NaN;
+    const pg = startPostgres(join(root, 'pg'), 20_000 + (process.pid % 20_000));
+    if ('missing' in pg) notes.push(`PostgreSQL: ${pg.missing}`);
+    else {
+      try {
+        pg.psql(
+          `CREATE TABLE goroutines (snapshot_id bigint, goroutine_id bigint, status text, wait_reason text, wait_ns bigint, created_by text);
+           COPY goroutines FROM '${csv}' (FORMAT csv, HEADER);
+           CREATE TABLE snapshots (snapshot_id bigint, goroutine_count bigint);
+           COPY snapshots FROM '${snapCsv}' (FORMAT csv, HEADER);`,
+        );
+        pg.psql('VACUUM ANALYZE');
+        const c = await WireClient.connect({ port: pg.port, user: 'postgres', database: 'postgres' });
+        pgBig = await bigQuery(c, total);
+        pgSmall = await smallQuery(() => c.query(SMALL));
+        c.close();
+        notes.push(`PostgreSQL ${pg.version} (fsync off, default settings otherwise)`);
+      } finally {
+        pg.stop();
+      }
+    }
+    const perSec = (t: number): string => `${Math.round((total / t) * 1000).toLocaleString('en-US')} rows/s`;
+    rows.push([`${total} rows, simple query (time)`, ms(oursBig), ms(pgBig), ratio(pgBig, oursBig)]);
+    rows.push([`${total} rows, simple query (rate)`, perSec(oursBig), perSec(pgBig), '']);
+    rows.push([`same over HTTP, CSV (time; ratio HTTP/pg port)`, ms(csvMs), '', ratio(csvMs, oursBig)]);
+    rows.push([
+      `same over HTTP, JSON (time; ratio HTTP/pg port)`,
+      ms(median(jsonTimes)),
+      '',
+      ratio(median(jsonTimes), oursBig),
+    ]);
+    rows.push([
+      `small query over an open connection (median of ${SMALL_RUNS})`,
+      msFine(oursSmall),
+      msFine(pgSmall),
+      ratio(pgSmall, oursSmall),
+    ]);
+    rows.push(['small query over HTTP (keep-alive)', msFine(httpSmall), '', ratio(httpSmall, oursSmall)]);
+    console.log(formatTable(rows));
+    for (const n of notes) console.log(n);
+  } finally {
+    await server.close();
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,87 @@
+/**
+ * Asking an agent for a function's lines and the variables live at each (the Spec view):
+ * one `describe-function` to an agent that runs the binary (else one on a host where a
+ * stored snapshot's process ran it, which may still have the file), its answer routed back.
+ * The server keeps no binaries, so a binary no connected agent can reach is not described.
+ */
+import { randomBytes } from 'node:crypto';
+import type { FunctionParams } from '../api/requests.js';
+import type { FunctionDescribedMessage } from '../protocol/messages.js';
+import type { FunctionLines } from '../snapshot/function-lines.js';
+import type { StoredBinary } from '../store/store.js';
+import { HttpError } from './http-errors.js';
+import type { Registry } from './registry.js';
+
+type Answer = (msg: FunctionDescribedMessage | undefined) => void;
+
+/** The function descriptions in flight, and the routing of agents' answers to them. */
+export class FunctionDescriptions {
+  private readonly pending = new Map<string, { agentId: string; answer: Answer }>();
+
+  constructor(
+    private readonly registry: Registry,
+    /** How long to wait for the agent (it may have to load a large binary first). */
+    private readonly timeoutMs: number,
+  ) {}
+
+  /** Asks one agent that can reach the binary; an HttpError says why there is no answer. */
+  async ask(
+    q: FunctionParams,
+    stored: readonly StoredBinary[],
+  ): Promise<{ agentId: string; lines: FunctionLines }> {
+    const { agentId, executable } = this.agentFor(q.buildId, stored);
+    const conn = this.registry.connection(agentId);
+    const requestId = `describe-${randomBytes(6).toString('hex')}`;
+    let timer: NodeJS.Timeout | undefined;
+    const msg = await new Promise<FunctionDescribedMessage | undefined>((resolve) => {
+      this.pending.set(requestId, { agentId, answer: resolve });
+      timer = setTimeout(() => resolve(undefined), this.timeoutMs);
+      if (
+        !conn?.send({
+          type: 'describe-function',
+          requestId,
+          buildId: q.buildId,
+          executable,
+          function: q.function,
+        })
+      )
+        resolve(undefined);
+    });
+    clearTimeout(timer);
+    this.pending.delete(requestId);
+    if (!msg)
+      throw new HttpError(
+        504,
+        'timeout',
+        `agent ${agentId} did not describe ${q.function} within ${this.timeoutMs} ms; try again (a large binary may still be loading)`,
+      );
+    if (!msg.lines || typeof msg.lines !== 'object')
+      throw new HttpError(404, 'not-found', `agent ${agentId}: ${String(msg.error ?? 'no answer')}`);
+    return { agentId, lines: msg.lines };
+  }
+
+  /** Routes an agent's `function-described` to its question (unknown, late or foreign answers are ignored). */
+  answered(agentId: string, msg: FunctionDescribedMessage): void {
+    const p = this.pending.get(String(msg.requestId));
+    if (p?.agentId === agentId) p.answer(msg);
+  }
+
+  private agentFor(
+    buildId: string,
+    stored: readonly StoredBinary[],
+  ): { agentId: string; executable: string } {
+    const running = this.registry
+      .processes({ text: '', terms: [] })
+      .find((p) => p.buildId === buildId && this.registry.connection(p.agentId));
+    if (running) return { agentId: running.agentId, executable: running.executable };
+    const old = stored.find((b) => b.buildId === buildId);
+    const agent =
+      old && this.registry.agents().find((a) => a.connected && old.hostnames.includes(a.hostname));
+    if (old && agent) return { agentId: agent.id, executable: old.executable };
+    throw new HttpError(
+      404,
+      'not-found',
+      `no connected agent runs or ran a binary with build ID ${buildId}; start a process of it where an agent watches`,
+    );
+  }
+}

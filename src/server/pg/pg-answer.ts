@@ -1,0 +1,79 @@
+/**
+ * What a statement answers over the PostgreSQL protocol: the catalog queries clients send
+ * while browsing (psql's, Grafana's) are answered from the session's own tables, the rest
+ * runs in DuckDB after the PostgreSQL settings clients read are given their values.
+ */
+import type { QuerySession, TextStream } from '../../store/store.js';
+import { type CatalogTables, catalogAnswer, catalogFallback } from './pg-catalog.js';
+import { grafanaAnswer } from './pg-grafana.js';
+import type { SetOutcome } from './pg-set.js';
+import { pgSettingsRewrite } from './pg-settings.js';
+import { type WireColumn, wireColumn } from './pg-types.js';
+
+/** Rows with their columns. */
+export interface Rows {
+  readonly columns: readonly WireColumn[];
+  readonly rows: readonly (readonly (string | null)[])[];
+}
+
+/** Rows with their columns, read a chunk at a time as they are sent (a large answer never held whole). */
+export interface StreamedRows {
+  readonly columns: readonly WireColumn[];
+  readonly stream: TextStream;
+}
+
+/** A statement's answer: rows (held or streamed), a command with no rows (an accepted SET), or the empty query. */
+export type Answer = Rows | StreamedRows | { readonly command: SetOutcome } | 'empty';
+
+/** Every table of a session, as the catalog answers need them. */
+function tablesOf(session: QuerySession): CatalogTables {
+  return async () => {
+    const r = await session.queryText(
+      "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_catalog = 'temp' ORDER BY table_name, ordinal_position",
+    );
+    return r.rows.map(([t, c, d]) => [t ?? '', c ?? '', d ?? ''] as const);
+  };
+}
+
+/** The answer to a catalog query this server knows without DuckDB, or undefined. */
+async function knownAnswer(session: QuerySession, sql: string): Promise<Answer | undefined> {
+  const tables = tablesOf(session);
+  return (await catalogAnswer(sql, tables)) ?? (await grafanaAnswer(sql, tables));
+}
+
+/** Runs one statement (not a SET, not empty) in the session and returns its answer, its rows streamed when `stream`. */
+export async function answerStatement(
+  session: QuerySession,
+  sql: string,
+  params: readonly (string | null)[],
+  stream = false,
+): Promise<Answer> {
+  const known = await knownAnswer(session, sql);
+  if (known) return known;
+  try {
+    if (stream) {
+      const s = await session.streamText(pgSettingsRewrite(sql), params);
+      return { columns: s.columns.map(wireColumn), stream: s };
+    }
+    const r = await session.queryText(pgSettingsRewrite(sql), params);
+    return { columns: r.columns.map(wireColumn), rows: r.rows };
+  } catch (e) {
+    const fallback = catalogFallback(sql);
+    if (!fallback) throw e;
+    return fallback;
+  }
+}
+
+/** A prepared statement's parameter count and columns (undefined: it returns no rows), for Describe. */
+export async function describeStatement(
+  session: QuerySession,
+  sql: string,
+): Promise<{ readonly params: number; readonly columns?: readonly WireColumn[] }> {
+  // A SET has no rows; one this server refuses fails (and is audited) when executed.
+  if (/^\s*(set|reset)\s/i.test(sql)) return { params: 0 };
+  const known = await knownAnswer(session, sql);
+  if (known)
+    return { params: 0, ...(known !== 'empty' && 'columns' in known ? { columns: known.columns } : {}) };
+  const d = await session.describe(pgSettingsRewrite(sql));
+  return { params: d.params, columns: d.columns.map(wireColumn) };
+}

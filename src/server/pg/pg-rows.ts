@@ -1,0 +1,109 @@
+/**
+ * DataRow messages written straight into one growing buffer, the hot path of a large result:
+ * a value's UTF-8 bytes are written in place (no Buffer per value, no concat per row), so a
+ * million-row answer costs one string write per cell. Each column is text (DuckDB's printing
+ * turned into PostgreSQL's) or binary when the client asked for it at Bind.
+ */
+import { type BinaryEncoder, binaryEncoder } from './pg-binary.js';
+import type { WireColumn } from './pg-types.js';
+
+/** How one column's values are written: PostgreSQL text, or a binary encoding. */
+export type CellWriter = { readonly text: (v: string) => string } | { readonly binary: BinaryEncoder };
+
+/** A batch of DataRow messages. */
+export class RowBatch {
+  private buf: Buffer;
+  private at = 0;
+
+  constructor(private readonly capacity = 1 << 16) {
+    this.buf = Buffer.allocUnsafe(capacity);
+  }
+
+  /** Bytes written so far. */
+  get size(): number {
+    return this.at;
+  }
+
+  private reserve(n: number): void {
+    if (this.at + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + n));
+    this.buf.copy(next, 0, 0, this.at);
+    this.buf = next;
+  }
+
+  /** Appends one DataRow. */
+  add(values: readonly (string | null)[], cells: readonly CellWriter[]): void {
+    const start = this.begin(values.length);
+    for (let i = 0; i < values.length; i++) this.cell(values[i] ?? null, cells[i]!);
+    this.end(start);
+  }
+
+  /** Appends row `r` of rows given column by column. */
+  addFromColumns(
+    columns: readonly (readonly (string | null)[])[],
+    r: number,
+    cells: readonly CellWriter[],
+  ): void {
+    const start = this.begin(columns.length);
+    for (let i = 0; i < columns.length; i++) this.cell(columns[i]![r] ?? null, cells[i]!);
+    this.end(start);
+  }
+
+  private begin(count: number): number {
+    this.reserve(7);
+    const start = this.at;
+    this.buf[start] = 0x44; // 'D'
+    this.buf.writeInt16BE(count, start + 5);
+    this.at = start + 7;
+    return start;
+  }
+
+  private end(start: number): void {
+    this.buf.writeInt32BE(this.at - start - 1, start + 1);
+  }
+
+  private cell(v: string | null, cell: CellWriter): void {
+    if (v === null) {
+      this.reserve(4);
+      this.buf.writeInt32BE(-1, this.at);
+      this.at += 4;
+    } else if ('text' in cell) {
+      const s = cell.text(v);
+      this.reserve(4 + s.length * 3);
+      const n = this.buf.write(s, this.at + 4, 'utf8');
+      this.buf.writeInt32BE(n, this.at);
+      this.at += 4 + n;
+    } else {
+      const b = cell.binary(v);
+      this.reserve(4 + b.length);
+      this.buf.writeInt32BE(b.length, this.at);
+      b.copy(this.buf, this.at + 4);
+      this.at += 4 + b.length;
+    }
+  }
+
+  /** Appends another message as it is. */
+  append(b: Buffer): void {
+    this.reserve(b.length);
+    b.copy(this.buf, this.at);
+    this.at += b.length;
+  }
+
+  /** The bytes written, handed over; the batch starts empty again. */
+  take(): Buffer {
+    const out = this.buf.subarray(0, this.at);
+    this.buf = Buffer.allocUnsafe(this.capacity);
+    this.at = 0;
+    return out;
+  }
+}
+
+/** The format of column i from a Bind's result format codes (none: all text; one: all columns). */
+export function formatOf(formats: readonly number[], i: number): number {
+  return formats.length === 1 ? formats[0]! : (formats[i] ?? 0);
+}
+
+/** How each column is written, as the Bind's result format codes ask; 0A000 for a binary column this server cannot encode. */
+export function cellWriters(columns: readonly WireColumn[], formats: readonly number[]): CellWriter[] {
+  return columns.map((c, i) => (formatOf(formats, i) === 1 ? { binary: binaryEncoder(c.oid, c.name) } : c));
+}

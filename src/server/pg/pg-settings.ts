@@ -1,0 +1,35 @@
+/**
+ * The PostgreSQL settings this server reports (`server_version`, …), and the rewrite that
+ * gives `current_setting('…')` of them those values in a statement DuckDB runs: DuckDB knows
+ * no `server_version_num` and fails the whole statement (Grafana asks it when a data source
+ * is saved, BI tools when they connect).
+ */
+
+/** The PostgreSQL release this server presents itself as. */
+export const SERVER_VERSION = '15.0';
+
+/** The same as a number, as `server_version_num` gives it. */
+export const SERVER_VERSION_NUM = '150000';
+
+const VALUES: Record<string, string> = {
+  server_version: SERVER_VERSION,
+  server_version_num: SERVER_VERSION_NUM,
+  server_encoding: 'UTF8',
+  client_encoding: 'UTF8',
+  datestyle: 'ISO, MDY',
+  timezone: 'UTC',
+  standard_conforming_strings: 'on',
+  integer_datetimes: 'on',
+};
+
+/** The statement with `current_setting('NAME')` of the settings above replaced by their values as literals. */
+export function pgSettingsRewrite(sql: string): string {
+  if (!/current_setting/i.test(sql)) return sql;
+  return sql.replace(
+    /(?:pg_catalog\.)?current_setting\s*\(\s*'([A-Za-z_]+)'\s*\)/gi,
+    (whole, name: string) => {
+      const v = VALUES[name.toLowerCase()];
+      return v === undefined ? whole : `'${v}'`;
+    },
+  );
+}

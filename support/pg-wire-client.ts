@@ -1,0 +1,117 @@
+/**
+ * A minimal PostgreSQL protocol client for benchmarks: startup (trust or cleartext
+ * password), then simple queries whose DataRows are counted, never parsed, so that what is
+ * timed is the server and the socket, not a driver's value parsing. Used the same way
+ * against Periscope's port and a real PostgreSQL server.
+ */
+import { connect, type Socket } from 'node:net';
+
+/** Where and as whom to connect. */
+export interface WireTarget {
+  readonly host?: string;
+  readonly port: number;
+  readonly user: string;
+  readonly database: string;
+  readonly password?: string;
+}
+
+/** What a query returned: DataRow messages and the bytes received for it. */
+export interface WireResult {
+  readonly rows: number;
+  readonly bytes: number;
+}
+
+function message(type: string, body: Buffer): Buffer {
+  const head = Buffer.alloc(5);
+  head.write(type, 0, 'latin1');
+  head.writeInt32BE(body.length + 4, 1);
+  return Buffer.concat([head, body]);
+}
+
+/** A connection that runs one simple query at a time. */
+export class WireClient {
+  private pending: Buffer = Buffer.alloc(0);
+  private rows = 0;
+  private bytes = 0;
+  private error = '';
+  private waiter: ((r: WireResult | Error) => void) | undefined;
+
+  private constructor(
+    private readonly socket: Socket,
+    private readonly password: string,
+  ) {
+    socket.on('data', (chunk: Buffer) => this.read(chunk));
+    socket.on('error', (e) => this.finish(e));
+    socket.on('close', () => this.finish(new Error('connection closed')));
+  }
+
+  /** Connects and logs in; resolves once the server is ready for queries. */
+  static async connect(t: WireTarget): Promise<WireClient> {
+    const socket = connect({ host: t.host ?? '127.0.0.1', port: t.port });
+    socket.setNoDelay(true);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    const c = new WireClient(socket, t.password ?? '');
+    const params = Buffer.from(`user\0${t.user}\0database\0${t.database}\0\0`, 'utf8');
+    const head = Buffer.alloc(8);
+    head.writeInt32BE(8 + params.length, 0);
+    head.writeInt32BE(196608, 4);
+    const ready = c.wait();
+    socket.write(Buffer.concat([head, params]));
+    const r = await ready;
+    if (r instanceof Error) throw r;
+    return c;
+  }
+
+  private wait(): Promise<WireResult | Error> {
+    this.rows = 0;
+    this.bytes = 0;
+    this.error = '';
+    return new Promise((resolve) => {
+      this.waiter = resolve;
+    });
+  }
+
+  private finish(r: WireResult | Error): void {
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.(r);
+  }
+
+  private read(chunk: Buffer): void {
+    this.bytes += chunk.length;
+    let buf = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    let at = 0;
+    while (buf.length - at >= 5) {
+      const type = buf[at]!;
+      const len = buf.readInt32BE(at + 1);
+      if (buf.length - at < 1 + len) break;
+      if (type === 0x44 /* D */) this.rows++;
+      else if (type === 0x45 /* E */)
+        this.error = buf.toString('utf8', at + 5, at + 1 + len).replace(/\0/g, ' ');
+      else if (type === 0x52 /* R */ && buf.readInt32BE(at + 5) === 3)
+        this.socket.write(message('p', Buffer.from(`${this.password}\0`, 'utf8')));
+      else if (type === 0x5a /* Z */)
+        this.finish(this.error ? new Error(this.error) : { rows: this.rows, bytes: this.bytes });
+      at += 1 + len;
+    }
+    buf = buf.subarray(at);
+    this.pending = buf.length ? Buffer.from(buf) : Buffer.alloc(0);
+  }
+
+  /** Runs a query (simple protocol) and counts its rows. */
+  async query(sql: string): Promise<WireResult> {
+    const done = this.wait();
+    this.socket.write(message('Q', Buffer.from(`${sql}\0`, 'utf8')));
+    const r = await done;
+    if (r instanceof Error) throw r;
+    return r;
+  }
+
+  /** Says goodbye and closes. */
+  close(): void {
+    this.socket.end(message('X', Buffer.alloc(0)));
+  }
+}
