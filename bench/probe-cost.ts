@@ -11,7 +11,7 @@
  * without drops (a synthetic producer offering real records at paced rates), how fast it
  * decodes them, and what a flood of real calls delivers.
  *
- * Usage: npx tsc -p . && node dist/bench/probe-cost.js [--rounds N]
+ * Usage: npx tsc -p . && node dist/bench/probe-cost.js [--rounds N] [--drain-ms MS]
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AttachedProbes } from '../src/probes/attached-probes.js';
@@ -21,6 +21,7 @@ import type { ProbeSpec } from '../src/probes/probe-spec.js';
 import { functionCode } from '../src/probes/sites/function-code.js';
 import { functionSites } from '../src/probes/sites/function-sites.js';
 import { siteAt } from '../src/probes/sites/site.js';
+import { drainLoop, drainMsArg } from '../support/drain-loop.js';
 import { describeMachine, loadAverage } from '../support/machine.js';
 import { prng } from '../support/prng.js';
 import {
@@ -44,6 +45,11 @@ const FIVE = ['a', 's', 'p', 'b', 'xs'];
  * enough to ride out the drain thread not being scheduled on a busy 2-core machine.
  */
 const RING_BYTES = 1 << 25;
+/**
+ * Milliseconds between drains while calls are timed (0: each turn of the event loop). Events
+ * stay in the small ring (cached memory) only while the drain keeps up with it.
+ */
+const DRAIN_MS = drainMsArg(1);
 
 interface Config {
   readonly name: string;
@@ -66,14 +72,22 @@ async function timedCalls(t: Target, calls: number): Promise<{ cpu: number; wall
   return { wall: Number(m[1]) / calls, cpu: Number(m[2]) / calls };
 }
 
-/** Attaches compiled probes and drains their records (copied out, as an agent would before sending). */
-async function attached(t: Target, probes: CompiledProbe[]) {
-  const set = await AttachedProbes.attach(probes, { pid: t.pid, ringBytes: RING_BYTES });
+/**
+ * Attaches compiled probes and drains their records (copied out, as an agent would before
+ * sending); `hotRingBytes` as large as the overflow ring: events go to one large ring, as
+ * before the small ring existed.
+ */
+async function attached(t: Target, probes: CompiledProbe[], hotRingBytes?: number) {
+  const set = await AttachedProbes.attach(probes, {
+    pid: t.pid,
+    ringBytes: RING_BYTES,
+    ...(hotRingBytes ? { hotRingBytes } : {}),
+  });
   let events = 0;
   const sink = Buffer.alloc(1 << 20);
-  const drain = setInterval(() => {
+  const stopDrain = drainLoop(() => {
     events += set.pollRaw((r) => sink.set(r.subarray(0, Math.min(r.length, sink.length))));
-  }, 2);
+  }, DRAIN_MS);
   return {
     check(calls: number) {
       events += set.pollRaw(() => {});
@@ -84,7 +98,7 @@ async function attached(t: Target, probes: CompiledProbe[]) {
       return undefined;
     },
     async close() {
-      clearInterval(drain);
+      stopDrain();
       await set.close();
     },
   };
@@ -145,6 +159,14 @@ async function main(): Promise<void> {
       samples: [],
       wall: [],
       setup: (t) => attached(t, [spec({ captures: FIVE })]),
+    },
+    {
+      name: '5 captured values, one large ring (before)',
+      site: emulated,
+      calls: 200_000,
+      samples: [],
+      wall: [],
+      setup: (t) => attached(t, [spec({ captures: FIVE })], RING_BYTES),
     },
     {
       name: 'condition rejecting every call',
@@ -223,7 +245,7 @@ async function main(): Promise<void> {
     ]);
   }
   console.log(
-    `probe cost per call of main.work, medians of ${ROUNDS} rounds (CPU time of the calling thread: the trap and the program count, waiting for a CPU does not; Periscope's probes through uprobe_multi links)`,
+    `probe cost per call of main.work, medians of ${ROUNDS} rounds, events drained every ${DRAIN_MS} ms (CPU time of the calling thread: the trap and the program count, waiting for a CPU does not; Periscope's probes through uprobe_multi links)`,
   );
   console.log(formatTable(rows));
   for (const p of problems) console.log(`! ${p}`);

@@ -6,7 +6,7 @@
  * measures (trap + program). Configurations interleaved round by round: the floor (an empty
  * program), a counter, one captured register, and the five captures of bench/probe-cost.ts.
  *
- * Usage: npx tsc -p . && node dist/bench/probe-profile.js [--rounds N]
+ * Usage: npx tsc -p . && node dist/bench/probe-profile.js [--rounds N] [--ring BYTES] [--drain-ms MS]
  */
 import { AttachedProbes } from '../src/probes/attached-probes.js';
 import { Assembler } from '../src/probes/bpf/assembler.js';
@@ -21,6 +21,7 @@ import { syscalls } from '../src/probes/bpf/syscalls.js';
 import { type CompiledProbe, compileProbe } from '../src/probes/compile/compile-probe.js';
 import { ProbeSet } from '../src/probes/probe-set.js';
 import { functionSites } from '../src/probes/sites/function-sites.js';
+import { drainLoop, drainMsArg } from '../support/drain-loop.js';
 import { describeMachine, loadAverage } from '../support/machine.js';
 import { fixtureBinary } from '../support/probe-fixture.js';
 import { median } from '../support/stats.js';
@@ -33,6 +34,8 @@ const CALLS = 200_000;
 const ringArg = process.argv.indexOf('--ring');
 /** Ring buffer bytes of the probes measured (default: what an agent uses, 8 MiB). */
 const RING = ringArg > 0 ? Number(process.argv[ringArg + 1]) : 1 << 23;
+/** Milliseconds between drains of the ring buffers (0: each turn of the event loop). */
+const DRAIN_MS = drainMsArg(2);
 
 /** bpf_prog_info: translated bytes, and the instructions the verifier processed. */
 function programSize(fd: number): { xlated: number; verified: number } {
@@ -81,6 +84,8 @@ function helperProgram(what: Helper | 'reserve+submit', n: number, ring: BpfMap)
 interface Config {
   readonly name: string;
   readonly probe?: CompiledProbe;
+  /** The small ring's bytes (default: the agent's). */
+  readonly hotRing?: number;
   cpu: number[];
   prog: number[];
   insns?: number;
@@ -98,6 +103,13 @@ async function main(): Promise<void> {
     { name: 'counter', probe: spec([]), cpu: [], prog: [] },
     { name: '1 capture (a)', probe: spec(['a']), cpu: [], prog: [] },
     { name: '5 captures', probe: spec(['a', 's', 'p', 'b', 'xs']), cpu: [], prog: [] },
+    {
+      name: '5 captures, one large ring (as before)',
+      probe: spec(['a', 's', 'p', 'b', 'xs']),
+      hotRing: RING,
+      cpu: [],
+      prog: [],
+    },
   ];
   for (const c of configs)
     if (c.probe) {
@@ -107,6 +119,7 @@ async function main(): Promise<void> {
         { kind: 'cookie' },
         {
           ring: { fd: 0 },
+          overflow: { fd: 0 },
           stats: { fd: 0 },
           histogram: { fd: 0 },
           starts: { fd: 0 },
@@ -135,11 +148,15 @@ async function main(): Promise<void> {
         let fds: number[];
         let close: () => Promise<void>;
         if (c.probe) {
-          const set = await AttachedProbes.attach([c.probe], { pid: target.pid, ringBytes: RING });
-          const drain = setInterval(() => set.pollRaw(() => {}), 2);
+          const set = await AttachedProbes.attach([c.probe], {
+            pid: target.pid,
+            ringBytes: RING,
+            ...(c.hotRing ? { hotRingBytes: c.hotRing } : {}),
+          });
+          const stopDrain = drainLoop(() => set.pollRaw(() => {}), DRAIN_MS);
           fds = set.programFds;
           close = async () => {
-            clearInterval(drain);
+            stopDrain();
             await set.close();
           };
         } else {
@@ -194,7 +211,7 @@ async function main(): Promise<void> {
       const prog = loadProgram({ name: 'periscope_pfh', insns, expectedAttachType: ATTACH_UPROBE_MULTI });
       const link = attachUprobeMulti(prog, bin.path, [sites.entry.fileOffset], t2.pid);
       const rb = new RingBufferReader(ring);
-      const drain = setInterval(() => rb.poll(() => {}), 2);
+      const stopDrain = drainLoop(() => rb.poll(() => {}), DRAIN_MS);
       try {
         const ns: number[] = [];
         for (let r = 0; r < ROUNDS; r++) {
@@ -205,7 +222,7 @@ async function main(): Promise<void> {
         }
         parts.push([k, n, median(ns)]);
       } finally {
-        clearInterval(drain);
+        stopDrain();
         rb.close();
         await link.detach();
         prog.close();
@@ -247,7 +264,9 @@ async function main(): Promise<void> {
       median(c.cpu).toFixed(0),
       `${(median(c.cpu) / floor).toFixed(2)}x`,
     ]);
-  console.log(`per hit of main.work, medians of ${ROUNDS} rounds of ${CALLS} calls`);
+  console.log(
+    `per hit of main.work, medians of ${ROUNDS} rounds of ${CALLS} calls; overflow ring ${RING} bytes, drained every ${DRAIN_MS} ms`,
+  );
   console.log(formatTable(rows));
   console.log(
     `${describeMachine().short}; Node ${describeMachine().node}, ${describeMachine().go}; load ${loadBefore} -> ${loadAverage()}; ${new Date().toISOString().slice(0, 10)}`,

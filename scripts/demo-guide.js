@@ -67,6 +67,19 @@ export function queryCommand(url, sql) {
   return `npx periscope query --server ${url} "${sql}"`;
 }
 
+/**
+ * The commands of the README's probe walkthrough, in its order, for the server at `url`: a
+ * probe on inventory's price check (`main.quote`, which runs outside the stuck lock), its
+ * events, and its removal. test/demo checks the README shows each of them as printed here.
+ */
+export function probeCommands(url) {
+  return [
+    `npx periscope probe add prices --server ${url} --program inventory --function main.quote --capture item=item --capture qty=qty --ttl 30m`,
+    `npx periscope events --server ${url} --probe prices --follow --count 3`,
+    `npx periscope probe rm prices --server ${url}`,
+  ];
+}
+
 /** Prints what to run next: the token, then each question with its command. */
 export function printNextSteps({ url, token, envFile, logDir }) {
   const out = [];
@@ -84,6 +97,11 @@ export function printNextSteps({ url, token, envFile, logDir }) {
     out.push(`# ${q.question}`);
     out.push(queryCommand(url, q.sql));
   }
+  out.push('');
+  out.push(
+    '# Does this code run, and with what? A probe on inventory’s price check, its events, then its removal:',
+  );
+  for (const c of probeCommands(url)) out.push(c);
   out.push('');
   out.push('# The fleet as the agent sees it, and a new snapshot of all of it:');
   out.push(`npx periscope processes --server ${url}`);

@@ -79,7 +79,13 @@ export async function bpftraceCounter(path: string, fn: string): Promise<Running
 export function definedButOff(probe: CompiledProbe): Running {
   const maps: BpfMap[] = [];
   const programs: BpfProgram[] = [];
-  const fds = createProbeMaps(1, Math.max(1, probe.spec.stackFrames ?? 0), 'o', 1 << 16, maps);
+  const fds = createProbeMaps(
+    1,
+    Math.max(1, probe.spec.stackFrames ?? 0),
+    'o',
+    { hot: 1 << 16, overflow: 1 << 16 },
+    maps,
+  );
   probe.sites.forEach((_, i) => {
     const insns = probe.program(i, 0, { kind: 'cookie' }, fds, 0);
     programs.push(loadProgram({ name: `periscope_o${i}`, insns, expectedAttachType: ATTACH_UPROBE_MULTI }));

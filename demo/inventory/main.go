@@ -4,6 +4,9 @@
 // the ledger is written, a slow operation (writeLedger). Requests queue behind each other on
 // sync.Mutex.Lock, and one item (-stuck-item, "sku-13") makes writeLedger hang for a long
 // time (-stuck-for) with the lock held: every other reservation waits for it.
+//
+// Apart from the lock, a price check (refreshPrices) quotes an item every -quote-every: it
+// keeps running while reservations are stuck, so a probe on quote has calls to show.
 package main
 
 import (
@@ -91,15 +94,36 @@ func (s *inventoryServer) writeLedger(req *shop.ReserveRequest, left int) {
 	}
 }
 
+// refreshPrices quotes the items one after the other, one every `every`, without stockMu.
+func refreshPrices(every time.Duration) {
+	for i := 0; ; i++ {
+		quote(fmt.Sprintf("sku-%d", 1+i%12), 1+i%3)
+		time.Sleep(every)
+	}
+}
+
+// quote is the price of qty units of item, in cents.
+//
+//go:noinline
+func quote(item string, qty int) int {
+	cents := 250
+	for _, c := range item {
+		cents += int(c) % 7 * 40
+	}
+	return qty * cents
+}
+
 func main() {
 	listen := flag.String("listen", "127.0.0.1:0", "address to listen on")
 	stuckItem := flag.String("stuck-item", "sku-13", "the item whose ledger write hangs")
 	stuckFor := flag.Duration("stuck-for", 10*time.Minute, "how long it hangs")
 	ledgerMin := flag.Duration("ledger-min", 60*time.Millisecond, "shortest ledger write")
 	ledgerMax := flag.Duration("ledger-max", 220*time.Millisecond, "longest ledger write")
+	quoteEvery := flag.Duration("quote-every", 250*time.Millisecond, "how often the price check quotes an item")
 	lifeline := flag.Bool("lifeline", false, "exit when stdin closes")
 	flag.Parse()
 	shop.ExitWithParent(*lifeline)
+	go refreshPrices(*quoteEvery)
 	srv := &inventoryServer{stuckItem: *stuckItem, stuckFor: *stuckFor, ledgerMin: *ledgerMin, ledgerMax: *ledgerMax}
 	g := grpc.NewServer()
 	g.RegisterService(&shop.InventoryDesc, srv)

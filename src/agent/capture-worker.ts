@@ -24,6 +24,7 @@ import {
   prepareProcess,
 } from '../snapshot/take-snapshot.js';
 import { type EffectiveSpec, effectiveSpecOfText } from '../spec/effective-spec.js';
+import { specProbes } from '../spec/trace-probes.js';
 import { DEFAULT_PROBE_LIMITS } from './probe-runner.js';
 import { probeProblems } from './probe-spec-of.js';
 import type { CheckTarget, WorkerReply, WorkerRequest } from './worker-protocol.js';
@@ -75,7 +76,7 @@ function checkTarget(t: CheckTarget, spec: EffectiveSpec): BinaryCheck {
       };
     const fit = checkSpecFit(bin, spec);
     const buildId = bin.buildId ?? t.buildId;
-    const probes = (spec.probes ?? []).filter((p) => t.probes?.includes(p.name));
+    const probes = specProbes(spec).filter((p) => t.probes?.includes(p.name));
     const probeErrors = probes.flatMap((p) =>
       probeProblems(bin!, p, DEFAULT_PROBE_LIMITS.defaultRatePerProbe),
     );

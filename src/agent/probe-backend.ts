@@ -43,6 +43,6 @@ export function probeBackend(want: 'auto' | 'bpf' | 'tracefs' | 'off'): ProbeBac
     };
   return {
     kind: 'tracefs',
-    note: `${bpfError ? `eBPF is not available (${bpfError}); ` : ''}probes run on tracefs uprobe_events: counters, and captures of variables by name of integer, bool and string types only (no conditions, durations, stacks or labels; rate limits applied after the hit; costs estimated; the kernel places each probe in every process running the same file, whose events are dropped)${cleaned}`,
+    note: `${bpfError ? `eBPF is not available (${bpfError}); ` : ''}probes run on tracefs uprobe_events: counters, and captures of integer, bool and string variables, their fields and what their pointers point to only (no conditions, durations, stacks or labels; rate limits applied after the hit; costs estimated; the kernel places each probe in every process running the same file, whose events are dropped)${cleaned}`,
   };
 }

@@ -27,6 +27,7 @@ import type {
   ProbeThreadRequest,
   ProcessProbeState,
 } from './probe-worker-protocol.js';
+import { TraceRunner } from './trace-runner.js';
 
 /** How the agent runs probes. */
 export interface ProbeRunnerOptions {
@@ -105,12 +106,14 @@ export class ProbeRunner {
   private onStopped: (() => void)[] = [];
   private readonly limits: ProbeLimits;
   private redaction: RedactionSpec | undefined;
+  private readonly traces: TraceRunner;
 
   constructor(
     private readonly host: ProbeRunnerHost,
     private readonly opts: ProbeRunnerOptions = {},
   ) {
     this.limits = { ...DEFAULT_PROBE_LIMITS, ...opts.limits };
+    this.traces = new TraceRunner(host);
   }
 
   /** Finds how probes can run here, cleans what a crashed agent left in tracefs, and reads the crash marker. */
@@ -137,6 +140,7 @@ export class ProbeRunner {
     }
     this.timers.push(setInterval(() => this.sendBatch(), this.opts.sendEveryMs ?? 1000));
     for (const t of this.timers) t.unref();
+    this.traces.start();
   }
 
   /** The server's probes (after welcome and on every change). */
@@ -148,6 +152,7 @@ export class ProbeRunner {
     const now = Date.now();
     const before = new Set(this.orders.map((o) => o.key));
     this.specVersion = m.specVersion;
+    this.traces.setTraces(Array.isArray(m.traces) ? m.traces : []);
     this.orders = m.probes.flatMap((o) => {
       const p = o?.probe;
       if (typeof p?.name !== 'string' || typeof o.expiresInMs !== 'number' || !p.site) return [];
@@ -315,7 +320,7 @@ export class ProbeRunner {
   private reply(m: ProbeThreadReply): void {
     switch (m.op) {
       case 'batch':
-        this.batch.events.push(...m.events);
+        this.batch.events.push(...this.traces.split(m.events));
         this.batch.counts.push(...m.counts);
         this.batch.histograms.push(...m.histograms);
         this.batch.notices.push(...m.notices);
@@ -341,6 +346,7 @@ export class ProbeRunner {
       }
       case 'switched-off':
         this.switchedOff.set(`${m.key}\u0000${m.probe}`, m.reason);
+        this.traces.switchedOff(m.probe, m.pid);
         this.host.log(`probes: ${m.probe} switched off on process ${m.pid}: ${m.reason}`);
         this.sent.delete(m.pid);
         this.evaluate();
@@ -351,6 +357,7 @@ export class ProbeRunner {
       case 'stopped':
         this.marker?.detached();
         this.sendBatch(); // the last events, before the connection closes
+        this.traces.stop();
         this.stoppedNow();
         return;
       case 'log':

@@ -129,6 +129,14 @@ interface ProbeState {
   tokensAt: number;
 }
 
+/**
+ * Whether a pointer fetched as `x64` (`0x…`) is nil. tracefs cannot say that a numeric
+ * fetch faulted (the slot stays 0): a pointer read from unreadable memory looks nil too.
+ */
+function isNil(text: string | undefined): boolean {
+  return text === undefined || text === '(fault)' || /^(0x)?0+$/.test(text);
+}
+
 function intValue(text: string): number | string {
   const n = Number(text);
   return Number.isSafeInteger(n) ? n : BigInt(text).toString();
@@ -258,6 +266,8 @@ export class TracefsSession implements ProbeSession {
       const raw = args.get(`c${i}`);
       if ('unavailable' in how) errors[c.source] = how.unavailable;
       else if ('redacted' in how) values[c.source] = how.redacted;
+      else if (Array.from({ length: how.pointers }, (_, k) => args.get(`c${i}p${k}`)).some((v) => isNil(v)))
+        errors[c.source] = 'nil pointer dereference';
       else if (raw === undefined || raw === '(fault)')
         errors[c.source] = `tracefs could not read ${c.source}`;
       else if (how.kind === 'bool') values[c.source] = Number(raw) !== 0;

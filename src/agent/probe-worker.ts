@@ -16,6 +16,7 @@ import type { ProbeNotice, WireProbeEvent } from '../protocol/messages.js';
 import { threadBinaries } from '../snapshot/binary-cache.js';
 import { probeDefinitionKey } from '../spec/probe-parse.js';
 import type { ProbeEntry } from '../spec/spec-types.js';
+import { isTraceProbe } from '../spec/trace-probes.js';
 import { ProcessProbes } from './probe-process.js';
 import { BpfSession, type ProbeSession } from './probe-session.js';
 import { prepareTracefs, TracefsSession } from './probe-session-tracefs.js';
@@ -257,7 +258,8 @@ function drainAll(p: ProcessProbes): void {
   const s = p.session;
   if (!s) return;
   s.drain(Number.POSITIVE_INFINITY);
-  while (s.queued > 0) s.decode(DECODE_PER_TICK, (e) => p.admit(e) && events.push(e));
+  while (s.queued > 0)
+    s.decode(DECODE_PER_TICK, (e) => (isTraceProbe(e.probe) || p.admit(e)) && events.push(e));
 }
 
 function collectInterval(p: ProcessProbes): void {
@@ -292,7 +294,7 @@ function tick(): void {
     if (!s) continue;
     try {
       s.drain(Number.POSITIVE_INFINITY);
-      s.decode(DECODE_PER_TICK, (e) => p.admit(e) && events.push(e));
+      s.decode(DECODE_PER_TICK, (e) => (isTraceProbe(e.probe) || p.admit(e)) && events.push(e));
     } catch (e) {
       log(`probes on process ${p.pid}: ${describeError(e)}`);
     }

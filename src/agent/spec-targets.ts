@@ -3,8 +3,10 @@
  * then each stored snapshot's binary the server named that is not among them (looked for by
  * build ID, in the capture thread's cache or at the path it ran from).
  */
+
 import type { BinaryCheck, ProcessDescription, StoredBinaryRef } from '../protocol/messages.js';
 import type { Spec } from '../spec/spec-types.js';
+import { specProbes } from '../spec/trace-probes.js';
 import { compilePrograms, matchPrograms } from './labels.js';
 import type { CheckTarget } from './worker-protocol.js';
 
@@ -50,11 +52,11 @@ export function checkTargets(
 }
 
 /**
- * Which of a spec's probes go to a process, by the spec's own program rules (the process's
+ * Which of a spec's probes (its traces' included) go to a process, by the spec's own program rules (the process's
  * labels against them: the spec being checked may define programs anew) or the probe's.
  */
 export function probeSelector(spec: Spec): (p: ProcessDescription) => string[] {
-  const probes = spec.probes ?? [];
+  const probes = specProbes(spec);
   if (probes.length === 0) return () => [];
   const programs = compilePrograms(spec.programs);
   return (p) => {

@@ -3,6 +3,8 @@
  * server checks it with, and the builder a client makes it with (which runs the same parser, so a
  * request the server would refuse fails before it is sent, with the same message).
  */
+
+import type { TraceOutcome } from '../probes/trace-records.js';
 import { AUDIT_ACTIONS, type AuditAction, type AuditFilter, isAuditAction } from '../store/audit-types.js';
 import { programFilter } from '../store/process-filter.js';
 import type { QueryScope } from '../store/store.js';
@@ -506,6 +508,43 @@ export function eventsQuery(p: Partial<EventsParams>): string {
   if (p.waitMs) q.set('wait', String(p.waitMs));
   if (p.last !== undefined) q.set('last', String(p.last));
   parseEventsParams(q);
+  return q.size > 0 ? `?${q}` : '';
+}
+
+/** GET /v1/traces: the latest kept request traces, of one trace, of one outcome. */
+export interface TracesParams {
+  readonly trace?: string;
+  readonly outcome?: TraceOutcome;
+  readonly limit: number;
+}
+
+const TRACE_OUTCOMES: readonly TraceOutcome[] = ['error', 'panic', 'slow', 'condition'];
+
+/** Reads GET /v1/traces parameters. */
+export function parseTracesParams(q: URLSearchParams): TracesParams {
+  const trace = q.get('trace');
+  const outcome = q.get('outcome');
+  const limit = q.get('limit');
+  if (trace !== null && !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(trace))
+    throw new BadRequest(`?trace is a trace's name (letters, digits and _); got "${trace.slice(0, 80)}"`);
+  if (outcome !== null && !(TRACE_OUTCOMES as readonly string[]).includes(outcome))
+    throw new BadRequest(`?outcome is one of ${TRACE_OUTCOMES.join(', ')}; got "${outcome.slice(0, 80)}"`);
+  const n = limit === null ? 20 : positiveIntText(limit, '?limit');
+  if (n > 1000) throw new BadRequest('?limit is at most 1000');
+  return {
+    ...(trace !== null ? { trace } : {}),
+    ...(outcome !== null ? { outcome: outcome as TraceOutcome } : {}),
+    limit: n,
+  };
+}
+
+/** The query string of GET /v1/traces. */
+export function tracesQuery(p: Partial<TracesParams>): string {
+  const q = new URLSearchParams();
+  if (p.trace !== undefined) q.set('trace', p.trace);
+  if (p.outcome !== undefined) q.set('outcome', p.outcome);
+  if (p.limit !== undefined) q.set('limit', String(p.limit));
+  parseTracesParams(q);
   return q.size > 0 ? `?${q}` : '';
 }
 

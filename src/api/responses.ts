@@ -5,6 +5,7 @@
  */
 
 import type { ProbeEventRecord } from '../probes/probe-records.js';
+import type { TraceRecord } from '../probes/trace-records.js';
 import type { ProcessDescription, ProcessErrorKind } from '../protocol/messages.js';
 import type { FunctionLines } from '../snapshot/function-lines.js';
 import type { CaptureError } from '../snapshot/snapshot-types.js';
@@ -336,6 +337,14 @@ export type ProbeEventView = ProbeEventRecord & {
 export interface EventsResponse {
   readonly events: readonly ProbeEventView[];
   readonly next: number;
+}
+
+/** One kept request trace (docs/traces.md), with its events in order. */
+export type TraceView = TraceRecord & { readonly agentId: string };
+
+/** GET /v1/traces: the latest kept traces, newest first. */
+export interface TracesResponse {
+  readonly traces: readonly TraceView[];
 }
 
 /** GET and POST /v1/session: who is signed in (POST also sets the web app's session cookie). */

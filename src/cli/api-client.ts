@@ -21,7 +21,9 @@ import {
   type SnapshotRequestBody,
   snapshotsQuery,
   specRequestBody,
+  type TracesParams,
   tokenRequestBody,
+  tracesQuery,
 } from '../api/requests.js';
 import type {
   AgentsResponse,
@@ -45,6 +47,7 @@ import type {
   SpecVersionsResponse,
   TokenInfo,
   TokensResponse,
+  TracesResponse,
 } from '../api/responses.js';
 import type { AuditFilter } from '../store/audit-types.js';
 import type { QueryScope } from '../store/store.js';
@@ -161,6 +164,11 @@ export class ApiClient {
   /** DELETE /v1/probes/{name}: a new spec version without it. */
   removeProbe(name: string): Promise<ProbeChangeResponse> {
     return this.http.json('DELETE', `/v1/probes/${encodeURIComponent(name)}`);
+  }
+
+  /** GET /v1/traces: the latest kept request traces. */
+  traces(p: Partial<TracesParams>): Promise<TracesResponse> {
+    return this.http.json('GET', `/v1/traces${tracesQuery(p)}`);
   }
 
   /** GET /v1/events: events after a cursor (waiting up to waitMs for one), or the latest `last`. */

@@ -59,6 +59,11 @@ export const COMMANDS: readonly ListedCommand[] = [
     load: async () => (await import('./commands/investigation.js')).investigationCommand,
   },
   {
+    name: 'traces',
+    summary: 'Print the latest kept request traces with their events; --outcome error picks the failed ones.',
+    load: async () => (await import('./commands/traces.js')).tracesCommand,
+  },
+  {
     name: 'export',
     summary: 'Write one snapshot as a standalone DuckDB file or a directory of Parquet files.',
     load: async () => (await import('./commands/export.js')).exportCommand,

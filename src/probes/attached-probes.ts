@@ -2,7 +2,7 @@
  * Compiled probes attached to one process: the shared maps (probe-maps.ts, a counter slot per
  * probe), and per probe its own programs — one per site, or one per distinct program attached
  * at several sites through one uprobe_multi link, the site number its cookie — so a probe is
- * added or removed without touching the others; events decoded from the ring buffer,
+ * added or removed without touching the others; events decoded from the two ring buffers,
  * counters summed over CPUs, duration histograms, stacks by hash. Everything is tied to fds:
  * `close()` (or the death of this process) removes every probe and frees every kernel object.
  */
@@ -20,6 +20,7 @@ import { syscalls } from './bpf/syscalls.js';
 import type { CompiledProbe } from './compile/compile-probe.js';
 import {
   HISTOGRAM_BUCKETS,
+  HOT_RING_BYTES,
   type ProbeMapFds,
   STAT,
   STATS_PER_PROBE,
@@ -27,6 +28,7 @@ import {
 } from './compile/probe-maps.js';
 import { createProbeMaps } from './create-probe-maps.js';
 import { type AttachedSite, EventDecoder, type ProbeEvent } from './decode/record-decode.js';
+import { ProbeSlots, type SlotMaps } from './probe-slots.js';
 
 /** How to attach. */
 export interface AttachOptions {
@@ -35,8 +37,10 @@ export interface AttachOptions {
   readonly path?: string;
   /** 'multi' (default): one uprobe_multi link per distinct program; 'perf': a perf event per site. */
   readonly attach?: 'multi' | 'perf';
-  /** Ring buffer bytes (a power of 2, at least 4096; default 8 MiB). */
+  /** Bytes of the overflow ring buffer (a power of 2, at least 4096; default 8 MiB); the small ring is 1 MiB, or this if less. */
   readonly ringBytes?: number;
+  /** Bytes of the small ring (default HOT_RING_BYTES; benchmarks set it to compare). */
+  readonly hotRingBytes?: number;
   /** Up to 3 characters for kernel object names (periscope_<tag>…). */
   readonly tag?: string;
   /** The redaction events are decoded with (spec/redaction.ts `redactionFor`); absent: none. */
@@ -49,7 +53,7 @@ export type SiteHandling = CompiledProbe['sites'][number]['site']['handling'];
 /** One probe of the set: its slot in the shared counters, its programs and their attachments. */
 interface Placed {
   readonly probe: CompiledProbe;
-  /** Its index in the stats, histogram and rate maps (never reused within a set). */
+  /** Its index in the stats, histogram and rate maps (and in entry-time keys); freed, cleared, when it is removed. */
   readonly slot: number;
   readonly programs: BpfProgram[];
   /** Per program, how the kernel handles a hit at each of its sites. */
@@ -58,9 +62,8 @@ interface Placed {
 }
 
 /**
- * Probe slots of a set's counter maps. A probe added to a set takes the next slot (a slot is
- * never reused: a removed probe's entry times and rate state stay behind); once they are all
- * used, the caller places the set again (attach).
+ * Probe slots of a set's counter maps (probe-slots.ts: a removed probe's slot is cleared and
+ * taken again). Only more probes on at once make the caller place the set again.
  */
 export const PROBE_SLOTS = 64;
 
@@ -110,7 +113,7 @@ export class AttachedProbes {
   private readonly placed = new Map<string, Placed>();
   /** Every site number ever given in this set (records of a removed probe may still be read). */
   private readonly sites: AttachedSite[] = [];
-  private nextSlot = 0;
+  private readonly slots: ProbeSlots;
   private programCount = 0;
 
   private constructor(
@@ -118,10 +121,13 @@ export class AttachedProbes {
     private readonly target: Target,
     private readonly maps: BpfMap[],
     private readonly fds: ProbeMapFds,
-    private readonly reader: RingBufferReader,
+    /** The small ring's reader, then the overflow ring's. */
+    private readonly readers: readonly [RingBufferReader, RingBufferReader],
     private readonly decoder: EventDecoder,
-    private readonly m: { ring: BpfMap; stats: BpfMap; histogram: BpfMap; stacks: BpfMap },
-  ) {}
+    private readonly m: SlotMaps & { ring: BpfMap; stacks: BpfMap },
+  ) {
+    this.slots = new ProbeSlots(m);
+  }
 
   /** Attaches `probes` (compiled for the binary `pid` runs) to process `pid`; on failure nothing stays. */
   static async attach(probes: readonly CompiledProbe[], o: AttachOptions): Promise<AttachedProbes> {
@@ -155,20 +161,22 @@ export class AttachedProbes {
     };
     const maps: BpfMap[] = [];
     let set: AttachedProbes | undefined;
-    let reader: RingBufferReader | undefined;
+    const readers: RingBufferReader[] = [];
     try {
       const frames = Math.max(1, ...probes.map((p) => p.spec.stackFrames ?? 0));
       const slots = Math.max(PROBE_SLOTS, probes.length);
-      const fds = createProbeMaps(slots, frames, tag, o.ringBytes ?? 1 << 23, maps);
-      reader = new RingBufferReader(fds.ring);
+      const ringBytes = o.ringBytes ?? 1 << 23;
+      const hot = Math.min(o.hotRingBytes ?? HOT_RING_BYTES, ringBytes);
+      const fds = createProbeMaps(slots, frames, tag, { hot, overflow: ringBytes }, maps);
+      readers.push(new RingBufferReader(fds.ring), new RingBufferReader(fds.overflow));
       const decoder = new EventDecoder(bin, o.pid, bias, o.redaction);
-      set = new AttachedProbes(o.pid, target, maps, fds, reader, decoder, fds);
+      set = new AttachedProbes(o.pid, target, maps, fds, [readers[0]!, readers[1]!], decoder, fds);
       for (const p of probes) await set.add(p);
       return set;
     } catch (e) {
       if (set) await set.close();
       else {
-        reader?.close();
+        for (const r of readers) r.close();
         for (const m of maps) m.close();
       }
       throw e;
@@ -186,7 +194,7 @@ export class AttachedProbes {
    */
   canAdd(probe: CompiledProbe): boolean {
     return (
-      this.nextSlot < this.m.stats.maxEntries / STATS_PER_PROBE &&
+      this.slots.left > 0 &&
       (probe.spec.stackFrames ?? 0) <= this.fds.stackFrames &&
       probe.bin === this.decoder.bin
     );
@@ -194,10 +202,7 @@ export class AttachedProbes {
 
   /** Whether every one of `probes` can join this set, one after another (see canAdd). */
   canAddAll(probes: readonly CompiledProbe[]): boolean {
-    return (
-      probes.every((p) => this.canAdd(p)) &&
-      this.nextSlot + probes.length <= this.m.stats.maxEntries / STATS_PER_PROBE
-    );
+    return probes.every((p) => this.canAdd(p)) && probes.length <= this.slots.left;
   }
 
   /**
@@ -213,7 +218,7 @@ export class AttachedProbes {
         `probe ${name} does not fit this probe set (no free slot, deeper stacks, or another binary): attach the set again`,
       );
     const t = this.target;
-    const slot = this.nextSlot++;
+    const slot = this.slots.take();
     const p: Placed = { probe, slot, programs: [], handlings: [], attachments: [] };
     try {
       // Sites whose programs are the same bytes share one program (one uprobe_multi link).
@@ -252,6 +257,7 @@ export class AttachedProbes {
       }
     } catch (e) {
       await release(p);
+      this.slots.free(slot);
       throw e;
     }
     this.placed.set(name, p);
@@ -262,6 +268,7 @@ export class AttachedProbes {
     const p = this.placedOf(name);
     this.placed.delete(name);
     await release(p);
+    this.slots.free(p.slot);
   }
 
   /** The name of the probe that site number `site` belongs to (also a removed one's). */
@@ -285,9 +292,12 @@ export class AttachedProbes {
     return [...this.placed.values()].flatMap((p) => p.attachments.flatMap((a) => [...a.fds]));
   }
 
-  /** Decodes and hands over the events waiting in the ring buffer (at most `max`); returns how many. */
+  /**
+   * Decodes and hands over the events waiting in the ring buffers (at most `max`); returns how
+   * many. The small ring's come first: across the two rings, events are not in time order.
+   */
   poll(onEvent: (e: ProbeEvent) => void, max?: number): number {
-    return this.reader.poll((rec) => {
+    return this.pollRaw((rec) => {
       let e: ProbeEvent;
       try {
         e = this.decoder.decode(rec);
@@ -303,8 +313,9 @@ export class AttachedProbes {
   undecodable = 0;
 
   /** Hands over the raw records waiting (views valid during the call only); returns how many. */
-  pollRaw(onRecord: (record: Uint8Array) => void, max?: number): number {
-    return this.reader.poll(onRecord, max);
+  pollRaw(onRecord: (record: Uint8Array) => void, max = Number.POSITIVE_INFINITY): number {
+    const n = this.readers[0].poll(onRecord, max);
+    return n + this.readers[1].poll(onRecord, max - n);
   }
 
   /** Decodes one raw record (a copy taken in pollRaw). */
@@ -312,14 +323,17 @@ export class AttachedProbes {
     return this.decoder.decode(record);
   }
 
-  /** Bytes of records waiting in the ring buffer. */
+  /** Bytes of records waiting in the ring buffers. */
   pendingBytes(): number {
-    return this.reader.pending();
+    return this.readers[0].pending() + this.readers[1].pending();
   }
 
-  /** Resolves when the ring buffer has data or `timeoutMs` passed (epoll on a pool thread). */
+  /**
+   * Resolves when a ring buffer has data or `timeoutMs` passed (epoll on a pool thread). Only
+   * the small ring is waited on: the overflow ring receives only while the small one is full.
+   */
   waitForEvents(timeoutMs: number): Promise<boolean> {
-    if (this.reader.pending() > 0) return Promise.resolve(true);
+    if (this.pendingBytes() > 0) return Promise.resolve(true);
     return syscalls().pollReadable(this.m.ring.fd, timeoutMs);
   }
 
@@ -365,7 +379,7 @@ export class AttachedProbes {
     const all = [...this.placed.values()];
     this.placed.clear();
     await Promise.all(all.map(release));
-    this.reader.close();
+    for (const r of this.readers) r.close();
     for (const m of this.maps) m.close();
   }
 

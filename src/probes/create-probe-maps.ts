@@ -1,6 +1,6 @@
 /**
  * Creating the maps a set of probes on one process shares (their layout is in
- * compile/probe-maps.ts): the ring buffer, per-CPU counters and histograms, the entry times,
+ * compile/probe-maps.ts): the two ring buffers, per-CPU counters and histograms, the entry times,
  * the rate limiter's state, the stacks.
  */
 import { type BpfMap, createMap } from './bpf/maps.js';
@@ -17,15 +17,24 @@ const MAX_STACKS = 16384;
 
 /**
  * The maps of a probe set with counters for `slots` probes and stacks of `frames` return
- * addresses, each also pushed on `into` (so a failure can close what was made).
+ * addresses and ring buffers of `ringBytes.hot` and `.overflow` bytes (powers of 2, at least
+ * 4096), each also pushed on `into` (so a failure can close what was made).
  */
 export function createProbeMaps(
   slots: number,
   frames: number,
   tag: string,
-  ringBytes: number,
+  ringBytes: { readonly hot: number; readonly overflow: number },
   into: BpfMap[],
-): ProbeMapFds & { ring: BpfMap; stats: BpfMap; histogram: BpfMap; stacks: BpfMap } {
+): ProbeMapFds & {
+  ring: BpfMap;
+  overflow: BpfMap;
+  stats: BpfMap;
+  histogram: BpfMap;
+  stacks: BpfMap;
+  rate: BpfMap;
+  starts: BpfMap;
+} {
   const name = (s: string) => `periscope_${tag}${s}`;
   const make = (...a: Parameters<typeof createMap>) => {
     const m = createMap(...a);
@@ -34,7 +43,20 @@ export function createProbeMaps(
   };
   const n = slots;
   return {
-    ring: make({ name: name('r'), type: 'ringbuf', keySize: 0, valueSize: 0, maxEntries: ringBytes }),
+    ring: make({
+      name: name('r'),
+      type: 'ringbuf',
+      keySize: 0,
+      valueSize: 0,
+      maxEntries: ringBytes.hot,
+    }),
+    overflow: make({
+      name: name('o'),
+      type: 'ringbuf',
+      keySize: 0,
+      valueSize: 0,
+      maxEntries: ringBytes.overflow,
+    }),
     stats: make({
       name: name('s'),
       type: 'percpuArray',

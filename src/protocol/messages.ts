@@ -21,9 +21,11 @@ import type {
   ProbeHistogramRecord,
   ProbeNoticeRecord,
 } from '../probes/probe-records.js';
+import type { SlowRequestRecord, TraceCountsRecord, TraceRecord } from '../probes/trace-records.js';
 import type { FunctionLines } from '../snapshot/function-lines.js';
 import type { CaptureError, ProcessSnapshot } from '../snapshot/snapshot-types.js';
 import type { ProbeEntry } from '../spec/spec-types.js';
+import type { TraceEntry } from '../spec/trace-types.js';
 import { decodeSnapshot } from './snapshot-wire.js';
 
 /** Version of this protocol; both sides refuse a peer with another major version. */
@@ -162,6 +164,8 @@ export type AgentMessage =
   | CapturedMessage
   | SpecCheckedMessage
   | ProbeBatchMessage
+  | TraceBatchMessage
+  | TraceSlowMessage
   | ProbeStatusMessage;
 
 // ---- server -> agent
@@ -282,6 +286,8 @@ export interface ProbesMessage {
   /** The spec version they come from. */
   readonly specVersion: number;
   readonly probes: readonly ProbeOrder[];
+  /** The request traces in effect (their probes are among `probes`; docs/traces.md). */
+  readonly traces?: readonly TraceEntry[];
 }
 
 /** A frame of an event's stack. */
@@ -330,6 +336,25 @@ export interface ProbeStatusMessage {
   readonly binaries: readonly ProbeBinaryStatus[];
 }
 
+// ---- request traces (docs/traces.md)
+//
+// A trace's probes come with the probes; the agent assembles their events into requests and
+// sends the kept ones and the counts in `trace-batch`, and a request in flight past its
+// trace's `slower_than` at once in `trace-slow`.
+
+/** agent -> server: kept traces and counts since the last batch. */
+export interface TraceBatchMessage {
+  readonly type: 'trace-batch';
+  readonly traces: readonly TraceRecord[];
+  readonly counts: readonly TraceCountsRecord[];
+}
+
+/** agent -> server: requests in flight past their trace's slowness threshold. */
+export interface TraceSlowMessage {
+  readonly type: 'trace-slow';
+  readonly slow: readonly SlowRequestRecord[];
+}
+
 const AGENT_TYPES = new Set([
   'hello',
   'processes',
@@ -339,6 +364,8 @@ const AGENT_TYPES = new Set([
   'function-described',
   'probe-batch',
   'probe-status',
+  'trace-batch',
+  'trace-slow',
 ]);
 const SERVER_TYPES = new Set([
   'welcome',

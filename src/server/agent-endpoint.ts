@@ -308,6 +308,12 @@ export class AgentEndpoint {
       case 'probe-status':
         this.ctx.probes.status(agentId, msg);
         return;
+      case 'trace-batch':
+        void this.ctx.traces.batch(agentId, msg);
+        return;
+      case 'trace-slow':
+        this.ctx.traces.slow(agentId, msg);
+        return;
       case 'hello':
         this.malformed++;
         return;

@@ -8,8 +8,10 @@ import type { Orchestrator } from './orchestrator.js';
 import type { ProbeBook } from './probe-book.js';
 import type { ProbeOrders } from './probe-orders.js';
 import type { Registry } from './registry.js';
+import type { RequestSignals } from './request-signals.js';
 import type { SnapshotMetaLog } from './snapshot-meta.js';
 import type { SpecChecks } from './spec-check.js';
+import type { TraceBook } from './trace-book.js';
 
 /** The version the server reports (health, welcome). */
 export const SERVER_VERSION = PERISCOPE_VERSION;
@@ -27,6 +29,10 @@ export interface ServerContext {
   readonly probeOrders: ProbeOrders;
   /** The agents' probe status, their batches stored, and the waiters for new events. */
   readonly probes: ProbeBook;
+  /** What the server learns about requests (slow in flight, kept traces), for whoever reacts to it. */
+  readonly requestSignals: RequestSignals;
+  /** The agents' request traces checked and stored; emits into requestSignals. */
+  readonly traces: TraceBook;
   readonly tokens: TokenStore;
   /** The append-only log of who did what (audit.ts writes it). */
   readonly audit: AuditLog;

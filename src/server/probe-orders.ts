@@ -9,6 +9,8 @@ import type { ProbesMessage } from '../protocol/messages.js';
 import { probeDefinitionKey } from '../spec/probe-parse.js';
 import { parseSpec } from '../spec/spec-parse.js';
 import type { ProbeEntry } from '../spec/spec-types.js';
+import { specProbes, traceProbeName } from '../spec/trace-probes.js';
+import type { TraceEntry } from '../spec/trace-types.js';
 import type { SpecVersion, Store } from '../store/store.js';
 
 /** A probe of the current spec and its life. */
@@ -25,12 +27,16 @@ export interface ProbeLife {
 /** The probes of the current spec and their lives. */
 export interface ProbeState {
   readonly specVersion: number;
+  /** The spec's probes and the probes its traces place (named `<trace>:…`). */
   readonly probes: readonly ProbeLife[];
+  /** The current spec's traces. */
+  readonly traces: readonly TraceEntry[];
 }
 
 /** Probes by stored spec version, parsed once each (versions never change). */
 export class ProbeOrders {
   private readonly parsed = new Map<number, Map<string, ProbeEntry>>();
+  private readonly traces = new Map<number, TraceEntry[]>();
 
   constructor(private readonly store: Store) {}
 
@@ -39,7 +45,9 @@ export class ProbeOrders {
     if (!m) {
       m = new Map();
       try {
-        for (const p of parseSpec(v.yaml, `spec version ${v.version}`).probes ?? []) m.set(p.name, p);
+        const spec = parseSpec(v.yaml, `spec version ${v.version}`);
+        for (const p of specProbes(spec)) m.set(p.name, p);
+        this.traces.set(v.version, [...(spec.traces ?? [])]);
       } catch {
         // A version that does not parse (stored with --force before probes existed?) has no probes.
       }
@@ -52,7 +60,7 @@ export class ProbeOrders {
   async state(): Promise<ProbeState> {
     const log = await this.store.specLog();
     const current = log.at(-1);
-    if (!current) return { specVersion: 0, probes: [] };
+    if (!current) return { specVersion: 0, probes: [], traces: [] };
     const now = this.probesOf(current);
     const probes: ProbeLife[] = [];
     for (const p of now.values()) {
@@ -66,7 +74,7 @@ export class ProbeOrders {
       const sinceAt = Date.parse(since.createdAt);
       probes.push({ probe: p, since: since.version, sinceAt, expiresAt: sinceAt + p.ttlMs });
     }
-    return { specVersion: current.version, probes };
+    return { specVersion: current.version, probes, traces: this.traces.get(current.version) ?? [] };
   }
 
   /** The `probes` message for the agents: the live probes with the time each has left. */
@@ -79,6 +87,9 @@ export class ProbeOrders {
       probes: s.probes
         .filter((l) => l.expiresAt > now)
         .map((l) => ({ probe: l.probe, expiresInMs: l.expiresAt - now })),
+      traces: s.traces.filter((t) =>
+        s.probes.some((l) => l.probe.name === traceProbeName(t.name, 'start') && l.expiresAt > now),
+      ),
     };
   }
 }

@@ -26,6 +26,7 @@ import { snapshotRoutes } from './http-snapshots.js';
 import { defaultWebRoot, openApiRoute, serveStatic } from './http-static.js';
 import { tableRoutes } from './http-tables.js';
 import { tokenRoutes } from './http-tokens.js';
+import { traceRoutes } from './http-traces.js';
 import { Investigations } from './investigations/investigations.js';
 import { createListener } from './listener.js';
 import { Orchestrator } from './orchestrator.js';
@@ -42,6 +43,7 @@ import { SnapshotMetaLog } from './snapshot-meta.js';
 import { SpecChecks } from './spec-check.js';
 import { lockDownStore } from './store-lockdown.js';
 import { type LoadedTls, type ServerTlsConfig, TlsMaterial } from './tls-material.js';
+import { TraceBook } from './trace-book.js';
 import { WebSessions } from './web-sessions.js';
 
 /** How to run a server. */
@@ -172,8 +174,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       outcome: 'ok',
       details: { id: tokens.list().find((t) => t.name === name)?.id ?? '', name, role },
     });
+  const requestSignals = new RequestSignals((e) =>
+    log(`a request signal's listener failed: ${(e as Error).message}`),
+  );
   const context: ServerContext = {
     registry,
+    requestSignals,
+    traces: new TraceBook(store, requestSignals, agentLog, (agentId, processId) =>
+      agentProcessFacts(registry, agentId, processId),
+    ),
     probeOrders: new ProbeOrders(store),
     probes: new ProbeBook(store, agentLog, (agentId, processId) =>
       agentProcessFacts(registry, agentId, processId),
@@ -192,13 +201,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   context.probes.onStored((b) => metrics.probeBatch(b.events.length, b.counts, b.notices));
   const otlp = opts.otlp ? new OtlpExporter({ log, ...opts.otlp }, metrics) : undefined;
   if (otlp) context.probes.onStored((b) => otlp.add(b.agentId, b.events));
-  const signals = new RequestSignals((e) => log(`request signal: ${(e as Error).message}`));
   const investigations = new Investigations({
     store,
     registry,
     orchestrator,
     probes: context.probes,
-    signals,
+    signals: requestSignals,
     audit: (r) => auditLog.append(r),
     log,
   });
@@ -217,6 +225,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     ...dataRoutes(context),
     ...probeRoutes(context),
     ...investigationRoutes(context, investigations),
+    ...traceRoutes(context),
     ...tableRoutes(context),
     ...tokenRoutes(context),
     ...sessionRoutes(sessions),
@@ -302,7 +311,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     routes,
     agents,
     metrics,
-    signals,
+    signals: requestSignals,
     investigations,
     ...(firstTokens ? { firstTokens } : {}),
     ...(pg ? { pgPort: pg.port } : {}),

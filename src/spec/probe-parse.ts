@@ -162,12 +162,14 @@ export function parseProbe(ctx: ParseContext, m: YAMLMap): ProbeEntry | undefine
   };
 }
 
-function withExprAt(ctx: ParseContext, n: Node, value: string): { exprAt?: SpecPosition } {
+/** Where an expression's first character is in the file, when its columns are the file's. */
+export function withExprAt(ctx: ParseContext, n: Node, value: string): { exprAt?: SpecPosition } {
   const exprAt = ctx.verbatimAt(n, value);
   return exprAt ? { exprAt } : {};
 }
 
-function parseMatch(
+/** A `match:` mapping of label names to regular expressions (probes and traces). */
+export function parseMatch(
   ctx: ParseContext,
   n: Node | undefined,
   what: string,
@@ -195,7 +197,8 @@ function parseMatch(
   return out;
 }
 
-function parseSite(
+/** A probe site: exactly one of `function`, `return`, `line` (probes and trace path probes). */
+export function parseSite(
   ctx: ParseContext,
   m: YAMLMap,
   what: string,
@@ -224,7 +227,8 @@ function parseSite(
   return { kind: 'line', file: lm[1]!, line: Number(lm[2]) };
 }
 
-function parseCapture(ctx: ParseContext, n: Node | undefined, what: string): CaptureSpec[] {
+/** A `capture:` mapping of column names to Go expressions. */
+export function parseCapture(ctx: ParseContext, n: Node | undefined, what: string): CaptureSpec[] {
   if (n === undefined || (isScalar(n) && n.value === null)) return [];
   if (!isMap(n)) {
     ctx.fail(n, `${what}: "capture" maps column names to Go expressions, e.g. user: req.User`);
@@ -285,7 +289,8 @@ function parseStack(ctx: ParseContext, n: Node | undefined, what: string): numbe
   return 0;
 }
 
-function parseTtl(ctx: ParseContext, n: Node | undefined, what: string): number {
+/** A `ttl:` duration from 1s to 168h (default 1h). */
+export function parseTtl(ctx: ParseContext, n: Node | undefined, what: string): number {
   if (n === undefined) return DEFAULT_PROBE_TTL_MS;
   const ns = isScalar(n) && typeof n.value === 'string' ? parseDuration(n.value.trim()) : undefined;
   const ms = ns === undefined ? undefined : ns / 1e6;
@@ -299,7 +304,8 @@ function parseTtl(ctx: ParseContext, n: Node | undefined, what: string): number 
   return Math.round(ms);
 }
 
-function parseShare(ctx: ParseContext, n: Node | undefined, what: string): number {
+/** A `maxCpu:` share such as 2% (default 5%). */
+export function parseShare(ctx: ParseContext, n: Node | undefined, what: string): number {
   if (n === undefined) return DEFAULT_PROBE_MAX_CPU;
   const m = isScalar(n) ? /^(\d+(?:\.\d+)?)\s*%$/.exec(String(n.value).trim()) : null;
   const share = m ? Number(m[1]) / 100 : Number.NaN;
@@ -310,7 +316,8 @@ function parseShare(ctx: ParseContext, n: Node | undefined, what: string): numbe
   return share;
 }
 
-function parseProbeLimits(
+/** A `limits:` mapping of value limits (maxString, maxElements, maxDepth). */
+export function parseProbeLimits(
   ctx: ParseContext,
   n: Node | undefined,
   what: string,

@@ -19,6 +19,8 @@ import {
   type SpecPosition,
   type ValueLimits,
 } from './spec-types.js';
+import { checkTraces } from './trace-check.js';
+import { parseTrace } from './trace-parse.js';
 
 /** One problem in a spec document, with where it is. */
 export interface SpecIssue {
@@ -334,13 +336,13 @@ export function parseSpec(text: string, source = 'spec'): Spec {
       {
         ...ctx.pos(root),
         message:
-          'a spec is a mapping with keys version, programs, functions, derived, links, limits, redaction, probes',
+          'a spec is a mapping with keys version, programs, functions, derived, links, limits, redaction, probes, traces',
       },
     ]);
   checkKeys(
     ctx,
     root,
-    ['version', 'programs', 'functions', 'derived', 'links', 'limits', 'redaction', 'probes'],
+    ['version', 'programs', 'functions', 'derived', 'links', 'limits', 'redaction', 'probes', 'traces'],
     'the spec',
   );
   const v = root.get('version', true) as Node | undefined;
@@ -368,6 +370,10 @@ export function parseSpec(text: string, source = 'spec'): Spec {
     .map((m) => parseProbe(ctx, m))
     .filter(keep);
   if (probes.length > 0) checkProbes(ctx, spec, probes, tables);
+  let traces = seqOf(ctx, root, 'traces')
+    .map((m) => parseTrace(ctx, m))
+    .filter(keep);
+  if (traces.length > 0) traces = checkTraces(ctx.issues, spec, probes, traces);
   const redaction = parseRedaction(ctx, root);
   if (redaction) spec = { ...spec, redaction };
   for (const p of redaction?.off ?? [])
@@ -390,7 +396,11 @@ export function parseSpec(text: string, source = 'spec'): Spec {
       source,
       ctx.issues.sort((a, b) => a.line - b.line || a.column - b.column),
     );
-  return probes.length > 0 ? { ...spec, probes } : spec;
+  return {
+    ...spec,
+    ...(probes.length > 0 ? { probes } : {}),
+    ...(traces.length > 0 ? { traces } : {}),
+  };
 }
 
 /** Probe names are unique table names, and a probe's program is one the spec defines. */

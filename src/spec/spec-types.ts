@@ -2,6 +2,7 @@
  * The spec: one versioned document that says what to capture and how to tabulate it.
  * This module holds only the shape; parsing and validation live beside it.
  */
+import type { TraceEntry } from './trace-types.js';
 
 /** Where something was written in the spec file (1-based), for precise error messages. */
 export interface SpecPosition {
@@ -145,6 +146,8 @@ export interface Spec {
   readonly limits: ValueLimits;
   /** Probes (absent: none). */
   readonly probes?: readonly ProbeEntry[];
+  /** Request traces (absent: none; docs/traces.md). */
+  readonly traces?: readonly TraceEntry[];
   /** Redaction rules added to the defaults, and where it is off (absent: the defaults everywhere). */
   readonly redaction?: RedactionSpec;
 }

@@ -45,6 +45,7 @@ import type {
   StoredProbeEvent,
   StoredProcessInput,
 } from './store.js';
+import type { StoredTrace, TraceBatchInput, TraceQuery } from './trace-store.js';
 
 /** How to open a store. */
 export interface OpenOptions {
@@ -576,6 +577,21 @@ export class DuckDBStore implements Store {
       const m = await import('./investigation-store.js');
       return this.transaction(() => fn(m));
     });
+  }
+
+  /** Appends what an agent's request traces kept and counted. */
+  async addTraceBatch(batch: TraceBatchInput): Promise<void> {
+    return this.use(async () => {
+      this.writable('storing request traces');
+      const { writeTraceBatch } = await import('./trace-store.js');
+      await this.transaction(() => writeTraceBatch(this.conn, batch));
+    });
+  }
+
+  /** The latest kept traces with their events, newest first. */
+  async traces(q: TraceQuery): Promise<StoredTrace[]> {
+    const { readTraces } = await import('./trace-store.js');
+    return this.use(() => readTraces(this.conn, q));
   }
 
   /** The process ids whose probe data a token limited by `only` sees (process-filter.ts, as the probe views). */

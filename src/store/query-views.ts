@@ -34,6 +34,7 @@ import { BUILTIN_TABLES, SNAPSHOT_TABLES } from './schema.js';
 import { scopedSqlProblem } from './scoped-sql.js';
 import { ident, literal } from './sql-text.js';
 import type { QueryScope } from './store.js';
+import { createTraceViews, TRACE_VIEWS } from './trace-views.js';
 import { BASE_VIEWS, knownViews, viewClosure } from './view-deps.js';
 
 /** A problem with one part of the spec found while building its views. */
@@ -278,6 +279,10 @@ export class QueryViews {
       const processes = this.only ? visibleProcessIdsSql(this.only) : undefined;
       this.problems.push(...(await createProbeViews(this.conn, spec, this.opts.check === true, processes)));
       for (const n of probeNames) this.built.add(n.toLowerCase());
+    }
+    if (TRACE_VIEWS.some(([n]) => wants(n))) {
+      await createTraceViews(this.conn, this.only ? visibleProcessIdsSql(this.only) : undefined);
+      for (const [n] of TRACE_VIEWS) this.built.add(n);
     }
     // Links first over the function tables, so that derived tables may use `links`; then
     // again with every table, for links whose ends are derived tables (views bind by name at

@@ -1,8 +1,8 @@
 /**
  * Retention: the rows of processes captured longer ago than their program's rule allows are
  * deleted from every per-snapshot table (a snapshot left without processes goes too, stacks no
- * goroutine refers to any more as well), and probe data recorded longer ago than its
- * process's program's rule allows, in one transaction. DuckDB does not give deleted
+ * goroutine refers to any more as well), and probe data and request traces recorded longer
+ * ago than their process's program's rule allows, in one transaction. DuckDB does not give deleted
  * space back to the file system (measured with v1.5: a store of 223 MB with 90 % of its rows
  * deleted stays at 243 MB after CHECKPOINT, VACUUM, FORCE CHECKPOINT, and after rewriting the
  * table in place); only a copy of the database into a new file is small (20 MB), so
@@ -30,7 +30,7 @@ export interface RetentionResult {
   readonly processes: number;
   /** The processes deleted from the trimmed snapshots (`processes.process_id`: host:pid). */
   readonly trimmedProcesses: readonly { readonly snapshotId: number; readonly processId: string }[];
-  /** Rows of probe events, counts, histograms and notices deleted. */
+  /** Rows of probe events, counts, histograms and notices, and of request traces, their events and counts, deleted. */
   readonly probeRows: number;
 }
 
@@ -72,12 +72,15 @@ function expiredCondition(
   return parts.length ? parts.join(' OR ') : 'false';
 }
 
-/** The probe tables and the column that says when each row was recorded (µs since the epoch). */
+/** The probe and request-trace tables and the column that says when each row was recorded (µs since the epoch). */
 const PROBE_TIMES = [
   ['probe_events', 'time_us'],
   ['probe_counts', 'end_us'],
   ['probe_durations', 'end_us'],
   ['probe_notices', 'time_us'],
+  ['traces', 'end_us'],
+  ['trace_events', 'time_us'],
+  ['trace_counts', 'end_us'],
 ] as const;
 
 /** Deletes what the rules no longer keep, in one transaction. */

@@ -8,6 +8,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { ensureInvestigationSchema, INVESTIGATION_TABLES } from './investigation-schema.js';
 import { ensureProbeSchema, PROBE_BUILTIN_TABLES } from './probe-schema.js';
 import { type ColumnList, createTableSql } from './table-columns.js';
+import { ensureTraceSchema, TRACE_BUILTIN_TABLES } from './trace-schema.js';
 
 /** The version of the raw schema written to `raw.meta`. */
 export const SCHEMA_VERSION = '1';
@@ -185,6 +186,7 @@ export const BUILTIN_TABLES = [
   'links',
   ...PROBE_BUILTIN_TABLES,
   ...INVESTIGATION_TABLES,
+  ...TRACE_BUILTIN_TABLES,
 ] as const;
 
 /** Creates the raw schema if it is missing and checks its version. */
@@ -208,6 +210,7 @@ export async function ensureSchema(conn: DuckDBConnection): Promise<void> {
   if (had.currentRowCount === 0) await recordValueTypes(conn);
   await ensureProbeSchema(conn);
   await ensureInvestigationSchema(conn);
+  await ensureTraceSchema(conn);
   await conn.run('CREATE TABLE IF NOT EXISTS raw.meta (key VARCHAR PRIMARY KEY, value VARCHAR)');
   await conn.run(`INSERT OR IGNORE INTO raw.meta VALUES ('schema_version', '${SCHEMA_VERSION}')`);
   const fixed = await conn.runAndReadAll("SELECT 1 FROM raw.meta WHERE key = 'top_function'");

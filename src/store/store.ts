@@ -6,6 +6,7 @@
 import type { ProcessSnapshot } from '../snapshot/snapshot-types.js';
 import type { ProbeBatchInput, ProbeEventQuery, StoredProbeEvent } from './probe-store.js';
 import type { ProcessFilter } from './process-filter.js';
+import type { StoredTrace, TraceBatchInput, TraceQuery } from './trace-store.js';
 
 export type { ProbeBatchInput, ProbeEventQuery, StoredProbeEvent };
 
@@ -286,6 +287,10 @@ export interface Store {
   addProbeBatch(batch: ProbeBatchInput): Promise<number>;
   /** Probe events after a cursor (`seq`), oldest first. */
   probeEvents(q: ProbeEventQuery): Promise<StoredProbeEvent[]>;
+  /** Appends what an agent's request traces kept and counted. */
+  addTraceBatch(batch: TraceBatchInput): Promise<void>;
+  /** The latest kept traces with their events, newest first. */
+  traces(q: TraceQuery): Promise<StoredTrace[]>;
   /** The process ids whose probe data a token limited by `only` sees: the same rule as its probe tables. */
   visibleProbeProcesses(only: ProcessFilter): Promise<Set<string>>;
   /** Why one process's rows cannot be stored (wrong value types, missing parts); undefined when they can. */

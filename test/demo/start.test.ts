@@ -38,6 +38,7 @@ const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'periscope-demo-'));
 let demo: DemoRun | undefined;
 let output = '';
+let probeCommands: (url: string) => readonly string[];
 let info: DemoInfo;
 let questions: readonly Question[];
 
@@ -62,8 +63,11 @@ async function ask(id: string): Promise<Row[]> {
 }
 
 before(async () => {
-  ({ QUESTIONS: questions } = (await import(pathToFileURL(join(ROOT, 'scripts', 'demo-guide.js')).href)) as {
+  ({ QUESTIONS: questions, probeCommands } = (await import(
+    pathToFileURL(join(ROOT, 'scripts', 'demo-guide.js')).href
+  )) as {
     QUESTIONS: readonly Question[];
+    probeCommands: (url: string) => readonly string[];
   });
   demo = await startDemo(dir, ['--stuck-after', '2s', '--stuck-for', '5m']);
   output = demo.output();
@@ -81,6 +85,12 @@ test('npm start prints the server, a user token and the commands of every questi
   assert.match(output, new RegExp(`export PERISCOPE_TOKEN=${info.userToken}`));
   for (const q of questions) assert.ok(output.includes(`--server ${info.server} "${q.sql}"`), q.id);
   assert.match(output, /snapshot \d+: 4 processes/);
+  // The probe walkthrough as printed, and as the README shows it (whose commands the README
+  // test below runs against this demo).
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  for (const c of probeCommands(info.server)) assert.ok(output.includes(c), `npm start does not print: ${c}`);
+  for (const c of probeCommands('http://127.0.0.1:7070'))
+    assert.ok(readme.includes(`$ ${c}`), `README lacks: ${c}`);
 });
 
 test('the answers name the stuck request, its user, the lock holder and the failing user', async () => {
@@ -191,9 +201,19 @@ test('every npx periscope command of README.md works as printed; its output has 
     if (want.columns === undefined) assert.equal(got.rows, want.rows, `lines differ: ${both}`);
     else if (want.rows > 0) assert.ok(got.rows > 0, `no rows: ${both}`);
   };
-  // Queries first, three at a time; then the commands that add a snapshot or a spec version.
+  // Queries first, three at a time; then, one after the other in the README's order, the
+  // commands that add a snapshot or a spec version and those from a `probe add` to its
+  // `probe rm` (its events and its table exist only after it was added).
+  const inProbe = new Set<(typeof commands)[number]>();
+  let probing = false;
+  for (const c of commands) {
+    if (/periscope probe add\b/.test(c.command)) probing = true;
+    if (probing) inProbe.add(c);
+    if (/periscope probe rm\b/.test(c.command)) probing = false;
+  }
   const changes = (c: (typeof commands)[number]): boolean =>
-    /periscope (snapshot|spec set)\b/.test(c.command);
+    inProbe.has(c) || /periscope (snapshot|spec set)\b/.test(c.command);
+  assert.ok(inProbe.size >= 3, 'README.md walks through a probe on the demo');
   const queries = commands.filter((c) => !changes(c));
   for (let i = 0; i < queries.length; i += 3) await Promise.all(queries.slice(i, i + 3).map(runOne));
   for (const c of commands.filter(changes)) await runOne(c);

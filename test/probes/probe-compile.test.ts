@@ -155,7 +155,7 @@ for (const toolchain of GO_TOOLCHAINS) {
     const maps: BpfMap[] = [];
     try {
       const frames = Math.max(1, ...probes.map((p) => p.spec.stackFrames ?? 0));
-      const fds = createProbeMaps(probes.length, frames, 'v', 1 << 16, maps);
+      const fds = createProbeMaps(probes.length, frames, 'v', { hot: 1 << 16, overflow: 1 << 16 }, maps);
       let loaded = 0;
       for (const [pi, p] of probes.entries())
         for (const [si] of p.sites.entries()) {

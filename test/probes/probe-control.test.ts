@@ -3,11 +3,14 @@
  * string and an integer passes exactly the matching calls, and the others are counted as
  * rejected; a condition that cannot be evaluated (a nil pointer) is counted apart, never
  * matched; the rate limit lets its burst through and counts every other matched hit as
- * limited; a ring buffer too small for the events counts each one it drops; a probe with
+ * limited; a burst bigger than the small ring buffer goes to the overflow ring, none lost; ring
+ * buffers too small for the events count each one they drop; a probe with
  * no captures only counts; the pprof labels of the goroutine come with each event.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { HOT_RING_BYTES } from '../../src/probes/compile/probe-maps.js';
+import { round8 } from '../../src/probes/compile/record-layout.js';
 import { captured, withProbes } from './probe-run.js';
 
 const USERS = ['alice', 'bob', 'carol'];
@@ -102,6 +105,35 @@ test('a ring buffer that fills counts every event it drops', async () => {
       assert.equal(s.events + s.ringFull, 10_000, 'nothing lost without a count');
     },
     { ringBytes: 1 << 14 },
+  );
+});
+
+test('a burst bigger than the small ring goes to the overflow ring: every event arrives, once, right', async () => {
+  const specs = [{ name: 'burst', at: entry('main.small'), captures: ['a', 's'] }] as const;
+  const overflow = 2 * HOT_RING_BYTES;
+  await withProbes(
+    specs,
+    async (run) => {
+      // Not drained meanwhile: 2.5 MiB of records, more than the overflow ring alone holds.
+      const bytes = round8(run.compiled[0]!.recordBytes) + 8;
+      const perGoroutine = Math.ceil((2.5 * HOT_RING_BYTES) / bytes / 2);
+      await run.command(`goroutines 2 ${perGoroutine}`);
+      const s = run.probes.stats('burst');
+      assert.equal(s.hits, 2 * perGoroutine);
+      assert.equal(s.ringFull, 0, 'the two rings held the burst');
+      assert.ok(s.events * bytes > overflow, 'the burst did not fit one ring');
+      const seen = new Set<unknown>();
+      run.probes.poll((e) => {
+        assert.equal(captured(e, 's'), 'x');
+        seen.add(captured(e, 'a'));
+      });
+      const want = [0, 1].flatMap((g) => Array.from({ length: perGoroutine }, (_, k) => g * 1_000_000 + k));
+      assert.deepEqual(
+        [...seen].sort((x, y) => Number(x) - Number(y)),
+        want,
+      );
+    },
+    { ringBytes: overflow },
   );
 });
 

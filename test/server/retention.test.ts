@@ -76,6 +76,49 @@ before(async () => {
       { probe: 'p', process: 'host-c:1', timeUs: (Date.now() - 40 * DAY) * 1000, kind: 'k', message: 'm' },
     ],
   });
+  // Request traces, by the same rules: host-a's trace of 10 days ago goes (orders: 7 days) with
+  // its event, host-c's stays (30 days), and host-c's counts of 40 days ago go.
+  const trace = (process: string, days: number, id: string) => ({
+    trace: 'work',
+    requestId: id,
+    process,
+    goroutine: 1,
+    startUs: (Date.now() - days * DAY) * 1000 - 5,
+    endUs: (Date.now() - days * DAY) * 1000,
+    durationNs: 5000,
+    outcome: 'error' as const,
+    start: {},
+    end: {},
+    goroutines: [1],
+    events: [
+      {
+        probe: 'start',
+        timeUs: (Date.now() - days * DAY) * 1000 - 5,
+        goroutine: 1,
+        function: 'main.f',
+        values: {},
+      },
+    ],
+    eventsDropped: 0,
+  });
+  const tc = (process: string, days: number) => ({
+    trace: 'work',
+    process,
+    startUs: (Date.now() - days * DAY) * 1000 - 1e6,
+    endUs: (Date.now() - days * DAY) * 1000,
+    requests: 1,
+    kept: 1,
+    dropped: 0,
+    overRate: 0,
+    overMemory: 0,
+    eventsDropped: 0,
+    unfinished: 0,
+  });
+  await store.addTraceBatch({
+    agentId: 'agent-a',
+    traces: [trace(ordersProcess, 10, 'a'), trace('host-c:1', 10, 'c')],
+    counts: [tc('host-c:1', 40), tc('host-c:1', 10)],
+  });
   store.close();
   // The fleet snapshot index, as the orchestrator writes it for snapshots taken through a server.
   const meta = (id: number) => ({
@@ -153,7 +196,11 @@ test('a pass at start deletes what the rules no longer keep, per program, and th
     [14, 'orders'],
   ]);
   // Probe data: by its own time and its process's program's rule.
-  assert.equal(entry?.details.probeRows, 3);
+  assert.equal(entry?.details.probeRows, 3 + 3);
+  const traces = await api<QueryResponse>(server.url, admin, 'POST', '/v1/query', {
+    sql: 'select (select list(request_id order by request_id) from traces), (select list(request_id) from trace_events), (select count(*)::INT from trace_counts)',
+  });
+  assert.deepEqual(traces.body.rows, [[['c'], ['c'], 1]]);
   const events = await api<QueryResponse>(server.url, admin, 'POST', '/v1/query', {
     sql: "select process_id, captures->>'n' as n from probe_events order by n",
   });

@@ -74,7 +74,7 @@ test('every problem of a bad spec is reported with its line and column', () => {
   ]);
   assert.deepEqual(issues('functions:\n  - table: t\n'), ['2:5 a function entry needs "function"']);
   assert.deepEqual(issues('functoins: []\n'), [
-    '1:1 unknown key "functoins" in the spec; expected one of: version, programs, functions, derived, links, limits, redaction, probes',
+    '1:1 unknown key "functoins" in the spec; expected one of: version, programs, functions, derived, links, limits, redaction, probes, traces',
   ]);
   assert.deepEqual(issues('functions:\n  - function: a.f\n    table: t\n  - function: a.g\n    table: t\n'), [
     '5:12 table "t" is already defined at line 3',

@@ -1,8 +1,9 @@
 /**
- * `periscope events [--probe NAME] [--follow] [--last N] [--json]`: the latest events of the
- * server's probes, one line each (time, probe, process, goroutine, function, each capture as
- * COLUMN=VALUE); with --follow, then every new one as it is stored (long polling of
- * GET /v1/events) until interrupted. --json prints one JSON object per line.
+ * `periscope events [--probe NAME] [--follow] [--last N] [--count N] [--json]`: the latest
+ * events of the server's probes, one line each (time, probe, process, goroutine, function,
+ * each capture as COLUMN=VALUE); with --follow, then every new one as it is stored (long
+ * polling of GET /v1/events) until interrupted, or until --count events were printed.
+ * --json prints one JSON object per line.
  */
 import type { ProbeEventView } from '../../api/responses.js';
 import { ApiClient } from '../api-client.js';
@@ -47,32 +48,38 @@ export const eventsCommand = defineCommand({
     probe: { type: 'string', value: 'NAME', help: 'only this probe’s events' },
     follow: { type: 'boolean', help: 'keep printing events as they come (Ctrl-C stops)' },
     last: { type: 'string', value: 'N', help: 'start with the latest N events (default 20)' },
+    count: { type: 'string', value: 'N', help: 'stop after N events (with --follow: wait for them)' },
     json: { type: 'boolean', help: 'one JSON object per event per line' },
     ...SERVER_OPTIONS,
   },
   details:
     'Every event is also a row of the table named after its probe and of probe_events\n' +
     '(periscope query "SELECT * FROM reserves"). docs/probes.md explains probes.\n\n' +
-    'Examples:\n  periscope events --probe reserves --follow\n  periscope events --last 100 --json',
+    'Examples:\n  periscope events --probe reserves --follow\n  periscope events --probe reserves --follow --count 3\n' +
+    '  periscope events --last 100 --json',
   parse(values) {
     return {
       target: serverTarget(values),
       probe: textOption(values, 'probe'),
       follow: flagOption(values, 'follow'),
       last: positiveIntOption(values, 'last', 'a number of events') ?? 20,
+      count: positiveIntOption(values, 'count', 'a number of events') ?? Number.POSITIVE_INFINITY,
       json: flagOption(values, 'json'),
     };
   },
-  async run({ target, probe, follow, last, json }) {
+  async run({ target, probe, follow, last, count, json }) {
     const client = new ApiClient(target);
     const columns = new Map<string, string>();
     if (!json)
       for (const p of (await client.probes()).probes)
         for (const [col, expr] of Object.entries(p.captures)) columns.set(`${p.name}\u0000${expr}`, col);
-    const print = (e: ProbeEventView) => out(json ? JSON.stringify(e) : eventLine(e, columns));
-    const first = await client.events({ ...(probe ? { probe } : {}), last });
+    let printed = 0;
+    const print = (e: ProbeEventView) => {
+      if (printed++ < count) out(json ? JSON.stringify(e) : eventLine(e, columns));
+    };
+    const first = await client.events({ ...(probe ? { probe } : {}), last: Math.min(last, count) });
     for (const e of first.events) print(e);
-    if (!follow) return;
+    if (!follow || printed >= count) return;
     let next = first.next;
     for (;;) {
       const r = await client.events({
@@ -82,6 +89,7 @@ export const eventsCommand = defineCommand({
         waitMs: FOLLOW_WAIT_MS,
       });
       for (const e of r.events) print(e);
+      if (printed >= count) return;
       next = r.next;
     }
   },

@@ -127,6 +127,7 @@ export const HELPERS = {
   get_current_pid_tgid: 14,
   get_current_uid_gid: 15,
   get_current_comm: 16,
+  jiffies64: 118,
   probe_read_user: 112,
   probe_read_user_str: 114,
   ringbuf_output: 130,

@@ -33,6 +33,8 @@ export interface BpfMap extends MapSpec {
   update(key: Buffer, value: Buffer): void;
   /** Removes key; false when it was absent. */
   delete(key: Buffer): boolean;
+  /** Every key present (hash maps), in the kernel's order; keys added or removed meanwhile may be missed. */
+  keys(): Buffer[];
   close(): void;
 }
 
@@ -66,7 +68,7 @@ export function createMap(spec: MapSpec): BpfMap {
   if (fd < 0) throw new BpfError(`cannot create BPF ${spec.type} map ${spec.name}`, sys.errno());
   const valueBytes =
     spec.type === 'percpuArray' ? Math.ceil(spec.valueSize / 8) * 8 * possibleCpus() : spec.valueSize;
-  const elem = (cmd: number, key: Buffer, value: Buffer | undefined): number => {
+  const elem = (cmd: number, key: Buffer | undefined, value: Buffer | undefined): number => {
     const a = newAttr();
     a.writeUInt32LE(fd, 0);
     putPointer(a, 8, key);
@@ -93,6 +95,22 @@ export function createMap(spec: MapSpec): BpfMap {
       const errno = sys.errno();
       if (errno === ENOENT) return false;
       throw new BpfError(`delete in BPF map ${spec.name}`, errno);
+    },
+    keys() {
+      const out: Buffer[] = [];
+      let prev: Buffer | undefined;
+      // A hash map restarts from its first key when `prev` was deleted meanwhile: bounded.
+      while (out.length <= 2 * spec.maxEntries) {
+        const next = Buffer.alloc(spec.keySize);
+        if (elem(CMD.MAP_GET_NEXT_KEY, prev, next) !== 0) {
+          const errno = sys.errno();
+          if (errno === ENOENT) break;
+          throw new BpfError(`keys of BPF map ${spec.name}`, errno);
+        }
+        out.push(next);
+        prev = next;
+      }
+      return out;
     },
     close() {
       if (open) sys.close(fd);

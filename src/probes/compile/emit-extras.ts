@@ -10,7 +10,14 @@ import { R0, R1, R2, R3, R4, R8, R9, R10 } from '../bpf/isa.js';
 import { GO_G_REG, PT_REGS } from '../pt-regs.amd64.js';
 import type { SiteProgramSpec } from './emit-program.js';
 import { CTX, type Emitter } from './emitter.js';
-import { HISTOGRAM_BUCKETS, type ProbeMapFds, START_KEY_BYTES, STAT, STATS_PER_PROBE } from './probe-maps.js';
+import {
+  HISTOGRAM_BUCKETS,
+  type ProbeMapFds,
+  START_KEY_BYTES,
+  START_KEY_PROBE,
+  STAT,
+  STATS_PER_PROBE,
+} from './probe-maps.js';
 import { FLAG_DURATION } from './record-layout.js';
 
 /** Where the return addresses start: the caller's frame (entry and RET sites: ret at [sp + delta]) or the function's own (bp). */
@@ -58,7 +65,7 @@ export function emitDuration(
     .alu64('add', R2, spec.env.frame.spDelta + 8);
   a.alu64('sub', R1, R2)
     .stx('w', R10, key + 8, R1)
-    .st('w', R10, key + 12, spec.probe);
+    .st('w', R10, key + START_KEY_PROBE, spec.probe);
   if (spec.timestamp) {
     a.ldMap(R1, maps.starts).mov64(R2, R10).alu64('add', R2, key);
     a.mov64(R3, R10).alu64('add', R3, s.now).mov64(R4, BPF_ANY).call('map_update_elem');

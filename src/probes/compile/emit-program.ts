@@ -4,7 +4,8 @@
  * the stack being copied — is stored at entries and looked up at returns (duration into the
  * log2 histogram); then the condition (false: counted as rejected, an error: counted too),
  * the rate limit (a GCRA token bucket updated with compare-and-exchange), and, for probes
- * with something to record, an event reserved in the ring buffer (full: counted as a drop),
+ * with something to record, an event reserved in the small ring buffer, else in the large
+ * one (both full: counted as a drop),
  * filled with the header, each capture and its regions, the labels and the stack, and
  * submitted. Nothing is dropped silently.
  */
@@ -111,9 +112,12 @@ export function emitSiteProgram(spec: SiteProgramSpec, maps: ProbeMapFds, bias: 
     return a.assemble();
   }
   const stackHash = spec.stack ? emitStack(e, spec.stack, spec.env.frame.spDelta, maps) : undefined;
-  a.ldMap(R1, maps.ring).mov64(R2, spec.recordBytes).mov64(R3, 0).call('ringbuf_reserve');
+  // The small ring first (its memory stays in cache), the large one when the drain is behind.
   const reserved = e.label('reserved');
-  a.jmp('jne', R0, 0, reserved);
+  for (const ring of [maps.ring, maps.overflow]) {
+    a.ldMap(R1, ring).mov64(R2, spec.recordBytes).mov64(R3, 0).call('ringbuf_reserve');
+    a.jmp('jne', R0, 0, reserved);
+  }
   stat('ringFull');
   a.mov64(R0, 0).exit();
   a.label(reserved).mov64(REC, R0);

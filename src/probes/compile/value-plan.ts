@@ -57,6 +57,14 @@ export interface Gate {
 const INTERESTING_DYNAMIC = ['string', '*errors.errorString', '*fmt.wrapError', '*fmt.wrapErrors'];
 /** Bytes copied behind an interface's data word when its dynamic type is none of those. */
 const DYNAMIC_PREFIX = 32;
+/**
+ * Interfaces inside interfaces whose dynamic values are planned: `*fmt.wrapError` holds an
+ * `error` that may be a `*fmt.wrapError`, and each level restarts at depth 0, so without a
+ * bound an error capture planned wrappers until the record budget refused it (any binary
+ * that links fmt's %w, e.g. every net/http server). One level is enough for the text: a
+ * wrapper's `msg` already holds the whole message; an inner error shows as a prefix.
+ */
+const MAX_IFACE_NESTING = 1;
 /** Bytes of record one event may use. */
 export const MAX_RECORD_BYTES = 16 * 1024;
 
@@ -66,6 +74,8 @@ const COMPOSITE = new Set(['array', 'slice', 'struct', 'map']);
 export class RegionPlanner {
   readonly regions: RegionPlan[] = [];
   private readonly dynamic: { t: DwarfType; descriptor: number }[];
+  /** Interfaces being planned around the current value. */
+  private nesting = 0;
 
   constructor(
     private readonly dwarf: DwarfData,
@@ -176,16 +186,22 @@ export class RegionPlanner {
       const r = this.region(at + (tab?.offset ?? 0), tf?.offset ?? 8, { fixed: 8 }, gate);
       word = { word: r.off + REGION.bytes, wordRegion: r.off };
     }
-    for (const c of this.dynamic) {
-      const guarded: Gate = { after: gate.after, type: { ...word, is: c.descriptor } };
-      if (isDirect(d, c.t)) this.value(c.t, data, 0, guarded);
-      else {
-        const n = c.t.byteSize ?? 0;
-        const r = this.region(data, 0, { fixed: n }, guarded);
-        this.value(c.t, r.off + REGION.bytes, 0, { after: { region: r.off, minLength: n } });
+    const dynamic = this.nesting < MAX_IFACE_NESTING ? this.dynamic : [];
+    this.nesting++;
+    try {
+      for (const c of dynamic) {
+        const guarded: Gate = { after: gate.after, type: { ...word, is: c.descriptor } };
+        if (isDirect(d, c.t)) this.value(c.t, data, 0, guarded);
+        else {
+          const n = c.t.byteSize ?? 0;
+          const r = this.region(data, 0, { fixed: n }, guarded);
+          this.value(c.t, r.off + REGION.bytes, 0, { after: { region: r.off, minLength: n } });
+        }
       }
+    } finally {
+      this.nesting--;
     }
-    const isNot = this.dynamic.map((c) => c.descriptor);
+    const isNot = dynamic.map((c) => c.descriptor);
     this.region(data, 0, { fixed: DYNAMIC_PREFIX }, { after: gate.after, type: { ...word, isNot } });
   }
 

@@ -1,24 +1,27 @@
 /**
  * A compiled probe as tracefs `uprobe_events` definitions, for machines where eBPF is not
  * allowed. tracefs fetch arguments read registers and memory at fixed places and cannot
- * branch: what translates is a capture that names a variable (not escaped to the heap) of an
- * integer, bool or string type, wherever DWARF puts it at the site (registers, the frame, in
- * pieces). Conditions, durations, stacks and labels change what a probe means and are
+ * branch: what translates is a capture of an integer, bool or string that names a variable,
+ * its fields or what its pointers point to (tracefs-path.ts), wherever DWARF puts it at the
+ * site (registers, the frame, in pieces, the heap). Conditions, durations, stacks and labels change what a probe means and are
  * refused; other captures are reported as unavailable in each event, with the reason.
  */
 import { PeriscopeError } from '../../common/errors.js';
 import type { DwarfType } from '../../dwarf/types.js';
 import { type GoValue, type Redactor, redactedMark } from '../../goruntime/values/index.js';
 import type { CompiledProbe, CompiledSite } from '../compile/compile-probe.js';
-import { type SourcePiece, variableSource } from '../compile/site-frame.js';
-import type { PtReg } from '../pt-regs.amd64.js';
+import { fetchAt, tracefsPath } from './tracefs-path.js';
 
 /** How a capture's fetch arguments decode into a value. */
 export type TracefsCaptureKind = 'int' | 'uint' | 'bool' | 'string';
 
-/** Per capture at a site: how to decode it, its redaction (never fetched), or why it is unavailable. */
+/**
+ * Per capture at a site: how to decode it (and how many pointers it follows, fetched as
+ * `cNpK`: one of them nil, the capture is a nil pointer dereference), its redaction (never
+ * fetched), or why it is unavailable.
+ */
 export type TracefsCapture =
-  | { readonly kind: TracefsCaptureKind }
+  | { readonly kind: TracefsCaptureKind; readonly pointers: number }
   | { readonly redacted: GoValue }
   | { readonly unavailable: string };
 
@@ -44,82 +47,52 @@ function kindOf(t: DwarfType): TracefsCaptureKind | undefined {
   return undefined;
 }
 
-/** The fetch-argument text of `size` bytes at piece `p`, read as an address (`deref`) or a value. */
-function place(p: SourcePiece, spDelta: number): string | undefined {
-  if ('reg' in p) return `%${p.reg}`;
-  if ('memory' in p) {
-    const { base, offset } = p.memory;
-    if (base === 'static') return undefined;
-    const reg: PtReg = base === 'cfa' ? 'sp' : base;
-    const off = base === 'cfa' ? offset + spDelta + 8 : offset;
-    return `${off >= 0 ? '+' : ''}${off}(%${reg})`;
-  }
-  return undefined;
-}
-
 /** The fetch arguments of capture `i` at `site`, or why there are none. */
 function captureArgs(
   probe: CompiledProbe,
   site: CompiledSite,
   i: number,
   redactor: Redactor | undefined,
-): { args: string[]; kind: TracefsCaptureKind } | { redacted: GoValue } | { unavailable: string } {
+):
+  | { args: string[]; kind: TracefsCaptureKind; pointers: number }
+  | { redacted: GoValue }
+  | { unavailable: string } {
   const c = site.captures[i];
   const source = probe.captures[i]?.source ?? '?';
   if (!c) return { unavailable: `${source} is not at this site` };
   if ('unavailable' in c) return { unavailable: probe.reasons[c.unavailable] ?? 'unavailable here' };
-  const b = c.expr.bindings.get(c.expr.ast);
-  if (c.expr.ast.kind !== 'ident' || b?.kind !== 'local' || b.heap)
-    return {
-      unavailable: `tracefs can only capture a variable by its name (an integer, bool or string), not ${source}`,
-    };
   const dwarf = probe.bin.requireDwarf('tracefs probes');
-  const rule = redactor?.byName(b.name) ?? (b.type.name ? redactor?.byType(b.type.name) : undefined);
-  if (rule !== undefined) return { redacted: redactedMark(rule, b.type.name) };
-  let t = b.type;
+  const path = tracefsPath(dwarf, site.frame, c.expr, source);
+  if ('unavailable' in path) return path;
+  let t = path.type;
   for (let n = 0; t.tagName === 'typedef' && t.type !== undefined && n < 8; n++) t = dwarf.typeAt(t.type);
+  const rule =
+    path.names.map((n) => redactor?.byName(n)).find((r) => r !== undefined) ??
+    path.typeNames.map((n) => redactor?.byType(n)).find((r) => r !== undefined);
+  if (rule !== undefined) return { redacted: redactedMark(rule, path.type.name) };
   const kind = kindOf(t);
   if (!kind)
     return {
       unavailable: `tracefs can only capture integers, bools and strings; ${source} is ${t.name ?? t.kind}`,
     };
-  const pc = site.frame.pc;
-  const inScope = b.vars.filter((v) => v.scope.some((r) => pc >= r.low && pc < r.high));
-  if (inScope.length === 0) return { unavailable: `${source} is not in scope at this site` };
-  const span = (v: (typeof inScope)[number]) => v.scope.reduce((n, r) => n + r.high - r.low, 0);
-  const v = inScope.reduce((best, x) => (span(x) < span(best) ? x : best));
   const size = t.byteSize ?? 8;
-  const src = variableSource(site.frame, v, size, source);
-  if (src.kind === 'unavailable') return { unavailable: src.reason };
-  const pieces: SourcePiece[] =
-    src.kind === 'memory'
-      ? kind === 'string'
-        ? [
-            { offset: 0, size: 8, memory: src.at },
-            { offset: 8, size: 8, memory: { ...src.at, offset: src.at.offset + 8 } },
-          ]
-        : [{ offset: 0, size, memory: src.at }]
-      : [...src.pieces];
-  const at = (offset: number, n: number) => {
-    const p = pieces.find((x) => x.offset === offset && x.size === n);
-    return p ? place(p, site.frame.spDelta) : undefined;
-  };
+  const at = (offset: number, n: number) => fetchAt(path.place, offset, n, site.frame.spDelta);
   const cant = { unavailable: `${source}: its location at this site cannot be read by tracefs` };
-  let args: string[];
+  const args = path.pointers.map((p, k) => `c${i}p${k}=${p}:x64`);
   if (kind === 'string') {
     const ptr = at(0, 8);
     const len = at(8, 8);
     if (!ptr || !len) return cant;
     const n = Math.min(probe.limits.maxString, TRACEFS_MAX_STRING);
     // `+0(%ax)` reads at the address in ax; `+0(+8(%sp))` at the address stored there.
-    args = [`c${i}=+0(${ptr}):u8[${Math.max(1, n)}]`, `c${i}l=${len}:s64`];
+    args.push(`c${i}=+0(${ptr}):u8[${Math.max(1, n)}]`, `c${i}l=${len}:s64`);
   } else {
     const p = at(0, size);
     if (!p) return cant;
-    args = [`c${i}=${p}:${kind === 'int' ? 's' : 'u'}${size * 8}`];
+    args.push(`c${i}=${p}:${kind === 'int' ? 's' : 'u'}${size * 8}`);
   }
   if (args.some((a) => a.length - a.indexOf('=') - 1 > MAX_ARG_CHARS)) return cant;
-  return { args, kind };
+  return { args, kind, pointers: path.pointers.length };
 }
 
 /** What tracefs cannot do of `probe` as a whole (undefined: it can run there). */
@@ -150,7 +123,7 @@ export function tracefsDefinitions(probe: CompiledProbe, redactor?: Redactor): T
         const r = captureArgs(probe, site, i, redactor);
         if (!('args' in r)) return r;
         args.push(...r.args);
-        return { kind: r.kind };
+        return { kind: r.kind, pointers: r.pointers };
       });
       return { fileOffset: Number(site.site.fileOffset), args, captures };
     });
