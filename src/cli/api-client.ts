@@ -1,4 +1,12 @@
 /** The typed client of the server's /v1 API: one method per route, requests built by src/api/. */
+
+import {
+  type InvestigationBody,
+  type InvestigationsResponse,
+  type InvestigationView,
+  investigationBody,
+  investigationRef,
+} from '../api/investigations.js';
 import {
   auditQuery,
   type EventsParams,
@@ -128,6 +136,29 @@ export class ApiClient {
   /** POST /v1/probes: a new spec version with this probe (a `probes:` entry's keys); refused (422) when it does not fit, unless `force`. */
   addProbe(probe: Readonly<Record<string, unknown>>, force = false): Promise<ProbeChangeResponse> {
     return this.http.json('POST', '/v1/probes', probeRequestBody(probe, force));
+  }
+
+  /** POST /v1/investigations: adds a standing investigation (checked here as the server checks its shape). */
+  addInvestigation(body: InvestigationBody): Promise<InvestigationView> {
+    return this.http.json('POST', '/v1/investigations', investigationBody(body));
+  }
+
+  /** GET /v1/investigations (closed ones too with `closed`). */
+  async investigations(closed = false): Promise<readonly InvestigationView[]> {
+    const q = closed ? '?closed=true' : '';
+    return (await this.http.json<InvestigationsResponse>('GET', `/v1/investigations${q}`)).investigations;
+  }
+
+  /** GET /v1/investigations/{ref}: by id or name, with its latest firings. */
+  investigation(ref: string): Promise<InvestigationView> {
+    investigationRef(ref);
+    return this.http.json('GET', `/v1/investigations/${encodeURIComponent(ref)}`);
+  }
+
+  /** POST /v1/investigations/{ref}/close. */
+  closeInvestigation(ref: string): Promise<InvestigationView> {
+    investigationRef(ref);
+    return this.http.json('POST', `/v1/investigations/${encodeURIComponent(ref)}/close`);
   }
 
   /** DELETE /v1/probes/{name}: a new spec version without it. */

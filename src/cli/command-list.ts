@@ -53,6 +53,12 @@ export const COMMANDS: readonly ListedCommand[] = [
     load: async () => (await import('./commands/events.js')).eventsCommand,
   },
   {
+    name: 'investigation',
+    summary:
+      'Standing investigations: "next time this happens, capture …" — add one, list them, show its firings and reports, close it.',
+    load: async () => (await import('./commands/investigation.js')).investigationCommand,
+  },
+  {
     name: 'traces',
     summary: 'Print the latest kept request traces with their events; --outcome error picks the failed ones.',
     load: async () => (await import('./commands/traces.js')).tracesCommand,

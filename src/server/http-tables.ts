@@ -17,6 +17,9 @@ export const BUILT_IN_TABLES = [
   'capture_errors',
   'spec_versions',
   'links',
+  'investigations',
+  'investigation_firings',
+  'investigation_reports',
 ] as const;
 
 /** GET /v1/tables. */

@@ -16,6 +16,7 @@ import { dataRoutes } from './http-data.js';
 import { HttpError } from './http-errors.js';
 import { fleetRoutes } from './http-fleet.js';
 import { functionRoute } from './http-function.js';
+import { investigationRoutes } from './http-investigations.js';
 import { sendError } from './http-io.js';
 import { metricsRoute } from './http-metrics.js';
 import { probeRoutes } from './http-probes.js';
@@ -26,6 +27,7 @@ import { defaultWebRoot, openApiRoute, serveStatic } from './http-static.js';
 import { tableRoutes } from './http-tables.js';
 import { tokenRoutes } from './http-tokens.js';
 import { traceRoutes } from './http-traces.js';
+import { Investigations } from './investigations/investigations.js';
 import { createListener } from './listener.js';
 import { Orchestrator } from './orchestrator.js';
 import { OtlpExporter, type OtlpOptions } from './otlp-export.js';
@@ -105,6 +107,10 @@ export interface RunningServer {
   readonly pgPort?: number;
   /** What `/metrics` shows. */
   readonly metrics: ServerMetrics;
+  /** The bus of request signals: the trace side emits, investigations subscribe. */
+  readonly signals: RequestSignals;
+  /** The standing investigations. */
+  readonly investigations: Investigations;
   /** Stops serving and closes the store the server opened (not one passed in ServerOptions.store). */
   close(): Promise<void>;
 }
@@ -195,6 +201,21 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   context.probes.onStored((b) => metrics.probeBatch(b.events.length, b.counts, b.notices));
   const otlp = opts.otlp ? new OtlpExporter({ log, ...opts.otlp }, metrics) : undefined;
   if (otlp) context.probes.onStored((b) => otlp.add(b.agentId, b.events));
+  const investigations = new Investigations({
+    store,
+    registry,
+    orchestrator,
+    probes: context.probes,
+    signals: requestSignals,
+    audit: (r) => auditLog.append(r),
+    log,
+  });
+  try {
+    await investigations.start();
+  } catch (e) {
+    if (!opts.store) store.close();
+    throw e;
+  }
   const sessions = new WebSessions(tokens);
   const retention = new Retention(context, opts.retention?.rules ?? [], log);
   const routes: Route[] = [
@@ -203,6 +224,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     ...snapshotRoutes(context),
     ...dataRoutes(context),
     ...probeRoutes(context),
+    ...investigationRoutes(context, investigations),
     ...traceRoutes(context),
     ...tableRoutes(context),
     ...tokenRoutes(context),
@@ -289,12 +311,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     routes,
     agents,
     metrics,
+    signals: requestSignals,
+    investigations,
     ...(firstTokens ? { firstTokens } : {}),
     ...(pg ? { pgPort: pg.port } : {}),
     get tls() {
       return tls?.current;
     },
     close: async () => {
+      // Schedules and triggers stop at once; firings under way are waited for before the store closes.
+      const stopping = investigations.stop();
       agents.close();
       await pg?.close();
       await retention.close();
@@ -302,6 +328,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       tls?.close();
       listener.closeAll();
       await new Promise<void>((resolve) => listener.accept.close(() => resolve()));
+      await stopping;
       if (!opts.store) store.close();
     },
   };

@@ -15,6 +15,9 @@ export const AUDIT_ACTIONS = [
   'token.programs',
   'retention.delete',
   'audit.read',
+  'investigation.add',
+  'investigation.close',
+  'investigation.fire',
   'denied',
 ] as const;
 

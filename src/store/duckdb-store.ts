@@ -24,11 +24,16 @@ import { ensureSchema, SCHEMA_VERSION, schemaVersion } from './schema.js';
 import { addVersion, readVersions, versionOfText } from './spec-history.js';
 import type {
   ExportFormat,
+  FiringInput,
+  FiringPatch,
+  FiringRecord,
   ImportResult,
+  InvestigationRecord,
   ProbeBatchInput,
   ProbeEventQuery,
   QueryResult,
   QueryScope,
+  ReportRowInput,
   SetSpecOptions,
   SetSpecResult,
   SnapshotInfo,
@@ -511,6 +516,67 @@ export class DuckDBStore implements Store {
   async probeEvents(q: ProbeEventQuery): Promise<StoredProbeEvent[]> {
     const { readProbeEvents } = await import('./probe-store.js');
     return this.use(() => readProbeEvents(this.conn, q));
+  }
+
+  /** Deletes whole snapshots; returns the ids that existed. */
+  async deleteSnapshots(ids: readonly number[]): Promise<number[]> {
+    if (ids.length === 0) return [];
+    return this.use(async () => {
+      this.writable('deleting snapshots');
+      const { deleteSnapshots } = await import('./retention.js');
+      return this.serial(() => deleteSnapshots(this.conn, ids)); // its own transaction
+    });
+  }
+
+  /** Adds a standing investigation; returns its id. */
+  async addInvestigation(
+    r: Omit<InvestigationRecord, 'id' | 'fires' | 'lastFiredAt' | 'closedAt' | 'closedBy'>,
+  ): Promise<number> {
+    return this.investigationWrite('adding an investigation', (m) => m.writeInvestigation(this.conn, r));
+  }
+
+  /** Marks an investigation closed. */
+  async closeInvestigation(id: number, by: string, at: Date): Promise<void> {
+    return this.investigationWrite('closing an investigation', (m) => m.writeClosed(this.conn, id, by, at));
+  }
+
+  /** Every investigation with its number of firings, oldest first. */
+  async investigations(): Promise<InvestigationRecord[]> {
+    const m = await import('./investigation-store.js');
+    return this.use(() => m.readInvestigations(this.conn));
+  }
+
+  /** Records a firing as it starts; returns its id. */
+  async addFiring(f: FiringInput): Promise<number> {
+    return this.investigationWrite('recording a firing', (m) => m.writeFiring(this.conn, f));
+  }
+
+  /** Completes a firing with what its actions did. */
+  async patchFiring(id: number, p: FiringPatch): Promise<void> {
+    return this.investigationWrite('recording a firing', (m) => m.patchFiring(this.conn, id, p));
+  }
+
+  /** Stores the rows of a firing's report. */
+  async addReportRows(rows: readonly ReportRowInput[]): Promise<void> {
+    if (rows.length === 0) return;
+    return this.investigationWrite('storing a report', (m) => m.writeReportRows(this.conn, rows));
+  }
+
+  /** The latest firings of an investigation, newest first. */
+  async firings(investigationId: number, limit: number): Promise<FiringRecord[]> {
+    const m = await import('./investigation-store.js');
+    return this.use(() => m.readFirings(this.conn, investigationId, limit));
+  }
+
+  private async investigationWrite<T>(
+    what: string,
+    fn: (m: typeof import('./investigation-store.js')) => Promise<T>,
+  ): Promise<T> {
+    return this.use(async () => {
+      this.writable(what);
+      const m = await import('./investigation-store.js');
+      return this.transaction(() => fn(m));
+    });
   }
 
   /** Appends what an agent's request traces kept and counted. */

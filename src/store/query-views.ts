@@ -20,6 +20,7 @@ import {
   typeKey,
   type ValueType,
 } from './function-tables.js';
+import { INVESTIGATION_TABLES } from './investigation-schema.js';
 import { EMPTY_LINKS_SQL, linkProblem, linkSelectSql, type TableColumns } from './links-sql.js';
 import { createProbeViews, PROBE_VIEWS } from './probe-views.js';
 import {
@@ -251,6 +252,9 @@ export class QueryViews {
       );
     }
     if (wants('spec_versions')) await create('spec_versions', 'SELECT * FROM raw.spec_versions');
+    // Investigations act fleet-wide: a token limited to programs sees none of them.
+    for (const name of INVESTIGATION_TABLES)
+      if (wants(name)) await create(name, `SELECT * FROM raw.${name}${this.only ? ' WHERE false' : ''}`);
     const rest = which === 'all' ? undefined : [...which].filter((n) => !BASE_VIEWS.has(n));
     if (rest?.length === 0) return;
     const spec = await this.specInEffect();

@@ -170,6 +170,34 @@ export async function deleteExpired(
   }
 }
 
+/** Deletes whole snapshots (a schedule's retention: its oldest), in one transaction; returns the ids that existed. */
+export async function deleteSnapshots(conn: DuckDBConnection, ids: readonly number[]): Promise<number[]> {
+  const list = ids.map((i) => Number(i)).filter((i) => Number.isSafeInteger(i));
+  if (list.length === 0) return [];
+  const inList = `(${list.join(', ')})`;
+  await conn.run('BEGIN TRANSACTION');
+  try {
+    // Ids are never reused: keep the mark of the highest one, as deleteExpired does.
+    await conn.run(
+      "INSERT OR REPLACE INTO raw.meta SELECT 'max_snapshot_id', CAST(greatest(coalesce(max(snapshot_id), 0), coalesce((SELECT max(value::BIGINT) FROM raw.meta WHERE key = 'max_snapshot_id'), 0)) AS VARCHAR) FROM raw.snapshots",
+    );
+    const had = await conn.runAndReadAll(
+      `SELECT snapshot_id FROM raw.snapshots WHERE snapshot_id IN ${inList} ORDER BY 1`,
+    );
+    for (const [name] of SNAPSHOT_TABLES)
+      await conn.run(`DELETE FROM raw.${name} WHERE snapshot_id IN ${inList}`);
+    await conn.run(`DELETE FROM raw.imports WHERE snapshot_id IN ${inList}`);
+    await conn.run(
+      'DELETE FROM raw.stacks WHERE stack_id NOT IN (SELECT DISTINCT stack_id FROM raw.goroutines WHERE stack_id IS NOT NULL)',
+    );
+    await conn.run('COMMIT');
+    return had.getRows().map((r) => Number(r[0]));
+  } catch (e) {
+    await conn.run('ROLLBACK');
+    throw e;
+  }
+}
+
 /**
  * Rewrites the database file without its free space: copies it into a new file with an
  * instance of its own (which may touch files, unlike a served store's) and swaps the files.

@@ -5,6 +5,7 @@
  * schema version bump and a migration.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { ensureInvestigationSchema, INVESTIGATION_TABLES } from './investigation-schema.js';
 import { ensureProbeSchema, PROBE_BUILTIN_TABLES } from './probe-schema.js';
 import { type ColumnList, createTableSql } from './table-columns.js';
 import { ensureTraceSchema, TRACE_BUILTIN_TABLES } from './trace-schema.js';
@@ -184,6 +185,7 @@ export const BUILTIN_TABLES = [
   'spec_versions',
   'links',
   ...PROBE_BUILTIN_TABLES,
+  ...INVESTIGATION_TABLES,
   ...TRACE_BUILTIN_TABLES,
 ] as const;
 
@@ -207,6 +209,7 @@ export async function ensureSchema(conn: DuckDBConnection): Promise<void> {
   );
   if (had.currentRowCount === 0) await recordValueTypes(conn);
   await ensureProbeSchema(conn);
+  await ensureInvestigationSchema(conn);
   await ensureTraceSchema(conn);
   await conn.run('CREATE TABLE IF NOT EXISTS raw.meta (key VARCHAR PRIMARY KEY, value VARCHAR)');
   await conn.run(`INSERT OR IGNORE INTO raw.meta VALUES ('schema_version', '${SCHEMA_VERSION}')`);

@@ -167,6 +167,77 @@ export interface StoredBinary {
   readonly lastSnapshot: number;
 }
 
+/** A standing investigation as stored: its definition (the JSON a user sent) and state. */
+export interface InvestigationRecord {
+  readonly id: number;
+  readonly name: string;
+  /** The name of the token that added it. */
+  readonly owner: string;
+  readonly question: string;
+  readonly notes: string;
+  /** The definition as JSON text. */
+  readonly definition: string;
+  readonly createdAt: string;
+  readonly closedAt?: string;
+  readonly closedBy?: string;
+  /** Firings so far. */
+  readonly fires: number;
+  readonly lastFiredAt?: string;
+}
+
+/** A firing when it starts: which investigation, when, and what triggered it. */
+export interface FiringInput {
+  readonly investigationId: number;
+  readonly investigation: string;
+  readonly firedAt: string;
+  /** The trigger's kind (schedule, sql, probe, slow, error). */
+  readonly trigger: string;
+  /** What the trigger saw (the probe event's seq, the signal, the condition's snapshot). */
+  readonly detail: Readonly<Record<string, unknown>>;
+  /** The process it came from (`hostname:pid`, as `processes.process_id`). */
+  readonly process?: string;
+  readonly goroutine?: number;
+  readonly requestId?: string;
+  readonly traceKept: boolean;
+}
+
+/** What a firing's actions did, filled in as they finish. */
+export interface FiringPatch {
+  readonly snapshotId?: number;
+  readonly reportRows?: number;
+  /** The webhook's outcome: `200`, or why it failed. */
+  readonly webhook?: string;
+  readonly error?: string;
+}
+
+/** A firing as listed. */
+export interface FiringRecord {
+  readonly id: number;
+  readonly firedAt: string;
+  readonly trigger: string;
+  readonly process?: string;
+  readonly goroutine?: number;
+  readonly requestId?: string;
+  readonly snapshotId?: number;
+  readonly traceKept: boolean;
+  readonly reportRows: number;
+  readonly webhook?: string;
+  readonly error?: string;
+}
+
+/** One row of a report query (or the query's error, with no row). */
+export interface ReportRowInput {
+  readonly firingId: number;
+  readonly investigationId: number;
+  readonly snapshotId?: number;
+  readonly requestId?: string;
+  readonly query: string;
+  readonly rowNumber: number;
+  /** The row as an object of column names to cells. */
+  readonly row?: Readonly<Record<string, Cell>>;
+  readonly error?: string;
+}
+
 /** A storage backend for snapshots, the spec history and SQL over them. */
 export interface Store {
   /** Where the data lives (a directory for DuckDB), for messages. */
@@ -228,6 +299,24 @@ export interface Store {
   applyRetention(rules: readonly RetentionRule[], now?: Date): Promise<RetentionResult>;
   /** Gives deleted space back to the file system; returns the file's size before and after, bytes. */
   compact(): Promise<{ before: number; after: number }>;
+  /** Deletes whole snapshots (a schedule's retention); returns the ids that existed. */
+  deleteSnapshots(ids: readonly number[]): Promise<number[]>;
+  /** Adds a standing investigation; returns its id. */
+  addInvestigation(
+    r: Omit<InvestigationRecord, 'id' | 'fires' | 'lastFiredAt' | 'closedAt' | 'closedBy'>,
+  ): Promise<number>;
+  /** Marks an investigation closed. */
+  closeInvestigation(id: number, by: string, at: Date): Promise<void>;
+  /** Every investigation with its number of firings, oldest first. */
+  investigations(): Promise<InvestigationRecord[]>;
+  /** Records a firing as it starts; returns its id. */
+  addFiring(f: FiringInput): Promise<number>;
+  /** Completes a firing with what its actions did. */
+  patchFiring(id: number, p: FiringPatch): Promise<void>;
+  /** Stores the rows of a firing's report. */
+  addReportRows(rows: readonly ReportRowInput[]): Promise<void>;
+  /** The latest firings of an investigation, newest first. */
+  firings(investigationId: number, limit: number): Promise<FiringRecord[]>;
   /** Releases the store (files, locks). */
   close(): void;
 }

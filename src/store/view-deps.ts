@@ -7,13 +7,15 @@
  */
 import type { Spec } from '../spec/spec-types.js';
 import { mentions } from './derived-order.js';
+import { INVESTIGATION_TABLES } from './investigation-schema.js';
 import { BUILTIN_TABLES, SNAPSHOT_TABLES } from './schema.js';
 
-/** Views that need no spec: the per-snapshot tables, `stacks` and `spec_versions`. */
+/** Views that need no spec: the per-snapshot tables, `stacks`, `spec_versions` and the investigation tables. */
 export const BASE_VIEWS: ReadonlySet<string> = new Set([
   ...SNAPSHOT_TABLES.map(([name]) => name),
   'stacks',
   'spec_versions',
+  ...INVESTIGATION_TABLES,
 ]);
 
 /** Every view name a query over this spec can see (lower case). */

@@ -27,8 +27,9 @@ export const queryCommand = defineCommand({
     extra: 'give the SQL as one argument (quote it)',
   },
   details:
-    'Tables: snapshots, processes, goroutines, frames, stacks, captured, spec_versions, links, and\n' +
-    'one table per function and derived table of the current spec (see docs/tables.md). The\n' +
+    'Tables: snapshots, processes, goroutines, frames, stacks, captured, spec_versions, links,\n' +
+    'investigations, investigation_firings, investigation_reports, the probe tables, and one\n' +
+    'table per function and derived table of the current spec (see docs/tables.md). The\n' +
     'current spec applies to old snapshots too. One read-only statement per query.\n' +
     `${WHERE_RULE}\n` +
     'When the latest snapshot holds only part of the fleet (it was taken with --select), a note on\n' +

@@ -1,0 +1,200 @@
+/**
+ * Standing investigations on a server (the room's entry): loaded from the store at start,
+ * added and closed by users, their schedules and triggers armed, their firings run. The
+ * store keeps everything (definitions, firings, reports), so a restart resumes where it
+ * stood: open investigations, their counts, their schedules.
+ */
+import {
+  type FiringView,
+  type InvestigationBody,
+  type InvestigationView,
+  parseInvestigation,
+  type Unresolved,
+} from '../../api/investigations.js';
+import type { AuditRecord } from '../../store/audit-types.js';
+import type { Store } from '../../store/store.js';
+import { HttpError } from '../http-errors.js';
+import type { Orchestrator } from '../orchestrator.js';
+import type { ProbeBook } from '../probe-book.js';
+import type { Registry } from '../registry.js';
+import type { RequestSignals } from '../request-signals.js';
+import { checkInvestigation } from './checks.js';
+import { EventTriggers } from './event-triggers.js';
+import { Firings } from './firing.js';
+import { InvestigationBook, type LiveInvestigation } from './investigation-book.js';
+import { Schedules } from './schedules.js';
+
+/** What investigations need from the server. */
+export interface InvestigationDeps {
+  readonly store: Store;
+  readonly registry: Registry;
+  readonly orchestrator: Orchestrator;
+  readonly probes: ProbeBook;
+  readonly signals: RequestSignals;
+  readonly audit: (r: AuditRecord) => void;
+  readonly log: (line: string) => void;
+}
+
+/** Firings shown by `show`. */
+const SHOWN_FIRINGS = 20;
+
+/** The standing investigations of one server. */
+export class Investigations {
+  private readonly book = new InvestigationBook();
+  private readonly firings: Firings;
+  private readonly schedules: Schedules;
+  private readonly events: EventTriggers;
+  private unsubscribe: (() => void) | undefined;
+  private stopped = false;
+
+  constructor(private readonly deps: InvestigationDeps) {
+    this.firings = new Firings({ ...deps, book: this.book });
+    this.schedules = new Schedules(deps.store, deps.orchestrator, this.firings, deps.audit);
+    this.events = new EventTriggers(deps.store, this.book, this.firings);
+  }
+
+  /** Loads the stored investigations and arms the open ones. */
+  async start(): Promise<void> {
+    for (const r of await this.deps.store.investigations()) {
+      let inv: LiveInvestigation;
+      try {
+        inv = this.book.load(r);
+      } catch (e) {
+        this.deps.log(`investigation ${r.name} (${r.id}) is not loaded: ${(e as Error).message}`);
+        continue;
+      }
+      if (!inv.closedAt) await this.arm(inv);
+    }
+    this.deps.probes.onStored((b) => {
+      if (!this.stopped) this.events.probeBatch(b);
+    });
+    this.unsubscribe = this.deps.signals.subscribe((s) => this.events.requestSignal(s));
+  }
+
+  private async arm(inv: LiveInvestigation): Promise<void> {
+    await this.events.arm(inv);
+    this.schedules.start(inv);
+  }
+
+  /** Checks and adds an investigation owned by `owner`; 409 when an open one has its name. */
+  async add(body: InvestigationBody, owner: string): Promise<InvestigationView> {
+    const def = parseInvestigation(body);
+    if (this.book.open().some((i) => i.def.name === def.name))
+      throw new HttpError(
+        409,
+        'conflict',
+        `an open investigation is named "${def.name}"; close it first (\`periscope investigation close ${def.name}\`) or choose another name`,
+      );
+    await checkInvestigation(this.deps.store, def);
+    const createdAt = new Date().toISOString();
+    const record = {
+      name: def.name,
+      owner,
+      question: def.question,
+      notes: def.notes,
+      definition: JSON.stringify(body),
+      createdAt,
+    };
+    const id = await this.deps.store.addInvestigation(record);
+    const inv = this.book.load({ ...record, id, fires: 0 });
+    await this.arm(inv);
+    return this.view(inv);
+  }
+
+  /** Closes an investigation (its owner or an admin); its firings and reports stay. */
+  async close(
+    ref: { id: number } | { name: string },
+    by: string,
+    admin: boolean,
+  ): Promise<InvestigationView> {
+    const inv = this.find(ref);
+    if (inv.closedAt)
+      throw new HttpError(409, 'conflict', `investigation "${inv.def.name}" is closed already`);
+    if (!admin && inv.record.owner !== by)
+      throw new HttpError(
+        403,
+        'forbidden',
+        `investigation "${inv.def.name}" belongs to ${inv.record.owner}; only its owner or an admin closes it`,
+      );
+    const at = new Date();
+    await this.deps.store.closeInvestigation(inv.id, by, at);
+    inv.closedAt = at.toISOString();
+    inv.closedBy = by;
+    this.schedules.stop(inv.id);
+    return this.view(inv);
+  }
+
+  /** One investigation by id or name; 404 otherwise. */
+  find(ref: { id: number } | { name: string }): LiveInvestigation {
+    const inv = this.book.find(ref);
+    if (!inv)
+      throw new HttpError(
+        404,
+        'not-found',
+        `no investigation ${'id' in ref ? ref.id : `"${ref.name}"`}; \`periscope investigation list\` shows them`,
+      );
+    return inv;
+  }
+
+  /** Every investigation (closed ones too when asked). */
+  list(closed: boolean): InvestigationView[] {
+    return this.book
+      .all()
+      .filter((i) => closed || !i.closedAt)
+      .map((i) => this.view(i));
+  }
+
+  /** One investigation with its latest firings and the probe triggers that no longer resolve somewhere. */
+  async show(ref: { id: number } | { name: string }): Promise<InvestigationView> {
+    const inv = this.find(ref);
+    const firings: FiringView[] = await this.deps.store.firings(inv.id, SHOWN_FIRINGS);
+    return { ...this.view(inv), unresolved: this.unresolved(inv), firings };
+  }
+
+  private unresolved(inv: LiveInvestigation): Unresolved[] {
+    const probes = new Set(inv.def.triggers.flatMap((t) => (t.kind === 'probe' ? [t.probe] : [])));
+    if (probes.size === 0) return [];
+    return this.deps.probes.statusList().flatMap((a) =>
+      a.status.binaries
+        .filter((b) => probes.has(b.probe) && b.error !== undefined)
+        .map((b) => ({
+          probe: b.probe,
+          agentId: a.agentId,
+          executable: b.executable,
+          ...(b.buildId ? { buildId: b.buildId } : {}),
+          error: b.error ?? '',
+        })),
+    );
+  }
+
+  private view(inv: LiveInvestigation): InvestigationView {
+    return {
+      id: inv.id,
+      name: inv.def.name,
+      owner: inv.record.owner,
+      question: inv.def.question,
+      notes: inv.def.notes,
+      state: inv.closedAt ? 'closed' : 'open',
+      createdAt: inv.record.createdAt,
+      ...(inv.closedAt ? { closedAt: inv.closedAt } : {}),
+      ...(inv.closedBy ? { closedBy: inv.closedBy } : {}),
+      fires: inv.fires,
+      ...(inv.lastFiredAt !== undefined ? { lastFiredAt: new Date(inv.lastFiredAt).toISOString() } : {}),
+      ...(inv.lastProblem ? { lastProblem: inv.lastProblem } : {}),
+      definition: inv.body,
+    };
+  }
+
+  /** Resolves when every firing started so far is done (tests; a stop). */
+  idle(): Promise<void> {
+    return this.firings.idle();
+  }
+
+  /** Stops the schedules and the subscriptions; firings under way finish. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.schedules.close();
+    this.unsubscribe?.();
+    await this.firings.idle().catch(() => undefined);
+  }
+}
