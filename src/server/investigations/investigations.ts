@@ -195,6 +195,7 @@ export class Investigations {
     this.stopped = true;
     this.schedules.close();
     this.unsubscribe?.();
+    this.events.close();
     await this.firings.idle().catch(() => undefined);
   }
 }
