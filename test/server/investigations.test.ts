@@ -295,6 +295,33 @@ test('slow signals fire at most once per interval, snapshot the process and reco
   assert.deepEqual(rep.rows, [['req-1', f?.snapshotId]]);
 });
 
+test('/metrics counts the firings by investigation and outcome', async () => {
+  const r = await add(alice, { name: 'gone-proc', triggers: [{ slow: { trace: 'checkout' } }] });
+  assert.equal(r.status, 201, r.text);
+  server.signals.emit({
+    kind: 'slow',
+    trace: 'checkout',
+    agentId: 'inv-a',
+    process: `${HOST}:9`,
+    pid: 9,
+    goroutine: 1,
+    requestId: 'req-gone',
+    elapsedMs: 2500,
+  });
+  await server.investigations.idle();
+  assert.match((await show('gone-proc')).firings?.[0]?.error ?? '', /not monitored now/);
+  const m = await api(server.url, admin, 'GET', '/metrics');
+  assert.equal(m.status, 200);
+  const lines = m.text.split('\n').filter((l) => l.startsWith('periscope_investigation_firings_total{'));
+  // every-second: the schedule of the test before, each of its stored firings counted once.
+  const scheduled = (await show('every-second')).fires;
+  assert.deepEqual(lines.sort(), [
+    `periscope_investigation_firings_total{investigation="every-second",outcome="ok"} ${scheduled}`,
+    'periscope_investigation_firings_total{investigation="gone-proc",outcome="error"} 1',
+    'periscope_investigation_firings_total{investigation="slow-checkout",outcome="ok"} 1',
+  ]);
+});
+
 test('an error trigger fires on a kept trace that failed, not on one kept for slowness', async () => {
   assert.equal(
     (
