@@ -3,7 +3,8 @@
  * `periscope agent` and testdata/traced-service (support/traced-fleet.ts, the setup of
  * trace-fleet.test.ts). A `slow` trigger snapshots the process while the slow request is still
  * in flight, and that snapshot holds the request's goroutine (the signal's id) asleep in the
- * handler; an `error` trigger fires for the failing user's requests only, at most its
+ * handler (with `over` above the trace's `slower_than`, a request that ended before `over` does
+ * not fire it); an `error` trigger fires for the failing user's requests only, at most its
  * `maxFires`, its firings record request ids that are rows of `traces`, and its report
  * (which reads `traces`) names the failing user.
  */
@@ -53,10 +54,11 @@ after(async () => {
 });
 
 test('a slow trigger snapshots the process while the request is in flight; its goroutine waits in the handler', async () => {
-  // `over` above the trace's slower_than: the agent's notice comes at 300 ms, the firing at 600 ms.
+  // `over` above the trace's slower_than: the agent's notice comes at 300 ms, the firing at 1.5 s
+  // unless the request ended before (its kept trace reaches the server within ~250 ms).
   await add({
     name: 'slow-work',
-    triggers: [{ slow: { trace: 'work', over: '600ms' } }],
+    triggers: [{ slow: { trace: 'work', over: '1500ms' } }],
     report: [
       {
         name: 'handlers',
@@ -65,14 +67,15 @@ test('a slow trigger snapshots the process while the request is in flight; its g
     ],
   });
   const before = f.signals.length;
-  const fast = await f.request('alice', 0);
-  assert.equal(fast.status, 200);
-  const r = await f.request('slow', 2500);
+  assert.equal((await f.request('alice', 0)).status, 200);
+  // Slow past slower_than, ended long before `over`: noticed, kept, never fires the trigger.
+  assert.equal((await f.request('slow', 400)).status, 200);
+  const r = await f.request('slow', 3500);
   assert.equal(r.status, 200);
   await f.server.investigations.idle();
   const slow = f.signals.slice(before).filter((s) => s.kind === 'slow');
-  assert.equal(slow.length, 1, JSON.stringify(f.signals.slice(before)));
-  const signal = slow[0]!;
+  assert.equal(slow.length, 2, JSON.stringify(f.signals.slice(before)));
+  const signal = slow[1]!;
   const inv = await show('slow-work');
   assert.equal(inv.fires, 1, JSON.stringify(inv.firings));
   const firing = inv.firings![0]!;
