@@ -2,7 +2,6 @@
 import type { InvestigationBody, TriggerBody } from '../api/investigations.js';
 import type { QueryResponse } from '../api/responses.js';
 import type { Cell } from '../store/store.js';
-import { lit } from './sql.js';
 
 /** One trigger of a definition (as sent) in words. */
 export function triggerText(t: TriggerBody): string {
