@@ -1,7 +1,13 @@
 /** Investigations as the views show them: triggers and limits in words, report rows as grids (no DOM). */
-import type { InvestigationBody, TriggerBody } from '../api/investigations.js';
+import {
+  type InvestigationBody,
+  type InvestigationDefinition,
+  parseInvestigation,
+  type TriggerBody,
+} from '../api/investigations.js';
 import type { QueryResponse } from '../api/responses.js';
 import type { Cell } from '../store/store.js';
+import { duration, when } from './format.js';
 
 /** One trigger of a definition (as sent) in words. */
 export function triggerText(t: TriggerBody): string {
@@ -31,13 +37,22 @@ export function triggersText(d: InvestigationBody): string {
   return d.triggers.map(triggerText).join('; ');
 }
 
-/** The limits of a definition in words (empty: none). */
-export function limitsText(d: InvestigationBody): string {
-  const l = d.limits ?? {};
+/** A definition as sent, checked as the server checked it: its limits with their defaults (undefined if it no longer parses). */
+export function checkedDefinition(d: InvestigationBody): InvestigationDefinition | undefined {
+  try {
+    return parseInvestigation(d);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The limits of a checked definition in words (empty: none). */
+export function limitsText(d: InvestigationDefinition | undefined): string {
+  if (!d) return '';
   return [
-    l.maxFires ? `at most ${l.maxFires} firings` : '',
-    l.minInterval && l.minInterval !== '0s' ? `at most one per ${l.minInterval}` : '',
-    l.until ? `until ${l.until}` : '',
+    d.maxFires ? `at most ${d.maxFires} firings` : '',
+    d.minIntervalMs > 0 ? `at most one per ${duration(d.minIntervalMs * 1e6)}` : '',
+    d.until ? `none after ${when(d.until)}` : '',
   ]
     .filter(Boolean)
     .join(', ');
