@@ -50,7 +50,7 @@ export function checkedDefinition(d: InvestigationBody): InvestigationDefinition
 export function limitsText(d: InvestigationDefinition | undefined): string {
   if (!d) return '';
   return [
-    d.maxFires ? `at most ${d.maxFires} firings` : '',
+    d.maxFires ? `at most ${d.maxFires} firing${d.maxFires === 1 ? '' : 's'}` : '',
     d.minIntervalMs > 0 ? `at most one per ${duration(d.minIntervalMs * 1e6)}` : '',
     d.until ? `none after ${when(d.until)}` : '',
   ]

@@ -81,7 +81,7 @@ function Definition({ inv, onClosed }: { inv: InvestigationView; onClosed: () =>
       </div>
       {inv.question && <p class="question">{inv.question}</p>}
       {inv.notes && <p class="muted">{inv.notes}</p>}
-      <dl class="facts">
+      <dl class="deflist">
         <dt>owner</dt>
         <dd>
           {inv.owner}, added {when(inv.createdAt)}
@@ -176,14 +176,17 @@ function snapshotHref(f: FiringView): string | undefined {
 }
 
 function FiringsTable({ firings }: { firings: readonly FiringView[] }) {
+  // A schedule's firings come from no process and no request: no empty columns for them.
+  const where = firings.some((f) => f.process);
+  const requests = firings.some((f) => f.requestId);
   return (
     <table class="grid" aria-label="Firings">
       <thead>
         <tr>
           <th>fired</th>
           <th>trigger</th>
-          <th>where</th>
-          <th>request</th>
+          {where && <th>where</th>}
+          {requests && <th>request</th>}
           <th>snapshot</th>
           <th class="num">report rows</th>
           <th>webhook</th>
@@ -199,18 +202,22 @@ function FiringsTable({ firings }: { firings: readonly FiringView[] }) {
                 <a href={`#firing-${f.id}`}>{when(f.firedAt)}</a>
               </td>
               <td>{f.trigger}</td>
-              <td class="nowrap">
-                {f.process ?? ''}
-                {f.goroutine !== undefined ? ` goroutine ${f.goroutine}` : ''}
-              </td>
-              <td>
-                {f.requestId &&
-                  (f.traceKept ? (
-                    <a href={routeUrl({ view: 'trace', request: f.requestId })}>{f.requestId}</a>
-                  ) : (
-                    f.requestId
-                  ))}
-              </td>
+              {where && (
+                <td class="nowrap">
+                  {f.process ?? ''}
+                  {f.goroutine !== undefined ? ` goroutine ${f.goroutine}` : ''}
+                </td>
+              )}
+              {requests && (
+                <td>
+                  {f.requestId &&
+                    (f.traceKept ? (
+                      <a href={routeUrl({ view: 'trace', request: f.requestId })}>{f.requestId}</a>
+                    ) : (
+                      f.requestId
+                    ))}
+                </td>
+              )}
               <td>
                 {href ? (
                   <a href={href} aria-label={`Goroutines of snapshot ${f.snapshotId}`}>

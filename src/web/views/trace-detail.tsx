@@ -58,7 +58,7 @@ export function TraceDetailView({ r }: { r: TraceRoute }) {
             Trace {t.trace}{' '}
             <span class={t.outcome === 'error' || t.outcome === 'panic' ? 'bad' : 'warn'}>({t.outcome})</span>
           </h2>
-          <dl class="facts">
+          <dl class="deflist">
             <dt>request</dt>
             <dd>{t.request_id}</dd>
             <dt>ran</dt>

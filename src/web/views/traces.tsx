@@ -40,10 +40,11 @@ export function TracesView({ r }: { r: TracesRoute }) {
             Refresh
           </button>
         </div>
-        <div class="row filters">
+        <div class="row trace-filters">
           <label>
             Trace{' '}
             <select
+              aria-label="Trace"
               value={r.trace ?? ''}
               onChange={(e) => go({ ...r, trace: e.currentTarget.value || undefined })}
             >
@@ -58,6 +59,7 @@ export function TracesView({ r }: { r: TracesRoute }) {
           <label>
             Outcome{' '}
             <select
+              aria-label="Outcome"
               value={r.outcome ?? ''}
               onChange={(e) => go({ ...r, outcome: e.currentTarget.value || undefined })}
             >
