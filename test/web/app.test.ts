@@ -553,7 +553,7 @@ traces:
   const events = page.getByRole('table', { name: 'Trace events' });
   await events.getByRole('cell', { name: 'start', exact: true }).waitFor();
   await events.getByRole('cell', { name: 'end', exact: true }).waitFor();
-  await events.getByText('"erin"').first().waitFor();
+  await events.getByText('"carol"').first().waitFor();
   await page.getByRole('list', { name: 'Goroutines of the request' }).getByRole('listitem').first().waitFor();
   await shot(page, '17-trace');
   // Taken off the spec again: the next tests see the demo's own.
