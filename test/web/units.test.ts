@@ -67,6 +67,13 @@ test('every route survives URL and back', () => {
     { view: 'spec' },
     { view: 'spec', program: 'inventory', binary: 'abc/def', fn: 'main.(*s).run', version: 3 },
     { view: 'signin', next: '/snapshots/7?g=a:1:2' },
+    { view: 'investigations', closed: false },
+    { view: 'investigations', closed: true },
+    { view: 'investigation', id: 12 },
+    { view: 'traces' },
+    { view: 'traces', trace: 'checkout', outcome: 'error' },
+    { view: 'trace', request: 'web-1:4242:17:1733367600123456' },
+    { view: 'trace', request: 'a/b?c#d' },
   ];
   for (const r of routes) {
     const u = new URL(routeUrl(r), 'http://x');
@@ -76,6 +83,8 @@ test('every route survives URL and back', () => {
   assert.equal(parseRoute('/snapshots/abc', '').view, 'not-found');
   // A window the view does not offer, or a name no probe can have, falls back.
   assert.deepEqual(parseRoute('/probes', '?minutes=7&probe=a%27b'), { view: 'probes', minutes: 15 });
+  assert.equal(parseRoute('/investigations/web-inv', '').view, 'not-found');
+  assert.deepEqual(parseRoute('/traces', '?trace=a%27b&outcome=fine'), { view: 'traces' });
 });
 
 test('the add-a-probe form makes a probes entry, or says what to fix', () => {

@@ -104,6 +104,12 @@ export function TraceDetailView({ r }: { r: TraceRoute }) {
                   </li>
                 ))}
               </ul>
+              {goroutines.some((g) => g.snapshot_id === null) && (
+                <span class="muted">
+                  {goroutines.every((g) => g.snapshot_id === null) ? '' : 'unlinked ones: '}in no snapshot
+                  taken while the request ran
+                </span>
+              )}
             </dd>
           </dl>
         </section>
