@@ -5,6 +5,7 @@
  * asks of cookie-authenticated writes; a 401 sends the user to the sign-in page.
  */
 import { signal } from '@preact/signals';
+import type { InvestigationsResponse, InvestigationView } from '../api/investigations.js';
 import {
   type EventsParams,
   eventsQuery,
@@ -259,4 +260,19 @@ export function removeProbe(name: string): Promise<ProbeChangeResponse> {
 /** GET /v1/events (with `waitMs`, a long poll that `signal` ends). */
 export function probeEvents(p: Partial<EventsParams>, signal?: AbortSignal): Promise<EventsResponse> {
   return call('GET', `/v1/events${eventsQuery(p)}`, undefined, {}, signal);
+}
+
+/** GET /v1/investigations (`closed`: the closed ones too). */
+export function listInvestigations(closed: boolean): Promise<InvestigationsResponse> {
+  return call('GET', `/v1/investigations${closed ? '?closed=true' : ''}`);
+}
+
+/** GET /v1/investigations/{id}: one investigation with its latest firings. */
+export function showInvestigation(id: number): Promise<InvestigationView> {
+  return call('GET', `/v1/investigations/${Math.trunc(id)}`);
+}
+
+/** POST /v1/investigations/{id}/close: its owner or an admin closes it; firings and reports stay. */
+export function closeInvestigation(id: number): Promise<InvestigationView> {
+  return call('POST', `/v1/investigations/${Math.trunc(id)}/close`);
 }

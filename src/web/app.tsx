@@ -8,17 +8,23 @@ import { theme, toggleTheme } from './theme.js';
 import { AgentsView } from './views/agents.js';
 import { DiffView } from './views/diff.js';
 import { GoroutinesView } from './views/goroutines.js';
+import { InvestigationDetailView } from './views/investigation-detail.js';
+import { InvestigationsView } from './views/investigations.js';
 import { ProbesView } from './views/probes.js';
 import { SignInView } from './views/sign-in.js';
 import { SnapshotsView } from './views/snapshots.js';
 import { SpecView } from './views/spec.js';
 import { TablesView } from './views/tables.js';
+import { TraceDetailView } from './views/trace-detail.js';
+import { TracesView } from './views/traces.js';
 
 const NAV = [
   { view: 'snapshots', label: 'Snapshots', href: '/snapshots' },
   { view: 'diff', label: 'Diff', href: '/diff' },
   { view: 'tables', label: 'Tables', href: '/tables' },
   { view: 'probes', label: 'Probes', href: '/probes' },
+  { view: 'investigations', label: 'Investigations', href: '/investigations' },
+  { view: 'traces', label: 'Traces', href: '/traces' },
   { view: 'spec', label: 'Spec', href: '/spec' },
   { view: 'agents', label: 'Agents', href: '/agents' },
 ] as const;
@@ -40,7 +46,14 @@ export function App() {
   if (who === undefined) return <div class="loading">Loading…</div>;
   if (who === null || r.view === 'signin')
     return <SignInView next={r.view === 'signin' ? r.next : location.pathname + location.search} />;
-  const active = r.view === 'goroutines' ? 'snapshots' : r.view;
+  const active =
+    r.view === 'goroutines'
+      ? 'snapshots'
+      : r.view === 'investigation'
+        ? 'investigations'
+        : r.view === 'trace'
+          ? 'traces'
+          : r.view;
   return (
     <div class="app">
       <header class="topbar">
@@ -95,6 +108,14 @@ function View() {
       return <SpecView r={r} />;
     case 'probes':
       return <ProbesView r={r} />;
+    case 'investigations':
+      return <InvestigationsView r={r} />;
+    case 'investigation':
+      return <InvestigationDetailView r={r} />;
+    case 'traces':
+      return <TracesView r={r} />;
+    case 'trace':
+      return <TraceDetailView r={r} />;
     case 'signin':
       return null;
     case 'not-found':

@@ -63,7 +63,18 @@ export type Route =
       /** A version of the history shown with its diff. */
       readonly version?: number;
     }
+  /** Standing investigations; `closed` lists the closed ones too. */
+  | { readonly view: 'investigations'; readonly closed: boolean }
+  /** One investigation by its id (names are reused after a close). */
+  | { readonly view: 'investigation'; readonly id: number }
+  /** Kept request traces, of one trace and of one outcome. */
+  | { readonly view: 'traces'; readonly trace?: string; readonly outcome?: string }
+  /** One kept trace by its request id. */
+  | { readonly view: 'trace'; readonly request: string }
   | { readonly view: 'not-found'; readonly path: string };
+
+/** The outcomes a kept trace has (docs/traces.md). */
+export const TRACE_OUTCOMES: readonly string[] = ['error', 'panic', 'slow', 'condition'];
 
 /** The time windows of the probes view's charts, minutes. */
 export const PROBE_WINDOWS: readonly number[] = [5, 15, 60, 360, 1440];
@@ -161,6 +172,22 @@ export function parseRoute(pathname: string, search: string): Route {
       minutes: PROBE_WINDOWS.includes(minutes ?? 0) ? (minutes as number) : DEFAULT_PROBE_MINUTES,
     };
   }
+  if (first === 'investigations' && parts.length === 1)
+    return { view: 'investigations', closed: q.get('closed') === 'true' };
+  if (first === 'investigations' && parts.length === 2) {
+    const id = positive(second);
+    return id === undefined ? { view: 'not-found', path: pathname } : { view: 'investigation', id };
+  }
+  if (first === 'traces' && parts.length === 1) {
+    const trace = q.get('trace');
+    const outcome = q.get('outcome');
+    return {
+      view: 'traces',
+      ...(trace && /^[A-Za-z_][A-Za-z0-9_]*$/.test(trace) ? { trace } : {}),
+      ...(outcome && TRACE_OUTCOMES.includes(outcome) ? { outcome } : {}),
+    };
+  }
+  if (first === 'traces' && parts.length === 2 && second) return { view: 'trace', request: second };
   if (first === 'spec' && parts.length === 1) {
     const out: { view: 'spec'; program?: string; binary?: string; fn?: string; version?: number } = {
       view: 'spec',
@@ -215,6 +242,17 @@ export function routeUrl(r: Route): string {
       for (const k of ['program', 'binary', 'fn'] as const) if (r[k]) q.set(k, r[k]);
       if (r.version !== undefined) q.set('version', String(r.version));
       return withQuery('/spec', q);
+    case 'investigations':
+      if (r.closed) q.set('closed', 'true');
+      return withQuery('/investigations', q);
+    case 'investigation':
+      return `/investigations/${r.id}`;
+    case 'traces':
+      if (r.trace) q.set('trace', r.trace);
+      if (r.outcome) q.set('outcome', r.outcome);
+      return withQuery('/traces', q);
+    case 'trace':
+      return `/traces/${encodeURIComponent(r.request)}`;
     case 'not-found':
       return r.path;
   }

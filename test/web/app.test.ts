@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { FiringView, InvestigationView } from '../../src/api/investigations.js';
 import { launchChromium, screenshot, unnamedControls } from '../../support/chromium.js';
 import { type DemoInfo, killDemo, startDemo } from '../../support/demo-run.js';
 
@@ -434,6 +435,131 @@ test('probes: add one on a demo function from the page, see its hit rate and eve
   await page.waitForURL(/\/probes$/);
 });
 
+/** A call of the server's API with the user token (what the CLI does). */
+async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${info.server}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${info.userToken}`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  assert.ok(res.ok, `${method} ${path}: ${res.status} ${text}`);
+  return JSON.parse(text) as T;
+}
+
+/** The deep links of an investigation's page and of a kept trace's page. */
+let investigationLink = '';
+let traceLink = '';
+
+test('investigations: one added through the API fires on its schedule; its firing, report and snapshot on its page; closed from it', {
+  timeout: 90_000,
+}, async () => {
+  const name = `web-inv-${process.pid}`;
+  const added = await api<InvestigationView>('POST', '/v1/investigations', {
+    name,
+    question: 'what do the inventory goroutines wait on?',
+    triggers: [{ schedule: { every: '1s', select: 'program=inventory' } }],
+    report: [
+      {
+        name: 'waiting',
+        sql: 'SELECT top_function, count(*)::INT AS n FROM goroutines GROUP BY 1 ORDER BY n DESC, 1 LIMIT 5',
+      },
+    ],
+    limits: { maxFires: 1 },
+  });
+  let firing: FiringView | undefined;
+  for (let waited = 0; !firing; waited += 250) {
+    assert.ok(waited < 30_000, 'the investigation did not fire in 30 s');
+    await page.waitForTimeout(250);
+    firing = (await api<InvestigationView>('GET', `/v1/investigations/${added.id}`)).firings?.[0];
+  }
+  assert.ok(firing.snapshotId !== undefined && firing.reportRows > 0, JSON.stringify(firing));
+  await page.getByRole('link', { name: 'Investigations', exact: true }).click();
+  const row = page.getByRole('table', { name: 'Investigations' }).getByRole('row').filter({ hasText: name });
+  await row.getByRole('cell', { name: 'every 1s, snapshot program=inventory', exact: true }).waitFor();
+  await row.getByRole('cell', { name: '1 / 1', exact: true }).waitFor();
+  await shot(page, '14-investigations');
+  await row.getByRole('link', { name, exact: true }).click();
+  investigationLink = `${info.server}/investigations/${added.id}`;
+  await page.waitForURL(investigationLink);
+  await page.getByRole('heading', { name: `Investigation ${name} (open)` }).waitFor();
+  await page.getByText('at most 1 firing', { exact: true }).waitFor();
+  const firings = page.getByRole('table', { name: 'Firings' });
+  const snapLink = firings.getByRole('link', { name: `Goroutines of snapshot ${firing.snapshotId}` });
+  await snapLink.waitFor();
+  await firings.getByRole('cell', { name: 'schedule', exact: true }).waitFor();
+  // Its report's rows, as a grid: inventory's goroutines by function, counted.
+  const report = page.getByRole('table', { name: /^Report waiting of the firing at / });
+  await report.getByRole('columnheader', { name: /top_function/ }).waitFor();
+  const rows = report.getByRole('row').filter({ has: page.getByRole('cell', { name: /^[1-9]\d*$/ }) });
+  assert.equal(await rows.count(), Math.min(firing.reportRows, 5));
+  await shot(page, '15-investigation');
+  // The firing's snapshot opens in the goroutines view.
+  await snapLink.click();
+  await page.waitForURL(new RegExp(`/snapshots/${firing.snapshotId}$`));
+  await page
+    .getByRole('list', { name: 'Goroutines grouped by identical stack' })
+    .locator('button.ghead')
+    .first()
+    .waitFor();
+  // Closing asks first; cancelled, it stays open; confirmed, it is closed.
+  await page.goBack();
+  await page.getByRole('button', { name: 'Close investigation' }).click();
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await page.getByRole('button', { name: 'Close investigation' }).click();
+  await page.getByRole('button', { name: `Yes, close ${name}` }).click();
+  await page.getByRole('heading', { name: `Investigation ${name} (closed)` }).waitFor();
+  assert.equal((await api<InvestigationView>('GET', `/v1/investigations/${added.id}`)).state, 'closed');
+});
+
+test("request traces: a trace on the gateway's placeOrder keeps the failed orders; one opens with its events and goroutines", {
+  timeout: 90_000,
+}, async () => {
+  const trace = `web_orders_${process.pid}`;
+  const spec = await api<{ yaml: string }>('GET', '/v1/spec');
+  // The demo's carol has no billing account: her orders fail within seconds.
+  const yaml = `${spec.yaml.trimEnd()}
+traces:
+  - name: ${trace}
+    program: gateway
+    function: main.(*gateway).placeOrder
+    start: { user: req.User, item: req.Item }
+    error: r1
+    keep: error
+`;
+  await api('PUT', '/v1/spec', { yaml, source: 'web e2e' });
+  await page.getByRole('link', { name: 'Traces', exact: true }).click();
+  await page.getByLabel('Outcome').selectOption('error');
+  await page.waitForURL(/\/traces\?outcome=error$/);
+  const list = page.getByRole('table', { name: 'Kept traces' });
+  const kept = list.getByRole('row').filter({ hasText: trace }).first();
+  for (let waited = 0; (await kept.count()) === 0; waited += 1000) {
+    assert.ok(waited < 40_000, 'no kept trace in 40 s');
+    await page.waitForTimeout(1000);
+    await page.getByRole('button', { name: 'Refresh' }).click();
+  }
+  await kept.getByText(/user=carol item=sku-\d+/).waitFor();
+  await kept.getByText(/no billing account for user "carol"/).waitFor();
+  await page.getByLabel('Trace', { exact: true }).selectOption(trace);
+  await page.waitForURL(new RegExp(`/traces\\?trace=${trace}&outcome=error$`));
+  await shot(page, '16-traces');
+  await kept.getByRole('link').click();
+  await page.waitForURL(/\/traces\/[^/?]+$/);
+  traceLink = page.url();
+  await page.getByRole('heading', { name: `Trace ${trace} (error)` }).waitFor();
+  const events = page.getByRole('table', { name: 'Trace events' });
+  await events.getByRole('cell', { name: 'start', exact: true }).waitFor();
+  await events.getByRole('cell', { name: 'end', exact: true }).waitFor();
+  await events.getByText('"carol"').first().waitFor();
+  await page.getByRole('list', { name: 'Goroutines of the request' }).getByRole('listitem').first().waitFor();
+  await shot(page, '17-trace');
+  // Taken off the spec again: the next tests see the demo's own.
+  await api('PUT', '/v1/spec', { yaml: spec.yaml, source: 'web e2e' });
+});
+
 test('the diff of two snapshots', { timeout: 90_000 }, async () => {
   await page.goto(`${info.server}/diff?a=${info.snapshotId}&b=${snapshotId}`);
   const still = page.getByRole('region', { name: 'Still blocked at the same place' });
@@ -476,6 +602,14 @@ test('deep links open in a fresh browser after signing in: the same goroutine, a
       `${info.server}/tables?sql=${encodeURIComponent(`SELECT count(*) AS n_${process.pid} FROM goroutines`)}`,
     );
     await p.getByRole('table', { name: 'Query results' }).getByText(`n_${process.pid}`).waitFor();
+    // An investigation's page and a kept trace's page.
+    await p.goto(investigationLink);
+    await p.getByRole('table', { name: 'Firings' }).getByRole('row').nth(1).waitFor();
+    await p.goto(traceLink);
+    await p
+      .getByRole('table', { name: 'Trace events' })
+      .getByRole('cell', { name: 'start', exact: true })
+      .waitFor();
   } finally {
     await fresh.close();
   }

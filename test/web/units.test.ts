@@ -6,6 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import type { TraceRecord } from '../../src/probes/trace-records.js';
 import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
 import { DuckDBStore } from '../../src/store/duckdb-store.js';
 import { flameBoxes } from '../../src/web/flame-layout.js';
@@ -29,6 +30,16 @@ import {
 import { parseRoute, type Route, routeUrl } from '../../src/web/routes.js';
 import { capturesOf, withCapture, withDerivedTable } from '../../src/web/spec-yaml.js';
 import { rowsOf } from '../../src/web/sql.js';
+import {
+  type TraceEventRow,
+  type TraceGoroutineRow,
+  type TraceRow,
+  traceEventsSql,
+  traceGoroutinesSql,
+  traceNamesSql,
+  traceSql,
+  tracesSql,
+} from '../../src/web/trace-sql.js';
 import { buildFixture } from '../../support/go-fixtures.js';
 import { startTarget, type Target } from '../../support/target.js';
 
@@ -56,6 +67,13 @@ test('every route survives URL and back', () => {
     { view: 'spec' },
     { view: 'spec', program: 'inventory', binary: 'abc/def', fn: 'main.(*s).run', version: 3 },
     { view: 'signin', next: '/snapshots/7?g=a:1:2' },
+    { view: 'investigations', closed: false },
+    { view: 'investigations', closed: true },
+    { view: 'investigation', id: 12 },
+    { view: 'traces' },
+    { view: 'traces', trace: 'checkout', outcome: 'error' },
+    { view: 'trace', request: 'web-1:4242:17:1733367600123456' },
+    { view: 'trace', request: 'a/b?c#d' },
   ];
   for (const r of routes) {
     const u = new URL(routeUrl(r), 'http://x');
@@ -65,6 +83,8 @@ test('every route survives URL and back', () => {
   assert.equal(parseRoute('/snapshots/abc', '').view, 'not-found');
   // A window the view does not offer, or a name no probe can have, falls back.
   assert.deepEqual(parseRoute('/probes', '?minutes=7&probe=a%27b'), { view: 'probes', minutes: 15 });
+  assert.equal(parseRoute('/investigations/web-inv', '').view, 'not-found');
+  assert.deepEqual(parseRoute('/traces', '?trace=a%27b&outcome=fine'), { view: 'traces' });
 });
 
 test('the add-a-probe form makes a probes entry, or says what to fix', () => {
@@ -408,5 +428,86 @@ test('a capture is added to the entry of its function and table, or as a new ent
   assert.throws(
     () => withCapture('- a\n', { fn: 'f', table: 't', column: 'c', expr: 'e' }),
     /not a YAML map/,
+  );
+});
+
+test("the traces view's SQL on a real store: filters, one trace's events in time order, its goroutines' snapshot", async () => {
+  const nowUs = Date.now() * 1000;
+  const proc = `h:${target.pid}`;
+  const trace = (requestId: string, outcome: TraceRecord['outcome'], startUs: number, endUs: number) =>
+    ({
+      trace: requestId.startsWith('pay') ? 'pay' : 'work',
+      requestId,
+      process: proc,
+      goroutine: 1,
+      startUs,
+      endUs,
+      durationNs: (endUs - startUs) * 1000,
+      outcome,
+      ...(outcome === 'error' ? { error: "user 'x' not found" } : {}),
+      start: { user: 'ann' },
+      end: { err: null },
+      goroutines: [1, 987654],
+      // Stored out of time order: the view reads them by time.
+      events: [
+        { probe: 'start', timeUs: startUs, goroutine: 1, function: 'main.work', values: { user: 'ann' } },
+        { probe: 'end', timeUs: endUs, goroutine: 1, function: 'main.work', values: { err: null } },
+        {
+          probe: 'step',
+          timeUs: startUs + 10,
+          goroutine: 1,
+          function: 'main.step',
+          values: { n: { a: [1, 2] } },
+        },
+      ],
+      eventsDropped: 0,
+    }) satisfies TraceRecord;
+  await store.addTraceBatch({
+    agentId: 'a1',
+    traces: [
+      // Around the snapshot the suite took at its start, and long before it.
+      trace("work'1", 'error', nowUs - 600_000_000, nowUs + 60_000_000),
+      trace('pay1', 'slow', nowUs - 900_000_000, nowUs - 800_000_000),
+    ],
+    counts: [],
+  });
+  const all = { all: true } as const;
+  const list = rowsOf<TraceRow>(await store.query(tracesSql({}), all));
+  assert.deepEqual(
+    list.map((t) => t.request_id),
+    ["work'1", 'pay1'],
+  );
+  assert.deepEqual(list[0]?.start_values, { user: 'ann' });
+  assert.equal(list[0]?.error, "user 'x' not found");
+  assert.ok(Math.abs(Date.parse(list[1]?.end_time ?? '') - (nowUs - 800_000_000) / 1000) < 1000);
+  assert.deepEqual(
+    rowsOf<TraceRow>(await store.query(tracesSql({ trace: 'pay' }), all)).map((t) => t.request_id),
+    ['pay1'],
+  );
+  assert.deepEqual(
+    rowsOf<TraceRow>(await store.query(tracesSql({ trace: 'work', outcome: 'slow' }), all)).length,
+    0,
+  );
+  assert.deepEqual(
+    rowsOf<{ trace: string }>(await store.query(traceNamesSql(), all)).map((t) => t.trace),
+    ['pay', 'work'],
+  );
+  assert.equal(rowsOf<TraceRow>(await store.query(traceSql("work'1"), all))[0]?.outcome, 'error');
+  const events = rowsOf<TraceEventRow>(await store.query(traceEventsSql("work'1"), all));
+  assert.deepEqual(
+    events.map((e) => e.probe),
+    ['start', 'step', 'end'],
+  );
+  assert.deepEqual(events[1]?.captures, { n: { a: [1, 2] } });
+  // Goroutine 1 is in the snapshot taken while the request ran; the other is in none; the
+  // earlier request ran before any snapshot.
+  const snapshot = Number((await store.query('SELECT max(snapshot_id) FROM snapshots', all)).rows[0]?.[0]);
+  assert.deepEqual(rowsOf<TraceGoroutineRow>(await store.query(traceGoroutinesSql("work'1"), all)), [
+    { goroutine_id: 1, snapshot_id: snapshot },
+    { goroutine_id: 987654, snapshot_id: null },
+  ]);
+  assert.deepEqual(
+    rowsOf<TraceGoroutineRow>(await store.query(traceGoroutinesSql('pay1'), all)).map((g) => g.snapshot_id),
+    [null, null],
   );
 });

@@ -37,7 +37,7 @@ function goroutineLink(result: QueryResponse): ((row: readonly Cell[]) => string
 }
 
 /** The grid of one result. */
-export function ResultGrid({ result }: { result: QueryResponse }) {
+export function ResultGrid({ result, label = 'Query results' }: { result: QueryResponse; label?: string }) {
   const link = useMemo(() => goroutineLink(result), [result]);
   const [sort, setSort] = useState<{ col: number; desc: boolean } | undefined>();
   const [page, setPage] = useState(0);
@@ -82,7 +82,7 @@ export function ResultGrid({ result }: { result: QueryResponse }) {
         )}
       </div>
       <div class="scroll">
-        <table class="grid" aria-label="Query results">
+        <table class="grid" aria-label={label}>
           <thead>
             <tr>
               {link && (
