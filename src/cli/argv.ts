@@ -5,6 +5,7 @@
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { PeriscopeError } from '../common/errors.js';
+import { editDistance } from '../common/nearest-names.js';
 
 /** One option of a command: node:util parseArgs form, its help text and the name of its value. */
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>[string] & {
@@ -25,18 +26,6 @@ export interface ParsedArgv {
 
 function usageError(message: string): PeriscopeError {
   return new PeriscopeError('bad-usage', message);
-}
-
-/** Levenshtein distance (option names are short). */
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++)
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length]!;
 }
 
 /** The known option a mistyped one most likely meant, if any is close. */

@@ -1,7 +1,7 @@
 /**
  * The server's `/metrics` (docs/metrics.md): what it counts as things happen (snapshots, their
  * pauses and durations, per-process errors, probe counters as agents report them, HTTP
- * requests, OTLP export) and what it reads when scraped (agents by state, processes
+ * requests, OTLP export, investigation firings) and what it reads when scraped (agents by state, processes
  * monitored, the store's size on disk). Names are stable and start with `periscope_`.
  */
 import { readdirSync, statSync } from 'node:fs';
@@ -38,6 +38,7 @@ export class ServerMetrics {
   readonly otlpExported: Counter;
   readonly otlpDropped: Counter;
   readonly otlpRequests: Counter;
+  readonly investigationFirings: Counter;
   /** Events waiting in the OTLP export queue (set by the exporter). */
   otlpQueued: () => number = () => 0;
 
@@ -108,6 +109,10 @@ export class ServerMetrics {
     m.collected('periscope_otlp_queue_events', 'Probe events waiting to be exported.', 'gauge', () => [
       { labels: {}, value: this.otlpQueued() },
     ]);
+    this.investigationFirings = m.counter(
+      'periscope_investigation_firings_total',
+      'Firings of standing investigations, by investigation (its name) and outcome (ok; error: its snapshot or report could not be taken or stored).',
+    );
     addProcessMetrics(m);
   }
 

@@ -209,6 +209,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     signals: requestSignals,
     audit: (r) => auditLog.append(r),
     log,
+    fired: (investigation, outcome) => metrics.investigationFirings.inc({ investigation, outcome }),
   });
   try {
     await investigations.start();

@@ -2,8 +2,9 @@
  * A slow-request signal on the server's bus, with a real agent monitoring real processes:
  * the investigation snapshots the process the signal names (not its neighbour) while the
  * request is still in flight, and that snapshot's goroutines hold the signalled one, in the
- * handler it is stuck in; its report rows name it. (The trace side that emits the signal in
- * production is built apart; this test emits what it will emit.)
+ * handler it is stuck in; its report rows name it. The signal is emitted by hand here, so that
+ * a neighbour process is there to be left out; test/traces/trace-investigation.test.ts has the
+ * same with the agent's real signal.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -96,7 +97,7 @@ test('a slow-request signal snapshots that process while the request is in fligh
   const added = await api<InvestigationView>(server.url, admin, 'POST', '/v1/investigations', {
     name: 'slow-b',
     question: 'what does a slow /b request wait on?',
-    triggers: [{ slow: { trace: 'http', over: '1s' } }],
+    triggers: [{ slow: { over: '1s' } }],
     report: [
       {
         name: 'request',

@@ -45,6 +45,27 @@ async function cli(...args: string[]) {
   }
 }
 const PID = 4242;
+/** The traces the slow/error triggers name (they are checked against the current spec). */
+const TRACES = `traces:
+  - name: checkout
+    program: orders
+    function: main.checkout
+    error: r0
+    keep: [error, { slower_than: 2s }]
+  - name: crashes
+    program: orders
+    function: main.get
+    keep: panic
+  - name: lag
+    program: orders
+    function: main.get
+    keep: { slower_than: 500ms }
+`;
+const ORDERS = `version: 1
+programs:
+  - name: orders
+    match: { exe_name: '^orders$' }
+`;
 
 let real: RealSnapshot;
 let dataDir: string;
@@ -74,6 +95,8 @@ before(async () => {
   alice = await mk('alice');
   bob = await mk('bob');
   await connectAgent();
+  const put = await api(server.url, admin, 'PUT', '/v1/spec?force=true', { yaml: ORDERS + TRACES });
+  assert.ok(put.status === 200 || put.status === 201, put.text);
   hook = createServer((req, res) => {
     let text = '';
     req.on('data', (c: Buffer) => {
@@ -172,6 +195,26 @@ test('bad definitions are refused at add time with what is wrong', async () => {
       { name: 'x', triggers: [{ slow: {} }], report: [{ name: 'q', sql: 'DELETE FROM goroutines' }] },
       /report query "q" does not prepare/,
     ],
+    [
+      { name: 'x', triggers: [{ slow: { trace: 'chekout' } }] },
+      /trigger slow on trace "chekout": no trace of that name in the current spec \(nearest: checkout, crashes, lag\)/,
+    ],
+    [
+      { name: 'x', triggers: [{ error: { trace: 'nope' } }] },
+      /trigger error on trace "nope": no trace of that name in the current spec \(nearest: /,
+    ],
+    [
+      { name: 'x', triggers: [{ slow: { trace: 'crashes' } }] },
+      /trigger slow on trace "crashes": the trace has no slower_than in its keep rule.*add `keep: slower_than`/,
+    ],
+    [
+      { name: 'x', triggers: [{ slow: { trace: 'checkout', over: '500ms' } }] },
+      /over 500ms is below the trace's slower_than 2s.*use over 2s or more/,
+    ],
+    [
+      { name: 'x', triggers: [{ error: { trace: 'lag' } }] },
+      /trigger error on trace "lag": the trace keeps no request for an error or a panic.*add error \(or panic\)/,
+    ],
   ];
   for (const [body, re] of cases) {
     const r = await add(alice, body);
@@ -252,6 +295,33 @@ test('slow signals fire at most once per interval, snapshot the process and reco
   assert.deepEqual(rep.rows, [['req-1', f?.snapshotId]]);
 });
 
+test('/metrics counts the firings by investigation and outcome', async () => {
+  const r = await add(alice, { name: 'gone-proc', triggers: [{ slow: { trace: 'checkout' } }] });
+  assert.equal(r.status, 201, r.text);
+  server.signals.emit({
+    kind: 'slow',
+    trace: 'checkout',
+    agentId: 'inv-a',
+    process: `${HOST}:9`,
+    pid: 9,
+    goroutine: 1,
+    requestId: 'req-gone',
+    elapsedMs: 2500,
+  });
+  await server.investigations.idle();
+  assert.match((await show('gone-proc')).firings?.[0]?.error ?? '', /not monitored now/);
+  const m = await api(server.url, admin, 'GET', '/metrics');
+  assert.equal(m.status, 200);
+  const lines = m.text.split('\n').filter((l) => l.startsWith('periscope_investigation_firings_total{'));
+  // every-second: the schedule of the test before, each of its stored firings counted once.
+  const scheduled = (await show('every-second')).fires;
+  assert.deepEqual(lines.sort(), [
+    `periscope_investigation_firings_total{investigation="every-second",outcome="ok"} ${scheduled}`,
+    'periscope_investigation_firings_total{investigation="gone-proc",outcome="error"} 1',
+    'periscope_investigation_firings_total{investigation="slow-checkout",outcome="ok"} 1',
+  ]);
+});
+
 test('an error trigger fires on a kept trace that failed, not on one kept for slowness', async () => {
   assert.equal(
     (
@@ -329,11 +399,7 @@ test('a SQL condition fires only when it holds over the scheduled snapshot; rete
 });
 
 test('a probe trigger with a filter fires on the matching event of that process and goroutine', async () => {
-  const spec = `version: 1
-programs:
-  - name: orders
-    match: { exe_name: '^orders$' }
-probes:
+  const spec = `${ORDERS}${TRACES}probes:
   - name: cache_get
     program: orders
     function: main.get

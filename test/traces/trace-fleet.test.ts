@@ -10,53 +10,25 @@
  * request do" are one SQL query each (the queries of docs/traces.md).
  */
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { RequestSignal } from '../../src/server/request-signals.js';
-import type { RunningServer } from '../../src/server/server.js';
-import { startServer } from '../../src/server/server.js';
-import {
-  cli,
-  cliJson,
-  fleetTag,
-  type Proc,
-  sleep,
-  startAgentProc,
-  startTagged,
-  tempDir,
-  waitForFleet,
-} from '../../support/fleet.js';
+import { cli, sleep } from '../../support/fleet.js';
 import { buildFixture, ROOT } from '../../support/go-fixtures.js';
 import { startTarget, type Target } from '../../support/target.js';
+import { type Row, startTracedFleet, svcProgram, type TracedFleet } from '../../support/traced-fleet.js';
 
-type Row = Record<string, unknown>;
 const HOST = 'host-t';
-const tag = fleetTag();
-let dataDir = '';
-let server: RunningServer | undefined;
-let agent: Proc | undefined;
-let target: Target | undefined;
-let userToken = '';
-let port = 0;
-const signals: (RequestSignal & { at: number })[] = [];
+let f: TracedFleet;
+let target: Target;
 const others: Target[] = [];
 let specText = '';
 let rpcServer: Target | undefined;
 
-const env = () => ({ PERISCOPE_TOKEN: userToken, PERISCOPE_SERVER: server!.url });
-const query = (sql: string) => cliJson<Row[]>(['query', '--format', 'json', sql], env());
-
-/** Polls `sql` until `ok(rows)` or `ms` pass; returns the last rows. */
-async function until(sql: string, ok: (rows: Row[]) => boolean, ms = 20_000): Promise<Row[]> {
-  const end = Date.now() + ms;
-  let rows = await query(sql);
-  while (!ok(rows) && Date.now() < end) {
-    await sleep(300);
-    rows = await query(sql);
-  }
-  return rows;
-}
+const env = () => f.env();
+const query = (sql: string) => f.query(sql);
+const until = (sql: string, ok: (rows: Row[]) => boolean, ms = 20_000) => f.until(sql, ok, ms);
+const request = (user: string, sleepMs = 0) => f.request(user, sleepMs);
 
 /** The SQL under a heading line (e.g. "Errors per user:") in docs/tables.md. */
 function docQuery(heading: string): string {
@@ -66,31 +38,13 @@ function docQuery(heading: string): string {
   return m[1]!;
 }
 
-const request = async (user: string, sleepMs = 0) => {
-  const r = await fetch(`http://127.0.0.1:${port}/work?user=${user}&sleep=${sleepMs}`);
-  return { status: r.status, body: await r.text(), at: performance.now() };
-};
-
 before(async () => {
-  dataDir = tempDir('periscope-traces-');
-  server = await startServer({ port: 0, dataDir, agentLog: () => undefined, log: () => undefined });
-  server.context.requestSignals.subscribe((s) => signals.push({ ...s, at: performance.now() }));
-  userToken = server.firstTokens!.admin;
-  agent = startAgentProc(server.url, server.firstTokens!.agent, HOST, tag, [
-    '--runtime-dir',
-    join(dataDir, 'run'),
-  ]);
-  const { path } = await buildFixture('traced-service');
-  target = await startTagged(path, [], tag, HOST);
-  port = Number(/port (\d+)/.exec(target.lines.find((l) => l.text.startsWith('ready'))!.text)![1]);
-  rpcServer = await startTagged((await buildFixture('grpcpair')).path, ['server'], tag, HOST);
-  others.push(rpcServer);
-  await waitForFleet(server.url, userToken, { [HOST]: [target.pid, rpcServer.pid] });
-  const spec = join(dataDir, 'spec.yaml');
-  specText = `programs:
-  - name: svc
-    match: { env.FLEET_AGENT: "^${tag}:${HOST}$", executable: "traced-service$" }
-traces:
+  const started = await startTracedFleet(HOST, [{ fixture: 'grpcpair', args: ['server'] }]);
+  f = started.fleet;
+  target = f.target;
+  rpcServer = started.extras[0]!;
+  const spec = join(f.dataDir, 'spec.yaml');
+  specText = `${svcProgram(f)}traces:
   - name: work
     program: svc
     function: main.handle
@@ -108,17 +62,12 @@ traces:
   writeFileSync(spec, specText);
   const set = await cli(['spec', 'set', spec], env());
   assert.equal(set.code, 0, set.stderr);
-  await agent.waitFor(new RegExp(`attached .*work:start.* to process ${target.pid}`), 60_000);
-  await agent.waitFor(new RegExp(`attached .*web:start.* to process ${target.pid}`), 60_000);
+  await f.agent.waitFor(new RegExp(`attached .*work:start.* to process ${target.pid}`), 60_000);
+  await f.agent.waitFor(new RegExp(`attached .*web:start.* to process ${target.pid}`), 60_000);
 });
 
 after(async () => {
-  if (process.env.TRACE_DEBUG) console.error(agent?.lines.map((l) => l.text).join('\n'));
-  await agent?.stop();
-  await target?.kill();
-  for (const t of others) await t.kill();
-  await server?.close();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await f?.close(others);
 });
 
 test('the error trace is kept for exactly the failing requests, with the user; fast successes are only counted', async () => {
@@ -166,9 +115,9 @@ test('the error trace is kept for exactly the failing requests, with the user; f
     (r) => r[0]?.requests === 13,
   );
   assert.deepEqual(webCounts, [{ requests: 13, kept: 3, dropped: 10 }]);
-  const kepts = signals.filter((s) => s.kind === 'kept' && s.trace === 'work');
+  const kepts = f.signals.filter((s) => s.kind === 'kept' && s.trace === 'work');
   assert.equal(kepts.length, 3);
-  assert.ok(kepts.every((s) => s.kind === 'kept' && s.outcome === 'error' && s.pid === target!.pid));
+  assert.ok(kepts.every((s) => s.kind === 'kept' && s.outcome === 'error' && s.pid === target.pid));
   const cliOut = await cli(['traces', '--trace', 'work', '--outcome', 'error', '--last', '1'], env());
   assert.equal(cliOut.code, 0, cliOut.stderr);
   assert.match(
@@ -178,11 +127,11 @@ test('the error trace is kept for exactly the failing requests, with the user; f
 });
 
 test('a slow request signals while in flight and is kept with its events in order', async () => {
-  const before = signals.length;
+  const before = f.signals.length;
   const r = await request('slow', 1500);
   assert.equal(r.status, 200);
-  const slow = signals.slice(before).filter((s) => s.kind === 'slow');
-  assert.equal(slow.length, 1, JSON.stringify(signals.slice(before)));
+  const slow = f.signals.slice(before).filter((s) => s.kind === 'slow');
+  assert.equal(slow.length, 1, JSON.stringify(f.signals.slice(before)));
   const s = slow[0]!;
   assert.ok(s.at < r.at, 'the slow signal came before the response');
   assert.ok(s.kind === 'slow' && s.elapsedMs >= 300 && s.elapsedMs < 1500, JSON.stringify(s));
@@ -206,10 +155,10 @@ test('a slow request signals while in flight and is kept with its events in orde
 });
 
 test('a trace whose function a binary lacks is refused by spec set', async () => {
-  const spec = join(dataDir, 'bad.yaml');
+  const spec = join(f.dataDir, 'bad.yaml');
   writeFileSync(
     spec,
-    `programs:\n  - name: svc\n    match: { env.FLEET_AGENT: "^${tag}:${HOST}$" }\ntraces:\n  - name: gone\n    program: svc\n    function: main.nosuch\n    keep: panic\n`,
+    `programs:\n  - name: svc\n    match: { env.FLEET_AGENT: "^${f.tag}:${HOST}$" }\ntraces:\n  - name: gone\n    program: svc\n    function: main.nosuch\n    keep: panic\n`,
   );
   const r = await cli(['spec', 'set', spec], env());
   assert.notEqual(r.code, 0);
@@ -220,15 +169,15 @@ test('the built-in grpc trace keeps a slow unary RPC of grpc-go with its method'
   const { path } = await buildFixture('grpcpair');
   const srv = rpcServer!;
   const addr = /listening (\S+)/.exec(srv.lines.find((l) => l.text.startsWith('ready'))!.text)![1]!;
-  const spec = join(dataDir, 'grpc.yaml');
+  const spec = join(f.dataDir, 'grpc.yaml');
   writeFileSync(
     spec,
     `${specText.replace('programs:\n', `programs:\n  - name: rpc\n    match: { pid: "^${srv.pid}$" }\n`)}  - name: rpc\n    builtin: grpc\n    program: rpc\n    keep: [error, { slower_than: 100ms }]\n`,
   );
   const set = await cli(['spec', 'set', spec], env());
   assert.equal(set.code, 0, set.stderr);
-  await agent!.waitFor(new RegExp(`attached .*rpc:start.* to process ${srv.pid}`), 60_000);
-  const before = signals.length;
+  await f.agent.waitFor(new RegExp(`attached .*rpc:start.* to process ${srv.pid}`), 60_000);
+  const before = f.signals.length;
   const client = await startTarget(path, ['client', addr, 'unary', '1']);
   others.push(client);
   await sleep(400);
@@ -241,7 +190,7 @@ test('the built-in grpc trace keeps a slow unary RPC of grpc-go with its method'
     rows.map((r) => [r.method, r.outcome]),
     [['/periscope.test.Pair/Block', 'slow']],
   );
-  const slow = signals.slice(before).filter((x) => x.kind === 'slow' && x.trace === 'rpc');
+  const slow = f.signals.slice(before).filter((x) => x.kind === 'slow' && x.trace === 'rpc');
   assert.equal(slow.length, 1);
   assert.equal(slow[0]!.goroutine, rows[0]!.goroutine_id);
 });

@@ -1,11 +1,14 @@
 /**
  * What is checked when an investigation is added, beyond its shape (api/investigations.ts):
  * every SQL (report queries, conditions, probe filters) prepares over the tables a query
- * sees now, read-only, and every probe a trigger names is a probe of the current spec.
+ * sees now, read-only, every probe a trigger names is a probe of the current spec, and every
+ * trace a slow/error trigger names is a trace of it whose keep rule can ever fire the trigger.
  * Each refusal names the part and says what to do.
  */
 import type { InvestigationDefinition } from '../../api/investigations.js';
+import { nearestNames } from '../../common/nearest-names.js';
 import { effectiveSpecOfText } from '../../spec/effective-spec.js';
+import type { TraceEntry } from '../../spec/trace-types.js';
 import { ident } from '../../store/sql-text.js';
 import type { Store } from '../../store/store.js';
 import { HttpError } from '../http-errors.js';
@@ -24,6 +27,7 @@ export async function checkInvestigation(store: Store, def: InvestigationDefinit
       refuse(
         `trigger probe "${t.probe}": no probe of that name in the current spec${probes.size > 0 ? ` (it has ${[...probes].join(', ')})` : ''}; add it with \`periscope probe add\` first`,
       );
+  checkTraceTriggers(def, spec.traces ?? []);
   const sqls: [string, string][] = [
     ...def.report.map((q): [string, string] => [`report query "${q.name}"`, q.sql]),
     ...def.triggers.flatMap((t): [string, string][] =>
@@ -52,5 +56,47 @@ export async function checkInvestigation(store: Store, def: InvestigationDefinit
     }
   } finally {
     session.close();
+  }
+}
+
+/** Milliseconds as the spec writes a duration (300ms, 2s). */
+function ms(n: number): string {
+  return n % 1000 === 0 ? `${n / 1000}s` : `${n}ms`;
+}
+
+/**
+ * Refuses a slow/error trigger that names a trace the current spec lacks, or whose trace can
+ * never send what it listens for: the agent notices a request as slow only for a trace with
+ * `keep: slower_than`, once, at that threshold; a kept trace signals an error or a panic only
+ * when `keep` has `error` or `panic`. (A trigger naming no trace listens to every trace.)
+ */
+function checkTraceTriggers(def: InvestigationDefinition, traces: readonly TraceEntry[]): void {
+  for (const t of def.triggers) {
+    if ((t.kind !== 'slow' && t.kind !== 'error') || t.trace === undefined) continue;
+    const what = `trigger ${t.kind} on trace "${t.trace}"`;
+    const trace = traces.find((x) => x.name === t.trace);
+    if (!trace) {
+      const near = nearestNames(
+        t.trace,
+        traces.map((x) => x.name),
+      );
+      refuse(
+        `${what}: no trace of that name in the current spec${near.length > 0 ? ` (nearest: ${near.join(', ')})` : ' (it has no traces)'}; add it to the spec's traces: section first (docs/traces.md)`,
+      );
+    }
+    const keep = trace.keep;
+    if (t.kind === 'slow') {
+      if (keep.slowerThanMs === undefined)
+        refuse(
+          `${what}: the trace has no slower_than in its keep rule, and agents report requests in flight past that threshold only; add \`keep: slower_than\` to it (e.g. keep: [error, {slower_than: 300ms}])`,
+        );
+      if (t.overMs !== undefined && t.overMs < keep.slowerThanMs)
+        refuse(
+          `${what}: over ${ms(t.overMs)} is below the trace's slower_than ${ms(keep.slowerThanMs)}, and agents notice a slow request only at that threshold; use over ${ms(keep.slowerThanMs)} or more, or lower the trace's slower_than`,
+        );
+    } else if (!keep.error && !keep.panic)
+      refuse(
+        `${what}: the trace keeps no request for an error or a panic, so it never signals one; add error (or panic) to its keep rule`,
+      );
   }
 }

@@ -8,11 +8,14 @@ import type { Trigger } from '../../api/investigations.js';
 import { ident } from '../../store/sql-text.js';
 import type { Store } from '../../store/store.js';
 import type { StoredProbeBatch } from '../probe-book.js';
-import type { RequestSignal } from '../request-signals.js';
+import type { RequestSignal, SlowRequestSignal } from '../request-signals.js';
 import type { Firings } from './firing.js';
 import { active, type InvestigationBook, type LiveInvestigation, refusal } from './investigation-book.js';
 
 type ProbeTrigger = Extract<Trigger, { kind: 'probe' }>;
+
+/** Slow requests waited on at once, over all investigations (a bound on timers, not a limit users meet). */
+const MAX_WAITING = 10_000;
 
 /** The SQL that finds the first event after `seq` that a probe trigger fires on. */
 export function probeHitSql(t: ProbeTrigger, seq: number): string {
@@ -28,6 +31,8 @@ export class EventTriggers {
   private readonly cursors = new Map<string, number>();
   private readonly busy = new Set<string>();
   private readonly again = new Set<string>();
+  /** Per investigation and request: a slow trigger waiting for its `over` (see later()). */
+  private readonly waiting = new Map<string, NodeJS.Timeout>();
 
   constructor(
     private readonly store: Store,
@@ -104,31 +109,70 @@ export class EventTriggers {
 
   /** A request signal from the trace side: fire the investigations whose slow/error triggers match. */
   requestSignal(s: RequestSignal): void {
+    if (s.kind === 'kept') this.ended(s.requestId);
     for (const inv of this.book.open())
       for (const t of inv.def.triggers) {
         const sameTrace = (name: string | undefined) => name === undefined || name === s.trace;
-        const slow =
-          t.kind === 'slow' &&
-          sameTrace(t.trace) &&
-          (s.kind === 'slow' ? t.overMs === undefined || s.elapsedMs >= t.overMs : false);
-        const failed =
+        if (t.kind === 'slow' && sameTrace(t.trace) && s.kind === 'slow') {
+          const wait = (t.overMs ?? 0) - s.elapsedMs;
+          if (wait > 0) this.later(inv, s, wait);
+          else this.fireOn(inv, s, 'slow');
+          break;
+        }
+        if (
           t.kind === 'error' &&
           sameTrace(t.trace) &&
           s.kind === 'kept' &&
-          (s.outcome === 'error' || s.outcome === 'panic');
-        if (!slow && !failed) continue;
-        this.firings.fire(inv, {
-          trigger: t.kind,
-          detail: { ...s },
-          process: s.process,
-          agentId: s.agentId,
-          pid: s.pid,
-          goroutine: s.goroutine,
-          requestId: s.requestId,
-          // A kept trace is kept; a slow one is kept by the trace side's rule when asked to.
-          traceKept: s.kind === 'kept' || inv.def.keepTrace,
-        });
-        break;
+          (s.outcome === 'error' || s.outcome === 'panic')
+        ) {
+          this.fireOn(inv, s, 'error');
+          break;
+        }
       }
+  }
+
+  /** Cancels the waits of every investigation on this request: it ended (its trace was kept). */
+  private ended(requestId: string): void {
+    for (const [key, timer] of this.waiting)
+      if (key.endsWith(`\u0000${requestId}`)) {
+        clearTimeout(timer);
+        this.waiting.delete(key);
+      }
+  }
+
+  /**
+   * The agent notices a request once, at its trace's `slower_than`; a trigger with a larger
+   * `over` fires `wait` ms later unless the request's kept trace arrived in between (a request
+   * that ended less than the agent's send interval before `over` may still fire it).
+   */
+  private later(inv: LiveInvestigation, s: SlowRequestSignal, wait: number): void {
+    const key = `${inv.id}\u0000${s.requestId}`;
+    if (this.waiting.has(key) || this.waiting.size >= MAX_WAITING) return;
+    const timer = setTimeout(() => {
+      this.waiting.delete(key);
+      if (this.book.open().includes(inv)) this.fireOn(inv, { ...s, elapsedMs: s.elapsedMs + wait }, 'slow');
+    }, wait);
+    timer.unref();
+    this.waiting.set(key, timer);
+  }
+
+  private fireOn(inv: LiveInvestigation, s: RequestSignal, trigger: 'slow' | 'error'): void {
+    this.firings.fire(inv, {
+      trigger,
+      detail: { ...s },
+      process: s.process,
+      agentId: s.agentId,
+      pid: s.pid,
+      goroutine: s.goroutine,
+      requestId: s.requestId,
+      // A kept trace is kept; a slow one is kept by the trace side's rule when asked to.
+      traceKept: s.kind === 'kept' || inv.def.keepTrace,
+    });
+  }
+
+  /** Drops the waits of slow triggers (the server stops). */
+  close(): void {
+    for (const timer of this.waiting.values()) clearTimeout(timer);
+    this.waiting.clear();
   }
 }

@@ -39,6 +39,8 @@ export interface FiringDeps {
   readonly book: InvestigationBook;
   readonly audit: (r: AuditRecord) => void;
   readonly log: (line: string) => void;
+  /** Told of each firing once its actions are done (for `/metrics`): `error` when one failed. */
+  readonly fired?: (investigation: string, outcome: 'ok' | 'error') => void;
 }
 
 /** Runs firings and keeps track of those still running (so a test or a stop can wait for them). */
@@ -147,6 +149,7 @@ export class Firings {
       reportRows,
       ...(errors.length > 0 ? { error: errors.join('; ') } : {}),
     });
+    this.deps.fired?.(inv.def.name, errors.length > 0 ? 'error' : 'ok');
     this.deps.audit({
       action: 'investigation.fire',
       actor: { name: `investigation:${inv.def.name}` },

@@ -33,6 +33,8 @@ export interface InvestigationDeps {
   readonly signals: RequestSignals;
   readonly audit: (r: AuditRecord) => void;
   readonly log: (line: string) => void;
+  /** Told of each firing once its actions are done (for `/metrics`). */
+  readonly fired?: (investigation: string, outcome: 'ok' | 'error') => void;
 }
 
 /** Firings shown by `show`. */
@@ -195,6 +197,7 @@ export class Investigations {
     this.stopped = true;
     this.schedules.close();
     this.unsubscribe?.();
+    this.events.close();
     await this.firings.idle().catch(() => undefined);
   }
 }

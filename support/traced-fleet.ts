@@ -1,0 +1,120 @@
+/**
+ * The setup the request-trace tests share: a real server in this process (so a test hears its
+ * request signals and waits on its investigations), a real `periscope agent`, and
+ * testdata/traced-service (requests fail for user "mallory", are slow for user "slow"),
+ * matched by the spec's program `svc`, plus the helpers to query it and send it requests.
+ */
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RequestSignal } from '../src/server/request-signals.js';
+import type { RunningServer } from '../src/server/server.js';
+import { startServer } from '../src/server/server.js';
+import {
+  cliJson,
+  fleetTag,
+  type Proc,
+  sleep,
+  startAgentProc,
+  startTagged,
+  tempDir,
+  waitForFleet,
+} from './fleet.js';
+import { buildFixture } from './go-fixtures.js';
+import type { Target } from './target.js';
+
+/** A query result row, by column. */
+export type Row = Record<string, unknown>;
+
+/** A running server + agent + traced-service, and the helpers to drive it. */
+export interface TracedFleet {
+  readonly host: string;
+  readonly tag: string;
+  readonly dataDir: string;
+  readonly server: RunningServer;
+  readonly agent: Proc;
+  readonly target: Target;
+  /** traced-service's HTTP port. */
+  readonly port: number;
+  readonly userToken: string;
+  /** Every request signal the server emitted, with when it was heard. */
+  readonly signals: (RequestSignal & { at: number })[];
+  /** The environment a CLI command of the test runs with. */
+  env(): Record<string, string>;
+  /** `periscope query --format json SQL`. */
+  query(sql: string, more?: readonly string[]): Promise<Row[]>;
+  /** Polls `sql` until `ok(rows)` or `ms` pass; returns the last rows. */
+  until(sql: string, ok: (rows: Row[]) => boolean, ms?: number): Promise<Row[]>;
+  /** GET /work?user=USER&sleep=MS on traced-service. */
+  request(user: string, sleepMs?: number): Promise<{ status: number; body: string; at: number }>;
+  /** Stops everything it started (and `others`) and removes its data directory. */
+  close(others?: readonly Target[]): Promise<void>;
+}
+
+/** The spec's `programs:` head that matches traced-service of this fleet as program `svc`. */
+export function svcProgram(f: Pick<TracedFleet, 'tag' | 'host'>): string {
+  return `programs:\n  - name: svc\n    match: { env.FLEET_AGENT: "^${f.tag}:${f.host}$", executable: "traced-service$" }\n`;
+}
+
+/** Starts the server, the agent and traced-service (and `extra` fixtures tagged for the agent). */
+export async function startTracedFleet(
+  host: string,
+  extra: readonly { fixture: string; args: readonly string[] }[] = [],
+): Promise<{ fleet: TracedFleet; extras: Target[] }> {
+  const tag = fleetTag();
+  const dataDir = tempDir('periscope-traces-');
+  const server = await startServer({ port: 0, dataDir, agentLog: () => undefined, log: () => undefined });
+  const signals: TracedFleet['signals'] = [];
+  server.context.requestSignals.subscribe((s) => signals.push({ ...s, at: performance.now() }));
+  const userToken = server.firstTokens!.admin;
+  const agent = startAgentProc(server.url, server.firstTokens!.agent, host, tag, [
+    '--runtime-dir',
+    join(dataDir, 'run'),
+  ]);
+  const { path } = await buildFixture('traced-service');
+  const target = await startTagged(path, [], tag, host);
+  const port = Number(/port (\d+)/.exec(target.lines.find((l) => l.text.startsWith('ready'))!.text)![1]);
+  const extras: Target[] = [];
+  for (const e of extra)
+    extras.push(await startTagged((await buildFixture(e.fixture)).path, [...e.args], tag, host));
+  await waitForFleet(server.url, userToken, { [host]: [target.pid, ...extras.map((t) => t.pid)] });
+  const env = () => ({ PERISCOPE_TOKEN: userToken, PERISCOPE_SERVER: server.url });
+  const query = (sql: string, more: readonly string[] = []) =>
+    cliJson<Row[]>(['query', '--format', 'json', ...more, sql], env());
+  const fleet: TracedFleet = {
+    host,
+    tag,
+    dataDir,
+    server,
+    agent,
+    target,
+    port,
+    userToken,
+    signals,
+    env,
+    query,
+    async until(sql, ok, ms = 20_000) {
+      const end = Date.now() + ms;
+      let rows = await query(sql);
+      while (!ok(rows) && Date.now() < end) {
+        await sleep(300);
+        rows = await query(sql);
+      }
+      return rows;
+    },
+    async request(user, sleepMs = 0) {
+      const r = await fetch(`http://127.0.0.1:${port}/work?user=${user}&sleep=${sleepMs}`);
+      return { status: r.status, body: await r.text(), at: performance.now() };
+    },
+    async close(others = []) {
+      if (process.env.TRACE_DEBUG) console.error(agent.lines.map((l) => l.text).join('\n'));
+      await agent.stop();
+      await target.kill();
+      for (const t of [...extras, ...others]) await t.kill();
+      await server.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  assert.ok(port > 0, 'traced-service said its port');
+  return { fleet, extras };
+}
