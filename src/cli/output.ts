@@ -4,7 +4,8 @@
  * stops early (`| head`) ends the command quietly.
  */
 import { describePartialSnapshot, type QueryResponse } from '../api/responses.js';
-import { formatResult, type ResultFormat } from '../store/result-format.js';
+import { writeJson, writePieces } from '../common/json-stream.js';
+import { type ResultFormat, resultPieces } from '../store/result-format.js';
 import { EXIT } from './command.js';
 
 /** Writes text to stdout. */
@@ -12,9 +13,9 @@ export function out(text: string): void {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 }
 
-/** Prints data as pretty JSON on stdout. */
-export function printJson(data: unknown): void {
-  out(JSON.stringify(data, null, 2));
+/** Prints data as pretty JSON on stdout, in pieces (a snapshot's JSON may pass V8's string limit). */
+export async function printJson(data: unknown): Promise<void> {
+  await writeJson(process.stdout, data, 2);
 }
 
 /** A warning on stderr: something the user should know about the answer. */
@@ -71,8 +72,8 @@ export function ago(iso: string, now = Date.now()): string {
  * A query result in a format on stdout; its warnings, and which snapshot answered when it holds
  * only part of the fleet, on stderr (never inside the data).
  */
-export function printResult(r: QueryResponse, format: ResultFormat): void {
+export async function printResult(r: QueryResponse, format: ResultFormat): Promise<void> {
   for (const w of r.warnings) warn(w);
   if (r.partial) note(`${describePartialSnapshot(r.partial)}; --snapshot ID picks another snapshot`);
-  process.stdout.write(formatResult(r, format));
+  await writePieces(process.stdout, resultPieces(r, format));
 }

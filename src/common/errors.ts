@@ -35,10 +35,13 @@ export class FormatError extends PeriscopeError {
   }
 }
 
-/** Turns any thrown value into a one-line message for the CLI. */
+/**
+ * Turns any thrown value into a one-line message for the CLI. A RangeError that is not a
+ * PeriscopeError is ours (V8's string or array limits, a bad index): it is reported as it is,
+ * never blamed on the user's input; readers of bytes throw FormatError for what they reject.
+ */
 export function describeError(err: unknown): string {
   if (err instanceof PeriscopeError) return err.message;
-  if (err instanceof RangeError) return `malformed input: ${err.message}`;
   if (err instanceof Error) return err.message.split('\n')[0] ?? String(err);
   return String(err);
 }

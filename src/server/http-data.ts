@@ -19,12 +19,12 @@ import {
 } from '../api/responses.js';
 import { PeriscopeError } from '../common/errors.js';
 import { auditText } from '../store/audit-log.js';
-import { formatResult } from '../store/result-format.js';
+import { resultPieces } from '../store/result-format.js';
 import type { QueryResult } from '../store/store.js';
 import { audit, failure } from './audit.js';
 import type { ServerContext } from './context.js';
 import { HttpError } from './http-errors.js';
-import { readBody, readJson, sendJson, sendText } from './http-io.js';
+import { readBody, readJson, sendJson, streamJson, streamText } from './http-io.js';
 import type { Route } from './http-router.js';
 import { partialSnapshot } from './partial-snapshot.js';
 import { tokenFilter } from './program-scope.js';
@@ -74,8 +74,9 @@ export function dataRoutes(ctx: ServerContext): Route[] {
         const partial = await partialSnapshot(ctx, ask.scope, result.snapshotIds[0], only);
         if (ask.format === 'csv') {
           if (partial) res.setHeader(PARTIAL_SNAPSHOT_HEADER, partialSnapshotHeader(partial));
-          sendText(res, 200, 'text/csv', formatResult(result, 'csv'));
-        } else sendJson(res, 200, { ...result, ...(partial ? { partial } : {}) } satisfies QueryResponse);
+          await streamText(res, 200, 'text/csv', resultPieces(result, 'csv'));
+        } else
+          await streamJson(res, 200, { ...result, ...(partial ? { partial } : {}) } satisfies QueryResponse);
       },
     },
     {
@@ -106,7 +107,7 @@ export function dataRoutes(ctx: ServerContext): Route[] {
           id,
           only,
         );
-        sendJson(res, 200, { ...result, ...(partial ? { partial } : {}) } satisfies QueryResponse);
+        await streamJson(res, 200, { ...result, ...(partial ? { partial } : {}) } satisfies QueryResponse);
       },
     },
     {

@@ -1,5 +1,6 @@
 /** Reading requests and writing responses of the JSON API (bounded bodies, no framework). */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { writeJson, writePieces } from '../common/json-stream.js';
 import { HttpError } from './http-errors.js';
 
 /** Largest request body accepted (a spec or a SQL text is far smaller). */
@@ -45,6 +46,28 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   const text = `${JSON.stringify(body)}\n`;
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
   res.end(text);
+}
+
+/**
+ * Sends a JSON response written in pieces with backpressure: a query result of any size, never
+ * one string (V8's strings stop at ~512 MiB).
+ */
+export async function streamJson(res: ServerResponse, status: number, body: unknown): Promise<void> {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  await writeJson(res, body);
+  res.end();
+}
+
+/** Sends a text response of the given content type, in pieces with backpressure. */
+export async function streamText(
+  res: ServerResponse,
+  status: number,
+  type: string,
+  pieces: Iterable<string>,
+): Promise<void> {
+  res.writeHead(status, { 'content-type': `${type}; charset=utf-8`, 'cache-control': 'no-store' });
+  await writePieces(res, pieces);
+  res.end();
 }
 
 /** Sends a text response of the given content type. */

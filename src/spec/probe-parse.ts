@@ -3,7 +3,7 @@
  * column that name the probe and the key. Whether its function and expressions fit a binary
  * is the agents' check (the probe compiler), not this module's.
  */
-import { isMap, isScalar, type Node, type YAMLMap } from 'yaml';
+import type { Node, YAMLMap } from 'yaml';
 import { parseDuration } from '../common/go-duration.js';
 import type {
   CaptureSpec,
@@ -13,6 +13,7 @@ import type {
   SpecPosition,
   ValueLimits,
 } from './spec-types.js';
+import { isMap, isScalar } from './yaml-lib.js';
 
 /** A probe lives this long when its entry gives no `ttl`. */
 export const DEFAULT_PROBE_TTL_MS = 3_600_000;

@@ -3,9 +3,10 @@
  * and say what is wrong. Checking it against a binary is another module's job.
  */
 import { readFile } from 'node:fs/promises';
-import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type YAMLMap } from 'yaml';
+import type { LineCounter, Node, YAMLMap } from 'yaml';
 import { PeriscopeError } from '../common/errors.js';
 import { parseProbe } from './probe-parse.js';
+import { cachedSpec, keepSpec } from './spec-cache.js';
 import {
   type CaptureSpec,
   DEFAULT_LIMITS,
@@ -21,6 +22,7 @@ import {
 } from './spec-types.js';
 import { checkTraces } from './trace-check.js';
 import { parseTrace } from './trace-parse.js';
+import { isMap, isScalar, isSeq, newLineCounter, parseDocument } from './yaml-lib.js';
 
 /** One problem in a spec document, with where it is. */
 export interface SpecIssue {
@@ -310,9 +312,21 @@ function parseRedaction(ctx: Ctx, root: YAMLMap): RedactionSpec | undefined {
   };
 }
 
-/** Parses and validates a spec from YAML text; throws SpecError listing every problem. */
+/**
+ * Parses and validates a spec from YAML text; throws SpecError listing every problem. From
+ * the disk cache when a one-shot command turned it on (spec-cache.ts).
+ */
 export function parseSpec(text: string, source = 'spec'): Spec {
-  const lines = new LineCounter();
+  const hit = cachedSpec(text, source);
+  if (hit) return hit;
+  const spec = parseSpecYaml(text, source);
+  keepSpec(text, source, spec);
+  return spec;
+}
+
+/** Parses and validates a spec from YAML text (no cache). */
+function parseSpecYaml(text: string, source: string): Spec {
+  const lines = newLineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const ctx = new Ctx(lines, text);
   for (const e of doc.errors) {

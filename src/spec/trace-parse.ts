@@ -3,7 +3,7 @@
  * with errors at their line and column. Whether its function and expressions fit a binary is
  * the agents' check (the probe compiler, through the probes a trace makes: trace-probes.ts).
  */
-import { isMap, isScalar, isSeq, type Node, type YAMLMap } from 'yaml';
+import type { Node, YAMLMap } from 'yaml';
 import { parseDuration } from '../common/go-duration.js';
 import {
   type ParseContext,
@@ -19,6 +19,7 @@ import type { CaptureSpec, SpecExpr } from './spec-types.js';
 import { builtinTrace } from './trace-builtins.js';
 import { conditionNames, parseTraceCondition, TraceConditionError } from './trace-condition.js';
 import type { TraceEntry, TraceKeep, TraceLimits, TracePathProbe } from './trace-types.js';
+import { isMap, isScalar, isSeq } from './yaml-lib.js';
 
 /** The keys of a trace entry. */
 export const TRACE_KEYS = [

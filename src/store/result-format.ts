@@ -3,6 +3,7 @@
  * a comma, quote or line break quoted; structured cells as JSON) and JSON (an array of objects,
  * JSON columns as nested values) for programs. The CLI and the server's CSV answers both use it.
  */
+import { jsonPieces } from '../common/json-stream.js';
 import type { Cell, QueryResult } from './store.js';
 
 /** Output formats of `periscope query`. */
@@ -22,19 +23,27 @@ function csvField(s: string): string {
 
 const MAX_CELL = 120;
 
-/** Renders a result in a format. */
+/** Renders a result in a format (one string: for results that fit in one; else resultPieces). */
 export function formatResult(r: QueryResult, format: ResultFormat): string {
+  return [...resultPieces(r, format)].join('');
+}
+
+/**
+ * A result in a format, piece by piece (a row or a few at a time), for writing to a stream: a
+ * result of any size, never built as one string (V8's strings stop at ~512 MiB).
+ */
+export function* resultPieces(r: QueryResult, format: ResultFormat): Generator<string> {
   const names = r.columns.map((c) => c.name);
   if (format === 'json') {
-    const objs = r.rows.map((row) => Object.fromEntries(names.map((n, i) => [n, row[i] ?? null])));
-    return `${JSON.stringify(objs, null, 2)}\n`;
+    const objs = r.rows.map((row) => rowObject(names, row));
+    yield* jsonPieces(objs, 2);
+    yield '\n';
+    return;
   }
   if (format === 'csv') {
-    const lines = [
-      names.map(csvField).join(','),
-      ...r.rows.map((row) => row.map((c) => csvField(text(c))).join(',')),
-    ];
-    return `${lines.join('\r\n')}\r\n`;
+    yield `${names.map(csvField).join(',')}\r\n`;
+    for (const row of r.rows) yield `${row.map((c) => csvField(text(c))).join(',')}\r\n`;
+    return;
   }
   const cells = r.rows.map((row) =>
     row.map((c) => {
@@ -52,7 +61,13 @@ export function formatResult(r: QueryResult, format: ResultFormat): string {
       .map((v, i) => (numeric[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!)))
       .join('  ')
       .trimEnd();
-  const out = [line(names), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)];
-  out.push(`(${r.rows.length} row${r.rows.length === 1 ? '' : 's'})`);
-  return `${out.join('\n')}\n`;
+  yield `${line(names)}\n`;
+  yield `${widths.map((w) => '-'.repeat(w)).join('  ')}\n`;
+  for (const row of cells) yield `${line(row)}\n`;
+  yield `(${r.rows.length} row${r.rows.length === 1 ? '' : 's'})\n`;
+}
+
+/** One row as an object of its columns (the JSON format's element). */
+function rowObject(names: readonly string[], row: readonly Cell[]): Record<string, Cell> {
+  return Object.fromEntries(names.map((n, i) => [n, row[i] ?? null]));
 }

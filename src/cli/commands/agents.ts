@@ -17,7 +17,7 @@ export const agentsCommand = defineCommand({
   },
   async run({ target, json }) {
     const agents = await new ApiClient(target).agents();
-    if (json) return printJson(agents);
+    if (json) return await printJson(agents);
     if (agents.length === 0) return out('no agent has connected since the server started');
     out(
       renderTable(

@@ -97,7 +97,7 @@ export const auditCommand = defineCommand({
       if (exportAll) return void process.stdout.write(log.raw());
       answer = { ...log.list(filter), integrity: log.verify() };
     }
-    if (json) return printJson(answer);
+    if (json) return await printJson(answer);
     if (!answer.integrity.ok)
       process.stderr.write(
         `warning: the audit log's hash chain breaks at line ${answer.integrity.brokenAtLine}${answer.integrity.file && answer.integrity.file !== 'audit.jsonl' ? ` of ${answer.integrity.file}` : ''}: a line was edited or removed\n`,

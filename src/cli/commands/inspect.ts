@@ -55,7 +55,7 @@ export const inspectCommand = defineCommand({
     useBinaryDiskCache();
     const bin = threadBinaries.open(binary);
     try {
-      inspectBinary(bin, func, type, json);
+      await inspectBinary(bin, func, type, json);
     } finally {
       threadBinaries.persist(bin);
     }
@@ -63,17 +63,17 @@ export const inspectCommand = defineCommand({
 });
 
 /** Prints what the command was asked about one binary. */
-function inspectBinary(
+async function inspectBinary(
   bin: GoBinary,
   func: string | undefined,
   type: string | undefined,
   json: boolean,
-): void {
+): Promise<void> {
   if (func !== undefined) {
     const dwarf = bin.requireDwarf(`--func`);
     const view = functionView(bin, dwarf, func);
     if (!view) throw notFound('function', func, dwarf.functionNames());
-    if (json) printJson(view);
+    if (json) await printJson(view);
     else out(renderFunction(view));
     return;
   }
@@ -81,12 +81,12 @@ function inspectBinary(
     const dwarf = bin.requireDwarf(`--type`);
     const view = typeView(dwarf, type);
     if (!view) throw notFound('type', type, dwarf.typeNames());
-    if (json) printJson(view);
+    if (json) await printJson(view);
     else out(renderType(view));
     return;
   }
   const summary = binarySummary(bin);
-  if (json) printJson(summary);
+  if (json) await printJson(summary);
   else out(renderSummary(summary));
   if (summary.stripped)
     process.stderr.write(

@@ -93,7 +93,7 @@ async function run(target: ServerTarget, o: Action & { readonly json: boolean })
   const client = new ApiClient(target);
   if (o.action === 'list') {
     const r = await client.investigations(o.all);
-    return o.json ? printJson(r) : out(listText(r));
+    return o.json ? await printJson(r) : out(listText(r));
   }
   const r =
     o.action === 'add'
@@ -101,7 +101,7 @@ async function run(target: ServerTarget, o: Action & { readonly json: boolean })
       : o.action === 'show'
         ? await client.investigation(o.ref)
         : await client.closeInvestigation(o.ref);
-  if (o.json) return printJson(r);
+  if (o.json) return await printJson(r);
   if (o.action === 'add')
     out(`investigation ${r.id} ${r.name} added: ${r.definition.triggers.map(triggerText).join('; ')}`);
   else if (o.action === 'close') out(`investigation ${r.id} ${r.name} closed after ${r.fires} firings`);

@@ -45,7 +45,7 @@ export const linksCommand = defineCommand({
   },
   async run({ goroutine, snapshot, format, where }) {
     if (where.kind === 'server')
-      return printResult(await new ApiClient(where.target).links(goroutine, snapshot), format);
+      return await printResult(await new ApiClient(where.target).links(goroutine, snapshot), format);
     const store = await openCliStore(where.dataDir, 'read');
     try {
       let id = snapshot;
@@ -54,7 +54,7 @@ export const linksCommand = defineCommand({
         id = list[list.length - 1]?.snapshotId;
         if (id === undefined) throw new PeriscopeError('not-found', 'the store has no snapshots yet');
       }
-      printResult(await store.links(id, goroutine.processId, goroutine.goroutineId), format);
+      await printResult(await store.links(id, goroutine.processId, goroutine.goroutineId), format);
     } finally {
       store.close();
     }

@@ -65,12 +65,12 @@ async function run(target: ServerTarget, o: ProbeAction & { readonly json: boole
   const client = new ApiClient(target);
   if (o.action === 'list') {
     const r = await client.probes();
-    if (o.json) printJson(r);
+    if (o.json) await printJson(r);
     else out(listText(r));
     return;
   }
   const r = o.action === 'add' ? await client.addProbe(o.fields, o.force) : await client.removeProbe(o.name);
-  if (o.json) return printJson(r);
+  if (o.json) return await printJson(r);
   for (const w of r.warnings) warn(w);
   for (const b of r.check?.binaries ?? [])
     if (b.status === 'does-not-fit')

@@ -34,7 +34,7 @@ export const processesCommand = defineCommand({
   },
   async run({ target, select, labels, json }) {
     const procs = await new ApiClient(target).processes(select);
-    if (json) return printJson(procs);
+    if (json) return await printJson(procs);
     if (procs.length === 0)
       return out(select ? `no monitored process matches "${select}"` : 'no monitored process');
     const rows = procs.map((p) => [

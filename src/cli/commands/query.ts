@@ -48,12 +48,12 @@ export const queryCommand = defineCommand({
   },
   async run({ sql, scope, format, where }) {
     if (where.kind === 'server')
-      return printResult(await new ApiClient(where.target).query(sql, scope), format);
+      return await printResult(await new ApiClient(where.target).query(sql, scope), format);
     const store = await openCliStore(where.dataDir, 'read');
     try {
       const r = await store.query(sql, scope);
       if (r.snapshotIds.length === 0) warn('the store has no snapshots yet');
-      printResult(r, format);
+      await printResult(r, format);
     } finally {
       store.close();
     }

@@ -61,7 +61,7 @@ export function snapshotExitCode(r: SnapshotTaken): number {
 /** Takes the snapshot through the server and prints it. */
 export async function fleetSnapshot(o: FleetSnapshotOptions): Promise<number> {
   const r = await new ApiClient(o.target).snapshot(o.request);
-  if (o.json) printJson(r);
+  if (o.json) await printJson(r);
   else out(renderSnapshotTaken(r));
   return snapshotExitCode(r);
 }

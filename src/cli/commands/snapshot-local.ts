@@ -8,10 +8,11 @@
  * function of the file that the binary lacks is refused before the pause, with the nearest names.
  */
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { PeriscopeError } from '../../common/errors.js';
+import { writeJsonFile } from '../../common/json-stream.js';
 import type { ProcessSnapshot } from '../../snapshot/snapshot-types.js';
 import { absentFunctionMessage, absentUserFunctions } from '../../snapshot/spec-fit.js';
 import { captureProcess, type PreparedProcess, prepareProcess } from '../../snapshot/take-snapshot.js';
@@ -154,8 +155,8 @@ export async function localSnapshot(o: LocalSnapshotOptions): Promise<number> {
   } catch (e) {
     throw new ExitError(EXIT.noneCaptured, e);
   }
-  if (o.outFile !== undefined) await writeFile(o.outFile, JSON.stringify(snap));
-  if (o.json) printJson(snap);
+  if (o.outFile !== undefined) await writeJsonFile(o.outFile, snap);
+  if (o.json) await printJson(snap);
   else out(renderSnapshot(snap, { system: o.system, specSource: spec.source }));
   if (o.store) {
     const stored = await storeSnapshot(o, snap, specText);

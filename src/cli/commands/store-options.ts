@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { PeriscopeError } from '../../common/errors.js';
 import { DB_FILE } from '../../store/data-dir.js';
 import type { DuckDBStore } from '../../store/duckdb-store.js';
+import { useSpecCacheDir } from '../spec-cache-dir.js';
 
 /** How a command uses the store: read it, write an existing one, or write one (created if missing). */
 export type StoreUse = 'read' | 'update' | 'create';
@@ -18,6 +19,7 @@ export async function openCliStore(dataDir: string, use: StoreUse): Promise<Duck
       'not-found',
       `no store in ${dataDir} yet; take a snapshot with \`periscope snapshot --pid PID\` (or give --data DIR)`,
     );
+  useSpecCacheDir();
   const { DuckDBStore } = await import('../../store/duckdb-store.js');
   return DuckDBStore.open(dataDir, { readOnly: use === 'read' });
 }

@@ -242,7 +242,7 @@ export const tokenCommand = defineCommand({
     const b = backend(o.where);
     if (o.action === 'create') {
       const created = await b.create(o.role, o.name, o.expiresAt, o.programs);
-      if (o.json) return printJson(created);
+      if (o.json) return await printJson(created);
       out(created.token);
       process.stderr.write(
         `created ${created.role} token ${created.id} (${created.name})${created.expiresAt ? `, expires ${created.expiresAt}` : ''}${created.programs ? `, limited to ${created.programs.join('; ')}` : ''}; it is shown only now\n`,
@@ -251,14 +251,14 @@ export const tokenCommand = defineCommand({
     }
     if (o.action === 'programs') {
       const info = await b.setPrograms(o.id, o.programs);
-      if (o.json) return printJson(info);
+      if (o.json) return await printJson(info);
       return out(
         `${info.role} token ${info.id} (${info.name}) ${info.programs ? `is limited to ${info.programs.join('; ')}` : 'sees every program'}`,
       );
     }
     if (o.action === 'rotate') {
       const rotated = await b.rotate(o.id, o.expiresAt, o.graceSeconds);
-      if (o.json) return printJson(rotated);
+      if (o.json) return await printJson(rotated);
       out(rotated.token);
       const old = rotated.replaced;
       process.stderr.write(
@@ -268,7 +268,7 @@ export const tokenCommand = defineCommand({
     }
     if (o.action === 'list') {
       const list = await b.list();
-      if (o.json) return printJson(list);
+      if (o.json) return await printJson(list);
       if (list.length === 0) return out(`no tokens yet (${b.location})`);
       const rows = list.map((t) => {
         const state = tokenState(t);
@@ -289,7 +289,7 @@ export const tokenCommand = defineCommand({
       return out(renderTable(['ID', 'ROLE', 'STATE', 'CREATED', 'EXPIRES', 'NAME', 'PROGRAMS'], rows));
     }
     const info = await b.revoke(o.id);
-    if (o.json) return printJson(info);
+    if (o.json) return await printJson(info);
     out(`revoked ${info.role} token ${info.id} (${info.name})`);
   },
 });
