@@ -15,6 +15,7 @@ import type {
 } from '../protocol/messages.js';
 import type { ProbeProcessInput } from '../store/probe-store.js';
 import type { Store } from '../store/store.js';
+import { list, num, obj, str } from './input-checks.js';
 
 /** An agent's probe status and when it came. */
 export interface AgentProbeStatus {
@@ -22,13 +23,6 @@ export interface AgentProbeStatus {
   readonly at: string;
   readonly status: ProbeStatusMessage;
 }
-
-const str = (v: unknown, max = 2000): v is string => typeof v === 'string' && v.length <= max;
-const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-const obj = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-const list = <T>(v: unknown, ok: (x: unknown) => x is T, max = 100_000): T[] =>
-  Array.isArray(v) ? v.slice(0, max).filter(ok) : [];
 
 function isEvent(e: unknown): e is WireProbeEvent {
   if (!obj(e)) return false;

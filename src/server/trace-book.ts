@@ -14,14 +14,9 @@ import type {
 import type { TraceBatchMessage, TraceSlowMessage } from '../protocol/messages.js';
 import type { ProbeProcessInput } from '../store/probe-store.js';
 import type { Store } from '../store/store.js';
+import { list, num, obj, str } from './input-checks.js';
 import type { RequestSignals } from './request-signals.js';
 
-const str = (v: unknown, max = 2000): v is string => typeof v === 'string' && v.length <= max;
-const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-const obj = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-const list = <T>(v: unknown, ok: (x: unknown) => x is T, max = 100_000): T[] =>
-  Array.isArray(v) ? v.slice(0, max).filter(ok) : [];
 const OUTCOMES = new Set(['error', 'panic', 'slow', 'condition']);
 
 function isEvent(e: unknown): e is TraceEventRecord {
