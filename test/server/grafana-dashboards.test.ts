@@ -1,7 +1,8 @@
 /**
  * deploy/grafana: every panel's SQL (and every variable's) runs through the PostgreSQL port,
  * with Grafana's variable and macro expansion, against a store with real snapshots of the
- * goroutines fixture (and probe counters and histograms of a process of it), and returns the
+ * goroutines fixture (and probe counters and histograms of a process of it, and firings of an
+ * investigation stored through the store's API, one on each of those snapshots), and returns the
  * columns its panel needs: time series a `time` column and numeric values, tables the columns
  * their overrides name; pgx (Grafana's driver) decodes every result.
  */
@@ -33,9 +34,10 @@ interface Panel {
 }
 interface Variable {
   readonly name: string;
+  readonly type: string;
   readonly query: string;
   readonly allValue?: string;
-  readonly datasource: { readonly uid: string };
+  readonly datasource?: { readonly uid: string };
 }
 interface Dashboard {
   readonly title: string;
@@ -106,6 +108,27 @@ before(async () => {
       ],
       notices: [],
     });
+    const investigationId = await store.addInvestigation({
+      name: 'api-5m',
+      owner: 'grafana-test',
+      question: 'what do the goroutines do?',
+      notes: '',
+      definition: JSON.stringify({ name: 'api-5m', triggers: [{ schedule: { every: '5m' } }] }),
+      createdAt: new Date(now.getTime() - 3_600_000).toISOString(),
+    });
+    const snapshots = (await store.query('SELECT snapshot_id FROM snapshots ORDER BY 1', { all: true })).rows;
+    for (const [i, [snapshotId]] of snapshots.entries()) {
+      const firing = await store.addFiring({
+        investigationId,
+        investigation: 'api-5m',
+        firedAt: new Date(now.getTime() - (snapshots.length - i) * 300_000).toISOString(),
+        trigger: 'schedule',
+        detail: {},
+        process: processId,
+        traceKept: false,
+      });
+      await store.patchFiring(firing, { snapshotId: Number(snapshotId), reportRows: 3, webhook: '204' });
+    }
   } finally {
     store.close();
   }
@@ -127,7 +150,9 @@ after(async () => {
 
 /** Each variable at its default (All: its custom all value). */
 function allValues(d: Dashboard): Record<string, { all: string }> {
-  return Object.fromEntries(d.templating.list.map((v) => [v.name, { all: v.allValue ?? '' }]));
+  return Object.fromEntries(
+    d.templating.list.filter((v) => v.type === 'query').map((v) => [v.name, { all: v.allValue ?? '' }]),
+  );
 }
 
 test('the provisioned data source is the PostgreSQL data source on the all-snapshots scope, and every query uses it', () => {
@@ -135,17 +160,17 @@ test('the provisioned data source is the PostgreSQL data source on the all-snaps
   assert.equal(datasource.jsonData.database, 'all');
   for (const d of dashboards) {
     for (const v of d.templating.list)
-      assert.equal(v.datasource.uid, datasource.uid, `${d.title} $${v.name}`);
+      if (v.type === 'query') assert.equal(v.datasource?.uid, datasource.uid, `${d.title} $${v.name}`);
     for (const p of d.panels)
       for (const t of p.targets) assert.equal(t.datasource.uid, datasource.uid, `${d.title}: ${p.title}`);
   }
-  assert.ok(dashboards.length >= 2);
+  assert.ok(dashboards.length >= 3);
 });
 
 test('every variable query runs and lists values', async () => {
   const values = new Map<string, string[]>();
   for (const d of dashboards)
-    for (const v of d.templating.list) {
+    for (const v of d.templating.list.filter((x) => x.type === 'query')) {
       const r = await client.query(v.query);
       values.set(
         v.name,
@@ -155,6 +180,7 @@ test('every variable query runs and lists values', async () => {
     }
   assert.deepEqual(values.get('program'), ['goroutines']);
   assert.deepEqual(values.get('probe'), ['handle']);
+  assert.deepEqual(values.get('investigation'), ['api-5m']);
 });
 
 const TIME_OIDS = new Set([1184, 1114, 701]);
@@ -204,4 +230,27 @@ test('a chosen program is interpolated as Grafana quotes it and narrows the seri
     2,
     'two snapshots, two times',
   );
+});
+
+test('the latest firings table lists the stored firings, newest first, with the ids its links need', async () => {
+  const d = dashboards.find((x) => x.templating.list.some((v) => v.name === 'investigation'))!;
+  const panel = d.panels.find((p) => p.type === 'table')!;
+  const r = await client.query(
+    expandGrafanaMacros(expandGrafanaVariables(panel.targets[0]!.rawSql, allValues(d)), range),
+  );
+  const snapshots = await client.query('SELECT snapshot_id FROM snapshots ORDER BY 1 DESC');
+  assert.deepEqual(
+    r.rows.map((row) => [
+      row.investigation,
+      row.trigger,
+      Number(row.snapshot_id),
+      Number(row.report_rows),
+      row.webhook,
+    ]),
+    snapshots.rows.map((s) => ['api-5m', 'schedule', Number(s.snapshot_id), 3, '204']),
+  );
+  assert.ok(r.rows.every((row) => Number(row.investigation_id) > 0));
+  const links = JSON.stringify(panel.fieldConfig?.overrides);
+  for (const path of ['/snapshots/', '/investigations/', '/traces/'])
+    assert.ok(links.includes(`\${periscope_url}${path}`), `a link to ${path}`);
 });
