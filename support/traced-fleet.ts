@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RequestSignal } from '../src/server/request-signals.js';
-import type { RunningServer } from '../src/server/server.js';
+import type { RunningServer, ServerOptions } from '../src/server/server.js';
 import { startServer } from '../src/server/server.js';
 import {
   cliJson,
@@ -56,14 +56,21 @@ export function svcProgram(f: Pick<TracedFleet, 'tag' | 'host'>): string {
   return `programs:\n  - name: svc\n    match: { env.FLEET_AGENT: "^${f.tag}:${f.host}$", executable: "traced-service$" }\n`;
 }
 
-/** Starts the server, the agent and traced-service (and `extra` fixtures tagged for the agent). */
+/** Starts the server (with `more` of its options), the agent and traced-service (and `extra` fixtures tagged for the agent). */
 export async function startTracedFleet(
   host: string,
   extra: readonly { fixture: string; args: readonly string[] }[] = [],
+  more: Partial<ServerOptions> = {},
 ): Promise<{ fleet: TracedFleet; extras: Target[] }> {
   const tag = fleetTag();
   const dataDir = tempDir('periscope-traces-');
-  const server = await startServer({ port: 0, dataDir, agentLog: () => undefined, log: () => undefined });
+  const server = await startServer({
+    port: 0,
+    dataDir,
+    agentLog: () => undefined,
+    log: () => undefined,
+    ...more,
+  });
   const signals: TracedFleet['signals'] = [];
   server.context.requestSignals.subscribe((s) => signals.push({ ...s, at: performance.now() }));
   const userToken = server.firstTokens!.admin;

@@ -1,14 +1,20 @@
 /**
- * Export of probe events to an OpenTelemetry collector as OTLP/HTTP JSON logs (`/v1/logs`):
- * a bounded queue (events beyond it are dropped and counted), batches sent one request at a
- * time, retried with exponential backoff on network errors and 429/502/503/504 (Retry-After
- * honoured up to the longest backoff), dropped and counted after the last retry or when the
- * collector refuses them (other 4xx). The server never waits on the collector: a slow or
- * absent collector costs queued memory, bounded, and nothing else. docs/otlp.md.
+ * Export to an OpenTelemetry collector over OTLP/HTTP JSON: probe events as logs
+ * (`/v1/logs`, built here) and kept request traces as spans (`/v1/traces`, otlp-traces.ts),
+ * each through its own bounded queue with batches and retries (otlp-sender.ts). The server
+ * never waits on the collector: a slow or absent collector costs queued memory, bounded, and
+ * nothing else. docs/otlp.md.
  */
 
 import { PERISCOPE_VERSION } from '../common/version.js';
+import type { TraceRecord } from '../probes/trace-records.js';
 import type { WireProbeEvent } from '../protocol/messages.js';
+import { OtlpSender } from './otlp-sender.js';
+import { anyValue } from './otlp-values.js';
+
+export { anyValue };
+
+import { type QueuedTrace, tracesRequest } from './otlp-traces.js';
 import type { ServerMetrics } from './server-metrics.js';
 
 /** How to export. */
@@ -17,9 +23,9 @@ export interface OtlpOptions {
   readonly endpoint: string;
   /** Extra request headers (an API key, …). */
   readonly headers?: Readonly<Record<string, string>>;
-  /** Events queued at most (default 10000); more are dropped and counted. */
+  /** Items queued at most per signal (default 10000 events, 10000 traces); more are dropped and counted. */
   readonly maxQueue?: number;
-  /** Events per request at most (default 512). */
+  /** Items per request at most (default 512). */
   readonly maxBatch?: number;
   /** A partial batch waits this long for more, ms (default 1000). */
   readonly flushMs?: number;
@@ -35,31 +41,22 @@ export interface OtlpOptions {
 
 /** The logs URL of a collector address. */
 export function logsUrl(endpoint: string): string {
+  return signalUrl(endpoint, 'logs');
+}
+
+/**
+ * A signal's URL of a collector address: the base URL with `/v1/SIGNAL` added; an address that
+ * already ends in `/v1/logs` or `/v1/traces` has that ending replaced by the signal's.
+ */
+export function signalUrl(endpoint: string, signal: 'logs' | 'traces'): string {
   const u = new URL(endpoint);
-  if (!u.pathname.endsWith('/v1/logs')) u.pathname = `${u.pathname.replace(/\/$/, '')}/v1/logs`;
+  u.pathname = `${u.pathname.replace(/\/v1\/(logs|traces)\/?$/, '').replace(/\/$/, '')}/v1/${signal}`;
   return u.toString();
 }
 
 interface QueuedEvent {
   readonly agentId: string;
   readonly event: WireProbeEvent;
-}
-
-/** OTLP's JSON AnyValue of a decoded Go value (docs/values.md's JSON). */
-export function anyValue(v: unknown): Record<string, unknown> {
-  if (v === null || v === undefined) return {};
-  if (typeof v === 'string') return { stringValue: v };
-  if (typeof v === 'boolean') return { boolValue: v };
-  if (typeof v === 'number') return Number.isSafeInteger(v) ? { intValue: String(v) } : { doubleValue: v };
-  if (typeof v === 'bigint') return { intValue: v.toString() };
-  if (Array.isArray(v)) return { arrayValue: { values: v.map(anyValue) } };
-  if (typeof v === 'object')
-    return {
-      kvlistValue: {
-        values: Object.entries(v as Record<string, unknown>).map(([key, x]) => ({ key, value: anyValue(x) })),
-      },
-    };
-  return { stringValue: String(v) };
 }
 
 const attr = (key: string, value: unknown) => ({ key, value: anyValue(value) });
@@ -123,142 +120,56 @@ export function logsRequest(batch: readonly QueuedEvent[]): Record<string, unkno
   };
 }
 
-const RETRY_STATUS = new Set([429, 502, 503, 504]);
-
-/** The queue and sender of probe events to one collector. */
+/** The senders of probe events (logs) and kept request traces (spans) to one collector. */
 export class OtlpExporter {
-  private queue: QueuedEvent[] = [];
-  private readonly url: string;
-  private timer: NodeJS.Timeout | undefined;
-  private sending: Promise<void> | undefined;
-  private closed = false;
-  private lastLog = 0;
-  private readonly stopWait = new AbortController();
+  private readonly logs: OtlpSender<QueuedEvent>;
+  private readonly spans: OtlpSender<QueuedTrace>;
 
-  constructor(
-    private readonly opts: OtlpOptions,
-    private readonly metrics: ServerMetrics,
-  ) {
-    this.url = logsUrl(opts.endpoint);
-    metrics.otlpQueued = () => this.queue.length;
+  constructor(opts: OtlpOptions, metrics: ServerMetrics) {
+    const common = {
+      ...(opts.headers ? { headers: opts.headers } : {}),
+      ...(opts.maxQueue !== undefined ? { maxQueue: opts.maxQueue } : {}),
+      ...(opts.maxBatch !== undefined ? { maxBatch: opts.maxBatch } : {}),
+      ...(opts.flushMs !== undefined ? { flushMs: opts.flushMs } : {}),
+      ...(opts.maxAttempts !== undefined ? { maxAttempts: opts.maxAttempts } : {}),
+      ...(opts.minBackoffMs !== undefined ? { minBackoffMs: opts.minBackoffMs } : {}),
+      ...(opts.maxBackoffMs !== undefined ? { maxBackoffMs: opts.maxBackoffMs } : {}),
+      ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+      ...(opts.log ? { log: opts.log } : {}),
+      request: (outcome: string) => metrics.otlpRequests.inc({ outcome }),
+    };
+    this.logs = new OtlpSender<QueuedEvent>({
+      ...common,
+      url: signalUrl(opts.endpoint, 'logs'),
+      what: 'probe events',
+      body: logsRequest,
+      exported: (n) => metrics.otlpExported.inc({}, n),
+      dropped: (reason, n) => metrics.otlpDropped.inc({ reason }, n),
+    });
+    this.spans = new OtlpSender<QueuedTrace>({
+      ...common,
+      url: signalUrl(opts.endpoint, 'traces'),
+      what: 'traces',
+      body: tracesRequest,
+      exported: (n) => metrics.otlpTracesExported.inc({}, n),
+      dropped: (reason, n) => metrics.otlpTracesDropped.inc({ reason }, n),
+    });
+    metrics.otlpQueued = () => this.logs.queued;
+    metrics.otlpTracesQueued = () => this.spans.queued;
   }
 
-  /** Queues a batch's events; those beyond the queue's bound are dropped and counted. */
+  /** Queues a batch's probe events; those beyond the queue's bound are dropped and counted. */
   add(agentId: string, events: readonly WireProbeEvent[]): void {
-    if (events.length === 0) return;
-    if (this.closed) {
-      this.metrics.otlpDropped.inc({ reason: 'shutdown' }, events.length);
-      return;
-    }
-    const room = Math.max(0, (this.opts.maxQueue ?? 10_000) - this.queue.length);
-    for (const event of events.slice(0, room)) this.queue.push({ agentId, event });
-    if (events.length > room) {
-      this.metrics.otlpDropped.inc({ reason: 'queue_full' }, events.length - room);
-      this.note(`OTLP export: queue full, ${events.length - room} probe events dropped`);
-    }
-    this.schedule();
+    this.logs.add(events.map((event) => ({ agentId, event })));
+  }
+
+  /** Queues kept request traces; those beyond the queue's bound are dropped and counted. */
+  addTraces(agentId: string, traces: readonly TraceRecord[]): void {
+    this.spans.add(traces.map((trace) => ({ agentId, trace })));
   }
 
   /** Stops: a request in flight ends (no further retries), and what is still queued is counted as dropped. */
   async close(): Promise<void> {
-    this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.stopWait.abort();
-    await this.sending;
-    if (this.queue.length > 0) {
-      this.metrics.otlpDropped.inc({ reason: 'shutdown' }, this.queue.length);
-      this.queue = [];
-    }
-  }
-
-  private schedule(): void {
-    if (this.sending || this.timer || this.closed) return;
-    const full = this.queue.length >= (this.opts.maxBatch ?? 512);
-    this.timer = setTimeout(
-      () => {
-        this.timer = undefined;
-        this.sending = this.drain().finally(() => {
-          this.sending = undefined;
-          if (this.queue.length > 0) this.schedule();
-        });
-      },
-      full ? 0 : (this.opts.flushMs ?? 1000),
-    );
-    this.timer.unref();
-  }
-
-  private async drain(): Promise<void> {
-    while (this.queue.length > 0 && !this.closed) {
-      const batch = this.queue.splice(0, this.opts.maxBatch ?? 512);
-      await this.sendBatch(batch);
-    }
-  }
-
-  private async sendBatch(batch: QueuedEvent[]): Promise<void> {
-    const body = JSON.stringify(logsRequest(batch));
-    const attempts = this.opts.maxAttempts ?? 6;
-    let backoff = this.opts.minBackoffMs ?? 500;
-    const maxBackoff = this.opts.maxBackoffMs ?? 30_000;
-    for (let attempt = 1; ; attempt++) {
-      let wait = backoff;
-      let why: string;
-      try {
-        const res = await fetch(this.url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', ...this.opts.headers },
-          body,
-          signal: AbortSignal.timeout(this.opts.timeoutMs ?? 10_000),
-        });
-        const text = await res.text().catch(() => '');
-        if (res.ok) {
-          this.metrics.otlpRequests.inc({ outcome: 'ok' });
-          this.metrics.otlpExported.inc({}, batch.length);
-          return;
-        }
-        if (!RETRY_STATUS.has(res.status)) {
-          this.metrics.otlpRequests.inc({ outcome: 'rejected' });
-          this.metrics.otlpDropped.inc({ reason: 'rejected' }, batch.length);
-          this.note(
-            `OTLP export: the collector refused ${batch.length} events: ${res.status} ${text.slice(0, 200)}`,
-          );
-          return;
-        }
-        this.metrics.otlpRequests.inc({ outcome: 'retry' });
-        const after = Number(res.headers.get('retry-after'));
-        if (Number.isFinite(after) && after > 0) wait = Math.min(after * 1000, maxBackoff);
-        why = `${res.status}`;
-      } catch (e) {
-        this.metrics.otlpRequests.inc({ outcome: 'error' });
-        why = (e as Error).cause ? String((e as Error).cause) : (e as Error).message;
-      }
-      if (attempt >= attempts || this.closed) {
-        this.metrics.otlpDropped.inc({ reason: 'retries_exhausted' }, batch.length);
-        this.note(
-          `OTLP export to ${this.url} failed ${attempt} times (${why}): ${batch.length} events dropped`,
-        );
-        return;
-      }
-      await this.sleep(wait);
-      backoff = Math.min(backoff * 2, maxBackoff);
-    }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(t);
-        this.stopWait.signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const t = setTimeout(done, ms);
-      this.stopWait.signal.addEventListener('abort', done);
-    });
-  }
-
-  /** Logs at most once every 10 s (a collector down for hours must not flood the log). */
-  private note(line: string): void {
-    if (Date.now() - this.lastLog < 10_000) return;
-    this.lastLog = Date.now();
-    (this.opts.log ?? console.error)(line);
+    await Promise.all([this.logs.close(), this.spans.close()]);
   }
 }

@@ -41,6 +41,10 @@ export class ServerMetrics {
   readonly investigationFirings: Counter;
   /** Events waiting in the OTLP export queue (set by the exporter). */
   otlpQueued: () => number = () => 0;
+  readonly otlpTracesExported: Counter;
+  readonly otlpTracesDropped: Counter;
+  /** Kept traces waiting for the OTLP collector (set by the exporter). */
+  otlpTracesQueued: () => number = () => 0;
 
   constructor(registry: Registry, dataDir: string) {
     const m = this.registry;
@@ -108,6 +112,17 @@ export class ServerMetrics {
     );
     m.collected('periscope_otlp_queue_events', 'Probe events waiting to be exported.', 'gauge', () => [
       { labels: {}, value: this.otlpQueued() },
+    ]);
+    this.otlpTracesExported = m.counter(
+      'periscope_otlp_traces_exported_total',
+      'Kept request traces the OTLP collector accepted (one span each).',
+    );
+    this.otlpTracesDropped = m.counter(
+      'periscope_otlp_traces_dropped_total',
+      'Kept request traces not exported, by reason (queue_full, rejected, retries_exhausted, shutdown).',
+    );
+    m.collected('periscope_otlp_queue_traces', 'Kept request traces waiting to be exported.', 'gauge', () => [
+      { labels: {}, value: this.otlpTracesQueued() },
     ]);
     this.investigationFirings = m.counter(
       'periscope_investigation_firings_total',

@@ -82,7 +82,7 @@ export interface ServerOptions {
   readonly pg?: { readonly port: number; readonly insecurePlain?: boolean };
   /** Serve `/metrics` without a token (default: a user or admin token), for a scraper on a trusted network. */
   readonly metricsPublic?: boolean;
-  /** Export probe events to an OpenTelemetry collector (OTLP/HTTP JSON logs). */
+  /** Export probe events (logs) and kept request traces (spans) to an OpenTelemetry collector over OTLP/HTTP JSON. */
   readonly otlp?: OtlpOptions;
 }
 
@@ -200,7 +200,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   };
   context.probes.onStored((b) => metrics.probeBatch(b.events.length, b.counts, b.notices));
   const otlp = opts.otlp ? new OtlpExporter({ log, ...opts.otlp }, metrics) : undefined;
-  if (otlp) context.probes.onStored((b) => otlp.add(b.agentId, b.events));
+  if (otlp) {
+    context.probes.onStored((b) => otlp.add(b.agentId, b.events));
+    context.traces.onStored((agentId, traces) => otlp.addTraces(agentId, traces));
+  }
   const investigations = new Investigations({
     store,
     registry,

@@ -78,6 +78,7 @@ function isSlow(s: unknown): s is SlowRequestRecord {
 export class TraceBook {
   /** Batches that could not be stored (for the log). */
   failed = 0;
+  private readonly stored: ((agentId: string, traces: readonly TraceRecord[]) => void)[] = [];
 
   /** `facts`: what the server knows of an agent's process, stored as for probe data (who may see it). */
   constructor(
@@ -87,6 +88,11 @@ export class TraceBook {
     private readonly facts: (agentId: string, processId: string) => ProbeProcessInput | undefined = () =>
       undefined,
   ) {}
+
+  /** Calls `f` with the kept traces of each batch once they are stored (the OTLP export). */
+  onStored(f: (agentId: string, traces: readonly TraceRecord[]) => void): void {
+    this.stored.push(f);
+  }
 
   /** Stores a batch (malformed entries left out), then signals each kept trace. */
   async batch(agentId: string, m: TraceBatchMessage): Promise<void> {
@@ -114,6 +120,7 @@ export class TraceBook {
         );
       return;
     }
+    if (traces.length > 0) for (const f of this.stored) f(agentId, traces);
     for (const t of traces)
       this.signals.emit({
         kind: 'kept',

@@ -1,6 +1,7 @@
 /**
  * The OTLP exporter against a small collector (a real HTTP server in the test): batches of at
- * most maxBatch events in OTLP/HTTP JSON logs, retries with backoff on 503 until accepted, no
+ * most maxBatch events in OTLP/HTTP JSON logs (and kept traces as spans at /v1/traces, under their
+ * own queue and counters, their trace id from the target or the request id), retries with backoff on 503 until accepted, no
  * retry on a refusal (400), a collector that is down dropped after the last attempt, a full
  * queue dropping the excess, and shutdown dropping what is left — every drop counted by
  * reason in the metrics `/metrics` shows.
@@ -9,8 +10,10 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
+import type { TraceRecord } from '../../src/probes/trace-records.js';
 import type { WireProbeEvent } from '../../src/protocol/messages.js';
-import { logsUrl, OtlpExporter, type OtlpOptions } from '../../src/server/otlp-export.js';
+import { logsUrl, OtlpExporter, type OtlpOptions, signalUrl } from '../../src/server/otlp-export.js';
+import { traceIds } from '../../src/server/otlp-traces.js';
 import { Registry } from '../../src/server/registry.js';
 import { ServerMetrics } from '../../src/server/server-metrics.js';
 import { eventually } from './server-support.js';
@@ -87,6 +90,60 @@ test('the logs URL: /v1/logs added to a base address, kept when given', () => {
   assert.equal(logsUrl('http://c:4318'), 'http://c:4318/v1/logs');
   assert.equal(logsUrl('http://c:4318/'), 'http://c:4318/v1/logs');
   assert.equal(logsUrl('https://c/otel/v1/logs'), 'https://c/otel/v1/logs');
+  assert.equal(signalUrl('http://c:4318', 'traces'), 'http://c:4318/v1/traces');
+  assert.equal(signalUrl('https://c/otel/v1/logs', 'traces'), 'https://c/otel/v1/traces');
+});
+
+function trace(start: Record<string, unknown>): TraceRecord {
+  return {
+    trace: 'work',
+    requestId: 'web-1:1000:7:1700000000000000',
+    process: 'web-1:1000',
+    goroutine: 7,
+    startUs: 1_700_000_000_000_000,
+    endUs: 1_700_000_000_002_000,
+    durationNs: 2_000_000,
+    outcome: 'error',
+    error: 'denied',
+    start,
+    end: {},
+    goroutines: [7],
+    events: [],
+    eventsDropped: 0,
+  };
+}
+
+test("a span's trace id: the target's traceparent or trace_id when the trace captured one, else the request id hashed", () => {
+  assert.deepEqual(
+    traceIds(trace({ traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' })),
+    {
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      parentSpanId: '00f067aa0ba902b7',
+      fromTarget: true,
+    },
+  );
+  assert.deepEqual(traceIds(trace({ trace_id: '4BF92F3577B34DA6A3CE929D0E0E4736' })), {
+    traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+    fromTarget: true,
+  });
+  const hashed = traceIds(trace({ traceparent: '00-00000000000000000000000000000000-00f067aa0ba902b7-01' }));
+  assert.equal(hashed.fromTarget, false, 'an all-zero (invalid) trace id is not taken');
+  assert.match(hashed.traceId, /^[0-9a-f]{32}$/);
+  assert.deepEqual(traceIds(trace({ user: 'x' })), hashed, 'the same request, the same id');
+});
+
+test('kept traces go to /v1/traces through their own queue, retried, counted apart from events', async () => {
+  received.length = 0;
+  answers.push(503);
+  const { ex, metrics } = exporter();
+  ex.addTraces('agent-a', [trace({ user: 'u' }), trace({ user: 'v' })]);
+  ex.add('agent-a', events(1));
+  await eventually(() => metrics.otlpTracesExported.value() === 2, 5000, 'two traces exported');
+  await eventually(() => metrics.otlpExported.value() === 1, 5000, 'one event exported');
+  const paths = received.map((r) => r.path).sort();
+  assert.deepEqual(paths, ['/v1/logs', '/v1/traces']);
+  assert.equal(metrics.otlpRequests.value({ outcome: 'retry' }), 1);
+  await ex.close();
 });
 
 test('events arrive as OTLP JSON log records, in batches of maxBatch, after 503s are retried', async () => {
@@ -166,4 +223,6 @@ test('the queue is bounded: the excess is dropped as queue_full; close drops wha
   assert.equal(metrics.otlpDropped.value({ reason: 'shutdown' }), 10);
   ex.add('a', events(2));
   assert.equal(metrics.otlpDropped.value({ reason: 'shutdown' }), 12);
+  ex.addTraces('a', [trace({})]);
+  assert.equal(metrics.otlpTracesDropped.value({ reason: 'shutdown' }), 1);
 });

@@ -118,7 +118,7 @@ export const serverCommand = defineCommand({
     'otlp-endpoint': {
       type: 'string',
       value: 'URL',
-      help: 'export probe events to this OpenTelemetry collector as OTLP/HTTP JSON logs, e.g. http://collector:4318 (docs/otlp.md)',
+      help: 'export probe events (as logs) and kept request traces (as spans) to this OpenTelemetry collector over OTLP/HTTP JSON, e.g. http://collector:4318 (docs/otlp.md)',
     },
     'otlp-header': {
       type: 'string',
