@@ -28,7 +28,13 @@ import {
   stacksSql,
 } from '../../src/web/probe-sql.js';
 import { parseRoute, type Route, routeUrl } from '../../src/web/routes.js';
-import { capturesOf, withCapture, withDerivedTable } from '../../src/web/spec-yaml.js';
+import {
+  capturesOf,
+  withCapture,
+  withDerivedTable,
+  withFunctionTable,
+  withLink,
+} from '../../src/web/spec-yaml.js';
 import { rowsOf } from '../../src/web/sql.js';
 import {
   type TraceEventRow,
@@ -509,5 +515,46 @@ test("the traces view's SQL on a real store: filters, one trace's events in time
   assert.deepEqual(
     rowsOf<TraceGoroutineRow>(await store.query(traceGoroutinesSql('pay1'), all)).map((g) => g.snapshot_id),
     [null, null],
+  );
+});
+
+test('a function table and a link are added to the spec text as insertions; the same table or link name is replaced', () => {
+  const yaml =
+    '# mine\nfunctions:\n  - function: main.f # f\n    table: t\n    capture:\n      a: x.A\nlinks:\n  - name: l\n    from: { table: t, columns: [a] }\n    to: { table: t, columns: [a] }\n';
+  const ft = withFunctionTable(yaml, { fn: 'main.g', table: 'u', capture: { b: 'y.B', c: 'y.C' } });
+  assert.equal(
+    ft,
+    yaml.replace(
+      '      a: x.A\n',
+      '      a: x.A\n  - function: main.g\n    table: u\n    capture:\n      b: y.B\n      c: y.C\n',
+    ),
+  );
+  const again = withFunctionTable(ft, { fn: 'main.h', table: 'u', capture: { d: 'z' } });
+  assert.equal(again.match(/table: u/g)?.length, 1);
+  assert.match(again, /function: main.h/);
+  const link = withLink(yaml, {
+    name: 'm',
+    from: { table: 't', columns: ['a', 'b'] },
+    to: { table: 'u', columns: ['b', 'a'] },
+  });
+  assert.equal(
+    link,
+    `${yaml}  - name: m\n    from:\n      table: t\n      columns:\n        - a\n        - b\n    to:\n      table: u\n      columns:\n        - b\n        - a\n`,
+  );
+  assert.equal(
+    withLink(link, {
+      name: 'm',
+      from: { table: 't', columns: ['a'] },
+      to: { table: 'u', columns: ['a'] },
+    }).match(/name: m/g)?.length,
+    1,
+  );
+  assert.match(
+    withLink('version: 1\n', {
+      name: 'n',
+      from: { table: 't', columns: ['a'] },
+      to: { table: 'u', columns: ['a'] },
+    }),
+    /links:\n\s+- name: n/,
   );
 });
