@@ -484,6 +484,34 @@ let traceLink = '';
 test('investigations: one added through the API fires on its schedule; its firing, report and snapshot on its page; closed from it', {
   timeout: 90_000,
 }, async () => {
+  // One added from the page: a refusal of the server is shown by the form, then it is listed.
+  await page.getByRole('link', { name: 'Investigations', exact: true }).click();
+  const addForm = page.getByRole('form', { name: 'Add an investigation' });
+  const formName = `web-form-${process.pid}`;
+  await addForm.getByRole('textbox', { name: 'Name', exact: true }).fill(formName);
+  await addForm.getByRole('textbox', { name: 'Question' }).fill('is the ledger still slow?');
+  await addForm.getByRole('textbox', { name: 'Every' }).fill('1h');
+  await addForm.getByRole('textbox', { name: /^Report/ }).fill('n=SELECT count(*) FROM goroutinez');
+  await addForm.getByRole('button', { name: 'Add investigation' }).click();
+  await addForm
+    .getByRole('alert')
+    .filter({ hasText: /goroutinez/ })
+    .waitFor();
+  await addForm.getByRole('textbox', { name: /^Report/ }).fill('n=SELECT count(*) FROM goroutines');
+  await addForm.getByRole('button', { name: 'Add investigation' }).click();
+  const addedText = await addForm
+    .getByRole('status', { name: 'Investigation added' })
+    .getByText(`Added investigation ${formName}`)
+    .textContent();
+  await page
+    .getByRole('table', { name: 'Investigations' })
+    .getByRole('row')
+    .filter({ hasText: formName })
+    .getByText('is the ledger still slow?')
+    .waitFor();
+  await api('POST', `/v1/investigations/${/#(\d+)/.exec(addedText ?? '')?.[1]}/close`);
+  // Left, so that the link below opens the list anew.
+  await page.getByRole('link', { name: 'Snapshots', exact: true }).click();
   const name = `web-inv-${process.pid}`;
   const added = await api<InvestigationView>('POST', '/v1/investigations', {
     name,

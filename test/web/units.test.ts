@@ -17,6 +17,7 @@ import {
   groupFramesSql,
   groupsSql,
 } from '../../src/web/goroutine-sql.js';
+import { investigationBody } from '../../src/web/investigation-form.js';
 import { probeEntry } from '../../src/web/probe-form.js';
 import {
   bucketMs,
@@ -557,4 +558,62 @@ test('a function table and a link are added to the spec text as insertions; the 
     }),
     /links:\n\s+- name: n/,
   );
+});
+
+test('the add-an-investigation form: each trigger as the body of POST /v1/investigations; what the form gets wrong refused', () => {
+  const base = {
+    name: 'inv-1',
+    question: ' why? ',
+    trigger: 'schedule',
+    every: '5m',
+    select: 'program=api',
+    probe: '',
+    where: '',
+    trace: '',
+    over: '',
+    snapshot: '',
+    maxFires: '3',
+    minInterval: '',
+    reports: 'n=SELECT count(*) FROM goroutines\n\nw = SELECT 1',
+  } as const;
+  assert.deepEqual(investigationBody(base), {
+    name: 'inv-1',
+    question: 'why?',
+    triggers: [{ schedule: { every: '5m', select: 'program=api' } }],
+    report: [
+      { name: 'n', sql: 'SELECT count(*) FROM goroutines' },
+      { name: 'w', sql: 'SELECT 1' },
+    ],
+    limits: { maxFires: 3 },
+  });
+  const probe = investigationBody({
+    ...base,
+    trigger: 'probe',
+    probe: 'p',
+    where: 'qty > 1',
+    reports: '',
+    maxFires: '',
+  });
+  assert.deepEqual(probe, {
+    name: 'inv-1',
+    question: 'why?',
+    triggers: [{ probe: { name: 'p', where: 'qty > 1' } }],
+  });
+  const slow = investigationBody({
+    ...base,
+    trigger: 'slow',
+    trace: 't',
+    over: '2s',
+    snapshot: 'process',
+    reports: '',
+  });
+  assert.deepEqual((slow as { triggers: unknown }).triggers, [{ slow: { trace: 't', over: '2s' } }]);
+  assert.equal((slow as { snapshot: unknown }).snapshot, 'process');
+  assert.deepEqual((investigationBody({ ...base, trigger: 'error' }) as { triggers: unknown }).triggers, [
+    { error: {} },
+  ]);
+  assert.match(String(investigationBody({ ...base, name: 'a b' })), /Name/);
+  assert.match(String(investigationBody({ ...base, every: '' })), /Every/);
+  assert.match(String(investigationBody({ ...base, maxFires: '0' })), /At most/);
+  assert.match(String(investigationBody({ ...base, reports: 'SELECT 1' })), /NAME=SQL/);
 });
