@@ -600,6 +600,16 @@ traces:
   await kept.getByText(/no billing account for user "carol"/).waitFor();
   await page.getByLabel('Trace', { exact: true }).selectOption(trace);
   await page.waitForURL(new RegExp(`/traces\\?trace=${trace}&outcome=error$`));
+  // What the trace kept and dropped this last hour (`trace_counts`, sent by the agent per interval).
+  const counted = page
+    .getByRole('table', { name: 'Trace counts of the last hour' })
+    .getByRole('row')
+    .filter({ hasText: trace });
+  for (let waited = 0; (await counted.count()) === 0; waited += 1000) {
+    assert.ok(waited < 40_000, 'no trace counts in 40 s');
+    await page.waitForTimeout(1000);
+    await page.getByRole('button', { name: 'Refresh' }).click();
+  }
   await shot(page, '16-traces');
   await kept.getByRole('link').click();
   await page.waitForURL(/\/traces\/[^/?]+$/);

@@ -38,9 +38,11 @@ import {
 } from '../../src/web/spec-yaml.js';
 import { rowsOf } from '../../src/web/sql.js';
 import {
+  type TraceCountsRow,
   type TraceEventRow,
   type TraceGoroutineRow,
   type TraceRow,
+  traceCountsSql,
   traceEventsSql,
   traceGoroutinesSql,
   traceNamesSql,
@@ -616,4 +618,57 @@ test('the add-an-investigation form: each trigger as the body of POST /v1/invest
   assert.match(String(investigationBody({ ...base, every: '' })), /Every/);
   assert.match(String(investigationBody({ ...base, maxFires: '0' })), /At most/);
   assert.match(String(investigationBody({ ...base, reports: 'SELECT 1' })), /NAME=SQL/);
+});
+
+test("the traces view's counts: per trace, summed over processes and the intervals of the last hour", async () => {
+  const nowUs = Date.now() * 1000;
+  const c = (trace: string, process: string, endUs: number, n: number) => ({
+    trace,
+    process,
+    startUs: endUs - 10_000_000,
+    endUs,
+    requests: n,
+    kept: 1,
+    dropped: n - 1,
+    overRate: 0,
+    overMemory: 0,
+    eventsDropped: 2,
+    unfinished: 1,
+  });
+  await store.addTraceBatch({
+    agentId: 'a1',
+    traces: [],
+    counts: [
+      c('cnt_a', 'h:1', nowUs - 60_000_000, 5),
+      c('cnt_a', 'h:2', nowUs - 1_200_000_000, 7),
+      // Two hours ago: not in the last hour.
+      c('cnt_a', 'h:1', nowUs - 7_200_000_000, 100),
+      c('cnt_b', 'h:1', nowUs - 60_000_000, 3),
+    ],
+  });
+  const rows = rowsOf<TraceCountsRow>(await store.query(traceCountsSql(), { all: true })).filter((r) =>
+    r.trace.startsWith('cnt_'),
+  );
+  assert.deepEqual(rows, [
+    {
+      trace: 'cnt_a',
+      requests: 12,
+      kept: 2,
+      dropped: 10,
+      over_rate: 0,
+      over_memory: 0,
+      events_dropped: 4,
+      unfinished: 2,
+    },
+    {
+      trace: 'cnt_b',
+      requests: 3,
+      kept: 1,
+      dropped: 2,
+      over_rate: 0,
+      over_memory: 0,
+      events_dropped: 2,
+      unfinished: 1,
+    },
+  ]);
 });
