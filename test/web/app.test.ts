@@ -352,6 +352,13 @@ test('spec: pick a binary and a function, add a capture checked live, see it in 
   // function replaces the first in the agents' capture plan): a field the type lacks is refused live.
   const ftForm = page.getByRole('form', { name: 'Define a function table' });
   const ft = `web_reserve_${process.pid}`;
+  await ftForm.getByRole('textbox', { name: 'Function', exact: true }).fill(fn);
+  await ftForm.getByRole('textbox', { name: 'Function table', exact: true }).fill(ft);
+  await ftForm.getByRole('textbox', { name: /^Columns/ }).fill('qty=req.Quantity');
+  await page
+    .getByRole('status', { name: 'Check of the function table' })
+    .getByText(/The table inventory_ledger_writes already captures on/)
+    .waitFor();
   await ftForm
     .getByRole('textbox', { name: 'Function', exact: true })
     .fill('main.(*inventoryServer).Reserve');

@@ -533,6 +533,10 @@ test('a function table and a link are added to the spec text as insertions; the 
     ),
   );
   const again = withFunctionTable(ft, { fn: 'main.h', table: 'u', capture: { d: 'z' } });
+  assert.throws(
+    () => withFunctionTable(yaml, { fn: 'main.f', table: 'v', capture: { d: 'z' } }),
+    /table t already captures on main.f/,
+  );
   assert.equal(again.match(/table: u/g)?.length, 1);
   assert.match(again, /function: main.h/);
   const link = withLink(yaml, {
