@@ -31,6 +31,7 @@ export interface TracedFleet {
   readonly host: string;
   readonly tag: string;
   readonly dataDir: string;
+  /** The server running now (a new one after restartServer()). */
   readonly server: RunningServer;
   readonly agent: Proc;
   readonly target: Target;
@@ -47,6 +48,8 @@ export interface TracedFleet {
   until(sql: string, ok: (rows: Row[]) => boolean, ms?: number): Promise<Row[]>;
   /** GET /work?user=USER&sleep=MS on traced-service. */
   request(user: string, sleepMs?: number): Promise<{ status: number; body: string; at: number }>;
+  /** Closes the server and starts a new one on the same port and data directory; resolves once the agent is back with its processes. */
+  restartServer(): Promise<void>;
   /** Stops everything it started (and `others`) and removes its data directory. */
   close(others?: readonly Target[]): Promise<void>;
 }
@@ -64,15 +67,13 @@ export async function startTracedFleet(
 ): Promise<{ fleet: TracedFleet; extras: Target[] }> {
   const tag = fleetTag();
   const dataDir = tempDir('periscope-traces-');
-  const server = await startServer({
-    port: 0,
-    dataDir,
-    agentLog: () => undefined,
-    log: () => undefined,
-    ...more,
-  });
+  const start = (port: number) =>
+    startServer({ port, dataDir, agentLog: () => undefined, log: () => undefined, ...more });
+  let server = await start(0);
   const signals: TracedFleet['signals'] = [];
-  server.context.requestSignals.subscribe((s) => signals.push({ ...s, at: performance.now() }));
+  const listen = (s: RunningServer) =>
+    s.context.requestSignals.subscribe((x) => signals.push({ ...x, at: performance.now() }));
+  listen(server);
   const userToken = server.firstTokens!.admin;
   const agent = startAgentProc(server.url, server.firstTokens!.agent, host, tag, [
     '--runtime-dir',
@@ -84,7 +85,8 @@ export async function startTracedFleet(
   const extras: Target[] = [];
   for (const e of extra)
     extras.push(await startTagged((await buildFixture(e.fixture)).path, [...e.args], tag, host));
-  await waitForFleet(server.url, userToken, { [host]: [target.pid, ...extras.map((t) => t.pid)] });
+  const everyPid = () => ({ [host]: [target.pid, ...extras.map((t) => t.pid)] });
+  await waitForFleet(server.url, userToken, everyPid());
   const env = () => ({ PERISCOPE_TOKEN: userToken, PERISCOPE_SERVER: server.url });
   const query = (sql: string, more: readonly string[] = []) =>
     cliJson<Row[]>(['query', '--format', 'json', ...more, sql], env());
@@ -92,7 +94,9 @@ export async function startTracedFleet(
     host,
     tag,
     dataDir,
-    server,
+    get server() {
+      return server;
+    },
     agent,
     target,
     port,
@@ -112,6 +116,13 @@ export async function startTracedFleet(
     async request(user, sleepMs = 0) {
       const r = await fetch(`http://127.0.0.1:${port}/work?user=${user}&sleep=${sleepMs}`);
       return { status: r.status, body: await r.text(), at: performance.now() };
+    },
+    async restartServer() {
+      const port = server.port;
+      await server.close();
+      server = await start(port);
+      listen(server);
+      await waitForFleet(server.url, userToken, everyPid());
     },
     async close(others = []) {
       if (process.env.TRACE_DEBUG) console.error(agent.lines.map((l) => l.text).join('\n'));

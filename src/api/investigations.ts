@@ -292,6 +292,16 @@ export interface Unresolved {
   readonly error: string;
 }
 
+/** A slow/error trigger whose trace the current spec no longer has (the spec changed after it was added). */
+export interface MissingTrace {
+  readonly trigger: 'slow' | 'error';
+  readonly trace: string;
+  /** The current spec's version. */
+  readonly specVersion: number;
+  /** `trace checkout is not in the current spec (version 7)`. */
+  readonly text: string;
+}
+
 /** One investigation as listed and shown. */
 export interface InvestigationView {
   readonly id: number;
@@ -311,6 +321,8 @@ export interface InvestigationView {
   readonly definition: InvestigationBody;
   /** Probe triggers that no longer resolve on some binary (`show` only). */
   readonly unresolved?: readonly Unresolved[];
+  /** Slow/error triggers whose trace the current spec no longer has (`show` only); they wait until a spec has it again. */
+  readonly missingTraces?: readonly MissingTrace[];
   /** The latest firings, newest first (`show` only). */
   readonly firings?: readonly FiringView[];
 }

@@ -13,6 +13,7 @@ import type { Spec } from '../spec/spec-types.js';
 import type { SetSpecResult } from '../store/store.js';
 import type { ServerContext } from './context.js';
 import { HttpError } from './http-errors.js';
+import { droppedTraceWarnings } from './investigations/investigations.js';
 import { buildReport, reportSummary, reportText } from './spec-report.js';
 
 /** A spec to set: its text, the file name the user gave, who sets it, and whether to force it. */
@@ -73,7 +74,9 @@ export async function updateSpec(ctx: ServerContext, u: SpecUpdate): Promise<Spe
       conn.send(probes);
     }
   }
-  return { stored: true, result: { ...result, check } };
+  // Stored all the same: an investigation on a dropped trace waits for a spec that has it again.
+  const dropped = await droppedTraceWarnings(ctx.store, u.yaml, result.version);
+  return { stored: true, result: { ...result, warnings: [...result.warnings, ...dropped], check } };
 }
 
 /** The programs a spec turns redaction off for, as a sorted set. */

@@ -32,6 +32,20 @@ export function columnFor(expr: string): string {
   return /^[a-z_]/.test(c) ? c : `v_${c}`;
 }
 
+/** Column → expression from one capture a line (`COLUMN=EXPRESSION` or `EXPRESSION`); `field` names the box in errors. */
+export function captureLines(text: string, field: string): Record<string, string> | Error {
+  const capture: Record<string, string> = {};
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '') continue;
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)\s*=(?!=)\s*(.+)$/s.exec(line);
+    const [col, expr] = m ? [m[1] as string, (m[2] as string).trim()] : [columnFor(line), line];
+    if (capture[col] !== undefined) return new Error(`${field}: column ${col} is given twice.`);
+    capture[col] = expr;
+  }
+  return capture;
+}
+
 /** The entry the fields describe, or the error saying what to fix. */
 export function probeEntry(f: ProbeFormFields): Record<string, unknown> | Error {
   const name = f.name.trim();
@@ -43,15 +57,8 @@ export function probeEntry(f: ProbeFormFields): Record<string, unknown> | Error 
     return new Error(
       f.at === 'line' ? 'Give the line as FILE:LINE.' : 'Give the function, e.g. main.handle.',
     );
-  const capture: Record<string, string> = {};
-  for (const raw of f.captures.split('\n')) {
-    const line = raw.trim();
-    if (line === '') continue;
-    const m = /^([A-Za-z_][A-Za-z0-9_]*)\s*=(?!=)\s*(.+)$/s.exec(line);
-    const [col, expr] = m ? [m[1] as string, (m[2] as string).trim()] : [columnFor(line), line];
-    if (capture[col] !== undefined) return new Error(`Captures: column ${col} is given twice.`);
-    capture[col] = expr;
-  }
+  const capture = captureLines(f.captures, 'Captures');
+  if (capture instanceof Error) return capture;
   const rate = f.rate.trim().replace(/\/s$/, '');
   if (rate !== '' && !(Number(rate) > 0))
     return new Error(`Rate: events a second, a positive number (not "${f.rate}").`);

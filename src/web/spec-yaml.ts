@@ -72,3 +72,61 @@ export function capturesOf(yaml: string, fn: string): { table: string; column: s
   }
   return out;
 }
+
+/** The spec text with `value` added to the list `section` (or the item whose `key` equals value's replaced). */
+function withListItem(yaml: string, section: string, key: string, value: Record<string, unknown>): string {
+  const doc = parseDocument(yaml.trim() === '' ? 'version: 1\n' : yaml);
+  if (doc.errors.length > 0) throw new Error(`the current spec does not parse: ${doc.errors[0]?.message}`);
+  if (doc.contents !== null && !isMap(doc.contents)) throw new Error('the current spec is not a YAML map');
+  const list = doc.get(section);
+  let spliced: string | undefined;
+  if (isSeq(list)) {
+    const at = list.items.findIndex((it) => isMap(it) && it.get(key) === value[key]);
+    if (at < 0) spliced = appendItem(yaml, list, value);
+    if (at >= 0) list.items[at] = doc.createNode(value);
+    else list.items.push(doc.createNode(value));
+  } else doc.set(section, doc.createNode([value]));
+  return keepText(spliced, doc.toString({ lineWidth: 0 }));
+}
+
+/** A function table to add: its function, its name, and column → Go expression. */
+export interface NewFunctionTable {
+  readonly fn: string;
+  readonly table: string;
+  readonly capture: Readonly<Record<string, string>>;
+}
+
+/**
+ * The spec text with one more function table (a `functions:` entry; one of that table name is
+ * replaced). Throws when another table already captures on that function: the agents compile one
+ * entry per function (`compileFunctions`), so a second one would silently replace the first.
+ */
+export function withFunctionTable(yaml: string, t: NewFunctionTable): string {
+  const other = capturesOf(yaml, t.fn).find((c) => c.table !== t.table);
+  if (other)
+    throw new Error(
+      `The table ${other.table} already captures on ${t.fn}: add columns there (pick the function and "Add a capture"), one entry a function.`,
+    );
+  return withListItem(yaml, 'functions', 'table', {
+    function: t.fn,
+    table: t.table,
+    capture: { ...t.capture },
+  });
+}
+
+/** A link to add: rows of `from` and `to` whose listed columns are equal belong together. */
+export interface NewLink {
+  readonly name: string;
+  readonly description?: string;
+  readonly from: { readonly table: string; readonly columns: readonly string[] };
+  readonly to: { readonly table: string; readonly columns: readonly string[] };
+}
+
+/** The spec text with one more link (one of that name is replaced). */
+export function withLink(yaml: string, l: NewLink): string {
+  const value: Record<string, unknown> = { name: l.name };
+  if (l.description) value.description = l.description;
+  value.from = { table: l.from.table, columns: [...l.from.columns] };
+  value.to = { table: l.to.table, columns: [...l.to.columns] };
+  return withListItem(yaml, 'links', 'name', value);
+}

@@ -83,3 +83,22 @@ SELECT ids.goroutine_id, (
 ) AS snapshot_id
 FROM ids ORDER BY ids.goroutine_id`;
 }
+
+/** What one trace did with its requests over the last hour, summed over processes and intervals. */
+export interface TraceCountsRow {
+  readonly trace: string;
+  readonly requests: number;
+  readonly kept: number;
+  readonly dropped: number;
+  readonly over_rate: number;
+  readonly over_memory: number;
+  readonly events_dropped: number;
+  readonly unfinished: number;
+}
+
+/** Per trace, `trace_counts` summed over the intervals that ended in the last hour. */
+export function traceCountsSql(): string {
+  const sum = (c: string) => `CAST(sum(${c}) AS DOUBLE) AS ${c}`;
+  return `SELECT trace, ${['requests', 'kept', 'dropped', 'over_rate', 'over_memory', 'events_dropped', 'unfinished'].map(sum).join(', ')}
+FROM trace_counts WHERE end_time > now() - INTERVAL 1 HOUR GROUP BY trace ORDER BY trace`;
+}

@@ -683,3 +683,43 @@ test('roles: an agent token may not use investigations; a token limited to progr
   assert.deepEqual(rows.body.rows, [[0, 0, 0]]);
   assert.ok(Number((await sql('SELECT count(*) FROM investigation_firings')).rows[0]?.[0]) > 0);
 });
+
+test('a trigger whose trace the spec no longer has: the spec set that drops it warns, and show says so', async () => {
+  const withRefunds = `${ORDERS}${TRACES}  - name: refunds
+    program: orders
+    function: main.refund
+    error: r0
+    keep: error
+`;
+  const put = await api(server.url, admin, 'PUT', '/v1/spec?force=true', { yaml: withRefunds });
+  assert.equal(put.status, 200, put.text);
+  const body = { triggers: [{ error: { trace: 'refunds' } }], snapshot: 'none' };
+  assert.equal((await add(alice, { name: 'refund-errors', ...body })).status, 201);
+  assert.equal((await add(alice, { name: 'refund-closed', ...body })).status, 201);
+  assert.equal((await api(server.url, alice, 'POST', '/v1/investigations/refund-closed/close')).status, 200);
+  assert.equal((await show('refund-errors')).missingTraces, undefined);
+
+  // Dropping the trace is stored (a warning, not a refusal) and names the open investigation only.
+  const file = join(dataDir, 'no-refunds.yaml');
+  writeFileSync(file, ORDERS + TRACES);
+  const set = await cli('spec', 'set', file, '--force');
+  assert.equal(set.code, 0, set.stderr);
+  const version = Number(/spec version (\d+) stored/.exec(set.stdout)?.[1]);
+  assert.match(
+    set.stderr,
+    new RegExp(
+      `trace refunds is not in spec version ${version}, and open investigation refund-errors \\(error trigger\\) depends on it`,
+    ),
+  );
+  assert.doesNotMatch(set.stderr, /refund-closed|checkout/);
+
+  const text = `trace refunds is not in the current spec (version ${version})`;
+  assert.deepEqual((await show('refund-errors')).missingTraces, [
+    { trigger: 'error', trace: 'refunds', specVersion: version, text },
+  ]);
+  assert.equal((await show('errors')).missingTraces, undefined, 'its trace checkout is still there');
+  const shown = await cli('investigation', 'show', 'refund-errors');
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.ok(shown.stdout.includes(`error trigger: ${text}`), shown.stdout);
+  assert.equal((await api(server.url, alice, 'POST', '/v1/investigations/refund-errors/close')).status, 200);
+});

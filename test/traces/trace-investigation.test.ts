@@ -6,7 +6,9 @@
  * handler (with `over` above the trace's `slower_than`, a request that ended before `over` does
  * not fire it); an `error` trigger fires for the failing user's requests only, at most its
  * `maxFires`, its firings record request ids that are rows of `traces`, and its report
- * (which reads `traces`) names the failing user.
+ * (which reads `traces`) names the failing user. Across a server restart on the same data
+ * directory (the agent reconnects by itself) an error trigger keeps its firings and report and
+ * fires up to its `maxFires` in total, not that many more.
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -148,4 +150,55 @@ test("an error trigger fires for the failing user's requests only, at most maxFi
     ['--all'],
   );
   assert.deepEqual(report, [{ user: 'mallory' }]);
+});
+
+test('an error trigger survives a server restart: its firings and report stay, and it fires up to its limit in total', async () => {
+  await add({
+    name: 'across-restart',
+    triggers: [{ error: { trace: 'work' } }],
+    snapshot: 'none',
+    limits: { maxFires: 3, minInterval: '0s' },
+    report: [
+      {
+        name: 'users',
+        sql: "SELECT DISTINCT start_values->>'user' AS \"user\" FROM traces WHERE outcome = 'error'",
+      },
+    ],
+  });
+  const errors = async () =>
+    Number(
+      (await f.query("SELECT count(*) AS n FROM traces WHERE trace = 'work' AND outcome = 'error'"))[0]!.n,
+    );
+  const waitErrors = async (n: number) => {
+    await f.until(
+      "SELECT count(*) AS n FROM traces WHERE trace = 'work' AND outcome = 'error'",
+      (x) => Number(x[0]!.n) >= n,
+    );
+    // The server hears a kept trace when it stores it; its firing may still be under way.
+    await f.server.investigations.idle();
+  };
+  const first = await errors();
+  assert.equal((await f.request('mallory')).status, 403);
+  await waitErrors(first + 1);
+  const before = await show('across-restart');
+  assert.equal(before.fires, 1, JSON.stringify(before.firings));
+  const report = `SELECT r.row->>'user' AS "user" FROM investigation_reports r WHERE r.firing_id = ${before.firings![0]!.id}`;
+  assert.deepEqual(await f.query(report, ['--all']), [{ user: 'mallory' }]);
+
+  await f.restartServer();
+  const kept = await show('across-restart');
+  assert.equal(kept.state, 'open');
+  assert.equal(kept.fires, 1);
+  assert.deepEqual(kept.firings, before.firings);
+  for (let i = 0; i < 4; i++) assert.equal((await f.request('mallory')).status, 403);
+  await waitErrors(first + 5);
+  const after = await show('across-restart');
+  assert.equal(after.fires, 3, 'one before the restart and two after: maxFires 3 in total');
+  assert.equal(after.firings!.length, 3);
+  assert.deepEqual(
+    after.firings!.at(-1),
+    before.firings![0],
+    'the firing from before the restart is still there',
+  );
+  assert.deepEqual(await f.query(report, ['--all']), [{ user: 'mallory' }]);
 });

@@ -282,6 +282,7 @@ test('spec: pick a binary and a function, add a capture checked live, see it in 
   await page.getByRole('list', { name: 'Functions' }).getByRole('button', { name: fn, exact: true }).click();
   await page.waitForURL(/\/spec\?program=inventory.*fn=main/);
   const captures = page.getByRole('table', { name: 'Captures of this function' });
+  const captureForm = page.getByRole('form', { name: 'Add a capture' });
   await captures.getByRole('cell', { name: 's.stuckItem' }).waitFor();
   // Its lines, read from the binary by the agent, with their source (readable on this machine)
   // and the variables live at each: one clicked fills the capture form, checked at once.
@@ -290,8 +291,8 @@ test('spec: pick a binary and a function, add a capture checked live, see it in 
   const ifLeft = lines.getByRole('row').filter({ hasText: 'if left < 0' });
   await ifLeft.getByRole('button', { name: /^Capture req \(\*.*ReserveRequest\) at line \d+$/ }).waitFor();
   await ifLeft.getByRole('button', { name: /^Capture left \(int\) at line \d+$/ }).click();
-  assert.equal(await page.getByLabel('Column').inputValue(), 'left');
-  assert.equal(await page.getByLabel('Expression').inputValue(), 'left');
+  assert.equal(await captureForm.getByLabel('Column', { exact: true }).inputValue(), 'left');
+  assert.equal(await captureForm.getByLabel('Expression').inputValue(), 'left');
   const check = page.getByRole('status', { name: 'Check of the capture' });
   await check.getByText(/Fits every checked binary/).waitFor({ timeout: 60_000 });
   await shot(page, '09a-spec-lines');
@@ -299,12 +300,12 @@ test('spec: pick a binary and a function, add a capture checked live, see it in 
   await shot(page, '09b-spec-lines-dark');
   await page.getByRole('button', { name: 'Switch to the light theme' }).click();
   // A wrong field: the check against the real binary says so, naming the fields there are.
-  await page.getByLabel('Column').fill('web_qty');
-  await page.getByLabel('Expression').fill('req.Nope');
+  await captureForm.getByLabel('Column', { exact: true }).fill('web_qty');
+  await captureForm.getByLabel('Expression').fill('req.Nope');
   await check.getByText(/no field Nope .*Quantity/s).waitFor({ timeout: 60_000 });
   assert.equal(await page.getByRole('button', { name: 'Save', exact: true }).isDisabled(), true);
   await shot(page, '09-spec-invalid');
-  await page.getByLabel('Expression').fill('req.Quantity');
+  await captureForm.getByLabel('Expression').fill('req.Quantity');
   await check.getByText(/Fits every checked binary/).waitFor({ timeout: 60_000 });
   await page.getByRole('button', { name: 'Save', exact: true }).click();
   const saved = check.getByText(/Saved: spec version \d+ captures web_qty/);
@@ -347,6 +348,33 @@ test('spec: pick a binary and a function, add a capture checked live, see it in 
     .locator('pre.diff span.add')
     .filter({ hasText: `name: ${table}` })
     .waitFor();
+  // A function table defined here, on the gRPC handler under writeLedger (a second entry on one
+  // function replaces the first in the agents' capture plan): a field the type lacks is refused live.
+  const ftForm = page.getByRole('form', { name: 'Define a function table' });
+  const ft = `web_reserve_${process.pid}`;
+  await ftForm.getByRole('textbox', { name: 'Function', exact: true }).fill(fn);
+  await ftForm.getByRole('textbox', { name: 'Function table', exact: true }).fill(ft);
+  await ftForm.getByRole('textbox', { name: /^Columns/ }).fill('qty=req.Quantity');
+  await page
+    .getByRole('status', { name: 'Check of the function table' })
+    .getByText(/The table inventory_ledger_writes already captures on/)
+    .waitFor();
+  await ftForm
+    .getByRole('textbox', { name: 'Function', exact: true })
+    .fill('main.(*inventoryServer).Reserve');
+  await ftForm.getByRole('textbox', { name: 'Function table', exact: true }).fill(ft);
+  const ftColumns = ftForm.getByRole('textbox', { name: /^Columns/ });
+  await ftColumns.fill('qty=req.Quantty');
+  const ftCheck = page.getByRole('status', { name: 'Check of the function table' });
+  await ftCheck.getByText(/no field Quantty/).waitFor({ timeout: 60_000 });
+  assert.equal(await ftForm.getByRole('button', { name: 'Save function table' }).isDisabled(), true);
+  await ftColumns.fill('qty=req.Quantity\nreq.Item');
+  await ftCheck.getByText(/Fits every checked binary/).waitFor({ timeout: 60_000 });
+  await shot(page, '10b-spec-function-table');
+  await ftForm.getByRole('button', { name: 'Save function table' }).click();
+  await ftCheck
+    .getByText(new RegExp(`Saved: spec version \\d+ has the function table ${ft}`))
+    .waitFor({ timeout: 60_000 });
   // The next snapshot captures it on the stuck request's inventory goroutine.
   await page.getByRole('link', { name: 'Snapshots' }).click();
   await page.getByLabel('Snapshot labels').fill('case=web-spec');
@@ -358,6 +386,12 @@ test('spec: pick a binary and a function, add a capture checked live, see it in 
   await page.goto(deepLink.replace(`/snapshots/${snapshotId}?`, `/snapshots/${next}?`));
   const ledger = page.locator('section.detail li.frame').filter({ hasText: fn });
   await ledger.getByText('web_qty').waitFor();
+  // The function table has that snapshot's row in the Tables view.
+  await page.goto(
+    `${info.server}/tables?sql=${encodeURIComponent(`SELECT qty, req_item FROM ${ft} WHERE snapshot_id = ${next}`)}`,
+  );
+  await page.getByRole('complementary', { name: 'Tables' }).getByText(ft).waitFor();
+  await page.getByRole('table', { name: 'Query results' }).getByRole('row').nth(1).waitFor();
 });
 
 test('probes: add one on a demo function from the page, see its hit rate and events with values, remove it', {
@@ -457,6 +491,34 @@ let traceLink = '';
 test('investigations: one added through the API fires on its schedule; its firing, report and snapshot on its page; closed from it', {
   timeout: 90_000,
 }, async () => {
+  // One added from the page: a refusal of the server is shown by the form, then it is listed.
+  await page.getByRole('link', { name: 'Investigations', exact: true }).click();
+  const addForm = page.getByRole('form', { name: 'Add an investigation' });
+  const formName = `web-form-${process.pid}`;
+  await addForm.getByRole('textbox', { name: 'Name', exact: true }).fill(formName);
+  await addForm.getByRole('textbox', { name: 'Question' }).fill('is the ledger still slow?');
+  await addForm.getByRole('textbox', { name: 'Every' }).fill('1h');
+  await addForm.getByRole('textbox', { name: /^Report/ }).fill('n=SELECT count(*) FROM goroutinez');
+  await addForm.getByRole('button', { name: 'Add investigation' }).click();
+  await addForm
+    .getByRole('alert')
+    .filter({ hasText: /goroutinez/ })
+    .waitFor();
+  await addForm.getByRole('textbox', { name: /^Report/ }).fill('n=SELECT count(*) FROM goroutines');
+  await addForm.getByRole('button', { name: 'Add investigation' }).click();
+  const addedText = await addForm
+    .getByRole('status', { name: 'Investigation added' })
+    .getByText(`Added investigation ${formName}`)
+    .textContent();
+  await page
+    .getByRole('table', { name: 'Investigations' })
+    .getByRole('row')
+    .filter({ hasText: formName })
+    .getByText('is the ledger still slow?')
+    .waitFor();
+  await api('POST', `/v1/investigations/${/#(\d+)/.exec(addedText ?? '')?.[1]}/close`);
+  // Left, so that the link below opens the list anew.
+  await page.getByRole('link', { name: 'Snapshots', exact: true }).click();
   const name = `web-inv-${process.pid}`;
   const added = await api<InvestigationView>('POST', '/v1/investigations', {
     name,
@@ -545,6 +607,16 @@ traces:
   await kept.getByText(/no billing account for user "carol"/).waitFor();
   await page.getByLabel('Trace', { exact: true }).selectOption(trace);
   await page.waitForURL(new RegExp(`/traces\\?trace=${trace}&outcome=error$`));
+  // What the trace kept and dropped this last hour (`trace_counts`, sent by the agent per interval).
+  const counted = page
+    .getByRole('table', { name: 'Trace counts of the last hour' })
+    .getByRole('row')
+    .filter({ hasText: trace });
+  for (let waited = 0; (await counted.count()) === 0; waited += 1000) {
+    assert.ok(waited < 40_000, 'no trace counts in 40 s');
+    await page.waitForTimeout(1000);
+    await page.getByRole('button', { name: 'Refresh' }).click();
+  }
   await shot(page, '16-traces');
   await kept.getByRole('link').click();
   await page.waitForURL(/\/traces\/[^/?]+$/);

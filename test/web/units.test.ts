@@ -17,6 +17,7 @@ import {
   groupFramesSql,
   groupsSql,
 } from '../../src/web/goroutine-sql.js';
+import { investigationBody } from '../../src/web/investigation-form.js';
 import { probeEntry } from '../../src/web/probe-form.js';
 import {
   bucketMs,
@@ -28,12 +29,20 @@ import {
   stacksSql,
 } from '../../src/web/probe-sql.js';
 import { parseRoute, type Route, routeUrl } from '../../src/web/routes.js';
-import { capturesOf, withCapture, withDerivedTable } from '../../src/web/spec-yaml.js';
+import {
+  capturesOf,
+  withCapture,
+  withDerivedTable,
+  withFunctionTable,
+  withLink,
+} from '../../src/web/spec-yaml.js';
 import { rowsOf } from '../../src/web/sql.js';
 import {
+  type TraceCountsRow,
   type TraceEventRow,
   type TraceGoroutineRow,
   type TraceRow,
+  traceCountsSql,
   traceEventsSql,
   traceGoroutinesSql,
   traceNamesSql,
@@ -510,4 +519,160 @@ test("the traces view's SQL on a real store: filters, one trace's events in time
     rowsOf<TraceGoroutineRow>(await store.query(traceGoroutinesSql('pay1'), all)).map((g) => g.snapshot_id),
     [null, null],
   );
+});
+
+test('a function table and a link are added to the spec text as insertions; the same table or link name is replaced', () => {
+  const yaml =
+    '# mine\nfunctions:\n  - function: main.f # f\n    table: t\n    capture:\n      a: x.A\nlinks:\n  - name: l\n    from: { table: t, columns: [a] }\n    to: { table: t, columns: [a] }\n';
+  const ft = withFunctionTable(yaml, { fn: 'main.g', table: 'u', capture: { b: 'y.B', c: 'y.C' } });
+  assert.equal(
+    ft,
+    yaml.replace(
+      '      a: x.A\n',
+      '      a: x.A\n  - function: main.g\n    table: u\n    capture:\n      b: y.B\n      c: y.C\n',
+    ),
+  );
+  const again = withFunctionTable(ft, { fn: 'main.h', table: 'u', capture: { d: 'z' } });
+  assert.throws(
+    () => withFunctionTable(yaml, { fn: 'main.f', table: 'v', capture: { d: 'z' } }),
+    /table t already captures on main.f/,
+  );
+  assert.equal(again.match(/table: u/g)?.length, 1);
+  assert.match(again, /function: main.h/);
+  const link = withLink(yaml, {
+    name: 'm',
+    from: { table: 't', columns: ['a', 'b'] },
+    to: { table: 'u', columns: ['b', 'a'] },
+  });
+  assert.equal(
+    link,
+    `${yaml}  - name: m\n    from:\n      table: t\n      columns:\n        - a\n        - b\n    to:\n      table: u\n      columns:\n        - b\n        - a\n`,
+  );
+  assert.equal(
+    withLink(link, {
+      name: 'm',
+      from: { table: 't', columns: ['a'] },
+      to: { table: 'u', columns: ['a'] },
+    }).match(/name: m/g)?.length,
+    1,
+  );
+  assert.match(
+    withLink('version: 1\n', {
+      name: 'n',
+      from: { table: 't', columns: ['a'] },
+      to: { table: 'u', columns: ['a'] },
+    }),
+    /links:\n\s+- name: n/,
+  );
+});
+
+test('the add-an-investigation form: each trigger as the body of POST /v1/investigations; what the form gets wrong refused', () => {
+  const base = {
+    name: 'inv-1',
+    question: ' why? ',
+    trigger: 'schedule',
+    every: '5m',
+    select: 'program=api',
+    probe: '',
+    where: '',
+    trace: '',
+    over: '',
+    snapshot: '',
+    maxFires: '3',
+    minInterval: '',
+    reports: 'n=SELECT count(*) FROM goroutines\n\nw = SELECT 1',
+  } as const;
+  assert.deepEqual(investigationBody(base), {
+    name: 'inv-1',
+    question: 'why?',
+    triggers: [{ schedule: { every: '5m', select: 'program=api' } }],
+    report: [
+      { name: 'n', sql: 'SELECT count(*) FROM goroutines' },
+      { name: 'w', sql: 'SELECT 1' },
+    ],
+    limits: { maxFires: 3 },
+  });
+  const probe = investigationBody({
+    ...base,
+    trigger: 'probe',
+    probe: 'p',
+    where: 'qty > 1',
+    reports: '',
+    maxFires: '',
+  });
+  assert.deepEqual(probe, {
+    name: 'inv-1',
+    question: 'why?',
+    triggers: [{ probe: { name: 'p', where: 'qty > 1' } }],
+  });
+  const slow = investigationBody({
+    ...base,
+    trigger: 'slow',
+    trace: 't',
+    over: '2s',
+    snapshot: 'process',
+    reports: '',
+  });
+  assert.deepEqual((slow as { triggers: unknown }).triggers, [{ slow: { trace: 't', over: '2s' } }]);
+  assert.equal((slow as { snapshot: unknown }).snapshot, 'process');
+  assert.deepEqual((investigationBody({ ...base, trigger: 'error' }) as { triggers: unknown }).triggers, [
+    { error: {} },
+  ]);
+  assert.match(String(investigationBody({ ...base, name: 'a b' })), /Name/);
+  assert.match(String(investigationBody({ ...base, every: '' })), /Every/);
+  assert.match(String(investigationBody({ ...base, maxFires: '0' })), /At most/);
+  assert.match(String(investigationBody({ ...base, reports: 'SELECT 1' })), /NAME=SQL/);
+});
+
+test("the traces view's counts: per trace, summed over processes and the intervals of the last hour", async () => {
+  const nowUs = Date.now() * 1000;
+  const c = (trace: string, process: string, endUs: number, n: number) => ({
+    trace,
+    process,
+    startUs: endUs - 10_000_000,
+    endUs,
+    requests: n,
+    kept: 1,
+    dropped: n - 1,
+    overRate: 0,
+    overMemory: 0,
+    eventsDropped: 2,
+    unfinished: 1,
+  });
+  await store.addTraceBatch({
+    agentId: 'a1',
+    traces: [],
+    counts: [
+      c('cnt_a', 'h:1', nowUs - 60_000_000, 5),
+      c('cnt_a', 'h:2', nowUs - 1_200_000_000, 7),
+      // Two hours ago: not in the last hour.
+      c('cnt_a', 'h:1', nowUs - 7_200_000_000, 100),
+      c('cnt_b', 'h:1', nowUs - 60_000_000, 3),
+    ],
+  });
+  const rows = rowsOf<TraceCountsRow>(await store.query(traceCountsSql(), { all: true })).filter((r) =>
+    r.trace.startsWith('cnt_'),
+  );
+  assert.deepEqual(rows, [
+    {
+      trace: 'cnt_a',
+      requests: 12,
+      kept: 2,
+      dropped: 10,
+      over_rate: 0,
+      over_memory: 0,
+      events_dropped: 4,
+      unfinished: 2,
+    },
+    {
+      trace: 'cnt_b',
+      requests: 3,
+      kept: 1,
+      dropped: 2,
+      over_rate: 0,
+      over_memory: 0,
+      events_dropped: 2,
+      unfinished: 1,
+    },
+  ]);
 });

@@ -62,6 +62,8 @@ function showText(i: InvestigationView): string {
   ];
   for (const u of i.unresolved ?? [])
     lines.push(`probe ${u.probe} no longer resolves on ${u.executable} (agent ${u.agentId}): ${u.error}`);
+  for (const m of i.missingTraces ?? [])
+    lines.push(`${m.trigger} trigger: ${m.text}; it fires again once a spec has the trace`);
   const f = i.firings ?? [];
   if (f.length > 0) {
     lines.push('');

@@ -8,6 +8,7 @@ import {
   type FiringView,
   type InvestigationBody,
   type InvestigationView,
+  type MissingTrace,
   parseInvestigation,
   type Unresolved,
 } from '../../api/investigations.js';
@@ -23,6 +24,9 @@ import { EventTriggers } from './event-triggers.js';
 import { Firings } from './firing.js';
 import { InvestigationBook, type LiveInvestigation } from './investigation-book.js';
 import { Schedules } from './schedules.js';
+import { missingTraces, traceNames } from './trace-dependents.js';
+
+export { droppedTraceWarnings } from './trace-dependents.js';
 
 /** What investigations need from the server. */
 export interface InvestigationDeps {
@@ -146,11 +150,27 @@ export class Investigations {
       .map((i) => this.view(i));
   }
 
-  /** One investigation with its latest firings and the probe triggers that no longer resolve somewhere. */
+  /**
+   * One investigation with its latest firings, the probe triggers that no longer resolve
+   * somewhere, and the slow/error triggers whose trace the current spec no longer has.
+   */
   async show(ref: { id: number } | { name: string }): Promise<InvestigationView> {
     const inv = this.find(ref);
     const firings: FiringView[] = await this.deps.store.firings(inv.id, SHOWN_FIRINGS);
-    return { ...this.view(inv), unresolved: this.unresolved(inv), firings };
+    const missing = await this.missingTraces(inv);
+    return {
+      ...this.view(inv),
+      unresolved: this.unresolved(inv),
+      ...(missing.length > 0 ? { missingTraces: missing } : {}),
+      firings,
+    };
+  }
+
+  private async missingTraces(inv: LiveInvestigation): Promise<MissingTrace[]> {
+    if (!inv.def.triggers.some((t) => (t.kind === 'slow' || t.kind === 'error') && t.trace !== undefined))
+      return [];
+    const spec = await this.deps.store.currentSpec();
+    return missingTraces(inv.def, traceNames(spec?.yaml ?? ''), spec?.version ?? 0);
   }
 
   private unresolved(inv: LiveInvestigation): Unresolved[] {

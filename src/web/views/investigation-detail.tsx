@@ -124,6 +124,11 @@ function Definition({ inv, onClosed }: { inv: InvestigationView; onClosed: () =>
           probe {u.probe} no longer resolves on {u.executable} (agent {u.agentId}): {u.error}
         </p>
       ))}
+      {(inv.missingTraces ?? []).map((m) => (
+        <p key={`${m.trigger}${m.trace}`} class="warn">
+          {m.trigger} trigger: {m.text}
+        </p>
+      ))}
     </section>
   );
 }

@@ -9,6 +9,7 @@ import { ago, when } from '../format.js';
 import { checkedDefinition, triggersText } from '../investigation-text.js';
 import { go } from '../router.js';
 import { type Route, routeUrl } from '../routes.js';
+import { AddInvestigation } from './investigation-add.js';
 
 type InvestigationsRoute = Extract<Route, { view: 'investigations' }>;
 
@@ -81,6 +82,7 @@ export function InvestigationsView({ r }: { r: InvestigationsRoute }) {
           </table>
         )}
       </section>
+      <AddInvestigation onAdded={data.reload} />
     </div>
   );
 }

@@ -16,6 +16,7 @@ import { lit, rowsOf } from '../sql.js';
 import { FunctionCaptures, type Pick } from './spec-captures.js';
 import { DefineDerived } from './spec-derived.js';
 import { FunctionLinesPanel } from './spec-lines.js';
+import { DefineTablesAndLinks } from './spec-tables.js';
 
 type SpecRoute = Extract<Route, { view: 'spec' }>;
 
@@ -148,6 +149,9 @@ export function SpecView({ r }: { r: SpecRoute }) {
       )}
       {spec.value && <FleetFit yaml={spec.value.yaml} version={spec.value.version} />}
       {spec.value !== undefined && <DefineDerived yaml={spec.value?.yaml ?? ''} onSaved={spec.reload} />}
+      {spec.value !== undefined && (
+        <DefineTablesAndLinks yaml={spec.value?.yaml ?? ''} onSaved={spec.reload} />
+      )}
       <History r={r} current={spec.value?.version} />
     </div>
   );

@@ -9,7 +9,14 @@ import { count, duration, when } from '../format.js';
 import { go } from '../router.js';
 import { type Route, routeUrl, TRACE_OUTCOMES } from '../routes.js';
 import { rowsOf } from '../sql.js';
-import { TRACE_LIST_LIMIT, type TraceRow, traceNamesSql, tracesSql } from '../trace-sql.js';
+import {
+  TRACE_LIST_LIMIT,
+  type TraceCountsRow,
+  type TraceRow,
+  traceCountsSql,
+  traceNamesSql,
+  tracesSql,
+} from '../trace-sql.js';
 
 type TracesRoute = Extract<Route, { view: 'traces' }>;
 
@@ -27,10 +34,11 @@ export function TracesView({ r }: { r: TracesRoute }) {
       Promise.all([
         query(tracesSql(r), { all: true }).then((q) => rowsOf<TraceRow>(q)),
         query(traceNamesSql(), { all: true }).then((q) => rowsOf<{ trace: string }>(q).map((t) => t.trace)),
+        query(traceCountsSql(), { all: true }).then((q) => rowsOf<TraceCountsRow>(q)),
       ]),
     [r.trace, r.outcome],
   );
-  const [list, names] = data.value ?? [[], []];
+  const [list, names, counts] = data.value ?? [[], [], []];
   return (
     <div class="page">
       <section class="panel" aria-labelledby="traces-title">
@@ -121,6 +129,52 @@ export function TracesView({ r }: { r: TracesRoute }) {
           </table>
         )}
       </section>
+      {counts.length > 0 && <TraceCounts counts={counts} />}
     </div>
+  );
+}
+
+/** Per trace, what the agents did with its requests in the last hour (`trace_counts`). */
+function TraceCounts({ counts }: { counts: readonly TraceCountsRow[] }) {
+  const cols: [keyof TraceCountsRow, string, string][] = [
+    ['requests', 'requests', 'requests that ended'],
+    ['kept', 'kept', 'kept by the keep rule and sent'],
+    ['dropped', 'dropped', 'the keep rule did not keep them (only counted)'],
+    ['over_rate', 'over rate', 'kept by the rule, over keptPerSecond'],
+    ['over_memory', 'over memory', 'not recorded: the trace held more than 7/8 of its memory'],
+    ['events_dropped', 'events dropped', 'events over eventsPerTrace'],
+    ['unfinished', 'unfinished', 'no end seen (a panic past the function, or older than 10 minutes)'],
+  ];
+  return (
+    <section class="panel" aria-labelledby="trace-counts-title">
+      <h2 id="trace-counts-title">What each trace kept and dropped in the last hour</h2>
+      <table class="grid compact" aria-label="Trace counts of the last hour">
+        <thead>
+          <tr>
+            <th>trace</th>
+            {cols.map(([k, label, title]) => (
+              <th key={k} class="num" title={title}>
+                {label}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {counts.map((c) => (
+            <tr key={c.trace}>
+              <td>{c.trace}</td>
+              {cols.map(([k]) => (
+                <td
+                  key={k}
+                  class={`num${!['requests', 'kept', 'dropped'].includes(k) && Number(c[k]) > 0 ? ' bad' : ''}`}
+                >
+                  {count(Number(c[k]))}
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
   );
 }
