@@ -272,29 +272,3 @@ test('harmless SETs a driver sends on connect are accepted as no-ops; other SETs
     assert.ok(Number(after.rows[0]!.n) > 0);
   });
 });
-
-test("unnamed expressions are named as PostgreSQL names them (?column?, the function's name); aliases and columns are kept", async () => {
-  await connected(async (c) => {
-    const names = async (sql: string) => (await c.query(sql)).fields.map((f) => f.name);
-    assert.deepEqual(await names('SELECT 1'), ['?column?']);
-    assert.deepEqual(await names("SELECT 1 + 2, 'a', 1 < 2, count(*), max(goroutine_id) FROM goroutines"), [
-      '?column?',
-      '?column?',
-      '?column?',
-      'count',
-      'max',
-    ]);
-    assert.deepEqual(await names('SELECT 1 AS "1", 2 AS two, goroutine_id FROM goroutines LIMIT 1'), [
-      '1',
-      'two',
-      'goroutine_id',
-    ]);
-    assert.deepEqual((await c.query('SELECT 1')).rows, [{ '?column?': 1 }]);
-    // The extended protocol's Describe names them the same.
-    const r = await c.query({ text: 'SELECT $1::INT + 1, count(*) FROM goroutines', values: ['4'] });
-    assert.deepEqual(
-      r.fields.map((f) => f.name),
-      ['?column?', 'count'],
-    );
-  });
-});

@@ -5,7 +5,6 @@
  */
 import type { QuerySession, TextStream } from '../../store/store.js';
 import { type CatalogTables, catalogAnswer, catalogFallback } from './pg-catalog.js';
-import { mayRename, pgColumnNames } from './pg-column-names.js';
 import { grafanaAnswer } from './pg-grafana.js';
 import type { SetOutcome } from './pg-set.js';
 import { pgSettingsRewrite } from './pg-settings.js';
@@ -54,15 +53,10 @@ export async function answerStatement(
   try {
     if (stream) {
       const s = await session.streamText(pgSettingsRewrite(sql), params);
-      if (!mayRename(s.columns)) return { columns: s.columns.map(wireColumn), stream: s };
-      // Naming its columns runs a statement, which ends this stream: the query runs again. Only
-      // answers with an unnamed expression (`SELECT 1`, `count(*)`) pay it; a parse before
-      // every query would cost each ~0.3 ms.
-      const columns = await pgColumnNames(session, sql, s.columns.map(wireColumn));
-      return { columns, stream: await session.streamText(pgSettingsRewrite(sql), params) };
+      return { columns: s.columns.map(wireColumn), stream: s };
     }
     const r = await session.queryText(pgSettingsRewrite(sql), params);
-    return { columns: await pgColumnNames(session, sql, r.columns.map(wireColumn)), rows: r.rows };
+    return { columns: r.columns.map(wireColumn), rows: r.rows };
   } catch (e) {
     const fallback = catalogFallback(sql);
     if (!fallback) throw e;
@@ -81,5 +75,5 @@ export async function describeStatement(
   if (known)
     return { params: 0, ...(known !== 'empty' && 'columns' in known ? { columns: known.columns } : {}) };
   const d = await session.describe(pgSettingsRewrite(sql));
-  return { params: d.params, columns: await pgColumnNames(session, sql, d.columns.map(wireColumn)) };
+  return { params: d.params, columns: d.columns.map(wireColumn) };
 }
