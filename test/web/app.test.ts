@@ -11,7 +11,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import type { FiringView, InvestigationView } from '../../src/api/investigations.js';
 import { launchChromium, screenshot, unnamedControls } from '../../support/chromium.js';
 import { type DemoInfo, killDemo, startDemo } from '../../support/demo-run.js';
@@ -55,6 +56,16 @@ async function shot(p: Page, name: string): Promise<void> {
 }
 
 /** Signs in on the sign-in page the app shows. */
+/** Waits until an input's value is `want` (for up to 10 s); fails naming the value it had. */
+async function valueBecomes(input: Locator, want: string): Promise<void> {
+  let got = '';
+  for (const until = Date.now() + 10_000; Date.now() < until; await sleep(50)) {
+    got = await input.inputValue();
+    if (got === want) return;
+  }
+  assert.equal(got, want);
+}
+
 async function signIn(p: Page): Promise<void> {
   await p.getByLabel('Token').fill(info.userToken);
   await p.getByRole('button', { name: 'Sign in' }).click();
@@ -291,8 +302,9 @@ test('spec: pick a binary and a function, add a capture checked live, see it in 
   const ifLeft = lines.getByRole('row').filter({ hasText: 'if left < 0' });
   await ifLeft.getByRole('button', { name: /^Capture req \(\*.*ReserveRequest\) at line \d+$/ }).waitFor();
   await ifLeft.getByRole('button', { name: /^Capture left \(int\) at line \d+$/ }).click();
-  assert.equal(await captureForm.getByLabel('Column', { exact: true }).inputValue(), 'left');
-  assert.equal(await captureForm.getByLabel('Expression').inputValue(), 'left');
+  // The form is filled when the page has rendered the click, not when click() returns.
+  await valueBecomes(captureForm.getByLabel('Column', { exact: true }), 'left');
+  await valueBecomes(captureForm.getByLabel('Expression'), 'left');
   const check = page.getByRole('status', { name: 'Check of the capture' });
   await check.getByText(/Fits every checked binary/).waitFor({ timeout: 60_000 });
   await shot(page, '09a-spec-lines');
