@@ -439,7 +439,7 @@ test('a probe trigger with a filter fires on the matching event of that process 
     histograms: [],
     notices: [],
   });
-  await eventually(async () => (await show('cache-b')).fires === 1, 5000, 'the probe firing');
+  await eventually(async () => (await show('cache-b')).fires === 1, 20_000, 'the probe firing');
   await server.investigations.idle();
   const f = (await show('cache-b')).firings?.[0];
   assert.equal(f?.goroutine, 13);
