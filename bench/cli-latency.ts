@@ -23,16 +23,7 @@
  * build of main, timed in the same rounds for --help and the two local queries.)
  */
 import { execFileSync, spawn } from 'node:child_process';
-import {
-  chmodSync,
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-} from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from '../src/server/server.js';
@@ -40,6 +31,7 @@ import { DB_FILE } from '../src/store/data-dir.js';
 import { DuckDBStore } from '../src/store/duckdb-store.js';
 import { ROOT } from '../support/go-fixtures.js';
 import { describeMachine, loadAverage, today } from '../support/machine.js';
+import { startPostgres } from '../support/postgres-server.js';
 import { median, quantile, ratio } from '../support/stats.js';
 import { SYNTHETIC_SPEC, syntheticSnapshot } from '../support/synthetic-snapshot.js';
 import { formatTable, ms } from '../support/table.js';
@@ -129,37 +121,9 @@ function duckdbCli(): string | { missing: string } {
   }
 }
 
-/** A PostgreSQL server of our own on a Unix socket in `dir`, or why there is none. */
-function startPostgres(dir: string): { psql: string[]; stop: () => void } | { missing: string } {
-  const bins = existsSync('/usr/lib/postgresql')
-    ? readdirSync('/usr/lib/postgresql').map((v) => join('/usr/lib/postgresql', v, 'bin'))
-    : [];
-  const bin = bins.find((b) => existsSync(join(b, 'initdb')));
-  if (!bin) return { missing: 'no PostgreSQL server binaries (apt-get install postgresql)' };
-  // The server refuses to run as root: its files belong to the postgres user.
-  const as = process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--'] : [];
-  const run = (cmd: string, args: string[]) => {
-    const all = [...as, cmd, ...args];
-    execFileSync(all[0]!, all.slice(1), { stdio: ['ignore', 'ignore', 'inherit'] });
-  };
-  mkdirSync(dir, { recursive: true });
-  chmodSync(dir, 0o777);
-  const data = join(dir, 'data');
-  run(join(bin, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
-  run(join(bin, 'pg_ctl'), [
-    '-D',
-    data,
-    '-l',
-    join(dir, 'log'),
-    '-o',
-    `-k ${dir} -c listen_addresses='' -p 5999 -c fsync=off`,
-    '-w',
-    'start',
-  ]);
-  return {
-    psql: ['-h', dir, '-p', '5999', '-U', 'postgres', '-X', '-q', '-d', 'postgres'],
-    stop: () => run(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', 'stop']),
-  };
+/** psql's arguments to reach a server of ours over its Unix socket in `dir`. */
+function psqlOverSocket(dir: string, port: number): string[] {
+  return ['-h', dir, '-p', String(port), '-U', 'postgres', '-X', '-q', '-d', 'postgres'];
 }
 
 const PG_TYPE: Record<string, string> = {
@@ -268,19 +232,21 @@ async function main(): Promise<void> {
     });
   } else notes.push(`DuckDB CLI not measured: ${duck.missing}`);
   let pg: ReturnType<typeof startPostgres>;
+  const pgDir = join(root, 'pg');
   try {
-    pg = startPostgres(join(root, 'pg'));
+    pg = startPostgres(pgDir, 5999);
   } catch (e) {
     pg = { missing: `PostgreSQL did not start: ${(e as Error).message.split('\n')[0]}` };
   }
   if ('psql' in pg) {
-    execFileSync('psql', [...pg.psql, '-c', pgCreate]);
-    execFileSync('psql', [...pg.psql, '-c', `\\copy goroutines FROM '${csv}' CSV HEADER`]);
+    const psqlArgs = psqlOverSocket(pgDir, pg.port);
+    execFileSync('psql', [...psqlArgs, '-c', pgCreate]);
+    execFileSync('psql', [...psqlArgs, '-c', `\\copy goroutines FROM '${csv}' CSV HEADER`]);
     cases.push({ name: 'psql --version', cmd: 'psql', args: ['--version'], expect: 'psql' });
     cases.push({
       name: 'psql -c (same query, same goroutines, PostgreSQL on a Unix socket)',
       cmd: 'psql',
-      args: [...pg.psql, '-c', ONE_ROW],
+      args: [...psqlArgs, '-c', ONE_ROW],
       expect: 'goroutine_id',
     });
   } else notes.push(`psql query not measured: ${pg.missing}`);
