@@ -1,63 +1,23 @@
 /** The Spec view's "define a derived table": a name and SQL, checked as typed (`POST /v1/spec/check`), saved as a new spec version. */
-import { useEffect, useState } from 'preact/hooks';
-import type { SpecCheckResponse } from '../../api/responses.js';
-import { checkSpec, putSpec } from '../api.js';
+import { useState } from 'preact/hooks';
 import { ErrorBox } from '../components/error-box.js';
 import { withDerivedTable } from '../spec-yaml.js';
+import { type Draft, draft, useSpecDraft } from './spec-draft.js';
 
 /** The form; `onSaved` runs once a new version is stored. */
 export function DefineDerived({ yaml, onSaved }: { yaml: string; onSaved: () => void }) {
   const [name, setName] = useState('');
   const [sql, setSql] = useState('');
-  const [check, setCheck] = useState<{ text: string; out?: SpecCheckResponse; error?: unknown }>();
-  const [saved, setSaved] = useState<{ ok: boolean; text: string }>();
-  const [busy, setBusy] = useState(false);
   const ready = /^[A-Za-z_][A-Za-z0-9_]*$/.test(name.trim()) && sql.trim() !== '';
-  let text: string | Error | undefined;
-  try {
-    text = ready ? withDerivedTable(yaml, name.trim(), sql.trim()) : undefined;
-  } catch (e) {
-    text = e as Error;
-  }
-  const key = text instanceof Error ? text.message : text;
-  // Checked a moment after the last keystroke, as the captures are; older answers are dropped.
-  useEffect(() => {
-    if (typeof text !== 'string') return;
-    const t0 = text;
-    let live = true;
-    const t = setTimeout(() => {
-      checkSpec(t0, 'web').then(
-        (out) => live && setCheck({ text: t0, out }),
-        (error: unknown) => live && setCheck({ text: t0, error }),
-      );
-    }, 350);
-    return () => {
-      live = false;
-      clearTimeout(t);
-    };
-  }, [key]);
-  const current = check && check.text === text ? check : undefined;
+  const text: Draft = ready ? draft(() => withDerivedTable(yaml, name.trim(), sql.trim())) : undefined;
+  const { busy, current, saved, save: saveDraft } = useSpecDraft(text, onSaved);
   const sqlProblems = current?.out?.check.sql ?? [];
-  const save = async (e: Event) => {
+  const save = (e: Event) => {
     e.preventDefault();
-    if (typeof text !== 'string') return;
-    setBusy(true);
-    try {
-      const out = await putSpec(text, 'web');
-      if (out.ok) {
-        setSaved({
-          ok: true,
-          text: `Saved: spec version ${out.result.version} has the derived table ${name.trim()}.`,
-        });
-        setName('');
-        setSql('');
-        onSaved();
-      } else setSaved({ ok: false, text: out.refused.error.message });
-    } catch (err) {
-      setSaved({ ok: false, text: (err as Error).message });
-    } finally {
-      setBusy(false);
-    }
+    void saveDraft(`the derived table ${name.trim()}`, () => {
+      setName('');
+      setSql('');
+    });
   };
   return (
     <section class="panel" aria-labelledby="spec-derived">

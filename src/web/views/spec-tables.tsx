@@ -3,81 +3,12 @@
  * new entry in the user's own text, checks it as typed (`POST /v1/spec/check`, against every
  * binary of the fleet), and saves it as a new spec version.
  */
-import { useEffect, useState } from 'preact/hooks';
-import type { SpecCheckResponse } from '../../api/responses.js';
-import { checkSpec, putSpec } from '../api.js';
-import { ErrorBox } from '../components/error-box.js';
+import { useState } from 'preact/hooks';
 import { captureLines } from '../probe-form.js';
 import { withFunctionTable, withLink } from '../spec-yaml.js';
+import { type Draft, draft, useSpecDraft } from './spec-draft.js';
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-/** The new spec text, the error saying what to fix, or undefined while the form is incomplete. */
-type Draft = string | Error | undefined;
-
-/** The check of `text` a moment after the last keystroke (older answers dropped), and saving it. */
-function useSpecDraft(text: Draft, onSaved: () => void) {
-  const [check, setCheck] = useState<{ text: string; out?: SpecCheckResponse; error?: unknown }>();
-  const [saved, setSaved] = useState<{ ok: boolean; text: string }>();
-  const [busy, setBusy] = useState(false);
-  useEffect(() => {
-    if (typeof text !== 'string') return;
-    const t0 = text;
-    let live = true;
-    const t = setTimeout(() => {
-      checkSpec(t0, 'web').then(
-        (out) => live && setCheck({ text: t0, out }),
-        (error: unknown) => live && setCheck({ text: t0, error }),
-      );
-    }, 350);
-    return () => {
-      live = false;
-      clearTimeout(t);
-    };
-  }, [text instanceof Error ? text.message : text]);
-  const current = check && check.text === text ? check : undefined;
-  const save = async (what: string, reset: () => void) => {
-    if (typeof text !== 'string') return;
-    setBusy(true);
-    try {
-      const out = await putSpec(text, 'web');
-      if (out.ok) {
-        setSaved({ ok: true, text: `Saved: spec version ${out.result.version} has ${what}.` });
-        reset();
-        onSaved();
-      } else setSaved({ ok: false, text: out.refused.error.message });
-    } catch (err) {
-      setSaved({ ok: false, text: (err as Error).message });
-    } finally {
-      setBusy(false);
-    }
-  };
-  const canSave = !busy && typeof text === 'string' && current?.out?.check.fits === true;
-  const status = (
-    <>
-      {text instanceof Error && <p class="error">{text.message}</p>}
-      {typeof text === 'string' && !current && <p class="muted">Checking against the binaries…</p>}
-      {current?.error !== undefined && <ErrorBox error={current.error} />}
-      {current?.out?.check.fits === true && (
-        <p class="ok">
-          Fits every checked binary (
-          {current.out.check.binaries.filter((b) => b.status !== 'not-checked').length} checked).
-        </p>
-      )}
-      {current?.out?.message && <pre class="error wrap">{current.out.message}</pre>}
-      {saved && <p class={saved.ok ? 'ok' : 'error'}>{saved.text}</p>}
-    </>
-  );
-  return { busy, canSave, save, status };
-}
-
-function draft(make: () => string): Draft {
-  try {
-    return make();
-  } catch (e) {
-    return e as Error;
-  }
-}
 
 /** The form adding a function table: a function, the table's name, one capture a line. */
 export function DefineFunctionTable({ yaml, onSaved }: { yaml: string; onSaved: () => void }) {
