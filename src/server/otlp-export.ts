@@ -9,7 +9,7 @@
 import { PERISCOPE_VERSION } from '../common/version.js';
 import type { TraceRecord } from '../probes/trace-records.js';
 import type { WireProbeEvent } from '../protocol/messages.js';
-import { OtlpSender } from './otlp-sender.js';
+import { OtlpSender, type OtlpTuning } from './otlp-sender.js';
 import { anyValue } from './otlp-values.js';
 
 export { anyValue };
@@ -17,26 +17,10 @@ export { anyValue };
 import { type QueuedTrace, tracesRequest } from './otlp-traces.js';
 import type { ServerMetrics } from './server-metrics.js';
 
-/** How to export. */
-export interface OtlpOptions {
+/** How to export: the collector, and how batches are sent to it. */
+export interface OtlpOptions extends OtlpTuning {
   /** The collector: its base URL (`http://collector:4318`, `/v1/logs` is added) or the full logs URL. */
   readonly endpoint: string;
-  /** Extra request headers (an API key, …). */
-  readonly headers?: Readonly<Record<string, string>>;
-  /** Items queued at most per signal (default 10000 events, 10000 traces); more are dropped and counted. */
-  readonly maxQueue?: number;
-  /** Items per request at most (default 512). */
-  readonly maxBatch?: number;
-  /** A partial batch waits this long for more, ms (default 1000). */
-  readonly flushMs?: number;
-  /** Attempts per batch (default 6: the first and five retries). */
-  readonly maxAttempts?: number;
-  /** First backoff, ms (default 500), doubled per retry up to maxBackoffMs (default 30000). */
-  readonly minBackoffMs?: number;
-  readonly maxBackoffMs?: number;
-  /** Per request, ms (default 10000). */
-  readonly timeoutMs?: number;
-  readonly log?: (line: string) => void;
 }
 
 /** The logs URL of a collector address. */

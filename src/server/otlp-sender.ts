@@ -6,8 +6,28 @@
  * collector refuses them (other 4xx). The server never waits on the collector.
  */
 
+/** How batches are sent to a collector: the same for every signal. */
+export interface OtlpTuning {
+  /** Extra request headers (an API key, …). */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Items queued at most per signal (default 10000 events, 10000 traces); more are dropped and counted. */
+  readonly maxQueue?: number;
+  /** Items per request at most (default 512). */
+  readonly maxBatch?: number;
+  /** A partial batch waits this long for more, ms (default 1000). */
+  readonly flushMs?: number;
+  /** Attempts per batch (default 6: the first and five retries). */
+  readonly maxAttempts?: number;
+  /** First backoff, ms (default 500), doubled per retry up to maxBackoffMs (default 30000). */
+  readonly minBackoffMs?: number;
+  readonly maxBackoffMs?: number;
+  /** Per request, ms (default 10000). */
+  readonly timeoutMs?: number;
+  readonly log?: (line: string) => void;
+}
+
 /** How one signal is sent and counted. */
-export interface OtlpSenderOptions<T> {
+export interface OtlpSenderOptions<T> extends OtlpTuning {
   /** The signal's full URL (`…/v1/logs`, `…/v1/traces`). */
   readonly url: string;
   /** What an item is, for the log (`probe events`, `traces`). */
@@ -17,15 +37,6 @@ export interface OtlpSenderOptions<T> {
   readonly exported: (n: number) => void;
   readonly dropped: (reason: string, n: number) => void;
   readonly request: (outcome: string) => void;
-  readonly headers?: Readonly<Record<string, string>>;
-  readonly maxQueue?: number;
-  readonly maxBatch?: number;
-  readonly flushMs?: number;
-  readonly maxAttempts?: number;
-  readonly minBackoffMs?: number;
-  readonly maxBackoffMs?: number;
-  readonly timeoutMs?: number;
-  readonly log?: (line: string) => void;
 }
 
 const RETRY_STATUS = new Set([429, 502, 503, 504]);
