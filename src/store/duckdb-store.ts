@@ -603,6 +603,17 @@ export class DuckDBStore implements Store {
     });
   }
 
+  /**
+   * Runs `fn` in one write transaction on the store's connection, after the writes queued
+   * before it: the scaled-out store's cache fills and trims its raw tables through this.
+   */
+  async writeRaw<T>(what: string, fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+    return this.use(async () => {
+      this.writable(what);
+      return this.transaction(() => fn(this.conn));
+    });
+  }
+
   /** Closes the database. */
   close(): void {
     this.conn.closeSync();

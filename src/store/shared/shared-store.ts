@@ -1,0 +1,401 @@
+/**
+ * The scaled-out store (`periscope server --store postgres://… --objects URL`): several servers
+ * share PostgreSQL (spec history, snapshot index, fleet-snapshot metadata, investigations) and
+ * an object store (each process snapshot as Parquet objects); each answers queries from its own
+ * DuckDB cache (snapshot-cache.ts), so user SQL, derived tables and dashboards see the same
+ * views as over the embedded store. The entry module of the room `store/shared/`.
+ *
+ * Not shared yet (kept in the server's cache store, as in the embedded store): probe events
+ * and request traces. Retention by program rule is not built for it yet; deleting whole
+ * snapshots is.
+ */
+import type pg from 'pg';
+import { PeriscopeError } from '../../common/errors.js';
+import { DuckDBStore } from '../duckdb-store.js';
+import type { ObjectStore } from '../object-store.js';
+import { openObjectStore } from '../open-objects.js';
+import type { ProcessFilter } from '../process-filter.js';
+import type { RetentionResult } from '../retention.js';
+import type {
+  FiringInput,
+  FiringPatch,
+  FiringRecord,
+  ImportResult,
+  InvestigationRecord,
+  ProbeBatchInput,
+  ProbeEventQuery,
+  QueryResult,
+  QueryScope,
+  QuerySession,
+  ReportRowInput,
+  SetSpecOptions,
+  SetSpecResult,
+  SnapshotInfo,
+  SnapshotInput,
+  SpecSqlProblem,
+  SpecVersion,
+  Store,
+  StoredBinary,
+  StoredProbeEvent,
+  StoredProcessInput,
+} from '../store.js';
+import type { StoredTrace, TraceBatchInput, TraceQuery } from '../trace-store.js';
+import {
+  addSpecVersion,
+  fleetMeta,
+  indexedBinaries,
+  indexSnapshot,
+  nextSnapshotId,
+  putFleetMeta,
+  readIndex,
+  readSpecVersions,
+  specVersionOfText,
+  unindexSnapshots,
+} from './pg-index.js';
+import {
+  pgAddFiring,
+  pgAddInvestigation,
+  pgAddReportRows,
+  pgCloseInvestigation,
+  pgFirings,
+  pgInvestigations,
+  pgPatchFiring,
+} from './pg-investigations.js';
+import { connectPg, describePg } from './pg-schema.js';
+import { type CacheLease, SnapshotCache } from './snapshot-cache.js';
+import { putSnapshotObjects, snapshotPrefix } from './snapshot-objects.js';
+
+/** How to open the scaled-out store. */
+export interface SharedStoreOptions {
+  /** `postgres://user:password@host:port/database`. */
+  readonly store: string;
+  /** `file:///dir` (or `s3://bucket/prefix` once wired in). */
+  readonly objects: string | ObjectStore;
+  /** This server's cache directory (a DuckDB file in it). */
+  readonly cacheDir: string;
+  /** The bound of the cache: bytes of cached snapshots' objects (default 2 GiB). */
+  readonly cacheBytes?: number;
+}
+
+/** A session over the cache that lets its snapshots be evicted again when it closes. */
+function leased(session: QuerySession, lease: CacheLease): QuerySession {
+  return {
+    get snapshotIds() {
+      return session.snapshotIds;
+    },
+    get warnings() {
+      return session.warnings;
+    },
+    query: (sql) => session.query(sql),
+    queryText: (sql, params) => session.queryText(sql, params),
+    streamText: (sql, params) => session.streamText(sql, params),
+    describe: (sql) => session.describe(sql),
+    interrupt: () => session.interrupt(),
+    close: () => {
+      session.close();
+      lease.release();
+    },
+  };
+}
+
+/** Checks that the object store answers and takes writes: a probe object put, read and deleted. */
+async function checkObjects(objects: ObjectStore): Promise<void> {
+  const key = `periscope-check/${process.pid}-${Date.now()}`;
+  try {
+    await objects.put(key, new TextEncoder().encode('ok'));
+    const back = await objects.get(key);
+    if (!back) throw new Error('an object just written could not be read back');
+    await objects.delete([key]);
+  } catch (e) {
+    throw new PeriscopeError(
+      'permission',
+      `cannot write to the object store ${objects.describe()}: ${(e as Error).message}; check --objects, that it exists and that this server may write there`,
+    );
+  }
+}
+
+/** The Store of servers that share PostgreSQL and an object store. */
+export class SharedStore implements Store {
+  private constructor(
+    readonly location: string,
+    private readonly pool: pg.Pool,
+    private readonly objects: ObjectStore,
+    private readonly cache: SnapshotCache,
+  ) {}
+
+  /** Connects to PostgreSQL (creating the schema), checks the object store, opens the cache. */
+  static async open(opts: SharedStoreOptions): Promise<SharedStore> {
+    const objects = typeof opts.objects === 'string' ? openObjectStore(opts.objects) : opts.objects;
+    await checkObjects(objects);
+    const pool = await connectPg(opts.store);
+    let local: DuckDBStore | undefined;
+    try {
+      local = await DuckDBStore.open(opts.cacheDir, { noExternalAccess: true, waitMs: 2000 });
+      const cache = await SnapshotCache.open(local, pool, objects, opts.cacheBytes ?? 2 << 30);
+      return new SharedStore(`${describePg(opts.store)} + ${objects.describe()}`, pool, objects, cache);
+    } catch (e) {
+      local?.close();
+      await pool.end().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** The cache's snapshot ids and counters (tests, logs). */
+  cacheState(): { ids: number[]; fetched: number; evicted: number; dropped: number } {
+    return { ids: this.cache.cachedIds(), ...this.cache.counters };
+  }
+
+  /**
+   * Stores a snapshot: its id from PostgreSQL's sequence, its objects put, then its index row
+   * inserted; a failure before the index row leaves nothing visible (and its objects deleted).
+   */
+  async addSnapshot(input: SnapshotInput): Promise<number> {
+    const id = await nextSnapshotId(this.pool);
+    const version = input.specText === '' ? null : await specVersionOfText(this.pool, input.specText);
+    try {
+      const written = await putSnapshotObjects(this.objects, id, input, version);
+      await indexSnapshot(this.pool, id, version, written);
+    } catch (e) {
+      await this.deleteObjectsOf([id]).catch(() => undefined);
+      throw e;
+    }
+    return id;
+  }
+
+  private async deleteObjectsOf(ids: readonly number[]): Promise<void> {
+    for (const id of ids) {
+      const keys = (await this.objects.list(snapshotPrefix(id))).map((o) => o.key);
+      if (keys.length > 0) await this.objects.delete(keys);
+    }
+  }
+
+  /** Every snapshot, oldest first: from the index (with `only`, through the cache's views). */
+  async listSnapshots(only?: ProcessFilter): Promise<SnapshotInfo[]> {
+    if (!only)
+      return (await readIndex(this.pool)).map((s) => ({
+        snapshotId: s.snapshotId,
+        createdAt: s.createdAt,
+        labels: s.labels,
+        specVersion: s.specVersion,
+        processes: s.processes,
+        goroutines: s.goroutines,
+      }));
+    const lease = await this.cache.prepare({ all: true });
+    try {
+      return await this.cache.store.listSnapshots(only);
+    } finally {
+      lease.release();
+    }
+  }
+
+  /** Opens a session over the cache once it holds what the scope needs. */
+  async session(scope: QueryScope, only?: ProcessFilter): Promise<QuerySession> {
+    const lease = await this.cache.prepare(scope);
+    try {
+      return leased(await this.cache.store.session(scope, only), lease);
+    } catch (e) {
+      lease.release();
+      throw e;
+    }
+  }
+
+  /** Runs one read-only SQL statement over the scope. */
+  async query(sql: string, scope: QueryScope, only?: ProcessFilter): Promise<QueryResult> {
+    const s = await this.session(scope, only);
+    try {
+      return await s.query(sql);
+    } finally {
+      s.close();
+    }
+  }
+
+  /** What a goroutine links to and is linked from. */
+  async links(
+    snapshotId: number,
+    processId: string,
+    goroutineId: number,
+    only?: ProcessFilter,
+  ): Promise<QueryResult> {
+    const lease = await this.cache.prepare({ snapshot: snapshotId });
+    try {
+      return await this.cache.store.links(snapshotId, processId, goroutineId, only);
+    } finally {
+      lease.release();
+    }
+  }
+
+  /** The current spec version (PostgreSQL). */
+  async currentSpec(): Promise<SpecVersion | undefined> {
+    return (await readSpecVersions(this.pool, 'current'))[0];
+  }
+
+  /** One spec version. */
+  async specVersion(version: number): Promise<SpecVersion | undefined> {
+    return (await readSpecVersions(this.pool, version))[0];
+  }
+
+  /** Every spec version, oldest first. */
+  async specLog(): Promise<SpecVersion[]> {
+    return readSpecVersions(this.pool);
+  }
+
+  /**
+   * Checks a spec's derived tables and links over the snapshots this server's cache holds
+   * (the latest one brought in first), not over every stored snapshot as the embedded store does.
+   */
+  async checkSpec(yaml: string, source: string): Promise<SpecSqlProblem[]> {
+    const lease = await this.cache.prepare({ latest: true });
+    try {
+      return await this.cache.store.checkSpec(yaml, source);
+    } finally {
+      lease.release();
+    }
+  }
+
+  /** Checks and appends a spec version in PostgreSQL (refused when its SQL does not build, unless forced). */
+  async setSpec(
+    yaml: string,
+    author: string,
+    source: string,
+    opts: SetSpecOptions = {},
+  ): Promise<SetSpecResult> {
+    const { issueText, SpecError } = await import('../../spec/spec-parse.js');
+    const problems = await this.checkSpec(yaml, source);
+    const current = await this.currentSpec();
+    if (problems.length > 0 && opts.force !== true && current?.yaml !== yaml)
+      throw new SpecError(
+        source,
+        problems,
+        `${source} was not stored: ${problems.length === 1 ? 'a derived table or link does' : `${problems.length} derived tables or links do`} not build over the stored tables (fix the spec, or store it anyway with --force):`,
+      );
+    const { version, changed } = await addSpecVersion(this.pool, yaml, author);
+    return { version, changed, warnings: problems.map((p) => issueText(source, p)) };
+  }
+
+  /** The distinct binaries of indexed snapshots. */
+  async storedBinaries(): Promise<StoredBinary[]> {
+    return indexedBinaries(this.pool);
+  }
+
+  /** Not built for the scaled-out store yet. */
+  async exportSnapshot(snapshotId: number): Promise<void> {
+    throw new PeriscopeError(
+      'unsupported',
+      `exporting from the scaled-out store is not built yet; snapshot ${snapshotId}'s tables are Parquet files under ${snapshotPrefix(snapshotId)} in ${this.objects.describe()}`,
+    );
+  }
+
+  /** Not built for the scaled-out store yet. */
+  async importSnapshot(): Promise<ImportResult> {
+    throw new PeriscopeError(
+      'unsupported',
+      'importing into the scaled-out store is not built yet; import into an embedded store (periscope import --data DIR)',
+    );
+  }
+
+  /** Probe events stay in this server's cache store (not shared yet). */
+  async addProbeBatch(batch: ProbeBatchInput): Promise<number> {
+    return this.cache.store.addProbeBatch(batch);
+  }
+
+  /** Probe events this server stored. */
+  async probeEvents(q: ProbeEventQuery): Promise<StoredProbeEvent[]> {
+    return this.cache.store.probeEvents(q);
+  }
+
+  /** Request traces stay in this server's cache store (not shared yet). */
+  async addTraceBatch(batch: TraceBatchInput): Promise<void> {
+    return this.cache.store.addTraceBatch(batch);
+  }
+
+  /** Request traces this server stored. */
+  async traces(q: TraceQuery): Promise<StoredTrace[]> {
+    return this.cache.store.traces(q);
+  }
+
+  /** The process ids whose probe data a limited token sees (over what the cache holds). */
+  async visibleProbeProcesses(only: ProcessFilter): Promise<Set<string>> {
+    return this.cache.store.visibleProbeProcesses(only);
+  }
+
+  /** Why one process's rows cannot be stored. */
+  async processProblem(p: StoredProcessInput): Promise<string | undefined> {
+    return this.cache.store.processProblem(p);
+  }
+
+  /** Not built for the scaled-out store yet (the server refuses --retain with --store). */
+  async applyRetention(): Promise<RetentionResult> {
+    throw new PeriscopeError(
+      'unsupported',
+      'retention by program rule is not built for the scaled-out store yet; delete whole snapshots instead',
+    );
+  }
+
+  /** Compacts this server's cache file. */
+  async compact(): Promise<{ before: number; after: number }> {
+    return this.cache.store.compact();
+  }
+
+  /** Deletes whole snapshots: from the index first (then nobody sees them), then their objects. */
+  async deleteSnapshots(ids: readonly number[]): Promise<number[]> {
+    const list = ids.filter((i) => Number.isSafeInteger(i));
+    if (list.length === 0) return [];
+    const had = await unindexSnapshots(this.pool, list);
+    await this.deleteObjectsOf(had);
+    await this.cache.forget(had);
+    return had;
+  }
+
+  /** Adds a standing investigation; returns its id. */
+  async addInvestigation(
+    r: Omit<InvestigationRecord, 'id' | 'fires' | 'lastFiredAt' | 'closedAt' | 'closedBy'>,
+  ): Promise<number> {
+    return pgAddInvestigation(this.pool, r);
+  }
+
+  /** Marks an investigation closed. */
+  async closeInvestigation(id: number, by: string, at: Date): Promise<void> {
+    return pgCloseInvestigation(this.pool, id, by, at);
+  }
+
+  /** Every investigation with its number of firings, oldest first. */
+  async investigations(): Promise<InvestigationRecord[]> {
+    return pgInvestigations(this.pool);
+  }
+
+  /** Records a firing as it starts; returns its id. */
+  async addFiring(f: FiringInput): Promise<number> {
+    return pgAddFiring(this.pool, f);
+  }
+
+  /** Completes a firing with what its actions did. */
+  async patchFiring(id: number, p: FiringPatch): Promise<void> {
+    return pgPatchFiring(this.pool, id, p);
+  }
+
+  /** Stores the rows of a firing's report. */
+  async addReportRows(rows: readonly ReportRowInput[]): Promise<void> {
+    if (rows.length > 0) await pgAddReportRows(this.pool, rows);
+  }
+
+  /** The latest firings of an investigation, newest first. */
+  async firings(investigationId: number, limit: number): Promise<FiringRecord[]> {
+    return pgFirings(this.pool, investigationId, limit);
+  }
+
+  /** Records a fleet snapshot's server-side metadata (shared by every server). */
+  async putFleetMeta(snapshotId: number, meta: unknown): Promise<void> {
+    await putFleetMeta(this.pool, snapshotId, meta);
+  }
+
+  /** A fleet snapshot's metadata, whichever server took it. */
+  async fleetMeta(snapshotId: number): Promise<unknown> {
+    return fleetMeta(this.pool, snapshotId);
+  }
+
+  /** Closes the cache and the PostgreSQL pool. */
+  close(): void {
+    this.cache.store.close();
+    void this.pool.end().catch(() => undefined);
+  }
+}

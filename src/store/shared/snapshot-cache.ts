@@ -1,0 +1,174 @@
+/**
+ * A server's local DuckDB cache of the scaled-out store: an embedded DuckDBStore (same raw
+ * tables, same views) holding the snapshots recent queries needed. Before a session it reads
+ * the index from PostgreSQL, drops what was deleted elsewhere, fetches what the scope needs
+ * (the latest snapshot, one, or all) and is not here yet, mirrors the spec history, and evicts
+ * the least recently used snapshots beyond the bound that no open session uses.
+ */
+import type pg from 'pg';
+import { TableWriter } from '../bulk-append.js';
+import type { DuckDBStore } from '../duckdb-store.js';
+import type { ObjectStore } from '../object-store.js';
+import { SNAPSHOTS, SPEC_VERSIONS } from '../schema.js';
+import type { QueryScope } from '../store.js';
+import { type IndexedSnapshot, readIndex, snapshotObjects, specVersionsAfter } from './pg-index.js';
+import { loadSnapshotObjects } from './snapshot-objects.js';
+
+/** Snapshots held for a session: released when it closes, so no eviction pulls them away meanwhile. */
+export interface CacheLease {
+  /** The snapshots the scope shows, oldest first. */
+  readonly ids: readonly number[];
+  release(): void;
+}
+
+/** What the cache did, for tests and logs. */
+export interface CacheCounters {
+  fetched: number;
+  evicted: number;
+  dropped: number;
+}
+
+/** The cache of one server. */
+export class SnapshotCache {
+  /** Cached snapshots: bytes of their objects and when a session last used them. */
+  private readonly held = new Map<number, { bytes: number; used: number }>();
+  private readonly pins = new Map<number, number>();
+  private specMirrored = 0;
+  private turn: Promise<unknown> = Promise.resolve();
+  private clock = 0;
+  readonly counters: CacheCounters = { fetched: 0, evicted: 0, dropped: 0 };
+
+  private constructor(
+    readonly store: DuckDBStore,
+    private readonly pool: pg.Pool,
+    private readonly objects: ObjectStore,
+    private readonly boundBytes: number,
+  ) {}
+
+  /** Opens over a cache store that may hold snapshots from an earlier run (they are kept if still indexed). */
+  static async open(
+    store: DuckDBStore,
+    pool: pg.Pool,
+    objects: ObjectStore,
+    boundBytes: number,
+  ): Promise<SnapshotCache> {
+    const c = new SnapshotCache(store, pool, objects, boundBytes);
+    const indexed = new Map((await readIndex(pool)).map((s) => [s.snapshotId, s.bytes]));
+    for (const s of await store.listSnapshots())
+      c.held.set(s.snapshotId, { bytes: indexed.get(s.snapshotId) ?? 0, used: 0 });
+    const log = await store.specLog();
+    c.specMirrored = log.at(-1)?.version ?? 0;
+    return c;
+  }
+
+  /** The snapshot ids held now, ascending. */
+  cachedIds(): number[] {
+    return [...this.held.keys()].sort((a, b) => a - b);
+  }
+
+  /** Brings what `scope` needs into the cache and holds it until release(). One at a time. */
+  prepare(scope: QueryScope): Promise<CacheLease> {
+    const run = this.turn.then(() => this.prepareNow(scope));
+    this.turn = run.catch(() => undefined);
+    return run;
+  }
+
+  private async prepareNow(scope: QueryScope): Promise<CacheLease> {
+    const index = await readIndex(this.pool);
+    const byId = new Map(index.map((s) => [s.snapshotId, s]));
+    const gone = [...this.held.keys()].filter((id) => !byId.has(id) && !this.pins.has(id));
+    if (gone.length > 0) {
+      await this.store.deleteSnapshots(gone);
+      for (const id of gone) this.held.delete(id);
+      this.counters.dropped += gone.length;
+    }
+    const wanted =
+      'all' in scope
+        ? index
+        : 'latest' in scope
+          ? index.slice(-1)
+          : index.filter((s) => s.snapshotId === scope.snapshot);
+    for (const s of wanted) if (!this.held.has(s.snapshotId)) await this.fetch(s);
+    await this.mirrorSpec();
+    const ids = wanted.map((s) => s.snapshotId);
+    for (const id of ids) {
+      this.pins.set(id, (this.pins.get(id) ?? 0) + 1);
+      this.held.get(id)!.used = ++this.clock;
+    }
+    await this.evict();
+    let released = false;
+    return {
+      ids,
+      release: () => {
+        if (released) return;
+        released = true;
+        for (const id of ids) {
+          const n = (this.pins.get(id) ?? 1) - 1;
+          if (n === 0) this.pins.delete(id);
+          else this.pins.set(id, n);
+        }
+      },
+    };
+  }
+
+  private async fetch(s: IndexedSnapshot): Promise<void> {
+    const objects = await snapshotObjects(this.pool, s.snapshotId);
+    await this.store.writeRaw('caching a snapshot', async (conn) => {
+      const w = new TableWriter('snapshots', SNAPSHOTS);
+      w.add(
+        s.snapshotId,
+        new Date(s.createdAt),
+        JSON.stringify(s.labels),
+        s.specVersion,
+        s.captureSpec,
+        s.processes,
+        s.failedProcesses,
+        s.goroutines,
+      );
+      await w.flush(conn, 'raw');
+      await loadSnapshotObjects(this.objects, objects, conn, s.snapshotId);
+    });
+    this.held.set(s.snapshotId, { bytes: s.bytes, used: ++this.clock });
+    this.counters.fetched++;
+  }
+
+  /** Copies spec versions the cache does not have yet (versions are only ever appended). */
+  private async mirrorSpec(): Promise<void> {
+    const fresh = await specVersionsAfter(this.pool, this.specMirrored);
+    if (fresh.length === 0) return;
+    await this.store.writeRaw('mirroring the spec', async (conn) => {
+      const w = new TableWriter('spec_versions', SPEC_VERSIONS);
+      for (const v of fresh) w.add(v.version, new Date(v.createdAt), v.author, v.yaml, v.diff);
+      await w.flush(conn, 'raw');
+    });
+    this.specMirrored = fresh.at(-1)!.version;
+  }
+
+  /** Evicts least recently used, unpinned snapshots while the cache holds more than its bound. */
+  private async evict(): Promise<void> {
+    let total = 0;
+    for (const h of this.held.values()) total += h.bytes;
+    if (total <= this.boundBytes) return;
+    const victims: number[] = [];
+    const order = [...this.held.entries()]
+      .filter(([id]) => !this.pins.has(id))
+      .sort((a, b) => a[1].used - b[1].used);
+    for (const [id, h] of order) {
+      if (total <= this.boundBytes) break;
+      victims.push(id);
+      total -= h.bytes;
+    }
+    if (victims.length === 0) return;
+    await this.store.deleteSnapshots(victims);
+    for (const id of victims) this.held.delete(id);
+    this.counters.evicted += victims.length;
+  }
+
+  /** Forgets snapshots deleted from the index by this server. */
+  async forget(ids: readonly number[]): Promise<void> {
+    const here = ids.filter((id) => this.held.has(id) && !this.pins.has(id));
+    if (here.length === 0) return;
+    await this.store.deleteSnapshots(here);
+    for (const id of here) this.held.delete(id);
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * A snapshot as objects: written once as Parquet, one file per raw table of each process's
+ * rows, under `snapshots/<id>/<process>/<table>.parquet` (the process id URI-encoded), and read
+ * back into a DuckDB store's raw tables. The Parquet files are written and read by a scratch
+ * in-memory DuckDB of our own (file access on, no user SQL ever runs there), so the served
+ * cache keeps DuckDB's file access off; rows cross between the two as data chunks.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance } from '../duckdb-api.js';
+import { writeSnapshot } from '../ingest.js';
+import type { ObjectStore } from '../object-store.js';
+import { ensureSchema, recordValueTypes, SNAPSHOT_TABLES } from '../schema.js';
+import { literal } from '../sql-text.js';
+import type { SnapshotInput } from '../store.js';
+
+const NO_DOWNLOADS = { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' };
+
+/** Per-process tables an object may hold (`snapshots` is in PostgreSQL, `stacks` per process). */
+const PROCESS_TABLES: readonly string[] = [
+  ...SNAPSHOT_TABLES.map(([t]) => t).filter((t) => t !== 'snapshots'),
+  'stacks',
+];
+
+/** One stored object of a snapshot. */
+export interface SnapshotObject {
+  readonly key: string;
+  readonly table: string;
+  readonly size: number;
+}
+
+/** One process of a written snapshot: its `processes` facts and its objects. */
+export interface WrittenProcess {
+  readonly processId: string;
+  readonly hostname: string | null;
+  readonly pid: number | null;
+  readonly program: string | null;
+  readonly executable: string | null;
+  readonly buildId: string | null;
+  readonly goVersion: string | null;
+  readonly error: string | null;
+  readonly objects: readonly SnapshotObject[];
+}
+
+/** The `snapshots` row of a written snapshot, as the index keeps it. */
+export interface WrittenSnapshot {
+  readonly createdAt: Date;
+  readonly labels: string;
+  readonly captureSpec: string;
+  readonly processCount: number;
+  readonly failedProcesses: number;
+  readonly goroutineCount: number;
+  readonly processes: readonly WrittenProcess[];
+  readonly bytes: number;
+}
+
+/** The key of one process's table of one snapshot. */
+export function objectKey(snapshotId: number, processId: string, table: string): string {
+  return `snapshots/${snapshotId}/${encodeURIComponent(processId)}/${table}.parquet`;
+}
+
+/** The prefix of every object of a snapshot. */
+export function snapshotPrefix(snapshotId: number): string {
+  return `snapshots/${snapshotId}/`;
+}
+
+async function scratch<T>(fn: (conn: DuckDBConnection, dir: string) => Promise<T>): Promise<T> {
+  const instance = await DuckDBInstance.create(':memory:', NO_DOWNLOADS);
+  const conn = await instance.connect();
+  const dir = mkdtempSync(join(tmpdir(), 'periscope-objects-'));
+  try {
+    return await fn(conn, dir);
+  } finally {
+    conn.closeSync();
+    instance.closeSync();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Turns a snapshot into rows with id `snapshotId` (given by the index) and puts one Parquet
+ * object per process and non-empty table. Returns what the index row needs; nothing is
+ * visible to readers until the caller inserts that row.
+ */
+export async function putSnapshotObjects(
+  objects: ObjectStore,
+  snapshotId: number,
+  input: SnapshotInput,
+  specVersion: number | null,
+): Promise<WrittenSnapshot> {
+  return scratch(async (conn, dir) => {
+    await ensureSchema(conn);
+    await writeSnapshot(conn, snapshotId, input, specVersion);
+    const snap = (
+      await conn.runAndReadAll(
+        'SELECT created_at::VARCHAR, labels::VARCHAR, capture_spec, process_count, failed_processes, goroutine_count FROM raw.snapshots',
+      )
+    ).getRowsJS()[0]!;
+    const procs = (
+      await conn.runAndReadAll(
+        'SELECT process_id, hostname, pid, program, executable, build_id, go_version, error FROM raw.processes ORDER BY process_id',
+      )
+    ).getRowsJS();
+    const processes: WrittenProcess[] = [];
+    let bytes = 0;
+    let n = 0;
+    for (const [pid, host, ospid, program, exe, build, go, error] of procs) {
+      const processId = String(pid);
+      const written: SnapshotObject[] = [];
+      for (const table of PROCESS_TABLES) {
+        const where =
+          table === 'stacks'
+            ? `stack_id IN (SELECT stack_id FROM raw.goroutines WHERE process_id = ${literal(processId)})`
+            : `process_id = ${literal(processId)}`;
+        const order = table === 'stacks' ? ' ORDER BY stack_id, depth' : '';
+        const count = Number(
+          (await conn.runAndReadAll(`SELECT count(*) FROM raw.${table} WHERE ${where}`)).getRows()[0]![0],
+        );
+        if (count === 0) continue;
+        const file = join(dir, `${n++}.parquet`);
+        await conn.run(
+          `COPY (SELECT * FROM raw.${table} WHERE ${where}${order}) TO ${literal(file)} (FORMAT parquet)`,
+        );
+        const body = await readFile(file);
+        const key = objectKey(snapshotId, processId, table);
+        await objects.put(key, body);
+        written.push({ key, table, size: body.length });
+        bytes += body.length;
+      }
+      const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+      processes.push({
+        processId,
+        hostname: str(host),
+        pid: ospid === null ? null : Number(ospid),
+        program: str(program),
+        executable: str(exe),
+        buildId: str(build),
+        goVersion: str(go),
+        error: str(error),
+        objects: written,
+      });
+    }
+    return {
+      createdAt: new Date(String(snap[0])),
+      labels: String(snap[1]),
+      captureSpec: String(snap[2] ?? ''),
+      processCount: Number(snap[3]),
+      failedProcesses: Number(snap[4]),
+      goroutineCount: Number(snap[5]),
+      processes,
+      bytes,
+    };
+  });
+}
+
+/**
+ * Reads a snapshot's objects into the raw tables on `target` (inside the caller's
+ * transaction): each object's rows are appended as data chunks; stacks the target already
+ * holds are skipped.
+ */
+export async function loadSnapshotObjects(
+  objects: ObjectStore,
+  keys: readonly SnapshotObject[],
+  target: DuckDBConnection,
+  snapshotId: number,
+): Promise<void> {
+  await scratch(async (conn, dir) => {
+    await target.run('CREATE OR REPLACE TEMP TABLE new_stacks AS SELECT * FROM raw.stacks LIMIT 0');
+    let n = 0;
+    for (const o of keys) {
+      const body = await objects.get(o.key);
+      if (!body)
+        throw new Error(
+          `object ${o.key} of snapshot ${snapshotId} is missing from ${objects.describe()} (deleted outside Periscope?)`,
+        );
+      const file = join(dir, `${n++}.parquet`);
+      await writeFile(file, body);
+      const appender =
+        o.table === 'stacks'
+          ? await target.createAppender('new_stacks', 'main', 'temp')
+          : await target.createAppender(o.table, 'raw');
+      try {
+        const result = await conn.stream(`SELECT * FROM read_parquet(${literal(file)})`);
+        for (;;) {
+          const chunk = await result.fetchChunk();
+          if (!chunk || chunk.rowCount === 0) break;
+          appender.appendDataChunk(chunk);
+        }
+        appender.flushSync();
+      } finally {
+        appender.closeSync();
+      }
+    }
+    await target.run(
+      'INSERT INTO raw.stacks SELECT DISTINCT * FROM temp.new_stacks n WHERE n.stack_id NOT IN (SELECT DISTINCT stack_id FROM raw.stacks)',
+    );
+    await target.run('DROP TABLE temp.new_stacks');
+    await recordValueTypes(target, snapshotId);
+  });
+}

@@ -1,0 +1,45 @@
+/**
+ * Test support for the scaled-out store: a real PostgreSQL (Debian's, started fresh in a temp
+ * directory on a free port by support/postgres-server.ts) and an object directory.
+ */
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { startPostgres } from '../../../support/postgres-server.js';
+
+/** A running PostgreSQL for one test file. */
+export interface TestPostgres {
+  /** postgres://postgres@127.0.0.1:PORT/postgres */
+  readonly url: string;
+  readonly port: number;
+  readonly psql: (sql: string) => string;
+  readonly stop: () => void;
+}
+
+/** A TCP port nobody listens on now. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts PostgreSQL; throws (the test fails) when the machine has none. */
+export async function startTestPostgres(): Promise<TestPostgres> {
+  const dir = mkdtempSync(join(tmpdir(), 'periscope-pg-'));
+  const port = await freePort();
+  const pg = startPostgres(dir, port);
+  if ('missing' in pg) throw new Error(`these tests need PostgreSQL: ${pg.missing}`);
+  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, port, psql: pg.psql, stop: pg.stop };
+}
+
+/** A new, empty object directory as a file:// URL. */
+export function freshObjectsUrl(): string {
+  return pathToFileURL(mkdtempSync(join(tmpdir(), 'periscope-objects-'))).href;
+}
