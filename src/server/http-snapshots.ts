@@ -127,7 +127,7 @@ export function snapshotRoutes(ctx: ServerContext): Route[] {
         const id = parseSnapshotIdParam(params.id);
         const only = tokenFilter(token);
         const info = await findSnapshot(ctx, id, only);
-        const meta = ctx.meta.get(id);
+        const meta = await ctx.meta.get(id);
         const processes =
           meta?.processes.filter((p) => visible(only, p)) ?? (await storedProcesses(ctx, id, only));
         const body: SnapshotDetail = {

@@ -33,12 +33,20 @@ export interface OrchestratorOptions {
   readonly captureTimeoutMs: number;
   /** Told of each stored snapshot: its processes' outcomes, seconds from request to store, whether it paused (metrics). */
   readonly onStored?: (outcomes: readonly ProcessOutcome[], seconds: number, paused: boolean) => void;
+  /**
+   * Sends a spec to every connected agent. Called before a request when the current spec is
+   * not the one this server last saw: servers sharing a store (--store) see specs set on the
+   * others only here, and the agents must have it before they prepare.
+   */
+  readonly pushSpec?: (version: number, yaml: string) => Promise<void>;
 }
 
 /** Runs snapshot requests across the agents of a registry and stores the results. */
 export class Orchestrator {
   private readonly runs = new Map<string, SnapshotRun>();
   private storing: Promise<unknown> = Promise.resolve();
+  /** The spec version this server last saw (undefined before the first request). */
+  private seenSpec: number | undefined;
 
   constructor(
     private readonly registry: Registry,
@@ -71,6 +79,9 @@ export class Orchestrator {
       );
     }
     const spec = await this.store.currentSpec();
+    const version = spec?.version ?? 0;
+    if (this.seenSpec !== version && this.opts.pushSpec) await this.opts.pushSpec(version, spec?.yaml ?? '');
+    this.seenSpec = version;
     const requestId = randomUUID();
     const run = new SnapshotRun(
       requestId,
@@ -131,7 +142,7 @@ export class Orchestrator {
       durationMs: Math.round(performance.now() - t0),
       processes: outcomes.map(result),
     };
-    this.meta.add(meta);
+    await this.meta.add(meta);
     this.opts.onStored?.(outcomes, (performance.now() - t0) / 1000, req.noPause !== true);
     const notes = fleetLinkNotes(
       outcomes.flatMap((o) =>

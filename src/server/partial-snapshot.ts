@@ -24,7 +24,7 @@ export async function partialSnapshot(
     .filter((p) => visible(only, liveFacts(p))).length;
   const info = (await ctx.store.listSnapshots(only)).find((s) => s.snapshotId === snapshotId);
   if (!info || info.processes >= fleetProcesses) return undefined;
-  const selector = ctx.meta.get(snapshotId)?.selector;
+  const selector = (await ctx.meta.get(snapshotId))?.selector;
   return {
     snapshotId,
     processes: info.processes,

@@ -3,8 +3,11 @@
  * endpoint, the registry, the orchestrator, tokens and the embedded store in a data directory.
  */
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { PeriscopeError } from '../common/errors.js';
 import { AuditLog } from '../store/audit-log.js';
 import { DuckDBStore } from '../store/duckdb-store.js';
+import { SharedStore } from '../store/shared/shared-store.js';
 import type { Store } from '../store/store.js';
 import { TokenStore } from '../store/tokens.js';
 import { AgentEndpoint } from './agent-endpoint.js';
@@ -41,6 +44,7 @@ import { Retention, type RetentionOptions } from './retention-run.js';
 import { ServerMetrics } from './server-metrics.js';
 import { SnapshotMetaLog } from './snapshot-meta.js';
 import { SpecChecks } from './spec-check.js';
+import { pushSpec } from './spec-update.js';
 import { lockDownStore } from './store-lockdown.js';
 import { type LoadedTls, type ServerTlsConfig, TlsMaterial } from './tls-material.js';
 import { TraceBook } from './trace-book.js';
@@ -70,6 +74,12 @@ export interface ServerOptions {
    * opens and closes). The caller owns a store passed here: the server never closes it.
    */
   readonly store?: Store;
+  /**
+   * Scale out: share PostgreSQL (`store`, a postgres:// URL) and object storage (`objects`)
+   * with other servers; queries run on a cache in `<dataDir>/cache` bounded by `cacheMb`
+   * (default 2048). Tokens and the audit log stay in dataDir. Ignored when `store` is given.
+   */
+  readonly shared?: { readonly store: string; readonly objects: string; readonly cacheMb?: number };
   /** Serve HTTPS (API and agents' WebSocket) with this certificate and key, reloaded when they change. */
   readonly tls?: ServerTlsConfig;
   /** Delete snapshots older than their program's rule, hourly (see retention-run.ts). */
@@ -140,8 +150,22 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       agent: tokens.create('agent', 'first-agent').token,
     };
   }
+  if (opts.shared && !opts.store && opts.retention && opts.retention.rules.length > 0)
+    throw new PeriscopeError(
+      'unsupported',
+      '--retain is not built for the scaled-out store (--store) yet; run without --retain',
+    );
+  const shared =
+    opts.shared && !opts.store
+      ? await SharedStore.open({
+          store: opts.shared.store,
+          objects: opts.shared.objects,
+          cacheDir: join(opts.dataDir, 'cache'),
+          cacheBytes: (opts.shared.cacheMb ?? 2048) * 1024 * 1024,
+        })
+      : undefined;
   const store =
-    opts.store ?? (await DuckDBStore.open(opts.dataDir, { waitMs: 2000, noExternalAccess: true }));
+    opts.store ?? shared ?? (await DuckDBStore.open(opts.dataDir, { waitMs: 2000, noExternalAccess: true }));
   try {
     await lockDownStore(store, tokens.path);
   } catch (e) {
@@ -150,11 +174,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   }
   const registry = new Registry();
   const metrics = new ServerMetrics(registry, opts.dataDir);
-  const meta = new SnapshotMetaLog(opts.dataDir);
+  const meta = new SnapshotMetaLog(opts.dataDir, shared);
   const orchestrator = new Orchestrator(registry, store, meta, {
     prepareTimeoutMs: opts.prepareTimeoutMs ?? 30_000,
     captureTimeoutMs: opts.captureTimeoutMs ?? 60_000,
     onStored: (outcomes, seconds, paused) => metrics.snapshotTaken(outcomes, seconds, paused),
+    // Only a shared store's spec changes behind this server's back (set on another server).
+    ...(shared ? { pushSpec: (version, yaml) => pushSpec(context, version, yaml) } : {}),
   });
   const agentLog = opts.agentLog ?? ((line: string) => console.log(`${new Date().toISOString()} ${line}`));
   const auditLog = new AuditLog(

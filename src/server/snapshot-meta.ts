@@ -4,6 +4,8 @@
  * line per snapshot in `fleet-snapshots.jsonl` of the data directory, appended after the store
  * has the snapshot. (A stop-gap until the store's `snapshots` table has a column for it.)
  * Retention rewrites it without what it deleted from the store, whole and atomically.
+ * With the scaled-out store (`--store`), the metadata lives in its PostgreSQL instead, so that
+ * every server sees what any of them took.
  */
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,14 +30,24 @@ export interface SnapshotMeta {
 /** The file of snapshot metadata in a data directory. */
 export const META_FILE = 'fleet-snapshots.jsonl';
 
+/** Where servers that share a store keep the metadata (the scaled-out store's PostgreSQL). */
+export interface SharedMeta {
+  putFleetMeta(snapshotId: number, meta: unknown): Promise<void>;
+  fleetMeta(snapshotId: number): Promise<unknown>;
+}
+
 /** Append-only metadata of fleet snapshots, indexed in memory by snapshot id. */
 export class SnapshotMetaLog {
   private readonly path: string;
   private readonly byId = new Map<number, SnapshotMeta>();
 
-  constructor(dataDir: string) {
+  constructor(
+    dataDir: string,
+    private readonly shared?: SharedMeta,
+  ) {
     mkdirSync(dataDir, { recursive: true });
     this.path = join(dataDir, META_FILE);
+    if (shared) return;
     let text = '';
     try {
       text = readFileSync(this.path, 'utf8');
@@ -54,9 +66,10 @@ export class SnapshotMetaLog {
   }
 
   /** Records a snapshot's metadata. */
-  add(meta: SnapshotMeta): void {
+  async add(meta: SnapshotMeta): Promise<void> {
     this.byId.set(meta.snapshotId, meta);
-    appendFileSync(this.path, `${JSON.stringify(meta)}\n`);
+    if (this.shared) await this.shared.putFleetMeta(meta.snapshotId, meta);
+    else appendFileSync(this.path, `${JSON.stringify(meta)}\n`);
   }
 
   /**
@@ -90,8 +103,12 @@ export class SnapshotMetaLog {
     return changed;
   }
 
-  /** The metadata of one snapshot, if it was taken by this server. */
-  get(snapshotId: number): SnapshotMeta | undefined {
-    return this.byId.get(snapshotId);
+  /** The metadata of one snapshot, if it was taken by this server (or, sharing a store, by any). */
+  async get(snapshotId: number): Promise<SnapshotMeta | undefined> {
+    const here = this.byId.get(snapshotId);
+    if (here || !this.shared) return here;
+    const m = (await this.shared.fleetMeta(snapshotId)) as SnapshotMeta | undefined;
+    if (m) this.byId.set(snapshotId, m);
+    return m;
   }
 }

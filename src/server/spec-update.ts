@@ -58,6 +58,15 @@ export function checkMessage(check: SpecCheckReport): string | undefined {
   return check.fits ? undefined : reportText(check, `${check.source}: ${reportSummary(check)}:`);
 }
 
+/** Sends a spec version and the probe orders it makes to every connected agent. */
+export async function pushSpec(ctx: ServerContext, version: number, yaml: string): Promise<void> {
+  const probes = await ctx.probeOrders.message();
+  for (const conn of ctx.registry.connections()) {
+    conn.send({ type: 'spec', specVersion: version, spec: yaml });
+    conn.send(probes);
+  }
+}
+
 /** Checks a spec against the stored tables and the fleet's binaries, then stores it or refuses it. */
 export async function updateSpec(ctx: ServerContext, u: SpecUpdate): Promise<SpecUpdateOutcome> {
   const check = await checkSpecText(ctx, u.yaml, u.source, u.admin);
@@ -67,13 +76,7 @@ export async function updateSpec(ctx: ServerContext, u: SpecUpdate): Promise<Spe
     return { stored: false, message: reportText(check, headline), check };
   }
   const result = await ctx.store.setSpec(u.yaml, u.author, u.source, { force: true });
-  if (result.changed) {
-    const probes = await ctx.probeOrders.message();
-    for (const conn of ctx.registry.connections()) {
-      conn.send({ type: 'spec', specVersion: result.version, spec: u.yaml });
-      conn.send(probes);
-    }
-  }
+  if (result.changed) await pushSpec(ctx, result.version, u.yaml);
   // Stored all the same: an investigation on a dropped trace waits for a spec that has it again.
   const dropped = await droppedTraceWarnings(ctx.store, u.yaml, result.version);
   return { stored: true, result: { ...result, warnings: [...result.warnings, ...dropped], check } };

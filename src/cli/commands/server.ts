@@ -45,6 +45,38 @@ function otlpOption(values: OptionValues): ServerOptions['otlp'] {
   return { endpoint, ...(headerTexts.length > 0 ? { headers } : {}) };
 }
 
+/** `--store URL --objects URL [--cache-mb MB]` (or PERISCOPE_STORE, PERISCOPE_OBJECTS): the scaled-out store. */
+function sharedOption(values: OptionValues): ServerOptions['shared'] {
+  const store = textOption(values, 'store') ?? (process.env.PERISCOPE_STORE || undefined);
+  const objects = textOption(values, 'objects') ?? (process.env.PERISCOPE_OBJECTS || undefined);
+  const cacheText = textOption(values, 'cache-mb');
+  if (store === undefined) {
+    if (objects !== undefined || cacheText !== undefined)
+      throw new PeriscopeError(
+        'bad-usage',
+        `${objects !== undefined ? '--objects' : '--cache-mb'} needs --store postgres://… (the scaled-out store; docs/storage.md)`,
+      );
+    return undefined;
+  }
+  if (!/^postgres(ql)?:\/\//.test(store))
+    throw new PeriscopeError(
+      'bad-usage',
+      '--store wants a postgres:// URL (postgres://USER:PASSWORD@HOST:PORT/DB); without --store the server uses the embedded store in --data',
+    );
+  if (objects === undefined)
+    throw new PeriscopeError(
+      'bad-usage',
+      '--store needs --objects URL (file:///DIR or s3://BUCKET/PREFIX): where the snapshot data goes',
+    );
+  const cacheMb = cacheText === undefined ? undefined : Number(cacheText);
+  if (cacheMb !== undefined && !(cacheMb > 0))
+    throw new PeriscopeError(
+      'bad-usage',
+      `--cache-mb "${cacheText}" is not a positive number of MiB (e.g. 2048)`,
+    );
+  return { store, objects, ...(cacheMb !== undefined ? { cacheMb } : {}) };
+}
+
 export const serverCommand = defineCommand({
   name: 'server',
   summary: summaryOf('server'),
@@ -120,6 +152,21 @@ export const serverCommand = defineCommand({
       value: 'URL',
       help: 'export probe events (as logs) and kept request traces (as spans) to this OpenTelemetry collector over OTLP/HTTP JSON, e.g. http://collector:4318 (docs/otlp.md)',
     },
+    store: {
+      type: 'string',
+      value: 'URL',
+      help: 'scale out: share spec, snapshot index and investigations with other servers in this PostgreSQL (postgres://USER:PASSWORD@HOST:PORT/DB; env PERISCOPE_STORE); needs --objects (docs/storage.md)',
+    },
+    objects: {
+      type: 'string',
+      value: 'URL',
+      help: 'with --store: where snapshot data goes, file:///DIR (a directory every server reaches) or s3://BUCKET/PREFIX (env PERISCOPE_OBJECTS)',
+    },
+    'cache-mb': {
+      type: 'string',
+      value: 'MB',
+      help: 'with --store: bound of the local query cache in <data>/cache, MiB of snapshot objects (default 2048)',
+    },
     'otlp-header': {
       type: 'string',
       multiple: true,
@@ -158,6 +205,7 @@ export const serverCommand = defineCommand({
     if (pgPort !== undefined && (!/^\d+$/.test(pgText ?? '') || pgPort > 65535))
       throw new PeriscopeError('bad-usage', `--pg-port "${pgText}" is not a port number (e.g. 5433)`);
     const otlp = otlpOption(values);
+    const shared = sharedOption(values);
     const rotateText = textOption(values, 'audit-rotate-mb');
     const auditRotateMb = rotateText === undefined ? undefined : Number(rotateText);
     if (auditRotateMb !== undefined && !(auditRotateMb > 0))
@@ -172,6 +220,7 @@ export const serverCommand = defineCommand({
         : {}),
       ...(flagOption(values, 'metrics-public') ? { metricsPublic: true } : {}),
       ...(otlp ? { otlp } : {}),
+      ...(shared ? { shared } : {}),
       host,
       port,
       ...(rules.length ? { retention: { rules } } : {}),

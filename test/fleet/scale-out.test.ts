@@ -1,0 +1,138 @@
+/**
+ * The scaled-out store with the real binaries: two `periscope server` processes on one
+ * PostgreSQL and one object directory, an agent connected to server A only. A spec set on B
+ * is the spec A's snapshot uses; the snapshot requested on A is queried on B (goroutines and
+ * a spec function table), with its fleet metadata.
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import {
+  cli,
+  cliJson,
+  createToken,
+  type FleetSnapshot,
+  fleetTag,
+  type Proc,
+  type ServerProc,
+  startAgentProc,
+  startServerProc,
+  startTagged,
+  tempDir,
+  waitForFleet,
+} from '../../support/fleet.js';
+import { buildFixture } from '../../support/go-fixtures.js';
+import type { Target } from '../../support/target.js';
+import { freshObjectsUrl, startTestPostgres, type TestPostgres } from '../store/shared/shared-support.js';
+
+const SPEC = `functions:
+  - function: main.call
+    table: client_calls
+    capture:
+      id: id
+`;
+
+const tag = fleetTag();
+let pg: TestPostgres | undefined;
+let a: ServerProc | undefined;
+let b: ServerProc | undefined;
+let agent: Proc | undefined;
+let target: Target | undefined;
+const tokens = { agentA: '', userA: '', adminB: '' };
+
+before(async () => {
+  pg = await startTestPostgres();
+  const objects = freshObjectsUrl();
+  const dataA = tempDir('periscope-scale-a-');
+  const dataB = tempDir('periscope-scale-b-');
+  // Tokens are still per data directory (tokens.json): one set per server.
+  tokens.agentA = await createToken(dataA, 'agent', 'agent-a');
+  tokens.userA = await createToken(dataA, 'admin', 'admin-a');
+  tokens.adminB = await createToken(dataB, 'admin', 'admin-b');
+  const shared = ['--store', pg.url, '--objects', objects];
+  [a, b] = await Promise.all([
+    startServerProc(dataA, '127.0.0.1:0', shared),
+    startServerProc(dataB, '127.0.0.1:0', shared),
+  ]);
+  const { path } = await buildFixture('linkpair');
+  target = await startTagged(path, [], tag, 'host-a');
+  agent = startAgentProc(a.url, tokens.agentA, 'host-a', tag);
+  await waitForFleet(a.url, tokens.userA, { 'host-a': [target.pid] });
+});
+
+after(async () => {
+  await agent?.stop();
+  target?.kill();
+  await a?.proc.stop();
+  await b?.proc.stop();
+  pg?.stop();
+});
+
+test('two servers on one PostgreSQL and object directory: a spec set on B captures on A, A’s snapshot is queried on B', async () => {
+  const spec = join(tempDir('periscope-scale-spec-'), 'spec.yaml');
+  writeFileSync(spec, SPEC);
+  const set = await cli(['spec', 'set', spec, '--server', b!.url], { PERISCOPE_TOKEN: tokens.adminB });
+  assert.equal(set.code, 0, set.stderr);
+  const shown = await cli(['spec', 'show', '--server', a!.url], { PERISCOPE_TOKEN: tokens.userA });
+  assert.equal(shown.stdout.trim(), SPEC.trim(), 'A serves the spec B stored');
+
+  const taken = await cli(['snapshot', '--server', a!.url, '--all', '--json'], {
+    PERISCOPE_TOKEN: tokens.userA,
+  });
+  assert.equal(taken.code, 0, `${taken.stdout}${taken.stderr}${a!.proc.lines.map((l) => l.text).join('\n')}`);
+  const snap = JSON.parse(taken.stdout) as FleetSnapshot;
+  assert.equal(snap.processes.length, 1);
+  const onB = { PERISCOPE_TOKEN: tokens.adminB };
+  const q = (sql: string) =>
+    cliJson<Record<string, unknown>[]>(['query', '--server', b!.url, '--format', 'json', sql], onB);
+  const [g] = await q('SELECT snapshot_id, count(*) AS n FROM goroutines GROUP BY snapshot_id');
+  assert.equal(g!.snapshot_id, snap.snapshotId);
+  assert.ok(Number(g!.n) > 3, `goroutines of the snapshot on B: ${JSON.stringify(g)}`);
+  const calls = await q('SELECT id FROM client_calls ORDER BY id');
+  assert.ok(calls.length >= 2, `the spec's function table on B: ${JSON.stringify(calls)}`);
+  const [s] = await q('SELECT spec_version, process_count FROM snapshots');
+  assert.deepEqual(s, { spec_version: 1, process_count: 1 }, 'captured with the version B set');
+  // The snapshot's fleet metadata (request, selector, who asked) is B's to show too.
+  const res = await fetch(`${b!.url}/v1/snapshots/${snap.snapshotId}`, {
+    headers: { authorization: `Bearer ${tokens.adminB}` },
+  });
+  assert.equal(res.status, 200);
+  const shownOnB = (await res.json()) as { requestId?: string; requestedBy?: string };
+  assert.match(shownOnB.requestId ?? '', /\S/);
+  assert.equal(shownOnB.requestedBy, 'admin-a');
+});
+
+test('periscope server --store: what failed at start, and what to check', async () => {
+  const data = tempDir('periscope-scale-bad-');
+  const objects = freshObjectsUrl();
+  const run = (args: string[], env: Record<string, string> = {}) =>
+    cli(['server', '--listen', '127.0.0.1:0', '--data', data, ...args], env, 30_000);
+  const down = await run(['--store', 'postgres://periscope:pw@127.0.0.1:1/periscope', '--objects', objects]);
+  assert.notEqual(down.code, 0);
+  assert.match(
+    down.stderr,
+    /cannot reach PostgreSQL at postgres:\/\/periscope@127\.0\.0\.1:1\/periscope: .*ECONNREFUSED.*check that it runs/,
+  );
+  assert.doesNotMatch(down.stderr, /pw/);
+  // The same from the environment.
+  const env = await run([], {
+    PERISCOPE_STORE: 'postgres://periscope@127.0.0.1:1/periscope',
+    PERISCOPE_OBJECTS: objects,
+  });
+  assert.match(env.stderr, /cannot reach PostgreSQL at postgres:\/\/periscope@127\.0\.0\.1:1\/periscope/);
+  assert.match((await run(['--store', pg!.url])).stderr, /--store needs --objects URL/);
+  assert.match((await run(['--objects', objects])).stderr, /--objects needs --store postgres:\/\//);
+  assert.match(
+    (await run(['--store', 'mysql://x/y', '--objects', objects])).stderr,
+    /--store wants a postgres:\/\/ URL/,
+  );
+  assert.match(
+    (await run(['--store', pg!.url, '--objects', 's3://bucket/prefix'])).stderr,
+    /s3:\/\/ is not available in this build yet; use file:\/\/\/dir/,
+  );
+  assert.match(
+    (await run(['--store', pg!.url, '--objects', objects, '--retain', '*=1d'])).stderr,
+    /--retain is not built for the scaled-out store/,
+  );
+});
