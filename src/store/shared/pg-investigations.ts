@@ -107,16 +107,19 @@ export async function pgPatchFiring(pool: pg.Pool, id: number, p: FiringPatch): 
 export async function pgAddReportRows(pool: pg.Pool, rows: readonly ReportRowInput[]): Promise<void> {
   await inPgTransaction(pool, async (c) => {
     for (const r of rows)
-      await c.query('INSERT INTO periscope.investigation_reports VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
-        r.firingId,
-        r.investigationId,
-        r.snapshotId ?? null,
-        r.requestId ?? null,
-        r.query,
-        r.rowNumber,
-        r.row === undefined ? null : JSON.stringify(r.row),
-        r.error ?? null,
-      ]);
+      await c.query(
+        'INSERT INTO periscope.investigation_reports (firing_id, investigation_id, snapshot_id, request_id, query, row_number, row, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+        [
+          r.firingId,
+          r.investigationId,
+          r.snapshotId ?? null,
+          r.requestId ?? null,
+          r.query,
+          r.rowNumber,
+          r.row === undefined ? null : JSON.stringify(r.row),
+          r.error ?? null,
+        ],
+      );
   });
 }
 
@@ -146,4 +149,26 @@ export async function pgFirings(
     ...(r.webhook ? { webhook: String(r.webhook) } : {}),
     ...(r.error ? { error: String(r.error) } : {}),
   }));
+}
+
+/** The rows of the three investigation tables a cache mirrors (report rows after `afterSeq` only), in column order. */
+export async function pgInvestigationRows(
+  pool: pg.Pool,
+  afterSeq: number,
+): Promise<{ investigations: unknown[][]; firings: unknown[][]; reports: unknown[][]; lastSeq: number }> {
+  const rows = async (sql: string, params: unknown[] = []) =>
+    (await withPgRetry(() => pool.query({ text: sql, values: params, rowMode: 'array' })))
+      .rows as unknown[][];
+  const investigations = await rows(
+    'SELECT investigation_id, name, owner, question, notes, definition, created_at, closed_at, closed_by FROM periscope.investigations ORDER BY 1',
+  );
+  const firings = await rows(
+    'SELECT firing_id, investigation_id, investigation, fired_at, trigger, detail::text, process_id, goroutine_id, request_id, snapshot_id, trace_kept, report_rows, webhook, error FROM periscope.investigation_firings ORDER BY 1',
+  );
+  const reports = await rows(
+    'SELECT seq, firing_id, investigation_id, snapshot_id, request_id, query, row_number, row::text, error FROM periscope.investigation_reports WHERE seq > $1 ORDER BY seq',
+    [afterSeq],
+  );
+  const lastSeq = reports.length > 0 ? Number(reports.at(-1)![0]) : afterSeq;
+  return { investigations, firings, reports: reports.map((r) => r.slice(1)), lastSeq };
 }

@@ -42,7 +42,7 @@ const SCHEMA_SQL = [
      goroutine_id bigint, request_id text, snapshot_id bigint, trace_kept boolean NOT NULL,
      report_rows bigint NOT NULL DEFAULT 0, webhook text, error text)`,
   `CREATE TABLE IF NOT EXISTS periscope.investigation_reports (
-     firing_id bigint NOT NULL, investigation_id bigint NOT NULL, snapshot_id bigint,
+     seq bigserial PRIMARY KEY, firing_id bigint NOT NULL, investigation_id bigint NOT NULL, snapshot_id bigint,
      request_id text, query text NOT NULL, row_number int NOT NULL, row jsonb, error text)`,
 ];
 

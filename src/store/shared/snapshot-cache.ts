@@ -8,10 +8,12 @@
 import type pg from 'pg';
 import { TableWriter } from '../bulk-append.js';
 import type { DuckDBStore } from '../duckdb-store.js';
+import { INVESTIGATION_FIRINGS, INVESTIGATION_REPORTS, INVESTIGATIONS } from '../investigation-schema.js';
 import type { ObjectStore } from '../object-store.js';
 import { SNAPSHOTS, SPEC_VERSIONS } from '../schema.js';
 import type { QueryScope } from '../store.js';
 import { type IndexedSnapshot, readIndex, snapshotObjects, specVersionsAfter } from './pg-index.js';
+import { pgInvestigationRows } from './pg-investigations.js';
 import { loadSnapshotObjects } from './snapshot-objects.js';
 
 /** Snapshots held for a session: released when it closes, so no eviction pulls them away meanwhile. */
@@ -34,6 +36,8 @@ export class SnapshotCache {
   private readonly held = new Map<number, { bytes: number; used: number }>();
   private readonly pins = new Map<number, number>();
   private specMirrored = 0;
+  /** The last report row (PostgreSQL's seq) copied; -1 before the first copy, which starts the tables afresh. */
+  private reportsMirrored = -1;
   private turn: Promise<unknown> = Promise.resolve();
   private clock = 0;
   readonly counters: CacheCounters = { fetched: 0, evicted: 0, dropped: 0 };
@@ -90,6 +94,7 @@ export class SnapshotCache {
           : index.filter((s) => s.snapshotId === scope.snapshot);
     for (const s of wanted) if (!this.held.has(s.snapshotId)) await this.fetch(s);
     await this.mirrorSpec();
+    await this.mirrorInvestigations();
     const ids = wanted.map((s) => s.snapshotId);
     for (const id of ids) {
       this.pins.set(id, (this.pins.get(id) ?? 0) + 1);
@@ -144,6 +149,59 @@ export class SnapshotCache {
     this.specMirrored = fresh.at(-1)!.version;
   }
 
+  /**
+   * Copies the investigation tables, so that SQL over `investigations`, `investigation_firings`
+   * and `investigation_reports` sees every server's: the first two whole (small, and updated in
+   * place), report rows only those added since the last copy.
+   */
+  private async mirrorInvestigations(): Promise<void> {
+    const fresh = await pgInvestigationRows(this.pool, Math.max(this.reportsMirrored, 0));
+    const first = this.reportsMirrored < 0;
+    await this.store.writeRaw('mirroring investigations', async (conn) => {
+      await conn.run('DELETE FROM raw.investigations');
+      await conn.run('DELETE FROM raw.investigation_firings');
+      if (first) await conn.run('DELETE FROM raw.investigation_reports');
+      const time = (v: unknown): Date | null => (v === null ? null : new Date(v as Date));
+      const inv = new TableWriter('investigations', INVESTIGATIONS);
+      for (const r of fresh.investigations)
+        inv.add(Number(r[0]), ...(r.slice(1, 6) as string[]), time(r[6]), time(r[7]), r[8] as string | null);
+      await inv.flush(conn, 'raw');
+      const fir = new TableWriter('investigation_firings', INVESTIGATION_FIRINGS);
+      for (const r of fresh.firings)
+        fir.add(
+          Number(r[0]),
+          Number(r[1]),
+          r[2] as string,
+          time(r[3]),
+          r[4] as string,
+          r[5] as string,
+          r[6] as string | null,
+          r[7] === null ? null : Number(r[7]),
+          r[8] as string | null,
+          r[9] === null ? null : Number(r[9]),
+          r[10] as boolean,
+          Number(r[11]),
+          r[12] as string | null,
+          r[13] as string | null,
+        );
+      await fir.flush(conn, 'raw');
+      const rep = new TableWriter('investigation_reports', INVESTIGATION_REPORTS);
+      for (const r of fresh.reports)
+        rep.add(
+          Number(r[0]),
+          Number(r[1]),
+          r[2] === null ? null : Number(r[2]),
+          r[3] as string | null,
+          r[4] as string,
+          Number(r[5]),
+          r[6] as string | null,
+          r[7] as string | null,
+        );
+      await rep.flush(conn, 'raw');
+    });
+    this.reportsMirrored = fresh.lastSeq;
+  }
+
   /** Evicts least recently used, unpinned snapshots while the cache holds more than its bound. */
   private async evict(): Promise<void> {
     let total = 0;
@@ -164,8 +222,14 @@ export class SnapshotCache {
     this.counters.evicted += victims.length;
   }
 
-  /** Forgets snapshots deleted from the index by this server. */
-  async forget(ids: readonly number[]): Promise<void> {
+  /** Forgets snapshots deleted from the index by this server (after the prepare under way). */
+  forget(ids: readonly number[]): Promise<void> {
+    const run = this.turn.then(() => this.forgetNow(ids));
+    this.turn = run.catch(() => undefined);
+    return run;
+  }
+
+  private async forgetNow(ids: readonly number[]): Promise<void> {
     const here = ids.filter((id) => this.held.has(id) && !this.pins.has(id));
     if (here.length === 0) return;
     await this.store.deleteSnapshots(here);

@@ -270,6 +270,22 @@ test('spec versions, investigations and firings are shared; a spec whose SQL doe
         webhook: '200',
       },
     ]);
+    // SQL over the investigation tables on either server sees them, report rows as they are added.
+    const sql = (store: SharedStore, q: string) => store.query(q, { latest: true }).then((r) => r.rows);
+    assert.deepEqual(await sql(b, 'SELECT investigation_id, name, closed_by FROM investigations'), [
+      [inv, 'slow', 'bob'],
+    ]);
+    assert.deepEqual(await sql(b, 'SELECT firing_id, snapshot_id, webhook FROM investigation_firings'), [
+      [f, 5, '200'],
+    ]);
+    assert.deepEqual(await sql(b, 'SELECT row_number, "row" FROM investigation_reports'), [[0, { x: 1 }]]);
+    await a.addReportRows([
+      { firingId: f, investigationId: inv, query: 'SELECT 1', rowNumber: 1, row: { x: 2 } },
+    ]);
+    assert.deepEqual(await sql(b, 'SELECT row_number, "row" FROM investigation_reports ORDER BY 1'), [
+      [0, { x: 1 }],
+      [1, { x: 2 }],
+    ]);
     const sid = await a.addSnapshot(input);
     await a.putFleetMeta(sid, { requestId: 'r1' });
     assert.deepEqual(await b.fleetMeta(sid), { requestId: 'r1' });
