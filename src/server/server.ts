@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { PeriscopeError } from '../common/errors.js';
 import { AuditLog } from '../store/audit-log.js';
 import { DuckDBStore } from '../store/duckdb-store.js';
-import { SharedStore } from '../store/shared/shared-store.js';
 import type { Store } from '../store/store.js';
 import { TokenStore } from '../store/tokens.js';
 import { AgentEndpoint } from './agent-endpoint.js';
@@ -155,9 +154,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       'unsupported',
       '--retain is not built for the scaled-out store (--store) yet; run without --retain',
     );
+  // Imported only when used: an embedded server never loads the PostgreSQL client.
   const shared =
     opts.shared && !opts.store
-      ? await SharedStore.open({
+      ? await (await import('../store/shared/shared-store.js')).SharedStore.open({
           store: opts.shared.store,
           objects: opts.shared.objects,
           cacheDir: join(opts.dataDir, 'cache'),
