@@ -4,7 +4,7 @@
  * renames it over the key, so a reader sees the old object or the new one, never part of one.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +24,21 @@ function checkKey(key: string): void {
     );
 }
 
+/**
+ * Creates a directory and its missing parents one level at a time: Node's recursive mkdirSync
+ * never returns for a path under /proc (measured on Node 20: it loops on ENOENT).
+ */
+function makeDirs(dir: string): void {
+  if (existsSync(dir)) return;
+  const parent = dirname(dir);
+  if (parent !== dir) makeDirs(parent);
+  try {
+    mkdirSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+}
+
 /** Objects as files under a root directory. */
 export class FileObjects implements ObjectStore {
   private constructor(private readonly root: string) {}
@@ -33,7 +48,7 @@ export class FileObjects implements ObjectStore {
     if (url.protocol !== 'file:') throw new PeriscopeError('bad-usage', `${url.href} is not a file:// URL`);
     const root = resolve(fileURLToPath(url));
     try {
-      mkdirSync(root, { recursive: true });
+      makeDirs(root);
     } catch (e) {
       throw new PeriscopeError(
         'permission',

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -80,5 +80,13 @@ test('--objects: file:// opens a directory, s3:// is refused in one place with w
     /s3:\/\/ is not available in this build yet; use file:\/\/\/dir/,
   );
   assert.throws(() => openObjectStore('ftp://x/y'), /unknown scheme ftp:/);
+  // A directory that cannot be created is said so (under /proc, Node's recursive mkdir never returns).
+  assert.throws(
+    () => openObjectStore('file:///proc/periscope-objects/x'),
+    /cannot create the object directory \/proc\/periscope-objects\/x: ENOENT.*check the path/,
+  );
+  const nested = join(mkdtempSync(join(tmpdir(), 'periscope-objects-')), 'a', 'b');
+  openObjectStore(pathToFileURL(nested).href);
+  assert.ok(statSync(nested).isDirectory());
   assert.throws(() => openObjectStore('not a url'), /is not a URL/);
 });
