@@ -43,7 +43,7 @@ export class S3Objects implements ObjectStore {
   async put(key: string, body: Uint8Array): Promise<void> {
     const req = { method: 'PUT', key: this.#full(key), body, what: `put of "${key}"` } as const;
     const res = await this.#client.send(req);
-    if (res.status !== 200) throw this.#client.refusal(req, res);
+    if (res.status < 200 || res.status > 299) throw this.#client.refusal(req, res);
   }
 
   /** The object under `key`, or undefined when there is none (404 NoSuchKey). */
@@ -76,6 +76,11 @@ export class S3Objects implements ObjectStore {
       if (res.status !== 200) throw this.#client.refusal(req, res);
       const page = parseListPage(res.body.toString('utf8'));
       for (const o of page.objects) out.push({ key: o.key.slice(strip), size: o.size });
+      if (page.nextToken !== undefined && page.nextToken === token)
+        throw new PeriscopeError(
+          'corrupt',
+          `the object store ${this.describe()} answered the same continuation token twice while listing "${prefix}"`,
+        );
       token = page.nextToken;
     } while (token !== undefined);
     // S3 lists in UTF-8 byte order; sorting again keeps that promise for services that do not.

@@ -22,7 +22,7 @@ export function parseListPage(xml: string): ListPage {
   // Asked with encoding-type=url (XML 1.0 cannot carry every key); a service that ignored it says nothing.
   const encoded = text(xml, 'EncodingType') === 'url';
   const objects = elements(xml, 'Contents').map((c) => ({
-    key: encoded ? decodeURIComponent((text(c, 'Key') ?? '').replace(/\+/g, ' ')) : (text(c, 'Key') ?? ''),
+    key: encoded ? urlDecode(text(c, 'Key') ?? '') : (text(c, 'Key') ?? ''),
     size: Number(text(c, 'Size') ?? '0'),
   }));
   const truncated = text(xml, 'IsTruncated') === 'true';
@@ -54,6 +54,15 @@ export function deleteBody(keys: readonly string[]): string {
 export function xmlCanCarry(text: string): boolean {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: these are exactly what XML 1.0 refuses
   return !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/.test(text);
+}
+
+// Form encoding as S3 writes it (space as +); text that is not valid encoding is kept as it came.
+function urlDecode(s: string): string {
+  try {
+    return decodeURIComponent(s.replace(/\+/g, ' '));
+  } catch {
+    return s;
+  }
 }
 
 function escapeXml(s: string): string {
