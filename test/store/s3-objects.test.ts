@@ -169,6 +169,43 @@ test('a bucket that does not exist is a not-found error saying to create it', as
   await assert.rejects(s.list(''), (e: unknown) => e instanceof PeriscopeError && e.kind === 'not-found');
 });
 
+test('a server that stops answering for a while: attempts time out and are retried until it answers again', async () => {
+  const port = new URL(server.endpoint).port;
+  let connections = 0;
+  const s = S3Objects.fromUrl(new URL(`s3://${server.bucket}/frozen?endpoint=http://localhost:${port}`), {
+    env: server.env,
+    attempts: 8,
+    timeoutMs: 400,
+    backoffMs: 50,
+    maxBackoffMs: 100,
+    // Called once per new connection (a timed-out attempt's connection is closed).
+    lookup: (_host, opts, cb) => {
+      connections++;
+      if (opts.all) cb(null, [{ address: '127.0.0.1', family: 4 }]);
+      else cb(null, '127.0.0.1', 4);
+    },
+  });
+  await s.put('k', new Uint8Array([5]));
+  const before = connections;
+  process.kill(server.pid, 'SIGSTOP');
+  let thawed = false;
+  const thaw = setTimeout(() => {
+    thawed = true;
+    process.kill(server.pid, 'SIGCONT');
+  }, 1500);
+  try {
+    assert.deepEqual(await s.get('k'), new Uint8Array([5]));
+    assert.ok(thawed, 'answered while the server was stopped');
+    assert.ok(
+      connections - before >= 2,
+      `${connections - before} connection(s): the first attempt was not retried`,
+    );
+  } finally {
+    clearTimeout(thaw);
+    process.kill(server.pid, 'SIGCONT');
+  }
+});
+
 // Last: it stops the server.
 test('with the server stopped, requests are retried with backoff and then fail with a clear error', async () => {
   const s = store('down', { attempts: 4, backoffMs: 100, maxBackoffMs: 400 });
