@@ -67,13 +67,24 @@ export function parseS3Url(url: URL, env: NodeJS.ProcessEnv = process.env): S3Co
       'bad-usage',
       `no credentials for s3://${bucket}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials) in the environment`,
     );
+  const token = env.AWS_SESSION_TOKEN || undefined;
+  for (const [name, value] of [
+    ['AWS_ACCESS_KEY_ID', accessKeyId],
+    ['AWS_SECRET_ACCESS_KEY', secretAccessKey],
+    ['AWS_SESSION_TOKEN', token],
+  ] as const)
+    if (value !== undefined && !/^[\x21-\x7e]+$/.test(value))
+      throw new PeriscopeError(
+        'bad-usage',
+        `${name} holds a space or a character that is not printable ASCII (a stray newline or quote?): set it to the key alone`,
+      );
   return {
     bucket,
     prefix,
     endpoint,
     region,
     pathStyle,
-    credentials: { accessKeyId, secretAccessKey, sessionToken: env.AWS_SESSION_TOKEN || undefined },
+    credentials: { accessKeyId, secretAccessKey, sessionToken: token },
   };
 }
 

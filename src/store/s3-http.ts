@@ -86,6 +86,8 @@ export class S3Client {
         last = `HTTP ${res.status}${e.code ? ` ${e.code}` : ''}${e.message ? `: ${e.message}` : ''}`;
       } catch (e) {
         const err = e as NodeJS.ErrnoException;
+        // Node's own refusals of a request (ERR_INVALID_CHAR in a header, …) fail the same way every time.
+        if (err.code?.startsWith('ERR_')) throw e;
         last = err.code
           ? `${err.code}${err.message.includes(err.code) ? '' : ` (${err.message})`}`
           : err.message;

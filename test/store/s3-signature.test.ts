@@ -148,4 +148,8 @@ test('s3:// URLs: bucket, prefix, endpoint, region and addressing; credentials o
     () => parseS3Url(new URL('s3://snaps/'), {}),
     usage(/set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/),
   );
+  assert.throws(
+    () => parseS3Url(new URL('s3://snaps/'), { ...ENV, AWS_SECRET_ACCESS_KEY: 'very-secret\n' }),
+    usage(/^AWS_SECRET_ACCESS_KEY holds a space or a character that is not printable ASCII/),
+  );
 });
