@@ -19,7 +19,16 @@ import { QueryViews } from './query-views.js';
 import { prepareReadOnly, sqlError } from './read-only-sql.js';
 import { resultCells } from './result-cells.js';
 import { checkScopedSql } from './scoped-sql.js';
-import type { QueryResult, QueryScope, QuerySession, ResultColumn, TextResult, TextStream } from './store.js';
+import type {
+  CellSql,
+  QueryResult,
+  QueryScope,
+  QuerySession,
+  ResultColumn,
+  TextResult,
+  TextStream,
+} from './store.js';
+import { varcharBytes } from './varchar-cells.js';
 
 function columnsOf(names: readonly string[], types: readonly DuckDBType[]): ResultColumn[] {
   return names.map((name, i) => ({ name, type: types[i]!.alias === 'JSON' ? 'JSON' : types[i]!.toString() }));
@@ -28,6 +37,23 @@ function columnsOf(names: readonly string[], types: readonly DuckDBType[]): Resu
 /** Values (a row, or a column of a chunk) as DuckDB prints them. */
 function textValues(values: readonly DuckDBValue[]): (string | null)[] {
   return values.map((v) => (v === null || v === undefined ? null : String(v)));
+}
+
+/** Binds `$n` parameters as text. */
+function bindText(prepared: DuckDBPreparedStatement, params: readonly (string | null)[]): void {
+  try {
+    if (params.length !== prepared.parameterCount)
+      throw new PeriscopeError(
+        'bad-usage',
+        `the statement has ${prepared.parameterCount} parameters; ${params.length} were given`,
+      );
+    params.forEach((v, i) => {
+      if (v === null) prepared.bindNull(i + 1);
+      else prepared.bindVarchar(i + 1, v);
+    });
+  } catch (e) {
+    throw sqlError(e);
+  }
 }
 
 /** The spec a session's views are built from, and notes for the user about it. */
@@ -115,20 +141,8 @@ export class DuckDBQuerySession implements QuerySession {
   /** Prepares a statement and binds its `$n` parameters as text (DuckDB casts them to what the statement needs). */
   private async bound(sql: string, params: readonly (string | null)[]): Promise<DuckDBPreparedStatement> {
     const prepared = await this.prepare(sql);
-    try {
-      if (params.length !== prepared.parameterCount)
-        throw new PeriscopeError(
-          'bad-usage',
-          `the statement has ${prepared.parameterCount} parameters; ${params.length} were given`,
-        );
-      params.forEach((v, i) => {
-        if (v === null) prepared.bindNull(i + 1);
-        else prepared.bindVarchar(i + 1, v);
-      });
-      return prepared;
-    } catch (e) {
-      throw sqlError(e);
-    }
+    bindText(prepared, params);
+    return prepared;
   }
 
   /** Runs one read-only statement with `$n` parameters as text. */
@@ -146,19 +160,43 @@ export class DuckDBQuerySession implements QuerySession {
    * As queryText, the rows read a chunk at a time: a million rows are never all in memory as
    * values. Measured on 200k rows: 555 ms against 778 ms when materialized first (`run()`,
    * then its chunks); a 4-row query takes the same either way (0.88 ms, 0.82 ms).
+   *
+   * `cellSql` gives, for a column, a VARCHAR expression of its value `ref` (`#1`, `#2`, …):
+   * such columns come as bytes (varchar-cells.ts), the statement wrapped in a SELECT of those
+   * expressions, so DuckDB prints a chunk's values in bulk instead of JS printing one value
+   * object at a time (1M rows of 6 columns: 3.4x less CPU). The others come as DuckDB prints
+   * them, as do all columns of a statement with parameters (its column types are known only
+   * once they are bound) or one that cannot be wrapped (EXPLAIN).
    */
-  async streamText(sql: string, params: readonly (string | null)[] = []): Promise<TextStream> {
+  async streamText(
+    sql: string,
+    params: readonly (string | null)[] = [],
+    cellSql?: CellSql,
+  ): Promise<TextStream> {
     const prepared = await this.bound(sql, params);
+    const n = prepared.columnCount;
+    const columns = columnsOf(
+      Array.from({ length: n }, (_, i) => prepared.columnName(i)),
+      Array.from({ length: n }, (_, i) => prepared.columnType(i)),
+    );
+    const exprs = params.length === 0 && cellSql ? columns.map((c, i) => cellSql(c, `#${i + 1}`)) : [];
+    const wrapped = exprs.some((e) => e !== undefined) ? await this.wrap(sql, exprs) : undefined;
+    const asBytes = wrapped ? exprs.map((e) => e !== undefined) : [];
     try {
-      const r = await prepared.stream();
+      const r = await (wrapped ?? prepared).stream();
       return {
-        columns: columnsOf(r.columnNames(), r.columnTypes()),
+        columns: wrapped ? columns : columnsOf(r.columnNames(), r.columnTypes()),
         next: async () => {
           try {
             const chunk = await r.fetchChunk();
-            return chunk && chunk.rowCount > 0
-              ? { rowCount: chunk.rowCount, columns: chunk.getColumns().map(textValues) }
-              : undefined;
+            if (!chunk || chunk.rowCount === 0) return undefined;
+            const rows = chunk.rowCount;
+            return {
+              rowCount: rows,
+              columns: Array.from({ length: chunk.columnCount }, (_, i) =>
+                asBytes[i] ? varcharBytes(chunk, i, rows) : textValues(chunk.getColumnValues(i)),
+              ),
+            };
           } catch (e) {
             throw sqlError(e);
           }
@@ -166,6 +204,21 @@ export class DuckDBQuerySession implements QuerySession {
       };
     } catch (e) {
       throw sqlError(e);
+    }
+  }
+
+  /** The statement wrapped in a SELECT of `exprs` (undefined: the column as it is); undefined when DuckDB does not take it. */
+  private async wrap(
+    sql: string,
+    exprs: readonly (string | undefined)[],
+  ): Promise<DuckDBPreparedStatement | undefined> {
+    // The statement already passed the read-only checks as one statement; the newlines keep a
+    // trailing `-- comment` from swallowing the closing parenthesis.
+    const list = exprs.map((e, i) => e ?? `#${i + 1}`).join(', ');
+    try {
+      return await this.conn.prepare(`SELECT ${list} FROM (\n${sql}\n) AS periscope_cells`);
+    } catch {
+      return undefined;
     }
   }
 

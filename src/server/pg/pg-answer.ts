@@ -8,7 +8,7 @@ import { type CatalogTables, catalogAnswer, catalogFallback } from './pg-catalog
 import { grafanaAnswer } from './pg-grafana.js';
 import type { SetOutcome } from './pg-set.js';
 import { pgSettingsRewrite } from './pg-settings.js';
-import { type WireColumn, wireColumn } from './pg-types.js';
+import { cellSql, type WireColumn, wireColumn } from './pg-types.js';
 
 /** Rows with their columns. */
 export interface Rows {
@@ -52,7 +52,7 @@ export async function answerStatement(
   if (known) return known;
   try {
     if (stream) {
-      const s = await session.streamText(pgSettingsRewrite(sql), params);
+      const s = await session.streamText(pgSettingsRewrite(sql), params, cellSql);
       return { columns: s.columns.map(wireColumn), stream: s };
     }
     const r = await session.queryText(pgSettingsRewrite(sql), params);

@@ -481,11 +481,10 @@ export class PgConnection {
     if ('stream' in a) {
       let n = 0;
       for (let chunk = await a.stream.next(); chunk; chunk = await a.stream.next()) {
-        for (let r = 0; r < chunk.rowCount; r++) {
-          batch.addFromColumns(chunk.columns, r, cells);
-          if (batch.size >= 65_536 && !(await this.write(batch.take()))) return n;
-        }
+        // A chunk (2048 rows, about 150 KiB in the benchmark) is written at once.
+        batch.addChunk(chunk, cells);
         n += chunk.rowCount;
+        if (batch.size >= 65_536 && !(await this.write(batch.take()))) return n;
       }
       batch.append(commandComplete(commandTag(n)));
       await this.write(batch.take());
