@@ -39,6 +39,19 @@ function textValues(values: readonly DuckDBValue[]): (string | null)[] {
   return values.map((v) => (v === null || v === undefined ? null : String(v)));
 }
 
+/** A prepared statement's columns before it runs; undefined when DuckDB has not typed them all. */
+function preparedColumns(prepared: DuckDBPreparedStatement): ResultColumn[] | undefined {
+  try {
+    const n = prepared.columnCount;
+    return columnsOf(
+      Array.from({ length: n }, (_, i) => prepared.columnName(i)),
+      Array.from({ length: n }, (_, i) => prepared.columnType(i)),
+    );
+  } catch {
+    return undefined;
+  }
+}
+
 /** Binds `$n` parameters as text. */
 function bindText(prepared: DuckDBPreparedStatement, params: readonly (string | null)[]): void {
   try {
@@ -68,9 +81,16 @@ const LINK_TABLES = {
   ctes: new Set<string>(),
 };
 
+/** How many prepared statements a session keeps (the oldest goes first). */
+const KEPT_STATEMENTS = 64;
+
 /** The DuckDB QuerySession, with the links lookup beside it. */
 export class DuckDBQuerySession implements QuerySession {
   private notes: readonly string[] = [];
+  /** Statements prepared on this session, by their text. */
+  private readonly statements = new Map<string, DuckDBPreparedStatement>();
+  /** Statements wrapped for streamText, by the wrapping text (null: DuckDB does not take it). */
+  private readonly wrapped = new Map<string, DuckDBPreparedStatement | null>();
 
   private constructor(
     private readonly conn: DuckDBConnection,
@@ -174,18 +194,14 @@ export class DuckDBQuerySession implements QuerySession {
     cellSql?: CellSql,
   ): Promise<TextStream> {
     const prepared = await this.bound(sql, params);
-    const n = prepared.columnCount;
-    const columns = columnsOf(
-      Array.from({ length: n }, (_, i) => prepared.columnName(i)),
-      Array.from({ length: n }, (_, i) => prepared.columnType(i)),
-    );
-    const exprs = params.length === 0 && cellSql ? columns.map((c, i) => cellSql(c, `#${i + 1}`)) : [];
+    const typed = params.length === 0 && cellSql ? preparedColumns(prepared) : undefined;
+    const exprs = typed && cellSql ? typed.map((c, i) => cellSql(c, `#${i + 1}`)) : [];
     const wrapped = exprs.some((e) => e !== undefined) ? await this.wrap(sql, exprs) : undefined;
     const asBytes = wrapped ? exprs.map((e) => e !== undefined) : [];
     try {
       const r = await (wrapped ?? prepared).stream();
       return {
-        columns: wrapped ? columns : columnsOf(r.columnNames(), r.columnTypes()),
+        columns: wrapped && typed ? typed : columnsOf(r.columnNames(), r.columnTypes()),
         next: async () => {
           try {
             const chunk = await r.fetchChunk();
@@ -215,11 +231,13 @@ export class DuckDBQuerySession implements QuerySession {
     // The statement already passed the read-only checks as one statement; the newlines keep a
     // trailing `-- comment` from swallowing the closing parenthesis.
     const list = exprs.map((e, i) => e ?? `#${i + 1}`).join(', ');
-    try {
-      return await this.conn.prepare(`SELECT ${list} FROM (\n${sql}\n) AS periscope_cells`);
-    } catch {
-      return undefined;
+    const text = `SELECT ${list} FROM (\n${sql}\n) AS periscope_cells`;
+    let prepared = this.wrapped.get(text);
+    if (prepared === undefined) {
+      prepared = await this.conn.prepare(text).catch(() => null);
+      this.keep(this.wrapped, text, prepared);
     }
+    return prepared ?? undefined;
   }
 
   /** The columns and parameter count of one read-only statement, without running it. */
@@ -231,7 +249,28 @@ export class DuckDBQuerySession implements QuerySession {
     return { columns: columnsOf(names, types), params: prepared.parameterCount };
   }
 
+  /**
+   * The prepared statement of `sql`, kept (without parameters) for the next time the session is given the same text
+   * (a dashboard's refresh, a driver's repeated statement): it passed the checks and has its
+   * views already. A 4-row query over the PostgreSQL port spent most of its time in the
+   * checks and the prepare (docs/performance.md).
+   */
   private async prepare(sql: string): Promise<DuckDBPreparedStatement> {
+    const kept = this.statements.get(sql);
+    if (kept) return kept;
+    const prepared = await this.prepareNew(sql);
+    // Not one with parameters: once bound and run, DuckDB's column types of `$2 AS s` change
+    // (a later Describe of it failed with "Unexpected type id: 0", seen with JDBC).
+    if (prepared.parameterCount === 0) this.keep(this.statements, sql, prepared);
+    return prepared;
+  }
+
+  private keep<T>(cache: Map<string, T>, key: string, value: T): void {
+    if (cache.size >= KEPT_STATEMENTS) cache.delete(cache.keys().next().value as string);
+    cache.set(key, value);
+  }
+
+  private async prepareNew(sql: string): Promise<DuckDBPreparedStatement> {
     return prepareReadOnly(this.conn, sql, async () => {
       if (this.scoped) await checkScopedSql(this.conn, sql);
       await this.views.build(await this.views.viewsFor(await tablesOfQuery(this.conn, sql)));
@@ -240,6 +279,8 @@ export class DuckDBQuerySession implements QuerySession {
       // view it reads failed, too): build every view again from scratch, and prepare again.
       if (!this.views.complete && /Catalog Error/.test((e as Error).message)) {
         this.views = this.views.anew();
+        this.statements.clear();
+        this.wrapped.clear();
         await this.views.build('all');
         return prepareReadOnly(this.conn, sql);
       }

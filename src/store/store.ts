@@ -250,6 +250,11 @@ export interface ReportRowInput {
 export interface Store {
   /** Where the data lives (a directory for DuckDB), for messages. */
   readonly location: string;
+  /**
+   * A counter bumped by every write (snapshots, spec, retention, import, compaction, probe and
+   * trace batches, investigations): a session kept open rebuilds its views once it moved.
+   */
+  readonly generation: number;
   /** Stores a snapshot and returns its id. */
   addSnapshot(input: SnapshotInput): Promise<number>;
   /** Every snapshot, oldest first. */

@@ -76,6 +76,8 @@ export class PgConnection {
   private user = '';
   private token: TokenInfo | undefined;
   private session: QuerySession | undefined;
+  /** The store's generation when the session was opened. */
+  private sessionGeneration = -1;
   /** Prepared statements: their SQL and the parameter types the client declared (0: unspecified). */
   private readonly statements = new Map<
     string,
@@ -153,7 +155,11 @@ export class PgConnection {
   }
 
   private closeSession(): void {
-    this.session?.close();
+    try {
+      this.session?.close();
+    } catch {
+      // Its connection went with the database a compaction closed.
+    }
     this.session = undefined;
   }
 
@@ -250,7 +256,6 @@ export class PgConnection {
     if (type === 'Q') return this.simpleQuery(new BodyReader(m.body).cstring());
     if (type === 'S') {
       this.skipping = false;
-      this.closeSession();
       this.idle();
       return;
     }
@@ -277,8 +282,6 @@ export class PgConnection {
       for (const s of statements) await this.run(s, [], true, (a) => this.sendAnswer(a));
     } catch (e) {
       this.sendError(pgErrorOf(e));
-    } finally {
-      this.closeSession();
     }
     this.idle();
   }
@@ -304,8 +307,18 @@ export class PgConnection {
     this.send(commandComplete(c.tag), ...(c.report ? [parameterStatus(c.report[0], c.report[1])] : []));
   }
 
+  /**
+   * The connection's session, kept from statement to statement (its views built and its
+   * statements prepared once) until the store changes: then it is opened again, so that
+   * `latest` is the newest snapshot and the spec's tables are the current spec's.
+   */
   private async openSession(): Promise<QuerySession> {
-    this.session ??= await this.opts.ctx.store.session(this.scope, tokenFilter(this.token));
+    const generation = this.opts.ctx.store.generation;
+    if (this.session && this.sessionGeneration !== generation) this.closeSession();
+    if (!this.session) {
+      this.session = await this.opts.ctx.store.session(this.scope, tokenFilter(this.token));
+      this.sessionGeneration = generation;
+    }
     return this.session;
   }
 
