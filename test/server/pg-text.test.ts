@@ -2,7 +2,8 @@
  * The text of values over the PostgreSQL port's streamed path (a statement without
  * parameters: DuckDB prints the cells in bulk, pg-types.ts `cellSql`, and they are copied as
  * bytes, store/varchar-cells.ts): each type as PostgreSQL prints it, and a long answer's
- * values, NULLs and order kept across many chunks.
+ * values, NULLs and order kept across many chunks; and the names of columns a statement did
+ * not name.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -86,4 +87,42 @@ test('a streamed answer of many chunks keeps every value, its NULLs and its orde
       i % 3 === 0 ? 't' : 'f',
     ]);
   });
+});
+
+test('columns a statement did not name are named as PostgreSQL names them (?column?, count, x)', async () => {
+  const { names, rows } = await rawRows(
+    `SELECT 1, 'a', goroutine_id, goroutine_id::VARCHAR, count(*), upper('a'), goroutine_id + 1, CASE WHEN true THEN 1 END, 2 AS "2", 3 "y z", 4 AS n FROM goroutines GROUP BY ALL LIMIT 1`,
+  );
+  assert.deepEqual(names, [
+    '?column?',
+    '?column?',
+    'goroutine_id',
+    'goroutine_id',
+    'count',
+    'upper',
+    '?column?',
+    'case',
+    '2',
+    'y z',
+    'n',
+  ]);
+  assert.equal(rows[0]![0], '1');
+  const c = new pg.Client({
+    host: '127.0.0.1',
+    port: srv.port,
+    user: 't',
+    database: 'latest',
+    password: srv.user,
+  });
+  await c.connect();
+  try {
+    const r = await c.query('SELECT 1, $1::INT AS two', [2]);
+    assert.deepEqual(
+      r.fields.map((f) => f.name),
+      ['?column?', 'two'],
+    );
+    assert.deepEqual(r.rows[0], { '?column?': 1, two: 2 });
+  } finally {
+    await c.end();
+  }
 });

@@ -3,9 +3,10 @@
  * while browsing (psql's, Grafana's) are answered from the session's own tables, the rest
  * runs in DuckDB after the PostgreSQL settings clients read are given their values.
  */
-import type { QuerySession, TextStream } from '../../store/store.js';
+import type { QuerySession, ResultColumn, TextStream } from '../../store/store.js';
 import { type CatalogTables, catalogAnswer, catalogFallback } from './pg-catalog.js';
 import { grafanaAnswer } from './pg-grafana.js';
+import { pgColumnName } from './pg-names.js';
 import type { SetOutcome } from './pg-set.js';
 import { pgSettingsRewrite } from './pg-settings.js';
 import { cellSql, type WireColumn, wireColumn } from './pg-types.js';
@@ -24,6 +25,11 @@ export interface StreamedRows {
 
 /** A statement's answer: rows (held or streamed), a command with no rows (an accepted SET), or the empty query. */
 export type Answer = Rows | StreamedRows | { readonly command: SetOutcome } | 'empty';
+
+/** DuckDB's result columns as sent, named as PostgreSQL names them (`?column?`). */
+function wireColumns(columns: readonly ResultColumn[], sql: string): WireColumn[] {
+  return columns.map((c) => wireColumn({ ...c, name: pgColumnName(c.name, sql) }));
+}
 
 /** Every table of a session, as the catalog answers need them. */
 function tablesOf(session: QuerySession): CatalogTables {
@@ -53,10 +59,10 @@ export async function answerStatement(
   try {
     if (stream) {
       const s = await session.streamText(pgSettingsRewrite(sql), params, cellSql);
-      return { columns: s.columns.map(wireColumn), stream: s };
+      return { columns: wireColumns(s.columns, sql), stream: s };
     }
     const r = await session.queryText(pgSettingsRewrite(sql), params);
-    return { columns: r.columns.map(wireColumn), rows: r.rows };
+    return { columns: wireColumns(r.columns, sql), rows: r.rows };
   } catch (e) {
     const fallback = catalogFallback(sql);
     if (!fallback) throw e;
@@ -75,5 +81,5 @@ export async function describeStatement(
   if (known)
     return { params: 0, ...(known !== 'empty' && 'columns' in known ? { columns: known.columns } : {}) };
   const d = await session.describe(pgSettingsRewrite(sql));
-  return { params: d.params, columns: d.columns.map(wireColumn) };
+  return { params: d.params, columns: wireColumns(d.columns, sql) };
 }
