@@ -1,6 +1,7 @@
 /**
  * The sites of a probe and what each does: a function's entry (after its stack check) and
- * every inlined copy, or every RET, or a line's statement starts; a probe with durations
+ * every inlined copy, or every RET, or a line's statement starts, or a function's calls of
+ * another; a probe with durations
  * also gets the other half of each entry/return pair (entry sites store the time, RET sites
  * measure). Inlined copies have no RET: they are not timed, and the notes say so.
  */
@@ -8,6 +9,7 @@ import { PeriscopeError } from '../../common/errors.js';
 import type { GoBinary } from '../../gobinary/go-binary.js';
 import { inlineChainAt } from '../../goruntime/expr/index.js';
 import type { ProbeSpec } from '../probe-spec.js';
+import { callSites } from '../sites/call-sites.js';
 import { type FunctionSites, functionSites } from '../sites/function-sites.js';
 import { inlinedSites } from '../sites/inlined-sites.js';
 import { lineSites } from '../sites/line-sites.js';
@@ -29,6 +31,12 @@ export function probeSites(bin: GoBinary, spec: ProbeSpec): { sites: PlacedSite[
   const at = spec.at;
   const notes: string[] = [];
   const out: PlacedSite[] = [];
+  if (at.kind === 'call') {
+    // The expressions name the callee's arguments (compile/site-frame.ts).
+    for (const site of callSites(bin, at.function, at.callee))
+      out.push({ site, scopeFunction: at.callee, main: true, timestamp: false, duration: false });
+    return { sites: out, notes };
+  }
   if (at.kind === 'line') {
     const dwarf = bin.requireDwarf(`probe ${spec.name}`);
     for (const site of lineSites(bin, at.file, at.line)) {

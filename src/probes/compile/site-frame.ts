@@ -6,6 +6,7 @@
  * of pt_regs, memory at CFA or register + offset, constants). Results at RET sites, which Go
  * leaves unlocated, come from the register ABI. What cannot be read from a uprobe is
  * 'unavailable' with the reason (optimized out here, a float register, a computed location).
+ * At a call site the expressions name the callee's arguments, from the register ABI too.
  */
 import type { LinkAddress } from '../../common/address.js';
 import type { Variable } from '../../dwarf/functions.js';
@@ -43,7 +44,10 @@ export interface SiteFrame {
   readonly pc: LinkAddress;
   /** Bytes pushed below the return address at the site: CFA = sp + spDelta + 8. */
   readonly spDelta: number;
-  /** The function's results by DWARF variable offset, as the ABI assigns them (RET sites only). */
+  /**
+   * Values the ABI places, by DWARF variable offset: the function's results at RET sites, the
+   * callee's arguments at call sites.
+   */
   readonly results: ReadonlyMap<InfoOffset, AbiAssignment>;
 }
 
@@ -73,6 +77,24 @@ export function siteFrame(bin: GoBinary, site: ProbeSite): SiteFrame {
   const pc = site.address;
   const spDelta = bin.symtab.pcln.spDeltaAt(pc) ?? 0;
   const results = new Map<InfoOffset, AbiAssignment>();
+  if (site.kind === 'call') {
+    // At a CALL the callee's arguments are where the ABI hands them over: registers, and the
+    // stack-assigned ones at the caller's SP (the callee's CFA), i.e. our CFA - spDelta - 8.
+    const dwarf = bin.requireDwarf('probe captures');
+    const fn = dwarf.findFunction(site.function);
+    if (fn) {
+      const params = fn.variables.filter((v) => v.isParameter && !v.isReturn && v.type !== undefined);
+      const abi = assignResults(
+        dwarf,
+        [],
+        params.map((v) => dwarf.typeAt(v.type!)),
+      );
+      params.forEach((v, i) => {
+        const a = abi[i]!;
+        results.set(v.offset, a.kind === 'stack' ? { kind: 'stack', offset: a.offset - spDelta - 8 } : a);
+      });
+    }
+  }
   if (site.kind === 'return') {
     const dwarf = bin.requireDwarf('probe captures');
     const fn = dwarf.findFunction(site.function);
@@ -91,6 +113,11 @@ export function siteFrame(bin: GoBinary, site: ProbeSite): SiteFrame {
     }
   }
   return { site, pc, spDelta, results };
+}
+
+/** Whether `v` is in scope at the site: its lexical ranges hold the PC, or the ABI places it there (a callee's argument at a call site). */
+export function inScopeAt(frame: SiteFrame, v: Variable): boolean {
+  return frame.results.has(v.offset) || v.scope.some((r) => frame.pc >= r.low && frame.pc < r.high);
 }
 
 /** Where variable `v` (of `size` bytes) is at the site. */

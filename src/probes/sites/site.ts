@@ -10,7 +10,7 @@ import type { PlacedInstruction } from '../x86/code.js';
 import { type UprobeHandling, uprobeHandling } from '../x86/kernel-uprobes.js';
 
 /** Why a site was chosen. */
-export type SiteKind = 'entry' | 'return' | 'line' | 'inlined-entry';
+export type SiteKind = 'entry' | 'return' | 'line' | 'inlined-entry' | 'call';
 
 /** One place to probe. */
 export interface ProbeSite {
