@@ -15,6 +15,7 @@ import type { InfoOffset } from '../../dwarf/sections.js';
 import type { GoBinary } from '../../gobinary/go-binary.js';
 import type { PtReg } from '../pt-regs.amd64.js';
 import type { ProbeSite } from '../sites/site.js';
+import type { RegValue } from '../x86/straight-line.js';
 import { type AbiAssignment, assignResults } from './abi.amd64.js';
 
 /** Where an address comes from: the CFA, a register's value, or a link-time address (plus the load bias). */
@@ -123,7 +124,7 @@ export function inScopeAt(frame: SiteFrame, v: Variable): boolean {
 /** Where variable `v` (of `size` bytes) is at the site. */
 export function variableSource(frame: SiteFrame, v: Variable, size: number, name: string): ValueSource {
   const abi = frame.results.get(v.offset);
-  if (abi) return abiSource(abi, name); // at a RET the results are where the ABI puts them
+  if (abi) return abiSource(abi, name, frame.site.via?.regs); // at a RET the results are where the ABI puts them
   const expr = locationAt(v, frame.pc);
   if (!expr || expr.length === 0)
     return { kind: 'unavailable', reason: `${name} is optimized out at this site` };
@@ -190,7 +191,15 @@ function memorySource(p: ReturnType<typeof describeLocation>[number]): AddressSo
   }
 }
 
-function abiSource(abi: AbiAssignment, name: string): ValueSource {
+/**
+ * Where an ABI-placed value is; `atRet`, for a return site before its RET, says where each
+ * register's value at the RET is at the site.
+ */
+function abiSource(
+  abi: AbiAssignment,
+  name: string,
+  atRet: ReadonlyMap<PtReg, RegValue> | undefined,
+): ValueSource {
   if (abi.kind === 'stack') return { kind: 'memory', at: { base: 'cfa', offset: abi.offset } };
   const out: SourcePiece[] = [];
   for (const p of abi.pieces) {
@@ -199,7 +208,16 @@ function abiSource(abi: AbiAssignment, name: string): ValueSource {
         kind: 'unavailable',
         reason: `${name} is returned in register X${p.xmm}: floats travel in XMM registers, which a uprobe cannot read`,
       };
-    out.push(p);
+    const v = atRet ? atRet.get(p.reg) : { kind: 'reg' as const, reg: p.reg, add: 0 };
+    const at = { offset: p.offset, size: p.size };
+    if (v?.kind === 'reg' && v.add === 0) out.push({ ...at, reg: v.reg });
+    else if (v?.kind === 'load') out.push({ ...at, memory: { base: v.base, offset: v.offset } });
+    else if (v?.kind === 'const') {
+      const bytes = new Uint8Array(8);
+      new DataView(bytes.buffer).setBigUint64(0, BigInt.asUintN(64, v.value), true);
+      out.push({ ...at, bytes: bytes.subarray(0, p.size) });
+    } else
+      return { kind: 'unavailable', reason: `${name}: its register at the RET is not known at this site` };
   }
   return { kind: 'pieces', pieces: out };
 }
