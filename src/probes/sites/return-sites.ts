@@ -124,20 +124,27 @@ function plan(bin: GoBinary, code: FunctionCode, reti: number): Planned | undefi
   return out;
 }
 
+const jumpTargets = new WeakMap<FunctionCode, Map<number, number>>();
+
 /** Whether control can come back to `at` from where it goes next (a loop), within the function. */
 function inLoop(code: FunctionCode, at: PlacedInstruction): boolean {
   const ins = code.instructions;
+  let targets = jumpTargets.get(code);
+  if (!targets) {
+    targets = new Map();
+    for (const b of code.branches) {
+      const t = code.indexOf.get(b.to);
+      if (t !== undefined) targets.set(b.from, t); // CALLs' targets are other functions: never here
+    }
+    jumpTargets.set(code, targets);
+  }
   const succ = (i: number): number[] => {
     const p = ins[i]!;
     const k = instructionKind(p.insn);
     const out: number[] = [];
     if (k !== 'jmp' && k !== 'ret' && k !== 'int3' && i + 1 < ins.length) out.push(i + 1);
-    if (k === 'jmp' || k === 'jcc')
-      for (const b of code.branches) {
-        if (b.from !== p.address) continue;
-        const t = code.indexOf.get(b.to);
-        if (t !== undefined) out.push(t);
-      }
+    const t = k === 'jmp' || k === 'jcc' ? targets.get(p.address) : undefined;
+    if (t !== undefined) out.push(t);
     return out;
   };
   const start = code.indexOf.get(at.address)!;

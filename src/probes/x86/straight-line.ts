@@ -67,7 +67,8 @@ function step(state: Map<PtReg, RegValue | undefined>, { insn, bytes }: CodeByte
     if (insn.immSize === 4) return BigInt(signed ? dv.getInt32(0, true) : dv.getUint32(0, true));
     return dv.getBigUint64(0, true);
   };
-  if (insn.prefixes !== 0 && !(insn.map === 0 && insn.opcode === 0x90)) return false;
+  const nop = (insn.map === 0 && insn.opcode === 0x90) || (insn.map === 1 && insn.opcode === 0x1f);
+  if (insn.prefixes !== 0 && !nop) return false; // 0x66 pads NOPs only
   if (insn.map === 1) return insn.opcode === 0x1f && ((insn.modrm >> 3) & 7) === 0; // NOPL
   if (insn.map !== 0) return false;
   const op = insn.opcode;
