@@ -302,6 +302,15 @@ export interface MissingTrace {
   readonly text: string;
 }
 
+/** A probe trigger whose probe the current spec no longer has (the spec changed after it was added). */
+export interface MissingProbe {
+  readonly probe: string;
+  /** The current spec's version. */
+  readonly specVersion: number;
+  /** `probe cache_get is not in the current spec (version 7)`. */
+  readonly text: string;
+}
+
 /** One investigation as listed and shown. */
 export interface InvestigationView {
   readonly id: number;
@@ -323,6 +332,8 @@ export interface InvestigationView {
   readonly unresolved?: readonly Unresolved[];
   /** Slow/error triggers whose trace the current spec no longer has (`show` only); they wait until a spec has it again. */
   readonly missingTraces?: readonly MissingTrace[];
+  /** Probe triggers whose probe the current spec no longer has (`show` only); they wait until a spec has it again. */
+  readonly missingProbes?: readonly MissingProbe[];
   /** The latest firings, newest first (`show` only). */
   readonly firings?: readonly FiringView[];
 }

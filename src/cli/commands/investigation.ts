@@ -64,6 +64,8 @@ function showText(i: InvestigationView): string {
     lines.push(`probe ${u.probe} no longer resolves on ${u.executable} (agent ${u.agentId}): ${u.error}`);
   for (const m of i.missingTraces ?? [])
     lines.push(`${m.trigger} trigger: ${m.text}; it fires again once a spec has the trace`);
+  for (const m of i.missingProbes ?? [])
+    lines.push(`probe trigger: ${m.text}; it fires again once a spec has the probe`);
   const f = i.firings ?? [];
   if (f.length > 0) {
     lines.push('');

@@ -129,6 +129,11 @@ function Definition({ inv, onClosed }: { inv: InvestigationView; onClosed: () =>
           {m.trigger} trigger: {m.text}
         </p>
       ))}
+      {(inv.missingProbes ?? []).map((m) => (
+        <p key={`probe${m.probe}`} class="warn">
+          probe trigger: {m.text}
+        </p>
+      ))}
     </section>
   );
 }
