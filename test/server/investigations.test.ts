@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import type { InvestigationView } from '../../src/api/investigations.js';
+import type { InvestigationView } from '../../src/api/investigation-views.js';
 import type { AuditResponse, CreatedToken, QueryResponse } from '../../src/api/responses.js';
 import type { RunningServer } from '../../src/server/server.js';
 import { ROOT } from '../../support/go-fixtures.js';

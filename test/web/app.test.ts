@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import type { FiringView, InvestigationView } from '../../src/api/investigations.js';
+import type { FiringView, InvestigationView } from '../../src/api/investigation-views.js';
 import { launchChromium, screenshot, unnamedControls } from '../../support/chromium.js';
 import { type DemoInfo, killDemo, startDemo } from '../../support/demo-run.js';
 

@@ -4,7 +4,8 @@
  * definition from flags and/or a YAML file; `show` prints its firings (with their snapshots
  * and requests), what no longer resolves, and how to read its report in SQL.
  */
-import type { InvestigationView, TriggerBody } from '../../api/investigations.js';
+import type { InvestigationView } from '../../api/investigation-views.js';
+import type { TriggerBody } from '../../api/investigations.js';
 import { PeriscopeError } from '../../common/errors.js';
 import { ApiClient } from '../api-client.js';
 import { defineCommand } from '../command.js';

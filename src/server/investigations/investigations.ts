@@ -4,15 +4,14 @@
  * store keeps everything (definitions, firings, reports), so a restart resumes where it
  * stood: open investigations, their counts, their schedules.
  */
-import {
-  type FiringView,
-  type InvestigationBody,
-  type InvestigationView,
-  type MissingProbe,
-  type MissingTrace,
-  parseInvestigation,
-  type Unresolved,
-} from '../../api/investigations.js';
+import type {
+  FiringView,
+  InvestigationView,
+  MissingProbe,
+  MissingTrace,
+  Unresolved,
+} from '../../api/investigation-views.js';
+import { type InvestigationBody, parseInvestigation } from '../../api/investigations.js';
 import type { AuditRecord } from '../../store/audit-types.js';
 import type { Store } from '../../store/store.js';
 import { HttpError } from '../http-errors.js';

@@ -4,7 +4,8 @@
  * nothing until a spec has them again; `show` says so, and a `spec set` that drops one warns
  * naming the open investigations that depend on it.
  */
-import type { InvestigationDefinition, MissingProbe, MissingTrace } from '../../api/investigations.js';
+import type { MissingProbe, MissingTrace } from '../../api/investigation-views.js';
+import type { InvestigationDefinition } from '../../api/investigations.js';
 import { parseInvestigation } from '../../api/investigations.js';
 import { effectiveSpecOfText } from '../../spec/effective-spec.js';
 import type { Store } from '../../store/store.js';

@@ -4,7 +4,7 @@
  * closing it, after a confirmation.
  */
 import { useState } from 'preact/hooks';
-import type { FiringView, InvestigationView } from '../../api/investigations.js';
+import type { FiringView, InvestigationView } from '../../api/investigation-views.js';
 import { closeInvestigation, query, showInvestigation } from '../api.js';
 import { ErrorBox } from '../components/error-box.js';
 import { ResultGrid } from '../components/result-grid.js';
