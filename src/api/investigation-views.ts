@@ -4,6 +4,7 @@
  * that does not attach, a trace or probe the current spec dropped). The definition and its
  * parser are in investigations.ts.
  */
+import type { FiringRecord } from '../store/store.js';
 import type { InvestigationBody } from './investigations.js';
 
 /** A probe trigger whose probe does not attach to a binary where it used to (a new deployment). */
@@ -61,20 +62,8 @@ export interface InvestigationView {
   readonly firings?: readonly FiringView[];
 }
 
-/** One firing of an investigation. */
-export interface FiringView {
-  readonly id: number;
-  readonly firedAt: string;
-  readonly trigger: string;
-  readonly process?: string;
-  readonly goroutine?: number;
-  readonly requestId?: string;
-  readonly snapshotId?: number;
-  readonly traceKept: boolean;
-  readonly reportRows: number;
-  readonly webhook?: string;
-  readonly error?: string;
-}
+/** One firing of an investigation, as the store lists it. */
+export type FiringView = FiringRecord;
 
 /** GET /v1/investigations. */
 export interface InvestigationsResponse {
