@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { renderSnapshot } from '../../src/cli/commands/snapshot-view.js';
 import { GoBinary } from '../../src/gobinary/go-binary.js';
 import { decodeSnapshot, encodeSnapshot } from '../../src/protocol/snapshot-wire.js';
 import type { ProcessSnapshot } from '../../src/snapshot/snapshot-types.js';
@@ -111,4 +112,12 @@ test('a function absent from the binary is listed once however many tables it fe
     effectiveSpecOfText(spec, 'spec.yaml', { defaults: false }),
   );
   assert.deepEqual(fit.functionsAbsent, ['main.nowhere']);
+});
+
+test("periscope snapshot's summary names the table of each line of a frame several tables capture on", () => {
+  const text = renderSnapshot(snap);
+  const lines = text.split('\n').filter((l) => l.includes('main.park [frame'));
+  assert.equal(lines.length, 2, text);
+  assert.match(lines[0]!, /main\.park \[frame \d+, park_server\]: server="alpha" {2}n=4/);
+  assert.match(lines[1]!, /main\.park \[frame \d+, park_items\]: first="p" {2}count=4$/);
 });
