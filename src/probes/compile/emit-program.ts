@@ -14,7 +14,7 @@ import { R0, R1, R2, R3, R8, R10 } from '../bpf/isa.js';
 import type { SiteIdSource } from '../event-program.js';
 import { GO_G_REG, PT_REGS } from '../pt-regs.amd64.js';
 import { emitDuration, emitRateLimit, emitStack, type StackMode } from './emit-extras.js';
-import { emitRegions } from './emit-regions.js';
+import { emitRegions, readOnlyData } from './emit-regions.js';
 import { emitCommit, emitReserve } from './emit-ring.js';
 import { CTX, Emitter, ERR_AUX, ERR_CODE, REC } from './emitter.js';
 import { condition } from './expr-ops.js';
@@ -185,7 +185,7 @@ function emitCapture(e: Emitter, spec: SiteProgramSpec, c: SiteCapture): void {
   } else throw new Error('internal: a constant capture');
   e.release(m);
   a.st('w', REC, off + SLOT.status, CAPTURE.ok);
-  emitRegions(e, c.slot.regions, spec.env.typesBase);
+  emitRegions(e, c.slot.regions, spec.env.typesBase, readOnlyData(spec.env.bin.elf));
   if (!e.failTargets.has(failed)) return;
   a.ja(done);
   a.label(failed);
@@ -218,5 +218,5 @@ function emitLabels(e: Emitter, spec: SiteProgramSpec): void {
   a.st('dw', REC, l.off + SLOT.address, 0).st('dw', REC, l.off + SLOT.aux, 0);
   a.st('w', REC, l.off + SLOT.status, CAPTURE.ok);
   readG(e, l.off + SLOT.bytes, spec.labelsOffset);
-  emitRegions(e, l.regions, spec.env.typesBase);
+  emitRegions(e, l.regions, spec.env.typesBase, readOnlyData(spec.env.bin.elf));
 }
