@@ -35,6 +35,8 @@ export const HOT_HEADER = 8;
 export const HOT_SLACK = 16 * 1024 + HOT_HEADER;
 
 const PAGE = 4096;
+/** Records consumed between stores of the consumer position (space is freed at least this often). */
+const CONSUMER_STORE_EVERY = 64;
 
 /** Bytes a record of `bytes` takes in the ring (header and padding included). */
 export function hotRecordBytes(bytes: number): number {
@@ -104,7 +106,8 @@ export class HotRingReader {
    */
   poll(onRecord: (record: Uint8Array) => void, max = Number.POSITIVE_INFINITY): number {
     if (this.closed) return 0;
-    let cons = Atomics.load(this.consumerPos, 0);
+    const start = Atomics.load(this.consumerPos, 0);
+    let cons = start;
     let n = 0;
     while (n < max) {
       const at = this.at(cons);
@@ -115,8 +118,11 @@ export class HotRingReader {
       const total = hotRecordBytes(len);
       this.bytes.fill(0, at, at + total);
       cons += BigInt(total);
-      Atomics.store(this.consumerPos, 0, cons);
+      // The position is stored every so many records, not each: every store takes the line
+      // from the producers, which read it at each reservation.
+      if (n % CONSUMER_STORE_EVERY === 0) Atomics.store(this.consumerPos, 0, cons);
     }
+    if (cons !== start) Atomics.store(this.consumerPos, 0, cons);
     return n;
   }
 
