@@ -112,7 +112,9 @@ export class HotRingReader {
     while (n < max) {
       const at = this.at(cons);
       const len = Atomics.load(this.headers, at / 4) >>> 0;
-      if (len === 0) break;
+      // 0: not committed yet. Longer than any record: never written by our programs; stopping
+      // there leaves later events to the overflow ring rather than reading garbage.
+      if (len === 0 || len > HOT_SLACK - HOT_HEADER) break;
       onRecord(this.bytes.subarray(at + HOT_HEADER, at + HOT_HEADER + len));
       n++;
       const total = hotRecordBytes(len);
