@@ -174,7 +174,8 @@ test('a server that stops answering for a while: attempts time out and are retri
   let connections = 0;
   const s = S3Objects.fromUrl(new URL(`s3://${server.bucket}/frozen?endpoint=http://localhost:${port}`), {
     env: server.env,
-    attempts: 8,
+    // Enough attempts to outlast a loaded machine's slow thaw (~15 s), not only the 1.5 s freeze.
+    attempts: 30,
     timeoutMs: 400,
     backoffMs: 50,
     maxBackoffMs: 100,
