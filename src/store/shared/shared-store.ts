@@ -65,6 +65,9 @@ import { connectPg, describePg } from './pg-schema.js';
 import { type CacheLease, SnapshotCache } from './snapshot-cache.js';
 import { putSnapshotObjects, snapshotPrefix } from './snapshot-objects.js';
 
+/** How often the writes of other servers are looked for, ms. */
+const WATCH_MS = 1000;
+
 /** How to open the scaled-out store. */
 export interface SharedStoreOptions {
   /** `postgres://user:password@host:port/database`. */
@@ -121,7 +124,37 @@ export class SharedStore implements Store {
     private readonly pool: pg.Pool,
     private readonly objects: ObjectStore,
     private readonly cache: SnapshotCache,
-  ) {}
+  ) {
+    this.watch = setInterval(() => void this.poll(), WATCH_MS);
+    this.watch.unref();
+  }
+
+  /** Bumped when PostgreSQL shows a write by any server (polled every WATCH_MS). */
+  private seenWrites = 0;
+  private lastMark = '';
+  private readonly watch: NodeJS.Timeout;
+
+  private async poll(): Promise<void> {
+    try {
+      const q = await this.pool.query(
+        'SELECT (SELECT coalesce(max(snapshot_id), 0) FROM periscope.snapshots) AS s, (SELECT count(*) FROM periscope.snapshots) AS n, ' +
+          '(SELECT coalesce(max(version), 0) FROM periscope.spec_versions) AS v, (SELECT count(*) FROM periscope.investigation_firings) AS f',
+      );
+      const mark = JSON.stringify(q.rows[0]);
+      if (this.lastMark !== '' && mark !== this.lastMark) this.seenWrites++;
+      this.lastMark = mark;
+    } catch {
+      // PostgreSQL briefly away: the next poll tries again; requests report their own errors.
+    }
+  }
+
+  /**
+   * Moves with every write this server's cache sees and with what the others write (seen in
+   * PostgreSQL within WATCH_MS): a session kept open (the PostgreSQL port's) is then rebuilt.
+   */
+  get generation(): number {
+    return this.cache.store.generation + this.seenWrites;
+  }
 
   /** Connects to PostgreSQL (creating the schema), checks the object store, opens the cache. */
   static async open(opts: SharedStoreOptions): Promise<SharedStore> {
@@ -132,7 +165,9 @@ export class SharedStore implements Store {
     try {
       local = await DuckDBStore.open(opts.cacheDir, { noExternalAccess: true, waitMs: 2000 });
       const cache = await SnapshotCache.open(local, pool, objects, opts.cacheBytes ?? 2 << 30);
-      return new SharedStore(`${describePg(opts.store)} + ${objects.describe()}`, pool, objects, cache);
+      const store = new SharedStore(`${describePg(opts.store)} + ${objects.describe()}`, pool, objects, cache);
+      await store.poll(); // the first mark: what later polls compare with
+      return store;
     } catch (e) {
       local?.close();
       await pool.end().catch(() => undefined);
@@ -395,6 +430,7 @@ export class SharedStore implements Store {
 
   /** Closes the cache and the PostgreSQL pool. */
   close(): void {
+    clearInterval(this.watch);
     this.cache.store.close();
     void this.pool.end().catch(() => undefined);
   }

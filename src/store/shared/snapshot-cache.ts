@@ -38,6 +38,8 @@ export class SnapshotCache {
   private specMirrored = 0;
   /** The last report row (PostgreSQL's seq) copied; -1 before the first copy, which starts the tables afresh. */
   private reportsMirrored = -1;
+  /** The investigations and firings last copied, as JSON. */
+  private investigationsPrint = '';
   private turn: Promise<unknown> = Promise.resolve();
   private clock = 0;
   readonly counters: CacheCounters = { fetched: 0, evicted: 0, dropped: 0 };
@@ -157,6 +159,10 @@ export class SnapshotCache {
   private async mirrorInvestigations(): Promise<void> {
     const fresh = await pgInvestigationRows(this.pool, Math.max(this.reportsMirrored, 0));
     const first = this.reportsMirrored < 0;
+    // Unchanged: no write, so the cache's generation (and sessions kept open) stay.
+    const print = JSON.stringify([fresh.investigations, fresh.firings]);
+    if (!first && fresh.reports.length === 0 && print === this.investigationsPrint) return;
+    this.investigationsPrint = print;
     await this.store.writeRaw('mirroring investigations', async (conn) => {
       await conn.run('DELETE FROM raw.investigations');
       await conn.run('DELETE FROM raw.investigation_firings');

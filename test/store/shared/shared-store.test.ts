@@ -167,7 +167,13 @@ test('the cache fetches what a scope needs, evicts the least recently used beyon
   const a = await SharedStore.open({ store: url, objects, cacheDir: cacheDir() });
   const b = await SharedStore.open({ store: url, objects, cacheDir: cacheDir(), cacheBytes: 1 });
   try {
-    const ids = [await a.addSnapshot(input), await a.addSnapshot(input), await a.addSnapshot(input)];
+    const ids = [await a.addSnapshot(input), await a.addSnapshot(input)];
+    // B's generation (which the PostgreSQL port's kept sessions follow) moves when A writes.
+    const before = b.generation;
+    ids.push(await a.addSnapshot(input));
+    const until = Date.now() + 10_000;
+    while (b.generation === before && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    assert.notEqual(b.generation, before, 'B saw A’s write');
     const held = await b.session({ snapshot: ids[0]! });
     assert.deepEqual(b.cacheState().ids, [ids[0]]);
     // Bound of 1 byte: each new scope evicts the others, except the one the open session holds.
