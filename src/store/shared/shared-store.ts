@@ -165,7 +165,12 @@ export class SharedStore implements Store {
     try {
       local = await DuckDBStore.open(opts.cacheDir, { noExternalAccess: true, waitMs: 2000 });
       const cache = await SnapshotCache.open(local, pool, objects, opts.cacheBytes ?? 2 << 30);
-      const store = new SharedStore(`${describePg(opts.store)} + ${objects.describe()}`, pool, objects, cache);
+      const store = new SharedStore(
+        `${describePg(opts.store)} + ${objects.describe()}`,
+        pool,
+        objects,
+        cache,
+      );
       await store.poll(); // the first mark: what later polls compare with
       return store;
     } catch (e) {
