@@ -17,7 +17,7 @@ export function openObjectStore(url: string): ObjectStore {
     case 'file:':
       return FileObjects.fromUrl(u);
     case 's3:':
-      // The S3 backend (s3-objects.ts) is built on another branch and wired in here when it lands.
+      // S3Objects (s3-objects.ts) is on main; it is wired in here (S3Objects.fromUrl(u)) when the branches are joined.
       throw new PeriscopeError(
         'unsupported',
         `--objects ${u.protocol}// is not available in this build yet; use file:///dir (a directory every server can reach)`,
