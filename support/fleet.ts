@@ -175,13 +175,14 @@ export interface ServerProc {
   readonly port: number;
 }
 
-/** Starts `periscope server --listen LISTEN --data DIR ARGS` and waits for its URL. */
+/** Starts `periscope server --listen LISTEN --data DIR ARGS` (with ENV added) and waits for its URL. */
 export async function startServerProc(
   dataDir: string,
   listen = '127.0.0.1:0',
   args: readonly string[] = [],
+  env: Record<string, string> = {},
 ): Promise<ServerProc> {
-  const proc = spawnPeriscope('server', ['server', '--listen', listen, '--data', dataDir, ...args]);
+  const proc = spawnPeriscope('server', ['server', '--listen', listen, '--data', dataDir, ...args], env);
   const line = await proc.waitFor(/listening on (\S+)/, 30_000);
   const url = /listening on (\S+)/.exec(line.text)![1]!;
   return { proc, url, port: Number(new URL(url).port) };

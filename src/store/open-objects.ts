@@ -4,8 +4,9 @@
 import { PeriscopeError } from '../common/errors.js';
 import { FileObjects } from './file-objects.js';
 import type { ObjectStore } from './object-store.js';
+import { S3Objects } from './s3-objects.js';
 
-/** Opens the object store a URL names (`file:///dir`; `s3://` is not wired in yet). */
+/** Opens the object store a URL names (`file:///dir`, or `s3://bucket/prefix?endpoint=…`: docs/storage.md). */
 export function openObjectStore(url: string): ObjectStore {
   if (!URL.canParse(url))
     throw new PeriscopeError(
@@ -17,11 +18,7 @@ export function openObjectStore(url: string): ObjectStore {
     case 'file:':
       return FileObjects.fromUrl(u);
     case 's3:':
-      // S3Objects (s3-objects.ts) is on main; it is wired in here (S3Objects.fromUrl(u)) when the branches are joined.
-      throw new PeriscopeError(
-        'unsupported',
-        `--objects ${u.protocol}// is not available in this build yet; use file:///dir (a directory every server can reach)`,
-      );
+      return S3Objects.fromUrl(u);
     default:
       throw new PeriscopeError(
         'bad-usage',

@@ -1,8 +1,8 @@
 /**
- * The scaled-out store with the real binaries: two `periscope server` processes on one
- * PostgreSQL and one object directory, an agent connected to server A only. A spec set on B
- * is the spec A's snapshot uses; the snapshot requested on A is queried on B (goroutines and
- * a spec function table), with its fleet metadata.
+ * The scaled-out store with the real binaries: three `periscope server` processes on one
+ * PostgreSQL and one S3-compatible object store (a real SeaweedFS), an agent connected to
+ * server A only. A spec set on B is the spec A's snapshot uses; the snapshot requested on A is
+ * queried on B and on C (goroutines and a spec function table), with its fleet metadata.
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -23,6 +23,7 @@ import {
   waitForFleet,
 } from '../../support/fleet.js';
 import { buildFixture } from '../../support/go-fixtures.js';
+import { type S3Server, startS3Server } from '../../support/s3-server.js';
 import type { Target } from '../../support/target.js';
 import { freshObjectsUrl, startTestPostgres, type TestPostgres } from '../store/shared/shared-support.js';
 
@@ -37,23 +38,28 @@ const tag = fleetTag();
 let pg: TestPostgres | undefined;
 let a: ServerProc | undefined;
 let b: ServerProc | undefined;
+let c: ServerProc | undefined;
+let s3: S3Server | undefined;
 let agent: Proc | undefined;
 let target: Target | undefined;
-const tokens = { agentA: '', userA: '', adminB: '' };
+const tokens = { agentA: '', userA: '', adminB: '', userC: '' };
 
 before(async () => {
-  pg = await startTestPostgres();
-  const objects = freshObjectsUrl();
+  [pg, s3] = await Promise.all([startTestPostgres(), startS3Server()]);
+  const objects = s3.url('scale-out').href;
   const dataA = tempDir('periscope-scale-a-');
   const dataB = tempDir('periscope-scale-b-');
+  const dataC = tempDir('periscope-scale-c-');
   // Tokens are still per data directory (tokens.json): one set per server.
   tokens.agentA = await createToken(dataA, 'agent', 'agent-a');
   tokens.userA = await createToken(dataA, 'admin', 'admin-a');
   tokens.adminB = await createToken(dataB, 'admin', 'admin-b');
+  tokens.userC = await createToken(dataC, 'user', 'user-c');
   const shared = ['--store', pg.url, '--objects', objects];
-  [a, b] = await Promise.all([
-    startServerProc(dataA, '127.0.0.1:0', shared),
-    startServerProc(dataB, '127.0.0.1:0', shared),
+  [a, b, c] = await Promise.all([
+    startServerProc(dataA, '127.0.0.1:0', shared, { ...s3.env }),
+    startServerProc(dataB, '127.0.0.1:0', shared, { ...s3.env }),
+    startServerProc(dataC, '127.0.0.1:0', shared, { ...s3.env }),
   ]);
   const { path } = await buildFixture('linkpair');
   target = await startTagged(path, [], tag, 'host-a');
@@ -66,10 +72,12 @@ after(async () => {
   target?.kill();
   await a?.proc.stop();
   await b?.proc.stop();
+  await c?.proc.stop();
   pg?.stop();
+  await s3?.stop();
 });
 
-test('two servers on one PostgreSQL and object directory: a spec set on B captures on A, A’s snapshot is queried on B', async () => {
+test('three servers on one PostgreSQL and S3 store: a spec set on B captures on A, A’s snapshot is queried on B and C', async () => {
   const spec = join(tempDir('periscope-scale-spec-'), 'spec.yaml');
   writeFileSync(spec, SPEC);
   const set = await cli(['spec', 'set', spec, '--server', b!.url], { PERISCOPE_TOKEN: tokens.adminB });
@@ -101,7 +109,25 @@ test('two servers on one PostgreSQL and object directory: a spec set on B captur
   const shownOnB = (await res.json()) as { requestId?: string; requestedBy?: string };
   assert.match(shownOnB.requestId ?? '', /\S/);
   assert.equal(shownOnB.requestedBy, 'admin-a');
+  // A third server, which took no part, answers the same from the object store.
+  const onC = await cliJson<Record<string, unknown>[]>(
+    ['query', '--server', c!.url, '--format', 'json', 'SELECT count(*) AS n FROM client_calls'],
+    { PERISCOPE_TOKEN: tokens.userC },
+  );
+  assert.equal(Number(onC[0]!.n), calls.length, 'C sees the function table B sees');
+  const keys = await fetchObjectsList();
+  assert.ok(
+    keys.some((k) => k.startsWith(`snapshots/${snap.snapshotId}/`) && k.endsWith('.parquet')),
+    `the snapshot's Parquet objects in the bucket: ${keys.join(', ')}`,
+  );
 });
+
+/** The keys under the test's prefix in the S3 bucket, as the store's own S3 client lists them. */
+async function fetchObjectsList(): Promise<string[]> {
+  const { S3Objects } = await import('../../src/store/s3-objects.js');
+  const objects = S3Objects.fromUrl(s3!.url('scale-out'), { env: s3!.env });
+  return (await objects.list('')).map((o) => o.key);
+}
 
 test('periscope server --store: what failed at start, and what to check', async () => {
   const data = tempDir('periscope-scale-bad-');
@@ -127,10 +153,15 @@ test('periscope server --store: what failed at start, and what to check', async 
     (await run(['--store', 'mysql://x/y', '--objects', objects])).stderr,
     /--store wants a postgres:\/\/ URL/,
   );
-  assert.match(
-    (await run(['--store', pg!.url, '--objects', 's3://bucket/prefix'])).stderr,
-    /s3:\/\/ is not available in this build yet; use file:\/\/\/dir/,
+  const noS3 = await run(
+    ['--store', pg!.url, '--objects', 's3://bucket/prefix?endpoint=http://127.0.0.1:1'],
+    {
+      AWS_ACCESS_KEY_ID: 'k',
+      AWS_SECRET_ACCESS_KEY: 's',
+    },
   );
+  assert.notEqual(noS3.code, 0);
+  assert.match(noS3.stderr, /s3:\/\/bucket\/prefix.*127\.0\.0\.1:1/);
   assert.match(
     (await run(['--store', pg!.url, '--objects', objects, '--retain', '*=1d'])).stderr,
     /--retain is not built for the scaled-out store/,

@@ -72,13 +72,31 @@ test('file objects: keys that would leave the directory are refused', async () =
     await assert.rejects(objects.put(key, bytes('x')), /is not an object key/, key);
 });
 
-test('--objects: file:// opens a directory, s3:// is refused in one place with what to use, others named', () => {
+test('--objects: file:// opens a directory, s3:// an S3 store (credentials from the environment), others named', () => {
   const dir = mkdtempSync(join(tmpdir(), 'periscope-objects-'));
   assert.match(openObjectStore(pathToFileURL(dir).href).describe(), /^file:\/\//);
-  assert.throws(
-    () => openObjectStore('s3://bucket/prefix'),
-    /s3:\/\/ is not available in this build yet; use file:\/\/\/dir/,
-  );
+  const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+  try {
+    delete process.env.AWS_ACCESS_KEY_ID;
+    delete process.env.AWS_SECRET_ACCESS_KEY;
+    assert.throws(
+      () => openObjectStore('s3://bucket/prefix'),
+      /no credentials for s3:\/\/bucket: set AWS_ACCESS_KEY_ID/,
+    );
+    process.env.AWS_ACCESS_KEY_ID = 'k';
+    process.env.AWS_SECRET_ACCESS_KEY = 's';
+    assert.match(
+      openObjectStore('s3://bucket/prefix?endpoint=http://127.0.0.1:9').describe(),
+      /^s3:\/\/bucket\/prefix/,
+    );
+  } finally {
+    for (const [k, v] of [
+      ['AWS_ACCESS_KEY_ID', saved.id],
+      ['AWS_SECRET_ACCESS_KEY', saved.secret],
+    ] as const)
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+  }
   assert.throws(() => openObjectStore('ftp://x/y'), /unknown scheme ftp:/);
   // A directory that cannot be created is said so (under /proc, Node's recursive mkdir never returns).
   assert.throws(
