@@ -60,6 +60,12 @@ export interface CopiedProcess {
 export interface PauseCopyOptions {
   /** Collect our own garbage before the pause (default true; a batch does it once for all). */
   readonly collect?: boolean;
+  /**
+   * Wait for this process's other threads to stop running before the pause (default true; a
+   * batch waits once, after its collection, so that a thread of ours that stays busy does not
+   * delay every process of the batch by the wait's limit).
+   */
+  readonly settle?: boolean;
 }
 
 /**
@@ -89,7 +95,7 @@ export const DEFAULT_PAUSE_CAP_MS = 100;
 const SETTLE_OWN_THREADS_MS = 20;
 
 /** SETTLE_OWN_THREADS_MS, or PERISCOPE_SETTLE_MS (0 turns the wait off, for comparisons). */
-function settleMs(): number {
+export function settleMs(): number {
   const v = Number(process.env.PERISCOPE_SETTLE_MS);
   return process.env.PERISCOPE_SETTLE_MS !== undefined && Number.isFinite(v) && v >= 0
     ? v
@@ -151,7 +157,7 @@ function pauseAndCopyOnce(
     if (how.collect !== false) collectGarbageNow();
     // Let our own background threads (the collection's sweeping, V8's compiler) finish first:
     // running during the stop, they took the CPU from the target's threads and from us.
-    settleOwnThreads(settleMs());
+    if (how.settle !== false) settleOwnThreads(settleMs());
     const startedAtMs = Date.now();
     const capMs = opts.pauseCapMs ?? DEFAULT_PAUSE_CAP_MS;
     const paused = pauseProcess(pid, { capMs, ...opts.pause });

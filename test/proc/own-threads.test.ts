@@ -91,3 +91,26 @@ test('a pause starts only once our other threads have stopped running', async ()
     await child.kill();
   }
 });
+
+test('a batch that waited once pauses each process without waiting again', async () => {
+  const { path } = await buildFixture('goroutines');
+  const child = await startTarget(path);
+  const before = process.env.PERISCOPE_SETTLE_MS;
+  process.env.PERISCOPE_SETTLE_MS = '10000';
+  const plan = prepareProcess(child.pid);
+  const s = spinner(0); // busy until told: a thread of ours that stays busy
+  try {
+    await s.started;
+    const t0 = performance.now();
+    pauseAndCopy(child.pid, plan, {}, { collect: false, settle: false });
+    const ms = performance.now() - t0;
+    assert.ok(ms < 5000, `paused without waiting out the busy thread (${ms.toFixed(0)} ms)`);
+    assert.equal(Atomics.load(s.state, 0), 1, 'the busy thread was still running');
+  } finally {
+    Atomics.store(s.state, 1, 1);
+    if (before === undefined) delete process.env.PERISCOPE_SETTLE_MS;
+    else process.env.PERISCOPE_SETTLE_MS = before;
+    await s.worker.terminate();
+    await child.kill();
+  }
+});
