@@ -120,6 +120,12 @@ export function inHost(ranges: HostRanges, pc: LinkAddress): boolean {
 
 const TWO32 = 0x1_0000_0000;
 
+/** Whether every stack's size is a multiple of 8 (so one pass over them all sees each one's words). */
+function eightByteSizes(sizes: Float64Array): boolean {
+  for (let j = 0; j < sizes.length; j++) if (sizes[j]! % 8 !== 0) return false;
+  return true;
+}
+
 /** The little-endian 8-byte word at `at` (below 2^53: a pc). */
 function wordAt(buf: Uint8Array, at: number): number {
   const low = (buf[at]! | (buf[at + 1]! << 8) | (buf[at + 2]! << 16) | (buf[at + 3]! << 24)) >>> 0;
@@ -160,25 +166,24 @@ export function mayHaveFrames(
   }
   const { buf, sizes, ok, owner } = stacks;
   const scan = wordScanner(buf);
-  if (scan) {
+  if (scan && eightByteSizes(sizes)) {
     // Copied into memory the SIMD loop reads: one pass over all the stacks back to back for
     // a word in [lo, hi] (10,000 calls, one per stack, cost more than the scan itself); a
     // word found is then looked up in the ranges (between two hosts it is not one), and the
-    // pass goes on past its stack when it marks it, or past the word when not.
+    // pass goes on past its stack when it marks it, or past the word when not. Every stack
+    // starts 8-aligned (its size a multiple of 8, as sp is), so the pass's words are theirs.
     const total = buf.byteLength;
     let j = 0;
-    let stackStart = 0;
     let stackEnd = owner.length > 0 ? sizes[0]! : 0;
     for (let at = scan(0, total, lo, hi); at >= 0; ) {
       while (j < owner.length && at >= stackEnd) {
         j++;
-        stackStart = stackEnd;
         stackEnd += j < owner.length ? sizes[j]! : 0;
       }
       if (j >= owner.length) break;
       const i = owner[j]!;
       if (!ok[j] || mask[i]) at = scan(stackEnd, total, lo, hi);
-      else if ((at - stackStart) % 8 === 0 && inHost(ranges, bias.toLink(addr(wordAt(buf, at))))) {
+      else if (inHost(ranges, bias.toLink(addr(wordAt(buf, at))))) {
         mask[i] = 1;
         at = scan(stackEnd, total, lo, hi);
       } else at = scan(at + 8, total, lo, hi);

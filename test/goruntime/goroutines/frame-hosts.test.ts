@@ -7,7 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { wordScanner } from '../../../src/common/word-scan.js';
+import { NO_BIAS } from '../../../src/common/address.js';
+import { scannableBuffer, wordScanner } from '../../../src/common/word-scan.js';
 import { GoBinary } from '../../../src/gobinary/go-binary.js';
 import { frameHostRanges, inHost, mayHaveFrames } from '../../../src/goruntime/goroutines/frame-hosts.js';
 import {
@@ -140,4 +141,23 @@ test('the pause scans the copied stacks in place with the SIMD loop, and marks w
     reader.close();
     await child.kill();
   }
+});
+
+test('stacks whose sizes are not multiples of 8 are still scanned word by word from their own starts', () => {
+  // Three stacks back to back: 12 bytes, then 24 holding a host pc at its offset 8 (absolute
+  // offset 20, not on the buffer's 8-byte grid), then 16 without one.
+  const buf = scannableBuffer(64)!;
+  buf.writeBigUInt64LE(0x40_1000n, 12 + 8);
+  const stacks = {
+    buf: buf.subarray(0, 52),
+    sizes: Float64Array.of(12, 24, 16),
+    ok: Uint8Array.of(1, 1, 1),
+    owner: Int32Array.of(0, 1, 2),
+  };
+  assert.ok(wordScanner(stacks.buf), 'the SIMD path is available for this memory');
+  const ranges = { starts: Float64Array.of(0x40_0000), ends: Float64Array.of(0x50_0000) };
+  const mask = mayHaveFrames(new Float64Array(3), stacks, 3, ranges, NO_BIAS);
+  assert.deepEqual([...mask], [0, 1, 0]);
+  const plain = { ...stacks, buf: Uint8Array.from(stacks.buf) };
+  assert.deepEqual([...mayHaveFrames(new Float64Array(3), plain, 3, ranges, NO_BIAS)], [0, 1, 0]);
 });
