@@ -4,7 +4,8 @@
  * over a real PostgreSQL server (Debian's, started here on a port of its own) holding the
  * same rows; and the latency of a small query over an open connection, on both servers.
  * Rows are counted by a minimal protocol client (support/pg-wire-client.ts) that parses no
- * values, the same against both servers. Goal: within 2x of PostgreSQL on both.
+ * values, the same against both servers, which answer in turn (one run of each, then the
+ * next) so that the machine's load weighs on both alike. Goal: within 2x of PostgreSQL on both.
  *
  * The store: --snapshots snapshots of a synthetic process of --goroutines goroutines each
  * (1 frame), so the `all` scope's goroutines has snapshots × goroutines rows.
@@ -48,17 +49,12 @@ async function timeMs(fn: () => Promise<unknown>): Promise<number> {
   return performance.now() - t;
 }
 
-/** Median time of `runs` runs of a query over one connection; checks the row count. */
+/** The time of the big query over one connection; checks the row count. */
 async function bigQuery(c: WireClient, rows: number): Promise<number> {
-  const times: number[] = [];
-  for (let i = 0; i < RUNS; i++)
-    times.push(
-      await timeMs(async () => {
-        const r = await c.query(BIG);
-        if (r.rows !== rows) throw new Error(`${r.rows} rows, expected ${rows}`);
-      }),
-    );
-  return median(times);
+  return timeMs(async () => {
+    const r = await c.query(BIG);
+    if (r.rows !== rows) throw new Error(`${r.rows} rows, expected ${rows}`);
+  });
 }
 
 async function smallQuery(run: () => Promise<unknown>): Promise<number> {
@@ -118,11 +114,42 @@ async function main(): Promise<void> {
   const pgPort = server.pgPort!;
   const rows: string[][] = [['measure', 'Periscope', 'PostgreSQL', 'ratio (PostgreSQL/Periscope)']];
   const notes: string[] = [];
+  const pg = startPostgres(join(root, 'pg'), 20_000 + (process.pid % 20_000));
   try {
+    // Both servers answer in turn, run by run, so that the machine's load (shared, it swings)
+    // weighs on both alike: the ratio is the figure, not the times.
+    let anchor: WireClient | undefined;
+    if ('missing' in pg) notes.push(`PostgreSQL: ${pg.missing}`);
+    else {
+      pg.psql(
+        `CREATE TABLE goroutines (snapshot_id bigint, goroutine_id bigint, status text, wait_reason text, wait_ns bigint, created_by text);
+         COPY goroutines FROM '${csv}' (FORMAT csv, HEADER);
+         CREATE TABLE snapshots (snapshot_id bigint, goroutine_count bigint);
+         COPY snapshots FROM '${snapCsv}' (FORMAT csv, HEADER);`,
+      );
+      pg.psql('VACUUM ANALYZE');
+      anchor = await WireClient.connect({ port: pg.port, user: 'postgres', database: 'postgres' });
+      notes.push(`PostgreSQL ${pg.version} (fsync off, default settings otherwise)`);
+    }
     const ours = await WireClient.connect({ port: pgPort, user: 'bench', database: 'all', password: token });
-    const oursBig = await bigQuery(ours, total);
-    const oursSmall = await smallQuery(() => ours.query(SMALL));
+    const oursBig: number[] = [];
+    const pgBig: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      oursBig.push(await bigQuery(ours, total));
+      if (anchor) pgBig.push(await bigQuery(anchor, total));
+    }
+    const oursSmall: number[] = [];
+    const pgSmall: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      await ours.query(SMALL);
+      await anchor?.query(SMALL);
+    }
+    for (let i = 0; i < SMALL_RUNS; i++) {
+      oursSmall.push(await timeMs(() => ours.query(SMALL)));
+      if (anchor) pgSmall.push(await timeMs(() => anchor.query(SMALL)));
+    }
     ours.close();
+    anchor?.close();
     const csvTimes: number[] = [];
     for (let i = 0; i < RUNS; i++)
       csvTimes.push(await timeMs(() => httpQuery(server.url, token, BIG, 'csv')));
@@ -132,48 +159,32 @@ async function main(): Promise<void> {
       jsonTimes.push(await timeMs(() => httpQuery(server.url, token, BIG, 'json')));
     const httpSmall = await smallQuery(() => httpQuery(server.url, token, SMALL, 'json'));
 
-    let pgBig = Number.NaN;
-    let pgSmall = Number.NaN;
-    const pg = startPostgres(join(root, 'pg'), 20_000 + (process.pid % 20_000));
-    if ('missing' in pg) notes.push(`PostgreSQL: ${pg.missing}`);
-    else {
-      try {
-        pg.psql(
-          `CREATE TABLE goroutines (snapshot_id bigint, goroutine_id bigint, status text, wait_reason text, wait_ns bigint, created_by text);
-           COPY goroutines FROM '${csv}' (FORMAT csv, HEADER);
-           CREATE TABLE snapshots (snapshot_id bigint, goroutine_count bigint);
-           COPY snapshots FROM '${snapCsv}' (FORMAT csv, HEADER);`,
-        );
-        pg.psql('VACUUM ANALYZE');
-        const c = await WireClient.connect({ port: pg.port, user: 'postgres', database: 'postgres' });
-        pgBig = await bigQuery(c, total);
-        pgSmall = await smallQuery(() => c.query(SMALL));
-        c.close();
-        notes.push(`PostgreSQL ${pg.version} (fsync off, default settings otherwise)`);
-      } finally {
-        pg.stop();
-      }
-    }
+    const big = median(oursBig);
+    const bigPg = anchor ? median(pgBig) : Number.NaN;
+    const small = median(oursSmall);
+    const smallPg = anchor ? median(pgSmall) : Number.NaN;
     const perSec = (t: number): string => `${Math.round((total / t) * 1000).toLocaleString('en-US')} rows/s`;
-    rows.push([`${total} rows, simple query (time)`, ms(oursBig), ms(pgBig), ratio(pgBig, oursBig)]);
-    rows.push([`${total} rows, simple query (rate)`, perSec(oursBig), perSec(pgBig), '']);
-    rows.push([`same over HTTP, CSV (time; ratio HTTP/pg port)`, ms(csvMs), '', ratio(csvMs, oursBig)]);
+    rows.push([`${total} rows, simple query (time)`, ms(big), ms(bigPg), ratio(bigPg, big)]);
+    rows.push([`${total} rows, simple query (rate)`, perSec(big), perSec(bigPg), '']);
+    rows.push([`same over HTTP, CSV (time; ratio HTTP/pg port)`, ms(csvMs), '', ratio(csvMs, big)]);
     rows.push([
       `same over HTTP, JSON (time; ratio HTTP/pg port)`,
       ms(median(jsonTimes)),
       '',
-      ratio(median(jsonTimes), oursBig),
+      ratio(median(jsonTimes), big),
     ]);
     rows.push([
       `small query over an open connection (median of ${SMALL_RUNS})`,
-      msFine(oursSmall),
-      msFine(pgSmall),
-      ratio(pgSmall, oursSmall),
+      msFine(small),
+      msFine(smallPg),
+      ratio(smallPg, small),
     ]);
-    rows.push(['small query over HTTP (keep-alive)', msFine(httpSmall), '', ratio(httpSmall, oursSmall)]);
+    rows.push(['small query over HTTP (keep-alive)', msFine(httpSmall), '', ratio(httpSmall, small)]);
     console.log(formatTable(rows));
     for (const n of notes) console.log(n);
+    console.log(`load at the end: ${loadAverage()}`);
   } finally {
+    if (!('missing' in pg)) pg.stop();
     await server.close();
     rmSync(root, { recursive: true, force: true });
   }

@@ -1,9 +1,9 @@
 /**
  * Benchmark: what request traces cost a service's requests. Two processes of
  * testdata/traced-service run side by side under the same load, at the same time: one has a
- * trace on its request path (main.handle's entry and returns, goroutine creation, panics, and
- * 5 path probes: main.lookup, main.check and its returns, main.step and its returns — 10
- * probe hits a request), the other has none. testdata/traced-load sends each a fixed rate of
+ * trace on its request path (main.handle's entry and returns, goroutine creation and panics
+ * — the probes traces on a program share —, and 5 path probes: main.lookup, main.check and
+ * its returns, main.step and its returns — 10 probe hits a request), the other has none. testdata/traced-load sends each a fixed rate of
  * requests (open loop, keep-alive; 1 in 100 fails, and its trace is kept) and prints the
  * achieved rate and latency percentiles of each. Several rounds; the table shows each and
  * the median. Also: the agent's CPU over the rounds, and what the trace kept and dropped.
@@ -166,7 +166,7 @@ ${PATH_PROBES}
         'query',
         '--format',
         'json',
-        "SELECT sum(hits)::BIGINT AS hits, sum(rate_limited + ring_full + agent_dropped)::BIGINT AS dropped FROM probe_counts WHERE probe LIKE 'work:%'",
+        "SELECT sum(hits)::BIGINT AS hits, sum(rate_limited + ring_full + agent_dropped)::BIGINT AS dropped FROM probe_counts WHERE probe LIKE 'work:%' OR probe LIKE 'traces.%'",
       ],
       env,
     );

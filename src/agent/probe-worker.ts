@@ -67,7 +67,10 @@ function compileFor(
   let c = compiled.get(key);
   if (c === undefined) {
     try {
-      c = compileProbe(bin, probeSpecOf(p, setup!.limits.defaultRatePerProbe));
+      // tracefs cannot test a Jcc's flags before recording: its return probes stay on the RETs.
+      c = compileProbe(bin, probeSpecOf(p, setup!.limits.defaultRatePerProbe), {
+        returnSites: setup!.backend === 'tracefs' ? 'ret' : 'emulated',
+      });
       if (c.recordBytes > setup!.limits.maxEventBytes)
         c = `its events are ${c.recordBytes} bytes, over the agent's limit of ${setup!.limits.maxEventBytes} bytes per event (lower the probe's limits: maxString, maxElements, maxDepth, or capture less)`;
     } catch (e) {

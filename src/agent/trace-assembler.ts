@@ -2,7 +2,7 @@
  * Request traces on the agent (docs/traces.md): the events of a trace's probes put together
  * into requests, keyed by goroutine — a request starts at its function's entry on a
  * goroutine, follows the goroutines that goroutine starts (`spawn` events: parent and child
- * ids), and ends at the function's return on the first goroutine — in bounded buffers; at the
+ * ids, from the probe every trace on the process shares, as `panic` events are), and ends at the function's return on the first goroutine — in bounded buffers; at the
  * end the keep rule decides, and a trace is kept (to be sent) or only counted. Requests in
  * flight past `slower_than` are reported once each. No I/O: trace-runner.ts sends.
  */
@@ -16,7 +16,7 @@ import type {
 import type { WireProbeEvent } from '../protocol/messages.js';
 import type { CaptureSpec } from '../spec/spec-types.js';
 import { parseTraceCondition, type TraceCondition } from '../spec/trace-condition.js';
-import { traceProbeOf } from '../spec/trace-probes.js';
+import { isSharedTraceProbe, PANIC_CAPTURES, SPAWN_CAPTURES, traceProbeOf } from '../spec/trace-probes.js';
 import type { TraceEntry } from '../spec/trace-types.js';
 import { keepOutcome, pidOf, textOf } from './trace-keep.js';
 
@@ -80,6 +80,13 @@ const zero = (startUs: number): Counts => ({
   unfinished: 0,
 });
 
+/** An event's values by column. */
+function valuesOf(e: WireProbeEvent, cols: readonly CaptureSpec[]): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  for (const c of cols) values[c.column] = e.values[c.expr] ?? null;
+  return values;
+}
+
 /** The agent's request traces: fed probe events, giving kept traces, counts and slow notices. */
 export class TraceAssembler {
   private traces = new Map<string, Compiled>();
@@ -106,14 +113,6 @@ export class TraceAssembler {
       const columns = new Map<string, readonly CaptureSpec[]>([
         ['start', t.start],
         ['end', [...t.end, ...(t.error ? [{ column: 'error', expr: t.error.expr }] : [])]],
-        [
-          'spawn',
-          [
-            { column: 'child', expr: 'r0.goid' },
-            { column: 'parent', expr: 'r0.parentGoid' },
-          ],
-        ],
-        ['panic', [{ column: 'value', expr: 'e' }]],
         ...t.probes.map((p) => [p.name, p.capture] as const),
       ]);
       next.set(t.name, { entry: t, ...(condition ? { condition } : {}), columns });
@@ -128,12 +127,15 @@ export class TraceAssembler {
   /** Records one event of a trace's probe. */
   event(e: WireProbeEvent): void {
     const of = traceProbeOf(e.probe);
+    if (of && isSharedTraceProbe(of.trace)) {
+      this.sharedEvent(of.role, e);
+      return;
+    }
     const t = of && this.traces.get(of.trace);
     if (!of || !t) return;
     const cols = t.columns.get(of.role);
     if (!cols) return;
-    const values: Record<string, unknown> = {};
-    for (const c of cols) values[c.column] = e.values[c.expr] ?? null;
+    const values = valuesOf(e, cols);
     const b = this.book(t, e.process, e.timeUs);
     switch (of.role) {
       case 'start': {
@@ -177,27 +179,39 @@ export class TraceAssembler {
         this.finish(b, r, e.timeUs, values);
         return;
       }
-      case 'spawn': {
-        // newproc1 runs on the system stack: the event's goroutine is g0; the parent is in the values.
-        const parent = Number(values.parent);
-        const child = Number(values.child);
-        const r = b.owner.get(parent);
-        if (!r || !Number.isFinite(child)) return;
-        b.owner.set(child, r);
-        r.goroutines.add(child);
-        this.hold(b, r, 'spawn', e, parent, { child });
-        return;
-      }
-      case 'panic': {
-        const r = b.owner.get(e.goroutine);
-        if (!r) return;
-        r.panic = textOf(values.value) ?? 'panic';
-        this.hold(b, r, 'panic', e, e.goroutine, values);
-        return;
-      }
       default: {
         const r = b.owner.get(e.goroutine);
         if (r) this.hold(b, r, of.role, e, e.goroutine, values);
+      }
+    }
+  }
+
+  /**
+   * An event of a probe shared by the traces on some programs (spawn, panic): it goes to
+   * every trace recording requests on its process. A process two such pairs cover (two
+   * selectors matching it) sends each event twice: the second changes nothing.
+   */
+  private sharedEvent(role: string, e: WireProbeEvent): void {
+    const cols = role === 'spawn' ? SPAWN_CAPTURES : role === 'panic' ? PANIC_CAPTURES : undefined;
+    if (!cols) return;
+    const values = valuesOf(e, cols);
+    for (const b of this.books.values()) {
+      if (b.process !== e.process) continue;
+      if (role === 'spawn') {
+        // The spawn site runs on the system stack: the event's goroutine is g0; the parent is in the values.
+        const parent = Number(values.parent);
+        const child = Number(values.child);
+        const r = b.owner.get(parent);
+        if (!r || !Number.isFinite(child) || b.owner.get(child) === r) continue;
+        b.owner.set(child, r);
+        r.goroutines.add(child);
+        this.hold(b, r, 'spawn', e, parent, { child });
+      } else {
+        const r = b.owner.get(e.goroutine);
+        const last = r?.events.at(-1);
+        if (!r || (r.panic !== undefined && last?.probe === 'panic' && last.timeUs === e.timeUs)) continue;
+        r.panic = textOf(values.value) ?? 'panic';
+        this.hold(b, r, 'panic', e, e.goroutine, values);
       }
     }
   }

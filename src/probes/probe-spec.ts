@@ -30,7 +30,12 @@ export type ProbePlacement =
   /** Every RET of the function: captures see its results (by name, unnamed ones as r0, r1, …). */
   | { readonly kind: 'return'; readonly function: string }
   /** Every place a source line starts (file is a path suffix, e.g. main.go). */
-  | { readonly kind: 'line'; readonly file: string; readonly line: number };
+  | { readonly kind: 'line'; readonly file: string; readonly line: number }
+  /**
+   * Every direct CALL to `callee` in `function`'s code, before the callee runs (an emulated
+   * instruction: no single step); expressions see `function`'s variables there.
+   */
+  | { readonly kind: 'call'; readonly function: string; readonly callee: string };
 
 /** One probe as the user wrote it. */
 export interface ProbeSpec {
@@ -81,8 +86,8 @@ export function validateProbeSpec(spec: ProbeSpec): void {
     bad('a probe name is 1-64 characters of letters, digits and _ . : -');
   if (spec.at.kind === 'line' && (!Number.isInteger(spec.at.line) || spec.at.line < 1))
     bad(`line must be a positive integer, not ${spec.at.line}`);
-  if (spec.duration && spec.at.kind === 'line')
-    bad('duration needs a function placement (entry or return), not a line');
+  if (spec.duration && (spec.at.kind === 'line' || spec.at.kind === 'call'))
+    bad(`duration needs a function placement (entry or return), not a ${spec.at.kind}`);
   const r = spec.rateLimit;
   if (r) {
     if (!(r.perSecond > 0 && r.perSecond <= 1e9))

@@ -9,7 +9,13 @@ import type { ProbesMessage } from '../protocol/messages.js';
 import { probeDefinitionKey } from '../spec/probe-parse.js';
 import { parseSpec } from '../spec/spec-parse.js';
 import type { ProbeEntry } from '../spec/spec-types.js';
-import { specProbes, traceProbeName } from '../spec/trace-probes.js';
+import {
+  isSharedTraceProbe,
+  specProbes,
+  traceProbeName,
+  traceProbeOf,
+  tracesSharing,
+} from '../spec/trace-probes.js';
 import type { TraceEntry } from '../spec/trace-types.js';
 import type { SpecVersion, Store } from '../store/store.js';
 
@@ -74,7 +80,8 @@ export class ProbeOrders {
       const sinceAt = Date.parse(since.createdAt);
       probes.push({ probe: p, since: since.version, sinceAt, expiresAt: sinceAt + p.ttlMs });
     }
-    return { specVersion: current.version, probes, traces: this.traces.get(current.version) ?? [] };
+    const traces = this.traces.get(current.version) ?? [];
+    return { specVersion: current.version, probes: withSharedLives(probes, traces), traces };
   }
 
   /** The `probes` message for the agents: the live probes with the time each has left. */
@@ -92,4 +99,15 @@ export class ProbeOrders {
       ),
     };
   }
+}
+
+/** The probes shared by traces (spawn, panic) live until the last of their traces' starts expires. */
+function withSharedLives(probes: ProbeLife[], traces: readonly TraceEntry[]): ProbeLife[] {
+  const expiry = new Map(probes.map((l) => [l.probe.name, l.expiresAt]));
+  return probes.map((l) => {
+    const of = traceProbeOf(l.probe.name);
+    if (!of || !isSharedTraceProbe(of.trace)) return l;
+    const ends = tracesSharing(of.trace, traces).map((t) => expiry.get(traceProbeName(t.name, 'start')) ?? 0);
+    return ends.length > 0 ? { ...l, expiresAt: Math.max(...ends) } : l;
+  });
 }

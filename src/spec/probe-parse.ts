@@ -67,9 +67,11 @@ export function probeDefinitionKey(p: ProbeEntry): string {
   });
 }
 
-/** The site as the user writes it: `main.handle`, `return main.handle`, `main.go:42`. */
+/** The site as the user writes it: `main.handle`, `return main.handle`, `main.go:42` (a trace's call site: `F -> G`). */
 export function probeSiteText(s: ProbeSite): string {
-  return s.kind === 'line' ? `${s.file}:${s.line}` : `${s.kind === 'return' ? 'return ' : ''}${s.function}`;
+  if (s.kind === 'line') return `${s.file}:${s.line}`;
+  if (s.kind === 'call') return `${s.function} -> ${s.callee}`;
+  return `${s.kind === 'return' ? 'return ' : ''}${s.function}`;
 }
 
 /** Parses one `probes:` entry; problems go to `ctx`, and undefined when it is unusable. */

@@ -64,7 +64,9 @@ export interface LinkSpec {
 export type ProbeSite =
   | { readonly kind: 'entry'; readonly function: string }
   | { readonly kind: 'return'; readonly function: string }
-  | { readonly kind: 'line'; readonly file: string; readonly line: number };
+  | { readonly kind: 'line'; readonly file: string; readonly line: number }
+  /** Every direct CALL to `callee` in `function` (placed by traces for goroutine creation; not written in a spec). */
+  | { readonly kind: 'call'; readonly function: string; readonly callee: string };
 
 /** An expression with where it was written (a probe's condition). */
 export interface SpecExpr {

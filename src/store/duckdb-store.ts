@@ -105,6 +105,13 @@ export class DuckDBStore implements Store {
     private readonly noFiles: boolean,
   ) {}
 
+  private changes = 0;
+
+  /** Bumped by every write: a session kept open (the PostgreSQL port's) is stale once it moved. */
+  get generation(): number {
+    return this.changes;
+  }
+
   /** Set while compact() has the file closed. */
   private compacting: Promise<void> | undefined;
   /** Operations running on the connection (compact() waits for none). */
@@ -172,6 +179,8 @@ export class DuckDBStore implements Store {
     this.compacting = new Promise<void>((resolve) => {
       done = resolve;
     });
+    // Sessions kept open lose their connection with the file: they open again.
+    this.changes++;
     try {
       // Operations in progress finish first; new ones wait in use() until the store is back.
       while (this.busy > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
@@ -241,7 +250,9 @@ export class DuckDBStore implements Store {
    * the connection fails and aborts the first.
    */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.writes.then(fn);
+    const run = this.writes.then(fn).finally(() => {
+      this.changes++;
+    });
     this.writes = run.catch(() => undefined);
     return run;
   }

@@ -7,8 +7,9 @@ import type { ProcessSnapshot } from '../snapshot/snapshot-types.js';
 import type { ProbeBatchInput, ProbeEventQuery, StoredProbeEvent } from './probe-store.js';
 import type { ProcessFilter } from './process-filter.js';
 import type { StoredTrace, TraceBatchInput, TraceQuery } from './trace-store.js';
+import type { BytesColumn } from './varchar-cells.js';
 
-export type { ProbeBatchInput, ProbeEventQuery, StoredProbeEvent };
+export type { BytesColumn, ProbeBatchInput, ProbeEventQuery, StoredProbeEvent };
 
 import type { RetentionResult, RetentionRule } from './retention.js';
 
@@ -94,11 +95,18 @@ export interface TextStream {
   next(): Promise<TextChunk | undefined>;
 }
 
-/** Rows of a TextStream, column by column (`columns[c][r]`): DuckDB reads a chunk a column at a time faster than a row at a time. */
+/**
+ * Rows of a TextStream, column by column: DuckDB reads a chunk a column at a time faster than
+ * a row at a time. A column is its cells' UTF-8 bytes (a column given a `CellSql` expression)
+ * or each value as DuckDB prints it (`columns[c][r]`).
+ */
 export interface TextChunk {
   readonly rowCount: number;
-  readonly columns: readonly (readonly (string | null)[])[];
+  readonly columns: readonly (BytesColumn | readonly (string | null)[])[];
 }
+
+/** A VARCHAR SQL expression of a column's value `ref` (`#1`), or undefined to have the value as DuckDB prints it. */
+export type CellSql = (column: ResultColumn, ref: string) => string | undefined;
 
 /** A connection whose tables show one scope: set up once, then as many queries as wanted. */
 export interface QuerySession {
@@ -109,8 +117,8 @@ export interface QuerySession {
   query(sql: string): Promise<QueryResult>;
   /** Runs one read-only statement with `$n` parameters given as text, each value as DuckDB prints it. */
   queryText(sql: string, params?: readonly (string | null)[]): Promise<TextResult>;
-  /** As queryText, the rows read as they are wanted (a PostgreSQL client's large answer). */
-  streamText(sql: string, params?: readonly (string | null)[]): Promise<TextStream>;
+  /** As queryText, the rows read as they are wanted (a PostgreSQL client's large answer); `cellSql` columns as bytes. */
+  streamText(sql: string, params?: readonly (string | null)[], cellSql?: CellSql): Promise<TextStream>;
   /** The columns and parameter count of one read-only statement, without running it. */
   describe(sql: string): Promise<{ readonly columns: readonly ResultColumn[]; readonly params: number }>;
   /** Stops the statement running now, which then fails (a PostgreSQL client's cancel request). */
@@ -242,6 +250,11 @@ export interface ReportRowInput {
 export interface Store {
   /** Where the data lives (a directory for DuckDB), for messages. */
   readonly location: string;
+  /**
+   * A counter bumped by every write (snapshots, spec, retention, import, compaction, probe and
+   * trace batches, investigations): a session kept open rebuilds its views once it moved.
+   */
+  readonly generation: number;
   /** Stores a snapshot and returns its id. */
   addSnapshot(input: SnapshotInput): Promise<number>;
   /** Every snapshot, oldest first. */

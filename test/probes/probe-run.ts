@@ -33,9 +33,13 @@ export interface ProbeRun {
 export async function withProbes(
   specs: readonly ProbeSpec[],
   body: (run: ProbeRun) => Promise<void>,
-  opts: Partial<AttachOptions> & { toolchain?: Toolchain; env?: Record<string, string> } = {},
+  opts: Partial<AttachOptions> & {
+    toolchain?: Toolchain;
+    env?: Record<string, string>;
+    program?: string;
+  } = {},
 ): Promise<void> {
-  const bin = await fixtureBinary(opts.toolchain);
+  const bin = await fixtureBinary(opts.toolchain, opts.program);
   const compiled = specs.map((s) => compileProbe(bin, s));
   const target = await startTarget(bin.path, [], opts.env ?? {});
   let probes: AttachedProbes | undefined;

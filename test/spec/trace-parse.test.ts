@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseSpec, SpecError } from '../../src/spec/spec-parse.js';
-import { traceProbes } from '../../src/spec/trace-probes.js';
+import { sharedTraceProbes, traceProbes, tracesSharing } from '../../src/spec/trace-probes.js';
 
 const PROGRAMS = 'programs:\n  - name: api\n    match: { executable: "api$" }\n';
 
@@ -65,11 +65,34 @@ traces:
     [
       ['checkout:start', 'entry', ['req.User']],
       ['checkout:end', 'return', ['n', 'err']],
-      ['checkout:spawn', 'return', ['r0.goid', 'r0.parentGoid']],
-      ['checkout:panic', 'entry', ['e']],
       ['checkout:queries', 'entry', ['sql']],
       ['checkout:pay', 'entry', ['amount']],
     ],
+  );
+  // Goroutine creation and panics: one pair for every trace on the program, not one per trace.
+  const two = [t!, { ...t!, name: 'refund' }, { ...t!, name: 'other', program: 'worker' }];
+  assert.deepEqual(
+    sharedTraceProbes(two).map((p) => [p.name, p.program, p.site, p.capture.map((c) => c.expr)]),
+    [
+      [
+        'traces.api:spawn',
+        'api',
+        { kind: 'call', function: 'runtime.newproc.func1', callee: 'runtime.runqput' },
+        ['gp.goid', 'gp.parentGoid'],
+      ],
+      ['traces.api:panic', 'api', { kind: 'entry', function: 'runtime.gopanic' }, ['e']],
+      [
+        'traces.worker:spawn',
+        'worker',
+        { kind: 'call', function: 'runtime.newproc.func1', callee: 'runtime.runqput' },
+        ['gp.goid', 'gp.parentGoid'],
+      ],
+      ['traces.worker:panic', 'worker', { kind: 'entry', function: 'runtime.gopanic' }, ['e']],
+    ],
+  );
+  assert.deepEqual(
+    tracesSharing('traces.api', two).map((x) => x.name),
+    ['checkout', 'refund'],
   );
 });
 

@@ -4,7 +4,8 @@
  * the request as a panic; a recursive call ends at the outermost return; events over
  * `eventsPerTrace` and traces over `keptPerSecond` are dropped and counted; a request over
  * the memory limit is not recorded and counted; a condition reads a path probe's last value;
- * slow requests are reported once. The events are the records the probe thread delivers.
+ * slow requests are reported once; the shared spawn and panic probes feed every trace on their
+ * process. The events are the records the probe thread delivers.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -26,7 +27,8 @@ let clock = 1_000_000;
 function ev(role: string, g: number, values: Record<string, unknown> = {}, dt = 10): WireProbeEvent {
   clock += dt;
   return {
-    probe: `t:${role}`,
+    // spawn and panic come from the probes every trace on the program shares.
+    probe: role === 'spawn' || role === 'panic' ? `traces.api:${role}` : `t:${role}`,
     process: P,
     timeUs: clock,
     goroutine: g,
@@ -47,6 +49,7 @@ test('a panic past the function ends the request as a panic; recursion ends at t
   assert.equal(a.inFlight(), 0);
   a.event(ev('start', 2, { u: 'bo' }));
   a.event(ev('panic', 2, { e: 'bad thing' }));
+  a.event({ ...ev('panic', 2, { e: 'bad thing' }, 0), probe: 'traces.m0123abcd:panic' }); // a second selector's pair
   assert.deepEqual(a.sweep(clock + 100), []);
   assert.equal(a.inFlight(), 1, 'the panic may still be recovered inside the function');
   a.sweep(clock + 2_000_000);
@@ -62,6 +65,49 @@ test('a panic past the function ends the request as a panic; recursion ends at t
     counts.map((c) => [c.requests, c.kept, c.dropped, c.unfinished]),
     [[2, 2, 0, 1]],
   );
+});
+
+test('one spawn and one panic probe serve every trace on the process, each event once per trace', () => {
+  const a = new TraceAssembler();
+  const t1 = trace('    keep: [panic]\n');
+  const t2 = { ...trace('    keep: [panic]\n'), name: 'u' };
+  a.setTraces([t1, t2]);
+  a.event(ev('start', 1, { u: 'ann' }));
+  a.event({ ...ev('start', 1, { u: 'ann' }, 0), probe: 'u:start' });
+  a.event(ev('start', 3, { u: 'cy' }));
+  const spawn = ev('spawn', 0, { 'gp.goid': 2, 'gp.parentGoid': 1 });
+  a.event(spawn);
+  a.event({ ...spawn, probe: 'traces.m0123abcd:spawn' }); // a second selector's pair on the same process
+  a.event({ ...spawn, process: 'h:8', values: { 'gp.goid': 4, 'gp.parentGoid': 3 } }); // another process
+  a.event(ev('panic', 2, { e: 'in the child' }));
+  a.sweep(clock + 2_000_000);
+  const { traces } = a.take(clock + 2_000_000);
+  assert.deepEqual(
+    traces.map((t) => [t.trace, t.goroutine, t.goroutines, t.events.map((e) => [e.probe, e.goroutine])]),
+    [
+      [
+        't',
+        1,
+        [1, 2],
+        [
+          ['start', 1],
+          ['spawn', 1],
+          ['panic', 2],
+        ],
+      ],
+      [
+        'u',
+        1,
+        [1, 2],
+        [
+          ['start', 1],
+          ['spawn', 1],
+          ['panic', 2],
+        ],
+      ],
+    ],
+  );
+  assert.equal(a.inFlight(), 1, 'g3 (process h:7) gained no child from h:8');
 });
 
 test('limits: events per trace, kept per second and memory are dropped and counted', () => {

@@ -1,10 +1,12 @@
 // Runs PostgreSQL's JDBC driver against a server as a BI tool does: connect (the driver's
 // own startup and SETs), a parameterised PreparedStatement executed through the extended
-// protocol, again past the driver's prepareThreshold (named server-side statements), and a
-// refused statement. Prints one line per step: "step<TAB>json-ish text", read by the test.
+// protocol, again past the driver's prepareThreshold (named server-side statements), its
+// DatabaseMetaData getTables and getColumns, and a refused statement. Prints one line per
+// step: "step<TAB>json-ish text", read by the test.
 //
 // Usage: java -cp postgresql.jar JdbcReplay.java URL USER PASSWORD
 import java.sql.Connection;
+import java.sql.DatabaseMetaData;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -71,6 +73,24 @@ public class JdbcReplay {
             System.out.println("types-" + i + "\t" + rows(rs));
           }
         }
+      }
+      // What a BI tool's schema browser asks: tables by pattern, a table's columns.
+      DatabaseMetaData md = c.getMetaData();
+      try (ResultSet rs = md.getTables(null, null, "gorout%", new String[] {"TABLE", "VIEW"})) {
+        StringBuilder b = new StringBuilder();
+        while (rs.next())
+          b.append(rs.getString("TABLE_SCHEM")).append('.').append(rs.getString("TABLE_NAME")).append(':')
+              .append(rs.getString("TABLE_TYPE")).append(';');
+        System.out.println("tables\t" + b);
+      }
+      try (ResultSet rs = md.getColumns(null, "main", "goroutines", "%")) {
+        StringBuilder b = new StringBuilder();
+        int n = 0;
+        while (rs.next())
+          if (n++ < 3)
+            b.append(rs.getString("COLUMN_NAME")).append(':').append(rs.getString("TYPE_NAME")).append(':')
+                .append(rs.getInt("ORDINAL_POSITION")).append(';');
+        System.out.println("columns\t" + n + " " + b);
       }
       try (Statement s = c.createStatement()) {
         s.execute("DROP TABLE goroutines");

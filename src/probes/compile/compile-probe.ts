@@ -89,8 +89,17 @@ const DUMMY_MAPS: ProbeMapFds = {
   stackFrames: 32,
 };
 
+/** How a probe is compiled besides its spec. */
+export interface CompileOptions {
+  /**
+   * Return sites on the emulated instructions that lead to each RET where there are some
+   * (default), or on every RET: tracefs cannot test a Jcc's flags before it records.
+   */
+  readonly returnSites?: 'emulated' | 'ret';
+}
+
 /** Compiles `spec` for `bin`; a PeriscopeError ('unsupported', 'no-such-symbol', 'bad-spec') says why not. */
-export function compileProbe(bin: GoBinary, spec: ProbeSpec): CompiledProbe {
+export function compileProbe(bin: GoBinary, spec: ProbeSpec, options: CompileOptions = {}): CompiledProbe {
   validateProbeSpec(spec);
   const refuse = (msg: string): never => {
     throw new PeriscopeError('unsupported', `probe ${spec.name}: ${msg}`);
@@ -100,7 +109,7 @@ export function compileProbe(bin: GoBinary, spec: ProbeSpec): CompiledProbe {
   const types = bin.elf.symbol('runtime.types') ?? bin.elf.symbol('type:*');
   if (!types) return refuse('the binary has no runtime.types symbol (built with -ldflags=-s?)');
   const layout = bin.runtimeLayout();
-  const placed = probeSites(bin, spec);
+  const placed = probeSites(bin, spec, options.returnSites ?? 'emulated');
   const sources = spec.captures ?? [];
   const reasons: string[] = [];
   const reasonOf = (r: string): number => {
@@ -294,6 +303,7 @@ function siteText(s: ProbeSite): string {
 }
 
 function stackMode(site: ProbeSite, frame: SiteFrame): StackMode {
+  if (site.via) return site.via.ownFrame ? 'own' : 'caller';
   if (site.kind === 'entry' || site.kind === 'return') return 'caller';
   return frame.spDelta > 8 ? 'own' : 'caller';
 }

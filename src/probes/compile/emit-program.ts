@@ -13,6 +13,7 @@ import type { Binding, ConstInfo, Expr } from '../../goruntime/expr/index.js';
 import { R0, R1, R2, R3, R8, R10 } from '../bpf/isa.js';
 import type { SiteIdSource } from '../event-program.js';
 import { GO_G_REG, PT_REGS } from '../pt-regs.amd64.js';
+import { emitBranchGate } from './emit-branch.js';
 import { emitDuration, emitRateLimit, emitStack, type StackMode } from './emit-extras.js';
 import { emitRegions } from './emit-regions.js';
 import { CTX, Emitter, ERR_AUX, ERR_CODE, REC } from './emitter.js';
@@ -74,6 +75,8 @@ export function emitSiteProgram(spec: SiteProgramSpec, maps: ProbeMapFds, bias: 
   const a = e.a;
   const stat = (s: keyof typeof STAT) => e.count(maps.stats, spec.probe * STATS_PER_PROBE + STAT[s]);
   a.mov64(CTX, R1);
+  const branch = spec.env.frame.site.via?.branch;
+  if (branch) emitBranchGate(e, branch); // a return site on a Jcc: only the way to the RET goes on
   const now = e.alloc(8);
   const dur = e.alloc(8);
   const flags = e.alloc(8);

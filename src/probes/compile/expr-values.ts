@@ -27,7 +27,7 @@ import { CTX, type Emitter, type Place, Refusal } from './emitter.js';
 import { constant, convert, lenCap, typeAssert } from './expr-builtins.js';
 import { arithmetic, conditionValue, isArith, negate } from './expr-ops.js';
 import { CAPTURE } from './record-layout.js';
-import { type SiteFrame, type SourcePiece, variableSource } from './site-frame.js';
+import { inScopeAt, type SiteFrame, type SourcePiece, variableSource } from './site-frame.js';
 
 /** A value that exists in the function but not at this site (optimized out, out of scope, a float register). */
 export class SiteUnavailable extends Error {}
@@ -141,8 +141,7 @@ export class ExprCompiler {
       return atAddress(this.e, b.type, R0);
     }
     if (b.kind !== 'local') throw new Refusal('internal: a type used as a value');
-    const pc = this.env.frame.pc;
-    const inScope = b.vars.filter((v) => v.scope.some((r) => pc >= r.low && pc < r.high));
+    const inScope = b.vars.filter((v) => inScopeAt(this.env.frame, v));
     if (inScope.length === 0) throw new SiteUnavailable(`${b.name} is not in scope at this site`);
     const span = (v: (typeof inScope)[number]) => v.scope.reduce((n, r) => n + r.high - r.low, 0);
     const v = inScope.reduce((best, x) => (span(x) < span(best) ? x : best));

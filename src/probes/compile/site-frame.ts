@@ -6,6 +6,7 @@
  * of pt_regs, memory at CFA or register + offset, constants). Results at RET sites, which Go
  * leaves unlocated, come from the register ABI. What cannot be read from a uprobe is
  * 'unavailable' with the reason (optimized out here, a float register, a computed location).
+ * At a call site the expressions name the callee's arguments, from the register ABI too.
  */
 import type { LinkAddress } from '../../common/address.js';
 import type { Variable } from '../../dwarf/functions.js';
@@ -14,6 +15,7 @@ import type { InfoOffset } from '../../dwarf/sections.js';
 import type { GoBinary } from '../../gobinary/go-binary.js';
 import type { PtReg } from '../pt-regs.amd64.js';
 import type { ProbeSite } from '../sites/site.js';
+import type { RegValue } from '../x86/straight-line.js';
 import { type AbiAssignment, assignResults } from './abi.amd64.js';
 
 /** Where an address comes from: the CFA, a register's value, or a link-time address (plus the load bias). */
@@ -43,7 +45,10 @@ export interface SiteFrame {
   readonly pc: LinkAddress;
   /** Bytes pushed below the return address at the site: CFA = sp + spDelta + 8. */
   readonly spDelta: number;
-  /** The function's results by DWARF variable offset, as the ABI assigns them (RET sites only). */
+  /**
+   * Values the ABI places, by DWARF variable offset: the function's results at RET sites, the
+   * callee's arguments at call sites.
+   */
   readonly results: ReadonlyMap<InfoOffset, AbiAssignment>;
 }
 
@@ -73,6 +78,24 @@ export function siteFrame(bin: GoBinary, site: ProbeSite): SiteFrame {
   const pc = site.address;
   const spDelta = bin.symtab.pcln.spDeltaAt(pc) ?? 0;
   const results = new Map<InfoOffset, AbiAssignment>();
+  if (site.kind === 'call') {
+    // At a CALL the callee's arguments are where the ABI hands them over: registers, and the
+    // stack-assigned ones at the caller's SP (the callee's CFA), i.e. our CFA - spDelta - 8.
+    const dwarf = bin.requireDwarf('probe captures');
+    const fn = dwarf.findFunction(site.function);
+    if (fn) {
+      const params = fn.variables.filter((v) => v.isParameter && !v.isReturn && v.type !== undefined);
+      const abi = assignResults(
+        dwarf,
+        [],
+        params.map((v) => dwarf.typeAt(v.type!)),
+      );
+      params.forEach((v, i) => {
+        const a = abi[i]!;
+        results.set(v.offset, a.kind === 'stack' ? { kind: 'stack', offset: a.offset - spDelta - 8 } : a);
+      });
+    }
+  }
   if (site.kind === 'return') {
     const dwarf = bin.requireDwarf('probe captures');
     const fn = dwarf.findFunction(site.function);
@@ -93,10 +116,15 @@ export function siteFrame(bin: GoBinary, site: ProbeSite): SiteFrame {
   return { site, pc, spDelta, results };
 }
 
+/** Whether `v` is in scope at the site: its lexical ranges hold the PC, or the ABI places it there (a callee's argument at a call site). */
+export function inScopeAt(frame: SiteFrame, v: Variable): boolean {
+  return frame.results.has(v.offset) || v.scope.some((r) => frame.pc >= r.low && frame.pc < r.high);
+}
+
 /** Where variable `v` (of `size` bytes) is at the site. */
 export function variableSource(frame: SiteFrame, v: Variable, size: number, name: string): ValueSource {
   const abi = frame.results.get(v.offset);
-  if (abi) return abiSource(abi, name); // at a RET the results are where the ABI puts them
+  if (abi) return abiSource(abi, name, frame.site.via?.regs); // at a RET the results are where the ABI puts them
   const expr = locationAt(v, frame.pc);
   if (!expr || expr.length === 0)
     return { kind: 'unavailable', reason: `${name} is optimized out at this site` };
@@ -163,7 +191,15 @@ function memorySource(p: ReturnType<typeof describeLocation>[number]): AddressSo
   }
 }
 
-function abiSource(abi: AbiAssignment, name: string): ValueSource {
+/**
+ * Where an ABI-placed value is; `atRet`, for a return site before its RET, says where each
+ * register's value at the RET is at the site.
+ */
+function abiSource(
+  abi: AbiAssignment,
+  name: string,
+  atRet: ReadonlyMap<PtReg, RegValue> | undefined,
+): ValueSource {
   if (abi.kind === 'stack') return { kind: 'memory', at: { base: 'cfa', offset: abi.offset } };
   const out: SourcePiece[] = [];
   for (const p of abi.pieces) {
@@ -172,7 +208,16 @@ function abiSource(abi: AbiAssignment, name: string): ValueSource {
         kind: 'unavailable',
         reason: `${name} is returned in register X${p.xmm}: floats travel in XMM registers, which a uprobe cannot read`,
       };
-    out.push(p);
+    const v = atRet ? atRet.get(p.reg) : { kind: 'reg' as const, reg: p.reg, add: 0 };
+    const at = { offset: p.offset, size: p.size };
+    if (v?.kind === 'reg' && v.add === 0) out.push({ ...at, reg: v.reg });
+    else if (v?.kind === 'load') out.push({ ...at, memory: { base: v.base, offset: v.offset } });
+    else if (v?.kind === 'const') {
+      const bytes = new Uint8Array(8);
+      new DataView(bytes.buffer).setBigUint64(0, BigInt.asUintN(64, v.value), true);
+      out.push({ ...at, bytes: bytes.subarray(0, p.size) });
+    } else
+      return { kind: 'unavailable', reason: `${name}: its register at the RET is not known at this site` };
   }
   return { kind: 'pieces', pieces: out };
 }

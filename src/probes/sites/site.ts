@@ -8,9 +8,10 @@ import type { GoBinary } from '../../gobinary/go-binary.js';
 import { type InstructionKind, instructionKind } from '../x86/classify.js';
 import type { PlacedInstruction } from '../x86/code.js';
 import { type UprobeHandling, uprobeHandling } from '../x86/kernel-uprobes.js';
+import type { ReturnVia } from './return-sites.js';
 
 /** Why a site was chosen. */
-export type SiteKind = 'entry' | 'return' | 'line' | 'inlined-entry';
+export type SiteKind = 'entry' | 'return' | 'line' | 'inlined-entry' | 'call';
 
 /** One place to probe. */
 export interface ProbeSite {
@@ -31,6 +32,8 @@ export interface ProbeSite {
   readonly line?: number;
   /** Something the user should know about this site (e.g. it may fire more than once per call). */
   readonly note?: string;
+  /** A return site on an emulated instruction before its RET: which RET, and the registers there. */
+  readonly via?: ReturnVia;
 }
 
 /** The fields of a site that depend on the kind of probe. */

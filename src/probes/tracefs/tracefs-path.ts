@@ -17,7 +17,7 @@ import {
 } from '../../goruntime/expr/index.js';
 import type { SiteExpr } from '../compile/emit-program.js';
 import type { SiteFrame, SourcePiece } from '../compile/site-frame.js';
-import { variableSource } from '../compile/site-frame.js';
+import { inScopeAt, variableSource } from '../compile/site-frame.js';
 import type { PtReg } from '../pt-regs.amd64.js';
 
 /** A value's place: in registers or frame slots piece by piece, or at an address tracefs computes. */
@@ -88,8 +88,7 @@ export function tracefsPath(
   };
   const root = (b: Binding, x: Expr): TracefsPath | { unavailable: string } => {
     if (b.kind !== 'local') return { unavailable: `${NOT_A_PATH}, not ${exprText(x)}` };
-    const pc = frame.pc;
-    const inScope = b.vars.filter((v) => v.scope.some((r) => pc >= r.low && pc < r.high));
+    const inScope = b.vars.filter((v) => inScopeAt(frame, v));
     if (inScope.length === 0) return { unavailable: `${b.name} is not in scope at this site` };
     const span = (v: (typeof inScope)[number]) => v.scope.reduce((n, r) => n + r.high - r.low, 0);
     const v = inScope.reduce((best, y) => (span(y) < span(best) ? y : best));

@@ -104,6 +104,9 @@ export function tracefsRefusal(probe: CompiledProbe): string | undefined {
     s.stackFrames ? 'stacks' : '',
     s.labels ? 'labels' : '',
   ].filter(Boolean);
+  // A return site moved before its RET may sit on a Jcc that fires both ways; only eBPF tests the flags.
+  if (probe.sites.some((x) => x.site.via))
+    return 'internal: this probe was compiled with return sites before their RETs; for tracefs compile it with returnSites "ret"';
   if (no.length === 0) return undefined;
   return `probes run on tracefs uprobe_events here (no eBPF), which has no ${no.join(', ')}: remove them from the probe or run the agent where eBPF is allowed`;
 }

@@ -3,12 +3,14 @@
  * while browsing (psql's, Grafana's) are answered from the session's own tables, the rest
  * runs in DuckDB after the PostgreSQL settings clients read are given their values.
  */
-import type { QuerySession, TextStream } from '../../store/store.js';
+import type { QuerySession, ResultColumn, TextStream } from '../../store/store.js';
 import { type CatalogTables, catalogAnswer, catalogFallback } from './pg-catalog.js';
 import { grafanaAnswer } from './pg-grafana.js';
+import { jdbcCatalogAnswer } from './pg-jdbc-catalog.js';
+import { pgColumnName } from './pg-names.js';
 import type { SetOutcome } from './pg-set.js';
 import { pgSettingsRewrite } from './pg-settings.js';
-import { type WireColumn, wireColumn } from './pg-types.js';
+import { cellSql, type WireColumn, wireColumn } from './pg-types.js';
 
 /** Rows with their columns. */
 export interface Rows {
@@ -25,6 +27,11 @@ export interface StreamedRows {
 /** A statement's answer: rows (held or streamed), a command with no rows (an accepted SET), or the empty query. */
 export type Answer = Rows | StreamedRows | { readonly command: SetOutcome } | 'empty';
 
+/** DuckDB's result columns as sent, named as PostgreSQL names them (`?column?`). */
+function wireColumns(columns: readonly ResultColumn[], sql: string): WireColumn[] {
+  return columns.map((c) => wireColumn({ ...c, name: pgColumnName(c.name, sql) }));
+}
+
 /** Every table of a session, as the catalog answers need them. */
 function tablesOf(session: QuerySession): CatalogTables {
   return async () => {
@@ -36,9 +43,25 @@ function tablesOf(session: QuerySession): CatalogTables {
 }
 
 /** The answer to a catalog query this server knows without DuckDB, or undefined. */
-async function knownAnswer(session: QuerySession, sql: string): Promise<Answer | undefined> {
+async function knownAnswer(
+  session: QuerySession,
+  sql: string,
+  params: readonly (string | null)[],
+): Promise<Answer | undefined> {
   const tables = tablesOf(session);
-  return (await catalogAnswer(sql, tables)) ?? (await grafanaAnswer(sql, tables));
+  // The catalog name JDBC reads from `current_catalog` too.
+  const database = async () =>
+    String((await session.queryText('SELECT current_database()')).rows[0]?.[0] ?? '');
+  return (
+    (await catalogAnswer(sql, tables)) ??
+    (await jdbcCatalogAnswer(sql, params, tables, database)) ??
+    (await grafanaAnswer(sql, tables))
+  );
+}
+
+/** The highest `$n` of a statement (the parameters a catalog query answered here takes). */
+function paramCount(sql: string): number {
+  return Math.max(0, ...[...sql.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
 }
 
 /** Runs one statement (not a SET, not empty) in the session and returns its answer, its rows streamed when `stream`. */
@@ -48,15 +71,15 @@ export async function answerStatement(
   params: readonly (string | null)[],
   stream = false,
 ): Promise<Answer> {
-  const known = await knownAnswer(session, sql);
+  const known = await knownAnswer(session, sql, params);
   if (known) return known;
   try {
     if (stream) {
-      const s = await session.streamText(pgSettingsRewrite(sql), params);
-      return { columns: s.columns.map(wireColumn), stream: s };
+      const s = await session.streamText(pgSettingsRewrite(sql), params, cellSql);
+      return { columns: wireColumns(s.columns, sql), stream: s };
     }
     const r = await session.queryText(pgSettingsRewrite(sql), params);
-    return { columns: r.columns.map(wireColumn), rows: r.rows };
+    return { columns: wireColumns(r.columns, sql), rows: r.rows };
   } catch (e) {
     const fallback = catalogFallback(sql);
     if (!fallback) throw e;
@@ -71,9 +94,12 @@ export async function describeStatement(
 ): Promise<{ readonly params: number; readonly columns?: readonly WireColumn[] }> {
   // A SET has no rows; one this server refuses fails (and is audited) when executed.
   if (/^\s*(set|reset)\s/i.test(sql)) return { params: 0 };
-  const known = await knownAnswer(session, sql);
+  const known = await knownAnswer(session, sql, []);
   if (known)
-    return { params: 0, ...(known !== 'empty' && 'columns' in known ? { columns: known.columns } : {}) };
+    return {
+      params: paramCount(sql),
+      ...(known !== 'empty' && 'columns' in known ? { columns: known.columns } : {}),
+    };
   const d = await session.describe(pgSettingsRewrite(sql));
-  return { params: d.params, columns: d.columns.map(wireColumn) };
+  return { params: d.params, columns: wireColumns(d.columns, sql) };
 }

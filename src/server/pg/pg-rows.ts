@@ -4,6 +4,7 @@
  * million-row answer costs one string write per cell. Each column is text (DuckDB's printing
  * turned into PostgreSQL's) or binary when the client asked for it at Bind.
  */
+import type { TextChunk } from '../../store/store.js';
 import { type BinaryEncoder, binaryEncoder } from './pg-binary.js';
 import type { WireColumn } from './pg-types.js';
 
@@ -38,15 +39,41 @@ export class RowBatch {
     this.end(start);
   }
 
-  /** Appends row `r` of rows given column by column. */
-  addFromColumns(
-    columns: readonly (readonly (string | null)[])[],
-    r: number,
-    cells: readonly CellWriter[],
-  ): void {
-    const start = this.begin(columns.length);
-    for (let i = 0; i < columns.length; i++) this.cell(columns[i]![r] ?? null, cells[i]!);
-    this.end(start);
+  /**
+   * Appends the rows of a chunk given column by column. A column of bytes holds PostgreSQL's
+   * text already (pg-types.ts `cellSql`): in text format its bytes are copied as they are.
+   */
+  addChunk(chunk: TextChunk, cells: readonly CellWriter[]): void {
+    const columns = chunk.columns;
+    for (let r = 0; r < chunk.rowCount; r++) {
+      const start = this.begin(columns.length);
+      for (let i = 0; i < columns.length; i++) {
+        const col = columns[i]!;
+        if (!('bytes' in col)) this.cell(col[r] ?? null, cells[i]!);
+        else if ('text' in cells[i]!) this.bytes(col.bytes, col.starts[r]!, col.lengths[r]!);
+        else {
+          const n = col.lengths[r]!;
+          const at = col.starts[r]!;
+          this.cell(n < 0 ? null : col.bytes.toString('utf8', at, at + n), cells[i]!, false);
+        }
+      }
+      this.end(start);
+    }
+  }
+
+  /** Appends a cell of `n` bytes from `from` at `at` (NULL when n is -1). */
+  private bytes(from: Buffer, at: number, n: number): void {
+    this.reserve(4 + Math.max(n, 0));
+    const buf = this.buf;
+    let o = this.at;
+    buf[o] = n >>> 24;
+    buf[o + 1] = (n >>> 16) & 0xff;
+    buf[o + 2] = (n >>> 8) & 0xff;
+    buf[o + 3] = n & 0xff;
+    o += 4;
+    if (n > 16) from.copy(buf, o, at, at + n);
+    else for (let i = 0; i < n; i++) buf[o + i] = from[at + i]!;
+    this.at = o + Math.max(n, 0);
   }
 
   private begin(count: number): number {
@@ -62,13 +89,14 @@ export class RowBatch {
     this.buf.writeInt32BE(this.at - start - 1, start + 1);
   }
 
-  private cell(v: string | null, cell: CellWriter): void {
+  /** Appends a value; `convert` false when it is PostgreSQL's text already (a binary column still encodes it). */
+  private cell(v: string | null, cell: CellWriter, convert = true): void {
     if (v === null) {
       this.reserve(4);
       this.buf.writeInt32BE(-1, this.at);
       this.at += 4;
     } else if ('text' in cell) {
-      const s = cell.text(v);
+      const s = convert ? cell.text(v) : v;
       this.reserve(4 + s.length * 3);
       const n = this.buf.write(s, this.at + 4, 'utf8');
       this.buf.writeInt32BE(n, this.at);

@@ -127,6 +127,22 @@ export function wireColumn(c: ResultColumn): WireColumn {
   return { name: c.name, oid: OID.text, size: -1, text: same };
 }
 
+/**
+ * The SQL that prints a column's value (`ref`) in PostgreSQL's text format, for the types
+ * whose DuckDB printing (CAST AS VARCHAR) is PostgreSQL's or made so here: booleans `t`/`f`,
+ * floats' NaN and Infinity (DuckDB prints `nan`, `inf`; otherwise it prints `1e+20` and a
+ * float4 0.1 as `0.1`, as PostgreSQL does). Undefined for lists, structs and other types,
+ * which keep the JS path (DuckDB's cast prints lists' strings unquoted, `[a b, c]`).
+ */
+export function cellSql(c: ResultColumn, ref: string): string | undefined {
+  const t = c.type.replace(/^DECIMAL\(.*$/, 'DECIMAL');
+  if (t === 'BOOLEAN') return `CASE WHEN ${ref} IS NULL THEN NULL WHEN ${ref} THEN 't' ELSE 'f' END`;
+  if (t === 'FLOAT' || t === 'DOUBLE')
+    return `CASE WHEN isnan(${ref}) THEN 'NaN' WHEN isinf(${ref}) THEN (CASE WHEN ${ref} > 0 THEN 'Infinity' ELSE '-Infinity' END) ELSE CAST(${ref} AS VARCHAR) END`;
+  if (t === 'DECIMAL' || t in SCALAR) return `CAST(${ref} AS VARCHAR)`;
+  return undefined;
+}
+
 /** PostgreSQL's name for an OID (what `format_type` prints, for psql's `\d`). */
 export function typeName(oid: number): string {
   const names: Record<number, string> = {

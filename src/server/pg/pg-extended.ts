@@ -1,0 +1,153 @@
+/**
+ * The extended query protocol of one connection: Parse, Bind, Describe (statement or
+ * portal), Execute (with a row limit: PortalSuspended), Close; its prepared statements and
+ * portals. Sync and Flush are the connection's (pg-connection.ts).
+ */
+import { type Answer, describeStatement } from './pg-answer.js';
+import { binaryParamText } from './pg-binary.js';
+import { PgFault } from './pg-errors.js';
+import { type BodyReader, empty, parameterDescription, rowDescription } from './pg-messages.js';
+import { cellWriters, formatOf } from './pg-rows.js';
+import type { PgLink, StatementRunner } from './pg-runner.js';
+import { splitStatements } from './pg-split.js';
+
+interface Portal {
+  readonly sql: string;
+  readonly params: readonly (string | null)[];
+  /** The Bind's result format codes (0 text, 1 binary). */
+  readonly formats: readonly number[];
+  answer?: Answer;
+  sent: number;
+}
+
+/** The prepared statements and portals of a connection, and the messages that use them. */
+export class ExtendedProtocol {
+  /** Prepared statements: their SQL and the parameter types the client declared (0: unspecified). */
+  private readonly statements = new Map<
+    string,
+    { readonly sql: string; readonly types: readonly number[] }
+  >();
+  private readonly portals = new Map<string, Portal>();
+
+  constructor(
+    private readonly link: PgLink,
+    private readonly runner: StatementRunner,
+  ) {}
+
+  /** Handles one message of type `type` (P, B, D, E, C); throws a PgFault to fail the batch. */
+  async handle(type: string, r: BodyReader): Promise<void> {
+    switch (type) {
+      case 'P':
+        return this.parse(r);
+      case 'B':
+        return this.bind(r);
+      case 'D':
+        return this.describe(r);
+      case 'E':
+        return this.execute(r);
+      case 'C': {
+        const kind = String.fromCharCode(r.bytes(1)[0]!);
+        const name = r.cstring();
+        if (kind === 'S') this.statements.delete(name);
+        else this.portals.delete(name);
+        this.link.send(empty('3'));
+        return;
+      }
+      default:
+        throw new PgFault('08P01', `message type "${type}" is not supported`);
+    }
+  }
+
+  private parse(r: BodyReader): void {
+    const name = r.cstring();
+    const sql = r.cstring();
+    if (splitStatements(sql).length > 1)
+      throw new PgFault('42601', 'cannot insert multiple commands into a prepared statement');
+    const nTypes = r.int16();
+    const types = Array.from({ length: nTypes }, () => r.int32());
+    this.statements.set(name, { sql, types });
+    this.link.send(empty('1'));
+  }
+
+  private bind(r: BodyReader): void {
+    const portal = r.cstring();
+    const stmt = r.cstring();
+    const prepared = this.statements.get(stmt);
+    if (prepared === undefined) throw new PgFault('26000', `prepared statement "${stmt}" does not exist`);
+    const { sql, types } = prepared;
+    const nFormats = r.int16();
+    const formats = Array.from({ length: nFormats }, () => r.int16());
+    const n = r.int16();
+    const params: (string | null)[] = [];
+    for (let i = 0; i < n; i++) {
+      const len = r.int32();
+      const format = formats.length === 1 ? formats[0] : formats[i];
+      if (len < 0) params.push(null);
+      else if (format === 1) params.push(binaryParamText(types[i] ?? 0, r.bytes(len)));
+      else params.push(r.bytes(len).toString('utf8'));
+    }
+    const nResult = r.int16();
+    const resultFormats = Array.from({ length: nResult }, () => r.int16());
+    this.portals.set(portal, { sql, params, formats: resultFormats, sent: 0 });
+    this.link.send(empty('2'));
+  }
+
+  private async describe(r: BodyReader): Promise<void> {
+    const kind = String.fromCharCode(r.bytes(1)[0]!);
+    const name = r.cstring();
+    if (kind === 'S') {
+      const sql = this.statements.get(name)?.sql;
+      if (sql === undefined) throw new PgFault('26000', `prepared statement "${name}" does not exist`);
+      if (splitStatements(sql).length === 0) {
+        this.link.send(parameterDescription(0), empty('n'));
+        return;
+      }
+      const d = await describeStatement(await this.runner.open(), sql);
+      this.link.send(parameterDescription(d.params), d.columns ? rowDescription(d.columns) : empty('n'));
+      return;
+    }
+    const p = this.portals.get(name);
+    if (!p) throw new PgFault('34000', `portal "${name}" does not exist`);
+    // Without parameters, the columns come without running it: Execute runs the statement
+    // and streams its rows. With parameters, DuckDB types the columns only once they are
+    // bound: it runs now and the portal holds its answer.
+    if (!p.answer && p.params.length > 0)
+      await this.runner.run(p.sql, p.params, false, async (a) => {
+        p.answer = a;
+      });
+    const d =
+      p.answer ??
+      (splitStatements(p.sql).length === 0
+        ? 'empty'
+        : await describeStatement(await this.runner.open(), p.sql));
+    const columns = d === 'empty' ? undefined : 'columns' in d ? d.columns : undefined;
+    if (!columns) this.link.send(empty('n'));
+    else {
+      cellWriters(columns, p.formats); // refuses a binary column it cannot encode, before any row
+      this.link.send(rowDescription(columns, (i) => formatOf(p.formats, i)));
+    }
+  }
+
+  private async execute(r: BodyReader): Promise<void> {
+    const name = r.cstring();
+    const max = r.int32();
+    const p = this.portals.get(name);
+    if (!p) throw new PgFault('34000', `portal "${name}" does not exist`);
+    if (p.answer) await this.sendExecuted(p, p.answer, max);
+    // A row limit (PortalSuspended, more Executes to come) holds the answer in the portal;
+    // without one the rows are streamed.
+    else
+      await this.runner.run(p.sql, p.params, max === 0, async (a) => {
+        if (max > 0) p.answer = a;
+        await this.sendExecuted(p, a, max);
+      });
+  }
+
+  /** Sends what an Execute of a portal gives: rows from where the last one stopped, up to `max` (0: all). */
+  private async sendExecuted(p: Portal, a: Answer, max: number): Promise<void> {
+    // The RowDescription came with Describe; Execute sends rows only.
+    if (a === 'empty') this.link.send(empty('I'));
+    else if ('command' in a) this.runner.sendCommand(a.command);
+    else p.sent = await this.runner.sendRows(a, p.sent, max, p.formats);
+  }
+}
