@@ -2,7 +2,7 @@
 // Runs every compiled test file (dist/test/**/*.test.js) with Node's test runner.
 // Arguments filter by substring of the path: `node scripts/test.js dwarf elf`.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -28,6 +28,15 @@ if (files.length === 0) {
 // The web app's tests serve the built app; tsc alone does not build it.
 if (files.some((f) => f.includes('/web/')) && !existsSync('dist/web/index.html'))
   console.error('scripts/test.js: dist/web/ is not built, so the web tests will fail: run `npm run build` (or `npm run build:web`) first');
+// Go tools that take minutes to build (SeaweedFS) are built here, once, before any test's own
+// time starts, when a selected test starts them; a fresh machine's `npm test` needs nothing else.
+if (files.some((f) => readFileSync(f, 'utf8').includes('s3-server.js'))) {
+  const r = spawnSync(process.execPath, ['scripts/build-tools.js'], { stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.error('scripts/test.js: building the test tools failed (see above); the tests that need them cannot run');
+    process.exit(r.status ?? 1);
+  }
+}
 // Snapshots taken by tests go to a throw-away store, never the user's; so do the one-shot
 // commands' binary cache entries.
 const data = mkdtempSync(join(tmpdir(), 'periscope-test-data-'));

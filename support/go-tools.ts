@@ -35,6 +35,12 @@ export interface GoTool {
   readonly pkg: string;
   readonly version: string;
   readonly binary: string;
+  /**
+   * Set for a module whose go.mod has replace directives, which `go install pkg@version`
+   * refuses: the package is then built with `go build` inside the module's own downloaded
+   * source (so its replaces apply), into `BINARY-VERSION` (its build info says "(devel)").
+   */
+  readonly module?: string;
 }
 
 /** Delve, the oracle for values: v1.27.2 builds with Go 1.26 and reads binaries of Go 1.22–1.26. */
@@ -76,7 +82,7 @@ export function ensureGoTool(tool: GoTool, log: (line: string) => void = () => {
 }
 
 async function install(tool: GoTool, log: (line: string) => void): Promise<InstalledTool> {
-  const path = join(TOOLS_DIR, tool.binary);
+  const path = join(TOOLS_DIR, tool.module ? `${tool.binary}-${tool.version}` : tool.binary);
   const t0 = performance.now();
   if (await isInstalled(path, tool)) return { path, bytes: statSync(path).size, built: false, ms: 0 };
   mkdirSync(TOOLS_DIR, { recursive: true });
@@ -106,7 +112,8 @@ async function isInstalled(path: string, tool: GoTool): Promise<boolean> {
     const { stdout } = await run('go', ['version', '-m', path], { maxBuffer: 16 << 20 });
     const pkg = /^\tpath\t(\S+)$/m.exec(stdout)?.[1];
     const version = /^\tmod\t\S+\t(\S+)/m.exec(stdout)?.[1];
-    return pkg === tool.pkg && version === tool.version;
+    // A module build's version is in its file name (renamed into place only when complete).
+    return pkg === tool.pkg && (tool.module !== undefined || version === tool.version);
   } catch {
     return false;
   }
@@ -116,19 +123,25 @@ async function build(tool: GoTool, path: string, log: (line: string) => void): P
   const gobin = mkdtempSync(join(TOOLS_DIR, `.install-${tool.binary}-`));
   try {
     log(`building ${tool.pkg}@${tool.version} through the module proxy (a minute or more)...`);
-    await run('go', ['install', `${tool.pkg}@${tool.version}`], {
-      cwd: TOOLS_DIR,
-      env: {
-        ...process.env,
-        GOBIN: gobin,
-        // The machine's Go, and no C compiler needed: the same binary on every machine.
-        GOTOOLCHAIN: 'local',
-        CGO_ENABLED: '0',
-        GOFLAGS: '-buildvcs=false',
-      },
-      maxBuffer: 64 << 20,
-      timeout: BUILD_TIMEOUT_MS,
-    });
+    const env = {
+      ...process.env,
+      GOBIN: gobin,
+      // The machine's Go, and no C compiler needed: the same binary on every machine.
+      GOTOOLCHAIN: 'local',
+      CGO_ENABLED: '0',
+      GOFLAGS: '-buildvcs=false',
+    };
+    const options = { cwd: TOOLS_DIR, env, maxBuffer: 64 << 20, timeout: BUILD_TIMEOUT_MS };
+    if (tool.module) {
+      const { stdout } = await run(
+        'go',
+        ['mod', 'download', '-json', `${tool.module}@${tool.version}`],
+        options,
+      );
+      const dir = (JSON.parse(stdout) as { Dir: string }).Dir;
+      const rel = `.${tool.pkg.slice(tool.module.length)}`;
+      await run('go', ['build', '-trimpath', '-o', join(gobin, tool.binary), rel], { ...options, cwd: dir });
+    } else await run('go', ['install', `${tool.pkg}@${tool.version}`], options);
     renameSync(join(gobin, tool.binary), path);
   } catch (e) {
     const err = e as Error & { stderr?: string };

@@ -9,7 +9,12 @@ import { hostname as machineHostname } from 'node:os';
 import { describeError } from '../common/errors.js';
 import type { ClientTlsConfig } from '../common/tls-client.js';
 import { PERISCOPE_VERSION } from '../common/version.js';
-import type { ProcessDescription, ServerMessage, WelcomeMessage } from '../protocol/messages.js';
+import {
+  AGENT_CAPABILITIES,
+  type ProcessDescription,
+  type ServerMessage,
+  type WelcomeMessage,
+} from '../protocol/messages.js';
 import { parseSpec } from '../spec/spec-parse.js';
 import { deriveAgentId, readMachineIdentity } from './agent-id.js';
 import { AgentMetrics, serveMetrics } from './agent-metrics.js';
@@ -135,7 +140,13 @@ export class Agent {
       token: opts.token,
       ...(opts.tokenFile ? { tokenFile: opts.tokenFile } : {}),
       ...(opts.tls ? { tls: opts.tls } : {}),
-      hello: { agentId: this.id, hostname: node, version: AGENT_VERSION, instance: this.instance },
+      hello: {
+        agentId: this.id,
+        hostname: node,
+        version: AGENT_VERSION,
+        instance: this.instance,
+        capabilities: AGENT_CAPABILITIES,
+      },
       minBackoffMs: opts.minBackoffMs,
       maxBackoffMs: opts.maxBackoffMs,
       ...(opts.maxServerMessageBytes ? { maxPayload: opts.maxServerMessageBytes } : {}),

@@ -1,7 +1,8 @@
 /**
  * Standing investigations in the API (`/v1/investigations`): the definition a user sends (JSON,
  * or the same keys in a YAML file for the CLI), the one parser that checks its shape, and the
- * answers. The server checks further what needs its state (SQL, probes) when it is added.
+ * name or id a path gives. The server checks further what needs its state (SQL, probes) when it
+ * is added. The answers are in investigation-views.ts.
  */
 import { parseSelector } from '../common/selector-text.js';
 import { BadRequest, type JsonObject, jsonObject, optString } from './fields.js';
@@ -281,70 +282,6 @@ export function parseInvestigation(body: unknown): InvestigationDefinition {
 export function investigationBody(b: InvestigationBody): InvestigationBody {
   parseInvestigation(b);
   return b;
-}
-
-/** A probe trigger whose probe does not attach to a binary where it used to (a new deployment). */
-export interface Unresolved {
-  readonly probe: string;
-  readonly agentId: string;
-  readonly executable: string;
-  readonly buildId?: string;
-  readonly error: string;
-}
-
-/** A slow/error trigger whose trace the current spec no longer has (the spec changed after it was added). */
-export interface MissingTrace {
-  readonly trigger: 'slow' | 'error';
-  readonly trace: string;
-  /** The current spec's version. */
-  readonly specVersion: number;
-  /** `trace checkout is not in the current spec (version 7)`. */
-  readonly text: string;
-}
-
-/** One investigation as listed and shown. */
-export interface InvestigationView {
-  readonly id: number;
-  readonly name: string;
-  readonly owner: string;
-  readonly question: string;
-  readonly notes: string;
-  readonly state: 'open' | 'closed';
-  readonly createdAt: string;
-  readonly closedAt?: string;
-  readonly closedBy?: string;
-  readonly fires: number;
-  readonly lastFiredAt?: string;
-  /** The last thing that went wrong outside a firing (a scheduled snapshot, a condition, a probe filter). */
-  readonly lastProblem?: string;
-  /** The definition as sent. */
-  readonly definition: InvestigationBody;
-  /** Probe triggers that no longer resolve on some binary (`show` only). */
-  readonly unresolved?: readonly Unresolved[];
-  /** Slow/error triggers whose trace the current spec no longer has (`show` only); they wait until a spec has it again. */
-  readonly missingTraces?: readonly MissingTrace[];
-  /** The latest firings, newest first (`show` only). */
-  readonly firings?: readonly FiringView[];
-}
-
-/** One firing of an investigation. */
-export interface FiringView {
-  readonly id: number;
-  readonly firedAt: string;
-  readonly trigger: string;
-  readonly process?: string;
-  readonly goroutine?: number;
-  readonly requestId?: string;
-  readonly snapshotId?: number;
-  readonly traceKept: boolean;
-  readonly reportRows: number;
-  readonly webhook?: string;
-  readonly error?: string;
-}
-
-/** GET /v1/investigations. */
-export interface InvestigationsResponse {
-  readonly investigations: readonly InvestigationView[];
 }
 
 /** A name or id path segment as given. */

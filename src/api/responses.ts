@@ -144,10 +144,16 @@ export interface SnapshotsResponse {
 
 /**
  * GET /v1/snapshots/{id}: the listing's facts, with `processes` the per-process outcomes instead
- * of their count; the request's facts are present for snapshots taken through the server.
+ * of their count; the request's facts are present for snapshots taken through the server; the
+ * link notes (as the fleet snapshot's answer gave them, from the stored `link_notes`) for any.
  */
 export type SnapshotDetail = Omit<SnapshotInfo, 'processes'> &
-  Partial<Pick<SnapshotTaken, 'requestId' | 'selector' | 'requestedBy' | 'captureSkewMs' | 'durationMs'>> & {
+  Partial<
+    Pick<
+      SnapshotTaken,
+      'requestId' | 'selector' | 'requestedBy' | 'captureSkewMs' | 'durationMs' | 'linkNotes'
+    >
+  > & {
     readonly processes: readonly ProcessResult[];
   };
 

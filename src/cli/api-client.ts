@@ -1,12 +1,7 @@
 /** The typed client of the server's /v1 API: one method per route, requests built by src/api/. */
 
-import {
-  type InvestigationBody,
-  type InvestigationsResponse,
-  type InvestigationView,
-  investigationBody,
-  investigationRef,
-} from '../api/investigations.js';
+import type { InvestigationsResponse, InvestigationView } from '../api/investigation-views.js';
+import { type InvestigationBody, investigationBody, investigationRef } from '../api/investigations.js';
 import {
   auditQuery,
   type EventsParams,

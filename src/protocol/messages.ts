@@ -31,6 +31,16 @@ import { decodeSnapshot } from './snapshot-wire.js';
 /** Version of this protocol; both sides refuse a peer with another major version. */
 export const PROTOCOL_VERSION = 1;
 
+/**
+ * What an agent of this version can be asked beyond the protocol's first messages, listed in
+ * its hello so that the server asks only agents that can answer (an unknown question is
+ * ignored by an agent, and the server would wait for nothing).
+ */
+export const AGENT_CAPABILITIES = ['describe-function'] as const;
+
+/** One of AGENT_CAPABILITIES. */
+export type AgentCapability = (typeof AGENT_CAPABILITIES)[number];
+
 /** Why one process could not be captured (the kinds users filter on, like Side-Eye's). */
 export type ProcessErrorKind =
   | 'BINARY_STRIPPED'
@@ -80,6 +90,8 @@ export interface HelloMessage {
    * same id (refused). Agents before it sent none.
    */
   readonly instance?: string;
+  /** AGENT_CAPABILITIES of the agent's version. Agents before the list sent none: they cannot describe functions. */
+  readonly capabilities?: readonly string[];
 }
 
 /** The full list of monitored processes (sent on connect and whenever it changes). */

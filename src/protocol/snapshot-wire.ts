@@ -9,6 +9,7 @@
  */
 import type { Address } from '../common/address.js';
 import type { Frame, Stack } from '../goruntime/goroutines/index.js';
+import { goroutineWith } from '../snapshot/snapshot-goroutine.js';
 import type { ProcessSnapshot, SnapshotGoroutine } from '../snapshot/snapshot-types.js';
 
 /** Marks the wire form (a plain ProcessSnapshot has no `wire` field). */
@@ -129,37 +130,10 @@ function expandV1(stacks: readonly WireStack[], r: unknown, id: number): Stack {
     : { frames, sp: sp0, end: shared.end, error: shared.error };
 }
 
-/**
- * `g` with another stack, built field by field: objects spread from a goroutine each got a
- * map of their own in V8 (snapshot/snapshot-goroutine.ts), which made encoding and the
- * expanded snapshot slow and large.
- */
+/** `g` with another stack, built as snapshot-goroutine.ts builds every goroutine (field by field: one V8 map). */
 function withStack<S>(
   g: Omit<SnapshotGoroutine, 'stack'>,
   stack: S,
 ): Omit<SnapshotGoroutine, 'stack'> & { readonly stack: S } {
-  const out = {
-    address: g.address,
-    id: g.id,
-    status: g.status,
-    statusCode: g.statusCode,
-    scan: g.scan,
-    waitReason: g.waitReason,
-    waitSinceNs: g.waitSinceNs,
-    waitDurationNs: g.waitDurationNs,
-    labels: g.labels,
-    createdBy: g.createdBy,
-    startFunction: g.startFunction,
-    startPc: g.startPc,
-    system: g.system,
-    threadId: g.threadId,
-    lockedToThread: g.lockedToThread,
-    stackLo: g.stackLo,
-    stackHi: g.stackHi,
-    stackSource: g.stackSource,
-    stack,
-    errors: g.errors,
-    captures: g.captures,
-  };
-  return g.inconsistent === undefined ? out : { ...out, inconsistent: g.inconsistent };
+  return goroutineWith(g, g.labels, stack, g.captures, g.inconsistent);
 }

@@ -229,12 +229,17 @@ export class AgentEndpoint {
       !str(msg.agentId, 200) ||
       typeof msg.hostname !== 'string' ||
       typeof msg.version !== 'string' ||
-      (msg.instance !== undefined && !str(msg.instance, 100))
+      (msg.instance !== undefined && !str(msg.instance, 100)) ||
+      (msg.capabilities !== undefined &&
+        (!Array.isArray(msg.capabilities) ||
+          msg.capabilities.length > MAX_CAPABILITIES ||
+          !msg.capabilities.every((c) => str(c, 100))))
     ) {
       this.malformed++;
+      // A close reason holds at most 123 bytes.
       conn.close(
         4003,
-        'hello needs "agentId", "hostname" and "version" strings (and "instance", if any, a string)',
+        `hello needs "agentId", "hostname" and "version" strings ("instance", if any, a string; "capabilities" at most ${MAX_CAPABILITIES} strings)`,
       );
       return undefined;
     }
@@ -251,6 +256,7 @@ export class AgentEndpoint {
       hostname: msg.hostname.slice(0, 500),
       version: msg.version.slice(0, 100),
       ...(msg.instance !== undefined ? { instance: msg.instance } : {}),
+      ...(msg.capabilities !== undefined ? { capabilities: [...msg.capabilities] } : {}),
     };
     const from = req.socket.remoteAddress;
     const admission = this.ctx.registry.connect(hello, conn, {
@@ -320,6 +326,9 @@ export class AgentEndpoint {
     }
   }
 }
+
+/** Most capabilities a hello may list (this version lists AGENT_CAPABILITIES). */
+const MAX_CAPABILITIES = 64;
 
 function seconds(ms: number): string {
   return (ms / 1000).toFixed(1);

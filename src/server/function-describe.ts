@@ -3,6 +3,8 @@
  * one `describe-function` to an agent that runs the binary (else one on a host where a
  * stored snapshot's process ran it, which may still have the file), its answer routed back.
  * The server keeps no binaries, so a binary no connected agent can reach is not described.
+ * Only an agent whose hello lists the `describe-function` capability is asked: an older one
+ * ignores the question, so when only such agents have the binary the answer says so at once.
  */
 import { randomBytes } from 'node:crypto';
 import type { FunctionParams } from '../api/requests.js';
@@ -29,7 +31,7 @@ export class FunctionDescriptions {
     q: FunctionParams,
     stored: readonly StoredBinary[],
   ): Promise<{ agentId: string; lines: FunctionLines }> {
-    const { agentId, executable } = this.agentFor(q.buildId, stored);
+    const { agentId, executable } = this.agentFor(q, stored);
     const conn = this.registry.connection(agentId);
     const requestId = `describe-${randomBytes(6).toString('hex')}`;
     let timer: NodeJS.Timeout | undefined;
@@ -66,22 +68,40 @@ export class FunctionDescriptions {
     if (p?.agentId === agentId) p.answer(msg);
   }
 
+  /** The first agent that can describe the binary's function: one that runs it, else one on a host that ran it. */
   private agentFor(
-    buildId: string,
+    q: FunctionParams,
     stored: readonly StoredBinary[],
   ): { agentId: string; executable: string } {
+    const { buildId } = q;
     const running = this.registry
       .processes({ text: '', terms: [] })
-      .find((p) => p.buildId === buildId && this.registry.connection(p.agentId));
-    if (running) return { agentId: running.agentId, executable: running.executable };
+      .filter((p) => p.buildId === buildId && this.registry.connection(p.agentId))
+      .map((p) => ({ agentId: p.agentId, executable: p.executable }));
     const old = stored.find((b) => b.buildId === buildId);
-    const agent =
-      old && this.registry.agents().find((a) => a.connected && old.hostnames.includes(a.hostname));
-    if (old && agent) return { agentId: agent.id, executable: old.executable };
+    const ran = old
+      ? this.registry
+          .agents()
+          .filter((a) => a.connected && old.hostnames.includes(a.hostname))
+          .map((a) => ({ agentId: a.id, executable: old.executable }))
+      : [];
+    const reach = [...running, ...ran];
+    const able = reach.find((c) => this.registry.can(c.agentId, 'describe-function'));
+    if (able) return able;
+    if (reach.length === 0)
+      throw new HttpError(
+        404,
+        'not-found',
+        `no connected agent runs or ran a binary with build ID ${buildId}; start a process of it where an agent watches`,
+      );
+    const which = [...new Set(reach.map((c) => c.agentId))].map(
+      (id) => `agent ${id} runs Periscope ${this.registry.versionOf(id) ?? '?'}`,
+    );
+    const one = which.length === 1;
     throw new HttpError(
-      404,
-      'not-found',
-      `no connected agent runs or ran a binary with build ID ${buildId}; start a process of it where an agent watches`,
+      409,
+      'conflict',
+      `${which.join(', ')}, which cannot describe functions (${one ? 'its hello lists' : 'their hellos list'} no describe-function capability); upgrade ${one ? 'it' : 'them'} to see ${q.function} of build ID ${buildId}`,
     );
   }
 }

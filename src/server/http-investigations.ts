@@ -3,7 +3,8 @@
  * (with firings and what no longer resolves), close (its owner or an admin). Every change is
  * audited. Investigations act fleet-wide, so a token limited to programs may not use them.
  */
-import { type InvestigationsResponse, investigationRef } from '../api/investigations.js';
+import type { InvestigationsResponse } from '../api/investigation-views.js';
+import { investigationRef } from '../api/investigations.js';
 import type { TokenInfo } from '../store/token-types.js';
 import { audit, failure } from './audit.js';
 import type { ServerContext } from './context.js';

@@ -1,10 +1,18 @@
 /** Routes of snapshots: take one across the fleet, list them (searchable by label), get one. */
 import { parseSnapshotIdParam, parseSnapshotRequest, parseSnapshotsParams } from '../api/requests.js';
-import type { ProcessResult, SnapshotDetail, SnapshotsResponse, SnapshotTaken } from '../api/responses.js';
+import type {
+  FleetLinkNote,
+  ProcessResult,
+  SnapshotDetail,
+  SnapshotsResponse,
+  SnapshotTaken,
+} from '../api/responses.js';
+import type { LinkNote } from '../snapshot/snapshot-types.js';
 import type { ProcessFilter } from '../store/process-filter.js';
 import type { SnapshotInfo } from '../store/store.js';
 import { audit, failure } from './audit.js';
 import type { ServerContext } from './context.js';
+import { fleetLinkNotes, type ProcessLinkNotes } from './fleet-link-notes.js';
 import { HttpError } from './http-errors.js';
 import { readJson, sendJson } from './http-io.js';
 import type { Route } from './http-router.js';
@@ -54,6 +62,34 @@ async function storedProcesses(
         : { pauseNs: Number(pauseNs), goroutines: Number(goroutines) }),
     };
   });
+}
+
+/** The snapshot's link notes as the fleet snapshot's answer gave them, from the stored `link_notes`. */
+async function storedLinkNotes(
+  ctx: ServerContext,
+  id: number,
+  only: ProcessFilter | undefined,
+): Promise<FleetLinkNote[]> {
+  const r = await ctx.store.query(
+    'select n.process_id, p.program, n.link, n.table_name, n."column", n.frames, n.of_frames, n.note ' +
+      'from link_notes n join processes p using (snapshot_id, process_id) order by n.process_id',
+    { snapshot: id },
+    only,
+  );
+  const byProcess = new Map<string, ProcessLinkNotes & { notes: LinkNote[] }>();
+  for (const [key, program, link, table, column, frames, of, message] of r.rows) {
+    const p = byProcess.get(String(key)) ?? { program: String(program ?? ''), notes: [] };
+    p.notes.push({
+      link: String(link),
+      table: String(table),
+      column: String(column),
+      ...(frames !== null ? { frames: Number(frames) } : {}),
+      ...(of !== null ? { of: Number(of) } : {}),
+      message: String(message),
+    });
+    byProcess.set(String(key), p);
+  }
+  return fleetLinkNotes([...byProcess.values()]);
 }
 
 /** POST/GET /v1/snapshots, GET /v1/snapshots/{id}. */
@@ -130,6 +166,7 @@ export function snapshotRoutes(ctx: ServerContext): Route[] {
         const meta = ctx.meta.get(id);
         const processes =
           meta?.processes.filter((p) => visible(only, p)) ?? (await storedProcesses(ctx, id, only));
+        const linkNotes = await storedLinkNotes(ctx, id, only);
         const body: SnapshotDetail = {
           ...info,
           ...(meta
@@ -142,6 +179,7 @@ export function snapshotRoutes(ctx: ServerContext): Route[] {
               }
             : {}),
           processes,
+          ...(linkNotes.length > 0 ? { linkNotes } : {}),
         };
         sendJson(res, 200, body);
       },

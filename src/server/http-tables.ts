@@ -2,25 +2,10 @@
 import { parseTablesParams } from '../api/requests.js';
 import type { TableKind, TablesResponse, TableView } from '../api/responses.js';
 import { effectiveSpecOfText } from '../spec/effective-spec.js';
+import { BUILTIN_TABLES } from '../store/schema.js';
 import type { ServerContext } from './context.js';
 import { sendJson } from './http-io.js';
 import type { Route } from './http-router.js';
-
-/** The built-in tables, in the order docs/tables.md describes them. */
-export const BUILT_IN_TABLES = [
-  'snapshots',
-  'processes',
-  'goroutines',
-  'frames',
-  'stacks',
-  'captured',
-  'capture_errors',
-  'spec_versions',
-  'links',
-  'investigations',
-  'investigation_firings',
-  'investigation_reports',
-] as const;
 
 /** GET /v1/tables. */
 export function tableRoutes(ctx: ServerContext): Route[] {
@@ -34,7 +19,7 @@ export function tableRoutes(ctx: ServerContext): Route[] {
         const current = await ctx.store.currentSpec();
         const spec = effectiveSpecOfText(current?.yaml ?? '', 'spec');
         const kinds = new Map<string, { kind: TableKind; function?: string; sql?: string }>();
-        for (const t of BUILT_IN_TABLES) kinds.set(t, { kind: 'built-in' });
+        for (const t of BUILTIN_TABLES) kinds.set(t, { kind: 'built-in' });
         for (const f of spec.functions) kinds.set(f.table, { kind: 'function', function: f.function });
         for (const d of spec.derived) kinds.set(d.name, { kind: 'derived', sql: d.sql });
         const result = await ctx.store.query(

@@ -8,7 +8,7 @@
  * that stops answering heartbeats stays connected but is marked unresponsive.
  */
 import type { AgentState, AgentView, ProcessView } from '../api/responses.js';
-import type { ProcessDescription, ServerMessage } from '../protocol/messages.js';
+import type { AgentCapability, ProcessDescription, ServerMessage } from '../protocol/messages.js';
 import { matches, type Selector } from './selector.js';
 
 /** The server's handle on one agent connection. */
@@ -24,6 +24,8 @@ export interface AgentHello {
   readonly hostname: string;
   readonly version: string;
   readonly instance?: string;
+  /** What the agent can be asked (protocol AGENT_CAPABILITIES); absent: an agent before the list. */
+  readonly capabilities?: readonly string[];
 }
 
 /** Where the connection came from. */
@@ -40,6 +42,7 @@ interface AgentEntry {
   hostname: string;
   version: string;
   instance?: string;
+  capabilities: ReadonlySet<string>;
   connectedAt: Date;
   lastSeen: Date;
   disconnectedAt?: Date;
@@ -104,6 +107,7 @@ export class Registry {
       hostname: hello.hostname,
       version: hello.version,
       ...(hello.instance !== undefined ? { instance: hello.instance } : {}),
+      capabilities: new Set(hello.capabilities ?? []),
       connectedAt: now,
       lastSeen: now,
       ...extra,
@@ -170,6 +174,16 @@ export class Registry {
   /** The open connection of an agent, if connected. */
   connection(agentId: string): AgentConnection | undefined {
     return this.entries.get(agentId)?.conn;
+  }
+
+  /** Whether an agent said in its hello that it can be asked `capability`. */
+  can(agentId: string, capability: AgentCapability): boolean {
+    return this.entries.get(agentId)?.capabilities.has(capability) === true;
+  }
+
+  /** The Periscope version an agent said in its hello. */
+  versionOf(agentId: string): string | undefined {
+    return this.entries.get(agentId)?.version;
   }
 
   /** Whether this connection is the agent's current one. */

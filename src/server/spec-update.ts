@@ -13,7 +13,7 @@ import type { Spec } from '../spec/spec-types.js';
 import type { SetSpecResult } from '../store/store.js';
 import type { ServerContext } from './context.js';
 import { HttpError } from './http-errors.js';
-import { droppedTraceWarnings } from './investigations/investigations.js';
+import { droppedDependencyWarnings } from './investigations/investigations.js';
 import { buildReport, reportSummary, reportText } from './spec-report.js';
 
 /** A spec to set: its text, the file name the user gave, who sets it, and whether to force it. */
@@ -74,8 +74,8 @@ export async function updateSpec(ctx: ServerContext, u: SpecUpdate): Promise<Spe
       conn.send(probes);
     }
   }
-  // Stored all the same: an investigation on a dropped trace waits for a spec that has it again.
-  const dropped = await droppedTraceWarnings(ctx.store, u.yaml, result.version);
+  // Stored all the same: an investigation on a dropped trace or probe waits for a spec that has it again.
+  const dropped = await droppedDependencyWarnings(ctx.store, u.yaml, result.version);
   return { stored: true, result: { ...result, warnings: [...result.warnings, ...dropped], check } };
 }
 

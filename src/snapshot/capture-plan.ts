@@ -47,7 +47,7 @@ export interface CapturePlanEntry {
   readonly redacted?: { readonly rule: string; readonly type?: string };
 }
 
-/** One spec'd function compiled for one binary. */
+/** One `functions:` entry compiled for one binary (a function may have several: one a table). */
 export interface FunctionPlan {
   readonly spec: FunctionSpec;
   /** The function name with generic type arguments erased, as frames are matched. */
@@ -64,8 +64,8 @@ export interface CapturePlan {
   /** The executable's load bias in the process. */
   readonly bias: LoadBias;
   readonly goroutines: GoroutineCapturePlan;
-  /** Spec'd functions present in the binary, by match name. */
-  readonly functions: ReadonlyMap<string, FunctionPlan>;
+  /** Spec'd functions present in the binary, by match name: every entry of that function, in spec order. */
+  readonly functions: ReadonlyMap<string, readonly FunctionPlan[]>;
   readonly functionsAbsent: readonly string[];
   /** Spec entries that do not fit this binary: not captured, everything else is. */
   readonly captureErrors: readonly CaptureError[];
@@ -139,8 +139,9 @@ export function seedInlinedOnly(bin: GoBinary, answers: readonly (readonly [stri
 
 /** The spec's functions compiled against one binary. */
 export interface CompiledFunctions {
-  /** Spec'd functions present in the binary, by match name. */
-  readonly functions: ReadonlyMap<string, FunctionPlan>;
+  /** Spec'd functions present in the binary, by match name: every entry of that function, in spec order. */
+  readonly functions: ReadonlyMap<string, readonly FunctionPlan[]>;
+  /** Spec'd functions the binary lacks, each once. */
   readonly absent: readonly string[];
   readonly errors: readonly CaptureError[];
 }
@@ -167,8 +168,10 @@ function expressionError(f: FunctionSpec, c: CaptureSpec, column: number, messag
 }
 
 /**
- * Compiles each function and capture of the spec against a binary. What does not fit is
- * returned as errors, one per problem, never thrown: one bad entry costs only itself.
+ * Compiles each function entry and capture of the spec against a binary. What does not fit is
+ * returned as errors, one per problem, never thrown: one bad entry costs only itself. Several
+ * entries on one function (one per table) are all compiled: each table gets its rows from
+ * that function's frames.
  * A binary without DWARF cannot capture any value: that throws (`stripped`). A capture whose
  * expression names a secret under the redaction of `programs` (spec/redaction.ts) is marked
  * `redacted`.
@@ -179,14 +182,14 @@ export function compileFunctions(
   programs: readonly string[] = [],
 ): CompiledFunctions {
   const redaction = redactionFor(spec, programs);
-  const functions = new Map<string, FunctionPlan>();
-  const absent: string[] = [];
+  const functions = new Map<string, FunctionPlan[]>();
+  const absent = new Set<string>();
   const errors: CaptureError[] = [];
   if (spec.functions.length > 0) bin.requireDwarf('capturing values of the spec');
   for (const f of spec.functions) {
     try {
       if (!hasFunction(bin, f.function)) {
-        absent.push(f.function);
+        absent.add(f.function);
         continue;
       }
     } catch (e) {
@@ -223,9 +226,12 @@ export function compileFunctions(
     }
     const builtIn = isBuiltInEntry(f);
     if (builtIn) captures.sort((a, b) => Number(b.socket) - Number(a.socket));
-    functions.set(matchName(f.function), { spec: f, matchName: matchName(f.function), builtIn, captures });
+    const name = matchName(f.function);
+    const entries = functions.get(name) ?? [];
+    entries.push({ spec: f, matchName: name, builtIn, captures });
+    functions.set(name, entries);
   }
-  return { functions, absent, errors };
+  return { functions, absent: [...absent], errors };
 }
 
 /**
@@ -235,20 +241,20 @@ export function compileFunctions(
  */
 function unlinkable(
   bin: GoBinary,
-  functions: ReadonlyMap<string, FunctionPlan>,
+  functions: ReadonlyMap<string, readonly FunctionPlan[]>,
   links: readonly LinkSpec[],
-): { names: Set<string>; notes: LinkNote[] } {
-  const names = new Set<string>();
+): { dropped: Set<FunctionPlan>; notes: LinkNote[] } {
+  const dropped = new Set<FunctionPlan>();
   const notes: LinkNote[] = [];
   const dwarf = bin.dwarf;
-  if (!dwarf) return { names, notes };
-  for (const [name, fp] of functions) {
+  if (!dwarf) return { dropped, notes };
+  for (const fp of [...functions.values()].flat()) {
     if (!fp.builtIn) continue;
     const dead = fp.captures.find(
       (c) => c.socket && c.plan.staticType.k === 'go' && socketReach(dwarf, c.plan.staticType.t) === 'no',
     );
     if (!dead) continue;
-    names.add(name);
+    dropped.add(fp);
     const type = dead.plan.resultType;
     const why =
       dead.plan.staticType.k === 'go' &&
@@ -264,7 +270,7 @@ function unlinkable(
           message: `not captured in this binary, it could not link: ${dead.expr}: ${why}`,
         });
   }
-  return { names, notes };
+  return { dropped, notes };
 }
 
 /**
@@ -279,8 +285,12 @@ export function prepareCapture(
   programs: readonly string[] = [],
 ): CapturePlan {
   const compiled = compileFunctions(bin, spec, programs);
-  const { names, notes } = unlinkable(bin, compiled.functions, spec.links);
-  const functions = new Map([...compiled.functions].filter(([n]) => !names.has(n)));
+  const { dropped, notes } = unlinkable(bin, compiled.functions, spec.links);
+  const functions = new Map<string, readonly FunctionPlan[]>();
+  for (const [name, entries] of compiled.functions) {
+    const kept = entries.filter((fp) => !dropped.has(fp));
+    if (kept.length > 0) functions.set(name, kept);
+  }
   warmUp(bin, functions.size > 0);
   const frameHosts = frameHostRanges(bin, new Set(functions.keys()), matchName);
   return {

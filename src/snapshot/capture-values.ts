@@ -97,8 +97,8 @@ function noSocket(v: CapturedValue): boolean {
 }
 
 /**
- * The captures of one goroutine: every frame whose function the spec names (in `phase`;
- * the others keep what `prior` has of them). The budget is looked at before each
+ * The captures of one goroutine: every frame whose function the spec names, once per table
+ * of that function (in `phase`; the others keep what `prior` has of them). The budget is looked at before each
  * expression, so one frame with many expressions cannot outlast it. `prior` holds what an
  * earlier pass read of this goroutine: those values are kept and only the rest are
  * evaluated; frames given values here are marked `afterPause` when `afterPause` is set.
@@ -127,13 +127,8 @@ export function captureFrames(
   let evaluatedFrames = 0;
   for (let depth = 0; depth < frames.length; depth++) {
     const f = frames[depth]!;
-    const fp = plan.functions.get(matchName(f.function));
-    if (!fp) continue;
-    const before = prior?.find((p) => p.depth === depth);
-    if (!inPhase(fp, phase) || (before && before.values.length === fp.captures.length)) {
-      if (before) out.push(before);
-      continue;
-    }
+    const entries = plan.functions.get(matchName(f.function));
+    if (!entries) continue;
     const innermost = depth <= innermostPhysical;
     const frame: FrameContext = {
       ctx,
@@ -142,60 +137,67 @@ export function captureFrames(
       cfa: frameCfa(g.stack, f),
       ...(innermost && regs ? { registers: dwarfRegisters(regs) } : {}),
     };
-    const values: CapturedValue[] = before ? [...before.values] : [];
-    let cut = false;
-    for (let i = values.length; i < fp.captures.length; i++) {
-      if (
-        budget &&
-        budget.evaluated > 0 &&
-        budget.deadline !== undefined &&
-        performance.now() >= budget.deadline
-      ) {
-        cut = true;
-        break;
+    for (const fp of entries) {
+      const before = prior?.find((p) => p.depth === depth && p.table === fp.spec.table);
+      if (!inPhase(fp, phase) || (before && before.values.length === fp.captures.length)) {
+        if (before) out.push(before);
+        continue;
       }
-      const c = fp.captures[i]!;
-      if (c.socket) {
-        const v = socketValue(c, frame);
-        values.push(v);
-        if (budget) budget.evaluated++;
-        if (fp.builtIn && noSocket(v)) {
-          // A built-in frame exists to be linked; without a socket its other values are noise.
-          for (let j = i + 1; j < fp.captures.length; j++) {
-            const rest = fp.captures[j]!;
-            values.push({ column: rest.column, expr: rest.expr, value: null, error: SKIPPED });
-          }
+      const values: CapturedValue[] = before ? [...before.values] : [];
+      let cut = false;
+      for (let i = values.length; i < fp.captures.length; i++) {
+        if (
+          budget &&
+          budget.evaluated > 0 &&
+          budget.deadline !== undefined &&
+          performance.now() >= budget.deadline
+        ) {
+          cut = true;
           break;
         }
-        continue;
+        const c = fp.captures[i]!;
+        if (c.socket) {
+          const v = socketValue(c, frame);
+          values.push(v);
+          if (budget) budget.evaluated++;
+          if (fp.builtIn && noSocket(v)) {
+            // A built-in frame exists to be linked; without a socket its other values are noise.
+            for (let j = i + 1; j < fp.captures.length; j++) {
+              const rest = fp.captures[j]!;
+              values.push({ column: rest.column, expr: rest.expr, value: null, error: SKIPPED });
+            }
+            break;
+          }
+          continue;
+        }
+        if (c.redacted) {
+          values.push({
+            column: c.column,
+            expr: c.expr,
+            value: redactedMark(c.redacted.rule, c.redacted.type),
+          });
+          continue;
+        }
+        const r = evaluate(c.plan, frame);
+        if (budget) budget.evaluated++;
+        values.push(
+          r.ok
+            ? { column: c.column, expr: c.expr, value: r.value }
+            : { column: c.column, expr: c.expr, value: null, error: r.error },
+        );
       }
-      if (c.redacted) {
-        values.push({
-          column: c.column,
-          expr: c.expr,
-          value: redactedMark(c.redacted.rule, c.redacted.type),
-        });
-        continue;
-      }
-      const r = evaluate(c.plan, frame);
-      if (budget) budget.evaluated++;
-      values.push(
-        r.ok
-          ? { column: c.column, expr: c.expr, value: r.value }
-          : { column: c.column, expr: c.expr, value: null, error: r.error },
-      );
+      const touched = values.length > (before?.values.length ?? 0);
+      if (touched) evaluatedFrames++;
+      const late = (touched && pass.afterPause) || before?.afterPause;
+      out.push({
+        depth,
+        function: f.function,
+        table: fp.spec.table,
+        values,
+        ...(late ? { afterPause: true } : {}),
+      });
+      if (cut) return { frames: out, complete: false, evaluatedFrames };
     }
-    const touched = values.length > (before?.values.length ?? 0);
-    if (touched) evaluatedFrames++;
-    const late = (touched && pass.afterPause) || before?.afterPause;
-    out.push({
-      depth,
-      function: f.function,
-      table: fp.spec.table,
-      values,
-      ...(late ? { afterPause: true } : {}),
-    });
-    if (cut) return { frames: out, complete: false, evaluatedFrames };
   }
   return { frames: out, complete: true, evaluatedFrames };
 }
@@ -253,8 +255,9 @@ export function captureValues(
     plan.redaction,
   );
   const budget: FrameBudget = { deadline: opts.deadline, evaluated: 0 };
-  const hasUser = [...plan.functions.values()].some((f) => !f.builtIn);
-  const hasBuiltIn = [...plan.functions.values()].some((f) => f.builtIn);
+  const entries = [...plan.functions.values()].flat();
+  const hasUser = entries.some((f) => !f.builtIn);
+  const hasBuiltIn = entries.some((f) => f.builtIn);
   const twoPasses = hasUser && hasBuiltIn;
   /** Goroutines the first pass unwound that hold built-in frames, in order, for the second. */
   const later: Goroutine[] = [];
@@ -310,7 +313,9 @@ function pastDeadline(budget: FrameBudget): boolean {
 
 /** Whether a goroutine has a frame of a built-in spec'd function. */
 function holdsBuiltIn(plan: CapturePlan, g: Goroutine): boolean {
-  return g.stack.frames.some((f) => plan.functions.get(matchName(f.function))?.builtIn === true);
+  return g.stack.frames.some(
+    (f) => plan.functions.get(matchName(f.function))?.some((fp) => fp.builtIn) === true,
+  );
 }
 
 /** The goroutines of indices[k..] whose values were not all read (a mask over capture.gs). */

@@ -16,7 +16,22 @@ export function snapshotGoroutine(
   captures: readonly FrameCapture[],
   inconsistent?: boolean,
 ): SnapshotGoroutine {
-  const out: SnapshotGoroutine = {
+  return goroutineWith(g, labels, g.stack, captures, inconsistent);
+}
+
+/**
+ * `g`'s facts with these labels, stack (of any form: the agents' wire form lists stacks once),
+ * captures and mark, built field by field in one order, so every goroutine object of a
+ * snapshot, made here or decoded from the wire, shares one V8 map.
+ */
+export function goroutineWith<S>(
+  g: Omit<Goroutine, 'stack' | 'labels'>,
+  labels: Goroutine['labels'],
+  stack: S,
+  captures: readonly FrameCapture[],
+  inconsistent: boolean | undefined,
+): Omit<SnapshotGoroutine, 'stack'> & { readonly stack: S } {
+  const out = {
     address: g.address,
     id: g.id,
     status: g.status,
@@ -35,7 +50,7 @@ export function snapshotGoroutine(
     stackLo: g.stackLo,
     stackHi: g.stackHi,
     stackSource: g.stackSource,
-    stack: g.stack,
+    stack,
     errors: g.errors,
     captures,
   };

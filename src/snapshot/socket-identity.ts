@@ -22,8 +22,10 @@ function socketObject(v: CapturedValue): SocketObject | undefined {
 /** Whether a value of a frame capture is one of the plan's socket captures. */
 function isSocket(plan: CapturePlan, fc: FrameCapture, v: CapturedValue): boolean {
   return (
-    plan.functions.get(matchName(fc.function))?.captures.some((c) => c.column === v.column && c.socket) ===
-    true
+    plan.functions
+      .get(matchName(fc.function))
+      ?.find((fp) => fp.spec.table === fc.table)
+      ?.captures.some((c) => c.column === v.column && c.socket) === true
   );
 }
 
@@ -112,7 +114,7 @@ const MAX_REASONS = 3;
  */
 export function linkNotes(plan: CapturePlan, captures: ReadonlyMap<Address, FrameCapture[]>): LinkNote[] {
   const notes: LinkNote[] = [...plan.linkNotes];
-  for (const fp of plan.functions.values()) {
+  for (const fp of [...plan.functions.values()].flat()) {
     const links = plan.links.filter((l) => l.from.table === fp.spec.table || l.to.table === fp.spec.table);
     if (links.length === 0) continue;
     for (const c of fp.captures) {

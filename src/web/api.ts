@@ -5,7 +5,7 @@
  * asks of cookie-authenticated writes; a 401 sends the user to the sign-in page.
  */
 import { signal } from '@preact/signals';
-import type { InvestigationsResponse, InvestigationView } from '../api/investigations.js';
+import type { InvestigationsResponse, InvestigationView } from '../api/investigation-views.js';
 import {
   type EventsParams,
   eventsQuery,

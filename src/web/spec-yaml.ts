@@ -98,15 +98,10 @@ export interface NewFunctionTable {
 
 /**
  * The spec text with one more function table (a `functions:` entry; one of that table name is
- * replaced). Throws when another table already captures on that function: the agents compile one
- * entry per function (`compileFunctions`), so a second one would silently replace the first.
+ * replaced). A function another table already captures on may have this one too: each table
+ * gets its rows from the function's frames.
  */
 export function withFunctionTable(yaml: string, t: NewFunctionTable): string {
-  const other = capturesOf(yaml, t.fn).find((c) => c.table !== t.table);
-  if (other)
-    throw new Error(
-      `The table ${other.table} already captures on ${t.fn}: add columns there (pick the function and "Add a capture"), one entry a function.`,
-    );
   return withListItem(yaml, 'functions', 'table', {
     function: t.fn,
     table: t.table,

@@ -1,12 +1,12 @@
 /**
  * A fleet snapshot (through a server) says once per program, link, table and reason which
- * built-in link cannot resolve, in its answer (`linkNotes`) and in `periscope snapshot
+ * built-in link cannot resolve, in its answer (`linkNotes`), in GET /v1/snapshots/{id} and in `periscope snapshot
  * --server`'s summary, as the one-process summary does: two processes of one program whose
  * snapshots (real ones, connpair's pipe mode: an HTTP call over net.Pipe) carry the notes.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { SnapshotTaken } from '../../src/api/responses.js';
+import type { SnapshotDetail, SnapshotTaken } from '../../src/api/responses.js';
 import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
 import { effectiveSpec } from '../../src/spec/effective-spec.js';
 import { EMPTY_SPEC } from '../../src/spec/spec-types.js';
@@ -56,6 +56,10 @@ test('a fleet snapshot names each link that cannot resolve on a program once, in
         message: why,
       },
     ]);
+    // The snapshot read back later says the same (from the stored link_notes).
+    const d = await api<SnapshotDetail>(server.url, admin, 'GET', `/v1/snapshots/${r.body.snapshotId}`);
+    assert.equal(d.status, 200, d.text);
+    assert.deepEqual(d.body.linkNotes, r.body.linkNotes);
     const summary = await cli(
       'snapshot',
       '--server',

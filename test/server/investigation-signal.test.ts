@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { Agent } from '../../src/agent/agent.js';
-import type { InvestigationView } from '../../src/api/investigations.js';
+import type { InvestigationView } from '../../src/api/investigation-views.js';
 import type { ProcessesResponse, QueryResponse, SnapshotTaken } from '../../src/api/responses.js';
 import type { RunningServer } from '../../src/server/server.js';
 import { buildFixture } from '../../support/go-fixtures.js';

@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import type { InvestigationView } from '../../src/api/investigations.js';
+import type { InvestigationView } from '../../src/api/investigation-views.js';
 import type { AuditResponse, CreatedToken, QueryResponse } from '../../src/api/responses.js';
 import type { RunningServer } from '../../src/server/server.js';
 import { ROOT } from '../../support/go-fixtures.js';
@@ -722,4 +722,42 @@ test('a trigger whose trace the spec no longer has: the spec set that drops it w
   assert.equal(shown.code, 0, shown.stderr);
   assert.ok(shown.stdout.includes(`error trigger: ${text}`), shown.stdout);
   assert.equal((await api(server.url, alice, 'POST', '/v1/investigations/refund-errors/close')).status, 200);
+});
+
+test('a probe trigger whose probe the spec no longer has: the spec set that drops it warns, and show says so', async () => {
+  const withProbe = `${ORDERS}${TRACES}probes:
+  - name: get_calls
+    program: orders
+    function: main.get
+`;
+  const put = await api(server.url, admin, 'PUT', '/v1/spec?force=true', { yaml: withProbe });
+  assert.equal(put.status, 200, put.text);
+  const body = { triggers: [{ probe: 'get_calls' }], snapshot: 'none' };
+  assert.equal((await add(alice, { name: 'get-watch', ...body })).status, 201);
+  assert.equal((await add(alice, { name: 'get-closed', ...body })).status, 201);
+  assert.equal((await api(server.url, alice, 'POST', '/v1/investigations/get-closed/close')).status, 200);
+  assert.equal((await show('get-watch')).missingProbes, undefined);
+
+  // Dropping the probe is stored (a warning, not a refusal) and names the open investigation only.
+  const file = join(dataDir, 'no-get-calls.yaml');
+  writeFileSync(file, ORDERS + TRACES);
+  const set = await cli('spec', 'set', file, '--force');
+  assert.equal(set.code, 0, set.stderr);
+  const version = Number(/spec version (\d+) stored/.exec(set.stdout)?.[1]);
+  assert.match(
+    set.stderr,
+    new RegExp(
+      `probe get_calls is not in spec version ${version}, and open investigation get-watch \\(probe trigger\\) depends on it`,
+    ),
+  );
+  assert.doesNotMatch(set.stderr, /get-closed/);
+
+  const text = `probe get_calls is not in the current spec (version ${version})`;
+  assert.deepEqual((await show('get-watch')).missingProbes, [
+    { probe: 'get_calls', specVersion: version, text },
+  ]);
+  const shown = await cli('investigation', 'show', 'get-watch');
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.ok(shown.stdout.includes(`probe trigger: ${text}`), shown.stdout);
+  assert.equal((await api(server.url, alice, 'POST', '/v1/investigations/get-watch/close')).status, 200);
 });

@@ -12,6 +12,7 @@ import {
   type AgentMessage,
   type BinaryCheck,
   type CaptureMessage,
+  type DescribeFunctionMessage,
   PROTOCOL_VERSION,
   type PrepareMessage,
   type ProcessDescription,
@@ -19,6 +20,7 @@ import {
   type ServerMessage,
 } from '../../src/protocol/messages.js';
 import { type RunningServer, type ServerOptions, startServer } from '../../src/server/server.js';
+import type { FunctionLines } from '../../src/snapshot/function-lines.js';
 import type { ProcessSnapshot } from '../../src/snapshot/snapshot-types.js';
 import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
 import { buildFixture } from '../../support/go-fixtures.js';
@@ -129,6 +131,10 @@ export class FakeAgent {
   readonly prepareErrors = new Map<string, ProcessError>();
   /** What to answer `check-spec` with (default: no binaries checked); undefined: no answer at all. */
   specCheck: ((spec: string) => BinaryCheck[]) | undefined = () => [];
+  /** The capabilities its hello lists (undefined: none listed, as agents before the list). */
+  capabilities: readonly string[] | undefined;
+  /** What to answer `describe-function` with; undefined: no answer at all. */
+  describe: ((msg: DescribeFunctionMessage) => FunctionLines) | undefined;
   private ws: WebSocket | undefined;
   private welcomeWaiters: ((m: ServerMessage) => void)[] = [];
 
@@ -152,6 +158,7 @@ export class FakeAgent {
       agentId: this.id,
       hostname: this.hostname,
       version: 'test',
+      ...(this.capabilities ? { capabilities: this.capabilities } : {}),
     });
     const w = await welcome;
     this.send({ type: 'processes', processes: this.processes });
@@ -193,6 +200,8 @@ export class FakeAgent {
     if (msg.type === 'capture') this.capture(msg);
     if (msg.type === 'check-spec' && this.specCheck)
       this.send({ type: 'spec-checked', requestId: msg.requestId, binaries: this.specCheck(msg.spec) });
+    if (msg.type === 'describe-function' && this.describe)
+      this.send({ type: 'function-described', requestId: msg.requestId, lines: this.describe(msg) });
   }
 
   private prepare(msg: PrepareMessage): void {

@@ -109,3 +109,39 @@ test('the budget is looked at within a frame too: one frame with many expression
     await target.stop();
   }
 });
+
+test('a frame cut by the budget is finished per table when two tables capture on its function', async () => {
+  const target = await startPauseTarget(1);
+  try {
+    const text = `functions:
+  - function: main.d5
+    table: d5_a
+    capture: { a0: main.block, a1: main.block }
+  - function: main.d5
+    table: d5_b
+    capture: { b0: main.block, b1: main.block }
+`;
+    const spec = effectiveSpec(parseSpec(text, 'test.yaml'), { defaults: false });
+    const plan = prepareProcess(target.pid, spec);
+    // A budget of 0 ms: the pause evaluates only d5_a's first expression.
+    const copied = pauseAndCopy(target.pid, plan, { valuesBudgetMs: 0 });
+    const inPause = [...copied.captures.values()].flat().filter((c) => c.function === 'main.d5');
+    assert.deepEqual(
+      inPause.map((c) => [c.table, c.values.map((v) => v.column)]),
+      [['d5_a', ['a0']]],
+    );
+    const done = finishSnapshot(copied, { valuesBudgetMs: 0 });
+    const frames = done.goroutines.flatMap((g) => g.captures).filter((c) => c.function === 'main.d5');
+    assert.deepEqual(
+      frames.map((c) => [c.table, c.depth, c.values.map((v) => v.column)]),
+      [
+        ['d5_a', inPause[0]!.depth, ['a0', 'a1']],
+        ['d5_b', inPause[0]!.depth, ['b0', 'b1']],
+      ],
+    );
+    assert.equal(frames[0]!.values[0], inPause[0]!.values[0], 'the value read in the pause is kept');
+    assert.ok(frames.every((c) => c.values.every((v) => v.error === undefined)));
+  } finally {
+    await target.stop();
+  }
+});

@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { InvestigationView } from '../../src/api/investigations.js';
+import type { InvestigationView } from '../../src/api/investigation-views.js';
 import { cli } from '../../support/fleet.js';
 import { startTracedFleet, svcProgram, type TracedFleet } from '../../support/traced-fleet.js';
 import { api } from '../server/server-support.js';

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import type { FiringView, InvestigationView } from '../../src/api/investigations.js';
+import type { FiringView, InvestigationView } from '../../src/api/investigation-views.js';
 import { launchChromium, screenshot, unnamedControls } from '../../support/chromium.js';
 import { type DemoInfo, killDemo, startDemo } from '../../support/demo-run.js';
 
@@ -360,8 +360,9 @@ test('spec: pick a binary and a function, add a capture checked live, see it in 
     .locator('pre.diff span.add')
     .filter({ hasText: `name: ${table}` })
     .waitFor();
-  // A function table defined here, on the gRPC handler under writeLedger (a second entry on one
-  // function replaces the first in the agents' capture plan): a field the type lacks is refused live.
+  // A function table defined here: a second table on a function another table captures on
+  // fits (each table gets its rows from the function's frames); then one on the gRPC handler
+  // under writeLedger, where a field the type lacks is refused live.
   const ftForm = page.getByRole('form', { name: 'Define a function table' });
   const ft = `web_reserve_${process.pid}`;
   await ftForm.getByRole('textbox', { name: 'Function', exact: true }).fill(fn);
@@ -369,8 +370,8 @@ test('spec: pick a binary and a function, add a capture checked live, see it in 
   await ftForm.getByRole('textbox', { name: /^Columns/ }).fill('qty=req.Quantity');
   await page
     .getByRole('status', { name: 'Check of the function table' })
-    .getByText(/The table inventory_ledger_writes already captures on/)
-    .waitFor();
+    .getByText(/Fits every checked binary/)
+    .waitFor({ timeout: 60_000 });
   await ftForm
     .getByRole('textbox', { name: 'Function', exact: true })
     .fill('main.(*inventoryServer).Reserve');

@@ -533,10 +533,11 @@ test('a function table and a link are added to the spec text as insertions; the 
     ),
   );
   const again = withFunctionTable(ft, { fn: 'main.h', table: 'u', capture: { d: 'z' } });
-  assert.throws(
-    () => withFunctionTable(yaml, { fn: 'main.f', table: 'v', capture: { d: 'z' } }),
-    /table t already captures on main.f/,
-  );
+  // A second table on a function another table captures on: a second entry, the first kept.
+  const second = withFunctionTable(yaml, { fn: 'main.f', table: 'v', capture: { d: 'z' } });
+  assert.equal(second.match(/function: main.f/g)?.length, 2);
+  assert.match(second, /table: t\n/);
+  assert.match(second, /table: v\n {4}capture:\n {6}d: z\n/);
   assert.equal(again.match(/table: u/g)?.length, 1);
   assert.match(again, /function: main.h/);
   const link = withLink(yaml, {

@@ -4,7 +4,8 @@
  * definition from flags and/or a YAML file; `show` prints its firings (with their snapshots
  * and requests), what no longer resolves, and how to read its report in SQL.
  */
-import type { InvestigationView, TriggerBody } from '../../api/investigations.js';
+import type { InvestigationView } from '../../api/investigation-views.js';
+import type { TriggerBody } from '../../api/investigations.js';
 import { PeriscopeError } from '../../common/errors.js';
 import { ApiClient } from '../api-client.js';
 import { defineCommand } from '../command.js';
@@ -64,6 +65,8 @@ function showText(i: InvestigationView): string {
     lines.push(`probe ${u.probe} no longer resolves on ${u.executable} (agent ${u.agentId}): ${u.error}`);
   for (const m of i.missingTraces ?? [])
     lines.push(`${m.trigger} trigger: ${m.text}; it fires again once a spec has the trace`);
+  for (const m of i.missingProbes ?? [])
+    lines.push(`probe trigger: ${m.text}; it fires again once a spec has the probe`);
   const f = i.firings ?? [];
   if (f.length > 0) {
     lines.push('');

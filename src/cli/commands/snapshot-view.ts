@@ -50,7 +50,11 @@ function renderCaptures(g: SnapshotGoroutine, indent: string): string[] {
   const lines: string[] = [];
   for (const c of g.captures) {
     const vals = c.values.flatMap((v) => renderValue(v) ?? []);
-    lines.push(`${indent}${c.function} [frame ${c.depth}]: ${vals.join('  ')}`);
+    // A function several tables capture on has a line per table: each names its table.
+    const shared = g.captures.some((o) => o !== c && o.depth === c.depth);
+    lines.push(
+      `${indent}${c.function} [frame ${c.depth}${shared ? `, ${c.table}` : ''}]: ${vals.join('  ')}`,
+    );
   }
   return lines;
 }

@@ -4,14 +4,14 @@
  * store keeps everything (definitions, firings, reports), so a restart resumes where it
  * stood: open investigations, their counts, their schedules.
  */
-import {
-  type FiringView,
-  type InvestigationBody,
-  type InvestigationView,
-  type MissingTrace,
-  parseInvestigation,
-  type Unresolved,
-} from '../../api/investigations.js';
+import type {
+  FiringView,
+  InvestigationView,
+  MissingProbe,
+  MissingTrace,
+  Unresolved,
+} from '../../api/investigation-views.js';
+import { type InvestigationBody, parseInvestigation } from '../../api/investigations.js';
 import type { AuditRecord } from '../../store/audit-types.js';
 import type { Store } from '../../store/store.js';
 import { HttpError } from '../http-errors.js';
@@ -24,9 +24,9 @@ import { EventTriggers } from './event-triggers.js';
 import { Firings } from './firing.js';
 import { InvestigationBook, type LiveInvestigation } from './investigation-book.js';
 import { Schedules } from './schedules.js';
-import { missingTraces, traceNames } from './trace-dependents.js';
+import { missingProbes, missingTraces, specNames } from './spec-dependents.js';
 
-export { droppedTraceWarnings } from './trace-dependents.js';
+export { droppedDependencyWarnings } from './spec-dependents.js';
 
 /** What investigations need from the server. */
 export interface InvestigationDeps {
@@ -157,20 +157,31 @@ export class Investigations {
   async show(ref: { id: number } | { name: string }): Promise<InvestigationView> {
     const inv = this.find(ref);
     const firings: FiringView[] = await this.deps.store.firings(inv.id, SHOWN_FIRINGS);
-    const missing = await this.missingTraces(inv);
+    const missing = await this.missingFromSpec(inv);
     return {
       ...this.view(inv),
       unresolved: this.unresolved(inv),
-      ...(missing.length > 0 ? { missingTraces: missing } : {}),
+      ...(missing.traces.length > 0 ? { missingTraces: missing.traces } : {}),
+      ...(missing.probes.length > 0 ? { missingProbes: missing.probes } : {}),
       firings,
     };
   }
 
-  private async missingTraces(inv: LiveInvestigation): Promise<MissingTrace[]> {
-    if (!inv.def.triggers.some((t) => (t.kind === 'slow' || t.kind === 'error') && t.trace !== undefined))
-      return [];
+  /** The triggers whose trace or probe the current spec lacks. */
+  private async missingFromSpec(
+    inv: LiveInvestigation,
+  ): Promise<{ traces: MissingTrace[]; probes: MissingProbe[] }> {
+    const named = inv.def.triggers.some(
+      (t) => t.kind === 'probe' || ((t.kind === 'slow' || t.kind === 'error') && t.trace !== undefined),
+    );
+    if (!named) return { traces: [], probes: [] };
     const spec = await this.deps.store.currentSpec();
-    return missingTraces(inv.def, traceNames(spec?.yaml ?? ''), spec?.version ?? 0);
+    const names = specNames(spec?.yaml ?? '');
+    const version = spec?.version ?? 0;
+    return {
+      traces: missingTraces(inv.def, names.traces, version),
+      probes: missingProbes(inv.def, names.probes, version),
+    };
   }
 
   private unresolved(inv: LiveInvestigation): Unresolved[] {

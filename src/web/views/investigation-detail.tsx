@@ -4,7 +4,7 @@
  * closing it, after a confirmation.
  */
 import { useState } from 'preact/hooks';
-import type { FiringView, InvestigationView } from '../../api/investigations.js';
+import type { FiringView, InvestigationView } from '../../api/investigation-views.js';
 import { closeInvestigation, query, showInvestigation } from '../api.js';
 import { ErrorBox } from '../components/error-box.js';
 import { ResultGrid } from '../components/result-grid.js';
@@ -127,6 +127,11 @@ function Definition({ inv, onClosed }: { inv: InvestigationView; onClosed: () =>
       {(inv.missingTraces ?? []).map((m) => (
         <p key={`${m.trigger}${m.trace}`} class="warn">
           {m.trigger} trigger: {m.text}
+        </p>
+      ))}
+      {(inv.missingProbes ?? []).map((m) => (
+        <p key={`probe${m.probe}`} class="warn">
+          probe trigger: {m.text}
         </p>
       ))}
     </section>

@@ -1,13 +1,12 @@
 /**
  * One function's captures in the spec, and the form that adds one: checked live against the
  * fleet's binaries (`POST /v1/spec/check`, the check `PUT /v1/spec` runs) as it is typed, saved
- * as a new spec version. A variable picked in the function's lines (spec-lines.tsx) fills it.
+ * as a new spec version (both through spec-draft.tsx, as the Spec view's other forms). A
+ * variable picked in the function's lines (spec-lines.tsx) fills it.
  */
 import { useEffect, useState } from 'preact/hooks';
-import type { SpecCheckResponse } from '../../api/responses.js';
-import { checkSpec, putSpec } from '../api.js';
-import { ErrorBox } from '../components/error-box.js';
 import { capturesOf, withCapture } from '../spec-yaml.js';
+import { type Draft, draft, useSpecDraft } from './spec-draft.js';
 
 /** A variable picked to capture; `n` counts picks, so picking the same one again refills the form. */
 export interface Pick {
@@ -27,55 +26,25 @@ export function FunctionCaptures(p: {
   const [table, setTable] = useState(existing[0]?.table ?? `${p.program}_${shortName(p.fn)}`);
   const [column, setColumn] = useState('');
   const [expr, setExpr] = useState('');
-  const [check, setCheck] = useState<{ text: string; out?: SpecCheckResponse; error?: unknown }>();
-  const [saved, setSaved] = useState<string>();
-  const [busy, setBusy] = useState(false);
+  const ready = column.trim() !== '' && expr.trim() !== '' && table.trim() !== '';
+  const text: Draft = ready ? draft(() => newText(p.yaml, { fn: p.fn, table, column, expr })) : undefined;
+  const d = useSpecDraft(text, p.onSaved);
   useEffect(() => {
     setTable(existing[0]?.table ?? `${p.program}_${shortName(p.fn)}`);
-    setSaved(undefined);
+    d.forget();
   }, [p.fn]);
   useEffect(() => {
     if (!p.pick) return;
     setColumn(columnName(p.pick.name));
     setExpr(p.pick.name);
-    setSaved(undefined);
+    d.forget();
   }, [p.pick?.n]);
-  const ready = column.trim() !== '' && expr.trim() !== '' && table.trim() !== '';
-  const text = ready ? newText(p.yaml, { fn: p.fn, table, column, expr }) : undefined;
-  // Live validation: the spec with this capture, checked against every binary the fleet has,
-  // a moment after the last keystroke; answers to older texts are dropped.
-  useEffect(() => {
-    if (!text || text instanceof Error) return;
-    let live = true;
-    const t = setTimeout(() => {
-      checkSpec(text, 'web').then(
-        (out) => live && setCheck({ text, out }),
-        (error: unknown) => live && setCheck({ text, error }),
-      );
-    }, 350);
-    return () => {
-      live = false;
-      clearTimeout(t);
-    };
-  }, [text instanceof Error ? text.message : text]);
-  const current = check && check.text === text ? check : undefined;
-  const save = async (e: Event) => {
+  const save = (e: Event) => {
     e.preventDefault();
-    if (!text || text instanceof Error) return;
-    setBusy(true);
-    try {
-      const out = await putSpec(text, 'web');
-      if (out.ok) {
-        setSaved(`Saved: spec version ${out.result.version} captures ${column} on ${p.fn}.`);
-        setColumn('');
-        setExpr('');
-        p.onSaved();
-      } else setSaved(out.refused.error.message);
-    } catch (err) {
-      setSaved((err as Error).message);
-    } finally {
-      setBusy(false);
-    }
+    void d.save(`captures ${column.trim()} on ${p.fn}`, () => {
+      setColumn('');
+      setExpr('');
+    });
   };
   return (
     <section class="panel" aria-labelledby="spec-fn">
@@ -135,46 +104,26 @@ export function FunctionCaptures(p: {
               required
             />
           </label>
-          <button
-            type="submit"
-            class="primary"
-            disabled={busy || !ready || current?.out?.check.fits !== true}
-          >
-            {busy ? 'Saving…' : 'Save'}
+          <button type="submit" class="primary" disabled={!d.canSave}>
+            {d.busy ? 'Saving…' : 'Save'}
           </button>
         </div>
         <div role="status" aria-label="Check of the capture">
-          {text instanceof Error && <p class="error">{text.message}</p>}
-          {ready && !(text instanceof Error) && !current && (
-            <p class="muted">Checking against the binaries…</p>
-          )}
-          {current?.error !== undefined && <ErrorBox error={current.error} />}
-          {current?.out?.check.fits === true && (
-            <p class="ok">
-              Fits every checked binary (
-              {current.out.check.binaries.filter((b) => b.status !== 'not-checked').length} checked).
-            </p>
-          )}
-          {current?.out?.message && <pre class="error">{current.out.message}</pre>}
-          {saved && <p class={saved.startsWith('Saved') ? 'ok' : 'error'}>{saved}</p>}
+          {d.status}
         </div>
       </form>
     </section>
   );
 }
 
-/** The spec with the capture, or the error saying why it cannot be added. */
-function newText(yaml: string, c: Parameters<typeof withCapture>[1]): string | Error {
-  try {
-    return withCapture(yaml, {
-      fn: c.fn,
-      table: c.table.trim(),
-      column: c.column.trim(),
-      expr: c.expr.trim(),
-    });
-  } catch (e) {
-    return e as Error;
-  }
+/** The spec with the capture (throws, saying why, when it cannot be added). */
+function newText(yaml: string, c: Parameters<typeof withCapture>[1]): string {
+  return withCapture(yaml, {
+    fn: c.fn,
+    table: c.table.trim(),
+    column: c.column.trim(),
+    expr: c.expr.trim(),
+  });
 }
 
 /** A table-name-like short name of a function (`main.(*s).writeLedger` → `writeledger`). */

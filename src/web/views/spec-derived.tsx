@@ -14,7 +14,7 @@ export function DefineDerived({ yaml, onSaved }: { yaml: string; onSaved: () => 
   const sqlProblems = current?.out?.check.sql ?? [];
   const save = (e: Event) => {
     e.preventDefault();
-    void saveDraft(`the derived table ${name.trim()}`, () => {
+    void saveDraft(`has the derived table ${name.trim()}`, () => {
       setName('');
       setSql('');
     });

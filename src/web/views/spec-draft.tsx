@@ -11,7 +11,11 @@ import { ErrorBox } from '../components/error-box.js';
 /** The new spec text, the error saying what to fix, or undefined while the form is incomplete. */
 export type Draft = string | Error | undefined;
 
-/** The check of `text` a moment after the last keystroke (older answers dropped), and saving it. */
+/**
+ * The check of `text` a moment after the last keystroke (older answers dropped), and saving it:
+ * `save(done, reset)` says `Saved: spec version N ${done}.` (e.g. `has the link l`), then resets
+ * the form; `forget` clears what the last save said (the form moved on to something else).
+ */
 export function useSpecDraft(text: Draft, onSaved: () => void) {
   const [check, setCheck] = useState<{ text: string; out?: SpecCheckResponse; error?: unknown }>();
   const [saved, setSaved] = useState<{ ok: boolean; text: string }>();
@@ -32,13 +36,13 @@ export function useSpecDraft(text: Draft, onSaved: () => void) {
     };
   }, [text instanceof Error ? text.message : text]);
   const current = check && check.text === text ? check : undefined;
-  const save = async (what: string, reset: () => void) => {
+  const save = async (done: string, reset: () => void) => {
     if (typeof text !== 'string') return;
     setBusy(true);
     try {
       const out = await putSpec(text, 'web');
       if (out.ok) {
-        setSaved({ ok: true, text: `Saved: spec version ${out.result.version} has ${what}.` });
+        setSaved({ ok: true, text: `Saved: spec version ${out.result.version} ${done}.` });
         reset();
         onSaved();
       } else setSaved({ ok: false, text: out.refused.error.message });
@@ -64,7 +68,8 @@ export function useSpecDraft(text: Draft, onSaved: () => void) {
       {saved && <p class={saved.ok ? 'ok' : 'error'}>{saved.text}</p>}
     </>
   );
-  return { busy, current, saved, canSave, save, status };
+  const forget = () => setSaved(undefined);
+  return { busy, current, saved, canSave, save, forget, status };
 }
 
 /** The spec text `make` builds, or the error it throws (the form says what to fix). */

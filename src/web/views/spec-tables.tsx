@@ -26,7 +26,7 @@ export function DefineFunctionTable({ yaml, onSaved }: { yaml: string; onSaved: 
   const d = useSpecDraft(text, onSaved);
   const submit = (e: Event) => {
     e.preventDefault();
-    void d.save(`the function table ${table.trim()}`, () => {
+    void d.save(`has the function table ${table.trim()}`, () => {
       setFn('');
       setTable('');
       setColumns('');
@@ -115,7 +115,7 @@ export function DefineLink({ yaml, onSaved }: { yaml: string; onSaved: () => voi
   const d = useSpecDraft(text, onSaved);
   const submit = (e: Event) => {
     e.preventDefault();
-    void d.save(`the link ${name.trim()}`, () => {
+    void d.save(`has the link ${name.trim()}`, () => {
       setName('');
       setFromTable('');
       setFromCols('');
