@@ -59,14 +59,16 @@ interface Config {
   readonly samples: number[];
   /** Wall-clock time per call. */
   readonly wall: number[];
+  /** The calls pass a string on the heap instead of a literal (`bench N heap`). */
+  readonly heap?: boolean;
   /** Sets the configuration up on the target; undefined: nothing to set up. */
   readonly setup?: (t: Target) => Promise<Running & { check?(calls: number): string | undefined }>;
 }
 
 /** Per call: the target thread's CPU time and the wall-clock time, as the target measured them. */
-async function timedCalls(t: Target, calls: number): Promise<{ cpu: number; wall: number }> {
+async function timedCalls(t: Target, calls: number, heap = false): Promise<{ cpu: number; wall: number }> {
   const since = performance.now();
-  t.child.stdin!.write(`bench ${calls}\n`);
+  t.child.stdin!.write(`bench ${calls}${heap ? ' heap' : ''}\n`);
   const line = await t.waitFor(/^done bench/, 300_000, since);
   const m = /ns (\d+) cpu (\d+)/.exec(line.text)!;
   return { wall: Number(m[1]) / calls, cpu: Number(m[2]) / calls };
@@ -161,6 +163,16 @@ async function main(): Promise<void> {
       setup: (t) => attached(t, [spec({ captures: FIVE })]),
     },
     {
+      // The string above is a literal, whose bytes the probe leaves in the file (REGION_IN_FILE).
+      name: '5 captured values, s a string on the heap (copied)',
+      site: emulated,
+      calls: 200_000,
+      samples: [],
+      wall: [],
+      heap: true,
+      setup: (t) => attached(t, [spec({ captures: FIVE })]),
+    },
+    {
       name: '5 captured values, one large ring (before)',
       site: emulated,
       calls: 200_000,
@@ -215,7 +227,7 @@ async function main(): Promise<void> {
       for (const c of shuffled(configs, random)) {
         const running = await c.setup?.(target);
         try {
-          const m = await timedCalls(target, c.calls);
+          const m = await timedCalls(target, c.calls, c.heap);
           c.samples.push(m.cpu);
           c.wall.push(m.wall);
           const why = running?.check?.(c.calls);

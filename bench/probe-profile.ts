@@ -119,6 +119,7 @@ async function main(): Promise<void> {
         { kind: 'cookie' },
         {
           ring: { fd: 0 },
+          hotBytes: 1 << 20,
           overflow: { fd: 0 },
           stats: { fd: 0 },
           histogram: { fd: 0 },

@@ -57,7 +57,10 @@ export function bpftraceAvailable(): boolean {
 
 /** bpftrace counting calls of `fn` (at its first instruction); resolves once attached. */
 export async function bpftraceCounter(path: string, fn: string): Promise<Running> {
-  const child: ChildProcess = spawn('bpftrace', ['-e', `uprobe:${path}:${fn} { @calls = count(); }`], {
+  // Line-buffered: into a pipe, bpftrace's "Attaching" line otherwise waits in its buffer until
+  // it exits (the benchmark waited for it forever on 2026-12-05).
+  const script = `uprobe:${path}:${fn} { @calls = count(); }`;
+  const child: ChildProcess = spawn('stdbuf', ['-oL', 'bpftrace', '-e', script], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   await new Promise<void>((resolve, reject) => {

@@ -13,6 +13,7 @@ import type { Redactor } from '../goruntime/values/index.js';
 import { executableMappings } from '../proc/maps.js';
 import type { Attachment } from './bpf/attach.js';
 import { attachPerfUprobes, attachUprobeMulti } from './bpf/attach.js';
+import { HotRingReader } from './bpf/hot-ring.js';
 import type { BpfMap } from './bpf/maps.js';
 import { ATTACH_UPROBE_MULTI, type BpfProgram, loadProgram } from './bpf/program.js';
 import { RingBufferReader } from './bpf/ringbuf.js';
@@ -121,10 +122,10 @@ export class AttachedProbes {
     private readonly target: Target,
     private readonly maps: BpfMap[],
     private readonly fds: ProbeMapFds,
-    /** The small ring's reader, then the overflow ring's. */
-    private readonly readers: readonly [RingBufferReader, RingBufferReader],
+    /** The hot ring's reader, then the overflow ring buffer's. */
+    private readonly readers: readonly [HotRingReader, RingBufferReader],
     private readonly decoder: EventDecoder,
-    private readonly m: SlotMaps & { ring: BpfMap; stacks: BpfMap },
+    private readonly m: SlotMaps & { ring: BpfMap; overflow: BpfMap; stacks: BpfMap },
   ) {
     this.slots = new ProbeSlots(m);
   }
@@ -161,16 +162,19 @@ export class AttachedProbes {
     };
     const maps: BpfMap[] = [];
     let set: AttachedProbes | undefined;
-    const readers: RingBufferReader[] = [];
+    const readers: (HotRingReader | RingBufferReader)[] = [];
     try {
       const frames = Math.max(1, ...probes.map((p) => p.spec.stackFrames ?? 0));
       const slots = Math.max(PROBE_SLOTS, probes.length);
       const ringBytes = o.ringBytes ?? 1 << 23;
       const hot = Math.min(o.hotRingBytes ?? HOT_RING_BYTES, ringBytes);
       const fds = createProbeMaps(slots, frames, tag, { hot, overflow: ringBytes }, maps);
-      readers.push(new RingBufferReader(fds.ring), new RingBufferReader(fds.overflow));
+      const hotReader = new HotRingReader(fds.ring);
+      readers.push(hotReader);
+      const overflowReader = new RingBufferReader(fds.overflow);
+      readers.push(overflowReader);
       const decoder = new EventDecoder(bin, o.pid, bias, o.redaction);
-      set = new AttachedProbes(o.pid, target, maps, fds, [readers[0]!, readers[1]!], decoder, fds);
+      set = new AttachedProbes(o.pid, target, maps, fds, [hotReader, overflowReader], decoder, fds);
       for (const p of probes) await set.add(p);
       return set;
     } catch (e) {
@@ -329,12 +333,13 @@ export class AttachedProbes {
   }
 
   /**
-   * Resolves when a ring buffer has data or `timeoutMs` passed (epoll on a pool thread). Only
-   * the small ring is waited on: the overflow ring receives only while the small one is full.
+   * Resolves when a ring has data or `timeoutMs` passed (epoll on a pool thread). The overflow
+   * ring buffer's fd is waited on: a program that writes into the empty hot ring also discards
+   * an empty record there, which wakes the poll (compile/emit-ring.ts).
    */
   waitForEvents(timeoutMs: number): Promise<boolean> {
-    if (this.pendingBytes() > 0) return Promise.resolve(true);
-    return syscalls().pollReadable(this.m.ring.fd, timeoutMs);
+    if (this.readers[0].ready() || this.readers[1].pending() > 0) return Promise.resolve(true);
+    return syscalls().pollReadable(this.m.overflow.fd, timeoutMs);
   }
 
   /** The counters of probe `name`, summed over CPUs. */

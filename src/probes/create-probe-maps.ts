@@ -1,8 +1,9 @@
 /**
  * Creating the maps a set of probes on one process shares (their layout is in
- * compile/probe-maps.ts): the two ring buffers, per-CPU counters and histograms, the entry times,
+ * compile/probe-maps.ts): the hot ring and the overflow ring buffer, per-CPU counters and histograms, the entry times,
  * the rate limiter's state, the stacks.
  */
+import { hotRingSpec } from './bpf/hot-ring.js';
 import { type BpfMap, createMap } from './bpf/maps.js';
 import {
   HISTOGRAM_BUCKETS,
@@ -43,13 +44,8 @@ export function createProbeMaps(
   };
   const n = slots;
   return {
-    ring: make({
-      name: name('r'),
-      type: 'ringbuf',
-      keySize: 0,
-      valueSize: 0,
-      maxEntries: ringBytes.hot,
-    }),
+    ring: make(hotRingSpec(name('r'), ringBytes.hot)),
+    hotBytes: ringBytes.hot,
     overflow: make({
       name: name('o'),
       type: 'ringbuf',

@@ -380,14 +380,18 @@ func main() {
 			})
 			close(stop)
 			fmt.Printf("done preempt %d %d goids %s\n", g, k, gs)
-		case "bench": // bench N: N calls of work, timed (wall clock, and the CPU time of the thread)
+		case "bench": // bench N [heap]: N calls of work, timed (wall clock, and the CPU time of the thread); heap: s is a copy on the heap, not the literal
 			n := arg(1)
 			p := &Point{1, 2}
+			s := "hello"
+			if len(f) > 2 && f[2] == "heap" {
+				s = string(append([]byte(nil), s...))
+			}
 			runtime.LockOSThread()
 			c0 := threadCPU()
 			t0 := time.Now()
 			for i := 0; i < n; i++ {
-				sink += work(i, "hello", p, true, xs[:3])
+				sink += work(i, s, p, true, xs[:3])
 			}
 			wall := time.Since(t0).Nanoseconds()
 			cpu := threadCPU() - c0

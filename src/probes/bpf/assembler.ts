@@ -1,6 +1,6 @@
 /**
  * Typed builders for eBPF programs: ALU/ALU64, JMP/JMP32 with labels resolved to offsets,
- * LD_IMM64 (constants and map fds), LDX/STX/ST, atomic add, helper calls by name, EXIT.
+ * LD_IMM64 (constants, map fds, array map values), LDX/STX/ST, atomic add, cmpxchg and xchg, helper calls by name, EXIT.
  * `assemble()` returns the bytes the kernel loads; mistakes a builder can see (an unknown
  * label, an offset out of range, a write to r10) are errors here, not verifier puzzles.
  */
@@ -9,6 +9,7 @@ import {
   type AluOp,
   ATOMIC_ADD,
   ATOMIC_CMPXCHG,
+  ATOMIC_XCHG,
   CLASS,
   HELPERS,
   type Helper,
@@ -20,6 +21,7 @@ import {
   OP_EXIT,
   OP_JA,
   PSEUDO_MAP_FD,
+  PSEUDO_MAP_VALUE,
   type Reg,
   SIZE,
   type Size,
@@ -98,6 +100,19 @@ export class Assembler {
     return this.push({ code: 0, dst: 0, src: 0, off: 0, imm: 0 });
   }
 
+  /** dst = the address of byte `off` of the value of `map` (an array map with one entry; LD_IMM64 with BPF_PSEUDO_MAP_VALUE): no lookup at run time. */
+  ldMapValue(dst: Reg, map: HasFd, off: number): this {
+    writable(dst);
+    this.push({
+      code: CLASS.LD | SIZE.dw | MODE.IMM,
+      dst: dst.n,
+      src: PSEUDO_MAP_VALUE,
+      off: 0,
+      imm: map.fd,
+    });
+    return this.push({ code: 0, dst: 0, src: 0, off: 0, imm: off });
+  }
+
   /** dst = *(size *)(src + off). */
   ldx(size: Size, dst: Reg, src: Reg, off: number): this {
     writable(dst);
@@ -154,6 +169,18 @@ export class Assembler {
       src: src.n,
       off: s16(off),
       imm: ATOMIC_CMPXCHG,
+    });
+  }
+
+  /** Atomic exchange of the u64 at dst + off with src: src receives the value it had. */
+  atomicXchg(dst: Reg, off: number, src: Reg): this {
+    writable(src);
+    return this.push({
+      code: CLASS.STX | SIZE.dw | MODE.ATOMIC,
+      dst: dst.n,
+      src: src.n,
+      off: s16(off),
+      imm: ATOMIC_XCHG,
     });
   }
 

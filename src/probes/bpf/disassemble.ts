@@ -5,6 +5,7 @@
 import {
   ALU,
   ATOMIC_CMPXCHG,
+  ATOMIC_XCHG,
   CLASS,
   helperName,
   INSN_BYTES,
@@ -14,6 +15,7 @@ import {
   OP_EXIT,
   OP_JA,
   PSEUDO_MAP_FD,
+  PSEUDO_MAP_VALUE,
   SIZE,
 } from './isa.js';
 
@@ -88,6 +90,8 @@ export function disassemble(prog: Uint8Array): string[] {
     } else if (cls === CLASS.LDX) text = `${dst} = *(${SIZE_NAME[code & 0x18]} *)(${src} ${sign(off)})`;
     else if (cls === CLASS.STX && (code & 0xe0) === MODE.ATOMIC && imm === ATOMIC_CMPXCHG)
       text = `r0 = cmpxchg_64(${dst} ${sign(off)}, r0, ${src})`;
+    else if (cls === CLASS.STX && (code & 0xe0) === MODE.ATOMIC && imm === ATOMIC_XCHG)
+      text = `${src} = xchg_64(${dst} ${sign(off)}, ${src})`;
     else if (cls === CLASS.STX && (code & 0xe0) === MODE.ATOMIC)
       text = `lock *(${SIZE_NAME[code & 0x18]} *)(${dst} ${sign(off)}) += ${src}`;
     else if (cls === CLASS.STX) text = `*(${SIZE_NAME[code & 0x18]} *)(${dst} ${sign(off)}) = ${src}`;
@@ -95,6 +99,7 @@ export function disassemble(prog: Uint8Array): string[] {
     else if (code === (CLASS.LD | SIZE.dw | MODE.IMM) && i + 1 < n) {
       const hi = dv.getInt32(at + 12, true);
       if (regs >> 4 === PSEUDO_MAP_FD) text = `${dst} = map[fd:${imm}] ll`;
+      else if (regs >> 4 === PSEUDO_MAP_VALUE) text = `${dst} = map[fd:${imm}][0]+${hi} ll`;
       else {
         const v = (BigInt(hi >>> 0) << 32n) | BigInt(imm >>> 0);
         text = `${dst} = 0x${v.toString(16)} ll`;

@@ -110,11 +110,15 @@ export const OP_EXIT = 0x90;
 
 /** LD_IMM64 source values: a plain 64-bit constant, or a map by fd. */
 export const PSEUDO_MAP_FD = 1;
+/** LD_IMM64 source value: the address of a map's value (array maps; fd in the first immediate, offset in the second). */
+export const PSEUDO_MAP_VALUE = 2;
 
 /** Atomic operation codes (in the immediate of an ATOMIC store). */
 export const ATOMIC_ADD = 0x00;
 /** Compare and exchange: if *(dst + off) == r0 then *(dst + off) = src; r0 = the old value. */
 export const ATOMIC_CMPXCHG = 0xf1;
+/** Exchange: src = the old value of *(dst + off), which becomes src's value (a full barrier on x86). */
+export const ATOMIC_XCHG = 0xe1;
 
 /** Helper functions by name (enum bpf_func_id). */
 export const HELPERS = {

@@ -22,6 +22,8 @@ export interface MapSpec {
   readonly valueSize: number;
   /** Entries; for a ring buffer, its data size in bytes (a power-of-2 multiple of the page size). */
   readonly maxEntries: number;
+  /** An array whose values user space can mmap (BPF_F_MMAPABLE). */
+  readonly mmapable?: boolean;
 }
 
 /** A created map; close it (or exit) to free it. */
@@ -39,6 +41,7 @@ export interface BpfMap extends MapSpec {
 }
 
 const ENOENT = 2;
+const BPF_F_MMAPABLE = 1 << 10;
 
 /** The number of possible CPUs (per-CPU map values hold one slot per possible CPU). */
 export function possibleCpus(): number {
@@ -63,6 +66,7 @@ export function createMap(spec: MapSpec): BpfMap {
   attr.writeUInt32LE(spec.keySize, 4);
   attr.writeUInt32LE(spec.valueSize, 8);
   attr.writeUInt32LE(spec.maxEntries, 12);
+  if (spec.mmapable) attr.writeUInt32LE(BPF_F_MMAPABLE, 16);
   putName(attr, 28, spec.name);
   const fd = sys.bpf(CMD.MAP_CREATE, attr);
   if (fd < 0) throw new BpfError(`cannot create BPF ${spec.type} map ${spec.name}`, sys.errno());

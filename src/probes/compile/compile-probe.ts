@@ -80,6 +80,7 @@ export interface CompiledProbe {
 
 const DUMMY_MAPS: ProbeMapFds = {
   ring: { fd: 0 },
+  hotBytes: 1 << 20,
   overflow: { fd: 0 },
   stats: { fd: 0 },
   histogram: { fd: 0 },

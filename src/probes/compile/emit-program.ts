@@ -15,7 +15,8 @@ import type { SiteIdSource } from '../event-program.js';
 import { GO_G_REG, PT_REGS } from '../pt-regs.amd64.js';
 import { emitBranchGate } from './emit-branch.js';
 import { emitDuration, emitRateLimit, emitStack, type StackMode } from './emit-extras.js';
-import { emitRegions } from './emit-regions.js';
+import { emitRegions, readOnlyData } from './emit-regions.js';
+import { emitCommit, emitReserve } from './emit-ring.js';
 import { CTX, Emitter, ERR_AUX, ERR_CODE, REC } from './emitter.js';
 import { condition } from './expr-ops.js';
 import { type CompileEnv, ExprCompiler } from './expr-values.js';
@@ -115,20 +116,17 @@ export function emitSiteProgram(spec: SiteProgramSpec, maps: ProbeMapFds, bias: 
     return a.assemble();
   }
   const stackHash = spec.stack ? emitStack(e, spec.stack, spec.env.frame.spDelta, maps) : undefined;
-  // The small ring first (its memory stays in cache), the large one when the drain is behind.
-  const reserved = e.label('reserved');
-  for (const ring of [maps.ring, maps.overflow]) {
-    a.ldMap(R1, ring).mov64(R2, spec.recordBytes).mov64(R3, 0).call('ringbuf_reserve');
-    a.jmp('jne', R0, 0, reserved);
-  }
-  stat('ringFull');
-  a.mov64(R0, 0).exit();
-  a.label(reserved).mov64(REC, R0);
+  // The hot ring first (its memory stays in cache, no helper call), the large one when the drain is behind.
+  const full = e.label('ringfull');
+  const reservation = emitReserve(e, maps, spec.recordBytes, full);
   header(e, spec, { now, dur, flags, stackHash });
   for (const c of spec.captures) emitCapture(e, spec, c);
   if (spec.labels) emitLabels(e, spec);
-  a.mov64(R1, REC).mov64(R2, 0).call('ringbuf_submit');
+  emitCommit(e, maps, spec.recordBytes, reservation);
   stat('events');
+  a.mov64(R0, 0).exit();
+  a.label(full);
+  stat('ringFull');
   a.mov64(R0, 0).exit();
   return a.assemble();
 }
@@ -190,7 +188,7 @@ function emitCapture(e: Emitter, spec: SiteProgramSpec, c: SiteCapture): void {
   } else throw new Error('internal: a constant capture');
   e.release(m);
   a.st('w', REC, off + SLOT.status, CAPTURE.ok);
-  emitRegions(e, c.slot.regions, spec.env.typesBase);
+  emitRegions(e, c.slot.regions, spec.env.typesBase, readOnlyData(spec.env.bin.elf));
   if (!e.failTargets.has(failed)) return;
   a.ja(done);
   a.label(failed);
@@ -223,5 +221,5 @@ function emitLabels(e: Emitter, spec: SiteProgramSpec): void {
   a.st('dw', REC, l.off + SLOT.address, 0).st('dw', REC, l.off + SLOT.aux, 0);
   a.st('w', REC, l.off + SLOT.status, CAPTURE.ok);
   readG(e, l.off + SLOT.bytes, spec.labelsOffset);
-  emitRegions(e, l.regions, spec.env.typesBase);
+  emitRegions(e, l.regions, spec.env.typesBase, readOnlyData(spec.env.bin.elf));
 }

@@ -5,17 +5,60 @@
  * count word clamped to the plan's maximum times the element size) and probe_read_user
  * copies that much target memory into the record. A failed read leaves the helper's errno
  * in the header; the decoder then shows the value as unreadable, never as wrong bytes.
+ * A region no other region reads from (a leaf: string bytes, slice elements, a pointee
+ * without pointers followed) that lies wholly in the binary's read-only data (a string
+ * literal) is not copied: its header says REGION_IN_FILE and the decoder takes the same
+ * bytes from the file, which saves the read (~23 ns a region, bench/probe-profile.ts).
  */
+import { PF_W, PF_X, PT_LOAD } from '../../elf/elf-constants.js';
+import type { ElfFile } from '../../elf/elf-file.js';
 import { R0, R1, R2, R3, R8, R9 } from '../bpf/isa.js';
 import { type Emitter, REC } from './emitter.js';
-import { REGION, REGION_SKIPPED } from './record-layout.js';
+import { REGION, REGION_IN_FILE, REGION_SKIPPED } from './record-layout.js';
 import type { RegionPlan } from './value-plan.js';
 
-/** Emits the reads of `regions` (in plan order) into the record at r7. */
-export function emitRegions(e: Emitter, regions: readonly RegionPlan[], typesBase: number): void {
+/** A link-time address range [lo, hi). */
+export interface LinkRange {
+  readonly lo: number;
+  readonly hi: number;
+}
+
+/**
+ * The binary's read-only data: file-backed bytes of its segments that are neither writable
+ * nor executable (the kernel writes breakpoints into code pages, never into these).
+ */
+export function readOnlyData(elf: ElfFile): LinkRange[] {
+  return elf.segments
+    .filter((s) => s.type === PT_LOAD && (s.flags & (PF_W | PF_X)) === 0 && s.filesz > 0)
+    .map((s) => ({ lo: Number(s.vaddr), hi: Number(s.vaddr) + s.filesz }));
+}
+
+/** Whether no other region of `regions` reads its pointer, count, type word or guard from `r`. */
+function isLeaf(r: RegionPlan, regions: readonly RegionPlan[]): boolean {
+  const inside = (word: number | undefined) =>
+    word !== undefined && word >= r.off + REGION.bytes && word < r.off + REGION.bytes + r.max;
+  return !regions.some(
+    (o) =>
+      o !== r &&
+      (o.after?.region === r.off ||
+        o.type?.wordRegion === r.off ||
+        inside(o.ptrWord) ||
+        inside(o.type?.word) ||
+        ('countWord' in o.length && inside(o.length.countWord))),
+  );
+}
+
+/** Emits the reads of `regions` (in plan order) into the record at r7; leaves in `readOnly` (link-time) are not copied. */
+export function emitRegions(
+  e: Emitter,
+  regions: readonly RegionPlan[],
+  typesBase: number,
+  readOnly: readonly LinkRange[] = [],
+): void {
   const a = e.a;
   for (const r of regions) {
     const skip = e.label('skip');
+    const read = e.label('read');
     a.st('dw', REC, r.off + REGION.address, 0);
     a.st('w', REC, r.off + REGION.length, 0);
     a.st('w', REC, r.off + REGION.status, REGION_SKIPPED);
@@ -54,6 +97,17 @@ export function emitRegions(e: Emitter, regions: readonly RegionPlan[], typesBas
     }
     a.stx('dw', REC, r.off + REGION.address, R8);
     a.stx('w', REC, r.off + REGION.length, R9);
+    if (readOnly.length > 0 && isLeaf(r, regions)) {
+      a.mov64(R1, R8).alu64('add', R1, R9);
+      for (const [i, ro] of readOnly.entries()) {
+        const next = i + 1 < readOnly.length ? e.label('ro') : read;
+        a.ldImm64(R2, BigInt(ro.lo + e.bias)).jmp('jlt', R8, R2, next);
+        a.ldImm64(R2, BigInt(ro.hi + e.bias)).jmp('jgt', R1, R2, next);
+        a.st('w', REC, r.off + REGION.status, REGION_IN_FILE).ja(skip);
+        if (next !== read) a.label(next);
+      }
+    }
+    a.label(read);
     a.mov64(R1, REC).alu64('add', R1, r.off + REGION.bytes);
     a.mov64(R2, R9).mov64(R3, R8);
     a.call('probe_read_user');

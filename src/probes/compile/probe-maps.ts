@@ -1,7 +1,8 @@
 /**
  * The BPF maps a set of probes on one process shares, and the layout of its counters: two
- * ring buffers for events (a small one that stays in the CPU's cache, and a large one taken
- * only when the small one is full); per-CPU counters per probe (hits, matched, events, drops by
+ * rings for events (a small hot ring, an mmap-able array that stays in the CPU's cache and is
+ * written without helper calls, and a large BPF ring buffer taken only when the small one is
+ * full); per-CPU counters per probe (hits, matched, events, drops by
  * cause, durations); a per-CPU log2 histogram of durations per probe; entry times by
  * goroutine and frame (LRU hash); the rate limiter's state per probe; stacks by hash.
  * Counters are per-CPU and added atomically (uprobe_multi programs can be preempted).
@@ -10,8 +11,10 @@ import type { HasFd } from '../bpf/assembler.js';
 
 /** The maps a probe program refers to (by fd). */
 export interface ProbeMapFds {
-  /** The ring events go to: small enough (HOT_RING_BYTES) to stay in cache between drains. */
+  /** The hot ring events go to (bpf/hot-ring.ts): small enough (HOT_RING_BYTES) to stay in cache between drains. */
   readonly ring: HasFd;
+  /** Bytes of the hot ring's data (a power of 2). */
+  readonly hotBytes: number;
   /** The ring events go to when `ring` is full: large, for bursts the drain has not caught up with. */
   readonly overflow: HasFd;
   readonly stats: HasFd;

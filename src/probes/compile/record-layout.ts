@@ -54,7 +54,7 @@ export const REGION = {
   address: 0,
   /** u32: bytes asked for. */
   length: 8,
-  /** i32: 0 when read, the helper's negative errno when the read failed, REGION_SKIPPED when not tried. */
+  /** i32: 0 when read, the helper's negative errno when the read failed, REGION_SKIPPED when not tried, REGION_IN_FILE when in the binary's read-only data. */
   status: 12,
   /** The bytes, up to the region's maximum (rounded up to 8). */
   bytes: 16,
@@ -62,6 +62,8 @@ export const REGION = {
 
 /** A region's status when its pointer was nil, its guard false, or its parent unread. */
 export const REGION_SKIPPED = 1;
+/** A region's status when its bytes are the binary's read-only data at its address: not copied, the decoder reads the file. */
+export const REGION_IN_FILE = 2;
 
 /** Capture statuses (slot status; also the error codes of conditions). */
 export const CAPTURE = {

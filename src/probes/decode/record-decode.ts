@@ -26,7 +26,15 @@ import {
   withRedaction,
 } from '../../goruntime/values/index.js';
 import type { CompiledProbe, CompiledSite } from '../compile/compile-probe.js';
-import { CAPTURE, FLAG_DURATION, FLAG_STACK, HDR, REGION, SLOT } from '../compile/record-layout.js';
+import {
+  CAPTURE,
+  FLAG_DURATION,
+  FLAG_STACK,
+  HDR,
+  REGION,
+  REGION_IN_FILE,
+  SLOT,
+} from '../compile/record-layout.js';
 import type { RegionPlan } from '../compile/value-plan.js';
 import { CapturedMemory, type CapturedRegion, StaticData } from './captured-memory.js';
 
@@ -199,13 +207,8 @@ export class EventDecoder {
   ): GoValue {
     const copied: CapturedRegion[] = [];
     for (const r of regions) {
-      if (dv.getInt32(r.off + REGION.status, true) !== 0) continue;
-      const n = dv.getUint32(r.off + REGION.length, true);
-      const a = Number(dv.getBigUint64(r.off + REGION.address, true));
-      copied.push({
-        address: a,
-        bytes: record.subarray(r.off + REGION.bytes, r.off + REGION.bytes + Math.min(n, r.max)),
-      });
+      const bytes = this.regionBytes(record, dv, r);
+      if (bytes) copied.push({ address: Number(dv.getBigUint64(r.off + REGION.address, true)), bytes });
     }
     let ctx = this.contexts.get(probe);
     if (!ctx) {
@@ -214,6 +217,15 @@ export class EventDecoder {
     }
     this.memory.regions = copied;
     return decodeValue(ctx, type, bytes, address);
+  }
+
+  /** A region's bytes: copied into the record, or the binary's read-only data the program left in the file; undefined when not read. */
+  private regionBytes(record: Uint8Array, dv: DataView, r: RegionPlan): Uint8Array | undefined {
+    const status = dv.getInt32(r.off + REGION.status, true);
+    const n = Math.min(dv.getUint32(r.off + REGION.length, true), r.max);
+    if (status === 0) return record.subarray(r.off + REGION.bytes, r.off + REGION.bytes + n);
+    if (status !== REGION_IN_FILE) return undefined;
+    return this.statics.read(Number(dv.getBigUint64(r.off + REGION.address, true)), n);
   }
 
   private failure(
@@ -256,9 +268,8 @@ export class EventDecoder {
     const l = probe.labels!;
     const out: { [k: string]: string } = {};
     const text = (r: RegionPlan): string | undefined => {
-      if (dv.getInt32(r.off + REGION.status, true) !== 0) return undefined;
-      const n = dv.getUint32(r.off + REGION.length, true);
-      return TEXT.decode(record.subarray(r.off + REGION.bytes, r.off + REGION.bytes + n));
+      const bytes = this.regionBytes(record, dv, r);
+      return bytes && TEXT.decode(bytes);
     };
     if (dv.getInt32(l.elements.off + REGION.status, true) !== 0) return out;
     const count = dv.getUint32(l.elements.off + REGION.length, true);
