@@ -8,6 +8,11 @@
  * one sample of every path. Prints the medians with their phases, the ticker's longest gap,
  * and the issue's ratios: agent / bare (aim within 10%) and one-shot / agent (aim 1.5x).
  *
+ * Two more paths measure this morning's changes against their absence, in the same run: a
+ * second agent on the same target with PERISCOPE_SETTLE_MS=0 (no wait for the agent's own
+ * threads before the pause, proc/own-threads.ts), and the in-process built-in spec with
+ * PERISCOPE_SCAN=js (the stack scan in JavaScript instead of WebAssembly SIMD, common/word-scan.ts).
+ *
  * Everything runs at nice -10 (--nice N to change; 0 leaves it): this process, and so the
  * server, agent and CLI it starts, and the target's threads, as bench/pause.ts does.
  *
@@ -51,6 +56,7 @@ const NICE = Number(arg('--nice') ?? -10);
 const AIM_AGENT_OVER_BARE = 1.1;
 const AIM_CLI_OVER_AGENT = 1.5;
 const HOST = 'bench-paths';
+const HOST_NO_SETTLE = 'bench-paths-no-settle';
 
 /** One pause, ns. */
 interface Sample {
@@ -61,7 +67,14 @@ interface Sample {
   resume: number;
   gap: number;
 }
-const PATHS = ['bare (stacks only)', 'built-in spec, long-lived process', 'agent', 'one-shot CLI'] as const;
+const PATHS = [
+  'bare (stacks only)',
+  'built-in spec, long-lived process',
+  'agent',
+  'one-shot CLI',
+  'A/B: agent, no settle',
+  'A/B: built-in spec, JS scan',
+] as const;
 type Path = (typeof PATHS)[number];
 
 const fmtMs = (ns: number): string => `${(ns / 1e6).toFixed(2)} ms`;
@@ -76,6 +89,7 @@ async function main(): Promise<void> {
   const cliDir = join(outDir, 'store'); // the CLI's own (the server holds dataDir's store)
   let server: ServerProc | undefined;
   let agent: Proc | undefined;
+  let agentNoSettle: Proc | undefined;
   const samples = new Map<Path, Sample[]>(PATHS.map((p) => [p, []]));
   const add = (path: Path, s: Omit<Sample, 'gap'>, gap: number): void => {
     samples.get(path)!.push({ ...s, gap });
@@ -92,23 +106,42 @@ async function main(): Promise<void> {
     const agentToken = await createToken(dataDir, 'agent', 'bench-agent');
     server = await startServerProc(dataDir);
     agent = startAgentProc(server.url, agentToken, HOST, tag);
-    await waitForFleet(server.url, userToken, { [HOST]: [target.pid] }, 120_000);
+    process.env.PERISCOPE_SETTLE_MS = '0'; // the second agent's environment only
+    agentNoSettle = startAgentProc(server.url, agentToken, HOST_NO_SETTLE, tag, [], HOST);
+    delete process.env.PERISCOPE_SETTLE_MS;
+    await waitForFleet(
+      server.url,
+      userToken,
+      { [HOST]: [target.pid], [HOST_NO_SETTLE]: [target.pid] },
+      120_000,
+    );
     const client = new ApiClient({ server: server.url, token: userToken });
     const bare = prepareProcess(target.pid);
     const spec = prepareProcess(target.pid, effectiveSpec(EMPTY_SPEC));
+    const throughAgent = async (host: string): Promise<Omit<Sample, 'gap'>> => {
+      const r = await client.snapshot({ select: `pid=${target.pid},hostname=${host}` });
+      const q = await client.query(
+        'SELECT pause_ns, stop_ns, copy_ns, values_ns, resume_ns, error FROM processes',
+        { snapshot: r.snapshotId },
+      );
+      const row = q.rows[0];
+      if (q.rows.length !== 1 || !row || row[5] !== null)
+        throw new Error(`agent snapshot failed: ${JSON.stringify(q.rows)}`);
+      const [pause, stop, copy, values, resume] = row.slice(0, 5).map(Number) as number[];
+      return { pause: pause!, stop: stop!, copy: copy!, values: values!, resume: resume! };
+    };
     const paths: Record<Path, () => Promise<Omit<Sample, 'gap'>>> = {
       'bare (stacks only)': async () => phases(captureProcess(target.pid, bare)),
       'built-in spec, long-lived process': async () => phases(captureProcess(target.pid, spec)),
-      agent: async () => {
-        const r = await client.snapshot({ select: `pid=${target.pid}` });
-        const q = await client.query(
-          'SELECT pause_ns, stop_ns, copy_ns, values_ns, resume_ns, error FROM processes',
-          { snapshot: r.snapshotId },
-        );
-        const row = q.rows[0];
-        if (!row || row[5] !== null) throw new Error(`agent snapshot failed: ${JSON.stringify(row)}`);
-        const [pause, stop, copy, values, resume] = row.slice(0, 5).map(Number) as number[];
-        return { pause: pause!, stop: stop!, copy: copy!, values: values!, resume: resume! };
+      agent: async () => throughAgent(HOST),
+      'A/B: agent, no settle': async () => throughAgent(HOST_NO_SETTLE),
+      'A/B: built-in spec, JS scan': async () => {
+        process.env.PERISCOPE_SCAN = 'js'; // read when the capture reserves its memory
+        try {
+          return phases(captureProcess(target.pid, spec));
+        } finally {
+          delete process.env.PERISCOPE_SCAN;
+        }
       },
       'one-shot CLI': async () => {
         const out = join(outDir, 'snap.json');
@@ -134,6 +167,7 @@ async function main(): Promise<void> {
     report(machine.short, `${load0} -> ${loadAverage()}`, samples);
   } finally {
     await agent?.stop();
+    await agentNoSettle?.stop();
     await server?.proc.stop();
     await target.stop();
     rmSync(dataDir, { recursive: true, force: true });
@@ -168,6 +202,12 @@ function report(machine: string, load: string, samples: Map<Path, Sample[]>): vo
   console.log(
     `\nagent / bare: ${agentRatio.toFixed(2)}x (aim <= ${AIM_AGENT_OVER_BARE}x: ${agentRatio <= AIM_AGENT_OVER_BARE ? 'met' : 'NOT met'})` +
       `\none-shot CLI / agent: ${cliRatio.toFixed(2)}x (aim <= ${AIM_CLI_OVER_AGENT}x: ${cliRatio <= AIM_CLI_OVER_AGENT ? 'met' : 'NOT met'})`,
+  );
+  const ab = (a: Path, b: Path, k: keyof Sample): string =>
+    `${fmtMs(med(a, k))} vs ${fmtMs(med(b, k))} (${(med(b, k) / med(a, k)).toFixed(2)}x)`;
+  console.log(
+    `\nA/B, same run: agent stop with / without the settle: ${ab('agent', 'A/B: agent, no settle', 'stop')}` +
+      `\nA/B, same run: built-in spec values with SIMD / JS scan: ${ab('built-in spec, long-lived process', 'A/B: built-in spec, JS scan', 'values')}`,
   );
   console.log('\nrows for docs/performance.md:');
   console.log(

@@ -11,11 +11,12 @@ import { describeError, PeriscopeError } from '../common/errors.js';
 import { collectGarbageNow } from '../common/gc.js';
 import type { GoBinary } from '../gobinary/go-binary.js';
 import { executableImage } from '../proc/maps.js';
+import { settleOwnThreads } from '../proc/own-threads.js';
 import type { BinaryCheck } from '../protocol/messages.js';
 import { encodeSnapshot } from '../protocol/snapshot-wire.js';
 import { binaryAt, binaryFor, cachedBinaries } from '../snapshot/binary-cache.js';
 import { describeFunction } from '../snapshot/function-lines.js';
-import { type CopiedProcess, pauseAndCopy, warmUpCapture } from '../snapshot/paused-capture.js';
+import { type CopiedProcess, pauseAndCopy, settleMs, warmUpCapture } from '../snapshot/paused-capture.js';
 import { checkSpecFit } from '../snapshot/spec-fit.js';
 import {
   captureProcess,
@@ -110,12 +111,13 @@ function handle(req: WorkerRequest): WorkerReply {
       });
       for (const { pid, plan } of plans) warmUpCapture(pid, plan);
       collectGarbageNow(); // once, before all the pauses
+      settleOwnThreads(settleMs()); // and the background work it set off, once
       let held = 0;
       for (const { slot, pid, plan } of plans) {
         if (held > MAX_COPIED_BYTES) break;
         try {
           const cap = req.pauseCapMs !== undefined ? { pauseCapMs: req.pauseCapMs } : {};
-          const copied = pauseAndCopy(pid, plan, cap, { collect: false });
+          const copied = pauseAndCopy(pid, plan, cap, { collect: false, settle: false });
           held += copied.bytesRead;
           copies.set(slot, { copied });
         } catch (e) {

@@ -13,6 +13,7 @@
  */
 import type { Address } from '../common/address.js';
 import { PeriscopeError } from '../common/errors.js';
+import { scannableBuffer } from '../common/word-scan.js';
 import {
   armCopyHelper,
   copyHelperReady,
@@ -116,7 +117,8 @@ export class VmReader implements Memory {
     if (bytes >= HELPER_MIN_BYTES) this.startHelper();
     const free = this.arena ? this.arena.length - this.arenaUsed : 0;
     if (bytes <= free) return;
-    const arena = Buffer.allocUnsafeSlow(bytes);
+    // Memory the stack scan's SIMD loop reads in place (common/word-scan.ts), where it can be.
+    const arena = scannableBuffer(bytes) ?? Buffer.allocUnsafeSlow(bytes);
     arena.fill(0); // fault every page in now
     this.arena = arena;
     this.arenaUsed = 0;

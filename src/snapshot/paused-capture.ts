@@ -13,6 +13,7 @@ import {
   planGoroutineCapture,
   reserveForCapture,
 } from '../goruntime/goroutines/index.js';
+import { settleOwnThreads } from '../proc/own-threads.js';
 import { PauseTimeoutError, pauseProcess } from '../proc/pause.js';
 import type { Registers } from '../proc/regs.amd64.js';
 import { settleLingering } from '../proc/release.js';
@@ -59,6 +60,12 @@ export interface CopiedProcess {
 export interface PauseCopyOptions {
   /** Collect our own garbage before the pause (default true; a batch does it once for all). */
   readonly collect?: boolean;
+  /**
+   * Wait for this process's other threads to stop running before the pause (default true; a
+   * batch waits once, after its collection, so that a thread of ours that stays busy does not
+   * delay every process of the batch by the wait's limit).
+   */
+  readonly settle?: boolean;
 }
 
 /**
@@ -79,6 +86,21 @@ export const DEFAULT_VALUES_BUDGET_MS = 5;
  * safety net against holds of hundreds of ms under contention (419 ms p99 measured).
  */
 export const DEFAULT_PAUSE_CAP_MS = 100;
+
+/**
+ * Longest wait, ms, before a pause for this process's other threads to stop running
+ * (proc/own-threads.ts). Sweeping after a collection of a few hundred MB takes a few ms; a
+ * thread busy for longer (an agent's event loop under a burst of messages) is not waited out.
+ */
+const SETTLE_OWN_THREADS_MS = 20;
+
+/** SETTLE_OWN_THREADS_MS, or PERISCOPE_SETTLE_MS (0 turns the wait off, for comparisons). */
+export function settleMs(): number {
+  const v = Number(process.env.PERISCOPE_SETTLE_MS);
+  return process.env.PERISCOPE_SETTLE_MS !== undefined && Number.isFinite(v) && v >= 0
+    ? v
+    : SETTLE_OWN_THREADS_MS;
+}
 
 /** Longest the copy helper spins during one pause (it is disarmed as soon as the pause ends). */
 const HELPER_ARM_MS = 1000;
@@ -133,6 +155,9 @@ function pauseAndCopyOnce(
     // otherwise a collection may start inside the pause.
     const reserved = reserveForCapture(plan.goroutines, reader);
     if (how.collect !== false) collectGarbageNow();
+    // Let our own background threads (the collection's sweeping, V8's compiler) finish first:
+    // running during the stop, they took the CPU from the target's threads and from us.
+    if (how.settle !== false) settleOwnThreads(settleMs());
     const startedAtMs = Date.now();
     const capMs = opts.pauseCapMs ?? DEFAULT_PAUSE_CAP_MS;
     const paused = pauseProcess(pid, { capMs, ...opts.pause });

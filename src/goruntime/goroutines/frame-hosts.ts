@@ -6,6 +6,7 @@
  * that only those are unwound before the process runs again.
  */
 import { addr, type LinkAddress, type LoadBias, linkAddr } from '../../common/address.js';
+import { wordScanner } from '../../common/word-scan.js';
 import type { GoBinary } from '../../gobinary/go-binary.js';
 import { FUNCDATA_INL_TREE, PCDATA_INL_TREE_INDEX } from '../../gobinary/pclntab-func.js';
 
@@ -119,6 +120,19 @@ export function inHost(ranges: HostRanges, pc: LinkAddress): boolean {
 
 const TWO32 = 0x1_0000_0000;
 
+/** Whether every stack's size is a multiple of 8 (so one pass over them all sees each one's words). */
+function eightByteSizes(sizes: Float64Array): boolean {
+  for (let j = 0; j < sizes.length; j++) if (sizes[j]! % 8 !== 0) return false;
+  return true;
+}
+
+/** The little-endian 8-byte word at `at` (below 2^53: a pc). */
+function wordAt(buf: Uint8Array, at: number): number {
+  const low = (buf[at]! | (buf[at + 1]! << 8) | (buf[at + 2]! << 16) | (buf[at + 3]! << 24)) >>> 0;
+  const high = (buf[at + 4]! | (buf[at + 5]! << 8) | (buf[at + 6]! << 16) | (buf[at + 7]! << 24)) >>> 0;
+  return high * TWO32 + low;
+}
+
 /** The copied stacks of a capture, back to back (see GoroutineCapture.packedStacks). */
 export interface PackedStacks {
   readonly buf: Uint8Array;
@@ -151,6 +165,31 @@ export function mayHaveFrames(
     if (pc >= lo && pc <= hi && inHost(ranges, bias.toLink(addr(pc)))) mask[i] = 1;
   }
   const { buf, sizes, ok, owner } = stacks;
+  const scan = wordScanner(buf);
+  if (scan && eightByteSizes(sizes)) {
+    // Copied into memory the SIMD loop reads: one pass over all the stacks back to back for
+    // a word in [lo, hi] (10,000 calls, one per stack, cost more than the scan itself); a
+    // word found is then looked up in the ranges (between two hosts it is not one), and the
+    // pass goes on past its stack when it marks it, or past the word when not. Every stack
+    // starts 8-aligned (its size a multiple of 8, as sp is), so the pass's words are theirs.
+    const total = buf.byteLength;
+    let j = 0;
+    let stackEnd = owner.length > 0 ? sizes[0]! : 0;
+    for (let at = scan(0, total, lo, hi); at >= 0; ) {
+      while (j < owner.length && at >= stackEnd) {
+        j++;
+        stackEnd += j < owner.length ? sizes[j]! : 0;
+      }
+      if (j >= owner.length) break;
+      const i = owner[j]!;
+      if (!ok[j] || mask[i]) at = scan(stackEnd, total, lo, hi);
+      else if (inHost(ranges, bias.toLink(addr(wordAt(buf, at))))) {
+        mask[i] = 1;
+        at = scan(stackEnd, total, lo, hi);
+      } else at = scan(at + 8, total, lo, hi);
+    }
+    return mask;
+  }
   // Words are compared as two u32 halves: when every host lies in one 4 GiB window (the
   // usual case), a word whose high half differs is rejected with one integer compare.
   const hiWord = Math.floor(lo / TWO32);

@@ -7,8 +7,17 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { NO_BIAS } from '../../../src/common/address.js';
+import { scannableBuffer, wordScanner } from '../../../src/common/word-scan.js';
 import { GoBinary } from '../../../src/gobinary/go-binary.js';
-import { frameHostRanges, inHost } from '../../../src/goruntime/goroutines/frame-hosts.js';
+import { frameHostRanges, inHost, mayHaveFrames } from '../../../src/goruntime/goroutines/frame-hosts.js';
+import {
+  captureGoroutines,
+  planGoroutineCapture,
+  reserveForCapture,
+} from '../../../src/goruntime/goroutines/index.js';
+import { executableImage } from '../../../src/proc/maps.js';
+import { VmReader } from '../../../src/proc/vm-reader.js';
 import { matchName } from '../../../src/snapshot/capture-plan.js';
 import { snapshotProcess } from '../../../src/snapshot/take-snapshot.js';
 import { effectiveSpec } from '../../../src/spec/effective-spec.js';
@@ -90,4 +99,65 @@ test('a paused snapshot captures values on exactly the goroutines that have a sp
   } finally {
     await child.kill();
   }
+});
+
+test('the pause scans the copied stacks in place with the SIMD loop, and marks what a plain scan marks', async () => {
+  const { path } = await buildFixture('goroutines');
+  const bin = await GoBinary.open(path);
+  const child = await startTarget(path);
+  const reader = new VmReader(child.pid);
+  try {
+    const bias = executableImage(child.pid).bias;
+    const plan = planGoroutineCapture(bin, { bias });
+    const { scratch } = reserveForCapture(plan, reader);
+    const capture = captureGoroutines(plan, reader, [], { scratch });
+    const stacks = capture.packedStacks;
+    // The copy lands in the reader's reserve, which is WebAssembly memory: the fast path.
+    assert.ok(wordScanner(stacks.buf), 'the copied stacks are scannable in place');
+    const plain = { ...stacks, buf: Uint8Array.from(stacks.buf) };
+    assert.equal(wordScanner(plain.buf), undefined);
+    const text = bin.symtab.pcln;
+    const sets = [
+      frameHostRanges(bin, new Set(['main.inlInner', 'main.recurse']), matchName),
+      frameHostRanges(bin, new Set(['runtime.gopark']), matchName),
+      // Every function: many hits, some in the gaps between ranges.
+      { starts: Float64Array.of(text.entryOf(0)), ends: Float64Array.of(text.endOf(text.nfunc - 1)) },
+      {
+        starts: Float64Array.of(text.entryOf(1), text.entryOf(40)),
+        ends: Float64Array.of(text.endOf(2), text.endOf(41)),
+      },
+    ];
+    for (const [k, ranges] of sets.entries()) {
+      const fast = mayHaveFrames(capture.startPc, stacks, capture.gs.length, ranges, bias);
+      const slow = mayHaveFrames(capture.startPc, plain, capture.gs.length, ranges, bias);
+      assert.deepEqual(fast, slow, `set ${k}`);
+    }
+    const recurse = mayHaveFrames(capture.startPc, stacks, capture.gs.length, sets[0]!, bias);
+    assert.ok(
+      recurse.some((m) => m === 1),
+      'the zoo has goroutines in the spec’d functions',
+    );
+  } finally {
+    reader.close();
+    await child.kill();
+  }
+});
+
+test('stacks whose sizes are not multiples of 8 are still scanned word by word from their own starts', () => {
+  // Three stacks back to back: 12 bytes, then 24 holding a host pc at its offset 8 (absolute
+  // offset 20, not on the buffer's 8-byte grid), then 16 without one.
+  const buf = scannableBuffer(64)!;
+  buf.writeBigUInt64LE(0x40_1000n, 12 + 8);
+  const stacks = {
+    buf: buf.subarray(0, 52),
+    sizes: Float64Array.of(12, 24, 16),
+    ok: Uint8Array.of(1, 1, 1),
+    owner: Int32Array.of(0, 1, 2),
+  };
+  assert.ok(wordScanner(stacks.buf), 'the SIMD path is available for this memory');
+  const ranges = { starts: Float64Array.of(0x40_0000), ends: Float64Array.of(0x50_0000) };
+  const mask = mayHaveFrames(new Float64Array(3), stacks, 3, ranges, NO_BIAS);
+  assert.deepEqual([...mask], [0, 1, 0]);
+  const plain = { ...stacks, buf: Uint8Array.from(stacks.buf) };
+  assert.deepEqual([...mayHaveFrames(new Float64Array(3), plain, 3, ranges, NO_BIAS)], [0, 1, 0]);
 });
