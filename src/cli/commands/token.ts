@@ -7,9 +7,10 @@ import type { CreatedToken, RotatedToken, TokenInfo } from '../../api/responses.
 import { PeriscopeError } from '../../common/errors.js';
 import { AuditLog, localActor } from '../../store/audit-log.js';
 import { programFilter } from '../../store/process-filter.js';
+import { fileTokenBook, type TokenBook } from '../../store/token-book.js';
 import { isRole, ROLES, type Role, tokenState } from '../../store/token-types.js';
-import { TokenStore } from '../../store/tokens.js';
 import { ApiClient } from '../api-client.js';
+import type { OptionValues } from '../argv.js';
 import { defineCommand } from '../command.js';
 import { summaryOf } from '../command-list.js';
 import { durationOption, expiryOption, flagOption, textOption } from '../options.js';
@@ -50,9 +51,14 @@ interface TokenBackend {
   revoke(id: string): Promise<TokenInfo>;
   /** Where, for messages. */
   readonly location: string;
+  /** Lets go of the backend's connection. */
+  close(): void;
 }
 
-function backend(where: Where): TokenBackend {
+/** `--store postgres://…`: the scaled-out store's tokens, else where --server/--data say. */
+type TokenWhere = Where | { readonly kind: 'shared'; readonly store: string };
+
+async function backend(where: TokenWhere): Promise<TokenBackend> {
   if (where.kind === 'server') {
     const c = new ApiClient(where.target);
     return {
@@ -66,17 +72,30 @@ function backend(where: Where): TokenBackend {
       list: () => c.tokens(),
       revoke: (id) => c.revokeToken(id),
       location: c.base,
+      close: () => undefined,
     };
   }
+  if (where.kind === 'shared') {
+    // Imported only when used: the CLI loads the PostgreSQL client only for --store.
+    const { openSharedTokens } = await import('../../store/shared/shared-store.js');
+    return bookBackend(await openSharedTokens(where.store), undefined);
+  }
   // Reading never creates the data directory; creating the first token does.
-  const store = new TokenStore(where.dataDir);
-  const log = new AuditLog(where.dataDir);
+  return bookBackend(fileTokenBook(where.dataDir), where.dataDir);
+}
+
+/**
+ * Tokens changed directly in their backend, each change recorded in the data directory's audit
+ * log (the scaled-out store has no shared audit log yet: changes made with --store are not logged).
+ */
+function bookBackend(store: TokenBook, dataDir: string | undefined): TokenBackend {
+  const log = dataDir === undefined ? undefined : new AuditLog(dataDir);
   const record = (
     action: 'token.create' | 'token.revoke' | 'token.rotate' | 'token.programs',
     info: TokenInfo,
     more: Record<string, unknown> = {},
   ): void => {
-    log.append({
+    log?.append({
       action,
       actor: localActor(),
       source: 'local',
@@ -87,7 +106,7 @@ function backend(where: Where): TokenBackend {
   return {
     create: async (role, name, expiresAt, programs) => {
       if (programs) programFilter(programs, role);
-      const { token, info } = store.create(role, name, {
+      const { token, info } = await store.create(role, name, {
         ...(expiresAt ? { expiresAt } : {}),
         ...(programs ? { programs } : {}),
       });
@@ -100,12 +119,12 @@ function backend(where: Where): TokenBackend {
     setPrograms: async (id, programs) => {
       const found = store.list().find((t) => t.id === id);
       if (found && programs) programFilter(programs, found.role);
-      const info = store.setPrograms(id, programs);
+      const info = await store.setPrograms(id, programs);
       record('token.programs', info, { programs: programs ?? 'all' });
       return info;
     },
     rotate: async (id, expiresAt, graceSeconds) => {
-      const { token, info, old } = store.rotate(id, {
+      const { token, info, old } = await store.rotate(id, {
         ...(expiresAt ? { expiresAt } : {}),
         ...(graceSeconds ? { graceMs: graceSeconds * 1000 } : {}),
       });
@@ -117,12 +136,27 @@ function backend(where: Where): TokenBackend {
     },
     list: async () => store.list(),
     revoke: async (id) => {
-      const info = store.revoke(id);
+      const info = await store.revoke(id);
       record('token.revoke', info);
       return info;
     },
-    location: where.dataDir,
+    location: store.location,
+    close: () => store.close(),
   };
+}
+
+/** Where the tokens are: --store's PostgreSQL, else --server / --data as for every command. */
+function tokenWhere(values: OptionValues): TokenWhere {
+  const store = textOption(values, 'store');
+  if (store === undefined) return whereTo(values);
+  if (textOption(values, 'server') !== undefined || textOption(values, 'data') !== undefined)
+    throw new PeriscopeError('bad-usage', 'give --store URL, --server URL or --data DIR, not two of them');
+  if (!/^postgres(ql)?:\/\//.test(store))
+    throw new PeriscopeError(
+      'bad-usage',
+      '--store wants the postgres:// URL the servers were given as --store',
+    );
+  return { kind: 'shared', store };
 }
 
 type TokenAction =
@@ -166,6 +200,11 @@ export const tokenCommand = defineCommand({
       help: 'rotate: the old token keeps working this long (default: revoked at once)',
     },
     ...SERVER_OR_LOCAL_OPTIONS,
+    store: {
+      type: 'string',
+      value: 'URL',
+      help: "the tokens of a scaled-out Periscope, in this PostgreSQL (postgres://…, the servers' --store)",
+    },
     token: {
       ...SERVER_OR_LOCAL_OPTIONS.token,
       help: 'on a server: an admin token (default $PERISCOPE_TOKEN)',
@@ -183,9 +222,9 @@ export const tokenCommand = defineCommand({
     'every API route and SQL table; `programs ID --programs P|all` changes that at once.\n' +
     `${WHERE_RULE} On a data directory, give\nthe server's (--data DIR); listing never creates it.\n\n` +
     'Examples:\n  periscope token create --role agent --name rack-7 --data /var/lib/periscope\n  periscope token create --role user --name ci --expires 30d\n  periscope token create --role user --name team-a --programs orders,billing\n  periscope token programs 3f9a0c12b4de --programs all\n  periscope token list\n  periscope token rotate 3f9a0c12b4de --grace 1h\n  periscope token revoke 3f9a0c12b4de',
-  parse(values, positionals): TokenAction & { readonly where: Where; readonly json: boolean } {
+  parse(values, positionals): TokenAction & { readonly where: TokenWhere; readonly json: boolean } {
     const [action, id] = positionals;
-    const common = { where: whereTo(values), json: flagOption(values, 'json') };
+    const common = { where: tokenWhere(values), json: flagOption(values, 'json') };
     if (action === 'rotate') {
       if (!id)
         throw new PeriscopeError(
@@ -239,7 +278,18 @@ export const tokenCommand = defineCommand({
     };
   },
   async run(o) {
-    const b = backend(o.where);
+    const b = await backend(o.where);
+    try {
+      await runAction(o, b);
+    } finally {
+      b.close();
+    }
+  },
+});
+
+/** Does one token action on a backend and prints what came of it. */
+async function runAction(o: TokenAction & { readonly json: boolean }, b: TokenBackend): Promise<void> {
+  {
     if (o.action === 'create') {
       const created = await b.create(o.role, o.name, o.expiresAt, o.programs);
       if (o.json) return await printJson(created);
@@ -291,5 +341,5 @@ export const tokenCommand = defineCommand({
     const info = await b.revoke(o.id);
     if (o.json) return await printJson(info);
     out(`revoked ${info.role} token ${info.id} (${info.name})`);
-  },
-});
+  }
+}
