@@ -1,7 +1,8 @@
 /**
  * `periscope token create|list|revoke`: tokens of a server. On a server they use its admin API;
  * on a data directory they work on its token file directly (how the first tokens come to exist,
- * and a way back in when every admin token is lost).
+ * and a way back in when every admin token is lost); with `--store postgres://…` on the tokens of
+ * a scaled-out Periscope in PostgreSQL.
  */
 import type { CreatedToken, RotatedToken, TokenInfo } from '../../api/responses.js';
 import { PeriscopeError } from '../../common/errors.js';
@@ -220,7 +221,7 @@ export const tokenCommand = defineCommand({
     'with the same role and name and revokes the old one, or lets it work for --grace longer.\n' +
     "A user token made with --programs sees and snapshots only those programs' processes, in\n" +
     'every API route and SQL table; `programs ID --programs P|all` changes that at once.\n' +
-    `${WHERE_RULE} On a data directory, give\nthe server's (--data DIR); listing never creates it.\n\n` +
+    `${WHERE_RULE} On a data directory, give\nthe server's (--data DIR); listing never creates it. With --store postgres://… it works on\nthe tokens of a scaled-out Periscope (every server given that --store uses them; a change\nreaches the other servers within about a second).\n\n` +
     'Examples:\n  periscope token create --role agent --name rack-7 --data /var/lib/periscope\n  periscope token create --role user --name ci --expires 30d\n  periscope token create --role user --name team-a --programs orders,billing\n  periscope token programs 3f9a0c12b4de --programs all\n  periscope token list\n  periscope token rotate 3f9a0c12b4de --grace 1h\n  periscope token revoke 3f9a0c12b4de',
   parse(values, positionals): TokenAction & { readonly where: TokenWhere; readonly json: boolean } {
     const [action, id] = positionals;
