@@ -80,6 +80,12 @@ export class TokenStore {
     return { token, info: publicInfo(record), old: publicInfo(old) };
   }
 
+  /** The stored records, hashes included: what `periscope store migrate` copies. */
+  storedRecords(): readonly TokenRecord[] {
+    this.reload();
+    return [...this.records];
+  }
+
   /** Every token ever created (revoked ones too, marked), oldest first. */
   list(): TokenInfo[] {
     this.reload();

@@ -461,3 +461,5 @@ export async function openSharedTokens(url: string): Promise<TokenBook> {
     throw e;
   }
 }
+
+export { type MigrateOptions, type MigrateResult, migrateEmbedded } from './migrate.js';
