@@ -37,10 +37,10 @@ export const storeCommand = defineCommand({
   positionals: { min: 1, max: 1, missing: USAGE },
   details:
     'Copies the spec history (version numbers kept), every snapshot with its processes (snapshot\n' +
-    'ids kept; the id sequence is moved past them), fleet-snapshot metadata and the tokens into\n' +
-    'the scaled-out store, printing a line per step and per snapshot. A second run copies only\n' +
-    'what is missing; a target holding other data under the same numbers is refused before\n' +
-    'anything is copied. Investigations are not copied yet.\n\n' +
+    'ids kept; the id sequence is moved past them), fleet-snapshot metadata, the tokens and the\n' +
+    'investigations with their firings and reports into the scaled-out store, printing a line per\n' +
+    'step and per snapshot. A second run copies only what is missing; a target holding other data\n' +
+    'under the same numbers is refused before anything is copied.\n\n' +
     'Example:\n  periscope store migrate --data /var/lib/periscope --store postgres://periscope@db/periscope --objects s3://periscope/prod',
   parse(values, positionals) {
     const [action] = positionals;

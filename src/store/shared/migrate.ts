@@ -1,10 +1,11 @@
 /**
  * `periscope store migrate`: copies an embedded store (a data directory) into the scaled-out
  * one. Spec versions keep their numbers, snapshots their ids (each written as objects, then
- * indexed, as a server writes one; the id sequence is moved past them), fleet-snapshot metadata
- * and tokens keep theirs. Idempotent: what the target already holds identically is skipped, so
- * a second run (or one after an interruption) copies only what is missing. Before copying
- * anything it refuses when the target holds other data under the same numbers.
+ * indexed, as a server writes one; the id sequence is moved past them); fleet-snapshot
+ * metadata, tokens, investigations and their firings keep theirs (migrate-investigations.ts).
+ * Idempotent: what the target already holds identically is skipped, so a second run (or one
+ * after an interruption) copies only what is missing. Before copying anything it refuses when
+ * the target holds other data under the same numbers.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,6 +17,12 @@ import { DuckDBStore } from '../duckdb-store.js';
 import { openObjectStore } from '../open-objects.js';
 import type { TokenRecord } from '../token-records.js';
 import { TOKENS_FILE, TokenStore } from '../tokens.js';
+import {
+  copyInvestigations,
+  type EmbeddedInvestigations,
+  investigationConflicts,
+  readEmbeddedInvestigations,
+} from './migrate-investigations.js';
 import { indexSnapshot } from './pg-index.js';
 import { connectPg, describePg, inPgTransaction, withPgRetry } from './pg-schema.js';
 import { readTokens, upsertTokens } from './pg-tokens.js';
@@ -37,6 +44,7 @@ export interface MigrateResult {
   readonly snapshots: { readonly copied: number; readonly present: number };
   readonly fleetMeta: number;
   readonly tokens: { readonly copied: number; readonly present: number };
+  readonly investigations: { readonly copied: number; readonly firingsCopied: number };
 }
 
 interface EmbeddedSpec {
@@ -52,6 +60,7 @@ interface Embedded {
   /** Snapshot id → taken time (ISO, ms). */
   readonly snapshots: Map<number, string>;
   readonly tokens: readonly TokenRecord[];
+  readonly investigations: EmbeddedInvestigations;
 }
 
 const ISO_SQL = (col: string) => `strftime(${col} AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ')`;
@@ -89,7 +98,12 @@ async function readEmbedded(dataDir: string): Promise<Embedded> {
       )
     ).getRowsJS();
     const tokens = existsSync(join(dataDir, TOKENS_FILE)) ? new TokenStore(dataDir).storedRecords() : [];
-    return { specs, snapshots: new Map(snaps.map(([id, at]) => [Number(id), String(at)])), tokens };
+    return {
+      specs,
+      snapshots: new Map(snaps.map(([id, at]) => [Number(id), String(at)])),
+      tokens,
+      investigations: await readEmbeddedInvestigations(conn),
+    };
   } finally {
     conn.closeSync();
     instance.closeSync();
@@ -125,6 +139,7 @@ async function conflicts(pool: pg.Pool, src: Embedded): Promise<{ lines: string[
     const there = tokens.get(t.id);
     if (there !== undefined && there !== t.hash) lines.push(`token ${t.id} is another token there`);
   }
+  lines.push(...(await investigationConflicts(pool, src.investigations)));
   return {
     lines,
     present: {
@@ -145,7 +160,7 @@ interface Present {
 export async function migrateEmbedded(o: MigrateOptions): Promise<MigrateResult> {
   const src = await readEmbedded(o.dataDir);
   o.progress(
-    `${o.dataDir}: ${src.specs.length} spec versions, ${src.snapshots.size} snapshots, ${src.tokens.length} tokens`,
+    `${o.dataDir}: ${src.specs.length} spec versions, ${src.snapshots.size} snapshots, ${src.tokens.length} tokens, ${src.investigations.investigations.length} investigations`,
   );
   const objects = await openObjectStore(o.objects);
   const pool = await connectPg(o.store);
@@ -204,7 +219,12 @@ export async function migrateEmbedded(o: MigrateOptions): Promise<MigrateResult>
     const newTokens = src.tokens.filter((t) => !present.tokens.has(t.id));
     if (newTokens.length > 0) await inPgTransaction(pool, (c) => upsertTokens(c, newTokens));
     o.progress(`tokens: ${newTokens.length} copied, ${src.tokens.length - newTokens.length} already there`);
+    const inv = await copyInvestigations(pool, src.investigations);
+    o.progress(
+      `investigations: ${inv.investigations} copied (of ${src.investigations.investigations.length}), ${inv.firings} firings copied with their report rows (of ${src.investigations.firings.length})`,
+    );
     return {
+      investigations: { copied: inv.investigations, firingsCopied: inv.firings },
       specVersions: { copied: newSpecs.length, present: src.specs.length - newSpecs.length },
       snapshots: { copied: todo.length, present: src.snapshots.size - todo.length },
       fleetMeta: meta,

@@ -1,6 +1,7 @@
 /**
  * `periscope store migrate` round trip: a real embedded store (two snapshots of the linkpair
- * fixture, a spec with a function table, derived table and link; a token) copied into
+ * fixture, a spec with a function table, derived table and link; a token; an investigation
+ * with a firing and its report) copied into
  * PostgreSQL + a file object store; a scaled-out store answers the same queries with the same
  * rows. A second run copies nothing; a target holding other data is refused untouched.
  */
@@ -50,6 +51,9 @@ const QUERIES = [
   'SELECT snapshot_id, client_goroutine, server_goroutine FROM call_pairs ORDER BY ALL',
   'SELECT from_goroutine_id, to_goroutine_id FROM links ORDER BY ALL',
   'SELECT version, author, yaml FROM spec_versions ORDER BY version',
+  'SELECT investigation_id, name, owner, question, definition, created_at FROM investigations',
+  'SELECT firing_id, investigation_id, fired_at, trigger, detail, snapshot_id, report_rows FROM investigation_firings',
+  'SELECT firing_id, snapshot_id, query, row_number, row FROM investigation_reports',
 ];
 const SCOPES: QueryScope[] = [{ all: true }, { latest: true }, { snapshot: 1 }];
 
@@ -76,6 +80,33 @@ before(async () => {
   try {
     await embedded.setSpec(SPEC, 'tester', 'spec.yaml');
     for (const input of inputs) await embedded.addSnapshot(input);
+    const inv = await embedded.addInvestigation({
+      name: 'calls',
+      owner: 'tester',
+      question: 'who calls?',
+      notes: '',
+      definition: '{"every":"5m"}',
+      createdAt: '2026-01-01T00:00:00.000Z',
+    });
+    const firing = await embedded.addFiring({
+      investigationId: inv,
+      investigation: 'calls',
+      firedAt: '2026-01-02T00:00:00.000Z',
+      trigger: 'schedule',
+      detail: { due: 'now' },
+      traceKept: false,
+    });
+    await embedded.patchFiring(firing, { snapshotId: 2, reportRows: 1 });
+    await embedded.addReportRows([
+      {
+        firingId: firing,
+        investigationId: inv,
+        snapshotId: 2,
+        query: 'SELECT 1 AS one',
+        rowNumber: 0,
+        row: { one: 1 },
+      },
+    ]);
     for (const scope of SCOPES)
       for (const sql of QUERIES)
         want.set(`${JSON.stringify(scope)} ${sql}`, (await embedded.query(sql, scope)).rows);
@@ -107,6 +138,7 @@ test('store migrate: the scaled-out store answers the same queries; a second run
     snapshots: { copied: 2, present: 0 },
     fleetMeta: 0,
     tokens: { copied: 1, present: 0 },
+    investigations: { copied: 1, firingsCopied: 1 },
   });
   const again = await migrate(url, objects);
   assert.equal(again.code, 0, again.stderr);
@@ -115,6 +147,7 @@ test('store migrate: the scaled-out store answers the same queries; a second run
     snapshots: { copied: 0, present: 2 },
     fleetMeta: 0,
     tokens: { copied: 0, present: 1 },
+    investigations: { copied: 0, firingsCopied: 0 },
   });
   const shared = await SharedStore.open({
     store: url,
@@ -134,6 +167,18 @@ test('store migrate: the scaled-out store answers the same queries; a second run
     try {
       const id = await shared.addSnapshot(inputOf(takeSnapshot(t.pid, SPEC), SPEC));
       assert.equal(id, 3);
+      assert.equal(
+        await shared.addInvestigation({
+          name: 'later',
+          owner: 'tester',
+          question: '',
+          notes: '',
+          definition: '{}',
+          createdAt: new Date().toISOString(),
+        }),
+        2,
+        'the investigation ids moved past the migrated one',
+      );
     } finally {
       t.kill();
     }
