@@ -100,13 +100,15 @@ export async function copyInvestigations(
         'INSERT INTO periscope.investigation_reports (firing_id, investigation_id, snapshot_id, request_id, query, row_number, row, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
         r,
       );
-    // Past every id, so an investigation or firing added later never takes a migrated one's.
+    // Past every id (never back), so an investigation or firing added later never takes a migrated one's.
     for (const [table, col] of [
       ['investigations', 'investigation_id'],
       ['investigation_firings', 'firing_id'],
     ] as const)
       await c.query(
-        `SELECT setval(pg_get_serial_sequence('periscope.${table}', '${col}'), m.id) FROM (SELECT max(${col}) AS id FROM periscope.${table}) m WHERE m.id IS NOT NULL`,
+        `SELECT setval(q.seq, greatest(m.id, coalesce(pg_sequence_last_value(q.seq), 0)))
+         FROM (SELECT pg_get_serial_sequence('periscope.${table}', '${col}')::regclass AS seq) q,
+              (SELECT max(${col}) AS id FROM periscope.${table}) m WHERE m.id IS NOT NULL`,
       );
     return { investigations: newInv.length, firings: newFir.length };
   });
