@@ -177,7 +177,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         `${join(opts.dataDir, TOKENS_FILE)} is not used with --store: the tokens are in PostgreSQL (\`periscope token … --store URL\`, or \`periscope store migrate\` to copy them)`,
       );
     firstTokens = await tokens.createFirst();
-    await lockDownStore(store, join(opts.dataDir, TOKENS_FILE));
+    await lockDownStore(store);
   } catch (e) {
     if (!opts.store) store.close();
     throw e;
