@@ -5,8 +5,10 @@
  */
 import type {
   DuckDBConnection,
+  DuckDBDataChunk,
   DuckDBInstance,
   DuckDBPreparedStatement,
+  DuckDBResult,
   DuckDBType,
   DuckDBValue,
 } from '@duckdb/node-api';
@@ -25,6 +27,7 @@ import type {
   QueryScope,
   QuerySession,
   ResultColumn,
+  TextChunk,
   TextResult,
   TextStream,
 } from './store.js';
@@ -84,6 +87,14 @@ const LINK_TABLES = {
 /** How many prepared statements a session keeps (the oldest goes first). */
 const KEPT_STATEMENTS = 64;
 
+/**
+ * The most rows a statement returned last time for it to be run whole (`run()`: one call into
+ * DuckDB, then its chunks read synchronously) instead of streamed (`stream()` and a
+ * `fetchChunk()` per chunk plus one for the end, each a hop through libuv's thread pool).
+ * One vector: a small result is at most one chunk in memory either way.
+ */
+const SMALL_ROWS = 2048;
+
 /** The DuckDB QuerySession, with the links lookup beside it. */
 export class DuckDBQuerySession implements QuerySession {
   private notes: readonly string[] = [];
@@ -91,6 +102,8 @@ export class DuckDBQuerySession implements QuerySession {
   private readonly statements = new Map<string, DuckDBPreparedStatement>();
   /** Statements wrapped for streamText, by the wrapping text (null: DuckDB does not take it). */
   private readonly wrapped = new Map<string, DuckDBPreparedStatement | null>();
+  /** How many rows a statement returned the last time it was read to its end. */
+  private readonly lastRows = new WeakMap<DuckDBPreparedStatement, number>();
 
   private constructor(
     private readonly conn: DuckDBConnection,
@@ -188,32 +201,66 @@ export class DuckDBQuerySession implements QuerySession {
    * 1.8 s of CPU and 2.3–2.9 s before, 0.9 s and 0.7–1.1 s after). The others come as DuckDB prints
    * them, as do all columns of a statement with parameters (its column types are known only
    * once they are bound) or one that cannot be wrapped (EXPLAIN).
+   *
+   * A statement that returned at most SMALL_ROWS rows the last time it was read to its end is
+   * run whole instead (`materialized`): the session's tables do not change while it is open
+   * (a server opens a new session once the store changed), so its size holds, and a 4-row
+   * query saved two of its three hops through the thread pool (1.12 to 0.88 ms over the
+   * PostgreSQL port, one run at load 1.4; docs/performance.md).
    */
   async streamText(
     sql: string,
     params: readonly (string | null)[] = [],
     cellSql?: CellSql,
-  ): Promise<TextStream> {
+  ): Promise<TextStream & { readonly materialized: boolean }> {
     const prepared = await this.bound(sql, params);
     const typed = params.length === 0 && cellSql ? preparedColumns(prepared) : undefined;
     const exprs = typed && cellSql ? typed.map((c, i) => cellSql(c, `#${i + 1}`)) : [];
     const wrapped = exprs.some((e) => e !== undefined) ? await this.wrap(sql, exprs) : undefined;
     const asBytes = wrapped ? exprs.map((e) => e !== undefined) : [];
-    try {
-      const r = await (wrapped ?? prepared).stream();
+    const statement = wrapped ?? prepared;
+    const textChunk = (chunk: DuckDBDataChunk | null): TextChunk | undefined => {
+      if (!chunk || chunk.rowCount === 0) return undefined;
+      const rows = chunk.rowCount;
       return {
-        columns: wrapped && typed ? typed : columnsOf(r.columnNames(), r.columnTypes()),
+        rowCount: rows,
+        columns: Array.from({ length: chunk.columnCount }, (_, i) =>
+          asBytes[i] ? varcharBytes(chunk, i, rows) : textValues(chunk.getColumnValues(i)),
+        ),
+      };
+    };
+    const columns = (r: DuckDBResult): readonly ResultColumn[] =>
+      wrapped && typed ? typed : columnsOf(r.columnNames(), r.columnTypes());
+    try {
+      if ((this.lastRows.get(statement) ?? SMALL_ROWS + 1) <= SMALL_ROWS) {
+        // Known small: run whole in one call into DuckDB, its chunks then read synchronously.
+        const r = await statement.run();
+        const count = r.chunkCount;
+        let next = 0;
+        this.lastRows.set(statement, r.rowCount);
+        return {
+          columns: columns(r),
+          materialized: true,
+          next: async () => {
+            try {
+              return next < count ? textChunk(r.getChunk(next++)) : undefined;
+            } catch (e) {
+              throw sqlError(e);
+            }
+          },
+        };
+      }
+      const r = await statement.stream();
+      let seen = 0;
+      return {
+        columns: columns(r),
+        materialized: false,
         next: async () => {
           try {
-            const chunk = await r.fetchChunk();
-            if (!chunk || chunk.rowCount === 0) return undefined;
-            const rows = chunk.rowCount;
-            return {
-              rowCount: rows,
-              columns: Array.from({ length: chunk.columnCount }, (_, i) =>
-                asBytes[i] ? varcharBytes(chunk, i, rows) : textValues(chunk.getColumnValues(i)),
-              ),
-            };
+            const chunk = textChunk(await r.fetchChunk());
+            if (chunk) seen += chunk.rowCount;
+            else this.lastRows.set(statement, seen);
+            return chunk;
           } catch (e) {
             throw sqlError(e);
           }

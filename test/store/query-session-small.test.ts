@@ -1,0 +1,80 @@
+/**
+ * A query session runs a statement whose last result was small whole (one call into DuckDB,
+ * its chunks then read synchronously) and streams the others: the rows are the same either way.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { DuckDBStore } from '../../src/store/duckdb-store.js';
+import type { DuckDBQuerySession } from '../../src/store/query-session.js';
+import type { TextChunk } from '../../src/store/store.js';
+import { syntheticSnapshot } from '../../support/synthetic-snapshot.js';
+import { freshDataDir } from './store-support.js';
+
+let store: DuckDBStore;
+let session: DuckDBQuerySession;
+
+before(async () => {
+  store = await DuckDBStore.open(freshDataDir());
+  for (let i = 0; i < 2; i++)
+    await store.addSnapshot({
+      processes: [{ hostname: 'h', snapshot: syntheticSnapshot(3000, 1) }],
+      specText: '',
+    });
+  session = await store.session({ all: true });
+});
+
+after(() => {
+  session.close();
+  store.close();
+});
+
+/** Runs a statement through streamText and returns how it ran and its rows as text. */
+async function read(sql: string): Promise<{ materialized: boolean; rows: string[] }> {
+  const bytesAsText = (c: TextChunk, col: number, r: number): string => {
+    const column = c.columns[col]!;
+    if ('bytes' in column)
+      return column.lengths[r]! < 0
+        ? 'null'
+        : column.bytes.toString('utf8', column.starts[r]!, column.starts[r]! + column.lengths[r]!);
+    return String(column[r]);
+  };
+  const s = await session.streamText(sql, [], (c, ref) =>
+    c.type === 'BIGINT' ? undefined : `CAST(${ref} AS VARCHAR)`,
+  );
+  const rows: string[] = [];
+  for (let c = await s.next(); c; c = await s.next())
+    for (let r = 0; r < c.rowCount; r++)
+      rows.push(Array.from({ length: c.columns.length }, (_, col) => bytesAsText(c, col, r)).join('|'));
+  return { materialized: s.materialized, rows };
+}
+
+test('a statement that returned few rows runs whole the next time, with the same rows', async () => {
+  const sql = 'SELECT snapshot_id, goroutine_count FROM snapshots ORDER BY snapshot_id';
+  const first = await read(sql);
+  assert.equal(first.materialized, false, 'a statement never run before is streamed');
+  assert.equal(first.rows.length, 2);
+  const second = await read(sql);
+  assert.equal(second.materialized, true, 'a statement that returned 2 rows was streamed again');
+  assert.deepEqual(second.rows, first.rows);
+  assert.deepEqual((await read(sql)).rows, first.rows);
+});
+
+test('a statement that returned more than a chunk of rows stays streamed', async () => {
+  const sql = 'SELECT snapshot_id, goroutine_id, status FROM goroutines ORDER BY snapshot_id, goroutine_id';
+  const first = await read(sql);
+  assert.equal(first.rows.length, 6000);
+  const second = await read(sql);
+  assert.equal(second.materialized, false, 'a 6000-row result was run whole');
+  assert.deepEqual(second.rows, first.rows);
+});
+
+test('a statement read only in part is streamed the next time', async () => {
+  const sql = 'SELECT goroutine_id FROM goroutines ORDER BY goroutine_id LIMIT 3';
+  const s = await session.streamText(sql);
+  assert.equal(s.materialized, false);
+  assert.equal(
+    (await session.streamText(sql)).materialized,
+    false,
+    'a result never read to its end was counted',
+  );
+});
