@@ -204,9 +204,10 @@ export class DuckDBQuerySession implements QuerySession {
    *
    * A statement that returned at most SMALL_ROWS rows the last time it was read to its end is
    * run whole instead (`materialized`): the session's tables do not change while it is open
-   * (a server opens a new session once the store changed), so its size holds, and a 4-row
-   * query saved two of its three hops through the thread pool (1.12 to 0.88 ms over the
-   * PostgreSQL port, one run at load 1.4; docs/performance.md).
+   * (a server opens a new session once the store changed), so its size holds. A 4-row query
+   * saves two of its three hops through the thread pool: a few percent over the PostgreSQL
+   * port (0.88–0.92 ms before, 0.75–0.88 ms after, in turn at load 2–6), DuckDB's own run of
+   * it being most of the rest (docs/performance.md).
    */
   async streamText(
     sql: string,
