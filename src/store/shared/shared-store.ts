@@ -40,6 +40,7 @@ import type {
   StoredProcessInput,
 } from '../store.js';
 import type { StoredTrace, TraceBatchInput, TraceQuery } from '../trace-store.js';
+import { PgFleet } from './pg-fleet.js';
 import {
   addSpecVersion,
   fleetMeta,
@@ -63,6 +64,10 @@ import {
 } from './pg-investigations.js';
 import { connectPg, describePg } from './pg-schema.js';
 import { type CacheLease, SnapshotCache } from './snapshot-cache.js';
+
+export type { FleetPartRow, FleetRequestRow, FleetServerRow, PgFleet } from './pg-fleet.js';
+export type { WrittenSnapshot } from './snapshot-objects.js';
+
 import { putSnapshotObjects, snapshotPrefix } from './snapshot-objects.js';
 
 /** How often the writes of other servers are looked for, ms. */
@@ -124,6 +129,8 @@ export class SharedStore implements Store {
     private readonly pool: pg.Pool,
     private readonly objects: ObjectStore,
     private readonly cache: SnapshotCache,
+    /** The fleet across servers: registry and fleet snapshot requests (pg-fleet.ts). */
+    readonly fleet: PgFleet,
   ) {
     this.watch = setInterval(() => void this.poll(), WATCH_MS);
     this.watch.unref();
@@ -170,7 +177,9 @@ export class SharedStore implements Store {
         pool,
         objects,
         cache,
+        new PgFleet(pool, objects, opts.store),
       );
+      await store.fleet.ensureSchema();
       await store.poll(); // the first mark: what later polls compare with
       return store;
     } catch (e) {
@@ -436,6 +445,7 @@ export class SharedStore implements Store {
   /** Closes the cache and the PostgreSQL pool. */
   close(): void {
     clearInterval(this.watch);
+    this.fleet.close();
     this.cache.store.close();
     void this.pool.end().catch(() => undefined);
   }
