@@ -30,6 +30,8 @@ interface RemoteAgent {
 export class FleetView {
   private remote: RemoteAgent[] = [];
   private live = new Map<string, string>();
+  /** Every server's URL seen since start: a dead server is still named by it. */
+  private readonly urls = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
   private lastWritten = '';
   private beats = 0;
@@ -66,6 +68,7 @@ export class FleetView {
       this.lastWritten = text;
       const servers = await this.fleet.liveServers(ALIVE_S);
       this.live = new Map(servers.map((s) => [s.serverId, s.url]));
+      for (const [id, url] of this.live) this.urls.set(id, url);
       this.remote = servers
         .filter((s) => s.serverId !== this.serverId)
         .flatMap((s) =>
@@ -86,9 +89,9 @@ export class FleetView {
     return serverId === this.serverId || this.live.has(serverId);
   }
 
-  /** A live server's URL. */
+  /** A server's URL, as its heartbeat last said. */
   urlOf(serverId: string): string {
-    return serverId === this.serverId ? this.url : (this.live.get(serverId) ?? 'its URL unknown');
+    return serverId === this.serverId ? this.url : (this.urls.get(serverId) ?? 'its URL unknown');
   }
 
   /** Every agent of the fleet, each with its server: this server's first as its registry lists them. */

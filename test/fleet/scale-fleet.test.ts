@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
   agentIdOf,
+  cli,
   cliJson,
   createToken,
   type FleetSnapshot,
@@ -152,13 +153,15 @@ test('a server killed mid-snapshot: its process fails naming it, the rest is sto
   const before = Number(pg!.psql('SELECT count(*) FROM periscope.fleet_requests').trim());
   // C hangs (stopped), a snapshot starts on A that includes C's agent, then C is killed.
   c!.proc.signal('SIGSTOP');
-  const pending = snapshotOn(a!);
+  const pending = cli(['snapshot', '--server', a!.url, '--all', '--json'], { PERISCOPE_TOKEN: tok.admin });
   for (let i = 0; Number(pg!.psql('SELECT count(*) FROM periscope.fleet_requests').trim()) === before; i++) {
     assert.ok(i < 400, 'the request never reached PostgreSQL');
     await sleep(25);
   }
   c!.proc.signal('SIGKILL');
-  const snap = await pending;
+  const taken = await pending;
+  assert.equal(taken.code, 3, `exit 3: some processes captured, some not; ${taken.stderr}`);
+  const snap = JSON.parse(taken.stdout) as FleetSnapshot;
   const byHost = new Map(snap.processes.map((p) => [p.hostname, p]));
   for (const h of ['host-a', 'host-b']) assert.ok(byHost.get(h)?.ok, `${h} captured`);
   const lost = byHost.get('host-c');
