@@ -245,6 +245,7 @@ export class FleetSnapshots implements FleetCoordinator {
       processes: results,
     };
     await this.meta.add(meta);
+    this.orchestrator.noteStored(outcomes, (performance.now() - t0) / 1000, req.noPause !== true);
     return { ...meta, labels: req.labels, specVersion: spec?.version ?? null };
   }
 

@@ -208,6 +208,11 @@ export class Orchestrator {
     };
   }
 
+  /** Counts a stored snapshot's outcomes of this server's agents in the metrics (a fleet snapshot's origin). */
+  noteStored(outcomes: readonly ProcessOutcome[], seconds: number, paused: boolean): void {
+    this.opts.onStored?.(outcomes, seconds, paused);
+  }
+
   /** Routes an agent's `prepared` to its request (unknown request ids are ignored). */
   prepared(agentId: string, msg: PreparedMessage): void {
     this.runs.get(String(msg.requestId))?.prepared(agentId, msg);
