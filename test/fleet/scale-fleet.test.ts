@@ -1,7 +1,7 @@
 /**
  * One fleet across three `periscope server` processes on one PostgreSQL and one object
- * directory, with the real binaries: agents spread over the servers (host-c's through a TCP
- * load balancer that prefers C, then A). Any server lists every agent with its server; a fleet
+ * directory, with the real binaries: agents spread over the servers (host-c's given C's and A's
+ * URLs, in that order). Any server lists every agent with its server; a fleet
  * snapshot requested on A captures the processes of B's and C's agents too, and B queries it.
  * C stopped and killed while a snapshot is in flight: its process fails with an error naming
  * C, the rest is stored, nothing of C is visible; its agent reconnects to A and the next
@@ -30,14 +30,12 @@ import {
 import { buildFixture } from '../../support/go-fixtures.js';
 import type { Target } from '../../support/target.js';
 import { freshObjectsUrl, startTestPostgres, type TestPostgres } from '../store/shared/shared-support.js';
-import { Balancer } from './balancer.js';
 
 const tag = fleetTag();
 let pg: TestPostgres | undefined;
 let a: ServerProc | undefined;
 let b: ServerProc | undefined;
 let c: ServerProc | undefined;
-let balancer: Balancer | undefined;
 const agents: Proc[] = [];
 const targets: Target[] = [];
 const tok = { agent: '', admin: '' };
@@ -61,7 +59,6 @@ before(async () => {
   for (const d of dirs.slice(1)) copyFileSync(join(dirs[0]!, 'tokens.json'), join(d, 'tokens.json'));
   const shared = ['--store', pg.url, '--objects', objects];
   [a, b, c] = await Promise.all(dirs.map((d) => startServerProc(d, '127.0.0.1:0', shared)));
-  balancer = await Balancer.start([c!.port, a!.port]);
   const { path } = await buildFixture('linkpair');
   for (const host of ['host-a', 'host-a', 'host-b', 'host-c']) {
     const t = await startTagged(path, [], tag, host);
@@ -70,7 +67,7 @@ before(async () => {
   }
   agents.push(startAgentProc(a!.url, tok.agent, 'host-a', tag));
   agents.push(startAgentProc(b!.url, tok.agent, 'host-b', tag));
-  agents.push(startAgentProc(balancer.url, tok.agent, 'host-c', tag));
+  agents.push(startAgentProc(`${c!.url},${a!.url}`, tok.agent, 'host-c', tag));
   // Every server sees the whole fleet (its own agents and the others' from PostgreSQL).
   for (const s of [a!, b!, c!]) await waitForFleet(s.url, tok.admin, want);
 });
@@ -81,7 +78,6 @@ after(async () => {
   await a?.proc.stop();
   await b?.proc.stop();
   await c?.proc.stop();
-  await balancer?.close();
   pg?.stop();
 });
 
@@ -185,7 +181,7 @@ test('a server killed mid-snapshot: its process fails naming it, the rest is sto
       ['host-c', false, false],
     ],
   );
-  // host-c's agent reconnects through the balancer to A; the next snapshot (on B) takes it again.
+  // host-c's agent reconnects to the next of its servers, A; the next snapshot (on B) takes it again.
   await waitForFleet(b!.url, tok.admin, want, 60_000);
   const moved = (await agentsOn(b!)).find((x) => x.id === agentIdOf('host-c') && x.connected);
   assert.equal(moved?.serverUrl, a!.url);
