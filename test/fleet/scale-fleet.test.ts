@@ -1,6 +1,6 @@
 /**
- * One fleet across three `periscope server` processes on one PostgreSQL and one object
- * directory, with the real binaries: agents spread over the servers (host-c's given C's and A's
+ * One fleet across three `periscope server` processes on one PostgreSQL and one S3-compatible
+ * object store (a real SeaweedFS), with the real binaries: agents spread over the servers (host-c's given C's and A's
  * URLs, in that order). Any server lists every agent with its server; a fleet
  * snapshot requested on A captures the processes of B's and C's agents too, and B queries it.
  * C stopped and killed while a snapshot is in flight: its process fails with an error naming
@@ -28,11 +28,13 @@ import {
   waitForFleet,
 } from '../../support/fleet.js';
 import { buildFixture } from '../../support/go-fixtures.js';
+import { type S3Server, startS3Server } from '../../support/s3-server.js';
 import type { Target } from '../../support/target.js';
-import { freshObjectsUrl, startTestPostgres, type TestPostgres } from '../store/shared/shared-support.js';
+import { startTestPostgres, type TestPostgres } from '../store/shared/shared-support.js';
 
 const tag = fleetTag();
 let pg: TestPostgres | undefined;
+let s3: S3Server | undefined;
 let a: ServerProc | undefined;
 let b: ServerProc | undefined;
 let c: ServerProc | undefined;
@@ -40,6 +42,8 @@ const agents: Proc[] = [];
 const targets: Target[] = [];
 const tok = { agent: '', admin: '' };
 const want: Record<string, number[]> = {};
+/** The snapshots taken before C is killed (C stored a part of each). */
+const takenBefore: number[] = [];
 
 interface AgentRow {
   readonly id: string;
@@ -50,15 +54,15 @@ interface AgentRow {
 }
 
 before(async () => {
-  pg = await startTestPostgres();
-  const objects = freshObjectsUrl();
+  [pg, s3] = await Promise.all([startTestPostgres(), startS3Server()]);
+  const objects = s3.url('scale-fleet').href;
   const dirs = [tempDir('periscope-fleet-a-'), tempDir('periscope-fleet-b-'), tempDir('periscope-fleet-c-')];
   tok.agent = await createToken(dirs[0]!, 'agent', 'agent');
   tok.admin = await createToken(dirs[0]!, 'admin', 'admin');
   // Tokens are per data directory: the same file on every server, so an agent may land on any.
   for (const d of dirs.slice(1)) copyFileSync(join(dirs[0]!, 'tokens.json'), join(d, 'tokens.json'));
   const shared = ['--store', pg.url, '--objects', objects];
-  [a, b, c] = await Promise.all(dirs.map((d) => startServerProc(d, '127.0.0.1:0', shared)));
+  [a, b, c] = await Promise.all(dirs.map((d) => startServerProc(d, '127.0.0.1:0', shared, { ...s3!.env })));
   const { path } = await buildFixture('linkpair');
   for (const host of ['host-a', 'host-a', 'host-b', 'host-c']) {
     const t = await startTagged(path, [], tag, host);
@@ -79,6 +83,7 @@ after(async () => {
   await b?.proc.stop();
   await c?.proc.stop();
   pg?.stop();
+  await s3?.stop();
 });
 
 async function agentsOn(s: ServerProc): Promise<AgentRow[]> {
@@ -93,8 +98,8 @@ function snapshotOn(s: ServerProc): Promise<FleetSnapshot> {
   });
 }
 
-function queryOn(s: ServerProc, sql: string): Promise<Record<string, unknown>[]> {
-  return cliJson<Record<string, unknown>[]>(['query', '--server', s.url, '--format', 'json', sql], {
+function queryOn(s: ServerProc, sql: string, scope: string[] = []): Promise<Record<string, unknown>[]> {
+  return cliJson<Record<string, unknown>[]>(['query', '--server', s.url, '--format', 'json', ...scope, sql], {
     PERISCOPE_TOKEN: tok.admin,
   });
 }
@@ -138,6 +143,7 @@ test('a fleet snapshot requested on A captures the processes of the agents on B 
   const skews: string[] = [];
   for (let i = 0; i < 5; i++) {
     const s = i === 0 ? snap : await snapshotOn(i % 2 ? b! : c!);
+    takenBefore.push(s.snapshotId);
     const starts = s.processes.map((p) => [p.hostname, Date.parse(p.startedAt ?? '')] as const);
     const within = starts.filter(([h]) => h === 'host-a').map(([, v]) => v);
     skews.push(`across ${s.captureSkewMs} ms, within A ${Math.max(...within) - Math.min(...within)} ms`);
@@ -181,6 +187,13 @@ test('a server killed mid-snapshot: its process fails naming it, the rest is sto
       ['host-c', false, false],
     ],
   );
+  // Nothing stored before is lost with C: every earlier snapshot still has its four processes' rows.
+  const [kept] = await queryOn(
+    b!,
+    `SELECT count(DISTINCT snapshot_id) AS s, count(DISTINCT process_id) AS p FROM goroutines WHERE snapshot_id IN (${takenBefore.join(',')})`,
+    ['--all'],
+  );
+  assert.deepEqual([Number(kept!.s), Number(kept!.p)], [takenBefore.length, 4]);
   // host-c's agent reconnects to the next of its servers, A; the next snapshot (on B) takes it again.
   await waitForFleet(b!.url, tok.admin, want, 60_000);
   const moved = (await agentsOn(b!)).find((x) => x.id === agentIdOf('host-c') && x.connected);
