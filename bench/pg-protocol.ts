@@ -110,7 +110,7 @@ async function main(): Promise<void> {
     chmodSync(snapCsv, 0o644);
   }
   const server = await startServer({ dataDir, port: 0, pg: { port: 0 }, agentLog: () => undefined });
-  const token = server.context.tokens.create('user', 'bench').token;
+  const token = (await server.context.tokens.create('user', 'bench')).token;
   const pgPort = server.pgPort!;
   const rows: string[][] = [['measure', 'Periscope', 'PostgreSQL', 'ratio (PostgreSQL/Periscope)']];
   const notes: string[] = [];

@@ -102,6 +102,12 @@ export const COMMANDS: readonly ListedCommand[] = [
     load: async () => (await import('./commands/token.js')).tokenCommand,
   },
   {
+    name: 'store',
+    summary:
+      'Migrate an embedded store (a data directory) into a scaled-out one (PostgreSQL and object storage).',
+    load: async () => (await import('./commands/store.js')).storeCommand,
+  },
+  {
     name: 'audit',
     summary:
       'Show or export the audit log: who took which snapshot, ran which query, changed the spec or tokens.',

@@ -2,7 +2,7 @@
 import { PERISCOPE_VERSION } from '../common/version.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { Store } from '../store/store.js';
-import type { TokenStore } from '../store/tokens.js';
+import type { TokenBook } from '../store/token-book.js';
 import type { FleetView } from './fleet-view.js';
 import type { FunctionDescriptions } from './function-describe.js';
 import type { Orchestrator } from './orchestrator.js';
@@ -34,7 +34,7 @@ export interface ServerContext {
   readonly requestSignals: RequestSignals;
   /** The agents' request traces checked and stored; emits into requestSignals. */
   readonly traces: TraceBook;
-  readonly tokens: TokenStore;
+  readonly tokens: TokenBook;
   /** The append-only log of who did what (audit.ts writes it). */
   readonly audit: AuditLog;
   readonly meta: SnapshotMetaLog;

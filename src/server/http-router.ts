@@ -5,8 +5,8 @@
  * document is checked against.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TokenBook } from '../store/token-book.js';
 import { type Role, roleAllows, type TokenInfo } from '../store/token-types.js';
-import type { TokenStore } from '../store/tokens.js';
 import { HttpError, toHttpError } from './http-errors.js';
 import { sendError } from './http-io.js';
 import { CLIENT_HEADER, sessionCookie, type WebSessions } from './web-sessions.js';
@@ -56,7 +56,7 @@ export function bearer(req: IncomingMessage): string | undefined {
  * than GET authenticated by the cookie must carry the client header (CSRF guard).
  */
 export function authorize(
-  tokens: TokenStore,
+  tokens: TokenBook,
   req: IncomingMessage,
   need: Need,
   sessions?: WebSessions,
@@ -105,7 +105,7 @@ export class Router {
 
   constructor(
     readonly routes: readonly Route[],
-    private readonly tokens: TokenStore,
+    private readonly tokens: TokenBook,
     private readonly sessions?: WebSessions,
     /** Told of each request refused for its token's role (403), for the audit log. */
     private readonly onDenied?: (

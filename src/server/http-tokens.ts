@@ -22,7 +22,7 @@ export function tokenRoutes(ctx: ServerContext): Route[] {
       need: 'admin',
       handle: async ({ req, res, token: caller }) => {
         const { role, name, expiresAt, programs } = parseTokenRequest(await readJson(req));
-        const { token, info } = ctx.tokens.create(role, name, {
+        const { token, info } = await ctx.tokens.create(role, name, {
           ...(expiresAt ? { expiresAt } : {}),
           ...(programs ? { programs } : {}),
         });
@@ -42,7 +42,7 @@ export function tokenRoutes(ctx: ServerContext): Route[] {
       need: 'admin',
       handle: async ({ req, res, params, token: caller }) => {
         const ask = parseRotateRequest(await readJson(req));
-        const { token, info, old } = ctx.tokens.rotate(params.id ?? '', {
+        const { token, info, old } = await ctx.tokens.rotate(params.id ?? '', {
           ...(ask.expiresAt ? { expiresAt: ask.expiresAt } : {}),
           ...(ask.graceSeconds ? { graceMs: ask.graceSeconds * 1000 } : {}),
         });
@@ -66,7 +66,7 @@ export function tokenRoutes(ctx: ServerContext): Route[] {
         if (!found)
           throw new HttpError(404, 'not-found', `no token with id "${id}"; GET /v1/tokens lists them`);
         const { programs } = parseProgramsRequest(await readJson(req), found.role);
-        const info = ctx.tokens.setPrograms(id, programs ?? undefined);
+        const info = await ctx.tokens.setPrograms(id, programs ?? undefined);
         audit(ctx, { req, token: caller }, 'token.programs', 'ok', {
           id: info.id,
           name: info.name,
@@ -80,8 +80,8 @@ export function tokenRoutes(ctx: ServerContext): Route[] {
       method: 'DELETE',
       path: '/v1/tokens/{id}',
       need: 'admin',
-      handle: ({ req, res, params, token }) => {
-        const info = ctx.tokens.revoke(params.id ?? '');
+      handle: async ({ req, res, params, token }) => {
+        const info = await ctx.tokens.revoke(params.id ?? '');
         audit(ctx, { req, token }, 'token.revoke', 'ok', { id: info.id, name: info.name, role: info.role });
         sendJson(res, 200, info satisfies TokenInfo);
       },

@@ -3,6 +3,7 @@
  * endpoint, the registry, the orchestrator, tokens and the embedded store in a data directory.
  */
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +11,8 @@ import { PeriscopeError } from '../common/errors.js';
 import { AuditLog } from '../store/audit-log.js';
 import { DuckDBStore } from '../store/duckdb-store.js';
 import type { Store } from '../store/store.js';
-import { TokenStore } from '../store/tokens.js';
+import { type FirstTokens, fileTokenBook, type TokenBook } from '../store/token-book.js';
+import { TOKENS_FILE } from '../store/tokens.js';
 import { AgentEndpoint } from './agent-endpoint.js';
 import { audit } from './audit.js';
 import type { ServerContext } from './context.js';
@@ -99,10 +101,18 @@ export interface ServerOptions {
   readonly otlp?: OtlpOptions;
 }
 
-/** Tokens created on the first start of a data directory (shown once). */
-export interface FirstTokens {
-  readonly admin: string;
-  readonly agent: string;
+export type { FirstTokens } from '../store/token-book.js';
+
+/** Logs a failed read of the shared tokens at most once a minute (the copy in memory stays in use). */
+function tokenReadFailed(log: (line: string) => void): (e: Error) => void {
+  let last = 0;
+  return (e) => {
+    if (Date.now() - last < 60_000) return;
+    last = Date.now();
+    log(
+      `cannot read the tokens from PostgreSQL: ${e.message}; the tokens read last stay in use until it answers`,
+    );
+  };
 }
 
 /** A running server. */
@@ -145,14 +155,6 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const log = opts.log ?? ((line: string) => console.error(`${new Date().toISOString()} ${line}`));
   // Read before anything is created: a wrong certificate or key stops the start with its reason.
   const tls = opts.tls ? new TlsMaterial(opts.tls, log) : undefined;
-  const tokens = new TokenStore(opts.dataDir);
-  let firstTokens: FirstTokens | undefined;
-  if (tokens.list().length === 0) {
-    firstTokens = {
-      admin: tokens.create('admin', 'first-admin').token,
-      agent: tokens.create('agent', 'first-agent').token,
-    };
-  }
   if (opts.shared && !opts.store && opts.retention && opts.retention.rules.length > 0)
     throw new PeriscopeError(
       'unsupported',
@@ -170,12 +172,24 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       : undefined;
   const store =
     opts.store ?? shared ?? (await DuckDBStore.open(opts.dataDir, { waitMs: 2000, noExternalAccess: true }));
+  let tokens: TokenBook;
+  let firstTokens: FirstTokens | undefined;
   try {
-    await lockDownStore(store, tokens.path);
+    tokens = shared ? await shared.openTokens(tokenReadFailed(log)) : fileTokenBook(opts.dataDir);
+    if (shared && existsSync(join(opts.dataDir, TOKENS_FILE)))
+      log(
+        `${join(opts.dataDir, TOKENS_FILE)} is not used with --store: the tokens are in PostgreSQL (\`periscope token … --store URL\`, or \`periscope store migrate\` to copy them)`,
+      );
+    firstTokens = await tokens.createFirst();
+    await lockDownStore(store);
   } catch (e) {
     if (!opts.store) store.close();
     throw e;
   }
+  const closeStore = (): void => {
+    tokens.close();
+    if (!opts.store) store.close();
+  };
   const registry = new Registry();
   const metrics = new ServerMetrics(registry, opts.dataDir);
   const meta = new SnapshotMetaLog(opts.dataDir, shared);
@@ -247,7 +261,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   try {
     await investigations.start();
   } catch (e) {
-    if (!opts.store) store.close();
+    closeStore();
     throw e;
   }
   const sessions = new WebSessions(tokens);
@@ -314,7 +328,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
   }).catch((e: unknown) => {
     tls?.close();
-    if (!opts.store) store.close();
+    closeStore();
     throw e;
   });
   let pg: PgListener | undefined;
@@ -330,7 +344,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       await new Promise<void>((resolve) => listener.accept.close(() => resolve()));
       await otlp?.close();
       tls?.close();
-      if (!opts.store) store.close();
+      closeStore();
       throw e;
     }
   }
@@ -386,7 +400,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       listener.closeAll();
       await new Promise<void>((resolve) => listener.accept.close(() => resolve()));
       await stopping;
-      if (!opts.store) store.close();
+      closeStore();
     },
   };
 }

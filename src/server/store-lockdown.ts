@@ -4,11 +4,16 @@
  * holds open for writing. The server opens its store with `noExternalAccess`; this checks
  * that it took (and refuses to serve otherwise, e.g. for a store handed in by a caller).
  */
+import { fileURLToPath } from 'node:url';
 import { PeriscopeError } from '../common/errors.js';
 import type { Store } from '../store/store.js';
 
-/** Verifies that SQL over the store cannot read files of this machine; throws if it can. */
-export async function lockDownStore(store: Store, probeFile: string): Promise<void> {
+/**
+ * Verifies that SQL over the store cannot read files of this machine; throws if it can. The
+ * file tried is this module's own, which exists wherever the server runs (a data file such as
+ * tokens.json may not, and a refusal to read a missing file would prove nothing).
+ */
+export async function lockDownStore(store: Store, probeFile = fileURLToPath(import.meta.url)): Promise<void> {
   let readable = false;
   try {
     await store.query(`SELECT * FROM read_text('${probeFile.replace(/'/g, "''")}')`, { latest: true });

@@ -7,8 +7,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { TokenBook } from '../store/token-book.js';
 import type { TokenInfo } from '../store/token-types.js';
-import type { TokenStore } from '../store/tokens.js';
 
 /** The cookie's name. */
 export const SESSION_COOKIE = 'periscope_session';
@@ -37,7 +37,7 @@ export class WebSessions {
   private readonly byHash = new Map<string, Session>();
 
   constructor(
-    private readonly tokens: TokenStore,
+    private readonly tokens: TokenBook,
     private readonly now: () => number = Date.now,
   ) {}
 

@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import type { LineCounter, Node, YAMLMap } from 'yaml';
 import { PeriscopeError } from '../common/errors.js';
+import { defaultTableName } from './default-table-name.js';
 import { parseProbe } from './probe-parse.js';
 import { cachedSpec, keepSpec } from './spec-cache.js';
 import {
@@ -58,14 +59,7 @@ export class SpecError extends PeriscopeError {
 
 const SQL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** Table name for a function without an explicit one: `main.(*Server).handle` -> `main_server_handle`. */
-export function defaultTableName(fn: string): string {
-  const base = fn.split('/').pop() ?? fn;
-  return base
-    .replace(/[^A-Za-z0-9]+/g, '_')
-    .replace(/^_+|_+$/g, '')
-    .toLowerCase();
-}
+export { defaultTableName };
 
 class Ctx {
   readonly issues: SpecIssue[] = [];

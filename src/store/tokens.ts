@@ -7,16 +7,22 @@
  * The file is re-read when it changes on disk, so `periscope token revoke` on the server's
  * machine takes effect without a restart.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PeriscopeError } from '../common/errors.js';
-import { isRole, ROLES, type Role, type TokenInfo, tokenState } from './token-types.js';
-
-interface TokenRecord extends TokenInfo {
-  /** Hex SHA-256 of the secret part. */
-  readonly hash: string;
-}
+import {
+  checkRole,
+  findRecord,
+  futureTime,
+  newRecord,
+  publicInfo,
+  refusalIn,
+  rotatedRecords,
+  type TokenRecord,
+  verifyIn,
+  withPrograms,
+} from './token-records.js';
+import { isRole, type Role, type TokenInfo, tokenState } from './token-types.js';
 
 interface TokenFile {
   readonly version: 1;
@@ -25,45 +31,6 @@ interface TokenFile {
 
 /** The file that holds the hashed tokens inside a data directory. */
 export const TOKENS_FILE = 'tokens.json';
-
-const TOKEN_RE = /^psk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
-
-function sha256(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
-}
-
-/** An ISO time that must lie in the future (a token that expires at once is a mistake). */
-function futureTime(iso: string): string {
-  const t = Date.parse(iso);
-  if (Number.isNaN(t))
-    throw new PeriscopeError(
-      'bad-usage',
-      `expiry "${iso}" is not a time; give an ISO time or a duration like 30d`,
-    );
-  if (t <= Date.now()) throw new PeriscopeError('bad-usage', `expiry ${iso} is not in the future`);
-  return new Date(t).toISOString();
-}
-
-/** A new token and its record (the secret only in `token`). */
-function newRecord(
-  role: Role,
-  name: string | undefined,
-  expiresAt: string | undefined,
-  programs: readonly string[] | undefined,
-) {
-  const id = randomBytes(6).toString('hex');
-  const secret = randomBytes(32).toString('base64url');
-  const record: TokenRecord = {
-    id,
-    name: name?.trim() || `${role}-${id.slice(0, 4)}`,
-    role,
-    createdAt: new Date().toISOString(),
-    ...(expiresAt ? { expiresAt } : {}),
-    ...(programs ? { programs: [...programs] } : {}),
-    hash: sha256(secret).toString('hex'),
-  };
-  return { token: `psk_${id}_${secret}`, record };
-}
 
 /** The hashed tokens of one data directory. */
 export class TokenStore {
@@ -87,8 +54,7 @@ export class TokenStore {
     name?: string,
     opts: { expiresAt?: string; programs?: readonly string[] } = {},
   ): { token: string; info: TokenInfo } {
-    if (!isRole(role))
-      throw new PeriscopeError('bad-usage', `unknown role "${String(role)}"; use one of ${ROLES.join(', ')}`);
+    checkRole(role);
     const expiresAt = opts.expiresAt === undefined ? undefined : futureTime(opts.expiresAt);
     this.reload();
     const { token, record } = newRecord(role, name, expiresAt, opts.programs);
@@ -106,25 +72,18 @@ export class TokenStore {
     id: string,
     opts: { expiresAt?: string; graceMs?: number } = {},
   ): { token: string; info: TokenInfo; old: TokenInfo } {
-    const expiresAt = opts.expiresAt === undefined ? undefined : futureTime(opts.expiresAt);
     const { i, found } = this.find(id);
-    if (tokenState(found) !== 'active')
-      throw new PeriscopeError(
-        'bad-usage',
-        `token ${id} is ${tokenState(found)}; rotate an active token, or create a new one with \`periscope token create\``,
-      );
-    const { token, record } = newRecord(found.role, found.name, expiresAt, found.programs);
-    const now = Date.now();
-    const graceEnd =
-      opts.graceMs && opts.graceMs > 0 ? new Date(now + opts.graceMs).toISOString() : undefined;
-    const keepUntil = graceEnd && found.expiresAt && found.expiresAt < graceEnd ? found.expiresAt : graceEnd;
-    const old: TokenRecord = keepUntil
-      ? { ...found, expiresAt: keepUntil, rotatedTo: record.id }
-      : { ...found, revokedAt: new Date(now).toISOString(), rotatedTo: record.id };
+    const { token, record, old } = rotatedRecords(found, opts);
     this.records[i] = old;
     this.records.push(record);
     this.save();
     return { token, info: publicInfo(record), old: publicInfo(old) };
+  }
+
+  /** The stored records, hashes included: what `periscope store migrate` copies. */
+  storedRecords(): readonly TokenRecord[] {
+    this.reload();
+    return [...this.records];
   }
 
   /** Every token ever created (revoked ones too, marked), oldest first. */
@@ -149,8 +108,7 @@ export class TokenStore {
    */
   setPrograms(id: string, programs: readonly string[] | undefined): TokenInfo {
     const { i, found } = this.find(id);
-    const { programs: _old, ...rest } = found;
-    const changed: TokenRecord = programs ? { ...rest, programs: [...programs] } : rest;
+    const changed = withPrograms(found, programs);
     this.records[i] = changed;
     this.save();
     return publicInfo(changed);
@@ -165,46 +123,21 @@ export class TokenStore {
   /** The token's identity if it is valid and not revoked, else undefined. */
   verify(token: string | undefined): TokenInfo | undefined {
     if (!token) return undefined;
-    const m = TOKEN_RE.exec(token);
-    const hash = sha256(m?.[2] ?? token);
     this.reload();
-    const record = m ? this.records.find((r) => r.id === m[1]) : undefined;
-    // Compare even when the id is unknown, so timing does not tell which ids exist.
-    const expected = record ? Buffer.from(record.hash, 'hex') : sha256('');
-    const equal = expected.length === hash.length && timingSafeEqual(expected, hash);
-    if (!record || !equal || tokenState(record) !== 'active') return undefined;
-    return publicInfo(record);
+    return verifyIn(this.records, token);
   }
 
   /** Why a token that `verify` refuses is refused, when it is a real token: revoked or expired (and when). */
   refusal(token: string | undefined): string | undefined {
-    const m = token ? TOKEN_RE.exec(token) : null;
-    if (!m) return undefined;
     this.reload();
-    const record = this.records.find((r) => r.id === m[1]);
-    if (!record) return undefined;
-    const hash = sha256(m[2] ?? '');
-    const expected = Buffer.from(record.hash, 'hex');
-    if (expected.length !== hash.length || !timingSafeEqual(expected, hash)) return undefined;
-    const state = tokenState(record);
-    if (state === 'revoked')
-      return `token ${record.id} (${record.name}) was ${record.rotatedTo ? `rotated (replaced by ${record.rotatedTo})` : 'revoked'} at ${record.revokedAt}`;
-    if (state === 'expired')
-      return `token ${record.id} (${record.name}) expired at ${record.expiresAt}${record.rotatedTo ? ` (rotated: replaced by ${record.rotatedTo})` : ''}`;
-    return undefined;
+    return refusalIn(this.records, token);
   }
 
   /** Reads the file again and finds a token by id: its index and record; not-found otherwise. */
   private find(id: string): { i: number; found: TokenRecord } {
     this.reload();
-    const i = this.records.findIndex((r) => r.id === id);
-    const found = this.records[i];
-    if (!found)
-      throw new PeriscopeError(
-        'not-found',
-        `no token with id "${id}"; \`periscope token list\` shows the ids`,
-      );
-    return { i, found };
+    const found = findRecord(this.records, id);
+    return { i: this.records.indexOf(found), found };
   }
 
   private reload(): void {
@@ -250,17 +183,4 @@ export class TokenStore {
     this.stamp = '';
     this.reload();
   }
-}
-
-function publicInfo(r: TokenRecord): TokenInfo {
-  return {
-    id: r.id,
-    name: r.name,
-    role: r.role,
-    createdAt: r.createdAt,
-    ...(r.revokedAt ? { revokedAt: r.revokedAt } : {}),
-    ...(r.expiresAt ? { expiresAt: r.expiresAt } : {}),
-    ...(r.rotatedTo ? { rotatedTo: r.rotatedTo } : {}),
-    ...(Array.isArray(r.programs) ? { programs: r.programs.map(String) } : {}),
-  };
 }

@@ -1,5 +1,6 @@
 /** Adding a derived table to the spec's YAML text, keeping its comments and layout (the `yaml` library's documents). */
-import { isMap, isScalar, isSeq, parseDocument } from 'yaml';
+import { isMap, isScalar, isSeq, parseDocument, type YAMLMap } from 'yaml';
+import { defaultTableName } from '../spec/default-table-name.js';
 import { appendItem, appendPair, keepText, replaceValue } from './yaml-splice.js';
 
 /** The spec text with one more derived table (or the one of that name replaced); throws when the text is not a spec map. */
@@ -37,7 +38,7 @@ export function withCapture(yaml: string, c: NewCapture): string {
   if (doc.contents !== null && !isMap(doc.contents)) throw new Error('the current spec is not a YAML map');
   const functions = doc.get('functions');
   const entry = isSeq(functions)
-    ? functions.items.find((it) => isMap(it) && it.get('function') === c.fn && it.get('table') === c.table)
+    ? functions.items.find((it) => isMap(it) && it.get('function') === c.fn && tableOf(it, c.fn) === c.table)
     : undefined;
   let spliced: string | undefined;
   if (isMap(entry)) {
@@ -57,6 +58,12 @@ export function withCapture(yaml: string, c: NewCapture): string {
   return keepText(spliced, doc.toString({ lineWidth: 0 }));
 }
 
+/** The table a `functions:` entry fills: its `table:`, else the name the parser gives it. */
+function tableOf(entry: YAMLMap, fn: string): string {
+  const t = entry.get('table');
+  return typeof t === 'string' ? t : defaultTableName(fn);
+}
+
 /** The captures the spec has on one function: table, column and expression. */
 export function capturesOf(yaml: string, fn: string): { table: string; column: string; expr: string }[] {
   const doc = parseDocument(yaml);
@@ -68,7 +75,11 @@ export function capturesOf(yaml: string, fn: string): { table: string; column: s
     const capture = it.get('capture');
     if (!isMap(capture)) continue;
     for (const pair of capture.items)
-      out.push({ table: String(it.get('table')), column: String(pair.key), expr: String(pair.value) });
+      out.push({
+        table: tableOf(it, fn),
+        column: String(pair.key),
+        expr: String(pair.value),
+      });
   }
   return out;
 }

@@ -8,14 +8,11 @@
  * snapshot captures everything again.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
   agentIdOf,
   cli,
   cliJson,
-  createToken,
   type FleetSnapshot,
   fleetTag,
   type Proc,
@@ -57,10 +54,9 @@ before(async () => {
   [pg, s3] = await Promise.all([startTestPostgres(), startS3Server()]);
   const objects = s3.url('scale-fleet').href;
   const dirs = [tempDir('periscope-fleet-a-'), tempDir('periscope-fleet-b-'), tempDir('periscope-fleet-c-')];
-  tok.agent = await createToken(dirs[0]!, 'agent', 'agent');
-  tok.admin = await createToken(dirs[0]!, 'admin', 'admin');
-  // Tokens are per data directory: the same file on every server, so an agent may land on any.
-  for (const d of dirs.slice(1)) copyFileSync(join(dirs[0]!, 'tokens.json'), join(d, 'tokens.json'));
+  // The tokens are in PostgreSQL: every server accepts them, so an agent may land on any.
+  tok.agent = await storeToken('agent', 'agent');
+  tok.admin = await storeToken('admin', 'admin');
   const shared = ['--store', pg.url, '--objects', objects];
   [a, b, c] = await Promise.all(dirs.map((d) => startServerProc(d, '127.0.0.1:0', shared, { ...s3!.env })));
   const { path } = await buildFixture('linkpair');
@@ -85,6 +81,11 @@ after(async () => {
   pg?.stop();
   await s3?.stop();
 });
+
+async function storeToken(role: 'agent' | 'admin', name: string): Promise<string> {
+  const args = ['token', 'create', '--role', role, '--name', name, '--store', pg!.url, '--json'];
+  return (await cliJson<{ token: string }>(args)).token;
+}
 
 async function agentsOn(s: ServerProc): Promise<AgentRow[]> {
   const r = await fetch(`${s.url}/v1/agents`, { headers: { authorization: `Bearer ${tok.admin}` } });

@@ -11,7 +11,6 @@ import { after, before, test } from 'node:test';
 import {
   cli,
   cliJson,
-  createToken,
   type FleetSnapshot,
   fleetTag,
   type Proc,
@@ -50,11 +49,11 @@ before(async () => {
   const dataA = tempDir('periscope-scale-a-');
   const dataB = tempDir('periscope-scale-b-');
   const dataC = tempDir('periscope-scale-c-');
-  // Tokens are still per data directory (tokens.json): one set per server.
-  tokens.agentA = await createToken(dataA, 'agent', 'agent-a');
-  tokens.userA = await createToken(dataA, 'admin', 'admin-a');
-  tokens.adminB = await createToken(dataB, 'admin', 'admin-b');
-  tokens.userC = await createToken(dataC, 'user', 'user-c');
+  // The tokens are in PostgreSQL, made before any server runs: every server accepts each one.
+  tokens.agentA = await storeToken('agent', 'agent-a');
+  tokens.userA = await storeToken('admin', 'admin-a');
+  tokens.adminB = await storeToken('admin', 'admin-b');
+  tokens.userC = await storeToken('user', 'user-c');
   const shared = ['--store', pg.url, '--objects', objects];
   [a, b, c] = await Promise.all([
     startServerProc(dataA, '127.0.0.1:0', shared, { ...s3.env }),
@@ -66,6 +65,23 @@ before(async () => {
   agent = startAgentProc(a.url, tokens.agentA, 'host-a', tag);
   await waitForFleet(a.url, tokens.userA, { 'host-a': [target.pid] });
 });
+
+/** `periscope token create --store`: a token of the shared store, made without a server. */
+async function storeToken(role: 'agent' | 'user' | 'admin', name: string): Promise<string> {
+  const t = await cliJson<{ token: string; role: string }>([
+    'token',
+    'create',
+    '--role',
+    role,
+    '--name',
+    name,
+    '--store',
+    pg!.url,
+    '--json',
+  ]);
+  assert.equal(t.role, role);
+  return t.token;
+}
 
 after(async () => {
   await agent?.stop();
@@ -121,6 +137,47 @@ test('three servers on one PostgreSQL and S3 store: a spec set on B captures on 
     `the snapshot's Parquet objects in the bucket: ${keys.join(', ')}`,
   );
 });
+
+test('a token created through server A works on B; revoked on B, A refuses it within about a second', async (t) => {
+  const created = await cliJson<{ id: string; token: string }>(
+    ['token', 'create', '--role', 'user', '--name', 'made-on-a', '--server', a!.url, '--json'],
+    { PERISCOPE_TOKEN: tokens.userA },
+  );
+  const status = async (url: string) =>
+    (await fetch(`${url}/v1/snapshots`, { headers: { authorization: `Bearer ${created.token}` } })).status;
+  // A knows it at once (it wrote it); B within its refresh of the tokens.
+  assert.equal(await status(a!.url), 200);
+  assert.equal(await eventually(() => status(b!.url), 200), 200, 'B accepts the token made on A');
+  const revoked = await cli(['token', 'revoke', created.id, '--server', b!.url], {
+    PERISCOPE_TOKEN: tokens.adminB,
+  });
+  assert.equal(revoked.code, 0, revoked.stderr);
+  assert.equal(await status(b!.url), 401, 'B refuses it at once');
+  const t0 = Date.now();
+  assert.equal(await eventually(() => status(a!.url), 401), 401, 'A refuses the token revoked on B');
+  const waited = Date.now() - t0;
+  t.diagnostic(`A refused the token ${waited} ms after B revoked it`);
+  // The bound is a refresh every second (docs/security.md); 5 s leaves room for a loaded machine.
+  assert.ok(waited < 5000, `A refused it only after ${waited} ms`);
+  const listed = await cliJson<{ id: string; revokedAt?: string }[]>([
+    'token',
+    'list',
+    '--store',
+    pg!.url,
+    '--json',
+  ]);
+  assert.match(listed.find((t) => t.id === created.id)?.revokedAt ?? '', /^\d{4}-/, 'listed as revoked');
+});
+
+/** Calls `fn` every 50 ms until it gives `want` or 10 s pass; its last answer. */
+async function eventually<T>(fn: () => Promise<T>, want: T): Promise<T> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const got = await fn();
+    if (got === want || Date.now() > deadline) return got;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 /** The keys under the test's prefix in the S3 bucket, as the store's own S3 client lists them. */
 async function fetchObjectsList(): Promise<string[]> {

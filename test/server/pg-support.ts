@@ -47,8 +47,8 @@ export async function pgServer(dataDir: string, opts: Partial<ServerOptions> = {
   return {
     server,
     port,
-    user: server.context.tokens.create('user', 'pg-user').token,
-    agent: server.firstTokens?.agent ?? server.context.tokens.create('agent', 'pg-agent').token,
+    user: (await server.context.tokens.create('user', 'pg-user')).token,
+    agent: server.firstTokens?.agent ?? (await server.context.tokens.create('agent', 'pg-agent')).token,
   };
 }
 

@@ -151,20 +151,21 @@ test('a token limited to programs sees the traces of its programs only, by the f
     30_000,
     `the billing trace stored (server log: ${JSON.stringify(logs)})`,
   );
-  const team = (program: string) =>
-    server.context.tokens.create('user', `team-${program}`, { programs: [`program=${program}`] }).token;
+  const team = async (program: string) =>
+    (await server.context.tokens.create('user', `team-${program}`, { programs: [`program=${program}`] }))
+      .token;
   for (const [program, want] of [
     ['orders', ['r2', 'r1']],
     ['billing', ['b1']],
   ] as const) {
-    const r = await api<TracesResponse>(server.url, team(program), 'GET', '/v1/traces');
+    const r = await api<TracesResponse>(server.url, await team(program), 'GET', '/v1/traces');
     assert.equal(r.status, 200, r.text);
     assert.deepEqual(
       r.body.traces.map((t) => t.requestId),
       want,
       program,
     );
-    const q = await api<{ rows: unknown[][] }>(server.url, team(program), 'POST', '/v1/query', {
+    const q = await api<{ rows: unknown[][] }>(server.url, await team(program), 'POST', '/v1/query', {
       sql: 'select request_id from traces order by end_time desc',
     });
     assert.deepEqual(

@@ -416,6 +416,19 @@ derived:
   ]);
 });
 
+test('an entry without table: is the table the parser names it: listed so, and a capture joins it', () => {
+  const yaml = 'functions:\n  - function: main.(*S).handle\n    capture:\n      a: x\n';
+  assert.deepEqual(capturesOf(yaml, 'main.(*S).handle'), [
+    { table: 'main_s_handle', column: 'a', expr: 'x' },
+  ]);
+  const out = withCapture(yaml, { fn: 'main.(*S).handle', table: 'main_s_handle', column: 'b', expr: 'y' });
+  assert.equal(out.match(/- function:/g)?.length, 1, out);
+  assert.deepEqual(capturesOf(out, 'main.(*S).handle'), [
+    { table: 'main_s_handle', column: 'a', expr: 'x' },
+    { table: 'main_s_handle', column: 'b', expr: 'y' },
+  ]);
+});
+
 test('a capture is added to the entry of its function and table, or as a new entry; comments kept', () => {
   const yaml =
     'version: 1\nfunctions:\n  # the lock\n  - function: main.f\n    table: t\n    capture:\n      a: x.A\n';

@@ -1,20 +1,17 @@
 /**
  * `periscope token create|list|revoke`: tokens of a server. On a server they use its admin API;
  * on a data directory they work on its token file directly (how the first tokens come to exist,
- * and a way back in when every admin token is lost).
+ * and a way back in when every admin token is lost); with `--store postgres://…` on the tokens of
+ * a scaled-out Periscope in PostgreSQL.
  */
-import type { CreatedToken, RotatedToken, TokenInfo } from '../../api/responses.js';
 import { PeriscopeError } from '../../common/errors.js';
-import { AuditLog, localActor } from '../../store/audit-log.js';
-import { programFilter } from '../../store/process-filter.js';
 import { isRole, ROLES, type Role, tokenState } from '../../store/token-types.js';
-import { TokenStore } from '../../store/tokens.js';
-import { ApiClient } from '../api-client.js';
 import { defineCommand } from '../command.js';
 import { summaryOf } from '../command-list.js';
 import { durationOption, expiryOption, flagOption, textOption } from '../options.js';
 import { out, printJson, renderTable } from '../output.js';
-import { SERVER_OR_LOCAL_OPTIONS, WHERE_RULE, type Where, whereTo } from '../target.js';
+import { SERVER_OR_LOCAL_OPTIONS, WHERE_RULE } from '../target.js';
+import { backend, type TokenBackend, type TokenWhere, tokenWhere } from './token-backend.js';
 
 const USAGE =
   'use `periscope token create --role ROLE [--name N] [--expires 30d] [--programs P]`, `periscope token list`, `periscope token programs ID --programs P|all`, `periscope token rotate ID [--grace 1h]` or `periscope token revoke ID`';
@@ -39,90 +36,6 @@ export function programsOption(text: string): string[] | undefined {
             .filter((n) => n !== '')
             .map((n) => `program=${n}`),
     );
-}
-
-/** Where tokens live: a server's admin API, or a data directory's token file. */
-interface TokenBackend {
-  create(role: Role, name?: string, expiresAt?: string, programs?: readonly string[]): Promise<CreatedToken>;
-  setPrograms(id: string, programs: readonly string[] | undefined): Promise<TokenInfo>;
-  rotate(id: string, expiresAt?: string, graceSeconds?: number): Promise<RotatedToken>;
-  list(): Promise<readonly TokenInfo[]>;
-  revoke(id: string): Promise<TokenInfo>;
-  /** Where, for messages. */
-  readonly location: string;
-}
-
-function backend(where: Where): TokenBackend {
-  if (where.kind === 'server') {
-    const c = new ApiClient(where.target);
-    return {
-      create: (r, n, e, p) => c.createToken(r, n, e, p),
-      setPrograms: (id, p) => c.setTokenPrograms(id, p ?? null),
-      rotate: (id, expiresAt, graceSeconds) =>
-        c.rotateToken(id, {
-          ...(expiresAt ? { expiresAt } : {}),
-          ...(graceSeconds ? { graceSeconds } : {}),
-        }),
-      list: () => c.tokens(),
-      revoke: (id) => c.revokeToken(id),
-      location: c.base,
-    };
-  }
-  // Reading never creates the data directory; creating the first token does.
-  const store = new TokenStore(where.dataDir);
-  const log = new AuditLog(where.dataDir);
-  const record = (
-    action: 'token.create' | 'token.revoke' | 'token.rotate' | 'token.programs',
-    info: TokenInfo,
-    more: Record<string, unknown> = {},
-  ): void => {
-    log.append({
-      action,
-      actor: localActor(),
-      source: 'local',
-      outcome: 'ok',
-      details: { id: info.id, name: info.name, role: info.role, ...more },
-    });
-  };
-  return {
-    create: async (role, name, expiresAt, programs) => {
-      if (programs) programFilter(programs, role);
-      const { token, info } = store.create(role, name, {
-        ...(expiresAt ? { expiresAt } : {}),
-        ...(programs ? { programs } : {}),
-      });
-      record('token.create', info, {
-        ...(expiresAt ? { expiresAt } : {}),
-        ...(programs ? { programs } : {}),
-      });
-      return { ...info, token };
-    },
-    setPrograms: async (id, programs) => {
-      const found = store.list().find((t) => t.id === id);
-      if (found && programs) programFilter(programs, found.role);
-      const info = store.setPrograms(id, programs);
-      record('token.programs', info, { programs: programs ?? 'all' });
-      return info;
-    },
-    rotate: async (id, expiresAt, graceSeconds) => {
-      const { token, info, old } = store.rotate(id, {
-        ...(expiresAt ? { expiresAt } : {}),
-        ...(graceSeconds ? { graceMs: graceSeconds * 1000 } : {}),
-      });
-      record('token.rotate', old, {
-        newId: info.id,
-        ...(old.expiresAt && !old.revokedAt ? { oldWorksUntil: old.expiresAt } : {}),
-      });
-      return { ...info, token, replaced: old };
-    },
-    list: async () => store.list(),
-    revoke: async (id) => {
-      const info = store.revoke(id);
-      record('token.revoke', info);
-      return info;
-    },
-    location: where.dataDir,
-  };
 }
 
 type TokenAction =
@@ -166,6 +79,11 @@ export const tokenCommand = defineCommand({
       help: 'rotate: the old token keeps working this long (default: revoked at once)',
     },
     ...SERVER_OR_LOCAL_OPTIONS,
+    store: {
+      type: 'string',
+      value: 'URL',
+      help: "the tokens of a scaled-out Periscope, in this PostgreSQL (postgres://…, the servers' --store)",
+    },
     token: {
       ...SERVER_OR_LOCAL_OPTIONS.token,
       help: 'on a server: an admin token (default $PERISCOPE_TOKEN)',
@@ -181,11 +99,11 @@ export const tokenCommand = defineCommand({
     'with the same role and name and revokes the old one, or lets it work for --grace longer.\n' +
     "A user token made with --programs sees and snapshots only those programs' processes, in\n" +
     'every API route and SQL table; `programs ID --programs P|all` changes that at once.\n' +
-    `${WHERE_RULE} On a data directory, give\nthe server's (--data DIR); listing never creates it.\n\n` +
+    `${WHERE_RULE} On a data directory, give\nthe server's (--data DIR); listing never creates it. With --store postgres://… it works on\nthe tokens of a scaled-out Periscope (every server given that --store uses them; a change\nreaches the other servers within about a second).\n\n` +
     'Examples:\n  periscope token create --role agent --name rack-7 --data /var/lib/periscope\n  periscope token create --role user --name ci --expires 30d\n  periscope token create --role user --name team-a --programs orders,billing\n  periscope token programs 3f9a0c12b4de --programs all\n  periscope token list\n  periscope token rotate 3f9a0c12b4de --grace 1h\n  periscope token revoke 3f9a0c12b4de',
-  parse(values, positionals): TokenAction & { readonly where: Where; readonly json: boolean } {
+  parse(values, positionals): TokenAction & { readonly where: TokenWhere; readonly json: boolean } {
     const [action, id] = positionals;
-    const common = { where: whereTo(values), json: flagOption(values, 'json') };
+    const common = { where: tokenWhere(values), json: flagOption(values, 'json') };
     if (action === 'rotate') {
       if (!id)
         throw new PeriscopeError(
@@ -239,7 +157,18 @@ export const tokenCommand = defineCommand({
     };
   },
   async run(o) {
-    const b = backend(o.where);
+    const b = await backend(o.where);
+    try {
+      await runAction(o, b);
+    } finally {
+      b.close();
+    }
+  },
+});
+
+/** Does one token action on a backend and prints what came of it. */
+async function runAction(o: TokenAction & { readonly json: boolean }, b: TokenBackend): Promise<void> {
+  {
     if (o.action === 'create') {
       const created = await b.create(o.role, o.name, o.expiresAt, o.programs);
       if (o.json) return await printJson(created);
@@ -291,5 +220,5 @@ export const tokenCommand = defineCommand({
     const info = await b.revoke(o.id);
     if (o.json) return await printJson(info);
     out(`revoked ${info.role} token ${info.id} (${info.name})`);
-  },
-});
+  }
+}

@@ -1,7 +1,8 @@
 /**
  * What the scaled-out store keeps in PostgreSQL (schema `periscope`): the spec history, the
  * snapshot index (ids from a sequence; each snapshot's processes and the keys of their objects),
- * fleet-snapshot metadata, and investigations with their firings and report rows. Created or
+ * fleet-snapshot metadata, investigations with their firings and report rows, and the hashed API
+ * tokens (`tokens`; `meta.tokens_changed` counts their changes, see pg-tokens.ts). Created or
  * migrated on connect, under an advisory lock so that servers starting together do not race,
  * with the schema version in `periscope.meta`.
  */
@@ -44,6 +45,10 @@ const SCHEMA_SQL = [
   `CREATE TABLE IF NOT EXISTS periscope.investigation_reports (
      seq bigserial PRIMARY KEY, firing_id bigint NOT NULL, investigation_id bigint NOT NULL, snapshot_id bigint,
      request_id text, query text NOT NULL, row_number int NOT NULL, row jsonb, error text)`,
+  `CREATE TABLE IF NOT EXISTS periscope.tokens (
+     token_id text PRIMARY KEY, name text NOT NULL, role text NOT NULL, hash text NOT NULL,
+     created_at timestamptz NOT NULL, revoked_at timestamptz, expires_at timestamptz,
+     rotated_to text, programs jsonb)`,
 ];
 
 /** What a connection string names, without its password, for messages. */

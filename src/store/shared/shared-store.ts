@@ -39,6 +39,7 @@ import type {
   StoredProbeEvent,
   StoredProcessInput,
 } from '../store.js';
+import type { TokenBook } from '../token-book.js';
 import type { StoredTrace, TraceBatchInput, TraceQuery } from '../trace-store.js';
 import { PgFleet } from './pg-fleet.js';
 import {
@@ -63,6 +64,7 @@ import {
   pgPatchFiring,
 } from './pg-investigations.js';
 import { connectPg, describePg } from './pg-schema.js';
+import { PgTokens } from './pg-tokens.js';
 import { type CacheLease, SnapshotCache } from './snapshot-cache.js';
 
 export type { FleetPartRow, FleetRequestRow, FleetServerRow, PgFleet } from './pg-fleet.js';
@@ -442,6 +444,11 @@ export class SharedStore implements Store {
     return fleetMeta(this.pool, snapshotId);
   }
 
+  /** The API tokens kept in this store's PostgreSQL (stop them before closing the store). */
+  openTokens(onError: (e: Error) => void): Promise<PgTokens> {
+    return PgTokens.open(this.pool, this.location, onError);
+  }
+
   /** Closes the cache and the PostgreSQL pool. */
   close(): void {
     clearInterval(this.watch);
@@ -450,3 +457,19 @@ export class SharedStore implements Store {
     void this.pool.end().catch(() => undefined);
   }
 }
+
+/**
+ * The tokens of a scaled-out store without the rest of it (`periscope token … --store`): its
+ * own connection, ended by `close`.
+ */
+export async function openSharedTokens(url: string): Promise<TokenBook> {
+  const pool = await connectPg(url);
+  try {
+    return await PgTokens.open(pool, describePg(url), () => undefined, { ownsPool: true });
+  } catch (e) {
+    await pool.end().catch(() => undefined);
+    throw e;
+  }
+}
+
+export { type MigrateOptions, type MigrateResult, migrateEmbedded } from './migrate.js';

@@ -94,66 +94,106 @@ export async function putSnapshotObjects(
   return scratch(async (conn, dir) => {
     await ensureSchema(conn);
     await writeSnapshot(conn, snapshotId, input, specVersion);
-    const snap = (
-      await conn.runAndReadAll(
-        'SELECT created_at::VARCHAR, labels::VARCHAR, capture_spec, process_count, failed_processes, goroutine_count FROM raw.snapshots',
-      )
-    ).getRowsJS()[0]!;
-    const procs = (
-      await conn.runAndReadAll(
-        'SELECT process_id, hostname, pid, program, executable, build_id, go_version, error FROM raw.processes ORDER BY process_id',
-      )
-    ).getRowsJS();
-    const processes: WrittenProcess[] = [];
-    let bytes = 0;
-    let n = 0;
-    for (const [pid, host, ospid, program, exe, build, go, error] of procs) {
-      const processId = String(pid);
-      const written: SnapshotObject[] = [];
-      for (const table of PROCESS_TABLES) {
-        const where =
-          table === 'stacks'
-            ? `stack_id IN (SELECT stack_id FROM raw.goroutines WHERE process_id = ${literal(processId)})`
-            : `process_id = ${literal(processId)}`;
-        const order = table === 'stacks' ? ' ORDER BY stack_id, depth' : '';
-        const count = Number(
-          (await conn.runAndReadAll(`SELECT count(*) FROM raw.${table} WHERE ${where}`)).getRows()[0]![0],
-        );
-        if (count === 0) continue;
-        const file = join(dir, `${n++}.parquet`);
-        await conn.run(
-          `COPY (SELECT * FROM raw.${table} WHERE ${where}${order}) TO ${literal(file)} (FORMAT parquet)`,
-        );
-        const body = await readFile(file);
-        const key = objectKey(snapshotId, processId, table);
-        await objects.put(key, body);
-        written.push({ key, table, size: body.length });
-        bytes += body.length;
-      }
-      const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
-      processes.push({
-        processId,
-        hostname: str(host),
-        pid: ospid === null ? null : Number(ospid),
-        program: str(program),
-        executable: str(exe),
-        buildId: str(build),
-        goVersion: str(go),
-        error: str(error),
-        objects: written,
-      });
-    }
-    return {
-      createdAt: new Date(String(snap[0])),
-      labels: String(snap[1]),
-      captureSpec: String(snap[2] ?? ''),
-      processCount: Number(snap[3]),
-      failedProcesses: Number(snap[4]),
-      goroutineCount: Number(snap[5]),
-      processes,
-      bytes,
-    };
+    return putRawRows(conn, dir, objects, snapshotId);
   });
+}
+
+/**
+ * Copies snapshot `snapshotId` of the embedded store in `dbFile` (read only) and puts it as
+ * objects under the same id: what `periscope store migrate` does per snapshot. Returns what the
+ * index row needs, and the snapshot's spec version.
+ */
+export async function putEmbeddedSnapshot(
+  objects: ObjectStore,
+  dbFile: string,
+  snapshotId: number,
+): Promise<WrittenSnapshot & { readonly specVersion: number | null }> {
+  return scratch(async (conn, dir) => {
+    await ensureSchema(conn);
+    await conn.run(`ATTACH ${literal(dbFile)} AS src (READ_ONLY)`);
+    try {
+      for (const [table] of SNAPSHOT_TABLES)
+        await conn.run(
+          `INSERT INTO raw.${table} BY NAME SELECT * FROM src.raw.${table} WHERE snapshot_id = ${snapshotId}`,
+        );
+      await conn.run(
+        'INSERT INTO raw.stacks BY NAME SELECT * FROM src.raw.stacks WHERE stack_id IN (SELECT DISTINCT stack_id FROM raw.goroutines)',
+      );
+    } finally {
+      await conn.run('DETACH src');
+    }
+    const v = (await conn.runAndReadAll('SELECT spec_version FROM raw.snapshots')).getRowsJS()[0]?.[0];
+    const written = await putRawRows(conn, dir, objects, snapshotId);
+    return { ...written, specVersion: v === null || v === undefined ? null : Number(v) };
+  });
+}
+
+/** Puts the rows of the one snapshot in `conn`'s raw tables as objects, one per process and table. */
+async function putRawRows(
+  conn: DuckDBConnection,
+  dir: string,
+  objects: ObjectStore,
+  snapshotId: number,
+): Promise<WrittenSnapshot> {
+  const snap = (
+    await conn.runAndReadAll(
+      'SELECT created_at::VARCHAR, labels::VARCHAR, capture_spec, process_count, failed_processes, goroutine_count FROM raw.snapshots',
+    )
+  ).getRowsJS()[0]!;
+  const procs = (
+    await conn.runAndReadAll(
+      'SELECT process_id, hostname, pid, program, executable, build_id, go_version, error FROM raw.processes ORDER BY process_id',
+    )
+  ).getRowsJS();
+  const processes: WrittenProcess[] = [];
+  let bytes = 0;
+  let n = 0;
+  for (const [pid, host, ospid, program, exe, build, go, error] of procs) {
+    const processId = String(pid);
+    const written: SnapshotObject[] = [];
+    for (const table of PROCESS_TABLES) {
+      const where =
+        table === 'stacks'
+          ? `stack_id IN (SELECT stack_id FROM raw.goroutines WHERE process_id = ${literal(processId)})`
+          : `process_id = ${literal(processId)}`;
+      const order = table === 'stacks' ? ' ORDER BY stack_id, depth' : '';
+      const count = Number(
+        (await conn.runAndReadAll(`SELECT count(*) FROM raw.${table} WHERE ${where}`)).getRows()[0]![0],
+      );
+      if (count === 0) continue;
+      const file = join(dir, `${n++}.parquet`);
+      await conn.run(
+        `COPY (SELECT * FROM raw.${table} WHERE ${where}${order}) TO ${literal(file)} (FORMAT parquet)`,
+      );
+      const body = await readFile(file);
+      const key = objectKey(snapshotId, processId, table);
+      await objects.put(key, body);
+      written.push({ key, table, size: body.length });
+      bytes += body.length;
+    }
+    const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+    processes.push({
+      processId,
+      hostname: str(host),
+      pid: ospid === null ? null : Number(ospid),
+      program: str(program),
+      executable: str(exe),
+      buildId: str(build),
+      goVersion: str(go),
+      error: str(error),
+      objects: written,
+    });
+  }
+  return {
+    createdAt: new Date(String(snap[0])),
+    labels: String(snap[1]),
+    captureSpec: String(snap[2] ?? ''),
+    processCount: Number(snap[3]),
+    failedProcesses: Number(snap[4]),
+    goroutineCount: Number(snap[5]),
+    processes,
+    bytes,
+  };
 }
 
 /**
