@@ -68,9 +68,12 @@ export class FleetSnapshots implements FleetCoordinator {
   /** Listens for requests (NOTIFY, and a poll of the tables as a fallback). */
   start(): void {
     this.fleet.listen(() => this.wake());
-    this.timer = setInterval(() => this.wake(), POLL_MS * 4);
+    let ticks = 0;
+    this.timer = setInterval(() => {
+      this.wake();
+      if (ticks++ % 3600 === 0) void this.fleet.forgetRequests(FORGET_REQUESTS_S).catch(() => undefined);
+    }, POLL_MS * 4);
     this.timer.unref();
-    void this.fleet.forgetRequests(FORGET_REQUESTS_S).catch(() => undefined);
   }
 
   /** Stops listening. */

@@ -48,8 +48,14 @@ export class FleetView {
   /** Writes the first heartbeat and keeps beating. */
   async start(): Promise<void> {
     await this.beat();
+    let busy = false;
     this.timer = setInterval(() => {
-      this.beating = this.beat();
+      // A beat slower than the interval (PostgreSQL slow or away) is not stacked on.
+      if (busy) return;
+      busy = true;
+      this.beating = this.beat().finally(() => {
+        busy = false;
+      });
     }, BEAT_MS);
     this.timer.unref();
   }
