@@ -2,7 +2,8 @@
  * The agent's connection to the server: an outbound WebSocket to `/v1/agent` with the token
  * as a Bearer header, hello → welcome, then messages both ways. Reconnects with exponential
  * backoff and full jitter (capped), slowly after a rejected token or a refusal (another agent
- * holds this agent's id). Heartbeats: a ping every `pingMs`, skipped when a ping from the
+ * holds this agent's id). Several servers (`--server A,B,C`) are tried in order, one per
+ * attempt: a lost or failed connection is made again to the next. Heartbeats: a ping every `pingMs`, skipped when a ping from the
  * server arrived since the last tick (the server pings every second: ours would only repeat
  * what its ping shows); a server silent (no message, ping or pong) for `serverTimeoutMs` is
  * taken for dead and the connection is made again. A server that stops answering stops pinging
@@ -29,7 +30,10 @@ import {
 
 /** How to connect. */
 export interface ConnectionOptions {
-  /** Server base URL (http(s):// or ws(s)://); `/v1/agent` is appended unless the path already ends with it. */
+  /**
+   * Server base URL (http(s):// or ws(s)://), or several separated by commas (servers sharing a
+   * store, tried in order on reconnect); `/v1/agent` is appended unless the path already ends with it.
+   */
   readonly server: string;
   /** The agent token; with `tokenFile`, the token read at start (the file is re-read at each connection). */
   readonly token: string;
@@ -70,6 +74,17 @@ export function agentUrl(server: string): string {
   return u.toString();
 }
 
+/** The agent endpoint URLs of a --server value: one URL, or several separated by commas. */
+export function agentUrls(server: string): string[] {
+  const urls = server
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map(agentUrl);
+  if (urls.length === 0) throw new Error('no server URL');
+  return urls;
+}
+
 /** The `error.message` of a JSON error body, if that is what it is. */
 function serverMessage(body: string): string | undefined {
   try {
@@ -93,14 +108,21 @@ export class Connection {
   /** A ping from the server arrived since the last tick (then ours is not needed). */
   private serverPinged = false;
   private lastHeard = 0;
-  private readonly url: string;
+  private readonly urls: readonly string[];
+  /** The index in `urls` of the server tried now. */
+  private at = 0;
   private lastToken: string | undefined;
 
   /** Checks the URL and the TLS files once (throws a PeriscopeError saying what is wrong). */
   constructor(private readonly opts: ConnectionOptions) {
-    this.url = agentUrl(opts.server);
-    requireTlsOffHost(new URL(this.url), opts.tls?.insecurePlain, '--server');
+    this.urls = agentUrls(opts.server);
+    for (const u of this.urls) requireTlsOffHost(new URL(u), opts.tls?.insecurePlain, '--server');
     clientTlsOptions(opts.tls ?? {});
+  }
+
+  /** The agent endpoint tried now. */
+  private get url(): string {
+    return this.urls[this.at]!;
   }
 
   /** Starts connecting (and reconnecting until close()). */
@@ -221,8 +243,11 @@ export class Connection {
       }
       if (this.closed) return;
       const delay = Math.max(this.nextDelay(slow), retryAfterMs);
+      const failed = this.url;
+      this.at = (this.at + 1) % this.urls.length;
+      const next = this.urls.length > 1 ? ` with ${this.url}` : '';
       this.opts.log(
-        `${rejected ?? `connection to ${this.url} closed (${code})`}; retrying in ${(delay / 1000).toFixed(1)} s`,
+        `${rejected ?? `connection to ${failed} closed (${code})`}; retrying${next} in ${(delay / 1000).toFixed(1)} s`,
       );
       this.retry = setTimeout(() => this.connect(), delay);
     });

@@ -65,6 +65,9 @@ export interface AgentView {
   /** Name of the token it authenticated with. */
   readonly tokenName?: string;
   readonly processes: number;
+  /** Scaled-out store: the id of the server the agent is connected to, and its URL. */
+  readonly server?: string;
+  readonly serverUrl?: string;
 }
 
 /** GET /v1/agents. */
@@ -75,6 +78,8 @@ export interface AgentsResponse {
 /** A monitored process and the agent that monitors it. */
 export interface ProcessView extends ProcessDescription {
   readonly agentId: string;
+  /** Scaled-out store: the id of the server its agent is connected to. */
+  readonly server?: string;
 }
 
 /** GET /v1/processes. */

@@ -3,6 +3,7 @@ import { PERISCOPE_VERSION } from '../common/version.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { Store } from '../store/store.js';
 import type { TokenBook } from '../store/token-book.js';
+import type { FleetView } from './fleet-view.js';
 import type { FunctionDescriptions } from './function-describe.js';
 import type { Orchestrator } from './orchestrator.js';
 import type { ProbeBook } from './probe-book.js';
@@ -39,4 +40,6 @@ export interface ServerContext {
   readonly meta: SnapshotMetaLog;
   readonly dataDir: string;
   readonly startedAt: Date;
+  /** Scaled-out store: the agents of every server (set once the server listens). */
+  fleet?: FleetView;
 }

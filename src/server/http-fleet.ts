@@ -32,11 +32,12 @@ export function fleetRoutes(ctx: ServerContext): Route[] {
       need: 'user',
       handle: ({ res, token }) => {
         const only = tokenFilter(token);
-        let agents = ctx.registry.agents();
+        let agents = ctx.fleet?.agents() ?? ctx.registry.agents();
         if (only) {
           // A limited token sees the agents that report one of its processes, counting only those.
           const mine = new Map<string, number>();
-          for (const p of ctx.registry.processes(parseSelector(undefined)))
+          const all = parseSelector(undefined);
+          for (const p of ctx.fleet?.processes(all) ?? ctx.registry.processes(all))
             if (visible(only, liveFacts(p))) mine.set(p.agentId, (mine.get(p.agentId) ?? 0) + 1);
           agents = agents.flatMap((a) => (mine.has(a.id) ? [{ ...a, processes: mine.get(a.id) ?? 0 }] : []));
         }
@@ -52,7 +53,9 @@ export function fleetRoutes(ctx: ServerContext): Route[] {
         const only = tokenFilter(token);
         const body: ProcessesResponse = {
           selector: selector.text,
-          processes: ctx.registry.processes(selector).filter((p) => visible(only, liveFacts(p))),
+          processes: (ctx.fleet?.processes(selector) ?? ctx.registry.processes(selector)).filter((p) =>
+            visible(only, liveFacts(p)),
+          ),
         };
         sendJson(res, 200, body);
       },

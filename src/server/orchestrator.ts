@@ -6,15 +6,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { basename } from 'node:path';
-import type { ProcessResult, SnapshotTaken } from '../api/responses.js';
+import type { ProcessResult, ProcessView, SnapshotTaken } from '../api/responses.js';
 import type { CapturedMessage, PreparedMessage, ProcessDescription } from '../protocol/messages.js';
-import type { FailedProcessInput, Store, StoredProcessInput } from '../store/store.js';
+import type { FailedProcessInput, SpecVersion, Store, StoredProcessInput } from '../store/store.js';
 import { fleetLinkNotes } from './fleet-link-notes.js';
 import { HttpError } from './http-errors.js';
 import type { Registry } from './registry.js';
 import type { Selector } from './selector.js';
 import type { SnapshotMeta, SnapshotMetaLog } from './snapshot-meta.js';
-import { type ProcessOutcome, SnapshotRun } from './snapshot-run.js';
+import { type ProcessOutcome, type RunTarget, SnapshotRun } from './snapshot-run.js';
 
 /** What a user asks for. */
 export interface SnapshotRequest {
@@ -41,12 +41,28 @@ export interface OrchestratorOptions {
   readonly pushSpec?: (version: number, yaml: string) => Promise<void>;
 }
 
+/** A selected process of the fleet and the server its agent is connected to. */
+export interface FleetTarget extends ProcessView {
+  readonly server: string;
+}
+
+/** Snapshots across servers sharing PostgreSQL (fleet-snapshot.ts); absent on a lone server. */
+export interface FleetCoordinator {
+  /** This server's id in the fleet registry. */
+  readonly serverId: string;
+  /** The processes of every live server's agents that match. */
+  targets(sel: Selector): FleetTarget[];
+  /** Takes a snapshot whose targets include other servers' agents. */
+  snapshot(req: SnapshotRequest, targets: readonly FleetTarget[]): Promise<SnapshotTaken>;
+}
+
 /** Runs snapshot requests across the agents of a registry and stores the results. */
 export class Orchestrator {
   private readonly runs = new Map<string, SnapshotRun>();
   private storing: Promise<unknown> = Promise.resolve();
   /** The spec version this server last saw (undefined before the first request). */
   private seenSpec: number | undefined;
+  private fleet: FleetCoordinator | undefined;
 
   constructor(
     private readonly registry: Registry,
@@ -63,9 +79,61 @@ export class Orchestrator {
     });
   }
 
+  /** Lets requests reach the agents of other servers (scaled-out store). */
+  attachFleet(fleet: FleetCoordinator): void {
+    this.fleet = fleet;
+  }
+
+  /** The current spec, sent to this server's agents first when it changed on another server. */
+  async syncedSpec(): Promise<SpecVersion | undefined> {
+    const spec = await this.store.currentSpec();
+    const version = spec?.version ?? 0;
+    if (this.seenSpec !== version && this.opts.pushSpec) await this.opts.pushSpec(version, spec?.yaml ?? '');
+    this.seenSpec = version;
+    return spec;
+  }
+
+  /** Starts tracking a run over this server's agents (their messages are routed to it by request id). */
+  startRun(
+    requestId: string,
+    targets: readonly RunTarget[],
+    specVersion: number,
+    noPause: boolean,
+  ): SnapshotRun {
+    const run = new SnapshotRun(
+      requestId,
+      targets,
+      (agentId, msg) => this.registry.connection(agentId)?.send(msg) ?? false,
+      {
+        prepareTimeoutMs: this.opts.prepareTimeoutMs,
+        captureTimeoutMs: this.opts.captureTimeoutMs,
+        specVersion,
+        ...(noPause ? { noPause: true } : {}),
+      },
+    );
+    for (const agentId of run.agents()) {
+      const message = this.unresponsiveMessage(agentId);
+      if (message) run.agentUnresponsive(agentId, message);
+    }
+    this.runs.set(requestId, run);
+    return run;
+  }
+
+  /** Stops tracking a run and tells its agents to drop what they still hold for it. */
+  endRun(run: SnapshotRun): void {
+    this.runs.delete(run.requestId);
+    for (const agentId of run.agents())
+      this.registry.connection(agentId)?.send({ type: 'abort', requestId: run.requestId });
+  }
+
   /** Takes a snapshot of every selected process and stores it; one process failing never fails it. */
   async snapshot(req: SnapshotRequest): Promise<SnapshotTaken> {
     const t0 = performance.now();
+    if (this.fleet) {
+      const fleet = this.fleet;
+      const all = fleet.targets(req.selector).filter((p) => req.within?.(p) ?? true);
+      if (all.some((t) => t.server !== fleet.serverId)) return fleet.snapshot(req, all);
+    }
     const targets = this.registry
       .processes(req.selector)
       .filter((p) => req.within?.(p) ?? true)
@@ -78,34 +146,15 @@ export class Orchestrator {
         `no process of a connected agent ${what}; GET /v1/processes (or \`periscope processes\`) shows what is monitored`,
       );
     }
-    const spec = await this.store.currentSpec();
-    const version = spec?.version ?? 0;
-    if (this.seenSpec !== version && this.opts.pushSpec) await this.opts.pushSpec(version, spec?.yaml ?? '');
-    this.seenSpec = version;
+    const spec = await this.syncedSpec();
     const requestId = randomUUID();
-    const run = new SnapshotRun(
-      requestId,
-      targets,
-      (agentId, msg) => this.registry.connection(agentId)?.send(msg) ?? false,
-      {
-        prepareTimeoutMs: this.opts.prepareTimeoutMs,
-        captureTimeoutMs: this.opts.captureTimeoutMs,
-        specVersion: spec?.version ?? 0,
-        ...(req.noPause ? { noPause: true } : {}),
-      },
-    );
-    for (const agentId of run.agents()) {
-      const message = this.unresponsiveMessage(agentId);
-      if (message) run.agentUnresponsive(agentId, message);
-    }
-    this.runs.set(requestId, run);
+    const run = this.startRun(requestId, targets, spec?.version ?? 0, req.noPause === true);
     let outcomes: ProcessOutcome[];
     try {
       outcomes = await run.run();
     } finally {
-      this.runs.delete(requestId);
+      this.endRun(run);
     }
-    for (const agentId of run.agents()) this.registry.connection(agentId)?.send({ type: 'abort', requestId });
     let snapshotId: number;
     try {
       snapshotId = await this.save(outcomes, req, spec?.yaml ?? '');
@@ -159,6 +208,11 @@ export class Orchestrator {
     };
   }
 
+  /** Counts a stored snapshot's outcomes of this server's agents in the metrics (a fleet snapshot's origin). */
+  noteStored(outcomes: readonly ProcessOutcome[], seconds: number, paused: boolean): void {
+    this.opts.onStored?.(outcomes, seconds, paused);
+  }
+
   /** Routes an agent's `prepared` to its request (unknown request ids are ignored). */
   prepared(agentId: string, msg: PreparedMessage): void {
     this.runs.get(String(msg.requestId))?.prepared(agentId, msg);
@@ -185,22 +239,7 @@ export class Orchestrator {
   }
 
   private save(outcomes: readonly ProcessOutcome[], req: SnapshotRequest, specText: string): Promise<number> {
-    const processes: StoredProcessInput[] = [];
-    const failed: FailedProcessInput[] = [];
-    for (const o of outcomes) {
-      const p = o.target.process;
-      const program = p.programs[0];
-      if (o.snapshot)
-        processes.push({ hostname: p.hostname, ...(program ? { program } : {}), snapshot: o.snapshot });
-      else
-        failed.push({
-          hostname: p.hostname,
-          pid: p.pid,
-          executable: p.executable,
-          ...(program ? { program } : {}),
-          error: `${o.error?.kind ?? 'INTERNAL'}: ${o.error?.message ?? 'unknown'}`,
-        });
-    }
+    const { processes, failed } = outcomeInput(outcomes);
     // One write at a time: the embedded store has a single writer.
     const next = this.storing.then(() =>
       this.store.addSnapshot({ processes, failed, labels: req.labels, specText }),
@@ -210,12 +249,37 @@ export class Orchestrator {
   }
 }
 
+/** The store's input for a run's outcomes: the captured processes and the failed ones with their errors. */
+export function outcomeInput(outcomes: readonly ProcessOutcome[]): {
+  processes: StoredProcessInput[];
+  failed: FailedProcessInput[];
+} {
+  const processes: StoredProcessInput[] = [];
+  const failed: FailedProcessInput[] = [];
+  for (const o of outcomes) {
+    const p = o.target.process;
+    const program = p.programs[0];
+    if (o.snapshot)
+      processes.push({ hostname: p.hostname, ...(program ? { program } : {}), snapshot: o.snapshot });
+    else
+      failed.push({
+        hostname: p.hostname,
+        pid: p.pid,
+        executable: p.executable,
+        ...(program ? { program } : {}),
+        error: `${o.error?.kind ?? 'INTERNAL'}: ${o.error?.message ?? 'unknown'}`,
+      });
+  }
+  return { processes, failed };
+}
+
 function skew(outcomes: readonly ProcessOutcome[]): number {
   const starts = outcomes.flatMap((o) => (o.snapshot && o.startedAt !== undefined ? [o.startedAt] : []));
   return starts.length < 2 ? 0 : Math.max(...starts) - Math.min(...starts);
 }
 
-function result(o: ProcessOutcome): ProcessResult {
+/** What a fleet snapshot's answer says of one process. */
+export function result(o: ProcessOutcome): ProcessResult {
   const p = o.target.process;
   return {
     key: p.key,

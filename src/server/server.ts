@@ -2,8 +2,10 @@
  * `periscope server` as a library: one process with the HTTP API, the agents' WebSocket
  * endpoint, the registry, the orchestrator, tokens and the embedded store in a data directory.
  */
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { PeriscopeError } from '../common/errors.js';
 import { AuditLog } from '../store/audit-log.js';
@@ -14,6 +16,8 @@ import { TOKENS_FILE } from '../store/tokens.js';
 import { AgentEndpoint } from './agent-endpoint.js';
 import { audit } from './audit.js';
 import type { ServerContext } from './context.js';
+import { FleetSnapshots } from './fleet-snapshot.js';
+import { FleetView } from './fleet-view.js';
 import { FunctionDescriptions } from './function-describe.js';
 import { auditRoutes, retentionRoute } from './http-audit.js';
 import { dataRoutes } from './http-data.js';
@@ -348,8 +352,29 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     retention.start(opts.retention.intervalMs ?? 3_600_000);
   const addr = listener.accept.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const url = `${listener.scheme}://${host}:${addr.port}`;
+  // Scaled-out: this server joins the fleet registry and takes part in the others' snapshots.
+  let fleetSnapshots: FleetSnapshots | undefined;
+  if (shared) {
+    const view = new FleetView(
+      shared.fleet,
+      registry,
+      `${hostname()}:${addr.port}/${randomUUID().slice(0, 6)}`,
+      url,
+      log,
+    );
+    await view.start();
+    context.fleet = view;
+    fleetSnapshots = new FleetSnapshots(shared.fleet, view, orchestrator, store, meta, {
+      prepareTimeoutMs: opts.prepareTimeoutMs ?? 30_000,
+      captureTimeoutMs: opts.captureTimeoutMs ?? 60_000,
+      log,
+    });
+    fleetSnapshots.start();
+    orchestrator.attachFleet(fleetSnapshots);
+  }
   return {
-    url: `${listener.scheme}://${host}:${addr.port}`,
+    url,
     port: addr.port,
     context,
     routes,
@@ -365,6 +390,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     close: async () => {
       // Schedules and triggers stop at once; firings under way are waited for before the store closes.
       const stopping = investigations.stop();
+      fleetSnapshots?.stop();
+      await context.fleet?.stop();
       agents.close();
       await pg?.close();
       await retention.close();

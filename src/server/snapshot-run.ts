@@ -103,6 +103,12 @@ export class SnapshotRun {
 
   /** Runs both phases and returns every process's outcome. */
   async run(): Promise<ProcessOutcome[]> {
+    await this.prepare();
+    return this.capture();
+  }
+
+  /** The first phase: prepare on every agent; ends when all answered or the prepare timeout passed. */
+  async prepare(): Promise<void> {
     for (const [agentId, keys] of this.byAgent('preparing')) {
       const msg: ServerMessage = {
         type: 'prepare',
@@ -116,6 +122,10 @@ export class SnapshotRun {
     }
     await this.until(() => this.none('preparing'), this.opts.prepareTimeoutMs);
     this.timeout('preparing', `no answer to prepare within ${this.opts.prepareTimeoutMs} ms`);
+  }
+
+  /** The second phase: capture every prepared process at once; returns every process's outcome. */
+  async capture(): Promise<ProcessOutcome[]> {
     for (const slot of this.slots.values()) if (slot.phase === 'prepared') slot.phase = 'capturing';
     // All capture messages leave in one synchronous loop, so agents start as close in time as possible.
     for (const [agentId, keys] of this.byAgent('capturing')) {

@@ -63,6 +63,28 @@ test('server restart: the agent reconnects, says hello and re-sends its processe
   }
 });
 
+test('several --server URLs: a lost server is replaced by the next in order', async () => {
+  const first = await FakeServer.start(TOKEN);
+  const second = await FakeServer.start(TOKEN);
+  let a: ReturnType<typeof startAgent> | undefined;
+  try {
+    a = startAgent(`${first.url},${second.url}`, TOKEN, { minBackoffMs: 50, maxBackoffMs: 400 });
+    await first.waitFor('hello', () => true, 5000);
+    assert.equal(second.attempts.length, 0, 'the first URL is tried first');
+    await first.close();
+    const hello = await second.waitFor('hello', () => true, 5000);
+    assert.equal(hello.hostname, 'test-node');
+    assert.ok(
+      a.logs.some((l) => l.line.includes(`retrying with ${second.url.replace(/^http/, 'ws')}`)),
+      a.logs.map((l) => l.line).join('\n'),
+    );
+  } finally {
+    a?.stop();
+    await first.close().catch(() => undefined);
+    await second.close();
+  }
+});
+
 test('malformed messages from the server are logged and ignored', async () => {
   const bin = await buildFixture('exprs');
   const server = await FakeServer.start(TOKEN);

@@ -1,7 +1,7 @@
 /** `periscope agent --server URL --token TOKEN [--env-allow A,B] [--interval S] [--hostname NAME] [--id ID] [--match L=RE]`. */
 import { readFileSync } from 'node:fs';
 import { Agent } from '../../agent/agent.js';
-import { agentUrl } from '../../agent/connection.js';
+import { agentUrls } from '../../agent/connection.js';
 import { DEFAULT_ENV_ALLOW } from '../../agent/labels.js';
 import { PeriscopeError } from '../../common/errors.js';
 import { checkPin, clientTlsFromEnv, clientTlsOptions, requireTlsOffHost } from '../../common/tls-client.js';
@@ -46,7 +46,7 @@ export const agentCommand = defineCommand({
     server: {
       type: 'string',
       value: 'URL',
-      help: 'the server, e.g. https://periscope:7070 (env PERISCOPE_SERVER); connects to URL/v1/agent',
+      help: 'the server, e.g. https://periscope:7070 (env PERISCOPE_SERVER); connects to URL/v1/agent. Servers sharing a store: several URLs separated by commas, tried in order on reconnect',
     },
     token: {
       type: 'string',
@@ -169,11 +169,13 @@ export const agentCommand = defineCommand({
     if (!server) throw usageError('give the server with --server URL (or PERISCOPE_SERVER)');
     if (!token)
       throw usageError('give the agent token with --token TOKEN, --token-file FILE (or PERISCOPE_TOKEN)');
-    let url: URL;
+    let urls: URL[];
     try {
-      url = new URL(agentUrl(server));
+      urls = agentUrls(server).map((u) => new URL(u));
     } catch {
-      throw usageError(`--server "${server}" is not an http(s):// or ws(s):// URL`);
+      throw usageError(
+        `--server "${server}" is not an http(s):// or ws(s):// URL (or several separated by commas)`,
+      );
     }
     const caFile = textOption(values, 'ca');
     const certFile = textOption(values, 'client-cert');
@@ -185,7 +187,7 @@ export const agentCommand = defineCommand({
       ...(keyFile !== undefined ? { keyFile } : {}),
       insecurePlain: flagOption(values, 'insecure-plain'),
     });
-    requireTlsOffHost(url, tls.insecurePlain, '--server');
+    for (const url of urls) requireTlsOffHost(url, tls.insecurePlain, '--server');
     // The files are read now, so a wrong path stops the start instead of every connection.
     clientTlsOptions(tls);
     const intervalText = textOption(values, 'interval');

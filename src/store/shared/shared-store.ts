@@ -41,6 +41,7 @@ import type {
 } from '../store.js';
 import type { TokenBook } from '../token-book.js';
 import type { StoredTrace, TraceBatchInput, TraceQuery } from '../trace-store.js';
+import { PgFleet } from './pg-fleet.js';
 import {
   addSpecVersion,
   fleetMeta,
@@ -65,6 +66,10 @@ import {
 import { connectPg, describePg } from './pg-schema.js';
 import { PgTokens } from './pg-tokens.js';
 import { type CacheLease, SnapshotCache } from './snapshot-cache.js';
+
+export type { FleetPartRow, FleetRequestRow, FleetServerRow, PgFleet } from './pg-fleet.js';
+export type { WrittenSnapshot } from './snapshot-objects.js';
+
 import { putSnapshotObjects, snapshotPrefix } from './snapshot-objects.js';
 
 /** How often the writes of other servers are looked for, ms. */
@@ -126,6 +131,8 @@ export class SharedStore implements Store {
     private readonly pool: pg.Pool,
     private readonly objects: ObjectStore,
     private readonly cache: SnapshotCache,
+    /** The fleet across servers: registry and fleet snapshot requests (pg-fleet.ts). */
+    readonly fleet: PgFleet,
   ) {
     this.watch = setInterval(() => void this.poll(), WATCH_MS);
     this.watch.unref();
@@ -172,7 +179,9 @@ export class SharedStore implements Store {
         pool,
         objects,
         cache,
+        new PgFleet(pool, objects, opts.store),
       );
+      await store.fleet.ensureSchema();
       await store.poll(); // the first mark: what later polls compare with
       return store;
     } catch (e) {
@@ -443,6 +452,7 @@ export class SharedStore implements Store {
   /** Closes the cache and the PostgreSQL pool. */
   close(): void {
     clearInterval(this.watch);
+    this.fleet.close();
     this.cache.store.close();
     void this.pool.end().catch(() => undefined);
   }

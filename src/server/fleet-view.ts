@@ -1,0 +1,141 @@
+/**
+ * The agent registry across servers (scaled-out store): every second this server writes its
+ * heartbeat and its connected agents with their processes to PostgreSQL, and reads the other
+ * live servers' rows. A server whose heartbeat is older than ALIVE_S is dead: its agents are
+ * no longer listed or offered for snapshots; its rows are deleted after FORGET_S. This
+ * server's own agents always come from its in-memory registry, never from its rows.
+ */
+import type { AgentView } from '../api/responses.js';
+import type { ProcessDescription } from '../protocol/messages.js';
+import type { PgFleet } from '../store/shared/shared-store.js';
+import type { FleetTarget } from './orchestrator.js';
+import type { Registry } from './registry.js';
+import { matches, type Selector } from './selector.js';
+
+/** A server whose heartbeat is older than this, seconds, is taken for dead. */
+export const ALIVE_S = 5;
+/** A dead server's rows are deleted after this long, seconds. */
+const FORGET_S = 60;
+/** Heartbeat and read interval, ms. */
+const BEAT_MS = 1000;
+
+interface RemoteAgent {
+  readonly server: string;
+  readonly serverUrl: string;
+  readonly view: AgentView;
+  readonly processes: readonly ProcessDescription[];
+}
+
+/** The fleet as this server sees it: its own agents live, the others' as of the last read. */
+export class FleetView {
+  private remote: RemoteAgent[] = [];
+  private live = new Map<string, string>();
+  /** Every server's URL seen since start: a dead server is still named by it. */
+  private readonly urls = new Map<string, string>();
+  private timer: NodeJS.Timeout | undefined;
+  private lastWritten = '';
+  private beats = 0;
+  private beating: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly fleet: PgFleet,
+    private readonly registry: Registry,
+    readonly serverId: string,
+    private readonly url: string,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** Writes the first heartbeat and keeps beating. */
+  async start(): Promise<void> {
+    await this.beat();
+    let busy = false;
+    this.timer = setInterval(() => {
+      // A beat slower than the interval (PostgreSQL slow or away) is not stacked on.
+      if (busy) return;
+      busy = true;
+      this.beating = this.beat().finally(() => {
+        busy = false;
+      });
+    }, BEAT_MS);
+    this.timer.unref();
+  }
+
+  /** One heartbeat: this server's agents written when they changed (and every 10 s), the others read. */
+  private async beat(): Promise<void> {
+    try {
+      const agents = this.registry
+        .agents()
+        .filter((a) => a.connected)
+        .map((a) => ({ id: a.id, view: a, processes: this.registry.agentProcesses(a.id) }));
+      const text = JSON.stringify(agents.map((a) => [a.id, a.view.state, a.processes]));
+      // Rewritten every 10th beat too: rows a PostgreSQL restore or a clean-up lost come back.
+      const changed = text !== this.lastWritten || this.beats++ % 10 === 0;
+      await this.fleet.heartbeat(this.serverId, this.url, changed ? agents : undefined, FORGET_S);
+      this.lastWritten = text;
+      const servers = await this.fleet.liveServers(ALIVE_S);
+      this.live = new Map(servers.map((s) => [s.serverId, s.url]));
+      for (const [id, url] of this.live) this.urls.set(id, url);
+      this.remote = servers
+        .filter((s) => s.serverId !== this.serverId)
+        .flatMap((s) =>
+          s.agents.map((a) => ({
+            server: s.serverId,
+            serverUrl: s.url,
+            view: a.view as AgentView,
+            processes: (Array.isArray(a.processes) ? a.processes : []) as ProcessDescription[],
+          })),
+        );
+    } catch (e) {
+      this.log(`fleet registry: cannot reach PostgreSQL (${(e as Error).message}); retrying every second`);
+    }
+  }
+
+  /** Whether a server's heartbeat was young at the last read (this server always is). */
+  isLive(serverId: string): boolean {
+    return serverId === this.serverId || this.live.has(serverId);
+  }
+
+  /** A server's URL, as its heartbeat last said. */
+  urlOf(serverId: string): string {
+    return serverId === this.serverId ? this.url : (this.urls.get(serverId) ?? 'its URL unknown');
+  }
+
+  /** Every agent of the fleet, each with its server: this server's first as its registry lists them. */
+  agents(): AgentView[] {
+    const mine = this.registry.agents().map((a) => ({ ...a, server: this.serverId, serverUrl: this.url }));
+    const here = new Set(mine.filter((a) => a.connected).map((a) => a.id));
+    const remote = this.remote
+      .filter((r) => !here.has(r.view.id))
+      .map((r) => ({ ...r.view, server: r.server, serverUrl: r.serverUrl }));
+    const there = new Set(remote.map((a) => a.id));
+    // An agent that moved to another server is listed there, not as disconnected here.
+    return [...mine.filter((a) => a.connected || !there.has(a.id)), ...remote];
+  }
+
+  /** The processes of every live server's connected agents that match the selector. */
+  processes(sel: Selector): FleetTarget[] {
+    const mine = this.registry.processes(sel).map((p) => ({ ...p, server: this.serverId }));
+    const here = new Set(
+      this.registry
+        .agents()
+        .filter((a) => a.connected)
+        .map((a) => a.id),
+    );
+    const seen = new Set<string>(here);
+    const out: FleetTarget[] = [...mine];
+    for (const r of this.remote) {
+      if (seen.has(r.view.id)) continue;
+      seen.add(r.view.id);
+      for (const p of r.processes)
+        if (matches(sel, p)) out.push({ ...p, agentId: r.view.id, server: r.server });
+    }
+    return out.sort((a, b) => a.hostname.localeCompare(b.hostname) || a.pid - b.pid);
+  }
+
+  /** Stops beating and removes this server's rows (its agents reconnect elsewhere). */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.beating;
+    await this.fleet.leave(this.serverId).catch(() => undefined);
+  }
+}

@@ -1,0 +1,334 @@
+/**
+ * The fleet across servers in PostgreSQL: each server's row with its heartbeat and the agents
+ * connected to it with their processes (`servers`, `server_agents`), and fleet snapshot
+ * requests split into one part per server (`fleet_requests`, `fleet_parts`) with their states.
+ * Servers wake each other with NOTIFY on the channel `periscope_fleet`; the tables are the truth
+ * (a server that misses a notification sees the state on its next poll).
+ */
+import pg from 'pg';
+import type { ObjectStore } from '../object-store.js';
+import type { SnapshotInput } from '../store.js';
+import { indexSnapshot, nextSnapshotId } from './pg-index.js';
+import { inPgTransaction, withPgRetry } from './pg-schema.js';
+import { putSnapshotObjects, snapshotPrefix, type WrittenSnapshot } from './snapshot-objects.js';
+
+/** The NOTIFY channel of fleet requests (payload: the request id). */
+const CHANNEL = 'periscope_fleet';
+/** The advisory lock key held while the fleet tables are created ("PSCQ"). */
+const FLEET_SCHEMA_LOCK = 0x50534351;
+
+const FLEET_SQL = [
+  `CREATE TABLE IF NOT EXISTS periscope.servers (
+     server_id text PRIMARY KEY, url text NOT NULL, started_at timestamptz NOT NULL,
+     heartbeat_at timestamptz NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS periscope.server_agents (
+     server_id text NOT NULL REFERENCES periscope.servers ON DELETE CASCADE, agent_id text NOT NULL,
+     view jsonb NOT NULL, processes jsonb NOT NULL, PRIMARY KEY (server_id, agent_id))`,
+  `CREATE TABLE IF NOT EXISTS periscope.fleet_requests (
+     request_id text PRIMARY KEY, snapshot_id bigint NOT NULL, origin text NOT NULL,
+     created_at timestamptz NOT NULL DEFAULT now(), spec_version int NOT NULL,
+     no_pause boolean NOT NULL, state text NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS periscope.fleet_parts (
+     request_id text NOT NULL REFERENCES periscope.fleet_requests ON DELETE CASCADE,
+     server_id text NOT NULL, targets jsonb NOT NULL, state text NOT NULL, result jsonb,
+     PRIMARY KEY (request_id, server_id))`,
+];
+
+/** A server of the fleet and the agents connected to it (JSON as the server wrote it). */
+export interface FleetServerRow {
+  readonly serverId: string;
+  readonly url: string;
+  readonly agents: readonly { readonly view: unknown; readonly processes: unknown }[];
+}
+
+/** A request as the table holds it: `preparing`, then `capture`, then `done`. */
+export interface FleetRequestRow {
+  readonly requestId: string;
+  readonly snapshotId: number;
+  readonly origin: string;
+  readonly specVersion: number;
+  readonly noPause: boolean;
+  readonly state: string;
+}
+
+/** One server's part of a request: `asked`, `prepared`, `stored` (or `failed`). */
+export interface FleetPartRow {
+  readonly requestId: string;
+  readonly serverId: string;
+  readonly targets: unknown;
+  readonly state: string;
+  readonly result: unknown;
+}
+
+/** The fleet tables of one PostgreSQL, and the objects a part writes. */
+export class PgFleet {
+  private listener: pg.Client | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly objects: ObjectStore,
+    private readonly url: string,
+  ) {}
+
+  /** Creates the fleet tables (once per database; under an advisory lock). */
+  async ensureSchema(): Promise<void> {
+    await inPgTransaction(this.pool, async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock($1)', [FLEET_SCHEMA_LOCK]);
+      for (const sql of FLEET_SQL) await c.query(sql);
+    });
+  }
+
+  /**
+   * Writes this server's heartbeat and replaces its agents' rows; deletes servers silent for
+   * `forgetS` seconds (their agents with them). Ages are PostgreSQL's clock, never a server's.
+   */
+  async heartbeat(
+    serverId: string,
+    url: string,
+    agents: readonly { id: string; view: unknown; processes: unknown }[] | undefined,
+    forgetS: number,
+  ): Promise<void> {
+    await inPgTransaction(this.pool, async (c) => {
+      await c.query(
+        `INSERT INTO periscope.servers VALUES ($1, $2, now(), now())
+         ON CONFLICT (server_id) DO UPDATE SET heartbeat_at = now(), url = $2`,
+        [serverId, url],
+      );
+      if (agents) {
+        await c.query('DELETE FROM periscope.server_agents WHERE server_id = $1', [serverId]);
+        for (const a of agents)
+          await c.query('INSERT INTO periscope.server_agents VALUES ($1, $2, $3, $4)', [
+            serverId,
+            a.id,
+            JSON.stringify(a.view),
+            JSON.stringify(a.processes),
+          ]);
+      }
+      await c.query(`DELETE FROM periscope.servers WHERE heartbeat_at < now() - make_interval(secs => $1)`, [
+        forgetS,
+      ]);
+    });
+  }
+
+  /** Removes a server's rows (it is stopping). */
+  async leave(serverId: string): Promise<void> {
+    await withPgRetry(() =>
+      this.pool.query('DELETE FROM periscope.servers WHERE server_id = $1', [serverId]),
+    );
+  }
+
+  /** The servers whose heartbeat is younger than `aliveS` seconds, with their agents. */
+  async liveServers(aliveS: number): Promise<FleetServerRow[]> {
+    const q = await withPgRetry(() =>
+      this.pool.query(
+        `SELECT s.server_id, s.url, coalesce(json_agg(json_build_object('view', a.view, 'processes', a.processes))
+           FILTER (WHERE a.agent_id IS NOT NULL), '[]') AS agents
+         FROM periscope.servers s LEFT JOIN periscope.server_agents a USING (server_id)
+         WHERE s.heartbeat_at >= now() - make_interval(secs => $1)
+         GROUP BY s.server_id, s.url ORDER BY s.server_id`,
+        [aliveS],
+      ),
+    );
+    return q.rows.map((r) => ({
+      serverId: String(r.server_id),
+      url: String(r.url),
+      agents: r.agents as FleetServerRow['agents'],
+    }));
+  }
+
+  /** A new snapshot id from the index's sequence. */
+  nextSnapshotId(): Promise<number> {
+    return nextSnapshotId(this.pool);
+  }
+
+  /** Records a request and its parts (state `preparing`, parts `asked`) and wakes the servers. */
+  async createRequest(
+    r: Omit<FleetRequestRow, 'state'>,
+    parts: readonly { serverId: string; targets: unknown }[],
+  ): Promise<void> {
+    await inPgTransaction(this.pool, async (c) => {
+      await c.query(
+        `INSERT INTO periscope.fleet_requests (request_id, snapshot_id, origin, spec_version, no_pause, state)
+         VALUES ($1, $2, $3, $4, $5, 'preparing')`,
+        [r.requestId, r.snapshotId, r.origin, r.specVersion, r.noPause],
+      );
+      for (const p of parts)
+        await c.query(`INSERT INTO periscope.fleet_parts VALUES ($1, $2, $3, 'asked', NULL)`, [
+          r.requestId,
+          p.serverId,
+          JSON.stringify(p.targets),
+        ]);
+      await c.query('SELECT pg_notify($1, $2)', [CHANNEL, r.requestId]);
+    });
+  }
+
+  /** Sets a request's state and wakes the servers. */
+  async setRequestState(requestId: string, state: string): Promise<void> {
+    await withPgRetry(() =>
+      this.pool.query(
+        `WITH u AS (UPDATE periscope.fleet_requests SET state = $2 WHERE request_id = $1)
+         SELECT pg_notify($3, $1)`,
+        [requestId, state, CHANNEL],
+      ),
+    );
+  }
+
+  /**
+   * Moves a part on (`from` → `to`, with its result) while its request is in `requestState`;
+   * false when the request moved on first (the origin stopped waiting for this part).
+   */
+  async movePart(
+    requestId: string,
+    serverId: string,
+    from: string,
+    to: string,
+    requestState: string,
+    result: unknown = null,
+  ): Promise<boolean> {
+    return inPgTransaction(this.pool, async (c) => {
+      const r = await c.query<{ state: string }>(
+        'SELECT state FROM periscope.fleet_requests WHERE request_id = $1 FOR SHARE',
+        [requestId],
+      );
+      if (r.rows[0]?.state !== requestState) return false;
+      const u = await c.query(
+        'UPDATE periscope.fleet_parts SET state = $4, result = $5 WHERE request_id = $1 AND server_id = $2 AND state = $3',
+        [requestId, serverId, from, to, JSON.stringify(result)],
+      );
+      await c.query('SELECT pg_notify($1, $2)', [CHANNEL, requestId]);
+      return (u.rowCount ?? 0) > 0;
+    });
+  }
+
+  /** One request, if recorded. */
+  async request(requestId: string): Promise<FleetRequestRow | undefined> {
+    const q = await withPgRetry(() =>
+      this.pool.query('SELECT * FROM periscope.fleet_requests WHERE request_id = $1', [requestId]),
+    );
+    const r = q.rows[0];
+    return r
+      ? {
+          requestId: String(r.request_id),
+          snapshotId: Number(r.snapshot_id),
+          origin: String(r.origin),
+          specVersion: Number(r.spec_version),
+          noPause: r.no_pause === true,
+          state: String(r.state),
+        }
+      : undefined;
+  }
+
+  /** The parts of one request. */
+  async parts(requestId: string): Promise<FleetPartRow[]> {
+    const q = await withPgRetry(() =>
+      this.pool.query('SELECT * FROM periscope.fleet_parts WHERE request_id = $1 ORDER BY server_id', [
+        requestId,
+      ]),
+    );
+    return q.rows.map((r) => ({
+      requestId: String(r.request_id),
+      serverId: String(r.server_id),
+      targets: r.targets,
+      state: String(r.state),
+      result: r.result,
+    }));
+  }
+
+  /** The parts asked of `serverId` whose request is still preparing. */
+  async askedOf(serverId: string): Promise<{ request: FleetRequestRow; part: FleetPartRow }[]> {
+    const q = await withPgRetry(() =>
+      this.pool.query(
+        `SELECT p.request_id FROM periscope.fleet_parts p JOIN periscope.fleet_requests r USING (request_id)
+         WHERE p.server_id = $1 AND r.origin <> $1 AND p.state = 'asked' AND r.state = 'preparing'`,
+        [serverId],
+      ),
+    );
+    const out: { request: FleetRequestRow; part: FleetPartRow }[] = [];
+    for (const row of q.rows) {
+      const request = await this.request(String(row.request_id));
+      const part = (await this.parts(String(row.request_id))).find((p) => p.serverId === serverId);
+      if (request && part) out.push({ request, part });
+    }
+    return out;
+  }
+
+  /** Deletes requests older than `ageS` seconds (their outcome is in the snapshot index). */
+  async forgetRequests(ageS: number): Promise<void> {
+    await withPgRetry(() =>
+      this.pool.query(
+        'DELETE FROM periscope.fleet_requests WHERE created_at < now() - make_interval(secs => $1)',
+        [ageS],
+      ),
+    );
+  }
+
+  /** Puts one part's process snapshots as objects under the request's snapshot id (not indexed). */
+  async putPart(
+    snapshotId: number,
+    input: SnapshotInput,
+    specVersion: number | null,
+  ): Promise<WrittenSnapshot> {
+    return putSnapshotObjects(this.objects, snapshotId, input, specVersion);
+  }
+
+  /** Deletes the objects of one process (a part the origin stopped waiting for). */
+  async deleteObjects(w: WrittenSnapshot): Promise<void> {
+    const keys = w.processes.flatMap((p) => p.objects.map((o) => o.key));
+    if (keys.length > 0) await this.objects.delete(keys);
+  }
+
+  /** Makes a fleet snapshot visible: the origin's written part merged with the stored parts, one index row. */
+  async index(
+    snapshotId: number,
+    specVersion: number | null,
+    own: WrittenSnapshot,
+    parts: readonly WrittenSnapshot[],
+  ): Promise<void> {
+    const all = [own, ...parts];
+    await indexSnapshot(this.pool, snapshotId, specVersion, {
+      ...own,
+      processCount: all.reduce((n, w) => n + w.processCount, 0),
+      failedProcesses: all.reduce((n, w) => n + w.failedProcesses, 0),
+      goroutineCount: all.reduce((n, w) => n + w.goroutineCount, 0),
+      bytes: all.reduce((n, w) => n + w.bytes, 0),
+      processes: all.flatMap((w) => w.processes),
+    });
+  }
+
+  /** Deletes every object of a snapshot id (a fleet snapshot whose index row was never written). */
+  async deleteSnapshotObjects(snapshotId: number): Promise<void> {
+    const keys = (await this.objects.list(snapshotPrefix(snapshotId))).map((o) => o.key);
+    if (keys.length > 0) await this.objects.delete(keys);
+  }
+
+  /** Calls `fn` with the request id of each notification; the connection is remade when it drops. */
+  listen(fn: (requestId: string) => void): void {
+    const connect = (): void => {
+      if (this.closed) return;
+      const client = new pg.Client({ connectionString: this.url });
+      this.listener = client;
+      let retried = false;
+      const retry = (): void => {
+        if (retried) return;
+        retried = true;
+        client.end().catch(() => undefined);
+        if (!this.closed) setTimeout(connect, 1000).unref();
+      };
+      client.on('error', retry);
+      client.on('end', retry);
+      client.on('notification', (n) => fn(n.payload ?? ''));
+      client
+        .connect()
+        .then(() => client.query(`LISTEN ${CHANNEL}`))
+        .catch(retry);
+    };
+    connect();
+  }
+
+  /** Stops listening. */
+  close(): void {
+    this.closed = true;
+    this.listener?.end().catch(() => undefined);
+  }
+}
