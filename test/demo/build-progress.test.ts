@@ -42,8 +42,12 @@ test('the build names each service it builds, with the time a slow step has take
   // earlier test downloaded them), the download's own lines come first; nothing else may.
   const building = said.findIndex((l) => /^building the demo services /.test(l));
   assert.ok(building >= 0, text);
-  for (const l of said.slice(0, building)) assert.match(l, /^(downloading |  |Go modules downloaded in )/, text);
-  assert.match(said[building] ?? '', /building the demo services \(demo\/: inventory, orders, gateway, loadgen\)/);
+  for (const l of said.slice(0, building))
+    assert.match(l, /^(downloading | {2}|Go modules downloaded in )/, text);
+  assert.match(
+    said[building] ?? '',
+    /building the demo services \(demo\/: inventory, orders, gateway, loadgen\)/,
+  );
   for (const s of SERVICES) {
     assert.ok(existsSync(join(bin, `demo-${s}`)), `demo-${s} was not built`);
     assert.match(text, new RegExp(`^  ${s}: \\d+\\.\\d s, \\d+ packages compiled$`, 'm'), text);
