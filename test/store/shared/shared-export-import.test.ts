@@ -13,7 +13,7 @@ import type { DuckDBStore } from '../../../src/store/duckdb-store.js';
 import { FileObjects } from '../../../src/store/file-objects.js';
 import { SharedStore } from '../../../src/store/shared/shared-store.js';
 import type { ExportFormat, SnapshotInput, Store } from '../../../src/store/store.js';
-import { freshDataDir, inputOf, openStore, startFixture, takeSnapshot } from '../store-support.js';
+import { cli, freshDataDir, inputOf, openStore, startFixture, takeSnapshot } from '../store-support.js';
 import { freshObjectsUrl, startTestPostgres, type TestPostgres } from './shared-support.js';
 
 // The linkpair fixture with function tables, a derived table and a link (as shared-store.test.ts).
@@ -172,5 +172,31 @@ test('an embedded store’s export becomes a new snapshot of the scaled-out stor
     embedded.close();
     a.close();
     b.close();
+  }
+});
+
+test('periscope export and import with --store: out of the scaled-out store and back in as a new snapshot', async () => {
+  const url = database('cli');
+  const objects = freshObjectsUrl();
+  const a = await SharedStore.open({ store: url, objects, cacheDir: cacheDir() });
+  try {
+    await a.setSpec(SPEC, 'tester', 'spec.yaml');
+    const id = await a.addSnapshot(input);
+    const out = outPath('cli.parquet');
+    const where = ['--store', url, '--objects', objects];
+    const e = await cli('export', '--snapshot', String(id), '--format', 'parquet', '--out', out, ...where);
+    assert.equal(e.code, 0, e.stderr);
+    assert.match(e.stdout, new RegExp(`snapshot ${id} exported to ${out} \\(parquet\\)`));
+    const i = await cli('import', out, ...where);
+    assert.equal(i.code, 0, i.stderr);
+    assert.match(i.stdout, /^snapshot 2 imported into postgres:.*\(it was snapshot 1 where it came from\)$/m);
+    await sameRows(a, 2, a, id, 'CLI round trip');
+    const both = await cli('import', out, '--store', url, '--data', freshDataDir());
+    assert.notEqual(both.code, 0);
+    assert.match(both.stderr, /give --data DIR \(the local store\) or --store URL, not both/);
+    const noObjects = await cli('export', '--snapshot', '1', '--out', outPath('x'), '--store', url);
+    assert.match(noObjects.stderr, /--store needs --objects URL/);
+  } finally {
+    a.close();
   }
 });
