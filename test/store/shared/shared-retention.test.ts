@@ -13,8 +13,10 @@ import type { ProcessSnapshot } from '../../../src/snapshot/snapshot-types.js';
 import { FileObjects } from '../../../src/store/file-objects.js';
 import type { ObjectStore } from '../../../src/store/object-store.js';
 import { parseRetentionRule } from '../../../src/store/retention.js';
+import { S3Objects } from '../../../src/store/s3-objects.js';
 import { SharedStore } from '../../../src/store/shared/shared-store.js';
 import type { SnapshotInput } from '../../../src/store/store.js';
+import { type S3Server, startS3Server } from '../../../support/s3-server.js';
 import { freshDataDir, openStore, startFixture, takeSnapshot } from '../store-support.js';
 import { freshObjectsUrl, startTestPostgres, type TestPostgres } from './shared-support.js';
 
@@ -208,5 +210,43 @@ test('two servers never run a pass at once: the second finds the first one’s l
     gated.open();
     a.close();
     b.close();
+  }
+});
+
+test('on an S3-compatible store (SeaweedFS): the expired processes’ objects go, the rest is queried and exported', async () => {
+  let s3: S3Server | undefined;
+  const url = database('s3');
+  const now = new Date();
+  try {
+    s3 = await startS3Server();
+    const objects = S3Objects.fromUrl(s3.url('retention'), { env: s3.env });
+    const a = await SharedStore.open({ store: url, objects, cacheDir: cacheDir() });
+    const b = await SharedStore.open({ store: url, objects, cacheDir: cacheDir() });
+    const embedded = await openStore(freshDataDir());
+    try {
+      await a.addSnapshot(input(now, 40));
+      await a.addSnapshot(input(now, 10));
+      assert.equal((await b.query('SELECT count(*) FROM processes', { all: true })).rows[0]?.[0], 6);
+      const r = await b.applyRetention(RULES, now);
+      assert.deepEqual([r.snapshotIds, r.trimmedSnapshotIds, r.processes], [[1], [2], 5]);
+      assert.deepEqual(await objects.list('snapshots/1/'), []);
+      const left = (await objects.list('snapshots/2/')).map((o) => o.key);
+      assert.ok(left.length > 0 && left.every((k) => k.startsWith('snapshots/2/host-b')), left.join('\n'));
+      const rows = 'SELECT snapshot_id, process_id, program FROM processes ORDER BY 1, 2';
+      assert.deepEqual((await a.query(rows, { all: true })).rows, [[2, `host-b:${snap.pid}`, 'billing']]);
+      const out = join(mkdtempSync(join(tmpdir(), 'periscope-export-')), 'snap2');
+      await a.exportSnapshot(2, 'parquet', out);
+      assert.deepEqual(await embedded.importSnapshot(out), { snapshotId: 2, specVersionsImported: 0 });
+      assert.deepEqual((await embedded.query(rows, { all: true })).rows, [
+        [2, `host-b:${snap.pid}`, 'billing'],
+      ]);
+      assert.deepEqual(await embedded.listSnapshots(), await a.listSnapshots());
+    } finally {
+      a.close();
+      b.close();
+      embedded.close();
+    }
+  } finally {
+    await s3?.stop();
   }
 });
