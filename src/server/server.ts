@@ -7,7 +7,6 @@ import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { PeriscopeError } from '../common/errors.js';
 import { AuditLog } from '../store/audit-log.js';
 import { DuckDBStore } from '../store/duckdb-store.js';
 import type { Store } from '../store/store.js';
@@ -155,11 +154,6 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const log = opts.log ?? ((line: string) => console.error(`${new Date().toISOString()} ${line}`));
   // Read before anything is created: a wrong certificate or key stops the start with its reason.
   const tls = opts.tls ? new TlsMaterial(opts.tls, log) : undefined;
-  if (opts.shared && !opts.store && opts.retention && opts.retention.rules.length > 0)
-    throw new PeriscopeError(
-      'unsupported',
-      '--retain is not built for the scaled-out store (--store) yet; run without --retain',
-    );
   // Imported only when used: an embedded server never loads the PostgreSQL client.
   const shared =
     opts.shared && !opts.store

@@ -187,6 +187,27 @@ export async function addSpecVersion(
   });
 }
 
+/**
+ * Takes a whole spec history (numbers, times, authors, texts and diffs kept) when PostgreSQL
+ * has none yet, under the table lock; false (nothing written) when it has one by now.
+ */
+export async function adoptSpecHistory(pool: pg.Pool, versions: readonly SpecVersion[]): Promise<boolean> {
+  return inPgTransaction(pool, async (c) => {
+    await c.query('LOCK TABLE periscope.spec_versions IN EXCLUSIVE MODE');
+    const n = await c.query<{ n: string }>('SELECT count(*) AS n FROM periscope.spec_versions');
+    if (Number(n.rows[0]?.n) > 0) return false;
+    for (const v of versions)
+      await c.query('INSERT INTO periscope.spec_versions VALUES ($1, $2, $3, $4, $5)', [
+        v.version,
+        v.createdAt,
+        v.author,
+        v.yaml,
+        v.diff,
+      ]);
+    return true;
+  });
+}
+
 /** The newest version whose text is exactly `yaml`, if any. */
 export async function specVersionOfText(pool: pg.Pool, yaml: string): Promise<number | null> {
   const q = await withPgRetry(() =>

@@ -6,8 +6,7 @@
  * views as over the embedded store. The entry module of the room `store/shared/`.
  *
  * Not shared yet (kept in the server's cache store, as in the embedded store): probe events
- * and request traces. Retention by program rule is not built for it yet; deleting whole
- * snapshots is.
+ * and request traces (retention by program rule applies to the shared snapshots, not to them).
  */
 import type pg from 'pg';
 import { PeriscopeError } from '../../common/errors.js';
@@ -15,8 +14,9 @@ import { DuckDBStore } from '../duckdb-store.js';
 import type { ObjectStore } from '../object-store.js';
 import { openObjectStore } from '../open-objects.js';
 import type { ProcessFilter } from '../process-filter.js';
-import type { RetentionResult } from '../retention.js';
+import type { RetentionResult, RetentionRule } from '../retention.js';
 import type {
+  ExportFormat,
   FiringInput,
   FiringPatch,
   FiringRecord,
@@ -63,6 +63,7 @@ import {
   pgInvestigations,
   pgPatchFiring,
 } from './pg-investigations.js';
+import { expiredProcesses, tryRetentionLock, unindexProcesses } from './pg-retention.js';
 import { connectPg, describePg } from './pg-schema.js';
 import { PgTokens } from './pg-tokens.js';
 import { type CacheLease, SnapshotCache } from './snapshot-cache.js';
@@ -70,7 +71,13 @@ import { type CacheLease, SnapshotCache } from './snapshot-cache.js';
 export type { FleetPartRow, FleetRequestRow, FleetServerRow, PgFleet } from './pg-fleet.js';
 export type { WrittenSnapshot } from './snapshot-objects.js';
 
-import { putSnapshotObjects, snapshotPrefix } from './snapshot-objects.js';
+import { exportFromObjects, importToObjects } from './shared-export-import.js';
+import {
+  objectRowCounts,
+  putSnapshotObjects,
+  snapshotPrefix,
+  type WrittenSnapshot,
+} from './snapshot-objects.js';
 
 /** How often the writes of other servers are looked for, ms. */
 const WATCH_MS = 1000;
@@ -147,6 +154,7 @@ export class SharedStore implements Store {
     try {
       const q = await this.pool.query(
         'SELECT (SELECT coalesce(max(snapshot_id), 0) FROM periscope.snapshots) AS s, (SELECT count(*) FROM periscope.snapshots) AS n, ' +
+          '(SELECT coalesce(sum(bytes), 0) FROM periscope.snapshots) AS b, ' +
           '(SELECT coalesce(max(version), 0) FROM periscope.spec_versions) AS v, (SELECT count(*) FROM periscope.investigation_firings) AS f',
       );
       const mark = JSON.stringify(q.rows[0]);
@@ -201,16 +209,27 @@ export class SharedStore implements Store {
    * inserted; a failure before the index row leaves nothing visible (and its objects deleted).
    */
   async addSnapshot(input: SnapshotInput): Promise<number> {
-    const id = await nextSnapshotId(this.pool);
     const version = input.specText === '' ? null : await specVersionOfText(this.pool, input.specText);
+    const { id } = await this.storeNew(async (id) => ({
+      written: await putSnapshotObjects(this.objects, id, input, version),
+      specVersion: version,
+    }));
+    return id;
+  }
+
+  /** A new snapshot id, its objects put by `write`, then its index row; on failure its objects go. */
+  private async storeNew<T extends { written: WrittenSnapshot; specVersion: number | null }>(
+    write: (id: number) => Promise<T>,
+  ): Promise<T & { id: number }> {
+    const id = await nextSnapshotId(this.pool);
     try {
-      const written = await putSnapshotObjects(this.objects, id, input, version);
-      await indexSnapshot(this.pool, id, version, written);
+      const w = await write(id);
+      await indexSnapshot(this.pool, id, w.specVersion, w.written);
+      return { ...w, id };
     } catch (e) {
       await this.deleteObjectsOf([id]).catch(() => undefined);
       throw e;
     }
-    return id;
   }
 
   private async deleteObjectsOf(ids: readonly number[]): Promise<void> {
@@ -328,20 +347,20 @@ export class SharedStore implements Store {
     return indexedBinaries(this.pool);
   }
 
-  /** Not built for the scaled-out store yet. */
-  async exportSnapshot(snapshotId: number): Promise<void> {
-    throw new PeriscopeError(
-      'unsupported',
-      `exporting from the scaled-out store is not built yet; snapshot ${snapshotId}'s tables are Parquet files under ${snapshotPrefix(snapshotId)} in ${this.objects.describe()}`,
-    );
+  /** Writes one snapshot, read from its objects, as the embedded store exports one. */
+  async exportSnapshot(snapshotId: number, format: ExportFormat, out: string): Promise<void> {
+    await this.exportWithNotes(snapshotId, format, out);
   }
 
-  /** Not built for the scaled-out store yet. */
-  async importSnapshot(): Promise<ImportResult> {
-    throw new PeriscopeError(
-      'unsupported',
-      'importing into the scaled-out store is not built yet; import into an embedded store (periscope import --data DIR)',
-    );
+  /** exportSnapshot, returning the spec tables that could not be exported and why. */
+  async exportWithNotes(snapshotId: number, format: ExportFormat, out: string): Promise<string[]> {
+    return exportFromObjects(this.pool, this.objects, this.location, snapshotId, format, out);
+  }
+
+  /** Stores an export as a new snapshot (an id from the sequence; objects put, then indexed). */
+  async importSnapshot(path: string): Promise<ImportResult> {
+    const { result } = await this.storeNew((id) => importToObjects(this.pool, this.objects, path, id));
+    return result;
   }
 
   /** Probe events stay in this server's cache store (not shared yet). */
@@ -374,12 +393,55 @@ export class SharedStore implements Store {
     return this.cache.store.processProblem(p);
   }
 
-  /** Not built for the scaled-out store yet (the server refuses --retain with --store). */
-  async applyRetention(): Promise<RetentionResult> {
-    throw new PeriscopeError(
-      'unsupported',
-      'retention by program rule is not built for the scaled-out store yet; delete whole snapshots instead',
-    );
+  /**
+   * Deletes the processes (and snapshots left empty) older than their program's rule: one pass
+   * at a time across servers (another server's pass in progress: none here, `elsewhere`); the
+   * index changes in one transaction, and only then their objects are deleted and caches
+   * forget them (this server's now, the others' at their next read of the index). Probe events
+   * and traces, which stay in each server's cache store, are not touched (`probeRows` is 0).
+   */
+  async applyRetention(rules: readonly RetentionRule[], now = new Date()): Promise<RetentionResult> {
+    const none = {
+      snapshotIds: [],
+      trimmedSnapshotIds: [],
+      processes: 0,
+      trimmedProcesses: [],
+      probeRows: 0,
+    };
+    const lock = await tryRetentionLock(this.pool);
+    if (!lock) return { ...none, elsewhere: true };
+    try {
+      const expired = await expiredProcesses(this.pool, rules, now);
+      if (expired.length === 0) return none;
+      // A trimmed snapshot's goroutine count drops by the goroutines of the processes that go.
+      const counted = expired.flatMap((e) =>
+        e.wholeSnapshot
+          ? []
+          : e.objects.filter((o) => o.table === 'goroutines').map((o) => ({ e, key: o.key })),
+      );
+      const counts = await objectRowCounts(
+        this.objects,
+        counted.map((c) => c.key),
+      );
+      const goroutines = new Map(counted.map((c, i) => [`${c.e.snapshotId}:${c.e.processId}`, counts[i]!]));
+      const gone = await unindexProcesses(this.pool, expired, goroutines);
+      // Only now that no index row names them.
+      const trimmedSnapshotIds = [...new Set(gone.trimmedProcesses.map((t) => t.snapshotId))];
+      try {
+        if (gone.keys.length > 0) await this.objects.delete(gone.keys);
+      } finally {
+        await this.cache.forget([...gone.snapshotIds, ...trimmedSnapshotIds]);
+      }
+      return {
+        snapshotIds: gone.snapshotIds,
+        trimmedSnapshotIds,
+        processes: gone.processes,
+        trimmedProcesses: gone.trimmedProcesses,
+        probeRows: 0,
+      };
+    } finally {
+      await lock.release();
+    }
   }
 
   /** Compacts this server's cache file. */
