@@ -5,12 +5,16 @@
  * The server keeps no binaries, so a binary no connected agent can reach is not described.
  * Only an agent whose hello lists the `describe-function` capability is asked: an older one
  * ignores the question, so when only such agents have the binary the answer says so at once.
+ * With servers sharing PostgreSQL, when no agent of this server can reach the binary, the
+ * server of one that can is asked (fleet-asks.ts) and its answer, or its refusal, passed on.
  */
 import { randomBytes } from 'node:crypto';
 import type { FunctionParams } from '../api/requests.js';
 import type { FunctionDescribedMessage } from '../protocol/messages.js';
 import type { FunctionLines } from '../snapshot/function-lines.js';
 import type { StoredBinary } from '../store/store.js';
+import { ASK_SLACK_MS, answerHttpError, type FleetAsks, isAnswerError } from './fleet-asks.js';
+import type { FleetView } from './fleet-view.js';
 import { HttpError } from './http-errors.js';
 import type { Registry } from './registry.js';
 
@@ -19,6 +23,7 @@ type Answer = (msg: FunctionDescribedMessage | undefined) => void;
 /** The function descriptions in flight, and the routing of agents' answers to them. */
 export class FunctionDescriptions {
   private readonly pending = new Map<string, { agentId: string; answer: Answer }>();
+  private fleet: { readonly asks: FleetAsks; readonly view: FleetView } | undefined;
 
   constructor(
     private readonly registry: Registry,
@@ -26,8 +31,69 @@ export class FunctionDescriptions {
     private readonly timeoutMs: number,
   ) {}
 
-  /** Asks one agent that can reach the binary; an HttpError says why there is no answer. */
+  /** Lets descriptions come from the agents of other servers (scaled-out store), and answers theirs. */
+  attachFleet(asks: FleetAsks, view: FleetView): void {
+    this.fleet = { asks, view };
+    asks.handle('describe-function', async (q) => {
+      const { params, stored } = q as { params?: FunctionParams; stored?: StoredBinary[] };
+      if (
+        typeof params?.buildId !== 'string' ||
+        typeof params.function !== 'string' ||
+        !Array.isArray(stored)
+      )
+        throw new Error('malformed describe-function question');
+      return this.askHere(params, stored);
+    });
+  }
+
+  /**
+   * Asks one agent that can reach the binary: this server's, else (scaled-out) another
+   * server's through that server; an HttpError says why there is no answer.
+   */
   async ask(
+    q: FunctionParams,
+    stored: readonly StoredBinary[],
+  ): Promise<{ agentId: string; lines: FunctionLines }> {
+    try {
+      return await this.askHere(q, stored);
+    } catch (e) {
+      const server = e instanceof HttpError && e.status === 404 ? this.serverFor(q, stored) : undefined;
+      if (!server || !this.fleet) throw e;
+      const [reply] = await this.fleet.asks.ask(
+        'describe-function',
+        { params: q, stored },
+        [server],
+        this.timeoutMs + ASK_SLACK_MS,
+      );
+      if (!reply || reply.lost)
+        throw new HttpError(504, 'timeout', reply?.lost ?? `server ${server} did not answer`);
+      if (isAnswerError(reply.answer)) throw answerHttpError(reply.answer, server);
+      const a = reply.answer as { agentId?: unknown; lines?: unknown } | null;
+      if (typeof a?.agentId !== 'string' || typeof a.lines !== 'object' || a.lines === null)
+        throw new HttpError(
+          502,
+          'internal',
+          `server ${server} sent a malformed description of ${q.function}`,
+        );
+      return { agentId: a.agentId, lines: a.lines as FunctionLines };
+    }
+  }
+
+  /** Another live server one of whose agents runs the binary, else one on a host that ran it. */
+  private serverFor(q: FunctionParams, stored: readonly StoredBinary[]): string | undefined {
+    const servers = this.fleet?.view.remoteServers() ?? [];
+    const running = servers.find((s) =>
+      s.agents.some((a) => a.processes.some((p) => p.buildId === q.buildId)),
+    );
+    if (running) return running.serverId;
+    const old = stored.find((b) => b.buildId === q.buildId);
+    return old
+      ? servers.find((s) => s.agents.some((a) => old.hostnames.includes(a.view.hostname)))?.serverId
+      : undefined;
+  }
+
+  /** Asks one agent of this server that can reach the binary; an HttpError says why there is no answer. */
+  async askHere(
     q: FunctionParams,
     stored: readonly StoredBinary[],
   ): Promise<{ agentId: string; lines: FunctionLines }> {
