@@ -54,29 +54,22 @@ export class FunctionDescriptions {
     q: FunctionParams,
     stored: readonly StoredBinary[],
   ): Promise<{ agentId: string; lines: FunctionLines }> {
-    try {
-      return await this.askHere(q, stored);
-    } catch (e) {
-      const server = e instanceof HttpError && e.status === 404 ? this.serverFor(q, stored) : undefined;
-      if (!server || !this.fleet) throw e;
-      const [reply] = await this.fleet.asks.ask(
-        'describe-function',
-        { params: q, stored },
-        [server],
-        this.timeoutMs + ASK_SLACK_MS,
-      );
-      if (!reply || reply.lost)
-        throw new HttpError(504, 'timeout', reply?.lost ?? `server ${server} did not answer`);
-      if (isAnswerError(reply.answer)) throw answerHttpError(reply.answer, server);
-      const a = reply.answer as { agentId?: unknown; lines?: unknown } | null;
-      if (typeof a?.agentId !== 'string' || typeof a.lines !== 'object' || a.lines === null)
-        throw new HttpError(
-          502,
-          'internal',
-          `server ${server} sent a malformed description of ${q.function}`,
-        );
-      return { agentId: a.agentId, lines: a.lines as FunctionLines };
-    }
+    // This server's agents first: another server is asked only when none of them can reach the binary.
+    const server = this.fleet && this.reach(q, stored).length === 0 ? this.serverFor(q, stored) : undefined;
+    if (!server || !this.fleet) return this.askHere(q, stored);
+    const [reply] = await this.fleet.asks.ask(
+      'describe-function',
+      { params: q, stored },
+      [server],
+      this.timeoutMs + ASK_SLACK_MS,
+    );
+    if (!reply || reply.lost)
+      throw new HttpError(504, 'timeout', reply?.lost ?? `server ${server} did not answer`);
+    if (isAnswerError(reply.answer)) throw answerHttpError(reply.answer, server);
+    const a = reply.answer as { agentId?: unknown; lines?: unknown } | null;
+    if (typeof a?.agentId !== 'string' || typeof a.lines !== 'object' || a.lines === null)
+      throw new HttpError(502, 'internal', `server ${server} sent a malformed description of ${q.function}`);
+    return { agentId: a.agentId, lines: a.lines as FunctionLines };
   }
 
   /** Another live server one of whose agents runs the binary, else one on a host that ran it. */
@@ -134,11 +127,11 @@ export class FunctionDescriptions {
     if (p?.agentId === agentId) p.answer(msg);
   }
 
-  /** The first agent that can describe the binary's function: one that runs it, else one on a host that ran it. */
-  private agentFor(
+  /** This server's agents that can reach the binary: those that run it, then those on a host that ran it. */
+  private reach(
     q: FunctionParams,
     stored: readonly StoredBinary[],
-  ): { agentId: string; executable: string } {
+  ): { agentId: string; executable: string }[] {
     const { buildId } = q;
     const running = this.registry
       .processes({ text: '', terms: [] })
@@ -151,14 +144,22 @@ export class FunctionDescriptions {
           .filter((a) => a.connected && old.hostnames.includes(a.hostname))
           .map((a) => ({ agentId: a.id, executable: old.executable }))
       : [];
-    const reach = [...running, ...ran];
+    return [...running, ...ran];
+  }
+
+  /** The first agent that can describe the binary's function: one that runs it, else one on a host that ran it. */
+  private agentFor(
+    q: FunctionParams,
+    stored: readonly StoredBinary[],
+  ): { agentId: string; executable: string } {
+    const reach = this.reach(q, stored);
     const able = reach.find((c) => this.registry.can(c.agentId, 'describe-function'));
     if (able) return able;
     if (reach.length === 0)
       throw new HttpError(
         404,
         'not-found',
-        `no connected agent runs or ran a binary with build ID ${buildId}; start a process of it where an agent watches`,
+        `no connected agent runs or ran a binary with build ID ${q.buildId}; start a process of it where an agent watches`,
       );
     const which = [...new Set(reach.map((c) => c.agentId))].map(
       (id) => `agent ${id} runs Periscope ${this.registry.versionOf(id) ?? '?'}`,
@@ -167,7 +168,7 @@ export class FunctionDescriptions {
     throw new HttpError(
       409,
       'conflict',
-      `${which.join(', ')}, which cannot describe functions (${one ? 'its hello lists' : 'their hellos list'} no describe-function capability); upgrade ${one ? 'it' : 'them'} to see ${q.function} of build ID ${buildId}`,
+      `${which.join(', ')}, which cannot describe functions (${one ? 'its hello lists' : 'their hellos list'} no describe-function capability); upgrade ${one ? 'it' : 'them'} to see ${q.function} of build ID ${q.buildId}`,
     );
   }
 }
