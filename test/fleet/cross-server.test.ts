@@ -45,16 +45,18 @@ let linkpair: Target | undefined;
 let pv: Target | undefined;
 const tok = { agent: '', admin: '' };
 
-/** The spec stored through A: B's program, and a function only B's binary (probe-values) has. */
+/** The spec stored through A: the two programs, and a function only B's binary (probe-values) has. */
 const spec = (fn: string) => `programs:
+  - name: lp
+    match: { env.FLEET_AGENT: "^${tag}:host-a$" }
   - name: pv
     match: { env.FLEET_AGENT: "^${tag}:host-b$" }
 functions:
   - function: ${fn}
     table: held
     capture:
-      n: n
-      who: user
+      n: held[2].N
+      who: held[1].User
 `;
 
 before(async () => {
@@ -159,12 +161,12 @@ test('a spec stored through A reaches B’s agent at once, and B’s part of the
     PERISCOPE_TOKEN: tok.admin,
   });
   assert.equal(snap.processes.filter((p) => p.ok).length, 2, JSON.stringify(snap.processes));
-  const rows = await queryOn(c!, `SELECT n, who FROM held WHERE snapshot_id = ${snap.snapshotId} ORDER BY n`);
-  assert.deepEqual(rows, [
-    { n: 0, who: 'alice' },
-    { n: 1, who: 'bob' },
-    { n: 2, who: 'carol' },
-  ]);
+  // One row per goroutine waiting in main.hold, with the values B's agent captured under the new spec.
+  const rows = await queryOn(c!, `SELECT n, who FROM held WHERE snapshot_id = ${snap.snapshotId}`);
+  assert.deepEqual(
+    rows,
+    [1, 2, 3].map(() => ({ n: 2, who: 'bob' })),
+  );
 });
 
 test('a probe added through A is attached by B’s agent, its events arrive on B, and C shows where it is attached', async () => {
