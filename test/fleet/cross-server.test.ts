@@ -2,8 +2,8 @@
  * One fleet across servers for what is not a snapshot (issue 18): three `periscope server`
  * processes on one PostgreSQL and one object directory, with the real binaries; A's agent
  * watches testdata/linkpair, B's testdata/probe-values, C has none. A spec stored through A
- * reaches B's agent without any snapshot asking for it (the NOTIFY, or the look every
- * second), and B's part of the next fleet snapshot fills its function table; a probe added
+ * reaches B's agent without any snapshot asking for it (by the NOTIFY; one written without a
+ * notification, by the look every second), and B's part of the next fleet snapshot fills its function table; a probe added
  * through A is attached by B's agent and its events arrive (stored by B); `GET /v1/probes`
  * on C shows where B's agent attached it. A spec whose function only B's agent's binary has
  * passes the check on A, a misspelled one is refused on A with the nearest names B's agent
@@ -166,6 +166,23 @@ test('a spec stored through A reaches B’s agent at once, and B’s part of the
   assert.deepEqual(
     rows,
     [1, 2, 3].map(() => ({ n: 2, who: 'bob' })),
+  );
+});
+
+test('a spec version written without a notification (as `store migrate` writes them) reaches B’s agent by the look every second', async (t) => {
+  const since = performance.now();
+  const version = Number(
+    pg!
+      .psql(
+        `INSERT INTO periscope.spec_versions SELECT version + 1, now(), 'psql', yaml || E'\\n# written by psql\\n', '' FROM periscope.spec_versions ORDER BY version DESC LIMIT 1 RETURNING version`,
+      )
+      .trim()
+      .split('\n')[0],
+  );
+  assert.ok(version > 1, `inserted version ${version}`);
+  const got = await agentB!.waitFor(new RegExp(`spec version ${version}:`), 15_000, since);
+  t.diagnostic(
+    `B's agent had spec version ${version} ${Math.round(got.t - since)} ms after psql inserted it`,
   );
 });
 
