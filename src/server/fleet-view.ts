@@ -145,12 +145,7 @@ export class FleetView {
   /** The processes of every live server's connected agents that match the selector. */
   processes(sel: Selector): FleetTarget[] {
     const mine = this.registry.processes(sel).map((p) => ({ ...p, server: this.serverId }));
-    const here = new Set(
-      this.registry
-        .agents()
-        .filter((a) => a.connected)
-        .map((a) => a.id),
-    );
+    const here = this.connectedHere();
     const seen = new Set<string>(here);
     const out: FleetTarget[] = [...mine];
     for (const r of this.remote) {
@@ -162,14 +157,19 @@ export class FleetView {
     return out.sort((a, b) => a.hostname.localeCompare(b.hostname) || a.pid - b.pid);
   }
 
-  /** The other live servers with their agents (an agent connected here is left out of theirs). */
-  remoteServers(): RemoteServer[] {
-    const here = new Set(
+  /** The ids of the agents connected to this server now. */
+  private connectedHere(): Set<string> {
+    return new Set(
       this.registry
         .agents()
         .filter((a) => a.connected)
         .map((a) => a.id),
     );
+  }
+
+  /** The other live servers with their agents (an agent connected here is left out of theirs). */
+  remoteServers(): RemoteServer[] {
+    const here = this.connectedHere();
     const out = new Map<string, RemoteServer & { agents: RemoteServer['agents'][number][] }>();
     for (const r of this.remote) {
       if (here.has(r.view.id)) continue;
@@ -189,12 +189,7 @@ export class FleetView {
    */
   probeStatuses(): AgentProbeStatus[] {
     const mine = this.probes.statusList();
-    const here = new Set(
-      this.registry
-        .agents()
-        .filter((a) => a.connected)
-        .map((a) => a.id),
-    );
+    const here = this.connectedHere();
     const remote = this.remoteStatus.filter((r) => !here.has(r.agentId));
     const there = new Set(remote.map((r) => r.agentId));
     // A status kept here for an agent that has since moved to another server is that server's to show.
