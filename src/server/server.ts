@@ -15,7 +15,9 @@ import { TOKENS_FILE } from '../store/tokens.js';
 import { AgentEndpoint } from './agent-endpoint.js';
 import { audit } from './audit.js';
 import type { ServerContext } from './context.js';
+import { FleetAsks } from './fleet-asks.js';
 import { FleetSnapshots } from './fleet-snapshot.js';
+import { FleetSpecFollower } from './fleet-spec.js';
 import { FleetView } from './fleet-view.js';
 import { FunctionDescriptions } from './function-describe.js';
 import { auditRoutes, retentionRoute } from './http-audit.js';
@@ -349,10 +351,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const url = `${listener.scheme}://${host}:${addr.port}`;
   // Scaled-out: this server joins the fleet registry and takes part in the others' snapshots.
   let fleetSnapshots: FleetSnapshots | undefined;
+  let fleetAsks: FleetAsks | undefined;
+  let specFollower: FleetSpecFollower | undefined;
   if (shared) {
     const view = new FleetView(
       shared.fleet,
       registry,
+      context.probes,
       `${hostname()}:${addr.port}/${randomUUID().slice(0, 6)}`,
       url,
       log,
@@ -366,6 +371,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
     fleetSnapshots.start();
     orchestrator.attachFleet(fleetSnapshots);
+    // Spec checks and function descriptions reach the other servers' agents; the spec and
+    // probe orders stored through any server reach this one's.
+    fleetAsks = new FleetAsks(shared.fleet, view, log);
+    context.specChecks.attachFleet(fleetAsks, view);
+    context.functions.attachFleet(fleetAsks, view);
+    fleetAsks.start();
+    specFollower = new FleetSpecFollower(shared.fleet, orchestrator, log);
+    specFollower.start();
   }
   return {
     url,
@@ -385,6 +398,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       // Schedules and triggers stop at once; firings under way are waited for before the store closes.
       const stopping = investigations.stop();
       fleetSnapshots?.stop();
+      fleetAsks?.stop();
+      specFollower?.stop();
       await context.fleet?.stop();
       agents.close();
       await pg?.close();

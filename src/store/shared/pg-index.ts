@@ -7,7 +7,7 @@
 import type pg from 'pg';
 import type { SnapshotInfo, SpecVersion, StoredBinary } from '../store.js';
 import { unifiedDiff } from '../unified-diff.js';
-import { inPgTransaction, withPgRetry } from './pg-schema.js';
+import { FLEET_CHANNEL, inPgTransaction, withPgRetry } from './pg-schema.js';
 import type { SnapshotObject, WrittenSnapshot } from './snapshot-objects.js';
 
 const ISO = (col: string): string => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
@@ -183,6 +183,8 @@ export async function addSpecVersion(
       yaml,
       diff,
     ]);
+    // Delivered at commit: every server sends the new version to its agents (fleet-spec.ts).
+    await c.query('SELECT pg_notify($1, $2)', [FLEET_CHANNEL, `spec:${version}`]);
     return { version, changed: true };
   });
 }

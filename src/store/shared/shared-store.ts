@@ -68,7 +68,14 @@ import { connectPg, describePg } from './pg-schema.js';
 import { PgTokens } from './pg-tokens.js';
 import { type CacheLease, SnapshotCache } from './snapshot-cache.js';
 
-export type { FleetPartRow, FleetRequestRow, FleetServerRow, PgFleet } from './pg-fleet.js';
+export type {
+  FleetPartRow,
+  FleetProbeStatusRow,
+  FleetRequestRow,
+  FleetServerRow,
+  PgFleet,
+} from './pg-fleet.js';
+export type { FleetAnswerRow, FleetAskRow, PgFleetAsks } from './pg-fleet-asks.js';
 export type { WrittenSnapshot } from './snapshot-objects.js';
 
 import { exportFromObjects, importToObjects } from './shared-export-import.js';
