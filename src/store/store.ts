@@ -251,8 +251,10 @@ export interface Store {
   /** Where the data lives (a directory for DuckDB), for messages. */
   readonly location: string;
   /**
-   * A counter bumped by every write (snapshots, spec, retention, import, compaction, probe and
-   * trace batches, investigations): a session kept open rebuilds its views once it moved.
+   * A counter bumped by every write that can change a view (snapshots, spec, retention,
+   * import, compaction, investigations, a probe batch bringing a value type not seen before):
+   * a session kept open rebuilds its views once it moved. Probe batches of known types and
+   * trace batches leave it: their rows are seen through the views a session has.
    */
   readonly generation: number;
   /** Stores a snapshot and returns its id. */
