@@ -6,6 +6,7 @@
  * Looked for before every read and every PROBE_WATCH_MS; listeners hear of new batches (the
  * long-poll of `GET /v1/events`).
  */
+import { hostname } from 'node:os';
 import type pg from 'pg';
 import { TableWriter } from '../bulk-append.js';
 import type { DuckDBStore } from '../duckdb-store.js';
@@ -13,6 +14,7 @@ import type { ObjectStore } from '../object-store.js';
 import { PROBE_PROCESSES } from '../probe-schema.js';
 import { literal } from '../sql-text.js';
 import { lastProbeBatch, probeBatchesAfter, probeProcessesAfter } from './pg-probes.js';
+import { copyProbeRows, fromConnection } from './probe-migrate.js';
 import { loadProbeObjects, PROBE_OBJECT_TABLES } from './probe-objects.js';
 
 /** How often a server looks for batches the others indexed, ms. */
@@ -41,10 +43,17 @@ export class ProbeMirror {
 
   /**
    * Opens over a cache that may hold batches from an earlier run: kept when its mark is one the
-   * index still has, else the cache's probe and trace tables start afresh (their rows were
-   * this server's own in a Periscope before the shared probe store, or of another database).
+   * index still has, else the cache's probe and trace tables start afresh: rows there without
+   * a mark were kept by a Periscope before probe data was shared, and are copied into the
+   * shared store first (probe-migrate.ts); rows with a mark the index lacks are of another
+   * database.
    */
-  static async open(store: DuckDBStore, pool: pg.Pool, objects: ObjectStore): Promise<ProbeMirror> {
+  static async open(
+    store: DuckDBStore,
+    pool: pg.Pool,
+    objects: ObjectStore,
+    log: (line: string) => void = () => undefined,
+  ): Promise<ProbeMirror> {
     const m = new ProbeMirror(store, pool, objects);
     const last = await lastProbeBatch(pool);
     await store.writeRaw('opening the probe cache', async (conn) => {
@@ -53,6 +62,14 @@ export class ProbeMirror {
       if (mark >= 0 && mark <= last) {
         m.loaded = mark;
         return;
+      }
+      if (mark < 0) {
+        // Rows this server kept before probe data was shared: into the shared store first.
+        const r = await copyProbeRows(objects, pool, `cache of ${hostname()}`, fromConnection(conn));
+        if (r.copied)
+          log(
+            `probe data kept in the cache before it was shared, copied into the shared store: ${r.events} events, ${r.traces} request traces, ${r.rows} other rows`,
+          );
       }
       for (const [table] of PROBE_OBJECT_TABLES) await conn.run(`DELETE FROM raw.${table}`);
       await conn.run('DELETE FROM raw.probe_processes');

@@ -89,6 +89,8 @@ export interface SharedStoreOptions {
   readonly cacheDir: string;
   /** The bound of the cache: bytes of cached snapshots' objects (default 2 GiB). */
   readonly cacheBytes?: number;
+  /** Where notes for the server's log go (probe data copied at start). */
+  readonly log?: (line: string) => void;
   /** How probe batches are flushed (tests shorten the intervals). */
   readonly probeFlush?: FlusherOptions;
 }
@@ -185,7 +187,7 @@ export class SharedStore implements Store {
       local = await DuckDBStore.open(opts.cacheDir, { noExternalAccess: true, waitMs: 2000 });
       const cache = await SnapshotCache.open(local, pool, objects, opts.cacheBytes ?? 2 << 30);
       await ensureProbeIndex(pool);
-      const mirror = await ProbeMirror.open(local, pool, objects);
+      const mirror = await ProbeMirror.open(local, pool, objects, opts.log);
       const flusher = new ProbeFlusher(pool, objects, () => mirror.sync(), opts.probeFlush);
       const store = new SharedStore(
         `${describePg(opts.store)} + ${objects.describe()}`,
