@@ -11,6 +11,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { DuckDBStore } from '../../../src/store/duckdb-store.js';
 import { FileObjects } from '../../../src/store/file-objects.js';
 import type { ObjectStore } from '../../../src/store/object-store.js';
 import type { ProcessFilter } from '../../../src/store/process-filter.js';
@@ -415,5 +416,49 @@ test('a restarted server’s cache keeps the batches it loaded and loads the res
     a.close();
     b.close();
     c?.close();
+  }
+});
+
+test('probe data a server kept in its cache before it was shared is copied into the shared store at its first start', async () => {
+  const url = database('probes_legacy');
+  const objects = freshObjectsUrl();
+  const dir = cacheDir();
+  // The cache as a server before the shared probe store left it: probe rows of its own agents.
+  const old = await DuckDBStore.open(dir, { noExternalAccess: true });
+  await old.addProbeBatch(probeBatch('agent-old', 0));
+  await old.addTraceBatch(traceBatch('agent-old', 0));
+  const want = await old.probeEvents({ after: 0, limit: 100 });
+  const wantTraces = await old.traces({ limit: 10 });
+  old.close();
+  const other = await SharedStore.open({ store: url, objects, cacheDir: cacheDir(), probeFlush: FAST });
+  await other.addProbeBatch(probeBatch('agent-b', 1, 1)); // seq 1 is taken: the old rows move after it
+  const lines: string[] = [];
+  const a = await SharedStore.open({
+    store: url,
+    objects,
+    cacheDir: dir,
+    probeFlush: FAST,
+    log: (l) => lines.push(l),
+  });
+  try {
+    assert.match(lines.join('\n'), /copied into the shared store: 3 events, 2 request traces/);
+    const moved = want.map((e) => ({ ...e, seq: e.seq + 1 }));
+    for (const s of [a, other]) {
+      const events = await s.probeEvents({ after: 1, limit: 100 });
+      assert.deepEqual(events, moved);
+      assert.deepEqual(await s.traces({ limit: 10 }), wantTraces);
+      assert.deepEqual([...(await s.visibleProbeProcesses(ONLY_ORDERS))], [ORDERS]);
+    }
+  } finally {
+    a.close();
+    other.close();
+  }
+  // Started again: nothing copied twice.
+  const again = await SharedStore.open({ store: url, objects, cacheDir: dir, log: (l) => lines.push(l) });
+  try {
+    assert.equal((await again.probeEvents({ after: 0, limit: 100 })).length, 4);
+    assert.equal(lines.filter((l) => /copied into the shared store/.test(l)).length, 1);
+  } finally {
+    again.close();
   }
 });
