@@ -1,6 +1,6 @@
 /**
  * Probe events across servers, end to end: two `periscope server` processes on one PostgreSQL
- * and one object directory, a real agent connected to A only with testdata/probe-values, a
+ * and one S3-compatible object store (a real SeaweedFS), a real agent connected to A only with testdata/probe-values, a
  * probe added through A. A long-poll of `GET /v1/events` waiting on B is answered with the
  * events A's agent sent; the probe's table, `probe_events` and `probe_counts` on B show every
  * call with its values, the same rows A shows.
@@ -24,8 +24,9 @@ import {
   waitForFleet,
 } from '../../support/fleet.js';
 import { fixtureBinary } from '../../support/probe-fixture.js';
+import { type S3Server, startS3Server } from '../../support/s3-server.js';
 import type { Target } from '../../support/target.js';
-import { freshObjectsUrl, startTestPostgres, type TestPostgres } from '../store/shared/shared-support.js';
+import { startTestPostgres, type TestPostgres } from '../store/shared/shared-support.js';
 
 type Row = Record<string, unknown>;
 const HOST = 'host-ps';
@@ -34,6 +35,7 @@ const USERS = ['alice', 'bob', 'carol'];
 const tag = fleetTag();
 const dirs: string[] = [];
 let pg: TestPostgres | undefined;
+let s3: S3Server | undefined;
 let a: ServerProc | undefined;
 let b: ServerProc | undefined;
 let agent: Proc | undefined;
@@ -59,8 +61,8 @@ const query = (s: ServerProc, sql: string) =>
   cliJson<Row[]>(['query', '--server', s.url, '--format', 'json', sql], { PERISCOPE_TOKEN: user });
 
 before(async () => {
-  pg = await startTestPostgres();
-  const objects = freshObjectsUrl();
+  [pg, s3] = await Promise.all([startTestPostgres(), startS3Server()]);
+  const objects = s3.url('probe-shared').href;
   const agentToken = await storeToken('agent', 'agent-ps');
   user = await storeToken('admin', 'admin-ps');
   const shared = ['--store', pg.url, '--objects', objects];
@@ -68,8 +70,8 @@ before(async () => {
   const dataB = tempDir('periscope-ps-b-');
   dirs.push(dataA, dataB);
   [a, b] = await Promise.all([
-    startServerProc(dataA, '127.0.0.1:0', shared),
-    startServerProc(dataB, '127.0.0.1:0', shared),
+    startServerProc(dataA, '127.0.0.1:0', shared, { ...s3.env }),
+    startServerProc(dataB, '127.0.0.1:0', shared, { ...s3.env }),
   ]);
   const bin = await fixtureBinary();
   target = await startTagged(bin.path, [], tag, HOST);
@@ -87,6 +89,7 @@ after(async () => {
   await a?.proc.stop();
   await b?.proc.stop();
   pg?.stop();
+  await s3?.stop();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
