@@ -86,7 +86,10 @@ export class ProbeFlusher {
   private push(item: { probe?: ProbeBatchInput; trace?: TraceBatchInput }): Promise<number> {
     if (this.closed)
       return Promise.reject(
-        new PeriscopeError('unsupported', 'this server is stopping; the agent sends its data to another'),
+        new PeriscopeError(
+          'unsupported',
+          'this server is stopping: probe data it receives now is not stored (its agents reconnect to another server)',
+        ),
       );
     return new Promise((resolve, reject) =>
       this.buffer.push({ ...item, since: Date.now(), resolve, reject }),

@@ -462,3 +462,27 @@ test('probe data a server kept in its cache before it was shared is copied into 
     again.close();
   }
 });
+
+test('a server that stops writes what it buffered before its connection ends', async () => {
+  const url = database('probes_close');
+  const objects = freshObjectsUrl();
+  const a = await SharedStore.open({
+    store: url,
+    objects,
+    cacheDir: cacheDir(),
+    probeFlush: { intervalMs: 60_000 },
+  });
+  const b = await SharedStore.open({ store: url, objects, cacheDir: cacheDir(), probeFlush: FAST });
+  try {
+    const stored = a.addProbeBatch(probeBatch('agent-a', 0));
+    a.close(); // long before its next flush
+    assert.equal(await stored, 3);
+    assert.deepEqual(
+      (await b.probeEvents({ after: 0, limit: 10 })).map((e) => e.values.n),
+      [0, 1, 2],
+    );
+    await assert.rejects(a.addProbeBatch(probeBatch('agent-a', 1)), /this server is stopping/);
+  } finally {
+    b.close();
+  }
+});
