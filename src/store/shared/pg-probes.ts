@@ -20,7 +20,7 @@ const PROBE_SQL = [
      one boolean PRIMARY KEY DEFAULT true CHECK (one), next_batch bigint NOT NULL, next_seq bigint NOT NULL)`,
   'INSERT INTO periscope.probe_cursor VALUES (true, 1, 1) ON CONFLICT (one) DO NOTHING',
   `CREATE TABLE IF NOT EXISTS periscope.probe_batches (
-     batch_no bigint PRIMARY KEY, seq_first bigint NOT NULL, events int NOT NULL,
+     batch_no bigint PRIMARY KEY, flush_key text UNIQUE NOT NULL, seq_first bigint NOT NULL, events int NOT NULL,
      written_by text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(),
      start_us bigint, end_us bigint, process_ids jsonb NOT NULL, objects jsonb NOT NULL,
      bytes bigint NOT NULL)`,
@@ -38,6 +38,8 @@ export interface ProbeObject {
 
 /** What a flush wrote, for its index row. */
 export interface WrittenProbeBatch {
+  /** The flush's key prefix: names the batch once (an index retried after a lost COMMIT finds it). */
+  readonly prefix: string;
   readonly objects: readonly ProbeObject[];
   /** Events in the batch (their seqs in the objects run 1..events). */
   readonly events: number;
@@ -82,6 +84,12 @@ export async function indexProbeBatch(
   facts: readonly (ProbeProcessInput & { readonly agentId: string })[],
 ): Promise<{ batchNo: number; seqFirst: number }> {
   return inPgTransaction(pool, async (c) => {
+    // Retried after a COMMIT whose answer was lost: the batch may be there already.
+    const had = await c.query<{ b: string; s: string }>(
+      'SELECT batch_no AS b, seq_first AS s FROM periscope.probe_batches WHERE flush_key = $1',
+      [w.prefix],
+    );
+    if (had.rows[0]) return { batchNo: Number(had.rows[0].b), seqFirst: Number(had.rows[0].s) };
     const r = await c.query<{ b: string; s: string }>(
       'UPDATE periscope.probe_cursor SET next_batch = next_batch + 1, next_seq = next_seq + $1 RETURNING next_batch - 1 AS b, next_seq - $1 AS s',
       [w.events],
@@ -89,9 +97,10 @@ export async function indexProbeBatch(
     const batchNo = Number(r.rows[0]!.b);
     const seqFirst = Number(r.rows[0]!.s);
     await c.query(
-      'INSERT INTO periscope.probe_batches (batch_no, seq_first, events, written_by, start_us, end_us, process_ids, objects, bytes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
+      'INSERT INTO periscope.probe_batches (batch_no, flush_key, seq_first, events, written_by, start_us, end_us, process_ids, objects, bytes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
       [
         batchNo,
+        w.prefix,
         seqFirst,
         w.events,
         writtenBy,

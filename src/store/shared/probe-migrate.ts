@@ -64,13 +64,12 @@ export async function copyProbeRows(
       .update(JSON.stringify([counts, minSeq, maxSeq, span.getRowsJS()[0]]))
       .digest('hex')
       .slice(0, 16);
-    const writtenBy = `${source} ${print}`;
+    const prefix = `${PROBES_PREFIX}copied/${print}/`;
     const there = await withPgRetry(() =>
-      pool.query('SELECT 1 FROM periscope.probe_batches WHERE written_by = $1', [writtenBy]),
+      pool.query('SELECT 1 FROM periscope.probe_batches WHERE flush_key = $1', [prefix]),
     );
     if (there.rowCount !== null && there.rowCount > 0) return { ...result, copied: false };
     await conn.run(`UPDATE raw.probe_events SET seq = seq - ${minSeq - 1}`);
-    const prefix = `${PROBES_PREFIX}copied/${print}/`;
     const written: ProbeObject[] = [];
     let bytes = 0;
     try {
@@ -113,8 +112,9 @@ export async function copyProbeRows(
       ).getRowsJS()[0]!;
       await indexProbeBatch(
         pool,
-        writtenBy,
+        source,
         {
+          prefix,
           objects: written,
           events: maxSeq - minSeq + 1,
           startUs: times[0] === null ? null : Number(times[0]),

@@ -104,6 +104,7 @@ export async function putProbeObjects(
       for (const c of b.counts) saw(c.process, c.startUs, c.endUs);
     }
     return {
+      prefix,
       objects: written,
       events: seq - 1,
       startUs,
