@@ -6,9 +6,11 @@
  * flushed as Parquet, indexed, loaded back into the cache), and read back by a second
  * SharedStore (another server: every batch loaded into its cache). Wall time and this
  * process's CPU time until every batch is readable; PostgreSQL's own CPU is not counted.
- * Medians of --runs runs, sides alternated; ratios anchor/Periscope.
+ * Medians of --runs runs, sides alternated; ratios anchor/Periscope. Then what a server that
+ * starts loads per flush: --flushes small flushes (10 events each, as a quiet fleet writes one a
+ * second per server) loaded by a new server as it opens (no anchor: a figure to plan with).
  *
- * Usage: npx tsc -p . && node dist/bench/probe-shared.js [--runs N] [--batches N] [--events N]
+ * Usage: npx tsc -p . && node dist/bench/probe-shared.js [--runs N] [--batches N] [--events N] [--flushes N]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -30,6 +32,8 @@ function arg(name: string, def: number): number {
 const RUNS = arg('runs', 3);
 const BATCHES = arg('batches', 50);
 const EVENTS = arg('events', 1000);
+/** Flushes of a few events each that a new server loads at its start (the cost per flush). */
+const FLUSHES = arg('flushes', 200);
 
 function batch(i: number): ProbeBatchInput {
   return {
@@ -132,6 +136,39 @@ async function main(): Promise<void> {
     rmSync(root, { recursive: true, force: true });
     rmSync(pgDir, { recursive: true, force: true });
   }
+  // A new server's start over many small flushes.
+  let startSample: Sample | undefined;
+  {
+    const pgDir2 = mkdtempSync(join(tmpdir(), 'periscope-bench-pg-'));
+    const port2 = await freePort();
+    const pg2 = startPostgres(pgDir2, port2);
+    if ('missing' in pg2) throw new Error(pg2.missing);
+    const root2 = mkdtempSync(join(tmpdir(), 'periscope-bench-probes-'));
+    try {
+      const url = `postgres://postgres@127.0.0.1:${port2}/postgres`;
+      const objects = pathToFileURL(mkdtempSync(join(root2, 'objects-'))).href;
+      const a = await SharedStore.open({
+        store: url,
+        objects,
+        cacheDir: join(root2, 'a'),
+        probeFlush: { intervalMs: 5 },
+      });
+      const small = { ...batch(0), events: batch(0).events.slice(0, 10) };
+      for (let i = 0; i < FLUSHES; i++) await a.addProbeBatch(small);
+      a.close();
+      let c: SharedStore | undefined;
+      startSample = await timed(async () => {
+        c = await SharedStore.open({ store: url, objects, cacheDir: join(root2, 'c') });
+      });
+      const n = (await c!.probeEvents({ after: 0, limit: 100_000 })).length;
+      c!.close();
+      if (n !== FLUSHES * 10) throw new Error(`the new server holds ${n} events, not ${FLUSHES * 10}`);
+    } finally {
+      pg2.stop();
+      rmSync(root2, { recursive: true, force: true });
+      rmSync(pgDir2, { recursive: true, force: true });
+    }
+  }
   const med = (xs: Sample[], k: keyof Sample) => summarize(xs.map((x) => x[k])).median;
   const rows: string[][] = [['figure', 'Periscope (shared)', 'embedded (anchor)', 'ratio (anchor / shared)']];
   rows.push([
@@ -148,6 +185,12 @@ async function main(): Promise<void> {
   ]);
   rows.push(['another server loads them all, wall, median', ms(med(other, 'wallMs')), '', '']);
   rows.push(['another server loads them all, CPU, median', ms(med(other, 'cpuMs')), '', '']);
+  rows.push([
+    `a new server opens over ${FLUSHES} flushes of 10 events, wall / CPU`,
+    `${ms(startSample!.wallMs)} / ${ms(startSample!.cpuMs)}`,
+    '',
+    `${(startSample!.wallMs / FLUSHES).toFixed(1)} ms a flush`,
+  ]);
   console.log(formatTable(rows));
   console.log(`load ${loadAverage()} at the end`);
 }

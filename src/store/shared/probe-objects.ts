@@ -115,53 +115,67 @@ export async function putProbeObjects(
   });
 }
 
+/** Objects fetched at once while loading. */
+const FETCH_AT_ONCE = 16;
+
 /**
  * Appends indexed batches' rows to the raw tables on `target` (inside the caller's
- * transaction), in batch order: each event's seq moved by its batch's first seq, value types
- * only those not held yet.
+ * transaction): every object fetched (FETCH_AT_ONCE at a time), then one read per table over
+ * all of its files, each event's seq moved by its batch's first seq, value types only those not
+ * held yet.
  */
 export async function loadProbeObjects(
   objects: ObjectStore,
   batches: readonly IndexedProbeBatch[],
   target: DuckDBConnection,
 ): Promise<void> {
-  if (batches.every((b) => b.objects.length === 0)) return;
   const columns = new Map(PROBE_OBJECT_TABLES.map(([t, cols]) => [t, cols.map(([c]) => `"${c}"`)]));
+  // A table a newer Periscope writes is not ours to read.
+  const todo = batches.flatMap((b) => b.objects.filter((o) => columns.has(o.table)).map((o) => ({ b, o })));
+  if (todo.length === 0) return;
   await scratch(async (conn, dir) => {
+    const files = new Map<string, { file: string; offset: number }[]>();
+    for (let i = 0; i < todo.length; i += FETCH_AT_ONCE)
+      await Promise.all(
+        todo.slice(i, i + FETCH_AT_ONCE).map(async ({ b, o }, k) => {
+          const body = await objects.get(o.key);
+          if (!body)
+            throw new Error(
+              `object ${o.key} of probe batch ${b.batchNo} is missing from ${objects.describe()} (deleted outside Periscope?)`,
+            );
+          const file = join(dir, `${i + k}.parquet`);
+          await writeFile(file, body);
+          const list = files.get(o.table) ?? [];
+          list.push({ file, offset: b.seqFirst - 1 });
+          files.set(o.table, list);
+        }),
+      );
     await target.run(
       'CREATE OR REPLACE TEMP TABLE new_value_types AS SELECT * FROM raw.probe_value_types LIMIT 0',
     );
-    let n = 0;
-    for (const b of batches)
-      for (const o of b.objects) {
-        const cols = columns.get(o.table);
-        if (!cols) continue; // a table a newer Periscope writes: not ours to read
-        const body = await objects.get(o.key);
-        if (!body)
-          throw new Error(
-            `object ${o.key} of probe batch ${b.batchNo} is missing from ${objects.describe()} (deleted outside Periscope?)`,
-          );
-        const file = join(dir, `${n++}.parquet`);
-        await writeFile(file, body);
-        const select = cols.map((c) =>
-          c === '"seq"' && o.table === 'probe_events' ? `seq + ${b.seqFirst - 1}` : c,
-        );
-        const appender =
-          o.table === 'probe_value_types'
-            ? await target.createAppender('new_value_types', 'main', 'temp')
-            : await target.createAppender(o.table, 'raw');
-        try {
-          const result = await conn.stream(`SELECT ${select.join(', ')} FROM read_parquet(${literal(file)})`);
-          for (;;) {
-            const chunk = await result.fetchChunk();
-            if (!chunk || chunk.rowCount === 0) break;
-            appender.appendDataChunk(chunk);
-          }
-          appender.flushSync();
-        } finally {
-          appender.closeSync();
+    for (const [table, list] of files) {
+      const cols = columns.get(table)!;
+      const paths = `[${list.map((f) => literal(f.file)).join(', ')}]`;
+      const sql =
+        table === 'probe_events'
+          ? `SELECT ${cols.map((c) => (c === '"seq"' ? 'p.seq + o.off' : `p.${c}`)).join(', ')} FROM read_parquet(${paths}, filename = true) p JOIN (VALUES ${list.map((f) => `(${literal(f.file)}, ${f.offset})`).join(', ')}) o(f, off) ON p.filename = o.f ORDER BY 1`
+          : `SELECT ${cols.join(', ')} FROM read_parquet(${paths})`;
+      const appender =
+        table === 'probe_value_types'
+          ? await target.createAppender('new_value_types', 'main', 'temp')
+          : await target.createAppender(table, 'raw');
+      try {
+        const result = await conn.stream(sql);
+        for (;;) {
+          const chunk = await result.fetchChunk();
+          if (!chunk || chunk.rowCount === 0) break;
+          appender.appendDataChunk(chunk);
         }
+        appender.flushSync();
+      } finally {
+        appender.closeSync();
       }
+    }
     await target.run(
       'INSERT INTO raw.probe_value_types SELECT DISTINCT * FROM temp.new_value_types EXCEPT SELECT * FROM raw.probe_value_types',
     );
