@@ -200,7 +200,8 @@ export class SharedStore implements Store {
       );
       await store.fleet.ensureSchema();
       await store.poll(); // the first mark: what later polls compare with
-      await mirror.sync();
+      // Loading every server's probe data can take a while on a new server: not before it serves.
+      mirror.sync().catch(() => undefined); // kept in lastError; reads sync again and report it
       mirror.watch();
       return store;
     } catch (e) {
