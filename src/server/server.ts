@@ -164,6 +164,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           objects: opts.shared.objects,
           cacheDir: join(opts.dataDir, 'cache'),
           cacheBytes: (opts.shared.cacheMb ?? 2048) * 1024 * 1024,
+          log,
         })
       : undefined;
   const store =

@@ -636,11 +636,17 @@ export class DuckDBStore implements Store {
   /**
    * Runs `fn` in one write transaction on the store's connection, after the writes queued
    * before it: the scaled-out store's cache fills and trims its raw tables through this.
+   * `moved`, asked after it succeeded: whether it changed what a view is (default yes), for
+   * Store.generation.
    */
-  async writeRaw<T>(what: string, fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+  async writeRaw<T>(
+    what: string,
+    fn: (conn: DuckDBConnection) => Promise<T>,
+    moved?: () => boolean,
+  ): Promise<T> {
     return this.use(async () => {
       this.writable(what);
-      return this.transaction(() => fn(this.conn));
+      return this.transaction(() => fn(this.conn), moved);
     });
   }
 

@@ -306,6 +306,11 @@ export interface Store {
   addTraceBatch(batch: TraceBatchInput): Promise<void>;
   /** The latest kept traces with their events, newest first. */
   traces(q: TraceQuery): Promise<StoredTrace[]>;
+  /**
+   * Calls `fn` when probe events stored by others become readable (the scaled-out store: other
+   * servers' batches); a store only this server writes has none.
+   */
+  onProbeEvents?(fn: () => void): void;
   /** The process ids whose probe data a token limited by `only` sees: the same rule as its probe tables. */
   visibleProbeProcesses(only: ProcessFilter): Promise<Set<string>>;
   /** Why one process's rows cannot be stored (wrong value types, missing parts); undefined when they can. */

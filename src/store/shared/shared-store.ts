@@ -5,8 +5,10 @@
  * DuckDB cache (snapshot-cache.ts), so user SQL, derived tables and dashboards see the same
  * views as over the embedded store. The entry module of the room `store/shared/`.
  *
- * Not shared yet (kept in the server's cache store, as in the embedded store): probe events
- * and request traces (retention by program rule applies to the shared snapshots, not to them).
+ * Probe events and request traces are shared too: each server buffers its agents' batches and
+ * flushes them as objects indexed in PostgreSQL (probe-flusher.ts); every cache loads every
+ * server's batches in seq order (probe-mirror.ts). Retention by program rule applies to the
+ * shared snapshots (pg-retention.ts), not to probe data yet.
  */
 import type pg from 'pg';
 import { PeriscopeError } from '../../common/errors.js';
@@ -64,8 +66,11 @@ import {
   pgPatchFiring,
 } from './pg-investigations.js';
 import { expiredProcesses, tryRetentionLock, unindexProcesses } from './pg-retention.js';
+import { ensureProbeIndex } from './pg-probes.js';
 import { connectPg, describePg } from './pg-schema.js';
 import { PgTokens } from './pg-tokens.js';
+import { type FlusherOptions, ProbeFlusher } from './probe-flusher.js';
+import { ProbeMirror } from './probe-mirror.js';
 import { type CacheLease, SnapshotCache } from './snapshot-cache.js';
 
 export type {
@@ -99,6 +104,10 @@ export interface SharedStoreOptions {
   readonly cacheDir: string;
   /** The bound of the cache: bytes of cached snapshots' objects (default 2 GiB). */
   readonly cacheBytes?: number;
+  /** Where notes for the server's log go (probe data copied at start). */
+  readonly log?: (line: string) => void;
+  /** How probe batches are flushed (tests shorten the intervals). */
+  readonly probeFlush?: FlusherOptions;
 }
 
 /** A session over the cache that lets its snapshots be evicted again when it closes. */
@@ -147,6 +156,10 @@ export class SharedStore implements Store {
     private readonly cache: SnapshotCache,
     /** The fleet across servers: registry and fleet snapshot requests (pg-fleet.ts). */
     readonly fleet: PgFleet,
+    /** Every server's probe and trace batches in this server's cache. */
+    private readonly mirror: ProbeMirror,
+    /** This server's agents' probe and trace batches, on their way to the shared store. */
+    private readonly flusher: ProbeFlusher,
   ) {
     this.watch = setInterval(() => void this.poll(), WATCH_MS);
     this.watch.unref();
@@ -189,15 +202,23 @@ export class SharedStore implements Store {
     try {
       local = await DuckDBStore.open(opts.cacheDir, { noExternalAccess: true, waitMs: 2000 });
       const cache = await SnapshotCache.open(local, pool, objects, opts.cacheBytes ?? 2 << 30);
+      await ensureProbeIndex(pool);
+      const mirror = await ProbeMirror.open(local, pool, objects, opts.log);
+      const flusher = new ProbeFlusher(pool, objects, () => mirror.sync(), opts.probeFlush);
       const store = new SharedStore(
         `${describePg(opts.store)} + ${objects.describe()}`,
         pool,
         objects,
         cache,
         new PgFleet(pool, objects, opts.store),
+        mirror,
+        flusher,
       );
       await store.fleet.ensureSchema();
       await store.poll(); // the first mark: what later polls compare with
+      // Loading every server's probe data can take a while on a new server: not before it serves.
+      mirror.sync().catch(() => undefined); // kept in lastError; reads sync again and report it
+      mirror.watch();
       return store;
     } catch (e) {
       local?.close();
@@ -267,6 +288,7 @@ export class SharedStore implements Store {
 
   /** Opens a session over the cache once it holds what the scope needs. */
   async session(scope: QueryScope, only?: ProcessFilter): Promise<QuerySession> {
+    await this.mirror.sync();
     const lease = await this.cache.prepare(scope);
     try {
       return leased(await this.cache.store.session(scope, only), lease);
@@ -370,29 +392,45 @@ export class SharedStore implements Store {
     return result;
   }
 
-  /** Probe events stay in this server's cache store (not shared yet). */
+  /**
+   * Buffers a probe batch for the next flush (about every second); resolves with its last
+   * event seq once it is in the shared store and this server's cache.
+   */
   async addProbeBatch(batch: ProbeBatchInput): Promise<number> {
-    return this.cache.store.addProbeBatch(batch);
+    return this.flusher.addProbe(batch);
   }
 
-  /** Probe events this server stored. */
+  /** Probe events after a cursor, of every server (the batches indexed so far). */
   async probeEvents(q: ProbeEventQuery): Promise<StoredProbeEvent[]> {
+    await this.mirror.sync();
     return this.cache.store.probeEvents(q);
   }
 
-  /** Request traces stay in this server's cache store (not shared yet). */
+  /** Buffers a trace batch for the next flush; resolves once it is in the shared store. */
   async addTraceBatch(batch: TraceBatchInput): Promise<void> {
-    return this.cache.store.addTraceBatch(batch);
+    return this.flusher.addTrace(batch);
   }
 
-  /** Request traces this server stored. */
+  /** Kept request traces of every server. */
   async traces(q: TraceQuery): Promise<StoredTrace[]> {
+    await this.mirror.sync();
     return this.cache.store.traces(q);
   }
 
-  /** The process ids whose probe data a limited token sees (over what the cache holds). */
+  /** The process ids whose probe data a limited token sees (the facts every server shares). */
   async visibleProbeProcesses(only: ProcessFilter): Promise<Set<string>> {
+    await this.mirror.sync();
     return this.cache.store.visibleProbeProcesses(only);
+  }
+
+  /** Calls `fn` when batches another server (or this one) flushed become readable here. */
+  onProbeEvents(fn: () => void): void {
+    this.mirror.onNew(fn);
+  }
+
+  /** Probe batches: flushed by this server, failed flushes, loaded into the cache (tests, logs). */
+  probeState(): { flushes: number; failures: number; loaded: number; lastBatch: number } {
+    return { ...this.flusher.counters, loaded: this.mirror.batches, lastBatch: this.mirror.loadedBatch };
   }
 
   /** Why one process's rows cannot be stored. */
@@ -522,8 +560,13 @@ export class SharedStore implements Store {
   close(): void {
     clearInterval(this.watch);
     this.fleet.close();
+    this.mirror.close();
     this.cache.store.close();
-    void this.pool.end().catch(() => undefined);
+    // What this server's agents sent in the last second is written before the pool ends.
+    void this.flusher
+      .close()
+      .catch(() => undefined)
+      .finally(() => this.pool.end().catch(() => undefined));
   }
 }
 

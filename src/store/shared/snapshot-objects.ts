@@ -72,7 +72,7 @@ export function snapshotPrefix(snapshotId: number): string {
   return `snapshots/${snapshotId}/`;
 }
 
-/** Runs `fn` on a scratch in-memory DuckDB (file access on) with a temporary directory of its own. */
+/** Runs `fn` on a scratch in-memory DuckDB (file access on) with a temporary directory, both gone after. */
 export async function scratch<T>(fn: (conn: DuckDBConnection, dir: string) => Promise<T>): Promise<T> {
   const instance = await DuckDBInstance.create(':memory:', NO_DOWNLOADS);
   const conn = await instance.connect();
