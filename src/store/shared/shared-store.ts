@@ -65,8 +65,8 @@ import {
   pgInvestigations,
   pgPatchFiring,
 } from './pg-investigations.js';
-import { expiredProcesses, tryRetentionLock, unindexProcesses } from './pg-retention.js';
 import { ensureProbeIndex } from './pg-probes.js';
+import { expiredProcesses, tryRetentionLock, unindexProcesses } from './pg-retention.js';
 import { connectPg, describePg } from './pg-schema.js';
 import { PgTokens } from './pg-tokens.js';
 import { type FlusherOptions, ProbeFlusher } from './probe-flusher.js';
