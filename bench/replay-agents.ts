@@ -8,8 +8,9 @@
  * the agent's 256 KiB threshold) whose pid, executable and takenAt are rewritten, so every
  * process is distinct. No process is paused: what is simulated is the fleet, not the capture.
  *
- * Started by the parent with one JSON argument (ReplayConfig); talks back over IPC:
- * `{ ready: n }` once all its agents are welcomed, `{ served: requests }` when asked `stats`.
+ * Forked by the parent, which sends its ReplayConfig as the first IPC message (not in argv: the
+ * token would show in `ps`); answers `{ ready: n }` once all its agents are welcomed, and
+ * `{ served, welcomed }` when sent `{ cmd: 'stats' }`; `{ cmd: 'stop' }` closes every connection.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -154,8 +155,7 @@ class ReplayAgent {
   }
 }
 
-function main(): void {
-  const cfg = JSON.parse(process.argv[2]!) as ReplayConfig;
+function run(cfg: ReplayConfig): void {
   const material = loadMaterial(cfg.material);
   let ready = 0;
   const agents: ReplayAgent[] = [];
@@ -177,7 +177,7 @@ function main(): void {
       setTimeout(() => process.exit(0), 1500).unref();
     }
   });
-  process.on('disconnect', () => process.exit(0));
 }
 
-main();
+process.once('message', (cfg: ReplayConfig) => run(cfg));
+process.on('disconnect', () => process.exit(0));

@@ -10,10 +10,12 @@
  * server's durationMs; the first round apart, median of the others), capture skew
  * (captureSkewMs), each server's peak RSS (VmHWM), and the latency of two queries (goroutines
  * by program; top stacks) over every stored snapshot after `--snapshots` more snapshots of a
- * shard of the fleet (`env.SHARD=0`: agents / shards agents) were stored.
+ * shard of the fleet (`env.SHARD=0`: agents / shards agents) were stored (`--snapshots 0`: no
+ * queries).
  *
  * Usage: npx tsc -p . && node dist/bench/scale-fleet.js [--agents 1000] [--procs-per-agent 10]
  *   [--servers 3] [--workers 4] [--reps 3] [--snapshots 100] [--shards 100] [--side both|shared|embedded]
+ *   [--cpu-prof DIR] (the servers' CPU profiles, written when they stop)
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -50,6 +52,11 @@ const REPS = arg('reps', 3);
 const SNAPSHOTS = arg('snapshots', 100);
 const SHARDS = arg('shards', 100);
 const SIDE = textArg('side', 'both');
+/** A directory for the servers' CPU profiles (node --cpu-prof, written when they stop), or ''. */
+const PROFILE_DIR = textArg('cpu-prof', '');
+const PROFILE_ENV: Record<string, string> = PROFILE_DIR
+  ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${PROFILE_DIR}` }
+  : {};
 const TIMEOUT_MS = 900_000;
 
 const QUERIES: readonly (readonly [string, string])[] = [
@@ -138,9 +145,10 @@ async function startAgents(
       material,
       shards: SHARDS,
     };
-    const child = fork(join(import.meta.dirname, 'replay-agents.js'), [JSON.stringify(cfg)], {
+    const child = fork(join(import.meta.dirname, 'replay-agents.js'), [], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
+    child.send(cfg);
     let said = 0;
     const say = (b: Buffer): void => {
       if (said++ < 20) process.stdout.write(`  [agents ${w}] ${b.toString()}`);
@@ -235,7 +243,7 @@ async function measure(
       if (i % 10 === 0) showRound(`shard snapshot ${i}`, fill.at(-1)!);
     }
     const queries: SideResult['queries'] = [];
-    for (const [label, sql] of QUERIES) {
+    for (const [label, sql] of SNAPSHOTS > 0 ? QUERIES : []) {
       const times: number[] = [];
       let rows = 0;
       for (let i = 0; i < 6; i++) {
@@ -290,7 +298,8 @@ async function sharedSide(material: string): Promise<SideResult> {
     const agentToken = await token('agent');
     const userToken = await token('admin');
     const shared = ['--store', store, '--objects', s3.url('scale').href, ...SERVER_ARGS];
-    for (const d of dirs) servers.push(await startServerProc(d, '127.0.0.1:0', shared, { ...s3.env }));
+    for (const d of dirs)
+      servers.push(await startServerProc(d, '127.0.0.1:0', shared, { ...s3.env, ...PROFILE_ENV }));
     return await measure(
       `scaled-out (${SERVERS} servers, PostgreSQL ${pg.version}, SeaweedFS)`,
       servers,
@@ -312,7 +321,7 @@ async function embeddedSide(material: string): Promise<SideResult> {
   try {
     const agentToken = await createToken(dir, 'agent', 'bench-agents');
     const userToken = await createToken(dir, 'admin', 'bench');
-    server = await startServerProc(dir, '127.0.0.1:0', SERVER_ARGS);
+    server = await startServerProc(dir, '127.0.0.1:0', SERVER_ARGS, PROFILE_ENV);
     return await measure('embedded (1 server, --data)', [server], agentToken, userToken, material);
   } finally {
     await server?.proc.stop();
@@ -407,7 +416,7 @@ async function main(): Promise<void> {
           (s) => s.hwmEnd.reduce((a, b) => a + b, 0),
           fmtMiB,
         ),
-        ...QUERIES.flatMap(([label], i) => [
+        ...(SNAPSHOTS > 0 ? QUERIES : []).flatMap(([label], i) => [
           row(`${label}, ${SNAPSHOTS} snapshots, first`, shared, embedded, (s) => s.queries[i]!.cold, fmtMs),
           row(
             `${label}, ${SNAPSHOTS} snapshots, median of 5`,

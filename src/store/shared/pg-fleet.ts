@@ -10,7 +10,12 @@ import type { ObjectStore } from '../object-store.js';
 import type { SnapshotInput } from '../store.js';
 import { indexSnapshot, nextSnapshotId } from './pg-index.js';
 import { inPgTransaction, withPgRetry } from './pg-schema.js';
-import { putSnapshotObjects, snapshotPrefix, type WrittenSnapshot } from './snapshot-objects.js';
+import {
+  distinctObjects,
+  putSnapshotObjects,
+  snapshotPrefix,
+  type WrittenSnapshot,
+} from './snapshot-objects.js';
 
 /** The NOTIFY channel of fleet requests (payload: the request id). */
 const CHANNEL = 'periscope_fleet';
@@ -272,9 +277,9 @@ export class PgFleet {
     return putSnapshotObjects(this.objects, snapshotId, input, specVersion);
   }
 
-  /** Deletes the objects of one process (a part the origin stopped waiting for). */
+  /** Deletes the objects of one part (a part the origin stopped waiting for). */
   async deleteObjects(w: WrittenSnapshot): Promise<void> {
-    const keys = w.processes.flatMap((p) => p.objects.map((o) => o.key));
+    const keys = distinctObjects(w.processes.flatMap((p) => p.objects)).map((o) => o.key);
     if (keys.length > 0) await this.objects.delete(keys);
   }
 
