@@ -52,10 +52,13 @@ const REPS = arg('reps', 3);
 const SNAPSHOTS = arg('snapshots', 100);
 const SHARDS = arg('shards', 100);
 const SIDE = textArg('side', 'both');
-/** A directory for the servers' CPU profiles (node --cpu-prof, written when they stop), or ''. */
+/** A directory for the servers' CPU profiles (bench/cpu-profile-hook.ts, written when they stop), or ''. */
 const PROFILE_DIR = textArg('cpu-prof', '');
 const PROFILE_ENV: Record<string, string> = PROFILE_DIR
-  ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${PROFILE_DIR}` }
+  ? {
+      NODE_OPTIONS: `--import=${join(import.meta.dirname, 'cpu-profile-hook.js')}`,
+      PERISCOPE_BENCH_PROFILE_DIR: PROFILE_DIR,
+    }
   : {};
 const TIMEOUT_MS = 900_000;
 
@@ -85,7 +88,7 @@ interface SideResult {
   readonly name: string;
   readonly rounds: Round[];
   readonly fill: Round[];
-  /** Per query: first (cold) and median of the warm runs, ms. */
+  /** Per query: the slowest first run of a server (cold cache), and the median of 5 runs after, ms. */
   readonly queries: { cold: number; warm: number; rows: number }[];
   /** Peak RSS (VmHWM) of each server, KiB: after the fleet snapshots, and at the end. */
   readonly hwmAfterRounds: number[];
@@ -208,6 +211,16 @@ async function snapshotRound(client: ApiClient, body: { all?: boolean; select?: 
   };
 }
 
+/** Server log lines worth showing (fleet-snapshot trouble), since `since` (performance.now()). */
+const NOTABLE = /fleet snapshot|failed|error|cannot|timed? ?out|dead|stopped/i;
+function showServerLines(servers: readonly ServerProc[], since: number): void {
+  servers.forEach((s, i) => {
+    const lines = s.proc.matching(NOTABLE, since);
+    for (const l of lines.slice(0, 5)) console.log(`    server ${i}: ${l.text.slice(0, 300)}`);
+    if (lines.length > 5) console.log(`    server ${i}: … ${lines.length - 5} more such lines`);
+  });
+}
+
 function showRound(label: string, r: Round): void {
   console.log(
     `  ${label}: ${fmtMs(r.wallMs)} (server ${fmtMs(r.serverMs)}), skew ${fmtMs(r.skewMs)}, ` +
@@ -233,8 +246,10 @@ async function measure(
     console.log(`  ${AGENTS} agents connected, ${AGENTS * PROCS} processes listed in ${fmtMs(connectMs)}`);
     const rounds: Round[] = [];
     for (let rep = 0; rep <= REPS; rep++) {
+      const since = performance.now();
       rounds.push(await snapshotRound(clients[rep % clients.length]!, { all: true }));
       showRound(`fleet snapshot ${rep}${rep === 0 ? ' (first)' : ''}`, rounds.at(-1)!);
+      showServerLines(servers, since);
     }
     const hwmAfterRounds = servers.map((s) => vmHwmKiB(s.proc.pid));
     const fill: Round[] = [];
@@ -244,16 +259,21 @@ async function measure(
     }
     const queries: SideResult['queries'] = [];
     for (const [label, sql] of SNAPSHOTS > 0 ? QUERIES : []) {
+      // First on each server (a scaled-out server fetches into its own cache), then 5 more in turn.
       const times: number[] = [];
       let rows = 0;
-      for (let i = 0; i < 6; i++) {
+      for (let i = 0; i < clients.length + 5; i++) {
         const q0 = performance.now();
         const r = await clients[i % clients.length]!.query(sql, { all: true });
         times.push(performance.now() - q0);
         rows = r.rows.length;
       }
       console.log(`  query ${label}: ${times.map(fmtMs).join(', ')} (${rows} rows); load ${loadAverage()}`);
-      queries.push({ cold: times[0]!, warm: median(times.slice(1)), rows });
+      queries.push({
+        cold: Math.max(...times.slice(0, clients.length)),
+        warm: median(times.slice(clients.length)),
+        rows,
+      });
     }
     return {
       name,
@@ -417,7 +437,13 @@ async function main(): Promise<void> {
           fmtMiB,
         ),
         ...(SNAPSHOTS > 0 ? QUERIES : []).flatMap(([label], i) => [
-          row(`${label}, ${SNAPSHOTS} snapshots, first`, shared, embedded, (s) => s.queries[i]!.cold, fmtMs),
+          row(
+            `${label}, ${SNAPSHOTS} snapshots, first (slowest server)`,
+            shared,
+            embedded,
+            (s) => s.queries[i]!.cold,
+            fmtMs,
+          ),
           row(
             `${label}, ${SNAPSHOTS} snapshots, median of 5`,
             shared,
