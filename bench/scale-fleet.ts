@@ -407,13 +407,17 @@ async function main(): Promise<void> {
           (s) => roundsSummary(warm(s), (r) => r.skewMs),
           fmtMs,
         ),
-        row(
-          `shard snapshot (${Math.ceil(AGENTS / SHARDS) * PROCS} processes), median of ${fillN}`,
-          shared,
-          embedded,
-          (s) => roundsSummary(s.fill, (r) => r.wallMs),
-          fmtMs,
-        ),
+        ...(fillN === 0
+          ? []
+          : [
+              row(
+                `shard snapshot (${Math.ceil(AGENTS / SHARDS) * PROCS} processes), median of ${fillN}`,
+                shared,
+                embedded,
+                (s) => roundsSummary(s.fill, (r) => r.wallMs),
+                fmtMs,
+              ),
+            ]),
         row(
           'failed processes, all snapshots',
           shared,
