@@ -1,10 +1,10 @@
 /**
  * A snapshot as objects: written once as Parquet, one file per raw table of the rows of all the
  * processes one server stored (its part of a fleet snapshot, or the whole snapshot), under
- * `snapshots/<id>/part-<random hex>/<table>.parquet` — one object per process and table, as
- * versions before wrote (`snapshots/<id>/<process id URI-encoded>/<table>.parquet`), made a
- * 10,000-process snapshot tens of thousands of puts (docs/storage.md "1,000 agents") — and read
- * back into a DuckDB store's raw tables. The Parquet files are written and read by a scratch
+ * `snapshots/<id>/part-<random hex>/<table>.parquet`, and read back into a DuckDB store's raw
+ * tables. Versions before wrote one object per process and table
+ * (`snapshots/<id>/<process id URI-encoded>/<table>.parquet`: tens of thousands of puts for a
+ * 10,000-process snapshot, docs/storage.md "1,000 agents"); their objects are read the same way. The Parquet files are written and read by a scratch
  * in-memory DuckDB of our own (file access on, no user SQL ever runs there), so the served
  * cache keeps DuckDB's file access off; rows cross between the two as data chunks.
  */
