@@ -289,15 +289,38 @@ async function measure(
   }
 }
 
+/** What a side must stop and remove, also on SIGINT/SIGTERM (PostgreSQL and the servers outlive this process otherwise). */
+const stoppers = new Set<() => Promise<void>>();
+function onceStopper(fn: () => Promise<void>): () => Promise<void> {
+  let done: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    done ??= fn().finally(() => stoppers.delete(stop));
+    return done;
+  };
+  stoppers.add(stop);
+  return stop;
+}
+for (const sig of ['SIGINT', 'SIGTERM'] as const)
+  process.once(sig, () => {
+    console.log(`${sig}: stopping the servers, PostgreSQL and SeaweedFS`);
+    void Promise.allSettled([...stoppers].map((s) => s())).then(() => process.exit(130));
+  });
+
 const SERVER_ARGS = ['--capture-timeout', String(TIMEOUT_MS), '--prepare-timeout', String(TIMEOUT_MS)];
 
 async function sharedSide(material: string): Promise<SideResult> {
-  const pgDir = tempDir('periscope-bench-pg-');
+  const pgDir = tempDir('periscope-bench-scale-pg-');
   const pg = startPostgres(pgDir, await freePort());
   if ('missing' in pg) throw new Error(pg.missing);
   let s3: S3Server | undefined;
   const dirs = Array.from({ length: SERVERS }, () => tempDir('periscope-bench-scale-'));
   const servers: ServerProc[] = [];
+  const stop = onceStopper(async () => {
+    for (const s of servers) await s.proc.stop();
+    await s3?.stop();
+    pg.stop();
+    for (const d of [...dirs, pgDir]) rmSync(d, { recursive: true, force: true });
+  });
   try {
     s3 = await startS3Server();
     const store = `postgres://postgres@127.0.0.1:${pg.port}/postgres`;
@@ -328,24 +351,24 @@ async function sharedSide(material: string): Promise<SideResult> {
       material,
     );
   } finally {
-    for (const s of servers) await s.proc.stop();
-    await s3?.stop();
-    pg.stop();
-    for (const d of [...dirs, pgDir]) rmSync(d, { recursive: true, force: true });
+    await stop();
   }
 }
 
 async function embeddedSide(material: string): Promise<SideResult> {
   const dir = tempDir('periscope-bench-embedded-');
   let server: ServerProc | undefined;
+  const stop = onceStopper(async () => {
+    await server?.proc.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
   try {
     const agentToken = await createToken(dir, 'agent', 'bench-agents');
     const userToken = await createToken(dir, 'admin', 'bench');
     server = await startServerProc(dir, '127.0.0.1:0', SERVER_ARGS, PROFILE_ENV);
     return await measure('embedded (1 server, --data)', [server], agentToken, userToken, material);
   } finally {
-    await server?.proc.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await stop();
   }
 }
 

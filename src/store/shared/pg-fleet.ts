@@ -102,13 +102,18 @@ export class PgFleet {
       );
       if (agents) {
         await c.query('DELETE FROM periscope.server_agents WHERE server_id = $1', [serverId]);
-        for (const a of agents)
-          await c.query('INSERT INTO periscope.server_agents VALUES ($1, $2, $3, $4)', [
-            serverId,
-            a.id,
-            JSON.stringify(a.view),
-            JSON.stringify(a.processes),
-          ]);
+        // One statement for all of them: one round trip each took seconds at 333 agents on a busy
+        // machine, and a beat that slow lets the others take this server for dead.
+        if (agents.length > 0)
+          await c.query(
+            'INSERT INTO periscope.server_agents SELECT $1, * FROM unnest($2::text[], $3::jsonb[], $4::jsonb[])',
+            [
+              serverId,
+              agents.map((a) => a.id),
+              agents.map((a) => JSON.stringify(a.view)),
+              agents.map((a) => JSON.stringify(a.processes)),
+            ],
+          );
       }
       await c.query(`DELETE FROM periscope.servers WHERE heartbeat_at < now() - make_interval(secs => $1)`, [
         forgetS,
