@@ -9,9 +9,9 @@
  * Per side: request -> stored of a fleet snapshot of every process (client wall and the
  * server's durationMs; the first round apart, median of the others), capture skew
  * (captureSkewMs), each server's peak RSS (VmHWM), and the latency of two queries (goroutines
- * by program; top stacks) over every stored snapshot after `--snapshots` more snapshots of a
- * shard of the fleet (`env.SHARD=0`: agents / shards agents) were stored (`--snapshots 0`: no
- * queries).
+ * by program; top stacks) over every stored snapshot once `--snapshots` are stored in all (the
+ * fleet rounds, then snapshots of a shard of the fleet, `env.SHARD=0`: agents / shards agents;
+ * `--snapshots 0`: no shard snapshots and no queries).
  *
  * Usage: npx tsc -p . && node dist/bench/scale-fleet.js [--agents 1000] [--procs-per-agent 10]
  *   [--servers 3] [--workers 4] [--reps 3] [--snapshots 100] [--shards 100] [--side both|shared|embedded]
