@@ -396,6 +396,7 @@ async function main(): Promise<void> {
   console.log(`machine: ${machine.short}; Node ${machine.node}; load ${machine.load}; ${today()}`);
   const workDir = tempDir('periscope-bench-replay-');
   const material = join(workDir, 'material.json');
+  const removeWork = onceStopper(async () => rmSync(workDir, { recursive: true, force: true }));
   try {
     console.log(`recorded: ${await record(material)}`);
     const shared = SIDE !== 'embedded' ? await sharedSide(material) : undefined;
@@ -483,7 +484,7 @@ async function main(): Promise<void> {
     );
     console.log(`machine: ${machine.short}; load at the end: ${loadAverage()}; ${today()}`);
   } finally {
-    rmSync(workDir, { recursive: true, force: true });
+    await removeWork();
   }
 }
 
