@@ -96,15 +96,23 @@ export async function readIndex(pool: pg.Pool, ids?: readonly number[]): Promise
   }));
 }
 
-/** The objects of one snapshot's processes. */
-export async function snapshotObjects(pool: pg.Pool, id: number): Promise<SnapshotObject[]> {
+/** The processes one snapshot's index holds now, and the objects that hold their rows. */
+export interface IndexedObjects {
+  /** Every process's objects (a part's objects are listed by each of its processes). */
+  readonly objects: SnapshotObject[];
+  /** The processes indexed: a part object's rows of other processes (trimmed by retention) are not theirs. */
+  readonly processIds: string[];
+}
+
+/** The objects of one snapshot's processes, and which processes are indexed. */
+export async function snapshotObjects(pool: pg.Pool, id: number): Promise<IndexedObjects> {
   const q = await withPgRetry(() =>
-    pool.query<{ objects: SnapshotObject[] }>(
-      'SELECT objects FROM periscope.snapshot_processes WHERE snapshot_id = $1 ORDER BY process_id',
+    pool.query<{ process_id: string; objects: SnapshotObject[] }>(
+      'SELECT process_id, objects FROM periscope.snapshot_processes WHERE snapshot_id = $1 ORDER BY process_id',
       [id],
     ),
   );
-  return q.rows.flatMap((r) => r.objects);
+  return { objects: q.rows.flatMap((r) => r.objects), processIds: q.rows.map((r) => r.process_id) };
 }
 
 /** Removes snapshots from the index (their objects are deleted by the caller after); returns the ids that were there. */

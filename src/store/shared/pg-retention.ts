@@ -116,19 +116,31 @@ export async function unindexProcesses(
       [expired.map((e) => e.snapshotId), expired.map((e) => e.processId)],
     );
     const bySnapshot = new Map<number, { bytes: number; goroutines: number; processes: string[] }>();
-    const keys: string[] = [];
     for (const r of del.rows) {
       const id = Number(r.snapshot_id);
       const s = bySnapshot.get(id) ?? { bytes: 0, goroutines: 0, processes: [] };
-      for (const o of r.objects) {
-        s.bytes += o.size;
-        keys.push(o.key);
-      }
       s.goroutines += goroutines.get(`${id}:${r.process_id}`) ?? 0;
       s.processes.push(r.process_id);
       bySnapshot.set(id, s);
     }
     const ids = [...bySnapshot.keys()].sort((a, b) => a - b);
+    // A part's objects hold the rows of all its processes: an object goes (and its bytes leave
+    // the snapshot's) only once no process still indexed lists it.
+    const still = await c.query<{ key: string }>(
+      "SELECT DISTINCT o->>'key' AS key FROM periscope.snapshot_processes p, jsonb_array_elements(p.objects::jsonb) o " +
+        'WHERE p.snapshot_id = ANY($1::bigint[])',
+      [ids],
+    );
+    const kept = new Set(still.rows.map((r) => r.key));
+    const keys: string[] = [];
+    const seen = new Set<string>();
+    for (const r of del.rows)
+      for (const o of r.objects) {
+        if (kept.has(o.key) || seen.has(o.key)) continue;
+        seen.add(o.key);
+        keys.push(o.key);
+        bySnapshot.get(Number(r.snapshot_id))!.bytes += o.size;
+      }
     const whole = await c.query<{ snapshot_id: string }>(
       'DELETE FROM periscope.snapshots s WHERE snapshot_id = ANY($1::bigint[]) AND NOT EXISTS ' +
         '(SELECT 1 FROM periscope.snapshot_processes p WHERE p.snapshot_id = s.snapshot_id) RETURNING snapshot_id',

@@ -43,7 +43,7 @@ export async function exportFromObjects(
       'not-found',
       `no snapshot ${id} in ${where}; \`periscope snapshots\` lists the stored ones`,
     );
-  const keys = await snapshotObjects(pool, id);
+  const keys = await snapshotObjects(pool, id); // the objects and the processes indexed
   const specs = await readSpecVersions(pool);
   return scratch(async (conn) => {
     await ensureSchema(conn);

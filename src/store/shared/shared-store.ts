@@ -466,7 +466,7 @@ export class SharedStore implements Store {
       );
       const counts = await objectRowCounts(
         this.objects,
-        counted.map((c) => c.key),
+        counted.map((c) => ({ key: c.key, processId: c.e.processId })),
       );
       const goroutines = new Map(counted.map((c, i) => [`${c.e.snapshotId}:${c.e.processId}`, counts[i]!]));
       const gone = await unindexProcesses(this.pool, expired, goroutines);

@@ -129,9 +129,9 @@ export class SnapshotCache {
   }
 
   private async fetch(s: IndexedSnapshot): Promise<void> {
-    const objects = await snapshotObjects(this.pool, s.snapshotId);
+    const indexed = await snapshotObjects(this.pool, s.snapshotId);
     await this.store.writeRaw('caching a snapshot', (conn) =>
-      loadIndexedSnapshot(this.objects, s, objects, conn),
+      loadIndexedSnapshot(this.objects, s, indexed, conn),
     );
     this.held.set(s.snapshotId, { bytes: s.bytes, used: ++this.clock });
     this.counters.fetched++;

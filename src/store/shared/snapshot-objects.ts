@@ -21,7 +21,7 @@ import type { ObjectStore } from '../object-store.js';
 import { ensureSchema, recordValueTypes, SNAPSHOT_TABLES, SNAPSHOTS, SPEC_VERSIONS } from '../schema.js';
 import { literal } from '../sql-text.js';
 import type { SnapshotInput, SpecVersion } from '../store.js';
-import type { IndexedSnapshot } from './pg-index.js';
+import type { IndexedObjects, IndexedSnapshot } from './pg-index.js';
 
 const NO_DOWNLOADS = { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' };
 
@@ -221,7 +221,14 @@ export async function loadSnapshotObjects(
   keys: readonly SnapshotObject[],
   target: DuckDBConnection,
   snapshotId: number,
+  processIds?: readonly string[],
 ): Promise<void> {
+  // A part's objects hold the rows of every process it stored; those retention dropped from the
+  // index since are left out (stacks are shared, by hash, and kept).
+  const only =
+    processIds === undefined
+      ? ''
+      : ` WHERE process_id IN (${processIds.length > 0 ? processIds.map(literal).join(', ') : 'NULL'})`;
   await scratch(async (conn, dir) => {
     await target.run('CREATE OR REPLACE TEMP TABLE new_stacks AS SELECT * FROM raw.stacks LIMIT 0');
     let n = 0;
@@ -238,7 +245,9 @@ export async function loadSnapshotObjects(
           ? await target.createAppender('new_stacks', 'main', 'temp')
           : await target.createAppender(o.table, 'raw');
       try {
-        const result = await conn.stream(`SELECT * FROM read_parquet(${literal(file)})`);
+        const result = await conn.stream(
+          `SELECT * FROM read_parquet(${literal(file)})${o.table === 'stacks' ? '' : only}`,
+        );
         for (;;) {
           const chunk = await result.fetchChunk();
           if (!chunk || chunk.rowCount === 0) break;
@@ -264,7 +273,7 @@ export async function loadSnapshotObjects(
 export async function loadIndexedSnapshot(
   objects: ObjectStore,
   s: IndexedSnapshot,
-  keys: readonly SnapshotObject[],
+  indexed: IndexedObjects,
   target: DuckDBConnection,
 ): Promise<void> {
   const w = new TableWriter('snapshots', SNAPSHOTS);
@@ -279,7 +288,7 @@ export async function loadIndexedSnapshot(
     s.goroutines,
   );
   await w.flush(target, 'raw');
-  await loadSnapshotObjects(objects, keys, target, s.snapshotId);
+  await loadSnapshotObjects(objects, indexed.objects, target, s.snapshotId, indexed.processIds);
 }
 
 /** Appends spec versions (as PostgreSQL holds them) to the raw spec history on `target`. */
@@ -292,19 +301,27 @@ export async function loadSpecVersions(
   await w.flush(target, 'raw');
 }
 
-/** The number of rows of each object (Parquet), read from the object store. */
-export async function objectRowCounts(objects: ObjectStore, keys: readonly string[]): Promise<number[]> {
-  if (keys.length === 0) return [];
+/**
+ * The number of rows of each object (Parquet) that belong to its process (a part's object holds
+ * the rows of all the part's processes), read from the object store.
+ */
+export async function objectRowCounts(
+  objects: ObjectStore,
+  of: readonly { readonly key: string; readonly processId: string }[],
+): Promise<number[]> {
+  if (of.length === 0) return [];
   return scratch(async (conn, dir) => {
     const counts: number[] = [];
-    for (const key of keys) {
+    for (const { key, processId } of of) {
       const body = await objects.get(key);
       if (!body)
         throw new Error(`object ${key} is missing from ${objects.describe()} (deleted outside Periscope?)`);
       const file = join(dir, `${counts.length}.parquet`);
       await writeFile(file, body);
       const n = (
-        await conn.runAndReadAll(`SELECT count(*) FROM read_parquet(${literal(file)})`)
+        await conn.runAndReadAll(
+          `SELECT count(*) FROM read_parquet(${literal(file)}) WHERE process_id = ${literal(processId)}`,
+        )
       ).getRows()[0]?.[0];
       counts.push(Number(n));
     }
