@@ -5,10 +5,11 @@
  * Servers wake each other with NOTIFY on the channel `periscope_fleet`; the tables are the truth
  * (a server that misses a notification sees the state on its next poll).
  */
-import pg from 'pg';
+import type pg from 'pg';
 import type { ObjectStore } from '../object-store.js';
 import type { SnapshotInput } from '../store.js';
 import { indexSnapshot, nextSnapshotId } from './pg-index.js';
+import { listenPg, type PgListening } from './pg-listen.js';
 import { inPgTransaction, withPgRetry } from './pg-schema.js';
 import { putSnapshotObjects, snapshotPrefix, type WrittenSnapshot } from './snapshot-objects.js';
 
@@ -62,7 +63,7 @@ export interface FleetPartRow {
 
 /** The fleet tables of one PostgreSQL, and the objects a part writes. */
 export class PgFleet {
-  private listener: pg.Client | undefined;
+  private listener: PgListening | undefined;
   private closed = false;
 
   constructor(
@@ -304,31 +305,12 @@ export class PgFleet {
 
   /** Calls `fn` with the request id of each notification; the connection is remade when it drops. */
   listen(fn: (requestId: string) => void): void {
-    const connect = (): void => {
-      if (this.closed) return;
-      const client = new pg.Client({ connectionString: this.url });
-      this.listener = client;
-      let retried = false;
-      const retry = (): void => {
-        if (retried) return;
-        retried = true;
-        client.end().catch(() => undefined);
-        if (!this.closed) setTimeout(connect, 1000).unref();
-      };
-      client.on('error', retry);
-      client.on('end', retry);
-      client.on('notification', (n) => fn(n.payload ?? ''));
-      client
-        .connect()
-        .then(() => client.query(`LISTEN ${CHANNEL}`))
-        .catch(retry);
-    };
-    connect();
+    if (!this.closed) this.listener = listenPg(this.url, CHANNEL, fn);
   }
 
   /** Stops listening. */
   close(): void {
     this.closed = true;
-    this.listener?.end().catch(() => undefined);
+    this.listener?.close();
   }
 }

@@ -41,6 +41,7 @@ import type {
 } from '../store.js';
 import type { TokenBook } from '../token-book.js';
 import type { StoredTrace, TraceBatchInput, TraceQuery } from '../trace-store.js';
+import { collectOrphanObjects, ensureOrphanSchema, type OrphanPass } from './orphan-objects.js';
 import { PgFleet } from './pg-fleet.js';
 import {
   addSpecVersion,
@@ -54,6 +55,7 @@ import {
   specVersionOfText,
   unindexSnapshots,
 } from './pg-index.js';
+import { PgInvestigationFleet } from './pg-investigation-fleet.js';
 import {
   pgAddFiring,
   pgAddInvestigation,
@@ -67,7 +69,14 @@ import { connectPg, describePg } from './pg-schema.js';
 import { PgTokens } from './pg-tokens.js';
 import { type CacheLease, SnapshotCache } from './snapshot-cache.js';
 
+export type { OrphanPass } from './orphan-objects.js';
 export type { FleetPartRow, FleetRequestRow, FleetServerRow, PgFleet } from './pg-fleet.js';
+export type {
+  FiringState,
+  PgInvestigationFleet,
+  Reservation,
+  TickClaim,
+} from './pg-investigation-fleet.js';
 export type { WrittenSnapshot } from './snapshot-objects.js';
 
 import { putSnapshotObjects, snapshotPrefix } from './snapshot-objects.js';
@@ -133,6 +142,8 @@ export class SharedStore implements Store {
     private readonly cache: SnapshotCache,
     /** The fleet across servers: registry and fleet snapshot requests (pg-fleet.ts). */
     readonly fleet: PgFleet,
+    /** Investigations across servers: firings reserved, ticks claimed, changes announced (pg-investigation-fleet.ts). */
+    readonly investigationFleet: PgInvestigationFleet,
   ) {
     this.watch = setInterval(() => void this.poll(), WATCH_MS);
     this.watch.unref();
@@ -180,8 +191,11 @@ export class SharedStore implements Store {
         objects,
         cache,
         new PgFleet(pool, objects, opts.store),
+        new PgInvestigationFleet(pool, opts.store),
       );
       await store.fleet.ensureSchema();
+      await store.investigationFleet.ensureSchema();
+      await ensureOrphanSchema(pool);
       await store.poll(); // the first mark: what later polls compare with
       return store;
     } catch (e) {
@@ -444,6 +458,14 @@ export class SharedStore implements Store {
     return fleetMeta(this.pool, snapshotId);
   }
 
+  /**
+   * Deletes the objects of snapshot ids that no index row names and no fleet request still
+   * holds, first seen so more than `ageMs` ago (orphan-objects.ts); one server at a time.
+   */
+  async collectOrphans(ageMs: number): Promise<OrphanPass> {
+    return collectOrphanObjects(this.pool, this.objects, ageMs);
+  }
+
   /** The API tokens kept in this store's PostgreSQL (stop them before closing the store). */
   openTokens(onError: (e: Error) => void): Promise<PgTokens> {
     return PgTokens.open(this.pool, this.location, onError);
@@ -453,6 +475,7 @@ export class SharedStore implements Store {
   close(): void {
     clearInterval(this.watch);
     this.fleet.close();
+    this.investigationFleet.close();
     this.cache.store.close();
     void this.pool.end().catch(() => undefined);
   }

@@ -1,0 +1,149 @@
+/**
+ * Standing investigations run by several servers on one PostgreSQL: each firing is reserved in
+ * one transaction (the investigation's row locked, its firings counted and the last one's time
+ * read, the limits decided, the firing row inserted), so "at most N" and "at most once per
+ * interval" hold across servers; each tick of a schedule is claimed by one server (the tick's
+ * time in `investigation_ticks`, from PostgreSQL's clock); and every add, close and firing is
+ * announced with NOTIFY on `periscope_investigations` so the other servers look at once.
+ * Nothing is held between transactions: a server that dies mid-firing leaves its firing row
+ * (counted, never completed) and blocks nobody.
+ */
+import type pg from 'pg';
+import type { FiringInput } from '../store.js';
+import { listenPg, type PgListening } from './pg-listen.js';
+import { inPgTransaction, withPgRetry } from './pg-schema.js';
+
+/** The NOTIFY channel (payload: the investigation id). */
+const CHANNEL = 'periscope_investigations';
+/** The advisory lock key held while the table is created ("PSCI"). */
+const SCHEMA_LOCK = 0x50534349;
+
+const TICKS_SQL = `CREATE TABLE IF NOT EXISTS periscope.investigation_ticks (
+  investigation_id bigint PRIMARY KEY, ticked_at timestamptz NOT NULL, server text NOT NULL)`;
+
+/** What the limits of an investigation are decided on, read under its row's lock. */
+export interface FiringState {
+  readonly closed: boolean;
+  /** Firings so far (every server's). */
+  readonly fires: number;
+  /** Epoch ms of the last firing, PostgreSQL's clock. */
+  readonly lastFiredAt?: number;
+  /** Epoch ms now, PostgreSQL's clock. */
+  readonly now: number;
+}
+
+/** A reserved firing: its row's id and time, or why the limits refused it. */
+export type Reservation =
+  | { readonly firingId: number; readonly firedAt: string; readonly state: FiringState }
+  | { readonly refused: string; readonly state: FiringState };
+
+/** A claimed tick, or how long until the next one may be claimed. */
+export type TickClaim = { readonly won: true } | { readonly won: false; readonly waitMs: number };
+
+/** The investigations' coordination tables of one PostgreSQL. */
+export class PgInvestigationFleet {
+  private listening: PgListening | undefined;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly url: string,
+  ) {}
+
+  /** Creates the tick table (once per database, under an advisory lock). */
+  async ensureSchema(): Promise<void> {
+    await inPgTransaction(this.pool, async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
+      await c.query(TICKS_SQL);
+    });
+  }
+
+  /**
+   * Reserves a firing: under the investigation's row lock, `decide` is given its state (every
+   * server's firings) and says why not, or undefined; then the firing row is inserted with
+   * PostgreSQL's time, and the servers are told.
+   */
+  async reserveFiring(
+    f: Omit<FiringInput, 'firedAt'>,
+    decide: (s: FiringState) => string | undefined,
+  ): Promise<Reservation> {
+    return inPgTransaction(this.pool, async (c) => {
+      const inv = await c.query(
+        'SELECT closed_at IS NOT NULL AS closed FROM periscope.investigations WHERE investigation_id = $1 FOR UPDATE',
+        [f.investigationId],
+      );
+      const n = await c.query(
+        `SELECT count(*) AS fires, (extract(epoch FROM max(fired_at)) * 1000)::float8 AS last,
+                (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now
+         FROM periscope.investigation_firings WHERE investigation_id = $1`,
+        [f.investigationId],
+      );
+      const row = n.rows[0];
+      const state: FiringState = {
+        closed: inv.rows[0] === undefined || inv.rows[0].closed === true,
+        fires: Number(row.fires),
+        ...(row.last !== null ? { lastFiredAt: Number(row.last) } : {}),
+        now: Number(row.now),
+      };
+      const refused = decide(state);
+      if (refused !== undefined) return { refused, state };
+      const q = await c.query<{ id: string; at: string }>(
+        `INSERT INTO periscope.investigation_firings (investigation_id, investigation, fired_at, trigger, detail, process_id, goroutine_id, request_id, trace_kept)
+         VALUES ($1, $2, clock_timestamp(), $3, $4, $5, $6, $7, $8)
+         RETURNING firing_id AS id, to_char(fired_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at`,
+        [
+          f.investigationId,
+          f.investigation,
+          f.trigger,
+          JSON.stringify(f.detail),
+          f.process ?? null,
+          f.goroutine ?? null,
+          f.requestId ?? null,
+          f.traceKept,
+        ],
+      );
+      await c.query('SELECT pg_notify($1, $2)', [CHANNEL, String(f.investigationId)]);
+      return { firingId: Number(q.rows[0]!.id), firedAt: String(q.rows[0]!.at), state };
+    });
+  }
+
+  /**
+   * Claims the tick of a schedule every `everyMs`: won when no server ticked it in the last
+   * `everyMs` (PostgreSQL's clock); else the ms until one may.
+   */
+  async claimTick(investigationId: number, everyMs: number, server: string): Promise<TickClaim> {
+    const won = await withPgRetry(() =>
+      this.pool.query(
+        `INSERT INTO periscope.investigation_ticks AS t VALUES ($1, clock_timestamp(), $3)
+         ON CONFLICT (investigation_id) DO UPDATE SET ticked_at = clock_timestamp(), server = $3
+         WHERE t.ticked_at <= clock_timestamp() - make_interval(secs => $2 / 1000.0)
+         RETURNING 1`,
+        [investigationId, everyMs, server],
+      ),
+    );
+    if ((won.rowCount ?? 0) > 0) return { won: true };
+    const q = await withPgRetry(() =>
+      this.pool.query(
+        `SELECT (extract(epoch FROM ticked_at + make_interval(secs => $2 / 1000.0) - clock_timestamp()) * 1000)::float8 AS wait
+         FROM periscope.investigation_ticks WHERE investigation_id = $1`,
+        [investigationId, everyMs],
+      ),
+    );
+    return { won: false, waitMs: Math.max(0, Math.ceil(Number(q.rows[0]?.wait ?? 0))) };
+  }
+
+  /** Tells the other servers that an investigation changed (added, closed). */
+  async announce(investigationId: number): Promise<void> {
+    await withPgRetry(() => this.pool.query('SELECT pg_notify($1, $2)', [CHANNEL, String(investigationId)]));
+  }
+
+  /** Calls `fn` on every announcement (the investigation id), over a connection remade when it drops. */
+  listen(fn: (investigationId: number) => void): void {
+    this.listening?.close();
+    this.listening = listenPg(this.url, CHANNEL, (p) => fn(Number(p)));
+  }
+
+  /** Stops listening. */
+  close(): void {
+    this.listening?.close();
+  }
+}
