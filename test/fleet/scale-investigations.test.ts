@@ -174,7 +174,7 @@ async function until(what: string, ms: number, cond: () => Promise<boolean> | bo
   }
 }
 
-test('a schedule added on B is taken once per period across the three servers, and every server shows the same firings', async () => {
+test('a schedule added on B is taken once per period across the three servers, and every server shows the same firings', async (t) => {
   const everyS = 3;
   const inv = await add(b!, {
     name: 'linkpair-3s',
@@ -205,6 +205,9 @@ test('a schedule added on B is taken once per period across the three servers, a
     `one scheduled snapshot per tick, by the server that fired it: ${snapshots} snapshots, ${firings.length} firings`,
   );
   assert.ok(firings.every((f) => f.trigger === 'schedule'));
+  t.diagnostic(
+    `${firings.length} firings and ${snapshots} snapshots in ${windowS.toFixed(1)} s, every ${everyS} s, three servers`,
+  );
   // The same firings, reports and count on every server.
   const shown = await Promise.all([a!, b!, c!].map((s) => show(s, inv.id)));
   const strip = (v: InvestigationView) => ({
