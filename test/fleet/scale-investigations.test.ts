@@ -297,6 +297,36 @@ test('closed on B, an investigation stops on every server', async () => {
   assert.equal(firingsInPg(inv.id).length, 1, 'no firing after the close, on any server');
 });
 
+test('one name, added on A and on B at the same moment: one is stored, the other refused with 409', async () => {
+  const body = {
+    name: 'twice',
+    triggers: [{ probe: { name: 'checks', where: '"user" = \'erin\'' } }],
+    snapshot: 'none',
+  };
+  const statuses = await Promise.all(
+    [a!, b!].map(async (s) => {
+      const r = await fetch(`${s.url}/v1/investigations`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return { status: r.status, text: await r.text() };
+    }),
+  );
+  assert.deepEqual(statuses.map((x) => x.status).sort(), [201, 409], JSON.stringify(statuses));
+  const refused = JSON.parse(statuses.find((x) => x.status === 409)!.text) as { error: { message: string } };
+  assert.match(refused.error.message, /^an open investigation is named "twice"; close it first/);
+  // PostgreSQL itself keeps one open per name, whichever server (or client) inserts.
+  assert.throws(
+    () =>
+      pg!.psql(
+        "INSERT INTO periscope.investigations (name, owner, question, notes, definition, created_at) VALUES ('twice', 'x', '', '', '{}', now())",
+      ),
+    /investigations_open_name/,
+  );
+  assert.equal(pg!.psql("SELECT count(*) FROM periscope.investigations WHERE name = 'twice'").trim(), '1');
+});
+
 test('a server killed while schedules run: the others go on ticking, once per period', async () => {
   const everyS = 2;
   const inv = await add(a!, {

@@ -64,8 +64,6 @@ export class Investigations {
   private refreshTimer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
   private refreshAgain = false;
-  /** Adds under way here: their new rows are this server's to load. */
-  private adding = 0;
 
   constructor(private readonly deps: InvestigationDeps) {
     const { fleet, ...rest } = deps;
@@ -139,7 +137,6 @@ export class Investigations {
       if (this.stopped) return;
       const inv = this.book.find({ id: r.id });
       if (!inv) {
-        if (this.adding > 0) continue; // perhaps this server's own add: loaded there
         let added: LiveInvestigation;
         try {
           added = this.book.load(r);
@@ -170,12 +167,7 @@ export class Investigations {
   async add(body: InvestigationBody, owner: string): Promise<InvestigationView> {
     const def = parseInvestigation(body);
     await this.refresh();
-    if (this.book.open().some((i) => i.def.name === def.name))
-      throw new HttpError(
-        409,
-        'conflict',
-        `an open investigation is named "${def.name}"; close it first (\`periscope investigation close ${def.name}\`) or choose another name`,
-      );
+    this.refuseTakenName(def.name);
     await checkInvestigation(this.deps.store, def);
     const createdAt = new Date().toISOString();
     const record = {
@@ -186,17 +178,29 @@ export class Investigations {
       definition: JSON.stringify(body),
       createdAt,
     };
-    this.adding++;
-    let inv: LiveInvestigation;
-    try {
-      const id = await this.deps.store.addInvestigation(record);
-      inv = this.book.load({ ...record, id, fires: 0 });
-    } finally {
-      this.adding--;
-    }
+    const id = await this.deps.store.addInvestigation(record).catch(async (e: unknown) => {
+      // Servers sharing PostgreSQL: another one added this name a moment ago (its unique index).
+      if (this.deps.fleet) {
+        await this.refresh();
+        this.refuseTakenName(def.name);
+      }
+      throw e;
+    });
+    // A refresh may have loaded and armed it already; arming again only restarts the same timer.
+    const inv = this.book.find({ id }) ?? this.book.load({ ...record, id, fires: 0 });
     await this.arm(inv);
     await this.announce(inv);
     return this.view(inv);
+  }
+
+  /** 409 when an open investigation has this name. */
+  private refuseTakenName(name: string): void {
+    if (this.book.open().some((i) => i.def.name === name))
+      throw new HttpError(
+        409,
+        'conflict',
+        `an open investigation is named "${name}"; close it first (\`periscope investigation close ${name}\`) or choose another name`,
+      );
   }
 
   /** Closes an investigation (its owner or an admin); its firings and reports stay. */

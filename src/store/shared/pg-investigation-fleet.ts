@@ -21,6 +21,9 @@ const SCHEMA_LOCK = 0x50534349;
 const TICKS_SQL = `CREATE TABLE IF NOT EXISTS periscope.investigation_ticks (
   investigation_id bigint PRIMARY KEY, ticked_at timestamptz NOT NULL, server text NOT NULL)`;
 
+const OPEN_NAMES_SQL = `CREATE UNIQUE INDEX IF NOT EXISTS investigations_open_name
+  ON periscope.investigations (name) WHERE closed_at IS NULL`;
+
 /** What the limits of an investigation are decided on, read under its row's lock. */
 export interface FiringState {
   readonly closed: boolean;
@@ -49,11 +52,22 @@ export class PgInvestigationFleet {
     private readonly url: string,
   ) {}
 
-  /** Creates the tick table (once per database, under an advisory lock). */
+  /**
+   * Creates the tick table and the index that keeps one open investigation per name, whichever
+   * server adds it (once per database, under an advisory lock). A database that already holds two
+   * open investigations of one name (added at once before this index) gets no index; the names
+   * are then checked by each server only, as before.
+   */
   async ensureSchema(): Promise<void> {
     await inPgTransaction(this.pool, async (c) => {
       await c.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
       await c.query(TICKS_SQL);
+      await c.query('SAVEPOINT open_names');
+      try {
+        await c.query(OPEN_NAMES_SQL);
+      } catch {
+        await c.query('ROLLBACK TO SAVEPOINT open_names');
+      }
     });
   }
 
