@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
+import { startServer } from '../../../src/server/server.js';
 import type { ObjectStore } from '../../../src/store/object-store.js';
 import { openObjectStore } from '../../../src/store/open-objects.js';
 import { ORPHAN_LOCK } from '../../../src/store/shared/orphan-objects.js';
@@ -25,6 +26,7 @@ let input: SnapshotInput;
 let a: SharedStore;
 let b: SharedStore;
 let objectStore: ObjectStore;
+let objectsUrl = '';
 
 before(async () => {
   pgServer = await startTestPostgres();
@@ -35,6 +37,7 @@ before(async () => {
     t.kill();
   }
   const objects = freshObjectsUrl();
+  objectsUrl = objects;
   objectStore = openObjectStore(objects);
   const open = () =>
     SharedStore.open({
@@ -125,4 +128,36 @@ test('two servers collecting at once delete each orphan once', async () => {
   const collected = passes.flatMap((p) => p.collected).sort((x, y) => x - y);
   assert.deepEqual(collected, made, `each once: ${JSON.stringify(passes)}`);
   for (const id of made) assert.ok(!(await idsWithObjects()).includes(id));
+});
+
+test('a server collects them on its timer and logs what it deleted', async () => {
+  const lines: string[] = [];
+  const server = await startServer({
+    port: 0,
+    dataDir: mkdtempSync(join(tmpdir(), 'periscope-orphan-server-')),
+    agentLog: () => undefined,
+    log: (l) => lines.push(l),
+    shared: { store: pgServer.url, objects: objectsUrl, orphans: { intervalMs: 200, ageMs: 500 } },
+  });
+  try {
+    const indexed = await a.addSnapshot(input);
+    const lost = await orphan(b);
+    const end = Date.now() + 20_000;
+    while ((await idsWithObjects()).includes(lost)) {
+      assert.ok(Date.now() < end, `the server never collected ${lost}: ${lines.join('\n')}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok((await idsWithObjects()).includes(indexed), 'the indexed snapshot keeps its objects');
+    assert.ok(
+      lines.some((l) =>
+        new RegExp(
+          `object store: deleted \\d+ objects .* of 1 snapshot ids no index row names.*: ${lost}$`,
+        ).test(l),
+      ),
+      lines.join('\n'),
+    );
+    assert.equal(server.orphans?.totals.snapshots, 1);
+  } finally {
+    await server.close();
+  }
 });
