@@ -21,6 +21,9 @@ const SCHEMA_LOCK = 0x50534349;
 const TICKS_SQL = `CREATE TABLE IF NOT EXISTS periscope.investigation_ticks (
   investigation_id bigint PRIMARY KEY, ticked_at timestamptz NOT NULL, server text NOT NULL)`;
 
+const FIRINGS_INDEX_SQL = `CREATE INDEX IF NOT EXISTS investigation_firings_by_investigation
+  ON periscope.investigation_firings (investigation_id, fired_at)`;
+
 const OPEN_NAMES_SQL = `CREATE UNIQUE INDEX IF NOT EXISTS investigations_open_name
   ON periscope.investigations (name) WHERE closed_at IS NULL`;
 
@@ -53,15 +56,17 @@ export class PgInvestigationFleet {
   ) {}
 
   /**
-   * Creates the tick table and the index that keeps one open investigation per name, whichever
-   * server adds it (once per database, under an advisory lock). A database that already holds two
-   * open investigations of one name (added at once before this index) gets no index; the names
-   * are then checked by each server only, as before.
+   * Creates the tick table, an index of firings by investigation, and the index that keeps one
+   * open investigation per name whichever server adds it (once per database, under an advisory
+   * lock). A database that already holds two open investigations of one name (added at once
+   * before this index) gets no such index; names are then checked by each server only, as before.
    */
   async ensureSchema(): Promise<void> {
     await inPgTransaction(this.pool, async (c) => {
       await c.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
       await c.query(TICKS_SQL);
+      // Each reservation counts one investigation's firings, and each server's look counts them all.
+      await c.query(FIRINGS_INDEX_SQL);
       await c.query('SAVEPOINT open_names');
       try {
         await c.query(OPEN_NAMES_SQL);
