@@ -268,7 +268,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     fired: (investigation, outcome) => metrics.investigationFirings.inc({ investigation, outcome }),
     // Servers sharing PostgreSQL reserve firings and claim schedule ticks there.
     ...(shared
-      ? { fleet: { investigations: shared.investigationFleet, server: `${hostname()}:${process.pid}` } }
+      ? { fleet: { investigations: shared.investigationFleet, serverId: () => context.fleet?.serverId } }
       : {}),
   });
   try {

@@ -49,6 +49,8 @@ export interface FiringDeps {
   readonly fired?: (investigation: string, outcome: 'ok' | 'error') => void;
   /** Servers sharing PostgreSQL: each firing is reserved there, so the limits hold fleet-wide. */
   readonly fleet?: PgInvestigationFleet;
+  /** This server's id in the fleet registry, once it has one: its firings are noted as under way there. */
+  readonly serverId?: () => string | undefined;
 }
 
 /** A firing's row reserved before its actions run (servers sharing PostgreSQL). */
@@ -95,7 +97,11 @@ export class Firings {
     if (local) return local;
     let r: Awaited<ReturnType<PgInvestigationFleet['reserveFiring']>>;
     try {
-      r = await fleet.reserveFiring(firingInput(inv, hit), (s) => refusal(seenFleetWide(inv, s), s.now));
+      r = await fleet.reserveFiring(
+        firingInput(inv, hit),
+        (s) => refusal(seenFleetWide(inv, s), s.now),
+        this.deps.serverId?.(),
+      );
     } catch (e) {
       const why = `its firing could not be reserved in PostgreSQL: ${(e as Error).message}`;
       inv.lastProblem = `${hit.trigger} trigger at ${new Date().toISOString()}: ${why}`;
@@ -105,7 +111,8 @@ export class Firings {
     if ('refused' in r) return r.refused;
     inv.fires = Math.max(inv.fires, r.state.fires + 1);
     inv.lastFiredAt = Math.max(inv.lastFiredAt ?? 0, Date.parse(r.firedAt));
-    this.track(this.run(inv, hit, r));
+    const firingId = r.firingId;
+    this.track(this.run(inv, hit, r).finally(() => fleet.finishFiring(firingId).catch(() => undefined)));
     return undefined;
   }
 

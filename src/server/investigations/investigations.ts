@@ -7,6 +7,7 @@
  * (firing.ts, schedules.ts), and what one server adds or closes the others pick up at once
  * (NOTIFY) or at their next look (every REFRESH_MS).
  */
+import { hostname } from 'node:os';
 import type {
   FiringView,
   InvestigationView,
@@ -44,11 +45,21 @@ export interface InvestigationDeps {
   /** Told of each firing once its actions are done (for `/metrics`). */
   readonly fired?: (investigation: string, outcome: 'ok' | 'error') => void;
   /** Servers sharing PostgreSQL: firings reserved, ticks claimed and changes announced there. */
-  readonly fleet?: { readonly investigations: PgInvestigationFleet; readonly server: string };
+  readonly fleet?: {
+    readonly investigations: PgInvestigationFleet;
+    /** This server's id in the fleet registry, once it has one. */
+    readonly serverId: () => string | undefined;
+  };
 }
 
 /** How often a server sharing PostgreSQL reads the investigations without a notification, ms. */
 const REFRESH_MS = 2000;
+/**
+ * A firing under way on a server silent this long (no heartbeat, seconds) is marked as left
+ * unfinished: well past the 5 s after which the fleet counts a server dead, so a server only
+ * slowed down (a loaded machine) is not taken for one that stopped.
+ */
+const ABANDONED_S = 30;
 
 /** Firings shown by `show`. */
 const SHOWN_FIRINGS = 20;
@@ -70,14 +81,21 @@ export class Investigations {
     this.firings = new Firings({
       ...rest,
       book: this.book,
-      ...(fleet ? { fleet: fleet.investigations } : {}),
+      ...(fleet ? { fleet: fleet.investigations, serverId: fleet.serverId } : {}),
     });
     this.schedules = new Schedules(
       deps.store,
       deps.orchestrator,
       this.firings,
       deps.audit,
-      fleet ? (inv, everyMs) => fleet.investigations.claimTick(inv.id, everyMs, fleet.server) : undefined,
+      fleet
+        ? (inv, everyMs) =>
+            fleet.investigations.claimTick(
+              inv.id,
+              everyMs,
+              fleet.serverId() ?? `${hostname()}:${process.pid}`,
+            )
+        : undefined,
     );
     this.events = new EventTriggers(deps.store, this.book, this.firings);
   }
@@ -133,6 +151,14 @@ export class Investigations {
   }
 
   private async catchUp(): Promise<void> {
+    const abandoned = await this.deps.fleet?.investigations.markAbandoned(ABANDONED_S).catch((e: unknown) => {
+      this.deps.log(`investigations: cannot look for firings of stopped servers: ${(e as Error).message}`);
+      return [];
+    });
+    if (abandoned && abandoned.length > 0)
+      this.deps.log(
+        `investigations: firings ${abandoned.join(', ')} were left under way by a server that stopped; their error says so`,
+      );
     for (const r of await this.deps.store.investigations()) {
       if (this.stopped) return;
       const inv = this.book.find({ id: r.id });

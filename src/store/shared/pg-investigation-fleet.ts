@@ -21,6 +21,10 @@ const SCHEMA_LOCK = 0x50534349;
 const TICKS_SQL = `CREATE TABLE IF NOT EXISTS periscope.investigation_ticks (
   investigation_id bigint PRIMARY KEY, ticked_at timestamptz NOT NULL, server text NOT NULL)`;
 
+/** The firings whose actions a server is running (a row per firing, deleted when they are done). */
+const UNDER_WAY_SQL = `CREATE TABLE IF NOT EXISTS periscope.investigation_firings_under_way (
+  firing_id bigint PRIMARY KEY, server text NOT NULL)`;
+
 const FIRINGS_INDEX_SQL = `CREATE INDEX IF NOT EXISTS investigation_firings_by_investigation
   ON periscope.investigation_firings (investigation_id, fired_at)`;
 
@@ -65,6 +69,7 @@ export class PgInvestigationFleet {
     await inPgTransaction(this.pool, async (c) => {
       await c.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
       await c.query(TICKS_SQL);
+      await c.query(UNDER_WAY_SQL);
       // Each reservation counts one investigation's firings, and each server's look counts them all.
       await c.query(FIRINGS_INDEX_SQL);
       await c.query('SAVEPOINT open_names');
@@ -79,11 +84,13 @@ export class PgInvestigationFleet {
   /**
    * Reserves a firing: under the investigation's row lock, `decide` is given its state (every
    * server's firings) and says why not, or undefined; then the firing row is inserted with
-   * PostgreSQL's time, and the servers are told.
+   * PostgreSQL's time (and, when `server` is given, the firing noted as under way there until
+   * finishFiring), and the servers are told.
    */
   async reserveFiring(
     f: Omit<FiringInput, 'firedAt'>,
     decide: (s: FiringState) => string | undefined,
+    server?: string,
   ): Promise<Reservation> {
     return inPgTransaction(this.pool, async (c) => {
       const inv = await c.query(
@@ -120,9 +127,46 @@ export class PgInvestigationFleet {
           f.traceKept,
         ],
       );
+      const firingId = Number(q.rows[0]!.id);
+      if (server !== undefined)
+        await c.query('INSERT INTO periscope.investigation_firings_under_way VALUES ($1, $2)', [
+          firingId,
+          server,
+        ]);
       await c.query('SELECT pg_notify($1, $2)', [CHANNEL, String(f.investigationId)]);
-      return { firingId: Number(q.rows[0]!.id), firedAt: String(q.rows[0]!.at), state };
+      return { firingId, firedAt: String(q.rows[0]!.at), state };
     });
+  }
+
+  /** A firing's actions are done (or failed and recorded): it is no longer under way. */
+  async finishFiring(firingId: number): Promise<void> {
+    await withPgRetry(() =>
+      this.pool.query('DELETE FROM periscope.investigation_firings_under_way WHERE firing_id = $1', [
+        firingId,
+      ]),
+    );
+  }
+
+  /**
+   * Firings left under way by servers that died (no heartbeat younger than `aliveS` seconds in
+   * `periscope.servers`): each gets an error saying so and is no longer under way. Returns their ids.
+   */
+  async markAbandoned(aliveS: number): Promise<number[]> {
+    const q = await withPgRetry(() =>
+      this.pool.query<{ id: string }>(
+        `WITH dead AS (
+           DELETE FROM periscope.investigation_firings_under_way u
+           WHERE NOT EXISTS (SELECT 1 FROM periscope.servers s
+                             WHERE s.server_id = u.server AND s.heartbeat_at >= now() - make_interval(secs => $1))
+           RETURNING u.firing_id, u.server)
+         UPDATE periscope.investigation_firings f
+         SET error = concat_ws('; ', f.error, 'server ' || d.server || ' stopped during this firing (no heartbeat in PostgreSQL); what it had not done yet (snapshot, report, webhook) was not done')
+         FROM dead d WHERE f.firing_id = d.firing_id
+         RETURNING f.firing_id AS id`,
+        [aliveS],
+      ),
+    );
+    return q.rows.map((r) => Number(r.id));
   }
 
   /**
