@@ -6,10 +6,14 @@
  * decides which firing happens: a schedule added on B ticks once per period fleet-wide (not
  * once per server); a probe investigation added on A fires on B's agent's events; with
  * "at most 2" it fires exactly twice though events arrive at B and at C; closed on B it stops
- * on every server; and any server shows the same firings.
+ * on every server; any server shows the same firings; one name added on two servers at once is
+ * stored once; C killed mid-firing (its webhook hanging) leaves a firing the others mark, and
+ * the schedules go on once per period.
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { FiringView, InvestigationView } from '../../src/api/investigation-views.js';
@@ -130,17 +134,17 @@ const close = (s: ServerProc, id: number) =>
   call<InvestigationView>(s, 'POST', `/v1/investigations/${id}/close`, {});
 
 /** Firings of an investigation as PostgreSQL holds them, oldest first. */
-function firingsInPg(id: number): { process: string; trigger: string }[] {
+function firingsInPg(id: number): { id: number; process: string; trigger: string }[] {
   const out = pg!.psql(
-    `SELECT coalesce(process_id, '-') || ' ' || trigger FROM periscope.investigation_firings WHERE investigation_id = ${id} ORDER BY firing_id`,
+    `SELECT firing_id || ' ' || coalesce(process_id, '-') || ' ' || trigger FROM periscope.investigation_firings WHERE investigation_id = ${id} ORDER BY firing_id`,
   );
   return out
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l !== '')
     .map((l) => {
-      const [process, trigger] = l.split(' ');
-      return { process: process!, trigger: trigger! };
+      const [id, process, trigger] = l.split(' ');
+      return { id: Number(id), process: process!, trigger: trigger! };
     });
 }
 
@@ -329,25 +333,57 @@ test('one name, added on A and on B at the same moment: one is stored, the other
   assert.equal(pg!.psql("SELECT count(*) FROM periscope.investigations WHERE name = 'twice'").trim(), '1');
 });
 
-test('a server killed while schedules run: the others go on ticking, once per period', async () => {
-  const everyS = 2;
-  const inv = await add(a!, {
-    name: 'survivor',
-    triggers: [{ schedule: { every: `${everyS}s`, select: 'program=lp' } }],
-  });
-  await until('C to know it', 10_000, async () => (await show(c!, inv.id)).state === 'open');
-  await until('two ticks', 30_000, () => firingsInPg(inv.id).length >= 2);
-  // C may hold this tick (claimed, snapshot under way): dying there loses that tick only.
-  c!.proc.signal('SIGKILL');
-  const killed = Date.now();
-  const before = firingsInPg(inv.id).length;
-  await until('ticks after C died', 40_000, () => firingsInPg(inv.id).length >= before + 3);
-  await close(b!, inv.id);
-  const windowS = (Date.now() - killed) / 1000;
-  await sleep(2000);
-  const after = firingsInPg(inv.id).length - before;
-  assert.ok(
-    after <= Math.floor(windowS / everyS) + 2,
-    `${after} ticks in ${windowS.toFixed(1)} s after C died`,
-  );
+test('a server killed mid-firing: the firing says so, and the others go on ticking once per period', async () => {
+  // A webhook that never answers holds C's firing under way (C's agent's event fires it).
+  const held: ServerResponse[] = [];
+  const hook = createServer((_req, res) => held.push(res));
+  await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));
+  const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
+  try {
+    const hung = await add(a!, {
+      name: 'frank-hook',
+      triggers: [{ probe: { name: 'checks', where: '"user" = \'frank\'' } }],
+      snapshot: 'none',
+      limits: { maxFires: 1 },
+      webhook: { url: hookUrl, timeout: '120s', retries: 1 },
+    });
+    const everyS = 2;
+    const inv = await add(a!, {
+      name: 'survivor',
+      triggers: [{ schedule: { every: `${everyS}s`, select: 'program=lp' } }],
+    });
+    await until('C to know them', 10_000, async () => (await show(c!, hung.id)).state === 'open');
+    await request('host-c', 'frank');
+    await until('C’s firing to call the webhook', 30_000, () => held.length === 1);
+    const [firing] = firingsInPg(hung.id);
+    assert.match(firing!.process, /^host-c:/);
+    const underWay = () =>
+      pg!
+        .psql(`SELECT server FROM periscope.investigation_firings_under_way WHERE firing_id = ${firing!.id}`)
+        .trim();
+    assert.match(underWay(), new RegExp(`:${c!.port}/`), 'under way on C');
+    await until('two ticks', 30_000, () => firingsInPg(inv.id).length >= 2);
+    // C may also hold a tick of the schedule (claimed, snapshot under way): dying there loses that tick only.
+    c!.proc.signal('SIGKILL');
+    const killed = Date.now();
+    const before = firingsInPg(inv.id).length;
+    await until('ticks after C died', 40_000, () => firingsInPg(inv.id).length >= before + 3);
+    await close(b!, inv.id);
+    const windowS = (Date.now() - killed) / 1000;
+    await sleep(2000);
+    const after = firingsInPg(inv.id).length - before;
+    assert.ok(
+      after <= Math.floor(windowS / everyS) + 2,
+      `${after} ticks in ${windowS.toFixed(1)} s after C died`,
+    );
+    // Once C has been silent for 30 s, A or B marks its unfinished firing.
+    await until('the firing marked', 60_000, () => underWay() === '');
+    const shown = (await show(b!, hung.id)).firings?.[0];
+    assert.match(shown?.error ?? '', new RegExp(`^server \\S+:${c!.port}/\\S+ stopped during this firing`));
+    assert.equal(shown?.webhook, undefined, 'its webhook never answered');
+  } finally {
+    for (const res of held) res.destroy();
+    hook.closeAllConnections();
+    await new Promise<void>((r) => hook.close(() => r()));
+  }
 });
