@@ -6,7 +6,9 @@
  * time in `investigation_ticks`, from PostgreSQL's clock); and every add, close and firing is
  * announced with NOTIFY on `periscope_investigations` so the other servers look at once.
  * Nothing is held between transactions: a server that dies mid-firing leaves its firing row
- * (counted, never completed) and blocks nobody.
+ * (counted, never completed) and blocks nobody; the firing is noted as under way on that server
+ * (`investigation_firings_under_way`) until its actions are done, so once the server is gone from
+ * the fleet's heartbeats another server marks the firing with an error saying so.
  */
 import type pg from 'pg';
 import type { FiringInput } from '../store.js';
