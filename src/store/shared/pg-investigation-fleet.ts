@@ -4,7 +4,8 @@
  * read, the limits decided, the firing row inserted), so "at most N" and "at most once per
  * interval" hold across servers; each tick of a schedule is claimed by one server (the tick's
  * time in `investigation_ticks`, from PostgreSQL's clock); and every add, close and firing is
- * announced with NOTIFY on `periscope_investigations` so the other servers look at once.
+ * announced with NOTIFY on `periscope_investigations` so the other servers look at once; a
+ * unique index keeps one open investigation per name, whichever server adds it.
  * Nothing is held between transactions: a server that dies mid-firing leaves its firing row
  * (counted, never completed) and blocks nobody; the firing is noted as under way on that server
  * (`investigation_firings_under_way`) until its actions are done, so once the server is gone from
