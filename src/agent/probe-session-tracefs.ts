@@ -14,7 +14,11 @@ import { closeSync, constants, mkdirSync, openSync, readFileSync, readSync, writ
 import { join } from 'node:path';
 import type { Redactor } from '../goruntime/values/index.js';
 import type { CompiledProbe } from '../probes/compile/compile-probe.js';
-import { GROUP, instanceDir, writeUprobeEvents } from '../probes/tracefs/tracefs.js';
+import { groupOf, instanceDir, writeUprobeEvents } from '../probes/tracefs/tracefs.js';
+
+/** This agent's group of uprobe events (docs/probes.md: one group and instance per agent). */
+const GROUP = groupOf();
+
 import { type TracefsSiteDef, tracefsDefinitions } from '../probes/tracefs/tracefs-probe.js';
 import type { WireProbeEvent } from '../protocol/messages.js';
 import type { ProbeSession, ProbeTotals, TrapCosts } from './probe-session.js';

@@ -64,6 +64,8 @@ export interface AgentView {
   readonly remoteAddress?: string;
   /** Name of the token it authenticated with. */
   readonly tokenName?: string;
+  /** What it said it can do in its hello (e.g. describe-function); absent for agents older than capabilities. */
+  readonly capabilities?: readonly string[];
   readonly processes: number;
   /** Scaled-out store: the id of the server the agent is connected to, and its URL. */
   readonly server?: string;

@@ -9,8 +9,9 @@
  *
  * `PERISCOPE_SCAN=js` turns it off (for comparisons), read at each reserve.
  *
- * The module is the assembled text of `word-scan.wat` (beside this file), by wabt 1.0.39:
- * `wat2wasm --enable-simd word-scan.wat` (base64 below).
+ * The module is the assembled text of `word-scan.wat` (beside this file), by wabt 1.0.39 (a dev
+ * dependency): `npx wat2wasm src/common/word-scan.wat -o /tmp/ws.wasm && base64 -w0 /tmp/ws.wasm`
+ * (SIMD is on by default; base64 below). test/common/word-scan-wat.test.ts checks the two agree.
  */
 
 /** The WebAssembly API this module uses (the root tsconfig has no DOM or wasm types). */

@@ -108,7 +108,7 @@ export class ConnectorError extends Error {
     readonly errno: number,
   ) {
     super(
-      `${call} failed with errno ${errno}${errno === 1 ? ' (EPERM: needs CAP_NET_ADMIN before Linux 6.6)' : ''}`,
+      `${call} failed with errno ${errno}${errno === 1 ? ' (EPERM: the agent lacks CAP_NET_ADMIN in the initial user namespace, which the connector needs before Linux 6.6 and in a user namespace)' : ''}`,
     );
   }
 }

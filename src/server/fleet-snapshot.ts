@@ -67,7 +67,10 @@ export class FleetSnapshots implements FleetCoordinator {
 
   /** Listens for requests (NOTIFY, and a poll of the tables as a fallback). */
   start(): void {
-    this.fleet.listen(() => this.wake());
+    this.fleet.listen((payload) => {
+      // The channel also carries spec versions and questions (fleet-spec.ts, fleet-asks.ts).
+      if (!payload.startsWith('spec:') && !payload.startsWith('ask:')) this.wake();
+    });
     let ticks = 0;
     this.timer = setInterval(() => {
       this.wake();

@@ -3,12 +3,15 @@
  * heartbeat and its connected agents with their processes to PostgreSQL, and reads the other
  * live servers' rows. A server whose heartbeat is older than ALIVE_S is dead: its agents are
  * no longer listed or offered for snapshots; its rows are deleted after FORGET_S. This
- * server's own agents always come from its in-memory registry, never from its rows.
+ * server's own agents always come from its in-memory registry, never from its rows. The same
+ * beat writes the latest probe status of this server's agents (when it changed) and reads
+ * the others', so any server's `GET /v1/probes` shows the fleet's.
  */
 import type { AgentView } from '../api/responses.js';
-import type { ProcessDescription } from '../protocol/messages.js';
+import type { ProbeStatusMessage, ProcessDescription } from '../protocol/messages.js';
 import type { PgFleet } from '../store/shared/shared-store.js';
 import type { FleetTarget } from './orchestrator.js';
+import type { AgentProbeStatus, ProbeBook } from './probe-book.js';
 import type { Registry } from './registry.js';
 import { matches, type Selector } from './selector.js';
 
@@ -26,9 +29,18 @@ interface RemoteAgent {
   readonly processes: readonly ProcessDescription[];
 }
 
+/** Another live server and the agents connected to it, as of the last read. */
+export interface RemoteServer {
+  readonly serverId: string;
+  readonly url: string;
+  readonly agents: readonly { readonly view: AgentView; readonly processes: readonly ProcessDescription[] }[];
+}
+
 /** The fleet as this server sees it: its own agents live, the others' as of the last read. */
 export class FleetView {
   private remote: RemoteAgent[] = [];
+  private remoteStatus: AgentProbeStatus[] = [];
+  private lastStatus = '';
   private live = new Map<string, string>();
   /** Every server's URL seen since start: a dead server is still named by it. */
   private readonly urls = new Map<string, string>();
@@ -40,6 +52,7 @@ export class FleetView {
   constructor(
     private readonly fleet: PgFleet,
     private readonly registry: Registry,
+    private readonly probes: ProbeBook,
     readonly serverId: string,
     private readonly url: string,
     private readonly log: (line: string) => void,
@@ -70,8 +83,22 @@ export class FleetView {
       const text = JSON.stringify(agents.map((a) => [a.id, a.view.state, a.processes]));
       // Rewritten every 10th beat too: rows a PostgreSQL restore or a clean-up lost come back.
       const changed = text !== this.lastWritten || this.beats++ % 10 === 0;
-      await this.fleet.heartbeat(this.serverId, this.url, changed ? agents : undefined, FORGET_S);
+      const connected = new Set(agents.map((a) => a.id));
+      const statuses = this.probes
+        .statusList()
+        .filter((s) => connected.has(s.agentId))
+        .sort((x, y) => x.agentId.localeCompare(y.agentId));
+      const statusText = JSON.stringify(statuses.map((s) => [s.agentId, s.status]));
+      const statusChanged = changed || statusText !== this.lastStatus;
+      await this.fleet.heartbeat(
+        this.serverId,
+        this.url,
+        changed ? agents : undefined,
+        FORGET_S,
+        statusChanged ? statuses : undefined,
+      );
       this.lastWritten = text;
+      this.lastStatus = statusText;
       const servers = await this.fleet.liveServers(ALIVE_S);
       this.live = new Map(servers.map((s) => [s.serverId, s.url]));
       for (const [id, url] of this.live) this.urls.set(id, url);
@@ -85,6 +112,9 @@ export class FleetView {
             processes: (Array.isArray(a.processes) ? a.processes : []) as ProcessDescription[],
           })),
         );
+      this.remoteStatus = (await this.fleet.liveProbeStatuses(ALIVE_S))
+        .filter((r) => r.serverId !== this.serverId)
+        .map((r) => ({ agentId: r.agentId, at: r.at, status: r.status as ProbeStatusMessage }));
     } catch (e) {
       this.log(`fleet registry: cannot reach PostgreSQL (${(e as Error).message}); retrying every second`);
     }
@@ -115,12 +145,7 @@ export class FleetView {
   /** The processes of every live server's connected agents that match the selector. */
   processes(sel: Selector): FleetTarget[] {
     const mine = this.registry.processes(sel).map((p) => ({ ...p, server: this.serverId }));
-    const here = new Set(
-      this.registry
-        .agents()
-        .filter((a) => a.connected)
-        .map((a) => a.id),
-    );
+    const here = this.connectedHere();
     const seen = new Set<string>(here);
     const out: FleetTarget[] = [...mine];
     for (const r of this.remote) {
@@ -130,6 +155,45 @@ export class FleetView {
         if (matches(sel, p)) out.push({ ...p, agentId: r.view.id, server: r.server });
     }
     return out.sort((a, b) => a.hostname.localeCompare(b.hostname) || a.pid - b.pid);
+  }
+
+  /** The ids of the agents connected to this server now. */
+  private connectedHere(): Set<string> {
+    return new Set(
+      this.registry
+        .agents()
+        .filter((a) => a.connected)
+        .map((a) => a.id),
+    );
+  }
+
+  /** The other live servers with their agents (an agent connected here is left out of theirs). */
+  remoteServers(): RemoteServer[] {
+    const here = this.connectedHere();
+    const out = new Map<string, RemoteServer & { agents: RemoteServer['agents'][number][] }>();
+    for (const r of this.remote) {
+      if (here.has(r.view.id)) continue;
+      let s = out.get(r.server);
+      if (!s) {
+        s = { serverId: r.server, url: r.serverUrl, agents: [] };
+        out.set(r.server, s);
+      }
+      s.agents.push({ view: r.view, processes: r.processes });
+    }
+    return [...out.values()];
+  }
+
+  /**
+   * Every agent's latest probe status: this server's from memory, the other live servers'
+   * as of the last beat (~1 s old); an agent connected here is shown as this server has it.
+   */
+  probeStatuses(): AgentProbeStatus[] {
+    const mine = this.probes.statusList();
+    const here = this.connectedHere();
+    const remote = this.remoteStatus.filter((r) => !here.has(r.agentId));
+    const there = new Set(remote.map((r) => r.agentId));
+    // A status kept here for an agent that has since moved to another server is that server's to show.
+    return [...mine.filter((m) => here.has(m.agentId) || !there.has(m.agentId)), ...remote];
   }
 
   /** Stops beating and removes this server's rows (its agents reconnect elsewhere). */

@@ -5,12 +5,16 @@
  * The server keeps no binaries, so a binary no connected agent can reach is not described.
  * Only an agent whose hello lists the `describe-function` capability is asked: an older one
  * ignores the question, so when only such agents have the binary the answer says so at once.
+ * With servers sharing PostgreSQL, when no agent of this server can reach the binary, the
+ * server of one that can is asked (fleet-asks.ts) and its answer, or its refusal, passed on.
  */
 import { randomBytes } from 'node:crypto';
 import type { FunctionParams } from '../api/requests.js';
 import type { FunctionDescribedMessage } from '../protocol/messages.js';
 import type { FunctionLines } from '../snapshot/function-lines.js';
 import type { StoredBinary } from '../store/store.js';
+import { ASK_SLACK_MS, answerHttpError, type FleetAsks, isAnswerError } from './fleet-asks.js';
+import type { FleetView } from './fleet-view.js';
 import { HttpError } from './http-errors.js';
 import type { Registry } from './registry.js';
 
@@ -19,6 +23,7 @@ type Answer = (msg: FunctionDescribedMessage | undefined) => void;
 /** The function descriptions in flight, and the routing of agents' answers to them. */
 export class FunctionDescriptions {
   private readonly pending = new Map<string, { agentId: string; answer: Answer }>();
+  private fleet: { readonly asks: FleetAsks; readonly view: FleetView } | undefined;
 
   constructor(
     private readonly registry: Registry,
@@ -26,8 +31,62 @@ export class FunctionDescriptions {
     private readonly timeoutMs: number,
   ) {}
 
-  /** Asks one agent that can reach the binary; an HttpError says why there is no answer. */
+  /** Lets descriptions come from the agents of other servers (scaled-out store), and answers theirs. */
+  attachFleet(asks: FleetAsks, view: FleetView): void {
+    this.fleet = { asks, view };
+    asks.handle('describe-function', async (q) => {
+      const { params, stored } = q as { params?: FunctionParams; stored?: StoredBinary[] };
+      if (
+        typeof params?.buildId !== 'string' ||
+        typeof params.function !== 'string' ||
+        !Array.isArray(stored)
+      )
+        throw new Error('malformed describe-function question');
+      return this.askHere(params, stored);
+    });
+  }
+
+  /**
+   * Asks one agent that can reach the binary: this server's, else (scaled-out) another
+   * server's through that server; an HttpError says why there is no answer.
+   */
   async ask(
+    q: FunctionParams,
+    stored: readonly StoredBinary[],
+  ): Promise<{ agentId: string; lines: FunctionLines }> {
+    // This server's agents first: another server is asked only when none of them can reach the binary.
+    const server = this.fleet && this.reach(q, stored).length === 0 ? this.serverFor(q, stored) : undefined;
+    if (!server || !this.fleet) return this.askHere(q, stored);
+    const [reply] = await this.fleet.asks.ask(
+      'describe-function',
+      { params: q, stored },
+      [server],
+      this.timeoutMs + ASK_SLACK_MS,
+    );
+    if (!reply || reply.lost)
+      throw new HttpError(504, 'timeout', reply?.lost ?? `server ${server} did not answer`);
+    if (isAnswerError(reply.answer)) throw answerHttpError(reply.answer, server);
+    const a = reply.answer as { agentId?: unknown; lines?: unknown } | null;
+    if (typeof a?.agentId !== 'string' || typeof a.lines !== 'object' || a.lines === null)
+      throw new HttpError(502, 'internal', `server ${server} sent a malformed description of ${q.function}`);
+    return { agentId: a.agentId, lines: a.lines as FunctionLines };
+  }
+
+  /** Another live server one of whose agents runs the binary, else one on a host that ran it. */
+  private serverFor(q: FunctionParams, stored: readonly StoredBinary[]): string | undefined {
+    const servers = this.fleet?.view.remoteServers() ?? [];
+    const running = servers.find((s) =>
+      s.agents.some((a) => a.processes.some((p) => p.buildId === q.buildId)),
+    );
+    if (running) return running.serverId;
+    const old = stored.find((b) => b.buildId === q.buildId);
+    return old
+      ? servers.find((s) => s.agents.some((a) => old.hostnames.includes(a.view.hostname)))?.serverId
+      : undefined;
+  }
+
+  /** Asks one agent of this server that can reach the binary; an HttpError says why there is no answer. */
+  async askHere(
     q: FunctionParams,
     stored: readonly StoredBinary[],
   ): Promise<{ agentId: string; lines: FunctionLines }> {
@@ -68,11 +127,11 @@ export class FunctionDescriptions {
     if (p?.agentId === agentId) p.answer(msg);
   }
 
-  /** The first agent that can describe the binary's function: one that runs it, else one on a host that ran it. */
-  private agentFor(
+  /** This server's agents that can reach the binary: those that run it, then those on a host that ran it. */
+  private reach(
     q: FunctionParams,
     stored: readonly StoredBinary[],
-  ): { agentId: string; executable: string } {
+  ): { agentId: string; executable: string }[] {
     const { buildId } = q;
     const running = this.registry
       .processes({ text: '', terms: [] })
@@ -85,14 +144,22 @@ export class FunctionDescriptions {
           .filter((a) => a.connected && old.hostnames.includes(a.hostname))
           .map((a) => ({ agentId: a.id, executable: old.executable }))
       : [];
-    const reach = [...running, ...ran];
+    return [...running, ...ran];
+  }
+
+  /** The first agent that can describe the binary's function: one that runs it, else one on a host that ran it. */
+  private agentFor(
+    q: FunctionParams,
+    stored: readonly StoredBinary[],
+  ): { agentId: string; executable: string } {
+    const reach = this.reach(q, stored);
     const able = reach.find((c) => this.registry.can(c.agentId, 'describe-function'));
     if (able) return able;
     if (reach.length === 0)
       throw new HttpError(
         404,
         'not-found',
-        `no connected agent runs or ran a binary with build ID ${buildId}; start a process of it where an agent watches`,
+        `no connected agent runs or ran a binary with build ID ${q.buildId}; start a process of it where an agent watches`,
       );
     const which = [...new Set(reach.map((c) => c.agentId))].map(
       (id) => `agent ${id} runs Periscope ${this.registry.versionOf(id) ?? '?'}`,
@@ -101,7 +168,7 @@ export class FunctionDescriptions {
     throw new HttpError(
       409,
       'conflict',
-      `${which.join(', ')}, which cannot describe functions (${one ? 'its hello lists' : 'their hellos list'} no describe-function capability); upgrade ${one ? 'it' : 'them'} to see ${q.function} of build ID ${buildId}`,
+      `${which.join(', ')}, which cannot describe functions (${one ? 'its hello lists' : 'their hellos list'} no describe-function capability); upgrade ${one ? 'it' : 'them'} to see ${q.function} of build ID ${q.buildId}`,
     );
   }
 }

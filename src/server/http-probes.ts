@@ -75,7 +75,8 @@ export function probeRoutes(ctx: ServerContext): Route[] {
         const all = await ctx.probeOrders.state();
         const state = { ...all, probes: all.probes.filter((l) => programAllowed(only, l.probe.program)) };
         const totals = await totalsOf(ctx, state.probes);
-        const statuses = ctx.probes.statusList();
+        // Scaled-out: every server's agents (the others' as their servers last wrote them to PostgreSQL).
+        const statuses = ctx.fleet?.probeStatuses() ?? ctx.probes.statusList();
         const now = Date.now();
         const probes = state.probes.map((l): ProbeView => {
           const p = l.probe;

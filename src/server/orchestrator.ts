@@ -60,8 +60,10 @@ export interface FleetCoordinator {
 export class Orchestrator {
   private readonly runs = new Map<string, SnapshotRun>();
   private storing: Promise<unknown> = Promise.resolve();
-  /** The spec version this server last saw (undefined before the first request). */
+  /** The spec version this server last sent its agents (undefined before the first look). */
   private seenSpec: number | undefined;
+  /** The look under way: looks run one at a time, so versions reach the agents in order. */
+  private syncing: Promise<unknown> = Promise.resolve();
   private fleet: FleetCoordinator | undefined;
 
   constructor(
@@ -84,13 +86,35 @@ export class Orchestrator {
     this.fleet = fleet;
   }
 
-  /** The current spec, sent to this server's agents first when it changed on another server. */
-  async syncedSpec(): Promise<SpecVersion | undefined> {
-    const spec = await this.store.currentSpec();
-    const version = spec?.version ?? 0;
-    if (this.seenSpec !== version && this.opts.pushSpec) await this.opts.pushSpec(version, spec?.yaml ?? '');
-    this.seenSpec = version;
-    return spec;
+  /**
+   * The current spec, sent to this server's agents first when it changed on another server
+   * (before a snapshot request, and on every look of fleet-spec.ts).
+   */
+  syncedSpec(): Promise<SpecVersion | undefined> {
+    const next = this.syncing.then(async () => {
+      const spec = await this.store.currentSpec();
+      const version = spec?.version ?? 0;
+      if (this.seenSpec !== version && this.opts.pushSpec)
+        await this.opts.pushSpec(version, spec?.yaml ?? '');
+      this.seenSpec = version;
+      return spec;
+    });
+    this.syncing = next.catch(() => undefined);
+    return next;
+  }
+
+  /**
+   * Sends a spec version this server just stored to its agents with `send`, in turn with the
+   * looks of syncedSpec: never before an older version, never after a newer one was sent.
+   */
+  async specStored(version: number, send: () => Promise<void>): Promise<void> {
+    const next = this.syncing.then(async () => {
+      if (this.seenSpec !== undefined && this.seenSpec > version) return;
+      await send();
+      this.seenSpec = version;
+    });
+    this.syncing = next.catch(() => undefined);
+    await next;
   }
 
   /** Starts tracking a run over this server's agents (their messages are routed to it by request id). */

@@ -112,7 +112,12 @@ export class ProbeBook {
     private readonly log: (line: string) => void,
     private readonly facts: (agentId: string, processId: string) => ProbeProcessInput | undefined = () =>
       undefined,
-  ) {}
+  ) {
+    // Waiters of `GET /v1/events` wake on other servers' events too (the scaled-out store).
+    store.onProbeEvents?.(() => {
+      for (const w of [...this.waiters]) w();
+    });
+  }
 
   /** Keeps an agent's latest status (only well-formed entries). */
   status(agentId: string, m: ProbeStatusMessage): void {

@@ -207,6 +207,7 @@ export class Registry {
       ...(e.instance ? { instance: e.instance } : {}),
       ...(e.remoteAddress ? { remoteAddress: e.remoteAddress } : {}),
       ...(e.tokenName ? { tokenName: e.tokenName } : {}),
+      ...(e.capabilities.size > 0 ? { capabilities: [...e.capabilities].sort() } : {}),
       processes: e.conn ? e.processes.length : 0,
     }));
     for (const r of this.refusals.values())

@@ -63,7 +63,7 @@ export class Retention {
 
   private async pass(actor: string, source: string): Promise<RetentionPass> {
     const { trimmedProcesses, ...result } = await this.ctx.store.applyRetention(this.rules);
-    this.ctx.meta.applyRetention({ snapshotIds: result.snapshotIds, trimmedProcesses });
+    await this.ctx.meta.applyRetention({ snapshotIds: result.snapshotIds, trimmedProcesses });
     let pass: RetentionPass = result;
     const stored = result.processes > 0 || result.probeRows > 0;
     const auditFiles = this.expiredAuditFiles();

@@ -7,7 +7,6 @@ import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { PeriscopeError } from '../common/errors.js';
 import { AuditLog } from '../store/audit-log.js';
 import { DuckDBStore } from '../store/duckdb-store.js';
 import type { Store } from '../store/store.js';
@@ -16,7 +15,9 @@ import { TOKENS_FILE } from '../store/tokens.js';
 import { AgentEndpoint } from './agent-endpoint.js';
 import { audit } from './audit.js';
 import type { ServerContext } from './context.js';
+import { FleetAsks } from './fleet-asks.js';
 import { FleetSnapshots } from './fleet-snapshot.js';
+import { FleetSpecFollower } from './fleet-spec.js';
 import { FleetView } from './fleet-view.js';
 import { FunctionDescriptions } from './function-describe.js';
 import { auditRoutes, retentionRoute } from './http-audit.js';
@@ -164,11 +165,6 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const log = opts.log ?? ((line: string) => console.error(`${new Date().toISOString()} ${line}`));
   // Read before anything is created: a wrong certificate or key stops the start with its reason.
   const tls = opts.tls ? new TlsMaterial(opts.tls, log) : undefined;
-  if (opts.shared && !opts.store && opts.retention && opts.retention.rules.length > 0)
-    throw new PeriscopeError(
-      'unsupported',
-      '--retain is not built for the scaled-out store (--store) yet; run without --retain',
-    );
   // Imported only when used: an embedded server never loads the PostgreSQL client.
   const shared =
     opts.shared && !opts.store
@@ -177,6 +173,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           objects: opts.shared.objects,
           cacheDir: join(opts.dataDir, 'cache'),
           cacheBytes: (opts.shared.cacheMb ?? 2048) * 1024 * 1024,
+          log,
         })
       : undefined;
   const store =
@@ -369,10 +366,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   // Scaled-out: this server joins the fleet registry and takes part in the others' snapshots.
   let fleetSnapshots: FleetSnapshots | undefined;
   let orphans: OrphanCollection | undefined;
+  let fleetAsks: FleetAsks | undefined;
+  let specFollower: FleetSpecFollower | undefined;
   if (shared) {
     const view = new FleetView(
       shared.fleet,
       registry,
+      context.probes,
       `${hostname()}:${addr.port}/${randomUUID().slice(0, 6)}`,
       url,
       log,
@@ -397,6 +397,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       log,
     );
     orphans.start();
+    // Spec checks and function descriptions reach the other servers' agents; the spec and
+    // probe orders stored through any server reach this one's.
+    fleetAsks = new FleetAsks(shared.fleet, view, log);
+    context.specChecks.attachFleet(fleetAsks, view);
+    context.functions.attachFleet(fleetAsks, view);
+    fleetAsks.start();
+    specFollower = new FleetSpecFollower(shared.fleet, orchestrator, log);
+    specFollower.start();
   }
   return {
     url,
@@ -418,6 +426,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       const stopping = investigations.stop();
       fleetSnapshots?.stop();
       await orphans?.stop();
+      fleetAsks?.stop();
+      specFollower?.stop();
       await context.fleet?.stop();
       agents.close();
       await pg?.close();

@@ -67,17 +67,19 @@ export class SnapshotMetaLog {
 
   /** Records a snapshot's metadata. */
   async add(meta: SnapshotMeta): Promise<void> {
+    if (this.shared) return this.shared.putFleetMeta(meta.snapshotId, meta);
     this.byId.set(meta.snapshotId, meta);
-    if (this.shared) await this.shared.putFleetMeta(meta.snapshotId, meta);
-    else appendFileSync(this.path, `${JSON.stringify(meta)}\n`);
+    appendFileSync(this.path, `${JSON.stringify(meta)}\n`);
   }
 
   /**
    * Forgets what a retention pass deleted from the store (snapshots deleted whole, processes
    * deleted from trimmed ones) and rewrites the file without it, atomically (a crash leaves the
-   * old file or the new one). Returns how many entries went or changed.
+   * old file or the new one). Sharing a store, the metadata of trimmed snapshots is rewritten
+   * in PostgreSQL instead (that of deleted ones went with them). Returns how many entries went
+   * or changed.
    */
-  applyRetention(pass: Pick<RetentionResult, 'snapshotIds' | 'trimmedProcesses'>): number {
+  async applyRetention(pass: Pick<RetentionResult, 'snapshotIds' | 'trimmedProcesses'>): Promise<number> {
     let changed = 0;
     for (const id of pass.snapshotIds) if (this.byId.delete(id)) changed++;
     const trimmed = new Map<number, Set<string>>();
@@ -87,14 +89,15 @@ export class SnapshotMetaLog {
       trimmed.set(t.snapshotId, set);
     }
     for (const [id, gone] of trimmed) {
-      const m = this.byId.get(id);
+      const m = await this.get(id);
       if (!m) continue;
       const processes = m.processes.filter((p) => !gone.has(processId(p.hostname, p.pid)));
       if (processes.length === m.processes.length) continue;
-      this.byId.set(id, { ...m, processes });
+      if (this.shared) await this.shared.putFleetMeta(id, { ...m, processes });
+      else this.byId.set(id, { ...m, processes });
       changed++;
     }
-    if (changed > 0)
+    if (changed > 0 && !this.shared)
       writeFileAtomic(
         this.path,
         [...this.byId.values()].map((m) => `${JSON.stringify(m)}\n`).join(''),
@@ -103,12 +106,12 @@ export class SnapshotMetaLog {
     return changed;
   }
 
-  /** The metadata of one snapshot, if it was taken by this server (or, sharing a store, by any). */
+  /**
+   * The metadata of one snapshot, if it was taken by this server (or, sharing a store, by any:
+   * read from PostgreSQL each time, so what another server's retention changed shows at once).
+   */
   async get(snapshotId: number): Promise<SnapshotMeta | undefined> {
-    const here = this.byId.get(snapshotId);
-    if (here || !this.shared) return here;
-    const m = (await this.shared.fleetMeta(snapshotId)) as SnapshotMeta | undefined;
-    if (m) this.byId.set(snapshotId, m);
-    return m;
+    if (!this.shared) return this.byId.get(snapshotId);
+    return (await this.shared.fleetMeta(snapshotId)) as SnapshotMeta | undefined;
   }
 }

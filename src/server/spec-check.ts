@@ -4,12 +4,18 @@
  * host), then every `spec-checked` collected until all answered or the time is up. An agent
  * the heartbeats already know to be unresponsive is not asked (it would only hold the request
  * for the whole wait), and one that becomes unresponsive or goes while it is waited for is no
- * longer waited for; both are reported as not checked. What the answers mean is spec-report.ts's job.
+ * longer waited for; both are reported as not checked. With servers sharing PostgreSQL, the
+ * agents of the other servers are asked too, through their servers (fleet-asks.ts): each
+ * asks its own agents as here and answers with what they said; a server that dies or does
+ * not answer in time has its agents reported as not checked, naming it. What the answers
+ * mean is spec-report.ts's job.
  */
 import { randomBytes } from 'node:crypto';
 import type { AgentView, ProcessView } from '../api/responses.js';
 import type { SpecCheckedMessage, StoredBinaryRef } from '../protocol/messages.js';
 import type { StoredBinary } from '../store/store.js';
+import { ASK_SLACK_MS, type FleetAsks } from './fleet-asks.js';
+import type { FleetView } from './fleet-view.js';
 import type { Registry } from './registry.js';
 
 /** One agent asked, with its processes at the time and its answer (undefined: none in time). */
@@ -17,12 +23,23 @@ export interface AgentAnswer {
   readonly agent: AgentView;
   readonly processes: readonly ProcessView[];
   readonly answer?: SpecCheckedMessage;
-  /** Why it was not waited for: `unresponsive` (heartbeats unanswered) or `gone` (disconnected). */
+  /**
+   * Why it was not waited for: `unresponsive` (heartbeats unanswered), `gone` (disconnected),
+   * `server` (the other server it is connected to did not answer: `serverNote` says why).
+   */
   readonly lost?: Lost;
+  readonly serverNote?: string;
 }
 
 /** Why an agent's answer was not waited for. */
-export type Lost = 'unresponsive' | 'gone';
+export type Lost = 'unresponsive' | 'gone' | 'server';
+
+/** The question another server's agents are asked. */
+interface CheckQuestion {
+  readonly spec: string;
+  readonly source: string;
+  readonly stored: readonly StoredBinary[];
+}
 
 interface Pending {
   readonly answers: Map<string, SpecCheckedMessage | Lost | undefined>;
@@ -32,6 +49,7 @@ interface Pending {
 /** The spec checks in flight, and the routing of agents' answers to them. */
 export class SpecChecks {
   private readonly pending = new Map<string, Pending>();
+  private fleet: { readonly asks: FleetAsks; readonly view: FleetView } | undefined;
 
   constructor(
     private readonly registry: Registry,
@@ -42,8 +60,56 @@ export class SpecChecks {
     registry.onDisconnect((agentId) => this.lose(agentId, 'gone'));
   }
 
-  /** Sends the spec to every connected agent and resolves with each one's answer (or none). */
+  /** Lets checks reach the agents of other servers (scaled-out store), and answers theirs. */
+  attachFleet(asks: FleetAsks, view: FleetView): void {
+    this.fleet = { asks, view };
+    asks.handle('check-spec', async (q) => {
+      const { spec, source, stored } = q as CheckQuestion;
+      if (typeof spec !== 'string' || typeof source !== 'string' || !Array.isArray(stored))
+        throw new Error('malformed check-spec question');
+      return this.askHere(spec, source, stored);
+    });
+  }
+
+  /** Sends the spec to every agent of the fleet and resolves with each one's answer (or none). */
   async ask(spec: string, source: string, stored: readonly StoredBinary[]): Promise<AgentAnswer[]> {
+    const fleet = this.fleet;
+    const servers = fleet?.view.remoteServers().filter((s) => s.agents.length > 0) ?? [];
+    if (!fleet || servers.length === 0) return this.askHere(spec, source, stored);
+    const question: CheckQuestion = { spec, source, stored };
+    const [here, there] = await Promise.all([
+      this.askHere(spec, source, stored),
+      fleet.asks.ask(
+        'check-spec',
+        question,
+        servers.map((s) => s.serverId),
+        this.timeoutMs + ASK_SLACK_MS,
+      ),
+    ]);
+    const seen = new Set(here.map((a) => a.agent.id));
+    const out = [...here];
+    for (const reply of there) {
+      const server = servers.find((s) => s.serverId === reply.serverId);
+      const answers = Array.isArray(reply.answer) ? reply.answer.filter(isAgentAnswer) : undefined;
+      if (answers) {
+        for (const a of answers) if (!seen.has(a.agent.id)) out.push(a);
+        continue;
+      }
+      const why = reply.lost ?? `server ${reply.serverId} could not check: ${errorText(reply.answer)}`;
+      for (const a of server?.agents ?? [])
+        if (!seen.has(a.view.id))
+          out.push({
+            agent: a.view,
+            processes: a.processes.map((p) => ({ ...p, agentId: a.view.id })),
+            lost: 'server',
+            serverNote: why,
+          });
+    }
+    return out;
+  }
+
+  /** Sends the spec to every agent connected to this server and resolves with each one's answer (or none). */
+  async askHere(spec: string, source: string, stored: readonly StoredBinary[]): Promise<AgentAnswer[]> {
     const requestId = `check-${randomBytes(6).toString('hex')}`;
     const all = this.registry.processes({ text: '', terms: [] });
     const asked: { agent: AgentView; processes: ProcessView[] }[] = [];
@@ -106,4 +172,21 @@ export class SpecChecks {
   get waitMs(): number {
     return this.timeoutMs;
   }
+}
+
+/** Whether another server's answer entry has the shape of an AgentAnswer (it is input). */
+function isAgentAnswer(a: unknown): a is AgentAnswer {
+  const x = a as AgentAnswer | null;
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    typeof x.agent?.id === 'string' &&
+    typeof x.agent.hostname === 'string' &&
+    Array.isArray(x.processes)
+  );
+}
+
+function errorText(answer: unknown): string {
+  const e = (answer as { error?: { message?: unknown } } | null)?.error;
+  return typeof e?.message === 'string' ? e.message : 'no answer';
 }

@@ -64,7 +64,7 @@ export function buildReport(
     e.hosts.add(host);
     return e;
   };
-  for (const { agent, processes, answer, lost } of answers) {
+  for (const { agent, processes, answer, lost, serverNote } of answers) {
     const reported = new Set<string>();
     for (const b of answer?.binaries ?? []) {
       if (typeof b !== 'object' || b === null || !str(b.executable)) continue;
@@ -93,7 +93,9 @@ export function buildReport(
           ? `agent unresponsive: ${agent.id} has not answered heartbeats${agent.unresponsiveSince ? ` since ${agent.unresponsiveSince}` : ''}`
           : lost === 'gone'
             ? `agent ${agent.id} disconnected before it answered`
-            : `agent ${agent.id} did not answer within ${waitMs} ms`;
+            : lost === 'server'
+              ? `agent ${agent.id}: ${serverNote ?? 'its server did not answer'}`
+              : `agent ${agent.id} did not answer within ${waitMs} ms`;
     }
   }
   for (const s of stored) {

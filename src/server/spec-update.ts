@@ -76,7 +76,8 @@ export async function updateSpec(ctx: ServerContext, u: SpecUpdate): Promise<Spe
     return { stored: false, message: reportText(check, headline), check };
   }
   const result = await ctx.store.setSpec(u.yaml, u.author, u.source, { force: true });
-  if (result.changed) await pushSpec(ctx, result.version, u.yaml);
+  if (result.changed)
+    await ctx.orchestrator.specStored(result.version, () => pushSpec(ctx, result.version, u.yaml));
   // Stored all the same: an investigation on a dropped trace or probe waits for a spec that has it again.
   const dropped = await droppedDependencyWarnings(ctx.store, u.yaml, result.version);
   return { stored: true, result: { ...result, warnings: [...result.warnings, ...dropped], check } };

@@ -249,15 +249,24 @@ export class DuckDBStore implements Store {
    * time: probe batches arrive every second while a snapshot is stored, and a second BEGIN on
    * the connection fails and aborts the first.
    */
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.writes.then(fn).finally(() => {
-      this.changes++;
-    });
+  private serial<T>(fn: () => Promise<T>, moved: () => boolean = () => true): Promise<T> {
+    // A write that changes no view's definition (`moved` false after it succeeded) leaves the
+    // generation: the new rows are seen through the views sessions already have.
+    const run = this.writes.then(fn).then(
+      (out) => {
+        if (moved()) this.changes++;
+        return out;
+      },
+      (e: unknown) => {
+        this.changes++;
+        throw e;
+      },
+    );
     this.writes = run.catch(() => undefined);
     return run;
   }
 
-  private async transaction<T>(fn: () => Promise<T>): Promise<T> {
+  private async transaction<T>(fn: () => Promise<T>, moved?: () => boolean): Promise<T> {
     return this.serial(async () => {
       await this.conn.run('BEGIN TRANSACTION');
       try {
@@ -268,7 +277,7 @@ export class DuckDBStore implements Store {
         await this.conn.run('ROLLBACK');
         throw e;
       }
-    });
+    }, moved);
   }
 
   /** The last write transaction queued (transactions on `conn` run one after another). */
@@ -511,7 +520,13 @@ export class DuckDBStore implements Store {
       const state = await this.probeState;
       let next: number;
       try {
-        next = await this.transaction(() => writeProbeBatch(this.conn, state.seq + 1, batch, state));
+        // Only a value type not seen before changes a view (a probe table's typed column):
+        // batches of known types leave the generation, so the PostgreSQL port's sessions stay.
+        const typesBefore = state.types.size;
+        next = await this.transaction(
+          () => writeProbeBatch(this.conn, state.seq + 1, batch, state),
+          () => state.types.size !== typesBefore,
+        );
       } catch (e) {
         this.probeState = undefined; // the types noted for the failed batch: read them again
         throw e;
@@ -595,7 +610,11 @@ export class DuckDBStore implements Store {
     return this.use(async () => {
       this.writable('storing request traces');
       const { writeTraceBatch } = await import('./trace-store.js');
-      await this.transaction(() => writeTraceBatch(this.conn, batch));
+      // The trace views do not depend on what the rows hold: the generation stays.
+      await this.transaction(
+        () => writeTraceBatch(this.conn, batch),
+        () => false,
+      );
     });
   }
 
@@ -617,11 +636,17 @@ export class DuckDBStore implements Store {
   /**
    * Runs `fn` in one write transaction on the store's connection, after the writes queued
    * before it: the scaled-out store's cache fills and trims its raw tables through this.
+   * `moved`, asked after it succeeded: whether it changed what a view is (default yes), for
+   * Store.generation.
    */
-  async writeRaw<T>(what: string, fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+  async writeRaw<T>(
+    what: string,
+    fn: (conn: DuckDBConnection) => Promise<T>,
+    moved?: () => boolean,
+  ): Promise<T> {
     return this.use(async () => {
       this.writable(what);
-      return this.transaction(() => fn(this.conn));
+      return this.transaction(() => fn(this.conn), moved);
     });
   }
 

@@ -99,11 +99,16 @@ async function one(conn: DuckDBConnection, sql: string): Promise<unknown> {
 /** Runs a function in one transaction. */
 export type InTransaction = <T>(fn: () => Promise<T>) => Promise<T>;
 
-/** Imports an export into the store on `conn`; the rows go in through one transaction. */
+/**
+ * Imports an export into the store on `conn`; the rows go in through one transaction. The
+ * snapshot keeps its id unless the store has it (then the next free one), or gets `snapshotId`
+ * when given (the scaled-out store's, from its sequence).
+ */
 export async function importSnapshot(
   conn: DuckDBConnection,
   input: string,
   inTransaction: InTransaction,
+  snapshotId?: number,
 ): Promise<ImportResult> {
   const path = resolve(input);
   if (!existsSync(path)) throw new PeriscopeError('not-found', `${path} does not exist`);
@@ -115,13 +120,18 @@ export async function importSnapshot(
     );
   if (!dir) await conn.run(`ATTACH ${literal(path)} AS imp (READ_ONLY)`);
   try {
-    return await inTransaction(() => importRows(conn, path, dir));
+    return await inTransaction(() => importRows(conn, path, dir, snapshotId));
   } finally {
     if (!dir) await conn.run('DETACH imp');
   }
 }
 
-async function importRows(conn: DuckDBConnection, path: string, dir: boolean): Promise<ImportResult> {
+async function importRows(
+  conn: DuckDBConnection,
+  path: string,
+  dir: boolean,
+  given: number | undefined,
+): Promise<ImportResult> {
   let meta: Map<string, string>;
   try {
     const r = await conn.runAndReadAll(`SELECT key, value FROM ${source(path, dir, 'periscope_export')}`);
@@ -136,10 +146,13 @@ async function importRows(conn: DuckDBConnection, path: string, dir: boolean): P
       `${path} has store schema ${meta.get('schema_version')}; this Periscope reads schema ${SCHEMA_VERSION}`,
     );
   const taken =
+    given === undefined &&
     Number(await one(conn, `SELECT count(*) FROM raw.snapshots WHERE snapshot_id = ${original}`)) > 0;
-  const id = taken
-    ? Number(await one(conn, 'SELECT coalesce(max(snapshot_id), 0) + 1 FROM raw.snapshots'))
-    : original;
+  const id =
+    given ??
+    (taken
+      ? Number(await one(conn, 'SELECT coalesce(max(snapshot_id), 0) + 1 FROM raw.snapshots'))
+      : original);
   // Spec history: all of it into an empty history, else map the capturing version by its text.
   let specVersionsImported = 0;
   const haveSpecs = Number(await one(conn, 'SELECT count(*) FROM raw.spec_versions')) > 0;
@@ -170,5 +183,5 @@ async function importRows(conn: DuckDBConnection, path: string, dir: boolean): P
   await conn.run(
     `INSERT INTO raw.imports VALUES (${id}, ${original}, ${literal(path)}, ${literal(dir ? 'parquet' : 'duckdb')}, now())`,
   );
-  return { snapshotId: id, ...(taken ? { originalId: original } : {}), specVersionsImported };
+  return { snapshotId: id, ...(id !== original ? { originalId: original } : {}), specVersionsImported };
 }

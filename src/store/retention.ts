@@ -32,6 +32,8 @@ export interface RetentionResult {
   readonly trimmedProcesses: readonly { readonly snapshotId: number; readonly processId: string }[];
   /** Rows of probe events, counts, histograms and notices, and of request traces, their events and counts, deleted. */
   readonly probeRows: number;
+  /** Set when no pass ran: another server of the scaled-out store was running one (nothing deleted here). */
+  readonly elsewhere?: true;
 }
 
 /** Parses `PROGRAM=AGE` (AGE like 90m, 12h, 30d, 2w); `*` is every program without a rule of its own. */
@@ -53,9 +55,10 @@ function sqlString(s: string): string {
 /**
  * The SQL condition that selects rows to delete at `now`: a program's own rule, else `*`;
  * programs without either are kept. `program` is the SQL of the row's program, `olderThan`
- * the SQL condition that the row is older than a cutoff.
+ * the SQL condition that the row is older than a cutoff. Plain SQL that DuckDB and PostgreSQL
+ * both read (the scaled-out store's index uses it too).
  */
-function expiredCondition(
+export function expiredCondition(
   rules: readonly RetentionRule[],
   now: Date,
   program: string,

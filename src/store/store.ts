@@ -251,8 +251,10 @@ export interface Store {
   /** Where the data lives (a directory for DuckDB), for messages. */
   readonly location: string;
   /**
-   * A counter bumped by every write (snapshots, spec, retention, import, compaction, probe and
-   * trace batches, investigations): a session kept open rebuilds its views once it moved.
+   * A counter bumped by every write that can change a view (snapshots, spec, retention,
+   * import, compaction, investigations, a probe batch bringing a value type not seen before):
+   * a session kept open rebuilds its views once it moved. Probe batches of known types and
+   * trace batches leave it: their rows are seen through the views a session has.
    */
   readonly generation: number;
   /** Stores a snapshot and returns its id. */
@@ -304,6 +306,11 @@ export interface Store {
   addTraceBatch(batch: TraceBatchInput): Promise<void>;
   /** The latest kept traces with their events, newest first. */
   traces(q: TraceQuery): Promise<StoredTrace[]>;
+  /**
+   * Calls `fn` when probe events stored by others become readable (the scaled-out store: other
+   * servers' batches); a store only this server writes has none.
+   */
+  onProbeEvents?(fn: () => void): void;
   /** The process ids whose probe data a token limited by `only` sees: the same rule as its probe tables. */
   visibleProbeProcesses(only: ProcessFilter): Promise<Set<string>>;
   /** Why one process's rows cannot be stored (wrong value types, missing parts); undefined when they can. */

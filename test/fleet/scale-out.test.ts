@@ -54,7 +54,8 @@ before(async () => {
   tokens.userA = await storeToken('admin', 'admin-a');
   tokens.adminB = await storeToken('admin', 'admin-b');
   tokens.userC = await storeToken('user', 'user-c');
-  const shared = ['--store', pg.url, '--objects', objects];
+  // Every server with --retain: their first passes start together, one at a time (nothing is old enough to go).
+  const shared = ['--store', pg.url, '--objects', objects, '--retain', '*=30d'];
   [a, b, c] = await Promise.all([
     startServerProc(dataA, '127.0.0.1:0', shared, { ...s3.env }),
     startServerProc(dataB, '127.0.0.1:0', shared, { ...s3.env }),
@@ -219,8 +220,4 @@ test('periscope server --store: what failed at start, and what to check', async 
   );
   assert.notEqual(noS3.code, 0);
   assert.match(noS3.stderr, /s3:\/\/bucket\/prefix.*127\.0\.0\.1:1/);
-  assert.match(
-    (await run(['--store', pg!.url, '--objects', objects, '--retain', '*=1d'])).stderr,
-    /--retain is not built for the scaled-out store/,
-  );
 });

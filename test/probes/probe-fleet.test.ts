@@ -13,13 +13,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, test } from 'node:test';
 import type { GoBinary } from '../../src/gobinary/go-binary.js';
 import { linkExists, programExists } from '../../src/probes/bpf/info.js';
-import { instanceDir, ourEvents, writeUprobeEvents } from '../../src/probes/tracefs/tracefs.js';
+import { groupOf, instanceDir, ourEvents, writeUprobeEvents } from '../../src/probes/tracefs/tracefs.js';
 import {
   CLI,
   cli,
@@ -387,7 +387,7 @@ test('a SIGKILLed agent leaves no program, link, breakpoint or tracefs event of 
     'no program or link of the killed agent remains',
   );
   assert.ok(await waitFor(() => codeIsBinarys(t.pid, 'main.handle')), 'main.handle restored');
-  assert.deepEqual(ourEvents(), [], 'no tracefs event of ours');
+  assert.deepEqual(ourEvents(agent!.pid), [], 'no tracefs event of the killed agent');
   assert.match(await command(t, 'handle 3'), /^done handle 3/, 'the target runs on');
   const since = performance.now();
   agent = startAgent(['--probe-max-event-bytes', '256', '--probe-max-events', '20']);
@@ -443,20 +443,29 @@ test('a SIGKILLed agent leaves no program, link, breakpoint or tracefs event of 
 test('where eBPF is not used, probes run on tracefs: stale events of ours are removed at start, names are captured, what tracefs cannot do is said', async () => {
   const t = targets[0]!;
   await agent!.stop();
-  // What a crashed tracefs agent leaves: an event in Periscope's group (defined, not enabled).
+  // What a crashed tracefs agent leaves: an event in its group (defined, not enabled). A pid
+  // that is not running (above the kernel's pid_max) owns it. A running process's group (this
+  // test process stands for another agent on the machine) is left alone.
   const f = bin.symtab.pcln.funcByName('main.handle')!;
   const off = bin.elf.addressToFileOffset(f.entry)!;
-  writeUprobeEvents(`p:periscope/stale_leftover ${path}:0x${Number(off).toString(16)}`);
-  assert.ok(ourEvents().includes('stale_leftover'));
+  const deadPid = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8')) + 1;
+  writeUprobeEvents(`p:${groupOf(deadPid)}/stale_leftover ${path}:0x${Number(off).toString(16)}`);
+  writeUprobeEvents(`p:${groupOf()}/another_agents ${path}:0x${Number(off).toString(16)}`);
+  assert.ok(ourEvents(deadPid).includes('stale_leftover'));
   const since = performance.now();
-  agent = startAgentProc(server!.url, agentToken, HOST, tag, [
-    '--runtime-dir',
-    runtimeDir,
-    '--probes',
-    'tracefs',
-  ]);
-  await agent.waitFor(/removed 1 tracefs probe\(s\) a previous agent left/, 30_000, since);
-  assert.deepEqual(ourEvents(), []);
+  try {
+    agent = startAgentProc(server!.url, agentToken, HOST, tag, [
+      '--runtime-dir',
+      runtimeDir,
+      '--probes',
+      'tracefs',
+    ]);
+    await agent.waitFor(/removed 1 tracefs probe\(s\) a previous agent left/, 30_000, since);
+    assert.deepEqual(ourEvents(deadPid), []);
+    assert.deepEqual(ourEvents(), ['another_agents'], "a running agent's events are not touched");
+  } finally {
+    writeUprobeEvents(`-:${groupOf()}/another_agents`);
+  }
   const add = (args: string[]) =>
     cli(['probe', 'add', ...args, '--program', 'pv', '--function', 'main.handle'], env());
   const tfCaptures = ['user', 'n', 'id=req.ID', 'x=req.Where.X', 'who=req.User', 'l=len(xs)'];
@@ -494,11 +503,13 @@ test('where eBPF is not used, probes run on tracefs: stale events of ours are re
   const list = await cli(['probe', 'list'], env());
   assert.match(list.stdout, /tfc: not on .*tracefs uprobe_events here \(no eBPF\), which has no conditions/);
   assert.match(list.stdout, /probes run on tracefs/);
-  assert.ok(ourEvents().length > 0);
+  const agentPid = agent.pid;
+  assert.ok(ourEvents(agentPid).length > 0);
+  assert.ok(existsSync(instanceDir(agentPid)), 'the agent reads its events in its own instance');
   // tracefs probes are tied to no fd: the agent removes them before it exits.
   assert.equal(await agent.stop(), 0);
-  assert.deepEqual(ourEvents(), [], 'no tracefs event of ours left after the agent exits');
-  assert.ok(!existsSync(instanceDir()), 'nor our tracing instance');
+  assert.deepEqual(ourEvents(agentPid), [], 'no tracefs event of the agent left after it exits');
+  assert.ok(!existsSync(instanceDir(agentPid)), 'nor its tracing instance');
   for (const x of targets) assert.ok(codeIsBinarys(x.pid, 'main.handle'), `process ${x.pid}: restored`);
   for (const name of ['tf', 'tfc']) assert.equal((await cli(['probe', 'rm', name], env())).code, 0);
 });

@@ -21,10 +21,29 @@ export function readTarget(pid: number, address: number, len: number): Buffer {
 
 const TRACEFS = '/sys/kernel/tracing';
 
-/** The text of tracefs' uprobe_events (tracefs mounted first if it is not, as DESIGN.md's tests do). */
+/**
+ * The text of tracefs' uprobe_events (tracefs mounted first if it is not, as DESIGN.md's tests
+ * do), less the lines of another running Periscope agent's group (`periscope_<pid>`: a test
+ * running side by side with tracefs probes); a dead process's lines stay (left behind).
+ */
 export function uprobeEvents(): string {
   if (!existsSync(`${TRACEFS}/uprobe_events`)) execFileSync('mount', ['-t', 'tracefs', 'nodev', TRACEFS]);
-  return readFileSync(`${TRACEFS}/uprobe_events`, 'latin1');
+  return readFileSync(`${TRACEFS}/uprobe_events`, 'latin1')
+    .split('\n')
+    .filter((line) => {
+      const owner = /^[pr]:periscope_(\d+)\//.exec(line)?.[1];
+      return owner === undefined || Number(owner) === process.pid || !running(Number(owner));
+    })
+    .join('\n');
+}
+
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** This process's fds that are BPF objects or perf events, as "fd -> anon_inode:…". */

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import WebSocket from 'ws';
-import type { FunctionResponse } from '../../src/api/responses.js';
+import type { AgentsResponse, FunctionResponse } from '../../src/api/responses.js';
 import { PROTOCOL_VERSION, type ProcessDescription } from '../../src/protocol/messages.js';
 import type { RunningServer } from '../../src/server/server.js';
 import type { ProcessSnapshot } from '../../src/snapshot/snapshot-types.js';
@@ -67,6 +67,11 @@ test('of two agents that run the binary, the one that can describe functions is 
   assert.equal(r.status, 200, r.text);
   assert.equal(r.body.agentId, 'z-new-agent');
   assert.equal(r.body.function, 'main.handle');
+  // GET /v1/agents says which agent can and which cannot.
+  const list = await api<AgentsResponse>(server.url, server.firstTokens?.admin ?? '', 'GET', '/v1/agents');
+  const caps = Object.fromEntries(list.body.agents.map((a) => [a.id, a.capabilities]));
+  assert.deepEqual(caps['z-new-agent'], ['describe-function']);
+  assert.equal(caps['old-too'], undefined);
 });
 
 test('a hello whose capabilities are not a list of strings is refused with what is wrong', async () => {

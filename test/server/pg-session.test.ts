@@ -61,3 +61,63 @@ test('statements on one connection share a session until the store changes', asy
     await c.end();
   }
 });
+
+test('probe batches of known value types keep the session; a new type opens it again with its column', async () => {
+  const store = srv.server.context.store;
+  await store.setSpec(
+    'programs:\n  - name: pv\n    match: { executable: "pv$" }\nprobes:\n  - name: calls\n    program: pv\n    function: main.handle\n    capture: { n: n }\n    ttl: 1h\n',
+    'test',
+    'spec',
+    { force: true },
+  );
+  const batch = (i: number, values: Record<string, unknown>) =>
+    store.addProbeBatch({
+      agentId: 'a1',
+      events: [
+        {
+          probe: 'calls',
+          process: 'h:1',
+          timeUs: 1_700_000_000_000_000 + i,
+          goroutine: 1,
+          thread: 1,
+          site: { kind: 'entry', function: 'main.handle' },
+          values,
+        },
+      ],
+      counts: [],
+      histograms: [],
+      notices: [],
+    });
+  await batch(0, { n: 0 });
+  const c = new pg.Client({
+    host: '127.0.0.1',
+    port: srv.port,
+    user: 't',
+    database: 'latest',
+    password: srv.user,
+  });
+  await c.connect();
+  try {
+    const id = 'SELECT current_connection_id()';
+    const first = await one(c, id);
+    assert.equal(await one(c, 'SELECT count(*) FROM calls'), '1');
+    const typeBefore = await one(c, 'SELECT typeof(n) FROM calls LIMIT 1');
+    const generation = store.generation;
+    for (let i = 1; i <= 3; i++) await batch(i, { n: i });
+    assert.equal(store.generation, generation, 'batches of known types moved the generation');
+    assert.equal(await one(c, 'SELECT count(*) FROM calls'), '4', 'the kept session sees the new events');
+    assert.equal(await one(c, id), first, 'the session was opened again');
+    // A value of a new type (a string where numbers were): the typed column changes.
+    await batch(4, { n: 'four' });
+    assert.ok(store.generation > generation, 'a new value type did not move the generation');
+    assert.equal(await one(c, 'SELECT count(*) FROM calls'), '5');
+    assert.notEqual(
+      await one(c, 'SELECT typeof(n) FROM calls LIMIT 1'),
+      typeBefore,
+      'the column kept its type',
+    );
+    assert.notEqual(await one(c, id), first);
+  } finally {
+    await c.end();
+  }
+});

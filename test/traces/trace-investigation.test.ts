@@ -183,7 +183,14 @@ test('an error trigger survives a server restart: its firings and report stay, a
   const before = await show('across-restart');
   assert.equal(before.fires, 1, JSON.stringify(before.firings));
   const report = `SELECT r.row->>'user' AS "user" FROM investigation_reports r WHERE r.firing_id = ${before.firings![0]!.id}`;
-  assert.deepEqual(await f.query(report, ['--all']), [{ user: 'mallory' }]);
+  // The firing is counted when it is reserved; its report is written when its actions are done
+  // (idle() may have been asked before the firing began): a bounded wait for it.
+  let rows = await f.query(report, ['--all']);
+  for (let end = Date.now() + 20_000; rows.length === 0 && Date.now() < end; ) {
+    await new Promise((r) => setTimeout(r, 200));
+    rows = await f.query(report, ['--all']);
+  }
+  assert.deepEqual(rows, [{ user: 'mallory' }]);
 
   await f.restartServer();
   const kept = await show('across-restart');

@@ -6,7 +6,7 @@ import { summaryOf } from '../command-list.js';
 import { choiceOption, snapshotIdOption, textOption } from '../options.js';
 import { out, warn } from '../output.js';
 import { DATA_OPTION, localDataDir } from '../target.js';
-import { openCliStore } from './store-options.js';
+import { openCliStore, SCALED_OUT_OPTIONS, scaledOutOption, withScaledOut } from './store-options.js';
 
 export const exportCommand = defineCommand({
   name: 'export',
@@ -21,11 +21,13 @@ export const exportCommand = defineCommand({
     },
     out: { type: 'string', value: 'PATH', help: 'the file or directory to create (must not exist)' },
     data: DATA_OPTION,
+    ...SCALED_OUT_OPTIONS,
   },
   details:
     'The export holds the snapshot’s rows of every built-in table, the spec history, and the\n' +
     'current spec’s function tables, derived tables and links (materialized, for other tools).\n' +
-    '`periscope import PATH` reads it back. Works on the local store (a data directory).\n\n' +
+    '`periscope import PATH` reads it back. Works on the local store (a data directory), or on\n' +
+    'the scaled-out store with --store and --objects (read from its objects).\n\n' +
     'Example:\n  periscope export --snapshot 3 --format parquet --out snap3/',
   parse(values) {
     const id = snapshotIdOption(values);
@@ -33,9 +35,15 @@ export const exportCommand = defineCommand({
     const path = textOption(values, 'out');
     if (path === undefined) throw new PeriscopeError('bad-usage', 'give where to write with --out PATH');
     const format = choiceOption<ExportFormat>(values, 'format', ['duckdb', 'parquet'], 'duckdb');
-    return { id, path, format, dataDir: localDataDir(values) };
+    return { id, path, format, dataDir: localDataDir(values), scaledOut: scaledOutOption(values) };
   },
-  async run({ id, path, format, dataDir }) {
+  async run({ id, path, format, dataDir, scaledOut }) {
+    if (scaledOut) {
+      const notes = await withScaledOut(scaledOut, (store) => store.exportWithNotes(id, format, path));
+      for (const n of notes) warn(n);
+      out(`snapshot ${id} exported to ${path} (${format})`);
+      return;
+    }
     const store = await openCliStore(dataDir, 'update');
     try {
       const notes = await store.exportWithNotes(id, format, path);

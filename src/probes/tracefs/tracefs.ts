@@ -1,8 +1,11 @@
 /**
- * Periscope's own corner of tracefs (PLATFORM.md): uprobe events in the group `periscope`,
- * enabled only in the instance `periscope`. tracefs probes are not tied to a file descriptor:
- * they survive their maker (and keep costing every hit), so whoever starts cleans what a
- * crashed predecessor left — only this group and this instance, never anyone else's.
+ * Periscope's own corner of tracefs (PLATFORM.md): each agent's uprobe events in a group of its
+ * own, `periscope_<pid>`, enabled only in its own instance, `periscope-<pid>`. tracefs probes are
+ * not tied to a file descriptor: they survive their maker (and keep costing every hit), so
+ * whoever starts cleans what a crashed predecessor left — the groups and instances of agents
+ * that are no longer running (and the single `periscope` group and instance of older
+ * versions), never a running agent's (two agents on one machine, or tests run side by side,
+ * leave each other alone), never anyone else's.
  */
 import { existsSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,14 +15,17 @@ import { PeriscopeError } from '../../common/errors.js';
 export const TRACEFS = existsSync('/sys/kernel/tracing/uprobe_events')
   ? '/sys/kernel/tracing'
   : '/sys/kernel/debug/tracing';
-/** The group of Periscope's uprobe events. */
-export const GROUP = 'periscope';
-/** The tracing instance where they are enabled and read. */
-export const INSTANCE = 'periscope';
+/** The group (and instance) name of versions before per-agent groups; still cleaned. */
+const LEGACY = 'periscope';
 
-/** The instance's directory. */
-export function instanceDir(): string {
-  return join(TRACEFS, 'instances', INSTANCE);
+/** The group of the uprobe events of the agent with this pid (this process by default). */
+export function groupOf(pid = process.pid): string {
+  return `${LEGACY}_${pid}`;
+}
+
+/** The tracing instance's directory where the agent with this pid enables and reads its events. */
+export function instanceDir(pid = process.pid): string {
+  return join(TRACEFS, 'instances', `${LEGACY}-${pid}`);
 }
 
 /** Appends one definition (or `-:GROUP/NAME`) to uprobe_events; the kernel's refusal says which line. */
@@ -34,20 +40,53 @@ export function writeUprobeEvents(line: string): void {
   }
 }
 
-/** The names of Periscope's uprobe events defined now. */
-export function ourEvents(): string[] {
+/** A uprobe event of Periscope's: its group and name, and the pid of the agent that owns it. */
+interface OurEvent {
+  readonly group: string;
+  readonly name: string;
+  /** undefined: the legacy group, owned by no running agent we can tell. */
+  readonly pid: number | undefined;
+}
+
+/** The owner's pid of a Periscope group or instance name, null when the name is not ours. */
+function ownerOf(name: string, sep: '_' | '-'): number | undefined | null {
+  if (name === LEGACY) return undefined;
+  const m = new RegExp(`^${LEGACY}${sep}(\\d+)$`).exec(name);
+  return m ? Number(m[1]) : null;
+}
+
+function periscopeEvents(): OurEvent[] {
   let text: string;
   try {
     text = readFileSync(join(TRACEFS, 'uprobe_events'), 'utf8');
   } catch {
     return [];
   }
-  const out: string[] = [];
+  const out: OurEvent[] = [];
   for (const line of text.split('\n')) {
     const m = /^[pr]:([^/\s]+)\/(\S+)/.exec(line);
-    if (m?.[1] === GROUP) out.push(m[2]!);
+    if (!m) continue;
+    const pid = ownerOf(m[1]!, '_');
+    if (pid !== null) out.push({ group: m[1]!, name: m[2]!, pid });
   }
   return out;
+}
+
+/** The names of the uprobe events defined now by the agent with this pid (this process by default). */
+export function ourEvents(pid = process.pid): string[] {
+  return periscopeEvents()
+    .filter((e) => e.pid === pid)
+    .map((e) => e.name);
+}
+
+/** Whether a process with this pid runs (EPERM: it does, as another user's). */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Writes to a tracefs control file, ignoring one that is gone. */
@@ -59,13 +98,31 @@ function control(path: string, value: string): void {
   }
 }
 
-/** Disables and removes Periscope's events and instance; returns how many events there were. */
+/** Whether the group or instance of this owner is to be removed: ours, the legacy one, or a dead agent's. */
+function stale(pid: number | undefined): boolean {
+  return pid === undefined || pid === process.pid || !running(pid);
+}
+
+/**
+ * Disables and removes this process's events and instance, and those that agents no longer
+ * running left (and the legacy group); a running agent's are left alone. Returns how many
+ * events were removed.
+ */
 export function cleanTracefs(): number {
-  const events = ourEvents();
-  const inst = instanceDir();
-  if (existsSync(inst)) {
+  const events = periscopeEvents().filter((e) => stale(e.pid));
+  let instances: string[] = [];
+  try {
+    instances = readdirSync(join(TRACEFS, 'instances')).filter((d) => {
+      const pid = ownerOf(d, '-');
+      return pid !== null && stale(pid);
+    });
+  } catch {
+    // no instances directory: nothing of ours there
+  }
+  for (const d of instances) {
+    const inst = join(TRACEFS, 'instances', d);
     control(join(inst, 'tracing_on'), '0');
-    for (const e of events) control(join(inst, 'events', GROUP, e, 'enable'), '0');
+    for (const e of events) control(join(inst, 'events', e.group, e.name, 'enable'), '0');
     try {
       rmdirSync(inst);
     } catch {
@@ -73,8 +130,8 @@ export function cleanTracefs(): number {
     }
   }
   for (const e of events) {
-    control(join(TRACEFS, 'events', GROUP, e, 'enable'), '0');
-    writeUprobeEvents(`-:${GROUP}/${e}`);
+    control(join(TRACEFS, 'events', e.group, e.name, 'enable'), '0');
+    writeUprobeEvents(`-:${e.group}/${e.name}`);
   }
   return events.length;
 }
@@ -92,10 +149,10 @@ export function tracefsProblem(): string | undefined {
   return undefined;
 }
 
-/** The instance's events of Periscope's group (for tests). */
-export function instanceEvents(): string[] {
+/** The events of the group of the agent with this pid in its instance (for tests). */
+export function instanceEvents(pid = process.pid): string[] {
   try {
-    return readdirSync(join(instanceDir(), 'events', GROUP));
+    return readdirSync(join(instanceDir(pid), 'events', groupOf(pid)));
   } catch {
     return [];
   }

@@ -5,7 +5,7 @@
  * error or a panic). Each matching event fires the investigation if its limits allow.
  */
 import type { Trigger } from '../../api/investigations.js';
-import { ident } from '../../store/sql-text.js';
+import { ident, literal } from '../../store/sql-text.js';
 import type { Store } from '../../store/store.js';
 import type { StoredProbeBatch } from '../probe-book.js';
 import type { RequestSignal, SlowRequestSignal } from '../request-signals.js';
@@ -17,16 +17,24 @@ type ProbeTrigger = Extract<Trigger, { kind: 'probe' }>;
 /** Slow requests waited on at once, over all investigations (a bound on timers, not a limit users meet). */
 const MAX_WAITING = 10_000;
 
-/** The SQL that finds the first event after `seq` that a probe trigger fires on. */
-export function probeHitSql(t: ProbeTrigger, seq: number): string {
+/**
+ * The SQL that finds the first event after `seq` that a probe trigger fires on, among the
+ * events of `agents` (this server's: on servers sharing a store, every server's events are in
+ * the probe's table, and each event is looked at by the server its agent sent it to).
+ */
+export function probeHitSql(t: ProbeTrigger, seq: number, agents: ReadonlySet<string>): string {
+  const mine = [...agents].map((a) => literal(a)).join(', ');
   return (
     `SELECT seq, process_id, goroutine_id FROM ${ident(t.probe)} WHERE seq > ${seq}` +
+    ` AND seq IN (SELECT seq FROM probe_events WHERE seq > ${seq} AND agent_id IN (${mine || 'NULL'}))` +
     `${t.where ? ` AND (${t.where})` : ''} ORDER BY seq LIMIT 1`
   );
 }
 
 /** Matches events to the open investigations' triggers. */
 export class EventTriggers {
+  /** The agents whose probe batches this server stored (its own; their events are its to look at). */
+  private readonly agents = new Set<string>();
   /** Per investigation and probe: the last event seq looked at. */
   private readonly cursors = new Map<string, number>();
   private readonly busy = new Set<string>();
@@ -53,6 +61,7 @@ export class EventTriggers {
   probeBatch(b: StoredProbeBatch): void {
     const names = new Set(b.events.map((e) => e.probe));
     if (names.size === 0) return;
+    this.agents.add(b.agentId);
     const now = Date.now();
     for (const inv of this.book.open()) {
       if (!active(inv, now)) continue;
@@ -80,7 +89,7 @@ export class EventTriggers {
           // While the limits refuse, events pass unexamined: they could not fire it.
           let next = Math.max(from, upTo);
           if (refusal(inv, Date.now()) === undefined) {
-            const r = await this.store.query(probeHitSql(t, from), { latest: true });
+            const r = await this.store.query(probeHitSql(t, from, this.agents), { latest: true });
             const hit = r.rows[0];
             if (hit && Number(hit[0]) <= upTo) {
               const [seq, process, goroutine] = hit;

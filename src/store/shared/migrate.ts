@@ -2,7 +2,8 @@
  * `periscope store migrate`: copies an embedded store (a data directory) into the scaled-out
  * one. Spec versions keep their numbers, snapshots their ids (each written as objects, then
  * indexed, as a server writes one; the id sequence is moved past them); fleet-snapshot
- * metadata, tokens, investigations and their firings keep theirs (migrate-investigations.ts).
+ * metadata, tokens, investigations and their firings keep theirs (migrate-investigations.ts);
+ * probe data and request traces become one batch of the shared store (probe-migrate.ts).
  * Idempotent: what the target already holds identically is skipped, so a second run (or one
  * after an interruption) copies only what is missing. Before copying anything it refuses when
  * the target holds other data under the same numbers.
@@ -24,8 +25,10 @@ import {
   readEmbeddedInvestigations,
 } from './migrate-investigations.js';
 import { indexSnapshot } from './pg-index.js';
+import { ensureProbeIndex } from './pg-probes.js';
 import { connectPg, describePg, inPgTransaction, withPgRetry } from './pg-schema.js';
 import { readTokens, upsertTokens } from './pg-tokens.js';
+import { copyProbeRows, fromDuckDBFile } from './probe-migrate.js';
 import { putEmbeddedSnapshot } from './snapshot-objects.js';
 
 /** What to migrate, and where progress lines go. */
@@ -45,6 +48,13 @@ export interface MigrateResult {
   readonly fleetMeta: number;
   readonly tokens: { readonly copied: number; readonly present: number };
   readonly investigations: { readonly copied: number; readonly firingsCopied: number };
+  /** Probe events, their other rows and request traces (probe-migrate.ts). */
+  readonly probes: {
+    readonly events: number;
+    readonly rows: number;
+    readonly traces: number;
+    readonly copied: boolean;
+  };
 }
 
 interface EmbeddedSpec {
@@ -223,7 +233,13 @@ export async function migrateEmbedded(o: MigrateOptions): Promise<MigrateResult>
     o.progress(
       `investigations: ${inv.investigations} copied (of ${src.investigations.investigations.length}), ${inv.firings} firings copied with their report rows (of ${src.investigations.firings.length})`,
     );
+    await ensureProbeIndex(pool);
+    const probes = await copyProbeRows(objects, pool, 'migrate', fromDuckDBFile(join(o.dataDir, DB_FILE)));
+    o.progress(
+      `probe data: ${probes.events} events, ${probes.rows} rows of counts, histograms, notices and facts, ${probes.traces} request traces${probes.copied ? ' copied' : probes.events + probes.rows + probes.traces > 0 ? ' already there' : ''}`,
+    );
     return {
+      probes,
       investigations: { copied: inv.investigations, firingsCopied: inv.firings },
       specVersions: { copied: newSpecs.length, present: src.specs.length - newSpecs.length },
       snapshots: { copied: todo.length, present: src.snapshots.size - todo.length },

@@ -2,19 +2,22 @@
  * The fleet across servers in PostgreSQL: each server's row with its heartbeat and the agents
  * connected to it with their processes (`servers`, `server_agents`), and fleet snapshot
  * requests split into one part per server (`fleet_requests`, `fleet_parts`) with their states.
+ * Each agent's latest probe status is written by its server (`agent_probe_status`), so any
+ * server shows the fleet's; questions for other servers' agents are in pg-fleet-asks.ts.
  * Servers wake each other with NOTIFY on the channel `periscope_fleet`; the tables are the truth
  * (a server that misses a notification sees the state on its next poll).
  */
 import type pg from 'pg';
 import type { ObjectStore } from '../object-store.js';
 import type { SnapshotInput } from '../store.js';
+import { FLEET_ASKS_SQL, PgFleetAsks } from './pg-fleet-asks.js';
 import { indexSnapshot, nextSnapshotId } from './pg-index.js';
 import { listenPg, type PgListening } from './pg-listen.js';
-import { inPgTransaction, withPgRetry } from './pg-schema.js';
+import { FLEET_CHANNEL, inPgTransaction, withPgRetry } from './pg-schema.js';
 import { putSnapshotObjects, snapshotPrefix, type WrittenSnapshot } from './snapshot-objects.js';
 
-/** The NOTIFY channel of fleet requests (payload: the request id). */
-const CHANNEL = 'periscope_fleet';
+/** The NOTIFY channel (payload: a fleet request's id, `spec:VERSION` or `ask:ID`). */
+const CHANNEL = FLEET_CHANNEL;
 /** The advisory lock key held while the fleet tables are created ("PSCQ"). */
 const FLEET_SCHEMA_LOCK = 0x50534351;
 
@@ -33,7 +36,21 @@ const FLEET_SQL = [
      request_id text NOT NULL REFERENCES periscope.fleet_requests ON DELETE CASCADE,
      server_id text NOT NULL, targets jsonb NOT NULL, state text NOT NULL, result jsonb,
      PRIMARY KEY (request_id, server_id))`,
+  FLEET_ASKS_SQL,
+  `CREATE TABLE IF NOT EXISTS periscope.agent_probe_status (
+     agent_id text PRIMARY KEY,
+     server_id text NOT NULL REFERENCES periscope.servers ON DELETE CASCADE,
+     at timestamptz NOT NULL, status jsonb NOT NULL)`,
 ];
+
+/** An agent's latest probe status, as its server wrote it. */
+export interface FleetProbeStatusRow {
+  readonly agentId: string;
+  readonly serverId: string;
+  /** When its server received it (ISO 8601). */
+  readonly at: string;
+  readonly status: unknown;
+}
 
 /** A server of the fleet and the agents connected to it (JSON as the server wrote it). */
 export interface FleetServerRow {
@@ -64,13 +81,18 @@ export interface FleetPartRow {
 /** The fleet tables of one PostgreSQL, and the objects a part writes. */
 export class PgFleet {
   private listener: PgListening | undefined;
+  private readonly subscribers: ((payload: string) => void)[] = [];
   private closed = false;
+  /** Questions for other servers' agents (spec checks, function descriptions). */
+  readonly asks: PgFleetAsks;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly objects: ObjectStore,
     private readonly url: string,
-  ) {}
+  ) {
+    this.asks = new PgFleetAsks(pool);
+  }
 
   /** Creates the fleet tables (once per database; under an advisory lock). */
   async ensureSchema(): Promise<void> {
@@ -83,12 +105,15 @@ export class PgFleet {
   /**
    * Writes this server's heartbeat and replaces its agents' rows; deletes servers silent for
    * `forgetS` seconds (their agents with them). Ages are PostgreSQL's clock, never a server's.
+   * `probeStatuses`, when given, are the latest probe status of each of its connected agents
+   * (replacing its rows; an agent that moved here takes its row over from its old server).
    */
   async heartbeat(
     serverId: string,
     url: string,
     agents: readonly { id: string; view: unknown; processes: unknown }[] | undefined,
     forgetS: number,
+    probeStatuses?: readonly { agentId: string; at: string; status: unknown }[],
   ): Promise<void> {
     await inPgTransaction(this.pool, async (c) => {
       await c.query(
@@ -105,6 +130,15 @@ export class PgFleet {
             JSON.stringify(a.view),
             JSON.stringify(a.processes),
           ]);
+      }
+      if (probeStatuses) {
+        await c.query('DELETE FROM periscope.agent_probe_status WHERE server_id = $1', [serverId]);
+        for (const p of probeStatuses)
+          await c.query(
+            `INSERT INTO periscope.agent_probe_status VALUES ($1, $2, $3, $4)
+             ON CONFLICT (agent_id) DO UPDATE SET server_id = $2, at = $3, status = $4`,
+            [p.agentId, serverId, p.at, JSON.stringify(p.status)],
+          );
       }
       await c.query(`DELETE FROM periscope.servers WHERE heartbeat_at < now() - make_interval(secs => $1)`, [
         forgetS,
@@ -136,6 +170,29 @@ export class PgFleet {
       url: String(r.url),
       agents: r.agents as FleetServerRow['agents'],
     }));
+  }
+
+  /** The probe status of every agent of the servers whose heartbeat is younger than `aliveS` seconds. */
+  async liveProbeStatuses(aliveS: number): Promise<FleetProbeStatusRow[]> {
+    const q = await withPgRetry(() =>
+      this.pool.query(
+        `SELECT p.agent_id, p.server_id, to_json(p.at) #>> '{}' AS at, p.status
+         FROM periscope.agent_probe_status p JOIN periscope.servers s USING (server_id)
+         WHERE s.heartbeat_at >= now() - make_interval(secs => $1) ORDER BY p.agent_id`,
+        [aliveS],
+      ),
+    );
+    return q.rows.map((r) => ({
+      agentId: String(r.agent_id),
+      serverId: String(r.server_id),
+      at: new Date(String(r.at)).toISOString(),
+      status: r.status,
+    }));
+  }
+
+  /** Wakes every server (NOTIFY on the fleet channel with this payload). */
+  async notify(payload: string): Promise<void> {
+    await withPgRetry(() => this.pool.query('SELECT pg_notify($1, $2)', [CHANNEL, payload]));
   }
 
   /** A new snapshot id from the index's sequence. */
@@ -303,9 +360,16 @@ export class PgFleet {
     if (keys.length > 0) await this.objects.delete(keys);
   }
 
-  /** Calls `fn` with the request id of each notification; the connection is remade when it drops. */
-  listen(fn: (requestId: string) => void): void {
-    if (!this.closed) this.listener = listenPg(this.url, CHANNEL, fn);
+  /**
+   * Calls `fn` with the payload of each notification (a request id, `spec:N`, `ask:ID`); one
+   * connection listens for every subscriber, remade when it drops (pg-listen.ts).
+   */
+  listen(fn: (payload: string) => void): void {
+    this.subscribers.push(fn);
+    if (this.subscribers.length > 1 || this.closed) return;
+    this.listener = listenPg(this.url, CHANNEL, (payload) => {
+      for (const f of this.subscribers) f(payload);
+    });
   }
 
   /** Stops listening. */

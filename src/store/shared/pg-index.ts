@@ -7,7 +7,7 @@
 import type pg from 'pg';
 import type { SnapshotInfo, SpecVersion, StoredBinary } from '../store.js';
 import { unifiedDiff } from '../unified-diff.js';
-import { inPgTransaction, withPgRetry } from './pg-schema.js';
+import { FLEET_CHANNEL, inPgTransaction, withPgRetry } from './pg-schema.js';
 import type { SnapshotObject, WrittenSnapshot } from './snapshot-objects.js';
 
 const ISO = (col: string): string => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
@@ -183,7 +183,30 @@ export async function addSpecVersion(
       yaml,
       diff,
     ]);
+    // Delivered at commit: every server sends the new version to its agents (fleet-spec.ts).
+    await c.query('SELECT pg_notify($1, $2)', [FLEET_CHANNEL, `spec:${version}`]);
     return { version, changed: true };
+  });
+}
+
+/**
+ * Takes a whole spec history (numbers, times, authors, texts and diffs kept) when PostgreSQL
+ * has none yet, under the table lock; false (nothing written) when it has one by now.
+ */
+export async function adoptSpecHistory(pool: pg.Pool, versions: readonly SpecVersion[]): Promise<boolean> {
+  return inPgTransaction(pool, async (c) => {
+    await c.query('LOCK TABLE periscope.spec_versions IN EXCLUSIVE MODE');
+    const n = await c.query<{ n: string }>('SELECT count(*) AS n FROM periscope.spec_versions');
+    if (Number(n.rows[0]?.n) > 0) return false;
+    for (const v of versions)
+      await c.query('INSERT INTO periscope.spec_versions VALUES ($1, $2, $3, $4, $5)', [
+        v.version,
+        v.createdAt,
+        v.author,
+        v.yaml,
+        v.diff,
+      ]);
+    return true;
   });
 }
 

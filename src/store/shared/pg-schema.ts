@@ -12,6 +12,13 @@ import { PeriscopeError } from '../../common/errors.js';
 /** The version of the PostgreSQL schema this Periscope writes. */
 export const PG_SCHEMA_VERSION = 1;
 
+/**
+ * The NOTIFY channel servers wake each other on (pg-fleet.ts). Payloads: a fleet request's id,
+ * `spec:VERSION` when a spec version is stored, `ask:ID` when a question for other servers'
+ * agents is asked or answered.
+ */
+export const FLEET_CHANNEL = 'periscope_fleet';
+
 /** The advisory lock key held while the schema is created (any constant; "PSCP"). */
 const SCHEMA_LOCK = 0x50534350;
 

@@ -5,9 +5,10 @@
  * DuckDB cache (snapshot-cache.ts), so user SQL, derived tables and dashboards see the same
  * views as over the embedded store. The entry module of the room `store/shared/`.
  *
- * Not shared yet (kept in the server's cache store, as in the embedded store): probe events
- * and request traces. Retention by program rule is not built for it yet; deleting whole
- * snapshots is.
+ * Probe events and request traces are shared too: each server buffers its agents' batches and
+ * flushes them as objects indexed in PostgreSQL (probe-flusher.ts); every cache loads every
+ * server's batches in seq order (probe-mirror.ts). Retention by program rule applies to the
+ * shared snapshots (pg-retention.ts), not to probe data yet.
  */
 import type pg from 'pg';
 import { PeriscopeError } from '../../common/errors.js';
@@ -15,8 +16,9 @@ import { DuckDBStore } from '../duckdb-store.js';
 import type { ObjectStore } from '../object-store.js';
 import { openObjectStore } from '../open-objects.js';
 import type { ProcessFilter } from '../process-filter.js';
-import type { RetentionResult } from '../retention.js';
+import type { RetentionResult, RetentionRule } from '../retention.js';
 import type {
+  ExportFormat,
   FiringInput,
   FiringPatch,
   FiringRecord,
@@ -65,12 +67,23 @@ import {
   pgInvestigations,
   pgPatchFiring,
 } from './pg-investigations.js';
+import { ensureProbeIndex } from './pg-probes.js';
+import { expiredProcesses, tryRetentionLock, unindexProcesses } from './pg-retention.js';
 import { connectPg, describePg } from './pg-schema.js';
 import { PgTokens } from './pg-tokens.js';
+import { type FlusherOptions, ProbeFlusher } from './probe-flusher.js';
+import { ProbeMirror } from './probe-mirror.js';
 import { type CacheLease, SnapshotCache } from './snapshot-cache.js';
 
 export type { OrphanPass } from './orphan-objects.js';
-export type { FleetPartRow, FleetRequestRow, FleetServerRow, PgFleet } from './pg-fleet.js';
+export type {
+  FleetPartRow,
+  FleetProbeStatusRow,
+  FleetRequestRow,
+  FleetServerRow,
+  PgFleet,
+} from './pg-fleet.js';
+export type { FleetAnswerRow, FleetAskRow, PgFleetAsks } from './pg-fleet-asks.js';
 export type {
   FiringState,
   PgInvestigationFleet,
@@ -79,7 +92,13 @@ export type {
 } from './pg-investigation-fleet.js';
 export type { WrittenSnapshot } from './snapshot-objects.js';
 
-import { putSnapshotObjects, snapshotPrefix } from './snapshot-objects.js';
+import { exportFromObjects, importToObjects } from './shared-export-import.js';
+import {
+  objectRowCounts,
+  putSnapshotObjects,
+  snapshotPrefix,
+  type WrittenSnapshot,
+} from './snapshot-objects.js';
 
 /** How often the writes of other servers are looked for, ms. */
 const WATCH_MS = 1000;
@@ -94,6 +113,10 @@ export interface SharedStoreOptions {
   readonly cacheDir: string;
   /** The bound of the cache: bytes of cached snapshots' objects (default 2 GiB). */
   readonly cacheBytes?: number;
+  /** Where notes for the server's log go (probe data copied at start). */
+  readonly log?: (line: string) => void;
+  /** How probe batches are flushed (tests shorten the intervals). */
+  readonly probeFlush?: FlusherOptions;
 }
 
 /** A session over the cache that lets its snapshots be evicted again when it closes. */
@@ -142,6 +165,10 @@ export class SharedStore implements Store {
     private readonly cache: SnapshotCache,
     /** The fleet across servers: registry and fleet snapshot requests (pg-fleet.ts). */
     readonly fleet: PgFleet,
+    /** Every server's probe and trace batches in this server's cache. */
+    private readonly mirror: ProbeMirror,
+    /** This server's agents' probe and trace batches, on their way to the shared store. */
+    private readonly flusher: ProbeFlusher,
     /** Investigations across servers: firings reserved, ticks claimed, changes announced (pg-investigation-fleet.ts). */
     readonly investigationFleet: PgInvestigationFleet,
   ) {
@@ -158,6 +185,7 @@ export class SharedStore implements Store {
     try {
       const q = await this.pool.query(
         'SELECT (SELECT coalesce(max(snapshot_id), 0) FROM periscope.snapshots) AS s, (SELECT count(*) FROM periscope.snapshots) AS n, ' +
+          '(SELECT coalesce(sum(bytes), 0) FROM periscope.snapshots) AS b, ' +
           '(SELECT coalesce(max(version), 0) FROM periscope.spec_versions) AS v, (SELECT count(*) FROM periscope.investigation_firings) AS f',
       );
       const mark = JSON.stringify(q.rows[0]);
@@ -185,18 +213,26 @@ export class SharedStore implements Store {
     try {
       local = await DuckDBStore.open(opts.cacheDir, { noExternalAccess: true, waitMs: 2000 });
       const cache = await SnapshotCache.open(local, pool, objects, opts.cacheBytes ?? 2 << 30);
+      await ensureProbeIndex(pool);
+      const mirror = await ProbeMirror.open(local, pool, objects, opts.log);
+      const flusher = new ProbeFlusher(pool, objects, () => mirror.sync(), opts.probeFlush);
       const store = new SharedStore(
         `${describePg(opts.store)} + ${objects.describe()}`,
         pool,
         objects,
         cache,
         new PgFleet(pool, objects, opts.store),
+        mirror,
+        flusher,
         new PgInvestigationFleet(pool, opts.store),
       );
       await store.fleet.ensureSchema();
       await store.investigationFleet.ensureSchema();
       await ensureOrphanSchema(pool);
       await store.poll(); // the first mark: what later polls compare with
+      // Loading every server's probe data can take a while on a new server: not before it serves.
+      mirror.sync().catch(() => undefined); // kept in lastError; reads sync again and report it
+      mirror.watch();
       return store;
     } catch (e) {
       local?.close();
@@ -215,16 +251,27 @@ export class SharedStore implements Store {
    * inserted; a failure before the index row leaves nothing visible (and its objects deleted).
    */
   async addSnapshot(input: SnapshotInput): Promise<number> {
-    const id = await nextSnapshotId(this.pool);
     const version = input.specText === '' ? null : await specVersionOfText(this.pool, input.specText);
+    const { id } = await this.storeNew(async (id) => ({
+      written: await putSnapshotObjects(this.objects, id, input, version),
+      specVersion: version,
+    }));
+    return id;
+  }
+
+  /** A new snapshot id, its objects put by `write`, then its index row; on failure its objects go. */
+  private async storeNew<T extends { written: WrittenSnapshot; specVersion: number | null }>(
+    write: (id: number) => Promise<T>,
+  ): Promise<T & { id: number }> {
+    const id = await nextSnapshotId(this.pool);
     try {
-      const written = await putSnapshotObjects(this.objects, id, input, version);
-      await indexSnapshot(this.pool, id, version, written);
+      const w = await write(id);
+      await indexSnapshot(this.pool, id, w.specVersion, w.written);
+      return { ...w, id };
     } catch (e) {
       await this.deleteObjectsOf([id]).catch(() => undefined);
       throw e;
     }
-    return id;
   }
 
   private async deleteObjectsOf(ids: readonly number[]): Promise<void> {
@@ -255,6 +302,7 @@ export class SharedStore implements Store {
 
   /** Opens a session over the cache once it holds what the scope needs. */
   async session(scope: QueryScope, only?: ProcessFilter): Promise<QuerySession> {
+    await this.mirror.sync();
     const lease = await this.cache.prepare(scope);
     try {
       return leased(await this.cache.store.session(scope, only), lease);
@@ -342,45 +390,61 @@ export class SharedStore implements Store {
     return indexedBinaries(this.pool);
   }
 
-  /** Not built for the scaled-out store yet. */
-  async exportSnapshot(snapshotId: number): Promise<void> {
-    throw new PeriscopeError(
-      'unsupported',
-      `exporting from the scaled-out store is not built yet; snapshot ${snapshotId}'s tables are Parquet files under ${snapshotPrefix(snapshotId)} in ${this.objects.describe()}`,
-    );
+  /** Writes one snapshot, read from its objects, as the embedded store exports one. */
+  async exportSnapshot(snapshotId: number, format: ExportFormat, out: string): Promise<void> {
+    await this.exportWithNotes(snapshotId, format, out);
   }
 
-  /** Not built for the scaled-out store yet. */
-  async importSnapshot(): Promise<ImportResult> {
-    throw new PeriscopeError(
-      'unsupported',
-      'importing into the scaled-out store is not built yet; import into an embedded store (periscope import --data DIR)',
-    );
+  /** exportSnapshot, returning the spec tables that could not be exported and why. */
+  async exportWithNotes(snapshotId: number, format: ExportFormat, out: string): Promise<string[]> {
+    return exportFromObjects(this.pool, this.objects, this.location, snapshotId, format, out);
   }
 
-  /** Probe events stay in this server's cache store (not shared yet). */
+  /** Stores an export as a new snapshot (an id from the sequence; objects put, then indexed). */
+  async importSnapshot(path: string): Promise<ImportResult> {
+    const { result } = await this.storeNew((id) => importToObjects(this.pool, this.objects, path, id));
+    return result;
+  }
+
+  /**
+   * Buffers a probe batch for the next flush (about every second); resolves with its last
+   * event seq once it is in the shared store and this server's cache.
+   */
   async addProbeBatch(batch: ProbeBatchInput): Promise<number> {
-    return this.cache.store.addProbeBatch(batch);
+    return this.flusher.addProbe(batch);
   }
 
-  /** Probe events this server stored. */
+  /** Probe events after a cursor, of every server (the batches indexed so far). */
   async probeEvents(q: ProbeEventQuery): Promise<StoredProbeEvent[]> {
+    await this.mirror.sync();
     return this.cache.store.probeEvents(q);
   }
 
-  /** Request traces stay in this server's cache store (not shared yet). */
+  /** Buffers a trace batch for the next flush; resolves once it is in the shared store. */
   async addTraceBatch(batch: TraceBatchInput): Promise<void> {
-    return this.cache.store.addTraceBatch(batch);
+    return this.flusher.addTrace(batch);
   }
 
-  /** Request traces this server stored. */
+  /** Kept request traces of every server. */
   async traces(q: TraceQuery): Promise<StoredTrace[]> {
+    await this.mirror.sync();
     return this.cache.store.traces(q);
   }
 
-  /** The process ids whose probe data a limited token sees (over what the cache holds). */
+  /** The process ids whose probe data a limited token sees (the facts every server shares). */
   async visibleProbeProcesses(only: ProcessFilter): Promise<Set<string>> {
+    await this.mirror.sync();
     return this.cache.store.visibleProbeProcesses(only);
+  }
+
+  /** Calls `fn` when batches another server (or this one) flushed become readable here. */
+  onProbeEvents(fn: () => void): void {
+    this.mirror.onNew(fn);
+  }
+
+  /** Probe batches: flushed by this server, failed flushes, loaded into the cache (tests, logs). */
+  probeState(): { flushes: number; failures: number; loaded: number; lastBatch: number } {
+    return { ...this.flusher.counters, loaded: this.mirror.batches, lastBatch: this.mirror.loadedBatch };
   }
 
   /** Why one process's rows cannot be stored. */
@@ -388,12 +452,55 @@ export class SharedStore implements Store {
     return this.cache.store.processProblem(p);
   }
 
-  /** Not built for the scaled-out store yet (the server refuses --retain with --store). */
-  async applyRetention(): Promise<RetentionResult> {
-    throw new PeriscopeError(
-      'unsupported',
-      'retention by program rule is not built for the scaled-out store yet; delete whole snapshots instead',
-    );
+  /**
+   * Deletes the processes (and snapshots left empty) older than their program's rule: one pass
+   * at a time across servers (another server's pass in progress: none here, `elsewhere`); the
+   * index changes in one transaction, and only then their objects are deleted and caches
+   * forget them (this server's now, the others' at their next read of the index). Probe events
+   * and traces, which stay in each server's cache store, are not touched (`probeRows` is 0).
+   */
+  async applyRetention(rules: readonly RetentionRule[], now = new Date()): Promise<RetentionResult> {
+    const none = {
+      snapshotIds: [],
+      trimmedSnapshotIds: [],
+      processes: 0,
+      trimmedProcesses: [],
+      probeRows: 0,
+    };
+    const lock = await tryRetentionLock(this.pool);
+    if (!lock) return { ...none, elsewhere: true };
+    try {
+      const expired = await expiredProcesses(this.pool, rules, now);
+      if (expired.length === 0) return none;
+      // A trimmed snapshot's goroutine count drops by the goroutines of the processes that go.
+      const counted = expired.flatMap((e) =>
+        e.wholeSnapshot
+          ? []
+          : e.objects.filter((o) => o.table === 'goroutines').map((o) => ({ e, key: o.key })),
+      );
+      const counts = await objectRowCounts(
+        this.objects,
+        counted.map((c) => c.key),
+      );
+      const goroutines = new Map(counted.map((c, i) => [`${c.e.snapshotId}:${c.e.processId}`, counts[i]!]));
+      const gone = await unindexProcesses(this.pool, expired, goroutines);
+      // Only now that no index row names them.
+      const trimmedSnapshotIds = [...new Set(gone.trimmedProcesses.map((t) => t.snapshotId))];
+      try {
+        if (gone.keys.length > 0) await this.objects.delete(gone.keys);
+      } finally {
+        await this.cache.forget([...gone.snapshotIds, ...trimmedSnapshotIds]);
+      }
+      return {
+        snapshotIds: gone.snapshotIds,
+        trimmedSnapshotIds,
+        processes: gone.processes,
+        trimmedProcesses: gone.trimmedProcesses,
+        probeRows: 0,
+      };
+    } finally {
+      await lock.release();
+    }
   }
 
   /** Compacts this server's cache file. */
@@ -475,9 +582,14 @@ export class SharedStore implements Store {
   close(): void {
     clearInterval(this.watch);
     this.fleet.close();
+    this.mirror.close();
     this.investigationFleet.close();
     this.cache.store.close();
-    void this.pool.end().catch(() => undefined);
+    // What this server's agents sent in the last second is written before the pool ends.
+    void this.flusher
+      .close()
+      .catch(() => undefined)
+      .finally(() => this.pool.end().catch(() => undefined));
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * A server's local DuckDB cache of the scaled-out store: an embedded DuckDBStore (same raw
  * tables, same views) holding the snapshots recent queries needed. Before a session it reads
- * the index from PostgreSQL, drops what was deleted elsewhere, fetches what the scope needs
+ * the index from PostgreSQL, drops what was deleted elsewhere (or trimmed by retention: its
+ * bytes in the index changed), fetches what the scope needs
  * (the latest snapshot, one, or all) and is not here yet, mirrors the spec history, and evicts
  * the least recently used snapshots beyond the bound that no open session uses.
  */
@@ -10,11 +11,10 @@ import { TableWriter } from '../bulk-append.js';
 import type { DuckDBStore } from '../duckdb-store.js';
 import { INVESTIGATION_FIRINGS, INVESTIGATION_REPORTS, INVESTIGATIONS } from '../investigation-schema.js';
 import type { ObjectStore } from '../object-store.js';
-import { SNAPSHOTS, SPEC_VERSIONS } from '../schema.js';
 import type { QueryScope } from '../store.js';
 import { type IndexedSnapshot, readIndex, snapshotObjects, specVersionsAfter } from './pg-index.js';
 import { pgInvestigationRows } from './pg-investigations.js';
-import { loadSnapshotObjects } from './snapshot-objects.js';
+import { loadIndexedSnapshot, loadSpecVersions, MissingObjectError } from './snapshot-objects.js';
 
 /** Snapshots held for a session: released when it closes, so no eviction pulls them away meanwhile. */
 export interface CacheLease {
@@ -74,7 +74,14 @@ export class SnapshotCache {
 
   /** Brings what `scope` needs into the cache and holds it until release(). One at a time. */
   prepare(scope: QueryScope): Promise<CacheLease> {
-    const run = this.turn.then(() => this.prepareNow(scope));
+    // An object deleted (by retention or a deletion on any server) between reading the index
+    // and fetching it: read the index again, which no longer lists it.
+    const run = this.turn.then(() =>
+      this.prepareNow(scope).catch((e: unknown) => {
+        if (e instanceof MissingObjectError) return this.prepareNow(scope);
+        throw e;
+      }),
+    );
     this.turn = run.catch(() => undefined);
     return run;
   }
@@ -82,7 +89,10 @@ export class SnapshotCache {
   private async prepareNow(scope: QueryScope): Promise<CacheLease> {
     const index = await readIndex(this.pool);
     const byId = new Map(index.map((s) => [s.snapshotId, s]));
-    const gone = [...this.held.keys()].filter((id) => !byId.has(id) && !this.pins.has(id));
+    // Deleted, or trimmed by retention (its bytes changed): dropped, and fetched again if wanted.
+    const gone = [...this.held.entries()]
+      .filter(([id, h]) => byId.get(id)?.bytes !== h.bytes && !this.pins.has(id))
+      .map(([id]) => id);
     if (gone.length > 0) {
       await this.store.deleteSnapshots(gone);
       for (const id of gone) this.held.delete(id);
@@ -120,21 +130,9 @@ export class SnapshotCache {
 
   private async fetch(s: IndexedSnapshot): Promise<void> {
     const objects = await snapshotObjects(this.pool, s.snapshotId);
-    await this.store.writeRaw('caching a snapshot', async (conn) => {
-      const w = new TableWriter('snapshots', SNAPSHOTS);
-      w.add(
-        s.snapshotId,
-        new Date(s.createdAt),
-        JSON.stringify(s.labels),
-        s.specVersion,
-        s.captureSpec,
-        s.processes,
-        s.failedProcesses,
-        s.goroutines,
-      );
-      await w.flush(conn, 'raw');
-      await loadSnapshotObjects(this.objects, objects, conn, s.snapshotId);
-    });
+    await this.store.writeRaw('caching a snapshot', (conn) =>
+      loadIndexedSnapshot(this.objects, s, objects, conn),
+    );
     this.held.set(s.snapshotId, { bytes: s.bytes, used: ++this.clock });
     this.counters.fetched++;
   }
@@ -143,11 +141,7 @@ export class SnapshotCache {
   private async mirrorSpec(): Promise<void> {
     const fresh = await specVersionsAfter(this.pool, this.specMirrored);
     if (fresh.length === 0) return;
-    await this.store.writeRaw('mirroring the spec', async (conn) => {
-      const w = new TableWriter('spec_versions', SPEC_VERSIONS);
-      for (const v of fresh) w.add(v.version, new Date(v.createdAt), v.author, v.yaml, v.diff);
-      await w.flush(conn, 'raw');
-    });
+    await this.store.writeRaw('mirroring the spec', (conn) => loadSpecVersions(conn, fresh));
     this.specMirrored = fresh.at(-1)!.version;
   }
 

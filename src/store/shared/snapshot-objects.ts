@@ -10,12 +10,14 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { TableWriter } from '../bulk-append.js';
 import { DuckDBInstance } from '../duckdb-api.js';
 import { writeSnapshot } from '../ingest.js';
 import type { ObjectStore } from '../object-store.js';
-import { ensureSchema, recordValueTypes, SNAPSHOT_TABLES } from '../schema.js';
+import { ensureSchema, recordValueTypes, SNAPSHOT_TABLES, SNAPSHOTS, SPEC_VERSIONS } from '../schema.js';
 import { literal } from '../sql-text.js';
-import type { SnapshotInput } from '../store.js';
+import type { SnapshotInput, SpecVersion } from '../store.js';
+import type { IndexedSnapshot } from './pg-index.js';
 
 const NO_DOWNLOADS = { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' };
 
@@ -24,6 +26,9 @@ const PROCESS_TABLES: readonly string[] = [
   ...SNAPSHOT_TABLES.map(([t]) => t).filter((t) => t !== 'snapshots'),
   'stacks',
 ];
+
+/** An indexed object that the object store does not have (deleted after its index row was read, or outside Periscope). */
+export class MissingObjectError extends Error {}
 
 /** One stored object of a snapshot. */
 export interface SnapshotObject {
@@ -67,7 +72,8 @@ export function snapshotPrefix(snapshotId: number): string {
   return `snapshots/${snapshotId}/`;
 }
 
-async function scratch<T>(fn: (conn: DuckDBConnection, dir: string) => Promise<T>): Promise<T> {
+/** Runs `fn` on a scratch in-memory DuckDB (file access on) with a temporary directory, both gone after. */
+export async function scratch<T>(fn: (conn: DuckDBConnection, dir: string) => Promise<T>): Promise<T> {
   const instance = await DuckDBInstance.create(':memory:', NO_DOWNLOADS);
   const conn = await instance.connect();
   const dir = mkdtempSync(join(tmpdir(), 'periscope-objects-'));
@@ -129,7 +135,7 @@ export async function putEmbeddedSnapshot(
 }
 
 /** Puts the rows of the one snapshot in `conn`'s raw tables as objects, one per process and table. */
-async function putRawRows(
+export async function putRawRows(
   conn: DuckDBConnection,
   dir: string,
   objects: ObjectStore,
@@ -213,7 +219,7 @@ export async function loadSnapshotObjects(
     for (const o of keys) {
       const body = await objects.get(o.key);
       if (!body)
-        throw new Error(
+        throw new MissingObjectError(
           `object ${o.key} of snapshot ${snapshotId} is missing from ${objects.describe()} (deleted outside Periscope?)`,
         );
       const file = join(dir, `${n++}.parquet`);
@@ -239,5 +245,60 @@ export async function loadSnapshotObjects(
     );
     await target.run('DROP TABLE temp.new_stacks');
     await recordValueTypes(target, snapshotId);
+  });
+}
+
+/**
+ * Loads an indexed snapshot into the raw tables on `target` (inside the caller's transaction):
+ * its `snapshots` row as the index holds it, then its processes' objects.
+ */
+export async function loadIndexedSnapshot(
+  objects: ObjectStore,
+  s: IndexedSnapshot,
+  keys: readonly SnapshotObject[],
+  target: DuckDBConnection,
+): Promise<void> {
+  const w = new TableWriter('snapshots', SNAPSHOTS);
+  w.add(
+    s.snapshotId,
+    new Date(s.createdAt),
+    JSON.stringify(s.labels),
+    s.specVersion,
+    s.captureSpec,
+    s.processes,
+    s.failedProcesses,
+    s.goroutines,
+  );
+  await w.flush(target, 'raw');
+  await loadSnapshotObjects(objects, keys, target, s.snapshotId);
+}
+
+/** Appends spec versions (as PostgreSQL holds them) to the raw spec history on `target`. */
+export async function loadSpecVersions(
+  target: DuckDBConnection,
+  versions: readonly SpecVersion[],
+): Promise<void> {
+  const w = new TableWriter('spec_versions', SPEC_VERSIONS);
+  for (const v of versions) w.add(v.version, new Date(v.createdAt), v.author, v.yaml, v.diff);
+  await w.flush(target, 'raw');
+}
+
+/** The number of rows of each object (Parquet), read from the object store. */
+export async function objectRowCounts(objects: ObjectStore, keys: readonly string[]): Promise<number[]> {
+  if (keys.length === 0) return [];
+  return scratch(async (conn, dir) => {
+    const counts: number[] = [];
+    for (const key of keys) {
+      const body = await objects.get(key);
+      if (!body)
+        throw new Error(`object ${key} is missing from ${objects.describe()} (deleted outside Periscope?)`);
+      const file = join(dir, `${counts.length}.parquet`);
+      await writeFile(file, body);
+      const n = (
+        await conn.runAndReadAll(`SELECT count(*) FROM read_parquet(${literal(file)})`)
+      ).getRows()[0]?.[0];
+      counts.push(Number(n));
+    }
+    return counts;
   });
 }

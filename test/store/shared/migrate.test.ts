@@ -54,6 +54,13 @@ const QUERIES = [
   'SELECT investigation_id, name, owner, question, definition, created_at FROM investigations',
   'SELECT firing_id, investigation_id, fired_at, trigger, detail, snapshot_id, report_rows FROM investigation_firings',
   'SELECT firing_id, snapshot_id, query, row_number, row FROM investigation_reports',
+  'SELECT seq, probe, process_id, agent_id, "time", goroutine_id, captures, errors FROM probe_events ORDER BY seq',
+  'SELECT probe, process_id, start_time, end_time, hits, events FROM probe_counts',
+  'SELECT probe, lt_ns, count FROM probe_durations ORDER BY lt_ns',
+  'SELECT "time", probe, kind, message FROM probe_notices',
+  'SELECT request_id, process_id, start_time, duration_ms, outcome, error, goroutines FROM traces',
+  'SELECT request_id, seq, probe, function, captures FROM trace_events ORDER BY seq',
+  'SELECT trace, requests, kept, dropped FROM trace_counts',
 ];
 const SCOPES: QueryScope[] = [{ all: true }, { latest: true }, { snapshot: 1 }];
 
@@ -107,6 +114,113 @@ before(async () => {
         row: { one: 1 },
       },
     ]);
+    // Probe data (five events in two batches, the processes' facts) and a request trace.
+    const event = (seq: number) => ({
+      probe: 'calls',
+      process: 'h:1',
+      timeUs: 1_767_225_600_000_000 + seq,
+      goroutine: seq,
+      thread: 1,
+      site: { kind: 'entry', function: 'main.call' },
+      values: { n: seq },
+      ...(seq === 5 ? { errors: { m: 'nil map' } } : {}),
+    });
+    const facts = [
+      { processId: 'h:1', hostname: 'h', pid: 1, program: 'linkpair', executable: '/bin/linkpair' },
+    ];
+    const none = { counts: [], histograms: [], notices: [] };
+    await embedded.addProbeBatch({ agentId: 'a1', events: [1, 2, 3].map(event), ...none });
+    await embedded.addProbeBatch({
+      agentId: 'a1',
+      processes: facts,
+      events: [event(4), event(5)],
+      counts: [
+        {
+          probe: 'calls',
+          process: 'h:1',
+          startUs: 1_767_225_600_000_000,
+          endUs: 1_767_225_601_000_000,
+          hits: 9,
+          matched: 2,
+          events: 2,
+          rejected: 7,
+          conditionErrors: 0,
+          rateLimited: 0,
+          ringFull: 0,
+          agentDropped: 0,
+          durations: 0,
+          durationSumNs: 0,
+          costNs: 3,
+          cpuNs: 4,
+        },
+      ],
+      histograms: [
+        {
+          probe: 'calls',
+          process: 'h:1',
+          startUs: 1_767_225_600_000_000,
+          endUs: 1_767_225_601_000_000,
+          buckets: [
+            [512, 1],
+            [1024, 2],
+          ],
+        },
+      ],
+      notices: [
+        { probe: 'calls', process: 'h:1', timeUs: 1_767_225_600_000_000, kind: 'attached', message: 'ok' },
+      ],
+    });
+    await embedded.addTraceBatch({
+      agentId: 'a1',
+      traces: [
+        {
+          trace: 'slow',
+          requestId: 'h:1:7:1',
+          process: 'h:1',
+          goroutine: 7,
+          startUs: 1_767_225_600_000_000,
+          endUs: 1_767_225_600_500_000,
+          durationNs: 500_000_000,
+          outcome: 'error',
+          error: 'boom',
+          start: {},
+          end: { err: 'boom' },
+          goroutines: [7, 8],
+          events: [
+            {
+              probe: 'start',
+              timeUs: 1_767_225_600_000_000,
+              goroutine: 7,
+              function: 'main.serve',
+              values: {},
+            },
+            {
+              probe: 'db',
+              timeUs: 1_767_225_600_100_000,
+              goroutine: 8,
+              function: 'main.db',
+              values: { q: 'x' },
+            },
+          ],
+          eventsDropped: 0,
+        },
+      ],
+      counts: [
+        {
+          trace: 'slow',
+          process: 'h:1',
+          startUs: 1_767_225_600_000_000,
+          endUs: 1_767_225_601_000_000,
+          requests: 5,
+          kept: 1,
+          dropped: 4,
+          overRate: 0,
+          overMemory: 0,
+          eventsDropped: 0,
+          unfinished: 0,
+        },
+      ],
+    });
     for (const scope of SCOPES)
       for (const sql of QUERIES)
         want.set(`${JSON.stringify(scope)} ${sql}`, (await embedded.query(sql, scope)).rows);
@@ -139,7 +253,12 @@ test('store migrate: the scaled-out store answers the same queries; a second run
     fleetMeta: 0,
     tokens: { copied: 1, present: 0 },
     investigations: { copied: 1, firingsCopied: 1 },
+    probes: { events: 5, rows: 9, traces: 1, copied: true },
   });
+  assert.match(
+    first.stderr,
+    /probe data: 5 events, 9 rows of counts, histograms, notices and facts, 1 request traces copied/,
+  );
   const again = await migrate(url, objects);
   assert.equal(again.code, 0, again.stderr);
   assert.deepEqual(JSON.parse(again.stdout), {
@@ -148,6 +267,7 @@ test('store migrate: the scaled-out store answers the same queries; a second run
     fleetMeta: 0,
     tokens: { copied: 0, present: 1 },
     investigations: { copied: 0, firingsCopied: 0 },
+    probes: { events: 5, rows: 9, traces: 1, copied: false },
   });
   const shared = await SharedStore.open({
     store: url,
@@ -162,6 +282,13 @@ test('store migrate: the scaled-out store answers the same queries; a second run
         assert.deepEqual(got, want.get(key), key);
         assert.ok(got.length > 0, `${key} has rows`);
       }
+    // Probe events keep their seqs (the target had none); the processes' facts came along.
+    assert.deepEqual(
+      (await shared.probeEvents({ after: 0, limit: 10 })).map((e) => [e.seq, e.values.n]),
+      [1, 2, 3, 4, 5].map((i) => [i, i]),
+    );
+    const visible = await shared.visibleProbeProcesses([[{ key: 'program', op: '=', value: 'linkpair' }]]);
+    assert.ok(visible.has('h:1'), `the probe process's facts: ${[...visible].join(', ')}`);
     // The id sequence was moved past the migrated snapshots.
     const t = await startFixture('linkpair');
     try {

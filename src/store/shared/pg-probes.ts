@@ -1,0 +1,174 @@
+/**
+ * The index of probe and trace data in PostgreSQL: one row per flushed batch of a server
+ * (`probe_batches`: its objects, the seq range of its events, time range, processes), the
+ * fleet-wide cursor (`probe_cursor`, a single row: the next batch number and the next event
+ * seq), and the facts of the processes probe data came from (`probe_processes`, which decide
+ * what a token limited to programs sees). A batch's number and seq range are taken in the
+ * transaction that inserts its row, under the cursor row's lock, so commit order is batch and
+ * seq order: a reader that saw batch N never later meets a batch below N, nor an event seq
+ * below one it read.
+ */
+import type pg from 'pg';
+import type { ProbeProcessInput } from '../probe-store.js';
+import { inPgTransaction, withPgRetry } from './pg-schema.js';
+
+/** The advisory lock key held while the probe tables are created ("PSCR"). */
+const PROBE_SCHEMA_LOCK = 0x50534352;
+
+const PROBE_SQL = [
+  `CREATE TABLE IF NOT EXISTS periscope.probe_cursor (
+     one boolean PRIMARY KEY DEFAULT true CHECK (one), next_batch bigint NOT NULL, next_seq bigint NOT NULL)`,
+  'INSERT INTO periscope.probe_cursor VALUES (true, 1, 1) ON CONFLICT (one) DO NOTHING',
+  `CREATE TABLE IF NOT EXISTS periscope.probe_batches (
+     batch_no bigint PRIMARY KEY, flush_key text UNIQUE NOT NULL, seq_first bigint NOT NULL, events int NOT NULL,
+     written_by text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(),
+     start_us bigint, end_us bigint, process_ids jsonb NOT NULL, objects jsonb NOT NULL,
+     bytes bigint NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS periscope.probe_processes (
+     process_id text PRIMARY KEY, hostname text NOT NULL, pid bigint NOT NULL, program text NOT NULL,
+     executable text NOT NULL, agent_id text NOT NULL, batch_no bigint NOT NULL)`,
+];
+
+/** One object of a flushed batch: a raw table's rows as Parquet. */
+export interface ProbeObject {
+  readonly key: string;
+  readonly table: string;
+  readonly size: number;
+}
+
+/** What a flush wrote, for its index row. */
+export interface WrittenProbeBatch {
+  /** The flush's key prefix: names the batch once (an index retried after a lost COMMIT finds it). */
+  readonly prefix: string;
+  readonly objects: readonly ProbeObject[];
+  /** Events in the batch (their seqs in the objects run 1..events). */
+  readonly events: number;
+  readonly startUs: number | null;
+  readonly endUs: number | null;
+  readonly processIds: readonly string[];
+  readonly bytes: number;
+}
+
+/** A batch as the index holds it. */
+export interface IndexedProbeBatch {
+  readonly batchNo: number;
+  /** The seq of the batch's first event (its events hold seqFirst .. seqFirst + events - 1). */
+  readonly seqFirst: number;
+  readonly events: number;
+  readonly objects: readonly ProbeObject[];
+}
+
+/** A process's facts as the index holds them, with the batch that last wrote them. */
+export interface IndexedProbeProcess extends ProbeProcessInput {
+  readonly agentId: string;
+  readonly batchNo: number;
+}
+
+/** Creates the probe index tables if they are missing (additive; the schema version stays). */
+export async function ensureProbeIndex(pool: pg.Pool): Promise<void> {
+  await inPgTransaction(pool, async (c) => {
+    await c.query('SELECT pg_advisory_xact_lock($1)', [PROBE_SCHEMA_LOCK]);
+    for (const sql of PROBE_SQL) await c.query(sql);
+  });
+}
+
+/**
+ * Indexes a written batch: takes the next batch number and seq range under the cursor row's
+ * lock, inserts the batch row and writes the processes' facts, in one transaction. Returns
+ * the batch number and the seq of its first event.
+ */
+export async function indexProbeBatch(
+  pool: pg.Pool,
+  writtenBy: string,
+  w: WrittenProbeBatch,
+  facts: readonly (ProbeProcessInput & { readonly agentId: string })[],
+): Promise<{ batchNo: number; seqFirst: number }> {
+  return inPgTransaction(pool, async (c) => {
+    // Retried after a COMMIT whose answer was lost: the batch may be there already.
+    const had = await c.query<{ b: string; s: string }>(
+      'SELECT batch_no AS b, seq_first AS s FROM periscope.probe_batches WHERE flush_key = $1',
+      [w.prefix],
+    );
+    if (had.rows[0]) return { batchNo: Number(had.rows[0].b), seqFirst: Number(had.rows[0].s) };
+    const r = await c.query<{ b: string; s: string }>(
+      'UPDATE periscope.probe_cursor SET next_batch = next_batch + 1, next_seq = next_seq + $1 RETURNING next_batch - 1 AS b, next_seq - $1 AS s',
+      [w.events],
+    );
+    const batchNo = Number(r.rows[0]!.b);
+    const seqFirst = Number(r.rows[0]!.s);
+    await c.query(
+      'INSERT INTO periscope.probe_batches (batch_no, flush_key, seq_first, events, written_by, start_us, end_us, process_ids, objects, bytes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
+      [
+        batchNo,
+        w.prefix,
+        seqFirst,
+        w.events,
+        writtenBy,
+        w.startUs,
+        w.endUs,
+        JSON.stringify(w.processIds),
+        JSON.stringify(w.objects),
+        w.bytes,
+      ],
+    );
+    for (const p of facts)
+      await c.query(
+        `INSERT INTO periscope.probe_processes VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (process_id) DO UPDATE SET hostname = $2, pid = $3, program = $4, executable = $5, agent_id = $6, batch_no = $7`,
+        [p.processId, p.hostname, p.pid, p.program, p.executable, p.agentId, batchNo],
+      );
+    return { batchNo, seqFirst };
+  });
+}
+
+/** The batches after `batchNo`, in order (at most `limit`). */
+export async function probeBatchesAfter(
+  pool: pg.Pool,
+  batchNo: number,
+  limit = 500,
+): Promise<IndexedProbeBatch[]> {
+  const r = await withPgRetry(() =>
+    pool.query<{ batch_no: string; seq_first: string; events: number; objects: ProbeObject[] }>(
+      'SELECT batch_no, seq_first, events, objects FROM periscope.probe_batches WHERE batch_no > $1 ORDER BY batch_no LIMIT $2',
+      [batchNo, limit],
+    ),
+  );
+  return r.rows.map((row) => ({
+    batchNo: Number(row.batch_no),
+    seqFirst: Number(row.seq_first),
+    events: row.events,
+    objects: row.objects,
+  }));
+}
+
+/** The facts written by batches after `batchNo` (each process's latest). */
+export async function probeProcessesAfter(pool: pg.Pool, batchNo: number): Promise<IndexedProbeProcess[]> {
+  const r = await withPgRetry(() =>
+    pool.query<{
+      process_id: string;
+      hostname: string;
+      pid: string;
+      program: string;
+      executable: string;
+      agent_id: string;
+      batch_no: string;
+    }>('SELECT * FROM periscope.probe_processes WHERE batch_no > $1', [batchNo]),
+  );
+  return r.rows.map((p) => ({
+    processId: p.process_id,
+    hostname: p.hostname,
+    pid: Number(p.pid),
+    program: p.program,
+    executable: p.executable,
+    agentId: p.agent_id,
+    batchNo: Number(p.batch_no),
+  }));
+}
+
+/** The number of the last indexed batch (0 when none). */
+export async function lastProbeBatch(pool: pg.Pool): Promise<number> {
+  const r = await withPgRetry(() =>
+    pool.query<{ n: string }>('SELECT coalesce(max(batch_no), 0) AS n FROM periscope.probe_batches'),
+  );
+  return Number(r.rows[0]?.n ?? 0);
+}

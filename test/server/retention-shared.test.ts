@@ -1,0 +1,99 @@
+/**
+ * Retention on servers sharing a scaled-out store (a real PostgreSQL, a file:// object store,
+ * two real servers in this process): both start with --retain; an admin's pass on one deletes
+ * the expired processes for both, and the fleet metadata of a trimmed snapshot loses them too.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { QueryResponse, SnapshotDetail } from '../../src/api/responses.js';
+import type { RunningServer } from '../../src/server/server.js';
+import { parseRetentionRule } from '../../src/store/retention.js';
+import { freshObjectsUrl, startTestPostgres, type TestPostgres } from '../store/shared/shared-support.js';
+import { api, type RealSnapshot, realSnapshot, tempDataDir, testServer } from './server-support.js';
+
+const DAY = 86_400_000;
+let pg: TestPostgres;
+let real: RealSnapshot;
+const servers: RunningServer[] = [];
+
+before(async () => {
+  pg = await startTestPostgres();
+  real = await realSnapshot();
+});
+
+after(async () => {
+  for (const s of servers) await s.close();
+  real?.target.kill();
+  pg?.stop();
+});
+
+function input(daysAgo: number) {
+  return {
+    processes: [
+      { hostname: 'host-a', program: 'orders', snapshot: real.snapshot },
+      { hostname: 'host-b', program: 'billing', snapshot: real.snapshot },
+    ],
+    specText: '',
+    createdAt: new Date(Date.now() - daysAgo * DAY),
+  };
+}
+
+test('servers sharing a store all take --retain; a pass on one deletes for both, fleet metadata included', async () => {
+  const shared = { store: pg.url, objects: freshObjectsUrl() };
+  const retention = {
+    rules: [parseRetentionRule('orders=7d'), parseRetentionRule('*=30d')],
+    intervalMs: 3_600_000,
+  };
+  const a = await testServer(tempDataDir(), { shared, retention });
+  servers.push(a);
+  const b = await testServer(tempDataDir(), { shared, retention });
+  servers.push(b);
+  const admin = a.firstTokens!.admin;
+  const old = await a.context.store.addSnapshot(input(40));
+  const trimmed = await a.context.store.addSnapshot(input(10));
+  const pid = real.snapshot.pid;
+  const result = (hostname: string) => ({
+    key: hostname,
+    agentId: '',
+    hostname,
+    pid,
+    executable: 'goroutines',
+    ok: true,
+  });
+  await a.context.meta.add({
+    snapshotId: trimmed,
+    requestId: 'r1',
+    selector: 'all',
+    requestedBy: 'admin',
+    captureSkewMs: 0,
+    durationMs: 1,
+    processes: [result('host-a'), result('host-b')],
+  });
+  const before = await api<SnapshotDetail>(b.url, admin, 'GET', `/v1/snapshots/${trimmed}`);
+  assert.equal(before.status, 200, before.text);
+  assert.deepEqual(
+    before.body.processes.map((p) => p.hostname),
+    ['host-a', 'host-b'],
+  );
+
+  const pass = await api(b.url, admin, 'POST', '/v1/retention', {});
+  assert.equal(pass.status, 200, pass.text);
+  assert.deepEqual(pass.body.snapshotIds, [old]);
+  assert.deepEqual(pass.body.trimmedSnapshotIds, [trimmed]);
+  assert.equal(pass.body.processes, 3);
+  assert.equal(pass.body.elsewhere, undefined);
+
+  // A, which stored the snapshots and their metadata, answers without what B's pass deleted.
+  const after = await api<SnapshotDetail>(a.url, admin, 'GET', `/v1/snapshots/${trimmed}`);
+  assert.deepEqual(
+    after.body.processes.map((p) => p.hostname),
+    ['host-b'],
+  );
+  assert.equal((await api(a.url, admin, 'GET', `/v1/snapshots/${old}`)).status, 404);
+  const q = await api<QueryResponse>(a.url, admin, 'POST', '/v1/query', {
+    sql: 'SELECT snapshot_id, process_id FROM processes ORDER BY 1, 2',
+    all: true,
+  });
+  assert.equal(q.status, 200, q.text);
+  assert.deepEqual(q.body.rows, [[trimmed, `host-b:${pid}`]]);
+});
