@@ -8,13 +8,13 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseS3Url } from '../src/store/s3-config.js';
 import { S3Client } from '../src/store/s3-http.js';
 import { S3Objects } from '../src/store/s3-objects.js';
+import { freePorts } from './free-ports.js';
 import { ensureGoTool, type GoTool } from './go-tools.js';
 
 /** SeaweedFS at the version the Go module proxy serves (its go.mod has replaces: built in its own module). */
@@ -185,25 +185,4 @@ async function terminate(child: ChildProcess): Promise<void> {
     child.kill('SIGKILL');
     await done;
   }
-}
-
-/** `n` distinct ports free on 127.0.0.1 now (held together while chosen, so no two are the same). */
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-          const s = createServer();
-          s.once('error', reject);
-          s.listen(0, '127.0.0.1', () => resolve(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => {
-    const a = s.address();
-    return typeof a === 'object' && a ? a.port : 0;
-  });
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
 }

@@ -241,12 +241,29 @@ export function snapshotWriters(sid: number): SnapshotRows {
   };
 }
 
-/** Adds the rows of one snapshot to its writers (streamed to DuckDB when they are open). */
-export function fillSnapshotRows(rows: SnapshotRows, input: SnapshotInput, specVersion: number | null): void {
+/** Goroutines turned into rows between two yields to the event loop. */
+const YIELD_EVERY = 4096;
+
+/**
+ * Adds the rows of one snapshot to its writers (streamed to DuckDB when they are open),
+ * yielding to the event loop every YIELD_EVERY goroutines: a snapshot of 10,000 processes
+ * takes seconds, during which a server must still answer and beat (docs/storage.md "1,000 agents").
+ */
+export async function fillSnapshotRows(
+  rows: SnapshotRows,
+  input: SnapshotInput,
+  specVersion: number | null,
+): Promise<void> {
   const sid = rows.snapshotId;
   const stored = new Set<string>();
   let goroutines = 0;
+  let sinceYield = 0;
   for (const p of input.processes) {
+    if (sinceYield >= YIELD_EVERY) {
+      sinceYield = 0;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    sinceYield += p.snapshot.goroutines.length;
     const s = p.snapshot;
     const pid = processId(p.hostname, s.pid);
     rows.processes.add(...processCells(sid, p.hostname, p.program, s));
@@ -316,7 +333,7 @@ export async function writeSnapshot(
   ];
   for (const w of raw) await w.open(conn, 'raw');
   await rows.stacks.open(conn, 'main', 'temp');
-  fillSnapshotRows(rows, input, specVersion);
+  await fillSnapshotRows(rows, input, specVersion);
   for (const w of raw) await w.flush(conn, 'raw');
   await rows.stacks.flush(conn, 'main', 'temp');
   await conn.run(

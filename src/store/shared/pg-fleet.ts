@@ -14,7 +14,12 @@ import { FLEET_ASKS_SQL, PgFleetAsks } from './pg-fleet-asks.js';
 import { indexSnapshot, nextSnapshotId } from './pg-index.js';
 import { listenPg, type PgListening } from './pg-listen.js';
 import { FLEET_CHANNEL, inPgTransaction, withPgRetry } from './pg-schema.js';
-import { putSnapshotObjects, snapshotPrefix, type WrittenSnapshot } from './snapshot-objects.js';
+import {
+  distinctObjects,
+  putSnapshotObjects,
+  snapshotPrefix,
+  type WrittenSnapshot,
+} from './snapshot-objects.js';
 
 /** The NOTIFY channel (payload: a fleet request's id, `spec:VERSION` or `ask:ID`). */
 const CHANNEL = FLEET_CHANNEL;
@@ -123,13 +128,18 @@ export class PgFleet {
       );
       if (agents) {
         await c.query('DELETE FROM periscope.server_agents WHERE server_id = $1', [serverId]);
-        for (const a of agents)
-          await c.query('INSERT INTO periscope.server_agents VALUES ($1, $2, $3, $4)', [
-            serverId,
-            a.id,
-            JSON.stringify(a.view),
-            JSON.stringify(a.processes),
-          ]);
+        // One statement for all of them: one round trip each took seconds at 333 agents on a busy
+        // machine, and a beat that slow lets the others take this server for dead.
+        if (agents.length > 0)
+          await c.query(
+            'INSERT INTO periscope.server_agents SELECT $1, * FROM unnest($2::text[], $3::jsonb[], $4::jsonb[])',
+            [
+              serverId,
+              agents.map((a) => a.id),
+              agents.map((a) => JSON.stringify(a.view)),
+              agents.map((a) => JSON.stringify(a.processes)),
+            ],
+          );
       }
       if (probeStatuses) {
         await c.query('DELETE FROM periscope.agent_probe_status WHERE server_id = $1', [serverId]);
@@ -330,9 +340,9 @@ export class PgFleet {
     return putSnapshotObjects(this.objects, snapshotId, input, specVersion);
   }
 
-  /** Deletes the objects of one process (a part the origin stopped waiting for). */
+  /** Deletes the objects of one part (a part the origin stopped waiting for). */
   async deleteObjects(w: WrittenSnapshot): Promise<void> {
-    const keys = w.processes.flatMap((p) => p.objects.map((o) => o.key));
+    const keys = distinctObjects(w.processes.flatMap((p) => p.objects)).map((o) => o.key);
     if (keys.length > 0) await this.objects.delete(keys);
   }
 

@@ -8,7 +8,10 @@ import type pg from 'pg';
 import type { SnapshotInfo, SpecVersion, StoredBinary } from '../store.js';
 import { unifiedDiff } from '../unified-diff.js';
 import { FLEET_CHANNEL, inPgTransaction, withPgRetry } from './pg-schema.js';
-import type { SnapshotObject, WrittenSnapshot } from './snapshot-objects.js';
+import type { SnapshotObject, WrittenProcess, WrittenSnapshot } from './snapshot-objects.js';
+
+/** Processes indexed per INSERT statement. */
+const INDEX_BATCH = 1000;
 
 const ISO = (col: string): string => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
@@ -47,22 +50,26 @@ export async function indexSnapshot(
       w.goroutineCount,
       w.bytes,
     ]);
-    for (const p of w.processes)
+    // Rows in batches, one statement each (not a round trip per process: 10,000 of them took seconds).
+    for (let i = 0; i < w.processes.length; i += INDEX_BATCH) {
+      const batch = w.processes.slice(i, i + INDEX_BATCH);
+      const col = <T>(f: (p: WrittenProcess) => T): T[] => batch.map(f);
       await c.query(
-        'INSERT INTO periscope.snapshot_processes VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
+        'INSERT INTO periscope.snapshot_processes SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::jsonb[])',
         [
           id,
-          p.processId,
-          p.hostname,
-          p.pid,
-          p.program,
-          p.executable,
-          p.buildId,
-          p.goVersion,
-          p.error,
-          JSON.stringify(p.objects),
+          col((p) => p.processId),
+          col((p) => p.hostname),
+          col((p) => p.pid),
+          col((p) => p.program),
+          col((p) => p.executable),
+          col((p) => p.buildId),
+          col((p) => p.goVersion),
+          col((p) => p.error),
+          col((p) => JSON.stringify(p.objects)),
         ],
       );
+    }
   });
 }
 

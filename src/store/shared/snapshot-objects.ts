@@ -1,10 +1,14 @@
 /**
- * A snapshot as objects: written once as Parquet, one file per raw table of each process's
- * rows, under `snapshots/<id>/<process>/<table>.parquet` (the process id URI-encoded), and read
- * back into a DuckDB store's raw tables. The Parquet files are written and read by a scratch
+ * A snapshot as objects: written once as Parquet, one file per raw table of the rows of all the
+ * processes one server stored (its part of a fleet snapshot, or the whole snapshot), under
+ * `snapshots/<id>/part-<random hex>/<table>.parquet`, and read back into a DuckDB store's raw
+ * tables. Versions before wrote one object per process and table
+ * (`snapshots/<id>/<process id URI-encoded>/<table>.parquet`: tens of thousands of puts for a
+ * 10,000-process snapshot, docs/storage.md "1,000 agents"); their objects are read the same way. The Parquet files are written and read by a scratch
  * in-memory DuckDB of our own (file access on, no user SQL ever runs there), so the served
  * cache keeps DuckDB's file access off; rows cross between the two as data chunks.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -62,9 +66,13 @@ export interface WrittenSnapshot {
   readonly bytes: number;
 }
 
-/** The key of one process's table of one snapshot. */
-export function objectKey(snapshotId: number, processId: string, table: string): string {
-  return `snapshots/${snapshotId}/${encodeURIComponent(processId)}/${table}.parquet`;
+/**
+ * The key of one table of one part of a snapshot: `part-<random hex>` for what this version
+ * writes (all the processes of a server's part), or a process id (URI-encoded) for objects
+ * written by versions before it, one per process, still read.
+ */
+export function objectKey(snapshotId: number, part: string, table: string): string {
+  return `snapshots/${snapshotId}/${encodeURIComponent(part)}/${table}.parquet`;
 }
 
 /** The prefix of every object of a snapshot. */
@@ -88,7 +96,7 @@ export async function scratch<T>(fn: (conn: DuckDBConnection, dir: string) => Pr
 
 /**
  * Turns a snapshot into rows with id `snapshotId` (given by the index) and puts one Parquet
- * object per process and non-empty table. Returns what the index row needs; nothing is
+ * object per non-empty table. Returns what the index row needs; nothing is
  * visible to readers until the caller inserts that row.
  */
 export async function putSnapshotObjects(
@@ -134,7 +142,11 @@ export async function putEmbeddedSnapshot(
   });
 }
 
-/** Puts the rows of the one snapshot in `conn`'s raw tables as objects, one per process and table. */
+/**
+ * Puts the rows of the one snapshot in `conn`'s raw tables as objects: one per non-empty table
+ * for all its processes (a server's part of a fleet snapshot, or a whole snapshot), under a
+ * part prefix of its own. Every process lists those objects (they hold its rows).
+ */
 export async function putRawRows(
   conn: DuckDBConnection,
   dir: string,
@@ -151,45 +163,35 @@ export async function putRawRows(
       'SELECT process_id, hostname, pid, program, executable, build_id, go_version, error FROM raw.processes ORDER BY process_id',
     )
   ).getRowsJS();
-  const processes: WrittenProcess[] = [];
+  const part = `part-${randomBytes(8).toString('hex')}`;
+  const written: SnapshotObject[] = [];
   let bytes = 0;
-  let n = 0;
-  for (const [pid, host, ospid, program, exe, build, go, error] of procs) {
-    const processId = String(pid);
-    const written: SnapshotObject[] = [];
-    for (const table of PROCESS_TABLES) {
-      const where =
-        table === 'stacks'
-          ? `stack_id IN (SELECT stack_id FROM raw.goroutines WHERE process_id = ${literal(processId)})`
-          : `process_id = ${literal(processId)}`;
-      const order = table === 'stacks' ? ' ORDER BY stack_id, depth' : '';
-      const count = Number(
-        (await conn.runAndReadAll(`SELECT count(*) FROM raw.${table} WHERE ${where}`)).getRows()[0]![0],
-      );
-      if (count === 0) continue;
-      const file = join(dir, `${n++}.parquet`);
-      await conn.run(
-        `COPY (SELECT * FROM raw.${table} WHERE ${where}${order}) TO ${literal(file)} (FORMAT parquet)`,
-      );
-      const body = await readFile(file);
-      const key = objectKey(snapshotId, processId, table);
-      await objects.put(key, body);
-      written.push({ key, table, size: body.length });
-      bytes += body.length;
-    }
-    const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
-    processes.push({
-      processId,
-      hostname: str(host),
-      pid: ospid === null ? null : Number(ospid),
-      program: str(program),
-      executable: str(exe),
-      buildId: str(build),
-      goVersion: str(go),
-      error: str(error),
-      objects: written,
-    });
+  for (const table of PROCESS_TABLES) {
+    const count = Number((await conn.runAndReadAll(`SELECT count(*) FROM raw.${table}`)).getRows()[0]![0]);
+    if (count === 0) continue;
+    const order = table === 'stacks' ? 'stack_id, depth' : 'process_id';
+    const file = join(dir, `${table}.parquet`);
+    await conn.run(
+      `COPY (SELECT * FROM raw.${table} ORDER BY ${order}) TO ${literal(file)} (FORMAT parquet)`,
+    );
+    const body = await readFile(file);
+    const key = objectKey(snapshotId, part, table);
+    await objects.put(key, body);
+    written.push({ key, table, size: body.length });
+    bytes += body.length;
   }
+  const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+  const processes: WrittenProcess[] = procs.map(([pid, host, ospid, program, exe, build, go, error]) => ({
+    processId: String(pid),
+    hostname: str(host),
+    pid: ospid === null ? null : Number(ospid),
+    program: str(program),
+    executable: str(exe),
+    buildId: str(build),
+    goVersion: str(go),
+    error: str(error),
+    objects: written,
+  }));
   return {
     createdAt: new Date(String(snap[0])),
     labels: String(snap[1]),
@@ -200,6 +202,13 @@ export async function putRawRows(
     processes,
     bytes,
   };
+}
+
+/** Each object once: processes of one part list the same objects. */
+export function distinctObjects(list: readonly SnapshotObject[]): SnapshotObject[] {
+  const byKey = new Map<string, SnapshotObject>();
+  for (const o of list) if (!byKey.has(o.key)) byKey.set(o.key, o);
+  return [...byKey.values()];
 }
 
 /**
@@ -216,7 +225,7 @@ export async function loadSnapshotObjects(
   await scratch(async (conn, dir) => {
     await target.run('CREATE OR REPLACE TEMP TABLE new_stacks AS SELECT * FROM raw.stacks LIMIT 0');
     let n = 0;
-    for (const o of keys) {
+    for (const o of distinctObjects(keys)) {
       const body = await objects.get(o.key);
       if (!body)
         throw new MissingObjectError(

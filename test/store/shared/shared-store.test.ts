@@ -92,18 +92,21 @@ test('a snapshot stored by one server is queried by another with the same views 
     await embedded.setSpec(SPEC, 'tester', 'spec.yaml');
     const id = await a.addSnapshot(input);
     assert.equal(id, await embedded.addSnapshot(input));
-    // One object per process and table, under the snapshot's prefix.
+    // One object per table for all the snapshot's processes, under a part prefix of the snapshot.
     const keys = (await FileObjects.fromUrl(new URL(objects)).list('')).map((o) => o.key);
+    const parts = new Set(
+      keys.map((k) => /^snapshots\/(\d+)\/(part-[0-9a-f]{16})\/[a-z_]+\.parquet$/.exec(k)?.[2]),
+    );
+    assert.deepEqual([...parts].length, 1, keys.join('\n'));
     assert.ok(
-      keys.includes(
-        `snapshots/${id}/${encodeURIComponent(`${input.processes[0]!.hostname}:${snap.pid}`)}/goroutines.parquet`,
-      ),
+      keys.every((k) => k.startsWith(`snapshots/${id}/`)),
       keys.join('\n'),
     );
-    assert.ok(
-      keys.some((k) => k === `snapshots/${id}/h2%3A7/processes.parquet`),
-      'the failed process has its row',
-    );
+    for (const table of ['processes', 'goroutines', 'frames', 'stacks'])
+      assert.ok(
+        keys.some((k) => k.endsWith(`/${table}.parquet`)),
+        `${table}: ${keys.join('\n')}`,
+      );
     assert.equal((await b.currentSpec())?.yaml, SPEC, 'the spec set on A is B’s');
     for (const sql of QUERIES) {
       const want = await embedded.query(sql, { latest: true });

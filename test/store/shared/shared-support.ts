@@ -3,10 +3,10 @@
  * directory on a free port by support/postgres-server.ts) and an object directory.
  */
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { freePort } from '../../../support/free-ports.js';
 import { startPostgres } from '../../../support/postgres-server.js';
 
 /** A running PostgreSQL for one test file. */
@@ -18,17 +18,7 @@ export interface TestPostgres {
   readonly stop: () => void;
 }
 
-/** A TCP port nobody listens on now. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 /** Starts PostgreSQL; throws (the test fails) when the machine has none. */
 export async function startTestPostgres(): Promise<TestPostgres> {
