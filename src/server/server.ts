@@ -39,6 +39,7 @@ import { traceRoutes } from './http-traces.js';
 import { Investigations } from './investigations/investigations.js';
 import { createListener } from './listener.js';
 import { Orchestrator } from './orchestrator.js';
+import { OrphanCollection, type OrphanCollectionOptions, orphanAgeMs } from './orphan-collection.js';
 import { OtlpExporter, type OtlpOptions } from './otlp-export.js';
 import { type PgListener, startPgServer } from './pg/pg-server.js';
 import { ProbeBook } from './probe-book.js';
@@ -85,7 +86,13 @@ export interface ServerOptions {
    * with other servers; queries run on a cache in `<dataDir>/cache` bounded by `cacheMb`
    * (default 2048). Tokens and the audit log stay in dataDir. Ignored when `store` is given.
    */
-  readonly shared?: { readonly store: string; readonly objects: string; readonly cacheMb?: number };
+  readonly shared?: {
+    readonly store: string;
+    readonly objects: string;
+    readonly cacheMb?: number;
+    /** The collection of objects nobody indexed (default: every 10 minutes, an age of orphanAgeMs()). */
+    readonly orphans?: Partial<OrphanCollectionOptions>;
+  };
   /** Serve HTTPS (API and agents' WebSocket) with this certificate and key, reloaded when they change. */
   readonly tls?: ServerTlsConfig;
   /** Delete snapshots older than their program's rule, hourly (see retention-run.ts). */
@@ -135,6 +142,8 @@ export interface RunningServer {
   readonly signals: RequestSignals;
   /** The standing investigations. */
   readonly investigations: Investigations;
+  /** The collection of objects nobody indexed (scaled-out store only). */
+  readonly orphans?: OrphanCollection;
   /** Stops serving and closes the store the server opened (not one passed in ServerOptions.store). */
   close(): Promise<void>;
 }
@@ -254,6 +263,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     audit: (r) => auditLog.append(r),
     log,
     fired: (investigation, outcome) => metrics.investigationFirings.inc({ investigation, outcome }),
+    // Servers sharing PostgreSQL reserve firings and claim schedule ticks there.
+    ...(shared
+      ? { fleet: { investigations: shared.investigationFleet, serverId: () => context.fleet?.serverId } }
+      : {}),
   });
   try {
     await investigations.start();
@@ -352,6 +365,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const url = `${listener.scheme}://${host}:${addr.port}`;
   // Scaled-out: this server joins the fleet registry and takes part in the others' snapshots.
   let fleetSnapshots: FleetSnapshots | undefined;
+  let orphans: OrphanCollection | undefined;
   let fleetAsks: FleetAsks | undefined;
   let specFollower: FleetSpecFollower | undefined;
   if (shared) {
@@ -372,6 +386,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
     fleetSnapshots.start();
     orchestrator.attachFleet(fleetSnapshots);
+    orphans = new OrphanCollection(
+      (ageMs) => shared.collectOrphans(ageMs),
+      {
+        intervalMs: opts.shared?.orphans?.intervalMs ?? 600_000,
+        ageMs:
+          opts.shared?.orphans?.ageMs ??
+          orphanAgeMs(opts.prepareTimeoutMs ?? 30_000, opts.captureTimeoutMs ?? 60_000),
+      },
+      log,
+    );
+    orphans.start();
     // Spec checks and function descriptions reach the other servers' agents; the spec and
     // probe orders stored through any server reach this one's.
     fleetAsks = new FleetAsks(shared.fleet, view, log);
@@ -390,6 +415,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     metrics,
     signals: requestSignals,
     investigations,
+    ...(orphans ? { orphans } : {}),
     ...(firstTokens ? { firstTokens } : {}),
     ...(pg ? { pgPort: pg.port } : {}),
     get tls() {
@@ -399,6 +425,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       // Schedules and triggers stop at once; firings under way are waited for before the store closes.
       const stopping = investigations.stop();
       fleetSnapshots?.stop();
+      await orphans?.stop();
       fleetAsks?.stop();
       specFollower?.stop();
       await context.fleet?.stop();

@@ -93,7 +93,7 @@ export class EventTriggers {
             const hit = r.rows[0];
             if (hit && Number(hit[0]) <= upTo) {
               const [seq, process, goroutine] = hit;
-              const refused = this.firings.fire(inv, {
+              const refused = await this.firings.fire(inv, {
                 trigger: 'probe',
                 detail: { probe: t.probe, seq: Number(seq), ...(t.where ? { where: t.where } : {}) },
                 process: String(process),
@@ -166,7 +166,7 @@ export class EventTriggers {
   }
 
   private fireOn(inv: LiveInvestigation, s: RequestSignal, trigger: 'slow' | 'error'): void {
-    this.firings.fire(inv, {
+    const firing = this.firings.fire(inv, {
       trigger,
       detail: { ...s },
       process: s.process,
@@ -177,6 +177,7 @@ export class EventTriggers {
       // A kept trace is kept; a slow one is kept by the trace side's rule when asked to.
       traceKept: s.kind === 'kept' || inv.def.keepTrace,
     });
+    this.firings.track(firing);
   }
 
   /** Drops the waits of slow triggers (the server stops). */

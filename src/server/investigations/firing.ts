@@ -7,11 +7,17 @@
  */
 import type { Trigger } from '../../api/investigations.js';
 import type { AuditRecord } from '../../store/audit-types.js';
-import type { Store } from '../../store/store.js';
+import type { PgInvestigationFleet } from '../../store/shared/shared-store.js';
+import type { FiringInput, Store } from '../../store/store.js';
 import type { Orchestrator } from '../orchestrator.js';
 import type { Registry } from '../registry.js';
 import { parseSelector } from '../selector.js';
-import type { InvestigationBook, LiveInvestigation } from './investigation-book.js';
+import {
+  type InvestigationBook,
+  type LiveInvestigation,
+  refusal,
+  seenFleetWide,
+} from './investigation-book.js';
 import { runReport } from './report-runner.js';
 import { callWebhook } from './webhook.js';
 
@@ -41,6 +47,30 @@ export interface FiringDeps {
   readonly log: (line: string) => void;
   /** Told of each firing once its actions are done (for `/metrics`): `error` when one failed. */
   readonly fired?: (investigation: string, outcome: 'ok' | 'error') => void;
+  /** Servers sharing PostgreSQL: each firing is reserved there, so the limits hold fleet-wide. */
+  readonly fleet?: PgInvestigationFleet;
+  /** This server's id in the fleet registry, once it has one: its firings are noted as under way there. */
+  readonly serverId?: () => string | undefined;
+}
+
+/** A firing's row reserved before its actions run (servers sharing PostgreSQL). */
+interface Reserved {
+  readonly firingId: number;
+  readonly firedAt: string;
+}
+
+/** The firing row of a hit, as it starts. */
+function firingInput(inv: LiveInvestigation, hit: TriggerHit): Omit<FiringInput, 'firedAt'> {
+  return {
+    investigationId: inv.id,
+    investigation: inv.def.name,
+    trigger: hit.trigger,
+    detail: hit.detail,
+    ...(hit.process ? { process: hit.process } : {}),
+    ...(hit.goroutine !== undefined ? { goroutine: hit.goroutine } : {}),
+    ...(hit.requestId ? { requestId: hit.requestId } : {}),
+    traceKept: hit.traceKept === true,
+  };
 }
 
 /** Runs firings and keeps track of those still running (so a test or a stop can wait for them). */
@@ -49,11 +79,40 @@ export class Firings {
 
   constructor(private readonly deps: FiringDeps) {}
 
-  /** Fires `inv` for `hit` if its limits allow; returns why not, or undefined when it fired. */
-  fire(inv: LiveInvestigation, hit: TriggerHit): string | undefined {
-    const why = this.deps.book.reserve(inv, Date.now());
-    if (why) return why;
-    this.track(this.run(inv, hit));
+  /**
+   * Fires `inv` for `hit` if its limits allow; resolves to why not, or undefined when it fired.
+   * Alone, a server reserves the firing in memory in one synchronous step (before this returns
+   * its promise); servers sharing PostgreSQL reserve it there, in one transaction over every
+   * server's firings (what this server knows refuses first: its counts never exceed those).
+   */
+  async fire(inv: LiveInvestigation, hit: TriggerHit): Promise<string | undefined> {
+    const { fleet, book } = this.deps;
+    if (!fleet) {
+      const why = book.reserve(inv, Date.now());
+      if (why) return why;
+      this.track(this.run(inv, hit));
+      return undefined;
+    }
+    const local = refusal(inv, Date.now());
+    if (local) return local;
+    let r: Awaited<ReturnType<PgInvestigationFleet['reserveFiring']>>;
+    try {
+      r = await fleet.reserveFiring(
+        firingInput(inv, hit),
+        (s) => refusal(seenFleetWide(inv, s), s.now),
+        this.deps.serverId?.(),
+      );
+    } catch (e) {
+      const why = `its firing could not be reserved in PostgreSQL: ${(e as Error).message}`;
+      inv.lastProblem = `${hit.trigger} trigger at ${new Date().toISOString()}: ${why}`;
+      return why;
+    }
+    Object.assign(inv, seenFleetWide(inv, r.state));
+    if ('refused' in r) return r.refused;
+    inv.fires = Math.max(inv.fires, r.state.fires + 1);
+    inv.lastFiredAt = Math.max(inv.lastFiredAt ?? 0, Date.parse(r.firedAt));
+    const firingId = r.firingId;
+    this.track(this.run(inv, hit, r).finally(() => fleet.finishFiring(firingId).catch(() => undefined)));
     return undefined;
   }
 
@@ -107,25 +166,15 @@ export class Firings {
     return taken.snapshotId;
   }
 
-  private async run(inv: LiveInvestigation, hit: TriggerHit): Promise<void> {
-    const firedAt = new Date().toISOString();
+  private async run(inv: LiveInvestigation, hit: TriggerHit, reserved?: Reserved): Promise<void> {
+    const firedAt = reserved?.firedAt ?? new Date().toISOString();
     // The snapshot starts first: a slow request is caught while it is still in flight.
     const snap = this.snapshot(inv, hit).then(
       (id) => ({ id }),
       (e: unknown) => ({ error: (e as Error).message }),
     );
     const { store } = this.deps;
-    const firingId = await store.addFiring({
-      investigationId: inv.id,
-      investigation: inv.def.name,
-      firedAt,
-      trigger: hit.trigger,
-      detail: hit.detail,
-      ...(hit.process ? { process: hit.process } : {}),
-      ...(hit.goroutine !== undefined ? { goroutine: hit.goroutine } : {}),
-      ...(hit.requestId ? { requestId: hit.requestId } : {}),
-      traceKept: hit.traceKept === true,
-    });
+    const firingId = reserved?.firingId ?? (await store.addFiring({ ...firingInput(inv, hit), firedAt }));
     const s = await snap;
     const snapshotId = 'id' in s ? s.id : undefined;
     const errors = 'error' in s ? [`snapshot: ${s.error}`] : [];

@@ -9,6 +9,7 @@ import {
   type InvestigationDefinition,
   parseInvestigation,
 } from '../../api/investigations.js';
+import type { FiringState } from '../../store/shared/shared-store.js';
 import type { InvestigationRecord } from '../../store/store.js';
 
 /** One investigation as the server tracks it. */
@@ -35,6 +36,20 @@ export function refusal(inv: LiveInvestigation, now: number): string | undefined
   if (inv.lastFiredAt !== undefined && now - inv.lastFiredAt < inv.def.minIntervalMs)
     return `it fired less than ${inv.def.minIntervalMs} ms ago`;
   return undefined;
+}
+
+/**
+ * An investigation's state with what PostgreSQL holds of every server's firings (servers
+ * sharing it): the larger count, the later firing, closed if closed anywhere.
+ */
+export function seenFleetWide(inv: LiveInvestigation, s: FiringState): LiveInvestigation {
+  const last = Math.max(inv.lastFiredAt ?? 0, s.lastFiredAt ?? 0);
+  return {
+    ...inv,
+    fires: Math.max(inv.fires, s.fires),
+    ...(last > 0 ? { lastFiredAt: last } : {}),
+    ...(s.closed && !inv.closedAt ? { closedAt: new Date(s.now).toISOString() } : {}),
+  };
 }
 
 /** Whether an investigation can ever fire again (open, before its end, under its count). */

@@ -2,8 +2,12 @@
  * Standing investigations on a server (the room's entry): loaded from the store at start,
  * added and closed by users, their schedules and triggers armed, their firings run. The
  * store keeps everything (definitions, firings, reports), so a restart resumes where it
- * stood: open investigations, their counts, their schedules.
+ * stood: open investigations, their counts, their schedules. Servers sharing PostgreSQL each
+ * arm every open investigation: firings are reserved there and schedule ticks claimed there
+ * (firing.ts, schedules.ts), and what one server adds or closes the others pick up at once
+ * (NOTIFY) or at their next look (every REFRESH_MS).
  */
+import { hostname } from 'node:os';
 import type {
   FiringView,
   InvestigationView,
@@ -13,6 +17,7 @@ import type {
 } from '../../api/investigation-views.js';
 import { type InvestigationBody, parseInvestigation } from '../../api/investigations.js';
 import type { AuditRecord } from '../../store/audit-types.js';
+import type { PgInvestigationFleet } from '../../store/shared/shared-store.js';
 import type { Store } from '../../store/store.js';
 import { HttpError } from '../http-errors.js';
 import type { Orchestrator } from '../orchestrator.js';
@@ -39,7 +44,22 @@ export interface InvestigationDeps {
   readonly log: (line: string) => void;
   /** Told of each firing once its actions are done (for `/metrics`). */
   readonly fired?: (investigation: string, outcome: 'ok' | 'error') => void;
+  /** Servers sharing PostgreSQL: firings reserved, ticks claimed and changes announced there. */
+  readonly fleet?: {
+    readonly investigations: PgInvestigationFleet;
+    /** This server's id in the fleet registry, once it has one. */
+    readonly serverId: () => string | undefined;
+  };
 }
+
+/** How often a server sharing PostgreSQL reads the investigations without a notification, ms. */
+const REFRESH_MS = 2000;
+/**
+ * A firing under way on a server silent this long (no heartbeat, seconds) is marked as left
+ * unfinished: well past the 5 s after which the fleet counts a server dead, so a server only
+ * slowed down (a loaded machine) is not taken for one that stopped.
+ */
+const ABANDONED_S = 30;
 
 /** Firings shown by `show`. */
 const SHOWN_FIRINGS = 20;
@@ -52,10 +72,31 @@ export class Investigations {
   private readonly events: EventTriggers;
   private unsubscribe: (() => void) | undefined;
   private stopped = false;
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private refreshing: Promise<void> | undefined;
+  private refreshAgain = false;
 
   constructor(private readonly deps: InvestigationDeps) {
-    this.firings = new Firings({ ...deps, book: this.book });
-    this.schedules = new Schedules(deps.store, deps.orchestrator, this.firings, deps.audit);
+    const { fleet, ...rest } = deps;
+    this.firings = new Firings({
+      ...rest,
+      book: this.book,
+      ...(fleet ? { fleet: fleet.investigations, serverId: fleet.serverId } : {}),
+    });
+    this.schedules = new Schedules(
+      deps.store,
+      deps.orchestrator,
+      this.firings,
+      deps.audit,
+      fleet
+        ? (inv, everyMs) =>
+            fleet.investigations.claimTick(
+              inv.id,
+              everyMs,
+              fleet.serverId() ?? `${hostname()}:${process.pid}`,
+            )
+        : undefined,
+    );
     this.events = new EventTriggers(deps.store, this.book, this.firings);
   }
 
@@ -75,6 +116,72 @@ export class Investigations {
       if (!this.stopped) this.events.probeBatch(b);
     });
     this.unsubscribe = this.deps.signals.subscribe((s) => this.events.requestSignal(s));
+    const fleet = this.deps.fleet;
+    if (fleet) {
+      fleet.investigations.listen(() => void this.refresh());
+      this.refreshTimer = setInterval(() => void this.refresh(), REFRESH_MS);
+      this.refreshTimer.unref();
+    }
+  }
+
+  /**
+   * Servers sharing PostgreSQL: reads every investigation there and catches up with the other
+   * servers: one added elsewhere is loaded and armed, one closed elsewhere disarmed, counts and
+   * last firings taken when larger. One read at a time; a call during one asks for another.
+   */
+  refresh(): Promise<void> {
+    if (!this.deps.fleet || this.stopped) return Promise.resolve();
+    if (this.refreshing) {
+      this.refreshAgain = true;
+      return this.refreshing;
+    }
+    this.refreshing = (async () => {
+      do {
+        this.refreshAgain = false;
+        try {
+          await this.catchUp();
+        } catch (e) {
+          this.deps.log(`investigations: cannot read them from the store: ${(e as Error).message}`);
+        }
+      } while (this.refreshAgain && !this.stopped);
+    })().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  private async catchUp(): Promise<void> {
+    const abandoned = await this.deps.fleet?.investigations.markAbandoned(ABANDONED_S).catch((e: unknown) => {
+      this.deps.log(`investigations: cannot look for firings of stopped servers: ${(e as Error).message}`);
+      return [];
+    });
+    if (abandoned && abandoned.length > 0)
+      this.deps.log(
+        `investigations: firings ${abandoned.join(', ')} were left under way by a server that stopped; their error says so`,
+      );
+    for (const r of await this.deps.store.investigations()) {
+      if (this.stopped) return;
+      const inv = this.book.find({ id: r.id });
+      if (!inv) {
+        let added: LiveInvestigation;
+        try {
+          added = this.book.load(r);
+        } catch (e) {
+          this.deps.log(`investigation ${r.name} (${r.id}) is not loaded: ${(e as Error).message}`);
+          continue;
+        }
+        if (!added.closedAt) await this.arm(added);
+        continue;
+      }
+      inv.fires = Math.max(inv.fires, r.fires);
+      const last = r.lastFiredAt ? Date.parse(r.lastFiredAt) : 0;
+      if (last > (inv.lastFiredAt ?? 0)) inv.lastFiredAt = last;
+      if (r.closedAt) {
+        inv.closedAt = r.closedAt;
+        if (r.closedBy) inv.closedBy = r.closedBy;
+        this.schedules.stop(inv.id);
+      }
+    }
   }
 
   private async arm(inv: LiveInvestigation): Promise<void> {
@@ -85,12 +192,8 @@ export class Investigations {
   /** Checks and adds an investigation owned by `owner`; 409 when an open one has its name. */
   async add(body: InvestigationBody, owner: string): Promise<InvestigationView> {
     const def = parseInvestigation(body);
-    if (this.book.open().some((i) => i.def.name === def.name))
-      throw new HttpError(
-        409,
-        'conflict',
-        `an open investigation is named "${def.name}"; close it first (\`periscope investigation close ${def.name}\`) or choose another name`,
-      );
+    await this.refresh();
+    this.refuseTakenName(def.name);
     await checkInvestigation(this.deps.store, def);
     const createdAt = new Date().toISOString();
     const record = {
@@ -101,10 +204,29 @@ export class Investigations {
       definition: JSON.stringify(body),
       createdAt,
     };
-    const id = await this.deps.store.addInvestigation(record);
-    const inv = this.book.load({ ...record, id, fires: 0 });
+    const id = await this.deps.store.addInvestigation(record).catch(async (e: unknown) => {
+      // Servers sharing PostgreSQL: another one added this name a moment ago (its unique index).
+      if (this.deps.fleet) {
+        await this.refresh();
+        this.refuseTakenName(def.name);
+      }
+      throw e;
+    });
+    // A refresh may have loaded and armed it already; arming again only restarts the same timer.
+    const inv = this.book.find({ id }) ?? this.book.load({ ...record, id, fires: 0 });
     await this.arm(inv);
+    await this.announce(inv);
     return this.view(inv);
+  }
+
+  /** 409 when an open investigation has this name. */
+  private refuseTakenName(name: string): void {
+    if (this.book.open().some((i) => i.def.name === name))
+      throw new HttpError(
+        409,
+        'conflict',
+        `an open investigation is named "${name}"; close it first (\`periscope investigation close ${name}\`) or choose another name`,
+      );
   }
 
   /** Closes an investigation (its owner or an admin); its firings and reports stay. */
@@ -113,6 +235,7 @@ export class Investigations {
     by: string,
     admin: boolean,
   ): Promise<InvestigationView> {
+    await this.refresh();
     const inv = this.find(ref);
     if (inv.closedAt)
       throw new HttpError(409, 'conflict', `investigation "${inv.def.name}" is closed already`);
@@ -127,7 +250,20 @@ export class Investigations {
     inv.closedAt = at.toISOString();
     inv.closedBy = by;
     this.schedules.stop(inv.id);
+    await this.announce(inv);
     return this.view(inv);
+  }
+
+  /** Tells the servers sharing PostgreSQL that an investigation changed (they look at once). */
+  private async announce(inv: LiveInvestigation): Promise<void> {
+    try {
+      await this.deps.fleet?.investigations.announce(inv.id);
+    } catch (e) {
+      // The others see it at their next look all the same.
+      this.deps.log(
+        `investigation ${inv.def.name}: the other servers were not notified: ${(e as Error).message}`,
+      );
+    }
   }
 
   /** One investigation by id or name; 404 otherwise. */
@@ -155,6 +291,7 @@ export class Investigations {
    * somewhere, and the slow/error triggers whose trace the current spec no longer has.
    */
   async show(ref: { id: number } | { name: string }): Promise<InvestigationView> {
+    await this.refresh();
     const inv = this.find(ref);
     const firings: FiringView[] = await this.deps.store.firings(inv.id, SHOWN_FIRINGS);
     const missing = await this.missingFromSpec(inv);
@@ -226,6 +363,7 @@ export class Investigations {
   /** Stops the schedules and the subscriptions; firings under way finish. */
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.refreshTimer);
     this.schedules.close();
     this.unsubscribe?.();
     this.events.close();

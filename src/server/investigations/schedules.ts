@@ -7,6 +7,7 @@
  */
 import type { Trigger } from '../../api/investigations.js';
 import type { AuditRecord } from '../../store/audit-types.js';
+import type { TickClaim } from '../../store/shared/shared-store.js';
 import type { Store } from '../../store/store.js';
 import type { Orchestrator } from '../orchestrator.js';
 import { parseSelector } from '../selector.js';
@@ -24,6 +25,12 @@ export function conditionHolds(cell: unknown): boolean {
   );
 }
 
+/** Claims a schedule's tick among servers sharing PostgreSQL: won, or the ms until one may be. */
+export type ClaimTick = (inv: LiveInvestigation, everyMs: number) => Promise<TickClaim>;
+
+/** After a lost claim, how much later than the winner's period to try again, ms. */
+const CLAIM_SLACK_MS = 20;
+
 /** The timers of every scheduled investigation. */
 export class Schedules {
   private readonly timers = new Map<number, NodeJS.Timeout>();
@@ -34,6 +41,8 @@ export class Schedules {
     private readonly orchestrator: Orchestrator,
     private readonly firings: Firings,
     private readonly audit: (r: AuditRecord) => void,
+    /** Servers sharing PostgreSQL: each tick is taken by the one server that claims it. */
+    private readonly claim?: ClaimTick,
   ) {}
 
   /** Starts (or restarts) the timer of an investigation that has a schedule. */
@@ -62,19 +71,37 @@ export class Schedules {
     if (this.stopped || !active(inv, Date.now())) return;
     const timer = setTimeout(() => {
       const started = Date.now();
-      const tick = this.tick(inv, s).finally(() => {
-        if (this.timers.get(inv.id) === timer)
-          this.arm(inv, s, Math.max(0, started + s.everyMs - Date.now()));
-      });
+      let retry: number | undefined;
+      const tick = this.tick(inv, s)
+        .then((r) => {
+          retry = r;
+        })
+        .finally(() => {
+          if (this.timers.get(inv.id) === timer)
+            this.arm(inv, s, retry ?? Math.max(0, started + s.everyMs - Date.now()));
+        });
       this.firings.track(tick);
     }, ms);
     timer.unref();
     this.timers.set(inv.id, timer);
   }
 
-  /** One tick: the snapshot, its retention, then the firing or the conditions. */
-  async tick(inv: LiveInvestigation, s: Schedule): Promise<void> {
-    if (!active(inv, Date.now())) return;
+  /**
+   * One tick: the snapshot, its retention, then the firing or the conditions. Among servers
+   * sharing PostgreSQL, only the one that claims the tick takes it; the others get the ms until
+   * the next tick may be claimed.
+   */
+  async tick(inv: LiveInvestigation, s: Schedule): Promise<number | undefined> {
+    if (!active(inv, Date.now())) return undefined;
+    if (this.claim) {
+      try {
+        const c = await this.claim(inv, s.everyMs);
+        if (!c.won) return c.waitMs + CLAIM_SLACK_MS;
+      } catch (e) {
+        inv.lastProblem = `scheduled snapshot at ${new Date().toISOString()}: its tick could not be claimed in PostgreSQL: ${(e as Error).message}`;
+        return undefined;
+      }
+    }
     let snapshotId: number;
     try {
       const taken = await this.orchestrator.snapshot({
@@ -92,18 +119,18 @@ export class Schedules {
       });
     } catch (e) {
       inv.lastProblem = `scheduled snapshot at ${new Date().toISOString()}: ${(e as Error).message}`;
-      return;
+      return undefined;
     }
     const conditions = inv.def.triggers.filter((t) => t.kind === 'sql');
     let firedOn: number | undefined;
     if (conditions.length === 0)
-      this.firings.fire(inv, { trigger: 'schedule', detail: { snapshotId }, snapshotId });
+      await this.firings.fire(inv, { trigger: 'schedule', detail: { snapshotId }, snapshotId });
     for (const c of conditions) {
       try {
         const r = await this.store.query(c.condition, { snapshot: snapshotId });
         const cell = r.rows[0]?.[0];
         if (conditionHolds(cell)) {
-          const refused = this.firings.fire(inv, {
+          const refused = await this.firings.fire(inv, {
             trigger: 'sql',
             detail: { snapshotId, condition: c.condition, value: cell ?? null },
             snapshotId,
@@ -116,6 +143,7 @@ export class Schedules {
       }
     }
     await this.retain(inv, s, firedOn);
+    return undefined;
   }
 
   /** Deletes the schedule's snapshots beyond its count and age, keeping those a condition fired on. */

@@ -7,11 +7,12 @@
  * Servers wake each other with NOTIFY on the channel `periscope_fleet`; the tables are the truth
  * (a server that misses a notification sees the state on its next poll).
  */
-import pg from 'pg';
+import type pg from 'pg';
 import type { ObjectStore } from '../object-store.js';
 import type { SnapshotInput } from '../store.js';
 import { FLEET_ASKS_SQL, PgFleetAsks } from './pg-fleet-asks.js';
 import { indexSnapshot, nextSnapshotId } from './pg-index.js';
+import { listenPg, type PgListening } from './pg-listen.js';
 import { FLEET_CHANNEL, inPgTransaction, withPgRetry } from './pg-schema.js';
 import {
   distinctObjects,
@@ -84,7 +85,7 @@ export interface FleetPartRow {
 
 /** The fleet tables of one PostgreSQL, and the objects a part writes. */
 export class PgFleet {
-  private listener: pg.Client | undefined;
+  private listener: PgListening | undefined;
   private readonly subscribers: ((payload: string) => void)[] = [];
   private closed = false;
   /** Questions for other servers' agents (spec checks, function descriptions). */
@@ -371,38 +372,19 @@ export class PgFleet {
 
   /**
    * Calls `fn` with the payload of each notification (a request id, `spec:N`, `ask:ID`); one
-   * connection listens for every subscriber, remade when it drops.
+   * connection listens for every subscriber, remade when it drops (pg-listen.ts).
    */
   listen(fn: (payload: string) => void): void {
     this.subscribers.push(fn);
-    if (this.subscribers.length > 1) return;
-    const connect = (): void => {
-      if (this.closed) return;
-      const client = new pg.Client({ connectionString: this.url });
-      this.listener = client;
-      let retried = false;
-      const retry = (): void => {
-        if (retried) return;
-        retried = true;
-        client.end().catch(() => undefined);
-        if (!this.closed) setTimeout(connect, 1000).unref();
-      };
-      client.on('error', retry);
-      client.on('end', retry);
-      client.on('notification', (n) => {
-        for (const f of this.subscribers) f(n.payload ?? '');
-      });
-      client
-        .connect()
-        .then(() => client.query(`LISTEN ${CHANNEL}`))
-        .catch(retry);
-    };
-    connect();
+    if (this.subscribers.length > 1 || this.closed) return;
+    this.listener = listenPg(this.url, CHANNEL, (payload) => {
+      for (const f of this.subscribers) f(payload);
+    });
   }
 
   /** Stops listening. */
   close(): void {
     this.closed = true;
-    this.listener?.end().catch(() => undefined);
+    this.listener?.close();
   }
 }

@@ -43,6 +43,7 @@ import type {
 } from '../store.js';
 import type { TokenBook } from '../token-book.js';
 import type { StoredTrace, TraceBatchInput, TraceQuery } from '../trace-store.js';
+import { collectOrphanObjects, ensureOrphanSchema, type OrphanPass } from './orphan-objects.js';
 import { PgFleet } from './pg-fleet.js';
 import {
   addSpecVersion,
@@ -56,6 +57,7 @@ import {
   specVersionOfText,
   unindexSnapshots,
 } from './pg-index.js';
+import { PgInvestigationFleet } from './pg-investigation-fleet.js';
 import {
   pgAddFiring,
   pgAddInvestigation,
@@ -73,6 +75,7 @@ import { type FlusherOptions, ProbeFlusher } from './probe-flusher.js';
 import { ProbeMirror } from './probe-mirror.js';
 import { type CacheLease, SnapshotCache } from './snapshot-cache.js';
 
+export type { OrphanPass } from './orphan-objects.js';
 export type {
   FleetPartRow,
   FleetProbeStatusRow,
@@ -81,6 +84,12 @@ export type {
   PgFleet,
 } from './pg-fleet.js';
 export type { FleetAnswerRow, FleetAskRow, PgFleetAsks } from './pg-fleet-asks.js';
+export type {
+  FiringState,
+  PgInvestigationFleet,
+  Reservation,
+  TickClaim,
+} from './pg-investigation-fleet.js';
 export type { WrittenSnapshot } from './snapshot-objects.js';
 
 import { exportFromObjects, importToObjects } from './shared-export-import.js';
@@ -160,6 +169,8 @@ export class SharedStore implements Store {
     private readonly mirror: ProbeMirror,
     /** This server's agents' probe and trace batches, on their way to the shared store. */
     private readonly flusher: ProbeFlusher,
+    /** Investigations across servers: firings reserved, ticks claimed, changes announced (pg-investigation-fleet.ts). */
+    readonly investigationFleet: PgInvestigationFleet,
   ) {
     this.watch = setInterval(() => void this.poll(), WATCH_MS);
     this.watch.unref();
@@ -213,8 +224,11 @@ export class SharedStore implements Store {
         new PgFleet(pool, objects, opts.store),
         mirror,
         flusher,
+        new PgInvestigationFleet(pool, opts.store),
       );
       await store.fleet.ensureSchema();
+      await store.investigationFleet.ensureSchema();
+      await ensureOrphanSchema(pool);
       await store.poll(); // the first mark: what later polls compare with
       // Loading every server's probe data can take a while on a new server: not before it serves.
       mirror.sync().catch(() => undefined); // kept in lastError; reads sync again and report it
@@ -551,6 +565,14 @@ export class SharedStore implements Store {
     return fleetMeta(this.pool, snapshotId);
   }
 
+  /**
+   * Deletes the objects of snapshot ids that no index row names and no fleet request still
+   * holds, first seen so more than `ageMs` ago (orphan-objects.ts); one server at a time.
+   */
+  async collectOrphans(ageMs: number): Promise<OrphanPass> {
+    return collectOrphanObjects(this.pool, this.objects, ageMs);
+  }
+
   /** The API tokens kept in this store's PostgreSQL (stop them before closing the store). */
   openTokens(onError: (e: Error) => void): Promise<PgTokens> {
     return PgTokens.open(this.pool, this.location, onError);
@@ -561,6 +583,7 @@ export class SharedStore implements Store {
     clearInterval(this.watch);
     this.fleet.close();
     this.mirror.close();
+    this.investigationFleet.close();
     this.cache.store.close();
     // What this server's agents sent in the last second is written before the pool ends.
     void this.flusher
