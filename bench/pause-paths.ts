@@ -57,6 +57,11 @@ const AIM_AGENT_OVER_BARE = 1.1;
 const AIM_CLI_OVER_AGENT = 1.5;
 const HOST = 'bench-paths';
 const HOST_NO_SETTLE = 'bench-paths-no-settle';
+const HOST_IN_PAUSE = 'bench-paths-values-in-pause';
+const HOST_V8 = 'bench-paths-v8-flags';
+/** The V8 flags of the A/B agent: no compile jobs or GC tasks on V8's worker threads. */
+const V8_FLAGS =
+  '--no-concurrent-recompilation --no-concurrent-marking --no-concurrent-sweeping --no-parallel-scavenge --no-parallel-marking --no-parallel-compaction --no-parallel-pointer-update --no-concurrent-array-buffer-sweeping';
 
 /** One pause, ns. */
 interface Sample {
@@ -74,6 +79,8 @@ const PATHS = [
   'one-shot CLI',
   'A/B: agent, no settle',
   'A/B: built-in spec, JS scan',
+  'A/B: agent, values in pause',
+  'A/B: agent, V8 single-threaded',
 ] as const;
 type Path = (typeof PATHS)[number];
 
@@ -90,6 +97,8 @@ async function main(): Promise<void> {
   let server: ServerProc | undefined;
   let agent: Proc | undefined;
   let agentNoSettle: Proc | undefined;
+  let agentInPause: Proc | undefined;
+  let agentV8: Proc | undefined;
   const samples = new Map<Path, Sample[]>(PATHS.map((p) => [p, []]));
   const add = (path: Path, s: Omit<Sample, 'gap'>, gap: number): void => {
     samples.get(path)!.push({ ...s, gap });
@@ -109,10 +118,21 @@ async function main(): Promise<void> {
     process.env.PERISCOPE_SETTLE_MS = '0'; // the second agent's environment only
     agentNoSettle = startAgentProc(server.url, agentToken, HOST_NO_SETTLE, tag, [], HOST);
     delete process.env.PERISCOPE_SETTLE_MS;
+    process.env.PERISCOPE_VALUES_IN_PAUSE = '1'; // evaluated in the pause, as before read plans
+    agentInPause = startAgentProc(server.url, agentToken, HOST_IN_PAUSE, tag, [], HOST);
+    delete process.env.PERISCOPE_VALUES_IN_PAUSE;
+    process.env.PERISCOPE_CAPTURE_V8_FLAGS = V8_FLAGS;
+    agentV8 = startAgentProc(server.url, agentToken, HOST_V8, tag, [], HOST);
+    delete process.env.PERISCOPE_CAPTURE_V8_FLAGS;
     await waitForFleet(
       server.url,
       userToken,
-      { [HOST]: [target.pid], [HOST_NO_SETTLE]: [target.pid] },
+      {
+        [HOST]: [target.pid],
+        [HOST_NO_SETTLE]: [target.pid],
+        [HOST_IN_PAUSE]: [target.pid],
+        [HOST_V8]: [target.pid],
+      },
       120_000,
     );
     const client = new ApiClient({ server: server.url, token: userToken });
@@ -135,6 +155,8 @@ async function main(): Promise<void> {
       'built-in spec, long-lived process': async () => phases(captureProcess(target.pid, spec)),
       agent: async () => throughAgent(HOST),
       'A/B: agent, no settle': async () => throughAgent(HOST_NO_SETTLE),
+      'A/B: agent, values in pause': async () => throughAgent(HOST_IN_PAUSE),
+      'A/B: agent, V8 single-threaded': async () => throughAgent(HOST_V8),
       'A/B: built-in spec, JS scan': async () => {
         process.env.PERISCOPE_SCAN = 'js'; // read when the capture reserves its memory
         try {
@@ -168,6 +190,8 @@ async function main(): Promise<void> {
   } finally {
     await agent?.stop();
     await agentNoSettle?.stop();
+    await agentInPause?.stop();
+    await agentV8?.stop();
     await server?.proc.stop();
     await target.stop();
     rmSync(dataDir, { recursive: true, force: true });
@@ -207,7 +231,10 @@ function report(machine: string, load: string, samples: Map<Path, Sample[]>): vo
     `${fmtMs(med(a, k))} vs ${fmtMs(med(b, k))} (${(med(b, k) / med(a, k)).toFixed(2)}x)`;
   console.log(
     `\nA/B, same run: agent stop with / without the settle: ${ab('agent', 'A/B: agent, no settle', 'stop')}` +
-      `\nA/B, same run: built-in spec values with SIMD / JS scan: ${ab('built-in spec, long-lived process', 'A/B: built-in spec, JS scan', 'values')}`,
+      `\nA/B, same run: built-in spec values with SIMD / JS scan: ${ab('built-in spec, long-lived process', 'A/B: built-in spec, JS scan', 'values')}` +
+      `\nA/B, same run: agent values by read plan / evaluated in the pause: ${ab('agent', 'A/B: agent, values in pause', 'values')}` +
+      `\nA/B, same run: agent pause by read plan / evaluated in the pause: ${ab('agent', 'A/B: agent, values in pause', 'pause')}` +
+      `\nA/B, same run: agent stop with default / single-threaded V8: ${ab('agent', 'A/B: agent, V8 single-threaded', 'stop')}`,
   );
   console.log('\nrows for docs/performance.md:');
   console.log(

@@ -15,6 +15,12 @@ import { type Memory, MemoryError } from '../proc/memory.js';
 const READ_AHEAD = 256;
 const PAGE = 4096;
 
+/** How much a live read of `size` bytes at `address` reads (a small one reads ahead, within its page). */
+export function liveReadSize(address: number, size: number): number {
+  const toPageEnd = PAGE - (address % PAGE);
+  return size < READ_AHEAD && size <= toPageEnd ? Math.min(READ_AHEAD, toPageEnd) : size;
+}
+
 /** Reads through a copy to the live process, keeping what it read. */
 export class PauseMemory implements Memory {
   private liveReads = 0;
@@ -26,8 +32,7 @@ export class PauseMemory implements Memory {
 
   read(address: Address, size: number): Uint8Array {
     if (this.copy.has(address, size)) return this.copy.read(address, size);
-    const toPageEnd = PAGE - (address % PAGE);
-    const ahead = size < READ_AHEAD && size <= toPageEnd ? Math.min(READ_AHEAD, toPageEnd) : size;
+    const ahead = liveReadSize(address, size);
     let bytes: Uint8Array;
     try {
       bytes = this.live.read(address, ahead);

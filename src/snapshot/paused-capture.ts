@@ -20,6 +20,8 @@ import { settleLingering } from '../proc/release.js';
 import { HELPER_MIN_BYTES, VmReader } from '../proc/vm-reader.js';
 import type { CapturePlan } from './capture-plan.js';
 import { captureValues, valueCandidates } from './capture-values.js';
+import { type KeptValues, type PausedValues, readValuesInPause, valuesInPause } from './planned-values.js';
+import { readPlansFor } from './read-plan.js';
 import type { FrameCapture } from './snapshot-types.js';
 import type { PreparedProcess, SnapshotOptions } from './take-snapshot.js';
 
@@ -35,6 +37,8 @@ export interface CopiedProcess {
   readonly captures: ReadonlyMap<Address, FrameCapture[]>;
   /** Goroutines whose values the pause had no time for (a mask over capture.gs): read them after. */
   readonly pendingValues: Uint8Array | undefined;
+  /** Goroutines whose memory the pause read by plan: evaluated after the resume from these bytes. */
+  readonly kept?: KeptValues;
   /** performance.now() at the first interrupt, all stopped, copied, values read, resumed. */
   readonly at: {
     readonly started: number;
@@ -172,6 +176,7 @@ function pauseAndCopyOnce(
     let capture: GoroutineCapture;
     let captures = new Map<Address, FrameCapture[]>();
     let pendingValues: Uint8Array | undefined;
+    let kept: KeptValues | undefined;
     let valuesSkipped = false;
     let copied = stopped;
     let valued = stopped;
@@ -188,13 +193,16 @@ function pauseAndCopyOnce(
         valuesSkipped = true;
       } else if (plan.functions.size > 0) {
         // Values must be consistent with the stacks: read what the expressions reach while
-        // the process is still stopped.
+        // the process is still stopped (by plan, evaluated after the resume; or evaluated
+        // here, for frames without a plan yet).
         const regs = new Map<number, Registers>(paused.threads.map((t) => [t.tid, t.regs]));
         const budget = opts.valuesBudgetMs ?? DEFAULT_VALUES_BUDGET_MS;
-        const r = captureValues(plan, capture, reader, regs, opts.maxFrames, {
-          deadline: Math.min(performance.now() + budget, capAt),
-        });
+        const deadline = Math.min(performance.now() + budget, capAt);
+        const r = valuesInPause()
+          ? captureValues(plan, capture, reader, regs, opts.maxFrames, { deadline })
+          : readValuesInPause(plan, pid, capture, reader, regs, opts.maxFrames, deadline);
         captures = r.captures;
+        if ('kept' in r) kept = (r as PausedValues).kept;
         pendingValues = r.pending;
         valuesSkipped = r.pending !== undefined && performance.now() >= capAt;
       }
@@ -212,6 +220,7 @@ function pauseAndCopyOnce(
       capture,
       captures,
       pendingValues,
+      ...(kept ? { kept } : {}),
       at: { started, stopped, copied, valued, resumed: paused.timings.resumedAt },
       resumeNs: paused.timings.resumeNs,
       threads: paused.threads.length,
@@ -275,6 +284,7 @@ export function warmUpCapture(pid: number, plan: PreparedProcess, opts: Snapshot
       bias: plan.bias,
       maxGoroutines: Math.min(plan.goroutines.maxGoroutines, WARM_UP_GOROUTINES),
     });
+    const plans = readPlansFor(plan.bin, pid);
     const once = (goroutines: typeof small): void => {
       scratch.reset();
       reader.recycleReserve();
@@ -282,6 +292,7 @@ export function warmUpCapture(pid: number, plan: PreparedProcess, opts: Snapshot
       if (plan.functions.size > 0)
         captureValues(plan, capture, reader, new Map(), opts.maxFrames, {
           deadline: performance.now() + DEFAULT_VALUES_BUDGET_MS,
+          learn: plans, // the first pause then reads the frames seen here by plan
         });
     };
     once(plan.goroutines);
