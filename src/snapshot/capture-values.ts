@@ -262,7 +262,9 @@ export function captureValues(
   // read through `reader` (the paused process, or the running one after the pause).
   const mem = opts.memory ?? memoryOf(capture, candidates, reader);
   const some: GoroutineCapture = { ...capture, memory: mem };
-  const through = new PauseMemory(mem, reader);
+  // After a pause (markMisses), a byte read from the process is not kept for the next frames:
+  // each frame that needs one is marked.
+  const through = new PauseMemory(mem, reader, !opts.markMisses);
   const ctx = withRedaction(makeValueContext(plan.bin, through, plan.bias, plan.limits), plan.redaction);
   let missed = 0;
   /** Evaluates g's frames; with markMisses, a goroutine that needed a read past the kept bytes is marked. */

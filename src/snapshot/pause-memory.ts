@@ -25,9 +25,14 @@ export function liveReadSize(address: number, size: number): number {
 export class PauseMemory implements Memory {
   private liveReads = 0;
   private liveBytes = 0;
+  /**
+   * `keepLive` false: what is read from the process is not added to the copy (after a pause,
+   * so that every evaluation that needs a byte the pause did not keep reads it, and is seen).
+   */
   constructor(
     private readonly copy: CopiedMemory,
     private readonly live: Memory,
+    private readonly keepLive = true,
   ) {}
 
   read(address: Address, size: number): Uint8Array {
@@ -42,7 +47,7 @@ export class PauseMemory implements Memory {
     }
     // Keep a copy: the caller may hold a view into a reused buffer.
     const kept = new Uint8Array(bytes);
-    this.copy.add(address, kept);
+    if (this.keepLive) this.copy.add(address, kept);
     this.liveReads++;
     this.liveBytes += ahead;
     return kept.subarray(0, size);

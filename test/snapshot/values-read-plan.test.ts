@@ -3,8 +3,8 @@
  * captures reach, and the evaluation after the resume sees what memory held while paused.
  * testdata/mutating changes two counters (separate heap objects) in a tight loop while four
  * goroutines park in main.hold pointing at both: values of one pause are the same in every
- * frame, and the copy equals the counter or is one behind; values read from the running
- * process are not (the control below shows this check catches live reads).
+ * frame, and the copy equals the counter or is one behind. With -still the counters change
+ * only when the test asks, between the resume and the evaluation: the values are the old ones.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -72,12 +72,31 @@ test('values read by plan are those memory held during the pause', async () => {
       assert.equal(snap.valuesAfterPause, undefined);
       assert.ok(consistent(ps), `one state of memory: ${JSON.stringify(ps)}`);
     }
-    // Control: read from the running process, the same check fails (the counters move
-    // between reads), so the check above does see a live read.
-    let inconsistent = 0;
-    for (let i = 0; i < 10 && inconsistent === 0; i++)
-      if (!consistent(pairs(snapshotProcess(target.pid, { spec, noPause: true })))) inconsistent++;
-    assert.ok(inconsistent > 0, 'values read from the running process are not one state');
+  } finally {
+    await target.kill();
+  }
+});
+
+test('values are evaluated from what the pause read, not from memory changed after it', async () => {
+  // -still: the counters change only when asked, so the test knows what the pause saw.
+  const target = await startTarget((await buildFixture('mutating')).path, ['-still']);
+  try {
+    const spec = effectiveSpec(parseSpec(SPEC, 'test.yaml'), { defaults: false });
+    const plan = prepareProcess(target.pid, spec);
+    warmUpCapture(target.pid, plan);
+    const copied = pauseAndCopy(target.pid, plan);
+    assert.ok(copied.kept && copied.kept.planned > 0, 'the pause read the frames by plan');
+    // Resumed, not evaluated yet: the target changes both counters now.
+    const since = performance.now();
+    target.child.stdin?.write('bump\n');
+    const line = await target.waitFor(/^bumped \d+ \d+$/, 10_000, since - 1);
+    const [old, now] = line.text.split(' ').slice(1).map(Number) as [number, number];
+    const ps = pairs(finishSnapshot(copied));
+    assert.equal(ps.length, 4);
+    for (const p of ps) assert.deepEqual(p, { a: old, b: old, afterPause: false }, `the paused state ${old}`);
+    // Control: a read of the running process sees the new state (so the check above can fail).
+    const live = pairs(snapshotProcess(target.pid, { spec, noPause: true }));
+    assert.ok(live.length === 4 && live.every((p) => p.a === now && p.b === now), JSON.stringify(live));
   } finally {
     await target.kill();
   }

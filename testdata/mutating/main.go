@@ -3,12 +3,14 @@
 // tight loop, while four goroutines park in main.hold with a pointer to both. Read while the
 // process is paused, every hold frame sees the same two numbers, equal or the copy one
 // behind; read from the running process, frames see different numbers and the copy runs
-// ahead. A line "opt" on stdin sets pair.opt (nil until then), which changes the memory an
-// expression through it reads.
+// ahead. With -still the counters only change on request: a line "bump" on stdin adds 1000
+// to both and prints "bumped OLD NEW". A line "opt" sets pair.opt (nil until then), which
+// changes the memory an expression through it reads.
 package main
 
 import (
 	"bufio"
+	"flag"
 	"fmt"
 	"os"
 	"sync/atomic"
@@ -34,23 +36,33 @@ func hold(p *pair, ch chan struct{}) {
 }
 
 func main() {
-	p := &pair{a: &counter{}, b: &counter{}}
+	still := flag.Bool("still", false, "change the counters only on request")
+	flag.Parse()
+	p := &pair{a: &counter{n: 1}, b: &counter{n: 1}}
 	ch := make(chan struct{})
 	for i := 0; i < 4; i++ {
 		go hold(p, ch)
 	}
-	go func() {
-		for {
-			n := atomic.AddUint64(&p.a.n, 1)
-			atomic.StoreUint64(&p.b.n, n)
-		}
-	}()
+	if !*still {
+		go func() {
+			for {
+				n := atomic.AddUint64(&p.a.n, 1)
+				atomic.StoreUint64(&p.b.n, n)
+			}
+		}()
+	}
 	fmt.Printf("ready %d\n", os.Getpid())
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
-		if in.Text() == "opt" {
+		switch in.Text() {
+		case "opt":
 			p.opt = &counter{n: 7}
 			fmt.Println("opt set")
+		case "bump":
+			old := atomic.LoadUint64(&p.a.n)
+			n := atomic.AddUint64(&p.a.n, 1000)
+			atomic.StoreUint64(&p.b.n, n)
+			fmt.Printf("bumped %d %d\n", old, n)
 		}
 	}
 }
