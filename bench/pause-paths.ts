@@ -12,6 +12,10 @@
  * second agent on the same target with PERISCOPE_SETTLE_MS=0 (no wait for the agent's own
  * threads before the pause, proc/own-threads.ts), and the in-process built-in spec with
  * PERISCOPE_SCAN=js (the stack scan in JavaScript instead of WebAssembly SIMD, common/word-scan.ts).
+ * Two more agents on the same target: one that evaluates the spec's values inside the pause
+ * (PERISCOPE_VALUES_IN_PAUSE=1, as before read plans, snapshot/read-plan.ts), and one whose
+ * capture thread runs without V8's concurrent compilation and GC tasks
+ * (PERISCOPE_CAPTURE_V8_FLAGS). A sample whose pause gave up (a busy machine) is taken again.
  *
  * Everything runs at nice -10 (--nice N to change; 0 leaves it): this process, and so the
  * server, agent and CLI it starts, and the target's threads, as bench/pause.ts does.
