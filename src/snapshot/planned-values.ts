@@ -52,7 +52,8 @@ const CHUNK = 16;
 
 /**
  * Inside a pause: reads the memory of the planned frames, evaluates the others. `deadline`
- * as captureValues's: goroutines not reached by then are pending (read after the resume).
+ * as captureValues's: the goroutines not unwound by then are left to its evaluation, which
+ * reads the user's frames first and leaves the rest pending (read after the resume).
  */
 export function readValuesInPause(
   plan: CapturePlan,
@@ -73,13 +74,14 @@ export function readValuesInPause(
   const some: GoroutineCapture = { ...capture, memory: mem };
   const later = new Uint8Array(candidates.length);
   const now = new Uint8Array(candidates.length);
-  let pending: Uint8Array | undefined;
   let planned = 0;
   let anyNow = false;
   for (let k = 0; k < indices.length; k += CHUNK) {
     if (k > 0 && performance.now() >= deadline) {
-      pending = new Uint8Array(candidates.length);
-      for (let j = k; j < indices.length; j++) pending[indices[j]!] = 1;
+      // The rest go to the evaluation below, which spends what is left of the budget as
+      // before plans: the user's frames first, at least one expression, then pending.
+      for (let j = k; j < indices.length; j++) now[indices[j]!] = 1;
+      anyNow = true;
       break;
     }
     const chunk = indices.slice(k, k + CHUNK);
@@ -108,11 +110,7 @@ export function readValuesInPause(
         learn: plans,
       })
     : { captures: new Map<Address, FrameCapture[]>(), pending: undefined, frames: 0, missed: 0 };
-  return {
-    ...evaluated,
-    pending: union(evaluated.pending, pending),
-    kept: { only: later, memory: mem, regs, planned },
-  };
+  return { ...evaluated, kept: { only: later, memory: mem, regs, planned } };
 }
 
 /** The frames of g to read by plan, or undefined when a spec'd frame of it has no plan yet. */
@@ -125,14 +123,6 @@ function plannedFrames(plans: ReadPlans, plan: CapturePlan, g: Goroutine): Plann
     out.push({ cfa: frameCfa(g.stack, f), plans: p });
   }
   return out.length > 0 ? out : undefined;
-}
-
-function union(a: Uint8Array | undefined, b: Uint8Array | undefined): Uint8Array | undefined {
-  if (!a) return b;
-  if (!b) return a;
-  const out = new Uint8Array(a.length);
-  for (let i = 0; i < a.length; i++) out[i] = a[i]! | b[i]!;
-  return out;
 }
 
 /**
