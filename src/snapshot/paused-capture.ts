@@ -246,6 +246,8 @@ const WARM_UP_RUNS = 30;
 const WARM_UP_BUDGET_MS = 150;
 /** Goroutines read by each warm-up run after the first. */
 const WARM_UP_GOROUTINES = 2000;
+/** Runs of the pause's path for values (reads by plan) on the first warm-up run's capture. */
+const WARM_UP_PLANNED_RUNS = 10;
 
 /** Longest wait for the copy helper before a thread's first pause, ms. */
 const HELPER_READY_WAIT_MS = 2000;
@@ -285,19 +287,31 @@ export function warmUpCapture(pid: number, plan: PreparedProcess, opts: Snapshot
       maxGoroutines: Math.min(plan.goroutines.maxGoroutines, WARM_UP_GOROUTINES),
     });
     const plans = readPlansFor(plan.bin, pid);
-    const once = (goroutines: typeof small): void => {
+    const once = (goroutines: typeof small, plannedRuns: number): void => {
       scratch.reset();
       reader.recycleReserve();
       const capture = captureGoroutines(goroutines, reader, [], { scratch });
-      if (plan.functions.size > 0)
-        captureValues(plan, capture, reader, new Map(), opts.maxFrames, {
-          deadline: performance.now() + DEFAULT_VALUES_BUDGET_MS,
-          learn: plans, // the first pause then reads the frames seen here by plan
-        });
+      if (plan.functions.size === 0) return;
+      captureValues(plan, capture, reader, new Map(), opts.maxFrames, {
+        deadline: performance.now() + DEFAULT_VALUES_BUDGET_MS,
+        learn: plans, // the first pause then reads the frames seen here by plan
+      });
+      // The pause's own path for values (scan, unwinding, reads by plan) on those frames: it
+      // runs once per snapshot, and would otherwise run interpreted inside the pause.
+      for (let i = 0; i < plannedRuns; i++)
+        readValuesInPause(
+          plan,
+          pid,
+          capture,
+          reader,
+          new Map(),
+          opts.maxFrames,
+          performance.now() + DEFAULT_VALUES_BUDGET_MS,
+        );
     };
-    once(plan.goroutines);
+    once(plan.goroutines, valuesInPause() ? 0 : WARM_UP_PLANNED_RUNS);
     const until = performance.now() + WARM_UP_BUDGET_MS;
-    for (let run = 1; run < WARM_UP_RUNS && performance.now() < until; run++) once(small);
+    for (let run = 1; run < WARM_UP_RUNS && performance.now() < until; run++) once(small, 0);
   } catch {
     // Only a warm-up: the real capture reports its own errors.
   } finally {
