@@ -40,7 +40,12 @@ const FIELD_SPAN = 1 << 14;
 /** Plans kept per function and pc: frames that take different paths (a nil, another dynamic type) each get one. */
 const PLANS_PER_KEY = 4;
 /** Steps of one plan at most (an evaluation that reads more is left to the pause). */
-const MAX_STEPS = 512;
+const MAX_STEPS = 256;
+/**
+ * Earlier reads searched for the pointer that explains a read: learning may run inside a
+ * pause (a frame evaluated there for want of a plan), so it stays linear in the reads.
+ */
+const SOURCE_WINDOW = 32;
 
 /** A Memory that records every read made through it (address, size, the bytes returned). */
 export class ReadRecorder implements Memory {
@@ -87,7 +92,7 @@ function deriveStep(
 ): Step {
   // The nearest pointer below the address, in the latest read that holds one: the object
   // the evaluation was reading when it followed it.
-  for (let j = i - 1; j >= 0; j--) {
+  for (let j = i - 1; j >= 0 && j >= i - SOURCE_WINDOW; j--) {
     const b = reads[j]!.bytes;
     let best = -1;
     let bestDelta = FIELD_SPAN;
