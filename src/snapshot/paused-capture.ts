@@ -246,8 +246,13 @@ const WARM_UP_RUNS = 30;
 const WARM_UP_BUDGET_MS = 150;
 /** Goroutines read by each warm-up run after the first. */
 const WARM_UP_GOROUTINES = 2000;
-/** Runs of the pause's path for values (reads by plan) on the first warm-up run's capture. */
+/**
+ * Runs of the pause's path for values (reads by plan) on the first warm-up run's capture, and
+ * the time they may start in (each scans every copied stack: 100 MB of big stacks take tens
+ * of milliseconds a run, which the target's threads would wait for on a busy machine).
+ */
 const WARM_UP_PLANNED_RUNS = 10;
+const WARM_UP_PLANNED_MS = 20;
 
 /** Longest wait for the copy helper before a thread's first pause, ms. */
 const HELPER_READY_WAIT_MS = 2000;
@@ -298,7 +303,8 @@ export function warmUpCapture(pid: number, plan: PreparedProcess, opts: Snapshot
       });
       // The pause's own path for values (scan, unwinding, reads by plan) on those frames: it
       // runs once per snapshot, and would otherwise run interpreted inside the pause.
-      for (let i = 0; i < plannedRuns; i++)
+      const until = performance.now() + WARM_UP_PLANNED_MS;
+      for (let i = 0; i < plannedRuns && performance.now() < until; i++)
         readValuesInPause(
           plan,
           pid,

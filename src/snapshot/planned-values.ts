@@ -92,13 +92,13 @@ export function readValuesInPause(
     for (const g of decoded.goroutines) {
       const i = at.get(g.address)!;
       const mine = plannedFrames(plans, plan, g);
-      if (mine) {
-        frames.push(...mine);
-        later[i] = 1;
-      } else {
+      if (!mine) {
         now[i] = 1;
         anyNow = true;
-      }
+      } else if (mine.length > 0) {
+        frames.push(...mine);
+        later[i] = 1;
+      } // else no spec'd frame after all (a stale word looked like one of their pcs)
     }
     if (frames.length > 0) planned += readPlanned(frames, mem, reader);
   }
@@ -113,7 +113,7 @@ export function readValuesInPause(
   return { ...evaluated, kept: { only: later, memory: mem, regs, planned } };
 }
 
-/** The frames of g to read by plan, or undefined when a spec'd frame of it has no plan yet. */
+/** The frames of g to read by plan (none when it has no spec'd frame), or undefined when one has no plan yet. */
 function plannedFrames(plans: ReadPlans, plan: CapturePlan, g: Goroutine): PlannedFrame[] | undefined {
   const out: PlannedFrame[] = [];
   for (const f of g.stack.frames) {
@@ -122,7 +122,7 @@ function plannedFrames(plans: ReadPlans, plan: CapturePlan, g: Goroutine): Plann
     if (!p) return undefined;
     out.push({ cfa: frameCfa(g.stack, f), plans: p });
   }
-  return out.length > 0 ? out : undefined;
+  return out;
 }
 
 /**
