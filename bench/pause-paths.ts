@@ -16,6 +16,7 @@
  * (PERISCOPE_VALUES_IN_PAUSE=1, as before read plans, snapshot/read-plan.ts), and one whose
  * capture thread runs without V8's concurrent compilation and GC tasks
  * (PERISCOPE_CAPTURE_V8_FLAGS). A sample whose pause gave up (a busy machine) is taken again.
+ * Each rep takes its paths in a fresh order (seeded: the same for the same rep).
  *
  * Everything runs at nice -10 (--nice N to change; 0 leaves it): this process, and so the
  * server, agent and CLI it starts, and the target's threads, as bench/pause.ts does.
@@ -184,8 +185,9 @@ async function main(): Promise<void> {
     for (const p of PATHS) await paths[p]();
     const load0 = loadAverage();
     for (let rep = 0; rep < REPS; rep++) {
-      for (let k = 0; k < PATHS.length; k++) {
-        const p = PATHS[(rep + k) % PATHS.length]!;
+      // A fresh order each rep: in a fixed rotation each path mostly follows the same other
+      // one, and a path that follows an in-process pause was seen to stop slower.
+      for (const p of shuffled(PATHS, rep)) {
         // On a busy machine a pause may give up (its stop over the cap): counted, taken again.
         for (let attempt = 1; ; attempt++) {
           await target.gap();
@@ -213,6 +215,18 @@ async function main(): Promise<void> {
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(outDir, { recursive: true, force: true });
   }
+}
+
+/** The paths in an order drawn from `seed` (a small LCG: the same order for the same seed). */
+function shuffled<T>(items: readonly T[], seed: number): T[] {
+  const out = [...items];
+  let x = (seed + 1) * 2654435761;
+  for (let i = out.length - 1; i > 0; i--) {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    const j = x % (i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
 }
 
 function report(machine: string, load: string, samples: Map<Path, Sample[]>): void {
