@@ -24,6 +24,12 @@ functions:
       b: p.b.n
 `;
 
+/**
+ * A budget and a cap that a busy machine cannot reach: what is tested is where values are
+ * read, and a frame past the budget would be read after the resume (and marked) instead.
+ */
+const UNHURRIED = { valuesBudgetMs: 60_000, pauseCapMs: 60_000 };
+
 /** The (a, b) of every main.hold frame of a snapshot. */
 function pairs(s: ProcessSnapshot): { a: number; b: number; afterPause: boolean }[] {
   return s.goroutines.flatMap((g) =>
@@ -54,7 +60,7 @@ test('values read by plan are those memory held during the pause', async () => {
     const plan = prepareProcess(target.pid, spec);
     warmUpCapture(target.pid, plan); // evaluates the frames on the live process: plans learned
     for (let i = 0; i < 5; i++) {
-      const copied = pauseAndCopy(target.pid, plan);
+      const copied = pauseAndCopy(target.pid, plan, UNHURRIED);
       assert.ok(copied.kept && copied.kept.planned > 0, 'the pause read the frames by plan');
       const inPause = [...copied.captures.values()].flat().filter((c) => c.function === 'main.hold');
       assert.equal(inPause.length, 0, 'nothing evaluated inside the pause');
@@ -84,7 +90,7 @@ test('values are evaluated from what the pause read, not from memory changed aft
     const spec = effectiveSpec(parseSpec(SPEC, 'test.yaml'), { defaults: false });
     const plan = prepareProcess(target.pid, spec);
     warmUpCapture(target.pid, plan);
-    const copied = pauseAndCopy(target.pid, plan);
+    const copied = pauseAndCopy(target.pid, plan, UNHURRIED);
     assert.ok(copied.kept && copied.kept.planned > 0, 'the pause read the frames by plan');
     // Resumed, not evaluated yet: the target changes both counters now.
     const since = performance.now();
@@ -109,7 +115,7 @@ test('a frame whose memory no longer fits its plan is finished after the pause, 
     const spec = effectiveSpec(parseSpec(text, 'test.yaml'), { defaults: false });
     const plan = prepareProcess(target.pid, spec);
     warmUpCapture(target.pid, plan); // pair.opt is nil: the plan stops at it
-    const before = finishSnapshot(pauseAndCopy(target.pid, plan));
+    const before = finishSnapshot(pauseAndCopy(target.pid, plan, UNHURRIED));
     const o = (s: ProcessSnapshot) =>
       s.goroutines.flatMap((g) => g.captures.filter((c) => c.function === 'main.hold'));
     assert.ok(o(before).every((c) => c.values[2]?.error !== undefined && !c.afterPause));
@@ -117,12 +123,12 @@ test('a frame whose memory no longer fits its plan is finished after the pause, 
     target.child.stdin?.write('opt\n');
     await target.waitFor(/^opt set$/, 10_000, since - 1);
     // The plan did not read *opt: its frames need a live read after the resume, and say so.
-    const missed = finishSnapshot(pauseAndCopy(target.pid, plan));
+    const missed = finishSnapshot(pauseAndCopy(target.pid, plan, UNHURRIED));
     assert.equal(o(missed).length, 4);
     assert.ok(o(missed).every((c) => c.values[2]?.value === 7 && c.afterPause === true));
     assert.equal(missed.valuesAfterPause, 4);
     // Learned again from that evaluation: the next pause reads it too.
-    const again = finishSnapshot(pauseAndCopy(target.pid, plan));
+    const again = finishSnapshot(pauseAndCopy(target.pid, plan, UNHURRIED));
     assert.ok(o(again).every((c) => c.values[2]?.value === 7 && c.afterPause === undefined));
     assert.equal(again.valuesAfterPause, undefined);
     assert.ok(consistent(pairs(again)), JSON.stringify(pairs(again)));
@@ -138,7 +144,7 @@ test('PERISCOPE_VALUES_IN_PAUSE=1 evaluates the values inside the pause', async 
     const spec = effectiveSpec(parseSpec(SPEC, 'test.yaml'), { defaults: false });
     const plan = prepareProcess(target.pid, spec);
     warmUpCapture(target.pid, plan);
-    const copied = pauseAndCopy(target.pid, plan);
+    const copied = pauseAndCopy(target.pid, plan, UNHURRIED);
     assert.equal(copied.kept, undefined);
     assert.equal([...copied.captures.values()].flat().filter((c) => c.function === 'main.hold').length, 4);
     assert.ok(consistent(pairs(finishSnapshot(copied))));
