@@ -12,6 +12,11 @@
  * second agent on the same target with PERISCOPE_SETTLE_MS=0 (no wait for the agent's own
  * threads before the pause, proc/own-threads.ts), and the in-process built-in spec with
  * PERISCOPE_SCAN=js (the stack scan in JavaScript instead of WebAssembly SIMD, common/word-scan.ts).
+ * Two more agents on the same target: one that evaluates the spec's values inside the pause
+ * (PERISCOPE_VALUES_IN_PAUSE=1, as before read plans, snapshot/read-plan.ts), and one whose
+ * capture thread runs without V8's concurrent compilation and GC tasks
+ * (PERISCOPE_CAPTURE_V8_FLAGS). A sample whose pause gave up (a busy machine) is taken again.
+ * Each rep takes its paths in a fresh order (seeded: the same for the same rep).
  *
  * Everything runs at nice -10 (--nice N to change; 0 leaves it): this process, and so the
  * server, agent and CLI it starts, and the target's threads, as bench/pause.ts does.
@@ -57,6 +62,11 @@ const AIM_AGENT_OVER_BARE = 1.1;
 const AIM_CLI_OVER_AGENT = 1.5;
 const HOST = 'bench-paths';
 const HOST_NO_SETTLE = 'bench-paths-no-settle';
+const HOST_IN_PAUSE = 'bench-paths-values-in-pause';
+const HOST_V8 = 'bench-paths-v8-flags';
+/** The V8 flags of the A/B agent: no compile jobs or GC tasks on V8's worker threads. */
+const V8_FLAGS =
+  '--no-concurrent-recompilation --no-concurrent-marking --no-concurrent-sweeping --no-parallel-scavenge --no-parallel-compaction --no-parallel-pointer-update --no-concurrent-array-buffer-sweeping';
 
 /** One pause, ns. */
 interface Sample {
@@ -74,6 +84,8 @@ const PATHS = [
   'one-shot CLI',
   'A/B: agent, no settle',
   'A/B: built-in spec, JS scan',
+  'A/B: agent, values in pause',
+  'A/B: agent, V8 single-threaded',
 ] as const;
 type Path = (typeof PATHS)[number];
 
@@ -90,6 +102,8 @@ async function main(): Promise<void> {
   let server: ServerProc | undefined;
   let agent: Proc | undefined;
   let agentNoSettle: Proc | undefined;
+  let agentInPause: Proc | undefined;
+  let agentV8: Proc | undefined;
   const samples = new Map<Path, Sample[]>(PATHS.map((p) => [p, []]));
   const add = (path: Path, s: Omit<Sample, 'gap'>, gap: number): void => {
     samples.get(path)!.push({ ...s, gap });
@@ -109,10 +123,21 @@ async function main(): Promise<void> {
     process.env.PERISCOPE_SETTLE_MS = '0'; // the second agent's environment only
     agentNoSettle = startAgentProc(server.url, agentToken, HOST_NO_SETTLE, tag, [], HOST);
     delete process.env.PERISCOPE_SETTLE_MS;
+    process.env.PERISCOPE_VALUES_IN_PAUSE = '1'; // evaluated in the pause, as before read plans
+    agentInPause = startAgentProc(server.url, agentToken, HOST_IN_PAUSE, tag, [], HOST);
+    delete process.env.PERISCOPE_VALUES_IN_PAUSE;
+    process.env.PERISCOPE_CAPTURE_V8_FLAGS = V8_FLAGS;
+    agentV8 = startAgentProc(server.url, agentToken, HOST_V8, tag, [], HOST);
+    delete process.env.PERISCOPE_CAPTURE_V8_FLAGS;
     await waitForFleet(
       server.url,
       userToken,
-      { [HOST]: [target.pid], [HOST_NO_SETTLE]: [target.pid] },
+      {
+        [HOST]: [target.pid],
+        [HOST_NO_SETTLE]: [target.pid],
+        [HOST_IN_PAUSE]: [target.pid],
+        [HOST_V8]: [target.pid],
+      },
       120_000,
     );
     const client = new ApiClient({ server: server.url, token: userToken });
@@ -135,6 +160,8 @@ async function main(): Promise<void> {
       'built-in spec, long-lived process': async () => phases(captureProcess(target.pid, spec)),
       agent: async () => throughAgent(HOST),
       'A/B: agent, no settle': async () => throughAgent(HOST_NO_SETTLE),
+      'A/B: agent, values in pause': async () => throughAgent(HOST_IN_PAUSE),
+      'A/B: agent, V8 single-threaded': async () => throughAgent(HOST_V8),
       'A/B: built-in spec, JS scan': async () => {
         process.env.PERISCOPE_SCAN = 'js'; // read when the capture reserves its memory
         try {
@@ -153,26 +180,53 @@ async function main(): Promise<void> {
         return phases(JSON.parse(readFileSync(out, 'utf8')) as ProcessSnapshot);
       },
     };
+    const failed: string[] = [];
     // Warm-up, not counted: each path's first (binary load, compile, the CLI's disk cache).
     for (const p of PATHS) await paths[p]();
     const load0 = loadAverage();
     for (let rep = 0; rep < REPS; rep++) {
-      for (let k = 0; k < PATHS.length; k++) {
-        const p = PATHS[(rep + k) % PATHS.length]!;
-        await target.gap();
-        const s = await paths[p]();
-        add(p, s, (await target.gap()).maxNs);
+      // A fresh order each rep: in a fixed rotation each path mostly follows the same other
+      // one, and a path that follows an in-process pause was seen to stop slower.
+      for (const p of shuffled(PATHS, rep)) {
+        // On a busy machine a pause may give up (its stop over the cap): counted, taken again.
+        for (let attempt = 1; ; attempt++) {
+          await target.gap();
+          try {
+            const s = await paths[p]();
+            add(p, s, (await target.gap()).maxNs);
+            break;
+          } catch (e) {
+            failed.push(`${p}: ${(e as Error).message.slice(0, 160)}`);
+            if (attempt >= 3) throw e;
+          }
+        }
       }
     }
     report(machine.short, `${load0} -> ${loadAverage()}`, samples);
+    if (failed.length > 0)
+      console.log(`\n${failed.length} samples failed and were taken again:\n${failed.join('\n')}`);
   } finally {
     await agent?.stop();
     await agentNoSettle?.stop();
+    await agentInPause?.stop();
+    await agentV8?.stop();
     await server?.proc.stop();
     await target.stop();
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(outDir, { recursive: true, force: true });
   }
+}
+
+/** The paths in an order drawn from `seed` (a small LCG: the same order for the same seed). */
+function shuffled<T>(items: readonly T[], seed: number): T[] {
+  const out = [...items];
+  let x = (seed + 1) * 2654435761;
+  for (let i = out.length - 1; i > 0; i--) {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    const j = x % (i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
 }
 
 function report(machine: string, load: string, samples: Map<Path, Sample[]>): void {
@@ -207,7 +261,10 @@ function report(machine: string, load: string, samples: Map<Path, Sample[]>): vo
     `${fmtMs(med(a, k))} vs ${fmtMs(med(b, k))} (${(med(b, k) / med(a, k)).toFixed(2)}x)`;
   console.log(
     `\nA/B, same run: agent stop with / without the settle: ${ab('agent', 'A/B: agent, no settle', 'stop')}` +
-      `\nA/B, same run: built-in spec values with SIMD / JS scan: ${ab('built-in spec, long-lived process', 'A/B: built-in spec, JS scan', 'values')}`,
+      `\nA/B, same run: built-in spec values with SIMD / JS scan: ${ab('built-in spec, long-lived process', 'A/B: built-in spec, JS scan', 'values')}` +
+      `\nA/B, same run: agent values by read plan / evaluated in the pause: ${ab('agent', 'A/B: agent, values in pause', 'values')}` +
+      `\nA/B, same run: agent pause by read plan / evaluated in the pause: ${ab('agent', 'A/B: agent, values in pause', 'pause')}` +
+      `\nA/B, same run: agent stop with default / single-threaded V8: ${ab('agent', 'A/B: agent, V8 single-threaded', 'stop')}`,
   );
   console.log('\nrows for docs/performance.md:');
   console.log(

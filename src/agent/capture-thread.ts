@@ -4,6 +4,7 @@
  * it had paused) and a fresh one starts; its generation number tells callers that whatever
  * was prepared in the old one is gone.
  */
+import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
 
@@ -82,6 +83,10 @@ export class CaptureThread {
 
   private ensure(): Worker {
     if (this.worker) return this.worker;
+    // For comparisons only (bench/pause-paths.ts): V8 flags for the capture thread's isolate,
+    // e.g. without concurrent compilation or GC tasks; read when the isolate is made.
+    const flags = process.env.PERISCOPE_CAPTURE_V8_FLAGS;
+    if (flags) setFlagsFromString(flags);
     const w = new Worker(new URL('./capture-worker.js', import.meta.url));
     w.unref();
     w.on('message', (reply: WorkerReply) => {

@@ -27,10 +27,12 @@ import {
   type ValueContext,
   withRedaction,
 } from '../goruntime/values/index.js';
+import type { CopiedMemory } from '../proc/copied-memory.js';
 import type { Memory } from '../proc/memory.js';
 import { dwarfRegisterValue, type Registers, withSigcontext } from '../proc/regs.amd64.js';
 import { type CapturePlan, type CapturePlanEntry, type FunctionPlan, matchName } from './capture-plan.js';
 import { PauseMemory } from './pause-memory.js';
+import { learnPlan, type ReadPlans, ReadRecorder } from './read-plan.js';
 import type { CapturedValue, FrameCapture } from './snapshot-types.js';
 
 /** Registers of a thread as DWARF register number -> value. */
@@ -114,6 +116,8 @@ export function captureFrames(
     prior?: readonly FrameCapture[];
     afterPause?: boolean;
     phase?: Phase;
+    /** Learn each fully evaluated frame's read plan into this (read-plan.ts). */
+    learn?: ReadPlans;
   } = {},
 ): FramesResult {
   const out: FrameCapture[] = [];
@@ -130,8 +134,10 @@ export function captureFrames(
     const entries = plan.functions.get(matchName(f.function));
     if (!entries) continue;
     const innermost = depth <= innermostPhysical;
+    const rec = pass.learn ? new ReadRecorder(ctx.memory) : undefined;
+    let learnable = rec !== undefined;
     const frame: FrameContext = {
-      ctx,
+      ctx: rec ? { ...ctx, memory: rec } : ctx,
       // Callers' pcs are return addresses: look variables up inside the call instruction.
       pc: addr(innermost ? f.pc : f.pc - 1) as Address,
       cfa: frameCfa(g.stack, f),
@@ -141,8 +147,10 @@ export function captureFrames(
       const before = prior?.find((p) => p.depth === depth && p.table === fp.spec.table);
       if (!inPhase(fp, phase) || (before && before.values.length === fp.captures.length)) {
         if (before) out.push(before);
+        learnable = false; // the plan would lack the reads of what is not evaluated here
         continue;
       }
+      if (before) learnable = false;
       const values: CapturedValue[] = before ? [...before.values] : [];
       let cut = false;
       for (let i = values.length; i < fp.captures.length; i++) {
@@ -198,6 +206,10 @@ export function captureFrames(
       });
       if (cut) return { frames: out, complete: false, evaluatedFrames };
     }
+    if (rec && learnable && pass.learn && frame.cfa !== undefined) {
+      const learned = learnPlan(rec.reads, frame.cfa, g.stackLo, g.stackHi);
+      if (learned) pass.learn.add(f.function, f.pc, learned);
+    }
   }
   return { frames: out, complete: true, evaluatedFrames };
 }
@@ -245,15 +257,30 @@ export function captureValues(
   const indices: number[] = [];
   for (let i = 0; i < candidates.length; i++) if (candidates[i]) indices.push(i);
   const captures = new Map<Address, FrameCapture[]>();
-  if (indices.length === 0) return { captures, pending: undefined, frames: 0 };
-  // Only the candidates' headers and stacks, the rest read through `reader` (the paused
-  // process, or the running one for values read after the pause).
-  const mem = memoryOf(capture, candidates, reader);
+  if (indices.length === 0) return { captures, pending: undefined, frames: 0, missed: 0 };
+  // Only the candidates' headers and stacks (or what the pause kept for them), the rest
+  // read through `reader` (the paused process, or the running one after the pause).
+  const mem = opts.memory ?? memoryOf(capture, candidates, reader);
   const some: GoroutineCapture = { ...capture, memory: mem };
-  const ctx = withRedaction(
-    makeValueContext(plan.bin, new PauseMemory(mem, reader), plan.bias, plan.limits),
-    plan.redaction,
-  );
+  // After a pause (markMisses), a byte read from the process is not kept for the next frames:
+  // each frame that needs one is marked.
+  const through = new PauseMemory(mem, reader, !opts.markMisses);
+  const ctx = withRedaction(makeValueContext(plan.bin, through, plan.bias, plan.limits), plan.redaction);
+  let missed = 0;
+  /** Evaluates g's frames; with markMisses, a goroutine that needed a read past the kept bytes is marked. */
+  const framesOf = (g: Goroutine, phase: Phase, prior: readonly FrameCapture[] | undefined): FramesResult => {
+    const liveBefore = through.stats().reads;
+    const r = captureFrames(plan, ctx, g, regs, capture.signalContexts, {
+      budget,
+      prior,
+      afterPause: opts.afterPause,
+      phase,
+      ...(opts.learn ? { learn: opts.learn } : {}),
+    });
+    if (!opts.markMisses || through.stats().reads === liveBefore) return r;
+    missed++;
+    return { ...r, frames: r.frames.map((f) => (f.afterPause ? f : { ...f, afterPause: true })) };
+  };
   const budget: FrameBudget = { deadline: opts.deadline, evaluated: 0 };
   const entries = [...plan.functions.values()].flat();
   const hasUser = entries.some((f) => !f.builtIn);
@@ -270,40 +297,30 @@ export function captureValues(
     return pending;
   };
   for (let k = 0; k < indices.length; k += VALUES_CHUNK) {
-    if (k > 0 && pastDeadline(budget)) return { captures, pending: pendingAt(k, undefined), frames };
+    if (k > 0 && pastDeadline(budget)) return { captures, pending: pendingAt(k, undefined), frames, missed };
     const chunk = decodeGoroutines(plan.bin, some, {
       maxFrames,
       indices: indices.slice(k, k + VALUES_CHUNK),
     });
     for (const g of chunk.goroutines) {
-      const r = captureFrames(plan, ctx, g, regs, capture.signalContexts, {
-        budget,
-        prior: opts.prior?.get(g.address),
-        afterPause: opts.afterPause,
-        phase: twoPasses ? 'user' : 'all',
-      });
+      const r = framesOf(g, twoPasses ? 'user' : 'all', opts.prior?.get(g.address));
       frames += r.evaluatedFrames;
       captures.set(g.address, r.frames);
-      if (!r.complete) return { captures, pending: pendingAt(k, g), frames };
+      if (!r.complete) return { captures, pending: pendingAt(k, g), frames, missed };
       if (twoPasses && holdsBuiltIn(plan, g)) later.push(g);
     }
   }
   while (later.length > 0) {
     const g = later[0]!;
-    const r = captureFrames(plan, ctx, g, regs, capture.signalContexts, {
-      budget,
-      prior: captures.get(g.address),
-      afterPause: opts.afterPause,
-      phase: 'built-in',
-    });
+    const r = framesOf(g, 'built-in', captures.get(g.address));
     frames += r.evaluatedFrames;
     captures.set(g.address, r.frames);
-    if (!r.complete) return { captures, pending: pendingAt(indices.length, undefined), frames };
+    if (!r.complete) return { captures, pending: pendingAt(indices.length, undefined), frames, missed };
     later.shift();
     if (later.length > 0 && pastDeadline(budget))
-      return { captures, pending: pendingAt(indices.length, undefined), frames };
+      return { captures, pending: pendingAt(indices.length, undefined), frames, missed };
   }
-  return { captures, pending: undefined, frames };
+  return { captures, pending: undefined, frames, missed };
 }
 
 /** Whether the budget is spent (never before the first expression: every pause makes progress). */
@@ -354,6 +371,12 @@ export interface ValuesOptions {
   readonly afterPause?: boolean;
   /** What the pause read of the pending goroutines (a frame the budget cut holds its first values): kept, the rest read. */
   readonly prior?: ReadonlyMap<Address, readonly FrameCapture[]>;
+  /** Read through this copy first (what a pause kept for these goroutines) instead of copying their stacks again. */
+  readonly memory?: CopiedMemory;
+  /** Learn the read plan of each frame evaluated in full (read-plan.ts). */
+  readonly learn?: ReadPlans;
+  /** Mark afterPause the goroutines whose evaluation read past `memory` (its plan missed a read). */
+  readonly markMisses?: boolean;
 }
 
 /** What captureValues read, and what it left for later. */
@@ -363,4 +386,6 @@ export interface ValuesResult {
   readonly pending: Uint8Array | undefined;
   /** Frames given values by this call. */
   readonly frames: number;
+  /** Goroutines marked because they read past the kept memory (with markMisses). */
+  readonly missed: number;
 }

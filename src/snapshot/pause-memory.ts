@@ -15,19 +15,29 @@ import { type Memory, MemoryError } from '../proc/memory.js';
 const READ_AHEAD = 256;
 const PAGE = 4096;
 
+/** How much a live read of `size` bytes at `address` reads (a small one reads ahead, within its page). */
+export function liveReadSize(address: number, size: number): number {
+  const toPageEnd = PAGE - (address % PAGE);
+  return size < READ_AHEAD && size <= toPageEnd ? Math.min(READ_AHEAD, toPageEnd) : size;
+}
+
 /** Reads through a copy to the live process, keeping what it read. */
 export class PauseMemory implements Memory {
   private liveReads = 0;
   private liveBytes = 0;
+  /**
+   * `keepLive` false: what is read from the process is not added to the copy (after a pause,
+   * so that every evaluation that needs a byte the pause did not keep reads it, and is seen).
+   */
   constructor(
     private readonly copy: CopiedMemory,
     private readonly live: Memory,
+    private readonly keepLive = true,
   ) {}
 
   read(address: Address, size: number): Uint8Array {
     if (this.copy.has(address, size)) return this.copy.read(address, size);
-    const toPageEnd = PAGE - (address % PAGE);
-    const ahead = size < READ_AHEAD && size <= toPageEnd ? Math.min(READ_AHEAD, toPageEnd) : size;
+    const ahead = liveReadSize(address, size);
     let bytes: Uint8Array;
     try {
       bytes = this.live.read(address, ahead);
@@ -37,7 +47,7 @@ export class PauseMemory implements Memory {
     }
     // Keep a copy: the caller may hold a view into a reused buffer.
     const kept = new Uint8Array(bytes);
-    this.copy.add(address, kept);
+    if (this.keepLive) this.copy.add(address, kept);
     this.liveReads++;
     this.liveBytes += ahead;
     return kept.subarray(0, size);

@@ -20,6 +20,8 @@ import { settleLingering } from '../proc/release.js';
 import { HELPER_MIN_BYTES, VmReader } from '../proc/vm-reader.js';
 import type { CapturePlan } from './capture-plan.js';
 import { captureValues, valueCandidates } from './capture-values.js';
+import { type KeptValues, type PausedValues, readValuesInPause, valuesInPause } from './planned-values.js';
+import { readPlansFor } from './read-plan.js';
 import type { FrameCapture } from './snapshot-types.js';
 import type { PreparedProcess, SnapshotOptions } from './take-snapshot.js';
 
@@ -35,6 +37,8 @@ export interface CopiedProcess {
   readonly captures: ReadonlyMap<Address, FrameCapture[]>;
   /** Goroutines whose values the pause had no time for (a mask over capture.gs): read them after. */
   readonly pendingValues: Uint8Array | undefined;
+  /** Goroutines whose memory the pause read by plan: evaluated after the resume from these bytes. */
+  readonly kept?: KeptValues;
   /** performance.now() at the first interrupt, all stopped, copied, values read, resumed. */
   readonly at: {
     readonly started: number;
@@ -172,6 +176,7 @@ function pauseAndCopyOnce(
     let capture: GoroutineCapture;
     let captures = new Map<Address, FrameCapture[]>();
     let pendingValues: Uint8Array | undefined;
+    let kept: KeptValues | undefined;
     let valuesSkipped = false;
     let copied = stopped;
     let valued = stopped;
@@ -188,13 +193,16 @@ function pauseAndCopyOnce(
         valuesSkipped = true;
       } else if (plan.functions.size > 0) {
         // Values must be consistent with the stacks: read what the expressions reach while
-        // the process is still stopped.
+        // the process is still stopped (by plan, evaluated after the resume; or evaluated
+        // here, for frames without a plan yet).
         const regs = new Map<number, Registers>(paused.threads.map((t) => [t.tid, t.regs]));
         const budget = opts.valuesBudgetMs ?? DEFAULT_VALUES_BUDGET_MS;
-        const r = captureValues(plan, capture, reader, regs, opts.maxFrames, {
-          deadline: Math.min(performance.now() + budget, capAt),
-        });
+        const deadline = Math.min(performance.now() + budget, capAt);
+        const r = valuesInPause()
+          ? captureValues(plan, capture, reader, regs, opts.maxFrames, { deadline })
+          : readValuesInPause(plan, pid, capture, reader, regs, opts.maxFrames, deadline);
         captures = r.captures;
+        if ('kept' in r) kept = (r as PausedValues).kept;
         pendingValues = r.pending;
         valuesSkipped = r.pending !== undefined && performance.now() >= capAt;
       }
@@ -212,6 +220,7 @@ function pauseAndCopyOnce(
       capture,
       captures,
       pendingValues,
+      ...(kept ? { kept } : {}),
       at: { started, stopped, copied, valued, resumed: paused.timings.resumedAt },
       resumeNs: paused.timings.resumeNs,
       threads: paused.threads.length,
@@ -237,6 +246,13 @@ const WARM_UP_RUNS = 30;
 const WARM_UP_BUDGET_MS = 150;
 /** Goroutines read by each warm-up run after the first. */
 const WARM_UP_GOROUTINES = 2000;
+/**
+ * Runs of the pause's path for values (reads by plan) on the first warm-up run's capture, and
+ * the time they may start in (each scans every copied stack: 100 MB of big stacks take tens
+ * of milliseconds a run, which the target's threads would wait for on a busy machine).
+ */
+const WARM_UP_PLANNED_RUNS = 10;
+const WARM_UP_PLANNED_MS = 20;
 
 /** Longest wait for the copy helper before a thread's first pause, ms. */
 const HELPER_READY_WAIT_MS = 2000;
@@ -275,18 +291,33 @@ export function warmUpCapture(pid: number, plan: PreparedProcess, opts: Snapshot
       bias: plan.bias,
       maxGoroutines: Math.min(plan.goroutines.maxGoroutines, WARM_UP_GOROUTINES),
     });
-    const once = (goroutines: typeof small): void => {
+    const plans = readPlansFor(plan.bin, pid);
+    const once = (goroutines: typeof small, plannedRuns: number): void => {
       scratch.reset();
       reader.recycleReserve();
       const capture = captureGoroutines(goroutines, reader, [], { scratch });
-      if (plan.functions.size > 0)
-        captureValues(plan, capture, reader, new Map(), opts.maxFrames, {
-          deadline: performance.now() + DEFAULT_VALUES_BUDGET_MS,
-        });
+      if (plan.functions.size === 0) return;
+      captureValues(plan, capture, reader, new Map(), opts.maxFrames, {
+        deadline: performance.now() + DEFAULT_VALUES_BUDGET_MS,
+        learn: plans, // the first pause then reads the frames seen here by plan
+      });
+      // The pause's own path for values (scan, unwinding, reads by plan) on those frames: it
+      // runs once per snapshot, and would otherwise run interpreted inside the pause.
+      const until = performance.now() + WARM_UP_PLANNED_MS;
+      for (let i = 0; i < plannedRuns && performance.now() < until; i++)
+        readValuesInPause(
+          plan,
+          pid,
+          capture,
+          reader,
+          new Map(),
+          opts.maxFrames,
+          performance.now() + DEFAULT_VALUES_BUDGET_MS,
+        );
     };
-    once(plan.goroutines);
+    once(plan.goroutines, valuesInPause() ? 0 : WARM_UP_PLANNED_RUNS);
     const until = performance.now() + WARM_UP_BUDGET_MS;
-    for (let run = 1; run < WARM_UP_RUNS && performance.now() < until; run++) once(small);
+    for (let run = 1; run < WARM_UP_RUNS && performance.now() < until; run++) once(small, 0);
   } catch {
     // Only a warm-up: the real capture reports its own errors.
   } finally {

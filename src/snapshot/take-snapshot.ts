@@ -24,6 +24,7 @@ import { type BinaryCache, threadBinaries } from './binary-cache.js';
 import { type CapturePlan, prepareCapture } from './capture-plan.js';
 import { captureValues } from './capture-values.js';
 import { type CopiedProcess, pauseAndCopy, warmUpCapture } from './paused-capture.js';
+import { valuesFromKept } from './planned-values.js';
 import { snapshotGoroutine } from './snapshot-goroutine.js';
 import type { FrameCapture, PartialSnapshot, ProcessSnapshot, SnapshotGoroutine } from './snapshot-types.js';
 import { identifySockets, linkNotes } from './socket-identity.js';
@@ -209,19 +210,27 @@ function withPendingValues(
   copied: CopiedProcess,
   opts: SnapshotOptions,
 ): { captures: ReadonlyMap<Address, FrameCapture[]>; late: number } {
-  if (!copied.pendingValues) return { captures: copied.captures, late: 0 };
+  if (!copied.pendingValues && !copied.kept) return { captures: copied.captures, late: 0 };
   const captures = new Map(copied.captures);
   const live = new VmReader(copied.pid); // a few small reads: nothing to reserve
+  let late = 0;
   try {
+    if (copied.kept) {
+      // From the bytes the pause kept; only a plan's miss reads the live process (and is marked).
+      const r = valuesFromKept(copied.plan, copied.pid, copied.capture, copied.kept, live, opts.maxFrames);
+      for (const [a, fc] of r.captures) captures.set(a, fc);
+      late += r.missed;
+    }
+    if (!copied.pendingValues) return { captures, late };
     const r = captureValues(copied.plan, copied.capture, live, new Map(), opts.maxFrames, {
       only: copied.pendingValues,
       afterPause: true,
       prior: copied.captures,
     });
     for (const [a, fc] of r.captures) captures.set(a, fc);
-    return { captures, late: r.frames };
+    return { captures, late: late + r.frames };
   } catch {
-    return { captures, late: 0 }; // the process exited meanwhile: those frames have no values
+    return { captures, late }; // the process exited meanwhile: those frames have no values
   } finally {
     live.close();
   }

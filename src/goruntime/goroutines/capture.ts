@@ -290,17 +290,24 @@ function readMs(
 export function memoryOf(capture: GoroutineCapture, mask: Uint8Array, fallback: Memory): CopiedMemory {
   const out = new CopiedMemory(fallback);
   const { gs, headers, packedStacks, plan } = capture;
+  let wanted = 0;
   for (let i = 0; i < gs.length; i++) {
-    if (!mask[i] || headers.which[i] === UNREAD) continue;
+    if (!mask[i]) continue;
+    wanted++;
+    if (headers.which[i] === UNREAD) continue;
     const buf = headers.bufs[headers.which[i]!]!;
     const off = headers.offsets[i]!;
     out.add(addr(gs[i]!), buf.subarray(off, off + plan.gSize));
   }
+  // Each goroutine has one copied stack at most: stop once every wanted one is found.
   const { buf, sizes, ok, owner } = packedStacks;
   let off = 0;
-  for (let j = 0; j < owner.length; j++) {
+  for (let j = 0; j < owner.length && wanted > 0; j++) {
     const size = sizes[j]!;
-    if (ok[j] && mask[owner[j]!]) out.add(addr(capture.startSp[owner[j]!]!), buf.subarray(off, off + size));
+    if (mask[owner[j]!]) {
+      wanted--;
+      if (ok[j]) out.add(addr(capture.startSp[owner[j]!]!), buf.subarray(off, off + size));
+    }
     off += size;
   }
   return out;
