@@ -120,3 +120,25 @@ export class TableWriter {
     }
   }
 }
+
+/**
+ * Appends the rows of a query on `from` (e.g. a Parquet file read in a scratch database) to
+ * `appender` chunk by chunk, then flushes and closes it (closed on failure too).
+ */
+export async function appendQueryResult(
+  from: DuckDBConnection,
+  sql: string,
+  appender: DuckDBAppender,
+): Promise<void> {
+  try {
+    const result = await from.stream(sql);
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) break;
+      appender.appendDataChunk(chunk);
+    }
+    appender.flushSync();
+  } finally {
+    appender.closeSync();
+  }
+}

@@ -8,7 +8,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { ColumnList } from '../bulk-append.js';
+import { appendQueryResult, type ColumnList } from '../bulk-append.js';
 import type { ObjectStore } from '../object-store.js';
 import {
   ensureProbeSchema,
@@ -164,17 +164,7 @@ export async function loadProbeObjects(
         table === 'probe_value_types'
           ? await target.createAppender('new_value_types', 'main', 'temp')
           : await target.createAppender(table, 'raw');
-      try {
-        const result = await conn.stream(sql);
-        for (;;) {
-          const chunk = await result.fetchChunk();
-          if (!chunk || chunk.rowCount === 0) break;
-          appender.appendDataChunk(chunk);
-        }
-        appender.flushSync();
-      } finally {
-        appender.closeSync();
-      }
+      await appendQueryResult(conn, sql, appender);
     }
     await target.run(
       'INSERT INTO raw.probe_value_types SELECT DISTINCT * FROM temp.new_value_types EXCEPT SELECT * FROM raw.probe_value_types',

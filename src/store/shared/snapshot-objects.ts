@@ -14,7 +14,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { TableWriter } from '../bulk-append.js';
+import { appendQueryResult, TableWriter } from '../bulk-append.js';
 import { DuckDBInstance } from '../duckdb-api.js';
 import { writeSnapshot } from '../ingest.js';
 import type { ObjectStore } from '../object-store.js';
@@ -244,19 +244,11 @@ export async function loadSnapshotObjects(
         o.table === 'stacks'
           ? await target.createAppender('new_stacks', 'main', 'temp')
           : await target.createAppender(o.table, 'raw');
-      try {
-        const result = await conn.stream(
-          `SELECT * FROM read_parquet(${literal(file)})${o.table === 'stacks' ? '' : only}`,
-        );
-        for (;;) {
-          const chunk = await result.fetchChunk();
-          if (!chunk || chunk.rowCount === 0) break;
-          appender.appendDataChunk(chunk);
-        }
-        appender.flushSync();
-      } finally {
-        appender.closeSync();
-      }
+      await appendQueryResult(
+        conn,
+        `SELECT * FROM read_parquet(${literal(file)})${o.table === 'stacks' ? '' : only}`,
+        appender,
+      );
     }
     await target.run(
       'INSERT INTO raw.stacks SELECT DISTINCT * FROM temp.new_stacks n WHERE n.stack_id NOT IN (SELECT DISTINCT stack_id FROM raw.stacks)',
