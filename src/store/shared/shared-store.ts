@@ -185,7 +185,7 @@ export class SharedStore implements Store {
     try {
       const q = await this.pool.query(
         'SELECT (SELECT coalesce(max(snapshot_id), 0) FROM periscope.snapshots) AS s, (SELECT count(*) FROM periscope.snapshots) AS n, ' +
-          '(SELECT coalesce(sum(bytes), 0) FROM periscope.snapshots) AS b, ' +
+          '(SELECT coalesce(sum(bytes), 0) FROM periscope.snapshots) AS b, (SELECT coalesce(sum(process_count), 0) FROM periscope.snapshots) AS p, ' +
           '(SELECT coalesce(max(version), 0) FROM periscope.spec_versions) AS v, (SELECT count(*) FROM periscope.investigation_firings) AS f',
       );
       const mark = JSON.stringify(q.rows[0]);

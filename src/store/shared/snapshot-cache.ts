@@ -32,8 +32,12 @@ export interface CacheCounters {
 
 /** The cache of one server. */
 export class SnapshotCache {
-  /** Cached snapshots: bytes of their objects and when a session last used them. */
-  private readonly held = new Map<number, { bytes: number; used: number }>();
+  /**
+   * Cached snapshots: bytes of their objects, how many processes the index held when they were
+   * fetched (retention can trim a part's processes and leave its objects), and when a session
+   * last used them.
+   */
+  private readonly held = new Map<number, { bytes: number; processes: number; used: number }>();
   private readonly pins = new Map<number, number>();
   private specMirrored = 0;
   /** The last report row (PostgreSQL's seq) copied; -1 before the first copy, which starts the tables afresh. */
@@ -59,9 +63,15 @@ export class SnapshotCache {
     boundBytes: number,
   ): Promise<SnapshotCache> {
     const c = new SnapshotCache(store, pool, objects, boundBytes);
-    const indexed = new Map((await readIndex(pool)).map((s) => [s.snapshotId, s.bytes]));
+    const indexed = new Map((await readIndex(pool)).map((s) => [s.snapshotId, s]));
     for (const s of await store.listSnapshots())
-      c.held.set(s.snapshotId, { bytes: indexed.get(s.snapshotId) ?? 0, used: 0 });
+      c.held.set(s.snapshotId, {
+        bytes: indexed.get(s.snapshotId)?.bytes ?? 0,
+        // Compared with what the cache itself holds: a snapshot trimmed while this server was
+        // down is dropped and fetched again.
+        processes: s.processes,
+        used: 0,
+      });
     const log = await store.specLog();
     c.specMirrored = log.at(-1)?.version ?? 0;
     return c;
@@ -89,9 +99,13 @@ export class SnapshotCache {
   private async prepareNow(scope: QueryScope): Promise<CacheLease> {
     const index = await readIndex(this.pool);
     const byId = new Map(index.map((s) => [s.snapshotId, s]));
-    // Deleted, or trimmed by retention (its bytes changed): dropped, and fetched again if wanted.
+    // Deleted, or trimmed by retention (its bytes or its processes changed): dropped, and
+    // fetched again if wanted.
     const gone = [...this.held.entries()]
-      .filter(([id, h]) => byId.get(id)?.bytes !== h.bytes && !this.pins.has(id))
+      .filter(([id, h]) => {
+        const now = byId.get(id);
+        return (now?.bytes !== h.bytes || now.processes !== h.processes) && !this.pins.has(id);
+      })
       .map(([id]) => id);
     if (gone.length > 0) {
       await this.store.deleteSnapshots(gone);
@@ -133,7 +147,7 @@ export class SnapshotCache {
     await this.store.writeRaw('caching a snapshot', (conn) =>
       loadIndexedSnapshot(this.objects, s, indexed, conn),
     );
-    this.held.set(s.snapshotId, { bytes: s.bytes, used: ++this.clock });
+    this.held.set(s.snapshotId, { bytes: s.bytes, processes: s.processes, used: ++this.clock });
     this.counters.fetched++;
   }
 
