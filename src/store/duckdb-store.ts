@@ -252,7 +252,9 @@ export class DuckDBStore implements Store {
   private serial<T>(fn: () => Promise<T>, moved: () => boolean = () => true): Promise<T> {
     // A write that changes no view's definition (`moved` false after it succeeded) leaves the
     // generation: the new rows are seen through the views sessions already have.
-    const run = this.writes.then(fn).then(
+    const run = (
+      this.onConnNow.getStore() ? fn() : this.writes.then(() => this.onConnNow.run(true, fn))
+    ).then(
       (out) => {
         if (moved()) this.changes++;
         return out;
@@ -280,8 +282,25 @@ export class DuckDBStore implements Store {
     }, moved);
   }
 
-  /** The last write transaction queued (transactions on `conn` run one after another). */
+  /** The last operation queued on `conn` (writes and its reads run one after another). */
   private writes: Promise<unknown> = Promise.resolve();
+  /** Set while a queued operation runs on `conn`: what it calls runs at once, not queued behind itself. */
+  private readonly onConnNow = new AsyncLocalStorage<true>();
+
+  /**
+   * Runs a read on the store's connection in the queue of its writes. One DuckDB connection runs
+   * one statement and one transaction at a time: a read that came while a write's transaction
+   * was open ran inside it (seeing rows that could still be rolled back), or closed the result a
+   * write was streaming ("Attempting to execute an unsuccessful or closed pending query result").
+   */
+  private read<T>(fn: () => Promise<T>): Promise<T> {
+    return this.use(() => {
+      if (this.onConnNow.getStore()) return fn();
+      const run = this.writes.then(() => this.onConnNow.run(true, fn));
+      this.writes = run.catch(() => undefined);
+      return run;
+    });
+  }
 
   /** Stores a snapshot and returns its id. */
   async addSnapshot(input: SnapshotInput): Promise<number> {
@@ -319,7 +338,7 @@ export class DuckDBStore implements Store {
         goroutines: Number(g),
       }));
     }
-    return this.use(async () => {
+    return this.read(async () => {
       const r = await this.conn.runAndReadAll(
         `SELECT snapshot_id, strftime(created_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ'), labels, spec_version, process_count, goroutine_count FROM raw.snapshots ORDER BY snapshot_id`,
       );
@@ -342,7 +361,7 @@ export class DuckDBStore implements Store {
         scope,
         async () => {
           const { specForScope } = await import('./scope-spec.js');
-          return specForScope(this.conn, scope);
+          return this.read(() => specForScope(this.conn, scope));
         },
         only,
       );
@@ -380,23 +399,17 @@ export class DuckDBStore implements Store {
 
   /** The current spec version, if any. */
   async currentSpec(): Promise<SpecVersion | undefined> {
-    return this.use(async () => {
-      return (await readVersions(this.conn, 'current'))[0];
-    });
+    return this.read(async () => (await readVersions(this.conn, 'current'))[0]);
   }
 
   /** One spec version. */
   async specVersion(version: number): Promise<SpecVersion | undefined> {
-    return this.use(async () => {
-      return (await readVersions(this.conn, version))[0];
-    });
+    return this.read(async () => (await readVersions(this.conn, version))[0]);
   }
 
   /** Every spec version, oldest first. */
   async specLog(): Promise<SpecVersion[]> {
-    return this.use(async () => {
-      return readVersions(this.conn);
-    });
+    return this.read(() => readVersions(this.conn));
   }
 
   /** Builds the spec's tables over every stored snapshot on a throw-away connection; returns what does not build. */
@@ -439,7 +452,7 @@ export class DuckDBStore implements Store {
       this.writable('setting the spec');
       const { issueText, SpecError } = await import('../spec/spec-parse.js');
       const problems = await this.checkSpec(yaml, source);
-      const current = (await readVersions(this.conn, 'current'))[0];
+      const current = (await this.read(() => readVersions(this.conn, 'current')))[0];
       if (problems.length > 0 && opts.force !== true && current?.yaml !== yaml)
         throw new SpecError(
           source,
@@ -453,7 +466,7 @@ export class DuckDBStore implements Store {
 
   /** The distinct binaries of stored snapshots (processes that were captured), newest first. */
   async storedBinaries(): Promise<StoredBinary[]> {
-    return this.use(async () => {
+    return this.read(async () => {
       const r = await this.conn.runAndReadAll(
         'SELECT build_id, executable, any_value(go_version), list(DISTINCT hostname ORDER BY hostname), max(snapshot_id) AS last ' +
           'FROM raw.processes WHERE error IS NULL AND executable IS NOT NULL GROUP BY build_id, executable ORDER BY last DESC, executable',
@@ -481,7 +494,7 @@ export class DuckDBStore implements Store {
         import('./scope-spec.js'),
         import('./export-import.js'),
       ]);
-      const { spec } = await specForScope(this.conn, { snapshot: snapshotId });
+      const { spec } = await this.read(() => specForScope(this.conn, { snapshot: snapshotId }));
       const conn = await this.instance.connect();
       try {
         return await exportSnapshot(conn, spec, snapshotId, format, out);
@@ -512,11 +525,11 @@ export class DuckDBStore implements Store {
     this.writable('storing probe events');
     const { lastProbeSeq, readValueTypes, writeProbeBatch } = await import('./probe-store.js');
     const run = this.probeChain.then(async () => {
-      this.probeState ??= (async () => ({
+      this.probeState ??= this.read(async () => ({
         seq: await lastProbeSeq(this.conn),
         types: await readValueTypes(this.conn),
         processes: new Map<string, string>(),
-      }))();
+      }));
       const state = await this.probeState;
       let next: number;
       try {
@@ -541,7 +554,7 @@ export class DuckDBStore implements Store {
   /** Probe events after a cursor, oldest first. */
   async probeEvents(q: ProbeEventQuery): Promise<StoredProbeEvent[]> {
     const { readProbeEvents } = await import('./probe-store.js');
-    return this.use(() => readProbeEvents(this.conn, q));
+    return this.read(() => readProbeEvents(this.conn, q));
   }
 
   /** Deletes whole snapshots; returns the ids that existed. */
@@ -569,7 +582,7 @@ export class DuckDBStore implements Store {
   /** Every investigation with its number of firings, oldest first. */
   async investigations(): Promise<InvestigationRecord[]> {
     const m = await import('./investigation-store.js');
-    return this.use(() => m.readInvestigations(this.conn));
+    return this.read(() => m.readInvestigations(this.conn));
   }
 
   /** Records a firing as it starts; returns its id. */
@@ -591,7 +604,7 @@ export class DuckDBStore implements Store {
   /** The latest firings of an investigation, newest first. */
   async firings(investigationId: number, limit: number): Promise<FiringRecord[]> {
     const m = await import('./investigation-store.js');
-    return this.use(() => m.readFirings(this.conn, investigationId, limit));
+    return this.read(() => m.readFirings(this.conn, investigationId, limit));
   }
 
   private async investigationWrite<T>(
@@ -621,13 +634,13 @@ export class DuckDBStore implements Store {
   /** The latest kept traces with their events, newest first. */
   async traces(q: TraceQuery): Promise<StoredTrace[]> {
     const { readTraces } = await import('./trace-store.js');
-    return this.use(() => readTraces(this.conn, q));
+    return this.read(() => readTraces(this.conn, q));
   }
 
   /** The process ids whose probe data a token limited by `only` sees (process-filter.ts, as the probe views). */
   async visibleProbeProcesses(only: ProcessFilter): Promise<Set<string>> {
     const { visibleProcessIdsSql } = await import('./process-filter.js');
-    return this.use(async () => {
+    return this.read(async () => {
       const r = await this.conn.runAndReadAll(visibleProcessIdsSql(only));
       return new Set(r.getRowsJS().map(([id]) => String(id)));
     });
