@@ -232,16 +232,11 @@ before(async () => {
 
 after(() => pg?.stop());
 
-function database(name: string): string {
-  pg.psql(`CREATE DATABASE ${name}`);
-  return pg.url.replace(/\/postgres$/, `/${name}`);
-}
-
 const migrate = (store: string, objects: string) =>
   cli('store', 'migrate', '--data', dataDir, '--store', store, '--objects', objects, '--json');
 
 test('store migrate: the scaled-out store answers the same queries; a second run copies nothing', async () => {
-  const url = database('migrated');
+  const url = pg.database('migrated');
   const objects = freshObjectsUrl();
   const first = await migrate(url, objects);
   assert.equal(first.code, 0, first.stderr);
@@ -325,7 +320,7 @@ test('store migrate: the scaled-out store answers the same queries; a second run
 });
 
 test('store migrate: a target holding other data is refused before anything is copied', async () => {
-  const url = database('other');
+  const url = pg.database('other');
   const objects = freshObjectsUrl();
   const other = await SharedStore.open({
     store: url,

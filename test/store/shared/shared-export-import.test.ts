@@ -14,7 +14,7 @@ import { FileObjects } from '../../../src/store/file-objects.js';
 import { SharedStore } from '../../../src/store/shared/shared-store.js';
 import type { ExportFormat, SnapshotInput, Store } from '../../../src/store/store.js';
 import { cli, freshDataDir, inputOf, openStore, startFixture, takeSnapshot } from '../store-support.js';
-import { freshObjectsUrl, startTestPostgres, type TestPostgres } from './shared-support.js';
+import { freshCacheDir, freshObjectsUrl, startTestPostgres, type TestPostgres } from './shared-support.js';
 
 // The linkpair fixture with function tables, a derived table and a link (as shared-store.test.ts).
 const SPEC = `functions:
@@ -63,15 +63,6 @@ before(async () => {
 
 after(() => pg?.stop());
 
-function database(name: string): string {
-  pg.psql(`CREATE DATABASE ${name}`);
-  return pg.url.replace(/\/postgres$/, `/${name}`);
-}
-
-function cacheDir(): string {
-  return mkdtempSync(join(tmpdir(), 'periscope-cache-'));
-}
-
 function outPath(name: string): string {
   return join(mkdtempSync(join(tmpdir(), 'periscope-export-')), name);
 }
@@ -99,10 +90,10 @@ async function sameRows(got: Store, gotId: number, want: Store, wantId: number, 
 }
 
 test('a snapshot exported from the scaled-out store imports into an embedded store with the same rows', async () => {
-  const url = database('exp');
+  const url = pg.database('exp');
   const objects = freshObjectsUrl();
-  const a = await SharedStore.open({ store: url, objects, cacheDir: cacheDir() });
-  const b = await SharedStore.open({ store: url, objects, cacheDir: cacheDir() });
+  const a = await SharedStore.open({ store: url, objects, cacheDir: freshCacheDir() });
+  const b = await SharedStore.open({ store: url, objects, cacheDir: freshCacheDir() });
   const stores: DuckDBStore[] = [];
   try {
     await a.setSpec(SPEC, 'tester', 'spec.yaml');
@@ -130,11 +121,11 @@ test('a snapshot exported from the scaled-out store imports into an embedded sto
 });
 
 test('an embedded store’s export becomes a new snapshot of the scaled-out store, queried on another server', async () => {
-  const url = database('imp');
+  const url = pg.database('imp');
   const objectsUrl = freshObjectsUrl();
   const embedded = await openStore(freshDataDir());
-  const a = await SharedStore.open({ store: url, objects: objectsUrl, cacheDir: cacheDir() });
-  const b = await SharedStore.open({ store: url, objects: objectsUrl, cacheDir: cacheDir() });
+  const a = await SharedStore.open({ store: url, objects: objectsUrl, cacheDir: freshCacheDir() });
+  const b = await SharedStore.open({ store: url, objects: objectsUrl, cacheDir: freshCacheDir() });
   try {
     await embedded.setSpec(SPEC, 'tester', 'spec.yaml');
     const eid = await embedded.addSnapshot(input);
@@ -176,9 +167,9 @@ test('an embedded store’s export becomes a new snapshot of the scaled-out stor
 });
 
 test('periscope export and import with --store: out of the scaled-out store and back in as a new snapshot', async () => {
-  const url = database('cli');
+  const url = pg.database('cli');
   const objects = freshObjectsUrl();
-  const a = await SharedStore.open({ store: url, objects, cacheDir: cacheDir() });
+  const a = await SharedStore.open({ store: url, objects, cacheDir: freshCacheDir() });
   try {
     await a.setSpec(SPEC, 'tester', 'spec.yaml');
     const id = await a.addSnapshot(input);

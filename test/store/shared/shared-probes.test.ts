@@ -7,9 +7,6 @@
  * then refused with its reason, never half visible; a restarted cache keeps what it loaded.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { DuckDBStore } from '../../../src/store/duckdb-store.js';
 import { FileObjects } from '../../../src/store/file-objects.js';
@@ -19,7 +16,7 @@ import { SharedStore } from '../../../src/store/shared/shared-store.js';
 import type { ProbeBatchInput, Store } from '../../../src/store/store.js';
 import type { TraceBatchInput } from '../../../src/store/trace-store.js';
 import { freshDataDir, openStore } from '../store-support.js';
-import { freshObjectsUrl, startTestPostgres, type TestPostgres } from './shared-support.js';
+import { freshCacheDir, freshObjectsUrl, startTestPostgres, type TestPostgres } from './shared-support.js';
 
 const SPEC = `programs:
   - name: orders
@@ -49,15 +46,6 @@ before(async () => {
 });
 
 after(() => pg?.stop());
-
-function database(name: string): string {
-  pg.psql(`CREATE DATABASE ${name}`);
-  return pg.url.replace(/\/postgres$/, `/${name}`);
-}
-
-function cacheDir(): string {
-  return mkdtempSync(join(tmpdir(), 'periscope-cache-'));
-}
 
 /** Batch `i` of agent `agent`: `n` events of probe calls (values from i), counts, a histogram, a notice. */
 function probeBatch(agent: string, i: number, n = 3, process = ORDERS): ProbeBatchInput {
@@ -179,10 +167,10 @@ async function rowsOf(s: Store, sql: string, only?: ProcessFilter): Promise<read
 }
 
 test('probe and trace batches stored through A are read on B with the embedded store’s tables and values', async () => {
-  const url = database('probes_views');
+  const url = pg.database('probes_views');
   const objects = freshObjectsUrl();
-  const a = await SharedStore.open({ store: url, objects, cacheDir: cacheDir(), probeFlush: FAST });
-  const b = await SharedStore.open({ store: url, objects, cacheDir: cacheDir(), probeFlush: FAST });
+  const a = await SharedStore.open({ store: url, objects, cacheDir: freshCacheDir(), probeFlush: FAST });
+  const b = await SharedStore.open({ store: url, objects, cacheDir: freshCacheDir(), probeFlush: FAST });
   const embedded = await openStore(freshDataDir());
   try {
     await a.setSpec(SPEC, 'tester', 'spec.yaml', { force: true });
@@ -227,10 +215,10 @@ test('probe and trace batches stored through A are read on B with the embedded s
 });
 
 test('event seqs are one fleet-wide order: batches of A and B interleave, and a follower on either never meets a lower seq or misses one', async () => {
-  const url = database('probes_order');
+  const url = pg.database('probes_order');
   const objects = freshObjectsUrl();
-  const a = await SharedStore.open({ store: url, objects, cacheDir: cacheDir(), probeFlush: FAST });
-  const b = await SharedStore.open({ store: url, objects, cacheDir: cacheDir(), probeFlush: FAST });
+  const a = await SharedStore.open({ store: url, objects, cacheDir: freshCacheDir(), probeFlush: FAST });
+  const b = await SharedStore.open({ store: url, objects, cacheDir: freshCacheDir(), probeFlush: FAST });
   try {
     let writing = true;
     /** Follows like `events --follow`: reads after its cursor until writing stops, then once more. */
@@ -286,10 +274,10 @@ test('event seqs are one fleet-wide order: batches of A and B interleave, and a 
 });
 
 test('a program-limited token sees the same processes’ probe data and traces on every server', async () => {
-  const url = database('probes_limited');
+  const url = pg.database('probes_limited');
   const objects = freshObjectsUrl();
-  const a = await SharedStore.open({ store: url, objects, cacheDir: cacheDir(), probeFlush: FAST });
-  const b = await SharedStore.open({ store: url, objects, cacheDir: cacheDir(), probeFlush: FAST });
+  const a = await SharedStore.open({ store: url, objects, cacheDir: freshCacheDir(), probeFlush: FAST });
+  const b = await SharedStore.open({ store: url, objects, cacheDir: freshCacheDir(), probeFlush: FAST });
   try {
     await a.setSpec(SPEC, 'tester', 'spec.yaml', { force: true });
     await a.addProbeBatch(probeBatch('agent-a', 0));
@@ -344,16 +332,16 @@ function failingWhile(url: string, failing: () => boolean): ObjectStore {
 }
 
 test('a flush that fails is tried again; past the give-up time its batches are refused with the reason; nothing half-written is seen', async () => {
-  const url = database('probes_fail');
+  const url = pg.database('probes_fail');
   const objects = freshObjectsUrl();
   let failing = true;
   const a = await SharedStore.open({
     store: url,
     objects: failingWhile(objects, () => failing),
-    cacheDir: cacheDir(),
+    cacheDir: freshCacheDir(),
     probeFlush: { intervalMs: 100, giveUpMs: 1500 },
   });
-  const b = await SharedStore.open({ store: url, objects, cacheDir: cacheDir(), probeFlush: FAST });
+  const b = await SharedStore.open({ store: url, objects, cacheDir: freshCacheDir(), probeFlush: FAST });
   try {
     // Failing for good: refused after the give-up time, with why.
     await assert.rejects(
@@ -381,10 +369,10 @@ test('a flush that fails is tried again; past the give-up time its batches are r
 });
 
 test('a restarted server’s cache keeps the batches it loaded and loads the rest; a fresh cache loads them all', async () => {
-  const url = database('probes_restart');
+  const url = pg.database('probes_restart');
   const objects = freshObjectsUrl();
-  const dirB = cacheDir();
-  const a = await SharedStore.open({ store: url, objects, cacheDir: cacheDir(), probeFlush: FAST });
+  const dirB = freshCacheDir();
+  const a = await SharedStore.open({ store: url, objects, cacheDir: freshCacheDir(), probeFlush: FAST });
   let b = await SharedStore.open({ store: url, objects, cacheDir: dirB, probeFlush: FAST });
   let c: SharedStore | undefined;
   try {
@@ -399,7 +387,7 @@ test('a restarted server’s cache keeps the batches it loaded and loads the res
     assert.deepEqual(await b.probeEvents({ after: 0, limit: 100 }), want);
     assert.equal(b.probeState().loaded, 1, 'only the batch indexed while B was away is loaded');
     assert.ok(b.probeState().lastBatch > loaded);
-    c = await SharedStore.open({ store: url, objects, cacheDir: cacheDir(), probeFlush: FAST });
+    c = await SharedStore.open({ store: url, objects, cacheDir: freshCacheDir(), probeFlush: FAST });
     assert.deepEqual(await c.probeEvents({ after: 0, limit: 100 }), want);
     // Others' batches wake listeners (the long-poll of GET /v1/events) within the watch.
     const woke = new Promise<number>((resolve) => {
@@ -420,9 +408,9 @@ test('a restarted server’s cache keeps the batches it loaded and loads the res
 });
 
 test('probe data a server kept in its cache before it was shared is copied into the shared store at its first start', async () => {
-  const url = database('probes_legacy');
+  const url = pg.database('probes_legacy');
   const objects = freshObjectsUrl();
-  const dir = cacheDir();
+  const dir = freshCacheDir();
   // The cache as a server before the shared probe store left it: probe rows of its own agents.
   const old = await DuckDBStore.open(dir, { noExternalAccess: true });
   await old.addProbeBatch(probeBatch('agent-old', 0));
@@ -430,7 +418,7 @@ test('probe data a server kept in its cache before it was shared is copied into 
   const want = await old.probeEvents({ after: 0, limit: 100 });
   const wantTraces = await old.traces({ limit: 10 });
   old.close();
-  const other = await SharedStore.open({ store: url, objects, cacheDir: cacheDir(), probeFlush: FAST });
+  const other = await SharedStore.open({ store: url, objects, cacheDir: freshCacheDir(), probeFlush: FAST });
   await other.addProbeBatch(probeBatch('agent-b', 1, 1)); // seq 1 is taken: the old rows move after it
   const lines: string[] = [];
   const a = await SharedStore.open({
@@ -464,15 +452,15 @@ test('probe data a server kept in its cache before it was shared is copied into 
 });
 
 test('a server that stops writes what it buffered before its connection ends', async () => {
-  const url = database('probes_close');
+  const url = pg.database('probes_close');
   const objects = freshObjectsUrl();
   const a = await SharedStore.open({
     store: url,
     objects,
-    cacheDir: cacheDir(),
+    cacheDir: freshCacheDir(),
     probeFlush: { intervalMs: 60_000 },
   });
-  const b = await SharedStore.open({ store: url, objects, cacheDir: cacheDir(), probeFlush: FAST });
+  const b = await SharedStore.open({ store: url, objects, cacheDir: freshCacheDir(), probeFlush: FAST });
   try {
     const stored = a.addProbeBatch(probeBatch('agent-a', 0));
     a.close(); // long before its next flush

@@ -18,7 +18,7 @@ import { SharedStore } from '../../../src/store/shared/shared-store.js';
 import type { SnapshotInput } from '../../../src/store/store.js';
 import { type S3Server, startS3Server } from '../../../support/s3-server.js';
 import { freshDataDir, openStore, startFixture, takeSnapshot } from '../store-support.js';
-import { freshObjectsUrl, startTestPostgres, type TestPostgres } from './shared-support.js';
+import { freshCacheDir, freshObjectsUrl, startTestPostgres, type TestPostgres } from './shared-support.js';
 
 const DAY = 86_400_000;
 const RULES = [parseRetentionRule('orders=7d'), parseRetentionRule('*=30d')];
@@ -36,15 +36,6 @@ before(async () => {
 });
 
 after(() => pg?.stop());
-
-function database(name: string): string {
-  pg.psql(`CREATE DATABASE ${name}`);
-  return pg.url.replace(/\/postgres$/, `/${name}`);
-}
-
-function cacheDir(): string {
-  return mkdtempSync(join(tmpdir(), 'periscope-cache-'));
-}
 
 /** Two programs on two hosts, and a failed process of `orders`, taken `daysAgo` days before `now`. */
 function input(now: Date, daysAgo: number): SnapshotInput {
@@ -68,11 +59,11 @@ const QUERIES = [
 ];
 
 test('a pass drops the old processes of a program from the index and the objects, as the embedded store does; another server sees it', async () => {
-  const url = database('trim');
+  const url = pg.database('trim');
   const objectsUrl = freshObjectsUrl();
   const files = FileObjects.fromUrl(new URL(objectsUrl));
-  const a = await SharedStore.open({ store: url, objects: objectsUrl, cacheDir: cacheDir() });
-  const b = await SharedStore.open({ store: url, objects: objectsUrl, cacheDir: cacheDir() });
+  const a = await SharedStore.open({ store: url, objects: objectsUrl, cacheDir: freshCacheDir() });
+  const b = await SharedStore.open({ store: url, objects: objectsUrl, cacheDir: freshCacheDir() });
   const embedded = await openStore(freshDataDir());
   const now = new Date();
   try {
@@ -108,7 +99,7 @@ test('a pass drops the old processes of a program from the index and the objects
     assert.ok((await files.list('snapshots/3/')).length > 0);
 
     // B (which held them cached) and a third server answer as the embedded store does.
-    const c = await SharedStore.open({ store: url, objects: objectsUrl, cacheDir: cacheDir() });
+    const c = await SharedStore.open({ store: url, objects: objectsUrl, cacheDir: freshCacheDir() });
     try {
       for (const sql of QUERIES) {
         const w = await embedded.query(sql, { all: true });
@@ -170,11 +161,11 @@ function gatedDeletes(url: string): { objects: ObjectStore; reached: Promise<voi
 }
 
 test('two servers never run a pass at once: the second finds the first one’s lock and skips', async () => {
-  const url = database('lock');
+  const url = pg.database('lock');
   const objectsUrl = freshObjectsUrl();
   const gated = gatedDeletes(objectsUrl);
-  const a = await SharedStore.open({ store: url, objects: gated.objects, cacheDir: cacheDir() });
-  const b = await SharedStore.open({ store: url, objects: objectsUrl, cacheDir: cacheDir() });
+  const a = await SharedStore.open({ store: url, objects: gated.objects, cacheDir: freshCacheDir() });
+  const b = await SharedStore.open({ store: url, objects: objectsUrl, cacheDir: freshCacheDir() });
   const now = new Date();
   try {
     await b.addSnapshot(input(now, 40));
@@ -214,13 +205,13 @@ test('two servers never run a pass at once: the second finds the first one’s l
 
 test('on an S3-compatible store (SeaweedFS): the expired processes’ objects go, the rest is queried and exported', async () => {
   let s3: S3Server | undefined;
-  const url = database('s3');
+  const url = pg.database('s3');
   const now = new Date();
   try {
     s3 = await startS3Server();
     const objects = S3Objects.fromUrl(s3.url('retention'), { env: s3.env });
-    const a = await SharedStore.open({ store: url, objects, cacheDir: cacheDir() });
-    const b = await SharedStore.open({ store: url, objects, cacheDir: cacheDir() });
+    const a = await SharedStore.open({ store: url, objects, cacheDir: freshCacheDir() });
+    const b = await SharedStore.open({ store: url, objects, cacheDir: freshCacheDir() });
     const embedded = await openStore(freshDataDir());
     try {
       await a.addSnapshot(input(now, 40));

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
@@ -11,7 +10,7 @@ import type { ObjectStore } from '../../../src/store/object-store.js';
 import { SharedStore } from '../../../src/store/shared/shared-store.js';
 import type { SnapshotInput } from '../../../src/store/store.js';
 import { freshDataDir, inputOf, openStore, startFixture, takeSnapshot } from '../store-support.js';
-import { freshObjectsUrl, startTestPostgres, type TestPostgres } from './shared-support.js';
+import { freshCacheDir, freshObjectsUrl, startTestPostgres, type TestPostgres } from './shared-support.js';
 
 // The linkpair fixture and a spec with function tables, derived tables and a link (as links.test.ts).
 const SPEC = `functions:
@@ -61,14 +60,6 @@ before(async () => {
 after(() => pg?.stop());
 
 /** A database of its own per test (the schema is created on connect). */
-function database(name: string): string {
-  pg.psql(`CREATE DATABASE ${name}`);
-  return pg.url.replace(/\/postgres$/, `/${name}`);
-}
-
-function cacheDir(): string {
-  return mkdtempSync(join(tmpdir(), 'periscope-cache-'));
-}
 
 const QUERIES = [
   'SELECT snapshot_id, labels, process_count, failed_processes, goroutine_count, spec_version FROM snapshots',
@@ -82,10 +73,10 @@ const QUERIES = [
 ];
 
 test('a snapshot stored by one server is queried by another with the same views as the embedded store', async () => {
-  const url = database('views');
+  const url = pg.database('views');
   const objects = freshObjectsUrl();
-  const a = await SharedStore.open({ store: url, objects, cacheDir: cacheDir() });
-  const b = await SharedStore.open({ store: url, objects, cacheDir: cacheDir() });
+  const a = await SharedStore.open({ store: url, objects, cacheDir: freshCacheDir() });
+  const b = await SharedStore.open({ store: url, objects, cacheDir: freshCacheDir() });
   const embedded: DuckDBStore = await openStore(freshDataDir());
   try {
     await a.setSpec(SPEC, 'tester', 'spec.yaml');
@@ -142,10 +133,14 @@ function failingAfter(url: string, okPuts: number): ObjectStore {
 }
 
 test('a snapshot whose objects fail half-way is never visible, and its objects are removed', async () => {
-  const url = database('halfway');
+  const url = pg.database('halfway');
   const objects = freshObjectsUrl();
-  const a = await SharedStore.open({ store: url, objects: failingAfter(objects, 3), cacheDir: cacheDir() });
-  const b = await SharedStore.open({ store: url, objects, cacheDir: cacheDir() });
+  const a = await SharedStore.open({
+    store: url,
+    objects: failingAfter(objects, 3),
+    cacheDir: freshCacheDir(),
+  });
+  const b = await SharedStore.open({ store: url, objects, cacheDir: freshCacheDir() });
   try {
     await assert.rejects(a.addSnapshot(input), /disk full/);
     assert.deepEqual(await b.listSnapshots(), []);
@@ -165,10 +160,10 @@ test('a snapshot whose objects fail half-way is never visible, and its objects a
 });
 
 test('the cache fetches what a scope needs, evicts the least recently used beyond its bound, never one in use', async () => {
-  const url = database('cache');
+  const url = pg.database('cache');
   const objects = freshObjectsUrl();
-  const a = await SharedStore.open({ store: url, objects, cacheDir: cacheDir() });
-  const b = await SharedStore.open({ store: url, objects, cacheDir: cacheDir(), cacheBytes: 1 });
+  const a = await SharedStore.open({ store: url, objects, cacheDir: freshCacheDir() });
+  const b = await SharedStore.open({ store: url, objects, cacheDir: freshCacheDir(), cacheBytes: 1 });
   try {
     const ids = [await a.addSnapshot(input), await a.addSnapshot(input)];
     // B's generation (which the PostgreSQL port's kept sessions follow) moves when A writes.
@@ -205,10 +200,10 @@ test('the cache fetches what a scope needs, evicts the least recently used beyon
 });
 
 test('spec versions, investigations and firings are shared; a spec whose SQL does not build is refused', async () => {
-  const url = database('shared');
+  const url = pg.database('shared');
   const objects = freshObjectsUrl();
-  const a = await SharedStore.open({ store: url, objects, cacheDir: cacheDir() });
-  const b = await SharedStore.open({ store: url, objects, cacheDir: cacheDir() });
+  const a = await SharedStore.open({ store: url, objects, cacheDir: freshCacheDir() });
+  const b = await SharedStore.open({ store: url, objects, cacheDir: freshCacheDir() });
   try {
     assert.deepEqual(await a.setSpec(SPEC, 'ann', 'spec.yaml'), { version: 1, changed: true, warnings: [] });
     assert.deepEqual(await b.setSpec(SPEC, 'bob', 'spec.yaml'), { version: 1, changed: false, warnings: [] });
@@ -311,7 +306,7 @@ test('opening says what failed: PostgreSQL unreachable, object directory not wri
     SharedStore.open({
       store: `postgres://postgres:secret@127.0.0.1:${port}/db`,
       objects: freshObjectsUrl(),
-      cacheDir: cacheDir(),
+      cacheDir: freshCacheDir(),
     }),
     (e: Error) => {
       assert.match(
@@ -325,13 +320,13 @@ test('opening says what failed: PostgreSQL unreachable, object directory not wri
     },
   );
   // A directory under a regular file cannot be created.
-  const file = join(cacheDir(), 'a-file');
+  const file = join(freshCacheDir(), 'a-file');
   writeFileSync(file, '');
   await assert.rejects(
     SharedStore.open({
       store: pg.url,
       objects: pathToFileURL(join(file, 'objects')).href,
-      cacheDir: cacheDir(),
+      cacheDir: freshCacheDir(),
     }),
     /cannot create the object directory .*a-file\/objects: ENOTDIR.*check the path/,
   );

@@ -15,6 +15,8 @@ export interface TestPostgres {
   readonly url: string;
   readonly port: number;
   readonly psql: (sql: string) => string;
+  /** Creates a database of that name and returns its URL (one per test, so tests share no rows). */
+  readonly database: (name: string) => string;
   readonly stop: () => void;
 }
 
@@ -26,7 +28,17 @@ export async function startTestPostgres(): Promise<TestPostgres> {
   const port = await freePort();
   const pg = startPostgres(dir, port);
   if ('missing' in pg) throw new Error(`these tests need PostgreSQL: ${pg.missing}`);
-  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, port, psql: pg.psql, stop: pg.stop };
+  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  const database = (name: string): string => {
+    pg.psql(`CREATE DATABASE ${name}`);
+    return url.replace(/\/postgres$/, `/${name}`);
+  };
+  return { url, port, psql: pg.psql, database, stop: pg.stop };
+}
+
+/** A new, empty directory for a server's local cache. */
+export function freshCacheDir(): string {
+  return mkdtempSync(join(tmpdir(), 'periscope-cache-'));
 }
 
 /** A new, empty object directory as a file:// URL. */
