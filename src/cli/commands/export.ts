@@ -5,8 +5,9 @@ import { defineCommand } from '../command.js';
 import { summaryOf } from '../command-list.js';
 import { choiceOption, snapshotIdOption, textOption } from '../options.js';
 import { out, warn } from '../output.js';
+import { useSpecCacheDir } from '../spec-cache-dir.js';
 import { DATA_OPTION, localDataDir } from '../target.js';
-import { openCliStore, SCALED_OUT_OPTIONS, scaledOutOption, withScaledOut } from './store-options.js';
+import { openCliStore, SCALED_OUT_OPTIONS, scaledOutOption } from './store-options.js';
 
 export const exportCommand = defineCommand({
   name: 'export',
@@ -27,7 +28,8 @@ export const exportCommand = defineCommand({
     'The export holds the snapshot’s rows of every built-in table, the spec history, and the\n' +
     'current spec’s function tables, derived tables and links (materialized, for other tools).\n' +
     '`periscope import PATH` reads it back. Works on the local store (a data directory), or on\n' +
-    'the scaled-out store with --store and --objects (read from its objects).\n\n' +
+    'the scaled-out store with --store and --objects (read only: a PostgreSQL role with SELECT\n' +
+    'and read access to the objects are enough).\n\n' +
     'Example:\n  periscope export --snapshot 3 --format parquet --out snap3/',
   parse(values) {
     const id = snapshotIdOption(values);
@@ -39,7 +41,10 @@ export const exportCommand = defineCommand({
   },
   async run({ id, path, format, dataDir, scaledOut }) {
     if (scaledOut) {
-      const notes = await withScaledOut(scaledOut, (store) => store.exportWithNotes(id, format, path));
+      // Only reads: PostgreSQL and the objects (no server cache, nothing written; docs/storage.md).
+      useSpecCacheDir();
+      const { exportFromSharedStore } = await import('../../store/shared/shared-export-import.js');
+      const notes = await exportFromSharedStore(scaledOut.store, scaledOut.objects, id, format, path);
       for (const n of notes) warn(n);
       out(`snapshot ${id} exported to ${path} (${format})`);
       return;

@@ -72,8 +72,10 @@ export function describePg(url: string): string {
 /**
  * Connects a pool to `url`, checks the server answers, and creates or checks the schema;
  * fails with what to check when PostgreSQL cannot be reached or holds a newer schema.
+ * `readOnly`: only checks the schema a server created (a reader's role needs no more than
+ * SELECT; nothing is written).
  */
-export async function connectPg(url: string): Promise<pg.Pool> {
+export async function connectPg(url: string, opts: { readOnly?: boolean } = {}): Promise<pg.Pool> {
   const where = describePg(url);
   const pool = new pg.Pool({ connectionString: url, max: 8, connectionTimeoutMillis: 10_000 });
   // An idle client that loses its server must not crash the process; the next query reconnects.
@@ -88,6 +90,14 @@ export async function connectPg(url: string): Promise<pg.Pool> {
       `cannot reach PostgreSQL at ${where}: ${(e as Error).message}; check that it runs, the host, port, database, user and password of --store, and that this machine may connect (pg_hba.conf)`,
     );
   }
+  if (opts.readOnly) {
+    try {
+      await checkSchemaVersion(client, where);
+    } finally {
+      client.release();
+    }
+    return pool;
+  }
   try {
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
@@ -96,15 +106,7 @@ export async function connectPg(url: string): Promise<pg.Pool> {
       `INSERT INTO periscope.meta VALUES ('schema_version', $1) ON CONFLICT (key) DO NOTHING`,
       [String(PG_SCHEMA_VERSION)],
     );
-    const r = await client.query<{ value: string }>(
-      "SELECT value FROM periscope.meta WHERE key = 'schema_version'",
-    );
-    const version = Number(r.rows[0]?.value);
-    if (version !== PG_SCHEMA_VERSION)
-      throw new PeriscopeError(
-        'unsupported',
-        `the Periscope schema in ${where} is version ${r.rows[0]?.value}; this Periscope uses ${PG_SCHEMA_VERSION} (run the Periscope version that wrote it)`,
-      );
+    await checkSchemaVersion(client, where);
     await client.query('COMMIT');
   } catch (e) {
     await client.query('ROLLBACK').catch(() => undefined);
@@ -118,6 +120,29 @@ export async function connectPg(url: string): Promise<pg.Pool> {
   }
   client.release();
   return pool;
+}
+
+/** Fails unless the Periscope schema in PostgreSQL is the version this Periscope uses. */
+async function checkSchemaVersion(client: pg.PoolClient, where: string): Promise<void> {
+  let r: pg.QueryResult<{ value: string }>;
+  try {
+    r = await client.query<{ value: string }>(
+      "SELECT value FROM periscope.meta WHERE key = 'schema_version'",
+    );
+  } catch (e) {
+    if ((e as { code?: string }).code === '42P01')
+      throw new PeriscopeError(
+        'not-found',
+        `no Periscope store in ${where} (no periscope.meta table); a \`periscope server --store\` on it creates one, or check the database of --store`,
+      );
+    throw e;
+  }
+  const version = Number(r.rows[0]?.value);
+  if (version !== PG_SCHEMA_VERSION)
+    throw new PeriscopeError(
+      'unsupported',
+      `the Periscope schema in ${where} is version ${r.rows[0]?.value}; this Periscope uses ${PG_SCHEMA_VERSION} (run the Periscope version that wrote it)`,
+    );
 }
 
 /** Errors worth retrying: the connection dropped or the server is starting or shutting down. */

@@ -10,6 +10,7 @@ import type pg from 'pg';
 import { PeriscopeError } from '../../common/errors.js';
 import { exportSnapshot, importSnapshot } from '../export-import.js';
 import type { ObjectStore } from '../object-store.js';
+import { openObjectStore } from '../open-objects.js';
 import { ensureSchema } from '../schema.js';
 import { specForScope } from '../scope-spec.js';
 import type { ExportFormat, ImportResult } from '../store.js';
@@ -20,6 +21,7 @@ import {
   snapshotObjects,
   specVersionOfText,
 } from './pg-index.js';
+import { connectPg, describePg } from './pg-schema.js';
 import {
   loadIndexedSnapshot,
   loadSpecVersions,
@@ -52,6 +54,34 @@ export async function exportFromObjects(
     const { spec } = await specForScope(conn, { snapshot: id });
     return exportSnapshot(conn, spec, id, format, out);
   });
+}
+
+/**
+ * `periscope export` from the scaled-out store as a reader: PostgreSQL is read (a role with
+ * SELECT on the schema is enough) and objects are read; nothing is written to either, and no
+ * server cache is opened.
+ */
+export async function exportFromSharedStore(
+  storeUrl: string,
+  objectsUrl: string,
+  id: number,
+  format: ExportFormat,
+  out: string,
+): Promise<string[]> {
+  const objects = openObjectStore(objectsUrl);
+  const pool = await connectPg(storeUrl, { readOnly: true });
+  try {
+    return await exportFromObjects(
+      pool,
+      objects,
+      `${describePg(storeUrl)} + ${objects.describe()}`,
+      id,
+      format,
+      out,
+    );
+  } finally {
+    await pool.end().catch(() => undefined);
+  }
 }
 
 /** An imported snapshot written as objects: what its index row needs. */

@@ -4,10 +4,13 @@
  * rows, and an embedded store's export becomes a new snapshot that every server queries.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import pgClient from 'pg';
 import type { ProcessSnapshot } from '../../../src/snapshot/snapshot-types.js';
 import type { DuckDBStore } from '../../../src/store/duckdb-store.js';
 import { FileObjects } from '../../../src/store/file-objects.js';
@@ -189,5 +192,104 @@ test('periscope export and import with --store: out of the scaled-out store and 
     assert.match(noObjects.stderr, /--store needs --objects URL/);
   } finally {
     a.close();
+  }
+});
+
+/** Every path under `dir`, for comparing what is there before and after. */
+function tree(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort();
+}
+
+test('periscope export --store only reads: a SELECT-only PostgreSQL role and objects nobody may write', async () => {
+  const url = pg.database('rdr');
+  const objects = freshObjectsUrl();
+  const dir = fileURLToPath(objects);
+  const a = await SharedStore.open({ store: url, objects, cacheDir: freshCacheDir() });
+  let id: number;
+  try {
+    await a.setSpec(SPEC, 'tester', 'spec.yaml');
+    id = await a.addSnapshot(input);
+  } finally {
+    a.close();
+  }
+  const admin = new pgClient.Client({ connectionString: url });
+  await admin.connect();
+  try {
+    await admin.query('CREATE ROLE reader LOGIN');
+    await admin.query('GRANT USAGE ON SCHEMA periscope TO reader');
+    await admin.query('GRANT SELECT ON ALL TABLES IN SCHEMA periscope TO reader');
+  } finally {
+    await admin.end();
+  }
+  const readerUrl = url.replace('postgres://postgres@', 'postgres://reader@');
+  const before = tree(dir);
+  // Immutable directories: not even root may add, change or delete an object in them.
+  execFileSync('chattr', ['-R', '+i', dir]);
+  try {
+    const out = outPath('ro.parquet');
+    const e = await cli(
+      'export',
+      '--snapshot',
+      String(id),
+      '--format',
+      'parquet',
+      '--out',
+      out,
+      '--store',
+      readerUrl,
+      '--objects',
+      objects,
+    );
+    assert.equal(e.code, 0, e.stderr);
+    assert.match(e.stdout, new RegExp(`snapshot ${id} exported to ${out} \\(parquet\\)`));
+    assert.deepEqual(tree(dir), before, 'nothing was written to the object store');
+    const shared = await SharedStore.open({ store: url, objects, cacheDir: freshCacheDir() }).catch(
+      (err: Error) => err,
+    );
+    // A server's open checks that it may write: refused while the objects are immutable.
+    assert.ok(shared instanceof Error, 'a server cannot open an object store it cannot write');
+    assert.match(shared.message, /cannot write to the object store/);
+    // A database without Periscope's tables is named as such, not as a permission problem.
+    const empty = pg.database('rdr_empty');
+    const none = await cli(
+      'export',
+      '--snapshot',
+      '1',
+      '--out',
+      outPath('none'),
+      '--store',
+      empty,
+      '--objects',
+      objects,
+    );
+    assert.notEqual(none.code, 0);
+    assert.match(none.stderr, /no Periscope store in postgres:.*rdr_empty/);
+  } finally {
+    execFileSync('chattr', ['-R', '-i', dir]);
+  }
+  // The rows exported by the reader are the snapshot's (read back as a server reads them).
+  const check = await SharedStore.open({ store: url, objects, cacheDir: freshCacheDir() });
+  const embedded = await openStore(freshDataDir());
+  try {
+    const out = outPath('ro2.parquet');
+    const e = await cli(
+      'export',
+      '--snapshot',
+      String(id),
+      '--format',
+      'parquet',
+      '--out',
+      out,
+      '--store',
+      readerUrl,
+      '--objects',
+      objects,
+    );
+    assert.equal(e.code, 0, e.stderr);
+    await embedded.importSnapshot(out);
+    await sameRows(embedded, id, check, id, 'exported by a reader');
+  } finally {
+    check.close();
+    embedded.close();
   }
 });
