@@ -21,6 +21,7 @@ import {
   outcomeInput,
   result,
   type SnapshotRequest,
+  saveFailingUnstorable,
 } from './orchestrator.js';
 import type { Selector } from './selector.js';
 import type { SnapshotMeta, SnapshotMetaLog } from './snapshot-meta.js';
@@ -146,11 +147,16 @@ export class FleetSnapshots implements FleetCoordinator {
     const spec = specVersion > 0 ? await this.store.specVersion(specVersion) : undefined;
     let written: WrittenSnapshot;
     try {
-      written = await this.fleet.putPart(
-        snapshotId,
-        { ...outcomeInput(outcomes), labels: {}, specText: spec?.yaml ?? '' },
-        spec ? specVersion : null,
+      // A process whose rows cannot be written fails alone; the rest of the part is stored.
+      const saved = await saveFailingUnstorable(this.store, outcomes, (o) =>
+        this.fleet.putPart(
+          snapshotId,
+          { ...outcomeInput(o), labels: {}, specText: spec?.yaml ?? '' },
+          spec ? specVersion : null,
+        ),
       );
+      written = saved.stored;
+      outcomes = saved.outcomes;
     } catch (e) {
       await this.fleet.movePart(requestId, this.serverId, 'prepared', 'failed', 'capture', {
         error: (e as Error).message,
@@ -222,14 +228,19 @@ export class FleetSnapshots implements FleetCoordinator {
       target: m.target,
       error: { kind: 'TIMEOUT', message: m.message },
     }));
-    const own = outcomeInput(outcomes);
-    const failed: FailedProcessInput[] = [...own.failed, ...outcomeInput(missed).failed];
+    const missedFailed = outcomeInput(missed).failed;
     try {
-      const written = await this.fleet.putPart(
-        snapshotId,
-        { processes: own.processes, failed, labels: req.labels, specText: spec?.yaml ?? '' },
-        spec ? specVersion : null,
-      );
+      const saved = await saveFailingUnstorable(this.store, outcomes, (o) => {
+        const own = outcomeInput(o);
+        const failed: FailedProcessInput[] = [...own.failed, ...missedFailed];
+        return this.fleet.putPart(
+          snapshotId,
+          { processes: own.processes, failed, labels: req.labels, specText: spec?.yaml ?? '' },
+          spec ? specVersion : null,
+        );
+      });
+      const written = saved.stored;
+      outcomes = saved.outcomes;
       await this.fleet.index(
         snapshotId,
         spec ? specVersion : null,
