@@ -197,7 +197,7 @@ export class FleetSnapshots implements FleetCoordinator {
     try {
       await run.prepare();
       await this.until(
-        async () => this.settled(await this.fleet.parts(requestId), others, ['asked']),
+        async () => this.settled(await this.fleet.partStates(requestId), others, ['asked']),
         this.opts.prepareTimeoutMs + SLACK_MS,
       );
       await this.fleet.setRequestState(requestId, 'capture');
@@ -207,7 +207,7 @@ export class FleetSnapshots implements FleetCoordinator {
     }
     const waitMs = this.opts.captureTimeoutMs + SLACK_MS;
     await this.until(
-      async () => this.settled(await this.fleet.parts(requestId), others, ['asked', 'prepared']),
+      async () => this.settled(await this.fleet.partStates(requestId), others, ['asked', 'prepared']),
       waitMs,
     );
     // From here a part that stores late finds the request done and deletes its objects.

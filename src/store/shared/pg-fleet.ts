@@ -362,6 +362,20 @@ export class PgFleet {
     }));
   }
 
+  /**
+   * The state of each part of one request, without its targets and result (what a wait polls
+   * every 250 ms: the results list every process of a part, megabytes at thousands of them).
+   */
+  async partStates(requestId: string): Promise<{ serverId: string; state: string }[]> {
+    const q = await withPgRetry(() =>
+      this.pool.query(
+        'SELECT server_id, state FROM periscope.fleet_parts WHERE request_id = $1 ORDER BY server_id',
+        [requestId],
+      ),
+    );
+    return q.rows.map((r) => ({ serverId: String(r.server_id), state: String(r.state) }));
+  }
+
   /** The parts asked of `serverId` whose request is still preparing. */
   async askedOf(serverId: string): Promise<{ request: FleetRequestRow; part: FleetPartRow }[]> {
     const q = await withPgRetry(() =>
