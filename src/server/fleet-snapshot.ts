@@ -148,12 +148,16 @@ export class FleetSnapshots implements FleetCoordinator {
     let written: WrittenSnapshot;
     try {
       // A process whose rows cannot be written fails alone; the rest of the part is stored.
-      const saved = await saveFailingUnstorable(this.store, outcomes, (o) =>
-        this.fleet.putPart(
-          snapshotId,
-          { ...outcomeInput(o), labels: {}, specText: spec?.yaml ?? '' },
-          spec ? specVersion : null,
-        ),
+      const saved = await saveFailingUnstorable(
+        this.store,
+        outcomes,
+        (o) =>
+          this.fleet.putPart(
+            snapshotId,
+            { ...outcomeInput(o), labels: {}, specText: spec?.yaml ?? '' },
+            spec ? specVersion : null,
+          ),
+        rowsNotBuilt,
       );
       written = saved.stored;
       outcomes = saved.outcomes;
@@ -230,15 +234,20 @@ export class FleetSnapshots implements FleetCoordinator {
     }));
     const missedFailed = outcomeInput(missed).failed;
     try {
-      const saved = await saveFailingUnstorable(this.store, outcomes, (o) => {
-        const own = outcomeInput(o);
-        const failed: FailedProcessInput[] = [...own.failed, ...missedFailed];
-        return this.fleet.putPart(
-          snapshotId,
-          { processes: own.processes, failed, labels: req.labels, specText: spec?.yaml ?? '' },
-          spec ? specVersion : null,
-        );
-      });
+      const saved = await saveFailingUnstorable(
+        this.store,
+        outcomes,
+        (o) => {
+          const own = outcomeInput(o);
+          const failed: FailedProcessInput[] = [...own.failed, ...missedFailed];
+          return this.fleet.putPart(
+            snapshotId,
+            { processes: own.processes, failed, labels: req.labels, specText: spec?.yaml ?? '' },
+            spec ? specVersion : null,
+          );
+        },
+        rowsNotBuilt,
+      );
       const written = saved.stored;
       outcomes = saved.outcomes;
       await this.fleet.index(
@@ -304,6 +313,15 @@ export class FleetSnapshots implements FleetCoordinator {
       });
     }
   }
+}
+
+/**
+ * Whether a part failed while its rows were built (snapshot-objects.ts RowsNotBuiltError, told
+ * by name: the server loads the shared store's modules only when it uses one), not while its
+ * objects were put: only then may single processes be the cause.
+ */
+function rowsNotBuilt(e: unknown): boolean {
+  return e instanceof Error && e.name === 'RowsNotBuiltError';
 }
 
 /** Latest minus earliest capture start among the captured processes, ms. */

@@ -255,17 +255,22 @@ export class Orchestrator {
  * Stores outcomes with `save`; when that fails, finds the processes whose rows cannot be
  * written (damaged values the shape check let through: `Store.processProblem`), fails them
  * alone with an INTERNAL error saying why, and saves the rest (a failed save stored nothing).
- * Fails as `save` did when no single process is the cause. The embedded store's snapshots and
- * every server's part of a fleet snapshot (fleet-snapshot.ts) go through it.
+ * Fails as `save` did when no single process is the cause, or at once when `rowsFailed` says
+ * the failure was not the rows'. The embedded store's snapshots and every server's part of a
+ * fleet snapshot (fleet-snapshot.ts) go through it.
  */
 export async function saveFailingUnstorable<T>(
   store: Pick<Store, 'processProblem'>,
   outcomes: ProcessOutcome[],
   save: (outcomes: ProcessOutcome[]) => Promise<T>,
+  rowsFailed: (e: unknown) => boolean = () => true,
 ): Promise<{ stored: T; outcomes: ProcessOutcome[] }> {
   try {
     return { stored: await save(outcomes), outcomes };
   } catch (e) {
+    // A failure that is not the rows' (an object store away) fails at once: each process's
+    // check costs a scratch database.
+    if (!rowsFailed(e)) throw e;
     const damaged = new Map<ProcessOutcome, string>();
     for (const o of outcomes) {
       if (!o.snapshot) continue;
