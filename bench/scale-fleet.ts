@@ -15,7 +15,10 @@
  *
  * Usage: npx tsc -p . && node dist/bench/scale-fleet.js [--agents 1000] [--procs-per-agent 10]
  *   [--servers 3] [--workers 4] [--reps 3] [--snapshots 100] [--shards 100] [--side both|shared|embedded]
- *   [--cpu-prof DIR] (the servers' CPU profiles, written when they stop)
+ *   [--cpu-prof DIR] (the servers' CPU profiles, written when they stop; with it, the share of
+ *   each server's busy time spent in the PostgreSQL client is printed) [--idle 10] (seconds with
+ *   every agent connected and nothing asked, after the fleet snapshots: the servers' CPU then,
+ *   /proc/PID/stat, is what keeping the fleet costs: heartbeats, agent lists)
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,6 +37,7 @@ import { type S3Server, startS3Server } from '../support/s3-server.js';
 import { median, ratio } from '../support/stats.js';
 import { formatTable } from '../support/table.js';
 import { startTarget } from '../support/target.js';
+import { pgShares } from './cpu-profile-summary.js';
 import type { ReplayConfig } from './replay-agents.js';
 
 function arg(name: string, def: number): number {
@@ -52,6 +56,7 @@ const REPS = arg('reps', 3);
 const SNAPSHOTS = arg('snapshots', 100);
 const SHARDS = arg('shards', 100);
 const SIDE = textArg('side', 'both');
+const IDLE_S = arg('idle', 10);
 /** A directory for the servers' CPU profiles (bench/cpu-profile-hook.ts, written when they stop), or ''. */
 const PROFILE_DIR = textArg('cpu-prof', '');
 const PROFILE_ENV: Record<string, string> = PROFILE_DIR
@@ -94,10 +99,20 @@ interface SideResult {
   readonly hwmAfterRounds: number[];
   readonly hwmEnd: number[];
   readonly connectMs: number;
+  /** Each server's CPU (all threads) per second of the idle window, ms. */
+  readonly idleCpuMs: number[];
 }
 
 const fmtMs = (x: number): string => (x >= 100 ? `${Math.round(x)} ms` : `${x.toFixed(1)} ms`);
 const fmtMiB = (kib: number): string => `${Math.round(kib / 1024)} MiB`;
+
+/** A process's CPU time so far (user + system, all threads), ms. */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14 and 15 of stat (utime, stime), in clock ticks of 10 ms.
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
 
 function vmHwmKiB(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -252,6 +267,15 @@ async function measure(
       showServerLines(servers, since);
     }
     const hwmAfterRounds = servers.map((s) => vmHwmKiB(s.proc.pid));
+    // The fleet kept and nothing asked: what the servers spend on it (heartbeats, agent lists).
+    const cpu0 = servers.map((s) => cpuMs(s.proc.pid));
+    const i0 = performance.now();
+    await sleep(IDLE_S * 1000);
+    const idleS = (performance.now() - i0) / 1000;
+    const idleCpuMs = servers.map((s, i) => (cpuMs(s.proc.pid) - cpu0[i]!) / idleS);
+    console.log(
+      `  idle ${idleS.toFixed(1)} s: servers' CPU ${idleCpuMs.map((x) => `${Math.round(x)}`).join(', ')} ms/s; load ${loadAverage()}`,
+    );
     const fill: Round[] = [];
     for (let i = 0; i < SNAPSHOTS - rounds.length; i++) {
       fill.push(await snapshotRound(clients[i % clients.length]!, { select: 'env.SHARD=0' }));
@@ -283,6 +307,7 @@ async function measure(
       hwmAfterRounds,
       hwmEnd: servers.map((s) => vmHwmKiB(s.proc.pid)),
       connectMs,
+      idleCpuMs,
     };
   } finally {
     await stopAgents(workers);
@@ -352,6 +377,11 @@ async function sharedSide(material: string): Promise<SideResult> {
     );
   } finally {
     await stop();
+    if (PROFILE_DIR)
+      for (const p of pgShares(PROFILE_DIR))
+        console.log(
+          `  ${p.file}: busy ${p.busyS.toFixed(1)} of ${p.wallS.toFixed(1)} s, PostgreSQL client ${p.pgS.toFixed(2)} s = ${((100 * p.pgS) / p.busyS).toFixed(1)}% of busy`,
+        );
   }
 }
 
@@ -457,6 +487,13 @@ async function main(): Promise<void> {
           fmtMiB,
         ),
         row('peak RSS at the end, largest server', shared, embedded, (s) => Math.max(...s.hwmEnd), fmtMiB),
+        row(
+          `CPU of a server, fleet idle ${IDLE_S} s, mean (ms per s)`,
+          shared,
+          embedded,
+          (s) => s.idleCpuMs.reduce((a, b) => a + b, 0) / s.idleCpuMs.length,
+          (x) => x.toFixed(0),
+        ),
         row(
           'peak RSS at the end, all servers',
           shared,

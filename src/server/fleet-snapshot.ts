@@ -21,6 +21,7 @@ import {
   outcomeInput,
   result,
   type SnapshotRequest,
+  saveFailingUnstorable,
 } from './orchestrator.js';
 import type { Selector } from './selector.js';
 import type { SnapshotMeta, SnapshotMetaLog } from './snapshot-meta.js';
@@ -146,11 +147,20 @@ export class FleetSnapshots implements FleetCoordinator {
     const spec = specVersion > 0 ? await this.store.specVersion(specVersion) : undefined;
     let written: WrittenSnapshot;
     try {
-      written = await this.fleet.putPart(
-        snapshotId,
-        { ...outcomeInput(outcomes), labels: {}, specText: spec?.yaml ?? '' },
-        spec ? specVersion : null,
+      // A process whose rows cannot be written fails alone; the rest of the part is stored.
+      const saved = await saveFailingUnstorable(
+        this.store,
+        outcomes,
+        (o) =>
+          this.fleet.putPart(
+            snapshotId,
+            { ...outcomeInput(o), labels: {}, specText: spec?.yaml ?? '' },
+            spec ? specVersion : null,
+          ),
+        rowsNotBuilt,
       );
+      written = saved.stored;
+      outcomes = saved.outcomes;
     } catch (e) {
       await this.fleet.movePart(requestId, this.serverId, 'prepared', 'failed', 'capture', {
         error: (e as Error).message,
@@ -191,7 +201,7 @@ export class FleetSnapshots implements FleetCoordinator {
     try {
       await run.prepare();
       await this.until(
-        async () => this.settled(await this.fleet.parts(requestId), others, ['asked']),
+        async () => this.settled(await this.fleet.partStates(requestId), others, ['asked']),
         this.opts.prepareTimeoutMs + SLACK_MS,
       );
       await this.fleet.setRequestState(requestId, 'capture');
@@ -201,7 +211,7 @@ export class FleetSnapshots implements FleetCoordinator {
     }
     const waitMs = this.opts.captureTimeoutMs + SLACK_MS;
     await this.until(
-      async () => this.settled(await this.fleet.parts(requestId), others, ['asked', 'prepared']),
+      async () => this.settled(await this.fleet.partStates(requestId), others, ['asked', 'prepared']),
       waitMs,
     );
     // From here a part that stores late finds the request done and deletes its objects.
@@ -222,14 +232,24 @@ export class FleetSnapshots implements FleetCoordinator {
       target: m.target,
       error: { kind: 'TIMEOUT', message: m.message },
     }));
-    const own = outcomeInput(outcomes);
-    const failed: FailedProcessInput[] = [...own.failed, ...outcomeInput(missed).failed];
+    const missedFailed = outcomeInput(missed).failed;
     try {
-      const written = await this.fleet.putPart(
-        snapshotId,
-        { processes: own.processes, failed, labels: req.labels, specText: spec?.yaml ?? '' },
-        spec ? specVersion : null,
+      const saved = await saveFailingUnstorable(
+        this.store,
+        outcomes,
+        (o) => {
+          const own = outcomeInput(o);
+          const failed: FailedProcessInput[] = [...own.failed, ...missedFailed];
+          return this.fleet.putPart(
+            snapshotId,
+            { processes: own.processes, failed, labels: req.labels, specText: spec?.yaml ?? '' },
+            spec ? specVersion : null,
+          );
+        },
+        rowsNotBuilt,
       );
+      const written = saved.stored;
+      outcomes = saved.outcomes;
       await this.fleet.index(
         snapshotId,
         spec ? specVersion : null,
@@ -293,6 +313,15 @@ export class FleetSnapshots implements FleetCoordinator {
       });
     }
   }
+}
+
+/**
+ * Whether a part failed while its rows were built (snapshot-objects.ts RowsNotBuiltError, told
+ * by name: the server loads the shared store's modules only when it uses one), not while its
+ * objects were put: only then may single processes be the cause.
+ */
+function rowsNotBuilt(e: unknown): boolean {
+  return e instanceof Error && e.name === 'RowsNotBuiltError';
 }
 
 /** Latest minus earliest capture start among the captured processes, ms. */

@@ -21,6 +21,12 @@ export const ALIVE_S = 5;
 const FORGET_S = 60;
 /** Heartbeat and read interval, ms. */
 const BEAT_MS = 1000;
+/**
+ * Every this many beats the other servers' lists are read whole even when their versions did
+ * not move: a server of the version before writes no versions, and a restored PostgreSQL may
+ * give a number again.
+ */
+const FULL_READ_EVERY = 30;
 
 interface RemoteAgent {
   readonly server: string;
@@ -40,6 +46,10 @@ export interface RemoteServer {
 export class FleetView {
   private remote: RemoteAgent[] = [];
   private remoteStatus: AgentProbeStatus[] = [];
+  /** The other live servers' agents and probe statuses as last read, with the version read. */
+  private readonly agentLists = new Map<string, { version: string; agents: RemoteAgent[] }>();
+  private readonly statusLists = new Map<string, { version: string; rows: AgentProbeStatus[] }>();
+  private reads = 0;
   private lastStatus = '';
   private live = new Map<string, string>();
   /** Every server's URL seen since start: a dead server is still named by it. */
@@ -96,28 +106,70 @@ export class FleetView {
         changed ? agents : undefined,
         FORGET_S,
         statusChanged ? statuses : undefined,
+        { agents: text !== this.lastWritten, statuses: statusText !== this.lastStatus },
       );
       this.lastWritten = text;
       this.lastStatus = statusText;
-      const servers = await this.fleet.liveServers(ALIVE_S);
-      this.live = new Map(servers.map((s) => [s.serverId, s.url]));
-      for (const [id, url] of this.live) this.urls.set(id, url);
-      this.remote = servers
-        .filter((s) => s.serverId !== this.serverId)
-        .flatMap((s) =>
-          s.agents.map((a) => ({
-            server: s.serverId,
-            serverUrl: s.url,
-            view: a.view as AgentView,
-            processes: (Array.isArray(a.processes) ? a.processes : []) as ProcessDescription[],
-          })),
-        );
-      this.remoteStatus = (await this.fleet.liveProbeStatuses(ALIVE_S))
-        .filter((r) => r.serverId !== this.serverId)
-        .map((r) => ({ agentId: r.agentId, at: r.at, status: r.status as ProbeStatusMessage }));
+      await this.readOthers();
     } catch (e) {
       this.log(`fleet registry: cannot reach PostgreSQL (${(e as Error).message}); retrying every second`);
     }
+  }
+
+  /**
+   * Reads the other live servers' agents and probe statuses: one small row per server with
+   * its lists' versions, then only the lists whose version moved since the last read (all of
+   * them every FULL_READ_EVERY reads). At 1,000 agents the whole lists are megabytes of JSON
+   * a second (docs/performance.md "1,000 agents").
+   */
+  private async readOthers(): Promise<void> {
+    const servers = (await this.fleet.liveServerVersions(ALIVE_S)).filter(
+      (s) => s.serverId !== this.serverId,
+    );
+    this.live = new Map([[this.serverId, this.url], ...servers.map((s) => [s.serverId, s.url] as const)]);
+    for (const [id, url] of this.live) this.urls.set(id, url);
+    const full = this.reads++ % FULL_READ_EVERY === 0;
+    const agentsStale = servers
+      .filter((s) => full || this.agentLists.get(s.serverId)?.version !== s.agentsVersion)
+      .map((s) => s.serverId);
+    const statusStale = servers
+      .filter((s) => full || this.statusLists.get(s.serverId)?.version !== s.statusVersion)
+      .map((s) => s.serverId);
+    const [lists, statuses] = await Promise.all([
+      this.fleet.liveServers(ALIVE_S, agentsStale),
+      this.fleet.liveProbeStatuses(ALIVE_S, statusStale),
+    ]);
+    const version = new Map(servers.map((s) => [s.serverId, s]));
+    for (const id of agentsStale) this.agentLists.delete(id);
+    for (const l of lists) {
+      const v = version.get(l.serverId);
+      if (!v) continue;
+      this.agentLists.set(l.serverId, {
+        version: v.agentsVersion,
+        agents: l.agents.map((a) => ({
+          server: l.serverId,
+          serverUrl: l.url,
+          view: a.view as AgentView,
+          processes: (Array.isArray(a.processes) ? a.processes : []) as ProcessDescription[],
+        })),
+      });
+    }
+    for (const id of statusStale) {
+      const v = version.get(id);
+      if (v) this.statusLists.set(id, { version: v.statusVersion, rows: [] });
+    }
+    for (const r of statuses)
+      this.statusLists
+        .get(r.serverId)
+        ?.rows.push({ agentId: r.agentId, at: r.at, status: r.status as ProbeStatusMessage });
+    // Servers no longer live are forgotten (their lists read again should they come back).
+    for (const id of [...this.agentLists.keys()]) if (!version.has(id)) this.agentLists.delete(id);
+    for (const id of [...this.statusLists.keys()]) if (!version.has(id)) this.statusLists.delete(id);
+    // Server order for agents (by id, as the versions are read); agent order for statuses.
+    this.remote = servers.flatMap((s) => this.agentLists.get(s.serverId)?.agents ?? []);
+    this.remoteStatus = [...this.statusLists.values()]
+      .flatMap((l) => l.rows)
+      .sort((x, y) => (x.agentId < y.agentId ? -1 : x.agentId > y.agentId ? 1 : 0));
   }
 
   /** Whether a server's heartbeat was young at the last read (this server always is). */

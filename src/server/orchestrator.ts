@@ -179,33 +179,11 @@ export class Orchestrator {
     } finally {
       this.endRun(run);
     }
-    let snapshotId: number;
-    try {
-      snapshotId = await this.save(outcomes, req, spec?.yaml ?? '');
-    } catch (e) {
-      // Damaged values the shape check let through: find the processes whose rows cannot be
-      // written, fail them alone, and store the rest (the failed write stored nothing).
-      const damaged = new Map<ProcessOutcome, string>();
-      for (const o of outcomes) {
-        if (!o.snapshot) continue;
-        const problem = await this.store.processProblem({
-          hostname: o.target.process.hostname,
-          snapshot: o.snapshot,
-        });
-        if (problem) damaged.set(o, problem);
-      }
-      if (damaged.size === 0) throw e;
-      outcomes = outcomes.map((o) => {
-        const problem = damaged.get(o);
-        if (!problem) return o;
-        const { snapshot: _dropped, ...rest } = o;
-        return {
-          ...rest,
-          error: { kind: 'INTERNAL', message: `the agent sent a snapshot that cannot be stored: ${problem}` },
-        };
-      });
-      snapshotId = await this.save(outcomes, req, spec?.yaml ?? '');
-    }
+    const saved = await saveFailingUnstorable(this.store, outcomes, (o) =>
+      this.save(o, req, spec?.yaml ?? ''),
+    );
+    const snapshotId = saved.stored;
+    outcomes = saved.outcomes;
     const meta: SnapshotMeta = {
       snapshotId,
       requestId,
@@ -270,6 +248,49 @@ export class Orchestrator {
     );
     this.storing = next.catch(() => undefined);
     return next;
+  }
+}
+
+/**
+ * Stores outcomes with `save`; when that fails, finds the processes whose rows cannot be
+ * written (damaged values the shape check let through: `Store.processProblem`), fails them
+ * alone with an INTERNAL error saying why, and saves the rest (a failed save stored nothing).
+ * Fails as `save` did when no single process is the cause, or at once when `rowsFailed` says
+ * the failure was not the rows'. The embedded store's snapshots and every server's part of a
+ * fleet snapshot (fleet-snapshot.ts) go through it.
+ */
+export async function saveFailingUnstorable<T>(
+  store: Pick<Store, 'processProblem'>,
+  outcomes: ProcessOutcome[],
+  save: (outcomes: ProcessOutcome[]) => Promise<T>,
+  rowsFailed: (e: unknown) => boolean = () => true,
+): Promise<{ stored: T; outcomes: ProcessOutcome[] }> {
+  try {
+    return { stored: await save(outcomes), outcomes };
+  } catch (e) {
+    // A failure that is not the rows' (an object store away) fails at once: each process's
+    // check costs a scratch database.
+    if (!rowsFailed(e)) throw e;
+    const damaged = new Map<ProcessOutcome, string>();
+    for (const o of outcomes) {
+      if (!o.snapshot) continue;
+      const problem = await store.processProblem({
+        hostname: o.target.process.hostname,
+        snapshot: o.snapshot,
+      });
+      if (problem) damaged.set(o, problem);
+    }
+    if (damaged.size === 0) throw e;
+    const rest = outcomes.map((o): ProcessOutcome => {
+      const problem = damaged.get(o);
+      if (!problem) return o;
+      const { snapshot: _dropped, ...kept } = o;
+      return {
+        ...kept,
+        error: { kind: 'INTERNAL', message: `the agent sent a snapshot that cannot be stored: ${problem}` },
+      };
+    });
+    return { stored: await save(rest), outcomes: rest };
   }
 }
 

@@ -265,7 +265,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     fired: (investigation, outcome) => metrics.investigationFirings.inc({ investigation, outcome }),
     // Servers sharing PostgreSQL reserve firings and claim schedule ticks there.
     ...(shared
-      ? { fleet: { investigations: shared.investigationFleet, serverId: () => context.fleet?.serverId } }
+      ? {
+          fleet: {
+            investigations: shared.investigationFleet,
+            serverId: () => context.fleet?.serverId,
+            probeStatuses: () => context.fleet?.probeStatuses(),
+          },
+        }
       : {}),
   });
   try {

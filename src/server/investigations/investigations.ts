@@ -21,7 +21,7 @@ import type { PgInvestigationFleet } from '../../store/shared/shared-store.js';
 import type { Store } from '../../store/store.js';
 import { HttpError } from '../http-errors.js';
 import type { Orchestrator } from '../orchestrator.js';
-import type { ProbeBook } from '../probe-book.js';
+import type { AgentProbeStatus, ProbeBook } from '../probe-book.js';
 import type { Registry } from '../registry.js';
 import type { RequestSignals } from '../request-signals.js';
 import { checkInvestigation } from './checks.js';
@@ -49,6 +49,11 @@ export interface InvestigationDeps {
     readonly investigations: PgInvestigationFleet;
     /** This server's id in the fleet registry, once it has one. */
     readonly serverId: () => string | undefined;
+    /**
+     * Every live server's agents' latest probe status (fleet-view.ts: this server's from
+     * memory, the others' from PostgreSQL), once this server has joined the fleet.
+     */
+    readonly probeStatuses: () => AgentProbeStatus[] | undefined;
   };
 }
 
@@ -324,7 +329,9 @@ export class Investigations {
   private unresolved(inv: LiveInvestigation): Unresolved[] {
     const probes = new Set(inv.def.triggers.flatMap((t) => (t.kind === 'probe' ? [t.probe] : [])));
     if (probes.size === 0) return [];
-    return this.deps.probes.statusList().flatMap((a) =>
+    // Every server's agents: a probe may resolve on this server's and not on another's.
+    const statuses = this.deps.fleet?.probeStatuses() ?? this.deps.probes.statusList();
+    return statuses.flatMap((a) =>
       a.status.binaries
         .filter((b) => probes.has(b.probe) && b.error !== undefined)
         .map((b) => ({

@@ -46,7 +46,22 @@ const FLEET_SQL = [
      agent_id text PRIMARY KEY,
      server_id text NOT NULL REFERENCES periscope.servers ON DELETE CASCADE,
      at timestamptz NOT NULL, status jsonb NOT NULL)`,
+  // Versions of each server's agent list and of its agents' probe statuses: a new number each
+  // time the content changes (or the row is new), so the other servers read a list only when
+  // it changed (added in place: servers of the version before insert rows without them).
+  'CREATE SEQUENCE IF NOT EXISTS periscope.fleet_list_versions',
+  `ALTER TABLE periscope.servers
+     ADD COLUMN IF NOT EXISTS agents_version bigint NOT NULL DEFAULT nextval('periscope.fleet_list_versions'),
+     ADD COLUMN IF NOT EXISTS status_version bigint NOT NULL DEFAULT nextval('periscope.fleet_list_versions')`,
 ];
+
+/** A live server and the versions of its lists (see FLEET_SQL). */
+export interface FleetServerVersions {
+  readonly serverId: string;
+  readonly url: string;
+  readonly agentsVersion: string;
+  readonly statusVersion: string;
+}
 
 /** An agent's latest probe status, as its server wrote it. */
 export interface FleetProbeStatusRow {
@@ -112,6 +127,8 @@ export class PgFleet {
    * `forgetS` seconds (their agents with them). Ages are PostgreSQL's clock, never a server's.
    * `probeStatuses`, when given, are the latest probe status of each of its connected agents
    * (replacing its rows; an agent that moved here takes its row over from its old server).
+   * `changed` says which of the two differ from what this server wrote before (not a periodic
+   * rewrite): their version moves, so the other servers read them again.
    */
   async heartbeat(
     serverId: string,
@@ -119,12 +136,20 @@ export class PgFleet {
     agents: readonly { id: string; view: unknown; processes: unknown }[] | undefined,
     forgetS: number,
     probeStatuses?: readonly { agentId: string; at: string; status: unknown }[],
+    changed: { readonly agents: boolean; readonly statuses: boolean } = { agents: true, statuses: true },
   ): Promise<void> {
     await inPgTransaction(this.pool, async (c) => {
       await c.query(
-        `INSERT INTO periscope.servers VALUES ($1, $2, now(), now())
-         ON CONFLICT (server_id) DO UPDATE SET heartbeat_at = now(), url = $2`,
-        [serverId, url],
+        `INSERT INTO periscope.servers (server_id, url, started_at, heartbeat_at) VALUES ($1, $2, now(), now())
+         ON CONFLICT (server_id) DO UPDATE SET heartbeat_at = now(), url = $2,
+           agents_version = CASE WHEN $3 THEN nextval('periscope.fleet_list_versions') ELSE servers.agents_version END,
+           status_version = CASE WHEN $4 THEN nextval('periscope.fleet_list_versions') ELSE servers.status_version END`,
+        [
+          serverId,
+          url,
+          agents !== undefined && changed.agents,
+          probeStatuses !== undefined && changed.statuses,
+        ],
       );
       if (agents) {
         await c.query('DELETE FROM periscope.server_agents WHERE server_id = $1', [serverId]);
@@ -142,6 +167,14 @@ export class PgFleet {
           );
       }
       if (probeStatuses) {
+        // A server whose agent moved here loses that agent's row: its statuses changed too.
+        if (probeStatuses.length > 0)
+          await c.query(
+            `UPDATE periscope.servers SET status_version = nextval('periscope.fleet_list_versions')
+             WHERE server_id IN (SELECT server_id FROM periscope.agent_probe_status
+                                 WHERE agent_id = ANY($1::text[]) AND server_id <> $2)`,
+            [probeStatuses.map((p) => p.agentId), serverId],
+          );
         await c.query('DELETE FROM periscope.agent_probe_status WHERE server_id = $1', [serverId]);
         for (const p of probeStatuses)
           await c.query(
@@ -163,16 +196,37 @@ export class PgFleet {
     );
   }
 
-  /** The servers whose heartbeat is younger than `aliveS` seconds, with their agents. */
-  async liveServers(aliveS: number): Promise<FleetServerRow[]> {
+  /** The servers whose heartbeat is younger than `aliveS` seconds, with their lists' versions (one small row each). */
+  async liveServerVersions(aliveS: number): Promise<FleetServerVersions[]> {
+    const q = await withPgRetry(() =>
+      this.pool.query(
+        `SELECT server_id, url, agents_version::text AS av, status_version::text AS sv FROM periscope.servers
+         WHERE heartbeat_at >= now() - make_interval(secs => $1) ORDER BY server_id`,
+        [aliveS],
+      ),
+    );
+    return q.rows.map((r) => ({
+      serverId: String(r.server_id),
+      url: String(r.url),
+      agentsVersion: String(r.av),
+      statusVersion: String(r.sv),
+    }));
+  }
+
+  /**
+   * The servers whose heartbeat is younger than `aliveS` seconds, with their agents; with
+   * `only`, just those servers (the ones whose list changed).
+   */
+  async liveServers(aliveS: number, only?: readonly string[]): Promise<FleetServerRow[]> {
+    if (only?.length === 0) return [];
     const q = await withPgRetry(() =>
       this.pool.query(
         `SELECT s.server_id, s.url, coalesce(json_agg(json_build_object('view', a.view, 'processes', a.processes))
            FILTER (WHERE a.agent_id IS NOT NULL), '[]') AS agents
          FROM periscope.servers s LEFT JOIN periscope.server_agents a USING (server_id)
-         WHERE s.heartbeat_at >= now() - make_interval(secs => $1)
+         WHERE s.heartbeat_at >= now() - make_interval(secs => $1)${only ? ' AND s.server_id = ANY($2::text[])' : ''}
          GROUP BY s.server_id, s.url ORDER BY s.server_id`,
-        [aliveS],
+        only ? [aliveS, only] : [aliveS],
       ),
     );
     return q.rows.map((r) => ({
@@ -182,14 +236,19 @@ export class PgFleet {
     }));
   }
 
-  /** The probe status of every agent of the servers whose heartbeat is younger than `aliveS` seconds. */
-  async liveProbeStatuses(aliveS: number): Promise<FleetProbeStatusRow[]> {
+  /**
+   * The probe status of every agent of the servers whose heartbeat is younger than `aliveS`
+   * seconds; with `only`, of just those servers.
+   */
+  async liveProbeStatuses(aliveS: number, only?: readonly string[]): Promise<FleetProbeStatusRow[]> {
+    if (only?.length === 0) return [];
     const q = await withPgRetry(() =>
       this.pool.query(
         `SELECT p.agent_id, p.server_id, to_json(p.at) #>> '{}' AS at, p.status
          FROM periscope.agent_probe_status p JOIN periscope.servers s USING (server_id)
-         WHERE s.heartbeat_at >= now() - make_interval(secs => $1) ORDER BY p.agent_id`,
-        [aliveS],
+         WHERE s.heartbeat_at >= now() - make_interval(secs => $1)${only ? ' AND s.server_id = ANY($2::text[])' : ''}
+         ORDER BY p.agent_id`,
+        only ? [aliveS, only] : [aliveS],
       ),
     );
     return q.rows.map((r) => ({
@@ -301,6 +360,20 @@ export class PgFleet {
       state: String(r.state),
       result: r.result,
     }));
+  }
+
+  /**
+   * The state of each part of one request, without its targets and result (what a wait polls
+   * every 250 ms: the results list every process of a part, megabytes at thousands of them).
+   */
+  async partStates(requestId: string): Promise<{ serverId: string; state: string }[]> {
+    const q = await withPgRetry(() =>
+      this.pool.query(
+        'SELECT server_id, state FROM periscope.fleet_parts WHERE request_id = $1 ORDER BY server_id',
+        [requestId],
+      ),
+    );
+    return q.rows.map((r) => ({ serverId: String(r.server_id), state: String(r.state) }));
   }
 
   /** The parts asked of `serverId` whose request is still preparing. */

@@ -34,6 +34,14 @@ const PROCESS_TABLES: readonly string[] = [
 /** An indexed object that the object store does not have (deleted after its index row was read, or outside Periscope). */
 export class MissingObjectError extends Error {}
 
+/**
+ * The rows of a snapshot could not be built (a value that does not fit its column): the
+ * object store was not touched. Its message is DuckDB's.
+ */
+export class RowsNotBuiltError extends Error {
+  override readonly name = 'RowsNotBuiltError';
+}
+
 /** One stored object of a snapshot. */
 export interface SnapshotObject {
   readonly key: string;
@@ -107,7 +115,11 @@ export async function putSnapshotObjects(
 ): Promise<WrittenSnapshot> {
   return scratch(async (conn, dir) => {
     await ensureSchema(conn);
-    await writeSnapshot(conn, snapshotId, input, specVersion);
+    try {
+      await writeSnapshot(conn, snapshotId, input, specVersion);
+    } catch (e) {
+      throw new RowsNotBuiltError(e instanceof Error ? e.message : String(e), { cause: e });
+    }
     return putRawRows(conn, dir, objects, snapshotId);
   });
 }
