@@ -180,7 +180,9 @@ export async function loadProbeObjects(
       if (table === 'probe_value_types') sql = `SELECT ${cols.map((c) => `p.${c}`).join(', ')} FROM ${from}`;
       else {
         const origin = list[0]!.rewritten ? 'p.batch_no' : 'o.origin';
-        const select = cols.map((c) => (c === '"seq"' ? 'p.seq + o.off AS seq' : `p.${c}`));
+        const select = cols.map((c) =>
+          c === '"seq"' && table === 'probe_events' ? 'p.seq + o.off AS seq' : `p.${c}`,
+        );
         if (opts.origin) select.push(`${origin} AS batch_no`);
         sql = `SELECT ${select.join(', ')} FROM ${from} WHERE ${origin} > ${after}${table === 'probe_events' ? ' ORDER BY seq' : ''}`;
       }

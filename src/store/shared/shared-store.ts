@@ -217,20 +217,6 @@ export class SharedStore implements Store {
     return this.compacting;
   }
 
-  /** Probe batches loaded into this cache, and retention's rows deleted from it, since open (tests, logs). */
-  probeCacheState(): { loadedBatch: number; batches: number; trimmedRows: number } {
-    return {
-      loadedBatch: this.mirror.loadedBatch,
-      batches: this.mirror.batches,
-      trimmedRows: this.mirror.trimmedRows,
-    };
-  }
-
-  /** Loads the probe batches indexed since the last look (reads do it themselves; tests, benches). */
-  syncProbes(): Promise<number> {
-    return this.mirror.sync();
-  }
-
   /** Bumped when PostgreSQL shows a write by any server (polled every WATCH_MS). */
   private seenWrites = 0;
   private lastMark = '';
@@ -500,8 +486,19 @@ export class SharedStore implements Store {
   }
 
   /** Probe batches: flushed by this server, failed flushes, loaded into the cache (tests, logs). */
-  probeState(): { flushes: number; failures: number; loaded: number; lastBatch: number } {
-    return { ...this.flusher.counters, loaded: this.mirror.batches, lastBatch: this.mirror.loadedBatch };
+  probeState(): {
+    flushes: number;
+    failures: number;
+    loaded: number;
+    lastBatch: number;
+    trimmedRows: number;
+  } {
+    return {
+      ...this.flusher.counters,
+      loaded: this.mirror.batches,
+      lastBatch: this.mirror.loadedBatch,
+      trimmedRows: this.mirror.trimmedRows,
+    };
   }
 
   /** Why one process's rows cannot be stored. */
