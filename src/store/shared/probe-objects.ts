@@ -155,7 +155,7 @@ export async function loadProbeObjects(
           const body = await objects.get(o.key);
           if (!body)
             throw new Error(
-              `object ${o.key} of probe batch ${b.batchNo} is missing from ${objects.describe()} (deleted outside Periscope?)`,
+              `object ${o.key} of probe batch ${b.batchNo} is missing from ${objects.describe()}: replaced by compaction or retention since the index was read (the next look reads it again), or deleted outside Periscope`,
             );
           const file = join(dir, `${i + k}.parquet`);
           await writeFile(file, body);
