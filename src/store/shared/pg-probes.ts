@@ -198,10 +198,15 @@ export async function probeProcessesAfter(pool: pg.Pool, batchNo: number): Promi
   }));
 }
 
-/** The number of the last indexed batch (0 when none). */
+/**
+ * The number of the last batch ever indexed (0 when none), from the cursor: retention may have
+ * dropped that batch, and a cache that loaded it still holds a mark this database gave.
+ */
 export async function lastProbeBatch(pool: pg.Pool): Promise<number> {
   const r = await withPgRetry(() =>
-    pool.query<{ n: string }>('SELECT coalesce(max(batch_no), 0) AS n FROM periscope.probe_batches'),
+    pool.query<{ n: string }>(
+      'SELECT greatest((SELECT next_batch - 1 FROM periscope.probe_cursor), (SELECT coalesce(max(batch_no), 0) FROM periscope.probe_batches)) AS n',
+    ),
   );
   return Number(r.rows[0]?.n ?? 0);
 }

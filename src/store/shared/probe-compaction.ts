@@ -3,8 +3,8 @@
  * second, so a day of three servers is ~260k batches of small objects, each read in ~5 ms by a
  * server that starts. One server at a time (the rewrite lock of pg-probes.ts, tried) merges
  * runs of batches older than `ageMs` (consecutive in batch order, within one `bucketMs` of
- * index time, at most `maxBytes` of objects): flushes as they age, and once a bucket is over,
- * everything of it into as few batches as the byte bound allows. A merged batch is written
+ * index time, at most `maxBytes` of objects and `maxBatches` batches): flushes as they age, and
+ * once a bucket is over everything of it into as few batches as the bounds allow. A merged batch is written
  * first (its rows keep the batch they were flushed in and their seqs), then one transaction
  * swaps the index rows: the run's rows go, the merged one takes the number of the run's last
  * batch. A cache that loaded the run skips it (its number is not above the cache's mark); a
@@ -34,6 +34,8 @@ export interface ProbeCompactionOptions {
   readonly bucketMs?: number;
   /** A merged batch's objects stay under this many bytes (default 64 MiB). */
   readonly maxBytes?: number;
+  /** A merged batch replaces at most this many batches (default 2,000: a backlog is merged in steps). */
+  readonly maxBatches?: number;
   /** Objects of replaced batches are deleted once replaced longer ago than this, ms (default 10 min). */
   readonly garbageAgeMs?: number;
 }
@@ -76,7 +78,13 @@ export function compactionRuns(
     const closed = (b + 1) * o.bucketMs <= nowMs - o.ageMs;
     // In a bucket still filling, merged batches stay as they are: only flushes are merged.
     const eligible = closed || r.batchFirst === null;
-    if (!eligible || b !== bucket || (cur.length > 0 && bytes + r.bytes > o.maxBytes)) end();
+    if (
+      !eligible ||
+      b !== bucket ||
+      (cur.length > 0 && bytes + r.bytes > o.maxBytes) ||
+      cur.length >= o.maxBatches
+    )
+      end();
     bucket = b;
     if (!eligible) continue;
     cur.push(r);
@@ -97,6 +105,7 @@ export async function compactProbeBatches(
     ageMs: opts.ageMs ?? 300_000,
     bucketMs: opts.bucketMs ?? 3_600_000,
     maxBytes: opts.maxBytes ?? 64 << 20,
+    maxBatches: opts.maxBatches ?? 2000,
     garbageAgeMs: opts.garbageAgeMs ?? 600_000,
   };
   const lock = await probeRewriteLock(pool, false);
