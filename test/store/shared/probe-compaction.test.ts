@@ -12,9 +12,10 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { FileObjects } from '../../../src/store/file-objects.js';
 import { parseRetentionRule } from '../../../src/store/retention.js';
+import type { ProbeBatchRow } from '../../../src/store/shared/pg-probes.js';
 import { probeBatchRows } from '../../../src/store/shared/pg-probes.js';
 import { connectPg } from '../../../src/store/shared/pg-schema.js';
-import { rewritePrefix } from '../../../src/store/shared/probe-compaction.js';
+import { compactionRuns, rewritePrefix } from '../../../src/store/shared/probe-compaction.js';
 import { rewriteProbeObjects } from '../../../src/store/shared/probe-objects.js';
 import { SharedStore } from '../../../src/store/shared/shared-store.js';
 import type { ProbeBatchInput, Store } from '../../../src/store/store.js';
@@ -418,6 +419,10 @@ test('retention deletes from the shared store and from every server’s cache ex
     const rows = await batchRows(url);
     assert.ok(rows.length < 48, `${rows.length} batches`);
     assert.ok(
+      rows.some((r) => r.flushKey.includes('/trimmed-')),
+      'batches that kept some rows were rewritten',
+    );
+    assert.ok(
       rows.every((r) => r.startUs! >= T0 + 8 * HOUR_US),
       'no batch older than the oldest kept row',
     );
@@ -434,4 +439,61 @@ test('retention deletes from the shared store and from every server’s cache ex
     c?.close();
     embedded.close();
   }
+});
+
+test('which runs a pass merges: aged flushes within an hour, merged batches again once their hour is over, within the bounds', () => {
+  const H = 3_600_000;
+  const base = Date.UTC(2026, 11, 6, 10);
+  let n = 0;
+  const row = (atMs: number, bytes = 10, merged = false): ProbeBatchRow => {
+    n++;
+    return {
+      batchNo: n,
+      batchFirst: merged ? n : null,
+      flushKey: `k${n}`,
+      seqFirst: n,
+      events: 1,
+      objects: [],
+      createdAt: new Date(atMs),
+      startUs: null,
+      endUs: null,
+      processIds: [],
+      bytes,
+    };
+  };
+  const o = { ageMs: 300_000, bucketMs: H, maxBytes: 100, maxBatches: 3, garbageAgeMs: 0 };
+  const numbers = (runs: ProbeBatchRow[][]) => runs.map((r) => r.map((x) => x.batchNo));
+  // Hour 10 is over; hour 11 is open (now 11:30).
+  const rows = [
+    row(base + 1000, 10, true), // 1: merged, hour 10: merged again with 2, 3
+    row(base + 2000, 10, true),
+    row(base + 3000), // 3
+    row(base + H + 1000, 10, true), // 4: merged, open hour: stays, cuts the run
+    row(base + H + 2000), // 5, 6: flushes of the open hour
+    row(base + H + 3000),
+    row(base + H + 4000, 10, true), // 7: cuts
+    row(base + H + 5000), // 8: alone, not merged
+    row(base + H + 6000, 10, true), // 9
+    row(base + H + 7000, 60), // 10: 60 + 60 > 100 with 11: alone, not merged
+    row(base + H + 8000, 60), // 11..13: 60 + 10 + 10
+    row(base + H + 9000),
+    row(base + H + 9001),
+    row(base + H + 9002), // 14..16: at most 3 a run
+    row(base + H + 9003),
+    row(base + H + 9004),
+  ];
+  assert.deepEqual(numbers(compactionRuns(rows, base + H + 1_800_000, o)), [
+    [1, 2, 3],
+    [5, 6],
+    [11, 12, 13],
+    [14, 15, 16],
+  ]);
+  // Once hour 11 is over too, its merged batches join the runs.
+  assert.deepEqual(numbers(compactionRuns(rows, base + 2 * H + 300_000, o)), [
+    [1, 2, 3],
+    [4, 5, 6],
+    [7, 8, 9],
+    [11, 12, 13],
+    [14, 15, 16],
+  ]);
 });
