@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { AuditLog } from '../store/audit-log.js';
 import { DuckDBStore } from '../store/duckdb-store.js';
-import type { ProbeCompactionOptions } from '../store/shared/probe-compaction.js';
+import type { ProbeCompactionOptions } from '../store/shared/shared-store.js';
 import type { Store } from '../store/store.js';
 import { type FirstTokens, fileTokenBook, type TokenBook } from '../store/token-book.js';
 import { TOKENS_FILE } from '../store/tokens.js';

@@ -96,6 +96,7 @@ export type {
   Reservation,
   TickClaim,
 } from './pg-investigation-fleet.js';
+export type { ProbeCompactionOptions, ProbeCompactionPass } from './probe-compaction.js';
 export type { WrittenSnapshot } from './snapshot-objects.js';
 
 import { exportFromObjects, importToObjects } from './shared-export-import.js';
