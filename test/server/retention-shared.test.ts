@@ -121,7 +121,7 @@ test('servers sharing a store all take --retain; a pass on one deletes for both,
   assert.equal(pass.body.elsewhere, undefined);
   assert.equal(pass.body.probeRows, 1, 'the orders event of 10 days ago');
   const audit = await api<AuditResponse>(b.url, admin, 'GET', '/v1/audit?action=retention.delete');
-  assert.equal((audit.body.entries.at(-1)?.details as { probeRows?: number }).probeRows, 1);
+  assert.equal((audit.body.entries.at(-1)!.details as { probeRows?: number }).probeRows, 1);
   assert.deepEqual(await events(b), [`host-1:${pid}/10`, `host-0:${pid}/1`]);
   // A learns of the pass within its look for new batches (every 500 ms).
   const end = Date.now() + 10_000;
