@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { FileObjects } from '../../../src/store/file-objects.js';
 import { parseRetentionRule } from '../../../src/store/retention.js';
+import { S3Objects } from '../../../src/store/s3-objects.js';
 import type { ProbeBatchRow } from '../../../src/store/shared/pg-probes.js';
 import { probeBatchRows } from '../../../src/store/shared/pg-probes.js';
 import { connectPg } from '../../../src/store/shared/pg-schema.js';
@@ -20,6 +21,7 @@ import { rewriteProbeObjects } from '../../../src/store/shared/probe-objects.js'
 import { SharedStore } from '../../../src/store/shared/shared-store.js';
 import type { ProbeBatchInput, Store } from '../../../src/store/store.js';
 import type { TraceBatchInput } from '../../../src/store/trace-store.js';
+import { type S3Server, startS3Server } from '../../../support/s3-server.js';
 import { freshDataDir, openStore } from '../store-support.js';
 import { freshCacheDir, freshObjectsUrl, startTestPostgres, type TestPostgres } from './shared-support.js';
 
@@ -496,4 +498,76 @@ test('which runs a pass merges: aged flushes within an hour, merged batches agai
     [11, 12, 13],
     [14, 15, 16],
   ]);
+});
+
+test('on an S3-compatible store (SeaweedFS): compaction, its garbage, a killed pass collected, retention', async () => {
+  let s3: S3Server | undefined;
+  const url = pg.database('compact_s3');
+  try {
+    s3 = await startS3Server();
+    const objects = S3Objects.fromUrl(s3.url('probes'), { env: s3.env });
+    const open = () =>
+      SharedStore.open({
+        store: url,
+        objects,
+        cacheDir: freshCacheDir(),
+        probeFlush: FAST,
+        probeCompaction: COMPACT,
+      });
+    const a = await open();
+    const b = await open();
+    let c: SharedStore | undefined;
+    const embedded = await openStore(freshDataDir());
+    try {
+      for (const s of [a, embedded]) await s.setSpec(SPEC, 'tester', 'spec.yaml', { force: true });
+      await write(a, b, 0, 10);
+      for (let i = 0; i < 10; i++) {
+        await embedded.addProbeBatch(probeBatch(`agent-${i % 2}`, i));
+        await embedded.addTraceBatch(traceBatch(`agent-${i % 2}`, i));
+      }
+      const want = await everything(embedded);
+      assert.deepEqual(await everything(b), want);
+      // Killed between writing and swapping: a prefix of objects nobody indexes.
+      const lost = rewritePrefix('compacted');
+      await rewriteProbeObjects(objects, await batchRows(url), lost);
+      const flushes = (await batchRows(url)).length;
+      assert.equal((await a.compactProbes()).replaced, flushes);
+      assert.equal((await batchRows(url)).length, 1);
+      assert.equal((await a.compactProbes()).merged, 0, 'the replaced objects go');
+      const merged = (await batchRows(url))[0]!;
+      const collected = await b.collectOrphans(0);
+      assert.deepEqual(collected.probePrefixes, [lost]);
+      assert.deepEqual(
+        (await objects.list('probes/')).map((o) => o.key).sort(),
+        merged.objects.map((o) => o.key).sort(),
+      );
+      assert.deepEqual(await everything(a), want);
+      assert.deepEqual(await everything(b), want);
+      c = await open();
+      assert.deepEqual(await everything(c), want);
+      const rules = ['orders=3h', '*=6h'].map(parseRetentionRule);
+      const now = new Date((T0 + 10 * HOUR_US) / 1000);
+      const r = await embedded.applyRetention(rules, now);
+      assert.equal((await b.applyRetention(rules, now)).probeRows, r.probeRows);
+      const kept = await everything(embedded);
+      assert.deepEqual(await everything(b), kept);
+      const end = Date.now() + 10_000;
+      while (a.probeState().trimmedRows < r.probeRows || c.probeState().trimmedRows < r.probeRows) {
+        assert.ok(
+          Date.now() < end,
+          `A and C delete the rows: ${a.probeState().trimmedRows}, ${c.probeState().trimmedRows}`,
+        );
+        await new Promise((x) => setTimeout(x, 50));
+      }
+      assert.deepEqual(await everything(a), kept);
+      assert.deepEqual(await everything(c), kept);
+    } finally {
+      a.close();
+      b.close();
+      c?.close();
+      embedded.close();
+    }
+  } finally {
+    await s3?.stop();
+  }
 });
