@@ -24,7 +24,7 @@ import {
   probeRewriteLock,
   swapProbeBatches,
 } from './pg-probes.js';
-import { PROBES_PREFIX, rewriteProbeObjects } from './probe-objects.js';
+import { COPIED_PREFIX, PROBES_PREFIX, rewriteProbeObjects } from './probe-objects.js';
 
 /** When batches are merged, and how big a merged batch gets. */
 export interface ProbeCompactionOptions {
@@ -76,8 +76,9 @@ export function compactionRuns(
   for (const r of rows) {
     const b = Math.floor(r.createdAt.getTime() / o.bucketMs);
     const closed = (b + 1) * o.bucketMs <= nowMs - o.ageMs;
-    // In a bucket still filling, merged batches stay as they are: only flushes are merged.
-    const eligible = closed || r.batchFirst === null;
+    // In a bucket still filling, merged batches stay as they are: only flushes are merged. Rows
+    // copied by `store migrate` keep their batch: its key tells a second run they were copied.
+    const eligible = (closed || r.batchFirst === null) && !r.flushKey.startsWith(COPIED_PREFIX);
     if (
       !eligible ||
       b !== bucket ||

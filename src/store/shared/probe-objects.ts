@@ -50,6 +50,8 @@ export interface ProbeFlushInput {
 
 /** The prefix of every probe object. */
 export const PROBES_PREFIX = 'probes/';
+/** The prefix of rows copied by `store migrate` (probes/copied/<fingerprint>/: the key says they were copied). */
+export const COPIED_PREFIX = `${PROBES_PREFIX}copied/`;
 
 /** The key prefix of one flush: by day, writer and number. */
 export function flushPrefix(day: string, writer: string, n: number): string {

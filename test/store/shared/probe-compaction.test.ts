@@ -484,6 +484,14 @@ test('which runs a pass merges: aged flushes within an hour, merged batches agai
     row(base + H + 9003),
     row(base + H + 9004),
   ];
+  // Rows copied by `store migrate` stay one batch (a second run finds its key).
+  const copied = row(base + 4000);
+  const withCopied = [
+    ...rows.slice(0, 2),
+    { ...copied, batchNo: 2.5, flushKey: 'probes/copied/abc/' },
+    ...rows.slice(2),
+  ];
+  assert.deepEqual(numbers(compactionRuns(withCopied, base + H + 1_800_000, o))[0], [1, 2]);
   assert.deepEqual(numbers(compactionRuns(rows, base + H + 1_800_000, o)), [
     [1, 2, 3],
     [5, 6],
