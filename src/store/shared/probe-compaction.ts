@@ -23,7 +23,7 @@ import {
   probeBatchRows,
   probeRewriteLock,
   swapProbeBatches,
-} from './pg-probes.js';
+} from './pg-probe-rewrites.js';
 import { COPIED_PREFIX, PROBES_PREFIX, rewriteProbeObjects } from './probe-objects.js';
 
 /** When batches are merged, and how big a merged batch gets. */

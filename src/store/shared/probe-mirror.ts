@@ -17,13 +17,8 @@ import type { ObjectStore } from '../object-store.js';
 import { PROBE_PROCESSES } from '../probe-schema.js';
 import { deleteExpiredProbeRows } from '../retention.js';
 import { literal } from '../sql-text.js';
-import {
-  lastProbeBatch,
-  lastProbeTrim,
-  probeBatchesAfter,
-  probeProcessesAfter,
-  probeTrimsAfter,
-} from './pg-probes.js';
+import { lastProbeTrim, probeTrimsAfter } from './pg-probe-rewrites.js';
+import { lastProbeBatch, probeBatchesAfter, probeProcessesAfter } from './pg-probes.js';
 import { copyProbeRows, fromConnection } from './probe-migrate.js';
 import { loadProbeObjects, PROBE_OBJECT_TABLES } from './probe-objects.js';
 

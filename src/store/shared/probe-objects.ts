@@ -22,12 +22,8 @@ import { type ProbeBatchInput, writeProbeBatch } from '../probe-store.js';
 import { literal } from '../sql-text.js';
 import { ensureTraceSchema, TRACE_COUNTS, TRACE_EVENTS, TRACES } from '../trace-schema.js';
 import { type TraceBatchInput, writeTraceBatch } from '../trace-store.js';
-import type {
-  IndexedProbeBatch,
-  ProbeObject,
-  RewrittenProbeBatch as RewriteResult,
-  WrittenProbeBatch,
-} from './pg-probes.js';
+import type { RewrittenProbeBatch as RewriteResult } from './pg-probe-rewrites.js';
+import type { IndexedProbeBatch, ProbeObject, WrittenProbeBatch } from './pg-probes.js';
 import { scratch } from './snapshot-objects.js';
 
 /** The raw tables a probe batch's objects hold, with their columns. */

@@ -19,7 +19,7 @@ import {
   probePrograms,
   probeRewriteLock,
   swapProbeBatches,
-} from './pg-probes.js';
+} from './pg-probe-rewrites.js';
 import { rewritePrefix } from './probe-compaction.js';
 import { rewriteProbeObjects } from './probe-objects.js';
 
