@@ -8,7 +8,9 @@
  * process's CPU time until every batch is readable; PostgreSQL's own CPU is not counted.
  * Medians of --runs runs, sides alternated; ratios anchor/Periscope. Then what a server that
  * starts loads per flush: --flushes small flushes (10 events each, as a quiet fleet writes one a
- * second per server) loaded by a new server as it opens (no anchor: a figure to plan with).
+ * second per server) loaded by a new server as it opens, and the same after one compaction
+ * pass merged them (probe-compaction.ts): the uncompacted start is the anchor of the compacted
+ * one. --runs 0 measures only the start.
  *
  * Usage: npx tsc -p . && node dist/bench/probe-shared.js [--runs N] [--batches N] [--events N] [--flushes N]
  */
@@ -138,6 +140,9 @@ async function main(): Promise<void> {
   }
   // A new server's start over many small flushes.
   let startSample: Sample | undefined;
+  let compactSample: Sample | undefined;
+  let compactedStart: Sample | undefined;
+  let merged = '';
   {
     const pgDir2 = mkdtempSync(join(tmpdir(), 'periscope-bench-pg-'));
     const port2 = await freePort();
@@ -152,19 +157,29 @@ async function main(): Promise<void> {
         objects,
         cacheDir: join(root2, 'a'),
         probeFlush: { intervalMs: 5 },
+        probeCompaction: { intervalMs: 0, ageMs: 0 },
       });
       const small = { ...batch(0), events: batch(0).events.slice(0, 10) };
       for (let i = 0; i < FLUSHES; i++) await a.addProbeBatch(small);
-      a.close();
-      let c: SharedStore | undefined;
-      let n = 0;
-      // Opening starts the load; the first read waits for it.
-      startSample = await timed(async () => {
-        c = await SharedStore.open({ store: url, objects, cacheDir: join(root2, 'c') });
-        n = (await c.probeEvents({ after: 0, limit: 100_000 })).length;
+      /** A new server: opening starts the load; the first read waits for it. */
+      const start = async (dir: string): Promise<Sample> => {
+        let c: SharedStore | undefined;
+        let n = 0;
+        const sample = await timed(async () => {
+          c = await SharedStore.open({ store: url, objects, cacheDir: join(root2, dir) });
+          n = (await c.probeEvents({ after: 0, limit: 100_000 })).length;
+        });
+        c!.close();
+        if (n !== FLUSHES * 10) throw new Error(`the new server holds ${n} events, not ${FLUSHES * 10}`);
+        return sample;
+      };
+      startSample = await start('c');
+      compactSample = await timed(async () => {
+        const p = await a.compactProbes();
+        merged = `${p.replaced} flushes into ${p.merged} batch(es)`;
       });
-      c!.close();
-      if (n !== FLUSHES * 10) throw new Error(`the new server holds ${n} events, not ${FLUSHES * 10}`);
+      a.close();
+      compactedStart = await start('d');
     } finally {
       pg2.stop();
       rmSync(root2, { recursive: true, force: true });
@@ -173,25 +188,40 @@ async function main(): Promise<void> {
   }
   const med = (xs: Sample[], k: keyof Sample) => summarize(xs.map((x) => x[k])).median;
   const rows: string[][] = [['figure', 'Periscope (shared)', 'embedded (anchor)', 'ratio (anchor / shared)']];
-  rows.push([
-    `store ${total} events, wall, median`,
-    ms(med(shared, 'wallMs')),
-    ms(med(embedded, 'wallMs')),
-    ratio(med(embedded, 'wallMs'), med(shared, 'wallMs')),
-  ]);
-  rows.push([
-    'store, CPU of this process, median',
-    ms(med(shared, 'cpuMs')),
-    ms(med(embedded, 'cpuMs')),
-    ratio(med(embedded, 'cpuMs'), med(shared, 'cpuMs')),
-  ]);
-  rows.push(['another server loads them all, wall, median', ms(med(other, 'wallMs')), '', '']);
-  rows.push(['another server loads them all, CPU, median', ms(med(other, 'cpuMs')), '', '']);
+  if (RUNS > 0)
+    rows.push([
+      `store ${total} events, wall, median`,
+      ms(med(shared, 'wallMs')),
+      ms(med(embedded, 'wallMs')),
+      ratio(med(embedded, 'wallMs'), med(shared, 'wallMs')),
+    ]);
+  if (RUNS > 0) {
+    rows.push([
+      'store, CPU of this process, median',
+      ms(med(shared, 'cpuMs')),
+      ms(med(embedded, 'cpuMs')),
+      ratio(med(embedded, 'cpuMs'), med(shared, 'cpuMs')),
+    ]);
+    rows.push(['another server loads them all, wall, median', ms(med(other, 'wallMs')), '', '']);
+    rows.push(['another server loads them all, CPU, median', ms(med(other, 'cpuMs')), '', '']);
+  }
   rows.push([
     `a new server opens and reads ${FLUSHES} flushes of 10 events, wall / CPU`,
     `${ms(startSample!.wallMs)} / ${ms(startSample!.cpuMs)}`,
     '',
     `${(startSample!.wallMs / FLUSHES).toFixed(1)} ms a flush`,
+  ]);
+  rows.push([
+    `one compaction pass merges ${merged}, wall / CPU`,
+    `${ms(compactSample!.wallMs)} / ${ms(compactSample!.cpuMs)}`,
+    '',
+    '',
+  ]);
+  rows.push([
+    'a new server opens and reads them after that pass, wall / CPU',
+    `${ms(compactedStart!.wallMs)} / ${ms(compactedStart!.cpuMs)}`,
+    `uncompacted: ${ms(startSample!.wallMs)}`,
+    ratio(startSample!.wallMs, compactedStart!.wallMs),
   ]);
   console.log(formatTable(rows));
   console.log(`load ${loadAverage()} at the end`);

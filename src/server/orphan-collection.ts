@@ -41,12 +41,16 @@ export class OrphanCollection {
   pass(): Promise<OrphanPass | undefined> {
     this.running ??= this.collect(this.opts.ageMs)
       .then((p) => {
-        if (p.collected.length > 0) {
+        if (p.collected.length + p.probePrefixes.length > 0) {
           this.totals.snapshots += p.collected.length;
           this.totals.objects += p.objects;
           this.totals.bytes += p.bytes;
+          const what = [
+            ...(p.collected.length > 0 ? [`snapshot ids ${p.collected.join(', ')}`] : []),
+            ...(p.probePrefixes.length > 0 ? [`probe data under ${p.probePrefixes.join(', ')}`] : []),
+          ];
           this.log(
-            `object store: deleted ${p.objects} objects (${p.bytes} bytes) of ${p.collected.length} snapshot ids no index row names, unindexed for over ${Math.round(this.opts.ageMs / 1000)} s: ${p.collected.join(', ')}`,
+            `object store: deleted ${p.objects} objects (${p.bytes} bytes) no index row names, unindexed for over ${Math.round(this.opts.ageMs / 1000)} s: ${what.join('; ')}`,
           );
         }
         return p;

@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { AuditLog } from '../store/audit-log.js';
 import { DuckDBStore } from '../store/duckdb-store.js';
+import type { ProbeCompactionOptions } from '../store/shared/shared-store.js';
 import type { Store } from '../store/store.js';
 import { type FirstTokens, fileTokenBook, type TokenBook } from '../store/token-book.js';
 import { TOKENS_FILE } from '../store/tokens.js';
@@ -92,6 +93,8 @@ export interface ServerOptions {
     readonly cacheMb?: number;
     /** The collection of objects nobody indexed (default: every 10 minutes, an age of orphanAgeMs()). */
     readonly orphans?: Partial<OrphanCollectionOptions>;
+    /** Compaction of probe batches (defaults: store/shared/probe-compaction.ts, every 60 s). */
+    readonly probeCompaction?: ProbeCompactionOptions & { readonly intervalMs?: number };
   };
   /** Serve HTTPS (API and agents' WebSocket) with this certificate and key, reloaded when they change. */
   readonly tls?: ServerTlsConfig;
@@ -174,6 +177,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           cacheDir: join(opts.dataDir, 'cache'),
           cacheBytes: (opts.shared.cacheMb ?? 2048) * 1024 * 1024,
           log,
+          ...(opts.shared.probeCompaction ? { probeCompaction: opts.shared.probeCompaction } : {}),
         })
       : undefined;
   const store =

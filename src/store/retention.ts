@@ -86,6 +86,28 @@ const PROBE_TIMES = [
   ['trace_counts', 'end_us'],
 ] as const;
 
+/**
+ * Deletes the probe and request-trace rows (of the `raw` tables on `conn`) recorded longer ago
+ * than their process's program's rule allows, the program read from the table `programs`
+ * (process_id, program; a process it lacks: the `*` rule). Returns the rows deleted. The
+ * embedded store's retention, and the scaled-out store's over objects and over each cache.
+ */
+export async function deleteExpiredProbeRows(
+  conn: DuckDBConnection,
+  rules: readonly RetentionRule[],
+  now: Date,
+  programs: string,
+): Promise<number> {
+  let rows = 0;
+  for (const [table, at] of PROBE_TIMES) {
+    const r = await conn.runAndReadAll(
+      `DELETE FROM raw.${table} t WHERE ${expiredCondition(rules, now, `(SELECT pp.program FROM ${programs} pp WHERE pp.process_id = t.process_id)`, (c) => `t.${at} < ${c.getTime() * 1000}`)} RETURNING 1`,
+    );
+    rows += r.currentRowCount;
+  }
+  return rows;
+}
+
 /** Deletes what the rules no longer keep, in one transaction. */
 export async function deleteExpired(
   conn: DuckDBConnection,
@@ -110,13 +132,7 @@ export async function deleteExpired(
          SELECT process_id, program FROM raw.probe_processes pp
          WHERE NOT EXISTS (SELECT 1 FROM raw.processes p WHERE p.process_id = pp.process_id)`,
     );
-    let probeRows = 0;
-    for (const [table, at] of PROBE_TIMES) {
-      const r = await conn.runAndReadAll(
-        `DELETE FROM raw.${table} t WHERE ${expiredCondition(rules, now, '(SELECT pp.program FROM probe_programs pp WHERE pp.process_id = t.process_id)', (c) => `t.${at} < ${c.getTime() * 1000}`)} RETURNING 1`,
-      );
-      probeRows += r.currentRowCount;
-    }
+    const probeRows = await deleteExpiredProbeRows(conn, rules, now, 'probe_programs');
     await conn.run('DROP TABLE probe_programs');
     await conn.run(
       `DELETE FROM raw.probe_processes pp WHERE ${PROBE_TIMES.map(([t]) => `NOT EXISTS (SELECT 1 FROM raw.${t} t WHERE t.process_id = pp.process_id)`).join(' AND ')}`,

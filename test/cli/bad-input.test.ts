@@ -69,6 +69,25 @@ test('--pause-cap-ms takes milliseconds from 1 to 10000, for snapshot and agent'
   assert.match(agent.stderr, /--pause-cap-ms takes milliseconds/);
 });
 
+test('server --compact-probes-after: with --store only, minutes from 1 to 1440', async () => {
+  const alone = await cli('server', '--compact-probes-after', '5');
+  assert.equal(alone.code, 2, alone.stderr);
+  assert.match(alone.stderr, /--compact-probes-after needs --store postgres:\/\//);
+  for (const bad of ['0', 'soon', '2000']) {
+    const r = await cli(
+      'server',
+      '--store',
+      'postgres://127.0.0.1:1/x',
+      '--objects',
+      'file:///nonexistent',
+      '--compact-probes-after',
+      bad,
+    );
+    assert.equal(r.code, 2, `--compact-probes-after ${bad}: ${r.stderr}`);
+    assert.match(r.stderr, /is not a number of minutes from 1 to 1440/);
+  }
+});
+
 test('a C binary is not a Go program', async () => {
   const out = join(tmp, 'cprog');
   await run('gcc', ['-O1', '-g', '-o', out, join(TESTDATA, 'cprog', 'hello.c')]);

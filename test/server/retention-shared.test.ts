@@ -1,11 +1,12 @@
 /**
  * Retention on servers sharing a scaled-out store (a real PostgreSQL, a file:// object store,
  * two real servers in this process): both start with --retain; an admin's pass on one deletes
- * the expired processes for both, and the fleet metadata of a trimmed snapshot loses them too.
+ * the expired processes for both, and the fleet metadata of a trimmed snapshot loses them too;
+ * the expired probe events go on both servers, counted in the answer and the audit entry.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { QueryResponse, SnapshotDetail } from '../../src/api/responses.js';
+import type { AuditResponse, QueryResponse, SnapshotDetail } from '../../src/api/responses.js';
 import type { RunningServer } from '../../src/server/server.js';
 import { parseRetentionRule } from '../../src/store/retention.js';
 import { freshObjectsUrl, startTestPostgres, type TestPostgres } from '../store/shared/shared-support.js';
@@ -69,6 +70,42 @@ test('servers sharing a store all take --retain; a pass on one deletes for both,
     durationMs: 1,
     processes: [result('host-a'), result('host-b')],
   });
+  // Probe events of both programs, 10 days and 1 day old: orders' of 10 days go (7d), billing's stay (30d).
+  const facts = ['orders', 'billing'].map((program, k) => ({
+    processId: `host-${k}:${pid}`,
+    hostname: `host-${k}`,
+    pid,
+    program,
+    executable: program,
+  }));
+  const event = (process: string, daysAgo: number) => ({
+    probe: 'calls',
+    process,
+    timeUs: (Date.now() - daysAgo * DAY) * 1000,
+    goroutine: 1,
+    thread: 1,
+    site: { kind: 'entry' as const, function: 'main.handle', file: 'main.go', line: 1 },
+    values: { n: daysAgo },
+  });
+  await a.context.store.addProbeBatch({
+    agentId: 'agent-a',
+    processes: facts,
+    events: [event(facts[0]!.processId, 10), event(facts[1]!.processId, 10), event(facts[0]!.processId, 1)],
+    counts: [],
+    histograms: [],
+    notices: [],
+  });
+  const events = async (s: typeof a) =>
+    (
+      await api<{ events: { process: string; values: { n: number } }[] }>(
+        s.url,
+        admin,
+        'GET',
+        '/v1/events?after=0',
+      )
+    ).body.events.map((e) => `${e.process}/${e.values.n}`);
+  assert.deepEqual(await events(a), [`host-0:${pid}/10`, `host-1:${pid}/10`, `host-0:${pid}/1`]);
+  assert.deepEqual(await events(b), await events(a));
   const before = await api<SnapshotDetail>(b.url, admin, 'GET', `/v1/snapshots/${trimmed}`);
   assert.equal(before.status, 200, before.text);
   assert.deepEqual(
@@ -82,6 +119,17 @@ test('servers sharing a store all take --retain; a pass on one deletes for both,
   assert.deepEqual(pass.body.trimmedSnapshotIds, [trimmed]);
   assert.equal(pass.body.processes, 3);
   assert.equal(pass.body.elsewhere, undefined);
+  assert.equal(pass.body.probeRows, 1, 'the orders event of 10 days ago');
+  const audit = await api<AuditResponse>(b.url, admin, 'GET', '/v1/audit?action=retention.delete');
+  assert.equal((audit.body.entries.at(-1)!.details as { probeRows?: number }).probeRows, 1);
+  assert.deepEqual(await events(b), [`host-1:${pid}/10`, `host-0:${pid}/1`]);
+  // A learns of the pass within its look for new batches (every 500 ms).
+  const end = Date.now() + 10_000;
+  while ((await events(a)).length !== 2) {
+    assert.ok(Date.now() < end, `A still reads ${(await events(a)).join(', ')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.deepEqual(await events(a), await events(b));
 
   // A, which stored the snapshots and their metadata, answers without what B's pass deleted.
   const after = await api<SnapshotDetail>(a.url, admin, 'GET', `/v1/snapshots/${trimmed}`);

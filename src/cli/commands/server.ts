@@ -45,16 +45,28 @@ function otlpOption(values: OptionValues): ServerOptions['otlp'] {
   return { endpoint, ...(headerTexts.length > 0 ? { headers } : {}) };
 }
 
-/** `--store URL --objects URL [--cache-mb MB]` (or PERISCOPE_STORE, PERISCOPE_OBJECTS): the scaled-out store. */
+/**
+ * `--store URL --objects URL [--cache-mb MB] [--compact-probes-after MINUTES]` (or
+ * PERISCOPE_STORE, PERISCOPE_OBJECTS): the scaled-out store.
+ */
 function sharedOption(values: OptionValues): ServerOptions['shared'] {
   const store = textOption(values, 'store') ?? (process.env.PERISCOPE_STORE || undefined);
   const objects = textOption(values, 'objects') ?? (process.env.PERISCOPE_OBJECTS || undefined);
   const cacheText = textOption(values, 'cache-mb');
+  const compactText = textOption(values, 'compact-probes-after');
   if (store === undefined) {
-    if (objects !== undefined || cacheText !== undefined)
+    const alone =
+      objects !== undefined
+        ? '--objects'
+        : cacheText !== undefined
+          ? '--cache-mb'
+          : compactText !== undefined
+            ? '--compact-probes-after'
+            : undefined;
+    if (alone)
       throw new PeriscopeError(
         'bad-usage',
-        `${objects !== undefined ? '--objects' : '--cache-mb'} needs --store postgres://… (the scaled-out store; docs/storage.md)`,
+        `${alone} needs --store postgres://… (the scaled-out store; docs/storage.md)`,
       );
     return undefined;
   }
@@ -74,7 +86,18 @@ function sharedOption(values: OptionValues): ServerOptions['shared'] {
       'bad-usage',
       `--cache-mb "${cacheText}" is not a positive number of MiB (e.g. 2048)`,
     );
-  return { store, objects, ...(cacheMb !== undefined ? { cacheMb } : {}) };
+  const compactMin = compactText === undefined ? undefined : Number(compactText);
+  if (compactMin !== undefined && !(compactMin > 0 && compactMin <= 1440))
+    throw new PeriscopeError(
+      'bad-usage',
+      `--compact-probes-after "${compactText}" is not a number of minutes from 1 to 1440 (default 5)`,
+    );
+  return {
+    store,
+    objects,
+    ...(cacheMb !== undefined ? { cacheMb } : {}),
+    ...(compactMin !== undefined ? { probeCompaction: { ageMs: compactMin * 60_000 } } : {}),
+  };
 }
 
 export const serverCommand = defineCommand({
@@ -166,6 +189,11 @@ export const serverCommand = defineCommand({
       type: 'string',
       value: 'MB',
       help: 'with --store: bound of the local query cache in <data>/cache, MiB of snapshot objects (default 2048)',
+    },
+    'compact-probes-after': {
+      type: 'string',
+      value: 'MINUTES',
+      help: 'with --store: merge probe data flushed longer ago than this into bigger objects (default 5; docs/storage.md)',
     },
     'otlp-header': {
       type: 'string',

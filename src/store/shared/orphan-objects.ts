@@ -6,11 +6,14 @@
  * object store, leaves out the indexed ones and those of fleet requests still recorded (in
  * flight), notes when each other id was first seen so (`orphan_sightings`, PostgreSQL's clock),
  * and deletes the objects of those first seen longer ago than the safe age, checking the index
- * once more just before. An id indexed or gone since is forgotten.
+ * once more just before. An id indexed or gone since is forgotten. The same for probe objects
+ * (`probes/`), by key prefix: a flush or a compacted or trimmed batch whose index row was never
+ * written (a server killed between putting and indexing).
  */
 import type pg from 'pg';
 import type { ObjectStore } from '../object-store.js';
 import { inPgTransaction, withPgRetry } from './pg-schema.js';
+import { PROBES_PREFIX } from './probe-objects.js';
 
 /** The advisory lock key held by the server collecting ("PSCO"). */
 export const ORPHAN_LOCK = 0x5053434f;
@@ -19,6 +22,9 @@ const SCHEMA_LOCK = 0x50534354;
 
 const SIGHTINGS_SQL = `CREATE TABLE IF NOT EXISTS periscope.orphan_sightings (
   snapshot_id bigint PRIMARY KEY, seen_at timestamptz NOT NULL DEFAULT clock_timestamp())`;
+/** The same for probe objects, by key prefix (a flush's, or a rewritten batch's). */
+const PROBE_SIGHTINGS_SQL = `CREATE TABLE IF NOT EXISTS periscope.orphan_probe_sightings (
+  prefix text PRIMARY KEY, seen_at timestamptz NOT NULL DEFAULT clock_timestamp())`;
 
 /** What one pass did. */
 export interface OrphanPass {
@@ -28,6 +34,8 @@ export interface OrphanPass {
   readonly unindexed: number;
   /** The snapshot ids whose objects were deleted. */
   readonly collected: readonly number[];
+  /** The key prefixes of probe objects deleted (a flush or a rewritten batch never indexed). */
+  readonly probePrefixes: readonly string[];
   /** How many objects were deleted, and their bytes. */
   readonly objects: number;
   readonly bytes: number;
@@ -38,6 +46,7 @@ export async function ensureOrphanSchema(pool: pg.Pool): Promise<void> {
   await inPgTransaction(pool, async (c) => {
     await c.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
     await c.query(SIGHTINGS_SQL);
+    await c.query(PROBE_SIGHTINGS_SQL);
   });
 }
 
@@ -62,16 +71,27 @@ export async function collectOrphanObjects(
     const got = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [ORPHAN_LOCK]);
     if (got.rows[0]?.ok !== true) {
       locked = true;
-      return { locked: true, unindexed: 0, collected: [], objects: 0, bytes: 0 };
+      return { locked: true, unindexed: 0, collected: [], probePrefixes: [], objects: 0, bytes: 0 };
     }
-    return await pass(pool, objects, ageMs);
+    const snapshots = await pass(pool, objects, ageMs);
+    const probes = await probePass(pool, objects, ageMs);
+    return {
+      ...snapshots,
+      probePrefixes: probes.prefixes,
+      objects: snapshots.objects + probes.objects,
+      bytes: snapshots.bytes + probes.bytes,
+    };
   } finally {
     if (!locked) await client.query('SELECT pg_advisory_unlock($1)', [ORPHAN_LOCK]).catch(() => undefined);
     client.release();
   }
 }
 
-async function pass(pool: pg.Pool, objects: ObjectStore, ageMs: number): Promise<OrphanPass> {
+async function pass(
+  pool: pg.Pool,
+  objects: ObjectStore,
+  ageMs: number,
+): Promise<Omit<OrphanPass, 'probePrefixes'>> {
   const byId = new Map<number, { key: string; size: number }[]>();
   for (const o of await objects.list('snapshots/')) {
     const id = snapshotIdOf(o.key);
@@ -127,4 +147,68 @@ async function pass(pool: pg.Pool, objects: ObjectStore, ageMs: number): Promise
     bytes += list.reduce((n, o) => n + o.size, 0);
   }
   return { locked: false, unindexed: unindexed.length, collected, objects: count, bytes };
+}
+
+/**
+ * The probe objects under a key prefix that no batch row names and none of whose keys wait as
+ * garbage of a replaced batch (probe-compaction.ts deletes those): a flush or a rewritten batch
+ * whose index row was never written. Sightings as for snapshots, by prefix.
+ */
+async function probePass(
+  pool: pg.Pool,
+  objects: ObjectStore,
+  ageMs: number,
+): Promise<{ prefixes: string[]; objects: number; bytes: number }> {
+  const byPrefix = new Map<string, { key: string; size: number }[]>();
+  for (const o of await objects.list(PROBES_PREFIX)) {
+    const prefix = o.key.slice(0, o.key.lastIndexOf('/') + 1);
+    const list = byPrefix.get(prefix) ?? [];
+    list.push(o);
+    byPrefix.set(prefix, list);
+  }
+  const known = async (among: readonly string[]): Promise<Set<string>> => {
+    const keys = among.flatMap((p) => (byPrefix.get(p) ?? []).map((o) => o.key));
+    const q = await withPgRetry(() =>
+      pool.query<{ p: string }>(
+        `SELECT flush_key AS p FROM periscope.probe_batches WHERE flush_key = ANY($1::text[])
+         UNION SELECT regexp_replace(key, '[^/]*$', '') FROM periscope.probe_garbage WHERE key = ANY($2::text[])`,
+        [among, keys],
+      ),
+    );
+    return new Set(q.rows.map((r) => r.p));
+  };
+  const prefixes = [...byPrefix.keys()];
+  const seen = await known(prefixes);
+  const unindexed = prefixes.filter((p) => !seen.has(p));
+  const old = await inPgTransaction(pool, async (c) => {
+    await c.query(
+      'INSERT INTO periscope.orphan_probe_sightings (prefix) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING',
+      [unindexed],
+    );
+    await c.query('DELETE FROM periscope.orphan_probe_sightings WHERE NOT (prefix = ANY($1::text[]))', [
+      unindexed,
+    ]);
+    const q = await c.query<{ p: string }>(
+      `SELECT prefix AS p FROM periscope.orphan_probe_sightings
+       WHERE seen_at <= clock_timestamp() - make_interval(secs => $1 / 1000.0) ORDER BY prefix`,
+      [ageMs],
+    );
+    return q.rows.map((r) => r.p);
+  });
+  if (old.length === 0) return { prefixes: [], objects: 0, bytes: 0 };
+  const late = await known(old);
+  const collected: string[] = [];
+  let count = 0;
+  let bytes = 0;
+  for (const prefix of old.filter((x) => !late.has(x))) {
+    const list = byPrefix.get(prefix) ?? [];
+    await objects.delete(list.map((o) => o.key));
+    await withPgRetry(() =>
+      pool.query('DELETE FROM periscope.orphan_probe_sightings WHERE prefix = $1', [prefix]),
+    );
+    collected.push(prefix);
+    count += list.length;
+    bytes += list.reduce((n, o) => n + o.size, 0);
+  }
+  return { prefixes: collected, objects: count, bytes };
 }

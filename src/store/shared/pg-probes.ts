@@ -6,7 +6,8 @@
  * what a token limited to programs sees). A batch's number and seq range are taken in the
  * transaction that inserts its row, under the cursor row's lock, so commit order is batch and
  * seq order: a reader that saw batch N never later meets a batch below N, nor an event seq
- * below one it read.
+ * below one it read. A batch may later be replaced by a rewritten one under the same number
+ * (compaction, retention; `batch_first`, `probe_garbage`, `probe_trims`: pg-probe-rewrites.ts).
  */
 import type pg from 'pg';
 import type { ProbeProcessInput } from '../probe-store.js';
@@ -27,6 +28,15 @@ const PROBE_SQL = [
   `CREATE TABLE IF NOT EXISTS periscope.probe_processes (
      process_id text PRIMARY KEY, hostname text NOT NULL, pid bigint NOT NULL, program text NOT NULL,
      executable text NOT NULL, agent_id text NOT NULL, batch_no bigint NOT NULL)`,
+  // A rewritten batch (compacted, or trimmed by retention) replaces the batches batch_first ..
+  // batch_no; its objects' rows carry the number of the batch they were flushed in.
+  'ALTER TABLE periscope.probe_batches ADD COLUMN IF NOT EXISTS batch_first bigint',
+  // Objects of replaced batches, deleted once older than a safe age (servers may be reading them).
+  `CREATE TABLE IF NOT EXISTS periscope.probe_garbage (
+     key text PRIMARY KEY, since timestamptz NOT NULL DEFAULT now())`,
+  // Each retention pass over probe data: its rules and time, for every server's cache to apply.
+  `CREATE TABLE IF NOT EXISTS periscope.probe_trims (
+     trim_no bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), now_ms bigint NOT NULL, rules jsonb NOT NULL)`,
 ];
 
 /** One object of a flushed batch: a raw table's rows as Parquet. */
@@ -52,8 +62,14 @@ export interface WrittenProbeBatch {
 /** A batch as the index holds it. */
 export interface IndexedProbeBatch {
   readonly batchNo: number;
-  /** The seq of the batch's first event (its events hold seqFirst .. seqFirst + events - 1). */
+  /**
+   * Set for a rewritten batch (compacted or trimmed): it replaced the batches batchFirst ..
+   * batchNo, and each row of its objects carries the `batch_no` it was flushed in.
+   */
+  readonly batchFirst: number | null;
+  /** The seq of the batch's first event (its events hold seqs in seqFirst .. seqFirst + events - 1). */
   readonly seqFirst: number;
+  /** The number of seqs the batch spans (of a rewritten batch: some may have gone). */
   readonly events: number;
   readonly objects: readonly ProbeObject[];
 }
@@ -128,13 +144,20 @@ export async function probeBatchesAfter(
   limit = 500,
 ): Promise<IndexedProbeBatch[]> {
   const r = await withPgRetry(() =>
-    pool.query<{ batch_no: string; seq_first: string; events: number; objects: ProbeObject[] }>(
-      'SELECT batch_no, seq_first, events, objects FROM periscope.probe_batches WHERE batch_no > $1 ORDER BY batch_no LIMIT $2',
+    pool.query<{
+      batch_no: string;
+      batch_first: string | null;
+      seq_first: string;
+      events: number;
+      objects: ProbeObject[];
+    }>(
+      'SELECT batch_no, batch_first, seq_first, events, objects FROM periscope.probe_batches WHERE batch_no > $1 ORDER BY batch_no LIMIT $2',
       [batchNo, limit],
     ),
   );
   return r.rows.map((row) => ({
     batchNo: Number(row.batch_no),
+    batchFirst: row.batch_first === null ? null : Number(row.batch_first),
     seqFirst: Number(row.seq_first),
     events: row.events,
     objects: row.objects,
@@ -165,10 +188,15 @@ export async function probeProcessesAfter(pool: pg.Pool, batchNo: number): Promi
   }));
 }
 
-/** The number of the last indexed batch (0 when none). */
+/**
+ * The number of the last batch ever indexed (0 when none), from the cursor: retention may have
+ * dropped that batch, and a cache that loaded it still holds a mark this database gave.
+ */
 export async function lastProbeBatch(pool: pg.Pool): Promise<number> {
   const r = await withPgRetry(() =>
-    pool.query<{ n: string }>('SELECT coalesce(max(batch_no), 0) AS n FROM periscope.probe_batches'),
+    pool.query<{ n: string }>(
+      'SELECT greatest((SELECT next_batch - 1 FROM periscope.probe_cursor), (SELECT coalesce(max(batch_no), 0) FROM periscope.probe_batches)) AS n',
+    ),
   );
   return Number(r.rows[0]?.n ?? 0);
 }

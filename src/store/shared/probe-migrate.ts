@@ -18,7 +18,7 @@ import { literal } from '../sql-text.js';
 import { ensureTraceSchema } from '../trace-schema.js';
 import { indexProbeBatch, type ProbeObject } from './pg-probes.js';
 import { withPgRetry } from './pg-schema.js';
-import { PROBE_OBJECT_TABLES, PROBES_PREFIX } from './probe-objects.js';
+import { COPIED_PREFIX, PROBE_OBJECT_TABLES } from './probe-objects.js';
 import { scratch } from './snapshot-objects.js';
 
 /** What a copy found and did. */
@@ -64,7 +64,7 @@ export async function copyProbeRows(
       .update(JSON.stringify([counts, minSeq, maxSeq, span.getRowsJS()[0]]))
       .digest('hex')
       .slice(0, 16);
-    const prefix = `${PROBES_PREFIX}copied/${print}/`;
+    const prefix = `${COPIED_PREFIX}${print}/`;
     const there = await withPgRetry(() =>
       pool.query('SELECT 1 FROM periscope.probe_batches WHERE flush_key = $1', [prefix]),
     );

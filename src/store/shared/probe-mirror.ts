@@ -2,7 +2,9 @@
  * The probe and trace data of every server in one server's cache: the batches indexed in
  * PostgreSQL (pg-probes.ts) loaded into the cache's raw probe and trace tables in batch order
  * (so the events held are always a prefix of the fleet's seq order), with the processes'
- * facts, and the last batch loaded kept in the cache's `raw.meta` in the same transaction.
+ * facts, and the last batch loaded kept in the cache's `raw.meta` in the same transaction; a
+ * rewritten batch (probe-compaction.ts) only for its rows of batches above that mark. Then the
+ * retention passes recorded since the last applied (`probe_trims`) delete the same rows here.
  * Looked for before every read and every PROBE_WATCH_MS; listeners hear of new batches (the
  * long-poll of `GET /v1/events`).
  */
@@ -13,7 +15,9 @@ import { TableWriter } from '../bulk-append.js';
 import type { DuckDBStore } from '../duckdb-store.js';
 import type { ObjectStore } from '../object-store.js';
 import { PROBE_PROCESSES } from '../probe-schema.js';
+import { deleteExpiredProbeRows } from '../retention.js';
 import { literal } from '../sql-text.js';
+import { lastProbeTrim, probeTrimsAfter } from './pg-probe-rewrites.js';
 import { lastProbeBatch, probeBatchesAfter, probeProcessesAfter } from './pg-probes.js';
 import { copyProbeRows, fromConnection } from './probe-migrate.js';
 import { loadProbeObjects, PROBE_OBJECT_TABLES } from './probe-objects.js';
@@ -23,16 +27,21 @@ export const PROBE_WATCH_MS = 500;
 
 /** The `raw.meta` key of the last batch loaded. */
 const MARK = 'probe_batch';
+/** The `raw.meta` key of the last retention pass applied (`probe_trims`). */
+const TRIM_MARK = 'probe_trim';
 
 /** Loads every server's probe batches into one cache. */
 export class ProbeMirror {
   private loaded = 0;
+  private trimmed = 0;
   private turn: Promise<unknown> = Promise.resolve();
   private readonly listeners: (() => void)[] = [];
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   /** Batches loaded since open (tests, logs). */
   batches = 0;
+  /** Rows deleted by retention passes applied since open (tests, logs). */
+  trimmedRows = 0;
   /** The last sync's failure, if it failed (the next one tries again). */
   lastError: Error | undefined;
 
@@ -56,12 +65,17 @@ export class ProbeMirror {
     log: (line: string) => void = () => undefined,
   ): Promise<ProbeMirror> {
     const m = new ProbeMirror(store, pool, objects);
+    // Read before the index: a cache starting afresh loads batches rewritten by every pass up
+    // to this one, and applies only those after it.
+    const lastTrim = await lastProbeTrim(pool);
     const last = await lastProbeBatch(pool);
     await store.writeRaw('opening the probe cache', async (conn) => {
       const r = await conn.runAndReadAll(`SELECT value FROM raw.meta WHERE key = ${literal(MARK)}`);
       const mark = Number(r.getRowsJS()[0]?.[0] ?? -1);
       if (mark >= 0 && mark <= last) {
         m.loaded = mark;
+        const t = await conn.runAndReadAll(`SELECT value FROM raw.meta WHERE key = ${literal(TRIM_MARK)}`);
+        m.trimmed = Number(t.getRowsJS()[0]?.[0] ?? 0);
         return;
       }
       if (mark < 0) {
@@ -75,6 +89,10 @@ export class ProbeMirror {
       for (const [table] of PROBE_OBJECT_TABLES) await conn.run(`DELETE FROM raw.${table}`);
       await conn.run('DELETE FROM raw.probe_processes');
       await conn.run(`INSERT OR REPLACE INTO raw.meta VALUES (${literal(MARK)}, '0')`);
+      await conn.run(
+        `INSERT OR REPLACE INTO raw.meta VALUES (${literal(TRIM_MARK)}, ${literal(String(lastTrim))})`,
+      );
+      m.trimmed = lastTrim;
     });
     return m;
   }
@@ -128,7 +146,7 @@ export class ProbeMirror {
           'caching probe data',
           async (conn) => {
             const typesBefore = await distinctTypes(conn);
-            await loadProbeObjects(this.objects, batches, conn);
+            await loadProbeObjects(this.objects, batches, conn, { after: this.loaded });
             if (facts.length > 0) {
               await conn.run(
                 `DELETE FROM raw.probe_processes WHERE process_id IN (${facts.map((p) => literal(p.processId)).join(', ')})`,
@@ -147,6 +165,26 @@ export class ProbeMirror {
         );
         this.loaded = last;
         this.batches += batches.length;
+      }
+      // After loading: rows loaded from objects a retention pass replaced meanwhile go too.
+      const trims = await probeTrimsAfter(this.pool, this.trimmed);
+      if (trims.length > 0) {
+        await this.store.writeRaw(
+          'applying retention to probe data',
+          async (conn) => {
+            await conn.run(
+              'CREATE OR REPLACE TEMP TABLE probe_programs AS SELECT process_id, program FROM raw.probe_processes',
+            );
+            for (const t of trims)
+              this.trimmedRows += await deleteExpiredProbeRows(conn, t.rules, t.now, 'probe_programs');
+            await conn.run('DROP TABLE probe_programs');
+            await conn.run(
+              `INSERT OR REPLACE INTO raw.meta VALUES (${literal(TRIM_MARK)}, ${literal(String(trims.at(-1)!.trimNo))})`,
+            );
+          },
+          () => false,
+        );
+        this.trimmed = trims.at(-1)!.trimNo;
       }
       this.lastError = undefined;
     } catch (e) {

@@ -71,8 +71,14 @@ import { ensureProbeIndex } from './pg-probes.js';
 import { expiredProcesses, tryRetentionLock, unindexProcesses } from './pg-retention.js';
 import { connectPg, describePg } from './pg-schema.js';
 import { PgTokens } from './pg-tokens.js';
+import {
+  compactProbeBatches,
+  type ProbeCompactionOptions,
+  type ProbeCompactionPass,
+} from './probe-compaction.js';
 import { type FlusherOptions, ProbeFlusher } from './probe-flusher.js';
 import { ProbeMirror } from './probe-mirror.js';
+import { expireProbeData } from './probe-retention.js';
 import { type CacheLease, SnapshotCache } from './snapshot-cache.js';
 
 export type { OrphanPass } from './orphan-objects.js';
@@ -90,6 +96,7 @@ export type {
   Reservation,
   TickClaim,
 } from './pg-investigation-fleet.js';
+export type { ProbeCompactionOptions, ProbeCompactionPass } from './probe-compaction.js';
 export type { WrittenSnapshot } from './snapshot-objects.js';
 
 import { exportFromObjects, importToObjects } from './shared-export-import.js';
@@ -117,6 +124,11 @@ export interface SharedStoreOptions {
   readonly log?: (line: string) => void;
   /** How probe batches are flushed (tests shorten the intervals). */
   readonly probeFlush?: FlusherOptions;
+  /**
+   * Compaction of probe batches (probe-compaction.ts): tried every `intervalMs` (default 60 s;
+   * 0: never on a timer, only `compactProbes`).
+   */
+  readonly probeCompaction?: ProbeCompactionOptions & { readonly intervalMs?: number };
 }
 
 /** A session over the cache that lets its snapshots be evicted again when it closes. */
@@ -171,9 +183,42 @@ export class SharedStore implements Store {
     private readonly flusher: ProbeFlusher,
     /** Investigations across servers: firings reserved, ticks claimed, changes announced (pg-investigation-fleet.ts). */
     readonly investigationFleet: PgInvestigationFleet,
+    private readonly compaction: ProbeCompactionOptions & { readonly intervalMs?: number } = {},
+    log: (line: string) => void = () => undefined,
   ) {
     this.watch = setInterval(() => void this.poll(), WATCH_MS);
     this.watch.unref();
+    const every = compaction.intervalMs ?? 60_000;
+    if (every > 0) {
+      this.compactTimer = setInterval(() => {
+        this.compactProbes().catch((e: unknown) => {
+          // A pass cut short by close: its merged batch was never indexed (the orphan collection takes it).
+          if (!this.closed)
+            log(`probe data: compaction failed (tried again in ${every / 1000} s): ${(e as Error).message}`);
+        });
+      }, every);
+      this.compactTimer.unref();
+    }
+  }
+
+  private readonly compactTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private compacting: Promise<ProbeCompactionPass> | undefined;
+
+  /**
+   * One compaction pass of probe batches (one server at a time fleet-wide; one here at a time):
+   * see probe-compaction.ts. The timer runs it every `probeCompaction.intervalMs`.
+   */
+  compactProbes(): Promise<ProbeCompactionPass> {
+    this.compacting ??= compactProbeBatches(
+      this.pool,
+      this.objects,
+      this.flusher.writer,
+      this.compaction,
+    ).finally(() => {
+      this.compacting = undefined;
+    });
+    return this.compacting;
   }
 
   /** Bumped when PostgreSQL shows a write by any server (polled every WATCH_MS). */
@@ -225,6 +270,8 @@ export class SharedStore implements Store {
         mirror,
         flusher,
         new PgInvestigationFleet(pool, opts.store),
+        opts.probeCompaction,
+        opts.log,
       );
       await store.fleet.ensureSchema();
       await store.investigationFleet.ensureSchema();
@@ -443,8 +490,19 @@ export class SharedStore implements Store {
   }
 
   /** Probe batches: flushed by this server, failed flushes, loaded into the cache (tests, logs). */
-  probeState(): { flushes: number; failures: number; loaded: number; lastBatch: number } {
-    return { ...this.flusher.counters, loaded: this.mirror.batches, lastBatch: this.mirror.loadedBatch };
+  probeState(): {
+    flushes: number;
+    failures: number;
+    loaded: number;
+    lastBatch: number;
+    trimmedRows: number;
+  } {
+    return {
+      ...this.flusher.counters,
+      loaded: this.mirror.batches,
+      lastBatch: this.mirror.loadedBatch,
+      trimmedRows: this.mirror.trimmedRows,
+    };
   }
 
   /** Why one process's rows cannot be stored. */
@@ -456,51 +514,65 @@ export class SharedStore implements Store {
    * Deletes the processes (and snapshots left empty) older than their program's rule: one pass
    * at a time across servers (another server's pass in progress: none here, `elsewhere`); the
    * index changes in one transaction, and only then their objects are deleted and caches
-   * forget them (this server's now, the others' at their next read of the index). Probe events
-   * and traces, which stay in each server's cache store, are not touched (`probeRows` is 0).
+   * forget them (this server's now, the others' at their next read of the index). Then the
+   * probe data and request traces past their rule (probe-retention.ts): batches rewritten
+   * without them, and every cache deletes them (this one's now, the others' within
+   * PROBE_WATCH_MS); `probeRows` counts the rows deleted from the shared store.
    */
   async applyRetention(rules: readonly RetentionRule[], now = new Date()): Promise<RetentionResult> {
-    const none = {
-      snapshotIds: [],
-      trimmedSnapshotIds: [],
-      processes: 0,
-      trimmedProcesses: [],
-      probeRows: 0,
-    };
     const lock = await tryRetentionLock(this.pool);
-    if (!lock) return { ...none, elsewhere: true };
-    try {
-      const expired = await expiredProcesses(this.pool, rules, now);
-      if (expired.length === 0) return none;
-      // A trimmed snapshot's goroutine count drops by the goroutines of the processes that go.
-      const counted = expired.flatMap((e) =>
-        e.wholeSnapshot
-          ? []
-          : e.objects.filter((o) => o.table === 'goroutines').map((o) => ({ e, key: o.key })),
-      );
-      const counts = await objectRowCounts(
-        this.objects,
-        counted.map((c) => ({ key: c.key, processId: c.e.processId })),
-      );
-      const goroutines = new Map(counted.map((c, i) => [`${c.e.snapshotId}:${c.e.processId}`, counts[i]!]));
-      const gone = await unindexProcesses(this.pool, expired, goroutines);
-      // Only now that no index row names them.
-      const trimmedSnapshotIds = [...new Set(gone.trimmedProcesses.map((t) => t.snapshotId))];
-      try {
-        if (gone.keys.length > 0) await this.objects.delete(gone.keys);
-      } finally {
-        await this.cache.forget([...gone.snapshotIds, ...trimmedSnapshotIds]);
-      }
+    if (!lock)
       return {
-        snapshotIds: gone.snapshotIds,
-        trimmedSnapshotIds,
-        processes: gone.processes,
-        trimmedProcesses: gone.trimmedProcesses,
+        snapshotIds: [],
+        trimmedSnapshotIds: [],
+        processes: 0,
+        trimmedProcesses: [],
         probeRows: 0,
+        elsewhere: true,
       };
+    try {
+      const snapshots = await this.expireSnapshots(rules, now);
+      const probes = await expireProbeData(this.pool, this.objects, this.flusher.writer, rules, now);
+      if (probes.rows > 0) await this.mirror.sync();
+      return { ...snapshots, probeRows: probes.rows };
     } finally {
       await lock.release();
     }
+  }
+
+  /** The snapshot part of a retention pass (under the retention lock). */
+  private async expireSnapshots(
+    rules: readonly RetentionRule[],
+    now: Date,
+  ): Promise<Omit<RetentionResult, 'probeRows'>> {
+    const expired = await expiredProcesses(this.pool, rules, now);
+    if (expired.length === 0)
+      return { snapshotIds: [], trimmedSnapshotIds: [], processes: 0, trimmedProcesses: [] };
+    // A trimmed snapshot's goroutine count drops by the goroutines of the processes that go.
+    const counted = expired.flatMap((e) =>
+      e.wholeSnapshot
+        ? []
+        : e.objects.filter((o) => o.table === 'goroutines').map((o) => ({ e, key: o.key })),
+    );
+    const counts = await objectRowCounts(
+      this.objects,
+      counted.map((c) => ({ key: c.key, processId: c.e.processId })),
+    );
+    const goroutines = new Map(counted.map((c, i) => [`${c.e.snapshotId}:${c.e.processId}`, counts[i]!]));
+    const gone = await unindexProcesses(this.pool, expired, goroutines);
+    // Only now that no index row names them.
+    const trimmedSnapshotIds = [...new Set(gone.trimmedProcesses.map((t) => t.snapshotId))];
+    try {
+      if (gone.keys.length > 0) await this.objects.delete(gone.keys);
+    } finally {
+      await this.cache.forget([...gone.snapshotIds, ...trimmedSnapshotIds]);
+    }
+    return {
+      snapshotIds: gone.snapshotIds,
+      trimmedSnapshotIds,
+      processes: gone.processes,
+      trimmedProcesses: gone.trimmedProcesses,
+    };
   }
 
   /** Compacts this server's cache file. */
@@ -580,7 +652,9 @@ export class SharedStore implements Store {
 
   /** Closes the cache and the PostgreSQL pool. */
   close(): void {
+    this.closed = true;
     clearInterval(this.watch);
+    clearInterval(this.compactTimer);
     this.fleet.close();
     this.mirror.close();
     this.investigationFleet.close();
