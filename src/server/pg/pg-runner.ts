@@ -26,9 +26,9 @@ export interface PgLink {
   readonly source: string;
   /** A cancel request arrived for the work in progress. */
   readonly cancelled: boolean;
-  /** Sends messages as they are. */
+  /** Queues messages; they are written at ReadyForQuery, Flush, or once 64 KiB are queued. */
   send(...b: Buffer[]): void;
-  /** Writes and waits for the socket to drain when its buffer is full; false once the client is gone. */
+  /** Queues, and once 64 KiB are queued writes and waits for the socket to drain when its buffer is full; false once the client is gone. */
   write(b: Buffer): Promise<boolean>;
 }
 
