@@ -27,6 +27,7 @@ import {
 import { type PgLink, StatementRunner } from './pg-runner.js';
 import { splitStatements } from './pg-split.js';
 import { sessionParameters } from './pg-startup.js';
+import { type PgTimeZone, serverTimeZone } from './pg-timezone.js';
 
 /** Queued bytes that are written at once, without waiting for a flush. */
 const FLUSH_BYTES = 65_536;
@@ -59,6 +60,9 @@ export class PgConnection implements PgLink {
   private database = '';
   private user = '';
   token: TokenInfo | undefined;
+  /** The session's time zone, and the one it started with (RESET, DEFAULT). */
+  timeZone: PgTimeZone = serverTimeZone();
+  private startZone: PgTimeZone = this.timeZone;
   private readonly runner = new StatementRunner(this);
   private readonly extended = new ExtendedProtocol(this, this.runner);
   /** Set after an error in an extended-protocol batch: messages are skipped until Sync. */
@@ -171,6 +175,12 @@ export class PgConnection implements PgLink {
     this.socket.destroy();
   }
 
+  /** Makes `zone` the session's time zone ('default': the one it started with); returns it. */
+  setTimeZone(zone: PgTimeZone | 'default'): PgTimeZone {
+    this.timeZone = zone === 'default' ? this.startZone : zone;
+    return this.timeZone;
+  }
+
   /** A cancel request for this connection: stops the statement in progress (57014); ignored when idle. */
   cancel(): void {
     if (!this.busy) return;
@@ -224,6 +234,8 @@ export class PgConnection implements PgLink {
         this.user = step.user;
         this.database = step.database;
         this.scope = step.scope;
+        this.timeZone = step.timeZone;
+        this.startZone = step.timeZone;
         this.state = 'password';
         this.send(authentication(3));
     }
@@ -244,7 +256,7 @@ export class PgConnection implements PgLink {
     const key = this.opts.register(this);
     this.send(
       authentication(0),
-      ...sessionParameters(this.user),
+      ...sessionParameters(this.user, this.timeZone),
       backendKeyData(key.pid, key.secret),
       readyForQuery(),
     );
