@@ -100,7 +100,10 @@ function formatter(iana: string): Intl.DateTimeFormat {
  * in `zone`; a value it does not read (`infinity`, a year before 1) is left as it is.
  */
 export function timestamptzText(zone: PgTimeZone): (v: string) => string {
+  // DuckDB's client prints in UTC (`+00`): in UTC that is the text already.
+  const inUtc = zone.iana === 'UTC';
   return (v) => {
+    if (inUtc && v.endsWith('+00')) return v;
     const m =
       /^(\d{4,})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(\.\d+)?([+-])(\d\d)(?::(\d\d))?(?::(\d\d))?$/.exec(v);
     if (!m) return v;
