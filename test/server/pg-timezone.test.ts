@@ -4,10 +4,13 @@
  * SET TimeZone / SET TIME ZONE), else the server's; RESET goes back; a zone that is not one is
  * refused with 22023 (at login: FATAL). Each path of the values: printed by DuckDB in bulk (a
  * statement without parameters), printed here (with parameters), and binary (the instant).
+ * The server's own zone is that of a real `periscope server` started with TZ=Europe/Paris.
  */
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
+import { createToken, startServerProc, tempDir } from '../../support/fleet.js';
 import { dataDirWithSnapshot, type PgTestServer, pgServer, psqlWithEnv } from './pg-support.js';
 
 let srv: PgTestServer;
@@ -134,5 +137,46 @@ test('node-postgres: the server zone by default; SET TimeZone, SET TIME ZONE and
     assert.deepEqual(reported, [server, 'America/New_York', 'Asia/Kolkata', 'UTC', server]);
   } finally {
     await c.end();
+  }
+});
+
+test("a client that names no zone gets the server's (a server process with TZ=Europe/Paris); PGTZ still wins", async () => {
+  const dir = tempDir('periscope-pg-tz-');
+  const token = await createToken(dir, 'user', 'pg-tz');
+  const server = await startServerProc(dir, '127.0.0.1:0', ['--pg-port', '0'], { TZ: 'Europe/Paris' });
+  try {
+    const line = await server.proc.waitFor(/PostgreSQL protocol on \S+:(\d+)/, 30_000);
+    const port = Number(/PostgreSQL protocol on \S+:(\d+)/.exec(line.text)![1]);
+    const c = new pg.Client({ host: '127.0.0.1', port, user: 't', database: 'latest', password: token });
+    const reported: string[] = [];
+    (c as unknown as { connection: NodeJS.EventEmitter }).connection.on(
+      'parameterStatus',
+      (m: { parameterName: string; parameterValue: string }) => {
+        if (m.parameterName === 'TimeZone') reported.push(m.parameterValue);
+      },
+    );
+    await c.connect();
+    try {
+      const r = await c.query<(string | null)[]>({
+        text: VALUES,
+        rowMode: 'array',
+        types: { getTypeParser: () => (v: string) => v },
+      });
+      assert.deepEqual(r.rows[0], [
+        '2024-01-01 13:00:00.25+01',
+        '2024-07-01 14:00:00+02',
+        null,
+        'Europe/Paris',
+      ]);
+      assert.deepEqual(reported, ['Europe/Paris']);
+    } finally {
+      await c.end();
+    }
+    const conn = `host=127.0.0.1 port=${port} dbname=latest user=tester sslmode=disable`;
+    const utc = await psqlWithEnv({ PGTZ: 'UTC' }, conn, token, '-A', '-t', '-c', VALUES);
+    assert.equal(utc.stdout.trim(), '2024-01-01 12:00:00.25+00|2024-07-01 12:00:00+00||UTC', utc.stderr);
+  } finally {
+    await server.proc.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
