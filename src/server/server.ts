@@ -448,6 +448,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       await new Promise<void>((resolve) => listener.accept.close(() => resolve()));
       await stopping;
       closeStore();
+      auditLog.close();
     },
   };
 }

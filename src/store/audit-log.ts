@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import {
   closeSync,
+  fstatSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -71,6 +72,9 @@ export class AuditLog {
   private lastHash = '';
   private lastSeq = 0;
   private readonly rotateBytes: number;
+  /** The current file, open for appends, and its inode (undefined: not open). */
+  private fd: number | undefined;
+  private ino = -1;
 
   /** `rotateBytes`: the current file is rotated before an append that would take it past this size. */
   constructor(
@@ -83,7 +87,6 @@ export class AuditLog {
 
   /** Writes one entry (synchronously) and returns it as stored. */
   append(record: AuditRecord): AuditEntry {
-    mkdirSync(this.dataDir, { recursive: true });
     this.catchUp();
     const entry = this.nextEntry(record);
     const line = JSON.stringify(entry);
@@ -91,18 +94,36 @@ export class AuditLog {
     // Rotated before the append that would pass the size (a single larger entry still goes in whole).
     if (this.knownSize > 0 && this.knownSize + bytes.length > this.rotateBytes) {
       renameSync(this.path, join(this.dataDir, rotatedAuditName(this.lastSeq)));
+      this.closeFile();
       this.knownSize = 0;
     }
+    writeSync(this.open(), bytes);
+    this.lastHash = sha256(line);
+    this.lastSeq = entry.seq;
+    // What this append made of it: a later size that differs is another writer's entries.
+    this.knownSize += bytes.length;
+    return entry;
+  }
+
+  /** The current file's descriptor, opened (the directory made) when it is not open. */
+  private open(): number {
+    if (this.fd !== undefined) return this.fd;
+    mkdirSync(this.dataDir, { recursive: true });
     const fd = openSync(this.path, 'a', 0o600);
-    try {
-      writeSync(fd, bytes);
-      this.lastHash = sha256(line);
-      this.lastSeq = entry.seq;
-      this.knownSize = statSync(this.path).size;
-      return entry;
-    } finally {
-      closeSync(fd);
-    }
+    this.fd = fd;
+    this.ino = fstatSync(fd).ino;
+    return fd;
+  }
+
+  private closeFile(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+    this.ino = -1;
+  }
+
+  /** Closes the file (the next append opens it again). */
+  close(): void {
+    this.closeFile();
   }
 
   private nextEntry(record: AuditRecord): AuditEntry {
@@ -221,15 +242,17 @@ export class AuditLog {
     return out;
   }
 
-  /** Reads the last line's hash and seq when the file changed since our last append (another writer). */
+  /**
+   * Reads the last line's hash and seq when the file changed since our last append (another
+   * writer); a file that is not the one held open (rotated or removed by another process) is
+   * closed, and the path opened on the append.
+   */
   private catchUp(): void {
-    let size: number;
-    try {
-      size = statSync(this.path).size;
-    } catch {
-      size = 0;
-    }
-    if (size === this.knownSize) return;
+    const st = statSync(this.path, { throwIfNoEntry: false });
+    const same = st !== undefined && this.fd !== undefined && st.ino === this.ino;
+    if (!same) this.closeFile();
+    const size = st?.size ?? 0;
+    if (same && size === this.knownSize) return;
     this.knownSize = size;
     const last = size === 0 ? this.lastRotatedLine() : lastLine(this.path, size);
     if (last === '') {

@@ -95,6 +95,19 @@ const KEPT_STATEMENTS = 64;
  */
 const SMALL_ROWS = 2048;
 
+/** How a statement's cells are read by streamText (cellsOf). */
+interface Cells {
+  readonly cellSql?: CellSql;
+  /** The statement's columns, known before it runs. */
+  readonly typed?: readonly ResultColumn[] | undefined;
+  /** The statement wrapped to print its cells in DuckDB. */
+  readonly wrapped?: DuckDBPreparedStatement | undefined;
+  /** Which columns of the wrapped statement come as bytes. */
+  readonly asBytes: readonly boolean[];
+}
+
+const NO_CELLS: Cells = { asBytes: [] };
+
 /** The DuckDB QuerySession, with the links lookup beside it. */
 export class DuckDBQuerySession implements QuerySession {
   private notes: readonly string[] = [];
@@ -104,6 +117,8 @@ export class DuckDBQuerySession implements QuerySession {
   private readonly wrapped = new Map<string, DuckDBPreparedStatement | null>();
   /** How many rows a statement returned the last time it was read to its end. */
   private readonly lastRows = new WeakMap<DuckDBPreparedStatement, number>();
+  /** How a prepared statement's cells are read (cellsOf). */
+  private readonly cells = new WeakMap<DuckDBPreparedStatement, Cells>();
 
   private constructor(
     private readonly conn: DuckDBConnection,
@@ -215,10 +230,11 @@ export class DuckDBQuerySession implements QuerySession {
     cellSql?: CellSql,
   ): Promise<TextStream & { readonly materialized: boolean }> {
     const prepared = await this.bound(sql, params);
-    const typed = params.length === 0 && cellSql ? preparedColumns(prepared) : undefined;
-    const exprs = typed && cellSql ? typed.map((c, i) => cellSql(c, `#${i + 1}`)) : [];
-    const wrapped = exprs.some((e) => e !== undefined) ? await this.wrap(sql, exprs) : undefined;
-    const asBytes = wrapped ? exprs.map((e) => e !== undefined) : [];
+    const { typed, wrapped, asBytes } = await this.cellsOf(
+      sql,
+      prepared,
+      params.length === 0 ? cellSql : undefined,
+    );
     const statement = wrapped ?? prepared;
     const textChunk = (chunk: DuckDBDataChunk | null): TextChunk | undefined => {
       if (!chunk || chunk.rowCount === 0) return undefined;
@@ -270,6 +286,33 @@ export class DuckDBQuerySession implements QuerySession {
     } catch (e) {
       throw sqlError(e);
     }
+  }
+
+  /**
+   * How a statement's cells are read: its columns before it runs, the statement wrapped to
+   * print them (undefined: read as DuckDB prints values) and which columns come as bytes;
+   * kept with the prepared statement (a kept statement is given again and again), with the
+   * `cellSql` it was made for.
+   */
+  private async cellsOf(
+    sql: string,
+    prepared: DuckDBPreparedStatement,
+    cellSql: CellSql | undefined,
+  ): Promise<Cells> {
+    if (!cellSql) return NO_CELLS;
+    const kept = this.cells.get(prepared);
+    if (kept?.cellSql === cellSql) return kept;
+    const typed = preparedColumns(prepared);
+    const exprs = typed ? typed.map((c, i) => cellSql(c, `#${i + 1}`)) : [];
+    const wrapped = exprs.some((e) => e !== undefined) ? await this.wrap(sql, exprs) : undefined;
+    const cells: Cells = {
+      cellSql,
+      typed,
+      wrapped,
+      asBytes: wrapped ? exprs.map((e) => e !== undefined) : [],
+    };
+    this.cells.set(prepared, cells);
+    return cells;
   }
 
   /** The statement wrapped in a SELECT of `exprs` (undefined: the column as it is); undefined when DuckDB does not take it. */

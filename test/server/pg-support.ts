@@ -61,13 +61,28 @@ export interface PsqlRun {
 
 /** Runs the real psql with a connection string and arguments; never throws. */
 export async function psql(conninfo: string, password: string, ...args: string[]): Promise<PsqlRun> {
+  return psqlWithEnv({}, conninfo, password, ...args);
+}
+
+/** As psql, with more environment variables (PGTZ). */
+export async function psqlWithEnv(
+  env: Record<string, string>,
+  conninfo: string,
+  password: string,
+  ...args: string[]
+): Promise<PsqlRun> {
   ensureDebianTool('/usr/bin/psql', 'postgresql-client');
   try {
     const { stdout, stderr } = await run(
       '/usr/bin/psql',
       ['-X', '-v', 'VERBOSITY=verbose', conninfo, ...args],
       {
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', PGPASSWORD: password, PGCONNECT_TIMEOUT: '10' },
+        env: {
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          PGPASSWORD: password,
+          PGCONNECT_TIMEOUT: '10',
+          ...env,
+        },
         timeout: 60_000,
       },
     );

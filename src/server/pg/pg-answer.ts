@@ -10,6 +10,7 @@ import { jdbcCatalogAnswer } from './pg-jdbc-catalog.js';
 import { pgColumnName } from './pg-names.js';
 import type { SetOutcome } from './pg-set.js';
 import { pgSettingsRewrite } from './pg-settings.js';
+import type { PgTimeZone } from './pg-timezone.js';
 import { cellSql, type WireColumn, wireColumn } from './pg-types.js';
 
 /** Rows with their columns. */
@@ -27,9 +28,9 @@ export interface StreamedRows {
 /** A statement's answer: rows (held or streamed), a command with no rows (an accepted SET), or the empty query. */
 export type Answer = Rows | StreamedRows | { readonly command: SetOutcome } | 'empty';
 
-/** DuckDB's result columns as sent, named as PostgreSQL names them (`?column?`). */
-function wireColumns(columns: readonly ResultColumn[], sql: string): WireColumn[] {
-  return columns.map((c) => wireColumn({ ...c, name: pgColumnName(c.name, sql) }));
+/** DuckDB's result columns as sent, named as PostgreSQL names them (`?column?`), TIMESTAMPTZ printed in `zone`. */
+function wireColumns(columns: readonly ResultColumn[], sql: string, zone: PgTimeZone): WireColumn[] {
+  return columns.map((c) => wireColumn({ ...c, name: pgColumnName(c.name, sql) }, zone));
 }
 
 /** Every table of a session, as the catalog answers need them. */
@@ -64,22 +65,27 @@ function paramCount(sql: string): number {
   return Math.max(0, ...[...sql.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
 }
 
-/** Runs one statement (not a SET, not empty) in the session and returns its answer, its rows streamed when `stream`. */
+/**
+ * Runs one statement (not a SET, not empty) in the session and returns its answer, its rows
+ * streamed when `stream`, TIMESTAMPTZ values in the connection's time zone.
+ */
 export async function answerStatement(
   session: QuerySession,
   sql: string,
   params: readonly (string | null)[],
-  stream = false,
+  stream: boolean,
+  zone: PgTimeZone,
 ): Promise<Answer> {
   const known = await knownAnswer(session, sql, params);
   if (known) return known;
+  const text = pgSettingsRewrite(sql, zone.name);
   try {
     if (stream) {
-      const s = await session.streamText(pgSettingsRewrite(sql), params, cellSql);
-      return { columns: wireColumns(s.columns, sql), stream: s };
+      const s = await session.streamText(text, params, cellSql(zone));
+      return { columns: wireColumns(s.columns, sql, zone), stream: s };
     }
-    const r = await session.queryText(pgSettingsRewrite(sql), params);
-    return { columns: wireColumns(r.columns, sql), rows: r.rows };
+    const r = await session.queryText(text, params);
+    return { columns: wireColumns(r.columns, sql, zone), rows: r.rows };
   } catch (e) {
     const fallback = catalogFallback(sql);
     if (!fallback) throw e;
@@ -91,6 +97,7 @@ export async function answerStatement(
 export async function describeStatement(
   session: QuerySession,
   sql: string,
+  zone: PgTimeZone,
 ): Promise<{ readonly params: number; readonly columns?: readonly WireColumn[] }> {
   // A SET has no rows; one this server refuses fails (and is audited) when executed.
   if (/^\s*(set|reset)\s/i.test(sql)) return { params: 0 };
@@ -100,6 +107,6 @@ export async function describeStatement(
       params: paramCount(sql),
       ...(known !== 'empty' && 'columns' in known ? { columns: known.columns } : {}),
     };
-  const d = await session.describe(pgSettingsRewrite(sql));
-  return { params: d.params, columns: wireColumns(d.columns, sql) };
+  const d = await session.describe(pgSettingsRewrite(sql, zone.name));
+  return { params: d.params, columns: wireColumns(d.columns, sql, zone) };
 }

@@ -69,15 +69,20 @@ export function binaryParamText(oid: number, b: Buffer): string {
 
 const MICROS_PER_DAY = 86_400_000_000n;
 
-/** DuckDB's printed timestamp (`2024-01-01 12:00:00.25`, `…+00`) as microseconds since 2000-01-01. */
+/** A printed timestamp (`2024-01-01 12:00:00.25`, `…+00`, `…-04:56:02`) as microseconds since 2000-01-01. */
 function timestampMicros(v: string): bigint | undefined {
   const m =
-    /^(\d{4,})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(?:([+-])(\d\d)(?::?(\d\d))?)?$/.exec(v);
+    /^(\d{4,})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(?:([+-])(\d\d)(?::?(\d\d))?(?::(\d\d))?)?$/.exec(
+      v,
+    );
   if (!m) return undefined;
   const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
   const frac = BigInt((m[7] ?? '').padEnd(6, '0').slice(0, 6));
-  const offsetMin = m[8] ? (m[8] === '-' ? -1 : 1) * (Number(m[9]) * 60 + Number(m[10] ?? 0)) : 0;
-  return BigInt(ms - PG_EPOCH_MS - offsetMin * 60_000) * 1000n + frac;
+  // The offset, as PostgreSQL prints it in the session's zone: `+05`, `-03:30`, `+00:19:32`.
+  const offsetS = m[8]
+    ? (m[8] === '-' ? -1 : 1) * (Number(m[9]) * 3600 + Number(m[10] ?? 0) * 60 + Number(m[11] ?? 0))
+    : 0;
+  return BigInt(ms - PG_EPOCH_MS - offsetS * 1000) * 1000n + frac;
 }
 
 function float(v: string): number {

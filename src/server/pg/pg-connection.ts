@@ -27,6 +27,10 @@ import {
 import { type PgLink, StatementRunner } from './pg-runner.js';
 import { splitStatements } from './pg-split.js';
 import { sessionParameters } from './pg-startup.js';
+import { type PgTimeZone, serverTimeZone } from './pg-timezone.js';
+
+/** Queued bytes that are written at once, without waiting for a flush. */
+const FLUSH_BYTES = 65_536;
 
 /** What a connection needs from its server. */
 export interface PgConnectionOptions {
@@ -46,6 +50,9 @@ export interface PgConnectionOptions {
 export class PgConnection implements PgLink {
   private socket: Socket;
   private readonly reader = new MessageReader();
+  /** Messages sent and not yet written (see send). */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
   private queue: Promise<void> = Promise.resolve();
   private state: 'startup' | 'password' | 'ready' | 'closed' = 'startup';
   private tls = false;
@@ -53,6 +60,9 @@ export class PgConnection implements PgLink {
   private database = '';
   private user = '';
   token: TokenInfo | undefined;
+  /** The session's time zone, and the one it started with (RESET, DEFAULT). */
+  timeZone: PgTimeZone = serverTimeZone();
+  private startZone: PgTimeZone = this.timeZone;
   private readonly runner = new StatementRunner(this);
   private readonly extended = new ExtendedProtocol(this, this.runner);
   /** Set after an error in an extended-protocol batch: messages are skipped until Sync. */
@@ -94,16 +104,41 @@ export class PgConnection implements PgLink {
     socket.on('close', () => this.close());
   }
 
-  /** Sends messages as they are (nothing once closed). */
+  /**
+   * Queues messages to send (nothing once closed): they leave with the next flush, which comes
+   * at ReadyForQuery, Flush, a fatal error, the end of a message before login, or once 64 KiB
+   * are queued. An answer is then one write to the socket, not one per message: a small query
+   * was three (RowDescription, rows and CommandComplete, ReadyForQuery), each a system call on
+   * the statement's path.
+   */
   send(...b: Buffer[]): void {
-    if (this.state !== 'closed' && this.socket.writable)
-      this.socket.write(b.length === 1 ? b[0]! : Buffer.concat(b));
+    if (this.state === 'closed' || !this.socket.writable) return;
+    for (const x of b) {
+      this.pending.push(x);
+      this.pendingBytes += x.length;
+    }
+    if (this.pendingBytes >= FLUSH_BYTES) this.flush();
   }
 
-  /** Writes and waits for the socket to drain when its buffer is full; false once the client is gone. */
+  /** Writes what is queued; the socket's return value (false: its buffer is full). */
+  private flush(): boolean {
+    if (this.pending.length === 0) return true;
+    const out = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (this.state === 'closed' || !this.socket.writable) return false;
+    return this.socket.write(out);
+  }
+
+  /**
+   * Queues `b` and, once 64 KiB are queued, writes them and waits for the socket to drain when
+   * its buffer is full; false once the client is gone.
+   */
   async write(b: Buffer): Promise<boolean> {
     if (this.state === 'closed' || !this.socket.writable) return false;
-    if (this.socket.write(b)) return true;
+    this.pending.push(b);
+    this.pendingBytes += b.length;
+    if (this.pendingBytes < FLUSH_BYTES || this.flush()) return true;
     await new Promise<void>((resolve) => {
       const done = (): void => {
         this.socket.off('drain', done);
@@ -118,6 +153,7 @@ export class PgConnection implements PgLink {
 
   private fatal(code: string, message: string): void {
     this.send(errorResponse(code, message, 'FATAL'));
+    this.flush();
     this.socket.end();
     this.close();
   }
@@ -139,6 +175,12 @@ export class PgConnection implements PgLink {
     this.socket.destroy();
   }
 
+  /** Makes `zone` the session's time zone ('default': the one it started with); returns it. */
+  setTimeZone(zone: PgTimeZone | 'default'): PgTimeZone {
+    this.timeZone = zone === 'default' ? this.startZone : zone;
+    return this.timeZone;
+  }
+
   /** A cancel request for this connection: stops the statement in progress (57014); ignored when idle. */
   cancel(): void {
     if (!this.busy) return;
@@ -150,13 +192,15 @@ export class PgConnection implements PgLink {
     this.busy = false;
     this.cancelled = false;
     this.send(readyForQuery());
+    this.flush();
   }
 
   private async handle(m: ClientMessage): Promise<void> {
     if (this.state === 'closed') return;
-    if (this.state === 'startup') return this.startup(m);
-    if (this.state === 'password') return this.password(m);
-    return this.ready(m);
+    if (this.state === 'startup') this.startup(m);
+    else if (this.state === 'password') this.password(m);
+    else return this.ready(m);
+    this.flush();
   }
 
   private startup(m: ClientMessage): void {
@@ -190,6 +234,8 @@ export class PgConnection implements PgLink {
         this.user = step.user;
         this.database = step.database;
         this.scope = step.scope;
+        this.timeZone = step.timeZone;
+        this.startZone = step.timeZone;
         this.state = 'password';
         this.send(authentication(3));
     }
@@ -210,7 +256,7 @@ export class PgConnection implements PgLink {
     const key = this.opts.register(this);
     this.send(
       authentication(0),
-      ...sessionParameters(this.user),
+      ...sessionParameters(this.user, this.timeZone),
       backendKeyData(key.pid, key.secret),
       readyForQuery(),
     );
@@ -229,7 +275,10 @@ export class PgConnection implements PgLink {
       this.idle();
       return;
     }
-    if (type === 'H') return;
+    if (type === 'H') {
+      this.flush();
+      return;
+    }
     if (this.skipping) return;
     this.busy = true;
     try {

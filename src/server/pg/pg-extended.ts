@@ -102,7 +102,7 @@ export class ExtendedProtocol {
         this.link.send(parameterDescription(0), empty('n'));
         return;
       }
-      const d = await describeStatement(await this.runner.open(), sql);
+      const d = await describeStatement(await this.runner.open(), sql, this.link.timeZone);
       this.link.send(parameterDescription(d.params), d.columns ? rowDescription(d.columns) : empty('n'));
       return;
     }
@@ -119,7 +119,7 @@ export class ExtendedProtocol {
       p.answer ??
       (splitStatements(p.sql).length === 0
         ? 'empty'
-        : await describeStatement(await this.runner.open(), p.sql));
+        : await describeStatement(await this.runner.open(), p.sql, this.link.timeZone));
     const columns = d === 'empty' ? undefined : 'columns' in d ? d.columns : undefined;
     if (!columns) this.link.send(empty('n'));
     else {

@@ -9,6 +9,7 @@ import { actorOf } from '../audit.js';
 import type { ServerContext } from '../context.js';
 import { BodyReader, type ClientMessage } from './pg-messages.js';
 import { loginOf, readStartup } from './pg-startup.js';
+import type { PgTimeZone } from './pg-timezone.js';
 
 /** What the connection does with a packet before login. */
 export type StartupStep =
@@ -21,6 +22,7 @@ export type StartupStep =
       readonly user: string;
       readonly database: string;
       readonly scope: QueryScope;
+      readonly timeZone: PgTimeZone;
     };
 
 /** The connection's state that the first packet's answer depends on. */
@@ -53,7 +55,13 @@ export function startupStep(m: ClientMessage, env: StartupEnv): StartupStep {
   });
   if ('code' in login) return { kind: 'fatal', code: login.code, message: login.message };
   const user = packet.params.get('user') ?? '';
-  return { kind: 'password', user, database: packet.params.get('database') ?? user, scope: login.scope };
+  return {
+    kind: 'password',
+    user,
+    database: packet.params.get('database') ?? user,
+    scope: login.scope,
+    timeZone: login.timeZone,
+  };
 }
 
 /** Who is logging in, for the audit log. */

@@ -8,17 +8,21 @@ import type { TextChunk } from '../../store/store.js';
 import { type BinaryEncoder, binaryEncoder } from './pg-binary.js';
 import type { WireColumn } from './pg-types.js';
 
+const EMPTY = Buffer.alloc(0);
+
 /** How one column's values are written: PostgreSQL text, or a binary encoding. */
 export type CellWriter = { readonly text: (v: string) => string } | { readonly binary: BinaryEncoder };
 
-/** A batch of DataRow messages. */
+/**
+ * A batch of DataRow messages. Its buffer starts small and grows as rows come; after `take()`
+ * the next one is allocated when written to, as large as the last had grown: a small answer
+ * allocates 4 KiB once (it took two buffers of 64 KiB, whose external memory made the
+ * garbage collector run often), a large one keeps its batch size.
+ */
 export class RowBatch {
-  private buf: Buffer;
+  private buf: Buffer = EMPTY;
   private at = 0;
-
-  constructor(private readonly capacity = 1 << 16) {
-    this.buf = Buffer.allocUnsafe(capacity);
-  }
+  private capacity = 4096;
 
   /** Bytes written so far. */
   get size(): number {
@@ -27,9 +31,10 @@ export class RowBatch {
 
   private reserve(n: number): void {
     if (this.at + n <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + n));
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.capacity, this.at + n));
     this.buf.copy(next, 0, 0, this.at);
     this.buf = next;
+    this.capacity = next.length;
   }
 
   /** Appends one DataRow. */
@@ -120,7 +125,7 @@ export class RowBatch {
   /** The bytes written, handed over; the batch starts empty again. */
   take(): Buffer {
     const out = this.buf.subarray(0, this.at);
-    this.buf = Buffer.allocUnsafe(this.capacity);
+    this.buf = EMPTY;
     this.at = 0;
     return out;
   }

@@ -16,6 +16,7 @@ import { commandComplete, empty, parameterStatus, rowDescription } from './pg-me
 import { cellWriters, RowBatch } from './pg-rows.js';
 import { type SetOutcome, setStatement } from './pg-set.js';
 import { commandTag, splitStatements } from './pg-split.js';
+import type { PgTimeZone } from './pg-timezone.js';
 
 /** What the runner needs from its connection. */
 export interface PgLink {
@@ -26,9 +27,13 @@ export interface PgLink {
   readonly source: string;
   /** A cancel request arrived for the work in progress. */
   readonly cancelled: boolean;
-  /** Sends messages as they are. */
+  /** The connection's time zone, in which TIMESTAMPTZ values are printed. */
+  readonly timeZone: PgTimeZone;
+  /** Makes `zone` the connection's time zone ('default': the one it started with); returns it. */
+  setTimeZone(zone: PgTimeZone | 'default'): PgTimeZone;
+  /** Queues messages; they are written at ReadyForQuery, Flush, or once 64 KiB are queued. */
   send(...b: Buffer[]): void;
-  /** Writes and waits for the socket to drain when its buffer is full; false once the client is gone. */
+  /** Queues, and once 64 KiB are queued writes and waits for the socket to drain when its buffer is full; false once the client is gone. */
   write(b: Buffer): Promise<boolean>;
 }
 
@@ -101,12 +106,16 @@ export class StatementRunner {
       audit('error', failure(e));
       throw e;
     }
+    if (set?.timeZone) {
+      const zone = link.setTimeZone(set.timeZone);
+      return deliver({ command: { tag: set.tag, report: ['TimeZone', zone.name] } });
+    }
     if (set) return deliver({ command: set });
     const session = await this.open();
     if (link.cancelled) throw new PgFault('57014', 'canceling statement due to user request');
     try {
       let rowCount = 0;
-      const answer = await answerStatement(session, sql, params, stream);
+      const answer = await answerStatement(session, sql, params, stream, link.timeZone);
       if (answer !== 'empty' && 'stream' in answer) {
         const source = answer.stream;
         const counted = async () => {

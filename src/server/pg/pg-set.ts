@@ -2,15 +2,20 @@
  * `SET` statements clients send on connect (JDBC: `SET extra_float_digits = 3`,
  * `SET application_name = '…'`): those that change nothing this server does are accepted as
  * no-ops, as are settings to the value the server already has (`client_encoding` UTF8,
- * `DateStyle` ISO, `TimeZone` UTC). Any other `SET` is refused with a SQLSTATE, never run:
- * a query session is read-only and its settings are the server's.
+ * `DateStyle` ISO). `TimeZone` (`SET TimeZone = 'America/New_York'`, `SET TIME ZONE …`,
+ * `RESET TimeZone`) is the connection's own: the connection applies it (pg-timezone.ts). Any
+ * other `SET` is refused with a SQLSTATE, never run: a query session is read-only and its
+ * settings are the server's.
  */
 import { PgFault } from './pg-errors.js';
+import { badTimeZone, type PgTimeZone, timeZoneOf } from './pg-timezone.js';
 
-/** What an accepted SET did: its command tag, and a parameter to report to the client. */
+/** What an accepted SET did: its command tag, a parameter to report to the client, a time zone to take. */
 export interface SetOutcome {
   readonly tag: 'SET' | 'RESET';
   readonly report?: readonly [string, string];
+  /** The connection's time zone becomes this one ('default': the one it started with). */
+  readonly timeZone?: PgTimeZone | 'default';
 }
 
 /** Settings whose value this server does not act on: any value is accepted. */
@@ -20,7 +25,6 @@ const IGNORED = new Set(['extra_float_digits', 'application_name', 'client_min_m
 const FIXED: Record<string, RegExp> = {
   client_encoding: /^(utf8|utf-8|unicode)$/i,
   datestyle: /^iso(\s*,\s*(mdy|ymd|dmy))?$/i,
-  timezone: /^(utc|etc\/utc|gmt|z|zulu|0|\+0+|'utc')$/i,
   standard_conforming_strings: /^on$/i,
   intervalstyle: /^postgres$/i,
 };
@@ -37,19 +41,25 @@ function unquote(v: string): string {
  * another statement. Throws PgFault (0A000) for a setting this server cannot take.
  */
 export function setStatement(sql: string): SetOutcome | undefined {
-  const reset = /^\s*reset\s+([A-Za-z_][\w.]*|all)\s*$/i.exec(sql);
+  const reset = /^\s*reset\s+([A-Za-z_][\w.]*|all)\s*;?\s*$/i.exec(sql);
   if (reset) {
     const name = reset[1]!.toLowerCase();
-    if (name === 'all' || IGNORED.has(name) || name in FIXED) return { tag: 'RESET' };
+    if (name === 'all' || name === 'timezone') return { tag: 'RESET', timeZone: 'default' };
+    if (IGNORED.has(name) || name in FIXED) return { tag: 'RESET' };
     throw refused(name);
   }
-  const m = /^\s*set\s+(?:session\s+|local\s+)?([A-Za-z_][\w.]*)\s*(?:=|\bto\b)\s*([\s\S]*?)\s*$/i.exec(sql);
+  const zone = /^\s*set\s+(?:session\s+|local\s+)?time\s+zone\s+([\s\S]*?)\s*;?\s*$/i.exec(sql);
+  if (zone) return setTimeZone(/^local$/i.test(zone[1]!) ? 'default' : zone[1]!);
+  const m = /^\s*set\s+(?:session\s+|local\s+)?([A-Za-z_][\w.]*)\s*(?:=|\bto\b)\s*([\s\S]*?)\s*;?\s*$/i.exec(
+    sql,
+  );
   if (!m) {
     if (/^\s*set\s/i.test(sql))
       throw new PgFault('0A000', `this form of SET is not supported: ${sql.trim()}`);
     return undefined;
   }
   const name = m[1]!.toLowerCase();
+  if (name === 'timezone') return setTimeZone(m[2]!);
   const value = unquote(m[2]!);
   if (IGNORED.has(name)) {
     return name === 'application_name' ? { tag: 'SET', report: ['application_name', value] } : { tag: 'SET' };
@@ -59,10 +69,19 @@ export function setStatement(sql: string): SetOutcome | undefined {
   throw refused(name, fixed ? value : undefined);
 }
 
+/** `SET TimeZone` to a value as written: a zone name, quoted or not, or DEFAULT. */
+function setTimeZone(written: string): SetOutcome {
+  const value = unquote(written);
+  if (/^default$/i.test(written.trim())) return { tag: 'SET', timeZone: 'default' };
+  const zone = timeZoneOf(value);
+  if (!zone) throw new PgFault('22023', badTimeZone(value));
+  return { tag: 'SET', timeZone: zone };
+}
+
 function refused(name: string, value?: string): PgFault {
   const what = value === undefined ? `setting "${name}"` : `"${name}" = '${value}'`;
   return new PgFault(
     '0A000',
-    `SET of ${what} is not supported: this server is read-only and keeps its own settings (UTF8, ISO dates, UTC); it accepts SET of ${[...IGNORED].join(', ')} as no-ops`,
+    `SET of ${what} is not supported: this server is read-only and keeps its own settings (UTF8, ISO dates) but TimeZone; it accepts SET of ${[...IGNORED].join(', ')} as no-ops`,
   );
 }

@@ -17,19 +17,22 @@ const VALUES: Record<string, string> = {
   server_encoding: 'UTF8',
   client_encoding: 'UTF8',
   datestyle: 'ISO, MDY',
-  timezone: 'UTC',
   standard_conforming_strings: 'on',
   integer_datetimes: 'on',
 };
 
-/** The statement with `current_setting('NAME')` of the settings above replaced by their values as literals. */
-export function pgSettingsRewrite(sql: string): string {
+/**
+ * The statement with `current_setting('NAME')` of the settings above, and of `TimeZone` (the
+ * connection's, `timeZone`), replaced by their values as literals.
+ */
+export function pgSettingsRewrite(sql: string, timeZone: string): string {
   if (!/current_setting/i.test(sql)) return sql;
   return sql.replace(
     /(?:pg_catalog\.)?current_setting\s*\(\s*'([A-Za-z_]+)'\s*\)/gi,
     (whole, name: string) => {
-      const v = VALUES[name.toLowerCase()];
-      return v === undefined ? whole : `'${v}'`;
+      const key = name.toLowerCase();
+      const v = key === 'timezone' ? timeZone : VALUES[key];
+      return v === undefined ? whole : `'${v.replace(/'/g, "''")}'`;
     },
   );
 }

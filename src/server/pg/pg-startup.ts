@@ -15,6 +15,7 @@ import {
   SSL_REQUEST,
 } from './pg-messages.js';
 import { SERVER_VERSION } from './pg-settings.js';
+import { badTimeZone, type PgTimeZone, serverTimeZone, timeZoneOf } from './pg-timezone.js';
 
 /** What a first packet asks. */
 export type StartupPacket =
@@ -59,11 +60,19 @@ function isLoopback(address: string | undefined): boolean {
   return address !== undefined && /^(127\.|::1$|::ffff:127\.)/.test(address);
 }
 
-/** Who logs in to what: the user and database named, and the database's scope. */
+/** Who logs in to what: the user and database named, the database's scope, and the session's time zone. */
 export interface Login {
   readonly user: string;
   readonly database: string;
   readonly scope: QueryScope;
+  /** The `TimeZone` the startup packet named (libpq sends PGTZ so), else the server's. */
+  readonly timeZone: PgTimeZone;
+}
+
+/** The value of a startup parameter, its name in any case (PostgreSQL's setting names are). */
+function param(params: ReadonlyMap<string, string>, name: string): string | undefined {
+  for (const [k, v] of params) if (k.toLowerCase() === name) return v;
+  return undefined;
 }
 
 /** The login a startup asks for, or why it is refused before any password (3D000, 28000). */
@@ -79,24 +88,27 @@ export function loginOf(
       code: '3D000',
       message: `database "${database}" does not exist: name a scope, "latest" (the newest snapshot), "snapshot_N" (one snapshot) or "all" (every snapshot)`,
     };
+  const zoneName = param(params, 'timezone');
+  const timeZone = zoneName === undefined ? serverTimeZone() : timeZoneOf(zoneName);
+  if (!timeZone) return { code: '22023', message: badTimeZone(zoneName ?? '') };
   if (!via.tls && !via.insecurePlain && !isLoopback(via.remote))
     return {
       code: '28000',
       message:
         'the token would cross the network in clear: connect with TLS (sslmode=require; the server needs --tls-cert and --tls-key), or start the server with --insecure-plain',
     };
-  return { user, database, scope };
+  return { user, database, scope, timeZone };
 }
 
 /** The ParameterStatus messages a logged-in session starts with. */
-export function sessionParameters(user: string): Buffer[] {
+export function sessionParameters(user: string, timeZone: PgTimeZone): Buffer[] {
   return [
     parameterStatus('server_version', SERVER_VERSION),
     parameterStatus('server_encoding', 'UTF8'),
     parameterStatus('client_encoding', 'UTF8'),
     parameterStatus('DateStyle', 'ISO, MDY'),
     parameterStatus('IntervalStyle', 'postgres'),
-    parameterStatus('TimeZone', 'UTC'),
+    parameterStatus('TimeZone', timeZone.name),
     parameterStatus('integer_datetimes', 'on'),
     parameterStatus('standard_conforming_strings', 'on'),
     parameterStatus('is_superuser', 'off'),

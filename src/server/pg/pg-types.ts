@@ -5,8 +5,9 @@
  * PostgreSQL's (`2024-01-01 12:00:00.12`, `…+00`). Types PostgreSQL lacks travel as text.
  */
 
-import type { ResultColumn } from '../../store/store.js';
+import type { CellSql, ResultColumn } from '../../store/store.js';
 import type { PgColumn } from './pg-messages.js';
+import { type PgTimeZone, timestamptzSql, timestamptzText } from './pg-timezone.js';
 
 /** PostgreSQL type OIDs this server sends. */
 export const OID = {
@@ -109,9 +110,14 @@ function arrayText(v: string): string {
   return `{${items.map((s) => (s === 'NULL' ? 'NULL' : /^[^\s{}",\\]+$/.test(s) && s.toUpperCase() !== 'NULL' ? s : `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`)).join(',')}}`;
 }
 
-/** The wire form of a result column. */
-export function wireColumn(c: ResultColumn): WireColumn {
+/**
+ * The wire form of a result column; a TIMESTAMPTZ is printed in `zone` (the session's; the
+ * callers that want only the OID give none).
+ */
+export function wireColumn(c: ResultColumn, zone?: PgTimeZone): WireColumn {
   const t = c.type.replace(/^DECIMAL\(.*$/, 'DECIMAL');
+  if (t === 'TIMESTAMP WITH TIME ZONE' && zone)
+    return { name: c.name, oid: OID.timestamptz, size: 8, text: timestamptzText(zone) };
   if (t === 'DECIMAL') return { name: c.name, oid: OID.numeric, size: -1, text: same };
   if (t === 'BOOLEAN')
     return { name: c.name, oid: OID.bool, size: 1, text: (v) => (v === 'true' ? 't' : 'f') };
@@ -131,16 +137,30 @@ export function wireColumn(c: ResultColumn): WireColumn {
  * The SQL that prints a column's value (`ref`) in PostgreSQL's text format, for the types
  * whose DuckDB printing (CAST AS VARCHAR) is PostgreSQL's or made so here: booleans `t`/`f`,
  * floats' NaN and Infinity (DuckDB prints `nan`, `inf`; otherwise it prints `1e+20` and a
- * float4 0.1 as `0.1`, as PostgreSQL does). Undefined for lists, structs and other types,
- * which keep the JS path (DuckDB's cast prints lists' strings unquoted, `[a b, c]`).
+ * float4 0.1 as `0.1`, as PostgreSQL does), TIMESTAMPTZ in the session's zone (pg-timezone.ts).
+ * Undefined for lists, structs and other types, which keep the JS path (DuckDB's cast prints
+ * lists' strings unquoted, `[a b, c]`).
  */
-export function cellSql(c: ResultColumn, ref: string): string | undefined {
+function cellSqlIn(zone: PgTimeZone, c: ResultColumn, ref: string): string | undefined {
   const t = c.type.replace(/^DECIMAL\(.*$/, 'DECIMAL');
   if (t === 'BOOLEAN') return `CASE WHEN ${ref} IS NULL THEN NULL WHEN ${ref} THEN 't' ELSE 'f' END`;
   if (t === 'FLOAT' || t === 'DOUBLE')
     return `CASE WHEN isnan(${ref}) THEN 'NaN' WHEN isinf(${ref}) THEN (CASE WHEN ${ref} > 0 THEN 'Infinity' ELSE '-Infinity' END) ELSE CAST(${ref} AS VARCHAR) END`;
+  if (t === 'TIMESTAMP WITH TIME ZONE') return timestamptzSql(ref, zone);
   if (t === 'DECIMAL' || t in SCALAR) return `CAST(${ref} AS VARCHAR)`;
   return undefined;
+}
+
+const cellSqls = new Map<string, CellSql>();
+
+/** The cell printing of a time zone (one function per zone, so that a session keeps its wrapped statements for it). */
+export function cellSql(zone: PgTimeZone): CellSql {
+  let f = cellSqls.get(zone.iana);
+  if (!f) {
+    f = (c, ref) => cellSqlIn(zone, c, ref);
+    cellSqls.set(zone.iana, f);
+  }
+  return f;
 }
 
 /** PostgreSQL's name for an OID (what `format_type` prints, for psql's `\d`). */
