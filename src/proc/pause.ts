@@ -40,11 +40,16 @@ export interface PauseOptions {
    */
   readonly realtime?: boolean;
   /**
-   * While waiting for the threads to stop, sleep between polls instead of yielding the CPU
-   * (default false; measured with bench/pause.ts --contention, where our polling competes
-   * with the very threads it waits for).
+   * How this thread waits for the target's threads to stop: `yield` polls and yields the CPU
+   * between polls; `sleep` polls and sleeps 50 us between polls (our polling competes with
+   * the very threads it waits for); `realtime` runs this thread SCHED_FIFO from the first
+   * interrupt (when permitted and `realtime` is not false), so that the interrupt loop and
+   * each poll are never preempted, and sleeps between polls, so that it takes a CPU from
+   * the threads it waits for only for the poll itself. Default: yield.
    */
-  readonly sleepWhileStopping?: boolean;
+  readonly stopWait?: 'yield' | 'sleep' | 'realtime';
+  /** Interrupt the threads that are running (state R) before the sleeping ones (default false). */
+  readonly runningFirst?: boolean;
 }
 
 /** One stopped thread. */
@@ -176,7 +181,10 @@ export function pauseProcess(pid: number, opts: PauseOptions = {}): Paused {
   const held = new Map<number, HeldThread>();
   let rounds = 0;
   let startedAt = 0;
+  const wait = opts.stopWait ?? 'yield';
   try {
+    // Raised before the first interrupt: the stop's own loop is then never preempted.
+    if (wait === 'realtime' && opts.realtime !== false) raisePriority();
     for (;;) {
       const tids = listTids(pid);
       if (!tids || !existsSync(`/proc/${pid}/exe`)) throw exited(pid);
@@ -185,13 +193,14 @@ export function pauseProcess(pid: number, opts: PauseOptions = {}): Paused {
       rounds++;
       // Seizing stops nothing: seize every new thread first, then interrupt them back to
       // back, so that the first thread stops only microseconds before the last.
-      const seized = fresh.filter((tid) => attach(pid, tid, held));
+      let seized = fresh.filter((tid) => attach(pid, tid, held));
+      if (opts.runningFirst) seized = runningFirst(pid, seized);
       if (startedAt === 0) {
         startedAt = performance.now();
         armPauseWatchdog(pid, budgetMs + 2 * hold);
       }
       for (const tid of seized) interrupt(tid); // ESRCH: already exiting, its exit is reported to us
-      waitForStops(pid, held, deadline, budgetMs, opts.sleepWhileStopping === true);
+      waitForStops(pid, held, deadline, budgetMs, wait !== 'yield' || raised);
     }
     const t1 = now();
     const threads: PausedThread[] = [];
@@ -202,7 +211,7 @@ export function pauseProcess(pid: number, opts: PauseOptions = {}): Paused {
       threads.push({ tid: t.tid, stop: t.stop, signal: t.signal, regs });
     }
     if (threads.length === 0) throw exited(pid);
-    if (opts.realtime !== false) raisePriority();
+    if (opts.realtime !== false && !raised) raisePriority();
     const t2 = now();
     return makePaused(
       pid,
@@ -236,6 +245,12 @@ function attach(pid: number, tid: number, held: Map<number, HeldThread>): boolea
   }
   held.set(tid, { tid, state: 'attached', signal: 0, stop: 'interrupt' });
   return true;
+}
+
+/** The threads in state R first (they stop at once when interrupted; the others must be woken and scheduled). */
+function runningFirst(pid: number, tids: number[]): number[] {
+  const running = tids.filter((tid) => threadInfo(pid, tid)?.state === 'R');
+  return running.length === 0 ? tids : [...running, ...tids.filter((t) => !running.includes(t))];
 }
 
 /** Polls without progress after which a pending thread is also asked directly whether it has stopped. */
