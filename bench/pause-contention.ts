@@ -50,24 +50,23 @@ export async function measureContention(
 ): Promise<{ conditions: Condition[]; busy: number }> {
   const busyName = `${busy} spinning processes`;
   const conditions: Condition[] = [
-    { name: 'quiet, yielding while threads stop', busy: false, pause: { stopWait: 'yield' } },
-    { name: 'quiet, SCHED_FIFO from the first interrupt', busy: false, pause: { stopWait: 'realtime' } },
     {
-      name: `${busyName}, yielding while threads stop, real-time priority once stopped`,
+      name: 'quiet, yielding while threads stop (before 2026-12-06)',
+      busy: false,
+      pause: { stopWait: 'yield' },
+    },
+    { name: 'quiet, default (SCHED_FIFO from the first interrupt)', busy: false, pause: {} },
+    {
+      name: `${busyName}, yielding while threads stop, real-time once stopped (before 2026-12-06)`,
       busy: true,
       pause: { stopWait: 'yield' },
     },
     { name: `${busyName}, no priority change`, busy: true, pause: { stopWait: 'yield', realtime: false } },
+    { name: `${busyName}, default (SCHED_FIFO from the first interrupt)`, busy: true, pause: {} },
     {
-      name: `${busyName}, sleeping while threads stop, real-time priority once stopped`,
+      name: `${busyName}, default, no second pause after a slow stop`,
       busy: true,
-      pause: { stopWait: 'sleep' },
-    },
-    { name: `${busyName}, SCHED_FIFO from the first interrupt`, busy: true, pause: { stopWait: 'realtime' } },
-    {
-      name: `${busyName}, SCHED_FIFO from the first interrupt, no second pause after a slow stop`,
-      busy: true,
-      pause: { stopWait: 'realtime' },
+      pause: {},
       retry: false,
     },
   ].map(

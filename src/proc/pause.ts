@@ -35,21 +35,21 @@ export interface PauseOptions {
    */
   readonly maxHoldMs?: number;
   /**
-   * Run this thread SCHED_FIFO from the last stop to the last detach, when permitted
-   * (default true; false keeps its scheduling, e.g. to measure what real-time priority buys).
+   * Run this thread SCHED_FIFO until the last detach, from the first interrupt (stopWait
+   * `realtime`, the default) or else from the last stop, when permitted (default true; false
+   * keeps its scheduling, e.g. to measure what real-time priority buys).
    */
   readonly realtime?: boolean;
   /**
-   * How this thread waits for the target's threads to stop: `yield` polls and yields the CPU
-   * between polls; `sleep` polls and sleeps 50 us between polls (our polling competes with
-   * the very threads it waits for); `realtime` runs this thread SCHED_FIFO from the first
-   * interrupt (when permitted and `realtime` is not false), so that the interrupt loop and
-   * each poll are never preempted, and sleeps between polls, so that it takes a CPU from
-   * the threads it waits for only for the poll itself. Default: yield.
+   * How this thread waits for the target's threads to stop. `realtime` (default): it runs
+   * SCHED_FIFO from the first interrupt (when permitted, and unless `realtime` is false), so
+   * that neither the interrupt loop nor a poll is preempted, and sleeps 50 us between polls,
+   * so that it takes a CPU from the threads it waits for only for the polls themselves;
+   * without the permission it only sleeps. `sleep`: polls and sleeps between polls at
+   * ordinary priority. `yield`: polls and yields the CPU between polls (before 2026-12-06).
+   * Measured with bench/pause.ts --contention-only (docs/performance.md).
    */
   readonly stopWait?: 'yield' | 'sleep' | 'realtime';
-  /** Interrupt the threads that are running (state R) before the sleeping ones (default false). */
-  readonly runningFirst?: boolean;
 }
 
 /** One stopped thread. */
@@ -181,7 +181,7 @@ export function pauseProcess(pid: number, opts: PauseOptions = {}): Paused {
   const held = new Map<number, HeldThread>();
   let rounds = 0;
   let startedAt = 0;
-  const wait = opts.stopWait ?? 'yield';
+  const wait = opts.stopWait ?? 'realtime';
   try {
     // Raised before the first interrupt: the stop's own loop is then never preempted.
     if (wait === 'realtime' && opts.realtime !== false) raisePriority();
@@ -193,8 +193,7 @@ export function pauseProcess(pid: number, opts: PauseOptions = {}): Paused {
       rounds++;
       // Seizing stops nothing: seize every new thread first, then interrupt them back to
       // back, so that the first thread stops only microseconds before the last.
-      let seized = fresh.filter((tid) => attach(pid, tid, held));
-      if (opts.runningFirst) seized = runningFirst(pid, seized);
+      const seized = fresh.filter((tid) => attach(pid, tid, held));
       if (startedAt === 0) {
         startedAt = performance.now();
         armPauseWatchdog(pid, budgetMs + 2 * hold);
@@ -247,12 +246,6 @@ function attach(pid: number, tid: number, held: Map<number, HeldThread>): boolea
   return true;
 }
 
-/** The threads in state R first (they stop at once when interrupted; the others must be woken and scheduled). */
-function runningFirst(pid: number, tids: number[]): number[] {
-  const running = tids.filter((tid) => threadInfo(pid, tid)?.state === 'R');
-  return running.length === 0 ? tids : [...running, ...tids.filter((t) => !running.includes(t))];
-}
-
 /** Polls without progress after which a pending thread is also asked directly whether it has stopped. */
 const ASK_THREAD_AFTER = 8;
 
@@ -289,25 +282,28 @@ function waitForStops(
       );
     }
     idle = pending.length === before ? idle + 1 : 0;
-    // No progress: let the threads we wait for have this CPU (they must run to stop), and
-    // after a while sleep between polls.
+    // No progress: let the threads we wait for have this CPU (they must run to stop): sleep
+    // (a SCHED_FIFO thread must: a yield would give the CPU to no ordinary thread), or yield
+    // and after a while sleep.
     if (idle > 0 && sleep) Atomics.wait(nap, 0, 0, 0.05);
     else if (idle > 0) yieldCpu();
     if (idle > 1000) Atomics.wait(nap, 0, 0, 0.05);
   }
 }
 
-/** Real-time priority of this thread while every thread of the target is stopped. */
+/** Real-time priority of this thread while the target is being stopped and is stopped. */
 const PAUSE_PRIORITY = 1;
 let raised = false;
 
 /**
- * Once every thread is stopped, this thread runs SCHED_FIFO until the last one is detached:
- * on a busy machine an ordinary thread is preempted for milliseconds at a time — by other
- * work, and by the very threads it has just detached — while the rest of the target stays
- * stopped. Not during the stop itself: the target's threads must get a CPU to stop. Needs
- * CAP_SYS_NICE (root has it); without it nothing changes. Bounded: the pause has a budget,
- * and the kernel keeps 5% of each CPU for ordinary threads.
+ * From the first interrupt (or once every thread is stopped), this thread runs SCHED_FIFO
+ * until the last one is detached: on a busy machine an ordinary thread is preempted for
+ * milliseconds at a time — by other work, and by the very threads it has just detached, or
+ * in the middle of its interrupt loop — while the threads already stopped wait. During the
+ * stop it sleeps between its polls (waitForStops): the target's threads must get a CPU to
+ * stop, and a SCHED_FIFO thread that spun would keep one from them. Needs CAP_SYS_NICE (root
+ * has it); without it nothing changes. Bounded: the pause has a budget, and the kernel keeps
+ * 5% of each CPU for ordinary threads.
  */
 function raisePriority(): void {
   try {
