@@ -35,16 +35,21 @@ export interface PauseOptions {
    */
   readonly maxHoldMs?: number;
   /**
-   * Run this thread SCHED_FIFO from the last stop to the last detach, when permitted
-   * (default true; false keeps its scheduling, e.g. to measure what real-time priority buys).
+   * Run this thread SCHED_FIFO until the last detach, from the first interrupt (stopWait
+   * `realtime`, the default) or else from the last stop, when permitted (default true; false
+   * keeps its scheduling, e.g. to measure what real-time priority buys).
    */
   readonly realtime?: boolean;
   /**
-   * While waiting for the threads to stop, sleep between polls instead of yielding the CPU
-   * (default false; measured with bench/pause.ts --contention, where our polling competes
-   * with the very threads it waits for).
+   * How this thread waits for the target's threads to stop. `realtime` (default): it runs
+   * SCHED_FIFO from the first interrupt (when permitted, and unless `realtime` is false), so
+   * that neither the interrupt loop nor a poll is preempted, and sleeps 50 us between polls,
+   * so that it takes a CPU from the threads it waits for only for the polls themselves;
+   * without the permission it only sleeps. `sleep`: polls and sleeps between polls at
+   * ordinary priority. `yield`: polls and yields the CPU between polls (before 2026-12-06).
+   * Measured with bench/pause.ts --contention-only (docs/performance.md).
    */
-  readonly sleepWhileStopping?: boolean;
+  readonly stopWait?: 'yield' | 'sleep' | 'realtime';
 }
 
 /** One stopped thread. */
@@ -176,7 +181,10 @@ export function pauseProcess(pid: number, opts: PauseOptions = {}): Paused {
   const held = new Map<number, HeldThread>();
   let rounds = 0;
   let startedAt = 0;
+  const wait = opts.stopWait ?? 'realtime';
   try {
+    // Raised before the first interrupt: the stop's own loop is then never preempted.
+    if (wait === 'realtime' && opts.realtime !== false) raisePriority();
     for (;;) {
       const tids = listTids(pid);
       if (!tids || !existsSync(`/proc/${pid}/exe`)) throw exited(pid);
@@ -191,7 +199,7 @@ export function pauseProcess(pid: number, opts: PauseOptions = {}): Paused {
         armPauseWatchdog(pid, budgetMs + 2 * hold);
       }
       for (const tid of seized) interrupt(tid); // ESRCH: already exiting, its exit is reported to us
-      waitForStops(pid, held, deadline, budgetMs, opts.sleepWhileStopping === true);
+      waitForStops(pid, held, deadline, budgetMs, wait !== 'yield' || raised);
     }
     const t1 = now();
     const threads: PausedThread[] = [];
@@ -202,7 +210,7 @@ export function pauseProcess(pid: number, opts: PauseOptions = {}): Paused {
       threads.push({ tid: t.tid, stop: t.stop, signal: t.signal, regs });
     }
     if (threads.length === 0) throw exited(pid);
-    if (opts.realtime !== false) raisePriority();
+    if (opts.realtime !== false && !raised) raisePriority();
     const t2 = now();
     return makePaused(
       pid,
@@ -274,25 +282,28 @@ function waitForStops(
       );
     }
     idle = pending.length === before ? idle + 1 : 0;
-    // No progress: let the threads we wait for have this CPU (they must run to stop), and
-    // after a while sleep between polls.
+    // No progress: let the threads we wait for have this CPU (they must run to stop): sleep
+    // (a SCHED_FIFO thread must: a yield would give the CPU to no ordinary thread), or yield
+    // and after a while sleep.
     if (idle > 0 && sleep) Atomics.wait(nap, 0, 0, 0.05);
     else if (idle > 0) yieldCpu();
     if (idle > 1000) Atomics.wait(nap, 0, 0, 0.05);
   }
 }
 
-/** Real-time priority of this thread while every thread of the target is stopped. */
+/** Real-time priority of this thread while the target is being stopped and is stopped. */
 const PAUSE_PRIORITY = 1;
 let raised = false;
 
 /**
- * Once every thread is stopped, this thread runs SCHED_FIFO until the last one is detached:
- * on a busy machine an ordinary thread is preempted for milliseconds at a time — by other
- * work, and by the very threads it has just detached — while the rest of the target stays
- * stopped. Not during the stop itself: the target's threads must get a CPU to stop. Needs
- * CAP_SYS_NICE (root has it); without it nothing changes. Bounded: the pause has a budget,
- * and the kernel keeps 5% of each CPU for ordinary threads.
+ * From the first interrupt (or once every thread is stopped), this thread runs SCHED_FIFO
+ * until the last one is detached: on a busy machine an ordinary thread is preempted for
+ * milliseconds at a time — by other work, and by the very threads it has just detached, or
+ * in the middle of its interrupt loop — while the threads already stopped wait. During the
+ * stop it sleeps between its polls (waitForStops): the target's threads must get a CPU to
+ * stop, and a SCHED_FIFO thread that spun would keep one from them. Needs CAP_SYS_NICE (root
+ * has it); without it nothing changes. Bounded: the pause has a budget, and the kernel keeps
+ * 5% of each CPU for ordinary threads.
  */
 function raisePriority(): void {
   try {

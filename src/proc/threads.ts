@@ -16,6 +16,8 @@ export interface ThreadInfo {
   readonly stime: number;
   /** CPU the thread last ran on. */
   readonly processor: number;
+  /** Scheduling policy: 0 SCHED_OTHER, 1 SCHED_FIFO, 2 SCHED_RR, 3 SCHED_BATCH, 5 SCHED_IDLE. */
+  readonly policy: number;
 }
 
 /** The thread ids of a process, ascending; undefined when the process does not exist. */
@@ -34,7 +36,7 @@ export function parseThreadStat(tid: number, text: string): ThreadInfo {
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
   const f = text.slice(close + 2).split(' ');
-  // f[0] is field 3 (state); utime is field 14, stime 15, processor 39.
+  // f[0] is field 3 (state); utime is field 14, stime 15, processor 39, policy 41.
   return {
     tid,
     name: text.slice(open + 1, close),
@@ -42,6 +44,7 @@ export function parseThreadStat(tid: number, text: string): ThreadInfo {
     utime: Number(f[11]),
     stime: Number(f[12]),
     processor: Number(f[36]),
+    policy: Number(f[38]),
   };
 }
 

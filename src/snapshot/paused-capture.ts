@@ -127,12 +127,14 @@ export function pauseAndCopy(
   let discardedPauseMs = capMs;
   try {
     const first = pauseAndCopyOnce(pid, plan, opts, how);
-    if (!first.cut || first.at.stopped - first.at.started < capMs / 2) return first;
+    if (!first.cut || opts.retrySlowStop === false || first.at.stopped - first.at.started < capMs / 2)
+      return first;
     discardedPauseMs = first.at.resumed - first.at.started;
   } catch (e) {
     // A stop budget of the caller's own is theirs to keep. The threads that had not stopped
     // are released in the background as they get a CPU: pause again only once they all are.
     if (!(e instanceof PauseTimeoutError) || opts.pause?.budgetMs !== undefined) throw e;
+    if (opts.retrySlowStop === false) throw e;
     if (!settleLingering(pid, SETTLE_BEFORE_RETRY_MS)) throw e;
   }
   return { ...pauseAndCopyOnce(pid, plan, opts, how), discardedPauseMs };

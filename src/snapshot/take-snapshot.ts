@@ -53,6 +53,12 @@ export interface SnapshotOptions {
    */
   readonly pauseCapMs?: number;
   /**
+   * When the stop alone took half the cap and the pause was cut (or gave up) at it, pause once
+   * more (default true; the first pause's hold is reported as discardedPauseNs). false keeps
+   * the first, partial, pause (or its error).
+   */
+  readonly retrySlowStop?: boolean;
+  /**
    * Before this thread's first pause, run the code of the pause on the live process until
    * it is compiled (default true; false only to measure what the warm-up buys).
    */

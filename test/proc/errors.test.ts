@@ -10,7 +10,7 @@ import { after, describe, it } from 'node:test';
 import { PeriscopeError } from '../../src/common/errors.js';
 import { PauseTimeoutError, pauseProcess } from '../../src/proc/pause.js';
 import { lingeringThreads } from '../../src/proc/release.js';
-import { listThreads } from '../../src/proc/threads.js';
+import { listThreads, threadInfo } from '../../src/proc/threads.js';
 import { buildFixture } from '../../support/go-fixtures.js';
 import { signalLines, startTarget, type Target } from '../../support/target.js';
 
@@ -116,7 +116,10 @@ describe('pause errors', { timeout: 120_000 }, () => {
         assert.match(e.message, /took longer than 0 ms .* it was resumed/);
         timeouts++;
       }
+      // The stop runs SCHED_FIFO (where permitted): given up, this thread is ordinary again.
+      assert.equal(threadInfo(process.pid, process.pid)?.policy, 0, 'this thread is SCHED_OTHER again');
     }
+    assert.ok(timeouts > 0, 'a 0 ms budget gave up at least once in 20 pauses');
     for (let i = 0; i < 100 && lingeringThreads().length > 0; i++)
       await new Promise((r) => setTimeout(r, 10));
     assert.deepEqual(lingeringThreads(), [], 'threads that stopped late were detached in the background');

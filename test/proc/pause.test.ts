@@ -4,14 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, it, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { addr } from '../../src/common/address.js';
 import { libc } from '../../src/proc/libc.js';
 import { readMaps } from '../../src/proc/maps.js';
 import { pauseProcess } from '../../src/proc/pause.js';
-import { listThreads } from '../../src/proc/threads.js';
+import { listThreads, threadInfo } from '../../src/proc/threads.js';
 import { VmReader } from '../../src/proc/vm-reader.js';
 import { buildFixture } from '../../support/go-fixtures.js';
 import { signalLines, startTarget, type Target } from '../../support/target.js';
@@ -117,14 +116,10 @@ describe('pauseProcess on a program with many threads', { timeout: 120_000 }, ()
     await target.waitFor(/^tick/, 2000, performance.now());
   });
 
-  it('runs this thread real-time (SCHED_FIFO) only while the target is stopped', async () => {
+  it('runs this thread real-time (SCHED_FIFO) only while the target is being stopped and stopped', async () => {
     const target = await startTarget((await buildFixture('manythreads')).path, [], { GOMAXPROCS: '2' });
     targets.push(target);
-    // Field 41 of /proc/PID/task/TID/stat is the scheduling policy (0 SCHED_OTHER, 1 SCHED_FIFO).
-    const policy = (): number => {
-      const text = readFileSync(`/proc/${process.pid}/task/${process.pid}/stat`, 'latin1');
-      return Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[38]);
-    };
+    const policy = (): number | undefined => threadInfo(process.pid, process.pid)?.policy;
     assert.equal(policy(), 0);
     const paused = pauseProcess(target.pid);
     const during = policy();
