@@ -43,8 +43,8 @@ export const exportCommand = defineCommand({
     if (scaledOut) {
       // Only reads: PostgreSQL and the objects (no server cache, nothing written; docs/storage.md).
       useSpecCacheDir();
-      const { exportFromSharedStore } = await import('../../store/shared/shared-export-import.js');
-      const notes = await exportFromSharedStore(scaledOut.store, scaledOut.objects, id, format, path);
+      const { SharedStore } = await import('../../store/shared/shared-store.js');
+      const notes = await SharedStore.exportReadOnly(scaledOut.store, scaledOut.objects, id, format, path);
       for (const n of notes) warn(n);
       out(`snapshot ${id} exported to ${path} (${format})`);
       return;

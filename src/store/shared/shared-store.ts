@@ -99,7 +99,7 @@ export type {
 export type { ProbeCompactionOptions, ProbeCompactionPass } from './probe-compaction.js';
 export type { WrittenSnapshot } from './snapshot-objects.js';
 
-import { exportFromObjects, importToObjects } from './shared-export-import.js';
+import { exportFromObjects, exportFromSharedStore, importToObjects } from './shared-export-import.js';
 import {
   objectRowCounts,
   putSnapshotObjects,
@@ -440,6 +440,20 @@ export class SharedStore implements Store {
   /** Writes one snapshot, read from its objects, as the embedded store exports one. */
   async exportSnapshot(snapshotId: number, format: ExportFormat, out: string): Promise<void> {
     await this.exportWithNotes(snapshotId, format, out);
+  }
+
+  /**
+   * `periscope export` as a reader, without opening a store: PostgreSQL and the objects are only
+   * read (a SELECT-only role is enough), no cache is made (shared-export-import.ts).
+   */
+  static exportReadOnly(
+    storeUrl: string,
+    objectsUrl: string,
+    snapshotId: number,
+    format: ExportFormat,
+    out: string,
+  ): Promise<string[]> {
+    return exportFromSharedStore(storeUrl, objectsUrl, snapshotId, format, out);
   }
 
   /** exportSnapshot, returning the spec tables that could not be exported and why. */
