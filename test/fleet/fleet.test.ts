@@ -39,6 +39,7 @@ import {
   waitForFleet,
 } from '../../support/fleet.js';
 import { buildFixture } from '../../support/go-fixtures.js';
+import { TEST_PAUSE_CAP_MS } from '../../support/pause-cap.js';
 import type { Target } from '../../support/target.js';
 import { goroutineIn } from '../links/link-join.js';
 import { buildGrpcPair, buildHttpChain, GRPC_VARIANTS } from '../links/variants.js';
@@ -121,7 +122,7 @@ async function query(sql: string, snapshotId: number): Promise<Row[]> {
 /** Waits until C's handler goroutine is parked on the mutex (it prints before it locks). */
 async function lockedInC(pid: number): Promise<void> {
   for (let i = 0; i < 300; i++) {
-    const s = snapshotProcess(pid);
+    const s = snapshotProcess(pid, { pauseCapMs: TEST_PAUSE_CAP_MS });
     if (s.goroutines.some((g) => g.waitReason === 'sync.Mutex.Lock')) return;
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -221,7 +222,9 @@ test('one snapshot of three agents; one SQL query through the links follows A ->
 
   // The oracle: each process's own stacks, read directly (these goroutines block forever, so
   // their ids are the ones the fleet snapshot saw).
-  const own = new Map<number, ProcessSnapshot>([a, b, c].map((t) => [t.pid, snapshotProcess(t.pid)]));
+  const own = new Map<number, ProcessSnapshot>(
+    [a, b, c].map((t) => [t.pid, snapshotProcess(t.pid, { pauseCapMs: TEST_PAUSE_CAP_MS })]),
+  );
   const gA = goroutineIn(own.get(a.pid)!, 'main.callB');
   const gB = goroutineIn(own.get(b.pid)!, 'main.handleB');
   const gC = goroutineIn(own.get(c.pid)!, 'main.handleC');
@@ -274,7 +277,9 @@ test('one snapshot of three agents; one SQL query through the links follows A ->
     JSON.stringify(links),
   );
 
-  const grpcOwn = [grpcClient, grpcServer].map((t) => snapshotProcess(t.pid));
+  const grpcOwn = [grpcClient, grpcServer].map((t) =>
+    snapshotProcess(t.pid, { pauseCapMs: TEST_PAUSE_CAP_MS }),
+  );
   const pairs = await query(GRPC_SQL, snap.snapshotId);
   assert.deepEqual(
     pairs.map((r) => [

@@ -24,6 +24,7 @@ import type { FunctionLines } from '../../src/snapshot/function-lines.js';
 import type { ProcessSnapshot } from '../../src/snapshot/snapshot-types.js';
 import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
 import { buildFixture } from '../../support/go-fixtures.js';
+import { TEST_PAUSE_CAP_MS } from '../../support/pause-cap.js';
 import { startTarget, type Target } from '../../support/target.js';
 
 /** A fresh temp data directory. */
@@ -242,7 +243,7 @@ export interface RealSnapshot {
 export async function realSnapshot(): Promise<RealSnapshot> {
   const { path } = await buildFixture('goroutines');
   const target = await startTarget(path);
-  return { target, snapshot: snapshotProcess(target.pid) };
+  return { target, snapshot: snapshotProcess(target.pid, { pauseCapMs: TEST_PAUSE_CAP_MS }) };
 }
 
 /** Waits until `cond` holds (polling), or fails after `ms`. */
