@@ -239,11 +239,20 @@ export interface RealSnapshot {
   readonly snapshot: ProcessSnapshot;
 }
 
-/** Starts the `goroutines` fixture and snapshots it for real. */
+/**
+ * Starts the `goroutines` fixture and snapshots it for real. A snapshot that fails kills the
+ * fixture: the caller never gets it to kill, and a fixture left running kept the test file's
+ * process alive after its tests, so the whole run hung instead of failing.
+ */
 export async function realSnapshot(): Promise<RealSnapshot> {
   const { path } = await buildFixture('goroutines');
   const target = await startTarget(path);
-  return { target, snapshot: snapshotProcess(target.pid, { pauseCapMs: TEST_PAUSE_CAP_MS }) };
+  try {
+    return { target, snapshot: snapshotProcess(target.pid, { pauseCapMs: TEST_PAUSE_CAP_MS }) };
+  } catch (e) {
+    await target.kill();
+    throw e;
+  }
 }
 
 /** Waits until `cond` holds (polling), or fails after `ms`. */
