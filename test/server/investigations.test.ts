@@ -153,7 +153,14 @@ async function show(ref: string | number): Promise<InvestigationView> {
 async function shownWhen(ref: string, cond: (v: InvestigationView) => boolean, what: string): Promise<void> {
   let last: InvestigationView | undefined;
   try {
-    await eventually(async () => cond((last = await show(ref))), 20_000, what);
+    await eventually(
+      async () => {
+        last = await show(ref);
+        return cond(last);
+      },
+      20_000,
+      what,
+    );
   } catch (e) {
     throw new Error(`${(e as Error).message}; ${ref} was ${JSON.stringify(last)}`);
   }
