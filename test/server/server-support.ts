@@ -70,6 +70,12 @@ export async function api<T = Record<string, unknown>>(
     method,
     headers,
     ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+  }).catch((e: unknown) => {
+    // "fetch failed" alone does not say why: the cause (a reset, a refusal) does.
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    throw new Error(
+      `${method} ${path.slice(0, 100)}: ${(e as Error).message}: ${cause?.code} ${cause?.message}`,
+    );
   });
   const text = await res.text();
   let parsed: unknown = text;
