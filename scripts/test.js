@@ -40,7 +40,12 @@ if (files.some((f) => readFileSync(f, 'utf8').includes('s3-server.js'))) {
 // Snapshots taken by tests go to a throw-away store, never the user's; so do the one-shot
 // commands' binary cache entries.
 const data = mkdtempSync(join(tmpdir(), 'periscope-test-data-'));
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...files], {
+// A file still running after FILE_TIMEOUT_MS fails, named, instead of holding the run forever
+// (a fixture left running kept a file's process alive after its last test: the run hung).
+// Generous: at load 25 on 2 cores a file takes ten times its quiet time and more.
+const FILE_TIMEOUT_MS = 30 * 60_000;
+const args = ['--test', '--test-concurrency=2', `--test-timeout=${FILE_TIMEOUT_MS}`, ...files];
+const r = spawnSync(process.execPath, args, {
   stdio: 'inherit',
   env: { ...process.env, PERISCOPE_DATA: data, PERISCOPE_CACHE_DIR: join(data, 'cache') },
 });

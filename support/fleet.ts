@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { deriveAgentId, readMachineIdentity } from '../src/agent/agent-id.js';
 import { ROOT } from './go-fixtures.js';
+import { TEST_PAUSE_CAP_ARGS } from './pause-cap.js';
 import { startTarget, type Target } from './target.js';
 
 /** The CLI entry point. */
@@ -206,7 +207,8 @@ export function agentIdOf(host: string): string {
 /**
  * Starts `periscope agent` for `host` (its --hostname; its id is the default, agentIdOf(host)),
  * reporting only fixtures started with tagEnv(tag, share): by default its own, `host`. The
- * token goes in the environment, as docs/agent.md advises.
+ * token goes in the environment, as docs/agent.md advises. Its pause cap is TEST_PAUSE_CAP_MS
+ * unless `args` sets --pause-cap-ms.
  */
 export function startAgentProc(
   serverUrl: string,
@@ -230,6 +232,8 @@ export function startAgentProc(
       `env.${TAG_VAR}=^${tag}:${share}$`,
       '--interval',
       '0.5',
+      // Not a test of the pause cap unless it sets its own (support/pause-cap.ts).
+      ...(args.includes('--pause-cap-ms') ? [] : TEST_PAUSE_CAP_ARGS),
       ...args,
     ],
     { PERISCOPE_TOKEN: token },

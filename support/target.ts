@@ -56,7 +56,12 @@ export async function startTarget(
     ),
   );
   let pid = 0;
+  const forget = killOnTerm(() => {
+    signal(pid || childOf(child.pid ?? 0)); // the fixture, not only its sh
+    signal(child.pid);
+  });
   child.once('close', () => {
+    forget();
     done = true;
     for (const w of waiters) w();
   });
@@ -115,6 +120,37 @@ export async function startTarget(
   pid = Number(/^ready (\d+)/.exec(line.text)?.[1] ?? childOf(child.pid ?? 0));
   return target;
 }
+
+/** SIGKILLs a process, if it is still there. */
+function signal(pid: number | undefined): void {
+  try {
+    if (pid) process.kill(pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
+
+/** How to kill each fixture still running. */
+const running = new Set<() => void>();
+
+/**
+ * Kills the fixture by `kill` if this process is terminated (SIGTERM) before it ends; returns
+ * what forgets it. The test runner ends a file that ran past its timeout with SIGTERM
+ * (scripts/test.js): its fixtures, not children of this process but of their `sh`, would run
+ * on through the rest of the run, taking CPU from every later test.
+ */
+function killOnTerm(kill: () => void): () => void {
+  if (!termHandled) {
+    termHandled = true;
+    process.once('SIGTERM', () => {
+      for (const k of running) k();
+      process.exit(143);
+    });
+  }
+  running.add(kill);
+  return () => running.delete(kill);
+}
+let termHandled = false;
 
 /** The first child process of `ppid` (the fixture under its `sh`), or 0. */
 function childOf(ppid: number): number {

@@ -36,7 +36,7 @@ export interface ExecutorOptions {
   readonly maxMessageBytes?: number;
   /** Recycle the capture thread when idle and holding more binaries than this (default 16). */
   readonly maxBinaries?: number;
-  /** The hard cap of each pause, ms (default DEFAULT_PAUSE_CAP_MS of snapshot/paused-capture.ts, 50). */
+  /** The hard cap of each pause, ms (default DEFAULT_PAUSE_CAP_MS of snapshot/paused-capture.ts, 100). */
   readonly pauseCapMs?: number;
 }
 

@@ -1,6 +1,7 @@
 /** Test support: an in-process agent whose log lines are recorded, limited to one test's processes. */
 import { randomUUID } from 'node:crypto';
 import { Agent, type AgentOptions } from '../../src/agent/agent.js';
+import { TEST_PAUSE_CAP_MS } from '../../support/pause-cap.js';
 
 /** An agent under test. */
 export interface TestAgent {
@@ -31,6 +32,8 @@ export function startAgent(serverUrl: string, token: string, opts: Partial<Agent
     maxBackoffMs: 1000,
     log: (line) => logs.push({ t: performance.now(), line }),
     ...opts,
+    // Not a test of the pause cap unless it sets its own (support/pause-cap.ts).
+    executor: { pauseCapMs: TEST_PAUSE_CAP_MS, ...opts.executor },
   });
   agent.start();
   return {

@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { describeError } from '../../src/common/errors.js';
 import { jsonPieces, writeJson } from '../../src/common/json-stream.js';
 import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
+import { TEST_PAUSE_CAP_MS } from '../../support/pause-cap.js';
 import { startPauseTarget } from '../../support/pause-target.js';
 
 /** A stream that keeps every write and reports itself full after each, to exercise 'drain'. */
@@ -46,7 +47,7 @@ test('the pieces are JSON.stringify text for every kind of value', () => {
 test('a real snapshot is written in small pieces that join to JSON.stringify text', async () => {
   const target = await startPauseTarget(3000);
   try {
-    const snap = snapshotProcess(target.pid);
+    const snap = snapshotProcess(target.pid, { pauseCapMs: TEST_PAUSE_CAP_MS });
     const want = `${JSON.stringify(snap, null, 2)}\n`;
     const out = new Recorder();
     await writeJson(out, snap, 2);

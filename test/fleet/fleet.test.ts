@@ -39,6 +39,7 @@ import {
   waitForFleet,
 } from '../../support/fleet.js';
 import { buildFixture } from '../../support/go-fixtures.js';
+import { TEST_PAUSE_CAP_MS } from '../../support/pause-cap.js';
 import type { Target } from '../../support/target.js';
 import { goroutineIn } from '../links/link-join.js';
 import { buildGrpcPair, buildHttpChain, GRPC_VARIANTS } from '../links/variants.js';
@@ -104,7 +105,7 @@ async function snapshotAll(...labels: string[]): Promise<FleetSnapshot> {
     ...labels.flatMap((l) => ['--label', l]),
     '--json',
   ];
-  const r = await cli(args, env());
+  const r = await cli(args, env(), 300_000); // past the server's prepare and capture timeouts
   // Exit 3: stored, but some processes were not captured (what the fault tests cause).
   if (r.code !== 0 && r.code !== 3)
     throw new Error(`periscope ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
@@ -121,7 +122,7 @@ async function query(sql: string, snapshotId: number): Promise<Row[]> {
 /** Waits until C's handler goroutine is parked on the mutex (it prints before it locks). */
 async function lockedInC(pid: number): Promise<void> {
   for (let i = 0; i < 300; i++) {
-    const s = snapshotProcess(pid);
+    const s = snapshotProcess(pid, { pauseCapMs: TEST_PAUSE_CAP_MS });
     if (s.goroutines.some((g) => g.waitReason === 'sync.Mutex.Lock')) return;
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -132,9 +133,19 @@ function byPid(snap: FleetSnapshot): Map<number, FleetSnapshot['processes'][numb
   return new Map(snap.processes.map((p) => [p.pid, p]));
 }
 
+/** What each agent logged about its snapshot requests (how long each prepare took), for failure messages. */
+function requestLog(): string {
+  return [...agents]
+    .map(
+      ([h, p]) =>
+        `${h}: ${JSON.stringify(p.lines.filter((l) => / request /.test(l.text)).map((l) => l.text))}`,
+    )
+    .join('\n');
+}
+
 /** The agent's log lines about a prepared request that arrived at or after `since`. */
 function prepared(agent: Proc, since: number): Promise<unknown> {
-  return agent.waitFor(/^\S+ request \S+: prepared \d+ of \d+ processes/, 20_000, since);
+  return agent.waitFor(/^\S+ request \S+: prepared \d+ of \d+ processes/, 180_000, since);
 }
 
 before(async () => {
@@ -147,13 +158,15 @@ before(async () => {
   exprsPath = exprs.path;
   userToken = await createToken(dataDir, 'user', 'fleet-user');
   agentToken = await createToken(dataDir, 'agent', 'fleet-agents');
+  // Bounds, not targets: at load 30 on 2 cores an agent's first prepare (loading two Go binaries
+  // at ~7% of a core) took over 30 s, and every process failed for a reason this file does not test.
   server = await startServerProc(dataDir, '127.0.0.1:0', [
     '--prepare-timeout',
-    '30000',
+    '180000',
     '--capture-timeout',
-    '30000',
-    '--agent-timeout',
     '60000',
+    '--agent-timeout',
+    '120000',
   ]);
   assert.ok(
     !server.proc.lines.some((l) => /First start/.test(l.text)),
@@ -211,6 +224,7 @@ test('one snapshot of three agents; one SQL query through the links follows A ->
       ['host-b', true, undefined],
       ['host-a', true, undefined],
     ],
+    requestLog(),
   );
   assert.equal(snap.processes.length, 5);
   for (const p of snap.processes) {
@@ -221,7 +235,9 @@ test('one snapshot of three agents; one SQL query through the links follows A ->
 
   // The oracle: each process's own stacks, read directly (these goroutines block forever, so
   // their ids are the ones the fleet snapshot saw).
-  const own = new Map<number, ProcessSnapshot>([a, b, c].map((t) => [t.pid, snapshotProcess(t.pid)]));
+  const own = new Map<number, ProcessSnapshot>(
+    [a, b, c].map((t) => [t.pid, snapshotProcess(t.pid, { pauseCapMs: TEST_PAUSE_CAP_MS })]),
+  );
   const gA = goroutineIn(own.get(a.pid)!, 'main.callB');
   const gB = goroutineIn(own.get(b.pid)!, 'main.handleB');
   const gC = goroutineIn(own.get(c.pid)!, 'main.handleC');
@@ -274,7 +290,9 @@ test('one snapshot of three agents; one SQL query through the links follows A ->
     JSON.stringify(links),
   );
 
-  const grpcOwn = [grpcClient, grpcServer].map((t) => snapshotProcess(t.pid));
+  const grpcOwn = [grpcClient, grpcServer].map((t) =>
+    snapshotProcess(t.pid, { pauseCapMs: TEST_PAUSE_CAP_MS }),
+  );
   const pairs = await query(GRPC_SQL, snap.snapshotId);
   assert.deepEqual(
     pairs.map((r) => [

@@ -10,6 +10,7 @@ import type { SnapshotDetail, SnapshotTaken } from '../../src/api/responses.js';
 import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
 import { effectiveSpec } from '../../src/spec/effective-spec.js';
 import { EMPTY_SPEC } from '../../src/spec/spec-types.js';
+import { TEST_PAUSE_CAP_MS } from '../../support/pause-cap.js';
 import { startTarget } from '../../support/target.js';
 import { api, describeProcess, FakeAgent, testServer } from '../server/server-support.js';
 import { cli } from '../store/store-support.js';
@@ -18,7 +19,7 @@ import { buildConnPair } from './variants.js';
 test('a fleet snapshot names each link that cannot resolve on a program once, in its answer and its summary', async () => {
   const { path } = await buildConnPair();
   const t = await startTarget(path, ['pipe']);
-  const s = snapshotProcess(t.pid, { spec: effectiveSpec(EMPTY_SPEC) });
+  const s = snapshotProcess(t.pid, { pauseCapMs: TEST_PAUSE_CAP_MS, spec: effectiveSpec(EMPTY_SPEC) });
   await t.kill();
   const why = s.linkNotes?.[0]?.message ?? '';
   assert.match(why, /^no socket behind this net\.Conn/);

@@ -6,6 +6,7 @@ import { effectiveSpec } from '../../src/spec/effective-spec.js';
 import { parseSpec } from '../../src/spec/spec-parse.js';
 import { EMPTY_SPEC } from '../../src/spec/spec-types.js';
 import { toolchainUnavailable } from '../../support/go-fixtures.js';
+import { TEST_PAUSE_CAP_MS } from '../../support/pause-cap.js';
 import { startTarget, type Target } from '../../support/target.js';
 import { describePairs, gkey, goroutineIn, goroutinesIn, joinLinks, tableRows } from './link-join.js';
 import { buildGrpcPair, GRPC_VARIANTS } from './variants.js';
@@ -43,7 +44,9 @@ for (const v of GRPC_VARIANTS) {
         targets.push(c1);
         const c2 = await startTarget(path, ['client', addr, 'unary', '3']);
         targets.push(c2);
-        const snaps: ProcessSnapshot[] = [server, c1, c2].map((p) => snapshotProcess(p.pid, { spec: SPEC }));
+        const snaps: ProcessSnapshot[] = [server, c1, c2].map((p) =>
+          snapshotProcess(p.pid, { pauseCapMs: TEST_PAUSE_CAP_MS, spec: SPEC }),
+        );
         const [ss, s1, s2] = snaps as [ProcessSnapshot, ProcessSnapshot, ProcessSnapshot];
 
         // The oracle: which server goroutine handles which client's unary call.
@@ -109,7 +112,7 @@ for (const v of [GRPC_VARIANTS[0]!, GRPC_VARIANTS.at(-1)!])
       const c = await startTarget(client.path, ['client', addr, 'both']);
       targets.push(c);
       const spec = effectiveSpec(EMPTY_SPEC);
-      const [ss, sc] = [s, c].map((p) => snapshotProcess(p.pid, { spec })) as [
+      const [ss, sc] = [s, c].map((p) => snapshotProcess(p.pid, { pauseCapMs: TEST_PAUSE_CAP_MS, spec })) as [
         ProcessSnapshot,
         ProcessSnapshot,
       ];

@@ -5,6 +5,7 @@ import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
 import { effectiveSpec } from '../../src/spec/effective-spec.js';
 import { EMPTY_SPEC } from '../../src/spec/spec-types.js';
 import { GO_TOOLCHAINS, toolchainUnavailable } from '../../support/go-fixtures.js';
+import { TEST_PAUSE_CAP_MS } from '../../support/pause-cap.js';
 import type { Target } from '../../support/target.js';
 import { describePairs, gkey, goroutineIn, joinLinks } from './link-join.js';
 import { buildHttpChain, startChain } from './variants.js';
@@ -12,7 +13,7 @@ import { buildHttpChain, startChain } from './variants.js';
 /** Waits until C's handler goroutine is parked on the mutex (it prints before it locks). */
 async function lockedInC(pid: number): Promise<void> {
   for (let i = 0; i < 200; i++) {
-    const s = snapshotProcess(pid);
+    const s = snapshotProcess(pid, { pauseCapMs: TEST_PAUSE_CAP_MS });
     if (
       s.goroutines.some(
         (g) =>
@@ -36,7 +37,7 @@ for (const tc of GO_TOOLCHAINS) {
       const { a, b, c } = await startChain(path, targets);
       const spec = effectiveSpec(EMPTY_SPEC);
       await lockedInC(c.pid);
-      const snaps = [a, b, c].map((p) => snapshotProcess(p.pid, { spec }));
+      const snaps = [a, b, c].map((p) => snapshotProcess(p.pid, { pauseCapMs: TEST_PAUSE_CAP_MS, spec }));
       const [sa, sb, sc] = snaps as [ProcessSnapshot, ProcessSnapshot, ProcessSnapshot];
       const gA = goroutineIn(sa, 'main.callB');
       const gB = goroutineIn(sb, 'main.handleB');

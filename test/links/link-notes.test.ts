@@ -18,6 +18,7 @@ import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
 import { effectiveSpec } from '../../src/spec/effective-spec.js';
 import { EMPTY_SPEC } from '../../src/spec/spec-types.js';
 import { buildFixture } from '../../support/go-fixtures.js';
+import { TEST_PAUSE_CAP_MS } from '../../support/pause-cap.js';
 import { startTarget } from '../../support/target.js';
 import { cli, freshDataDir } from '../store/store-support.js';
 import { goroutineIn, tableRows } from './link-join.js';
@@ -29,7 +30,7 @@ test('a connection with no socket behind it: one note per link and table, everyw
   const { path } = await buildConnPair();
   const t = await startTarget(path, ['pipe']);
   try {
-    const s = snapshotProcess(t.pid, { spec: SPEC });
+    const s = snapshotProcess(t.pid, { pauseCapMs: TEST_PAUSE_CAP_MS, spec: SPEC });
     assert.deepEqual(
       (s.linkNotes ?? []).map((n) => [n.link, n.table, n.column, n.frames, n.of]),
       [
@@ -112,7 +113,7 @@ test('a built-in function whose connection type can hold no socket in this binar
   );
   const t = await startTarget(path);
   try {
-    const s = snapshotProcess(t.pid, { spec: SPEC });
+    const s = snapshotProcess(t.pid, { pauseCapMs: TEST_PAUSE_CAP_MS, spec: SPEC });
     assert.ok(
       s.goroutines.some((g) => g.stack.frames.some((f) => f.function === handleStream)),
       'its frame is there',

@@ -10,6 +10,7 @@ import { effectiveSpec } from '../../src/spec/effective-spec.js';
 import { EMPTY_SPEC } from '../../src/spec/spec-types.js';
 import { DuckDBStore } from '../../src/store/duckdb-store.js';
 import type { Cell, QueryResult } from '../../src/store/store.js';
+import { TEST_PAUSE_CAP_MS } from '../../support/pause-cap.js';
 import type { Target } from '../../support/target.js';
 import { startTarget } from '../../support/target.js';
 import { goroutineIn } from './link-join.js';
@@ -74,7 +75,7 @@ test('SQL through the default links: A -> B -> C over HTTP and a gRPC pair, one 
     targets.push(client);
     // C prints before it locks: wait until its handler is parked on the mutex.
     for (let i = 0; i < 200; i++) {
-      const s = snapshotProcess(c.pid);
+      const s = snapshotProcess(c.pid, { pauseCapMs: TEST_PAUSE_CAP_MS });
       if (s.goroutines.some((g) => g.waitReason === 'sync.Mutex.Lock')) break;
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -89,7 +90,8 @@ test('SQL through the default links: A -> B -> C over HTTP and a gRPC pair, one 
       ['grpc-client', client],
     ];
     const snaps = new Map<string, ProcessSnapshot>();
-    for (const [host, tgt] of named) snaps.set(host, snapshotProcess(tgt.pid, { spec }));
+    for (const [host, tgt] of named)
+      snaps.set(host, snapshotProcess(tgt.pid, { pauseCapMs: TEST_PAUSE_CAP_MS, spec }));
     await store.addSnapshot({
       processes: [...snaps].map(([hostname, snapshot]) => ({ hostname, snapshot })),
       specText: DEFAULT_SPEC_YAML,

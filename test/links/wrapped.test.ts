@@ -12,6 +12,7 @@ import type { ProcessSnapshot } from '../../src/snapshot/snapshot-types.js';
 import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
 import { effectiveSpec } from '../../src/spec/effective-spec.js';
 import { EMPTY_SPEC } from '../../src/spec/spec-types.js';
+import { TEST_PAUSE_CAP_MS } from '../../support/pause-cap.js';
 import type { Target } from '../../support/target.js';
 import { freshDataDir, objects, openStore } from '../store/store-support.js';
 import { describePairs, gkey, goroutineIn, joinLinks } from './link-join.js';
@@ -41,7 +42,9 @@ for (const mode of MODES)
     const targets: Target[] = [];
     try {
       const { server, client } = await startConnPair(path, mode, targets);
-      const snaps = [server, client].map((p) => snapshotProcess(p.pid, { spec: SPEC }));
+      const snaps = [server, client].map((p) =>
+        snapshotProcess(p.pid, { pauseCapMs: TEST_PAUSE_CAP_MS, spec: SPEC }),
+      );
       const [ss, sc] = snaps as [ProcessSnapshot, ProcessSnapshot];
       const pairs = joinLinks(SPEC, snaps);
       const want = expectedPairs(ss, sc);
@@ -111,7 +114,9 @@ test('Unix sockets of processes in another network namespace: no link, and one n
     // Periscope's sock_diag does not look.
     const mode: ConnMode = { net: 'unix', wrap: 'none' };
     const { server, client } = await startConnPair(path, mode, targets, { prefix: ['unshare', '--net'] });
-    const snaps = [server, client].map((p) => snapshotProcess(p.pid, { spec: SPEC }));
+    const snaps = [server, client].map((p) =>
+      snapshotProcess(p.pid, { pauseCapMs: TEST_PAUSE_CAP_MS, spec: SPEC }),
+    );
     assert.deepEqual(joinLinks(SPEC, snaps), []);
     const [ss] = snaps as [ProcessSnapshot, ProcessSnapshot];
     const notes = (ss.linkNotes ?? []).filter((n) => n.table === 'http_server_conns');

@@ -13,6 +13,7 @@ import { test } from 'node:test';
 import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
 import { effectiveSpec } from '../../src/spec/effective-spec.js';
 import { parseSpec } from '../../src/spec/spec-parse.js';
+import { TEST_PAUSE_CAP_MS } from '../../support/pause-cap.js';
 import { withProbes } from './probe-run.js';
 
 /** Each probe expression and its counterpart over held[n]. */
@@ -79,6 +80,7 @@ test('a probe captures the values a snapshot of the same frame shows, in the sam
     let values: readonly { value: unknown; error?: string }[] | undefined;
     for (let tries = 0; tries < 50 && !values; tries++) {
       const snap = snapshotProcess(run.target.pid, {
+        pauseCapMs: TEST_PAUSE_CAP_MS,
         spec: effectiveSpec(parseSpec(yaml, 'probe.yaml'), { defaults: false }),
       });
       const frames = snap.goroutines.flatMap((g) => g.captures.filter((c) => c.function === 'main.hold'));

@@ -10,6 +10,7 @@ import { decodeSnapshot, encodeSnapshot } from '../../src/protocol/snapshot-wire
 import type { ProcessSnapshot, SnapshotGoroutine } from '../../src/snapshot/snapshot-types.js';
 import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
 import { buildFixture } from '../../support/go-fixtures.js';
+import { TEST_PAUSE_CAP_MS } from '../../support/pause-cap.js';
 import { startPauseTarget } from '../../support/pause-target.js';
 import { startTarget } from '../../support/target.js';
 
@@ -17,7 +18,7 @@ test('the goroutine zoo survives the wire form, frame for frame', async () => {
   const { path } = await buildFixture('goroutines');
   const child = await startTarget(path);
   try {
-    const s = snapshotProcess(child.pid);
+    const s = snapshotProcess(child.pid, { pauseCapMs: TEST_PAUSE_CAP_MS });
     const plain = JSON.parse(JSON.stringify(s));
     assert.deepEqual(asJson(decodeSnapshot(JSON.parse(encodeSnapshot(s)))), plain);
     assert.deepEqual(asJson(decodeSnapshot(JSON.parse(encodeV1(s)))), plain, 'version 1 (older agents)');
@@ -31,7 +32,7 @@ test('the goroutine zoo survives the wire form, frame for frame', async () => {
 test('goroutines sharing a stack send it once', async () => {
   const target = await startPauseTarget(2000);
   try {
-    const s = snapshotProcess(target.pid);
+    const s = snapshotProcess(target.pid, { pauseCapMs: TEST_PAUSE_CAP_MS });
     const wire = encodeSnapshot(s);
     const plain = JSON.stringify(s);
     const decoded = decodeSnapshot(JSON.parse(wire));

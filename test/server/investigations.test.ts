@@ -145,6 +145,27 @@ async function show(ref: string | number): Promise<InvestigationView> {
   return r.body;
 }
 
+/**
+ * Waits until an investigation shows `cond`; failing, the message has it as it was last shown.
+ * 20 s bounds the wait, not the speed: at load 29 on 2 cores two firings from one probe batch
+ * took longer than 5 s.
+ */
+async function shownWhen(ref: string, cond: (v: InvestigationView) => boolean, what: string): Promise<void> {
+  let last: InvestigationView | undefined;
+  try {
+    await eventually(
+      async () => {
+        last = await show(ref);
+        return cond(last);
+      },
+      20_000,
+      what,
+    );
+  } catch (e) {
+    throw new Error(`${(e as Error).message}; ${ref} was ${JSON.stringify(last)}`);
+  }
+}
+
 async function sql(q: string): Promise<QueryResponse> {
   const r = await api<QueryResponse>(server.url, alice, 'POST', '/v1/query', { sql: q, all: true });
   assert.equal(r.status, 200, r.text);
@@ -429,7 +450,13 @@ test('a probe trigger with a filter fires on the matching event of that process 
     values: { key },
   });
   agent.send({ type: 'probe-batch', events: [event('a', 11)], counts: [], histograms: [], notices: [] });
-  await new Promise((res) => setTimeout(res, 500));
+  // Once the event is stored, the trigger has looked at it (told of the batch as it is stored).
+  await eventually(
+    async () =>
+      Number((await sql('SELECT count(*) FROM cache_get WHERE goroutine_id = 11')).rows[0]?.[0]) === 1,
+    20_000,
+    'the first event stored',
+  );
   await server.investigations.idle();
   assert.equal((await show('cache-b')).fires, 0, 'key a does not match');
   agent.send({
@@ -439,7 +466,7 @@ test('a probe trigger with a filter fires on the matching event of that process 
     histograms: [],
     notices: [],
   });
-  await eventually(async () => (await show('cache-b')).fires === 1, 20_000, 'the probe firing');
+  await shownWhen('cache-b', (v) => v.fires === 1, 'the probe firing');
   await server.investigations.idle();
   const f = (await show('cache-b')).firings?.[0];
   assert.equal(f?.goroutine, 13);
@@ -458,7 +485,7 @@ test('a probe trigger with a filter fires on the matching event of that process 
     histograms: [],
     notices: [],
   });
-  await eventually(async () => (await show('cache-every-b')).fires === 2, 5000, 'two probe firings');
+  await shownWhen('cache-every-b', (v) => v.fires === 2, 'two probe firings');
   await server.investigations.idle();
   assert.deepEqual(
     (await show('cache-every-b')).firings?.map((x) => x.goroutine),
@@ -481,7 +508,7 @@ test('a probe trigger with a filter fires on the matching event of that process 
       },
     ],
   });
-  await eventually(async () => ((await show('cache-b')).unresolved ?? []).length > 0, 5000, 'the status');
+  await shownWhen('cache-b', (v) => (v.unresolved ?? []).length > 0, 'the status');
   assert.deepEqual((await show('cache-b')).unresolved, [
     {
       probe: 'cache_get',

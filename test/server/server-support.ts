@@ -24,6 +24,7 @@ import type { FunctionLines } from '../../src/snapshot/function-lines.js';
 import type { ProcessSnapshot } from '../../src/snapshot/snapshot-types.js';
 import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
 import { buildFixture } from '../../support/go-fixtures.js';
+import { TEST_PAUSE_CAP_MS } from '../../support/pause-cap.js';
 import { startTarget, type Target } from '../../support/target.js';
 
 /** A fresh temp data directory. */
@@ -69,6 +70,12 @@ export async function api<T = Record<string, unknown>>(
     method,
     headers,
     ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+  }).catch((e: unknown) => {
+    // "fetch failed" alone does not say why: the cause (a reset, a refusal) does.
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    throw new Error(
+      `${method} ${path.slice(0, 100)}: ${(e as Error).message}: ${cause?.code} ${cause?.message}`,
+    );
   });
   const text = await res.text();
   let parsed: unknown = text;
@@ -238,11 +245,20 @@ export interface RealSnapshot {
   readonly snapshot: ProcessSnapshot;
 }
 
-/** Starts the `goroutines` fixture and snapshots it for real. */
+/**
+ * Starts the `goroutines` fixture and snapshots it for real. A snapshot that fails kills the
+ * fixture: the caller never gets it to kill, and a fixture left running kept the test file's
+ * process alive after its tests, so the whole run hung instead of failing.
+ */
 export async function realSnapshot(): Promise<RealSnapshot> {
   const { path } = await buildFixture('goroutines');
   const target = await startTarget(path);
-  return { target, snapshot: snapshotProcess(target.pid) };
+  try {
+    return { target, snapshot: snapshotProcess(target.pid, { pauseCapMs: TEST_PAUSE_CAP_MS }) };
+  } catch (e) {
+    await target.kill();
+    throw e;
+  }
 }
 
 /** Waits until `cond` holds (polling), or fails after `ms`. */

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import type { ProcessSnapshot } from '../../src/snapshot/snapshot-types.js';
 import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
 import { buildFixture, GO_TOOLCHAINS, ROOT, toolchainUnavailable } from '../../support/go-fixtures.js';
+import { TEST_PAUSE_CAP_MS } from '../../support/pause-cap.js';
 import { signalLines, startTarget } from '../../support/target.js';
 
 const run = promisify(execFile);
@@ -33,7 +34,7 @@ test('a program that is notified of every signal keeps running through 100 snaps
   try {
     const pauses: number[] = [];
     for (let i = 0; i < 100; i++) {
-      const s = snapshotProcess(target.pid);
+      const s = snapshotProcess(target.pid, { pauseCapMs: TEST_PAUSE_CAP_MS });
       assert.ok(
         s.goroutines.some((g) => g.stack.frames.some((f) => f.function === 'main.main')),
         'main goroutine present',

@@ -13,6 +13,7 @@ import { effectiveSpecOfText } from '../../src/spec/effective-spec.js';
 import { DuckDBStore } from '../../src/store/duckdb-store.js';
 import type { Cell, QueryResult, SnapshotInput } from '../../src/store/store.js';
 import { buildFixture, ROOT } from '../../support/go-fixtures.js';
+import { TEST_PAUSE_CAP_MS } from '../../support/pause-cap.js';
 import { startTarget, type Target } from '../../support/target.js';
 
 const run = promisify(execFile);
@@ -31,7 +32,10 @@ export async function startFixture(name: string): Promise<Target> {
 
 /** Snapshots a running process with a spec (YAML text), without the built-in entries. */
 export function takeSnapshot(pid: number, specText = ''): ProcessSnapshot {
-  return snapshotProcess(pid, { spec: effectiveSpecOfText(specText, 'test spec', { defaults: false }) });
+  return snapshotProcess(pid, {
+    pauseCapMs: TEST_PAUSE_CAP_MS,
+    spec: effectiveSpecOfText(specText, 'test spec', { defaults: false }),
+  });
 }
 
 /** The input that stores one process snapshot taken on this host. */

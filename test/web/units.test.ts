@@ -50,6 +50,7 @@ import {
   tracesSql,
 } from '../../src/web/trace-sql.js';
 import { buildFixture } from '../../support/go-fixtures.js';
+import { TEST_PAUSE_CAP_MS } from '../../support/pause-cap.js';
 import { startTarget, type Target } from '../../support/target.js';
 
 test('every route survives URL and back', () => {
@@ -316,7 +317,7 @@ before(async () => {
   const { path } = await buildFixture('goroutines');
   target = await startTarget(path, [], {}, /^ready/);
   store = await DuckDBStore.open(mkdtempSync(join(tmpdir(), 'periscope-web-units-')));
-  const snap = await snapshotProcess(target.pid);
+  const snap = await snapshotProcess(target.pid, { pauseCapMs: TEST_PAUSE_CAP_MS });
   await store.addSnapshot({ processes: [{ hostname: 'h', snapshot: snap }], specText: '' });
 });
 

@@ -17,6 +17,7 @@ import { ProcMemFile } from '../../../src/proc/memory.js';
 import { snapshotProcess } from '../../../src/snapshot/take-snapshot.js';
 import { DEFAULT_LOAD, Delve, type DlvVariable, delvePath } from '../../../support/delve.js';
 import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../../../support/go-fixtures.js';
+import { TEST_PAUSE_CAP_MS } from '../../../support/pause-cap.js';
 import { startTarget } from '../../../support/target.js';
 import { diffWithDelve } from './delve.js';
 
@@ -125,7 +126,7 @@ for (const tc of GO_TOOLCHAINS) {
       assert.match((evaluateCondition(bad.plan, ctx) as { error: string }).error, /out of range/);
 
       // The frame of main.park, from our own snapshot (taken before Delve stops the process).
-      const snap = snapshotProcess(child.pid);
+      const snap = snapshotProcess(child.pid, { pauseCapMs: TEST_PAUSE_CAP_MS });
       const g = snap.goroutines.find((x) => x.stack.frames.some((f) => f.function === 'main.park'));
       assert.ok(g, 'a goroutine parked in main.park');
       const frame = g.stack.frames.find((f) => f.function === 'main.park')!;

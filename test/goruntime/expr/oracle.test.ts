@@ -19,6 +19,7 @@ import { makeValueContext } from '../../../src/goruntime/values/context.js';
 import { ProcMemFile } from '../../../src/proc/memory.js';
 import { snapshotProcess } from '../../../src/snapshot/take-snapshot.js';
 import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../../../support/go-fixtures.js';
+import { TEST_PAUSE_CAP_MS } from '../../../support/pause-cap.js';
 import { startTarget } from '../../../support/target.js';
 import { type GoReport, goTypes, normalizeTypes, sortMapEntries } from './go-oracle.js';
 import { CHECKS, EXTENSIONS, REFUSED } from './oracle-checks.js';
@@ -68,7 +69,7 @@ for (const tc of GO_TOOLCHAINS) {
       const verdict = new Map(go.checks.map((v) => [v.src, v]));
 
       const ctx = makeValueContext(bin, mem);
-      const snap = snapshotProcess(child.pid);
+      const snap = snapshotProcess(child.pid, { pauseCapMs: TEST_PAUSE_CAP_MS });
       const g = snap.goroutines.find((x) => x.stack.frames.some((f) => f.function === 'main.park'));
       assert.ok(g, 'a goroutine parked in main.park');
       const frame = g.stack.frames.find((f) => f.function === 'main.park')!;

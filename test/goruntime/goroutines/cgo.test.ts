@@ -11,6 +11,7 @@ import { type DumpGoroutine, parseGoroutineDump } from '../../../src/goruntime/g
 import type { Goroutine } from '../../../src/goruntime/goroutines/types.js';
 import { snapshotProcess } from '../../../src/snapshot/take-snapshot.js';
 import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../../../support/go-fixtures.js';
+import { TEST_PAUSE_CAP_MS } from '../../../support/pause-cap.js';
 import { startTarget, type Target } from '../../../support/target.js';
 
 /** Asks the fixture for runtime.Stack(all) (it answers a line on stdin) and parses it. */
@@ -40,7 +41,7 @@ for (const { tc, pie } of variants) {
     });
     const target = await startTarget(path);
     try {
-      const snap = snapshotProcess(target.pid);
+      const snap = snapshotProcess(target.pid, { pauseCapMs: TEST_PAUSE_CAP_MS });
       const dump = await goDump(target);
       const ours = new Map(snap.goroutines.map((g) => [g.id, g]));
       // Goroutine 1 writes the dump; the others stay where they were at our snapshot.

@@ -23,6 +23,7 @@ import { snapshotProcess } from '../../../src/snapshot/take-snapshot.js';
 import { effectiveSpec } from '../../../src/spec/effective-spec.js';
 import { parseSpec } from '../../../src/spec/spec-parse.js';
 import { buildFixture } from '../../../support/go-fixtures.js';
+import { TEST_PAUSE_CAP_MS } from '../../../support/pause-cap.js';
 import { startTarget } from '../../../support/target.js';
 
 const SPEC = `
@@ -78,6 +79,7 @@ test('a paused snapshot captures values on exactly the goroutines that have a sp
   const child = await startTarget(path);
   try {
     const snap = snapshotProcess(child.pid, {
+      pauseCapMs: TEST_PAUSE_CAP_MS,
       spec: effectiveSpec(parseSpec(SPEC, 'test.yaml'), { defaults: false }),
     });
     assert.equal(snap.mode, 'paused');

@@ -22,6 +22,7 @@ import { pauseProcess } from '../../../src/proc/pause.js';
 import { VmReader } from '../../../src/proc/vm-reader.js';
 import { snapshotProcess } from '../../../src/snapshot/take-snapshot.js';
 import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../../../support/go-fixtures.js';
+import { TEST_PAUSE_CAP_MS } from '../../../support/pause-cap.js';
 import { startTarget, type Target } from '../../../support/target.js';
 
 /** Asks the zoo for runtime.Stack(all) (it answers a line on stdin) and parses it. */
@@ -65,7 +66,7 @@ for (const tc of GO_TOOLCHAINS) {
     const readyAt = Date.now();
     try {
       const pid = child.pid;
-      const snap = snapshotProcess(pid);
+      const snap = snapshotProcess(pid, { pauseCapMs: TEST_PAUSE_CAP_MS });
       const tids = new Set(readdirSync(`/proc/${pid}/task`).map(Number));
       const dump = await goDump(child);
       const ours = new Map(snap.goroutines.map((g) => [g.id, g]));

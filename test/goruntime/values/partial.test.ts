@@ -20,6 +20,7 @@ import { snapshotProcess } from '../../../src/snapshot/take-snapshot.js';
 import { effectiveSpec } from '../../../src/spec/effective-spec.js';
 import { parseSpec } from '../../../src/spec/spec-parse.js';
 import { buildFixture, GO_TOOLCHAINS, toolchainUnavailable } from '../../../support/go-fixtures.js';
+import { TEST_PAUSE_CAP_MS } from '../../../support/pause-cap.js';
 import { startTarget } from '../../../support/target.js';
 
 const OUT = { '…': 'unreadable', error: 'optimized out at this PC' };
@@ -28,6 +29,7 @@ const OUT = { '…': 'unreadable', error: 'optimized out at this PC' };
 async function parkedIn(pid: number, spec: string, fn: string, callee: RegExp): Promise<ProcessSnapshot> {
   for (let i = 0; ; i++) {
     const s = snapshotProcess(pid, {
+      pauseCapMs: TEST_PAUSE_CAP_MS,
       spec: effectiveSpec(parseSpec(spec, 'partial.yaml'), { defaults: false }),
     });
     const ok = s.goroutines.some((g) =>

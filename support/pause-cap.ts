@@ -1,0 +1,15 @@
+/**
+ * Test support: the pause cap of tests that are not about the cap. The default cap (100 ms,
+ * snapshot/paused-capture.ts) is meant for a production machine; on a CI machine at load
+ * 20–30 on 2 cores a target's runnable threads wait longer than that for a CPU to enter their
+ * stop, in both of the pause's tries, and the snapshot fails (PauseTimeoutError) or is cut
+ * (partial): a test of links, of the server or of the fleet then failed for a reason it does
+ * not test. The cap itself is tested by test/snapshot/pause-cap.test.ts and
+ * test/fleet/busy-agent.test.ts, which set their own.
+ */
+
+/** SnapshotOptions.pauseCapMs / ExecutorOptions.pauseCapMs for tests; the most --pause-cap-ms takes. */
+export const TEST_PAUSE_CAP_MS = 10_000;
+
+/** The same for `periscope snapshot` (local) and `periscope agent`. */
+export const TEST_PAUSE_CAP_ARGS: readonly string[] = ['--pause-cap-ms', String(TEST_PAUSE_CAP_MS)];
