@@ -34,6 +34,7 @@ import {
 } from '../support/fleet.js';
 import { buildFixture } from '../support/go-fixtures.js';
 import { describeMachine, loadAverage, today } from '../support/machine.js';
+import { PRODUCT_PAUSE_CAP_ARGS } from '../support/pause-cap.js';
 import { median, ratio } from '../support/stats.js';
 import { formatTable } from '../support/table.js';
 import type { Target } from '../support/target.js';
@@ -148,7 +149,8 @@ async function main(): Promise<void> {
     const userToken = await createToken(dataDir, 'user', 'bench');
     const agentToken = await createToken(dataDir, 'agent', 'bench-agents');
     server = await startServerProc(dataDir);
-    for (const h of hosts) agents.push(startAgentProc(server.url, agentToken, h, tag));
+    for (const h of hosts)
+      agents.push(startAgentProc(server.url, agentToken, h, tag, PRODUCT_PAUSE_CAP_ARGS));
     const want: Record<string, number[]> = Object.fromEntries(hosts.map((h) => [h, []]));
     const t0 = performance.now();
     for (let i = 0; i < PROCS; i += 10) {

@@ -21,7 +21,7 @@
  * Everything runs at nice -10 (--nice N to change; 0 leaves it): this process, and so the
  * server, agent and CLI it starts, and the target's threads, as bench/pause.ts does.
  *
- * Usage: npx tsc -p . && node dist/bench/pause-paths.js [--n 10000] [--reps 15] [--nice N]
+ * Usage: npx tsc -p . && node dist/bench/pause-paths.js [--n 10000] [--reps 15] [--nice N] [--v8-first]
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -46,6 +46,7 @@ import {
   waitForFleet,
 } from '../support/fleet.js';
 import { describeMachine, loadAverage, today } from '../support/machine.js';
+import { PRODUCT_PAUSE_CAP_ARGS } from '../support/pause-cap.js';
 import { startPauseTarget } from '../support/pause-target.js';
 import { median } from '../support/stats.js';
 import { formatTable } from '../support/table.js';
@@ -58,6 +59,8 @@ const arg = (name: string): string | undefined => {
 const N = Number(arg('--n') ?? 10_000);
 const REPS = Number(arg('--reps') ?? 15);
 const NICE = Number(arg('--nice') ?? -10);
+/** Start the V8-flags agent first, 3 s before the others (its process start order apart from its flags). */
+const V8_FIRST = process.argv.includes('--v8-first');
 const AIM_AGENT_OVER_BARE = 1.1;
 const AIM_CLI_OVER_AGENT = 1.5;
 const HOST = 'bench-paths';
@@ -119,16 +122,24 @@ async function main(): Promise<void> {
     const userToken = await createToken(dataDir, 'user', 'bench');
     const agentToken = await createToken(dataDir, 'agent', 'bench-agent');
     server = await startServerProc(dataDir);
-    agent = startAgentProc(server.url, agentToken, HOST, tag);
+    const startV8 = (): Proc => {
+      process.env.PERISCOPE_CAPTURE_V8_FLAGS = V8_FLAGS;
+      const a = startAgentProc(server!.url, agentToken, HOST_V8, tag, PRODUCT_PAUSE_CAP_ARGS, HOST);
+      delete process.env.PERISCOPE_CAPTURE_V8_FLAGS;
+      return a;
+    };
+    if (V8_FIRST) {
+      agentV8 = startV8();
+      await new Promise((r) => setTimeout(r, 3000));
+    }
+    agent = startAgentProc(server.url, agentToken, HOST, tag, PRODUCT_PAUSE_CAP_ARGS);
     process.env.PERISCOPE_SETTLE_MS = '0'; // the second agent's environment only
-    agentNoSettle = startAgentProc(server.url, agentToken, HOST_NO_SETTLE, tag, [], HOST);
+    agentNoSettle = startAgentProc(server.url, agentToken, HOST_NO_SETTLE, tag, PRODUCT_PAUSE_CAP_ARGS, HOST);
     delete process.env.PERISCOPE_SETTLE_MS;
     process.env.PERISCOPE_VALUES_IN_PAUSE = '1'; // evaluated in the pause, as before read plans
-    agentInPause = startAgentProc(server.url, agentToken, HOST_IN_PAUSE, tag, [], HOST);
+    agentInPause = startAgentProc(server.url, agentToken, HOST_IN_PAUSE, tag, PRODUCT_PAUSE_CAP_ARGS, HOST);
     delete process.env.PERISCOPE_VALUES_IN_PAUSE;
-    process.env.PERISCOPE_CAPTURE_V8_FLAGS = V8_FLAGS;
-    agentV8 = startAgentProc(server.url, agentToken, HOST_V8, tag, [], HOST);
-    delete process.env.PERISCOPE_CAPTURE_V8_FLAGS;
+    agentV8 ??= startV8();
     await waitForFleet(
       server.url,
       userToken,

@@ -28,6 +28,7 @@ import {
 } from '../support/fleet.js';
 import { buildFixture } from '../support/go-fixtures.js';
 import { describeMachine, loadAverage, today } from '../support/machine.js';
+import { PRODUCT_PAUSE_CAP_ARGS } from '../support/pause-cap.js';
 import { procCpuMs } from '../support/proc.js';
 import { median } from '../support/stats.js';
 import { formatTable } from '../support/table.js';
@@ -80,7 +81,11 @@ async function main(): Promise<void> {
   const server = await startServerProc(dataDir);
   const userToken = await createToken(dataDir, 'user', 'bench');
   const agentToken = await createToken(dataDir, 'agent', 'bench-agent');
-  const agent = startAgentProc(server.url, agentToken, HOST, tag, ['--runtime-dir', join(dataDir, 'run')]);
+  const agent = startAgentProc(server.url, agentToken, HOST, tag, [
+    '--runtime-dir',
+    join(dataDir, 'run'),
+    ...PRODUCT_PAUSE_CAP_ARGS,
+  ]);
   const traced = await startTagged(svc.path, [], tag, HOST);
   const plain = await startTagged(svc.path, [], tag, HOST);
   const env = { PERISCOPE_TOKEN: userToken, PERISCOPE_SERVER: server.url };

@@ -7,9 +7,16 @@
  * not test. The cap itself is tested by test/snapshot/pause-cap.test.ts and
  * test/fleet/busy-agent.test.ts, which set their own.
  */
+import { DEFAULT_PAUSE_CAP_MS } from '../src/snapshot/paused-capture.js';
 
 /** SnapshotOptions.pauseCapMs / ExecutorOptions.pauseCapMs for tests; the most --pause-cap-ms takes. */
 export const TEST_PAUSE_CAP_MS = 10_000;
 
 /** The same for `periscope snapshot` (local) and `periscope agent`. */
 export const TEST_PAUSE_CAP_ARGS: readonly string[] = ['--pause-cap-ms', String(TEST_PAUSE_CAP_MS)];
+
+/**
+ * For benchmarks, which measure Periscope as users run it: the default cap given explicitly,
+ * so that the agents started by support/fleet.ts do not take the tests' cap.
+ */
+export const PRODUCT_PAUSE_CAP_ARGS: readonly string[] = ['--pause-cap-ms', String(DEFAULT_PAUSE_CAP_MS)];
