@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { deriveAgentId, readMachineIdentity } from '../src/agent/agent-id.js';
 import { ROOT } from './go-fixtures.js';
-import { TEST_PAUSE_CAP_ARGS } from './pause-cap.js';
+import { TEST_PAUSE_CAP_ARGS, withTestPauseCap } from './pause-cap.js';
 import { startTarget, type Target } from './target.js';
 
 /** The CLI entry point. */
@@ -33,7 +33,7 @@ export function cli(args: readonly string[], env: Record<string, string> = {}, t
   return new Promise<CliResult>((resolve) => {
     execFile(
       process.execPath,
-      [CLI, ...args],
+      [CLI, ...withTestPauseCap(args)],
       {
         timeout: timeoutMs,
         maxBuffer: 64 << 20,

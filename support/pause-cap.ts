@@ -16,6 +16,20 @@ export const TEST_PAUSE_CAP_MS = 10_000;
 export const TEST_PAUSE_CAP_ARGS: readonly string[] = ['--pause-cap-ms', String(TEST_PAUSE_CAP_MS)];
 
 /**
+ * A CLI run's arguments with the tests' cap added to a local `periscope snapshot --pid` that
+ * pauses and sets no cap of its own (the one-shot CLI takes the same 100 ms default).
+ */
+export function withTestPauseCap(args: readonly string[]): string[] {
+  const local =
+    args[0] === 'snapshot' &&
+    args.includes('--pid') &&
+    !args.includes('--server') &&
+    !args.includes('--no-pause') &&
+    !args.includes('--pause-cap-ms');
+  return local ? [...args, ...TEST_PAUSE_CAP_ARGS] : [...args];
+}
+
+/**
  * For benchmarks, which measure Periscope as users run it: the default cap given explicitly,
  * so that the agents started by support/fleet.ts do not take the tests' cap.
  */

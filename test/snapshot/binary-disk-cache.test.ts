@@ -24,6 +24,7 @@ import { promisify } from 'node:util';
 import { decodeFacts, encodeFacts, type FactsKey } from '../../src/snapshot/facts-file.js';
 import type { ProcessSnapshot } from '../../src/snapshot/snapshot-types.js';
 import { buildFixture, ROOT } from '../../support/go-fixtures.js';
+import { withTestPauseCap } from '../../support/pause-cap.js';
 import { startTarget, type Target } from '../../support/target.js';
 
 const run = promisify(execFile);
@@ -48,7 +49,7 @@ interface Run {
 }
 
 async function cli(cacheDir: string, ...args: string[]): Promise<Run> {
-  const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
+  const { stdout, stderr } = await run(process.execPath, [CLI, ...withTestPauseCap(args)], {
     timeout: 120_000,
     maxBuffer: 1 << 26,
     env: { ...process.env, PERISCOPE_CACHE_DIR: cacheDir, PERISCOPE_DEBUG: '1' },

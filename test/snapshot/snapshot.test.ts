@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import type { ProcessSnapshot } from '../../src/snapshot/snapshot-types.js';
 import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
 import { buildFixture, GO_TOOLCHAINS, ROOT, toolchainUnavailable } from '../../support/go-fixtures.js';
-import { TEST_PAUSE_CAP_MS } from '../../support/pause-cap.js';
+import { TEST_PAUSE_CAP_MS, withTestPauseCap } from '../../support/pause-cap.js';
 import { signalLines, startTarget } from '../../support/target.js';
 
 const run = promisify(execFile);
@@ -17,7 +17,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'periscope-snap-'));
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...withTestPauseCap(args)], {
       timeout: 120_000,
       maxBuffer: 1 << 26,
     });

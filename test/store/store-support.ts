@@ -13,7 +13,7 @@ import { effectiveSpecOfText } from '../../src/spec/effective-spec.js';
 import { DuckDBStore } from '../../src/store/duckdb-store.js';
 import type { Cell, QueryResult, SnapshotInput } from '../../src/store/store.js';
 import { buildFixture, ROOT } from '../../support/go-fixtures.js';
-import { TEST_PAUSE_CAP_MS } from '../../support/pause-cap.js';
+import { TEST_PAUSE_CAP_MS, withTestPauseCap } from '../../support/pause-cap.js';
 import { startTarget, type Target } from '../../support/target.js';
 
 const run = promisify(execFile);
@@ -60,7 +60,7 @@ export function objects(r: QueryResult): Record<string, Cell>[] {
 /** Runs the periscope CLI; never throws. */
 export async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...withTestPauseCap(args)], {
       timeout: 120_000,
       maxBuffer: 1 << 26,
     });
