@@ -22,7 +22,7 @@ export const TEST_PAUSE_CAP_ARGS: readonly string[] = ['--pause-cap-ms', String(
 export function withTestPauseCap(args: readonly string[]): string[] {
   const local =
     args[0] === 'snapshot' &&
-    args.includes('--pid') &&
+    /^\d+$/.test(args[args.indexOf('--pid') + 1] ?? '') && // not a test of the arguments' parsing
     !args.includes('--server') &&
     !args.includes('--no-pause') &&
     !args.includes('--pause-cap-ms');
