@@ -55,6 +55,15 @@ function othersRunning(self: number | undefined): boolean {
 const LOOK_EVERY_MS = 0.25;
 
 /**
+ * Idle looks in a row that count as settled: a busy thread can be seen asleep for an instant
+ * (a JavaScript thread waiting, mid-loop, for its own collection's helper threads), so one
+ * idle look after a busy one is not enough. Measured: test/proc/own-threads.test.ts's spinning
+ * worker was seen idle at a single look in 1 of 14 runs at load ~4 (a likely cause, not
+ * proven). A second look costs 0.25 ms before the pause, none in it.
+ */
+const IDLE_LOOKS = 2;
+
+/**
  * Waits, up to `maxMs`, until no other thread of this process is running or runnable, sleeping
  * between looks (so that they have the CPU to finish). Call it outside a pause, right before
  * one. Never throws; where /proc cannot be read it returns at once.
@@ -63,11 +72,13 @@ export function settleOwnThreads(maxMs: number): SettleResult {
   const t0 = performance.now();
   const self = ownTid();
   let looks = 0;
+  let idleLooks = 0;
   for (;;) {
     looks++;
     const busy = othersRunning(self);
+    idleLooks = busy ? 0 : idleLooks + 1;
     const waitedMs = performance.now() - t0;
-    if (!busy || waitedMs >= maxMs) return { idle: !busy, waitedMs, looks };
+    if (idleLooks >= IDLE_LOOKS || waitedMs >= maxMs) return { idle: !busy, waitedMs, looks };
     Atomics.wait(nap, 0, 0, LOOK_EVERY_MS);
   }
 }
