@@ -8,7 +8,7 @@
 import type pg from 'pg';
 import type { RetentionRule } from '../retention.js';
 import type { IndexedProbeBatch, ProbeObject, WrittenProbeBatch } from './pg-probes.js';
-import { inPgTransaction, withPgRetry } from './pg-schema.js';
+import { inPgTransaction, type SessionLock, sessionLock, withPgRetry } from './pg-schema.js';
 
 /** A batch with what compaction and retention look at. */
 export interface ProbeBatchRow extends IndexedProbeBatch {
@@ -195,32 +195,6 @@ const PROBE_REWRITE_LOCK = 0x5053434d;
  * (undefined when another server holds it) or, with `wait`, waited for. Compaction tries;
  * retention waits (a compaction pass is bounded), so the two never rewrite the same batch.
  */
-export async function probeRewriteLock(
-  pool: pg.Pool,
-  wait: boolean,
-): Promise<{ release(): Promise<void> } | undefined> {
-  const c = await withPgRetry(() => pool.connect());
-  try {
-    if (wait) await c.query('SELECT pg_advisory_lock($1)', [PROBE_REWRITE_LOCK]);
-    else {
-      const r = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [PROBE_REWRITE_LOCK]);
-      if (r.rows[0]?.ok !== true) {
-        c.release();
-        return undefined;
-      }
-    }
-  } catch (e) {
-    c.release(true);
-    throw e;
-  }
-  return {
-    release: async () => {
-      try {
-        await c.query('SELECT pg_advisory_unlock($1)', [PROBE_REWRITE_LOCK]);
-        c.release();
-      } catch {
-        c.release(true); // the connection goes, and its session's lock with it
-      }
-    },
-  };
+export function probeRewriteLock(pool: pg.Pool, wait: boolean): Promise<SessionLock | undefined> {
+  return sessionLock(pool, PROBE_REWRITE_LOCK, wait);
 }

@@ -8,40 +8,18 @@
  */
 import type pg from 'pg';
 import { expiredCondition, type RetentionRule } from '../retention.js';
-import { inPgTransaction, withPgRetry } from './pg-schema.js';
+import { inPgTransaction, type SessionLock, sessionLock, withPgRetry } from './pg-schema.js';
 import type { SnapshotObject } from './snapshot-objects.js';
 
 /** The advisory lock key held by the server running a retention pass (any constant; "PSRT"). */
 const RETENTION_LOCK = 0x50535254;
 
 /** The retention lock, held on a connection of its own until released. */
-export interface RetentionLock {
-  release(): Promise<void>;
-}
+export type RetentionLock = SessionLock;
 
 /** Takes the retention lock, or returns undefined when another server holds it. */
-export async function tryRetentionLock(pool: pg.Pool): Promise<RetentionLock | undefined> {
-  const c = await withPgRetry(() => pool.connect());
-  try {
-    const r = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [RETENTION_LOCK]);
-    if (r.rows[0]?.ok !== true) {
-      c.release();
-      return undefined;
-    }
-  } catch (e) {
-    c.release(true);
-    throw e;
-  }
-  return {
-    release: async () => {
-      try {
-        await c.query('SELECT pg_advisory_unlock($1)', [RETENTION_LOCK]);
-        c.release();
-      } catch {
-        c.release(true); // the connection goes, and its session's lock with it
-      }
-    },
-  };
+export function tryRetentionLock(pool: pg.Pool): Promise<RetentionLock | undefined> {
+  return sessionLock(pool, RETENTION_LOCK, false);
 }
 
 /** A process the rules no longer keep. */

@@ -189,3 +189,44 @@ export async function inPgTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) =
     }
   });
 }
+
+/** A session-level advisory lock, held on a connection of its own until released. */
+export interface SessionLock {
+  release(): Promise<void>;
+}
+
+/**
+ * Takes advisory lock `key` on a connection of its own: waited for (`wait`), or else tried
+ * (undefined when another session holds it). Released by `release`, or with the connection
+ * when that fails.
+ */
+export async function sessionLock(
+  pool: pg.Pool,
+  key: number,
+  wait: boolean,
+): Promise<SessionLock | undefined> {
+  const c = await withPgRetry(() => pool.connect());
+  try {
+    if (wait) await c.query('SELECT pg_advisory_lock($1)', [key]);
+    else {
+      const r = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [key]);
+      if (r.rows[0]?.ok !== true) {
+        c.release();
+        return undefined;
+      }
+    }
+  } catch (e) {
+    c.release(true);
+    throw e;
+  }
+  return {
+    release: async () => {
+      try {
+        await c.query('SELECT pg_advisory_unlock($1)', [key]);
+        c.release();
+      } catch {
+        c.release(true); // the connection goes, and its session's lock with it
+      }
+    },
+  };
+}
