@@ -7,7 +7,7 @@
  * start that failed half-way leaks nothing.
  */
 import { rmSync } from 'node:fs';
-import { cliJson, type ServerProc, startServerProc, tempDir } from '../../support/fleet.js';
+import { createStoreToken, type ServerProc, startServerProc, tempDir } from '../../support/fleet.js';
 import { type S3Server, startS3Server } from '../../support/s3-server.js';
 import { freshObjectsUrl, startTestPostgres, type TestPostgres } from '../store/shared/shared-support.js';
 
@@ -53,20 +53,8 @@ export class ScaledOutServers {
   }
 
   /** `periscope token create --store`: a token of the shared store, made without a server. */
-  async token(role: 'agent' | 'user' | 'admin', name: string): Promise<string> {
-    const t = await cliJson<{ token: string; role: string }>([
-      'token',
-      'create',
-      '--role',
-      role,
-      '--name',
-      name,
-      '--store',
-      this.pg.url,
-      '--json',
-    ]);
-    if (t.role !== role) throw new Error(`token create --store gave role ${t.role}, not ${role}`);
-    return t.token;
+  token(role: 'agent' | 'user' | 'admin', name: string): Promise<string> {
+    return createStoreToken(this.pg.url, role, name);
   }
 
   /**
