@@ -258,7 +258,16 @@ export function tempDir(prefix: string): string {
 }
 
 /** Creates a token with the CLI on a data directory and returns its secret. */
-export async function createToken(dataDir: string, role: 'agent' | 'user' | 'admin', name: string) {
+export function createToken(dataDir: string, role: 'agent' | 'user' | 'admin', name: string) {
+  return tokenCreate(['--data', dataDir], role, name);
+}
+
+/** Creates a token with the CLI in a scaled-out store (`--store URL`, no server needed) and returns its secret. */
+export function createStoreToken(storeUrl: string, role: 'agent' | 'user' | 'admin', name: string) {
+  return tokenCreate(['--store', storeUrl], role, name);
+}
+
+async function tokenCreate(where: readonly string[], role: 'agent' | 'user' | 'admin', name: string) {
   const t = await cliJson<{ token: string; role: string }>([
     'token',
     'create',
@@ -266,8 +275,7 @@ export async function createToken(dataDir: string, role: 'agent' | 'user' | 'adm
     role,
     '--name',
     name,
-    '--data',
-    dataDir,
+    ...where,
     '--json',
   ]);
   if (t.role !== role) throw new Error(`token create gave role ${t.role}, not ${role}`);

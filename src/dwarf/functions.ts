@@ -11,6 +11,19 @@ export type VariableLocation =
   | { readonly kind: 'expr'; readonly expr: Uint8Array }
   | { readonly kind: 'list'; readonly entries: readonly LocationListEntry[] };
 
+/** The location expression of a variable at a link-time PC; undefined when it has none there. */
+export function locationAt(v: Variable, pc: number): Uint8Array | undefined {
+  const loc = v.location;
+  if (!loc) return undefined;
+  if (loc.kind === 'expr') return loc.expr;
+  let fallback: Uint8Array | undefined;
+  for (const e of loc.entries) {
+    if (e.isDefault) fallback = e.expr;
+    else if (pc >= e.low && pc < e.high) return e.expr;
+  }
+  return fallback;
+}
+
 /** A parameter or local variable of a function or an inlined call. */
 export interface Variable {
   readonly offset: InfoOffset;

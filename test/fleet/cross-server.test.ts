@@ -23,19 +23,18 @@ import {
   type ServerProc,
   sleep,
   startAgentProc,
-  startServerProc,
   startTagged,
   tempDir,
   waitForFleet,
 } from '../../support/fleet.js';
 import { buildFixture } from '../../support/go-fixtures.js';
 import type { Target } from '../../support/target.js';
-import { freshObjectsUrl, startTestPostgres, type TestPostgres } from '../store/shared/shared-support.js';
+import { ScaledOutServers } from './scaled-out-servers.js';
 
 type Row = Record<string, unknown>;
 
 const tag = fleetTag();
-let pg: TestPostgres | undefined;
+const fleet = new ScaledOutServers('xs');
 let a: ServerProc | undefined;
 let b: ServerProc | undefined;
 let c: ServerProc | undefined;
@@ -60,13 +59,10 @@ functions:
 `;
 
 before(async () => {
-  pg = await startTestPostgres();
-  const shared = ['--store', pg.url, '--objects', freshObjectsUrl()];
-  tok.agent = await storeToken('agent', 'agent');
-  tok.admin = await storeToken('admin', 'admin');
-  const servers = await Promise.all(
-    ['a', 'b', 'c'].map((n) => startServerProc(tempDir(`periscope-xs-${n}-`), '127.0.0.1:0', shared)),
-  );
+  await fleet.start();
+  tok.agent = await fleet.token('agent', 'agent');
+  tok.admin = await fleet.token('admin', 'admin');
+  const servers = await fleet.startServers(['a', 'b', 'c']);
   [a, b, c] = servers;
   const [lp, pvBin] = await Promise.all([buildFixture('linkpair'), buildFixture('probe-values')]);
   linkpair = await startTagged(lp.path, [], tag, 'host-a');
@@ -88,14 +84,8 @@ after(async () => {
   await agentB?.stop();
   await linkpair?.kill();
   await pv?.kill();
-  for (const s of [a, b, c]) await s?.proc.stop();
-  pg?.stop();
+  await fleet.close();
 });
-
-async function storeToken(role: 'agent' | 'admin', name: string): Promise<string> {
-  const args = ['token', 'create', '--role', role, '--name', name, '--store', pg!.url, '--json'];
-  return (await cliJson<{ token: string }>(args)).token;
-}
 
 async function call(s: ServerProc, method: string, path: string, body?: unknown) {
   const res = await fetch(`${s.url}${path}`, {
@@ -172,7 +162,7 @@ test('a spec stored through A reaches B’s agent at once, and B’s part of the
 test('a spec version written without a notification (as `store migrate` writes them) reaches B’s agent by the look every second', async (t) => {
   const since = performance.now();
   const version = Number(
-    pg!
+    fleet.pg
       .psql(
         `INSERT INTO periscope.spec_versions SELECT version + 1, now(), 'psql', yaml || E'\\n# written by psql\\n', '' FROM periscope.spec_versions ORDER BY version DESC LIMIT 1 RETURNING version`,
       )

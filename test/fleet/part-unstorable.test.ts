@@ -19,20 +19,16 @@ import {
   type Proc,
   type ServerProc,
   startAgentProc,
-  startServerProc,
   startTagged,
-  tempDir,
   waitForFleet,
 } from '../../support/fleet.js';
 import { buildFixture } from '../../support/go-fixtures.js';
-import { type S3Server, startS3Server } from '../../support/s3-server.js';
 import type { Target } from '../../support/target.js';
 import { describeProcess, FakeAgent, type RealSnapshot, realSnapshot } from '../server/server-support.js';
-import { startTestPostgres, type TestPostgres } from '../store/shared/shared-support.js';
+import { ScaledOutServers } from './scaled-out-servers.js';
 
 const tag = fleetTag();
-let pg: TestPostgres | undefined;
-let s3: S3Server | undefined;
+const fleet = new ScaledOutServers('part-unstorable');
 let a: ServerProc | undefined;
 let b: ServerProc | undefined;
 let real: RealSnapshot | undefined;
@@ -47,39 +43,10 @@ function unstorable(s: ProcessSnapshot): ProcessSnapshot {
 }
 
 before(async () => {
-  [pg, s3, real] = await Promise.all([startTestPostgres(), startS3Server(), realSnapshot()]);
-  tok.agent = (
-    await cliJson<{ token: string }>([
-      'token',
-      'create',
-      '--role',
-      'agent',
-      '--name',
-      'agent',
-      '--store',
-      pg.url,
-      '--json',
-    ])
-  ).token;
-  tok.admin = (
-    await cliJson<{ token: string }>([
-      'token',
-      'create',
-      '--role',
-      'admin',
-      '--name',
-      'admin',
-      '--store',
-      pg.url,
-      '--json',
-    ])
-  ).token;
-  const shared = ['--store', pg.url, '--objects', s3.url('part-unstorable').href];
-  [a, b] = await Promise.all(
-    ['a', 'b'].map((n) =>
-      startServerProc(tempDir(`periscope-pu-${n}-`), '127.0.0.1:0', shared, { ...s3!.env }),
-    ),
-  );
+  [, real] = await Promise.all([fleet.start({ s3: true }), realSnapshot()]);
+  tok.agent = await fleet.token('agent', 'agent');
+  tok.admin = await fleet.token('admin', 'admin');
+  [a, b] = await fleet.startServers(['a', 'b']);
   const { path } = await buildFixture('linkpair');
   for (const host of ['host-a', 'host-b']) targets.push(await startTagged(path, [], tag, host));
   agents.push(startAgentProc(a!.url, tok.agent, 'host-a', tag));
@@ -107,10 +74,7 @@ after(async () => {
   for (const ag of agents) await ag.stop();
   for (const t of targets) t.kill();
   await real?.target.kill();
-  await a?.proc.stop();
-  await b?.proc.stop();
-  pg?.stop();
-  await s3?.stop();
+  await fleet.close();
 });
 
 test('an unstorable process fails alone in its server’s part and in the origin’s; everything else is stored', async () => {

@@ -6,7 +6,7 @@
  * call with its values, the same rows A shows.
  */
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { EventsResponse } from '../../src/api/responses.js';
@@ -18,61 +18,34 @@ import {
   type ServerProc,
   sleep,
   startAgentProc,
-  startServerProc,
   startTagged,
-  tempDir,
   waitForFleet,
 } from '../../support/fleet.js';
 import { fixtureBinary } from '../../support/probe-fixture.js';
-import { type S3Server, startS3Server } from '../../support/s3-server.js';
 import type { Target } from '../../support/target.js';
-import { startTestPostgres, type TestPostgres } from '../store/shared/shared-support.js';
+import { ScaledOutServers, type SharedServerProc } from './scaled-out-servers.js';
 
 type Row = Record<string, unknown>;
 const HOST = 'host-ps';
 const USERS = ['alice', 'bob', 'carol'];
 
 const tag = fleetTag();
-const dirs: string[] = [];
-let pg: TestPostgres | undefined;
-let s3: S3Server | undefined;
-let a: ServerProc | undefined;
+const fleet = new ScaledOutServers('probe-shared');
+let a: SharedServerProc | undefined;
 let b: ServerProc | undefined;
 let agent: Proc | undefined;
 let target: Target | undefined;
 let user = '';
 
-async function storeToken(role: 'agent' | 'user' | 'admin', name: string): Promise<string> {
-  const t = await cliJson<{ token: string }>([
-    'token',
-    'create',
-    '--role',
-    role,
-    '--name',
-    name,
-    '--store',
-    pg!.url,
-    '--json',
-  ]);
-  return t.token;
-}
-
 const query = (s: ServerProc, sql: string) =>
   cliJson<Row[]>(['query', '--server', s.url, '--format', 'json', sql], { PERISCOPE_TOKEN: user });
 
 before(async () => {
-  [pg, s3] = await Promise.all([startTestPostgres(), startS3Server()]);
-  const objects = s3.url('probe-shared').href;
-  const agentToken = await storeToken('agent', 'agent-ps');
-  user = await storeToken('admin', 'admin-ps');
-  const shared = ['--store', pg.url, '--objects', objects];
-  const dataA = tempDir('periscope-ps-a-');
-  const dataB = tempDir('periscope-ps-b-');
-  dirs.push(dataA, dataB);
-  [a, b] = await Promise.all([
-    startServerProc(dataA, '127.0.0.1:0', shared, { ...s3.env }),
-    startServerProc(dataB, '127.0.0.1:0', shared, { ...s3.env }),
-  ]);
+  await fleet.start({ s3: true });
+  const agentToken = await fleet.token('agent', 'agent-ps');
+  user = await fleet.token('admin', 'admin-ps');
+  [a, b] = await fleet.startServers(['a', 'b']);
+  const dataA = a.dataDir;
   const bin = await fixtureBinary();
   target = await startTagged(bin.path, [], tag, HOST);
   agent = startAgentProc(a.url, agentToken, HOST, tag, ['--runtime-dir', join(dataA, 'run')]);
@@ -86,11 +59,7 @@ before(async () => {
 after(async () => {
   await agent?.stop();
   await target?.kill();
-  await a?.proc.stop();
-  await b?.proc.stop();
-  pg?.stop();
-  await s3?.stop();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  await fleet.close();
 });
 
 test('events of an agent on server A: B’s long-poll wakes with them, and B’s probe tables show every call as A’s do', async () => {

@@ -19,19 +19,15 @@ import {
   type ServerProc,
   sleep,
   startAgentProc,
-  startServerProc,
   startTagged,
-  tempDir,
   waitForFleet,
 } from '../../support/fleet.js';
 import { buildFixture } from '../../support/go-fixtures.js';
-import { type S3Server, startS3Server } from '../../support/s3-server.js';
 import type { Target } from '../../support/target.js';
-import { startTestPostgres, type TestPostgres } from '../store/shared/shared-support.js';
+import { ScaledOutServers } from './scaled-out-servers.js';
 
 const tag = fleetTag();
-let pg: TestPostgres | undefined;
-let s3: S3Server | undefined;
+const fleet = new ScaledOutServers('scale-fleet');
 let a: ServerProc | undefined;
 let b: ServerProc | undefined;
 let c: ServerProc | undefined;
@@ -51,14 +47,11 @@ interface AgentRow {
 }
 
 before(async () => {
-  [pg, s3] = await Promise.all([startTestPostgres(), startS3Server()]);
-  const objects = s3.url('scale-fleet').href;
-  const dirs = [tempDir('periscope-fleet-a-'), tempDir('periscope-fleet-b-'), tempDir('periscope-fleet-c-')];
+  await fleet.start({ s3: true });
   // The tokens are in PostgreSQL: every server accepts them, so an agent may land on any.
-  tok.agent = await storeToken('agent', 'agent');
-  tok.admin = await storeToken('admin', 'admin');
-  const shared = ['--store', pg.url, '--objects', objects];
-  [a, b, c] = await Promise.all(dirs.map((d) => startServerProc(d, '127.0.0.1:0', shared, { ...s3!.env })));
+  tok.agent = await fleet.token('agent', 'agent');
+  tok.admin = await fleet.token('admin', 'admin');
+  [a, b, c] = await fleet.startServers(['a', 'b', 'c']);
   const { path } = await buildFixture('linkpair');
   for (const host of ['host-a', 'host-a', 'host-b', 'host-c']) {
     const t = await startTagged(path, [], tag, host);
@@ -75,17 +68,8 @@ before(async () => {
 after(async () => {
   for (const ag of agents) await ag.stop();
   for (const t of targets) t.kill();
-  await a?.proc.stop();
-  await b?.proc.stop();
-  await c?.proc.stop();
-  pg?.stop();
-  await s3?.stop();
+  await fleet.close();
 });
-
-async function storeToken(role: 'agent' | 'admin', name: string): Promise<string> {
-  const args = ['token', 'create', '--role', role, '--name', name, '--store', pg!.url, '--json'];
-  return (await cliJson<{ token: string }>(args)).token;
-}
 
 async function agentsOn(s: ServerProc): Promise<AgentRow[]> {
   const r = await fetch(`${s.url}/v1/agents`, { headers: { authorization: `Bearer ${tok.admin}` } });
@@ -153,11 +137,15 @@ test('a fleet snapshot requested on A captures the processes of the agents on B 
 });
 
 test('a server killed mid-snapshot: its process fails naming it, the rest is stored, its agent moves on', async () => {
-  const before = Number(pg!.psql('SELECT count(*) FROM periscope.fleet_requests').trim());
+  const before = Number(fleet.pg.psql('SELECT count(*) FROM periscope.fleet_requests').trim());
   // C hangs (stopped), a snapshot starts on A that includes C's agent, then C is killed.
   c!.proc.signal('SIGSTOP');
   const pending = cli(['snapshot', '--server', a!.url, '--all', '--json'], { PERISCOPE_TOKEN: tok.admin });
-  for (let i = 0; Number(pg!.psql('SELECT count(*) FROM periscope.fleet_requests').trim()) === before; i++) {
+  for (
+    let i = 0;
+    Number(fleet.pg.psql('SELECT count(*) FROM periscope.fleet_requests').trim()) === before;
+    i++
+  ) {
     assert.ok(i < 400, 'the request never reached PostgreSQL');
     await sleep(25);
   }

@@ -25,17 +25,16 @@ import {
   type ServerProc,
   sleep,
   startAgentProc,
-  startServerProc,
   startTagged,
   tempDir,
   waitForFleet,
 } from '../../support/fleet.js';
 import { buildFixture } from '../../support/go-fixtures.js';
 import type { Target } from '../../support/target.js';
-import { freshObjectsUrl, startTestPostgres, type TestPostgres } from '../store/shared/shared-support.js';
+import { ScaledOutServers } from './scaled-out-servers.js';
 
 const tag = fleetTag();
-let pg: TestPostgres | undefined;
+const fleet = new ScaledOutServers('inv');
 let a: ServerProc | undefined;
 let b: ServerProc | undefined;
 let c: ServerProc | undefined;
@@ -58,14 +57,10 @@ probes:
 `;
 
 before(async () => {
-  pg = await startTestPostgres();
-  const objects = freshObjectsUrl();
-  admin = await storeToken('admin', 'admin');
-  const agentToken = await storeToken('agent', 'agent');
-  const shared = ['--store', pg.url, '--objects', objects];
-  [a, b, c] = await Promise.all(
-    ['a', 'b', 'c'].map((n) => startServerProc(tempDir(`periscope-inv-${n}-`), '127.0.0.1:0', shared)),
-  );
+  await fleet.start();
+  admin = await fleet.token('admin', 'admin');
+  const agentToken = await fleet.token('agent', 'agent');
+  [a, b, c] = await fleet.startServers(['a', 'b', 'c']);
   // The spec (with the probe) is stored before the agents connect: each gets its probes on hello.
   const file = join(tempDir('periscope-inv-spec-'), 'spec.yaml');
   writeFileSync(file, spec());
@@ -106,16 +101,8 @@ before(async () => {
 after(async () => {
   for (const ag of agents) await ag.stop();
   for (const t of targets) await t.kill();
-  await a?.proc.stop();
-  await b?.proc.stop();
-  await c?.proc.stop();
-  pg?.stop();
+  await fleet.close();
 });
-
-async function storeToken(role: 'agent' | 'admin', name: string): Promise<string> {
-  const args = ['token', 'create', '--role', role, '--name', name, '--store', pg!.url, '--json'];
-  return (await cliJson<{ token: string }>(args)).token;
-}
 
 async function call<T>(s: ServerProc, method: string, path: string, body?: unknown): Promise<T> {
   const r = await fetch(`${s.url}${path}`, {
@@ -135,7 +122,7 @@ const close = (s: ServerProc, id: number) =>
 
 /** Firings of an investigation as PostgreSQL holds them, oldest first. */
 function firingsInPg(id: number): { id: number; process: string; trigger: string }[] {
-  const out = pg!.psql(
+  const out = fleet.pg.psql(
     `SELECT firing_id || ' ' || coalesce(process_id, '-') || ' ' || trigger FROM periscope.investigation_firings WHERE investigation_id = ${id} ORDER BY firing_id`,
   );
   return out
@@ -204,7 +191,9 @@ test('a schedule added on B is taken once per period across the three servers, a
   await sleep(3000); // firings under way finish
   const firings = firingsInPg(inv.id);
   const snapshots = Number(
-    pg!.psql(`SELECT count(*) FROM periscope.snapshots WHERE labels ->> 'schedule' = 'linkpair-3s'`).trim(),
+    fleet.pg
+      .psql(`SELECT count(*) FROM periscope.snapshots WHERE labels ->> 'schedule' = 'linkpair-3s'`)
+      .trim(),
   );
   const most = Math.floor(windowS / everyS) + 1;
   assert.ok(firings.length >= 2, `it ticked: ${firings.length} firings in ${windowS} s`);
@@ -226,7 +215,7 @@ test('a schedule added on B is taken once per period across the three servers, a
     onCondition.length >= 1 && onCondition.length <= most && onCondition.every((f) => f.trigger === 'sql'),
     `the condition fired at most once per tick: ${onCondition.length}`,
   );
-  const conditionSnapshots = pg!
+  const conditionSnapshots = fleet.pg
     .psql(
       `SELECT detail ->> 'snapshotId' FROM periscope.investigation_firings WHERE investigation_id = ${cond.id}`,
     )
@@ -322,15 +311,18 @@ test('one name, added on A and on B at the same moment: one is stored, the other
   assert.match(refused.error.message, /^an open investigation is named "twice"; close it first/);
   // PostgreSQL itself keeps one open per name, whichever server (or client) inserts.
   assert.equal(
-    pg!.psql("SELECT count(*) FROM pg_indexes WHERE indexname = 'investigations_open_name'").trim(),
+    fleet.pg.psql("SELECT count(*) FROM pg_indexes WHERE indexname = 'investigations_open_name'").trim(),
     '1',
   );
   assert.throws(() =>
-    pg!.psql(
+    fleet.pg.psql(
       "INSERT INTO periscope.investigations (name, owner, question, notes, definition, created_at) VALUES ('twice', 'x', '', '', '{}', now())",
     ),
   );
-  assert.equal(pg!.psql("SELECT count(*) FROM periscope.investigations WHERE name = 'twice'").trim(), '1');
+  assert.equal(
+    fleet.pg.psql("SELECT count(*) FROM periscope.investigations WHERE name = 'twice'").trim(),
+    '1',
+  );
 });
 
 test('a server killed mid-firing: the firing says so, and the others go on ticking once per period', async () => {
@@ -358,7 +350,7 @@ test('a server killed mid-firing: the firing says so, and the others go on ticki
     const [firing] = firingsInPg(hung.id);
     assert.match(firing!.process, /^host-c:/);
     const underWay = () =>
-      pg!
+      fleet.pg
         .psql(`SELECT server FROM periscope.investigation_firings_under_way WHERE firing_id = ${firing!.id}`)
         .trim();
     assert.match(underWay(), new RegExp(`:${c!.port}/`), 'under way on C');

@@ -16,15 +16,14 @@ import {
   type Proc,
   type ServerProc,
   startAgentProc,
-  startServerProc,
   startTagged,
   tempDir,
   waitForFleet,
 } from '../../support/fleet.js';
 import { buildFixture } from '../../support/go-fixtures.js';
-import { type S3Server, startS3Server } from '../../support/s3-server.js';
 import type { Target } from '../../support/target.js';
-import { freshObjectsUrl, startTestPostgres, type TestPostgres } from '../store/shared/shared-support.js';
+import { freshObjectsUrl } from '../store/shared/shared-support.js';
+import { ScaledOutServers } from './scaled-out-servers.js';
 
 const SPEC = `functions:
   - function: main.call
@@ -34,64 +33,33 @@ const SPEC = `functions:
 `;
 
 const tag = fleetTag();
-let pg: TestPostgres | undefined;
+const fleet = new ScaledOutServers('scale-out');
 let a: ServerProc | undefined;
 let b: ServerProc | undefined;
 let c: ServerProc | undefined;
-let s3: S3Server | undefined;
 let agent: Proc | undefined;
 let target: Target | undefined;
 const tokens = { agentA: '', userA: '', adminB: '', userC: '' };
 
 before(async () => {
-  [pg, s3] = await Promise.all([startTestPostgres(), startS3Server()]);
-  const objects = s3.url('scale-out').href;
-  const dataA = tempDir('periscope-scale-a-');
-  const dataB = tempDir('periscope-scale-b-');
-  const dataC = tempDir('periscope-scale-c-');
+  await fleet.start({ s3: true });
   // The tokens are in PostgreSQL, made before any server runs: every server accepts each one.
-  tokens.agentA = await storeToken('agent', 'agent-a');
-  tokens.userA = await storeToken('admin', 'admin-a');
-  tokens.adminB = await storeToken('admin', 'admin-b');
-  tokens.userC = await storeToken('user', 'user-c');
+  tokens.agentA = await fleet.token('agent', 'agent-a');
+  tokens.userA = await fleet.token('admin', 'admin-a');
+  tokens.adminB = await fleet.token('admin', 'admin-b');
+  tokens.userC = await fleet.token('user', 'user-c');
   // Every server with --retain: their first passes start together, one at a time (nothing is old enough to go).
-  const shared = ['--store', pg.url, '--objects', objects, '--retain', '*=30d'];
-  [a, b, c] = await Promise.all([
-    startServerProc(dataA, '127.0.0.1:0', shared, { ...s3.env }),
-    startServerProc(dataB, '127.0.0.1:0', shared, { ...s3.env }),
-    startServerProc(dataC, '127.0.0.1:0', shared, { ...s3.env }),
-  ]);
+  [a, b, c] = await fleet.startServers(['a', 'b', 'c'], ['--retain', '*=30d']);
   const { path } = await buildFixture('linkpair');
   target = await startTagged(path, [], tag, 'host-a');
   agent = startAgentProc(a.url, tokens.agentA, 'host-a', tag);
   await waitForFleet(a.url, tokens.userA, { 'host-a': [target.pid] });
 });
 
-/** `periscope token create --store`: a token of the shared store, made without a server. */
-async function storeToken(role: 'agent' | 'user' | 'admin', name: string): Promise<string> {
-  const t = await cliJson<{ token: string; role: string }>([
-    'token',
-    'create',
-    '--role',
-    role,
-    '--name',
-    name,
-    '--store',
-    pg!.url,
-    '--json',
-  ]);
-  assert.equal(t.role, role);
-  return t.token;
-}
-
 after(async () => {
   await agent?.stop();
   target?.kill();
-  await a?.proc.stop();
-  await b?.proc.stop();
-  await c?.proc.stop();
-  pg?.stop();
-  await s3?.stop();
+  await fleet.close();
 });
 
 test('three servers on one PostgreSQL and S3 store: a spec set on B captures on A, A’s snapshot is queried on B and C', async () => {
@@ -164,7 +132,7 @@ test('a token created through server A works on B; revoked on B, A refuses it wi
     'token',
     'list',
     '--store',
-    pg!.url,
+    fleet.pg.url,
     '--json',
   ]);
   assert.match(listed.find((t) => t.id === created.id)?.revokedAt ?? '', /^\d{4}-/, 'listed as revoked');
@@ -183,7 +151,7 @@ async function eventually<T>(fn: () => Promise<T>, want: T): Promise<T> {
 /** The keys under the test's prefix in the S3 bucket, as the store's own S3 client lists them. */
 async function fetchObjectsList(): Promise<string[]> {
   const { S3Objects } = await import('../../src/store/s3-objects.js');
-  const objects = S3Objects.fromUrl(s3!.url('scale-out'), { env: s3!.env });
+  const objects = S3Objects.fromUrl(new URL(fleet.objects), { env: fleet.s3.env });
   return (await objects.list('')).map((o) => o.key);
 }
 
@@ -205,14 +173,14 @@ test('periscope server --store: what failed at start, and what to check', async 
     PERISCOPE_OBJECTS: objects,
   });
   assert.match(env.stderr, /cannot reach PostgreSQL at postgres:\/\/periscope@127\.0\.0\.1:1\/periscope/);
-  assert.match((await run(['--store', pg!.url])).stderr, /--store needs --objects URL/);
+  assert.match((await run(['--store', fleet.pg.url])).stderr, /--store needs --objects URL/);
   assert.match((await run(['--objects', objects])).stderr, /--objects needs --store postgres:\/\//);
   assert.match(
     (await run(['--store', 'mysql://x/y', '--objects', objects])).stderr,
     /--store wants a postgres:\/\/ URL/,
   );
   const noS3 = await run(
-    ['--store', pg!.url, '--objects', 's3://bucket/prefix?endpoint=http://127.0.0.1:1'],
+    ['--store', fleet.pg.url, '--objects', 's3://bucket/prefix?endpoint=http://127.0.0.1:1'],
     {
       AWS_ACCESS_KEY_ID: 'k',
       AWS_SECRET_ACCESS_KEY: 's',

@@ -9,35 +9,11 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { ProbeStatusMessage } from '../../src/protocol/messages.js';
 import type { RunningServer } from '../../src/server/server.js';
-import { freshObjectsUrl, startTestPostgres, type TestPostgres } from '../store/shared/shared-support.js';
-import {
-  api,
-  describeProcess,
-  eventually,
-  FakeAgent,
-  type RealSnapshot,
-  realSnapshot,
-  tempDataDir,
-  testServer,
-} from './server-support.js';
+import { api, describeProcess, eventually, SharedServers } from './server-support.js';
 
-let pg: TestPostgres;
-let real: RealSnapshot;
-let a: RunningServer | undefined;
-let b: RunningServer | undefined;
-const agents: FakeAgent[] = [];
-
-before(async () => {
-  [pg, real] = await Promise.all([startTestPostgres(), realSnapshot()]);
-});
-
-after(async () => {
-  for (const x of agents) await x.close();
-  await a?.close();
-  await b?.close();
-  pg?.stop();
-  await real?.target.kill();
-});
+const servers = new SharedServers();
+before(() => servers.start({ real: true }));
+after(() => servers.close());
 
 interface AgentRow {
   readonly id: string;
@@ -52,9 +28,8 @@ function status(backend: 'tracefs' | 'bpf'): ProbeStatusMessage {
 }
 
 test('what an agent of B reports, and its move to A, are listed alike on both servers', async () => {
-  const shared = { store: pg.url, objects: freshObjectsUrl() };
-  a = await testServer(tempDataDir(), { shared });
-  b = await testServer(tempDataDir(), { shared });
+  const a = await servers.server();
+  const b = await servers.server();
   const admin = a.firstTokens?.admin ?? '';
   const agentToken = a.firstTokens?.agent ?? '';
   const pids = async (s: RunningServer) =>
@@ -80,22 +55,20 @@ test('what an agent of B reports, and its move to A, are listed alike on both se
       .map((x) => x.backend);
 
   const procs = [describeProcess('host-m', 1, ['orders'])];
-  const onB = new FakeAgent('mover', 'host-m', procs, () => real.snapshot);
-  agents.push(onB);
+  const onB = servers.agent('mover', 'host-m', procs);
   await onB.connect(b.url, agentToken);
-  await eventually(async () => (await pids(a!)).length === 1, 15_000, "B's agent's process on A");
+  await eventually(async () => (await pids(a)).length === 1, 15_000, "B's agent's process on A");
   assert.deepEqual(await listed(a), [b.url]);
   // A new process of B's agent: its list's version moves, A reads it again.
   onB.send({ type: 'processes', processes: [...procs, describeProcess('host-m', 2, ['orders'])] });
-  await eventually(async () => (await pids(a!)).length === 2, 15_000, "B's agent's new process on A");
+  await eventually(async () => (await pids(a)).length === 2, 15_000, "B's agent's new process on A");
   assert.deepEqual(await pids(a), ['mover:1', 'mover:2']);
   // Its probe status reaches A the same way.
   onB.send(status('tracefs'));
-  await eventually(async () => (await builds(a!)).some((x) => x === 'tracefs'), 15_000, 'the status on A');
+  await eventually(async () => (await builds(a)).some((x) => x === 'tracefs'), 15_000, 'the status on A');
   // The agent moves to A (its connection to B ends; it connects to A and reports anew).
   await onB.close();
-  const onA = new FakeAgent('mover', 'host-m', procs, () => real.snapshot);
-  agents.push(onA);
+  const onA = servers.agent('mover', 'host-m', procs);
   await onA.connect(a.url, agentToken);
   onA.send(status('bpf'));
   for (const s of [a, b])
@@ -105,7 +78,7 @@ test('what an agent of B reports, and its move to A, are listed alike on both se
         const st = await builds(s);
         return (
           l.length === 1 &&
-          l[0] === a!.url &&
+          l[0] === a.url &&
           (await pids(s)).join() === 'mover:1' &&
           st.length === 1 &&
           st[0] === 'bpf'

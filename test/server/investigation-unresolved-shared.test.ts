@@ -10,45 +10,11 @@ import { after, before, test } from 'node:test';
 import type { InvestigationView } from '../../src/api/investigation-views.js';
 import type { ProbeStatusMessage } from '../../src/protocol/messages.js';
 import type { RunningServer } from '../../src/server/server.js';
-import { freshObjectsUrl, startTestPostgres, type TestPostgres } from '../store/shared/shared-support.js';
-import {
-  api,
-  describeProcess,
-  eventually,
-  FakeAgent,
-  type RealSnapshot,
-  realSnapshot,
-  tempDataDir,
-  testServer,
-} from './server-support.js';
+import { api, CACHE_GET_SPEC, describeProcess, eventually, SharedServers } from './server-support.js';
 
-const SPEC = `programs:
-  - name: orders
-    match: { exe_name: '^orders$' }
-probes:
-  - name: cache_get
-    program: orders
-    function: main.get
-    capture: { key: key }
-`;
-
-let pg: TestPostgres;
-let real: RealSnapshot;
-let a: RunningServer | undefined;
-let b: RunningServer | undefined;
-const agents: FakeAgent[] = [];
-
-before(async () => {
-  [pg, real] = await Promise.all([startTestPostgres(), realSnapshot()]);
-});
-
-after(async () => {
-  for (const x of agents) await x.close();
-  await a?.close();
-  await b?.close();
-  pg?.stop();
-  await real?.target.kill();
-});
+const servers = new SharedServers();
+before(() => servers.start({ real: true }));
+after(() => servers.close());
 
 /** A probe-status message: the probe attached on `ok` binaries, not resolving on `broken` ones. */
 function status(ok: string[], broken: string[]): ProbeStatusMessage {
@@ -75,12 +41,11 @@ function status(ok: string[], broken: string[]): ProbeStatusMessage {
 }
 
 test('investigation show lists the probes that do not resolve on every server’s agents', async () => {
-  const shared = { store: pg.url, objects: freshObjectsUrl() };
-  a = await testServer(tempDataDir(), { shared });
-  b = await testServer(tempDataDir(), { shared });
+  const a = await servers.server();
+  const b = await servers.server();
   const admin = a.firstTokens?.admin ?? '';
   const agentToken = a.firstTokens?.agent ?? '';
-  const put = await api(a.url, admin, 'PUT', '/v1/spec?force=true', { yaml: SPEC });
+  const put = await api(a.url, admin, 'PUT', '/v1/spec?force=true', { yaml: CACHE_GET_SPEC });
   assert.ok(put.status === 200 || put.status === 201, put.text);
   const added = await api<InvestigationView>(a.url, admin, 'POST', '/v1/investigations', {
     name: 'cache-miss',
@@ -88,19 +53,8 @@ test('investigation show lists the probes that do not resolve on every server’
     snapshot: 'none',
   });
   assert.equal(added.status, 201, added.text);
-  const onA = new FakeAgent(
-    'agent-a',
-    'host-a',
-    [describeProcess('host-a', 1, ['orders'])],
-    () => real.snapshot,
-  );
-  const onB = new FakeAgent(
-    'agent-b',
-    'host-b',
-    [describeProcess('host-b', 2, ['orders'])],
-    () => real.snapshot,
-  );
-  agents.push(onA, onB);
+  const onA = servers.agent('agent-a', 'host-a', [describeProcess('host-a', 1, ['orders'])]);
+  const onB = servers.agent('agent-b', 'host-b', [describeProcess('host-b', 2, ['orders'])]);
   await onA.connect(a.url, agentToken);
   await onB.connect(b.url, agentToken);
   const unresolved = async (s: RunningServer) => {
@@ -112,13 +66,13 @@ test('investigation show lists the probes that do not resolve on every server’
   onB.send(status([], ['b1']));
   const onlyB = ['agent-b b1 no function main.get in build b1'];
   // B's agent's status reaches A through PostgreSQL within a beat or two.
-  await eventually(async () => (await unresolved(a!)).length > 0, 15_000, "B's agent's status on A");
+  await eventually(async () => (await unresolved(a)).length > 0, 15_000, "B's agent's status on A");
   assert.deepEqual(await unresolved(a), onlyB, 'on A: B’s agent’s binary');
   assert.deepEqual(await unresolved(b), onlyB, 'on B: its own agent’s');
   // A's agent meets a new binary without the function: B lists it too.
   onA.send(status(['a1'], ['a2']));
   const both = ['agent-a a2 no function main.get in build a2', ...onlyB];
-  await eventually(async () => (await unresolved(b!)).length === 2, 15_000, "A's agent's new status on B");
+  await eventually(async () => (await unresolved(b)).length === 2, 15_000, "A's agent's new status on B");
   assert.deepEqual(await unresolved(b), both, 'on B');
   assert.deepEqual(await unresolved(a), both, 'on A');
 });

@@ -7,32 +7,18 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { RunningServer } from '../../src/server/server.js';
-import { freshObjectsUrl, startTestPostgres, type TestPostgres } from '../store/shared/shared-support.js';
-import { api, tempDataDir, testServer } from './server-support.js';
+import { api, SharedServers } from './server-support.js';
 
-let pg: TestPostgres;
-const servers: RunningServer[] = [];
-
-before(async () => {
-  pg = await startTestPostgres();
-});
-
-after(async () => {
-  for (const s of servers) await s.close();
-  pg?.stop();
-});
+const servers = new SharedServers();
+before(() => servers.start());
+after(() => servers.close());
 
 test('the servers’ timers compact the flushes; GET /v1/events answers the same on both before and after', async () => {
   const lines: string[] = [];
-  const shared = {
-    store: pg.url,
-    objects: freshObjectsUrl(),
-    probeCompaction: { intervalMs: 300, ageMs: 1500, garbageAgeMs: 0 },
-  };
-  const a = await testServer(tempDataDir(), { shared, log: (l) => lines.push(l) });
-  servers.push(a);
-  const b = await testServer(tempDataDir(), { shared, log: (l) => lines.push(l) });
-  servers.push(b);
+  const probeCompaction = { intervalMs: 300, ageMs: 1500, garbageAgeMs: 0 };
+  const a = await servers.server({ log: (l) => lines.push(l) }, { probeCompaction });
+  const b = await servers.server({ log: (l) => lines.push(l) }, { probeCompaction });
+  const pg = servers.pg;
   const admin = a.firstTokens!.admin;
   for (let i = 0; i < 6; i++)
     await (i % 2 === 0 ? a : b).context.store.addProbeBatch({

@@ -7,28 +7,16 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { AuditResponse, QueryResponse, SnapshotDetail } from '../../src/api/responses.js';
-import type { RunningServer } from '../../src/server/server.js';
 import { parseRetentionRule } from '../../src/store/retention.js';
-import { freshObjectsUrl, startTestPostgres, type TestPostgres } from '../store/shared/shared-support.js';
-import { api, type RealSnapshot, realSnapshot, tempDataDir, testServer } from './server-support.js';
+import { api, SharedServers } from './server-support.js';
 
 const DAY = 86_400_000;
-let pg: TestPostgres;
-let real: RealSnapshot;
-const servers: RunningServer[] = [];
-
-before(async () => {
-  pg = await startTestPostgres();
-  real = await realSnapshot();
-});
-
-after(async () => {
-  for (const s of servers) await s.close();
-  real?.target.kill();
-  pg?.stop();
-});
+const servers = new SharedServers();
+before(() => servers.start({ real: true }));
+after(() => servers.close());
 
 function input(daysAgo: number) {
+  const { real } = servers;
   return {
     processes: [
       { hostname: 'host-a', program: 'orders', snapshot: real.snapshot },
@@ -40,15 +28,13 @@ function input(daysAgo: number) {
 }
 
 test('servers sharing a store all take --retain; a pass on one deletes for both, fleet metadata included', async () => {
-  const shared = { store: pg.url, objects: freshObjectsUrl() };
   const retention = {
     rules: [parseRetentionRule('orders=7d'), parseRetentionRule('*=30d')],
     intervalMs: 3_600_000,
   };
-  const a = await testServer(tempDataDir(), { shared, retention });
-  servers.push(a);
-  const b = await testServer(tempDataDir(), { shared, retention });
-  servers.push(b);
+  const a = await servers.server({ retention });
+  const b = await servers.server({ retention });
+  const { real } = servers;
   const admin = a.firstTokens!.admin;
   const old = await a.context.store.addSnapshot(input(40));
   const trimmed = await a.context.store.addSnapshot(input(10));

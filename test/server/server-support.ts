@@ -2,7 +2,8 @@
  * Test support for the server: a real server on 127.0.0.1:0 with a temp data directory, a
  * small JSON API caller, and a fake agent that speaks the protocol over a real WebSocket
  * (the real agent is written concurrently). Its `captured` answers carry real snapshots of a
- * fixture process, taken with snapshotProcess.
+ * fixture process, taken with snapshotProcess. SharedServers: servers in this process sharing a
+ * real PostgreSQL, for the tests of a scaled-out store's servers.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,6 +27,7 @@ import { snapshotProcess } from '../../src/snapshot/take-snapshot.js';
 import { buildFixture } from '../../support/go-fixtures.js';
 import { TEST_PAUSE_CAP_MS } from '../../support/pause-cap.js';
 import { startTarget, type Target } from '../../support/target.js';
+import { freshObjectsUrl, startTestPostgres, type TestPostgres } from '../store/shared/shared-support.js';
 
 /** A fresh temp data directory. */
 export function tempDataDir(): string {
@@ -271,5 +273,78 @@ export async function eventually(
   while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A spec of program `orders` with probe `cache_get` on main.get (investigations with probe triggers). */
+export const CACHE_GET_SPEC = `programs:
+  - name: orders
+    match: { exe_name: '^orders$' }
+probes:
+  - name: cache_get
+    program: orders
+    function: main.get
+    capture: { key: key }
+`;
+
+/**
+ * Servers in this process sharing one real PostgreSQL and one file:// object directory, the
+ * FakeAgents connected to them, and (when started with `real`) a real snapshot those agents
+ * answer with. Made at the top of a test file: `before(() => s.start())`,
+ * `after(() => s.close())`; close stops whatever was started, so a failed start leaks nothing.
+ */
+export class SharedServers {
+  private started: { pg?: TestPostgres; real?: RealSnapshot; objects?: string } = {};
+  private readonly servers: RunningServer[] = [];
+  private readonly agents: FakeAgent[] = [];
+
+  /** Starts PostgreSQL (and the goroutines fixture with its real snapshot when `real`). */
+  async start(opts: { readonly real?: boolean } = {}): Promise<void> {
+    this.started.objects = freshObjectsUrl();
+    const [pg, real] = await Promise.allSettled([
+      startTestPostgres().then((p) => (this.started.pg = p)),
+      opts.real ? realSnapshot().then((r) => (this.started.real = r)) : undefined,
+    ]);
+    for (const r of [pg, real]) if (r.status === 'rejected') throw r.reason;
+  }
+
+  /** The PostgreSQL. */
+  get pg(): TestPostgres {
+    if (!this.started.pg) throw new Error('SharedServers: PostgreSQL is not started');
+    return this.started.pg;
+  }
+
+  /** The fixture and its real snapshot (start with `real`). */
+  get real(): RealSnapshot {
+    if (!this.started.real) throw new Error('SharedServers: started without a real snapshot');
+    return this.started.real;
+  }
+
+  /** A server on the shared store (`shared` adds to its options); closed by `close`. */
+  async server(
+    opts: Partial<ServerOptions> = {},
+    shared: Partial<NonNullable<ServerOptions['shared']>> = {},
+  ): Promise<RunningServer> {
+    const s = await testServer(tempDataDir(), {
+      ...opts,
+      shared: { store: this.pg.url, objects: this.started.objects!, ...shared },
+    });
+    this.servers.push(s);
+    return s;
+  }
+
+  /** A FakeAgent that answers with the real snapshot (not connected yet); closed by `close`. */
+  agent(id: string, hostname: string, processes: ProcessDescription[]): FakeAgent {
+    const a = new FakeAgent(id, hostname, processes, () => this.real.snapshot);
+    this.agents.push(a);
+    return a;
+  }
+
+  /** Closes the agents, then the servers, stops PostgreSQL and kills the fixture. */
+  async close(): Promise<void> {
+    for (const a of this.agents) await a.close();
+    for (const s of this.servers) await s.close();
+    this.started.pg?.stop();
+    await this.started.real?.target.kill();
   }
 }

@@ -5,7 +5,7 @@
  * Also: where a DWARF variable is at that PC, read into bytes and, when in memory, an address.
  */
 import { type Address, addr, hex } from '../../common/address.js';
-import type { InlinedCall, Variable } from '../../dwarf/functions.js';
+import { type InlinedCall, locationAt, type Variable } from '../../dwarf/functions.js';
 import { type EvaluatedPiece, evaluateLocation } from '../../dwarf/location-expr-eval.js';
 import type { InfoOffset } from '../../dwarf/sections.js';
 import type { ValueContext } from '../values/context.js';
@@ -47,19 +47,6 @@ export type VariableRead =
 /** Whether a link-time PC is inside a list of ranges. */
 export function inRanges(ranges: readonly { low: number; high: number }[], pc: number): boolean {
   return ranges.some((r) => pc >= r.low && pc < r.high);
-}
-
-/** The location expression of a variable at a link-time PC; undefined when it has none there. */
-export function locationAt(v: Variable, pc: number): Uint8Array | undefined {
-  const loc = v.location;
-  if (!loc) return undefined;
-  if (loc.kind === 'expr') return loc.expr;
-  let fallback: Uint8Array | undefined;
-  for (const e of loc.entries) {
-    if (e.isDefault) fallback = e.expr;
-    else if (pc >= e.low && pc < e.high) return e.expr;
-  }
-  return fallback;
 }
 
 /** Whether a variable has a non-empty location anywhere in its function. */

@@ -9,7 +9,7 @@
  * At a call site the expressions name the callee's arguments, from the register ABI too.
  */
 import type { LinkAddress } from '../../common/address.js';
-import type { Variable } from '../../dwarf/functions.js';
+import { locationAt, type Variable } from '../../dwarf/functions.js';
 import { describeLocation } from '../../dwarf/location-expr.js';
 import type { InfoOffset } from '../../dwarf/sections.js';
 import type { GoBinary } from '../../gobinary/go-binary.js';
@@ -220,17 +220,4 @@ function abiSource(
       return { kind: 'unavailable', reason: `${name}: its register at the RET is not known at this site` };
   }
   return { kind: 'pieces', pieces: out };
-}
-
-/** The location expression of `v` at link-time `pc` (undefined: none there). */
-function locationAt(v: Variable, pc: number): Uint8Array | undefined {
-  const loc = v.location;
-  if (!loc) return undefined;
-  if (loc.kind === 'expr') return loc.expr;
-  let fallback: Uint8Array | undefined;
-  for (const e of loc.entries) {
-    if (e.isDefault) fallback = e.expr;
-    else if (pc >= e.low && pc < e.high) return e.expr;
-  }
-  return fallback;
 }

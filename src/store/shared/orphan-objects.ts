@@ -12,7 +12,7 @@
  */
 import type pg from 'pg';
 import type { ObjectStore } from '../object-store.js';
-import { inPgTransaction, withPgRetry } from './pg-schema.js';
+import { inPgTransaction, sessionLock, withPgRetry } from './pg-schema.js';
 import { PROBES_PREFIX } from './probe-objects.js';
 
 /** The advisory lock key held by the server collecting ("PSCO"). */
@@ -65,14 +65,9 @@ export async function collectOrphanObjects(
   objects: ObjectStore,
   ageMs: number,
 ): Promise<OrphanPass> {
-  const client = await pool.connect();
-  let locked = false;
+  const lock = await sessionLock(pool, ORPHAN_LOCK, false);
+  if (!lock) return { locked: true, unindexed: 0, collected: [], probePrefixes: [], objects: 0, bytes: 0 };
   try {
-    const got = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [ORPHAN_LOCK]);
-    if (got.rows[0]?.ok !== true) {
-      locked = true;
-      return { locked: true, unindexed: 0, collected: [], probePrefixes: [], objects: 0, bytes: 0 };
-    }
     const snapshots = await pass(pool, objects, ageMs);
     const probes = await probePass(pool, objects, ageMs);
     return {
@@ -82,8 +77,7 @@ export async function collectOrphanObjects(
       bytes: snapshots.bytes + probes.bytes,
     };
   } finally {
-    if (!locked) await client.query('SELECT pg_advisory_unlock($1)', [ORPHAN_LOCK]).catch(() => undefined);
-    client.release();
+    await lock.release();
   }
 }
 

@@ -198,7 +198,8 @@ export interface SessionLock {
 /**
  * Takes advisory lock `key` on a connection of its own: waited for (`wait`), or else tried
  * (undefined when another session holds it). Released by `release`, or with the connection
- * when that fails.
+ * when that fails. A connection lost while the lock is held (PostgreSQL restarted, the session
+ * ended) does not crash the process: the lock went with its session, and `release` drops it.
  */
 export async function sessionLock(
   pool: pg.Pool,
@@ -206,26 +207,33 @@ export async function sessionLock(
   wait: boolean,
 ): Promise<SessionLock | undefined> {
   const c = await withPgRetry(() => pool.connect());
+  // Between queries a client checked out of the pool has no listener: an 'error' would be uncaught.
+  const lost = (): void => undefined;
+  c.on('error', lost);
+  const done = (destroy: boolean): void => {
+    c.off('error', lost);
+    c.release(destroy);
+  };
   try {
     if (wait) await c.query('SELECT pg_advisory_lock($1)', [key]);
     else {
       const r = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [key]);
       if (r.rows[0]?.ok !== true) {
-        c.release();
+        done(false);
         return undefined;
       }
     }
   } catch (e) {
-    c.release(true);
+    done(true);
     throw e;
   }
   return {
     release: async () => {
       try {
         await c.query('SELECT pg_advisory_unlock($1)', [key]);
-        c.release();
+        done(false);
       } catch {
-        c.release(true); // the connection goes, and its session's lock with it
+        done(true); // the connection goes, and its session's lock with it
       }
     },
   };

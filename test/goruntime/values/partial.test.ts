@@ -12,9 +12,9 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { locationAt } from '../../../src/dwarf/functions.js';
 import { describeLocation } from '../../../src/dwarf/location-expr.js';
 import { GoBinary } from '../../../src/gobinary/go-binary.js';
-import { locationAt } from '../../../src/goruntime/expr/frame-context.js';
 import type { ProcessSnapshot } from '../../../src/snapshot/snapshot-types.js';
 import { snapshotProcess } from '../../../src/snapshot/take-snapshot.js';
 import { effectiveSpec } from '../../../src/spec/effective-spec.js';

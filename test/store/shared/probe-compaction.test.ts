@@ -17,32 +17,27 @@ import { type ProbeBatchRow, probeBatchRows } from '../../../src/store/shared/pg
 import { connectPg } from '../../../src/store/shared/pg-schema.js';
 import { compactionRuns, rewritePrefix } from '../../../src/store/shared/probe-compaction.js';
 import { rewriteProbeObjects } from '../../../src/store/shared/probe-objects.js';
-import { SharedStore } from '../../../src/store/shared/shared-store.js';
+import type { SharedStore } from '../../../src/store/shared/shared-store.js';
 import type { ProbeBatchInput, Store } from '../../../src/store/store.js';
 import type { TraceBatchInput } from '../../../src/store/trace-store.js';
 import { type S3Server, startS3Server } from '../../../support/s3-server.js';
 import { freshDataDir, openStore } from '../store-support.js';
+import {
+  BILLING,
+  callsCount,
+  callsHistogram,
+  callsSpec,
+  FACTS,
+  followSeqs,
+  ORDERS,
+  storeOpener,
+  traceCount,
+} from './probe-batch-support.js';
 import { freshCacheDir, freshObjectsUrl, startTestPostgres, type TestPostgres } from './shared-support.js';
 
-const SPEC = `programs:
-  - name: orders
-    match: { exe_name: "^orders$" }
-  - name: billing
-    match: { exe_name: "^billing$" }
-probes:
-  - name: calls
-    program: orders
-    function: main.handle
-    capture: { n: n }
-`;
+const SPEC = callsSpec('n: n');
 
-const ORDERS = 'host-o:10';
-const BILLING = 'host-b:20';
 const UNKNOWN = 'host-u:30'; // no facts: the `*` rule
-const FACTS = [
-  { processId: ORDERS, hostname: 'host-o', pid: 10, program: 'orders', executable: '/bin/orders' },
-  { processId: BILLING, hostname: 'host-b', pid: 20, program: 'billing', executable: '/bin/billing' },
-];
 const HOUR_US = 3_600_000_000;
 const T0 = 1_700_000_000_000_000;
 /** Compaction only when the test asks, of every flush (no age), replaced objects deleted at once. */
@@ -73,36 +68,10 @@ function probeBatch(agent: string, i: number): ProbeBatchInput {
       values: { n: i * 10 + k },
       ...(k === 0 ? { durationNs: 1500 + i } : {}),
     })),
-    counts: [ORDERS, BILLING].map((process) => ({
-      probe: 'calls',
-      process,
-      startUs: t,
-      endUs: t + 999,
-      hits: 3,
-      matched: 3,
-      events: 3,
-      rejected: 0,
-      conditionErrors: 0,
-      rateLimited: 0,
-      ringFull: 0,
-      agentDropped: 0,
-      durations: 1,
-      durationSumNs: 1500 + i,
-      costNs: 10,
-      cpuNs: 20,
-    })),
-    histograms: [
-      {
-        probe: 'calls',
-        process: BILLING,
-        startUs: t,
-        endUs: t + 999,
-        buckets: [
-          [1024, 1],
-          [2048, i],
-        ],
-      },
-    ],
+    counts: [ORDERS, BILLING].map((process) =>
+      callsCount(process, t, { hits: 3, matched: 3, rejected: 0, durationSumNs: 1500 + i }),
+    ),
+    histograms: [callsHistogram(BILLING, t, i)],
     notices:
       i % 5 === 0 ? [{ probe: 'calls', process: ORDERS, timeUs: t, kind: 'attached', message: `n${i}` }] : [],
   };
@@ -129,21 +98,7 @@ function traceBatch(agent: string, i: number): TraceBatchInput {
       ],
       eventsDropped: 0,
     })),
-    counts: [
-      {
-        trace: 'slow',
-        process: BILLING,
-        startUs: t,
-        endUs: t + 999,
-        requests: 10,
-        kept: 1,
-        dropped: 9,
-        overRate: 0,
-        overMemory: 0,
-        eventsDropped: 0,
-        unfinished: 0,
-      },
-    ],
+    counts: [traceCount('slow', BILLING, t)],
   };
 }
 
@@ -187,8 +142,7 @@ async function batchRows(url: string) {
 test('compaction: two servers read the same rows and seqs before and after; a server started later and one that held part of a merged run read the same', async () => {
   const url = pg.database('compact_same');
   const objects = freshObjectsUrl();
-  const open = (cacheDir = freshCacheDir()) =>
-    SharedStore.open({ store: url, objects, cacheDir, probeFlush: FAST, probeCompaction: COMPACT });
+  const open = storeOpener(url, objects, { probeFlush: FAST, probeCompaction: COMPACT });
   const a = await open();
   const b = await open();
   const dirD = freshCacheDir();
@@ -263,34 +217,13 @@ test('compaction: two servers read the same rows and seqs before and after; a se
 test('a follower reading after its cursor meets every seq once, in order, while flushes are written and compacted', async () => {
   const url = pg.database('compact_follow');
   const objects = freshObjectsUrl();
-  const open = () =>
-    SharedStore.open({
-      store: url,
-      objects,
-      cacheDir: freshCacheDir(),
-      probeFlush: FAST,
-      probeCompaction: COMPACT,
-    });
+  const open = storeOpener(url, objects, { probeFlush: FAST, probeCompaction: COMPACT });
   const a = await open();
   const b = await open();
   let c: SharedStore | undefined;
   try {
     let writing = true;
-    const follow = async (s: SharedStore): Promise<number[]> => {
-      const seen: number[] = [];
-      let cursor = 0;
-      for (;;) {
-        const last = !writing;
-        const got = await s.probeEvents({ after: cursor, limit: 5 });
-        for (const e of got) {
-          assert.ok(e.seq > cursor, `seq ${e.seq} after cursor ${cursor}`);
-          seen.push(e.seq);
-          cursor = e.seq;
-        }
-        if (last && got.length === 0) return seen;
-        if (got.length === 0) await new Promise((r) => setTimeout(r, 20));
-      }
-    };
+    const follow = (s: SharedStore) => followSeqs(s, () => writing, 5);
     const followers = [follow(a), follow(b)];
     let passes = 0;
     let merged = 0;
@@ -335,14 +268,7 @@ test('a compaction killed between writing its batch and swapping the index shows
   const url = pg.database('compact_killed');
   const objects = freshObjectsUrl();
   const files = FileObjects.fromUrl(new URL(objects));
-  const open = () =>
-    SharedStore.open({
-      store: url,
-      objects,
-      cacheDir: freshCacheDir(),
-      probeFlush: FAST,
-      probeCompaction: COMPACT,
-    });
+  const open = storeOpener(url, objects, { probeFlush: FAST, probeCompaction: COMPACT });
   const a = await open();
   let c: SharedStore | undefined;
   try {
@@ -379,8 +305,7 @@ test('a compaction killed between writing its batch and swapping the index shows
 test('retention deletes from the shared store and from every server’s cache exactly what the embedded store deletes, and counts it', async () => {
   const url = pg.database('probe_retention');
   const objects = freshObjectsUrl();
-  const open = (cacheDir = freshCacheDir()) =>
-    SharedStore.open({ store: url, objects, cacheDir, probeFlush: FAST, probeCompaction: COMPACT });
+  const open = storeOpener(url, objects, { probeFlush: FAST, probeCompaction: COMPACT });
   const a = await open();
   const b = await open();
   const embedded = await openStore(freshDataDir());
@@ -513,14 +438,7 @@ test('on an S3-compatible store (SeaweedFS): compaction, its garbage, a killed p
   try {
     s3 = await startS3Server();
     const objects = S3Objects.fromUrl(s3.url('probes'), { env: s3.env });
-    const open = () =>
-      SharedStore.open({
-        store: url,
-        objects,
-        cacheDir: freshCacheDir(),
-        probeFlush: FAST,
-        probeCompaction: COMPACT,
-      });
+    const open = storeOpener(url, objects, { probeFlush: FAST, probeCompaction: COMPACT });
     const a = await open();
     const b = await open();
     let c: SharedStore | undefined;

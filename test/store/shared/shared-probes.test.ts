@@ -16,26 +16,21 @@ import { SharedStore } from '../../../src/store/shared/shared-store.js';
 import type { ProbeBatchInput, Store } from '../../../src/store/store.js';
 import type { TraceBatchInput } from '../../../src/store/trace-store.js';
 import { freshDataDir, openStore } from '../store-support.js';
+import {
+  BILLING,
+  callsCount,
+  callsHistogram,
+  callsSpec,
+  FACTS,
+  followSeqs,
+  ORDERS,
+  storeOpener,
+  traceCount,
+} from './probe-batch-support.js';
 import { freshCacheDir, freshObjectsUrl, startTestPostgres, type TestPostgres } from './shared-support.js';
 
-const SPEC = `programs:
-  - name: orders
-    match: { exe_name: "^orders$" }
-  - name: billing
-    match: { exe_name: "^billing$" }
-probes:
-  - name: calls
-    program: orders
-    function: main.handle
-    capture: { n: n, who: req.User }
-`;
+const SPEC = callsSpec('n: n, who: req.User');
 
-const ORDERS = 'host-o:10';
-const BILLING = 'host-b:20';
-const FACTS = [
-  { processId: ORDERS, hostname: 'host-o', pid: 10, program: 'orders', executable: '/bin/orders' },
-  { processId: BILLING, hostname: 'host-b', pid: 20, program: 'billing', executable: '/bin/billing' },
-];
 const ONLY_ORDERS: ProcessFilter = [[{ key: 'program', op: '=', value: 'orders' }]];
 const FAST = { intervalMs: 100 };
 
@@ -49,6 +44,7 @@ after(() => pg?.stop());
 
 /** Batch `i` of agent `agent`: `n` events of probe calls (values from i), counts, a histogram, a notice. */
 function probeBatch(agent: string, i: number, n = 3, process = ORDERS): ProbeBatchInput {
+  const t0 = 1_700_000_000_000_000 + i * 1000;
   return {
     agentId: agent,
     processes: FACTS,
@@ -65,38 +61,8 @@ function probeBatch(agent: string, i: number, n = 3, process = ORDERS): ProbeBat
         : {}),
       ...(k === 1 ? { errors: { 'req.User': 'nil pointer' } } : {}),
     })),
-    counts: [
-      {
-        probe: 'calls',
-        process,
-        startUs: 1_700_000_000_000_000 + i * 1000,
-        endUs: 1_700_000_000_000_000 + i * 1000 + 999,
-        hits: n + 2,
-        matched: n,
-        events: n,
-        rejected: 2,
-        conditionErrors: 0,
-        rateLimited: 0,
-        ringFull: 0,
-        agentDropped: 0,
-        durations: 1,
-        durationSumNs: 1500 + i,
-        costNs: 10,
-        cpuNs: 20,
-      },
-    ],
-    histograms: [
-      {
-        probe: 'calls',
-        process,
-        startUs: 1_700_000_000_000_000 + i * 1000,
-        endUs: 1_700_000_000_000_000 + i * 1000 + 999,
-        buckets: [
-          [1024, 1],
-          [2048, i],
-        ],
-      },
-    ],
+    counts: [callsCount(process, t0, { hits: n + 2, matched: n, rejected: 2, durationSumNs: 1500 + i })],
+    histograms: [callsHistogram(process, t0, i)],
     notices:
       i === 0
         ? [{ probe: 'calls', process, timeUs: 1_700_000_000_000_000, kind: 'attached', message: 'on orders' }]
@@ -133,21 +99,7 @@ function traceBatch(agent: string, i: number): TraceBatchInput {
       ],
       eventsDropped: k,
     })),
-    counts: [
-      {
-        trace: 'slow_requests',
-        process: ORDERS,
-        startUs: t0,
-        endUs: t0 + 999,
-        requests: 10,
-        kept: 1,
-        dropped: 9,
-        overRate: 0,
-        overMemory: 0,
-        eventsDropped: 0,
-        unfinished: 0,
-      },
-    ],
+    counts: [traceCount('slow_requests', ORDERS, t0)],
   };
 }
 
@@ -169,8 +121,9 @@ async function rowsOf(s: Store, sql: string, only?: ProcessFilter): Promise<read
 test('probe and trace batches stored through A are read on B with the embedded store’s tables and values', async () => {
   const url = pg.database('probes_views');
   const objects = freshObjectsUrl();
-  const a = await SharedStore.open({ store: url, objects, cacheDir: freshCacheDir(), probeFlush: FAST });
-  const b = await SharedStore.open({ store: url, objects, cacheDir: freshCacheDir(), probeFlush: FAST });
+  const open = storeOpener(url, objects, { probeFlush: FAST });
+  const a = await open();
+  const b = await open();
   const embedded = await openStore(freshDataDir());
   try {
     await a.setSpec(SPEC, 'tester', 'spec.yaml', { force: true });
@@ -217,26 +170,12 @@ test('probe and trace batches stored through A are read on B with the embedded s
 test('event seqs are one fleet-wide order: batches of A and B interleave, and a follower on either never meets a lower seq or misses one', async () => {
   const url = pg.database('probes_order');
   const objects = freshObjectsUrl();
-  const a = await SharedStore.open({ store: url, objects, cacheDir: freshCacheDir(), probeFlush: FAST });
-  const b = await SharedStore.open({ store: url, objects, cacheDir: freshCacheDir(), probeFlush: FAST });
+  const open = storeOpener(url, objects, { probeFlush: FAST });
+  const a = await open();
+  const b = await open();
   try {
     let writing = true;
-    /** Follows like `events --follow`: reads after its cursor until writing stops, then once more. */
-    const follow = async (s: SharedStore): Promise<number[]> => {
-      const seen: number[] = [];
-      let cursor = 0;
-      for (;;) {
-        const last = !writing;
-        const got = await s.probeEvents({ after: cursor, limit: 7 });
-        for (const e of got) {
-          assert.ok(e.seq > cursor, `seq ${e.seq} after cursor ${cursor}`);
-          seen.push(e.seq);
-          cursor = e.seq;
-        }
-        if (last && got.length === 0) return seen;
-        if (got.length === 0) await new Promise((r) => setTimeout(r, 20));
-      }
-    };
+    const follow = (s: SharedStore) => followSeqs(s, () => writing, 7);
     const followers = [follow(a), follow(b)];
     const write = async (s: SharedStore, agent: string) => {
       const ends: number[] = [];
@@ -276,8 +215,9 @@ test('event seqs are one fleet-wide order: batches of A and B interleave, and a 
 test('a program-limited token sees the same processes’ probe data and traces on every server', async () => {
   const url = pg.database('probes_limited');
   const objects = freshObjectsUrl();
-  const a = await SharedStore.open({ store: url, objects, cacheDir: freshCacheDir(), probeFlush: FAST });
-  const b = await SharedStore.open({ store: url, objects, cacheDir: freshCacheDir(), probeFlush: FAST });
+  const open = storeOpener(url, objects, { probeFlush: FAST });
+  const a = await open();
+  const b = await open();
   try {
     await a.setSpec(SPEC, 'tester', 'spec.yaml', { force: true });
     await a.addProbeBatch(probeBatch('agent-a', 0));
@@ -371,9 +311,10 @@ test('a flush that fails is tried again; past the give-up time its batches are r
 test('a restarted server’s cache keeps the batches it loaded and loads the rest; a fresh cache loads them all', async () => {
   const url = pg.database('probes_restart');
   const objects = freshObjectsUrl();
+  const open = storeOpener(url, objects, { probeFlush: FAST });
   const dirB = freshCacheDir();
-  const a = await SharedStore.open({ store: url, objects, cacheDir: freshCacheDir(), probeFlush: FAST });
-  let b = await SharedStore.open({ store: url, objects, cacheDir: dirB, probeFlush: FAST });
+  const a = await open();
+  let b = await open(dirB);
   let c: SharedStore | undefined;
   try {
     await a.addProbeBatch(probeBatch('agent-a', 0));
@@ -382,12 +323,12 @@ test('a restarted server’s cache keeps the batches it loaded and loads the res
     b.close();
     await new Promise((r) => setTimeout(r, 300)); // the cache file is free again
     await a.addProbeBatch(probeBatch('agent-a', 1));
-    b = await SharedStore.open({ store: url, objects, cacheDir: dirB, probeFlush: FAST });
+    b = await open(dirB);
     const want = await a.probeEvents({ after: 0, limit: 100 });
     assert.deepEqual(await b.probeEvents({ after: 0, limit: 100 }), want);
     assert.equal(b.probeState().loaded, 1, 'only the batch indexed while B was away is loaded');
     assert.ok(b.probeState().lastBatch > loaded);
-    c = await SharedStore.open({ store: url, objects, cacheDir: freshCacheDir(), probeFlush: FAST });
+    c = await open();
     assert.deepEqual(await c.probeEvents({ after: 0, limit: 100 }), want);
     // Others' batches wake listeners (the long-poll of GET /v1/events) within the watch.
     const woke = new Promise<number>((resolve) => {
