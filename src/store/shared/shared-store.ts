@@ -673,11 +673,11 @@ export class SharedStore implements Store {
     this.mirror.close();
     this.investigationFleet.close();
     this.cache.store.close();
-    // What this server's agents sent in the last second is written before the pool ends.
-    void this.flusher
-      .close()
-      .catch(() => undefined)
-      .finally(() => this.pool.end().catch(() => undefined));
+    // What this server's agents sent in the last second is written, and a compaction pass in
+    // flight ends (it fails soon once the cache is closed), before the pool ends.
+    void Promise.allSettled([this.flusher.close(), this.compacting]).finally(() =>
+      this.pool.end().catch(() => undefined),
+    );
   }
 }
 
