@@ -15,7 +15,9 @@
  * Two more agents on the same target: one that evaluates the spec's values inside the pause
  * (PERISCOPE_VALUES_IN_PAUSE=1, as before read plans, snapshot/read-plan.ts), and one whose
  * capture thread runs without V8's concurrent compilation and GC tasks
- * (PERISCOPE_CAPTURE_V8_FLAGS). A sample whose pause gave up (a busy machine) is taken again.
+ * (PERISCOPE_CAPTURE_V8_FLAGS), and one whose copy helper moves itself off the pausing thread's CPU once
+ * it runs instead of being placed before it is woken (PERISCOPE_HELPER_PLACEMENT=self, as
+ * before 2026-12-06, proc/copy-helper.ts). A sample whose pause gave up (a busy machine) is taken again.
  * Each rep takes its paths in a fresh order (seeded: the same for the same rep).
  *
  * Everything runs at nice -10 (--nice N to change; 0 leaves it): this process, and so the
@@ -67,6 +69,7 @@ const HOST = 'bench-paths';
 const HOST_NO_SETTLE = 'bench-paths-no-settle';
 const HOST_IN_PAUSE = 'bench-paths-values-in-pause';
 const HOST_V8 = 'bench-paths-v8-flags';
+const HOST_SELF_PLACE = 'bench-paths-helper-self-placed';
 /** The V8 flags of the A/B agent: no compile jobs or GC tasks on V8's worker threads. */
 const V8_FLAGS =
   '--no-concurrent-recompilation --no-concurrent-marking --no-concurrent-sweeping --no-parallel-scavenge --no-parallel-compaction --no-parallel-pointer-update --no-concurrent-array-buffer-sweeping';
@@ -89,6 +92,7 @@ const PATHS = [
   'A/B: built-in spec, JS scan',
   'A/B: agent, values in pause',
   'A/B: agent, V8 single-threaded',
+  'A/B: agent, helper places itself',
 ] as const;
 type Path = (typeof PATHS)[number];
 
@@ -107,6 +111,7 @@ async function main(): Promise<void> {
   let agentNoSettle: Proc | undefined;
   let agentInPause: Proc | undefined;
   let agentV8: Proc | undefined;
+  let agentSelfPlace: Proc | undefined;
   const samples = new Map<Path, Sample[]>(PATHS.map((p) => [p, []]));
   const add = (path: Path, s: Omit<Sample, 'gap'>, gap: number): void => {
     samples.get(path)!.push({ ...s, gap });
@@ -140,6 +145,16 @@ async function main(): Promise<void> {
     agentInPause = startAgentProc(server.url, agentToken, HOST_IN_PAUSE, tag, PRODUCT_PAUSE_CAP_ARGS, HOST);
     delete process.env.PERISCOPE_VALUES_IN_PAUSE;
     agentV8 ??= startV8();
+    process.env.PERISCOPE_HELPER_PLACEMENT = 'self'; // the copy helper moves itself off the poster's CPU, as before
+    agentSelfPlace = startAgentProc(
+      server.url,
+      agentToken,
+      HOST_SELF_PLACE,
+      tag,
+      PRODUCT_PAUSE_CAP_ARGS,
+      HOST,
+    );
+    delete process.env.PERISCOPE_HELPER_PLACEMENT;
     await waitForFleet(
       server.url,
       userToken,
@@ -148,6 +163,7 @@ async function main(): Promise<void> {
         [HOST_NO_SETTLE]: [target.pid],
         [HOST_IN_PAUSE]: [target.pid],
         [HOST_V8]: [target.pid],
+        [HOST_SELF_PLACE]: [target.pid],
       },
       120_000,
     );
@@ -173,6 +189,7 @@ async function main(): Promise<void> {
       'A/B: agent, no settle': async () => throughAgent(HOST_NO_SETTLE),
       'A/B: agent, values in pause': async () => throughAgent(HOST_IN_PAUSE),
       'A/B: agent, V8 single-threaded': async () => throughAgent(HOST_V8),
+      'A/B: agent, helper places itself': async () => throughAgent(HOST_SELF_PLACE),
       'A/B: built-in spec, JS scan': async () => {
         process.env.PERISCOPE_SCAN = 'js'; // read when the capture reserves its memory
         try {
@@ -221,6 +238,7 @@ async function main(): Promise<void> {
     await agentNoSettle?.stop();
     await agentInPause?.stop();
     await agentV8?.stop();
+    await agentSelfPlace?.stop();
     await server?.proc.stop();
     await target.stop();
     rmSync(dataDir, { recursive: true, force: true });
@@ -275,7 +293,9 @@ function report(machine: string, load: string, samples: Map<Path, Sample[]>): vo
       `\nA/B, same run: built-in spec values with SIMD / JS scan: ${ab('built-in spec, long-lived process', 'A/B: built-in spec, JS scan', 'values')}` +
       `\nA/B, same run: agent values by read plan / evaluated in the pause: ${ab('agent', 'A/B: agent, values in pause', 'values')}` +
       `\nA/B, same run: agent pause by read plan / evaluated in the pause: ${ab('agent', 'A/B: agent, values in pause', 'pause')}` +
-      `\nA/B, same run: agent stop with default / single-threaded V8: ${ab('agent', 'A/B: agent, V8 single-threaded', 'stop')}`,
+      `\nA/B, same run: agent stop with default / single-threaded V8: ${ab('agent', 'A/B: agent, V8 single-threaded', 'stop')}` +
+      `\nA/B, same run: agent copy with the helper placed by the poster / by itself: ${ab('agent', 'A/B: agent, helper places itself', 'copy')}` +
+      `\nA/B, same run: agent pause with the helper placed by the poster / by itself: ${ab('agent', 'A/B: agent, helper places itself', 'pause')}`,
   );
   console.log('\nrows for docs/performance.md:');
   console.log(
