@@ -20,14 +20,14 @@
  * before 2026-12-06, proc/copy-helper.ts). A sample whose pause gave up (a busy machine) is taken again.
  * Each rep takes its paths in a fresh order (seeded: the same for the same rep).
  *
- * Everything runs at nice -10 (--nice N to change; 0 leaves it): this process, and so the
- * server, agent and CLI it starts, and the target's threads, as bench/pause.ts does.
+ * Everything runs at nice -10 (--nice N to change; 0 leaves it): every thread of this process
+ * (V8's own too), and so the server, agent and CLI it starts, and the target's threads.
  *
  * Usage: npx tsc -p . && node dist/bench/pause-paths.js [--n 10000] [--reps 15] [--nice N] [--v8-first]
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { setPriority, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ApiClient } from '../src/cli/api-client.js';
@@ -49,7 +49,7 @@ import {
 } from '../support/fleet.js';
 import { describeMachine, loadAverage, today } from '../support/machine.js';
 import { PRODUCT_PAUSE_CAP_ARGS } from '../support/pause-cap.js';
-import { startPauseTarget } from '../support/pause-target.js';
+import { reniceThreads, startPauseTarget } from '../support/pause-target.js';
 import { median } from '../support/stats.js';
 import { formatTable } from '../support/table.js';
 
@@ -99,7 +99,11 @@ type Path = (typeof PATHS)[number];
 const fmtMs = (ns: number): string => `${(ns / 1e6).toFixed(2)} ms`;
 
 async function main(): Promise<void> {
-  if (NICE !== 0) setPriority(NICE); // before anything is started: children inherit it
+  // Every thread of this process, not only the main one (setpriority is per thread): V8's
+  // worker threads, started with Node, stayed at nice 0 here while the agents' (forked from
+  // this thread) ran at NICE like the target's, which gave the in-process paths an edge.
+  // Before anything is started: children inherit it.
+  if (NICE !== 0) reniceThreads(process.pid, NICE);
   const machine = describeMachine();
   const tag = fleetTag();
   const target = await startPauseTarget(N, NICE === 0 ? undefined : NICE, 0, tagEnv(tag, HOST));
