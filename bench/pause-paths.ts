@@ -17,7 +17,9 @@
  * capture thread runs without V8's concurrent compilation and GC tasks
  * (PERISCOPE_CAPTURE_V8_FLAGS), and one whose copy helper moves itself off the pausing thread's CPU once
  * it runs instead of being placed before it is woken (PERISCOPE_HELPER_PLACEMENT=self, as
- * before 2026-12-06, proc/copy-helper.ts). A sample whose pause gave up (a busy machine) is taken again.
+ * before 2026-12-06, proc/copy-helper.ts), and one that makes a fresh reserve (the memory the
+ * copy lands in) before each pause instead of reusing the last one (PERISCOPE_POOL_RESERVE=0,
+ * as before 2026-12-06, proc/vm-reader.ts). A sample whose pause gave up (a busy machine) is taken again.
  * Each rep takes its paths in a fresh order (seeded: the same for the same rep).
  *
  * Everything runs at nice -10 (--nice N to change; 0 leaves it): every thread of this process
@@ -70,6 +72,7 @@ const HOST_NO_SETTLE = 'bench-paths-no-settle';
 const HOST_IN_PAUSE = 'bench-paths-values-in-pause';
 const HOST_V8 = 'bench-paths-v8-flags';
 const HOST_SELF_PLACE = 'bench-paths-helper-self-placed';
+const HOST_FRESH_RESERVE = 'bench-paths-fresh-reserve';
 /** The V8 flags of the A/B agent: no compile jobs or GC tasks on V8's worker threads. */
 const V8_FLAGS =
   '--no-concurrent-recompilation --no-concurrent-marking --no-concurrent-sweeping --no-parallel-scavenge --no-parallel-compaction --no-parallel-pointer-update --no-concurrent-array-buffer-sweeping';
@@ -93,6 +96,7 @@ const PATHS = [
   'A/B: agent, values in pause',
   'A/B: agent, V8 single-threaded',
   'A/B: agent, helper places itself',
+  'A/B: agent, fresh reserve per pause',
 ] as const;
 type Path = (typeof PATHS)[number];
 
@@ -116,6 +120,7 @@ async function main(): Promise<void> {
   let agentInPause: Proc | undefined;
   let agentV8: Proc | undefined;
   let agentSelfPlace: Proc | undefined;
+  let agentFreshReserve: Proc | undefined;
   const samples = new Map<Path, Sample[]>(PATHS.map((p) => [p, []]));
   const add = (path: Path, s: Omit<Sample, 'gap'>, gap: number): void => {
     samples.get(path)!.push({ ...s, gap });
@@ -159,6 +164,16 @@ async function main(): Promise<void> {
       HOST,
     );
     delete process.env.PERISCOPE_HELPER_PLACEMENT;
+    process.env.PERISCOPE_POOL_RESERVE = '0'; // a fresh reserve before each pause, as before
+    agentFreshReserve = startAgentProc(
+      server.url,
+      agentToken,
+      HOST_FRESH_RESERVE,
+      tag,
+      PRODUCT_PAUSE_CAP_ARGS,
+      HOST,
+    );
+    delete process.env.PERISCOPE_POOL_RESERVE;
     await waitForFleet(
       server.url,
       userToken,
@@ -168,6 +183,7 @@ async function main(): Promise<void> {
         [HOST_IN_PAUSE]: [target.pid],
         [HOST_V8]: [target.pid],
         [HOST_SELF_PLACE]: [target.pid],
+        [HOST_FRESH_RESERVE]: [target.pid],
       },
       120_000,
     );
@@ -194,6 +210,7 @@ async function main(): Promise<void> {
       'A/B: agent, values in pause': async () => throughAgent(HOST_IN_PAUSE),
       'A/B: agent, V8 single-threaded': async () => throughAgent(HOST_V8),
       'A/B: agent, helper places itself': async () => throughAgent(HOST_SELF_PLACE),
+      'A/B: agent, fresh reserve per pause': async () => throughAgent(HOST_FRESH_RESERVE),
       'A/B: built-in spec, JS scan': async () => {
         process.env.PERISCOPE_SCAN = 'js'; // read when the capture reserves its memory
         try {
@@ -243,6 +260,7 @@ async function main(): Promise<void> {
     await agentInPause?.stop();
     await agentV8?.stop();
     await agentSelfPlace?.stop();
+    await agentFreshReserve?.stop();
     await server?.proc.stop();
     await target.stop();
     rmSync(dataDir, { recursive: true, force: true });
@@ -299,7 +317,10 @@ function report(machine: string, load: string, samples: Map<Path, Sample[]>): vo
       `\nA/B, same run: agent pause by read plan / evaluated in the pause: ${ab('agent', 'A/B: agent, values in pause', 'pause')}` +
       `\nA/B, same run: agent stop with default / single-threaded V8: ${ab('agent', 'A/B: agent, V8 single-threaded', 'stop')}` +
       `\nA/B, same run: agent copy with the helper placed by the poster / by itself: ${ab('agent', 'A/B: agent, helper places itself', 'copy')}` +
-      `\nA/B, same run: agent pause with the helper placed by the poster / by itself: ${ab('agent', 'A/B: agent, helper places itself', 'pause')}`,
+      `\nA/B, same run: agent pause with the helper placed by the poster / by itself: ${ab('agent', 'A/B: agent, helper places itself', 'pause')}` +
+      `\nA/B, same run: agent pause with the reserve kept / fresh per pause: ${ab('agent', 'A/B: agent, fresh reserve per pause', 'pause')}` +
+      `\nA/B, same run: agent stop with the reserve kept / fresh per pause: ${ab('agent', 'A/B: agent, fresh reserve per pause', 'stop')}` +
+      `\nA/B, same run: agent copy with the reserve kept / fresh per pause: ${ab('agent', 'A/B: agent, fresh reserve per pause', 'copy')}`,
   );
   console.log('\nrows for docs/performance.md:');
   console.log(

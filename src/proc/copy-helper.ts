@@ -189,6 +189,11 @@ export function armCopyHelper(ms = DEFAULT_ARM_MS): void {
   Atomics.notify(h.ctl, Ctl.WAKE);
 }
 
+/** Whether this thread's helper did not stop when asked (then buffers it wrote to must never be reused). */
+export function copyHelperDisabled(): boolean {
+  return helper?.disabled === true;
+}
+
 /** The helper's thread id, or undefined when it is not ready (for tests and diagnostics). */
 export function copyHelperTid(): number | undefined {
   const h = helper;
