@@ -15,17 +15,21 @@
  * Two more agents on the same target: one that evaluates the spec's values inside the pause
  * (PERISCOPE_VALUES_IN_PAUSE=1, as before read plans, snapshot/read-plan.ts), and one whose
  * capture thread runs without V8's concurrent compilation and GC tasks
- * (PERISCOPE_CAPTURE_V8_FLAGS). A sample whose pause gave up (a busy machine) is taken again.
+ * (PERISCOPE_CAPTURE_V8_FLAGS), and one whose copy helper moves itself off the pausing thread's CPU once
+ * it runs instead of being placed before it is woken (PERISCOPE_HELPER_PLACEMENT=self, as
+ * before 2026-12-06, proc/copy-helper.ts), and one that makes a fresh reserve (the memory the
+ * copy lands in) before each pause instead of reusing the last one (PERISCOPE_POOL_RESERVE=0,
+ * as before 2026-12-06, proc/vm-reader.ts). A sample whose pause gave up (a busy machine) is taken again.
  * Each rep takes its paths in a fresh order (seeded: the same for the same rep).
  *
- * Everything runs at nice -10 (--nice N to change; 0 leaves it): this process, and so the
- * server, agent and CLI it starts, and the target's threads, as bench/pause.ts does.
+ * Everything runs at nice -10 (--nice N to change; 0 leaves it): every thread of this process
+ * (V8's own too), and so the server, agent and CLI it starts, and the target's threads.
  *
  * Usage: npx tsc -p . && node dist/bench/pause-paths.js [--n 10000] [--reps 15] [--nice N] [--v8-first]
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { setPriority, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ApiClient } from '../src/cli/api-client.js';
@@ -47,7 +51,7 @@ import {
 } from '../support/fleet.js';
 import { describeMachine, loadAverage, today } from '../support/machine.js';
 import { PRODUCT_PAUSE_CAP_ARGS } from '../support/pause-cap.js';
-import { startPauseTarget } from '../support/pause-target.js';
+import { reniceThreads, startPauseTarget } from '../support/pause-target.js';
 import { median } from '../support/stats.js';
 import { formatTable } from '../support/table.js';
 
@@ -67,6 +71,8 @@ const HOST = 'bench-paths';
 const HOST_NO_SETTLE = 'bench-paths-no-settle';
 const HOST_IN_PAUSE = 'bench-paths-values-in-pause';
 const HOST_V8 = 'bench-paths-v8-flags';
+const HOST_SELF_PLACE = 'bench-paths-helper-self-placed';
+const HOST_FRESH_RESERVE = 'bench-paths-fresh-reserve';
 /** The V8 flags of the A/B agent: no compile jobs or GC tasks on V8's worker threads. */
 const V8_FLAGS =
   '--no-concurrent-recompilation --no-concurrent-marking --no-concurrent-sweeping --no-parallel-scavenge --no-parallel-compaction --no-parallel-pointer-update --no-concurrent-array-buffer-sweeping';
@@ -89,13 +95,19 @@ const PATHS = [
   'A/B: built-in spec, JS scan',
   'A/B: agent, values in pause',
   'A/B: agent, V8 single-threaded',
+  'A/B: agent, helper places itself',
+  'A/B: agent, fresh reserve per pause',
 ] as const;
 type Path = (typeof PATHS)[number];
 
 const fmtMs = (ns: number): string => `${(ns / 1e6).toFixed(2)} ms`;
 
 async function main(): Promise<void> {
-  if (NICE !== 0) setPriority(NICE); // before anything is started: children inherit it
+  // Every thread of this process, not only the main one (setpriority is per thread): V8's
+  // worker threads, started with Node, stayed at nice 0 here while the agents' (forked from
+  // this thread) ran at NICE like the target's, which gave the in-process paths an edge.
+  // Before anything is started: children inherit it.
+  if (NICE !== 0) reniceThreads(process.pid, NICE);
   const machine = describeMachine();
   const tag = fleetTag();
   const target = await startPauseTarget(N, NICE === 0 ? undefined : NICE, 0, tagEnv(tag, HOST));
@@ -107,6 +119,8 @@ async function main(): Promise<void> {
   let agentNoSettle: Proc | undefined;
   let agentInPause: Proc | undefined;
   let agentV8: Proc | undefined;
+  let agentSelfPlace: Proc | undefined;
+  let agentFreshReserve: Proc | undefined;
   const samples = new Map<Path, Sample[]>(PATHS.map((p) => [p, []]));
   const add = (path: Path, s: Omit<Sample, 'gap'>, gap: number): void => {
     samples.get(path)!.push({ ...s, gap });
@@ -140,6 +154,26 @@ async function main(): Promise<void> {
     agentInPause = startAgentProc(server.url, agentToken, HOST_IN_PAUSE, tag, PRODUCT_PAUSE_CAP_ARGS, HOST);
     delete process.env.PERISCOPE_VALUES_IN_PAUSE;
     agentV8 ??= startV8();
+    process.env.PERISCOPE_HELPER_PLACEMENT = 'self'; // the copy helper moves itself off the poster's CPU, as before
+    agentSelfPlace = startAgentProc(
+      server.url,
+      agentToken,
+      HOST_SELF_PLACE,
+      tag,
+      PRODUCT_PAUSE_CAP_ARGS,
+      HOST,
+    );
+    delete process.env.PERISCOPE_HELPER_PLACEMENT;
+    process.env.PERISCOPE_POOL_RESERVE = '0'; // a fresh reserve before each pause, as before
+    agentFreshReserve = startAgentProc(
+      server.url,
+      agentToken,
+      HOST_FRESH_RESERVE,
+      tag,
+      PRODUCT_PAUSE_CAP_ARGS,
+      HOST,
+    );
+    delete process.env.PERISCOPE_POOL_RESERVE;
     await waitForFleet(
       server.url,
       userToken,
@@ -148,6 +182,8 @@ async function main(): Promise<void> {
         [HOST_NO_SETTLE]: [target.pid],
         [HOST_IN_PAUSE]: [target.pid],
         [HOST_V8]: [target.pid],
+        [HOST_SELF_PLACE]: [target.pid],
+        [HOST_FRESH_RESERVE]: [target.pid],
       },
       120_000,
     );
@@ -173,6 +209,8 @@ async function main(): Promise<void> {
       'A/B: agent, no settle': async () => throughAgent(HOST_NO_SETTLE),
       'A/B: agent, values in pause': async () => throughAgent(HOST_IN_PAUSE),
       'A/B: agent, V8 single-threaded': async () => throughAgent(HOST_V8),
+      'A/B: agent, helper places itself': async () => throughAgent(HOST_SELF_PLACE),
+      'A/B: agent, fresh reserve per pause': async () => throughAgent(HOST_FRESH_RESERVE),
       'A/B: built-in spec, JS scan': async () => {
         process.env.PERISCOPE_SCAN = 'js'; // read when the capture reserves its memory
         try {
@@ -221,6 +259,8 @@ async function main(): Promise<void> {
     await agentNoSettle?.stop();
     await agentInPause?.stop();
     await agentV8?.stop();
+    await agentSelfPlace?.stop();
+    await agentFreshReserve?.stop();
     await server?.proc.stop();
     await target.stop();
     rmSync(dataDir, { recursive: true, force: true });
@@ -275,7 +315,12 @@ function report(machine: string, load: string, samples: Map<Path, Sample[]>): vo
       `\nA/B, same run: built-in spec values with SIMD / JS scan: ${ab('built-in spec, long-lived process', 'A/B: built-in spec, JS scan', 'values')}` +
       `\nA/B, same run: agent values by read plan / evaluated in the pause: ${ab('agent', 'A/B: agent, values in pause', 'values')}` +
       `\nA/B, same run: agent pause by read plan / evaluated in the pause: ${ab('agent', 'A/B: agent, values in pause', 'pause')}` +
-      `\nA/B, same run: agent stop with default / single-threaded V8: ${ab('agent', 'A/B: agent, V8 single-threaded', 'stop')}`,
+      `\nA/B, same run: agent stop with default / single-threaded V8: ${ab('agent', 'A/B: agent, V8 single-threaded', 'stop')}` +
+      `\nA/B, same run: agent copy with the helper placed by the poster / by itself: ${ab('agent', 'A/B: agent, helper places itself', 'copy')}` +
+      `\nA/B, same run: agent pause with the helper placed by the poster / by itself: ${ab('agent', 'A/B: agent, helper places itself', 'pause')}` +
+      `\nA/B, same run: agent pause with the reserve kept / fresh per pause: ${ab('agent', 'A/B: agent, fresh reserve per pause', 'pause')}` +
+      `\nA/B, same run: agent stop with the reserve kept / fresh per pause: ${ab('agent', 'A/B: agent, fresh reserve per pause', 'stop')}` +
+      `\nA/B, same run: agent copy with the reserve kept / fresh per pause: ${ab('agent', 'A/B: agent, fresh reserve per pause', 'copy')}`,
   );
   console.log('\nrows for docs/performance.md:');
   console.log(

@@ -12,6 +12,7 @@ import { collectGarbageNow } from '../common/gc.js';
 import type { GoBinary } from '../gobinary/go-binary.js';
 import { executableImage } from '../proc/maps.js';
 import { settleOwnThreads } from '../proc/own-threads.js';
+import { poolReserves, releaseReserves } from '../proc/vm-reader.js';
 import type { BinaryCheck } from '../protocol/messages.js';
 import { encodeSnapshot } from '../protocol/snapshot-wire.js';
 import { binaryAt, binaryFor, cachedBinaries } from '../snapshot/binary-cache.js';
@@ -37,6 +38,11 @@ const copies = new Map<string, { copied: CopiedProcess } | { error: unknown }>()
 /** Most bytes of copies held at once: past it, the remaining processes are captured whole. */
 const MAX_COPIED_BYTES = 256 << 20;
 const specs = new Map<number, EffectiveSpec>();
+
+// The memory each pause copies into is kept for the next one (proc/vm-reader.ts), released
+// below once the snapshots read into it are encoded. PERISCOPE_POOL_RESERVE=0 makes a fresh
+// one per pause, as before 2026-12-06 (for comparisons).
+if (process.env.PERISCOPE_POOL_RESERVE !== '0') poolReserves();
 
 function specFor(version: number, text: string): EffectiveSpec {
   let spec = specs.get(version);
@@ -147,6 +153,9 @@ function handle(req: WorkerRequest): WorkerReply {
             ...(req.pauseCapMs !== undefined ? { pauseCapMs: req.pauseCapMs } : {}),
           });
       const json = encodeSnapshot(snap);
+      // Encoded: nothing refers to what the pauses copied any more, unless another process's
+      // copy still waits for its `capture`.
+      if (copies.size === 0) releaseReserves();
       const deflated = json.length > req.deflateOver;
       const bytes = deflated ? deflateSync(json, { level: 1 }) : Buffer.from(json, 'utf8');
       return {

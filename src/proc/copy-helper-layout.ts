@@ -29,8 +29,18 @@ export const Ctl = {
   JOB_SEQ: 10,
   /** 1 while the helper spins (a job starts within microseconds), 0 while it sleeps. */
   SPINNING: 11,
-  /** The CPU the poster ran on when it armed the helper (-1: unknown): the helper moves off it. */
+  /**
+   * With SELF_PLACE: the CPU the poster ran on when it armed the helper (-1: unknown, or
+   * disarmed): the helper moves off it once it runs.
+   */
   POSTER_CPU: 12,
+  /** The helper's thread id (0 until READY): the poster sets its CPUs before waking it. */
+  HELPER_TID: 13,
+  /**
+   * 1: the helper moves itself off POSTER_CPU when it wakes, as before 2026-12-06 (kept for
+   * comparisons, PERISCOPE_HELPER_PLACEMENT=self); 0: the poster has placed it already.
+   */
+  SELF_PLACE: 14,
 } as const;
 
 /** Words in the control block. */

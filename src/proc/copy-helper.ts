@@ -98,6 +98,8 @@ interface Helper {
   dead: boolean;
   /** The helper did not stop when asked: never used again. */
   disabled: boolean;
+  /** The CPUs the helper may use when not armed (read once, before the first placement). */
+  cpus?: number[];
 }
 
 /** This thread's helper (module state is per thread). */
@@ -177,10 +179,55 @@ export function armCopyHelper(ms = DEFAULT_ARM_MS): void {
   const h = helper;
   if (!h || h.dead || h.disabled || Atomics.load(h.ctl, Ctl.READY) !== 1) return;
   Atomics.store(h.ctl, Ctl.ARM_MS, Math.max(0, Math.min(Math.round(ms), 1000)));
-  Atomics.store(h.ctl, Ctl.POSTER_CPU, ms > 0 ? posterCpu() : -1);
+  const cpu = ms > 0 ? posterCpu() : -1;
+  const self = helperPlacesItself();
+  Atomics.store(h.ctl, Ctl.SELF_PLACE, self ? 1 : 0);
+  Atomics.store(h.ctl, Ctl.POSTER_CPU, cpu);
+  if (!self) placeHelper(h, cpu);
   Atomics.add(h.ctl, Ctl.ARM_SEQ, 1);
   Atomics.add(h.ctl, Ctl.WAKE, 1);
   Atomics.notify(h.ctl, Ctl.WAKE);
+}
+
+/** Whether this thread's helper did not stop when asked (then buffers it wrote to must never be reused). */
+export function copyHelperDisabled(): boolean {
+  return helper?.disabled === true;
+}
+
+/** The helper's thread id, or undefined when it is not ready (for tests and diagnostics). */
+export function copyHelperTid(): number | undefined {
+  const h = helper;
+  const tid = h && !h.dead ? Atomics.load(h.ctl, Ctl.HELPER_TID) : 0;
+  return tid > 0 ? tid : undefined;
+}
+
+/** Whether PERISCOPE_HELPER_PLACEMENT=self asks for the helper to move itself (before 2026-12-06; for comparisons). */
+function helperPlacesItself(): boolean {
+  return process.env.PERISCOPE_HELPER_PLACEMENT === 'self';
+}
+
+/**
+ * Keeps the armed helper off the poster's CPU (`cpu`; -1 gives it back all its CPUs), set
+ * by the poster before it wakes the helper. Woken next to its waker (the kernel's wake-affine
+ * placement), a spinning helper shared the poster's CPU while the other one idled (a 1.2 ms
+ * pause became 1.5–2 ms); and when the poster runs SCHED_FIFO there (a pause, proc/pause.ts),
+ * a helper woken on its CPU cannot run at all until the load balancer moves it: in an agent
+ * on a busy machine it waited in that CPU's run queue through whole copies and read none of
+ * their blocks (bench/pause-paths.ts, docs/performance.md). The helper used to move itself
+ * once it ran, which is too late for that. Best effort: a refused call leaves it where it is.
+ */
+function placeHelper(h: Helper, cpu: number): void {
+  const tid = Atomics.load(h.ctl, Ctl.HELPER_TID);
+  if (tid <= 0) return;
+  try {
+    const lib = libc();
+    h.cpus ??= lib.threadCpus(tid);
+    if (h.cpus.length < 2) return;
+    const others = cpu < 0 ? h.cpus : h.cpus.filter((c) => c !== cpu);
+    if (others.length > 0) lib.setThreadCpus(others, tid);
+  } catch {
+    // Left where it is.
+  }
 }
 
 /** The CPU this thread runs on, or -1. */

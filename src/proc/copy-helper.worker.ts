@@ -15,6 +15,7 @@ import {
   type SharedRangesMessage,
 } from './copy-helper-layout.js';
 import { bufferAddress, type Libc, libc } from './libc.js';
+import { ownTid } from './own-threads.js';
 import { RangeReadState, ReadStatus, readRanges } from './vm-read-ranges.js';
 
 const init = workerData as HelperInit;
@@ -122,9 +123,9 @@ function warmUp(lib: Libc): void {
 let allowed: number[] | undefined;
 
 /**
- * Keeps the helper off the poster's CPU while armed: woken next to its waker (the kernel's
- * wake-affine placement), a spinning helper would share the poster's CPU while the other
- * one idles (measured: a 1.2 ms pause became 1.5–2 ms).
+ * The helper's own move off the poster's CPU once it wakes (SELF_PLACE, for comparisons):
+ * too late when the poster runs SCHED_FIFO on the CPU the helper was woken on, since the
+ * helper then waits there for the whole pause (copy-helper.ts, placeHelper).
  */
 function moveOffPoster(lib: Libc, cpu: number): void {
   allowed ??= lib.threadCpus();
@@ -141,6 +142,7 @@ function main(): void {
   } catch {
     return; // READY stays 0: the poster never uses this helper
   }
+  Atomics.store(ctl, Ctl.HELPER_TID, ownTid() ?? 0);
   Atomics.store(ctl, Ctl.READY, 1);
   Atomics.notify(ctl, Ctl.READY);
   // The poster keeps its process alive until this (a process exiting while this thread loads
@@ -156,7 +158,7 @@ function main(): void {
       seenArm = arm;
       // The latest arm decides: arming for 0 ms stops the spinning (disarm after a pause).
       spinUntil = performance.now() + Atomics.load(ctl, Ctl.ARM_MS);
-      moveOffPoster(lib, Atomics.load(ctl, Ctl.POSTER_CPU));
+      if (Atomics.load(ctl, Ctl.SELF_PLACE) === 1) moveOffPoster(lib, Atomics.load(ctl, Ctl.POSTER_CPU));
     }
     if (
       Atomics.load(ctl, Ctl.STATE) === JobState.Posted &&

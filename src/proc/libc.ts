@@ -18,10 +18,10 @@ export interface Libc {
   schedYield(): void;
   /** sched_getcpu(): the CPU this thread runs on now (-1 when unknown). */
   currentCpu(): number;
-  /** The CPUs this thread may run on (sched_getaffinity); empty when unknown. */
-  threadCpus(): number[];
-  /** Restricts this thread to `cpus` (sched_setaffinity); false when refused. */
-  setThreadCpus(cpus: readonly number[]): boolean;
+  /** The CPUs this thread (or thread `tid` of this process) may run on (sched_getaffinity); empty when unknown. */
+  threadCpus(tid?: number): number[];
+  /** Restricts this thread (or thread `tid`) to `cpus` (sched_setaffinity); false when refused. */
+  setThreadCpus(cpus: readonly number[], tid?: number): boolean;
   /**
    * Sets this thread's scheduling policy: SCHED_FIFO at `priority` (1–99), or back to
    * SCHED_OTHER with priority 0; false when refused (real-time needs CAP_SYS_NICE).
@@ -74,9 +74,9 @@ export function libc(): Libc {
         sy();
       },
       currentCpu: () => gc() as number,
-      threadCpus: () => {
+      threadCpus: (tid = 0) => {
         mask.fill(0);
-        if ((gaff(0, CPU_SET_BYTES, mask) as number) !== 0) return [];
+        if ((gaff(tid, CPU_SET_BYTES, mask) as number) !== 0) return [];
         const out: number[] = [];
         for (let c = 0; c < CPU_SET_BYTES * 8; c++) if (mask[c >> 3]! & (1 << (c & 7))) out.push(c);
         return out;
@@ -85,10 +85,10 @@ export function libc(): Libc {
         schedParam.writeInt32LE(priority, 0);
         return (ssch(0, priority > 0 ? SCHED_FIFO : SCHED_OTHER, schedParam) as number) === 0;
       },
-      setThreadCpus: (cpus) => {
+      setThreadCpus: (cpus, tid = 0) => {
         mask.fill(0);
         for (const c of cpus) if (c >= 0 && c < CPU_SET_BYTES * 8) mask[c >> 3]! |= 1 << (c & 7);
-        return (saff(0, CPU_SET_BYTES, mask) as number) === 0;
+        return (saff(tid, CPU_SET_BYTES, mask) as number) === 0;
       },
       setThreadName: (name) => (prctl(PR_SET_NAME, name.slice(0, 15), 0, 0, 0) as number) === 0,
       errno: () => koffi.errno(),

@@ -22,7 +22,7 @@ export interface SettleResult {
 const nap = new Int32Array(new SharedArrayBuffer(4));
 
 /** This thread's id (from /proc/thread-self, which names PID/task/TID). */
-function ownTid(): number | undefined {
+export function ownTid(): number | undefined {
   try {
     return Number(readlinkSync('/proc/thread-self').split('/').pop());
   } catch {

@@ -16,6 +16,7 @@ import { PeriscopeError } from '../common/errors.js';
 import { scannableBuffer } from '../common/word-scan.js';
 import {
   armCopyHelper,
+  copyHelperDisabled,
   copyHelperReady,
   copyThreadsDisabled,
   DEFAULT_ARM_MS,
@@ -75,6 +76,57 @@ export interface VmReaderOptions {
   threads?: 1 | 2;
 }
 
+/**
+ * Reserves kept across captures on this thread, once poolReserves was called (the agent's
+ * capture thread): otherwise every pause is preceded by a fresh reserve (10 MB of WebAssembly
+ * memory at 10k goroutines) faulted in page by page, and the last one's is left to V8 to free.
+ * A reserve is lent from its `reserve` until releaseReserves, which its owner calls once no
+ * capture made since is referenced any more (the snapshots are encoded).
+ */
+const pool = { on: false, lent: [] as Buffer[], spare: [] as Buffer[] };
+
+/** Most bytes of reserves kept for reuse between captures (larger ones are dropped as before). */
+export const MAX_POOLED_BYTES = 64 << 20;
+
+/** Keeps this thread's reserves for reuse from now on (see releaseReserves). */
+export function poolReserves(): void {
+  pool.on = true;
+}
+
+/**
+ * Makes every reserve taken on this thread since the last call reusable: call it only when
+ * nothing read into them is referenced any more. Kept up to MAX_POOLED_BYTES, the largest
+ * first; none when a copy helper of this thread did not stop (it may still write into one).
+ */
+export function releaseReserves(): void {
+  const lent = pool.lent.splice(0);
+  if (copyHelperDisabled()) {
+    pool.spare.length = 0;
+    return;
+  }
+  let held = pool.spare.reduce((n, b) => n + b.length, 0);
+  for (const b of lent.sort((x, y) => y.length - x.length)) {
+    if (held + b.length > MAX_POOLED_BYTES) continue;
+    pool.spare.push(b);
+    held += b.length;
+  }
+}
+
+/** Bytes of reserves waiting for reuse on this thread (for tests). */
+export function pooledReserveBytes(): number {
+  return pool.spare.reduce((n, b) => n + b.length, 0);
+}
+
+/** The smallest kept reserve of at least `bytes`, taken out of the pool. */
+function takeSpare(bytes: number): Buffer | undefined {
+  let best = -1;
+  for (let i = 0; i < pool.spare.length; i++) {
+    const n = pool.spare[i]!.length;
+    if (n >= bytes && (best < 0 || n < pool.spare[best]!.length)) best = i;
+  }
+  return best < 0 ? undefined : pool.spare.splice(best, 1)[0];
+}
+
 /** Reads a live process's memory in batches; `read` throws MemoryError for unreadable ranges. */
 export class VmReader implements Memory {
   readonly pid: number;
@@ -118,8 +170,11 @@ export class VmReader implements Memory {
     const free = this.arena ? this.arena.length - this.arenaUsed : 0;
     if (bytes <= free) return;
     // Memory the stack scan's SIMD loop reads in place (common/word-scan.ts), where it can be.
-    const arena = scannableBuffer(bytes) ?? Buffer.allocUnsafeSlow(bytes);
-    arena.fill(0); // fault every page in now
+    const arena = takeSpare(bytes) ?? scannableBuffer(bytes) ?? Buffer.allocUnsafeSlow(bytes);
+    // Fresh memory: fault every page in now. Reused: wipe the previous snapshot's bytes (no
+    // page faults: a memset, about 1 ms for 10 MB), so that nothing of it can be read again.
+    arena.fill(0);
+    if (pool.on) pool.lent.push(arena);
     this.arena = arena;
     this.arenaUsed = 0;
   }

@@ -2,7 +2,8 @@
  * Large readInto calls shared with the copy helper thread give the same bytes, the same ok
  * flags and the same counts as reads on one thread, on a paused target,
  * with unreadable ranges and joined neighbours across unmapped gaps; the helper's absence
- * and a target that exits are handled. copy-helper-paths.test.ts tests the helper switched off,
+ * and a target that exits are handled; the armed helper is placed off the poster's CPU before
+ * it is woken, and takes part while the poster runs SCHED_FIFO. copy-helper-paths.test.ts tests the helper switched off,
  * a helper that does not come back in time, and errors met by the helper.
  */
 import assert from 'node:assert/strict';
@@ -10,10 +11,13 @@ import { after, before, describe, it } from 'node:test';
 import {
   armCopyHelper,
   copyHelperReady,
+  copyHelperTid,
   copySplitStats,
+  disarmCopyHelper,
   MIN_SPLIT_BYTES,
   startCopyHelper,
 } from '../../src/proc/copy-helper.js';
+import { libc } from '../../src/proc/libc.js';
 import { readMaps } from '../../src/proc/maps.js';
 import { pauseProcess } from '../../src/proc/pause.js';
 import { VmReader } from '../../src/proc/vm-reader.js';
@@ -90,5 +94,51 @@ describe('copy helper', { timeout: 60_000 }, () => {
     } finally {
       paused.resume();
     }
+  });
+
+  it("places the armed helper off the poster's CPU before waking it; it takes part while the poster runs SCHED_FIFO", (t) => {
+    startCopyHelper();
+    assert.ok(copyHelperReady(5000));
+    const tid = copyHelperTid();
+    assert.ok(tid !== undefined && tid > 0, 'the helper publishes its thread id');
+    const lib = libc();
+    const mine = lib.threadCpus();
+    if (mine.length < 2) {
+      t.skip(`one CPU here (${mine.join(',')}): the helper is not moved`);
+      return;
+    }
+    const allowed = (): number[] => lib.threadCpus(tid);
+    const cpu = mine[0]!;
+    assert.ok(lib.setThreadCpus([cpu]), 'the poster pins itself');
+    const ranges = ascendingRanges(readMaps(target.pid), 20_000, 5);
+    const paused = pauseProcess(target.pid);
+    let realtime = false;
+    try {
+      const oracle = readAll(new VmReader(target.pid, { threads: 1 }), ranges);
+      // As inside a pause: the poster runs SCHED_FIFO on its CPU (proc/pause.ts), then arms.
+      realtime = lib.setRealtime(1);
+      armCopyHelper(200);
+      const placed = allowed();
+      assert.deepEqual(
+        placed,
+        mine.filter((c) => c !== cpu),
+        "armed, the helper may run on every CPU but the poster's",
+      );
+      const s0 = copySplitStats();
+      const two = readAll(new VmReader(target.pid), ranges);
+      const s1 = copySplitStats();
+      assertSame(two, oracle, 'two threads, poster real-time');
+      t.diagnostic(
+        `poster on CPU ${cpu}${realtime ? ', SCHED_FIFO' : ' (real-time refused)'}; helper allowed ${placed}; ` +
+          `${s1.helperBlocks - s0.helperBlocks} of ${s1.blocks - s0.blocks} blocks read by the helper`,
+      );
+      assert.ok(s1.helperBlocks > s0.helperBlocks, 'the helper read blocks while the poster ran real-time');
+    } finally {
+      if (realtime) lib.setRealtime(0);
+      disarmCopyHelper();
+      lib.setThreadCpus(mine);
+      paused.resume();
+    }
+    assert.deepEqual(allowed(), mine, 'disarmed, the helper has all its CPUs back');
   });
 });
