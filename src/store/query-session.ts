@@ -21,6 +21,7 @@ import { QueryViews } from './query-views.js';
 import { prepareReadOnly, sqlError } from './read-only-sql.js';
 import { resultCells } from './result-cells.js';
 import { checkScopedSql } from './scoped-sql.js';
+import { literal } from './sql-text.js';
 import type {
   CellSql,
   QueryResult,
@@ -119,6 +120,8 @@ export class DuckDBQuerySession implements QuerySession {
   private readonly lastRows = new WeakMap<DuckDBPreparedStatement, number>();
   /** How a prepared statement's cells are read (cellsOf). */
   private readonly cells = new WeakMap<DuckDBPreparedStatement, Cells>();
+  /** The time zone the connection was set to (setTimeZone); undefined: DuckDB's default, the server's. */
+  private timeZone: string | undefined;
 
   private constructor(
     private readonly conn: DuckDBConnection,
@@ -386,6 +389,27 @@ export class DuckDBQuerySession implements QuerySession {
     const r = this.result(await linksOfGoroutine(this.conn, processId, goroutineId));
     const notes = await linkNoteWarnings(this.conn);
     return notes.length > 0 ? { ...r, warnings: [...r.warnings, ...notes] } : r;
+  }
+
+  /**
+   * Sets DuckDB's `TimeZone` on this session's connection (a setting of the connection: other
+   * sessions keep theirs). Statements prepared in another zone are prepared again: DuckDB
+   * binds a kept statement's zone into it (`CAST('2024-01-01' AS TIMESTAMPTZ)`, `extract(hour
+   * …)` gave the old zone's answer after the SET).
+   */
+  async setTimeZone(iana: string): Promise<void> {
+    if (iana === this.timeZone) return;
+    try {
+      await this.conn.run(`SET TimeZone = ${literal(iana)}`);
+    } catch (e) {
+      throw new PeriscopeError(
+        'bad-usage',
+        `cannot run the query session in time zone ${iana}: ${(e as Error).message}`,
+      );
+    }
+    this.timeZone = iana;
+    this.statements.clear();
+    this.wrapped.clear();
   }
 
   /** Stops the statement running now on this session's connection. */

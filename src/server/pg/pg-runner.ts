@@ -48,7 +48,8 @@ export class StatementRunner {
   /**
    * The connection's session, kept from statement to statement (its views built and its
    * statements prepared once) until the store changes: then it is opened again, so that
-   * `latest` is the newest snapshot and the spec's tables are the current spec's.
+   * `latest` is the newest snapshot and the spec's tables are the current spec's. It runs in
+   * the connection's time zone.
    */
   async open(): Promise<QuerySession> {
     const { ctx } = this.link;
@@ -58,6 +59,8 @@ export class StatementRunner {
       this.session = await ctx.store.session(this.link.scope, tokenFilter(this.link.token));
       this.sessionGeneration = generation;
     }
+    // DuckDB's zone-dependent functions in the connection's zone (nothing to do when unchanged).
+    await this.session.setTimeZone(this.link.timeZone.iana);
     return this.session;
   }
 
