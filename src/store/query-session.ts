@@ -427,7 +427,7 @@ export class DuckDBQuerySession implements QuerySession {
     } catch (e) {
       throw new PeriscopeError(
         'bad-usage',
-        `cannot run the query session in time zone ${iana}: ${(e as Error).message}`,
+        `DuckDB does not know the time zone ${iana} (${(e as Error).message.split('\n')[0]}); set another one (SET TimeZone = 'UTC')`,
       );
     }
     this.timeZone = iana;

@@ -16,7 +16,7 @@ import { commandComplete, empty, parameterStatus, rowDescription } from './pg-me
 import { cellWriters, RowBatch } from './pg-rows.js';
 import { type SetOutcome, setStatement } from './pg-set.js';
 import { commandTag, splitStatements } from './pg-split.js';
-import type { PgTimeZone } from './pg-timezone.js';
+import { type PgTimeZone, serverTimeZone } from './pg-timezone.js';
 
 /** What the runner needs from its connection. */
 export interface PgLink {
@@ -60,7 +60,12 @@ export class StatementRunner {
       this.sessionGeneration = generation;
     }
     // DuckDB's zone-dependent functions in the connection's zone (nothing to do when unchanged).
-    await this.session.setTimeZone(this.link.timeZone.iana);
+    // The server's own zone is DuckDB's already: should its ICU not know the name Node gives it,
+    // statements still run.
+    const zone = this.link.timeZone.iana;
+    await this.session.setTimeZone(zone).catch((e: unknown) => {
+      if (zone !== serverTimeZone().iana) throw e;
+    });
     return this.session;
   }
 
