@@ -68,8 +68,12 @@ async function openInstance(
   noFiles: boolean,
   waitMs: number,
 ): Promise<DuckDBInstance> {
+  // No file access. A store opened to read (`periscope query`) also has its configuration
+  // locked; a served store does not: its query sessions set their own connection's TimeZone
+  // (a PostgreSQL client's), and DuckDB refuses to switch file access back on while it runs
+  // anyway. User SQL never sets anything: only reading statements pass (read-only-sql.ts).
   const locked: Record<string, string> = noFiles
-    ? { enable_external_access: 'false', lock_configuration: 'true' }
+    ? { enable_external_access: 'false', ...(readOnly ? { lock_configuration: 'true' } : {}) }
     : {};
   const options: Record<string, string> = {
     ...NO_DOWNLOADS,

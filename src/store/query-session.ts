@@ -21,6 +21,7 @@ import { QueryViews } from './query-views.js';
 import { prepareReadOnly, sqlError } from './read-only-sql.js';
 import { resultCells } from './result-cells.js';
 import { checkScopedSql } from './scoped-sql.js';
+import { literal } from './sql-text.js';
 import type {
   CellSql,
   QueryResult,
@@ -84,14 +85,15 @@ const LINK_TABLES = {
   ctes: new Set<string>(),
 };
 
-/** How many prepared statements a session keeps (the oldest goes first). */
+/** How many prepared statements a session keeps (the least recently used goes first). */
 const KEPT_STATEMENTS = 64;
 
 /**
  * The most rows a statement returned last time for it to be run whole (`run()`: one call into
  * DuckDB, then its chunks read synchronously) instead of streamed (`stream()` and a
  * `fetchChunk()` per chunk plus one for the end, each a hop through libuv's thread pool).
- * One vector: a small result is at most one chunk in memory either way.
+ * One vector: a small result is at most one chunk in memory either way. Run whole, it is
+ * given `LIMIT SMALL_ROWS + 1` (see streamText), so that it never holds more than that.
  */
 const SMALL_ROWS = 2048;
 
@@ -100,8 +102,10 @@ interface Cells {
   readonly cellSql?: CellSql;
   /** The statement's columns, known before it runs. */
   readonly typed?: readonly ResultColumn[] | undefined;
-  /** The statement wrapped to print its cells in DuckDB. */
+  /** The statement wrapped to print its cells in DuckDB (undefined: no cell is printed so). */
   readonly wrapped?: DuckDBPreparedStatement | undefined;
+  /** The text of that wrapping, a SELECT of the cells (`#1` for a cell as DuckDB prints it); with `typed`. */
+  readonly wrappedText?: string;
   /** Which columns of the wrapped statement come as bytes. */
   readonly asBytes: readonly boolean[];
 }
@@ -119,6 +123,8 @@ export class DuckDBQuerySession implements QuerySession {
   private readonly lastRows = new WeakMap<DuckDBPreparedStatement, number>();
   /** How a prepared statement's cells are read (cellsOf). */
   private readonly cells = new WeakMap<DuckDBPreparedStatement, Cells>();
+  /** The time zone the connection was set to (setTimeZone); undefined: DuckDB's default, the server's. */
+  private timeZone: string | undefined;
 
   private constructor(
     private readonly conn: DuckDBConnection,
@@ -217,12 +223,15 @@ export class DuckDBQuerySession implements QuerySession {
    * them, as do all columns of a statement with parameters (its column types are known only
    * once they are bound) or one that cannot be wrapped (EXPLAIN).
    *
-   * A statement that returned at most SMALL_ROWS rows the last time it was read to its end is
-   * run whole instead (`materialized`): the session's tables do not change while it is open
-   * (a server opens a new session once the store changed), so its size holds. A 4-row query
-   * saves two of its three hops through the thread pool: a few percent over the PostgreSQL
-   * port (0.88–0.92 ms before, 0.75–0.88 ms after, in turn at load 2–6), DuckDB's own run of
-   * it being most of the rest (docs/performance.md).
+   * A wrapped statement that returned at most SMALL_ROWS rows the last time it was read to
+   * its end is run whole instead (`materialized`), with `LIMIT SMALL_ROWS + 1` around it: a
+   * 4-row query saves two of its three hops through the thread pool, and DuckDB runs an
+   * `ORDER BY` under a LIMIT as a top-N instead of a full sort, whose set-up for every run cost
+   * more than PostgreSQL's whole answer (a 4-row sorted statement 395–416 us, 220–248 us with
+   * the LIMIT, at load 7; docs/performance.md). Most statements return as many rows each time
+   * within a session, but probe and trace rows arrive while it is open: a statement that
+   * grew past the limit is run again, streamed, so a result held whole is never larger than
+   * the limit.
    */
   async streamText(
     sql: string,
@@ -230,7 +239,7 @@ export class DuckDBQuerySession implements QuerySession {
     cellSql?: CellSql,
   ): Promise<TextStream & { readonly materialized: boolean }> {
     const prepared = await this.bound(sql, params);
-    const { typed, wrapped, asBytes } = await this.cellsOf(
+    const { typed, wrapped, wrappedText, asBytes } = await this.cellsOf(
       sql,
       prepared,
       params.length === 0 ? cellSql : undefined,
@@ -249,14 +258,18 @@ export class DuckDBQuerySession implements QuerySession {
     const columns = (r: DuckDBResult): readonly ResultColumn[] =>
       wrapped && typed ? typed : columnsOf(r.columnNames(), r.columnTypes());
     try {
-      if ((this.lastRows.get(statement) ?? SMALL_ROWS + 1) <= SMALL_ROWS) {
+      const small =
+        wrappedText && (this.lastRows.get(statement) ?? SMALL_ROWS + 1) <= SMALL_ROWS
+          ? await this.prepareWrapped(`${wrappedText}\nLIMIT ${SMALL_ROWS + 1}`)
+          : undefined;
+      const r = small ? await small.run() : undefined;
+      if (r && r.rowCount <= SMALL_ROWS) {
         // Known small: run whole in one call into DuckDB, its chunks then read synchronously.
-        const r = await statement.run();
         const count = r.chunkCount;
         let next = 0;
         this.lastRows.set(statement, r.rowCount);
         return {
-          columns: columns(r),
+          columns: typed ?? columns(r),
           materialized: true,
           next: async () => {
             try {
@@ -267,14 +280,17 @@ export class DuckDBQuerySession implements QuerySession {
           },
         };
       }
-      const r = await statement.stream();
+      // Never run, large last time, or grown past the limit since (probe rows arrive while a
+      // session is open): streamed, the statement as it is.
+      if (r) this.lastRows.set(statement, r.rowCount);
+      const stream = await statement.stream();
       let seen = 0;
       return {
-        columns: columns(r),
+        columns: columns(stream),
         materialized: false,
         next: async () => {
           try {
-            const chunk = textChunk(await r.fetchChunk());
+            const chunk = textChunk(await stream.fetchChunk());
             if (chunk) seen += chunk.rowCount;
             else this.lastRows.set(statement, seen);
             return chunk;
@@ -304,27 +320,27 @@ export class DuckDBQuerySession implements QuerySession {
     if (kept?.cellSql === cellSql) return kept;
     const typed = preparedColumns(prepared);
     const exprs = typed ? typed.map((c, i) => cellSql(c, `#${i + 1}`)) : [];
-    const wrapped = exprs.some((e) => e !== undefined) ? await this.wrap(sql, exprs) : undefined;
+    // The statement already passed the read-only checks as one statement; the newlines keep a
+    // trailing `-- comment` from swallowing the closing parenthesis.
+    const list = exprs.map((e, i) => e ?? `#${i + 1}`).join(', ');
+    const wrappedText = typed ? `SELECT ${list} FROM (\n${sql}\n) AS periscope_cells` : undefined;
+    const wrapped =
+      wrappedText && exprs.some((e) => e !== undefined) ? await this.prepareWrapped(wrappedText) : undefined;
     const cells: Cells = {
       cellSql,
       typed,
       wrapped,
+      ...(wrappedText ? { wrappedText } : {}),
+      // Without a wrapping, no cell is printed in DuckDB (or DuckDB did not take it: streamed as is).
       asBytes: wrapped ? exprs.map((e) => e !== undefined) : [],
     };
     this.cells.set(prepared, cells);
     return cells;
   }
 
-  /** The statement wrapped in a SELECT of `exprs` (undefined: the column as it is); undefined when DuckDB does not take it. */
-  private async wrap(
-    sql: string,
-    exprs: readonly (string | undefined)[],
-  ): Promise<DuckDBPreparedStatement | undefined> {
-    // The statement already passed the read-only checks as one statement; the newlines keep a
-    // trailing `-- comment` from swallowing the closing parenthesis.
-    const list = exprs.map((e, i) => e ?? `#${i + 1}`).join(', ');
-    const text = `SELECT ${list} FROM (\n${sql}\n) AS periscope_cells`;
-    let prepared = this.wrapped.get(text);
+  /** A statement wrapped around a checked one (kept by its text); undefined when DuckDB does not take it. */
+  private async prepareWrapped(text: string): Promise<DuckDBPreparedStatement | undefined> {
+    let prepared = this.kept(this.wrapped, text);
     if (prepared === undefined) {
       prepared = await this.conn.prepare(text).catch(() => null);
       this.keep(this.wrapped, text, prepared);
@@ -348,13 +364,23 @@ export class DuckDBQuerySession implements QuerySession {
    * checks and the prepare (docs/performance.md).
    */
   private async prepare(sql: string): Promise<DuckDBPreparedStatement> {
-    const kept = this.statements.get(sql);
+    const kept = this.kept(this.statements, sql);
     if (kept) return kept;
     const prepared = await this.prepareNew(sql);
     // Not one with parameters: once bound and run, DuckDB's column types of `$2 AS s` change
     // (a later Describe of it failed with "Unexpected type id: 0", seen with JDBC).
     if (prepared.parameterCount === 0) this.keep(this.statements, sql, prepared);
     return prepared;
+  }
+
+  /** A kept entry, made the most recently used. */
+  private kept<T>(cache: Map<string, T>, key: string): T | undefined {
+    const v = cache.get(key);
+    if (v !== undefined) {
+      cache.delete(key);
+      cache.set(key, v);
+    }
+    return v;
   }
 
   private keep<T>(cache: Map<string, T>, key: string, value: T): void {
@@ -386,6 +412,27 @@ export class DuckDBQuerySession implements QuerySession {
     const r = this.result(await linksOfGoroutine(this.conn, processId, goroutineId));
     const notes = await linkNoteWarnings(this.conn);
     return notes.length > 0 ? { ...r, warnings: [...r.warnings, ...notes] } : r;
+  }
+
+  /**
+   * Sets DuckDB's `TimeZone` on this session's connection (a setting of the connection: other
+   * sessions keep theirs). Statements prepared in another zone are prepared again: DuckDB
+   * binds a kept statement's zone into it (`CAST('2024-01-01' AS TIMESTAMPTZ)`, `extract(hour
+   * …)` gave the old zone's answer after the SET).
+   */
+  async setTimeZone(iana: string): Promise<void> {
+    if (iana === this.timeZone) return;
+    try {
+      await this.conn.run(`SET TimeZone = ${literal(iana)}`);
+    } catch (e) {
+      throw new PeriscopeError(
+        'bad-usage',
+        `DuckDB does not know the time zone ${iana} (${(e as Error).message.split('\n')[0]}); set another one (SET TimeZone = 'UTC')`,
+      );
+    }
+    this.timeZone = iana;
+    this.statements.clear();
+    this.wrapped.clear();
   }
 
   /** Stops the statement running now on this session's connection. */

@@ -121,6 +121,12 @@ export interface QuerySession {
   streamText(sql: string, params?: readonly (string | null)[], cellSql?: CellSql): Promise<TextStream>;
   /** The columns and parameter count of one read-only statement, without running it. */
   describe(sql: string): Promise<{ readonly columns: readonly ResultColumn[]; readonly params: number }>;
+  /**
+   * Runs the statements that follow in time zone `iana` (an IANA name DuckDB knows): the
+   * zone of a text cast to TIMESTAMPTZ, of `date_trunc`, `extract(hour …)` and casts of a
+   * TIMESTAMPTZ to DATE. A PostgreSQL connection's `TimeZone`; this session's alone.
+   */
+  setTimeZone(iana: string): Promise<void>;
   /** Stops the statement running now, which then fails (a PostgreSQL client's cancel request). */
   interrupt(): void;
   /** Releases the connection. */

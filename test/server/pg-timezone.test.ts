@@ -180,3 +180,179 @@ test("a client that names no zone gets the server's (a server process with TZ=Eu
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/**
+ * Zone-dependent DuckDB functions of 2024-01-01 03:00 UTC, and a text without offset cast to
+ * TIMESTAMPTZ; no TIMESTAMPTZ column (whose printing names the zone in the statement the server
+ * wraps around this one), so that the same statement is kept whatever the zone.
+ */
+const ZONED =
+  "SELECT extract(hour FROM TIMESTAMPTZ '2024-01-01 03:00:00+00') AS h, CAST(CAST(TIMESTAMPTZ '2024-01-01 03:00:00+00' AS DATE) AS VARCHAR) AS d, epoch_ms(date_trunc('day', TIMESTAMPTZ '2024-01-01 03:00:00+00')) AS day, epoch_ms(CAST('2024-01-01 00:00' AS TIMESTAMPTZ)) AS local_text";
+
+const MIDNIGHT_UTC = Date.UTC(2024, 0, 1);
+
+async function zoned(c: pg.Client, withParam = false): Promise<(string | null)[]> {
+  const raw = { rowMode: 'array' as const, types: { getTypeParser: () => (v: string) => v } };
+  const r = withParam
+    ? await c.query<(string | null)[]>({ text: `${ZONED} WHERE $1 = 'x'`, values: ['x'], ...raw })
+    : await c.query<(string | null)[]>({ text: ZONED, ...raw });
+  return r.rows[0]!;
+}
+
+async function shown(c: pg.Client, sql: string): Promise<{ column: string; value: string }> {
+  const r = await c.query<string[]>({ text: sql, rowMode: 'array' });
+  return { column: r.fields[0]!.name, value: r.rows[0]![0]! };
+}
+
+test('DuckDB functions run in the connection zone, each connection its own; a kept statement follows a SET', async () => {
+  const { c: ny } = await client();
+  const { c: india } = await client();
+  try {
+    const serverZone = String(
+      (await srv.server.context.store.query("SELECT current_setting('TimeZone')", { latest: true }))
+        .rows[0]![0],
+    );
+    await ny.query("SET TimeZone = 'America/New_York'");
+    await india.query("SET TIME ZONE 'Asia/Kolkata'");
+    const inNy = [
+      '22',
+      '2023-12-31',
+      String(MIDNIGHT_UTC - 19 * 3600_000),
+      String(MIDNIGHT_UTC + 5 * 3600_000),
+    ];
+    const inIndia = [
+      '8',
+      '2024-01-01',
+      String(MIDNIGHT_UTC - 5.5 * 3600_000),
+      String(MIDNIGHT_UTC - 5.5 * 3600_000),
+    ];
+    // In turn on the two connections, the same texts (each session keeps its statements).
+    for (let i = 0; i < 2; i++) {
+      assert.deepEqual(await zoned(ny), inNy);
+      assert.deepEqual(await zoned(india), inIndia);
+      assert.deepEqual(await zoned(ny, true), inNy);
+      assert.deepEqual(await zoned(india, true), inIndia);
+    }
+    // A text parameter cast to TIMESTAMPTZ is read in the zone too.
+    const param = await ny.query({
+      text: 'SELECT epoch_ms($1::TIMESTAMPTZ) AS ms',
+      values: ['2024-01-01 00:00'],
+    });
+    assert.equal(Number(param.rows[0].ms), MIDNIGHT_UTC + 5 * 3600_000);
+    // The same text again after a SET: prepared again in the new zone, not the kept one's
+    // (DuckDB binds the zone into a prepared statement), on the same session.
+    const connection = async () => (await ny.query('SELECT current_connection_id() AS id')).rows[0].id;
+    const before = await connection();
+    await ny.query('SET TIME ZONE UTC');
+    assert.equal(await connection(), before, 'the SET opened a new session');
+    assert.deepEqual(await zoned(ny), ['3', '2024-01-01', String(MIDNIGHT_UTC), String(MIDNIGHT_UTC)]);
+    assert.deepEqual(await zoned(india), inIndia);
+    // Neither connection's zone reached the store's other users (the HTTP API, the CLI).
+    const after = await srv.server.context.store.query("SELECT current_setting('TimeZone')", {
+      latest: true,
+    });
+    assert.equal(String(after.rows[0]![0]), serverZone);
+    // User SQL cannot set DuckDB's zone (or anything else) itself.
+    await assert.rejects(
+      srv.server.context.store.query("SET TimeZone = 'Asia/Tokyo'", { latest: true }),
+      /refused/,
+    );
+    await assert.rejects(srv.server.context.store.query('PRAGMA threads = 1', { latest: true }), /refused/);
+  } finally {
+    await ny.end();
+    await india.end();
+  }
+});
+
+test('SHOW TimeZone and the reported settings; SET TIME ZONE to a number of hours or an INTERVAL, as PostgreSQL reports it', async () => {
+  const { c, reported } = await client();
+  try {
+    const server = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    for (const sql of ['SHOW TimeZone', 'show timezone', 'SHOW TIME ZONE;'])
+      assert.deepEqual(await shown(c, sql), { column: 'TimeZone', value: server }, sql);
+    assert.deepEqual(await shown(c, 'SHOW server_version'), { column: 'server_version', value: '15.0' });
+    assert.deepEqual(await shown(c, 'show datestyle'), { column: 'DateStyle', value: 'ISO, MDY' });
+    // The extended protocol (Parse, Describe, Execute) answers the same.
+    const ext = await c.query({ text: 'SHOW TimeZone', values: [] });
+    assert.equal(ext.rows[0].TimeZone, server);
+    const all = await c.query('SHOW ALL');
+    assert.deepEqual(
+      all.fields.map((f) => f.name),
+      ['name', 'setting', 'description'],
+    );
+    assert.equal(all.rows.find((r) => r.name === 'TimeZone')?.setting, server);
+    // DuckDB's SHOW of a table still runs in DuckDB.
+    assert.ok((await c.query('SHOW snapshots')).rows.some((r) => r.column_name === 'created_at'));
+
+    // Hours east of UTC, named as PostgreSQL names them (the POSIX form, sign the other way).
+    assert.equal((await c.query('SET TIME ZONE -3')).command, 'SET');
+    assert.deepEqual(await shown(c, 'SHOW TimeZone'), { column: 'TimeZone', value: '<-03>+03' });
+    assert.deepEqual((await texts(c))[0], [
+      '2024-01-01 09:00:00.25-03',
+      '2024-07-01 09:00:00-03',
+      null,
+      '<-03>+03',
+    ]);
+    assert.deepEqual(await zoned(c), [
+      '0',
+      '2024-01-01',
+      String(MIDNIGHT_UTC + 3 * 3600_000),
+      String(MIDNIGHT_UTC + 3 * 3600_000),
+    ]);
+    await c.query("SET TIME ZONE INTERVAL '+05:00' HOUR TO MINUTE");
+    assert.deepEqual(await shown(c, 'SHOW TimeZone'), { column: 'TimeZone', value: '<+05>-05' });
+    assert.deepEqual((await texts(c))[0], [
+      '2024-01-01 17:00:00.25+05',
+      '2024-07-01 17:00:00+05',
+      null,
+      '<+05>-05',
+    ]);
+    // The reported name is taken back (a client may send what it was told).
+    await c.query("SET TimeZone = '<+05>-05'");
+    await c.query('SET TimeZone = 0');
+    assert.deepEqual(await shown(c, 'SHOW TimeZone'), { column: 'TimeZone', value: '<+00>-00' });
+    // Offsets of minutes have no zone DuckDB knows: refused, saying what to give.
+    for (const sql of [
+      'SET TIME ZONE 5.5',
+      "SET TIME ZONE INTERVAL '+05:30' HOUR TO MINUTE",
+      'SET TIME ZONE 15',
+    ])
+      await assert.rejects(c.query(sql), (e: Error & { code?: string }) => {
+        assert.equal(e.code, '22023', `${sql}: ${e.message}`);
+        assert.match(e.message, /whole number of hours/);
+        return true;
+      });
+    assert.deepEqual(reported, [server, '<-03>+03', '<+05>-05', '<+05>-05', '<+00>-00']);
+  } finally {
+    await c.end();
+  }
+});
+
+test('psql: SHOW TimeZone gives the PGTZ zone, SET TIME ZONE -5 and date_trunc in it', async () => {
+  const conn = `host=127.0.0.1 port=${srv.port} dbname=latest user=tester sslmode=disable`;
+  const run = await psqlWithEnv(
+    { PGTZ: 'America/New_York' },
+    conn,
+    srv.user,
+    '-A',
+    '-t',
+    '-c',
+    'SHOW TimeZone',
+    '-c',
+    "SELECT date_trunc('day', TIMESTAMPTZ '2024-01-01 03:00:00+00')",
+    '-c',
+    'SET TIME ZONE -5',
+    '-c',
+    'SHOW TimeZone',
+    '-c',
+    "SELECT extract(hour FROM TIMESTAMPTZ '2024-01-01 03:00:00+00')",
+  );
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(run.stdout.trim().split('\n'), [
+    'America/New_York',
+    '2023-12-31 00:00:00-05',
+    'SET',
+    '<-05>+05',
+    '22',
+  ]);
+});

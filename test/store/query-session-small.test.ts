@@ -78,3 +78,49 @@ test('a statement read only in part is streamed the next time', async () => {
     'a result never read to its end was counted',
   );
 });
+
+test('a small statement whose table grew past a chunk while the session was open gives every row, streamed', async () => {
+  await store.setSpec(
+    'programs:\n  - name: pv\n    match: { executable: "pv$" }\nprobes:\n  - name: calls\n    program: pv\n    function: main.handle\n    capture: { n: n }\n    ttl: 1h\n',
+    'test',
+    'spec',
+    { force: true },
+  );
+  const batch = (from: number, count: number) =>
+    store.addProbeBatch({
+      agentId: 'a1',
+      events: Array.from({ length: count }, (_, i) => ({
+        probe: 'calls',
+        process: 'h:1',
+        timeUs: 1_700_000_000_000_000 + from + i,
+        goroutine: 1,
+        thread: 1,
+        site: { kind: 'entry' as const, function: 'main.handle' },
+        values: { n: from + i },
+      })),
+      counts: [],
+      histograms: [],
+      notices: [],
+    });
+  await batch(0, 2);
+  const probes = await store.session({ all: true });
+  try {
+    const sql = 'SELECT n FROM calls ORDER BY n';
+    const readAll = async () => {
+      const s = await probes.streamText(sql, [], (_c, ref) => `CAST(${ref} AS VARCHAR)`);
+      let rows = 0;
+      for (let c = await s.next(); c; c = await s.next()) rows += c.rowCount;
+      return { rows, materialized: s.materialized };
+    };
+    assert.deepEqual(await readAll(), { rows: 2, materialized: false });
+    assert.deepEqual(await readAll(), { rows: 2, materialized: true });
+    const generation = store.generation;
+    await batch(2, 3000);
+    assert.equal(store.generation, generation, 'the batch moved the generation: this session would be stale');
+    // Run under its limit, it hit it: run again as it is, every row.
+    assert.deepEqual(await readAll(), { rows: 3002, materialized: false });
+    assert.deepEqual(await readAll(), { rows: 3002, materialized: false });
+  } finally {
+    probes.close();
+  }
+});

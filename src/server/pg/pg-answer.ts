@@ -10,6 +10,7 @@ import { jdbcCatalogAnswer } from './pg-jdbc-catalog.js';
 import { pgColumnName } from './pg-names.js';
 import type { SetOutcome } from './pg-set.js';
 import { pgSettingsRewrite } from './pg-settings.js';
+import { showAnswer } from './pg-show.js';
 import type { PgTimeZone } from './pg-timezone.js';
 import { cellSql, type WireColumn, wireColumn } from './pg-types.js';
 
@@ -76,7 +77,7 @@ export async function answerStatement(
   stream: boolean,
   zone: PgTimeZone,
 ): Promise<Answer> {
-  const known = await knownAnswer(session, sql, params);
+  const known = showAnswer(sql, zone) ?? (await knownAnswer(session, sql, params));
   if (known) return known;
   const text = pgSettingsRewrite(sql, zone.name);
   try {
@@ -101,7 +102,7 @@ export async function describeStatement(
 ): Promise<{ readonly params: number; readonly columns?: readonly WireColumn[] }> {
   // A SET has no rows; one this server refuses fails (and is audited) when executed.
   if (/^\s*(set|reset)\s/i.test(sql)) return { params: 0 };
-  const known = await knownAnswer(session, sql, []);
+  const known = showAnswer(sql, zone) ?? (await knownAnswer(session, sql, []));
   if (known)
     return {
       params: paramCount(sql),

@@ -7,16 +7,14 @@
  * inheritance) that DuckDB cannot run are answered with no rows: these tables have none.
  */
 import type { Answer } from './pg-answer.js';
-import { OID, typeName, type WireColumn, wireColumn } from './pg-types.js';
+import { textColumn, typeName, wireColumn } from './pg-types.js';
 
 /** Every table of the session: [table, column, DuckDB type], in table order, columns in order. */
 export type CatalogTables = () => Promise<readonly (readonly [string, string, string])[]>;
 
 const FIRST_OID = 16384;
 
-function col(name: string, oid: number = OID.text): WireColumn {
-  return { name, oid, size: -1, text: (v) => v };
-}
+const col = textColumn;
 
 /** The tables by name (sorted), each with its oid and columns. */
 async function tableList(

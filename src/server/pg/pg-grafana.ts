@@ -12,13 +12,11 @@
 import type { Answer } from './pg-answer.js';
 import type { CatalogTables } from './pg-catalog.js';
 import { SERVER_VERSION_NUM } from './pg-settings.js';
-import { OID, typeName, type WireColumn, wireColumn } from './pg-types.js';
+import { OID, textColumn, typeName, wireColumn } from './pg-types.js';
 
 const SCHEMA = 'main';
 
-function col(name: string, oid: number = OID.text): WireColumn {
-  return { name, oid, size: -1, text: (v) => v };
-}
+const col = textColumn;
 
 /** PostgreSQL's quote_ident: the name as is when it needs no quotes, else in double quotes. */
 export function quoteIdent(name: string): string {

@@ -16,7 +16,7 @@ import { commandComplete, empty, parameterStatus, rowDescription } from './pg-me
 import { cellWriters, RowBatch } from './pg-rows.js';
 import { type SetOutcome, setStatement } from './pg-set.js';
 import { commandTag, splitStatements } from './pg-split.js';
-import type { PgTimeZone } from './pg-timezone.js';
+import { type PgTimeZone, serverTimeZone } from './pg-timezone.js';
 
 /** What the runner needs from its connection. */
 export interface PgLink {
@@ -48,7 +48,8 @@ export class StatementRunner {
   /**
    * The connection's session, kept from statement to statement (its views built and its
    * statements prepared once) until the store changes: then it is opened again, so that
-   * `latest` is the newest snapshot and the spec's tables are the current spec's.
+   * `latest` is the newest snapshot and the spec's tables are the current spec's. It runs in
+   * the connection's time zone.
    */
   async open(): Promise<QuerySession> {
     const { ctx } = this.link;
@@ -58,6 +59,13 @@ export class StatementRunner {
       this.session = await ctx.store.session(this.link.scope, tokenFilter(this.link.token));
       this.sessionGeneration = generation;
     }
+    // DuckDB's zone-dependent functions in the connection's zone (nothing to do when unchanged).
+    // The server's own zone is DuckDB's already: should its ICU not know the name Node gives it,
+    // statements still run.
+    const zone = this.link.timeZone.iana;
+    await this.session.setTimeZone(zone).catch((e: unknown) => {
+      if (zone !== serverTimeZone().iana) throw e;
+    });
     return this.session;
   }
 

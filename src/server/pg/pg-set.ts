@@ -2,13 +2,13 @@
  * `SET` statements clients send on connect (JDBC: `SET extra_float_digits = 3`,
  * `SET application_name = '…'`): those that change nothing this server does are accepted as
  * no-ops, as are settings to the value the server already has (`client_encoding` UTF8,
- * `DateStyle` ISO). `TimeZone` (`SET TimeZone = 'America/New_York'`, `SET TIME ZONE …`,
- * `RESET TimeZone`) is the connection's own: the connection applies it (pg-timezone.ts). Any
+ * `DateStyle` ISO). `TimeZone` (`SET TimeZone = 'America/New_York'`, `SET TIME ZONE -5`,
+ * `SET TIME ZONE INTERVAL '-05:00' HOUR TO MINUTE`, `RESET TimeZone`) is the connection's own: the connection applies it (pg-timezone.ts). Any
  * other `SET` is refused with a SQLSTATE, never run: a query session is read-only and its
  * settings are the server's.
  */
 import { PgFault } from './pg-errors.js';
-import { badTimeZone, type PgTimeZone, timeZoneOf } from './pg-timezone.js';
+import { badTimeZone, offsetZone, type PgTimeZone, timeZoneOf } from './pg-timezone.js';
 
 /** What an accepted SET did: its command tag, a parameter to report to the client, a time zone to take. */
 export interface SetOutcome {
@@ -69,11 +69,29 @@ export function setStatement(sql: string): SetOutcome | undefined {
   throw refused(name, fixed ? value : undefined);
 }
 
-/** `SET TimeZone` to a value as written: a zone name, quoted or not, or DEFAULT. */
+/**
+ * The seconds east of UTC of `INTERVAL '-05:00' HOUR TO MINUTE` (also `'-5' HOUR`,
+ * `'-5 hours'`), as `SET TIME ZONE` takes it; undefined when it is not that form.
+ */
+function intervalOffset(written: string): number | undefined {
+  const m =
+    /^interval\s+'\s*([+-]?)(\d{1,2})(?::(\d\d))?(\s*hours?)?\s*'(\s+hour(?:\s+to\s+minute)?)?$/i.exec(
+      written.trim(),
+    );
+  // `INTERVAL '5'` alone is five seconds.
+  if (!m || (m[3] === undefined && !m[4] && !m[5])) return undefined;
+  return (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 3600 + Number(m[3] ?? 0) * 60);
+}
+
+/**
+ * `SET TimeZone` to a value as written: a zone name, quoted or not, a number of hours
+ * (`-5`), an INTERVAL, or DEFAULT.
+ */
 function setTimeZone(written: string): SetOutcome {
   const value = unquote(written);
   if (/^default$/i.test(written.trim())) return { tag: 'SET', timeZone: 'default' };
-  const zone = timeZoneOf(value);
+  const seconds = /^interval\s/i.test(written.trim()) ? intervalOffset(written) : undefined;
+  const zone = seconds !== undefined ? offsetZone(seconds) : timeZoneOf(value);
   if (!zone) throw new PgFault('22023', badTimeZone(value));
   return { tag: 'SET', timeZone: zone };
 }

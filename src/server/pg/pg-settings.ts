@@ -19,7 +19,34 @@ const VALUES: Record<string, string> = {
   datestyle: 'ISO, MDY',
   standard_conforming_strings: 'on',
   integer_datetimes: 'on',
+  intervalstyle: 'postgres',
 };
+
+/** The settings SHOW gives (SHOW ALL lists them), as PostgreSQL spells their names. */
+const SHOWN = [
+  'DateStyle',
+  'IntervalStyle',
+  'TimeZone',
+  'client_encoding',
+  'integer_datetimes',
+  'server_encoding',
+  'server_version',
+  'server_version_num',
+  'standard_conforming_strings',
+];
+
+/** A setting's name as PostgreSQL spells it and its value (`timeZone`: the connection's); undefined for others. */
+export function shownSetting(name: string, timeZone: string): readonly [string, string] | undefined {
+  const key = name.toLowerCase();
+  const spelled = SHOWN.find((n) => n.toLowerCase() === key);
+  if (!spelled) return undefined;
+  return [spelled, key === 'timezone' ? timeZone : VALUES[key]!];
+}
+
+/** Every setting SHOW gives, with its value. */
+export function shownSettings(timeZone: string): (readonly [string, string])[] {
+  return SHOWN.map((n) => shownSetting(n, timeZone)!);
+}
 
 /**
  * The statement with `current_setting('NAME')` of the settings above, and of `TimeZone` (the

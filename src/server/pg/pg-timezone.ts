@@ -1,11 +1,11 @@
 /**
  * A connection's `TimeZone`, as PostgreSQL has it: TIMESTAMPTZ values are printed in the
  * session's zone (`2024-01-01 07:00:00-05`), which is the server's unless the client named one
- * in its startup packet (libpq's PGTZ, JDBC's JVM zone) or by `SET TimeZone`. The store's
- * DuckDB cannot be given a zone per connection (its configuration is locked: no file access),
- * so the zone is applied where values are printed: in the SQL that prints a chunk's cells
- * (`timestamptzSql`, DuckDB's `timezone(zone, value)` and the offset), and in JavaScript for
- * values DuckDB's client prints in UTC (`timestamptzText`).
+ * in its startup packet (libpq's PGTZ, JDBC's JVM zone) or by `SET TimeZone`. The zone is
+ * applied where values are printed: in the SQL that prints a chunk's cells (`timestamptzSql`,
+ * DuckDB's `timezone(zone, value)` and the offset), and in JavaScript for values DuckDB's
+ * client prints in UTC (`timestamptzText`); and the query session's DuckDB connection runs in
+ * it (QuerySession.setTimeZone: `date_trunc`, `extract(hour …)`, casts to DATE).
  */
 
 /** A time zone: the name reported to the client (ParameterStatus, `SHOW`), and its IANA name. */
@@ -14,9 +14,22 @@ export interface PgTimeZone {
   readonly iana: string;
 }
 
-/** The time zone of a name (`UTC`, `America/New_York`, any case; `EST5EDT`), undefined when it is not one. */
+/**
+ * The time zone of a name (`UTC`, `America/New_York`, any case; `EST5EDT`) or of a number of
+ * hours east of UTC (`-5`, as PostgreSQL's `SET TIME ZONE -5`; the name it reports back,
+ * `<-05>+05`, is taken too); undefined when it is not one.
+ */
 export function timeZoneOf(name: string): PgTimeZone | undefined {
   const t = name.trim();
+  if (/^[+-]?\d+(\.\d*)?$/.test(t)) return offsetZone(Number(t) * 3600);
+  const reported = /^<([+-])(\d\d)(?::(\d\d))?>([+-])(\d\d)(?::(\d\d))?$/.exec(t);
+  if (reported) {
+    const east =
+      (reported[1] === '-' ? -1 : 1) * (Number(reported[2]) * 3600 + Number(reported[3] ?? 0) * 60);
+    const west =
+      (reported[4] === '-' ? -1 : 1) * (Number(reported[5]) * 3600 + Number(reported[6] ?? 0) * 60);
+    return east === -west ? offsetZone(east) : undefined;
+  }
   if (!/^[A-Za-z][A-Za-z0-9_+\-/]*$/.test(t)) return undefined;
   let iana: string;
   try {
@@ -27,6 +40,22 @@ export function timeZoneOf(name: string): PgTimeZone | undefined {
   // Reported as the zone database spells it (`america/new_york`: America/New_York); the IANA
   // name (its canonical one: Asia/Kolkata is Asia/Calcutta) is what DuckDB and Intl are given.
   return { name: spelled().get(t.toLowerCase()) ?? t, iana };
+}
+
+/**
+ * A fixed offset of `seconds` east of UTC, named as PostgreSQL names it (`<-05>+05`: the POSIX
+ * form, whose sign is the other way round). Whole hours only, from -12 to +14: the zones of a
+ * fixed offset that DuckDB and Intl know are `Etc/GMT+5` (5 hours west) and the like; an
+ * offset of minutes (`5.5`, `INTERVAL '+05:30'`) has none, and is undefined.
+ */
+export function offsetZone(seconds: number): PgTimeZone | undefined {
+  if (!Number.isFinite(seconds) || seconds % 3600 !== 0) return undefined;
+  const hours = seconds / 3600;
+  if (hours < -12 || hours > 14) return undefined;
+  const hh = String(Math.abs(hours)).padStart(2, '0');
+  const name = hours < 0 ? `<-${hh}>+${hh}` : `<+${hh}>-${hh}`;
+  const iana = hours === 0 ? 'Etc/GMT' : `Etc/GMT${hours < 0 ? '+' : '-'}${Math.abs(hours)}`;
+  return { name, iana };
 }
 
 let names: Map<string, string> | undefined;
@@ -45,7 +74,7 @@ export function serverTimeZone(): PgTimeZone {
 
 /** The error text for a zone that is not one, as PostgreSQL words it (SQLSTATE 22023). */
 export function badTimeZone(value: string): string {
-  return `invalid value for parameter "TimeZone": "${value}" (give an IANA time zone name such as UTC or America/New_York)`;
+  return `invalid value for parameter "TimeZone": "${value}" (give an IANA time zone name such as UTC or America/New_York, or a whole number of hours east of UTC from -12 to 14 such as -5)`;
 }
 
 /** `"+05"`, `"-03:30"`, `"+00:19:32"`: an offset in seconds as PostgreSQL prints it. */

@@ -78,6 +78,11 @@ export interface WireColumn extends PgColumn {
 
 const same = (v: string): string => v;
 
+/** A column of an answer made by this server (catalog, SHOW), its values already PostgreSQL's text. */
+export function textColumn(name: string, oid: number = OID.text): WireColumn {
+  return { name, oid, size: -1, text: same };
+}
+
 /** A DuckDB list as printed (`[1, 2]`, `['a b', c]`) as a PostgreSQL array literal (`{1,2}`, `{"a b",c}`). */
 function arrayText(v: string): string {
   const inner = v.slice(1, -1).trim();

@@ -142,8 +142,9 @@ function leased(session: QuerySession, lease: CacheLease): QuerySession {
     },
     query: (sql) => session.query(sql),
     queryText: (sql, params) => session.queryText(sql, params),
-    streamText: (sql, params) => session.streamText(sql, params),
+    streamText: (sql, params, cellSql) => session.streamText(sql, params, cellSql),
     describe: (sql) => session.describe(sql),
+    setTimeZone: (iana) => session.setTimeZone(iana),
     interrupt: () => session.interrupt(),
     close: () => {
       session.close();

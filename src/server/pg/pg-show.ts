@@ -1,0 +1,28 @@
+/**
+ * `SHOW TimeZone` (also `SHOW timezone`, `SHOW TIME ZONE`), `SHOW server_version` and the
+ * other settings this server reports, and `SHOW ALL`, answered as PostgreSQL answers them: a
+ * column named as the setting is spelled, its value as text. DuckDB's own `SHOW` (`SHOW
+ * TABLES`, `SHOW goroutines`: a table's columns) is not one of these and runs in DuckDB.
+ */
+import type { Answer } from './pg-answer.js';
+import { shownSetting, shownSettings } from './pg-settings.js';
+import type { PgTimeZone } from './pg-timezone.js';
+import { textColumn } from './pg-types.js';
+
+/** The answer to a SHOW of a setting this server reports, or of ALL; undefined for any other statement. */
+export function showAnswer(sql: string, zone: PgTimeZone): Answer | undefined {
+  const m = /^\s*show\s+(all|time\s+zone|[A-Za-z_]\w*)\s*;?\s*$/i.exec(sql);
+  if (!m) return undefined;
+  const name = m[1]!.replace(/\s+/g, '');
+  if (/^all$/i.test(name))
+    return {
+      columns: [textColumn('name'), textColumn('setting'), textColumn('description')],
+      rows: shownSettings(zone.name).map(([n, v]) => [
+        n,
+        v,
+        n === 'TimeZone' ? "the session's time zone" : '',
+      ]),
+    };
+  const setting = shownSetting(name, zone.name);
+  return setting ? { columns: [textColumn(setting[0])], rows: [[setting[1]]] } : undefined;
+}
