@@ -16,7 +16,9 @@
  *                           target serves net/http, so its values are read inside the pause
  *        [--contention]     also the pause's median and p99 with every core kept busy
  *                           (bench/pause-contention.ts), [--contention-n N] (default 10000),
- *                           [--contention-reps K] (default 100), [--busy K] (default 2 per core);
+ *                           [--contention-reps K] (default 100), [--busy K] (default 2 per core),
+ *                           [--contention-set boost|history] (default boost: the straggler
+ *                           boost A/B; history: the stop's earlier modes);
  *                           --contention-only skips the quiet sections
  */
 import { setPriority } from 'node:os';
@@ -358,7 +360,8 @@ if (process.argv.includes('--contention') || CONTENTION_ONLY) {
   const reps = Number(arg('--contention-reps') ?? 100);
   const busy = Number(arg('--busy') ?? 2 * machine.cores);
   const loadBefore = loadAverage();
-  const r = await measureContention(n, reps, busy, SPEC);
+  const set = arg('--contention-set') === 'history' ? 'history' : 'boost';
+  const r = await measureContention(n, reps, busy, SPEC, set);
   console.log(`\ncontention (load ${loadBefore} -> ${loadAverage()}):`);
   console.log(reportContention(n, r, `${machine.short}; Node ${machine.node}; load ${loadBefore}`, today()));
 }
