@@ -13,7 +13,7 @@
  * a hold of the cap.
  */
 import { getPriority, setPriority } from 'node:os';
-import { DEFAULT_BOOST_AFTER_MS, type PauseOptions, PauseTimeoutError } from '../src/proc/pause.js';
+import { type PauseOptions, PauseTimeoutError } from '../src/proc/pause.js';
 import { DEFAULT_PAUSE_CAP_MS } from '../src/snapshot/paused-capture.js';
 import type { ProcessSnapshot } from '../src/snapshot/snapshot-types.js';
 import { captureProcess, prepareProcess } from '../src/snapshot/take-snapshot.js';
@@ -52,7 +52,7 @@ export async function measureContention(
   reps: number,
   busy: number,
   spec: EffectiveSpec | undefined,
-  set: 'boost' | 'history' = 'boost',
+  set: 'boost' | 'boost-more' | 'history' = 'boost',
 ): Promise<{ conditions: Condition[]; busy: number }> {
   const busyName = `${busy} spinning processes`;
   const history: Omit<Condition, 'held' | 'stop' | 'rest' | 'gaps' | 'partial' | 'retried' | 'failed'>[] = [
@@ -92,26 +92,25 @@ export async function measureContention(
   // grace, and without this thread's own SCHED_FIFO.
   const boost: typeof history = [
     { name: 'quiet, no boost (default before the boost)', busy: false, pause: { boostAfterMs: false } },
-    {
-      name: `quiet, default (stragglers boosted after ${DEFAULT_BOOST_AFTER_MS} ms)`,
-      busy: false,
-      pause: {},
-    },
+    { name: 'quiet, stragglers boosted after 1 ms', busy: false, pause: { boostAfterMs: 1 } },
+    { name: 'quiet, stragglers boosted at once', busy: false, pause: { boostAfterMs: 0 } },
     { name: `${busyName}, no boost (default before the boost)`, busy: true, pause: { boostAfterMs: false } },
-    {
-      name: `${busyName}, default (stragglers boosted after ${DEFAULT_BOOST_AFTER_MS} ms)`,
-      busy: true,
-      pause: {},
-    },
+    { name: `${busyName}, stragglers boosted after 1 ms`, busy: true, pause: { boostAfterMs: 1 } },
     { name: `${busyName}, stragglers boosted at once`, busy: true, pause: { boostAfterMs: 0 } },
+  ];
+  // More graces, and the boost without this thread's own SCHED_FIFO (`--contention-set boost-more`).
+  const boostMore: typeof history = [
+    ...boost,
     { name: `${busyName}, stragglers boosted after 3 ms`, busy: true, pause: { boostAfterMs: 3 } },
     {
-      name: `${busyName}, boosted after ${DEFAULT_BOOST_AFTER_MS} ms, this thread not real-time (sleeping between polls)`,
+      name: `${busyName}, boosted after 1 ms, this thread not real-time (sleeping between polls)`,
       busy: true,
-      pause: { stopWait: 'sleep', realtime: false },
+      pause: { stopWait: 'sleep', realtime: false, boostAfterMs: 1 },
     },
   ];
-  const conditions: Condition[] = (set === 'history' ? history : boost).map((c) => ({
+  const conditions: Condition[] = (
+    set === 'history' ? history : set === 'boost-more' ? boostMore : boost
+  ).map((c) => ({
     ...c,
     held: [],
     stop: [],
