@@ -32,6 +32,8 @@ export interface Libc {
    * thread); undefined when it cannot be read (the thread is gone).
    */
   threadNice(tid: number): number | undefined;
+  /** Thread `tid`'s scheduling policy (sched_getscheduler: 0 SCHED_OTHER, 1 FIFO, 2 RR, 3 BATCH, 5 IDLE, 6 DEADLINE); -1 when gone. */
+  threadPolicy(tid: number): number;
   /** Sets thread `tid`'s nice value (setpriority(PRIO_PROCESS, tid, nice)); false when refused (lowering it needs CAP_SYS_NICE). */
   setThreadNice(tid: number, nice: number): boolean;
   /** Names this thread (prctl PR_SET_NAME; at most 15 bytes kept), as `top -H` and /proc/PID/task/TID/comm show it. */
@@ -44,6 +46,7 @@ const SCHED_OTHER = 0;
 const SCHED_FIFO = 1;
 const PR_SET_NAME = 15;
 const PRIO_PROCESS = 0;
+const SCHED_RESET_ON_FORK = 0x40000000;
 
 /** Bytes of a cpu_set_t (1024 CPUs). */
 const CPU_SET_BYTES = 128;
@@ -72,6 +75,7 @@ export function libc(): Libc {
     const schedParam = Buffer.alloc(4);
     const gprio = lib.func('int getpriority(int which, int who)');
     const sprio = lib.func('int setpriority(int which, int who, int prio)');
+    const gsch = lib.func('int sched_getscheduler(int pid)');
     const prctl = lib.func(
       'int prctl(int option, const char *arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)',
     );
@@ -104,6 +108,10 @@ export function libc(): Libc {
         koffi.errno(0); // -1 is also a nice value: errno tells them apart
         const n = gprio(PRIO_PROCESS, tid) as number;
         return n === -1 && koffi.errno() !== 0 ? undefined : n;
+      },
+      threadPolicy: (tid) => {
+        const p = gsch(tid) as number;
+        return p === -1 ? -1 : p & ~SCHED_RESET_ON_FORK;
       },
       setThreadNice: (tid, nice) => (sprio(PRIO_PROCESS, tid, nice) as number) === 0,
       setThreadName: (name) => (prctl(PR_SET_NAME, name.slice(0, 15), 0, 0, 0) as number) === 0,

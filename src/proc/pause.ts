@@ -280,7 +280,7 @@ function waitForStops(
       // Slow to report: perhaps stopped, its status taken by another waitpid (stopWithoutStatus).
       if (o.kind === 'running' && idle >= ASK_THREAD_AFTER) o = stopWithoutStatus(t.tid);
       if (o.kind === 'running') {
-        if (boost) boostStraggler(pid, t);
+        if (boost) boostStraggler(t);
         return true;
       }
       if (o.kind === 'gone') {

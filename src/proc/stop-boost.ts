@@ -12,7 +12,6 @@
  * detaches the thread with its nice still -20 (docs/performance.md).
  */
 import { libc } from './libc.js';
-import { threadInfo } from './threads.js';
 
 /** The nice value a straggler is raised to. */
 const BOOST_NICE = -20;
@@ -37,15 +36,14 @@ export interface Boostable {
 }
 
 /**
- * Raises thread `t` of `pid` (seized and interrupted by this thread, not reaped) to nice -20
+ * Raises thread `t` (of the target: seized and interrupted by this thread, not reaped) to nice -20
  * when its policy uses nice; once per pause. True when it was raised.
  */
-export function boostStraggler(pid: number, t: Boostable): boolean {
+export function boostStraggler(t: Boostable): boolean {
   if (t.boostTried) return false;
   t.boostTried = true;
-  const info = threadInfo(pid, t.tid);
-  if (!info || !NICE_POLICIES.has(info.policy)) return false;
   const lib = libc();
+  if (!NICE_POLICIES.has(lib.threadPolicy(t.tid))) return false; // a syscall: /proc would cost 10x
   const before = lib.threadNice(t.tid);
   if (before === undefined || before <= BOOST_NICE) return false;
   let slot = -1;
