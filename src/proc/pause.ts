@@ -12,7 +12,7 @@ import { tracerOf } from './process-info.js';
 import { getRegs, interrupt, pollStop, seize, stopWithoutStatus } from './ptrace.js';
 import type { Registers } from './regs.amd64.js';
 import { type HeldThread, type ReleaseResult, releaseThreads, settleLingering } from './release.js';
-import { boostStraggler, forgetStraggler, restoreStraggler } from './stop-boost.js';
+import { boostStraggler, restoreStraggler, settleGoneStraggler } from './stop-boost.js';
 import { listTids, threadInfo } from './threads.js';
 
 /** Tuning of one pause. */
@@ -285,7 +285,7 @@ function waitForStops(
       }
       if (o.kind === 'gone') {
         t.state = 'gone';
-        forgetStraggler(t); // reaped: its tid is no longer ours to write to
+        settleGoneStraggler(pid, t); // restored only if still a live thread of pid
       } else {
         restoreStraggler(t); // stopped: its own nice back before it can run again
         t.state = 'stopped';

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { Errno } from './libc.js';
 import { detach, pollStop, reap, signalToReinject, stopWithoutStatus } from './ptrace.js';
-import { type Boostable, forgetStraggler, restoreStraggler } from './stop-boost.js';
+import { type Boostable, restoreStraggler, settleGoneStraggler } from './stop-boost.js';
 
 /** A thread we are the tracer of, and what we know about it. */
 export interface HeldThread extends Boostable {
@@ -46,7 +46,7 @@ export function releaseThreads(pid: number, threads: Iterable<HeldThread>): Rele
   const dying: number[] = [];
   const late: HeldThread[] = [];
   for (const t of threads) {
-    if (t.state === 'gone') forgetStraggler(t);
+    if (t.state === 'gone') settleGoneStraggler(pid, t);
     else restoreStraggler(t);
     if (t.state === 'stopped') {
       const r = detach(t.tid, t.signal);

@@ -6,12 +6,14 @@
  * give it a CPU sooner against the ordinary threads it competes with in its own cgroup.
  * The previous value is read first and written back as soon as the thread is seen stopped
  * (before it runs again), when the pause gives up on it, and by the pause watchdog before it
- * kills this process. Only threads we are the tracer of and have not reaped are touched: their
- * tids cannot be reused meanwhile. Threads of a real-time policy, SCHED_IDLE, or already at
+ * kills this process. Only threads we are the tracer of and have not reaped are touched (their
+ * tids cannot be reused meanwhile), or, when waitpid says a boosted one is gone, a thread still
+ * alive in the target's /proc/PID/task. Threads of a real-time policy, SCHED_IDLE, or already at
  * -20 are left alone. If this process dies between the raise and the restore, the kernel
  * detaches the thread with its nice still -20 (docs/performance.md).
  */
 import { libc } from './libc.js';
+import { threadInfo } from './threads.js';
 
 /** The nice value a straggler is raised to. */
 const BOOST_NICE = -20;
@@ -75,8 +77,20 @@ export function restoreStraggler(t: Boostable): void {
   forgetStraggler(t);
 }
 
-/** Forgets the boost of a thread that is gone (reaped: its tid may be reused, so it is not written to). */
-export function forgetStraggler(t: Boostable): void {
+/**
+ * For a thread waitpid called gone: restores it if it is in fact still a live thread of `pid`
+ * (a tid cannot be reused while its thread exists), else only forgets it (reaped: its tid may
+ * be reused, so it is not written to).
+ */
+export function settleGoneStraggler(pid: number, t: Boostable): void {
+  if (t.boostedFrom === undefined) return;
+  const info = threadInfo(pid, t.tid);
+  if (info && info.state !== 'Z' && info.state !== 'X') restoreStraggler(t);
+  else forgetStraggler(t);
+}
+
+/** Forgets the boost of a thread that is gone without writing to it. */
+function forgetStraggler(t: Boostable): void {
   if (t.boostedFrom === undefined) return;
   t.boostedFrom = undefined;
   for (let i = 0; i < SLOTS; i++) {
