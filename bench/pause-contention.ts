@@ -93,10 +93,10 @@ export async function measureContention(
   const boost: typeof history = [
     { name: 'quiet, no boost (default before the boost)', busy: false, pause: { boostAfterMs: false } },
     { name: 'quiet, stragglers boosted after 1 ms', busy: false, pause: { boostAfterMs: 1 } },
-    { name: 'quiet, stragglers boosted at once', busy: false, pause: { boostAfterMs: 0 } },
+    { name: 'quiet, default (stragglers boosted at once)', busy: false, pause: {} },
     { name: `${busyName}, no boost (default before the boost)`, busy: true, pause: { boostAfterMs: false } },
     { name: `${busyName}, stragglers boosted after 1 ms`, busy: true, pause: { boostAfterMs: 1 } },
-    { name: `${busyName}, stragglers boosted at once`, busy: true, pause: { boostAfterMs: 0 } },
+    { name: `${busyName}, default (stragglers boosted at once)`, busy: true, pause: {} },
   ];
   // More graces, and the boost without this thread's own SCHED_FIFO (`--contention-set boost-more`).
   const boostMore: typeof history = [

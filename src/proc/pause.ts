@@ -54,13 +54,15 @@ export interface PauseOptions {
   /**
    * Ms after its interrupt at which a thread of the target that has not stopped yet gets nice
    * -20 until it stops (proc/stop-boost.ts; its own value is written back as soon as it is seen
-   * stopped, before it runs again); false: never (default DEFAULT_BOOST_AFTER_MS, 1).
+   * stopped, before it runs again); false: never. Default DEFAULT_BOOST_AFTER_MS, 0: at the
+   * first poll that finds it not stopped (measured against 1 ms, 3 ms and none with
+   * bench/pause.ts --contention-only: docs/performance.md).
    */
   readonly boostAfterMs?: number | false;
 }
 
 /** PauseOptions.boostAfterMs by default. */
-export const DEFAULT_BOOST_AFTER_MS = 1;
+export const DEFAULT_BOOST_AFTER_MS = 0;
 
 /** One stopped thread. */
 export interface PausedThread {

@@ -1,6 +1,7 @@
 /**
  * Giving a target's straggling threads the CPU they need to stop. A thread that has been
- * sent PTRACE_INTERRUPT but has not stopped yet is runnable and waiting for a CPU; once it
+ * sent PTRACE_INTERRUPT but has not stopped yet (at the first poll after the interrupts, or
+ * after PauseOptions.boostAfterMs) is runnable and waiting for a CPU; once it
  * gets one it runs only kernel code (the pending interrupt is handled before any return to
  * user mode) and stops. Raising its nice value to -20 for that moment makes the scheduler
  * give it a CPU sooner against the ordinary threads it competes with in its own cgroup.
