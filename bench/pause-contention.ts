@@ -4,7 +4,9 @@
  * snapshots interleaved: the spinning processes are frozen with SIGSTOP for the quiet
  * ones), and with the ways the snapshotting thread may wait for the target's threads to stop
  * and be scheduled meanwhile (proc/pause.ts stopWait, realtime) and with and without the
- * second pause after a slow stop (SnapshotOptions.retrySlowStop). The target and this thread run at nice 0 here,
+ * second pause after a slow stop (SnapshotOptions.retrySlowStop) (`--contention-set history`),
+ * or (the default set) with and without the boost of the target's straggling threads
+ * (PauseOptions.boostAfterMs). The target and this thread run at nice 0 here,
  * as a service and an agent do, so the spinning processes compete with both on equal terms.
  * The figure is the time the target was held: pauseNs, plus any first pause discarded for a
  * slow stop (pauseAndCopy pauses again then); a snapshot whose stop gave up at the cap counts as
@@ -50,31 +52,74 @@ export async function measureContention(
   reps: number,
   busy: number,
   spec: EffectiveSpec | undefined,
+  set: 'boost' | 'boost-more' | 'history' = 'boost',
 ): Promise<{ conditions: Condition[]; busy: number }> {
   const busyName = `${busy} spinning processes`;
-  const conditions: Condition[] = [
+  const history: Omit<Condition, 'held' | 'stop' | 'rest' | 'gaps' | 'partial' | 'retried' | 'failed'>[] = [
     {
       name: 'quiet, yielding while threads stop (before 2026-12-06)',
       busy: false,
-      pause: { stopWait: 'yield' },
+      pause: { stopWait: 'yield', boostAfterMs: false },
     },
-    { name: 'quiet, default (SCHED_FIFO from the first interrupt)', busy: false, pause: {} },
+    {
+      name: 'quiet, SCHED_FIFO from the first interrupt, no boost',
+      busy: false,
+      pause: { boostAfterMs: false },
+    },
     {
       name: `${busyName}, yielding while threads stop, real-time once stopped (before 2026-12-06)`,
       busy: true,
-      pause: { stopWait: 'yield' },
+      pause: { stopWait: 'yield', boostAfterMs: false },
     },
-    { name: `${busyName}, no priority change`, busy: true, pause: { stopWait: 'yield', realtime: false } },
-    { name: `${busyName}, default (SCHED_FIFO from the first interrupt)`, busy: true, pause: {} },
     {
-      name: `${busyName}, default, no second pause after a slow stop`,
+      name: `${busyName}, no priority change`,
       busy: true,
-      pause: {},
+      pause: { stopWait: 'yield', realtime: false, boostAfterMs: false },
+    },
+    {
+      name: `${busyName}, SCHED_FIFO from the first interrupt, no boost`,
+      busy: true,
+      pause: { boostAfterMs: false },
+    },
+    {
+      name: `${busyName}, SCHED_FIFO, no boost, no second pause after a slow stop`,
+      busy: true,
+      pause: { boostAfterMs: false },
       retry: false,
     },
-  ].map(
-    (c) => ({ ...c, held: [], stop: [], rest: [], gaps: [], partial: 0, retried: 0, failed: 0 }) as Condition,
-  );
+  ];
+  // Stragglers boosted (proc/stop-boost.ts): against the previous default, at once or after a
+  // grace, and without this thread's own SCHED_FIFO.
+  const boost: typeof history = [
+    { name: 'quiet, no boost (default before the boost)', busy: false, pause: { boostAfterMs: false } },
+    { name: 'quiet, stragglers boosted after 1 ms', busy: false, pause: { boostAfterMs: 1 } },
+    { name: 'quiet, default (stragglers boosted at once)', busy: false, pause: {} },
+    { name: `${busyName}, no boost (default before the boost)`, busy: true, pause: { boostAfterMs: false } },
+    { name: `${busyName}, stragglers boosted after 1 ms`, busy: true, pause: { boostAfterMs: 1 } },
+    { name: `${busyName}, default (stragglers boosted at once)`, busy: true, pause: {} },
+  ];
+  // More graces, and the boost without this thread's own SCHED_FIFO (`--contention-set boost-more`).
+  const boostMore: typeof history = [
+    ...boost,
+    { name: `${busyName}, stragglers boosted after 3 ms`, busy: true, pause: { boostAfterMs: 3 } },
+    {
+      name: `${busyName}, boosted after 1 ms, this thread not real-time (sleeping between polls)`,
+      busy: true,
+      pause: { stopWait: 'sleep', realtime: false, boostAfterMs: 1 },
+    },
+  ];
+  const conditions: Condition[] = (
+    set === 'history' ? history : set === 'boost-more' ? boostMore : boost
+  ).map((c) => ({
+    ...c,
+    held: [],
+    stop: [],
+    rest: [],
+    gaps: [],
+    partial: 0,
+    retried: 0,
+    failed: 0,
+  }));
   let restore = 0;
   try {
     restore = getPriority();

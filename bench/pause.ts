@@ -16,7 +16,10 @@
  *                           target serves net/http, so its values are read inside the pause
  *        [--contention]     also the pause's median and p99 with every core kept busy
  *                           (bench/pause-contention.ts), [--contention-n N] (default 10000),
- *                           [--contention-reps K] (default 100), [--busy K] (default 2 per core);
+ *                           [--contention-reps K] (default 100), [--busy K] (default 2 per core),
+ *                           [--contention-set boost|boost-more|history] (default boost: the
+ *                           straggler boost A/B; boost-more: also a 3 ms grace and the boost
+ *                           without real-time polling; history: the stop's earlier modes);
  *                           --contention-only skips the quiet sections
  */
 import { setPriority } from 'node:os';
@@ -358,7 +361,9 @@ if (process.argv.includes('--contention') || CONTENTION_ONLY) {
   const reps = Number(arg('--contention-reps') ?? 100);
   const busy = Number(arg('--busy') ?? 2 * machine.cores);
   const loadBefore = loadAverage();
-  const r = await measureContention(n, reps, busy, SPEC);
+  const setArg = arg('--contention-set');
+  const set = setArg === 'history' || setArg === 'boost-more' ? setArg : 'boost';
+  const r = await measureContention(n, reps, busy, SPEC, set);
   console.log(`\ncontention (load ${loadBefore} -> ${loadAverage()}):`);
   console.log(reportContention(n, r, `${machine.short}; Node ${machine.node}; load ${loadBefore}`, today()));
 }

@@ -4,9 +4,11 @@
  * thread can resume the target, and the pause's own hold timer needs the event loop; if that
  * thread is stuck in synchronous code (a bug, a runaway decode), the target would stay
  * stopped until someone killed us. This thread sleeps on a shared word, and at the deadline
- * SIGKILLs the process: the kernel then detaches every tracee, which runs on (tested).
+ * SIGKILLs the process: the kernel then detaches every tracee, which runs on (tested). Before
+ * that it writes back the nice value of any target thread still boosted (proc/stop-boost.ts).
  */
 import { Worker } from 'node:worker_threads';
+import { boostTable } from './stop-boost.js';
 
 /** Shared words: [0] the pause sequence armed (0: none), [1] the pid paused (for the message). */
 const ctl = new Int32Array(new SharedArrayBuffer(16));
@@ -23,7 +25,7 @@ export function startPauseWatchdog(): boolean {
   if (worker) return true;
   try {
     worker = new Worker(new URL('./pause-watchdog.worker.js', import.meta.url), {
-      workerData: { ctl, deadline },
+      workerData: { ctl, deadline, boosted: boostTable },
     });
     worker.unref();
     worker.on('error', () => {

@@ -2,12 +2,31 @@
  * The pause watchdog's thread (pause-watchdog.ts): waits for a pause to be armed, then for
  * its deadline; if the same pause is still armed then, says so on stderr (a direct write:
  * the main thread, which would forward a worker's console, may be the one that is stuck) and
- * SIGKILLs the process, so that the kernel releases the stopped target.
+ * SIGKILLs the process, so that the kernel releases the stopped target; first it writes back
+ * the nice value of the target's threads still boosted (proc/stop-boost.ts: the shared table
+ * of tid and nice pairs), which are still ours to touch: this process is their tracer.
  */
 import { writeSync } from 'node:fs';
 import { workerData } from 'node:worker_threads';
+import { libc } from './libc.js';
 
-const { ctl, deadline } = workerData as { ctl: Int32Array; deadline: Float64Array };
+const { ctl, deadline, boosted } = workerData as {
+  ctl: Int32Array;
+  deadline: Float64Array;
+  boosted: Int32Array;
+};
+
+function restoreBoosted(): void {
+  for (let i = 0; i < boosted.length; i += 2) {
+    const tid = Atomics.load(boosted, i);
+    if (tid === 0) continue;
+    try {
+      libc().setThreadNice(tid, Atomics.load(boosted, i + 1));
+    } catch {
+      return; // libc cannot be bound here: the kill matters more
+    }
+  }
+}
 
 for (;;) {
   const armed = Atomics.load(ctl, 0);
@@ -32,5 +51,6 @@ for (;;) {
   } catch {
     // stderr may be closed: the kill matters, not the message.
   }
+  restoreBoosted();
   process.kill(process.pid, 'SIGKILL');
 }

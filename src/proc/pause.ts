@@ -12,6 +12,7 @@ import { tracerOf } from './process-info.js';
 import { getRegs, interrupt, pollStop, seize, stopWithoutStatus } from './ptrace.js';
 import type { Registers } from './regs.amd64.js';
 import { type HeldThread, type ReleaseResult, releaseThreads, settleLingering } from './release.js';
+import { boostStraggler, restoreStraggler, settleGoneStraggler } from './stop-boost.js';
 import { listTids, threadInfo } from './threads.js';
 
 /** Tuning of one pause. */
@@ -50,7 +51,18 @@ export interface PauseOptions {
    * Measured with bench/pause.ts --contention-only (docs/performance.md).
    */
   readonly stopWait?: 'yield' | 'sleep' | 'realtime';
+  /**
+   * Ms after its interrupt at which a thread of the target that has not stopped yet gets nice
+   * -20 until it stops (proc/stop-boost.ts; its own value is written back as soon as it is seen
+   * stopped, before it runs again); false: never. Default DEFAULT_BOOST_AFTER_MS, 0: at the
+   * first poll that finds it not stopped (measured against 1 ms, 3 ms and none with
+   * bench/pause.ts --contention-only: docs/performance.md).
+   */
+  readonly boostAfterMs?: number | false;
 }
+
+/** PauseOptions.boostAfterMs by default. */
+export const DEFAULT_BOOST_AFTER_MS = 0;
 
 /** One stopped thread. */
 export interface PausedThread {
@@ -199,7 +211,8 @@ export function pauseProcess(pid: number, opts: PauseOptions = {}): Paused {
         armPauseWatchdog(pid, budgetMs + 2 * hold);
       }
       for (const tid of seized) interrupt(tid); // ESRCH: already exiting, its exit is reported to us
-      waitForStops(pid, held, deadline, budgetMs, wait !== 'yield' || raised);
+      const boostAfter = opts.boostAfterMs ?? DEFAULT_BOOST_AFTER_MS;
+      waitForStops(pid, held, deadline, budgetMs, wait !== 'yield' || raised, boostAfter);
     }
     const t1 = now();
     const threads: PausedThread[] = [];
@@ -256,18 +269,27 @@ function waitForStops(
   deadline: number,
   budgetMs: number,
   sleep: boolean,
+  boostAfterMs: number | false,
 ): void {
   let pending = [...held.values()].filter((t) => t.state === 'attached');
   let idle = 0;
+  const boostAt = boostAfterMs === false ? Number.POSITIVE_INFINITY : now() + boostAfterMs * 1e6;
   while (pending.length > 0) {
     const before = pending.length;
+    const boost = now() >= boostAt;
     pending = pending.filter((t) => {
       let o = pollStop(t.tid);
       // Slow to report: perhaps stopped, its status taken by another waitpid (stopWithoutStatus).
       if (o.kind === 'running' && idle >= ASK_THREAD_AFTER) o = stopWithoutStatus(t.tid);
-      if (o.kind === 'running') return true;
-      if (o.kind === 'gone') t.state = 'gone';
-      else {
+      if (o.kind === 'running') {
+        if (boost) boostStraggler(t);
+        return true;
+      }
+      if (o.kind === 'gone') {
+        t.state = 'gone';
+        settleGoneStraggler(pid, t); // restored only if still a live thread of pid
+      } else {
+        restoreStraggler(t); // stopped: its own nice back before it can run again
         t.state = 'stopped';
         if (o.kind === 'signal-stop') t.signal = o.signal;
         t.stop = o.kind === 'signal-stop' ? 'signal' : o.kind === 'group-stop' ? 'group-stop' : 'interrupt';

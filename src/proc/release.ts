@@ -6,9 +6,10 @@
 import { existsSync } from 'node:fs';
 import { Errno } from './libc.js';
 import { detach, pollStop, reap, signalToReinject, stopWithoutStatus } from './ptrace.js';
+import { type Boostable, restoreStraggler, settleGoneStraggler } from './stop-boost.js';
 
 /** A thread we are the tracer of, and what we know about it. */
-export interface HeldThread {
+export interface HeldThread extends Boostable {
   readonly tid: number;
   /** attached: seized and interrupted, stop not seen yet; stopped: in a ptrace stop; gone: exited. */
   state: 'attached' | 'stopped' | 'gone';
@@ -35,13 +36,18 @@ let timer: NodeJS.Timeout | undefined;
 /** How long release() waits, synchronously, for threads killed mid-pause to finish dying. */
 const REAP_SYNC_MS = 20;
 
-/** Detaches every stopped thread, reaps dead ones; never throws. */
+/**
+ * Detaches every stopped thread, reaps dead ones; never throws. A thread still boosted
+ * (proc/stop-boost.ts) gets its nice value back first, while it is still ours.
+ */
 export function releaseThreads(pid: number, threads: Iterable<HeldThread>): ReleaseResult {
   let detached = 0;
   let gone = 0;
   const dying: number[] = [];
   const late: HeldThread[] = [];
   for (const t of threads) {
+    if (t.state === 'gone') settleGoneStraggler(pid, t);
+    else restoreStraggler(t);
     if (t.state === 'stopped') {
       const r = detach(t.tid, t.signal);
       if (r.ok) detached++;

@@ -14,6 +14,8 @@ export interface ThreadInfo {
   readonly utime: number;
   /** CPU time in kernel mode, in clock ticks. */
   readonly stime: number;
+  /** Nice value, -20..19 (field 19). */
+  readonly nice: number;
   /** CPU the thread last ran on. */
   readonly processor: number;
   /** Scheduling policy: 0 SCHED_OTHER, 1 SCHED_FIFO, 2 SCHED_RR, 3 SCHED_BATCH, 5 SCHED_IDLE. */
@@ -36,13 +38,14 @@ export function parseThreadStat(tid: number, text: string): ThreadInfo {
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
   const f = text.slice(close + 2).split(' ');
-  // f[0] is field 3 (state); utime is field 14, stime 15, processor 39, policy 41.
+  // f[0] is field 3 (state); utime is field 14, stime 15, nice 19, processor 39, policy 41.
   return {
     tid,
     name: text.slice(open + 1, close),
     state: f[0] ?? '?',
     utime: Number(f[11]),
     stime: Number(f[12]),
+    nice: Number(f[16]),
     processor: Number(f[36]),
     policy: Number(f[38]),
   };
