@@ -116,6 +116,12 @@ export async function startPauseTarget(
       // By pid, and waiting on /proc rather than on Node's 'exit': a pause taken from a
       // worker thread lets libuv reap a ptrace stop of this child, which it reports as the
       // child's exit (bench/pause-ab.ts does that), after which child.kill() sends nothing.
+      // Its sh goes first: left to see the target killed, it prints "Killed" on our stderr.
+      try {
+        if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
