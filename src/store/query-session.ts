@@ -85,7 +85,7 @@ const LINK_TABLES = {
   ctes: new Set<string>(),
 };
 
-/** How many prepared statements a session keeps (the least recently used goes first). */
+/** How many prepared statements (and last runs, by text) a session keeps (the least recently used goes first). */
 const KEPT_STATEMENTS = 64;
 
 /**
