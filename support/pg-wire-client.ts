@@ -114,9 +114,14 @@ export class WireClient {
   /**
    * Runs a statement with text parameters through the extended protocol as node-postgres
    * sends it (Parse of the unnamed statement, Bind, Describe of the portal, Execute, Sync, in
-   * one write) and counts its rows.
+   * one write) and counts its rows; without `describePortal`, as pgx sends a statement it
+   * described before (no Describe: the Execute streams).
    */
-  async queryParams(sql: string, params: readonly (string | null)[]): Promise<WireResult> {
+  async queryParams(
+    sql: string,
+    params: readonly (string | null)[],
+    describePortal = true,
+  ): Promise<WireResult> {
     const cstring = (t: string): Buffer => Buffer.from(`${t}\0`, 'utf8');
     const int16 = (n: number): Buffer => {
       const b = Buffer.alloc(2);
@@ -141,7 +146,7 @@ export class WireClient {
           'B',
           Buffer.concat([cstring(''), cstring(''), int16(0), int16(params.length), ...values, int16(0)]),
         ),
-        message('D', Buffer.concat([Buffer.from('P'), cstring('')])),
+        ...(describePortal ? [message('D', Buffer.concat([Buffer.from('P'), cstring('')]))] : []),
         message('E', Buffer.concat([cstring(''), int32(0)])),
         message('S', Buffer.alloc(0)),
       ]),
