@@ -328,6 +328,9 @@ export class DuckDBQuerySession implements QuerySession {
       r = await small.run();
     } catch (e) {
       throw sqlError(e);
+    } finally {
+      // A kept statement would hold its values (up to 4 MiB a message) until its next run.
+      if (params.length > 0) small.clearBindings();
     }
     this.keep(this.lastRuns, sql, { rows: r.rowCount, names: last.names });
     if (r.rowCount > SMALL_ROWS) return undefined;
