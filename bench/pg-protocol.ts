@@ -2,7 +2,8 @@
  * Benchmark: the PostgreSQL protocol. Rows per second of a 1M-row query over Periscope's
  * PostgreSQL port, over the HTTP API (POST /v1/query, CSV and JSON) for the same query, and
  * over a real PostgreSQL server (Debian's, started here on a port of its own) holding the
- * same rows; and the latency of a small query over an open connection, on both servers.
+ * same rows; and the latency of a small query over an open connection, on both servers, sent
+ * as a simple query and with a parameter (the extended protocol, as node-postgres sends it).
  * Rows are counted by a minimal protocol client (support/pg-wire-client.ts) that parses no
  * values, the same against both servers, which answer in turn (one run of each, then the
  * next) so that the machine's load weighs on both alike. Goal: within 2x of PostgreSQL on both.
@@ -42,6 +43,9 @@ const SMALL_RUNS = Number(arg('small-runs') ?? 200);
 const COLUMNS = 'snapshot_id, goroutine_id, status, wait_reason, wait_ns, created_by';
 const BIG = `SELECT ${COLUMNS} FROM goroutines`;
 const SMALL = 'SELECT snapshot_id, goroutine_count FROM snapshots ORDER BY snapshot_id';
+/** The small query with a parameter that selects every snapshot (the same rows). */
+const SMALL_PARAM =
+  'SELECT snapshot_id, goroutine_count FROM snapshots WHERE snapshot_id >= $1 ORDER BY snapshot_id';
 
 async function timeMs(fn: () => Promise<unknown>): Promise<number> {
   const t = performance.now();
@@ -148,6 +152,20 @@ async function main(): Promise<void> {
       oursSmall.push(await timeMs(() => ours.query(SMALL)));
       if (anchor) pgSmall.push(await timeMs(() => anchor.query(SMALL)));
     }
+    const oursParam: number[] = [];
+    const pgParam: number[] = [];
+    const param = async (c: WireClient) => {
+      const r = await c.queryParams(SMALL_PARAM, ['0']);
+      if (r.rows !== SNAPSHOTS) throw new Error(`${r.rows} rows, expected ${SNAPSHOTS}`);
+    };
+    for (let i = 0; i < 10; i++) {
+      await param(ours);
+      if (anchor) await param(anchor);
+    }
+    for (let i = 0; i < SMALL_RUNS; i++) {
+      oursParam.push(await timeMs(() => param(ours)));
+      if (anchor) pgParam.push(await timeMs(() => param(anchor)));
+    }
     ours.close();
     anchor?.close();
     const csvTimes: number[] = [];
@@ -178,6 +196,12 @@ async function main(): Promise<void> {
       msFine(small),
       msFine(smallPg),
       ratio(smallPg, small),
+    ]);
+    rows.push([
+      `same with a parameter ($1, extended protocol; median of ${SMALL_RUNS})`,
+      msFine(median(oursParam)),
+      msFine(anchor ? median(pgParam) : Number.NaN),
+      ratio(anchor ? median(pgParam) : Number.NaN, median(oursParam)),
     ]);
     rows.push(['small query over HTTP (keep-alive)', msFine(httpSmall), '', ratio(httpSmall, small)]);
     console.log(formatTable(rows));

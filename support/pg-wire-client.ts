@@ -1,6 +1,7 @@
 /**
  * A minimal PostgreSQL protocol client for benchmarks: startup (trust or cleartext
- * password), then simple queries whose DataRows are counted, never parsed, so that what is
+ * password), then simple queries (and statements with text parameters, sent as node-postgres
+ * sends them) whose DataRows are counted, never parsed, so that what is
  * timed is the server and the socket, not a driver's value parsing. Used the same way
  * against Periscope's port and a real PostgreSQL server.
  */
@@ -105,6 +106,51 @@ export class WireClient {
   async query(sql: string): Promise<WireResult> {
     const done = this.wait();
     this.socket.write(message('Q', Buffer.from(`${sql}\0`, 'utf8')));
+    const r = await done;
+    if (r instanceof Error) throw r;
+    return r;
+  }
+
+  /**
+   * Runs a statement with text parameters through the extended protocol as node-postgres
+   * sends it (Parse of the unnamed statement, Bind, Describe of the portal, Execute, Sync, in
+   * one write) and counts its rows; without `describePortal`, as pgx sends a statement it
+   * described before (no Describe: the Execute streams).
+   */
+  async queryParams(
+    sql: string,
+    params: readonly (string | null)[],
+    describePortal = true,
+  ): Promise<WireResult> {
+    const cstring = (t: string): Buffer => Buffer.from(`${t}\0`, 'utf8');
+    const int16 = (n: number): Buffer => {
+      const b = Buffer.alloc(2);
+      b.writeInt16BE(n);
+      return b;
+    };
+    const int32 = (n: number): Buffer => {
+      const b = Buffer.alloc(4);
+      b.writeInt32BE(n);
+      return b;
+    };
+    const values = params.flatMap((v) => {
+      if (v === null) return [int32(-1)];
+      const b = Buffer.from(v, 'utf8');
+      return [int32(b.length), b];
+    });
+    const done = this.wait();
+    this.socket.write(
+      Buffer.concat([
+        message('P', Buffer.concat([cstring(''), cstring(sql), int16(0)])),
+        message(
+          'B',
+          Buffer.concat([cstring(''), cstring(''), int16(0), int16(params.length), ...values, int16(0)]),
+        ),
+        ...(describePortal ? [message('D', Buffer.concat([Buffer.from('P'), cstring('')]))] : []),
+        message('E', Buffer.concat([cstring(''), int32(0)])),
+        message('S', Buffer.alloc(0)),
+      ]),
+    );
     const r = await done;
     if (r instanceof Error) throw r;
     return r;

@@ -7,8 +7,8 @@ import type {
   DuckDBConnection,
   DuckDBDataChunk,
   DuckDBInstance,
+  DuckDBMaterializedResult,
   DuckDBPreparedStatement,
-  DuckDBResult,
   DuckDBType,
   DuckDBValue,
 } from '@duckdb/node-api';
@@ -85,7 +85,7 @@ const LINK_TABLES = {
   ctes: new Set<string>(),
 };
 
-/** How many prepared statements a session keeps (the least recently used goes first). */
+/** How many prepared statements (and last runs, by text) a session keeps (the least recently used goes first). */
 const KEPT_STATEMENTS = 64;
 
 /**
@@ -112,6 +112,24 @@ interface Cells {
 
 const NO_CELLS: Cells = { asBytes: [] };
 
+/** What a statement returned the last time it was read to its end: how many rows, and its columns' names. */
+interface LastRun {
+  readonly rows: number;
+  readonly names: readonly string[];
+}
+
+/** A chunk's rows as text, the columns of `asBytes` as their bytes; undefined at the end. */
+function textChunk(chunk: DuckDBDataChunk | null, asBytes: readonly boolean[]): TextChunk | undefined {
+  if (!chunk || chunk.rowCount === 0) return undefined;
+  const rows = chunk.rowCount;
+  return {
+    rowCount: rows,
+    columns: Array.from({ length: chunk.columnCount }, (_, i) =>
+      asBytes[i] ? varcharBytes(chunk, i, rows) : textValues(chunk.getColumnValues(i)),
+    ),
+  };
+}
+
 /** The DuckDB QuerySession, with the links lookup beside it. */
 export class DuckDBQuerySession implements QuerySession {
   private notes: readonly string[] = [];
@@ -119,8 +137,8 @@ export class DuckDBQuerySession implements QuerySession {
   private readonly statements = new Map<string, DuckDBPreparedStatement>();
   /** Statements wrapped for streamText, by the wrapping text (null: DuckDB does not take it). */
   private readonly wrapped = new Map<string, DuckDBPreparedStatement | null>();
-  /** How many rows a statement returned the last time it was read to its end. */
-  private readonly lastRows = new WeakMap<DuckDBPreparedStatement, number>();
+  /** What a statement (by its text) returned the last time it was read to its end. */
+  private readonly lastRuns = new Map<string, LastRun>();
   /** How a prepared statement's cells are read (cellsOf). */
   private readonly cells = new WeakMap<DuckDBPreparedStatement, Cells>();
   /** The time zone the connection was set to (setTimeZone); undefined: DuckDB's default, the server's. */
@@ -199,15 +217,19 @@ export class DuckDBQuerySession implements QuerySession {
     return prepared;
   }
 
-  /** Runs one read-only statement with `$n` parameters as text. */
+  /**
+   * Runs one read-only statement with `$n` parameters as text, its rows held whole: read as
+   * streamText reads them (a statement known small runs whole under its limit, a parameterised
+   * one too), values as DuckDB prints them.
+   */
   async queryText(sql: string, params: readonly (string | null)[] = []): Promise<TextResult> {
-    const prepared = await this.bound(sql, params);
-    try {
-      const r = await prepared.runAndReadAll();
-      return { columns: columnsOf(r.columnNames(), r.columnTypes()), rows: r.getRows().map(textValues) };
-    } catch (e) {
-      throw sqlError(e);
+    const s = await this.streamText(sql, params);
+    const rows: (string | null)[][] = [];
+    for (let c = await s.next(); c; c = await s.next()) {
+      const columns = c.columns as readonly (readonly (string | null)[])[];
+      for (let r = 0; r < c.rowCount; r++) rows.push(columns.map((col) => col[r] ?? null));
     }
+    return { columns: s.columns, rows };
   }
 
   /**
@@ -223,76 +245,48 @@ export class DuckDBQuerySession implements QuerySession {
    * them, as do all columns of a statement with parameters (its column types are known only
    * once they are bound) or one that cannot be wrapped (EXPLAIN).
    *
-   * A wrapped statement that returned at most SMALL_ROWS rows the last time it was read to
-   * its end is run whole instead (`materialized`), with `LIMIT SMALL_ROWS + 1` around it: a
-   * 4-row query saves two of its three hops through the thread pool, and DuckDB runs an
-   * `ORDER BY` under a LIMIT as a top-N instead of a full sort, whose set-up for every run cost
-   * more than PostgreSQL's whole answer (a 4-row sorted statement 395–416 us, 220–248 us with
-   * the LIMIT, at load 7; docs/performance.md). Most statements return as many rows each time
-   * within a session, but probe and trace rows arrive while it is open: a statement that
-   * grew past the limit is run again, streamed, so a result held whole is never larger than
-   * the limit.
+   * A statement that returned at most SMALL_ROWS rows the last time it was read to its end
+   * (by its text, whatever its parameters were) is run whole instead (`materialized`, see
+   * runSmall), with `LIMIT SMALL_ROWS + 1` around it: a 4-row query saves two of its three
+   * hops through the thread pool, and DuckDB runs an `ORDER BY` under a LIMIT as a top-N
+   * instead of a full sort, whose set-up for every run cost more than PostgreSQL's whole answer
+   * (a 4-row sorted statement 395–416 us, 220–248 us with the LIMIT, at load 7;
+   * docs/performance.md). Most statements return as many rows each time within a session, but
+   * probe and trace rows arrive while it is open, and another parameter may select more: a
+   * statement that grew past the limit is run again, streamed, so a result held whole is never
+   * larger than the limit.
    */
   async streamText(
     sql: string,
     params: readonly (string | null)[] = [],
     cellSql?: CellSql,
   ): Promise<TextStream & { readonly materialized: boolean }> {
+    const small = await this.runSmall(sql, params, params.length === 0 ? cellSql : undefined);
+    if (small) return small;
     const prepared = await this.bound(sql, params);
-    const { typed, wrapped, wrappedText, asBytes } = await this.cellsOf(
+    const { typed, wrapped, asBytes } = await this.cellsOf(
       sql,
       prepared,
       params.length === 0 ? cellSql : undefined,
     );
     const statement = wrapped ?? prepared;
-    const textChunk = (chunk: DuckDBDataChunk | null): TextChunk | undefined => {
-      if (!chunk || chunk.rowCount === 0) return undefined;
-      const rows = chunk.rowCount;
-      return {
-        rowCount: rows,
-        columns: Array.from({ length: chunk.columnCount }, (_, i) =>
-          asBytes[i] ? varcharBytes(chunk, i, rows) : textValues(chunk.getColumnValues(i)),
-        ),
-      };
-    };
-    const columns = (r: DuckDBResult): readonly ResultColumn[] =>
-      wrapped && typed ? typed : columnsOf(r.columnNames(), r.columnTypes());
     try {
-      const small =
-        wrappedText && (this.lastRows.get(statement) ?? SMALL_ROWS + 1) <= SMALL_ROWS
-          ? await this.prepareWrapped(`${wrappedText}\nLIMIT ${SMALL_ROWS + 1}`)
-          : undefined;
-      const r = small ? await small.run() : undefined;
-      if (r && r.rowCount <= SMALL_ROWS) {
-        // Known small: run whole in one call into DuckDB, its chunks then read synchronously.
-        const count = r.chunkCount;
-        let next = 0;
-        this.lastRows.set(statement, r.rowCount);
-        return {
-          columns: typed ?? columns(r),
-          materialized: true,
-          next: async () => {
-            try {
-              return next < count ? textChunk(r.getChunk(next++)) : undefined;
-            } catch (e) {
-              throw sqlError(e);
-            }
-          },
-        };
-      }
-      // Never run, large last time, or grown past the limit since (probe rows arrive while a
-      // session is open): streamed, the statement as it is.
-      if (r) this.lastRows.set(statement, r.rowCount);
+      // Never run, large last time, or grown past the limit since: streamed, as it is.
       const stream = await statement.stream();
+      const columns = wrapped && typed ? typed : columnsOf(stream.columnNames(), stream.columnTypes());
       let seen = 0;
       return {
-        columns: columns(stream),
+        columns,
         materialized: false,
         next: async () => {
           try {
-            const chunk = textChunk(await stream.fetchChunk());
+            const chunk = textChunk(await stream.fetchChunk(), asBytes);
             if (chunk) seen += chunk.rowCount;
-            else this.lastRows.set(statement, seen);
+            else
+              this.keep(this.lastRuns, sql, {
+                rows: seen,
+                names: columns.map((c) => c.name),
+              });
             return chunk;
           } catch (e) {
             throw sqlError(e);
@@ -302,6 +296,62 @@ export class DuckDBQuerySession implements QuerySession {
     } catch (e) {
       throw sqlError(e);
     }
+  }
+
+  /**
+   * Runs a statement known small (it returned at most SMALL_ROWS rows the last time it was
+   * read to its end) whole, under `LIMIT SMALL_ROWS + 1`: its cells wrapping when it has one,
+   * else `SELECT * FROM (…)` (a statement with parameters: they are bound to the wrapping,
+   * whose `$n` are the statement's). Its columns are the statement's: those typed before it
+   * ran, else the names of its last run (a `SELECT *` renames a repeated name, `a` to `a_1`)
+   * with the types of this one (a parameter's type is known once bound). The wrapping is
+   * kept by its text, and kept only once the statement passed the read-only checks in this
+   * session: a parameterised statement known small is neither checked nor prepared again.
+   * Undefined: not known small, DuckDB does not take the wrapping, or it hit the limit (it
+   * is then streamed).
+   */
+  private async runSmall(
+    sql: string,
+    params: readonly (string | null)[],
+    cellSql: CellSql | undefined,
+  ): Promise<(TextStream & { readonly materialized: boolean }) | undefined> {
+    const last = this.kept(this.lastRuns, sql);
+    if (last === undefined || last.rows > SMALL_ROWS) return undefined;
+    const cells = cellSql ? await this.cellsOf(sql, await this.prepare(sql), cellSql) : NO_CELLS;
+    const text = `${cells.wrappedText ?? `SELECT * FROM (\n${sql}\n) AS periscope_cells`}\nLIMIT ${SMALL_ROWS + 1}`;
+    if (!this.wrapped.has(text)) await this.prepare(sql);
+    const small = await this.prepareWrapped(text);
+    if (!small) return undefined;
+    bindText(small, params);
+    let r: DuckDBMaterializedResult;
+    try {
+      r = await small.run();
+    } catch (e) {
+      throw sqlError(e);
+    } finally {
+      // A kept statement would hold its values (up to 4 MiB a message) until its next run.
+      if (params.length > 0) small.clearBindings();
+    }
+    this.keep(this.lastRuns, sql, { rows: r.rowCount, names: last.names });
+    if (r.rowCount > SMALL_ROWS) return undefined;
+    const columns =
+      cells.typed ??
+      (last.names.length === r.columnCount
+        ? columnsOf(last.names, r.columnTypes())
+        : columnsOf(r.columnNames(), r.columnTypes()));
+    const count = r.chunkCount;
+    let next = 0;
+    return {
+      columns,
+      materialized: true,
+      next: async () => {
+        try {
+          return next < count ? textChunk(r.getChunk(next++), cells.asBytes) : undefined;
+        } catch (e) {
+          throw sqlError(e);
+        }
+      },
+    };
   }
 
   /**
@@ -384,6 +434,7 @@ export class DuckDBQuerySession implements QuerySession {
   }
 
   private keep<T>(cache: Map<string, T>, key: string, value: T): void {
+    cache.delete(key);
     if (cache.size >= KEPT_STATEMENTS) cache.delete(cache.keys().next().value as string);
     cache.set(key, value);
   }

@@ -268,3 +268,37 @@ test('harmless SETs a driver sends on connect are accepted as no-ops; other SETs
     assert.ok(Number(after.rows[0]!.n) > 0);
   });
 });
+
+test('a parameterised statement run again (known small, run whole) keeps its columns and rows, and gives every row once another value makes it large', async () => {
+  await connected(async (c) => {
+    const sql = 'SELECT n, $2 AS s, $3 AS s, n * 2 FROM range($1::BIGINT) t(n) ORDER BY n DESC';
+    const run = async (count: number, a: string | null, b: string | null) => {
+      const r = await c.query({ text: sql, values: [count, a, b], rowMode: 'array' });
+      return { fields: r.fields.map((f) => [f.name, f.dataTypeID]), rows: r.rows, rowCount: r.rowCount };
+    };
+    const expected = (count: number, a: string | null, b: string | null) => ({
+      fields: [
+        ['n', 20],
+        ['s', 25],
+        ['s', 25],
+        ['?column?', 20],
+      ],
+      rows: Array.from({ length: count }, (_, i) => [
+        String(count - 1 - i),
+        a,
+        b,
+        String((count - 1 - i) * 2),
+      ]),
+      rowCount: count,
+    });
+    assert.deepEqual(await run(3, 'x', 'y'), expected(3, 'x', 'y'));
+    assert.deepEqual(await run(2, 'é', 'z'), expected(2, 'é', 'z'));
+    assert.deepEqual(await run(2, 'é', 'z'), expected(2, 'é', 'z'));
+    // Past the limit the whole run is under (2049 rows): every row, streamed; then small again.
+    assert.deepEqual(await run(5000, 'big', 'b'), expected(5000, 'big', 'b'));
+    assert.deepEqual(await run(2049, 'edge', 'e'), expected(2049, 'edge', 'e'));
+    assert.deepEqual(await run(1, 'x', 'y'), expected(1, 'x', 'y'));
+    assert.deepEqual(await run(2048, 'x', 'y'), expected(2048, 'x', 'y'));
+    assert.deepEqual(await run(0, 'x', 'y'), expected(0, 'x', 'y'));
+  });
+});

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
+import { WireClient } from '../../support/pg-wire-client.js';
 import { syntheticSnapshot } from '../../support/synthetic-snapshot.js';
 import { dataDirWithSnapshot, type PgTestServer, pgServer } from './pg-support.js';
 
@@ -119,5 +120,37 @@ test('probe batches of known value types keep the session; a new type opens it a
     assert.notEqual(await one(c, id), first);
   } finally {
     await c.end();
+  }
+});
+
+test('a parameterised statement executed without a Describe (as pgx sends it) gives every row, known small or grown past the limit', async () => {
+  const c = await WireClient.connect({ port: srv.port, user: 't', database: 'latest', password: srv.user });
+  try {
+    const sql = 'SELECT n, $2 AS s FROM range($1::BIGINT) t(n) ORDER BY n DESC';
+    for (const [count, describe] of [
+      [3, false],
+      [2, false],
+      [2, false],
+      [5000, false],
+      [2049, false],
+      [1, false],
+      [2048, false],
+      [2048, true],
+      [4000, true],
+      [0, false],
+    ] as const)
+      assert.equal(
+        (await c.queryParams(sql, [String(count), 'x'], describe)).rows,
+        count,
+        `${count} rows, ${describe ? 'with' : 'without'} a Describe`,
+      );
+    await assert.rejects(c.queryParams(sql, ['1'], false), /bind message supplies 1 parameters|1 were given/);
+    assert.equal(
+      (await c.queryParams(sql, ['2', 'x'], false)).rows,
+      2,
+      'the connection is usable after an error',
+    );
+  } finally {
+    c.close();
   }
 });

@@ -124,3 +124,91 @@ test('a small statement whose table grew past a chunk while the session was open
     probes.close();
   }
 });
+
+/** Runs a statement with parameters through streamText (values as DuckDB prints them) and returns how it ran, its columns and rows. */
+async function readParams(
+  sql: string,
+  params: readonly (string | null)[],
+): Promise<{ materialized: boolean; columns: string[]; rows: string[] }> {
+  const s = await session.streamText(sql, params);
+  const rows: string[] = [];
+  for (let c = await s.next(); c; c = await s.next())
+    for (let r = 0; r < c.rowCount; r++)
+      rows.push(c.columns.map((col) => String((col as readonly (string | null)[])[r])).join('|'));
+  return { materialized: s.materialized, columns: s.columns.map((c) => `${c.name} ${c.type}`), rows };
+}
+
+test('a statement with parameters known small runs whole with other values, its columns named and typed as it is', async () => {
+  const sql =
+    'SELECT snapshot_id, goroutine_count, $2 AS s, $3 AS s, 1, 1 FROM snapshots WHERE snapshot_id >= $1::BIGINT ORDER BY snapshot_id DESC';
+  const first = await readParams(sql, ['1', 'x', null]);
+  assert.equal(first.materialized, false, 'a statement never run before is streamed');
+  assert.deepEqual(first.rows, ['2|3000|x|null|1|1', '1|3000|x|null|1|1']);
+  const second = await readParams(sql, ['2', 'y', 'z']);
+  assert.equal(
+    second.materialized,
+    true,
+    'a parameterised statement that returned 2 rows was streamed again',
+  );
+  assert.deepEqual(second.rows, ['2|3000|y|z|1|1']);
+  // A `SELECT *` around it would name the repeated columns s_1 and 1_1; a NULL parameter is typed otherwise.
+  assert.deepEqual(second.columns, [
+    'snapshot_id BIGINT',
+    'goroutine_count BIGINT',
+    's VARCHAR',
+    's VARCHAR',
+    '1 INTEGER',
+    '1 INTEGER',
+  ]);
+  const streamed = await readParams(`${sql} -- not known`, ['2', 'y', 'z']);
+  assert.deepEqual(streamed, { ...second, materialized: false });
+  const held = await session.queryText(sql, ['2', 'y', 'z']);
+  assert.deepEqual(
+    held.columns.map((c) => `${c.name} ${c.type}`),
+    second.columns,
+  );
+  assert.deepEqual(held.rows, [['2', '3000', 'y', 'z', '1', '1']]);
+});
+
+test('a statement with parameters known small that another value makes large gives every row, streamed, then runs whole again', async () => {
+  const sql =
+    'SELECT goroutine_id FROM goroutines WHERE snapshot_id = 1 AND goroutine_id >= $1::BIGINT ORDER BY goroutine_id';
+  const ids = (
+    await session.queryText('SELECT goroutine_id FROM goroutines WHERE snapshot_id = 1 ORDER BY goroutine_id')
+  ).rows.map((r) => r[0]!);
+  assert.equal(ids.length, 3000);
+  const tail = ids[2997]!;
+  assert.deepEqual((await readParams(sql, [tail])).rows, ids.slice(2997));
+  assert.equal((await readParams(sql, [tail])).materialized, true);
+  // Known small, run under the limit with a value that selects every row: run again as it is.
+  const all = await readParams(sql, [ids[0]!]);
+  assert.deepEqual(all, { materialized: false, columns: ['goroutine_id BIGINT'], rows: ids });
+  assert.equal(
+    (await readParams(sql, [tail])).materialized,
+    false,
+    'a statement that returned 3000 rows ran whole',
+  );
+  assert.deepEqual(await readParams(sql, [tail]), {
+    materialized: true,
+    columns: ['goroutine_id BIGINT'],
+    rows: ids.slice(2997),
+  });
+  // Held whole (a PostgreSQL portal's answer), as it ran.
+  assert.deepEqual(
+    (await session.queryText(sql, [ids[0]!])).rows.map((r) => r[0]),
+    ids,
+  );
+  assert.deepEqual(
+    (await session.queryText(sql, [tail])).rows.map((r) => r[0]),
+    ids.slice(2997),
+  );
+});
+
+test('a statement with parameters known small still takes exactly its parameters', async () => {
+  const sql = 'SELECT snapshot_id FROM snapshots WHERE snapshot_id = $1::BIGINT';
+  await readParams(sql, ['1']);
+  assert.equal((await readParams(sql, ['1'])).materialized, true);
+  await assert.rejects(readParams(sql, []), /the statement has 1 parameters; 0 were given/);
+  await assert.rejects(readParams(sql, ['x']), /Could not convert string 'x'|Conversion Error/);
+  assert.deepEqual((await readParams(sql, ['2'])).rows, ['2']);
+});
