@@ -26,9 +26,17 @@ test('a hot probe without a rate limit is held at the default, and the rest is c
     target.child.stdin!.write(`bench ${CALLS}\n`);
     await target.waitFor(/^done bench/, 120_000, t0);
     const seconds = (performance.now() - t0) / 1000;
-    await thread.until('every hit counted', () => total(thread.counts, 'hot', 'hits') >= CALLS);
     const sum = (k: 'hits' | 'events' | 'rateLimited' | 'ringFull' | 'agentDropped') =>
       total(thread.counts, 'hot', k);
+    // Seen once in a full run at load ~11 (2026-12-06): say what was counted if it happens again.
+    await thread
+      .until('every hit counted', () => sum('hits') >= CALLS)
+      .catch((e: Error) => {
+        const seen = (['hits', 'events', 'rateLimited', 'ringFull', 'agentDropped'] as const)
+          .map((k) => `${k} ${sum(k)}`)
+          .join(', ');
+        throw new Error(`${e.message}; counted: ${seen}, ${thread.counts.length} count messages`);
+      });
     assert.equal(sum('hits'), CALLS);
     // A burst of one second's worth, then the rate: never more while the calls ran.
     assert.ok(sum('events') >= rate, `at least the burst (${sum('events')} events)`);
