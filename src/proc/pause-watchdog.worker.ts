@@ -7,8 +7,8 @@
  * of tid and nice pairs), which are still ours to touch: this process is their tracer.
  */
 import { writeSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { workerData } from 'node:worker_threads';
-import { libc } from './libc.js';
 
 const { ctl, deadline, boosted } = workerData as {
   ctl: Int32Array;
@@ -21,9 +21,12 @@ function restoreBoosted(): void {
     const tid = Atomics.load(boosted, i);
     if (tid === 0) continue;
     try {
-      libc().setThreadNice(tid, Atomics.load(boosted, i + 1));
+      // setpriority(PRIO_PROCESS, tid, nice): a thread's own nice value on Linux. Not through
+      // libc.ts: loading koffi in this thread while another thread loads it aborted the process
+      // ("Error::ThrowAsJavaScriptException napi_throw", twice in one day's test runs).
+      setPriority(tid, Atomics.load(boosted, i + 1));
     } catch {
-      return; // libc cannot be bound here: the kill matters more
+      // Gone meanwhile: the kill matters more.
     }
   }
 }
