@@ -6,9 +6,26 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
-import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
+import { processCpuMs, threadCpuMs } from '../proc/thread-cpu.js';
+import type { WorkerHello, WorkerReply, WorkerRequest } from './worker-protocol.js';
 
 type Pending = { resolve: (r: WorkerReply) => void; timer: NodeJS.Timeout };
+
+/** How a call may outlast its budget while the thread is working. */
+export interface CallOptions {
+  /**
+   * Past its budget, the call goes on while the thread keeps getting CPU (at least
+   * BUSY_CPU_MS in each budget-long look, up to BUSY_LOOK_MS), up to this many ms in all:
+   * for work that is slow only because the machine is busy (loading a large binary), never
+   * for a pause.
+   */
+  readonly whileBusyUpToMs?: number;
+}
+
+/** CPU time the thread must have had since the previous look for a call past its budget to go on, ms. */
+const BUSY_CPU_MS = 10;
+/** Longest time between two looks at a call past its budget, ms. */
+const BUSY_LOOK_MS = 5000;
 
 /** Distributes WorkerRequest without its id. */
 export type RequestBody = WorkerRequest extends infer R
@@ -26,29 +43,54 @@ export class CaptureThread {
   generation = 0;
   /** Binaries the thread's cache holds, as of its last reply. */
   binaries = 0;
+  /** The kernel thread id of the current thread (from its hello). */
+  private tid: number | undefined;
 
   constructor(private readonly log: (line: string) => void) {}
 
   /** Sends a request; resolves with the reply, or a 'timeout' failure after `budgetMs` (the thread is then replaced). */
-  call(body: RequestBody, budgetMs: number): Promise<WorkerReply> {
+  call(body: RequestBody, budgetMs: number, opts: CallOptions = {}): Promise<WorkerReply> {
     const w = this.ensure();
     const id = this.nextId++;
+    const t0 = performance.now();
+    const upTo = Math.max(budgetMs, opts.whileBusyUpToMs ?? 0);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
+      let cpu = this.cpuMs();
+      const expire = () => {
+        const p = this.pending.get(id);
+        if (!p) return;
+        const spent = performance.now() - t0;
+        const now = this.cpuMs();
+        const got = now - cpu;
+        cpu = now;
+        if (spent < upTo && got >= BUSY_CPU_MS) {
+          // Working, only slowly: look again later.
+          p.timer = setTimeout(expire, Math.min(budgetMs, BUSY_LOOK_MS, upTo - spent));
+          return;
+        }
         this.pending.delete(id);
-        this.log(`capture thread: ${body.op} took over ${budgetMs} ms; restarting the thread`);
+        const why = spent < upTo ? `, and got only ${Math.round(got)} ms of CPU in the last look` : '';
+        this.log(`capture thread: ${body.op} took over ${Math.round(spent)} ms${why}; restarting the thread`);
         this.restart();
         resolve({
           id,
           ok: false,
           kind: 'timeout',
-          message: `${body.op} took longer than ${budgetMs} ms`,
+          message: `${body.op} took longer than ${Math.round(spent)} ms${why}`,
           binaries: 0,
         });
-      }, budgetMs);
-      this.pending.set(id, { resolve, timer });
+      };
+      this.pending.set(id, { resolve, timer: setTimeout(expire, budgetMs) });
       w.postMessage({ ...body, id } as WorkerRequest);
     });
+  }
+
+  /**
+   * CPU time the capture thread has had, ms: a running total whose change tells the thread
+   * works (the whole agent's until the thread has said which it is).
+   */
+  cpuMs(): number {
+    return (this.tid !== undefined ? threadCpuMs(this.tid) : undefined) ?? processCpuMs();
   }
 
   /** Forgets prepared slots; no answer awaited (it queues behind any running request, which it must not time out). */
@@ -60,6 +102,7 @@ export class CaptureThread {
   restart(): void {
     const w = this.worker;
     this.worker = undefined;
+    this.tid = undefined;
     this.binaries = 0;
     if (w) this.generation++;
     for (const [id, p] of this.pending) {
@@ -89,7 +132,11 @@ export class CaptureThread {
     if (flags) setFlagsFromString(flags);
     const w = new Worker(new URL('./capture-worker.js', import.meta.url));
     w.unref();
-    w.on('message', (reply: WorkerReply) => {
+    w.on('message', (reply: WorkerReply | WorkerHello) => {
+      if ('hello' in reply) {
+        if (this.worker === w) this.tid = reply.tid;
+        return;
+      }
       const p = this.pending.get(reply.id);
       if (!p) return;
       this.pending.delete(reply.id);
