@@ -179,16 +179,16 @@ export class SnapshotRun {
         `stopped, or of a version that does not report progress): raise the server's --prepare-timeout ` +
         `(now ${this.opts.prepareTimeoutMs} ms), or upgrade the agent so that it reports progress`
       );
-    const cpu = `${Math.round(p.cpuMs - p.firstCpuMs)} ms of CPU`;
+    const cpu = `its capture thread got ${Math.round(p.cpuMs - p.firstCpuMs)} ms of CPU`;
     if (waitedMs >= maxMs - 1)
       return (
         `the agent was still preparing after ${s(waitedMs)} (--prepare-max-wait, now ${maxMs} ms), ` +
-        `with ${cpu} for it since its first report: the binary is large or the machine too busy. The ` +
+        `and ${cpu} from its first report of progress on: the binary is large or the machine too busy. The ` +
         `agent finishes the prepare and keeps it: snapshot again, or raise --prepare-max-wait`
       );
     return (
-      `the agent's prepare made no progress (no CPU) for ${s(performance.now() - p.at)}, after ${cpu} ` +
-      `in ${s(waitedMs)}: it may be stuck reading the process or its binary (the agent's log says ` +
+      `the agent's prepare made no progress (no CPU) for ${s(performance.now() - p.at)} (before that ${cpu} ` +
+      `in ${s(waitedMs)}): it may be stuck reading the process or its binary (the agent's log says ` +
       `more); raise the server's --prepare-timeout (now ${this.opts.prepareTimeoutMs} ms) if it is only slow`
     );
   }
