@@ -28,8 +28,9 @@ export interface ExecutorOptions {
   readonly prepareBudgetMs?: number;
   /**
    * A prepare (or spec check, or function description) past its budget goes on while the
-   * capture thread keeps getting CPU, up to this many ms in all (default 600000): on a busy
-   * machine a large binary loads slowly, and a load cut short would start over next time.
+   * capture thread keeps getting CPU, up to this many ms in all (default 300000, the server's
+   * default --prepare-max-wait): on a busy machine a large binary loads slowly, and a load
+   * cut short would start over next time.
    */
   readonly prepareWhileBusyMs?: number;
   /** Budget of one process's capture, decode and encoding, ms (default 60000). */
@@ -399,7 +400,7 @@ export class Executor {
   }
 
   private whileBusy(): { whileBusyUpToMs: number } {
-    return { whileBusyUpToMs: this.opts.prepareWhileBusyMs ?? 600_000 };
+    return { whileBusyUpToMs: this.opts.prepareWhileBusyMs ?? 300_000 };
   }
 
   private maybePrepared(req: Request): void {
