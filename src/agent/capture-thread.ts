@@ -136,7 +136,9 @@ export class CaptureThread {
     w.unref();
     w.on('message', (reply: WorkerReply | WorkerHello) => {
       if ('hello' in reply) {
-        if (this.worker === w) this.tid = reply.tid;
+        if (this.worker !== w) return;
+        this.tid = reply.tid;
+        this.log(`capture thread started (thread id ${reply.tid})`);
         return;
       }
       const p = this.pending.get(reply.id);

@@ -8,11 +8,15 @@
  * the flag, the agent finishes the prepare anyway, and the next snapshot, under the same
  * quota, uses the binary it loaded instead of loading it again (which would fail again).
  *
+ * A capture thread that gets no CPU at all (frozen in a cgroup-v1 freezer, as if stuck in a
+ * read that never ends) while the agent's main thread runs on is given up after
+ * --prepare-timeout, with an error that says it made no progress.
+ *
  * The quota is lifted as soon as the agent has answered `prepared`, so the pause is not
  * starved too (a starved pause is not this test's subject).
  */
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { CpuQuota, cpuQuotaUnavailable } from '../../support/cpu-quota.js';
 import {
@@ -29,6 +33,7 @@ import {
 } from '../../support/fleet.js';
 import { buildFixture } from '../../support/go-fixtures.js';
 import type { Target } from '../../support/target.js';
+import { FREEZER, Freezer } from '../../support/thread-freezer.js';
 
 /** The server's --prepare-timeout here: far shorter than a first prepare under the quota. */
 const PREPARE_TIMEOUT_MS = 1500;
@@ -148,5 +153,35 @@ test('a prepare past --prepare-max-wait fails naming the flag, and what it loade
     second.processes.map((p) => [p.pid, p.ok, p.error?.message]),
     [[s.target.pid, true, undefined]],
     s.agent.tail(),
+  );
+});
+
+test('a capture thread that gets no CPU at all is given up after --prepare-timeout, saying it made no progress', async (t) => {
+  const why =
+    cpuQuotaUnavailable() ?? (existsSync(FREEZER) ? undefined : `no cgroup-v1 freezer at ${FREEZER}`);
+  if (why) return t.skip(why);
+  const s = await setUp('host-stuck-prepare', []);
+  // Slow enough that the prepare is still under way when its thread is frozen.
+  const quota = new CpuQuota(s.agent.pid, 3);
+  cleanups.push(() => quota.release());
+  const freezer = new Freezer('slow-prepare');
+  cleanups.push(() => freezer.remove());
+  const since = performance.now();
+  const snap = snapshot(s);
+  const started = await s.agent.waitFor(/capture thread started \(thread id (\d+)\)/, 120_000, since);
+  await freezer.freeze([Number(/thread id (\d+)/.exec(started.text)![1])]);
+  const t0 = performance.now();
+  const stuck = await snap;
+  const waited = performance.now() - t0;
+  freezer.remove();
+  quota.release();
+  const err = stuck.processes[0]?.error;
+  t.diagnostic(`given up ${Math.round(waited)} ms after the freeze: ${err?.message}`);
+  assert.equal(err?.kind, 'TIMEOUT', JSON.stringify(stuck.processes));
+  assert.match(err!.message, /made no progress \(no CPU\)/);
+  assert.match(err!.message, /--prepare-timeout/);
+  assert.ok(
+    s.agent.matching(/request \S+: prepared \d+ of \d+ processes/, since).length === 0,
+    `the prepare had not finished when it was given up: ${s.agent.tail()}`,
   );
 });
