@@ -45,6 +45,8 @@ export class CaptureThread {
   binaries = 0;
   /** The kernel thread id of the current thread (from its hello). */
   private tid: number | undefined;
+  /** cpuMs's running total: what it is read from (a tid, -1 the whole process), and how it continues. */
+  private cpu = { source: -2, offset: 0, last: 0 };
 
   constructor(private readonly log: (line: string) => void) {}
 
@@ -92,7 +94,13 @@ export class CaptureThread {
    * works (the whole agent's until the thread has said which it is).
    */
   cpuMs(): number {
-    return (this.tid !== undefined ? threadCpuMs(this.tid) : undefined) ?? processCpuMs();
+    const own = this.tid !== undefined ? threadCpuMs(this.tid) : undefined;
+    const source = own !== undefined ? this.tid! : -1;
+    const raw = own ?? processCpuMs();
+    // A new source (the thread said which it is, or was replaced) goes on from the last value.
+    if (source !== this.cpu.source) this.cpu = { source, offset: this.cpu.last - raw, last: this.cpu.last };
+    this.cpu.last = raw + this.cpu.offset;
+    return this.cpu.last;
   }
 
   /** Forgets prepared slots; no answer awaited (it queues behind any running request, which it must not time out). */
