@@ -356,6 +356,8 @@ export class Executor {
     };
     req.progress = setInterval(send, Math.max(100, Math.min(everyMs, 60_000)));
     req.progress.unref();
+    // At once too: the server then knows this agent reports, however starved it is later.
+    send();
   }
 
   private async prepareEntry(req: Request, entry: Entry): Promise<void> {

@@ -36,7 +36,7 @@ import type { Target } from '../../support/target.js';
 import { FREEZER, Freezer } from '../../support/thread-freezer.js';
 
 /** The server's --prepare-timeout here: far shorter than a first prepare under the quota. */
-const PREPARE_TIMEOUT_MS = 1500;
+const PREPARE_TIMEOUT_MS = 3000;
 const cleanups: (() => Promise<void> | void)[] = [];
 
 after(async () => {
@@ -126,9 +126,9 @@ test('a first prepare slower than --prepare-timeout on a CPU-starved agent still
 test('a prepare past --prepare-max-wait fails naming the flag, and what it loaded serves the next snapshot', async (t) => {
   const why = cpuQuotaUnavailable();
   if (why) return t.skip(why);
-  const MAX_WAIT_MS = 4000;
+  const MAX_WAIT_MS = 6000;
   const s = await setUp('host-late-prepare', ['--prepare-max-wait', String(MAX_WAIT_MS)]);
-  const quota = new CpuQuota(s.agent.pid, 2);
+  const quota = new CpuQuota(s.agent.pid, 3);
   cleanups.push(() => quota.release());
   const since = performance.now();
   const first = await snapshot(s);
