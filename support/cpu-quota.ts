@@ -1,7 +1,7 @@
 /**
- * A tight CPU quota for one process in a cgroup of its own (cgroup v1's cpu controller at
- * /sys/fs/cgroup/cpu): the process keeps running, every thread of it, but gets at most the
- * given share of one CPU, as on a very busy machine. `release` moves it back where it was and
+ * A tight CPU quota for one process (or some of its threads) in a cgroup of its own (cgroup
+ * v1's cpu controller at /sys/fs/cgroup/cpu): they keep running but get at most the given
+ * share of one CPU, as on a very busy machine. `release` moves it back where it was and
  * removes the cgroup.
  */
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
@@ -22,10 +22,14 @@ export class CpuQuota {
   /** throttledPeriods when released. */
   private released: number | undefined;
 
-  /** Puts `pid` (all its threads) into a new cgroup limited to `percent` of one CPU. */
+  /**
+   * Puts `pid` (all its threads, or only the threads `tids` of it) into a new cgroup limited
+   * to `percent` of one CPU.
+   */
   constructor(
     readonly pid: number,
     percent: number,
+    tids?: readonly number[],
   ) {
     const line = readFileSync(`/proc/${pid}/cgroup`, 'latin1')
       .split('\n')
@@ -34,7 +38,8 @@ export class CpuQuota {
     this.dir = `${CPU}/periscope-test-quota-${process.pid}-${pid}`;
     mkdirSync(this.dir, { recursive: true });
     this.set(percent);
-    writeFileSync(`${this.dir}/cgroup.procs`, String(pid));
+    if (tids) for (const tid of tids) writeFileSync(`${this.dir}/tasks`, String(tid));
+    else writeFileSync(`${this.dir}/cgroup.procs`, String(pid));
   }
 
   /** Sets the quota to `percent` of one CPU (per 100 ms period). */
@@ -56,8 +61,8 @@ export class CpuQuota {
     try {
       this.released = this.throttledPeriods();
       writeFileSync(`${this.dir}/cpu.cfs_quota_us`, '-1');
-      for (const p of readFileSync(`${this.dir}/cgroup.procs`, 'latin1').split('\n').filter(Boolean))
-        writeFileSync(`${this.home || CPU}/cgroup.procs`, p);
+      for (const tid of readFileSync(`${this.dir}/tasks`, 'latin1').split('\n').filter(Boolean))
+        writeFileSync(`${this.home || CPU}/tasks`, tid);
       rmdirSync(this.dir);
     } catch {
       // Gone already.
