@@ -61,12 +61,29 @@ export class CpuQuota {
     try {
       this.released = this.throttledPeriods();
       writeFileSync(`${this.dir}/cpu.cfs_quota_us`, '-1');
-      for (const tid of readFileSync(`${this.dir}/tasks`, 'latin1').split('\n').filter(Boolean))
-        writeFileSync(`${this.home || CPU}/tasks`, tid);
-      rmdirSync(this.dir);
     } catch {
-      // Gone already.
-      this.released ??= 0;
+      this.released = 0;
+    }
+    // Threads exit, and new ones start, while they are moved: move until none is left.
+    for (let i = 0; i < 20 && existsSync(this.dir); i++) {
+      let tids: string[] = [];
+      try {
+        tids = readFileSync(`${this.dir}/tasks`, 'latin1').split('\n').filter(Boolean);
+      } catch {
+        return;
+      }
+      for (const tid of tids) {
+        try {
+          writeFileSync(`${this.home || CPU}/tasks`, tid);
+        } catch {
+          // Exited meanwhile.
+        }
+      }
+      try {
+        rmdirSync(this.dir);
+      } catch {
+        // A thread started meanwhile, or one is still leaving: again.
+      }
     }
   }
 }
