@@ -28,7 +28,7 @@ export interface ExecutorOptions {
   readonly prepareBudgetMs?: number;
   /**
    * A prepare (or spec check, or function description) past its budget goes on while the
-   * capture thread keeps getting CPU, up to this many ms in all (default 300000, the server's
+   * capture thread keeps getting CPU, up to this many ms in all (default 180000, the server's
    * default --prepare-max-wait): on a busy machine a large binary loads slowly, and a load
    * cut short would start over next time.
    */
@@ -402,7 +402,7 @@ export class Executor {
   }
 
   private whileBusy(): { whileBusyUpToMs: number } {
-    return { whileBusyUpToMs: this.opts.prepareWhileBusyMs ?? 300_000 };
+    return { whileBusyUpToMs: this.opts.prepareWhileBusyMs ?? 180_000 };
   }
 
   private maybePrepared(req: Request): void {

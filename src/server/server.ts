@@ -459,9 +459,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
 /**
  * The default hard bound of a prepare that keeps progressing, ms: at load ~30 on 2 cores a
- * 233 MB binary's several seconds of CPU take minutes of wall-clock time.
+ * 233 MB binary's several seconds of CPU take a minute or two of wall-clock time. With the
+ * capture timeout (60 s) a snapshot request still answers within 300 s, the time HTTP
+ * clients commonly wait for an answer's headers (Node's fetch, which `periscope snapshot
+ * --server` uses).
  */
-export const DEFAULT_PREPARE_MAX_MS = 300_000;
+export const DEFAULT_PREPARE_MAX_MS = 180_000;
 
 /** The hard bound of a prepare: --prepare-max-wait, never shorter than --prepare-timeout. */
 function prepareMaxMs(opts: ServerOptions): number {

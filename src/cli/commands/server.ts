@@ -124,7 +124,7 @@ export const serverCommand = defineCommand({
     'prepare-max-wait': {
       type: 'string',
       value: 'MS',
-      help: 'how long a prepare that keeps progressing may take at most (default 300000)',
+      help: 'how long a prepare that keeps progressing may take at most (default 180000)',
     },
     'capture-timeout': {
       type: 'string',
