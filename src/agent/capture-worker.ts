@@ -11,7 +11,7 @@ import { describeError, PeriscopeError } from '../common/errors.js';
 import { collectGarbageNow } from '../common/gc.js';
 import type { GoBinary } from '../gobinary/go-binary.js';
 import { executableImage } from '../proc/maps.js';
-import { settleOwnThreads } from '../proc/own-threads.js';
+import { ownTid, settleOwnThreads } from '../proc/own-threads.js';
 import { poolReserves, releaseReserves } from '../proc/vm-reader.js';
 import type { BinaryCheck } from '../protocol/messages.js';
 import { encodeSnapshot } from '../protocol/snapshot-wire.js';
@@ -29,7 +29,7 @@ import { type EffectiveSpec, effectiveSpecOfText } from '../spec/effective-spec.
 import { specProbes } from '../spec/trace-probes.js';
 import { DEFAULT_PROBE_LIMITS } from './probe-runner.js';
 import { probeProblems } from './probe-spec-of.js';
-import type { CheckTarget, WorkerReply, WorkerRequest } from './worker-protocol.js';
+import type { CheckTarget, WorkerHello, WorkerReply, WorkerRequest } from './worker-protocol.js';
 
 const prepared = new Map<string, PreparedProcess>();
 /** What `copy` paused and copied, or the error it met, per slot, until its `capture`. */
@@ -219,3 +219,8 @@ parentPort?.on('message', (req: WorkerRequest) => {
   // Copied, not transferred: small Buffers share Node's pool, which must not be detached.
   parentPort?.postMessage(reply);
 });
+
+{
+  const tid = ownTid();
+  if (tid !== undefined) parentPort?.postMessage({ hello: true, tid } satisfies WorkerHello);
+}

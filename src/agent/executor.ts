@@ -26,6 +26,13 @@ import type { WorkerReply } from './worker-protocol.js';
 export interface ExecutorOptions {
   /** Budget of one process's prepare, ms (default 60000). */
   readonly prepareBudgetMs?: number;
+  /**
+   * A prepare (or spec check, or function description) past its budget goes on while the
+   * capture thread keeps getting CPU, up to this many ms in all (default 180000, the server's
+   * default --prepare-max-wait): on a busy machine a large binary loads slowly, and a load
+   * cut short would start over next time.
+   */
+  readonly prepareWhileBusyMs?: number;
   /** Budget of one process's capture, decode and encoding, ms (default 60000). */
   readonly captureBudgetMs?: number;
   /** Prepared state is dropped this long after `prepared` when no capture came, ms (default 60000). */
@@ -80,6 +87,8 @@ interface Request {
   readonly entries: Map<string, Entry>;
   readonly t0: number;
   expiry?: NodeJS.Timeout;
+  /** Sends `prepare-progress` while the prepare is under way (when the server asked for it). */
+  progress?: NodeJS.Timeout;
   /** Processes captured, failed, their pauses, and spec entries their binaries could not capture. */
   stats: { ok: number; failed: number; pausesNs: number[]; specProblems: number };
 }
@@ -151,6 +160,7 @@ export class Executor {
       else this.prepares.push(() => this.prepareEntry(req, entry));
     }
     this.maybePrepared(req);
+    this.reportProgress(req, msg.progressMs);
     this.pump();
   }
 
@@ -221,6 +231,7 @@ export class Executor {
           : await this.thread.call(
               { op: 'check', spec: msg.spec, source: msg.source, targets },
               this.opts.prepareBudgetMs ?? 60_000,
+              this.whileBusy(),
             );
       const binaries: BinaryCheck[] = !reply
         ? []
@@ -259,6 +270,7 @@ export class Executor {
       const reply = await this.thread.call(
         { op: 'describe', target, function: msg.function },
         this.opts.prepareBudgetMs ?? 60_000,
+        this.whileBusy(),
       );
       answer(reply.ok ? { lines: reply.lines } : { error: reply.message });
     });
@@ -271,6 +283,7 @@ export class Executor {
     if (!req) return;
     this.requests.delete(requestId);
     if (req.expiry) clearTimeout(req.expiry);
+    if (req.progress) clearInterval(req.progress);
     for (const e of req.entries.values()) if (e.state === 'pending' || e.state === 'ready') e.state = 'done';
     this.thread.drop([...req.entries.values()].map((e) => e.slot));
   }
@@ -318,9 +331,45 @@ export class Executor {
       await new Promise((r) => setTimeout(r, 50));
   }
 
+  /**
+   * Every `everyMs` (when the server asked: servers before `progressMs` did not, and would
+   * refuse the message) until the request is prepared or gone, tells the server how much CPU
+   * the capture thread has had: it waits as long as that moves.
+   */
+  private reportProgress(req: Request, everyMs: unknown): void {
+    if (typeof everyMs !== 'number' || !Number.isFinite(everyMs) || req.expiry) return;
+    const send = () => {
+      const pending = [...req.entries.values()].filter((e) => e.state === 'pending').length;
+      if (this.requests.get(req.id) !== req || pending === 0) {
+        clearInterval(req.progress);
+        return;
+      }
+      this.host.send(
+        JSON.stringify({
+          type: 'prepare-progress',
+          requestId: req.id,
+          cpuMs: Math.round(this.thread.cpuMs()),
+          pending,
+          elapsedMs: Math.round(performance.now() - req.t0),
+        }),
+      );
+    };
+    req.progress = setInterval(send, Math.max(100, Math.min(everyMs, 60_000)));
+    req.progress.unref();
+    // At once too: the server then knows this agent reports, however starved it is later.
+    send();
+  }
+
   private async prepareEntry(req: Request, entry: Entry): Promise<void> {
     if (entry.state !== 'pending' || this.requests.get(req.id) !== req) return;
-    await this.runPrepare(req, entry);
+    const ok = await this.runPrepare(req, entry);
+    if (this.requests.get(req.id) !== req) {
+      // The server gave up waiting: what was loaded stays in the capture thread for the next snapshot.
+      this.host.log(
+        `request ${req.id}: prepare of process ${entry.pid} ${ok ? 'finished' : 'failed'} after the server stopped waiting (${Math.round(performance.now() - req.t0)} ms)${ok ? '; its binary stays loaded for the next snapshot' : ''}`,
+      );
+      return;
+    }
     this.maybePrepared(req);
   }
 
@@ -340,6 +389,7 @@ export class Executor {
         programs: entry.programs,
       },
       this.opts.prepareBudgetMs ?? 60_000,
+      this.whileBusy(),
     );
     if (!reply.ok) {
       this.fail(entry, kindAfterFailure(entry.pid, entry.startTime, reply.kind), reply.message);
@@ -351,9 +401,14 @@ export class Executor {
     return true;
   }
 
+  private whileBusy(): { whileBusyUpToMs: number } {
+    return { whileBusyUpToMs: this.opts.prepareWhileBusyMs ?? 180_000 };
+  }
+
   private maybePrepared(req: Request): void {
     if ([...req.entries.values()].some((e) => e.state === 'pending')) return;
     if (req.expiry) return; // already answered
+    if (req.progress) clearInterval(req.progress);
     const results = [...req.entries.values()].map((e) =>
       e.error ? { key: e.key, error: e.error } : { key: e.key },
     );

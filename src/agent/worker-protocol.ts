@@ -122,3 +122,9 @@ export interface WorkerFailure {
 
 /** The capture thread's answer. */
 export type WorkerReply = WorkerOk | WorkerFailure;
+
+/** Sent once by a capture thread when it starts: its kernel thread id (its CPU time is read by it). */
+export interface WorkerHello {
+  readonly hello: true;
+  readonly tid: number;
+}

@@ -107,6 +107,24 @@ export interface PreparedMessage {
   readonly results: readonly { readonly key: string; readonly error?: ProcessError }[];
 }
 
+/**
+ * A prepare still under way (only when the `prepare` asked for it with `progressMs`, so a
+ * server before this message never receives it): sent every `progressMs` while any process
+ * of the request is not prepared yet. The server counts its prepare timeout from the last
+ * report whose `cpuMs` changed (the agent was working, however starved of CPU), up to its
+ * hard bound (`--prepare-max-wait`).
+ */
+export interface PrepareProgressMessage {
+  readonly type: 'prepare-progress';
+  readonly requestId: string;
+  /** CPU time the agent's capture thread has had, ms (a running total; a change is progress). */
+  readonly cpuMs: number;
+  /** Processes of the request not prepared yet. */
+  readonly pending: number;
+  /** Wall-clock ms since the agent received the `prepare`. */
+  readonly elapsedMs: number;
+}
+
 /** One process's capture: its snapshot, or why there is none. */
 export interface CapturedMessage {
   readonly type: 'captured';
@@ -173,6 +191,7 @@ export type AgentMessage =
   | FunctionDescribedMessage
   | ProcessesMessage
   | PreparedMessage
+  | PrepareProgressMessage
   | CapturedMessage
   | SpecCheckedMessage
   | ProbeBatchMessage
@@ -205,6 +224,11 @@ export interface PrepareMessage {
   readonly keys: readonly string[];
   readonly specVersion: number;
   readonly noPause?: boolean;
+  /**
+   * Report a prepare still under way with `prepare-progress` every this many ms. Servers
+   * before it sent none (and agents before it ignore it: they only answer `prepared`).
+   */
+  readonly progressMs?: number;
 }
 
 /** Phase 2: capture the prepared processes now. */
@@ -371,6 +395,7 @@ const AGENT_TYPES = new Set([
   'hello',
   'processes',
   'prepared',
+  'prepare-progress',
   'captured',
   'spec-checked',
   'function-described',

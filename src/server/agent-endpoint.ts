@@ -299,6 +299,9 @@ export class AgentEndpoint {
       case 'prepared':
         this.ctx.orchestrator.prepared(agentId, msg);
         return;
+      case 'prepare-progress':
+        this.ctx.orchestrator.prepareProgress(agentId, msg);
+        return;
       case 'captured':
         this.ctx.orchestrator.captured(agentId, msg);
         return;

@@ -37,6 +37,8 @@ const FORGET_REQUESTS_S = 3600;
 /** Timeouts of the two phases (the server's prepare and capture timeouts). */
 export interface FleetSnapshotOptions {
   readonly prepareTimeoutMs: number;
+  /** The hard bound of a prepare that keeps progressing (snapshot-run.ts): parts may take that long. */
+  readonly prepareMaxMs?: number;
   readonly captureTimeoutMs: number;
   readonly log: (line: string) => void;
 }
@@ -119,6 +121,11 @@ export class FleetSnapshots implements FleetCoordinator {
     }
   }
 
+  /** How long a part's prepare may take at most, with the slack of passing it on. */
+  private prepareWaitMs(): number {
+    return Math.max(this.opts.prepareTimeoutMs, this.opts.prepareMaxMs ?? 0) + SLACK_MS;
+  }
+
   /** This server's part of another server's request: prepare, wait for `capture`, capture, store, report. */
   private async runPart(
     requestId: string,
@@ -138,7 +145,7 @@ export class FleetSnapshots implements FleetCoordinator {
       await this.until(async () => {
         state = (await this.fleet.request(requestId))?.state ?? 'gone';
         return state !== 'preparing';
-      }, this.opts.prepareTimeoutMs + SLACK_MS);
+      }, this.prepareWaitMs());
       if (state !== 'capture') return;
       outcomes = await run.capture();
     } finally {
@@ -202,7 +209,7 @@ export class FleetSnapshots implements FleetCoordinator {
       await run.prepare();
       await this.until(
         async () => this.settled(await this.fleet.partStates(requestId), others, ['asked']),
-        this.opts.prepareTimeoutMs + SLACK_MS,
+        this.prepareWaitMs(),
       );
       await this.fleet.setRequestState(requestId, 'capture');
       outcomes = await run.capture();

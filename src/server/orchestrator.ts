@@ -7,7 +7,12 @@
 import { randomUUID } from 'node:crypto';
 import { basename } from 'node:path';
 import type { ProcessResult, ProcessView, SnapshotTaken } from '../api/responses.js';
-import type { CapturedMessage, PreparedMessage, ProcessDescription } from '../protocol/messages.js';
+import type {
+  CapturedMessage,
+  PreparedMessage,
+  PrepareProgressMessage,
+  ProcessDescription,
+} from '../protocol/messages.js';
 import type { FailedProcessInput, SpecVersion, Store, StoredProcessInput } from '../store/store.js';
 import { fleetLinkNotes } from './fleet-link-notes.js';
 import { HttpError } from './http-errors.js';
@@ -29,7 +34,10 @@ export interface SnapshotRequest {
 
 /** Timeouts of the two phases. */
 export interface OrchestratorOptions {
+  /** How long a prepare may go without progress (snapshot-run.ts). */
   readonly prepareTimeoutMs: number;
+  /** The hard bound of a prepare however it progresses (default: prepareTimeoutMs). */
+  readonly prepareMaxMs?: number;
   readonly captureTimeoutMs: number;
   /** Told of each stored snapshot: its processes' outcomes, seconds from request to store, whether it paused (metrics). */
   readonly onStored?: (outcomes: readonly ProcessOutcome[], seconds: number, paused: boolean) => void;
@@ -130,6 +138,7 @@ export class Orchestrator {
       (agentId, msg) => this.registry.connection(agentId)?.send(msg) ?? false,
       {
         prepareTimeoutMs: this.opts.prepareTimeoutMs,
+        ...(this.opts.prepareMaxMs !== undefined ? { prepareMaxMs: this.opts.prepareMaxMs } : {}),
         captureTimeoutMs: this.opts.captureTimeoutMs,
         specVersion,
         ...(noPause ? { noPause: true } : {}),
@@ -218,6 +227,11 @@ export class Orchestrator {
   /** Routes an agent's `prepared` to its request (unknown request ids are ignored). */
   prepared(agentId: string, msg: PreparedMessage): void {
     this.runs.get(String(msg.requestId))?.prepared(agentId, msg);
+  }
+
+  /** Routes an agent's `prepare-progress` to its run. */
+  prepareProgress(agentId: string, msg: PrepareProgressMessage): void {
+    this.runs.get(String(msg.requestId))?.prepareProgress(agentId, msg);
   }
 
   /** Routes an agent's `captured` to its request (unknown request ids are ignored). */

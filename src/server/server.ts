@@ -66,7 +66,10 @@ export interface ServerOptions {
   readonly dataDir: string;
   /** The web app's files (default: dist/web/ of this installation; a placeholder page when not built). */
   readonly staticDir?: string;
+  /** How long an agent's prepare may go without progress, ms (default 30000; snapshot-run.ts). */
   readonly prepareTimeoutMs?: number;
+  /** The hard bound of a prepare however it progresses, ms (default DEFAULT_PREPARE_MAX_MS). */
+  readonly prepareMaxMs?: number;
   readonly captureTimeoutMs?: number;
   readonly helloTimeoutMs?: number;
   /** An agent silent this long (ms, default 5000) is marked unresponsive. */
@@ -205,6 +208,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const meta = new SnapshotMetaLog(opts.dataDir, shared);
   const orchestrator = new Orchestrator(registry, store, meta, {
     prepareTimeoutMs: opts.prepareTimeoutMs ?? 30_000,
+    prepareMaxMs: prepareMaxMs(opts),
     captureTimeoutMs: opts.captureTimeoutMs ?? 60_000,
     onStored: (outcomes, seconds, paused) => metrics.snapshotTaken(outcomes, seconds, paused),
     // Only a shared store's spec changes behind this server's back (set on another server).
@@ -391,6 +395,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     context.fleet = view;
     fleetSnapshots = new FleetSnapshots(shared.fleet, view, orchestrator, store, meta, {
       prepareTimeoutMs: opts.prepareTimeoutMs ?? 30_000,
+      prepareMaxMs: prepareMaxMs(opts),
       captureTimeoutMs: opts.captureTimeoutMs ?? 60_000,
       log,
     });
@@ -401,8 +406,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       {
         intervalMs: opts.shared?.orphans?.intervalMs ?? 600_000,
         ageMs:
-          opts.shared?.orphans?.ageMs ??
-          orphanAgeMs(opts.prepareTimeoutMs ?? 30_000, opts.captureTimeoutMs ?? 60_000),
+          opts.shared?.orphans?.ageMs ?? orphanAgeMs(prepareMaxMs(opts), opts.captureTimeoutMs ?? 60_000),
       },
       log,
     );
@@ -451,4 +455,18 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       auditLog.close();
     },
   };
+}
+
+/**
+ * The default hard bound of a prepare that keeps progressing, ms: at load ~30 on 2 cores a
+ * 233 MB binary's several seconds of CPU take a minute or two of wall-clock time. With the
+ * capture timeout (60 s) a snapshot request still answers within 300 s, the time HTTP
+ * clients commonly wait for an answer's headers (Node's fetch, which `periscope snapshot
+ * --server` uses).
+ */
+export const DEFAULT_PREPARE_MAX_MS = 180_000;
+
+/** The hard bound of a prepare: --prepare-max-wait, never shorter than --prepare-timeout. */
+function prepareMaxMs(opts: ServerOptions): number {
+  return Math.max(opts.prepareTimeoutMs ?? 30_000, opts.prepareMaxMs ?? DEFAULT_PREPARE_MAX_MS);
 }

@@ -8,6 +8,7 @@ import {
   type CapturedMessage,
   capturedSnapshot,
   type PreparedMessage,
+  type PrepareProgressMessage,
   type ProcessDescription,
   type ProcessError,
   type ProcessErrorKind,
@@ -32,7 +33,13 @@ export interface ProcessOutcome {
 
 /** Timeouts and what to ask the agents. */
 export interface RunOptions {
+  /**
+   * How long a prepare may go without a sign of progress, ms: from the `prepare` for agents
+   * that report none (before `prepare-progress`), else from their last report of more CPU.
+   */
   readonly prepareTimeoutMs: number;
+  /** However it progresses, a prepare is given up this long after the `prepare`, ms (default: prepareTimeoutMs). */
+  readonly prepareMaxMs?: number;
   readonly captureTimeoutMs: number;
   readonly specVersion: number;
   readonly noPause?: boolean;
@@ -56,6 +63,21 @@ interface Slot {
   readonly target: RunTarget;
   phase: Phase;
   outcome?: ProcessOutcome;
+}
+
+/** What an agent reported of its prepare (`prepare-progress`). */
+interface Progress {
+  /** performance.now() of the last report whose CPU time changed. */
+  at: number;
+  /** The CPU time of the first report and of the last, ms. */
+  readonly firstCpuMs: number;
+  cpuMs: number;
+  reports: number;
+}
+
+/** How often agents are asked to report a prepare's progress: 4 reports per prepare timeout, 100 ms to 5 s apart. */
+export function progressEveryMs(prepareTimeoutMs: number): number {
+  return Math.max(100, Math.min(5000, Math.round(prepareTimeoutMs / 4)));
 }
 
 /** Turns whatever an agent sent as an error into a ProcessError of a known kind. */
@@ -89,6 +111,7 @@ export function snapshotShapeProblem(s: unknown): string | undefined {
 /** The state of one snapshot request across the fleet. */
 export class SnapshotRun {
   private readonly slots = new Map<string, Slot>();
+  private readonly progress = new Map<string, Progress>();
   private wake: (() => void) | undefined;
 
   constructor(
@@ -116,12 +139,73 @@ export class SnapshotRun {
         keys,
         specVersion: this.opts.specVersion,
         ...(this.opts.noPause ? { noPause: true } : {}),
+        progressMs: progressEveryMs(this.opts.prepareTimeoutMs),
       };
       if (!this.send(agentId, msg))
         this.failAgent(agentId, 'AGENT_DISCONNECTED', 'the agent was not connected');
     }
-    await this.until(() => this.none('preparing'), this.opts.prepareTimeoutMs);
-    this.timeout('preparing', `no answer to prepare within ${this.opts.prepareTimeoutMs} ms`);
+    const t0 = performance.now();
+    const idleMs = this.opts.prepareTimeoutMs;
+    const maxMs = Math.max(idleMs, this.opts.prepareMaxMs ?? idleMs);
+    // Each agent's processes wait until it went idleMs without progress, or maxMs passed.
+    const deadline = (agentId: string) =>
+      Math.min(t0 + maxMs, (this.progress.get(agentId)?.at ?? t0) + idleMs);
+    for (;;) {
+      const now = performance.now();
+      for (const slot of this.slots.values())
+        if (slot.phase === 'preparing' && deadline(slot.target.agentId) <= now)
+          this.finish(slot, {
+            target: slot.target,
+            error: {
+              kind: 'TIMEOUT',
+              message: this.prepareTimeoutText(slot.target.agentId, now - t0, maxMs),
+            },
+          });
+      const waiting = [...this.slots.values()].filter((s) => s.phase === 'preparing');
+      if (waiting.length === 0) return;
+      const next = Math.min(...waiting.map((s) => deadline(s.target.agentId)));
+      // Woken by every message; a report of progress moves the deadline, so look again.
+      await this.until(() => true, Math.max(1, next - now), true);
+    }
+  }
+
+  /** Why a process's prepare was given up: what was slow, and which flag gives it longer. */
+  private prepareTimeoutText(agentId: string, waitedMs: number, maxMs: number): string {
+    const p = this.progress.get(agentId);
+    const s = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
+    if (!p)
+      return (
+        `no answer to prepare within ${s(waitedMs)} and no report of progress (the agent is stuck, ` +
+        `stopped, or of a version that does not report progress): raise the server's --prepare-timeout ` +
+        `(now ${this.opts.prepareTimeoutMs} ms), or upgrade the agent so that it reports progress`
+      );
+    const cpu = `its capture thread got ${Math.round(p.cpuMs - p.firstCpuMs)} ms of CPU`;
+    if (waitedMs >= maxMs - 1)
+      return (
+        `the agent was still preparing after ${s(waitedMs)} (--prepare-max-wait, now ${maxMs} ms), ` +
+        `and ${cpu} from its first report of progress on: the binary is large or the machine too busy. The ` +
+        `agent finishes the prepare and keeps it: snapshot again, or raise --prepare-max-wait`
+      );
+    return (
+      `the agent's prepare made no progress (no CPU) for ${s(performance.now() - p.at)} (before that ${cpu} ` +
+      `in ${s(waitedMs)}): it may be stuck reading the process or its binary (the agent's log says ` +
+      `more); raise the server's --prepare-timeout (now ${this.opts.prepareTimeoutMs} ms) if it is only slow`
+    );
+  }
+
+  /** Handles an agent's `prepare-progress`: a change of its CPU time moves its deadline. */
+  prepareProgress(agentId: string, msg: PrepareProgressMessage): void {
+    const cpuMs = msg.cpuMs;
+    if (typeof cpuMs !== 'number' || !Number.isFinite(cpuMs)) return;
+    const now = performance.now();
+    const p = this.progress.get(agentId);
+    if (!p) this.progress.set(agentId, { at: now, firstCpuMs: cpuMs, cpuMs, reports: 1 });
+    else {
+      p.reports++;
+      if (cpuMs !== p.cpuMs) p.at = now;
+      p.cpuMs = cpuMs;
+    }
+    this.wake?.();
   }
 
   /** The second phase: capture every prepared process at once; returns every process's outcome. */
@@ -239,8 +323,9 @@ export class SnapshotRun {
     return out;
   }
 
-  private until(cond: () => boolean, ms: number): Promise<void> {
-    if (cond()) return Promise.resolve();
+  /** Waits until `cond` holds when a message wakes the run (or at once, unless `onWake`), or `ms` passed. */
+  private until(cond: () => boolean, ms: number, onWake = false): Promise<void> {
+    if (!onWake && cond()) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);

@@ -7,7 +7,7 @@
  * a worker thread of this process watches its nice value in /proc/PID/task/TID/stat.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { PauseTimeoutError, pauseProcess } from '../../src/proc/pause.js';
@@ -15,8 +15,8 @@ import { lingeringThreads, settleLingering } from '../../src/proc/release.js';
 import { listThreads, threadInfo } from '../../src/proc/threads.js';
 import { buildFixture } from '../../support/go-fixtures.js';
 import { startTarget, type Target } from '../../support/target.js';
+import { FREEZER, Freezer } from '../../support/thread-freezer.js';
 
-const FREEZER = '/sys/fs/cgroup/freezer';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Every thread's nice value and policy, by tid. */
@@ -34,43 +34,6 @@ function assertSameScheduling(before: Map<number, string>, now: Map<number, stri
     compared++;
   }
   return compared;
-}
-
-/** A cgroup-v1 freezer holding some threads of the target. */
-class Freezer {
-  readonly dir = `${FREEZER}/periscope-stop-boost-${process.pid}`;
-  readonly tids: number[] = [];
-  constructor() {
-    mkdirSync(this.dir, { recursive: true });
-  }
-  async freeze(tids: number[]): Promise<void> {
-    for (const tid of tids) {
-      writeFileSync(`${this.dir}/tasks`, String(tid));
-      this.tids.push(tid);
-    }
-    writeFileSync(`${this.dir}/freezer.state`, 'FROZEN');
-    for (let i = 0; i < 200 && this.state() !== 'FROZEN'; i++) await sleep(10);
-    assert.equal(this.state(), 'FROZEN', 'the threads froze');
-  }
-  state(): string {
-    return readFileSync(`${this.dir}/freezer.state`, 'utf8').trim();
-  }
-  thaw(): void {
-    writeFileSync(`${this.dir}/freezer.state`, 'THAWED');
-  }
-  /** Thaws, moves the threads back to the root cgroup, removes the cgroup. */
-  remove(): void {
-    if (!existsSync(this.dir)) return;
-    this.thaw();
-    for (const tid of this.tids) {
-      try {
-        writeFileSync(`${FREEZER}/tasks`, String(tid));
-      } catch {
-        // Exited.
-      }
-    }
-    rmdirSync(this.dir);
-  }
 }
 
 /**
@@ -173,7 +136,7 @@ describe('boosting the threads slow to stop', { timeout: 180_000 }, () => {
     if (!existsSync(FREEZER)) assert.fail(`no cgroup-v1 freezer at ${FREEZER}: this test needs one`);
     const victim = byKind.get('nice 10 policy 0')!;
     const before = scheduling(target.pid);
-    const freezer = new Freezer();
+    const freezer = new Freezer('stop-boost');
     try {
       await freezer.freeze([victim]);
       const observer = new Observer(target.pid, [victim], `${freezer.dir}/freezer.state`);
@@ -204,7 +167,7 @@ describe('boosting the threads slow to stop', { timeout: 180_000 }, () => {
     const fifo = byKind.get('nice 0 policy 1')!;
     const idle = byKind.get('nice 0 policy 5')!;
     const before = scheduling(target.pid);
-    const freezer = new Freezer();
+    const freezer = new Freezer('stop-boost');
     try {
       await freezer.freeze([victim, fifo, idle]);
       const observer = new Observer(target.pid, [victim, fifo, idle]);

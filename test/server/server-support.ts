@@ -142,6 +142,8 @@ export class FakeAgent {
   specCheck: ((spec: string) => BinaryCheck[]) | undefined = () => [];
   /** The capabilities its hello lists (undefined: none listed, as agents before the list). */
   capabilities: readonly string[] | undefined;
+  /** Awaited before answering `prepare` (it may send `prepare-progress` meanwhile; never resolving: no answer). */
+  beforePrepared: ((msg: PrepareMessage) => Promise<void>) | undefined;
   /** What to answer `describe-function` with; undefined: no answer at all. */
   describe: ((msg: DescribeFunctionMessage) => FunctionLines) | undefined;
   private ws: WebSocket | undefined;
@@ -213,7 +215,8 @@ export class FakeAgent {
       this.send({ type: 'function-described', requestId: msg.requestId, lines: this.describe(msg) });
   }
 
-  private prepare(msg: PrepareMessage): void {
+  private async prepare(msg: PrepareMessage): Promise<void> {
+    await this.beforePrepared?.(msg);
     const results = msg.keys.map((key) => {
       const error = this.prepareErrors.get(key);
       return error ? { key, error } : { key };

@@ -119,7 +119,12 @@ export const serverCommand = defineCommand({
     'prepare-timeout': {
       type: 'string',
       value: 'MS',
-      help: 'how long agents get to prepare (default 30000)',
+      help: "how long an agent's prepare may go without progress (default 30000; for agents that do not report progress, how long it may take)",
+    },
+    'prepare-max-wait': {
+      type: 'string',
+      value: 'MS',
+      help: 'how long a prepare that keeps progressing may take at most (default 180000)',
     },
     'capture-timeout': {
       type: 'string',
@@ -214,6 +219,7 @@ export const serverCommand = defineCommand({
     const { host, port } = parseListen(textOption(values, 'listen') ?? '127.0.0.1:7070');
     const staticDir = textOption(values, 'static');
     const prepareTimeoutMs = ms(values, 'prepare-timeout');
+    const prepareMaxMs = ms(values, 'prepare-max-wait');
     const captureTimeoutMs = ms(values, 'capture-timeout');
     const agentTimeoutMs = ms(values, 'agent-timeout');
     const certFile = textOption(values, 'tls-cert') ?? (process.env.PERISCOPE_TLS_CERT || undefined);
@@ -255,6 +261,7 @@ export const serverCommand = defineCommand({
       dataDir: localDataDir(values),
       ...(staticDir !== undefined ? { staticDir } : {}),
       ...(prepareTimeoutMs ? { prepareTimeoutMs } : {}),
+      ...(prepareMaxMs ? { prepareMaxMs } : {}),
       ...(captureTimeoutMs ? { captureTimeoutMs } : {}),
       ...(agentTimeoutMs ? { agentTimeoutMs } : {}),
       ...(certFile !== undefined && keyFile !== undefined
