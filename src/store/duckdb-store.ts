@@ -128,6 +128,11 @@ export class DuckDBStore implements Store {
   private async use<T>(fn: () => Promise<T>): Promise<T> {
     if (this.inside.getStore()) return fn();
     while (this.compacting) await this.compacting;
+    if (this.closed)
+      throw new PeriscopeError(
+        'unsupported',
+        `the store at ${this.location} is closed (its server is stopping)`,
+      );
     this.busy++;
     try {
       return await this.inside.run(true, fn);
@@ -667,9 +672,23 @@ export class DuckDBStore implements Store {
     });
   }
 
-  /** Closes the database. */
+  /** Set by close(). */
+  private closed = false;
+
+  /**
+   * Closes the database: at once when no operation runs on its connection, else as soon as the
+   * last one ends (later ones are refused). Closing a DuckDB connection while a statement runs
+   * on it can deadlock that statement's thread for good (DuckDB 1.x destroys the connection's
+   * context inside the statement, which holds the context's lock), and with it the process's exit.
+   */
   close(): void {
-    this.conn.closeSync();
-    this.instance.closeSync();
+    if (this.closed) return;
+    this.closed = true;
+    const shut = (): void => {
+      this.conn.closeSync();
+      this.instance.closeSync();
+    };
+    if (this.busy === 0) shut();
+    else this.idle.push(shut);
   }
 }
