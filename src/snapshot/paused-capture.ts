@@ -256,6 +256,25 @@ const WARM_UP_GOROUTINES = 2000;
 const WARM_UP_PLANNED_RUNS = 10;
 const WARM_UP_PLANNED_MS = 20;
 
+/**
+ * Most time the warm-up spends evaluating the spec's values to learn their read plans, ms (a
+ * frame not learned then is evaluated inside the pause, within its budget for values).
+ */
+const WARM_UP_LEARN_MS = 50;
+
+/** WARM_UP_LEARN_MS, or PERISCOPE_WARM_UP_LEARN_MS (5, the pause's budget, as before 2026-12-06, for comparisons). */
+function warmUpLearnMs(): number {
+  const v = Number(process.env.PERISCOPE_WARM_UP_LEARN_MS);
+  return process.env.PERISCOPE_WARM_UP_LEARN_MS !== undefined && Number.isFinite(v) && v >= 0
+    ? v
+    : WARM_UP_LEARN_MS;
+}
+
+/** Whether the warm-up arms the copy helper for its first run (PERISCOPE_WARM_UP_ARM=0: not, as before 2026-12-06, for comparisons). */
+function warmUpArms(): boolean {
+  return process.env.PERISCOPE_WARM_UP_ARM !== '0';
+}
+
 /** Longest wait for the copy helper before a thread's first pause, ms. */
 const HELPER_READY_WAIT_MS = 2000;
 
@@ -294,14 +313,28 @@ export function warmUpCapture(pid: number, plan: PreparedProcess, opts: Snapshot
       maxGoroutines: Math.min(plan.goroutines.maxGoroutines, WARM_UP_GOROUTINES),
     });
     const plans = readPlansFor(plan.bin, pid);
-    const once = (goroutines: typeof small, plannedRuns: number): void => {
+    const once = (goroutines: typeof small, plannedRuns: number, first = false): void => {
       scratch.reset();
       reader.recycleReserve();
-      const capture = captureGoroutines(goroutines, reader, [], { scratch });
+      // The first (full) run copies as the pause does, with the helper armed: arming it places
+      // it off this thread's CPU, whose system calls ran cold inside a one-shot CLI's first
+      // pause (0.3-0.4 ms of its stop phase, against 0.07 ms warm).
+      const arm = first && warmUpArms();
+      if (arm) reader.armHelper(HELPER_ARM_MS, bytes);
+      let capture: GoroutineCapture;
+      try {
+        capture = captureGoroutines(goroutines, reader, [], { scratch });
+      } finally {
+        if (arm) reader.disarmHelper();
+      }
       if (plan.functions.size === 0) return;
+      // The first pause then reads the frames learned here by plan. Not within the pause's
+      // budget for values: cold, in a fresh process, the first frame alone took more than its
+      // 5 ms, so the one-shot CLI learned one of the target's two spec'd frames and evaluated
+      // the other inside its pause (values 2.5-5 ms against the agent's 0.9).
       captureValues(plan, capture, reader, new Map(), opts.maxFrames, {
-        deadline: performance.now() + DEFAULT_VALUES_BUDGET_MS,
-        learn: plans, // the first pause then reads the frames seen here by plan
+        deadline: performance.now() + warmUpLearnMs(),
+        learn: plans,
       });
       // The pause's own path for values (scan, unwinding, reads by plan) on those frames: it
       // runs once per snapshot, and would otherwise run interpreted inside the pause.
@@ -317,12 +350,15 @@ export function warmUpCapture(pid: number, plan: PreparedProcess, opts: Snapshot
           performance.now() + DEFAULT_VALUES_BUDGET_MS,
         );
     };
-    once(plan.goroutines, valuesInPause() ? 0 : WARM_UP_PLANNED_RUNS);
+    once(plan.goroutines, valuesInPause() ? 0 : WARM_UP_PLANNED_RUNS, true);
     const until = performance.now() + WARM_UP_BUDGET_MS;
     for (let run = 1; run < WARM_UP_RUNS && performance.now() < until; run++) once(small, 0);
   } catch {
     // Only a warm-up: the real capture reports its own errors.
   } finally {
     reader.close();
+    // Nothing read here is referenced any more: the pause's reserve can be this one, faulted
+    // in and touched by the runs (where the thread pools its reserves).
+    reader.returnReserve();
   }
 }
