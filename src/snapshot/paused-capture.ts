@@ -251,10 +251,13 @@ const WARM_UP_GOROUTINES = 2000;
 /**
  * Runs of the pause's path for values (reads by plan) on the first warm-up run's capture, and
  * the time they may start in (each scans every copied stack: 100 MB of big stacks take tens
- * of milliseconds a run, which the target's threads would wait for on a busy machine).
+ * of milliseconds a run, which the target's threads would wait for on a busy machine). In a
+ * fresh process at 10k goroutines a run took 2-20 ms cold and ~1 ms once compiled, after
+ * about 8 runs: 20 ms let 2-3 run, and the one-shot CLI's pause spent 2.2-4.9 ms on values
+ * (2026-12-06; the agent, warm from earlier pauses, 0.9).
  */
-const WARM_UP_PLANNED_RUNS = 10;
-const WARM_UP_PLANNED_MS = 20;
+const WARM_UP_PLANNED_RUNS = 30;
+const WARM_UP_PLANNED_MS = 60;
 
 /**
  * Most time the warm-up spends evaluating the spec's values to learn their read plans, ms (a
@@ -264,10 +267,18 @@ const WARM_UP_LEARN_MS = 50;
 
 /** WARM_UP_LEARN_MS, or PERISCOPE_WARM_UP_LEARN_MS (5, the pause's budget, as before 2026-12-06, for comparisons). */
 function warmUpLearnMs(): number {
-  const v = Number(process.env.PERISCOPE_WARM_UP_LEARN_MS);
-  return process.env.PERISCOPE_WARM_UP_LEARN_MS !== undefined && Number.isFinite(v) && v >= 0
-    ? v
-    : WARM_UP_LEARN_MS;
+  return msFromEnv('PERISCOPE_WARM_UP_LEARN_MS', WARM_UP_LEARN_MS);
+}
+
+/** WARM_UP_PLANNED_MS, or PERISCOPE_WARM_UP_PLANNED_MS (20, as before 2026-12-06, for comparisons). */
+function warmUpPlannedMs(): number {
+  return msFromEnv('PERISCOPE_WARM_UP_PLANNED_MS', WARM_UP_PLANNED_MS);
+}
+
+/** The environment variable `name` as a number of ms (>= 0), else `fallback`. */
+function msFromEnv(name: string, fallback: number): number {
+  const v = Number(process.env[name]);
+  return process.env[name] !== undefined && Number.isFinite(v) && v >= 0 ? v : fallback;
 }
 
 /** Whether the warm-up arms the copy helper for its first run (PERISCOPE_WARM_UP_ARM=0: not, as before 2026-12-06, for comparisons). */
@@ -338,7 +349,7 @@ export function warmUpCapture(pid: number, plan: PreparedProcess, opts: Snapshot
       });
       // The pause's own path for values (scan, unwinding, reads by plan) on those frames: it
       // runs once per snapshot, and would otherwise run interpreted inside the pause.
-      const until = performance.now() + WARM_UP_PLANNED_MS;
+      const until = performance.now() + warmUpPlannedMs();
       for (let i = 0; i < plannedRuns && performance.now() < until; i++)
         readValuesInPause(
           plan,
