@@ -82,6 +82,7 @@ const HOST_FRESH_RESERVE = 'bench-paths-fresh-reserve';
  */
 const ONE_SHOT_BEFORE = {
   PERISCOPE_WARM_UP_LEARN_MS: '5',
+  PERISCOPE_WARM_UP_PLANNED_MS: '20',
   PERISCOPE_WARM_UP_ARM: '0',
   PERISCOPE_POOL_RESERVE: '0',
 };
