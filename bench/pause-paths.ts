@@ -21,7 +21,8 @@
  * copy lands in) before each pause instead of reusing the last one (PERISCOPE_POOL_RESERVE=0,
  * as before 2026-12-06, proc/vm-reader.ts). A sample whose pause gave up (a busy machine) is taken again.
  * One more one-shot CLI with its warm-up as before 2026-12-06 (PERISCOPE_WARM_UP_LEARN_MS=5,
- * PERISCOPE_WARM_UP_PLANNED_MS=20, PERISCOPE_WARM_UP_ARM=0, PERISCOPE_POOL_RESERVE=0: snapshot/paused-capture.ts).
+ * PERISCOPE_WARM_UP_PLANNED_MS=20, PERISCOPE_WARM_UP_ARM=0, PERISCOPE_WARM_UP_WATCHDOG=0, PERISCOPE_POOL_RESERVE=0:
+ * snapshot/paused-capture.ts).
  * Each rep takes its paths in a fresh order (seeded: the same for the same rep).
  *
  * Everything runs at nice -10 (--nice N to change; 0 leaves it): every thread of this process
@@ -78,12 +79,14 @@ const HOST_FRESH_RESERVE = 'bench-paths-fresh-reserve';
 /**
  * The one-shot CLI's warm-up as before 2026-12-06 (issue 11): read plans learned within the
  * pause's 5 ms budget for values, 20 ms of runs of the pause's path for values, the copy helper
- * not armed during the warm-up, a fresh reserve for the pause.
+ * not armed during the warm-up, the pause's watchdog thread started by the pause itself, a fresh
+ * reserve for the pause.
  */
 const ONE_SHOT_BEFORE = {
   PERISCOPE_WARM_UP_LEARN_MS: '5',
   PERISCOPE_WARM_UP_PLANNED_MS: '20',
   PERISCOPE_WARM_UP_ARM: '0',
+  PERISCOPE_WARM_UP_WATCHDOG: '0',
   PERISCOPE_POOL_RESERVE: '0',
 };
 /** The V8 flags of the A/B agent: no compile jobs or GC tasks on V8's worker threads. */

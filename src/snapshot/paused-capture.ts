@@ -15,6 +15,7 @@ import {
 } from '../goruntime/goroutines/index.js';
 import { settleOwnThreads } from '../proc/own-threads.js';
 import { PauseTimeoutError, pauseProcess } from '../proc/pause.js';
+import { startPauseWatchdog } from '../proc/pause-watchdog.js';
 import type { Registers } from '../proc/regs.amd64.js';
 import { settleLingering } from '../proc/release.js';
 import { HELPER_MIN_BYTES, VmReader } from '../proc/vm-reader.js';
@@ -286,6 +287,11 @@ function warmUpArms(): boolean {
   return process.env.PERISCOPE_WARM_UP_ARM !== '0';
 }
 
+/** Whether the warm-up starts the pause's watchdog thread (PERISCOPE_WARM_UP_WATCHDOG=0: not, as before 2026-12-06, for comparisons). */
+function warmUpStartsWatchdog(): boolean {
+  return process.env.PERISCOPE_WARM_UP_WATCHDOG !== '0';
+}
+
 /** Longest wait for the copy helper before a thread's first pause, ms. */
 const HELPER_READY_WAIT_MS = 2000;
 
@@ -304,6 +310,11 @@ export function warmUpCapture(pid: number, plan: PreparedProcess, opts: Snapshot
   if (warmedThread && !values) return;
   warmedThread = true;
   warmed.add(plan);
+  // The pause's watchdog thread (proc/pause-watchdog.ts) is started by the first pause: in a
+  // fresh process (a one-shot CLI) its start — a Node worker booting, tens of ms of CPU — then
+  // ran during that pause, on the core the target's threads and the copy helper need. Started
+  // here, it is up and idle by the pause.
+  if (warmUpStartsWatchdog()) startPauseWatchdog();
   // One reader and one scratch arena for every run: faulting in fresh ones each time (tens
   // of megabytes at 10k goroutines) would leave the budget only a few runs.
   const reader = new VmReader(pid);

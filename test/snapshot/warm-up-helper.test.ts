@@ -4,7 +4,8 @@
  * helper when the copy is large enough to share (a fresh process used to pause before the
  * helper was up, copying on one thread, or with the two-thread copy's code run for the first
  * time inside the pause); it arms the helper for its full run and leaves it disarmed (asleep,
- * on every CPU again); it learns the read plan of every spec'd frame, so that the pause
+ * on every CPU again); it starts the pause's watchdog thread (whose start ran inside the first
+ * pause); it learns the read plan of every spec'd frame, so that the pause
  * evaluates none (cold, the first frame alone outlasted the pause's 5 ms budget for values,
  * and the other was evaluated inside the pause); and it leaves its reserve for the pause.
  */
@@ -39,6 +40,8 @@ test("a fresh thread's warm-up leaves the copy helper ready for its first pause,
     // Armed for the warm-up's full run (placed off this thread's CPU), then disarmed.
     assert.notEqual(got.helperState, 'R', 'the helper does not spin after the warm-up');
     assert.equal(got.helperCpus, got.processCpus, 'the helper may run on every CPU again');
+    // Its start (a Node worker booting) no longer runs during the first pause.
+    assert.equal(got.watchdog, true, "the pause's watchdog thread is started by the warm-up");
   } finally {
     await target.stop();
   }
