@@ -7,10 +7,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { PeriscopeError } from '../common/errors.js';
 import { Errno, libc } from './libc.js';
-import { ownTid } from './own-threads.js';
 import { armPauseWatchdog, disarmPauseWatchdog, startPauseWatchdog } from './pause-watchdog.js';
 import { tracerOf } from './process-info.js';
-import { detach, getRegs, interrupt, pollStop, seize, stopWithoutStatus } from './ptrace.js';
+import { getRegs, interrupt, pollStop, seize, stopWithoutStatus } from './ptrace.js';
 import type { Registers } from './regs.amd64.js';
 import { type HeldThread, type ReleaseResult, releaseThreads, settleLingering } from './release.js';
 import { boostStraggler, restoreStraggler, settleGoneStraggler } from './stop-boost.js';
@@ -238,26 +237,6 @@ export function pauseProcess(pid: number, opts: PauseOptions = {}): Paused {
     disarmPauseWatchdog();
     restorePriority();
     throw e;
-  }
-}
-
-/**
- * Runs the stop's and the resume's ptrace and waitpid calls once on this thread's own id,
- * where each fails at once (a thread of our own process is never our tracee nor our child:
- * ESRCH, ECHILD), so that a fresh process's first pause does not make them for the first
- * time inside the stop (a warm-up, before it: snapshot/paused-capture.ts). Never throws.
- */
-export function warmUpPauseCalls(): void {
-  const self = ownTid();
-  if (self === undefined) return;
-  try {
-    interrupt(self);
-    pollStop(self);
-    stopWithoutStatus(self);
-    getRegs(self);
-    detach(self, 0);
-  } catch {
-    // Only a warm-up.
   }
 }
 

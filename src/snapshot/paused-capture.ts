@@ -14,7 +14,7 @@ import {
   reserveForCapture,
 } from '../goruntime/goroutines/index.js';
 import { settleOwnThreads } from '../proc/own-threads.js';
-import { PauseTimeoutError, pauseProcess, warmUpPauseCalls } from '../proc/pause.js';
+import { PauseTimeoutError, pauseProcess } from '../proc/pause.js';
 import { startPauseWatchdog } from '../proc/pause-watchdog.js';
 import type { Registers } from '../proc/regs.amd64.js';
 import { settleLingering } from '../proc/release.js';
@@ -313,11 +313,8 @@ export function warmUpCapture(pid: number, plan: PreparedProcess, opts: Snapshot
   // The pause's watchdog thread (proc/pause-watchdog.ts) is started by the first pause: in a
   // fresh process (a one-shot CLI) its start — a Node worker booting, tens of ms of CPU — then
   // ran during that pause, on the core the target's threads and the copy helper need. Started
-  // here, it is up and idle by the pause. PERISCOPE_WARM_UP_WATCHDOG=0 leaves both to the pause.
-  if (warmUpStartsWatchdog()) {
-    startPauseWatchdog();
-    warmUpPauseCalls(); // and the stop's system calls: once each, failing at once
-  }
+  // here, it is up and idle by the pause.
+  if (warmUpStartsWatchdog()) startPauseWatchdog();
   // One reader and one scratch arena for every run: faulting in fresh ones each time (tens
   // of megabytes at 10k goroutines) would leave the budget only a few runs.
   const reader = new VmReader(pid);
