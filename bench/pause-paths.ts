@@ -20,6 +20,9 @@
  * before 2026-12-06, proc/copy-helper.ts), and one that makes a fresh reserve (the memory the
  * copy lands in) before each pause instead of reusing the last one (PERISCOPE_POOL_RESERVE=0,
  * as before 2026-12-06, proc/vm-reader.ts). A sample whose pause gave up (a busy machine) is taken again.
+ * One more one-shot CLI with its warm-up as before 2026-12-06 (PERISCOPE_WARM_UP_LEARN_MS=5,
+ * PERISCOPE_WARM_UP_PLANNED_MS=20, PERISCOPE_WARM_UP_ARM=0, PERISCOPE_WARM_UP_WATCHDOG=0, PERISCOPE_POOL_RESERVE=0:
+ * snapshot/paused-capture.ts).
  * Each rep takes its paths in a fresh order (seeded: the same for the same rep).
  *
  * Everything runs at nice -10 (--nice N to change; 0 leaves it): every thread of this process
@@ -73,6 +76,19 @@ const HOST_IN_PAUSE = 'bench-paths-values-in-pause';
 const HOST_V8 = 'bench-paths-v8-flags';
 const HOST_SELF_PLACE = 'bench-paths-helper-self-placed';
 const HOST_FRESH_RESERVE = 'bench-paths-fresh-reserve';
+/**
+ * The one-shot CLI's warm-up as before 2026-12-06 (issue 11): read plans learned within the
+ * pause's 5 ms budget for values, 20 ms of runs of the pause's path for values, the copy helper
+ * not armed during the warm-up, the pause's watchdog thread started by the pause itself, a fresh
+ * reserve for the pause.
+ */
+const ONE_SHOT_BEFORE = {
+  PERISCOPE_WARM_UP_LEARN_MS: '5',
+  PERISCOPE_WARM_UP_PLANNED_MS: '20',
+  PERISCOPE_WARM_UP_ARM: '0',
+  PERISCOPE_WARM_UP_WATCHDOG: '0',
+  PERISCOPE_POOL_RESERVE: '0',
+};
 /** The V8 flags of the A/B agent: no compile jobs or GC tasks on V8's worker threads. */
 const V8_FLAGS =
   '--no-concurrent-recompilation --no-concurrent-marking --no-concurrent-sweeping --no-parallel-scavenge --no-parallel-compaction --no-parallel-pointer-update --no-concurrent-array-buffer-sweeping';
@@ -97,6 +113,7 @@ const PATHS = [
   'A/B: agent, V8 single-threaded',
   'A/B: agent, helper places itself',
   'A/B: agent, fresh reserve per pause',
+  'A/B: one-shot CLI, warm-up as before',
 ] as const;
 type Path = (typeof PATHS)[number];
 
@@ -202,6 +219,15 @@ async function main(): Promise<void> {
       const [pause, stop, copy, values, resume] = row.slice(0, 5).map(Number) as number[];
       return { pause: pause!, stop: stop!, copy: copy!, values: values!, resume: resume! };
     };
+    const oneShot = async (env: Record<string, string>): Promise<Omit<Sample, 'gap'>> => {
+      const out = join(outDir, 'snap.json');
+      await run(
+        process.execPath,
+        [CLI, 'snapshot', '--pid', String(target.pid), '--no-store', '--out', out, '--data', cliDir],
+        { maxBuffer: 256 << 20, env: { ...process.env, ...env } },
+      );
+      return phases(JSON.parse(readFileSync(out, 'utf8')) as ProcessSnapshot);
+    };
     const paths: Record<Path, () => Promise<Omit<Sample, 'gap'>>> = {
       'bare (stacks only)': async () => phases(captureProcess(target.pid, bare)),
       'built-in spec, long-lived process': async () => phases(captureProcess(target.pid, spec)),
@@ -219,15 +245,8 @@ async function main(): Promise<void> {
           delete process.env.PERISCOPE_SCAN;
         }
       },
-      'one-shot CLI': async () => {
-        const out = join(outDir, 'snap.json');
-        await run(
-          process.execPath,
-          [CLI, 'snapshot', '--pid', String(target.pid), '--no-store', '--out', out, '--data', cliDir],
-          { maxBuffer: 256 << 20 },
-        );
-        return phases(JSON.parse(readFileSync(out, 'utf8')) as ProcessSnapshot);
-      },
+      'one-shot CLI': async () => oneShot({}),
+      'A/B: one-shot CLI, warm-up as before': async () => oneShot(ONE_SHOT_BEFORE),
     };
     const failed: string[] = [];
     // Warm-up, not counted: each path's first (binary load, compile, the CLI's disk cache).
@@ -320,7 +339,13 @@ function report(machine: string, load: string, samples: Map<Path, Sample[]>): vo
       `\nA/B, same run: agent pause with the helper placed by the poster / by itself: ${ab('agent', 'A/B: agent, helper places itself', 'pause')}` +
       `\nA/B, same run: agent pause with the reserve kept / fresh per pause: ${ab('agent', 'A/B: agent, fresh reserve per pause', 'pause')}` +
       `\nA/B, same run: agent stop with the reserve kept / fresh per pause: ${ab('agent', 'A/B: agent, fresh reserve per pause', 'stop')}` +
-      `\nA/B, same run: agent copy with the reserve kept / fresh per pause: ${ab('agent', 'A/B: agent, fresh reserve per pause', 'copy')}`,
+      `\nA/B, same run: agent copy with the reserve kept / fresh per pause: ${ab('agent', 'A/B: agent, fresh reserve per pause', 'copy')}` +
+      (['pause', 'stop', 'copy', 'values'] as const)
+        .map(
+          (k) =>
+            `\nA/B, same run: one-shot CLI ${k} with this warm-up / as before: ${ab('one-shot CLI', 'A/B: one-shot CLI, warm-up as before', k)}`,
+        )
+        .join(''),
   );
   console.log('\nrows for docs/performance.md:');
   console.log(

@@ -37,6 +37,11 @@ export function startPauseWatchdog(): boolean {
   }
 }
 
+/** Whether this thread's watchdog has been started (and has not failed). */
+export function pauseWatchdogStarted(): boolean {
+  return worker !== undefined;
+}
+
 /** Guards a pause of `pid` that began now: if it is not disarmed within `ms`, this process dies. */
 export function armPauseWatchdog(pid: number, ms: number): void {
   if (!worker) return;

@@ -180,6 +180,24 @@ export class VmReader implements Memory {
   }
 
   /**
+   * Gives this reader's reserve back to this thread's pool (when poolReserves was called), for
+   * the next reader's `reserve`: call it only when nothing read into it is referenced any more
+   * (the warm-up runs of a capture, whose reserve the pause after them then reuses). Kept as
+   * releaseReserves keeps them.
+   */
+  returnReserve(): void {
+    const arena = this.arena;
+    this.arena = undefined;
+    this.arenaUsed = 0;
+    const i = arena ? pool.lent.indexOf(arena) : -1;
+    if (!arena || i < 0) return;
+    pool.lent.splice(i, 1);
+    if (copyHelperDisabled()) return;
+    const held = pool.spare.reduce((n, b) => n + b.length, 0);
+    if (held + arena.length <= MAX_POOLED_BYTES) pool.spare.push(arena);
+  }
+
+  /**
    * Makes the whole reserve available again: for a caller that has dropped every buffer read
    * so far (the warm-up runs of a capture), which would otherwise reserve afresh each time.
    */

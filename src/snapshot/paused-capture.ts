@@ -15,6 +15,7 @@ import {
 } from '../goruntime/goroutines/index.js';
 import { settleOwnThreads } from '../proc/own-threads.js';
 import { PauseTimeoutError, pauseProcess } from '../proc/pause.js';
+import { startPauseWatchdog } from '../proc/pause-watchdog.js';
 import type { Registers } from '../proc/regs.amd64.js';
 import { settleLingering } from '../proc/release.js';
 import { HELPER_MIN_BYTES, VmReader } from '../proc/vm-reader.js';
@@ -251,10 +252,45 @@ const WARM_UP_GOROUTINES = 2000;
 /**
  * Runs of the pause's path for values (reads by plan) on the first warm-up run's capture, and
  * the time they may start in (each scans every copied stack: 100 MB of big stacks take tens
- * of milliseconds a run, which the target's threads would wait for on a busy machine).
+ * of milliseconds a run, which the target's threads would wait for on a busy machine). In a
+ * fresh process at 10k goroutines a run took 2-20 ms cold and ~1 ms once compiled, after
+ * about 8 runs: 20 ms let 2-3 run, and the one-shot CLI's pause spent 2.2-4.9 ms on values
+ * (2026-12-06; the agent, warm from earlier pauses, 0.9).
  */
-const WARM_UP_PLANNED_RUNS = 10;
-const WARM_UP_PLANNED_MS = 20;
+const WARM_UP_PLANNED_RUNS = 30;
+const WARM_UP_PLANNED_MS = 60;
+
+/**
+ * Most time the warm-up spends evaluating the spec's values to learn their read plans, ms (a
+ * frame not learned then is evaluated inside the pause, within its budget for values).
+ */
+const WARM_UP_LEARN_MS = 50;
+
+/** WARM_UP_LEARN_MS, or PERISCOPE_WARM_UP_LEARN_MS (5, the pause's budget, as before 2026-12-06, for comparisons). */
+function warmUpLearnMs(): number {
+  return msFromEnv('PERISCOPE_WARM_UP_LEARN_MS', WARM_UP_LEARN_MS);
+}
+
+/** WARM_UP_PLANNED_MS, or PERISCOPE_WARM_UP_PLANNED_MS (20, as before 2026-12-06, for comparisons). */
+function warmUpPlannedMs(): number {
+  return msFromEnv('PERISCOPE_WARM_UP_PLANNED_MS', WARM_UP_PLANNED_MS);
+}
+
+/** The environment variable `name` as a number of ms (>= 0), else `fallback`. */
+function msFromEnv(name: string, fallback: number): number {
+  const v = Number(process.env[name]);
+  return process.env[name] !== undefined && Number.isFinite(v) && v >= 0 ? v : fallback;
+}
+
+/** Whether the warm-up arms the copy helper for its first run (PERISCOPE_WARM_UP_ARM=0: not, as before 2026-12-06, for comparisons). */
+function warmUpArms(): boolean {
+  return process.env.PERISCOPE_WARM_UP_ARM !== '0';
+}
+
+/** Whether the warm-up starts the pause's watchdog thread (PERISCOPE_WARM_UP_WATCHDOG=0: not, as before 2026-12-06, for comparisons). */
+function warmUpStartsWatchdog(): boolean {
+  return process.env.PERISCOPE_WARM_UP_WATCHDOG !== '0';
+}
 
 /** Longest wait for the copy helper before a thread's first pause, ms. */
 const HELPER_READY_WAIT_MS = 2000;
@@ -274,6 +310,11 @@ export function warmUpCapture(pid: number, plan: PreparedProcess, opts: Snapshot
   if (warmedThread && !values) return;
   warmedThread = true;
   warmed.add(plan);
+  // The pause's watchdog thread (proc/pause-watchdog.ts) is started by the first pause: in a
+  // fresh process (a one-shot CLI) its start — a Node worker booting, tens of ms of CPU — then
+  // ran during that pause, on the core the target's threads and the copy helper need. Started
+  // here, it is up and idle by the pause.
+  if (warmUpStartsWatchdog()) startPauseWatchdog();
   // One reader and one scratch arena for every run: faulting in fresh ones each time (tens
   // of megabytes at 10k goroutines) would leave the budget only a few runs.
   const reader = new VmReader(pid);
@@ -294,18 +335,32 @@ export function warmUpCapture(pid: number, plan: PreparedProcess, opts: Snapshot
       maxGoroutines: Math.min(plan.goroutines.maxGoroutines, WARM_UP_GOROUTINES),
     });
     const plans = readPlansFor(plan.bin, pid);
-    const once = (goroutines: typeof small, plannedRuns: number): void => {
+    const once = (goroutines: typeof small, plannedRuns: number, first = false): void => {
       scratch.reset();
       reader.recycleReserve();
-      const capture = captureGoroutines(goroutines, reader, [], { scratch });
+      // The first (full) run copies as the pause does, with the helper armed: arming it places
+      // it off this thread's CPU, whose system calls ran cold inside a one-shot CLI's first
+      // pause (0.3-0.4 ms of its stop phase, against 0.07 ms warm).
+      const arm = first && warmUpArms();
+      if (arm) reader.armHelper(HELPER_ARM_MS, bytes);
+      let capture: GoroutineCapture;
+      try {
+        capture = captureGoroutines(goroutines, reader, [], { scratch });
+      } finally {
+        if (arm) reader.disarmHelper();
+      }
       if (plan.functions.size === 0) return;
+      // The first pause then reads the frames learned here by plan. Not within the pause's
+      // budget for values: cold, in a fresh process, the first frame alone took more than its
+      // 5 ms, so the one-shot CLI learned one of the target's two spec'd frames and evaluated
+      // the other inside its pause (values 2.5-5 ms against the agent's 0.9).
       captureValues(plan, capture, reader, new Map(), opts.maxFrames, {
-        deadline: performance.now() + DEFAULT_VALUES_BUDGET_MS,
-        learn: plans, // the first pause then reads the frames seen here by plan
+        deadline: performance.now() + warmUpLearnMs(),
+        learn: plans,
       });
       // The pause's own path for values (scan, unwinding, reads by plan) on those frames: it
       // runs once per snapshot, and would otherwise run interpreted inside the pause.
-      const until = performance.now() + WARM_UP_PLANNED_MS;
+      const until = performance.now() + warmUpPlannedMs();
       for (let i = 0; i < plannedRuns && performance.now() < until; i++)
         readValuesInPause(
           plan,
@@ -317,12 +372,15 @@ export function warmUpCapture(pid: number, plan: PreparedProcess, opts: Snapshot
           performance.now() + DEFAULT_VALUES_BUDGET_MS,
         );
     };
-    once(plan.goroutines, valuesInPause() ? 0 : WARM_UP_PLANNED_RUNS);
+    once(plan.goroutines, valuesInPause() ? 0 : WARM_UP_PLANNED_RUNS, true);
     const until = performance.now() + WARM_UP_BUDGET_MS;
     for (let run = 1; run < WARM_UP_RUNS && performance.now() < until; run++) once(small, 0);
   } catch {
     // Only a warm-up: the real capture reports its own errors.
   } finally {
     reader.close();
+    // Nothing read here is referenced any more: the pause's reserve can be this one, faulted
+    // in and touched by the runs (where the thread pools its reserves).
+    reader.returnReserve();
   }
 }

@@ -13,6 +13,7 @@ import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { PeriscopeError } from '../../common/errors.js';
 import { writeJsonFile } from '../../common/json-stream.js';
+import { poolReserves } from '../../proc/vm-reader.js';
 import type { ProcessSnapshot } from '../../snapshot/snapshot-types.js';
 import { absentFunctionMessage, absentUserFunctions } from '../../snapshot/spec-fit.js';
 import { captureProcess, type PreparedProcess, prepareProcess } from '../../snapshot/take-snapshot.js';
@@ -135,6 +136,9 @@ export async function localSnapshot(o: LocalSnapshotOptions): Promise<number> {
   const hold = Number(process.env.PERISCOPE_TEST_HOLD_PAUSE_MS ?? 0);
   const maxHold = Number(process.env.PERISCOPE_TEST_MAX_HOLD_MS ?? 0);
   useBinaryDiskCache();
+  // The pause copies into the memory its warm-up reserved and faulted in, as an agent's does,
+  // instead of reserving afresh (PERISCOPE_POOL_RESERVE=0: afresh, for comparisons).
+  if (process.env.PERISCOPE_POOL_RESERVE !== '0') poolReserves();
   const effective = effectiveSpec(spec, { defaults: o.defaultSpec });
   let plan: PreparedProcess;
   try {
