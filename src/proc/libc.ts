@@ -27,15 +27,8 @@ export interface Libc {
    * SCHED_OTHER with priority 0; false when refused (real-time needs CAP_SYS_NICE).
    */
   setRealtime(priority: number): boolean;
-  /**
-   * The nice value (-20..19) of thread `tid` (getpriority(PRIO_PROCESS, tid): on Linux one
-   * thread); undefined when it cannot be read (the thread is gone).
-   */
-  threadNice(tid: number): number | undefined;
   /** Thread `tid`'s scheduling policy (sched_getscheduler: 0 SCHED_OTHER, 1 FIFO, 2 RR, 3 BATCH, 5 IDLE, 6 DEADLINE); -1 when gone. */
   threadPolicy(tid: number): number;
-  /** Sets thread `tid`'s nice value (setpriority(PRIO_PROCESS, tid, nice)); false when refused (lowering it needs CAP_SYS_NICE). */
-  setThreadNice(tid: number, nice: number): boolean;
   /** Names this thread (prctl PR_SET_NAME; at most 15 bytes kept), as `top -H` and /proc/PID/task/TID/comm show it. */
   setThreadName(name: string): boolean;
   /** errno as left by the last call made through koffi on this thread. */
@@ -45,7 +38,6 @@ export interface Libc {
 const SCHED_OTHER = 0;
 const SCHED_FIFO = 1;
 const PR_SET_NAME = 15;
-const PRIO_PROCESS = 0;
 const SCHED_RESET_ON_FORK = 0x40000000;
 
 /** Bytes of a cpu_set_t (1024 CPUs). */
@@ -73,8 +65,6 @@ export function libc(): Libc {
     const mask = Buffer.alloc(CPU_SET_BYTES);
     const ssch = lib.func('int sched_setscheduler(int pid, int policy, void *param)');
     const schedParam = Buffer.alloc(4);
-    const gprio = lib.func('int getpriority(int which, int who)');
-    const sprio = lib.func('int setpriority(int which, int who, int prio)');
     const gsch = lib.func('int sched_getscheduler(int pid)');
     const prctl = lib.func(
       'int prctl(int option, const char *arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)',
@@ -104,16 +94,10 @@ export function libc(): Libc {
         for (const c of cpus) if (c >= 0 && c < CPU_SET_BYTES * 8) mask[c >> 3]! |= 1 << (c & 7);
         return (saff(tid, CPU_SET_BYTES, mask) as number) === 0;
       },
-      threadNice: (tid) => {
-        koffi.errno(0); // -1 is also a nice value: errno tells them apart
-        const n = gprio(PRIO_PROCESS, tid) as number;
-        return n === -1 && koffi.errno() !== 0 ? undefined : n;
-      },
       threadPolicy: (tid) => {
         const p = gsch(tid) as number;
         return p === -1 ? -1 : p & ~SCHED_RESET_ON_FORK;
       },
-      setThreadNice: (tid, nice) => (sprio(PRIO_PROCESS, tid, nice) as number) === 0,
       setThreadName: (name) => (prctl(PR_SET_NAME, name.slice(0, 15), 0, 0, 0) as number) === 0,
       errno: () => koffi.errno(),
     };

@@ -13,6 +13,7 @@
  * -20 are left alone. If this process dies between the raise and the restore, the kernel
  * detaches the thread with its nice still -20 (docs/performance.md).
  */
+import { getPriority, setPriority } from 'node:os';
 import { libc } from './libc.js';
 import { threadInfo } from './threads.js';
 
@@ -20,6 +21,29 @@ import { threadInfo } from './threads.js';
 const BOOST_NICE = -20;
 /** Scheduling policies whose weight the nice value sets: SCHED_OTHER, SCHED_BATCH. */
 const NICE_POLICIES = new Set([0, 3]);
+/**
+ * Thread `tid`'s nice value: getpriority(PRIO_PROCESS, tid), which on Linux is that one
+ * thread's (Node's os.getPriority, as the pause watchdog's thread uses os.setPriority: no
+ * native module of ours there); undefined when it cannot be read (gone).
+ */
+function threadNice(tid: number): number | undefined {
+  try {
+    return getPriority(tid);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Sets thread `tid`'s nice value; false when refused (lowering it needs CAP_SYS_NICE) or gone. */
+function setThreadNice(tid: number, nice: number): boolean {
+  try {
+    setPriority(tid, nice);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Threads that can be boosted at once (each one recorded for the watchdog). */
 const SLOTS = 1024;
 
@@ -45,9 +69,8 @@ export interface Boostable {
 export function boostStraggler(t: Boostable): boolean {
   if (t.boostTried) return false;
   t.boostTried = true;
-  const lib = libc();
-  if (!NICE_POLICIES.has(lib.threadPolicy(t.tid))) return false; // a syscall: /proc would cost 10x
-  const before = lib.threadNice(t.tid);
+  if (!NICE_POLICIES.has(libc().threadPolicy(t.tid))) return false; // a syscall: /proc would cost 10x
+  const before = threadNice(t.tid);
   if (before === undefined || before <= BOOST_NICE) return false;
   let slot = -1;
   for (let i = 0; i < SLOTS; i++) {
@@ -60,7 +83,7 @@ export function boostStraggler(t: Boostable): boolean {
   // Recorded before the raise, so the watchdog never misses a raised thread.
   Atomics.store(boostTable, 2 * slot + 1, before);
   Atomics.store(boostTable, 2 * slot, t.tid);
-  if (!lib.setThreadNice(t.tid, BOOST_NICE)) {
+  if (!setThreadNice(t.tid, BOOST_NICE)) {
     Atomics.store(boostTable, 2 * slot, 0); // refused (no CAP_SYS_NICE) or gone
     return false;
   }
@@ -74,7 +97,7 @@ export function boostStraggler(t: Boostable): boolean {
  */
 export function restoreStraggler(t: Boostable): void {
   if (t.boostedFrom === undefined) return;
-  libc().setThreadNice(t.tid, t.boostedFrom);
+  setThreadNice(t.tid, t.boostedFrom);
   forgetStraggler(t);
 }
 
