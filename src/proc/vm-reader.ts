@@ -104,15 +104,15 @@ export function releaseReserves(): void {
     pool.spare.length = 0;
     return;
   }
-  let held = pool.spare.reduce((n, b) => n + b.length, 0);
-  for (const b of lent.sort((x, y) => y.length - x.length)) {
-    if (held + b.length > MAX_POOLED_BYTES) continue;
-    pool.spare.push(b);
-    held += b.length;
-  }
+  for (const b of lent.sort((x, y) => y.length - x.length)) keepSpare(b);
 }
 
-/** Bytes of reserves waiting for reuse on this thread (for tests). */
+/** Keeps `b` for reuse when the pool has room for it under MAX_POOLED_BYTES. */
+function keepSpare(b: Buffer): void {
+  if (pooledReserveBytes() + b.length <= MAX_POOLED_BYTES) pool.spare.push(b);
+}
+
+/** Bytes of reserves waiting for reuse on this thread. */
 export function pooledReserveBytes(): number {
   return pool.spare.reduce((n, b) => n + b.length, 0);
 }
@@ -192,9 +192,7 @@ export class VmReader implements Memory {
     const i = arena ? pool.lent.indexOf(arena) : -1;
     if (!arena || i < 0) return;
     pool.lent.splice(i, 1);
-    if (copyHelperDisabled()) return;
-    const held = pool.spare.reduce((n, b) => n + b.length, 0);
-    if (held + arena.length <= MAX_POOLED_BYTES) pool.spare.push(arena);
+    if (!copyHelperDisabled()) keepSpare(arena);
   }
 
   /**

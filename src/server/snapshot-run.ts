@@ -72,7 +72,6 @@ interface Progress {
   /** The CPU time of the first report and of the last, ms. */
   readonly firstCpuMs: number;
   cpuMs: number;
-  reports: number;
 }
 
 /** How often agents are asked to report a prepare's progress: 4 reports per prepare timeout, 100 ms to 5 s apart. */
@@ -199,9 +198,8 @@ export class SnapshotRun {
     if (typeof cpuMs !== 'number' || !Number.isFinite(cpuMs)) return;
     const now = performance.now();
     const p = this.progress.get(agentId);
-    if (!p) this.progress.set(agentId, { at: now, firstCpuMs: cpuMs, cpuMs, reports: 1 });
+    if (!p) this.progress.set(agentId, { at: now, firstCpuMs: cpuMs, cpuMs });
     else {
-      p.reports++;
       if (cpuMs !== p.cpuMs) p.at = now;
       p.cpuMs = cpuMs;
     }
