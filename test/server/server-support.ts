@@ -176,12 +176,19 @@ export class FakeAgent {
     // The server handles an agent's messages one after another, the list of processes only once
     // its hello is done (the probe orders are its last message), and it has read the list once
     // it answers a ping sent after it: then a request made now sees them (tests snapshot at once).
-    await new Promise<void>((resolve) => {
+    await this.roundTrip();
+    while (!this.received.some((m) => m.type === 'probes')) await new Promise((r) => setTimeout(r, 5));
+    return w;
+  }
+
+  /** Resolves once the server answers a ping sent now: it has read every message sent before. */
+  roundTrip(): Promise<void> {
+    const ws = this.ws;
+    if (!ws) return Promise.reject(new Error(`agent ${this.id} is not connected`));
+    return new Promise<void>((resolve) => {
       ws.once('pong', () => resolve());
       ws.ping();
     });
-    while (!this.received.some((m) => m.type === 'probes')) await new Promise((r) => setTimeout(r, 5));
-    return w;
   }
 
   /** Sends a message (or raw text). */
