@@ -14,6 +14,7 @@ import type { Store } from '../store/store.js';
 import { type FirstTokens, fileTokenBook, type TokenBook } from '../store/token-book.js';
 import { TOKENS_FILE } from '../store/tokens.js';
 import { AgentEndpoint } from './agent-endpoint.js';
+import { progressBounds } from './agent-progress.js';
 import { audit } from './audit.js';
 import type { ServerContext } from './context.js';
 import { FleetAsks } from './fleet-asks.js';
@@ -267,8 +268,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     ),
     orchestrator,
     // A spec check loads binaries on the agents, as a prepare does: it gets as long.
-    specChecks: new SpecChecks(registry, opts.prepareTimeoutMs ?? 30_000),
-    functions: new FunctionDescriptions(registry, opts.prepareTimeoutMs ?? 30_000),
+    specChecks: new SpecChecks(registry, progressBounds(opts.prepareTimeoutMs ?? 30_000, prepareMaxMs(opts))),
+    functions: new FunctionDescriptions(
+      registry,
+      progressBounds(opts.prepareTimeoutMs ?? 30_000, prepareMaxMs(opts)),
+    ),
     store,
     tokens,
     audit: auditLog,

@@ -13,6 +13,7 @@ import {
   type AgentMessage,
   type BinaryCheck,
   type CaptureMessage,
+  type CheckSpecMessage,
   type DescribeFunctionMessage,
   PROTOCOL_VERSION,
   type PrepareMessage,
@@ -146,6 +147,8 @@ export class FakeAgent {
   beforePrepared: ((msg: PrepareMessage) => Promise<void>) | undefined;
   /** What to answer `describe-function` with; undefined: no answer at all. */
   describe: ((msg: DescribeFunctionMessage) => FunctionLines) | undefined;
+  /** Awaited before answering `check-spec` or `describe-function` (it may send `prepare-progress` meanwhile). */
+  beforeAnswer: ((msg: CheckSpecMessage | DescribeFunctionMessage) => Promise<void>) | undefined;
   private ws: WebSocket | undefined;
   private welcomeWaiters: ((m: ServerMessage) => void)[] = [];
 
@@ -216,6 +219,11 @@ export class FakeAgent {
     if (msg.type === 'welcome') for (const w of this.welcomeWaiters.splice(0)) w(msg);
     if (msg.type === 'prepare') this.prepare(msg);
     if (msg.type === 'capture') this.capture(msg);
+    if (msg.type === 'check-spec' || msg.type === 'describe-function') void this.answer(msg);
+  }
+
+  private async answer(msg: CheckSpecMessage | DescribeFunctionMessage): Promise<void> {
+    await this.beforeAnswer?.(msg);
     if (msg.type === 'check-spec' && this.specCheck)
       this.send({ type: 'spec-checked', requestId: msg.requestId, binaries: this.specCheck(msg.spec) });
     if (msg.type === 'describe-function' && this.describe)

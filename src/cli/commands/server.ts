@@ -119,12 +119,12 @@ export const serverCommand = defineCommand({
     'prepare-timeout': {
       type: 'string',
       value: 'MS',
-      help: "how long an agent's prepare may go without progress (default 30000; for agents that do not report progress, how long it may take)",
+      help: "how long an agent's prepare, spec check or function description may go without progress (default 30000; for agents that do not report progress, how long it may take)",
     },
     'prepare-max-wait': {
       type: 'string',
       value: 'MS',
-      help: 'how long a prepare that keeps progressing may take at most (default 180000)',
+      help: 'how long a prepare, spec check or function description that keeps progressing may take at most (default 180000)',
     },
     'capture-timeout': {
       type: 'string',
