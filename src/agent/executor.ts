@@ -87,8 +87,8 @@ interface Request {
   readonly entries: Map<string, Entry>;
   readonly t0: number;
   expiry?: NodeJS.Timeout;
-  /** Sends `prepare-progress` while the prepare is under way (when the server asked for it). */
-  progress?: NodeJS.Timeout;
+  /** Stops sending `prepare-progress` for the prepare (set when the server asked for them). */
+  stopProgress?: () => void;
   /** Processes captured, failed, their pauses, and spec entries their binaries could not capture. */
   stats: { ok: number; failed: number; pausesNs: number[]; specProblems: number };
 }
@@ -223,8 +223,11 @@ export class Executor {
       // A spec that does not parse is the capture thread's to report.
     }
     const targets = checkTargets(this.host.processes?.() ?? [], msg.stored, probesOf);
+    // Reported from now: a check queued behind a snapshot's prepare waits on the same thread.
+    const t0 = performance.now();
+    let answered = false;
+    const stopProgress = this.progressReports(msg.requestId, msg.progressMs, t0, () => (answered ? 0 : 1));
     this.prepares.push(async () => {
-      const t0 = performance.now();
       const reply =
         targets.length === 0
           ? undefined
@@ -238,6 +241,8 @@ export class Executor {
         : reply.ok
           ? [...(reply.checks ?? [])]
           : notChecked(targets, reply.message);
+      answered = true;
+      stopProgress?.();
       this.host.send(JSON.stringify({ type: 'spec-checked', requestId: msg.requestId, binaries }));
       const bad = binaries.filter((b) => b.problems.length > 0).length;
       this.host.log(
@@ -266,12 +271,18 @@ export class Executor {
       answer({ error: `this agent has no binary with build ID ${buildId}` });
       return;
     }
+    let answered = false;
+    const stopProgress = this.progressReports(requestId, msg.progressMs, performance.now(), () =>
+      answered ? 0 : 1,
+    );
     this.prepares.push(async () => {
       const reply = await this.thread.call(
         { op: 'describe', target, function: msg.function },
         this.opts.prepareBudgetMs ?? 60_000,
         this.whileBusy(),
       );
+      answered = true;
+      stopProgress?.();
       answer(reply.ok ? { lines: reply.lines } : { error: reply.message });
     });
     this.pump();
@@ -283,7 +294,7 @@ export class Executor {
     if (!req) return;
     this.requests.delete(requestId);
     if (req.expiry) clearTimeout(req.expiry);
-    if (req.progress) clearInterval(req.progress);
+    req.stopProgress?.();
     for (const e of req.entries.values()) if (e.state === 'pending' || e.state === 'ready') e.state = 'done';
     this.thread.drop([...req.entries.values()].map((e) => e.slot));
   }
@@ -298,6 +309,7 @@ export class Executor {
     this.reset();
     this.captures.length = 0;
     this.prepares.length = 0;
+    for (const stop of [...this.reporting]) stop(); // of checks and descriptions dropped with the queue
     this.thread.close();
   }
 
@@ -337,28 +349,57 @@ export class Executor {
    * the capture thread has had: it waits as long as that moves.
    */
   private reportProgress(req: Request, everyMs: unknown): void {
-    if (typeof everyMs !== 'number' || !Number.isFinite(everyMs) || req.expiry) return;
-    const send = () => {
-      const pending = [...req.entries.values()].filter((e) => e.state === 'pending').length;
-      if (this.requests.get(req.id) !== req || pending === 0) {
-        clearInterval(req.progress);
+    if (req.expiry) return;
+    const stop = this.progressReports(req.id, everyMs, req.t0, () =>
+      this.requests.get(req.id) !== req
+        ? 0
+        : [...req.entries.values()].filter((e) => e.state === 'pending').length,
+    );
+    if (stop) req.stopProgress = stop;
+  }
+
+  /**
+   * Sends `prepare-progress` for `requestId` at once and every `everyMs` (when it is a number:
+   * the server asked) while `pending()` is above 0: the CPU time the capture thread has had,
+   * which the server's wait follows. Returns what stops the reports (undefined: none asked).
+   */
+  private progressReports(
+    requestId: string,
+    everyMs: unknown,
+    t0: number,
+    pending: () => number,
+  ): (() => void) | undefined {
+    if (typeof everyMs !== 'number' || !Number.isFinite(everyMs)) return undefined;
+    const send = (): void => {
+      const n = pending();
+      if (n === 0) {
+        stop();
         return;
       }
       this.host.send(
         JSON.stringify({
           type: 'prepare-progress',
-          requestId: req.id,
+          requestId,
           cpuMs: Math.round(this.thread.cpuMs()),
-          pending,
-          elapsedMs: Math.round(performance.now() - req.t0),
+          pending: n,
+          elapsedMs: Math.round(performance.now() - t0),
         }),
       );
     };
-    req.progress = setInterval(send, Math.max(100, Math.min(everyMs, 60_000)));
-    req.progress.unref();
+    const timer = setInterval(send, Math.max(100, Math.min(everyMs, 60_000)));
+    timer.unref();
+    const stop = (): void => {
+      clearInterval(timer);
+      this.reporting.delete(stop);
+    };
+    this.reporting.add(stop);
     // At once too: the server then knows this agent reports, however starved it is later.
     send();
+    return stop;
   }
+
+  /** What stops each series of progress reports under way (close stops them all). */
+  private readonly reporting = new Set<() => void>();
 
   private async prepareEntry(req: Request, entry: Entry): Promise<void> {
     if (entry.state !== 'pending' || this.requests.get(req.id) !== req) return;
@@ -408,7 +449,7 @@ export class Executor {
   private maybePrepared(req: Request): void {
     if ([...req.entries.values()].some((e) => e.state === 'pending')) return;
     if (req.expiry) return; // already answered
-    if (req.progress) clearInterval(req.progress);
+    req.stopProgress?.();
     const results = [...req.entries.values()].map((e) =>
       e.error ? { key: e.key, error: e.error } : { key: e.key },
     );

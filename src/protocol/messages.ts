@@ -112,14 +112,15 @@ export interface PreparedMessage {
  * server before this message never receives it): sent every `progressMs` while any process
  * of the request is not prepared yet. The server counts its prepare timeout from the last
  * report whose `cpuMs` changed (the agent was working, however starved of CPU), up to its
- * hard bound (`--prepare-max-wait`).
+ * hard bound (`--prepare-max-wait`). Sent the same way, under their request ids, while a
+ * `check-spec` or a `describe-function` that asked with `progressMs` is not answered yet.
  */
 export interface PrepareProgressMessage {
   readonly type: 'prepare-progress';
   readonly requestId: string;
   /** CPU time the agent's capture thread has had, ms (a running total; a change is progress). */
   readonly cpuMs: number;
-  /** Processes of the request not prepared yet. */
+  /** Processes of the request not prepared yet (1 for a check or a description not answered yet). */
   readonly pending: number;
   /** Wall-clock ms since the agent received the `prepare`. */
   readonly elapsedMs: number;
@@ -262,6 +263,8 @@ export interface CheckSpecMessage {
   /** The name of the spec file the user gave, for positions (`starter.yaml`). */
   readonly source: string;
   readonly stored?: readonly StoredBinaryRef[];
+  /** Report the check still under way with `prepare-progress` every this many ms (as `prepare`'s). */
+  readonly progressMs?: number;
 }
 
 /**
@@ -275,6 +278,8 @@ export interface DescribeFunctionMessage {
   readonly executable: string;
   /** The fully qualified name, e.g. `main.(*Server).handle`. */
   readonly function: string;
+  /** Report the description still under way with `prepare-progress` every this many ms (as `prepare`'s). */
+  readonly progressMs?: number;
 }
 
 /**

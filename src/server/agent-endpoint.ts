@@ -300,7 +300,10 @@ export class AgentEndpoint {
         this.ctx.orchestrator.prepared(agentId, msg);
         return;
       case 'prepare-progress':
+        // Of a snapshot's prepare, a spec check or a function description (each ignores the others' ids).
         this.ctx.orchestrator.prepareProgress(agentId, msg);
+        this.ctx.specChecks.progress(agentId, msg);
+        this.ctx.functions.progress(agentId, msg);
         return;
       case 'captured':
         this.ctx.orchestrator.captured(agentId, msg);

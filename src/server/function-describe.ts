@@ -7,12 +7,15 @@
  * ignores the question, so when only such agents have the binary the answer says so at once.
  * With servers sharing PostgreSQL, when no agent of this server can reach the binary, the
  * server of one that can is asked (fleet-asks.ts) and its answer, or its refusal, passed on.
+ * An agent that reports progress (loading a large binary on a busy machine) is waited for as a
+ * snapshot's prepare is (agent-progress.ts).
  */
 import { randomBytes } from 'node:crypto';
 import type { FunctionParams } from '../api/requests.js';
-import type { FunctionDescribedMessage } from '../protocol/messages.js';
+import type { FunctionDescribedMessage, PrepareProgressMessage } from '../protocol/messages.js';
 import type { FunctionLines } from '../snapshot/function-lines.js';
 import type { StoredBinary } from '../store/store.js';
+import { AgentProgress, type ProgressBounds, progressEveryMs, type WorkWords } from './agent-progress.js';
 import { ASK_SLACK_MS, answerHttpError, type FleetAsks, isAnswerError } from './fleet-asks.js';
 import type { FleetView } from './fleet-view.js';
 import { HttpError } from './http-errors.js';
@@ -20,15 +23,25 @@ import type { Registry } from './registry.js';
 
 type Answer = (msg: FunctionDescribedMessage | undefined) => void;
 
+/** How the give-up of a description is worded. */
+const DESCRIBE_WORDS: WorkWords = {
+  noun: 'function description',
+  doing: 'describing the function',
+  again: 'The agent keeps the binary it loaded: ask again',
+};
+
 /** The function descriptions in flight, and the routing of agents' answers to them. */
 export class FunctionDescriptions {
-  private readonly pending = new Map<string, { agentId: string; answer: Answer }>();
+  private readonly pending = new Map<
+    string,
+    { agentId: string; answer: Answer; progress: AgentProgress; wake: () => void }
+  >();
   private fleet: { readonly asks: FleetAsks; readonly view: FleetView } | undefined;
 
   constructor(
     private readonly registry: Registry,
     /** How long to wait for the agent (it may have to load a large binary first). */
-    private readonly timeoutMs: number,
+    private readonly bounds: ProgressBounds,
   ) {}
 
   /** Lets descriptions come from the agents of other servers (scaled-out store), and answers theirs. */
@@ -61,7 +74,7 @@ export class FunctionDescriptions {
       'describe-function',
       { params: q, stored },
       [server],
-      this.timeoutMs + ASK_SLACK_MS,
+      this.bounds.maxMs + ASK_SLACK_MS,
     );
     if (!reply || reply.lost)
       throw new HttpError(504, 'timeout', reply?.lost ?? `server ${server} did not answer`);
@@ -93,10 +106,16 @@ export class FunctionDescriptions {
     const { agentId, executable } = this.agentFor(q, stored);
     const conn = this.registry.connection(agentId);
     const requestId = `describe-${randomBytes(6).toString('hex')}`;
+    const progress = new AgentProgress(this.bounds);
     let timer: NodeJS.Timeout | undefined;
     const msg = await new Promise<FunctionDescribedMessage | undefined>((resolve) => {
-      this.pending.set(requestId, { agentId, answer: resolve });
-      timer = setTimeout(() => resolve(undefined), this.timeoutMs);
+      // Until it answers, or went idleMs without progress, or maxMs passed (a report moves the timer).
+      const wake = (): void => {
+        clearTimeout(timer);
+        timer = setTimeout(() => resolve(undefined), Math.max(0, progress.deadline - performance.now()));
+      };
+      this.pending.set(requestId, { agentId, answer: resolve, progress, wake });
+      wake();
       if (
         !conn?.send({
           type: 'describe-function',
@@ -104,6 +123,7 @@ export class FunctionDescriptions {
           buildId: q.buildId,
           executable,
           function: q.function,
+          progressMs: progressEveryMs(this.bounds.idleMs),
         })
       )
         resolve(undefined);
@@ -114,11 +134,19 @@ export class FunctionDescriptions {
       throw new HttpError(
         504,
         'timeout',
-        `agent ${agentId} did not describe ${q.function} within ${this.timeoutMs} ms; try again (a large binary may still be loading)`,
+        `agent ${agentId} did not describe ${q.function}: ${progress.giveUpText(DESCRIBE_WORDS)}`,
       );
     if (!msg.lines || typeof msg.lines !== 'object')
       throw new HttpError(404, 'not-found', `agent ${agentId}: ${String(msg.error ?? 'no answer')}`);
     return { agentId, lines: msg.lines };
+  }
+
+  /** Handles an agent's `prepare-progress` for a description: a change of its CPU time moves its deadline. */
+  progress(agentId: string, msg: PrepareProgressMessage): void {
+    const p = this.pending.get(String(msg.requestId));
+    if (p?.agentId !== agentId) return;
+    p.progress.report(msg);
+    p.wake();
   }
 
   /** Routes an agent's `function-described` to its question (unknown, late or foreign answers are ignored). */

@@ -14,6 +14,7 @@ import type { Store } from '../store/store.js';
 import { type FirstTokens, fileTokenBook, type TokenBook } from '../store/token-book.js';
 import { TOKENS_FILE } from '../store/tokens.js';
 import { AgentEndpoint } from './agent-endpoint.js';
+import { progressBounds } from './agent-progress.js';
 import { audit } from './audit.js';
 import type { ServerContext } from './context.js';
 import { FleetAsks } from './fleet-asks.js';
@@ -113,7 +114,16 @@ export interface ServerOptions {
   readonly metricsPublic?: boolean;
   /** Export probe events (logs) and kept request traces (spans) to an OpenTelemetry collector over OTLP/HTTP JSON. */
   readonly otlp?: OtlpOptions;
+  /** How long closing waits for the store's last writes, ms (default STORE_CLOSE_WAIT_MS). */
+  readonly storeCloseWaitMs?: number;
 }
+
+/**
+ * How long a stopping server waits for its store's last writes (the scaled-out store's last
+ * flush of probe data, a compaction pass, the cache's running statements), ms: inside the 30 s
+ * a supervisor (Kubernetes, systemd's default 90 s) commonly grants between SIGTERM and SIGKILL.
+ */
+export const STORE_CLOSE_WAIT_MS = 20_000;
 
 export type { FirstTokens } from '../store/token-book.js';
 
@@ -150,8 +160,11 @@ export interface RunningServer {
   readonly investigations: Investigations;
   /** The collection of objects nobody indexed (scaled-out store only). */
   readonly orphans?: OrphanCollection;
-  /** Stops serving and closes the store the server opened (not one passed in ServerOptions.store). */
-  close(): Promise<void>;
+  /**
+   * Stops serving and closes the store the server opened (not one passed in ServerOptions.store),
+   * waiting for its last writes at most storeCloseWaitMs: resolves with what it gave up on (logged).
+   */
+  close(): Promise<string[]>;
 }
 
 /** The agent endpoint as a route, so plain GETs get a 426 and the OpenAPI check sees it. */
@@ -196,12 +209,20 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     firstTokens = await tokens.createFirst();
     await lockDownStore(store);
   } catch (e) {
-    if (!opts.store) store.close();
+    if (!opts.store) await store.close();
     throw e;
   }
-  const closeStore = (): void => {
+  /** Closes the tokens and the store (its last writes waited for, boundedly); what it gave up on, logged. */
+  const closeStore = async (): Promise<string[]> => {
     tokens.close();
-    if (!opts.store) store.close();
+    if (opts.store) return [];
+    const waitMs = opts.storeCloseWaitMs ?? STORE_CLOSE_WAIT_MS;
+    const left = await store.close(waitMs);
+    if (left.length > 0)
+      log(
+        `stopping: gave up after ${waitMs / 1000} s waiting for ${left.join('; ')} (what they had not written is lost; check the store's connection)`,
+      );
+    return left;
   };
   const registry = new Registry();
   const metrics = new ServerMetrics(registry, opts.dataDir);
@@ -247,8 +268,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     ),
     orchestrator,
     // A spec check loads binaries on the agents, as a prepare does: it gets as long.
-    specChecks: new SpecChecks(registry, opts.prepareTimeoutMs ?? 30_000),
-    functions: new FunctionDescriptions(registry, opts.prepareTimeoutMs ?? 30_000),
+    specChecks: new SpecChecks(registry, progressBounds(opts.prepareTimeoutMs ?? 30_000, prepareMaxMs(opts))),
+    functions: new FunctionDescriptions(
+      registry,
+      progressBounds(opts.prepareTimeoutMs ?? 30_000, prepareMaxMs(opts)),
+    ),
     store,
     tokens,
     audit: auditLog,
@@ -285,7 +309,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   try {
     await investigations.start();
   } catch (e) {
-    closeStore();
+    await closeStore();
     throw e;
   }
   const sessions = new WebSessions(tokens);
@@ -350,9 +374,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       listener.accept.off('error', reject);
       resolve();
     });
-  }).catch((e: unknown) => {
+  }).catch(async (e: unknown) => {
     tls?.close();
-    closeStore();
+    await closeStore();
     throw e;
   });
   let pg: PgListener | undefined;
@@ -368,7 +392,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       await new Promise<void>((resolve) => listener.accept.close(() => resolve()));
       await otlp?.close();
       tls?.close();
-      closeStore();
+      await closeStore();
       throw e;
     }
   }
@@ -451,8 +475,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       listener.closeAll();
       await new Promise<void>((resolve) => listener.accept.close(() => resolve()));
       await stopping;
-      closeStore();
+      const left = await closeStore();
       auditLog.close();
+      return left;
     },
   };
 }

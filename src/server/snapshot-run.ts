@@ -15,6 +15,7 @@ import {
   type ServerMessage,
 } from '../protocol/messages.js';
 import type { ProcessSnapshot } from '../snapshot/snapshot-types.js';
+import { AgentProgress, progressBounds, progressEveryMs, type WorkWords } from './agent-progress.js';
 
 /** A process to snapshot and the agent that monitors it. */
 export interface RunTarget {
@@ -65,19 +66,12 @@ interface Slot {
   outcome?: ProcessOutcome;
 }
 
-/** What an agent reported of its prepare (`prepare-progress`). */
-interface Progress {
-  /** performance.now() of the last report whose CPU time changed. */
-  at: number;
-  /** The CPU time of the first report and of the last, ms. */
-  readonly firstCpuMs: number;
-  cpuMs: number;
-}
-
-/** How often agents are asked to report a prepare's progress: 4 reports per prepare timeout, 100 ms to 5 s apart. */
-export function progressEveryMs(prepareTimeoutMs: number): number {
-  return Math.max(100, Math.min(5000, Math.round(prepareTimeoutMs / 4)));
-}
+/** How the give-up of a prepare is worded. */
+const PREPARE_WORDS: WorkWords = {
+  noun: 'prepare',
+  doing: 'preparing',
+  again: 'The agent finishes the prepare and keeps it: snapshot again',
+};
 
 /** Turns whatever an agent sent as an error into a ProcessError of a known kind. */
 export function normalizeError(e: unknown): ProcessError {
@@ -110,7 +104,8 @@ export function snapshotShapeProblem(s: unknown): string | undefined {
 /** The state of one snapshot request across the fleet. */
 export class SnapshotRun {
   private readonly slots = new Map<string, Slot>();
-  private readonly progress = new Map<string, Progress>();
+  /** Each asked agent's progress on its prepare (set when the prepare is sent). */
+  private readonly progress = new Map<string, AgentProgress>();
   private wake: (() => void) | undefined;
 
   constructor(
@@ -131,7 +126,17 @@ export class SnapshotRun {
 
   /** The first phase: prepare on every agent; ends when all answered or the prepare timeout passed. */
   async prepare(): Promise<void> {
+    const bounds = progressBounds(this.opts.prepareTimeoutMs, this.opts.prepareMaxMs);
+    const t0 = performance.now();
+    const progressOf = (agentId: string): AgentProgress => {
+      const known = this.progress.get(agentId);
+      if (known) return known;
+      const p = new AgentProgress(bounds, t0);
+      this.progress.set(agentId, p);
+      return p;
+    };
     for (const [agentId, keys] of this.byAgent('preparing')) {
+      progressOf(agentId);
       const msg: ServerMessage = {
         type: 'prepare',
         requestId: this.requestId,
@@ -143,12 +148,8 @@ export class SnapshotRun {
       if (!this.send(agentId, msg))
         this.failAgent(agentId, 'AGENT_DISCONNECTED', 'the agent was not connected');
     }
-    const t0 = performance.now();
-    const idleMs = this.opts.prepareTimeoutMs;
-    const maxMs = Math.max(idleMs, this.opts.prepareMaxMs ?? idleMs);
     // Each agent's processes wait until it went idleMs without progress, or maxMs passed.
-    const deadline = (agentId: string) =>
-      Math.min(t0 + maxMs, (this.progress.get(agentId)?.at ?? t0) + idleMs);
+    const deadline = (agentId: string) => progressOf(agentId).deadline;
     for (;;) {
       const now = performance.now();
       for (const slot of this.slots.values())
@@ -157,7 +158,7 @@ export class SnapshotRun {
             target: slot.target,
             error: {
               kind: 'TIMEOUT',
-              message: this.prepareTimeoutText(slot.target.agentId, now - t0, maxMs),
+              message: progressOf(slot.target.agentId).giveUpText(PREPARE_WORDS, now),
             },
           });
       const waiting = [...this.slots.values()].filter((s) => s.phase === 'preparing');
@@ -168,41 +169,11 @@ export class SnapshotRun {
     }
   }
 
-  /** Why a process's prepare was given up: what was slow, and which flag gives it longer. */
-  private prepareTimeoutText(agentId: string, waitedMs: number, maxMs: number): string {
-    const p = this.progress.get(agentId);
-    const s = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
-    if (!p)
-      return (
-        `no answer to prepare within ${s(waitedMs)} and no report of progress (the agent is stuck, ` +
-        `stopped, or of a version that does not report progress): raise the server's --prepare-timeout ` +
-        `(now ${this.opts.prepareTimeoutMs} ms), or upgrade the agent so that it reports progress`
-      );
-    const cpu = `its capture thread got ${Math.round(p.cpuMs - p.firstCpuMs)} ms of CPU`;
-    if (waitedMs >= maxMs - 1)
-      return (
-        `the agent was still preparing after ${s(waitedMs)} (--prepare-max-wait, now ${maxMs} ms), ` +
-        `and ${cpu} from its first report of progress on: the binary is large or the machine too busy. The ` +
-        `agent finishes the prepare and keeps it: snapshot again, or raise --prepare-max-wait`
-      );
-    return (
-      `the agent's prepare made no progress (no CPU) for ${s(performance.now() - p.at)} (before that ${cpu} ` +
-      `in ${s(waitedMs)}): it may be stuck reading the process or its binary (the agent's log says ` +
-      `more); raise the server's --prepare-timeout (now ${this.opts.prepareTimeoutMs} ms) if it is only slow`
-    );
-  }
-
   /** Handles an agent's `prepare-progress`: a change of its CPU time moves its deadline. */
   prepareProgress(agentId: string, msg: PrepareProgressMessage): void {
-    const cpuMs = msg.cpuMs;
-    if (typeof cpuMs !== 'number' || !Number.isFinite(cpuMs)) return;
-    const now = performance.now();
     const p = this.progress.get(agentId);
-    if (!p) this.progress.set(agentId, { at: now, firstCpuMs: cpuMs, cpuMs });
-    else {
-      if (cpuMs !== p.cpuMs) p.at = now;
-      p.cpuMs = cpuMs;
-    }
+    if (!p) return; // not an agent this run asked
+    p.report(msg);
     this.wake?.();
   }
 

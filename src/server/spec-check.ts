@@ -7,13 +7,15 @@
  * longer waited for; both are reported as not checked. With servers sharing PostgreSQL, the
  * agents of the other servers are asked too, through their servers (fleet-asks.ts): each
  * asks its own agents as here and answers with what they said; a server that dies or does
- * not answer in time has its agents reported as not checked, naming it. What the answers
- * mean is spec-report.ts's job.
+ * not answer in time has its agents reported as not checked, naming it. An agent that reports
+ * progress (its capture thread loading a large binary on a busy machine) is waited for as a
+ * snapshot's prepare is (agent-progress.ts). What the answers mean is spec-report.ts's job.
  */
 import { randomBytes } from 'node:crypto';
 import type { AgentView, ProcessView } from '../api/responses.js';
-import type { SpecCheckedMessage, StoredBinaryRef } from '../protocol/messages.js';
+import type { PrepareProgressMessage, SpecCheckedMessage, StoredBinaryRef } from '../protocol/messages.js';
 import type { StoredBinary } from '../store/store.js';
+import { AgentProgress, type ProgressBounds, progressEveryMs, type WorkWords } from './agent-progress.js';
 import { ASK_SLACK_MS, type FleetAsks } from './fleet-asks.js';
 import type { FleetView } from './fleet-view.js';
 import type { Registry } from './registry.js';
@@ -29,6 +31,8 @@ export interface AgentAnswer {
    */
   readonly lost?: Lost;
   readonly serverNote?: string;
+  /** Without an answer: why the wait for it was given up (which bound, which flag to raise). */
+  readonly waitNote?: string;
 }
 
 /** Why an agent's answer was not waited for. */
@@ -43,8 +47,17 @@ interface CheckQuestion {
 
 interface Pending {
   readonly answers: Map<string, SpecCheckedMessage | Lost | undefined>;
+  /** Each asked agent's progress on the check. */
+  readonly progress: Map<string, AgentProgress>;
   readonly done: () => void;
 }
+
+/** How the give-up of a spec check is worded. */
+const CHECK_WORDS: WorkWords = {
+  noun: 'spec check',
+  doing: 'checking the spec',
+  again: 'The agent keeps the binaries it loaded: set the spec again',
+};
 
 /** The spec checks in flight, and the routing of agents' answers to them. */
 export class SpecChecks {
@@ -54,7 +67,7 @@ export class SpecChecks {
   constructor(
     private readonly registry: Registry,
     /** How long to wait for the agents (they may have to load large binaries first). */
-    private readonly timeoutMs: number,
+    private readonly bounds: ProgressBounds,
   ) {
     registry.onUnresponsive((agentId) => this.lose(agentId, 'unresponsive'));
     registry.onDisconnect((agentId) => this.lose(agentId, 'gone'));
@@ -83,7 +96,7 @@ export class SpecChecks {
         'check-spec',
         question,
         servers.map((s) => s.serverId),
-        this.timeoutMs + ASK_SLACK_MS,
+        this.bounds.maxMs + ASK_SLACK_MS,
       ),
     ]);
     const seen = new Set(here.map((a) => a.agent.id));
@@ -127,27 +140,48 @@ export class SpecChecks {
           ? [{ buildId: b.buildId, executable: b.executable }]
           : [],
       );
+      const progressMs = progressEveryMs(this.bounds.idleMs);
       if (
-        !conn.send({ type: 'check-spec', requestId, spec, source, ...(here.length ? { stored: here } : {}) })
+        !conn.send({
+          type: 'check-spec',
+          requestId,
+          spec,
+          source,
+          ...(here.length ? { stored: here } : {}),
+          progressMs,
+        })
       )
         continue;
       answers.set(agent.id, undefined);
       asked.push({ agent, processes: all.filter((p) => p.agentId === agent.id) });
     }
-    if ([...answers.values()].some((a) => a === undefined)) {
+    const t0 = performance.now();
+    const progress = new Map([...answers.keys()].map((id) => [id, new AgentProgress(this.bounds, t0)]));
+    const waiting = () => [...answers].flatMap(([id, a]) => (a === undefined ? [id] : []));
+    // Until every agent answered, or went idleMs without progress, or maxMs passed.
+    while (waiting().length > 0) {
+      const next = Math.max(...waiting().map((id) => progress.get(id)?.deadline ?? t0));
+      if (next <= performance.now()) break;
       let timer: NodeJS.Timeout | undefined;
       await new Promise<void>((resolve) => {
-        this.pending.set(requestId, { answers, done: resolve });
-        timer = setTimeout(resolve, this.timeoutMs);
+        this.pending.set(requestId, { answers, progress, done: resolve });
+        timer = setTimeout(resolve, next - performance.now());
       });
       clearTimeout(timer);
-      this.pending.delete(requestId);
     }
+    this.pending.delete(requestId);
+    const now = performance.now();
     return asked.map(({ agent, processes }) => {
       const answer = answers.get(agent.id);
-      if (answer === undefined) return { agent, processes };
+      const waitNote = progress.get(agent.id)?.giveUpText(CHECK_WORDS, now);
+      if (answer === undefined) return { agent, processes, ...(waitNote ? { waitNote } : {}) };
       return typeof answer === 'string' ? { agent, processes, lost: answer } : { agent, processes, answer };
     });
+  }
+
+  /** Handles an agent's `prepare-progress` for a check: a change of its CPU time moves its deadline. */
+  progress(agentId: string, msg: PrepareProgressMessage): void {
+    this.pending.get(String(msg.requestId))?.progress.get(agentId)?.report(msg);
   }
 
   /** Routes an agent's `spec-checked` to its check (unknown or late answers are ignored). */
@@ -168,9 +202,9 @@ export class SpecChecks {
     }
   }
 
-  /** How long a check waits for the agents, ms. */
+  /** How long a check waits for an agent that reports no progress, ms. */
   get waitMs(): number {
-    return this.timeoutMs;
+    return this.bounds.idleMs;
   }
 }
 

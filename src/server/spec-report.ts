@@ -64,7 +64,7 @@ export function buildReport(
     e.hosts.add(host);
     return e;
   };
-  for (const { agent, processes, answer, lost, serverNote } of answers) {
+  for (const { agent, processes, answer, lost, serverNote, waitNote } of answers) {
     const reported = new Set<string>();
     for (const b of answer?.binaries ?? []) {
       if (typeof b !== 'object' || b === null || !str(b.executable)) continue;
@@ -95,7 +95,9 @@ export function buildReport(
             ? `agent ${agent.id} disconnected before it answered`
             : lost === 'server'
               ? `agent ${agent.id}: ${serverNote ?? 'its server did not answer'}`
-              : `agent ${agent.id} did not answer within ${waitMs} ms`;
+              : typeof waitNote === 'string'
+                ? `agent ${agent.id}: ${waitNote}`
+                : `agent ${agent.id} did not answer within ${waitMs} ms`;
     }
   }
   for (const s of stored) {

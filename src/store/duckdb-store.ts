@@ -13,6 +13,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { PeriscopeError } from '../common/errors.js';
+import { waitAtMost } from '../common/wait-at-most.js';
 import { DB_FILE } from './data-dir.js';
 import { DuckDBInstance } from './duckdb-api.js';
 import type { ProbeWriteState } from './probe-store.js';
@@ -674,21 +675,36 @@ export class DuckDBStore implements Store {
 
   /** Set by close(). */
   private closed = false;
+  /** Resolves once the connection and the database are closed. */
+  private shut: Promise<void> | undefined;
+  /** What close() waits for, named in what it gives up on. */
+  private closeWhat = '';
 
   /**
    * Closes the database: at once when no operation runs on its connection, else as soon as the
-   * last one ends (later ones are refused). Closing a DuckDB connection while a statement runs
-   * on it can deadlock that statement's thread for good (DuckDB 1.x destroys the connection's
-   * context inside the statement, which holds the context's lock), and with it the process's exit.
+   * last one ends (later ones are refused); resolves when it is closed, or after `waitMs` with
+   * what still ran (it closes when that ends). Closing a DuckDB connection while a statement
+   * runs on it can deadlock that statement's thread for good (DuckDB 1.x destroys the
+   * connection's context inside the statement, which holds the context's lock), and with it the
+   * process's exit.
    */
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    const shut = (): void => {
-      this.conn.closeSync();
-      this.instance.closeSync();
-    };
-    if (this.busy === 0) shut();
-    else this.idle.push(shut);
+  async close(waitMs = Number.POSITIVE_INFINITY): Promise<string[]> {
+    if (!this.shut) {
+      this.closed = true;
+      const busy = this.busy;
+      this.closeWhat = `${busy} operation(s) on the DuckDB store at ${this.location}${this.compacting ? ' and its compaction' : ''}`;
+      this.shut = new Promise<void>((resolve) => {
+        const shut = (): void => {
+          // A compaction has the file closed: it reopens it first (use() refuses what waited for it).
+          if (this.compacting) return void this.compacting.then(shut);
+          if (this.busy > 0) return void this.idle.push(shut);
+          this.conn.closeSync();
+          this.instance.closeSync();
+          resolve();
+        };
+        shut();
+      });
+    }
+    return waitAtMost([{ what: this.closeWhat, done: this.shut }], waitMs);
   }
 }

@@ -343,6 +343,10 @@ export interface Store {
   addReportRows(rows: readonly ReportRowInput[]): Promise<void>;
   /** The latest firings of an investigation, newest first. */
   firings(investigationId: number, limit: number): Promise<FiringRecord[]>;
-  /** Releases the store (files, locks). */
-  close(): void;
+  /**
+   * Takes no more work and releases the store (files, locks, connections) once what runs on it
+   * has ended (the scaled-out store writes what it buffered first). Resolves with what still
+   * ran after `waitMs` (default: no bound), left to end by itself; empty when all ended.
+   */
+  close(waitMs?: number): Promise<string[]>;
 }

@@ -14,10 +14,14 @@
  *
  * The quota is lifted as soon as the agent has answered `prepared`, so the pause is not
  * starved too (a starved pause is not this test's subject).
+ *
+ * A spec check is waited for the same way: the first check of a binary on the starved agent
+ * outlasts --prepare-timeout, and the binary is reported checked, not "did not answer".
  */
 import assert from 'node:assert/strict';
 import { existsSync, rmSync } from 'node:fs';
 import { after, test } from 'node:test';
+import type { SpecCheckResponse } from '../../src/api/responses.js';
 import { CpuQuota, cpuQuotaUnavailable } from '../../support/cpu-quota.js';
 import {
   createToken,
@@ -183,5 +187,43 @@ test('a capture thread that gets no CPU at all is given up after --prepare-timeo
   assert.ok(
     s.agent.matching(/request \S+: prepared \d+ of \d+ processes/, since).length === 0,
     `the prepare had not finished when it was given up: ${s.agent.tail()}`,
+  );
+});
+
+test('a first spec check slower than --prepare-timeout on a CPU-starved agent still checks the binary', async (t) => {
+  const why = cpuQuotaUnavailable();
+  assert.equal(why, undefined, `this machine cannot run this test: ${why}`);
+  const s = await setUp('host-slow-check', []);
+  const since = performance.now();
+  const quota = new CpuQuota(s.agent.pid, 3);
+  cleanups.push(() => quota.release());
+  const r = await fetch(`${s.server.url}/v1/spec/check`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${s.userToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      yaml: 'functions:\n  - function: main.park\n    table: parked\n    capture:\n      n: n\n',
+      source: 'slow.yaml',
+    }),
+  });
+  quota.release();
+  assert.equal(r.status, 200, await r.clone().text());
+  const check = ((await r.json()) as SpecCheckResponse).check;
+  const line = await s.agent.waitFor(
+    /spec check \S+: \d+ binaries, \d+ with problems, in \d+ ms/,
+    10_000,
+    since,
+  );
+  const tookMs = Number(/in (\d+) ms/.exec(line.text)![1]);
+  t.diagnostic(
+    `spec check under a 3% CPU quota: ${tookMs} ms; throttled in ${quota.throttledPeriods()} periods`,
+  );
+  assert.deepEqual(
+    check.binaries.map((b) => [b.status, b.checkedBy === undefined, b.reason]),
+    [['fits', false, undefined]],
+    JSON.stringify(check.binaries),
+  );
+  assert.ok(
+    tookMs > PREPARE_TIMEOUT_MS,
+    `the check outlasted --prepare-timeout (${tookMs} ms), else this tests nothing`,
   );
 });

@@ -13,6 +13,7 @@ import {
   type AgentMessage,
   type BinaryCheck,
   type CaptureMessage,
+  type CheckSpecMessage,
   type DescribeFunctionMessage,
   PROTOCOL_VERSION,
   type PrepareMessage,
@@ -146,6 +147,8 @@ export class FakeAgent {
   beforePrepared: ((msg: PrepareMessage) => Promise<void>) | undefined;
   /** What to answer `describe-function` with; undefined: no answer at all. */
   describe: ((msg: DescribeFunctionMessage) => FunctionLines) | undefined;
+  /** Awaited before answering `check-spec` or `describe-function` (it may send `prepare-progress` meanwhile). */
+  beforeAnswer: ((msg: CheckSpecMessage | DescribeFunctionMessage) => Promise<void>) | undefined;
   private ws: WebSocket | undefined;
   private welcomeWaiters: ((m: ServerMessage) => void)[] = [];
 
@@ -176,12 +179,19 @@ export class FakeAgent {
     // The server handles an agent's messages one after another, the list of processes only once
     // its hello is done (the probe orders are its last message), and it has read the list once
     // it answers a ping sent after it: then a request made now sees them (tests snapshot at once).
-    await new Promise<void>((resolve) => {
+    await this.roundTrip();
+    while (!this.received.some((m) => m.type === 'probes')) await new Promise((r) => setTimeout(r, 5));
+    return w;
+  }
+
+  /** Resolves once the server answers a ping sent now: it has read every message sent before. */
+  roundTrip(): Promise<void> {
+    const ws = this.ws;
+    if (!ws) return Promise.reject(new Error(`agent ${this.id} is not connected`));
+    return new Promise<void>((resolve) => {
       ws.once('pong', () => resolve());
       ws.ping();
     });
-    while (!this.received.some((m) => m.type === 'probes')) await new Promise((r) => setTimeout(r, 5));
-    return w;
   }
 
   /** Sends a message (or raw text). */
@@ -209,6 +219,11 @@ export class FakeAgent {
     if (msg.type === 'welcome') for (const w of this.welcomeWaiters.splice(0)) w(msg);
     if (msg.type === 'prepare') this.prepare(msg);
     if (msg.type === 'capture') this.capture(msg);
+    if (msg.type === 'check-spec' || msg.type === 'describe-function') void this.answer(msg);
+  }
+
+  private async answer(msg: CheckSpecMessage | DescribeFunctionMessage): Promise<void> {
+    await this.beforeAnswer?.(msg);
     if (msg.type === 'check-spec' && this.specCheck)
       this.send({ type: 'spec-checked', requestId: msg.requestId, binaries: this.specCheck(msg.spec) });
     if (msg.type === 'describe-function' && this.describe)

@@ -141,7 +141,7 @@ test('each agent checks its binaries: a problem in one refuses the spec; a silen
   assert.equal(lines[2], '      in /usr/bin/app (go1.26.0, build b-bad) on chk-host-2');
   assert.match(
     put.body.error.message,
-    /not checked \(1\):\n {2}\/usr\/bin\/app .*on chk-host-3: agent chk-silent did not answer within 3000 ms/,
+    /not checked \(1\):\n {2}\/usr\/bin\/app .*on chk-host-3: agent chk-silent: no answer to spec check within 3\.\d s and no report of progress .*--prepare-timeout \(now 3000 ms\)/,
   );
   const byBuild = Object.fromEntries(
     put.body.check.binaries.map((b) => [b.buildId, [b.status, b.checkedBy]]),

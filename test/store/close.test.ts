@@ -1,6 +1,7 @@
 /**
  * Closing a store while a statement runs on its connection (a server stopping while its cache
- * loads probe batches): the close waits for it, and the process can exit. Closing the DuckDB
+ * loads probe batches): the close waits for it (a bounded close says what it gave up on), and
+ * the process can exit. Closing the DuckDB
  * connection under the statement deadlocked the statement's thread for good (seen in
  * store/shared/probe-compaction, whose process never exited after its tests passed).
  */
@@ -22,11 +23,12 @@ const long = store.writeRaw('a long statement', async (conn) => {
 });
 while (!started) await new Promise((r) => setTimeout(r, 1));
 await new Promise((r) => setTimeout(r, 50));
-store.close();
+const gaveUp = await store.close(50);
 let after = 'ran';
 await store.query('SELECT 1', { latest: true }).catch((e) => { after = e.message; });
 const rows = await long;
-console.log(JSON.stringify({ rows: rows.map((r) => r.map(String)), after }));
+const closed = await store.close(5000);
+console.log(JSON.stringify({ rows: rows.map((r) => r.map(String)), after, gaveUp, closed }));
 `;
 
 test('a store closed while a statement runs on its connection closes when it ends; the process exits', async () => {
@@ -54,7 +56,11 @@ test('a store closed while a statement runs on its connection closes when it end
     });
   });
   assert.equal(code, 0, `the process exits (stdout ${out}, stderr ${err})`);
-  const got = JSON.parse(out) as { rows: string[][]; after: string };
+  const got = JSON.parse(out) as { rows: string[][]; after: string; gaveUp: string[]; closed: string[] };
   assert.deepEqual(got.rows, [[String((600_000_000n * 599_999_999n) / 2n)]], 'the statement finished');
   assert.match(got.after, /closed/, 'an operation after the close is refused');
+  // A bounded close names what it gave up on; asked again once that ended, it has closed.
+  assert.equal(got.gaveUp.length, 1);
+  assert.match(got.gaveUp[0] ?? '', /^1 operation\(s\) on the DuckDB store at /);
+  assert.deepEqual(got.closed, []);
 });

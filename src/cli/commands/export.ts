@@ -55,7 +55,7 @@ export const exportCommand = defineCommand({
       for (const n of notes) warn(n);
       out(`snapshot ${id} exported to ${path} (${format})`);
     } finally {
-      store.close();
+      await store.close();
     }
   },
 });

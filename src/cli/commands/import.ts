@@ -32,7 +32,7 @@ export const importCommand = defineCommand({
     try {
       report(await store.importSnapshot(path), store.location);
     } finally {
-      store.close();
+      await store.close();
     }
   },
 });

@@ -56,7 +56,7 @@ export const linksCommand = defineCommand({
       }
       await printResult(await store.links(id, goroutine.processId, goroutine.goroutineId), format);
     } finally {
-      store.close();
+      await store.close();
     }
   },
 });

@@ -55,7 +55,7 @@ export const queryCommand = defineCommand({
       if (r.snapshotIds.length === 0) warn('the store has no snapshots yet');
       await printResult(r, format);
     } finally {
-      store.close();
+      await store.close();
     }
   },
 });

@@ -3,7 +3,7 @@ import { PeriscopeError } from '../../common/errors.js';
 import { isLoopbackHost } from '../../common/tls-client.js';
 import { type ServerOptions, startServer } from '../../server/server.js';
 import { parseRetentionRule } from '../../store/retention.js';
-import { defineCommand, type OptionValues } from '../command.js';
+import { defineCommand, EXIT, type OptionValues } from '../command.js';
 import { summaryOf } from '../command-list.js';
 import { flagOption, listOption, parseListen as parseListenOption, textOption } from '../options.js';
 import { localDataDir } from '../target.js';
@@ -119,12 +119,12 @@ export const serverCommand = defineCommand({
     'prepare-timeout': {
       type: 'string',
       value: 'MS',
-      help: "how long an agent's prepare may go without progress (default 30000; for agents that do not report progress, how long it may take)",
+      help: "how long an agent's prepare, spec check or function description may go without progress (default 30000; for agents that do not report progress, how long it may take)",
     },
     'prepare-max-wait': {
       type: 'string',
       value: 'MS',
-      help: 'how long a prepare that keeps progressing may take at most (default 180000)',
+      help: 'how long a prepare, spec check or function description that keeps progressing may take at most (default 180000)',
     },
     'capture-timeout': {
       type: 'string',
@@ -324,12 +324,17 @@ export const serverCommand = defineCommand({
       console.log(`  agents:  periscope agent --server ${running.url} --token AGENT_TOKEN`);
       console.log(`  users:   PERISCOPE_TOKEN=ADMIN_TOKEN periscope agents --server ${running.url}`);
     }
-    await new Promise<void>((resolve) => {
+    const gaveUp = await new Promise<string[]>((resolve) => {
       onStop = () => {
         console.log('stopping');
-        running.close().then(resolve, resolve);
+        running.close().then(resolve, () => resolve([]));
       };
       if (stopSignal !== undefined) onStop();
     });
+    if (gaveUp.length === 0) return EXIT.ok;
+    // The server logged what it gave up on; a write still hanging on a connection must not keep
+    // the process from exiting past its bounded wait.
+    setTimeout(() => process.exit(EXIT.error), 1000).unref();
+    return EXIT.error;
   },
 });

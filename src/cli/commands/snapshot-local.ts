@@ -68,7 +68,7 @@ async function snapshotSpec(o: LocalSnapshotOptions): Promise<{ spec: Spec; text
       ? { spec: parseSpec(v.yaml, `spec version ${v.version}`), text: v.yaml }
       : { spec: EMPTY_SPEC, text: '' };
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -90,7 +90,7 @@ async function checkSnapshotSpec(o: LocalSnapshotOptions, specText: string): Pro
         `nothing was captured: ${o.specFile} would become the spec of ${o.dataDir}, and its derived tables or links do not build (fix it, store it anyway with \`periscope spec set ${o.specFile} --force\`, or snapshot with --no-store):`,
       );
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -124,7 +124,7 @@ async function storeSnapshot(
       );
     return `snapshot ${id} stored in ${o.dataDir}`;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

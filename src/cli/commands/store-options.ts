@@ -75,7 +75,7 @@ export async function withScaledOut<T>(where: ScaledOut, fn: (store: SharedStore
     try {
       return await fn(store);
     } finally {
-      store.close();
+      await store.close();
     }
   } finally {
     rmSync(cacheDir, { recursive: true, force: true });

@@ -85,7 +85,7 @@ async function readEmbedded(dataDir: string): Promise<Embedded> {
     );
   // Opening it as a server does brings an older file to the current schema, and fails (saying
   // so) while a server still holds it: stop that server first.
-  (await DuckDBStore.open(dataDir, { waitMs: 2000 })).close();
+  await (await DuckDBStore.open(dataDir, { waitMs: 2000 })).close();
   const instance = await DuckDBInstance.create(file, { access_mode: 'READ_ONLY' });
   const conn = await instance.connect();
   try {

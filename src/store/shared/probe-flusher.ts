@@ -45,6 +45,8 @@ export class ProbeFlusher {
   private bufferedEvents = 0;
   private n = 0;
   private flushing: Promise<void> | undefined;
+  /** Batches of the flush under way. */
+  private inFlight = 0;
   private readonly timer: NodeJS.Timeout;
   private closed = false;
   private readonly giveUpMs: number;
@@ -104,10 +106,21 @@ export class ProbeFlusher {
     });
   }
 
+  /** Takes what is buffered and writes it as one flush (counted in flight meanwhile). */
   private async flush(load: boolean): Promise<void> {
     const items = this.buffer;
     this.buffer = [];
     this.bufferedEvents = 0;
+    this.inFlight = items.length;
+    try {
+      await this.write(items, load);
+    } finally {
+      this.inFlight = 0;
+    }
+  }
+
+  /** Writes batches as one flush: objects, their index row, then (with `load`) into this server's cache. */
+  private async write(items: Pending[], load: boolean): Promise<void> {
     const probes = items.flatMap((p) => (p.probe ? [p.probe] : []));
     const traces = items.flatMap((p) => (p.trace ? [p.trace] : []));
     const facts = new Map<string, ProbeProcessInput & { agentId: string }>();
@@ -152,6 +165,11 @@ export class ProbeFlusher {
       seq += p.probe?.events.length ?? 0;
       p.resolve(seq);
     }
+  }
+
+  /** Batches not stored yet: buffered, or in the flush under way (a stopping server's log names them). */
+  get unstored(): number {
+    return this.buffer.length + this.inFlight;
   }
 
   /** Writes what is buffered (without loading it here), then takes no more. */

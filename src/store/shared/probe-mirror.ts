@@ -127,6 +127,7 @@ export class ProbeMirror {
     const before = this.loaded;
     try {
       for (;;) {
+        if (this.closed) break; // a stopping server's cache closes after this batch, not after every one
         const batches = await probeBatchesAfter(this.pool, this.loaded);
         if (batches.length === 0) break;
         const facts = await probeProcessesAfter(this.pool, this.loaded);

@@ -12,6 +12,7 @@
  */
 import type pg from 'pg';
 import { PeriscopeError } from '../../common/errors.js';
+import { waitAtMost } from '../../common/wait-at-most.js';
 import { DuckDBStore } from '../duckdb-store.js';
 import type { ObjectStore } from '../object-store.js';
 import { openObjectStore } from '../open-objects.js';
@@ -283,7 +284,7 @@ export class SharedStore implements Store {
       mirror.watch();
       return store;
     } catch (e) {
-      local?.close();
+      await local?.close();
       await pool.end().catch(() => undefined);
       throw e;
     }
@@ -666,19 +667,40 @@ export class SharedStore implements Store {
   }
 
   /** Closes the cache and the PostgreSQL pool. */
-  close(): void {
+  /**
+   * Takes no more work and writes what this server's agents sent in the last second (not
+   * loaded here); a compaction pass in flight ends; then the cache closes (after what runs on
+   * it) and the pool ends. Resolves with what still ran after `waitMs`, left to end by itself
+   * (batches not written then are lost, a compaction's merged batch is collected as an orphan).
+   */
+  close(waitMs = Number.POSITIVE_INFINITY): Promise<string[]> {
+    this.closing ??= this.shut(waitMs);
+    return this.closing;
+  }
+
+  private closing: Promise<string[]> | undefined;
+
+  private async shut(waitMs: number): Promise<string[]> {
+    const deadline = Date.now() + waitMs;
     this.closed = true;
     clearInterval(this.watch);
     clearInterval(this.compactTimer);
     this.fleet.close();
     this.mirror.close();
     this.investigationFleet.close();
-    this.cache.store.close();
-    // What this server's agents sent in the last second is written, and a compaction pass in
-    // flight ends (it fails soon once the cache is closed), before the pool ends.
-    void Promise.allSettled([this.flusher.close(), this.compacting]).finally(() =>
-      this.pool.end().catch(() => undefined),
+    const unstored = this.flusher.unstored;
+    const left = await waitAtMost(
+      [
+        { what: `the last flush of probe data (${unstored} batches not stored)`, done: this.flusher.close() },
+        ...(this.compacting ? [{ what: 'a compaction pass of probe data', done: this.compacting }] : []),
+      ],
+      waitMs,
     );
+    left.push(...(await this.cache.store.close(deadline - Date.now())));
+    // Given up: the pool ends once the queries still running end (its idle connections at once).
+    const ended = this.pool.end().catch(() => undefined);
+    if (left.length === 0) await ended;
+    return left;
   }
 }
 

@@ -403,8 +403,12 @@ test('a server that stops writes what it buffered before its connection ends', a
   });
   const b = await SharedStore.open({ store: url, objects, cacheDir: freshCacheDir(), probeFlush: FAST });
   try {
-    const stored = a.addProbeBatch(probeBatch('agent-a', 0));
-    a.close(); // long before its next flush
+    let settled = false;
+    const stored = a.addProbeBatch(probeBatch('agent-a', 0)).finally(() => {
+      settled = true;
+    });
+    await a.close(); // long before its next flush: it resolves once the batch is written
+    assert.ok(settled, 'the batch was written before close resolved');
     assert.equal(await stored, 3);
     assert.deepEqual(
       (await b.probeEvents({ after: 0, limit: 10 })).map((e) => e.values.n),
@@ -414,4 +418,40 @@ test('a server that stops writes what it buffered before its connection ends', a
   } finally {
     b.close();
   }
+});
+
+test('close resolves once a flush under way, the buffer behind it and the cache are done; the pool then ends', async () => {
+  const url = pg.database('probes_close_busy');
+  const objects = freshObjectsUrl();
+  const dir = freshCacheDir();
+  const a = await SharedStore.open({ store: url, objects, cacheDir: dir, probeFlush: { intervalMs: 20 } });
+  const stored: Promise<number>[] = [];
+  // Batches every few ms for a while: flushes (and their loads into the cache) run all along.
+  const until = Date.now() + 400;
+  for (let i = 0; Date.now() < until; i++) {
+    stored.push(a.addProbeBatch(probeBatch('agent-a', i)));
+    await new Promise((r) => setTimeout(r, 3));
+  }
+  const results = stored.map((p) =>
+    p.then(
+      () => 'stored',
+      () => 'refused',
+    ),
+  );
+  assert.deepEqual(await a.close(), []);
+  // Every batch settled before close resolved, and was stored (none refused).
+  const states = await Promise.race([
+    Promise.all(results),
+    new Promise<string>((r) => setImmediate(() => r('still pending'))),
+  ]);
+  assert.ok(Array.isArray(states), `batches ${states} after close resolved`);
+  assert.deepEqual(new Set(states), new Set(['stored']));
+  const pgCheck = await SharedStore.open({ store: url, objects, cacheDir: freshCacheDir() });
+  try {
+    assert.equal((await pgCheck.probeEvents({ after: 0, limit: 100_000 })).length, 3 * stored.length);
+  } finally {
+    await pgCheck.close();
+  }
+  // The cache's DuckDB file is closed: it opens again at once, without waiting for a lock.
+  (await DuckDBStore.open(dir, { noExternalAccess: true, waitMs: 0 })).close();
 });
