@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
+import { DuckDBInstance } from '../../src/store/duckdb-api.js';
 import { createToken, startServerProc, tempDir } from '../../support/fleet.js';
 import { dataDirWithSnapshot, type PgTestServer, pgServer, psqlWithEnv } from './pg-support.js';
 
@@ -272,10 +273,15 @@ test('SHOW TimeZone and the reported settings; SET TIME ZONE to a number of hour
       assert.deepEqual(await shown(c, sql), { column: 'TimeZone', value: server }, sql);
     assert.deepEqual(await shown(c, 'SHOW server_version'), { column: 'server_version', value: '15.0' });
     assert.deepEqual(await shown(c, 'show datestyle'), { column: 'DateStyle', value: 'ISO, MDY' });
-    // The extended protocol (Parse, Describe, Execute) answers the same.
+    // The extended protocol (Parse, Describe, Execute) answers the same; the command tag is
+    // PostgreSQL's, SHOW (node-postgres then gives no row count, as with PostgreSQL).
     const ext = await c.query({ text: 'SHOW TimeZone', values: [] });
     assert.equal(ext.rows[0].TimeZone, server);
+    assert.equal(ext.command, 'SHOW');
+    assert.equal(ext.rowCount, null);
+    assert.equal((await c.query('SHOW server_version')).command, 'SHOW');
     const all = await c.query('SHOW ALL');
+    assert.equal(all.command, 'SHOW');
     assert.deepEqual(
       all.fields.map((f) => f.name),
       ['name', 'setting', 'description'],
@@ -311,15 +317,26 @@ test('SHOW TimeZone and the reported settings; SET TIME ZONE to a number of hour
     await c.query("SET TimeZone = '<+05>-05'");
     await c.query('SET TimeZone = 0');
     assert.deepEqual(await shown(c, 'SHOW TimeZone'), { column: 'TimeZone', value: '<+00>-00' });
-    // Offsets of minutes have no zone DuckDB knows: refused, saying what to give.
+    // Offsets of minutes have no zone DuckDB knows (see the next test): refused, saying what to
+    // give, in each way PostgreSQL takes them.
     for (const sql of [
       'SET TIME ZONE 5.5',
       "SET TIME ZONE INTERVAL '+05:30' HOUR TO MINUTE",
-      'SET TIME ZONE 15',
+      "SET TimeZone = '<+05:30>-05:30'",
+      "SET TimeZone = '<+0530>-05:30'",
     ])
       await assert.rejects(c.query(sql), (e: Error & { code?: string }) => {
         assert.equal(e.code, '22023', `${sql}: ${e.message}`);
-        assert.match(e.message, /whole number of hours/);
+        assert.match(
+          e.message,
+          /an offset of \+05:30 has no fixed zone in DuckDB's time zone data; give the zone of the place, such as Asia\/(Calcutta|Kolkata)\b.*whole number of hours/,
+        );
+        return true;
+      });
+    for (const sql of ['SET TIME ZONE 15', "SET TIME ZONE '+05:30'"])
+      await assert.rejects(c.query(sql), (e: Error & { code?: string }) => {
+        assert.equal(e.code, '22023', `${sql}: ${e.message}`);
+        assert.match(e.message, /give an IANA time zone name .* or a whole number of hours/);
         return true;
       });
     assert.deepEqual(reported, [server, '<-03>+03', '<+05>-05', '<+05>-05', '<+00>-00']);
@@ -328,8 +345,45 @@ test('SHOW TimeZone and the reported settings; SET TIME ZONE to a number of hour
   }
 });
 
+test('offsets of minutes: DuckDB has no zone of them, so they are refused, at login too', async () => {
+  // What the refusal rests on, asked of DuckDB itself (an upgrade that adds such zones fails
+  // here: take them in offsetZone then). ICU's custom ids are refused; `UTC+05:30` is taken
+  // as Etc/GMT-5, the minutes dropped; the fixed offsets are whole hours (Etc/GMT-14 to +12).
+  const db = await DuckDBInstance.create(':memory:');
+  const conn = await db.connect();
+  try {
+    for (const id of ['GMT+05:30', 'GMT+0530', 'Etc/GMT-5:30', '+05:30'])
+      await assert.rejects(conn.run(`SET TimeZone = '${id}'`), /Unknown TimeZone/, id);
+    await conn.run("SET TimeZone = 'UTC+05:30'");
+    const zone = await conn.runAndReadAll("SELECT current_setting('TimeZone')");
+    assert.equal(String(zone.getRows()[0]![0]), 'Etc/GMT-5');
+    const fixed = await conn.runAndReadAll(
+      "SELECT count(*) FROM pg_timezone_names() WHERE name LIKE 'Etc/%' AND epoch(utc_offset)::BIGINT % 3600 <> 0",
+    );
+    assert.equal(Number(fixed.getRows()[0]![0]), 0);
+  } finally {
+    conn.closeSync();
+  }
+  // At login (libpq's PGTZ in the startup packet): a FATAL error, saying what to give.
+  const conninfo = `host=127.0.0.1 port=${srv.port} dbname=latest user=tester sslmode=disable`;
+  const reported = await psqlWithEnv({ PGTZ: '<+05:30>-05:30' }, conninfo, srv.user, '-c', 'SELECT 1');
+  assert.notEqual(reported.code, 0);
+  assert.match(
+    reported.stderr,
+    /FATAL:\s+invalid value for parameter "TimeZone": "<\+05:30>-05:30" \(an offset of \+05:30 has no fixed zone/,
+  );
+  // A POSIX string, which PostgreSQL reads as 5:30 west of UTC: refused too.
+  const posix = await psqlWithEnv({ PGTZ: '+05:30' }, conninfo, srv.user, '-c', 'SELECT 1');
+  assert.notEqual(posix.code, 0);
+  assert.match(posix.stderr, /FATAL:\s+invalid value for parameter "TimeZone": "\+05:30"/);
+});
+
 test('psql: SHOW TimeZone gives the PGTZ zone, SET TIME ZONE -5 and date_trunc in it', async () => {
   const conn = `host=127.0.0.1 port=${srv.port} dbname=latest user=tester sslmode=disable`;
+  // psql prints SHOW's answer (tag SHOW) as PostgreSQL's: a table of one row.
+  const show = await psqlWithEnv({ PGTZ: 'America/New_York' }, conn, srv.user, '-c', 'SHOW TimeZone');
+  assert.equal(show.code, 0, show.stderr);
+  assert.match(show.stdout, /^\s*TimeZone\s*\n-+\n America\/New_York\n\(1 row\)\n/, show.stdout);
   const run = await psqlWithEnv(
     { PGTZ: 'America/New_York' },
     conn,

@@ -18,6 +18,8 @@ import { cellSql, type WireColumn, wireColumn } from './pg-types.js';
 export interface Rows {
   readonly columns: readonly WireColumn[];
   readonly rows: readonly (readonly (string | null)[])[];
+  /** The command tag, when it is not `SELECT n` (`SHOW`, as PostgreSQL's for a setting). */
+  readonly tag?: string;
 }
 
 /** Rows with their columns, read a chunk at a time as they are sent (a large answer never held whole). */
@@ -67,26 +69,21 @@ function paramCount(sql: string): number {
 }
 
 /**
- * Runs one statement (not a SET, not empty) in the session and returns its answer, its rows
- * streamed when `stream`, TIMESTAMPTZ values in the connection's time zone.
+ * Runs one statement (not a SET, not empty) in the session and returns its answer: DuckDB's
+ * rows streamed (read as they are sent), TIMESTAMPTZ values in the connection's time zone.
  */
 export async function answerStatement(
   session: QuerySession,
   sql: string,
   params: readonly (string | null)[],
-  stream: boolean,
   zone: PgTimeZone,
 ): Promise<Answer> {
   const known = showAnswer(sql, zone) ?? (await knownAnswer(session, sql, params));
   if (known) return known;
   const text = pgSettingsRewrite(sql, zone.name);
   try {
-    if (stream) {
-      const s = await session.streamText(text, params, cellSql(zone));
-      return { columns: wireColumns(s.columns, sql, zone), stream: s };
-    }
-    const r = await session.queryText(text, params);
-    return { columns: wireColumns(r.columns, sql, zone), rows: r.rows };
+    const s = await session.streamText(text, params, cellSql(zone));
+    return { columns: wireColumns(s.columns, sql, zone), stream: s };
   } catch (e) {
     const fallback = catalogFallback(sql);
     if (!fallback) throw e;

@@ -170,7 +170,10 @@ export class PgConnection implements PgLink {
     // A client gone mid-query must not leave it running: stop it, and release the session
     // once the handler in progress has finished.
     if (this.busy) this.runner.interrupt();
-    this.queue = this.queue.then(() => this.runner.close());
+    this.queue = this.queue.then(() => {
+      this.extended.closePortals();
+      this.runner.close();
+    });
     this.opts.unregister(this);
     this.socket.destroy();
   }
@@ -272,6 +275,7 @@ export class PgConnection implements PgLink {
     if (type === 'Q') return this.simpleQuery(new BodyReader(m.body).cstring());
     if (type === 'S') {
       this.skipping = false;
+      this.extended.closePortals();
       this.idle();
       return;
     }
@@ -296,7 +300,7 @@ export class PgConnection implements PgLink {
     this.busy = true;
     try {
       if (statements.length === 0) this.send(empty('I'));
-      for (const s of statements) await this.runner.run(s, [], true, (a) => this.runner.sendAnswer(a));
+      for (const s of statements) await this.runner.run(s, [], (a) => this.runner.sendAnswer(a));
     } catch (e) {
       const err = pgErrorOf(e);
       this.send(errorResponse(err.code, err.message));

@@ -1,14 +1,17 @@
 /**
  * The extended query protocol of one connection: Parse, Bind, Describe (statement or
  * portal), Execute (with a row limit: PortalSuspended), Close; its prepared statements and
- * portals. Sync and Flush are the connection's (pg-connection.ts).
+ * portals. A portal's rows are read from DuckDB as its Executes send them (pg-cursor.ts), as
+ * PostgreSQL's are. Sync and Flush are the connection's (pg-connection.ts); portals end at
+ * Sync, as they do in PostgreSQL outside a transaction block (there are none here).
  */
-import { type Answer, describeStatement } from './pg-answer.js';
+import { describeStatement } from './pg-answer.js';
 import { binaryParamText } from './pg-binary.js';
+import { RowCursor } from './pg-cursor.js';
 import { PgFault } from './pg-errors.js';
 import { type BodyReader, empty, parameterDescription, rowDescription } from './pg-messages.js';
 import { cellWriters, formatOf } from './pg-rows.js';
-import type { PgLink, StatementRunner } from './pg-runner.js';
+import type { PgLink, RunAnswer, StatementRunner } from './pg-runner.js';
 import { splitStatements } from './pg-split.js';
 
 interface Portal {
@@ -16,7 +19,9 @@ interface Portal {
   readonly params: readonly (string | null)[];
   /** The Bind's result format codes (0 text, 1 binary). */
   readonly formats: readonly number[];
-  answer?: Answer;
+  /** Its statement's answer, once run: rows held or a cursor, whose rows the next Executes send. */
+  answer?: RunAnswer;
+  /** Held rows sent so far. */
   sent: number;
 }
 
@@ -49,7 +54,7 @@ export class ExtendedProtocol {
         const kind = String.fromCharCode(r.bytes(1)[0]!);
         const name = r.cstring();
         if (kind === 'S') this.statements.delete(name);
-        else this.portals.delete(name);
+        else this.closePortal(name);
         this.link.send(empty('3'));
         return;
       }
@@ -88,6 +93,7 @@ export class ExtendedProtocol {
     }
     const nResult = r.int16();
     const resultFormats = Array.from({ length: nResult }, () => r.int16());
+    this.closePortal(portal);
     this.portals.set(portal, { sql, params, formats: resultFormats, sent: 0 });
     this.link.send(empty('2'));
   }
@@ -108,13 +114,18 @@ export class ExtendedProtocol {
     }
     const p = this.portals.get(name);
     if (!p) throw new PgFault('34000', `portal "${name}" does not exist`);
-    // Without parameters, the columns come without running it: Execute runs the statement
-    // and streams its rows. With parameters, DuckDB types the columns only once they are
-    // bound: it runs now and the portal holds its answer.
+    // Without parameters, the columns come without running it: Execute runs the statement.
+    // With parameters, DuckDB types the columns only once they are bound: it starts now, and
+    // the portal keeps its cursor (no row read yet) for Execute to send the rows.
     if (!p.answer && p.params.length > 0)
-      await this.runner.run(p.sql, p.params, false, async (a) => {
-        p.answer = a;
-      });
+      await this.runner.run(
+        p.sql,
+        p.params,
+        async (a) => {
+          p.answer = a;
+        },
+        true,
+      );
     const d =
       p.answer ??
       (splitStatements(p.sql).length === 0
@@ -134,17 +145,32 @@ export class ExtendedProtocol {
     const p = this.portals.get(name);
     if (!p) throw new PgFault('34000', `portal "${name}" does not exist`);
     if (p.answer) await this.sendExecuted(p, p.answer, max);
-    // A row limit (PortalSuspended, more Executes to come) holds the answer in the portal;
-    // without one the rows are streamed.
+    // With a row limit (PortalSuspended, more Executes to come) the portal keeps the answer.
     else
-      await this.runner.run(p.sql, p.params, max === 0, async (a) => {
-        if (max > 0) p.answer = a;
-        await this.sendExecuted(p, a, max);
-      });
+      await this.runner.run(
+        p.sql,
+        p.params,
+        async (a) => {
+          if (max > 0) p.answer = a;
+          await this.sendExecuted(p, a, max);
+        },
+        max > 0,
+      );
+  }
+
+  /** Ends every portal (at Sync, and when the connection closes), their cursors' runs with them. */
+  closePortals(): void {
+    for (const name of [...this.portals.keys()]) this.closePortal(name);
+  }
+
+  private closePortal(name: string): void {
+    const p = this.portals.get(name);
+    if (p?.answer instanceof RowCursor) p.answer.close();
+    this.portals.delete(name);
   }
 
   /** Sends what an Execute of a portal gives: rows from where the last one stopped, up to `max` (0: all). */
-  private async sendExecuted(p: Portal, a: Answer, max: number): Promise<void> {
+  private async sendExecuted(p: Portal, a: RunAnswer, max: number): Promise<void> {
     // The RowDescription came with Describe; Execute sends rows only.
     if (a === 'empty') this.link.send(empty('I'));
     else if ('command' in a) this.runner.sendCommand(a.command);

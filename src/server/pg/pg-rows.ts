@@ -45,12 +45,12 @@ export class RowBatch {
   }
 
   /**
-   * Appends the rows of a chunk given column by column. A column of bytes holds PostgreSQL's
+   * Appends the rows [from, to) of a chunk given column by column. A column of bytes holds PostgreSQL's
    * text already (pg-types.ts `cellSql`): in text format its bytes are copied as they are.
    */
-  addChunk(chunk: TextChunk, cells: readonly CellWriter[]): void {
+  addChunk(chunk: TextChunk, cells: readonly CellWriter[], from = 0, to = chunk.rowCount): void {
     const columns = chunk.columns;
-    for (let r = 0; r < chunk.rowCount; r++) {
+    for (let r = from; r < to; r++) {
       const start = this.begin(columns.length);
       for (let i = 0; i < columns.length; i++) {
         const col = columns[i]!;

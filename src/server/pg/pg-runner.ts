@@ -10,10 +10,11 @@ import type { TokenInfo } from '../../store/token-types.js';
 import { actorOf, failure } from '../audit.js';
 import type { ServerContext } from '../context.js';
 import { tokenFilter } from '../program-scope.js';
-import { type Answer, answerStatement, type Rows, type StreamedRows } from './pg-answer.js';
+import { answerStatement, type Rows } from './pg-answer.js';
+import { RowCursor } from './pg-cursor.js';
 import { PgFault } from './pg-errors.js';
 import { commandComplete, empty, parameterStatus, rowDescription } from './pg-messages.js';
-import { cellWriters, RowBatch } from './pg-rows.js';
+import { type CellWriter, cellWriters, RowBatch } from './pg-rows.js';
 import { type SetOutcome, setStatement } from './pg-set.js';
 import { commandTag, splitStatements } from './pg-split.js';
 import { type PgTimeZone, serverTimeZone } from './pg-timezone.js';
@@ -37,11 +38,21 @@ export interface PgLink {
   write(b: Buffer): Promise<boolean>;
 }
 
+/**
+ * What a run gives to send: rows held (an answer known without DuckDB), a cursor over rows read
+ * from DuckDB as they are sent, a command with no rows (an accepted SET), or the empty query.
+ */
+export type RunAnswer = Rows | RowCursor | { readonly command: SetOutcome } | 'empty';
+
+const CANCELLED = 'canceling statement due to user request';
+
 /** Runs a connection's statements and sends their answers. */
 export class StatementRunner {
   private session: QuerySession | undefined;
   /** The store's generation when the session was opened. */
   private sessionGeneration = -1;
+  /** The cursor a portal keeps whose rows still come from the session's streaming result. */
+  private live: RowCursor | undefined;
 
   constructor(private readonly link: PgLink) {}
 
@@ -52,6 +63,10 @@ export class StatementRunner {
    * the connection's time zone.
    */
   async open(): Promise<QuerySession> {
+    // Whatever runs next on the session would end a portal's streaming result: its rest is read first.
+    const live = this.live;
+    this.live = undefined;
+    await live?.park();
     const { ctx } = this.link;
     const generation = ctx.store.generation;
     if (this.session && this.sessionGeneration !== generation) this.close();
@@ -76,6 +91,7 @@ export class StatementRunner {
 
   /** Releases the session. */
   close(): void {
+    this.live = undefined;
     try {
       this.session?.close();
     } catch {
@@ -86,19 +102,24 @@ export class StatementRunner {
 
   /**
    * Runs one statement through the session and hands its answer to `deliver` (which sends
-   * it), audited as a query of the HTTP API is: with the rows delivered, or the error.
-   * `stream`: rows are read from DuckDB as they are sent.
+   * it), audited as a query of the HTTP API is: with the rows read, or the error. Rows from
+   * DuckDB come as a cursor, read as they are sent; with `keep` (a portal's, whose rows the
+   * next Executes send) the cursor outlives the run, and its audit entry comes when it ends
+   * or is closed, else when the run does.
    */
   async run(
     sql: string,
     params: readonly (string | null)[],
-    stream: boolean,
-    deliver: (a: Answer) => Promise<void>,
+    deliver: (a: RunAnswer) => Promise<void>,
+    keep = false,
   ): Promise<void> {
     if (splitStatements(sql).length === 0) return deliver('empty');
     const link = this.link;
     const asked = { sql: auditText(sql), scope: link.scope, protocol: 'postgresql' };
+    let audited = false;
     const audit = (outcome: 'ok' | 'error', details: Record<string, unknown>): void => {
+      if (audited) return;
+      audited = true;
       link.ctx.audit.append({
         action: 'query',
         actor: actorOf(link.token),
@@ -120,32 +141,34 @@ export class StatementRunner {
     }
     if (set) return deliver({ command: set });
     const session = await this.open();
-    if (link.cancelled) throw new PgFault('57014', 'canceling statement due to user request');
+    if (link.cancelled) throw new PgFault('57014', CANCELLED);
+    let cursor: RowCursor | undefined;
     try {
-      let rowCount = 0;
-      const answer = await answerStatement(session, sql, params, stream, link.timeZone);
+      const answer = await answerStatement(session, sql, params, link.timeZone);
       if (answer !== 'empty' && 'stream' in answer) {
-        const source = answer.stream;
-        const counted = async () => {
-          const chunk = await source.next();
-          rowCount += chunk?.rowCount ?? 0;
-          return chunk;
-        };
-        await deliver({ columns: answer.columns, stream: { columns: source.columns, next: counted } });
+        cursor = new RowCursor(answer.columns, answer.stream, (rowCount, error) =>
+          error === undefined
+            ? audit('ok', { rowCount, snapshotIds: session.snapshotIds })
+            : audit('error', failure(error)),
+        );
+        await deliver(cursor);
+        if (!keep) cursor.close();
+        else if (cursor.streaming) this.live = cursor;
       } else {
-        if (answer !== 'empty' && 'rows' in answer) rowCount = answer.rows.length;
         await deliver(answer);
+        const rowCount = answer !== 'empty' && 'rows' in answer ? answer.rows.length : 0;
+        audit('ok', { rowCount, snapshotIds: session.snapshotIds });
       }
-      audit('ok', { rowCount, snapshotIds: session.snapshotIds });
     } catch (e) {
       audit('error', failure(e));
-      if (link.cancelled) throw new PgFault('57014', 'canceling statement due to user request');
+      cursor?.close();
+      if (link.cancelled) throw new PgFault('57014', CANCELLED);
       throw e;
     }
   }
 
   /** Sends an answer of the simple query protocol: RowDescription, rows and CommandComplete. */
-  async sendAnswer(a: Answer): Promise<void> {
+  async sendAnswer(a: RunAnswer): Promise<void> {
     if (a === 'empty') this.link.send(empty('I'));
     else if ('command' in a) this.sendCommand(a.command);
     else {
@@ -160,38 +183,59 @@ export class StatementRunner {
   }
 
   /**
-   * Sends rows [from, from + max) (all when max is 0) and the CommandComplete or
-   * PortalSuspended after them; writes in batches of about 64 KiB and waits for the socket
-   * to drain between them, so a million-row answer neither queues unbounded nor builds one
-   * huge buffer. Returns where it stopped.
+   * Sends rows, up to `max` (0: all), and the CommandComplete or, when rows are left,
+   * PortalSuspended after them: held rows from `from`, a cursor's from where it stopped.
+   * Writes in batches of about 64 KiB and waits for the socket to drain between them, so a
+   * million-row answer neither queues unbounded nor builds one huge buffer. Returns where it
+   * stopped in held rows (a cursor keeps its own place).
    */
   async sendRows(
-    a: Rows | StreamedRows,
+    a: Rows | RowCursor,
     from: number,
     max: number,
     formats: readonly number[] = [],
   ): Promise<number> {
     const cells = cellWriters(a.columns, formats);
-    const batch = new RowBatch();
-    if ('stream' in a) {
-      let n = 0;
-      for (let chunk = await a.stream.next(); chunk; chunk = await a.stream.next()) {
-        // A chunk (2048 rows, about 150 KiB in the benchmark) is written at once.
-        batch.addChunk(chunk, cells);
-        n += chunk.rowCount;
-        if (batch.size >= 65_536 && !(await this.link.write(batch.take()))) return n;
+    if (a instanceof RowCursor) {
+      try {
+        await this.sendCursor(a, max, cells);
+      } catch (e) {
+        if (this.link.cancelled) throw new PgFault('57014', CANCELLED);
+        throw e;
       }
-      batch.append(commandComplete(commandTag(n)));
-      await this.link.write(batch.take());
-      return n;
+      return 0;
     }
+    const batch = new RowBatch();
     const end = max > 0 ? Math.min(a.rows.length, from + max) : a.rows.length;
     for (let i = from; i < end; i++) {
       batch.add(a.rows[i]!, cells);
       if (batch.size >= 65_536 && !(await this.link.write(batch.take()))) return end;
     }
-    batch.append(end < a.rows.length ? empty('s') : commandComplete(commandTag(end - from)));
+    batch.append(end < a.rows.length ? empty('s') : commandComplete(a.tag ?? commandTag(end - from)));
     await this.link.write(batch.take());
     return end;
+  }
+
+  /** Sends a cursor's next rows, up to `max` (0: all); a row limit reached with rows left gives PortalSuspended. */
+  private async sendCursor(c: RowCursor, max: number, cells: readonly CellWriter[]): Promise<void> {
+    const batch = new RowBatch();
+    let n = 0;
+    for (let next = await c.peek(); ; next = await c.peek()) {
+      if (!next) {
+        batch.append(commandComplete(commandTag(n)));
+        break;
+      }
+      if (max > 0 && n === max) {
+        batch.append(empty('s'));
+        break;
+      }
+      // A chunk (2048 rows, about 150 KiB in the benchmark) is written at once, or the part of it within the limit.
+      const take = Math.min(next.chunk.rowCount - next.at, max > 0 ? max - n : Number.POSITIVE_INFINITY);
+      batch.addChunk(next.chunk, cells, next.at, next.at + take);
+      c.advance(take);
+      n += take;
+      if (batch.size >= 65_536 && !(await this.link.write(batch.take()))) return;
+    }
+    await this.link.write(batch.take());
   }
 }

@@ -92,7 +92,8 @@ function setTimeZone(written: string): SetOutcome {
   if (/^default$/i.test(written.trim())) return { tag: 'SET', timeZone: 'default' };
   const seconds = /^interval\s/i.test(written.trim()) ? intervalOffset(written) : undefined;
   const zone = seconds !== undefined ? offsetZone(seconds) : timeZoneOf(value);
-  if (!zone) throw new PgFault('22023', badTimeZone(value));
+  if (!zone)
+    throw new PgFault('22023', seconds !== undefined ? badTimeZone(value, seconds) : badTimeZone(value));
   return { tag: 'SET', timeZone: zone };
 }
 

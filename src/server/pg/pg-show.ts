@@ -1,7 +1,7 @@
 /**
  * `SHOW TimeZone` (also `SHOW timezone`, `SHOW TIME ZONE`), `SHOW server_version` and the
  * other settings this server reports, and `SHOW ALL`, answered as PostgreSQL answers them: a
- * column named as the setting is spelled, its value as text. DuckDB's own `SHOW` (`SHOW
+ * column named as the setting is spelled, its value as text, the command tag `SHOW`. DuckDB's own `SHOW` (`SHOW
  * TABLES`, `SHOW goroutines`: a table's columns) is not one of these and runs in DuckDB.
  */
 import type { Answer } from './pg-answer.js';
@@ -16,6 +16,7 @@ export function showAnswer(sql: string, zone: PgTimeZone): Answer | undefined {
   const name = m[1]!.replace(/\s+/g, '');
   if (/^all$/i.test(name))
     return {
+      tag: 'SHOW',
       columns: [textColumn('name'), textColumn('setting'), textColumn('description')],
       rows: shownSettings(zone.name).map(([n, v]) => [
         n,
@@ -24,5 +25,5 @@ export function showAnswer(sql: string, zone: PgTimeZone): Answer | undefined {
       ]),
     };
   const setting = shownSetting(name, zone.name);
-  return setting ? { columns: [textColumn(setting[0])], rows: [[setting[1]]] } : undefined;
+  return setting ? { tag: 'SHOW', columns: [textColumn(setting[0])], rows: [[setting[1]]] } : undefined;
 }

@@ -15,22 +15,29 @@ export interface PgTimeZone {
 }
 
 /**
+ * The seconds east of UTC a value gives as a number of hours (`-5`, `5.5`, as PostgreSQL's
+ * `SET TIME ZONE -5`) or as the name PostgreSQL reports for one (`<-05>+05`, `<+05:30>-05:30`,
+ * also `<+0530>-05:30`); undefined when it is neither.
+ */
+function writtenOffset(t: string): number | undefined {
+  if (/^[+-]?\d+(\.\d*)?$/.test(t)) return Math.round(Number(t) * 3600);
+  const reported = /^<([+-])(\d\d)(?::?(\d\d))?>([+-])(\d\d)(?::(\d\d))?$/.exec(t);
+  if (!reported) return undefined;
+  const east = (reported[1] === '-' ? -1 : 1) * (Number(reported[2]) * 3600 + Number(reported[3] ?? 0) * 60);
+  const west = (reported[4] === '-' ? -1 : 1) * (Number(reported[5]) * 3600 + Number(reported[6] ?? 0) * 60);
+  return east === -west ? east : undefined;
+}
+
+/**
  * The time zone of a name (`UTC`, `America/New_York`, any case; `EST5EDT`) or of a number of
  * hours east of UTC (`-5`, as PostgreSQL's `SET TIME ZONE -5`; the name it reports back,
  * `<-05>+05`, is taken too); undefined when it is not one.
  */
 export function timeZoneOf(name: string): PgTimeZone | undefined {
   const t = name.trim();
-  if (/^[+-]?\d+(\.\d*)?$/.test(t)) return offsetZone(Number(t) * 3600);
-  const reported = /^<([+-])(\d\d)(?::(\d\d))?>([+-])(\d\d)(?::(\d\d))?$/.exec(t);
-  if (reported) {
-    const east =
-      (reported[1] === '-' ? -1 : 1) * (Number(reported[2]) * 3600 + Number(reported[3] ?? 0) * 60);
-    const west =
-      (reported[4] === '-' ? -1 : 1) * (Number(reported[5]) * 3600 + Number(reported[6] ?? 0) * 60);
-    return east === -west ? offsetZone(east) : undefined;
-  }
-  if (!/^[A-Za-z][A-Za-z0-9_+\-/]*$/.test(t)) return undefined;
+  const seconds = writtenOffset(t);
+  if (seconds !== undefined) return offsetZone(seconds);
+  if (/^</.test(t) || !/^[A-Za-z][A-Za-z0-9_+\-/]*$/.test(t)) return undefined;
   let iana: string;
   try {
     iana = new Intl.DateTimeFormat('en-US', { timeZone: t }).resolvedOptions().timeZone;
@@ -45,8 +52,11 @@ export function timeZoneOf(name: string): PgTimeZone | undefined {
 /**
  * A fixed offset of `seconds` east of UTC, named as PostgreSQL names it (`<-05>+05`: the POSIX
  * form, whose sign is the other way round). Whole hours only, from -12 to +14: the zones of a
- * fixed offset that DuckDB and Intl know are `Etc/GMT+5` (5 hours west) and the like; an
- * offset of minutes (`5.5`, `INTERVAL '+05:30'`) has none, and is undefined.
+ * fixed offset DuckDB knows are `Etc/GMT+5` (5 hours west) and the like. An offset of minutes
+ * (`5.5`, `INTERVAL '+05:30'`) is undefined: DuckDB 1.5's ICU has no zone of it (no `Etc/`
+ * zone, and ICU's custom ids such as `GMT+05:30` are refused; `UTC+05:30` is taken as
+ * Etc/GMT-5, the minutes dropped), and each of its zones with such an offset today (Asia/Kolkata,
+ * Australia/Eucla, …) had others before, so none gives the same times as the offset would.
  */
 export function offsetZone(seconds: number): PgTimeZone | undefined {
   if (!Number.isFinite(seconds) || seconds % 3600 !== 0) return undefined;
@@ -72,9 +82,36 @@ export function serverTimeZone(): PgTimeZone {
   return { name: iana, iana };
 }
 
-/** The error text for a zone that is not one, as PostgreSQL words it (SQLSTATE 22023). */
-export function badTimeZone(value: string): string {
-  return `invalid value for parameter "TimeZone": "${value}" (give an IANA time zone name such as UTC or America/New_York, or a whole number of hours east of UTC from -12 to 14 such as -5)`;
+/** The zones (IANA names) whose offset is `seconds` east of UTC now, at most `max` of them. */
+function zonesNowAt(seconds: number, max: number): string[] {
+  const now = new Date();
+  const out: string[] = [];
+  for (const zone of Intl.supportedValuesOf('timeZone')) {
+    const name = new Intl.DateTimeFormat('en-US', { timeZone: zone, timeZoneName: 'longOffset' })
+      .formatToParts(now)
+      .find((p) => p.type === 'timeZoneName')?.value;
+    const m = /^GMT(?:([+-])(\d\d):(\d\d))?$/.exec(name ?? '');
+    if (!m) continue;
+    const at = m[1] ? (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 3600 + Number(m[3]) * 60) : 0;
+    if (at === seconds) out.push(zone);
+    if (out.length === max) break;
+  }
+  return out;
+}
+
+/**
+ * The error text for a zone that is not one, as PostgreSQL words it (SQLSTATE 22023), and what
+ * to give instead. `seconds`: the offset an INTERVAL gave; a number of hours or a name
+ * PostgreSQL reports for an offset is read from `value`.
+ */
+export function badTimeZone(value: string, seconds = writtenOffset(value.trim())): string {
+  const head = `invalid value for parameter "TimeZone": "${value}"`;
+  const hours = 'a whole number of hours east of UTC from -12 to 14 such as -5';
+  if (seconds !== undefined && Number.isFinite(seconds) && seconds % 3600 !== 0) {
+    const places = zonesNowAt(seconds, 3);
+    return `${head} (an offset of ${offsetText(seconds)} has no fixed zone in DuckDB's time zone data; give ${places.length > 0 ? `the zone of the place, such as ${places.join(' or ')} (UTC${offsetText(seconds)} today), ` : ''}or ${hours})`;
+  }
+  return `${head} (give an IANA time zone name such as UTC or America/New_York, or ${hours})`;
 }
 
 /** `"+05"`, `"-03:30"`, `"+00:19:32"`: an offset in seconds as PostgreSQL prints it. */
