@@ -15,6 +15,7 @@ import {
 } from '../goruntime/goroutines/index.js';
 import { settleOwnThreads } from '../proc/own-threads.js';
 import { PauseTimeoutError, pauseProcess } from '../proc/pause.js';
+import { rehearsePause } from '../proc/pause-rehearsal.js';
 import { startPauseWatchdog } from '../proc/pause-watchdog.js';
 import type { Registers } from '../proc/regs.amd64.js';
 import { settleLingering } from '../proc/release.js';
@@ -292,6 +293,11 @@ function warmUpStartsWatchdog(): boolean {
   return process.env.PERISCOPE_WARM_UP_WATCHDOG !== '0';
 }
 
+/** Whether the warm-up rehearses the pause on a throw-away child (PERISCOPE_WARM_UP_REHEARSAL=0: not, as before 2026-12-06, for comparisons). */
+function warmUpRehearses(): boolean {
+  return process.env.PERISCOPE_WARM_UP_REHEARSAL !== '0';
+}
+
 /** Longest wait for the copy helper before a thread's first pause, ms. */
 const HELPER_READY_WAIT_MS = 2000;
 
@@ -308,6 +314,7 @@ const warmed = new WeakSet<CapturePlan>();
 export function warmUpCapture(pid: number, plan: PreparedProcess, opts: SnapshotOptions = {}): void {
   const values = plan.functions.size > 0 && !warmed.has(plan);
   if (warmedThread && !values) return;
+  const firstOfThread = !warmedThread;
   warmedThread = true;
   warmed.add(plan);
   // The pause's watchdog thread (proc/pause-watchdog.ts) is started by the first pause: in a
@@ -315,6 +322,10 @@ export function warmUpCapture(pid: number, plan: PreparedProcess, opts: Snapshot
   // ran during that pause, on the core the target's threads and the copy helper need. Started
   // here, it is up and idle by the pause.
   if (warmUpStartsWatchdog()) startPauseWatchdog();
+  // The stop and the resume cannot run without stopping a process: they run on a throw-away
+  // child of ours (proc/pause-rehearsal.ts), with the real pause's options, once per thread.
+  if (firstOfThread && warmUpRehearses())
+    rehearsePause({ capMs: opts.pauseCapMs ?? DEFAULT_PAUSE_CAP_MS, ...opts.pause });
   // One reader and one scratch arena for every run: faulting in fresh ones each time (tens
   // of megabytes at 10k goroutines) would leave the budget only a few runs.
   const reader = new VmReader(pid);
