@@ -267,6 +267,17 @@ const WARM_UP_PLANNED_MS = 60;
  */
 const WARM_UP_LEARN_MS = 50;
 
+/**
+ * Most time the planned runs go on while a spec'd frame is still evaluated instead of read by
+ * plan, ms (its evaluation cut before the end, cold, so not learned); past WARM_UP_PLANNED_MS.
+ */
+const WARM_UP_LEARN_CAP_MS = 300;
+
+/** WARM_UP_LEARN_CAP_MS, or PERISCOPE_WARM_UP_LEARN_CAP_MS (0: the planned runs stop at WARM_UP_PLANNED_MS whatever they learned, as before 2026-12-06 noon, for comparisons). */
+function warmUpLearnCapMs(): number {
+  return msFromEnv('PERISCOPE_WARM_UP_LEARN_CAP_MS', WARM_UP_LEARN_CAP_MS);
+}
+
 /** WARM_UP_LEARN_MS, or PERISCOPE_WARM_UP_LEARN_MS (5, the pause's budget, as before 2026-12-06, for comparisons). */
 function warmUpLearnMs(): number {
   return msFromEnv('PERISCOPE_WARM_UP_LEARN_MS', WARM_UP_LEARN_MS);
@@ -370,18 +381,32 @@ export function warmUpCapture(pid: number, plan: PreparedProcess, opts: Snapshot
         learn: plans,
       });
       // The pause's own path for values (scan, unwinding, reads by plan) on those frames: it
-      // runs once per snapshot, and would otherwise run interpreted inside the pause.
-      const until = performance.now() + warmUpPlannedMs();
-      for (let i = 0; i < plannedRuns && performance.now() < until; i++)
-        readValuesInPause(
+      // runs once per snapshot, and would otherwise run interpreted inside the pause. A frame
+      // still without a plan is evaluated by it, and learned when that evaluation completes:
+      // until every frame is read by plan, each run has the learning's budget, and the runs go
+      // on past their time (to WARM_UP_LEARN_CAP_MS). On a busy machine the first evaluation,
+      // cold, outlasted the 50 ms (a socket frame: 160 ms at load 9) and was cut, unlearned, and
+      // the single planned run that fitted in 60 ms cut it again: the pause evaluated it, past
+      // its 5 ms budget (throw-away script, 10k goroutines, 3 runs of 3).
+      const start = performance.now();
+      const until = start + warmUpPlannedMs();
+      const learnCap = warmUpLearnCapMs();
+      const learnUntil = start + Math.max(warmUpPlannedMs(), learnCap);
+      let learning = learnCap > 0;
+      for (let i = 0; i < plannedRuns; i++) {
+        const now = performance.now();
+        if (now >= (learning ? learnUntil : until)) break;
+        const r = readValuesInPause(
           plan,
           pid,
           capture,
           reader,
           new Map(),
           opts.maxFrames,
-          performance.now() + DEFAULT_VALUES_BUDGET_MS,
+          now + (learning ? warmUpLearnMs() : DEFAULT_VALUES_BUDGET_MS),
         );
+        learning &&= r.captures.size > 0 || r.pending !== undefined;
+      }
     };
     once(plan.goroutines, valuesInPause() ? 0 : WARM_UP_PLANNED_RUNS, true);
     const until = performance.now() + WARM_UP_BUDGET_MS;
