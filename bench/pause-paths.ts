@@ -22,7 +22,7 @@
  * as before 2026-12-06, proc/vm-reader.ts). A sample whose pause gave up (a busy machine) is taken again.
  * One more one-shot CLI with its warm-up as before 2026-12-06 (PERISCOPE_WARM_UP_LEARN_MS=5,
  * PERISCOPE_WARM_UP_PLANNED_MS=20, PERISCOPE_WARM_UP_ARM=0, PERISCOPE_WARM_UP_WATCHDOG=0, PERISCOPE_POOL_RESERVE=0,
- * PERISCOPE_WARM_UP_REHEARSAL=0, PERISCOPE_WARM_UP_LEARN_CAP_MS=0:
+ * PERISCOPE_WARM_UP_REHEARSAL=0, PERISCOPE_WARM_UP_LEARN_CAP_MS=0, PERISCOPE_WARM_UP_MIN_RUNS=0:
  * snapshot/paused-capture.ts), and one whose warm-up does not rehearse the pause on a throw-away
  * child (PERISCOPE_WARM_UP_REHEARSAL=0, as before 2026-12-06 noon, proc/pause-rehearsal.ts).
  * Each rep takes its paths in a fresh order (seeded: the same for the same rep).
@@ -92,6 +92,7 @@ const ONE_SHOT_BEFORE = {
   PERISCOPE_POOL_RESERVE: '0',
   PERISCOPE_WARM_UP_REHEARSAL: '0',
   PERISCOPE_WARM_UP_LEARN_CAP_MS: '0',
+  PERISCOPE_WARM_UP_MIN_RUNS: '0',
 };
 /** The one-shot CLI without the rehearsal of the pause on a throw-away child (proc/pause-rehearsal.ts). */
 const ONE_SHOT_NO_REHEARSAL = { PERISCOPE_WARM_UP_REHEARSAL: '0' };

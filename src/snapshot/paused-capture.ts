@@ -248,6 +248,22 @@ function busyWait(ms: number): void {
 /** Captures run on the live process to warm up a thread's code, and the most the runs after the first spend. */
 const WARM_UP_RUNS = 30;
 const WARM_UP_BUDGET_MS = 150;
+/**
+ * Runs after the first that the warm-up makes even past WARM_UP_BUDGET_MS (within
+ * WARM_UP_MIN_RUNS_CAP_MS). On a busy machine (load 4-10) the budget let 3-4 runs through
+ * where a quiet one makes all 30, and V8 was still compiling (and deoptimizing: its OSR code
+ * of the copy's loops, compiled during the one full run, lacked feedback for what follows
+ * them) inside the pause: the first pause's copy took 13.9-15.8 ms against 8.5-9.5 ms with
+ * at least 15 runs (throw-away script, 10k goroutines, medians of 6, interleaved).
+ */
+const WARM_UP_MIN_RUNS = 15;
+const WARM_UP_MIN_RUNS_CAP_MS = 1000;
+
+/** WARM_UP_MIN_RUNS, or PERISCOPE_WARM_UP_MIN_RUNS (0: the runs stop at WARM_UP_BUDGET_MS whatever their number, as before 2026-12-06 noon, for comparisons). */
+function warmUpMinRuns(): number {
+  return numberFromEnv('PERISCOPE_WARM_UP_MIN_RUNS', WARM_UP_MIN_RUNS);
+}
+
 /** Goroutines read by each warm-up run after the first. */
 const WARM_UP_GOROUTINES = 2000;
 /**
@@ -275,21 +291,21 @@ const WARM_UP_LEARN_CAP_MS = 300;
 
 /** WARM_UP_LEARN_CAP_MS, or PERISCOPE_WARM_UP_LEARN_CAP_MS (0: the planned runs stop at WARM_UP_PLANNED_MS whatever they learned, as before 2026-12-06 noon, for comparisons). */
 function warmUpLearnCapMs(): number {
-  return msFromEnv('PERISCOPE_WARM_UP_LEARN_CAP_MS', WARM_UP_LEARN_CAP_MS);
+  return numberFromEnv('PERISCOPE_WARM_UP_LEARN_CAP_MS', WARM_UP_LEARN_CAP_MS);
 }
 
 /** WARM_UP_LEARN_MS, or PERISCOPE_WARM_UP_LEARN_MS (5, the pause's budget, as before 2026-12-06, for comparisons). */
 function warmUpLearnMs(): number {
-  return msFromEnv('PERISCOPE_WARM_UP_LEARN_MS', WARM_UP_LEARN_MS);
+  return numberFromEnv('PERISCOPE_WARM_UP_LEARN_MS', WARM_UP_LEARN_MS);
 }
 
 /** WARM_UP_PLANNED_MS, or PERISCOPE_WARM_UP_PLANNED_MS (20, as before 2026-12-06, for comparisons). */
 function warmUpPlannedMs(): number {
-  return msFromEnv('PERISCOPE_WARM_UP_PLANNED_MS', WARM_UP_PLANNED_MS);
+  return numberFromEnv('PERISCOPE_WARM_UP_PLANNED_MS', WARM_UP_PLANNED_MS);
 }
 
-/** The environment variable `name` as a number of ms (>= 0), else `fallback`. */
-function msFromEnv(name: string, fallback: number): number {
+/** The environment variable `name` as a number (>= 0: ms, runs), else `fallback`. */
+function numberFromEnv(name: string, fallback: number): number {
   const v = Number(process.env[name]);
   return process.env[name] !== undefined && Number.isFinite(v) && v >= 0 ? v : fallback;
 }
@@ -409,8 +425,14 @@ export function warmUpCapture(pid: number, plan: PreparedProcess, opts: Snapshot
       }
     };
     once(plan.goroutines, valuesInPause() ? 0 : WARM_UP_PLANNED_RUNS, true);
-    const until = performance.now() + WARM_UP_BUDGET_MS;
-    for (let run = 1; run < WARM_UP_RUNS && performance.now() < until; run++) once(small, 0);
+    const t0 = performance.now();
+    const until = t0 + WARM_UP_BUDGET_MS;
+    const minRuns = warmUpMinRuns();
+    for (let run = 1; run < WARM_UP_RUNS; run++) {
+      const now = performance.now();
+      if (now >= until && (run >= minRuns || now >= t0 + WARM_UP_MIN_RUNS_CAP_MS)) break;
+      once(small, 0);
+    }
   } catch {
     // Only a warm-up: the real capture reports its own errors.
   } finally {
