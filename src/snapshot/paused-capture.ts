@@ -430,7 +430,7 @@ export function warmUpCapture(pid: number, plan: PreparedProcess, opts: Snapshot
     const minRuns = warmUpMinRuns();
     for (let run = 1; run < WARM_UP_RUNS; run++) {
       const now = performance.now();
-      if (now >= until && (run >= minRuns || now >= t0 + WARM_UP_MIN_RUNS_CAP_MS)) break;
+      if (now >= until && (run > minRuns || now >= t0 + WARM_UP_MIN_RUNS_CAP_MS)) break;
       once(small, 0);
     }
   } catch {
