@@ -21,8 +21,10 @@
  * copy lands in) before each pause instead of reusing the last one (PERISCOPE_POOL_RESERVE=0,
  * as before 2026-12-06, proc/vm-reader.ts). A sample whose pause gave up (a busy machine) is taken again.
  * One more one-shot CLI with its warm-up as before 2026-12-06 (PERISCOPE_WARM_UP_LEARN_MS=5,
- * PERISCOPE_WARM_UP_PLANNED_MS=20, PERISCOPE_WARM_UP_ARM=0, PERISCOPE_WARM_UP_WATCHDOG=0, PERISCOPE_POOL_RESERVE=0:
- * snapshot/paused-capture.ts).
+ * PERISCOPE_WARM_UP_PLANNED_MS=20, PERISCOPE_WARM_UP_ARM=0, PERISCOPE_WARM_UP_WATCHDOG=0, PERISCOPE_POOL_RESERVE=0,
+ * PERISCOPE_WARM_UP_REHEARSAL=0, PERISCOPE_WARM_UP_LEARN_CAP_MS=0, PERISCOPE_WARM_UP_MIN_RUNS=0:
+ * snapshot/paused-capture.ts), and one whose warm-up does not rehearse the pause on a throw-away
+ * child (PERISCOPE_WARM_UP_REHEARSAL=0, as before 2026-12-06 noon, proc/pause-rehearsal.ts).
  * Each rep takes its paths in a fresh order (seeded: the same for the same rep).
  *
  * Everything runs at nice -10 (--nice N to change; 0 leaves it): every thread of this process
@@ -88,7 +90,12 @@ const ONE_SHOT_BEFORE = {
   PERISCOPE_WARM_UP_ARM: '0',
   PERISCOPE_WARM_UP_WATCHDOG: '0',
   PERISCOPE_POOL_RESERVE: '0',
+  PERISCOPE_WARM_UP_REHEARSAL: '0',
+  PERISCOPE_WARM_UP_LEARN_CAP_MS: '0',
+  PERISCOPE_WARM_UP_MIN_RUNS: '0',
 };
+/** The one-shot CLI without the rehearsal of the pause on a throw-away child (proc/pause-rehearsal.ts). */
+const ONE_SHOT_NO_REHEARSAL = { PERISCOPE_WARM_UP_REHEARSAL: '0' };
 /** The V8 flags of the A/B agent: no compile jobs or GC tasks on V8's worker threads. */
 const V8_FLAGS =
   '--no-concurrent-recompilation --no-concurrent-marking --no-concurrent-sweeping --no-parallel-scavenge --no-parallel-compaction --no-parallel-pointer-update --no-concurrent-array-buffer-sweeping';
@@ -114,6 +121,7 @@ const PATHS = [
   'A/B: agent, helper places itself',
   'A/B: agent, fresh reserve per pause',
   'A/B: one-shot CLI, warm-up as before',
+  'A/B: one-shot CLI, no rehearsal',
 ] as const;
 type Path = (typeof PATHS)[number];
 
@@ -247,6 +255,7 @@ async function main(): Promise<void> {
       },
       'one-shot CLI': async () => oneShot({}),
       'A/B: one-shot CLI, warm-up as before': async () => oneShot(ONE_SHOT_BEFORE),
+      'A/B: one-shot CLI, no rehearsal': async () => oneShot(ONE_SHOT_NO_REHEARSAL),
     };
     const failed: string[] = [];
     // Warm-up, not counted: each path's first (binary load, compile, the CLI's disk cache).
@@ -344,6 +353,12 @@ function report(machine: string, load: string, samples: Map<Path, Sample[]>): vo
         .map(
           (k) =>
             `\nA/B, same run: one-shot CLI ${k} with this warm-up / as before: ${ab('one-shot CLI', 'A/B: one-shot CLI, warm-up as before', k)}`,
+        )
+        .join('') +
+      (['pause', 'stop', 'copy', 'values', 'resume'] as const)
+        .map(
+          (k) =>
+            `\nA/B, same run: one-shot CLI ${k} with / without the rehearsal on a throw-away child: ${ab('one-shot CLI', 'A/B: one-shot CLI, no rehearsal', k)}`,
         )
         .join(''),
   );

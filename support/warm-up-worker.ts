@@ -3,13 +3,14 @@
  * started yet, its code not compiled: as in a one-shot `periscope snapshot --pid`) prepares
  * process `pid` (with the built-in spec when `builtIn`), runs the warm-up that precedes its
  * first pause, and posts whether the copy helper takes jobs at that point, how many reads it
- * shared, the helper's scheduler state and CPUs, whether the pause's watchdog thread is started, and the reserve bytes the warm-up left for
- * the pause (with `pool`, the thread pools its reserves). With `pause`, it then pauses once
+ * shared, the helper's scheduler state and CPUs, whether the pause's watchdog thread is started, what its rehearsal of the pause on a
+ * throw-away child did, and the reserve bytes the warm-up left for the pause (with `pool`, the thread pools its reserves). With `pause`, it then pauses once
  * (values budget and cap out of reach) and posts what the pause read by plan and evaluated.
  */
 import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { copyHelperReady, copyHelperTid, copySplitStats } from '../src/proc/copy-helper.js';
+import { lastPauseRehearsal, type PauseRehearsal } from '../src/proc/pause-rehearsal.js';
 import { pauseWatchdogStarted } from '../src/proc/pause-watchdog.js';
 import { pooledReserveBytes, poolReserves } from '../src/proc/vm-reader.js';
 import { pauseAndCopy, warmUpCapture } from '../src/snapshot/paused-capture.js';
@@ -29,6 +30,8 @@ export interface WarmUpReport {
   readonly pooledBytes: number;
   /** The pause's watchdog thread was started by the warm-up (not by the pause). */
   readonly watchdog: boolean;
+  /** The warm-up's rehearsal of the pause on a throw-away child (proc/pause-rehearsal.ts), if any. */
+  readonly rehearsal: PauseRehearsal | undefined;
   /** With `pause`: ranges read by plan, frames evaluated inside the pause, goroutines with values. */
   readonly planned?: number;
   readonly evaluatedInPause?: number;
@@ -67,6 +70,7 @@ const report: WarmUpReport = {
   processCpus: cpusOf('/proc/self/status'),
   pooledBytes,
   watchdog,
+  rehearsal: lastPauseRehearsal(),
 };
 if (!pause) parentPort?.postMessage(report);
 else {

@@ -15,6 +15,7 @@ import {
 } from '../goruntime/goroutines/index.js';
 import { settleOwnThreads } from '../proc/own-threads.js';
 import { PauseTimeoutError, pauseProcess } from '../proc/pause.js';
+import { rehearsePause } from '../proc/pause-rehearsal.js';
 import { startPauseWatchdog } from '../proc/pause-watchdog.js';
 import type { Registers } from '../proc/regs.amd64.js';
 import { settleLingering } from '../proc/release.js';
@@ -247,6 +248,22 @@ function busyWait(ms: number): void {
 /** Captures run on the live process to warm up a thread's code, and the most the runs after the first spend. */
 const WARM_UP_RUNS = 30;
 const WARM_UP_BUDGET_MS = 150;
+/**
+ * Runs after the first that the warm-up makes even past WARM_UP_BUDGET_MS (within
+ * WARM_UP_MIN_RUNS_CAP_MS). On a busy machine (load 4-10) the budget let 3-4 runs through
+ * where a quiet one makes all 30, and V8 was still compiling (and deoptimizing: its OSR code
+ * of the copy's loops, compiled during the one full run, lacked feedback for what follows
+ * them) inside the pause: the first pause's copy took 13.9-15.8 ms against 8.5-9.5 ms with
+ * at least 15 runs (throw-away script, 10k goroutines, medians of 6, interleaved).
+ */
+const WARM_UP_MIN_RUNS = 15;
+const WARM_UP_MIN_RUNS_CAP_MS = 1000;
+
+/** WARM_UP_MIN_RUNS, or PERISCOPE_WARM_UP_MIN_RUNS (0: the runs stop at WARM_UP_BUDGET_MS whatever their number, as before 2026-12-06 noon, for comparisons). */
+function warmUpMinRuns(): number {
+  return numberFromEnv('PERISCOPE_WARM_UP_MIN_RUNS', WARM_UP_MIN_RUNS);
+}
+
 /** Goroutines read by each warm-up run after the first. */
 const WARM_UP_GOROUTINES = 2000;
 /**
@@ -266,18 +283,29 @@ const WARM_UP_PLANNED_MS = 60;
  */
 const WARM_UP_LEARN_MS = 50;
 
+/**
+ * Most time the planned runs go on while a spec'd frame is still evaluated instead of read by
+ * plan, ms (its evaluation cut before the end, cold, so not learned); past WARM_UP_PLANNED_MS.
+ */
+const WARM_UP_LEARN_CAP_MS = 300;
+
+/** WARM_UP_LEARN_CAP_MS, or PERISCOPE_WARM_UP_LEARN_CAP_MS (0: the planned runs stop at WARM_UP_PLANNED_MS whatever they learned, as before 2026-12-06 noon, for comparisons). */
+function warmUpLearnCapMs(): number {
+  return numberFromEnv('PERISCOPE_WARM_UP_LEARN_CAP_MS', WARM_UP_LEARN_CAP_MS);
+}
+
 /** WARM_UP_LEARN_MS, or PERISCOPE_WARM_UP_LEARN_MS (5, the pause's budget, as before 2026-12-06, for comparisons). */
 function warmUpLearnMs(): number {
-  return msFromEnv('PERISCOPE_WARM_UP_LEARN_MS', WARM_UP_LEARN_MS);
+  return numberFromEnv('PERISCOPE_WARM_UP_LEARN_MS', WARM_UP_LEARN_MS);
 }
 
 /** WARM_UP_PLANNED_MS, or PERISCOPE_WARM_UP_PLANNED_MS (20, as before 2026-12-06, for comparisons). */
 function warmUpPlannedMs(): number {
-  return msFromEnv('PERISCOPE_WARM_UP_PLANNED_MS', WARM_UP_PLANNED_MS);
+  return numberFromEnv('PERISCOPE_WARM_UP_PLANNED_MS', WARM_UP_PLANNED_MS);
 }
 
-/** The environment variable `name` as a number of ms (>= 0), else `fallback`. */
-function msFromEnv(name: string, fallback: number): number {
+/** The environment variable `name` as a number (>= 0: ms, runs), else `fallback`. */
+function numberFromEnv(name: string, fallback: number): number {
   const v = Number(process.env[name]);
   return process.env[name] !== undefined && Number.isFinite(v) && v >= 0 ? v : fallback;
 }
@@ -290,6 +318,11 @@ function warmUpArms(): boolean {
 /** Whether the warm-up starts the pause's watchdog thread (PERISCOPE_WARM_UP_WATCHDOG=0: not, as before 2026-12-06, for comparisons). */
 function warmUpStartsWatchdog(): boolean {
   return process.env.PERISCOPE_WARM_UP_WATCHDOG !== '0';
+}
+
+/** Whether the warm-up rehearses the pause on a throw-away child (PERISCOPE_WARM_UP_REHEARSAL=0: not, as before 2026-12-06, for comparisons). */
+function warmUpRehearses(): boolean {
+  return process.env.PERISCOPE_WARM_UP_REHEARSAL !== '0';
 }
 
 /** Longest wait for the copy helper before a thread's first pause, ms. */
@@ -308,6 +341,7 @@ const warmed = new WeakSet<CapturePlan>();
 export function warmUpCapture(pid: number, plan: PreparedProcess, opts: SnapshotOptions = {}): void {
   const values = plan.functions.size > 0 && !warmed.has(plan);
   if (warmedThread && !values) return;
+  const firstOfThread = !warmedThread;
   warmedThread = true;
   warmed.add(plan);
   // The pause's watchdog thread (proc/pause-watchdog.ts) is started by the first pause: in a
@@ -315,6 +349,10 @@ export function warmUpCapture(pid: number, plan: PreparedProcess, opts: Snapshot
   // ran during that pause, on the core the target's threads and the copy helper need. Started
   // here, it is up and idle by the pause.
   if (warmUpStartsWatchdog()) startPauseWatchdog();
+  // The stop and the resume cannot run without stopping a process: they run on a throw-away
+  // child of ours (proc/pause-rehearsal.ts), with the real pause's options, once per thread.
+  if (firstOfThread && warmUpRehearses())
+    rehearsePause({ capMs: opts.pauseCapMs ?? DEFAULT_PAUSE_CAP_MS, ...opts.pause });
   // One reader and one scratch arena for every run: faulting in fresh ones each time (tens
   // of megabytes at 10k goroutines) would leave the budget only a few runs.
   const reader = new VmReader(pid);
@@ -359,22 +397,42 @@ export function warmUpCapture(pid: number, plan: PreparedProcess, opts: Snapshot
         learn: plans,
       });
       // The pause's own path for values (scan, unwinding, reads by plan) on those frames: it
-      // runs once per snapshot, and would otherwise run interpreted inside the pause.
-      const until = performance.now() + warmUpPlannedMs();
-      for (let i = 0; i < plannedRuns && performance.now() < until; i++)
-        readValuesInPause(
+      // runs once per snapshot, and would otherwise run interpreted inside the pause. A frame
+      // still without a plan is evaluated by it, and learned when that evaluation completes:
+      // until every frame is read by plan, each run has the learning's budget, and the runs go
+      // on past their time (to WARM_UP_LEARN_CAP_MS). On a busy machine the first evaluation,
+      // cold, outlasted the 50 ms (a socket frame: 160 ms at load 9) and was cut, unlearned, and
+      // the single planned run that fitted in 60 ms cut it again: the pause evaluated it, past
+      // its 5 ms budget (throw-away script, 10k goroutines, 3 runs of 3).
+      const start = performance.now();
+      const until = start + warmUpPlannedMs();
+      const learnCap = warmUpLearnCapMs();
+      const learnUntil = start + Math.max(warmUpPlannedMs(), learnCap);
+      let learning = learnCap > 0;
+      for (let i = 0; i < plannedRuns; i++) {
+        const now = performance.now();
+        if (now >= (learning ? learnUntil : until)) break;
+        const r = readValuesInPause(
           plan,
           pid,
           capture,
           reader,
           new Map(),
           opts.maxFrames,
-          performance.now() + DEFAULT_VALUES_BUDGET_MS,
+          now + (learning ? warmUpLearnMs() : DEFAULT_VALUES_BUDGET_MS),
         );
+        learning &&= r.captures.size > 0 || r.pending !== undefined;
+      }
     };
     once(plan.goroutines, valuesInPause() ? 0 : WARM_UP_PLANNED_RUNS, true);
-    const until = performance.now() + WARM_UP_BUDGET_MS;
-    for (let run = 1; run < WARM_UP_RUNS && performance.now() < until; run++) once(small, 0);
+    const t0 = performance.now();
+    const until = t0 + WARM_UP_BUDGET_MS;
+    const minRuns = warmUpMinRuns();
+    for (let run = 1; run < WARM_UP_RUNS; run++) {
+      const now = performance.now();
+      if (now >= until && (run > minRuns || now >= t0 + WARM_UP_MIN_RUNS_CAP_MS)) break;
+      once(small, 0);
+    }
   } catch {
     // Only a warm-up: the real capture reports its own errors.
   } finally {

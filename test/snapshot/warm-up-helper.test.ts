@@ -10,10 +10,12 @@
  * and the other was evaluated inside the pause); and it leaves its reserve for the pause.
  */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { startPauseTarget } from '../../support/pause-target.js';
+import { childPids } from '../../support/proc.js';
 import type { WarmUpReport } from '../../support/warm-up-worker.js';
 
 async function warmUpInFreshThread(data: Record<string, unknown>): Promise<WarmUpReport> {
@@ -42,6 +44,16 @@ test("a fresh thread's warm-up leaves the copy helper ready for its first pause,
     assert.equal(got.helperCpus, got.processCpus, 'the helper may run on every CPU again');
     // Its start (a Node worker booting) no longer runs during the first pause.
     assert.equal(got.watchdog, true, "the pause's watchdog thread is started by the warm-up");
+    // The stop and resume ran on a throw-away child of ours, which is gone (no zombie either).
+    assert.ok(got.rehearsal, 'the pause was rehearsed on a throw-away child');
+    assert.equal(got.rehearsal.paused, 3, `rehearsal: ${JSON.stringify(got.rehearsal)}`);
+    assert.equal(got.rehearsal.reaped, true);
+    // A zombie stays in its parent's children (and in /proc) until collected.
+    assert.ok(
+      !childPids(process.pid).includes(got.rehearsal.pid),
+      'the throw-away child is gone, not even a zombie',
+    );
+    assert.equal(existsSync(`/proc/${got.rehearsal.pid}`), false);
   } finally {
     await target.stop();
   }
