@@ -4,7 +4,7 @@
  * portals. A portal's rows are read from DuckDB as its Executes send them (pg-cursor.ts), as
  * PostgreSQL's are. Sync and Flush are the connection's (pg-connection.ts); portals end at
  * Sync outside a transaction block and when a block ends (pg-transaction.ts), as in PostgreSQL.
- * In a failed block, Parse and Bind of a statement that does not end it are refused (25P02).
+ * In a failed block, Parse, Bind and Execute of a statement that does not end it are refused (25P02).
  */
 import { describeStatement } from './pg-answer.js';
 import { binaryParamText } from './pg-binary.js';
@@ -147,6 +147,8 @@ export class ExtendedProtocol {
     const max = r.int32();
     const p = this.portals.get(name);
     if (!p) throw new PgFault('34000', `portal "${name}" does not exist`);
+    // A portal suspended before its block failed gives no more rows (25P02), as in PostgreSQL.
+    this.link.transaction.check(p.sql);
     if (p.answer) await this.sendExecuted(p, p.answer, max);
     // With a row limit (PortalSuspended, more Executes to come) the portal keeps the answer.
     else
