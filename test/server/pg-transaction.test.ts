@@ -175,15 +175,17 @@ test('JDBC with autocommit off reads setFetchSize(100) ResultSets an Execute per
   assert.equal(out.get('aborted'), '25P02');
   assert.equal(out.get('after-rollback'), '1');
   assert.equal(out.get('drop'), '25006');
+  assert.equal(out.get('suspended-after-error'), '100 25P02');
   assert.equal(out.get('read-only'), '1');
   assert.equal(out.get('isolation'), '2'); // Connection.TRANSACTION_READ_COMMITTED
   assert.equal(out.get('autosave-missing'), '42P01');
   assert.equal(out.get('autosave'), '2');
-  // 5000 + 3000 + 2500 rows at 100 an Execute: a PortalSuspended for each chunk but a ResultSet's last.
-  const suspended = tap.count('s');
-  assert.ok(suspended >= 49 + 29 + 24, `PortalSuspended ${suspended} times`);
-  // Each chunk asked for with its own Execute and Sync: the portals outlived the Syncs, in the block.
-  assert.ok(tap.sent.filter((t) => t === 'E').length >= 50 + 30 + 25, 'Executes');
+  // 5000 + 3000 + 2500 rows at 100 an Execute: a PortalSuspended for each chunk but a
+  // ResultSet's last; and the one suspended before its block failed.
+  assert.equal(tap.count('s'), 49 + 29 + 24 + 1);
+  // Each chunk asked for with its own Execute and a Sync after it: the portals outlived the Syncs, in the block.
+  assert.ok(tap.sent.filter((t) => t === 'E').length >= 50 + 30 + 25 + 2, 'Executes');
+  assert.ok(tap.sent.filter((t) => t === 'S').length >= 50 + 30 + 25 + 2, 'Syncs');
   assert.ok(tap.statuses.includes('T') && tap.statuses.includes('E'), tap.statuses.join(''));
 });
 
@@ -213,4 +215,33 @@ test('psql with AUTOCOMMIT off runs two queries in the block it opened, a COMMIT
   assert.equal(r.stderr.match(/there is no transaction in progress/g)?.length, 1, r.stderr);
   assert.match(r.stderr, /WARNING:\s+25P01: there is no transaction in progress/);
   assert.deepEqual(tap.statuses, ['I', 'T', 'T', 'T', 'I', 'I']);
+});
+
+test('psql with ON_ERROR_ROLLBACK goes on in its block after an error (its savepoint rolled back to)', async () => {
+  tap.clear();
+  const r = await psql(
+    `host=127.0.0.1 port=${tap.port} dbname=latest user=tester sslmode=disable`,
+    srv.user,
+    '-A',
+    '-t',
+    '-c',
+    '\\set AUTOCOMMIT off',
+    '-c',
+    '\\set ON_ERROR_ROLLBACK on',
+    '-c',
+    'SELECT 1',
+    '-c',
+    'SELECT * FROM no_such_table',
+    '-c',
+    'SELECT 2',
+    '-c',
+    'COMMIT',
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split('\n'), ['1', '2', 'COMMIT']);
+  assert.match(r.stderr, /42P01/);
+  assert.doesNotMatch(r.stderr, /25P02|WARNING/);
+  // BEGIN, each statement between a SAVEPOINT and its RELEASE; after the failed one, rolled
+  // back to its savepoint, the block goes on (T) until COMMIT.
+  assert.match(tap.statuses.join(''), /^IT{5,}ET{4,}I$/);
 });

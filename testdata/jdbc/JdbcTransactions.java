@@ -2,7 +2,7 @@
 // sends BEGIN before the first statement, reads a setFetchSize(100) ResultSet an Execute per
 // chunk (a Sync after each, the portal living on in the transaction block), two such
 // ResultSets read in turn, commit; an error in the block, then a statement refused (25P02),
-// rollback; a write refused (25006); setReadOnly (BEGIN READ ONLY); getTransactionIsolation;
+// rollback; a write refused (25006); a ResultSet suspended when its block fails (25P02); setReadOnly (BEGIN READ ONLY); getTransactionIsolation;
 // and autosave=always (a savepoint before each statement, rolled back to after an error).
 // Prints one line per step: "step<TAB>text", read by the test.
 //
@@ -91,6 +91,24 @@ public class JdbcTransactions {
           System.out.println("drop\tnot refused");
         } catch (SQLException e) {
           System.out.println("drop\t" + state(e));
+        }
+        c.rollback();
+      }
+      // A ResultSet suspended when its block fails gives no more rows (25P02), as in PostgreSQL.
+      try (Statement a = c.createStatement(); Statement b = c.createStatement()) {
+        a.setFetchSize(100);
+        ResultSet ra = a.executeQuery("SELECT i FROM range(1000) t(i)");
+        try {
+          b.executeQuery("SELECT * FROM no_such_table");
+        } catch (SQLException e) {
+          // expected: 42P01
+        }
+        int n = 0;
+        try {
+          while (ra.next()) n++;
+          System.out.println("suspended-after-error\t" + n + " not refused");
+        } catch (SQLException e) {
+          System.out.println("suspended-after-error\t" + n + " " + state(e));
         }
         c.rollback();
       }
