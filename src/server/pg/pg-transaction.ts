@@ -31,10 +31,22 @@ export type TransactionStatus = 'I' | 'T' | 'E';
 const ABORTED = 'current transaction is aborted, commands ignored until end of transaction block';
 const NO_TRANSACTION = 'there is no transaction in progress';
 
-/** Words, quoted identifiers and commas of a statement, without its trailing semicolon. */
-function tokens(sql: string): string[] {
-  const text = statementStart(sql).replace(/;\s*$/, '');
-  return [...text.matchAll(/"(?:[^"]|"")*"|[A-Za-z_][\w$]*|,|\S/g)].map((m) => m[0]);
+/** The first words of transaction-control statements. */
+const LEADING = new Set([
+  'BEGIN',
+  'START',
+  'COMMIT',
+  'END',
+  'ABORT',
+  'ROLLBACK',
+  'SAVEPOINT',
+  'RELEASE',
+  'SET',
+]);
+
+/** Words, quoted identifiers and commas of a statement (its leading comments gone), without its trailing semicolon. */
+function tokens(text: string): string[] {
+  return [...text.replace(/;\s*$/, '').matchAll(/"(?:[^"]|"")*"|[A-Za-z_][\w$]*|,|\S/g)].map((m) => m[0]);
 }
 
 /** A savepoint's name as PostgreSQL keeps it: unquoted names folded to lower case. */
@@ -96,7 +108,12 @@ function chain(t: readonly string[], i: number): boolean {
  * malformed one (42601), a read-write mode (25006), or SET TRANSACTION SNAPSHOT (0A000).
  */
 export function transactionStatement(sql: string): TransactionStatement | undefined {
-  const t = tokens(sql);
+  // Every statement comes here: only one that starts as transaction control is tokenized.
+  const start = statementStart(sql);
+  const first = /^[A-Za-z_]+/.exec(start)?.[0].toUpperCase();
+  if (first === undefined || !LEADING.has(first)) return undefined;
+  if (first === 'SET' && !/^set\s+(transaction|session\s+characteristics)\b/i.test(start)) return undefined;
+  const t = tokens(start);
   const w = t.map((x) => x.toUpperCase());
   switch (w[0]) {
     case 'BEGIN':
