@@ -3,8 +3,9 @@
  * login (pg-login.ts), then the simple query protocol here and the extended one in
  * pg-extended.ts, statements run by pg-runner.ts. Every statement runs read-only through a
  * store query session, as POST /v1/query does, and is recorded in the audit log. A failure
- * answers ErrorResponse with a SQLSTATE and the connection stays usable; only a malformed
- * stream or a failed login ends it.
+ * answers ErrorResponse with a SQLSTATE and the connection stays usable (in a transaction
+ * block, pg-transaction.ts, the block is failed until ROLLBACK); only a malformed stream or a
+ * failed login ends it. ReadyForQuery carries the block's status; portals outlive Sync in a block.
  */
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
