@@ -1,7 +1,7 @@
 /**
  * PostgreSQL's JDBC driver (org.postgresql:postgresql from Maven Central), fetched with the
- * machine's `mvn` into .cache/tools on first use, and `testdata/jdbc/JdbcReplay.java` run
- * with it by Java's single-file launcher (Java 11+). .ci/run installs Java and Maven when
+ * machine's `mvn` into .cache/tools on first use, and a program of `testdata/jdbc/`
+ * (JdbcReplay.java, JdbcTransactions.java) run with it by Java's single-file launcher (Java 11+). .ci/run installs Java and Maven when
  * the machine lacks them.
  */
 import { execFile } from 'node:child_process';
@@ -42,14 +42,15 @@ export function jdbcDriver(): Promise<string> {
   return fetching;
 }
 
-/** Runs JdbcReplay against a JDBC URL; resolves to its lines as [step, text] and its exit code. */
+/** Runs a program of testdata/jdbc (JdbcReplay by default) against a JDBC URL; resolves to its lines as [step, text] and its exit code. */
 export async function jdbcReplay(
   url: string,
   user: string,
   password: string,
+  program = 'JdbcReplay',
 ): Promise<{ readonly code: number; readonly lines: readonly [string, string][] }> {
   const jar = await jdbcDriver();
-  const src = join(TESTDATA, 'jdbc', 'JdbcReplay.java');
+  const src = join(TESTDATA, 'jdbc', `${program}.java`);
   let stdout: string;
   let code = 0;
   try {

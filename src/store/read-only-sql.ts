@@ -24,7 +24,7 @@ const READING = new Set([
 ]);
 
 /** Strips leading whitespace, comments and opening parentheses. */
-function lead(sql: string): string {
+export function statementStart(sql: string): string {
   let s = sql;
   for (;;) {
     const t = s.replace(/^\s+/, '').replace(/^\(+/, '');
@@ -36,7 +36,7 @@ function lead(sql: string): string {
 }
 
 function firstWords(sql: string): string[] {
-  return lead(sql)
+  return statementStart(sql)
     .split(/[^A-Za-z_]+/, 3)
     .map((w) => w.toUpperCase());
 }
@@ -58,7 +58,7 @@ export async function prepareReadOnly(
   sql: string,
   ready?: () => Promise<void>,
 ): Promise<DuckDBPreparedStatement> {
-  if (lead(sql).trim() === '')
+  if (statementStart(sql).trim() === '')
     throw new PeriscopeError('bad-usage', 'the query is empty; give one SELECT statement');
   let count: number;
   try {

@@ -12,6 +12,7 @@ import type { SetOutcome } from './pg-set.js';
 import { pgSettingsRewrite } from './pg-settings.js';
 import { showAnswer } from './pg-show.js';
 import type { PgTimeZone } from './pg-timezone.js';
+import { isTransactionStatement } from './pg-transaction.js';
 import { cellSql, type WireColumn, wireColumn } from './pg-types.js';
 
 /** Rows with their columns. */
@@ -97,8 +98,8 @@ export async function describeStatement(
   sql: string,
   zone: PgTimeZone,
 ): Promise<{ readonly params: number; readonly columns?: readonly WireColumn[] }> {
-  // A SET has no rows; one this server refuses fails (and is audited) when executed.
-  if (/^\s*(set|reset)\s/i.test(sql)) return { params: 0 };
+  // A SET or a transaction-control statement has no rows; one this server refuses fails (and is audited) when executed.
+  if (/^\s*(set|reset)\s/i.test(sql) || isTransactionStatement(sql)) return { params: 0 };
   const known = showAnswer(sql, zone) ?? (await knownAnswer(session, sql, []));
   if (known)
     return {

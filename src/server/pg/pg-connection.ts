@@ -3,8 +3,9 @@
  * login (pg-login.ts), then the simple query protocol here and the extended one in
  * pg-extended.ts, statements run by pg-runner.ts. Every statement runs read-only through a
  * store query session, as POST /v1/query does, and is recorded in the audit log. A failure
- * answers ErrorResponse with a SQLSTATE and the connection stays usable; only a malformed
- * stream or a failed login ends it.
+ * answers ErrorResponse with a SQLSTATE and the connection stays usable (in a transaction
+ * block, pg-transaction.ts, the block is failed until ROLLBACK); only a malformed stream or a
+ * failed login ends it. ReadyForQuery carries the block's status; portals outlive Sync in a block.
  */
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -28,6 +29,7 @@ import { type PgLink, StatementRunner } from './pg-runner.js';
 import { splitStatements } from './pg-split.js';
 import { sessionParameters } from './pg-startup.js';
 import { type PgTimeZone, serverTimeZone } from './pg-timezone.js';
+import { TransactionBlock } from './pg-transaction.js';
 
 /** Queued bytes that are written at once, without waiting for a flush. */
 const FLUSH_BYTES = 65_536;
@@ -65,6 +67,8 @@ export class PgConnection implements PgLink {
   private startZone: PgTimeZone = this.timeZone;
   private readonly runner = new StatementRunner(this);
   private readonly extended = new ExtendedProtocol(this, this.runner);
+  /** The transaction block: its portals end when it does. */
+  readonly transaction = new TransactionBlock(() => this.extended.closePortals());
   /** Set after an error in an extended-protocol batch: messages are skipped until Sync. */
   private skipping = false;
   /** Whether a query or an extended-protocol batch is in progress (until ReadyForQuery). */
@@ -194,7 +198,7 @@ export class PgConnection implements PgLink {
   private idle(): void {
     this.busy = false;
     this.cancelled = false;
-    this.send(readyForQuery());
+    this.send(readyForQuery(this.transaction.status));
     this.flush();
   }
 
@@ -275,7 +279,8 @@ export class PgConnection implements PgLink {
     if (type === 'Q') return this.simpleQuery(new BodyReader(m.body).cstring());
     if (type === 'S') {
       this.skipping = false;
-      this.extended.closePortals();
+      // In a transaction block, portals live on (JDBC's fetch-size cursor: an Execute, a Sync, and again).
+      if (!this.transaction.inBlock) this.extended.closePortals();
       this.idle();
       return;
     }
@@ -289,6 +294,7 @@ export class PgConnection implements PgLink {
       await this.extended.handle(type, new BodyReader(m.body));
     } catch (e) {
       this.skipping = true;
+      this.transaction.fail();
       const err = pgErrorOf(e);
       this.send(errorResponse(err.code, err.message));
     }
@@ -302,6 +308,7 @@ export class PgConnection implements PgLink {
       if (statements.length === 0) this.send(empty('I'));
       for (const s of statements) await this.runner.run(s, [], (a) => this.runner.sendAnswer(a));
     } catch (e) {
+      this.transaction.fail();
       const err = pgErrorOf(e);
       this.send(errorResponse(err.code, err.message));
     }

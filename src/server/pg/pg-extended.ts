@@ -3,7 +3,8 @@
  * portal), Execute (with a row limit: PortalSuspended), Close; its prepared statements and
  * portals. A portal's rows are read from DuckDB as its Executes send them (pg-cursor.ts), as
  * PostgreSQL's are. Sync and Flush are the connection's (pg-connection.ts); portals end at
- * Sync, as they do in PostgreSQL outside a transaction block (there are none here).
+ * Sync outside a transaction block and when a block ends (pg-transaction.ts), as in PostgreSQL.
+ * In a failed block, Parse, Bind and Execute of a statement that does not end it are refused (25P02).
  */
 import { describeStatement } from './pg-answer.js';
 import { binaryParamText } from './pg-binary.js';
@@ -66,6 +67,7 @@ export class ExtendedProtocol {
   private parse(r: BodyReader): void {
     const name = r.cstring();
     const sql = r.cstring();
+    this.link.transaction.check(sql);
     if (splitStatements(sql).length > 1)
       throw new PgFault('42601', 'cannot insert multiple commands into a prepared statement');
     const nTypes = r.int16();
@@ -80,6 +82,7 @@ export class ExtendedProtocol {
     const prepared = this.statements.get(stmt);
     if (prepared === undefined) throw new PgFault('26000', `prepared statement "${stmt}" does not exist`);
     const { sql, types } = prepared;
+    this.link.transaction.check(sql);
     const nFormats = r.int16();
     const formats = Array.from({ length: nFormats }, () => r.int16());
     const n = r.int16();
@@ -144,6 +147,8 @@ export class ExtendedProtocol {
     const max = r.int32();
     const p = this.portals.get(name);
     if (!p) throw new PgFault('34000', `portal "${name}" does not exist`);
+    // A portal suspended before its block failed gives no more rows (25P02), as in PostgreSQL.
+    this.link.transaction.check(p.sql);
     if (p.answer) await this.sendExecuted(p, p.answer, max);
     // With a row limit (PortalSuspended, more Executes to come) the portal keeps the answer.
     else
@@ -158,7 +163,7 @@ export class ExtendedProtocol {
       );
   }
 
-  /** Ends every portal (at Sync, and when the connection closes), their cursors' runs with them. */
+  /** Ends every portal (at Sync outside a block, when a block ends, when the connection closes), their cursors' runs with them. */
   closePortals(): void {
     for (const name of [...this.portals.keys()]) this.closePortal(name);
   }

@@ -170,9 +170,9 @@ export function commandComplete(tag: string): Buffer {
   return new MessageWriter('C').cstring(tag).done();
 }
 
-/** ReadyForQuery, idle ('I') or in a failed extended-protocol batch ('E' is sent as 'I': no transactions here). */
-export function readyForQuery(): Buffer {
-  return new MessageWriter('Z').bytes(Buffer.from('I')).done();
+/** ReadyForQuery with the transaction status: idle ('I'), in a block ('T'), in a failed block ('E'). */
+export function readyForQuery(status: 'I' | 'T' | 'E' = 'I'): Buffer {
+  return new MessageWriter('Z').bytes(Buffer.from(status)).done();
 }
 
 /** ParameterStatus. */

@@ -13,11 +13,12 @@ import { tokenFilter } from '../program-scope.js';
 import { answerStatement, type Rows } from './pg-answer.js';
 import { RowCursor } from './pg-cursor.js';
 import { PgFault } from './pg-errors.js';
-import { commandComplete, empty, parameterStatus, rowDescription } from './pg-messages.js';
+import { commandComplete, empty, errorResponse, parameterStatus, rowDescription } from './pg-messages.js';
 import { type CellWriter, cellWriters, RowBatch } from './pg-rows.js';
 import { type SetOutcome, setStatement } from './pg-set.js';
 import { commandTag, splitStatements } from './pg-split.js';
 import { type PgTimeZone, serverTimeZone } from './pg-timezone.js';
+import { type TransactionBlock, type TransactionOutcome, transactionStatement } from './pg-transaction.js';
 
 /** What the runner needs from its connection. */
 export interface PgLink {
@@ -30,6 +31,8 @@ export interface PgLink {
   readonly cancelled: boolean;
   /** The connection's time zone, in which TIMESTAMPTZ values are printed. */
   readonly timeZone: PgTimeZone;
+  /** The connection's transaction block. */
+  readonly transaction: TransactionBlock;
   /** Makes `zone` the connection's time zone ('default': the one it started with); returns it. */
   setTimeZone(zone: PgTimeZone | 'default'): PgTimeZone;
   /** Queues messages; they are written at ReadyForQuery, Flush, or once 64 KiB are queued. */
@@ -40,9 +43,10 @@ export interface PgLink {
 
 /**
  * What a run gives to send: rows held (an answer known without DuckDB), a cursor over rows read
- * from DuckDB as they are sent, a command with no rows (an accepted SET), or the empty query.
+ * from DuckDB as they are sent, a command with no rows (an accepted SET, a transaction-control
+ * statement), or the empty query.
  */
-export type RunAnswer = Rows | RowCursor | { readonly command: SetOutcome } | 'empty';
+export type RunAnswer = Rows | RowCursor | { readonly command: SetOutcome | TransactionOutcome } | 'empty';
 
 const CANCELLED = 'canceling statement due to user request';
 
@@ -129,12 +133,17 @@ export class StatementRunner {
       });
     };
     let set: SetOutcome | undefined;
+    let outcome: TransactionOutcome | undefined;
     try {
-      set = setStatement(sql);
+      link.transaction.check(sql);
+      const tx = transactionStatement(sql);
+      if (tx) outcome = link.transaction.apply(tx);
+      else set = setStatement(sql);
     } catch (e) {
       audit('error', failure(e));
       throw e;
     }
+    if (outcome) return deliver({ command: outcome });
     if (set?.timeZone) {
       const zone = link.setTimeZone(set.timeZone);
       return deliver({ command: { tag: set.tag, report: ['TimeZone', zone.name] } });
@@ -177,9 +186,17 @@ export class StatementRunner {
     }
   }
 
-  /** Sends the CommandComplete of an accepted SET (and the ParameterStatus it reports). */
-  sendCommand(c: SetOutcome): void {
-    this.link.send(commandComplete(c.tag), ...(c.report ? [parameterStatus(c.report[0], c.report[1])] : []));
+  /**
+   * Sends the CommandComplete of an accepted SET (and the ParameterStatus it reports) or
+   * transaction-control statement (after the warning it gives).
+   */
+  sendCommand(c: SetOutcome | TransactionOutcome): void {
+    if ('warning' in c && c.warning)
+      this.link.send(errorResponse(c.warning.code, c.warning.message, 'WARNING', 'N'));
+    this.link.send(
+      commandComplete(c.tag),
+      ...('report' in c && c.report ? [parameterStatus(c.report[0], c.report[1])] : []),
+    );
   }
 
   /**

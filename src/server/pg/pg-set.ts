@@ -27,6 +27,11 @@ const FIXED: Record<string, RegExp> = {
   datestyle: /^iso(\s*,\s*(mdy|ymd|dmy))?$/i,
   standard_conforming_strings: /^on$/i,
   intervalstyle: /^postgres$/i,
+  transaction_read_only: /^(on|true|yes|1)$/i,
+  default_transaction_read_only: /^(on|true|yes|1)$/i,
+  // Any level is taken as read committed: each statement reads the store as it is when it runs.
+  transaction_isolation: /^(serializable|repeatable read|read committed|read uncommitted)$/i,
+  default_transaction_isolation: /^(serializable|repeatable read|read committed|read uncommitted)$/i,
 };
 
 function unquote(v: string): string {

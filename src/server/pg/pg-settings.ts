@@ -20,6 +20,11 @@ const VALUES: Record<string, string> = {
   standard_conforming_strings: 'on',
   integer_datetimes: 'on',
   intervalstyle: 'postgres',
+  // Every transaction is read-only; each statement reads the store as it is when it runs.
+  transaction_read_only: 'on',
+  default_transaction_read_only: 'on',
+  transaction_isolation: 'read committed',
+  default_transaction_isolation: 'read committed',
 };
 
 /** The settings SHOW gives (SHOW ALL lists them), as PostgreSQL spells their names. */
@@ -28,11 +33,15 @@ const SHOWN = [
   'IntervalStyle',
   'TimeZone',
   'client_encoding',
+  'default_transaction_isolation',
+  'default_transaction_read_only',
   'integer_datetimes',
   'server_encoding',
   'server_version',
   'server_version_num',
   'standard_conforming_strings',
+  'transaction_isolation',
+  'transaction_read_only',
 ];
 
 /** A setting's name as PostgreSQL spells it and its value (`timeZone`: the connection's); undefined for others. */

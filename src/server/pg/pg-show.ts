@@ -1,5 +1,5 @@
 /**
- * `SHOW TimeZone` (also `SHOW timezone`, `SHOW TIME ZONE`), `SHOW server_version` and the
+ * `SHOW TimeZone` (also `SHOW timezone`, `SHOW TIME ZONE`, `SHOW TRANSACTION ISOLATION LEVEL`), `SHOW server_version` and the
  * other settings this server reports, and `SHOW ALL`, answered as PostgreSQL answers them: a
  * column named as the setting is spelled, its value as text, the command tag `SHOW`. DuckDB's own `SHOW` (`SHOW
  * TABLES`, `SHOW goroutines`: a table's columns) is not one of these and runs in DuckDB.
@@ -11,9 +11,10 @@ import { textColumn } from './pg-types.js';
 
 /** The answer to a SHOW of a setting this server reports, or of ALL; undefined for any other statement. */
 export function showAnswer(sql: string, zone: PgTimeZone): Answer | undefined {
-  const m = /^\s*show\s+(all|time\s+zone|[A-Za-z_]\w*)\s*;?\s*$/i.exec(sql);
+  const m = /^\s*show\s+(all|time\s+zone|transaction\s+isolation\s+level|[A-Za-z_]\w*)\s*;?\s*$/i.exec(sql);
   if (!m) return undefined;
-  const name = m[1]!.replace(/\s+/g, '');
+  // JDBC's getTransactionIsolation asks `SHOW TRANSACTION ISOLATION LEVEL`.
+  const name = /^transaction\s/i.test(m[1]!) ? 'transaction_isolation' : m[1]!.replace(/\s+/g, '');
   if (/^all$/i.test(name))
     return {
       tag: 'SHOW',

@@ -1,0 +1,270 @@
+/**
+ * Transaction blocks of the PostgreSQL port, as PostgreSQL keeps them for a read-only session:
+ * BEGIN / START TRANSACTION [READ ONLY | ISOLATION LEVEL …], COMMIT / END, ROLLBACK / ABORT
+ * [AND [NO] CHAIN], SAVEPOINT, RELEASE [SAVEPOINT], ROLLBACK TO [SAVEPOINT] and SET
+ * TRANSACTION / SET SESSION CHARACTERISTICS AS TRANSACTION are parsed here and change the
+ * connection's block: idle ('I' in ReadyForQuery), in a block ('T'), or in a failed block ('E')
+ * where every statement but one that ends the block (or rolls back to a savepoint) is refused
+ * with 25P02. Nothing is written, so there is nothing to commit or undo: what a block gives
+ * clients is its portals, which live until it ends (JDBC reads a fetch-size cursor with an
+ * Execute per chunk, a Sync after each). Read-write modes are refused (25006).
+ */
+import { statementStart } from '../../store/read-only-sql.js';
+import { PgFault } from './pg-errors.js';
+
+/** A transaction-control statement, parsed. */
+export type TransactionStatement =
+  | { readonly kind: 'begin'; readonly tag: 'BEGIN' | 'START TRANSACTION' }
+  | { readonly kind: 'set'; readonly session: boolean }
+  | { readonly kind: 'commit' | 'rollback'; readonly chain: boolean }
+  | { readonly kind: 'savepoint' | 'release' | 'rollback-to'; readonly name: string };
+
+/** What a transaction-control statement answers: its command tag, and the warning PostgreSQL gives with it. */
+export interface TransactionOutcome {
+  readonly tag: string;
+  readonly warning?: { readonly code: string; readonly message: string };
+}
+
+/** The transaction status byte of ReadyForQuery. */
+export type TransactionStatus = 'I' | 'T' | 'E';
+
+const ABORTED = 'current transaction is aborted, commands ignored until end of transaction block';
+const NO_TRANSACTION = 'there is no transaction in progress';
+
+/** The first words of transaction-control statements. */
+const LEADING = new Set([
+  'BEGIN',
+  'START',
+  'COMMIT',
+  'END',
+  'ABORT',
+  'ROLLBACK',
+  'SAVEPOINT',
+  'RELEASE',
+  'SET',
+]);
+
+/** Words, quoted identifiers and commas of a statement (its leading comments gone), without its trailing semicolon. */
+function tokens(text: string): string[] {
+  return [...text.replace(/;\s*$/, '').matchAll(/"(?:[^"]|"")*"|[A-Za-z_][\w$]*|,|\S/g)].map((m) => m[0]);
+}
+
+/** A savepoint's name as PostgreSQL keeps it: unquoted names folded to lower case. */
+function identifier(t: string | undefined): string {
+  if (t === undefined) throw syntax(undefined);
+  if (t.startsWith('"')) return t.slice(1, -1).replace(/""/g, '"');
+  if (!/^[A-Za-z_]/.test(t)) throw syntax(t);
+  return t.toLowerCase();
+}
+
+function syntax(at: string | undefined): PgFault {
+  return new PgFault(
+    '42601',
+    at === undefined ? 'syntax error at end of input' : `syntax error at or near "${at}"`,
+  );
+}
+
+function readWrite(): PgFault {
+  return new PgFault(
+    '25006',
+    'cannot set transaction read-write mode: this server is read-only (BEGIN, BEGIN READ ONLY, START TRANSACTION [ISOLATION LEVEL …] and SET TRANSACTION READ ONLY are accepted)',
+  );
+}
+
+/** Reads transaction modes from `t[i]` to the end (READ ONLY, ISOLATION LEVEL …, [NOT] DEFERRABLE, commas between); refuses READ WRITE. */
+function modes(t: readonly string[], i: number): void {
+  const word = (k: number): string => (t[k] ?? '').toUpperCase();
+  while (i < t.length) {
+    if (t[i] === ',') i++;
+    if (word(i) === 'READ' && word(i + 1) === 'ONLY') i += 2;
+    else if (word(i) === 'READ' && word(i + 1) === 'WRITE') throw readWrite();
+    else if (word(i) === 'DEFERRABLE') i += 1;
+    else if (word(i) === 'NOT' && word(i + 1) === 'DEFERRABLE') i += 2;
+    else if (word(i) === 'ISOLATION' && word(i + 1) === 'LEVEL') {
+      const level = `${word(i + 2)} ${word(i + 3)}`;
+      if (word(i + 2) === 'SERIALIZABLE') i += 3;
+      else if (['REPEATABLE READ', 'READ COMMITTED', 'READ UNCOMMITTED'].includes(level)) i += 4;
+      else throw syntax(t[i + 2]);
+    } else throw syntax(t[i]);
+  }
+}
+
+/** Skips an optional WORK or TRANSACTION at `t[i]`. */
+function noise(t: readonly string[], i: number): number {
+  return /^(work|transaction)$/i.test(t[i] ?? '') ? i + 1 : i;
+}
+
+/** Reads an optional AND [NO] CHAIN at `t[i]`, which must end the statement; whether it chains. */
+function chain(t: readonly string[], i: number): boolean {
+  const w = t.slice(i).map((x) => x.toUpperCase());
+  if (w.length === 0) return false;
+  if (w.join(' ') === 'AND CHAIN') return true;
+  if (w.join(' ') === 'AND NO CHAIN') return false;
+  throw syntax(t[i]);
+}
+
+/**
+ * The statement when it controls transactions; undefined for any other. Throws PgFault for a
+ * malformed one (42601), a read-write mode (25006), or SET TRANSACTION SNAPSHOT (0A000).
+ */
+export function transactionStatement(sql: string): TransactionStatement | undefined {
+  // Every statement comes here: only one that starts as transaction control is tokenized.
+  const start = statementStart(sql);
+  const first = /^[A-Za-z_]+/.exec(start)?.[0].toUpperCase();
+  if (first === undefined || !LEADING.has(first)) return undefined;
+  if (first === 'SET' && !/^set\s+(transaction|session\s+characteristics)\b/i.test(start)) return undefined;
+  const t = tokens(start);
+  const w = t.map((x) => x.toUpperCase());
+  switch (w[0]) {
+    case 'BEGIN':
+      modes(t, noise(t, 1));
+      return { kind: 'begin', tag: 'BEGIN' };
+    case 'START':
+      if (w[1] !== 'TRANSACTION') throw syntax(t[1]);
+      modes(t, 2);
+      return { kind: 'begin', tag: 'START TRANSACTION' };
+    case 'COMMIT':
+    case 'END':
+      return { kind: 'commit', chain: chain(t, noise(t, 1)) };
+    case 'ABORT':
+      return { kind: 'rollback', chain: chain(t, noise(t, 1)) };
+    case 'ROLLBACK': {
+      const i = noise(t, 1);
+      if (w[i] !== 'TO') return { kind: 'rollback', chain: chain(t, i) };
+      const at = w[i + 1] === 'SAVEPOINT' ? i + 2 : i + 1;
+      if (t.length > at + 1) throw syntax(t[at + 1]);
+      return { kind: 'rollback-to', name: identifier(t[at]) };
+    }
+    case 'SAVEPOINT':
+      if (t.length > 2) throw syntax(t[2]);
+      return { kind: 'savepoint', name: identifier(t[1]) };
+    case 'RELEASE': {
+      const at = w[1] === 'SAVEPOINT' ? 2 : 1;
+      if (t.length > at + 1) throw syntax(t[at + 1]);
+      return { kind: 'release', name: identifier(t[at]) };
+    }
+    case 'SET': {
+      const session =
+        w[1] === 'SESSION' && w[2] === 'CHARACTERISTICS' && w[3] === 'AS' && w[4] === 'TRANSACTION';
+      if (!session && w[1] !== 'TRANSACTION') return undefined;
+      if (!session && w[2] === 'SNAPSHOT')
+        throw new PgFault(
+          '0A000',
+          'SET TRANSACTION SNAPSHOT is not supported: this server exports no snapshots',
+        );
+      modes(t, session ? 5 : 2);
+      return { kind: 'set', session };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** Whether `sql` controls transactions (a malformed one too): it has no rows to describe. */
+export function isTransactionStatement(sql: string): boolean {
+  try {
+    return transactionStatement(sql) !== undefined;
+  } catch {
+    return true;
+  }
+}
+
+/** Whether a statement is refused in a failed block: all are but COMMIT, ROLLBACK and ROLLBACK TO. */
+function endsFailure(s: TransactionStatement | undefined): boolean {
+  return s !== undefined && (s.kind === 'commit' || s.kind === 'rollback' || s.kind === 'rollback-to');
+}
+
+/** A connection's transaction block and its savepoints. */
+export class TransactionBlock {
+  private state: 'idle' | 'open' | 'failed' = 'idle';
+  private savepoints: string[] = [];
+
+  /** `ended` is called when a block ends (COMMIT, ROLLBACK): its portals end with it. */
+  constructor(private readonly ended: () => void) {}
+
+  /** ReadyForQuery's status: idle, in a block, in a failed block. */
+  get status(): TransactionStatus {
+    return this.state === 'idle' ? 'I' : this.state === 'open' ? 'T' : 'E';
+  }
+
+  /** Whether a block is open (failed or not): portals then outlive Sync. */
+  get inBlock(): boolean {
+    return this.state !== 'idle';
+  }
+
+  /** An error happened: a block in progress is failed (nothing outside one). */
+  fail(): void {
+    if (this.state === 'open') this.state = 'failed';
+  }
+
+  /** Throws 25P02 when the block failed and `sql` does not end it (nor roll back to a savepoint). */
+  check(sql: string): void {
+    if (this.state !== 'failed') return;
+    let s: TransactionStatement | undefined;
+    try {
+      s = transactionStatement(sql);
+    } catch {
+      s = undefined;
+    }
+    if (!endsFailure(s)) throw new PgFault('25P02', ABORTED);
+  }
+
+  /** Applies a transaction-control statement; its tag and warning, or a PgFault as PostgreSQL fails it. */
+  apply(s: TransactionStatement): TransactionOutcome {
+    if (this.state === 'failed' && !endsFailure(s)) throw new PgFault('25P02', ABORTED);
+    switch (s.kind) {
+      case 'begin':
+        if (this.state !== 'idle')
+          return {
+            tag: s.tag,
+            warning: { code: '25001', message: 'there is already a transaction in progress' },
+          };
+        this.state = 'open';
+        return { tag: s.tag };
+      case 'set':
+        return s.session || this.state !== 'idle'
+          ? { tag: 'SET' }
+          : {
+              tag: 'SET',
+              warning: { code: '25P01', message: 'SET TRANSACTION can only be used in transaction blocks' },
+            };
+      case 'commit':
+      case 'rollback': {
+        const word = s.kind === 'commit' ? 'COMMIT' : 'ROLLBACK';
+        if (this.state === 'idle') {
+          if (s.chain) throw new PgFault('25P01', `${word} AND CHAIN can only be used in transaction blocks`);
+          return { tag: word, warning: { code: '25P01', message: NO_TRANSACTION } };
+        }
+        // COMMIT of a failed block rolls it back, and says so.
+        const tag = this.state === 'failed' ? 'ROLLBACK' : word;
+        this.end();
+        if (s.chain) this.state = 'open';
+        return { tag };
+      }
+      case 'savepoint':
+        if (this.state === 'idle')
+          throw new PgFault('25P01', 'SAVEPOINT can only be used in transaction blocks');
+        this.savepoints.push(s.name);
+        return { tag: 'SAVEPOINT' };
+      case 'release':
+      case 'rollback-to': {
+        const what = s.kind === 'release' ? 'RELEASE SAVEPOINT' : 'ROLLBACK TO SAVEPOINT';
+        if (this.state === 'idle')
+          throw new PgFault('25P01', `${what} can only be used in transaction blocks`);
+        const at = this.savepoints.lastIndexOf(s.name);
+        if (at < 0) throw new PgFault('3B001', `savepoint "${s.name}" does not exist`);
+        // RELEASE drops the savepoint and those after it; ROLLBACK TO keeps it, and the block works again.
+        this.savepoints.length = s.kind === 'release' ? at : at + 1;
+        if (s.kind === 'rollback-to') this.state = 'open';
+        return { tag: s.kind === 'release' ? 'RELEASE' : 'ROLLBACK' };
+      }
+    }
+  }
+
+  /** Ends the block (COMMIT, ROLLBACK): back to idle, its portals closed. */
+  private end(): void {
+    this.state = 'idle';
+    this.savepoints = [];
+    this.ended();
+  }
+}
