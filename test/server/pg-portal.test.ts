@@ -256,3 +256,31 @@ test('a suspended portal keeps all its rows while other statements run on the co
   assert.equal(d?.outcome, 'ok');
   assert.ok(d.rowCount !== undefined && d.rowCount >= 3 && d.rowCount <= 4096, `rowCount ${d.rowCount}`);
 });
+
+test('a suspended portal whose rest is too large to park fails with 54000 at its next Execute; the statement between and the connection go on', async () => {
+  // 100,000 rows of 1,000 bytes: ~95 MiB, more than PARK_MAX_BYTES (64 MiB).
+  const W = "SELECT range AS i, repeat('x', 1000) AS wide FROM range($1::BIGINT) -- too wide to park";
+  const C = 'SELECT count(*) AS n FROM goroutines WHERE goroutine_id >= $1 -- between wide';
+  await connected(async (c) => {
+    const batch = new Batch((con) => {
+      con.parse({ name: 'w', text: W, types: [] }, true);
+      con.bind({ portal: 'w', statement: 'w', values: ['100000'] }, true);
+      con.describe({ type: 'P', name: 'w' }, true);
+      con.execute({ portal: 'w', rows: '5' }, true);
+      con.parse({ name: '', text: C, types: [] }, true);
+      con.bind({ portal: '', statement: '', values: ['0'] }, true);
+      con.execute({ portal: '', rows: '0' }, true);
+      con.execute({ portal: 'w', rows: '0' }, true);
+      con.sync();
+    });
+    c.query(batch);
+    await batch.done;
+    assert.deepEqual(batch.seen.slice(0, 3), ['description', 'rows:0..4', 'suspended']);
+    assert.match(batch.seen[3]!, /^rows:\d+\.\.\d+$/);
+    assert.deepEqual(batch.seen.slice(4), ['complete:SELECT 1', 'error:54000']);
+    const r = await c.query('SELECT 41 + 1 AS answer');
+    assert.equal(r.rows[0].answer, 42);
+  });
+  const [w] = audited(W);
+  assert.equal(w?.outcome, 'error');
+});

@@ -8,7 +8,15 @@
  * closed, the client gone), with the rows read so far.
  */
 import type { TextChunk, TextStream } from '../../store/store.js';
+import { PgFault } from './pg-errors.js';
 import type { WireColumn } from './pg-types.js';
+
+/**
+ * The most a parked cursor holds in memory (its rows' bytes, estimated): past it, the rest of
+ * its rows are given up and its next Execute fails with 54000, so that two large portals read
+ * in turn on one connection cannot take the server's memory.
+ */
+export const PARK_MAX_BYTES = 64 * 1024 * 1024;
 
 /** Called once when a cursor's run ends: the rows read from the statement, and the error that stopped it. */
 export type CursorEnd = (rowCount: number, error?: unknown) => void;
@@ -77,11 +85,28 @@ export class RowCursor {
    * Reads the rest of the rows into memory, so that the connection can run another statement;
    * an error meanwhile is kept for when the rows get there.
    */
-  async park(): Promise<void> {
+  async park(maxBytes = PARK_MAX_BYTES): Promise<void> {
     if (!this.streaming) return;
     const rest: TextChunk[] = [];
+    let held = 0;
     try {
-      for (let c = await this.nextChunk(); c; c = await this.nextChunk()) rest.push(c);
+      for (let c = await this.nextChunk(); c; c = await this.nextChunk()) {
+        rest.push(c);
+        held += chunkBytes(c);
+        if (held > maxBytes) {
+          const mib = Math.round(maxBytes / (1024 * 1024));
+          const error = new PgFault(
+            '54000',
+            `this portal's rows stopped: another statement ran on the connection while it was suspended, and the rest of its rows (over ${mib} MiB) are too many to hold until it is read again; read one result to its end before running another statement, or use a second connection`,
+          );
+          this.failure = { error };
+          // Let the held rows go now (the current chunk's too): the next Execute fails at once.
+          rest.length = 0;
+          this.chunk = undefined;
+          this.end(error);
+          break;
+        }
+      }
     } catch (e) {
       this.failure = { error: e };
     }
@@ -101,4 +126,14 @@ export class RowCursor {
     this.ended = true;
     this.onEnd(this.read, error);
   }
+}
+
+/** A chunk's size in memory, roughly: its bytes, or two bytes per character and a reference per cell. */
+function chunkBytes(c: TextChunk): number {
+  let n = 0;
+  for (const col of c.columns) {
+    if ('bytes' in col) n += col.bytes.length + col.starts.byteLength + col.lengths.byteLength;
+    else for (const v of col) n += 8 + (v === null ? 0 : 2 * v.length);
+  }
+  return n;
 }
