@@ -93,7 +93,8 @@ const KEPT_STATEMENTS = 64;
  * DuckDB, then its chunks read synchronously) instead of streamed (`stream()` and a
  * `fetchChunk()` per chunk plus one for the end, each a hop through libuv's thread pool).
  * One vector: a small result is at most one chunk in memory either way. Run whole, it is
- * bounded to SMALL_ROWS + 1 rows (see streamText, smallBound), so that it never holds more than that.
+ * bounded to SMALL_ROWS + 1 rows (see streamText, smallBound), so that it never holds more
+ * than that.
  */
 const SMALL_ROWS = 2048;
 
@@ -253,8 +254,8 @@ export class DuckDBQuerySession implements QuerySession {
    *
    * A statement that returned at most SMALL_ROWS rows the last time it was read to its end
    * (by its text, whatever its parameters were) is run whole instead (`materialized`, see
-   * runSmall), with `LIMIT SMALL_ROWS + 1` around it (or its like, smallBound): a 4-row query saves two of its three
-   * hops through the thread pool, and DuckDB runs an `ORDER BY` under a LIMIT as a top-N
+   * runSmall), with `LIMIT SMALL_ROWS + 1` around it (or its like, smallBound): a 4-row query
+   * saves two of its three hops through the thread pool, and DuckDB runs an `ORDER BY` under a LIMIT as a top-N
    * instead of a full sort, whose set-up for every run cost more than PostgreSQL's whole answer
    * (a 4-row sorted statement 395–416 us, 220–248 us with the LIMIT, at load 7;
    * docs/performance.md). Most statements return as many rows each time within a session, but
@@ -306,8 +307,8 @@ export class DuckDBQuerySession implements QuerySession {
 
   /**
    * Runs a statement known small (it returned at most SMALL_ROWS rows the last time it was
-   * read to its end) whole, under `LIMIT SMALL_ROWS + 1` (or its like, smallBound): its cells wrapping when it has one,
-   * else `SELECT * FROM (…)` (a statement with parameters: they are bound to the wrapping,
+   * read to its end) whole, under `LIMIT SMALL_ROWS + 1` (or its like, smallBound): its cells
+   * wrapping when it has one, else `SELECT * FROM (…)` (a statement with parameters: they are bound to the wrapping,
    * whose `$n` are the statement's). Its columns are the statement's: those typed before it
    * ran, else the names of its last run (a `SELECT *` renames a repeated name, `a` to `a_1`)
    * with the types of this one (a parameter's type is known once bound). The wrapping is
@@ -370,8 +371,9 @@ export class DuckDBQuerySession implements QuerySession {
    * order: what it does for a LIMIT of more than 63 rows over a table's scan without an ORDER
    * BY), whose three pipelines cost 4-5x the statement itself (4 rows of `snapshots`: 564-618
    * us against 118-142 us unbounded, docs/performance.md); then `QUALIFY row_number() OVER ()`,
-   * a streaming window that keeps the first rows in the statement's order as LIMIT does. An
-   * ordered statement keeps LIMIT: DuckDB runs it as a top-N. The plan is read once with
+   * a streaming window that keeps the first rows in the statement's order as LIMIT does (but
+   * reads on to the end: a statement that grew large is read whole once more before it is
+   * streamed). An ordered statement keeps LIMIT: DuckDB runs it as a top-N. The plan is read once with
    * EXPLAIN (its parameters bound), which only plans the statement, already checked.
    */
   private async smallBound(sql: string, base: string, params: readonly (string | null)[]): Promise<string> {
