@@ -3,7 +3,8 @@
  * PostgreSQL port, over the HTTP API (POST /v1/query, CSV and JSON) for the same query, and
  * over a real PostgreSQL server (Debian's, started here on a port of its own) holding the
  * same rows; and the latency of a small query over an open connection, on both servers, sent
- * as a simple query and with a parameter (the extended protocol, as node-postgres sends it).
+ * as a simple query (with and without an ORDER BY) and with a parameter (the extended protocol,
+ * as node-postgres sends it).
  * Rows are counted by a minimal protocol client (support/pg-wire-client.ts) that parses no
  * values, the same against both servers, which answer in turn (one run of each, then the
  * next) so that the machine's load weighs on both alike. Goal: within 2x of PostgreSQL on both.
@@ -43,6 +44,8 @@ const SMALL_RUNS = Number(arg('small-runs') ?? 200);
 const COLUMNS = 'snapshot_id, goroutine_id, status, wait_reason, wait_ns, created_by';
 const BIG = `SELECT ${COLUMNS} FROM goroutines`;
 const SMALL = 'SELECT snapshot_id, goroutine_count FROM snapshots ORDER BY snapshot_id';
+/** The same rows without an ORDER BY (over the table's scan: what DuckDB may plan otherwise under a LIMIT). */
+const SMALL_UNORDERED = 'SELECT snapshot_id, goroutine_count FROM snapshots';
 /** The small query with a parameter that selects every snapshot (the same rows). */
 const SMALL_PARAM =
   'SELECT snapshot_id, goroutine_count FROM snapshots WHERE snapshot_id >= $1 ORDER BY snapshot_id';
@@ -152,6 +155,16 @@ async function main(): Promise<void> {
       oursSmall.push(await timeMs(() => ours.query(SMALL)));
       if (anchor) pgSmall.push(await timeMs(() => anchor.query(SMALL)));
     }
+    const oursUnordered: number[] = [];
+    const pgUnordered: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      await ours.query(SMALL_UNORDERED);
+      await anchor?.query(SMALL_UNORDERED);
+    }
+    for (let i = 0; i < SMALL_RUNS; i++) {
+      oursUnordered.push(await timeMs(() => ours.query(SMALL_UNORDERED)));
+      if (anchor) pgUnordered.push(await timeMs(() => anchor.query(SMALL_UNORDERED)));
+    }
     const oursParam: number[] = [];
     const pgParam: number[] = [];
     const param = async (c: WireClient) => {
@@ -196,6 +209,12 @@ async function main(): Promise<void> {
       msFine(small),
       msFine(smallPg),
       ratio(smallPg, small),
+    ]);
+    rows.push([
+      `same without ORDER BY (median of ${SMALL_RUNS})`,
+      msFine(median(oursUnordered)),
+      msFine(anchor ? median(pgUnordered) : Number.NaN),
+      ratio(anchor ? median(pgUnordered) : Number.NaN, median(oursUnordered)),
     ]);
     rows.push([
       `same with a parameter ($1, extended protocol; median of ${SMALL_RUNS})`,

@@ -93,9 +93,14 @@ const KEPT_STATEMENTS = 64;
  * DuckDB, then its chunks read synchronously) instead of streamed (`stream()` and a
  * `fetchChunk()` per chunk plus one for the end, each a hop through libuv's thread pool).
  * One vector: a small result is at most one chunk in memory either way. Run whole, it is
- * given `LIMIT SMALL_ROWS + 1` (see streamText), so that it never holds more than that.
+ * bounded to SMALL_ROWS + 1 rows (see streamText, smallBound), so that it never holds more
+ * than that.
  */
 const SMALL_ROWS = 2048;
+
+/** The bounds of a statement run whole (see smallBound): what it returns past SMALL_ROWS + 1 rows is not read. */
+const LIMIT = `LIMIT ${SMALL_ROWS + 1}`;
+const QUALIFY = `QUALIFY row_number() OVER () <= ${SMALL_ROWS + 1}`;
 
 /** How a statement's cells are read by streamText (cellsOf). */
 interface Cells {
@@ -137,6 +142,8 @@ export class DuckDBQuerySession implements QuerySession {
   private readonly statements = new Map<string, DuckDBPreparedStatement>();
   /** Statements wrapped for streamText, by the wrapping text (null: DuckDB does not take it). */
   private readonly wrapped = new Map<string, DuckDBPreparedStatement | null>();
+  /** How a statement known small is bounded, by its text (smallBound). */
+  private readonly bounds = new Map<string, string>();
   /** What a statement (by its text) returned the last time it was read to its end. */
   private readonly lastRuns = new Map<string, LastRun>();
   /** How a prepared statement's cells are read (cellsOf). */
@@ -247,8 +254,8 @@ export class DuckDBQuerySession implements QuerySession {
    *
    * A statement that returned at most SMALL_ROWS rows the last time it was read to its end
    * (by its text, whatever its parameters were) is run whole instead (`materialized`, see
-   * runSmall), with `LIMIT SMALL_ROWS + 1` around it: a 4-row query saves two of its three
-   * hops through the thread pool, and DuckDB runs an `ORDER BY` under a LIMIT as a top-N
+   * runSmall), with `LIMIT SMALL_ROWS + 1` around it (or its like, smallBound): a 4-row query
+   * saves two of its three hops through the thread pool, and DuckDB runs an `ORDER BY` under a LIMIT as a top-N
    * instead of a full sort, whose set-up for every run cost more than PostgreSQL's whole answer
    * (a 4-row sorted statement 395–416 us, 220–248 us with the LIMIT, at load 7;
    * docs/performance.md). Most statements return as many rows each time within a session, but
@@ -300,8 +307,8 @@ export class DuckDBQuerySession implements QuerySession {
 
   /**
    * Runs a statement known small (it returned at most SMALL_ROWS rows the last time it was
-   * read to its end) whole, under `LIMIT SMALL_ROWS + 1`: its cells wrapping when it has one,
-   * else `SELECT * FROM (…)` (a statement with parameters: they are bound to the wrapping,
+   * read to its end) whole, under `LIMIT SMALL_ROWS + 1` (or its like, smallBound): its cells
+   * wrapping when it has one, else `SELECT * FROM (…)` (a statement with parameters: they are bound to the wrapping,
    * whose `$n` are the statement's). Its columns are the statement's: those typed before it
    * ran, else the names of its last run (a `SELECT *` renames a repeated name, `a` to `a_1`)
    * with the types of this one (a parameter's type is known once bound). The wrapping is
@@ -318,7 +325,10 @@ export class DuckDBQuerySession implements QuerySession {
     const last = this.kept(this.lastRuns, sql);
     if (last === undefined || last.rows > SMALL_ROWS) return undefined;
     const cells = cellSql ? await this.cellsOf(sql, await this.prepare(sql), cellSql) : NO_CELLS;
-    const text = `${cells.wrappedText ?? `SELECT * FROM (\n${sql}\n) AS periscope_cells`}\nLIMIT ${SMALL_ROWS + 1}`;
+    const base = cells.wrappedText ?? `SELECT * FROM (\n${sql}\n) AS periscope_cells`;
+    // Checked in this session before it is explained, and before its wrapping is prepared.
+    if (!this.bounds.has(sql)) await this.prepare(sql);
+    const text = `${base}\n${await this.smallBound(sql, base, params)}`;
     if (!this.wrapped.has(text)) await this.prepare(sql);
     const small = await this.prepareWrapped(text);
     if (!small) return undefined;
@@ -352,6 +362,38 @@ export class DuckDBQuerySession implements QuerySession {
         }
       },
     };
+  }
+
+  /**
+   * How a statement known small is bounded (by its text; chosen the first time it runs so):
+   * `LIMIT`, unless DuckDB would plan that LIMIT as a late materialization (the row ids
+   * limited first, then the rows fetched again by a semi join on them and sorted back into
+   * order: what it does for a LIMIT of more than 63 rows over a table's scan without an ORDER
+   * BY), whose three pipelines cost 4-5x the statement itself (4 rows of `snapshots`: 564-618
+   * us against 118-142 us unbounded, docs/performance.md); then `QUALIFY row_number() OVER ()`,
+   * a streaming window that keeps the first rows in the statement's order as LIMIT does (but
+   * reads on to the end: a statement that grew large is read whole once more before it is
+   * streamed). An ordered statement keeps LIMIT: DuckDB runs it as a top-N. The plan is read once with
+   * EXPLAIN (its parameters bound), which only plans the statement, already checked.
+   */
+  private async smallBound(sql: string, base: string, params: readonly (string | null)[]): Promise<string> {
+    const kept = this.kept(this.bounds, sql);
+    if (kept !== undefined) return kept;
+    let bound = LIMIT;
+    try {
+      const explain = await this.conn.prepare(`EXPLAIN ${base}\n${LIMIT}`);
+      try {
+        bindText(explain, params);
+        const plan = (await explain.runAndReadAll()).getRows().map((r) => String(r[1]));
+        if (plan.some((p) => /rowid = rowid/.test(p)) && !/rowid/i.test(sql)) bound = QUALIFY;
+      } finally {
+        explain.destroySync();
+      }
+    } catch {
+      // Not explained (DuckDB refused it): LIMIT, which is right either way.
+    }
+    this.keep(this.bounds, sql, bound);
+    return bound;
   }
 
   /**

@@ -29,7 +29,10 @@ after(() => {
 });
 
 /** Runs a statement through streamText and returns how it ran and its rows as text. */
-async function read(sql: string): Promise<{ materialized: boolean; rows: string[] }> {
+async function read(
+  sql: string,
+  from: DuckDBQuerySession = session,
+): Promise<{ materialized: boolean; rows: string[] }> {
   const bytesAsText = (c: TextChunk, col: number, r: number): string => {
     const column = c.columns[col]!;
     if ('bytes' in column)
@@ -38,7 +41,7 @@ async function read(sql: string): Promise<{ materialized: boolean; rows: string[
         : column.bytes.toString('utf8', column.starts[r]!, column.starts[r]! + column.lengths[r]!);
     return String(column[r]);
   };
-  const s = await session.streamText(sql, [], (c, ref) =>
+  const s = await from.streamText(sql, [], (c, ref) =>
     c.type === 'BIGINT' ? undefined : `CAST(${ref} AS VARCHAR)`,
   );
   const rows: string[] = [];
@@ -57,6 +60,31 @@ test('a statement that returned few rows runs whole the next time, with the same
   assert.equal(second.materialized, true, 'a statement that returned 2 rows was streamed again');
   assert.deepEqual(second.rows, first.rows);
   assert.deepEqual((await read(sql)).rows, first.rows);
+});
+
+test('an unordered statement known small runs whole with the rows it streams: NULLs, lists, JSON, times in the session zone', async () => {
+  // A LIMIT over this scan is what DuckDB plans as a late materialization: it is bounded otherwise (smallBound).
+  const zoned = await store.session({ all: true });
+  try {
+    await zoned.setTimeZone('Asia/Kolkata');
+    const sql =
+      'SELECT *, NULL::INTEGER AS nothing, [snapshot_id, NULL] AS list, created_at AS at, snapshot_id * 1.5 AS half FROM snapshots';
+    const first = await read(sql, zoned);
+    assert.equal(first.materialized, false, 'a statement never run before is streamed');
+    assert.equal(first.rows.length, 2);
+    assert.match(first.rows[0]!, /\|null\|\[1, NULL\]\|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[.\d]*\+05:30\|1\.5$/);
+    const second = await read(sql, zoned);
+    assert.equal(second.materialized, true, 'a statement that returned 2 rows was streamed again');
+    assert.deepEqual(second.rows, first.rows);
+    // Values as DuckDB prints them (no cell printed in SQL), held whole as a portal's answer is.
+    const held = await zoned.queryText(sql);
+    const streamed = await zoned.queryText(`${sql} -- not known`);
+    assert.deepEqual(held, streamed);
+    assert.equal(held.rows.length, 2);
+    assert.deepEqual(held.rows[1]!.slice(-4, -2), [null, '[2, NULL]']);
+  } finally {
+    zoned.close();
+  }
 });
 
 test('a statement that returned more than a chunk of rows stays streamed', async () => {
@@ -106,20 +134,27 @@ test('a small statement whose table grew past a chunk while the session was open
   const probes = await store.session({ all: true });
   try {
     const sql = 'SELECT n FROM calls ORDER BY n';
-    const readAll = async () => {
-      const s = await probes.streamText(sql, [], (_c, ref) => `CAST(${ref} AS VARCHAR)`);
+    // The same rows without an ORDER BY: a LIMIT over this scan is what DuckDB plans as a late
+    // materialization, so it is bounded otherwise (smallBound), and must still hit its bound.
+    const unordered = 'SELECT seq FROM probe_events';
+    const readAll = async (text: string) => {
+      const s = await probes.streamText(text, [], (_c, ref) => `CAST(${ref} AS VARCHAR)`);
       let rows = 0;
       for (let c = await s.next(); c; c = await s.next()) rows += c.rowCount;
       return { rows, materialized: s.materialized };
     };
-    assert.deepEqual(await readAll(), { rows: 2, materialized: false });
-    assert.deepEqual(await readAll(), { rows: 2, materialized: true });
+    for (const text of [sql, unordered]) {
+      assert.deepEqual(await readAll(text), { rows: 2, materialized: false });
+      assert.deepEqual(await readAll(text), { rows: 2, materialized: true });
+    }
     const generation = store.generation;
     await batch(2, 3000);
     assert.equal(store.generation, generation, 'the batch moved the generation: this session would be stale');
-    // Run under its limit, it hit it: run again as it is, every row.
-    assert.deepEqual(await readAll(), { rows: 3002, materialized: false });
-    assert.deepEqual(await readAll(), { rows: 3002, materialized: false });
+    for (const text of [sql, unordered]) {
+      // Run under its bound, it hit it: run again as it is, every row.
+      assert.deepEqual(await readAll(text), { rows: 3002, materialized: false }, text);
+      assert.deepEqual(await readAll(text), { rows: 3002, materialized: false }, text);
+    }
   } finally {
     probes.close();
   }
