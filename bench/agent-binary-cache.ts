@@ -6,7 +6,7 @@
  *
  * A real `periscope server` and, per run, a fresh real `periscope agent` (each run is a restart)
  * with one process of the binary (default: the connpair fixture, the largest the tests build;
- * --binary PATH for another, e.g. testdata/bigservice's). Per run: start the agent, wait until it
+ * --binary PATH for another, run without arguments, e.g. testdata/bigservice's). Per run: start the agent, wait until it
  * reports the process, take one snapshot through the server (`periscope snapshot --all`),
  * read the agent's own line `prepared 1 of 1 processes in T ms`, its CPU time (all threads,
  * schedstat) from start to after the snapshot, and its VmRSS and VmHWM; then stop it. One
@@ -56,7 +56,8 @@ function statusKiB(pid: number, field: string): number {
 }
 
 async function main(): Promise<void> {
-  const binary = arg('binary', undefined) ?? (await buildFixture('connpair')).path;
+  const given = arg('binary', undefined);
+  const binary = given ?? (await buildFixture('connpair')).path;
   const size = statSync(binary).size;
   const dataDir = tempDir('periscope-cache-bench-');
   const cacheRoot = tempDir('periscope-cache-bench-dir-');
@@ -64,7 +65,8 @@ async function main(): Promise<void> {
   const agentToken = await createToken(dataDir, 'agent', 'bench-agent');
   const userToken = await createToken(dataDir, 'user', 'bench-user');
   const tag = fleetTag();
-  const target = await startTagged(binary, ['pipe'], tag, HOST);
+  // connpair in pipe mode: an HTTP call over net.Pipe, no port; another binary runs without arguments.
+  const target = await startTagged(binary, given ? [] : ['pipe'], tag, HOST, {}, 120_000);
   const load0 = loadAverage();
   let n = 0;
 
