@@ -172,8 +172,8 @@ export class Agent {
     this.log(`agent id ${this.id} (${this.idOrigin}), instance ${this.instance}`);
     this.log(
       this.binaryCacheDir
-        ? `binary cache: ${this.binaryCacheDir} (--cache-dir)`
-        : 'binary cache: off (--cache-dir off): every binary is loaded anew after a restart',
+        ? `binary cache on disk: ${this.binaryCacheDir}`
+        : 'binary cache on disk: off: every binary is loaded anew after a restart',
     );
     this.probes.start();
     this.discovery.start();
