@@ -208,7 +208,7 @@ export function agentIdOf(host: string): string {
  * Starts `periscope agent` for `host` (its --hostname; its id is the default, agentIdOf(host)),
  * reporting only fixtures started with tagEnv(tag, share): by default its own, `host`. The
  * token goes in the environment, as docs/agent.md advises. Its pause cap is TEST_PAUSE_CAP_MS
- * unless `args` sets --pause-cap-ms.
+ * unless `args` sets --pause-cap-ms; its binary cache on disk is off unless `args` sets --cache-dir.
  */
 export function startAgentProc(
   serverUrl: string,
@@ -234,6 +234,9 @@ export function startAgentProc(
       '0.5',
       // Not a test of the pause cap unless it sets its own (support/pause-cap.ts).
       ...(args.includes('--pause-cap-ms') ? [] : TEST_PAUSE_CAP_ARGS),
+      // Not a test of the binary cache on disk unless it sets its own: as root the default is
+      // /var/cache/periscope, shared by every test run on the machine (test/agent/binary-disk-cache.test.ts).
+      ...(args.includes('--cache-dir') ? [] : ['--cache-dir', 'off']),
       ...args,
     ],
     { PERISCOPE_TOKEN: token },

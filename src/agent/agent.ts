@@ -59,6 +59,12 @@ export interface AgentOptions {
   readonly pingMs?: number;
   readonly serverTimeoutMs?: number;
   readonly executor?: ExecutorOptions;
+  /**
+   * Where the capture and probe threads keep what they learn of each binary, so the first
+   * prepare after a restart starts from it (snapshot/binary-disk-cache.ts; none: nowhere, the
+   * default here — `periscope agent` gives --cache-dir or its default).
+   */
+  readonly binaryCacheDir?: string;
   /** How probes run here (docs/probes.md). */
   readonly probes?: ProbeRunnerOptions;
   /** One line per event (default: console.log with a timestamp). */
@@ -83,10 +89,12 @@ export class Agent {
   /** Random per agent process: the server tells this agent reconnecting from another with the same id. */
   readonly instance = randomBytes(8).toString('hex');
   private readonly idOrigin: string;
+  private readonly binaryCacheDir: string | undefined;
 
   constructor(opts: AgentOptions) {
     const node = opts.hostname ?? machineHostname();
     this.log = opts.log ?? ((line) => console.log(`${new Date().toISOString()} ${line}`));
+    this.binaryCacheDir = opts.binaryCacheDir;
     if (opts.agentId !== undefined) {
       this.id = opts.agentId;
       this.idOrigin = 'given with --id';
@@ -124,7 +132,7 @@ export class Agent {
         buffered: () => this.connection.buffered,
         log: this.log,
       },
-      opts.executor,
+      { ...opts.executor, ...(opts.binaryCacheDir ? { binaryCacheDir: opts.binaryCacheDir } : {}) },
     );
     this.probes = new ProbeRunner(
       {
@@ -133,7 +141,7 @@ export class Agent {
         buffered: () => this.connection.buffered,
         log: this.log,
       },
-      opts.probes,
+      { ...opts.probes, ...(opts.binaryCacheDir ? { binaryCacheDir: opts.binaryCacheDir } : {}) },
     );
     this.connection = new Connection({
       server: opts.server,
@@ -162,6 +170,11 @@ export class Agent {
   /** Starts discovering and connecting. */
   start(): void {
     this.log(`agent id ${this.id} (${this.idOrigin}), instance ${this.instance}`);
+    this.log(
+      this.binaryCacheDir
+        ? `binary cache on disk: ${this.binaryCacheDir}`
+        : 'binary cache on disk: off: every binary is loaded anew after a restart',
+    );
     this.probes.start();
     this.discovery.start();
     this.probes.setProcesses(this.discovery.processes());

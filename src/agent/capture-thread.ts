@@ -7,7 +7,14 @@
 import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { processCpuMs, threadCpuMs } from '../proc/thread-cpu.js';
-import type { WorkerHello, WorkerReply, WorkerRequest } from './worker-protocol.js';
+import { binaryCacheLog } from './binary-cache-log.js';
+import type {
+  CaptureThreadData,
+  WorkerCacheLog,
+  WorkerHello,
+  WorkerReply,
+  WorkerRequest,
+} from './worker-protocol.js';
 
 type Pending = { resolve: (r: WorkerReply) => void; timer: NodeJS.Timeout };
 
@@ -48,7 +55,15 @@ export class CaptureThread {
   /** cpuMs's running total: what it is read from (a tid, -1 the whole process), and how it continues. */
   private cpu = { source: -2, offset: 0, last: 0 };
 
-  constructor(private readonly log: (line: string) => void) {}
+  private readonly cacheLog: (line: string) => void;
+
+  /** `binaryCacheDir`: where the thread keeps what it learns of binaries (none: nowhere). */
+  constructor(
+    private readonly log: (line: string) => void,
+    private readonly binaryCacheDir?: string,
+  ) {
+    this.cacheLog = binaryCacheLog('capture thread', log);
+  }
 
   /** Sends a request; resolves with the reply, or a 'timeout' failure after `budgetMs` (the thread is then replaced). */
   call(body: RequestBody, budgetMs: number, opts: CallOptions = {}): Promise<WorkerReply> {
@@ -140,9 +155,14 @@ export class CaptureThread {
     // e.g. without concurrent compilation or GC tasks; read when the isolate is made.
     const flags = process.env.PERISCOPE_CAPTURE_V8_FLAGS;
     if (flags) setFlagsFromString(flags);
-    const w = new Worker(new URL('./capture-worker.js', import.meta.url));
+    const workerData: CaptureThreadData = this.binaryCacheDir ? { binaryCacheDir: this.binaryCacheDir } : {};
+    const w = new Worker(new URL('./capture-worker.js', import.meta.url), { workerData });
     w.unref();
-    w.on('message', (reply: WorkerReply | WorkerHello) => {
+    w.on('message', (reply: WorkerReply | WorkerHello | WorkerCacheLog) => {
+      if ('cacheLog' in reply) {
+        this.cacheLog(reply.cacheLog);
+        return;
+      }
       if ('hello' in reply) {
         if (this.worker !== w) return;
         this.tid = reply.tid;

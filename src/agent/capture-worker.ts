@@ -5,7 +5,7 @@
  * then released by the kernel). One request at a time; results are encoded here (JSON,
  * deflated when large) and handed back as bytes.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { deflateSync } from 'node:zlib';
 import { describeError, PeriscopeError } from '../common/errors.js';
 import { collectGarbageNow } from '../common/gc.js';
@@ -15,7 +15,8 @@ import { ownTid, settleOwnThreads } from '../proc/own-threads.js';
 import { poolReserves, releaseReserves } from '../proc/vm-reader.js';
 import type { BinaryCheck } from '../protocol/messages.js';
 import { encodeSnapshot } from '../protocol/snapshot-wire.js';
-import { binaryAt, binaryFor, cachedBinaries } from '../snapshot/binary-cache.js';
+import { binaryAt, binaryFor, cachedBinaries, threadBinaries } from '../snapshot/binary-cache.js';
+import { BinaryDiskCache } from '../snapshot/binary-disk-cache.js';
 import { describeFunction } from '../snapshot/function-lines.js';
 import { type CopiedProcess, pauseAndCopy, settleMs, warmUpCapture } from '../snapshot/paused-capture.js';
 import { checkSpecFit } from '../snapshot/spec-fit.js';
@@ -29,7 +30,14 @@ import { type EffectiveSpec, effectiveSpecOfText } from '../spec/effective-spec.
 import { specProbes } from '../spec/trace-probes.js';
 import { DEFAULT_PROBE_LIMITS } from './probe-runner.js';
 import { probeProblems } from './probe-spec-of.js';
-import type { CheckTarget, WorkerHello, WorkerReply, WorkerRequest } from './worker-protocol.js';
+import type {
+  CaptureThreadData,
+  CheckTarget,
+  WorkerCacheLog,
+  WorkerHello,
+  WorkerReply,
+  WorkerRequest,
+} from './worker-protocol.js';
 
 const prepared = new Map<string, PreparedProcess>();
 /** What `copy` paused and copied, or the error it met, per slot, until its `capture`. */
@@ -44,6 +52,19 @@ const specs = new Map<number, EffectiveSpec>();
 // one per pause, as before 2026-12-06 (for comparisons).
 if (process.env.PERISCOPE_POOL_RESERVE !== '0') poolReserves();
 
+// Binaries start from what an earlier agent (or thread) learned of them, and what is learned
+// here is kept for the next (agent --cache-dir); the cache's lines go to the main thread.
+{
+  const dir = (workerData as CaptureThreadData | null)?.binaryCacheDir;
+  if (dir)
+    threadBinaries.useDisk(
+      new BinaryDiskCache({
+        dir,
+        log: (cacheLog) => parentPort?.postMessage({ cacheLog } satisfies WorkerCacheLog),
+      }),
+    );
+}
+
 function specFor(version: number, text: string): EffectiveSpec {
   let spec = specs.get(version);
   if (!spec) {
@@ -56,11 +77,14 @@ function specFor(version: number, text: string): EffectiveSpec {
 
 /** The binary of a target: its process's, or the file where it was if it still has the build ID. */
 function targetBinary(t: CheckTarget): GoBinary | undefined {
-  return t.pid !== undefined
-    ? binaryFor(executableImage(t.pid).elf)
-    : t.path && t.buildId
-      ? binaryAt(t.path, t.buildId)
-      : undefined;
+  const bin =
+    t.pid !== undefined
+      ? binaryFor(executableImage(t.pid).elf)
+      : t.path && t.buildId
+        ? binaryAt(t.path, t.buildId)
+        : undefined;
+  if (bin) threadBinaries.persist(bin); // what a check or description learned, for the next agent
+  return bin;
 }
 
 /** Checks the spec against one target binary; what cannot be checked says why. */

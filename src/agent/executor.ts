@@ -24,6 +24,8 @@ import type { WorkerReply } from './worker-protocol.js';
 
 /** Tuning of the executor. */
 export interface ExecutorOptions {
+  /** Where the capture thread keeps what it learns of binaries (agent --cache-dir; none: nowhere). */
+  readonly binaryCacheDir?: string;
   /** Budget of one process's prepare, ms (default 60000). */
   readonly prepareBudgetMs?: number;
   /**
@@ -108,7 +110,7 @@ export class Executor {
     private readonly host: ExecutorHost,
     private readonly opts: ExecutorOptions = {},
   ) {
-    this.thread = new CaptureThread((l) => host.log(l));
+    this.thread = new CaptureThread((l) => host.log(l), opts.binaryCacheDir);
   }
 
   /** Phase 1: prepare the named processes, then send one `prepared`. */

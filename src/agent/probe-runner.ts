@@ -18,6 +18,7 @@ import type {
 } from '../protocol/messages.js';
 import { probeDefinitionKey } from '../spec/probe-parse.js';
 import type { ProbeEntry, RedactionSpec } from '../spec/spec-types.js';
+import { binaryCacheLog } from './binary-cache-log.js';
 import { compilePrograms, matchPrograms } from './labels.js';
 import { type ProbeBackend, probeBackend } from './probe-backend.js';
 import { ProbeMarker } from './probe-marker.js';
@@ -40,6 +41,8 @@ export interface ProbeRunnerOptions {
   readonly limits?: Partial<ProbeLimits>;
   /** How often batches go to the server, ms (default 1000). */
   readonly sendEveryMs?: number;
+  /** Where the probe thread keeps what it learns of binaries (agent --cache-dir; none: nowhere). */
+  readonly binaryCacheDir?: string;
 }
 
 /** How long stopping waits for the probe thread to remove its probes, ms. */
@@ -105,6 +108,7 @@ export class ProbeRunner {
   private stopped = false;
   private onStopped: (() => void)[] = [];
   private readonly limits: ProbeLimits;
+  private readonly cacheLog: (line: string) => void;
   private redaction: RedactionSpec | undefined;
   private readonly traces: TraceRunner;
 
@@ -113,6 +117,7 @@ export class ProbeRunner {
     private readonly opts: ProbeRunnerOptions = {},
   ) {
     this.limits = { ...DEFAULT_PROBE_LIMITS, ...opts.limits };
+    this.cacheLog = binaryCacheLog('probe thread', (l) => host.log(l));
     this.traces = new TraceRunner(host);
   }
 
@@ -312,6 +317,7 @@ export class ProbeRunner {
       limits: this.limits,
       tag: 'a',
       trapNs: TRAP_NS,
+      ...(this.opts.binaryCacheDir ? { binaryCacheDir: this.opts.binaryCacheDir } : {}),
     } satisfies ProbeThreadRequest);
     this.worker = w;
     return w;
@@ -362,6 +368,9 @@ export class ProbeRunner {
         return;
       case 'log':
         this.host.log(`probes: ${m.line}`);
+        return;
+      case 'cache-log':
+        this.cacheLog(m.line);
     }
   }
 

@@ -36,6 +36,8 @@ export interface ProbeSetup {
   readonly tag: string;
   /** Hit cost by how the kernel handles the instruction (ns), for the CPU circuit breaker. */
   readonly trapNs: { readonly emulated: number; readonly stepped: number };
+  /** The binary cache on disk, if one is used (agent --cache-dir). */
+  readonly binaryCacheDir?: string;
 }
 
 /** Remove every probe, then answer `stopped`. */
@@ -80,4 +82,6 @@ export type ProbeThreadReply =
   | { readonly op: 'fds'; readonly fds: readonly number[] }
   /** Every probe removed (answer to `stop`). */
   | { readonly op: 'stopped' }
-  | { readonly op: 'log'; readonly line: string };
+  | { readonly op: 'log'; readonly line: string }
+  /** A line the binary cache on disk tells (agent/binary-cache-log.ts filters it). */
+  | { readonly op: 'cache-log'; readonly line: string };

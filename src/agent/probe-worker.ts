@@ -14,6 +14,7 @@ import { type CompiledProbe, compileProbe } from '../probes/compile/compile-prob
 import { cleanTracefs } from '../probes/tracefs/tracefs.js';
 import type { ProbeNotice, WireProbeEvent } from '../protocol/messages.js';
 import { threadBinaries } from '../snapshot/binary-cache.js';
+import { BinaryDiskCache } from '../snapshot/binary-disk-cache.js';
 import { probeDefinitionKey } from '../spec/probe-parse.js';
 import type { ProbeEntry } from '../spec/spec-types.js';
 import { isTraceProbe } from '../spec/trace-probes.js';
@@ -76,6 +77,7 @@ function compileFor(
     } catch (e) {
       c = describeError(e);
     }
+    threadBinaries.persist(bin); // what compiling learned, for the next agent (with --cache-dir)
     if (compiled.size > 512) compiled.clear();
     compiled.set(key, c);
   }
@@ -364,6 +366,10 @@ parentPort?.on('message', (m: ProbeThreadRequest) => {
   switch (m.op) {
     case 'setup':
       setup = m;
+      if (m.binaryCacheDir)
+        threadBinaries.useDisk(
+          new BinaryDiskCache({ dir: m.binaryCacheDir, log: (line) => post({ op: 'cache-log', line }) }),
+        );
       if (setup.backend === 'tracefs')
         try {
           prepareTracefs();

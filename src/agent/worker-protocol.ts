@@ -128,3 +128,14 @@ export interface WorkerHello {
   readonly hello: true;
   readonly tid: number;
 }
+
+/** A line the capture thread's binary cache on disk tells (agent/binary-cache-log.ts filters it). */
+export interface WorkerCacheLog {
+  readonly cacheLog: string;
+}
+
+/** What the capture thread is started with (its workerData). */
+export interface CaptureThreadData {
+  /** The binary cache on disk, if one is used (agent --cache-dir). */
+  readonly binaryCacheDir?: string;
+}

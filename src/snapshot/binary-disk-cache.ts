@@ -24,6 +24,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { threadId } from 'node:worker_threads';
 import type { LineIndexData } from '../dwarf/line-index.js';
 import type { NameMapData } from '../dwarf/name-map.js';
 import type { ElfSymbol } from '../elf/elf-file.js';
@@ -71,6 +72,9 @@ export interface DiskCacheOptions {
 
 const SUFFIX = '.facts';
 const SECTIONS = '.sections';
+const TMP = '.tmp';
+/** A file being written that is this old was left by a process that died writing it, ms. */
+const STALE_TMP_MS = 10 * 60_000;
 const DEFAULT_MAX_BYTES = 1 << 30;
 const DEFAULT_MAX_ENTRIES = 64;
 
@@ -115,7 +119,7 @@ export class BinaryDiskCache {
   storeSections(key: FactsKey, sections: readonly (readonly [string, Uint8Array])[]): void {
     if (!this.ready() || sections.length === 0) return;
     const path = this.sectionsPath(key);
-    const tmp = `${path}.${process.pid}.tmp`;
+    const tmp = tmpPath(path);
     try {
       const bytes = writeSectionsFile(tmp, key, sections);
       renameSync(tmp, path);
@@ -172,7 +176,7 @@ export class BinaryDiskCache {
   store(key: FactsKey, facts: StoredFacts): void {
     if (!this.ready()) return;
     const path = this.entryPath(key);
-    const tmp = `${path}.${process.pid}.tmp`;
+    const tmp = tmpPath(path);
     try {
       const bytes = encodeFacts(key, facts);
       const fd = openSync(
@@ -221,6 +225,10 @@ export class BinaryDiskCache {
     const stems = new Map<string, { size: number; used: number; files: string[] }>();
     try {
       for (const n of readdirSync(this.dir)) {
+        if (n.endsWith(TMP)) {
+          this.removeStale(join(this.dir, n));
+          continue;
+        }
         const suffix = n.endsWith(SUFFIX) ? SUFFIX : n.endsWith(SECTIONS) ? SECTIONS : undefined;
         if (!suffix) continue;
         const path = join(this.dir, n);
@@ -253,6 +261,17 @@ export class BinaryDiskCache {
     }
   }
 
+  /** Removes a half-written entry left by a process that died (an agent killed mid-store). */
+  private removeStale(path: string): void {
+    try {
+      if (Date.now() - lstatSync(path).mtimeMs < STALE_TMP_MS) return;
+    } catch {
+      return;
+    }
+    this.remove(path);
+    this.log(`removed ${path}: left half-written`);
+  }
+
   private remove(path: string): void {
     try {
       unlinkSync(path);
@@ -260,6 +279,15 @@ export class BinaryDiskCache {
       // Gone already.
     }
   }
+}
+
+/**
+ * Where an entry is written before it is renamed into place: named by process and thread, so
+ * two threads of one process storing the same binary (the agent's capture and probe threads)
+ * never take each other's file.
+ */
+function tmpPath(path: string): string {
+  return `${path}.${process.pid}-${threadId}${TMP}`;
 }
 
 /** Reads a regular file this user owns and no one else may read (not through a symlink). */

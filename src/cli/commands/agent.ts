@@ -1,10 +1,11 @@
-/** `periscope agent --server URL --token TOKEN [--env-allow A,B] [--interval S] [--hostname NAME] [--id ID] [--match L=RE]`. */
+/** `periscope agent --server URL --token TOKEN [--env-allow A,B] [--interval S] [--hostname NAME] [--id ID] [--match L=RE] [--cache-dir DIR]`. */
 import { readFileSync } from 'node:fs';
 import { Agent } from '../../agent/agent.js';
 import { agentUrls } from '../../agent/connection.js';
 import { DEFAULT_ENV_ALLOW } from '../../agent/labels.js';
 import { PeriscopeError } from '../../common/errors.js';
 import { checkPin, clientTlsFromEnv, clientTlsOptions, requireTlsOffHost } from '../../common/tls-client.js';
+import { agentBinaryCacheDir } from '../binary-cache-dir.js';
 import { defineCommand } from '../command.js';
 import { summaryOf } from '../command-list.js';
 import {
@@ -79,6 +80,11 @@ export const agentCommand = defineCommand({
       type: 'string',
       value: 'HOW',
       help: 'how probes run: auto (eBPF, else tracefs uprobe_events), bpf, tracefs, off (default auto)',
+    },
+    'cache-dir': {
+      type: 'string',
+      value: 'DIR',
+      help: 'where the agent keeps what it learned of each binary, so its first snapshot after a restart starts from it; off: nowhere (default $PERISCOPE_CACHE_DIR, else $CACHE_DIRECTORY from systemd, else /var/cache/periscope as root; docs/agent.md)',
     },
     'runtime-dir': {
       type: 'string',
@@ -213,7 +219,11 @@ export const agentCommand = defineCommand({
     if (id !== undefined && (id.length === 0 || id.length > 200))
       throw usageError('--id wants a name of 1 to 200 characters');
     const metricsText = textOption(values, 'metrics-listen');
+    const cacheFlag = textOption(values, 'cache-dir');
+    if (cacheFlag === '') throw usageError('--cache-dir wants a directory, or off');
+    const binaryCacheDir = agentBinaryCacheDir(cacheFlag);
     return {
+      ...(binaryCacheDir !== undefined ? { binaryCacheDir } : {}),
       ...(metricsText !== undefined ? { metricsListen: parseListen(metricsText, '--metrics-listen') } : {}),
       server,
       token,
