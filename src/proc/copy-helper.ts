@@ -180,6 +180,8 @@ export function copyHelperReady(waitMs = 0): boolean {
  */
 export function armCopyHelper(ms = DEFAULT_ARM_MS): void {
   const h = helper;
+  // A helper disabled since it was raised (it did not stop in time) is still set back.
+  if (h?.realtime && !h.dead && ms <= 0) raiseHelper(h, false);
   if (!h || h.dead || h.disabled || Atomics.load(h.ctl, Ctl.READY) !== 1) return;
   Atomics.store(h.ctl, Ctl.ARM_MS, Math.max(0, Math.min(Math.round(ms), 1000)));
   const cpu = ms > 0 ? posterCpu() : -1;
