@@ -25,6 +25,9 @@
  * PERISCOPE_WARM_UP_REHEARSAL=0, PERISCOPE_WARM_UP_LEARN_CAP_MS=0, PERISCOPE_WARM_UP_MIN_RUNS=0:
  * snapshot/paused-capture.ts), and one whose warm-up does not rehearse the pause on a throw-away
  * child (PERISCOPE_WARM_UP_REHEARSAL=0, as before 2026-12-06 noon, proc/pause-rehearsal.ts).
+ * Two more with the copy helper left an ordinary thread while armed in a pause
+ * (PERISCOPE_HELPER_REALTIME=0, as before 2026-12-06 evening, proc/copy-helper.ts): an agent
+ * and a one-shot CLI.
  * Each rep takes its paths in a fresh order (seeded: the same for the same rep).
  *
  * Everything runs at nice -10 (--nice N to change; 0 leaves it): every thread of this process
@@ -78,6 +81,9 @@ const HOST_IN_PAUSE = 'bench-paths-values-in-pause';
 const HOST_V8 = 'bench-paths-v8-flags';
 const HOST_SELF_PLACE = 'bench-paths-helper-self-placed';
 const HOST_FRESH_RESERVE = 'bench-paths-fresh-reserve';
+const HOST_HELPER_ORDINARY = 'bench-paths-helper-ordinary';
+/** The armed copy helper an ordinary thread during the pause (proc/copy-helper.ts), as before. */
+const HELPER_ORDINARY = { PERISCOPE_HELPER_REALTIME: '0' };
 /**
  * The one-shot CLI's warm-up as before 2026-12-06 (issue 11): read plans learned within the
  * pause's 5 ms budget for values, 20 ms of runs of the pause's path for values, the copy helper
@@ -122,6 +128,8 @@ const PATHS = [
   'A/B: agent, fresh reserve per pause',
   'A/B: one-shot CLI, warm-up as before',
   'A/B: one-shot CLI, no rehearsal',
+  'A/B: agent, helper not real-time',
+  'A/B: one-shot CLI, helper not real-time',
 ] as const;
 type Path = (typeof PATHS)[number];
 
@@ -146,6 +154,7 @@ async function main(): Promise<void> {
   let agentV8: Proc | undefined;
   let agentSelfPlace: Proc | undefined;
   let agentFreshReserve: Proc | undefined;
+  let agentHelperOrdinary: Proc | undefined;
   const samples = new Map<Path, Sample[]>(PATHS.map((p) => [p, []]));
   const add = (path: Path, s: Omit<Sample, 'gap'>, gap: number): void => {
     samples.get(path)!.push({ ...s, gap });
@@ -199,6 +208,16 @@ async function main(): Promise<void> {
       HOST,
     );
     delete process.env.PERISCOPE_POOL_RESERVE;
+    Object.assign(process.env, HELPER_ORDINARY);
+    agentHelperOrdinary = startAgentProc(
+      server.url,
+      agentToken,
+      HOST_HELPER_ORDINARY,
+      tag,
+      PRODUCT_PAUSE_CAP_ARGS,
+      HOST,
+    );
+    for (const k of Object.keys(HELPER_ORDINARY)) delete process.env[k];
     await waitForFleet(
       server.url,
       userToken,
@@ -209,6 +228,7 @@ async function main(): Promise<void> {
         [HOST_V8]: [target.pid],
         [HOST_SELF_PLACE]: [target.pid],
         [HOST_FRESH_RESERVE]: [target.pid],
+        [HOST_HELPER_ORDINARY]: [target.pid],
       },
       120_000,
     );
@@ -256,6 +276,8 @@ async function main(): Promise<void> {
       'one-shot CLI': async () => oneShot({}),
       'A/B: one-shot CLI, warm-up as before': async () => oneShot(ONE_SHOT_BEFORE),
       'A/B: one-shot CLI, no rehearsal': async () => oneShot(ONE_SHOT_NO_REHEARSAL),
+      'A/B: agent, helper not real-time': async () => throughAgent(HOST_HELPER_ORDINARY),
+      'A/B: one-shot CLI, helper not real-time': async () => oneShot(HELPER_ORDINARY),
     };
     const failed: string[] = [];
     // Warm-up, not counted: each path's first (binary load, compile, the CLI's disk cache).
@@ -289,6 +311,7 @@ async function main(): Promise<void> {
     await agentV8?.stop();
     await agentSelfPlace?.stop();
     await agentFreshReserve?.stop();
+    await agentHelperOrdinary?.stop();
     await server?.proc.stop();
     await target.stop();
     rmSync(dataDir, { recursive: true, force: true });
@@ -359,6 +382,13 @@ function report(machine: string, load: string, samples: Map<Path, Sample[]>): vo
         .map(
           (k) =>
             `\nA/B, same run: one-shot CLI ${k} with / without the rehearsal on a throw-away child: ${ab('one-shot CLI', 'A/B: one-shot CLI, no rehearsal', k)}`,
+        )
+        .join('') +
+      (['pause', 'copy'] as const)
+        .map(
+          (k) =>
+            `\nA/B, same run: agent ${k} with the helper real-time / ordinary: ${ab('agent', 'A/B: agent, helper not real-time', k)}` +
+            `\nA/B, same run: one-shot CLI ${k} with the helper real-time / ordinary: ${ab('one-shot CLI', 'A/B: one-shot CLI, helper not real-time', k)}`,
         )
         .join(''),
   );

@@ -100,6 +100,8 @@ interface Helper {
   disabled: boolean;
   /** The CPUs the helper may use when not armed (read once, before the first placement). */
   cpus?: number[];
+  /** The helper runs SCHED_FIFO (set by raiseHelper while armed). */
+  realtime: boolean;
 }
 
 /** This thread's helper (module state is per thread). */
@@ -147,6 +149,7 @@ export function startCopyHelper(): void {
     ranges: { gen: 0, addresses: new Float64Array(0), sizes: new Float64Array(0), ok: new Uint8Array(0) },
     dead: false,
     disabled: false,
+    realtime: false,
   };
   worker.on('error', () => {
     h.dead = true;
@@ -177,6 +180,8 @@ export function copyHelperReady(waitMs = 0): boolean {
  */
 export function armCopyHelper(ms = DEFAULT_ARM_MS): void {
   const h = helper;
+  // A helper disabled since it was raised (it did not stop in time) is still set back.
+  if (h?.realtime && !h.dead && ms <= 0) raiseHelper(h, false);
   if (!h || h.dead || h.disabled || Atomics.load(h.ctl, Ctl.READY) !== 1) return;
   Atomics.store(h.ctl, Ctl.ARM_MS, Math.max(0, Math.min(Math.round(ms), 1000)));
   const cpu = ms > 0 ? posterCpu() : -1;
@@ -184,6 +189,7 @@ export function armCopyHelper(ms = DEFAULT_ARM_MS): void {
   Atomics.store(h.ctl, Ctl.SELF_PLACE, self ? 1 : 0);
   Atomics.store(h.ctl, Ctl.POSTER_CPU, cpu);
   if (!self) placeHelper(h, cpu);
+  raiseHelper(h, ms > 0 && helperRealtime() && posterRealtime());
   Atomics.add(h.ctl, Ctl.ARM_SEQ, 1);
   Atomics.add(h.ctl, Ctl.WAKE, 1);
   Atomics.notify(h.ctl, Ctl.WAKE);
@@ -229,6 +235,53 @@ function placeHelper(h: Helper, cpu: number): void {
     // Left where it is.
   }
 }
+
+/** Whether PERISCOPE_HELPER_REALTIME=0 leaves the armed helper an ordinary thread (as before 2026-12-06 evening; for comparisons). */
+function helperRealtime(): boolean {
+  return process.env.PERISCOPE_HELPER_REALTIME !== '0';
+}
+
+/**
+ * Runs the armed helper SCHED_FIFO (`on`), or back as an ordinary thread. An ordinary helper
+ * spins politely (sched_yield: any runnable thread of its CPU goes first), and during a pause
+ * V8's own worker threads woke (compile jobs queued by the pause's code) and ran there, as did
+ * other processes' threads: the helper waited 3–8 ms of an 8 ms copy in its CPU's run queue and
+ * read 0–6 of 14 blocks (throw-away script, one-shot CLI and long-lived process alike, 10k
+ * goroutines, schedstat of our threads around the pause). Real-time, it keeps its CPU while
+ * armed (the target is stopped then: nothing of it waits for that CPU), as the poster keeps
+ * its own (proc/pause.ts), only while the poster runs real-time itself (posterRealtime); the
+ * poster sets it back when it disarms, before the resume. Needs CAP_SYS_NICE; refused,
+ * nothing changes.
+ */
+function raiseHelper(h: Helper, on: boolean): void {
+  if (on === h.realtime) return;
+  const tid = Atomics.load(h.ctl, Ctl.HELPER_TID);
+  if (tid <= 0) return;
+  try {
+    const ok = libc().setRealtime(on ? HELPER_PRIORITY : 0, tid);
+    if (ok) h.realtime = on;
+  } catch {
+    // Left as it is.
+  }
+}
+
+/**
+ * Whether the poster runs SCHED_FIFO: inside a pause, from the first interrupt to the last
+ * detach (proc/pause.ts). Only then does the armed helper go real-time: armed while the target
+ * runs (the one-shot warm-up's first run), a real-time spin would take a core from it.
+ */
+function posterRealtime(): boolean {
+  try {
+    return libc().threadPolicy(0) === SCHED_FIFO;
+  } catch {
+    return false;
+  }
+}
+
+const SCHED_FIFO = 1;
+
+/** Real-time priority of the armed helper (the poster's during a pause: neither preempts the other). */
+const HELPER_PRIORITY = 1;
 
 /** The CPU this thread runs on, or -1. */
 function posterCpu(): number {

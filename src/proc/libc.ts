@@ -23,10 +23,10 @@ export interface Libc {
   /** Restricts this thread (or thread `tid`) to `cpus` (sched_setaffinity); false when refused. */
   setThreadCpus(cpus: readonly number[], tid?: number): boolean;
   /**
-   * Sets this thread's scheduling policy: SCHED_FIFO at `priority` (1–99), or back to
-   * SCHED_OTHER with priority 0; false when refused (real-time needs CAP_SYS_NICE).
+   * Sets this thread's (or thread `tid`'s) scheduling policy: SCHED_FIFO at `priority` (1–99),
+   * or back to SCHED_OTHER with priority 0; false when refused (real-time needs CAP_SYS_NICE).
    */
-  setRealtime(priority: number): boolean;
+  setRealtime(priority: number, tid?: number): boolean;
   /** Thread `tid`'s scheduling policy (sched_getscheduler: 0 SCHED_OTHER, 1 FIFO, 2 RR, 3 BATCH, 5 IDLE, 6 DEADLINE); -1 when gone. */
   threadPolicy(tid: number): number;
   /** Names this thread (prctl PR_SET_NAME; at most 15 bytes kept), as `top -H` and /proc/PID/task/TID/comm show it. */
@@ -112,9 +112,9 @@ export function libc(): Libc {
         for (let c = 0; c < CPU_SET_BYTES * 8; c++) if (mask[c >> 3]! & (1 << (c & 7))) out.push(c);
         return out;
       },
-      setRealtime: (priority) => {
+      setRealtime: (priority, tid = 0) => {
         schedParam.writeInt32LE(priority, 0);
-        return (ssch(0, priority > 0 ? SCHED_FIFO : SCHED_OTHER, schedParam) as number) === 0;
+        return (ssch(tid, priority > 0 ? SCHED_FIFO : SCHED_OTHER, schedParam) as number) === 0;
       },
       setThreadCpus: (cpus, tid = 0) => {
         mask.fill(0);

@@ -3,7 +3,8 @@
  * flags and the same counts as reads on one thread, on a paused target,
  * with unreadable ranges and joined neighbours across unmapped gaps; the helper's absence
  * and a target that exits are handled; the armed helper is placed off the poster's CPU before
- * it is woken, and takes part while the poster runs SCHED_FIFO. copy-helper-paths.test.ts tests the helper switched off,
+ * it is woken, and takes part while the poster runs SCHED_FIFO; armed while the poster runs
+ * SCHED_FIFO (a pause), the helper runs SCHED_FIFO too, until disarmed. copy-helper-paths.test.ts tests the helper switched off,
  * a helper that does not come back in time, and errors met by the helper.
  */
 import assert from 'node:assert/strict';
@@ -140,5 +141,36 @@ describe('copy helper', { timeout: 60_000 }, () => {
       paused.resume();
     }
     assert.deepEqual(allowed(), mine, 'disarmed, the helper has all its CPUs back');
+  });
+  it('armed while the poster runs SCHED_FIFO (a pause), the helper runs SCHED_FIFO until disarmed; else, or switched off, it stays ordinary', (t) => {
+    startCopyHelper();
+    assert.ok(copyHelperReady(5000));
+    const tid = copyHelperTid();
+    assert.ok(tid !== undefined && tid > 0);
+    const lib = libc();
+    const FIFO = 1;
+    const OTHER = 0;
+    disarmCopyHelper();
+    assert.equal(lib.threadPolicy(tid), OTHER, 'disarmed: ordinary');
+    armCopyHelper(200); // the poster ordinary, as in the one-shot warm-up's run on the live target
+    assert.equal(lib.threadPolicy(tid), OTHER, 'armed by an ordinary poster: ordinary');
+    disarmCopyHelper();
+    if (!lib.setRealtime(1)) {
+      t.skip('SCHED_FIFO refused here (no CAP_SYS_NICE): the helper is left ordinary');
+      return;
+    }
+    try {
+      armCopyHelper(200);
+      assert.equal(lib.threadPolicy(tid), FIFO, 'armed by a real-time poster: real-time');
+      disarmCopyHelper();
+      assert.equal(lib.threadPolicy(tid), OTHER, 'disarmed: ordinary again');
+      process.env.PERISCOPE_HELPER_REALTIME = '0';
+      armCopyHelper(200);
+      assert.equal(lib.threadPolicy(tid), OTHER, 'PERISCOPE_HELPER_REALTIME=0: ordinary');
+    } finally {
+      delete process.env.PERISCOPE_HELPER_REALTIME;
+      disarmCopyHelper();
+      lib.setRealtime(0);
+    }
   });
 });
