@@ -2,7 +2,7 @@
 // Runs every compiled test file (dist/test/**/*.test.js) with Node's test runner.
 // Arguments filter by substring of the path: `node scripts/test.js dwarf elf`.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -37,9 +37,15 @@ if (files.some((f) => readFileSync(f, 'utf8').includes('s3-server.js'))) {
     process.exit(r.status ?? 1);
   }
 }
+// Everything the tests put in the temporary directory (stores, object stores, PostgreSQL data
+// directories, certificates, fixtures' sockets: about 1 GB a run) goes under one directory of
+// this run, deleted at its end: a developer's /tmp no longer fills run after run. Writable by
+// every user and sticky, as /tmp is (tests run programs as other users).
+const runTmp = mkdtempSync(join(tmpdir(), 'periscope-test-run-'));
+chmodSync(runTmp, 0o1777);
 // Snapshots taken by tests go to a throw-away store, never the user's; so do the one-shot
 // commands' binary cache entries.
-const data = mkdtempSync(join(tmpdir(), 'periscope-test-data-'));
+const data = mkdtempSync(join(runTmp, 'periscope-test-data-'));
 // A file still running after FILE_TIMEOUT_MS fails, named, instead of holding the run forever
 // (a fixture left running kept a file's process alive after its last test: the run hung).
 // Generous: at load 25 on 2 cores a file takes ten times its quiet time and more.
@@ -47,7 +53,8 @@ const FILE_TIMEOUT_MS = 30 * 60_000;
 const args = ['--test', '--test-concurrency=2', `--test-timeout=${FILE_TIMEOUT_MS}`, ...files];
 const r = spawnSync(process.execPath, args, {
   stdio: 'inherit',
-  env: { ...process.env, PERISCOPE_DATA: data, PERISCOPE_CACHE_DIR: join(data, 'cache') },
+  env: { ...process.env, TMPDIR: runTmp, PERISCOPE_DATA: data, PERISCOPE_CACHE_DIR: join(data, 'cache') },
 });
-rmSync(data, { recursive: true, force: true });
+if (process.env.PERISCOPE_KEEP_TEST_TMP) console.error(`scripts/test.js: the run's temporary files are kept in ${runTmp}`);
+else rmSync(runTmp, { recursive: true, force: true });
 process.exit(r.status ?? 1);
