@@ -135,6 +135,13 @@ const PG_TYPE: Record<string, string> = {
 };
 
 async function main(): Promise<void> {
+  // A bare `tsc` does not bundle @duckdb/node-api (`npm run build` does): the CLI would load the
+  // package's eighty files instead, and the figures would not be those users get.
+  const bundle = join(ROOT, 'dist', 'vendor', 'duckdb-node-api.cjs');
+  if (!arg('cli') && !existsSync(bundle)) {
+    console.log('bundling @duckdb/node-api as npm run build does (scripts/bundle-duckdb-api.js)');
+    execFileSync(process.execPath, [join(ROOT, 'scripts', 'bundle-duckdb-api.js')], { stdio: 'inherit' });
+  }
   const machine = describeMachine();
   console.log(
     `cli-latency: ${RUNS} runs; ${machine.short}; Node ${machine.node}; load ${loadAverage()}; ${today()}`,
