@@ -76,7 +76,9 @@ export class AgentProgress {
         `(now ${this.bounds.idleMs} ms), or upgrade the agent so that it reports progress`
       );
     const cpu = `its capture thread got ${Math.round(this.cpuMs - this.firstCpuMs)} ms of CPU`;
-    if (waitedMs >= this.bounds.maxMs - 1)
+    // Which bound the deadline was: decided from the bounds, not from the clock at the timer's
+    // firing (Node's timers can fire a millisecond or two before the time asked for).
+    if (this.t0 + this.bounds.maxMs <= this.at + this.bounds.idleMs)
       return (
         `the agent was still ${w.doing} after ${s(waitedMs)} (--prepare-max-wait, now ${this.bounds.maxMs} ms), ` +
         `and ${cpu} from its first report of progress on: the binary is large or the machine too busy. ` +
