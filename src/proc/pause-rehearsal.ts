@@ -16,8 +16,9 @@
  * init reaps it). Where `sleep` is missing (a minimal container) nothing is rehearsed. Only
  * our own child is ever touched.
  */
-import { Errno, libc } from './libc.js';
+import { libc } from './libc.js';
 import { type PauseOptions, pauseProcess } from './pause.js';
+import { pollStop } from './ptrace.js';
 
 /** What a rehearsal did (for tests and diagnostics). */
 export interface PauseRehearsal {
@@ -40,7 +41,6 @@ const REHEARSALS = 3;
 const REHEARSAL_SLEEP_S = '2';
 /** Longest wait for the SIGKILLed child's exit, ms. */
 const REAP_MS = 1000;
-const WNOHANG = 1;
 
 let last: PauseRehearsal | undefined;
 const nap = new Int32Array(new SharedArrayBuffer(4));
@@ -82,21 +82,18 @@ export function lastPauseRehearsal(): PauseRehearsal | undefined {
   return last;
 }
 
-/** SIGKILLs our child `pid` and collects its exit; true once collected. */
+/** SIGKILLs our child `pid` and collects its exit (ptrace.ts's poll, which never blocks); true once collected. */
 function killAndReap(pid: number): boolean {
   try {
     process.kill(pid, 'SIGKILL');
   } catch {
     // Exited already: collected below.
   }
-  const lib = libc();
-  const status: [number] = [0];
   const until = performance.now() + REAP_MS;
   for (;;) {
-    const r = lib.waitpid(pid, status, WNOHANG);
-    if (r === pid) return true;
-    if (r === -1 && lib.errno() !== Errno.EINTR) return false; // ECHILD: not ours to collect
+    const o = pollStop(pid);
+    if (o.kind === 'gone') return true; // collected (or ECHILD: nothing of ours is left to collect)
     if (performance.now() >= until) return false;
-    if (r === 0) Atomics.wait(nap, 0, 0, 0.1);
+    if (o.kind === 'running') Atomics.wait(nap, 0, 0, 0.1);
   }
 }
