@@ -10,29 +10,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ProbeRunner } from '../../src/agent/probe-runner.js';
-import type { ProbeBatchMessage, WireProbeEvent } from '../../src/protocol/messages.js';
 import { fixtureBinary } from '../../support/probe-fixture.js';
 import { startTarget, type Target } from '../../support/target.js';
-import { entryProbe } from './probe-thread.js';
+import { collectingRunner, entryProbe } from './probe-thread.js';
 
 /** Runs a probe runner with the cache in `cacheDir` until its probe reports `handle 2`'s events. */
 async function runOnce(target: Target, path: string, cacheDir: string): Promise<string[]> {
   const runtimeDir = mkdtempSync(join(tmpdir(), 'periscope-runner-'));
-  const events: WireProbeEvent[] = [];
-  const logs: string[] = [];
-  const runner = new ProbeRunner(
-    {
-      send(text) {
-        const m = JSON.parse(text) as { type: string };
-        if (m.type === 'probe-batch') events.push(...(m as ProbeBatchMessage).events);
-        return true;
-      },
-      buffered: () => 0,
-      log: (line) => logs.push(line),
-    },
-    { runtimeDir, backend: 'bpf', sendEveryMs: 50, binaryCacheDir: cacheDir },
-  );
+  const { runner, events, logs } = collectingRunner({
+    runtimeDir,
+    backend: 'bpf',
+    sendEveryMs: 50,
+    binaryCacheDir: cacheDir,
+  });
   try {
     runner.start();
     const probe = { ...entryProbe('handle', 'main.handle', ['n']), program: 'api' };

@@ -10,11 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ProbeRunner } from '../../src/agent/probe-runner.js';
-import type { ProbeBatchMessage, WireProbeEvent } from '../../src/protocol/messages.js';
 import { fixtureBinary } from '../../support/probe-fixture.js';
 import { startTarget } from '../../support/target.js';
-import { entryProbe } from './probe-thread.js';
+import { collectingRunner, entryProbe } from './probe-thread.js';
 
 const USER_MARK = { '…': 'redacted', rule: 'user', type: 'string' };
 
@@ -22,20 +20,7 @@ test('the runner applies the spec redaction to probe events, off for the process
   const bin = await fixtureBinary();
   const target = await startTarget(bin.path);
   const dir = mkdtempSync(join(tmpdir(), 'periscope-runner-'));
-  const events: WireProbeEvent[] = [];
-  const logs: string[] = [];
-  const runner = new ProbeRunner(
-    {
-      send(text) {
-        const m = JSON.parse(text) as { type: string };
-        if (m.type === 'probe-batch') events.push(...(m as ProbeBatchMessage).events);
-        return true;
-      },
-      buffered: () => 0,
-      log: (line) => logs.push(line),
-    },
-    { runtimeDir: dir, backend: 'bpf', sendEveryMs: 50 },
-  );
+  const { runner, events, logs } = collectingRunner({ runtimeDir: dir, backend: 'bpf', sendEveryMs: 50 });
   try {
     runner.start();
     const probe = { ...entryProbe('handle', 'main.handle', ['user', 'n']), program: 'api' };

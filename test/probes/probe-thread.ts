@@ -4,13 +4,14 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
+import { ProbeRunner, type ProbeRunnerOptions } from '../../src/agent/probe-runner.js';
 import type {
   ProbeLimits,
   ProbeThreadReply,
   ProbeThreadRequest,
   ProcessProbeState,
 } from '../../src/agent/probe-worker-protocol.js';
-import type { ProbeCounts, WireProbeEvent } from '../../src/protocol/messages.js';
+import type { ProbeBatchMessage, ProbeCounts, WireProbeEvent } from '../../src/protocol/messages.js';
 import type { ProbeEntry, RedactionSpec } from '../../src/spec/spec-types.js';
 
 /** A probe entry as the spec parser makes it: `function`'s entry, capturing `capture` (column = expression). */
@@ -102,4 +103,27 @@ export function startProbeThread(limits: Partial<ProbeLimits> = {}): ProbeThread
 /** Sums a counter of probe `name` over every interval reported. */
 export function total(counts: readonly ProbeCounts[], name: string, k: keyof ProbeCounts & string): number {
   return counts.filter((c) => c.probe === name).reduce((a, c) => a + Number(c[k]), 0);
+}
+
+/** The agent's real probe runner, whose link keeps the events it sends and its log lines. */
+export function collectingRunner(opts: ProbeRunnerOptions): {
+  runner: ProbeRunner;
+  events: WireProbeEvent[];
+  logs: string[];
+} {
+  const events: WireProbeEvent[] = [];
+  const logs: string[] = [];
+  const runner = new ProbeRunner(
+    {
+      send(text) {
+        const m = JSON.parse(text) as { type: string };
+        if (m.type === 'probe-batch') events.push(...(m as ProbeBatchMessage).events);
+        return true;
+      },
+      buffered: () => 0,
+      log: (line) => logs.push(line),
+    },
+    opts,
+  );
+  return { runner, events, logs };
 }
