@@ -9,6 +9,13 @@
  * values, the same against both servers, which answer in turn (one run of each, then the
  * next) so that the machine's load weighs on both alike. Goal: within 2x of PostgreSQL on both.
  *
+ * Beside the small queries, the floor of any answer from DuckDB in this process: the same
+ * statements prepared once on an in-memory DuckDB holding the same rows, run through the same
+ * binding (@duckdb/node-api `run()`, its rows read), in turn with the others; no socket, no
+ * session, no audit. What the port adds is the difference; PostgreSQL's whole answer (socket
+ * both ways included) against this floor says how close to PostgreSQL a DuckDB-based answer
+ * can come at all.
+ *
  * The store: --snapshots snapshots of a synthetic process of --goroutines goroutines each
  * (1 frame), so the `all` scope's goroutines has snapshots × goroutines rows.
  *
@@ -62,6 +69,41 @@ async function bigQuery(c: WireClient, rows: number): Promise<number> {
     const r = await c.query(BIG);
     if (r.rows !== rows) throw new Error(`${r.rows} rows, expected ${rows}`);
   });
+}
+
+/** The same small statements on DuckDB alone, in this process (see the header). */
+interface DuckFloor {
+  small(): Promise<void>;
+  unordered(): Promise<void>;
+  param(): Promise<void>;
+  close(): void;
+}
+
+async function duckFloor(snapCsv: string): Promise<DuckFloor> {
+  const { DuckDBInstance } = await import('../src/store/duckdb-api.js');
+  const db = await DuckDBInstance.create(':memory:');
+  const conn = await db.connect();
+  await conn.run(`CREATE TABLE snapshots AS SELECT * FROM read_csv('${snapCsv}', header = true)`);
+  const small = await conn.prepare(SMALL);
+  const unordered = await conn.prepare(SMALL_UNORDERED);
+  const param = await conn.prepare(SMALL_PARAM);
+  const read = async (p: typeof small): Promise<void> => {
+    const r = await p.run();
+    if (r.rowCount !== SNAPSHOTS) throw new Error(`DuckDB alone: ${r.rowCount} rows, expected ${SNAPSHOTS}`);
+    for (let i = 0; i < r.chunkCount; i++) r.getChunk(i).getColumns();
+  };
+  return {
+    small: () => read(small),
+    unordered: () => read(unordered),
+    param: () => {
+      param.bindVarchar(1, '0');
+      return read(param);
+    },
+    close: () => {
+      conn.closeSync();
+      db.closeSync();
+    },
+  };
 }
 
 async function smallQuery(run: () => Promise<unknown>): Promise<number> {
@@ -139,6 +181,10 @@ async function main(): Promise<void> {
       notes.push(`PostgreSQL ${pg.version} (fsync off, default settings otherwise)`);
     }
     const ours = await WireClient.connect({ port: pgPort, user: 'bench', database: 'all', password: token });
+    const duck = await duckFloor(snapCsv);
+    const duckSmall: number[] = [];
+    const duckUnordered: number[] = [];
+    const duckParam: number[] = [];
     const oursBig: number[] = [];
     const pgBig: number[] = [];
     for (let i = 0; i < RUNS; i++) {
@@ -150,20 +196,24 @@ async function main(): Promise<void> {
     for (let i = 0; i < 10; i++) {
       await ours.query(SMALL);
       await anchor?.query(SMALL);
+      await duck.small();
     }
     for (let i = 0; i < SMALL_RUNS; i++) {
       oursSmall.push(await timeMs(() => ours.query(SMALL)));
       if (anchor) pgSmall.push(await timeMs(() => anchor.query(SMALL)));
+      duckSmall.push(await timeMs(() => duck.small()));
     }
     const oursUnordered: number[] = [];
     const pgUnordered: number[] = [];
     for (let i = 0; i < 10; i++) {
       await ours.query(SMALL_UNORDERED);
       await anchor?.query(SMALL_UNORDERED);
+      await duck.unordered();
     }
     for (let i = 0; i < SMALL_RUNS; i++) {
       oursUnordered.push(await timeMs(() => ours.query(SMALL_UNORDERED)));
       if (anchor) pgUnordered.push(await timeMs(() => anchor.query(SMALL_UNORDERED)));
+      duckUnordered.push(await timeMs(() => duck.unordered()));
     }
     const oursParam: number[] = [];
     const pgParam: number[] = [];
@@ -174,11 +224,14 @@ async function main(): Promise<void> {
     for (let i = 0; i < 10; i++) {
       await param(ours);
       if (anchor) await param(anchor);
+      await duck.param();
     }
     for (let i = 0; i < SMALL_RUNS; i++) {
       oursParam.push(await timeMs(() => param(ours)));
       if (anchor) pgParam.push(await timeMs(() => param(anchor)));
+      duckParam.push(await timeMs(() => duck.param()));
     }
+    duck.close();
     ours.close();
     anchor?.close();
     const csvTimes: number[] = [];
@@ -223,6 +276,15 @@ async function main(): Promise<void> {
       ratio(anchor ? median(pgParam) : Number.NaN, median(oursParam)),
     ]);
     rows.push(['small query over HTTP (keep-alive)', msFine(httpSmall), '', ratio(httpSmall, small)]);
+    // The floor (see the header): PostgreSQL's whole answer against DuckDB's run alone.
+    const floor = (label: string, duckTimes: number[], pgTimes: number[]): void => {
+      const d = median(duckTimes);
+      const p = anchor ? median(pgTimes) : Number.NaN;
+      rows.push([`${label}: DuckDB alone in this process (no socket)`, msFine(d), msFine(p), ratio(p, d)]);
+    };
+    floor('small query', duckSmall, pgSmall);
+    floor('without ORDER BY', duckUnordered, pgUnordered);
+    floor('with a parameter', duckParam, pgParam);
     console.log(formatTable(rows));
     for (const n of notes) console.log(n);
     console.log(`load at the end: ${loadAverage()}`);
