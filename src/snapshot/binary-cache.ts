@@ -16,7 +16,7 @@ import {
   factsKey,
   factsOfStored,
   factsSignature,
-  mergeStoredFacts,
+  mergeWithStored,
   seedStoredFrameHosts,
   storedFactsOf,
 } from './stored-facts.js';
@@ -182,11 +182,7 @@ export class BinaryCache {
       const facts = storedFactsOf(bin);
       const signature = factsSignature(facts);
       if (this.storedAs.get(bin) !== signature) {
-        const merge = (onDisk: unknown): StoredFacts => {
-          checkStoredFacts(onDisk);
-          return mergeStoredFacts(facts, onDisk);
-        };
-        if (disk.store(key, facts, merge)) this.storedAs.set(bin, signature);
+        if (disk.store(key, facts, mergeWithStored(facts))) this.storedAs.set(bin, signature);
       }
       const held = bin.elf.decompressedSections();
       const have = this.copiesHeld.get(bin.elf) ?? [];

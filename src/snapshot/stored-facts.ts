@@ -103,6 +103,17 @@ export function mergeStoredFacts(mine: StoredFacts, onDisk: StoredFacts): Stored
   };
 }
 
+/**
+ * The merge BinaryDiskCache.store applies for a writer that learned `mine`: the entry on disk
+ * checked (a wrong shape throws: it is then replaced), then merged with mergeStoredFacts.
+ */
+export function mergeWithStored(mine: StoredFacts): (onDisk: unknown) => StoredFacts {
+  return (onDisk) => {
+    checkStoredFacts(onDisk);
+    return mergeStoredFacts(mine, onDisk);
+  };
+}
+
 /** A short account of what is stored, to tell whether a binary learned something since. */
 export function factsSignature(s: StoredFacts): string {
   return [
