@@ -18,6 +18,8 @@ export interface WriterJob {
   readonly dir: string;
   readonly writer: number;
   readonly rounds: number;
+  /** BinaryDiskCache's lockWaitMs (default its own). */
+  readonly lockWaitMs?: number;
 }
 
 /** The one binary every writer of the test stores facts of. */
@@ -47,7 +49,11 @@ function run(job: WriterJob): string[] {
     return [];
   }
   const lines: string[] = [];
-  const disk = new BinaryDiskCache({ dir: job.dir, log: (l) => lines.push(l) });
+  const disk = new BinaryDiskCache({
+    dir: job.dir,
+    log: (l) => lines.push(l),
+    ...(job.lockWaitMs !== undefined ? { lockWaitMs: job.lockWaitMs } : {}),
+  });
   for (let r = 0; r < job.rounds; r++) {
     const mine = learned(job.writer, r);
     if (!disk.store(WRITERS_KEY, mine, mergeWithStored(mine))) lines.push(`round ${r}: not stored`);

@@ -54,7 +54,7 @@ export function lockCacheDir(
       const left = deadline - performance.now();
       if (left <= 0) return 'busy';
       Atomics.wait(NAP, 0, 0, Math.min(napMs, left));
-      napMs = Math.min(napMs * 2, 25);
+      napMs = Math.min(napMs * 2, 10);
     }
   } catch (e) {
     return { unsupported: (e as Error).message };

@@ -68,6 +68,9 @@ for (const kind of ['processes', 'threads'] as const) {
         dir,
         writer,
         rounds: ROUNDS,
+        // Far more writes back to back than any agent makes: on a loaded machine one writer
+        // can wait past the default bound (tested below); here every write must be made.
+        lockWaitMs: 60_000,
       }));
       let finished = false;
       const all = Promise.all(
@@ -150,15 +153,17 @@ test('a writer waits for the lock a bounded time and skips; persist tries again;
     h.child.kill('SIGKILL');
     await h.done;
     log.length = 0;
-    const t1 = performance.now();
     cache.persist(bin);
     assert.ok(existsSync(facts), `stored at the next persist: ${log.join('\n')}`);
     assert.ok(
       existsSync(facts.replace(/\.facts$/, '.sections')),
       `its sections too: ${readdirSync(dir).join(' ')}`,
     );
-    assert.ok(performance.now() - t1 < 300, 'the lock of a killed holder is free at once');
-    assert.ok(!log.some((l) => l.startsWith('not stored')), log.join('\n'));
+    // Had the lock still been held, this write would have given up after 300 ms, and said so.
+    assert.ok(
+      !log.some((l) => l.startsWith('not stored')),
+      `the killed holder's lock is free: ${log.join('\n')}`,
+    );
   } finally {
     if (holder && holder.child.exitCode === null && holder.child.signalCode === null)
       holder.child.kill('SIGKILL');
