@@ -41,7 +41,7 @@ const EHDR_SIZE = 64;
 /** Static data is read and kept in chunks of this many bytes. */
 const CHUNK = 64 << 10;
 /** Symbol lookups remembered (a prepare makes a few dozen; checking expressions, more). */
-const MAX_REMEMBERED_SYMBOLS = 4096;
+export const MAX_REMEMBERED_SYMBOLS = 4096;
 
 /**
  * A 64-bit little-endian ELF file, read on demand from a FileSource: the headers when it is

@@ -1,5 +1,6 @@
 /**
- * The few libc calls the proc layer needs, bound through koffi once and lazily. Pointers to
+ * The few libc calls the proc layer needs (and flock, for the binary cache's lock), bound
+ * through koffi once and lazily. Pointers to
  * memory we own are passed as Buffers; the caller reads `errno()` right after a failed call.
  */
 import koffi from 'koffi';
@@ -38,6 +39,8 @@ export interface Libc {
    * child has exec'd). Its pid, or -1 (errno) when it could not be started.
    */
   spawnp(file: string, argv: readonly string[]): number;
+  /** flock(fd, operation): 0, or -1 (errno EWOULDBLOCK when LOCK_NB and another holds it). */
+  flock(fd: number, operation: number): number;
   /** errno as left by the last call made through koffi on this thread. */
   errno(): number;
 }
@@ -96,6 +99,7 @@ export function libc(): Libc {
       'int posix_spawn_file_actions_addopen(void *actions, int fd, const char *path, int oflag, int mode)',
     );
     const actionsDestroy = lib.func('int posix_spawn_file_actions_destroy(void *actions)');
+    const flock = lib.func('int flock(int fd, int operation)');
     bound = {
       processVmReadv: (pid, local, lc, remote, rc) => pvr(pid, local, lc, remote, rc, 0) as number,
       ptraceWord: (req, tid, a, d) => Number(ptw(req, tid, a, d)),
@@ -147,6 +151,7 @@ export function libc(): Libc {
           actionsDestroy(actions);
         }
       },
+      flock: (fd, operation) => flock(fd, operation) as number,
       errno: () => koffi.errno(),
     };
     return bound;
@@ -168,6 +173,7 @@ export const Errno = {
   EINTR: 4,
   EIO: 5,
   ECHILD: 10,
+  EAGAIN: 11,
   EFAULT: 14,
   EINVAL: 22,
   ENOSYS: 38,

@@ -16,6 +16,7 @@ import {
   factsKey,
   factsOfStored,
   factsSignature,
+  mergeWithStored,
   seedStoredFrameHosts,
   storedFactsOf,
 } from './stored-facts.js';
@@ -168,8 +169,10 @@ export class BinaryCache {
 
   /**
    * Stores in the disk cache (if one is used) what was learned about `bin` since it was
-   * loaded or last stored (indexes, the frame hosts of the specs compiled): call after a
-   * prepare or a command's queries. Never throws.
+   * loaded or last stored (indexes, the frame hosts of the specs compiled), merged with what
+   * the entry on disk holds (another thread or process may have stored what this one has
+   * not learned): call after a prepare or a command's queries. What could not be stored
+   * (another writer held the cache for too long) is tried again at the next call. Never throws.
    */
   persist(bin: GoBinary): void {
     const disk = this.disk;
@@ -179,18 +182,15 @@ export class BinaryCache {
       const facts = storedFactsOf(bin);
       const signature = factsSignature(facts);
       if (this.storedAs.get(bin) !== signature) {
-        disk.store(key, facts);
-        this.storedAs.set(bin, signature);
+        if (disk.store(key, facts, mergeWithStored(facts))) this.storedAs.set(bin, signature);
       }
       const held = bin.elf.decompressedSections();
       const have = this.copiesHeld.get(bin.elf) ?? [];
-      if (held.some(([name]) => !have.includes(name))) {
-        disk.storeSections(key, held);
+      if (held.some(([name]) => !have.includes(name)) && disk.storeSections(key, held))
         this.copiesHeld.set(
           bin.elf,
           held.map(([name]) => name),
         );
-      }
     } catch {
       // A cache: a binary it cannot store is read again next time.
     }
@@ -214,15 +214,7 @@ export class BinaryCache {
   private loadStored(elf: ElfFile): StoredFacts | undefined {
     const key = this.disk && factsKey(elf);
     if (!this.disk || !key) return undefined;
-    const stored = this.disk.load(key);
-    if (!stored) return undefined;
-    try {
-      checkStoredFacts(stored);
-      return stored;
-    } catch (e) {
-      this.disk.discard(key, (e as Error).message);
-      return undefined;
-    }
+    return this.disk.load(key, checkStoredFacts);
   }
 
   /** Number of binaries held. */

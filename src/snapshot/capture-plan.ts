@@ -123,7 +123,7 @@ function hasFunction(bin: GoBinary, name: string): boolean {
 
 /** Per binary: whether a function absent from the pclntab exists inlined (DWARF), by name. */
 const inlinedOnly = new WeakMap<GoBinary, Map<string, boolean>>();
-const MAX_INLINED_ONLY = 4096;
+export const MAX_INLINED_ONLY = 4096;
 
 /** The answers hasFunction learned about `bin` by scanning its inline trees, to store them. */
 export function inlinedOnlyOf(bin: GoBinary): [string, boolean][] {

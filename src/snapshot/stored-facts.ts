@@ -7,13 +7,18 @@ import { LineIndex } from '../dwarf/line-index.js';
 import type { NameIndex } from '../dwarf/name-index.js';
 import { NameMap } from '../dwarf/name-map.js';
 import type { DwarfSections } from '../dwarf/sections.js';
-import type { ElfFile } from '../elf/elf-file.js';
+import { type ElfFile, MAX_REMEMBERED_SYMBOLS } from '../elf/elf-file.js';
 import type { BinaryFacts } from '../gobinary/binary-facts.js';
 import type { GoBinary } from '../gobinary/go-binary.js';
 import { seedTypePackages, typePackagesOf } from '../goruntime/expr/index.js';
-import { frameHostsOf, type HostRanges, seedFrameHosts } from '../goruntime/goroutines/index.js';
+import {
+  frameHostsOf,
+  type HostRanges,
+  MAX_FRAME_HOST_SETS,
+  seedFrameHosts,
+} from '../goruntime/goroutines/index.js';
 import type { StoredFacts } from './binary-disk-cache.js';
-import { inlinedOnlyOf, seedInlinedOnly } from './capture-plan.js';
+import { inlinedOnlyOf, MAX_INLINED_ONLY, seedInlinedOnly } from './capture-plan.js';
 import type { FactsKey } from './facts-file.js';
 
 /** The key of a binary's entry: build ID (or path), file size, mtime and this Periscope's version; undefined when it has no file. */
@@ -57,6 +62,55 @@ export function storedFactsOf(bin: GoBinary): StoredFacts {
     frameHosts: frameHostsOf(bin),
     inlinedOnly: inlinedOnlyOf(bin),
     ...(typePackages ? { typePackages } : {}),
+  };
+}
+
+/**
+ * What to store when `mine` is what this writer learned and `onDisk` what the entry holds
+ * (written by another thread or process, from the same bytes): each part of `mine`, else of
+ * `onDisk`; of the parts learned a piece at a time (frame hosts by name set, inlined-only
+ * answers, symbols looked up) both, `mine` first, within the bounds a GoBinary keeps them in
+ * (so an entry grows no larger than one writer's could).
+ */
+export function mergeStoredFacts(mine: StoredFacts, onDisk: StoredFacts): StoredFacts {
+  const nameIndex = mine.nameIndex ?? onDisk.nameIndex;
+  const lines = mine.lines ?? onDisk.lines;
+  const runtimeLayout = mine.runtimeLayout ?? onDisk.runtimeLayout;
+  const waitReasons = mine.waitReasons ?? onDisk.waitReasons;
+  const typePackages = mine.typePackages ?? onDisk.typePackages;
+  // Frame hosts are kept oldest first and the newest stay (frame-hosts.ts): this writer's last.
+  const hosts = new Map<string, HostRanges>();
+  for (const e of onDisk.frameHosts ?? [])
+    if (Array.isArray(e) && typeof e[0] === 'string' && isHostRanges(e[1])) hosts.set(e[0], e[1]);
+  for (const [k] of mine.frameHosts ?? []) hosts.delete(k);
+  const frameHosts = [...hosts, ...(mine.frameHosts ?? [])].slice(-MAX_FRAME_HOST_SETS);
+  const inlinedOnly = new Map(mine.inlinedOnly ?? []);
+  for (const [name, found] of onDisk.inlinedOnly ?? [])
+    if (inlinedOnly.size < MAX_INLINED_ONLY && !inlinedOnly.has(name)) inlinedOnly.set(name, found);
+  const symbols = new Map(mine.symbols ?? []);
+  if (onDisk.symbols instanceof Map)
+    for (const [name, sym] of onDisk.symbols)
+      if (symbols.size < MAX_REMEMBERED_SYMBOLS && !symbols.has(name)) symbols.set(name, sym);
+  return {
+    ...(nameIndex ? { nameIndex } : {}),
+    ...(lines ? { lines } : {}),
+    ...(runtimeLayout ? { runtimeLayout } : {}),
+    ...(waitReasons ? { waitReasons } : {}),
+    symbols,
+    frameHosts,
+    inlinedOnly: [...inlinedOnly],
+    ...(typePackages ? { typePackages } : {}),
+  };
+}
+
+/**
+ * The merge BinaryDiskCache.store applies for a writer that learned `mine`: the entry on disk
+ * checked (a wrong shape throws: it is then replaced), then merged with mergeStoredFacts.
+ */
+export function mergeWithStored(mine: StoredFacts): (onDisk: unknown) => StoredFacts {
+  return (onDisk) => {
+    checkStoredFacts(onDisk);
+    return mergeStoredFacts(mine, onDisk);
   };
 }
 

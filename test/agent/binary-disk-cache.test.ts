@@ -2,9 +2,11 @@
  * The agent's binary cache on disk (--cache-dir), with a real agent, a real Go fixture and the
  * test's fake server: an agent restarted against the same binary starts from what the one
  * before stored; a damaged entry is ignored and replaced; a directory another user owns is
- * refused with one clear log line, and snapshots go on without it.
+ * refused with one clear log line, and snapshots go on without it; a one-shot snapshot beside
+ * the agent, on the same directory at the same time, and the agent keep what each other stored.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
@@ -19,9 +21,14 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { promisify } from 'node:util';
 import type { AgentOptions } from '../../src/agent/agent.js';
+import { ElfFile } from '../../src/elf/elf-file.js';
 import { capturedSnapshot } from '../../src/protocol/messages.js';
-import { buildFixture } from '../../support/go-fixtures.js';
+import { BinaryDiskCache } from '../../src/snapshot/binary-disk-cache.js';
+import { checkStoredFacts, factsKey } from '../../src/snapshot/stored-facts.js';
+import { buildFixture, ROOT } from '../../support/go-fixtures.js';
+import { withTestPauseCap } from '../../support/pause-cap.js';
 import { startTarget, type Target } from '../../support/target.js';
 import { FakeServer } from './fake-server.js';
 import { startAgent, type TestAgent } from './harness.js';
@@ -147,6 +154,74 @@ test('a cache directory another user owns is refused once, with a clear line; sn
     );
     assert.match(refused[0]!, /--cache-dir/);
     assert.deepEqual(readdirSync(dir), [], 'nothing written into it');
+  } finally {
+    await target?.kill();
+    a.stop();
+    await server.close();
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a one-shot snapshot beside the agent, writing the same entry at the same time, and the agent keep what each other stored', async () => {
+  const bin = await buildFixture('exprs');
+  const root = mkdtempSync(join(tmpdir(), 'periscope-agent-cache-'));
+  const dir = join(root, 'binaries'); // the agent's --cache-dir root, and the command's PERISCOPE_CACHE_DIR
+  const server = await FakeServer.start(TOKEN);
+  server.spec = { version: 3, text: SPEC };
+  const a = await agentWith(server, dir);
+  let target: Target | undefined;
+  try {
+    target = await startTarget(bin.path, [], a.env);
+    const key = await keyOf(server, target);
+    // The command's spec captures another function: its frame hosts are another name set.
+    const spec = join(root, 'main.yaml');
+    writeFileSync(
+      spec,
+      'functions:\n  - function: main.main\n    table: mains\n    capture:\n      mode: cfg.Mode\n',
+    );
+    const oneShot = promisify(execFile)(
+      process.execPath,
+      [
+        join(ROOT, 'bin', 'periscope.js'),
+        ...withTestPauseCap([
+          'snapshot',
+          '--pid',
+          String(target.pid),
+          '--spec',
+          spec,
+          '--no-store',
+          '--json',
+        ]),
+      ],
+      {
+        timeout: 120_000,
+        maxBuffer: 1 << 26,
+        env: { ...process.env, PERISCOPE_CACHE_DIR: root, PERISCOPE_DEBUG: '1' },
+      },
+    );
+    await snapshot(server, key, 'b1');
+    const { stderr } = await oneShot;
+    const said = stderr.split('\n').filter((l) => l.startsWith('periscope: binary cache: '));
+    assert.ok(
+      said.some((l) => / stored .*\.facts/.test(l)),
+      `the command stored: ${said.join(' | ')}`,
+    );
+    assert.ok(!said.some((l) => /not stored/.test(l)), said.join(' | '));
+    assert.ok(!cacheLines(a).some((l) => /not stored/.test(l)), cacheLines(a).join(' | '));
+
+    const elf = ElfFile.open(bin.path);
+    const factsOf = factsKey(elf)!;
+    elf.close();
+    const entry = new BinaryDiskCache({ dir }).load(factsOf, checkStoredFacts) ?? assert.fail('no entry');
+    const sets = (entry.frameHosts ?? []).map(([k]) => k.split('\n'));
+    assert.ok(
+      sets.some((names) => names.includes('main.park') && !names.includes('main.main')),
+      `the agent's frame hosts: ${JSON.stringify(sets)}`,
+    );
+    assert.ok(
+      sets.some((names) => names.includes('main.main') && !names.includes('main.park')),
+      `the command's frame hosts: ${JSON.stringify(sets)}`,
+    );
   } finally {
     await target?.kill();
     a.stop();

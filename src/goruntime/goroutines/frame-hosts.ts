@@ -25,7 +25,7 @@ const MAX_INLINE_ENTRIES = 1 << 16;
  * does not keep every earlier version's.
  */
 const cache = new WeakMap<GoBinary, Map<string, HostRanges>>();
-const MAX_NAME_SETS = 8;
+export const MAX_FRAME_HOST_SETS = 8;
 
 /**
  * The pc ranges of every function that hosts a frame whose name, passed through `normalize`,
@@ -82,7 +82,7 @@ export function frameHostRanges(
   // pclntab lists functions in address order, so the ranges are sorted already.
   const out = { starts: Float64Array.from(starts), ends: Float64Array.from(ends) };
   perBin.set(key, out);
-  if (perBin.size > MAX_NAME_SETS) perBin.delete(perBin.keys().next().value as string);
+  if (perBin.size > MAX_FRAME_HOST_SETS) perBin.delete(perBin.keys().next().value as string);
   return out;
 }
 
@@ -101,7 +101,7 @@ export function seedFrameHosts(bin: GoBinary, key: string, ranges: HostRanges): 
     perBin = new Map();
     cache.set(bin, perBin);
   }
-  if (perBin.size < MAX_NAME_SETS) perBin.set(key, ranges);
+  if (perBin.size < MAX_FRAME_HOST_SETS) perBin.set(key, ranges);
 }
 
 /** Whether link-time pc `pc` lies in one of the ranges (binary search). */

@@ -19,6 +19,7 @@ export {
   frameHostsOf,
   type HostRanges,
   inHost,
+  MAX_FRAME_HOST_SETS,
   mayHaveFrames,
   seedFrameHosts,
 } from './frame-hosts.js';
