@@ -3,8 +3,9 @@
  * tables, same views) holding the snapshots recent queries needed. Before a session it reads
  * the index from PostgreSQL, drops what was deleted elsewhere (or trimmed by retention: its
  * bytes in the index changed), fetches what the scope needs
- * (the latest snapshot, one, or all) and is not here yet, mirrors the spec history, and evicts
- * the least recently used snapshots beyond the bound that no open session uses.
+ * (the latest snapshot, one, or all) and is not here yet, mirrors the spec history and the
+ * import records, and evicts the least recently used snapshots that no open session uses while
+ * they and the probe data the cache holds (probe-mirror.ts) exceed the bound.
  */
 import type pg from 'pg';
 import { TableWriter } from '../bulk-append.js';
@@ -53,16 +54,21 @@ export class SnapshotCache {
     private readonly pool: pg.Pool,
     private readonly objects: ObjectStore,
     private readonly boundBytes: number,
+    private readonly probeBytes: () => number,
   ) {}
 
-  /** Opens over a cache store that may hold snapshots from an earlier run (they are kept if still indexed). */
+  /**
+   * Opens over a cache store that may hold snapshots from an earlier run (they are kept if still
+   * indexed). `probeBytes`: what the cache's probe data counts against the bound.
+   */
   static async open(
     store: DuckDBStore,
     pool: pg.Pool,
     objects: ObjectStore,
     boundBytes: number,
+    probeBytes: () => number = () => 0,
   ): Promise<SnapshotCache> {
-    const c = new SnapshotCache(store, pool, objects, boundBytes);
+    const c = new SnapshotCache(store, pool, objects, boundBytes, probeBytes);
     const indexed = new Map((await readIndex(pool)).map((s) => [s.snapshotId, s]));
     for (const s of await store.listSnapshots())
       c.held.set(s.snapshotId, {
@@ -218,7 +224,7 @@ export class SnapshotCache {
 
   /** Evicts least recently used, unpinned snapshots while the cache holds more than its bound. */
   private async evict(): Promise<void> {
-    let total = 0;
+    let total = this.probeBytes();
     for (const h of this.held.values()) total += h.bytes;
     if (total <= this.boundBytes) return;
     const victims: number[] = [];
