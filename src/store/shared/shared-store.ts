@@ -49,6 +49,7 @@ import { PgFleet } from './pg-fleet.js';
 import {
   addSpecVersion,
   fleetMeta,
+  type ImportRecord,
   indexedBinaries,
   indexSnapshot,
   nextSnapshotId,
@@ -324,13 +325,13 @@ export class SharedStore implements Store {
   }
 
   /** A new snapshot id, its objects put by `write`, then its index row; on failure its objects go. */
-  private async storeNew<T extends { written: WrittenSnapshot; specVersion: number | null }>(
-    write: (id: number) => Promise<T>,
-  ): Promise<T & { id: number }> {
+  private async storeNew<
+    T extends { written: WrittenSnapshot; specVersion: number | null; imported?: ImportRecord | undefined },
+  >(write: (id: number) => Promise<T>): Promise<T & { id: number }> {
     const id = await nextSnapshotId(this.pool);
     try {
       const w = await write(id);
-      await indexSnapshot(this.pool, id, w.specVersion, w.written);
+      await indexSnapshot(this.pool, id, w.specVersion, w.written, w.imported);
       return { ...w, id };
     } catch (e) {
       await this.deleteObjectsOf([id]).catch(() => undefined);
@@ -478,7 +479,10 @@ export class SharedStore implements Store {
     return exportFromObjects(this.pool, this.objects, this.location, snapshotId, format, out);
   }
 
-  /** Stores an export as a new snapshot (an id from the sequence; objects put, then indexed). */
+  /**
+   * Stores an export as a new snapshot (an id from the sequence; objects put, then indexed with
+   * where it came from: `periscope.imports`, which every cache shows as `raw.imports`).
+   */
   async importSnapshot(path: string): Promise<ImportResult> {
     const { result } = await this.storeNew((id) => importToObjects(this.pool, this.objects, path, id));
     return result;
