@@ -8,7 +8,7 @@
  * Probe events and request traces are shared too: each server buffers its agents' batches and
  * flushes them as objects indexed in PostgreSQL (probe-flusher.ts); every cache loads every
  * server's batches in seq order (probe-mirror.ts). Retention by program rule applies to the
- * shared snapshots (pg-retention.ts), not to probe data yet.
+ * shared snapshots (pg-retention.ts) and to probe data (probe-retention.ts).
  */
 import type pg from 'pg';
 import { PeriscopeError } from '../../common/errors.js';
