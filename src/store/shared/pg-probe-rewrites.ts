@@ -140,6 +140,9 @@ export async function forgetProbeGarbage(pool: pg.Pool, keys: readonly string[])
   );
 }
 
+/** The `periscope.meta` key of the last retention pass pruned from `probe_trims`. */
+const TRIMS_PRUNED = 'probe_trims_pruned';
+
 /** A retention pass over probe data, as every server's cache applies it. */
 export interface ProbeTrim {
   readonly trimNo: number;
@@ -157,15 +160,34 @@ export async function addProbeTrim(pool: pg.Pool, rules: readonly RetentionRule[
   );
 }
 
-/** The retention passes recorded after `trimNo`, in order. */
-export async function probeTrimsAfter(pool: pg.Pool, trimNo: number): Promise<ProbeTrim[]> {
+/**
+ * The retention passes recorded after `trimNo`, in order, and the highest pruned (0 when none
+ * was), read together (one statement: one snapshot of both). A pruned pass above `trimNo` is
+ * one a cache that applied up to `trimNo` can no longer apply.
+ */
+export async function probeTrimsAfter(
+  pool: pg.Pool,
+  trimNo: number,
+): Promise<{ trims: ProbeTrim[]; pruned: number }> {
   const r = await withPgRetry(() =>
-    pool.query<{ trim_no: string; now_ms: string; rules: RetentionRule[] }>(
-      'SELECT trim_no, now_ms, rules FROM periscope.probe_trims WHERE trim_no > $1 ORDER BY trim_no',
+    pool.query<{
+      trim_no: string | null;
+      now_ms: string | null;
+      rules: RetentionRule[] | null;
+      pruned: string;
+    }>(
+      `SELECT t.trim_no, t.now_ms, t.rules, p.n AS pruned
+       FROM (SELECT coalesce(max(value::bigint), 0) AS n FROM periscope.meta WHERE key = '${TRIMS_PRUNED}') p
+       LEFT JOIN periscope.probe_trims t ON t.trim_no > $1 ORDER BY t.trim_no`,
       [trimNo],
     ),
   );
-  return r.rows.map((x) => ({ trimNo: Number(x.trim_no), now: new Date(Number(x.now_ms)), rules: x.rules }));
+  return {
+    trims: r.rows
+      .filter((x) => x.trim_no !== null)
+      .map((x) => ({ trimNo: Number(x.trim_no), now: new Date(Number(x.now_ms)), rules: x.rules! })),
+    pruned: Number(r.rows[0]?.pruned ?? 0),
+  };
 }
 
 /** The last retention pass recorded, pruned or not (0 when none). */
@@ -178,9 +200,6 @@ export async function lastProbeTrim(pool: pg.Pool): Promise<number> {
   );
   return Number(r.rows[0]?.n ?? 0);
 }
-
-/** The `periscope.meta` key of the last retention pass pruned from `probe_trims`. */
-const TRIMS_PRUNED = 'probe_trims_pruned';
 
 /**
  * How long a retention pass stays in `probe_trims` by default: every running server applies a

@@ -183,9 +183,9 @@ export class ProbeMirror {
       for (;;) {
         await this.loadNew();
         // After loading: rows loaded from objects a retention pass replaced meanwhile go too.
-        const trims = await probeTrimsAfter(this.pool, this.trimmed);
-        // Read after the passes: one pruned after this cache's last can no longer be applied.
-        if (this.closed || (await prunedProbeTrims(this.pool)) <= this.trimmed) {
+        const { trims, pruned } = await probeTrimsAfter(this.pool, this.trimmed);
+        // A pass pruned after this cache's last can no longer be applied.
+        if (this.closed || pruned <= this.trimmed) {
           await this.applyTrims(trims);
           break;
         }
