@@ -121,6 +121,11 @@ export class ProbeMirror {
         log(MISSED_PASSES);
         m.restarts++;
       }
+      if (mark > last) {
+        // Of another database: its floor too.
+        await conn.run(`DELETE FROM raw.meta WHERE key = ${literal(FLOOR_MARK)}`);
+        m.floorUs = 0;
+      }
       if (mark < 0) {
         // Rows this server kept before probe data was shared: into the shared store first.
         const r = await copyProbeRows(objects, pool, `cache of ${hostname()}`, fromConnection(conn));
