@@ -99,6 +99,8 @@ export interface ServerOptions {
     readonly orphans?: Partial<OrphanCollectionOptions>;
     /** Compaction of probe batches (defaults: store/shared/probe-compaction.ts, every 60 s). */
     readonly probeCompaction?: ProbeCompactionOptions & { readonly intervalMs?: number };
+    /** How long a retention pass over probe data stays recorded for other servers' caches (default 7 days). */
+    readonly probeTrimKeepMs?: number;
   };
   /** Serve HTTPS (API and agents' WebSocket) with this certificate and key, reloaded when they change. */
   readonly tls?: ServerTlsConfig;
@@ -194,6 +196,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           cacheBytes: (opts.shared.cacheMb ?? 2048) * 1024 * 1024,
           log,
           ...(opts.shared.probeCompaction ? { probeCompaction: opts.shared.probeCompaction } : {}),
+          ...(opts.shared.probeTrimKeepMs !== undefined
+            ? { probeTrimKeepMs: opts.shared.probeTrimKeepMs }
+            : {}),
         })
       : undefined;
   const store =

@@ -158,6 +158,15 @@ export const SPEC_VERSIONS: ColumnList = [
   ['diff', 'text'],
 ];
 
+/** Columns of `imports`: where an imported snapshot came from (`periscope import`). */
+export const IMPORTS: ColumnList = [
+  ['snapshot_id', 'bigint'],
+  ['original_snapshot_id', 'bigint'],
+  ['path', 'text'],
+  ['format', 'text'],
+  ['imported_at', 'time'],
+];
+
 /** The per-snapshot raw tables, in the order they are written, exported and imported. */
 export const SNAPSHOT_TABLES: readonly (readonly [string, ColumnList])[] = [
   ['snapshots', SNAPSHOTS],
@@ -198,9 +207,7 @@ export async function ensureSchema(conn: DuckDBConnection): Promise<void> {
   await conn.run('ALTER TABLE raw.captured ADD COLUMN IF NOT EXISTS after_pause BOOLEAN');
   await conn.run('ALTER TABLE raw.processes ADD COLUMN IF NOT EXISTS partial VARCHAR');
   await conn.run(createTableSql('raw.spec_versions', SPEC_VERSIONS));
-  await conn.run(
-    'CREATE TABLE IF NOT EXISTS raw.imports (snapshot_id BIGINT, original_snapshot_id BIGINT, path VARCHAR, format VARCHAR, imported_at TIMESTAMPTZ)',
-  );
+  await conn.run(createTableSql('raw.imports', IMPORTS));
   const had = await conn.runAndReadAll(
     "SELECT 1 FROM duckdb_tables() WHERE schema_name = 'raw' AND table_name = 'value_types'",
   );

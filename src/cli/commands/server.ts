@@ -193,7 +193,7 @@ export const serverCommand = defineCommand({
     'cache-mb': {
       type: 'string',
       value: 'MB',
-      help: 'with --store: bound of the local query cache in <data>/cache, MiB of snapshot objects (default 2048)',
+      help: 'with --store: bound of the local query cache in <data>/cache, MiB of the objects of the snapshots and probe data it holds; probe data keeps at most 3/4, the newest (default 2048; docs/storage.md)',
     },
     'compact-probes-after': {
       type: 'string',

@@ -1,7 +1,8 @@
 /**
  * `periscope store migrate`: copies an embedded store (a data directory) into the scaled-out
  * one. Spec versions keep their numbers, snapshots their ids (each written as objects, then
- * indexed, as a server writes one; the id sequence is moved past them); fleet-snapshot
+ * indexed, as a server writes one, with where an imported one came from; the id sequence is
+ * moved past them); fleet-snapshot
  * metadata, tokens, investigations and their firings keep theirs (migrate-investigations.ts);
  * probe data and request traces become one batch of the shared store (probe-migrate.ts).
  * Idempotent: what the target already holds identically is skipped, so a second run (or one
@@ -200,7 +201,7 @@ export async function migrateEmbedded(o: MigrateOptions): Promise<MigrateResult>
     let n = 0;
     for (const id of todo) {
       const w = await putEmbeddedSnapshot(objects, join(o.dataDir, DB_FILE), id);
-      await indexSnapshot(pool, id, w.specVersion, w);
+      await indexSnapshot(pool, id, w.specVersion, w, w.imported);
       n++;
       o.progress(
         `snapshot ${id}: ${w.processes.length} processes, ${w.bytes} bytes of objects (${n}/${todo.length})`,

@@ -1,8 +1,8 @@
 /**
  * The snapshot index and the spec history in PostgreSQL: snapshot ids from a sequence, a
  * snapshot's row and its processes with their object keys (inserted in one transaction after
- * every object is put), and spec versions appended under a table lock so two servers never
- * give out one number twice.
+ * every object is put; an imported one's origin with them, `imports`), and spec versions
+ * appended under a table lock so two servers never give out one number twice.
  */
 import type pg from 'pg';
 import type { SnapshotInfo, SpecVersion, StoredBinary } from '../store.js';
@@ -31,12 +31,27 @@ export async function nextSnapshotId(pool: pg.Pool): Promise<number> {
   return Number(q.rows[0]!.id);
 }
 
-/** Makes a written snapshot visible: its row and its processes, in one transaction. */
+/** Where an imported snapshot came from: a row of the embedded store's `raw.imports`. */
+export interface ImportRecord {
+  readonly originalSnapshotId: number;
+  /** The export's path as `periscope import` was given it. */
+  readonly path: string;
+  /** `duckdb` or `parquet`. */
+  readonly format: string;
+  /** When, as ISO 8601 text in UTC to the microsecond (as both databases keep it; a Date has ms). */
+  readonly importedAt: string;
+}
+
+/**
+ * Makes a written snapshot visible: its row and its processes (and, imported, where it came
+ * from), in one transaction.
+ */
 export async function indexSnapshot(
   pool: pg.Pool,
   id: number,
   specVersion: number | null,
   w: WrittenSnapshot,
+  imported?: ImportRecord,
 ): Promise<void> {
   await inPgTransaction(pool, async (c) => {
     await c.query('INSERT INTO periscope.snapshots VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
@@ -70,7 +85,39 @@ export async function indexSnapshot(
         ],
       );
     }
+    if (imported)
+      await c.query('INSERT INTO periscope.imports VALUES ($1, $2, $3, $4, $5::timestamptz)', [
+        id,
+        imported.originalSnapshotId,
+        imported.path,
+        imported.format,
+        imported.importedAt,
+      ]);
   });
+}
+
+/** Every import record, by snapshot id (a snapshot's goes with it: ON DELETE CASCADE). */
+export async function importRecords(pool: pg.Pool): Promise<(ImportRecord & { snapshotId: number })[]> {
+  const r = await withPgRetry(() =>
+    pool.query<{
+      snapshot_id: string;
+      original_snapshot_id: string;
+      path: string;
+      format: string;
+      imported_at: string;
+    }>(
+      `SELECT snapshot_id, original_snapshot_id, path, format,
+         to_char(imported_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS imported_at
+       FROM periscope.imports ORDER BY snapshot_id`,
+    ),
+  );
+  return r.rows.map((x) => ({
+    snapshotId: Number(x.snapshot_id),
+    originalSnapshotId: Number(x.original_snapshot_id),
+    path: x.path,
+    format: x.format,
+    importedAt: x.imported_at,
+  }));
 }
 
 /** Every indexed snapshot, oldest first (or only those whose ids are given). */

@@ -3,7 +3,7 @@
  * batches as those passes read them, the swap of a run of batch rows for the batch that replaces
  * them (in one transaction, only if the run is as it was read), the objects of replaced batches
  * waiting for their safe age (`probe_garbage`), each retention pass recorded for every cache
- * (`probe_trims`), and the lock under which batches are rewritten. Tables: pg-probes.ts.
+ * (`probe_trims`, pruned after a bound every running server has passed), and the lock under which batches are rewritten. Tables: pg-probes.ts.
  */
 import type pg from 'pg';
 import type { RetentionRule } from '../retention.js';
@@ -140,6 +140,9 @@ export async function forgetProbeGarbage(pool: pg.Pool, keys: readonly string[])
   );
 }
 
+/** The `periscope.meta` key of the last retention pass pruned from `probe_trims`. */
+const TRIMS_PRUNED = 'probe_trims_pruned';
+
 /** A retention pass over probe data, as every server's cache applies it. */
 export interface ProbeTrim {
   readonly trimNo: number;
@@ -157,21 +160,81 @@ export async function addProbeTrim(pool: pg.Pool, rules: readonly RetentionRule[
   );
 }
 
-/** The retention passes recorded after `trimNo`, in order. */
-export async function probeTrimsAfter(pool: pg.Pool, trimNo: number): Promise<ProbeTrim[]> {
+/**
+ * The retention passes recorded after `trimNo`, in order, and the highest pruned (0 when none
+ * was), read together (one statement: one snapshot of both). A pruned pass above `trimNo` is
+ * one a cache that applied up to `trimNo` can no longer apply.
+ */
+export async function probeTrimsAfter(
+  pool: pg.Pool,
+  trimNo: number,
+): Promise<{ trims: ProbeTrim[]; pruned: number }> {
   const r = await withPgRetry(() =>
-    pool.query<{ trim_no: string; now_ms: string; rules: RetentionRule[] }>(
-      'SELECT trim_no, now_ms, rules FROM periscope.probe_trims WHERE trim_no > $1 ORDER BY trim_no',
+    pool.query<{
+      trim_no: string | null;
+      now_ms: string | null;
+      rules: RetentionRule[] | null;
+      pruned: string;
+    }>(
+      `SELECT t.trim_no, t.now_ms, t.rules, p.n AS pruned
+       FROM (SELECT coalesce(max(value::bigint), 0) AS n FROM periscope.meta WHERE key = '${TRIMS_PRUNED}') p
+       LEFT JOIN periscope.probe_trims t ON t.trim_no > $1 ORDER BY t.trim_no`,
       [trimNo],
     ),
   );
-  return r.rows.map((x) => ({ trimNo: Number(x.trim_no), now: new Date(Number(x.now_ms)), rules: x.rules }));
+  return {
+    trims: r.rows
+      .filter((x) => x.trim_no !== null)
+      .map((x) => ({ trimNo: Number(x.trim_no), now: new Date(Number(x.now_ms)), rules: x.rules! })),
+    pruned: Number(r.rows[0]?.pruned ?? 0),
+  };
 }
 
-/** The last retention pass recorded (0 when none). */
+/** The last retention pass recorded, pruned or not (0 when none). */
 export async function lastProbeTrim(pool: pg.Pool): Promise<number> {
   const r = await withPgRetry(() =>
-    pool.query<{ n: string }>('SELECT coalesce(max(trim_no), 0) AS n FROM periscope.probe_trims'),
+    pool.query<{ n: string }>(
+      `SELECT greatest((SELECT coalesce(max(trim_no), 0) FROM periscope.probe_trims),
+         (SELECT coalesce(max(value::bigint), 0) FROM periscope.meta WHERE key = '${TRIMS_PRUNED}')) AS n`,
+    ),
+  );
+  return Number(r.rows[0]?.n ?? 0);
+}
+
+/**
+ * How long a retention pass stays in `probe_trims` by default: every running server applies a
+ * pass within PROBE_WATCH_MS; one that did not look for longer (stopped, or cut off from
+ * PostgreSQL) finds passes it missed pruned and loads its probe data afresh (probe-mirror.ts).
+ */
+export const PROBE_TRIM_KEEP_MS = 7 * 86_400_000;
+
+/**
+ * Deletes the retention passes recorded more than `keepMs` ago (PostgreSQL's clock) and notes
+ * the highest one deleted in `periscope.meta`, in one transaction. Returns the rows deleted.
+ */
+export async function pruneProbeTrims(pool: pg.Pool, keepMs: number): Promise<number> {
+  return inPgTransaction(pool, async (c) => {
+    const r = await c.query<{ n: string }>(
+      'DELETE FROM periscope.probe_trims WHERE at <= now() - make_interval(secs => $1 / 1000.0) RETURNING trim_no AS n',
+      [keepMs],
+    );
+    if (r.rows.length === 0) return 0;
+    const top = Math.max(...r.rows.map((x) => Number(x.n)));
+    await c.query(
+      `INSERT INTO periscope.meta VALUES ($1, $2) ON CONFLICT (key)
+       DO UPDATE SET value = greatest(periscope.meta.value::bigint, EXCLUDED.value::bigint)::text`,
+      [TRIMS_PRUNED, String(top)],
+    );
+    return r.rows.length;
+  });
+}
+
+/** The highest retention pass pruned from `probe_trims` (0 when none was). */
+export async function prunedProbeTrims(pool: pg.Pool): Promise<number> {
+  const r = await withPgRetry(() =>
+    pool.query<{ n: string }>(
+      `SELECT coalesce(max(value::bigint), 0) AS n FROM periscope.meta WHERE key = '${TRIMS_PRUNED}'`,
+    ),
   );
   return Number(r.rows[0]?.n ?? 0);
 }

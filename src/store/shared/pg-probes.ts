@@ -137,12 +137,18 @@ export async function indexProbeBatch(
   });
 }
 
+/** A batch as a cache loads it: with its time range (µs; null when it holds no timed row). */
+export interface TimedProbeBatch extends IndexedProbeBatch {
+  readonly startUs: number | null;
+  readonly endUs: number | null;
+}
+
 /** The batches after `batchNo`, in order (at most `limit`). */
 export async function probeBatchesAfter(
   pool: pg.Pool,
   batchNo: number,
   limit = 500,
-): Promise<IndexedProbeBatch[]> {
+): Promise<TimedProbeBatch[]> {
   const r = await withPgRetry(() =>
     pool.query<{
       batch_no: string;
@@ -150,8 +156,10 @@ export async function probeBatchesAfter(
       seq_first: string;
       events: number;
       objects: ProbeObject[];
+      start_us: string | null;
+      end_us: string | null;
     }>(
-      'SELECT batch_no, batch_first, seq_first, events, objects FROM periscope.probe_batches WHERE batch_no > $1 ORDER BY batch_no LIMIT $2',
+      'SELECT batch_no, batch_first, seq_first, events, objects, start_us, end_us FROM periscope.probe_batches WHERE batch_no > $1 ORDER BY batch_no LIMIT $2',
       [batchNo, limit],
     ),
   );
@@ -161,7 +169,50 @@ export async function probeBatchesAfter(
     seqFirst: Number(row.seq_first),
     events: row.events,
     objects: row.objects,
+    startUs: row.start_us === null ? null : Number(row.start_us),
+    endUs: row.end_us === null ? null : Number(row.end_us),
   }));
+}
+
+/**
+ * The bytes of the objects of the batches up to `batchNo` that hold a row recorded at or after
+ * `floorUs` (or no timed row): what a cache that loaded them and deleted the rows before
+ * `floorUs` holds, counted as the object store holds it (a batch across the floor counts whole).
+ */
+export async function probeBytesUpTo(pool: pg.Pool, batchNo: number, floorUs: number): Promise<number> {
+  const r = await withPgRetry(() =>
+    pool.query<{ n: string }>(
+      'SELECT coalesce(sum(bytes), 0) AS n FROM periscope.probe_batches WHERE batch_no <= $1 AND (end_us IS NULL OR end_us >= $2)',
+      [batchNo, floorUs],
+    ),
+  );
+  return Number(r.rows[0]?.n ?? 0);
+}
+
+/**
+ * The time (µs, a whole ms) before which a cache that loaded the batches up to `batchNo` deletes
+ * rows so that it keeps at most `keepBytes` of them: the newest batches (by their last row's
+ * time) that fit are kept, and every row before the last time of the newest that does not fit
+ * goes. Undefined when they all fit. Batches without a timed row are counted and always kept.
+ */
+export async function probeFloorFor(
+  pool: pg.Pool,
+  batchNo: number,
+  floorUs: number,
+  keepBytes: number,
+): Promise<number | undefined> {
+  const r = await withPgRetry(() =>
+    pool.query<{ end_us: string }>(
+      `SELECT end_us FROM (
+         SELECT end_us, sum(bytes) OVER (ORDER BY end_us DESC, batch_no DESC ROWS UNBOUNDED PRECEDING)
+           + (SELECT coalesce(sum(bytes), 0) FROM periscope.probe_batches WHERE batch_no <= $1 AND end_us IS NULL) AS upto
+         FROM periscope.probe_batches WHERE batch_no <= $1 AND end_us >= $2) x
+       WHERE upto > $3 ORDER BY end_us DESC LIMIT 1`,
+      [batchNo, floorUs, keepBytes],
+    ),
+  );
+  const end = r.rows[0]?.end_us;
+  return end === undefined ? undefined : (Math.floor(Number(end) / 1000) + 1) * 1000;
 }
 
 /** The facts written by batches after `batchNo` (each process's latest). */

@@ -1,7 +1,7 @@
 /**
  * What the scaled-out store keeps in PostgreSQL (schema `periscope`): the spec history, the
  * snapshot index (ids from a sequence; each snapshot's processes and the keys of their objects),
- * fleet-snapshot metadata, investigations with their firings and report rows, and the hashed API
+ * fleet-snapshot metadata, where imported snapshots came from (`imports`), investigations with their firings and report rows, and the hashed API
  * tokens (`tokens`; `meta.tokens_changed` counts their changes, see pg-tokens.ts). Created or
  * migrated on connect, under an advisory lock so that servers starting together do not race,
  * with the schema version in `periscope.meta`.
@@ -40,6 +40,10 @@ const SCHEMA_SQL = [
      PRIMARY KEY (snapshot_id, process_id))`,
   `CREATE TABLE IF NOT EXISTS periscope.fleet_snapshots (
      snapshot_id bigint PRIMARY KEY REFERENCES periscope.snapshots ON DELETE CASCADE, meta jsonb NOT NULL)`,
+  // Where an imported snapshot came from: the embedded store's raw.imports (added later; additive).
+  `CREATE TABLE IF NOT EXISTS periscope.imports (
+     snapshot_id bigint PRIMARY KEY REFERENCES periscope.snapshots ON DELETE CASCADE,
+     original_snapshot_id bigint NOT NULL, path text NOT NULL, format text NOT NULL, imported_at timestamptz NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS periscope.investigations (
      investigation_id bigserial PRIMARY KEY, name text NOT NULL, owner text NOT NULL,
      question text NOT NULL, notes text NOT NULL, definition text NOT NULL,

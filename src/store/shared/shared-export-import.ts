@@ -3,7 +3,8 @@
  * format (export-import.ts does the work in both directions): a snapshot's objects and index
  * row, with the spec history of PostgreSQL, are loaded into a scratch in-memory DuckDB and
  * exported from there; an export is imported into a scratch DuckDB under an id from the
- * sequence and written as objects, which the caller then indexes (as a server stores a snapshot).
+ * sequence and written as objects, which the caller then indexes (as a server stores a snapshot)
+ * with where it came from.
  */
 
 import type pg from 'pg';
@@ -16,6 +17,7 @@ import { specForScope } from '../scope-spec.js';
 import type { ExportFormat, ImportResult } from '../store.js';
 import {
   adoptSpecHistory,
+  type ImportRecord,
   readIndex,
   readSpecVersions,
   snapshotObjects,
@@ -23,6 +25,7 @@ import {
 } from './pg-index.js';
 import { connectPg, describePg } from './pg-schema.js';
 import {
+  importRecordIn,
   loadIndexedSnapshot,
   loadSpecVersions,
   putRawRows,
@@ -84,11 +87,13 @@ export async function exportFromSharedStore(
   }
 }
 
-/** An imported snapshot written as objects: what its index row needs. */
+/** An imported snapshot written as objects: what its index rows need. */
 export interface ImportedObjects {
   readonly written: WrittenSnapshot;
   readonly specVersion: number | null;
   readonly result: ImportResult;
+  /** Where it came from (`periscope.imports`, as the embedded store's `raw.imports`). */
+  readonly imported: ImportRecord | undefined;
 }
 
 /**
@@ -131,7 +136,8 @@ export async function importToObjects(
       if (await adoptSpecHistory(pool, history)) specVersionsImported = history.length;
       else specVersion = specVersion === null ? null : await specVersionOfText(pool, String(row?.[1]));
     }
+    const imported = await importRecordIn(conn, id);
     const written = await putRawRows(conn, dir, objects, id);
-    return { written, specVersion, result: { ...result, specVersionsImported } };
+    return { written, specVersion, result: { ...result, specVersionsImported }, imported };
   });
 }

@@ -8,7 +8,7 @@
  * Probe events and request traces are shared too: each server buffers its agents' batches and
  * flushes them as objects indexed in PostgreSQL (probe-flusher.ts); every cache loads every
  * server's batches in seq order (probe-mirror.ts). Retention by program rule applies to the
- * shared snapshots (pg-retention.ts), not to probe data yet.
+ * shared snapshots (pg-retention.ts) and to probe data (probe-retention.ts).
  */
 import type pg from 'pg';
 import { PeriscopeError } from '../../common/errors.js';
@@ -49,6 +49,7 @@ import { PgFleet } from './pg-fleet.js';
 import {
   addSpecVersion,
   fleetMeta,
+  type ImportRecord,
   indexedBinaries,
   indexSnapshot,
   nextSnapshotId,
@@ -68,6 +69,7 @@ import {
   pgInvestigations,
   pgPatchFiring,
 } from './pg-investigations.js';
+import { PROBE_TRIM_KEEP_MS, pruneProbeTrims } from './pg-probe-rewrites.js';
 import { ensureProbeIndex } from './pg-probes.js';
 import { expiredProcesses, tryRetentionLock, unindexProcesses } from './pg-retention.js';
 import { connectPg, describePg } from './pg-schema.js';
@@ -111,6 +113,12 @@ import {
 /** How often the writes of other servers are looked for, ms. */
 const WATCH_MS = 1000;
 
+/**
+ * The share of the cache's bound probe data may take: snapshots left out are fetched again when
+ * a query needs them, probe rows deleted from the cache are not (so they get the larger share).
+ */
+const PROBE_CACHE_SHARE = 0.75;
+
 /** How to open the scaled-out store. */
 export interface SharedStoreOptions {
   /** `postgres://user:password@host:port/database`. */
@@ -119,8 +127,13 @@ export interface SharedStoreOptions {
   readonly objects: string | ObjectStore;
   /** This server's cache directory (a DuckDB file in it). */
   readonly cacheDir: string;
-  /** The bound of the cache: bytes of cached snapshots' objects (default 2 GiB). */
+  /**
+   * The bound of the cache (default 2 GiB): the bytes of the objects of the snapshots and the
+   * probe batches it holds; probe data keeps at most PROBE_CACHE_SHARE of it (probe-mirror.ts).
+   */
   readonly cacheBytes?: number;
+  /** How long a retention pass over probe data stays recorded for other servers' caches (default 7 days). */
+  readonly probeTrimKeepMs?: number;
   /** Where notes for the server's log go (probe data copied at start). */
   readonly log?: (line: string) => void;
   /** How probe batches are flushed (tests shorten the intervals). */
@@ -187,6 +200,7 @@ export class SharedStore implements Store {
     readonly investigationFleet: PgInvestigationFleet,
     private readonly compaction: ProbeCompactionOptions & { readonly intervalMs?: number } = {},
     log: (line: string) => void = () => undefined,
+    private readonly trimKeepMs = PROBE_TRIM_KEEP_MS,
   ) {
     this.watch = setInterval(() => void this.poll(), WATCH_MS);
     this.watch.unref();
@@ -259,9 +273,10 @@ export class SharedStore implements Store {
     let local: DuckDBStore | undefined;
     try {
       local = await DuckDBStore.open(opts.cacheDir, { noExternalAccess: true, waitMs: 2000 });
-      const cache = await SnapshotCache.open(local, pool, objects, opts.cacheBytes ?? 2 << 30);
+      const bound = opts.cacheBytes ?? 2 ** 31; // not 2 << 30: that is -2^31 in 32-bit arithmetic
       await ensureProbeIndex(pool);
-      const mirror = await ProbeMirror.open(local, pool, objects, opts.log);
+      const mirror = await ProbeMirror.open(local, pool, objects, opts.log, bound * PROBE_CACHE_SHARE);
+      const cache = await SnapshotCache.open(local, pool, objects, bound, () => mirror.heldBytes);
       const flusher = new ProbeFlusher(pool, objects, () => mirror.sync(), opts.probeFlush);
       const store = new SharedStore(
         `${describePg(opts.store)} + ${objects.describe()}`,
@@ -274,6 +289,7 @@ export class SharedStore implements Store {
         new PgInvestigationFleet(pool, opts.store),
         opts.probeCompaction,
         opts.log,
+        opts.probeTrimKeepMs,
       );
       await store.fleet.ensureSchema();
       await store.investigationFleet.ensureSchema();
@@ -309,13 +325,13 @@ export class SharedStore implements Store {
   }
 
   /** A new snapshot id, its objects put by `write`, then its index row; on failure its objects go. */
-  private async storeNew<T extends { written: WrittenSnapshot; specVersion: number | null }>(
-    write: (id: number) => Promise<T>,
-  ): Promise<T & { id: number }> {
+  private async storeNew<
+    T extends { written: WrittenSnapshot; specVersion: number | null; imported?: ImportRecord | undefined },
+  >(write: (id: number) => Promise<T>): Promise<T & { id: number }> {
     const id = await nextSnapshotId(this.pool);
     try {
       const w = await write(id);
-      await indexSnapshot(this.pool, id, w.specVersion, w.written);
+      await indexSnapshot(this.pool, id, w.specVersion, w.written, w.imported);
       return { ...w, id };
     } catch (e) {
       await this.deleteObjectsOf([id]).catch(() => undefined);
@@ -463,7 +479,10 @@ export class SharedStore implements Store {
     return exportFromObjects(this.pool, this.objects, this.location, snapshotId, format, out);
   }
 
-  /** Stores an export as a new snapshot (an id from the sequence; objects put, then indexed). */
+  /**
+   * Stores an export as a new snapshot (an id from the sequence; objects put, then indexed with
+   * where it came from: `periscope.imports`, which every cache shows as `raw.imports`).
+   */
   async importSnapshot(path: string): Promise<ImportResult> {
     const { result } = await this.storeNew((id) => importToObjects(this.pool, this.objects, path, id));
     return result;
@@ -512,12 +531,20 @@ export class SharedStore implements Store {
     loaded: number;
     lastBatch: number;
     trimmedRows: number;
+    restarts: number;
+    heldBytes: number;
+    floorUs: number;
+    flooredRows: number;
   } {
     return {
       ...this.flusher.counters,
       loaded: this.mirror.batches,
       lastBatch: this.mirror.loadedBatch,
       trimmedRows: this.mirror.trimmedRows,
+      restarts: this.mirror.restarts,
+      heldBytes: this.mirror.heldBytes,
+      floorUs: this.mirror.floorUs,
+      flooredRows: this.mirror.flooredRows,
     };
   }
 
@@ -533,7 +560,8 @@ export class SharedStore implements Store {
    * forget them (this server's now, the others' at their next read of the index). Then the
    * probe data and request traces past their rule (probe-retention.ts): batches rewritten
    * without them, and every cache deletes them (this one's now, the others' within
-   * PROBE_WATCH_MS); `probeRows` counts the rows deleted from the shared store.
+   * PROBE_WATCH_MS); `probeRows` counts the rows deleted from the shared store. Passes recorded
+   * longer ago than `probeTrimKeepMs` are pruned.
    */
   async applyRetention(rules: readonly RetentionRule[], now = new Date()): Promise<RetentionResult> {
     const lock = await tryRetentionLock(this.pool);
@@ -550,6 +578,8 @@ export class SharedStore implements Store {
       const snapshots = await this.expireSnapshots(rules, now);
       const probes = await expireProbeData(this.pool, this.objects, this.flusher.writer, rules, now);
       if (probes.rows > 0) await this.mirror.sync();
+      // After this server's cache applied the pass: passes older than every running server has seen.
+      await pruneProbeTrims(this.pool, this.trimKeepMs);
       return { ...snapshots, probeRows: probes.rows };
     } finally {
       await lock.release();

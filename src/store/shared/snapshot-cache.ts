@@ -3,16 +3,24 @@
  * tables, same views) holding the snapshots recent queries needed. Before a session it reads
  * the index from PostgreSQL, drops what was deleted elsewhere (or trimmed by retention: its
  * bytes in the index changed), fetches what the scope needs
- * (the latest snapshot, one, or all) and is not here yet, mirrors the spec history, and evicts
- * the least recently used snapshots beyond the bound that no open session uses.
+ * (the latest snapshot, one, or all) and is not here yet, mirrors the spec history and the
+ * import records, and evicts the least recently used snapshots that no open session uses while
+ * they and the probe data the cache holds (probe-mirror.ts) exceed the bound.
  */
 import type pg from 'pg';
 import { TableWriter } from '../bulk-append.js';
 import type { DuckDBStore } from '../duckdb-store.js';
 import { INVESTIGATION_FIRINGS, INVESTIGATION_REPORTS, INVESTIGATIONS } from '../investigation-schema.js';
 import type { ObjectStore } from '../object-store.js';
+import { literal } from '../sql-text.js';
 import type { QueryScope } from '../store.js';
-import { type IndexedSnapshot, readIndex, snapshotObjects, specVersionsAfter } from './pg-index.js';
+import {
+  type IndexedSnapshot,
+  importRecords,
+  readIndex,
+  snapshotObjects,
+  specVersionsAfter,
+} from './pg-index.js';
 import { pgInvestigationRows } from './pg-investigations.js';
 import { loadIndexedSnapshot, loadSpecVersions, MissingObjectError } from './snapshot-objects.js';
 
@@ -44,6 +52,8 @@ export class SnapshotCache {
   private reportsMirrored = -1;
   /** The investigations and firings last copied, as JSON. */
   private investigationsPrint = '';
+  /** The import records last copied, as JSON ('': copy them again). */
+  private importsPrint = '';
   private turn: Promise<unknown> = Promise.resolve();
   private clock = 0;
   readonly counters: CacheCounters = { fetched: 0, evicted: 0, dropped: 0 };
@@ -53,16 +63,21 @@ export class SnapshotCache {
     private readonly pool: pg.Pool,
     private readonly objects: ObjectStore,
     private readonly boundBytes: number,
+    private readonly probeBytes: () => number,
   ) {}
 
-  /** Opens over a cache store that may hold snapshots from an earlier run (they are kept if still indexed). */
+  /**
+   * Opens over a cache store that may hold snapshots from an earlier run (they are kept if still
+   * indexed). `probeBytes`: what the cache's probe data counts against the bound.
+   */
   static async open(
     store: DuckDBStore,
     pool: pg.Pool,
     objects: ObjectStore,
     boundBytes: number,
+    probeBytes: () => number = () => 0,
   ): Promise<SnapshotCache> {
-    const c = new SnapshotCache(store, pool, objects, boundBytes);
+    const c = new SnapshotCache(store, pool, objects, boundBytes, probeBytes);
     const indexed = new Map((await readIndex(pool)).map((s) => [s.snapshotId, s]));
     for (const s of await store.listSnapshots())
       c.held.set(s.snapshotId, {
@@ -108,8 +123,7 @@ export class SnapshotCache {
       })
       .map(([id]) => id);
     if (gone.length > 0) {
-      await this.store.deleteSnapshots(gone);
-      for (const id of gone) this.held.delete(id);
+      await this.deleteSnapshots(gone);
       this.counters.dropped += gone.length;
     }
     const wanted =
@@ -127,6 +141,7 @@ export class SnapshotCache {
       this.held.get(id)!.used = ++this.clock;
     }
     await this.evict();
+    await this.mirrorImports();
     let released = false;
     return {
       ids,
@@ -216,9 +231,35 @@ export class SnapshotCache {
     this.reportsMirrored = fresh.lastSeq;
   }
 
+  /**
+   * Copies the import records (`raw.imports`: where imported snapshots came from) of every
+   * snapshot, cached or not, as the embedded store lists them all; small, so whole.
+   */
+  private async mirrorImports(): Promise<void> {
+    const rows = await importRecords(this.pool);
+    const print = JSON.stringify(rows);
+    if (print === this.importsPrint) return;
+    await this.store.writeRaw('mirroring import records', async (conn) => {
+      await conn.run('DELETE FROM raw.imports');
+      // As text: the time to the microsecond (a TableWriter takes a Date).
+      if (rows.length > 0)
+        await conn.run(
+          `INSERT INTO raw.imports VALUES ${rows.map((r) => `(${r.snapshotId}, ${r.originalSnapshotId}, ${literal(r.path)}, ${literal(r.format)}, ${literal(r.importedAt)}::TIMESTAMPTZ)`).join(', ')}`,
+        );
+    });
+    this.importsPrint = print;
+  }
+
+  /** Deletes cached snapshots (the store deletes their import records: copied again at the next prepare). */
+  private async deleteSnapshots(ids: readonly number[]): Promise<void> {
+    await this.store.deleteSnapshots(ids);
+    for (const id of ids) this.held.delete(id);
+    this.importsPrint = '';
+  }
+
   /** Evicts least recently used, unpinned snapshots while the cache holds more than its bound. */
   private async evict(): Promise<void> {
-    let total = 0;
+    let total = this.probeBytes();
     for (const h of this.held.values()) total += h.bytes;
     if (total <= this.boundBytes) return;
     const victims: number[] = [];
@@ -231,8 +272,7 @@ export class SnapshotCache {
       total -= h.bytes;
     }
     if (victims.length === 0) return;
-    await this.store.deleteSnapshots(victims);
-    for (const id of victims) this.held.delete(id);
+    await this.deleteSnapshots(victims);
     this.counters.evicted += victims.length;
   }
 
@@ -246,7 +286,6 @@ export class SnapshotCache {
   private async forgetNow(ids: readonly number[]): Promise<void> {
     const here = ids.filter((id) => this.held.has(id) && !this.pins.has(id));
     if (here.length === 0) return;
-    await this.store.deleteSnapshots(here);
-    for (const id of here) this.held.delete(id);
+    await this.deleteSnapshots(here);
   }
 }

@@ -21,7 +21,7 @@ import type { ObjectStore } from '../object-store.js';
 import { ensureSchema, recordValueTypes, SNAPSHOT_TABLES, SNAPSHOTS, SPEC_VERSIONS } from '../schema.js';
 import { literal } from '../sql-text.js';
 import type { SnapshotInput, SpecVersion } from '../store.js';
-import type { IndexedObjects, IndexedSnapshot } from './pg-index.js';
+import type { ImportRecord, IndexedObjects, IndexedSnapshot } from './pg-index.js';
 
 const NO_DOWNLOADS = { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' };
 
@@ -133,11 +133,15 @@ export async function putEmbeddedSnapshot(
   objects: ObjectStore,
   dbFile: string,
   snapshotId: number,
-): Promise<WrittenSnapshot & { readonly specVersion: number | null }> {
+): Promise<
+  WrittenSnapshot & { readonly specVersion: number | null; readonly imported: ImportRecord | undefined }
+> {
   return scratch(async (conn, dir) => {
     await ensureSchema(conn);
     await conn.run(`ATTACH ${literal(dbFile)} AS src (READ_ONLY)`);
+    let imported: ImportRecord | undefined;
     try {
+      imported = await importRecordIn(conn, snapshotId, 'src.raw');
       for (const [table] of SNAPSHOT_TABLES)
         await conn.run(
           `INSERT INTO raw.${table} BY NAME SELECT * FROM src.raw.${table} WHERE snapshot_id = ${snapshotId}`,
@@ -150,7 +154,7 @@ export async function putEmbeddedSnapshot(
     }
     const v = (await conn.runAndReadAll('SELECT spec_version FROM raw.snapshots')).getRowsJS()[0]?.[0];
     const written = await putRawRows(conn, dir, objects, snapshotId);
-    return { ...written, specVersion: v === null || v === undefined ? null : Number(v) };
+    return { ...written, specVersion: v === null || v === undefined ? null : Number(v), imported };
   });
 }
 
@@ -331,4 +335,24 @@ export async function objectRowCounts(
     }
     return counts;
   });
+}
+
+/** The import record in the raw tables on `conn` (DuckDB) of snapshot `id`, if it has one. */
+export async function importRecordIn(
+  conn: DuckDBConnection,
+  id: number,
+  schema = 'raw',
+): Promise<ImportRecord | undefined> {
+  const r = (
+    await conn.runAndReadAll(
+      `SELECT original_snapshot_id, path, format, strftime(imported_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ') FROM ${schema}.imports WHERE snapshot_id = ${id}`,
+    )
+  ).getRowsJS()[0];
+  if (!r) return undefined;
+  return {
+    originalSnapshotId: Number(r[0]),
+    path: String(r[1]),
+    format: String(r[2]),
+    importedAt: String(r[3]),
+  };
 }

@@ -1,6 +1,6 @@
 /**
- * `periscope store migrate` round trip: a real embedded store (two snapshots of the linkpair
- * fixture, a spec with a function table, derived table and link; a token; an investigation
+ * `periscope store migrate` round trip: a real embedded store (two snapshots of the linkpair, the
+ * second imported from an export; a spec with a function table, derived table and link; a token; an investigation
  * with a firing and its report) copied into
  * PostgreSQL + a file object store; a scaled-out store answers the same queries with the same
  * rows. A second run copies nothing; a target holding other data is refused untouched.
@@ -51,6 +51,7 @@ const QUERIES = [
   'SELECT snapshot_id, client_goroutine, server_goroutine FROM call_pairs ORDER BY ALL',
   'SELECT from_goroutine_id, to_goroutine_id FROM links ORDER BY ALL',
   'SELECT version, author, yaml FROM spec_versions ORDER BY version',
+  'SELECT snapshot_id, original_snapshot_id, path, format, imported_at FROM raw.imports',
   'SELECT investigation_id, name, owner, question, definition, created_at FROM investigations',
   'SELECT firing_id, investigation_id, fired_at, trigger, detail, snapshot_id, report_rows FROM investigation_firings',
   'SELECT firing_id, snapshot_id, query, row_number, row FROM investigation_reports',
@@ -86,7 +87,21 @@ before(async () => {
   const embedded = await openStore(dataDir);
   try {
     await embedded.setSpec(SPEC, 'tester', 'spec.yaml');
-    for (const input of inputs) await embedded.addSnapshot(input);
+    await embedded.addSnapshot(inputs[0]!);
+    // Snapshot 2 imported (from another store's export), so that it has an import record.
+    const other = await openStore(freshDataDir());
+    const exported = join(mkdtempSync(join(tmpdir(), 'periscope-export-')), 'snap.duckdb');
+    try {
+      await other.setSpec(SPEC, 'tester', 'spec.yaml');
+      await other.exportSnapshot(await other.addSnapshot(inputs[1]!), 'duckdb', exported);
+    } finally {
+      other.close();
+    }
+    assert.deepEqual(await embedded.importSnapshot(exported), {
+      snapshotId: 2,
+      originalId: 1,
+      specVersionsImported: 0,
+    });
     const inv = await embedded.addInvestigation({
       name: 'calls',
       owner: 'tester',

@@ -6,7 +6,8 @@
  * its cursor (as `events --follow` does) meets every seq once while compaction runs; a
  * compaction killed between writing and swapping shows nothing and its objects are collected;
  * retention deletes from the objects and from every server's cache exactly what the embedded
- * store deletes for the same rules, and counts it.
+ * store deletes for the same rules, and counts it; retention passes are pruned once old and a
+ * server that missed a pruned one loads afresh; a cache keeps within its share of its bound.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -17,7 +18,7 @@ import { type ProbeBatchRow, probeBatchRows } from '../../../src/store/shared/pg
 import { connectPg } from '../../../src/store/shared/pg-schema.js';
 import { compactionRuns, rewritePrefix } from '../../../src/store/shared/probe-compaction.js';
 import { rewriteProbeObjects } from '../../../src/store/shared/probe-objects.js';
-import type { SharedStore } from '../../../src/store/shared/shared-store.js';
+import { SharedStore } from '../../../src/store/shared/shared-store.js';
 import type { ProbeBatchInput, Store } from '../../../src/store/store.js';
 import type { TraceBatchInput } from '../../../src/store/trace-store.js';
 import { type S3Server, startS3Server } from '../../../support/s3-server.js';
@@ -364,6 +365,141 @@ test('retention deletes from the shared store and from every server’s cache ex
     b.close();
     c?.close();
     embedded.close();
+  }
+});
+
+/** The retention passes recorded in `probe_trims`, and the last pruned (periscope.meta). */
+async function trimRows(url: string): Promise<{ rows: number; pruned: number }> {
+  const pool = await connectPg(url);
+  try {
+    const r = await pool.query<{ n: string }>('SELECT count(*) AS n FROM periscope.probe_trims');
+    const m = await pool.query<{ value: string }>(
+      "SELECT value FROM periscope.meta WHERE key = 'probe_trims_pruned'",
+    );
+    return { rows: Number(r.rows[0]!.n), pruned: Number(m.rows[0]?.value ?? 0) };
+  } finally {
+    await pool.end();
+  }
+}
+
+/** The probe events a server's cache holds: count and first time (µs). */
+async function heldEvents(s: Store): Promise<[number, number | null]> {
+  const r = await s.query('SELECT count(*), min(epoch_us("time")) FROM probe_events', { latest: true });
+  const [n, first] = r.rows[0]!;
+  return [Number(n), first === null ? null : Number(first)];
+}
+
+test('retention passes are pruned from probe_trims past their bound; a server that missed a pruned pass loads its probe data afresh and holds the same rows', async () => {
+  const url = pg.database('probe_trims_pruned');
+  const objects = freshObjectsUrl();
+  const opts = { probeFlush: FAST, probeCompaction: COMPACT };
+  const open = storeOpener(url, objects, opts);
+  // A server whose passes are kept for no time: its pass prunes every one recorded.
+  const openPruning = storeOpener(url, objects, { ...opts, probeTrimKeepMs: 0 });
+  const a = await open();
+  const dirC = freshCacheDir();
+  let c = await open(dirC);
+  let p: SharedStore | undefined;
+  let d: SharedStore | undefined;
+  try {
+    await a.setSpec(SPEC, 'tester', 'spec.yaml', { force: true });
+    await write(a, c, 0, 8);
+    assert.deepEqual(await heldEvents(c), [24, T0], 'C loaded every batch');
+    await c.close();
+    // While C is away: a pass kept (younger than the default 7 days), then one that prunes both.
+    const rules = [parseRetentionRule('*=3h')];
+    assert.ok((await a.applyRetention(rules, new Date((T0 + 6 * HOUR_US) / 1000))).probeRows > 0);
+    assert.deepEqual(await trimRows(url), { rows: 1, pruned: 0 }, 'kept: younger than the bound');
+    p = await openPruning();
+    assert.ok((await p.applyRetention(rules, new Date((T0 + 8 * HOUR_US) / 1000))).probeRows > 0);
+    const pruned = await trimRows(url);
+    assert.equal(pruned.rows, 0, 'both passes pruned');
+    assert.ok(pruned.pruned >= 2, `the last pruned noted: ${pruned.pruned}`);
+    // The reference: a server started now loads the rewritten batches.
+    d = await open();
+    const kept = await everything(d);
+    assert.deepEqual(await heldEvents(d), [9, T0 + 5 * HOUR_US], 'hours 5..7 kept');
+    // C missed both passes and cannot apply them: it starts afresh.
+    const lines: string[] = [];
+    c = await SharedStore.open({ store: url, objects, cacheDir: dirC, ...opts, log: (l) => lines.push(l) });
+    assert.deepEqual(await everything(c), kept, 'C holds what the shared store holds');
+    assert.equal(c.probeState().restarts, 1);
+    assert.equal(
+      lines.filter((l) => /missed retention passes that are no longer recorded/.test(l)).length,
+      1,
+    );
+    // A, running all along, holds the same (it applied the first pass; the second it applied or
+    // found pruned and loaded afresh).
+    assert.deepEqual(await everything(a), kept, 'A');
+    // Followed on: new batches reach every server.
+    await write(a, c, 8, 2);
+    assert.deepEqual(
+      await c.probeEvents({ after: 0, limit: 1000 }),
+      await d.probeEvents({ after: 0, limit: 1000 }),
+    );
+  } finally {
+    await Promise.all([a.close(), c.close(), p?.close(), d?.close()]);
+  }
+});
+
+test('a cache keeps within its share of --cache-mb: past it the oldest probe rows go from the cache, not from the shared store', async () => {
+  const url = pg.database('probe_cache_bound');
+  const objects = freshObjectsUrl();
+  const opts = { probeFlush: FAST, probeCompaction: COMPACT };
+  const a = await storeOpener(url, objects, opts)();
+  let small: SharedStore | undefined;
+  try {
+    await a.setSpec(SPEC, 'tester', 'spec.yaml', { force: true });
+    await write(a, a, 0, 12);
+    const total = (await batchRows(url)).reduce((n, b) => n + b.bytes, 0);
+    // Probe data may take three quarters of the bound: here half of what there is.
+    const lines: string[] = [];
+    small = await SharedStore.open({
+      store: url,
+      objects,
+      cacheDir: freshCacheDir(),
+      ...opts,
+      cacheBytes: Math.round(total / 2 / 0.75),
+      log: (l) => lines.push(l),
+    });
+    const [n, first] = await heldEvents(small);
+    const state = small.probeState();
+    assert.ok(state.heldBytes <= total / 2, `holds ${state.heldBytes} of ${total} bytes`);
+    assert.ok(state.heldBytes > 0 && state.flooredRows > 0, JSON.stringify(state));
+    assert.ok(
+      n > 0 && n < 36 && first! >= state.floorUs,
+      `${n} events from ${first}, floor ${state.floorUs}`,
+    );
+    // What it holds is exactly the shared store's rows from its floor on.
+    const since = `epoch_us("time") >= ${state.floorUs}`;
+    for (const sql of [
+      `SELECT seq, process_id, epoch_us("time") FROM probe_events WHERE ${since} ORDER BY seq`,
+      'SELECT request_id, epoch_us(end_time) FROM traces WHERE epoch_us(end_time) >= FLOOR ORDER BY 1',
+    ]) {
+      const q = sql.replace('FLOOR', String(state.floorUs));
+      assert.deepEqual(
+        (await small.query(q, { latest: true })).rows,
+        (await a.query(q, { latest: true })).rows,
+        q,
+      );
+    }
+    assert.deepEqual(
+      (await small.query(`SELECT count(*) FROM probe_events WHERE NOT (${since})`, { latest: true })).rows,
+      [[0]],
+    );
+    assert.deepEqual(await heldEvents(a), [36, T0], 'the shared store (and A, unbounded) keep everything');
+    assert.equal(lines.filter((l) => /rows recorded before .* were deleted from it/.test(l)).length, 1);
+    // More batches: the floor moves on, the bound holds, the newest rows are there.
+    await write(a, a, 12, 6);
+    await small.probeEvents({ after: 0, limit: 1 });
+    const later = small.probeState();
+    assert.ok(later.floorUs > state.floorUs, `${later.floorUs} after ${state.floorUs}`);
+    assert.ok(later.heldBytes <= total / 2, `holds ${later.heldBytes}`);
+    const newest = (await small.probeEvents({ after: 0, limit: 1000 })).at(-1);
+    assert.equal(newest?.seq, 54);
+    assert.equal(lines.filter((l) => /were deleted from it/.test(l)).length, 1, 'noted once an hour');
+  } finally {
+    await Promise.all([a.close(), small?.close()]);
   }
 });
 

@@ -155,6 +155,25 @@ test('an embedded store’s export becomes a new snapshot of the scaled-out stor
     const listed = (await b.listSnapshots()).find((s) => s.snapshotId === 3);
     assert.equal(listed?.specVersion, 1);
 
+    // Where each came from: raw.imports, as the embedded store keeps it, on every server and
+    // whichever snapshots its cache holds.
+    const IMPORTS_SQL =
+      "SELECT snapshot_id, original_snapshot_id, path, format, imported_at > now() - INTERVAL '10 minutes' FROM raw.imports ORDER BY 1";
+    const wanted = [
+      [1, eid, out, 'duckdb', true],
+      [3, eid, out, 'duckdb', true],
+    ];
+    assert.deepEqual((await b.query(IMPORTS_SQL, { latest: true })).rows, wanted, 'B');
+    const reference = await openStore(freshDataDir());
+    try {
+      await reference.importSnapshot(out);
+      assert.deepEqual((await reference.query(IMPORTS_SQL, { latest: true })).rows, [
+        [eid, eid, out, 'duckdb', true],
+      ]);
+    } finally {
+      reference.close();
+    }
+
     // What is not an export is refused with why; nothing is stored, its id is not reused.
     await assert.rejects(a.importSnapshot(freshDataDir()), /not a Periscope Parquet export/);
     assert.deepEqual(
@@ -162,6 +181,10 @@ test('an embedded store’s export becomes a new snapshot of the scaled-out stor
       [1, 2, 3],
     );
     assert.equal(await a.addSnapshot(input), 5);
+    // Deleted with its snapshot, also from a cache that held that snapshot.
+    await b.query('SELECT 1', { snapshot: 1 });
+    await a.deleteSnapshots([1]);
+    assert.deepEqual((await b.query(IMPORTS_SQL, { latest: true })).rows, [wanted[1]], 'after a deletion');
   } finally {
     embedded.close();
     a.close();

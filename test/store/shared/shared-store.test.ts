@@ -7,9 +7,11 @@ import type { ProcessSnapshot } from '../../../src/snapshot/snapshot-types.js';
 import type { DuckDBStore } from '../../../src/store/duckdb-store.js';
 import { FileObjects } from '../../../src/store/file-objects.js';
 import type { ObjectStore } from '../../../src/store/object-store.js';
+import { connectPg } from '../../../src/store/shared/pg-schema.js';
 import { SharedStore } from '../../../src/store/shared/shared-store.js';
 import type { SnapshotInput } from '../../../src/store/store.js';
 import { freshDataDir, inputOf, openStore, startFixture, takeSnapshot } from '../store-support.js';
+import { callsSpec, FACTS, ORDERS } from './probe-batch-support.js';
 import { freshCacheDir, freshObjectsUrl, startTestPostgres, type TestPostgres } from './shared-support.js';
 
 // The linkpair fixture and a spec with function tables, derived tables and a link (as links.test.ts).
@@ -196,6 +198,62 @@ test('the cache fetches what a scope needs, evicts the least recently used beyon
   } finally {
     a.close();
     b.close();
+  }
+});
+
+test('the probe data a cache holds counts against its bound: snapshots are evicted to make room', async () => {
+  const url = pg.database('cache_probes');
+  const objects = freshObjectsUrl();
+  const open = (cacheBytes?: number) =>
+    SharedStore.open({
+      store: url,
+      objects,
+      cacheDir: freshCacheDir(),
+      probeFlush: { intervalMs: 50 },
+      ...(cacheBytes ? { cacheBytes } : {}),
+    });
+  const a = await open();
+  const pool = await connectPg(url);
+  try {
+    const ids = [await a.addSnapshot(input), await a.addSnapshot(input)];
+    const bytes = async (table: string) =>
+      Number((await pool.query(`SELECT sum(bytes) AS n FROM periscope.${table}`)).rows[0].n);
+    const snapshotBytes = (await bytes('snapshots')) / 2;
+    // Room for both snapshots and a little more; probe data may take 3/4 of it.
+    const b = await open(Math.round(snapshotBytes * 2.5));
+    try {
+      await b.query('SELECT 1', { snapshot: ids[0]! });
+      await b.query('SELECT 1', { latest: true });
+      assert.deepEqual(b.cacheState(), { ids, fetched: 2, evicted: 0, dropped: 0 });
+      // Probe data worth about one snapshot, within its share: it stays, a snapshot goes.
+      await a.setSpec(callsSpec('n: n'), 'tester', 'spec.yaml', { force: true });
+      for (let i = 0; (await bytes('probe_batches')) < snapshotBytes; i++)
+        await a.addProbeBatch({
+          agentId: 'agent-1',
+          processes: FACTS,
+          events: Array.from({ length: 200 }, (_, k) => ({
+            probe: 'calls',
+            process: ORDERS,
+            timeUs: 1_700_000_000_000_000 + i * 1000 + k,
+            goroutine: 100 + k,
+            thread: 7,
+            site: { kind: 'entry' as const, function: 'main.handle', file: 'main.go', line: 42 },
+            values: { n: `${i}-${k}-${'x'.repeat(k % 17)}` },
+          })),
+          counts: [],
+          histograms: [],
+          notices: [],
+        });
+      await b.query('SELECT 1', { latest: true });
+      const held = b.probeState().heldBytes;
+      assert.ok(held >= snapshotBytes && b.probeState().flooredRows === 0, `probe data: ${held} bytes`);
+      assert.deepEqual(b.cacheState(), { ids: [ids[1]], fetched: 2, evicted: 1, dropped: 0 });
+    } finally {
+      await b.close();
+    }
+  } finally {
+    await pool.end();
+    await a.close();
   }
 });
 
