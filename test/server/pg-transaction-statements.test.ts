@@ -18,7 +18,7 @@ test('BEGIN, START TRANSACTION, COMMIT, END, ROLLBACK, ABORT and savepoints in t
   assert.deepEqual(transactionStatement('/* tool */ BEGIN WORK'), { kind: 'begin', tag: 'BEGIN' });
   assert.deepEqual(
     transactionStatement('BEGIN TRANSACTION ISOLATION LEVEL READ UNCOMMITTED, READ ONLY NOT DEFERRABLE'),
-    { kind: 'begin', tag: 'BEGIN' },
+    { kind: 'begin', tag: 'BEGIN', level: 'read uncommitted' },
   );
   assert.deepEqual(transactionStatement('start transaction read only, deferrable'), {
     kind: 'begin',
@@ -44,7 +44,12 @@ test('BEGIN, START TRANSACTION, COMMIT, END, ROLLBACK, ABORT and savepoints in t
   assert.deepEqual(transactionStatement('SET TRANSACTION ISOLATION LEVEL SERIALIZABLE'), {
     kind: 'set',
     session: false,
+    level: 'serializable',
   });
+  assert.deepEqual(
+    transactionStatement('START TRANSACTION ISOLATION LEVEL SERIALIZABLE, ISOLATION LEVEL REPEATABLE READ'),
+    { kind: 'begin', tag: 'START TRANSACTION', level: 'repeatable read' },
+  );
   assert.deepEqual(transactionStatement('SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY'), {
     kind: 'set',
     session: true,

@@ -1,8 +1,9 @@
 /**
  * How a connection runs statements: its store query session (kept from statement to
- * statement, opened again once the store changed), each statement audited as a query of the
- * HTTP API is, and answers sent as RowDescription, DataRows and CommandComplete, written in
- * batches that wait for the socket to drain.
+ * statement, opened again once the store changed; kept whatever changes, in one DuckDB read
+ * transaction, through a REPEATABLE READ or SERIALIZABLE block), each statement audited as a
+ * query of the HTTP API is, and answers sent as RowDescription, DataRows and CommandComplete,
+ * written in batches that wait for the socket to drain.
  */
 import { auditText } from '../../store/audit-log.js';
 import type { QueryScope, QuerySession } from '../../store/store.js';
@@ -57,14 +58,22 @@ export class StatementRunner {
   private sessionGeneration = -1;
   /** The cursor a portal keeps whose rows still come from the session's streaming result. */
   private live: RowCursor | undefined;
+  /**
+   * Whether the session runs in a DuckDB read transaction for the block in progress (one view
+   * of the store: TransactionBlock.holdsView), and whether a statement failed in it (DuckDB
+   * may then have aborted it, the views built in it with it).
+   */
+  private pinned: 'no' | 'yes' | 'failed' = 'no';
 
   constructor(private readonly link: PgLink) {}
 
   /**
    * The connection's session, kept from statement to statement (its views built and its
    * statements prepared once) until the store changes: then it is opened again, so that
-   * `latest` is the newest snapshot and the spec's tables are the current spec's. It runs in
-   * the connection's time zone.
+   * `latest` is the newest snapshot and the spec's tables are the current spec's. In a block
+   * that holds one view of the store, it is kept whatever changes, its statements run in one
+   * DuckDB read transaction begun at the block's first query. It runs in the connection's
+   * time zone.
    */
   async open(): Promise<QuerySession> {
     // Whatever runs next on the session would end a portal's streaming result: its rest is read first.
@@ -73,10 +82,14 @@ export class StatementRunner {
     await live?.park();
     const { ctx } = this.link;
     const generation = ctx.store.generation;
-    if (this.session && this.sessionGeneration !== generation) this.close();
+    if (this.session && this.pinned === 'no' && this.sessionGeneration !== generation) this.close();
     if (!this.session) {
       this.session = await ctx.store.session(this.link.scope, tokenFilter(this.link.token));
       this.sessionGeneration = generation;
+    }
+    if (this.pinned === 'no' && this.link.transaction.holdsView) {
+      await this.session.pin();
+      this.pinned = 'yes';
     }
     // DuckDB's zone-dependent functions in the connection's zone (nothing to do when unchanged).
     // The server's own zone is DuckDB's already: should its ICU not know the name Node gives it,
@@ -93,9 +106,25 @@ export class StatementRunner {
     this.session?.interrupt();
   }
 
+  /**
+   * Ends the DuckDB read transaction of a block that held one view of the store, once the
+   * block no longer holds it (COMMIT, ROLLBACK, the next of a chain). After a failure in it the
+   * session is closed instead: DuckDB may have aborted the transaction and dropped the views
+   * built in it, and the next statement opens a new one.
+   */
+  private async unpin(): Promise<void> {
+    if (this.pinned === 'no' || this.link.transaction.holdsView) return;
+    if (this.pinned === 'failed') this.close();
+    else {
+      this.pinned = 'no';
+      await this.session?.unpin();
+    }
+  }
+
   /** Releases the session. */
   close(): void {
     this.live = undefined;
+    this.pinned = 'no';
     try {
       this.session?.close();
     } catch {
@@ -139,27 +168,34 @@ export class StatementRunner {
       const tx = transactionStatement(sql);
       if (tx) outcome = link.transaction.apply(tx);
       else set = setStatement(sql);
+      if (set?.isolation?.default) link.transaction.setDefaultLevel(set.isolation.level);
+      else if (set?.isolation?.level) link.transaction.setLevel(set.isolation.level);
     } catch (e) {
       audit('error', failure(e));
       throw e;
     }
-    if (outcome) return deliver({ command: outcome });
+    if (outcome) {
+      await this.unpin();
+      return deliver({ command: outcome });
+    }
     if (set?.timeZone) {
       const zone = link.setTimeZone(set.timeZone);
       return deliver({ command: { tag: set.tag, report: ['TimeZone', zone.name] } });
     }
     if (set) return deliver({ command: set });
+    // A SHOW does not fix the block's isolation level, as in PostgreSQL; a query does.
+    if (link.transaction.inBlock && !/^\s*show\s/i.test(sql)) link.transaction.query();
     const session = await this.open();
     if (link.cancelled) throw new PgFault('57014', CANCELLED);
     let cursor: RowCursor | undefined;
     try {
-      const answer = await answerStatement(session, sql, params, link.timeZone);
+      const answer = await answerStatement(session, sql, params, link.timeZone, link.transaction.isolation);
       if (answer !== 'empty' && 'stream' in answer) {
-        cursor = new RowCursor(answer.columns, answer.stream, (rowCount, error) =>
-          error === undefined
-            ? audit('ok', { rowCount, snapshotIds: session.snapshotIds })
-            : audit('error', failure(error)),
-        );
+        cursor = new RowCursor(answer.columns, answer.stream, (rowCount, error) => {
+          if (error === undefined) return audit('ok', { rowCount, snapshotIds: session.snapshotIds });
+          if (this.pinned === 'yes' && this.session === session) this.pinned = 'failed';
+          audit('error', failure(error));
+        });
         await deliver(cursor);
         if (!keep) cursor.close();
         else if (cursor.streaming) this.live = cursor;
@@ -171,6 +207,7 @@ export class StatementRunner {
     } catch (e) {
       audit('error', failure(e));
       cursor?.close();
+      if (this.pinned === 'yes') this.pinned = 'failed';
       if (link.cancelled) throw new PgFault('57014', CANCELLED);
       throw e;
     }
@@ -228,22 +265,29 @@ export class StatementRunner {
       batch.add(a.rows[i]!, cells);
       if (batch.size >= 65_536 && !(await this.link.write(batch.take()))) return end;
     }
-    batch.append(end < a.rows.length ? empty('s') : commandComplete(a.tag ?? commandTag(end - from)));
+    // As in PostgreSQL, the limit reached is PortalSuspended even when no row is left.
+    batch.append(
+      max > 0 && end - from === max ? empty('s') : commandComplete(a.tag ?? commandTag(end - from)),
+    );
     await this.link.write(batch.take());
     return end;
   }
 
-  /** Sends a cursor's next rows, up to `max` (0: all); a row limit reached with rows left gives PortalSuspended. */
+  /**
+   * Sends a cursor's next rows, up to `max` (0: all); a row limit reached gives PortalSuspended,
+   * as in PostgreSQL, which does not look for a row after the last one asked for.
+   */
   private async sendCursor(c: RowCursor, max: number, cells: readonly CellWriter[]): Promise<void> {
     const batch = new RowBatch();
     let n = 0;
-    for (let next = await c.peek(); ; next = await c.peek()) {
-      if (!next) {
-        batch.append(commandComplete(commandTag(n)));
-        break;
-      }
+    for (;;) {
       if (max > 0 && n === max) {
         batch.append(empty('s'));
+        break;
+      }
+      const next = await c.peek();
+      if (!next) {
+        batch.append(commandComplete(commandTag(n)));
         break;
       }
       // A chunk (2048 rows, about 150 KiB in the benchmark) is written at once, or the part of it within the limit.
