@@ -179,6 +179,9 @@ test('in a failed block a malformed transaction statement gets 42601, others 25P
     'ROLLBACK AND CHAIN',
     'COMMIT AND NO CHAIN',
     'ROLLBACK TO a',
+    "PREPARE TRANSACTION 'x'",
+    "COMMIT PREPARED 'x'",
+    "ROLLBACK PREPARED 'x'",
   ];
   const failed =
     (s: string): Script =>
@@ -207,6 +210,46 @@ test('in a failed block a malformed transaction statement gets 42601, others 25P
   // Parse refuses two statements (42601) before it looks at the block.
   assert.deepEqual(answers.get('ROLLBACK; SELECT 1')![1], ['error:42601', 'ready:E']);
   assert.deepEqual(answers.get('COMMIT AND CHAIN')![0], ['complete:ROLLBACK', 'ready:T']);
+});
+
+test('PREPARE TRANSACTION, COMMIT PREPARED and ROLLBACK PREPARED are refused as PostgreSQL without prepared transactions refuses them', async () => {
+  const prepared = await same(
+    'prepared transactions',
+    queries(
+      "PREPARE TRANSACTION 'x'",
+      "prepare transaction 'it''s'",
+      'PREPARE TRANSACTION x',
+      "PREPARE TRANSACTION 'x' y",
+      "COMMIT PREPARED 'x'",
+      "ROLLBACK PREPARED 'x'",
+      'BEGIN',
+      "COMMIT PREPARED 'x'",
+      'ROLLBACK',
+      'BEGIN',
+      'SELECT 1',
+      "PREPARE TRANSACTION 'x'",
+      'SELECT 1',
+    ),
+  );
+  assert.deepEqual(prepared[0], ['notice:25P01', 'complete:ROLLBACK', 'ready:I']);
+  assert.deepEqual(prepared[11], ['error:55000', 'ready:I']);
+  await same('prepared transactions, extended protocol', async (c) => [
+    await c.exchange(w.query('BEGIN')),
+    await c.exchange(
+      w.parse('', "PREPARE TRANSACTION 'x'"),
+      w.bind('', ''),
+      w.describe('P', ''),
+      w.execute(''),
+      w.sync(),
+    ),
+    await c.exchange(
+      w.parse('', "COMMIT PREPARED 'x'"),
+      w.bind('', ''),
+      w.describe('P', ''),
+      w.execute(''),
+      w.sync(),
+    ),
+  ]);
 });
 
 test('Execute of a portal run to its end gives SELECT 0 (run without a row limit too), a row limit reached gives PortalSuspended, a command portal or one whose run failed cannot be run again (55000)', async () => {

@@ -50,6 +50,17 @@ test('BEGIN, START TRANSACTION, COMMIT, END, ROLLBACK, ABORT and savepoints in t
     transactionStatement('START TRANSACTION ISOLATION LEVEL SERIALIZABLE, ISOLATION LEVEL REPEATABLE READ'),
     { kind: 'begin', tag: 'START TRANSACTION', level: 'repeatable read' },
   );
+  assert.deepEqual(transactionStatement("PREPARE TRANSACTION 'it''s'"), { kind: 'prepare', gid: "it's" });
+  assert.deepEqual(transactionStatement("rollback prepared 'x';"), {
+    kind: 'prepared',
+    word: 'ROLLBACK',
+    gid: 'x',
+  });
+  assert.deepEqual(transactionStatement("COMMIT PREPARED 'x'"), {
+    kind: 'prepared',
+    word: 'COMMIT',
+    gid: 'x',
+  });
   assert.deepEqual(transactionStatement('SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY'), {
     kind: 'set',
     session: true,
@@ -63,6 +74,7 @@ test('other statements are not transaction control; read-write modes and bad spe
     'SET transaction_read_only = on',
     'SHOW TRANSACTION ISOLATION LEVEL',
     'begins',
+    'PREPARE q AS SELECT 1',
   ])
     assert.equal(transactionStatement(sql), undefined, sql);
   assert.equal(code('BEGIN READ WRITE'), '25006');
@@ -75,4 +87,6 @@ test('other statements are not transaction control; read-write modes and bad spe
   assert.equal(code('SAVEPOINT'), '42601');
   assert.equal(code('SAVEPOINT a b'), '42601');
   assert.equal(code('ROLLBACK TO'), '42601');
+  assert.equal(code('PREPARE TRANSACTION x'), '42601');
+  assert.equal(code("COMMIT PREPARED 'x' y"), '42601');
 });

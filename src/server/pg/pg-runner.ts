@@ -172,6 +172,8 @@ export class StatementRunner {
       else if (set?.isolation?.level) link.transaction.setLevel(set.isolation.level);
     } catch (e) {
       audit('error', failure(e));
+      // PREPARE TRANSACTION ends the block and fails.
+      await this.unpin();
       throw e;
     }
     if (outcome) {

@@ -1,8 +1,10 @@
 /**
  * Transaction blocks of the PostgreSQL port, as PostgreSQL keeps them for a read-only session:
  * BEGIN / START TRANSACTION [READ ONLY | ISOLATION LEVEL …], COMMIT / END, ROLLBACK / ABORT
- * [AND [NO] CHAIN], SAVEPOINT, RELEASE [SAVEPOINT], ROLLBACK TO [SAVEPOINT] and SET
- * TRANSACTION / SET SESSION CHARACTERISTICS AS TRANSACTION are parsed here and change the
+ * [AND [NO] CHAIN], SAVEPOINT, RELEASE [SAVEPOINT], ROLLBACK TO [SAVEPOINT], SET
+ * TRANSACTION / SET SESSION CHARACTERISTICS AS TRANSACTION, and PREPARE TRANSACTION / COMMIT
+ * PREPARED / ROLLBACK PREPARED (refused as PostgreSQL without prepared transactions refuses
+ * them) are parsed here and change the
  * connection's block: idle ('I' in ReadyForQuery), in a block ('T'), or in a failed block ('E')
  * where every statement but one that ends the block (or rolls back to a savepoint) is refused
  * with 25P02 (a malformed one with 42601, as PostgreSQL parses before it looks at the block).
@@ -20,7 +22,9 @@ export type TransactionStatement =
   | { readonly kind: 'begin'; readonly tag: 'BEGIN' | 'START TRANSACTION'; readonly level?: IsolationLevel }
   | { readonly kind: 'set'; readonly session: boolean; readonly level?: IsolationLevel }
   | { readonly kind: 'commit' | 'rollback'; readonly chain: boolean }
-  | { readonly kind: 'savepoint' | 'release' | 'rollback-to'; readonly name: string };
+  | { readonly kind: 'savepoint' | 'release' | 'rollback-to'; readonly name: string }
+  | { readonly kind: 'prepare'; readonly gid: string }
+  | { readonly kind: 'prepared'; readonly word: 'COMMIT' | 'ROLLBACK'; readonly gid: string };
 
 /** What a transaction-control statement answers: its command tag, and the warning PostgreSQL gives with it. */
 export interface TransactionOutcome {
@@ -45,11 +49,21 @@ const LEADING = new Set([
   'SAVEPOINT',
   'RELEASE',
   'SET',
+  'PREPARE',
 ]);
 
-/** Words, quoted identifiers and commas of a statement (its leading comments gone), without its trailing semicolon. */
+/** Words, quoted identifiers, string literals and commas of a statement (its leading comments gone), without its trailing semicolon. */
 function tokens(text: string): string[] {
-  return [...text.replace(/;\s*$/, '').matchAll(/"(?:[^"]|"")*"|[A-Za-z_][\w$]*|,|\S/g)].map((m) => m[0]);
+  return [...text.replace(/;\s*$/, '').matchAll(/"(?:[^"]|"")*"|'(?:[^']|'')*'|[A-Za-z_][\w$]*|,|\S/g)].map(
+    (m) => m[0],
+  );
+}
+
+/** A prepared transaction's identifier: a string literal ending the statement. */
+function gid(t: readonly string[], at: number): string {
+  if (!t[at]?.startsWith("'")) throw syntax(t[at]);
+  if (t.length > at + 1) throw syntax(t[at + 1]);
+  return t[at]!.slice(1, -1).replace(/''/g, "'");
 }
 
 /** A savepoint's name as PostgreSQL keeps it: unquoted names folded to lower case. */
@@ -125,6 +139,7 @@ export function transactionStatement(sql: string): TransactionStatement | undefi
   const first = /^[A-Za-z_]+/.exec(start)?.[0].toUpperCase();
   if (first === undefined || !LEADING.has(first)) return undefined;
   if (first === 'SET' && !/^set\s+(transaction|session\s+characteristics)\b/i.test(start)) return undefined;
+  if (first === 'PREPARE' && !/^prepare\s+transaction\b/i.test(start)) return undefined;
   const t = tokens(start);
   const w = t.map((x) => x.toUpperCase());
   switch (w[0]) {
@@ -133,12 +148,17 @@ export function transactionStatement(sql: string): TransactionStatement | undefi
     case 'START':
       if (w[1] !== 'TRANSACTION') throw syntax(t[1]);
       return { kind: 'begin', tag: 'START TRANSACTION', ...modes(t, 2) };
+    case 'PREPARE':
+      return { kind: 'prepare', gid: gid(t, 2) };
     case 'COMMIT':
     case 'END':
+      if (w[0] === 'COMMIT' && w[1] === 'PREPARED')
+        return { kind: 'prepared', word: 'COMMIT', gid: gid(t, 2) };
       return { kind: 'commit', chain: chain(t, noise(t, 1)) };
     case 'ABORT':
       return { kind: 'rollback', chain: chain(t, noise(t, 1)) };
     case 'ROLLBACK': {
+      if (w[1] === 'PREPARED') return { kind: 'prepared', word: 'ROLLBACK', gid: gid(t, 2) };
       const i = noise(t, 1);
       if (w[i] !== 'TO') return { kind: 'rollback', chain: chain(t, i) };
       const at = w[i + 1] === 'SAVEPOINT' ? i + 2 : i + 1;
@@ -178,9 +198,12 @@ export function isTransactionStatement(sql: string): boolean {
   }
 }
 
-/** Whether a statement is refused in a failed block: all are but COMMIT, ROLLBACK and ROLLBACK TO. */
+/** Whether a statement is refused in a failed block: all are but COMMIT, ROLLBACK, ROLLBACK TO and PREPARE TRANSACTION. */
 function endsFailure(s: TransactionStatement | undefined): boolean {
-  return s !== undefined && (s.kind === 'commit' || s.kind === 'rollback' || s.kind === 'rollback-to');
+  return (
+    s !== undefined &&
+    (s.kind === 'commit' || s.kind === 'rollback' || s.kind === 'rollback-to' || s.kind === 'prepare')
+  );
 }
 
 /**
@@ -355,6 +378,25 @@ export class TransactionBlock {
         this.state = 'open';
         return { tag: 'ROLLBACK' };
       }
+      case 'prepare': {
+        if (this.state === 'idle')
+          return { tag: 'ROLLBACK', warning: { code: '25P01', message: NO_TRANSACTION } };
+        // PostgreSQL without prepared transactions ends the block either way (a failed one rolled back).
+        const failed = this.state === 'failed';
+        this.end();
+        if (failed) return { tag: 'ROLLBACK' };
+        throw new PgFault(
+          '55000',
+          'prepared transactions are disabled: this server is read-only, so a transaction block has nothing to prepare (the block has ended; end the next one with COMMIT)',
+        );
+      }
+      case 'prepared':
+        if (this.state !== 'idle')
+          throw new PgFault('25001', `${s.word} PREPARED cannot run inside a transaction block`);
+        throw new PgFault(
+          '42704',
+          `prepared transaction with identifier "${s.gid}" does not exist (this server keeps no prepared transactions)`,
+        );
     }
   }
 
