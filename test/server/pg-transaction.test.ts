@@ -171,6 +171,8 @@ test('JDBC with autocommit off reads setFetchSize(100) ResultSets an Execute per
   assert.equal(out.get('suspended-after-error'), '100 25P02');
   assert.equal(out.get('read-only'), '1');
   assert.equal(out.get('isolation'), '2'); // Connection.TRANSACTION_READ_COMMITTED
+  // setTransactionIsolation(TRANSACTION_REPEATABLE_READ, 4): the next block's level.
+  assert.equal(out.get('repeatable-read'), '4 repeatable read');
   assert.equal(out.get('autosave-missing'), '42P01');
   assert.equal(out.get('autosave'), '2');
   // 5000 + 3000 + 2500 rows at 100 an Execute: a PortalSuspended for each chunk, the last
