@@ -330,7 +330,7 @@ test('Execute of a portal run to its end gives SELECT 0 (run without a row limit
   assert.deepEqual(failedRun[5], ['error:55000', 'ready:E']);
 });
 
-test('isolation levels: BEGIN, SET TRANSACTION, SET SESSION CHARACTERISTICS, SET [default_]transaction_isolation and AND CHAIN give the level SHOW and current_setting report; a level set after a query or in a savepoint fails with 25001', async () => {
+test('isolation levels: BEGIN, SET TRANSACTION, SET SESSION CHARACTERISTICS, SET [default_]transaction_isolation and AND CHAIN give the level SHOW and current_setting report; a level or [NOT] DEFERRABLE set after a query or in a savepoint fails with 25001', async () => {
   const show = 'SHOW transaction_isolation';
   const levels = await same(
     'levels',
@@ -382,6 +382,17 @@ test('isolation levels: BEGIN, SET TRANSACTION, SET SESSION CHARACTERISTICS, SET
       show,
       'RESET default_transaction_isolation',
       show,
+      // [NOT] DEFERRABLE: before any query and outside a savepoint too; READ ONLY at any time.
+      'BEGIN',
+      'SET TRANSACTION NOT DEFERRABLE',
+      'SELECT 1',
+      'SET TRANSACTION READ ONLY',
+      'SET TRANSACTION DEFERRABLE',
+      'ROLLBACK',
+      'BEGIN',
+      'SAVEPOINT a',
+      'SET TRANSACTION DEFERRABLE',
+      'ROLLBACK',
     ),
   );
   assert.deepEqual(levels[3], ['description', 'row:repeatable read', 'complete:SHOW', 'ready:T']);

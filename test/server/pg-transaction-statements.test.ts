@@ -18,11 +18,12 @@ test('BEGIN, START TRANSACTION, COMMIT, END, ROLLBACK, ABORT and savepoints in t
   assert.deepEqual(transactionStatement('/* tool */ BEGIN WORK'), { kind: 'begin', tag: 'BEGIN' });
   assert.deepEqual(
     transactionStatement('BEGIN TRANSACTION ISOLATION LEVEL READ UNCOMMITTED, READ ONLY NOT DEFERRABLE'),
-    { kind: 'begin', tag: 'BEGIN', level: 'read uncommitted' },
+    { kind: 'begin', tag: 'BEGIN', level: 'read uncommitted', deferrable: true },
   );
   assert.deepEqual(transactionStatement('start transaction read only, deferrable'), {
     kind: 'begin',
     tag: 'START TRANSACTION',
+    deferrable: true,
   });
   assert.deepEqual(transactionStatement('COMMIT TRANSACTION AND NO CHAIN'), { kind: 'commit', chain: false });
   assert.deepEqual(transactionStatement('end work and chain'), { kind: 'commit', chain: true });

@@ -17,10 +17,16 @@ import { statementStart } from '../../store/read-only-sql.js';
 import { PgFault } from './pg-errors.js';
 import type { Isolation, IsolationLevel } from './pg-settings.js';
 
-/** A transaction-control statement, parsed; `level`: the ISOLATION LEVEL it gives (the last, when several). */
+/** The modes a BEGIN or SET TRANSACTION gives: its ISOLATION LEVEL (the last, when several), whether it names [NOT] DEFERRABLE. */
+export interface TransactionModes {
+  readonly level?: IsolationLevel;
+  readonly deferrable?: true;
+}
+
+/** A transaction-control statement, parsed. */
 export type TransactionStatement =
-  | { readonly kind: 'begin'; readonly tag: 'BEGIN' | 'START TRANSACTION'; readonly level?: IsolationLevel }
-  | { readonly kind: 'set'; readonly session: boolean; readonly level?: IsolationLevel }
+  | ({ readonly kind: 'begin'; readonly tag: 'BEGIN' | 'START TRANSACTION' } & TransactionModes)
+  | ({ readonly kind: 'set'; readonly session: boolean } & TransactionModes)
   | { readonly kind: 'commit' | 'rollback'; readonly chain: boolean }
   | { readonly kind: 'savepoint' | 'release' | 'rollback-to'; readonly name: string }
   | { readonly kind: 'prepare'; readonly gid: string }
@@ -92,16 +98,21 @@ function readWrite(): PgFault {
  * Reads transaction modes from `t[i]` to the end (READ ONLY, ISOLATION LEVEL …, [NOT]
  * DEFERRABLE, commas between); refuses READ WRITE. The isolation level given last, if any.
  */
-function modes(t: readonly string[], i: number): { level?: IsolationLevel } {
+function modes(t: readonly string[], i: number): TransactionModes {
   const word = (k: number): string => (t[k] ?? '').toUpperCase();
   let level: IsolationLevel | undefined;
+  let deferrable = false;
   while (i < t.length) {
     if (t[i] === ',') i++;
     if (word(i) === 'READ' && word(i + 1) === 'ONLY') i += 2;
     else if (word(i) === 'READ' && word(i + 1) === 'WRITE') throw readWrite();
-    else if (word(i) === 'DEFERRABLE') i += 1;
-    else if (word(i) === 'NOT' && word(i + 1) === 'DEFERRABLE') i += 2;
-    else if (word(i) === 'ISOLATION' && word(i + 1) === 'LEVEL') {
+    else if (word(i) === 'DEFERRABLE') {
+      deferrable = true;
+      i += 1;
+    } else if (word(i) === 'NOT' && word(i + 1) === 'DEFERRABLE') {
+      deferrable = true;
+      i += 2;
+    } else if (word(i) === 'ISOLATION' && word(i + 1) === 'LEVEL') {
       const named = `${word(i + 2)} ${word(i + 3)}`;
       if (word(i + 2) === 'SERIALIZABLE') {
         level = 'serializable';
@@ -112,7 +123,7 @@ function modes(t: readonly string[], i: number): { level?: IsolationLevel } {
       } else throw syntax(t[i + 2]);
     } else throw syntax(t[i]);
   }
-  return level ? { level } : {};
+  return { ...(level ? { level } : {}), ...(deferrable ? { deferrable } : {}) };
 }
 
 /** Skips an optional WORK or TRANSACTION at `t[i]`. */
@@ -267,6 +278,20 @@ export class TransactionBlock {
     this.defaultLevel = level ?? 'read committed';
   }
 
+  /** The modes of a SET TRANSACTION (or a BEGIN) in a block: as PostgreSQL checks them (25001). */
+  private setModes(s: TransactionModes): void {
+    if (s.deferrable) {
+      if (this.savepoints.length > 0)
+        throw new PgFault(
+          '25001',
+          'SET TRANSACTION [NOT] DEFERRABLE cannot be called within a subtransaction',
+        );
+      if (this.queried)
+        throw new PgFault('25001', 'SET TRANSACTION [NOT] DEFERRABLE must be called before any query');
+    }
+    if (s.level) this.setLevel(s.level);
+  }
+
   /**
    * `SET TRANSACTION ISOLATION LEVEL` or `SET transaction_isolation`: the block's level, before
    * its first query and outside a savepoint, as in PostgreSQL (25001). Outside a block, nothing.
@@ -319,7 +344,7 @@ export class TransactionBlock {
       case 'begin':
         if (this.state !== 'idle') {
           // Its modes apply to the block in progress, as SET TRANSACTION's would.
-          if (s.level) this.setLevel(s.level);
+          this.setModes(s);
           return {
             tag: s.tag,
             warning: { code: '25001', message: 'there is already a transaction in progress' },
@@ -339,7 +364,7 @@ export class TransactionBlock {
             tag: 'SET',
             warning: { code: '25P01', message: 'SET TRANSACTION can only be used in transaction blocks' },
           };
-        if (s.level) this.setLevel(s.level);
+        this.setModes(s);
         return { tag: 'SET' };
       case 'commit':
       case 'rollback': {
