@@ -150,7 +150,7 @@ test('ROLLBACK TO a savepoint closes the portals opened after it (run or not) an
   assert.deepEqual(levels[18], ['error:34000', 'ready:E']);
 });
 
-test('in a failed block a malformed transaction statement gets 42601, others 25P02, and the statements that end it or roll back answer as PostgreSQL', async () => {
+test('in a failed block a malformed statement gets 42601, others 25P02, and the statements that end it or roll back answer as PostgreSQL', async () => {
   const statements = [
     'ROLLBACK foo',
     'END foo',
@@ -182,6 +182,12 @@ test('in a failed block a malformed transaction statement gets 42601, others 25P
     "PREPARE TRANSACTION 'x'",
     "COMMIT PREPARED 'x'",
     "ROLLBACK PREPARED 'x'",
+    // Any statement: its syntax error first (PostgreSQL parses before it looks at the block).
+    'SELEC 1',
+    'SELECT FROM WHERE',
+    'DROP TABLE goroutines',
+    // psql's \\d (a catalog query DuckDB does not parse, answered by the server itself).
+    "SELECT c.oid, n.nspname, c.relname FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relname OPERATOR(pg_catalog.~) '^(goroutines)$' COLLATE pg_catalog.default ORDER BY 2, 3",
   ];
   const failed =
     (s: string): Script =>
@@ -210,6 +216,10 @@ test('in a failed block a malformed transaction statement gets 42601, others 25P
   // Parse refuses two statements (42601) before it looks at the block.
   assert.deepEqual(answers.get('ROLLBACK; SELECT 1')![1], ['error:42601', 'ready:E']);
   assert.deepEqual(answers.get('COMMIT AND CHAIN')![0], ['complete:ROLLBACK', 'ready:T']);
+  assert.deepEqual(answers.get('SELEC 1'), [
+    ['error:42601', 'ready:E'],
+    ['error:42601', 'ready:E'],
+  ]);
 });
 
 test('PREPARE TRANSACTION, COMMIT PREPARED and ROLLBACK PREPARED are refused as PostgreSQL without prepared transactions refuses them', async () => {

@@ -306,7 +306,7 @@ export class PgConnection implements PgLink {
     this.busy = true;
     try {
       if (statements.length === 0) this.send(empty('I'));
-      for (const s of statements) await this.runner.run(s, [], (a) => this.runner.sendAnswer(a));
+      for (const s of statements) await this.runner.run(s, [], (a) => this.runner.sendAnswer(a), false, true);
     } catch (e) {
       this.transaction.fail();
       const err = pgErrorOf(e);

@@ -53,7 +53,7 @@ export class ExtendedProtocol implements BlockPortals {
   async handle(type: string, r: BodyReader): Promise<void> {
     switch (type) {
       case 'P':
-        return this.parse(r);
+        return await this.parse(r);
       case 'B':
         return this.bind(r);
       case 'D':
@@ -73,13 +73,13 @@ export class ExtendedProtocol implements BlockPortals {
     }
   }
 
-  private parse(r: BodyReader): void {
+  private async parse(r: BodyReader): Promise<void> {
     const name = r.cstring();
     const sql = r.cstring();
     // PostgreSQL's order: what the parser finds, then the failed block, then the name.
     if (splitStatements(sql).length > 1)
       throw new PgFault('42601', 'cannot insert multiple commands into a prepared statement');
-    this.link.transaction.check(sql);
+    await this.runner.checkFailedBlock(sql);
     if (name !== '' && this.statements.has(name))
       throw new PgFault(
         '42P05',

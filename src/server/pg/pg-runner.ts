@@ -13,13 +13,18 @@ import type { ServerContext } from '../context.js';
 import { tokenFilter } from '../program-scope.js';
 import { answerStatement, type Rows } from './pg-answer.js';
 import { RowCursor } from './pg-cursor.js';
-import { PgFault } from './pg-errors.js';
+import { PgFault, pgErrorOf } from './pg-errors.js';
 import { commandComplete, empty, errorResponse, parameterStatus, rowDescription } from './pg-messages.js';
 import { type CellWriter, cellWriters, RowBatch } from './pg-rows.js';
 import { type SetOutcome, setStatement } from './pg-set.js';
 import { commandTag, splitStatements } from './pg-split.js';
 import { type PgTimeZone, serverTimeZone } from './pg-timezone.js';
-import { type TransactionBlock, type TransactionOutcome, transactionStatement } from './pg-transaction.js';
+import {
+  isTransactionStatement,
+  type TransactionBlock,
+  type TransactionOutcome,
+  transactionStatement,
+} from './pg-transaction.js';
 
 /** What the runner needs from its connection. */
 export interface PgLink {
@@ -101,6 +106,31 @@ export class StatementRunner {
     return this.session;
   }
 
+  /**
+   * Throws what PostgreSQL answers a statement of a query string or a Parse in a failed block:
+   * its syntax error (42601) when DuckDB's parser refuses it, as PostgreSQL's parser runs
+   * before it looks at the block, else 25P02. Nothing to do outside a failed block. The
+   * statements this server answers itself (SET, SHOW, the catalog queries, whose text DuckDB
+   * need not parse) and transaction control (pg-transaction.ts parses it) are not given to DuckDB.
+   */
+  async checkFailedBlock(sql: string): Promise<void> {
+    const block = this.link.transaction;
+    if (block.status !== 'E') return;
+    try {
+      block.check(sql);
+    } catch (aborted) {
+      if (isTransactionStatement(sql) || /^\s*(set|reset|show)\s|pg_catalog|information_schema/i.test(sql))
+        throw aborted;
+      try {
+        await (await this.open()).describe(sql);
+      } catch (e) {
+        const err = pgErrorOf(e);
+        if (/Parser Error/.test(err.message)) throw new PgFault('42601', err.message);
+      }
+      throw aborted;
+    }
+  }
+
   /** Stops the statement running on the session now. */
   interrupt(): void {
     this.session?.interrupt();
@@ -138,13 +168,15 @@ export class StatementRunner {
    * it), audited as a query of the HTTP API is: with the rows read, or the error. Rows from
    * DuckDB come as a cursor, read as they are sent; with `keep` (a portal's, whose rows the
    * next Executes send) the cursor outlives the run, and its audit entry comes when it ends
-   * or is closed, else when the run does.
+   * or is closed, else when the run does. A statement of a query string (`fromQuery`) is
+   * checked as PostgreSQL parses one in a failed block (checkFailedBlock); a portal's was at its Parse.
    */
   async run(
     sql: string,
     params: readonly (string | null)[],
     deliver: (a: RunAnswer) => Promise<void>,
     keep = false,
+    fromQuery = false,
   ): Promise<void> {
     if (splitStatements(sql).length === 0) return deliver('empty');
     const link = this.link;
@@ -164,6 +196,7 @@ export class StatementRunner {
     let set: SetOutcome | undefined;
     let outcome: TransactionOutcome | undefined;
     try {
+      if (fromQuery && link.transaction.status === 'E') await this.checkFailedBlock(sql);
       link.transaction.check(sql);
       const tx = transactionStatement(sql);
       if (tx) outcome = link.transaction.apply(tx);

@@ -7,7 +7,8 @@
  * them) are parsed here and change the
  * connection's block: idle ('I' in ReadyForQuery), in a block ('T'), or in a failed block ('E')
  * where every statement but one that ends the block (or rolls back to a savepoint) is refused
- * with 25P02 (a malformed one with 42601, as PostgreSQL parses before it looks at the block).
+ * with 25P02 (a malformed one with 42601, as PostgreSQL parses before it looks at the block;
+ * for statements other than transaction control, DuckDB's parser tells: pg-runner.ts).
  * Nothing is written, so there is nothing to commit or undo: what a block gives clients is its
  * portals, which live until it ends (JDBC reads a fetch-size cursor with an Execute per chunk,
  * a Sync after each), those opened after a savepoint until it is rolled back to. Read-write
