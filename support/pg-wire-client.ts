@@ -3,7 +3,9 @@
  * password), then simple queries (and statements with text parameters, sent as node-postgres
  * sends them) whose DataRows are counted, never parsed, so that what is
  * timed is the server and the socket, not a driver's value parsing. Used the same way
- * against Periscope's port and a real PostgreSQL server.
+ * against Periscope's port and a real PostgreSQL server. For tests, `exchange` sends any
+ * messages (`wire` builds them) and returns what came back as a transcript, comparable
+ * between the two servers.
  */
 import { connect, type Socket } from 'node:net';
 
@@ -29,6 +31,90 @@ function message(type: string, body: Buffer): Buffer {
   return Buffer.concat([head, body]);
 }
 
+const cstring = (t: string): Buffer => Buffer.from(`${t}\0`, 'utf8');
+const int16 = (n: number): Buffer => {
+  const b = Buffer.alloc(2);
+  b.writeInt16BE(n);
+  return b;
+};
+const int32 = (n: number): Buffer => {
+  const b = Buffer.alloc(4);
+  b.writeInt32BE(n);
+  return b;
+};
+
+/** Client messages of the simple and extended protocols (parameters and results in text). */
+export const wire = {
+  query: (sql: string): Buffer => message('Q', cstring(sql)),
+  parse: (name: string, sql: string): Buffer =>
+    message('P', Buffer.concat([cstring(name), cstring(sql), int16(0)])),
+  bind: (portal: string, statement: string, params: readonly (string | null)[] = []): Buffer =>
+    message(
+      'B',
+      Buffer.concat([
+        cstring(portal),
+        cstring(statement),
+        int16(0),
+        int16(params.length),
+        ...params.flatMap((v) => {
+          if (v === null) return [int32(-1)];
+          const b = Buffer.from(v, 'utf8');
+          return [int32(b.length), b];
+        }),
+        int16(0),
+      ]),
+    ),
+  describe: (kind: 'S' | 'P', name: string): Buffer =>
+    message('D', Buffer.concat([Buffer.from(kind), cstring(name)])),
+  /** Execute with a row limit (0: all). */
+  execute: (portal: string, max = 0): Buffer => message('E', Buffer.concat([cstring(portal), int32(max)])),
+  close: (kind: 'S' | 'P', name: string): Buffer =>
+    message('C', Buffer.concat([Buffer.from(kind), cstring(name)])),
+  sync: (): Buffer => message('S', Buffer.alloc(0)),
+};
+
+/** What a server message says in a transcript: its kind and, for some, what tells it apart. */
+function transcribed(type: number, body: Buffer): string {
+  const text = (): string => body.toString('utf8', 0, body.length - 1);
+  /** An ErrorResponse's or NoticeResponse's SQLSTATE (its field C). */
+  const sqlstate = (): string => {
+    for (let at = 0; at < body.length && body[at] !== 0; ) {
+      const end = body.indexOf(0, at + 1);
+      if (body[at] === 0x43 /* C */) return body.toString('utf8', at + 1, end);
+      at = end + 1;
+    }
+    return '?';
+  };
+  switch (String.fromCharCode(type)) {
+    case '1':
+      return 'parse';
+    case '2':
+      return 'bind';
+    case '3':
+      return 'close';
+    case 't':
+      return 'parameters';
+    case 'T':
+      return 'description';
+    case 'n':
+      return 'nodata';
+    case 's':
+      return 'suspended';
+    case 'I':
+      return 'empty';
+    case 'C':
+      return `complete:${text()}`;
+    case 'E':
+      return `error:${sqlstate()}`;
+    case 'N':
+      return `notice:${sqlstate()}`;
+    case 'Z':
+      return `ready:${String.fromCharCode(body[0]!)}`;
+    default:
+      return String.fromCharCode(type);
+  }
+}
+
 /** A connection that runs one simple query at a time. */
 export class WireClient {
   private pending: Buffer = Buffer.alloc(0);
@@ -36,6 +122,9 @@ export class WireClient {
   private bytes = 0;
   private error = '';
   private waiter: ((r: WireResult | Error) => void) | undefined;
+  /** What `exchange` received so far, and the ReadyForQuery messages it still waits for. */
+  private transcript: string[] | undefined;
+  private readyLeft = 0;
 
   private constructor(
     private readonly socket: Socket,
@@ -89,7 +178,8 @@ export class WireClient {
       const type = buf[at]!;
       const len = buf.readInt32BE(at + 1);
       if (buf.length - at < 1 + len) break;
-      if (type === 0x44 /* D */) this.rows++;
+      if (this.transcript) this.transcribe(type, buf.subarray(at + 5, at + 1 + len));
+      else if (type === 0x44 /* D */) this.rows++;
       else if (type === 0x45 /* E */)
         this.error = buf.toString('utf8', at + 5, at + 1 + len).replace(/\0/g, ' ');
       else if (type === 0x52 /* R */ && buf.readInt32BE(at + 5) === 3)
@@ -102,10 +192,43 @@ export class WireClient {
     this.pending = buf.length ? Buffer.from(buf) : Buffer.alloc(0);
   }
 
+  /**
+   * Sends messages (`wire`'s) and returns what the server answered until the ReadyForQuery
+   * of each Sync and Query among them: `parse`, `bind`, `description`, `suspended`,
+   * `complete:<tag>`, `error:<SQLSTATE>`, `notice:<SQLSTATE>`, `ready:<status>`, … and the
+   * rows as `row:<first value>`, consecutive integers as one `rows:<first>..<last>`.
+   */
+  async exchange(...messages: Buffer[]): Promise<string[]> {
+    const transcript: string[] = [];
+    this.transcript = transcript;
+    this.readyLeft = messages.filter((m) => m[0] === 0x51 /* Q */ || m[0] === 0x53 /* S */).length;
+    const done = this.wait();
+    this.socket.write(Buffer.concat(messages));
+    const r = await done;
+    this.transcript = undefined;
+    if (r instanceof Error) throw r;
+    return transcript;
+  }
+
+  private transcribe(type: number, body: Buffer): void {
+    const t = this.transcript!;
+    if (type === 0x44 /* D */) {
+      const len = body.readInt32BE(2);
+      const v = len < 0 ? 'null' : body.toString('utf8', 6, 6 + len);
+      const run = /^rows:(-?\d+)\.\.(-?\d+)$/.exec(t.at(-1) ?? '');
+      if (run && /^-?\d+$/.test(v) && Number(run[2]) + 1 === Number(v))
+        t[t.length - 1] = `rows:${run[1]}..${v}`;
+      else t.push(/^-?\d+$/.test(v) ? `rows:${v}..${v}` : `row:${v}`);
+      return;
+    }
+    t.push(transcribed(type, body));
+    if (type === 0x5a /* Z */ && --this.readyLeft === 0) this.finish({ rows: 0, bytes: 0 });
+  }
+
   /** Runs a query (simple protocol) and counts its rows. */
   async query(sql: string): Promise<WireResult> {
     const done = this.wait();
-    this.socket.write(message('Q', Buffer.from(`${sql}\0`, 'utf8')));
+    this.socket.write(wire.query(sql));
     const r = await done;
     if (r instanceof Error) throw r;
     return r;
@@ -122,33 +245,14 @@ export class WireClient {
     params: readonly (string | null)[],
     describePortal = true,
   ): Promise<WireResult> {
-    const cstring = (t: string): Buffer => Buffer.from(`${t}\0`, 'utf8');
-    const int16 = (n: number): Buffer => {
-      const b = Buffer.alloc(2);
-      b.writeInt16BE(n);
-      return b;
-    };
-    const int32 = (n: number): Buffer => {
-      const b = Buffer.alloc(4);
-      b.writeInt32BE(n);
-      return b;
-    };
-    const values = params.flatMap((v) => {
-      if (v === null) return [int32(-1)];
-      const b = Buffer.from(v, 'utf8');
-      return [int32(b.length), b];
-    });
     const done = this.wait();
     this.socket.write(
       Buffer.concat([
-        message('P', Buffer.concat([cstring(''), cstring(sql), int16(0)])),
-        message(
-          'B',
-          Buffer.concat([cstring(''), cstring(''), int16(0), int16(params.length), ...values, int16(0)]),
-        ),
-        ...(describePortal ? [message('D', Buffer.concat([Buffer.from('P'), cstring('')]))] : []),
-        message('E', Buffer.concat([cstring(''), int32(0)])),
-        message('S', Buffer.alloc(0)),
+        wire.parse('', sql),
+        wire.bind('', '', params),
+        ...(describePortal ? [wire.describe('P', '')] : []),
+        wire.execute(''),
+        wire.sync(),
       ]),
     );
     const r = await done;

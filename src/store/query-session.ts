@@ -528,6 +528,16 @@ export class DuckDBQuerySession implements QuerySession {
     this.wrapped.clear();
   }
 
+  /** Begins a read-only transaction on this session's connection (QuerySession.pin). */
+  async pin(): Promise<void> {
+    await this.conn.run('BEGIN TRANSACTION READ ONLY');
+  }
+
+  /** Ends pin's transaction (it wrote nothing but the views built in it, which stay). */
+  async unpin(): Promise<void> {
+    await this.conn.run('COMMIT');
+  }
+
   /** Stops the statement running now on this session's connection. */
   interrupt(): void {
     this.conn.interrupt();

@@ -127,6 +127,15 @@ export interface QuerySession {
    * TIMESTAMPTZ to DATE. A PostgreSQL connection's `TimeZone`; this session's alone.
    */
   setTimeZone(iana: string): Promise<void>;
+  /**
+   * Runs the statements that follow in one read-only DuckDB transaction, until `unpin`: they
+   * see the store as it is now, whatever is written meanwhile (a PostgreSQL client's REPEATABLE
+   * READ block). A statement that fails at run time aborts it (DuckDB's rule): the views built
+   * in it are then gone, and the session should be closed rather than unpinned.
+   */
+  pin(): Promise<void>;
+  /** Ends what `pin` began. */
+  unpin(): Promise<void>;
   /** Stops the statement running now, which then fails (a PostgreSQL client's cancel request). */
   interrupt(): void;
   /** Releases the connection. */

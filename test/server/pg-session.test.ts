@@ -1,7 +1,8 @@
 /**
  * A PostgreSQL connection keeps its store session (one DuckDB connection, its views and
  * prepared statements) from statement to statement, and opens it again once the store
- * changed: a new snapshot is then `latest`, a new spec's tables are there.
+ * changed: a new snapshot is then `latest`, a new spec's tables are there. A REPEATABLE READ
+ * or SERIALIZABLE block keeps it whatever changes, and reads one view of the store.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -63,7 +64,8 @@ test('statements on one connection share a session until the store changes', asy
   }
 });
 
-test('probe batches of known value types keep the session; a new type opens it again with its column', async () => {
+/** Sets a spec with the probe `calls` (capturing `n`); returns a writer of one event of it. */
+async function callsProbe(): Promise<(i: number, values: Record<string, unknown>) => Promise<unknown>> {
   const store = srv.server.context.store;
   await store.setSpec(
     'programs:\n  - name: pv\n    match: { executable: "pv$" }\nprobes:\n  - name: calls\n    program: pv\n    function: main.handle\n    capture: { n: n }\n    ttl: 1h\n',
@@ -71,7 +73,7 @@ test('probe batches of known value types keep the session; a new type opens it a
     'spec',
     { force: true },
   );
-  const batch = (i: number, values: Record<string, unknown>) =>
+  return (i, values) =>
     store.addProbeBatch({
       agentId: 'a1',
       events: [
@@ -89,6 +91,11 @@ test('probe batches of known value types keep the session; a new type opens it a
       histograms: [],
       notices: [],
     });
+}
+
+test('probe batches of known value types keep the session; a new type opens it again with its column', async () => {
+  const store = srv.server.context.store;
+  const batch = await callsProbe();
   await batch(0, { n: 0 });
   const c = new pg.Client({
     host: '127.0.0.1',
@@ -152,5 +159,92 @@ test('a parameterised statement executed without a Describe (as pgx sends it) gi
     );
   } finally {
     c.close();
+  }
+});
+
+test('a REPEATABLE READ or SERIALIZABLE block reads one view of the store from its first query to its end: a snapshot stored and probe events written meanwhile are not in it (READ COMMITTED reads them at the next statement)', async () => {
+  const store = srv.server.context.store;
+  const batch = await callsProbe();
+  let t = 1000;
+  /** Stores a snapshot (the store's generation moves) and a probe event (it does not). */
+  const write = async (): Promise<void> => {
+    await store.addSnapshot({
+      processes: [{ hostname: 'h', snapshot: syntheticSnapshot(2, 1) }],
+      specText: '',
+    });
+    await batch(t++, { n: 1 });
+  };
+  await write();
+  const c = new pg.Client({
+    host: '127.0.0.1',
+    port: srv.port,
+    user: 't',
+    database: 'all',
+    password: srv.user,
+  });
+  await c.connect();
+  /** The snapshots and the probe events the connection sees (the second through the extended protocol). */
+  const counts = async (): Promise<number[]> => [
+    Number(await one(c, 'SELECT count(*) FROM snapshots')),
+    (await c.query('SELECT count(*)::INT AS n FROM calls WHERE n >= $1', [0])).rows[0].n,
+  ];
+  /** `seen` and `writes` more of each. */
+  const plus = (seen: number[], writes: number): number[] => seen.map((n) => n + writes);
+  try {
+    // READ COMMITTED (the default): each statement reads the store as it is.
+    await c.query('BEGIN');
+    const rc = await counts();
+    await write();
+    assert.deepEqual(await counts(), plus(rc, 1));
+    await c.query('COMMIT');
+
+    for (const begin of [
+      'BEGIN ISOLATION LEVEL REPEATABLE READ',
+      'START TRANSACTION ISOLATION LEVEL SERIALIZABLE, READ ONLY',
+      // JDBC's setTransactionIsolation(TRANSACTION_REPEATABLE_READ), then its BEGIN.
+      'SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL REPEATABLE READ; BEGIN',
+      'BEGIN; SET TRANSACTION ISOLATION LEVEL SERIALIZABLE',
+    ]) {
+      await c.query(begin);
+      // The view is taken at the block's first query, not at BEGIN.
+      await write();
+      const first = await counts();
+      const id = await one(c, 'SELECT current_connection_id()');
+      await write();
+      await write();
+      assert.deepEqual(
+        await counts(),
+        first,
+        `${begin}: the block saw what was written after its first query`,
+      );
+      assert.equal(
+        await one(c, 'SELECT current_connection_id()'),
+        id,
+        `${begin}: the block's session was opened again`,
+      );
+      // An error that does not reach DuckDB's execution (an unknown table), rolled back to: the same view.
+      await c.query('SAVEPOINT a');
+      await assert.rejects(c.query('SELECT * FROM no_such_table'), { code: '42P01' });
+      await c.query('ROLLBACK TO a');
+      assert.deepEqual(await counts(), first, `${begin}: after ROLLBACK TO`);
+      await c.query('COMMIT');
+      assert.deepEqual(await counts(), plus(first, 2), `${begin}: after COMMIT`);
+      await c.query('SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED');
+    }
+
+    // A statement that fails in DuckDB's execution aborts the block's view: after ROLLBACK TO,
+    // the next statement gets 40001 (retry the block); after ROLLBACK the connection reads again.
+    await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+    await c.query('SAVEPOINT a');
+    const seen = await counts();
+    await assert.rejects(c.query("SELECT CAST('x' || n AS INTEGER) FROM calls"), { code: '22P02' });
+    await c.query('ROLLBACK TO a');
+    await assert.rejects(c.query('SELECT count(*) FROM snapshots'), { code: '40001' });
+    await c.query('ROLLBACK');
+    assert.deepEqual(await counts(), seen);
+    await write();
+    assert.deepEqual(await counts(), plus(seen, 1));
+  } finally {
+    await c.end();
   }
 });

@@ -18,11 +18,12 @@ test('BEGIN, START TRANSACTION, COMMIT, END, ROLLBACK, ABORT and savepoints in t
   assert.deepEqual(transactionStatement('/* tool */ BEGIN WORK'), { kind: 'begin', tag: 'BEGIN' });
   assert.deepEqual(
     transactionStatement('BEGIN TRANSACTION ISOLATION LEVEL READ UNCOMMITTED, READ ONLY NOT DEFERRABLE'),
-    { kind: 'begin', tag: 'BEGIN' },
+    { kind: 'begin', tag: 'BEGIN', level: 'read uncommitted', deferrable: true },
   );
   assert.deepEqual(transactionStatement('start transaction read only, deferrable'), {
     kind: 'begin',
     tag: 'START TRANSACTION',
+    deferrable: true,
   });
   assert.deepEqual(transactionStatement('COMMIT TRANSACTION AND NO CHAIN'), { kind: 'commit', chain: false });
   assert.deepEqual(transactionStatement('end work and chain'), { kind: 'commit', chain: true });
@@ -44,6 +45,22 @@ test('BEGIN, START TRANSACTION, COMMIT, END, ROLLBACK, ABORT and savepoints in t
   assert.deepEqual(transactionStatement('SET TRANSACTION ISOLATION LEVEL SERIALIZABLE'), {
     kind: 'set',
     session: false,
+    level: 'serializable',
+  });
+  assert.deepEqual(
+    transactionStatement('START TRANSACTION ISOLATION LEVEL SERIALIZABLE, ISOLATION LEVEL REPEATABLE READ'),
+    { kind: 'begin', tag: 'START TRANSACTION', level: 'repeatable read' },
+  );
+  assert.deepEqual(transactionStatement("PREPARE TRANSACTION 'it''s'"), { kind: 'prepare', gid: "it's" });
+  assert.deepEqual(transactionStatement("rollback prepared 'x';"), {
+    kind: 'prepared',
+    word: 'ROLLBACK',
+    gid: 'x',
+  });
+  assert.deepEqual(transactionStatement("COMMIT PREPARED 'x'"), {
+    kind: 'prepared',
+    word: 'COMMIT',
+    gid: 'x',
   });
   assert.deepEqual(transactionStatement('SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY'), {
     kind: 'set',
@@ -58,6 +75,7 @@ test('other statements are not transaction control; read-write modes and bad spe
     'SET transaction_read_only = on',
     'SHOW TRANSACTION ISOLATION LEVEL',
     'begins',
+    'PREPARE q AS SELECT 1',
   ])
     assert.equal(transactionStatement(sql), undefined, sql);
   assert.equal(code('BEGIN READ WRITE'), '25006');
@@ -70,4 +88,6 @@ test('other statements are not transaction control; read-write modes and bad spe
   assert.equal(code('SAVEPOINT'), '42601');
   assert.equal(code('SAVEPOINT a b'), '42601');
   assert.equal(code('ROLLBACK TO'), '42601');
+  assert.equal(code('PREPARE TRANSACTION x'), '42601');
+  assert.equal(code("COMMIT PREPARED 'x' y"), '42601');
 });

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
 import { jdbcReplay } from '../../support/jdbc.js';
-import { dataDirWithSnapshot, type PgTestServer, pgServer, psql } from './pg-support.js';
+import { dataDirWithSnapshot, type PgTestServer, type PsqlRun, pgServer, psql } from './pg-support.js';
 import { PgWireTap } from './pg-wire-tap.js';
 
 let srv: PgTestServer;
@@ -44,18 +44,18 @@ async function connected<T>(fn: (c: pg.Client, notices: string[]) => Promise<T>)
   }
 }
 
-/** The SQLSTATE a query fails with (undefined: it did not fail). */
-async function failure(c: pg.Client, sql: string): Promise<string | undefined> {
-  try {
-    await c.query(sql);
-    return undefined;
-  } catch (e) {
-    return (e as { code?: string }).code;
-  }
-}
-
 /** The status of the last ReadyForQuery the tap saw. */
 const status = (): string | undefined => tap.statuses.at(-1);
+
+/** The SQLSTATE a query fails with and the status of the ReadyForQuery after it (`42P01 E`); `ok` when it did not fail. */
+async function failure(c: pg.Client, sql: string): Promise<string> {
+  try {
+    await c.query(sql);
+    return 'ok';
+  } catch (e) {
+    return `${(e as { code?: string }).code} ${status()}`;
+  }
+}
 
 test('node-postgres: BEGIN, an error, refused statements (25P02), then ROLLBACK, with ReadyForQuery I, T, E', async () => {
   await connected(async (c, notices) => {
@@ -67,13 +67,11 @@ test('node-postgres: BEGIN, an error, refused statements (25P02), then ROLLBACK,
     // The extended protocol in the block too.
     assert.equal((await c.query('SELECT $1::INTEGER + 1 AS n', [41])).rows[0].n, 42);
     assert.equal(status(), 'T');
-    assert.equal(await failure(c, 'SELECT * FROM no_such_table'), '42P01');
-    assert.equal(status(), 'E');
-    assert.equal(await failure(c, 'SELECT 1'), '25P02');
-    assert.equal(await failure(c, { text: 'SELECT $1::INTEGER', values: [1] } as never), '25P02');
-    assert.equal(await failure(c, 'SET application_name = x'), '25P02');
-    assert.equal(await failure(c, 'SAVEPOINT a'), '25P02');
-    assert.equal(status(), 'E');
+    assert.equal(await failure(c, 'SELECT * FROM no_such_table'), '42P01 E');
+    assert.equal(await failure(c, 'SELECT 1'), '25P02 E');
+    assert.equal(await failure(c, { text: 'SELECT $1::INTEGER', values: [1] } as never), '25P02 E');
+    assert.equal(await failure(c, 'SET application_name = x'), '25P02 E');
+    assert.equal(await failure(c, 'SAVEPOINT a'), '25P02 E');
     assert.equal((await c.query('ROLLBACK')).command, 'ROLLBACK');
     assert.equal(status(), 'I');
     assert.equal((await c.query('SELECT 1 AS n')).rows[0].n, 1);
@@ -84,7 +82,7 @@ test('node-postgres: BEGIN, an error, refused statements (25P02), then ROLLBACK,
       (await c.query('START TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY')).command,
       'START',
     );
-    assert.equal(await failure(c, 'SELECT no_such_column FROM goroutines'), '42703');
+    assert.equal(await failure(c, 'SELECT no_such_column FROM goroutines'), '42703 E');
     assert.equal((await c.query('COMMIT')).command, 'ROLLBACK');
     assert.equal(status(), 'I');
     assert.deepEqual(notices, []);
@@ -107,33 +105,28 @@ test('node-postgres: BEGIN, an error, refused statements (25P02), then ROLLBACK,
 
 test('node-postgres: read-write modes and writes refused (25006), savepoints, AND CHAIN, one query string holding a block', async () => {
   await connected(async (c) => {
-    assert.equal(await failure(c, 'BEGIN READ WRITE'), '25006');
-    assert.equal(status(), 'I');
-    assert.equal(await failure(c, 'START TRANSACTION ISOLATION LEVEL SERIALIZABLE READ WRITE'), '25006');
-    assert.equal(await failure(c, 'BEGIN READ SIDEWAYS'), '42601');
+    assert.equal(await failure(c, 'BEGIN READ WRITE'), '25006 I');
+    assert.equal(await failure(c, 'START TRANSACTION ISOLATION LEVEL SERIALIZABLE READ WRITE'), '25006 I');
+    assert.equal(await failure(c, 'BEGIN READ SIDEWAYS'), '42601 I');
     await c.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
-    assert.equal(await failure(c, 'SET TRANSACTION READ WRITE'), '25006');
-    assert.equal(status(), 'E');
+    assert.equal(await failure(c, 'SET TRANSACTION READ WRITE'), '25006 E');
     await c.query('ROLLBACK');
     await c.query('BEGIN TRANSACTION READ ONLY');
-    assert.equal(await failure(c, 'DROP TABLE goroutines'), '25006');
-    assert.equal(status(), 'E');
+    assert.equal(await failure(c, 'DROP TABLE goroutines'), '25006 E');
     assert.equal((await c.query('ABORT')).command, 'ROLLBACK');
     assert.equal((await c.query('SELECT count(*) AS n FROM goroutines')).rows.length, 1);
 
     // Savepoints: ROLLBACK TO brings a failed block back.
-    assert.equal(await failure(c, 'SAVEPOINT a'), '25P01');
+    assert.equal(await failure(c, 'SAVEPOINT a'), '25P01 I');
     await c.query('BEGIN');
     assert.equal((await c.query('SAVEPOINT a')).command, 'SAVEPOINT');
     assert.equal((await c.query('SAVEPOINT "B"')).command, 'SAVEPOINT');
-    assert.equal(await failure(c, 'SELECT * FROM no_such_table'), '42P01');
-    assert.equal(status(), 'E');
+    assert.equal(await failure(c, 'SELECT * FROM no_such_table'), '42P01 E');
     assert.equal((await c.query('ROLLBACK TO SAVEPOINT "B"')).command, 'ROLLBACK');
     assert.equal(status(), 'T');
     assert.equal((await c.query('RELEASE a')).command, 'RELEASE');
-    assert.equal(await failure(c, 'RELEASE SAVEPOINT "B"'), '3B001'); // released with a
-    assert.equal(status(), 'E');
-    assert.equal(await failure(c, 'ROLLBACK TO b'), '3B001');
+    assert.equal(await failure(c, 'RELEASE SAVEPOINT "B"'), '3B001 E'); // released with a
+    assert.equal(await failure(c, 'ROLLBACK TO b'), '3B001 E');
     assert.equal((await c.query('ROLLBACK')).command, 'ROLLBACK');
 
     // AND CHAIN starts the next block at once.
@@ -141,7 +134,7 @@ test('node-postgres: read-write modes and writes refused (25006), savepoints, AN
     assert.equal((await c.query('COMMIT AND CHAIN')).command, 'COMMIT');
     assert.equal(status(), 'T');
     await c.query('COMMIT');
-    assert.equal(await failure(c, 'COMMIT AND CHAIN'), '25P01');
+    assert.equal(await failure(c, 'COMMIT AND CHAIN'), '25P01 I');
 
     // One simple query holding a block: ReadyForQuery after it says where it ended.
     const r = (await c.query(
@@ -178,38 +171,42 @@ test('JDBC with autocommit off reads setFetchSize(100) ResultSets an Execute per
   assert.equal(out.get('suspended-after-error'), '100 25P02');
   assert.equal(out.get('read-only'), '1');
   assert.equal(out.get('isolation'), '2'); // Connection.TRANSACTION_READ_COMMITTED
+  // setTransactionIsolation(TRANSACTION_REPEATABLE_READ, 4): the next block's level.
+  assert.equal(out.get('repeatable-read'), '4 repeatable read');
   assert.equal(out.get('autosave-missing'), '42P01');
   assert.equal(out.get('autosave'), '2');
-  // 5000 + 3000 + 2500 rows at 100 an Execute: a PortalSuspended for each chunk but a
-  // ResultSet's last; and the one suspended before its block failed.
-  assert.equal(tap.count('s'), 49 + 29 + 24 + 1);
+  // 5000 + 3000 + 2500 rows at 100 an Execute: a PortalSuspended for each chunk, the last
+  // one's too (as PostgreSQL, which does not look for a row past the limit: the next Execute
+  // gives none); and the one suspended before its block failed.
+  assert.equal(tap.count('s'), 50 + 30 + 25 + 1);
   // Each chunk asked for with its own Execute and a Sync after it: the portals outlived the Syncs, in the block.
   assert.ok(tap.sent.filter((t) => t === 'E').length >= 50 + 30 + 25 + 2, 'Executes');
   assert.ok(tap.sent.filter((t) => t === 'S').length >= 50 + 30 + 25 + 2, 'Syncs');
   assert.ok(tap.statuses.includes('T') && tap.statuses.includes('E'), tap.statuses.join(''));
 });
 
-test('psql with AUTOCOMMIT off runs two queries in the block it opened, a COMMIT ends it, and \\q', async () => {
+/** Runs psql through the tap (cleared first) with `\\set AUTOCOMMIT off` and then each command as a -c; asserts it succeeded. */
+async function psqlAutocommitOff(...commands: string[]): Promise<PsqlRun> {
   tap.clear();
   const r = await psql(
     `host=127.0.0.1 port=${tap.port} dbname=latest user=tester sslmode=disable`,
     srv.user,
     '-A',
     '-t',
-    '-c',
-    '\\set AUTOCOMMIT off',
-    '-c',
-    'SELECT 1 AS a',
-    '-c',
-    'SELECT count(*) > 0 FROM goroutines',
-    '-c',
-    'COMMIT',
-    '-c',
-    'COMMIT',
-    '-c',
-    '\\q',
+    ...['\\set AUTOCOMMIT off', ...commands].flatMap((c) => ['-c', c]),
   );
   assert.equal(r.code, 0, r.stderr);
+  return r;
+}
+
+test('psql with AUTOCOMMIT off runs two queries in the block it opened, a COMMIT ends it, and \\q', async () => {
+  const r = await psqlAutocommitOff(
+    'SELECT 1 AS a',
+    'SELECT count(*) > 0 FROM goroutines',
+    'COMMIT',
+    'COMMIT',
+    '\\q',
+  );
   assert.deepEqual(r.stdout.trim().split('\n'), ['1', 't', 'COMMIT', 'COMMIT']);
   // psql sent BEGIN before the first query: only the second COMMIT is outside a block.
   assert.equal(r.stderr.match(/there is no transaction in progress/g)?.length, 1, r.stderr);
@@ -218,26 +215,13 @@ test('psql with AUTOCOMMIT off runs two queries in the block it opened, a COMMIT
 });
 
 test('psql with ON_ERROR_ROLLBACK goes on in its block after an error (its savepoint rolled back to)', async () => {
-  tap.clear();
-  const r = await psql(
-    `host=127.0.0.1 port=${tap.port} dbname=latest user=tester sslmode=disable`,
-    srv.user,
-    '-A',
-    '-t',
-    '-c',
-    '\\set AUTOCOMMIT off',
-    '-c',
+  const r = await psqlAutocommitOff(
     '\\set ON_ERROR_ROLLBACK on',
-    '-c',
     'SELECT 1',
-    '-c',
     'SELECT * FROM no_such_table',
-    '-c',
     'SELECT 2',
-    '-c',
     'COMMIT',
   );
-  assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(r.stdout.trim().split('\n'), ['1', '2', 'COMMIT']);
   assert.match(r.stderr, /42P01/);
   assert.doesNotMatch(r.stderr, /25P02|WARNING/);

@@ -2,7 +2,8 @@
 // sends BEGIN before the first statement, reads a setFetchSize(100) ResultSet an Execute per
 // chunk (a Sync after each, the portal living on in the transaction block), two such
 // ResultSets read in turn, commit; an error in the block, then a statement refused (25P02),
-// rollback; a write refused (25006); a ResultSet suspended when its block fails (25P02); setReadOnly (BEGIN READ ONLY); getTransactionIsolation;
+// rollback; a write refused (25006); a ResultSet suspended when its block fails (25P02); setReadOnly (BEGIN READ ONLY); getTransactionIsolation,
+// setTransactionIsolation(REPEATABLE_READ) and the level the block then has;
 // and autosave=always (a savepoint before each statement, rolled back to after an error).
 // Prints one line per step: "step<TAB>text", read by the test.
 //
@@ -118,6 +119,13 @@ public class JdbcTransactions {
         System.out.println("read-only\t" + rs.getLong(1));
       }
       System.out.println("isolation\t" + c.getTransactionIsolation());
+      c.commit();
+      c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+      try (Statement s = c.createStatement();
+          ResultSet rs = s.executeQuery("SELECT current_setting('transaction_isolation') AS level")) {
+        rs.next();
+        System.out.println("repeatable-read\t" + c.getTransactionIsolation() + " " + rs.getString(1));
+      }
       c.commit();
     } catch (SQLException e) {
       System.out.println("error\t" + e.getSQLState() + " " + e.getMessage());

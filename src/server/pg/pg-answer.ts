@@ -9,7 +9,7 @@ import { grafanaAnswer } from './pg-grafana.js';
 import { jdbcCatalogAnswer } from './pg-jdbc-catalog.js';
 import { pgColumnName } from './pg-names.js';
 import type { SetOutcome } from './pg-set.js';
-import { pgSettingsRewrite } from './pg-settings.js';
+import { type Isolation, pgSettingsRewrite } from './pg-settings.js';
 import { showAnswer } from './pg-show.js';
 import type { PgTimeZone } from './pg-timezone.js';
 import { isTransactionStatement } from './pg-transaction.js';
@@ -71,17 +71,20 @@ function paramCount(sql: string): number {
 
 /**
  * Runs one statement (not a SET, not empty) in the session and returns its answer: DuckDB's
- * rows streamed (read as they are sent), TIMESTAMPTZ values in the connection's time zone.
+ * rows streamed (read as they are sent), TIMESTAMPTZ values in the connection's time zone,
+ * the connection's isolation levels where SHOW and `current_setting` read them.
  */
 export async function answerStatement(
   session: QuerySession,
   sql: string,
   params: readonly (string | null)[],
   zone: PgTimeZone,
+  isolation: Isolation,
 ): Promise<Answer> {
-  const known = showAnswer(sql, zone) ?? (await knownAnswer(session, sql, params));
+  const settings = { timeZone: zone.name, isolation };
+  const known = showAnswer(sql, settings) ?? (await knownAnswer(session, sql, params));
   if (known) return known;
-  const text = pgSettingsRewrite(sql, zone.name);
+  const text = pgSettingsRewrite(sql, settings);
   try {
     const s = await session.streamText(text, params, cellSql(zone));
     return { columns: wireColumns(s.columns, sql, zone), stream: s };
@@ -97,15 +100,17 @@ export async function describeStatement(
   session: QuerySession,
   sql: string,
   zone: PgTimeZone,
+  isolation: Isolation,
 ): Promise<{ readonly params: number; readonly columns?: readonly WireColumn[] }> {
   // A SET or a transaction-control statement has no rows; one this server refuses fails (and is audited) when executed.
   if (/^\s*(set|reset)\s/i.test(sql) || isTransactionStatement(sql)) return { params: 0 };
-  const known = showAnswer(sql, zone) ?? (await knownAnswer(session, sql, []));
+  const settings = { timeZone: zone.name, isolation };
+  const known = showAnswer(sql, settings) ?? (await knownAnswer(session, sql, []));
   if (known)
     return {
       params: paramCount(sql),
       ...(known !== 'empty' && 'columns' in known ? { columns: known.columns } : {}),
     };
-  const d = await session.describe(pgSettingsRewrite(sql, zone.name));
+  const d = await session.describe(pgSettingsRewrite(sql, settings));
   return { params: d.params, columns: wireColumns(d.columns, sql, zone) };
 }

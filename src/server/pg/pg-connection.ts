@@ -67,8 +67,8 @@ export class PgConnection implements PgLink {
   private startZone: PgTimeZone = this.timeZone;
   private readonly runner = new StatementRunner(this);
   private readonly extended = new ExtendedProtocol(this, this.runner);
-  /** The transaction block: its portals end when it does. */
-  readonly transaction = new TransactionBlock(() => this.extended.closePortals());
+  /** The transaction block: its portals end when it does (and when a savepoint before them is rolled back to). */
+  readonly transaction = new TransactionBlock(this.extended);
   /** Set after an error in an extended-protocol batch: messages are skipped until Sync. */
   private skipping = false;
   /** Whether a query or an extended-protocol batch is in progress (until ReadyForQuery). */
@@ -306,7 +306,7 @@ export class PgConnection implements PgLink {
     this.busy = true;
     try {
       if (statements.length === 0) this.send(empty('I'));
-      for (const s of statements) await this.runner.run(s, [], (a) => this.runner.sendAnswer(a));
+      for (const s of statements) await this.runner.run(s, [], (a) => this.runner.sendAnswer(a), false, true);
     } catch (e) {
       this.transaction.fail();
       const err = pgErrorOf(e);

@@ -27,6 +27,13 @@ export function pgErrorOf(e: unknown): PgError {
   if (/Out of Memory/i.test(message)) return { code: '53200', message };
   if (/INTERRUPT|Interrupted/i.test(message)) return { code: '57014', message };
   if (/Permission Error/.test(message)) return { code: '42501', message };
+  // Only the DuckDB read transaction of a REPEATABLE READ block (pg-runner.ts) is ever aborted.
+  if (/Current transaction is aborted/.test(message))
+    return {
+      code: '40001',
+      message:
+        "could not keep this transaction block's view of the store: a statement failed in it after its first query, and ROLLBACK TO a savepoint does not bring that view back here; end the block (ROLLBACK) and run it again",
+    };
   return { code: 'XX000', message };
 }
 

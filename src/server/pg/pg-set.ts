@@ -3,19 +3,23 @@
  * `SET application_name = '…'`): those that change nothing this server does are accepted as
  * no-ops, as are settings to the value the server already has (`client_encoding` UTF8,
  * `DateStyle` ISO). `TimeZone` (`SET TimeZone = 'America/New_York'`, `SET TIME ZONE -5`,
- * `SET TIME ZONE INTERVAL '-05:00' HOUR TO MINUTE`, `RESET TimeZone`) is the connection's own: the connection applies it (pg-timezone.ts). Any
+ * `SET TIME ZONE INTERVAL '-05:00' HOUR TO MINUTE`, `RESET TimeZone`) is the connection's own: the connection applies it (pg-timezone.ts), as are
+ * `transaction_isolation` and `default_transaction_isolation` (pg-transaction.ts). Any
  * other `SET` is refused with a SQLSTATE, never run: a query session is read-only and its
  * settings are the server's.
  */
 import { PgFault } from './pg-errors.js';
+import type { IsolationLevel } from './pg-settings.js';
 import { badTimeZone, offsetZone, type PgTimeZone, timeZoneOf } from './pg-timezone.js';
 
-/** What an accepted SET did: its command tag, a parameter to report to the client, a time zone to take. */
+/** What an accepted SET did: its command tag, a parameter to report to the client, a time zone or isolation level to take. */
 export interface SetOutcome {
   readonly tag: 'SET' | 'RESET';
   readonly report?: readonly [string, string];
   /** The connection's time zone becomes this one ('default': the one it started with). */
   readonly timeZone?: PgTimeZone | 'default';
+  /** The block's isolation level (`transaction_isolation`) or the default one (undefined level: read committed). */
+  readonly isolation?: { readonly default: boolean; readonly level?: IsolationLevel };
 }
 
 /** Settings whose value this server does not act on: any value is accepted. */
@@ -29,10 +33,25 @@ const FIXED: Record<string, RegExp> = {
   intervalstyle: /^postgres$/i,
   transaction_read_only: /^(on|true|yes|1)$/i,
   default_transaction_read_only: /^(on|true|yes|1)$/i,
-  // Any level is taken as read committed: each statement reads the store as it is when it runs.
-  transaction_isolation: /^(serializable|repeatable read|read committed|read uncommitted)$/i,
-  default_transaction_isolation: /^(serializable|repeatable read|read committed|read uncommitted)$/i,
 };
+
+/** The isolation settings, and the levels they take. */
+const ISOLATION = new Set(['transaction_isolation', 'default_transaction_isolation']);
+const LEVEL = /^(serializable|repeatable read|read committed|read uncommitted)$/;
+
+/** `SET [default_]transaction_isolation` to a value as written (DEFAULT: read committed by default, the block's level unchanged). */
+function setIsolation(name: string, value: string): SetOutcome {
+  const isDefault = name === 'default_transaction_isolation';
+  if (/^default$/i.test(value))
+    return isDefault ? { tag: 'SET', isolation: { default: true } } : { tag: 'SET' };
+  const level = value.toLowerCase().replace(/\s+/g, ' ');
+  if (!LEVEL.test(level))
+    throw new PgFault(
+      '22023',
+      `invalid value for parameter "${name}": "${value}" (serializable, repeatable read, read committed or read uncommitted)`,
+    );
+  return { tag: 'SET', isolation: { default: isDefault, level: level as IsolationLevel } };
+}
 
 function unquote(v: string): string {
   const t = v.trim();
@@ -49,8 +68,10 @@ export function setStatement(sql: string): SetOutcome | undefined {
   const reset = /^\s*reset\s+([A-Za-z_][\w.]*|all)\s*;?\s*$/i.exec(sql);
   if (reset) {
     const name = reset[1]!.toLowerCase();
-    if (name === 'all' || name === 'timezone') return { tag: 'RESET', timeZone: 'default' };
-    if (IGNORED.has(name) || name in FIXED) return { tag: 'RESET' };
+    if (name === 'all') return { tag: 'RESET', timeZone: 'default', isolation: { default: true } };
+    if (name === 'timezone') return { tag: 'RESET', timeZone: 'default' };
+    if (name === 'default_transaction_isolation') return { tag: 'RESET', isolation: { default: true } };
+    if (IGNORED.has(name) || name in FIXED || ISOLATION.has(name)) return { tag: 'RESET' };
     throw refused(name);
   }
   const zone = /^\s*set\s+(?:session\s+|local\s+)?time\s+zone\s+([\s\S]*?)\s*;?\s*$/i.exec(sql);
@@ -66,6 +87,7 @@ export function setStatement(sql: string): SetOutcome | undefined {
   const name = m[1]!.toLowerCase();
   if (name === 'timezone') return setTimeZone(m[2]!);
   const value = unquote(m[2]!);
+  if (ISOLATION.has(name)) return setIsolation(name, value);
   if (IGNORED.has(name)) {
     return name === 'application_name' ? { tag: 'SET', report: ['application_name', value] } : { tag: 'SET' };
   }

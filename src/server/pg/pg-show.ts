@@ -5,12 +5,11 @@
  * TABLES`, `SHOW goroutines`: a table's columns) is not one of these and runs in DuckDB.
  */
 import type { Answer } from './pg-answer.js';
-import { shownSetting, shownSettings } from './pg-settings.js';
-import type { PgTimeZone } from './pg-timezone.js';
+import { type ConnectionSettings, shownSetting, shownSettings } from './pg-settings.js';
 import { textColumn } from './pg-types.js';
 
-/** The answer to a SHOW of a setting this server reports, or of ALL; undefined for any other statement. */
-export function showAnswer(sql: string, zone: PgTimeZone): Answer | undefined {
+/** The answer to a SHOW of a setting this server reports (the connection's own from `c`), or of ALL; undefined for any other statement. */
+export function showAnswer(sql: string, c: ConnectionSettings): Answer | undefined {
   const m = /^\s*show\s+(all|time\s+zone|transaction\s+isolation\s+level|[A-Za-z_]\w*)\s*;?\s*$/i.exec(sql);
   if (!m) return undefined;
   // JDBC's getTransactionIsolation asks `SHOW TRANSACTION ISOLATION LEVEL`.
@@ -19,12 +18,8 @@ export function showAnswer(sql: string, zone: PgTimeZone): Answer | undefined {
     return {
       tag: 'SHOW',
       columns: [textColumn('name'), textColumn('setting'), textColumn('description')],
-      rows: shownSettings(zone.name).map(([n, v]) => [
-        n,
-        v,
-        n === 'TimeZone' ? "the session's time zone" : '',
-      ]),
+      rows: shownSettings(c).map(([n, v]) => [n, v, n === 'TimeZone' ? "the session's time zone" : '']),
     };
-  const setting = shownSetting(name, zone.name);
+  const setting = shownSetting(name, c);
   return setting ? { tag: 'SHOW', columns: [textColumn(setting[0])], rows: [[setting[1]]] } : undefined;
 }

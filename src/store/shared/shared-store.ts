@@ -159,6 +159,8 @@ function leased(session: QuerySession, lease: CacheLease): QuerySession {
     streamText: (sql, params, cellSql) => session.streamText(sql, params, cellSql),
     describe: (sql) => session.describe(sql),
     setTimeZone: (iana) => session.setTimeZone(iana),
+    pin: () => session.pin(),
+    unpin: () => session.unpin(),
     interrupt: () => session.interrupt(),
     close: () => {
       session.close();
