@@ -14,6 +14,7 @@ import type { InvestigationView } from '../../src/api/investigation-views.js';
 import type { ProcessesResponse, QueryResponse, SnapshotTaken } from '../../src/api/responses.js';
 import type { RunningServer } from '../../src/server/server.js';
 import { buildFixture } from '../../support/go-fixtures.js';
+import { TEST_PAUSE_CAP_MS } from '../../support/pause-cap.js';
 import { startTarget, type Target } from '../../support/target.js';
 import { api, eventually, testServer } from './server-support.js';
 
@@ -44,6 +45,8 @@ before(async () => {
     intervalMs: 500,
     minBackoffMs: 100,
     maxBackoffMs: 1000,
+    // Not a test of the pause cap: the tests' cap (support/pause-cap.ts), not 100 ms on a busy machine.
+    executor: { pauseCapMs: TEST_PAUSE_CAP_MS },
     log: () => undefined,
   });
   agent.start();
