@@ -244,7 +244,5 @@ parentPort?.on('message', (req: WorkerRequest) => {
   parentPort?.postMessage(reply);
 });
 
-{
-  const tid = ownTid();
-  if (tid !== undefined) parentPort?.postMessage({ hello: true, tid } satisfies WorkerHello);
-}
+// Always said: the budgets of the calls waiting count from it (capture-thread.ts).
+parentPort?.postMessage({ hello: true, tid: ownTid() } satisfies WorkerHello);
