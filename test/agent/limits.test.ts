@@ -36,7 +36,7 @@ test('a process over its capture budget: TIMEOUT, the next process is still capt
     const m = await server.waitFor(
       'processes',
       (x) => x.processes.some((p) => p.pid === slowPid) && x.processes.some((p) => p.pid === fast!.pid),
-      5000,
+      30_000,
     );
     const key = (pid: number) => m.processes.find((p) => p.pid === pid)!.key;
     const keys = [key(slowPid), key(fast!.pid)];
@@ -72,13 +72,13 @@ test('prepared state expires when no capture comes', async () => {
   try {
     t = await startTarget(bin.path, [], a.env);
     const pid = t.pid;
-    const m = await server.waitFor('processes', (x) => x.processes.some((p) => p.pid === pid), 5000);
+    const m = await server.waitFor('processes', (x) => x.processes.some((p) => p.pid === pid), 30_000);
     const key = m.processes[0]!.key;
     server.send({ type: 'prepare', requestId: 'x1', keys: [key], specVersion: 1 });
     await server.waitFor('prepared', (x) => x.requestId === 'x1', 20_000);
-    await a.waitLog(/request x1: no capture within 300 ms; dropped/, 5000);
+    await a.waitLog(/request x1: no capture within 300 ms; dropped/, 30_000);
     server.send({ type: 'capture', requestId: 'x1', keys: [key] });
-    const c = await server.waitFor('captured', (x) => x.requestId === 'x1', 5000);
+    const c = await server.waitFor('captured', (x) => x.requestId === 'x1', 30_000);
     assert.equal(c.error?.kind, 'INTERNAL');
   } finally {
     await t?.kill();
