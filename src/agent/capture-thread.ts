@@ -2,7 +2,9 @@
  * The main thread's handle on the capture thread: one request at a time, each with a time
  * budget. A request over its budget terminates the thread (the kernel releases any process
  * it had paused) and a fresh one starts; its generation number tells callers that whatever
- * was prepared in the old one is gone.
+ * was prepared in the old one is gone. A budget counts from the thread's hello: starting a
+ * thread (a new isolate loading the capture modules, seconds on a busy machine) is not the
+ * request's work, and a restart would only start over the same slow start.
  */
 import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
@@ -33,6 +35,8 @@ export interface CallOptions {
 const BUSY_CPU_MS = 10;
 /** Longest time between two looks at a call past its budget, ms. */
 const BUSY_LOOK_MS = 5000;
+/** Longest a new thread may take to say hello before the calls waiting for it fail and it is replaced, ms. */
+const START_LIMIT_MS = 60_000;
 
 /** Distributes WorkerRequest without its id. */
 export type RequestBody = WorkerRequest extends infer R
@@ -52,6 +56,9 @@ export class CaptureThread {
   binaries = 0;
   /** The kernel thread id of the current thread (from its hello). */
   private tid: number | undefined;
+  /** Whether the current thread has said hello; until then, what starts the budgets of the calls waiting. */
+  private started = false;
+  private onStarted: (() => void)[] = [];
   /** cpuMs's running total: what it is read from (a tid, -1 the whole process), and how it continues. */
   private cpu = { source: -2, offset: 0, last: 0 };
 
@@ -65,14 +72,17 @@ export class CaptureThread {
     this.cacheLog = binaryCacheLog('capture thread', log);
   }
 
-  /** Sends a request; resolves with the reply, or a 'timeout' failure after `budgetMs` (the thread is then replaced). */
+  /**
+   * Sends a request; resolves with the reply, or a 'timeout' failure after `budgetMs` from the
+   * thread's hello (the thread is then replaced), or after START_LIMIT_MS when it never says it.
+   */
   call(body: RequestBody, budgetMs: number, opts: CallOptions = {}): Promise<WorkerReply> {
     const w = this.ensure();
     const id = this.nextId++;
-    const t0 = performance.now();
+    let t0 = performance.now();
     const upTo = Math.max(budgetMs, opts.whileBusyUpToMs ?? 0);
     return new Promise((resolve) => {
-      let cpu = this.cpuMs();
+      let cpu = 0;
       const expire = () => {
         const p = this.pending.get(id);
         if (!p) return;
@@ -99,7 +109,32 @@ export class CaptureThread {
           binaries: 0,
         });
       };
-      this.pending.set(id, { resolve, timer: setTimeout(expire, budgetMs) });
+      const begin = () => {
+        const p = this.pending.get(id);
+        if (!p) return;
+        clearTimeout(p.timer);
+        t0 = performance.now();
+        cpu = this.cpuMs();
+        p.timer = setTimeout(expire, budgetMs);
+      };
+      const notStarted = () => {
+        if (!this.pending.delete(id)) return;
+        const s = Math.round(START_LIMIT_MS / 1000);
+        this.log(`capture thread: not started within ${s} s (${body.op} waiting); restarting the thread`);
+        this.restart();
+        resolve({
+          id,
+          ok: false,
+          kind: 'timeout',
+          message: `the capture thread did not start within ${s} s`,
+          binaries: 0,
+        });
+      };
+      if (this.started) this.pending.set(id, { resolve, timer: setTimeout(expire, budgetMs) });
+      else {
+        this.pending.set(id, { resolve, timer: setTimeout(notStarted, START_LIMIT_MS) });
+        this.onStarted.push(begin);
+      }
       w.postMessage({ ...body, id } as WorkerRequest);
     });
   }
@@ -128,6 +163,8 @@ export class CaptureThread {
     const w = this.worker;
     this.worker = undefined;
     this.tid = undefined;
+    this.started = false;
+    this.onStarted = [];
     this.binaries = 0;
     if (w) this.generation++;
     for (const [id, p] of this.pending) {
@@ -166,7 +203,11 @@ export class CaptureThread {
       if ('hello' in reply) {
         if (this.worker !== w) return;
         this.tid = reply.tid;
-        this.log(`capture thread started (thread id ${reply.tid})`);
+        this.started = true;
+        this.log(`capture thread started (thread id ${reply.tid ?? 'unknown'})`);
+        const waiting = this.onStarted;
+        this.onStarted = [];
+        for (const begin of waiting) begin();
         return;
       }
       const p = this.pending.get(reply.id);

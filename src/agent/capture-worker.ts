@@ -12,7 +12,7 @@ import { collectGarbageNow } from '../common/gc.js';
 import type { GoBinary } from '../gobinary/go-binary.js';
 import { executableImage } from '../proc/maps.js';
 import { ownTid, settleOwnThreads } from '../proc/own-threads.js';
-import { poolReserves, releaseReserves } from '../proc/vm-reader.js';
+import { poolReserves, releaseReserves, startCopyHelperNow } from '../proc/vm-reader.js';
 import type { BinaryCheck } from '../protocol/messages.js';
 import { encodeSnapshot } from '../protocol/snapshot-wire.js';
 import { binaryAt, binaryFor, cachedBinaries, threadBinaries } from '../snapshot/binary-cache.js';
@@ -244,7 +244,10 @@ parentPort?.on('message', (req: WorkerRequest) => {
   parentPort?.postMessage(reply);
 });
 
-{
-  const tid = ownTid();
-  if (tid !== undefined) parentPort?.postMessage({ hello: true, tid } satisfies WorkerHello);
-}
+// The copy helper is loaded before the hello, so before any budget runs: this thread,
+// terminated past a budget while its helper still loaded koffi, took the agent down with it
+// (SIGABRT; seen in agent/limits at load 15, a 400 ms capture budget). Not ready within 20 s
+// (a very busy machine), the first captures wait for it as before (paused-capture.ts).
+startCopyHelperNow(20_000);
+// Always said: the budgets of the calls waiting count from it (capture-thread.ts).
+parentPort?.postMessage({ hello: true, tid: ownTid() } satisfies WorkerHello);

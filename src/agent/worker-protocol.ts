@@ -123,10 +123,13 @@ export interface WorkerFailure {
 /** The capture thread's answer. */
 export type WorkerReply = WorkerOk | WorkerFailure;
 
-/** Sent once by a capture thread when it starts: its kernel thread id (its CPU time is read by it). */
+/**
+ * Sent once by a capture thread when it has started (the budgets of calls count from it): its
+ * kernel thread id (its CPU time is read by it), undefined where /proc/thread-self cannot say.
+ */
 export interface WorkerHello {
   readonly hello: true;
-  readonly tid: number;
+  readonly tid: number | undefined;
 }
 
 /** A line the capture thread's binary cache on disk tells (agent/binary-cache-log.ts filters it). */

@@ -88,6 +88,19 @@ const pool = { on: false, lent: [] as Buffer[], spare: [] as Buffer[] };
 /** Most bytes of reserves kept for reuse between captures (larger ones are dropped as before). */
 export const MAX_POOLED_BYTES = 64 << 20;
 
+/**
+ * Starts this thread's copy helper now, as the first reader to share a copy would (unless
+ * PERISCOPE_COPY_THREADS=1), and waits up to `waitMs` for it to be ready (it blocks). For a
+ * thread that may be terminated while it works (the agent's capture thread, past a budget):
+ * a thread terminated while its helper still loads koffi's native binding takes the whole
+ * process down (SIGABRT, in koffi's module init), so the helper is loaded before any work.
+ */
+export function startCopyHelperNow(waitMs: number): boolean {
+  if (copyThreadsDisabled()) return false;
+  startCopyHelper();
+  return copyHelperReady(waitMs);
+}
+
 /** Keeps this thread's reserves for reuse from now on (see releaseReserves). */
 export function poolReserves(): void {
   pool.on = true;

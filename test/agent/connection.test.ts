@@ -46,14 +46,14 @@ test('server restart: the agent reconnects, says hello and re-sends its processe
   try {
     t = await startTarget(bin.path, [], a.env);
     const pid = t.pid;
-    await server.waitFor('processes', (m) => m.processes.some((p) => p.pid === pid), 5000);
+    await server.waitFor('processes', (m) => m.processes.some((p) => p.pid === pid), 30_000);
     await server.close();
     await a.waitLog(/disconnected from/);
     await sleep(300); // a few failed attempts while the server is down
     server = await FakeServer.start(TOKEN, port);
-    const hello = await server.waitFor('hello', () => true, 5000);
+    const hello = await server.waitFor('hello', () => true, 30_000);
     assert.equal(hello.hostname, 'test-node');
-    const again = await server.waitFor('processes', (m) => m.processes.some((p) => p.pid === pid), 5000);
+    const again = await server.waitFor('processes', (m) => m.processes.some((p) => p.pid === pid), 30_000);
     assert.equal(again.processes.length, 1);
     assert.ok(a.logs.some((l) => /cannot reach server .*ECONNREFUSED.*retrying in/.test(l.line)));
   } finally {
@@ -69,10 +69,10 @@ test('several --server URLs: a lost server is replaced by the next in order', as
   let a: ReturnType<typeof startAgent> | undefined;
   try {
     a = startAgent(`${first.url},${second.url}`, TOKEN, { minBackoffMs: 50, maxBackoffMs: 400 });
-    await first.waitFor('hello', () => true, 5000);
+    await first.waitFor('hello', () => true, 30_000);
     assert.equal(second.attempts.length, 0, 'the first URL is tried first');
     await first.close();
-    const hello = await second.waitFor('hello', () => true, 5000);
+    const hello = await second.waitFor('hello', () => true, 30_000);
     assert.equal(hello.hostname, 'test-node');
     assert.ok(
       a.logs.some((l) => l.line.includes(`retrying with ${second.url.replace(/^http/, 'ws')}`)),
@@ -93,7 +93,7 @@ test('malformed messages from the server are logged and ignored', async () => {
   try {
     t = await startTarget(bin.path, [], a.env);
     const pid = t.pid;
-    const m = await server.waitFor('processes', (x) => x.processes.some((p) => p.pid === pid), 5000);
+    const m = await server.waitFor('processes', (x) => x.processes.some((p) => p.pid === pid), 30_000);
     const key = m.processes[0]!.key;
     const garbage: (string | Buffer)[] = [
       'not json',

@@ -55,14 +55,14 @@ test("the spec's program rules pick the processes reported and name their progra
   try {
     targets.push(await startTarget(exprs.path, [], a.env), await startTarget(hello.path, [], a.env));
     const [e, s] = targets;
-    const m = await server.waitFor('processes', (x) => x.processes.some((p) => p.pid === e!.pid), 5000);
+    const m = await server.waitFor('processes', (x) => x.processes.some((p) => p.pid === e!.pid), 30_000);
     assert.deepEqual(
       m.processes.map((p) => [p.pid, p.programs]),
       [[e!.pid, ['expressions']]],
     );
     // A new spec without rules: every Go process is reported.
     server.send({ type: 'spec', specVersion: 8, spec: 'version: 1\n' });
-    const all = await server.waitFor('processes', (x) => x.processes.some((p) => p.pid === s!.pid), 5000);
+    const all = await server.waitFor('processes', (x) => x.processes.some((p) => p.pid === s!.pid), 30_000);
     assert.equal(all.processes.length, 2);
     await a.waitLog(/spec version 8: 0 program rules/);
   } finally {

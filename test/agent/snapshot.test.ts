@@ -28,7 +28,7 @@ async function setup(spec = SPEC) {
 }
 
 async function keyOf(server: FakeServer, t: Target): Promise<string> {
-  const m = await server.waitFor('processes', (x) => x.processes.some((p) => p.pid === t.pid), 5000);
+  const m = await server.waitFor('processes', (x) => x.processes.some((p) => p.pid === t.pid), 30_000);
   return m.processes.find((p) => p.pid === t.pid)!.key;
 }
 
@@ -62,7 +62,7 @@ test('prepare then capture: a snapshot of each process with its values; deflated
     await a.waitLog(/request r1: captured 2 processes, 0 errors/);
     // A capture after the request finished: the state is gone, the answer says so.
     server.send({ type: 'capture', requestId: 'r1', keys: [keys[0]] });
-    const late = await server.waitFor('captured', (m) => m.key === keys[0] && m.error !== undefined, 5000);
+    const late = await server.waitFor('captured', (m) => m.key === keys[0] && m.error !== undefined, 30_000);
     assert.equal(late.error?.kind, 'INTERNAL');
     assert.match(late.error!.message, /not prepared/);
 
@@ -138,10 +138,10 @@ test('errors per process: exited between prepare and capture, stripped binary, u
       'test-node:1:1': 'PROCESS_MISSING',
     });
     // Every failure counts, those of the prepare too.
-    await a.waitLog(/request e1: captured 0 processes, 3 errors/, 5000);
+    await a.waitLog(/request e1: captured 0 processes, 3 errors/, 30_000);
 
     server.send({ type: 'prepare', requestId: 'e2', keys: [keys[1]], specVersion: 99 });
-    const mismatch = await server.waitFor('prepared', (m) => m.requestId === 'e2', 5000);
+    const mismatch = await server.waitFor('prepared', (m) => m.requestId === 'e2', 30_000);
     assert.equal(mismatch.results[0]?.error?.kind, 'SPEC_MISMATCH');
   } finally {
     for (const t of targets) await t.kill();
@@ -177,7 +177,7 @@ test('a spec whose expression does not type-check: the process is captured, the 
       [['n', 4]],
     );
     // The agent's log counts it (it used to say "0 errors" while a process was dropped).
-    await a.waitLog(/request s1: captured 1 processes, 0 errors, 1 spec entries not captured/, 5000);
+    await a.waitLog(/request s1: captured 1 processes, 0 errors, 1 spec entries not captured/, 30_000);
   } finally {
     await t?.kill();
     a.stop();

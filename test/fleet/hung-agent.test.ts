@@ -97,7 +97,7 @@ test('a hung agent (SIGSTOP): AGENT_UNRESPONSIVE for its processes, the others c
     assert.match(failed.error!.message, /has not answered heartbeats since .*hung or stopped/);
     await server!.proc.waitFor(
       new RegExp(`agent ${id} is unresponsive: nothing heard since`),
-      1000,
+      10_000, // printed before the snapshot answered; its line comes through another pipe
       stoppedAt,
     );
 

@@ -440,7 +440,7 @@ test('a SIGKILLed agent leaves no program, link, breakpoint or tracefs event of 
   assert.ok(await waitFor(() => codeIsBinarys(t.pid, 'main.handle')), 'main.handle restored after rm');
 });
 
-test('where eBPF is not used, probes run on tracefs: stale events of ours are removed at start, names are captured, what tracefs cannot do is said', async () => {
+test('where eBPF is not used, probes run on tracefs: stale events of ours are removed at start, names are captured, what tracefs cannot do is said', async (ctx) => {
   const t = targets[0]!;
   await agent!.stop();
   // What a crashed tracefs agent leaves: an event in its group (defined, not enabled). A pid
@@ -449,19 +449,33 @@ test('where eBPF is not used, probes run on tracefs: stale events of ours are re
   const f = bin.symtab.pcln.funcByName('main.handle')!;
   const off = bin.elf.addressToFileOffset(f.entry)!;
   const deadPid = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8')) + 1;
-  writeUprobeEvents(`p:${groupOf(deadPid)}/stale_leftover ${path}:0x${Number(off).toString(16)}`);
-  writeUprobeEvents(`p:${groupOf()}/another_agents ${path}:0x${Number(off).toString(16)}`);
-  assert.ok(ourEvents(deadPid).includes('stale_leftover'));
-  const since = performance.now();
+  const site = `${path}:0x${Number(off).toString(16)}`;
+  writeUprobeEvents(`p:${groupOf()}/another_agents ${site}`);
+  let since = performance.now();
   try {
-    agent = startAgentProc(server!.url, agentToken, HOST, tag, [
-      '--runtime-dir',
-      runtimeDir,
-      '--probes',
-      'tracefs',
-    ]);
-    await agent.waitFor(/removed 1 tracefs probe\(s\) a previous agent left/, 30_000, since);
-    assert.deepEqual(ourEvents(deadPid), []);
+    // Every agent removes a dead agent's leftovers when it starts, also one that another test
+    // file running side by side starts meanwhile: then this agent finds nothing to remove (the
+    // leftover is gone all the same). So the leftover is made again and this agent started
+    // again, up to 5 times, until it is this agent that removed it.
+    for (let attempt = 1; ; attempt++) {
+      writeUprobeEvents(`p:${groupOf(deadPid)}/stale_leftover ${site}`);
+      assert.ok(ourEvents(deadPid).includes('stale_leftover'));
+      since = performance.now();
+      agent = startAgentProc(server!.url, agentToken, HOST, tag, [
+        '--runtime-dir',
+        runtimeDir,
+        '--probes',
+        'tracefs',
+      ]);
+      const said = await agent.waitFor(/probes: tracefs: /, 30_000, since);
+      assert.deepEqual(ourEvents(deadPid), [], `the leftover is gone (${said.text})`);
+      if (/removed [1-9]\d* tracefs probe\(s\) a previous agent left/.test(said.text)) {
+        ctx.diagnostic(`the leftover removed by this agent in attempt ${attempt}`);
+        break;
+      }
+      assert.ok(attempt < 5, `another agent removed the leftover first, ${attempt} times: ${said.text}`);
+      await agent.stop(); // still starting: it may die of the SIGTERM, with nothing placed yet
+    }
     assert.deepEqual(ourEvents(), ['another_agents'], "a running agent's events are not touched");
   } finally {
     writeUprobeEvents(`-:${groupOf()}/another_agents`);

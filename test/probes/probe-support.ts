@@ -23,27 +23,21 @@ const TRACEFS = '/sys/kernel/tracing';
 
 /**
  * The text of tracefs' uprobe_events (tracefs mounted first if it is not, as DESIGN.md's tests
- * do), less the lines of another running Periscope agent's group (`periscope_<pid>`: a test
- * running side by side with tracefs probes); a dead process's lines stay (left behind).
+ * do), less the lines of other processes' Periscope groups (`periscope_<pid>`, and the legacy
+ * `periscope`): a running agent's (a test running side by side with tracefs probes) change as
+ * it works, and a dead one's (left behind, or made by probe-fleet.test.ts as a crashed agent's)
+ * are removed by whichever agent starts or stops next on the machine. This process's own group,
+ * and everyone else's events, stay.
  */
 export function uprobeEvents(): string {
   if (!existsSync(`${TRACEFS}/uprobe_events`)) execFileSync('mount', ['-t', 'tracefs', 'nodev', TRACEFS]);
   return readFileSync(`${TRACEFS}/uprobe_events`, 'latin1')
     .split('\n')
     .filter((line) => {
-      const owner = /^[pr]:periscope_(\d+)\//.exec(line)?.[1];
-      return owner === undefined || Number(owner) === process.pid || !running(Number(owner));
+      const group = /^[pr]:([^/\s]+)\//.exec(line)?.[1];
+      return group === undefined || !/^periscope(_\d+)?$/.test(group) || group === `periscope_${process.pid}`;
     })
     .join('\n');
-}
-
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** This process's fds that are BPF objects or perf events, as "fd -> anon_inode:…". */

@@ -106,7 +106,9 @@ function stale(pid: number | undefined): boolean {
 /**
  * Disables and removes this process's events and instance, and those that agents no longer
  * running left (and the legacy group); a running agent's are left alone. Returns how many
- * events were removed.
+ * events this call removed. Another agent starting or stopping at the same time removes a dead
+ * agent's events too: one already gone is not counted and is no error, and an event the kernel
+ * refuses to remove does not keep the others in place (the refusals are thrown after).
  */
 export function cleanTracefs(): number {
   const events = periscopeEvents().filter((e) => stale(e.pid));
@@ -129,11 +131,24 @@ export function cleanTracefs(): number {
       // busy (a reader still has trace_pipe open): the events below are removed anyway once disabled
     }
   }
+  let removed = 0;
+  const refused: string[] = [];
   for (const e of events) {
     control(join(TRACEFS, 'events', e.group, e.name, 'enable'), '0');
-    writeUprobeEvents(`-:${e.group}/${e.name}`);
+    try {
+      writeFileSync(join(TRACEFS, 'uprobe_events'), `-:${e.group}/${e.name}\n`, { flag: 'a' });
+      removed++;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') refused.push(`${e.group}/${e.name} (${code ?? err})`);
+    }
   }
-  return events.length;
+  if (refused.length > 0)
+    throw new PeriscopeError(
+      'unsupported',
+      `tracefs refused to remove ${refused.join(', ')}; removed ${removed} other event(s)`,
+    );
+  return removed;
 }
 
 /** Why tracefs uprobes cannot be used here, or undefined when they can. */
