@@ -82,6 +82,7 @@ export class CaptureThread {
     let t0 = performance.now();
     const upTo = Math.max(budgetMs, opts.whileBusyUpToMs ?? 0);
     return new Promise((resolve) => {
+      /** The thread's CPU when the budget began (at the call, or at the hello of a new thread). */
       let cpu = 0;
       const expire = () => {
         const p = this.pending.get(id);
@@ -130,8 +131,10 @@ export class CaptureThread {
           binaries: 0,
         });
       };
-      if (this.started) this.pending.set(id, { resolve, timer: setTimeout(expire, budgetMs) });
-      else {
+      if (this.started) {
+        cpu = this.cpuMs();
+        this.pending.set(id, { resolve, timer: setTimeout(expire, budgetMs) });
+      } else {
         this.pending.set(id, { resolve, timer: setTimeout(notStarted, START_LIMIT_MS) });
         this.onStarted.push(begin);
       }
