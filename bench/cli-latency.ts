@@ -164,7 +164,7 @@ async function main(): Promise<void> {
     await store.exportSnapshot(3, 'duckdb', exported);
     const cols = await store.query('DESCRIBE goroutines', { latest: true });
     pgCreate = `CREATE TABLE goroutines (${cols.rows.map((r) => `"${String(r[0])}" ${PG_TYPE[String(r[1])] ?? 'text'}`).join(', ')})`;
-    store.close();
+    await store.close();
   }
   mkdirSync(served);
   copyFileSync(join(local, DB_FILE), join(served, DB_FILE));

@@ -120,7 +120,7 @@ async function anchorRound(pids: readonly number[], dataDir: string): Promise<Ro
       failed: 0,
     };
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

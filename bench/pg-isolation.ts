@@ -11,11 +11,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from '../src/server/server.js';
-import { DuckDBStore } from '../src/store/duckdb-store.js';
 import { describeMachine, loadAverage, today } from '../support/machine.js';
 import { WireClient } from '../support/pg-wire-client.js';
 import { median, ratio } from '../support/stats.js';
-import { syntheticSnapshot } from '../support/synthetic-snapshot.js';
+import { writeSyntheticStore } from '../support/synthetic-store.js';
 import { formatTable } from '../support/table.js';
 
 function arg(name: string): string | undefined {
@@ -48,15 +47,7 @@ async function main(): Promise<void> {
   );
   const root = mkdtempSync(join(tmpdir(), 'periscope-bench-pgiso-'));
   const dataDir = join(root, 'data');
-  {
-    const store = await DuckDBStore.open(dataDir);
-    for (let i = 0; i < SNAPSHOTS; i++)
-      await store.addSnapshot({
-        processes: [{ hostname: 'bench', snapshot: syntheticSnapshot(GOROUTINES, 1) }],
-        specText: '',
-      });
-    store.close();
-  }
+  await writeSyntheticStore(dataDir, SNAPSHOTS, GOROUTINES);
   const server = await startServer({ dataDir, port: 0, pg: { port: 0 }, agentLog: () => undefined });
   try {
     const token = (await server.context.tokens.create('user', 'bench')).token;

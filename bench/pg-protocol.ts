@@ -27,12 +27,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from '../src/server/server.js';
 import { DB_FILE } from '../src/store/data-dir.js';
-import { DuckDBStore } from '../src/store/duckdb-store.js';
 import { describeMachine, loadAverage, today } from '../support/machine.js';
 import { WireClient } from '../support/pg-wire-client.js';
 import { startPostgres } from '../support/postgres-server.js';
 import { median, ratio } from '../support/stats.js';
-import { syntheticSnapshot } from '../support/synthetic-snapshot.js';
+import { writeSyntheticStore } from '../support/synthetic-store.js';
 import { formatTable, ms } from '../support/table.js';
 
 /** Milliseconds with two decimals below 10 ms (a small query over PostgreSQL takes a fraction of one). */
@@ -135,15 +134,7 @@ async function main(): Promise<void> {
   const dataDir = join(root, 'data');
   const csv = join(root, 'goroutines.csv');
   const snapCsv = join(root, 'snapshots.csv');
-  {
-    const store = await DuckDBStore.open(dataDir);
-    for (let i = 0; i < SNAPSHOTS; i++)
-      await store.addSnapshot({
-        processes: [{ hostname: 'bench', snapshot: syntheticSnapshot(GOROUTINES, 1) }],
-        specText: '',
-      });
-    store.close();
-  }
+  await writeSyntheticStore(dataDir, SNAPSHOTS, GOROUTINES);
   {
     // The same rows for PostgreSQL, read from the store's file.
     const { DuckDBInstance } = await import('../src/store/duckdb-api.js');

@@ -104,7 +104,7 @@ async function main(): Promise<void> {
               await Promise.all(batches.map((b) => store.addProbeBatch(b)));
             }),
           );
-          store.close();
+          await store.close();
         },
         async () => {
           pg.psql(`CREATE DATABASE run${r}`);

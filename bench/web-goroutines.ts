@@ -85,7 +85,7 @@ async function main(): Promise<void> {
   const store = await DuckDBStore.open(dir);
   const snaps = new Map<number, { id: number; total: number }>();
   for (const n of SIZES) snaps.set(n, await storeSnapshot(store, fixture.path, n));
-  store.close();
+  await store.close();
   const server = await startServer({ dataDir: dir, port: 0, agentLog: () => {} });
   const token = new TokenStore(dir).create('user', 'bench').token;
   const browser = await launchChromium();
