@@ -130,7 +130,8 @@ interface ProbeState {
   rateLimited: number;
   dropped: number;
   tokens: number;
-  tokensAt: number;
+  /** The kernel time (trace clock, us) of the hit the tokens were last counted at; -1 before the first. */
+  tokensAtUs: number;
 }
 
 /**
@@ -166,7 +167,7 @@ export class TracefsSession implements ProbeSession {
       rateLimited: 0,
       dropped: 0,
       tokens: c.spec.rateLimit?.burst ?? c.spec.rateLimit?.perSecond ?? 0,
-      tokensAt: performance.now(),
+      tokensAtUs: -1,
     }));
   }
 
@@ -218,10 +219,13 @@ export class TracefsSession implements ProbeSession {
     if (p.compiled.recordBytes === 0 && p.compiled.captures.length === 0) return; // counts only
     const rate = p.compiled.spec.rateLimit;
     if (rate) {
-      const now = performance.now();
+      // Refilled by the hits' own kernel times, not by when they are read (as the eBPF
+      // programs do, and the agent's per-process budget, probe-process.ts): a burst read late
+      // would otherwise let more through than the limit.
       const burst = rate.burst ?? Math.max(1, rate.perSecond);
-      p.tokens = Math.min(burst, p.tokens + ((now - p.tokensAt) / 1000) * rate.perSecond);
-      p.tokensAt = now;
+      if (p.tokensAtUs >= 0 && h.monoUs > p.tokensAtUs)
+        p.tokens = Math.min(burst, p.tokens + ((h.monoUs - p.tokensAtUs) / 1e6) * rate.perSecond);
+      p.tokensAtUs = Math.max(p.tokensAtUs, h.monoUs);
       if (p.tokens < 1) {
         p.rateLimited++;
         return;
