@@ -112,6 +112,22 @@ async function smallQuery(run: () => Promise<unknown>): Promise<number> {
   return median(times);
 }
 
+/** A timed statement of a server (undefined: that server is missing). */
+type Run = (() => Promise<unknown>) | undefined;
+
+/**
+ * Medians of `runs` timed in turn (each round runs every one, then the next round), after 10
+ * untimed rounds; NaN for a run that is missing (no PostgreSQL here).
+ */
+async function inTurn(runs: readonly [Run, Run, Run]): Promise<[number, number, number]> {
+  for (let i = 0; i < 10; i++) for (const run of runs) await run?.();
+  const times: [number[], number[], number[]] = [[], [], []];
+  for (let i = 0; i < SMALL_RUNS; i++)
+    for (const [k, run] of runs.entries()) if (run) times[k]!.push(await timeMs(run));
+  const at = (k: 0 | 1 | 2): number => (runs[k] ? median(times[k]) : Number.NaN);
+  return [at(0), at(1), at(2)];
+}
+
 async function httpQuery(url: string, token: string, sql: string, format: 'csv' | 'json'): Promise<string> {
   const r = await fetch(`${url}/v1/query`, {
     method: 'POST',
@@ -173,55 +189,31 @@ async function main(): Promise<void> {
     }
     const ours = await WireClient.connect({ port: pgPort, user: 'bench', database: 'all', password: token });
     const duck = await duckFloor(snapCsv);
-    const duckSmall: number[] = [];
-    const duckUnordered: number[] = [];
-    const duckParam: number[] = [];
     const oursBig: number[] = [];
     const pgBig: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       oursBig.push(await bigQuery(ours, total));
       if (anchor) pgBig.push(await bigQuery(anchor, total));
     }
-    const oursSmall: number[] = [];
-    const pgSmall: number[] = [];
-    for (let i = 0; i < 10; i++) {
-      await ours.query(SMALL);
-      await anchor?.query(SMALL);
-      await duck.small();
-    }
-    for (let i = 0; i < SMALL_RUNS; i++) {
-      oursSmall.push(await timeMs(() => ours.query(SMALL)));
-      if (anchor) pgSmall.push(await timeMs(() => anchor.query(SMALL)));
-      duckSmall.push(await timeMs(() => duck.small()));
-    }
-    const oursUnordered: number[] = [];
-    const pgUnordered: number[] = [];
-    for (let i = 0; i < 10; i++) {
-      await ours.query(SMALL_UNORDERED);
-      await anchor?.query(SMALL_UNORDERED);
-      await duck.unordered();
-    }
-    for (let i = 0; i < SMALL_RUNS; i++) {
-      oursUnordered.push(await timeMs(() => ours.query(SMALL_UNORDERED)));
-      if (anchor) pgUnordered.push(await timeMs(() => anchor.query(SMALL_UNORDERED)));
-      duckUnordered.push(await timeMs(() => duck.unordered()));
-    }
-    const oursParam: number[] = [];
-    const pgParam: number[] = [];
+    const [small, smallPg, smallDuck] = await inTurn([
+      () => ours.query(SMALL),
+      anchor && (() => anchor.query(SMALL)),
+      duck.small,
+    ]);
+    const [unordered, unorderedPg, unorderedDuck] = await inTurn([
+      () => ours.query(SMALL_UNORDERED),
+      anchor && (() => anchor.query(SMALL_UNORDERED)),
+      duck.unordered,
+    ]);
     const param = async (c: WireClient) => {
       const r = await c.queryParams(SMALL_PARAM, ['0']);
       if (r.rows !== SNAPSHOTS) throw new Error(`${r.rows} rows, expected ${SNAPSHOTS}`);
     };
-    for (let i = 0; i < 10; i++) {
-      await param(ours);
-      if (anchor) await param(anchor);
-      await duck.param();
-    }
-    for (let i = 0; i < SMALL_RUNS; i++) {
-      oursParam.push(await timeMs(() => param(ours)));
-      if (anchor) pgParam.push(await timeMs(() => param(anchor)));
-      duckParam.push(await timeMs(() => duck.param()));
-    }
+    const [withParam, withParamPg, withParamDuck] = await inTurn([
+      () => param(ours),
+      anchor && (() => param(anchor)),
+      duck.param,
+    ]);
     duck.close();
     ours.close();
     anchor?.close();
@@ -236,8 +228,6 @@ async function main(): Promise<void> {
 
     const big = median(oursBig);
     const bigPg = anchor ? median(pgBig) : Number.NaN;
-    const small = median(oursSmall);
-    const smallPg = anchor ? median(pgSmall) : Number.NaN;
     const perSec = (t: number): string => `${Math.round((total / t) * 1000).toLocaleString('en-US')} rows/s`;
     rows.push([`${total} rows, simple query (time)`, ms(big), ms(bigPg), ratio(bigPg, big)]);
     rows.push([`${total} rows, simple query (rate)`, perSec(big), perSec(bigPg), '']);
@@ -256,26 +246,29 @@ async function main(): Promise<void> {
     ]);
     rows.push([
       `same without ORDER BY (median of ${SMALL_RUNS})`,
-      msFine(median(oursUnordered)),
-      msFine(anchor ? median(pgUnordered) : Number.NaN),
-      ratio(anchor ? median(pgUnordered) : Number.NaN, median(oursUnordered)),
+      msFine(unordered),
+      msFine(unorderedPg),
+      ratio(unorderedPg, unordered),
     ]);
     rows.push([
       `same with a parameter ($1, extended protocol; median of ${SMALL_RUNS})`,
-      msFine(median(oursParam)),
-      msFine(anchor ? median(pgParam) : Number.NaN),
-      ratio(anchor ? median(pgParam) : Number.NaN, median(oursParam)),
+      msFine(withParam),
+      msFine(withParamPg),
+      ratio(withParamPg, withParam),
     ]);
     rows.push(['small query over HTTP (keep-alive)', msFine(httpSmall), '', ratio(httpSmall, small)]);
     // The floor (see the header): PostgreSQL's whole answer against DuckDB's run alone.
-    const floor = (label: string, duckTimes: number[], pgTimes: number[]): void => {
-      const d = median(duckTimes);
-      const p = anchor ? median(pgTimes) : Number.NaN;
-      rows.push([`${label}: DuckDB alone in this process (no socket)`, msFine(d), msFine(p), ratio(p, d)]);
+    const floor = (label: string, d: number | undefined, p: number | undefined): void => {
+      rows.push([
+        `${label}: DuckDB alone in this process (no socket)`,
+        msFine(d!),
+        msFine(p!),
+        ratio(p!, d!),
+      ]);
     };
-    floor('small query', duckSmall, pgSmall);
-    floor('without ORDER BY', duckUnordered, pgUnordered);
-    floor('with a parameter', duckParam, pgParam);
+    floor('small query', smallDuck, smallPg);
+    floor('without ORDER BY', unorderedDuck, unorderedPg);
+    floor('with a parameter', withParamDuck, withParamPg);
     console.log(formatTable(rows));
     for (const n of notes) console.log(n);
     console.log(`load at the end: ${loadAverage()}`);
